@@ -1,0 +1,20 @@
+/* Error codes shared by every layer. Functions return IOTSEC_OK (0) or a negative code;
+ * iotsec_strerror() gives a fixed English phrase for logs and CLI messages (never data). */
+#ifndef IOTSEC_BASE_ERR_H
+#define IOTSEC_BASE_ERR_H
+
+enum iotsec_err {
+    IOTSEC_OK = 0,
+    IOTSEC_ERR_INVALID = -1,     /* malformed input: wrong length, bad encoding, out of range */
+    IOTSEC_ERR_AUTH = -2,        /* a MAC or tag did not verify */
+    IOTSEC_ERR_SYNC = -3,        /* SQN outside the acceptable range (resynchronise) */
+    IOTSEC_ERR_CRYPTO = -4,      /* the crypto library failed (not the caller's fault) */
+    IOTSEC_ERR_NOMEM = -5,       /* allocation failed */
+    IOTSEC_ERR_UNSUPPORTED = -6, /* well-formed but not supported (scheme, profile, type) */
+    IOTSEC_ERR_NOTFOUND = -7,    /* a referenced item (key id, record) does not exist */
+};
+
+/* Returns a static string; never NULL. */
+const char *iotsec_strerror(int err);
+
+#endif

@@ -1,0 +1,25 @@
+/* Shared plumbing of iotsec-bench: timing, and the one-JSON-object-per-figure output on
+ * stdout (human text goes to stderr). */
+#ifndef IOTSEC_BENCH_H
+#define IOTSEC_BENCH_H
+
+#include <stdint.h>
+
+/* Monotonic seconds. */
+double bench_now(void);
+
+/* Prints {"bench":name,"value":value,"unit":unit,"cores":cores} on stdout, and a readable
+ * line on stderr. */
+void bench_report(const char *name, double value, const char *unit, int cores);
+
+/* Runs fn(arg, i) for i = 0.. repeatedly for about `seconds` (after a short warm-up) and
+ * returns operations per second. fn returns 0 on success; a failure aborts the benchmark
+ * with a message (a benchmark of a failing operation measures nothing). */
+typedef int (*bench_op)(void *arg, uint64_t i);
+double bench_rate(const char *what, bench_op fn, void *arg, double seconds);
+
+/* Benchmark groups, each printing its figures. Return 0 on success. */
+int bench_aka(double seconds);
+int bench_suci(double seconds);
+
+#endif
