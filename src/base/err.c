@@ -19,6 +19,14 @@ const char *iotsec_strerror(int err)
         return "unsupported";
     case IOTSEC_ERR_NOTFOUND:
         return "not found";
+    case IOTSEC_ERR_BUSY:
+        return "busy: a limit was reached, retry later";
+    case IOTSEC_ERR_CONFLICT:
+        return "conflict with an existing item";
+    case IOTSEC_ERR_IO:
+        return "input/output error";
+    case IOTSEC_ERR_STATE:
+        return "not allowed in the current state";
     }
     return "unknown error";
 }

@@ -12,6 +12,10 @@ enum iotsec_err {
     IOTSEC_ERR_NOMEM = -5,       /* allocation failed */
     IOTSEC_ERR_UNSUPPORTED = -6, /* well-formed but not supported (scheme, profile, type) */
     IOTSEC_ERR_NOTFOUND = -7,    /* a referenced item (key id, record) does not exist */
+    IOTSEC_ERR_BUSY = -8,        /* a queue, pool or table is at its limit: retry later */
+    IOTSEC_ERR_CONFLICT = -9,    /* the item exists already, or its state forbids the change */
+    IOTSEC_ERR_IO = -10,         /* the operating system or the database failed */
+    IOTSEC_ERR_STATE = -11,      /* the operation is not allowed in the current state */
 };
 
 /* Returns a static string; never NULL. */

@@ -1,1 +1,48 @@
-int main(void){return 0;}
+/* iotsecctl: the operator's command line. `iotsecctl crypto ...` runs the 3GPP algorithms
+ * offline and prints one JSON object; exit 0 on success, 2 on bad input, 1 when a MAC does
+ * not verify. */
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "iotsecctl.h"
+
+static const struct command groups[] = {
+    {"crypto", cmd_crypto, "3GPP algorithms offline (milenage, he-av, eap-aka-prime, auts, "
+                           "suci-conceal, suci-decode)"},
+};
+
+static void usage(FILE *out, const char *group, const struct command *table, size_t n)
+{
+    fprintf(out, "usage: iotsecctl %s%sCOMMAND [flags]\n\ncommands:\n", group ? group : "",
+            group ? " " : "");
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %-14s %s\n", table[i].name, table[i].usage);
+}
+
+int run_command(const char *group, const struct command *table, size_t n, int argc,
+                char **argv)
+{
+    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "help") == 0) {
+        usage(argc < 1 ? stderr : stdout, group, table, n);
+        return argc < 1 ? EXIT_USAGE : 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(argv[0], table[i].name) == 0) {
+            if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+                printf("usage: iotsecctl %s%s%s %s\n", group ? group : "", group ? " " : "",
+                       table[i].name, table[i].usage);
+                return 0;
+            }
+            return table[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "iotsecctl: unknown command '%.40s'\n", argv[0]);
+    usage(stderr, group, table, n);
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    return run_command(NULL, groups, sizeof(groups) / sizeof(groups[0]), argc - 1, argv + 1);
+}

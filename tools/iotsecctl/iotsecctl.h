@@ -1,0 +1,19 @@
+/* iotsecctl's command tables: a command group (e.g. "crypto") dispatches to subcommands. */
+#ifndef IOTSECCTL_H
+#define IOTSECCTL_H
+
+#include <stddef.h>
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv holds the flags after the subcommand */
+    const char *usage;
+};
+
+/* Runs the subcommand named by argv[0] from table, or prints the group's usage. */
+int run_command(const char *group, const struct command *table, size_t n, int argc,
+                char **argv);
+
+int cmd_crypto(int argc, char **argv);
+
+#endif
