@@ -1,0 +1,145 @@
+/* The subscriber capability's pure logic: states, SQN arithmetic, validation. No I/O. */
+#include "subscriber/subscriber.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/err.h"
+
+static const char *const state_names[SUB_STATE_COUNT] = {
+    "pending_activation", "active", "suspended", "quarantined", "revoked", "expired",
+};
+
+static const char *const event_names[SUB_EVENT_COUNT] = {
+    "activate", "suspend", "resume", "quarantine", "release", "expire", "revoke",
+};
+
+const char *sub_state_name(enum sub_state s)
+{
+    return (unsigned)s < SUB_STATE_COUNT ? state_names[s] : "unknown";
+}
+
+const char *sub_event_name(enum sub_event e)
+{
+    return (unsigned)e < SUB_EVENT_COUNT ? event_names[e] : "unknown";
+}
+
+int sub_state_parse(const char *name, enum sub_state *out)
+{
+    for (int i = 0; i < SUB_STATE_COUNT; i++) {
+        if (name != NULL && strcmp(name, state_names[i]) == 0) {
+            *out = (enum sub_state)i;
+            return IOTSEC_OK;
+        }
+    }
+    return IOTSEC_ERR_INVALID;
+}
+
+/* The transition table: to[from][event], or -1 where the event is not allowed. */
+#define NO -1
+static const int transitions[SUB_STATE_COUNT][SUB_EVENT_COUNT] = {
+    /*                  activate    suspend        resume      quarantine       release     expire       revoke */
+    [SUB_PENDING_ACTIVATION] = {SUB_ACTIVE, NO, NO, NO, NO, SUB_EXPIRED, SUB_REVOKED},
+    [SUB_ACTIVE] = {NO, SUB_SUSPENDED, NO, SUB_QUARANTINED, NO, SUB_EXPIRED, SUB_REVOKED},
+    [SUB_SUSPENDED] = {NO, NO, SUB_ACTIVE, SUB_QUARANTINED, NO, SUB_EXPIRED, SUB_REVOKED},
+    [SUB_QUARANTINED] = {NO, NO, NO, NO, SUB_ACTIVE, SUB_EXPIRED, SUB_REVOKED},
+    [SUB_REVOKED] = {NO, NO, NO, NO, NO, NO, NO},
+    [SUB_EXPIRED] = {NO, NO, NO, NO, NO, NO, SUB_REVOKED},
+};
+
+int sub_transition(enum sub_state from, enum sub_event ev, enum sub_state *to)
+{
+    if ((unsigned)from >= SUB_STATE_COUNT || (unsigned)ev >= SUB_EVENT_COUNT)
+        return IOTSEC_ERR_INVALID;
+    int next = transitions[from][ev];
+    if (next == NO)
+        return IOTSEC_ERR_STATE;
+    *to = (enum sub_state)next;
+    return IOTSEC_OK;
+}
+
+unsigned sqn_ind_for(const char *serving_network, size_t len)
+{
+    /* FNV-1a: stable across runs and builds, which the USIM's slots rely on. */
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (uint8_t)serving_network[i];
+        h *= 16777619u;
+    }
+    return h % SQN_IND_SLOTS;
+}
+
+int sqn_take(struct sqn_gen *g, unsigned ind, uint64_t *sqn)
+{
+    if (ind >= SQN_IND_SLOTS)
+        return IOTSEC_ERR_INVALID;
+    if (g->next >= g->reserved)
+        return IOTSEC_ERR_BUSY;
+    *sqn = (g->next << SQN_IND_BITS) | ind;
+    g->next++;
+    return IOTSEC_OK;
+}
+
+int sqn_reserve_target(const struct sqn_gen *g, uint64_t block, uint64_t *reserved)
+{
+    uint64_t base = g->next > g->reserved ? g->next : g->reserved;
+    if (block == 0 || base > SQN_SEQ_MAX || block > SQN_SEQ_MAX - base + 1)
+        return IOTSEC_ERR_INVALID;
+    *reserved = base + block;
+    return IOTSEC_OK;
+}
+
+void sqn_resync(struct sqn_gen *g, uint64_t sqn_ms)
+{
+    uint64_t seq_ms = (sqn_ms >> SQN_IND_BITS) & SQN_SEQ_MAX;
+    if (g->next <= seq_ms)
+        g->next = seq_ms + 1;
+}
+
+int sub_may_authenticate(const struct subscription *s, int64_t now)
+{
+    if (s->state != SUB_ACTIVE)
+        return IOTSEC_ERR_STATE;
+    if ((s->not_before && now < s->not_before) || (s->not_after && now >= s->not_after))
+        return IOTSEC_ERR_STATE;
+    return IOTSEC_OK;
+}
+
+static int digits_only(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    }
+    return 1;
+}
+
+int sub_gpsi_valid(const char *gpsi)
+{
+    if (gpsi == NULL || strlen(gpsi) >= SUB_GPSI_MAX)
+        return 0;
+    if (strncmp(gpsi, "msisdn-", 7) == 0)
+        return digits_only(gpsi + 7, 5, 15);
+    if (strncmp(gpsi, "extid-", 6) == 0) {
+        const char *at = strchr(gpsi + 6, '@');
+        if (at == NULL || at == gpsi + 6 || at[1] == '\0' || strchr(at + 1, '@'))
+            return 0;
+        for (const char *p = gpsi + 6; *p; p++) {
+            if (!isgraph((unsigned char)*p))
+                return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+size_t sub_keys_aad(const struct supi *supi, uint32_t version, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "iotsec/subscription/%s-%s/k_opc/v%u",
+                     supi->type == SUPI_IMSI ? "imsi" : "nai", supi->value, version);
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}

@@ -1,0 +1,150 @@
+/* Subscriptions and their credentials (the UDR/UDM data of DESIGN.md): identity, sealed
+ * K/OPc, state machine, credential versions, expiry, and the SQN generator.
+ *
+ * This header is the capability's whole interface. subscriber.c holds the pure logic (state
+ * transitions, SQN arithmetic, import parsing); subscriber_store.c its SQL;
+ * subscriber_http.c the admin face's handlers. */
+#ifndef IOTSEC_SUBSCRIBER_H
+#define IOTSEC_SUBSCRIBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/supi.h"
+
+/* ---- States ------------------------------------------------------------------------- */
+
+enum sub_state {
+    SUB_PENDING_ACTIVATION,
+    SUB_ACTIVE,
+    SUB_SUSPENDED,
+    SUB_QUARANTINED,
+    SUB_REVOKED,
+    SUB_EXPIRED,
+    SUB_STATE_COUNT,
+};
+
+/* What may happen to a subscription. Each transition is explicit; revoked is final. */
+enum sub_event {
+    SUB_EV_ACTIVATE,   /* pending_activation -> active */
+    SUB_EV_SUSPEND,    /* active -> suspended */
+    SUB_EV_RESUME,     /* suspended -> active */
+    SUB_EV_QUARANTINE, /* active|suspended -> quarantined */
+    SUB_EV_RELEASE,    /* quarantined -> active (operator only) */
+    SUB_EV_EXPIRE,     /* pending|active|suspended|quarantined -> expired */
+    SUB_EV_REVOKE,     /* any but revoked -> revoked */
+    SUB_EVENT_COUNT,
+};
+
+const char *sub_state_name(enum sub_state s);
+int sub_state_parse(const char *name, enum sub_state *out);
+const char *sub_event_name(enum sub_event e);
+
+/* The state after ev, or IOTSEC_ERR_STATE when ev is not allowed in from. */
+int sub_transition(enum sub_state from, enum sub_event ev, enum sub_state *to);
+
+/* ---- SQN generation (TS 33.102 Annex C.1.1/C.3.2: SQN = SEQ || IND) -------------------- */
+
+#define SQN_IND_BITS 5
+#define SQN_IND_SLOTS (1u << SQN_IND_BITS)
+#define SQN_SEQ_MAX ((1ull << (48 - SQN_IND_BITS)) - 1)
+
+/* A subscriber's SQN generator. SEQ values below `reserved` have been reserved durably (the
+ * database row says so), so they can be served from memory; `next` is the next SEQ to give.
+ * After a crash, next restarts at the durable `reserved`: no SEQ is ever issued twice. */
+struct sqn_gen {
+    uint64_t next;
+    uint64_t reserved;
+};
+
+/* The IND slot for a serving network (or AUSF instance): a stable hash into 0..31, so each
+ * serving network's vectors are checked against their own slot in the USIM. */
+unsigned sqn_ind_for(const char *serving_network, size_t len);
+
+/* Takes the next SQN (SEQ || ind) if it is reserved. Returns IOTSEC_OK, or IOTSEC_ERR_BUSY
+ * when a new block must be reserved durably first (see sqn_reserve_target). */
+int sqn_take(struct sqn_gen *g, unsigned ind, uint64_t *sqn);
+
+/* The `reserved` value to write durably before serving the next `block` SEQs. Returns
+ * IOTSEC_ERR_INVALID when SEQ would overflow its 43 bits. */
+int sqn_reserve_target(const struct sqn_gen *g, uint64_t block, uint64_t *reserved);
+
+/* Resynchronisation (TS 33.102 §6.3.5, C.3.4): after the USIM reported SQN_MS, the next SEQ
+ * must exceed SEQ_MS. Moves next forward (never back). */
+void sqn_resync(struct sqn_gen *g, uint64_t sqn_ms);
+
+/* ---- Subscriptions -------------------------------------------------------------------- */
+
+#define SUB_GPSI_MAX 64
+#define SUB_OWNER_MAX 64
+
+/* A subscription as the logic sees it. K and OPc are plain only inside `struct sub_keys`,
+ * which lives on the stack of the function using it and is wiped after. */
+struct subscription {
+    int64_t id;
+    struct supi supi;
+    char gpsi[SUB_GPSI_MAX];   /* "msisdn-<digits>" or "extid-<id>@<domain>", or "" */
+    char owner[SUB_OWNER_MAX]; /* tenant/account, or "" */
+    uint8_t amf[2];
+    uint32_t cred_version;
+    enum sub_state state;
+    int64_t not_before; /* unix seconds; 0 = none */
+    int64_t not_after;  /* unix seconds; 0 = none */
+    int64_t created_at, updated_at;
+    struct sqn_gen sqn;
+};
+
+struct sub_keys {
+    uint8_t k[16];
+    uint8_t opc[16];
+};
+
+/* A row to create, from `subscriber add` or an import. */
+struct sub_input {
+    struct supi supi;
+    struct sub_keys keys;
+    uint8_t amf[2];
+    uint64_t sqn;       /* the SQN the SIM was personalised with (its SEQ starts after) */
+    char gpsi[SUB_GPSI_MAX];
+    char owner[SUB_OWNER_MAX];
+    int64_t not_after;  /* 0 = none */
+    enum sub_state state;
+};
+
+/* Can this subscription authenticate at time now? Only an active one within its validity.
+ * Returns IOTSEC_OK or IOTSEC_ERR_STATE. */
+int sub_may_authenticate(const struct subscription *s, int64_t now);
+
+/* Parses a GPSI: "msisdn-<5..15 digits>" or "extid-<local>@<domain>" (TS 29.571). */
+int sub_gpsi_valid(const char *gpsi);
+
+/* The AAD that binds a sealed credential to its row and version. */
+size_t sub_keys_aad(const struct supi *supi, uint32_t version, char *buf, size_t len);
+
+/* ---- Import ----------------------------------------------------------------------------- */
+
+/* The columns of a CSV import, named by its header line:
+ *   supi,k,opc|op,amf[,sqn][,gpsi][,owner][,not_after]
+ * A JSON-lines import has one object per line with the same keys. */
+struct sub_csv_columns {
+    int supi, k, opc, op, amf, sqn, gpsi, owner, not_after;
+};
+
+/* Reads a CSV header. Returns IOTSEC_ERR_INVALID (with a message in err) on an unknown or
+ * repeated column, or when a required column is missing. */
+int sub_csv_header(const char *line, struct sub_csv_columns *cols, char *err, size_t err_len);
+
+/* Parses one CSV data line / one JSON line into in. On error returns IOTSEC_ERR_INVALID and
+ * writes the reason (naming the field, never its value) into err. in holds secrets: wipe. */
+int sub_csv_row(const char *line, const struct sub_csv_columns *cols, struct sub_input *in,
+                char *err, size_t err_len);
+int sub_json_row(const char *line, struct sub_input *in, char *err, size_t err_len);
+
+/* Parses an RFC 3339 timestamp ("2027-01-31T00:00:00Z" or with an offset) to unix seconds. */
+int sub_parse_time(const char *s, int64_t *out);
+
+/* Formats unix seconds as RFC 3339 UTC into buf (at least 21 bytes). */
+void sub_format_time(int64_t t, char *buf, size_t len);
+
+#endif
