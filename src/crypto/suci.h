@@ -16,7 +16,9 @@
 
 enum suci_scheme { SUCI_SCHEME_NULL = 0, SUCI_SCHEME_PROFILE_A = 1, SUCI_SCHEME_PROFILE_B = 2 };
 
-#define SUCI_STRING_MAX 640   /* generous for a 253-octet NAI concealed under Profile B */
+/* Longest SUCI plus its NUL: a 253-octet NAI (1-octet realm) under Profile B with an
+ * uncompressed ephemeral key and a 4-digit routing indicator is 668 characters. */
+#define SUCI_STRING_MAX 672
 #define SUCI_PRIVATE_KEY_LEN 32
 #define SUCI_PUBLIC_KEY_A_LEN 32  /* X25519 */
 #define SUCI_PUBLIC_KEY_B_LEN 33  /* P-256, compressed */
@@ -65,8 +67,9 @@ struct suci_keyring;
 struct suci_keyring *suci_keyring_new(void);
 void suci_keyring_free(struct suci_keyring *kr);
 
-/* Adds a private key. Returns IOTSEC_ERR_INVALID for a bad key or a (scheme, key id) pair
- * already present, IOTSEC_ERR_NOMEM past the keyring's capacity. */
+/* Adds a private key for Profile A or B under key id 1..255 (the keyring has room for every
+ * such pair). Returns IOTSEC_ERR_INVALID for a bad key, scheme or key id, or a (scheme, key id)
+ * pair already present; IOTSEC_ERR_NOMEM when out of memory. */
 int suci_keyring_add(struct suci_keyring *kr, enum suci_scheme scheme, uint8_t key_id,
                      const uint8_t priv[SUCI_PRIVATE_KEY_LEN]);
 

@@ -26,7 +26,8 @@ int supi_format(const struct supi *supi, char *buf, size_t buf_len);
 
 /* The usual MNC length for an MCC (3 for the countries that allocate 3-digit MNCs, such as
  * 302, 310-316, 334, 405, 7xx in the Americas; otherwise 2). Operators with a non-default
- * MNC length configure it explicitly. mcc is 3 digits. */
+ * MNC length configure it explicitly. mcc is 3 digits; anything else gives
+ * IOTSEC_ERR_INVALID (negative). */
 int supi_default_mnc_length(const char *mcc);
 
 #endif

@@ -97,6 +97,22 @@ void sqn_resync(struct sqn_gen *g, uint64_t sqn_ms)
         g->next = seq_ms + 1;
 }
 
+const char *sub_auth_method_name(enum sub_auth_method m)
+{
+    return m == SUB_AUTH_EAP_AKA_PRIME ? "EAP_AKA_PRIME" : "5G_AKA";
+}
+
+int sub_auth_method_parse(const char *name, enum sub_auth_method *out)
+{
+    if (name != NULL && strcmp(name, "5G_AKA") == 0)
+        *out = SUB_AUTH_5G_AKA;
+    else if (name != NULL && strcmp(name, "EAP_AKA_PRIME") == 0)
+        *out = SUB_AUTH_EAP_AKA_PRIME;
+    else
+        return IOTSEC_ERR_INVALID;
+    return IOTSEC_OK;
+}
+
 int sub_may_authenticate(const struct subscription *s, int64_t now)
 {
     if (s->state != SUB_ACTIVE)

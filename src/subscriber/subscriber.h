@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/seal.h"
 #include "crypto/supi.h"
+#include "store/store.h"
 
 /* ---- States ------------------------------------------------------------------------- */
 
@@ -76,6 +78,12 @@ void sqn_resync(struct sqn_gen *g, uint64_t sqn_ms);
 
 /* ---- Subscriptions -------------------------------------------------------------------- */
 
+/* How the home network authenticates the subscription (TS 29.503 AuthType). */
+enum sub_auth_method { SUB_AUTH_5G_AKA, SUB_AUTH_EAP_AKA_PRIME };
+
+const char *sub_auth_method_name(enum sub_auth_method m); /* "5G_AKA", "EAP_AKA_PRIME" */
+int sub_auth_method_parse(const char *name, enum sub_auth_method *out);
+
 #define SUB_GPSI_MAX 64
 #define SUB_OWNER_MAX 64
 
@@ -87,6 +95,7 @@ struct subscription {
     char gpsi[SUB_GPSI_MAX];   /* "msisdn-<digits>" or "extid-<id>@<domain>", or "" */
     char owner[SUB_OWNER_MAX]; /* tenant/account, or "" */
     uint8_t amf[2];
+    enum sub_auth_method auth_method;
     uint32_t cred_version;
     enum sub_state state;
     int64_t not_before; /* unix seconds; 0 = none */
@@ -105,6 +114,7 @@ struct sub_input {
     struct supi supi;
     struct sub_keys keys;
     uint8_t amf[2];
+    enum sub_auth_method auth_method;
     uint64_t sqn;       /* the SQN the SIM was personalised with (its SEQ starts after) */
     char gpsi[SUB_GPSI_MAX];
     char owner[SUB_OWNER_MAX];
@@ -125,10 +135,10 @@ size_t sub_keys_aad(const struct supi *supi, uint32_t version, char *buf, size_t
 /* ---- Import ----------------------------------------------------------------------------- */
 
 /* The columns of a CSV import, named by its header line:
- *   supi,k,opc|op,amf[,sqn][,gpsi][,owner][,not_after]
+ *   supi,k,opc|op,amf[,sqn][,gpsi][,owner][,not_after][,auth_method]
  * A JSON-lines import has one object per line with the same keys. */
 struct sub_csv_columns {
-    int supi, k, opc, op, amf, sqn, gpsi, owner, not_after;
+    int supi, k, opc, op, amf, sqn, gpsi, owner, not_after, auth_method;
 };
 
 /* Reads a CSV header. Returns IOTSEC_ERR_INVALID (with a message in err) on an unknown or
@@ -146,5 +156,89 @@ int sub_parse_time(const char *s, int64_t *out);
 
 /* Formats unix seconds as RFC 3339 UTC into buf (at least 21 bytes). */
 void sub_format_time(int64_t t, char *buf, size_t len);
+
+
+/* ---- Persistence (subscriber_store.c) --------------------------------------------------
+ * Writes are jobs for the store's writer thread: fill a struct sub_op, then either submit
+ * it (store_submit with run = sub_op_run: the HTTP face, which must not block its loop) or
+ * run it synchronously (store_write_sync: tools and tests). Reads use the calling thread's
+ * read connection. K and OPc are stored only sealed (crypto/seal.h), bound to their row. */
+
+/* The schema of this capability (migration SQL, applied by the daemon in its order). */
+extern const char SUBSCRIBER_MIGRATION_1[];
+
+enum sub_op_kind {
+    SUB_OP_CREATE,      /* in.input -> a new subscription */
+    SUB_OP_EVENT,       /* apply in.event to in.supi */
+    SUB_OP_ROTATE,      /* new credential version for in.supi (in.input.keys), old kept for
+                           in.grace_s seconds */
+    SUB_OP_DELETE,      /* delete in.supi and crypto-erase its sealed credentials */
+    SUB_OP_RESERVE_SQN, /* durably raise in.supi's SQN reservation to in.sqn_reserved */
+    SUB_OP_EXPIRE_SWEEP, /* expire every subscription past not_after at in.now; destroy
+                            previous credentials past their grace period */
+};
+
+struct sub_op {
+    enum sub_op_kind kind;
+    /* inputs */
+    const struct seal_kek *kek;
+    char supi[SUPI_STRING_MAX];
+    const struct sub_input *input;
+    enum sub_event event;
+    uint32_t grace_s;
+    uint64_t sqn_reserved;
+    int64_t now;
+    const char *actor; /* who asked: "admin", "policy", "sweep"... (for the event log) */
+    /* outputs (valid when rc == IOTSEC_OK) */
+    struct subscription result;
+    size_t affected; /* rows changed (sweep) */
+    int rc;
+};
+
+/* The store_run_fn of every op (arg is a struct sub_op *). It sets op->rc too. */
+int sub_op_run(struct store_conn *conn, void *arg);
+
+/* Bulk import in one transaction (store_transaction_sync): all rows or none. On a conflict
+ * (a SUPI or GPSI already present) nothing is imported and *failed_row says which row. */
+int subscriber_import(struct store *s, const struct seal_kek *kek, const struct sub_input *rows,
+                      size_t n, int64_t now, size_t *failed_row);
+
+/* Reads one subscription by SUPI string ("imsi-..." / "nai-..."). IOTSEC_ERR_NOTFOUND when
+ * absent. */
+int subscriber_get(struct store *s, const char *supi, struct subscription *out);
+
+/* Reads a subscription and opens its current credentials (keys: wipe after use).
+ * IOTSEC_ERR_AUTH when the sealed blob does not open (wrong KEK or a tampered row). */
+int subscriber_get_keys(struct store *s, const struct seal_kek *kek, const char *supi,
+                        struct subscription *out, struct sub_keys *keys);
+
+/* Lists subscriptions with id > after_id (0 to start), optionally in one state (state < 0:
+ * all), at most limit, calling fn for each; *last_id is the cursor for the next page. */
+typedef void (*sub_list_fn)(const struct subscription *s, void *ctx);
+int subscriber_list(struct store *s, int state, int64_t after_id, size_t limit, sub_list_fn fn,
+                    void *ctx, int64_t *last_id);
+
+/* Counts subscriptions per state (counts[SUB_STATE_COUNT]). */
+int subscriber_count(struct store *s, uint64_t counts[SUB_STATE_COUNT]);
+
+/* ---- Admin face (subscriber_http.c) ---------------------------------------------------- */
+
+struct http_server;
+
+/* What the admin handlers need. Borrowed: must outlive the server. Every handler first
+ * checks that the client presented the pinned admin certificate (403 otherwise), so an NF
+ * certificate from the same CA cannot administer. */
+struct sub_admin {
+    struct store *store;
+    const struct seal_kek *kek;
+    char admin_cert_sha256[65]; /* hex SHA-256 of the admin certificate (DER) */
+};
+
+/* Registers /admin/v1/subscribers... on the admin server. */
+int subscriber_admin_routes(struct http_server *srv, const struct sub_admin *admin);
+
+/* The JSON view of a subscription (never any key material). */
+struct json_t;
+struct json_t *subscriber_to_json(const struct subscription *s);
 
 #endif

@@ -76,7 +76,7 @@ void sub_format_time(int64_t t, char *buf, size_t len)
 
 /* Fields common to both formats, given as strings (NULL = absent). */
 struct row_fields {
-    const char *supi, *k, *opc, *op, *amf, *sqn, *gpsi, *owner, *not_after;
+    const char *supi, *k, *opc, *op, *amf, *sqn, *gpsi, *owner, *not_after, *auth_method;
 };
 
 static int copy_string(const char *src, char *dst, size_t cap)
@@ -127,17 +127,19 @@ static int fill_input(const struct row_fields *f, struct sub_input *in, char *er
     if (f->not_after != NULL && f->not_after[0] != '\0' &&
         sub_parse_time(f->not_after, &in->not_after) != IOTSEC_OK)
         return fail(err, len, "not_after: expected an RFC 3339 time, e.g. 2030-01-01T00:00:00Z");
+    if (f->auth_method != NULL && sub_auth_method_parse(f->auth_method, &in->auth_method))
+        return fail(err, len, "auth_method: expected 5G_AKA or EAP_AKA_PRIME");
     return IOTSEC_OK;
 }
 
-static const char *const column_names[] = {"supi", "k",     "opc",       "op", "amf",
-                                           "sqn",  "gpsi", "owner", "not_after"};
+static const char *const column_names[] = {"supi", "k",    "opc",   "op",        "amf",
+                                           "sqn",  "gpsi", "owner", "not_after", "auth_method"};
 #define NCOLUMN_NAMES (sizeof(column_names) / sizeof(column_names[0]))
 
 static int *column_slot(struct sub_csv_columns *c, size_t i)
 {
-    int *slots[] = {&c->supi, &c->k,    &c->opc,   &c->op,       &c->amf,
-                    &c->sqn,  &c->gpsi, &c->owner, &c->not_after};
+    int *slots[] = {&c->supi, &c->k,    &c->opc,   &c->op,        &c->amf,
+                    &c->sqn,  &c->gpsi, &c->owner, &c->not_after, &c->auth_method};
     return slots[i];
 }
 
@@ -204,9 +206,10 @@ int sub_csv_row(const char *line, const struct sub_csv_columns *cols, struct sub
     }
     /* An empty field is an absent one: "a,,b" leaves the middle column unset. */
 #define COL(c) ((c) >= 0 && fields[c][0] != '\0' ? fields[c] : NULL)
-    struct row_fields f = {COL(cols->supi), COL(cols->k),    COL(cols->opc),
-                           COL(cols->op),   COL(cols->amf),  COL(cols->sqn),
-                           COL(cols->gpsi), COL(cols->owner), COL(cols->not_after)};
+    struct row_fields f = {COL(cols->supi),      COL(cols->k),     COL(cols->opc),
+                           COL(cols->op),        COL(cols->amf),   COL(cols->sqn),
+                           COL(cols->gpsi),      COL(cols->owner), COL(cols->not_after),
+                           COL(cols->auth_method)};
 #undef COL
     int rc = fill_input(&f, in, err, err_len);
     secure_wipe(buf, sizeof(buf));
@@ -235,8 +238,9 @@ int sub_json_row(const char *line, struct sub_input *in, char *err, size_t err_l
         }
     }
 #define STR(k) json_string_value(json_object_get(o, k))
-    struct row_fields f = {STR("supi"), STR("k"),    STR("opc"),   STR("op"),       STR("amf"),
-                           STR("sqn"),  STR("gpsi"), STR("owner"), STR("not_after")};
+    struct row_fields f = {STR("supi"), STR("k"),    STR("opc"),   STR("op"),
+                           STR("amf"),  STR("sqn"),  STR("gpsi"), STR("owner"),
+                           STR("not_after"), STR("auth_method")};
 #undef STR
     int rc = fill_input(&f, in, err, err_len);
     json_decref(o); /* jansson does not wipe: the line itself is the caller's to wipe too */

@@ -1,15 +1,21 @@
-/* iotsecctl: the operator's command line. `iotsecctl crypto ...` runs the 3GPP algorithms
- * offline and prints one JSON object; exit 0 on success, 2 on bad input, 1 when a MAC does
- * not verify. */
+/* iotsecctl: the operator's command line.
+ *   iotsecctl crypto ...                 the 3GPP algorithms offline
+ *   iotsecctl --dir DIR subscriber ...   the instance's admin face
+ * One JSON object on stdout; exit 0 on success, 2 on bad input, 1 otherwise (a MAC that does
+ * not verify, a daemon that cannot be reached or refuses). */
 #include <stdio.h>
 #include <string.h>
 
+#include "admin_client.h"
 #include "args.h"
 #include "iotsecctl.h"
 
 static const struct command groups[] = {
     {"crypto", cmd_crypto, "3GPP algorithms offline (milenage, he-av, eap-aka-prime, auts, "
-                           "suci-conceal, suci-decode)"},
+                           "suci-conceal, suci-decode, suci-keygen, ue-respond)"},
+    {"subscriber", cmd_subscriber, "subscriptions: add, import, show, list, rotate, suspend, "
+                                   "resume, revoke, activate, release, delete"},
+    {"hn-keys", cmd_hn_keys, "the home network's SUCI public keys"},
 };
 
 static void usage(FILE *out, const char *group, const struct command *table, size_t n)
@@ -44,5 +50,11 @@ int run_command(const char *group, const struct command *table, size_t n, int ar
 
 int main(int argc, char **argv)
 {
-    return run_command(NULL, groups, sizeof(groups) / sizeof(groups[0]), argc - 1, argv + 1);
+    int first = 1;
+    if (argc > 2 && strcmp(argv[1], "--dir") == 0) {
+        admin_set_dir(argv[2]);
+        first = 3;
+    }
+    return run_command(NULL, groups, sizeof(groups) / sizeof(groups[0]), argc - first,
+                       argv + first);
 }

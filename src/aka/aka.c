@@ -1,0 +1,359 @@
+/* The AKA capability: construction, the shared vector flow, identity resolution, metrics. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "aka/aka_int.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "base/log.h"
+#include "crypto/autn.h"
+#include "crypto/ct.h"
+
+struct aka *aka_new(const struct aka_config *cfg, struct store *store,
+                    const struct seal_kek *kek, const struct suci_keyring *keyring)
+{
+    struct aka *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return NULL;
+    a->cfg = *cfg;
+    if (a->cfg.sqn_block == 0)
+        a->cfg.sqn_block = 1000;
+    if (a->cfg.ctx_ttl_s == 0)
+        a->cfg.ctx_ttl_s = 30;
+    if (a->cfg.max_synch_failures == 0)
+        a->cfg.max_synch_failures = 2;
+    if (a->cfg.ctx_limit == 0)
+        a->cfg.ctx_limit = 1000000;
+    a->store = store;
+    a->kek = kek;
+    a->keyring = keyring;
+    a->sqn = sqn_cache_new();
+    a->ctxs = auth_ctx_table_new(a->cfg.ctx_limit);
+    if (a->sqn == NULL || a->ctxs == NULL) {
+        aka_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void aka_free(struct aka *a)
+{
+    if (a == NULL)
+        return;
+    sqn_cache_free(a->sqn);
+    auth_ctx_table_free(a->ctxs);
+    free(a);
+}
+
+int aka_routes(struct aka *a, struct http_server *srv)
+{
+    int rc = http_server_route(srv, "POST",
+                               "/nudm-ueau/v1/{supiOrSuci}/security-information/generate-auth-data",
+                               aka_udm_generate_auth_data, a);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "POST", "/nausf-auth/v1/ue-authentications",
+                               aka_ausf_authenticate, a);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "PUT",
+                               "/nausf-auth/v1/ue-authentications/{authCtxId}/5g-aka-confirmation",
+                               aka_ausf_confirm_5g_aka, a);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "POST",
+                               "/nausf-auth/v1/ue-authentications/{authCtxId}/eap-session",
+                               aka_ausf_eap_session, a);
+    return rc;
+}
+
+int64_t aka_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void aka_tick(struct aka *a)
+{
+    auth_ctx_expire(a->ctxs, aka_now_ms());
+}
+
+void aka_count(struct aka *a, enum aka_counter c)
+{
+    atomic_fetch_add_explicit(&a->counters[c], 1, memory_order_relaxed);
+}
+
+static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? *cap - *len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return IOTSEC_ERR_INVALID;
+        if (*buf && *len + (size_t)n < *cap) {
+            *len += (size_t)n;
+            return IOTSEC_OK;
+        }
+        size_t want = (*cap ? *cap * 2 : 4096) + (size_t)n;
+        char *grown = realloc(*buf, want);
+        if (grown == NULL)
+            return IOTSEC_ERR_NOMEM;
+        *buf = grown;
+        *cap = want;
+    }
+}
+
+int aka_metrics(struct aka *a, char **buf, size_t *len, size_t *cap)
+{
+    static const char *const results[AKA_COUNTER_COUNT] = {
+        "udm_vector", "ausf_started", "success", "failure", "rejected_state", "unknown_user",
+        "suci_failure", "resync", "resync_rejected"};
+    int rc = append(buf, len, cap,
+                    "# HELP iotsec_authentications_total Authentication events by result.\n"
+                    "# TYPE iotsec_authentications_total counter\n");
+    for (int i = 0; rc == IOTSEC_OK && i < AKA_COUNTER_COUNT; i++)
+        rc = append(buf, len, cap, "iotsec_authentications_total{result=\"%s\"} %llu\n",
+                    results[i], (unsigned long long)atomic_load(&a->counters[i]));
+    if (rc == IOTSEC_OK)
+        rc = append(buf, len, cap,
+                    "# HELP iotsec_ausf_contexts Authentication contexts awaiting confirmation.\n"
+                    "# TYPE iotsec_ausf_contexts gauge\niotsec_ausf_contexts %zu\n"
+                    "# HELP iotsec_sqn_generators SQN generators held in memory.\n"
+                    "# TYPE iotsec_sqn_generators gauge\niotsec_sqn_generators %zu\n",
+                    auth_ctx_count(a->ctxs), sqn_cache_size(a->sqn));
+    return rc;
+}
+
+/* ---- answers ---- */
+
+void aka_problem(struct http_request *req, int status, const char *cause, const char *detail,
+                 const char *param)
+{
+    struct http_invalid_param ip = {param, detail};
+    http_respond_problem(req, status, NULL, detail, cause, param ? &ip : NULL, param ? 1 : 0);
+}
+
+json_t *aka_json_body(struct http_request *req)
+{
+    const char *ct = http_request_header(req, "content-type");
+    if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+        http_respond_problem(req, 415, NULL, "the body must be application/json", NULL, NULL,
+                             0);
+        return NULL;
+    }
+    size_t len;
+    const char *body = http_request_body(req, &len);
+    json_error_t err;
+    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+    if (!json_is_object(o)) {
+        char detail[320];
+        snprintf(detail, sizeof(detail), "the body is not a JSON object: %s (line %d, column %d)",
+                 o ? "not an object" : err.text, err.line, err.column);
+        json_decref(o);
+        aka_problem(req, 400, "MANDATORY_IE_INCORRECT", detail, NULL);
+        return NULL;
+    }
+    return o;
+}
+
+/* ---- jobs ---- */
+
+struct av_job *aka_job_new(struct aka *a, struct http_request *req, enum av_for purpose)
+{
+    struct av_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        http_respond_problem(req, 503, NULL, "out of memory", "INSUFFICIENT_RESOURCES", NULL, 0);
+        return NULL;
+    }
+    job->aka = a;
+    job->req = req;
+    job->purpose = purpose;
+    return job;
+}
+
+void aka_job_free(struct av_job *job)
+{
+    if (job != NULL) {
+        secure_wipe(job, sizeof(*job));
+        free(job);
+    }
+}
+
+int aka_load_subscriber(struct av_job *job, const char *supi_or_suci, const char *param_name)
+{
+    struct aka *a = job->aka;
+    struct http_request *req = job->req;
+    struct supi supi;
+    if (supi_or_suci == NULL) {
+        aka_problem(req, 400, "MANDATORY_IE_MISSING", "missing SUPI or SUCI", param_name);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (strncmp(supi_or_suci, "suci-", 5) == 0) {
+        int rc = suci_deconceal(a->keyring, supi_or_suci, &supi);
+        if (rc != IOTSEC_OK) {
+            aka_count(a, AKA_SUCI_FAILURE);
+            if (rc == IOTSEC_ERR_NOTFOUND || rc == IOTSEC_ERR_UNSUPPORTED)
+                aka_problem(req, 501, "UNSUPPORTED_PROTECTION_SCHEME",
+                            "no home network key for this protection scheme and key id",
+                            param_name);
+            else
+                aka_problem(req, 403, "AUTHENTICATION_REJECTED",
+                            rc == IOTSEC_ERR_AUTH ? "the SUCI does not de-conceal (MAC tag)"
+                                                  : "malformed SUCI",
+                            param_name);
+            return rc;
+        }
+    } else if (supi_parse(supi_or_suci, &supi) != IOTSEC_OK) {
+        aka_problem(req, 400, "MANDATORY_IE_INCORRECT", "not a SUPI or SUCI", param_name);
+        return IOTSEC_ERR_INVALID;
+    }
+    supi_format(&supi, job->supi, sizeof(job->supi));
+    int rc = subscriber_get_keys(a->store, a->kek, job->supi, &job->sub, &job->keys);
+    if (rc == IOTSEC_ERR_NOTFOUND) {
+        aka_count(a, AKA_UNKNOWN_USER);
+        aka_problem(req, 404, "USER_NOT_FOUND", "no subscription for this identity", NULL);
+        return rc;
+    }
+    if (rc != IOTSEC_OK) {
+        log_msg(LOG_ERROR, http_request_id(req), "credential lookup failed: %s",
+                iotsec_strerror(rc));
+        http_respond_problem(req, 500, NULL, "credential lookup failed", NULL, NULL, 0);
+        return rc;
+    }
+    int64_t now = aka_now_ms() / 1000;
+    if (sub_may_authenticate(&job->sub, now) != IOTSEC_OK) {
+        aka_count(a, AKA_REJECTED_STATE);
+        aka_problem(req, 403, "AUTHENTICATION_REJECTED", "the subscription may not authenticate",
+                    NULL);
+        return IOTSEC_ERR_STATE;
+    }
+    return IOTSEC_OK;
+}
+
+int aka_take_snn(struct av_job *job, const char *snn, const char *param_name)
+{
+    struct snn parsed;
+    if (snn == NULL) {
+        aka_problem(job->req, 400, "MANDATORY_IE_MISSING", "servingNetworkName is required",
+                    param_name);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (snn_parse(snn, &parsed) != IOTSEC_OK) {
+        aka_problem(job->req, 400, "MANDATORY_IE_INCORRECT",
+                    "servingNetworkName must be 5G:mncXXX.mccYYY.3gppnetwork.org[:NID]",
+                    param_name);
+        return IOTSEC_ERR_INVALID;
+    }
+    snprintf(job->snn, sizeof(job->snn), "%s", snn);
+    job->ind = sqn_ind_for(snn, strlen(snn));
+    return IOTSEC_OK;
+}
+
+int aka_take_resync(struct av_job *job, const char *rand_hex, const char *auts_hex,
+                    const char *param_name)
+{
+    uint8_t rand[16], auts[AUTS_LEN], sqn_ms[6];
+    if (rand_hex == NULL || auts_hex == NULL || hex_decode(rand_hex, rand, 16) != IOTSEC_OK ||
+        hex_decode(auts_hex, auts, AUTS_LEN) != IOTSEC_OK) {
+        aka_problem(job->req, 400, "MANDATORY_IE_INCORRECT",
+                    "resynchronizationInfo needs rand (32 hex digits) and auts (28)", param_name);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (auts_recover_sqn_ms(job->keys.k, job->keys.opc, rand, auts, sqn_ms) != IOTSEC_OK) {
+        aka_count(job->aka, AKA_RESYNC_REJECTED);
+        aka_problem(job->req, 403, "AUTHENTICATION_REJECTED", "AUTS does not verify (MAC-S)",
+                    param_name);
+        return IOTSEC_ERR_AUTH;
+    }
+    job->resync = true;
+    job->sqn_ms = 0;
+    for (int i = 0; i < 6; i++)
+        job->sqn_ms = (job->sqn_ms << 8) | sqn_ms[i];
+    return IOTSEC_OK;
+}
+
+static void reserve_done(void *arg, int rc);
+
+/* On the writer thread: the job's reservation. */
+static int reserve_run(struct store_conn *conn, void *arg)
+{
+    struct av_job *job = arg;
+    return sub_op_run(conn, &job->op);
+}
+
+/* One attempt to take an SQN; on a miss, submits a durable reservation. */
+static void take_or_reserve(struct av_job *job, bool resync)
+{
+    struct aka *a = job->aka;
+    struct sqn_step step;
+    int rc = sqn_cache_take(a->sqn, job->sub.id, job->sub.sqn.reserved, job->ind, resync,
+                            job->sqn_ms, a->cfg.sqn_block, &step);
+    if (rc == IOTSEC_OK && resync) {
+        aka_count(a, AKA_RESYNC);
+        if (step.synch_failures >= a->cfg.max_synch_failures) {
+            /* Two synchronisation failures in a row for one subscriber: stop here rather
+             * than feed a replaying or cloned UE more vectors. A later attempt may start
+             * afresh. */
+            sqn_cache_auth_success(a->sqn, job->sub.id);
+            aka_count(a, AKA_RESYNC_REJECTED);
+            aka_problem(job->req, 403, "AUTHENTICATION_REJECTED",
+                        "repeated synchronisation failures", "resynchronizationInfo");
+            aka_job_free(job);
+            return;
+        }
+    }
+    if (rc != IOTSEC_OK) {
+        http_respond_problem(job->req, 500, NULL, "SQN space exhausted or out of memory", NULL,
+                             NULL, 0);
+        aka_job_free(job);
+        return;
+    }
+    if (step.ok) {
+        aka_av_ready(job, step.sqn);
+        return;
+    }
+    if (!job->deferred) {
+        http_request_defer(job->req);
+        job->deferred = true;
+    }
+    memset(&job->op, 0, sizeof(job->op));
+    job->op.kind = SUB_OP_RESERVE_SQN;
+    job->op.sqn_reserved = step.reserve_target;
+    job->op.kek = a->kek;
+    snprintf(job->op.supi, sizeof(job->op.supi), "%s", job->supi);
+    struct store_job sj = {reserve_run, reserve_done, job};
+    rc = store_submit(a->store, &sj);
+    if (rc != IOTSEC_OK) {
+        http_response_header(job->req, "Retry-After", "1");
+        http_respond_problem(job->req, 503, NULL, "the database is busy", "NF_CONGESTION", NULL,
+                             0);
+        aka_job_free(job);
+    }
+}
+
+/* On the writer thread, after the reservation is durable (or failed). */
+static void reserve_done(void *arg, int rc)
+{
+    struct av_job *job = arg;
+    if (rc != IOTSEC_OK) {
+        log_msg(LOG_ERROR, http_request_id(job->req), "SQN reservation failed: %s",
+                iotsec_strerror(rc));
+        http_respond_problem(job->req, 500, NULL, "SQN reservation failed", NULL, NULL, 0);
+        aka_job_free(job);
+        return;
+    }
+    sqn_cache_reserved(job->aka->sqn, job->sub.id, job->op.sqn_reserved);
+    take_or_reserve(job, false); /* others may have used the block meanwhile: try again */
+}
+
+void aka_av_start(struct av_job *job)
+{
+    take_or_reserve(job, job->resync);
+}

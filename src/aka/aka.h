@@ -1,0 +1,64 @@
+/* The UDM/AUSF side of 5G authentication (TS 33.501 §6.1.3) over the SBI:
+ *   Nudm_UEAU   POST /nudm-ueau/v1/{supiOrSuci}/security-information/generate-auth-data
+ *   Nausf_UEAuthentication
+ *               POST /nausf-auth/v1/ue-authentications
+ *               PUT  /nausf-auth/v1/ue-authentications/{authCtxId}/5g-aka-confirmation
+ *               POST /nausf-auth/v1/ue-authentications/{authCtxId}/eap-session
+ * with SUCI de-concealment (the SIDF) under the home network's keys, SQN generation served
+ * from memory and reserved durably in blocks, resynchronisation from AUTS, and the
+ * 3GPP-conformant rejections for subscriptions that may not authenticate. */
+#ifndef IOTSEC_AKA_H
+#define IOTSEC_AKA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/seal.h"
+#include "crypto/suci.h"
+#include "http/http.h"
+#include "store/store.h"
+
+struct aka_config {
+    unsigned sqn_block;          /* SEQs reserved per database write */
+    unsigned ctx_ttl_s;          /* AUSF context lifetime */
+    unsigned max_synch_failures; /* consecutive resynchronisations before rejecting */
+    size_t ctx_limit;            /* AUSF contexts held at most (past it: 503) */
+    char api_root[160];          /* "https://127.0.0.1:7777", for _links and Location */
+};
+
+struct aka;
+
+/* store, kek and keyring are borrowed and must outlive the aka. */
+struct aka *aka_new(const struct aka_config *cfg, struct store *store,
+                    const struct seal_kek *kek, const struct suci_keyring *keyring);
+void aka_free(struct aka *a);
+
+/* Registers the SBI routes on srv. */
+int aka_routes(struct aka *a, struct http_server *srv);
+
+/* Housekeeping, called about once a second: drops expired AUSF contexts. */
+void aka_tick(struct aka *a);
+
+/* Appends Prometheus lines (authentications by result, contexts, cached generators) to
+ * buf (a malloc'd string, grown as needed). Returns IOTSEC_OK or IOTSEC_ERR_NOMEM. */
+int aka_metrics(struct aka *a, char **buf, size_t *len, size_t *cap);
+
+/* ---- The home network's SUCI keys (aka_keys.c) ---- */
+
+extern const char AKA_MIGRATION_1[];
+
+/* Creates a key pair for scheme with key id, stores the private key sealed, and returns the
+ * public key. IOTSEC_ERR_CONFLICT if (scheme, id) exists. Synchronous (tools, init). */
+int aka_hn_key_create(struct store *s, const struct seal_kek *kek, enum suci_scheme scheme,
+                      uint8_t key_id, uint8_t pub[SUCI_PUBLIC_KEY_MAX], size_t *pub_len);
+
+/* Loads every stored key into keyring. *count gets the number loaded. */
+int aka_hn_keys_load(struct store *s, const struct seal_kek *kek, struct suci_keyring *kr,
+                     size_t *count);
+
+/* Calls fn for each stored public key (for `iotsecctl hn-keys` and provisioning). */
+typedef void (*aka_hn_key_fn)(enum suci_scheme scheme, uint8_t key_id, const uint8_t *pub,
+                              size_t pub_len, void *ctx);
+int aka_hn_keys_list(struct store *s, aka_hn_key_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,303 @@
+#include "aka/aka_cache.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/hex.h"
+#include "crypto/ct.h"
+#include "crypto/rand.h"
+
+#define STRIPES 256 /* a power of two */
+
+/* ---- SQN generators: per stripe, an open-addressing table keyed by subscription id ---- */
+
+struct sqn_entry {
+    int64_t id; /* 0 = empty (ids start at 1) */
+    struct sqn_gen gen;
+    unsigned synch_failures;
+};
+
+struct sqn_stripe {
+    pthread_mutex_t lock;
+    struct sqn_entry *slots;
+    size_t cap, used; /* cap is a power of two, or 0 */
+};
+
+struct sqn_cache {
+    struct sqn_stripe stripes[STRIPES];
+};
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return x;
+}
+
+struct sqn_cache *sqn_cache_new(void)
+{
+    struct sqn_cache *c = calloc(1, sizeof(*c));
+    for (int i = 0; c && i < STRIPES; i++)
+        pthread_mutex_init(&c->stripes[i].lock, NULL);
+    return c;
+}
+
+void sqn_cache_free(struct sqn_cache *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < STRIPES; i++) {
+        free(c->stripes[i].slots);
+        pthread_mutex_destroy(&c->stripes[i].lock);
+    }
+    free(c);
+}
+
+size_t sqn_cache_size(struct sqn_cache *c)
+{
+    size_t n = 0;
+    for (int i = 0; i < STRIPES; i++) {
+        pthread_mutex_lock(&c->stripes[i].lock);
+        n += c->stripes[i].used;
+        pthread_mutex_unlock(&c->stripes[i].lock);
+    }
+    return n;
+}
+
+static struct sqn_entry *probe(struct sqn_entry *slots, size_t cap, int64_t id)
+{
+    size_t i = (size_t)(mix((uint64_t)id) >> 8) & (cap - 1);
+    while (slots[i].id != 0 && slots[i].id != id)
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+static int grow(struct sqn_stripe *s)
+{
+    size_t cap = s->cap ? s->cap * 2 : 64;
+    struct sqn_entry *slots = calloc(cap, sizeof(*slots));
+    if (slots == NULL)
+        return IOTSEC_ERR_NOMEM;
+    for (size_t i = 0; i < s->cap; i++) {
+        if (s->slots[i].id != 0)
+            *probe(slots, cap, s->slots[i].id) = s->slots[i];
+    }
+    free(s->slots);
+    s->slots = slots;
+    s->cap = cap;
+    return IOTSEC_OK;
+}
+
+/* The entry for id in its (locked) stripe, created from db_reserved if absent. */
+static struct sqn_entry *find_or_add(struct sqn_stripe *s, int64_t id, uint64_t db_reserved)
+{
+    if ((s->used + 1) * 4 > s->cap * 3 && grow(s) != IOTSEC_OK)
+        return NULL;
+    struct sqn_entry *e = probe(s->slots, s->cap, id);
+    if (e->id == 0) {
+        /* After a restart every SEQ below the durable reservation may have been issued. */
+        e->id = id;
+        e->gen.next = e->gen.reserved = db_reserved;
+        e->synch_failures = 0;
+        s->used++;
+    }
+    return e;
+}
+
+static struct sqn_stripe *stripe_of(struct sqn_cache *c, int64_t id)
+{
+    return &c->stripes[mix((uint64_t)id) & (STRIPES - 1)];
+}
+
+int sqn_cache_take(struct sqn_cache *c, int64_t id, uint64_t db_reserved, unsigned ind,
+                   bool resync, uint64_t sqn_ms, uint64_t block, struct sqn_step *step)
+{
+    memset(step, 0, sizeof(*step));
+    struct sqn_stripe *s = stripe_of(c, id);
+    pthread_mutex_lock(&s->lock);
+    struct sqn_entry *e = find_or_add(s, id, db_reserved);
+    int rc = IOTSEC_ERR_NOMEM;
+    if (e != NULL) {
+        if (resync) {
+            sqn_resync(&e->gen, sqn_ms);
+            e->synch_failures++;
+        }
+        step->synch_failures = e->synch_failures;
+        rc = sqn_take(&e->gen, ind, &step->sqn);
+        if (rc == IOTSEC_OK)
+            step->ok = true;
+        else if (rc == IOTSEC_ERR_BUSY)
+            rc = sqn_reserve_target(&e->gen, block, &step->reserve_target);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+void sqn_cache_reserved(struct sqn_cache *c, int64_t id, uint64_t reserved)
+{
+    struct sqn_stripe *s = stripe_of(c, id);
+    pthread_mutex_lock(&s->lock);
+    struct sqn_entry *e = find_or_add(s, id, reserved);
+    if (e != NULL && e->gen.reserved < reserved)
+        e->gen.reserved = reserved;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void sqn_cache_auth_success(struct sqn_cache *c, int64_t id)
+{
+    struct sqn_stripe *s = stripe_of(c, id);
+    pthread_mutex_lock(&s->lock);
+    if (s->cap) {
+        struct sqn_entry *e = probe(s->slots, s->cap, id);
+        if (e->id == id)
+            e->synch_failures = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- AUSF contexts: per stripe, a singly linked hash chain (few thousand live at most) ---- */
+
+#define CTX_BUCKETS 64
+
+struct ctx_node {
+    struct ctx_node *next;
+    struct auth_ctx ctx;
+};
+
+struct ctx_stripe {
+    pthread_mutex_t lock;
+    struct ctx_node *buckets[CTX_BUCKETS];
+};
+
+struct auth_ctx_table {
+    struct ctx_stripe stripes[STRIPES];
+    atomic_size_t count;
+    size_t limit;
+};
+
+static uint64_t hash_id(const char *id)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *id; id++)
+        h = (h ^ (uint8_t)*id) * 1099511628211ull;
+    return h;
+}
+
+struct auth_ctx_table *auth_ctx_table_new(size_t limit)
+{
+    struct auth_ctx_table *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&t->stripes[i].lock, NULL);
+    t->limit = limit;
+    return t;
+}
+
+static void free_node(struct ctx_node *n)
+{
+    secure_wipe(n, sizeof(*n));
+    free(n);
+}
+
+void auth_ctx_table_free(struct auth_ctx_table *t)
+{
+    if (t == NULL)
+        return;
+    for (int i = 0; i < STRIPES; i++) {
+        for (int b = 0; b < CTX_BUCKETS; b++) {
+            struct ctx_node *n = t->stripes[i].buckets[b];
+            while (n) {
+                struct ctx_node *next = n->next;
+                free_node(n);
+                n = next;
+            }
+        }
+        pthread_mutex_destroy(&t->stripes[i].lock);
+    }
+    free(t);
+}
+
+int auth_ctx_put(struct auth_ctx_table *t, struct auth_ctx *ctx)
+{
+    if (atomic_fetch_add(&t->count, 1) >= t->limit) {
+        atomic_fetch_sub(&t->count, 1);
+        return IOTSEC_ERR_BUSY;
+    }
+    uint8_t raw[16];
+    struct ctx_node *n = malloc(sizeof(*n));
+    if (n == NULL || crypto_random(raw, sizeof(raw)) != IOTSEC_OK) {
+        free(n);
+        atomic_fetch_sub(&t->count, 1);
+        return n ? IOTSEC_ERR_CRYPTO : IOTSEC_ERR_NOMEM;
+    }
+    hex_encode(raw, sizeof(raw), ctx->id);
+    n->ctx = *ctx;
+    uint64_t h = hash_id(ctx->id);
+    struct ctx_stripe *s = &t->stripes[h & (STRIPES - 1)];
+    pthread_mutex_lock(&s->lock);
+    n->next = s->buckets[(h >> 8) % CTX_BUCKETS];
+    s->buckets[(h >> 8) % CTX_BUCKETS] = n;
+    pthread_mutex_unlock(&s->lock);
+    return IOTSEC_OK;
+}
+
+int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, struct auth_ctx *out)
+{
+    if (id == NULL || strlen(id) != AUTH_CTX_ID_LEN)
+        return IOTSEC_ERR_NOTFOUND;
+    uint64_t h = hash_id(id);
+    struct ctx_stripe *s = &t->stripes[h & (STRIPES - 1)];
+    pthread_mutex_lock(&s->lock);
+    struct ctx_node **p = &s->buckets[(h >> 8) % CTX_BUCKETS], *found = NULL;
+    for (; *p; p = &(*p)->next) {
+        if (strcmp((*p)->ctx.id, id) == 0) {
+            found = *p;
+            *p = found->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (found == NULL)
+        return IOTSEC_ERR_NOTFOUND;
+    atomic_fetch_sub(&t->count, 1);
+    int rc = found->ctx.expires_at_ms > now_ms ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+    if (rc == IOTSEC_OK)
+        *out = found->ctx;
+    free_node(found);
+    return rc;
+}
+
+size_t auth_ctx_expire(struct auth_ctx_table *t, int64_t now_ms)
+{
+    size_t dropped = 0;
+    for (int i = 0; i < STRIPES; i++) {
+        struct ctx_stripe *s = &t->stripes[i];
+        pthread_mutex_lock(&s->lock);
+        for (int b = 0; b < CTX_BUCKETS; b++) {
+            struct ctx_node **p = &s->buckets[b];
+            while (*p) {
+                if ((*p)->ctx.expires_at_ms <= now_ms) {
+                    struct ctx_node *dead = *p;
+                    *p = dead->next;
+                    free_node(dead);
+                    dropped++;
+                } else {
+                    p = &(*p)->next;
+                }
+            }
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+    atomic_fetch_sub(&t->count, dropped);
+    return dropped;
+}
+
+size_t auth_ctx_count(struct auth_ctx_table *t)
+{
+    return atomic_load(&t->count);
+}

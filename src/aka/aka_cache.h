@@ -1,0 +1,83 @@
+/* In-memory state of the AKA capability, shared by all worker threads:
+ * - the SQN generators of the subscribers seen since start (served from memory, reserved
+ *   durably in blocks: see subscriber.h, struct sqn_gen), with their count of consecutive
+ *   synchronisation failures;
+ * - the AUSF's authentication contexts (authCtxId -> expected RES*, keys, expiry).
+ * Both are striped hash tables: a lock per stripe, so threads rarely contend. */
+#ifndef IOTSEC_AKA_CACHE_H
+#define IOTSEC_AKA_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "subscriber/subscriber.h"
+
+/* ---- SQN generators ---- */
+
+struct sqn_cache;
+
+struct sqn_cache *sqn_cache_new(void);
+void sqn_cache_free(struct sqn_cache *c);
+size_t sqn_cache_size(struct sqn_cache *c);
+
+/* What one call on a subscriber's generator decided. */
+struct sqn_step {
+    uint64_t sqn;            /* the SQN to use (when ok) */
+    bool ok;                 /* an SQN was taken */
+    uint64_t reserve_target; /* when !ok: reserve durably up to this, then sqn_cache_reserved */
+    unsigned synch_failures; /* consecutive resynchronisations, this one included */
+};
+
+/* Takes the next SQN for subscription id (its durable reservation is db_reserved, used when
+ * the generator is not in memory yet) in IND slot ind. With resync, first moves the
+ * generator past sqn_ms and counts a synchronisation failure. block: SEQs per reservation.
+ * Returns IOTSEC_OK (see step), IOTSEC_ERR_INVALID (SEQ space exhausted), IOTSEC_ERR_NOMEM. */
+int sqn_cache_take(struct sqn_cache *c, int64_t id, uint64_t db_reserved, unsigned ind,
+                   bool resync, uint64_t sqn_ms, uint64_t block, struct sqn_step *step);
+
+/* Records that reserved is now durable for id (never lowers it). */
+void sqn_cache_reserved(struct sqn_cache *c, int64_t id, uint64_t reserved);
+
+/* A successful authentication ends a run of synchronisation failures. */
+void sqn_cache_auth_success(struct sqn_cache *c, int64_t id);
+
+/* ---- AUSF authentication contexts ---- */
+
+#define AUTH_CTX_ID_LEN 32 /* hex of 128 random bits */
+
+enum auth_ctx_kind { AUTH_CTX_5G_AKA, AUTH_CTX_EAP_AKA_PRIME };
+
+struct auth_ctx {
+    char id[AUTH_CTX_ID_LEN + 1];
+    enum auth_ctx_kind kind;
+    char supi[SUPI_STRING_MAX];
+    int64_t subscription_id;
+    char snn[64];
+    uint8_t rand[16];
+    uint8_t xres_star[16]; /* 5G AKA: XRES*; EAP-AKA': XRES (first res_len bytes) */
+    uint8_t kausf[32];
+    uint8_t k_aut[32];     /* EAP-AKA' */
+    size_t res_len;
+    uint8_t eap_id;        /* EAP-AKA': identifier of the challenge sent */
+    int64_t expires_at_ms;
+};
+
+struct auth_ctx_table;
+
+/* limit: contexts held at most (past it, creation fails with IOTSEC_ERR_BUSY). */
+struct auth_ctx_table *auth_ctx_table_new(size_t limit);
+void auth_ctx_table_free(struct auth_ctx_table *t);
+
+/* Stores a copy of ctx under a fresh random id (written into ctx->id). */
+int auth_ctx_put(struct auth_ctx_table *t, struct auth_ctx *ctx);
+
+/* Removes the context with id and copies it out: a context is consumed once. Returns
+ * IOTSEC_ERR_NOTFOUND when absent, already consumed, or expired at now_ms. */
+int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, struct auth_ctx *out);
+
+/* Drops expired contexts (wiping them); returns how many. */
+size_t auth_ctx_expire(struct auth_ctx_table *t, int64_t now_ms);
+size_t auth_ctx_count(struct auth_ctx_table *t);
+
+#endif

@@ -1,0 +1,98 @@
+/* Internals shared by the AKA capability's files. */
+#ifndef IOTSEC_AKA_INT_H
+#define IOTSEC_AKA_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "aka/aka.h"
+#include "aka/aka_cache.h"
+#include "crypto/snn.h"
+#include "subscriber/subscriber.h"
+
+enum aka_counter {
+    AKA_UDM_VECTORS,     /* vectors handed out by the UDM endpoint */
+    AKA_AUSF_STARTED,    /* AUSF authentications started */
+    AKA_AUSF_SUCCESS,    /* confirmations with the right RES* */
+    AKA_AUSF_FAILURE,    /* confirmations with a wrong RES* */
+    AKA_REJECTED_STATE,  /* subscriptions that may not authenticate */
+    AKA_UNKNOWN_USER,    /* SUPI/SUCI with no subscription */
+    AKA_SUCI_FAILURE,    /* SUCIs that did not de-conceal */
+    AKA_RESYNC,          /* resynchronisations performed */
+    AKA_RESYNC_REJECTED, /* AUTS that failed MAC-S, or too many in a row */
+    AKA_COUNTER_COUNT,
+};
+
+struct aka {
+    struct aka_config cfg;
+    struct store *store;
+    const struct seal_kek *kek;
+    const struct suci_keyring *keyring;
+    struct sqn_cache *sqn;
+    struct auth_ctx_table *ctxs;
+    atomic_uint_fast64_t counters[AKA_COUNTER_COUNT];
+};
+
+void aka_count(struct aka *a, enum aka_counter c);
+
+/* Who asked for the vector, which decides how the answer is built. */
+enum av_for { AV_FOR_UDM, AV_FOR_AUSF };
+
+/* One request for an authentication vector, from its handler to its answer (which may come
+ * from the store's writer thread after a durable SQN reservation). Holds K and OPc: it is
+ * wiped when freed. */
+struct av_job {
+    struct aka *aka;
+    struct http_request *req;
+    enum av_for purpose;
+    struct subscription sub;
+    struct sub_keys keys;
+    char supi[SUPI_STRING_MAX];
+    char snn[SNN_MAX];
+    unsigned ind;
+    bool resync;
+    uint64_t sqn_ms;
+    bool deferred;
+    struct sub_op op; /* the reservation, while in the writer's queue */
+};
+
+/* Resolves the identity of a request ("imsi-...", "nai-...", "suci-...") and loads the
+ * subscription and its keys into job. On failure answers req with the right ProblemDetails
+ * and returns a negative code. */
+int aka_load_subscriber(struct av_job *job, const char *supi_or_suci, const char *param_name);
+
+/* Checks and reads the serving network name (answers 400 on a bad one). */
+int aka_take_snn(struct av_job *job, const char *snn, const char *param_name);
+
+/* Verifies AUTS for a resynchronisation request and records SQN_MS in job (answers 403 on
+ * MAC-S failure). rand/auts: hex strings. */
+int aka_take_resync(struct av_job *job, const char *rand_hex, const char *auts_hex,
+                    const char *param_name);
+
+/* Takes an SQN (reserving a block durably first when needed) and then calls
+ * aka_av_ready(job, sqn), which answers and frees the job. Frees the job itself on failure
+ * (after answering). */
+void aka_av_start(struct av_job *job);
+
+/* Implemented per purpose: builds the vector for sqn, answers job->req, frees job. */
+void aka_av_ready(struct av_job *job, uint64_t sqn);
+
+struct av_job *aka_job_new(struct aka *a, struct http_request *req, enum av_for purpose);
+void aka_job_free(struct av_job *job);
+
+/* Answers with a TS 29.571 ProblemDetails. */
+void aka_problem(struct http_request *req, int status, const char *cause, const char *detail,
+                 const char *param);
+
+/* Parses the JSON body as an object (answers 400/415 and returns NULL on failure). */
+json_t *aka_json_body(struct http_request *req);
+
+int64_t aka_now_ms(void);
+
+/* Route handlers. */
+void aka_udm_generate_auth_data(struct http_request *req, void *user);
+void aka_ausf_authenticate(struct http_request *req, void *user);
+void aka_ausf_confirm_5g_aka(struct http_request *req, void *user);
+void aka_ausf_eap_session(struct http_request *req, void *user);
+
+#endif

@@ -1,0 +1,40 @@
+/* The daemon's configuration: DIR/iotsec.yaml, written by `iotsecd init` and read by
+ * `iotsecd run`. Relative paths in it are relative to the instance directory. */
+#ifndef IOTSEC_DAEMON_CONFIG_H
+#define IOTSEC_DAEMON_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_PATH_MAX 512
+
+struct config {
+    char dir[CONFIG_PATH_MAX]; /* the instance directory */
+    char mcc[4], mnc[4];
+    char database[CONFIG_PATH_MAX];
+    char kek_file[CONFIG_PATH_MAX];
+    char sbi_listen[128];     /* TLS + h2, NF client certificates */
+    char sbi_h2c_listen[128]; /* cleartext h2c for labs; "" = off */
+    char admin_listen[128];   /* HTTPS, admin client certificate */
+    char tls_ca[CONFIG_PATH_MAX], tls_cert[CONFIG_PATH_MAX], tls_key[CONFIG_PATH_MAX];
+    char admin_cert[CONFIG_PATH_MAX]; /* the admin client certificate (pinned) */
+    unsigned workers;             /* 0 = one per CPU */
+    unsigned sqn_block;           /* SEQs reserved durably per database write */
+    unsigned auth_ctx_ttl_s;      /* how long an AUSF authentication context lives */
+    unsigned max_synch_failures;  /* consecutive resynchronisations before rejecting */
+    char log_level[16];
+};
+
+/* Defaults for an instance in dir. */
+void config_defaults(struct config *c, const char *dir);
+
+/* Loads path (YAML). Unknown keys are errors (a typo must not silently fall back to a
+ * default). Returns IOTSEC_OK or an error with a message in err. */
+int config_load(const char *path, struct config *c, char *err, size_t err_len);
+
+/* Writes c as YAML to path (mode 0644; it holds no secret). */
+int config_write(const struct config *c, const char *path);
+
+/* Resolves a config path against the instance directory into out. */
+void config_path(const struct config *c, const char *rel, char *out, size_t len);
+
+#endif

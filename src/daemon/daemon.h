@@ -1,0 +1,28 @@
+/* iotsecd: `init` creates an instance directory, `run` serves it. */
+#ifndef IOTSEC_DAEMON_H
+#define IOTSEC_DAEMON_H
+
+#include <stddef.h>
+
+#include "daemon/config.h"
+#include "store/store.h"
+
+/* Every schema migration of every capability, in the one order they are applied. */
+const struct store_migration *daemon_migrations(size_t *count);
+
+struct init_options {
+    const char *dir;
+    const char *sbi_h2c; /* NULL: no cleartext listener */
+    const char *mcc, *mnc;
+};
+
+/* Creates the instance; prints a JSON summary on stdout. Returns a process exit code. */
+int daemon_init(const struct init_options *opt);
+
+/* Serves the instance described by cfg until SIGTERM/SIGINT. Returns a process exit code. */
+int daemon_run(const struct config *cfg);
+
+/* Tells systemd we are ready, when run under it (NOTIFY_SOCKET); a no-op otherwise. */
+void daemon_sd_notify(const char *state);
+
+#endif

@@ -1,0 +1,107 @@
+/* iotsecd init: a ready instance in one command. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "aka/aka.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "crypto/seal.h"
+#include "daemon/daemon.h"
+#include "daemon/pki.h"
+
+static int fail(const char *what, int rc)
+{
+    fprintf(stderr, "iotsecd init: %s: %s\n", what, iotsec_strerror(rc));
+    return 1;
+}
+
+static int valid_listen(const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    return colon != NULL && colon != addr && colon[1] != '\0' && strlen(addr) < 120;
+}
+
+int daemon_init(const struct init_options *opt)
+{
+    struct config cfg;
+    char path[CONFIG_PATH_MAX + 64];
+    config_defaults(&cfg, opt->dir);
+    if (opt->sbi_h2c) {
+        if (!valid_listen(opt->sbi_h2c)) {
+            fprintf(stderr, "iotsecd init: --sbi-h2c: expected ADDR:PORT\n");
+            return 2;
+        }
+        snprintf(cfg.sbi_h2c_listen, sizeof(cfg.sbi_h2c_listen), "%s", opt->sbi_h2c);
+    }
+    if (opt->mcc)
+        snprintf(cfg.mcc, sizeof(cfg.mcc), "%s", opt->mcc);
+    if (opt->mnc)
+        snprintf(cfg.mnc, sizeof(cfg.mnc), "%s", opt->mnc);
+
+    if (mkdir(opt->dir, 0700) != 0 && errno != EEXIST)
+        return fail("cannot create the directory", IOTSEC_ERR_IO);
+    snprintf(path, sizeof(path), "%s/iotsec.yaml", opt->dir);
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        fprintf(stderr, "iotsecd init: %s exists: this directory holds an instance already\n",
+                path);
+        return 1;
+    }
+    config_path(&cfg, cfg.kek_file, path, sizeof(path));
+    int rc = seal_kek_create(path);
+    if (rc != IOTSEC_OK)
+        return fail("cannot create the KEK file", rc);
+    if ((rc = pki_create(opt->dir)) != IOTSEC_OK)
+        return fail("cannot create the PKI", rc);
+
+    struct seal_kek kek;
+    if ((rc = seal_kek_load(path, 1, &kek)) != IOTSEC_OK)
+        return fail("cannot read the KEK back", rc);
+    struct store_options so;
+    store_options_init(&so);
+    so.migrations = daemon_migrations(&so.migration_count);
+    struct store *store;
+    config_path(&cfg, cfg.database, path, sizeof(path));
+    if ((rc = store_open(path, &so, &store)) != IOTSEC_OK) {
+        seal_kek_wipe(&kek);
+        return fail("cannot create the database", rc);
+    }
+    json_t *keys = json_array();
+    static const struct {
+        enum suci_scheme scheme;
+        uint8_t id;
+        const char *name;
+    } hn[] = {{SUCI_SCHEME_PROFILE_A, 1, "A"}, {SUCI_SCHEME_PROFILE_B, 2, "B"}};
+    for (size_t i = 0; rc == IOTSEC_OK && i < 2; i++) {
+        uint8_t pub[SUCI_PUBLIC_KEY_MAX];
+        size_t pub_len;
+        char hex[2 * SUCI_PUBLIC_KEY_MAX + 1];
+        rc = aka_hn_key_create(store, &kek, hn[i].scheme, hn[i].id, pub, &pub_len);
+        if (rc == IOTSEC_OK) {
+            hex_encode(pub, pub_len, hex);
+            json_array_append_new(keys, json_pack("{s:s, s:i, s:s}", "profile", hn[i].name,
+                                                  "key_id", hn[i].id, "public_key", hex));
+        }
+    }
+    store_close(store);
+    seal_kek_wipe(&kek);
+    if (rc != IOTSEC_OK) {
+        json_decref(keys);
+        return fail("cannot create the home network keys", rc);
+    }
+    snprintf(path, sizeof(path), "%s/iotsec.yaml", opt->dir);
+    if ((rc = config_write(&cfg, path)) != IOTSEC_OK) {
+        json_decref(keys);
+        return fail("cannot write the configuration", rc);
+    }
+    json_t *out = json_pack("{s:s, s:s, s:o}", "dir", opt->dir, "config", path, "hn_keys", keys);
+    char *s = json_dumps(out, JSON_COMPACT);
+    puts(s);
+    free(s);
+    json_decref(out);
+    return 0;
+}

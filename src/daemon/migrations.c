@@ -1,0 +1,17 @@
+/* The one ordered list of schema migrations. A capability exports its SQL; the order lives
+ * here so that versions are global and a migration is never inserted before one already
+ * applied somewhere. Append only. */
+#include "aka/aka.h"
+#include "daemon/daemon.h"
+#include "subscriber/subscriber.h"
+
+static const struct store_migration migrations[] = {
+    {1, "subscriber: subscriptions and their events", SUBSCRIBER_MIGRATION_1},
+    {2, "aka: home network SUCI keys", AKA_MIGRATION_1},
+};
+
+const struct store_migration *daemon_migrations(size_t *count)
+{
+    *count = sizeof(migrations) / sizeof(migrations[0]);
+    return migrations;
+}

@@ -1,0 +1,339 @@
+/* iotsecd run: wires the faces to the capabilities and serves until SIGTERM/SIGINT. */
+#include <errno.h>
+#include <pthread.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aka/aka.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "base/log.h"
+#include "crypto/seal.h"
+#include "daemon/daemon.h"
+#include "daemon/pki.h"
+#include "http/http.h"
+#include "subscriber/subscriber.h"
+
+#define SWEEP_EVERY_S 60
+#define ADMIN_MAX_BODY (256u << 20) /* bulk imports of a million rows */
+
+struct daemon {
+    struct config cfg;
+    struct seal_kek kek;
+    struct store *store;
+    struct suci_keyring *keyring;
+    struct aka *aka;
+    struct sub_admin admin;
+    struct http_server *sbi, *adm;
+    int sbi_tls, sbi_h2c, adm_tls; /* listener indexes */
+};
+
+static void http_log(void *user, enum http_log_level level, const char *request_id,
+                     const char *msg)
+{
+    (void)user;
+    static const enum log_level map[] = {LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG};
+    log_msg(map[level], request_id, "http: %s", msg);
+}
+
+static void handle_healthz(struct http_request *req, void *user)
+{
+    (void)user;
+    http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char line[512];
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(line))
+        return IOTSEC_ERR_INVALID;
+    if (*len + (size_t)n + 1 > *cap) {
+        size_t want = (*cap + (size_t)n + 1) * 2;
+        char *grown = realloc(*buf, want);
+        if (grown == NULL)
+            return IOTSEC_ERR_NOMEM;
+        *buf = grown;
+        *cap = want;
+    }
+    memcpy(*buf + *len, line, (size_t)n + 1);
+    *len += (size_t)n;
+    return IOTSEC_OK;
+}
+
+static void handle_metrics(struct http_request *req, void *user)
+{
+    struct daemon *d = user;
+    size_t len = 0, cap = 0;
+    char *buf = http_server_metrics(d->sbi, &len);
+    cap = len + 1;
+    struct store_metrics sm;
+    store_metrics_get(d->store, &sm);
+    uint64_t counts[SUB_STATE_COUNT] = {0};
+    subscriber_count(d->store, counts);
+    int rc = buf ? aka_metrics(d->aka, &buf, &len, &cap) : IOTSEC_ERR_NOMEM;
+    if (rc == IOTSEC_OK)
+        rc = append(&buf, &len, &cap,
+                    "# HELP iotsec_store_queue_depth Jobs waiting for the database writer.\n"
+                    "# TYPE iotsec_store_queue_depth gauge\niotsec_store_queue_depth %llu\n"
+                    "# HELP iotsec_store_batches_total Transactions committed by the writer.\n"
+                    "# TYPE iotsec_store_batches_total counter\niotsec_store_batches_total %llu\n"
+                    "# HELP iotsec_store_jobs_total Writer jobs by outcome.\n"
+                    "# TYPE iotsec_store_jobs_total counter\n"
+                    "iotsec_store_jobs_total{outcome=\"committed\"} %llu\n"
+                    "iotsec_store_jobs_total{outcome=\"failed\"} %llu\n"
+                    "iotsec_store_jobs_total{outcome=\"rejected\"} %llu\n"
+                    "# HELP iotsec_subscriptions Subscriptions by state.\n"
+                    "# TYPE iotsec_subscriptions gauge\n",
+                    (unsigned long long)sm.queue_depth, (unsigned long long)sm.batches,
+                    (unsigned long long)sm.jobs_committed, (unsigned long long)sm.jobs_failed,
+                    (unsigned long long)sm.jobs_rejected);
+    for (int s = 0; rc == IOTSEC_OK && s < SUB_STATE_COUNT; s++)
+        rc = append(&buf, &len, &cap, "iotsec_subscriptions{state=\"%s\"} %llu\n",
+                    sub_state_name((enum sub_state)s), (unsigned long long)counts[s]);
+    if (rc != IOTSEC_OK)
+        http_respond_problem(req, 500, NULL, "metrics unavailable", NULL, NULL, 0);
+    else
+        http_respond(req, 200, "text/plain; version=0.0.4", buf, len);
+    free(buf);
+}
+
+static void list_key(enum suci_scheme scheme, uint8_t key_id, const uint8_t *pub, size_t len,
+                     void *ctx)
+{
+    char hex[2 * SUCI_PUBLIC_KEY_MAX + 1];
+    hex_encode(pub, len < SUCI_PUBLIC_KEY_MAX ? len : SUCI_PUBLIC_KEY_MAX, hex);
+    json_array_append_new(ctx, json_pack("{s:s, s:i, s:s}", "profile",
+                                         scheme == SUCI_SCHEME_PROFILE_A ? "A" : "B", "key_id",
+                                         key_id, "public_key", hex));
+}
+
+static void handle_hn_keys(struct http_request *req, void *user)
+{
+    struct daemon *d = user;
+    const struct http_peer *peer = http_request_peer(req);
+    if (!peer->has_cert || strcmp(peer->cert_sha256_hex, d->admin.admin_cert_sha256) != 0) {
+        http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL,
+                             NULL, 0);
+        return;
+    }
+    json_t *keys = json_array();
+    aka_hn_keys_list(d->store, list_key, keys);
+    http_respond_json(req, 200, json_pack("{s:o}", "hn_keys", keys));
+}
+
+static int open_state(struct daemon *d)
+{
+    char path[CONFIG_PATH_MAX + 64];
+    config_path(&d->cfg, d->cfg.kek_file, path, sizeof(path));
+    int rc = seal_kek_load(path, 1, &d->kek);
+    if (rc == IOTSEC_ERR_STATE) {
+        log_error("refusing to start: the KEK file %s is accessible to group or others "
+                  "(chmod 600 it)", path);
+        return rc;
+    }
+    if (rc != IOTSEC_OK) {
+        log_error("cannot read the KEK file %s: %s", path, iotsec_strerror(rc));
+        return rc;
+    }
+    struct store_options so;
+    store_options_init(&so);
+    so.migrations = daemon_migrations(&so.migration_count);
+    config_path(&d->cfg, d->cfg.database, path, sizeof(path));
+    if ((rc = store_open(path, &so, &d->store)) != IOTSEC_OK) {
+        log_error("cannot open the database %s: %s (%s)", path, iotsec_strerror(rc),
+                  store_errmsg());
+        return rc;
+    }
+    size_t nkeys = 0;
+    d->keyring = suci_keyring_new();
+    if (d->keyring == NULL)
+        return IOTSEC_ERR_NOMEM;
+    if ((rc = aka_hn_keys_load(d->store, &d->kek, d->keyring, &nkeys)) != IOTSEC_OK) {
+        log_error("cannot load the home network keys: %s", iotsec_strerror(rc));
+        return rc;
+    }
+    config_path(&d->cfg, d->cfg.admin_cert, path, sizeof(path));
+    if ((rc = pki_cert_fingerprint(path, d->admin.admin_cert_sha256)) != IOTSEC_OK) {
+        log_error("cannot read the admin certificate %s: %s", path, iotsec_strerror(rc));
+        return rc;
+    }
+    d->admin.store = d->store;
+    d->admin.kek = &d->kek;
+    log_info("database open, %zu home network keys loaded", nkeys);
+    return IOTSEC_OK;
+}
+
+static int listen_tls(struct daemon *d, struct http_server *srv, const char *bind)
+{
+    char cert[CONFIG_PATH_MAX + 64], key[CONFIG_PATH_MAX + 64], ca[CONFIG_PATH_MAX + 64];
+    config_path(&d->cfg, d->cfg.tls_cert, cert, sizeof(cert));
+    config_path(&d->cfg, d->cfg.tls_key, key, sizeof(key));
+    config_path(&d->cfg, d->cfg.tls_ca, ca, sizeof(ca));
+    struct http_listener_config lc = {.bind = bind, .tls = true, .cert_file = cert,
+                                      .key_file = key, .ca_file = ca,
+                                      .client_cert_required = true};
+    return http_server_listen(srv, &lc);
+}
+
+static int build_servers(struct daemon *d)
+{
+    struct aka_config ac = {.sqn_block = d->cfg.sqn_block, .ctx_ttl_s = d->cfg.auth_ctx_ttl_s,
+                            .max_synch_failures = d->cfg.max_synch_failures};
+    snprintf(ac.api_root, sizeof(ac.api_root), "https://%s", d->cfg.sbi_listen);
+    d->aka = aka_new(&ac, d->store, &d->kek, d->keyring);
+    struct http_server_config sc = {.workers = d->cfg.workers, .log = http_log};
+    struct http_server_config ac_srv = {.workers = 1, .max_body_bytes = ADMIN_MAX_BODY,
+                                        .log = http_log};
+    d->sbi = http_server_new(&sc);
+    d->adm = http_server_new(&ac_srv);
+    if (d->aka == NULL || d->sbi == NULL || d->adm == NULL)
+        return IOTSEC_ERR_NOMEM;
+    d->sbi_tls = listen_tls(d, d->sbi, d->cfg.sbi_listen);
+    d->sbi_h2c = -1;
+    if (d->sbi_tls >= 0 && d->cfg.sbi_h2c_listen[0]) {
+        struct http_listener_config lc = {.bind = d->cfg.sbi_h2c_listen, .tls = false};
+        d->sbi_h2c = http_server_listen(d->sbi, &lc);
+        if (d->sbi_h2c < 0)
+            return d->sbi_h2c;
+    }
+    d->adm_tls = listen_tls(d, d->adm, d->cfg.admin_listen);
+    if (d->sbi_tls < 0 || d->adm_tls < 0) {
+        log_error("cannot configure the listeners (certificates or addresses)");
+        return IOTSEC_ERR_INVALID;
+    }
+    int rc = aka_routes(d->aka, d->sbi);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(d->sbi, "GET", "/healthz", handle_healthz, d);
+    if (rc == IOTSEC_OK)
+        rc = subscriber_admin_routes(d->adm, &d->admin);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(d->adm, "GET", "/healthz", handle_healthz, d);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(d->adm, "GET", "/metrics", handle_metrics, d);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(d->adm, "GET", "/admin/v1/hn-keys", handle_hn_keys, d);
+    return rc;
+}
+
+/* "127.0.0.1:0" with the bound port 7777 -> "https://127.0.0.1:7777". */
+static void url(char *out, size_t len, const char *scheme, const char *bind, uint16_t port)
+{
+    const char *colon = strrchr(bind, ':');
+    int host_len = colon ? (int)(colon - bind) : (int)strlen(bind);
+    snprintf(out, len, "%s://%.*s:%u", scheme, host_len, bind, port);
+}
+
+static void print_ready(struct daemon *d)
+{
+    char sbi[160], adm[160], h2c[160] = "";
+    url(sbi, sizeof(sbi), "https", d->cfg.sbi_listen, http_server_port(d->sbi, d->sbi_tls));
+    url(adm, sizeof(adm), "https", d->cfg.admin_listen, http_server_port(d->adm, d->adm_tls));
+    if (d->sbi_h2c >= 0)
+        url(h2c, sizeof(h2c), "http", d->cfg.sbi_h2c_listen, http_server_port(d->sbi, d->sbi_h2c));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i}", "event", "ready", "sbi", sbi, "admin", adm,
+                          "pid", (int)getpid());
+    if (h2c[0])
+        json_object_set_new(o, "sbi_h2c", json_string(h2c));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    printf("%s\n", s);
+    fflush(stdout);
+    free(s);
+    json_decref(o);
+}
+
+static void sweep_done(void *arg, int rc)
+{
+    struct sub_op *op = arg;
+    if (rc == IOTSEC_OK && op->affected > 0)
+        log_msg(LOG_INFO, NULL, "expiry sweep: %zu subscriptions expired", op->affected);
+    else if (rc != IOTSEC_OK)
+        log_msg(LOG_WARN, NULL, "expiry sweep failed: %s", iotsec_strerror(rc));
+    free(op);
+}
+
+static void sweep(struct daemon *d)
+{
+    struct sub_op *op = calloc(1, sizeof(*op));
+    if (op == NULL)
+        return;
+    op->kind = SUB_OP_EXPIRE_SWEEP;
+    op->now = (int64_t)time(NULL);
+    op->actor = "sweep";
+    struct store_job job = {sub_op_run, sweep_done, op};
+    if (store_submit(d->store, &job) != IOTSEC_OK)
+        free(op);
+}
+
+static void teardown(struct daemon *d)
+{
+    if (d->sbi)
+        http_server_stop(d->sbi);
+    if (d->adm)
+        http_server_stop(d->adm);
+    http_server_free(d->sbi);
+    http_server_free(d->adm);
+    store_close(d->store); /* completes every queued job first */
+    aka_free(d->aka);
+    suci_keyring_free(d->keyring);
+    seal_kek_wipe(&d->kek);
+}
+
+int daemon_run(const struct config *cfg)
+{
+    static struct daemon d; /* static: the keyring and KEK outlive every thread */
+    memset(&d, 0, sizeof(d));
+    d.cfg = *cfg;
+    enum log_level level;
+    if (log_level_parse(cfg->log_level, &level) == IOTSEC_OK)
+        log_set_level(level);
+    /* Block the signals before any thread starts: threads inherit the mask, and only this
+     * thread takes them, with sigtimedwait. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    int rc = open_state(&d);
+    if (rc == IOTSEC_OK)
+        rc = build_servers(&d);
+    if (rc == IOTSEC_OK && (rc = http_server_start(d.sbi)) == IOTSEC_OK)
+        rc = http_server_start(d.adm);
+    if (rc != IOTSEC_OK) {
+        log_error("not starting: %s", iotsec_strerror(rc));
+        teardown(&d);
+        return 1;
+    }
+    print_ready(&d);
+    daemon_sd_notify("READY=1");
+    log_info("serving");
+
+    struct timespec tick = {1, 0};
+    for (unsigned seconds = 0;; seconds++) {
+        int sig = sigtimedwait(&sigs, NULL, &tick);
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("signal %d: draining in-flight requests", sig);
+            break;
+        }
+        aka_tick(d.aka);
+        if (seconds % SWEEP_EVERY_S == 0)
+            sweep(&d);
+    }
+    daemon_sd_notify("STOPPING=1");
+    teardown(&d);
+    log_info("stopped");
+    return 0;
+}

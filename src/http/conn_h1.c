@@ -1,0 +1,343 @@
+/* HTTP/1.1 (RFC 9112) on a connection: a small, strict parser and the answer's encoding.
+ * One request at a time; pipelined requests wait in the input buffer for their turn.
+ * Bodies need Content-Length (chunked uploads get 411, other transfer codings 501). Anything
+ * malformed gets its 4xx with ProblemDetails and the connection closes after the answer:
+ * after a framing error nothing that follows can be trusted. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/err.h"
+#include "http/http_int.h"
+
+/* What the head says beyond method, target and fields. */
+struct head_info {
+    unsigned long long content_length;
+    bool has_length;
+    bool expect_continue;
+    bool close;
+    bool http10;
+    unsigned hosts;
+    int error;          /* a status to answer, or 0 */
+    const char *detail; /* with it */
+};
+
+static bool is_tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+static void set_error(struct head_info *hi, int status, const char *detail)
+{
+    if (!hi->error) {
+        hi->error = status;
+        hi->detail = detail;
+    }
+}
+
+/* Comma-separated tokens, case-insensitive: "keep-alive, Close". */
+static bool has_token(const char *list, const char *token)
+{
+    size_t tlen = strlen(token);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ", \t");
+        if (len == tlen && strncasecmp(p, token, tlen) == 0)
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+static void special_field(struct head_info *hi, const char *name, const char *value)
+{
+    if (strcmp(name, "content-length") == 0) {
+        size_t n = strlen(value);
+        if (hi->has_length || n == 0 || n > 18 || strspn(value, "0123456789") != n)
+            set_error(hi, 400, "bad or repeated Content-Length");
+        hi->has_length = true;
+        hi->content_length = strtoull(value, NULL, 10);
+    } else if (strcmp(name, "transfer-encoding") == 0) {
+        if (has_token(value, "chunked"))
+            set_error(hi, 411, "chunked request bodies are not supported: send Content-Length");
+        else
+            set_error(hi, 501, "transfer coding not supported");
+    } else if (strcmp(name, "host") == 0) {
+        hi->hosts++;
+    } else if (strcmp(name, "connection") == 0) {
+        if (has_token(value, "close"))
+            hi->close = true;
+        else if (has_token(value, "keep-alive"))
+            hi->close = false;
+    } else if (strcmp(name, "expect") == 0) {
+        if (strcasecmp(value, "100-continue") == 0)
+            hi->expect_continue = true;
+        else
+            set_error(hi, 417, "only 100-continue is supported");
+    }
+}
+
+/* Request line: method SP origin-form SP HTTP/1.x CRLF. Returns the next line or NULL. */
+static char *parse_request_line(struct http_request *req, char *p, struct head_info *hi)
+{
+    char *m = p;
+    while (is_tchar((unsigned char)*p))
+        p++;
+    if (p == m || p - m > 32 || *p != ' ')
+        return NULL;
+    *p++ = '\0';
+    char *target = p;
+    while ((unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f)
+        p++;
+    if (*p != ' ')
+        return NULL;
+    *p++ = '\0';
+    if (strncmp(p, "HTTP/1.1\r\n", 10) == 0)
+        hi->close = false;
+    else if (strncmp(p, "HTTP/1.0\r\n", 10) == 0)
+        hi->close = hi->http10 = true;
+    else
+        return NULL;
+    req->method = m;
+    req->is_head = strcmp(m, "HEAD") == 0;
+    if (hreq_set_target(req, target) != IOTSEC_OK)
+        return NULL;
+    return p + 10;
+}
+
+/* Field lines up to the empty line: name ":" OWS value OWS CRLF. No obs-fold, no bare CR or
+ * LF, no controls. Names are folded to lower case in place; strings are NUL-terminated in
+ * place and referenced by the request (the head lives in its arena). */
+static bool parse_fields(struct http_request *req, char *p, struct head_info *hi)
+{
+    while (!(p[0] == '\r' && p[1] == '\n')) {
+        char *name = p;
+        while (is_tchar((unsigned char)*p)) {
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p + 32);
+            p++;
+        }
+        if (p == name || *p != ':')
+            return false;
+        size_t nlen = (size_t)(p - name);
+        *p++ = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        char *value = p, *end = p;
+        for (; *p != '\r'; p++) {
+            unsigned char ch = (unsigned char)*p;
+            if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+                return false;
+            if (ch != ' ' && ch != '\t')
+                end = p + 1;
+        }
+        if (p[1] != '\n')
+            return false;
+        *end = '\0';
+        p += 2;
+        special_field(hi, name, value);
+        if (hreq_add_header(req, name, nlen, value, (size_t)(end - value), false) !=
+            IOTSEC_OK)
+            return false;
+    }
+    return true;
+}
+
+/* Starts the request whose head is the first head_len bytes of the input. */
+static void start_request(struct http_conn *c, struct http_request *req, size_t head_len)
+{
+    struct h1_state *h = &c->h1;
+    const struct http_server_config *cfg = &c->w->srv->cfg;
+    struct head_info hi = {0};
+    char *head = harena_strndup(&req->arena, hbuf_begin(&h->in), head_len);
+    hbuf_consume(&h->in, head_len);
+    h->scanned = 0;
+    char *fields = head ? parse_request_line(req, head, &hi) : NULL;
+    if (!fields || !parse_fields(req, fields, &hi))
+        set_error(&hi, 400, fields ? "malformed header field" : "malformed request line");
+    if (!hi.error && (hi.http10 ? hi.hosts > 1 : hi.hosts != 1))
+        set_error(&hi, 400, "exactly one Host header field is required");
+    if (!hi.error && hi.content_length > cfg->max_body_bytes)
+        set_error(&hi, 413, "the request body is too large");
+    if (!hi.error && req->head_too_large)
+        set_error(&hi, 431, "too many or too large header fields");
+    h->close_after = h->close_after || hi.close || hi.error;
+    if (hi.error) {
+        hreq_fail(req, hi.error, hi.detail);
+        return;
+    }
+    h->body_need = hi.content_length;
+    if (h->body_need && hbuf_reserve(&req->body, h->body_need) != IOTSEC_OK) {
+        h->close_after = true;
+        hreq_fail(req, 503, "out of memory");
+        return;
+    }
+    if (hi.expect_continue && h->body_need > hbuf_size(&h->in))
+        hbuf_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+}
+
+/* Looks for a complete head in the input. Returns true if a request was started. */
+static bool next_head(struct http_conn *c)
+{
+    struct h1_state *h = &c->h1;
+    size_t max = c->w->srv->cfg.max_header_bytes;
+    /* RFC 9112 §2.2: ignore empty lines before a request line. */
+    while (hbuf_size(&h->in) >= 2 && memcmp(hbuf_begin(&h->in), "\r\n", 2) == 0)
+        hbuf_consume(&h->in, 2);
+    const char *p = hbuf_begin(&h->in);
+    size_t n = hbuf_size(&h->in), from = h->scanned > 3 ? h->scanned - 3 : 0;
+    const char *end = n > from ? memmem(p + from, n - from, "\r\n\r\n", 4) : NULL;
+    if (!end && n <= max) {
+        h->scanned = n;
+        return false;
+    }
+    struct http_request *req = hreq_new(c);
+    if (!req)
+        return false;
+    h->req = req;
+    if (!end || (size_t)(end + 4 - p) > max) {
+        h->close_after = true;
+        hbuf_consume(&h->in, n);
+        hreq_fail(req, 431, "the request head is too large");
+        return true;
+    }
+    start_request(c, req, (size_t)(end + 4 - p));
+    return true;
+}
+
+static void process(struct http_conn *c)
+{
+    struct h1_state *h = &c->h1;
+    for (;;) {
+        struct http_request *req = h->req;
+        if (req && req->phase == REQ_SENDING) {
+            hreq_free(req);
+            h->req = req = NULL;
+        }
+        if (req) {
+            if (req->phase != REQ_RECEIVING)
+                break; /* a handler or the application has it */
+            size_t n = hbuf_size(&h->in) < h->body_need ? hbuf_size(&h->in) : h->body_need;
+            hbuf_append(&req->body, hbuf_begin(&h->in), n); /* reserved: cannot fail */
+            hbuf_consume(&h->in, n);
+            h->body_need -= n;
+            if (h->body_need)
+                break;
+            c->progress = true;
+            hreq_dispatch(req);
+            continue;
+        }
+        if (h->close_after || c->eof || c->graceful || hbuf_size(&h->in) == 0 || !next_head(c))
+            break;
+    }
+    c->in_paused = h->req && hbuf_size(&h->in) > c->w->srv->cfg.max_header_bytes;
+}
+
+int hconn_h1_start(struct http_conn *c)
+{
+    c->proto = &hconn_proto_h1;
+    c->state = CONN_OPEN;
+    return IOTSEC_OK;
+}
+
+static int h1_feed(struct http_conn *c, const uint8_t *data, size_t len)
+{
+    if (c->h1.close_after)
+        return IOTSEC_OK; /* the connection is ending: discard */
+    if (hbuf_append(&c->h1.in, data, len) != IOTSEC_OK)
+        return IOTSEC_ERR_NOMEM;
+    process(c);
+    return IOTSEC_OK;
+}
+
+static int h1_pull(struct http_conn *c)
+{
+    process(c);
+    return IOTSEC_OK;
+}
+
+static void put(struct http_buf *b, const char *s, size_t n)
+{
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+static void h1_submit(struct http_request *req)
+{
+    struct http_conn *c = req->conn;
+    struct h1_state *h = &c->h1;
+    struct http_buf *out = &c->out;
+    int st = req->status;
+    bool bodyless = st == 204 || st == 304;
+    size_t body = bodyless || req->is_head ? 0 : req->resp_len;
+    if (c->graceful)
+        h->close_after = true;
+    size_t need = 160 + body + (req->content_type ? strlen(req->content_type) : 0);
+    for (unsigned i = 0; i < req->n_resp_headers; i++)
+        need += strlen(req->resp_headers[i].name) + strlen(req->resp_headers[i].value) + 4;
+    if (hbuf_reserve(out, need) != IOTSEC_OK) {
+        h->close_after = true;
+        hconn_kill(c);
+        return;
+    }
+    char line[96];
+    put(out, line, (size_t)snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", st,
+                                    http_status_reason(st)));
+    if (req->content_type) {
+        put(out, "content-type: ", 14);
+        put(out, req->content_type, strlen(req->content_type));
+        put(out, "\r\n", 2);
+    }
+    if (!bodyless)
+        put(out, line, (size_t)snprintf(line, sizeof(line), "content-length: %zu\r\n",
+                                        req->resp_len));
+    put(out, line, (size_t)snprintf(line, sizeof(line), "x-request-id: %s\r\n", req->id));
+    for (unsigned i = 0; i < req->n_resp_headers; i++) {
+        const struct http_header *f = &req->resp_headers[i];
+        put(out, f->name, strlen(f->name));
+        put(out, ": ", 2);
+        put(out, f->value, strlen(f->value));
+        put(out, "\r\n", 2);
+    }
+    if (h->close_after)
+        put(out, "connection: close\r\n", 19);
+    put(out, "\r\n", 2);
+    if (body)
+        put(out, req->resp_body, body);
+}
+
+static bool h1_finished(struct http_conn *c)
+{
+    return !c->h1.req && (c->h1.close_after || c->eof || c->graceful);
+}
+
+static bool h1_receiving(struct http_conn *c)
+{
+    const struct h1_state *h = &c->h1;
+    return h->req ? h->req->phase == REQ_RECEIVING : hbuf_size(&h->in) > 0;
+}
+
+static void h1_shutdown(struct http_conn *c)
+{
+    (void)c; /* c->graceful is set: the next answer says close, and no new request starts */
+}
+
+static void h1_destroy(struct http_conn *c)
+{
+    hbuf_free(&c->h1.in);
+    c->h1.req = NULL; /* freed or detached with the connection's other requests */
+}
+
+const struct conn_proto hconn_proto_h1 = {
+    .feed = h1_feed,
+    .pull = h1_pull,
+    .submit = h1_submit,
+    .finished = h1_finished,
+    .receiving = h1_receiving,
+    .shutdown = h1_shutdown,
+    .destroy = h1_destroy,
+    .id = HTTP_PROTO_1_1,
+};

@@ -1,0 +1,219 @@
+/* The server: configuration, listeners, routes, and the start and stop of its workers. */
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "http/http_int.h"
+
+void hlog(const struct http_server *srv, enum http_log_level lvl, const char *req_id,
+              const char *fmt, ...)
+{
+    if (!srv->cfg.log)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    srv->cfg.log(srv->cfg.log_user, lvl, req_id, msg);
+}
+
+static void apply_defaults(struct http_server_config *c)
+{
+    if (!c->workers) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        c->workers = n > 0 ? (unsigned)n : 1;
+    }
+    if (c->workers > 256)
+        c->workers = 256;
+    if (!c->max_connections)
+        c->max_connections = 10000;
+    if (!c->max_concurrent_streams)
+        c->max_concurrent_streams = 128;
+    if (!c->max_headers)
+        c->max_headers = 64;
+    if (!c->max_header_bytes)
+        c->max_header_bytes = 16 * 1024;
+    if (!c->max_body_bytes)
+        c->max_body_bytes = 1024 * 1024;
+    if (!c->read_timeout_ms)
+        c->read_timeout_ms = 10000;
+    if (!c->idle_timeout_ms)
+        c->idle_timeout_ms = 60000;
+    if (!c->shutdown_timeout_ms)
+        c->shutdown_timeout_ms = 10000;
+}
+
+struct http_server *http_server_new(const struct http_server_config *cfg)
+{
+    struct http_server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return NULL;
+    if (cfg)
+        srv->cfg = *cfg;
+    apply_defaults(&srv->cfg);
+    return srv;
+}
+
+/* "ADDR:PORT" with a literal IPv4 address, or "[ADDR]:PORT" with an IPv6 one. */
+static int parse_bind(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+                      uint16_t *port)
+{
+    char host[INET6_ADDRSTRLEN];
+    const char *p;
+    size_t hlen;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return IOTSEC_ERR_INVALID;
+        hlen = (size_t)(close - s - 1);
+        s++;
+        p = close + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (!colon)
+            return IOTSEC_ERR_INVALID;
+        hlen = (size_t)(colon - s);
+        p = colon + 1;
+    }
+    if (hlen == 0 || hlen >= sizeof(host) || !*p || strlen(p) > 5 ||
+        strspn(p, "0123456789") != strlen(p) || atol(p) > 65535)
+        return IOTSEC_ERR_INVALID;
+    memcpy(host, s, hlen);
+    host[hlen] = '\0';
+    *port = (uint16_t)atol(p);
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        *len = sizeof(*in);
+    } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        *len = sizeof(*in6);
+    } else {
+        return IOTSEC_ERR_INVALID;
+    }
+    return IOTSEC_OK;
+}
+
+int http_server_listen(struct http_server *srv, const struct http_listener_config *lc)
+{
+    if (srv->started)
+        return IOTSEC_ERR_STATE;
+    if (!lc || !lc->bind || srv->n_listeners == HTTP_MAX_LISTENERS)
+        return IOTSEC_ERR_INVALID;
+    struct listener *l = &srv->listeners[srv->n_listeners];
+    memset(l, 0, sizeof(*l));
+    uint16_t port;
+    int rc = parse_bind(lc->bind, &l->addr, &l->addrlen, &port);
+    if (rc != IOTSEC_OK) {
+        hlog(srv, HTTP_LOG_ERROR, NULL, "bad listen address %s", lc->bind);
+        return rc;
+    }
+    atomic_store(&l->port, port);
+    l->tls = lc->tls;
+    if (lc->tls && (rc = htls_ctx_new(lc, &l->ssl_ctx, srv)) != IOTSEC_OK)
+        return rc;
+    if (!(l->bind = strdup(lc->bind))) {
+        SSL_CTX_free(l->ssl_ctx);
+        return IOTSEC_ERR_NOMEM;
+    }
+    return (int)srv->n_listeners++;
+}
+
+int http_server_route(struct http_server *srv, const char *method, const char *pattern,
+                      http_handler_fn handler, void *user)
+{
+    if (srv->started)
+        return IOTSEC_ERR_STATE;
+    return hrouter_add(&srv->router, method, pattern, handler, user);
+}
+
+static int start_threads(struct http_server *srv)
+{
+    /* Workers block every signal: signals go to the daemon's own threads, and a SIGPIPE
+     * raised by a write to a dead peer stays pending on the worker, harmlessly. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = IOTSEC_OK;
+    for (unsigned i = 0; i < srv->n_workers && rc == IOTSEC_OK; i++) {
+        struct worker *w = &srv->workers[i];
+        if (pthread_create(&w->thread, NULL, hworker_main, w) != 0)
+            rc = IOTSEC_ERR_NOMEM;
+        else
+            w->thread_started = true;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+int http_server_start(struct http_server *srv)
+{
+    if (srv->started)
+        return IOTSEC_ERR_STATE;
+    srv->started = true;
+    srv->workers = calloc(srv->cfg.workers, sizeof(*srv->workers));
+    if (!srv->workers)
+        return IOTSEC_ERR_NOMEM;
+    int rc = IOTSEC_OK;
+    /* Every worker's counters exist before the first one is visible to the renderer. */
+    for (unsigned i = 0; i < srv->cfg.workers && rc == IOTSEC_OK; i++, srv->n_workers++)
+        rc = hworker_init(&srv->workers[i], srv, i);
+    /* Worker 0 binds first, so that port 0 becomes a real port for the others. */
+    for (unsigned i = 0; i < srv->n_workers && rc == IOTSEC_OK; i++)
+        rc = hworker_bind(&srv->workers[i]);
+    if (rc == IOTSEC_OK)
+        rc = start_threads(srv);
+    if (rc != IOTSEC_OK)
+        http_server_stop(srv);
+    return rc;
+}
+
+uint16_t http_server_port(const struct http_server *srv, int listener)
+{
+    if (!srv->started || listener < 0 || (unsigned)listener >= srv->n_listeners)
+        return 0;
+    return atomic_load(&srv->listeners[listener].port);
+}
+
+void http_server_trigger_stop(struct http_server *srv)
+{
+    atomic_store(&srv->stopping, true);
+    for (unsigned i = 0; i < srv->n_workers; i++)
+        if (srv->workers[i].wake_fd >= 0)
+            hworker_wake(&srv->workers[i]);
+}
+
+void http_server_stop(struct http_server *srv)
+{
+    if (!srv->started || srv->joined)
+        return;
+    http_server_trigger_stop(srv);
+    for (unsigned i = 0; i < srv->n_workers; i++)
+        if (srv->workers[i].thread_started)
+            pthread_join(srv->workers[i].thread, NULL);
+    srv->joined = true;
+}
+
+void http_server_free(struct http_server *srv)
+{
+    if (!srv)
+        return;
+    http_server_stop(srv);
+    for (unsigned i = 0; i < srv->n_workers; i++)
+        hworker_free(&srv->workers[i]);
+    free(srv->workers);
+    for (unsigned i = 0; i < srv->n_listeners; i++) {
+        SSL_CTX_free(srv->listeners[i].ssl_ctx);
+        free(srv->listeners[i].bind);
+    }
+    hrouter_free(&srv->router);
+    free(srv);
+}

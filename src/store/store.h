@@ -1,0 +1,180 @@
+/* The daemon's database: one SQLite file in WAL mode, one writer thread that owns the only
+ * write connection and commits queued jobs in groups (many jobs, one transaction, one fsync),
+ * and one read connection per thread that reads. The store knows SQL, not capabilities:
+ * capabilities hand it their schema migrations and their jobs.
+ *
+ * Threads. store_open and store_close run on one thread, with no other call on the same store
+ * in flight during them. Everything else may be called from any thread at any time:
+ * store_submit never blocks (a full queue is IOTSEC_ERR_BUSY), the *_sync calls block their
+ * caller until the writer has committed. A struct store_conn belongs to one thread: the
+ * writer's to the writer thread (jobs receive it), a reader's to the thread that got it.
+ *
+ * Durability. A job's done callback runs only after the transaction holding its writes has
+ * committed; with STORE_SYNC_FULL (the default) that commit is on disk and survives a power
+ * loss, with STORE_SYNC_NORMAL it survives a crash of the process but the last commits may
+ * be lost on power loss.
+ *
+ * Errors. Functions return IOTSEC_OK or a negative code of base/err.h; the SQLite message
+ * behind the last failure on the calling thread is in store_errmsg(). */
+#ifndef IOTSEC_STORE_STORE_H
+#define IOTSEC_STORE_STORE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;      /* a database: its writer thread, queue and read connections */
+struct store_conn; /* one SQLite connection and its prepared-statement cache */
+
+enum store_sync {
+    STORE_SYNC_FULL = 0,   /* fsync the WAL at every commit: SQN reservations need this */
+    STORE_SYNC_NORMAL = 1, /* fsync at checkpoints only: faster, last commits lost on power loss */
+};
+
+/* One schema migration. version >= 1; in the array given to store_open versions must be
+ * strictly increasing. sql may hold several statements; it runs inside a transaction, so it
+ * must not BEGIN/COMMIT itself nor change the journal mode. */
+struct store_migration {
+    int version;
+    const char *name; /* recorded; a recorded name that differs from the code's is refused */
+    const char *sql;
+};
+
+struct store_options {
+    enum store_sync synchronous;
+    int busy_timeout_ms; /* how long a connection waits for a lock before IOTSEC_ERR_BUSY */
+    int cache_size_kib;  /* page cache of each connection */
+    size_t queue_limit;  /* jobs waiting for the writer; past it submit is IOTSEC_ERR_BUSY */
+    size_t max_batch;    /* jobs committed together at most */
+    /* Applied in order at open; not kept after store_open returns (the array may be freed). */
+    const struct store_migration *migrations;
+    size_t migration_count;
+};
+
+/* Defaults: FULL, 5000 ms, 8192 KiB, queue 65536, batch 256, no migrations. */
+void store_options_init(struct store_options *opt);
+
+/* Opens (creating if needed) the database at path, applies the pending migrations, and
+ * starts the writer thread. opt may be NULL for the defaults. On success *out owns the
+ * store until store_close. Returns IOTSEC_OK; IOTSEC_ERR_INVALID (bad options or
+ * migrations: versions not strictly increasing, below 1, NULL name or sql);
+ * IOTSEC_ERR_STATE (the database has a schema version this code does not know, or lacks a
+ * migration older than its version, or records another name for a version);
+ * IOTSEC_ERR_IO / IOTSEC_ERR_BUSY (SQLite failed, a migration failed: the database is left
+ * at the last migration that succeeded); IOTSEC_ERR_NOMEM. */
+int store_open(const char *path, const struct store_options *opt, struct store **out);
+
+/* Stops accepting jobs (submit then returns IOTSEC_ERR_STATE), lets the writer run and
+ * complete every queued job, joins it, closes every connection and frees the store.
+ * Threads that used store_reader_get must have exited or stopped using the store (and must
+ * not be exiting during the call: their connection is closed here). NULL is a no-op; on the
+ * writer thread (a job or a done callback) the call is refused and does nothing. */
+void store_close(struct store *s);
+
+/* --- Jobs: the only way to write --- */
+
+/* Runs on the writer thread inside a transaction (for submitted jobs, inside its own
+ * SAVEPOINT). Returns IOTSEC_OK to keep its writes, or a negative code to roll them back (the
+ * other jobs of the batch are unaffected; a positive value counts as IOTSEC_ERR_IO). It must not
+ * BEGIN, COMMIT or ROLLBACK, must not call the *_sync functions (they return IOTSEC_ERR_STATE
+ * there), and should be short: every other writer waits for it. */
+typedef int (*store_run_fn)(struct store_conn *conn, void *arg);
+
+/* Runs on the writer thread after the batch's commit (rc IOTSEC_OK: the writes are durable)
+ * or after its failure (rc < 0: nothing of this job was kept; store_errmsg() tells why).
+ * Called exactly once per accepted job. It should hand the result to its own thread and
+ * return at once; it may call store_submit. */
+typedef void (*store_done_fn)(void *arg, int rc);
+
+struct store_job {
+    store_run_fn run;   /* required */
+    store_done_fn done; /* may be NULL */
+    void *arg;          /* the caller's; must stay valid until done has run */
+};
+
+/* Queues a copy of *job. Returns IOTSEC_OK (done will be called), IOTSEC_ERR_BUSY (the queue
+ * is at queue_limit: answer 503 + Retry-After), IOTSEC_ERR_STATE (the store is closing) or
+ * IOTSEC_ERR_INVALID (no run function); on error done is never called. */
+int store_submit(struct store *s, const struct store_job *job);
+
+/* Submits run(arg) and waits until it is committed or has failed; returns its result. On the
+ * writer thread (inside a job or a done callback) it would wait for itself, so it returns
+ * IOTSEC_ERR_STATE there instead. Also IOTSEC_ERR_BUSY / IOTSEC_ERR_STATE as store_submit. */
+int store_write_sync(struct store *s, store_run_fn run, void *arg);
+
+/* Bulk path: runs run(arg) alone in one transaction on the writer thread (no savepoint, no
+ * other job in it) and waits for the commit: all rows or none. Other jobs queue behind it
+ * meanwhile. For speed: one store_stmt statement rebound per row (no parse per row), one
+ * fsync at the end; what matters then is cache_size_kib: keys inserted in random order touch
+ * index pages all over the file, which must stay cached (a larger cache, or sorted input, is
+ * several times faster). Same returns as store_write_sync. */
+int store_transaction_sync(struct store *s, store_run_fn run, void *arg);
+
+/* --- Connections, statements, errors --- */
+
+/* The calling thread's read connection to s (read-only; opened on first use, closed when the
+ * thread exits, at store_reader_release, or at store_close). Statements on it run in
+ * autocommit mode: each sees the data committed when it started; wrap several in
+ * BEGIN/COMMIT on this connection for one snapshot. Returns IOTSEC_OK, IOTSEC_ERR_IO or
+ * IOTSEC_ERR_NOMEM; *out is owned by the store. */
+int store_reader_get(struct store *s, struct store_conn **out);
+
+/* Closes the calling thread's read connection now (thread pools that outlive a store). */
+void store_reader_release(struct store *s);
+
+/* The SQLite handle of a connection, for sqlite3_changes(), sqlite3_last_insert_rowid() and
+ * the like. Owned by the connection. */
+sqlite3 *store_conn_db(struct store_conn *conn);
+
+/* The prepared statement for sql on conn, prepared on first use and cached per connection
+ * by the text of sql (the SQL may be any string; literals are the common case). *out is
+ * reset with its bindings cleared; it stays owned by the cache and valid until the same SQL
+ * is asked for again on conn or, with more than 64 distinct statements in use on conn, until
+ * it is the least recently used one. Step it to SQLITE_DONE or sqlite3_reset() it when done:
+ * an unfinished statement holds its read snapshot open. Returns IOTSEC_OK, IOTSEC_ERR_IO
+ * (SQL error: see store_errmsg) or IOTSEC_ERR_NOMEM. */
+int store_stmt(struct store_conn *conn, const char *sql, sqlite3_stmt **out);
+
+/* Maps an SQLite result code to base/err.h (OK/ROW/DONE -> IOTSEC_OK; CONSTRAINT ->
+ * IOTSEC_ERR_CONFLICT; BUSY, LOCKED -> IOTSEC_ERR_BUSY; NOMEM -> IOTSEC_ERR_NOMEM; others
+ * -> IOTSEC_ERR_IO). */
+int store_map_sqlite(int sqlite_rc);
+
+/* The same, and on failure records conn's SQLite message (conn may be NULL) as this
+ * thread's store_errmsg(). Jobs return store_error(conn, rc) after a failed step. */
+int store_error(struct store_conn *conn, int sqlite_rc);
+
+/* The message of the last store failure on the calling thread, for logs (never NULL; may
+ * hold SQL text and constraint names, never bound values). Valid until the next store call
+ * that fails on this thread. */
+const char *store_errmsg(void);
+
+/* --- Health --- */
+
+#define STORE_BATCH_BUCKETS 10 /* bucket b counts batches of [2^b, 2^(b+1)) jobs; last: more */
+
+struct store_metrics {
+    uint64_t queue_depth; /* jobs waiting now */
+    uint64_t queue_limit;
+    uint64_t batches;        /* transactions committed (bulk ones included) */
+    uint64_t batches_failed; /* transactions that failed to begin or commit */
+    uint64_t jobs_committed; /* jobs whose writes were committed */
+    uint64_t jobs_failed;    /* jobs completed with an error */
+    uint64_t jobs_rejected;  /* submits refused with IOTSEC_ERR_BUSY */
+    uint64_t batch_size[STORE_BATCH_BUCKETS];
+    uint64_t batch_jobs_total; /* jobs in committed batches: average = this / batches */
+    uint64_t commit_ns_total;  /* time spent in COMMIT (the fsync), summed */
+    uint64_t commit_ns_max;
+};
+
+/* A consistent snapshot of s's counters since open. */
+void store_metrics_get(struct store *s, struct store_metrics *m);
+
+/* Runs PRAGMA integrity_check on the calling thread's read connection. Returns IOTSEC_OK if
+ * SQLite answers "ok", IOTSEC_ERR_IO otherwise (the first problem in store_errmsg()). */
+int store_integrity_check(struct store *s);
+
+/* The highest applied migration version (0 for none). */
+int store_schema_version(struct store *s, int *version);
+
+#endif

@@ -1,0 +1,490 @@
+/* The admin face of the subscriber capability:
+ *   POST   /admin/v1/subscribers                 create (JSON, same keys as an import row)
+ *   POST   /admin/v1/subscribers/import          bulk import (text/csv or application/x-ndjson)
+ *   GET    /admin/v1/subscribers[?state=&after=&limit=]
+ *   GET    /admin/v1/subscribers/{supi}
+ *   POST   /admin/v1/subscribers/{supi}/{action} suspend, resume, revoke, activate, release,
+ *                                                quarantine, rotate
+ *   DELETE /admin/v1/subscribers/{supi}
+ * Writes go through the store's writer thread; the handler defers and the answer is sent from
+ * the writer's completion. Key material is accepted, never returned. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/hex.h"
+#include "base/log.h"
+#include "crypto/ct.h"
+#include "crypto/milenage.h"
+#include "crypto/rand.h"
+#include "http/http.h"
+#include "subscriber/subscriber.h"
+
+#define IMPORT_MAX_ROWS 1000000
+#define LIST_MAX 1000
+#define ROTATE_GRACE_DEFAULT_S (24 * 3600)
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+json_t *subscriber_to_json(const struct subscription *s)
+{
+    char supi[SUPI_STRING_MAX], amf[5], t[32];
+    supi_format(&s->supi, supi, sizeof(supi));
+    hex_encode(s->amf, 2, amf);
+    json_t *o = json_object();
+    json_object_set_new(o, "supi", json_string(supi));
+    if (s->gpsi[0])
+        json_object_set_new(o, "gpsi", json_string(s->gpsi));
+    if (s->owner[0])
+        json_object_set_new(o, "owner", json_string(s->owner));
+    json_object_set_new(o, "state", json_string(sub_state_name(s->state)));
+    json_object_set_new(o, "auth_method", json_string(sub_auth_method_name(s->auth_method)));
+    json_object_set_new(o, "algorithm", json_string("milenage"));
+    json_object_set_new(o, "amf", json_string(amf));
+    json_object_set_new(o, "credential_version", json_integer(s->cred_version));
+    if (s->not_after) {
+        sub_format_time(s->not_after, t, sizeof(t));
+        json_object_set_new(o, "not_after", json_string(t));
+    }
+    sub_format_time(s->created_at, t, sizeof(t));
+    json_object_set_new(o, "created_at", json_string(t));
+    sub_format_time(s->updated_at, t, sizeof(t));
+    json_object_set_new(o, "updated_at", json_string(t));
+    return o;
+}
+
+static bool admin_ok(struct http_request *req, const struct sub_admin *admin)
+{
+    const struct http_peer *peer = http_request_peer(req);
+    if (peer->has_cert && strcmp(peer->cert_sha256_hex, admin->admin_cert_sha256) == 0)
+        return true;
+    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL,
+                         0);
+    return false;
+}
+
+static void respond_error(struct http_request *req, int rc, const char *what)
+{
+    char detail[160];
+    int status;
+    switch (rc) {
+    case IOTSEC_ERR_NOTFOUND:
+        status = 404;
+        snprintf(detail, sizeof(detail), "%s: no such subscription", what);
+        break;
+    case IOTSEC_ERR_CONFLICT:
+        status = 409;
+        snprintf(detail, sizeof(detail), "%s: the SUPI or GPSI exists already", what);
+        break;
+    case IOTSEC_ERR_STATE:
+        status = 409;
+        snprintf(detail, sizeof(detail), "%s: not allowed in the subscription's state", what);
+        break;
+    case IOTSEC_ERR_INVALID:
+        status = 400;
+        snprintf(detail, sizeof(detail), "%s: invalid input", what);
+        break;
+    case IOTSEC_ERR_BUSY:
+        status = 503;
+        http_response_header(req, "Retry-After", "1");
+        snprintf(detail, sizeof(detail), "%s: the database is busy", what);
+        break;
+    default:
+        status = 500;
+        snprintf(detail, sizeof(detail), "%s failed", what);
+        log_msg(LOG_ERROR, http_request_id(req), "%s failed: %s", what, iotsec_strerror(rc));
+    }
+    http_respond_problem(req, status, NULL, detail, NULL, NULL, 0);
+}
+
+/* ---- writes through the writer thread ---- */
+
+struct admin_op {
+    struct sub_op op;
+    struct sub_input input;
+    struct http_request *req;
+    int ok_status;
+    const char *what;
+};
+
+static void admin_op_done(void *arg, int rc)
+{
+    struct admin_op *a = arg;
+    if (rc != IOTSEC_OK)
+        respond_error(a->req, rc, a->what);
+    else if (a->ok_status == 204)
+        http_respond(a->req, 204, NULL, NULL, 0);
+    else
+        http_respond_json(a->req, a->ok_status, subscriber_to_json(&a->op.result));
+    secure_wipe(a, sizeof(*a));
+    free(a);
+}
+
+static void submit(const struct sub_admin *admin, struct admin_op *a)
+{
+    a->op.kek = admin->kek;
+    a->op.now = now_s();
+    a->op.actor = "admin";
+    if (a->op.input == NULL)
+        a->op.input = &a->input;
+    http_request_defer(a->req);
+    struct store_job job = {sub_op_run, admin_op_done, a};
+    int rc = store_submit(admin->store, &job);
+    if (rc != IOTSEC_OK)
+        admin_op_done(a, rc);
+}
+
+static struct admin_op *admin_op_new(struct http_request *req, enum sub_op_kind kind,
+                                     int ok_status, const char *what)
+{
+    struct admin_op *a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        return NULL;
+    }
+    a->op.kind = kind;
+    a->req = req;
+    a->ok_status = ok_status;
+    a->what = what;
+    return a;
+}
+
+/* The body as a NUL-terminated string (malloc'd), or NULL after answering. */
+static char *body_string(struct http_request *req)
+{
+    size_t len;
+    const char *body = http_request_body(req, &len);
+    char *s = malloc(len + 1);
+    if (s == NULL) {
+        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        return NULL;
+    }
+    memcpy(s, body, len);
+    s[len] = '\0';
+    return s;
+}
+
+static void handle_create(struct http_request *req, void *user)
+{
+    const struct sub_admin *admin = user;
+    if (!admin_ok(req, admin))
+        return;
+    struct admin_op *a = admin_op_new(req, SUB_OP_CREATE, 201, "create");
+    char *body = a ? body_string(req) : NULL, err[160];
+    if (body == NULL) {
+        free(a);
+        return;
+    }
+    int rc = sub_json_row(body, &a->input, err, sizeof(err));
+    secure_wipe(body, strlen(body));
+    free(body);
+    if (rc != IOTSEC_OK) {
+        free(a);
+        http_respond_problem(req, 400, NULL, err, "MANDATORY_IE_INCORRECT", NULL, 0);
+        return;
+    }
+    submit(admin, a);
+}
+
+static int parse_supi_param(struct http_request *req, char out[SUPI_STRING_MAX])
+{
+    const char *supi = http_request_param(req, "supi");
+    struct supi parsed;
+    if (supi == NULL || supi_parse(supi, &parsed) != IOTSEC_OK) {
+        http_respond_problem(req, 400, NULL, "expected imsi-<digits> or nai-<user>@<realm>",
+                             NULL, NULL, 0);
+        return IOTSEC_ERR_INVALID;
+    }
+    supi_format(&parsed, out, SUPI_STRING_MAX);
+    return IOTSEC_OK;
+}
+
+static void handle_show(struct http_request *req, void *user)
+{
+    const struct sub_admin *admin = user;
+    char supi[SUPI_STRING_MAX];
+    struct subscription s;
+    if (!admin_ok(req, admin) || parse_supi_param(req, supi) != IOTSEC_OK)
+        return;
+    int rc = subscriber_get(admin->store, supi, &s);
+    if (rc != IOTSEC_OK)
+        respond_error(req, rc, "show");
+    else
+        http_respond_json(req, 200, subscriber_to_json(&s));
+}
+
+static void list_item(const struct subscription *s, void *ctx)
+{
+    json_array_append_new(ctx, subscriber_to_json(s));
+}
+
+static void handle_list(struct http_request *req, void *user)
+{
+    const struct sub_admin *admin = user;
+    if (!admin_ok(req, admin))
+        return;
+    const char *state_s = http_request_query_param(req, "state");
+    const char *after_s = http_request_query_param(req, "after");
+    const char *limit_s = http_request_query_param(req, "limit");
+    enum sub_state state;
+    long long after = after_s ? atoll(after_s) : 0, limit = limit_s ? atoll(limit_s) : 100;
+    if ((state_s && sub_state_parse(state_s, &state) != IOTSEC_OK) || after < 0 || limit < 1 ||
+        limit > LIST_MAX) {
+        struct http_invalid_param ip = {"state|after|limit",
+                                        "state: a subscription state; after >= 0; 1 <= limit "
+                                        "<= 1000"};
+        http_respond_problem(req, 400, NULL, "invalid query", NULL, &ip, 1);
+        return;
+    }
+    json_t *items = json_array();
+    int64_t last = 0;
+    int rc = subscriber_list(admin->store, state_s ? (int)state : -1, after, (size_t)limit,
+                             list_item, items, &last);
+    if (rc != IOTSEC_OK) {
+        json_decref(items);
+        respond_error(req, rc, "list");
+        return;
+    }
+    json_t *o = json_object();
+    size_t n = json_array_size(items);
+    json_object_set_new(o, "items", items);
+    if (n == (size_t)limit)
+        json_object_set_new(o, "next", json_integer(last));
+    http_respond_json(req, 200, o);
+}
+
+static int rotate_keys(struct http_request *req, struct sub_input *in)
+{
+    size_t len;
+    http_request_body(req, &len);
+    char err[160];
+    if (len == 0) {
+        /* No keys given: fresh random ones, to be delivered to the device over the air
+         * (provisioning); they are never shown here. */
+        return crypto_random(&in->keys, sizeof(in->keys)) == IOTSEC_OK ? IOTSEC_OK
+                                                                        : IOTSEC_ERR_CRYPTO;
+    }
+    char *body = body_string(req);
+    if (body == NULL)
+        return IOTSEC_ERR_NOMEM;
+    json_t *o = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
+    secure_wipe(body, strlen(body));
+    free(body);
+    const char *k = json_string_value(json_object_get(o, "k"));
+    const char *opc = json_string_value(json_object_get(o, "opc"));
+    const char *op = json_string_value(json_object_get(o, "op"));
+    int rc = IOTSEC_ERR_INVALID;
+    uint8_t op_bytes[16];
+    if (k && hex_decode(k, in->keys.k, 16) == 0 && (opc == NULL) != (op == NULL)) {
+        if (opc)
+            rc = hex_decode(opc, in->keys.opc, 16);
+        else if (hex_decode(op, op_bytes, 16) == 0)
+            rc = milenage_opc(in->keys.k, op_bytes, in->keys.opc);
+    }
+    secure_wipe(op_bytes, sizeof(op_bytes));
+    json_decref(o);
+    if (rc != IOTSEC_OK) {
+        snprintf(err, sizeof(err), "rotate takes no body, or {\"k\", \"opc\" | \"op\"} in hex");
+        http_respond_problem(req, 400, NULL, err, NULL, NULL, 0);
+    }
+    return rc;
+}
+
+static void handle_action(struct http_request *req, void *user)
+{
+    static const struct {
+        const char *name;
+        enum sub_event ev;
+    } actions[] = {{"suspend", SUB_EV_SUSPEND},       {"resume", SUB_EV_RESUME},
+                   {"revoke", SUB_EV_REVOKE},         {"activate", SUB_EV_ACTIVATE},
+                   {"release", SUB_EV_RELEASE},       {"quarantine", SUB_EV_QUARANTINE}};
+    const struct sub_admin *admin = user;
+    char supi[SUPI_STRING_MAX];
+    if (!admin_ok(req, admin) || parse_supi_param(req, supi) != IOTSEC_OK)
+        return;
+    const char *action = http_request_param(req, "action");
+    if (strcmp(action, "rotate") == 0) {
+        struct admin_op *a = admin_op_new(req, SUB_OP_ROTATE, 200, "rotate");
+        if (a == NULL)
+            return;
+        if (rotate_keys(req, &a->input) != IOTSEC_OK) {
+            secure_wipe(a, sizeof(*a));
+            free(a);
+            return;
+        }
+        a->op.grace_s = ROTATE_GRACE_DEFAULT_S;
+        snprintf(a->op.supi, sizeof(a->op.supi), "%s", supi);
+        submit(admin, a);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+        if (strcmp(action, actions[i].name) == 0) {
+            struct admin_op *a = admin_op_new(req, SUB_OP_EVENT, 200, actions[i].name);
+            if (a == NULL)
+                return;
+            a->op.event = actions[i].ev;
+            snprintf(a->op.supi, sizeof(a->op.supi), "%s", supi);
+            submit(admin, a);
+            return;
+        }
+    }
+    http_respond_problem(req, 404, NULL,
+                         "unknown action (suspend, resume, revoke, activate, release, "
+                         "quarantine, rotate)",
+                         NULL, NULL, 0);
+}
+
+static void handle_delete(struct http_request *req, void *user)
+{
+    const struct sub_admin *admin = user;
+    char supi[SUPI_STRING_MAX];
+    if (!admin_ok(req, admin) || parse_supi_param(req, supi) != IOTSEC_OK)
+        return;
+    struct admin_op *a = admin_op_new(req, SUB_OP_DELETE, 204, "delete");
+    if (a == NULL)
+        return;
+    snprintf(a->op.supi, sizeof(a->op.supi), "%s", supi);
+    submit(admin, a);
+}
+
+/* ---- bulk import: parsed and committed on a thread of its own ---- */
+
+struct import_req {
+    const struct sub_admin *admin;
+    struct http_request *req;
+    bool csv;
+};
+
+static int parse_rows(char *text, bool csv, struct sub_input **rows_out, size_t *n_out,
+                      char *err, size_t err_len)
+{
+    size_t cap = 1024, n = 0, line_no = 0;
+    struct sub_input *rows = malloc(cap * sizeof(*rows));
+    struct sub_csv_columns cols;
+    bool header_seen = !csv;
+    char row_err[160];
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        line_no++;
+        line[strcspn(line, "\r")] = '\0';
+        if (line[0] == '\0' || line[0] == '#')
+            continue;
+        if (!header_seen) {
+            if (sub_csv_header(line, &cols, row_err, sizeof(row_err)) != IOTSEC_OK) {
+                snprintf(err, err_len, "line %zu: %s", line_no, row_err);
+                free(rows);
+                return IOTSEC_ERR_INVALID;
+            }
+            header_seen = true;
+            continue;
+        }
+        if (n == IMPORT_MAX_ROWS || (n == cap && !(rows = realloc(rows, (cap *= 2) * sizeof(*rows))))) {
+            snprintf(err, err_len, n == IMPORT_MAX_ROWS ? "at most 1000000 rows per import"
+                                                        : "out of memory");
+            free(rows);
+            return n == IMPORT_MAX_ROWS ? IOTSEC_ERR_INVALID : IOTSEC_ERR_NOMEM;
+        }
+        int rc = csv ? sub_csv_row(line, &cols, &rows[n], row_err, sizeof(row_err))
+                     : sub_json_row(line, &rows[n], row_err, sizeof(row_err));
+        if (rc != IOTSEC_OK) {
+            snprintf(err, err_len, "line %zu: %s", line_no, row_err);
+            secure_wipe(rows, n * sizeof(*rows));
+            free(rows);
+            return rc;
+        }
+        n++;
+    }
+    *rows_out = rows;
+    *n_out = n;
+    return IOTSEC_OK;
+}
+
+static void *import_thread(void *arg)
+{
+    struct import_req *ir = arg;
+    char err[200] = "";
+    char *text = body_string(ir->req);
+    struct sub_input *rows = NULL;
+    size_t n = 0, failed = 0;
+    int rc = text ? parse_rows(text, ir->csv, &rows, &n, err, sizeof(err)) : IOTSEC_ERR_NOMEM;
+    if (text) {
+        secure_wipe(text, strlen(text));
+        free(text);
+    }
+    if (rc == IOTSEC_OK && n > 0)
+        rc = subscriber_import(ir->admin->store, ir->admin->kek, rows, n, now_s(), &failed);
+    if (rc == IOTSEC_OK) {
+        json_t *o = json_object();
+        json_object_set_new(o, "imported", json_integer((json_int_t)n));
+        http_respond_json(ir->req, 200, o);
+    } else if (err[0]) {
+        http_respond_problem(ir->req, 400, NULL, err, "MANDATORY_IE_INCORRECT", NULL, 0);
+    } else if (rc == IOTSEC_ERR_CONFLICT) {
+        snprintf(err, sizeof(err), "row %zu: the SUPI or GPSI exists already; nothing imported",
+                 failed + 1);
+        http_respond_problem(ir->req, 409, NULL, err, NULL, NULL, 0);
+    } else {
+        respond_error(ir->req, rc, "import");
+    }
+    if (rows) {
+        secure_wipe(rows, n * sizeof(*rows));
+        free(rows);
+    }
+    free(ir);
+    return NULL;
+}
+
+static void handle_import(struct http_request *req, void *user)
+{
+    const struct sub_admin *admin = user;
+    if (!admin_ok(req, admin))
+        return;
+    const char *ct = http_request_header(req, "content-type");
+    bool csv = ct && strncmp(ct, "text/csv", 8) == 0;
+    bool jsonl = ct && (strncmp(ct, "application/x-ndjson", 20) == 0 ||
+                        strncmp(ct, "application/jsonl", 17) == 0);
+    if (!csv && !jsonl) {
+        http_respond_problem(req, 415, NULL, "import takes text/csv or application/x-ndjson",
+                             NULL, NULL, 0);
+        return;
+    }
+    struct import_req *ir = malloc(sizeof(*ir));
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (ir == NULL) {
+        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        return;
+    }
+    *ir = (struct import_req){admin, req, csv};
+    http_request_defer(req);
+    if (pthread_create(&t, &attr, import_thread, ir) != 0) {
+        free(ir);
+        http_respond_problem(req, 503, NULL, "cannot start the import", NULL, NULL, 0);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+int subscriber_admin_routes(struct http_server *srv, const struct sub_admin *admin)
+{
+    void *u = (void *)admin;
+    int rc = http_server_route(srv, "POST", "/admin/v1/subscribers", handle_create, u);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "POST", "/admin/v1/subscribers/import", handle_import, u);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "GET", "/admin/v1/subscribers", handle_list, u);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "GET", "/admin/v1/subscribers/{supi}", handle_show, u);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "POST", "/admin/v1/subscribers/{supi}/{action}",
+                               handle_action, u);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "DELETE", "/admin/v1/subscribers/{supi}", handle_delete, u);
+    return rc;
+}

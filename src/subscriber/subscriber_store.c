@@ -1,0 +1,481 @@
+/* The subscriber capability's SQL. Every write is a job run by the store's writer thread
+ * (sub_op_run); reads use the calling thread's read connection. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "crypto/ct.h"
+#include "subscriber/subscriber.h"
+
+#define CRED_PLAIN_LEN 32 /* K || OPc */
+#define CRED_SEALED_LEN (CRED_PLAIN_LEN + SEAL_OVERHEAD)
+
+const char SUBSCRIBER_MIGRATION_1[] =
+    "CREATE TABLE subscriptions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  supi TEXT NOT NULL UNIQUE,"         /* imsi-... / nai-... */
+    "  gpsi TEXT UNIQUE,"                  /* NULL when none */
+    "  owner TEXT NOT NULL DEFAULT '',"
+    "  amf BLOB NOT NULL CHECK (length(amf) = 2),"
+    "  algorithm TEXT NOT NULL DEFAULT 'milenage',"
+    "  auth_method TEXT NOT NULL DEFAULT '5G_AKA'"
+    "    CHECK (auth_method IN ('5G_AKA', 'EAP_AKA_PRIME')),"
+    "  cred_version INTEGER NOT NULL,"
+    "  cred BLOB NOT NULL,"                /* seal(K || OPc), AAD: supi + version */
+    "  prev_cred_version INTEGER,"         /* the previous credential during its grace */
+    "  prev_cred BLOB,"
+    "  prev_cred_until INTEGER,"
+    "  state TEXT NOT NULL,"
+    "  not_before INTEGER NOT NULL DEFAULT 0,"
+    "  not_after INTEGER NOT NULL DEFAULT 0,"
+    "  sqn_reserved INTEGER NOT NULL,"     /* SEQs below this may have been issued */
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX subscriptions_state ON subscriptions(state, id);"
+    "CREATE INDEX subscriptions_not_after ON subscriptions(not_after) WHERE not_after > 0;"
+    "CREATE TABLE subscription_events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  supi TEXT NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  from_state TEXT,"
+    "  to_state TEXT,"
+    "  actor TEXT NOT NULL,"
+    "  at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX subscription_events_supi ON subscription_events(supi, id);";
+
+#define SELECT_COLUMNS                                                                           \
+    "SELECT id, supi, gpsi, owner, amf, cred_version, state, not_before, not_after,"           \
+    " sqn_reserved, created_at, updated_at, cred, auth_method FROM subscriptions "
+
+static void text_column(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static int row_to_subscription(sqlite3_stmt *st, struct subscription *s)
+{
+    memset(s, 0, sizeof(*s));
+    char supi[SUPI_STRING_MAX], state[32];
+    s->id = sqlite3_column_int64(st, 0);
+    text_column(st, 1, supi, sizeof(supi));
+    text_column(st, 2, s->gpsi, sizeof(s->gpsi));
+    text_column(st, 3, s->owner, sizeof(s->owner));
+    if (sqlite3_column_bytes(st, 4) == 2)
+        memcpy(s->amf, sqlite3_column_blob(st, 4), 2);
+    s->cred_version = (uint32_t)sqlite3_column_int64(st, 5);
+    text_column(st, 6, state, sizeof(state));
+    s->not_before = sqlite3_column_int64(st, 7);
+    s->not_after = sqlite3_column_int64(st, 8);
+    s->sqn.reserved = (uint64_t)sqlite3_column_int64(st, 9);
+    s->sqn.next = s->sqn.reserved;
+    s->created_at = sqlite3_column_int64(st, 10);
+    s->updated_at = sqlite3_column_int64(st, 11);
+    char method[32];
+    text_column(st, 13, method, sizeof(method));
+    if (supi_parse(supi, &s->supi) != IOTSEC_OK || sub_state_parse(state, &s->state) != IOTSEC_OK ||
+        sub_auth_method_parse(method, &s->auth_method) != IOTSEC_OK)
+        return IOTSEC_ERR_IO; /* a row the code could not have written */
+    return IOTSEC_OK;
+}
+
+/* Reads the row of supi on conn; with cred non-NULL also copies its sealed credential. */
+static int load(struct store_conn *conn, const char *supi, struct subscription *out,
+                uint8_t cred[CRED_SEALED_LEN])
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(conn, SELECT_COLUMNS "WHERE supi = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, supi, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        rc = row_to_subscription(st, out);
+        if (rc == IOTSEC_OK && cred != NULL) {
+            if (sqlite3_column_bytes(st, 12) == CRED_SEALED_LEN)
+                memcpy(cred, sqlite3_column_blob(st, 12), CRED_SEALED_LEN);
+            else
+                rc = IOTSEC_ERR_IO;
+        }
+    } else {
+        rc = step == SQLITE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(conn, step);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int seal_cred(const struct seal_kek *kek, const struct supi *supi, uint32_t version,
+                     const struct sub_keys *keys, uint8_t out[CRED_SEALED_LEN])
+{
+    char aad[SUPI_STRING_MAX + 64];
+    size_t aad_len = sub_keys_aad(supi, version, aad, sizeof(aad));
+    uint8_t plain[CRED_PLAIN_LEN];
+    memcpy(plain, keys->k, 16);
+    memcpy(plain + 16, keys->opc, 16);
+    int rc = seal(kek, aad, aad_len, plain, sizeof(plain), out);
+    secure_wipe(plain, sizeof(plain));
+    return rc;
+}
+
+static int record_event(struct store_conn *conn, const char *supi, const char *event,
+                        const char *from, const char *to, const char *actor, int64_t now)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(conn,
+                        "INSERT INTO subscription_events(supi, event, from_state, to_state, actor,"
+                        " at) VALUES (?, ?, ?, ?, ?, ?)",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, supi, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, event, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, actor ? actor : "unknown", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, now);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+}
+
+static int insert(struct store_conn *conn, const struct seal_kek *kek, const struct sub_input *in,
+                  int64_t now)
+{
+    char supi[SUPI_STRING_MAX];
+    uint8_t cred[CRED_SEALED_LEN];
+    if (supi_format(&in->supi, supi, sizeof(supi)) != IOTSEC_OK)
+        return IOTSEC_ERR_INVALID;
+    int rc = seal_cred(kek, &in->supi, 1, &in->keys, cred);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_stmt *st;
+    rc = store_stmt(conn,
+                    "INSERT INTO subscriptions(supi, gpsi, owner, amf, cred_version, cred, state,"
+                    " not_after, sqn_reserved, created_at, updated_at, auth_method)"
+                    " VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
+                    &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, supi, -1, SQLITE_TRANSIENT);
+    if (in->gpsi[0])
+        sqlite3_bind_text(st, 2, in->gpsi, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, in->owner, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, in->amf, 2, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, cred, sizeof(cred), SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 6, sub_state_name(in->state), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, in->not_after);
+    /* The SIM was personalised with SQN in->sqn: the first SEQ issued must exceed its SEQ. */
+    sqlite3_bind_int64(st, 8, (int64_t)((in->sqn >> SQN_IND_BITS) + 1));
+    sqlite3_bind_int64(st, 9, now);
+    sqlite3_bind_int64(st, 10, now);
+    sqlite3_bind_text(st, 11, sub_auth_method_name(in->auth_method), -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+}
+
+static int op_create(struct store_conn *conn, struct sub_op *op)
+{
+    int rc = insert(conn, op->kek, op->input, op->now);
+    if (rc == IOTSEC_OK)
+        rc = supi_format(&op->input->supi, op->supi, sizeof(op->supi));
+    if (rc == IOTSEC_OK)
+        rc = record_event(conn, op->supi, "create", NULL, sub_state_name(op->input->state),
+                          op->actor, op->now);
+    return rc == IOTSEC_OK ? load(conn, op->supi, &op->result, NULL) : rc;
+}
+
+static int op_event(struct store_conn *conn, struct sub_op *op)
+{
+    struct subscription cur;
+    int rc = load(conn, op->supi, &cur, NULL);
+    enum sub_state to;
+    if (rc == IOTSEC_OK)
+        rc = sub_transition(cur.state, op->event, &to);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_stmt *st;
+    if ((rc = store_stmt(conn, "UPDATE subscriptions SET state = ?, updated_at = ? WHERE id = ?",
+                         &st)) != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, sub_state_name(to), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, op->now);
+    sqlite3_bind_int64(st, 3, cur.id);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return store_error(conn, step);
+    rc = record_event(conn, op->supi, sub_event_name(op->event), sub_state_name(cur.state),
+                      sub_state_name(to), op->actor, op->now);
+    return rc == IOTSEC_OK ? load(conn, op->supi, &op->result, NULL) : rc;
+}
+
+static int op_rotate(struct store_conn *conn, struct sub_op *op)
+{
+    struct subscription cur;
+    uint8_t old_cred[CRED_SEALED_LEN], new_cred[CRED_SEALED_LEN];
+    int rc = load(conn, op->supi, &cur, old_cred);
+    if (rc != IOTSEC_OK)
+        return rc;
+    if (cur.state == SUB_REVOKED || cur.state == SUB_EXPIRED)
+        return IOTSEC_ERR_STATE;
+    uint32_t version = cur.cred_version + 1;
+    if ((rc = seal_cred(op->kek, &cur.supi, version, &op->input->keys, new_cred)) != IOTSEC_OK)
+        return rc;
+    sqlite3_stmt *st;
+    rc = store_stmt(conn,
+                    "UPDATE subscriptions SET cred_version = ?, cred = ?, prev_cred_version = ?,"
+                    " prev_cred = ?, prev_cred_until = ?, updated_at = ? WHERE id = ?",
+                    &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, version);
+    sqlite3_bind_blob(st, 2, new_cred, sizeof(new_cred), SQLITE_TRANSIENT);
+    if (op->grace_s > 0) {
+        sqlite3_bind_int64(st, 3, cur.cred_version);
+        sqlite3_bind_blob(st, 4, old_cred, sizeof(old_cred), SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 5, op->now + op->grace_s);
+    }
+    sqlite3_bind_int64(st, 6, op->now);
+    sqlite3_bind_int64(st, 7, cur.id);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return store_error(conn, step);
+    rc = record_event(conn, op->supi, "rotate", sub_state_name(cur.state),
+                      sub_state_name(cur.state), op->actor, op->now);
+    return rc == IOTSEC_OK ? load(conn, op->supi, &op->result, NULL) : rc;
+}
+
+static int exec(struct store_conn *conn, const char *sql)
+{
+    int rc = sqlite3_exec(store_conn_db(conn), sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? IOTSEC_OK : store_error(conn, rc);
+}
+
+static int op_delete(struct store_conn *conn, struct sub_op *op)
+{
+    struct subscription cur;
+    int rc = load(conn, op->supi, &cur, NULL);
+    if (rc != IOTSEC_OK)
+        return rc;
+    /* secure_delete makes SQLite overwrite the freed cells with zeros, so the sealed
+     * credentials do not survive in free pages (crypto-erase: the envelopes are gone). */
+    if ((rc = exec(conn, "PRAGMA secure_delete = ON")) != IOTSEC_OK)
+        return rc;
+    sqlite3_stmt *st;
+    if ((rc = store_stmt(conn, "DELETE FROM subscriptions WHERE id = ?", &st)) != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, cur.id);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return store_error(conn, step);
+    op->result = cur;
+    return record_event(conn, op->supi, "delete", sub_state_name(cur.state), NULL, op->actor,
+                        op->now);
+}
+
+static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(conn,
+                        "UPDATE subscriptions SET sqn_reserved = max(sqn_reserved, ?)"
+                        " WHERE supi = ?",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, (int64_t)op->sqn_reserved);
+    sqlite3_bind_text(st, 2, op->supi, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return store_error(conn, step);
+    return sqlite3_changes(store_conn_db(conn)) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+}
+
+static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
+{
+    int rc = exec(conn, "PRAGMA secure_delete = ON");
+    sqlite3_stmt *st;
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn,
+                        "UPDATE subscriptions SET prev_cred = NULL, prev_cred_version = NULL,"
+                        " prev_cred_until = NULL WHERE prev_cred_until <= ?",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, op->now);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return store_error(conn, step);
+    /* Log first (the SELECT sees the states before), then change them. */
+#define DUE " FROM subscriptions WHERE not_after > 0 AND not_after <= ?1" \
+            " AND state NOT IN ('expired', 'revoked')"
+    if ((rc = store_stmt(conn,
+                         "INSERT INTO subscription_events(supi, event, from_state, to_state,"
+                         " actor, at) SELECT supi, 'expire', state, 'expired', 'sweep', ?1" DUE,
+                         &st)) != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, op->now);
+    step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return store_error(conn, step);
+    if ((rc = store_stmt(conn,
+                         "UPDATE subscriptions SET state = 'expired', updated_at = ?1"
+                         " WHERE id IN (SELECT id" DUE ")",
+                         &st)) != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, op->now);
+    step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return store_error(conn, step);
+    op->affected = (size_t)sqlite3_changes(store_conn_db(conn));
+    return IOTSEC_OK;
+#undef DUE
+}
+
+int sub_op_run(struct store_conn *conn, void *arg)
+{
+    struct sub_op *op = arg;
+    int rc;
+    switch (op->kind) {
+    case SUB_OP_CREATE:
+        rc = op->input && op->kek ? op_create(conn, op) : IOTSEC_ERR_INVALID;
+        break;
+    case SUB_OP_EVENT:
+        rc = op_event(conn, op);
+        break;
+    case SUB_OP_ROTATE:
+        rc = op->input && op->kek ? op_rotate(conn, op) : IOTSEC_ERR_INVALID;
+        break;
+    case SUB_OP_DELETE:
+        rc = op_delete(conn, op);
+        break;
+    case SUB_OP_RESERVE_SQN:
+        rc = op_reserve_sqn(conn, op);
+        break;
+    case SUB_OP_EXPIRE_SWEEP:
+        rc = op_expire_sweep(conn, op);
+        break;
+    default:
+        rc = IOTSEC_ERR_INVALID;
+    }
+    op->rc = rc;
+    return rc;
+}
+
+struct import_job {
+    const struct seal_kek *kek;
+    const struct sub_input *rows;
+    size_t n;
+    int64_t now;
+    size_t failed_row;
+};
+
+static int run_import(struct store_conn *conn, void *arg)
+{
+    struct import_job *job = arg;
+    for (size_t i = 0; i < job->n; i++) {
+        int rc = insert(conn, job->kek, &job->rows[i], job->now);
+        if (rc != IOTSEC_OK) {
+            job->failed_row = i;
+            return rc;
+        }
+    }
+    return IOTSEC_OK;
+}
+
+int subscriber_import(struct store *s, const struct seal_kek *kek, const struct sub_input *rows,
+                      size_t n, int64_t now, size_t *failed_row)
+{
+    struct import_job job = {kek, rows, n, now, 0};
+    int rc = store_transaction_sync(s, run_import, &job);
+    if (failed_row)
+        *failed_row = job.failed_row;
+    return rc;
+}
+
+int subscriber_get(struct store *s, const char *supi, struct subscription *out)
+{
+    struct store_conn *conn;
+    int rc = store_reader_get(s, &conn);
+    return rc == IOTSEC_OK ? load(conn, supi, out, NULL) : rc;
+}
+
+int subscriber_get_keys(struct store *s, const struct seal_kek *kek, const char *supi,
+                        struct subscription *out, struct sub_keys *keys)
+{
+    struct store_conn *conn;
+    uint8_t cred[CRED_SEALED_LEN], plain[CRED_PLAIN_LEN];
+    int rc = store_reader_get(s, &conn);
+    if (rc == IOTSEC_OK)
+        rc = load(conn, supi, out, cred);
+    if (rc != IOTSEC_OK)
+        return rc;
+    char aad[SUPI_STRING_MAX + 64];
+    size_t aad_len = sub_keys_aad(&out->supi, out->cred_version, aad, sizeof(aad));
+    rc = unseal(kek, aad, aad_len, cred, sizeof(cred), plain);
+    if (rc == IOTSEC_OK) {
+        memcpy(keys->k, plain, 16);
+        memcpy(keys->opc, plain + 16, 16);
+    }
+    secure_wipe(plain, sizeof(plain));
+    return rc;
+}
+
+int subscriber_list(struct store *s, int state, int64_t after_id, size_t limit, sub_list_fn fn,
+                    void *ctx, int64_t *last_id)
+{
+    struct store_conn *conn;
+    sqlite3_stmt *st;
+    int rc = store_reader_get(s, &conn);
+    if (rc != IOTSEC_OK)
+        return rc;
+    rc = store_stmt(conn,
+                    state < 0 ? SELECT_COLUMNS "WHERE id > ?1 ORDER BY id LIMIT ?2"
+                              : SELECT_COLUMNS "WHERE state = ?3 AND id > ?1 ORDER BY id LIMIT ?2",
+                    &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, after_id);
+    sqlite3_bind_int64(st, 2, (int64_t)limit);
+    if (state >= 0)
+        sqlite3_bind_text(st, 3, sub_state_name((enum sub_state)state), -1, SQLITE_STATIC);
+    *last_id = after_id;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct subscription sub;
+        if (row_to_subscription(st, &sub) != IOTSEC_OK)
+            continue;
+        fn(&sub, ctx);
+        *last_id = sub.id;
+    }
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+}
+
+int subscriber_count(struct store *s, uint64_t counts[SUB_STATE_COUNT])
+{
+    struct store_conn *conn;
+    sqlite3_stmt *st;
+    int rc = store_reader_get(s, &conn);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn, "SELECT state, count(*) FROM subscriptions GROUP BY state", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    memset(counts, 0, sizeof(uint64_t) * SUB_STATE_COUNT);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        enum sub_state state;
+        if (sub_state_parse((const char *)sqlite3_column_text(st, 0), &state) == IOTSEC_OK)
+            counts[state] = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+}

@@ -1,0 +1,66 @@
+/* Shared by the HTTP server tests: certificates made at run time, a curl wrapper, raw
+ * sockets for what curl will not send, and a server started on 127.0.0.1 port 0. */
+#ifndef IOTSEC_TESTS_HTTP_TEST_H
+#define IOTSEC_TESTS_HTTP_TEST_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http/http.h"
+
+/* PEM files in a fresh temporary directory: a CA, a server certificate for 127.0.0.1 and
+ * localhost, a client certificate from the CA, and a client certificate from another CA. */
+struct test_certs {
+    char dir[64];
+    char ca[128], server_cert[128], server_key[128];
+    char client_cert[128], client_key[128];
+    char rogue_cert[128], rogue_key[128];
+};
+void certs_make(struct test_certs *tc);
+void certs_remove(struct test_certs *tc);
+
+/* One request with curl's easy API. */
+struct fetch {
+    /* in */
+    const char *url;
+    const char *method;      /* NULL: GET, or POST when body is set */
+    const char *body;
+    size_t body_len;         /* 0: strlen(body) */
+    long version;            /* CURL_HTTP_VERSION_*; 0: 2TLS */
+    const char *cert, *key;  /* client certificate */
+    const char *ca;          /* to verify the server */
+    const char *header;      /* one extra request header line, or NULL */
+    long timeout_ms;         /* 0: 5000 */
+    /* out */
+    CURLcode rc;
+    long status;
+    long http_version;       /* CURL_HTTP_VERSION_1_1 / _2_0 */
+    char content_type[128];
+    char request_id[64];
+    char allow[128];
+    char *data;              /* body, NUL-terminated, malloc'd */
+    size_t len;
+};
+void fetch_run(struct fetch *f);
+void fetch_done(struct fetch *f);
+/* The answer's body as JSON (asserts that it parses). */
+struct json_t;
+struct json_t *fetch_json(const struct fetch *f);
+
+/* Sends raw bytes on a new TCP connection to 127.0.0.1:port, then reads until the peer
+ * closes or timeout_ms pass. Returns the bytes read (NUL-terminated, malloc'd). */
+char *raw_exchange(unsigned port, const char *send, size_t len, int timeout_ms,
+                   size_t *out_len);
+/* Connects to 127.0.0.1:port; returns the fd. */
+int raw_connect(unsigned port);
+/* Reads until the peer closes or timeout_ms pass; returns malloc'd bytes. */
+char *raw_read_all(int fd, int timeout_ms, size_t *out_len);
+
+/* A log callback that keeps tests quiet unless HTTP_TEST_LOG is set. */
+void test_log(void *user, enum http_log_level level, const char *request_id, const char *msg);
+
+/* "https://127.0.0.1:port" + path, into a static rotating buffer. */
+const char *url_of(const char *scheme, unsigned port, const char *path);
+
+#endif

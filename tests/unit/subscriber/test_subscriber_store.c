@@ -1,0 +1,337 @@
+/* The subscriber capability on a real SQLite store: lifecycle, sealing at rest, SQN
+ * reservations, expiry, bulk import. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/err.h"
+#include "base/hex.h"
+#include "subscriber/subscriber.h"
+
+static const struct seal_kek kek = {.id = 1, .key = {0x42, 0x13, 0x37}};
+
+struct fixture {
+    char dir[64];
+    char path[96];
+    struct store *store;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    strcpy(f->dir, "/tmp/iotsec-sub-XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/db", f->dir);
+    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1}};
+    struct store_options opt;
+    store_options_init(&opt);
+    opt.migrations = m;
+    opt.migration_count = 1;
+    if (store_open(f->path, &opt, &f->store) != IOTSEC_OK)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_close(f->store);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static void make_input(struct sub_input *in, const char *supi, uint8_t seed)
+{
+    memset(in, 0, sizeof(*in));
+    assert_int_equal(supi_parse(supi, &in->supi), IOTSEC_OK);
+    for (int i = 0; i < 16; i++) {
+        in->keys.k[i] = (uint8_t)(seed * 31 + i * 7 + 1);
+        in->keys.opc[i] = (uint8_t)(seed * 17 + i * 13 + 5);
+    }
+    in->amf[0] = 0x80;
+    in->state = SUB_ACTIVE;
+}
+
+static int run(struct fixture *f, struct sub_op *op)
+{
+    op->kek = &kek;
+    op->now = op->now ? op->now : 1000;
+    op->actor = "test";
+    return store_write_sync(f->store, sub_op_run, op);
+}
+
+static void create(struct fixture *f, const char *supi, uint8_t seed)
+{
+    struct sub_input in;
+    make_input(&in, supi, seed);
+    struct sub_op op = {.kind = SUB_OP_CREATE, .input = &in};
+    assert_int_equal(run(f, &op), IOTSEC_OK);
+    assert_int_equal(op.result.state, SUB_ACTIVE);
+}
+
+/* Searches the database file and its WAL for a byte string. */
+static int file_contains(const char *path, const uint8_t *needle, size_t len)
+{
+    char p[128];
+    int found = 0;
+    for (int w = 0; w < 2 && !found; w++) {
+        snprintf(p, sizeof(p), "%s%s", path, w ? "-wal" : "");
+        FILE *fp = fopen(p, "rb");
+        if (fp == NULL)
+            continue;
+        fseek(fp, 0, SEEK_END);
+        long size = ftell(fp);
+        rewind(fp);
+        uint8_t *buf = malloc((size_t)size + 1);
+        size_t got = fread(buf, 1, (size_t)size, fp);
+        fclose(fp);
+        found = memmem(buf, got, needle, len) != NULL;
+        free(buf);
+    }
+    return found;
+}
+
+static void test_create_get_and_sealed_at_rest(void **state)
+{
+    struct fixture *f = *state;
+    create(f, "imsi-001010000000001", 1);
+    struct sub_input in;
+    make_input(&in, "imsi-001010000000001", 1);
+
+    struct subscription s;
+    struct sub_keys keys;
+    assert_int_equal(subscriber_get_keys(f->store, &kek, "imsi-001010000000001", &s, &keys), 0);
+    assert_memory_equal(keys.k, in.keys.k, 16);
+    assert_memory_equal(keys.opc, in.keys.opc, 16);
+    assert_int_equal(s.cred_version, 1);
+    assert_int_equal(s.amf[0], 0x80);
+
+    /* Neither K nor OPc, as bytes or as hex text, is anywhere in the database files. */
+    char hex[33];
+    assert_false(file_contains(f->path, in.keys.k, 16));
+    assert_false(file_contains(f->path, in.keys.opc, 16));
+    hex_encode(in.keys.k, 16, hex);
+    assert_false(file_contains(f->path, (const uint8_t *)hex, 32));
+    /* ...while the SUPI is there: the search does look at the right files. */
+    assert_true(file_contains(f->path, (const uint8_t *)"imsi-001010000000001", 20));
+
+    struct seal_kek wrong = kek;
+    wrong.key[5] ^= 1;
+    assert_int_equal(subscriber_get_keys(f->store, &wrong, "imsi-001010000000001", &s, &keys),
+                     IOTSEC_ERR_AUTH);
+    assert_int_equal(subscriber_get(f->store, "imsi-001010000000999", &s), IOTSEC_ERR_NOTFOUND);
+
+    struct sub_op dup = {.kind = SUB_OP_CREATE, .input = &in};
+    assert_int_equal(run(f, &dup), IOTSEC_ERR_CONFLICT);
+}
+
+static void test_lifecycle_events(void **state)
+{
+    struct fixture *f = *state;
+    create(f, "imsi-001010000000002", 2);
+    struct sub_op op = {.kind = SUB_OP_EVENT, .event = SUB_EV_SUSPEND};
+    strcpy(op.supi, "imsi-001010000000002");
+    assert_int_equal(run(f, &op), IOTSEC_OK);
+    assert_int_equal(op.result.state, SUB_SUSPENDED);
+    op.event = SUB_EV_SUSPEND; /* twice: not allowed */
+    assert_int_equal(run(f, &op), IOTSEC_ERR_STATE);
+    op.event = SUB_EV_RESUME;
+    assert_int_equal(run(f, &op), IOTSEC_OK);
+    op.event = SUB_EV_REVOKE;
+    assert_int_equal(run(f, &op), IOTSEC_OK);
+    assert_int_equal(op.result.state, SUB_REVOKED);
+    op.event = SUB_EV_RESUME; /* revoked is final */
+    assert_int_equal(run(f, &op), IOTSEC_ERR_STATE);
+    strcpy(op.supi, "imsi-001010000009999");
+    assert_int_equal(run(f, &op), IOTSEC_ERR_NOTFOUND);
+}
+
+static int prev_cred_count(struct fixture *f)
+{
+    struct store_conn *conn;
+    sqlite3_stmt *st;
+    assert_int_equal(store_reader_get(f->store, &conn), 0);
+    assert_int_equal(store_stmt(conn, "SELECT count(*) FROM subscriptions"
+                                      " WHERE prev_cred IS NOT NULL", &st), 0);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    return n;
+}
+
+static void test_rotate_and_grace(void **state)
+{
+    struct fixture *f = *state;
+    create(f, "imsi-001010000000003", 3);
+    struct sub_input next;
+    make_input(&next, "imsi-001010000000003", 99);
+    struct sub_op op = {.kind = SUB_OP_ROTATE, .input = &next, .grace_s = 60};
+    strcpy(op.supi, "imsi-001010000000003");
+    assert_int_equal(run(f, &op), IOTSEC_OK);
+    assert_int_equal(op.result.cred_version, 2);
+    struct subscription s;
+    struct sub_keys keys;
+    assert_int_equal(subscriber_get_keys(f->store, &kek, "imsi-001010000000003", &s, &keys), 0);
+    assert_memory_equal(keys.k, next.keys.k, 16);
+
+    /* The previous credential is kept for the grace period, then destroyed by the sweep. */
+    assert_int_equal(prev_cred_count(f), 1);
+    struct sub_op sweep = {.kind = SUB_OP_EXPIRE_SWEEP, .now = 1000 + 59};
+    assert_int_equal(run(f, &sweep), IOTSEC_OK);
+    assert_int_equal(prev_cred_count(f), 1);
+    sweep.now = 1000 + 60;
+    assert_int_equal(run(f, &sweep), IOTSEC_OK);
+    assert_int_equal(prev_cred_count(f), 0);
+    /* Rotating a revoked subscription is refused. */
+    struct sub_op revoke = {.kind = SUB_OP_EVENT, .event = SUB_EV_REVOKE};
+    strcpy(revoke.supi, op.supi);
+    assert_int_equal(run(f, &revoke), IOTSEC_OK);
+    assert_int_equal(run(f, &op), IOTSEC_ERR_STATE);
+}
+
+static void test_delete_crypto_erases(void **state)
+{
+    struct fixture *f = *state;
+    create(f, "imsi-001010000000004", 4);
+    /* The sealed envelope as stored: read it back raw. */
+    struct store_conn *conn;
+    sqlite3_stmt *st;
+    assert_int_equal(store_reader_get(f->store, &conn), 0);
+    assert_int_equal(store_stmt(conn, "SELECT cred FROM subscriptions WHERE supi = ?", &st), 0);
+    sqlite3_bind_text(st, 1, "imsi-001010000000004", -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    uint8_t envelope[62];
+    assert_int_equal(sqlite3_column_bytes(st, 0), sizeof(envelope));
+    memcpy(envelope, sqlite3_column_blob(st, 0), sizeof(envelope));
+    sqlite3_reset(st);
+
+    struct sub_op op = {.kind = SUB_OP_DELETE};
+    strcpy(op.supi, "imsi-001010000000004");
+    assert_int_equal(run(f, &op), IOTSEC_OK);
+    struct subscription s;
+    assert_int_equal(subscriber_get(f->store, "imsi-001010000000004", &s), IOTSEC_ERR_NOTFOUND);
+    /* After a checkpoint has moved the WAL into the file, the envelope is nowhere. */
+    store_close(f->store);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL), 0);
+    sqlite3_close(db);
+    assert_false(file_contains(f->path, envelope + 14, 32)); /* its ciphertext */
+    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1}};
+    struct store_options opt;
+    store_options_init(&opt);
+    opt.migrations = m;
+    opt.migration_count = 1;
+    assert_int_equal(store_open(f->path, &opt, &f->store), IOTSEC_OK);
+}
+
+static void test_sqn_reservation_and_expiry(void **state)
+{
+    struct fixture *f = *state;
+    struct sub_input in;
+    make_input(&in, "imsi-001010000000005", 5);
+    in.sqn = (40ull << SQN_IND_BITS) | 3; /* personalised with SEQ 40 */
+    in.not_after = 5000;
+    struct sub_op op = {.kind = SUB_OP_CREATE, .input = &in};
+    assert_int_equal(run(f, &op), IOTSEC_OK);
+    assert_int_equal(op.result.sqn.reserved, 41); /* the first SEQ issued will be 41 */
+
+    struct sub_op r = {.kind = SUB_OP_RESERVE_SQN, .sqn_reserved = 1041};
+    strcpy(r.supi, "imsi-001010000000005");
+    assert_int_equal(run(f, &r), IOTSEC_OK);
+    r.sqn_reserved = 500; /* never lowered */
+    assert_int_equal(run(f, &r), IOTSEC_OK);
+    struct subscription s;
+    assert_int_equal(subscriber_get(f->store, "imsi-001010000000005", &s), IOTSEC_OK);
+    assert_int_equal(s.sqn.reserved, 1041);
+
+    struct sub_op sweep = {.kind = SUB_OP_EXPIRE_SWEEP, .now = 4999};
+    assert_int_equal(run(f, &sweep), IOTSEC_OK);
+    assert_int_equal(sweep.affected, 0);
+    sweep.now = 5000;
+    assert_int_equal(run(f, &sweep), IOTSEC_OK);
+    assert_int_equal(sweep.affected, 1);
+    assert_int_equal(subscriber_get(f->store, "imsi-001010000000005", &s), IOTSEC_OK);
+    assert_int_equal(s.state, SUB_EXPIRED);
+    sweep.now = 6000; /* already expired: not again */
+    assert_int_equal(run(f, &sweep), IOTSEC_OK);
+    assert_int_equal(sweep.affected, 0);
+}
+
+struct collect {
+    size_t n;
+    int64_t ids[16];
+};
+
+static void collect_fn(const struct subscription *s, void *ctx)
+{
+    struct collect *c = ctx;
+    if (c->n < 16)
+        c->ids[c->n] = s->id;
+    c->n++;
+}
+
+static void test_import_all_or_nothing_and_list(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 2000 };
+    struct sub_input *rows = calloc(N, sizeof(*rows));
+    char supi[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(supi, sizeof(supi), "imsi-00101%010d", 100000 + i);
+        make_input(&rows[i], supi, (uint8_t)i);
+    }
+    rows[N - 1] = rows[10]; /* a duplicate SUPI at the very end */
+    size_t failed = 0;
+    assert_int_equal(subscriber_import(f->store, &kek, rows, N, 1000, &failed),
+                     IOTSEC_ERR_CONFLICT);
+    assert_int_equal(failed, N - 1);
+    uint64_t counts[SUB_STATE_COUNT];
+    assert_int_equal(subscriber_count(f->store, counts), IOTSEC_OK);
+    assert_int_equal(counts[SUB_ACTIVE], 0); /* nothing of the failed import remains */
+
+    snprintf(supi, sizeof(supi), "imsi-00101%010d", 100000 + N - 1);
+    make_input(&rows[N - 1], supi, 7);
+    assert_int_equal(subscriber_import(f->store, &kek, rows, N, 1000, &failed), IOTSEC_OK);
+    assert_int_equal(subscriber_count(f->store, counts), IOTSEC_OK);
+    assert_int_equal(counts[SUB_ACTIVE], N);
+
+    struct collect c = {0};
+    int64_t last = 0;
+    assert_int_equal(subscriber_list(f->store, SUB_ACTIVE, 0, 10, collect_fn, &c, &last), 0);
+    assert_int_equal(c.n, 10);
+    struct collect c2 = {0};
+    assert_int_equal(subscriber_list(f->store, SUB_ACTIVE, last, 10, collect_fn, &c2, &last), 0);
+    assert_int_equal(c2.n, 10);
+    assert_true(c2.ids[0] > c.ids[9]);
+    struct collect none = {0};
+    assert_int_equal(subscriber_list(f->store, SUB_REVOKED, 0, 10, collect_fn, &none, &last), 0);
+    assert_int_equal(none.n, 0);
+    free(rows);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_get_and_sealed_at_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lifecycle_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotate_and_grace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_crypto_erases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sqn_reservation_and_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_all_or_nothing_and_list, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

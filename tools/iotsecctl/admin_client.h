@@ -1,0 +1,17 @@
+/* The admin face's client: HTTPS (HTTP/2 by ALPN) to the instance's admin listener with the
+ * instance's admin certificate, found through DIR/iotsec.yaml. */
+#ifndef IOTSECCTL_ADMIN_CLIENT_H
+#define IOTSECCTL_ADMIN_CLIENT_H
+
+#include <stddef.h>
+
+/* The instance directory given with `iotsecctl --dir DIR` (or $IOTSEC_DIR); NULL if none. */
+void admin_set_dir(const char *dir);
+
+/* Sends one request and prints the answer: the JSON body on stdout when 2xx (exit 0), the
+ * ProblemDetails' title and detail on stderr otherwise (exit 2 for 400/409/415, the client's
+ * input; 1 for the rest). cmd names the command in messages. */
+int admin_call(const char *cmd, const char *method, const char *path, const char *content_type,
+               const void *body, size_t len);
+
+#endif

@@ -1,0 +1,186 @@
+/* iotsecctl subscriber ... and hn-keys: the admin face's subscriber operations. Keys given
+ * on the command line travel to the daemon once and are never printed back. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_client.h"
+#include "args.h"
+#include "crypto/ct.h"
+#include "iotsecctl.h"
+
+#define NFLAGS(f) (sizeof(f) / sizeof((f)[0]))
+
+/* A path segment: SUPIs are [a-z0-9@.-], which need no escaping; anything else is refused. */
+static int supi_arg(const char *cmd, int argc, char **argv, const char **supi)
+{
+    if (argc != 1 || argv[0][0] == '-')
+        return args_fail(EXIT_USAGE, cmd, "expected one SUPI (imsi-<digits> or nai-<user>@<realm>)");
+    for (const char *p = argv[0]; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("@.-_", *p)))
+            return args_fail(EXIT_USAGE, cmd, "the SUPI has a character it may not have");
+    }
+    *supi = argv[0];
+    return 0;
+}
+
+static int cmd_add(int argc, char **argv)
+{
+    const char *cmd = "subscriber add";
+    struct flag f[] = {{"supi", 1, NULL},      {"k", 1, NULL},         {"opc", 0, NULL},
+                       {"op", 0, NULL},        {"amf", 1, NULL},       {"sqn", 0, NULL},
+                       {"gpsi", 0, NULL},      {"not-after", 0, NULL}, {"owner", 0, NULL},
+                       {"auth-method", 0, NULL}};
+    int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
+    if (rc)
+        return rc;
+    if ((f[2].value == NULL) == (f[3].value == NULL))
+        return args_fail(EXIT_USAGE, cmd, "give exactly one of --opc and --op");
+    json_t *o = json_object();
+    static const char *keys[] = {"supi", "k",         "opc",   "op",         "amf",
+                                 "sqn",  "gpsi",      "not_after", "owner", "auth_method"};
+    for (size_t i = 0; i < NFLAGS(f); i++) {
+        if (f[i].value)
+            json_object_set_new(o, keys[i], json_string(f[i].value));
+    }
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    rc = admin_call(cmd, "POST", "/admin/v1/subscribers", "application/json", body,
+                    strlen(body));
+    secure_wipe(body, strlen(body));
+    free(body);
+    return rc;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+    const char *cmd = "subscriber import";
+    if (argc != 1)
+        return args_fail(EXIT_USAGE, cmd, "expected one FILE (.csv with a header, or JSON "
+                                          "lines), or - for standard input");
+    FILE *in = strcmp(argv[0], "-") == 0 ? stdin : fopen(argv[0], "rb");
+    if (in == NULL)
+        return args_fail(EXIT_USAGE, cmd, "cannot open %s", argv[0]);
+    size_t cap = 1 << 20, len = 0, n;
+    char *buf = malloc(cap);
+    while (buf && (n = fread(buf + len, 1, cap - len, in)) > 0) {
+        len += n;
+        if (len == cap) {
+            char *grown = realloc(buf, cap *= 2);
+            if (grown == NULL) {
+                secure_wipe(buf, len);
+                free(buf);
+                buf = NULL;
+            }
+            buf = grown;
+        }
+    }
+    if (in != stdin)
+        fclose(in);
+    if (buf == NULL)
+        return args_fail(1, cmd, "out of memory");
+    size_t skip = strspn(buf, " \t\r\n");
+    int jsonl = len > skip && buf[skip] == '{';
+    int rc = admin_call(cmd, "POST", "/admin/v1/subscribers/import",
+                        jsonl ? "application/x-ndjson" : "text/csv", buf, len);
+    secure_wipe(buf, len);
+    free(buf);
+    return rc;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+    const char *supi;
+    char path[512];
+    int rc = supi_arg("subscriber show", argc, argv, &supi);
+    if (rc)
+        return rc;
+    snprintf(path, sizeof(path), "/admin/v1/subscribers/%s", supi);
+    return admin_call("subscriber show", "GET", path, NULL, NULL, 0);
+}
+
+static int cmd_list(int argc, char **argv)
+{
+    const char *cmd = "subscriber list";
+    struct flag f[] = {{"state", 0, NULL}, {"after", 0, NULL}, {"limit", 0, NULL}};
+    int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
+    if (rc)
+        return rc;
+    char path[512] = "/admin/v1/subscribers";
+    char sep = '?';
+    for (size_t i = 0; i < NFLAGS(f); i++) {
+        if (f[i].value == NULL)
+            continue;
+        for (const char *p = f[i].value; *p; p++) {
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+                return args_fail(EXIT_USAGE, cmd, "--%s: unexpected character", f[i].name);
+        }
+        size_t used = strlen(path);
+        snprintf(path + used, sizeof(path) - used, "%c%s=%s", sep, f[i].name, f[i].value);
+        sep = '&';
+    }
+    return admin_call(cmd, "GET", path, NULL, NULL, 0);
+}
+
+/* suspend, resume, revoke, rotate, activate, release, quarantine: POST .../{supi}/{action} */
+static int action(const char *name, int argc, char **argv)
+{
+    char cmd[64], path[512];
+    const char *supi;
+    snprintf(cmd, sizeof(cmd), "subscriber %s", name);
+    int rc = supi_arg(cmd, argc, argv, &supi);
+    if (rc)
+        return rc;
+    snprintf(path, sizeof(path), "/admin/v1/subscribers/%s/%s", supi, name);
+    return admin_call(cmd, "POST", path, NULL, NULL, 0);
+}
+
+static int cmd_suspend(int argc, char **argv) { return action("suspend", argc, argv); }
+static int cmd_resume(int argc, char **argv) { return action("resume", argc, argv); }
+static int cmd_revoke(int argc, char **argv) { return action("revoke", argc, argv); }
+static int cmd_rotate(int argc, char **argv) { return action("rotate", argc, argv); }
+static int cmd_activate(int argc, char **argv) { return action("activate", argc, argv); }
+static int cmd_release(int argc, char **argv) { return action("release", argc, argv); }
+
+static int cmd_delete(int argc, char **argv)
+{
+    const char *supi;
+    char path[512];
+    int rc = supi_arg("subscriber delete", argc, argv, &supi);
+    if (rc)
+        return rc;
+    snprintf(path, sizeof(path), "/admin/v1/subscribers/%s", supi);
+    return admin_call("subscriber delete", "DELETE", path, NULL, NULL, 0);
+}
+
+static const struct command subscriber_commands[] = {
+    {"add", cmd_add,
+     "--supi SUPI --k HEX (--opc HEX | --op HEX) --amf HEX [--sqn HEX] [--gpsi GPSI] "
+     "[--not-after RFC3339] [--owner NAME] [--auth-method 5G_AKA|EAP_AKA_PRIME]"},
+    {"import", cmd_import, "FILE|-   (CSV with a header line, or JSON lines)"},
+    {"show", cmd_show, "SUPI"},
+    {"list", cmd_list, "[--state STATE] [--after ID] [--limit N]"},
+    {"rotate", cmd_rotate, "SUPI   (new K/OPc; the old ones stay valid 24 h)"},
+    {"suspend", cmd_suspend, "SUPI"},
+    {"resume", cmd_resume, "SUPI"},
+    {"revoke", cmd_revoke, "SUPI   (final)"},
+    {"activate", cmd_activate, "SUPI   (pending_activation -> active)"},
+    {"release", cmd_release, "SUPI   (quarantined -> active)"},
+    {"delete", cmd_delete, "SUPI   (crypto-erases the credentials)"},
+};
+
+int cmd_subscriber(int argc, char **argv)
+{
+    return run_command("subscriber", subscriber_commands,
+                       sizeof(subscriber_commands) / sizeof(subscriber_commands[0]), argc, argv);
+}
+
+int cmd_hn_keys(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 0)
+        return args_fail(EXIT_USAGE, "hn-keys", "takes no arguments");
+    return admin_call("hn-keys", "GET", "/admin/v1/hn-keys", NULL, NULL, 0);
+}
