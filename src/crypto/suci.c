@@ -14,27 +14,27 @@
 #include "crypto/rand.h"
 #include "crypto/suci_ecies.h"
 
-#define SUCI_PREFIX "suci-"
-#define MCC_DIGITS 3
-#define RI_MAX_DIGITS 4
-#define MSIN_MAX_DIGITS 10
-#define IMSI_MAX_DIGITS 15
-#define TBCD_MAX ((MSIN_MAX_DIGITS + 1) / 2)
-#define KEY_ID_MAX 255
-#define PROFILES 2
+#define SUCI_PREFIX           "suci-"
+#define MCC_DIGITS            3
+#define RI_MAX_DIGITS         4
+#define MSIN_MAX_DIGITS       10
+#define IMSI_MAX_DIGITS       15
+#define TBCD_MAX              ((MSIN_MAX_DIGITS + 1) / 2)
+#define KEY_ID_MAX            255
+#define PROFILES              2
 #define SCHEME_OUTPUT_HEX_MAX (2 * ECIES_OUTPUT_MAX + 1)
 
 /* The fields of a SUCI string. Pointers go into the string parsed (realm, output). */
 struct suci_fields {
-    char type;                       /* '0'..'7' as written */
-    char mcc[MCC_DIGITS + 1];        /* IMSI */
-    char mnc[4];                     /* IMSI: 2 or 3 digits */
-    const char *realm;               /* NAI (and the other types): not NUL-terminated */
+    char type;                /* '0'..'7' as written */
+    char mcc[MCC_DIGITS + 1]; /* IMSI */
+    char mnc[4];              /* IMSI: 2 or 3 digits */
+    const char *realm;        /* NAI (and the other types): not NUL-terminated */
     size_t realm_len;
     char ri[RI_MAX_DIGITS + 1];
-    unsigned scheme;                 /* 0..15 */
-    unsigned key_id;                 /* 0..255 */
-    const char *output;              /* up to the end of the string */
+    unsigned scheme;    /* 0..15 */
+    unsigned key_id;    /* 0..255 */
+    const char *output; /* up to the end of the string */
     size_t output_len;
 };
 
@@ -288,8 +288,8 @@ static int scheme_output(const struct supi *supi, const struct supi_split *sp,
         pt_len = tbcd_encode(sp->secret, sp->secret_len, tbcd);
         pt = tbcd;
     }
-    int rc = ecies_encrypt(p->scheme, p->hn_public_key, p->hn_public_key_len, eph,
-                           eph_uncompressed, pt, pt_len, out, sizeof(out), &out_len);
+    int rc = ecies_encrypt(p->scheme, p->hn_public_key, p->hn_public_key_len, eph, eph_uncompressed,
+                           pt, pt_len, out, sizeof(out), &out_len);
     if (rc == IOTSEC_OK)
         hex_encode(out, out_len, hex);
     secure_wipe(tbcd, sizeof(tbcd));

@@ -18,12 +18,12 @@ enum suci_scheme { SUCI_SCHEME_NULL = 0, SUCI_SCHEME_PROFILE_A = 1, SUCI_SCHEME_
 
 /* Longest SUCI plus its NUL: a 253-octet NAI (1-octet realm) under Profile B with an
  * uncompressed ephemeral key and a 4-digit routing indicator is 668 characters. */
-#define SUCI_STRING_MAX 672
-#define SUCI_PRIVATE_KEY_LEN 32
-#define SUCI_PUBLIC_KEY_A_LEN 32  /* X25519 */
-#define SUCI_PUBLIC_KEY_B_LEN 33  /* P-256, compressed */
-#define SUCI_PUBLIC_KEY_MAX 65    /* P-256, uncompressed */
-#define SUCI_MAC_LEN 8
+#define SUCI_STRING_MAX       672
+#define SUCI_PRIVATE_KEY_LEN  32
+#define SUCI_PUBLIC_KEY_A_LEN 32 /* X25519 */
+#define SUCI_PUBLIC_KEY_B_LEN 33 /* P-256, compressed */
+#define SUCI_PUBLIC_KEY_MAX   65 /* P-256, uncompressed */
+#define SUCI_MAC_LEN          8
 
 /* Parses a scheme name as the CLI and config take it: "null", "A", "B" (any case). */
 int suci_scheme_parse(const char *name, enum suci_scheme *out);
@@ -40,8 +40,8 @@ int suci_public_key(enum suci_scheme scheme, const uint8_t priv[SUCI_PRIVATE_KEY
 /* What the device needs to conceal its SUPI. */
 struct suci_conceal_params {
     enum suci_scheme scheme;
-    uint8_t key_id;                /* 0 for the null scheme, 1..255 for the profiles */
-    const uint8_t *hn_public_key;  /* Profile A: 32 bytes; B: 33 or 65 bytes; null: unused */
+    uint8_t key_id;               /* 0 for the null scheme, 1..255 for the profiles */
+    const uint8_t *hn_public_key; /* Profile A: 32 bytes; B: 33 or 65 bytes; null: unused */
     size_t hn_public_key_len;
     const char *routing_indicator; /* 1..4 digits; NULL means "0" */
     int mnc_length;                /* IMSI: 2 or 3; 0 = supi_default_mnc_length() */

@@ -27,8 +27,8 @@
 #include "crypto/ct.h"
 #include "crypto/hmac_sha256.h"
 
-#define P256_FIELD_LEN 32
-#define P256_COMPRESSED_LEN 33
+#define P256_FIELD_LEN        32
+#define P256_COMPRESSED_LEN   33
 #define P256_UNCOMPRESSED_LEN 65
 
 /* ---- P-256 point decompression ---------------------------------------------------------- */
@@ -44,8 +44,8 @@ typedef uint64_t fe[4];
 static const fe p256_p = {0xffffffffffffffffULL, 0x00000000ffffffffULL, 0, 0xffffffff00000001ULL};
 static const fe p256_rr = {0x0000000000000003ULL, 0xfffffffbffffffffULL, 0xfffffffffffffffeULL,
                            0x00000004fffffffdULL}; /* 2^512 mod p */
-static const fe p256_b_mont = {0xd89cdf6229c4bddfULL, 0xacf005cd78843090ULL,
-                               0xe5a220abf7212ed6ULL, 0xdc30061d04874834ULL}; /* b * 2^256 */
+static const fe p256_b_mont = {0xd89cdf6229c4bddfULL, 0xacf005cd78843090ULL, 0xe5a220abf7212ed6ULL,
+                               0xdc30061d04874834ULL}; /* b * 2^256 */
 
 /* Add with carry, subtract with borrow. The limb-by-limb code below is written out, not
  * looped: GCC keeps the unrolled form in registers and spills the loops. */
@@ -136,60 +136,63 @@ __attribute__((visibility("hidden"))) void iotsec_p256_sqr_n_x86_64(uint64_t a[4
     "  shrq $32, %" x0 "\n  addq %rcx, %" x1 "\n  adcq %" x0 ", %" x2 "\n  adcq %rax, %" x3 "\n"   \
     "  adcq $0, %rdx\n  movq %rdx, %" x0 "\n"
 
-__asm__(".section .rodata\n"
-        ".p2align 3\n"
-        ".Lp256_p1: .quad 0x00000000ffffffff\n"
-        ".Lp256_p3: .quad 0xffffffff00000001\n"
-        ".text\n"
-        ".globl iotsec_p256_sqr_n_x86_64\n"
-        ".hidden iotsec_p256_sqr_n_x86_64\n"
-        ".type iotsec_p256_sqr_n_x86_64, @function\n"
-        ".p2align 4\n"
-        "iotsec_p256_sqr_n_x86_64:\n"
-        "  pushq %rbx\n  pushq %rbp\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
-        "  pushq %rdi\n"
-        "  movq 0(%rdi), %rbx\n  movq 8(%rdi), %rbp\n  movq 16(%rdi), %r12\n  movq 24(%rdi), %r13\n"
-        "1:\n"
-        /* Cross products a_i * a_j (i < j) into columns 1..6: r8 r9 r10 r11 r14 r15. */
-        "  movq %rbx, %rax\n  mulq %rbp\n  movq %rax, %r8\n  movq %rdx, %r9\n"
-        "  movq %rbx, %rax\n  mulq %r12\n  addq %rax, %r9\n  adcq $0, %rdx\n  movq %rdx, %r10\n"
-        "  movq %rbx, %rax\n  mulq %r13\n  addq %rax, %r10\n  adcq $0, %rdx\n  movq %rdx, %r11\n"
-        "  movq %rbp, %rax\n  mulq %r12\n  addq %rax, %r10\n  adcq $0, %rdx\n  movq %rdx, %rcx\n"
-        "  movq %rbp, %rax\n  mulq %r13\n  addq %rcx, %rax\n  adcq $0, %rdx\n  addq %rax, %r11\n"
-        "  adcq $0, %rdx\n  movq %rdx, %r14\n"
-        "  movq %r12, %rax\n  mulq %r13\n  addq %rax, %r14\n  adcq $0, %rdx\n  movq %rdx, %r15\n"
-        /* Doubled, with column 7 in rdi. */
-        "  movq $0, %rdi\n"
-        "  addq %r8, %r8\n  adcq %r9, %r9\n  adcq %r10, %r10\n  adcq %r11, %r11\n"
-        "  adcq %r14, %r14\n  adcq %r15, %r15\n  adcq $0, %rdi\n"
-        /* Plus the squares a_i^2; column 0 goes to rbx. */
-        "  movq %rbx, %rax\n  mulq %rax\n  movq %rax, %rbx\n  movq %rdx, %rcx\n"
-        "  movq %rbp, %rax\n  mulq %rax\n"
-        "  addq %rcx, %r8\n  adcq %rax, %r9\n  adcq %rdx, %r10\n  adcq $0, %r11\n"
-        "  adcq $0, %r14\n  adcq $0, %r15\n  adcq $0, %rdi\n"
-        "  movq %r12, %rax\n  mulq %rax\n"
-        "  addq %rax, %r11\n  adcq %rdx, %r14\n  adcq $0, %r15\n  adcq $0, %rdi\n"
-        "  movq %r13, %rax\n  mulq %rax\n"
-        "  addq %rax, %r15\n  adcq %rdx, %rdi\n"
-        /* Reduce the low half, the registers' roles rotating back to rbx r8 r9 r10. */
-        P256_MONT_STEP("rbx", "r8", "r9", "r10")
-        P256_MONT_STEP("r8", "r9", "r10", "rbx")
-        P256_MONT_STEP("r9", "r10", "rbx", "r8")
-        P256_MONT_STEP("r10", "rbx", "r8", "r9")
-        /* Add the high half (carry in rcx), subtract p unless that borrows. */
-        "  movq $0, %rcx\n"
-        "  addq %r11, %rbx\n  adcq %r14, %r8\n  adcq %r15, %r9\n  adcq %rdi, %r10\n  adcq $0, %rcx\n"
-        "  movq %rbx, %r11\n  movq %r8, %r14\n  movq %r9, %r15\n  movq %r10, %rdi\n"
-        "  subq $-1, %r11\n  sbbq .Lp256_p1(%rip), %r14\n  sbbq $0, %r15\n"
-        "  sbbq .Lp256_p3(%rip), %rdi\n  sbbq $0, %rcx\n"
-        "  cmovncq %r11, %rbx\n  cmovncq %r14, %r8\n  cmovncq %r15, %r9\n  cmovncq %rdi, %r10\n"
-        "  movq %r8, %rbp\n  movq %r9, %r12\n  movq %r10, %r13\n"
-        "  decq %rsi\n  jnz 1b\n"
-        "  popq %rdi\n"
-        "  movq %rbx, 0(%rdi)\n  movq %rbp, 8(%rdi)\n  movq %r12, 16(%rdi)\n  movq %r13, 24(%rdi)\n"
-        "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbp\n  popq %rbx\n"
-        "  ret\n"
-        ".size iotsec_p256_sqr_n_x86_64, .-iotsec_p256_sqr_n_x86_64\n");
+/* clang-format off */
+__asm__(
+    ".section .rodata\n"
+    ".p2align 3\n"
+    ".Lp256_p1: .quad 0x00000000ffffffff\n"
+    ".Lp256_p3: .quad 0xffffffff00000001\n"
+    ".text\n"
+    ".globl iotsec_p256_sqr_n_x86_64\n"
+    ".hidden iotsec_p256_sqr_n_x86_64\n"
+    ".type iotsec_p256_sqr_n_x86_64, @function\n"
+    ".p2align 4\n"
+    "iotsec_p256_sqr_n_x86_64:\n"
+    "  pushq %rbx\n  pushq %rbp\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
+    "  pushq %rdi\n"
+    "  movq 0(%rdi), %rbx\n  movq 8(%rdi), %rbp\n  movq 16(%rdi), %r12\n  movq 24(%rdi), %r13\n"
+    "1:\n"
+    /* Cross products a_i * a_j (i < j) into columns 1..6: r8 r9 r10 r11 r14 r15. */
+    "  movq %rbx, %rax\n  mulq %rbp\n  movq %rax, %r8\n  movq %rdx, %r9\n"
+    "  movq %rbx, %rax\n  mulq %r12\n  addq %rax, %r9\n  adcq $0, %rdx\n  movq %rdx, %r10\n"
+    "  movq %rbx, %rax\n  mulq %r13\n  addq %rax, %r10\n  adcq $0, %rdx\n  movq %rdx, %r11\n"
+    "  movq %rbp, %rax\n  mulq %r12\n  addq %rax, %r10\n  adcq $0, %rdx\n  movq %rdx, %rcx\n"
+    "  movq %rbp, %rax\n  mulq %r13\n  addq %rcx, %rax\n  adcq $0, %rdx\n  addq %rax, %r11\n"
+    "  adcq $0, %rdx\n  movq %rdx, %r14\n"
+    "  movq %r12, %rax\n  mulq %r13\n  addq %rax, %r14\n  adcq $0, %rdx\n  movq %rdx, %r15\n"
+    /* Doubled, with column 7 in rdi. */
+    "  movq $0, %rdi\n"
+    "  addq %r8, %r8\n  adcq %r9, %r9\n  adcq %r10, %r10\n  adcq %r11, %r11\n"
+    "  adcq %r14, %r14\n  adcq %r15, %r15\n  adcq $0, %rdi\n"
+    /* Plus the squares a_i^2; column 0 goes to rbx. */
+    "  movq %rbx, %rax\n  mulq %rax\n  movq %rax, %rbx\n  movq %rdx, %rcx\n"
+    "  movq %rbp, %rax\n  mulq %rax\n"
+    "  addq %rcx, %r8\n  adcq %rax, %r9\n  adcq %rdx, %r10\n  adcq $0, %r11\n"
+    "  adcq $0, %r14\n  adcq $0, %r15\n  adcq $0, %rdi\n"
+    "  movq %r12, %rax\n  mulq %rax\n"
+    "  addq %rax, %r11\n  adcq %rdx, %r14\n  adcq $0, %r15\n  adcq $0, %rdi\n"
+    "  movq %r13, %rax\n  mulq %rax\n"
+    "  addq %rax, %r15\n  adcq %rdx, %rdi\n"
+    /* Reduce the low half, the registers' roles rotating back to rbx r8 r9 r10. */
+    P256_MONT_STEP("rbx", "r8", "r9", "r10")
+    P256_MONT_STEP("r8", "r9", "r10", "rbx")
+    P256_MONT_STEP("r9", "r10", "rbx", "r8")
+    P256_MONT_STEP("r10", "rbx", "r8", "r9")
+    /* Add the high half (carry in rcx), subtract p unless that borrows. */
+    "  movq $0, %rcx\n"
+    "  addq %r11, %rbx\n  adcq %r14, %r8\n  adcq %r15, %r9\n  adcq %rdi, %r10\n  adcq $0, %rcx\n"
+    "  movq %rbx, %r11\n  movq %r8, %r14\n  movq %r9, %r15\n  movq %r10, %rdi\n"
+    "  subq $-1, %r11\n  sbbq .Lp256_p1(%rip), %r14\n  sbbq $0, %r15\n"
+    "  sbbq .Lp256_p3(%rip), %rdi\n  sbbq $0, %rcx\n"
+    "  cmovncq %r11, %rbx\n  cmovncq %r14, %r8\n  cmovncq %r15, %r9\n  cmovncq %rdi, %r10\n"
+    "  movq %r8, %rbp\n  movq %r9, %r12\n  movq %r10, %r13\n"
+    "  decq %rsi\n  jnz 1b\n"
+    "  popq %rdi\n"
+    "  movq %rbx, 0(%rdi)\n  movq %rbp, 8(%rdi)\n  movq %r12, 16(%rdi)\n  movq %r13, 24(%rdi)\n"
+    "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbp\n  popq %rbx\n"
+    "  ret\n"
+    ".size iotsec_p256_sqr_n_x86_64, .-iotsec_p256_sqr_n_x86_64\n");
+/* clang-format on */
 
 static void fe_sqr_n(fe r, const fe a, int n)
 {
@@ -437,8 +440,8 @@ static struct scratch *get_scratch(void)
     s->point = EC_POINT_new(p256_group);
     s->product = EC_POINT_new(p256_group);
     s->x = BN_new();
-    if (s->x25519_peer == NULL || s->ctr == NULL || s->bn == NULL || s->point == NULL || s->product == NULL ||
-        s->x == NULL || pthread_setspecific(scratch_key, s) != 0) {
+    if (s->x25519_peer == NULL || s->ctr == NULL || s->bn == NULL || s->point == NULL ||
+        s->product == NULL || s->x == NULL || pthread_setspecific(scratch_key, s) != 0) {
         scratch_free(s);
         return NULL;
     }
@@ -705,16 +708,14 @@ void ecies_kdf(const uint8_t z[ECIES_SHARED_LEN], const uint8_t *eph_pub, size_t
 /* AES-128-CTR with the ICB as the initial counter block (C.3.4), on the thread's cipher
  * context; re-keying with zeros afterwards leaves no key schedule behind. */
 static int aes128_ctr(struct scratch *s, const uint8_t key[ECIES_ENC_KEY_LEN],
-                      const uint8_t icb[ECIES_ICB_LEN], const uint8_t *in, uint8_t *out,
-                      size_t len)
+                      const uint8_t icb[ECIES_ICB_LEN], const uint8_t *in, uint8_t *out, size_t len)
 {
     static const uint8_t zero[ECIES_ENC_KEY_LEN + ECIES_ICB_LEN];
     int out_len = 0;
     if (len > ECIES_PLAINTEXT_MAX)
         return IOTSEC_ERR_INVALID;
     int ok = EVP_EncryptInit_ex2(s->ctr, NULL, key, icb, NULL) == 1 &&
-             EVP_EncryptUpdate(s->ctr, out, &out_len, in, (int)len) == 1 &&
-             (size_t)out_len == len;
+             EVP_EncryptUpdate(s->ctr, out, &out_len, in, (int)len) == 1 && (size_t)out_len == len;
     if (EVP_EncryptInit_ex2(s->ctr, NULL, zero, zero + ECIES_ENC_KEY_LEN, NULL) != 1)
         ok = 0;
     return ok ? IOTSEC_OK : IOTSEC_ERR_CRYPTO;
@@ -755,8 +756,7 @@ static size_t shared_info(enum suci_scheme scheme, const uint8_t *eph_pub, size_
 
 int ecies_encrypt(enum suci_scheme scheme, const uint8_t *hn_pub, size_t hn_pub_len,
                   const uint8_t eph_priv[SUCI_PRIVATE_KEY_LEN], int eph_uncompressed,
-                  const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_max,
-                  size_t *out_len)
+                  const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_max, size_t *out_len)
 {
     *out_len = 0;
     uint8_t eph_pub[SUCI_PUBLIC_KEY_MAX], info[SUCI_PUBLIC_KEY_MAX], z[ECIES_SHARED_LEN];

@@ -10,12 +10,12 @@
 
 #include "crypto/suci.h"
 
-#define ECIES_SHARED_LEN 32
-#define ECIES_ENC_KEY_LEN 16
-#define ECIES_ICB_LEN 16
-#define ECIES_MAC_KEY_LEN 32
+#define ECIES_SHARED_LEN    32
+#define ECIES_ENC_KEY_LEN   16
+#define ECIES_ICB_LEN       16
+#define ECIES_MAC_KEY_LEN   32
 #define ECIES_PLAINTEXT_MAX SUPI_VALUE_MAX
-#define ECIES_OUTPUT_MAX (SUCI_PUBLIC_KEY_MAX + ECIES_PLAINTEXT_MAX + SUCI_MAC_LEN)
+#define ECIES_OUTPUT_MAX    (SUCI_PUBLIC_KEY_MAX + ECIES_PLAINTEXT_MAX + SUCI_MAC_LEN)
 
 /* IOTSEC_OK when priv is a valid private key for the profile (Profile B: 0 < d < n),
  * IOTSEC_ERR_INVALID otherwise (also for a scheme that is not a profile). */
@@ -42,8 +42,7 @@ void ecies_kdf(const uint8_t z[ECIES_SHARED_LEN], const uint8_t *eph_pub, size_t
  * unless eph_uncompressed is set. */
 int ecies_encrypt(enum suci_scheme scheme, const uint8_t *hn_pub, size_t hn_pub_len,
                   const uint8_t eph_priv[SUCI_PRIVATE_KEY_LEN], int eph_uncompressed,
-                  const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_max,
-                  size_t *out_len);
+                  const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_max, size_t *out_len);
 
 /* A home-network private key made ready for decryption (the costly set-up done once). It is
  * only read by ecies_decrypt(), so one key may serve all threads at once. */

@@ -6,8 +6,8 @@
 
 #include "base/err.h"
 
-#define IMSI_PREFIX "imsi-"
-#define NAI_PREFIX "nai-"
+#define IMSI_PREFIX     "imsi-"
+#define NAI_PREFIX      "nai-"
 #define IMSI_MIN_DIGITS 5
 #define IMSI_MAX_DIGITS 15
 
@@ -101,19 +101,17 @@ int supi_format(const struct supi *supi, char *buf, size_t buf_len)
 /* MCCs whose operators mostly use 3-digit MNCs (ITU-T E.212 assignments: North America, the
  * Caribbean, parts of Latin America, and India's 405). A default only: operators configure
  * the MNC length when theirs differs. */
-static const char *const mnc3_mccs[] = {
-    "302", /* Canada */
-    "310", "311", "312", "313", "314", "315", "316", /* United States */
-    "330",                                           /* Puerto Rico */
-    "334",                                           /* Mexico */
-    "338", "342", "344", "346", "348", "350", "352", "354", "356", "358", "360", "365", "366",
-    "376", /* Caribbean */
-    "405", /* India */
-    "708", /* Honduras */
-    "722", /* Argentina */
-    "732", /* Colombia */
-    "750", /* Falkland Islands */
+/* clang-format off */
+static const char mnc3_mccs[][4] = {
+    /* Canada, United States */
+    "302", "310", "311", "312", "313", "314", "315", "316",
+    /* Puerto Rico, Mexico, the Caribbean */
+    "330", "334", "338", "342", "344", "346", "348", "350", "352", "354", "356", "358", "360",
+    "365", "366", "376",
+    /* India (405), Honduras, Argentina, Colombia, Falkland Islands */
+    "405", "708", "722", "732", "750",
 };
+/* clang-format on */
 
 int supi_default_mnc_length(const char *mcc)
 {

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#define SUPI_VALUE_MAX 253 /* an NAI is at most 253 octets (RFC 7542) */
+#define SUPI_VALUE_MAX  253                      /* an NAI is at most 253 octets (RFC 7542) */
 #define SUPI_STRING_MAX (4 + SUPI_VALUE_MAX + 1) /* "nai-" + value + NUL */
 
 enum supi_type { SUPI_IMSI = 0, SUPI_NAI = 1 };

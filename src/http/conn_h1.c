@@ -179,32 +179,63 @@ static void start_request(struct http_conn *c, struct http_request *req, size_t 
         hbuf_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 }
 
+/* A head ends with CRLF CRLF; a bare LF would never end one: answer it at once. */
+static bool has_bare_lf(const char *p, size_t from, size_t n)
+{
+    for (const char *q = p + from; (q = memchr(q, '\n', (size_t)(p + n - q))); q++)
+        if (q == p || q[-1] != '\r')
+            return true;
+    return false;
+}
+
+/* Answers an unusable head and ends the connection after the answer. */
+static void fail_head(struct http_conn *c, int status, const char *detail)
+{
+    struct h1_state *h = &c->h1;
+    struct http_request *req = hreq_new(c);
+    if (!req) {
+        hconn_kill(c);
+        return;
+    }
+    h->req = req;
+    h->close_after = true;
+    hbuf_consume(&h->in, hbuf_size(&h->in));
+    hreq_fail(req, status, detail);
+}
+
 /* Looks for a complete head in the input. Returns true if a request was started. */
 static bool next_head(struct http_conn *c)
 {
     struct h1_state *h = &c->h1;
     size_t max = c->w->srv->cfg.max_header_bytes;
     /* RFC 9112 §2.2: ignore empty lines before a request line. */
-    while (hbuf_size(&h->in) >= 2 && memcmp(hbuf_begin(&h->in), "\r\n", 2) == 0)
+    while (hbuf_size(&h->in) >= 2 && memcmp(hbuf_begin(&h->in), "\r\n", 2) == 0) {
         hbuf_consume(&h->in, 2);
+        h->scanned = 0;
+    }
     const char *p = hbuf_begin(&h->in);
     size_t n = hbuf_size(&h->in), from = h->scanned > 3 ? h->scanned - 3 : 0;
     const char *end = n > from ? memmem(p + from, n - from, "\r\n\r\n", 4) : NULL;
-    if (!end && n <= max) {
+    size_t head_len = end ? (size_t)(end + 4 - p) : n;
+    if (has_bare_lf(p, h->scanned, head_len)) {
+        fail_head(c, 400, "lines must end with CRLF");
+        return true;
+    }
+    if (head_len > max) {
+        fail_head(c, 431, "the request head is too large");
+        return true;
+    }
+    if (!end) {
         h->scanned = n;
         return false;
     }
     struct http_request *req = hreq_new(c);
-    if (!req)
+    if (!req) {
+        hconn_kill(c);
         return false;
-    h->req = req;
-    if (!end || (size_t)(end + 4 - p) > max) {
-        h->close_after = true;
-        hbuf_consume(&h->in, n);
-        hreq_fail(req, 431, "the request head is too large");
-        return true;
     }
-    start_request(c, req, (size_t)(end + 4 - p));
+    h->req = req;
+    start_request(c, req, head_len);
     return true;
 }
 

@@ -33,6 +33,19 @@ int conn_exec(struct store_conn *conn, const char *sql)
     return IOTSEC_OK;
 }
 
+int conn_exec_cached(struct store_conn *conn, const char *sql)
+{
+    sqlite3_stmt *st;
+    int err = store_stmt(conn, sql, &st);
+    if (err != IOTSEC_OK)
+        return err;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        err = store_error(conn, rc); /* before reset, which would repeat the code */
+    sqlite3_reset(st);
+    return err;
+}
+
 /* Runs a pragma that answers one text row and copies the answer. */
 static int pragma_text(struct store_conn *conn, const char *sql, char *out, size_t out_len)
 {

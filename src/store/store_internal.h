@@ -55,6 +55,10 @@ void conn_close(struct store_conn *conn);
 
 /* sqlite3_exec with the error recorded for store_errmsg(). */
 int conn_exec(struct store_conn *conn, const char *sql);
+/* The same for one statement kept in the connection's cache: the writer's BEGIN, SAVEPOINT,
+ * RELEASE and COMMIT run for every job, and a parse each time would cost as much as a small
+ * job. */
+int conn_exec_cached(struct store_conn *conn, const char *sql);
 
 /* --- error.c --- */
 

@@ -11,7 +11,7 @@
 #include "bench.h"
 #include "crypto/suci.h"
 
-#define POOL 256
+#define POOL      256
 #define HN_KEY_ID 1
 
 struct suci_fixture {

@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/ec.h>
+#include <openssl/obj_mac.h>
+#include <openssl/rand.h>
 
 #include "base/err.h"
 #include "base/hex.h"
@@ -389,10 +392,10 @@ static void test_vector_string_examples(void **state)
 /* ---- Round trips ------------------------------------------------------------------------ */
 
 static const char *const round_trip_supis[] = {
-    "imsi-274012001002086",  /* odd MSIN: F-padded */
-    "imsi-20801930000001",   /* even MSIN */
-    "imsi-310260123456789",  /* 3-digit MNC by default */
-    "imsi-001011",           /* one-digit MSIN */
+    "imsi-274012001002086", /* odd MSIN: F-padded */
+    "imsi-20801930000001",  /* even MSIN */
+    "imsi-310260123456789", /* 3-digit MNC by default */
+    "imsi-001011",          /* one-digit MSIN */
     "nai-verylongusername1@3gpp.com",
     "nai-x@e-x-a-m-p-l-e.org", /* realm with '-' */
     "nai-a.b+c_d%e!f~g@realm",
@@ -457,8 +460,7 @@ static void test_longest_nai(void **state)
     size_t pub_len;
     assert_int_equal(suci_generate_key_pair(SUCI_SCHEME_PROFILE_B, eph, pub, &pub_len),
                      IOTSEC_OK); /* only the private half is used, as the ephemeral key */
-    assert_int_equal(suci_generate_key_pair(SUCI_SCHEME_PROFILE_B, priv, pub, &pub_len),
-                     IOTSEC_OK);
+    assert_int_equal(suci_generate_key_pair(SUCI_SCHEME_PROFILE_B, priv, pub, &pub_len), IOTSEC_OK);
     struct suci_conceal_params p = {.scheme = SUCI_SCHEME_PROFILE_B,
                                     .key_id = 255,
                                     .hn_public_key = pub,
@@ -530,9 +532,9 @@ static void test_keyring_several_keys(void **state)
     struct suci_keyring *kr = suci_keyring_new();
     assert_non_null(kr);
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(suci_generate_key_pair(keys[i].scheme, keys[i].priv, keys[i].pub,
-                                                &keys[i].pub_len),
-                         IOTSEC_OK);
+        assert_int_equal(
+            suci_generate_key_pair(keys[i].scheme, keys[i].priv, keys[i].pub, &keys[i].pub_len),
+            IOTSEC_OK);
         assert_int_equal(suci_keyring_add(kr, keys[i].scheme, keys[i].key_id, keys[i].priv),
                          IOTSEC_OK);
     }
@@ -579,8 +581,7 @@ static void test_keyring_add_invalid(void **state)
     };
     for (size_t i = 0; i < 3; i++) {
         assert_int_equal(hex_decode(bad_b[i], priv, 32), IOTSEC_OK);
-        assert_int_equal(suci_keyring_add(kr, SUCI_SCHEME_PROFILE_B, 9, priv),
-                         IOTSEC_ERR_INVALID);
+        assert_int_equal(suci_keyring_add(kr, SUCI_SCHEME_PROFILE_B, 9, priv), IOTSEC_ERR_INVALID);
         assert_int_equal(suci_public_key(SUCI_SCHEME_PROFILE_B, priv, pub, &pub_len),
                          IOTSEC_ERR_INVALID);
     }
@@ -622,9 +623,8 @@ static void tamper_everywhere(enum suci_scheme scheme, int eph_uncompressed)
     struct suci_conceal_params p = {
         .scheme = scheme, .key_id = 1, .hn_public_key = pub, .hn_public_key_len = pub_len};
     char suci[SUCI_STRING_MAX], t[SUCI_STRING_MAX];
-    assert_int_equal(
-        suci_conceal_with_ephemeral(&s, &p, eph, eph_uncompressed, suci, sizeof(suci)),
-        IOTSEC_OK);
+    assert_int_equal(suci_conceal_with_ephemeral(&s, &p, eph, eph_uncompressed, suci, sizeof(suci)),
+                     IOTSEC_OK);
     size_t eph_len = scheme == SUCI_SCHEME_PROFILE_A ? 32 : eph_uncompressed ? 65 : 33;
     size_t total = strlen(output_field(suci)) / 2;
     for (size_t at = 0; at < total; at++) {
@@ -664,8 +664,8 @@ static void test_invalid_points(void **state)
     vectors_hex(v, "hn_private_key", priv, 32);
     struct suci_keyring *kr = suci_keyring_new();
     assert_int_equal(suci_keyring_add(kr, SUCI_SCHEME_PROFILE_B, 1, priv), IOTSEC_OK);
-    const char *out = vectors_str(v, "scheme_output"), *unc =
-                                                         vectors_str(v, "eph_public_key_uncompressed");
+    const char *out = vectors_str(v, "scheme_output"),
+               *unc = vectors_str(v, "eph_public_key_uncompressed");
     const char *tail = out + 66; /* ciphertext || MAC */
     /* x = p, x = 2^256 - 1, x = 1 (x^3 - 3x + b is not a square for x = 1), a bad prefix, and
      * an uncompressed key whose y is off by one. */
@@ -704,16 +704,64 @@ static void test_invalid_points(void **state)
     json_decref(root);
 }
 
+/* Our P-256 point decompression against OpenSSL's: for random x (and the edges of the field)
+ * with either parity, the key is accepted exactly when OpenSSL accepts it, and then gives the
+ * same ECDH secret as the uncompressed form OpenSSL derives. */
+static void test_p256_decompression_matches_openssl(void **state)
+{
+    (void)state;
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    EC_POINT *pt = EC_POINT_new(g);
+    BN_CTX *bn = BN_CTX_new();
+    assert_non_null(g);
+    assert_non_null(pt);
+    assert_non_null(bn);
+    uint8_t priv[32], pub[SUCI_PUBLIC_KEY_MAX];
+    size_t pub_len;
+    assert_int_equal(suci_generate_key_pair(SUCI_SCHEME_PROFILE_B, priv, pub, &pub_len), IOTSEC_OK);
+    static const char *const edges[] = {
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000001",
+        "0000000000000000000000000000000000000000000000000000000000000005",
+        "ffffffff00000001000000000000000000000000fffffffffffffffffffffffe", /* p - 1 */
+        "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff", /* p */
+        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    };
+    int accepted = 0;
+    for (int i = 0; i < 600; i++) {
+        uint8_t key[33], unc[65], z1[32], z2[32];
+        key[0] = (uint8_t)(0x02 | (i & 1));
+        if (i / 2 < 6)
+            assert_int_equal(hex_decode(edges[i / 2], key + 1, 32), IOTSEC_OK);
+        else
+            assert_int_equal(RAND_bytes(key + 1, 32), 1);
+        int ours = ecies_shared_secret(SUCI_SCHEME_PROFILE_B, priv, key, 33, z1);
+        int theirs = EC_POINT_oct2point(g, pt, key, 33, bn);
+        if (!theirs) {
+            assert_int_equal(ours, IOTSEC_ERR_INVALID);
+            continue;
+        }
+        accepted++;
+        assert_int_equal(ours, IOTSEC_OK);
+        assert_int_equal(EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, unc, 65, bn), 65);
+        assert_int_equal(ecies_shared_secret(SUCI_SCHEME_PROFILE_B, priv, unc, 65, z2), IOTSEC_OK);
+        assert_memory_equal(z1, z2, 32);
+    }
+    /* About half of all x are on the curve: both branches ran. */
+    assert_true(accepted > 200 && accepted < 400);
+    BN_CTX_free(bn);
+    EC_POINT_free(pt);
+    EC_GROUP_free(g);
+}
+
 /* Well-formed SUCIs whose decrypted plaintext is not a valid MSIN or username. */
 static void test_bad_plaintexts(void **state)
 {
     (void)state;
     uint8_t priv[32], pub[SUCI_PUBLIC_KEY_MAX], eph[32], out[ECIES_OUTPUT_MAX];
     size_t pub_len, out_len;
-    assert_int_equal(suci_generate_key_pair(SUCI_SCHEME_PROFILE_A, priv, pub, &pub_len),
-                     IOTSEC_OK);
-    assert_int_equal(suci_generate_key_pair(SUCI_SCHEME_PROFILE_A, eph, out, &out_len),
-                     IOTSEC_OK);
+    assert_int_equal(suci_generate_key_pair(SUCI_SCHEME_PROFILE_A, priv, pub, &pub_len), IOTSEC_OK);
+    assert_int_equal(suci_generate_key_pair(SUCI_SCHEME_PROFILE_A, eph, out, &out_len), IOTSEC_OK);
     struct suci_keyring *kr = suci_keyring_new();
     assert_int_equal(suci_keyring_add(kr, SUCI_SCHEME_PROFILE_A, 1, priv), IOTSEC_OK);
     static const struct {
@@ -721,9 +769,9 @@ static void test_bad_plaintexts(void **state)
         const char *pt;            /* bytes, as a string */
         size_t len;
     } cases[] = {
-        {"0-274-012", "\x0a", 1},                 /* nibble 0xa */
-        {"0-274-012", "\x0f", 1},                 /* filler as the first digit */
-        {"0-274-012", "\xf1\x32", 2},             /* filler before the end */
+        {"0-274-012", "\x0a", 1},                     /* nibble 0xa */
+        {"0-274-012", "\x0f", 1},                     /* filler as the first digit */
+        {"0-274-012", "\xf1\x32", 2},                 /* filler before the end */
         {"0-274-012", "\x10\x32\x54\x76\x98\x10", 6}, /* 12 digits: IMSI of 18 */
         {"1-realm", "us@er", 5},
         {"1-realm", "us er", 5},
@@ -732,8 +780,8 @@ static void test_bad_plaintexts(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         assert_int_equal(ecies_encrypt(SUCI_SCHEME_PROFILE_A, pub, pub_len, eph, 0,
-                                       (const uint8_t *)cases[i].pt, cases[i].len, out,
-                                       sizeof(out), &out_len),
+                                       (const uint8_t *)cases[i].pt, cases[i].len, out, sizeof(out),
+                                       &out_len),
                          IOTSEC_OK);
         char hex[2 * ECIES_OUTPUT_MAX + 1], suci[SUCI_STRING_MAX];
         hex_encode(out, out_len, hex);
@@ -747,7 +795,7 @@ static void test_bad_plaintexts(void **state)
 
 /* ---- Malformed strings ------------------------------------------------------------------ */
 
-#define A_OUT                                                                                  \
+#define A_OUT                                                                                      \
     "b2e92f836055a255837debf850b528997ce0201cb82adfe4be1f587d07d8457dcb02352410cddd9e730ef3fa87"
 
 static void test_malformed_strings(void **state)
@@ -771,55 +819,55 @@ static void test_malformed_strings(void **state)
         "suci-0-",
         "SUCI-0-274-012-0-1-1-" A_OUT,
         "supi-0-274-012-0-1-1-" A_OUT,
-        "suci-8-274-012-0-1-1-" A_OUT,          /* SUPI type out of range */
+        "suci-8-274-012-0-1-1-" A_OUT, /* SUPI type out of range */
         "suci-a-274-012-0-1-1-" A_OUT,
         "suci-00-274-012-0-1-1-" A_OUT,
-        "suci-0-274-012-1-1-" A_OUT,            /* a field missing */
-        "suci-0-274-0-1-1-" A_OUT,              /* MNC of 1 digit reads as missing field */
-        "suci-0-274-012-0-0-1-1-" A_OUT,        /* a field too many */
-        "suci-0-274-012-0-1-1",                 /* no output */
-        "suci-0-274-012-0-1-1-",                /* empty output */
-        "suci-0-27-012-0-1-1-" A_OUT,           /* MCC of 2 digits */
-        "suci-0-2744-012-0-1-1-" A_OUT,         /* MCC of 4 digits */
-        "suci-0-274-0123-0-1-1-" A_OUT,         /* MNC of 4 digits */
+        "suci-0-274-012-1-1-" A_OUT,     /* a field missing */
+        "suci-0-274-0-1-1-" A_OUT,       /* MNC of 1 digit reads as missing field */
+        "suci-0-274-012-0-0-1-1-" A_OUT, /* a field too many */
+        "suci-0-274-012-0-1-1",          /* no output */
+        "suci-0-274-012-0-1-1-",         /* empty output */
+        "suci-0-27-012-0-1-1-" A_OUT,    /* MCC of 2 digits */
+        "suci-0-2744-012-0-1-1-" A_OUT,  /* MCC of 4 digits */
+        "suci-0-274-0123-0-1-1-" A_OUT,  /* MNC of 4 digits */
         "suci-0-274-01a-0-1-1-" A_OUT,
         "suci-0-274--0-1-1-" A_OUT,
-        "suci-0-274-012--1-1-" A_OUT,           /* empty routing indicator */
-        "suci-0-274-012-12345-1-1-" A_OUT,      /* routing indicator of 5 digits */
+        "suci-0-274-012--1-1-" A_OUT,      /* empty routing indicator */
+        "suci-0-274-012-12345-1-1-" A_OUT, /* routing indicator of 5 digits */
         "suci-0-274-012-1a-1-1-" A_OUT,
-        "suci-0-274-012-0--1-" A_OUT,           /* empty scheme */
-        "suci-0-274-012-0-01-1-" A_OUT,         /* scheme of 2 digits */
-        "suci-0-274-012-0-g-1-" A_OUT,          /* scheme not hex */
-        "suci-0-274-012-0-1-0-" A_OUT,          /* key id 0 with a profile */
-        "suci-0-274-012-0-1-256-" A_OUT,        /* key id > 255 */
+        "suci-0-274-012-0--1-" A_OUT,    /* empty scheme */
+        "suci-0-274-012-0-01-1-" A_OUT,  /* scheme of 2 digits */
+        "suci-0-274-012-0-g-1-" A_OUT,   /* scheme not hex */
+        "suci-0-274-012-0-1-0-" A_OUT,   /* key id 0 with a profile */
+        "suci-0-274-012-0-1-256-" A_OUT, /* key id > 255 */
         "suci-0-274-012-0-1-1000-" A_OUT,
-        "suci-0-274-012-0-1-01-" A_OUT,         /* leading zero */
-        "suci-0-274-012-0-1--" A_OUT,           /* empty key id */
+        "suci-0-274-012-0-1-01-" A_OUT, /* leading zero */
+        "suci-0-274-012-0-1--" A_OUT,   /* empty key id */
         "suci-0-274-012-0-1-+1-" A_OUT,
-        "suci-0-274-012-0-1-1-" A_OUT "0",      /* odd number of hex digits */
-        "suci-0-274-012-0-1-1-" A_OUT "zz",     /* non-hex */
+        "suci-0-274-012-0-1-1-" A_OUT "0",  /* odd number of hex digits */
+        "suci-0-274-012-0-1-1-" A_OUT "zz", /* non-hex */
         "suci-0-274-012-0-1-1-x" A_OUT,
         "suci-0-274-012-0-1-1-" A_OUT " ",
         "suci-0-274-012-0-1-1-b2e92f836055a255837debf850b528997ce0201cb82adfe4be1f587d07d8457d"
-        "cddd9e730ef3fa87",                      /* no ciphertext: key + MAC only */
+        "cddd9e730ef3fa87", /* no ciphertext: key + MAC only */
         "suci-0-274-012-0-1-1-b2e92f836055a255837debf850b528997ce0201cb82adfe4be1f587d07d8457d"
-        "cddd9e730ef3fa",                        /* shorter than key + MAC */
+        "cddd9e730ef3fa", /* shorter than key + MAC */
         "suci-0-274-012-0-1-1-b2e92f83",
         "suci-0-274-012-0-2-1-039aab8376597021e855679a9778ea0b67396e68c66df32c0f41e9acca2da9b9d1"
-        "6ac7dae96aa30a",                        /* Profile B, shorter than key + MAC */
-        "suci-0-274-012-0-0-1-001002086",       /* null scheme with a key id */
-        "suci-0-274-012-0-0-0-",                /* null scheme, no MSIN */
-        "suci-0-274-012-0-0-0-00100208a",       /* null scheme, MSIN not digits */
-        "suci-0-274-012-0-0-0-00100208600",     /* null scheme, IMSI of 17 digits */
-        "suci-1--0-0-0-75736572",               /* empty realm */
+        "6ac7dae96aa30a",                   /* Profile B, shorter than key + MAC */
+        "suci-0-274-012-0-0-1-001002086",   /* null scheme with a key id */
+        "suci-0-274-012-0-0-0-",            /* null scheme, no MSIN */
+        "suci-0-274-012-0-0-0-00100208a",   /* null scheme, MSIN not digits */
+        "suci-0-274-012-0-0-0-00100208600", /* null scheme, IMSI of 17 digits */
+        "suci-1--0-0-0-75736572",           /* empty realm */
         "suci-1-re alm-0-0-0-75736572",
         "suci-1-re@lm-0-0-0-75736572",
-        "suci-1-realm-0-0-0-",                  /* null scheme, empty username */
-        "suci-1-realm-0-0-0-7573657",           /* odd hex */
+        "suci-1-realm-0-0-0-",        /* null scheme, empty username */
+        "suci-1-realm-0-0-0-7573657", /* odd hex */
         "suci-1-realm-0-0-0-75736572zz",
-        "suci-1-realm-0-0-0-7573407272",        /* username with '@' */
-        "suci-1-realm-0-0-0-75732072",          /* username with a space */
-        "suci-1-realm-0-0-0-user",              /* not hex */
+        "suci-1-realm-0-0-0-7573407272", /* username with '@' */
+        "suci-1-realm-0-0-0-75732072",   /* username with a space */
+        "suci-1-realm-0-0-0-user",       /* not hex */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         memset(&back, 0xa5, sizeof(back));
@@ -838,8 +886,7 @@ static void test_unsupported(void **state)
     (void)state;
     static const char *const unsupported[] = {
         "suci-0-274-012-0-3-1-" A_OUT, /* scheme 3: operator specific */
-        "suci-0-274-012-0-f-255-" A_OUT,
-        "suci-0-274-012-0-C-1-" A_OUT,
+        "suci-0-274-012-0-f-255-" A_OUT,     "suci-0-274-012-0-C-1-" A_OUT,
         "suci-2-cable.example-0-1-1-" A_OUT, /* GCI */
         "suci-7-line.example-0-0-0-0102",
     };
@@ -1035,7 +1082,7 @@ static void test_scheme_parse(void **state)
 /* ---- Threads ---------------------------------------------------------------------------- */
 
 #define THREAD_SUCIS 24
-#define THREADS 4
+#define THREADS      4
 
 struct thread_job {
     const struct suci_keyring *kr;
@@ -1103,6 +1150,7 @@ int main(void)
         cmocka_unit_test(test_keyring_add_invalid),
         cmocka_unit_test(test_tampering),
         cmocka_unit_test(test_invalid_points),
+        cmocka_unit_test(test_p256_decompression_matches_openssl),
         cmocka_unit_test(test_bad_plaintexts),
         cmocka_unit_test(test_malformed_strings),
         cmocka_unit_test(test_unsupported),

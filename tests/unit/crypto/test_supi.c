@@ -61,9 +61,18 @@ static void test_parse_nai_invalid(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "nai-",           "nai-user",        "nai-@realm", "nai-user@",       "nai-us@er@realm",
-        "nai-us er@realm", "nai-user@re alm", "nai-user\t@realm", "nai-us\x7f@realm",
-        "nai-\xc3\xa9@realm", "NAI-user@realm", "nai-user@realm\n",
+        "nai-",
+        "nai-user",
+        "nai-@realm",
+        "nai-user@",
+        "nai-us@er@realm",
+        "nai-us er@realm",
+        "nai-user@re alm",
+        "nai-user\t@realm",
+        "nai-us\x7f@realm",
+        "nai-\xc3\xa9@realm",
+        "NAI-user@realm",
+        "nai-user@realm\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct supi s;
@@ -153,10 +162,14 @@ static void test_default_mnc_length(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_imsi),       cmocka_unit_test(test_parse_imsi_invalid),
-        cmocka_unit_test(test_parse_nai),        cmocka_unit_test(test_parse_nai_invalid),
-        cmocka_unit_test(test_parse_nai_length), cmocka_unit_test(test_parse_null),
-        cmocka_unit_test(test_format),           cmocka_unit_test(test_format_invalid),
+        cmocka_unit_test(test_parse_imsi),
+        cmocka_unit_test(test_parse_imsi_invalid),
+        cmocka_unit_test(test_parse_nai),
+        cmocka_unit_test(test_parse_nai_invalid),
+        cmocka_unit_test(test_parse_nai_length),
+        cmocka_unit_test(test_parse_null),
+        cmocka_unit_test(test_format),
+        cmocka_unit_test(test_format_invalid),
         cmocka_unit_test(test_default_mnc_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -403,10 +403,19 @@ static int drain_run(struct store_conn *c, void *arg)
     return insert_item_job(c, &((struct drain_job *)arg)->id);
 }
 
-static void *open_gate_later(void *arg)
+struct closer_watch {
+    struct store *store;
+    struct gate *gate;
+};
+
+/* Opens the gate once the store refuses new jobs, i.e. once store_close has begun. */
+static void *open_gate_when_closing(void *arg)
 {
-    sleep_ms(150);
-    gate_open(arg);
+    struct closer_watch *w = arg;
+    const struct store_job probe = {.run = nothing_job};
+    while (store_submit(w->store, &probe) != IOTSEC_ERR_STATE)
+        sleep_ms(1); /* the accepted probes are drained too */
+    gate_open(w->gate);
     return NULL;
 }
 
@@ -426,7 +435,8 @@ static void test_close_drains_queue(void **state)
         assert_int_equal(store_submit(s, &job), IOTSEC_OK);
     }
     pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, open_gate_later, &g), 0);
+    struct closer_watch watch = {s, &g};
+    assert_int_equal(pthread_create(&th, NULL, open_gate_when_closing, &watch), 0);
     store_close(s); /* returns once every queued job has completed */
     pthread_join(th, NULL);
     for (int i = 0; i < DRAIN_JOBS; i++) {
