@@ -1,5 +1,4 @@
 /* The AKA capability: construction, the shared vector flow, identity resolution, metrics. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "base/err.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "base/strbuf.h"
 #include "crypto/autn.h"
 #include "crypto/ct.h"
 
@@ -85,44 +85,19 @@ void aka_count(struct aka *a, enum aka_counter c)
     atomic_fetch_add_explicit(&a->counters[c], 1, memory_order_relaxed);
 }
 
-static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? *cap - *len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            return IOTSEC_ERR_INVALID;
-        if (*buf && *len + (size_t)n < *cap) {
-            *len += (size_t)n;
-            return IOTSEC_OK;
-        }
-        size_t want = (*cap ? *cap * 2 : 4096) + (size_t)n;
-        char *grown = realloc(*buf, want);
-        if (grown == NULL)
-            return IOTSEC_ERR_NOMEM;
-        *buf = grown;
-        *cap = want;
-    }
-}
-
-int aka_metrics(struct aka *a, char **buf, size_t *len, size_t *cap)
+int aka_metrics(struct aka *a, struct strbuf *out)
 {
     static const char *const results[AKA_COUNTER_COUNT] = {
         "udm_vector", "ausf_started", "success", "failure", "rejected_state", "unknown_user",
         "suci_failure", "resync", "resync_rejected"};
-    int rc = append(buf, len, cap,
+    int rc = strbuf_appendf(out,
                     "# HELP iotsec_authentications_total Authentication events by result.\n"
                     "# TYPE iotsec_authentications_total counter\n");
     for (int i = 0; rc == IOTSEC_OK && i < AKA_COUNTER_COUNT; i++)
-        rc = append(buf, len, cap, "iotsec_authentications_total{result=\"%s\"} %llu\n",
+        rc = strbuf_appendf(out, "iotsec_authentications_total{result=\"%s\"} %llu\n",
                     results[i], (unsigned long long)atomic_load(&a->counters[i]));
     if (rc == IOTSEC_OK)
-        rc = append(buf, len, cap,
+        rc = strbuf_appendf(out,
                     "# HELP iotsec_ausf_contexts Authentication contexts awaiting confirmation.\n"
                     "# TYPE iotsec_ausf_contexts gauge\niotsec_ausf_contexts %zu\n"
                     "# HELP iotsec_sqn_generators SQN generators held in memory.\n"

@@ -39,9 +39,9 @@ int aka_routes(struct aka *a, struct http_server *srv);
 /* Housekeeping, called about once a second: drops expired AUSF contexts. */
 void aka_tick(struct aka *a);
 
-/* Appends Prometheus lines (authentications by result, contexts, cached generators) to
- * buf (a malloc'd string, grown as needed). Returns IOTSEC_OK or IOTSEC_ERR_NOMEM. */
-int aka_metrics(struct aka *a, char **buf, size_t *len, size_t *cap);
+/* Appends Prometheus lines (authentications by result, contexts, cached generators). */
+struct strbuf;
+int aka_metrics(struct aka *a, struct strbuf *out);
 
 /* ---- The home network's SUCI keys (aka_keys.c) ---- */
 

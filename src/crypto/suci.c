@@ -18,20 +18,19 @@
 #define MCC_DIGITS            3
 #define RI_MAX_DIGITS         4
 #define MSIN_MAX_DIGITS       10
-#define IMSI_MAX_DIGITS       15
 #define TBCD_MAX              ((MSIN_MAX_DIGITS + 1) / 2)
 #define KEY_ID_MAX            255
 #define PROFILES              2
 #define SCHEME_OUTPUT_HEX_MAX (2 * ECIES_OUTPUT_MAX + 1)
 
-/* The fields of a SUCI string. Pointers go into the string parsed (realm, output). */
+/* The fields of a SUCI string that de-concealment uses (the routing indicator is only
+ * checked). Pointers go into the string parsed. */
 struct suci_fields {
     char type;                /* '0'..'7' as written */
     char mcc[MCC_DIGITS + 1]; /* IMSI */
     char mnc[4];              /* IMSI: 2 or 3 digits */
     const char *realm;        /* NAI (and the other types): not NUL-terminated */
     size_t realm_len;
-    char ri[RI_MAX_DIGITS + 1];
     unsigned scheme;    /* 0..15 */
     unsigned key_id;    /* 0..255 */
     const char *output; /* up to the end of the string */
@@ -337,9 +336,7 @@ int suci_conceal_with_ephemeral(const struct supi *supi, const struct suci_conce
 int suci_conceal(const struct supi *supi, const struct suci_conceal_params *params, char *out,
                  size_t out_len)
 {
-    if (params == NULL)
-        return IOTSEC_ERR_INVALID;
-    if (!is_profile(params->scheme))
+    if (params == NULL || !is_profile(params->scheme))
         return suci_conceal_with_ephemeral(supi, params, NULL, 0, out, out_len);
     uint8_t eph[SUCI_PRIVATE_KEY_LEN];
     int rc = random_private_key(params->scheme, eph);
@@ -424,7 +421,6 @@ static int parse_suci(const char *s, struct suci_fields *f)
         parse_scheme_id(scheme, scheme_len, &f->scheme) != IOTSEC_OK ||
         parse_key_id(key_id, key_id_len, &f->key_id) != IOTSEC_OK)
         return IOTSEC_ERR_INVALID;
-    copy_field(f->ri, sizeof(f->ri), ri, ri_len);
     if ((f->scheme == SUCI_SCHEME_NULL) != (f->key_id == 0))
         return IOTSEC_ERR_INVALID;
     if (f->scheme != SUCI_SCHEME_NULL &&

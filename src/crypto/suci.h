@@ -5,7 +5,9 @@
  *   suci-1-<realm>-<routing indicator>-<scheme>-<key id>-<scheme output>       (NAI)
  * Scheme output for the profiles: hex of EphemeralPublicKey || Ciphertext || MAC tag (8).
  * Null scheme: the MSIN digits for an IMSI, the hex of the username for an NAI; key id 0.
- * Parsing takes the fixed fields from the right, so realms may contain '-'. */
+ * Hex is written in lower case and read in either. Parsing takes the fixed fields from the
+ * right, so realms may contain '-'. The MCC, MNC and realm travel in clear and, as in
+ * TS 33.501 C.3, are not covered by the MAC. */
 #ifndef IOTSEC_CRYPTO_SUCI_H
 #define IOTSEC_CRYPTO_SUCI_H
 
@@ -53,9 +55,10 @@ struct suci_conceal_params {
 int suci_conceal(const struct supi *supi, const struct suci_conceal_params *params, char *out,
                  size_t out_len);
 
-/* The same with a given ephemeral private key (32 bytes): deterministic, for test vectors.
- * The ephemeral public key in the output is compressed for Profile B unless
- * eph_uncompressed is set (a UE may send either; TS 33.501 C.3.4.2). */
+/* The same with a given ephemeral private key (32 bytes; unused, and may be NULL, for the
+ * null scheme): deterministic, for test vectors. The ephemeral public key in the output is
+ * compressed for Profile B unless eph_uncompressed is set (a UE may send either; TS 33.501
+ * C.3.4.2). */
 int suci_conceal_with_ephemeral(const struct supi *supi, const struct suci_conceal_params *params,
                                 const uint8_t eph_private_key[SUCI_PRIVATE_KEY_LEN],
                                 int eph_uncompressed, char *out, size_t out_len);
@@ -73,10 +76,15 @@ void suci_keyring_free(struct suci_keyring *kr);
 int suci_keyring_add(struct suci_keyring *kr, enum suci_scheme scheme, uint8_t key_id,
                      const uint8_t priv[SUCI_PRIVATE_KEY_LEN]);
 
-/* Network side: de-conceals a SUCI string into the SUPI.
- * Returns IOTSEC_OK, IOTSEC_ERR_INVALID (malformed SUCI), IOTSEC_ERR_NOTFOUND (no key for
- * its scheme and key id), IOTSEC_ERR_AUTH (MAC tag does not verify: tampered or wrong key),
- * IOTSEC_ERR_UNSUPPORTED (an unknown protection scheme) or IOTSEC_ERR_CRYPTO. */
+/* Network side: de-conceals a SUCI string into the SUPI (*out is zeroed on any error).
+ * kr may be NULL when no profile keys are held: null-scheme SUCIs need none.
+ * Returns IOTSEC_OK, IOTSEC_ERR_INVALID (malformed SUCI, an ephemeral key that is not a
+ * point, a plaintext that is not an MSIN or username), IOTSEC_ERR_NOTFOUND (no key for its
+ * scheme and key id), IOTSEC_ERR_AUTH (MAC tag does not verify: tampered or wrong key),
+ * IOTSEC_ERR_UNSUPPORTED (a well-formed SUCI of an unknown protection scheme or of a SUPI type
+ * other than IMSI and NAI), IOTSEC_ERR_NOMEM or IOTSEC_ERR_CRYPTO. Malformed input is
+ * reported as INVALID before any key is looked up. Thread-safe: each thread keeps a few
+ * OpenSSL objects for it, freed when the thread exits. */
 int suci_deconceal(const struct suci_keyring *kr, const char *suci, struct supi *out);
 
 #endif

@@ -33,7 +33,10 @@
 
 /* ---- P-256 point decompression ---------------------------------------------------------- */
 
-#ifdef __SIZEOF_INT128__
+/* Builds without 128-bit integers (or with IOTSEC_NO_INT128, to test that path) leave the
+ * square root to OpenSSL; IOTSEC_NO_ASM likewise selects the portable C squaring. */
+#if defined(__SIZEOF_INT128__) && !defined(IOTSEC_NO_INT128)
+#define HAVE_P256_DECOMPRESS 1
 /* Field elements mod p = 2^256 - 2^224 + 2^192 + 2^96 - 1 as four little-endian 64-bit limbs,
  * in Montgomery form (a * 2^256 mod p), always fully reduced. Only public values (the x of an
  * ephemeral public key) pass through here, so the code is written for speed, not for
@@ -121,7 +124,7 @@ static void fe_mul(fe r, const fe a, const fe b)
     fe_mont_reduce(r, t);
 }
 
-#if defined(__x86_64__) && defined(__ELF__)
+#if defined(__x86_64__) && defined(__ELF__) && !defined(IOTSEC_NO_ASM)
 /* a = a^(2^n) for n >= 1: the squarings of the square root in x86-64 assembly, which runs them
  * in half the time GCC's code for the C version below does (GCC spills the 128-bit carries).
  * Same algorithm as fe_sqr_n's C: the six cross products, doubled, plus the four squares, then
@@ -368,7 +371,7 @@ static bool p256_decompress(const uint8_t in[P256_COMPRESSED_LEN],
     fe_to_bytes(out + 1 + P256_FIELD_LEN, y);
     return true;
 }
-#endif /* __SIZEOF_INT128__ */
+#endif /* HAVE_P256_DECOMPRESS */
 
 /* ---- Shared state: the P-256 group and per-thread scratch objects ------------------------ */
 
@@ -571,17 +574,18 @@ static int x25519_derive(const struct ecies_hn_key *key, struct scratch *s,
  * checks that it lies on the curve. */
 static int p256_decode(struct scratch *s, const uint8_t *in, size_t len)
 {
+    bool compressed = len == P256_COMPRESSED_LEN && (in[0] == 0x02 || in[0] == 0x03);
+    if (!compressed && (len != P256_UNCOMPRESSED_LEN || in[0] != 0x04))
+        return IOTSEC_ERR_INVALID;
+#ifdef HAVE_P256_DECOMPRESS
     uint8_t full[P256_UNCOMPRESSED_LEN];
-    if (len == P256_COMPRESSED_LEN && (in[0] == 0x02 || in[0] == 0x03)) {
-#ifdef __SIZEOF_INT128__
+    if (compressed) {
         if (!p256_decompress(in, full))
             return IOTSEC_ERR_INVALID;
         in = full;
         len = sizeof(full);
-#endif
-    } else if (len != P256_UNCOMPRESSED_LEN || in[0] != 0x04) {
-        return IOTSEC_ERR_INVALID;
     }
+#endif
     if (EC_POINT_oct2point(p256_group, s->point, in, len, s->bn) != 1)
         return IOTSEC_ERR_INVALID;
     return IOTSEC_OK;

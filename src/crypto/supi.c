@@ -20,8 +20,8 @@ static bool all_digits(const char *s, size_t n)
     return true;
 }
 
-/* Printable ASCII without the space: what TS 23.003 §28.7.2 and RFC 7542 leave for an NAI
- * once we exclude the characters that would break the SBI string forms. */
+/* An NAI character as we accept it: printable ASCII without the space. RFC 7542 also allows
+ * UTF-8; we keep to ASCII so the value is safe in every string form that carries it. */
 static bool nai_char(char c)
 {
     return c > ' ' && c <= '~';

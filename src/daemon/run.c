@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "base/strbuf.h"
 #include "crypto/seal.h"
 #include "daemon/daemon.h"
 #include "daemon/pki.h"
@@ -48,65 +49,45 @@ static void handle_healthz(struct http_request *req, void *user)
     http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char line[512];
-    int n = vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(line))
-        return IOTSEC_ERR_INVALID;
-    if (*len + (size_t)n + 1 > *cap) {
-        size_t want = (*cap + (size_t)n + 1) * 2;
-        char *grown = realloc(*buf, want);
-        if (grown == NULL)
-            return IOTSEC_ERR_NOMEM;
-        *buf = grown;
-        *cap = want;
-    }
-    memcpy(*buf + *len, line, (size_t)n + 1);
-    *len += (size_t)n;
-    return IOTSEC_OK;
-}
-
 static void handle_metrics(struct http_request *req, void *user)
 {
     struct daemon *d = user;
-    size_t len = 0, cap = 0;
-    char *buf = http_server_metrics(d->sbi, &len);
-    cap = len + 1;
+    struct strbuf out = {0};
+    size_t http_len = 0;
+    char *http = http_server_metrics(d->sbi, &http_len);
     struct store_metrics sm;
     store_metrics_get(d->store, &sm);
     uint64_t counts[SUB_STATE_COUNT] = {0};
     subscriber_count(d->store, counts);
-    int rc = buf ? aka_metrics(d->aka, &buf, &len, &cap) : IOTSEC_ERR_NOMEM;
+    int rc = http ? strbuf_append(&out, http, http_len) : IOTSEC_ERR_NOMEM;
+    free(http);
     if (rc == IOTSEC_OK)
-        rc = append(&buf, &len, &cap,
-                    "# HELP iotsec_store_queue_depth Jobs waiting for the database writer.\n"
-                    "# TYPE iotsec_store_queue_depth gauge\niotsec_store_queue_depth %llu\n"
-                    "# HELP iotsec_store_batches_total Transactions committed by the writer.\n"
-                    "# TYPE iotsec_store_batches_total counter\niotsec_store_batches_total %llu\n"
-                    "# HELP iotsec_store_jobs_total Writer jobs by outcome.\n"
-                    "# TYPE iotsec_store_jobs_total counter\n"
-                    "iotsec_store_jobs_total{outcome=\"committed\"} %llu\n"
-                    "iotsec_store_jobs_total{outcome=\"failed\"} %llu\n"
-                    "iotsec_store_jobs_total{outcome=\"rejected\"} %llu\n"
-                    "# HELP iotsec_subscriptions Subscriptions by state.\n"
-                    "# TYPE iotsec_subscriptions gauge\n",
-                    (unsigned long long)sm.queue_depth, (unsigned long long)sm.batches,
-                    (unsigned long long)sm.jobs_committed, (unsigned long long)sm.jobs_failed,
-                    (unsigned long long)sm.jobs_rejected);
+        rc = aka_metrics(d->aka, &out);
+    if (rc == IOTSEC_OK)
+        rc = strbuf_appendf(
+            &out,
+            "# HELP iotsec_store_queue_depth Jobs waiting for the database writer.\n"
+            "# TYPE iotsec_store_queue_depth gauge\niotsec_store_queue_depth %llu\n"
+            "# HELP iotsec_store_batches_total Transactions committed by the writer.\n"
+            "# TYPE iotsec_store_batches_total counter\niotsec_store_batches_total %llu\n"
+            "# HELP iotsec_store_jobs_total Writer jobs by outcome.\n"
+            "# TYPE iotsec_store_jobs_total counter\n"
+            "iotsec_store_jobs_total{outcome=\"committed\"} %llu\n"
+            "iotsec_store_jobs_total{outcome=\"failed\"} %llu\n"
+            "iotsec_store_jobs_total{outcome=\"rejected\"} %llu\n"
+            "# HELP iotsec_subscriptions Subscriptions by state.\n"
+            "# TYPE iotsec_subscriptions gauge\n",
+            (unsigned long long)sm.queue_depth, (unsigned long long)sm.batches,
+            (unsigned long long)sm.jobs_committed, (unsigned long long)sm.jobs_failed,
+            (unsigned long long)sm.jobs_rejected);
     for (int s = 0; rc == IOTSEC_OK && s < SUB_STATE_COUNT; s++)
-        rc = append(&buf, &len, &cap, "iotsec_subscriptions{state=\"%s\"} %llu\n",
-                    sub_state_name((enum sub_state)s), (unsigned long long)counts[s]);
+        rc = strbuf_appendf(&out, "iotsec_subscriptions{state=\"%s\"} %llu\n",
+                            sub_state_name((enum sub_state)s), (unsigned long long)counts[s]);
     if (rc != IOTSEC_OK)
         http_respond_problem(req, 500, NULL, "metrics unavailable", NULL, NULL, 0);
     else
-        http_respond(req, 200, "text/plain; version=0.0.4", buf, len);
-    free(buf);
+        http_respond(req, 200, "text/plain; version=0.0.4", out.data, out.len);
+    strbuf_free(&out);
 }
 
 static void list_key(enum suci_scheme scheme, uint8_t key_id, const uint8_t *pub, size_t len,

@@ -341,6 +341,10 @@ static void read_input(struct http_conn *c)
  * unread data cannot make our kernel reset the connection over the final answer. */
 static void begin_linger(struct http_conn *c)
 {
+    if (c->eof) { /* the client has closed already */
+        hconn_kill(c);
+        return;
+    }
     if (c->ssl) {
         ERR_clear_error();
         SSL_shutdown(c->ssl);

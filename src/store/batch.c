@@ -54,19 +54,19 @@ static int run_job(struct store_conn *w, const struct store_job *job)
 static void run_in_savepoint(struct store_conn *w, struct batch_entry *e)
 {
     e->rc = IOTSEC_OK;
-    int rc = conn_exec_cached(w, "SAVEPOINT " JOB_SAVEPOINT);
+    int rc = conn_control(w, CTL_SAVEPOINT);
     if (rc == IOTSEC_OK) {
         rc = run_job(w, &e->job);
         if (rc == IOTSEC_OK)
-            rc = conn_exec_cached(w, "RELEASE " JOB_SAVEPOINT);
+            rc = conn_control(w, CTL_RELEASE);
     }
     if (rc == IOTSEC_OK)
         return;
     entry_fail(e, rc);
     if (!sqlite3_get_autocommit(w->db)) {
         /* ROLLBACK TO keeps the savepoint open; RELEASE then drops it, empty. */
-        conn_exec_cached(w, "ROLLBACK TO " JOB_SAVEPOINT);
-        conn_exec_cached(w, "RELEASE " JOB_SAVEPOINT);
+        conn_control(w, CTL_ROLLBACK_TO);
+        conn_control(w, CTL_RELEASE);
     }
 }
 
@@ -74,7 +74,7 @@ static void run_in_savepoint(struct store_conn *w, struct batch_entry *e)
 static int commit(struct store_conn *w, uint64_t *ns)
 {
     uint64_t t0 = store_now_ns();
-    int err = conn_exec_cached(w, "COMMIT");
+    int err = conn_control(w, CTL_COMMIT);
     *ns = store_now_ns() - t0;
     if (err != IOTSEC_OK && !sqlite3_get_autocommit(w->db))
         conn_exec(w, "ROLLBACK");
@@ -94,7 +94,7 @@ static size_t count_ok(const struct batch_entry *e, size_t n)
 static size_t group_transaction(struct store *s, struct batch_entry *e, size_t n)
 {
     struct store_conn *w = s->writer;
-    int err = conn_exec_cached(w, "BEGIN IMMEDIATE");
+    int err = conn_control(w, CTL_BEGIN);
     if (err != IOTSEC_OK) {
         for (size_t i = 0; i < n; i++)
             entry_fail(&e[i], err);
@@ -128,11 +128,11 @@ void batch_run_group(struct store *s, struct batch_entry *e, size_t n)
         done += group_transaction(s, e + done, n - done);
 }
 
-void batch_run_alone(struct store *s, struct batch_entry *e)
+static void alone_transaction(struct store *s, struct batch_entry *e)
 {
     struct store_conn *w = s->writer;
     e->rc = IOTSEC_OK;
-    int err = conn_exec_cached(w, "BEGIN IMMEDIATE");
+    int err = conn_control(w, CTL_BEGIN);
     if (err != IOTSEC_OK) {
         entry_fail(e, err);
         metrics_batch_done(s, 0, 1, false, 0);
@@ -154,4 +154,13 @@ void batch_run_alone(struct store *s, struct batch_entry *e)
     if (err != IOTSEC_OK && e->rc == IOTSEC_OK)
         entry_fail(e, err);
     metrics_batch_done(s, err == IOTSEC_OK, err != IOTSEC_OK, err == IOTSEC_OK, ns);
+}
+
+void batch_run_alone(struct store *s, struct batch_entry *e)
+{
+    /* A larger cache only for the bulk transaction (an optimisation: failing to set it is not
+     * an error); setting it back frees the extra pages. */
+    conn_set_cache_size(s->writer, s->opt.bulk_cache_size_kib);
+    alone_transaction(s, e);
+    conn_set_cache_size(s->writer, s->opt.cache_size_kib);
 }

@@ -33,17 +33,34 @@ int conn_exec(struct store_conn *conn, const char *sql)
     return IOTSEC_OK;
 }
 
-int conn_exec_cached(struct store_conn *conn, const char *sql)
+static const char *const control_sql[CTL_COUNT] = {
+    [CTL_BEGIN] = "BEGIN IMMEDIATE",
+    [CTL_COMMIT] = "COMMIT",
+    [CTL_SAVEPOINT] = "SAVEPOINT " JOB_SAVEPOINT,
+    [CTL_RELEASE] = "RELEASE " JOB_SAVEPOINT,
+    [CTL_ROLLBACK_TO] = "ROLLBACK TO " JOB_SAVEPOINT,
+};
+
+int conn_control(struct store_conn *conn, enum conn_ctl ctl)
 {
-    sqlite3_stmt *st;
-    int err = store_stmt(conn, sql, &st);
-    if (err != IOTSEC_OK)
-        return err;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        err = store_error(conn, rc); /* before reset, which would repeat the code */
-    sqlite3_reset(st);
+    sqlite3_stmt **st = &conn->control[ctl];
+    int rc = SQLITE_OK;
+    if (*st == NULL)
+        rc =
+            sqlite3_prepare_v3(conn->db, control_sql[ctl], -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(*st);
+    int err = rc == SQLITE_DONE ? IOTSEC_OK : store_error(conn, rc);
+    if (*st != NULL)
+        sqlite3_reset(*st);
     return err;
+}
+
+int conn_set_cache_size(struct store_conn *conn, int kib)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d", kib);
+    return conn_exec(conn, sql);
 }
 
 /* Runs a pragma that answers one text row and copies the answer. */
@@ -82,9 +99,9 @@ static int apply_pragmas(struct store_conn *conn, const char *path, const struct
 {
     char sql[160];
     sqlite3_busy_timeout(conn->db, opt->busy_timeout_ms);
-    snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY;",
-             opt->cache_size_kib);
-    int err = conn_exec(conn, sql);
+    int err = conn_set_cache_size(conn, opt->cache_size_kib);
+    if (err == IOTSEC_OK)
+        err = conn_exec(conn, "PRAGMA temp_store=MEMORY");
     if (err != IOTSEC_OK || !writer)
         return err;
     err = set_wal(conn, path);
@@ -143,6 +160,8 @@ void conn_close(struct store_conn *conn)
     if (conn == NULL)
         return;
     stmt_cache_clear(&conn->cache);
+    for (int i = 0; i < CTL_COUNT; i++)
+        sqlite3_finalize(conn->control[i]);
     /* sqlite3_close_v2 rather than close: a statement a caller forgot to finalize does not
      * keep the handle (and its file descriptors) alive in an unusable state. */
     sqlite3_close_v2(conn->db);

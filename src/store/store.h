@@ -42,16 +42,18 @@ struct store_migration {
 
 struct store_options {
     enum store_sync synchronous;
-    int busy_timeout_ms; /* how long a connection waits for a lock before IOTSEC_ERR_BUSY */
-    int cache_size_kib;  /* page cache of each connection */
-    size_t queue_limit;  /* jobs waiting for the writer; past it submit is IOTSEC_ERR_BUSY */
-    size_t max_batch;    /* jobs committed together at most */
+    int busy_timeout_ms;     /* how long a connection waits for a lock before IOTSEC_ERR_BUSY */
+    int cache_size_kib;      /* page cache of each connection */
+    int bulk_cache_size_kib; /* the writer's page cache during store_transaction_sync */
+    size_t queue_limit;      /* jobs waiting for the writer; past it submit is IOTSEC_ERR_BUSY */
+    size_t max_batch;        /* jobs committed together at most */
     /* Applied in order at open; not kept after store_open returns (the array may be freed). */
     const struct store_migration *migrations;
     size_t migration_count;
 };
 
-/* Defaults: FULL, 5000 ms, 8192 KiB, queue 65536, batch 256, no migrations. */
+/* Defaults: FULL, 5000 ms, cache 8 MiB, bulk cache 64 MiB, queue 65536, batch 256, no
+ * migrations. */
 void store_options_init(struct store_options *opt);
 
 /* Opens (creating if needed) the database at path, applies the pending migrations, and
@@ -104,10 +106,11 @@ int store_write_sync(struct store *s, store_run_fn run, void *arg);
 
 /* Bulk path: runs run(arg) alone in one transaction on the writer thread (no savepoint, no
  * other job in it) and waits for the commit: all rows or none. Other jobs queue behind it
- * meanwhile. For speed: one store_stmt statement rebound per row (no parse per row), one
- * fsync at the end; what matters then is cache_size_kib: keys inserted in random order touch
- * index pages all over the file, which must stay cached (a larger cache, or sorted input, is
- * several times faster). Same returns as store_write_sync. */
+ * meanwhile. For speed: bind and step one store_stmt statement per row (no parse per row);
+ * one fsync at the end; the writer's page cache is raised to bulk_cache_size_kib for the
+ * transaction, because keys in random order touch index pages all over the file, and every
+ * page evicted mid-transaction is written to the WAL again each time it is touched again
+ * (sorted input avoids that too). Same returns as store_write_sync. */
 int store_transaction_sync(struct store *s, store_run_fn run, void *arg);
 
 /* --- Connections, statements, errors --- */

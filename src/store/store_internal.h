@@ -33,6 +33,13 @@ void stmt_cache_clear(struct stmt_cache *cache);
 
 /* --- conn.c --- */
 
+/* The writer's own statements. Kept apart from the statement cache that jobs use, so that no
+ * job can get hold of them (the authorizer below only checks at prepare time). */
+/* The savepoint around each job of a group. */
+#define JOB_SAVEPOINT "iotsec_job"
+
+enum conn_ctl { CTL_BEGIN, CTL_COMMIT, CTL_SAVEPOINT, CTL_RELEASE, CTL_ROLLBACK_TO, CTL_COUNT };
+
 struct store_conn {
     sqlite3 *db;
     struct stmt_cache cache;
@@ -40,13 +47,11 @@ struct store_conn {
      * authorizer then refuses BEGIN/COMMIT/ROLLBACK and any use of the job savepoint, which
      * would break the group transaction around it. */
     bool in_job;
+    sqlite3_stmt *control[CTL_COUNT];
     /* Readers only: the list of a store's live read connections. */
     struct store *owner;
     struct store_conn *prev, *next;
 };
-
-/* The savepoint around each job of a group. */
-#define JOB_SAVEPOINT "iotsec_job"
 
 /* Opens a connection with the store's pragmas (writer: read-write, creating the file). */
 int conn_open(const char *path, const struct store_options *opt, bool writer,
@@ -55,10 +60,11 @@ void conn_close(struct store_conn *conn);
 
 /* sqlite3_exec with the error recorded for store_errmsg(). */
 int conn_exec(struct store_conn *conn, const char *sql);
-/* The same for one statement kept in the connection's cache: the writer's BEGIN, SAVEPOINT,
- * RELEASE and COMMIT run for every job, and a parse each time would cost as much as a small
- * job. */
-int conn_exec_cached(struct store_conn *conn, const char *sql);
+/* Runs one of the writer's transaction statements, prepared once per connection: they run
+ * for every job, and a parse each time would cost as much as a small job. */
+int conn_control(struct store_conn *conn, enum conn_ctl ctl);
+/* PRAGMA cache_size in KiB; lowering it frees the pages above the new size. */
+int conn_set_cache_size(struct store_conn *conn, int kib);
 
 /* --- error.c --- */
 

@@ -18,6 +18,7 @@ void store_options_init(struct store_options *opt)
         .synchronous = STORE_SYNC_FULL,
         .busy_timeout_ms = 5000,
         .cache_size_kib = 8192,
+        .bulk_cache_size_kib = 65536,
         .queue_limit = 65536,
         .max_batch = 256,
     };
@@ -32,6 +33,8 @@ static int validate_options(const struct store_options *o)
         bad = "busy_timeout_ms";
     else if (o->cache_size_kib < 64)
         bad = "cache_size_kib (>= 64)";
+    else if (o->bulk_cache_size_kib < 64)
+        bad = "bulk_cache_size_kib (>= 64)";
     else if (o->queue_limit < 1 || o->queue_limit > QUEUE_LIMIT_MAX)
         bad = "queue_limit";
     else if (o->max_batch < 1 || o->max_batch > MAX_BATCH_MAX)

@@ -60,6 +60,31 @@ int fixture_init(struct daemon_fixture *f, const char *extra_yaml)
     return 0;
 }
 
+int fixture_config_replace(struct daemon_fixture *f, const char *from, const char *to)
+{
+    char path[128], text[8192];
+    snprintf(path, sizeof(path), "%s/inst/iotsec.yaml", f->dir);
+    FILE *y = fopen(path, "r");
+    if (y == NULL)
+        return -1;
+    size_t n = fread(text, 1, sizeof(text) - 1, y);
+    fclose(y);
+    text[n] = '\0';
+    char *at = strstr(text, from);
+    if (at == NULL)
+        return -1;
+    y = fopen(path, "w");
+    if (y == NULL)
+        return -1;
+    fprintf(y, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    return fclose(y);
+}
+
+void fixture_db_path(const struct daemon_fixture *f, char *out, size_t len)
+{
+    snprintf(out, len, "%s/inst/iotsec.db", f->dir);
+}
+
 int fixture_start(struct daemon_fixture *f)
 {
     int out[2];

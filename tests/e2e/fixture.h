@@ -19,6 +19,10 @@ struct daemon_fixture {
 
 /* Creates the instance (iotsecd init) with extra YAML lines appended (NULL: none). */
 int fixture_init(struct daemon_fixture *f, const char *extra_yaml);
+/* Replaces the first occurrence of from with to in the instance's iotsec.yaml. */
+int fixture_config_replace(struct daemon_fixture *f, const char *from, const char *to);
+/* The instance's database path. */
+void fixture_db_path(const struct daemon_fixture *f, char *out, size_t len);
 /* Starts iotsecd run and waits for its ready line (10 s at most). */
 int fixture_start(struct daemon_fixture *f);
 /* Sends sig and waits for the process; returns its wait status. */

@@ -292,3 +292,14 @@ const char *url_of(const char *scheme, unsigned port, const char *path)
     snprintf(b, sizeof(bufs[0]), "%s://127.0.0.1:%u%s", scheme, port, path);
     return b;
 }
+
+char *raw_exchange_eof(unsigned port, const char *send_buf, size_t len, int timeout_ms)
+{
+    int fd = raw_connect(port);
+    if (len)
+        assert_int_equal(send(fd, send_buf, len, MSG_NOSIGNAL), (ssize_t)len);
+    shutdown(fd, SHUT_WR);
+    char *r = raw_read_all(fd, timeout_ms, NULL);
+    close(fd);
+    return r;
+}

@@ -52,6 +52,8 @@ struct json_t *fetch_json(const struct fetch *f);
  * closes or timeout_ms pass. Returns the bytes read (NUL-terminated, malloc'd). */
 char *raw_exchange(unsigned port, const char *send, size_t len, int timeout_ms,
                    size_t *out_len);
+/* The same, but half-closes after sending: the server sees EOF at once. */
+char *raw_exchange_eof(unsigned port, const char *send, size_t len, int timeout_ms);
 /* Connects to 127.0.0.1:port; returns the fd. */
 int raw_connect(unsigned port);
 /* Reads until the peer closes or timeout_ms pass; returns malloc'd bytes. */

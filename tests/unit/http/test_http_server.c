@@ -613,5 +613,7 @@ int main(void)
         cmocka_unit_test(test_many_streams_one_connection),
         cmocka_unit_test(test_metrics_text),
     };
+    if (getenv("HTTP_TEST_FILTER")) /* e.g. HTTP_TEST_FILTER=test_body_limit */
+        cmocka_set_test_filter(getenv("HTTP_TEST_FILTER"));
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

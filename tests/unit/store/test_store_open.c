@@ -86,6 +86,11 @@ static void test_wal_and_pragmas(void **state)
     assert_int_equal(writer_pragma(s, "PRAGMA synchronous"), 2); /* FULL */
     assert_int_equal(writer_pragma(s, "PRAGMA foreign_keys"), 1);
     assert_int_equal(writer_pragma(s, "PRAGMA cache_size"), -8192);
+    /* The bulk path runs with the larger cache, and gives it back afterwards. */
+    struct writer_pragma p = {.sql = "PRAGMA cache_size", .value = 0};
+    assert_int_equal(store_transaction_sync(s, writer_pragma_job, &p), IOTSEC_OK);
+    assert_int_equal(p.value, -65536);
+    assert_int_equal(writer_pragma(s, "PRAGMA cache_size"), -8192);
     store_close(s);
 
     o.synchronous = STORE_SYNC_NORMAL;
@@ -116,6 +121,9 @@ static void test_bad_options_and_paths(void **state)
     assert_int_equal(store_open(t->path, &o, &s), IOTSEC_ERR_INVALID);
     store_options_init(&o);
     o.synchronous = 7;
+    assert_int_equal(store_open(t->path, &o, &s), IOTSEC_ERR_INVALID);
+    store_options_init(&o);
+    o.bulk_cache_size_kib = 0;
     assert_int_equal(store_open(t->path, &o, &s), IOTSEC_ERR_INVALID);
     store_options_init(&o);
     o.busy_timeout_ms = -1;

@@ -194,6 +194,7 @@ struct row_job {
     int n;
     int return_code; /* returned after the inserts (0: their result) */
     const char *extra_sql;
+    const char *cached_sql; /* the same through store_stmt */
 };
 
 static int row_job_run(struct store_conn *c, void *arg)
@@ -207,6 +208,15 @@ static int row_job_run(struct store_conn *c, void *arg)
     if (j->extra_sql != NULL) {
         int rc = sqlite3_exec(store_conn_db(c), j->extra_sql, NULL, NULL, NULL);
         if (rc != SQLITE_OK)
+            return store_error(c, rc);
+    }
+    if (j->cached_sql != NULL) {
+        sqlite3_stmt *st;
+        int err = store_stmt(c, j->cached_sql, &st);
+        if (err != IOTSEC_OK)
+            return err;
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
             return store_error(c, rc);
     }
     return j->return_code;
@@ -240,6 +250,8 @@ static void test_failing_job_alone_rolled_back(void **state)
         {.ids = {6}, .n = 1, .extra_sql = "RELEASE iotsec_job"},  /* also */
         {.ids = {7}, .n = 1, .extra_sql = "SAVEPOINT mine; ROLLBACK TO mine; RELEASE mine"},
         {.ids = {8}, .n = 1, .return_code = SQLITE_DONE}, /* not an iotsec code */
+        {.ids = {9}, .n = 1, .cached_sql = "COMMIT"},
+        {.ids = {10}, .n = 1, .cached_sql = "RELEASE iotsec_job"},
     };
     const size_t n = sizeof(jobs) / sizeof(jobs[0]);
     for (size_t i = 0; i < n; i++) {
@@ -260,15 +272,17 @@ static void test_failing_job_alone_rolled_back(void **state)
     assert_int_not_equal(jobs[5].out.rc, IOTSEC_OK);
     assert_int_equal(jobs[6].out.rc, IOTSEC_OK); /* its own savepoints are fine */
     assert_int_equal(jobs[7].out.rc, IOTSEC_ERR_IO);
+    assert_int_equal(jobs[8].out.rc, IOTSEC_ERR_IO);
+    assert_int_equal(jobs[9].out.rc, IOTSEC_ERR_IO);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(jobs[i].out.calls, 1);
     assert_int_equal(read_int(s, "SELECT count(*) FROM items"), 3);
     assert_int_equal(read_int(s, "SELECT count(*) FROM items WHERE id IN (1, 3, 7)"), 3);
 
     store_metrics_get(s, &after);
-    assert_int_equal(after.batches - before.batches, 2); /* the blocker's, then all eight */
-    assert_int_equal(after.jobs_failed - before.jobs_failed, 5);
-    assert_int_equal(after.batch_size[3] - before.batch_size[3], 1); /* 8 is in [8, 16) */
+    assert_int_equal(after.batches - before.batches, 2); /* the blocker's, then all ten */
+    assert_int_equal(after.jobs_failed - before.jobs_failed, 7);
+    assert_int_equal(after.batch_size[3] - before.batch_size[3], 1); /* 10 is in [8, 16) */
     gate_destroy(&g);
     done_counter_destroy(&counter);
     store_close(s);

@@ -1,0 +1,221 @@
+/* No SQN is ever issued twice, even when iotsecd is killed (SIGKILL) in the middle of a burst
+ * of authentications, twenty times over: every AUTN handed out is recorded, its SQN
+ * recovered (AUTN XOR AK), and checked against all the others of its subscriber. The
+ * database passes PRAGMA integrity_check at the end. A small SQN block (7) makes the daemon
+ * reserve often, so kills land between reservations and the SQNs served from them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "base/hex.h"
+#include "crypto/milenage.h"
+#include "fixture.h"
+
+#define SUBSCRIBERS 4
+#define ROUNDS 20
+#define IN_FLIGHT 16
+#define MAX_SQNS 200000
+
+static struct daemon_fixture fx;
+static uint8_t keys[SUBSCRIBERS][16], opcs[SUBSCRIBERS][16];
+static uint64_t *seen[SUBSCRIBERS];
+static size_t n_seen[SUBSCRIBERS];
+
+struct call {
+    CURL *easy;
+    int subscriber;
+    char *out;
+    size_t len;
+};
+
+static size_t collect(char *ptr, size_t size, size_t n, void *user)
+{
+    struct call *c = user;
+    char *grown = realloc(c->out, c->len + size * n + 1);
+    if (grown == NULL)
+        return 0;
+    memcpy(grown + c->len, ptr, size * n);
+    c->out = grown;
+    c->len += size * n;
+    c->out[c->len] = '\0';
+    return size * n;
+}
+
+static const char body[] = "{\"servingNetworkName\":\"5G:mnc001.mcc001.3gppnetwork.org\","
+                           "\"ausfInstanceId\":\"5e4f0f36-0d8e-4a65-9b1f-2f1c6a2d0a01\"}";
+static struct curl_slist *headers;
+static char pki[3][128]; /* the AMF's view: CA, NF certificate and key */
+
+static void launch(CURLM *multi, struct call *c)
+{
+    char url[160];
+    c->subscriber = rand() % SUBSCRIBERS;
+    snprintf(url, sizeof(url), "%s/nudm-ueau/v1/imsi-00101000000010%d/security-information/"
+                               "generate-auth-data", fx.sbi, c->subscriber);
+    free(c->out);
+    c->out = NULL;
+    c->len = 0;
+    curl_easy_reset(c->easy);
+    curl_easy_setopt(c->easy, CURLOPT_URL, url);
+    curl_easy_setopt(c->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(c->easy, CURLOPT_CAINFO, pki[0]);
+    curl_easy_setopt(c->easy, CURLOPT_SSLCERT, pki[1]);
+    curl_easy_setopt(c->easy, CURLOPT_SSLKEY, pki[2]);
+    curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+    curl_easy_setopt(c->easy, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_multi_add_handle(multi, c->easy);
+}
+
+/* Records the SQN of one answered vector; fails the test on a repeat. */
+static void record(struct call *c)
+{
+    json_t *o = json_loads(c->out, 0, NULL);
+    json_t *av = json_object_get(o, "authenticationVector");
+    uint8_t rand_b[16], autn[16];
+    assert_int_equal(hex_decode(json_string_value(json_object_get(av, "rand")), rand_b, 16), 0);
+    assert_int_equal(hex_decode(json_string_value(json_object_get(av, "autn")), autn, 16), 0);
+    json_decref(o);
+    struct milenage_out m;
+    int s = c->subscriber;
+    assert_int_equal(milenage_compute(keys[s], opcs[s], rand_b, NULL, NULL, MILENAGE_F2_F5, &m),
+                     0);
+    uint64_t sqn = 0;
+    for (int i = 0; i < 6; i++)
+        sqn = (sqn << 8) | (uint8_t)(autn[i] ^ m.ak[i]);
+    for (size_t i = 0; i < n_seen[s]; i++) {
+        if (seen[s][i] == sqn)
+            fail_msg("subscriber %d: SQN %012llx issued twice", s, (unsigned long long)sqn);
+    }
+    assert_true(n_seen[s] < MAX_SQNS);
+    seen[s][n_seen[s]++] = sqn;
+}
+
+/* Drives requests until deadline_ms, then kills the daemon; returns vectors received. */
+static size_t burst_then_kill(long deadline_ms)
+{
+    CURLM *multi = curl_multi_init();
+    curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    struct call calls[IN_FLIGHT] = {0};
+    for (int i = 0; i < IN_FLIGHT; i++) {
+        calls[i].easy = curl_easy_init();
+        launch(multi, &calls[i]);
+    }
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    size_t got = 0;
+    bool killed = false;
+    int running = 1;
+    while (running || !killed) {
+        curl_multi_perform(multi, &running);
+        curl_multi_poll(multi, NULL, 0, 20, NULL);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+            struct call *c;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+            long status = 0;
+            curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+            curl_multi_remove_handle(multi, c->easy);
+            if (msg->data.result == CURLE_OK && status == 200) {
+                record(c);
+                got++;
+            }
+            if (!killed)
+                launch(multi, c);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long elapsed = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (!killed && elapsed >= deadline_ms) {
+            fixture_stop(&fx, SIGKILL);
+            killed = true;
+        }
+    }
+    for (int i = 0; i < IN_FLIGHT; i++) {
+        curl_multi_remove_handle(multi, calls[i].easy);
+        curl_easy_cleanup(calls[i].easy);
+        free(calls[i].out);
+    }
+    curl_multi_cleanup(multi);
+    return got;
+}
+
+static void test_no_sqn_reuse_across_kills(void **state)
+{
+    (void)state;
+    unsigned seed = (unsigned)time(NULL);
+    srand(seed);
+    printf("seed %u\n", seed);
+    assert_int_equal(fixture_init(&fx, NULL), 0);
+    assert_int_equal(fixture_config_replace(&fx, "sqn_block: 1000", "sqn_block: 7"), 0);
+    assert_int_equal(fixture_start(&fx), 0);
+    for (int s = 0; s < SUBSCRIBERS; s++) {
+        char json[320], k[33], opc[33];
+        for (int i = 0; i < 16; i++) {
+            keys[s][i] = (uint8_t)(rand());
+            opcs[s][i] = (uint8_t)(rand());
+        }
+        hex_encode(keys[s], 16, k);
+        hex_encode(opcs[s], 16, opc);
+        snprintf(json, sizeof(json),
+                 "{\"supi\":\"imsi-00101000000010%d\",\"k\":\"%s\",\"opc\":\"%s\",\"amf\":\"8000\"}",
+                 s, k, opc);
+        assert_int_equal(fixture_add_subscriber(&fx, json), 0);
+        seen[s] = malloc(MAX_SQNS * sizeof(uint64_t));
+    }
+    headers = curl_slist_append(NULL, "Content-Type: application/json");
+    snprintf(pki[0], sizeof(pki[0]), "%s/inst/pki/ca.crt", fx.dir);
+    snprintf(pki[1], sizeof(pki[1]), "%s/inst/pki/nf.crt", fx.dir);
+    snprintf(pki[2], sizeof(pki[2]), "%s/inst/pki/nf.key", fx.dir);
+    size_t total = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        if (round > 0)
+            assert_int_equal(fixture_start(&fx), 0);
+        size_t got = burst_then_kill(100 + rand() % 300);
+        total += got;
+        printf("round %2d: %zu vectors before SIGKILL\n", round, got);
+    }
+    printf("%zu vectors in all, none repeated\n", total);
+    assert_true(total > ROUNDS * 20); /* the bursts really exercised the daemon */
+
+    char db_path[128];
+    fixture_db_path(&fx, db_path, sizeof(db_path));
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    curl_slist_free_all(headers);
+    for (int s = 0; s < SUBSCRIBERS; s++)
+        free(seen[s]);
+    fixture_cleanup(&fx);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_no_sqn_reuse_across_kills)};
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
