@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <nghttp2/nghttp2.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -302,4 +303,110 @@ char *raw_exchange_eof(unsigned port, const char *send_buf, size_t len, int time
     char *r = raw_read_all(fd, timeout_ms, NULL);
     close(fd);
     return r;
+}
+
+/* ---- a bare HTTP/2 client ---- */
+
+struct h2c_stream *h2c_stream(struct h2c *h, int stream_id)
+{
+    assert_true(stream_id > 0 && stream_id / 2 < H2C_MAX_STREAMS);
+    return &h->streams[stream_id / 2];
+}
+
+static int h2c_on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name,
+                         size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                         void *user)
+{
+    (void)s, (void)flags;
+    struct h2c *h = user;
+    if (frame->hd.type == NGHTTP2_HEADERS && namelen == 7 && !memcmp(name, ":status", 7) &&
+        frame->hd.stream_id / 2 < H2C_MAX_STREAMS)
+        h->streams[frame->hd.stream_id / 2].status = atoi((const char *)value) * (valuelen > 0);
+    return 0;
+}
+
+static int h2c_on_close(nghttp2_session *s, int32_t stream_id, uint32_t error, void *user)
+{
+    (void)s;
+    struct h2c *h = user;
+    if (stream_id / 2 < H2C_MAX_STREAMS) {
+        h->streams[stream_id / 2].closed = true;
+        h->streams[stream_id / 2].error = error;
+    }
+    return 0;
+}
+
+static int h2c_on_frame(nghttp2_session *s, const nghttp2_frame *frame, void *user)
+{
+    (void)s;
+    if (frame->hd.type == NGHTTP2_GOAWAY)
+        ((struct h2c *)user)->goaway = true;
+    return 0;
+}
+
+void h2c_open(struct h2c *h, unsigned port)
+{
+    memset(h, 0, sizeof(*h));
+    h->fd = raw_connect(port);
+    nghttp2_session_callbacks *cb;
+    assert_int_equal(nghttp2_session_callbacks_new(&cb), 0);
+    nghttp2_session_callbacks_set_on_header_callback(cb, h2c_on_header);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, h2c_on_close);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h2c_on_frame);
+    nghttp2_session *s;
+    assert_int_equal(nghttp2_session_client_new(&s, cb, h), 0);
+    nghttp2_session_callbacks_del(cb);
+    h->session = s;
+    assert_int_equal(nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, NULL, 0), 0);
+}
+
+int h2c_get(struct h2c *h, const char *path)
+{
+    nghttp2_nv nva[] = {
+        {(uint8_t *)":method", (uint8_t *)"GET", 7, 3, 0},
+        {(uint8_t *)":scheme", (uint8_t *)"http", 7, 4, 0},
+        {(uint8_t *)":authority", (uint8_t *)"t", 10, 1, 0},
+        {(uint8_t *)":path", (uint8_t *)path, 5, strlen(path), 0},
+    };
+    int id = nghttp2_submit_request(h->session, NULL, nva, 4, NULL, NULL);
+    assert_true(id > 0);
+    return id;
+}
+
+void h2c_reset(struct h2c *h, int stream_id)
+{
+    assert_int_equal(nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, stream_id,
+                                               NGHTTP2_CANCEL),
+                     0);
+}
+
+void h2c_pump(struct h2c *h, int stream_id, int timeout_ms)
+{
+    nghttp2_session *s = h->session;
+    long end = now_ms() + timeout_ms;
+    while (!h->dead) {
+        const uint8_t *data;
+        ssize_t n;
+        while ((n = nghttp2_session_mem_send(s, &data)) > 0)
+            if (send(h->fd, data, (size_t)n, MSG_NOSIGNAL) != n) {
+                h->dead = true;
+                return;
+            }
+        if (stream_id && h2c_stream(h, stream_id)->closed)
+            return;
+        long left = end - now_ms();
+        struct pollfd pfd = {.fd = h->fd, .events = POLLIN};
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            return;
+        uint8_t buf[16384];
+        ssize_t got = recv(h->fd, buf, sizeof(buf), 0);
+        if (got <= 0 || nghttp2_session_mem_recv(s, buf, (size_t)got) < 0)
+            h->dead = true;
+    }
+}
+
+void h2c_close(struct h2c *h)
+{
+    nghttp2_session_del(h->session);
+    close(h->fd);
 }

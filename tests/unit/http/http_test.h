@@ -59,6 +59,30 @@ int raw_connect(unsigned port);
 /* Reads until the peer closes or timeout_ms pass; returns malloc'd bytes. */
 char *raw_read_all(int fd, int timeout_ms, size_t *out_len);
 
+/* A bare HTTP/2 client over cleartext (nghttp2), for what curl does not do on demand:
+ * resetting a stream, or many streams at once. Streams are numbered 1, 3, 5, ... */
+#define H2C_MAX_STREAMS 4096
+struct h2c_stream {
+    int status;
+    bool closed;
+    unsigned error;
+};
+struct h2c {
+    int fd;
+    void *session; /* nghttp2_session */
+    bool dead;     /* the server closed the connection (or sent GOAWAY) */
+    bool goaway;
+    struct h2c_stream streams[H2C_MAX_STREAMS];
+};
+void h2c_open(struct h2c *h, unsigned port);
+int h2c_get(struct h2c *h, const char *path); /* returns the stream id */
+void h2c_reset(struct h2c *h, int stream_id);
+/* Sends what is queued and reads for up to timeout_ms or until stream_id closed (0: any
+ * time out). */
+void h2c_pump(struct h2c *h, int stream_id, int timeout_ms);
+void h2c_close(struct h2c *h);
+struct h2c_stream *h2c_stream(struct h2c *h, int stream_id);
+
 /* A log callback that keeps tests quiet unless HTTP_TEST_LOG is set. */
 void test_log(void *user, enum http_log_level level, const char *request_id, const char *msg);
 
