@@ -1,8 +1,10 @@
 /* Opening and closing a store: options, the write connection, migrations, the writer thread.
  * The order matters: migrations run on the write connection before the writer thread exists,
  * so that no job ever sees a schema older than the code. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "store/store_internal.h"
@@ -66,6 +68,19 @@ static struct store *store_alloc(const char *path, const struct store_options *o
     return s;
 }
 
+/* The file holds sealed credentials and the identities of every subscriber: create it
+ * readable by the daemon's user only. SQLite gives its -wal and -shm files the mode of the
+ * database file, so they follow. An existing file keeps its mode (the operator's choice);
+ * URIs and ":memory:" are left to SQLite. */
+static void create_private(const char *path)
+{
+    if (strncmp(path, "file:", 5) == 0 || path[0] == ':')
+        return;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+}
+
 /* Frees whatever part of s exists; the writer thread must be stopped. */
 static void store_free(struct store *s)
 {
@@ -101,6 +116,7 @@ int store_open(const char *path, const struct store_options *opt, struct store *
     struct store *s = store_alloc(path, opt);
     if (s == NULL)
         return IOTSEC_ERR_NOMEM;
+    create_private(path);
     err = conn_open(path, &s->opt, true, &s->writer);
     if (err == IOTSEC_OK)
         err = migrate_apply(s->writer, opt->migrations, opt->migration_count);

@@ -83,6 +83,9 @@ static void test_wal_and_pragmas(void **state)
     char wal[320];
     snprintf(wal, sizeof(wal), "%s-wal", t->path);
     assert_int_equal(stat(wal, &st), 0);
+    assert_int_equal(st.st_mode & 0077, 0); /* private, like the database itself */
+    assert_int_equal(stat(t->path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(writer_pragma(s, "PRAGMA synchronous"), 2); /* FULL */
     assert_int_equal(writer_pragma(s, "PRAGMA foreign_keys"), 1);
     assert_int_equal(writer_pragma(s, "PRAGMA cache_size"), -8192);
