@@ -24,7 +24,8 @@ static int decode_digits(const char *hex, uint8_t *out, size_t n)
         int hi = hex_digit_value((unsigned char)hex[2 * i]);
         int lo = hex_digit_value((unsigned char)hex[2 * i + 1]);
         bad |= (hi | lo) < 0;
-        out[i] = (uint8_t)((hi << 4) | (lo & 0xf));
+        /* On a bad digit the value is -1: mask before shifting (shifting a negative is UB). */
+        out[i] = (uint8_t)(((unsigned)(hi & 0xf) << 4) | (unsigned)(lo & 0xf));
     }
     if (bad) {
         memset(out, 0, n);

@@ -511,6 +511,17 @@ static int deconceal_profile(const struct suci_keyring *kr, const struct suci_fi
     return rc;
 }
 
+int suci_peek(const char *suci, enum suci_scheme *scheme, uint8_t *key_id)
+{
+    struct suci_fields f;
+    int rc = parse_suci(suci, &f);
+    if (rc == IOTSEC_OK) {
+        *scheme = (enum suci_scheme)f.scheme;
+        *key_id = (uint8_t)f.key_id;
+    }
+    return rc;
+}
+
 int suci_deconceal(const struct suci_keyring *kr, const char *suci, struct supi *out)
 {
     if (out == NULL)

@@ -87,4 +87,9 @@ int suci_keyring_add(struct suci_keyring *kr, enum suci_scheme scheme, uint8_t k
  * OpenSSL objects for it, freed when the thread exits. */
 int suci_deconceal(const struct suci_keyring *kr, const char *suci, struct supi *out);
 
+/* Parses a SUCI string without any cryptography and tells its protection scheme and home
+ * network key id (to pick or report the key). Returns IOTSEC_OK, IOTSEC_ERR_INVALID or
+ * IOTSEC_ERR_UNSUPPORTED, as suci_deconceal would for the string's form. */
+int suci_peek(const char *suci, enum suci_scheme *scheme, uint8_t *key_id);
+
 #endif

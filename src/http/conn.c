@@ -7,9 +7,9 @@
  *
  * Nothing here frees a connection inside a callback: hconn_kill() marks it dead and the
  * top-level event handler destroys it on its way out. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -59,7 +59,7 @@ static void arm_timer(struct http_conn *c, enum timer_kind kind, unsigned ms)
 }
 
 void hconn_accept(struct worker *w, const struct listener *l, int fd, const struct sockaddr *sa,
-                 socklen_t salen)
+                  socklen_t salen)
 {
     struct http_server *srv = w->srv;
     (void)salen;
@@ -294,8 +294,7 @@ static void handshake(struct http_conn *c)
     ERR_error_string_n(ERR_peek_last_error(), reason, sizeof(reason));
     ERR_clear_error();
     hmetrics_count_conn(c->w->metrics, METRIC_CONN_TLS_FAILED);
-    hlog(c->w->srv, HTTP_LOG_INFO, NULL, "tls handshake with %s failed: %s", c->peer_addr,
-             reason);
+    hlog(c->w->srv, HTTP_LOG_INFO, NULL, "tls handshake with %s failed: %s", c->peer_addr, reason);
     hconn_kill(c);
 }
 
@@ -327,12 +326,16 @@ static void read_input(struct http_conn *c)
             hconn_kill(c);
             return;
         }
-        int rc = c->state == CONN_SNIFF ? sniff(c, buf, (size_t)n)
-                                        : c->proto->feed(c, buf, (size_t)n);
+        int rc =
+            c->state == CONN_SNIFF ? sniff(c, buf, (size_t)n) : c->proto->feed(c, buf, (size_t)n);
         if (rc != IOTSEC_OK) {
             hconn_kill(c);
             return;
         }
+        /* Drained: skip the read that would only say EAGAIN. If the socket holds more, the
+         * loop's level-triggered readiness brings us back; TLS must not hold any. */
+        if (c->ssl ? !SSL_has_pending(c->ssl) : (size_t)n < HTTP_READ_CHUNK)
+            return;
     }
     event_active(c->ev_read, EV_READ, 0); /* more may be buffered: come back after others */
 }
@@ -403,8 +406,9 @@ static void update_timer(struct http_conn *c)
         /* Armed when a request starts; only completing one restarts it (slowloris). */
         if (c->timer_kind != TIMER_READ || c->progress)
             arm_timer(c, TIMER_READ, cfg->read_timeout_ms);
-    } else if (c->requests && hbuf_size(&c->out) == 0) {
-        /* Handlers are working: their deadline is theirs. */
+    } else if (c->n_handling && hbuf_size(&c->out) == 0) {
+        /* Handlers or the application are working: their deadline is theirs. A peer that
+         * stops reading answers (or granting HTTP/2 window) meets the idle timer. */
         if (c->timer_kind != TIMER_NONE) {
             event_del(c->ev_timer);
             c->timer_kind = TIMER_NONE;
@@ -479,6 +483,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (c->state == CONN_HANDSHAKE) {
         handshake(c);
+        read_input(c); /* the request may have come with the client's Finished */
     } else if (c->read_wants_write) {
         c->read_wants_write = false;
         read_input(c);
@@ -499,7 +504,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     }
     if (kind != TIMER_LINGER)
         hlog(c->w->srv, HTTP_LOG_DEBUG, NULL, "%s timeout on %s",
-                 kind == TIMER_READ ? "read" : "idle", c->peer_addr);
+             kind == TIMER_READ ? "read" : "idle", c->peer_addr);
     hconn_kill(c);
     hconn_service(c);
 }

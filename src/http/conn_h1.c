@@ -139,8 +139,7 @@ static bool parse_fields(struct http_request *req, char *p, struct head_info *hi
         *end = '\0';
         p += 2;
         special_field(hi, name, value);
-        if (hreq_add_header(req, name, nlen, value, (size_t)(end - value), false) !=
-            IOTSEC_OK)
+        if (hreq_add_header(req, name, nlen, value, (size_t)(end - value), false) != IOTSEC_OK)
             return false;
     }
     return true;
@@ -170,7 +169,9 @@ static void start_request(struct http_conn *c, struct http_request *req, size_t 
         return;
     }
     h->body_need = hi.content_length;
-    if (h->body_need && hbuf_reserve(&req->body, h->body_need) != IOTSEC_OK) {
+    /* An announced length is a claim, not bytes: reserve a bounded part of it. */
+    size_t prealloc = h->body_need < HTTP_BODY_PREALLOC ? h->body_need : HTTP_BODY_PREALLOC;
+    if (prealloc && hbuf_reserve(&req->body, prealloc) != IOTSEC_OK) {
         h->close_after = true;
         hreq_fail(req, 503, "out of memory");
         return;
@@ -252,7 +253,11 @@ static void process(struct http_conn *c)
             if (req->phase != REQ_RECEIVING)
                 break; /* a handler or the application has it */
             size_t n = hbuf_size(&h->in) < h->body_need ? hbuf_size(&h->in) : h->body_need;
-            hbuf_append(&req->body, hbuf_begin(&h->in), n); /* reserved: cannot fail */
+            if (hbuf_append(&req->body, hbuf_begin(&h->in), n) != IOTSEC_OK) {
+                h->close_after = true;
+                hreq_fail(req, 503, "out of memory");
+                continue;
+            }
             hbuf_consume(&h->in, n);
             h->body_need -= n;
             if (h->body_need)
@@ -315,16 +320,16 @@ static void h1_submit(struct http_request *req)
         return;
     }
     char line[96];
-    put(out, line, (size_t)snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", st,
-                                    http_status_reason(st)));
+    put(out, line,
+        (size_t)snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", st, http_status_reason(st)));
     if (req->content_type) {
         put(out, "content-type: ", 14);
         put(out, req->content_type, strlen(req->content_type));
         put(out, "\r\n", 2);
     }
     if (!bodyless)
-        put(out, line, (size_t)snprintf(line, sizeof(line), "content-length: %zu\r\n",
-                                        req->resp_len));
+        put(out, line,
+            (size_t)snprintf(line, sizeof(line), "content-length: %zu\r\n", req->resp_len));
     put(out, line, (size_t)snprintf(line, sizeof(line), "x-request-id: %s\r\n", req->id));
     for (unsigned i = 0; i < req->n_resp_headers; i++) {
         const struct http_header *f = &req->resp_headers[i];

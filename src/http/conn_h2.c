@@ -65,8 +65,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8
         req->is_head = valuelen == 4 && memcmp(v, "HEAD", 4) == 0;
         rc = req->method ? IOTSEC_OK : IOTSEC_ERR_NOMEM;
     } else if (namelen == 5 && memcmp(n, ":path", 5) == 0) {
-        req->path = harena_strndup(&req->arena, v, valuelen);
-        rc = req->path ? IOTSEC_OK : IOTSEC_ERR_NOMEM;
+        req->target = harena_strndup(&req->arena, v, valuelen);
+        rc = req->target ? IOTSEC_OK : IOTSEC_ERR_NOMEM;
     } else if (namelen == 10 && memcmp(n, ":authority", 10) == 0) {
         rc = hreq_add_header(req, "host", 4, v, valuelen, true);
     } else if (namelen && n[0] != ':') {
@@ -79,7 +79,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8
 static void headers_done(struct http_conn *c, struct http_request *req)
 {
     size_t max_body = c->w->srv->cfg.max_body_bytes;
-    if (hreq_set_target(req, (char *)req->path) != IOTSEC_OK) {
+    if (hreq_set_target(req, req->target) != IOTSEC_OK) {
         stop_receiving(req);
         hreq_fail(req, 400, "malformed :path");
         return;
@@ -96,7 +96,11 @@ static void headers_done(struct http_conn *c, struct http_request *req)
         if (n > max_body) {
             stop_receiving(req);
             hreq_fail(req, 413, "the request body is too large");
-        } else if (n > 0 && hbuf_reserve(&req->body, (size_t)n) != IOTSEC_OK) {
+            return;
+        }
+        /* An announced length is a claim, not bytes: reserve a bounded part of it. */
+        size_t prealloc = n < HTTP_BODY_PREALLOC ? (size_t)n : HTTP_BODY_PREALLOC;
+        if (hbuf_reserve(&req->body, prealloc) != IOTSEC_OK) {
             stop_receiving(req);
             hreq_fail(req, 503, "out of memory");
         }
@@ -126,8 +130,8 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void *u
     return 0;
 }
 
-static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id,
-                         const uint8_t *data, size_t len, void *user)
+static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id, const uint8_t *data,
+                         size_t len, void *user)
 {
     struct http_conn *c = user;
     (void)flags;
@@ -146,8 +150,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id,
     return 0;
 }
 
-static int on_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t error_code,
-                           void *user)
+static int on_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t error_code, void *user)
 {
     (void)user;
     (void)error_code;
@@ -180,7 +183,7 @@ static ssize_t read_body(nghttp2_session *s, int32_t stream_id, uint8_t *buf, si
     return (ssize_t)n;
 }
 
-#define NV(n, v, vlen)                                                                         \
+#define NV(n, v, vlen)                                                                             \
     ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), strlen(n), (vlen), NGHTTP2_NV_FLAG_NONE})
 
 static void h2_submit(struct http_request *req)
@@ -208,18 +211,16 @@ static void h2_submit(struct http_request *req)
     int rv = nghttp2_submit_response(c->h2, req->stream_id, nva, n, with_body ? &body : NULL);
     if (rv != 0) {
         hlog(c->w->srv, HTTP_LOG_ERROR, req->id, "nghttp2: %s", nghttp2_strerror(rv));
-        nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, req->stream_id,
-                                  NGHTTP2_INTERNAL_ERROR);
+        nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, req->stream_id, NGHTTP2_INTERNAL_ERROR);
     }
 }
 
-static int on_invalid_frame(nghttp2_session *s, const nghttp2_frame *frame, int error,
-                            void *user)
+static int on_invalid_frame(nghttp2_session *s, const nghttp2_frame *frame, int error, void *user)
 {
     struct http_conn *c = user;
     (void)s;
-    hlog(c->w->srv, HTTP_LOG_DEBUG, NULL, "http2 from %s: invalid frame type %u: %s",
-             c->peer_addr, frame->hd.type, nghttp2_strerror(error));
+    hlog(c->w->srv, HTTP_LOG_DEBUG, NULL, "http2 from %s: invalid frame type %u: %s", c->peer_addr,
+         frame->hd.type, nghttp2_strerror(error));
     return 0;
 }
 
@@ -264,7 +265,7 @@ static int h2_feed(struct http_conn *c, const uint8_t *data, size_t len)
     ssize_t rv = nghttp2_session_mem_recv(c->h2, data, len);
     if (rv < 0) {
         hlog(c->w->srv, HTTP_LOG_DEBUG, NULL, "http2 from %s: %s", c->peer_addr,
-                 nghttp2_strerror((int)rv));
+             nghttp2_strerror((int)rv));
         return IOTSEC_ERR_INVALID;
     }
     return IOTSEC_OK;
@@ -297,9 +298,8 @@ static bool h2_receiving(struct http_conn *c)
 
 static void h2_shutdown(struct http_conn *c)
 {
-    nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR,
-                          NULL, 0);
+    nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->h2),
+                          NGHTTP2_NO_ERROR, NULL, 0);
 }
 
 static void h2_destroy(struct http_conn *c)

@@ -56,13 +56,13 @@ struct http_server_config {
 enum http_tls_version { HTTP_TLS_1_3 = 0, HTTP_TLS_1_2 = 1 };
 
 struct http_listener_config {
-    const char *bind;  /* "127.0.0.1:8443", "[::1]:0", "0.0.0.0:80"; port 0 = any free */
-    bool tls;          /* false: cleartext h2c (prior knowledge) and HTTP/1.1, sniffed */
-    const char *cert_file; /* PEM server certificate chain (TLS) */
-    const char *key_file;  /* PEM private key (TLS) */
-    const char *ca_file;   /* PEM CA(s) for client certificates; NULL: none are requested */
-    bool client_cert_required;      /* mutual TLS: handshake fails without a valid one */
-    enum http_tls_version min_tls;  /* lowest version accepted; TLS 1.3 by default */
+    const char *bind;          /* "127.0.0.1:8443", "[::1]:0", "0.0.0.0:80"; port 0 = any free */
+    bool tls;                  /* false: cleartext h2c (prior knowledge) and HTTP/1.1, sniffed */
+    const char *cert_file;     /* PEM server certificate chain (TLS) */
+    const char *key_file;      /* PEM private key (TLS) */
+    const char *ca_file;       /* PEM CA(s) for client certificates; NULL: none are requested */
+    bool client_cert_required; /* mutual TLS: handshake fails without a valid one */
+    enum http_tls_version min_tls; /* lowest version accepted; TLS 1.3 by default */
 };
 
 /* Returns a new server, or NULL (invalid config, no memory). cfg may be NULL (defaults);
@@ -106,9 +106,10 @@ void http_server_stop(struct http_server *srv);
 void http_server_free(struct http_server *srv);
 
 /* Prometheus text exposition of the server's counters: requests by route, method and
- * status, a latency histogram per route, connections. Thread-safe, any time after new.
- * Returns a malloc'd NUL-terminated string (the caller frees it) and its length in *len
- * (len may be NULL), or NULL when out of memory. */
+ * status, a latency histogram per route, connections. Callable from any thread once
+ * http_server_start has returned (before that, from the configuring thread). Returns a
+ * malloc'd NUL-terminated string (the caller frees it) and its length in *len (len may be
+ * NULL), or NULL when out of memory. */
 char *http_server_metrics(struct http_server *srv, size_t *len);
 
 /* ---- requests ----
@@ -147,13 +148,13 @@ struct event_base *http_request_event_base(const struct http_request *req);
 
 /* Who is on the other end. Owned by the connection; valid while the request lives. */
 struct http_peer {
-    bool tls;                  /* the connection is TLS */
-    bool has_cert;             /* a client certificate was presented and verified */
-    struct x509_st *cert;      /* that certificate (borrowed), or NULL */
-    uint8_t cert_sha256[32];   /* SHA-256 of its DER encoding */
-    char cert_sha256_hex[65];  /* the same in lower-case hex */
-    const char *subject_cn;    /* its subject CN in UTF-8, or NULL */
-    const char *address;       /* "192.0.2.1:5000" or "[2001:db8::1]:5000" */
+    bool tls;                 /* the connection is TLS */
+    bool has_cert;            /* a client certificate was presented and verified */
+    struct x509_st *cert;     /* that certificate (borrowed), or NULL */
+    uint8_t cert_sha256[32];  /* SHA-256 of its DER encoding */
+    char cert_sha256_hex[65]; /* the same in lower-case hex */
+    const char *subject_cn;   /* its subject CN in UTF-8, or NULL */
+    const char *address;      /* "192.0.2.1:5000" or "[2001:db8::1]:5000" */
 };
 const struct http_peer *http_request_peer(const struct http_request *req);
 
@@ -175,8 +176,8 @@ int http_response_header(struct http_request *req, const char *name, const char 
 
 /* Answers with status (200..599), an optional content type and a body that is copied
  * (body may be NULL when len is 0). */
-int http_respond(struct http_request *req, int status, const char *content_type,
-                 const void *body, size_t len);
+int http_respond(struct http_request *req, int status, const char *content_type, const void *body,
+                 size_t len);
 
 /* Answers with body serialised compactly as application/json. Steals the reference to body,
  * also on error. */

@@ -19,15 +19,16 @@
 
 #include "http/http.h"
 
-#define HTTP_MAX_LISTENERS 8
+#define HTTP_MAX_LISTENERS        8
 #define HTTP_MAX_RESPONSE_HEADERS 32
-#define HTTP_MAX_PARAMS 8
-#define HTTP_MAX_SEGMENTS 32
-#define HTTP_READ_CHUNK 16384        /* one TLS record */
-#define HTTP_OUT_HIGH_WATER 65536    /* stop producing output past this many unsent bytes */
-#define HTTP_REQUEST_ARENA 1024      /* inline arena of a request: most need no more */
-#define HTTP_REQUEST_FREELIST 64     /* recycled request structs per worker */
-#define HTTP_LINGER_MS 2000          /* reading and discarding after our half-close */
+#define HTTP_MAX_PARAMS           8
+#define HTTP_MAX_SEGMENTS         32
+#define HTTP_READ_CHUNK           16384 /* one TLS record */
+#define HTTP_OUT_HIGH_WATER       65536 /* stop producing output past this many unsent bytes */
+#define HTTP_REQUEST_ARENA        1024  /* inline arena of a request: most need no more */
+#define HTTP_REQUEST_FREELIST     64    /* recycled request structs per worker */
+#define HTTP_LINGER_MS            2000  /* reading and discarding after our half-close */
+#define HTTP_BODY_PREALLOC        65536 /* reserved from Content-Length before bytes arrive */
 
 struct http_conn;
 struct worker;
@@ -101,11 +102,11 @@ struct route_match {
 };
 
 int hrouter_add(struct router *r, const char *method, const char *pattern, http_handler_fn fn,
-               void *user);
+                void *user);
 /* IOTSEC_OK (m->route set), IOTSEC_ERR_NOTFOUND (no pattern matches) or IOTSEC_ERR_STATE (a
  * pattern matches, not the method; m->allow lists the methods). */
 int hrouter_match(const struct router *r, const char *method, const char *path, size_t path_len,
-                 struct route_match *m);
+                  struct route_match *m);
 void hrouter_free(struct router *r);
 
 /* ---- metrics.c ---- */
@@ -128,10 +129,10 @@ struct http_header {
 enum req_phase { REQ_RECEIVING, REQ_HANDLING, REQ_SENDING };
 
 struct http_request {
-    struct http_conn *conn;            /* holds a reference */
-    struct http_request *prev, *next;  /* in conn->requests while attached */
-    struct http_request *qnext;        /* in the worker's completion queue */
-    int32_t stream_id;                 /* HTTP/2 */
+    struct http_conn *conn;           /* holds a reference */
+    struct http_request *prev, *next; /* in conn->requests while attached */
+    struct http_request *qnext;       /* in the worker's completion queue */
+    int32_t stream_id;                /* HTTP/2 */
     enum req_phase phase;
     bool deferred;  /* the application owns it (set on defer, cleared by the worker) */
     bool responded; /* written by the current owner */
@@ -141,6 +142,7 @@ struct http_request {
     bool is_head; /* HEAD: no body in the answer */
 
     const char *method, *path, *query;
+    char *target; /* HTTP/2: :path as received, split into path and query at END_HEADERS */
     struct http_header *headers;
     unsigned n_headers, cap_headers;
     size_t header_bytes;
@@ -176,8 +178,8 @@ void hreq_free(struct http_request *req);
 /* Adds a header field (name already lower case), copied into the arena or, with copy
  * false, referenced (NUL-terminated strings that live as long as the request). Past the
  * count and size limits it sets head_too_large instead of storing. */
-int hreq_add_header(struct http_request *req, const char *name, size_t nlen,
-                       const char *value, size_t vlen, bool copy);
+int hreq_add_header(struct http_request *req, const char *name, size_t nlen, const char *value,
+                    size_t vlen, bool copy);
 /* Splits a request target (NUL-terminated, in the request's arena) in place into path and
  * query. IOTSEC_ERR_INVALID unless it is an origin-form target of visible ASCII. */
 int hreq_set_target(struct http_request *req, char *target);
@@ -185,6 +187,8 @@ int hreq_set_target(struct http_request *req, char *target);
 void hreq_dispatch(struct http_request *req);
 /* Answers an error before dispatch, e.g. 400/413/431 from the protocol layer. */
 void hreq_fail(struct http_request *req, int status, const char *detail);
+/* Moves the request to a phase, keeping the connection's n_handling right. */
+void hreq_set_phase(struct http_request *req, enum req_phase phase);
 uint64_t hnow_us(void);
 
 /* response.c: the answer is complete; send it (worker) or queue it to the worker. */
@@ -225,8 +229,8 @@ struct h1_state {
     struct http_buf in;
     struct http_request *req; /* receiving, being handled, or deferred */
     size_t body_need;
-    size_t scanned;           /* bytes of `in` known to hold no end of head */
-    bool close_after;         /* answer with Connection: close, then close */
+    size_t scanned;   /* bytes of `in` known to hold no end of head */
+    bool close_after; /* answer with Connection: close, then close */
     bool in_body;
 };
 
@@ -241,23 +245,24 @@ struct http_conn {
     enum conn_state state;
     enum timer_kind timer_kind;
     unsigned refs;
-    bool want_write_event;   /* the last write (or handshake step) could not finish */
-    bool read_wants_write;   /* SSL_read asked for writability */
+    unsigned n_handling;   /* attached requests in REQ_HANDLING (with a handler or deferred) */
+    bool want_write_event; /* the last write (or handshake step) could not finish */
+    bool read_wants_write; /* SSL_read asked for writability */
     bool read_enabled, write_enabled; /* whether ev_read / ev_write are added */
-    bool out_paused;         /* backpressure: too much unsent output */
-    bool in_paused;          /* backpressure: the protocol holds enough unparsed input */
-    bool eof;                /* the peer closed its side */
-    bool dirty;              /* in the worker's list of connections to flush */
-    bool progress;           /* a request completed receiving: restart the read timer */
-    bool graceful;           /* shutdown requested on this connection */
-    struct http_conn *prev, *next;   /* worker's connection list */
+    bool out_paused;                  /* backpressure: too much unsent output */
+    bool in_paused;                   /* backpressure: the protocol holds enough unparsed input */
+    bool eof;                         /* the peer closed its side */
+    bool dirty;                       /* in the worker's list of connections to flush */
+    bool progress;                    /* a request completed receiving: restart the read timer */
+    bool graceful;                    /* shutdown requested on this connection */
+    struct http_conn *prev, *next;    /* worker's connection list */
     struct http_conn *dirty_next;
-    struct http_request *requests;   /* attached requests */
+    struct http_request *requests; /* attached requests */
     const struct conn_proto *proto;
     struct http_buf out;
-    struct http_buf sniff;           /* cleartext bytes seen before the protocol is known */
-    void *h2;                        /* nghttp2_session */
-    unsigned h2_receiving;           /* streams whose request is not complete */
+    struct http_buf sniff; /* cleartext bytes seen before the protocol is known */
+    void *h2;              /* nghttp2_session */
+    unsigned h2_receiving; /* streams whose request is not complete */
     struct h1_state h1;
     struct http_peer peer;
     char peer_cn[256];
@@ -265,7 +270,7 @@ struct http_conn {
 };
 
 void hconn_accept(struct worker *w, const struct listener *l, int fd, const struct sockaddr *sa,
-                 socklen_t salen);
+                  socklen_t salen);
 void hconn_ref(struct http_conn *c);
 void hconn_unref(struct http_conn *c);
 /* Kills the connection at the end of the current event; never frees inside callbacks. */
@@ -314,22 +319,22 @@ struct worker {
     pthread_t thread;
     bool thread_started;
     struct event_base *base;
-    int wake_fd;                      /* eventfd: completions and the stop trigger */
+    int wake_fd; /* eventfd: completions and the stop trigger */
     struct event *ev_wake;
     int listen_fds[HTTP_MAX_LISTENERS];
     struct event *ev_accept[HTTP_MAX_LISTENERS];
     struct accept_arg accept_args[HTTP_MAX_LISTENERS];
-    struct event *ev_accept_pause;    /* after EMFILE: retry accepting later */
-    struct event *ev_deadline;        /* end of graceful shutdown */
+    struct event *ev_accept_pause; /* after EMFILE: retry accepting later */
+    struct event *ev_deadline;     /* end of graceful shutdown */
     bool draining;
 
-    pthread_mutex_t q_lock;           /* guards q_head, q_tail */
+    pthread_mutex_t q_lock; /* guards q_head, q_tail */
     struct http_request *q_head, *q_tail;
 
     struct http_conn *conns;
     unsigned n_conns;
-    struct http_conn *dirty;          /* connections to flush after a batch */
-    struct http_request *free_reqs;   /* recycled request structs */
+    struct http_conn *dirty;        /* connections to flush after a batch */
+    struct http_request *free_reqs; /* recycled request structs */
     unsigned n_free_reqs;
     uint64_t id_seed, id_next;
     struct metrics *metrics;
@@ -360,7 +365,7 @@ void hworker_conn_closed(struct worker *w);
 void hworker_next_id(struct worker *w, char out[17]);
 
 void hlog(const struct http_server *srv, enum http_log_level lvl, const char *req_id,
-              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* problem.c */
 void hproblem_respond(struct http_request *req, int status, const char *detail);

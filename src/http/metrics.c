@@ -16,7 +16,7 @@ static const int known_codes[] = {200, 201, 202, 204, 301, 302, 303, 304, 307, 3
 #define N_SLOTS (N_KNOWN + 5)
 
 /* Upper bounds in microseconds; the "+Inf" bucket is the count. */
-static const uint32_t bucket_us[] = {250,   500,   1000,   2500,   5000,   10000,   25000,
+static const uint32_t bucket_us[] = {250,   500,    1000,   2500,   5000,    10000,   25000,
                                      50000, 100000, 250000, 500000, 1000000, 2500000, 10000000};
 #define N_BUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
 
@@ -116,8 +116,7 @@ static void render_codes(FILE *f, const struct http_server *srv, unsigned route)
         if (s < N_KNOWN)
             fprintf(f, ",code=\"%d\"} %llu\n", known_codes[s], (unsigned long long)n);
         else
-            fprintf(f, ",code=\"%uxx\"} %llu\n", s - (unsigned)N_KNOWN + 1,
-                    (unsigned long long)n);
+            fprintf(f, ",code=\"%uxx\"} %llu\n", s - (unsigned)N_KNOWN + 1, (unsigned long long)n);
     }
 }
 
@@ -151,8 +150,8 @@ static void render_histogram(FILE *f, const struct http_server *srv, unsigned ro
     fprintf(f, "} %llu\n", (unsigned long long)count);
 }
 
-static void render_conn(FILE *f, const struct http_server *srv, const char *name,
-                        const char *help, int what)
+static void render_conn(FILE *f, const struct http_server *srv, const char *name, const char *help,
+                        int what)
 {
     uint64_t n = 0;
     for (unsigned w = 0; w < srv->n_workers; w++)

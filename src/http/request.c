@@ -43,9 +43,21 @@ struct http_request *hreq_new(struct http_conn *c)
     return req;
 }
 
+void hreq_set_phase(struct http_request *req, enum req_phase phase)
+{
+    bool attached = req->prev || req->conn->requests == req;
+    if (attached && req->phase == REQ_HANDLING)
+        req->conn->n_handling--;
+    if (attached && phase == REQ_HANDLING)
+        req->conn->n_handling++;
+    req->phase = phase;
+}
+
 static void request_unlink(struct http_request *req)
 {
     struct http_conn *c = req->conn;
+    if (req->phase == REQ_HANDLING && (req->prev || c->requests == req))
+        c->n_handling--;
     if (req->prev)
         req->prev->next = req->next;
     else if (c->requests == req)
@@ -79,8 +91,8 @@ void hreq_free(struct http_request *req)
     }
 }
 
-int hreq_add_header(struct http_request *req, const char *name, size_t nlen,
-                       const char *value, size_t vlen, bool copy)
+int hreq_add_header(struct http_request *req, const char *name, size_t nlen, const char *value,
+                    size_t vlen, bool copy)
 {
     const struct http_server_config *cfg = &req->conn->w->srv->cfg;
     /* 32 octets per field: the accounting of SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113). */
@@ -163,7 +175,7 @@ static char *pct_decode(struct arena *a, const char *s, size_t len, bool plus_is
 
 void hreq_fail(struct http_request *req, int status, const char *detail)
 {
-    req->phase = REQ_HANDLING;
+    hreq_set_phase(req, REQ_HANDLING);
     hproblem_respond(req, status, detail);
 }
 
@@ -185,7 +197,7 @@ static void dispatch_route(struct http_request *req, struct route_match *m)
     rt->handler(req, rt->user);
     if (!req->responded && !req->deferred) {
         hlog(req->conn->w->srv, HTTP_LOG_ERROR, req->id, "handler for %s %s did not answer",
-                 rt->method, rt->pattern);
+             rt->method, rt->pattern);
         hproblem_respond(req, 500, "the request was not answered");
     }
 }
@@ -193,7 +205,7 @@ static void dispatch_route(struct http_request *req, struct route_match *m)
 void hreq_dispatch(struct http_request *req)
 {
     const struct http_server *srv = req->conn->w->srv;
-    req->phase = REQ_HANDLING;
+    hreq_set_phase(req, REQ_HANDLING);
     if (req->head_too_large) {
         hproblem_respond(req, 431, "too many or too large header fields");
         return;

@@ -12,8 +12,8 @@
 
 /* Set by the server itself, or meaningless (and forbidden) in HTTP/2. */
 static const char *const reserved_fields[] = {
-    "content-length", "content-type", "x-request-id",      "connection", "keep-alive",
-    "transfer-encoding", "upgrade",   "proxy-connection", "te",
+    "content-length",    "content-type", "x-request-id",     "connection", "keep-alive",
+    "transfer-encoding", "upgrade",      "proxy-connection", "te",
 };
 
 static bool valid_name(const char *s, size_t len)
@@ -88,9 +88,9 @@ void hresp_submit(struct http_request *req)
     struct worker *w = c->w;
     unsigned route = req->route ? req->route->index : w->srv->router.n;
     hmetrics_count(w->metrics, route, req->status, hnow_us() - req->start_us);
-    if (req->status >= 500)
-        hlog(w->srv, HTTP_LOG_WARNING, req->id, "answered %d", req->status);
-    req->phase = REQ_SENDING;
+    if (req->status == 500) /* a bug somewhere; 503 and 429 are deliberate */
+        hlog(w->srv, HTTP_LOG_WARNING, req->id, "answered 500");
+    hreq_set_phase(req, REQ_SENDING);
     c->proto->submit(req);
 }
 
@@ -104,8 +104,8 @@ void hresp_finish(struct http_request *req)
 }
 
 /* Answers with a body that is already the request's (in its arena or in owned). */
-static int answer(struct http_request *req, int status, const char *content_type,
-                  const char *body, size_t len, char *owned)
+static int answer(struct http_request *req, int status, const char *content_type, const char *body,
+                  size_t len, char *owned)
 {
     int rc = answer_allowed(req);
     if (rc == IOTSEC_OK && (status < 200 || status > 599))
@@ -127,8 +127,8 @@ static int answer(struct http_request *req, int status, const char *content_type
     return IOTSEC_OK;
 }
 
-int http_respond(struct http_request *req, int status, const char *content_type,
-                 const void *body, size_t len)
+int http_respond(struct http_request *req, int status, const char *content_type, const void *body,
+                 size_t len)
 {
     int rc = answer_allowed(req);
     if (rc != IOTSEC_OK)
@@ -148,8 +148,7 @@ int http_respond(struct http_request *req, int status, const char *content_type,
 
 /* Takes a malloc'd body (freed also on error). If it is missing, answers 500 so that the
  * request does not hang. */
-static int answer_owned(struct http_request *req, int status, const char *content_type,
-                        char *body)
+static int answer_owned(struct http_request *req, int status, const char *content_type, char *body)
 {
     if (!body) {
         int rc = answer(req, 500, NULL, NULL, 0, NULL);

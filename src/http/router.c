@@ -79,7 +79,7 @@ static void route_free(struct route *rt)
 }
 
 int hrouter_add(struct router *r, const char *method, const char *pattern, http_handler_fn fn,
-               void *user)
+                void *user)
 {
     if (!method || !pattern || !fn || !*method || strlen(method) > 32)
         return IOTSEC_ERR_INVALID;
@@ -179,7 +179,7 @@ static void allow_add(char *allow, size_t cap, const char *method)
 }
 
 int hrouter_match(const struct router *r, const char *method, const char *path, size_t path_len,
-                 struct route_match *m)
+                  struct route_match *m)
 {
     struct path_segs ps;
     m->route = NULL;

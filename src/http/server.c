@@ -11,7 +11,7 @@
 #include "http/http_int.h"
 
 void hlog(const struct http_server *srv, enum http_log_level lvl, const char *req_id,
-              const char *fmt, ...)
+          const char *fmt, ...)
 {
     if (!srv->cfg.log)
         return;
@@ -61,8 +61,7 @@ struct http_server *http_server_new(const struct http_server_config *cfg)
 }
 
 /* "ADDR:PORT" with a literal IPv4 address, or "[ADDR]:PORT" with an IPv6 one. */
-static int parse_bind(const char *s, struct sockaddr_storage *ss, socklen_t *len,
-                      uint16_t *port)
+static int parse_bind(const char *s, struct sockaddr_storage *ss, socklen_t *len, uint16_t *port)
 {
     char host[INET6_ADDRSTRLEN];
     const char *p;

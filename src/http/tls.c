@@ -84,6 +84,8 @@ int htls_ctx_new(const struct http_listener_config *lc, SSL_CTX **out, struct ht
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                  SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* One recv for many records, instead of two per record (header, then body). */
+    SSL_CTX_set_read_ahead(ctx, 1);
     /* Needed for session resumption when client certificates are verified. */
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"iotsec-http", 11);
     if (SSL_CTX_use_certificate_chain_file(ctx, lc->cert_file) != 1)

@@ -18,7 +18,7 @@
 #include "http/http_int.h"
 
 #define ACCEPTS_PER_EVENT 64
-#define ACCEPT_PAUSE_MS 100 /* after EMFILE and the like */
+#define ACCEPT_PAUSE_MS   100 /* after EMFILE and the like */
 
 static void on_accept(evutil_socket_t fd, short what, void *arg);
 
@@ -121,8 +121,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
     (void)fd;
     (void)what;
-    hlog(w->srv, HTTP_LOG_WARNING, NULL, "shutdown deadline: closing %u connections",
-             w->n_conns);
+    hlog(w->srv, HTTP_LOG_WARNING, NULL, "shutdown deadline: closing %u connections", w->n_conns);
     while (w->conns)
         hconn_destroy(w->conns);
     event_base_loopexit(w->base, NULL);
@@ -221,8 +220,7 @@ static int listen_socket(struct worker *w, struct listener *l)
         (ss.ss_family == AF_INET6 &&
          setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
         bind(fd, (struct sockaddr *)&ss, l->addrlen) != 0 || listen(fd, 1024) != 0) {
-        hlog(w->srv, HTTP_LOG_ERROR, NULL, "cannot listen on %s: %s", l->bind,
-                 strerror(errno));
+        hlog(w->srv, HTTP_LOG_ERROR, NULL, "cannot listen on %s: %s", l->bind, strerror(errno));
         close(fd);
         return -1;
     }
@@ -279,8 +277,7 @@ int hworker_init(struct worker *w, struct http_server *srv, unsigned index)
     w->ev_wake = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
     w->ev_deadline = evtimer_new(w->base, on_deadline, w);
     w->ev_accept_pause = evtimer_new(w->base, on_accept_pause_end, w);
-    if (!w->ev_wake || !w->ev_deadline || !w->ev_accept_pause ||
-        event_add(w->ev_wake, NULL) != 0)
+    if (!w->ev_wake || !w->ev_deadline || !w->ev_accept_pause || event_add(w->ev_wake, NULL) != 0)
         return IOTSEC_ERR_NOMEM;
     return IOTSEC_OK;
 }

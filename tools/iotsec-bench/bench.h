@@ -22,4 +22,15 @@ double bench_rate(const char *what, bench_op fn, void *arg, double seconds);
 int bench_aka(double seconds);
 int bench_suci(double seconds);
 
+/* The SBI groups run a real iotsecd (bench_sbi.c): sbi-auth (complete 5G AKA over HTTP/2 +
+ * TLS, 100k subscribers) and import (1M subscribers through the admin face). */
+struct bench_sbi_opts {
+    double seconds;        /* the measured window of each load phase */
+    unsigned connections;  /* HTTP/2 connections to the SBI face */
+    unsigned streams;      /* concurrent authentications per connection */
+    int keep;              /* keep the daemon's temporary directory (and its log) */
+};
+int bench_sbi_auth(const struct bench_sbi_opts *o);
+int bench_import(const struct bench_sbi_opts *o);
+
 #endif

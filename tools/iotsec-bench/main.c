@@ -1,5 +1,6 @@
 /* iotsec-bench: reproducible benchmarks that print one JSON object per figure.
- *   iotsec-bench [aka|suci|all] [--seconds S]
+ *   iotsec-bench [aka|suci|sbi-auth|import|all] [--seconds S]
+ *                [--connections N] [--streams N] [--keep]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,33 +10,67 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: iotsec-bench [aka|suci|all] [--seconds S]\n");
+    fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|all] [--seconds S]\n"
+                    "                    [--connections N] [--streams N] [--keep]\n"
+                    "  --seconds      measured window (aka, suci: 2; sbi-auth, import: 10)\n"
+                    "  --connections  HTTP/2 connections to the SBI face (2)\n"
+                    "  --streams      concurrent authentications per connection (32)\n"
+                    "  --keep         keep the daemon's temporary directory and log\n");
     return 2;
+}
+
+static int count_arg(const char *s, unsigned max, unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*end != '\0' || v == 0 || v > max)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     const char *group = "all";
-    double seconds = 2.0;
+    double seconds = 0;
+    struct bench_sbi_opts sbi = {.connections = 2, .streams = 32};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             char *end;
             seconds = strtod(argv[++i], &end);
             if (*end != '\0' || seconds <= 0 || seconds > 600)
                 return usage();
+        } else if (strcmp(argv[i], "--connections") == 0 && i + 1 < argc) {
+            if (count_arg(argv[++i], 64, &sbi.connections) != 0)
+                return usage();
+        } else if (strcmp(argv[i], "--streams") == 0 && i + 1 < argc) {
+            if (count_arg(argv[++i], 128, &sbi.streams) != 0) /* the SBI's stream limit */
+                return usage();
+        } else if (strcmp(argv[i], "--keep") == 0) {
+            sbi.keep = 1;
         } else if (argv[i][0] != '-') {
             group = argv[i];
         } else {
             return usage();
         }
     }
-    int all = strcmp(group, "all") == 0;
-    if (!all && strcmp(group, "aka") != 0 && strcmp(group, "suci") != 0)
+    static const char *const groups[] = {"all", "aka", "suci", "sbi-auth", "import"};
+    int g = 0;
+    while (g < 5 && strcmp(group, groups[g]) != 0)
+        g++;
+    if (g == 5)
         return usage();
+    sbi.seconds = seconds > 0 ? seconds : 10.0;
+    if (seconds <= 0)
+        seconds = 2.0;
     int rc = 0;
-    if (all || strcmp(group, "aka") == 0)
+    if (g == 0 || g == 1)
         rc |= bench_aka(seconds);
-    if (all || strcmp(group, "suci") == 0)
+    if (g == 0 || g == 2)
         rc |= bench_suci(seconds);
+    if (g == 0 || g == 3)
+        rc |= bench_sbi_auth(&sbi);
+    if (g == 0 || g == 4)
+        rc |= bench_import(&sbi);
     return rc ? 1 : 0;
 }

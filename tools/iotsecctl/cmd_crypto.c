@@ -306,27 +306,6 @@ static int cmd_suci_conceal(int argc, char **argv)
     return print_json(o);
 }
 
-/* The protection scheme and key id sit in the 3rd- and 2nd-last fields of the string;
- * suci_deconceal() validates everything, this only picks which keyring slot to fill. */
-static int suci_scheme_and_key_id(const char *suci, enum suci_scheme *scheme, long *key_id)
-{
-    const char *end = suci + strlen(suci), *fields[3] = {0};
-    int found = 0;
-    for (const char *p = end; p > suci && found < 3; p--) {
-        if (p[-1] == '-')
-            fields[found++] = p;
-    }
-    if (found < 3)
-        return -1;
-    char *stop;
-    long s = strtol(fields[2], &stop, 16), id = strtol(fields[1], &stop, 10);
-    if (s < 0 || s > 2 || id < 0 || id > 255)
-        return -1;
-    *scheme = (enum suci_scheme)s;
-    *key_id = id;
-    return 0;
-}
-
 static int cmd_suci_decode(int argc, char **argv)
 {
     const char *cmd = "crypto suci-decode";
@@ -336,10 +315,13 @@ static int cmd_suci_decode(int argc, char **argv)
         return rc;
     const char *suci = args_get(f, NFLAGS(f), "suci");
     enum suci_scheme scheme;
-    long key_id;
-    if (strncmp(suci, "suci-", 5) != 0 || suci_scheme_and_key_id(suci, &scheme, &key_id) != 0)
+    uint8_t key_id;
+    int peek = suci_peek(suci, &scheme, &key_id);
+    if (peek == IOTSEC_ERR_UNSUPPORTED)
+        return args_fail(EXIT_USAGE, cmd, "--suci: unsupported protection scheme or SUPI type");
+    if (peek != IOTSEC_OK)
         return args_fail(EXIT_USAGE, cmd,
-                         "--suci: not a SUCI (suci-0-<mcc>-<mnc>-<ri>-<scheme>-<key id>-<output> "
+                         "--suci: malformed SUCI (expected suci-0-<mcc>-<mnc>-<ri>-<scheme>-<key id>-<output> "
                          "or suci-1-<realm>-<ri>-<scheme>-<key id>-<output>)");
     uint8_t priv[SUCI_PRIVATE_KEY_LEN];
     struct suci_keyring *kr = suci_keyring_new();
@@ -352,7 +334,7 @@ static int cmd_suci_decode(int argc, char **argv)
         }
         if ((rc = args_hex(cmd, f, NFLAGS(f), "hn-private-key", priv, sizeof(priv))))
             goto out;
-        if (suci_keyring_add(kr, scheme, (uint8_t)key_id, priv) != IOTSEC_OK) {
+        if (suci_keyring_add(kr, scheme, key_id, priv) != IOTSEC_OK) {
             rc = args_fail(EXIT_USAGE, cmd, "--hn-private-key: not a valid private key for "
                                             "profile %s",
                            scheme == SUCI_SCHEME_PROFILE_A ? "A" : "B");

@@ -35,8 +35,8 @@ static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 }
 
 /* issuer NULL: self-signed CA. */
-static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
-                       bool ca, const char *san)
+static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, bool ca,
+                       const char *san)
 {
     static long serial = 1;
     X509 *cert = X509_new();
@@ -47,8 +47,8 @@ static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *is
     X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
     X509_set_pubkey(cert, key);
     X509_NAME *name = X509_get_subject_name(cert);
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"iotsec test",
-                               -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"iotsec test", -1,
+                               -1, 0);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
     X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name);
     X509 *signer = issuer ? issuer : cert;
@@ -97,8 +97,8 @@ void certs_make(struct test_certs *tc)
     EVP_PKEY *rogue_key = EVP_EC_gen("P-256");
     assert_true(ca_key && srv_key && cli_key && rca_key && rogue_key);
     X509 *ca = make_cert("Test CA", ca_key, NULL, ca_key, true, NULL);
-    X509 *srv = make_cert("localhost", srv_key, ca, ca_key, false,
-                          "DNS:localhost,IP:127.0.0.1,IP:::1");
+    X509 *srv =
+        make_cert("localhost", srv_key, ca, ca_key, false, "DNS:localhost,IP:127.0.0.1,IP:::1");
     X509 *cli = make_cert("nf-client", cli_key, ca, ca_key, false, NULL);
     X509 *rca = make_cert("Rogue CA", rca_key, NULL, rca_key, true, NULL);
     X509 *rogue = make_cert("nf-client", rogue_key, rca, rca_key, false, NULL);
@@ -116,8 +116,8 @@ void certs_make(struct test_certs *tc)
 
 void certs_remove(struct test_certs *tc)
 {
-    const char *files[] = {tc->ca,          tc->server_cert, tc->server_key, tc->client_cert,
-                           tc->client_key,  tc->rogue_cert,  tc->rogue_key};
+    const char *files[] = {tc->ca,         tc->server_cert, tc->server_key, tc->client_cert,
+                           tc->client_key, tc->rogue_cert,  tc->rogue_key};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
         unlink(files[i]);
     rmdir(tc->dir);
@@ -266,8 +266,7 @@ char *raw_read_all(int fd, int timeout_ms, size_t *out_len)
     return buf;
 }
 
-char *raw_exchange(unsigned port, const char *send_buf, size_t len, int timeout_ms,
-                   size_t *out_len)
+char *raw_exchange(unsigned port, const char *send_buf, size_t len, int timeout_ms, size_t *out_len)
 {
     int fd = raw_connect(port);
     if (len)
@@ -375,9 +374,8 @@ int h2c_get(struct h2c *h, const char *path)
 
 void h2c_reset(struct h2c *h, int stream_id)
 {
-    assert_int_equal(nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, stream_id,
-                                               NGHTTP2_CANCEL),
-                     0);
+    assert_int_equal(
+        nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL), 0);
 }
 
 void h2c_pump(struct h2c *h, int stream_id, int timeout_ms)

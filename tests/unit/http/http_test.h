@@ -24,22 +24,22 @@ void certs_remove(struct test_certs *tc);
 struct fetch {
     /* in */
     const char *url;
-    const char *method;      /* NULL: GET, or POST when body is set */
+    const char *method; /* NULL: GET, or POST when body is set */
     const char *body;
-    size_t body_len;         /* 0: strlen(body) */
-    long version;            /* CURL_HTTP_VERSION_*; 0: 2TLS */
-    const char *cert, *key;  /* client certificate */
-    const char *ca;          /* to verify the server */
-    const char *header;      /* one extra request header line, or NULL */
-    long timeout_ms;         /* 0: 5000 */
+    size_t body_len;        /* 0: strlen(body) */
+    long version;           /* CURL_HTTP_VERSION_*; 0: 2TLS */
+    const char *cert, *key; /* client certificate */
+    const char *ca;         /* to verify the server */
+    const char *header;     /* one extra request header line, or NULL */
+    long timeout_ms;        /* 0: 5000 */
     /* out */
     CURLcode rc;
     long status;
-    long http_version;       /* CURL_HTTP_VERSION_1_1 / _2_0 */
+    long http_version; /* CURL_HTTP_VERSION_1_1 / _2_0 */
     char content_type[128];
     char request_id[64];
     char allow[128];
-    char *data;              /* body, NUL-terminated, malloc'd */
+    char *data; /* body, NUL-terminated, malloc'd */
     size_t len;
 };
 void fetch_run(struct fetch *f);
@@ -50,8 +50,7 @@ struct json_t *fetch_json(const struct fetch *f);
 
 /* Sends raw bytes on a new TCP connection to 127.0.0.1:port, then reads until the peer
  * closes or timeout_ms pass. Returns the bytes read (NUL-terminated, malloc'd). */
-char *raw_exchange(unsigned port, const char *send, size_t len, int timeout_ms,
-                   size_t *out_len);
+char *raw_exchange(unsigned port, const char *send, size_t len, int timeout_ms, size_t *out_len);
 /* The same, but half-closes after sending: the server sees EOF at once. */
 char *raw_exchange_eof(unsigned port, const char *send, size_t len, int timeout_ms);
 /* Connects to 127.0.0.1:port; returns the fd. */

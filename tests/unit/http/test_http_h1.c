@@ -53,8 +53,11 @@ static int group_setup(void **state)
 {
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    struct http_server_config cfg = {.workers = 1, .max_headers = 16, .max_header_bytes = 4096,
-                                     .read_timeout_ms = 300, .idle_timeout_ms = 600,
+    struct http_server_config cfg = {.workers = 1,
+                                     .max_headers = 16,
+                                     .max_header_bytes = 4096,
+                                     .read_timeout_ms = 300,
+                                     .idle_timeout_ms = 600,
                                      .log = test_log};
     srv = start(&cfg, &port);
     return 0;
@@ -133,8 +136,7 @@ static void test_malformed_requests(void **state)
     expect_error("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 1\r\n"
                  "\r\n",
                  "HTTP/1.1 400 Bad Request\r\n", 400);
-    expect_error("GET /hel\x7flo HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n",
-                 400);
+    expect_error("GET /hel\x7flo HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n", 400);
 }
 
 static void test_header_limits(void **state)
@@ -337,17 +339,35 @@ static void test_connection_limit(void **state)
     http_server_free(s);
 }
 
+/* An IPv6 listener, if the machine has ::1. */
+static void test_ipv6_listener(void **state)
+{
+    (void)state;
+    struct http_server *s = http_server_new(&(struct http_server_config){.workers = 1});
+    struct http_listener_config lc = {.bind = "[::1]:0"};
+    assert_int_equal(http_server_listen(s, &lc), 0);
+    assert_int_equal(http_server_route(s, "GET", "/hello", h_hello, NULL), IOTSEC_OK);
+    if (http_server_start(s) != IOTSEC_OK) {
+        http_server_free(s);
+        skip();
+    }
+    char url[64];
+    snprintf(url, sizeof(url), "http://[::1]:%u/hello", http_server_port(s, 0));
+    struct fetch f = {.url = url, .version = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE};
+    fetch_run(&f);
+    assert_int_equal(f.status, 200);
+    fetch_done(&f);
+    http_server_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_malformed_requests),
-        cmocka_unit_test(test_header_limits),
-        cmocka_unit_test(test_unsupported_bodies),
-        cmocka_unit_test(test_keepalive_and_pipelining),
-        cmocka_unit_test(test_http10_head_expect),
-        cmocka_unit_test(test_slowloris_and_idle),
-        cmocka_unit_test(test_http2_garbage),
-        cmocka_unit_test(test_connection_limit),
+        cmocka_unit_test(test_malformed_requests), cmocka_unit_test(test_header_limits),
+        cmocka_unit_test(test_unsupported_bodies), cmocka_unit_test(test_keepalive_and_pipelining),
+        cmocka_unit_test(test_http10_head_expect), cmocka_unit_test(test_slowloris_and_idle),
+        cmocka_unit_test(test_http2_garbage),      cmocka_unit_test(test_connection_limit),
+        cmocka_unit_test(test_ipv6_listener),
     };
     if (getenv("HTTP_TEST_FILTER")) /* e.g. HTTP_TEST_FILTER=test_body_limit */
         cmocka_set_test_filter(getenv("HTTP_TEST_FILTER"));

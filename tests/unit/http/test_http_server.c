@@ -49,14 +49,15 @@ static void h_auth_data(struct http_request *req, void *user)
     http_respond_json(req, 200,
                       json_pack("{s:s, s:s?, s:s, s:s, s:i}", "supiOrSuci",
                                 http_request_param(req, "supiOrSuci"), "snn", q, "route",
-                                http_request_route(req), "query", http_request_query(req),
-                                "proto", http_request_protocol(req) == HTTP_PROTO_2 ? 2 : 1));
+                                http_request_route(req), "query", http_request_query(req), "proto",
+                                http_request_protocol(req) == HTTP_PROTO_2 ? 2 : 1));
 }
 
 static void h_item(struct http_request *req, void *user)
 {
-    http_respond_json(req, 200, json_pack("{s:s, s:s*}", "which", (const char *)user, "id",
-                                          http_request_param(req, "id")));
+    http_respond_json(
+        req, 200,
+        json_pack("{s:s, s:s*}", "which", (const char *)user, "id", http_request_param(req, "id")));
 }
 
 static void h_whoami(struct http_request *req, void *user)
@@ -66,8 +67,8 @@ static void h_whoami(struct http_request *req, void *user)
     http_respond_json(req, 200,
                       json_pack("{s:b, s:b, s:s*, s:s*, s:b, s:s}", "tls", p->tls, "has_cert",
                                 p->has_cert, "cn", p->subject_cn, "fp",
-                                p->has_cert ? p->cert_sha256_hex : NULL, "x509",
-                                p->cert != NULL, "addr", p->address));
+                                p->has_cert ? p->cert_sha256_hex : NULL, "x509", p->cert != NULL,
+                                "addr", p->address));
 }
 
 static void h_silent(struct http_request *req, void *user)
@@ -135,13 +136,14 @@ static int group_setup(void **state)
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     certs_make(&certs);
-    struct http_server_config cfg = {.workers = 2, .max_concurrent_streams = 256,
-                                     .log = test_log};
+    struct http_server_config cfg = {.workers = 2, .max_concurrent_streams = 256, .log = test_log};
     srv = http_server_new(&cfg);
     assert_non_null(srv);
-    struct http_listener_config mtls = {.bind = "127.0.0.1:0", .tls = true,
+    struct http_listener_config mtls = {.bind = "127.0.0.1:0",
+                                        .tls = true,
                                         .cert_file = certs.server_cert,
-                                        .key_file = certs.server_key, .ca_file = certs.ca,
+                                        .key_file = certs.server_key,
+                                        .ca_file = certs.ca,
                                         .client_cert_required = true};
     struct http_listener_config tls = mtls;
     tls.client_cert_required = false;
@@ -157,16 +159,14 @@ static int group_setup(void **state)
                           h_auth_data, NULL),
         IOTSEC_OK);
     assert_int_equal(http_server_route(srv, "GET", "/items/{id}", h_item, "param"), IOTSEC_OK);
-    assert_int_equal(http_server_route(srv, "GET", "/items/special", h_item, "literal"),
-                     IOTSEC_OK);
+    assert_int_equal(http_server_route(srv, "GET", "/items/special", h_item, "literal"), IOTSEC_OK);
     assert_int_equal(http_server_route(srv, "PUT", "/items/{id}", h_item, "put"), IOTSEC_OK);
     assert_int_equal(http_server_route(srv, "GET", "/whoami", h_whoami, NULL), IOTSEC_OK);
     assert_int_equal(http_server_route(srv, "GET", "/silent", h_silent, NULL), IOTSEC_OK);
     assert_int_equal(http_server_route(srv, "GET", "/problem", h_problem, NULL), IOTSEC_OK);
     assert_int_equal(http_server_route(srv, "GET", "/park", h_park, NULL), IOTSEC_OK);
     /* Misconfigurations are refused. */
-    assert_int_equal(http_server_route(srv, "GET", "/hello", h_hello, NULL),
-                     IOTSEC_ERR_CONFLICT);
+    assert_int_equal(http_server_route(srv, "GET", "/hello", h_hello, NULL), IOTSEC_ERR_CONFLICT);
     assert_int_equal(http_server_route(srv, "GET", "/a/{x}/{x}", h_hello, NULL),
                      IOTSEC_ERR_INVALID);
     assert_int_equal(http_server_route(srv, "GE T", "/a", h_hello, NULL), IOTSEC_ERR_INVALID);
@@ -207,8 +207,10 @@ static void expect_request_id(const struct fetch *f)
 static void test_h2_tls_client_cert(void **state)
 {
     (void)state;
-    struct fetch f = {.url = url_of("https", mtls_port, "/hello"), .ca = certs.ca,
-                      .cert = certs.client_cert, .key = certs.client_key};
+    struct fetch f = {.url = url_of("https", mtls_port, "/hello"),
+                      .ca = certs.ca,
+                      .cert = certs.client_cert,
+                      .key = certs.client_key};
     fetch_run(&f);
     assert_int_equal(f.rc, CURLE_OK);
     assert_int_equal(f.status, 200);
@@ -221,9 +223,13 @@ static void test_h2_tls_client_cert(void **state)
     char body[10000];
     for (size_t i = 0; i < sizeof(body); i++)
         body[i] = (char)('a' + i % 26);
-    struct fetch p = {.url = url_of("https", mtls_port, "/echo"), .ca = certs.ca,
-                      .cert = certs.client_cert, .key = certs.client_key, .body = body,
-                      .body_len = sizeof(body), .header = "Content-Type: text/plain"};
+    struct fetch p = {.url = url_of("https", mtls_port, "/echo"),
+                      .ca = certs.ca,
+                      .cert = certs.client_cert,
+                      .key = certs.client_key,
+                      .body = body,
+                      .body_len = sizeof(body),
+                      .header = "Content-Type: text/plain"};
     fetch_run(&p);
     assert_int_equal(p.rc, CURLE_OK);
     assert_int_equal(p.status, 200);
@@ -246,7 +252,8 @@ static void test_h2c_prior_knowledge(void **state)
     assert_string_equal(f.data, "{\"hello\":\"world\"}");
     fetch_done(&f);
 
-    struct fetch p = {.url = url_of("http", clear_port, "/echo"), .body = "ping",
+    struct fetch p = {.url = url_of("http", clear_port, "/echo"),
+                      .body = "ping",
                       .version = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE};
     fetch_run(&p);
     assert_int_equal(p.status, 200);
@@ -257,8 +264,10 @@ static void test_h2c_prior_knowledge(void **state)
 static void test_h1_tls_and_cleartext(void **state)
 {
     (void)state;
-    struct fetch f = {.url = url_of("https", mtls_port, "/hello"), .ca = certs.ca,
-                      .cert = certs.client_cert, .key = certs.client_key,
+    struct fetch f = {.url = url_of("https", mtls_port, "/hello"),
+                      .ca = certs.ca,
+                      .cert = certs.client_cert,
+                      .key = certs.client_key,
                       .version = CURL_HTTP_VERSION_1_1};
     fetch_run(&f);
     assert_int_equal(f.rc, CURLE_OK);
@@ -268,9 +277,12 @@ static void test_h1_tls_and_cleartext(void **state)
     expect_request_id(&f);
     fetch_done(&f);
 
-    struct fetch p = {.url = url_of("https", mtls_port, "/echo"), .ca = certs.ca,
-                      .cert = certs.client_cert, .key = certs.client_key,
-                      .version = CURL_HTTP_VERSION_1_1, .body = "{\"a\":1}",
+    struct fetch p = {.url = url_of("https", mtls_port, "/echo"),
+                      .ca = certs.ca,
+                      .cert = certs.client_cert,
+                      .key = certs.client_key,
+                      .version = CURL_HTTP_VERSION_1_1,
+                      .body = "{\"a\":1}",
                       .header = "Content-Type: application/json"};
     fetch_run(&p);
     assert_int_equal(p.status, 200);
@@ -299,16 +311,20 @@ static void test_mtls_rejects(void **state)
     /* A certificate from another CA, on both TLS listeners. */
     unsigned ports[] = {mtls_port, tls_port};
     for (int i = 0; i < 2; i++) {
-        struct fetch r = {.url = url_of("https", ports[i], "/hello"), .ca = certs.ca,
-                          .cert = certs.rogue_cert, .key = certs.rogue_key};
+        struct fetch r = {.url = url_of("https", ports[i], "/hello"),
+                          .ca = certs.ca,
+                          .cert = certs.rogue_cert,
+                          .key = certs.rogue_key};
         fetch_run(&r);
         assert_int_not_equal(r.rc, CURLE_OK);
         assert_int_equal(r.status, 0);
         fetch_done(&r);
     }
     /* And the server keeps serving. */
-    struct fetch ok = {.url = url_of("https", mtls_port, "/hello"), .ca = certs.ca,
-                       .cert = certs.client_cert, .key = certs.client_key};
+    struct fetch ok = {.url = url_of("https", mtls_port, "/hello"),
+                       .ca = certs.ca,
+                       .cert = certs.client_cert,
+                       .key = certs.client_key};
     fetch_run(&ok);
     assert_int_equal(ok.status, 200);
     fetch_done(&ok);
@@ -334,8 +350,10 @@ static void test_peer_identity(void **state)
     (void)state;
     char fp[65];
     client_fingerprint(fp);
-    struct fetch f = {.url = url_of("https", mtls_port, "/whoami"), .ca = certs.ca,
-                      .cert = certs.client_cert, .key = certs.client_key};
+    struct fetch f = {.url = url_of("https", mtls_port, "/whoami"),
+                      .ca = certs.ca,
+                      .cert = certs.client_cert,
+                      .key = certs.client_key};
     fetch_run(&f);
     assert_int_equal(f.status, 200);
     json_t *j = fetch_json(&f);
@@ -378,7 +396,8 @@ static void test_path_and_query_params(void **state)
             .url = url_of("http", clear_port,
                           "/nudm-ueau/v1/suci-0-001-01-0-0-0-0123%2D4/security-information/"
                           "generate-auth-data?servingNetworkName=5G%3Amnc001.mcc001&x=1"),
-            .body = "{}", .version = versions[v]};
+            .body = "{}",
+            .version = versions[v]};
         fetch_run(&f);
         assert_int_equal(f.status, 200);
         json_t *j = fetch_json(&f);
@@ -387,9 +406,8 @@ static void test_path_and_query_params(void **state)
         assert_string_equal(json_string_value(json_object_get(j, "snn")), "5G:mnc001.mcc001");
         assert_string_equal(json_string_value(json_object_get(j, "query")),
                             "servingNetworkName=5G%3Amnc001.mcc001&x=1");
-        assert_string_equal(
-            json_string_value(json_object_get(j, "route")),
-            "/nudm-ueau/v1/{supiOrSuci}/security-information/generate-auth-data");
+        assert_string_equal(json_string_value(json_object_get(j, "route")),
+                            "/nudm-ueau/v1/{supiOrSuci}/security-information/generate-auth-data");
         assert_int_equal(json_integer_value(json_object_get(j, "proto")), v == 0 ? 2 : 1);
         json_decref(j);
         fetch_done(&f);
@@ -434,16 +452,21 @@ static void test_404_405_problems(void **state)
     (void)state;
     long versions[] = {CURL_HTTP_VERSION_2TLS, CURL_HTTP_VERSION_1_1};
     for (int v = 0; v < 2; v++) {
-        struct fetch nf = {.url = url_of("https", mtls_port, "/nope"), .ca = certs.ca,
-                           .cert = certs.client_cert, .key = certs.client_key,
+        struct fetch nf = {.url = url_of("https", mtls_port, "/nope"),
+                           .ca = certs.ca,
+                           .cert = certs.client_cert,
+                           .key = certs.client_key,
                            .version = versions[v]};
         fetch_run(&nf);
         expect_problem(&nf, 404, "Not Found");
         fetch_done(&nf);
 
-        struct fetch na = {.url = url_of("https", mtls_port, "/items/7"), .ca = certs.ca,
-                           .cert = certs.client_cert, .key = certs.client_key,
-                           .method = "DELETE", .version = versions[v]};
+        struct fetch na = {.url = url_of("https", mtls_port, "/items/7"),
+                           .ca = certs.ca,
+                           .cert = certs.client_cert,
+                           .key = certs.client_key,
+                           .method = "DELETE",
+                           .version = versions[v]};
         fetch_run(&na);
         expect_problem(&na, 405, "Method Not Allowed");
         assert_string_equal(na.allow, "GET, PUT");
@@ -482,16 +505,22 @@ static void test_body_limit(void **state)
     memset(big, 'x', n);
     long versions[] = {CURL_HTTP_VERSION_2TLS, CURL_HTTP_VERSION_1_1};
     for (int v = 0; v < 2; v++) {
-        struct fetch f = {.url = url_of("https", mtls_port, "/echo"), .ca = certs.ca,
-                          .cert = certs.client_cert, .key = certs.client_key, .body = big,
-                          .body_len = n, .version = versions[v]};
+        struct fetch f = {.url = url_of("https", mtls_port, "/echo"),
+                          .ca = certs.ca,
+                          .cert = certs.client_cert,
+                          .key = certs.client_key,
+                          .body = big,
+                          .body_len = n,
+                          .version = versions[v]};
         fetch_run(&f);
         expect_problem(&f, 413, "Content Too Large");
         fetch_done(&f);
     }
     /* Exactly at the limit is fine. */
-    struct fetch ok = {.url = url_of("http", clear_port, "/echo"), .body = big,
-                       .body_len = n - 1, .version = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE};
+    struct fetch ok = {.url = url_of("http", clear_port, "/echo"),
+                       .body = big,
+                       .body_len = n - 1,
+                       .version = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE};
     fetch_run(&ok);
     assert_int_equal(ok.status, 200);
     assert_int_equal(ok.len, n - 1);

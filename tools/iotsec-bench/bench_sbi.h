@@ -1,0 +1,118 @@
+/* The SBI benchmarks' plumbing: a real iotsecd in a temporary directory, deterministic
+ * subscribers, the bulk import over the admin face, and the load generator that drives
+ * complete 5G AKA authentications (or GET /healthz) over HTTP/2 + TLS. */
+#ifndef IOTSEC_BENCH_SBI_H
+#define IOTSEC_BENCH_SBI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SBI_SNN "5G:mnc001.mcc001.3gppnetwork.org"
+
+/* ---- the daemon (bench_sbi_daemon.c) ---- */
+
+struct sbi_daemon {
+    char dir[64];   /* mkdtemp'd; holds inst/ (the instance) and daemon.log (its stderr) */
+    char inst[96];
+    char log[96];
+    uint16_t sbi_port, admin_port;
+    pid_t pid;
+    int out_fd;     /* the read end of its stdout, kept open so a late write cannot SIGPIPE */
+};
+
+/* iotsecd init + run; waits for the ready line. 0, or -1 with a message on stderr. */
+int sbi_daemon_start(struct sbi_daemon *d);
+/* SIGTERM, waits (SIGKILL after 30 s); returns the wait status, -1 if not running. */
+int sbi_daemon_stop(struct sbi_daemon *d);
+/* Removes the directory unless keep (then says where it is). */
+void sbi_daemon_cleanup(struct sbi_daemon *d, int keep);
+/* The daemon's resident set (VmRSS) in MiB; -1 when unreadable. */
+double sbi_daemon_rss_mib(const struct sbi_daemon *d);
+/* Its peak resident set so far (VmHWM) in MiB. */
+double sbi_daemon_peak_mib(const struct sbi_daemon *d);
+/* How many threads it has now. */
+int sbi_daemon_threads(const struct sbi_daemon *d);
+/* Where the CPU went during a window: us, the daemon (and each of its threads), and the
+ * whole machine, whose other processes compete for the same cores. */
+#define SBI_THREADS_MAX 64
+struct sbi_cpu {
+    double client_s, daemon_s, machine_s; /* busy CPU seconds */
+    unsigned threads;
+    int tid[SBI_THREADS_MAX];
+    double thread_s[SBI_THREADS_MAX];
+};
+/* Takes a snapshot at the start of a window. */
+void sbi_cpu_begin(struct sbi_cpu *c, pid_t daemon);
+/* Turns the snapshot into the CPU used since sbi_cpu_begin(). */
+void sbi_cpu_end(struct sbi_cpu *c, pid_t daemon);
+/* One line on stderr: shares of one core over `seconds`, per daemon thread too. */
+void sbi_cpu_print(const char *what, const struct sbi_cpu *c, double seconds);
+/* Copies the last `lines` lines of the daemon's stderr to ours, with the count of warn and
+ * error lines. */
+void sbi_daemon_log_tail(const struct sbi_daemon *d, int lines);
+/* Paths of the instance's PKI files: name is "ca", "admin" or "nf"; ext "crt" or "key". */
+void sbi_daemon_pki(const struct sbi_daemon *d, const char *name, const char *ext, char *out,
+                    size_t len);
+
+/* ---- subscribers and import (bench_sbi_import.c) ---- */
+
+/* Subscriber i: SUPI imsi-00101 + 10 digits, K and OPc derived from i (the device side
+ * recomputes them). */
+void sbi_sub_supi(uint32_t i, char out[32]);
+void sbi_sub_keys(uint32_t i, uint8_t k[16], uint8_t opc[16]);
+
+/* POSTs subscribers 0..n-1 as one CSV body to the admin face. Returns 0 and the seconds the
+ * request took (upload + import + answer), or -1 with a message on stderr. */
+int sbi_import(const struct sbi_daemon *d, uint32_t n, double *seconds);
+
+/* ---- latency histogram (bench_sbi_hist.c) ---- */
+
+struct sbi_hist {
+    uint32_t *bucket;
+    uint64_t n;
+    double max_s;
+};
+int sbi_hist_init(struct sbi_hist *h);
+void sbi_hist_free(struct sbi_hist *h);
+void sbi_hist_add(struct sbi_hist *h, double seconds);
+/* The q-quantile (0.5, 0.99) in milliseconds; 0 when empty. */
+double sbi_hist_ms(const struct sbi_hist *h, double q);
+
+/* ---- load (bench_sbi_load.c) ---- */
+
+enum sbi_load_kind { SBI_LOAD_AUTH, SBI_LOAD_HEALTHZ };
+
+struct sbi_load_opts {
+    enum sbi_load_kind kind;
+    unsigned connections, streams; /* streams = concurrent flows per connection */
+    double warmup_s, seconds;      /* seconds == 0: run until `distinct` flows completed */
+    uint32_t subscribers;          /* SUPIs drawn from 0..subscribers-1 */
+    uint32_t distinct;             /* > 0: each of `distinct` subscribers exactly once */
+};
+
+struct sbi_load_result {
+    double elapsed_s;      /* the measured window */
+    uint64_t ok;           /* complete successes in the window */
+    uint64_t ok_total;     /* including warm-up and drain */
+    uint64_t failed;       /* every failure, warm-up included */
+    double p50_ms, p99_ms, max_ms;
+    /* The same split by a subscriber's first authentication in this run (the daemon then
+     * reserves an SQN block with a durable write first) and the later ones. */
+    uint64_t n_first, n_later;
+    double p50_first_ms, p99_first_ms, p50_later_ms, p99_later_ms;
+    struct sbi_cpu cpu;    /* CPU used during the window */
+};
+
+/* Runs the load against d's SBI face and prints a breakdown of failures on stderr. Returns
+ * 0, or -1 when the load could not run at all (no connection). */
+int sbi_load_run(const struct sbi_daemon *d, const struct sbi_load_opts *o,
+                 struct sbi_load_result *r);
+
+/* The cores client and daemon share: every online CPU of the machine. */
+int sbi_cores(void);
+/* One JSON figure with `decimals` digits after the point (bench_report prints integers);
+ * cores is sbi_cores(). */
+void sbi_report(const char *name, double value, const char *unit, int decimals);
+
+#endif

@@ -1,0 +1,194 @@
+/* A real iotsecd for the SBI benchmarks, started the way an operator would (iotsecd init,
+ * then iotsecd run) in a temporary directory on free loopback ports. Its stderr (JSON log
+ * lines) goes to DIR/daemon.log so a misbehaving daemon can be reported, not guessed at. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_sbi.h"
+
+#ifndef IOTSECD_PATH
+#define IOTSECD_PATH ""
+#endif
+
+/* The compile-time path of the iotsecd target, else <build>/src/daemon/iotsecd derived from
+ * our own location <build>/tools/iotsec-bench/iotsec-bench (a build tree that moved). */
+static const char *iotsecd_path(void)
+{
+    static char path[PATH_MAX];
+    if (IOTSECD_PATH[0] && access(IOTSECD_PATH, X_OK) == 0)
+        return IOTSECD_PATH;
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = '\0';
+    snprintf(path, sizeof(path), "%s/../../src/daemon/iotsecd", dirname(self));
+    return access(path, X_OK) == 0 ? path : NULL;
+}
+
+static uint16_t free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    uint16_t port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* Runs iotsecd init with its output in DIR/init.log; 0 when it exits 0. */
+static int daemon_init(struct sbi_daemon *d, const char *bin)
+{
+    char sbi[32], adm[32], log[96];
+    snprintf(sbi, sizeof(sbi), "127.0.0.1:%u", d->sbi_port);
+    snprintf(adm, sizeof(adm), "127.0.0.1:%u", d->admin_port);
+    snprintf(log, sizeof(log), "%s/init.log", d->dir);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0)
+            dup2(fd, 1), dup2(fd, 2);
+        execl(bin, "iotsecd", "init", "--dir", d->inst, "--sbi", sbi, "--admin", adm,
+              (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "sbi: iotsecd init failed (see %s)\n", log);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads the daemon's stdout until the ready line (30 s at most). */
+static int wait_ready(struct sbi_daemon *d)
+{
+    char line[512] = "";
+    size_t used = 0;
+    struct pollfd p = {.fd = d->out_fd, .events = POLLIN};
+    while (used < sizeof(line) - 1 && poll(&p, 1, 30000) > 0) {
+        ssize_t n = read(d->out_fd, line + used, sizeof(line) - 1 - used);
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+        line[used] = '\0';
+        if (strchr(line, '\n'))
+            break;
+    }
+    if (strstr(line, "\"event\":\"ready\"") == NULL) {
+        fprintf(stderr, "sbi: iotsecd run did not get ready (stdout: '%.200s')\n", line);
+        sbi_daemon_log_tail(d, 20);
+        return -1;
+    }
+    return 0;
+}
+
+int sbi_daemon_start(struct sbi_daemon *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->out_fd = -1;
+    const char *bin = iotsecd_path();
+    if (bin == NULL) {
+        fprintf(stderr, "sbi: cannot find iotsecd (build the iotsecd target)\n");
+        return -1;
+    }
+    strcpy(d->dir, "/tmp/iotsec-bench-XXXXXX");
+    if (mkdtemp(d->dir) == NULL) {
+        fprintf(stderr, "sbi: mkdtemp: %s\n", strerror(errno));
+        return -1;
+    }
+    snprintf(d->inst, sizeof(d->inst), "%s/inst", d->dir);
+    snprintf(d->log, sizeof(d->log), "%s/daemon.log", d->dir);
+    d->sbi_port = free_port();
+    d->admin_port = free_port();
+    int out[2];
+    if (d->sbi_port == 0 || d->admin_port == 0 || daemon_init(d, bin) != 0 ||
+        pipe2(out, O_CLOEXEC) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(out[1], 1);
+        if (fd >= 0)
+            dup2(fd, 2);
+        execl(bin, "iotsecd", "run", "--dir", d->inst, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    d->pid = pid;
+    d->out_fd = out[0];
+    fprintf(stderr, "sbi: iotsecd pid %d in %s (sbi 127.0.0.1:%u, admin 127.0.0.1:%u)\n",
+            (int)pid, d->inst, d->sbi_port, d->admin_port);
+    return wait_ready(d);
+}
+
+int sbi_daemon_stop(struct sbi_daemon *d)
+{
+    if (d->pid <= 0)
+        return -1;
+    int status = -1;
+    kill(d->pid, SIGTERM);
+    for (int i = 0; i < 3000; i++) { /* 30 s: its own grace period is 10 s */
+        pid_t r = waitpid(d->pid, &status, WNOHANG);
+        if (r == d->pid)
+            break;
+        if (r < 0 || i == 2999) {
+            fprintf(stderr, "sbi: iotsecd did not stop within 30 s of SIGTERM; SIGKILL\n");
+            kill(d->pid, SIGKILL);
+            waitpid(d->pid, &status, 0);
+            break;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
+    d->pid = 0;
+    if (d->out_fd >= 0)
+        close(d->out_fd);
+    d->out_fd = -1;
+    return status;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void sbi_daemon_cleanup(struct sbi_daemon *d, int keep)
+{
+    if (d->pid > 0)
+        sbi_daemon_stop(d);
+    if (d->dir[0] == '\0')
+        return;
+    if (keep)
+        fprintf(stderr, "sbi: kept %s (daemon log: %s)\n", d->dir, d->log);
+    else
+        nftw(d->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void sbi_daemon_pki(const struct sbi_daemon *d, const char *name, const char *ext, char *out,
+                    size_t len)
+{
+    snprintf(out, len, "%s/pki/%s.%s", d->inst, name, ext);
+}
