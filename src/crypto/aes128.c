@@ -7,19 +7,27 @@
 #include "base/err.h"
 
 static EVP_CIPHER *aes128_ecb;
-static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static pthread_key_t ctx_key; /* frees a thread's context when the thread exits */
+/* The same pointer, for the hot path: a TLS read is cheaper than pthread_getspecific. */
 static _Thread_local EVP_CIPHER_CTX *thread_ctx;
 
-static void fetch_cipher(void)
+static void free_ctx(void *ctx)
+{
+    EVP_CIPHER_CTX_free(ctx); /* cleanses the key schedule */
+}
+
+static void init(void)
 {
     aes128_ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
+    pthread_key_create(&ctx_key, free_ctx);
 }
 
 static EVP_CIPHER_CTX *get_ctx(void)
 {
     if (thread_ctx != NULL)
         return thread_ctx;
-    pthread_once(&fetch_once, fetch_cipher);
+    pthread_once(&init_once, init);
     if (aes128_ecb == NULL)
         return NULL;
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
@@ -28,6 +36,10 @@ static EVP_CIPHER_CTX *get_ctx(void)
     static const uint8_t zero_key[16];
     if (EVP_EncryptInit_ex2(ctx, aes128_ecb, zero_key, NULL, NULL) != 1 ||
         EVP_CIPHER_CTX_set_padding(ctx, 0) != 1) {
+        EVP_CIPHER_CTX_free(ctx);
+        return NULL;
+    }
+    if (pthread_setspecific(ctx_key, ctx) != 0) {
         EVP_CIPHER_CTX_free(ctx);
         return NULL;
     }
@@ -72,7 +84,9 @@ void aes128_forget_key(void)
 
 void aes128_thread_cleanup(void)
 {
-    /* EVP_CIPHER_CTX_free cleanses the key schedule. */
-    EVP_CIPHER_CTX_free(thread_ctx);
-    thread_ctx = NULL;
+    if (thread_ctx != NULL) {
+        pthread_setspecific(ctx_key, NULL);
+        free_ctx(thread_ctx);
+        thread_ctx = NULL;
+    }
 }

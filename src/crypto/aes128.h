@@ -21,7 +21,7 @@ int aes128_encrypt_blocks_same_key(const uint8_t *in, uint8_t *out, size_t nbloc
 /* Overwrites this thread's key schedule (re-keys with zeros). Call when done with a K. */
 void aes128_forget_key(void);
 
-/* Frees this thread's context. Call before a thread exits. */
+/* Frees this thread's context now (it is freed at thread exit anyway). */
 void aes128_thread_cleanup(void);
 
 #endif

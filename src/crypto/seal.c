@@ -19,20 +19,30 @@
 #define HEADER_LEN (2 + NONCE_LEN)
 
 static EVP_CIPHER *aes256_gcm;
-static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
-static _Thread_local EVP_CIPHER_CTX *thread_ctx;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static pthread_key_t ctx_key; /* each thread's context, freed when the thread exits */
 
-static void fetch_cipher(void)
+static void free_ctx(void *ctx)
+{
+    EVP_CIPHER_CTX_free(ctx);
+}
+
+static void init(void)
 {
     aes256_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    pthread_key_create(&ctx_key, free_ctx);
 }
 
 static EVP_CIPHER_CTX *get_ctx(void)
 {
-    pthread_once(&fetch_once, fetch_cipher);
-    if (thread_ctx == NULL && aes256_gcm != NULL)
-        thread_ctx = EVP_CIPHER_CTX_new();
-    return thread_ctx;
+    pthread_once(&init_once, init);
+    EVP_CIPHER_CTX *ctx = pthread_getspecific(ctx_key);
+    if (ctx == NULL && aes256_gcm != NULL && (ctx = EVP_CIPHER_CTX_new()) != NULL &&
+        pthread_setspecific(ctx_key, ctx) != 0) {
+        EVP_CIPHER_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
 }
 
 int seal(const struct seal_kek *kek, const void *aad, size_t aad_len, const uint8_t *pt,

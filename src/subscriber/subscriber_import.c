@@ -233,8 +233,9 @@ int sub_json_row(const char *line, struct sub_input *in, char *err, size_t err_l
         while (i < NCOLUMN_NAMES && strcmp(key, column_names[i]) != 0)
             i++;
         if (i == NCOLUMN_NAMES || !json_is_string(v)) {
+            fail(err, err_len, "key '%.32s': unknown, or not a string", key); /* key is o's */
             json_decref(o);
-            return fail(err, err_len, "key '%.32s': unknown, or not a string", key);
+            return IOTSEC_ERR_INVALID;
         }
     }
 #define STR(k) json_string_value(json_object_get(o, k))
