@@ -1,5 +1,6 @@
 /* The SBI handlers: decode the request, call the shared vector flow or the confirmation
  * logic, encode the answer (TS 29.503 Nudm_UEAU, TS 29.509 Nausf_UEAuthentication). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,12 +134,13 @@ void aka_ausf_confirm_5g_aka(struct http_request *req, void *user)
                     "resStar must be 32 hex digits or null", "resStar");
         return;
     }
+    bool ue_answered = !json_is_null(res_json); /* res_json belongs to body */
     json_decref(body);
     struct auth_ctx ctx;
     if (take_context(a, req, AUTH_CTX_5G_AKA, &ctx) != IOTSEC_OK)
         return;
     json_t *o = json_object();
-    if (!json_is_null(res_json) && ct_equal(res_star, ctx.xres_star, 16))
+    if (ue_answered && ct_equal(res_star, ctx.xres_star, 16))
         answer_success(a, req, &ctx, o, "kseaf");
     else
         answer_failure(a, req, o);
