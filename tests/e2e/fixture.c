@@ -134,9 +134,30 @@ int fixture_stop(struct daemon_fixture *f, int sig)
     return status;
 }
 
+/* A sanitizer report or an error in the daemon's log is the reason a test failed: show it
+ * before the instance directory goes. */
+static void show_daemon_problems(const struct daemon_fixture *f)
+{
+    char path[128], line[1024];
+    snprintf(path, sizeof(path), "%s/daemon.log", f->dir);
+    FILE *log = fopen(path, "r");
+    if (log == NULL)
+        return;
+    int shown = 0;
+    while (fgets(line, sizeof(line), log) && shown < 200) {
+        if (shown || strstr(line, "Sanitizer") || strstr(line, "runtime error") ||
+            strstr(line, "\"level\":\"error\"")) {
+            fprintf(stderr, "iotsecd: %s", line);
+            shown++;
+        }
+    }
+    fclose(log);
+}
+
 void fixture_cleanup(struct daemon_fixture *f)
 {
     fixture_stop(f, SIGKILL);
+    show_daemon_problems(f);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
     if (system(cmd) != 0)
