@@ -106,6 +106,14 @@ static int load(struct store_conn *conn, const char *supi, struct subscription *
     return rc;
 }
 
+/* Steps a write statement to its end and resets it. */
+static int step_done(struct store_conn *conn, sqlite3_stmt *st)
+{
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+}
+
 static int seal_cred(const struct seal_kek *kek, const struct supi *supi, uint32_t version,
                      const struct sub_keys *keys, uint8_t out[CRED_SEALED_LEN])
 {
@@ -135,9 +143,7 @@ static int record_event(struct store_conn *conn, const char *supi, const char *e
     sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, actor ? actor : "unknown", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, now);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+    return step_done(conn, st);
 }
 
 static int insert(struct store_conn *conn, const struct seal_kek *kek, const struct sub_input *in,
@@ -171,9 +177,7 @@ static int insert(struct store_conn *conn, const struct seal_kek *kek, const str
     sqlite3_bind_int64(st, 9, now);
     sqlite3_bind_int64(st, 10, now);
     sqlite3_bind_text(st, 11, sub_auth_method_name(in->auth_method), -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+    return step_done(conn, st);
 }
 
 static int op_create(struct store_conn *conn, struct sub_op *op)
@@ -203,10 +207,8 @@ static int op_event(struct store_conn *conn, struct sub_op *op)
     sqlite3_bind_text(st, 1, sub_state_name(to), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, op->now);
     sqlite3_bind_int64(st, 3, cur.id);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        return store_error(conn, step);
+    if ((rc = step_done(conn, st)) != IOTSEC_OK)
+        return rc;
     rc = record_event(conn, op->supi, sub_event_name(op->event), sub_state_name(cur.state),
                       sub_state_name(to), op->actor, op->now);
     return rc == IOTSEC_OK ? load(conn, op->supi, &op->result, NULL) : rc;
@@ -240,10 +242,8 @@ static int op_rotate(struct store_conn *conn, struct sub_op *op)
     }
     sqlite3_bind_int64(st, 6, op->now);
     sqlite3_bind_int64(st, 7, cur.id);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        return store_error(conn, step);
+    if ((rc = step_done(conn, st)) != IOTSEC_OK)
+        return rc;
     rc = record_event(conn, op->supi, "rotate", sub_state_name(cur.state),
                       sub_state_name(cur.state), op->actor, op->now);
     return rc == IOTSEC_OK ? load(conn, op->supi, &op->result, NULL) : rc;
@@ -269,10 +269,8 @@ static int op_delete(struct store_conn *conn, struct sub_op *op)
     if ((rc = store_stmt(conn, "DELETE FROM subscriptions WHERE id = ?", &st)) != IOTSEC_OK)
         return rc;
     sqlite3_bind_int64(st, 1, cur.id);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        return store_error(conn, step);
+    if ((rc = step_done(conn, st)) != IOTSEC_OK)
+        return rc;
     op->result = cur;
     return record_event(conn, op->supi, "delete", sub_state_name(cur.state), NULL, op->actor,
                         op->now);
@@ -289,10 +287,8 @@ static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
         return rc;
     sqlite3_bind_int64(st, 1, (int64_t)op->sqn_reserved);
     sqlite3_bind_text(st, 2, op->supi, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        return store_error(conn, step);
+    if ((rc = step_done(conn, st)) != IOTSEC_OK)
+        return rc;
     return sqlite3_changes(store_conn_db(conn)) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
 }
 
@@ -308,10 +304,8 @@ static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
     if (rc != IOTSEC_OK)
         return rc;
     sqlite3_bind_int64(st, 1, op->now);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        return store_error(conn, step);
+    if ((rc = step_done(conn, st)) != IOTSEC_OK)
+        return rc;
     /* Log first (the SELECT sees the states before), then change them. */
 #define DUE " FROM subscriptions WHERE not_after > 0 AND not_after <= ?1" \
             " AND state NOT IN ('expired', 'revoked')"
@@ -321,20 +315,16 @@ static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
                          &st)) != IOTSEC_OK)
         return rc;
     sqlite3_bind_int64(st, 1, op->now);
-    step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        return store_error(conn, step);
+    if ((rc = step_done(conn, st)) != IOTSEC_OK)
+        return rc;
     if ((rc = store_stmt(conn,
                          "UPDATE subscriptions SET state = 'expired', updated_at = ?1"
                          " WHERE id IN (SELECT id" DUE ")",
                          &st)) != IOTSEC_OK)
         return rc;
     sqlite3_bind_int64(st, 1, op->now);
-    step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        return store_error(conn, step);
+    if ((rc = step_done(conn, st)) != IOTSEC_OK)
+        return rc;
     op->affected = (size_t)sqlite3_changes(store_conn_db(conn));
     return IOTSEC_OK;
 #undef DUE
