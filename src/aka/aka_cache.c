@@ -139,11 +139,15 @@ int sqn_cache_take(struct sqn_cache *c, int64_t id, uint64_t db_reserved, unsign
 
 void sqn_cache_reserved(struct sqn_cache *c, int64_t id, uint64_t reserved)
 {
+    /* Only a take creates a generator (from the durable value); a reservation always
+     * follows one, so an unknown id has nothing to raise. */
     struct sqn_stripe *s = stripe_of(c, id);
     pthread_mutex_lock(&s->lock);
-    struct sqn_entry *e = find_or_add(s, id, reserved);
-    if (e != NULL && e->gen.reserved < reserved)
-        e->gen.reserved = reserved;
+    if (s->cap) {
+        struct sqn_entry *e = probe(s->slots, s->cap, id);
+        if (e->id == id && e->gen.reserved < reserved)
+            e->gen.reserved = reserved;
+    }
     pthread_mutex_unlock(&s->lock);
 }
 

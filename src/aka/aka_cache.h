@@ -36,7 +36,8 @@ struct sqn_step {
 int sqn_cache_take(struct sqn_cache *c, int64_t id, uint64_t db_reserved, unsigned ind,
                    bool resync, uint64_t sqn_ms, uint64_t block, struct sqn_step *step);
 
-/* Records that reserved is now durable for id (never lowers it). */
+/* Records that reserved is now durable for id (never lowers it; an id not taken from yet
+ * is left alone: its first take reads the durable value). */
 void sqn_cache_reserved(struct sqn_cache *c, int64_t id, uint64_t reserved);
 
 /* A successful authentication ends a run of synchronisation failures. */

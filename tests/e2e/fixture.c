@@ -120,6 +120,7 @@ int fixture_start(struct daemon_fixture *f)
             break;
     }
     close(out[0]);
+    snprintf(f->ready, sizeof(f->ready), "%s", line);
     return strstr(line, "\"event\":\"ready\"") ? 0 : -1;
 }
 

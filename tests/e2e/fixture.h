@@ -15,6 +15,7 @@ struct daemon_fixture {
     char sbi[64], admin[64], h2c[64]; /* base URLs */
     pid_t pid;
     char snn[40];
+    char ready[512]; /* the daemon's ready line, after fixture_start */
 };
 
 /* Creates the instance (iotsecd init) with extra YAML lines appended (NULL: none). */
