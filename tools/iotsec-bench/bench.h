@@ -25,10 +25,10 @@ int bench_suci(double seconds);
 /* The SBI groups run a real iotsecd (bench_sbi.c): sbi-auth (complete 5G AKA over HTTP/2 +
  * TLS, 100k subscribers) and import (1M subscribers through the admin face). */
 struct bench_sbi_opts {
-    double seconds;        /* the measured window of each load phase */
-    unsigned connections;  /* HTTP/2 connections to the SBI face */
-    unsigned streams;      /* concurrent authentications per connection */
-    int keep;              /* keep the daemon's temporary directory (and its log) */
+    double seconds;       /* the measured window of each load phase */
+    unsigned connections; /* HTTP/2 connections to the SBI face */
+    unsigned streams;     /* concurrent authentications per connection */
+    int keep;             /* keep the daemon's temporary directory (and its log) */
 };
 int bench_sbi_auth(const struct bench_sbi_opts *o);
 int bench_import(const struct bench_sbi_opts *o);

@@ -7,17 +7,17 @@
  * Client and daemon share the machine's cores ("cores" in every figure). A benchmark that
  * fails measures nothing: more than 0.1% failed operations makes the group fail. */
 #include <stdio.h>
-#include <time.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "bench.h"
 #include "bench_sbi.h"
 
-#define AUTH_SUBSCRIBERS 100000u
+#define AUTH_SUBSCRIBERS   100000u
 #define IMPORT_SUBSCRIBERS 1000000u
-#define IMPORT_AUTHS 100000u
-#define WARMUP_S 1.0
-#define MAX_FAIL_RATIO 0.001
+#define IMPORT_AUTHS       100000u
+#define WARMUP_S           1.0
+#define MAX_FAIL_RATIO     0.001
 
 static void target(const char *what, int met)
 {
@@ -41,14 +41,16 @@ static int load(const struct sbi_daemon *d, const struct bench_sbi_opts *bo,
                 enum sbi_load_kind kind, uint32_t subs, uint32_t distinct,
                 struct sbi_load_result *r)
 {
-    struct sbi_load_opts o = {.kind = kind, .connections = bo->connections,
-                              .streams = bo->streams, .subscribers = subs,
+    struct sbi_load_opts o = {.kind = kind,
+                              .connections = bo->connections,
+                              .streams = bo->streams,
+                              .subscribers = subs,
                               .distinct = distinct};
     if (!distinct)
         o.warmup_s = WARMUP_S, o.seconds = bo->seconds;
     const char *what = kind == SBI_LOAD_HEALTHZ ? "GET /healthz" : "5G AKA";
-    fprintf(stderr, "sbi: %s, %u connections x %u streams, %s\n", what, o.connections,
-            o.streams, distinct ? "each subscriber once" : "random SUPIs");
+    fprintf(stderr, "sbi: %s, %u connections x %u streams, %s\n", what, o.connections, o.streams,
+            distinct ? "each subscriber once" : "random SUPIs");
     if (sbi_load_run(d, &o, r) != 0)
         return -1;
     sbi_cpu_print(what, &r->cpu, r->elapsed_s);
@@ -83,12 +85,14 @@ static int auth_phase(struct sbi_daemon *d, const struct bench_sbi_opts *o)
     sbi_report("sbi.auth_5g_aka.p99", auth.p99_ms, "ms", 2);
     sbi_report("sbi.healthz_baseline", (double)base.ok / base.elapsed_s, "per_s", 0);
     sbi_report("sbi.daemon_rss_100k", sbi_daemon_rss_mib(d), "MiB", 1);
-    fprintf(stderr, "sbi: 5G AKA max latency %.2f ms; healthz p50 %.2f ms p99 %.2f ms; each "
-                    "authentication is 2 requests\n",
+    fprintf(stderr,
+            "sbi: 5G AKA max latency %.2f ms; healthz p50 %.2f ms p99 %.2f ms; each "
+            "authentication is 2 requests\n",
             auth.max_ms, base.p50_ms, base.p99_ms);
-    fprintf(stderr, "sbi: a subscriber's first authentication in the run (durable SQN block "
-                    "reservation): %llu, p50 %.2f ms p99 %.2f ms; later ones: %llu, p50 %.2f ms "
-                    "p99 %.2f ms\n",
+    fprintf(stderr,
+            "sbi: a subscriber's first authentication in the run (durable SQN block "
+            "reservation): %llu, p50 %.2f ms p99 %.2f ms; later ones: %llu, p50 %.2f ms "
+            "p99 %.2f ms\n",
             (unsigned long long)auth.n_first, auth.p50_first_ms, auth.p99_first_ms,
             (unsigned long long)auth.n_later, auth.p50_later_ms, auth.p99_later_ms);
     target(">= 20000 authentications/s", rate >= 20000);
@@ -100,9 +104,10 @@ int bench_sbi_auth(const struct bench_sbi_opts *o)
 {
     struct sbi_daemon d;
     double s = 0;
-    fprintf(stderr, "sbi-auth: complete 5G AKA (POST + PUT) over HTTP/2 + TLS 1.3 with client "
-                    "certificates, against a real iotsecd; client (1 thread) and daemon share "
-                    "the machine's %d cores\n",
+    fprintf(stderr,
+            "sbi-auth: complete 5G AKA (POST + PUT) over HTTP/2 + TLS 1.3 with client "
+            "certificates, against a real iotsecd; client (1 thread) and daemon share "
+            "the machine's %d cores\n",
             sbi_cores());
     int rc = sbi_daemon_start(&d);
     if (rc == 0 && (rc = sbi_import(&d, AUTH_SUBSCRIBERS, &s)) == 0)
@@ -129,8 +134,9 @@ int bench_import(const struct bench_sbi_opts *o)
 {
     struct sbi_daemon d;
     double s = 0;
-    fprintf(stderr, "import: %u subscribers in one CSV POST to the admin face of a real "
-                    "iotsecd (%d cores shared with the client)\n",
+    fprintf(stderr,
+            "import: %u subscribers in one CSV POST to the admin face of a real "
+            "iotsecd (%d cores shared with the client)\n",
             IMPORT_SUBSCRIBERS, sbi_cores());
     int rc = sbi_daemon_start(&d), threads = 0;
     if (rc == 0) {
@@ -148,8 +154,9 @@ int bench_import(const struct bench_sbi_opts *o)
     }
     struct sbi_load_result r;
     if (rc == 0 && (rc = load(&d, o, SBI_LOAD_AUTH, IMPORT_SUBSCRIBERS, IMPORT_AUTHS, &r)) == 0) {
-        fprintf(stderr, "sbi: %llu distinct subscribers authenticated in %.2f s (%.0f/s, first "
-                        "use of each), p50 %.2f ms p99 %.2f ms\n",
+        fprintf(stderr,
+                "sbi: %llu distinct subscribers authenticated in %.2f s (%.0f/s, first "
+                "use of each), p50 %.2f ms p99 %.2f ms\n",
                 (unsigned long long)r.ok, r.elapsed_s, (double)r.ok / r.elapsed_s, r.p50_ms,
                 r.p99_ms);
         sbi_report("sbi.daemon_rss_1m_after_auth", sbi_daemon_rss_mib(&d), "MiB", 1);

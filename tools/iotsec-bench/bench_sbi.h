@@ -13,12 +13,12 @@
 /* ---- the daemon (bench_sbi_daemon.c) ---- */
 
 struct sbi_daemon {
-    char dir[64];   /* mkdtemp'd; holds inst/ (the instance) and daemon.log (its stderr) */
+    char dir[64]; /* mkdtemp'd; holds inst/ (the instance) and daemon.log (its stderr) */
     char inst[96];
     char log[96];
     uint16_t sbi_port, admin_port;
     pid_t pid;
-    int out_fd;     /* the read end of its stdout, kept open so a late write cannot SIGPIPE */
+    int out_fd; /* the read end of its stdout, kept open so a late write cannot SIGPIPE */
 };
 
 /* iotsecd init + run; waits for the ready line. 0, or -1 with a message on stderr. */
@@ -92,16 +92,16 @@ struct sbi_load_opts {
 };
 
 struct sbi_load_result {
-    double elapsed_s;      /* the measured window */
-    uint64_t ok;           /* complete successes in the window */
-    uint64_t ok_total;     /* including warm-up and drain */
-    uint64_t failed;       /* every failure, warm-up included */
+    double elapsed_s;  /* the measured window */
+    uint64_t ok;       /* complete successes in the window */
+    uint64_t ok_total; /* including warm-up and drain */
+    uint64_t failed;   /* every failure, warm-up included */
     double p50_ms, p99_ms, max_ms;
     /* The same split by a subscriber's first authentication in this run (the daemon then
      * reserves an SQN block with a durable write first) and the later ones. */
     uint64_t n_first, n_later;
     double p50_first_ms, p99_first_ms, p50_later_ms, p99_later_ms;
-    struct sbi_cpu cpu;    /* CPU used during the window */
+    struct sbi_cpu cpu; /* CPU used during the window */
 };
 
 /* Runs the load against d's SBI face and prints a breakdown of failures on stderr. Returns

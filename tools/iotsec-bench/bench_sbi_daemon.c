@@ -67,8 +67,7 @@ static int daemon_init(struct sbi_daemon *d, const char *bin)
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd >= 0)
             dup2(fd, 1), dup2(fd, 2);
-        execl(bin, "iotsecd", "init", "--dir", d->inst, "--sbi", sbi, "--admin", adm,
-              (char *)NULL);
+        execl(bin, "iotsecd", "init", "--dir", d->inst, "--sbi", sbi, "--admin", adm, (char *)NULL);
         _exit(127);
     }
     int status;
@@ -138,8 +137,8 @@ int sbi_daemon_start(struct sbi_daemon *d)
     close(out[1]);
     d->pid = pid;
     d->out_fd = out[0];
-    fprintf(stderr, "sbi: iotsecd pid %d in %s (sbi 127.0.0.1:%u, admin 127.0.0.1:%u)\n",
-            (int)pid, d->inst, d->sbi_port, d->admin_port);
+    fprintf(stderr, "sbi: iotsecd pid %d in %s (sbi 127.0.0.1:%u, admin 127.0.0.1:%u)\n", (int)pid,
+            d->inst, d->sbi_port, d->admin_port);
     return wait_ready(d);
 }
 

@@ -5,7 +5,7 @@
 #include "bench_sbi.h"
 
 #define HIST_US 10
-#define HIST_N 100000 /* 10 us x 100000 = 1 s; slower ones land in the last bucket */
+#define HIST_N  100000 /* 10 us x 100000 = 1 s; slower ones land in the last bucket */
 
 int sbi_hist_init(struct sbi_hist *h)
 {

@@ -9,7 +9,7 @@
 #include "bench_sbi.h"
 #include "h2client.h"
 
-#define ROW_MAX 96 /* "imsi-" 15 digits "," 32 hex "," 32 hex ",8000\n" is 92 bytes */
+#define ROW_MAX          96 /* "imsi-" 15 digits "," 32 hex "," 32 hex ",8000\n" is 92 bytes */
 #define IMPORT_TIMEOUT_S 900.0
 
 void sbi_sub_supi(uint32_t i, char out[32])
@@ -79,8 +79,12 @@ static struct h2c *admin_connect(const struct sbi_daemon *d, struct h2c_loop *lo
     sbi_daemon_pki(d, "ca", "crt", ca, sizeof(ca));
     sbi_daemon_pki(d, "admin", "crt", crt, sizeof(crt));
     sbi_daemon_pki(d, "admin", "key", key, sizeof(key));
-    struct h2c_config cfg = {.host = "127.0.0.1", .port = d->admin_port, .ca_file = ca,
-                             .cert_file = crt, .key_file = key, .max_streams = 1,
+    struct h2c_config cfg = {.host = "127.0.0.1",
+                             .port = d->admin_port,
+                             .ca_file = ca,
+                             .cert_file = crt,
+                             .key_file = key,
+                             .max_streams = 1,
                              .max_response = 4096};
     struct h2c *c = h2c_connect(loop, &cfg, err, sizeof(err));
     if (c == NULL)
@@ -92,8 +96,8 @@ static struct h2c *admin_connect(const struct sbi_daemon *d, struct h2c_loop *lo
 static int post_import(struct h2c_loop *loop, struct h2c *c, const char *csv, size_t len,
                        struct import_wait *w)
 {
-    if (h2c_submit_ref(c, "POST", "/admin/v1/subscribers/import", "text/csv", csv, len,
-                       import_done, w) != 0)
+    if (h2c_submit_ref(c, "POST", "/admin/v1/subscribers/import", "text/csv", csv, len, import_done,
+                       w) != 0)
         return -1;
     double deadline = bench_now() + IMPORT_TIMEOUT_S;
     while (!w->done && bench_now() < deadline)

@@ -13,12 +13,12 @@
 #include "crypto/kdf.h"
 #include "h2client.h"
 
-#define DRAIN_S 10.0    /* after the window, in-flight flows get this long to finish */
+#define DRAIN_S            10.0 /* after the window, in-flight flows get this long to finish */
 #define DISTINCT_TIMEOUT_S 600.0
-#define RESP_MAX 2048
-#define REQ_MAX 256
-#define STRIDE 999983u  /* a prime: i * STRIDE mod n visits every subscriber once */
-#define SAMPLES 3       /* failure bodies kept for the report */
+#define RESP_MAX           2048
+#define REQ_MAX            256
+#define STRIDE             999983u /* a prime: i * STRIDE mod n visits every subscriber once */
+#define SAMPLES            3       /* failure bodies kept for the report */
 
 enum phase { WARMUP, MEASURE, DRAIN };
 enum hist_kind { H_ALL, H_FIRST, H_LATER, H_KINDS };
@@ -36,7 +36,7 @@ struct flow {
 struct load {
     const struct sbi_load_opts *o;
     struct flow *flows;
-    unsigned active;
+    unsigned active, retired; /* flows running; flows stopped early (connection unusable) */
     enum phase phase;
     uint64_t rng, seq, ok, ok_total, failed;
     uint64_t by_status[600], by_kind[F_KINDS];
@@ -107,13 +107,12 @@ static void flow_next(struct flow *f)
         L->seen[sub / 8] |= (uint8_t)(1u << (sub % 8));
         sbi_sub_supi(f->sub, f->supi);
         int n = snprintf(body, sizeof(body),
-                         "{\"supiOrSuci\":\"%s\",\"servingNetworkName\":\"" SBI_SNN "\"}",
-                         f->supi);
-        rc = h2c_submit(f->conn, "POST", "/nausf-auth/v1/ue-authentications",
-                        "application/json", body, (size_t)n, on_created, f);
+                         "{\"supiOrSuci\":\"%s\",\"servingNetworkName\":\"" SBI_SNN "\"}", f->supi);
+        rc = h2c_submit(f->conn, "POST", "/nausf-auth/v1/ue-authentications", "application/json",
+                        body, (size_t)n, on_created, f);
     }
-    if (rc != 0) { /* the connection is gone: retire the flow rather than spin */
-        fail(L, F_TRANSPORT, 0, "submit failed (connection broken)");
+    if (rc != 0) { /* the connection is gone (its requests failed already): stop, not spin */
+        L->retired++;
         L->active--;
     }
 }
@@ -210,6 +209,9 @@ static void print_failures(const struct load *L)
     static const char *kinds[] = {"HTTP status", "no answer (reset, connection lost, timeout)",
                                   "unparsable answer", "challenge did not verify (AUTN/HXRES*)",
                                   "confirmation not AUTHENTICATION_SUCCESS for the SUPI"};
+    if (L->retired)
+        fprintf(stderr, "sbi: %u flows stopped early: their connection became unusable\n",
+                L->retired);
     if (L->failed == 0)
         return;
     fprintf(stderr, "sbi: %llu FAILURES:\n", (unsigned long long)L->failed);
@@ -230,9 +232,14 @@ static int connect_all(const struct sbi_daemon *d, struct h2c_loop *loop, struct
     sbi_daemon_pki(d, "ca", "crt", ca, sizeof(ca));
     sbi_daemon_pki(d, "nf", "crt", crt, sizeof(crt));
     sbi_daemon_pki(d, "nf", "key", key, sizeof(key));
-    struct h2c_config cfg = {.host = "127.0.0.1", .port = d->sbi_port, .ca_file = ca,
-                             .cert_file = crt, .key_file = key, .max_streams = streams,
-                             .max_response = RESP_MAX, .max_request = REQ_MAX};
+    struct h2c_config cfg = {.host = "127.0.0.1",
+                             .port = d->sbi_port,
+                             .ca_file = ca,
+                             .cert_file = crt,
+                             .key_file = key,
+                             .max_streams = streams,
+                             .max_response = RESP_MAX,
+                             .max_request = REQ_MAX};
     for (unsigned i = 0; i < n; i++) {
         if ((conns[i] = h2c_connect(loop, &cfg, err, sizeof(err))) == NULL) {
             fprintf(stderr, "sbi: SBI face: %s\n", err);
@@ -270,8 +277,12 @@ static void drive(struct load *L, struct h2c_loop *loop, struct h2c **conns, pid
         sbi_cpu_end(&r->cpu, daemon);
     }
     L->phase = DRAIN;
-    for (unsigned i = 0; i < o->connections; i++)
+    for (unsigned i = 0; i < o->connections; i++) {
+        if (!h2c_ok(conns[i]))
+            fprintf(stderr, "sbi: connection %u broke during the run: %s\n", i,
+                    h2c_error(conns[i]));
         h2c_abort(conns[i]); /* whatever is still in flight has timed out */
+    }
     r->elapsed_s = end > start ? end - start : 0;
 }
 

@@ -63,8 +63,8 @@ static double stat_cpu_seconds(const char *path)
     buf[n] = '\0';
     char *p = strrchr(buf, ')');
     unsigned long long ut = 0, st = 0;
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-                            &st) != 2)
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
         return 0;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -140,10 +140,11 @@ void sbi_cpu_print(const char *what, const struct sbi_cpu *c, double seconds)
     if (seconds <= 0)
         return;
     double other = c->machine_s - c->client_s - c->daemon_s;
-    fprintf(stderr, "sbi: %s: CPU in %.1f s, as %% of one core (the machine has %d00%%): client "
-                    "%.0f%%, daemon %.0f%%, other processes %.0f%%, idle %.0f%%\n",
-            what, seconds, sbi_cores(), 100 * c->client_s / seconds,
-            100 * c->daemon_s / seconds, other > 0 ? 100 * other / seconds : 0,
+    fprintf(stderr,
+            "sbi: %s: CPU in %.1f s, as %% of one core (the machine has %d00%%): client "
+            "%.0f%%, daemon %.0f%%, other processes %.0f%%, idle %.0f%%\n",
+            what, seconds, sbi_cores(), 100 * c->client_s / seconds, 100 * c->daemon_s / seconds,
+            other > 0 ? 100 * other / seconds : 0,
             100 * (sbi_cores() * seconds - c->machine_s) / seconds);
     fprintf(stderr, "sbi:   daemon threads:");
     for (unsigned i = 0; i < c->threads; i++)
@@ -172,8 +173,9 @@ void sbi_daemon_log_tail(const struct sbi_daemon *d, int lines)
             total ? "; last lines:" : "");
     unsigned long first = total > (unsigned long)lines ? total - (unsigned long)lines : 0;
     for (unsigned long i = first; ring && i < total; i++)
-        fprintf(stderr, "  %s", ring[i % (unsigned long)lines] ? ring[i % (unsigned long)lines]
-                                                               : "(out of memory)\n");
+        fprintf(stderr, "  %s",
+                ring[i % (unsigned long)lines] ? ring[i % (unsigned long)lines]
+                                               : "(out of memory)\n");
     for (int i = 0; ring && i < lines; i++)
         free(ring[i]);
     free(ring);

@@ -3,76 +3,30 @@
  * frames are coalesced into one buffer before SSL_write() so many small frames share a TLS
  * record and a syscall. Completed streams are queued during mem_recv and their callbacks run
  * after it returns, so a callback may submit the next request safely. */
-#include "h2client.h"
-
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <nghttp2/nghttp2.h>
 #include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#define IO_BUF (64 * 1024)
-#define NO_STREAM (-1)
+#include "h2client_int.h"
 
-struct h2c_slot {
-    struct h2c *conn;
-    int index, next;   /* free list / completion queue link */
-    int status;        /* :status, or 0 until one arrives */
-    int failed;        /* reset, or closed with an error code */
-    int in_use, queued;
-    const uint8_t *body;
-    size_t body_len, body_off;
-    uint8_t *req;      /* the copied request body, max_request bytes */
-    char *resp;        /* max_response + 1 bytes */
-    size_t resp_len;
-    h2c_done_fn done;
-    void *user;
-    char method[8], ctype[64], path[256], clen[24];
-};
-
-struct h2c {
-    struct h2c_loop *loop;
-    struct h2c *next_conn;
-    struct h2c_config cfg;
-    int fd, broken, want_out;
-    SSL_CTX *ctx;
-    SSL *ssl;
-    nghttp2_session *s;
-    char authority[64];
-    struct h2c_slot *slots;
-    int free_head, done_head, done_tail;
-    unsigned nfree;
-    const uint8_t *pend; /* the rest of nghttp2's last chunk, valid until the next mem_send */
-    size_t pend_len;
-    size_t out_len, out_off;
-    uint8_t out[IO_BUF], in[IO_BUF];
-};
-
-struct h2c_loop {
-    int epfd;
-    struct h2c *conns;
-};
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
+void h2c_set_why(struct h2c *c, const char *fmt, ...)
 {
+    if (c->why[0])
+        return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
+    vsnprintf(c->why, sizeof(c->why), fmt, ap);
     va_end(ap);
+}
+
+const char *h2c_tls_reason(void)
+{
+    const char *r = ERR_reason_error_string(ERR_get_error());
+    return r ? r : "unknown TLS error";
 }
 
 /* ---- slots ---------------------------------------------------------------------------- */
@@ -176,6 +130,17 @@ static int on_close(nghttp2_session *s, int32_t stream_id, uint32_t error_code, 
     return 0;
 }
 
+static int on_frame(nghttp2_session *s, const nghttp2_frame *frame, void *user)
+{
+    (void)s;
+    if (frame->hd.type == NGHTTP2_GOAWAY)
+        h2c_set_why(user, "GOAWAY from the server: error code %u, last stream %d, \"%.*s\"",
+                    frame->goaway.error_code, frame->goaway.last_stream_id,
+                    (int)(frame->goaway.opaque_data_len < 80 ? frame->goaway.opaque_data_len : 80),
+                    (const char *)frame->goaway.opaque_data);
+    return 0;
+}
+
 static ssize_t read_body(nghttp2_session *s, int32_t stream_id, uint8_t *buf, size_t length,
                          uint32_t *data_flags, nghttp2_data_source *source, void *user)
 {
@@ -201,8 +166,7 @@ static void want_out(struct h2c *c, int on)
     c->want_out = on;
 }
 
-/* Breaks the connection: every request in flight completes with status 0. */
-static void conn_fail(struct h2c *c)
+void h2c_fail(struct h2c *c)
 {
     if (c->broken)
         return;
@@ -218,6 +182,17 @@ static void conn_fail(struct h2c *c)
     run_completions(c);
 }
 
+static void tls_why(struct h2c *c, const char *op, int e)
+{
+    if (e == SSL_ERROR_ZERO_RETURN)
+        h2c_set_why(c, "the server closed the connection (TLS close_notify)");
+    else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+        h2c_set_why(c, "TLS %s: %s", op,
+                    errno ? strerror(errno) : "the server closed the connection");
+    else
+        h2c_set_why(c, "TLS %s: %s", op, h2c_tls_reason());
+}
+
 /* Fills the output buffer from nghttp2 (only when it is empty, so a write that must be
  * retried is retried with the very same bytes), then writes what the socket takes. */
 static int conn_flush(struct h2c *c)
@@ -228,8 +203,10 @@ static int conn_flush(struct h2c *c)
             while (c->out_len < IO_BUF) {
                 if (c->pend_len == 0) {
                     ssize_t n = nghttp2_session_mem_send(c->s, &c->pend);
-                    if (n < 0)
+                    if (n < 0) {
+                        h2c_set_why(c, "HTTP/2 send: %s", nghttp2_strerror((int)n));
                         return -1;
+                    }
                     if (n == 0)
                         break;
                     c->pend_len = (size_t)n;
@@ -243,6 +220,7 @@ static int conn_flush(struct h2c *c)
                 return 0;
             }
         }
+        errno = 0;
         int n = SSL_write(c->ssl, c->out + c->out_off, (int)(c->out_len - c->out_off));
         if (n > 0) {
             c->out_off += (size_t)n;
@@ -253,6 +231,7 @@ static int conn_flush(struct h2c *c)
             want_out(c, e == SSL_ERROR_WANT_WRITE);
             return 0;
         }
+        tls_why(c, "write", e);
         return -1;
     }
 }
@@ -260,20 +239,25 @@ static int conn_flush(struct h2c *c)
 static int conn_read(struct h2c *c)
 {
     for (;;) {
+        errno = 0;
         int n = SSL_read(c->ssl, c->in, sizeof(c->in));
         if (n > 0) {
-            if (nghttp2_session_mem_recv(c->s, c->in, (size_t)n) < 0)
+            ssize_t rv = nghttp2_session_mem_recv(c->s, c->in, (size_t)n);
+            if (rv < 0) {
+                h2c_set_why(c, "HTTP/2 receive: %s", nghttp2_strerror((int)rv));
                 return -1;
+            }
             continue;
         }
         int e = SSL_get_error(c->ssl, n);
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
             return 0;
-        return -1; /* closed by the peer, or a TLS error */
+        tls_why(c, "read", e);
+        return -1;
     }
 }
 
-static void conn_service(struct h2c *c, uint32_t events)
+void h2c_service(struct h2c *c, uint32_t events)
 {
     if (c->broken)
         return;
@@ -283,35 +267,16 @@ static void conn_service(struct h2c *c, uint32_t events)
     run_completions(c);
     if (rc == 0 && !c->broken)
         rc = conn_flush(c);
-    if (rc != 0 || (!c->broken && !nghttp2_session_want_read(c->s) &&
-                    !nghttp2_session_want_write(c->s) && c->out_len == c->out_off))
-        conn_fail(c);
+    if (rc == 0 && !c->broken && !nghttp2_session_want_read(c->s) &&
+        !nghttp2_session_want_write(c->s) && c->out_len == c->out_off) {
+        h2c_set_why(c, "the HTTP/2 session ended");
+        rc = -1;
+    }
+    if (rc != 0)
+        h2c_fail(c);
 }
 
 /* ---- the loop ------------------------------------------------------------------------- */
-
-struct h2c_loop *h2c_loop_new(void)
-{
-    struct h2c_loop *loop = calloc(1, sizeof(*loop));
-    if (loop == NULL)
-        return NULL;
-    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (loop->epfd < 0) {
-        free(loop);
-        return NULL;
-    }
-    return loop;
-}
-
-void h2c_loop_free(struct h2c_loop *loop)
-{
-    if (loop == NULL)
-        return;
-    while (loop->conns)
-        h2c_close(loop->conns);
-    close(loop->epfd);
-    free(loop);
-}
 
 int h2c_loop_run(struct h2c_loop *loop, int timeout_ms)
 {
@@ -319,91 +284,22 @@ int h2c_loop_run(struct h2c_loop *loop, int timeout_ms)
     /* Requests submitted outside the loop (or by another connection's callbacks). */
     for (struct h2c *c = loop->conns; c; c = c->next_conn)
         if (!c->broken && nghttp2_session_want_write(c->s) && c->out_off == c->out_len)
-            conn_service(c, 0);
+            h2c_service(c, 0);
     int n = epoll_wait(loop->epfd, ev, 16, timeout_ms);
     if (n < 0 && errno != EINTR)
         return -1;
     for (int i = 0; i < n; i++)
-        conn_service(ev[i].data.ptr, ev[i].events);
+        h2c_service(ev[i].data.ptr, ev[i].events);
     int ok = 0;
     for (struct h2c *c = loop->conns; c; c = c->next_conn) {
         if (!c->broken && nghttp2_session_want_write(c->s) && c->out_off == c->out_len)
-            conn_service(c, 0);
+            h2c_service(c, 0);
         ok += !c->broken;
     }
     return ok;
 }
 
-/* ---- connecting ----------------------------------------------------------------------- */
-
-static SSL_CTX *tls_ctx(const struct h2c_config *cfg, char *err, size_t len)
-{
-    static const unsigned char alpn[] = {2, 'h', '2'};
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (ctx == NULL || SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL) != 1 ||
-        SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1 ||
-        SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn)) != 0) {
-        set_err(err, len, "TLS setup (%s, %s): %s", cfg->cert_file, cfg->ca_file,
-                ERR_reason_error_string(ERR_get_error()));
-        SSL_CTX_free(ctx);
-        return NULL;
-    }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    return ctx;
-}
-
-static int tcp_connect(const char *host, uint16_t port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
-        return -1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-    struct timeval tv = {.tv_sec = 10}; /* the blocking handshake must not hang the bench */
-    if (fd < 0)
-        return -1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int tls_handshake(struct h2c *c, char *err, size_t len)
-{
-    c->ssl = SSL_new(c->ctx);
-    if (c->ssl == NULL || X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->cfg.host) != 1 ||
-        SSL_set_fd(c->ssl, c->fd) != 1) {
-        set_err(err, len, "TLS: out of memory");
-        return -1;
-    }
-    if (SSL_connect(c->ssl) != 1) {
-        set_err(err, len, "TLS handshake with %s: %s", c->authority,
-                ERR_reason_error_string(ERR_get_error()));
-        return -1;
-    }
-    const unsigned char *proto = NULL;
-    unsigned proto_len = 0;
-    SSL_get0_alpn_selected(c->ssl, &proto, &proto_len);
-    if (proto_len != 2 || memcmp(proto, "h2", 2) != 0) {
-        set_err(err, len, "%s did not select ALPN h2", c->authority);
-        return -1;
-    }
-    struct timeval none = {0};
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
-    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
-    if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) != 0) {
-        set_err(err, len, "fcntl: %s", strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-static int session_new(struct h2c *c)
+int h2c_session_new(struct h2c *c)
 {
     nghttp2_session_callbacks *cb = NULL;
     nghttp2_option *opt = NULL;
@@ -412,6 +308,7 @@ static int session_new(struct h2c *c)
         nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
         nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
+        nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
         nghttp2_option_set_no_closed_streams(opt, 1);
         rc = nghttp2_session_client_new2(&c->s, cb, c, opt);
     }
@@ -426,100 +323,15 @@ static int session_new(struct h2c *c)
     return rc == 0 ? 0 : -1;
 }
 
-static int slots_new(struct h2c *c)
-{
-    size_t per = c->cfg.max_request + c->cfg.max_response + 1;
-    c->slots = calloc(c->cfg.max_streams, sizeof(*c->slots));
-    uint8_t *mem = calloc(c->cfg.max_streams, per);
-    if (c->slots == NULL || mem == NULL) {
-        free(mem);
-        return -1;
-    }
-    c->free_head = -1, c->done_head = -1, c->done_tail = -1;
-    for (int i = (int)c->cfg.max_streams - 1; i >= 0; i--) {
-        struct h2c_slot *sl = &c->slots[i];
-        sl->conn = c, sl->index = i;
-        sl->req = mem + (size_t)i * per;
-        sl->resp = (char *)sl->req + c->cfg.max_request;
-        sl->next = c->free_head;
-        c->free_head = i;
-    }
-    c->nfree = c->cfg.max_streams;
-    return 0;
-}
-
-static void conn_free(struct h2c *c)
-{
-    if (c->ssl)
-        SSL_free(c->ssl);
-    SSL_CTX_free(c->ctx);
-    if (c->fd >= 0)
-        close(c->fd);
-    nghttp2_session_del(c->s);
-    if (c->slots)
-        free(c->slots[0].req);
-    free(c->slots);
-    free(c);
-}
-
-struct h2c *h2c_connect(struct h2c_loop *loop, const struct h2c_config *cfg, char *err,
-                        size_t err_len)
-{
-    struct h2c *c = calloc(1, sizeof(*c));
-    if (c == NULL || cfg->max_streams == 0) {
-        set_err(err, err_len, "out of memory");
-        free(c);
-        return NULL;
-    }
-    c->loop = loop, c->cfg = *cfg, c->fd = -1;
-    snprintf(c->authority, sizeof(c->authority), "%s:%u", cfg->host, cfg->port);
-    if (slots_new(c) != 0) {
-        set_err(err, err_len, "out of memory");
-        conn_free(c);
-        return NULL;
-    }
-    if ((c->ctx = tls_ctx(cfg, err, err_len)) == NULL) {
-        conn_free(c);
-        return NULL;
-    }
-    if ((c->fd = tcp_connect(cfg->host, cfg->port)) < 0) {
-        set_err(err, err_len, "connect to %s: %s", c->authority, strerror(errno));
-        conn_free(c);
-        return NULL;
-    }
-    if (tls_handshake(c, err, err_len) != 0) {
-        conn_free(c);
-        return NULL;
-    }
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-    if (session_new(c) != 0 || epoll_ctl(loop->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
-        set_err(err, err_len, "HTTP/2 session setup failed");
-        conn_free(c);
-        return NULL;
-    }
-    c->next_conn = loop->conns;
-    loop->conns = c;
-    conn_service(c, 0); /* the connection preface and SETTINGS */
-    return c;
-}
-
-void h2c_close(struct h2c *c)
-{
-    if (c == NULL)
-        return;
-    conn_fail(c);
-    for (struct h2c **p = &c->loop->conns; *p; p = &(*p)->next_conn) {
-        if (*p == c) {
-            *p = c->next_conn;
-            break;
-        }
-    }
-    conn_free(c);
-}
-
 void h2c_abort(struct h2c *c)
 {
-    conn_fail(c);
+    h2c_set_why(c, "aborted by the client");
+    h2c_fail(c);
+}
+
+const char *h2c_error(const struct h2c *c)
+{
+    return c->broken ? c->why : NULL;
 }
 
 int h2c_ok(const struct h2c *c)
@@ -534,10 +346,10 @@ unsigned h2c_free_slots(const struct h2c *c)
 
 /* ---- requests ------------------------------------------------------------------------- */
 
-#define NV(n, v, vlen)                                                                         \
-    {                                                                                          \
-        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vlen),                                 \
-            NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE                       \
+#define NV(n, v, vlen)                                                                             \
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vlen),                                     \
+            NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE                           \
     }
 
 static int submit(struct h2c *c, const char *method, const char *path, const char *ctype,
@@ -583,9 +395,8 @@ int h2c_submit(struct h2c *c, const char *method, const char *path, const char *
     return submit(c, method, path, content_type, body, len, 1, done, user);
 }
 
-int h2c_submit_ref(struct h2c *c, const char *method, const char *path,
-                   const char *content_type, const void *body, size_t len, h2c_done_fn done,
-                   void *user)
+int h2c_submit_ref(struct h2c *c, const char *method, const char *path, const char *content_type,
+                   const void *body, size_t len, h2c_done_fn done, void *user)
 {
     return submit(c, method, path, content_type, body, len, 0, done, user);
 }

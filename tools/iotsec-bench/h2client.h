@@ -21,14 +21,14 @@ struct h2c_loop;
 struct h2c;
 
 struct h2c_config {
-    const char *host;      /* an IPv4 address; also checked against the server certificate */
+    const char *host; /* an IPv4 address; also checked against the server certificate */
     uint16_t port;
     const char *ca_file;   /* verifies the server */
     const char *cert_file; /* our client certificate and key */
     const char *key_file;
-    unsigned max_streams;  /* request slots, >= 1 */
-    size_t max_response;   /* bytes of response body kept per slot; the rest is dropped */
-    size_t max_request;    /* bytes of request body copied per slot (h2c_submit_ref copies none) */
+    unsigned max_streams; /* request slots, >= 1 */
+    size_t max_response;  /* bytes of response body kept per slot; the rest is dropped */
+    size_t max_request;   /* bytes of request body copied per slot (h2c_submit_ref copies none) */
 };
 
 typedef void (*h2c_done_fn)(void *user, int status, const char *body, size_t len);
@@ -48,6 +48,8 @@ void h2c_close(struct h2c *c);
 
 /* Is the connection usable (no I/O or protocol error yet)? */
 int h2c_ok(const struct h2c *c);
+/* Why it broke (peer closed, TLS or HTTP/2 error, GOAWAY...), or NULL while usable. */
+const char *h2c_error(const struct h2c *c);
 /* Request slots free right now. */
 unsigned h2c_free_slots(const struct h2c *c);
 
@@ -57,9 +59,8 @@ int h2c_submit(struct h2c *c, const char *method, const char *path, const char *
                const void *body, size_t len, h2c_done_fn done, void *user);
 
 /* The same without copying the body: it must stay valid until `done` runs (bulk uploads). */
-int h2c_submit_ref(struct h2c *c, const char *method, const char *path,
-                   const char *content_type, const void *body, size_t len, h2c_done_fn done,
-                   void *user);
+int h2c_submit_ref(struct h2c *c, const char *method, const char *path, const char *content_type,
+                   const void *body, size_t len, h2c_done_fn done, void *user);
 
 /* Fails (status 0) every request still in flight and marks the connection broken, e.g. at a
  * benchmark's deadline. */

@@ -12,9 +12,9 @@ static int usage(void)
 {
     fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|all] [--seconds S]\n"
                     "                    [--connections N] [--streams N] [--keep]\n"
-                    "  --seconds      measured window (aka, suci: 2; sbi-auth, import: 10)\n"
-                    "  --connections  HTTP/2 connections to the SBI face (2)\n"
-                    "  --streams      concurrent authentications per connection (32)\n"
+                    "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
+                    "  --connections  HTTP/2 connections to the SBI face (4)\n"
+                    "  --streams      concurrent authentications per connection (16)\n"
                     "  --keep         keep the daemon's temporary directory and log\n");
     return 2;
 }
@@ -33,7 +33,7 @@ int main(int argc, char **argv)
 {
     const char *group = "all";
     double seconds = 0;
-    struct bench_sbi_opts sbi = {.connections = 2, .streams = 32};
+    struct bench_sbi_opts sbi = {.connections = 4, .streams = 16};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             char *end;
