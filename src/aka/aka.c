@@ -268,7 +268,7 @@ static void take_or_reserve(struct av_job *job, bool resync)
 {
     struct aka *a = job->aka;
     struct sqn_step step;
-    int rc = sqn_cache_take(a->sqn, job->sub.id, job->sub.sqn.reserved, job->ind, resync,
+    int rc = sqn_cache_take(a->sqn, job->sub.id, &job->sub.sqn, job->ind, resync,
                             job->sqn_ms, a->cfg.sqn_block, &step);
     if (rc == IOTSEC_OK && resync) {
         aka_count(a, AKA_RESYNC);

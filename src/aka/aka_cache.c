@@ -92,16 +92,19 @@ static int grow(struct sqn_stripe *s)
     return IOTSEC_OK;
 }
 
-/* The entry for id in its (locked) stripe, created from db_reserved if absent. */
-static struct sqn_entry *find_or_add(struct sqn_stripe *s, int64_t id, uint64_t db_reserved)
+/* The entry for id in its (locked) stripe, created from the database's generator if absent. */
+static struct sqn_entry *find_or_add(struct sqn_stripe *s, int64_t id, const struct sqn_gen *db)
 {
     if ((s->used + 1) * 4 > s->cap * 3 && grow(s) != IOTSEC_OK)
         return NULL;
     struct sqn_entry *e = probe(s->slots, s->cap, id);
     if (e->id == 0) {
-        /* After a restart every SEQ below the durable reservation may have been issued. */
+        /* Every SEQ below db->next may have been issued by an earlier run; the ones from
+         * db->next up to db->reserved were reserved for this run. */
         e->id = id;
-        e->gen.next = e->gen.reserved = db_reserved;
+        e->gen = *db;
+        if (e->gen.next > e->gen.reserved)
+            e->gen.next = e->gen.reserved; /* never trust a row beyond its reservation */
         e->synch_failures = 0;
         s->used++;
     }
@@ -113,13 +116,13 @@ static struct sqn_stripe *stripe_of(struct sqn_cache *c, int64_t id)
     return &c->stripes[mix((uint64_t)id) & (STRIPES - 1)];
 }
 
-int sqn_cache_take(struct sqn_cache *c, int64_t id, uint64_t db_reserved, unsigned ind,
+int sqn_cache_take(struct sqn_cache *c, int64_t id, const struct sqn_gen *db, unsigned ind,
                    bool resync, uint64_t sqn_ms, uint64_t block, struct sqn_step *step)
 {
     memset(step, 0, sizeof(*step));
     struct sqn_stripe *s = stripe_of(c, id);
     pthread_mutex_lock(&s->lock);
-    struct sqn_entry *e = find_or_add(s, id, db_reserved);
+    struct sqn_entry *e = find_or_add(s, id, db);
     int rc = IOTSEC_ERR_NOMEM;
     if (e != NULL) {
         if (resync) {

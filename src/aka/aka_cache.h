@@ -29,11 +29,11 @@ struct sqn_step {
     unsigned synch_failures; /* consecutive resynchronisations, this one included */
 };
 
-/* Takes the next SQN for subscription id (its durable reservation is db_reserved, used when
- * the generator is not in memory yet) in IND slot ind. With resync, first moves the
+/* Takes the next SQN for subscription id in IND slot ind. db is the generator as the database
+ * has it (sqn_next, sqn_reserved), used when the generator is not in memory yet. With resync, first moves the
  * generator past sqn_ms and counts a synchronisation failure. block: SEQs per reservation.
  * Returns IOTSEC_OK (see step), IOTSEC_ERR_INVALID (SEQ space exhausted), IOTSEC_ERR_NOMEM. */
-int sqn_cache_take(struct sqn_cache *c, int64_t id, uint64_t db_reserved, unsigned ind,
+int sqn_cache_take(struct sqn_cache *c, int64_t id, const struct sqn_gen *db, unsigned ind,
                    bool resync, uint64_t sqn_ms, uint64_t block, struct sqn_step *step);
 
 /* Records that reserved is now durable for id (never lowers it; an id not taken from yet

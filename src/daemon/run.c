@@ -152,7 +152,16 @@ static int open_state(struct daemon *d)
     }
     d->admin.store = d->store;
     d->admin.kek = &d->kek;
-    log_info("database open, %zu home network keys loaded", nkeys);
+    d->admin.sqn_block = d->cfg.sqn_block;
+    /* Reserve this run's first SQN block for every active subscription in one transaction,
+     * before any request: first authentications then wait on no disk write. */
+    struct sub_op restart = {.kind = SUB_OP_SQN_RESTART, .sqn_block = d->cfg.sqn_block};
+    if ((rc = store_transaction_sync(d->store, sub_op_run, &restart)) != IOTSEC_OK) {
+        log_error("cannot reserve SQN blocks: %s (%s)", iotsec_strerror(rc), store_errmsg());
+        return rc;
+    }
+    log_info("database open, %zu home network keys loaded, SQN blocks reserved for %zu "
+             "subscriptions", nkeys, restart.affected);
     return IOTSEC_OK;
 }
 
@@ -298,8 +307,8 @@ int daemon_run(const struct config *cfg)
         teardown(&d);
         return 1;
     }
+    daemon_sd_notify("READY=1"); /* first, so that whoever reads the line knows systemd does */
     print_ready(&d);
-    daemon_sd_notify("READY=1");
     log_info("serving");
 
     struct timespec tick = {1, 0};

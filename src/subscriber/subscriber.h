@@ -54,7 +54,12 @@ int sub_transition(enum sub_state from, enum sub_event ev, enum sub_state *to);
 
 /* A subscriber's SQN generator. SEQ values below `reserved` have been reserved durably (the
  * database row says so), so they can be served from memory; `next` is the next SEQ to give.
- * After a crash, next restarts at the durable `reserved`: no SEQ is ever issued twice. */
+ * In the database, `sqn_next` is where a freshly started daemon begins: every SEQ ever issued
+ * is below it, or was issued by the running daemon (which holds the generator in memory).
+ * At every start the daemon moves sqn_next up to sqn_reserved and reserves a new block for the
+ * active subscriptions, in one transaction (SUB_OP_SQN_RESTART), and new subscriptions are
+ * created with their first block reserved: a first authentication waits on no disk write, and
+ * after a crash no SEQ is ever issued twice. */
 struct sqn_gen {
     uint64_t next;
     uint64_t reserved;
@@ -176,6 +181,8 @@ enum sub_op_kind {
     SUB_OP_RESERVE_SQN, /* durably raise in.supi's SQN reservation to in.sqn_reserved */
     SUB_OP_EXPIRE_SWEEP, /* expire every subscription past not_after at in.now; destroy
                             previous credentials past their grace period */
+    SUB_OP_SQN_RESTART, /* at start: sqn_next := sqn_reserved everywhere, and reserve
+                           in.sqn_block more for the active subscriptions */
 };
 
 struct sub_op {
@@ -187,6 +194,7 @@ struct sub_op {
     enum sub_event event;
     uint32_t grace_s;
     uint64_t sqn_reserved;
+    uint64_t sqn_block; /* SEQs reserved ahead (create, restart); 0 = 1000 */
     int64_t now;
     const char *actor; /* who asked: "admin", "policy", "sweep"... (for the event log) */
     /* outputs (valid when rc == IOTSEC_OK) */
@@ -198,10 +206,14 @@ struct sub_op {
 /* The store_run_fn of every op (arg is a struct sub_op *). It sets op->rc too. */
 int sub_op_run(struct store_conn *conn, void *arg);
 
-/* Bulk import in one transaction (store_transaction_sync): all rows or none. On a conflict
- * (a SUPI or GPSI already present) nothing is imported and *failed_row says which row. */
-int subscriber_import(struct store *s, const struct seal_kek *kek, const struct sub_input *rows,
-                      size_t n, int64_t now, size_t *failed_row);
+/* Bulk import in one transaction (store_transaction_sync), all rows or none, parsing the text
+ * (CSV with a header line, or JSON lines) line by line inside the transaction, so that a
+ * million rows need no array of parsed rows. On a bad line (IOTSEC_ERR_INVALID) or a SUPI or
+ * GPSI already present (IOTSEC_ERR_CONFLICT) nothing is imported, and *bad_line (1-based) and
+ * err say which and why. *imported gets the row count. */
+int subscriber_import_text(struct store *s, const struct seal_kek *kek, const char *text,
+                           size_t len, bool csv, int64_t now, uint64_t sqn_block,
+                           size_t *imported, size_t *bad_line, char *err, size_t err_len);
 
 /* Reads one subscription by SUPI string ("imsi-..." / "nai-..."). IOTSEC_ERR_NOTFOUND when
  * absent. */
@@ -232,6 +244,7 @@ struct sub_admin {
     struct store *store;
     const struct seal_kek *kek;
     char admin_cert_sha256[65]; /* hex SHA-256 of the admin certificate (DER) */
+    uint64_t sqn_block;         /* SEQs reserved with each new subscription */
 };
 
 /* Registers /admin/v1/subscribers... on the admin server. */

@@ -23,7 +23,6 @@
 #include "http/http.h"
 #include "subscriber/subscriber.h"
 
-#define IMPORT_MAX_ROWS 1000000
 #define LIST_MAX 1000
 #define ROTATE_GRACE_DEFAULT_S (24 * 3600)
 
@@ -129,6 +128,7 @@ static void admin_op_done(void *arg, int rc)
 static void submit(const struct sub_admin *admin, struct admin_op *a)
 {
     a->op.kek = admin->kek;
+    a->op.sqn_block = admin->sqn_block;
     a->op.now = now_s();
     a->op.actor = "admin";
     if (a->op.input == NULL)
@@ -361,79 +361,26 @@ struct import_req {
     bool csv;
 };
 
-static int parse_rows(char *text, bool csv, struct sub_input **rows_out, size_t *n_out,
-                      char *err, size_t err_len)
-{
-    size_t cap = 1024, n = 0, line_no = 0;
-    struct sub_input *rows = malloc(cap * sizeof(*rows));
-    struct sub_csv_columns cols;
-    bool header_seen = !csv;
-    char row_err[160];
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        line_no++;
-        line[strcspn(line, "\r")] = '\0';
-        if (line[0] == '\0' || line[0] == '#')
-            continue;
-        if (!header_seen) {
-            if (sub_csv_header(line, &cols, row_err, sizeof(row_err)) != IOTSEC_OK) {
-                snprintf(err, err_len, "line %zu: %s", line_no, row_err);
-                free(rows);
-                return IOTSEC_ERR_INVALID;
-            }
-            header_seen = true;
-            continue;
-        }
-        if (n == IMPORT_MAX_ROWS || (n == cap && !(rows = realloc(rows, (cap *= 2) * sizeof(*rows))))) {
-            snprintf(err, err_len, n == IMPORT_MAX_ROWS ? "at most 1000000 rows per import"
-                                                        : "out of memory");
-            free(rows);
-            return n == IMPORT_MAX_ROWS ? IOTSEC_ERR_INVALID : IOTSEC_ERR_NOMEM;
-        }
-        int rc = csv ? sub_csv_row(line, &cols, &rows[n], row_err, sizeof(row_err))
-                     : sub_json_row(line, &rows[n], row_err, sizeof(row_err));
-        if (rc != IOTSEC_OK) {
-            snprintf(err, err_len, "line %zu: %s", line_no, row_err);
-            secure_wipe(rows, n * sizeof(*rows));
-            free(rows);
-            return rc;
-        }
-        n++;
-    }
-    *rows_out = rows;
-    *n_out = n;
-    return IOTSEC_OK;
-}
-
 static void *import_thread(void *arg)
 {
     struct import_req *ir = arg;
-    char err[200] = "";
-    char *text = body_string(ir->req);
-    struct sub_input *rows = NULL;
-    size_t n = 0, failed = 0;
-    int rc = text ? parse_rows(text, ir->csv, &rows, &n, err, sizeof(err)) : IOTSEC_ERR_NOMEM;
-    if (text) {
-        secure_wipe(text, strlen(text));
-        free(text);
-    }
-    if (rc == IOTSEC_OK && n > 0)
-        rc = subscriber_import(ir->admin->store, ir->admin->kek, rows, n, now_s(), &failed);
+    char err[200], detail[260];
+    size_t len, imported = 0, bad_line = 0;
+    const char *text = http_request_body(ir->req, &len);
+    int rc = subscriber_import_text(ir->admin->store, ir->admin->kek, text, len, ir->csv,
+                                    now_s(), ir->admin->sqn_block, &imported, &bad_line, err,
+                                    sizeof(err));
     if (rc == IOTSEC_OK) {
         json_t *o = json_object();
-        json_object_set_new(o, "imported", json_integer((json_int_t)n));
+        json_object_set_new(o, "imported", json_integer((json_int_t)imported));
         http_respond_json(ir->req, 200, o);
-    } else if (err[0]) {
-        http_respond_problem(ir->req, 400, NULL, err, "MANDATORY_IE_INCORRECT", NULL, 0);
-    } else if (rc == IOTSEC_ERR_CONFLICT) {
-        snprintf(err, sizeof(err), "row %zu: the SUPI or GPSI exists already; nothing imported",
-                 failed + 1);
-        http_respond_problem(ir->req, 409, NULL, err, NULL, NULL, 0);
+    } else if (rc == IOTSEC_ERR_INVALID || rc == IOTSEC_ERR_CONFLICT) {
+        snprintf(detail, sizeof(detail), "line %zu: %s; nothing imported", bad_line, err);
+        http_respond_problem(ir->req, rc == IOTSEC_ERR_CONFLICT ? 409 : 400, NULL, detail,
+                             rc == IOTSEC_ERR_CONFLICT ? NULL : "MANDATORY_IE_INCORRECT", NULL,
+                             0);
     } else {
         respond_error(ir->req, rc, "import");
-    }
-    if (rows) {
-        secure_wipe(rows, n * sizeof(*rows));
-        free(rows);
     }
     free(ir);
     return NULL;

@@ -29,6 +29,7 @@ const char SUBSCRIBER_MIGRATION_1[] =
     "  not_before INTEGER NOT NULL DEFAULT 0,"
     "  not_after INTEGER NOT NULL DEFAULT 0,"
     "  sqn_reserved INTEGER NOT NULL,"     /* SEQs below this may have been issued */
+    "  sqn_next INTEGER NOT NULL,"         /* where a freshly started daemon begins */
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL"
     ");"
@@ -47,7 +48,7 @@ const char SUBSCRIBER_MIGRATION_1[] =
 
 #define SELECT_COLUMNS                                                                           \
     "SELECT id, supi, gpsi, owner, amf, cred_version, state, not_before, not_after,"           \
-    " sqn_reserved, created_at, updated_at, cred, auth_method FROM subscriptions "
+    " sqn_reserved, created_at, updated_at, cred, auth_method, sqn_next FROM subscriptions "
 
 static void text_column(sqlite3_stmt *st, int col, char *dst, size_t cap)
 {
@@ -70,7 +71,7 @@ static int row_to_subscription(sqlite3_stmt *st, struct subscription *s)
     s->not_before = sqlite3_column_int64(st, 7);
     s->not_after = sqlite3_column_int64(st, 8);
     s->sqn.reserved = (uint64_t)sqlite3_column_int64(st, 9);
-    s->sqn.next = s->sqn.reserved;
+    s->sqn.next = (uint64_t)sqlite3_column_int64(st, 14);
     s->created_at = sqlite3_column_int64(st, 10);
     s->updated_at = sqlite3_column_int64(st, 11);
     char method[32];
@@ -146,8 +147,13 @@ static int record_event(struct store_conn *conn, const char *supi, const char *e
     return step_done(conn, st);
 }
 
+static uint64_t block_or_default(uint64_t block)
+{
+    return block ? block : 1000;
+}
+
 static int insert(struct store_conn *conn, const struct seal_kek *kek, const struct sub_input *in,
-                  int64_t now)
+                  int64_t now, uint64_t sqn_block)
 {
     char supi[SUPI_STRING_MAX];
     uint8_t cred[CRED_SEALED_LEN];
@@ -159,8 +165,8 @@ static int insert(struct store_conn *conn, const struct seal_kek *kek, const str
     sqlite3_stmt *st;
     rc = store_stmt(conn,
                     "INSERT INTO subscriptions(supi, gpsi, owner, amf, cred_version, cred, state,"
-                    " not_after, sqn_reserved, created_at, updated_at, auth_method)"
-                    " VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
+                    " not_after, sqn_reserved, created_at, updated_at, auth_method, sqn_next)"
+                    " VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
                     &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -172,17 +178,20 @@ static int insert(struct store_conn *conn, const struct seal_kek *kek, const str
     sqlite3_bind_blob(st, 5, cred, sizeof(cred), SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 6, sub_state_name(in->state), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, in->not_after);
-    /* The SIM was personalised with SQN in->sqn: the first SEQ issued must exceed its SEQ. */
-    sqlite3_bind_int64(st, 8, (int64_t)((in->sqn >> SQN_IND_BITS) + 1));
+    /* The SIM was personalised with SQN in->sqn: the first SEQ issued must exceed its SEQ.
+     * The first block is reserved now, with the row, so no first authentication waits. */
+    uint64_t first = (in->sqn >> SQN_IND_BITS) + 1;
+    sqlite3_bind_int64(st, 8, (int64_t)(first + block_or_default(sqn_block)));
     sqlite3_bind_int64(st, 9, now);
     sqlite3_bind_int64(st, 10, now);
     sqlite3_bind_text(st, 11, sub_auth_method_name(in->auth_method), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 12, (int64_t)first);
     return step_done(conn, st);
 }
 
 static int op_create(struct store_conn *conn, struct sub_op *op)
 {
-    int rc = insert(conn, op->kek, op->input, op->now);
+    int rc = insert(conn, op->kek, op->input, op->now, op->sqn_block);
     if (rc == IOTSEC_OK)
         rc = supi_format(&op->input->supi, op->supi, sizeof(op->supi));
     if (rc == IOTSEC_OK)
@@ -330,6 +339,22 @@ static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
 #undef DUE
 }
 
+static int op_sqn_restart(struct store_conn *conn, struct sub_op *op)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(conn,
+                        "UPDATE subscriptions SET sqn_next = sqn_reserved,"
+                        " sqn_reserved = sqn_reserved + CASE state WHEN 'active' THEN ?1 ELSE 0 END"
+                        " WHERE sqn_next <> sqn_reserved OR state = 'active'",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, (int64_t)block_or_default(op->sqn_block));
+    if ((rc = step_done(conn, st)) == IOTSEC_OK)
+        op->affected = (size_t)sqlite3_changes(store_conn_db(conn));
+    return rc;
+}
+
 int sub_op_run(struct store_conn *conn, void *arg)
 {
     struct sub_op *op = arg;
@@ -353,41 +378,13 @@ int sub_op_run(struct store_conn *conn, void *arg)
     case SUB_OP_EXPIRE_SWEEP:
         rc = op_expire_sweep(conn, op);
         break;
+    case SUB_OP_SQN_RESTART:
+        rc = op_sqn_restart(conn, op);
+        break;
     default:
         rc = IOTSEC_ERR_INVALID;
     }
     op->rc = rc;
-    return rc;
-}
-
-struct import_job {
-    const struct seal_kek *kek;
-    const struct sub_input *rows;
-    size_t n;
-    int64_t now;
-    size_t failed_row;
-};
-
-static int run_import(struct store_conn *conn, void *arg)
-{
-    struct import_job *job = arg;
-    for (size_t i = 0; i < job->n; i++) {
-        int rc = insert(conn, job->kek, &job->rows[i], job->now);
-        if (rc != IOTSEC_OK) {
-            job->failed_row = i;
-            return rc;
-        }
-    }
-    return IOTSEC_OK;
-}
-
-int subscriber_import(struct store *s, const struct seal_kek *kek, const struct sub_input *rows,
-                      size_t n, int64_t now, size_t *failed_row)
-{
-    struct import_job job = {kek, rows, n, now, 0};
-    int rc = store_transaction_sync(s, run_import, &job);
-    if (failed_row)
-        *failed_row = job.failed_row;
     return rc;
 }
 
@@ -468,4 +465,86 @@ int subscriber_count(struct store *s, uint64_t counts[SUB_STATE_COUNT])
     }
     sqlite3_reset(st);
     return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+}
+
+/* ---- bulk import straight from text ---- */
+
+#define IMPORT_LINE_MAX 1024
+
+struct text_import {
+    const struct seal_kek *kek;
+    const char *text;
+    size_t len;
+    bool csv;
+    int64_t now;
+    uint64_t sqn_block;
+    size_t imported, bad_line;
+    char *err;
+    size_t err_len;
+};
+
+/* Copies the next line (without its line ending) into line; returns false at the end. */
+static bool next_line(const char **p, const char *end, char *line, size_t cap, bool *too_long)
+{
+    if (*p >= end)
+        return false;
+    const char *eol = memchr(*p, '\n', (size_t)(end - *p));
+    size_t n = (size_t)((eol ? eol : end) - *p);
+    *too_long = n >= cap;
+    if (!*too_long) {
+        memcpy(line, *p, n);
+        line[n] = '\0';
+        line[strcspn(line, "\r")] = '\0';
+    }
+    *p = eol ? eol + 1 : end;
+    return true;
+}
+
+static int run_text_import(struct store_conn *conn, void *arg)
+{
+    struct text_import *ti = arg;
+    const char *p = ti->text, *end = ti->text + ti->len;
+    char line[IMPORT_LINE_MAX];
+    struct sub_csv_columns cols;
+    bool header_seen = !ti->csv, too_long;
+    size_t line_no = 0;
+    int rc = IOTSEC_OK;
+    while (rc == IOTSEC_OK && next_line(&p, end, line, sizeof(line), &too_long)) {
+        line_no++;
+        if (too_long) {
+            snprintf(ti->err, ti->err_len, "line too long");
+            rc = IOTSEC_ERR_INVALID;
+        } else if (line[0] == '\0' || line[0] == '#') {
+            continue;
+        } else if (!header_seen) {
+            rc = sub_csv_header(line, &cols, ti->err, ti->err_len);
+            header_seen = true;
+        } else {
+            struct sub_input in;
+            rc = ti->csv ? sub_csv_row(line, &cols, &in, ti->err, ti->err_len)
+                         : sub_json_row(line, &in, ti->err, ti->err_len);
+            if (rc == IOTSEC_OK)
+                rc = insert(conn, ti->kek, &in, ti->now, ti->sqn_block);
+            if (rc == IOTSEC_ERR_CONFLICT)
+                snprintf(ti->err, ti->err_len, "the SUPI or GPSI exists already");
+            secure_wipe(&in, sizeof(in));
+            ti->imported += rc == IOTSEC_OK;
+        }
+        secure_wipe(line, sizeof(line));
+    }
+    if (rc != IOTSEC_OK)
+        ti->bad_line = line_no;
+    return rc;
+}
+
+int subscriber_import_text(struct store *s, const struct seal_kek *kek, const char *text,
+                           size_t len, bool csv, int64_t now, uint64_t sqn_block,
+                           size_t *imported, size_t *bad_line, char *err, size_t err_len)
+{
+    struct text_import ti = {kek, text, len, csv, now, sqn_block, 0, 0, err, err_len};
+    err[0] = '\0';
+    int rc = store_transaction_sync(s, run_text_import, &ti);
+    *imported = rc == IOTSEC_OK ? ti.imported : 0;
+    *bad_line = ti.bad_line;
+    return rc;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,7 +64,9 @@ static void test_ready_line_notify_and_graceful_stop(void **state)
     json_decref(ready);
 
     char msg[64] = "";
-    ssize_t n = recv(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT);
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ssize_t n = recv(fd, msg, sizeof(msg) - 1, 0);
     assert_true(n > 0);
     msg[n] = '\0';
     assert_string_equal(msg, "READY=1");
@@ -75,7 +78,7 @@ static void test_ready_line_notify_and_graceful_stop(void **state)
     int status = fixture_stop(&f, SIGTERM);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    n = recv(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT);
+    n = recv(fd, msg, sizeof(msg) - 1, 0);
     assert_true(n > 0);
     msg[n] = '\0';
     assert_string_equal(msg, "STOPPING=1");

@@ -13,29 +13,50 @@
 #include "aka/aka_cache.h"
 #include "base/err.h"
 
+/* A generator as the database would hand it: nothing reserved ahead of next. */
+#define DB(r) (&(struct sqn_gen){(r), (r)})
+
 static void test_generator_reserves_then_serves(void **state)
 {
     (void)state;
     struct sqn_cache *c = sqn_cache_new();
     struct sqn_step st;
     /* First sight of subscription 7, durable reservation 10: nothing may be served yet. */
-    assert_int_equal(sqn_cache_take(c, 7, 10, 3, false, 0, 5, &st), IOTSEC_OK);
+    assert_int_equal(sqn_cache_take(c, 7, DB(10), 3, false, 0, 5, &st), IOTSEC_OK);
     assert_false(st.ok);
     assert_int_equal(st.reserve_target, 15);
     sqn_cache_reserved(c, 7, st.reserve_target);
     for (uint64_t seq = 10; seq < 15; seq++) {
-        assert_int_equal(sqn_cache_take(c, 7, 10, 3, false, 0, 5, &st), IOTSEC_OK);
+        assert_int_equal(sqn_cache_take(c, 7, DB(10), 3, false, 0, 5, &st), IOTSEC_OK);
         assert_true(st.ok);
         assert_int_equal(st.sqn, (seq << SQN_IND_BITS) | 3);
     }
-    assert_int_equal(sqn_cache_take(c, 7, 10, 3, false, 0, 5, &st), IOTSEC_OK);
+    assert_int_equal(sqn_cache_take(c, 7, DB(10), 3, false, 0, 5, &st), IOTSEC_OK);
     assert_false(st.ok); /* the block is used up */
     /* The db_reserved argument only matters the first time: the cache remembers. */
     assert_int_equal(st.reserve_target, 20);
     sqn_cache_reserved(c, 7, 12); /* an older, smaller reservation never lowers it */
-    assert_int_equal(sqn_cache_take(c, 7, 0, 3, false, 0, 5, &st), IOTSEC_OK);
+    assert_int_equal(sqn_cache_take(c, 7, DB(0), 3, false, 0, 5, &st), IOTSEC_OK);
     assert_false(st.ok);
     assert_int_equal(sqn_cache_size(c), 1);
+    sqn_cache_free(c);
+}
+
+static void test_loads_the_database_generator(void **state)
+{
+    (void)state;
+    struct sqn_cache *c = sqn_cache_new();
+    struct sqn_step st;
+    /* A row with a block reserved ahead serves at once, from sqn_next. */
+    struct sqn_gen db = {.next = 41, .reserved = 1041};
+    assert_int_equal(sqn_cache_take(c, 5, &db, 2, false, 0, 1000, &st), IOTSEC_OK);
+    assert_true(st.ok);
+    assert_int_equal(st.sqn, (41ull << SQN_IND_BITS) | 2);
+    /* A row whose next is beyond its reservation is not trusted past the reservation. */
+    struct sqn_gen odd = {.next = 90, .reserved = 50};
+    assert_int_equal(sqn_cache_take(c, 6, &odd, 0, false, 0, 10, &st), IOTSEC_OK);
+    assert_false(st.ok);
+    assert_int_equal(st.reserve_target, 60);
     sqn_cache_free(c);
 }
 
@@ -45,19 +66,19 @@ static void test_resync_counts_until_success(void **state)
     struct sqn_cache *c = sqn_cache_new();
     struct sqn_step st;
     sqn_cache_reserved(c, 9, 500); /* unknown id: ignored */
-    assert_int_equal(sqn_cache_take(c, 9, 100, 0, true, 500ull << SQN_IND_BITS, 50, &st), 0);
+    assert_int_equal(sqn_cache_take(c, 9, DB(100), 0, true, 500ull << SQN_IND_BITS, 50, &st), 0);
     assert_int_equal(st.synch_failures, 1);
     assert_false(st.ok); /* SEQ_MS 500 is past the reservation: reserve first */
     assert_int_equal(st.reserve_target, 551);
     sqn_cache_reserved(c, 9, 551);
-    assert_int_equal(sqn_cache_take(c, 9, 0, 0, false, 0, 50, &st), 0);
+    assert_int_equal(sqn_cache_take(c, 9, DB(0), 0, false, 0, 50, &st), 0);
     assert_true(st.ok);
     assert_int_equal(st.sqn >> SQN_IND_BITS, 501);
-    assert_int_equal(sqn_cache_take(c, 9, 0, 0, true, 10ull << SQN_IND_BITS, 50, &st), 0);
+    assert_int_equal(sqn_cache_take(c, 9, DB(0), 0, true, 10ull << SQN_IND_BITS, 50, &st), 0);
     assert_int_equal(st.synch_failures, 2);
     assert_int_equal(st.sqn >> SQN_IND_BITS, 502); /* a stale SQN_MS never moves it back */
     sqn_cache_auth_success(c, 9);
-    assert_int_equal(sqn_cache_take(c, 9, 0, 0, true, 10ull << SQN_IND_BITS, 50, &st), 0);
+    assert_int_equal(sqn_cache_take(c, 9, DB(0), 0, true, 10ull << SQN_IND_BITS, 50, &st), 0);
     assert_int_equal(st.synch_failures, 1);
     sqn_cache_free(c);
 }
@@ -73,7 +94,7 @@ static void *take_many(void *arg)
     struct hammer *h = arg;
     while (h->n < 2000) {
         struct sqn_step st;
-        if (sqn_cache_take(h->c, 42, 1, 0, false, 0, 10, &st) != IOTSEC_OK)
+        if (sqn_cache_take(h->c, 42, DB(1), 0, false, 0, 10, &st) != IOTSEC_OK)
             return NULL;
         if (st.ok)
             h->got[h->n++] = st.sqn;
@@ -122,10 +143,10 @@ static void test_many_subscribers_grow_the_table(void **state)
     struct sqn_cache *c = sqn_cache_new();
     struct sqn_step st;
     for (int64_t id = 1; id <= 50000; id++) {
-        assert_int_equal(sqn_cache_take(c, id, (uint64_t)id + 10, 1, false, 0, 5, &st), 0);
+        assert_int_equal(sqn_cache_take(c, id, DB((uint64_t)id + 10), 1, false, 0, 5, &st), 0);
         assert_false(st.ok);
         sqn_cache_reserved(c, id, st.reserve_target);
-        assert_int_equal(sqn_cache_take(c, id, 0, 1, false, 0, 5, &st), 0);
+        assert_int_equal(sqn_cache_take(c, id, DB(0), 1, false, 0, 5, &st), 0);
         assert_true(st.ok);
         assert_int_equal(st.sqn >> SQN_IND_BITS, (uint64_t)id + 10);
     }
@@ -169,6 +190,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generator_reserves_then_serves),
+        cmocka_unit_test(test_loads_the_database_generator),
         cmocka_unit_test(test_resync_counts_until_success),
         cmocka_unit_test(test_concurrent_takes_never_repeat),
         cmocka_unit_test(test_many_subscribers_grow_the_table),

@@ -247,16 +247,17 @@ static void test_sqn_reservation_and_expiry(void **state)
     in.not_after = 5000;
     struct sub_op op = {.kind = SUB_OP_CREATE, .input = &in};
     assert_int_equal(run(f, &op), IOTSEC_OK);
-    assert_int_equal(op.result.sqn.reserved, 41); /* the first SEQ issued will be 41 */
+    assert_int_equal(op.result.sqn.next, 41); /* the first SEQ issued will be 41 */
+    assert_int_equal(op.result.sqn.reserved, 41 + 1000); /* its block reserved with the row */
 
-    struct sub_op r = {.kind = SUB_OP_RESERVE_SQN, .sqn_reserved = 1041};
+    struct sub_op r = {.kind = SUB_OP_RESERVE_SQN, .sqn_reserved = 2041};
     strcpy(r.supi, "imsi-001010000000005");
     assert_int_equal(run(f, &r), IOTSEC_OK);
     r.sqn_reserved = 500; /* never lowered */
     assert_int_equal(run(f, &r), IOTSEC_OK);
     struct subscription s;
     assert_int_equal(subscriber_get(f->store, "imsi-001010000000005", &s), IOTSEC_OK);
-    assert_int_equal(s.sqn.reserved, 1041);
+    assert_int_equal(s.sqn.reserved, 2041);
 
     struct sub_op sweep = {.kind = SUB_OP_EXPIRE_SWEEP, .now = 4999};
     assert_int_equal(run(f, &sweep), IOTSEC_OK);
@@ -288,39 +289,102 @@ static void test_import_all_or_nothing_and_list(void **state)
 {
     struct fixture *f = *state;
     enum { N = 2000 };
-    struct sub_input *rows = calloc(N, sizeof(*rows));
-    char supi[32];
+    size_t cap = 200 * N, len = 0, imported = 0, bad = 0;
+    char *csv = malloc(cap), err[200];
+    len += (size_t)snprintf(csv, cap, "supi,k,opc,amf,sqn\n");
     for (int i = 0; i < N; i++) {
-        snprintf(supi, sizeof(supi), "imsi-00101%010d", 100000 + i);
-        make_input(&rows[i], supi, (uint8_t)i);
+        /* The last row repeats the eleventh row's SUPI. */
+        len += (size_t)snprintf(csv + len, cap - len,
+                                "imsi-00101%010d,465b5ce8b199b49faa5f0a2ee238a6bc,"
+                                "cd63cb71954a9f4e48a5994e37a02baf,8000,%012x\n",
+                                100000 + (i == N - 1 ? 10 : i), i * 32);
     }
-    rows[N - 1] = rows[10]; /* a duplicate SUPI at the very end */
-    size_t failed = 0;
-    assert_int_equal(subscriber_import(f->store, &kek, rows, N, 1000, &failed),
+    assert_int_equal(subscriber_import_text(f->store, &kek, csv, len, true, 1000, 1000,
+                                            &imported, &bad, err, sizeof(err)),
                      IOTSEC_ERR_CONFLICT);
-    assert_int_equal(failed, N - 1);
+    assert_int_equal(bad, N + 1); /* the header is line 1 */
+    assert_int_equal(imported, 0);
     uint64_t counts[SUB_STATE_COUNT];
     assert_int_equal(subscriber_count(f->store, counts), IOTSEC_OK);
     assert_int_equal(counts[SUB_ACTIVE], 0); /* nothing of the failed import remains */
 
-    snprintf(supi, sizeof(supi), "imsi-00101%010d", 100000 + N - 1);
-    make_input(&rows[N - 1], supi, 7);
-    assert_int_equal(subscriber_import(f->store, &kek, rows, N, 1000, &failed), IOTSEC_OK);
+    /* Fix the last line in place (same length) and import again. */
+    char *last = (char *)memrchr(csv, '\n', len - 1) + 1;
+    memcpy(last, "imsi-001010000101999", 20);
+    assert_int_equal(subscriber_import_text(f->store, &kek, csv, len, true, 1000, 1000,
+                                            &imported, &bad, err, sizeof(err)),
+                     IOTSEC_OK);
+    assert_int_equal(imported, N);
     assert_int_equal(subscriber_count(f->store, counts), IOTSEC_OK);
     assert_int_equal(counts[SUB_ACTIVE], N);
+    struct subscription s;
+    assert_int_equal(subscriber_get(f->store, "imsi-001010000100005", &s), IOTSEC_OK);
+    assert_int_equal(s.sqn.next, 5 + 1); /* personalised with SQN 5*32: SEQ 5 */
+    assert_int_equal(s.sqn.reserved, 5 + 1 + 1000);
+
+    /* A malformed line: named, nothing imported. */
+    const char *bad_csv = "supi,k,opc,amf\nimsi-001010000900001,465b,00,8000\n";
+    assert_int_equal(subscriber_import_text(f->store, &kek, bad_csv, strlen(bad_csv), true, 1000,
+                                            1000, &imported, &bad, err, sizeof(err)),
+                     IOTSEC_ERR_INVALID);
+    assert_int_equal(bad, 2);
+    assert_non_null(strstr(err, "k:"));
+    const char *jsonl = "{\"supi\":\"imsi-001010000900002\",\"k\":\"465b5ce8b199b49faa5f0a2ee238a6bc\","
+                        "\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\",\"amf\":\"8000\"}\n";
+    assert_int_equal(subscriber_import_text(f->store, &kek, jsonl, strlen(jsonl), false, 1000,
+                                            1000, &imported, &bad, err, sizeof(err)),
+                     IOTSEC_OK);
+    assert_int_equal(imported, 1);
 
     struct collect c = {0};
-    int64_t last = 0;
-    assert_int_equal(subscriber_list(f->store, SUB_ACTIVE, 0, 10, collect_fn, &c, &last), 0);
+    int64_t last_id = 0;
+    assert_int_equal(subscriber_list(f->store, SUB_ACTIVE, 0, 10, collect_fn, &c, &last_id), 0);
     assert_int_equal(c.n, 10);
     struct collect c2 = {0};
-    assert_int_equal(subscriber_list(f->store, SUB_ACTIVE, last, 10, collect_fn, &c2, &last), 0);
+    assert_int_equal(subscriber_list(f->store, SUB_ACTIVE, last_id, 10, collect_fn, &c2, &last_id),
+                     0);
     assert_int_equal(c2.n, 10);
     assert_true(c2.ids[0] > c.ids[9]);
     struct collect none = {0};
-    assert_int_equal(subscriber_list(f->store, SUB_REVOKED, 0, 10, collect_fn, &none, &last), 0);
+    assert_int_equal(subscriber_list(f->store, SUB_REVOKED, 0, 10, collect_fn, &none, &last_id),
+                     0);
     assert_int_equal(none.n, 0);
-    free(rows);
+    free(csv);
+}
+
+/* At start the daemon moves every sqn_next up to its reservation and reserves a new block for
+ * the active subscriptions: nothing issued before can be issued again. */
+static void test_sqn_restart_reservation(void **state)
+{
+    struct fixture *f = *state;
+    create(f, "imsi-001010000000031", 31);
+    create(f, "imsi-001010000000032", 32);
+    struct subscription s;
+    assert_int_equal(subscriber_get(f->store, "imsi-001010000000031", &s), IOTSEC_OK);
+    assert_int_equal(s.sqn.next, 1);
+    assert_int_equal(s.sqn.reserved, 1001);
+    /* The running daemon reserved further for 31, and suspended 32. */
+    struct sub_op r = {.kind = SUB_OP_RESERVE_SQN, .sqn_reserved = 2001};
+    strcpy(r.supi, "imsi-001010000000031");
+    assert_int_equal(run(f, &r), IOTSEC_OK);
+    struct sub_op susp = {.kind = SUB_OP_EVENT, .event = SUB_EV_SUSPEND};
+    strcpy(susp.supi, "imsi-001010000000032");
+    assert_int_equal(run(f, &susp), IOTSEC_OK);
+
+    struct sub_op restart = {.kind = SUB_OP_SQN_RESTART, .sqn_block = 500};
+    assert_int_equal(run(f, &restart), IOTSEC_OK);
+    assert_int_equal(restart.affected, 2);
+    assert_int_equal(subscriber_get(f->store, "imsi-001010000000031", &s), IOTSEC_OK);
+    assert_int_equal(s.sqn.next, 2001);     /* past everything the last run may have issued */
+    assert_int_equal(s.sqn.reserved, 2501); /* and a block ready for this run */
+    assert_int_equal(subscriber_get(f->store, "imsi-001010000000032", &s), IOTSEC_OK);
+    assert_int_equal(s.sqn.next, 1001); /* suspended: moved up, nothing reserved ahead */
+    assert_int_equal(s.sqn.reserved, 1001);
+    /* A second restart without any use still moves the active one forward. */
+    assert_int_equal(run(f, &restart), IOTSEC_OK);
+    assert_int_equal(restart.affected, 1);
+    assert_int_equal(subscriber_get(f->store, "imsi-001010000000031", &s), IOTSEC_OK);
+    assert_int_equal(s.sqn.next, 2501);
 }
 
 int main(void)
@@ -332,6 +396,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_crypto_erases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqn_reservation_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_all_or_nothing_and_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sqn_restart_reservation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

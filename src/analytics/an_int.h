@@ -1,0 +1,219 @@
+/* Internals of the analytics capability, shared by its files and its unit tests only. */
+#ifndef IOTSEC_ANALYTICS_INT_H
+#define IOTSEC_ANALYTICS_INT_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "analytics/analytics.h"
+#include "analytics/hll.h"
+#include "crypto/hmac_sha256.h"
+
+/* ---- Hashing (not cryptographic: table placement and sketches) ------------------------- */
+
+static inline uint64_t an_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* The seed is drawn per engine so that nobody outside can aim flows at one table slot. */
+static inline uint64_t an_hash_addr(const struct an_addr *a, uint64_t seed)
+{
+    uint64_t lo, hi;
+    memcpy(&lo, a->b, 8);
+    memcpy(&hi, a->b + 8, 8);
+    return an_mix64(an_mix64(lo ^ seed) ^ hi);
+}
+
+/* ---- Per-device state ------------------------------------------------------------------- */
+
+#define AN_DST_HLL_P 6  /* 64 registers: +-13% on distinct destinations, enough for a rule */
+#define AN_PORT_HLL_P 4 /* 16 registers: +-26%, ports only tell a scan from a service */
+#define AN_KNOWN_BITS 256
+#define AN_SUSPECTS 2
+
+/* What one device did in the open window; zeroed when the window closes. The fields a
+ * record touches come first, so that counting a record touches few cache lines. */
+struct an_window {
+    uint32_t flows_out, flows_in;
+    uint32_t pkts_out, pkts_in;   /* saturating */
+    uint32_t bytes_out, bytes_in; /* saturating (4 GB a minute is past any IoT uplink) */
+    uint16_t tcp_open, tcp_failed;
+    uint16_t long_flows, rate_flows;
+    uint16_t new_dst, suspect_hits;
+    uint32_t top_hash;  /* the majority destination so far (Misra-Gries, one counter) */
+    uint32_t top_count; /* its counter */
+    uint32_t top_flows; /* flows to top_hash since it became the candidate */
+    uint32_t fail_hash; /* the last destination whose opening failed */
+    uint16_t top_port, fail_port;
+    uint8_t top_proto, pad[3];
+    struct an_addr top_dst;  /* raw, for the finding; wiped at close */
+    struct an_addr fail_dst; /* raw, for the finding; wiped at close */
+    uint8_t hll_dst[HLL_BYTES(AN_DST_HLL_P)];
+    uint8_t hll_port[HLL_BYTES(AN_PORT_HLL_P)];
+};
+
+struct an_device {
+    struct an_window win;
+    int32_t window;                   /* relative index of the window `win` holds; -1 none */
+    uint32_t suspect[AN_SUSPECTS];    /* keyed hashes of destinations a rule named */
+    uint8_t known[AN_KNOWN_BITS / 8]; /* Bloom filter of destinations seen (k = 2) */
+    float med_flows, mad_flows;       /* the baseline: robust EWMA of flows per window */
+    float med_dst, mad_dst;           /* ... and of distinct destinations */
+    uint32_t quiet;                   /* 3 bits per exception: windows without evidence */
+    uint32_t group;                   /* index into the engine's groups */
+    uint16_t learned;                 /* windows learnt into the baseline (saturating) */
+    uint16_t active;                  /* bit per enum an_exception: alarm up */
+    uint8_t raise_streak;             /* windows in a row at a rule's high mark */
+    uint8_t known_n;                  /* destinations added to `known` since it was cleared */
+    uint8_t last_level[AN_EXC_COUNT]; /* for the trend */
+    uint8_t pseudonym[16];
+};
+
+/* ---- Window features, as the detectors see them ------------------------------------------- */
+
+struct an_features {
+    uint32_t flows, flows_out, flows_in;
+    uint64_t bytes;
+    double distinct_dst, distinct_ports;
+    uint32_t tcp_open, tcp_failed;
+    double fail_ratio; /* failed / TCP openings */
+    uint32_t new_dst, suspect_hits, long_flows, rate_flows;
+    uint32_t top_flows; /* flows to the majority destination */
+};
+void an_features_compute(const struct an_device *d, struct an_features *out);
+/* Counts f into d's window. outbound: d opened it. far_hash: an_hash_addr of the far end.
+ * group_known: the group's Bloom filter of destinations, NULL for ungrouped devices. */
+void an_features_add(struct an_device *d, const struct an_flow *f, bool outbound,
+                     uint64_t far_hash, const struct an_config *c, uint8_t *group_known);
+void an_features_reset(struct an_device *d);
+
+/* ---- Detectors ---------------------------------------------------------------------------- */
+
+/* One window's verdict for a device, built up by the detectors. */
+struct an_verdict {
+    uint16_t raise; /* exceptions at their high mark this window */
+    uint16_t hold;  /* exceptions with evidence enough to stay up */
+    uint8_t level[AN_EXC_COUNT];
+    uint8_t source[AN_EXC_COUNT];
+    uint8_t want_addr[AN_EXC_COUNT]; /* the finding names top_dst (1) or fail_dst (2) */
+};
+
+void an_rules_eval(const struct an_config *c, const struct an_device *d,
+                   const struct an_features *ft, struct an_verdict *v);
+/* Applies the Schmitt trigger: updates d->active and d->quiet from v. */
+void an_rules_settle(const struct an_config *c, struct an_device *d, struct an_verdict *v);
+/* Remembers the destination a C&C finding named, so later contacts hold the alarm. */
+void an_rules_remember(struct an_device *d, uint32_t dst_hash);
+
+void an_baseline_eval(const struct an_config *c, const struct an_device *d,
+                      const struct an_features *ft, struct an_verdict *v);
+/* Learns the window into the baseline (only windows without an alarm are learnt). */
+void an_baseline_learn(struct an_device *d, const struct an_features *ft);
+
+/* Peer comparison: per group, per window, a log2 histogram of members' flows. */
+struct an_group {
+    uint32_t id;
+    uint32_t members;
+    uint32_t hist[33];   /* flows in [2^(i-1), 2^i) for i >= 1; 0 flows in bucket 0 */
+    uint32_t active;
+    uint32_t median;     /* of the last closed window; 0 = not enough members */
+    uint8_t *known;      /* Bloom filter of destinations any member has seen */
+};
+#define AN_GROUP_KNOWN_BITS (1u << 16)
+void an_peers_tally(struct an_group *g, uint32_t flows_out);
+void an_peers_close(const struct an_config *c, struct an_group *g);
+void an_peers_eval(const struct an_config *c, const struct an_group *g,
+                   const struct an_features *ft, struct an_verdict *v);
+
+/* Fleet correlation: destinations many devices converge on in one window. */
+struct an_fleet;
+struct an_fleet *an_fleet_new(void);
+void an_fleet_free(struct an_fleet *f);
+/* A device whose window was dominated by one destination. */
+int an_fleet_tally(struct an_fleet *f, uint32_t dst_hash, const struct an_addr *dst);
+/* After every tally of a window: decides which destinations are under attack. */
+void an_fleet_close(const struct an_config *c, struct an_fleet *f);
+/* Whether dst_hash is under attack this window (and how many devices hit it). */
+bool an_fleet_victim(const struct an_fleet *f, uint32_t dst_hash, uint32_t *devices);
+size_t an_fleet_bytes(const struct an_fleet *f);
+
+/* The pseudonym under a prepared key (pseudonym.c). */
+void an_pseudonym_with(const struct hmac_sha256 *key, const char *identity, uint8_t out[16]);
+
+/* ---- The engine's tables (devices.c) and its window clock (engine.c, window.c) ---------- */
+
+#define AN_CHUNK_SHIFT 12 /* devices are allocated 4096 at a time: no doubling slack */
+#define AN_MAX_GROUPS 4096
+
+struct an_bind {
+    struct an_addr ue;
+    uint32_t dev; /* 0: empty; AN_TOMB: deleted; else device index + 1 */
+};
+#define AN_TOMB UINT32_MAX
+
+struct an_engine {
+    struct an_config cfg;
+    uint64_t seed;
+    struct hmac_sha256 key, prev_key;
+    bool has_prev;
+    struct an_device **chunks;
+    uint32_t nchunks, ndev;
+    uint32_t *pidx; /* pseudonym -> device index + 1 (open addressing) */
+    uint32_t pcap, pused;
+    struct an_bind *binds;
+    uint32_t bcap, bused, blive;
+    struct an_group *groups;
+    uint32_t ngroups, gcap;
+    int64_t base;  /* absolute index of relative window 0 */
+    int32_t cur;   /* the open window, relative; -1 before the first record */
+    uint32_t *touched, ntouched, ctouched; /* devices with flows in the open window */
+    uint32_t *alarmed, nalarmed, calarmed; /* devices with an alarm up */
+    struct an_fleet *fleet;
+    an_finding_cb on_finding;
+    an_window_cb on_window;
+    void *cb_arg;
+    uint64_t records, no_device, late, findings;
+};
+
+static inline struct an_device *an_dev(const struct an_engine *e, uint32_t idx)
+{
+    return &e->chunks[idx >> AN_CHUNK_SHIFT][idx & ((1u << AN_CHUNK_SHIFT) - 1)];
+}
+
+/* The device with this pseudonym, created (in group index gi) if new. */
+int an_dev_get(struct an_engine *e, const uint8_t pseud[16], uint32_t gi, uint32_t *idx);
+/* Looks a pseudonym up: the index, or UINT32_MAX. */
+uint32_t an_dev_find(const struct an_engine *e, const uint8_t pseud[16]);
+/* Gives device idx a new pseudonym (key rotation). */
+int an_dev_rename(struct an_engine *e, uint32_t idx, const uint8_t pseud[16]);
+/* The group index for a group ID (0 for ID 0, and past AN_MAX_GROUPS). */
+int an_group_get(struct an_engine *e, uint32_t id, uint32_t *gi);
+int an_bind_put(struct an_engine *e, const struct an_addr *ue, uint32_t idx);
+uint32_t an_bind_get(const struct an_engine *e, const struct an_addr *ue);
+int an_bind_del(struct an_engine *e, const struct an_addr *ue);
+void an_tables_free(struct an_engine *e);
+int an_list_push(uint32_t **list, uint32_t *n, uint32_t *cap, uint32_t v);
+
+/* Closes the open window: runs the detectors, reports, resets the windows' state. */
+void an_window_close(struct an_engine *e);
+
+/* ---- Bloom helpers (k = 2 probes from one 64-bit hash) ---------------------------------- */
+
+static inline bool an_bloom_test_set(uint8_t *bits, uint32_t nbits, uint64_t h, bool set)
+{
+    uint32_t a = (uint32_t)(h >> 40) & (nbits - 1), b = (uint32_t)(h >> 20) & (nbits - 1);
+    bool had = (bits[a >> 3] >> (a & 7) & 1) && (bits[b >> 3] >> (b & 7) & 1);
+    if (set) {
+        bits[a >> 3] |= (uint8_t)(1u << (a & 7));
+        bits[b >> 3] |= (uint8_t)(1u << (b & 7));
+    }
+    return had;
+}
+
+#endif

@@ -1,0 +1,283 @@
+/* IoT terminal security monitoring (TR 33.861, TS 29.520 abnormal behaviour): flow records
+ * in, per-device per-window features out, three tiers of detectors, findings shaped like
+ * TS 29.520 AbnormalBehaviour.
+ *
+ * This header is the capability's whole interface. Pure C, no I/O except the stream helpers
+ * at the end (which read a FILE * they are given).
+ *
+ * Threads: an engine is not thread-safe; give each thread its own, or serialise calls. The
+ * parsers keep their state in the struct the caller owns, so several may run at once.
+ *
+ * Privacy: device state is keyed by a pseudonym, HMAC-SHA-256(key, identity), never by the
+ * identity or the UE address; the key can be rotated. No payload is ever seen; a flow
+ * record is counted into its device's window and then forgotten; addresses seen in a window
+ * (its busiest and its failing destination, for the finding) are wiped when it closes. The
+ * UE address -> device binding is session state, like the SMF's, and is dropped on unbind.
+ *
+ * Labels: the dataset parsers return a record's label in a separate struct that no engine
+ * function accepts, so no detector can read it; only the evaluation (an_eval_*) does. */
+#ifndef IOTSEC_ANALYTICS_H
+#define IOTSEC_ANALYTICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- Addresses ------------------------------------------------------------------------ */
+
+/* An IPv4 (as ::ffff:a.b.c.d) or IPv6 address. */
+struct an_addr {
+    uint8_t b[16];
+};
+
+/* Parses dotted IPv4 or IPv6 text of len bytes (no NUL needed). IOTSEC_ERR_INVALID if not
+ * an address. */
+int an_addr_parse(const char *s, size_t len, struct an_addr *out);
+/* Writes the text form into buf (at least 46 bytes). */
+void an_addr_format(const struct an_addr *a, char *buf, size_t len);
+bool an_addr_is_v4(const struct an_addr *a);
+
+/* A set of prefixes: the operator's UE address pools (or, for a capture, its LAN). */
+#define AN_MAX_PREFIXES 16
+struct an_prefixes {
+    struct an_addr net[AN_MAX_PREFIXES];
+    uint8_t bits[AN_MAX_PREFIXES]; /* prefix length on the 128-bit form */
+    unsigned n;
+};
+/* Parses "10.0.0.0/8,fd00::/8"; IOTSEC_ERR_INVALID on a bad or too long list. */
+int an_prefixes_parse(const char *list, struct an_prefixes *out);
+/* RFC 1918 and RFC 4193 (ULA): the default "local" networks of a capture. */
+void an_prefixes_private(struct an_prefixes *out);
+bool an_prefixes_contain(const struct an_prefixes *p, const struct an_addr *a);
+
+/* ---- Flow records ----------------------------------------------------------------------- */
+
+enum an_proto { AN_PROTO_OTHER = 0, AN_PROTO_ICMP = 1, AN_PROTO_TCP = 6, AN_PROTO_UDP = 17 };
+
+/* What the connection's opening looked like (from Zeek's history, else its conn_state). */
+enum an_outcome {
+    AN_OUT_UNKNOWN = 0,
+    AN_OUT_ESTABLISHED, /* the responder answered (TCP: SYN-ACK seen; UDP: a reply) */
+    AN_OUT_FAILED,      /* TCP: SYN sent, never answered (S0) or refused (REJ, RSTOS0) */
+    AN_OUT_NOREPLY,     /* UDP/ICMP: nothing came back (normal for some protocols) */
+    AN_OUT_MIDSTREAM,   /* the record began mid-connection: says nothing of the opening */
+};
+
+/* One flow, as the user plane (or Zeek) reports it. orig is the side that opened it. */
+struct an_flow {
+    double ts;       /* start, seconds since the epoch */
+    double duration; /* seconds; 0 when unknown */
+    struct an_addr orig, resp;
+    uint16_t orig_port, resp_port;
+    uint8_t proto;   /* enum an_proto */
+    uint8_t outcome; /* enum an_outcome */
+    uint64_t orig_bytes, resp_bytes, orig_pkts, resp_pkts;
+};
+
+/* A record's label, when the dataset has one. Only the evaluation reads it. */
+struct an_label {
+    bool present;
+    bool malicious;
+    char detail[40]; /* IoT-23 "detailed-label" ("C&C", "DDoS", ...); "" for benign */
+};
+
+/* ---- Parsers (ingest_*.c) ---------------------------------------------------------------- */
+
+enum an_format {
+    AN_FMT_ZEEK,  /* Zeek conn.log: TSV with a #fields header, or JSON lines (auto-detected) */
+    AN_FMT_IOT23, /* the IoT-23 CSV variant (header line, empty = missing) */
+    AN_FMT_JSONL, /* our own flow record, one JSON object per line (docs/analytics.md) */
+};
+int an_format_parse(const char *name, enum an_format *out);
+
+#define AN_MAX_COLUMNS 64
+/* Parser state for one stream: the column map learnt from its header. */
+struct an_parser {
+    enum an_format format;
+    int col[16];       /* our field -> column index, -1 when absent */
+    int ncols;         /* columns a data line must have */
+    bool have_header;  /* TSV/CSV: a header line has been seen */
+    bool json;         /* zeek: the stream turned out to be JSON lines */
+    bool spaced_tail;  /* zeek: the last column holds several space-separated fields */
+};
+void an_parser_init(struct an_parser *p, enum an_format format);
+
+/* Result of an_parse_line besides the error codes. */
+#define AN_LINE_RECORD 0 /* *flow (and *label) filled */
+#define AN_LINE_SKIP 1   /* header, comment or blank line */
+
+/* Parses one line (without its newline; not NUL-terminated). Returns AN_LINE_RECORD,
+ * AN_LINE_SKIP, or IOTSEC_ERR_INVALID for a bad line (wrong field count, a number out of
+ * range, a bad address, invalid JSON or UTF-8, a data line before any header). Never
+ * asserts, never reads past len. label may be NULL. */
+int an_parse_line(struct an_parser *p, const char *line, size_t len, struct an_flow *flow,
+                  struct an_label *label);
+
+/* ---- Findings (TS 29.520 AbnormalBehaviour) ------------------------------------------- */
+
+enum an_exception {
+    AN_EXC_UNEXPECTED_UE_LOCATION,
+    AN_EXC_UNEXPECTED_LONG_LIVE_FLOW,
+    AN_EXC_UNEXPECTED_LARGE_RATE_FLOW,
+    AN_EXC_UNEXPECTED_WAKEUP,
+    AN_EXC_SUSPICION_OF_DDOS_ATTACK,
+    AN_EXC_WRONG_DESTINATION_ADDRESS,
+    AN_EXC_TOO_FREQUENT_SERVICE_ACCESS,
+    AN_EXC_UNEXPECTED_RADIO_LINK_FAILURES,
+    AN_EXC_PING_PONG_ACROSS_CELLS,
+    AN_EXC_COUNT,
+};
+const char *an_exception_name(enum an_exception e); /* the TS 29.520 ExceptionId string */
+
+enum an_trend { AN_TREND_UP, AN_TREND_DOWN, AN_TREND_UNKNOWN, AN_TREND_STABLE };
+
+/* Which detector spoke: the tier of the issue. */
+enum an_source { AN_SRC_RULE, AN_SRC_BASELINE, AN_SRC_PEERS, AN_SRC_FLEET };
+
+struct an_finding {
+    uint8_t device[16]; /* the device's pseudonym */
+    int64_t window;     /* index: start time = window * window_s */
+    uint32_t window_s;
+    enum an_exception exc;
+    enum an_source source;
+    unsigned level;      /* excepLevel: how far past the threshold (1 = at it) */
+    enum an_trend trend; /* against the previous window's level */
+    unsigned ratio;      /* SamplingRatio 1..100: share of the window's flows involved */
+    unsigned confidence; /* 0..100 */
+    bool has_addr;       /* addr: the victim (DDoS) or the wrong destination */
+    struct an_addr addr;
+    uint16_t port;  /* the destination port involved, 0 if none */
+    uint8_t proto;  /* enum an_proto, for unexpFlowTeps */
+    double freq;    /* circums.freq: flows per second in the window */
+    uint64_t vol;   /* circums.vol: bytes in the window */
+};
+
+/* Builds {"device":hex,"window":..,"start":ISO,"source":..,"abnormalBehaviour":{excep:
+ * {excepId,excepLevel,excepTrend},ratio,confidence,addtMeasInfo:{...}}} as compact JSON.
+ * Returns a malloc'ed string the caller frees, or NULL when out of memory. */
+char *an_finding_json(const struct an_finding *f);
+
+/* ---- The engine ---------------------------------------------------------------------- */
+
+/* Thresholds. Every default is argued in docs/analytics.md; none was fitted to a dataset. */
+struct an_config {
+    uint32_t window_s;       /* window length (60) */
+    uint32_t max_devices;    /* device table limit: past it, AN_ERR_BUSY (1 << 24) */
+    /* tier 1: rules (a Schmitt trigger: raise at the high mark, hold at the low one) */
+    uint32_t fail_raise;     /* failed TCP openings per window that raise (3) */
+    uint32_t fail_hold;      /* ... that keep an alarm up (1) */
+    uint32_t clear_windows;  /* windows without evidence before an alarm clears (1) */
+    uint32_t raise_windows;  /* windows in a row at the high mark before raising (1) */
+    uint32_t scan_dsts;      /* distinct destinations per window of a scan (32) */
+    uint32_t flood_flows;    /* flows to one destination per window: a flood (100) */
+    uint32_t rate_pps;       /* uplink packets/s of one flow: a large-rate flow (1000) */
+    /* tier 2: baselines and peers */
+    uint32_t warmup_windows; /* windows a device is watched before its baseline is used (30) */
+    float baseline_k;        /* MADs above the median (10) */
+    uint32_t baseline_floor; /* ... and at least this many flows above it (50) */
+    uint32_t peer_min;       /* active members for a group's median to count (8) */
+    uint32_t peer_factor;    /* times the group median (8) */
+    uint32_t new_dst;        /* destinations new to the device and its group per window (16) */
+    /* tier 3: fleet */
+    uint32_t fleet_devices;  /* devices converging on one destination (5) */
+    uint32_t fleet_flows;    /* flows each sends it per window (20) */
+    /* pseudonymise auto-bound devices (below); the eval leaves this on */
+    bool auto_bind;          /* unbound addresses in `local` become devices of group 0 */
+    struct an_prefixes local;
+};
+void an_config_default(struct an_config *c);
+
+struct an_engine;
+
+/* Called for every finding, at the close of the window it is about. f is valid during the
+ * call only. */
+typedef void (*an_finding_cb)(void *arg, const struct an_finding *f);
+/* Called at each window close for every device that had flows in it: flagged says whether
+ * any alarm of the device was up for that window. For evaluation and metrics. */
+typedef void (*an_window_cb)(void *arg, uint32_t device, int64_t window, bool flagged);
+
+/* key: the pseudonym key (at least 16 bytes; copied, and wiped on free). Returns NULL on a
+ * bad config (window_s 0, max_devices 0), a short key, or no memory. */
+struct an_engine *an_engine_new(const struct an_config *c, const void *key, size_t key_len);
+void an_engine_free(struct an_engine *e);
+void an_engine_set_callbacks(struct an_engine *e, an_finding_cb on_finding,
+                             an_window_cb on_window, void *arg);
+
+/* Rotates the pseudonym key. The previous key is kept for one epoch: a device bound again
+ * during it keeps its state under its new pseudonym; one not bound again keeps its old one
+ * until unbound. After the next rotation the old key is wiped. */
+int an_engine_rekey(struct an_engine *e, const void *key, size_t key_len);
+
+/* Binds a UE address to a device (identity: e.g. its SUPI; group: its fleet, e.g. the
+ * enrollment or group ID; 0 = none). From a session event, or configured. A rebound address
+ * moves to the new device. IOTSEC_ERR_BUSY when the device table is full. */
+int an_engine_bind(struct an_engine *e, const struct an_addr *ue, const char *identity,
+                   uint32_t group);
+int an_engine_unbind(struct an_engine *e, const struct an_addr *ue);
+
+/* Where a record was counted. */
+struct an_placement {
+    uint32_t device; /* the device's index (stable for the engine's life) */
+    int64_t window;
+    bool outbound;   /* the device opened the flow */
+};
+#define AN_NO_DEVICE 1 /* neither end of the flow is a known (or auto-bindable) device */
+
+/* Counts one flow into its device's window, closing earlier windows first (their findings
+ * go to the callback). A record older than the open window is counted into it ("late").
+ * Returns IOTSEC_OK, AN_NO_DEVICE, IOTSEC_ERR_INVALID (ts not finite or negative) or
+ * IOTSEC_ERR_BUSY. where may be NULL. */
+int an_engine_ingest(struct an_engine *e, const struct an_flow *f, struct an_placement *where);
+/* Closes the open window (end of input). */
+void an_engine_flush(struct an_engine *e);
+
+struct an_stats {
+    uint64_t records, no_device, late, findings;
+    uint32_t devices, groups;
+    size_t state_bytes;   /* device table and its index: the analytics state */
+    size_t binding_bytes; /* the UE address -> device binding (session state) */
+    size_t fleet_bytes;   /* group and victim tables */
+};
+void an_engine_stats(const struct an_engine *e, struct an_stats *out);
+/* Bytes of one device's state, for the record. */
+size_t an_device_state_size(void);
+/* The device's pseudonym (16 bytes), or IOTSEC_ERR_NOTFOUND. */
+int an_engine_device_pseudonym(const struct an_engine *e, uint32_t device, uint8_t out[16]);
+
+/* The pseudonym of an identity under a key: HMAC-SHA-256(key, "iotsec-analytics-v1:" ||
+ * identity), first 16 bytes. */
+void an_pseudonym(const void *key, size_t key_len, const char *identity, uint8_t out[16]);
+
+/* ---- Streams and the offline evaluation (eval.c) ------------------------------------------ */
+
+struct an_read_stats {
+    uint64_t lines, records, bad_lines, skipped;
+    uint64_t first_bad_line; /* 1-based, 0 if none */
+};
+
+/* Reads lines from in and calls fn for each record. Lines longer than 64 KiB count as bad.
+ * Returns IOTSEC_OK, IOTSEC_ERR_IO (read error), or fn's first non-zero return. */
+typedef int (*an_record_fn)(void *arg, const struct an_flow *f, const struct an_label *l);
+int an_read_stream(FILE *in, enum an_format fmt, an_record_fn fn, void *arg,
+                   struct an_read_stats *st);
+
+/* The offline evaluation of one or more captures: each is replayed in time order through
+ * its own engine (captures are different networks and times), and every (device, window)
+ * with flows is scored against the labels. */
+struct an_eval;
+struct an_eval *an_eval_new(const struct an_config *c);
+void an_eval_free(struct an_eval *ev);
+/* Replays one capture. name labels it in the output. Returns IOTSEC_OK, IOTSEC_ERR_IO
+ * (unreadable), IOTSEC_ERR_INVALID (no record parsed at all) or IOTSEC_ERR_NOMEM. */
+int an_eval_capture(struct an_eval *ev, const char *name, FILE *in, enum an_format fmt);
+
+struct an_confusion {
+    uint64_t windows, tp, fp, tn, fn;
+};
+/* The totals over every capture so far. */
+void an_eval_totals(const struct an_eval *ev, struct an_confusion *out);
+/* The JSON report (docs/analytics.md): malloc'ed, caller frees; NULL when out of memory. */
+char *an_eval_json(const struct an_eval *ev);
+
+#endif

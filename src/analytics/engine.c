@@ -1,0 +1,243 @@
+/* The engine: configuration, devices bound to UE addresses, and the window clock that
+ * counts each record into its device's open window. Detection happens when a window closes
+ * (window.c). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytics/an_int.h"
+#include "base/err.h"
+#include "crypto/ct.h"
+#include "crypto/rand.h"
+
+void an_config_default(struct an_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->window_s = 60;
+    c->max_devices = 1u << 24;
+    c->fail_raise = 3;
+    c->fail_hold = 1;
+    c->clear_windows = 1;
+    c->raise_windows = 1;
+    c->scan_dsts = 32;
+    c->flood_flows = 100;
+    c->rate_pps = 1000;
+    c->warmup_windows = 30;
+    c->baseline_k = 10;
+    c->baseline_floor = 50;
+    c->peer_min = 8;
+    c->peer_factor = 8;
+    c->new_dst = 16;
+    c->fleet_devices = 5;
+    c->fleet_flows = 20;
+    c->auto_bind = false;
+    an_prefixes_private(&c->local);
+}
+
+struct an_engine *an_engine_new(const struct an_config *c, const void *key, size_t key_len)
+{
+    if (c == NULL || c->window_s == 0 || c->max_devices == 0 || c->clear_windows == 0 ||
+        c->clear_windows > 7 || key == NULL || key_len < 16)
+        return NULL;
+    struct an_engine *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    e->cfg = *c;
+    e->cur = -1;
+    uint32_t g0;
+    if (crypto_random(&e->seed, sizeof(e->seed)) != IOTSEC_OK ||
+        (e->fleet = an_fleet_new()) == NULL || an_group_get(e, 0, &g0) != IOTSEC_OK) {
+        an_engine_free(e);
+        return NULL;
+    }
+    hmac_sha256_init(&e->key, key, key_len);
+    return e;
+}
+
+void an_engine_free(struct an_engine *e)
+{
+    if (e == NULL)
+        return;
+    an_tables_free(e);
+    an_fleet_free(e->fleet);
+    hmac_sha256_wipe(&e->key);
+    hmac_sha256_wipe(&e->prev_key);
+    secure_wipe(e, sizeof(*e));
+    free(e);
+}
+
+void an_engine_set_callbacks(struct an_engine *e, an_finding_cb on_finding,
+                             an_window_cb on_window, void *arg)
+{
+    e->on_finding = on_finding;
+    e->on_window = on_window;
+    e->cb_arg = arg;
+}
+
+int an_engine_rekey(struct an_engine *e, const void *key, size_t key_len)
+{
+    if (key == NULL || key_len < 16)
+        return IOTSEC_ERR_INVALID;
+    hmac_sha256_wipe(&e->prev_key);
+    e->prev_key = e->key;
+    e->has_prev = true;
+    hmac_sha256_init(&e->key, key, key_len);
+    return IOTSEC_OK;
+}
+
+int an_engine_bind(struct an_engine *e, const struct an_addr *ue, const char *identity,
+                   uint32_t group)
+{
+    if (e == NULL || ue == NULL || identity == NULL || identity[0] == '\0')
+        return IOTSEC_ERR_INVALID;
+    uint8_t p[16], old[16];
+    uint32_t gi, idx;
+    an_pseudonym_with(&e->key, identity, p);
+    int rc = an_group_get(e, group, &gi);
+    if (rc != IOTSEC_OK)
+        return rc;
+    idx = an_dev_find(e, p);
+    if (idx == UINT32_MAX && e->has_prev) {
+        /* Bound again after a rotation: the state carries over to the new pseudonym. */
+        an_pseudonym_with(&e->prev_key, identity, old);
+        idx = an_dev_find(e, old);
+        if (idx != UINT32_MAX && (rc = an_dev_rename(e, idx, p)) != IOTSEC_OK)
+            return rc;
+    }
+    if (idx == UINT32_MAX && (rc = an_dev_get(e, p, gi, &idx)) != IOTSEC_OK)
+        return rc;
+    an_dev(e, idx)->group = gi;
+    return an_bind_put(e, ue, idx);
+}
+
+int an_engine_unbind(struct an_engine *e, const struct an_addr *ue)
+{
+    return an_bind_del(e, ue);
+}
+
+/* Finds the device a flow belongs to: its originator if bound, else its responder; with
+ * auto_bind, an unbound address inside `local` becomes a device named by that address. */
+static int locate(struct an_engine *e, const struct an_flow *f, uint32_t *idx, bool *out)
+{
+    if ((*idx = an_bind_get(e, &f->orig)) != UINT32_MAX) {
+        *out = true;
+        return IOTSEC_OK;
+    }
+    if ((*idx = an_bind_get(e, &f->resp)) != UINT32_MAX) {
+        *out = false;
+        return IOTSEC_OK;
+    }
+    if (!e->cfg.auto_bind)
+        return AN_NO_DEVICE;
+    const struct an_addr *ue = NULL;
+    if (an_prefixes_contain(&e->cfg.local, &f->orig))
+        ue = &f->orig, *out = true;
+    else if (an_prefixes_contain(&e->cfg.local, &f->resp))
+        ue = &f->resp, *out = false;
+    if (ue == NULL)
+        return AN_NO_DEVICE;
+    char identity[64] = "ip:";
+    an_addr_format(ue, identity + 3, sizeof(identity) - 3);
+    int rc = an_engine_bind(e, ue, identity, 0);
+    secure_wipe(identity, sizeof(identity));
+    if (rc != IOTSEC_OK)
+        return rc;
+    *idx = an_bind_get(e, ue);
+    return IOTSEC_OK;
+}
+
+/* Moves the clock to window w (absolute), closing the open one and, for a gap, enough
+ * empty windows that every alarm has had its chance to clear. */
+static void advance(struct an_engine *e, int64_t w)
+{
+    if (e->cur < 0) {
+        e->base = w;
+        e->cur = 0;
+        return;
+    }
+    int64_t target = w - e->base, gap = 0;
+    while (e->cur < target && gap < 8) {
+        an_window_close(e);
+        e->cur++;
+        gap++;
+    }
+    if (e->cur < target)
+        e->cur = (int32_t)target;
+}
+
+int an_engine_ingest(struct an_engine *e, const struct an_flow *f, struct an_placement *where)
+{
+    if (!isfinite(f->ts) || f->ts < 0 || f->ts > 1e11)
+        return IOTSEC_ERR_INVALID;
+    int64_t w = (int64_t)floor(f->ts / e->cfg.window_s);
+    if (e->cur >= 0 && w - e->base > INT32_MAX - 16)
+        return IOTSEC_ERR_INVALID; /* centuries ahead of the clock: a broken timestamp */
+    uint32_t idx;
+    bool out;
+    int rc = locate(e, f, &idx, &out);
+    if (rc != IOTSEC_OK) {
+        if (rc == AN_NO_DEVICE)
+            e->no_device++;
+        return rc;
+    }
+    if (e->cur < 0 || w > e->base + e->cur)
+        advance(e, w);
+    else if (w < e->base + e->cur)
+        e->late++;
+    struct an_device *d = an_dev(e, idx);
+    if (d->window != e->cur) {
+        if (an_list_push(&e->touched, &e->ntouched, &e->ctouched, idx) != IOTSEC_OK)
+            return IOTSEC_ERR_NOMEM;
+        d->window = e->cur;
+    }
+    struct an_group *g = &e->groups[d->group];
+    an_features_add(d, f, out, an_hash_addr(out ? &f->resp : &f->orig, e->seed), &e->cfg,
+                    g->known);
+    e->records++;
+    if (where) {
+        where->device = idx;
+        where->window = e->base + e->cur;
+        where->outbound = out;
+    }
+    return IOTSEC_OK;
+}
+
+void an_engine_flush(struct an_engine *e)
+{
+    if (e->cur >= 0) {
+        an_window_close(e);
+        e->cur++;
+    }
+}
+
+size_t an_device_state_size(void)
+{
+    return sizeof(struct an_device);
+}
+
+void an_engine_stats(const struct an_engine *e, struct an_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->records = e->records;
+    out->no_device = e->no_device;
+    out->late = e->late;
+    out->findings = e->findings;
+    out->devices = e->ndev;
+    out->groups = e->ngroups;
+    out->state_bytes = (size_t)e->nchunks * ((size_t)1 << AN_CHUNK_SHIFT) *
+                           sizeof(struct an_device) +
+                       (size_t)e->pcap * sizeof(uint32_t) + (size_t)e->nchunks * sizeof(void *);
+    out->binding_bytes = (size_t)e->bcap * sizeof(struct an_bind);
+    out->fleet_bytes = an_fleet_bytes(e->fleet) + (size_t)e->gcap * sizeof(struct an_group);
+    for (uint32_t i = 0; i < e->ngroups; i++)
+        if (e->groups[i].known)
+            out->fleet_bytes += AN_GROUP_KNOWN_BITS / 8;
+}
+
+int an_engine_device_pseudonym(const struct an_engine *e, uint32_t device, uint8_t out[16])
+{
+    if (device >= e->ndev)
+        return IOTSEC_ERR_NOTFOUND;
+    memcpy(out, an_dev(e, device)->pseudonym, 16);
+    return IOTSEC_OK;
+}

@@ -1,0 +1,146 @@
+/* Closing a window: every device that was active (or has an alarm up) goes through the
+ * three tiers, its alarms settle, findings and per-window verdicts are reported, and its
+ * window state is wiped. Two passes, because the peer and fleet tiers need the whole
+ * window's tallies before they can judge any one device. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytics/an_int.h"
+
+/* A device votes for a victim when one destination took most of its flows, and many. */
+static bool votes(const struct an_config *c, const struct an_window *w)
+{
+    return w->top_flows >= c->fleet_flows && 2 * (uint64_t)w->top_flows > w->flows_out;
+}
+
+static unsigned ratio_of(uint32_t part, uint32_t whole)
+{
+    if (whole == 0)
+        return 100;
+    uint64_t r = (100ull * part + whole - 1) / whole;
+    return r < 1 ? 1 : r > 100 ? 100 : (unsigned)r;
+}
+
+static unsigned involved(const struct an_device *d, enum an_exception x)
+{
+    const struct an_window *w = &d->win;
+    switch (x) {
+    case AN_EXC_WRONG_DESTINATION_ADDRESS:
+        return ratio_of((uint32_t)w->tcp_failed + w->suspect_hits, w->flows_out);
+    case AN_EXC_SUSPICION_OF_DDOS_ATTACK:
+        return ratio_of(w->top_flows, w->flows_out);
+    case AN_EXC_UNEXPECTED_LARGE_RATE_FLOW:
+        return ratio_of(w->rate_flows, w->flows_out);
+    default:
+        return 100;
+    }
+}
+
+static void emit(struct an_engine *e, const struct an_device *d, const struct an_verdict *v,
+                 enum an_exception x)
+{
+    const struct an_window *w = &d->win;
+    struct an_finding f;
+    memset(&f, 0, sizeof(f));
+    memcpy(f.device, d->pseudonym, 16);
+    f.window = e->base + e->cur;
+    f.window_s = e->cfg.window_s;
+    f.exc = x;
+    f.source = v->level[x] ? (enum an_source)v->source[x] : AN_SRC_RULE;
+    f.level = v->level[x] ? v->level[x] : (d->last_level[x] ? d->last_level[x] : 1);
+    unsigned prev = d->last_level[x];
+    f.trend = prev == 0 ? AN_TREND_UP : f.level > prev ? AN_TREND_UP
+              : f.level < prev ? AN_TREND_DOWN : AN_TREND_STABLE;
+    f.ratio = involved(d, x);
+    f.confidence = f.source == AN_SRC_FLEET ? 95
+                   : f.source != AN_SRC_RULE ? 60
+                   : (v->raise >> x & 1) ? 90 : 70;
+    static const struct an_addr zero;
+    if (v->want_addr[x] == 1 && memcmp(&w->top_dst, &zero, sizeof(zero))) {
+        f.has_addr = true, f.addr = w->top_dst, f.port = w->top_port, f.proto = w->top_proto;
+    } else if (v->want_addr[x] == 2 && memcmp(&w->fail_dst, &zero, sizeof(zero))) {
+        f.has_addr = true, f.addr = w->fail_dst, f.port = w->fail_port, f.proto = AN_PROTO_TCP;
+    }
+    f.freq = (double)(w->flows_out + w->flows_in) / e->cfg.window_s;
+    f.vol = (uint64_t)w->bytes_out + w->bytes_in;
+    e->findings++;
+    if (e->on_finding)
+        e->on_finding(e->cb_arg, &f);
+}
+
+static void fleet_verdict(struct an_engine *e, const struct an_device *d,
+                          const struct an_features *ft, struct an_verdict *v)
+{
+    /* Once the crowd has shown the victim, a device sending it a quarter of the voting
+     * threshold is part of the attack too (the victim's hysteresis, per device). */
+    uint32_t n, join = e->cfg.fleet_flows / 4 > 2 ? e->cfg.fleet_flows / 4 : 2;
+    if (ft->top_flows < join || !an_fleet_victim(e->fleet, d->win.top_hash, &n))
+        return;
+    enum an_exception x = AN_EXC_SUSPICION_OF_DDOS_ATTACK;
+    v->raise |= (uint16_t)(1u << x);
+    v->hold |= (uint16_t)(1u << x);
+    unsigned level = n / e->cfg.fleet_devices;
+    v->level[x] = (uint8_t)(level > 255 ? 255 : level < 1 ? 1 : level);
+    v->source[x] = AN_SRC_FLEET;
+    v->want_addr[x] = 1;
+}
+
+static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **alarmed,
+                  uint32_t *n, uint32_t *cap)
+{
+    const struct an_config *c = &e->cfg;
+    struct an_device *d = an_dev(e, idx);
+    struct an_features ft;
+    struct an_verdict v;
+    memset(&v, 0, sizeof(v));
+    an_features_compute(d, &ft);
+    an_rules_eval(c, d, &ft, &v);
+    an_baseline_eval(c, d, &ft, &v);
+    if (d->group != 0)
+        an_peers_eval(c, &e->groups[d->group], &ft, &v);
+    fleet_verdict(e, d, &ft, &v);
+    an_rules_settle(c, d, &v);
+    if ((d->active >> AN_EXC_WRONG_DESTINATION_ADDRESS & 1) && d->win.tcp_failed)
+        an_rules_remember(d, d->win.fail_hash);
+    for (int x = 0; x < AN_EXC_COUNT; x++)
+        if (d->active >> x & 1)
+            emit(e, d, &v, (enum an_exception)x);
+    if (touched && e->on_window)
+        e->on_window(e->cb_arg, idx, e->base + e->cur, d->active != 0);
+    if (touched && d->active == 0)
+        an_baseline_learn(d, &ft);
+    for (int x = 0; x < AN_EXC_COUNT; x++)
+        d->last_level[x] = (d->active >> x & 1) ? (v.level[x] ? v.level[x] : 1) : 0;
+    if (d->active)
+        an_list_push(alarmed, n, cap, idx); /* on NOMEM the alarm clears early: no crash */
+    an_features_reset(d);
+}
+
+void an_window_close(struct an_engine *e)
+{
+    const struct an_config *c = &e->cfg;
+    for (uint32_t i = 0; i < e->ntouched; i++) {
+        struct an_device *d = an_dev(e, e->touched[i]);
+        if (d->group != 0)
+            an_peers_tally(&e->groups[d->group], d->win.flows_out);
+        if (votes(c, &d->win))
+            an_fleet_tally(e->fleet, d->win.top_hash, &d->win.top_dst);
+    }
+    for (uint32_t g = 0; g < e->ngroups; g++)
+        an_peers_close(c, &e->groups[g]);
+    an_fleet_close(c, e->fleet);
+
+    uint32_t *alarmed = NULL, n = 0, cap = 0;
+    /* Devices with an alarm up but silent this window first: a touched one still has
+     * window == cur here, and is judged with the touched below. */
+    for (uint32_t i = 0; i < e->nalarmed; i++)
+        if (an_dev(e, e->alarmed[i])->window != e->cur)
+            judge(e, e->alarmed[i], false, &alarmed, &n, &cap);
+    for (uint32_t i = 0; i < e->ntouched; i++)
+        judge(e, e->touched[i], true, &alarmed, &n, &cap);
+    free(e->alarmed);
+    e->alarmed = alarmed;
+    e->nalarmed = n;
+    e->calarmed = cap;
+    e->ntouched = 0;
+}
