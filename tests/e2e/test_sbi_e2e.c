@@ -67,24 +67,24 @@ static void usim_for_test(struct usim *u)
     u->seq_ms[0] = 1; /* personalised with SQN 0x20: SEQ 1 in slot 0 */
 }
 
-static json_t *post_json(const char *url, const char *body, long *status)
+static json_t *send_json(const char *method, const char *url, const char *body, long *status)
 {
     char *out = NULL;
-    *status = fixture_request(&fx, AS_NF, "POST", url, "application/json", body, strlen(body),
+    *status = fixture_request(&fx, AS_NF, method, url, "application/json", body, strlen(body),
                               &out);
     json_t *j = out ? json_loads(out, 0, NULL) : NULL;
     free(out);
     return j;
 }
 
+static json_t *post_json(const char *url, const char *body, long *status)
+{
+    return send_json("POST", url, body, status);
+}
+
 static json_t *put_json(const char *url, const char *body, long *status)
 {
-    char *out = NULL;
-    *status = fixture_request(&fx, AS_NF, "PUT", url, "application/json", body, strlen(body),
-                              &out);
-    json_t *j = out ? json_loads(out, 0, NULL) : NULL;
-    free(out);
-    return j;
+    return send_json("PUT", url, body, status);
 }
 
 /* POST ue-authentications for id (SUPI or SUCI), optionally with resynchronisation info. */
