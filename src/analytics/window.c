@@ -121,6 +121,8 @@ void an_window_close(struct an_engine *e)
     const struct an_config *c = &e->cfg;
     for (uint32_t i = 0; i < e->ntouched; i++) {
         struct an_device *d = an_dev(e, e->touched[i]);
+        if (i + 8 < e->ntouched)
+            __builtin_prefetch(an_dev(e, e->touched[i + 8]));
         if (d->group != 0)
             an_peers_tally(&e->groups[d->group], d->win.flows_out);
         if (votes(c, &d->win))
@@ -136,8 +138,14 @@ void an_window_close(struct an_engine *e)
     for (uint32_t i = 0; i < e->nalarmed; i++)
         if (an_dev(e, e->alarmed[i])->window != e->cur)
             judge(e, e->alarmed[i], false, &alarmed, &n, &cap);
-    for (uint32_t i = 0; i < e->ntouched; i++)
+    for (uint32_t i = 0; i < e->ntouched; i++) {
+        if (i + 4 < e->ntouched) { /* the whole state is read: fetch it ahead */
+            const char *p = (const char *)an_dev(e, e->touched[i + 4]);
+            for (size_t off = 0; off < sizeof(struct an_device); off += 64)
+                __builtin_prefetch(p + off, 1);
+        }
         judge(e, e->touched[i], true, &alarmed, &n, &cap);
+    }
     free(e->alarmed);
     e->alarmed = alarmed;
     e->nalarmed = n;

@@ -272,6 +272,7 @@ static void teardown(struct daemon *d)
         http_server_stop(d->sbi);
     if (d->adm)
         http_server_stop(d->adm);
+    subscriber_admin_drain(); /* a bulk import answers from its own thread */
     http_server_free(d->sbi);
     http_server_free(d->adm);
     store_close(d->store); /* completes every queued job first */

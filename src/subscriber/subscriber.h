@@ -250,6 +250,11 @@ struct sub_admin {
 /* Registers /admin/v1/subscribers... on the admin server. */
 int subscriber_admin_routes(struct http_server *srv, const struct sub_admin *admin);
 
+/* Waits until no bulk import is running (each runs on a thread of its own and answers its
+ * request itself). The daemon calls it after stopping the admin server and before freeing it
+ * or closing the store. */
+void subscriber_admin_drain(void);
+
 /* The JSON view of a subscription (never any key material). */
 struct json_t;
 struct json_t *subscriber_to_json(const struct subscription *s);

@@ -361,6 +361,26 @@ struct import_req {
     bool csv;
 };
 
+static pthread_mutex_t imports_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t imports_done = PTHREAD_COND_INITIALIZER;
+static unsigned imports_running;
+
+static void import_finished(void)
+{
+    pthread_mutex_lock(&imports_lock);
+    if (--imports_running == 0)
+        pthread_cond_broadcast(&imports_done);
+    pthread_mutex_unlock(&imports_lock);
+}
+
+void subscriber_admin_drain(void)
+{
+    pthread_mutex_lock(&imports_lock);
+    while (imports_running > 0)
+        pthread_cond_wait(&imports_done, &imports_lock);
+    pthread_mutex_unlock(&imports_lock);
+}
+
 static void *import_thread(void *arg)
 {
     struct import_req *ir = arg;
@@ -383,6 +403,7 @@ static void *import_thread(void *arg)
         respond_error(ir->req, rc, "import");
     }
     free(ir);
+    import_finished();
     return NULL;
 }
 
@@ -411,8 +432,12 @@ static void handle_import(struct http_request *req, void *user)
     }
     *ir = (struct import_req){admin, req, csv};
     http_request_defer(req);
+    pthread_mutex_lock(&imports_lock);
+    imports_running++;
+    pthread_mutex_unlock(&imports_lock);
     if (pthread_create(&t, &attr, import_thread, ir) != 0) {
         free(ir);
+        import_finished();
         http_respond_problem(req, 503, NULL, "cannot start the import", NULL, NULL, 0);
     }
     pthread_attr_destroy(&attr);
