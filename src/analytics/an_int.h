@@ -32,10 +32,10 @@ static inline uint64_t an_hash_addr(const struct an_addr *a, uint64_t seed)
 
 /* ---- Per-device state ------------------------------------------------------------------- */
 
-#define AN_DST_HLL_P 6  /* 64 registers: +-13% on distinct destinations, enough for a rule */
+#define AN_DST_HLL_P  6 /* 64 registers: +-13% on distinct destinations, enough for a rule */
 #define AN_PORT_HLL_P 4 /* 16 registers: +-26%, ports only tell a scan from a service */
 #define AN_KNOWN_BITS 256
-#define AN_SUSPECTS 2
+#define AN_SUSPECTS   2
 
 /* What one device did in the open window; zeroed when the window closes. The fields a
  * record touches come first, so that counting a record touches few cache lines. */
@@ -89,8 +89,8 @@ struct an_features {
 void an_features_compute(const struct an_device *d, struct an_features *out);
 /* Counts f into d's window. outbound: d opened it. far_hash: an_hash_addr of the far end.
  * group_known: the group's Bloom filter of destinations, NULL for ungrouped devices. */
-void an_features_add(struct an_device *d, const struct an_flow *f, bool outbound,
-                     uint64_t far_hash, const struct an_config *c, uint8_t *group_known);
+void an_features_add(struct an_device *d, const struct an_flow *f, bool outbound, uint64_t far_hash,
+                     const struct an_config *c, uint8_t *group_known);
 void an_features_reset(struct an_device *d);
 
 /* ---- Detectors ---------------------------------------------------------------------------- */
@@ -120,10 +120,10 @@ void an_baseline_learn(struct an_device *d, const struct an_features *ft);
 struct an_group {
     uint32_t id;
     uint32_t members;
-    uint32_t hist[33];   /* flows in [2^(i-1), 2^i) for i >= 1; 0 flows in bucket 0 */
+    uint32_t hist[33]; /* flows in [2^(i-1), 2^i) for i >= 1; 0 flows in bucket 0 */
     uint32_t active;
-    uint32_t median;     /* of the last closed window; 0 = not enough members */
-    uint8_t *known;      /* Bloom filter of destinations any member has seen */
+    uint32_t median; /* of the last closed window; 0 = not enough members */
+    uint8_t *known;  /* Bloom filter of destinations any member has seen */
 };
 #define AN_GROUP_KNOWN_BITS (1u << 16)
 void an_peers_tally(struct an_group *g, uint32_t flows_out);
@@ -149,7 +149,7 @@ void an_pseudonym_with(const struct hmac_sha256 *key, const char *identity, uint
 /* ---- The engine's tables (devices.c) and its window clock (engine.c, window.c) ---------- */
 
 #define AN_CHUNK_SHIFT 12 /* devices are allocated 4096 at a time: no doubling slack */
-#define AN_MAX_GROUPS 4096
+#define AN_MAX_GROUPS  4096
 
 struct an_bind {
     struct an_addr ue;
@@ -170,8 +170,8 @@ struct an_engine {
     uint32_t bcap, bused, blive;
     struct an_group *groups;
     uint32_t ngroups, gcap;
-    int64_t base;  /* absolute index of relative window 0 */
-    int32_t cur;   /* the open window, relative; -1 before the first record */
+    int64_t base; /* absolute index of relative window 0 */
+    int32_t cur;  /* the open window, relative; -1 before the first record */
     uint32_t *touched, ntouched, ctouched; /* devices with flows in the open window */
     uint32_t *alarmed, nalarmed, calarmed; /* devices with an alarm up */
     struct an_fleet *fleet;

@@ -95,17 +95,17 @@ int an_format_parse(const char *name, enum an_format *out);
 /* Parser state for one stream: the column map learnt from its header. */
 struct an_parser {
     enum an_format format;
-    int col[16];       /* our field -> column index, -1 when absent */
-    int ncols;         /* columns a data line must have */
-    bool have_header;  /* TSV/CSV: a header line has been seen */
-    bool json;         /* zeek: the stream turned out to be JSON lines */
-    bool spaced_tail;  /* zeek: the last column holds several space-separated fields */
+    int col[16];      /* our field -> column index, -1 when absent */
+    int ncols;        /* columns a data line must have */
+    bool have_header; /* TSV/CSV: a header line has been seen */
+    bool json;        /* zeek: the stream turned out to be JSON lines */
+    bool spaced_tail; /* zeek: the last column holds several space-separated fields */
 };
 void an_parser_init(struct an_parser *p, enum an_format format);
 
 /* Result of an_parse_line besides the error codes. */
 #define AN_LINE_RECORD 0 /* *flow (and *label) filled */
-#define AN_LINE_SKIP 1   /* header, comment or blank line */
+#define AN_LINE_SKIP   1 /* header, comment or blank line */
 
 /* Parses one line (without its newline; not NUL-terminated). Returns AN_LINE_RECORD,
  * AN_LINE_SKIP, or IOTSEC_ERR_INVALID for a bad line (wrong field count, a number out of
@@ -147,10 +147,10 @@ struct an_finding {
     unsigned confidence; /* 0..100 */
     bool has_addr;       /* addr: the victim (DDoS) or the wrong destination */
     struct an_addr addr;
-    uint16_t port;  /* the destination port involved, 0 if none */
-    uint8_t proto;  /* enum an_proto, for unexpFlowTeps */
-    double freq;    /* circums.freq: flows per second in the window */
-    uint64_t vol;   /* circums.vol: bytes in the window */
+    uint16_t port; /* the destination port involved, 0 if none */
+    uint8_t proto; /* enum an_proto, for unexpFlowTeps */
+    double freq;   /* circums.freq: flows per second in the window */
+    uint64_t vol;  /* circums.vol: bytes in the window */
 };
 
 /* Builds {"device":hex,"window":..,"start":ISO,"source":..,"abnormalBehaviour":{excep:
@@ -162,16 +162,16 @@ char *an_finding_json(const struct an_finding *f);
 
 /* Thresholds. Every default is argued in docs/analytics.md; none was fitted to a dataset. */
 struct an_config {
-    uint32_t window_s;       /* window length (60) */
-    uint32_t max_devices;    /* device table limit: past it, AN_ERR_BUSY (1 << 24) */
+    uint32_t window_s;    /* window length (60) */
+    uint32_t max_devices; /* device table limit: past it, AN_ERR_BUSY (1 << 24) */
     /* tier 1: rules (a Schmitt trigger: raise at the high mark, hold at the low one) */
-    uint32_t fail_raise;     /* failed TCP openings per window that raise (3) */
-    uint32_t fail_hold;      /* ... that keep an alarm up (1) */
-    uint32_t clear_windows;  /* windows without evidence before an alarm clears (1) */
-    uint32_t raise_windows;  /* windows in a row at the high mark before raising (1) */
-    uint32_t scan_dsts;      /* distinct destinations per window of a scan (32) */
-    uint32_t flood_flows;    /* flows to one destination per window: a flood (100) */
-    uint32_t rate_pps;       /* uplink packets/s of one flow: a large-rate flow (1000) */
+    uint32_t fail_raise;    /* failed TCP openings per window that raise (3) */
+    uint32_t fail_hold;     /* ... that keep an alarm up (1) */
+    uint32_t clear_windows; /* windows without evidence before an alarm clears (1) */
+    uint32_t raise_windows; /* windows in a row at the high mark before raising (1) */
+    uint32_t scan_dsts;     /* distinct destinations per window of a scan (32) */
+    uint32_t flood_flows;   /* flows to one destination per window: a flood (100) */
+    uint32_t rate_pps;      /* uplink packets/s of one flow: a large-rate flow (1000) */
     /* tier 2: baselines and peers */
     uint32_t warmup_windows; /* windows a device is watched before its baseline is used (30) */
     float baseline_k;        /* MADs above the median (10) */
@@ -180,10 +180,10 @@ struct an_config {
     uint32_t peer_factor;    /* times the group median (8) */
     uint32_t new_dst;        /* destinations new to the device and its group per window (16) */
     /* tier 3: fleet */
-    uint32_t fleet_devices;  /* devices converging on one destination (5) */
-    uint32_t fleet_flows;    /* flows each sends it per window (20) */
+    uint32_t fleet_devices; /* devices converging on one destination (5) */
+    uint32_t fleet_flows;   /* flows each sends it per window (20) */
     /* pseudonymise auto-bound devices (below); the eval leaves this on */
-    bool auto_bind;          /* unbound addresses in `local` become devices of group 0 */
+    bool auto_bind; /* unbound addresses in `local` become devices of group 0 */
     struct an_prefixes local;
 };
 void an_config_default(struct an_config *c);
@@ -201,8 +201,8 @@ typedef void (*an_window_cb)(void *arg, uint32_t device, int64_t window, bool fl
  * bad config (window_s 0, max_devices 0), a short key, or no memory. */
 struct an_engine *an_engine_new(const struct an_config *c, const void *key, size_t key_len);
 void an_engine_free(struct an_engine *e);
-void an_engine_set_callbacks(struct an_engine *e, an_finding_cb on_finding,
-                             an_window_cb on_window, void *arg);
+void an_engine_set_callbacks(struct an_engine *e, an_finding_cb on_finding, an_window_cb on_window,
+                             void *arg);
 
 /* Rotates the pseudonym key. The previous key is kept for one epoch: a device bound again
  * during it keeps its state under its new pseudonym; one not bound again keeps its old one
@@ -220,7 +220,7 @@ int an_engine_unbind(struct an_engine *e, const struct an_addr *ue);
 struct an_placement {
     uint32_t device; /* the device's index (stable for the engine's life) */
     int64_t window;
-    bool outbound;   /* the device opened the flow */
+    bool outbound; /* the device opened the flow */
 };
 #define AN_NO_DEVICE 1 /* neither end of the flow is a known (or auto-bindable) device */
 

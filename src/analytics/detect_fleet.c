@@ -21,7 +21,7 @@
 struct victim {
     uint32_t hash; /* 0 = empty slot */
     uint32_t votes, last_votes;
-    float usual;   /* EWMA of votes in windows without an attack */
+    float usual; /* EWMA of votes in windows without an attack */
     uint8_t attack;
     struct an_addr addr;
 };

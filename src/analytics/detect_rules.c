@@ -53,7 +53,8 @@ void an_rules_eval(const struct an_config *c, const struct an_device *d,
              scan || (ft->tcp_failed >= c->fail_raise && scan_wide),
              level_of(ft->distinct_dst, c->scan_dsts), AN_SRC_RULE);
     evidence(v, AN_EXC_SUSPICION_OF_DDOS_ATTACK, ft->top_flows >= c->flood_flows,
-             ft->top_flows >= c->flood_flows / 4 && (d->active >> AN_EXC_SUSPICION_OF_DDOS_ATTACK & 1),
+             ft->top_flows >= c->flood_flows / 4 &&
+                 (d->active >> AN_EXC_SUSPICION_OF_DDOS_ATTACK & 1),
              level_of(ft->top_flows, c->flood_flows), AN_SRC_RULE);
     if (ft->top_flows >= c->flood_flows / 4)
         v->want_addr[AN_EXC_SUSPICION_OF_DDOS_ATTACK] = 1;
@@ -74,8 +75,8 @@ static uint32_t quiet_set(uint32_t q, int e, unsigned n)
 
 void an_rules_settle(const struct an_config *c, struct an_device *d, struct an_verdict *v)
 {
-    bool high = (v->raise >> AN_EXC_WRONG_DESTINATION_ADDRESS & 1) ||
-                d->win.tcp_failed >= c->fail_raise;
+    bool high =
+        (v->raise >> AN_EXC_WRONG_DESTINATION_ADDRESS & 1) || d->win.tcp_failed >= c->fail_raise;
     d->raise_streak = high ? (uint8_t)(d->raise_streak < 255 ? d->raise_streak + 1 : 255) : 0;
     for (int e = 0; e < AN_EXC_COUNT; e++) {
         uint16_t bit = (uint16_t)(1u << e);

@@ -66,8 +66,8 @@ void an_engine_free(struct an_engine *e)
     free(e);
 }
 
-void an_engine_set_callbacks(struct an_engine *e, an_finding_cb on_finding,
-                             an_window_cb on_window, void *arg)
+void an_engine_set_callbacks(struct an_engine *e, an_finding_cb on_finding, an_window_cb on_window,
+                             void *arg)
 {
     e->on_finding = on_finding;
     e->on_window = on_window;
@@ -191,8 +191,7 @@ int an_engine_ingest(struct an_engine *e, const struct an_flow *f, struct an_pla
         d->window = e->cur;
     }
     struct an_group *g = &e->groups[d->group];
-    an_features_add(d, f, out, an_hash_addr(out ? &f->resp : &f->orig, e->seed), &e->cfg,
-                    g->known);
+    an_features_add(d, f, out, an_hash_addr(out ? &f->resp : &f->orig, e->seed), &e->cfg, g->known);
     e->records++;
     if (where) {
         where->device = idx;
@@ -222,8 +221,8 @@ size_t an_engine_ingest_batch(struct an_engine *e, const struct an_flow *f, size
     size_t counted = 0;
     for (size_t i = 0; i < n; i++) {
         if (e->bcap && i + SLOT_AHEAD < n)
-            __builtin_prefetch(&e->binds[(uint32_t)an_hash_addr(&f[i + SLOT_AHEAD].orig,
-                                                                e->seed) & (e->bcap - 1)]);
+            __builtin_prefetch(&e->binds[(uint32_t)an_hash_addr(&f[i + SLOT_AHEAD].orig, e->seed) &
+                                         (e->bcap - 1)]);
         if (i + DEV_AHEAD < n)
             prefetch_device(e, &f[i + DEV_AHEAD]);
         counted += an_engine_ingest(e, &f[i], NULL) == IOTSEC_OK;
@@ -253,9 +252,9 @@ void an_engine_stats(const struct an_engine *e, struct an_stats *out)
     out->findings = e->findings;
     out->devices = e->ndev;
     out->groups = e->ngroups;
-    out->state_bytes = (size_t)e->nchunks * ((size_t)1 << AN_CHUNK_SHIFT) *
-                           sizeof(struct an_device) +
-                       (size_t)e->pcap * sizeof(uint32_t) + (size_t)e->nchunks * sizeof(void *);
+    out->state_bytes =
+        (size_t)e->nchunks * ((size_t)1 << AN_CHUNK_SHIFT) * sizeof(struct an_device) +
+        (size_t)e->pcap * sizeof(uint32_t) + (size_t)e->nchunks * sizeof(void *);
     out->binding_bytes = (size_t)e->bcap * sizeof(struct an_bind);
     out->fleet_bytes = an_fleet_bytes(e->fleet) + (size_t)e->gcap * sizeof(struct an_group);
     for (uint32_t i = 0; i < e->ngroups; i++)

@@ -14,7 +14,7 @@
 #include "base/err.h"
 #include "crypto/rand.h"
 
-#define MAX_LABELS 31
+#define MAX_LABELS   31
 #define NAME_MAX_LEN 200
 
 struct ev_rec {
@@ -187,7 +187,8 @@ static int replay(struct an_eval *ev)
         return IOTSEC_ERR_NOMEM;
     an_engine_set_callbacks(e, NULL, on_window, ev);
     qsort(ev->recs, ev->nrecs, sizeof(*ev->recs), by_time);
-    memset(ev->truth, 0, ev->ntruth * sizeof(*ev->truth));
+    if (ev->truth)
+        memset(ev->truth, 0, ev->ntruth * sizeof(*ev->truth));
     int rc = IOTSEC_OK;
     for (size_t i = 0; i < ev->nrecs && rc == IOTSEC_OK; i++) {
         struct an_placement p;

@@ -55,8 +55,8 @@ static void track_known(struct an_device *d, uint64_t h, uint8_t *group_known)
     }
 }
 
-void an_features_add(struct an_device *d, const struct an_flow *f, bool outbound,
-                     uint64_t far_hash, const struct an_config *c, uint8_t *group_known)
+void an_features_add(struct an_device *d, const struct an_flow *f, bool outbound, uint64_t far_hash,
+                     const struct an_config *c, uint8_t *group_known)
 {
     struct an_window *w = &d->win;
     if (!outbound) { /* the device answered: volume only, the far end chose the device */

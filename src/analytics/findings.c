@@ -12,8 +12,8 @@
 #include "base/hex.h"
 
 static const char *const exc_names[AN_EXC_COUNT] = {
-    "UNEXPECTED_UE_LOCATION",   "UNEXPECTED_LONG_LIVE_FLOW",      "UNEXPECTED_LARGE_RATE_FLOW",
-    "UNEXPECTED_WAKEUP",        "SUSPICION_OF_DDOS_ATTACK",       "WRONG_DESTINATION_ADDRESS",
+    "UNEXPECTED_UE_LOCATION",      "UNEXPECTED_LONG_LIVE_FLOW",      "UNEXPECTED_LARGE_RATE_FLOW",
+    "UNEXPECTED_WAKEUP",           "SUSPICION_OF_DDOS_ATTACK",       "WRONG_DESTINATION_ADDRESS",
     "TOO_FREQUENT_SERVICE_ACCESS", "UNEXPECTED_RADIO_LINK_FAILURES", "PING_PONG_ACROSS_CELLS",
 };
 
@@ -40,8 +40,7 @@ static json_t *address_list(const struct an_addr *a)
     char text[64];
     an_addr_format(a, text, sizeof(text));
     json_t *list = json_object();
-    json_object_set_new(list, an_addr_is_v4(a) ? "ipv4Addrs" : "ipv6Addrs",
-                        json_pack("[s]", text));
+    json_object_set_new(list, an_addr_is_v4(a) ? "ipv4Addrs" : "ipv6Addrs", json_pack("[s]", text));
     return list;
 }
 
@@ -88,15 +87,14 @@ char *an_finding_json(const struct an_finding *f)
     hex_encode(f->device, 16, dev);
     iso_time(f->window * (int64_t)f->window_s, start, sizeof(start));
     unsigned ratio = f->ratio < 1 ? 1 : f->ratio > 100 ? 100 : f->ratio;
-    json_t *excep = json_pack("{s:s,s:I,s:s}", "excepId", an_exception_name(f->exc),
-                              "excepLevel", (json_int_t)f->level, "excepTrend",
-                              trend_name(f->trend));
-    json_t *ab = json_pack("{s:o,s:I,s:I,s:o}", "excep", excep, "ratio", (json_int_t)ratio,
-                           "confidence", (json_int_t)f->confidence, "addtMeasInfo",
-                           measurements(f, start));
-    json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:o}", "device", dev, "window", (json_int_t)f->window,
-                          "start", start, "source", source_name(f->source),
-                          "abnormalBehaviour", ab);
+    json_t *excep = json_pack("{s:s,s:I,s:s}", "excepId", an_exception_name(f->exc), "excepLevel",
+                              (json_int_t)f->level, "excepTrend", trend_name(f->trend));
+    json_t *ab =
+        json_pack("{s:o,s:I,s:I,s:o}", "excep", excep, "ratio", (json_int_t)ratio, "confidence",
+                  (json_int_t)f->confidence, "addtMeasInfo", measurements(f, start));
+    json_t *o =
+        json_pack("{s:s,s:I,s:s,s:s,s:o}", "device", dev, "window", (json_int_t)f->window, "start",
+                  start, "source", source_name(f->source), "abnormalBehaviour", ab);
     if (o == NULL)
         return NULL;
     char *s = json_dumps(o, JSON_COMPACT);

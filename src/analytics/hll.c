@@ -10,10 +10,21 @@ double hll_estimate(const uint8_t *regs, unsigned p)
         return 0;
     unsigned m = 1u << p, zeros = 0;
     /* 2^-r for each possible register value: the estimate runs per device per window. */
-    static const double inv_pow2[16] = {1.0,         0.5,          0.25,         0.125,
-                                        0.0625,      0.03125,      0.015625,     0.0078125,
-                                        0.00390625,  0.001953125,  0.0009765625, 0.00048828125,
-                                        0.000244140625, 0.0001220703125, 0.00006103515625,
+    static const double inv_pow2[16] = {1.0,
+                                        0.5,
+                                        0.25,
+                                        0.125,
+                                        0.0625,
+                                        0.03125,
+                                        0.015625,
+                                        0.0078125,
+                                        0.00390625,
+                                        0.001953125,
+                                        0.0009765625,
+                                        0.00048828125,
+                                        0.000244140625,
+                                        0.0001220703125,
+                                        0.00006103515625,
                                         0.000030517578125};
     double sum = 0;
     for (unsigned i = 0; i < m; i += 2) {

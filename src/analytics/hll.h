@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HLL_MIN_P 4
-#define HLL_MAX_P 16
+#define HLL_MIN_P    4
+#define HLL_MAX_P    16
 #define HLL_BYTES(p) ((size_t)1 << ((p)-1))
 
 /* regs: HLL_BYTES(p) bytes, zeroed for an empty sketch. hash: a well-mixed 64-bit hash. */

@@ -10,9 +10,9 @@
 #include "base/err.h"
 
 static const char *const field_names[F_COUNT] = {
-    "ts",           "id.orig_h",  "id.orig_p",  "id.resp_h", "id.resp_p",
-    "proto",        "duration",   "orig_bytes", "resp_bytes", "conn_state",
-    "history",      "orig_pkts",  "resp_pkts",  "label",     "detailed-label",
+    "ts",      "id.orig_h", "id.orig_p",  "id.resp_h",  "id.resp_p",
+    "proto",   "duration",  "orig_bytes", "resp_bytes", "conn_state",
+    "history", "orig_pkts", "resp_pkts",  "label",      "detailed-label",
 };
 
 const char *an_field_name(enum an_field f)
@@ -79,14 +79,14 @@ static int digits(const char *s, int n)
 
 int an_parse_iso8601(const char *s, size_t len, double *out)
 {
-    if (len < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-        s[16] != ':' || s[len - 1] != 'Z')
+    if (len < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+        s[len - 1] != 'Z')
         return IOTSEC_ERR_INVALID;
     struct tm tm = {0};
     int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2), h = digits(s + 11, 2),
         mi = digits(s + 14, 2), se = digits(s + 17, 2);
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
-        mi > 59 || se < 0 || se > 60)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+        se < 0 || se > 60)
         return IOTSEC_ERR_INVALID;
     double frac = 0;
     if (len > 20) {
@@ -204,8 +204,7 @@ int an_rec_set(struct an_rec *r, enum an_field f, const char *v, size_t len)
     case F_LABEL:
         return r->label ? set_label(r->label, v, len) : IOTSEC_OK;
     case F_DETAIL:
-        return r->label ? set_text(r->label->detail, sizeof(r->label->detail), v, len)
-                        : IOTSEC_OK;
+        return r->label ? set_text(r->label->detail, sizeof(r->label->detail), v, len) : IOTSEC_OK;
     default:
         break;
     }

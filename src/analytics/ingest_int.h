@@ -53,8 +53,7 @@ int an_parse_iso8601(const char *s, size_t len, double *out);
 
 /* Splits a TSV/CSV line on sep into at most max fields; returns the count, or -1 if there
  * are more than max. */
-int an_split(const char *line, size_t len, char sep, const char **start, size_t *flen,
-             int max);
+int an_split(const char *line, size_t len, char sep, const char **start, size_t *flen, int max);
 
 int an_parse_zeek_line(struct an_parser *p, const char *line, size_t len, struct an_flow *f,
                        struct an_label *l);

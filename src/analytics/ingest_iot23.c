@@ -41,8 +41,8 @@ int an_parse_iot23_line(struct an_parser *p, const char *line, size_t len, struc
     struct an_rec r;
     an_rec_start(&r, f, l);
     for (int i = 0; i < F_COUNT; i++)
-        if (p->col[i] >= 0 && an_rec_set(&r, (enum an_field)i, start[p->col[i]],
-                                         flen[p->col[i]]) != IOTSEC_OK)
+        if (p->col[i] >= 0 &&
+            an_rec_set(&r, (enum an_field)i, start[p->col[i]], flen[p->col[i]]) != IOTSEC_OK)
             return IOTSEC_ERR_INVALID;
     return an_rec_finish(&r) == IOTSEC_OK ? AN_LINE_RECORD : IOTSEC_ERR_INVALID;
 }

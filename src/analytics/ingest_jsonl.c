@@ -17,8 +17,7 @@ static int get_u64(json_t *o, const char *key, uint64_t max, uint64_t *out)
     json_t *v = json_object_get(o, key);
     if (v == NULL || json_is_null(v))
         return IOTSEC_OK;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        (uint64_t)json_integer_value(v) > max)
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
         return IOTSEC_ERR_INVALID;
     *out = (uint64_t)json_integer_value(v);
     return IOTSEC_OK;
@@ -63,15 +62,16 @@ static int get_proto(json_t *o, uint8_t *out)
     if (!json_is_string(v))
         return IOTSEC_ERR_INVALID;
     const char *s = json_string_value(v);
-    *out = !strcmp(s, "tcp") ? AN_PROTO_TCP : !strcmp(s, "udp") ? AN_PROTO_UDP
-           : !strcmp(s, "icmp") ? AN_PROTO_ICMP : AN_PROTO_OTHER;
+    *out = !strcmp(s, "tcp")    ? AN_PROTO_TCP
+           : !strcmp(s, "udp")  ? AN_PROTO_UDP
+           : !strcmp(s, "icmp") ? AN_PROTO_ICMP
+                                : AN_PROTO_OTHER;
     return IOTSEC_OK;
 }
 
 static int get_outcome(json_t *o, uint8_t *out)
 {
-    static const char *const names[] = {"unknown", "established", "failed", "noreply",
-                                        "midstream"};
+    static const char *const names[] = {"unknown", "established", "failed", "noreply", "midstream"};
     json_t *v = json_object_get(o, "outcome");
     if (v == NULL || json_is_null(v))
         return IOTSEC_OK;
@@ -123,12 +123,11 @@ int an_parse_jsonl_line(const char *line, size_t len, struct an_flow *f, struct 
     uint64_t sport = 0, dport = 0;
     int rc = json_is_object(o) ? IOTSEC_OK : IOTSEC_ERR_INVALID;
     if (rc == IOTSEC_OK &&
-        (get_seconds(o, "ts", 1e11, true, &f->ts) || get_seconds(o, "duration", 1e9, false,
-                                                                  &f->duration) ||
-         get_addr(o, "src", &f->orig) || get_addr(o, "dst", &f->resp) ||
-         get_u64(o, "sport", 65535, &sport) || get_u64(o, "dport", 65535, &dport) ||
-         get_proto(o, &f->proto) || get_outcome(o, &f->outcome) ||
-         get_u64(o, "out_bytes", 1ull << 53, &f->orig_bytes) ||
+        (get_seconds(o, "ts", 1e11, true, &f->ts) ||
+         get_seconds(o, "duration", 1e9, false, &f->duration) || get_addr(o, "src", &f->orig) ||
+         get_addr(o, "dst", &f->resp) || get_u64(o, "sport", 65535, &sport) ||
+         get_u64(o, "dport", 65535, &dport) || get_proto(o, &f->proto) ||
+         get_outcome(o, &f->outcome) || get_u64(o, "out_bytes", 1ull << 53, &f->orig_bytes) ||
          get_u64(o, "in_bytes", 1ull << 53, &f->resp_bytes) ||
          get_u64(o, "out_pkts", 1ull << 53, &f->orig_pkts) ||
          get_u64(o, "in_pkts", 1ull << 53, &f->resp_pkts) || get_label(o, l)))

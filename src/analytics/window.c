@@ -49,12 +49,15 @@ static void emit(struct an_engine *e, const struct an_device *d, const struct an
     f.source = v->level[x] ? (enum an_source)v->source[x] : AN_SRC_RULE;
     f.level = v->level[x] ? v->level[x] : (d->last_level[x] ? d->last_level[x] : 1);
     unsigned prev = d->last_level[x];
-    f.trend = prev == 0 ? AN_TREND_UP : f.level > prev ? AN_TREND_UP
-              : f.level < prev ? AN_TREND_DOWN : AN_TREND_STABLE;
+    f.trend = prev == 0        ? AN_TREND_UP
+              : f.level > prev ? AN_TREND_UP
+              : f.level < prev ? AN_TREND_DOWN
+                               : AN_TREND_STABLE;
     f.ratio = involved(d, x);
-    f.confidence = f.source == AN_SRC_FLEET ? 95
+    f.confidence = f.source == AN_SRC_FLEET  ? 95
                    : f.source != AN_SRC_RULE ? 60
-                   : (v->raise >> x & 1) ? 90 : 70;
+                   : (v->raise >> x & 1)     ? 90
+                                             : 70;
     static const struct an_addr zero;
     if (v->want_addr[x] == 1 && memcmp(&w->top_dst, &zero, sizeof(zero))) {
         f.has_addr = true, f.addr = w->top_dst, f.port = w->top_port, f.proto = w->top_proto;
@@ -85,8 +88,8 @@ static void fleet_verdict(struct an_engine *e, const struct an_device *d,
     v->want_addr[x] = 1;
 }
 
-static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **alarmed,
-                  uint32_t *n, uint32_t *cap)
+static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **alarmed, uint32_t *n,
+                  uint32_t *cap)
 {
     const struct an_config *c = &e->cfg;
     struct an_device *d = an_dev(e, idx);

@@ -33,4 +33,11 @@ struct bench_sbi_opts {
 int bench_sbi_auth(const struct bench_sbi_opts *o);
 int bench_import(const struct bench_sbi_opts *o);
 
+/* Security analytics on a synthetic fleet (bench_analytics.c). */
+struct bench_analytics_opts {
+    unsigned devices; /* fleet size (100000; the figure: 1000000) */
+    unsigned records; /* flow records (2000000; the figure: 20000000) */
+};
+int bench_analytics(const struct bench_analytics_opts *o);
+
 #endif

@@ -15,7 +15,8 @@ static int usage(void)
                     "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
                     "  --connections  HTTP/2 connections to the SBI face (4)\n"
                     "  --streams      concurrent authentications per connection (16)\n"
-                    "  --keep         keep the daemon's temporary directory and log\n");
+                    "  --keep         keep the daemon's temporary directory and log\n"
+                    "  analytics: --devices N (100000)  --records N (2000000)\n");
     return 2;
 }
 
@@ -34,6 +35,7 @@ int main(int argc, char **argv)
     const char *group = "all";
     double seconds = 0;
     struct bench_sbi_opts sbi = {.connections = 4, .streams = 16};
+    struct bench_analytics_opts an = {.devices = 100000, .records = 2000000};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             char *end;
@@ -46,6 +48,12 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--streams") == 0 && i + 1 < argc) {
             if (count_arg(argv[++i], 128, &sbi.streams) != 0) /* the SBI's stream limit */
                 return usage();
+        } else if (strcmp(argv[i], "--devices") == 0 && i + 1 < argc) { /* analytics */
+            if (count_arg(argv[++i], 50000000, &an.devices) != 0)
+                return usage();
+        } else if (strcmp(argv[i], "--records") == 0 && i + 1 < argc) {
+            if (count_arg(argv[++i], 1000000000, &an.records) != 0)
+                return usage();
         } else if (strcmp(argv[i], "--keep") == 0) {
             sbi.keep = 1;
         } else if (argv[i][0] != '-') {
@@ -54,11 +62,11 @@ int main(int argc, char **argv)
             return usage();
         }
     }
-    static const char *const groups[] = {"all", "aka", "suci", "sbi-auth", "import"};
+    static const char *const groups[] = {"all", "aka", "suci", "sbi-auth", "import", "analytics"};
     int g = 0;
-    while (g < 5 && strcmp(group, groups[g]) != 0)
+    while (g < 6 && strcmp(group, groups[g]) != 0)
         g++;
-    if (g == 5)
+    if (g == 6)
         return usage();
     sbi.seconds = seconds > 0 ? seconds : 10.0;
     if (seconds <= 0)
@@ -72,5 +80,7 @@ int main(int argc, char **argv)
         rc |= bench_sbi_auth(&sbi);
     if (g == 0 || g == 4)
         rc |= bench_import(&sbi);
+    if (g == 0 || g == 5)
+        rc |= bench_analytics(&an);
     return rc ? 1 : 0;
 }

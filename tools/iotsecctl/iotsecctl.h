@@ -17,5 +17,6 @@ int run_command(const char *group, const struct command *table, size_t n, int ar
 int cmd_crypto(int argc, char **argv);
 int cmd_subscriber(int argc, char **argv);
 int cmd_hn_keys(int argc, char **argv);
+int cmd_analytics(int argc, char **argv);
 
 #endif

@@ -16,6 +16,8 @@ static const struct command groups[] = {
     {"subscriber", cmd_subscriber, "subscriptions: add, import, show, list, rotate, suspend, "
                                    "resume, revoke, activate, release, delete"},
     {"hn-keys", cmd_hn_keys, "the home network's SUCI public keys"},
+    {"analytics", cmd_analytics, "security analytics offline: eval (score detectors on labelled "
+                                 "captures)"},
 };
 
 static void usage(FILE *out, const char *group, const struct command *table, size_t n)
