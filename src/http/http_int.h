@@ -313,6 +313,15 @@ struct accept_arg {
     unsigned listener;
 };
 
+/* A connection accepted by one worker for another (see on_accept in worker.c). */
+struct handoff {
+    struct handoff *next;
+    int fd;
+    unsigned listener;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+};
+
 struct worker {
     struct http_server *srv;
     unsigned index;
@@ -332,7 +341,9 @@ struct worker {
     struct http_request *q_head, *q_tail;
 
     struct http_conn *conns;
-    unsigned n_conns;
+    atomic_uint n_conns;        /* written by this worker; read by others to balance */
+    atomic_uint n_handoffs;     /* connections handed to this worker, not yet taken */
+    struct handoff *handoffs;   /* guarded by q_lock */
     struct http_conn *dirty;        /* connections to flush after a batch */
     struct http_request *free_reqs; /* recycled request structs */
     unsigned n_free_reqs;

@@ -144,6 +144,71 @@ static void begin_drain(struct worker *w)
     evtimer_add(w->ev_deadline, &tv);
 }
 
+/* ---- balancing ----
+ * SO_REUSEPORT spreads connections by a hash of their addresses: with the few long-lived
+ * connections a 5G core opens, all may land on one worker while the other idles. So the
+ * worker that accepts a connection gives it to the worker holding the fewest, through that
+ * worker's queue. */
+
+static unsigned load_of(struct worker *w)
+{
+    return atomic_load(&w->n_conns) + atomic_load(&w->n_handoffs);
+}
+
+static struct worker *least_loaded(struct worker *self)
+{
+    struct http_server *srv = self->srv;
+    struct worker *best = self;
+    unsigned best_load = load_of(self);
+    if (atomic_load(&srv->stopping))
+        return self; /* no handing over while stopping: the connection is refused here */
+    for (unsigned i = 0; i < srv->n_workers; i++) {
+        struct worker *o = &srv->workers[i];
+        if (o != self && load_of(o) < best_load) {
+            best = o;
+            best_load = load_of(o);
+        }
+    }
+    return best;
+}
+
+static void hand_off(struct worker *to, int fd, unsigned listener,
+                     const struct sockaddr_storage *ss, socklen_t len)
+{
+    struct handoff *h = malloc(sizeof(*h));
+    if (h == NULL) {
+        close(fd);
+        return;
+    }
+    *h = (struct handoff){NULL, fd, listener, *ss, len};
+    atomic_fetch_add(&to->n_handoffs, 1);
+    pthread_mutex_lock(&to->q_lock);
+    h->next = to->handoffs;
+    to->handoffs = h;
+    pthread_mutex_unlock(&to->q_lock);
+    hworker_wake(to);
+}
+
+static struct handoff *take_handoffs(struct worker *w)
+{
+    pthread_mutex_lock(&w->q_lock);
+    struct handoff *h = w->handoffs;
+    w->handoffs = NULL;
+    pthread_mutex_unlock(&w->q_lock);
+    return h;
+}
+
+static void run_handoffs(struct worker *w)
+{
+    for (struct handoff *h = take_handoffs(w), *next; h; h = next) {
+        next = h->next;
+        hconn_accept(w, &w->srv->listeners[h->listener], h->fd, (struct sockaddr *)&h->addr,
+                     h->addrlen);
+        atomic_fetch_sub(&w->n_handoffs, 1);
+        free(h);
+    }
+}
+
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
@@ -151,6 +216,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     (void)what;
     ssize_t n = read(fd, &v, sizeof(v));
     (void)n;
+    run_handoffs(w);
     run_completions(w);
     if (atomic_load(&w->srv->stopping) && !w->draining)
         begin_drain(w);
@@ -188,7 +254,11 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         socklen_t len = sizeof(ss);
         int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            hconn_accept(w, &w->srv->listeners[a->listener], fd, (struct sockaddr *)&ss, len);
+            struct worker *to = least_loaded(w);
+            if (to == w)
+                hconn_accept(w, &w->srv->listeners[a->listener], fd, (struct sockaddr *)&ss, len);
+            else
+                hand_off(to, fd, a->listener, &ss, len);
             continue;
         }
         if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
@@ -304,6 +374,11 @@ void hworker_free(struct worker *w)
     }
     while (w->conns) /* only if the loop never ran to its end */
         hconn_destroy(w->conns);
+    for (struct handoff *h = take_handoffs(w), *next; h; h = next) {
+        next = h->next; /* handed over after the loop stopped: never served */
+        close(h->fd);
+        free(h);
+    }
     close_listeners(w);
     if (w->ev_wake)
         event_free(w->ev_wake);

@@ -129,6 +129,13 @@ static void *releaser(void *arg)
     return NULL;
 }
 
+/* Answers 200 + the index of the worker that runs the request. */
+static void h_worker(struct http_request *req, void *user)
+{
+    (void)user;
+    http_respond(req, 200 + (int)http_request_worker(req), NULL, NULL, 0);
+}
+
 /* ---- fixture ---- */
 
 static int group_setup(void **state)
@@ -165,6 +172,7 @@ static int group_setup(void **state)
     assert_int_equal(http_server_route(srv, "GET", "/silent", h_silent, NULL), IOTSEC_OK);
     assert_int_equal(http_server_route(srv, "GET", "/problem", h_problem, NULL), IOTSEC_OK);
     assert_int_equal(http_server_route(srv, "GET", "/park", h_park, NULL), IOTSEC_OK);
+    assert_int_equal(http_server_route(srv, "GET", "/worker", h_worker, NULL), IOTSEC_OK);
     /* Misconfigurations are refused. */
     assert_int_equal(http_server_route(srv, "GET", "/hello", h_hello, NULL), IOTSEC_ERR_CONFLICT);
     assert_int_equal(http_server_route(srv, "GET", "/a/{x}/{x}", h_hello, NULL),
@@ -628,6 +636,27 @@ static void test_metrics_text(void **state)
     free(m);
 }
 
+/* A few long-lived connections (a 5G core opens few) are spread over the workers, whatever
+ * SO_REUSEPORT's hash of their addresses says: four connections, two on each worker. */
+static void test_connections_spread_over_workers(void **state)
+{
+    (void)state;
+    static struct h2c conns[4];
+    int per_worker[2] = {0, 0};
+    for (int i = 0; i < 4; i++) {
+        h2c_open(&conns[i], clear_port);
+        int id = h2c_get(&conns[i], "/worker");
+        h2c_pump(&conns[i], id, 5000);
+        int status = h2c_stream(&conns[i], id)->status;
+        assert_true(status == 200 || status == 201);
+        per_worker[status - 200]++;
+    }
+    assert_int_equal(per_worker[0], 2);
+    assert_int_equal(per_worker[1], 2);
+    for (int i = 0; i < 4; i++)
+        h2c_close(&conns[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -641,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_body_limit),
         cmocka_unit_test(test_many_streams_one_connection),
         cmocka_unit_test(test_metrics_text),
+        cmocka_unit_test(test_connections_spread_over_workers),
     };
     if (getenv("HTTP_TEST_FILTER")) /* e.g. HTTP_TEST_FILTER=test_body_limit */
         cmocka_set_test_filter(getenv("HTTP_TEST_FILTER"));
