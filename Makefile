@@ -39,7 +39,7 @@ demo: setup
 
 bench: setup
 	@$(MAKE) --no-print-directory build >/dev/null
-	$(BUILD)/tools/iotsec-bench/iotsec-bench all
+	@$(BUILD)/tools/iotsec-bench/iotsec-bench all
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
