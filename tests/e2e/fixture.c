@@ -165,14 +165,9 @@ void fixture_cleanup(struct daemon_fixture *f)
         fprintf(stderr, "fixture: could not remove %s\n", f->dir);
 }
 
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static size_t collect(char *ptr, size_t size, size_t n, void *user)
+size_t fixture_collect(char *ptr, size_t size, size_t n, void *user)
 {
-    struct buf *b = user;
+    struct fixture_buf *b = user;
     char *grown = realloc(b->data, b->len + size * n + 1);
     if (grown == NULL)
         return 0;
@@ -188,7 +183,7 @@ long fixture_request(const struct daemon_fixture *f, enum client_identity who, c
                      char **body_out)
 {
     CURL *c = curl_easy_init();
-    struct buf b = {0};
+    struct fixture_buf b = {0};
     struct curl_slist *h = NULL;
     char path[3][128];
     const char *name = who == AS_ADMIN ? "admin" : "nf";
@@ -215,7 +210,7 @@ long fixture_request(const struct daemon_fixture *f, enum client_identity who, c
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     }
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fixture_collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
     long status = -1;

@@ -37,6 +37,14 @@ long fixture_request(const struct daemon_fixture *f, enum client_identity who, c
                      const char *url, const char *content_type, const char *body, size_t len,
                      char **body_out);
 
+/* A growing, NUL-terminated answer body, and the libcurl write callback that fills it
+ * (CURLOPT_WRITEFUNCTION = fixture_collect, CURLOPT_WRITEDATA = the buffer). */
+struct fixture_buf {
+    char *data;
+    size_t len;
+};
+size_t fixture_collect(char *ptr, size_t size, size_t n, void *user);
+
 /* Adds a subscription through the admin face (JSON body as iotsecctl sends it). */
 int fixture_add_subscriber(const struct daemon_fixture *f, const char *json);
 

@@ -37,22 +37,8 @@ static size_t n_seen[SUBSCRIBERS];
 struct call {
     CURL *easy;
     int subscriber;
-    char *out;
-    size_t len;
+    struct fixture_buf answer;
 };
-
-static size_t collect(char *ptr, size_t size, size_t n, void *user)
-{
-    struct call *c = user;
-    char *grown = realloc(c->out, c->len + size * n + 1);
-    if (grown == NULL)
-        return 0;
-    memcpy(grown + c->len, ptr, size * n);
-    c->out = grown;
-    c->len += size * n;
-    c->out[c->len] = '\0';
-    return size * n;
-}
 
 static const char body[] = "{\"servingNetworkName\":\"5G:mnc001.mcc001.3gppnetwork.org\","
                            "\"ausfInstanceId\":\"5e4f0f36-0d8e-4a65-9b1f-2f1c6a2d0a01\"}";
@@ -65,9 +51,8 @@ static void launch(CURLM *multi, struct call *c)
     c->subscriber = rand() % SUBSCRIBERS;
     snprintf(url, sizeof(url), "%s/nudm-ueau/v1/imsi-00101000000010%d/security-information/"
                                "generate-auth-data", fx.sbi, c->subscriber);
-    free(c->out);
-    c->out = NULL;
-    c->len = 0;
+    free(c->answer.data);
+    c->answer = (struct fixture_buf){0};
     curl_easy_reset(c->easy);
     curl_easy_setopt(c->easy, CURLOPT_URL, url);
     curl_easy_setopt(c->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
@@ -76,8 +61,8 @@ static void launch(CURLM *multi, struct call *c)
     curl_easy_setopt(c->easy, CURLOPT_SSLKEY, pki[2]);
     curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, fixture_collect);
+    curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &c->answer);
     curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
     curl_easy_setopt(c->easy, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, 5000L);
@@ -87,7 +72,7 @@ static void launch(CURLM *multi, struct call *c)
 /* Records the SQN of one answered vector; fails the test on a repeat. */
 static void record(struct call *c)
 {
-    json_t *o = json_loads(c->out, 0, NULL);
+    json_t *o = json_loads(c->answer.data ? c->answer.data : "", 0, NULL);
     json_t *av = json_object_get(o, "authenticationVector");
     uint8_t rand_b[16], autn[16];
     assert_int_equal(hex_decode(json_string_value(json_object_get(av, "rand")), rand_b, 16), 0);
@@ -151,7 +136,7 @@ static size_t burst_then_kill(long deadline_ms)
     for (int i = 0; i < IN_FLIGHT; i++) {
         curl_multi_remove_handle(multi, calls[i].easy);
         curl_easy_cleanup(calls[i].easy);
-        free(calls[i].out);
+        free(calls[i].answer.data);
     }
     curl_multi_cleanup(multi);
     return got;
