@@ -15,7 +15,7 @@ struct yaml_storage {
     char *database, *kek_file;
 };
 struct yaml_listen {
-    char *sbi, *sbi_h2c, *admin;
+    char *sbi, *sbi_h2c, *admin, *northbound, *device;
 };
 struct yaml_tls {
     char *ca, *cert, *key, *admin_cert;
@@ -46,6 +46,8 @@ static const cyaml_schema_field_t listen_fields[] = {
     CYAML_FIELD_STRING_PTR("sbi", OPT, struct yaml_listen, sbi, 1, 120),
     CYAML_FIELD_STRING_PTR("sbi_h2c", OPT, struct yaml_listen, sbi_h2c, 0, 120),
     CYAML_FIELD_STRING_PTR("admin", OPT, struct yaml_listen, admin, 1, 120),
+    CYAML_FIELD_STRING_PTR("northbound", OPT, struct yaml_listen, northbound, 1, 120),
+    CYAML_FIELD_STRING_PTR("device", OPT, struct yaml_listen, device, 1, 120),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t tls_fields[] = {
     CYAML_FIELD_STRING_PTR("ca", OPT, struct yaml_tls, ca, 1, 500),
@@ -80,6 +82,8 @@ void config_defaults(struct config *c, const char *dir)
     strcpy(c->kek_file, "kek.key");
     strcpy(c->sbi_listen, "127.0.0.1:7777");
     strcpy(c->admin_listen, "127.0.0.1:7443");
+    strcpy(c->northbound_listen, "127.0.0.1:8443");
+    strcpy(c->device_listen, "127.0.0.1:8444");
     strcpy(c->tls_ca, "pki/ca.crt");
     strcpy(c->tls_cert, "pki/server.crt");
     strcpy(c->tls_key, "pki/server.key");
@@ -128,6 +132,8 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         set(c->sbi_listen, sizeof(c->sbi_listen), y->listen->sbi);
         set(c->sbi_h2c_listen, sizeof(c->sbi_h2c_listen), y->listen->sbi_h2c);
         set(c->admin_listen, sizeof(c->admin_listen), y->listen->admin);
+        set(c->northbound_listen, sizeof(c->northbound_listen), y->listen->northbound);
+        set(c->device_listen, sizeof(c->device_listen), y->listen->device);
     }
     if (y->tls) {
         set(c->tls_ca, sizeof(c->tls_ca), y->tls->ca);
@@ -173,12 +179,14 @@ int config_write(const struct config *c, const char *path)
             "  sbi: \"%s\"        # HTTP/2 over TLS, NF client certificates\n"
             "  sbi_h2c: \"%s\"    # cleartext h2c for labs (empty: off)\n"
             "  admin: \"%s\"      # HTTPS, admin client certificate\n"
+            "  northbound: \"%s\" # HTTPS, application servers (AF certificates)\n"
+            "  device: \"%s\"     # HTTPS, device onboarding and gateways\n"
             "tls:\n  ca: %s\n  cert: %s\n  key: %s\n  admin_cert: %s\n"
             "aka:\n  sqn_block: %u\n  auth_context_ttl_s: %u\n  max_synch_failures: %u\n"
             "workers: %u          # 0: one per CPU\n"
             "log_level: %s\n",
             c->dir, c->mcc, c->mnc, c->database, c->kek_file, c->sbi_listen, c->sbi_h2c_listen,
-            c->admin_listen, c->tls_ca, c->tls_cert, c->tls_key, c->admin_cert, c->sqn_block,
+            c->admin_listen, c->northbound_listen, c->device_listen, c->tls_ca, c->tls_cert, c->tls_key, c->admin_cert, c->sqn_block,
             c->auth_ctx_ttl_s, c->max_synch_failures, c->workers, c->log_level);
     return fclose(f) == 0 ? IOTSEC_OK : IOTSEC_ERR_IO;
 }

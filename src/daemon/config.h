@@ -15,6 +15,8 @@ struct config {
     char sbi_listen[128];     /* TLS + h2, NF client certificates */
     char sbi_h2c_listen[128]; /* cleartext h2c for labs; "" = off */
     char admin_listen[128];   /* HTTPS, admin client certificate */
+    char northbound_listen[128]; /* HTTPS, AF client certificates (any CA, pinned) */
+    char device_listen[128];  /* HTTPS, devices and gateways (factory certificates optional) */
     char tls_ca[CONFIG_PATH_MAX], tls_cert[CONFIG_PATH_MAX], tls_key[CONFIG_PATH_MAX];
     char admin_cert[CONFIG_PATH_MAX]; /* the admin client certificate (pinned) */
     unsigned workers;             /* 0 = one per CPU */

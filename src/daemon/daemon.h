@@ -13,7 +13,7 @@ const struct store_migration *daemon_migrations(size_t *count);
 struct init_options {
     const char *dir;
     const char *sbi_h2c; /* NULL: no cleartext listener */
-    const char *sbi, *admin; /* NULL: the defaults */
+    const char *sbi, *admin, *northbound, *device; /* NULL: the defaults */
     const char *mcc, *mnc;
 };
 

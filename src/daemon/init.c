@@ -37,13 +37,15 @@ int daemon_init(const struct init_options *opt)
         }
         snprintf(cfg.sbi_h2c_listen, sizeof(cfg.sbi_h2c_listen), "%s", opt->sbi_h2c);
     }
-    const char *addrs[] = {opt->sbi, opt->admin};
-    char *targets[] = {cfg.sbi_listen, cfg.admin_listen};
-    for (int i = 0; i < 2; i++) {
+    const char *addrs[] = {opt->sbi, opt->admin, opt->northbound, opt->device};
+    const char *flag[] = {"sbi", "admin", "northbound", "device"};
+    char *targets[] = {cfg.sbi_listen, cfg.admin_listen, cfg.northbound_listen,
+                       cfg.device_listen};
+    for (int i = 0; i < 4; i++) {
         if (addrs[i] == NULL)
             continue;
         if (!valid_listen(addrs[i])) {
-            fprintf(stderr, "iotsecd init: --%s: expected ADDR:PORT\n", i ? "admin" : "sbi");
+            fprintf(stderr, "iotsecd init: --%s: expected ADDR:PORT\n", flag[i]);
             return 2;
         }
         snprintf(targets[i], sizeof(cfg.sbi_listen), "%s", addrs[i]);

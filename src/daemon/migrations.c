@@ -1,6 +1,7 @@
 /* The one ordered list of schema migrations. A capability exports its SQL; the order lives
  * here so that versions are global and a migration is never inserted before one already
- * applied somewhere. Append only. */
+ * applied somewhere. Append only. Numbers taken by work in progress: 3 provision, 4 expose,
+ * 5 location, 6 policy (a capability needing a second migration takes the next free one). */
 #include "aka/aka.h"
 #include "daemon/daemon.h"
 #include "subscriber/subscriber.h"

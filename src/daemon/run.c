@@ -32,7 +32,9 @@ struct daemon {
     struct aka *aka;
     struct sub_admin admin;
     struct http_server *sbi, *adm;
-    int sbi_tls, sbi_h2c, adm_tls; /* listener indexes */
+    struct http_server *north; /* application servers: OAuth2 + mTLS (any CA, pinned) */
+    struct http_server *dev;   /* devices and gateways: onboarding, rotation */
+    int sbi_tls, sbi_h2c, adm_tls, north_tls, dev_tls; /* listener indexes */
 };
 
 static void http_log(void *user, enum http_log_level level, const char *request_id,
@@ -165,7 +167,13 @@ static int open_state(struct daemon *d)
     return IOTSEC_OK;
 }
 
-static int listen_tls(struct daemon *d, struct http_server *srv, const char *bind)
+/* The SBI and admin faces verify client certificates against the instance CA; the
+ * northbound and device faces take any certificate (client_cert_any) and judge it themselves:
+ * an AF's registered certificate, a manufacturer's factory certificate. */
+enum client_certs { CERTS_INSTANCE_CA, CERTS_ANY_REQUIRED, CERTS_ANY_OPTIONAL };
+
+static int listen_tls(struct daemon *d, struct http_server *srv, const char *bind,
+                      enum client_certs mode)
 {
     char cert[CONFIG_PATH_MAX + 64], key[CONFIG_PATH_MAX + 64], ca[CONFIG_PATH_MAX + 64];
     config_path(&d->cfg, d->cfg.tls_cert, cert, sizeof(cert));
@@ -173,7 +181,10 @@ static int listen_tls(struct daemon *d, struct http_server *srv, const char *bin
     config_path(&d->cfg, d->cfg.tls_ca, ca, sizeof(ca));
     struct http_listener_config lc = {.bind = bind, .tls = true, .cert_file = cert,
                                       .key_file = key, .ca_file = ca,
-                                      .client_cert_required = true};
+                                      .client_cert_required = mode != CERTS_ANY_OPTIONAL,
+                                      .client_cert_any = mode != CERTS_INSTANCE_CA};
+    if (lc.client_cert_any)
+        lc.ca_file = NULL;
     return http_server_listen(srv, &lc);
 }
 
@@ -188,9 +199,11 @@ static int build_servers(struct daemon *d)
                                         .log = http_log};
     d->sbi = http_server_new(&sc);
     d->adm = http_server_new(&ac_srv);
-    if (d->aka == NULL || d->sbi == NULL || d->adm == NULL)
+    d->north = http_server_new(&sc);
+    d->dev = http_server_new(&sc);
+    if (d->aka == NULL || d->sbi == NULL || d->adm == NULL || d->north == NULL || d->dev == NULL)
         return IOTSEC_ERR_NOMEM;
-    d->sbi_tls = listen_tls(d, d->sbi, d->cfg.sbi_listen);
+    d->sbi_tls = listen_tls(d, d->sbi, d->cfg.sbi_listen, CERTS_INSTANCE_CA);
     d->sbi_h2c = -1;
     if (d->sbi_tls >= 0 && d->cfg.sbi_h2c_listen[0]) {
         struct http_listener_config lc = {.bind = d->cfg.sbi_h2c_listen, .tls = false};
@@ -198,8 +211,10 @@ static int build_servers(struct daemon *d)
         if (d->sbi_h2c < 0)
             return d->sbi_h2c;
     }
-    d->adm_tls = listen_tls(d, d->adm, d->cfg.admin_listen);
-    if (d->sbi_tls < 0 || d->adm_tls < 0) {
+    d->adm_tls = listen_tls(d, d->adm, d->cfg.admin_listen, CERTS_INSTANCE_CA);
+    d->north_tls = listen_tls(d, d->north, d->cfg.northbound_listen, CERTS_ANY_REQUIRED);
+    d->dev_tls = listen_tls(d, d->dev, d->cfg.device_listen, CERTS_ANY_OPTIONAL);
+    if (d->sbi_tls < 0 || d->adm_tls < 0 || d->north_tls < 0 || d->dev_tls < 0) {
         log_error("cannot configure the listeners (certificates or addresses)");
         return IOTSEC_ERR_INVALID;
     }
@@ -214,6 +229,10 @@ static int build_servers(struct daemon *d)
         rc = http_server_route(d->adm, "GET", "/metrics", handle_metrics, d);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->adm, "GET", "/admin/v1/hn-keys", handle_hn_keys, d);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(d->north, "GET", "/healthz", handle_healthz, d);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(d->dev, "GET", "/healthz", handle_healthz, d);
     return rc;
 }
 
@@ -227,13 +246,16 @@ static void url(char *out, size_t len, const char *scheme, const char *bind, uin
 
 static void print_ready(struct daemon *d)
 {
-    char sbi[160], adm[160], h2c[160] = "";
+    char sbi[160], adm[160], north[160], dev[160], h2c[160] = "";
     url(sbi, sizeof(sbi), "https", d->cfg.sbi_listen, http_server_port(d->sbi, d->sbi_tls));
     url(adm, sizeof(adm), "https", d->cfg.admin_listen, http_server_port(d->adm, d->adm_tls));
+    url(north, sizeof(north), "https", d->cfg.northbound_listen,
+        http_server_port(d->north, d->north_tls));
+    url(dev, sizeof(dev), "https", d->cfg.device_listen, http_server_port(d->dev, d->dev_tls));
     if (d->sbi_h2c >= 0)
         url(h2c, sizeof(h2c), "http", d->cfg.sbi_h2c_listen, http_server_port(d->sbi, d->sbi_h2c));
-    json_t *o = json_pack("{s:s, s:s, s:s, s:i}", "event", "ready", "sbi", sbi, "admin", adm,
-                          "pid", (int)getpid());
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "event", "ready", "sbi", sbi,
+                          "admin", adm, "northbound", north, "device", dev, "pid", (int)getpid());
     if (h2c[0])
         json_object_set_new(o, "sbi_h2c", json_string(h2c));
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -272,9 +294,15 @@ static void teardown(struct daemon *d)
         http_server_stop(d->sbi);
     if (d->adm)
         http_server_stop(d->adm);
+    if (d->north)
+        http_server_stop(d->north);
+    if (d->dev)
+        http_server_stop(d->dev);
     subscriber_admin_drain(); /* a bulk import answers from its own thread */
     http_server_free(d->sbi);
     http_server_free(d->adm);
+    http_server_free(d->north);
+    http_server_free(d->dev);
     store_close(d->store); /* completes every queued job first */
     aka_free(d->aka);
     suci_keyring_free(d->keyring);
@@ -301,8 +329,9 @@ int daemon_run(const struct config *cfg)
     int rc = open_state(&d);
     if (rc == IOTSEC_OK)
         rc = build_servers(&d);
-    if (rc == IOTSEC_OK && (rc = http_server_start(d.sbi)) == IOTSEC_OK)
-        rc = http_server_start(d.adm);
+    struct http_server *servers[] = {d.sbi, d.adm, d.north, d.dev};
+    for (size_t i = 0; rc == IOTSEC_OK && i < sizeof(servers) / sizeof(servers[0]); i++)
+        rc = http_server_start(servers[i]);
     if (rc != IOTSEC_OK) {
         log_error("not starting: %s", iotsec_strerror(rc));
         teardown(&d);

@@ -25,6 +25,7 @@
 
 struct event_base;
 struct x509_st; /* OpenSSL's X509 */
+struct stack_st_X509; /* OpenSSL's STACK_OF(X509) */
 struct http_server;
 struct http_request;
 
@@ -62,6 +63,11 @@ struct http_listener_config {
     const char *key_file;      /* PEM private key (TLS) */
     const char *ca_file;       /* PEM CA(s) for client certificates; NULL: none are requested */
     bool client_cert_required; /* mutual TLS: handshake fails without a valid one */
+    /* Request a client certificate and accept any (self-signed, any CA): TLS still proves
+     * possession of its key, and the application decides whom it trusts, by pinning the
+     * fingerprint (an AF's registered certificate) or by verifying the chain against its own,
+     * changing, set of CAs (manufacturers). ca_file is then not needed. */
+    bool client_cert_any;
     enum http_tls_version min_tls; /* lowest version accepted; TLS 1.3 by default */
 };
 
@@ -149,8 +155,11 @@ struct event_base *http_request_event_base(const struct http_request *req);
 /* Who is on the other end. Owned by the connection; valid while the request lives. */
 struct http_peer {
     bool tls;                 /* the connection is TLS */
-    bool has_cert;            /* a client certificate was presented and verified */
+    bool has_cert;            /* a client certificate was presented, its key possession proven */
+    bool cert_verified;       /* ... and it chains to the listener's ca_file (false when the
+                               * listener is client_cert_any: the application verifies) */
     struct x509_st *cert;     /* that certificate (borrowed), or NULL */
+    struct stack_st_X509 *chain; /* the intermediates the client sent (borrowed), or NULL */
     uint8_t cert_sha256[32];  /* SHA-256 of its DER encoding */
     char cert_sha256_hex[65]; /* the same in lower-case hex */
     const char *subject_cn;   /* its subject CN in UTF-8, or NULL */

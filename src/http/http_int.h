@@ -304,6 +304,7 @@ struct listener {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     bool tls;
+    bool any_client_cert; /* client_cert_any: the application judges the chain */
     SSL_CTX *ssl_ctx;
     _Atomic uint16_t port;
 };

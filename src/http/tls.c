@@ -48,9 +48,22 @@ static int tls_fail(struct http_server *srv, SSL_CTX *ctx, const char *what, con
     return IOTSEC_ERR_INVALID;
 }
 
+/* client_cert_any: the chain is the application's to judge (see http.h). */
+static int accept_any_chain(int preverify_ok, X509_STORE_CTX *x509_ctx)
+{
+    (void)preverify_ok;
+    (void)x509_ctx;
+    return 1;
+}
+
 static int load_client_ca(struct http_server *srv, SSL_CTX *ctx,
                           const struct http_listener_config *lc)
 {
+    if (lc->client_cert_any) {
+        int mode = SSL_VERIFY_PEER | (lc->client_cert_required ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
+        SSL_CTX_set_verify(ctx, mode, accept_any_chain);
+        return IOTSEC_OK;
+    }
     if (!lc->ca_file)
         return lc->client_cert_required ? tls_fail(srv, ctx, "client certs need a CA", NULL)
                                         : IOTSEC_OK;
@@ -126,7 +139,10 @@ void htls_peer_identity(struct http_conn *c)
     X509 *cert = SSL_get1_peer_certificate(c->ssl);
     if (!cert)
         return;
-    if (SSL_get_verify_result(c->ssl) != X509_V_OK) {
+    /* A chain that does not verify counts only on a client_cert_any listener, where the
+     * callback accepted it and the application judges it. */
+    bool verified = SSL_get_verify_result(c->ssl) == X509_V_OK;
+    if (!verified && !c->l->any_client_cert) {
         X509_free(cert);
         return;
     }
@@ -145,5 +161,7 @@ void htls_peer_identity(struct http_conn *c)
     subject_cn(cert, c->peer_cn, sizeof(c->peer_cn));
     p->subject_cn = c->peer_cn[0] ? c->peer_cn : NULL;
     p->cert = cert; /* freed with the connection */
+    p->chain = SSL_get_peer_cert_chain(c->ssl); /* owned by the session */
     p->has_cert = true;
+    p->cert_verified = verified && !c->l->any_client_cert;
 }

@@ -37,7 +37,8 @@ run() {
     fi
 }
 
-"$iotsecd" init --dir "$dir/inst" --sbi 127.0.0.1:$(pick_port) --admin 127.0.0.1:$(pick_port) >/dev/null || { echo "init failed"; exit 1; }
+"$iotsecd" init --dir "$dir/inst" --sbi 127.0.0.1:$(pick_port) --admin 127.0.0.1:$(pick_port) \
+    --northbound 127.0.0.1:0 --device 127.0.0.1:0 >/dev/null || { echo "init failed"; exit 1; }
 "$iotsecd" run --dir "$dir/inst" >"$dir/ready" 2>"$dir/log" &
 pid=$!
 for _ in $(seq 100); do [ -s "$dir/ready" ] && break; sleep 0.05; done

@@ -36,6 +36,10 @@ int fixture_init(struct daemon_fixture *f, const char *extra_yaml)
     f->sbi_port = free_port();
     f->admin_port = free_port();
     f->h2c_port = free_port();
+    f->north_port = free_port();
+    f->device_port = free_port();
+    snprintf(f->north, sizeof(f->north), "https://127.0.0.1:%u", f->north_port);
+    snprintf(f->device, sizeof(f->device), "https://127.0.0.1:%u", f->device_port);
     snprintf(f->sbi, sizeof(f->sbi), "https://127.0.0.1:%u", f->sbi_port);
     snprintf(f->admin, sizeof(f->admin), "https://127.0.0.1:%u", f->admin_port);
     snprintf(f->h2c, sizeof(f->h2c), "http://127.0.0.1:%u", f->h2c_port);
@@ -44,8 +48,9 @@ int fixture_init(struct daemon_fixture *f, const char *extra_yaml)
     snprintf(inst, sizeof(inst), "%s/inst", f->dir);
     snprintf(cmd, sizeof(cmd),
              "%s init --dir %s --sbi 127.0.0.1:%u --admin 127.0.0.1:%u --sbi-h2c 127.0.0.1:%u "
-             ">/dev/null",
-             IOTSECD_PATH, inst, f->sbi_port, f->admin_port, f->h2c_port);
+             "--northbound 127.0.0.1:%u --device 127.0.0.1:%u >/dev/null",
+             IOTSECD_PATH, inst, f->sbi_port, f->admin_port, f->h2c_port, f->north_port,
+             f->device_port);
     if (system(cmd) != 0)
         return -1;
     if (extra_yaml != NULL) {

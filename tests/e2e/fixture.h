@@ -11,8 +11,8 @@ enum client_identity { AS_NF, AS_ADMIN, AS_NOBODY };
 
 struct daemon_fixture {
     char dir[64];
-    uint16_t sbi_port, admin_port, h2c_port;
-    char sbi[64], admin[64], h2c[64]; /* base URLs */
+    uint16_t sbi_port, admin_port, h2c_port, north_port, device_port;
+    char sbi[64], admin[64], h2c[64], north[64], device[64]; /* base URLs */
     pid_t pid;
     char snn[40];
     char ready[512]; /* the daemon's ready line, after fixture_start */

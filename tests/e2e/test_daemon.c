@@ -60,6 +60,8 @@ static void test_ready_line_notify_and_graceful_stop(void **state)
     assert_string_equal(json_string_value(json_object_get(ready, "sbi")), f.sbi);
     assert_string_equal(json_string_value(json_object_get(ready, "admin")), f.admin);
     assert_string_equal(json_string_value(json_object_get(ready, "sbi_h2c")), f.h2c);
+    assert_string_equal(json_string_value(json_object_get(ready, "northbound")), f.north);
+    assert_string_equal(json_string_value(json_object_get(ready, "device")), f.device);
     assert_int_equal(json_integer_value(json_object_get(ready, "pid")), f.pid);
     json_decref(ready);
 

@@ -67,7 +67,8 @@ static int daemon_init(struct sbi_daemon *d, const char *bin)
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd >= 0)
             dup2(fd, 1), dup2(fd, 2);
-        execl(bin, "iotsecd", "init", "--dir", d->inst, "--sbi", sbi, "--admin", adm, (char *)NULL);
+        execl(bin, "iotsecd", "init", "--dir", d->inst, "--sbi", sbi, "--admin", adm,
+              "--northbound", "127.0.0.1:0", "--device", "127.0.0.1:0", (char *)NULL);
         _exit(127);
     }
     int status;

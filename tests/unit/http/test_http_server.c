@@ -22,7 +22,7 @@
 
 static struct test_certs certs;
 static struct http_server *srv;
-static unsigned mtls_port, tls_port, clear_port;
+static unsigned mtls_port, tls_port, clear_port, any_port;
 
 /* ---- handlers ---- */
 
@@ -65,8 +65,8 @@ static void h_whoami(struct http_request *req, void *user)
     (void)user;
     const struct http_peer *p = http_request_peer(req);
     http_respond_json(req, 200,
-                      json_pack("{s:b, s:b, s:s*, s:s*, s:b, s:s}", "tls", p->tls, "has_cert",
-                                p->has_cert, "cn", p->subject_cn, "fp",
+                      json_pack("{s:b, s:b, s:b, s:s*, s:s*, s:b, s:s}", "tls", p->tls, "has_cert",
+                                p->has_cert, "verified", p->cert_verified, "cn", p->subject_cn, "fp",
                                 p->has_cert ? p->cert_sha256_hex : NULL, "x509", p->cert != NULL,
                                 "addr", p->address));
 }
@@ -155,9 +155,13 @@ static int group_setup(void **state)
     struct http_listener_config tls = mtls;
     tls.client_cert_required = false;
     struct http_listener_config clear = {.bind = "127.0.0.1:0"};
+    struct http_listener_config any = mtls;
+    any.ca_file = NULL;
+    any.client_cert_any = true;
     assert_int_equal(http_server_listen(srv, &mtls), 0);
     assert_int_equal(http_server_listen(srv, &tls), 1);
     assert_int_equal(http_server_listen(srv, &clear), 2);
+    assert_int_equal(http_server_listen(srv, &any), 3);
     assert_int_equal(http_server_route(srv, "GET", "/hello", h_hello, NULL), IOTSEC_OK);
     assert_int_equal(http_server_route(srv, "POST", "/echo", h_echo, NULL), IOTSEC_OK);
     assert_int_equal(
@@ -190,7 +194,8 @@ static int group_setup(void **state)
     mtls_port = http_server_port(srv, 0);
     tls_port = http_server_port(srv, 1);
     clear_port = http_server_port(srv, 2);
-    assert_true(mtls_port && tls_port && clear_port);
+    any_port = http_server_port(srv, 3);
+    assert_true(mtls_port && tls_port && clear_port && any_port);
     return 0;
 }
 
@@ -367,6 +372,7 @@ static void test_peer_identity(void **state)
     json_t *j = fetch_json(&f);
     assert_true(json_is_true(json_object_get(j, "tls")));
     assert_true(json_is_true(json_object_get(j, "has_cert")));
+    assert_true(json_is_true(json_object_get(j, "verified")));
     assert_true(json_is_true(json_object_get(j, "x509")));
     assert_string_equal(json_string_value(json_object_get(j, "cn")), "nf-client");
     assert_string_equal(json_string_value(json_object_get(j, "fp")), fp);
@@ -391,6 +397,33 @@ static void test_peer_identity(void **state)
     assert_true(json_is_false(json_object_get(j, "tls")));
     json_decref(j);
     fetch_done(&c);
+}
+
+/* A client_cert_any listener takes a certificate of any CA (the application judges it:
+ * verified is false) and still requires one when told to. */
+static void test_any_client_cert(void **state)
+{
+    (void)state;
+    const char *certs_of[][2] = {{certs.rogue_cert, certs.rogue_key},
+                                 {certs.client_cert, certs.client_key}};
+    for (int i = 0; i < 2; i++) {
+        struct fetch f = {.url = url_of("https", any_port, "/whoami"),
+                          .ca = certs.ca,
+                          .cert = certs_of[i][0],
+                          .key = certs_of[i][1]};
+        fetch_run(&f);
+        assert_int_equal(f.status, 200);
+        json_t *j = fetch_json(&f);
+        assert_true(json_is_true(json_object_get(j, "has_cert")));
+        assert_true(json_is_false(json_object_get(j, "verified")));
+        assert_string_equal(json_string_value(json_object_get(j, "cn")), "nf-client");
+        json_decref(j);
+        fetch_done(&f);
+    }
+    struct fetch none = {.url = url_of("https", any_port, "/whoami"), .ca = certs.ca};
+    fetch_run(&none);
+    assert_int_not_equal(none.rc, CURLE_OK);
+    fetch_done(&none);
 }
 
 /* ---- routing and errors ---- */
@@ -670,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_body_limit),
         cmocka_unit_test(test_many_streams_one_connection),
         cmocka_unit_test(test_metrics_text),
+        cmocka_unit_test(test_any_client_cert),
         cmocka_unit_test(test_connections_spread_over_workers),
     };
     if (getenv("HTTP_TEST_FILTER")) /* e.g. HTTP_TEST_FILTER=test_body_limit */
