@@ -51,7 +51,10 @@ struct an_window {
     uint32_t top_flows; /* flows to top_hash since it became the candidate */
     uint32_t fail_hash; /* the last destination whose opening failed */
     uint16_t top_port, fail_port;
-    uint8_t top_proto, pad[3];
+    uint8_t top_proto;
+    uint8_t rlf, pingpong, wakeups; /* signalling (saturating): radio link failures, returns
+                                      * to the cell before last, registrations + service
+                                      * requests */
     struct an_addr top_dst;  /* raw, for the finding; wiped at close */
     struct an_addr fail_dst; /* raw, for the finding; wiped at close */
     uint8_t hll_dst[HLL_BYTES(AN_DST_HLL_P)];
@@ -65,6 +68,8 @@ struct an_device {
     uint8_t known[AN_KNOWN_BITS / 8]; /* Bloom filter of destinations seen (k = 2) */
     float med_flows, mad_flows;       /* the baseline: robust EWMA of flows per window */
     float med_dst, mad_dst;           /* ... and of distinct destinations */
+    float med_wake;                   /* ... and an EWMA of wake-ups (signalling) per window */
+    uint32_t cell[2];                 /* keyed hashes of the last two cells (ping-pong) */
     uint32_t quiet;                   /* 3 bits per exception: windows without evidence */
     uint32_t group;                   /* index into the engine's groups */
     uint16_t learned;                 /* windows learnt into the baseline (saturating) */
@@ -110,6 +115,10 @@ void an_rules_eval(const struct an_config *c, const struct an_device *d,
 void an_rules_settle(const struct an_config *c, struct an_device *d, struct an_verdict *v);
 /* Remembers the destination a C&C finding named, so later contacts hold the alarm. */
 void an_rules_remember(struct an_device *d, uint32_t dst_hash);
+
+/* Signalling (detect_signal.c): radio link failures, ping-pong, wake-ups, service access. */
+void an_signal_eval(const struct an_config *c, const struct an_device *d, struct an_verdict *v);
+void an_signal_learn(struct an_device *d);
 
 void an_baseline_eval(const struct an_config *c, const struct an_device *d,
                       const struct an_features *ft, struct an_verdict *v);

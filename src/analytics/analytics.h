@@ -179,6 +179,10 @@ struct an_config {
     uint32_t peer_min;       /* active members for a group's median to count (8) */
     uint32_t peer_factor;    /* times the group median (8) */
     uint32_t new_dst;        /* destinations new to the device and its group per window (16) */
+    /* signalling events (an_engine_signal) */
+    uint32_t rlf_raise;      /* radio link failures per window (3) */
+    uint32_t pingpong_raise; /* returns to the cell before last per window (3) */
+    uint32_t access_raise;   /* registrations + service requests per window (20) */
     /* tier 3: fleet */
     uint32_t fleet_devices; /* devices converging on one destination (5) */
     uint32_t fleet_flows;   /* flows each sends it per window (20) */
@@ -215,6 +219,24 @@ int an_engine_rekey(struct an_engine *e, const void *key, size_t key_len);
 int an_engine_bind(struct an_engine *e, const struct an_addr *ue, const char *identity,
                    uint32_t group);
 int an_engine_unbind(struct an_engine *e, const struct an_addr *ue);
+
+/* Signalling events from the control plane (TS 23.502 AMF events). */
+enum an_signal_kind {
+    AN_SIG_REGISTRATION,
+    AN_SIG_SERVICE_REQUEST,
+    AN_SIG_LOCATION_UPDATE,
+    AN_SIG_RADIO_LINK_FAILURE,
+    AN_SIG_COUNT,
+};
+/* "registration", "service_request", "location_update", "radio_link_failure". */
+int an_signal_kind_parse(const char *name, enum an_signal_kind *out);
+/* Counts one signalling event of the device `identity` (its SUPI) at time ts into its
+ * window, on the same clock as flows. tai and ncgi (may be NULL or "") name the cell: only
+ * a keyed hash of them is kept, to tell a return to the previous cell (ping-pong). The device
+ * is created in group 0 if it is new. IOTSEC_ERR_INVALID on a bad ts or kind,
+ * IOTSEC_ERR_BUSY when the device table is full. */
+int an_engine_signal(struct an_engine *e, const char *identity, double ts,
+                     enum an_signal_kind kind, const char *tai, const char *ncgi);
 
 /* Where a record was counted. */
 struct an_placement {

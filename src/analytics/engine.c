@@ -2,6 +2,7 @@
  * counts each record into its device's open window. Detection happens when a window closes
  * (window.c). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,9 @@ void an_config_default(struct an_config *c)
     c->peer_min = 8;
     c->peer_factor = 8;
     c->new_dst = 16;
+    c->rlf_raise = 3;
+    c->pingpong_raise = 3;
+    c->access_raise = 20;
     c->fleet_devices = 5;
     c->fleet_flows = 20;
     c->auto_bind = false;
@@ -165,6 +169,78 @@ static void advance(struct an_engine *e, int64_t w)
         e->cur = (int32_t)target;
 }
 
+/* Moves the clock to window w if it is ahead, and lists device idx as active in the open
+ * window (a record older than the open window is counted into it: "late"). */
+static int touch(struct an_engine *e, int64_t w, uint32_t idx)
+{
+    if (e->cur < 0 || w > e->base + e->cur)
+        advance(e, w);
+    else if (w < e->base + e->cur)
+        e->late++;
+    struct an_device *d = an_dev(e, idx);
+    if (d->window != e->cur) {
+        if (an_list_push(&e->touched, &e->ntouched, &e->ctouched, idx) != IOTSEC_OK)
+            return IOTSEC_ERR_NOMEM;
+        d->window = e->cur;
+    }
+    return IOTSEC_OK;
+}
+
+static uint8_t inc8(uint8_t v)
+{
+    return v < UINT8_MAX ? (uint8_t)(v + 1) : v;
+}
+
+int an_engine_signal(struct an_engine *e, const char *identity, double ts,
+                     enum an_signal_kind kind, const char *tai, const char *ncgi)
+{
+    if (e == NULL || identity == NULL || identity[0] == '\0' || !isfinite(ts) || ts < 0 ||
+        ts > 1e11 || (unsigned)kind >= AN_SIG_COUNT)
+        return IOTSEC_ERR_INVALID;
+    int64_t w = (int64_t)floor(ts / e->cfg.window_s);
+    if (e->cur >= 0 && w - e->base > INT32_MAX - 16)
+        return IOTSEC_ERR_INVALID;
+    uint8_t p[16];
+    uint32_t idx;
+    an_pseudonym_with(&e->key, identity, p);
+    int rc = an_dev_get(e, p, 0, &idx);
+    if (rc != IOTSEC_OK)
+        return rc;
+    if ((rc = touch(e, w, idx)) != IOTSEC_OK)
+        return rc;
+    struct an_device *d = an_dev(e, idx);
+    switch (kind) {
+    case AN_SIG_REGISTRATION:
+    case AN_SIG_SERVICE_REQUEST:
+        d->win.wakeups = inc8(d->win.wakeups);
+        break;
+    case AN_SIG_RADIO_LINK_FAILURE:
+        d->win.rlf = inc8(d->win.rlf);
+        break;
+    case AN_SIG_LOCATION_UPDATE:
+    case AN_SIG_COUNT:
+        break;
+    }
+    if (tai != NULL || ncgi != NULL) {
+        /* The cell as a keyed hash: equal cells compare equal, nothing else is kept. */
+        struct an_addr a;
+        uint8_t h[16];
+        char cell[160];
+        snprintf(cell, sizeof(cell), "cell:%.70s/%.70s", tai ? tai : "", ncgi ? ncgi : "");
+        an_pseudonym_with(&e->key, cell, h);
+        memcpy(a.b, h, 16);
+        uint32_t c = (uint32_t)an_hash_addr(&a, e->seed) | 1u; /* 0 = no cell yet */
+        if (c != d->cell[0]) {
+            if (c == d->cell[1])
+                d->win.pingpong = inc8(d->win.pingpong);
+            d->cell[1] = d->cell[0];
+            d->cell[0] = c;
+        }
+        secure_wipe(cell, sizeof(cell));
+    }
+    return IOTSEC_OK;
+}
+
 int an_engine_ingest(struct an_engine *e, const struct an_flow *f, struct an_placement *where)
 {
     if (!isfinite(f->ts) || f->ts < 0 || f->ts > 1e11)
@@ -180,16 +256,9 @@ int an_engine_ingest(struct an_engine *e, const struct an_flow *f, struct an_pla
             e->no_device++;
         return rc;
     }
-    if (e->cur < 0 || w > e->base + e->cur)
-        advance(e, w);
-    else if (w < e->base + e->cur)
-        e->late++;
+    if ((rc = touch(e, w, idx)) != IOTSEC_OK)
+        return rc;
     struct an_device *d = an_dev(e, idx);
-    if (d->window != e->cur) {
-        if (an_list_push(&e->touched, &e->ntouched, &e->ctouched, idx) != IOTSEC_OK)
-            return IOTSEC_ERR_NOMEM;
-        d->window = e->cur;
-    }
     struct an_group *g = &e->groups[d->group];
     an_features_add(d, f, out, an_hash_addr(out ? &f->resp : &f->orig, e->seed), &e->cfg, g->known);
     e->records++;

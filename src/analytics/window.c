@@ -99,6 +99,7 @@ static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **al
     an_features_compute(d, &ft);
     an_rules_eval(c, d, &ft, &v);
     an_baseline_eval(c, d, &ft, &v);
+    an_signal_eval(c, d, &v);
     if (d->group != 0)
         an_peers_eval(c, &e->groups[d->group], &ft, &v);
     fleet_verdict(e, d, &ft, &v);
@@ -110,8 +111,10 @@ static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **al
             emit(e, d, &v, (enum an_exception)x);
     if (touched && e->on_window)
         e->on_window(e->cb_arg, idx, e->base + e->cur, d->active != 0);
-    if (touched && d->active == 0)
+    if (touched && d->active == 0) {
         an_baseline_learn(d, &ft);
+        an_signal_learn(d);
+    }
     for (int x = 0; x < AN_EXC_COUNT; x++)
         d->last_level[x] = (d->active >> x & 1) ? (v.level[x] ? v.level[x] : 1) : 0;
     if (d->active)
