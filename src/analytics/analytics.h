@@ -307,4 +307,73 @@ void an_eval_totals(const struct an_eval *ev, struct an_confusion *out);
 /* The JSON report (docs/analytics.md): malloc'ed, caller frees; NULL when out of memory. */
 char *an_eval_json(const struct an_eval *ev);
 
+/* ---- The daemon's instance (analytics_service.c, analytics_key.c, analytics_http.c) ------
+ * One engine behind a mutex (ingestion batches are parsed outside it, counted inside it),
+ * the UE address -> device mapping with the only pseudonym -> SUPI link (needed to act on a
+ * finding), the sealed pseudonym key and its rotation, and the window timer. Thread-safe. */
+
+struct store;
+struct seal_kek;
+struct http_server;
+struct analytics;
+
+#define ANALYTICS_SUPI_MAX 72
+
+struct analytics_options {
+    uint32_t window_s;        /* window length; 0 = 60 */
+    uint32_t rotate_s;        /* pseudonym key rotation period; 0 = never */
+    const char *thresholds;   /* a JSON file {"fail_raise":3,...} of an_config fields; NULL */
+    const char *key_path;     /* the sealed pseudonym key file (created if absent) */
+    const struct seal_kek *kek; /* seals the key file (borrowed) */
+    struct store *store;      /* subscriptions, to refuse mappings of unknown SUPIs (borrowed) */
+    size_t max_records;       /* records per ingestion batch; 0 = 10000 */
+    uint32_t max_mappings;    /* configured + session mappings; 0 = 1000000 */
+    char admin_cert_sha256[65]; /* the pinned admin certificate */
+};
+
+/* Called for every finding, with the device's SUPI (NULL if none is mapped) and the
+ * finding's JSON. Runs under the instance's lock, on the thread that closed the window: it
+ * must not block (queue the work) and must not call back into the instance. */
+typedef void (*analytics_finding_fn)(void *arg, const struct an_finding *f, const char *supi,
+                                     const char *json);
+
+/* Loads (or creates) the sealed key, reads the thresholds. NULL with a reason in err. */
+struct analytics *analytics_new(const struct analytics_options *o, char *err, size_t err_len);
+void analytics_free(struct analytics *a);
+void analytics_set_finding_hook(struct analytics *a, analytics_finding_fn fn, void *arg);
+
+/* A PDU session of supi got (start) or lost (!start) the UE address ue_ip; group names its
+ * fleet (NULL or "": none). IOTSEC_ERR_INVALID (bad address or SUPI), IOTSEC_ERR_BUSY
+ * (mapping table full). */
+int analytics_session(struct analytics *a, const char *supi, const char *ue_ip, bool start,
+                      const char *group);
+/* A signalling event of supi at time (seconds since the epoch). tai, ncgi may be NULL. */
+int analytics_signal(struct analytics *a, const char *supi, double time, enum an_signal_kind kind,
+                     const char *tai, const char *ncgi);
+
+/* Parses a whole batch first, then counts it: all records or none. A bad line:
+ * IOTSEC_ERR_INVALID with bad_line (1-based) and the reason in err (naming the line, never
+ * its content); more than max_records records: IOTSEC_ERR_BUSY (HTTP 413); a full device
+ * table mid-batch: the records before it are counted (IOTSEC_ERR_BUSY with counted set). */
+struct analytics_batch_result {
+    uint64_t records, counted, unmapped, findings;
+    size_t bad_line;
+    char err[128];
+};
+int analytics_ingest_text(struct analytics *a, enum an_format fmt, const char *text, size_t len,
+                          struct analytics_batch_result *out);
+
+/* The daemon's one-second tick: closes the open window when its time is over (see
+ * docs/analytics.md, "which clock rules"), rotates the key when due. now: wall time. */
+void analytics_tick(struct analytics *a, double now);
+
+/* The SUPI mapped to a pseudonym, into out; IOTSEC_ERR_NOTFOUND when none. */
+int analytics_supi_of(struct analytics *a, const uint8_t pseudonym[16], char *out, size_t len);
+
+/* Routes: SBI POST /nnwdaf-iotsec/v1/flow-records and /nnwdaf-iotsec/v1/signal-events;
+ * admin: POST /admin/v1/analytics/flow-records, PUT /admin/v1/analytics/ue-addresses,
+ * GET /admin/v1/analytics/findings, GET /admin/v1/analytics/stats. */
+int analytics_sbi_routes(struct http_server *srv, struct analytics *a);
+int analytics_admin_routes(struct http_server *srv, struct analytics *a);
+
 #endif

@@ -23,12 +23,17 @@ struct yaml_tls {
 struct yaml_aka {
     unsigned sqn_block, auth_context_ttl_s, max_synch_failures;
 };
+struct yaml_analytics {
+    unsigned window_s, pseudonym_rotation_s;
+    char *thresholds, *key_file;
+};
 struct yaml_config {
     struct yaml_plmn *plmn;
     struct yaml_storage *storage;
     struct yaml_listen *listen;
     struct yaml_tls *tls;
     struct yaml_aka *aka;
+    struct yaml_analytics *analytics;
     unsigned workers;
     char *log_level;
 };
@@ -60,12 +65,19 @@ static const cyaml_schema_field_t aka_fields[] = {
     CYAML_FIELD_UINT("auth_context_ttl_s", OPT, struct yaml_aka, auth_context_ttl_s),
     CYAML_FIELD_UINT("max_synch_failures", OPT, struct yaml_aka, max_synch_failures),
     CYAML_FIELD_END};
+static const cyaml_schema_field_t analytics_fields[] = {
+    CYAML_FIELD_UINT("window_s", OPT, struct yaml_analytics, window_s),
+    CYAML_FIELD_UINT("pseudonym_rotation_s", OPT, struct yaml_analytics, pseudonym_rotation_s),
+    CYAML_FIELD_STRING_PTR("thresholds", OPT, struct yaml_analytics, thresholds, 0, 500),
+    CYAML_FIELD_STRING_PTR("key_file", OPT, struct yaml_analytics, key_file, 1, 500),
+    CYAML_FIELD_END};
 static const cyaml_schema_field_t config_fields[] = {
     CYAML_FIELD_MAPPING_PTR("plmn", OPT, struct yaml_config, plmn, plmn_fields),
     CYAML_FIELD_MAPPING_PTR("storage", OPT, struct yaml_config, storage, storage_fields),
     CYAML_FIELD_MAPPING_PTR("listen", OPT, struct yaml_config, listen, listen_fields),
     CYAML_FIELD_MAPPING_PTR("tls", OPT, struct yaml_config, tls, tls_fields),
     CYAML_FIELD_MAPPING_PTR("aka", OPT, struct yaml_config, aka, aka_fields),
+    CYAML_FIELD_MAPPING_PTR("analytics", OPT, struct yaml_config, analytics, analytics_fields),
     CYAML_FIELD_UINT("workers", OPT, struct yaml_config, workers),
     CYAML_FIELD_STRING_PTR("log_level", OPT, struct yaml_config, log_level, 4, 5),
     CYAML_FIELD_END};
@@ -92,6 +104,9 @@ void config_defaults(struct config *c, const char *dir)
     c->auth_ctx_ttl_s = 30;
     c->max_synch_failures = 2;
     strcpy(c->log_level, "info");
+    c->an_window_s = 60;
+    strcpy(c->an_key_file, "analytics.key");
+    c->an_rotate_s = 30 * 86400;
 }
 
 static void set(char *dst, size_t cap, const char *src)
@@ -149,12 +164,24 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         if (y->aka->max_synch_failures)
             c->max_synch_failures = y->aka->max_synch_failures;
     }
+    if (y->analytics) {
+        if (y->analytics->window_s)
+            c->an_window_s = y->analytics->window_s;
+        c->an_rotate_s = y->analytics->pseudonym_rotation_s; /* 0: never */
+        set(c->an_thresholds, sizeof(c->an_thresholds), y->analytics->thresholds);
+        set(c->an_key_file, sizeof(c->an_key_file), y->analytics->key_file);
+    }
     c->workers = y->workers;
     set(c->log_level, sizeof(c->log_level), y->log_level);
     cyaml_free(&cfg, &config_schema, y, 0);
 
     if (!all_digits(c->mcc) || !all_digits(c->mnc)) {
         snprintf(err, err_len, "%s: plmn.mcc and plmn.mnc must be digits", path);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (c->an_window_s > 86400 || (c->an_rotate_s != 0 && c->an_rotate_s < 60)) {
+        snprintf(err, err_len, "%s: analytics.window_s <= 86400, analytics.pseudonym_rotation_s "
+                               "0 (never) or >= 60", path);
         return IOTSEC_ERR_INVALID;
     }
     if (c->sqn_block > 1000000 || c->auth_ctx_ttl_s > 3600 || c->workers > 256) {
@@ -184,10 +211,13 @@ int config_write(const struct config *c, const char *path)
             "tls:\n  ca: %s\n  cert: %s\n  key: %s\n  admin_cert: %s\n"
             "aka:\n  sqn_block: %u\n  auth_context_ttl_s: %u\n  max_synch_failures: %u\n"
             "workers: %u          # 0: one per CPU\n"
-            "log_level: %s\n",
+            "log_level: %s\n"
+            "analytics:\n  window_s: %u\n  pseudonym_rotation_s: %u   # 0: never\n"
+            "  key_file: %s   # the pseudonym key, sealed under the KEK\n",
             c->dir, c->mcc, c->mnc, c->database, c->kek_file, c->sbi_listen, c->sbi_h2c_listen,
             c->admin_listen, c->northbound_listen, c->device_listen, c->tls_ca, c->tls_cert, c->tls_key, c->admin_cert, c->sqn_block,
-            c->auth_ctx_ttl_s, c->max_synch_failures, c->workers, c->log_level);
+            c->auth_ctx_ttl_s, c->max_synch_failures, c->workers, c->log_level, c->an_window_s,
+            c->an_rotate_s, c->an_key_file);
     return fclose(f) == 0 ? IOTSEC_OK : IOTSEC_ERR_IO;
 }
 

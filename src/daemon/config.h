@@ -24,6 +24,11 @@ struct config {
     unsigned auth_ctx_ttl_s;      /* how long an AUSF authentication context lives */
     unsigned max_synch_failures;  /* consecutive resynchronisations before rejecting */
     char log_level[16];
+    /* analytics: (docs/analytics.md) */
+    unsigned an_window_s;                 /* window length, seconds (60) */
+    char an_thresholds[CONFIG_PATH_MAX];  /* JSON thresholds file; "" = the defaults */
+    char an_key_file[CONFIG_PATH_MAX];    /* the sealed pseudonym key (analytics.key) */
+    unsigned an_rotate_s;                 /* pseudonym key rotation period; 0 = never */
 };
 
 /* Defaults for an instance in dir. */

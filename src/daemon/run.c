@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "aka/aka.h"
+#include "analytics/analytics.h"
 #include "base/err.h"
 #include "base/hex.h"
 #include "base/log.h"
@@ -31,6 +32,7 @@ struct daemon {
     struct suci_keyring *keyring;
     struct aka *aka;
     struct sub_admin admin;
+    struct analytics *analytics;
     struct http_server *sbi, *adm;
     struct http_server *north; /* application servers: OAuth2 + mTLS (any CA, pinned) */
     struct http_server *dev;   /* devices and gateways: onboarding, rotation */
@@ -116,6 +118,25 @@ static void handle_hn_keys(struct http_request *req, void *user)
     http_respond_json(req, 200, json_pack("{s:o}", "hn_keys", keys));
 }
 
+static int open_analytics(struct daemon *d)
+{
+    char key_path[CONFIG_PATH_MAX + 64], thresholds[CONFIG_PATH_MAX + 64], err[512];
+    struct analytics_options ao = {.window_s = d->cfg.an_window_s, .rotate_s = d->cfg.an_rotate_s,
+                                   .key_path = key_path, .kek = &d->kek, .store = d->store};
+    config_path(&d->cfg, d->cfg.an_key_file, key_path, sizeof(key_path));
+    if (d->cfg.an_thresholds[0]) {
+        config_path(&d->cfg, d->cfg.an_thresholds, thresholds, sizeof(thresholds));
+        ao.thresholds = thresholds;
+    }
+    memcpy(ao.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(ao.admin_cert_sha256));
+    d->analytics = analytics_new(&ao, err, sizeof(err));
+    if (d->analytics == NULL) {
+        log_error("%s", err);
+        return IOTSEC_ERR_INVALID;
+    }
+    return IOTSEC_OK;
+}
+
 static int open_state(struct daemon *d)
 {
     char path[CONFIG_PATH_MAX + 64];
@@ -164,7 +185,7 @@ static int open_state(struct daemon *d)
     }
     log_info("database open, %zu home network keys loaded, SQN blocks reserved for %zu "
              "subscriptions", nkeys, restart.affected);
-    return IOTSEC_OK;
+    return open_analytics(d);
 }
 
 /* The SBI and admin faces verify client certificates against the instance CA; the
@@ -223,6 +244,10 @@ static int build_servers(struct daemon *d)
         rc = http_server_route(d->sbi, "GET", "/healthz", handle_healthz, d);
     if (rc == IOTSEC_OK)
         rc = subscriber_admin_routes(d->adm, &d->admin);
+    if (rc == IOTSEC_OK)
+        rc = analytics_sbi_routes(d->sbi, d->analytics);
+    if (rc == IOTSEC_OK)
+        rc = analytics_admin_routes(d->adm, d->analytics);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->adm, "GET", "/healthz", handle_healthz, d);
     if (rc == IOTSEC_OK)
@@ -303,6 +328,7 @@ static void teardown(struct daemon *d)
     http_server_free(d->adm);
     http_server_free(d->north);
     http_server_free(d->dev);
+    analytics_free(d->analytics); /* after the servers: no handler uses it any more */
     store_close(d->store); /* completes every queued job first */
     aka_free(d->aka);
     suci_keyring_free(d->keyring);
@@ -349,6 +375,7 @@ int daemon_run(const struct config *cfg)
             break;
         }
         aka_tick(d.aka);
+        analytics_tick(d.analytics, (double)time(NULL));
         if (seconds % SWEEP_EVERY_S == 0)
             sweep(&d);
     }

@@ -55,8 +55,9 @@ static int print_answer(const char *cmd, long status, const struct body *b)
     return status == 400 || status == 409 || status == 415 ? EXIT_USAGE : 1;
 }
 
-int admin_call(const char *cmd, const char *method, const char *path, const char *content_type,
-               const void *body, size_t len)
+int admin_request(const char *cmd, const char *method, const char *path,
+                  const char *content_type, const void *body, size_t len, long *status_out,
+                  char **answer_out)
 {
     const char *dir = instance_dir ? instance_dir : getenv("IOTSEC_DIR");
     if (dir == NULL)
@@ -103,9 +104,30 @@ int admin_call(const char *cmd, const char *method, const char *path, const char
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
-    int rc = cc == CURLE_OK ? print_answer(cmd, status, &answer)
-                            : args_fail(1, cmd, "cannot reach the admin face at %s: %s", url,
-                                        curl_easy_strerror(cc));
-    free(answer.data);
+    if (cc != CURLE_OK) {
+        free(answer.data);
+        return args_fail(1, cmd, "cannot reach the admin face at %s: %s", url,
+                         curl_easy_strerror(cc));
+    }
+    *status_out = status;
+    *answer_out = answer.data;
+    return 0;
+}
+
+int admin_print_answer(const char *cmd, long status, const char *answer)
+{
+    struct body b = {(char *)answer, answer ? strlen(answer) : 0};
+    return print_answer(cmd, status, &b);
+}
+
+int admin_call(const char *cmd, const char *method, const char *path, const char *content_type,
+               const void *body, size_t len)
+{
+    long status = 0;
+    char *answer = NULL;
+    int rc = admin_request(cmd, method, path, content_type, body, len, &status, &answer);
+    if (rc == 0)
+        rc = admin_print_answer(cmd, status, answer);
+    free(answer);
     return rc;
 }

@@ -14,4 +14,13 @@ void admin_set_dir(const char *dir);
 int admin_call(const char *cmd, const char *method, const char *path, const char *content_type,
                const void *body, size_t len);
 
+/* The same without printing: *status gets the HTTP status and *answer the body (malloc'ed,
+ * NUL-terminated, may be NULL; the caller frees it). Returns 0, or non-zero after printing
+ * why no answer came. */
+int admin_request(const char *cmd, const char *method, const char *path,
+                  const char *content_type, const void *body, size_t len, long *status,
+                  char **answer);
+/* Prints an answer as admin_call does and returns its exit code. */
+int admin_print_answer(const char *cmd, long status, const char *answer);
+
 #endif

@@ -1,8 +1,8 @@
 /* iotsecctl analytics ...: security analytics offline.
  *   eval --format iot23|zeek|jsonl [--window S] [--local CIDR,...] FILE...
  * replays labelled captures through the detectors and prints one JSON object scoring them
- * per (device, window) (docs/analytics.md). Streaming ingestion into a running daemon
- * ("ingest") belongs to the daemon's SBI face and is not here yet. */
+ * per (device, window) (docs/analytics.md). ingest, map, findings talk to the daemon
+ * (cmd_analytics_ingest.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +111,9 @@ static int cmd_eval(int argc, char **argv)
 
 static const struct command analytics_cmds[] = {
     {"eval", cmd_eval, "--format iot23|zeek|jsonl [--window S] [--local CIDR,...] FILE..."},
+    {"ingest", cmd_analytics_ingest, "--format zeek|iot23|jsonl FILE|-   (into the daemon)"},
+    {"map", cmd_analytics_map, "--supi SUPI --ip ADDRESS [--group NAME]"},
+    {"findings", cmd_analytics_findings, "the daemon's recent findings"},
 };
 
 int cmd_analytics(int argc, char **argv)

@@ -18,5 +18,8 @@ int cmd_crypto(int argc, char **argv);
 int cmd_subscriber(int argc, char **argv);
 int cmd_hn_keys(int argc, char **argv);
 int cmd_analytics(int argc, char **argv);
+int cmd_analytics_ingest(int argc, char **argv);
+int cmd_analytics_map(int argc, char **argv);
+int cmd_analytics_findings(int argc, char **argv);
 
 #endif

@@ -1,0 +1,268 @@
+/* The analytics faces: flow-record batches on the SBI face (from the UPF or a collector) and
+ * on the admin face (iotsecctl analytics ingest), the configured UE address mapping, and the
+ * recent findings. Decoding and encoding only; the instance does the work.
+ *
+ * A batch is all or nothing: it is parsed whole before anything is counted, so a bad line
+ * (400, naming the line), too many records or bytes (413), a wrong content type (415) or an
+ * unknown format (400) leave the engine untouched. */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "analytics/an_service.h"
+#include "base/err.h"
+#include "crypto/supi.h"
+#include "http/http.h"
+#include "subscriber/subscriber.h"
+
+#define MAX_BODY     (4u << 20) /* per batch; the SBI server's own limit may be lower */
+#define MAX_MAPPINGS 10000      /* entries per PUT */
+
+static bool admin_ok(struct http_request *req, struct analytics *a)
+{
+    const struct http_peer *peer = http_request_peer(req);
+    if (peer->has_cert &&
+        strcmp(peer->cert_sha256_hex, analytics_options_get(a)->admin_cert_sha256) == 0)
+        return true;
+    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL,
+                         0);
+    return false;
+}
+
+/* The media types a batch may come as, and the format each implies (-1: say it with
+ * ?format=). */
+static const struct {
+    const char *type;
+    int format;
+} media[] = {
+    {"application/x-ndjson", AN_FMT_JSONL}, {"application/jsonl", AN_FMT_JSONL},
+    {"application/json-lines", AN_FMT_JSONL}, {"text/x-zeek-conn", AN_FMT_ZEEK},
+    {"text/tab-separated-values", AN_FMT_ZEEK}, {"text/csv", AN_FMT_IOT23},
+    {"text/plain", -1}, {"application/octet-stream", -1},
+};
+
+/* Decides the batch's format from ?format= and Content-Type; answers and returns false
+ * when it cannot. */
+static bool pick_format(struct http_request *req, enum an_format *fmt)
+{
+    const char *ct = http_request_header(req, "content-type");
+    int implied = -1;
+    if (ct != NULL) {
+        size_t n = strcspn(ct, "; \t");
+        size_t i = 0, count = sizeof(media) / sizeof(media[0]);
+        while (i < count && !(strlen(media[i].type) == n && strncasecmp(ct, media[i].type, n) == 0))
+            i++;
+        if (i == count) {
+            http_respond_problem(req, 415, NULL,
+                                 "send application/x-ndjson (jsonl), text/x-zeek-conn or "
+                                 "text/tab-separated-values (zeek), text/csv (iot23), or "
+                                 "text/plain with ?format=",
+                                 "UNSUPPORTED_MEDIA_TYPE", NULL, 0);
+            return false;
+        }
+        implied = media[i].format;
+    }
+    const char *param = http_request_query_param(req, "format");
+    if (param != NULL) {
+        if (an_format_parse(param, fmt) != IOTSEC_OK) {
+            struct http_invalid_param ip = {"format", "one of zeek, iot23, jsonl"};
+            http_respond_problem(req, 400, NULL, "unknown format", "INVALID_QUERY_PARAM", &ip, 1);
+            return false;
+        }
+        if (implied >= 0 && (int)*fmt != implied) {
+            struct http_invalid_param ip = {"format", "contradicts the Content-Type"};
+            http_respond_problem(req, 400, NULL, "the format and the content type disagree",
+                                 "INVALID_QUERY_PARAM", &ip, 1);
+            return false;
+        }
+        return true;
+    }
+    if (implied < 0) {
+        struct http_invalid_param ip = {"format", "required with this content type"};
+        http_respond_problem(req, 400, NULL, "say which format the batch is in",
+                             "MANDATORY_QUERY_PARAM_MISSING", &ip, 1);
+        return false;
+    }
+    *fmt = (enum an_format)implied;
+    return true;
+}
+
+static void ingest(struct http_request *req, struct analytics *a)
+{
+    enum an_format fmt;
+    if (!pick_format(req, &fmt))
+        return;
+    size_t len;
+    const char *body = http_request_body(req, &len);
+    if (len > MAX_BODY) {
+        http_respond_problem(req, 413, NULL, "a batch holds at most 4 MiB", NULL, NULL, 0);
+        return;
+    }
+    struct analytics_batch_result r;
+    int rc = analytics_ingest_text(a, fmt, body, len, &r);
+    if (rc == IOTSEC_ERR_INVALID) {
+        char param[32];
+        snprintf(param, sizeof(param), "line %zu", r.bad_line);
+        struct http_invalid_param ip = {param, "not a valid record"};
+        json_t *p = http_problem_new(400, NULL, r.err, "INVALID_MSG_FORMAT", &ip, 1);
+        if (p)
+            json_object_set_new(p, "line", json_integer((json_int_t)r.bad_line));
+        http_respond_problem_json(req, p);
+        return;
+    }
+    if (rc == IOTSEC_ERR_BUSY && r.records == 0) {
+        http_respond_problem(req, 413, NULL, r.err, NULL, NULL, 0);
+        return;
+    }
+    if (rc == IOTSEC_ERR_BUSY || rc == IOTSEC_ERR_NOMEM) {
+        http_response_header(req, "Retry-After", "5");
+        http_respond_problem(req, 503, NULL, "the device table is full", NULL, NULL, 0);
+        return;
+    }
+    if (r.records == 0 && r.err[0]) {
+        http_respond_problem(req, 400, NULL, r.err, "INVALID_MSG_FORMAT", NULL, 0);
+        return;
+    }
+    http_respond_json(req, 200,
+                      json_pack("{s:I, s:I, s:I, s:I}", "records", (json_int_t)r.records,
+                                "counted", (json_int_t)r.counted, "unmapped",
+                                (json_int_t)r.unmapped, "findings", (json_int_t)r.findings));
+}
+
+static void handle_sbi_ingest(struct http_request *req, void *user)
+{
+    ingest(req, user);
+}
+
+static void handle_admin_ingest(struct http_request *req, void *user)
+{
+    if (admin_ok(req, user))
+        ingest(req, user);
+}
+
+/* One entry of a mapping list, checked; *ip points into the JSON. */
+static int check_entry(struct analytics *a, json_t *e, const char **supi, const char **ip,
+                       const char **group, const char **reason, const char **field)
+{
+    const char *v4 = json_string_value(json_object_get(e, "ipv4"));
+    const char *v6 = json_string_value(json_object_get(e, "ipv6"));
+    json_t *g = json_object_get(e, "group");
+    *supi = json_string_value(json_object_get(e, "supi"));
+    *group = json_string_value(g);
+    struct supi s;
+    struct an_addr addr;
+    *field = "supi";
+    if (!json_is_object(e) || *supi == NULL || supi_parse(*supi, &s) != IOTSEC_OK) {
+        *reason = "a SUPI (imsi-... or nai-...) is required";
+        return IOTSEC_ERR_INVALID;
+    }
+    *field = v4 ? "ipv4" : "ipv6";
+    *ip = v4 ? v4 : v6;
+    if ((v4 == NULL) == (v6 == NULL) || an_addr_parse(*ip, strlen(*ip), &addr) != IOTSEC_OK ||
+        an_addr_is_v4(&addr) != (v4 != NULL)) {
+        *reason = "exactly one of ipv4 or ipv6, a valid address of that family";
+        return IOTSEC_ERR_INVALID;
+    }
+    *field = "group";
+    if (g != NULL && (*group == NULL || strlen(*group) > 64)) {
+        *reason = "a string of at most 64 characters";
+        return IOTSEC_ERR_INVALID;
+    }
+    *field = "supi";
+    struct subscription sub;
+    if (subscriber_get(analytics_options_get(a)->store, *supi, &sub) != IOTSEC_OK) {
+        *reason = "no such subscription";
+        return IOTSEC_ERR_NOTFOUND;
+    }
+    return IOTSEC_OK;
+}
+
+static void handle_map(struct http_request *req, void *user)
+{
+    struct analytics *a = user;
+    if (!admin_ok(req, a))
+        return;
+    size_t len;
+    const char *body = http_request_body(req, &len);
+    json_error_t je;
+    json_t *list = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_array(list) || json_array_size(list) == 0 ||
+        json_array_size(list) > MAX_MAPPINGS) {
+        json_decref(list);
+        http_respond_problem(req, 400, NULL,
+                             "a JSON array of 1 to 10000 {supi, ipv4|ipv6, group} is required",
+                             "INVALID_MSG_FORMAT", NULL, 0);
+        return;
+    }
+    /* Every entry is checked before any is applied. */
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e) {
+        const char *supi, *ip = NULL, *group, *reason, *field;
+        int rc = check_entry(a, e, &supi, &ip, &group, &reason, &field);
+        if (rc != IOTSEC_OK) {
+            char param[48];
+            snprintf(param, sizeof(param), "/%zu/%s", i, field);
+            struct http_invalid_param p = {param, reason};
+            http_respond_problem(req, rc == IOTSEC_ERR_NOTFOUND ? 404 : 400, NULL,
+                                 rc == IOTSEC_ERR_NOTFOUND ? "unknown subscription"
+                                                           : "invalid mapping",
+                                 rc == IOTSEC_ERR_NOTFOUND ? "USER_NOT_FOUND"
+                                                           : "INVALID_MSG_FORMAT",
+                                 &p, 1);
+            json_decref(list);
+            return;
+        }
+    }
+    size_t mapped = 0;
+    int rc = IOTSEC_OK;
+    json_array_foreach(list, i, e) {
+        const char *v4 = json_string_value(json_object_get(e, "ipv4"));
+        rc = analytics_session(a, json_string_value(json_object_get(e, "supi")),
+                               v4 ? v4 : json_string_value(json_object_get(e, "ipv6")), true,
+                               json_string_value(json_object_get(e, "group")));
+        if (rc != IOTSEC_OK)
+            break;
+        mapped++;
+    }
+    json_decref(list);
+    if (rc != IOTSEC_OK) {
+        char detail[96];
+        snprintf(detail, sizeof(detail), "the mapping table is full after %zu entries", mapped);
+        http_response_header(req, "Retry-After", "60");
+        http_respond_problem(req, 503, NULL, detail, NULL, NULL, 0);
+        return;
+    }
+    http_respond_json(req, 200, json_pack("{s:I}", "mapped", (json_int_t)mapped));
+}
+
+static void handle_findings(struct http_request *req, void *user)
+{
+    if (admin_ok(req, user))
+        http_respond_json(req, 200, json_pack("{s:o}", "findings", analytics_findings_json(user)));
+}
+
+static void handle_stats(struct http_request *req, void *user)
+{
+    if (admin_ok(req, user))
+        http_respond_json(req, 200, analytics_stats_json(user));
+}
+
+int analytics_sbi_routes(struct http_server *srv, struct analytics *a)
+{
+    return http_server_route(srv, "POST", "/nnwdaf-iotsec/v1/flow-records", handle_sbi_ingest, a);
+}
+
+int analytics_admin_routes(struct http_server *srv, struct analytics *a)
+{
+    int rc = http_server_route(srv, "POST", "/admin/v1/analytics/flow-records",
+                               handle_admin_ingest, a);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "PUT", "/admin/v1/analytics/ue-addresses", handle_map, a);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "GET", "/admin/v1/analytics/findings", handle_findings, a);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "GET", "/admin/v1/analytics/stats", handle_stats, a);
+    return rc;
+}

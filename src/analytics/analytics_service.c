@@ -1,0 +1,515 @@
+/* The daemon's analytics instance: one engine behind a mutex, the UE address -> device
+ * mapping and its pseudonym -> SUPI table (the one place the link lives: policy needs it to
+ * act), the sealed pseudonym key and its rotation, and the window timer.
+ *
+ * Which clock rules: record time. A window closes when a record (or signalling event) of a
+ * later window arrives, as in the offline evaluation, so replayed captures give the same
+ * findings as live traffic. The timer only closes a window that nothing else will close:
+ *   - live records (the open window ends within three windows of the wall clock): when the
+ *     wall clock passes the window's end by GRACE_S;
+ *   - replayed records (older): once, when no input came for a window's length of wall time
+ *     (the end of the replay). */
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analytics/an_int.h"
+#include "analytics/an_key.h"
+#include "analytics/an_service.h"
+#include "base/err.h"
+#include "crypto/ct.h"
+#include "crypto/supi.h"
+#include "subscriber/subscriber.h"
+
+#define GRACE_S 2.0
+#define RING    256 /* findings kept for the admin face */
+
+struct map_entry {
+    uint8_t p[16];
+    uint64_t epoch; /* 0: empty slot */
+    char supi[ANALYTICS_SUPI_MAX];
+};
+
+struct analytics {
+    pthread_mutex_t mu;
+    struct analytics_options o;
+    char key_path[600];
+    struct an_key key;
+    struct an_engine *e;
+    struct map_entry *map;
+    uint32_t map_cap, map_used;
+    analytics_finding_fn hook;
+    void *hook_arg;
+    char *ring[RING];
+    uint64_t ring_next;
+    double last_input;     /* wall time of the last input */
+    bool flushed_idle;     /* the timer closed the window since the last input */
+    uint64_t findings;     /* findings reported since start */
+    uint64_t batches, batches_rejected;
+};
+
+/* ---- pseudonym -> SUPI ---- */
+
+static uint32_t slot_of(const uint8_t p[16], uint32_t cap)
+{
+    uint32_t h;
+    memcpy(&h, p, 4); /* an HMAC output: uniform already */
+    return h & (cap - 1);
+}
+
+static struct map_entry *map_find(const struct analytics *a, const uint8_t p[16])
+{
+    if (a->map_cap == 0)
+        return NULL;
+    for (uint32_t s = slot_of(p, a->map_cap);; s = (s + 1) & (a->map_cap - 1)) {
+        struct map_entry *m = &a->map[s];
+        if (m->epoch == 0)
+            return NULL;
+        if (memcmp(m->p, p, 16) == 0)
+            return m;
+    }
+}
+
+static int map_insert_raw(struct map_entry *map, uint32_t cap, const uint8_t p[16],
+                          uint64_t epoch, const char *supi)
+{
+    for (uint32_t s = slot_of(p, cap);; s = (s + 1) & (cap - 1)) {
+        if (map[s].epoch == 0 || memcmp(map[s].p, p, 16) == 0) {
+            bool fresh = map[s].epoch == 0;
+            memcpy(map[s].p, p, 16);
+            map[s].epoch = epoch;
+            snprintf(map[s].supi, sizeof(map[s].supi), "%s", supi);
+            return fresh;
+        }
+    }
+}
+
+/* Rebuilds the table with room for `want` entries, keeping those of epoch >= min_epoch,
+ * and (rekey) adding each current entry's pseudonym under the new key. */
+static int map_rebuild(struct analytics *a, uint32_t want, uint64_t min_epoch,
+                       const struct an_key *rekey)
+{
+    uint32_t cap = 64;
+    while (cap < 2 * want)
+        cap <<= 1;
+    struct map_entry *m = calloc(cap, sizeof(*m));
+    if (m == NULL)
+        return IOTSEC_ERR_NOMEM;
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < a->map_cap; i++) {
+        struct map_entry *old = &a->map[i];
+        if (old->epoch == 0 || old->epoch < min_epoch)
+            continue;
+        used += (uint32_t)map_insert_raw(m, cap, old->p, old->epoch, old->supi);
+        if (rekey != NULL && old->epoch + 1 == rekey->epoch) {
+            uint8_t p[16];
+            an_pseudonym(rekey->key, AN_KEY_LEN, old->supi, p);
+            used += (uint32_t)map_insert_raw(m, cap, p, rekey->epoch, old->supi);
+        }
+    }
+    if (a->map) {
+        secure_wipe(a->map, (size_t)a->map_cap * sizeof(*a->map));
+        free(a->map);
+    }
+    a->map = m;
+    a->map_cap = cap;
+    a->map_used = used;
+    return IOTSEC_OK;
+}
+
+static int map_put(struct analytics *a, const char *supi)
+{
+    uint8_t p[16];
+    an_pseudonym(a->key.key, AN_KEY_LEN, supi, p);
+    if (map_find(a, p) != NULL)
+        return IOTSEC_OK;
+    if (a->map_used >= a->o.max_mappings)
+        return IOTSEC_ERR_BUSY;
+    if (2 * (a->map_used + 1) > a->map_cap) {
+        int rc = map_rebuild(a, a->map_used + 1 > 32 ? 2 * (a->map_used + 1) : 32, 0, NULL);
+        if (rc != IOTSEC_OK)
+            return rc;
+    }
+    a->map_used += (uint32_t)map_insert_raw(a->map, a->map_cap, p, a->key.epoch, supi);
+    return IOTSEC_OK;
+}
+
+int analytics_supi_of(struct analytics *a, const uint8_t pseudonym[16], char *out, size_t len)
+{
+    pthread_mutex_lock(&a->mu);
+    const struct map_entry *m = map_find(a, pseudonym);
+    if (m)
+        snprintf(out, len, "%s", m->supi);
+    pthread_mutex_unlock(&a->mu);
+    return m ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+}
+
+/* ---- findings ---- */
+
+static void on_finding(void *arg, const struct an_finding *f)
+{
+    struct analytics *a = arg;
+    char *json = an_finding_json(f);
+    if (json == NULL)
+        return;
+    const struct map_entry *m = map_find(a, f->device);
+    a->findings++;
+    if (a->hook)
+        a->hook(a->hook_arg, f, m ? m->supi : NULL, json);
+    /* The admin face's recent findings name the SUPI: the operator acts on them. */
+    json_t *o = json_loads(json, 0, NULL);
+    free(json);
+    if (o == NULL)
+        return;
+    if (m)
+        json_object_set_new(o, "supi", json_string(m->supi));
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    char **slot = &a->ring[a->ring_next++ % RING];
+    free(*slot);
+    *slot = s;
+}
+
+/* ---- configuration ---- */
+
+struct knob {
+    const char *name;
+    size_t off;
+};
+#define KNOB(f) {#f, offsetof(struct an_config, f)}
+static const struct knob knobs[] = {
+    KNOB(fail_raise),    KNOB(fail_hold),      KNOB(clear_windows),  KNOB(raise_windows),
+    KNOB(scan_dsts),     KNOB(flood_flows),    KNOB(rate_pps),       KNOB(warmup_windows),
+    KNOB(baseline_floor), KNOB(peer_min),      KNOB(peer_factor),    KNOB(new_dst),
+    KNOB(rlf_raise),     KNOB(pingpong_raise), KNOB(access_raise),   KNOB(fleet_devices),
+    KNOB(fleet_flows),   KNOB(max_devices),
+};
+
+static int load_thresholds(const char *path, struct an_config *c, char *err, size_t err_len)
+{
+    json_error_t je;
+    json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(o)) {
+        snprintf(err, err_len, "analytics thresholds %s: not a JSON object (line %d)", path,
+                 je.line);
+        json_decref(o);
+        return IOTSEC_ERR_INVALID;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        bool done = false;
+        if (strcmp(k, "baseline_k") == 0 && json_is_number(v) && json_number_value(v) > 0) {
+            c->baseline_k = (float)json_number_value(v);
+            done = true;
+        }
+        for (size_t i = 0; !done && i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+            if (strcmp(k, knobs[i].name) == 0 && json_is_integer(v) &&
+                json_integer_value(v) > 0 && json_integer_value(v) <= UINT32_MAX) {
+                *(uint32_t *)((char *)c + knobs[i].off) = (uint32_t)json_integer_value(v);
+                done = true;
+            }
+        }
+        if (!done) {
+            snprintf(err, err_len, "analytics thresholds %s: unknown key or bad value: %.40s",
+                     path, k);
+            json_decref(o);
+            return IOTSEC_ERR_INVALID;
+        }
+    }
+    json_decref(o);
+    return IOTSEC_OK;
+}
+
+static int open_key(struct analytics *a, char *err, size_t err_len)
+{
+    int rc = an_key_load(a->key_path, a->o.kek, &a->key);
+    if (rc == IOTSEC_ERR_NOTFOUND) {
+        if ((rc = an_key_new(&a->key, 1, (int64_t)time(NULL))) == IOTSEC_OK)
+            rc = an_key_write(a->key_path, a->o.kek, &a->key);
+    }
+    if (rc != IOTSEC_OK)
+        snprintf(err, err_len, "analytics pseudonym key %s: %s%s", a->key_path,
+                 iotsec_strerror(rc), rc == IOTSEC_ERR_STATE ? " (chmod 600 it)" : "");
+    return rc;
+}
+
+struct analytics *analytics_new(const struct analytics_options *o, char *err, size_t err_len)
+{
+    struct analytics *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return NULL;
+    pthread_mutex_init(&a->mu, NULL);
+    a->o = *o;
+    if (a->o.max_records == 0)
+        a->o.max_records = 10000;
+    if (a->o.max_mappings == 0)
+        a->o.max_mappings = 1000000;
+    snprintf(a->key_path, sizeof(a->key_path), "%s", o->key_path ? o->key_path : "");
+    a->o.key_path = a->key_path;
+    a->o.thresholds = NULL;
+    struct an_config c;
+    an_config_default(&c);
+    c.window_s = o->window_s ? o->window_s : 60;
+    int rc = o->thresholds ? load_thresholds(o->thresholds, &c, err, err_len) : IOTSEC_OK;
+    if (rc == IOTSEC_OK)
+        rc = open_key(a, err, err_len);
+    if (rc == IOTSEC_OK && (a->e = an_engine_new(&c, a->key.key, AN_KEY_LEN)) == NULL) {
+        snprintf(err, err_len, "analytics: bad thresholds or no memory");
+        rc = IOTSEC_ERR_INVALID;
+    }
+    if (rc == IOTSEC_OK)
+        rc = map_rebuild(a, 32, 0, NULL);
+    if (rc != IOTSEC_OK) {
+        analytics_free(a);
+        return NULL;
+    }
+    an_engine_set_callbacks(a->e, on_finding, NULL, a);
+    return a;
+}
+
+void analytics_free(struct analytics *a)
+{
+    if (a == NULL)
+        return;
+    an_engine_free(a->e);
+    if (a->map) {
+        secure_wipe(a->map, (size_t)a->map_cap * sizeof(*a->map));
+        free(a->map);
+    }
+    for (int i = 0; i < RING; i++)
+        free(a->ring[i]);
+    an_key_wipe(&a->key);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+
+void analytics_set_finding_hook(struct analytics *a, analytics_finding_fn fn, void *arg)
+{
+    pthread_mutex_lock(&a->mu);
+    a->hook = fn;
+    a->hook_arg = arg;
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* ---- inputs ---- */
+
+static uint32_t group_id(const char *name)
+{
+    if (name == NULL || name[0] == '\0')
+        return 0;
+    uint32_t h = 2166136261u; /* FNV-1a: a stable number for a group name */
+    for (; *name; name++)
+        h = (h ^ (uint8_t)*name) * 16777619u;
+    return h ? h : 1;
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int analytics_session(struct analytics *a, const char *supi, const char *ue_ip, bool start,
+                      const char *group)
+{
+    struct supi s;
+    struct an_addr ue;
+    if (supi == NULL || ue_ip == NULL || supi_parse(supi, &s) != IOTSEC_OK ||
+        strlen(supi) >= ANALYTICS_SUPI_MAX || an_addr_parse(ue_ip, strlen(ue_ip), &ue) != IOTSEC_OK)
+        return IOTSEC_ERR_INVALID;
+    pthread_mutex_lock(&a->mu);
+    int rc;
+    if (!start) {
+        rc = an_engine_unbind(a->e, &ue);
+    } else if (a->e->blive >= 4 * a->o.max_mappings) {
+        rc = IOTSEC_ERR_BUSY;
+    } else if ((rc = map_put(a, supi)) == IOTSEC_OK) {
+        rc = an_engine_bind(a->e, &ue, supi, group_id(group));
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int analytics_signal(struct analytics *a, const char *supi, double t, enum an_signal_kind kind,
+                     const char *tai, const char *ncgi)
+{
+    struct supi s;
+    if (supi == NULL || supi_parse(supi, &s) != IOTSEC_OK || strlen(supi) >= ANALYTICS_SUPI_MAX)
+        return IOTSEC_ERR_INVALID;
+    pthread_mutex_lock(&a->mu);
+    int rc = map_put(a, supi);
+    if (rc == IOTSEC_OK)
+        rc = an_engine_signal(a->e, supi, t, kind, tai, ncgi);
+    if (rc == IOTSEC_OK) {
+        a->last_input = wall_now();
+        a->flushed_idle = false;
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+/* Parses every line into flows (no engine call): a bad line rejects the batch. */
+static int parse_batch(const struct analytics *a, enum an_format fmt, const char *text,
+                       size_t len, struct an_flow **out, size_t *n,
+                       struct analytics_batch_result *r)
+{
+    struct an_parser p;
+    an_parser_init(&p, fmt);
+    size_t cap = 0, line = 0;
+    *out = NULL;
+    *n = 0;
+    for (size_t pos = 0; pos < len;) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - text) : len, l = end - pos;
+        line++;
+        if (l > 0 && text[pos + l - 1] == '\r')
+            l--;
+        struct an_flow f;
+        int rc = an_parse_line(&p, text + pos, l, &f, NULL);
+        pos = end + 1;
+        if (rc == AN_LINE_SKIP)
+            continue;
+        if (rc != AN_LINE_RECORD) {
+            r->bad_line = line;
+            snprintf(r->err, sizeof(r->err), "line %zu is not a valid %s record", line,
+                     fmt == AN_FMT_ZEEK ? "zeek" : fmt == AN_FMT_IOT23 ? "iot23" : "jsonl");
+            return IOTSEC_ERR_INVALID;
+        }
+        if (*n == a->o.max_records) {
+            snprintf(r->err, sizeof(r->err), "more than %zu records in one batch",
+                     a->o.max_records);
+            return IOTSEC_ERR_BUSY;
+        }
+        if (*n == cap) {
+            size_t ncap = cap ? 2 * cap : 256;
+            struct an_flow *g = realloc(*out, ncap * sizeof(*g));
+            if (g == NULL)
+                return IOTSEC_ERR_NOMEM;
+            *out = g;
+            cap = ncap;
+        }
+        (*out)[(*n)++] = f;
+    }
+    if (*n == 0 && line > 0 && r->err[0] == '\0')
+        snprintf(r->err, sizeof(r->err), "no record in the batch");
+    return IOTSEC_OK;
+}
+
+int analytics_ingest_text(struct analytics *a, enum an_format fmt, const char *text, size_t len,
+                          struct analytics_batch_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    struct an_flow *flows;
+    size_t n;
+    int rc = parse_batch(a, fmt, text, len, &flows, &n, r);
+    pthread_mutex_lock(&a->mu);
+    a->batches++;
+    if (rc != IOTSEC_OK) {
+        a->batches_rejected++;
+        pthread_mutex_unlock(&a->mu);
+        free(flows);
+        return rc;
+    }
+    uint64_t findings = a->findings;
+    for (size_t i = 0; i < n && rc == IOTSEC_OK; i++) {
+        int one = an_engine_ingest(a->e, &flows[i], NULL);
+        if (one == IOTSEC_OK)
+            r->counted++;
+        else if (one == AN_NO_DEVICE)
+            r->unmapped++;
+        else if (one == IOTSEC_ERR_BUSY || one == IOTSEC_ERR_NOMEM)
+            rc = one;
+        /* IOTSEC_ERR_INVALID: a timestamp the parser took but the clock cannot (centuries
+         * away): counted as unmapped would hide it; it is simply not counted. */
+    }
+    r->records = n;
+    r->findings = a->findings - findings;
+    if (n > 0) {
+        a->last_input = wall_now();
+        a->flushed_idle = false;
+    }
+    pthread_mutex_unlock(&a->mu);
+    free(flows);
+    return rc;
+}
+
+/* ---- the timer ---- */
+
+static void rotate(struct analytics *a, double now)
+{
+    struct an_key next;
+    if (an_key_new(&next, a->key.epoch + 1, (int64_t)now) != IOTSEC_OK ||
+        an_key_write(a->key_path, a->o.kek, &next) != IOTSEC_OK ||
+        an_engine_rekey(a->e, next.key, AN_KEY_LEN) != IOTSEC_OK ||
+        map_rebuild(a, 2 * a->map_used + 32, a->key.epoch, &next) != IOTSEC_OK) {
+        an_key_wipe(&next);
+        a->key.created = (int64_t)now; /* try again in one period, not every second */
+        return;
+    }
+    an_key_wipe(&a->key);
+    a->key = next;
+    an_key_wipe(&next);
+}
+
+void analytics_tick(struct analytics *a, double now)
+{
+    pthread_mutex_lock(&a->mu);
+    struct an_engine *e = a->e;
+    double w = e->cfg.window_s;
+    if (e->cur >= 0) {
+        double end = (double)(e->base + e->cur + 1) * w;
+        bool live = end > now - 3 * w;
+        if (live && now >= end + GRACE_S) {
+            an_engine_flush(e);
+        } else if (!live && !a->flushed_idle && now - a->last_input >= w) {
+            an_engine_flush(e);
+            a->flushed_idle = true;
+        }
+    }
+    if (a->o.rotate_s && now >= (double)a->key.created + a->o.rotate_s)
+        rotate(a, now);
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* ---- views for the admin face (analytics_http.c) ---- */
+
+json_t *analytics_findings_json(struct analytics *a)
+{
+    json_t *arr = json_array();
+    pthread_mutex_lock(&a->mu);
+    uint64_t first = a->ring_next > RING ? a->ring_next - RING : 0;
+    for (uint64_t i = first; i < a->ring_next; i++) {
+        json_t *f = a->ring[i % RING] ? json_loads(a->ring[i % RING], 0, NULL) : NULL;
+        if (f)
+            json_array_append_new(arr, f);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return arr;
+}
+
+json_t *analytics_stats_json(struct analytics *a)
+{
+    struct an_stats st;
+    pthread_mutex_lock(&a->mu);
+    an_engine_stats(a->e, &st);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:I}", "records",
+                          (json_int_t)st.records, "unmapped", (json_int_t)st.no_device, "late",
+                          (json_int_t)st.late, "findings", (json_int_t)st.findings, "devices",
+                          (json_int_t)st.devices, "mappings", (json_int_t)a->map_used, "batches",
+                          (json_int_t)a->batches, "batches_rejected",
+                          (json_int_t)a->batches_rejected, "window_s", (int)a->e->cfg.window_s,
+                          "key_epoch", (json_int_t)a->key.epoch);
+    pthread_mutex_unlock(&a->mu);
+    return o;
+}
+
+const struct analytics_options *analytics_options_get(const struct analytics *a)
+{
+    return &a->o;
+}

@@ -1,0 +1,208 @@
+/* iotsecctl analytics ingest|map|findings: the running daemon's analytics (admin face).
+ *   ingest --format zeek|iot23|jsonl FILE|-   streams the file in batches of at most
+ *       BATCH_LINES lines (each batch is all or nothing on the daemon; a TSV/CSV header is
+ *       sent again with every batch) and prints {"records","counted","unmapped","rejected",
+ *       "findings","batches"}. A refused batch stops the stream: the message names the line
+ *       of the file.
+ *   map --supi S --ip A [--group G]           binds a UE address to a subscription.
+ *   findings                                  the recent findings. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_client.h"
+#include "analytics/analytics.h"
+#include "args.h"
+#include "base/err.h"
+#include "base/strbuf.h"
+#include "iotsecctl.h"
+
+#define BATCH_LINES 5000
+#define BATCH_BYTES (3u << 20)
+#define MAX_LINE    (64u << 10)
+#define NFLAGS(f)   (sizeof(f) / sizeof((f)[0]))
+
+struct totals {
+    json_int_t records, counted, unmapped, rejected, findings, batches;
+};
+
+struct stream {
+    const char *cmd;
+    const char *media;
+    struct strbuf header; /* lines sent again with each batch */
+    size_t header_lines;
+    struct strbuf batch;
+    size_t batch_lines, first_line; /* data lines in batch; file line of its first */
+    struct totals t;
+};
+
+static int send_batch(struct stream *s)
+{
+    if (s->batch_lines == 0)
+        return 0;
+    struct strbuf body = {0};
+    if (strbuf_append(&body, s->header.data ? s->header.data : "", s->header.len) != IOTSEC_OK ||
+        strbuf_append(&body, s->batch.data, s->batch.len) != IOTSEC_OK) {
+        strbuf_free(&body);
+        return args_fail(1, s->cmd, "out of memory");
+    }
+    long status = 0;
+    char *answer = NULL;
+    int rc = admin_request(s->cmd, "POST", "/admin/v1/analytics/flow-records", s->media,
+                           body.data, body.len, &status, &answer);
+    strbuf_free(&body);
+    if (rc != 0)
+        return rc;
+    json_t *o = answer ? json_loads(answer, 0, NULL) : NULL;
+    if (status == 200 && o) {
+        s->t.records += json_integer_value(json_object_get(o, "records"));
+        s->t.counted += json_integer_value(json_object_get(o, "counted"));
+        s->t.unmapped += json_integer_value(json_object_get(o, "unmapped"));
+        s->t.findings += json_integer_value(json_object_get(o, "findings"));
+        s->t.batches++;
+    } else {
+        s->t.rejected += (json_int_t)s->batch_lines;
+        json_int_t l = json_integer_value(json_object_get(o, "line"));
+        if (status == 400 && l > 0) {
+            size_t line = (size_t)l <= s->header_lines
+                              ? (size_t)l
+                              : s->first_line + ((size_t)l - s->header_lines - 1);
+            const char *detail = json_string_value(json_object_get(o, "detail"));
+            (void)detail;
+            rc = args_fail(EXIT_USAGE, s->cmd, "line %zu of the input is not a valid record; "
+                                               "that batch (%zu lines) was not applied",
+                           line, s->batch_lines);
+        } else {
+            rc = admin_print_answer(s->cmd, status, answer);
+            if (rc == 0)
+                rc = 1;
+        }
+    }
+    json_decref(o);
+    free(answer);
+    s->batch.len = 0;
+    s->batch_lines = 0;
+    return rc;
+}
+
+/* Lines that belong to the header: Zeek TSV "#..." lines before the first data line, and
+ * the IoT-23 CSV's first line. */
+static bool is_header(enum an_format fmt, const char *line, size_t lineno, bool data_seen)
+{
+    if (data_seen)
+        return false;
+    if (fmt == AN_FMT_ZEEK)
+        return line[0] == '#';
+    return fmt == AN_FMT_IOT23 && lineno == 1;
+}
+
+int cmd_analytics_ingest(int argc, char **argv)
+{
+    const char *cmd = "analytics ingest";
+    if (argc < 1 || strncmp(argv[argc - 1], "--", 2) == 0)
+        return args_fail(EXIT_USAGE, cmd, "give a FILE (or - for stdin) after the flags");
+    struct flag f[] = {{"format", 1, NULL}};
+    int rc = args_parse(cmd, argc - 1, argv, f, NFLAGS(f));
+    if (rc)
+        return rc;
+    enum an_format fmt;
+    if (an_format_parse(args_get(f, NFLAGS(f), "format"), &fmt) != IOTSEC_OK)
+        return args_fail(EXIT_USAGE, cmd, "--format: one of zeek, iot23, jsonl");
+    const char *path = argv[argc - 1];
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (in == NULL)
+        return args_fail(EXIT_USAGE, cmd, "cannot read %s", path);
+    struct stream s = {.cmd = cmd};
+    s.media = fmt == AN_FMT_JSONL   ? "application/x-ndjson"
+              : fmt == AN_FMT_IOT23 ? "text/csv"
+                                    : "text/x-zeek-conn";
+    char *line = malloc(MAX_LINE + 2);
+    if (line == NULL)
+        return args_fail(1, cmd, "out of memory");
+    size_t lineno = 0;
+    bool data_seen = false;
+    while (rc == 0 && fgets(line, MAX_LINE + 2, in) != NULL) {
+        lineno++;
+        size_t n = strlen(line);
+        if (n > MAX_LINE) {
+            rc = args_fail(EXIT_USAGE, cmd, "line %zu is longer than 64 KiB", lineno);
+            break;
+        }
+        if (n == 0 || (n == 1 && line[0] == '\n'))
+            continue;
+        bool tail = line[n - 1] != '\n';
+        if (is_header(fmt, line, lineno, data_seen)) {
+            rc = strbuf_append(&s.header, line, n) == IOTSEC_OK &&
+                         (!tail || strbuf_append(&s.header, "\n", 1) == IOTSEC_OK)
+                     ? 0
+                     : args_fail(1, cmd, "out of memory");
+            s.header_lines++;
+            continue;
+        }
+        if (fmt == AN_FMT_ZEEK && line[0] == '#')
+            continue; /* "#close" and the like after the data */
+        data_seen = true;
+        if (s.batch_lines == 0)
+            s.first_line = lineno;
+        if (strbuf_append(&s.batch, line, n) != IOTSEC_OK ||
+            (tail && strbuf_append(&s.batch, "\n", 1) != IOTSEC_OK)) {
+            rc = args_fail(1, cmd, "out of memory");
+            break;
+        }
+        if (++s.batch_lines >= BATCH_LINES || s.batch.len >= BATCH_BYTES)
+            rc = send_batch(&s);
+    }
+    if (rc == 0 && ferror(in))
+        rc = args_fail(1, cmd, "cannot read %s", path);
+    if (rc == 0)
+        rc = send_batch(&s);
+    if (in != stdin)
+        fclose(in);
+    free(line);
+    strbuf_free(&s.header);
+    strbuf_free(&s.batch);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "records", s.t.records, "counted",
+                          s.t.counted, "unmapped", s.t.unmapped, "rejected", s.t.rejected,
+                          "findings", s.t.findings, "batches", s.t.batches);
+    char *out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (out)
+        puts(out);
+    free(out);
+    json_decref(o);
+    return rc;
+}
+
+int cmd_analytics_map(int argc, char **argv)
+{
+    const char *cmd = "analytics map";
+    struct flag f[] = {{"supi", 1, NULL}, {"ip", 1, NULL}, {"group", 0, NULL}};
+    int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
+    if (rc)
+        return rc;
+    const char *ip = args_get(f, NFLAGS(f), "ip"), *group = args_get(f, NFLAGS(f), "group");
+    struct an_addr a;
+    if (an_addr_parse(ip, strlen(ip), &a) != IOTSEC_OK)
+        return args_fail(EXIT_USAGE, cmd, "--ip: an IPv4 or IPv6 address");
+    json_t *e = json_pack("{s:s, s:s}", "supi", args_get(f, NFLAGS(f), "supi"),
+                          an_addr_is_v4(&a) ? "ipv4" : "ipv6", ip);
+    if (group)
+        json_object_set_new(e, "group", json_string(group));
+    json_t *list = json_pack("[o]", e);
+    char *body = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    if (body == NULL)
+        return args_fail(1, cmd, "out of memory");
+    rc = admin_call(cmd, "PUT", "/admin/v1/analytics/ue-addresses", "application/json", body,
+                    strlen(body));
+    free(body);
+    return rc;
+}
+
+int cmd_analytics_findings(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 0)
+        return args_fail(EXIT_USAGE, "analytics findings", "takes no arguments");
+    return admin_call("analytics findings", "GET", "/admin/v1/analytics/findings", NULL, NULL, 0);
+}
