@@ -20,6 +20,7 @@
 #include "daemon/daemon.h"
 #include "daemon/pki.h"
 #include "http/http.h"
+#include "policy/policy.h"
 #include "subscriber/subscriber.h"
 
 #define SWEEP_EVERY_S 60
@@ -33,6 +34,7 @@ struct daemon {
     struct aka *aka;
     struct sub_admin admin;
     struct analytics *analytics;
+    struct policy_service *policy;
     struct http_server *sbi, *adm;
     struct http_server *north; /* application servers: OAuth2 + mTLS (any CA, pinned) */
     struct http_server *dev;   /* devices and gateways: onboarding, rotation */
@@ -134,6 +136,12 @@ static int open_analytics(struct daemon *d)
         log_error("%s", err);
         return IOTSEC_ERR_INVALID;
     }
+    struct policy_service_options po = {.store = d->store, .kek = &d->kek};
+    memcpy(po.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(po.admin_cert_sha256));
+    if ((d->policy = policy_service_new(&po)) == NULL)
+        return IOTSEC_ERR_NOMEM;
+    /* Findings go to the policy: the one place where analytics meets the subscriptions. */
+    analytics_set_finding_hook(d->analytics, policy_on_finding, d->policy);
     return IOTSEC_OK;
 }
 
@@ -249,6 +257,8 @@ static int build_servers(struct daemon *d)
     if (rc == IOTSEC_OK)
         rc = analytics_admin_routes(d->adm, d->analytics);
     if (rc == IOTSEC_OK)
+        rc = policy_admin_routes(d->adm, d->policy);
+    if (rc == IOTSEC_OK)
         rc = http_server_route(d->adm, "GET", "/healthz", handle_healthz, d);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->adm, "GET", "/metrics", handle_metrics, d);
@@ -329,6 +339,7 @@ static void teardown(struct daemon *d)
     http_server_free(d->north);
     http_server_free(d->dev);
     analytics_free(d->analytics); /* after the servers: no handler uses it any more */
+    policy_service_free(d->policy); /* its jobs done, its webhook thread joined */
     store_close(d->store); /* completes every queued job first */
     aka_free(d->aka);
     suci_keyring_free(d->keyring);

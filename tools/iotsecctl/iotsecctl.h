@@ -21,5 +21,8 @@ int cmd_analytics(int argc, char **argv);
 int cmd_analytics_ingest(int argc, char **argv);
 int cmd_analytics_map(int argc, char **argv);
 int cmd_analytics_findings(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_device(int argc, char **argv);         /* dispatch of `device` subcommands */
+int cmd_device_release(int argc, char **argv); /* iotsecctl device release SUPI */
 
 #endif

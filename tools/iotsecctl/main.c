@@ -16,8 +16,10 @@ static const struct command groups[] = {
     {"subscriber", cmd_subscriber, "subscriptions: add, import, show, list, rotate, suspend, "
                                    "resume, revoke, activate, release, delete"},
     {"hn-keys", cmd_hn_keys, "the home network's SUCI public keys"},
-    {"analytics", cmd_analytics, "security analytics offline: eval (score detectors on labelled "
-                                 "captures)"},
+    {"analytics", cmd_analytics, "security analytics: eval (offline, labelled captures); ingest, "
+                                 "map, findings (the daemon)"},
+    {"policy", cmd_policy, "actions on findings: show, set, actions (audit), throttles"},
+    {"device", cmd_device, "devices: release (a quarantined device, operator only)"},
 };
 
 static void usage(FILE *out, const char *group, const struct command *table, size_t n)

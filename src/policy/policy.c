@@ -1,0 +1,207 @@
+/* The policy as data: which actions a finding gets, and its JSON form. Pure. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "policy/policy.h"
+
+static const char *const action_names[POLICY_ACTION_COUNT] = {"quarantine", "rotate", "notify",
+                                                              "throttle"};
+
+const char *policy_action_name(enum policy_action a)
+{
+    return (unsigned)a < POLICY_ACTION_COUNT ? action_names[a] : "?";
+}
+
+int policy_action_parse(const char *name, enum policy_action *out)
+{
+    for (int a = 0; name && a < POLICY_ACTION_COUNT; a++) {
+        if (strcmp(name, action_names[a]) == 0) {
+            *out = (enum policy_action)a;
+            return IOTSEC_OK;
+        }
+    }
+    return IOTSEC_ERR_INVALID;
+}
+
+void policy_default(struct policy *p)
+{
+    memset(p, 0, sizeof(*p));
+    unsigned isolate = POLICY_BIT(POLICY_QUARANTINE) | POLICY_BIT(POLICY_NOTIFY);
+    p->rules[0] = (struct policy_rule){AN_EXC_SUSPICION_OF_DDOS_ATTACK, 2, isolate};
+    p->rules[1] = (struct policy_rule){AN_EXC_WRONG_DESTINATION_ADDRESS, 2, isolate};
+    p->nrules = 2;
+    p->default_actions = POLICY_BIT(POLICY_NOTIFY);
+    p->throttle_kbps = 64;
+}
+
+unsigned policy_decide(const struct policy *p, enum an_exception exc, unsigned level)
+{
+    for (unsigned i = 0; i < p->nrules; i++) {
+        const struct policy_rule *r = &p->rules[i];
+        if ((r->exception < 0 || r->exception == (int)exc) && level >= r->min_level)
+            return r->actions;
+    }
+    return p->default_actions;
+}
+
+static int exception_parse(const char *s, int *out)
+{
+    if (s && strcmp(s, "*") == 0) {
+        *out = -1;
+        return IOTSEC_OK;
+    }
+    for (int x = 0; s && x < AN_EXC_COUNT; x++) {
+        if (strcmp(s, an_exception_name((enum an_exception)x)) == 0) {
+            *out = x;
+            return IOTSEC_OK;
+        }
+    }
+    return IOTSEC_ERR_INVALID;
+}
+
+static int actions_parse(json_t *arr, unsigned *out)
+{
+    size_t i;
+    json_t *v;
+    if (!json_is_array(arr))
+        return IOTSEC_ERR_INVALID;
+    *out = 0;
+    json_array_foreach(arr, i, v) {
+        enum policy_action a;
+        if (policy_action_parse(json_string_value(v), &a) != IOTSEC_OK)
+            return IOTSEC_ERR_INVALID;
+        *out |= POLICY_BIT(a);
+    }
+    return IOTSEC_OK;
+}
+
+static bool url_ok(const char *u)
+{
+    size_t n = u ? strlen(u) : 0;
+    if (n == 0 || n >= POLICY_URL_MAX)
+        return false;
+    if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+        return false;
+    for (; *u; u++)
+        if ((unsigned char)*u <= 0x20 || (unsigned char)*u >= 0x7f)
+            return false;
+    return true;
+}
+
+static int fail(char *err, size_t len, const char *where)
+{
+    snprintf(err, len, "%s", where);
+    return IOTSEC_ERR_INVALID;
+}
+
+static int rules_parse(json_t *rules, struct policy *p, char *err, size_t err_len)
+{
+    size_t i;
+    json_t *r;
+    if (!json_is_array(rules) || json_array_size(rules) > POLICY_MAX_RULES)
+        return fail(err, err_len, "/rules");
+    json_array_foreach(rules, i, r) {
+        struct policy_rule *pr = &p->rules[i];
+        json_t *lvl = json_object_get(r, "min_level");
+        const char *k;
+        json_t *v;
+        if (!json_is_object(r))
+            return fail(err, err_len, "/rules/i");
+        json_object_foreach(r, k, v) {
+            if (strcmp(k, "exception") && strcmp(k, "min_level") && strcmp(k, "actions"))
+                return fail(err, err_len, "/rules/i: unknown key");
+        }
+        if (exception_parse(json_string_value(json_object_get(r, "exception")),
+                            &pr->exception) != IOTSEC_OK)
+            return fail(err, err_len, "/rules/i/exception");
+        if (lvl && (!json_is_integer(lvl) || json_integer_value(lvl) < 0 ||
+                    json_integer_value(lvl) > 255))
+            return fail(err, err_len, "/rules/i/min_level");
+        pr->min_level = lvl ? (unsigned)json_integer_value(lvl) : 1;
+        if (actions_parse(json_object_get(r, "actions"), &pr->actions) != IOTSEC_OK)
+            return fail(err, err_len, "/rules/i/actions");
+        p->nrules = (unsigned)i + 1;
+    }
+    return IOTSEC_OK;
+}
+
+int policy_from_json(const char *text, size_t len, struct policy *out, char *err, size_t err_len)
+{
+    json_error_t je;
+    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    struct policy p;
+    policy_default(&p);
+    p.nrules = 0;
+    int rc = IOTSEC_OK;
+    if (!json_is_object(o)) {
+        rc = fail(err, err_len, "the body must be a JSON object");
+        goto done;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        if (strcmp(k, "rules") == 0) {
+            rc = rules_parse(v, &p, err, err_len);
+        } else if (strcmp(k, "default") == 0) {
+            if (actions_parse(v, &p.default_actions) != IOTSEC_OK)
+                rc = fail(err, err_len, "/default");
+        } else if (strcmp(k, "webhooks") == 0) {
+            size_t i;
+            json_t *u;
+            if (!json_is_array(v) || json_array_size(v) > POLICY_MAX_WEBHOOKS) {
+                rc = fail(err, err_len, "/webhooks");
+                break;
+            }
+            json_array_foreach(v, i, u) {
+                if (!url_ok(json_string_value(u))) {
+                    rc = fail(err, err_len, "/webhooks/i: an http(s) URL");
+                    break;
+                }
+                snprintf(p.webhooks[i], POLICY_URL_MAX, "%s", json_string_value(u));
+                p.nwebhooks = (unsigned)i + 1;
+            }
+        } else if (strcmp(k, "throttle_kbps") == 0) {
+            if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                json_integer_value(v) > 10000000)
+                rc = fail(err, err_len, "/throttle_kbps");
+            else
+                p.throttle_kbps = (uint32_t)json_integer_value(v);
+        } else {
+            rc = fail(err, err_len, "unknown key");
+        }
+        if (rc != IOTSEC_OK)
+            break;
+    }
+done:
+    json_decref(o);
+    if (rc == IOTSEC_OK)
+        *out = p;
+    return rc;
+}
+
+static json_t *actions_json(unsigned mask)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < POLICY_ACTION_COUNT; i++)
+        if (mask & POLICY_BIT(i))
+            json_array_append_new(a, json_string(action_names[i]));
+    return a;
+}
+
+json_t *policy_to_json(const struct policy *p)
+{
+    json_t *rules = json_array(), *hooks = json_array();
+    for (unsigned i = 0; i < p->nrules; i++) {
+        const struct policy_rule *r = &p->rules[i];
+        json_array_append_new(
+            rules, json_pack("{s:s, s:i, s:o}", "exception",
+                             r->exception < 0 ? "*" : an_exception_name((enum an_exception)r->exception),
+                             "min_level", (int)r->min_level, "actions", actions_json(r->actions)));
+    }
+    for (unsigned i = 0; i < p->nwebhooks; i++)
+        json_array_append_new(hooks, json_string(p->webhooks[i]));
+    return json_pack("{s:o, s:o, s:o, s:i}", "rules", rules, "default",
+                     actions_json(p->default_actions), "webhooks", hooks, "throttle_kbps",
+                     (int)p->throttle_kbps);
+}

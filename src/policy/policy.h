@@ -1,0 +1,134 @@
+/* Actions on findings (TR 33.861 "isolate"): a policy maps each TS 29.520 finding to
+ * actions, and the daemon carries them out through the subscriber capability.
+ *   quarantine  the subscription goes to `quarantined` (actor "policy"): the SBI face then
+ *               refuses its authentication; only an operator releases it;
+ *   rotate      new random credentials (the subscriber capability's rotate op), to be
+ *               delivered over the air by provisioning;
+ *   notify      the finding's JSON is POSTed to the configured webhooks (a delivery thread,
+ *               bounded queue, retries, timeout);
+ *   throttle    a rate recorded for the UPF to read (GET /admin/v1/policy/throttles).
+ * Actions are idempotent: an action is "open" for (SUPI, action, exception) until the
+ * operator releases the device; the same finding again (or the same alarm's next window)
+ * finds it open and does nothing. Every action, and every release, is a row of an
+ * append-only table (triggers refuse UPDATE and DELETE).
+ *
+ * policy.c is pure (decide, parse, encode); policy_store.c its SQL; policy_http.c the admin
+ * face; policy_service.c the daemon's instance (finding -> job -> actions); policy_notify.c
+ * the webhook delivery thread. This header is the capability's whole interface. */
+#ifndef IOTSEC_POLICY_H
+#define IOTSEC_POLICY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analytics/analytics.h"
+
+enum policy_action {
+    POLICY_QUARANTINE,
+    POLICY_ROTATE,
+    POLICY_NOTIFY,
+    POLICY_THROTTLE,
+    POLICY_ACTION_COUNT,
+};
+#define POLICY_BIT(a) (1u << (a))
+
+const char *policy_action_name(enum policy_action a); /* "quarantine", ... */
+int policy_action_parse(const char *name, enum policy_action *out);
+
+#define POLICY_MAX_RULES    32
+#define POLICY_MAX_WEBHOOKS 4
+#define POLICY_URL_MAX      256
+
+/* A rule: findings of `exception` (-1: any) at excepLevel >= min_level get `actions`. */
+struct policy_rule {
+    int exception;
+    unsigned min_level;
+    unsigned actions; /* POLICY_BIT()s */
+};
+
+struct policy {
+    struct policy_rule rules[POLICY_MAX_RULES]; /* first match wins */
+    unsigned nrules;
+    unsigned default_actions; /* when no rule matches */
+    char webhooks[POLICY_MAX_WEBHOOKS][POLICY_URL_MAX];
+    unsigned nwebhooks;
+    uint32_t throttle_kbps; /* the rate a throttle action records */
+};
+
+/* The default: SUSPICION_OF_DDOS_ATTACK and WRONG_DESTINATION_ADDRESS at level >= 2 ->
+ * quarantine + notify; anything else -> notify; no webhook; throttle 64 kbit/s. */
+void policy_default(struct policy *p);
+/* The actions for a finding. */
+unsigned policy_decide(const struct policy *p, enum an_exception exc, unsigned level);
+
+/* {"rules":[{"exception":"SUSPICION_OF_DDOS_ATTACK"|"*","min_level":2,"actions":["quarantine",
+ * "notify"]}],"default":["notify"],"webhooks":["http://..."],"throttle_kbps":64}. Strict:
+ * unknown keys, names, or bad URLs are IOTSEC_ERR_INVALID with the JSON pointer in err. */
+int policy_from_json(const char *text, size_t len, struct policy *out, char *err, size_t err_len);
+json_t *policy_to_json(const struct policy *p);
+
+/* ---- Persistence (policy_store.c) ------------------------------------------------------ */
+
+struct store;
+struct store_conn;
+struct seal_kek;
+
+extern const char POLICY_MIGRATION_1[];
+
+/* One row of the audit. */
+struct policy_record {
+    int64_t id, at;
+    char supi[ANALYTICS_SUPI_MAX];
+    char action[16];    /* an action name, or "release" */
+    char exception[48]; /* "" for a release */
+    unsigned level;
+    int64_t window;
+    char actor[16];     /* "policy" or "admin" */
+    char outcome[48];   /* "quarantined", "duplicate"..., "delivered", "released" */
+    uint32_t rate_kbps;
+};
+
+int policy_store_load(struct store *s, struct policy *out); /* IOTSEC_ERR_NOTFOUND: none */
+typedef void (*policy_record_fn)(const struct policy_record *r, void *ctx);
+/* Rows with id > after (0 to start), of supi (NULL: all), at most limit. */
+int policy_store_list(struct store *s, const char *supi, int64_t after, size_t limit,
+                      policy_record_fn fn, void *ctx);
+/* Open throttle actions (supi, rate). */
+int policy_store_throttles(struct store *s, policy_record_fn fn, void *ctx);
+
+/* ---- The daemon's instance (policy_service.c, policy_notify.c, policy_http.c) ------------ */
+
+struct policy_service;
+struct http_server;
+
+struct policy_service_options {
+    struct store *store;
+    const struct seal_kek *kek;   /* for rotation */
+    char admin_cert_sha256[65];
+    unsigned notify_queue;        /* webhook deliveries waiting; 0 = 256 */
+    unsigned notify_timeout_ms;   /* per attempt; 0 = 2000 */
+    unsigned notify_attempts;     /* 0 = 3 */
+};
+
+struct policy_service *policy_service_new(const struct policy_service_options *o);
+/* Stops the delivery thread (dropping what is queued) and frees. Call after the store's
+ * last job has completed or before closing the store. */
+void policy_service_free(struct policy_service *ps);
+/* An analytics_finding_fn (arg: the service): decides and queues the actions (a store job);
+ * never blocks. Findings without a SUPI are only notified. */
+void policy_on_finding(void *arg, const struct an_finding *f, const char *supi, const char *json);
+/* Waits until every finding queued so far has been acted on (tests, benchmark). */
+void policy_service_sync(struct policy_service *ps);
+
+/* Operator release: quarantined -> active, open actions closed, a "release" row written.
+ * IOTSEC_ERR_NOTFOUND (no subscription), IOTSEC_ERR_STATE (not quarantined). Synchronous
+ * (store_write_sync): not for an event loop. */
+int policy_release(struct store *s, const char *supi);
+
+/* GET/PUT /admin/v1/policy, GET /admin/v1/policy/actions, GET /admin/v1/policy/throttles,
+ * POST /admin/v1/devices/{supi}/release. */
+int policy_admin_routes(struct http_server *srv, struct policy_service *ps);
+
+#endif

@@ -1,0 +1,58 @@
+/* Internals of the policy capability shared by its files (and unit tests). */
+#ifndef IOTSEC_POLICY_INT_H
+#define IOTSEC_POLICY_INT_H
+
+#include "policy/policy.h"
+#include "store/store.h"
+
+/* A finding to act on: a store job (policy_store_act runs it on the writer thread). */
+struct policy_job {
+    char supi[ANALYTICS_SUPI_MAX];
+    enum an_exception exc;
+    unsigned level;
+    int64_t window, now;
+    unsigned actions;
+    uint32_t rate_kbps;
+    const struct seal_kek *kek;
+    char *finding;      /* JSON, owned by the job */
+    char urls[POLICY_MAX_WEBHOOKS][POLICY_URL_MAX]; /* the policy's webhooks at the time */
+    unsigned nurls;
+    bool notify;        /* out: a notify action was opened: deliver the finding */
+    struct policy_service *ps;
+};
+
+int policy_store_act(struct store_conn *conn, void *job);
+/* arg: a struct policy_release_job. */
+struct policy_release_job {
+    const char *supi;
+    int64_t now;
+    int sub_rc; /* the subscriber op's result */
+};
+int policy_store_release(struct store_conn *conn, void *arg);
+/* arg: a struct policy_save_job. */
+struct policy_save_job {
+    const char *doc;
+    int64_t now;
+};
+int policy_store_save(struct store_conn *conn, void *arg);
+/* Appends one audit row (delivery results of notify). */
+int policy_store_append(struct store_conn *conn, const struct policy_record *r);
+
+/* The service's policy (policy_service.c), for the admin face. */
+void policy_service_get(struct policy_service *ps, struct policy *out);
+void policy_service_set(struct policy_service *ps, const struct policy *p);
+const struct policy_service_options *policy_service_options(const struct policy_service *ps);
+
+/* The webhook delivery thread (policy_notify.c). */
+struct policy_notifier;
+struct policy_notifier *policy_notifier_new(struct store *s, unsigned queue, unsigned timeout_ms,
+                                            unsigned attempts);
+void policy_notifier_free(struct policy_notifier *n);
+/* Queues a POST of body to each URL; IOTSEC_ERR_BUSY when the queue is full (the finding is
+ * then recorded as not delivered). Takes copies. */
+int policy_notifier_post(struct policy_notifier *n, const char *supi, const char *exception,
+                         const char urls[][POLICY_URL_MAX], unsigned nurls, const char *body);
+/* Waits until the queue is empty and nothing is in flight. */
+void policy_notifier_sync(struct policy_notifier *n);
+
+#endif
