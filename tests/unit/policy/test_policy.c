@@ -1,0 +1,222 @@
+/* The policy: its decisions and its JSON (strict), and its store with a real database:
+ * a finding quarantines through the subscriber capability, the same finding twice is one
+ * action, a release reopens the way, the audit refuses UPDATE and DELETE, a finding about
+ * a subscription that cannot be quarantined is recorded as skipped. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "base/err.h"
+#include "policy/policy_int.h"
+#include "subscriber/subscriber.h"
+
+#define SUPI "imsi-001010000000007"
+
+static const struct seal_kek kek = {.id = 1, .key = {0x42, 0x13, 0x37}};
+
+static void test_default_decisions(void **state)
+{
+    (void)state;
+    struct policy p;
+    policy_default(&p);
+    unsigned isolate = POLICY_BIT(POLICY_QUARANTINE) | POLICY_BIT(POLICY_NOTIFY);
+    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 2), isolate);
+    assert_int_equal(policy_decide(&p, AN_EXC_WRONG_DESTINATION_ADDRESS, 5), isolate);
+    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 1),
+                     POLICY_BIT(POLICY_NOTIFY));
+    assert_int_equal(policy_decide(&p, AN_EXC_PING_PONG_ACROSS_CELLS, 9),
+                     POLICY_BIT(POLICY_NOTIFY));
+}
+
+static void test_json(void **state)
+{
+    (void)state;
+    const char *doc = "{\"rules\":[{\"exception\":\"UNEXPECTED_WAKEUP\",\"min_level\":1,"
+                      "\"actions\":[\"throttle\"]},{\"exception\":\"*\",\"min_level\":3,"
+                      "\"actions\":[\"rotate\",\"notify\"]}],\"default\":[],"
+                      "\"webhooks\":[\"http://127.0.0.1:1/hook\"],\"throttle_kbps\":16}";
+    struct policy p;
+    char err[96];
+    assert_int_equal(policy_from_json(doc, strlen(doc), &p, err, sizeof(err)), IOTSEC_OK);
+    assert_int_equal(policy_decide(&p, AN_EXC_UNEXPECTED_WAKEUP, 1), POLICY_BIT(POLICY_THROTTLE));
+    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 3),
+                     POLICY_BIT(POLICY_ROTATE) | POLICY_BIT(POLICY_NOTIFY));
+    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 2), 0);
+    assert_int_equal(p.throttle_kbps, 16);
+    /* Round trip. */
+    json_t *o = policy_to_json(&p);
+    char *s = json_dumps(o, JSON_COMPACT);
+    struct policy q;
+    assert_int_equal(policy_from_json(s, strlen(s), &q, err, sizeof(err)), IOTSEC_OK);
+    assert_memory_equal(&p, &q, sizeof(p));
+    free(s);
+    json_decref(o);
+    static const char *const bad[] = {
+        "[]",
+        "{\"rulez\":[]}",
+        "{\"rules\":[{\"exception\":\"NOT_AN_EXCEPTION\",\"actions\":[]}]}",
+        "{\"rules\":[{\"exception\":\"*\",\"actions\":[\"shoot\"]}]}",
+        "{\"rules\":[{\"exception\":\"*\",\"actions\":[],\"extra\":1}]}",
+        "{\"rules\":[{\"exception\":\"*\",\"min_level\":-1,\"actions\":[]}]}",
+        "{\"webhooks\":[\"ftp://example.com/x\"]}",
+        "{\"webhooks\":[\"http://exa mple.com/\"]}",
+        "{\"throttle_kbps\":0}",
+        "{\"default\":\"notify\"}",
+        "not json",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(policy_from_json(bad[i], strlen(bad[i]), &q, err, sizeof(err)),
+                         IOTSEC_ERR_INVALID);
+}
+
+/* ---- the store ---- */
+
+struct fixture {
+    char dir[64], path[96];
+    struct store *store;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    strcpy(f->dir, "/tmp/iotsec-policy-XXXXXX");
+    if (f == NULL || mkdtemp(f->dir) == NULL)
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/db", f->dir);
+    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1},
+                                               {6, "policy", POLICY_MIGRATION_1}};
+    struct store_options opt;
+    store_options_init(&opt);
+    opt.migrations = m;
+    opt.migration_count = 2;
+    if (store_open(f->path, &opt, &f->store) != IOTSEC_OK)
+        return -1;
+    struct sub_input in;
+    memset(&in, 0, sizeof(in));
+    supi_parse(SUPI, &in.supi);
+    in.amf[0] = 0x80;
+    in.state = SUB_ACTIVE;
+    struct sub_op op = {.kind = SUB_OP_CREATE, .input = &in, .kek = &kek, .now = 1000,
+                        .actor = "test"};
+    if (store_write_sync(f->store, sub_op_run, &op) != IOTSEC_OK)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_close(f->store);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    int rc = system(cmd);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+static void act(struct fixture *f, const char *supi, enum an_exception x, unsigned actions,
+                int64_t window)
+{
+    struct policy_job j = {.exc = x, .level = 2, .window = window, .now = 2000,
+                           .actions = actions, .rate_kbps = 64, .kek = &kek, .nurls = 1};
+    snprintf(j.supi, sizeof(j.supi), "%s", supi);
+    assert_int_equal(store_write_sync(f->store, policy_store_act, &j), IOTSEC_OK);
+}
+
+static void count_row(const struct policy_record *r, void *ctx)
+{
+    (void)r;
+    (*(int *)ctx)++;
+}
+
+static int rows(struct fixture *f, const char *supi)
+{
+    int n = 0;
+    assert_int_equal(policy_store_list(f->store, supi, 0, 1000, count_row, &n), IOTSEC_OK);
+    return n;
+}
+
+static enum sub_state state_of(struct fixture *f)
+{
+    struct subscription s;
+    assert_int_equal(subscriber_get(f->store, SUPI, &s), IOTSEC_OK);
+    return s.state;
+}
+
+static void test_quarantine_once_and_release(void **state)
+{
+    struct fixture *f = *state;
+    unsigned isolate = POLICY_BIT(POLICY_QUARANTINE) | POLICY_BIT(POLICY_NOTIFY);
+    act(f, SUPI, AN_EXC_SUSPICION_OF_DDOS_ATTACK, isolate, 10);
+    assert_int_equal(state_of(f), SUB_QUARANTINED);
+    assert_int_equal(rows(f, SUPI), 2); /* quarantine + notify */
+    act(f, SUPI, AN_EXC_SUSPICION_OF_DDOS_ATTACK, isolate, 10); /* the same finding */
+    act(f, SUPI, AN_EXC_SUSPICION_OF_DDOS_ATTACK, isolate, 11); /* the alarm's next window */
+    assert_int_equal(rows(f, SUPI), 2);
+    /* Release: active again, and a new attack acts again. */
+    assert_int_equal(policy_release(f->store, SUPI), IOTSEC_OK);
+    assert_int_equal(state_of(f), SUB_ACTIVE);
+    assert_int_equal(rows(f, SUPI), 3);
+    assert_int_equal(policy_release(f->store, SUPI), IOTSEC_ERR_STATE); /* not quarantined */
+    assert_int_equal(policy_release(f->store, "imsi-001019999999999"), IOTSEC_ERR_NOTFOUND);
+    act(f, SUPI, AN_EXC_SUSPICION_OF_DDOS_ATTACK, isolate, 20);
+    assert_int_equal(state_of(f), SUB_QUARANTINED);
+    assert_int_equal(rows(f, SUPI), 5);
+}
+
+static void test_throttle_and_skips(void **state)
+{
+    struct fixture *f = *state;
+    act(f, SUPI, AN_EXC_UNEXPECTED_WAKEUP, POLICY_BIT(POLICY_THROTTLE), 1);
+    int n = 0;
+    assert_int_equal(policy_store_throttles(f->store, count_row, &n), IOTSEC_OK);
+    assert_int_equal(n, 1);
+    /* Quarantining a subscription that does not exist is recorded, not an error. */
+    act(f, "imsi-001019999999999", AN_EXC_SUSPICION_OF_DDOS_ATTACK,
+        POLICY_BIT(POLICY_QUARANTINE), 1);
+    assert_int_equal(rows(f, "imsi-001019999999999"), 1);
+    /* Rotation: a new credential version. */
+    act(f, SUPI, AN_EXC_WRONG_DESTINATION_ADDRESS, POLICY_BIT(POLICY_ROTATE), 1);
+    struct subscription s;
+    assert_int_equal(subscriber_get(f->store, SUPI, &s), IOTSEC_OK);
+    assert_int_equal(s.cred_version, 2);
+}
+
+static int tamper(struct store_conn *conn, void *arg)
+{
+    return sqlite3_exec(store_conn_db(conn), arg, NULL, NULL, NULL) == SQLITE_OK
+               ? IOTSEC_OK
+               : IOTSEC_ERR_IO;
+}
+
+static void test_audit_append_only(void **state)
+{
+    struct fixture *f = *state;
+    act(f, SUPI, AN_EXC_SUSPICION_OF_DDOS_ATTACK, POLICY_BIT(POLICY_QUARANTINE), 1);
+    assert_int_not_equal(store_write_sync(f->store, tamper,
+                                          "UPDATE policy_actions SET outcome = 'nothing'"),
+                         IOTSEC_OK);
+    assert_int_not_equal(store_write_sync(f->store, tamper, "DELETE FROM policy_actions"),
+                         IOTSEC_OK);
+    assert_int_equal(rows(f, SUPI), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_decisions),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test_setup_teardown(test_quarantine_once_and_release, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_and_skips, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
