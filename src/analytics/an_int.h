@@ -68,12 +68,13 @@ struct an_device {
     uint8_t known[AN_KNOWN_BITS / 8]; /* Bloom filter of destinations seen (k = 2) */
     float med_flows, mad_flows;       /* the baseline: robust EWMA of flows per window */
     float med_dst, mad_dst;           /* ... and of distinct destinations */
-    float med_wake;                   /* ... and an EWMA of wake-ups (signalling) per window */
-    uint32_t cell[2];                 /* keyed hashes of the last two cells (ping-pong) */
     uint32_t quiet;                   /* 3 bits per exception: windows without evidence */
     uint32_t group;                   /* index into the engine's groups */
     uint16_t learned;                 /* windows learnt into the baseline (saturating) */
     uint16_t active;                  /* bit per enum an_exception: alarm up */
+    uint16_t med_wake;                /* EWMA of wake-ups per window, 8.8 fixed point */
+    uint16_t cell[2];                 /* keyed 16-bit hashes of the last two cells: a
+                                       * collision only hides one ping-pong in 65536 */
     uint8_t raise_streak;             /* windows in a row at a rule's high mark */
     uint8_t known_n;                  /* destinations added to `known` since it was cleared */
     uint8_t last_level[AN_EXC_COUNT]; /* for the trend */

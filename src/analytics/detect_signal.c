@@ -59,7 +59,7 @@ void an_signal_eval(const struct an_config *c, const struct an_device *d, struct
              w->wakeups >= c->access_raise / 2 &&
                  (d->active >> AN_EXC_TOO_FREQUENT_SERVICE_ACCESS & 1),
              level_of(w->wakeups, c->access_raise));
-    bool sleeper = d->learned >= c->warmup_windows && d->med_wake < 0.05f;
+    bool sleeper = d->learned >= c->warmup_windows && d->med_wake < 13; /* 0.05 in 8.8 */
     evidence(v, AN_EXC_UNEXPECTED_WAKEUP, sleeper && w->wakeups > 0, w->wakeups > 0 &&
              (d->active >> AN_EXC_UNEXPECTED_WAKEUP & 1), level_of(w->wakeups, 1));
 }
@@ -68,6 +68,7 @@ void an_signal_learn(struct an_device *d)
 {
     /* Called after the baseline counted this window in d->learned: a plain mean while
      * young, then an EWMA with a 1/16 weight. */
-    float n = d->learned < 16 ? (float)(d->learned ? d->learned : 1) : 16.0f;
-    d->med_wake += ((float)d->win.wakeups - d->med_wake) / n;
+    int32_t n = d->learned < 16 ? (d->learned ? d->learned : 1) : 16;
+    int32_t m = d->med_wake + ((int32_t)d->win.wakeups * 256 - d->med_wake) / n;
+    d->med_wake = (uint16_t)(m < 0 ? 0 : m > UINT16_MAX ? UINT16_MAX : m);
 }

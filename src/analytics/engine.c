@@ -229,7 +229,7 @@ int an_engine_signal(struct an_engine *e, const char *identity, double ts,
         snprintf(cell, sizeof(cell), "cell:%.70s/%.70s", tai ? tai : "", ncgi ? ncgi : "");
         an_pseudonym_with(&e->key, cell, h);
         memcpy(a.b, h, 16);
-        uint32_t c = (uint32_t)an_hash_addr(&a, e->seed) | 1u; /* 0 = no cell yet */
+        uint16_t c = (uint16_t)(an_hash_addr(&a, e->seed) | 1u); /* 0 = no cell yet */
         if (c != d->cell[0]) {
             if (c == d->cell[1])
                 d->win.pingpong = inc8(d->win.pingpong);

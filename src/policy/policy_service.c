@@ -13,7 +13,7 @@
 #include "base/log.h"
 #include "policy/policy_int.h"
 
-#define MAX_PENDING 1024
+#define MAX_PENDING 16384 /* a botnet of 1% of a million devices flags 10,000 at once */
 
 struct policy_service {
     struct policy_service_options o;

@@ -5,15 +5,18 @@
  *
  * Figures: ingest + detection throughput (window closes included; generation excluded),
  * analytics state per device, the windows from the attack's first window until every bot is
- * flagged, the benign devices ever flagged, and the same records through a naive per-device
- * exact-set implementation (a hash set of window destinations and one of every destination
- * ever seen, per device) to show what the sketches save. */
+ * flagged, the windows from the attack's first window until every bot is quarantined (the
+ * findings go to the policy capability in process, bench_quarantine.c), the benign devices
+ * ever flagged, and the same records through a naive per-device exact-set implementation (a
+ * hash set of window destinations and one of every destination ever seen, per device) to
+ * show what the sketches save. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analytics/analytics.h"
 #include "bench.h"
+#include "bench_quarantine.h"
 
 #define WINDOWS       10
 #define WINDOW_S      60
@@ -25,7 +28,21 @@ struct fleet {
     uint64_t rng;
     uint32_t *first_flag; /* per device: window index first flagged + 1; 0 never */
     uint32_t attack_window;
+    struct bench_quarantine *policy; /* NULL: findings are not acted on */
 };
+
+static const char *identity_of(uint32_t dev, char *buf, size_t len)
+{
+    snprintf(buf, len, "imsi-00101%010u", dev);
+    return buf;
+}
+
+static void on_finding(void *arg, const struct an_finding *f)
+{
+    struct fleet *fl = arg;
+    if (fl->policy)
+        bench_quarantine_finding(fl->policy, f);
+}
 
 static uint64_t next(uint64_t *s)
 {
@@ -271,14 +288,13 @@ static struct an_engine *make_engine(struct fleet *fl)
     struct an_engine *e = an_engine_new(&c, key, sizeof(key));
     if (e == NULL)
         return NULL;
-    an_engine_set_callbacks(e, NULL, on_window, fl);
+    an_engine_set_callbacks(e, on_finding, on_window, fl);
     double t = bench_now();
     for (uint32_t d = 0; d < fl->devices; d++) {
         struct an_addr a;
         char id[32];
         v4(&a, ue_ip(d));
-        snprintf(id, sizeof(id), "imsi-00101%010u", d);
-        if (an_engine_bind(e, &a, id, kind_of(d)) != 0) {
+        if (an_engine_bind(e, &a, identity_of(d, id, sizeof(id)), kind_of(d)) != 0) {
             an_engine_free(e);
             return NULL;
         }
@@ -319,6 +335,12 @@ int bench_analytics(const struct bench_analytics_opts *o)
     struct an_flow *buf = malloc(per_window * sizeof(*buf));
     fl.first_flag = calloc(fl.devices, sizeof(*fl.first_flag));
     struct an_engine *e = buf && fl.first_flag ? make_engine(&fl) : NULL;
+    uint8_t key[32] = "bench analytics pseudonym key..";
+    fl.policy = bench_quarantine_new(fl.bots_from, fl.devices, key, sizeof(key), identity_of);
+    if (fl.policy == NULL)
+        fprintf(stderr, "analytics: no policy store: the quarantine figure is skipped\n");
+    uint32_t quarantined_at = 0; /* the window whose close quarantined the last bot, + 1 */
+    double policy_wait = 0;
     struct naive nv;
     if (e == NULL || naive_init(&nv, fl.devices) != 0) {
         fprintf(stderr, "analytics: out of memory\n");
@@ -336,6 +358,15 @@ int bench_analytics(const struct bench_analytics_opts *o)
         if (w == WINDOWS - 1)
             an_engine_flush(e);
         ours += bench_now() - t;
+        /* Windows up to w - 1 are closed now (w's records closed them; the last one, the
+         * flush). Wait for the policy's jobs: the time it takes is the quarantine's delay
+         * after the close, beyond the window itself. */
+        t = bench_now();
+        if (fl.policy && quarantined_at == 0 &&
+            bench_quarantine_count(fl.policy) == fl.devices - fl.bots_from) {
+            quarantined_at = (w == WINDOWS - 1 ? w : w - 1) + 1;
+            policy_wait = bench_now() - t;
+        }
         t = bench_now();
         for (size_t i = 0; i < n; i++)
             naive_ingest(&nv, &buf[i]);
@@ -355,10 +386,19 @@ int bench_analytics(const struct bench_analytics_opts *o)
                  "bytes", 1);
     report_scanner();
     report_detection(&fl);
+    if (fl.policy) {
+        /* 1 = quarantined at the close of the attack's first window. */
+        bench_report("analytics.ddos.windows_to_quarantine_all_bots",
+                     quarantined_at > fl.attack_window ? (double)(quarantined_at - fl.attack_window)
+                                                       : -1.0,
+                     "windows", 1);
+        bench_report("analytics.ddos.policy_ms_after_close", policy_wait * 1000, "ms", 1);
+    }
     fprintf(stderr, "analytics: %llu findings, fleet/group tables %zu bytes\n",
             (unsigned long long)st.findings, st.fleet_bytes);
     naive_free(&nv, fl.devices);
     an_engine_free(e);
+    bench_quarantine_free(fl.policy);
     free(fl.first_flag);
     free(buf);
     return 0;
