@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# `iotsecctl analytics ingest|map|findings`, `policy ...` and `device release` against a live
+# iotsecd: a Zeek TSV file streamed in several batches (its header sent again with each),
+# a flood that quarantines a meter, the audit, the release, and the exit codes of bad input.
+# usage: test_monitor_cli.sh BUILD_DIR
+set -u
+build=$1
+ctl="$build/tools/iotsecctl/iotsecctl"
+iotsecd="$build/src/daemon/iotsecd"
+dir=$(mktemp -d /tmp/iotsec-mon-cli-XXXXXX)
+pass=0
+fail=0
+pid=""
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
+ok() { pass=$((pass + 1)); }
+ko() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; }
+pick_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); port_free $p && { echo $p; return; }; done; }
+
+# run NAME WANT_EXIT JQ_CHECK|- CMD...
+run() {
+    local name=$1 want=$2 check=$3 out rc
+    shift 3
+    out=$("$ctl" --dir "$dir/inst" "$@" 2>"$dir/err")
+    rc=$?
+    if [ $rc -ne "$want" ]; then
+        ko "$name: exit $rc, want $want ($(cat "$dir/err"))"
+    elif [ "$check" != - ] && ! jq -e "$check" <<<"$out" >/dev/null 2>&1; then
+        ko "$name: output '$out' fails $check"
+    else
+        ok
+    fi
+}
+
+"$iotsecd" init --dir "$dir/inst" --sbi 127.0.0.1:$(pick_port) --admin 127.0.0.1:$(pick_port) \
+    --northbound 127.0.0.1:0 --device 127.0.0.1:0 >/dev/null || { echo "init failed"; exit 1; }
+"$iotsecd" run --dir "$dir/inst" >"$dir/ready" 2>"$dir/log" &
+pid=$!
+for _ in $(seq 100); do [ -s "$dir/ready" ] && break; sleep 0.05; done
+grep -q '"event":"ready"' "$dir/ready" || { echo "daemon did not start"; cat "$dir/log"; exit 1; }
+
+for i in 1 2; do
+    run "add $i" 0 - subscriber add --supi imsi-00101000000900$i --k 465b5ce8b199b49faa5f0a2ee238a6bc \
+        --op cdc202d5123e20f62b6d676ac72cb318 --amf 8000
+    run "map $i" 0 '.mapped == 1' analytics map --supi imsi-00101000000900$i --ip 10.80.0.$i --group b
+done
+run "map unknown SUPI" 1 - analytics map --supi imsi-001019999999999 --ip 10.80.0.9
+run "map bad address" 2 - analytics map --supi imsi-001010000009001 --ip 10.80.0.900
+run "map missing flag" 2 - analytics map --supi imsi-001010000009001
+
+# A Zeek conn.log: meter 1 floods 203.0.113.7 (250 UDP flows in each of two minutes), meter 2
+# uploads three readings, and 11000 flows of addresses nobody mapped (counted, dropped) make
+# it three batches of at most 5000 lines.
+tsv="$dir/conn.log"
+{
+    printf '#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\n'
+    printf '#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]\n'
+    awk 'BEGIN { t0 = 1700000040
+        for (i = 0; i < 3; i++) printf "%.2f\tM%d\t10.80.0.2\t%d\t198.51.100.10\t443\ttcp\t-\t0.1\t900\t2400\tSF\t-\t-\t0\tShADadFf\t8\t1200\t7\t2700\t-\n", t0 + i * 20, i, 40000 + i
+        for (i = 0; i < 11000; i++) printf "%.2f\tC%d\t10.99.%d.%d\t%d\t198.51.100.10\t443\ttcp\t-\t0.1\t900\t2400\tSF\t-\t-\t0\tShADadFf\t8\t1200\t7\t2700\t-\n", t0 + i * 0.01, i, i % 200, 1 + i % 250, 40000 + i % 20000
+        for (w = 3; w < 5; w++) for (k = 0; k < 250; k++) printf "%.2f\tF%d\t10.80.0.1\t%d\t203.0.113.7\t80\tudp\t-\t0.1\t512\t0\tS0\t-\t-\t0\tD\t1\t540\t0\t0\t-\n", t0 + 60 * w + k * 0.2, w * 1000 + k, 1024 + k
+        printf "%.2f\tZ\t10.80.0.2\t40000\t198.51.100.10\t443\ttcp\t-\t0.1\t900\t2400\tSF\t-\t-\t0\tShADadFf\t8\t1200\t7\t2700\t-\n", t0 + 301
+    }'
+    printf '#close\t2023-11-14-22-30-00\n'
+} >"$tsv"
+run "ingest zeek" 0 '.records == 11504 and .unmapped == 11000 and .batches == 3 and .rejected == 0 and .findings >= 2' \
+    analytics ingest --format zeek "$tsv"
+for _ in $(seq 50); do
+    "$ctl" --dir "$dir/inst" subscriber show imsi-001010000009001 | grep -q quarantined && break
+    sleep 0.1
+done
+run "meter 1 quarantined" 0 '.state == "quarantined"' subscriber show imsi-001010000009001
+run "meter 2 untouched" 0 '.state == "active"' subscriber show imsi-001010000009002
+run "findings" 0 '[.findings[] | select(.abnormalBehaviour.excep.excepId == "SUSPICION_OF_DDOS_ATTACK"
+    and .abnormalBehaviour.addtMeasInfo.ddosAttack.ipv4Addrs[0] == "203.0.113.7")] | length == 2' \
+    analytics findings
+run "audit" 0 '[.actions[] | select(.action == "quarantine")] | length == 1' \
+    policy actions --supi imsi-001010000009001
+run "policy show" 0 '.rules[0].actions == ["quarantine","notify"]' policy show
+run "release" 0 '.state == "active"' device release imsi-001010000009001
+run "release again" 2 - device release imsi-001010000009001
+run "release bad SUPI" 2 - device release 'imsi-1/../x'
+run "audit after release" 0 '.actions[-1].action == "release" and .actions[-1].actor == "admin"' \
+    policy actions --supi imsi-001010000009001
+
+# Bad input: a bad line in the second batch stops the stream and names the file's line.
+{ head -n 3 "$tsv"; sed -n 4,5200p "$tsv"; printf 'garbage\tline\n'; } >"$dir/bad.log"
+run "ingest bad line" 2 '.rejected > 0 and .batches == 1' analytics ingest --format zeek "$dir/bad.log"
+grep -q "line 5201 " "$dir/err" || ko "the bad line's number: $(cat "$dir/err")"
+run "ingest unknown format" 2 - analytics ingest --format pcap "$tsv"
+run "ingest missing file" 2 - analytics ingest --format zeek "$dir/nope"
+echo '{"rules":[{"exception":"NOPE","actions":[]}]}' >"$dir/policy.json"
+run "policy set bad" 2 - policy set "$dir/policy.json"
+echo '{"rules":[{"exception":"*","min_level":1,"actions":["throttle"]}],"throttle_kbps":32}' >"$dir/policy.json"
+run "policy set" 0 '.throttle_kbps == 32' policy set "$dir/policy.json"
+run "throttles" 0 '.throttles | type == "array"' policy throttles
+
+echo "monitor cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]
