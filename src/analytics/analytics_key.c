@@ -61,7 +61,7 @@ int an_key_load(const char *path, const struct seal_kek *kek, struct an_key *k)
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return IOTSEC_ERR_IO;
-    char line[512], hex[2 * (AN_KEY_LEN + SEAL_OVERHEAD) + 2];
+    char line[512], hex[2 * (AN_KEY_LEN + SEAL_OVERHEAD) + 8]; /* %130s: one past the real length */
     unsigned long long epoch;
     long long created;
     int ok = fgets(line, sizeof(line), f) != NULL &&

@@ -77,7 +77,9 @@ static void handle_put_policy(struct http_request *req, void *user)
         free(op);
         return;
     }
-    op->doc = json_dumps(policy_to_json(&op->policy), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_t *canon = policy_to_json(&op->policy);
+    op->doc = canon ? json_dumps(canon, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(canon);
     op->req = req;
     op->ps = ps;
     op->save = (struct policy_save_job){op->doc, (int64_t)time(NULL)};

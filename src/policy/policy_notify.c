@@ -29,6 +29,7 @@ struct policy_notifier {
     struct delivery *q;
     unsigned cap, head, n;
     bool busy, stop;
+    unsigned appending; /* audit rows submitted, not yet committed */
     unsigned timeout_ms, attempts;
     pthread_t thread;
 };
@@ -62,6 +63,7 @@ static bool post_once(const char *url, const char *body, unsigned timeout_ms)
 
 struct append_job {
     struct policy_record r;
+    struct policy_notifier *n;
 };
 
 static int run_append(struct store_conn *conn, void *arg)
@@ -72,7 +74,13 @@ static int run_append(struct store_conn *conn, void *arg)
 static void done_append(void *arg, int rc)
 {
     (void)rc;
-    free(arg);
+    struct append_job *j = arg;
+    struct policy_notifier *n = j->n;
+    free(j);
+    pthread_mutex_lock(&n->mu);
+    n->appending--;
+    pthread_cond_broadcast(&n->idle);
+    pthread_mutex_unlock(&n->mu);
 }
 
 static void record(struct policy_notifier *n, const struct delivery *d, const char *outcome)
@@ -86,9 +94,17 @@ static void record(struct policy_notifier *n, const struct delivery *d, const ch
     snprintf(j->r.exception, sizeof(j->r.exception), "%s", d->exception);
     snprintf(j->r.actor, sizeof(j->r.actor), "policy");
     snprintf(j->r.outcome, sizeof(j->r.outcome), "%s", outcome);
+    j->n = n;
     struct store_job job = {run_append, done_append, j};
-    if (store_submit(n->store, &job) != IOTSEC_OK)
+    pthread_mutex_lock(&n->mu);
+    n->appending++;
+    pthread_mutex_unlock(&n->mu);
+    if (store_submit(n->store, &job) != IOTSEC_OK) {
         free(j);
+        pthread_mutex_lock(&n->mu);
+        n->appending--;
+        pthread_mutex_unlock(&n->mu);
+    }
 }
 
 static void deliver(struct policy_notifier *n, const struct delivery *d)
@@ -148,8 +164,12 @@ struct policy_notifier *policy_notifier_new(struct store *s, unsigned queue, uns
                                             unsigned attempts)
 {
     struct policy_notifier *n = calloc(1, sizeof(*n));
-    if (n == NULL)
+    /* Here, on the thread that starts the daemon: libcurl's global init is not
+     * thread-safe, and curl_easy_init would otherwise do it on the delivery thread. */
+    if (n == NULL || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        free(n);
         return NULL;
+    }
     n->store = s;
     n->cap = queue ? queue : 256;
     n->timeout_ms = timeout_ms ? timeout_ms : 2000;
@@ -161,6 +181,7 @@ struct policy_notifier *policy_notifier_new(struct store *s, unsigned queue, uns
     if (n->q == NULL || pthread_create(&n->thread, NULL, worker, n) != 0) {
         free(n->q);
         free(n);
+        curl_global_cleanup();
         return NULL;
     }
     return n;
@@ -175,6 +196,10 @@ void policy_notifier_free(struct policy_notifier *n)
     pthread_cond_broadcast(&n->cv);
     pthread_mutex_unlock(&n->mu);
     pthread_join(n->thread, NULL);
+    pthread_mutex_lock(&n->mu);
+    while (n->appending > 0) /* their done callbacks use n */
+        pthread_cond_wait(&n->idle, &n->mu);
+    pthread_mutex_unlock(&n->mu);
     for (unsigned i = 0; i < n->n; i++)
         free(n->q[(n->head + i) % n->cap].body);
     pthread_mutex_destroy(&n->mu);
@@ -182,6 +207,7 @@ void policy_notifier_free(struct policy_notifier *n)
     pthread_cond_destroy(&n->idle);
     free(n->q);
     free(n);
+    curl_global_cleanup();
 }
 
 int policy_notifier_post(struct policy_notifier *n, const char *supi, const char *exception,
@@ -215,7 +241,7 @@ int policy_notifier_post(struct policy_notifier *n, const char *supi, const char
 void policy_notifier_sync(struct policy_notifier *n)
 {
     pthread_mutex_lock(&n->mu);
-    while ((n->n > 0 || n->busy) && !n->stop)
+    while (((n->n > 0 || n->busy) && !n->stop) || n->appending > 0)
         pthread_cond_wait(&n->idle, &n->mu);
     pthread_mutex_unlock(&n->mu);
 }

@@ -209,6 +209,41 @@ static void test_audit_append_only(void **state)
     assert_int_equal(rows(f, SUPI), 1);
 }
 
+static void find_outcome(const struct policy_record *r, void *ctx)
+{
+    char *want = ctx;
+    if (strcmp(r->action, "notify") == 0 && strncmp(r->outcome, want, strlen(want)) == 0)
+        want[0] = '\0'; /* found */
+}
+
+/* The service: the policy saved in the store is the one a new instance runs; a webhook that
+ * refuses connections is retried, then recorded as failed; a finding without a SUPI is not
+ * acted on. */
+static void test_service_and_failed_webhook(void **state)
+{
+    struct fixture *f = *state;
+    const char *doc = "{\"rules\":[],\"default\":[\"notify\"],"
+                      "\"webhooks\":[\"http://127.0.0.1:1/nobody\"]}";
+    struct policy_save_job save = {doc, 1};
+    assert_int_equal(store_write_sync(f->store, policy_store_save, &save), IOTSEC_OK);
+    struct policy_service_options o = {.store = f->store, .kek = &kek, .notify_timeout_ms = 500,
+                                       .notify_attempts = 2};
+    struct policy_service *ps = policy_service_new(&o);
+    assert_non_null(ps);
+    struct an_finding fd;
+    memset(&fd, 0, sizeof(fd));
+    fd.exc = AN_EXC_UNEXPECTED_LARGE_RATE_FLOW;
+    fd.level = 9;
+    policy_on_finding(ps, &fd, NULL, "{}"); /* no SUPI: nothing */
+    policy_on_finding(ps, &fd, SUPI, "{\"finding\":1}");
+    policy_service_sync(ps);
+    policy_service_free(ps);
+    char want[] = "failed";
+    assert_int_equal(policy_store_list(f->store, SUPI, 0, 100, find_outcome, want), IOTSEC_OK);
+    assert_string_equal(want, ""); /* the failed delivery is in the audit */
+    assert_int_equal(state_of(f), SUB_ACTIVE); /* notify only: the default of this policy */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +252,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_quarantine_once_and_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_and_skips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_service_and_failed_webhook, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
