@@ -367,6 +367,11 @@ int analytics_ingest_text(struct analytics *a, enum an_format fmt, const char *t
  * docs/analytics.md, "which clock rules"), rotates the key when due. now: wall time. */
 void analytics_tick(struct analytics *a, double now);
 
+/* The UE addresses currently bound to supi (at most max, newest first), for enforcement
+ * (the policy's nftables set). Returns how many. */
+size_t analytics_addresses_of(struct analytics *a, const char *supi, struct an_addr *out,
+                              size_t max);
+
 /* The SUPI mapped to a pseudonym, into out; IOTSEC_ERR_NOTFOUND when none. */
 int analytics_supi_of(struct analytics *a, const uint8_t pseudonym[16], char *out, size_t len);
 

@@ -28,10 +28,14 @@
 #define GRACE_S 2.0
 #define RING    256 /* findings kept for the admin face */
 
+#define MAP_ADDRS 2 /* an IPv4 and an IPv6 address per device, typically */
+
 struct map_entry {
     uint8_t p[16];
     uint64_t epoch; /* 0: empty slot */
     char supi[ANALYTICS_SUPI_MAX];
+    struct an_addr addr[MAP_ADDRS]; /* its bound UE addresses, newest first (enforcement) */
+    uint8_t naddr;
 };
 
 struct analytics {
@@ -74,15 +78,16 @@ static struct map_entry *map_find(const struct analytics *a, const uint8_t p[16]
     }
 }
 
+/* Puts `from` (its SUPI and addresses) under pseudonym p; returns 1 if the slot was new. */
 static int map_insert_raw(struct map_entry *map, uint32_t cap, const uint8_t p[16],
-                          uint64_t epoch, const char *supi)
+                          uint64_t epoch, const struct map_entry *from)
 {
     for (uint32_t s = slot_of(p, cap);; s = (s + 1) & (cap - 1)) {
         if (map[s].epoch == 0 || memcmp(map[s].p, p, 16) == 0) {
             bool fresh = map[s].epoch == 0;
+            map[s] = *from;
             memcpy(map[s].p, p, 16);
             map[s].epoch = epoch;
-            snprintf(map[s].supi, sizeof(map[s].supi), "%s", supi);
             return fresh;
         }
     }
@@ -104,11 +109,11 @@ static int map_rebuild(struct analytics *a, uint32_t want, uint64_t min_epoch,
         struct map_entry *old = &a->map[i];
         if (old->epoch == 0 || old->epoch < min_epoch)
             continue;
-        used += (uint32_t)map_insert_raw(m, cap, old->p, old->epoch, old->supi);
+        used += (uint32_t)map_insert_raw(m, cap, old->p, old->epoch, old);
         if (rekey != NULL && old->epoch + 1 == rekey->epoch) {
             uint8_t p[16];
             an_pseudonym(rekey->key, AN_KEY_LEN, old->supi, p);
-            used += (uint32_t)map_insert_raw(m, cap, p, rekey->epoch, old->supi);
+            used += (uint32_t)map_insert_raw(m, cap, p, rekey->epoch, old);
         }
     }
     if (a->map) {
@@ -121,11 +126,11 @@ static int map_rebuild(struct analytics *a, uint32_t want, uint64_t min_epoch,
     return IOTSEC_OK;
 }
 
-static int map_put(struct analytics *a, const char *supi)
+static int map_put(struct analytics *a, const char *supi, struct map_entry **out)
 {
     uint8_t p[16];
     an_pseudonym(a->key.key, AN_KEY_LEN, supi, p);
-    if (map_find(a, p) != NULL)
+    if ((*out = map_find(a, p)) != NULL)
         return IOTSEC_OK;
     if (a->map_used >= a->o.max_mappings)
         return IOTSEC_ERR_BUSY;
@@ -134,8 +139,45 @@ static int map_put(struct analytics *a, const char *supi)
         if (rc != IOTSEC_OK)
             return rc;
     }
-    a->map_used += (uint32_t)map_insert_raw(a->map, a->map_cap, p, a->key.epoch, supi);
+    struct map_entry e;
+    memset(&e, 0, sizeof(e));
+    snprintf(e.supi, sizeof(e.supi), "%s", supi);
+    a->map_used += (uint32_t)map_insert_raw(a->map, a->map_cap, p, a->key.epoch, &e);
+    *out = map_find(a, p);
     return IOTSEC_OK;
+}
+
+/* Remembers (or forgets) a UE address of the entry, for enforcement. */
+static void entry_addr(struct map_entry *m, const struct an_addr *ue, bool add)
+{
+    unsigned i = 0;
+    while (i < m->naddr && memcmp(&m->addr[i], ue, sizeof(*ue)) != 0)
+        i++;
+    if (i < m->naddr) { /* present: drop it (and put it first again if adding) */
+        memmove(&m->addr[i], &m->addr[i + 1], (m->naddr - i - 1) * sizeof(*ue));
+        m->naddr--;
+    }
+    if (!add)
+        return;
+    if (m->naddr == MAP_ADDRS)
+        m->naddr--;
+    memmove(&m->addr[1], &m->addr[0], m->naddr * sizeof(*ue));
+    m->addr[0] = *ue;
+    m->naddr++;
+}
+
+size_t analytics_addresses_of(struct analytics *a, const char *supi, struct an_addr *out,
+                              size_t max)
+{
+    uint8_t p[16];
+    size_t n = 0;
+    pthread_mutex_lock(&a->mu);
+    an_pseudonym(a->key.key, AN_KEY_LEN, supi, p);
+    const struct map_entry *m = map_find(a, p);
+    for (unsigned i = 0; m && i < m->naddr && n < max; i++)
+        out[n++] = m->addr[i];
+    pthread_mutex_unlock(&a->mu);
+    return n;
 }
 
 int analytics_supi_of(struct analytics *a, const uint8_t pseudonym[16], char *out, size_t len)
@@ -325,12 +367,19 @@ int analytics_session(struct analytics *a, const char *supi, const char *ue_ip, 
         return IOTSEC_ERR_INVALID;
     pthread_mutex_lock(&a->mu);
     int rc;
+    struct map_entry *m = NULL;
     if (!start) {
         rc = an_engine_unbind(a->e, &ue);
+        uint8_t p[16];
+        an_pseudonym(a->key.key, AN_KEY_LEN, supi, p);
+        if ((m = map_find(a, p)) != NULL)
+            entry_addr(m, &ue, false);
     } else if (a->e->blive >= 4 * a->o.max_mappings) {
         rc = IOTSEC_ERR_BUSY;
-    } else if ((rc = map_put(a, supi)) == IOTSEC_OK) {
+    } else if ((rc = map_put(a, supi, &m)) == IOTSEC_OK) {
         rc = an_engine_bind(a->e, &ue, supi, group_id(group));
+        if (rc == IOTSEC_OK)
+            entry_addr(m, &ue, true);
     }
     pthread_mutex_unlock(&a->mu);
     return rc;
@@ -343,7 +392,8 @@ int analytics_signal(struct analytics *a, const char *supi, double t, enum an_si
     if (supi == NULL || supi_parse(supi, &s) != IOTSEC_OK || strlen(supi) >= ANALYTICS_SUPI_MAX)
         return IOTSEC_ERR_INVALID;
     pthread_mutex_lock(&a->mu);
-    int rc = map_put(a, supi);
+    struct map_entry *m;
+    int rc = map_put(a, supi, &m);
     if (rc == IOTSEC_OK)
         rc = an_engine_signal(a->e, supi, t, kind, tai, ncgi);
     if (rc == IOTSEC_OK) {

@@ -1,6 +1,7 @@
 #include "daemon/config.h"
 
 #include <cyaml/cyaml.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@ struct yaml_analytics {
     unsigned window_s, pseudonym_rotation_s;
     char *thresholds, *key_file;
 };
+struct yaml_policy {
+    bool nftables;
+};
 struct yaml_config {
     struct yaml_plmn *plmn;
     struct yaml_storage *storage;
@@ -34,6 +38,7 @@ struct yaml_config {
     struct yaml_tls *tls;
     struct yaml_aka *aka;
     struct yaml_analytics *analytics;
+    struct yaml_policy *policy;
     unsigned workers;
     char *log_level;
 };
@@ -71,6 +76,9 @@ static const cyaml_schema_field_t analytics_fields[] = {
     CYAML_FIELD_STRING_PTR("thresholds", OPT, struct yaml_analytics, thresholds, 0, 500),
     CYAML_FIELD_STRING_PTR("key_file", OPT, struct yaml_analytics, key_file, 1, 500),
     CYAML_FIELD_END};
+static const cyaml_schema_field_t policy_fields[] = {
+    CYAML_FIELD_BOOL("nftables", OPT, struct yaml_policy, nftables),
+    CYAML_FIELD_END};
 static const cyaml_schema_field_t config_fields[] = {
     CYAML_FIELD_MAPPING_PTR("plmn", OPT, struct yaml_config, plmn, plmn_fields),
     CYAML_FIELD_MAPPING_PTR("storage", OPT, struct yaml_config, storage, storage_fields),
@@ -78,6 +86,7 @@ static const cyaml_schema_field_t config_fields[] = {
     CYAML_FIELD_MAPPING_PTR("tls", OPT, struct yaml_config, tls, tls_fields),
     CYAML_FIELD_MAPPING_PTR("aka", OPT, struct yaml_config, aka, aka_fields),
     CYAML_FIELD_MAPPING_PTR("analytics", OPT, struct yaml_config, analytics, analytics_fields),
+    CYAML_FIELD_MAPPING_PTR("policy", OPT, struct yaml_config, policy, policy_fields),
     CYAML_FIELD_UINT("workers", OPT, struct yaml_config, workers),
     CYAML_FIELD_STRING_PTR("log_level", OPT, struct yaml_config, log_level, 4, 5),
     CYAML_FIELD_END};
@@ -171,6 +180,8 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         set(c->an_thresholds, sizeof(c->an_thresholds), y->analytics->thresholds);
         set(c->an_key_file, sizeof(c->an_key_file), y->analytics->key_file);
     }
+    if (y->policy)
+        c->policy_nftables = y->policy->nftables;
     c->workers = y->workers;
     set(c->log_level, sizeof(c->log_level), y->log_level);
     cyaml_free(&cfg, &config_schema, y, 0);

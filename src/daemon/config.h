@@ -29,6 +29,8 @@ struct config {
     char an_thresholds[CONFIG_PATH_MAX];  /* JSON thresholds file; "" = the defaults */
     char an_key_file[CONFIG_PATH_MAX];    /* the sealed pseudonym key (analytics.key) */
     unsigned an_rotate_s;                 /* pseudonym key rotation period; 0 = never */
+    /* policy: (docs/policy.md) */
+    int policy_nftables; /* quarantined UE addresses in an nftables set (needs CAP_NET_ADMIN) */
 };
 
 /* Defaults for an instance in dir. */

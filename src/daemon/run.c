@@ -35,6 +35,7 @@ struct daemon {
     struct sub_admin admin;
     struct analytics *analytics;
     struct policy_service *policy;
+    struct policy_nft *nft; /* policy.nftables: on */
     struct http_server *sbi, *adm;
     struct http_server *north; /* application servers: OAuth2 + mTLS (any CA, pinned) */
     struct http_server *dev;   /* devices and gateways: onboarding, rotation */
@@ -120,6 +121,19 @@ static void handle_hn_keys(struct http_request *req, void *user)
     http_respond_json(req, 200, json_pack("{s:o}", "hn_keys", keys));
 }
 
+/* The policy's enforcer: a quarantined device's UE addresses join the nftables set (and
+ * leave it at release). */
+static void enforce_nft(void *arg, const char *supi, bool quarantined)
+{
+    struct daemon *d = arg;
+    struct an_addr addrs[4];
+    size_t n = analytics_addresses_of(d->analytics, supi, addrs, 4), done = 0;
+    for (size_t i = 0; i < n; i++)
+        done += policy_nft_set(d->nft, &addrs[i], quarantined) == IOTSEC_OK;
+    if (done < n)
+        log_msg(LOG_WARN, NULL, "nftables: %zu of %zu addresses not updated", n - done, n);
+}
+
 static int open_analytics(struct daemon *d)
 {
     char key_path[CONFIG_PATH_MAX + 64], thresholds[CONFIG_PATH_MAX + 64], err[512];
@@ -142,6 +156,13 @@ static int open_analytics(struct daemon *d)
         return IOTSEC_ERR_NOMEM;
     /* Findings go to the policy: the one place where analytics meets the subscriptions. */
     analytics_set_finding_hook(d->analytics, policy_on_finding, d->policy);
+    if (d->cfg.policy_nftables) {
+        if ((d->nft = policy_nft_open(err, sizeof(err))) == NULL) {
+            log_error("policy.nftables is on but %s", err);
+            return IOTSEC_ERR_STATE;
+        }
+        policy_set_enforcer(d->policy, enforce_nft, d);
+    }
     return IOTSEC_OK;
 }
 
@@ -338,8 +359,11 @@ static void teardown(struct daemon *d)
     http_server_free(d->adm);
     http_server_free(d->north);
     http_server_free(d->dev);
-    analytics_free(d->analytics); /* after the servers: no handler uses it any more */
+    /* After the servers (no handler uses them any more); the policy first: its last jobs'
+     * done callbacks may still read the analytics mapping (the nftables enforcer). */
     policy_service_free(d->policy); /* its jobs done, its webhook thread joined */
+    policy_nft_close(d->nft);
+    analytics_free(d->analytics);
     store_close(d->store); /* completes every queued job first */
     aka_free(d->aka);
     suci_keyring_free(d->keyring);

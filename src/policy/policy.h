@@ -127,6 +127,25 @@ void policy_service_sync(struct policy_service *ps);
  * (store_write_sync): not for an event loop. */
 int policy_release(struct store *s, const char *supi);
 
+/* Enforcement beyond the subscription state: fn(arg, supi, true) after a quarantine is
+ * committed, fn(arg, supi, false) after a release; on the store's writer thread, so it must
+ * be quick. NULL: none. Call before the daemon serves. */
+typedef void (*policy_enforce_fn)(void *arg, const char *supi, bool quarantined);
+void policy_set_enforcer(struct policy_service *ps, policy_enforce_fn fn, void *arg);
+
+/* ---- Optional: an nftables set of quarantined UE addresses (policy_nft.c) ---------------- */
+
+struct policy_nft;
+/* Creates (afresh) table inet iotsec with sets quarantine4/quarantine6 and rules dropping
+ * what their members send (forward and input hooks). Needs CAP_NET_ADMIN. NULL with a reason
+ * in err. */
+struct policy_nft *policy_nft_open(char *err, size_t err_len);
+void policy_nft_close(struct policy_nft *n);
+/* Adds (quarantined) or removes an address. Thread-safe. */
+int policy_nft_set(struct policy_nft *n, const struct an_addr *a, bool quarantined);
+/* The table as `nft list table inet iotsec` prints it (tests). */
+int policy_nft_list(struct policy_nft *n, char *out, size_t len);
+
 /* GET/PUT /admin/v1/policy, GET /admin/v1/policy/actions, GET /admin/v1/policy/throttles,
  * POST /admin/v1/devices/{supi}/release. */
 int policy_admin_routes(struct http_server *srv, struct policy_service *ps);

@@ -149,6 +149,7 @@ static void handle_throttles(struct http_request *req, void *user)
 
 struct release_op {
     struct http_request *req;
+    struct policy_service *ps;
     struct policy_release_job job;
     char supi[SUPI_STRING_MAX];
 };
@@ -162,6 +163,8 @@ static void release_done(void *arg, int rc)
 {
     struct release_op *op = arg;
     int sub = op->job.sub_rc;
+    if (rc == IOTSEC_OK && sub == IOTSEC_OK)
+        policy_service_enforce(op->ps, op->supi, false);
     if (rc == IOTSEC_OK && sub == IOTSEC_OK)
         http_respond_json(op->req, 200, json_pack("{s:s, s:s}", "supi", op->supi, "state",
                                                   "active"));
@@ -196,6 +199,7 @@ static void handle_release(struct http_request *req, void *user)
     }
     snprintf(op->supi, sizeof(op->supi), "%s", supi);
     op->req = req;
+    op->ps = ps;
     op->job = (struct policy_release_job){op->supi, (int64_t)time(NULL), IOTSEC_OK};
     struct store_job job = {release_run, release_done, op};
     if (store_submit(policy_service_options(ps)->store, &job) != IOTSEC_OK) {

@@ -18,6 +18,7 @@ struct policy_job {
     char urls[POLICY_MAX_WEBHOOKS][POLICY_URL_MAX]; /* the policy's webhooks at the time */
     unsigned nurls;
     bool notify;        /* out: a notify action was opened: deliver the finding */
+    bool quarantined;   /* out: this job quarantined the subscription */
     struct policy_service *ps;
 };
 
@@ -42,6 +43,8 @@ int policy_store_append(struct store_conn *conn, const struct policy_record *r);
 void policy_service_get(struct policy_service *ps, struct policy *out);
 void policy_service_set(struct policy_service *ps, const struct policy *p);
 const struct policy_service_options *policy_service_options(const struct policy_service *ps);
+/* Calls the enforcer, if any (after a release). */
+void policy_service_enforce(struct policy_service *ps, const char *supi, bool quarantined);
 
 /* The webhook delivery thread (policy_notify.c). */
 struct policy_notifier;

@@ -23,7 +23,21 @@ struct policy_service {
     struct policy_notifier *notifier;
     unsigned pending;
     uint64_t dropped;
+    policy_enforce_fn enforce;
+    void *enforce_arg;
 };
+
+void policy_set_enforcer(struct policy_service *ps, policy_enforce_fn fn, void *arg)
+{
+    ps->enforce = fn;
+    ps->enforce_arg = arg;
+}
+
+void policy_service_enforce(struct policy_service *ps, const char *supi, bool quarantined)
+{
+    if (ps->enforce)
+        ps->enforce(ps->enforce_arg, supi, quarantined);
+}
 
 struct policy_service *policy_service_new(const struct policy_service_options *o)
 {
@@ -80,6 +94,8 @@ static void act_done(void *arg, int rc)
                                   j->finding) != IOTSEC_OK)
         log_msg(LOG_WARN, NULL, "policy: webhook queue full, a %s finding not delivered",
                 an_exception_name(j->exc));
+    if (rc == IOTSEC_OK && j->quarantined)
+        policy_service_enforce(ps, j->supi, true);
     free(j->finding);
     free(j);
     pthread_mutex_lock(&ps->mu);

@@ -115,6 +115,7 @@ static int carry_out(struct store_conn *conn, struct policy_job *j, enum policy_
         op.event = SUB_EV_QUARANTINE;
         rc = sub_op_run(conn, &op);
         *outcome = sub_outcome(rc, "quarantined");
+        j->quarantined = rc == IOTSEC_OK;
         break;
     case POLICY_ROTATE:
         memset(&in, 0, sizeof(in));
@@ -144,6 +145,7 @@ int policy_store_act(struct store_conn *conn, void *arg)
 {
     struct policy_job *j = arg;
     j->notify = false;
+    j->quarantined = false;
     for (int a = 0; a < POLICY_ACTION_COUNT; a++) {
         if (!(j->actions & POLICY_BIT(a)))
             continue;
