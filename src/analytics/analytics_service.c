@@ -21,6 +21,7 @@
 #include "analytics/an_key.h"
 #include "analytics/an_service.h"
 #include "base/err.h"
+#include "base/hex.h"
 #include "crypto/ct.h"
 #include "crypto/supi.h"
 #include "subscriber/subscriber.h"
@@ -202,18 +203,11 @@ static void on_finding(void *arg, const struct an_finding *f)
     a->findings++;
     if (a->hook)
         a->hook(a->hook_arg, f, m ? m->supi : NULL, json);
-    /* The admin face's recent findings name the SUPI: the operator acts on them. */
-    json_t *o = json_loads(json, 0, NULL);
-    free(json);
-    if (o == NULL)
-        return;
-    if (m)
-        json_object_set_new(o, "supi", json_string(m->supi));
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
+    /* Kept as they are, with the pseudonym only: the SUPI is added when the admin face
+     * lists them (the mapping table stays the one place that links the two). */
     char **slot = &a->ring[a->ring_next++ % RING];
     free(*slot);
-    *slot = s;
+    *slot = json;
 }
 
 /* ---- configuration ---- */
@@ -536,6 +530,12 @@ json_t *analytics_findings_json(struct analytics *a)
     uint64_t first = a->ring_next > RING ? a->ring_next - RING : 0;
     for (uint64_t i = first; i < a->ring_next; i++) {
         json_t *f = a->ring[i % RING] ? json_loads(a->ring[i % RING], 0, NULL) : NULL;
+        uint8_t p[16];
+        const char *dev = json_string_value(json_object_get(f, "device"));
+        const struct map_entry *m =
+            dev && hex_decode(dev, p, sizeof(p)) == IOTSEC_OK ? map_find(a, p) : NULL;
+        if (m) /* the operator acts on it */
+            json_object_set_new(f, "supi", json_string(m->supi));
         if (f)
             json_array_append_new(arr, f);
     }
