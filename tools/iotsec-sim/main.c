@@ -1,9 +1,14 @@
 /* iotsec-sim fleet --dir DIR --devices N [--via-gateway K] [--derived-keys] [--ready FILE]
- *                  [--threads T]
+ *                  [--threads T] [--name NAME] [--requires-activation] [--rotate M]
+ *                  [--trace I]
  * Registers a test manufacturer and enrollment (and a gateway when K > 0) with the running
  * daemon of instance DIR, manufactures N devices, onboards them concurrently (K of them
  * through the gateway), authenticates each with 5G AKA over the SBI, and prints one JSON
- * object on stdout. Exit status 1 when any device failed, 2 for a usage or setup error. */
+ * object on stdout. Exit status 1 when any device failed, 2 for a usage or setup error.
+ * --name: the fleet's name (registration ids NAME-dev-000000...), e.g. to bulk-activate them
+ * first (with --requires-activation, devices wait for that activation); --rotate M: devices
+ * 0..M-1 then rotate their credentials and authenticate again with the new ones; --trace I:
+ * device I's messages on stderr. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +21,8 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: iotsec-sim fleet --dir DIR --devices N [--via-gateway K] "
-                    "[--derived-keys] [--ready FILE] [--threads T]\n");
+                    "[--derived-keys] [--ready FILE] [--threads T] [--name NAME]\n"
+                    "                  [--requires-activation] [--rotate M] [--trace I]\n");
 }
 
 static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -49,8 +55,8 @@ static void report_failures(const struct sim_device *d, uint32_t n)
 int main(int argc, char **argv)
 {
     const char *dir = NULL, *ready = NULL;
-    uint32_t n = 0, k = 0, threads = 32;
-    bool derived = false;
+    uint32_t n = 0, k = 0, threads = 32, rotate = 0, trace = UINT32_MAX;
+    struct sim_fleet_opts o = {0};
     if (argc < 2 || strcmp(argv[1], "fleet") != 0) {
         usage();
         return 2;
@@ -67,17 +73,25 @@ int main(int argc, char **argv)
             i++;
         else if (strcmp(a, "--threads") == 0 && parse_u32(v, 1024, &threads) && threads > 0)
             i++;
+        else if (strcmp(a, "--rotate") == 0 && parse_u32(v, 1000000, &rotate))
+            i++;
+        else if (strcmp(a, "--trace") == 0 && parse_u32(v, 1000000, &trace))
+            i++;
+        else if (strcmp(a, "--name") == 0 && v)
+            o.name = argv[++i];
         else if (strcmp(a, "--derived-keys") == 0)
-            derived = true;
+            o.derived = true;
+        else if (strcmp(a, "--requires-activation") == 0)
+            o.requires_activation = true;
         else {
             fprintf(stderr, "iotsec-sim: bad or incomplete argument '%s'\n", a);
             usage();
             return 2;
         }
     }
-    if (!dir || n == 0 || k > n) {
+    if (!dir || n == 0 || k > n || rotate > n) {
         fprintf(stderr, "iotsec-sim: --dir and --devices N > 0 are required, --via-gateway K "
-                        "at most N\n");
+                        "and --rotate M at most N\n");
         usage();
         return 2;
     }
@@ -87,20 +101,32 @@ int main(int argc, char **argv)
     struct sim_device *d = calloc(n, sizeof(*d));
     int rc = 2;
     if (!d || sim_instance_load(&in, dir, ready) != 0 ||
-        sim_setup_fleet(&in, &s, derived, n, k > 0) != 0)
+        (o.gateway = k > 0, sim_setup_fleet(&in, &s, &o, n)) != 0)
         goto out_nosetup;
     /* Manufacturing happens at the factory: outside the timed part. */
     for (uint32_t i = 0; i < n; i++) {
-        if (sim_manufacture(&s, i, derived, i < k, &d[i]) != IOTSEC_OK) {
+        if (sim_manufacture(&s, i, o.derived, i < k, &d[i]) != IOTSEC_OK) {
             fprintf(stderr, "iotsec-sim: cannot manufacture device %u\n", i);
             goto out;
         }
     }
     struct sim_stats st = {0};
+    sim_trace_device = trace;
     if (sim_onboard_all(&in, &s, d, n, threads, &st) != 0 ||
         sim_authenticate_all(&in, d, n, threads, &st) != 0) {
         fprintf(stderr, "iotsec-sim: cannot start worker threads\n");
         goto out;
+    }
+    if (rotate > 0) {
+        /* rotated devices lose their authenticated flag until the new K passes 5G AKA */
+        uint32_t rotated = sim_rotate(&in, &s, d, rotate);
+        if (sim_authenticate_all(&in, d, rotate, threads, &st) != 0)
+            goto out;
+        st.authenticated = 0;
+        for (uint32_t i = 0; i < n; i++)
+            st.authenticated += d[i].authenticated;
+        fprintf(stderr, "iotsec-sim: %u of %u rotations confirmed, then authenticated with "
+                        "the new credential\n", rotated, rotate);
     }
     for (uint32_t i = 0; i < n; i++)
         st.failed += d[i].onboard_rc != IOTSEC_OK || !d[i].authenticated;

@@ -79,10 +79,18 @@ struct sim_setup {
     bool have_gateway;
     uint8_t pinned[PROV_ED25519_PUB_LEN];
 };
+/* What kind of fleet to set up. */
+struct sim_fleet_opts {
+    bool derived;             /* derived-key devices (else factory certificates) */
+    bool gateway;             /* register a gateway allowed for the enrollment */
+    bool requires_activation; /* devices wait for a bulk activation to become active */
+    const char *name;         /* names the fleet (registration ids NAME-dev-000000...); NULL:
+                               * a random one */
+};
 /* Registers the manufacturer (certificate mode) and a group enrollment for n devices, and
- * a gateway allowed for it when gateway is true. 0, or -1 with a message on stderr. */
-int sim_setup_fleet(const struct sim_instance *in, struct sim_setup *s, bool derived,
-                    uint32_t n, bool gateway);
+ * a gateway allowed for it. 0, or -1 with a message on stderr. */
+int sim_setup_fleet(const struct sim_instance *in, struct sim_setup *s,
+                    const struct sim_fleet_opts *o, uint32_t n);
 void sim_setup_free(struct sim_setup *s);
 /* Manufactures device i of a fleet (outside any timed part). */
 int sim_manufacture(const struct sim_setup *s, uint32_t i, bool derived, bool via_gateway,
@@ -93,9 +101,17 @@ struct sim_stats {
     uint32_t devices, onboarded, via_gateway, authenticated, failed;
     double p50_ms, p99_ms, seconds; /* seconds: wall time of the onboarding phase */
 };
+/* Prints the messages device i exchanges (bodies cut to 120 characters) on stderr, so a demo
+ * shows what crosses the wire. UINT32_MAX: none. Set before sim_onboard_all. */
+extern uint32_t sim_trace_device;
 /* Onboards every device with `threads` workers; fills d[i] results and the stats. */
 int sim_onboard_all(const struct sim_instance *in, const struct sim_setup *s,
                     struct sim_device *d, uint32_t n, unsigned threads, struct sim_stats *st);
+/* Rotates the credentials of devices 0..m-1 (device-initiated, authenticated with the current
+ * credential; direct or through the gateway as they onboarded); returns how many succeeded.
+ * Their authenticated flag is cleared, so a second sim_authenticate_all proves the new K. */
+uint32_t sim_rotate(const struct sim_instance *in, const struct sim_setup *s,
+                    struct sim_device *d, uint32_t m);
 /* Authenticates every onboarded device over the SBI (5G AKA). */
 int sim_authenticate_all(const struct sim_instance *in, struct sim_device *d, uint32_t n,
                          unsigned threads, struct sim_stats *st);

@@ -121,13 +121,17 @@ static void supi_range(const struct sim_instance *in, uint32_t n, json_t *enr)
     json_object_set_new(enr, "supi_range", json_pack("{s:s, s:s}", "first", a, "last", b));
 }
 
-int sim_setup_fleet(const struct sim_instance *in, struct sim_setup *s, bool derived,
-                    uint32_t n, bool gateway)
+int sim_setup_fleet(const struct sim_instance *in, struct sim_setup *s,
+                    const struct sim_fleet_opts *o, uint32_t n)
 {
     memset(s, 0, sizeof(*s));
+    bool derived = o->derived;
     uint32_t tag;
     RAND_bytes((unsigned char *)&tag, sizeof(tag));
-    snprintf(s->name, sizeof(s->name), "sim%08x", tag);
+    if (o->name && prov_id_valid(o->name, strlen(o->name)) && strlen(o->name) < 40)
+        snprintf(s->name, sizeof(s->name), "%s", o->name);
+    else
+        snprintf(s->name, sizeof(s->name), "sim%08x", tag);
     if (sim_admin_provisioning_key(in, s->pinned) != 0)
         return -1;
     json_t *ans = NULL;
@@ -150,6 +154,7 @@ int sim_setup_fleet(const struct sim_instance *in, struct sim_setup *s, bool der
                             "owner", "sim", "reprovision", "keep", "service", "fleet", s->name);
     if (!derived)
         json_object_set_new(enr, "manufacturer", json_string(s->name));
+    json_object_set_new(enr, "requires_activation", json_boolean(o->requires_activation));
     supi_range(in, n, enr);
     long st = post_json(in, "/admin/v1/enrollments", enr, &ans);
     json_t *id = json_object_get(ans, "id");
@@ -168,7 +173,7 @@ int sim_setup_fleet(const struct sim_instance *in, struct sim_setup *s, bool der
                 derived ? " or a group_key" : "");
         return -1;
     }
-    if (!gateway)
+    if (!o->gateway)
         return 0;
     char gw_name[80];
     snprintf(gw_name, sizeof(gw_name), "%s-gw", s->name);

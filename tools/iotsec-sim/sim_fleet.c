@@ -35,39 +35,98 @@ static void no_sleep_cap(uint32_t ms)
     nanosleep(&ts, NULL);
 }
 
-static void onboard_one(struct fleet_run *r, struct sim_device *dev, struct gateway *gw)
+uint32_t sim_trace_device = UINT32_MAX;
+
+/* A transport that prints what crosses the wire, around the real one. */
+struct trace_transport {
+    struct onboard_transport base;
+    struct onboard_transport *inner;
+    const char *who;
+};
+
+static const char *const OP_NAMES[] = {"nonce", "onboard", "confirm", "rotate"};
+
+static int trace_send(struct onboard_transport *t, enum onboard_op op, const char *body,
+                      size_t len, long *status, uint32_t *retry_after, char **answer,
+                      size_t *answer_len)
 {
-    struct onboard_device od = {0};
-    snprintf(od.reg_id, sizeof(od.reg_id), "%s", dev->reg_id);
-    memcpy(od.pinned_pub, r->s->pinned, sizeof(od.pinned_pub));
-    struct onboard_http_config cfg = {.base_url = r->in->device, .ca_file = r->in->ca};
+    struct trace_transport *tt = (struct trace_transport *)t;
+    fprintf(stderr, "  %s -> %-8s %.*s%s\n", tt->who, OP_NAMES[op], (int)(len > 120 ? 120 : len),
+            body, len > 120 ? "..." : "");
+    int rc = tt->inner->send(tt->inner, op, body, len, status, retry_after, answer, answer_len);
+    if (rc == IOTSEC_OK)
+        fprintf(stderr, "  %s <- %-8ld %.*s%s\n", tt->who, *status,
+                (int)(*answer_len > 120 ? 120 : *answer_len), *answer ? *answer : "",
+                *answer_len > 120 ? "..." : "");
+    else
+        fprintf(stderr, "  %s <- (no answer)\n", tt->who);
+    return rc;
+}
+
+/* The device's view of itself (what its firmware holds) and its way to the device face. */
+static int device_client(const struct sim_instance *in, const struct sim_setup *s,
+                         struct sim_device *dev, struct gateway *gw, struct onboard_device *od,
+                         struct onboard_http **h, struct onboard_transport **t)
+{
+    memset(od, 0, sizeof(*od));
+    snprintf(od->reg_id, sizeof(od->reg_id), "%s", dev->reg_id);
+    memcpy(od->pinned_pub, s->pinned, sizeof(od->pinned_pub));
+    struct onboard_http_config cfg = {.base_url = in->device, .ca_file = in->ca};
     if (dev->derived) {
-        od.attest = ONBOARD_ATTEST_DERIVED_KEY;
-        memcpy(od.device_key, dev->device_key, sizeof(od.device_key));
+        od->attest = ONBOARD_ATTEST_DERIVED_KEY;
+        memcpy(od->device_key, dev->device_key, sizeof(od->device_key));
     } else if (dev->via_gateway) {
-        od.attest = ONBOARD_ATTEST_X509_SIG; /* no TLS of its own through a relay */
-        od.cert_der = dev->cert_der;
-        od.cert_der_len = dev->cert_der_len;
-        od.sign = sim_device_sign;
-        od.sign_user = dev;
+        od->attest = ONBOARD_ATTEST_X509_SIG; /* no TLS of its own through a relay */
+        od->cert_der = dev->cert_der;
+        od->cert_der_len = dev->cert_der_len;
+        od->sign = sim_device_sign;
+        od->sign_user = dev;
     } else {
-        od.attest = ONBOARD_ATTEST_TLS;
+        od->attest = ONBOARD_ATTEST_TLS;
         cfg.cert_pem = dev->cert_pem;
         cfg.cert_pem_len = dev->cert_pem_len;
         cfg.key_pem = dev->key_pem;
         cfg.key_pem_len = dev->key_pem_len;
     }
-    struct onboard_http *h = NULL;
-    struct onboard_transport *t = NULL;
-    double t0 = sim_now();
+    *h = NULL;
+    *t = NULL;
     if (dev->via_gateway)
-        t = gw ? gateway_transport(gw) : NULL;
-    else if (onboard_http_new(&cfg, &h) == IOTSEC_OK)
-        t = onboard_http_transport(h);
+        *t = gw ? gateway_transport(gw) : NULL;
+    else if (onboard_http_new(&cfg, h) == IOTSEC_OK)
+        *t = onboard_http_transport(*h);
+    return *t ? IOTSEC_OK : IOTSEC_ERR_IO;
+}
+
+static struct gateway *open_gateway(const struct sim_instance *in, const struct sim_setup *s)
+{
+    struct gateway *gw = NULL;
+    if (!s->have_gateway)
+        return NULL;
+    const struct sim_device *g = &s->gateway;
+    struct onboard_http_config cfg = {.base_url = in->device,
+                                      .ca_file = in->ca,
+                                      .cert_pem = g->cert_pem,
+                                      .cert_pem_len = g->cert_pem_len,
+                                      .key_pem = g->key_pem,
+                                      .key_pem_len = g->key_pem_len};
+    return gateway_new(&cfg, &gw) == IOTSEC_OK ? gw : NULL;
+}
+
+static void onboard_one(struct fleet_run *r, uint32_t i, struct gateway *gw)
+{
+    struct sim_device *dev = &r->d[i];
+    struct onboard_device od;
+    struct onboard_http *h;
+    struct onboard_transport *t;
     struct onboard_result res = {0};
     struct onboard_backoff b = {.base_ms = 50, .max_ms = 2000, .max_retries = 6};
-    dev->onboard_rc = t ? onboard_run(&od, t, dev->store, &b, no_sleep_cap, &res)
-                        : IOTSEC_ERR_IO;
+    double t0 = sim_now();
+    dev->onboard_rc = device_client(r->in, r->s, dev, gw, &od, &h, &t);
+    struct trace_transport tt = {.base.send = trace_send, .inner = t,
+                                 .who = dev->via_gateway ? "device(via gateway)" : "device"};
+    if (dev->onboard_rc == IOTSEC_OK)
+        dev->onboard_rc = onboard_run(&od, i == sim_trace_device ? &tt.base : t, dev->store, &b,
+                                      no_sleep_cap, &res);
     dev->onboard_ms = (sim_now() - t0) * 1000.0;
     dev->last_status = res.last_status;
     snprintf(dev->cause, sizeof(dev->cause), "%s", res.cause);
@@ -75,26 +134,47 @@ static void onboard_one(struct fleet_run *r, struct sim_device *dev, struct gate
     onboard_device_wipe(&od);
 }
 
+uint32_t sim_rotate(const struct sim_instance *in, const struct sim_setup *s,
+                    struct sim_device *d, uint32_t m)
+{
+    struct gateway *gw = open_gateway(in, s);
+    uint32_t ok = 0;
+    for (uint32_t i = 0; i < m; i++) {
+        struct sim_device *dev = &d[i];
+        if (dev->onboard_rc != IOTSEC_OK)
+            continue;
+        struct onboard_device od;
+        struct onboard_http *h;
+        struct onboard_transport *t;
+        struct onboard_result res = {0};
+        int rc = device_client(in, s, dev, gw, &od, &h, &t);
+        struct trace_transport tt = {.base.send = trace_send, .inner = t, .who = "device"};
+        if (rc == IOTSEC_OK)
+            rc = rotate_run(&od, i == sim_trace_device ? &tt.base : t, dev->store, NULL,
+                            no_sleep_cap, &res);
+        if (rc == IOTSEC_OK) {
+            ok++;
+            dev->authenticated = false;
+        } else {
+            fprintf(stderr, "iotsec-sim: %s: rotation failed (%s, last HTTP status %ld %s)\n",
+                    dev->reg_id, iotsec_strerror(rc), res.last_status, res.cause);
+        }
+        onboard_http_free(h);
+        onboard_device_wipe(&od);
+    }
+    gateway_free(gw);
+    return ok;
+}
+
 static void *worker(void *arg)
 {
     struct fleet_run *r = arg;
-    struct gateway *gw = NULL;
-    if (r->s->have_gateway) {
-        const struct sim_device *g = &r->s->gateway;
-        struct onboard_http_config cfg = {.base_url = r->in->device,
-                                          .ca_file = r->in->ca,
-                                          .cert_pem = g->cert_pem,
-                                          .cert_pem_len = g->cert_pem_len,
-                                          .key_pem = g->key_pem,
-                                          .key_pem_len = g->key_pem_len};
-        if (gateway_new(&cfg, &gw) != IOTSEC_OK)
-            gw = NULL;
-    }
+    struct gateway *gw = open_gateway(r->in, r->s);
     for (;;) {
         uint32_t i = atomic_fetch_add(&r->next, 1);
         if (i >= r->n)
             break;
-        onboard_one(r, &r->d[i], gw);
+        onboard_one(r, i, gw);
     }
     gateway_free(gw);
     crypto_random_thread_cleanup();
