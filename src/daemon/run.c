@@ -19,6 +19,7 @@
 #include "daemon/daemon.h"
 #include "daemon/pki.h"
 #include "http/http.h"
+#include "provision/provision.h"
 #include "subscriber/subscriber.h"
 
 #define SWEEP_EVERY_S 60
@@ -31,6 +32,7 @@ struct daemon {
     struct suci_keyring *keyring;
     struct aka *aka;
     struct sub_admin admin;
+    struct provision *prov; /* zero-touch provisioning (device face, its admin API) */
     struct http_server *sbi, *adm;
     struct http_server *north; /* application servers: OAuth2 + mTLS (any CA, pinned) */
     struct http_server *dev;   /* devices and gateways: onboarding, rotation */
@@ -162,6 +164,12 @@ static int open_state(struct daemon *d)
         log_error("cannot reserve SQN blocks: %s (%s)", iotsec_strerror(rc), store_errmsg());
         return rc;
     }
+    struct provision_config pc = {.store = d->store, .kek = &d->kek};
+    memcpy(pc.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(pc.admin_cert_sha256));
+    if ((rc = provision_new(&pc, &d->prov)) != IOTSEC_OK) {
+        log_error("cannot load the provisioning key: %s", iotsec_strerror(rc));
+        return rc;
+    }
     log_info("database open, %zu home network keys loaded, SQN blocks reserved for %zu "
              "subscriptions", nkeys, restart.affected);
     return IOTSEC_OK;
@@ -233,6 +241,10 @@ static int build_servers(struct daemon *d)
         rc = http_server_route(d->north, "GET", "/healthz", handle_healthz, d);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->dev, "GET", "/healthz", handle_healthz, d);
+    if (rc == IOTSEC_OK)
+        rc = provision_device_routes(d->prov, d->dev);
+    if (rc == IOTSEC_OK)
+        rc = provision_admin_routes(d->prov, d->adm);
     return rc;
 }
 
@@ -304,6 +316,7 @@ static void teardown(struct daemon *d)
     http_server_free(d->north);
     http_server_free(d->dev);
     store_close(d->store); /* completes every queued job first */
+    provision_free(d->prov); /* after the store: queued provisioning jobs use its key */
     aka_free(d->aka);
     suci_keyring_free(d->keyring);
     seal_kek_wipe(&d->kek);
@@ -349,6 +362,7 @@ int daemon_run(const struct config *cfg)
             break;
         }
         aka_tick(d.aka);
+        provision_tick(d.prov, (int64_t)time(NULL));
         if (seconds % SWEEP_EVERY_S == 0)
             sweep(&d);
     }

@@ -1,0 +1,41 @@
+/* Zero-touch provisioning (issue 4): manufacturers, enrollments, registrations, gateways,
+ * bulk activation, the device face's onboarding/confirmation/rotation, and their admin API.
+ * The wire contract is docs/provisioning.md; the cryptography is crypto/provision_crypto.h.
+ *
+ * This header is the capability's whole interface for the daemon. prov_int.h holds the
+ * pieces shared inside the capability (and with its unit tests). */
+#ifndef IOTSEC_PROVISION_H
+#define IOTSEC_PROVISION_H
+
+#include <stdint.h>
+
+#include "crypto/seal.h"
+#include "store/store.h"
+
+/* The schema (migration 3). */
+extern const char PROVISION_MIGRATION_1[];
+
+struct provision;
+struct http_server;
+
+struct provision_config {
+    struct store *store;        /* borrowed: must outlive the provision */
+    const struct seal_kek *kek; /* borrowed */
+    char admin_cert_sha256[65]; /* hex SHA-256 of the pinned admin certificate */
+};
+
+/* Loads the operator's provisioning key, generating and storing it (sealed) on first use.
+ * Call after store_open, before the servers start. *out is NULL on error. */
+int provision_new(const struct provision_config *cfg, struct provision **out);
+void provision_free(struct provision *p); /* NULL is fine; after the servers are freed */
+
+/* /device/v1/... on the device face; /admin/v1/{provisioning-key,manufacturers,enrollments,
+ * gateways,devices,activations,owners,audit/credentials} on the admin face. */
+int provision_device_routes(struct provision *p, struct http_server *dev);
+int provision_admin_routes(struct provision *p, struct http_server *adm);
+
+/* Forgets expired nonces and discards rotation versions never confirmed within 7 days.
+ * Called by the daemon's one-second tick (cheap when there is nothing to do). */
+void provision_tick(struct provision *p, int64_t now);
+
+#endif
