@@ -148,7 +148,8 @@ uint32_t sim_rotate(const struct sim_instance *in, const struct sim_setup *s,
         struct onboard_transport *t;
         struct onboard_result res = {0};
         int rc = device_client(in, s, dev, gw, &od, &h, &t);
-        struct trace_transport tt = {.base.send = trace_send, .inner = t, .who = "device"};
+        struct trace_transport tt = {.base.send = trace_send, .inner = t,
+                                     .who = dev->via_gateway ? "device(via gateway)" : "device"};
         if (rc == IOTSEC_OK)
             rc = rotate_run(&od, i == sim_trace_device ? &tt.base : t, dev->store, NULL,
                             no_sleep_cap, &res);
