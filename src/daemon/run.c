@@ -164,12 +164,6 @@ static int open_state(struct daemon *d)
         log_error("cannot reserve SQN blocks: %s (%s)", iotsec_strerror(rc), store_errmsg());
         return rc;
     }
-    struct provision_config pc = {.store = d->store, .kek = &d->kek};
-    memcpy(pc.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(pc.admin_cert_sha256));
-    if ((rc = provision_new(&pc, &d->prov)) != IOTSEC_OK) {
-        log_error("cannot load the provisioning key: %s", iotsec_strerror(rc));
-        return rc;
-    }
     log_info("database open, %zu home network keys loaded, SQN blocks reserved for %zu "
              "subscriptions", nkeys, restart.affected);
     return IOTSEC_OK;
@@ -202,6 +196,15 @@ static int build_servers(struct daemon *d)
                             .max_synch_failures = d->cfg.max_synch_failures};
     snprintf(ac.api_root, sizeof(ac.api_root), "https://%s", d->cfg.sbi_listen);
     d->aka = aka_new(&ac, d->store, &d->kek, d->keyring);
+    struct provision_config pc = {.store = d->store, .kek = &d->kek, .aka = d->aka};
+    memcpy(pc.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(pc.admin_cert_sha256));
+    int prc = provision_new(&pc, &d->prov); /* loads, or makes at first start, its key */
+    if (prc != IOTSEC_OK) {
+        log_error("cannot load the provisioning key: %s", iotsec_strerror(prc));
+        return prc;
+    }
+    d->admin.ota_rotate = provision_ota_rotate; /* `subscriber rotate`: over the air */
+    d->admin.ota_ctx = d->prov;
     struct http_server_config sc = {.workers = d->cfg.workers, .log = http_log};
     struct http_server_config ac_srv = {.workers = 1, .max_body_bytes = ADMIN_MAX_BODY,
                                         .log = http_log};

@@ -47,5 +47,7 @@ void prov_h_enr_list(struct http_request *req, void *user);
 void prov_h_enr_show(struct http_request *req, void *user);
 void prov_h_enr_action(struct http_request *req, void *user);
 void prov_h_activations(struct http_request *req, void *user);
+struct http_server;
+int prov_audit_routes(struct provision *p, struct http_server *adm);
 
 #endif

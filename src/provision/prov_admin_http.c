@@ -414,12 +414,8 @@ static void stage_done(void *arg, int rc)
     prov_job_free(j);
 }
 
-static void h_dev_rotate(struct http_request *req, void *user)
+static void stage(struct provision *p, struct http_request *req, const char *id)
 {
-    struct provision *p = user;
-    if (!adm_admin_ok(req, p))
-        return;
-    const char *id = http_request_param(req, "id");
     struct prov_job *j = calloc(1, sizeof(*j));
     if (j == NULL || !prov_id_valid(id, strlen(id))) {
         free(j);
@@ -436,6 +432,32 @@ static void h_dev_rotate(struct http_request *req, void *user)
     int rc = store_submit(p->store, &sj);
     if (rc != IOTSEC_OK)
         stage_done(j, rc);
+}
+
+static void h_dev_rotate(struct http_request *req, void *user)
+{
+    struct provision *p = user;
+    if (adm_admin_ok(req, p))
+        stage(p, req, http_request_param(req, "id"));
+}
+
+bool provision_ota_rotate(void *ctx, const char *supi, struct http_request *req)
+{
+    struct provision *p = ctx;
+    struct store_conn *c;
+    sqlite3_stmt *st;
+    char reg_id[PROV_REG_ID_MAX + 1] = "";
+    if (store_reader_get(p->store, &c) != IOTSEC_OK ||
+        store_stmt(c, "SELECT reg_id FROM prov_registrations WHERE supi = ?", &st) != IOTSEC_OK)
+        return false;
+    sqlite3_bind_text(st, 1, supi, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(reg_id, sizeof(reg_id), "%s", sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (reg_id[0] == '\0')
+        return false;
+    stage(p, req, reg_id);
+    return true;
 }
 
 int provision_admin_routes(struct provision *p, struct http_server *adm)
@@ -457,7 +479,7 @@ int provision_admin_routes(struct provision *p, struct http_server *adm)
         {"POST", "/admin/v1/devices/{id}/rotate", h_dev_rotate},
         {"POST", "/admin/v1/activations", prov_h_activations},
     };
-    int rc = IOTSEC_OK;
+    int rc = prov_audit_routes(p, adm);
     for (size_t i = 0; rc == IOTSEC_OK && i < sizeof(routes) / sizeof(routes[0]); i++)
         rc = http_server_route(adm, routes[i].method, routes[i].path, routes[i].fn, p);
     return rc;

@@ -163,6 +163,7 @@ struct provision {
     uint8_t sign_pub[PROV_ED25519_PUB_LEN];
     struct prov_nonces *nonces;
     struct prov_limiter *limiter;
+    struct aka *aka; /* may be NULL (tests) */
 };
 
 /* ---- store (prov_store.c) ---- */

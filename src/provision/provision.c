@@ -15,6 +15,7 @@ int provision_new(const struct provision_config *cfg, struct provision **out)
         return IOTSEC_ERR_NOMEM;
     p->store = cfg->store;
     p->kek = cfg->kek;
+    p->aka = cfg->aka;
     memcpy(p->admin_cert_sha256, cfg->admin_cert_sha256, sizeof(p->admin_cert_sha256));
     p->nonces = prov_nonces_new(PROV_NONCES_MAX);
     p->limiter = prov_limiter_new(LIMITER_SLOTS);

@@ -7,6 +7,7 @@
 #ifndef IOTSEC_PROVISION_H
 #define IOTSEC_PROVISION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "crypto/seal.h"
@@ -16,12 +17,14 @@
 extern const char PROVISION_MIGRATION_1[];
 
 struct provision;
+struct aka;
 struct http_server;
 
 struct provision_config {
     struct store *store;        /* borrowed: must outlive the provision */
     const struct seal_kek *kek; /* borrowed */
     char admin_cert_sha256[65]; /* hex SHA-256 of the pinned admin certificate */
+    struct aka *aka;            /* borrowed, may be NULL: where credentials were last seen */
 };
 
 /* Loads the operator's provisioning key, generating and storing it (sealed) on first use.
@@ -33,6 +36,12 @@ void provision_free(struct provision *p); /* NULL is fine; after the servers are
  * gateways,devices,activations,owners,audit/credentials} on the admin face. */
 int provision_device_routes(struct provision *p, struct http_server *dev);
 int provision_admin_routes(struct provision *p, struct http_server *adm);
+
+/* The subscriber admin face's over-the-air rotation hook (struct sub_admin.ota_rotate, ctx
+ * the provision): for a SUPI a device onboarded with, a new version waits for the device
+ * (202 {"registration_id", "waiting_version"}); false for any other SUPI. */
+struct http_request;
+bool provision_ota_rotate(void *p, const char *supi, struct http_request *req);
 
 /* Forgets expired nonces and discards rotation versions never confirmed within 7 days.
  * Called by the daemon's one-second tick (cheap when there is nothing to do). */

@@ -630,6 +630,97 @@ static void test_bulk_activation_all_or_nothing(void **state)
     free(o);
 }
 
+/* `iotsecctl subscriber rotate SUPI` (the admin rotate without a body) on a provisioned
+ * subscription: a new version waits for the device; the current keys keep working. */
+static void test_subscriber_rotate_means_waiting_version(void **state)
+{
+    (void)state;
+    struct onboarded *o = calloc(1, sizeof(*o)), *r = calloc(1, sizeof(*r));
+    onboard_derived(o, "meter-ota", group_key, sizeof(group_key));
+    assert_string_equal(confirm(o), "active");
+    char path[160];
+    snprintf(path, sizeof(path), "/admin/v1/subscribers/%s/rotate", o->b.supi);
+    json_t *w = admin_ok("POST", path, NULL, 202);
+    assert_int_equal(json_integer_value(json_object_get(w, "waiting_version")), 2);
+    json_decref(w);
+    assert_true(tauth(&fx, o->b.supi, o->b.k, o->b.opc)); /* not yet replaced */
+    r->d = o->d;
+    tdevice_begin(&fx, &r->d);
+    char *body = tbody_rotate(&r->d, &o->b), *out = NULL;
+    assert_int_equal(treq(&fx, NULL, url("/device/v1/rotate"), body, &out, NULL), 200);
+    assert_int_equal(topen(&r->d, out, r->pt, &r->pt_len, &r->b), IOTSEC_OK);
+    assert_int_equal(r->b.cred_version, 2);
+    assert_string_equal(confirm(r), "active");
+    assert_true(tauth(&fx, r->b.supi, r->b.k, r->b.opc));
+    json_t *dev = admin_ok("GET", "/admin/v1/devices/meter-ota", NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(dev, "credential_version")), 2);
+    assert_non_null(strstr(json_dumps(json_object_get(dev, "history"), 0), "rotated"));
+    json_decref(dev);
+    free(body);
+    free(out);
+    prov_bundle_wipe(&o->b);
+    prov_bundle_wipe(&r->b);
+    free(o);
+    free(r);
+}
+
+static bool listed(json_t *audit, const char *list, const char *supi)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(audit, list), i, it)
+        if (strcmp(json_string_value(json_object_get(it, "supi")) ?: "", supi) == 0)
+            return true;
+    return false;
+}
+
+static void test_credential_audit(void **state)
+{
+    (void)state;
+    /* Expiring soon: a one-day credential. */
+    uint8_t gk[20];
+    memset(gk, 0x77, sizeof(gk));
+    char b64[40], json[512];
+    tb64(gk, sizeof(gk), b64);
+    snprintf(json, sizeof(json),
+             "{\"kind\":\"group\",\"attestation\":\"derived_key\",\"group_key\":\"%s\","
+             "\"credential_lifetime_s\":86400,\"supi_range\":{\"first\":"
+             "\"imsi-001010000950000\",\"last\":\"imsi-001010000950999\"}}", b64);
+    add_enrollment(json);
+    struct onboarded *o = calloc(1, sizeof(*o)), *v = calloc(1, sizeof(*v));
+    onboard_derived(o, "short-lived", gk, sizeof(gk));
+    assert_string_equal(confirm(o), "active");
+    /* Shared: one credential authenticating from two serving networks within a minute. */
+    assert_true(tauth(&fx, o->b.supi, o->b.k, o->b.opc));
+    struct daemon_fixture other = fx;
+    snprintf(other.snn, sizeof(other.snn), "5G:mnc099.mcc999.3gppnetwork.org");
+    tauth(&other, o->b.supi, o->b.k, o->b.opc);
+    /* Revoked but seen. */
+    onboard_derived(v, "revoked-meter", gk, sizeof(gk));
+    assert_string_equal(confirm(v), "active");
+    char path[160];
+    snprintf(path, sizeof(path), "/admin/v1/subscribers/%s/revoke", v->b.supi);
+    json_decref(admin_ok("POST", path, NULL, 200));
+    assert_false(tauth(&fx, v->b.supi, v->b.k, v->b.opc));
+    json_t *a = admin_ok("GET", "/admin/v1/audit/credentials", NULL, 200);
+    assert_true(listed(a, "expiring_soon", o->b.supi));
+    assert_true(listed(a, "shared", o->b.supi));
+    assert_true(listed(a, "revoked_seen", v->b.supi));
+    assert_false(listed(a, "revoked_seen", o->b.supi));
+    assert_false(listed(a, "expiring_soon", v->b.supi));
+    json_decref(a);
+    /* A revoked device may not fetch a rotation. */
+    struct tdevice d = v->d;
+    tdevice_begin(&fx, &d);
+    char *body = tbody_rotate(&d, &v->b);
+    expect_req(NULL, url("/device/v1/rotate"), body, NULL, 409, "REPROVISION_REFUSED");
+    free(body);
+    prov_bundle_wipe(&o->b);
+    prov_bundle_wipe(&v->b);
+    free(o);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -641,6 +732,8 @@ int main(void)
         cmocka_unit_test(test_gateway_relay_end_to_end),
         cmocka_unit_test(test_rotation_survives_a_lost_answer),
         cmocka_unit_test(test_bulk_activation_all_or_nothing),
+        cmocka_unit_test(test_subscriber_rotate_means_waiting_version),
+        cmocka_unit_test(test_credential_audit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

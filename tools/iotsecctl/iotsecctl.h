@@ -18,5 +18,13 @@ int cmd_crypto(int argc, char **argv);
 int cmd_subscriber(int argc, char **argv);
 int cmd_hn_keys(int argc, char **argv);
 int cmd_analytics(int argc, char **argv);
+/* Provisioning (cmd_provision.c) and the credential audit (cmd_audit_credentials.c). */
+int cmd_manufacturer(int argc, char **argv);
+int cmd_enrollment(int argc, char **argv);
+int cmd_gateway(int argc, char **argv);
+int cmd_device(int argc, char **argv);
+int cmd_bulk_activate(int argc, char **argv);
+int cmd_provisioning_key(int argc, char **argv);
+int cmd_audit_credentials(int argc, char **argv);
 
 #endif

@@ -18,6 +18,15 @@ static const struct command groups[] = {
     {"hn-keys", cmd_hn_keys, "the home network's SUCI public keys"},
     {"analytics", cmd_analytics, "security analytics offline: eval (score detectors on labelled "
                                  "captures)"},
+    {"manufacturer", cmd_manufacturer, "device manufacturers and their factory CAs: add, list"},
+    {"enrollment", cmd_enrollment, "who may onboard: add, list, disable, enable"},
+    {"gateway", cmd_gateway, "gateways that may relay onboarding: add"},
+    {"device", cmd_device, "onboarded devices: list, show, rotate"},
+    {"activate", cmd_bulk_activate, "FILE   bulk activation (JSON lines {registration_id|serial, "
+                               "account, service})"},
+    {"provisioning-key", cmd_provisioning_key, "the Ed25519 key devices pin"},
+    {"audit", cmd_audit_credentials, "credentials expiring soon, expired, revoked but seen, "
+                                     "shared"},
 };
 
 static void usage(FILE *out, const char *group, const struct command *table, size_t n)
