@@ -9,6 +9,7 @@
  * first (with --requires-activation, devices wait for that activation); --rotate M: devices
  * 0..M-1 then rotate their credentials and authenticate again with the new ones; --trace I:
  * device I's messages on stderr. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,7 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    signal(SIGPIPE, SIG_IGN); /* a daemon that closes first must not kill the simulator */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     struct sim_instance in;
     struct sim_setup s;

@@ -47,7 +47,8 @@ struct sim_device {
     size_t cert_pem_len, key_pem_len;
     uint8_t *cert_der;
     size_t cert_der_len;
-    void *pkey; /* EVP_PKEY *: signs the x509 proof through a relay */
+    void *pkey; /* EVP_PKEY *: the factory key (TLS, or the x509 proof through a relay) */
+    void *x509; /* X509 *: the factory certificate, parsed once at manufacturing */
     /* results */
     struct cred_store *store;
     int onboard_rc;

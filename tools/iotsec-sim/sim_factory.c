@@ -146,7 +146,9 @@ int sim_make_cert(const struct sim_ca *ca, const char *cn, struct sim_device *d)
         }
         if (d->cert_pem && d->key_pem && d->cert_der) {
             d->pkey = key;
+            d->x509 = x;
             key = NULL;
+            x = NULL;
             rc = IOTSEC_OK;
         }
     }
@@ -166,6 +168,7 @@ void sim_device_free(struct sim_device *d)
     }
     free(d->cert_der);
     EVP_PKEY_free(d->pkey);
+    X509_free(d->x509);
     cred_close(d->store);
     OPENSSL_cleanse(d->device_key, sizeof(d->device_key));
     memset(d, 0, sizeof(*d));

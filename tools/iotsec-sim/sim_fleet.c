@@ -13,9 +13,11 @@
 #include "gateway.h"
 #include "onboard.h"
 #include "onboard_http.h"
+#include "onboard_tls.h"
 #include "sim.h"
 
 struct fleet_run {
+    struct onboard_tls_ctx *tls; /* one SSL_CTX for every direct device */
     const struct sim_instance *in;
     const struct sim_setup *s;
     struct sim_device *d;
@@ -64,14 +66,15 @@ static int trace_send(struct onboard_transport *t, enum onboard_op op, const cha
 }
 
 /* The device's view of itself (what its firmware holds) and its way to the device face. */
-static int device_client(const struct sim_instance *in, const struct sim_setup *s,
+static int device_client(struct onboard_tls_ctx *tls, const struct sim_setup *s,
                          struct sim_device *dev, struct gateway *gw, struct onboard_device *od,
-                         struct onboard_http **h, struct onboard_transport **t)
+                         struct onboard_tls **h, struct onboard_transport **t)
 {
     memset(od, 0, sizeof(*od));
     snprintf(od->reg_id, sizeof(od->reg_id), "%s", dev->reg_id);
     memcpy(od->pinned_pub, s->pinned, sizeof(od->pinned_pub));
-    struct onboard_http_config cfg = {.base_url = in->device, .ca_file = in->ca};
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
     if (dev->derived) {
         od->attest = ONBOARD_ATTEST_DERIVED_KEY;
         memcpy(od->device_key, dev->device_key, sizeof(od->device_key));
@@ -83,17 +86,15 @@ static int device_client(const struct sim_instance *in, const struct sim_setup *
         od->sign_user = dev;
     } else {
         od->attest = ONBOARD_ATTEST_TLS;
-        cfg.cert_pem = dev->cert_pem;
-        cfg.cert_pem_len = dev->cert_pem_len;
-        cfg.key_pem = dev->key_pem;
-        cfg.key_pem_len = dev->key_pem_len;
+        cert = dev->x509;
+        key = dev->pkey;
     }
     *h = NULL;
     *t = NULL;
     if (dev->via_gateway)
         *t = gw ? gateway_transport(gw) : NULL;
-    else if (onboard_http_new(&cfg, h) == IOTSEC_OK)
-        *t = onboard_http_transport(*h);
+    else if (tls && onboard_tls_new(tls, cert, key, h) == IOTSEC_OK)
+        *t = onboard_tls_transport(*h, false);
     return *t ? IOTSEC_OK : IOTSEC_ERR_IO;
 }
 
@@ -116,12 +117,12 @@ static void onboard_one(struct fleet_run *r, uint32_t i, struct gateway *gw)
 {
     struct sim_device *dev = &r->d[i];
     struct onboard_device od;
-    struct onboard_http *h;
+    struct onboard_tls *h;
     struct onboard_transport *t;
     struct onboard_result res = {0};
     struct onboard_backoff b = {.base_ms = 50, .max_ms = 2000, .max_retries = 6};
     double t0 = sim_now();
-    dev->onboard_rc = device_client(r->in, r->s, dev, gw, &od, &h, &t);
+    dev->onboard_rc = device_client(r->tls, r->s, dev, gw, &od, &h, &t);
     struct trace_transport tt = {.base.send = trace_send, .inner = t,
                                  .who = dev->via_gateway ? "device(via gateway)" : "device"};
     if (dev->onboard_rc == IOTSEC_OK)
@@ -130,7 +131,7 @@ static void onboard_one(struct fleet_run *r, uint32_t i, struct gateway *gw)
     dev->onboard_ms = (sim_now() - t0) * 1000.0;
     dev->last_status = res.last_status;
     snprintf(dev->cause, sizeof(dev->cause), "%s", res.cause);
-    onboard_http_free(h);
+    onboard_tls_free(h);
     onboard_device_wipe(&od);
 }
 
@@ -138,16 +139,18 @@ uint32_t sim_rotate(const struct sim_instance *in, const struct sim_setup *s,
                     struct sim_device *d, uint32_t m)
 {
     struct gateway *gw = open_gateway(in, s);
+    struct onboard_tls_ctx *tls = NULL;
+    onboard_tls_ctx_new(in->device, in->ca, &tls);
     uint32_t ok = 0;
     for (uint32_t i = 0; i < m; i++) {
         struct sim_device *dev = &d[i];
         if (dev->onboard_rc != IOTSEC_OK)
             continue;
         struct onboard_device od;
-        struct onboard_http *h;
+        struct onboard_tls *h;
         struct onboard_transport *t;
         struct onboard_result res = {0};
-        int rc = device_client(in, s, dev, gw, &od, &h, &t);
+        int rc = device_client(tls, s, dev, gw, &od, &h, &t);
         struct trace_transport tt = {.base.send = trace_send, .inner = t,
                                      .who = dev->via_gateway ? "device(via gateway)" : "device"};
         if (rc == IOTSEC_OK)
@@ -160,10 +163,11 @@ uint32_t sim_rotate(const struct sim_instance *in, const struct sim_setup *s,
             fprintf(stderr, "iotsec-sim: %s: rotation failed (%s, last HTTP status %ld %s)\n",
                     dev->reg_id, iotsec_strerror(rc), res.last_status, res.cause);
         }
-        onboard_http_free(h);
+        onboard_tls_free(h);
         onboard_device_wipe(&od);
     }
     gateway_free(gw);
+    onboard_tls_ctx_free(tls);
     return ok;
 }
 
@@ -201,13 +205,19 @@ int sim_onboard_all(const struct sim_instance *in, const struct sim_setup *s,
 {
     struct fleet_run r = {.in = in, .s = s, .d = d, .n = n};
     atomic_init(&r.next, 0);
+    if (onboard_tls_ctx_new(in->device, in->ca, &r.tls) != IOTSEC_OK) {
+        fprintf(stderr, "iotsec-sim: cannot set up TLS for %s (CA %s)\n", in->device, in->ca);
+        return -1;
+    }
     if (threads == 0)
         threads = 1;
     if (threads > n)
         threads = n ? n : 1;
     pthread_t *tid = calloc(threads, sizeof(*tid));
-    if (!tid)
+    if (!tid) {
+        onboard_tls_ctx_free(r.tls);
         return -1;
+    }
     double t0 = sim_now();
     unsigned started = 0;
     for (; started < threads; started++)
@@ -217,6 +227,7 @@ int sim_onboard_all(const struct sim_instance *in, const struct sim_setup *s,
         pthread_join(tid[i], NULL);
     st->seconds = sim_now() - t0;
     free(tid);
+    onboard_tls_ctx_free(r.tls);
     if (started == 0)
         return -1;
 
