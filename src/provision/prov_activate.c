@@ -14,6 +14,9 @@
 #include "subscriber/subscriber.h"
 
 #define ITEMS_MAX 1000000
+/* Past this many items the report is only the compact "results" string (one character per
+ * line): a 100,000-line report of objects would be megabytes. */
+#define LINES_DETAIL_MAX 1000
 
 struct act_line {
     const char *key_kind; /* "reg" or "serial" */
@@ -103,7 +106,12 @@ static int run_activate(struct store_conn *c, struct adm_job *a)
 {
     struct act_in *in = a->extra;
     json_t *report = json_array();
+    char *codes = malloc(in->n + 1);
     size_t now_active = 0;
+    if (codes == NULL) {
+        json_decref(report);
+        return IOTSEC_ERR_NOMEM;
+    }
     a->out = json_object();
     for (size_t i = 0; i < in->n; i++) {
         const struct act_line *l = &in->lines[i];
@@ -154,7 +162,9 @@ static int run_activate(struct store_conn *c, struct adm_job *a)
                 goto fail;
             }
         }
-        json_array_append_new(report, json_pack("{s:I, s:s, s:s}", "line", (json_int_t)(i + 1),
+        codes[i] = result[0]; /* a(ctive), p(ending), u(nchanged) */
+        if (i < LINES_DETAIL_MAX)
+            json_array_append_new(report, json_pack("{s:I, s:s, s:s}", "line", (json_int_t)(i + 1),
                                                 strcmp(l->key_kind, "reg") == 0
                                                     ? "registration_id"
                                                     : "serial",
@@ -162,11 +172,18 @@ static int run_activate(struct store_conn *c, struct adm_job *a)
         continue;
     fail:
         json_decref(report);
+        free(codes);
         return rc;
     }
     json_object_set_new(a->out, "activated", json_integer((json_int_t)now_active));
     json_object_set_new(a->out, "pending", json_integer((json_int_t)(in->n - now_active)));
-    json_object_set_new(a->out, "lines", report);
+    codes[in->n] = '\0';
+    json_object_set_new(a->out, "results", json_string(codes));
+    free(codes);
+    if (in->n <= LINES_DETAIL_MAX)
+        json_object_set_new(a->out, "lines", report);
+    else
+        json_decref(report);
     return IOTSEC_OK;
 }
 
