@@ -1,8 +1,9 @@
 /* iotsec-bench provision: zero-touch onboarding against a real iotsecd (issue 4), with the
  * simulator's code (tools/iotsec-sim). Figures, each with a baseline from the same run:
  *   provision_tls_baseline   fresh TLS handshakes with a P-256 client certificate + one
- *                            request on the device face, per second (the floor every direct
- *                            onboarding pays: one connection per device)
+ *                            nonce request on the device face, per second, over the same
+ *                            transport (sdk/onboard_tls): the floor every direct onboarding
+ *                            pays (one connection per device, and its first message)
  *   provision_direct         onboardings/s: nonce, onboard (mTLS factory cert), confirm
  *   provision_relayed        onboardings/s through one gateway connection per worker
  *                            (x509 signature proofs)
@@ -15,64 +16,58 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <signal.h>
 
 #include "base/err.h"
 #include "bench.h"
 #include "bench_sbi.h"
+#include "crypto/rand.h"
+#include "onboard_tls.h"
 #include "sim.h"
 
 #define THREADS 32
 
 struct tls_run {
-    const struct sim_instance *in;
+    struct onboard_tls_ctx *tls;
     struct sim_device *d;
     uint32_t n;
     atomic_uint next, ok;
 };
 
-static size_t discard(char *p, size_t s, size_t n, void *u)
-{
-    (void)p;
-    (void)u;
-    return s * n;
-}
-
+/* The floor of a direct onboarding: a fresh TLS 1.3 handshake with the device's P-256
+ * certificate and one request (a nonce), over the same transport the onboardings use. */
 static void *tls_worker(void *arg)
 {
     struct tls_run *r = arg;
-    char url[256];
-    snprintf(url, sizeof(url), "%s/healthz", r->in->device);
     for (;;) {
         uint32_t i = atomic_fetch_add(&r->next, 1);
         if (i >= r->n)
             break;
-        CURL *c = curl_easy_init(); /* a fresh connection per device, as onboarding does */
-        if (!c)
+        struct onboard_tls *t;
+        if (onboard_tls_new(r->tls, r->d[i].x509, r->d[i].pkey, &t) != IOTSEC_OK)
             continue;
-        struct curl_blob cert = {r->d[i].cert_pem, r->d[i].cert_pem_len, CURL_BLOB_NOCOPY};
-        struct curl_blob key = {r->d[i].key_pem, r->d[i].key_pem_len, CURL_BLOB_NOCOPY};
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CAINFO, r->in->ca);
-        curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
-        curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
-        curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
-        curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        long st = 0;
-        if (curl_easy_perform(c) == CURLE_OK &&
-            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st) == CURLE_OK && st > 0)
+        long st;
+        uint32_t ra;
+        char *ans;
+        size_t len;
+        if (onboard_tls_post(t, "/device/v1/nonce", "{}", 2, &st, &ra, &ans, &len) ==
+                IOTSEC_OK &&
+            st == 200)
             atomic_fetch_add(&r->ok, 1);
-        curl_easy_cleanup(c);
+        free(ans);
+        onboard_tls_free(t);
     }
+    crypto_random_thread_cleanup();
     return NULL;
 }
 
 static double tls_baseline(const struct sim_instance *in, struct sim_device *d, uint32_t n)
 {
-    struct tls_run r = {.in = in, .d = d, .n = n};
+    struct tls_run r = {.d = d, .n = n};
     atomic_init(&r.next, 0);
     atomic_init(&r.ok, 0);
+    if (onboard_tls_ctx_new(in->device, in->ca, &r.tls) != IOTSEC_OK)
+        return -1;
     pthread_t t[THREADS];
     double t0 = bench_now();
     unsigned started = 0;
@@ -82,6 +77,7 @@ static double tls_baseline(const struct sim_instance *in, struct sim_device *d, 
     for (unsigned i = 0; i < started; i++)
         pthread_join(t[i], NULL);
     double s = bench_now() - t0;
+    onboard_tls_ctx_free(r.tls);
     return atomic_load(&r.ok) == n && s > 0 ? n / s : -1;
 }
 
@@ -159,6 +155,7 @@ int bench_provision(const struct bench_provision_opts *o)
     struct sbi_daemon dm;
     struct sim_instance in;
     char ready[160];
+    signal(SIGPIPE, SIG_IGN); /* sdk/onboard_tls writes to sockets the daemon may close */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (sbi_daemon_start(&dm) != 0) {
         curl_global_cleanup();
