@@ -19,7 +19,7 @@ struct adm_job {
     json_t *in;  /* the decoded body (owned) */
     json_t *out; /* the answer on success (owned until sent) */
     int status;  /* of the success answer */
-    char text[128];
+    char text[PROV_REG_ID_MAX + 32]; /* a registration id, a name, a fingerprint */
     int64_t id;
     uint8_t secret[PROV_GROUP_KEY_MAX]; /* wiped with the job */
     size_t secret_len;
@@ -47,6 +47,9 @@ void prov_h_enr_list(struct http_request *req, void *user);
 void prov_h_enr_show(struct http_request *req, void *user);
 void prov_h_enr_action(struct http_request *req, void *user);
 void prov_h_activations(struct http_request *req, void *user);
+void prov_h_owner_add(struct http_request *req, void *user);
+void prov_h_transfer(struct http_request *req, void *user);
+void prov_h_accept(struct http_request *req, void *user);
 struct http_server;
 int prov_audit_routes(struct provision *p, struct http_server *adm);
 

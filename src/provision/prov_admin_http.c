@@ -163,14 +163,16 @@ static int run_mfr_add(struct store_conn *c, struct adm_job *a)
     const char *name = json_string_value(json_object_get(a->in, "name"));
     const char *pem = json_string_value(json_object_get(a->in, "ca_pem"));
     sqlite3_stmt *st;
-    int rc = store_stmt(c, "INSERT INTO prov_manufacturers(name, ca_pem, ca_sha256, created_at)"
-                           " VALUES (?, ?, ?, ?)", &st);
+    int rc = store_stmt(c, "INSERT INTO prov_manufacturers(name, ca_pem, ca_sha256, created_at,"
+                           " root_pub) VALUES (?, ?, ?, ?, ?)", &st);
     if (rc != IOTSEC_OK)
         return rc;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, pem, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, a->text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, a->now);
+    if (a->secret_len == PROV_ED25519_PUB_LEN)
+        sqlite3_bind_blob(st, 5, a->secret, PROV_ED25519_PUB_LEN, SQLITE_STATIC);
     if ((rc = step(c, st)) != IOTSEC_OK)
         return rc;
     a->out = json_pack("{s:I, s:s, s:s}", "id",
@@ -189,14 +191,24 @@ static void h_mfr_add(struct http_request *req, void *user)
         return;
     const char *name = json_string_value(json_object_get(o, "name"));
     const char *pem = json_string_value(json_object_get(o, "ca_pem"));
+    const char *root = json_string_value(json_object_get(o, "root_public_key"));
+    uint8_t root_pub[PROV_ED25519_PUB_LEN];
+    size_t root_len = 0;
     char fp[65];
     if (name == NULL || !prov_id_valid(name, strlen(name)) || strlen(name) > PROV_NAME_MAX)
         adm_bad(req, "name", "1..64 visible ASCII characters");
     else if (pem == NULL || strlen(pem) > PEM_MAX || cert_sha256(pem, fp) != IOTSEC_OK)
         adm_bad(req, "ca_pem", "a PEM X.509 CA certificate");
+    else if (json_object_get(o, "root_public_key") &&
+             (root == NULL || prov_b64_decode(root, strlen(root), root_pub, sizeof(root_pub),
+                                              &root_len) != IOTSEC_OK ||
+              root_len != PROV_ED25519_PUB_LEN))
+        adm_bad(req, "root_public_key", "an Ed25519 public key: 32 bytes in base64url");
     else {
         struct adm_job *a = adm_job_new(req, p, run_mfr_add, 201);
         if (a) {
+            memcpy(a->secret, root_pub, root_len);
+            a->secret_len = root_len;
             a->in = o;
             snprintf(a->text, sizeof(a->text), "%s", fp);
             adm_submit(a);
@@ -478,6 +490,9 @@ int provision_admin_routes(struct provision *p, struct http_server *adm)
         {"GET", "/admin/v1/devices/{id}", h_dev_show},
         {"POST", "/admin/v1/devices/{id}/rotate", h_dev_rotate},
         {"POST", "/admin/v1/activations", prov_h_activations},
+        {"POST", "/admin/v1/owners", prov_h_owner_add},
+        {"POST", "/admin/v1/devices/{id}/transfer", prov_h_transfer},
+        {"POST", "/admin/v1/devices/{id}/accept", prov_h_accept},
     };
     int rc = prov_audit_routes(p, adm);
     for (size_t i = 0; rc == IOTSEC_OK && i < sizeof(routes) / sizeof(routes[0]); i++)

@@ -230,7 +230,8 @@ static int run_onboard(struct store_conn *c, struct prov_job *j)
     } else {
         if (exists && r.supi[0] && (rc = delete_subscription(c, j, r.supi)) != IOTSEC_OK)
             return rc;
-        rc = create_subscription(c, j, &e, e.owner, &op, &in);
+        /* After an accepted transfer the registration names its new owner. */
+        rc = create_subscription(c, j, &e, exists && r.owner[0] ? r.owner : e.owner, &op, &in);
         if (rc == IOTSEC_OK) {
             sub = op.result;
             keys = in.keys;
@@ -261,7 +262,7 @@ static int run_onboard(struct store_conn *c, struct prov_job *j)
         return rc;
     sqlite3_bind_int64(st, 1, e.id);
     sqlite3_bind_text(st, 2, supi, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, e.owner, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, exists && r.owner[0] ? r.owner : e.owner, -1, SQLITE_TRANSIENT);
     if (account[0])
         sqlite3_bind_text(st, 4, account, -1, SQLITE_TRANSIENT);
     if (j->gateway_id)

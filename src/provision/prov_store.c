@@ -12,6 +12,7 @@ const char PROVISION_MIGRATION_1[] =
     /* The operator's Ed25519 provisioning key: one row, its seed sealed. */
     "CREATE TABLE prov_keys (id INTEGER PRIMARY KEY CHECK (id = 1), seed BLOB NOT NULL,"
     " pub BLOB NOT NULL, created_at INTEGER NOT NULL);"
+    /* root_pub: the manufacturer's Ed25519 voucher root (ownership chains start there). */
     "CREATE TABLE prov_manufacturers (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
     " ca_pem TEXT NOT NULL, ca_sha256 TEXT NOT NULL, root_pub BLOB,"
     " created_at INTEGER NOT NULL);"
@@ -46,7 +47,7 @@ const char PROVISION_MIGRATION_1[] =
     " confirmed INTEGER NOT NULL DEFAULT 0,"
     " pend_version INTEGER, pend_cred BLOB, pend_since INTEGER, pend_nonce BLOB,"
     " pend_pub BLOB, pend_envelope BLOB,"
-    " voucher BLOB, transfer_to TEXT,"
+    " voucher BLOB, voucher_pending BLOB, transfer_to TEXT,"
     " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
     "CREATE INDEX prov_registrations_serial ON prov_registrations(serial)"
     " WHERE serial IS NOT NULL;"

@@ -15,6 +15,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include <openssl/sha.h>
+
 #include "base/err.h"
 #include "test_provision_util.h"
 
@@ -721,6 +723,127 @@ static void test_credential_audit(void **state)
     free(v);
 }
 
+static char *b64_alloc(const uint8_t *in, size_t n)
+{
+    char *s = malloc(n * 2 + 4);
+    tb64(in, n, s);
+    return s;
+}
+
+static void test_ownership_transfer_and_reset(void **state)
+{
+    (void)state;
+    uint8_t root_seed[32], root_pub[32], a_seed[32], a_pub[32], b_seed[32], b_pub[32],
+        m_seed[32], m_pub[32];
+    prov_ed25519_keygen(root_seed, root_pub);
+    prov_ed25519_keygen(a_seed, a_pub);
+    prov_ed25519_keygen(b_seed, b_pub);
+    prov_ed25519_keygen(m_seed, m_pub);
+    struct prov_sign_key *root, *alice, *mallory;
+    prov_sign_key_new(root_seed, &root);
+    prov_sign_key_new(a_seed, &alice);
+    prov_sign_key_new(m_seed, &mallory);
+    char *pem = tcert_pem(&ca), *rp = b64_alloc(root_pub, 32);
+    json_t *body = json_pack("{s:s, s:s, s:s}", "name", "acme-root", "ca_pem", pem,
+                             "root_public_key", rp);
+    char *b = json_dumps(body, JSON_COMPACT);
+    json_decref(admin_ok("POST", "/admin/v1/manufacturers", b, 201));
+    free(b);
+    json_decref(body);
+    free(pem);
+    free(rp);
+    const struct {
+        const char *name;
+        const uint8_t *pub;
+    } owners[] = {{"alice", a_pub}, {"bob", b_pub}};
+    for (size_t i = 0; i < 2; i++) {
+        char *pk = b64_alloc(owners[i].pub, 32), json[256];
+        snprintf(json, sizeof(json), "{\"name\":\"%s\",\"public_key\":\"%s\"}",
+                 owners[i].name, pk);
+        json_decref(admin_ok("POST", "/admin/v1/owners", json, 201));
+        free(pk);
+    }
+    uint8_t gk[32];
+    memset(gk, 0x99, sizeof(gk));
+    char gk64[64], json[512];
+    tb64(gk, sizeof(gk), gk64);
+    snprintf(json, sizeof(json),
+             "{\"kind\":\"group\",\"attestation\":\"derived_key\",\"group_key\":\"%s\","
+             "\"manufacturer\":\"acme-root\",\"owner\":\"alice\",\"reprovision\":\"reset\","
+             "\"supi_range\":{\"first\":\"imsi-001010000970000\","
+             "\"last\":\"imsi-001010000970999\"}}", gk64);
+    add_enrollment(json);
+    struct onboarded *o = calloc(1, sizeof(*o)), *n = calloc(1, sizeof(*n));
+    const char *id = "owned-meter";
+    onboard_derived(o, id, gk, sizeof(gk));
+    assert_string_equal(confirm(o), "active");
+
+    uint8_t chain[2048], forged[2048];
+    size_t len0, len1, flen;
+    assert_int_equal(prov_voucher_start(root, id, strlen(id), a_pub, 1000, chain,
+                                        sizeof(chain), &len0), IOTSEC_OK);
+    memcpy(forged, chain, len0);
+    assert_int_equal(prov_voucher_append(chain, len0, alice, b_pub, 2000, chain, sizeof(chain),
+                                         &len1), IOTSEC_OK);
+    /* Mallory cannot sign the transfer away from alice. */
+    struct prov_voucher_entry e = {id, strlen(id), 1, 2000, {0}, {0}, {0}};
+    memcpy(e.from_pub, a_pub, 32);
+    memcpy(e.to_pub, b_pub, 32);
+    SHA256(forged + 2, len0 - 2, e.prev_hash);
+    assert_int_equal(prov_voucher_entry_encode(&e, mallory, forged + len0, sizeof(forged) - len0,
+                                               &flen), IOTSEC_OK);
+    char path[160], *v64 = b64_alloc(forged, len0 + flen);
+    snprintf(path, sizeof(path), "/admin/v1/devices/%s/transfer", id);
+    snprintf(json, sizeof(json), "{\"to\":\"bob\",\"voucher\":\"%s\"}", v64);
+    free(v64);
+    char *big = malloc(8192);
+    v64 = b64_alloc(forged, len0 + flen);
+    snprintf(big, 8192, "{\"to\":\"bob\",\"voucher\":\"%s\"}", v64);
+    free(v64);
+    json_t *r = admin_ok("POST", path, big, 403);
+    assert_string_equal(json_string_value(json_object_get(r, "cause")), "VOUCHER_INVALID");
+    json_decref(r);
+    /* The chain to alice does not transfer to bob. */
+    v64 = b64_alloc(chain, len0);
+    snprintf(big, 8192, "{\"to\":\"bob\",\"voucher\":\"%s\"}", v64);
+    free(v64);
+    json_decref(admin_ok("POST", path, big, 403));
+    snprintf(path, sizeof(path), "/admin/v1/devices/%s/accept", id);
+    json_decref(admin_ok("POST", path, "{\"owner\":\"bob\"}", 409)); /* nothing pending */
+    assert_true(tauth(&fx, o->b.supi, o->b.k, o->b.opc)); /* nothing changed */
+
+    snprintf(path, sizeof(path), "/admin/v1/devices/%s/transfer", id);
+    v64 = b64_alloc(chain, len1);
+    snprintf(big, 8192, "{\"to\":\"bob\",\"voucher\":\"%s\"}", v64);
+    free(v64);
+    json_decref(admin_ok("POST", path, big, 202));
+    snprintf(path, sizeof(path), "/admin/v1/devices/%s/accept", id);
+    json_decref(admin_ok("POST", path, "{\"owner\":\"mallory\"}", 409));
+    json_decref(admin_ok("POST", path, "{\"owner\":\"bob\"}", 200));
+    char st[32];
+    tsub_state(&fx, o->b.supi, st, sizeof(st));
+    assert_string_equal(st, ""); /* revoked and erased */
+    assert_false(tauth(&fx, o->b.supi, o->b.k, o->b.opc));
+
+    /* Policy reset: the device onboards again, a new subscription for bob. */
+    onboard_derived(n, id, gk, sizeof(gk));
+    assert_string_not_equal(n->b.supi, o->b.supi);
+    assert_memory_not_equal(n->b.k, o->b.k, 16);
+    assert_string_equal(confirm(n), "active");
+    assert_true(tauth(&fx, n->b.supi, n->b.k, n->b.opc));
+    json_t *dev = admin_ok("GET", "/admin/v1/devices/owned-meter", NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(dev, "owner")), "bob");
+    json_decref(dev);
+    free(big);
+    prov_sign_key_free(root);
+    prov_sign_key_free(alice);
+    prov_sign_key_free(mallory);
+    prov_bundle_wipe(&o->b);
+    prov_bundle_wipe(&n->b);
+    free(o);
+    free(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -734,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_bulk_activation_all_or_nothing),
         cmocka_unit_test(test_subscriber_rotate_means_waiting_version),
         cmocka_unit_test(test_credential_audit),
+        cmocka_unit_test(test_ownership_transfer_and_reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -57,7 +57,7 @@ static int post_json(const char *cmd, const char *path, json_t *body)
 static int mfr_add(int argc, char **argv)
 {
     const char *cmd = "manufacturer add";
-    struct flag f[] = {{"name", 1, NULL}, {"ca", 1, NULL}};
+    struct flag f[] = {{"name", 1, NULL}, {"ca", 1, NULL}, {"root-key", 0, NULL}};
     int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
     if (rc)
         return rc;
@@ -65,8 +65,10 @@ static int mfr_add(int argc, char **argv)
     char *pem = slurp(args_get(f, NFLAGS(f), "ca"), 1 << 20, &len);
     if (pem == NULL)
         return args_fail(EXIT_USAGE, cmd, "cannot read --ca");
-    rc = post_json(cmd, "/admin/v1/manufacturers",
-                   json_pack("{s:s, s:s}", "name", args_get(f, NFLAGS(f), "name"), "ca_pem", pem));
+    json_t *o = json_pack("{s:s, s:s}", "name", args_get(f, NFLAGS(f), "name"), "ca_pem", pem);
+    if (args_get(f, NFLAGS(f), "root-key"))
+        json_object_set_new(o, "root_public_key", json_string(args_get(f, NFLAGS(f), "root-key")));
+    rc = post_json(cmd, "/admin/v1/manufacturers", o);
     free(pem);
     return rc;
 }
@@ -80,7 +82,8 @@ static int mfr_list(int argc, char **argv)
 }
 
 static const struct command mfr_commands[] = {
-    {"add", mfr_add, "--name NAME --ca CA.pem   (the factory CA of its device certificates)"},
+    {"add", mfr_add, "--name NAME --ca CA.pem [--root-key B64URL]   (the factory CA of its "
+                     "device certificates; the Ed25519 root of its ownership vouchers)"},
     {"list", mfr_list, ""},
 };
 
@@ -299,15 +302,79 @@ static int dev_rotate(int argc, char **argv)
     return dev_id_call("rotate", "POST", "/rotate", argc, argv);
 }
 
+/* transfer ID --to OWNER --voucher FILE (the chain in base64url, signed offline by the
+ * current owner); accept ID --owner OWNER */
+static int dev_transfer(int argc, char **argv)
+{
+    const char *cmd = "device transfer";
+    if (argc < 1 || argv[0][0] == '-' || !id_safe(argv[0]))
+        return args_fail(EXIT_USAGE, cmd, "expected ID --to OWNER --voucher FILE");
+    struct flag f[] = {{"to", 1, NULL}, {"voucher", 1, NULL}};
+    int rc = args_parse(cmd, argc - 1, argv + 1, f, NFLAGS(f));
+    if (rc)
+        return rc;
+    size_t len;
+    char *v = slurp(args_get(f, NFLAGS(f), "voucher"), 1 << 20, &len);
+    if (v == NULL)
+        return args_fail(EXIT_USAGE, cmd, "cannot read --voucher");
+    v[strcspn(v, " \t\r\n")] = '\0';
+    char path[300];
+    snprintf(path, sizeof(path), "/admin/v1/devices/%s/transfer", argv[0]);
+    rc = post_json(cmd, path, json_pack("{s:s, s:s}", "to", args_get(f, NFLAGS(f), "to"),
+                                        "voucher", v));
+    free(v);
+    return rc;
+}
+
+static int dev_accept(int argc, char **argv)
+{
+    const char *cmd = "device accept";
+    if (argc < 1 || argv[0][0] == '-' || !id_safe(argv[0]))
+        return args_fail(EXIT_USAGE, cmd, "expected ID --owner OWNER");
+    struct flag f[] = {{"owner", 1, NULL}};
+    int rc = args_parse(cmd, argc - 1, argv + 1, f, NFLAGS(f));
+    if (rc)
+        return rc;
+    char path[300];
+    snprintf(path, sizeof(path), "/admin/v1/devices/%s/accept", argv[0]);
+    return post_json(cmd, path, json_pack("{s:s}", "owner", args_get(f, NFLAGS(f), "owner")));
+}
+
 static const struct command dev_commands[] = {
     {"list", dev_list, "[--after N] [--limit N]"},
     {"show", dev_show, "ID   (registration, subscription state, history)"},
     {"rotate", dev_rotate, "ID   (a new credential version waits for the device)"},
+    {"transfer", dev_transfer, "ID --to OWNER --voucher FILE   (chain signed by the current "
+                               "owner, base64url)"},
+    {"accept", dev_accept, "ID --owner OWNER   (the old subscription is revoked and erased)"},
 };
 
 int cmd_device(int argc, char **argv)
 {
     return run_command("device", dev_commands, NFLAGS(dev_commands), argc, argv);
+}
+
+/* ---- owner ---- */
+
+static int owner_add(int argc, char **argv)
+{
+    const char *cmd = "owner add";
+    struct flag f[] = {{"name", 1, NULL}, {"public-key", 1, NULL}};
+    int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
+    if (rc)
+        return rc;
+    return post_json(cmd, "/admin/v1/owners",
+                     json_pack("{s:s, s:s}", "name", args_get(f, NFLAGS(f), "name"),
+                               "public_key", args_get(f, NFLAGS(f), "public-key")));
+}
+
+static const struct command owner_commands[] = {
+    {"add", owner_add, "--name NAME --public-key B64URL   (Ed25519: signs its transfers)"},
+};
+
+int cmd_owner(int argc, char **argv)
+{
+    return run_command("owner", owner_commands, NFLAGS(owner_commands), argc, argv);
 }
 
 /* ---- activate FILE ---- */

@@ -25,6 +25,7 @@ int cmd_gateway(int argc, char **argv);
 int cmd_device(int argc, char **argv);
 int cmd_bulk_activate(int argc, char **argv);
 int cmd_provisioning_key(int argc, char **argv);
+int cmd_owner(int argc, char **argv);
 int cmd_audit_credentials(int argc, char **argv);
 
 #endif

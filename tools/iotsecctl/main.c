@@ -21,7 +21,8 @@ static const struct command groups[] = {
     {"manufacturer", cmd_manufacturer, "device manufacturers and their factory CAs: add, list"},
     {"enrollment", cmd_enrollment, "who may onboard: add, list, disable, enable"},
     {"gateway", cmd_gateway, "gateways that may relay onboarding: add"},
-    {"device", cmd_device, "onboarded devices: list, show, rotate"},
+    {"device", cmd_device, "onboarded devices: list, show, rotate, transfer, accept"},
+    {"owner", cmd_owner, "device owners (tenants) and their keys: add"},
     {"activate", cmd_bulk_activate, "FILE   bulk activation (JSON lines {registration_id|serial, "
                                "account, service})"},
     {"provisioning-key", cmd_provisioning_key, "the Ed25519 key devices pin"},
