@@ -631,7 +631,12 @@ static bool cred_request(struct provision *p, struct http_request *req, struct s
                 "unknown credential_id");
         return false;
     }
-    rc = subscriber_get_keys(p->store, p->kek, r->reg.supi, &r->sub, &r->keys);
+    rc = r->reg.supi[0] ? subscriber_get_keys(p->store, p->kek, r->reg.supi, &r->sub, &r->keys)
+                        : IOTSEC_ERR_NOTFOUND;
+    if (rc == IOTSEC_ERR_NOTFOUND) { /* transferred (erased), or deleted by the operator */
+        problem(req, 409, "REPROVISION_REFUSED", "the device has no credential: onboard again");
+        return false;
+    }
     if (rc == IOTSEC_OK && (r->sub.state == SUB_REVOKED || r->sub.state == SUB_EXPIRED)) {
         problem(req, 409, "REPROVISION_REFUSED", "the credential is revoked or expired");
         return false;

@@ -175,7 +175,7 @@ static const char *validate(json_t *o, struct enr_in *in, uint8_t *key, size_t *
     *reason = "a JSON object of at most 16 KiB";
     if (svc && !json_is_object(svc))
         return "service";
-    in->service = json_dumps(svc ? svc : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
+    in->service = svc ? json_dumps(svc, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
     if (in->service == NULL || strlen(in->service) > PROV_SERVICE_MAX)
         return "service";
     int named = !!e->reg_id[0] + !!e->cert_sha256[0] + !!e->serial[0];

@@ -227,7 +227,9 @@ static int run_onboard(struct store_conn *c, struct prov_job *j)
         rc = subscriber_get_keys(j->p->store, j->p->kek, r.supi, &sub, &keys);
         if (rc == IOTSEC_OK && (sub.state == SUB_REVOKED || sub.state == SUB_EXPIRED))
             rc = IOTSEC_ERR_STATE, j->fail = PROV_FAIL_REPROVISION;
-    } else {
+        keep = rc != IOTSEC_ERR_NOTFOUND; /* deleted by the operator: a new one, as reset */
+    }
+    if (!keep) {
         if (exists && r.supi[0] && (rc = delete_subscription(c, j, r.supi)) != IOTSEC_OK)
             return rc;
         /* After an accepted transfer the registration names its new owner. */

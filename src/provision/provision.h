@@ -43,8 +43,8 @@ int provision_admin_routes(struct provision *p, struct http_server *adm);
 struct http_request;
 bool provision_ota_rotate(void *p, const char *supi, struct http_request *req);
 
-/* Forgets expired nonces and discards rotation versions never confirmed within 7 days.
- * Called by the daemon's one-second tick (cheap when there is nothing to do). */
+/* Forgets expired nonces. Called by the daemon's one-second tick. (A rotation version never
+ * confirmed within 7 days needs no timer: the next fetch replaces it.) */
 void provision_tick(struct provision *p, int64_t now);
 
 #endif
