@@ -425,6 +425,36 @@ static void test_quota_exceeded_is_429(void **state)
     free(body);
     assert_int_equal(tcount(&fx, "prov_registrations"), regs);
     assert_int_equal(tcount(&fx, "subscriptions"), subs);
+
+    /* A rate limit of 1 per second: the second onboarding within the second waits. */
+    memset(gk, 0x6b, sizeof(gk));
+    tb64(gk, sizeof(gk), b64);
+    snprintf(json, sizeof(json),
+             "{\"kind\":\"group\",\"attestation\":\"derived_key\",\"group_key\":\"%s\","
+             "\"rate_per_s\":1,\"supi_range\":{\"first\":\"imsi-001010000810000\","
+             "\"last\":\"imsi-001010000810999\"}}", b64);
+    add_enrollment(json);
+    prov_bundle_wipe(&o->b);
+    onboard_derived(o, "rate-1", gk, sizeof(gk));
+    /* (A stalled machine may refill the bucket between two requests: try a few devices.) */
+    long got = 0;
+    for (int i = 2; i < 6 && got != 429; i++) {
+        snprintf(d.reg_id, sizeof(d.reg_id), "rate-%d", i);
+        tdevice_begin(&fx, &d);
+        body = tbody_derived(&d, gk, sizeof(gk));
+        regs = tcount(&fx, "prov_registrations");
+        char *out = NULL;
+        ra = 0;
+        got = treq(&fx, NULL, url("/device/v1/onboard"), body, &out, &ra);
+        if (got == 429) {
+            expect_problem(got, out, 429, "RATE_LIMITED");
+            assert_true(ra >= 1);
+            assert_int_equal(tcount(&fx, "prov_registrations"), regs);
+        }
+        free(out);
+        free(body);
+    }
+    assert_int_equal(got, 429);
     prov_bundle_wipe(&o->b);
     free(o);
 }
