@@ -401,7 +401,8 @@ struct onboard_req {
 };
 
 /* Checks the certificate proof (tls or x509_signature): false after answering. */
-static bool check_cert(struct http_request *req, struct store_conn *c, json_t *o,
+static bool check_cert(struct provision *p, struct http_request *req, struct store_conn *c,
+                       json_t *o,
                        const char *att, bool relayed, struct onboard_req *r, int64_t *mfr,
                        size_t *n_mfr)
 {
@@ -441,7 +442,7 @@ static bool check_cert(struct http_request *req, struct store_conn *c, json_t *o
                 "the certificate's subject CN must equal registration_id");
         return false;
     }
-    if (prov_x509_manufacturers(c, r->cert, r->chain, mfr, MAX_MANUFACTURERS, n_mfr) !=
+    if (prov_x509_manufacturers(p->cas, c, r->cert, r->chain, mfr, MAX_MANUFACTURERS, n_mfr) !=
             IOTSEC_OK ||
         *n_mfr == 0) {
         problem(req, 403, "CERT_UNTRUSTED", "the certificate chains to no manufacturer CA");
@@ -549,7 +550,7 @@ static void onboard(struct provision *p, struct http_request *req, bool relayed)
     size_t n_mfr = 0;
     struct prov_enrollment *cands = NULL;
     if (!decode_onboard(req, b.o, &r, &att) ||
-        (!r.derived && !check_cert(req, c, b.o, att, relayed, &r, mfr, &n_mfr)))
+        (!r.derived && !check_cert(p, req, c, b.o, att, relayed, &r, mfr, &n_mfr)))
         goto out;
     struct prov_identity id = {r.reg_id, r.derived ? NULL : r.sha256, r.derived ? NULL : r.serial,
                                r.derived};

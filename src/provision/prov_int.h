@@ -164,6 +164,7 @@ struct provision {
     struct prov_nonces *nonces;
     struct prov_limiter *limiter;
     struct aka *aka; /* may be NULL (tests) */
+    struct prov_ca_cache *cas;
 };
 
 /* ---- store (prov_store.c) ---- */
@@ -266,9 +267,14 @@ void prov_job_free(struct prov_job *j); /* wipes */
 
 struct x509_st;
 struct stack_st_X509;
+/* The manufacturers' CAs, parsed once (and again when one is added). */
+struct prov_ca_cache;
+struct prov_ca_cache *prov_ca_cache_new(void);
+void prov_ca_cache_free(struct prov_ca_cache *c);
 /* The ids of the manufacturers whose CA the certificate chains to (at most max). */
-int prov_x509_manufacturers(struct store_conn *c, struct x509_st *cert,
-                            struct stack_st_X509 *chain, int64_t *ids, size_t max, size_t *n);
+int prov_x509_manufacturers(struct prov_ca_cache *cache, struct store_conn *c,
+                            struct x509_st *cert, struct stack_st_X509 *chain, int64_t *ids,
+                            size_t max, size_t *n);
 /* Subject CN (visible ASCII), serial (lower-case hex), SHA-256 fingerprint (hex). */
 int prov_x509_names(struct x509_st *cert, char *cn, size_t cn_len, char *serial,
                     size_t serial_len, char sha256[65]);

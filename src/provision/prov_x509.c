@@ -5,46 +5,125 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "base/hex.h"
 #include "provision/prov_int.h"
 
-static bool chains_to(X509 *ca, X509 *cert, STACK_OF(X509) *chain)
+/* The manufacturers' CAs, parsed once into one trust store each. Manufacturers are only ever
+ * added, so the cache is current while the table's largest id is the one it was built at. */
+#define CA_CACHE_MAX 256
+
+struct ca_entry {
+    int64_t id;
+    X509_STORE *store;
+};
+
+struct prov_ca_cache {
+    pthread_rwlock_t lock;
+    int64_t max_id;
+    size_t n;
+    struct ca_entry e[CA_CACHE_MAX];
+};
+
+struct prov_ca_cache *prov_ca_cache_new(void)
 {
-    X509_STORE *store = X509_STORE_new();
+    struct prov_ca_cache *c = calloc(1, sizeof(*c));
+    if (c)
+        pthread_rwlock_init(&c->lock, NULL);
+    return c;
+}
+
+static void drop(struct prov_ca_cache *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        X509_STORE_free(c->e[i].store);
+    c->n = 0;
+    c->max_id = 0;
+}
+
+void prov_ca_cache_free(struct prov_ca_cache *c)
+{
+    if (c == NULL)
+        return;
+    drop(c);
+    pthread_rwlock_destroy(&c->lock);
+    free(c);
+}
+
+static int64_t max_id(struct store_conn *conn)
+{
+    sqlite3_stmt *st;
+    int64_t id = -1;
+    if (store_stmt(conn, "SELECT IFNULL(MAX(id), 0) FROM prov_manufacturers", &st) == IOTSEC_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            id = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    return id;
+}
+
+/* Rebuilds the cache under the write lock (another thread may have done it meanwhile). */
+static int reload(struct prov_ca_cache *c, struct store_conn *conn, int64_t want)
+{
+    pthread_rwlock_wrlock(&c->lock);
+    int rc = IOTSEC_OK;
+    if (c->max_id != want) {
+        drop(c);
+        sqlite3_stmt *st;
+        rc = store_stmt(conn, "SELECT id, ca_pem FROM prov_manufacturers ORDER BY id", &st);
+        int s = SQLITE_DONE;
+        while (rc == IOTSEC_OK && (s = sqlite3_step(st)) == SQLITE_ROW && c->n < CA_CACHE_MAX) {
+            BIO *bio = BIO_new_mem_buf(sqlite3_column_text(st, 1), sqlite3_column_bytes(st, 1));
+            X509 *ca = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+            X509_STORE *store = ca ? X509_STORE_new() : NULL;
+            if (store && X509_STORE_add_cert(store, ca) == 1)
+                c->e[c->n++] = (struct ca_entry){sqlite3_column_int64(st, 0), store};
+            else
+                X509_STORE_free(store);
+            X509_free(ca);
+            BIO_free(bio);
+        }
+        if (rc == IOTSEC_OK) {
+            sqlite3_reset(st);
+            c->max_id = want;
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return rc;
+}
+
+static bool chains_to(X509_STORE *store, X509 *cert, STACK_OF(X509) *chain)
+{
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    bool ok = false;
-    if (store && ctx && X509_STORE_add_cert(store, ca) == 1 &&
-        X509_STORE_CTX_init(ctx, store, cert, chain) == 1)
-        ok = X509_verify_cert(ctx) == 1;
+    bool ok = ctx && X509_STORE_CTX_init(ctx, store, cert, chain) == 1 &&
+              X509_verify_cert(ctx) == 1;
     X509_STORE_CTX_free(ctx);
-    X509_STORE_free(store);
     return ok;
 }
 
-int prov_x509_manufacturers(struct store_conn *c, X509 *cert, STACK_OF(X509) *chain,
-                            int64_t *ids, size_t max, size_t *n)
+int prov_x509_manufacturers(struct prov_ca_cache *cache, struct store_conn *conn, X509 *cert,
+                            STACK_OF(X509) *chain, int64_t *ids, size_t max, size_t *n)
 {
     *n = 0;
-    sqlite3_stmt *st;
-    int rc = store_stmt(c, "SELECT id, ca_pem FROM prov_manufacturers ORDER BY id", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
-        const void *pem = sqlite3_column_text(st, 1);
-        BIO *bio = BIO_new_mem_buf(pem, sqlite3_column_bytes(st, 1));
-        X509 *ca = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-        if (ca && chains_to(ca, cert, chain))
-            ids[(*n)++] = sqlite3_column_int64(st, 0);
-        X509_free(ca);
-        BIO_free(bio);
-    }
-    sqlite3_reset(st);
-    return s == SQLITE_ROW || s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    int64_t want = max_id(conn);
+    if (want < 0)
+        return IOTSEC_ERR_IO;
+    pthread_rwlock_rdlock(&cache->lock);
+    bool stale = cache->max_id != want;
+    pthread_rwlock_unlock(&cache->lock);
+    if (stale && reload(cache, conn, want) != IOTSEC_OK)
+        return IOTSEC_ERR_IO;
+    pthread_rwlock_rdlock(&cache->lock);
+    for (size_t i = 0; i < cache->n && *n < max; i++)
+        if (chains_to(cache->e[i].store, cert, chain))
+            ids[(*n)++] = cache->e[i].id;
+    pthread_rwlock_unlock(&cache->lock);
+    return IOTSEC_OK;
 }
 
 int prov_x509_names(X509 *cert, char *cn, size_t cn_len, char *serial, size_t serial_len,

@@ -19,7 +19,8 @@ int provision_new(const struct provision_config *cfg, struct provision **out)
     memcpy(p->admin_cert_sha256, cfg->admin_cert_sha256, sizeof(p->admin_cert_sha256));
     p->nonces = prov_nonces_new(PROV_NONCES_MAX);
     p->limiter = prov_limiter_new(LIMITER_SLOTS);
-    int rc = p->nonces && p->limiter ? prov_key_load_or_create(p->store, p->kek, &p->sign_key,
+    p->cas = prov_ca_cache_new();
+    int rc = p->nonces && p->limiter && p->cas ? prov_key_load_or_create(p->store, p->kek, &p->sign_key,
                                                                p->sign_pub)
                                      : IOTSEC_ERR_NOMEM;
     if (rc != IOTSEC_OK) {
@@ -37,6 +38,7 @@ void provision_free(struct provision *p)
     prov_sign_key_free(p->sign_key);
     prov_nonces_free(p->nonces);
     prov_limiter_free(p->limiter);
+    prov_ca_cache_free(p->cas);
     free(p);
 }
 
