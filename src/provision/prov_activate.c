@@ -22,7 +22,8 @@ struct act_line {
     const char *key_kind; /* "reg" or "serial" */
     const char *id;
     const char *account;
-    char *service; /* compact JSON, malloc'd */
+    const char *supi; /* pre-bound, or NULL */
+    char *service;    /* compact JSON, malloc'd */
 };
 
 struct act_in {
@@ -68,6 +69,12 @@ static const char *validate(json_t *it, struct act_line *l)
     l->account = json_string_value(json_object_get(it, "account"));
     if (l->account == NULL || l->account[0] == '\0' || strlen(l->account) > PROV_OWNER_MAX)
         return "account: a string of 1..64 characters";
+    l->supi = json_string_value(json_object_get(it, "supi"));
+    struct supi parsed;
+    if (json_object_get(it, "supi") &&
+        (l->supi == NULL || strncmp(l->supi, "imsi-", 5) != 0 || strlen(l->supi) >= 40 ||
+         supi_parse(l->supi, &parsed) != IOTSEC_OK))
+        return "supi: imsi-<digits>";
     json_t *svc = json_object_get(it, "service");
     if (svc && !json_is_object(svc))
         return "service: an object";
@@ -119,13 +126,15 @@ static int run_activate(struct store_conn *c, struct adm_job *a)
         snprintf(key, sizeof(key), "%s:%s", l->key_kind, l->id);
         sqlite3_stmt *st;
         int rc = store_stmt(c, "INSERT OR REPLACE INTO prov_activations(key, account, service,"
-                               " created_at) VALUES (?, ?, ?, ?)", &st);
+                               " created_at, supi) VALUES (?, ?, ?, ?, ?)", &st);
         if (rc != IOTSEC_OK)
             goto fail;
         sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, l->account, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, l->service, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, a->now);
+        if (l->supi)
+            sqlite3_bind_text(st, 5, l->supi, -1, SQLITE_STATIC);
         int s = sqlite3_step(st);
         if (s != SQLITE_DONE) {
             rc = store_error(c, s);

@@ -195,6 +195,10 @@ static void job_done(void *arg, int rc)
     case PROV_FAIL_REPROVISION:
         problem(req, 409, "REPROVISION_REFUSED", "the device may not be provisioned again");
         goto out;
+    case PROV_FAIL_SUPI_TAKEN:
+        problem(req, 409, "SUPI_CONFLICT",
+                "the SUPI pre-bound to this device by bulk activation is in use");
+        goto out;
     case PROV_FAIL_NOTFOUND:
         problem(req, 404, "REGISTRATION_NOT_FOUND", "the device never onboarded");
         goto out;

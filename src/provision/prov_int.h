@@ -216,8 +216,10 @@ size_t prov_pend_aad(const char *reg_id, uint32_t version, char *buf, size_t len
 int prov_pending_keys(struct store_conn *c, const struct seal_kek *kek, const char *reg_id,
                       uint32_t version, uint8_t k[16], uint8_t opc[16]);
 /* Was this device named by a bulk activation (by registration id or serial)? */
+/* supi (when not NULL, 40 bytes) gets the pre-bound SUPI or "". */
 int prov_activation_find(struct store_conn *c, const char *reg_id, const char *serial,
-                         bool *found, char *account, size_t account_len, char **service);
+                         bool *found, char *account, size_t account_len, char **service,
+                         char *supi);
 
 /* ---- write jobs (prov_jobs.c): run on the store's writer ---- */
 
@@ -229,6 +231,7 @@ enum prov_fail {
     PROV_FAIL_REPROVISION,
     PROV_FAIL_NOTFOUND,
     PROV_FAIL_VERSION,
+    PROV_FAIL_SUPI_TAKEN, /* the SUPI pre-bound by bulk activation exists already */
 };
 
 struct prov_hn_list {

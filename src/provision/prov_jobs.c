@@ -93,11 +93,11 @@ static char *enrollment_service(struct store_conn *c, int64_t id)
 
 /* The service parameters of a bundle: the bulk activation's, else the enrollment's. */
 static char *service_for(struct store_conn *c, const struct prov_job *j, int64_t enrollment_id,
-                         char *account, size_t account_len, bool *activated)
+                         char *account, size_t account_len, bool *activated, char *supi)
 {
     char *svc = NULL;
-    if (prov_activation_find(c, j->reg_id, j->serial, activated, account, account_len, &svc) !=
-        IOTSEC_OK)
+    if (prov_activation_find(c, j->reg_id, j->serial, activated, account, account_len, &svc,
+                             supi) != IOTSEC_OK)
         *activated = false;
     return svc ? svc : enrollment_service(c, enrollment_id);
 }
@@ -105,7 +105,7 @@ static char *service_for(struct store_conn *c, const struct prov_job *j, int64_t
 /* Allocates the next free SUPI of the enrollment's range and creates the subscription. */
 static int create_subscription(struct store_conn *c, struct prov_job *j,
                                const struct prov_enrollment *e, const char *owner,
-                               struct sub_op *op, struct sub_input *in)
+                               const char *prebound, struct sub_op *op, struct sub_input *in)
 {
     struct prov_supi_range r;
     if (prov_supi_range_parse(e->supi_first, e->supi_last, &r) != IOTSEC_OK)
@@ -126,9 +126,12 @@ static int create_subscription(struct store_conn *c, struct prov_job *j,
     in->not_after = e->lifetime_s > 0 ? j->now + e->lifetime_s : 0;
     in->state = SUB_PENDING_ACTIVATION;
     rc = IOTSEC_ERR_CONFLICT;
-    for (int t = 0; t < SUPI_TRIES && rc == IOTSEC_ERR_CONFLICT; t++, next++) {
+    bool bound = prebound && prebound[0];
+    for (int t = 0; t < (bound ? 1 : SUPI_TRIES) && rc == IOTSEC_ERR_CONFLICT; t++, next++) {
         char supi[40];
-        if (prov_supi_at(&r, next, supi, sizeof(supi)) != IOTSEC_OK) {
+        if (bound)
+            snprintf(supi, sizeof(supi), "%s", prebound);
+        else if (prov_supi_at(&r, next, supi, sizeof(supi)) != IOTSEC_OK) {
             j->fail = PROV_FAIL_EXHAUSTED;
             return IOTSEC_ERR_BUSY;
         }
@@ -142,7 +145,9 @@ static int create_subscription(struct store_conn *c, struct prov_job *j,
         op->actor = "provision";
         rc = sub_op_run(c, op);
     }
-    if (rc != IOTSEC_OK)
+    if (bound && rc == IOTSEC_ERR_CONFLICT)
+        j->fail = PROV_FAIL_SUPI_TAKEN;
+    if (rc != IOTSEC_OK || bound)
         return rc;
     if ((rc = store_stmt(c, "UPDATE prov_enrollments SET supi_next = ? WHERE id = ?", &st)) !=
         IOTSEC_OK)
@@ -217,6 +222,9 @@ static int run_onboard(struct store_conn *c, struct prov_job *j)
     int64_t row = exists ? r.id : 0;
     if (!exists && (rc = insert_registration(c, j, &row)) != IOTSEC_OK)
         return rc;
+    char supi[SUPI_STRING_MAX], account[PROV_OWNER_MAX + 1] = "", prebound[40] = "";
+    bool activated = false;
+    char *svc = service_for(c, j, e.id, account, sizeof(account), &activated, prebound);
     struct subscription sub;
     struct sub_keys keys;
     struct sub_op op;
@@ -230,22 +238,24 @@ static int run_onboard(struct store_conn *c, struct prov_job *j)
         keep = rc != IOTSEC_ERR_NOTFOUND; /* deleted by the operator: a new one, as reset */
     }
     if (!keep) {
-        if (exists && r.supi[0] && (rc = delete_subscription(c, j, r.supi)) != IOTSEC_OK)
+        if (exists && r.supi[0] && (rc = delete_subscription(c, j, r.supi)) != IOTSEC_OK) {
+            free(svc);
             return rc;
+        }
         /* After an accepted transfer the registration names its new owner. */
-        rc = create_subscription(c, j, &e, exists && r.owner[0] ? r.owner : e.owner, &op, &in);
+        rc = create_subscription(c, j, &e, exists && r.owner[0] ? r.owner : e.owner, prebound,
+                                 &op, &in);
         if (rc == IOTSEC_OK) {
             sub = op.result;
             keys = in.keys;
         }
         secure_wipe(&in, sizeof(in));
     }
-    if (rc != IOTSEC_OK)
+    if (rc != IOTSEC_OK) {
+        free(svc);
         return rc;
-    char supi[SUPI_STRING_MAX], account[PROV_OWNER_MAX + 1] = "";
+    }
     supi_format(&sub.supi, supi, sizeof(supi));
-    bool activated = false;
-    char *svc = service_for(c, j, e.id, account, sizeof(account), &activated);
     struct bundle_src b = {supi, keys.k, keys.opc, sub.amf, sub.cred_version, sub.not_after, row,
                            e.routing_ind, svc};
     rc = seal_bundle(j, &b);
@@ -336,7 +346,7 @@ static int run_rotate(struct store_conn *c, struct prov_job *j)
         rc = prov_enrollment_load(c, r.enrollment_id, &e);
     if (rc == IOTSEC_OK && j->kind == PROV_JOB_ROTATE) {
         bool activated;
-        char *svc = service_for(c, j, e.id, NULL, 0, &activated);
+        char *svc = service_for(c, j, e.id, NULL, 0, &activated, NULL);
         struct bundle_src b = {r.supi, k, opc, sub.amf, version, sub.not_after, r.id,
                                e.routing_ind, svc};
         rc = seal_bundle(j, &b);
@@ -429,7 +439,7 @@ static int run_confirm(struct store_conn *c, struct prov_job *j)
     struct prov_enrollment e;
     bool activated = false;
     if ((rc = prov_enrollment_load(c, r.enrollment_id, &e)) != IOTSEC_OK ||
-        (rc = prov_activation_find(c, r.reg_id, r.serial, &activated, NULL, 0, NULL)) !=
+        (rc = prov_activation_find(c, r.reg_id, r.serial, &activated, NULL, 0, NULL, NULL)) !=
             IOTSEC_OK)
         return rc;
     struct subscription sub;

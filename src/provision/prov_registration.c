@@ -124,13 +124,15 @@ int prov_pending_keys(struct store_conn *c, const struct seal_kek *kek, const ch
 }
 
 int prov_activation_find(struct store_conn *c, const char *reg_id, const char *serial,
-                         bool *found, char *account, size_t account_len, char **service)
+                         bool *found, char *account, size_t account_len, char **service,
+                         char *supi)
 {
     char k1[PROV_REG_ID_MAX + 8], k2[PROV_SERIAL_MAX + 8];
     snprintf(k1, sizeof(k1), "reg:%s", reg_id);
     snprintf(k2, sizeof(k2), "serial:%s", serial && serial[0] ? serial : "\x01");
     sqlite3_stmt *st;
-    int rc = store_stmt(c, "SELECT account, service FROM prov_activations WHERE key IN (?, ?)"
+    int rc = store_stmt(c, "SELECT account, service, IFNULL(supi, '') FROM prov_activations"
+                           " WHERE key IN (?, ?)"
                            " ORDER BY key LIMIT 1", &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -140,6 +142,10 @@ int prov_activation_find(struct store_conn *c, const char *reg_id, const char *s
     *found = s == SQLITE_ROW;
     if (service)
         *service = NULL;
+    if (supi)
+        supi[0] = '\0';
+    if (*found && supi)
+        text(st, 2, supi, 40);
     if (*found) {
         if (account)
             text(st, 0, account, account_len);

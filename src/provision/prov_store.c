@@ -60,9 +60,10 @@ const char PROVISION_MIGRATION_1[] =
     "CREATE TABLE prov_gateway_enrollments (gateway_id INTEGER NOT NULL"
     " REFERENCES prov_gateways(id), enrollment_id INTEGER NOT NULL"
     " REFERENCES prov_enrollments(id), PRIMARY KEY (gateway_id, enrollment_id)) WITHOUT ROWID;"
-    /* Bulk activation: key "reg:<registration id>" or "serial:<hex>". */
+    /* Bulk activation: key "reg:<registration id>" or "serial:<hex>"; supi: pre-bound, used
+     * instead of the enrollment's range when the device onboards. */
     "CREATE TABLE prov_activations (key TEXT PRIMARY KEY, account TEXT NOT NULL,"
-    " service TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;";
+    " service TEXT NOT NULL, supi TEXT, created_at INTEGER NOT NULL) WITHOUT ROWID;";
 
 static const char key_aad[] = "prov:provisioning-key:1";
 

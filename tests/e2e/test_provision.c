@@ -656,6 +656,18 @@ static void test_bulk_activation_all_or_nothing(void **state)
     tsub_state(&fx, o->b.supi, st, sizeof(st));
     assert_string_equal(st, "active");
     assert_true(tauth(&fx, o->b.supi, o->b.k, o->b.opc));
+    /* A SUPI pre-bound by activation is the one the device gets when it onboards. */
+    json_decref(admin_ok("POST", "/admin/v1/activations",
+                         "{\"items\":[{\"registration_id\":\"prebound\",\"account\":\"a\","
+                         "\"supi\":\"nai-x@y\"}]}", 400));
+    json_decref(admin_ok("POST", "/admin/v1/activations",
+                         "{\"items\":[{\"registration_id\":\"prebound\",\"account\":\"a\","
+                         "\"supi\":\"imsi-001010000990001\"}]}", 200));
+    struct onboarded *pb = calloc(1, sizeof(*pb));
+    onboard_derived(pb, "prebound", group_key, sizeof(group_key));
+    assert_string_equal(pb->b.supi, "imsi-001010000990001");
+    prov_bundle_wipe(&pb->b);
+    free(pb);
     json_t *dev = admin_ok("GET", "/admin/v1/devices/flat-7a-meter", NULL, 200);
     assert_string_equal(json_string_value(json_object_get(dev, "account")), "apartment 7A");
     assert_string_equal(json_string_value(json_object_get(dev, "subscription_state")), "active");
