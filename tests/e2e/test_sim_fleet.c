@@ -1,6 +1,6 @@
 /* The device side of issue 4 against the real iotsecd: `iotsec-sim fleet` with certificate
  * and derived-key devices (a quarter through a gateway, sdk/gateway) onboards, authenticates
- * and rotates every device it should, and prints exactly the documented JSON. (The relay
+ * rotates and transfers every device it should, and prints exactly the documented JSON. (The relay
  * proofs, a bit-flipping relay and a K/OPc search of what a relay saw, are in
  * test_provision.c.) */
 #include <setjmp.h>
@@ -79,7 +79,8 @@ static void test_fleet_certificates(void **state)
 {
     (void)state;
     int st;
-    json_t *o = run_sim("--rotate 3", &st); /* 3 rotate, then authenticate with the new K */
+    /* 3 rotate, then authenticate with the new K; the last is transferred, re-onboards */
+    json_t *o = run_sim("--rotate 3 --transfer-to e2e-owner", &st);
     check_fleet(o);
     assert_int_equal(st, 0);
     json_decref(o);

@@ -1,6 +1,6 @@
 /* iotsec-sim fleet --dir DIR --devices N [--via-gateway K] [--derived-keys] [--ready FILE]
  *                  [--threads T] [--name NAME] [--requires-activation] [--rotate M]
- *                  [--trace I]
+ *                  [--trace I] [--transfer-to OWNER]
  * Registers a test manufacturer and enrollment (and a gateway when K > 0) with the running
  * daemon of instance DIR, manufactures N devices, onboards them concurrently (K of them
  * through the gateway), authenticates each with 5G AKA over the SBI, and prints one JSON
@@ -8,7 +8,9 @@
  * --name: the fleet's name (registration ids NAME-dev-000000...), e.g. to bulk-activate them
  * first (with --requires-activation, devices wait for that activation); --rotate M: devices
  * 0..M-1 then rotate their credentials and authenticate again with the new ones; --trace I:
- * device I's messages on stderr. */
+ * device I's messages on stderr; --transfer-to: the last device (a direct one) is then
+ * transferred to a new owner OWNER (certificate fleets: the voucher chain starts at the test
+ * manufacturer's root), loses its old credential and onboards again. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: iotsec-sim fleet --dir DIR --devices N [--via-gateway K] "
                     "[--derived-keys] [--ready FILE] [--threads T] [--name NAME]\n"
-                    "                  [--requires-activation] [--rotate M] [--trace I]\n");
+                    "                  [--requires-activation] [--rotate M] [--trace I]\n"
+                    "                  [--transfer-to OWNER]\n");
 }
 
 static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -55,7 +58,7 @@ static void report_failures(const struct sim_device *d, uint32_t n)
 
 int main(int argc, char **argv)
 {
-    const char *dir = NULL, *ready = NULL;
+    const char *dir = NULL, *ready = NULL, *transfer_to = NULL;
     uint32_t n = 0, k = 0, threads = 32, rotate = 0, trace = UINT32_MAX;
     struct sim_fleet_opts o = {0};
     if (argc < 2 || strcmp(argv[1], "fleet") != 0) {
@@ -80,6 +83,8 @@ int main(int argc, char **argv)
             i++;
         else if (strcmp(a, "--name") == 0 && v)
             o.name = argv[++i];
+        else if (strcmp(a, "--transfer-to") == 0 && v)
+            transfer_to = argv[++i];
         else if (strcmp(a, "--derived-keys") == 0)
             o.derived = true;
         else if (strcmp(a, "--requires-activation") == 0)
@@ -90,6 +95,11 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (transfer_to && (o.derived || k == n)) {
+        fprintf(stderr, "iotsec-sim: --transfer-to needs certificate devices and a direct one\n");
+        return 2;
+    }
+    o.reprovision = transfer_to ? "reset" : NULL; /* the new owner gets a new subscription */
     if (!dir || n == 0 || k > n || rotate > n) {
         fprintf(stderr, "iotsec-sim: --dir and --devices N > 0 are required, --via-gateway K "
                         "and --rotate M at most N\n");
@@ -129,6 +139,14 @@ int main(int argc, char **argv)
             st.authenticated += d[i].authenticated;
         fprintf(stderr, "iotsec-sim: %u of %u rotations confirmed, then authenticated with "
                         "the new credential\n", rotated, rotate);
+    }
+    if (transfer_to && d[n - 1].authenticated) {
+        fprintf(stderr, "iotsec-sim: %s is transferred to %s\n", d[n - 1].reg_id, transfer_to);
+        if (sim_transfer(&in, &s, &d[n - 1], transfer_to) != 0)
+            d[n - 1].authenticated = false; /* counted as failed */
+        st.authenticated = 0;
+        for (uint32_t i = 0; i < n; i++)
+            st.authenticated += d[i].authenticated;
     }
     for (uint32_t i = 0; i < n; i++)
         st.failed += d[i].onboard_rc != IOTSEC_OK || !d[i].authenticated;

@@ -79,6 +79,7 @@ struct sim_setup {
     struct sim_device gateway; /* its certificate and key */
     bool have_gateway;
     uint8_t pinned[PROV_ED25519_PUB_LEN];
+    uint8_t root_seed[PROV_ED25519_SEED_LEN]; /* the manufacturer's voucher root (a secret) */
 };
 /* What kind of fleet to set up. */
 struct sim_fleet_opts {
@@ -87,6 +88,7 @@ struct sim_fleet_opts {
     bool requires_activation; /* devices wait for a bulk activation to become active */
     const char *name;         /* names the fleet (registration ids NAME-dev-000000...); NULL:
                                * a random one */
+    const char *reprovision;  /* the enrollment's policy; NULL: "keep" */
 };
 /* Registers the manufacturer (certificate mode) and a group enrollment for n devices, and
  * a gateway allowed for it. 0, or -1 with a message on stderr. */
@@ -113,6 +115,17 @@ int sim_onboard_all(const struct sim_instance *in, const struct sim_setup *s,
  * Their authenticated flag is cleared, so a second sim_authenticate_all proves the new K. */
 uint32_t sim_rotate(const struct sim_instance *in, const struct sim_setup *s,
                     struct sim_device *d, uint32_t m);
+/* Onboards one device again (e.g. after a transfer), direct or through a new gateway
+ * connection as it first did. */
+int sim_onboard_again(const struct sim_instance *in, const struct sim_setup *s,
+                      struct sim_device *dev);
+/* Transfers dev to a new owner `to` (made here, with a fresh Ed25519 key): the voucher chain
+ * from the manufacturer root, the transfer request, the new owner's acceptance (the old
+ * subscription is revoked and erased); then checks that the old credential no longer
+ * authenticates, onboards the device again (policy "reset": a new subscription) and
+ * authenticates it. Says what happens on stderr. 0 when every step went as it should. */
+int sim_transfer(const struct sim_instance *in, const struct sim_setup *s, struct sim_device *dev,
+                 const char *to);
 /* Authenticates every onboarded device over the SBI (5G AKA). */
 int sim_authenticate_all(const struct sim_instance *in, struct sim_device *d, uint32_t n,
                          unsigned threads, struct sim_stats *st);

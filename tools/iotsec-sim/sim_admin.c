@@ -140,9 +140,16 @@ int sim_setup_fleet(const struct sim_instance *in, struct sim_setup *s,
         return -1;
     }
     if (!derived) {
+        /* the manufacturer's voucher root: ownership chains of its devices start there */
+        uint8_t root_pub[PROV_ED25519_PUB_LEN];
+        char root_b64[64];
+        if (prov_ed25519_keygen(s->root_seed, root_pub) != IOTSEC_OK)
+            return -1;
+        b64u_encode(root_pub, sizeof(root_pub), root_b64);
         char *pem = sim_ca_pem(s->ca);
         long st = post_json(in, "/admin/v1/manufacturers",
-                            json_pack("{s:s, s:s}", "name", s->name, "ca_pem", pem ? pem : ""),
+                            json_pack("{s:s, s:s, s:s}", "name", s->name, "ca_pem",
+                                      pem ? pem : "", "root_public_key", root_b64),
                             &ans);
         free(pem);
         json_decref(ans);
@@ -151,7 +158,8 @@ int sim_setup_fleet(const struct sim_instance *in, struct sim_setup *s,
     }
     json_t *enr = json_pack("{s:s, s:s, s:b, s:s, s:s, s:{s:s}}", "kind", "group",
                             "attestation", derived ? "derived_key" : "x509", "enabled", 1,
-                            "owner", "sim", "reprovision", "keep", "service", "fleet", s->name);
+                            "owner", "sim", "reprovision", o->reprovision ? o->reprovision : "keep",
+                            "service", "fleet", s->name);
     if (!derived)
         json_object_set_new(enr, "manufacturer", json_string(s->name));
     json_object_set_new(enr, "requires_activation", json_boolean(o->requires_activation));
@@ -197,4 +205,5 @@ void sim_setup_free(struct sim_setup *s)
     sim_ca_free(s->ca);
     sim_device_free(&s->gateway);
     OPENSSL_cleanse(s->group_key, sizeof(s->group_key));
+    OPENSSL_cleanse(s->root_seed, sizeof(s->root_seed));
 }

@@ -135,6 +135,20 @@ static void onboard_one(struct fleet_run *r, uint32_t i, struct gateway *gw)
     onboard_device_wipe(&od);
 }
 
+int sim_onboard_again(const struct sim_instance *in, const struct sim_setup *s,
+                      struct sim_device *dev)
+{
+    struct fleet_run r = {.in = in, .s = s, .d = dev, .n = 1};
+    struct gateway *gw = open_gateway(in, s);
+    if (onboard_tls_ctx_new(in->device, in->ca, &r.tls) == IOTSEC_OK)
+        onboard_one(&r, 0, gw);
+    else
+        dev->onboard_rc = IOTSEC_ERR_IO;
+    onboard_tls_ctx_free(r.tls);
+    gateway_free(gw);
+    return dev->onboard_rc;
+}
+
 uint32_t sim_rotate(const struct sim_instance *in, const struct sim_setup *s,
                     struct sim_device *d, uint32_t m)
 {
