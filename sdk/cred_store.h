@@ -3,7 +3,8 @@
  * can stand in for the default sealed file (cred_store_file_open below).
  *
  * A store holds a few named slots, each an opaque byte string (the onboarding client puts
- * the canonical bundle encoding of crypto/provision_crypto.h there: it holds K and OPc).
+ * the canonical bundle encoding of crypto/provision_crypto.h in "current", and a pending
+ * rotation's nonce and bundle in "next": both hold K and OPc).
  * Slot names are short ASCII words ("current", "next"). Every put must be atomic: after a
  * crash a slot holds either its old or its new value, never a mix, and a put that returned
  * IOTSEC_OK survives a power cut. Rotation relies on this: the new bundle goes to "next",

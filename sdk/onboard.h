@@ -123,9 +123,13 @@ int onboard_run(const struct onboard_device *d, struct onboard_transport *t,
                 struct cred_store *store, const struct onboard_backoff *b,
                 void (*sleep_ms)(uint32_t ms), struct onboard_result *res);
 
-/* Rotation: reads CRED_SLOT_CURRENT, fetches a new bundle authenticated with it, stores it in
- * CRED_SLOT_NEXT, confirms, then makes it CRED_SLOT_CURRENT and erases CRED_SLOT_NEXT. The
- * old credential is replaced only after the new one is stored and confirmed. */
+/* Rotation: reads CRED_SLOT_CURRENT, fetches a new bundle authenticated with it, stores it
+ * (with the rotation's nonce) in CRED_SLOT_NEXT, confirms, then makes it CRED_SLOT_CURRENT and
+ * erases CRED_SLOT_NEXT. The old credential is replaced only after the new one is stored and
+ * confirmed. A call that finds CRED_SLOT_NEXT (a confirmation whose answer was lost, even
+ * across a restart) first sends that confirmation again (it is idempotent) and, if the
+ * server accepts it, completes that rotation instead of starting another; if the server no
+ * longer knows it, drops it and rotates afresh. */
 int rotate_run(const struct onboard_device *d, struct onboard_transport *t,
                struct cred_store *store, const struct onboard_backoff *b,
                void (*sleep_ms)(uint32_t ms), struct onboard_result *res);

@@ -166,6 +166,83 @@ int onboard_load(struct cred_store *store, const char *slot, uint8_t *plain, siz
     return rc;
 }
 
+/* "next" holds a fetched, not yet confirmed rotation: u8 version || nonce || bundle bytes, so
+ * that a device that restarts after sending its confirmation can send it again (the
+ * confirmation is idempotent) instead of being stuck with a credential the server retired. */
+#define NEXT_VERSION 1
+
+static int put_next(struct cred_store *store, const struct onboard_attempt *a)
+{
+    size_t len = 1 + PROV_NONCE_LEN + a->plain_len;
+    uint8_t *v = malloc(len);
+    if (!v)
+        return IOTSEC_ERR_NOMEM;
+    v[0] = NEXT_VERSION;
+    memcpy(v + 1, a->nonce, PROV_NONCE_LEN);
+    memcpy(v + 1 + PROV_NONCE_LEN, a->plain, a->plain_len);
+    int rc = cred_put(store, CRED_SLOT_NEXT, v, len);
+    OPENSSL_cleanse(v, len);
+    free(v);
+    return rc;
+}
+
+/* Loads a pending rotation into a (nonce, plain, bundle). IOTSEC_ERR_NOTFOUND: none. */
+static int load_next(struct cred_store *store, struct onboard_attempt *a)
+{
+    uint8_t *v = malloc(1 + PROV_NONCE_LEN + PROV_PLAINTEXT_MAX);
+    size_t len = 0;
+    if (!v)
+        return IOTSEC_ERR_NOMEM;
+    int rc = cred_get(store, CRED_SLOT_NEXT, v, 1 + PROV_NONCE_LEN + PROV_PLAINTEXT_MAX, &len);
+    if (rc == IOTSEC_OK && (len <= 1 + PROV_NONCE_LEN || v[0] != NEXT_VERSION))
+        rc = IOTSEC_ERR_INVALID;
+    if (rc == IOTSEC_OK) {
+        memcpy(a->nonce, v + 1, PROV_NONCE_LEN);
+        a->plain_len = len - 1 - PROV_NONCE_LEN;
+        a->plain = malloc(a->plain_len);
+        if (!a->plain)
+            rc = IOTSEC_ERR_NOMEM;
+        else
+            memcpy(a->plain, v + 1 + PROV_NONCE_LEN, a->plain_len);
+    }
+    if (rc == IOTSEC_OK)
+        rc = prov_bundle_parse(a->plain, a->plain_len, &a->bundle);
+    OPENSSL_cleanse(v, 1 + PROV_NONCE_LEN + PROV_PLAINTEXT_MAX);
+    free(v);
+    return rc;
+}
+
+/* Makes the confirmed bundle current, then forgets the pending rotation. */
+static int promote(struct cred_store *store, const struct onboard_attempt *a)
+{
+    int rc = cred_put(store, CRED_SLOT_CURRENT, a->plain, a->plain_len);
+    return rc == IOTSEC_OK ? cred_erase(store, CRED_SLOT_NEXT) : rc;
+}
+
+/* A rotation fetched before a restart: confirm it again. IOTSEC_OK when it is now current,
+ * IOTSEC_ERR_NOTFOUND when there was none or the server no longer knows it (it was discarded:
+ * the old credential is still the current one), another error to try again later. */
+static int resume_rotation(const struct onboard_device *d, struct onboard_transport *t,
+                           struct cred_store *store, const struct onboard_backoff *b,
+                           void (*sleep_fn)(uint32_t), struct onboard_result *res)
+{
+    struct onboard_attempt a = {0};
+    int rc = load_next(store, &a);
+    if (rc == IOTSEC_OK) {
+        rc = confirm(d, t, &a, b, sleep_fn, res);
+        if (rc == IOTSEC_OK)
+            rc = promote(store, &a);
+        else if (rc == IOTSEC_ERR_AUTH || rc == IOTSEC_ERR_NOTFOUND)
+            rc = cred_erase(store, CRED_SLOT_NEXT) == IOTSEC_OK ? IOTSEC_ERR_NOTFOUND
+                                                                 : IOTSEC_ERR_IO;
+    } else if (rc == IOTSEC_ERR_INVALID || rc == IOTSEC_ERR_AUTH) {
+        /* unreadable: never the current credential, so nothing is lost by dropping it */
+        rc = cred_erase(store, CRED_SLOT_NEXT) == IOTSEC_OK ? IOTSEC_ERR_NOTFOUND : IOTSEC_ERR_IO;
+    }
+    onboard_attempt_wipe(&a);
+    return rc;
+}
+
 int rotate_run(const struct onboard_device *d, struct onboard_transport *t,
                struct cred_store *store, const struct onboard_backoff *b,
                void (*sleep_ms)(uint32_t ms), struct onboard_result *res)
@@ -177,6 +254,10 @@ int rotate_run(const struct onboard_device *d, struct onboard_transport *t,
     if (!store)
         return IOTSEC_ERR_INVALID;
     void (*sleep_fn)(uint32_t) = sleep_ms ? sleep_ms : default_sleep;
+    int rc = resume_rotation(d, t, store, b, sleep_fn, res);
+    if (rc != IOTSEC_ERR_NOTFOUND)
+        return rc; /* a pending rotation completed (OK), or must be retried later */
+    memset(res, 0, sizeof(*res));
     size_t cur_len = 0;
     uint8_t *cur_plain = malloc(PROV_PLAINTEXT_MAX);
     if (!cur_plain)
@@ -184,8 +265,7 @@ int rotate_run(const struct onboard_device *d, struct onboard_transport *t,
     struct prov_bundle cur;
     struct onboard_attempt a = {0};
     uint8_t nonce[PROV_NONCE_LEN];
-    int rc = onboard_load(store, CRED_SLOT_CURRENT, cur_plain, PROV_PLAINTEXT_MAX, &cur_len,
-                          &cur);
+    rc = onboard_load(store, CRED_SLOT_CURRENT, cur_plain, PROV_PLAINTEXT_MAX, &cur_len, &cur);
     if (rc == IOTSEC_OK)
         rc = get_nonce(t, b, sleep_fn, res, nonce);
     if (rc == IOTSEC_OK)
@@ -195,15 +275,13 @@ int rotate_run(const struct onboard_device *d, struct onboard_transport *t,
     if (rc == IOTSEC_OK && strcmp(a.bundle.supi, cur.supi) != 0)
         rc = IOTSEC_ERR_AUTH; /* a rotation keeps the SUPI */
     if (rc == IOTSEC_OK)
-        rc = cred_put(store, CRED_SLOT_NEXT, a.plain, a.plain_len);
+        rc = put_next(store, &a);
     if (rc == IOTSEC_OK)
         rc = confirm(d, t, &a, b, sleep_fn, res);
-    /* Only a confirmed new credential replaces the old one; if the confirmation is lost, the
-     * next rotation fetch gets the same waiting version and "next" is simply rewritten. */
+    /* Only a confirmed new credential replaces the old one; if the confirmation's answer is
+     * lost, "next" keeps what is needed to confirm again at the next call. */
     if (rc == IOTSEC_OK)
-        rc = cred_put(store, CRED_SLOT_CURRENT, a.plain, a.plain_len);
-    if (rc == IOTSEC_OK)
-        rc = cred_erase(store, CRED_SLOT_NEXT);
+        rc = promote(store, &a);
     prov_bundle_wipe(&cur);
     OPENSSL_cleanse(cur_plain, PROV_PLAINTEXT_MAX);
     free(cur_plain);

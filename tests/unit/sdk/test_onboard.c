@@ -42,6 +42,7 @@ struct fake_server {
     int busy_answers;    /* answer 429 with Retry-After: 2 */
     bool refuse_confirm; /* answer 401 to confirmations */
     bool flip_envelope;  /* a malicious relay flips one bit of the envelope */
+    int drop_confirms;   /* process confirmations, then lose their answers */
     int requests[4];
     char last_request[4][2048];
     int confirmed;
@@ -191,6 +192,12 @@ static int fake_send(struct onboard_transport *t, enum onboard_op op, const char
     json_decref(req);
     if (*answer)
         *answer_len = strlen(*answer);
+    if (s->drop_confirms > 0 && op == ONBOARD_OP_CONFIRM && *status == 200) {
+        s->drop_confirms--;
+        free(*answer);
+        *answer = NULL;
+        return IOTSEC_ERR_IO;
+    }
     if (s->drop_answers > 0 && op != ONBOARD_OP_NONCE && *status == 200) {
         s->drop_answers--; /* processed and committed, but the answer is lost */
         free(*answer);
@@ -494,17 +501,22 @@ static void test_rotation_keeps_old_until_confirmed(void **state)
     stored(f, CRED_SLOT_CURRENT, &b, plain);
     assert_memory_equal(b.k, k1, 16);
     assert_int_equal(b.cred_version, 1);
-    stored(f, CRED_SLOT_NEXT, &b2, plain2);
+    uint8_t next[4096];
+    size_t next_len;
+    assert_int_equal(cred_get(f->store, CRED_SLOT_NEXT, next, sizeof(next), &next_len),
+                     IOTSEC_OK);
+    assert_int_equal(prov_bundle_parse(next + 33, next_len - 33, &b2), IOTSEC_OK);
     assert_int_equal(b2.cred_version, 2);
     assert_memory_equal(b2.k, f->srv.wait_k, 16);
 
-    /* next time it goes through: a second fetch gets the same waiting K */
+    /* next time the stored pending rotation is confirmed again (its answer lost once) */
     f->srv.refuse_confirm = false;
-    f->srv.drop_answers = 1; /* and the rotation answer is lost once */
+    f->srv.drop_answers = 1;
     struct onboard_result res;
     assert_int_equal(rotate_run(&f->dev, &f->srv.base, f->store, NULL, record_sleep, &res),
                      IOTSEC_OK);
     assert_int_equal(res.retries, 1);
+    assert_int_equal(f->srv.requests[ONBOARD_OP_ROTATE], 1); /* completed, not fetched again */
     prov_bundle_wipe(&b);
     stored(f, CRED_SLOT_CURRENT, &b, plain);
     assert_int_equal(b.cred_version, 2);
@@ -518,6 +530,63 @@ static void test_rotation_keeps_old_until_confirmed(void **state)
     assert_int_equal(f->srv.subscriptions, 1);
     prov_bundle_wipe(&b);
     prov_bundle_wipe(&b2);
+    (void)plain2;
+}
+
+/* The server commits the confirmation but its answer never arrives, and the device gives up
+ * (or reboots): the server's current K is now the new one. The next rotation call confirms the
+ * stored pending rotation again instead of fetching another: the device ends with the
+ * server's current K, one rotation, never locked out. */
+static void test_rotation_resumes_after_lost_confirmation(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(onboard_run(&f->dev, &f->srv.base, f->store, NULL, record_sleep, NULL),
+                     IOTSEC_OK);
+    struct onboard_backoff once = {.max_retries = 1};
+    f->srv.drop_confirms = 10;
+    assert_int_equal(rotate_run(&f->dev, &f->srv.base, f->store, &once, record_sleep, NULL),
+                     IOTSEC_ERR_IO);
+    assert_int_equal(f->srv.version, 2); /* the server moved on */
+    int fetches = f->srv.requests[ONBOARD_OP_ROTATE];
+    f->srv.drop_confirms = 0;
+    struct onboard_result res;
+    assert_int_equal(rotate_run(&f->dev, &f->srv.base, f->store, NULL, record_sleep, &res),
+                     IOTSEC_OK);
+    assert_int_equal(f->srv.requests[ONBOARD_OP_ROTATE], fetches); /* no second fetch */
+    assert_int_equal(f->srv.version, 2);
+    struct prov_bundle b;
+    uint8_t plain[4096];
+    stored(f, CRED_SLOT_CURRENT, &b, plain);
+    assert_int_equal(b.cred_version, 2);
+    assert_memory_equal(b.k, f->srv.k, 16);
+    uint8_t out[4096];
+    size_t n;
+    assert_int_equal(cred_get(f->store, CRED_SLOT_NEXT, out, sizeof(out), &n),
+                     IOTSEC_ERR_NOTFOUND);
+    prov_bundle_wipe(&b);
+}
+
+/* The server discarded the waiting version (never confirmed for 7 days): the stored pending
+ * rotation is refused, dropped, and a fresh rotation goes through. */
+static void test_rotation_discarded_by_server_starts_afresh(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(onboard_run(&f->dev, &f->srv.base, f->store, NULL, record_sleep, NULL),
+                     IOTSEC_OK);
+    f->srv.refuse_confirm = true;
+    assert_int_equal(rotate_run(&f->dev, &f->srv.base, f->store, NULL, record_sleep, NULL),
+                     IOTSEC_ERR_AUTH);
+    f->srv.refuse_confirm = false;
+    f->srv.waiting = false; /* discarded */
+    assert_int_equal(rotate_run(&f->dev, &f->srv.base, f->store, NULL, record_sleep, NULL),
+                     IOTSEC_OK);
+    assert_int_equal(f->srv.requests[ONBOARD_OP_ROTATE], 2);
+    struct prov_bundle b;
+    uint8_t plain[4096];
+    stored(f, CRED_SLOT_CURRENT, &b, plain);
+    assert_int_equal(b.cred_version, 2);
+    assert_memory_equal(b.k, f->srv.k, 16);
+    prov_bundle_wipe(&b);
 }
 
 int main(void)
@@ -533,6 +602,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_answers_never_crash, setup, teardown),
         cmocka_unit_test(test_b64u),
         cmocka_unit_test_setup_teardown(test_rotation_keeps_old_until_confirmed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_resumes_after_lost_confirmation, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_discarded_by_server_starts_afresh, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
