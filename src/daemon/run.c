@@ -211,7 +211,9 @@ static int build_servers(struct daemon *d)
     d->sbi = http_server_new(&sc);
     d->adm = http_server_new(&ac_srv);
     d->north = http_server_new(&sc);
-    d->dev = http_server_new(&sc);
+    struct http_server_config dc = sc;
+    dc.max_body_bytes = 64u << 10; /* device messages are small (docs/provisioning.md) */
+    d->dev = http_server_new(&dc);
     if (d->aka == NULL || d->sbi == NULL || d->adm == NULL || d->north == NULL || d->dev == NULL)
         return IOTSEC_ERR_NOMEM;
     d->sbi_tls = listen_tls(d, d->sbi, d->cfg.sbi_listen, CERTS_INSTANCE_CA);
