@@ -187,6 +187,10 @@ static void job_done(void *arg, int rc)
         dev_problem(req, 409, "SUPI_CONFLICT",
                 "the SUPI pre-bound to this device by bulk activation is in use");
         goto out;
+    case PROV_FAIL_OTHER_DEVICE:
+        dev_problem(req, 409, "REGISTRATION_CONFLICT",
+                    "this registration id belongs to a device registered otherwise");
+        goto out;
     case PROV_FAIL_NOTFOUND:
         dev_problem(req, 404, "REGISTRATION_NOT_FOUND", "the device never onboarded");
         goto out;

@@ -123,6 +123,14 @@ enum prov_confirm_target prov_confirm_decide(uint32_t current_version,
                                              uint32_t pending_version, const uint8_t *pend_nonce,
                                              uint32_t version, const uint8_t nonce[PROV_NONCE_LEN]);
 
+/* May a device that matched enrollment (id, individual) with this certificate ("" for a
+ * derived key) onboard again over a registration made under reg_enrollment with
+ * reg_cert? Only under the same enrollment, or an individual enrollment naming it (the
+ * operator's override), and never with another certificate than the one it registered
+ * with: otherwise whoever holds one group's key could take over devices of others. */
+bool prov_same_device(int64_t reg_enrollment, const char *reg_cert, int64_t enrollment,
+                      bool individual, const char *cert);
+
 /* The activation rule of docs/provisioning.md. */
 bool prov_should_activate(bool confirmed, bool requires_activation, bool activated);
 
@@ -195,7 +203,8 @@ struct prov_registration {
     char reg_id[PROV_REG_ID_MAX + 1];
     char supi[PROV_SUPI_STR_MAX];
     char serial[PROV_SERIAL_MAX + 1];
-    char state[16]; /* "onboarded", "revoked", "transfer_pending" */
+    char cert_sha256[65]; /* the factory certificate it onboarded with, or "" */
+    char state[16]; /* "onboarded", "revoked" */
     char account[PROV_OWNER_MAX + 1];
     char owner[PROV_OWNER_MAX + 1];
     bool has_request; /* nonce, device_pub and an envelope are stored */
@@ -232,6 +241,7 @@ enum prov_fail {
     PROV_FAIL_NOTFOUND,
     PROV_FAIL_VERSION,
     PROV_FAIL_SUPI_TAKEN, /* the SUPI pre-bound by bulk activation exists already */
+    PROV_FAIL_OTHER_DEVICE, /* the registration id belongs to a device proven otherwise */
 };
 
 struct prov_hn_list {

@@ -210,6 +210,11 @@ static int run_onboard(struct store_conn *c, struct prov_job *j)
     if (exists && r.has_request && prov_same_request(r.nonce, r.device_pub, j->nonce,
                                                      j->device_pub))
         return prov_registration_envelope(c, r.id, false, &j->envelope, &j->envelope_len);
+    if (exists && !prov_same_device(r.enrollment_id, r.cert_sha256, e.id, e.individual,
+                                    j->cert_sha256)) {
+        j->fail = PROV_FAIL_OTHER_DEVICE;
+        return IOTSEC_ERR_STATE;
+    }
     if (exists && (e.reprovision == PROV_REPROV_NEVER ||
                    (strcmp(r.state, "revoked") == 0 && e.reprovision != PROV_REPROV_RESET))) {
         j->fail = PROV_FAIL_REPROVISION;

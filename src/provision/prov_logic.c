@@ -131,6 +131,16 @@ enum prov_confirm_target prov_confirm_decide(uint32_t current_version,
     return PROV_CONFIRM_NONE;
 }
 
+bool prov_same_device(int64_t reg_enrollment, const char *reg_cert, int64_t enrollment,
+                      bool individual, const char *cert)
+{
+    if (reg_enrollment != enrollment && !individual)
+        return false;
+    if (reg_cert && reg_cert[0]) /* registered by a certificate: only that certificate */
+        return cert && strcmp(reg_cert, cert) == 0;
+    return true; /* by a derived key: its enrollment, or the operator's individual override */
+}
+
 bool prov_should_activate(bool confirmed, bool requires_activation, bool activated)
 {
     return confirmed && (!requires_activation || activated);

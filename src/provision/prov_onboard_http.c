@@ -235,6 +235,12 @@ static void onboard_admit(struct provision *p, struct http_request *req, struct 
         free(env);
         return;
     }
+    if (exists && !prov_same_device(reg.enrollment_id, reg.cert_sha256, e->id, e->individual,
+                                    r->derived ? "" : r->sha256)) {
+        dev_problem(req, 409, "REGISTRATION_CONFLICT",
+                    "this registration id belongs to a device registered otherwise");
+        return;
+    }
     int64_t now = dev_now_s();
     if (!prov_nonce_valid(p->nonces, r->octx.server_nonce, now)) {
         dev_problem(req, 401, "NONCE_INVALID", "the nonce is unknown, expired or used");

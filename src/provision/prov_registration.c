@@ -33,8 +33,8 @@ int prov_registration_load(struct store_conn *c, const char *reg_id, struct prov
                         "SELECT id, enrollment_id, IFNULL(gateway_id, 0), reg_id, IFNULL(supi, ''),"
                         " IFNULL(serial, ''), state, IFNULL(account, ''), owner, nonce, device_pub,"
                         " envelope IS NOT NULL, cred_version, confirmed, IFNULL(pend_version, 0),"
-                        " IFNULL(pend_since, 0), pend_nonce, pend_pub, pend_envelope IS NOT NULL"
-                        " FROM prov_registrations WHERE reg_id = ?",
+                        " IFNULL(pend_since, 0), pend_nonce, pend_pub, pend_envelope IS NOT NULL,"
+                        " IFNULL(cert_sha256, '') FROM prov_registrations WHERE reg_id = ?",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -62,6 +62,7 @@ int prov_registration_load(struct store_conn *c, const char *reg_id, struct prov
         n = blob(st, 16, r->rot.pend_nonce, PROV_NONCE_LEN);
         p = blob(st, 17, r->rot.pend_pub, PROV_X25519_LEN);
         r->rot.has_pending_request = n && p && sqlite3_column_int(st, 18);
+        text(st, 19, r->cert_sha256, sizeof(r->cert_sha256));
     }
     sqlite3_reset(st);
     return s == SQLITE_ROW ? IOTSEC_OK : s == SQLITE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(c, s);

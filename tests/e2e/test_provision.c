@@ -380,6 +380,13 @@ static void test_bad_inputs_refused_nothing_written(void **state)
     prov_bundle_wipe(&o->b);
     free(o);
 
+    /* A derived-key holder claiming the registration id of a certificate device. */
+    snprintf(d.reg_id, sizeof(d.reg_id), "acme-sn-0001");
+    tdevice_begin(&fx, &d);
+    body = tbody_derived(&d, group_key, sizeof(group_key));
+    expect_req(NULL, url("/device/v1/onboard"), body, NULL, 409, "REGISTRATION_CONFLICT");
+    free(body);
+
     /* Malformed bodies. */
     static const char *const bad[] = {
         "not json", "[]", "{}", "{\"registration_id\":\"a b\"}",

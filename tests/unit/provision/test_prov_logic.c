@@ -184,6 +184,21 @@ static void test_confirmation_target(void **state)
     assert_int_equal(prov_confirm_decide(1, NULL, 0, NULL, 1, on), PROV_CONFIRM_NONE);
 }
 
+static void test_same_device(void **state)
+{
+    (void)state;
+    /* Registered by derived key under enrollment 1. */
+    assert_true(prov_same_device(1, "", 1, false, ""));
+    assert_false(prov_same_device(1, "", 2, false, ""));  /* another group's key holder */
+    assert_true(prov_same_device(1, "", 3, true, ""));    /* the operator's override */
+    /* Registered by certificate "aa" under enrollment 5. */
+    assert_true(prov_same_device(5, "aa", 5, false, "aa"));
+    assert_false(prov_same_device(5, "aa", 5, false, "bb")); /* another certificate */
+    assert_false(prov_same_device(5, "aa", 6, true, ""));    /* a derived key */
+    assert_true(prov_same_device(5, "aa", 6, true, "aa"));
+    assert_false(prov_same_device(5, "aa", 7, false, "aa")); /* another group */
+}
+
 static void test_activation_rule(void **state)
 {
     (void)state;
@@ -241,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_idempotency_key),
         cmocka_unit_test(test_rotation_state_machine),
         cmocka_unit_test(test_confirmation_target),
+        cmocka_unit_test(test_same_device),
         cmocka_unit_test(test_activation_rule),
         cmocka_unit_test(test_rotate_key_domain),
         cmocka_unit_test(test_b64url),
