@@ -68,6 +68,8 @@ static void handle_metrics(struct http_request *req, void *user)
     if (rc == IOTSEC_OK)
         rc = aka_metrics(d->aka, &out);
     if (rc == IOTSEC_OK)
+        rc = provision_metrics(d->prov, &out);
+    if (rc == IOTSEC_OK)
         rc = strbuf_appendf(
             &out,
             "# HELP iotsec_store_queue_depth Jobs waiting for the database writer.\n"

@@ -158,9 +158,10 @@ void prov_dev_rotate(struct provision *p, struct http_request *req, bool relayed
         uint8_t *env = NULL;
         size_t len = 0;
         int rc = prov_registration_envelope(c, r.reg.id, true, &env, &len);
-        if (rc == IOTSEC_OK)
+        if (rc == IOTSEC_OK) {
             dev_respond_envelope(req, env, len);
-        else
+            prov_count(PROV_C_REPLAYS);
+        } else
             dev_store_problem(req, rc);
         free(env);
         goto out;

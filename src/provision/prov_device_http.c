@@ -27,11 +27,16 @@ int64_t dev_now_ms(void)
 
 void dev_problem(struct http_request *req, int status, const char *cause, const char *detail)
 {
+    if (status == 429 || status == 503)
+        prov_count(PROV_C_LIMITED);
+    else if (status < 500)
+        prov_count(PROV_C_REFUSED);
     http_respond_problem(req, status, NULL, detail, cause, NULL, 0);
 }
 
 void dev_bad_field(struct http_request *req, const char *field, const char *reason)
 {
+    prov_count(PROV_C_REFUSED);
     struct http_invalid_param ip = {field, reason};
     char detail[128];
     snprintf(detail, sizeof(detail), "%s: %s", field, reason);
@@ -199,6 +204,13 @@ static void job_done(void *arg, int rc)
                 "not the current credential version");
         goto out;
     }
+    if (rc == IOTSEC_OK) {
+        prov_count(j->kind == PROV_JOB_CONFIRM  ? PROV_C_CONFIRMED
+                   : j->kind == PROV_JOB_ROTATE ? PROV_C_ROTATIONS
+                                                : PROV_C_ONBOARD_NEW);
+        if (j->kind == PROV_JOB_ONBOARD && j->gateway_id)
+            prov_count(PROV_C_RELAYED);
+    }
     if (rc != IOTSEC_OK)
         dev_store_problem(req, rc);
     else if (j->kind == PROV_JOB_CONFIRM)
@@ -258,6 +270,8 @@ static void handle_nonce(struct http_request *req, void *user)
     struct provision *p = user;
     uint8_t n[PROV_NONCE_LEN];
     int rc = prov_nonce_issue(p->nonces, dev_now_s(), n);
+    if (rc == IOTSEC_OK)
+        prov_count(PROV_C_NONCES);
     if (rc != IOTSEC_OK) {
         dev_retry_after(req, 1);
         dev_problem(req, 503, "BUSY", "too many outstanding nonces");

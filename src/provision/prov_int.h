@@ -5,6 +5,7 @@
 #define IOTSEC_PROVISION_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -163,6 +164,20 @@ bool prov_limiter_take(struct prov_limiter *l, int64_t key, int64_t rate_per_s, 
 
 /* ---- the capability's state ---- */
 
+/* Counters for /metrics (provision_metrics). */
+enum prov_counter {
+    PROV_C_NONCES,       /* issued */
+    PROV_C_ONBOARD_NEW,  /* onboardings committed */
+    PROV_C_REPLAYS,      /* retries answered with a stored envelope */
+    PROV_C_RELAYED,      /* committed onboardings that came through a gateway */
+    PROV_C_CONFIRMED,
+    PROV_C_ROTATIONS,    /* rotation envelopes made (not replays) */
+    PROV_C_REFUSED,      /* device requests refused with a 4xx */
+    PROV_C_LIMITED,      /* 429 and 503 with Retry-After */
+    PROV_COUNTER_COUNT,
+};
+size_t prov_nonces_outstanding(struct prov_nonces *t);
+
 struct provision {
     struct store *store;
     const struct seal_kek *kek;
@@ -174,6 +189,9 @@ struct provision {
     struct aka *aka; /* may be NULL (tests) */
     struct prov_ca_cache *cas;
 };
+
+/* Process-wide, like the daemon's one provisioning capability (tests share them harmlessly). */
+void prov_count(enum prov_counter c);
 
 /* ---- store (prov_store.c) ---- */
 

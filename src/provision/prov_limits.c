@@ -79,6 +79,14 @@ static void remove_at(struct prov_nonces *t, size_t i)
     }
 }
 
+size_t prov_nonces_outstanding(struct prov_nonces *t)
+{
+    pthread_mutex_lock(&t->mu);
+    size_t n = t->count;
+    pthread_mutex_unlock(&t->mu);
+    return n;
+}
+
 void prov_nonces_expire(struct prov_nonces *t, int64_t now)
 {
     pthread_mutex_lock(&t->mu);

@@ -228,9 +228,10 @@ static void onboard_admit(struct provision *p, struct http_request *req, struct 
         prov_same_request(reg.nonce, reg.device_pub, r->octx.server_nonce, r->octx.device_pub)) {
         uint8_t *env = NULL;
         size_t len = 0;
-        if ((rc = prov_registration_envelope(c, reg.id, false, &env, &len)) == IOTSEC_OK)
+        if ((rc = prov_registration_envelope(c, reg.id, false, &env, &len)) == IOTSEC_OK) {
             dev_respond_envelope(req, env, len);
-        else
+            prov_count(PROV_C_REPLAYS);
+        } else
             dev_store_problem(req, rc);
         free(env);
         return;

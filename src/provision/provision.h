@@ -43,6 +43,10 @@ int provision_admin_routes(struct provision *p, struct http_server *adm);
 struct http_request;
 bool provision_ota_rotate(void *p, const char *supi, struct http_request *req);
 
+/* Appends the capability's Prometheus lines (iotsec_provision_*). */
+struct strbuf;
+int provision_metrics(struct provision *p, struct strbuf *out);
+
 /* Forgets expired nonces. Called by the daemon's one-second tick. (A rotation version never
  * confirmed within 7 days needs no timer: the next fetch replaces it.) */
 void provision_tick(struct provision *p, int64_t now);

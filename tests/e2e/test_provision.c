@@ -250,6 +250,14 @@ static void test_derived_key_onboarding_retry_confirm_authenticate(void **state)
     assert_string_equal(confirm(o), "active");
     assert_string_equal(confirm(o), "active"); /* idempotent */
     assert_true(tauth(&fx, o->b.supi, o->b.k, o->b.opc));
+    /* The operator sees it in /metrics. */
+    char murl[128], *metrics = NULL;
+    snprintf(murl, sizeof(murl), "%s/metrics", fx.admin);
+    assert_int_equal(fixture_request(&fx, AS_ADMIN, "GET", murl, NULL, NULL, 0, &metrics), 200);
+    assert_non_null(strstr(metrics, "iotsec_provision_onboardings_total "));
+    assert_null(strstr(metrics, "iotsec_provision_replays_total 0\n"));
+    assert_null(strstr(metrics, "iotsec_provision_confirmations_total 0\n"));
+    free(metrics);
     free(first);
     free(again);
     free(body);
