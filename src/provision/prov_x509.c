@@ -20,6 +20,7 @@
 
 struct ca_entry {
     int64_t id;
+    unsigned long subject; /* X509_subject_name_hash of the CA */
     X509_STORE *store;
 };
 
@@ -82,7 +83,8 @@ static int reload(struct prov_ca_cache *c, struct store_conn *conn, int64_t want
             X509 *ca = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
             X509_STORE *store = ca ? X509_STORE_new() : NULL;
             if (store && X509_STORE_add_cert(store, ca) == 1)
-                c->e[c->n++] = (struct ca_entry){sqlite3_column_int64(st, 0), store};
+                c->e[c->n++] = (struct ca_entry){sqlite3_column_int64(st, 0),
+                                                 X509_subject_name_hash(ca), store};
             else
                 X509_STORE_free(store);
             X509_free(ca);
@@ -118,10 +120,21 @@ int prov_x509_manufacturers(struct prov_ca_cache *cache, struct store_conn *conn
     pthread_rwlock_unlock(&cache->lock);
     if (stale && reload(cache, conn, want) != IOTSEC_OK)
         return IOTSEC_ERR_IO;
+    /* Only CAs that issued the certificate or one of its intermediates are worth a
+     * verification: with many manufacturers, one or two are tried, not all. */
+    unsigned long issuers[1 + 8];
+    size_t n_iss = 0;
+    issuers[n_iss++] = X509_issuer_name_hash(cert);
+    for (int i = 0; chain && i < sk_X509_num(chain) && n_iss < 9; i++)
+        issuers[n_iss++] = X509_issuer_name_hash(sk_X509_value(chain, i));
     pthread_rwlock_rdlock(&cache->lock);
-    for (size_t i = 0; i < cache->n && *n < max; i++)
-        if (chains_to(cache->e[i].store, cert, chain))
+    for (size_t i = 0; i < cache->n && *n < max; i++) {
+        bool candidate = false;
+        for (size_t k = 0; k < n_iss && !candidate; k++)
+            candidate = cache->e[i].subject == issuers[k];
+        if (candidate && chains_to(cache->e[i].store, cert, chain))
             ids[(*n)++] = cache->e[i].id;
+    }
     pthread_rwlock_unlock(&cache->lock);
     return IOTSEC_OK;
 }
