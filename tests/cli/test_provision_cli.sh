@@ -37,7 +37,7 @@ run() {
     --northbound 127.0.0.1:0 --device 127.0.0.1:0 >/dev/null || { echo "init failed"; exit 1; }
 "$iotsecd" run --dir "$dir/inst" >"$dir/ready" 2>"$dir/log" &
 pid=$!
-for _ in $(seq 100); do [ -s "$dir/ready" ] && break; sleep 0.05; done
+for _ in $(seq 300); do [ -s "$dir/ready" ] && break; sleep 0.05; done
 grep -q '"event":"ready"' "$dir/ready" || { echo "daemon did not start"; cat "$dir/log"; exit 1; }
 
 run "provisioning-key" 0 '.algorithm == "Ed25519" and (.public_key | length) == 43' provisioning-key
@@ -79,4 +79,5 @@ run "audit" 0 '.expiring_soon == [] and .expired == [] and .revoked_seen == [] a
 run "audit extra arg" 2 - audit log
 
 echo "provisioning cli: $pass passed, $fail failed"
+[ $fail -eq 0 ] || { echo "daemon log:"; tail -20 "$dir/log"; }
 [ $fail -eq 0 ]
