@@ -192,6 +192,7 @@ long tcount(const struct daemon_fixture *f, const char *table)
     fixture_db_path(f, path, sizeof(path));
     sqlite3 *db;
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000); /* the daemon may be checkpointing its WAL */
     snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", table);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
@@ -208,6 +209,7 @@ void tsub_state(const struct daemon_fixture *f, const char *supi, char *out, siz
     fixture_db_path(f, path, sizeof(path));
     sqlite3 *db;
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000); /* the daemon may be checkpointing its WAL */
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "SELECT state FROM subscriptions WHERE supi = ?", -1,
                                         &st, NULL),
