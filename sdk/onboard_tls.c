@@ -177,7 +177,7 @@ static int write_all(SSL *ssl, const char *p, size_t n)
     return IOTSEC_OK;
 }
 
-/* The value of header name (case-insensitive) in the head, or NULL. */
+/* The value of header name (case-insensitive) in the head (lines ending in CRLF), or NULL. */
 static const char *header(const char *head, const char *name)
 {
     size_t nl = strlen(name);
@@ -193,12 +193,43 @@ static const char *header(const char *head, const char *name)
     return NULL;
 }
 
+int onboard_http_head_parse(const char *head, long *status, size_t *content_length,
+                            uint32_t *retry_after, bool *reusable)
+{
+    int code = 0;
+    char *stop;
+    *status = 0;
+    *content_length = 0;
+    *retry_after = 0;
+    *reusable = false;
+    if (strncmp(head, "HTTP/1.", 7) != 0 || (head[7] != '0' && head[7] != '1') ||
+        head[8] != ' ' || sscanf(head + 9, "%3d", &code) != 1 || code < 100 || code > 599 ||
+        (head[12] != ' ' && head[12] != '\r'))
+        return IOTSEC_ERR_INVALID;
+    const char *cl = header(head, "Content-Length"), *ra = header(head, "Retry-After");
+    const char *conn = header(head, "Connection");
+    if (header(head, "Transfer-Encoding"))
+        return IOTSEC_ERR_UNSUPPORTED; /* the device face sends Content-Length */
+    if (!cl || *cl < '0' || *cl > '9')
+        return IOTSEC_ERR_INVALID;
+    errno = 0;
+    unsigned long long clen = strtoull(cl, &stop, 10);
+    if (errno || clen > ANSWER_MAX || (*stop != '\r' && *stop != '\0' && *stop != ' '))
+        return IOTSEC_ERR_INVALID;
+    unsigned long ra_s = ra && *ra >= '0' && *ra <= '9' ? strtoul(ra, &stop, 10) : 0;
+    *retry_after = ra_s > 86400 ? 86400 : (uint32_t)ra_s; /* an HTTP date counts as absent */
+    *reusable = head[7] == '1' && !(conn && strncasecmp(conn, "close", 5) == 0);
+    *status = code;
+    *content_length = (size_t)clen;
+    return IOTSEC_OK;
+}
+
 /* Reads one answer. *reusable: whether the connection may carry the next request. */
 static int read_answer(struct onboard_tls *t, long *status, uint32_t *retry_after, char **answer,
                        size_t *answer_len, bool *reusable)
 {
     char *buf = malloc(HEAD_MAX + 1);
-    size_t used = 0;
+    size_t used = 0, clen = 0;
     char *end = NULL;
     if (!buf)
         return IOTSEC_ERR_NOMEM;
@@ -212,25 +243,14 @@ static int read_answer(struct onboard_tls *t, long *status, uint32_t *retry_afte
         buf[used] = '\0';
         end = strstr(buf, "\r\n\r\n");
     }
-    *end = '\0';
-    int code = 0;
-    if (sscanf(buf, "HTTP/1.%*1d %3d", &code) != 1 || code < 100 || code > 599)
+    end[2] = '\0'; /* the head keeps its last CRLF: header() finds lines by their CRLF */
+    long code;
+    if (onboard_http_head_parse(buf, &code, &clen, retry_after, reusable) != IOTSEC_OK)
         goto bad;
-    const char *cl = header(buf, "Content-Length"), *ra = header(buf, "Retry-After");
-    const char *conn = header(buf, "Connection");
-    if (header(buf, "Transfer-Encoding"))
-        goto bad; /* the device face sends Content-Length; chunked is not needed here */
-    char *stop;
-    unsigned long long clen = cl ? strtoull(cl, &stop, 10) : 0;
-    if (!cl || clen > ANSWER_MAX)
-        goto bad;
-    unsigned long ra_s = ra ? strtoul(ra, &stop, 10) : 0;
-    *retry_after = ra_s > 86400 ? 86400 : (uint32_t)ra_s;
-    *reusable = !(conn && strncasecmp(conn, "close", 5) == 0);
     size_t head_len = (size_t)(end - buf) + 4, have = used - head_len;
     if (have > clen)
         goto bad; /* no pipelining: more bytes than the answer is a broken peer */
-    char *body = malloc((size_t)clen + 1);
+    char *body = malloc(clen + 1);
     if (!body)
         goto bad;
     memcpy(body, buf + head_len, have);
@@ -246,7 +266,7 @@ static int read_answer(struct onboard_tls *t, long *status, uint32_t *retry_afte
     body[clen] = '\0';
     *status = code;
     *answer = body;
-    *answer_len = (size_t)clen;
+    *answer_len = clen;
     return IOTSEC_OK;
 bad:
     free(buf);

@@ -38,4 +38,11 @@ struct onboard_transport *onboard_tls_transport(struct onboard_tls *t, bool rela
 int onboard_tls_post(struct onboard_tls *t, const char *path, const char *body, size_t len,
                      long *status, uint32_t *retry_after, char **answer, size_t *answer_len);
 
+/* Parses an answer's head (status line and headers, each line ending in CRLF, NUL-terminated;
+ * pure, for tests): status, Content-Length (required, at most 256 KiB), Retry-After in
+ * seconds (0 when absent or an HTTP date), whether the connection stays open.
+ * IOTSEC_ERR_INVALID for a malformed head, IOTSEC_ERR_UNSUPPORTED for chunked answers. */
+int onboard_http_head_parse(const char *head, long *status, size_t *content_length,
+                            uint32_t *retry_after, bool *reusable);
+
 #endif
