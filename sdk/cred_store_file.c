@@ -8,9 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "base/err.h"
+#include "crypto/ct.h"
 #include "cred_store.h"
 #include "crypto/seal.h"
 

@@ -3,9 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "base/err.h"
+#include "crypto/ct.h"
 #include "crypto/hmac_sha256.h"
 #include "onboard.h"
 
@@ -16,15 +15,15 @@
 
 void onboard_device_wipe(struct onboard_device *d)
 {
-    OPENSSL_cleanse(d->device_key, sizeof(d->device_key));
+    secure_wipe(d->device_key, sizeof(d->device_key));
 }
 
 void onboard_attempt_wipe(struct onboard_attempt *a)
 {
-    OPENSSL_cleanse(a->priv, sizeof(a->priv));
+    secure_wipe(a->priv, sizeof(a->priv));
     free(a->request);
     if (a->plain) {
-        OPENSSL_cleanse(a->plain, a->plain_len);
+        secure_wipe(a->plain, a->plain_len);
         free(a->plain);
     }
     prov_bundle_wipe(&a->bundle);
@@ -168,7 +167,7 @@ int onboard_build_rotate(const struct onboard_device *d, const struct prov_bundl
     hmac_sha256(&h, in, w.len, rk);
     hmac_sha256_wipe(&h);
     rc = prov_proof_compute(rk, &ctx, mac);
-    OPENSSL_cleanse(rk, sizeof(rk));
+    secure_wipe(rk, sizeof(rk));
     if (rc != IOTSEC_OK)
         return rc;
     char *body = malloc(640 + 2 * PROV_REG_ID_MAX + 2 * PROV_CRED_ID_MAX), *p = body;
@@ -213,7 +212,7 @@ int onboard_open_answer(const struct onboard_device *d, struct onboard_attempt *
     memcpy(ctx.server_nonce, a->nonce, PROV_NONCE_LEN);
     memcpy(ctx.device_pub, a->pub, PROV_X25519_LEN);
     if (a->plain) {
-        OPENSSL_cleanse(a->plain, a->plain_len);
+        secure_wipe(a->plain, a->plain_len);
         free(a->plain);
         a->plain = NULL;
         a->plain_len = 0;
@@ -230,7 +229,7 @@ int onboard_open_answer(const struct onboard_device *d, struct onboard_attempt *
     if (rc == IOTSEC_OK)
         rc = prov_bundle_parse(pt, pt_len, &a->bundle);
     if (rc != IOTSEC_OK) {
-        OPENSSL_cleanse(pt, pt_max);
+        secure_wipe(pt, pt_max);
         free(pt);
         return rc;
     }

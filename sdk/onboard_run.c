@@ -4,9 +4,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
-
 #include "base/err.h"
+#include "crypto/ct.h"
 #include "crypto/rand.h"
 #include "onboard.h"
 
@@ -181,7 +180,7 @@ static int put_next(struct cred_store *store, const struct onboard_attempt *a)
     memcpy(v + 1, a->nonce, PROV_NONCE_LEN);
     memcpy(v + 1 + PROV_NONCE_LEN, a->plain, a->plain_len);
     int rc = cred_put(store, CRED_SLOT_NEXT, v, len);
-    OPENSSL_cleanse(v, len);
+    secure_wipe(v, len);
     free(v);
     return rc;
 }
@@ -207,7 +206,7 @@ static int load_next(struct cred_store *store, struct onboard_attempt *a)
     }
     if (rc == IOTSEC_OK)
         rc = prov_bundle_parse(a->plain, a->plain_len, &a->bundle);
-    OPENSSL_cleanse(v, 1 + PROV_NONCE_LEN + PROV_PLAINTEXT_MAX);
+    secure_wipe(v, 1 + PROV_NONCE_LEN + PROV_PLAINTEXT_MAX);
     free(v);
     return rc;
 }
@@ -283,7 +282,7 @@ int rotate_run(const struct onboard_device *d, struct onboard_transport *t,
     if (rc == IOTSEC_OK)
         rc = promote(store, &a);
     prov_bundle_wipe(&cur);
-    OPENSSL_cleanse(cur_plain, PROV_PLAINTEXT_MAX);
+    secure_wipe(cur_plain, PROV_PLAINTEXT_MAX);
     free(cur_plain);
     onboard_attempt_wipe(&a);
     return rc;
