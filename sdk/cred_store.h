@@ -16,10 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CRED_SLOT_CURRENT "current"
-#define CRED_SLOT_NEXT    "next"
+#define CRED_SLOT_CURRENT  "current"
+#define CRED_SLOT_NEXT     "next"
 #define CRED_SLOT_NAME_MAX 32
-#define CRED_VALUE_MAX    (64 * 1024)
+#define CRED_VALUE_MAX     (64 * 1024)
 
 struct cred_store;
 
@@ -29,8 +29,7 @@ struct cred_store_ops {
     /* Reads slot into out (out_max bytes); *len gets its length. IOTSEC_ERR_NOTFOUND when the
      * slot is empty, IOTSEC_ERR_AUTH when its content was altered (never returned then),
      * IOTSEC_ERR_INVALID when out_max is too small. */
-    int (*get)(struct cred_store *s, const char *slot, uint8_t *out, size_t out_max,
-               size_t *len);
+    int (*get)(struct cred_store *s, const char *slot, uint8_t *out, size_t out_max, size_t *len);
     /* Destroys slot's value (IOTSEC_OK when it was already empty). */
     int (*erase)(struct cred_store *s, const char *slot);
     /* Wipes the store's own secrets and frees it. */

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "base/err.h"
-#include "crypto/ct.h"
 #include "cred_store.h"
+#include "crypto/ct.h"
 #include "crypto/seal.h"
 
 #define AAD_LABEL "iotsec-cred-store-v1 "

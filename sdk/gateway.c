@@ -19,8 +19,8 @@ static const char *const RELAY_PATHS[] = {
     [ONBOARD_OP_ROTATE] = "/device/v1/relay/rotate",
 };
 
-int gateway_relay(struct gateway *g, enum onboard_op op, const char *body, size_t len,
-                  long *status, uint32_t *retry_after, char **answer, size_t *answer_len)
+int gateway_relay(struct gateway *g, enum onboard_op op, const char *body, size_t len, long *status,
+                  uint32_t *retry_after, char **answer, size_t *answer_len)
 {
     *answer = NULL;
     *answer_len = 0;
@@ -44,9 +44,8 @@ int gateway_relay(struct gateway *g, enum onboard_op op, const char *body, size_
     return rc;
 }
 
-static int relay_send(struct onboard_transport *t, enum onboard_op op, const char *body,
-                      size_t len, long *status, uint32_t *retry_after, char **answer,
-                      size_t *answer_len)
+static int relay_send(struct onboard_transport *t, enum onboard_op op, const char *body, size_t len,
+                      long *status, uint32_t *retry_after, char **answer, size_t *answer_len)
 {
     return gateway_relay((struct gateway *)t, op, body, len, status, retry_after, answer,
                          answer_len);

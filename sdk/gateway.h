@@ -20,8 +20,8 @@ void gateway_free(struct gateway *g);
 
 /* Relays one device message: nonce requests go to /device/v1/nonce, the others to
  * /device/v1/relay/{onboard,confirm,rotate}. Same contract as onboard_http_post. */
-int gateway_relay(struct gateway *g, enum onboard_op op, const char *body, size_t len,
-                  long *status, uint32_t *retry_after, char **answer, size_t *answer_len);
+int gateway_relay(struct gateway *g, enum onboard_op op, const char *body, size_t len, long *status,
+                  uint32_t *retry_after, char **answer, size_t *answer_len);
 
 /* Sees every byte the gateway relays, both ways, and may change the answer in place (tests
  * use it to play a malicious gateway). dir: 0 for the device's request, 1 for the answer. */

@@ -10,8 +10,8 @@
 
 #define CERT_PROOF_LABEL "iotsec-onboard-v1 cert-proof"
 #define ROTATE_KEY_LABEL "iotsec-onboard-v1 rotate-key"
-#define SIG_MAX 160     /* ECDSA P-384 DER is at most 104 bytes; Ed25519 64 */
-#define CERT_MAX 16384  /* a factory certificate, DER */
+#define SIG_MAX          160   /* ECDSA P-384 DER is at most 104 bytes; Ed25519 64 */
+#define CERT_MAX         16384 /* a factory certificate, DER */
 
 void onboard_device_wipe(struct onboard_device *d)
 {
@@ -104,8 +104,8 @@ int onboard_build_request(const struct onboard_device *d, const uint8_t nonce[PR
     int rc = new_ephemeral(d, nonce, a, &ctx);
     if (rc != IOTSEC_OK)
         return rc;
-    if (d->attest == ONBOARD_ATTEST_X509_SIG && (!d->cert_der || d->cert_der_len == 0 ||
-                                                 d->cert_der_len > CERT_MAX))
+    if (d->attest == ONBOARD_ATTEST_X509_SIG &&
+        (!d->cert_der || d->cert_der_len == 0 || d->cert_der_len > CERT_MAX))
         return IOTSEC_ERR_INVALID;
     size_t cap = 512 + 2 * PROV_REG_ID_MAX + b64u_len(SIG_MAX) +
                  (d->attest == ONBOARD_ATTEST_X509_SIG ? b64u_len(d->cert_der_len) : 0);
@@ -192,8 +192,8 @@ int onboard_build_rotate(const struct onboard_device *d, const struct prov_bundl
     return IOTSEC_OK;
 }
 
-int onboard_open_answer(const struct onboard_device *d, struct onboard_attempt *a,
-                        const char *body, size_t len)
+int onboard_open_answer(const struct onboard_device *d, struct onboard_attempt *a, const char *body,
+                        size_t len)
 {
     const char *v;
     size_t vlen, env_len;
@@ -276,8 +276,8 @@ int onboard_build_confirm(const struct onboard_device *d, const struct onboard_a
     return IOTSEC_OK;
 }
 
-uint32_t onboard_backoff_ms(const struct onboard_backoff *b, uint32_t retry,
-                            uint32_t retry_after_s, uint32_t rnd)
+uint32_t onboard_backoff_ms(const struct onboard_backoff *b, uint32_t retry, uint32_t retry_after_s,
+                            uint32_t rnd)
 {
     uint32_t base = b && b->base_ms ? b->base_ms : 200;
     uint32_t max = b && b->max_ms ? b->max_ms : 30000;

@@ -75,8 +75,8 @@ int onboard_build_rotate(const struct onboard_device *d, const struct prov_bundl
 /* Checks an {"envelope": ...} answer: signature against the pinned key first, then the
  * request context, decryption, bundle parse. Fills a->plain and a->bundle. IOTSEC_ERR_AUTH
  * for an envelope that does not verify; IOTSEC_ERR_INVALID for a malformed answer. */
-int onboard_open_answer(const struct onboard_device *d, struct onboard_attempt *a,
-                        const char *body, size_t len);
+int onboard_open_answer(const struct onboard_device *d, struct onboard_attempt *a, const char *body,
+                        size_t len);
 
 /* The /device/v1/confirm body (malloc'd, NUL-terminated) for the opened bundle. */
 int onboard_build_confirm(const struct onboard_device *d, const struct onboard_attempt *a,
@@ -93,8 +93,8 @@ struct onboard_backoff {
     uint32_t max_retries; /* default 8 */
 };
 
-uint32_t onboard_backoff_ms(const struct onboard_backoff *b, uint32_t retry,
-                            uint32_t retry_after_s, uint32_t rnd);
+uint32_t onboard_backoff_ms(const struct onboard_backoff *b, uint32_t retry, uint32_t retry_after_s,
+                            uint32_t rnd);
 
 /* ---- Transport and the whole flow ----------------------------------------------------- */
 
@@ -109,10 +109,10 @@ struct onboard_transport {
 };
 
 struct onboard_result {
-    long last_status;   /* the last HTTP status seen (0: none) */
-    char cause[48];     /* the last ProblemDetails cause, if any */
-    uint32_t retries;   /* how many requests were retried */
-    char state[32];     /* the confirmation's "state" */
+    long last_status; /* the last HTTP status seen (0: none) */
+    char cause[48];   /* the last ProblemDetails cause, if any */
+    uint32_t retries; /* how many requests were retried */
+    char state[32];   /* the confirmation's "state" */
 };
 
 /* Nonce, onboard, open and verify, store in CRED_SLOT_CURRENT, confirm. Retries transport
@@ -151,7 +151,7 @@ int b64u_decode(const char *in, size_t n, uint8_t *out, size_t max, size_t *out_
  * character inside the quotes (escapes are not decoded) and *val_len its raw length; other
  * values: their raw text. IOTSEC_ERR_NOTFOUND when absent, IOTSEC_ERR_INVALID when body is not
  * a well-formed object as far as scanned. is_string tells which. */
-int json_member(const char *body, size_t len, const char *key, const char **val,
-                size_t *val_len, bool *is_string);
+int json_member(const char *body, size_t len, const char *key, const char **val, size_t *val_len,
+                bool *is_string);
 
 #endif

@@ -119,10 +119,10 @@ int onboard_http_new(const struct onboard_http_config *cfg, struct onboard_http 
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if (cfg->cert_pem && cfg->key_pem) {
         /* libcurl copies blobs (CURL_BLOB_COPY), so the caller may wipe its key at once. */
-        struct curl_blob cert = {.data = (void *)cfg->cert_pem, .len = cfg->cert_pem_len,
-                                 .flags = CURL_BLOB_COPY};
-        struct curl_blob key = {.data = (void *)cfg->key_pem, .len = cfg->key_pem_len,
-                                .flags = CURL_BLOB_COPY};
+        struct curl_blob cert = {
+            .data = (void *)cfg->cert_pem, .len = cfg->cert_pem_len, .flags = CURL_BLOB_COPY};
+        struct curl_blob key = {
+            .data = (void *)cfg->key_pem, .len = cfg->key_pem_len, .flags = CURL_BLOB_COPY};
         if (curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert) != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key) != CURLE_OK) {
             onboard_http_free(h);

@@ -10,13 +10,13 @@
 #include "onboard.h"
 
 struct onboard_http_config {
-    const char *base_url;  /* the device face, e.g. "https://127.0.0.1:8444" */
-    const char *ca_file;   /* PEM: the CA that signed the daemon's certificate */
-    const char *cert_pem;  /* PEM in memory: client certificate (+ chain), or NULL */
+    const char *base_url; /* the device face, e.g. "https://127.0.0.1:8444" */
+    const char *ca_file;  /* PEM: the CA that signed the daemon's certificate */
+    const char *cert_pem; /* PEM in memory: client certificate (+ chain), or NULL */
     size_t cert_pem_len;
-    const char *key_pem;   /* PEM in memory: its private key, or NULL */
+    const char *key_pem; /* PEM in memory: its private key, or NULL */
     size_t key_pem_len;
-    long timeout_ms;       /* per request; 0: 10 s */
+    long timeout_ms; /* per request; 0: 10 s */
 };
 
 struct onboard_http;

@@ -134,14 +134,14 @@ static size_t skip_value(const char *s, size_t len, size_t i)
         return len + 1;
     }
     size_t start = i;
-    while (i < len && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' &&
-           s[i] != '\n' && s[i] != '\r' && s[i] != '\t')
+    while (i < len && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\n' &&
+           s[i] != '\r' && s[i] != '\t')
         i++;
     return i > start ? i : len + 1;
 }
 
-int json_member(const char *body, size_t len, const char *key, const char **val,
-                size_t *val_len, bool *is_string)
+int json_member(const char *body, size_t len, const char *key, const char **val, size_t *val_len,
+                bool *is_string)
 {
     size_t klen = strlen(key);
     const char *found = NULL;

@@ -34,8 +34,8 @@ static void note_cause(struct onboard_result *res, const char *answer, size_t le
  * in res: IOTSEC_ERR_AUTH for 401/403, IOTSEC_ERR_NOTFOUND for 404, IOTSEC_ERR_CONFLICT for
  * 409, IOTSEC_ERR_INVALID for another 4xx, IOTSEC_ERR_BUSY or IOTSEC_ERR_IO when retries ran
  * out. */
-static int exchange(struct onboard_transport *t, enum onboard_op op, const char *body,
-                    size_t len, const struct onboard_backoff *b, void (*sleep_fn)(uint32_t),
+static int exchange(struct onboard_transport *t, enum onboard_op op, const char *body, size_t len,
+                    const struct onboard_backoff *b, void (*sleep_fn)(uint32_t),
                     struct onboard_result *res, char **answer, size_t *answer_len)
 {
     uint32_t max_retries = b && b->max_retries ? b->max_retries : 8;
@@ -233,7 +233,7 @@ static int resume_rotation(const struct onboard_device *d, struct onboard_transp
             rc = promote(store, &a);
         else if (rc == IOTSEC_ERR_AUTH || rc == IOTSEC_ERR_NOTFOUND)
             rc = cred_erase(store, CRED_SLOT_NEXT) == IOTSEC_OK ? IOTSEC_ERR_NOTFOUND
-                                                                 : IOTSEC_ERR_IO;
+                                                                : IOTSEC_ERR_IO;
     } else if (rc == IOTSEC_ERR_INVALID || rc == IOTSEC_ERR_AUTH) {
         /* unreadable: never the current credential, so nothing is lost by dropping it */
         rc = cred_erase(store, CRED_SLOT_NEXT) == IOTSEC_OK ? IOTSEC_ERR_NOTFOUND : IOTSEC_ERR_IO;

@@ -26,7 +26,7 @@ struct onboard_tls_ctx {
     SSL_CTX *ssl;
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    char host[256];    /* for Host:, SNI and the certificate check */
+    char host[256]; /* for Host:, SNI and the certificate check */
     bool host_is_ip;
 };
 
@@ -202,8 +202,8 @@ int onboard_http_head_parse(const char *head, long *status, size_t *content_leng
     *content_length = 0;
     *retry_after = 0;
     *reusable = false;
-    if (strncmp(head, "HTTP/1.", 7) != 0 || (head[7] != '0' && head[7] != '1') ||
-        head[8] != ' ' || sscanf(head + 9, "%3d", &code) != 1 || code < 100 || code > 599 ||
+    if (strncmp(head, "HTTP/1.", 7) != 0 || (head[7] != '0' && head[7] != '1') || head[8] != ' ' ||
+        sscanf(head + 9, "%3d", &code) != 1 || code < 100 || code > 599 ||
         (head[12] != ' ' && head[12] != '\r'))
         return IOTSEC_ERR_INVALID;
     const char *cl = header(head, "Content-Length"), *ra = header(head, "Retry-After");
@@ -313,14 +313,13 @@ int onboard_tls_post(struct onboard_tls *t, const char *path, const char *body, 
     return rc;
 }
 
-static const char *const DIRECT[] = {"/device/v1/nonce", "/device/v1/onboard",
-                                     "/device/v1/confirm", "/device/v1/rotate"};
+static const char *const DIRECT[] = {"/device/v1/nonce", "/device/v1/onboard", "/device/v1/confirm",
+                                     "/device/v1/rotate"};
 static const char *const RELAY[] = {"/device/v1/nonce", "/device/v1/relay/onboard",
                                     "/device/v1/relay/confirm", "/device/v1/relay/rotate"};
 
-static int tls_send(struct onboard_transport *tr, enum onboard_op op, const char *body,
-                    size_t len, long *status, uint32_t *retry_after, char **answer,
-                    size_t *answer_len)
+static int tls_send(struct onboard_transport *tr, enum onboard_op op, const char *body, size_t len,
+                    long *status, uint32_t *retry_after, char **answer, size_t *answer_len)
 {
     struct onboard_tls *t = (struct onboard_tls *)tr;
     if ((unsigned)op > ONBOARD_OP_ROTATE)

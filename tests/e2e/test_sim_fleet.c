@@ -50,8 +50,8 @@ static int teardown(void **state)
 static json_t *run_sim(const char *extra, int *exit_status)
 {
     char cmd[1024], line[1024] = "";
-    snprintf(cmd, sizeof(cmd), "%s fleet --dir %s --ready %s --threads 8 %s", IOTSEC_SIM_PATH,
-             inst, ready_file, extra);
+    snprintf(cmd, sizeof(cmd), "%s fleet --dir %s --ready %s --threads 8 %s", IOTSEC_SIM_PATH, inst,
+             ready_file, extra);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     char *got = fgets(line, sizeof(line), p);
@@ -114,8 +114,7 @@ static void test_fleet_bad_usage(void **state)
 {
     (void)state;
     char cmd[512];
-    snprintf(cmd, sizeof(cmd), "%s fleet --dir %s --devices 0 2>/dev/null", IOTSEC_SIM_PATH,
-             inst);
+    snprintf(cmd, sizeof(cmd), "%s fleet --dir %s --devices 0 2>/dev/null", IOTSEC_SIM_PATH, inst);
     int st = system(cmd);
     assert_int_equal(WEXITSTATUS(st), 2);
     snprintf(cmd, sizeof(cmd), "%s fleet --dir /nonexistent --devices 3 2>/dev/null",

@@ -50,8 +50,7 @@ static void *tls_worker(void *arg)
         uint32_t ra;
         char *ans;
         size_t len;
-        if (onboard_tls_post(t, "/device/v1/nonce", "{}", 2, &st, &ra, &ans, &len) ==
-                IOTSEC_OK &&
+        if (onboard_tls_post(t, "/device/v1/nonce", "{}", 2, &st, &ra, &ans, &len) == IOTSEC_OK &&
             st == 200)
             atomic_fetch_add(&r->ok, 1);
         free(ans);
@@ -118,8 +117,8 @@ static int onboard_rate(const struct sim_instance *in, uint32_t n, bool relayed,
     }
     if (rc == 0) {
         *rate = st.onboarded / st.seconds;
-        fprintf(stderr, "provision: %s p50 %.1f ms, p99 %.1f ms\n",
-                relayed ? "relayed" : "direct", st.p50_ms, st.p99_ms);
+        fprintf(stderr, "provision: %s p50 %.1f ms, p99 %.1f ms\n", relayed ? "relayed" : "direct",
+                st.p50_ms, st.p99_ms);
     }
     fleet_free(&s, d, n);
     return rc;

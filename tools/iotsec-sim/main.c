@@ -137,8 +137,10 @@ int main(int argc, char **argv)
         st.authenticated = 0;
         for (uint32_t i = 0; i < n; i++)
             st.authenticated += d[i].authenticated;
-        fprintf(stderr, "iotsec-sim: %u of %u rotations confirmed, then authenticated with "
-                        "the new credential\n", rotated, rotate);
+        fprintf(stderr,
+                "iotsec-sim: %u of %u rotations confirmed, then authenticated with "
+                "the new credential\n",
+                rotated, rotate);
     }
     if (transfer_to && d[n - 1].authenticated) {
         fprintf(stderr, "iotsec-sim: %s is transferred to %s\n", d[n - 1].reg_id, transfer_to);

@@ -40,9 +40,9 @@ int sim_admin_provisioning_key(const struct sim_instance *in, uint8_t pub[PROV_E
 /* ---- manufacturing ---- */
 struct sim_device {
     char reg_id[PROV_REG_ID_MAX + 1];
-    bool derived;           /* derived-key device (else a factory certificate) */
+    bool derived; /* derived-key device (else a factory certificate) */
     bool via_gateway;
-    uint8_t device_key[32]; /* derived */
+    uint8_t device_key[32];   /* derived */
     char *cert_pem, *key_pem; /* certificate devices: PEM (malloc'd) */
     size_t cert_pem_len, key_pem_len;
     uint8_t *cert_der;
@@ -71,7 +71,7 @@ int sim_device_sign(void *user, const uint8_t *msg, size_t len, uint8_t *sig, si
 
 /* ---- a test enrollment set up through the admin API ---- */
 struct sim_setup {
-    char name[64];         /* unique per run: manufacturer, enrollment and gateway names */
+    char name[64]; /* unique per run: manufacturer, enrollment and gateway names */
     struct sim_ca *ca;
     char enrollment_id[64];
     uint8_t group_key[PROV_GROUP_KEY_MAX]; /* derived-key enrollments */
@@ -108,13 +108,13 @@ struct sim_stats {
  * shows what crosses the wire. UINT32_MAX: none. Set before sim_onboard_all. */
 extern uint32_t sim_trace_device;
 /* Onboards every device with `threads` workers; fills d[i] results and the stats. */
-int sim_onboard_all(const struct sim_instance *in, const struct sim_setup *s,
-                    struct sim_device *d, uint32_t n, unsigned threads, struct sim_stats *st);
+int sim_onboard_all(const struct sim_instance *in, const struct sim_setup *s, struct sim_device *d,
+                    uint32_t n, unsigned threads, struct sim_stats *st);
 /* Rotates the credentials of devices 0..m-1 (device-initiated, authenticated with the current
  * credential; direct or through the gateway as they onboarded); returns how many succeeded.
  * Their authenticated flag is cleared, so a second sim_authenticate_all proves the new K. */
-uint32_t sim_rotate(const struct sim_instance *in, const struct sim_setup *s,
-                    struct sim_device *d, uint32_t m);
+uint32_t sim_rotate(const struct sim_instance *in, const struct sim_setup *s, struct sim_device *d,
+                    uint32_t m);
 /* Onboards one device again (e.g. after a transfer), direct or through a new gateway
  * connection as it first did. */
 int sim_onboard_again(const struct sim_instance *in, const struct sim_setup *s,

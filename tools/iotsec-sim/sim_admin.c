@@ -148,18 +148,18 @@ int sim_setup_fleet(const struct sim_instance *in, struct sim_setup *s,
         b64u_encode(root_pub, sizeof(root_pub), root_b64);
         char *pem = sim_ca_pem(s->ca);
         long st = post_json(in, "/admin/v1/manufacturers",
-                            json_pack("{s:s, s:s, s:s}", "name", s->name, "ca_pem",
-                                      pem ? pem : "", "root_public_key", root_b64),
+                            json_pack("{s:s, s:s, s:s}", "name", s->name, "ca_pem", pem ? pem : "",
+                                      "root_public_key", root_b64),
                             &ans);
         free(pem);
         json_decref(ans);
         if (st != 201)
             return -1;
     }
-    json_t *enr = json_pack("{s:s, s:s, s:b, s:s, s:s, s:{s:s}}", "kind", "group",
-                            "attestation", derived ? "derived_key" : "x509", "enabled", 1,
-                            "owner", "sim", "reprovision", o->reprovision ? o->reprovision : "keep",
-                            "service", "fleet", s->name);
+    json_t *enr =
+        json_pack("{s:s, s:s, s:b, s:s, s:s, s:{s:s}}", "kind", "group", "attestation",
+                  derived ? "derived_key" : "x509", "enabled", 1, "owner", "sim", "reprovision",
+                  o->reprovision ? o->reprovision : "keep", "service", "fleet", s->name);
     if (!derived)
         json_object_set_new(enr, "manufacturer", json_string(s->name));
     json_object_set_new(enr, "requires_activation", json_boolean(o->requires_activation));
@@ -172,8 +172,9 @@ int sim_setup_fleet(const struct sim_instance *in, struct sim_setup *s,
         snprintf(s->enrollment_id, sizeof(s->enrollment_id), "%lld",
                  (long long)json_integer_value(id));
     const char *gk = json_string_value(json_object_get(ans, "group_key"));
-    if (derived && gk && b64u_decode(gk, strlen(gk), s->group_key, sizeof(s->group_key),
-                                     &s->group_key_len) != IOTSEC_OK)
+    if (derived && gk &&
+        b64u_decode(gk, strlen(gk), s->group_key, sizeof(s->group_key), &s->group_key_len) !=
+            IOTSEC_OK)
         s->group_key_len = 0;
     json_decref(ans);
     if (st != 201 || !s->enrollment_id[0] || (derived && s->group_key_len < PROV_GROUP_KEY_MIN)) {

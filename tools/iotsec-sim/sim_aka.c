@@ -70,8 +70,7 @@ static bool hex_member(json_t *o, const char *k1, const char *k2, uint8_t *out, 
 }
 
 /* One full 5G AKA for supi; true when AUTHENTICATION_SUCCESS names supi. */
-static bool authenticate(CURL *c, const struct sim_instance *in, const char *supi,
-                         struct usim *u)
+static bool authenticate(CURL *c, const struct sim_instance *in, const char *supi, struct usim *u)
 {
     char url[256], body[512];
     snprintf(url, sizeof(url), "%s/nausf-auth/v1/ue-authentications", in->sbi);
@@ -82,8 +81,8 @@ static bool authenticate(CURL *c, const struct sim_instance *in, const char *sup
         long st;
         json_t *ctx = sbi_call(c, "POST", url, body, &st);
         uint8_t rnd[16], autn[16];
-        const char *href = json_string_value(json_object_get(
-            json_object_get(json_object_get(ctx, "_links"), "5g-aka"), "href"));
+        const char *href = json_string_value(
+            json_object_get(json_object_get(json_object_get(ctx, "_links"), "5g-aka"), "href"));
         if (st != 201 || !href || !hex_member(ctx, "5gAuthData", "rand", rnd, 16) ||
             !hex_member(ctx, "5gAuthData", "autn", autn, 16)) {
             json_decref(ctx);

@@ -50,14 +50,13 @@ static X509 *make_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *si
     }
     ASN1_INTEGER_free(ai);
     X509_NAME *name = X509_NAME_new();
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"iotsec-sim", -1,
-                               -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"iotsec-sim", -1, -1,
+                               0);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
     bool ok = X509_set_version(x, 2) && X509_set_subject_name(x, name) &&
               X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name) &&
               X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
-              X509_gmtime_adj(X509_getm_notAfter(x), 10L * 365 * 86400) &&
-              X509_set_pubkey(x, pub);
+              X509_gmtime_adj(X509_getm_notAfter(x), 10L * 365 * 86400) && X509_set_pubkey(x, pub);
     X509_NAME_free(name);
     if (!ok)
         goto fail;
@@ -194,8 +193,8 @@ int sim_manufacture(const struct sim_setup *s, uint32_t i, bool derived, bool vi
     snprintf(d->reg_id, sizeof(d->reg_id), "%s-dev-%06u", s->name, i);
     d->derived = derived;
     d->via_gateway = via_gateway;
-    int rc = derived ? prov_device_key(s->group_key, s->group_key_len, d->reg_id,
-                                       strlen(d->reg_id), d->device_key)
+    int rc = derived ? prov_device_key(s->group_key, s->group_key_len, d->reg_id, strlen(d->reg_id),
+                                       d->device_key)
                      : sim_make_cert(s->ca, d->reg_id, d);
     if (rc == IOTSEC_OK)
         rc = sim_memstore_new(&d->store);

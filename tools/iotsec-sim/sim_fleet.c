@@ -48,9 +48,8 @@ struct trace_transport {
 
 static const char *const OP_NAMES[] = {"nonce", "onboard", "confirm", "rotate"};
 
-static int trace_send(struct onboard_transport *t, enum onboard_op op, const char *body,
-                      size_t len, long *status, uint32_t *retry_after, char **answer,
-                      size_t *answer_len)
+static int trace_send(struct onboard_transport *t, enum onboard_op op, const char *body, size_t len,
+                      long *status, uint32_t *retry_after, char **answer, size_t *answer_len)
 {
     struct trace_transport *tt = (struct trace_transport *)t;
     fprintf(stderr, "  %s -> %-8s %.*s%s\n", tt->who, OP_NAMES[op], (int)(len > 120 ? 120 : len),
@@ -123,7 +122,8 @@ static void onboard_one(struct fleet_run *r, uint32_t i, struct gateway *gw)
     struct onboard_backoff b = {.base_ms = 50, .max_ms = 2000, .max_retries = 6};
     double t0 = sim_now();
     dev->onboard_rc = device_client(r->tls, r->s, dev, gw, &od, &h, &t);
-    struct trace_transport tt = {.base.send = trace_send, .inner = t,
+    struct trace_transport tt = {.base.send = trace_send,
+                                 .inner = t,
                                  .who = dev->via_gateway ? "device(via gateway)" : "device"};
     if (dev->onboard_rc == IOTSEC_OK)
         dev->onboard_rc = onboard_run(&od, i == sim_trace_device ? &tt.base : t, dev->store, &b,
@@ -149,8 +149,8 @@ int sim_onboard_again(const struct sim_instance *in, const struct sim_setup *s,
     return dev->onboard_rc;
 }
 
-uint32_t sim_rotate(const struct sim_instance *in, const struct sim_setup *s,
-                    struct sim_device *d, uint32_t m)
+uint32_t sim_rotate(const struct sim_instance *in, const struct sim_setup *s, struct sim_device *d,
+                    uint32_t m)
 {
     struct gateway *gw = open_gateway(in, s);
     struct onboard_tls_ctx *tls = NULL;
@@ -165,7 +165,8 @@ uint32_t sim_rotate(const struct sim_instance *in, const struct sim_setup *s,
         struct onboard_transport *t;
         struct onboard_result res = {0};
         int rc = device_client(tls, s, dev, gw, &od, &h, &t);
-        struct trace_transport tt = {.base.send = trace_send, .inner = t,
+        struct trace_transport tt = {.base.send = trace_send,
+                                     .inner = t,
                                      .who = dev->via_gateway ? "device(via gateway)" : "device"};
         if (rc == IOTSEC_OK)
             rc = rotate_run(&od, i == sim_trace_device ? &tt.base : t, dev->store, NULL,
@@ -214,8 +215,8 @@ static double quantile(const double *sorted, uint32_t n, double q)
     return sorted[i < n ? i : n - 1];
 }
 
-int sim_onboard_all(const struct sim_instance *in, const struct sim_setup *s,
-                    struct sim_device *d, uint32_t n, unsigned threads, struct sim_stats *st)
+int sim_onboard_all(const struct sim_instance *in, const struct sim_setup *s, struct sim_device *d,
+                    uint32_t n, unsigned threads, struct sim_stats *st)
 {
     struct fleet_run r = {.in = in, .s = s, .d = d, .n = n};
     atomic_init(&r.next, 0);

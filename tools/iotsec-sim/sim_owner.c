@@ -29,9 +29,9 @@ static int current_supi(struct sim_device *dev, char supi[PROV_SUPI_MAX + 1])
     uint8_t *plain = malloc(PROV_PLAINTEXT_MAX);
     size_t len;
     struct prov_bundle b;
-    int rc = plain ? onboard_load(dev->store, CRED_SLOT_CURRENT, plain, PROV_PLAINTEXT_MAX,
-                                  &len, &b)
-                   : IOTSEC_ERR_NOMEM;
+    int rc = plain
+                 ? onboard_load(dev->store, CRED_SLOT_CURRENT, plain, PROV_PLAINTEXT_MAX, &len, &b)
+                 : IOTSEC_ERR_NOMEM;
     if (rc == IOTSEC_OK) {
         snprintf(supi, PROV_SUPI_MAX + 1, "%s", b.supi);
         prov_bundle_wipe(&b);
@@ -53,8 +53,8 @@ int sim_transfer(const struct sim_instance *in, const struct sim_setup *s, struc
 {
     uint8_t seed[PROV_ED25519_SEED_LEN], to_pub[PROV_ED25519_PUB_LEN], chain[512];
     size_t chain_len = 0;
-    char pub_b64[64], chain_b64[700], path[256], old_supi[PROV_SUPI_MAX + 1] = "",
-                                                  new_supi[PROV_SUPI_MAX + 1] = "";
+    char pub_b64[64], chain_b64[700], path[256],
+        old_supi[PROV_SUPI_MAX + 1] = "", new_supi[PROV_SUPI_MAX + 1] = "";
     char *out = NULL;
     struct prov_sign_key *root = NULL;
     int rc = -1;
@@ -67,8 +67,8 @@ int sim_transfer(const struct sim_instance *in, const struct sim_setup *s, struc
         goto done;
     b64u_encode(to_pub, sizeof(to_pub), pub_b64);
     b64u_encode(chain, chain_len, chain_b64);
-    long st = admin_post(in, "/admin/v1/owners", json_pack("{s:s, s:s}", "name", to,
-                                                            "public_key", pub_b64), &out);
+    long st = admin_post(in, "/admin/v1/owners",
+                         json_pack("{s:s, s:s}", "name", to, "public_key", pub_b64), &out);
     free(out);
     out = NULL;
     if (st != 201)

@@ -189,8 +189,8 @@ static void test_bad_slots(void **state)
     struct fx *f = *state;
     uint8_t v[4] = {1, 2, 3, 4}, out[8];
     size_t n;
-    const char *bad[] = {"", "../escape", "a/b", "UPPER", "dot.dot",
-                         "a-very-long-slot-name-beyond-32-characters"};
+    const char *bad[] = {"",      "../escape", "a/b",
+                         "UPPER", "dot.dot",   "a-very-long-slot-name-beyond-32-characters"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(cred_put(f->s, bad[i], v, sizeof(v)), IOTSEC_ERR_INVALID);
         assert_int_equal(cred_get(f->s, bad[i], out, sizeof(out), &n), IOTSEC_ERR_INVALID);
@@ -205,9 +205,9 @@ static void test_bad_slots(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),          cmocka_unit_test(test_atomic_write),
-        cmocka_unit_test(test_tampered_refused),    cmocka_unit_test(test_swapped_slot_refused),
-        cmocka_unit_test(test_wrong_device_key),    cmocka_unit_test(test_bad_slots),
+        cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_tampered_refused), cmocka_unit_test(test_swapped_slot_refused),
+        cmocka_unit_test(test_wrong_device_key), cmocka_unit_test(test_bad_slots),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -30,7 +30,7 @@ struct fake_server {
     uint8_t group_key[32];
     uint8_t nonce[PROV_NONCE_LEN]; /* the last issued */
     /* the registration */
-    int subscriptions;     /* how many were created: must stay 1 */
+    int subscriptions; /* how many were created: must stay 1 */
     uint8_t k[16], opc[16];
     uint32_t version;
     uint8_t wait_k[16], wait_opc[16]; /* a rotation's waiting version */
@@ -103,8 +103,10 @@ static long serve(struct fake_server *s, enum onboard_op op, json_t *req, char *
     if (op == ONBOARD_OP_CONFIRM) {
         if (s->refuse_confirm || !b64_field(req, "mac", mac, 32))
             return 401;
-        struct prov_confirm_ctx c = {.reg_id = REG_ID, .reg_id_len = strlen(REG_ID),
-                                     .cred_id = "reg-1", .cred_id_len = 5,
+        struct prov_confirm_ctx c = {.reg_id = REG_ID,
+                                     .reg_id_len = strlen(REG_ID),
+                                     .cred_id = "reg-1",
+                                     .cred_id_len = 5,
                                      .cred_version = (uint32_t)json_integer_value(
                                          json_object_get(req, "credential_version"))};
         memcpy(c.server_nonce, nonce, 32);
@@ -170,9 +172,8 @@ static long serve(struct fake_server *s, enum onboard_op op, json_t *req, char *
     return 200;
 }
 
-static int fake_send(struct onboard_transport *t, enum onboard_op op, const char *body,
-                     size_t len, long *status, uint32_t *retry_after, char **answer,
-                     size_t *answer_len)
+static int fake_send(struct onboard_transport *t, enum onboard_op op, const char *body, size_t len,
+                     long *status, uint32_t *retry_after, char **answer, size_t *answer_len)
 {
     struct fake_server *s = (struct fake_server *)t;
     s->requests[op]++;
@@ -413,12 +414,25 @@ static void test_malformed_answers_never_crash(void **state)
     struct onboard_attempt a = {0};
     uint8_t nonce[32] = {1};
     assert_int_equal(onboard_build_request(&f->dev, nonce, &a), IOTSEC_OK);
-    const char *bad[] = {"", "{", "}", "[]", "null", "{\"envelope\":}", "{\"envelope\":1}",
-                         "{\"envelope\":\"\"}", "{\"envelope\":\"A\"}", "{\"envelope\":\"!!!!\"}",
-                         "{\"envelope\":\"AAAA\"}", "{\"envelope\":\"AAAA\"", "{\"envelope\"",
+    const char *bad[] = {"",
+                         "{",
+                         "}",
+                         "[]",
+                         "null",
+                         "{\"envelope\":}",
+                         "{\"envelope\":1}",
+                         "{\"envelope\":\"\"}",
+                         "{\"envelope\":\"A\"}",
+                         "{\"envelope\":\"!!!!\"}",
+                         "{\"envelope\":\"AAAA\"}",
+                         "{\"envelope\":\"AAAA\"",
+                         "{\"envelope\"",
                          "{\"a\":{\"b\":[1,2,{\"c\":\"}\"}]},\"envelope\":\"AB\"}",
-                         "{\"envelope\":\"AAAA\\\"}", "{\"x\":\"\\\"},\"envelope\":\"AAAA\"}",
-                         "{\"nonce\":\"AAAA\"}", "{\"envelope\":[\"AAAA\"]}", "{{{{{{{{"};
+                         "{\"envelope\":\"AAAA\\\"}",
+                         "{\"x\":\"\\\"},\"envelope\":\"AAAA\"}",
+                         "{\"nonce\":\"AAAA\"}",
+                         "{\"envelope\":[\"AAAA\"]}",
+                         "{{{{{{{{"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_not_equal(onboard_open_answer(&f->dev, &a, bad[i], strlen(bad[i])), IOTSEC_OK);
         uint8_t n[32];
@@ -503,8 +517,7 @@ static void test_rotation_keeps_old_until_confirmed(void **state)
     assert_int_equal(b.cred_version, 1);
     uint8_t next[4096];
     size_t next_len;
-    assert_int_equal(cred_get(f->store, CRED_SLOT_NEXT, next, sizeof(next), &next_len),
-                     IOTSEC_OK);
+    assert_int_equal(cred_get(f->store, CRED_SLOT_NEXT, next, sizeof(next), &next_len), IOTSEC_OK);
     assert_int_equal(prov_bundle_parse(next + 33, next_len - 33, &b2), IOTSEC_OK);
     assert_int_equal(b2.cred_version, 2);
     assert_memory_equal(b2.k, f->srv.wait_k, 16);
@@ -525,8 +538,7 @@ static void test_rotation_keeps_old_until_confirmed(void **state)
     assert_string_equal(b.supi, "imsi-001010000000001");
     uint8_t out[4096];
     size_t n;
-    assert_int_equal(cred_get(f->store, CRED_SLOT_NEXT, out, sizeof(out), &n),
-                     IOTSEC_ERR_NOTFOUND);
+    assert_int_equal(cred_get(f->store, CRED_SLOT_NEXT, out, sizeof(out), &n), IOTSEC_ERR_NOTFOUND);
     assert_int_equal(f->srv.subscriptions, 1);
     prov_bundle_wipe(&b);
     prov_bundle_wipe(&b2);
@@ -561,8 +573,7 @@ static void test_rotation_resumes_after_lost_confirmation(void **state)
     assert_memory_equal(b.k, f->srv.k, 16);
     uint8_t out[4096];
     size_t n;
-    assert_int_equal(cred_get(f->store, CRED_SLOT_NEXT, out, sizeof(out), &n),
-                     IOTSEC_ERR_NOTFOUND);
+    assert_int_equal(cred_get(f->store, CRED_SLOT_NEXT, out, sizeof(out), &n), IOTSEC_ERR_NOTFOUND);
     prov_bundle_wipe(&b);
 }
 
@@ -601,8 +612,7 @@ int main(void)
         cmocka_unit_test(test_backoff_bounds),
         cmocka_unit_test_setup_teardown(test_malformed_answers_never_crash, setup, teardown),
         cmocka_unit_test(test_b64u),
-        cmocka_unit_test_setup_teardown(test_rotation_keeps_old_until_confirmed, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_keeps_old_until_confirmed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation_resumes_after_lost_confirmation, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rotation_discarded_by_server_starts_afresh, setup,

@@ -27,21 +27,29 @@ static void test_good_heads(void **state)
     uint32_t ra;
     bool reuse;
     assert_int_equal(parse("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                           "Content-Length: 12\r\n", &st, &cl, &ra, &reuse), IOTSEC_OK);
+                           "Content-Length: 12\r\n",
+                           &st, &cl, &ra, &reuse),
+                     IOTSEC_OK);
     assert_int_equal(st, 200);
     assert_int_equal(cl, 12);
     assert_int_equal(ra, 0);
     assert_true(reuse);
     assert_int_equal(parse("HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\n"
-                           "retry-after:7\r\n", &st, &cl, &ra, &reuse), IOTSEC_OK);
+                           "retry-after:7\r\n",
+                           &st, &cl, &ra, &reuse),
+                     IOTSEC_OK);
     assert_int_equal(st, 429);
     assert_int_equal(ra, 7);
     assert_int_equal(parse("HTTP/1.1 503 Busy\r\nRetry-After: 99999999\r\nContent-Length: 2\r\n"
-                           "Connection: close\r\n", &st, &cl, &ra, &reuse), IOTSEC_OK);
+                           "Connection: close\r\n",
+                           &st, &cl, &ra, &reuse),
+                     IOTSEC_OK);
     assert_int_equal(ra, 86400); /* a hostile Retry-After is capped */
     assert_false(reuse);
     assert_int_equal(parse("HTTP/1.1 503 Busy\r\nRetry-After: Wed, 21 Oct 2026 07:28:00 GMT\r\n"
-                           "Content-Length: 2\r\n", &st, &cl, &ra, &reuse), IOTSEC_OK);
+                           "Content-Length: 2\r\n",
+                           &st, &cl, &ra, &reuse),
+                     IOTSEC_OK);
     assert_int_equal(ra, 0); /* an HTTP date: treated as absent, the backoff decides */
     assert_int_equal(parse("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n", &st, &cl, &ra, &reuse),
                      IOTSEC_OK);
@@ -71,9 +79,9 @@ static void test_bad_heads(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(parse(bad[i], &st, &cl, &ra, &reuse), IOTSEC_ERR_INVALID);
-    assert_int_equal(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n", &st, &cl, &ra,
-                           &reuse),
-                     IOTSEC_ERR_UNSUPPORTED);
+    assert_int_equal(
+        parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n", &st, &cl, &ra, &reuse),
+        IOTSEC_ERR_UNSUPPORTED);
 }
 
 static void test_random_heads_never_crash(void **state)
