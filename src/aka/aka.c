@@ -33,7 +33,8 @@ struct aka *aka_new(const struct aka_config *cfg, struct store *store,
     a->keyring = keyring;
     a->sqn = sqn_cache_new();
     a->ctxs = auth_ctx_table_new(a->cfg.ctx_limit);
-    if (a->sqn == NULL || a->ctxs == NULL) {
+    a->seen = aka_seen_new();
+    if (a->sqn == NULL || a->ctxs == NULL || a->seen == NULL) {
         aka_free(a);
         return NULL;
     }
@@ -46,6 +47,7 @@ void aka_free(struct aka *a)
         return;
     sqn_cache_free(a->sqn);
     auth_ctx_table_free(a->ctxs);
+    aka_seen_free(a->seen);
     free(a);
 }
 
@@ -203,7 +205,9 @@ int aka_load_subscriber(struct av_job *job, const char *supi_or_suci, const char
         return rc;
     }
     int64_t now = aka_now_ms() / 1000;
-    if (sub_may_authenticate(&job->sub, now) != IOTSEC_OK) {
+    bool refused = sub_may_authenticate(&job->sub, now) != IOTSEC_OK;
+    aka_seen_record(a->seen, job->supi, job->sub.cred_version, job->snn, now, refused);
+    if (refused) {
         aka_count(a, AKA_REJECTED_STATE);
         aka_problem(req, 403, "AUTHENTICATION_REJECTED", "the subscription may not authenticate",
                     NULL);

@@ -10,6 +10,7 @@
 #ifndef IOTSEC_AKA_H
 #define IOTSEC_AKA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,21 @@ void aka_free(struct aka *a);
 
 /* Registers the SBI routes on srv. */
 int aka_routes(struct aka *a, struct http_server *srv);
+
+/* Where credentials were last seen (aka_seen.c), for the credential audit: only entries
+ * worth reporting are listed: refused ones (e.g. revoked but still trying) and ones seen
+ * from two serving networks within a minute. The table is bounded (65536 SUPIs). */
+struct aka_seen_info {
+    const char *supi;
+    uint32_t cred_version;
+    const char *serving_network; /* the last one */
+    int64_t at;                  /* unix seconds */
+    bool refused;                /* the subscription's state refused an authentication */
+    const char *other_network;   /* shared: the other one, or NULL */
+    int64_t shared_at;
+};
+typedef void (*aka_seen_fn)(const struct aka_seen_info *info, void *ctx);
+int aka_seen_list(struct aka *a, aka_seen_fn fn, void *ctx);
 
 /* Housekeeping, called about once a second: drops expired AUSF contexts. */
 void aka_tick(struct aka *a);

@@ -30,8 +30,14 @@ struct aka {
     const struct suci_keyring *keyring;
     struct sqn_cache *sqn;
     struct auth_ctx_table *ctxs;
+    struct aka_seen *seen; /* last seen per credential (aka_seen.c) */
     atomic_uint_fast64_t counters[AKA_COUNTER_COUNT];
 };
+
+struct aka_seen *aka_seen_new(void);
+void aka_seen_free(struct aka_seen *t);
+void aka_seen_record(struct aka_seen *t, const char *supi, uint32_t cred_version,
+                     const char *snn, int64_t now, bool refused);
 
 void aka_count(struct aka *a, enum aka_counter c);
 

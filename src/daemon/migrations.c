@@ -5,11 +5,14 @@
 #include "aka/aka.h"
 #include "daemon/daemon.h"
 #include "policy/policy.h"
+#include "provision/provision.h"
 #include "subscriber/subscriber.h"
 
 static const struct store_migration migrations[] = {
     {1, "subscriber: subscriptions and their events", SUBSCRIBER_MIGRATION_1},
     {2, "aka: home network SUCI keys", AKA_MIGRATION_1},
+    {3, "provision: manufacturers, enrollments, registrations, gateways, activations",
+     PROVISION_MIGRATION_1},
     {6, "policy: actions on findings, their audit, the policy", POLICY_MIGRATION_1},
 };
 

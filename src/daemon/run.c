@@ -21,6 +21,7 @@
 #include "daemon/pki.h"
 #include "http/http.h"
 #include "policy/policy.h"
+#include "provision/provision.h"
 #include "subscriber/subscriber.h"
 
 #define SWEEP_EVERY_S 60
@@ -36,6 +37,7 @@ struct daemon {
     struct analytics *analytics;
     struct policy_service *policy;
     struct policy_nft *nft; /* policy.nftables: on */
+    struct provision *prov; /* zero-touch provisioning (device face, its admin API) */
     struct http_server *sbi, *adm;
     struct http_server *north; /* application servers: OAuth2 + mTLS (any CA, pinned) */
     struct http_server *dev;   /* devices and gateways: onboarding, rotation */
@@ -70,6 +72,8 @@ static void handle_metrics(struct http_request *req, void *user)
     free(http);
     if (rc == IOTSEC_OK)
         rc = aka_metrics(d->aka, &out);
+    if (rc == IOTSEC_OK)
+        rc = provision_metrics(d->prov, &out);
     if (rc == IOTSEC_OK)
         rc = strbuf_appendf(
             &out,
@@ -244,13 +248,24 @@ static int build_servers(struct daemon *d)
                             .max_synch_failures = d->cfg.max_synch_failures};
     snprintf(ac.api_root, sizeof(ac.api_root), "https://%s", d->cfg.sbi_listen);
     d->aka = aka_new(&ac, d->store, &d->kek, d->keyring);
+    struct provision_config pc = {.store = d->store, .kek = &d->kek, .aka = d->aka};
+    memcpy(pc.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(pc.admin_cert_sha256));
+    int prc = provision_new(&pc, &d->prov); /* loads, or makes at first start, its key */
+    if (prc != IOTSEC_OK) {
+        log_error("cannot load the provisioning key: %s", iotsec_strerror(prc));
+        return prc;
+    }
+    d->admin.ota_rotate = provision_ota_rotate; /* `subscriber rotate`: over the air */
+    d->admin.ota_ctx = d->prov;
     struct http_server_config sc = {.workers = d->cfg.workers, .log = http_log};
     struct http_server_config ac_srv = {.workers = 1, .max_body_bytes = ADMIN_MAX_BODY,
                                         .log = http_log};
     d->sbi = http_server_new(&sc);
     d->adm = http_server_new(&ac_srv);
     d->north = http_server_new(&sc);
-    d->dev = http_server_new(&sc);
+    struct http_server_config dc = sc;
+    dc.max_body_bytes = 64u << 10; /* device messages are small (docs/provisioning.md) */
+    d->dev = http_server_new(&dc);
     if (d->aka == NULL || d->sbi == NULL || d->adm == NULL || d->north == NULL || d->dev == NULL)
         return IOTSEC_ERR_NOMEM;
     d->sbi_tls = listen_tls(d, d->sbi, d->cfg.sbi_listen, CERTS_INSTANCE_CA);
@@ -289,6 +304,10 @@ static int build_servers(struct daemon *d)
         rc = http_server_route(d->north, "GET", "/healthz", handle_healthz, d);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->dev, "GET", "/healthz", handle_healthz, d);
+    if (rc == IOTSEC_OK)
+        rc = provision_device_routes(d->prov, d->dev);
+    if (rc == IOTSEC_OK)
+        rc = provision_admin_routes(d->prov, d->adm);
     return rc;
 }
 
@@ -365,6 +384,7 @@ static void teardown(struct daemon *d)
     policy_nft_close(d->nft);
     analytics_free(d->analytics);
     store_close(d->store); /* completes every queued job first */
+    provision_free(d->prov); /* after the store: queued provisioning jobs use its key */
     aka_free(d->aka);
     suci_keyring_free(d->keyring);
     seal_kek_wipe(&d->kek);
@@ -411,6 +431,7 @@ int daemon_run(const struct config *cfg)
         }
         aka_tick(d.aka);
         analytics_tick(d.analytics, (double)time(NULL));
+        provision_tick(d.prov, (int64_t)time(NULL));
         if (seconds % SWEEP_EVERY_S == 0)
             sweep(&d);
     }

@@ -86,7 +86,7 @@ struct policy_record {
     unsigned level;
     int64_t window;
     char actor[16];     /* "policy" or "admin" */
-    char outcome[48];   /* "quarantined", "duplicate"..., "delivered", "released" */
+    char outcome[64];   /* "quarantined", "duplicate"..., "delivered", "released" */
     uint32_t rate_kbps;
 };
 

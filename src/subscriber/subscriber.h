@@ -236,6 +236,7 @@ int subscriber_count(struct store *s, uint64_t counts[SUB_STATE_COUNT]);
 /* ---- Admin face (subscriber_http.c) ---------------------------------------------------- */
 
 struct http_server;
+struct http_request;
 
 /* What the admin handlers need. Borrowed: must outlive the server. Every handler first
  * checks that the client presented the pinned admin certificate (403 otherwise), so an NF
@@ -245,6 +246,12 @@ struct sub_admin {
     const struct seal_kek *kek;
     char admin_cert_sha256[65]; /* hex SHA-256 of the admin certificate (DER) */
     uint64_t sqn_block;         /* SEQs reserved with each new subscription */
+    /* Over-the-air rotation (set by the daemon to provisioning's hook, or NULL): a rotate
+     * without a body for a subscription a device onboarded is offered to it first; it
+     * returns true when it took the request (a new version then waits for the device, the
+     * current keys stay valid until the device confirms) and answers it itself. */
+    bool (*ota_rotate)(void *ctx, const char *supi, struct http_request *req);
+    void *ota_ctx;
 };
 
 /* Registers /admin/v1/subscribers... on the admin server. */

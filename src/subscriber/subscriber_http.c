@@ -310,6 +310,10 @@ static void handle_action(struct http_request *req, void *user)
         return;
     const char *action = http_request_param(req, "action");
     if (strcmp(action, "rotate") == 0) {
+        size_t body_len;
+        http_request_body(req, &body_len);
+        if (body_len == 0 && admin->ota_rotate && admin->ota_rotate(admin->ota_ctx, supi, req))
+            return;
         struct admin_op *a = admin_op_new(req, SUB_OP_ROTATE, 200, "rotate");
         if (a == NULL)
             return;

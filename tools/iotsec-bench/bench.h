@@ -40,4 +40,13 @@ struct bench_analytics_opts {
 };
 int bench_analytics(const struct bench_analytics_opts *o);
 
+/* Zero-touch provisioning against a real iotsecd (bench_provision.c, with tools/iotsec-sim):
+ * onboardings/s direct and relayed, bulk activation, each with a same-run baseline. */
+struct bench_provision_opts {
+    unsigned devices;     /* devices per onboarding phase (4000) */
+    unsigned activations; /* lines of the bulk activation (100000) */
+    int keep;
+};
+int bench_provision(const struct bench_provision_opts *o);
+
 #endif

@@ -99,6 +99,14 @@ static int wait_ready(struct sbi_daemon *d)
         sbi_daemon_log_tail(d, 20);
         return -1;
     }
+    /* DIR/ready.json: the URLs of faces on ports chosen at run time (the provision group) */
+    char path[128];
+    snprintf(path, sizeof(path), "%s/ready.json", d->dir);
+    FILE *fp = fopen(path, "w");
+    if (fp) {
+        fputs(line, fp);
+        fclose(fp);
+    }
     return 0;
 }
 

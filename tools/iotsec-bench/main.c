@@ -1,5 +1,5 @@
 /* iotsec-bench: reproducible benchmarks that print one JSON object per figure.
- *   iotsec-bench [aka|suci|sbi-auth|import|all] [--seconds S]
+ *   iotsec-bench [aka|suci|sbi-auth|import|provision|all] [--seconds S]
  *                [--connections N] [--streams N] [--keep]
  */
 #include <stdio.h>
@@ -10,13 +10,15 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|all] [--seconds S]\n"
+    fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|all]\n"
+                    "                    [--seconds S]\n"
                     "                    [--connections N] [--streams N] [--keep]\n"
                     "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
                     "  --connections  HTTP/2 connections to the SBI face (4)\n"
                     "  --streams      concurrent authentications per connection (16)\n"
                     "  --keep         keep the daemon's temporary directory and log\n"
-                    "  analytics: --devices N (100000)  --records N (2000000)\n");
+                    "  analytics: --devices N (100000)  --records N (2000000)\n"
+                    "  provision: --devices N (4000 per phase)  --activations N (100000)\n");
     return 2;
 }
 
@@ -36,6 +38,8 @@ int main(int argc, char **argv)
     double seconds = 0;
     struct bench_sbi_opts sbi = {.connections = 4, .streams = 16};
     struct bench_analytics_opts an = {.devices = 100000, .records = 2000000};
+    struct bench_provision_opts prov = {.devices = 4000, .activations = 100000};
+    int devices_given = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             char *end;
@@ -51,6 +55,10 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--devices") == 0 && i + 1 < argc) { /* analytics */
             if (count_arg(argv[++i], 50000000, &an.devices) != 0)
                 return usage();
+            devices_given = 1;
+        } else if (strcmp(argv[i], "--activations") == 0 && i + 1 < argc) { /* provision */
+            if (count_arg(argv[++i], 1000000, &prov.activations) != 0)
+                return usage();
         } else if (strcmp(argv[i], "--records") == 0 && i + 1 < argc) {
             if (count_arg(argv[++i], 1000000000, &an.records) != 0)
                 return usage();
@@ -62,12 +70,16 @@ int main(int argc, char **argv)
             return usage();
         }
     }
-    static const char *const groups[] = {"all", "aka", "suci", "sbi-auth", "import", "analytics"};
+    static const char *const groups[] = {"all",    "aka",       "suci",     "sbi-auth",
+                                         "import", "analytics", "provision"};
     int g = 0;
-    while (g < 6 && strcmp(group, groups[g]) != 0)
+    while (g < 7 && strcmp(group, groups[g]) != 0)
         g++;
-    if (g == 6)
+    if (g == 7)
         return usage();
+    if (devices_given && an.devices <= 1000000)
+        prov.devices = an.devices; /* --devices also sizes the provisioning fleets */
+    prov.keep = sbi.keep;
     sbi.seconds = seconds > 0 ? seconds : 10.0;
     if (seconds <= 0)
         seconds = 2.0;
@@ -82,5 +94,7 @@ int main(int argc, char **argv)
         rc |= bench_import(&sbi);
     if (g == 0 || g == 5)
         rc |= bench_analytics(&an);
+    if (g == 0 || g == 6)
+        rc |= bench_provision(&prov);
     return rc ? 1 : 0;
 }

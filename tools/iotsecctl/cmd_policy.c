@@ -106,12 +106,3 @@ int cmd_policy(int argc, char **argv)
 {
     return run_command("policy", policy_cmds, NFLAGS(policy_cmds), argc, argv);
 }
-
-static const struct command device_cmds[] = {
-    {"release", cmd_device_release, "SUPI   quarantined -> active (operator only)"},
-};
-
-int cmd_device(int argc, char **argv)
-{
-    return run_command("device", device_cmds, NFLAGS(device_cmds), argc, argv);
-}

@@ -22,7 +22,15 @@ int cmd_analytics_ingest(int argc, char **argv);
 int cmd_analytics_map(int argc, char **argv);
 int cmd_analytics_findings(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
-int cmd_device(int argc, char **argv);         /* dispatch of `device` subcommands */
 int cmd_device_release(int argc, char **argv); /* iotsecctl device release SUPI */
+/* Provisioning (cmd_provision.c) and the credential audit (cmd_audit_credentials.c). */
+int cmd_manufacturer(int argc, char **argv);
+int cmd_enrollment(int argc, char **argv);
+int cmd_gateway(int argc, char **argv);
+int cmd_device(int argc, char **argv);
+int cmd_bulk_activate(int argc, char **argv);
+int cmd_provisioning_key(int argc, char **argv);
+int cmd_owner(int argc, char **argv);
+int cmd_audit_credentials(int argc, char **argv);
 
 #endif

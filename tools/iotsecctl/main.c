@@ -19,7 +19,16 @@ static const struct command groups[] = {
     {"analytics", cmd_analytics, "security analytics: eval (offline, labelled captures); ingest, "
                                  "map, findings (the daemon)"},
     {"policy", cmd_policy, "actions on findings: show, set, actions (audit), throttles"},
-    {"device", cmd_device, "devices: release (a quarantined device, operator only)"},
+    {"manufacturer", cmd_manufacturer, "device manufacturers and their factory CAs: add, list"},
+    {"enrollment", cmd_enrollment, "who may onboard: add, list, disable, enable"},
+    {"gateway", cmd_gateway, "gateways that may relay onboarding: add"},
+    {"device", cmd_device, "devices: list, show, rotate, transfer, accept; release (quarantine)"},
+    {"owner", cmd_owner, "device owners (tenants) and their keys: add"},
+    {"activate", cmd_bulk_activate, "FILE   bulk activation (JSON lines {registration_id|serial, "
+                               "account, service})"},
+    {"provisioning-key", cmd_provisioning_key, "the Ed25519 key devices pin"},
+    {"audit", cmd_audit_credentials, "credentials expiring soon, expired, revoked but seen, "
+                                     "shared"},
 };
 
 static void usage(FILE *out, const char *group, const struct command *table, size_t n)

@@ -1,0 +1,407 @@
+/* Enrollments on the admin face: create (validating every field before anything is
+ * written), list, show, enable/disable. A derived-key group key is sealed at rest, bound to
+ * its row; when iotsecd generates it, the 201 answer is the only place it ever appears. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "crypto/ct.h"
+#include "crypto/rand.h"
+#include "http/http.h"
+#include "provision/prov_admin.h"
+
+#define DEFAULT_LIFETIME_S (365LL * 24 * 3600)
+
+static json_t *enrollment_json(const struct prov_enrollment *e)
+{
+    json_t *o = json_pack("{s:I, s:s, s:s, s:b, s:s, s:{s:s, s:s}, s:I, s:s, s:b, s:s, s:I}",
+                          "id", (json_int_t)e->id, "kind",
+                          e->individual ? "individual" : "group", "attestation",
+                          e->derived_key ? "derived_key" : "x509", "enabled", e->enabled,
+                          "owner", e->owner, "supi_range", "first", e->supi_first, "last",
+                          e->supi_last, "credential_lifetime_s", (json_int_t)e->lifetime_s,
+                          "reprovision", prov_reprovision_name(e->reprovision),
+                          "requires_activation", e->requires_activation, "routing_indicator",
+                          e->routing_ind, "devices", (json_int_t)e->devices);
+    if (e->manufacturer_id)
+        json_object_set_new(o, "manufacturer_id", json_integer(e->manufacturer_id));
+    if (e->reg_id[0])
+        json_object_set_new(o, "registration_id", json_string(e->reg_id));
+    if (e->cert_sha256[0])
+        json_object_set_new(o, "cert_sha256", json_string(e->cert_sha256));
+    if (e->serial[0])
+        json_object_set_new(o, "serial", json_string(e->serial));
+    if (e->quota)
+        json_object_set_new(o, "quota", json_integer(e->quota));
+    if (e->rate_per_s)
+        json_object_set_new(o, "rate_per_s", json_integer(e->rate_per_s));
+    return o;
+}
+
+/* The validated request, kept in the job. */
+struct enr_in {
+    struct prov_enrollment e;
+    char manufacturer[PROV_NAME_MAX + 1];
+    char *service; /* JSON text */
+    bool generated_key;
+};
+
+static void enr_free(struct adm_job *a)
+{
+    struct enr_in *in = a->extra;
+    if (in) {
+        free(in->service);
+        free(in);
+    }
+}
+
+static bool opt_str(json_t *o, const char *name, char *out, size_t len, bool (*ok)(const char *))
+{
+    json_t *v = json_object_get(o, name);
+    if (v == NULL)
+        return true;
+    const char *s = json_string_value(v);
+    if (s == NULL || strlen(s) >= len || (ok && !ok(s)))
+        return false;
+    snprintf(out, len, "%s", s);
+    return true;
+}
+
+static bool opt_int(json_t *o, const char *name, int64_t *out, int64_t min, int64_t max)
+{
+    json_t *v = json_object_get(o, name);
+    if (v == NULL)
+        return true;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+        return false;
+    *out = json_integer_value(v);
+    return true;
+}
+
+static bool opt_bool(json_t *o, const char *name, bool *out)
+{
+    json_t *v = json_object_get(o, name);
+    if (v == NULL)
+        return true;
+    if (!json_is_boolean(v))
+        return false;
+    *out = json_is_true(v);
+    return true;
+}
+
+static bool id_ok(const char *s)
+{
+    return prov_id_valid(s, strlen(s));
+}
+
+static bool hex_ok(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+            return false;
+    return true;
+}
+
+static bool digits_ok(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return n >= 1 && n <= 4;
+}
+
+/* Validates the body into in; returns the offending field (and reason) or NULL. */
+static const char *validate(json_t *o, struct enr_in *in, uint8_t *key, size_t *key_len,
+                            const char **reason)
+{
+    struct prov_enrollment *e = &in->e;
+    const char *kind = json_string_value(json_object_get(o, "kind"));
+    const char *att = json_string_value(json_object_get(o, "attestation"));
+    *reason = "individual or group";
+    if (kind == NULL || (strcmp(kind, "individual") && strcmp(kind, "group")))
+        return "kind";
+    *reason = "x509 or derived_key";
+    if (att == NULL || (strcmp(att, "x509") && strcmp(att, "derived_key")))
+        return "attestation";
+    e->individual = strcmp(kind, "individual") == 0;
+    e->derived_key = strcmp(att, "derived_key") == 0;
+    e->enabled = true;
+    e->lifetime_s = DEFAULT_LIFETIME_S;
+    snprintf(e->routing_ind, sizeof(e->routing_ind), "0000");
+    *reason = "a string of allowed characters and length";
+    if (!opt_str(o, "registration_id", e->reg_id, sizeof(e->reg_id), id_ok))
+        return "registration_id";
+    if (!opt_str(o, "cert_sha256", e->cert_sha256, sizeof(e->cert_sha256), hex_ok) ||
+        (e->cert_sha256[0] && strlen(e->cert_sha256) != 64))
+        return "cert_sha256";
+    if (!opt_str(o, "serial", e->serial, sizeof(e->serial), hex_ok))
+        return "serial";
+    if (!opt_str(o, "owner", e->owner, sizeof(e->owner), id_ok))
+        return "owner";
+    if (!opt_str(o, "manufacturer", in->manufacturer, sizeof(in->manufacturer), id_ok))
+        return "manufacturer";
+    if (!opt_str(o, "routing_indicator", e->routing_ind, sizeof(e->routing_ind), digits_ok))
+        return "routing_indicator";
+    *reason = "an integer in range";
+    if (!opt_int(o, "credential_lifetime_s", &e->lifetime_s, 60, 100LL * 365 * 24 * 3600))
+        return "credential_lifetime_s";
+    if (!opt_int(o, "quota", &e->quota, 1, INT64_MAX))
+        return "quota";
+    if (!opt_int(o, "rate_per_s", &e->rate_per_s, 1, 1000000))
+        return "rate_per_s";
+    *reason = "true or false";
+    if (!opt_bool(o, "enabled", &e->enabled))
+        return "enabled";
+    if (!opt_bool(o, "requires_activation", &e->requires_activation))
+        return "requires_activation";
+    const char *rp = json_string_value(json_object_get(o, "reprovision"));
+    *reason = "keep, reset or never";
+    if (json_object_get(o, "reprovision") && prov_reprovision_parse(rp, &e->reprovision))
+        return "reprovision";
+    json_t *range = json_object_get(o, "supi_range");
+    struct prov_supi_range r;
+    *reason = "{first, last}: imsi-<6..15 digits> of equal length, first <= last";
+    if (!json_is_object(range) ||
+        prov_supi_range_parse(json_string_value(json_object_get(range, "first")),
+                              json_string_value(json_object_get(range, "last")), &r))
+        return "supi_range";
+    snprintf(e->supi_first, sizeof(e->supi_first), "%s",
+             json_string_value(json_object_get(range, "first")));
+    snprintf(e->supi_last, sizeof(e->supi_last), "%s",
+             json_string_value(json_object_get(range, "last")));
+    json_t *svc = json_object_get(o, "service");
+    *reason = "a JSON object of at most 16 KiB";
+    if (svc && !json_is_object(svc))
+        return "service";
+    in->service = svc ? json_dumps(svc, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+    if (in->service == NULL || strlen(in->service) > PROV_SERVICE_MAX)
+        return "service";
+    int named = !!e->reg_id[0] + !!e->cert_sha256[0] + !!e->serial[0];
+    *reason = "an individual enrollment names its device by exactly one of registration_id,"
+              " cert_sha256, serial (derived_key: registration_id)";
+    if (e->individual && (named != 1 || (e->derived_key && !e->reg_id[0])))
+        return "registration_id";
+    *reason = "a group does not name a device";
+    if (!e->individual && named)
+        return "registration_id";
+    *reason = "an x509 group needs its manufacturer";
+    if (!e->individual && !e->derived_key && !in->manufacturer[0])
+        return "manufacturer";
+    const char *gk = json_string_value(json_object_get(o, "group_key"));
+    *reason = "16..128 bytes in base64url without padding (derived_key only)";
+    if (json_object_get(o, "group_key") &&
+        (!e->derived_key || gk == NULL ||
+         prov_b64_decode(gk, strlen(gk), key, PROV_GROUP_KEY_MAX, key_len) != IOTSEC_OK ||
+         *key_len < PROV_GROUP_KEY_MIN))
+        return "group_key";
+    if (e->derived_key && *key_len == 0) {
+        *key_len = 32;
+        in->generated_key = true;
+        if (crypto_random(key, 32) != IOTSEC_OK) {
+            *reason = "no randomness";
+            return "group_key";
+        }
+    }
+    return NULL;
+}
+
+static int run_enr_add(struct store_conn *c, struct adm_job *a)
+{
+    struct enr_in *in = a->extra;
+    struct prov_enrollment *e = &in->e;
+    sqlite3_stmt *st;
+    int rc;
+    if (in->manufacturer[0]) {
+        if ((rc = store_stmt(c, "SELECT id FROM prov_manufacturers WHERE name = ?", &st)) !=
+            IOTSEC_OK)
+            return rc;
+        sqlite3_bind_text(st, 1, in->manufacturer, -1, SQLITE_STATIC);
+        e->manufacturer_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        if (e->manufacturer_id == 0) {
+            adm_fail(a, 404, "MANUFACTURER_NOT_FOUND", "manufacturer", "no such manufacturer");
+            return IOTSEC_ERR_NOTFOUND;
+        }
+    }
+    rc = store_stmt(c, "INSERT INTO prov_enrollments(kind, attestation, manufacturer_id, reg_id,"
+                       " cert_sha256, serial, enabled, owner, supi_first, supi_last, service,"
+                       " lifetime_s, reprovision, quota, rate_per_s, requires_activation,"
+                       " routing_ind, created_at)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, e->individual ? "individual" : "group", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, e->derived_key ? "derived_key" : "x509", -1, SQLITE_STATIC);
+    if (e->manufacturer_id)
+        sqlite3_bind_int64(st, 3, e->manufacturer_id);
+    if (e->reg_id[0])
+        sqlite3_bind_text(st, 4, e->reg_id, -1, SQLITE_STATIC);
+    if (e->cert_sha256[0])
+        sqlite3_bind_text(st, 5, e->cert_sha256, -1, SQLITE_STATIC);
+    if (e->serial[0])
+        sqlite3_bind_text(st, 6, e->serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 7, e->enabled);
+    sqlite3_bind_text(st, 8, e->owner, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, e->supi_first, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, e->supi_last, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, in->service, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 12, e->lifetime_s);
+    sqlite3_bind_text(st, 13, prov_reprovision_name(e->reprovision), -1, SQLITE_STATIC);
+    if (e->quota)
+        sqlite3_bind_int64(st, 14, e->quota);
+    if (e->rate_per_s)
+        sqlite3_bind_int64(st, 15, e->rate_per_s);
+    sqlite3_bind_int(st, 16, e->requires_activation);
+    sqlite3_bind_text(st, 17, e->routing_ind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 18, a->now);
+    int s = sqlite3_step(st);
+    if (s != SQLITE_DONE)
+        return store_error(c, s);
+    e->id = sqlite3_last_insert_rowid(store_conn_db(c));
+    if (a->secret_len) {
+        uint8_t env[PROV_GROUP_KEY_MAX + SEAL_OVERHEAD];
+        char aad[64];
+        size_t aad_len = prov_group_key_aad(e->id, aad, sizeof(aad));
+        if ((rc = seal(a->p->kek, aad, aad_len, a->secret, a->secret_len, env)) != IOTSEC_OK ||
+            (rc = store_stmt(c, "UPDATE prov_enrollments SET group_key = ? WHERE id = ?", &st)) !=
+                IOTSEC_OK)
+            return rc;
+        sqlite3_bind_blob(st, 1, env, (int)(a->secret_len + SEAL_OVERHEAD), SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, e->id);
+        if ((s = sqlite3_step(st)) != SQLITE_DONE)
+            return store_error(c, s);
+    }
+    if ((rc = prov_enrollment_load(c, e->id, e)) != IOTSEC_OK)
+        return rc;
+    a->out = enrollment_json(e);
+    if (in->generated_key) {
+        char b64[200];
+        prov_b64_encode(a->secret, a->secret_len, b64);
+        json_object_set_new(a->out, "group_key", json_string(b64));
+        secure_wipe(b64, sizeof(b64));
+    }
+    return IOTSEC_OK;
+}
+
+void prov_h_enr_add(struct http_request *req, void *user)
+{
+    struct provision *p = user;
+    if (!adm_admin_ok(req, p))
+        return;
+    json_t *o = adm_body(req);
+    if (o == NULL)
+        return;
+    struct adm_job *a = adm_job_new(req, p, run_enr_add, 201);
+    struct enr_in *in = a ? calloc(1, sizeof(*in)) : NULL;
+    if (in == NULL) {
+        free(a);
+        json_decref(o);
+        if (a)
+            http_respond_problem(req, 503, NULL, "out of memory", "BUSY", NULL, 0);
+        return;
+    }
+    a->extra = in;
+    a->free_extra = enr_free;
+    a->in = o;
+    const char *reason = NULL;
+    const char *bad = validate(o, in, a->secret, &a->secret_len, &reason);
+    if (bad) {
+        adm_bad(req, bad, reason);
+        enr_free(a);
+        json_decref(o);
+        secure_wipe(a, sizeof(*a));
+        free(a);
+        return;
+    }
+    adm_submit(a);
+}
+
+void prov_h_enr_list(struct http_request *req, void *user)
+{
+    struct provision *p = user;
+    if (!adm_admin_ok(req, p))
+        return;
+    struct store_conn *c;
+    sqlite3_stmt *st;
+    json_t *arr = json_array();
+    if (store_reader_get(p->store, &c) == IOTSEC_OK &&
+        store_stmt(c, "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments ORDER BY id LIMIT 1000",
+                   &st) == IOTSEC_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            struct prov_enrollment e;
+            prov_enrollment_row(st, &e);
+            json_array_append_new(arr, enrollment_json(&e));
+        }
+        sqlite3_reset(st);
+    }
+    http_respond_json(req, 200, json_pack("{s:o}", "enrollments", arr));
+}
+
+static int64_t id_param(struct http_request *req)
+{
+    const char *s = http_request_param(req, "id");
+    char *end;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    return s && *end == '\0' && v > 0 ? v : 0;
+}
+
+void prov_h_enr_show(struct http_request *req, void *user)
+{
+    struct provision *p = user;
+    if (!adm_admin_ok(req, p))
+        return;
+    struct store_conn *c;
+    struct prov_enrollment e;
+    int64_t id = id_param(req);
+    if (id && store_reader_get(p->store, &c) == IOTSEC_OK &&
+        prov_enrollment_load(c, id, &e) == IOTSEC_OK)
+        http_respond_json(req, 200, enrollment_json(&e));
+    else
+        http_respond_problem(req, 404, NULL, "no such enrollment", "ENROLLMENT_NOT_FOUND", NULL,
+                             0);
+}
+
+static int run_enr_action(struct store_conn *c, struct adm_job *a)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, "UPDATE prov_enrollments SET enabled = ? WHERE id = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int(st, 1, strcmp(a->text, "enable") == 0);
+    sqlite3_bind_int64(st, 2, a->id);
+    int s = sqlite3_step(st);
+    if (s != SQLITE_DONE)
+        return store_error(c, s);
+    struct prov_enrollment e;
+    if ((rc = prov_enrollment_load(c, a->id, &e)) == IOTSEC_ERR_NOTFOUND)
+        adm_fail(a, 404, "ENROLLMENT_NOT_FOUND", NULL, "no such enrollment");
+    if (rc == IOTSEC_OK)
+        a->out = enrollment_json(&e);
+    return rc;
+}
+
+void prov_h_enr_action(struct http_request *req, void *user)
+{
+    struct provision *p = user;
+    if (!adm_admin_ok(req, p))
+        return;
+    const char *action = http_request_param(req, "action");
+    int64_t id = id_param(req);
+    if (strcmp(action, "enable") != 0 && strcmp(action, "disable") != 0) {
+        http_respond_problem(req, 404, NULL, "actions: enable, disable", NULL, NULL, 0);
+        return;
+    }
+    if (id == 0) {
+        http_respond_problem(req, 404, NULL, "no such enrollment", "ENROLLMENT_NOT_FOUND", NULL,
+                             0);
+        return;
+    }
+    struct adm_job *a = adm_job_new(req, p, run_enr_action, 200);
+    if (a == NULL)
+        return;
+    a->id = id;
+    snprintf(a->text, sizeof(a->text), "%s", action);
+    adm_submit(a);
+}

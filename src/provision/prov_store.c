@@ -1,0 +1,234 @@
+/* The provisioning schema (migration 3) and the small reads and writes shared by the jobs:
+ * the operator's provisioning key, enrollments, group keys, registration history. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "crypto/ct.h"
+#include "provision/prov_int.h"
+
+const char PROVISION_MIGRATION_1[] =
+    /* The operator's Ed25519 provisioning key: one row, its seed sealed. */
+    "CREATE TABLE prov_keys (id INTEGER PRIMARY KEY CHECK (id = 1), seed BLOB NOT NULL,"
+    " pub BLOB NOT NULL, created_at INTEGER NOT NULL);"
+    /* root_pub: the manufacturer's Ed25519 voucher root (ownership chains start there). */
+    "CREATE TABLE prov_manufacturers (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " ca_pem TEXT NOT NULL, ca_sha256 TEXT NOT NULL, root_pub BLOB,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE prov_owners (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " pub BLOB NOT NULL, created_at INTEGER NOT NULL);"
+    /* individual: one of reg_id / cert_sha256 / serial names the device; group: x509 by
+     * manufacturer CA, or derived_key by group_key (sealed, AAD prov_group_key_aad). */
+    "CREATE TABLE prov_enrollments (id INTEGER PRIMARY KEY,"
+    " kind TEXT NOT NULL CHECK (kind IN ('individual', 'group')),"
+    " attestation TEXT NOT NULL CHECK (attestation IN ('x509', 'derived_key')),"
+    " manufacturer_id INTEGER REFERENCES prov_manufacturers(id),"
+    " reg_id TEXT, cert_sha256 TEXT, serial TEXT, group_key BLOB,"
+    " enabled INTEGER NOT NULL DEFAULT 1, owner TEXT NOT NULL DEFAULT '',"
+    " supi_first TEXT, supi_last TEXT, supi_next INTEGER NOT NULL DEFAULT 0,"
+    " service TEXT NOT NULL DEFAULT '{}', lifetime_s INTEGER NOT NULL,"
+    " reprovision TEXT NOT NULL CHECK (reprovision IN ('keep', 'reset', 'never')),"
+    " quota INTEGER, rate_per_s INTEGER, requires_activation INTEGER NOT NULL DEFAULT 0,"
+    " routing_ind TEXT NOT NULL DEFAULT '0000', devices INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE INDEX prov_enrollments_reg ON prov_enrollments(reg_id) WHERE reg_id IS NOT NULL;"
+    "CREATE INDEX prov_enrollments_cert ON prov_enrollments(cert_sha256)"
+    " WHERE cert_sha256 IS NOT NULL;"
+    "CREATE INDEX prov_enrollments_serial ON prov_enrollments(serial) WHERE serial IS NOT NULL;"
+    /* One per device that onboarded. nonce/device_pub/envelope: the last onboarding answer,
+     * replayed to a retry; pend_*: a rotation version waiting for the device's confirmation
+     * (pend_cred sealed, AAD "prov:pend:<reg_id>:<version>"). */
+    "CREATE TABLE prov_registrations (id INTEGER PRIMARY KEY, reg_id TEXT NOT NULL UNIQUE,"
+    " enrollment_id INTEGER NOT NULL REFERENCES prov_enrollments(id),"
+    " cert_sha256 TEXT, serial TEXT, supi TEXT, owner TEXT NOT NULL DEFAULT '',"
+    " account TEXT, state TEXT NOT NULL, gateway_id INTEGER,"
+    " nonce BLOB, device_pub BLOB, envelope BLOB, cred_version INTEGER NOT NULL DEFAULT 0,"
+    " confirmed INTEGER NOT NULL DEFAULT 0,"
+    " pend_version INTEGER, pend_cred BLOB, pend_since INTEGER, pend_nonce BLOB,"
+    " pend_pub BLOB, pend_envelope BLOB,"
+    " voucher BLOB, voucher_pending BLOB, transfer_to TEXT,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX prov_registrations_serial ON prov_registrations(serial)"
+    " WHERE serial IS NOT NULL;"
+    "CREATE INDEX prov_registrations_supi ON prov_registrations(supi) WHERE supi IS NOT NULL;"
+    "CREATE TABLE prov_history (id INTEGER PRIMARY KEY, reg_id TEXT NOT NULL,"
+    " event TEXT NOT NULL, detail TEXT, at INTEGER NOT NULL);"
+    "CREATE INDEX prov_history_reg ON prov_history(reg_id);"
+    "CREATE TABLE prov_gateways (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " cert_sha256 TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);"
+    "CREATE TABLE prov_gateway_enrollments (gateway_id INTEGER NOT NULL"
+    " REFERENCES prov_gateways(id), enrollment_id INTEGER NOT NULL"
+    " REFERENCES prov_enrollments(id), PRIMARY KEY (gateway_id, enrollment_id)) WITHOUT ROWID;"
+    /* Bulk activation: key "reg:<registration id>" or "serial:<hex>"; supi: pre-bound, used
+     * instead of the enrollment's range when the device onboards. */
+    "CREATE TABLE prov_activations (key TEXT PRIMARY KEY, account TEXT NOT NULL,"
+    " service TEXT NOT NULL, supi TEXT, created_at INTEGER NOT NULL) WITHOUT ROWID;";
+
+static const char key_aad[] = "prov:provisioning-key:1";
+
+struct key_job {
+    const struct seal_kek *kek;
+    uint8_t seed[PROV_ED25519_SEED_LEN];
+    uint8_t pub[PROV_ED25519_PUB_LEN];
+    bool loaded;
+};
+
+/* On the writer: load the key, or create it, in one transaction (so two starts never make
+ * two keys). */
+static int key_job_run(struct store_conn *c, void *arg)
+{
+    struct key_job *j = arg;
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, "SELECT seed, pub FROM prov_keys WHERE id = 1", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        const uint8_t *env = sqlite3_column_blob(st, 0);
+        size_t env_len = (size_t)sqlite3_column_bytes(st, 0);
+        const void *pub = sqlite3_column_blob(st, 1);
+        if (env_len != PROV_ED25519_SEED_LEN + SEAL_OVERHEAD ||
+            sqlite3_column_bytes(st, 1) != PROV_ED25519_PUB_LEN) {
+            sqlite3_reset(st);
+            return IOTSEC_ERR_INVALID;
+        }
+        memcpy(j->pub, pub, PROV_ED25519_PUB_LEN);
+        rc = unseal(j->kek, key_aad, sizeof(key_aad) - 1, env, env_len, j->seed);
+        sqlite3_reset(st);
+        j->loaded = true;
+        return rc;
+    }
+    sqlite3_reset(st);
+    if (s != SQLITE_DONE)
+        return store_error(c, s);
+    uint8_t env[PROV_ED25519_SEED_LEN + SEAL_OVERHEAD];
+    if ((rc = prov_ed25519_keygen(j->seed, j->pub)) != IOTSEC_OK ||
+        (rc = seal(j->kek, key_aad, sizeof(key_aad) - 1, j->seed, sizeof(j->seed), env)) !=
+            IOTSEC_OK)
+        return rc;
+    if ((rc = store_stmt(c, "INSERT INTO prov_keys(id, seed, pub, created_at) VALUES (1, ?, ?, ?)",
+                         &st)) != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_blob(st, 1, env, sizeof(env), SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, j->pub, sizeof(j->pub), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+    s = sqlite3_step(st);
+    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+}
+
+int prov_key_load_or_create(struct store *s, const struct seal_kek *kek,
+                            struct prov_sign_key **key, uint8_t pub[PROV_ED25519_PUB_LEN])
+{
+    struct key_job j = {.kek = kek};
+    int rc = store_write_sync(s, key_job_run, &j);
+    if (rc == IOTSEC_OK)
+        rc = prov_sign_key_new(j.seed, key);
+    if (rc == IOTSEC_OK) {
+        uint8_t check[PROV_ED25519_PUB_LEN];
+        prov_sign_key_public(*key, check);
+        if (!ct_equal(check, j.pub, sizeof(check))) { /* a row that does not hold together */
+            prov_sign_key_free(*key);
+            *key = NULL;
+            rc = IOTSEC_ERR_AUTH;
+        }
+        memcpy(pub, j.pub, PROV_ED25519_PUB_LEN);
+    }
+    secure_wipe(j.seed, sizeof(j.seed));
+    return rc;
+}
+
+static void copy_text(sqlite3_stmt *st, int col, char *out, size_t len)
+{
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    snprintf(out, len, "%s", t ? t : "");
+}
+
+void prov_enrollment_row(sqlite3_stmt *st, struct prov_enrollment *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->id = sqlite3_column_int64(st, 0);
+    const char *kind = (const char *)sqlite3_column_text(st, 1);
+    const char *att = (const char *)sqlite3_column_text(st, 2);
+    e->individual = kind && strcmp(kind, "individual") == 0;
+    e->derived_key = att && strcmp(att, "derived_key") == 0;
+    e->manufacturer_id = sqlite3_column_int64(st, 3);
+    copy_text(st, 4, e->reg_id, sizeof(e->reg_id));
+    copy_text(st, 5, e->cert_sha256, sizeof(e->cert_sha256));
+    copy_text(st, 6, e->serial, sizeof(e->serial));
+    e->enabled = sqlite3_column_int(st, 7) != 0;
+    copy_text(st, 8, e->owner, sizeof(e->owner));
+    copy_text(st, 9, e->supi_first, sizeof(e->supi_first));
+    copy_text(st, 10, e->supi_last, sizeof(e->supi_last));
+    e->lifetime_s = sqlite3_column_int64(st, 11);
+    if (prov_reprovision_parse((const char *)sqlite3_column_text(st, 12), &e->reprovision) !=
+        IOTSEC_OK)
+        e->reprovision = PROV_REPROV_NEVER;
+    e->quota = sqlite3_column_int64(st, 13);
+    e->rate_per_s = sqlite3_column_int64(st, 14);
+    e->requires_activation = sqlite3_column_int(st, 15) != 0;
+    copy_text(st, 16, e->routing_ind, sizeof(e->routing_ind));
+    e->devices = sqlite3_column_int64(st, 17);
+}
+
+int prov_enrollment_load(struct store_conn *c, int64_t id, struct prov_enrollment *e)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments WHERE id = ?",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW)
+        prov_enrollment_row(st, e);
+    sqlite3_reset(st);
+    return s == SQLITE_ROW ? IOTSEC_OK : s == SQLITE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(c, s);
+}
+
+size_t prov_group_key_aad(int64_t id, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "prov:enrollment:%lld:group_key", (long long)id);
+    return n > 0 && (size_t)n < len ? (size_t)n : 0;
+}
+
+int prov_group_key_get(struct store_conn *c, const struct seal_kek *kek, int64_t id,
+                       uint8_t key[PROV_GROUP_KEY_MAX], size_t *len)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, "SELECT group_key FROM prov_enrollments WHERE id = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int s = sqlite3_step(st);
+    rc = IOTSEC_ERR_NOTFOUND;
+    if (s == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB) {
+        size_t env_len = (size_t)sqlite3_column_bytes(st, 0);
+        char aad[64];
+        size_t aad_len = prov_group_key_aad(id, aad, sizeof(aad));
+        rc = IOTSEC_ERR_INVALID;
+        if (env_len > SEAL_OVERHEAD && env_len - SEAL_OVERHEAD <= PROV_GROUP_KEY_MAX) {
+            rc = unseal(kek, aad, aad_len, sqlite3_column_blob(st, 0), env_len, key);
+            *len = env_len - SEAL_OVERHEAD;
+        }
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int prov_history_add(struct store_conn *c, const char *reg_id, const char *event,
+                     const char *detail, int64_t now)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, "INSERT INTO prov_history(reg_id, event, detail, at)"
+                           " VALUES (?, ?, ?, ?)", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, reg_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, event, -1, SQLITE_STATIC);
+    if (detail)
+        sqlite3_bind_text(st, 3, detail, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
+    int s = sqlite3_step(st);
+    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+}

@@ -1,0 +1,54 @@
+/* Zero-touch provisioning (issue 4): manufacturers, enrollments, registrations, gateways,
+ * bulk activation, the device face's onboarding/confirmation/rotation, and their admin API.
+ * The wire contract is docs/provisioning.md; the cryptography is crypto/provision_crypto.h.
+ *
+ * This header is the capability's whole interface for the daemon. prov_int.h holds the
+ * pieces shared inside the capability (and with its unit tests). */
+#ifndef IOTSEC_PROVISION_H
+#define IOTSEC_PROVISION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crypto/seal.h"
+#include "store/store.h"
+
+/* The schema (migration 3). */
+extern const char PROVISION_MIGRATION_1[];
+
+struct provision;
+struct aka;
+struct http_server;
+
+struct provision_config {
+    struct store *store;        /* borrowed: must outlive the provision */
+    const struct seal_kek *kek; /* borrowed */
+    char admin_cert_sha256[65]; /* hex SHA-256 of the pinned admin certificate */
+    struct aka *aka;            /* borrowed, may be NULL: where credentials were last seen */
+};
+
+/* Loads the operator's provisioning key, generating and storing it (sealed) on first use.
+ * Call after store_open, before the servers start. *out is NULL on error. */
+int provision_new(const struct provision_config *cfg, struct provision **out);
+void provision_free(struct provision *p); /* NULL is fine; after the servers are freed */
+
+/* /device/v1/... on the device face; /admin/v1/{provisioning-key,manufacturers,enrollments,
+ * gateways,devices,activations,owners,audit/credentials} on the admin face. */
+int provision_device_routes(struct provision *p, struct http_server *dev);
+int provision_admin_routes(struct provision *p, struct http_server *adm);
+
+/* The subscriber admin face's over-the-air rotation hook (struct sub_admin.ota_rotate, ctx
+ * the provision): for a SUPI a device onboarded with, a new version waits for the device
+ * (202 {"registration_id", "waiting_version"}); false for any other SUPI. */
+struct http_request;
+bool provision_ota_rotate(void *p, const char *supi, struct http_request *req);
+
+/* Appends the capability's Prometheus lines (iotsec_provision_*). */
+struct strbuf;
+int provision_metrics(struct provision *p, struct strbuf *out);
+
+/* Forgets expired nonces. Called by the daemon's one-second tick. (A rotation version never
+ * confirmed within 7 days needs no timer: the next fetch replaces it.) */
+void provision_tick(struct provision *p, int64_t now);
+
+#endif

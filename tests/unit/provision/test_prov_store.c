@@ -1,0 +1,278 @@
+/* The provisioning write jobs against a real database: SUPI allocation that skips taken
+ * SUPIs and stops at the range's end, idempotent onboarding, quota, reprovision policies,
+ * rotation staging and confirmation, and the provisioning key surviving a restart. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "aka/aka.h"
+#include "base/err.h"
+#include "provision/prov_int.h"
+#include "subscriber/subscriber.h"
+
+static const struct store_migration migrations[] = {
+    {1, "subscriber: subscriptions and their events", SUBSCRIBER_MIGRATION_1},
+    {2, "aka: home network SUCI keys", AKA_MIGRATION_1},
+    {3, "provision", PROVISION_MIGRATION_1},
+};
+
+struct env {
+    char path[64];
+    struct store *s;
+    struct seal_kek kek;
+    struct provision *p;
+};
+
+static void open_env(struct env *e)
+{
+    struct store_options o;
+    store_options_init(&o);
+    o.synchronous = STORE_SYNC_NORMAL;
+    o.migrations = migrations;
+    o.migration_count = 3;
+    assert_int_equal(store_open(e->path, &o, &e->s), IOTSEC_OK);
+    struct provision_config pc = {.store = e->s, .kek = &e->kek};
+    assert_int_equal(provision_new(&pc, &e->p), IOTSEC_OK);
+}
+
+static void close_env(struct env *e)
+{
+    store_close(e->s);
+    provision_free(e->p);
+}
+
+static int setup(void **state)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    snprintf(e->path, sizeof(e->path), "/tmp/test_prov_store_%d.db", (int)getpid());
+    unlink(e->path);
+    memset(e->kek.key, 0x42, sizeof(e->kek.key));
+    e->kek.id = 1;
+    open_env(e);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    close_env(e);
+    char p[80];
+    unlink(e->path);
+    snprintf(p, sizeof(p), "%s-wal", e->path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", e->path);
+    unlink(p);
+    free(e);
+    return 0;
+}
+
+struct sql_job {
+    const char *sql;
+};
+
+static int run_sql(struct store_conn *c, void *arg)
+{
+    struct sql_job *j = arg;
+    return sqlite3_exec(store_conn_db(c), j->sql, NULL, NULL, NULL) == SQLITE_OK ? IOTSEC_OK
+                                                                               : IOTSEC_ERR_IO;
+}
+
+static void sql(struct env *e, const char *s)
+{
+    struct sql_job j = {s};
+    assert_int_equal(store_write_sync(e->s, run_sql, &j), IOTSEC_OK);
+}
+
+static int onboard(struct env *e, int64_t enrollment, const char *reg_id, uint8_t seed,
+                   struct prov_job *j)
+{
+    memset(j, 0, sizeof(*j));
+    j->kind = PROV_JOB_ONBOARD;
+    j->p = e->p;
+    j->enrollment_id = enrollment;
+    j->now = 1700000000;
+    snprintf(j->reg_id, sizeof(j->reg_id), "%s", reg_id);
+    memset(j->nonce, seed, sizeof(j->nonce));
+    memset(j->device_pub, seed + 1, sizeof(j->device_pub));
+    return store_write_sync(e->s, prov_job_run, j);
+}
+
+static void test_allocation_idempotency_quota(void **state)
+{
+    struct env *e = *state;
+    sql(e, "INSERT INTO prov_enrollments(id, kind, attestation, lifetime_s, reprovision, quota,"
+           " supi_first, supi_last, created_at) VALUES (1, 'group', 'derived_key', 3600, 'keep',"
+           " 3, 'imsi-001010000000000', 'imsi-001010000000002', 0)");
+    /* Someone added the first SUPI of the range by hand: it is skipped. */
+    struct sub_input in;
+    memset(&in, 0, sizeof(in));
+    supi_parse("imsi-001010000000000", &in.supi);
+    in.amf[0] = 0x80;
+    struct sub_op op = {.kind = SUB_OP_CREATE, .kek = &e->kek, .input = &in, .now = 1};
+    assert_int_equal(store_write_sync(e->s, sub_op_run, &op), IOTSEC_OK);
+
+    struct prov_job j, again;
+    assert_int_equal(onboard(e, 1, "dev-a", 1, &j), IOTSEC_OK);
+    assert_non_null(j.envelope);
+    assert_int_equal(onboard(e, 1, "dev-a", 1, &again), IOTSEC_OK); /* same request */
+    assert_int_equal(j.envelope_len, again.envelope_len);
+    assert_memory_equal(j.envelope, again.envelope, j.envelope_len);
+    free(j.envelope);
+    free(again.envelope);
+    struct prov_registration r;
+    struct store_conn *c;
+    assert_int_equal(store_reader_get(e->s, &c), IOTSEC_OK);
+    assert_int_equal(prov_registration_load(c, "dev-a", &r), IOTSEC_OK);
+    assert_string_equal(r.supi, "imsi-001010000000001");
+    struct subscription s;
+    assert_int_equal(subscriber_get(e->s, r.supi, &s), IOTSEC_OK);
+    assert_int_equal(s.state, SUB_PENDING_ACTIVATION);
+    assert_int_equal(s.not_after, 1700000000 + 3600);
+
+    assert_int_equal(onboard(e, 1, "dev-b", 3, &j), IOTSEC_OK);
+    free(j.envelope);
+    /* The range is used up (quota not yet): 503 SUPI_RANGE_EXHAUSTED, nothing kept. */
+    assert_int_not_equal(onboard(e, 1, "dev-c", 5, &j), IOTSEC_OK);
+    assert_int_equal(j.fail, PROV_FAIL_EXHAUSTED);
+    free(j.envelope);
+    assert_int_equal(prov_registration_load(c, "dev-c", &r), IOTSEC_ERR_NOTFOUND);
+
+    /* Quota: raise the range, lower the quota to 2. */
+    sql(e, "UPDATE prov_enrollments SET quota = 2, supi_last = 'imsi-001010000000009'");
+    assert_int_not_equal(onboard(e, 1, "dev-c", 5, &j), IOTSEC_OK);
+    assert_int_equal(j.fail, PROV_FAIL_QUOTA);
+    free(j.envelope);
+    /* A disabled enrollment. */
+    sql(e, "UPDATE prov_enrollments SET enabled = 0");
+    assert_int_not_equal(onboard(e, 1, "dev-a", 7, &j), IOTSEC_OK);
+    assert_int_equal(j.fail, PROV_FAIL_DISABLED);
+    free(j.envelope);
+}
+
+static void test_reprovision_policies(void **state)
+{
+    struct env *e = *state;
+    sql(e, "INSERT INTO prov_enrollments(id, kind, attestation, lifetime_s, reprovision,"
+           " supi_first, supi_last, created_at) VALUES (2, 'group', 'derived_key', 0, 'reset',"
+           " 'imsi-001010000000100', 'imsi-001010000000199', 0),"
+           " (3, 'group', 'derived_key', 0, 'never', 'imsi-001010000000200',"
+           " 'imsi-001010000000299', 0)");
+    struct prov_job j;
+    struct store_conn *c;
+    struct prov_registration r;
+    assert_int_equal(store_reader_get(e->s, &c), IOTSEC_OK);
+    assert_int_equal(onboard(e, 2, "reset-dev", 10, &j), IOTSEC_OK);
+    free(j.envelope);
+    assert_int_equal(prov_registration_load(c, "reset-dev", &r), IOTSEC_OK);
+    char first[80];
+    snprintf(first, sizeof(first), "%s", r.supi);
+    assert_int_equal(onboard(e, 2, "reset-dev", 12, &j), IOTSEC_OK); /* new request */
+    free(j.envelope);
+    assert_int_equal(prov_registration_load(c, "reset-dev", &r), IOTSEC_OK);
+    assert_string_not_equal(r.supi, first); /* a new subscription ... */
+    struct subscription s;
+    assert_int_equal(subscriber_get(e->s, first, &s), IOTSEC_ERR_NOTFOUND); /* old one erased */
+
+    assert_int_equal(onboard(e, 3, "never-dev", 20, &j), IOTSEC_OK);
+    free(j.envelope);
+    assert_int_not_equal(onboard(e, 3, "never-dev", 22, &j), IOTSEC_OK);
+    assert_int_equal(j.fail, PROV_FAIL_REPROVISION);
+    free(j.envelope);
+    assert_int_equal(onboard(e, 3, "never-dev", 20, &j), IOTSEC_OK); /* a retry still works */
+    free(j.envelope);
+}
+
+static void test_staged_rotation_and_confirm(void **state)
+{
+    struct env *e = *state;
+    sql(e, "INSERT INTO prov_enrollments(id, kind, attestation, lifetime_s, reprovision,"
+           " supi_first, supi_last, created_at) VALUES (4, 'group', 'derived_key', 0, 'keep',"
+           " 'imsi-001010000000300', 'imsi-001010000000399', 0)");
+    struct prov_job j;
+    assert_int_equal(onboard(e, 4, "rot-dev", 30, &j), IOTSEC_OK);
+    free(j.envelope);
+    memset(&j, 0, sizeof(j));
+    j.kind = PROV_JOB_STAGE;
+    j.p = e->p;
+    j.now = 1700000000;
+    snprintf(j.reg_id, sizeof(j.reg_id), "rot-dev");
+    assert_int_equal(store_write_sync(e->s, prov_job_run, &j), IOTSEC_OK);
+    assert_int_equal(j.out_version, 2);
+    struct store_conn *c;
+    struct prov_registration r;
+    assert_int_equal(store_reader_get(e->s, &c), IOTSEC_OK);
+    assert_int_equal(prov_registration_load(c, "rot-dev", &r), IOTSEC_OK);
+    assert_int_equal(r.rot.pending_version, 2);
+    uint8_t k[16], opc[16];
+    assert_int_equal(prov_pending_keys(c, &e->kek, "rot-dev", 2, k, opc), IOTSEC_OK);
+    /* Staging again keeps the same waiting keys. */
+    assert_int_equal(store_write_sync(e->s, prov_job_run, &j), IOTSEC_OK);
+    uint8_t k2[16], opc2[16];
+    assert_int_equal(prov_pending_keys(c, &e->kek, "rot-dev", 2, k2, opc2), IOTSEC_OK);
+    assert_memory_equal(k, k2, 16);
+    /* The subscription still holds version 1 until the confirmation. */
+    struct subscription s;
+    struct sub_keys keys;
+    assert_int_equal(subscriber_get_keys(e->s, &e->kek, r.supi, &s, &keys), IOTSEC_OK);
+    assert_int_equal(s.cred_version, 1);
+    memset(&j, 0, sizeof(j));
+    j.kind = PROV_JOB_CONFIRM;
+    j.p = e->p;
+    j.now = 1700000001;
+    j.version = 2;
+    j.confirm_rotation = true;
+    memcpy(j.k, k, 16);
+    memcpy(j.opc, opc, 16);
+    snprintf(j.reg_id, sizeof(j.reg_id), "rot-dev");
+    assert_int_equal(store_write_sync(e->s, prov_job_run, &j), IOTSEC_OK);
+    assert_string_equal(j.sub_state, "active");
+    assert_int_equal(subscriber_get_keys(e->s, &e->kek, r.supi, &s, &keys), IOTSEC_OK);
+    assert_int_equal(s.cred_version, 2);
+    assert_memory_equal(keys.k, k, 16);
+    /* The same rotation confirmed twice: the second finds nothing waiting. */
+    assert_int_not_equal(store_write_sync(e->s, prov_job_run, &j), IOTSEC_OK);
+    assert_int_equal(j.fail, PROV_FAIL_VERSION);
+}
+
+static void test_key_survives_restart(void **state)
+{
+    struct env *e = *state;
+    uint8_t before[32];
+    memcpy(before, e->p->sign_pub, 32);
+    close_env(e);
+    open_env(e);
+    assert_memory_equal(before, e->p->sign_pub, 32);
+    /* Under another KEK the sealed key does not open: refuse to start. */
+    close_env(e);
+    struct store_options o;
+    store_options_init(&o);
+    o.migrations = migrations;
+    o.migration_count = 3;
+    assert_int_equal(store_open(e->path, &o, &e->s), IOTSEC_OK);
+    struct seal_kek wrong = e->kek;
+    wrong.key[0] ^= 1;
+    struct provision_config pc = {.store = e->s, .kek = &wrong};
+    assert_int_not_equal(provision_new(&pc, &e->p), IOTSEC_OK);
+    assert_null(e->p);
+    store_close(e->s);
+    open_env(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_allocation_idempotency_quota),
+        cmocka_unit_test(test_reprovision_policies),
+        cmocka_unit_test(test_staged_rotation_and_confirm),
+        cmocka_unit_test(test_key_survives_restart),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,138 @@
+/* iotsec-sim: a fleet of simulated devices against a running iotsecd (issue 4).
+ * The pieces, each in its own file, are a library (iotsec_sim) so that iotsec-bench reuses
+ * them for its provisioning figures:
+ *   sim_instance.c  where the daemon listens, its PKI and PLMN (iotsec.yaml or a ready line)
+ *   sim_admin.c     the admin API: provisioning key, manufacturer, enrollment, gateway
+ *   sim_factory.c   manufacturing: a test CA, P-256 factory certificates, derived keys
+ *   sim_fleet.c     concurrent onboarding (direct and through gateways), latencies
+ *   sim_aka.c       5G AKA over the SBI as an AMF would, the UE side with sdk/usim
+ *   sim_memstore.c  a credential store in RAM (the sdk interface; a "secure element") */
+#ifndef IOTSEC_SIM_H
+#define IOTSEC_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cred_store.h"
+#include "crypto/provision_crypto.h"
+
+/* ---- the instance ---- */
+struct sim_instance {
+    char dir[512];
+    char sbi[128], admin[128], device[128]; /* base URLs, "https://host:port" */
+    char ca[600], admin_crt[600], admin_key[600], nf_crt[600], nf_key[600];
+    char mcc[4], mnc[4];
+    char snn[64]; /* 5G:mncXXX.mccYYY.3gppnetwork.org */
+};
+
+/* Reads DIR/iotsec.yaml (listen addresses, PLMN); ready_file (may be NULL) overrides the
+ * URLs with those of the daemon's ready line. 0, or -1 with a message on stderr. */
+int sim_instance_load(struct sim_instance *in, const char *dir, const char *ready_file);
+
+/* ---- the admin API ---- */
+/* One admin request; *out (malloc'd) gets the answer body. Returns the HTTP status, -1 when
+ * no answer came. */
+long sim_admin(const struct sim_instance *in, const char *method, const char *path,
+               const char *body, size_t len, char **out);
+int sim_admin_provisioning_key(const struct sim_instance *in, uint8_t pub[PROV_ED25519_PUB_LEN]);
+
+/* ---- manufacturing ---- */
+struct sim_device {
+    char reg_id[PROV_REG_ID_MAX + 1];
+    bool derived; /* derived-key device (else a factory certificate) */
+    bool via_gateway;
+    uint8_t device_key[32];   /* derived */
+    char *cert_pem, *key_pem; /* certificate devices: PEM (malloc'd) */
+    size_t cert_pem_len, key_pem_len;
+    uint8_t *cert_der;
+    size_t cert_der_len;
+    void *pkey; /* EVP_PKEY *: the factory key (TLS, or the x509 proof through a relay) */
+    void *x509; /* X509 *: the factory certificate, parsed once at manufacturing */
+    /* results */
+    struct cred_store *store;
+    int onboard_rc;
+    long last_status;
+    char cause[48];
+    double onboard_ms;
+    bool authenticated;
+};
+
+struct sim_ca; /* a test manufacturer CA (OpenSSL objects) */
+int sim_ca_new(const char *cn, struct sim_ca **out);
+void sim_ca_free(struct sim_ca *ca);
+char *sim_ca_pem(const struct sim_ca *ca); /* malloc'd */
+/* A fresh P-256 key and a certificate for cn signed by ca (PEM and DER). */
+int sim_make_cert(const struct sim_ca *ca, const char *cn, struct sim_device *d);
+void sim_device_free(struct sim_device *d);
+/* onboard_sign_fn over d->pkey (ECDSA P-256, SHA-256, DER). */
+int sim_device_sign(void *user, const uint8_t *msg, size_t len, uint8_t *sig, size_t sig_max,
+                    size_t *sig_len);
+
+/* ---- a test enrollment set up through the admin API ---- */
+struct sim_setup {
+    char name[64]; /* unique per run: manufacturer, enrollment and gateway names */
+    struct sim_ca *ca;
+    char enrollment_id[64];
+    uint8_t group_key[PROV_GROUP_KEY_MAX]; /* derived-key enrollments */
+    size_t group_key_len;
+    struct sim_device gateway; /* its certificate and key */
+    bool have_gateway;
+    uint8_t pinned[PROV_ED25519_PUB_LEN];
+    uint8_t root_seed[PROV_ED25519_SEED_LEN]; /* the manufacturer's voucher root (a secret) */
+};
+/* What kind of fleet to set up. */
+struct sim_fleet_opts {
+    bool derived;             /* derived-key devices (else factory certificates) */
+    bool gateway;             /* register a gateway allowed for the enrollment */
+    bool requires_activation; /* devices wait for a bulk activation to become active */
+    const char *name;         /* names the fleet (registration ids NAME-dev-000000...); NULL:
+                               * a random one */
+    const char *reprovision;  /* the enrollment's policy; NULL: "keep" */
+};
+/* Registers the manufacturer (certificate mode) and a group enrollment for n devices, and
+ * a gateway allowed for it. 0, or -1 with a message on stderr. */
+int sim_setup_fleet(const struct sim_instance *in, struct sim_setup *s,
+                    const struct sim_fleet_opts *o, uint32_t n);
+void sim_setup_free(struct sim_setup *s);
+/* Manufactures device i of a fleet (outside any timed part). */
+int sim_manufacture(const struct sim_setup *s, uint32_t i, bool derived, bool via_gateway,
+                    struct sim_device *d);
+
+/* ---- onboarding and authentication ---- */
+struct sim_stats {
+    uint32_t devices, onboarded, via_gateway, authenticated, failed;
+    double p50_ms, p99_ms, seconds; /* seconds: wall time of the onboarding phase */
+};
+/* Prints the messages device i exchanges (bodies cut to 120 characters) on stderr, so a demo
+ * shows what crosses the wire. UINT32_MAX: none. Set before sim_onboard_all. */
+extern uint32_t sim_trace_device;
+/* Onboards every device with `threads` workers; fills d[i] results and the stats. */
+int sim_onboard_all(const struct sim_instance *in, const struct sim_setup *s, struct sim_device *d,
+                    uint32_t n, unsigned threads, struct sim_stats *st);
+/* Rotates the credentials of devices 0..m-1 (device-initiated, authenticated with the current
+ * credential; direct or through the gateway as they onboarded); returns how many succeeded.
+ * Their authenticated flag is cleared, so a second sim_authenticate_all proves the new K. */
+uint32_t sim_rotate(const struct sim_instance *in, const struct sim_setup *s, struct sim_device *d,
+                    uint32_t m);
+/* Onboards one device again (e.g. after a transfer), direct or through a new gateway
+ * connection as it first did. */
+int sim_onboard_again(const struct sim_instance *in, const struct sim_setup *s,
+                      struct sim_device *dev);
+/* Transfers dev to a new owner `to` (made here, with a fresh Ed25519 key): the voucher chain
+ * from the manufacturer root, the transfer request, the new owner's acceptance (the old
+ * subscription is revoked and erased); then checks that the old credential no longer
+ * authenticates, onboards the device again (policy "reset": a new subscription) and
+ * authenticates it. Says what happens on stderr. 0 when every step went as it should. */
+int sim_transfer(const struct sim_instance *in, const struct sim_setup *s, struct sim_device *dev,
+                 const char *to);
+/* Authenticates every onboarded device over the SBI (5G AKA). */
+int sim_authenticate_all(const struct sim_instance *in, struct sim_device *d, uint32_t n,
+                         unsigned threads, struct sim_stats *st);
+
+/* A credential store in memory (the sdk's cred_store interface). */
+int sim_memstore_new(struct cred_store **out);
+
+double sim_now(void);
+
+#endif
