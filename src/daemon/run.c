@@ -19,6 +19,7 @@
 #include "daemon/daemon.h"
 #include "daemon/pki.h"
 #include "http/http.h"
+#include "location/location.h"
 #include "subscriber/subscriber.h"
 
 #define SWEEP_EVERY_S 60
@@ -34,6 +35,8 @@ struct daemon {
     struct http_server *sbi, *adm;
     struct http_server *north; /* application servers: OAuth2 + mTLS (any CA, pinned) */
     struct http_server *dev;   /* devices and gateways: onboarding, rotation */
+    struct location *loc;      /* UE events, authorised areas (MONTE) */
+    struct location_http loc_http;
     int sbi_tls, sbi_h2c, adm_tls, north_tls, dev_tls; /* listener indexes */
 };
 
@@ -167,6 +170,29 @@ static int open_state(struct daemon *d)
     return IOTSEC_OK;
 }
 
+/* Location management: its in-memory state, the stored areas, its routes (SBI: events from
+ * the core network; admin: areas and cell positions). */
+static int open_location(struct daemon *d)
+{
+    size_t areas = 0, cells = 0;
+    int rc = location_new(NULL, &d->loc);
+    if (rc == IOTSEC_OK)
+        rc = location_store_load(d->store, d->loc, &areas, &cells);
+    if (rc != IOTSEC_OK) {
+        log_error("cannot load the authorised areas: %s", iotsec_strerror(rc));
+        return rc;
+    }
+    d->loc_http.loc = d->loc;
+    d->loc_http.store = d->store;
+    memcpy(d->loc_http.admin_cert_sha256, d->admin.admin_cert_sha256,
+           sizeof(d->loc_http.admin_cert_sha256));
+    log_info("location: %zu authorised areas, %zu cell positions", areas, cells);
+    rc = location_sbi_routes(d->sbi, &d->loc_http);
+    if (rc == IOTSEC_OK)
+        rc = location_admin_routes(d->adm, &d->loc_http);
+    return rc;
+}
+
 /* The SBI and admin faces verify client certificates against the instance CA; the
  * northbound and device faces take any certificate (client_cert_any) and judge it themselves:
  * an AF's registered certificate, a manufacturer's factory certificate. */
@@ -218,7 +244,9 @@ static int build_servers(struct daemon *d)
         log_error("cannot configure the listeners (certificates or addresses)");
         return IOTSEC_ERR_INVALID;
     }
-    int rc = aka_routes(d->aka, d->sbi);
+    int rc = open_location(d);
+    if (rc == IOTSEC_OK)
+        rc = aka_routes(d->aka, d->sbi);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->sbi, "GET", "/healthz", handle_healthz, d);
     if (rc == IOTSEC_OK)
@@ -304,6 +332,7 @@ static void teardown(struct daemon *d)
     http_server_free(d->north);
     http_server_free(d->dev);
     store_close(d->store); /* completes every queued job first */
+    location_free(d->loc);
     aka_free(d->aka);
     suci_keyring_free(d->keyring);
     seal_kek_wipe(&d->kek);
