@@ -4,12 +4,14 @@
  * 5 location, 6 policy (a capability needing a second migration takes the next free one). */
 #include "aka/aka.h"
 #include "daemon/daemon.h"
+#include "expose/northbound.h"
 #include "location/location.h"
 #include "subscriber/subscriber.h"
 
 static const struct store_migration migrations[] = {
     {1, "subscriber: subscriptions and their events", SUBSCRIBER_MIGRATION_1},
     {2, "aka: home network SUCI keys", AKA_MIGRATION_1},
+    {4, "expose: AFs, signing keys, consents, external ids, audit", EXPOSE_MIGRATION_1},
     {5, "location: authorised areas, cell positions, monitoring subscriptions",
      LOCATION_MIGRATION_1},
 };

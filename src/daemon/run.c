@@ -18,6 +18,7 @@
 #include "crypto/seal.h"
 #include "daemon/daemon.h"
 #include "daemon/pki.h"
+#include "expose/northbound.h"
 #include "http/http.h"
 #include "location/location.h"
 #include "subscriber/subscriber.h"
@@ -35,6 +36,7 @@ struct daemon {
     struct http_server *sbi, *adm;
     struct http_server *north; /* application servers: OAuth2 + mTLS (any CA, pinned) */
     struct http_server *dev;   /* devices and gateways: onboarding, rotation */
+    struct expose_nb *nb;      /* the northbound face's security: tokens, AFs, consents, audit */
     struct location *loc;      /* UE events, authorised areas (MONTE) */
     struct location_http loc_http;
     int sbi_tls, sbi_h2c, adm_tls, north_tls, dev_tls; /* listener indexes */
@@ -214,6 +216,24 @@ static int listen_tls(struct daemon *d, struct http_server *srv, const char *bin
     return http_server_listen(srv, &lc);
 }
 
+/* The northbound service: the token issuer is the northbound face's own URL. */
+static int build_expose(struct daemon *d)
+{
+    /* the configured address names the issuer (with port 0 in tests: a name, not a URL) */
+    char issuer[160];
+    snprintf(issuer, sizeof(issuer), "https://%s", d->cfg.northbound_listen);
+    struct expose_nb_config ec = {.store = d->store, .kek = &d->kek, .issuer = issuer};
+    int rc = expose_nb_new(&ec, &d->nb);
+    if (rc != IOTSEC_OK) {
+        log_error("cannot start the northbound service: %s", iotsec_strerror(rc));
+        return rc;
+    }
+    rc = expose_nb_routes(d->nb, d->north);
+    if (rc == IOTSEC_OK)
+        rc = expose_admin_routes(d->nb, d->adm, d->admin.admin_cert_sha256);
+    return rc;
+}
+
 static int build_servers(struct daemon *d)
 {
     struct aka_config ac = {.sqn_block = d->cfg.sqn_block, .ctx_ttl_s = d->cfg.auth_ctx_ttl_s,
@@ -259,6 +279,8 @@ static int build_servers(struct daemon *d)
         rc = http_server_route(d->adm, "GET", "/admin/v1/hn-keys", handle_hn_keys, d);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->north, "GET", "/healthz", handle_healthz, d);
+    if (rc == IOTSEC_OK)
+        rc = build_expose(d);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->dev, "GET", "/healthz", handle_healthz, d);
     return rc;
@@ -331,6 +353,7 @@ static void teardown(struct daemon *d)
     http_server_free(d->adm);
     http_server_free(d->north);
     http_server_free(d->dev);
+    expose_nb_free(d->nb); /* commits the audit records still queued */
     store_close(d->store); /* completes every queued job first */
     location_free(d->loc);
     aka_free(d->aka);
