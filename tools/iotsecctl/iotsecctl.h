@@ -18,5 +18,6 @@ int cmd_crypto(int argc, char **argv);
 int cmd_subscriber(int argc, char **argv);
 int cmd_hn_keys(int argc, char **argv);
 int cmd_analytics(int argc, char **argv);
+int cmd_location(int argc, char **argv);
 
 #endif

@@ -18,6 +18,8 @@ static const struct command groups[] = {
     {"hn-keys", cmd_hn_keys, "the home network's SUCI public keys"},
     {"analytics", cmd_analytics, "security analytics offline: eval (score detectors on labelled "
                                  "captures)"},
+    {"location", cmd_location, "authorised areas and cell positions: set-area, clear-area, "
+                               "set-cells, show"},
 };
 
 static void usage(FILE *out, const char *group, const struct command *table, size_t n)
