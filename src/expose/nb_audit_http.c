@@ -12,7 +12,6 @@
 #include "expose/nb_admin.h"
 
 #define LIST_MAX   1000
-#define VERIFY_CHUNK 4096
 
 static json_t *row_json(sqlite3_stmt *st)
 {
@@ -66,90 +65,6 @@ static void handle_audit_log(struct http_request *req, void *user)
     http_respond_json(req, 200, json_pack("{s:o}", "records", arr));
 }
 
-struct chunk {
-    struct audit_record r[VERIFY_CHUNK];
-    char *text[VERIFY_CHUNK][5];
-    size_t n;
-};
-
-static void chunk_clear(struct chunk *k)
-{
-    for (size_t i = 0; i < k->n; i++)
-        for (int f = 0; f < 5; f++)
-            free(k->text[i][f]);
-    k->n = 0;
-}
-
-static char *dup_col(sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return strdup(t ? (const char *)t : "");
-}
-
-/* Verifies the whole table. *bad_seq = the first bad record's seq (or the record count when
- * rows are missing at the end); returns IOTSEC_OK or IOTSEC_ERR_AUTH/INVALID, or a store
- * error. */
-static int verify_all(struct expose_nb *nb, uint64_t *count, int64_t *bad_seq,
-                      struct audit_anchor *head)
-{
-    struct store_conn *c;
-    sqlite3_stmt *st;
-    int rc = store_reader_get(nb->store, &c);
-    if (rc == IOTSEC_OK)
-        rc = store_stmt(c, COLS "WHERE seq >= ? ORDER BY seq LIMIT ?", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    struct chunk *k = calloc(1, sizeof(*k));
-    if (k == NULL)
-        return IOTSEC_ERR_NOMEM;
-    memset(head, 0, sizeof(*head));
-    *count = 0;
-    for (;;) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)head->seq);
-        sqlite3_bind_int64(st, 2, VERIFY_CHUNK);
-        int s;
-        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-            struct audit_record *r = &k->r[k->n];
-            char **t = k->text[k->n];
-            memset(r, 0, sizeof(*r));
-            r->seq = (uint64_t)sqlite3_column_int64(st, 0);
-            r->time_ms = sqlite3_column_int64(st, 1);
-            for (int f = 0; f < 5; f++)
-                t[f] = dup_col(st, 2 + f);
-            r->principal = t[0];
-            r->action = t[1];
-            r->resource = t[2];
-            r->reason = t[3];
-            r->request_id = t[4];
-            r->allow = sqlite3_column_int(st, 7) != 0;
-            if (sqlite3_column_bytes(st, 8) == AUDIT_HASH_LEN)
-                memcpy(r->hash, sqlite3_column_blob(st, 8), AUDIT_HASH_LEN);
-            k->n++;
-        }
-        sqlite3_reset(st);
-        if (k->n == 0)
-            break;
-        size_t bad = 0;
-        /* the row's seq must be its position: a gap is a missing record */
-        rc = audit_verify(k->r, k->n, head, NULL, &bad);
-        if (rc != IOTSEC_OK) {
-            *bad_seq = (int64_t)(head->seq + bad);
-            chunk_clear(k);
-            free(k);
-            return rc;
-        }
-        head->seq += k->n;
-        memcpy(head->hash, k->r[k->n - 1].hash, AUDIT_HASH_LEN);
-        *count += k->n;
-        bool last = k->n < VERIFY_CHUNK;
-        chunk_clear(k);
-        if (last)
-            break;
-    }
-    free(k);
-    return IOTSEC_OK;
-}
-
 static void handle_audit_verify(struct http_request *req, void *user)
 {
     struct expose_nb *nb = user;
@@ -158,7 +73,10 @@ static void handle_audit_verify(struct http_request *req, void *user)
     uint64_t count = 0;
     int64_t bad = -1;
     struct audit_anchor head;
-    int rc = verify_all(nb, &count, &bad, &head);
+    struct store_conn *conn;
+    int rc = store_reader_get(nb->store, &conn);
+    if (rc == IOTSEC_OK)
+        rc = expose_audit_verify_db(store_conn_db(conn), &count, &bad, &head);
     if (rc == IOTSEC_ERR_AUTH || rc == IOTSEC_ERR_INVALID) {
         json_t *o = json_pack("{s:b, s:I, s:s}", "ok", 0, "first_bad_seq", (json_int_t)bad,
                               "detail", "the record is altered, out of place or missing");

@@ -126,6 +126,9 @@ struct nb_consents {
 };
 int nb_store_consents(struct store_conn *c, const struct expose_target *t, struct nb_consents *out);
 
+/* nb_probe.c: our own token-checked resources (whoami, authorisation dry run) */
+int nb_probe_routes(struct expose_nb *nb);
+
 /* nb_admin.c: JSON helpers shared with the token endpoint */
 void nb_json_error(struct http_request *req, int status, const char *error, const char *desc);
 

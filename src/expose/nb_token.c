@@ -203,5 +203,7 @@ int expose_nb_routes(struct expose_nb *nb, struct http_server *north)
         rc = http_server_route(north, "GET", "/oauth2/jwks", handle_jwks, nb);
     if (rc == IOTSEC_OK)
         rc = http_server_route(north, "GET", "/.well-known/jwks.json", handle_jwks, nb);
+    if (rc == IOTSEC_OK)
+        rc = nb_probe_routes(nb);
     return rc;
 }

@@ -81,7 +81,10 @@ int expose_nb_new(const struct expose_nb_config *cfg, struct expose_nb **out);
 void expose_nb_free(struct expose_nb *nb);
 
 /* Routes on the northbound face: POST /oauth2/token, GET /oauth2/jwks and
- * GET /.well-known/jwks.json. Remembers srv for expose_nb_route(). */
+ * GET /.well-known/jwks.json, and two token-checked resources of ours:
+ * GET /iotsec-exposure/v1/{scsAsId}/whoami and
+ * GET /iotsec-exposure/v1/{scsAsId}/devices/{externalId}/authorisation (a monitoring
+ * decision without subscribing). Remembers north for expose_nb_route(). */
 int expose_nb_routes(struct expose_nb *nb, struct http_server *north);
 
 /* Routes on the admin face (operator, pinned admin certificate with that SHA-256 hex):
@@ -173,5 +176,13 @@ int expose_nb_authorize(struct expose_nb *nb, struct http_request *req, const st
 int expose_nb_audit(struct expose_nb *nb, const struct expose_af *af, const char *action,
                     const char *resource, bool allow, const char *reason,
                     const char *request_id);
+
+/* Verifies the whole audit table of an open database (read-only use; the daemon's admin face
+ * and `iotsecctl audit verify`, which reads the file itself and trusts no daemon): every row's
+ * seq is its position and its hash chains from genesis. Returns IOTSEC_OK with *count and
+ * *head; IOTSEC_ERR_AUTH (altered, out of place or missing) or IOTSEC_ERR_INVALID (malformed
+ * row) with *bad_seq = that record's position; IOTSEC_ERR_IO / NOMEM. */
+int expose_audit_verify_db(sqlite3 *db, uint64_t *count, int64_t *bad_seq,
+                           struct audit_anchor *head);
 
 #endif

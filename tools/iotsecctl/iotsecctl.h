@@ -18,6 +18,14 @@ int cmd_crypto(int argc, char **argv);
 int cmd_subscriber(int argc, char **argv);
 int cmd_hn_keys(int argc, char **argv);
 int cmd_analytics(int argc, char **argv);
+/* the northbound face (cmd_expose.c, cmd_audit_log.c) */
+int cmd_af(int argc, char **argv);
+int cmd_consent(int argc, char **argv);
+int cmd_group(int argc, char **argv);
+int cmd_expose(int argc, char **argv);
+int cmd_audit_log(int argc, char **argv);    /* audit log ... */
+int cmd_audit_verify(int argc, char **argv); /* audit verify */
+int cmd_audit_expose(int argc, char **argv); /* the "audit" group: log, verify */
 int cmd_location(int argc, char **argv);
 
 #endif

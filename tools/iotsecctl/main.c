@@ -20,6 +20,11 @@ static const struct command groups[] = {
                                  "captures)"},
     {"location", cmd_location, "authorised areas and cell positions: set-area, clear-area, "
                                "set-cells, show"},
+    {"af", cmd_af, "application functions of the northbound face: add, list, disable, enable"},
+    {"consent", cmd_consent, "owners' consents for AFs: grant (prints the external ids), revoke"},
+    {"group", cmd_group, "named sets of devices for consents: add"},
+    {"expose", cmd_expose, "northbound token keys: rotate-signing-key, retire-signing-key"},
+    {"audit", cmd_audit_expose, "northbound decisions: log, verify (the hash chain)"},
 };
 
 static void usage(FILE *out, const char *group, const struct command *table, size_t n)
