@@ -99,6 +99,10 @@ static int wait_ready(struct sbi_daemon *d)
         sbi_daemon_log_tail(d, 20);
         return -1;
     }
+    const char *north = strstr(line, "\"northbound\":\"https://");
+    const char *colon = north ? strchr(north + 22, ':') : NULL;
+    if (colon)
+        d->north_port = (uint16_t)atoi(colon + 1);
     return 0;
 }
 

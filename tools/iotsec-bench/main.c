@@ -1,5 +1,5 @@
 /* iotsec-bench: reproducible benchmarks that print one JSON object per figure.
- *   iotsec-bench [aka|suci|sbi-auth|import|all] [--seconds S]
+ *   iotsec-bench [aka|suci|sbi-auth|import|analytics|northbound|all] [--seconds S]
  *                [--connections N] [--streams N] [--keep]
  */
 #include <stdio.h>
@@ -10,7 +10,8 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|all] [--seconds S]\n"
+    fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|northbound|all]\n"
+                    "                    [--seconds S]\n"
                     "                    [--connections N] [--streams N] [--keep]\n"
                     "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
                     "  --connections  HTTP/2 connections to the SBI face (4)\n"
@@ -62,11 +63,12 @@ int main(int argc, char **argv)
             return usage();
         }
     }
-    static const char *const groups[] = {"all", "aka", "suci", "sbi-auth", "import", "analytics"};
+    static const char *const groups[] = {"all",    "aka",       "suci",      "sbi-auth",
+                                         "import", "analytics", "northbound"};
     int g = 0;
-    while (g < 6 && strcmp(group, groups[g]) != 0)
+    while (g < 7 && strcmp(group, groups[g]) != 0)
         g++;
-    if (g == 6)
+    if (g == 7)
         return usage();
     sbi.seconds = seconds > 0 ? seconds : 10.0;
     if (seconds <= 0)
@@ -82,5 +84,7 @@ int main(int argc, char **argv)
         rc |= bench_import(&sbi);
     if (g == 0 || g == 5)
         rc |= bench_analytics(&an);
+    if (g == 0 || g == 6)
+        rc |= bench_northbound(&sbi);
     return rc ? 1 : 0;
 }
