@@ -59,6 +59,14 @@ void nb_store_failed(struct http_request *req, int rc)
     http_respond_problem(req, status, NULL, iotsec_strerror(rc), NULL, NULL, 0);
 }
 
+void nb_admin_audit(struct expose_nb *nb, struct http_request *req, const char *action,
+                    const char *resource)
+{
+    /* the change is committed already: a full queue loses the record, not the change */
+    nb_audit_add(&nb->audit, nb_now_ms(), "admin", action, resource, true, "ALLOW_ADMIN",
+                 http_request_id(req));
+}
+
 bool nb_id_valid(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -204,6 +212,9 @@ static void handle_af_add(struct http_request *req, void *user)
         nb_store_failed(req, rc);
         return;
     }
+    char res[128];
+    snprintf(res, sizeof(res), "af:%s", af_id);
+    nb_admin_audit(nb, req, "af.register", res);
     http_respond_json(req, 201, json_pack("{s:s, s:s}", "af_id", af_id, "cert_sha256", fp));
 }
 
@@ -243,6 +254,10 @@ static void handle_af_state(struct http_request *req, void *user)
         return;
     }
     nb_cache_clear(nb->cache);
+    char res[128], act[32];
+    snprintf(res, sizeof(res), "af:%s", j.af_id);
+    snprintf(act, sizeof(act), "af.%s", action);
+    nb_admin_audit(nb, req, act, res);
     struct nb_af a;
     if (!nb_af_find(nb, j.af_id, NULL, &a)) {
         nb_store_failed(req, IOTSEC_ERR_NOTFOUND);
@@ -296,6 +311,9 @@ static void handle_key_rotate(struct http_request *req, void *user)
         snprintf(kid, sizeof(kid), "%s", jwt_key_kid(j.key));
         rc = jwt_keyset_rotate(nb->keys, j.key);
         if (rc == IOTSEC_OK) {
+            char res[128];
+            snprintf(res, sizeof(res), "kid:%s", kid);
+            nb_admin_audit(nb, req, "key.rotate", res);
             http_respond_json(req, 200, json_pack("{s:s}", "kid", kid));
             return;
         }
@@ -324,6 +342,9 @@ static void handle_key_retire(struct http_request *req, void *user)
         return;
     }
     nb_cache_clear(nb->cache); /* tokens under that kid must now be refused */
+    char res[128];
+    snprintf(res, sizeof(res), "kid:%s", j.kid);
+    nb_admin_audit(nb, req, "key.retire", res);
     http_respond_json(req, 200, json_pack("{s:s, s:b}", "kid", j.kid, "retired", 1));
 }
 

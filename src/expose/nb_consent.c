@@ -130,6 +130,9 @@ static void handle_group_add(struct http_request *req, void *user)
         nb_store_failed(req, rc);
         return;
     }
+    char res[128];
+    snprintf(res, sizeof(res), "group:%s members:%zu", group, n);
+    nb_admin_audit(nb, req, "group.add", res);
     http_respond_json(req, 200, json_pack("{s:s, s:I}", "group_id", group, "added", (json_int_t)n));
 }
 
@@ -249,6 +252,11 @@ static void handle_consent_grant(struct http_request *req, void *user)
         nb_store_failed(req, rc);
         return;
     }
+    char res[NB_AUDIT_TEXT];
+    /* a device consent names no SUPI here */
+    snprintf(res, sizeof(res), "consent:%s af:%s %s%s%s", j.consent_id, j.af_id, j.kind,
+             supi ? "" : ":", supi ? "" : group);
+    nb_admin_audit(nb, req, authz_action_str(ACTION_CONSENT_GRANT), res);
     json_t *ids = json_object();
     for (size_t i = 0; i < j.n; i++)
         json_object_set_new(ids, j.rows[i].supi, json_string(j.rows[i].extid));
@@ -295,6 +303,9 @@ static void handle_consent_revoke(struct http_request *req, void *user)
     /* Decisions read consents from the store (committed now); the token cache holds no
      * consent, but is dropped too so that nothing derived from before the revocation lives. */
     nb_cache_clear(nb->cache);
+    char res[128];
+    snprintf(res, sizeof(res), "consent:%s", j.consent_id);
+    nb_admin_audit(nb, req, authz_action_str(ACTION_CONSENT_REVOKE), res);
     http_respond_json(req, 200, json_pack("{s:s, s:b}", "consent_id", j.consent_id, "revoked", 1));
 }
 

@@ -99,13 +99,15 @@ curl -s --cacert "$dir/inst/pki/ca.crt" --cert "$dir/a.pem" --key "$dir/a.key" \
     -d grant_type=password "$(jq -r .northbound "$dir/ready")/oauth2/token" >/dev/null
 for _ in $(seq 50); do
     n=$("$ctl" --dir "$dir/inst" audit verify 2>/dev/null | jq -r .records)
-    [ "${n:-0}" -ge 2 ] && break
+    [ "${n:-0}" -ge 14 ] && break
     sleep 0.05
 done
+run "operator actions audited" 0 '[.records[] | select(.principal == "admin") | .action] | index("consent.revoke") and index("af.register") and index("key.rotate")' audit log
+run "no supi in the audit" 0 '[.records[] | .resource | test("0010100000")] | any | not' audit log
 run "audit log has them" 0 '([.records[].reason] | index("ISSUED")) and ([.records[].reason] | index("UNSUPPORTED_GRANT_TYPE"))' audit log --af "$A"
 sqlite3 "$dir/inst/iotsec.db" "UPDATE expose_audit SET allow = 1 WHERE seq = 1" 2>/dev/null \
     && ko "the audit table accepted an UPDATE" || ok
-sqlite3 "$dir/inst/iotsec.db" "DROP TRIGGER expose_audit_no_update; UPDATE expose_audit SET allow = 1 WHERE seq = 1"
+sqlite3 "$dir/inst/iotsec.db" "DROP TRIGGER expose_audit_no_update; UPDATE expose_audit SET allow = 1 - allow WHERE seq = 1"
 run "audit verify tampered" 1 '.ok == false and .first_bad_seq == 1 and .record.seq == 1' audit verify
 
 echo "expose cli: $pass passed, $fail failed"
