@@ -20,6 +20,7 @@
 #include "daemon/pki.h"
 #include "expose/northbound.h"
 #include "http/http.h"
+#include "expose/t8.h"
 #include "location/location.h"
 #include "subscriber/subscriber.h"
 
@@ -39,6 +40,7 @@ struct daemon {
     struct expose_nb *nb;      /* the northbound face's security: tokens, AFs, consents, audit */
     struct location *loc;      /* UE events, authorised areas (MONTE) */
     struct location_http loc_http;
+    struct t8 *t8;             /* T8 MonitoringEvent: subscriptions, notifications */
     int sbi_tls, sbi_h2c, adm_tls, north_tls, dev_tls; /* listener indexes */
 };
 
@@ -234,6 +236,29 @@ static int build_expose(struct daemon *d)
     return rc;
 }
 
+/* T8 MonitoringEvent on the northbound face, over the location capability. */
+static int build_t8(struct daemon *d)
+{
+    char ca[CONFIG_PATH_MAX + 64] = "";
+    if (d->cfg.notify_ca[0])
+        config_path(&d->cfg, d->cfg.notify_ca, ca, sizeof(ca));
+    char root[160];
+    snprintf(root, sizeof(root), "https://%s", d->cfg.northbound_listen);
+    struct t8_config tc = {.nb = d->nb, .loc = d->loc, .store = d->store, .api_root = root,
+                           .granularity_cap = strcmp(d->cfg.loc_granularity, "ta") == 0
+                                                  ? T8_GRAN_TA : T8_GRAN_CELL,
+                           .k_anonymity = d->cfg.loc_k_anonymity,
+                           .count_per_minute = d->cfg.loc_counts_per_minute,
+                           .allow_http_loopback = d->cfg.notify_http_loopback != 0,
+                           .notify_ca_file = ca[0] ? ca : NULL};
+    int rc = t8_new(&tc, &d->t8);
+    if (rc == IOTSEC_OK)
+        rc = t8_routes(d->t8);
+    if (rc != IOTSEC_OK)
+        log_error("cannot start T8 monitoring: %s", iotsec_strerror(rc));
+    return rc;
+}
+
 static int build_servers(struct daemon *d)
 {
     struct aka_config ac = {.sqn_block = d->cfg.sqn_block, .ctx_ttl_s = d->cfg.auth_ctx_ttl_s,
@@ -281,6 +306,8 @@ static int build_servers(struct daemon *d)
         rc = http_server_route(d->north, "GET", "/healthz", handle_healthz, d);
     if (rc == IOTSEC_OK)
         rc = build_expose(d);
+    if (rc == IOTSEC_OK)
+        rc = build_t8(d);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->dev, "GET", "/healthz", handle_healthz, d);
     return rc;
@@ -353,6 +380,7 @@ static void teardown(struct daemon *d)
     http_server_free(d->adm);
     http_server_free(d->north);
     http_server_free(d->dev);
+    t8_free(d->t8); /* its notification gate decides through the northbound service */
     expose_nb_free(d->nb); /* commits the audit records still queued */
     store_close(d->store); /* completes every queued job first */
     location_free(d->loc);
@@ -389,6 +417,10 @@ int daemon_run(const struct config *cfg)
         teardown(&d);
         return 1;
     }
+    char north_url[160];
+    url(north_url, sizeof(north_url), "https", d.cfg.northbound_listen,
+        http_server_port(d.north, d.north_tls));
+    t8_set_api_root(d.t8, north_url); /* the bound port, for the subscriptions' self links */
     daemon_sd_notify("READY=1"); /* first, so that whoever reads the line knows systemd does */
     print_ready(&d);
     log_info("serving");
@@ -401,6 +433,7 @@ int daemon_run(const struct config *cfg)
             break;
         }
         aka_tick(d.aka);
+        t8_tick(d.t8);
         if (seconds % SWEEP_EVERY_S == 0)
             sweep(&d);
     }
