@@ -56,10 +56,10 @@ static int flush_run(struct store_conn *conn, void *arg)
         pthread_mutex_unlock(&a->mu);
         return IOTSEC_ERR_NOMEM;
     }
-    if (n) {
+    if (a->n_retry)
         memcpy(j->recs, a->retry, a->n_retry * sizeof(*j->recs));
+    if (a->n_pending)
         memcpy(j->recs + a->n_retry, a->pending, a->n_pending * sizeof(*j->recs));
-    }
     j->n = n;
     free(a->retry);
     a->retry = NULL;
