@@ -488,6 +488,13 @@ static void refusals(void **state)
     snprintf(path, sizeof(path), "/%s/subscriptions/%s", af_a, id);
     assert_int_equal(t8(&B, tok_b, "GET", path, NULL, NULL, NULL), 403);
     assert_int_equal(t8(&B, tok_b, "DELETE", path, NULL, NULL, NULL), 403);
+    snprintf(path, sizeof(path), "/%s/subscriptions", af_a);
+    assert_int_equal(t8(&A, tok_a, "GET", path, NULL, &o, NULL), 200);
+    assert_true(json_array_size(o) >= 1);
+    char *s = json_dumps(o, JSON_COMPACT);
+    dump("MonitoringEventSubscriptionList", s);
+    free(s);
+    json_decref(o);
     snprintf(path, sizeof(path), "/%s/subscriptions", af_b);
     assert_int_equal(t8(&B, tok_b, "GET", path, NULL, &o, NULL), 200);
     for (size_t i = 0; i < json_array_size(o); i++)
@@ -683,6 +690,36 @@ static void subscriptions_survive_restart(void **state)
     json_decref(note);
 }
 
+static void authorised_area_exception(void **state)
+{
+    (void)state;
+    json_t *o;
+    char path[160];
+    snprintf(path, sizeof(path), "/admin/v1/location/areas/%s", supi[11]);
+    json_decref(admin_json("PUT", path,
+                           json_loads("{\"cells\":[{\"plmnId\":" PLMN
+                                      ",\"nrCellId\":\"000001100\"}]}", 0, NULL), 200));
+    char *b = sub_body("LOCATION_REPORTING", ext_a[11], sink2.url, "\"maximumNumberOfReports\":9");
+    assert_int_equal(post_sub(&A, tok_a, af_a, b, &o, NULL), 201);
+    free(b);
+    json_decref(o);
+    int have = sink2.n;
+    located(11, 5, 0x1100); /* inside: a plain report */
+    assert_true(sink_wait(&sink2, have, 3000) > have);
+    json_t *note = sink_json(&sink2, have);
+    assert_null(json_object_get(first_report(note), "excepId"));
+    json_decref(note);
+    located(11, 5, 0x1101); /* outside: the report says so */
+    assert_true(sink_wait(&sink2, have + 1, 3000) > have + 1);
+    note = sink_json(&sink2, have + 1);
+    json_t *rep = first_report(note);
+    assert_string_equal(json_string_value(json_object_get(rep, "excepId")),
+                        "UNEXPECTED_UE_LOCATION");
+    assert_string_equal(json_string_value(json_object_get(rep, "excepCause")),
+                        "OUTSIDE_AUTHORISED_AREA");
+    json_decref(note);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -694,6 +731,7 @@ int main(void)
         cmocka_unit_test(modify_and_delete),
         cmocka_unit_test(consent_revoked_mid_subscription),
         cmocka_unit_test(hanging_destination_does_not_delay_others),
+        cmocka_unit_test(authorised_area_exception),
         cmocka_unit_test(subscriptions_survive_restart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
