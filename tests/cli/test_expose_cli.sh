@@ -92,6 +92,7 @@ run "af disable unknown" 1 - af disable af-0000
 run "audit log" 0 '.records | type == "array"' audit log --af "$A"
 run "audit log bad af" 2 - audit log --af 'a b'
 run "audit verify" 0 '.ok == true' audit verify
+before=$(jq -r .records <<<"$out")
 # a token request puts records in the log; then one is altered behind the schema's back
 curl -s --cacert "$dir/inst/pki/ca.crt" --cert "$dir/a.pem" --key "$dir/a.key" \
     -d grant_type=client_credentials "$(jq -r .northbound "$dir/ready")/oauth2/token" >/dev/null
@@ -99,7 +100,7 @@ curl -s --cacert "$dir/inst/pki/ca.crt" --cert "$dir/a.pem" --key "$dir/a.key" \
     -d grant_type=password "$(jq -r .northbound "$dir/ready")/oauth2/token" >/dev/null
 for _ in $(seq 50); do
     n=$("$ctl" --dir "$dir/inst" audit verify 2>/dev/null | jq -r .records)
-    [ "${n:-0}" -ge 14 ] && break
+    [ "${n:-0}" -ge $((before + 2)) ] && break
     sleep 0.05
 done
 run "operator actions audited" 0 '[.records[] | select(.principal == "admin") | .action] | index("consent.revoke") and index("af.register") and index("key.rotate")' audit log
