@@ -266,7 +266,7 @@ static int add_consents(struct store_conn *c, const char *kind, const char *id,
 
 int nb_store_consents(struct store_conn *c, const struct expose_target *t, struct nb_consents *out)
 {
-    memset(out, 0, sizeof(*out));
+    out->n = out->n_groups = out->used = 0; /* not the 9 KiB: this runs on every decision */
     if (t->kind == RESOURCE_GROUP)
         return t->group_id ? add_consents(c, "group", t->group_id, out) : IOTSEC_OK;
     if (t->kind != RESOURCE_DEVICE || t->supi == NULL)
