@@ -235,59 +235,55 @@ static const char *keep(struct nb_consents *out, const unsigned char *t)
     return p;
 }
 
-static int add_consents(struct store_conn *c, const char *kind, const char *id,
-                        struct nb_consents *out)
+/* The consents that may apply, in one statement (one read snapshot, one WAL read lock): the
+ * device's own and those of its groups, or the group's; live ones first. A device's groups
+ * matter to the decision only through their consents, so the groups handed to authz_decide()
+ * are the targets of the group consents found. */
+#define CONSENT_COLS                                                                           \
+    "SELECT consent_id, af_id, services, expires, revoked_at, target_kind, target_id FROM"   \
+    " expose_consents WHERE "
+#define CONSENT_ORDER " ORDER BY revoked_at IS NOT NULL, consent_id"
+
+int nb_store_consents(struct store_conn *c, const struct expose_target *t, struct nb_consents *out)
 {
+    out->n = out->n_groups = out->used = 0; /* not the 9 KiB: this runs on every decision */
+    const char *id = t->kind == RESOURCE_DEVICE ? t->supi
+                     : t->kind == RESOURCE_GROUP ? t->group_id : NULL;
+    if (id == NULL)
+        return IOTSEC_OK;
     sqlite3_stmt *st;
-    int rc = store_stmt(c, "SELECT consent_id, af_id, services, expires, revoked_at FROM"
-                           " expose_consents WHERE target_kind = ? AND target_id = ?"
-                           " ORDER BY revoked_at IS NOT NULL, consent_id", &st);
+    int rc = store_stmt(c, t->kind == RESOURCE_DEVICE
+                               ? CONSENT_COLS "(target_kind = 'device' AND target_id = ?1) OR"
+                                 " (target_kind = 'group' AND target_id IN"
+                                 " (SELECT group_id FROM expose_groups WHERE supi = ?1))"
+                                 CONSENT_ORDER
+                               : CONSENT_COLS "target_kind = 'group' AND target_id = ?1"
+                                 CONSENT_ORDER, &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int s;
     while ((s = sqlite3_step(st)) == SQLITE_ROW && out->n < sizeof(out->c) / sizeof(out->c[0])) {
         struct consent *k = &out->c[out->n];
+        bool group = strcmp((const char *)sqlite3_column_text(st, 5), "group") == 0;
         k->consent_id = keep(out, sqlite3_column_text(st, 0));
         k->af_id = keep(out, sqlite3_column_text(st, 1));
-        k->target_id = keep(out, (const unsigned char *)id);
+        k->target_id = keep(out, sqlite3_column_text(st, 6));
         if (!k->consent_id || !k->af_id || !k->target_id)
             break;
         k->services = (uint32_t)sqlite3_column_int64(st, 2);
         k->expires = sqlite3_column_int64(st, 3);
         k->revoked = sqlite3_column_type(st, 4) != SQLITE_NULL;
-        k->target_kind = strcmp(kind, "device") == 0 ? RESOURCE_DEVICE : RESOURCE_GROUP;
+        k->target_kind = group ? RESOURCE_GROUP : RESOURCE_DEVICE;
         out->n++;
+        if (group && t->kind == RESOURCE_DEVICE && out->n_groups < 16) {
+            bool seen = false;
+            for (size_t i = 0; i < out->n_groups && !seen; i++)
+                seen = strcmp(out->groups[i], k->target_id) == 0;
+            if (!seen)
+                out->groups[out->n_groups++] = k->target_id;
+        }
     }
     sqlite3_reset(st);
     return s == SQLITE_ROW || s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
-}
-
-int nb_store_consents(struct store_conn *c, const struct expose_target *t, struct nb_consents *out)
-{
-    out->n = out->n_groups = out->used = 0; /* not the 9 KiB: this runs on every decision */
-    if (t->kind == RESOURCE_GROUP)
-        return t->group_id ? add_consents(c, "group", t->group_id, out) : IOTSEC_OK;
-    if (t->kind != RESOURCE_DEVICE || t->supi == NULL)
-        return IOTSEC_OK;
-    int rc = add_consents(c, "device", t->supi, out);
-    sqlite3_stmt *st;
-    if (rc == IOTSEC_OK)
-        rc = store_stmt(c, "SELECT group_id FROM expose_groups WHERE supi = ? LIMIT 16", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    sqlite3_bind_text(st, 1, t->supi, -1, SQLITE_STATIC);
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW && out->n_groups < 16) {
-        const char *g = keep(out, sqlite3_column_text(st, 0));
-        if (g)
-            out->groups[out->n_groups++] = g;
-    }
-    sqlite3_reset(st);
-    if (s != SQLITE_ROW && s != SQLITE_DONE)
-        return store_error(c, s);
-    for (size_t i = 0; rc == IOTSEC_OK && i < out->n_groups; i++)
-        rc = add_consents(c, "group", out->groups[i], out);
-    return rc;
 }
