@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,7 +19,7 @@ struct item {
     char owner[NOTIFY_OWNER_MAX];
     char dest[DEST_MAX]; /* scheme://host:port: the unit of the per-destination cap */
     char *body;
-    size_t len;
+    size_t len, body_cap;
     unsigned attempts;
     int64_t due_ms;
     bool cancelled;
@@ -31,10 +32,21 @@ struct list {
     size_t n;
 };
 
+#define SCAN_MAX 256 /* items looked at per turn: the event path never waits on a long walk */
+#define LINGER_MS 20   /* after work, the thread polls every ms for this long before it
+                       * sleeps and asks posters for a wake-up (a syscall each) */
+#define POOL_MAX 1024 /* spent items kept for reuse: the poster and the delivery thread would
+                       * otherwise make glibc grow and trim the heap at every turn (page faults) */
+
 struct notify {
     struct notify_config cfg;
     pthread_mutex_t mu;
-    struct list pending, inflight;
+    struct list pending;  /* new notifications, oldest first, all due now */
+    struct list retry;    /* failed attempts waiting for their backoff */
+    struct list inflight;
+    atomic_bool idle;     /* the thread sleeps in curl_multi_poll: posts wake it */
+    struct item *pool;    /* spent items (singly linked by next), under mu */
+    size_t n_pool;
     CURLM *multi;
     pthread_t thread;
     atomic_bool stop;
@@ -74,15 +86,66 @@ static void list_remove(struct list *l, struct item *it)
     l->n--;
 }
 
+static void item_destroy(struct item *it)
+{
+    free(it->body);
+    free(it);
+}
+
+/* Ends an item's life: its transfer if any, then back to the pool (or freed past POOL_MAX). */
 static void item_free(struct notify *n, struct item *it)
 {
     if (it->easy) {
         curl_multi_remove_handle(n->multi, it->easy);
         curl_easy_cleanup(it->easy);
+        it->easy = NULL;
     }
     curl_slist_free_all(it->headers);
-    free(it->body);
-    free(it);
+    it->headers = NULL;
+    pthread_mutex_lock(&n->mu);
+    bool keep = n->n_pool < POOL_MAX;
+    if (keep) {
+        it->next = n->pool;
+        n->pool = it;
+        n->n_pool++;
+    }
+    pthread_mutex_unlock(&n->mu);
+    if (!keep)
+        item_destroy(it);
+}
+
+/* A clean item whose body buffer holds len + 1 bytes. */
+static struct item *item_get(struct notify *n, size_t len)
+{
+    pthread_mutex_lock(&n->mu);
+    struct item *it = n->pool;
+    if (it) {
+        n->pool = it->next;
+        n->n_pool--;
+    }
+    pthread_mutex_unlock(&n->mu);
+    if (it == NULL && (it = calloc(1, sizeof(*it))) == NULL)
+        return NULL;
+    char *body = it->body;
+    size_t cap = it->body_cap;
+    memset(it, 0, offsetof(struct item, url)); /* links, not the big buffers */
+    it->dest[0] = it->owner[0] = it->url[0] = 0;
+    it->body = body;
+    it->body_cap = cap;
+    it->cancelled = false;
+    it->attempts = 0;
+    it->easy = NULL;
+    it->headers = NULL;
+    if (it->body_cap < len + 1) {
+        char *grown = realloc(it->body, len + 1);
+        if (grown == NULL) {
+            item_destroy(it);
+            return NULL;
+        }
+        it->body = grown;
+        it->body_cap = len + 1;
+    }
+    return it;
 }
 
 static bool loopback_host(const char *host)
@@ -132,23 +195,36 @@ int notify_url_check(const char *url, bool allow_http_loopback, const char **why
     return rc;
 }
 
+/* The destination key of an already checked URL, without a full parse: this runs on the
+ * event path for every notification. Refuses what notify_url_check would refuse by scheme. */
+static int fast_dest(const char *url, bool allow_http_loopback, char dest[DEST_MAX])
+{
+    bool https = strncmp(url, "https://", 8) == 0, http = strncmp(url, "http://", 7) == 0;
+    if (!https && !(http && allow_http_loopback))
+        return IOTSEC_ERR_INVALID;
+    const char *host = url + (https ? 8 : 7);
+    size_t n = strcspn(host, "/?#");
+    if (n == 0 || n >= DEST_MAX - 16 || memchr(host, '@', n) != NULL)
+        return IOTSEC_ERR_INVALID;
+    if (http && !(strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 ||
+                  strncmp(host, "[::1]", 5) == 0))
+        return IOTSEC_ERR_INVALID;
+    snprintf(dest, DEST_MAX, "%s%.*s", https ? "https://" : "http://", (int)n, host);
+    return IOTSEC_OK;
+}
+
 int notify_post(struct notify *n, const char *url, const char *owner, const char *body,
                 size_t len)
 {
-    const char *why;
-    struct item *it = calloc(1, sizeof(*it));
+    char dest[DEST_MAX];
+    if (strlen(url) >= NOTIFY_URL_MAX ||
+        fast_dest(url, n->cfg.allow_http_loopback, dest) != IOTSEC_OK ||
+        strlen(owner) >= NOTIFY_OWNER_MAX)
+        return IOTSEC_ERR_INVALID;
+    struct item *it = item_get(n, len);
     if (it == NULL)
         return IOTSEC_ERR_NOMEM;
-    if (url_dest(url, n->cfg.allow_http_loopback, it->dest, &why) != IOTSEC_OK ||
-        strlen(owner) >= NOTIFY_OWNER_MAX) {
-        free(it);
-        return IOTSEC_ERR_INVALID;
-    }
-    it->body = malloc(len + 1);
-    if (it->body == NULL) {
-        free(it);
-        return IOTSEC_ERR_NOMEM;
-    }
+    memcpy(it->dest, dest, strlen(dest) + 1);
     memcpy(it->body, body, len);
     it->body[len] = 0;
     it->len = len;
@@ -157,9 +233,11 @@ int notify_post(struct notify *n, const char *url, const char *owner, const char
     it->due_ms = now_ms();
     struct item *dropped = NULL;
     pthread_mutex_lock(&n->mu);
-    if (n->pending.n >= n->cfg.queue_max) {
-        dropped = n->pending.head; /* the oldest: fresh reports matter more than stale ones */
-        list_remove(&n->pending, dropped);
+    if (n->pending.n + n->retry.n >= n->cfg.queue_max) {
+        /* the oldest goes: fresh reports matter more than stale ones */
+        struct list *from = n->retry.n ? &n->retry : &n->pending;
+        dropped = from->head;
+        list_remove(from, dropped);
     }
     list_push(&n->pending, it);
     pthread_mutex_unlock(&n->mu);
@@ -168,7 +246,8 @@ int notify_post(struct notify *n, const char *url, const char *owner, const char
         atomic_fetch_add(&n->dropped_full, 1);
         item_free(n, dropped);
     }
-    curl_multi_wakeup(n->multi);
+    if (atomic_exchange(&n->idle, false))
+        curl_multi_wakeup(n->multi); /* a syscall only when the thread is asleep */
     return IOTSEC_OK;
 }
 
@@ -176,13 +255,15 @@ void notify_cancel(struct notify *n, const char *owner)
 {
     struct list gone = {0};
     pthread_mutex_lock(&n->mu);
-    for (struct item *it = n->pending.head, *next; it; it = next) {
-        next = it->next;
-        if (strcmp(it->owner, owner) == 0) {
-            list_remove(&n->pending, it);
-            list_push(&gone, it);
+    struct list *lists[] = {&n->pending, &n->retry};
+    for (int l = 0; l < 2; l++)
+        for (struct item *it = lists[l]->head, *next; it; it = next) {
+            next = it->next;
+            if (strcmp(it->owner, owner) == 0) {
+                list_remove(lists[l], it);
+                list_push(&gone, it);
+            }
         }
-    }
     for (struct item *it = n->inflight.head; it; it = it->next)
         if (strcmp(it->owner, owner) == 0)
             it->cancelled = true; /* the thread aborts it on its next turn */
@@ -233,8 +314,37 @@ static size_t dest_inflight(struct notify *n, const char *dest)
     return c;
 }
 
-/* Moves due items to in flight (within both caps), drops aborted transfers; returns the
- * delay until the next due item (ms, capped). Under the mutex. */
+static bool dest_has_room(struct notify *n, const struct list *start, const char *dest)
+{
+    size_t same = dest_inflight(n, dest);
+    for (struct item *s = start->head; s; s = s->next)
+        same += strcmp(s->dest, dest) == 0;
+    return same < n->cfg.per_dest_inflight;
+}
+
+/* Takes due items from l into start, within both caps, looking at SCAN_MAX items at most. */
+static void take_due(struct notify *n, struct list *l, struct list *start, int64_t now,
+                     int64_t *next)
+{
+    size_t scanned = 0;
+    for (struct item *it = l->head, *nx; it && scanned < SCAN_MAX; it = nx, scanned++) {
+        nx = it->next;
+        if (it->due_ms > now) {
+            if (it->due_ms < *next)
+                *next = it->due_ms;
+            continue;
+        }
+        if (n->inflight.n + start->n >= n->cfg.max_inflight)
+            return;
+        if (!dest_has_room(n, start, it->dest))
+            continue; /* this destination is busy (maybe hanging): others go first */
+        list_remove(l, it);
+        list_push(start, it);
+    }
+}
+
+/* Moves due items to start, drops aborted transfers; returns the delay until the next due
+ * item (ms, capped), 0 when work is left that could start now. Under the mutex. */
 static long schedule(struct notify *n, struct list *start, struct list *aborted)
 {
     int64_t now = now_ms(), next = now + 1000;
@@ -245,23 +355,10 @@ static long schedule(struct notify *n, struct list *start, struct list *aborted)
             list_push(aborted, it);
         }
     }
-    for (struct item *it = n->pending.head, *nx; it; it = nx) {
-        nx = it->next;
-        if (it->due_ms > now) {
-            if (it->due_ms < next)
-                next = it->due_ms;
-            continue;
-        }
-        if (n->inflight.n + start->n >= n->cfg.max_inflight)
-            break;
-        size_t same = dest_inflight(n, it->dest);
-        for (struct item *s = start->head; s; s = s->next)
-            same += strcmp(s->dest, it->dest) == 0;
-        if (same >= n->cfg.per_dest_inflight)
-            continue; /* this destination is busy (maybe hanging): others go first */
-        list_remove(&n->pending, it);
-        list_push(start, it);
-    }
+    take_due(n, &n->retry, start, now, &next);
+    take_due(n, &n->pending, start, now, &next);
+    if (n->pending.n > 0 && n->inflight.n + start->n < n->cfg.max_inflight && start->n > 0)
+        return 0; /* more to start at once (e.g. refused by the gate, which frees no slot) */
     return (long)(next - now);
 }
 
@@ -285,7 +382,7 @@ static void finish(struct notify *n, struct item *it, CURLcode res)
         if (delay > n->cfg.backoff_max_ms)
             delay = n->cfg.backoff_max_ms;
         it->due_ms = now_ms() + (int64_t)delay;
-        list_push(&n->pending, it);
+        list_push(&n->retry, it);
     }
     pthread_mutex_unlock(&n->mu);
     if (final) {
@@ -299,11 +396,13 @@ static void finish(struct notify *n, struct item *it, CURLcode res)
 static void *run(void *arg)
 {
     struct notify *n = arg;
+    int64_t last_work = 0;
     while (!atomic_load(&n->stop)) {
         struct list start = {0}, aborted = {0};
         pthread_mutex_lock(&n->mu);
         long wait = schedule(n, &start, &aborted);
         pthread_mutex_unlock(&n->mu);
+        bool worked = start.n > 0 || aborted.n > 0;
         for (struct item *it = aborted.head, *nx; it; it = nx) {
             nx = it->next;
             atomic_fetch_add(&n->dropped_refused, 1);
@@ -336,14 +435,27 @@ static void *run(void *arg)
         while ((msg = curl_multi_info_read(n->multi, &left)) != NULL) {
             if (msg->msg != CURLMSG_DONE)
                 continue;
+            worked = true;
             struct item *it = NULL;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&it);
             if (it)
                 finish(n, it, msg->data.result);
         }
-        if (wait < 1)
-            wait = 1;
-        curl_multi_poll(n->multi, NULL, 0, (int)(wait < 200 ? wait : 200), NULL);
+        if (wait <= 0 && running == 0)
+            continue; /* more notifications can start now */
+        int64_t t = now_ms();
+        if (worked)
+            last_work = t;
+        bool lingering = t - last_work < LINGER_MS;
+        if (!lingering)
+            atomic_store(&n->idle, true);
+        pthread_mutex_lock(&n->mu);
+        bool fresh = n->pending.n > 0 && n->inflight.n < n->cfg.max_inflight;
+        pthread_mutex_unlock(&n->mu);
+        if (!fresh || wait > 0)
+            curl_multi_poll(n->multi, NULL, 0,
+                            lingering ? 1 : (int)(wait < 1 ? 1 : wait < 200 ? wait : 200), NULL);
+        atomic_store(&n->idle, false);
     }
     return NULL;
 }
@@ -390,12 +502,21 @@ void notify_free(struct notify *n)
     atomic_store(&n->stop, true);
     curl_multi_wakeup(n->multi);
     pthread_join(n->thread, NULL);
-    struct list *lists[] = {&n->pending, &n->inflight};
-    for (int i = 0; i < 2; i++)
-        for (struct item *it = lists[i]->head, *nx; it; it = nx) {
+    struct list *all[] = {&n->pending, &n->retry, &n->inflight};
+    for (int i = 0; i < 3; i++)
+        for (struct item *it = all[i]->head, *nx; it; it = nx) {
             nx = it->next;
-            item_free(n, it);
+            if (it->easy) {
+                curl_multi_remove_handle(n->multi, it->easy);
+                curl_easy_cleanup(it->easy);
+            }
+            curl_slist_free_all(it->headers);
+            item_destroy(it);
         }
+    for (struct item *it = n->pool, *nx; it; it = nx) {
+        nx = it->next;
+        item_destroy(it);
+    }
     curl_multi_cleanup(n->multi);
     pthread_mutex_destroy(&n->mu);
     free((char *)n->cfg.ca_file);
@@ -411,7 +532,7 @@ void notify_metrics_get(struct notify *n, struct notify_metrics *m)
     m->dropped_refused = atomic_load(&n->dropped_refused);
     m->retries = atomic_load(&n->retries);
     pthread_mutex_lock(&n->mu);
-    m->in_queue = n->pending.n;
+    m->in_queue = n->pending.n + n->retry.n;
     m->in_flight = n->inflight.n;
     pthread_mutex_unlock(&n->mu);
 }

@@ -50,8 +50,10 @@ void notify_free(struct notify *n);
 /* Checks a destination: IOTSEC_OK, or IOTSEC_ERR_INVALID with *why (a fixed phrase). */
 int notify_url_check(const char *url, bool allow_http_loopback, const char **why);
 
-/* Queues body (copied; len bytes of JSON) for url on behalf of owner. IOTSEC_ERR_INVALID for
- * a bad url, IOTSEC_ERR_NOMEM; a full queue is not an error (the oldest is dropped). */
+/* Queues body (copied; len bytes of JSON) for url on behalf of owner. url must have passed
+ * notify_url_check when it was accepted (here only its scheme and host are looked at again,
+ * cheaply: this is the event path). IOTSEC_ERR_INVALID for a bad url, IOTSEC_ERR_NOMEM; a
+ * full queue is not an error (the oldest is dropped). */
 int notify_post(struct notify *n, const char *url, const char *owner, const char *body,
                 size_t len);
 

@@ -125,45 +125,37 @@ static void on_event(void *ctx, const struct ue_event *ev, const struct location
         atomic_store(&s->done, true);
         return;
     }
-    json_t *rep = NULL;
+    char body[T8_NOTE_MAX];
+    int len = 0;
     switch (s->req.type) {
     case T8_LOCATION_REPORTING:
-        if (ev->kind == UE_EV_LOCATION_REPORT || f) {
-            struct ue_state st = {.known = true, .has_tai = ev->has_tai, .has_ncgi = ev->has_ncgi,
-                                  .tai = ev->tai, .ncgi = ev->ncgi,
-                                  .location_time_ms = ev->time_ms};
-            rep = t8_location_report(&s->req, t->cfg.granularity_cap, s->req.external_id, &st,
-                                     now, f ? f->cause : NULL);
-        }
+        if (ev->kind == UE_EV_LOCATION_REPORT || f)
+            len = t8_location_note(body, sizeof(body), s->self, &s->req, t->cfg.granularity_cap,
+                                   s->req.external_id, ev, now, f ? f->cause : NULL);
         break;
     case T8_LOSS_OF_CONNECTIVITY:
         if (ev->kind == UE_EV_LOSS_OF_CONNECTIVITY)
-            rep = t8_event_report(s->req.type, &s->req, s->req.external_id, ev->time_ms);
+            len = t8_event_note(body, sizeof(body), s->self, s->req.type, &s->req,
+                                s->req.external_id, ev->time_ms);
         break;
     case T8_UE_REACHABILITY:
         if ((ev->kind == UE_EV_REACHABILITY && ev->reachability == UE_REACH_REACHABLE) ||
             (ev->kind == UE_EV_CONNECTIVITY_STATE && ev->connected))
-            rep = t8_event_report(s->req.type, &s->req, s->req.external_id, ev->time_ms);
+            len = t8_event_note(body, sizeof(body), s->self, s->req.type, &s->req,
+                                s->req.external_id, ev->time_ms);
         break;
     case T8_NUMBER_OF_UES_IN_AN_AREA:
         break;
     }
-    if (rep == NULL)
+    if (len <= 0)
         return;
     unsigned n = atomic_fetch_add(&s->reports, 1) + 1;
-    if (s->req.max_reports && n > s->req.max_reports) {
-        json_decref(rep);
+    if (s->req.max_reports && n > s->req.max_reports)
         return;
-    }
     if (s->req.max_reports && n == s->req.max_reports)
         atomic_store(&s->done, true);
-    json_t *note = t8_notification(s->self, rep);
-    char *body = json_dumps(note, JSON_COMPACT);
-    json_decref(note);
-    if (body && notify_post(t->notify, s->req.destination, s->owner, body, strlen(body)) ==
-                    IOTSEC_OK)
+    if (notify_post(t->notify, s->req.destination, s->owner, body, (size_t)len) == IOTSEC_OK)
         atomic_fetch_add(&t->reports, 1);
-    free(body);
 }
 
 int t8_sub_arm(struct t8 *t, struct t8_sub *s)

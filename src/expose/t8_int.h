@@ -94,6 +94,15 @@ json_t *t8_count_report(uint64_t count, bool suppressed, int64_t now_ms);
 json_t *t8_notification(const char *self, json_t *report); /* steals report */
 const char *t8_type_name(enum t8_type t);
 
+/* t8_note.c: the same notifications as text, for the event path. Return the length written
+ * (NUL-terminated) or -1 when cap is too small. */
+#define T8_NOTE_MAX 4096
+int t8_location_note(char *buf, size_t cap, const char *self, const struct t8_request *rq,
+                     enum t8_granularity gcap, const char *ext, const struct ue_event *ev,
+                     int64_t now_ms, const char *exception_cause);
+int t8_event_note(char *buf, size_t cap, const char *self, enum t8_type type,
+                  const struct t8_request *rq, const char *ext, int64_t event_ms);
+
 /* t8_store.c */
 int t8_store_put(struct store *st, const struct t8_sub *s);
 int t8_store_delete(struct store *st, const char *af_id, const char *id);

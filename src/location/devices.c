@@ -30,7 +30,7 @@ int loc_devices_init(struct location *loc)
         pthread_mutex_init(&s->mu, NULL);
         s->limit = per;
         s->nbuckets = nb;
-        s->buckets = calloc(nb, sizeof(*s->buckets));
+        s->buckets = loc_buckets_alloc(nb);
         if (s->buckets == NULL)
             return IOTSEC_ERR_NOMEM;
     }

@@ -92,6 +92,7 @@ void loc_devices_each(struct location *loc, void (*fn)(void *ctx, const uint8_t 
 size_t loc_devices_count(struct location *loc);
 
 /* maps */
+void *loc_buckets_alloc(size_t n); /* n zeroed pointers; free() releases them */
 int loc_map_init(struct loc_map *m, size_t limit);
 size_t loc_map_bucket(const struct loc_map *m, const uint8_t *key, size_t len);
 

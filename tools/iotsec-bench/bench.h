@@ -43,4 +43,7 @@ struct bench_analytics_opts {
 };
 int bench_analytics(const struct bench_analytics_opts *o);
 
+/* Location events in-process: baseline and area check + notification fan-out. */
+int bench_location(double seconds);
+
 #endif

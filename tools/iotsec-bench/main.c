@@ -1,5 +1,5 @@
 /* iotsec-bench: reproducible benchmarks that print one JSON object per figure.
- *   iotsec-bench [aka|suci|sbi-auth|import|analytics|northbound|all] [--seconds S]
+ *   iotsec-bench [aka|suci|sbi-auth|import|analytics|northbound|location|all] [--seconds S]
  *                [--connections N] [--streams N] [--keep]
  */
 #include <stdio.h>
@@ -10,7 +10,7 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|northbound|all]\n"
+    fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|northbound|location|all]\n"
                     "                    [--seconds S]\n"
                     "                    [--connections N] [--streams N] [--keep]\n"
                     "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
@@ -64,11 +64,11 @@ int main(int argc, char **argv)
         }
     }
     static const char *const groups[] = {"all",    "aka",       "suci",      "sbi-auth",
-                                         "import", "analytics", "northbound"};
+                                         "import", "analytics", "northbound", "location"};
     int g = 0;
-    while (g < 7 && strcmp(group, groups[g]) != 0)
+    while (g < 8 && strcmp(group, groups[g]) != 0)
         g++;
-    if (g == 7)
+    if (g == 8)
         return usage();
     sbi.seconds = seconds > 0 ? seconds : 10.0;
     if (seconds <= 0)
@@ -86,5 +86,7 @@ int main(int argc, char **argv)
         rc |= bench_analytics(&an);
     if (g == 0 || g == 6)
         rc |= bench_northbound(&sbi);
+    if (g == 0 || g == 7)
+        rc |= bench_location(seconds);
     return rc ? 1 : 0;
 }
