@@ -195,6 +195,14 @@ static void handle_af_add(struct http_request *req, void *user)
         return;
     }
     struct nb_af existing;
+    pthread_rwlock_rdlock(&nb->lock);
+    bool full = nb->n_afs >= NB_AF_MAX;
+    pthread_rwlock_unlock(&nb->lock);
+    if (full) { /* the registry in memory holds every AF: refuse rather than lose one */
+        http_respond_problem(req, 409, NULL, "the AF registry is full", NULL, NULL, 0);
+        json_decref(o);
+        return;
+    }
     if (nb_af_find(nb, NULL, fp, &existing)) {
         http_respond_problem(req, 409, NULL, "this certificate is registered to another AF",
                              NULL, NULL, 0);
@@ -274,9 +282,23 @@ struct key_job {
     const char *kid;
 };
 
+/* The keyset holds JWT_KEYSET_MAX keys: a rotation past that is refused here, in the same
+ * transaction as the insert, so that the stored keys always fit at the next start. */
 static int key_insert(struct store_conn *c, void *arg)
 {
     struct key_job *j = arg;
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, "SELECT count(*) FROM expose_signing_keys WHERE retired_at IS NULL",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    int s = sqlite3_step(st);
+    sqlite3_int64 n = s == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    if (n < 0)
+        return store_error(c, s);
+    if (n >= JWT_KEYSET_MAX)
+        return IOTSEC_ERR_BUSY;
     return nb_store_key_insert(j->nb, c, j->key);
 }
 
@@ -319,7 +341,12 @@ static void handle_key_rotate(struct http_request *req, void *user)
         }
     }
     jwt_key_free(j.key);
-    nb_store_failed(req, rc == IOTSEC_ERR_BUSY ? IOTSEC_ERR_CONFLICT : rc);
+    if (rc == IOTSEC_ERR_BUSY) {
+        http_respond_problem(req, 409, NULL, "8 signing keys are accepted at most: retire an old "
+                             "one first", NULL, NULL, 0);
+        return;
+    }
+    nb_store_failed(req, rc);
 }
 
 static void handle_key_retire(struct http_request *req, void *user)

@@ -549,6 +549,12 @@ static void test_signing_key_rotation(void **state)
     /* the current key cannot be retired */
     snprintf(path, sizeof(path), "/admin/v1/expose/signing-keys/%s/retire", kid_new);
     json_decref(admin_json("POST", path, NULL, 409));
+    /* 8 keys are accepted at most: the 9th rotation is refused, nothing stored */
+    for (int i = 0; i < 7; i++)
+        json_decref(admin_json("POST", "/admin/v1/expose/signing-keys/rotate", NULL, 200));
+    json_decref(admin_json("POST", "/admin/v1/expose/signing-keys/rotate", NULL, 409));
+    assert_int_equal(whoami(&B, af_b, fresh, 0, &r), 200);
+    nb_response_free(&r);
     json_decref(jwks0);
     free(old);
     free(fresh);
