@@ -72,7 +72,11 @@ const char EXPOSE_MIGRATION_1[] =
     "CREATE TRIGGER expose_audit_no_update BEFORE UPDATE ON expose_audit"
     " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
     "CREATE TRIGGER expose_audit_no_delete BEFORE DELETE ON expose_audit"
-    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;";
+    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
+    "CREATE TABLE expose_opt_outs ("        /* owners who opted a device out of monitoring */
+    "  supi TEXT PRIMARY KEY,"
+    "  at INTEGER NOT NULL"
+    ");";
 
 static void text_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
 {
@@ -284,6 +288,19 @@ int nb_store_consents(struct store_conn *c, const struct expose_target *t, struc
                 out->groups[out->n_groups++] = k->target_id;
         }
     }
+    sqlite3_reset(st);
+    return s == SQLITE_ROW || s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+}
+
+int nb_store_opted_out(struct store_conn *c, const char *supi, bool *out)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, "SELECT 1 FROM expose_opt_outs WHERE supi = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, supi, -1, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    *out = s == SQLITE_ROW;
     sqlite3_reset(st);
     return s == SQLITE_ROW || s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
 }

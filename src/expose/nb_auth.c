@@ -225,6 +225,10 @@ int expose_nb_decide(struct expose_nb *nb, const struct expose_af *af, enum acti
     int rc = store_reader_get(nb->store, &c);
     if (rc == IOTSEC_OK)
         rc = nb_store_consents(c, t, cs);
+    bool opted_out = t->monitoring_opt_out;
+    if (rc == IOTSEC_OK && !opted_out && t->kind == RESOURCE_DEVICE && t->supi &&
+        t->service == EXPOSE_SVC_MONITORING_EVENT)
+        rc = nb_store_opted_out(c, t->supi, &opted_out);
     if (rc != IOTSEC_OK) {
         free(cs);
         return rc;
@@ -233,7 +237,7 @@ int expose_nb_decide(struct expose_nb *nb, const struct expose_af *af, enum acti
                          .id = t->kind == RESOURCE_DEVICE ? t->supi : t->group_id,
                          .groups = cs->groups, .n_groups = cs->n_groups,
                          .owner_af = t->owner_af, .service = t->service,
-                         .monitoring_opt_out = t->monitoring_opt_out,
+                         .monitoring_opt_out = opted_out,
                          .consents = cs->c, .n_consents = cs->n};
     if (t->kind == RESOURCE_AREA)
         r.id = "area";
@@ -271,4 +275,19 @@ int expose_nb_audit(struct expose_nb *nb, const struct expose_af *af, const char
 {
     return nb_audit_add(&nb->audit, nb_now_ms(), af->af_id, action, resource, allow, reason,
                         request_id);
+}
+
+int expose_nb_af_current(struct expose_nb *nb, const char *af_id, struct expose_af *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct nb_af a;
+    if (af_id == NULL || !nb_af_find(nb, af_id, NULL, &a))
+        return IOTSEC_ERR_NOTFOUND;
+    snprintf(out->af_id, sizeof(out->af_id), "%s", a.af_id);
+    snprintf(out->cert_sha256_hex, sizeof(out->cert_sha256_hex), "%s", a.cert_sha256_hex);
+    out->services = out->token_scopes = a.active ? a.services : 0;
+    out->principal.kind = PRINCIPAL_AF;
+    out->principal.services = out->principal.token_scopes = out->services;
+    expose_af_fix(out);
+    return a.active ? IOTSEC_OK : IOTSEC_ERR_STATE;
 }

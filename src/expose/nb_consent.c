@@ -5,6 +5,8 @@
  *                                               owner?, purpose?} -> {consent_id, external_ids}
  *   POST /admin/v1/consents/{consentId}/revoke  effective for the very next decision: decisions
  *                                               read consents from the store, nothing caches them
+ *   POST /admin/v1/monitoring-opt-out           {supi, opt_out: true|false}: the owner's opt-out
+ *                                               of monitoring, which beats any consent
  * Granting creates the AF's external IDs of the devices concerned (a group's members now, and
  * members added later to a group with live consents). */
 #include <stdio.h>
@@ -309,6 +311,59 @@ static void handle_consent_revoke(struct http_request *req, void *user)
     http_respond_json(req, 200, json_pack("{s:s, s:b}", "consent_id", j.consent_id, "revoked", 1));
 }
 
+/* ---- monitoring opt-outs: the owner's no, stronger than any consent ---- */
+
+struct opt_job {
+    const char *supi;
+    bool out;
+};
+
+static int opt_run(struct store_conn *c, void *arg)
+{
+    struct opt_job *j = arg;
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, j->out ? "INSERT OR IGNORE INTO expose_opt_outs (supi, at) VALUES (?, ?)"
+                                  : "DELETE FROM expose_opt_outs WHERE supi = ? AND ? IS NOT NULL",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, j->supi, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, nb_now());
+    int s = sqlite3_step(st);
+    sqlite3_reset(st);
+    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+}
+
+static void handle_opt(struct http_request *req, void *user)
+{
+    struct expose_nb *nb = user;
+    if (!nb_admin_ok(req, nb))
+        return;
+    json_t *o = nb_body_json(req);
+    if (o == NULL)
+        return;
+    const char *supi = json_string_value(json_object_get(o, "supi"));
+    json_t *v = json_object_get(o, "opt_out");
+    struct subscription sub;
+    if (supi == NULL || strlen(supi) >= SUPI_STRING_MAX || !json_is_boolean(v) ||
+        subscriber_get(nb->store, supi, &sub) != IOTSEC_OK) {
+        struct http_invalid_param ip = {"supi", "a subscription, and opt_out true or false"};
+        http_respond_problem(req, 400, NULL, "invalid opt-out", NULL, &ip, 1);
+        json_decref(o);
+        return;
+    }
+    struct opt_job j = {supi, json_is_true(v)};
+    int rc = store_write_sync(nb->store, opt_run, &j);
+    if (rc != IOTSEC_OK) {
+        json_decref(o);
+        nb_store_failed(req, rc);
+        return;
+    }
+    nb_admin_audit(nb, req, j.out ? "monitoring.opt_out" : "monitoring.opt_in", "device");
+    http_respond_json(req, 200, json_pack("{s:s, s:b}", "supi", supi, "opt_out", j.out));
+    json_decref(o);
+}
+
 int nb_consent_routes(struct expose_nb *nb, struct http_server *adm)
 {
     int rc = http_server_route(adm, "POST", "/admin/v1/groups/{groupId}/members",
@@ -318,5 +373,7 @@ int nb_consent_routes(struct expose_nb *nb, struct http_server *adm)
     if (rc == IOTSEC_OK)
         rc = http_server_route(adm, "POST", "/admin/v1/consents/{consentId}/revoke",
                                handle_consent_revoke, nb);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(adm, "POST", "/admin/v1/monitoring-opt-out", handle_opt, nb);
     return rc;
 }

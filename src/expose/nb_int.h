@@ -125,6 +125,8 @@ struct nb_consents {
     size_t used;
 };
 int nb_store_consents(struct store_conn *c, const struct expose_target *t, struct nb_consents *out);
+/* Has the device's owner opted it out of monitoring? */
+int nb_store_opted_out(struct store_conn *c, const char *supi, bool *out);
 
 /* nb_probe.c: our own token-checked resources (whoami, authorisation dry run) */
 int nb_probe_routes(struct expose_nb *nb);

@@ -53,7 +53,8 @@
 #include "store/store.h"
 
 /* The schema: AFs, signing keys (sealed), the external-id key (sealed), groups, consents,
- * external IDs, audit records (append-only: triggers refuse UPDATE and DELETE). */
+ * external IDs, audit records (append-only: triggers refuse UPDATE and DELETE), owners'
+ * monitoring opt-outs. */
 extern const char EXPOSE_MIGRATION_1[];
 
 #define EXPOSE_AF_NAME_MAX 128
@@ -115,6 +116,13 @@ struct expose_af {
 /* Re-points principal.id after af was copied by value. */
 void expose_af_fix(struct expose_af *af);
 
+/* The AF as registered now, without a request (e.g. a subscription reloaded at start, a
+ * notification): services and token_scopes = its registered services (no token is involved),
+ * jti empty, token_exp 0. IOTSEC_OK; IOTSEC_ERR_STATE for a disabled AF (*out filled with no
+ * services); IOTSEC_ERR_NOTFOUND for an unknown one. Note that expose_nb_decide() already
+ * takes the AF's services and state as registered now, whatever the struct says. */
+int expose_nb_af_current(struct expose_nb *nb, const char *af_id, struct expose_af *out);
+
 /* Authenticates the request for an API whose service is `service` (one EXPOSE_SVC_ bit):
  * TLS client certificate present and registered to an active AF; "Authorization: Bearer"
  * token valid (ES256, our issuer, aud = that API, not expired, lifetime <= configured), bound
@@ -153,7 +161,8 @@ struct expose_target {
     const char *subscription_id; /* an existing subscription, recorded in the audit; or NULL */
     const char *owner_af;        /* the AF that made that subscription; NULL for a new one */
     uint32_t service;            /* one EXPOSE_SVC_ bit */
-    bool monitoring_opt_out;     /* the owner opted the device out of monitoring */
+    bool monitoring_opt_out;     /* the owner opted the device out of monitoring; the decision
+                                  * also reads the stored opt-outs (iotsecctl consent opt-out) */
 };
 
 /* The single decision point: loads the consents that may apply (the device's own and those

@@ -79,6 +79,9 @@ run "consent unknown supi" 2 - consent grant --af "$A" --scope monitoring-event 
 run "consent revoke" 0 '.revoked == true' consent revoke "$C1"
 run "consent revoke twice" 1 - consent revoke "$C1"
 run "consent revoke bad id" 2 - consent revoke 'x/../y'
+run "opt-out" 0 '.opt_out == true' consent opt-out --supi imsi-001010000000002
+run "opt-in" 0 '.opt_out == false' consent opt-in --supi imsi-001010000000002
+run "opt-out unknown" 2 - consent opt-out --supi imsi-001010000000009
 
 run "rotate" 0 '.kid' expose rotate-signing-key
 KID=$(jq -r .kid <<<"$out")

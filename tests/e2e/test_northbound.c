@@ -506,6 +506,16 @@ static void test_external_ids_and_consent(void **state)
     assert_non_null(strstr(dump, "UNKNOWN_EXTERNAL_ID"));
     free(dump);
     json_decref(log);
+    /* the owner's opt-out beats the consent, at once; opting in again restores it */
+    json_decref(admin_json("POST", "/admin/v1/monitoring-opt-out",
+                           json_pack("{s:s, s:b}", "supi", S1, "opt_out", 1), 200));
+    assert_int_equal(authorisation(&A, af_a, ta, ext_a_s1, &r), 403);
+    assert_non_null(strstr(r.body, "DENY_OPTED_OUT"));
+    nb_response_free(&r);
+    json_decref(admin_json("POST", "/admin/v1/monitoring-opt-out",
+                           json_pack("{s:s, s:b}", "supi", S1, "opt_out", 0), 200));
+    assert_int_equal(authorisation(&A, af_a, ta, ext_a_s1, &r), 200);
+    nb_response_free(&r);
     /* revocation: refused by the very next request */
     snprintf(path, sizeof(path), "/admin/v1/consents/%s/revoke", consent_a_s1);
     json_decref(admin_json("POST", path, NULL, 200));

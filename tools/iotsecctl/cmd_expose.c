@@ -6,6 +6,7 @@
  *                 [--expires RFC3339] [--owner O] [--purpose P]
  *                 -> {"consent_id", "external_ids": {"<supi>": "<external id for this AF>"}}
  *   consent revoke CONSENT_ID
+ *   consent opt-out --supi S | consent opt-in --supi S   (the owner's monitoring opt-out)
  *   group add --group G --supi S[,S...]      (the minimal group model: a named set of SUPIs)
  *   expose rotate-signing-key | expose retire-signing-key KID */
 #include <jansson.h>
@@ -162,10 +163,26 @@ static int consent_revoke(int argc, char **argv)
     return admin_call("consent revoke", "POST", path, NULL, NULL, 0);
 }
 
+static int opt(const char *cmd, int out, int argc, char **argv)
+{
+    struct flag f[] = {{"supi", 1, NULL}};
+    int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
+    if (rc)
+        return rc;
+    return post_json(cmd, "/admin/v1/monitoring-opt-out",
+                     json_pack("{s:s, s:b}", "supi", f[0].value, "opt_out", out));
+}
+
+static int consent_opt_out(int argc, char **argv) { return opt("consent opt-out", 1, argc, argv); }
+static int consent_opt_in(int argc, char **argv) { return opt("consent opt-in", 0, argc, argv); }
+
 static const struct command consent_commands[] = {
     {"grant", consent_grant, "--af AF_ID --scope monitoring-event (--supi SUPI | --group G) "
                              "[--expires RFC3339] [--owner NAME] [--purpose TEXT]"},
     {"revoke", consent_revoke, "CONSENT_ID   (effective for the very next request)"},
+    {"opt-out", consent_opt_out, "--supi SUPI   (the owner opts the device out of monitoring: "
+                                 "beats every consent)"},
+    {"opt-in", consent_opt_in, "--supi SUPI   (withdraws the opt-out)"},
 };
 
 int cmd_consent(int argc, char **argv)

@@ -214,6 +214,12 @@ static void test_consent_matching(void **state)
     /* opted out beats a consent; an unknown AF has no registered service */
     assert_int_equal(decide(e, "af-1", SA, true, NULL), AUTHZ_DENY_OPTED_OUT);
     assert_int_equal(decide(e, "af-9", SA, false, NULL), AUTHZ_DENY_SERVICE_NOT_REGISTERED);
+    /* the AF as registered now, without a request */
+    struct expose_af cur;
+    assert_int_equal(expose_nb_af_current(e->nb, "af-1", &cur), IOTSEC_OK);
+    assert_string_equal(cur.principal.id, "af-1");
+    assert_int_equal(cur.services, EXPOSE_SVC_MONITORING_EVENT);
+    assert_int_equal(expose_nb_af_current(e->nb, "af-9", &cur), IOTSEC_ERR_NOTFOUND);
     /* a device nobody consented for */
     assert_int_equal(decide(e, "af-1", "imsi-001010000000009", false, NULL), AUTHZ_DENY_NO_CONSENT);
 }
