@@ -72,6 +72,8 @@ static void handle_metrics(struct http_request *req, void *user)
     free(http);
     if (rc == IOTSEC_OK)
         rc = aka_metrics(d->aka, &out);
+    if (rc == IOTSEC_OK && d->t8)
+        rc = t8_metrics(d->t8, &out);
     if (rc == IOTSEC_OK)
         rc = strbuf_appendf(
             &out,

@@ -316,9 +316,10 @@ static void handle_create(struct http_request *req, void *user)
     http_respond_json(req, 201, answer);
 }
 
+/* A copy: jansson's reference counts are not shared safely between threads. */
 static void append_body(void *ctx, struct t8_sub *s)
 {
-    json_array_append(ctx, s->body);
+    json_array_append_new(ctx, json_deep_copy(s->body));
 }
 
 static void handle_list(struct http_request *req, void *user)
