@@ -242,12 +242,14 @@ static int load_one(void *ctx, const char *af_id, const char *id, const char *ex
     if (rc == IOTSEC_OK) {
         snprintf(s->id, sizeof(s->id), "%s", id);
         owner_of(af_id, id, s->owner);
-        /* The AF as registered for this service; each notification is decided again. */
-        snprintf(s->af.af_id, sizeof(s->af.af_id), "%s", af_id);
-        s->af.services = s->af.token_scopes = EXPOSE_SVC_MONITORING_EVENT;
-        s->af.principal.kind = PRINCIPAL_AF;
-        s->af.principal.services = s->af.principal.token_scopes = EXPOSE_SVC_MONITORING_EVENT;
+        /* The AF as registered now (a disabled one is kept: every notification is decided
+         * again, and denied while it stays disabled); an AF gone from the registry ends its
+         * subscriptions. */
+        int arc = expose_nb_af_current(t->cfg.nb, af_id, &s->af);
+        rc = arc == IOTSEC_ERR_STATE ? IOTSEC_OK : arc;
         expose_af_fix(&s->af);
+    }
+    if (rc == IOTSEC_OK) {
         snprintf(s->self, sizeof(s->self), "%s", json_string_value(json_object_get(body, "self")));
         s->body = body;
         body = NULL;
@@ -262,6 +264,7 @@ static int load_one(void *ctx, const char *af_id, const char *id, const char *ex
         t8_store_delete(t->cfg.store, af_id, id);
         if (s) {
             loc_area_free_members(&s->req.area);
+            json_decref(s->body);
             free(s);
         }
     }

@@ -110,7 +110,8 @@ int t8_store_delete(struct store *st, const char *af_id, const char *id);
 int t8_store_each(struct store *st, int (*fn)(void *ctx, const char *af_id, const char *id,
                                               const char *external_id, const char *body),
                   void *ctx);
-/* The SUPIs af_id has a live monitoring consent for (directly or by group): for counts. */
+/* The SUPIs af_id has a live monitoring consent for (directly or by group), minus the devices
+ * whose owners opted out of monitoring: the devices an area count may count. */
 int t8_store_consented(struct store *st, const char *af_id, int64_t now_s,
                        int (*fn)(void *ctx, const char *supi), void *ctx);
 

@@ -1,5 +1,6 @@
 /* T8 subscriptions at rest (table monitoring_subscription, migration 5 of location.h), and
- * the consent query behind area counts (tables of migration 4, expose_store.c). The body is
+ * the consent query behind area counts (tables of migration 4, expose_store.c: consents,
+ * groups, owners' opt-outs). The body is
  * the subscription as accepted, with its external ID: never a SUPI. */
 #include <stdio.h>
 #include <string.h>
@@ -98,13 +99,14 @@ int t8_store_consented(struct store *st, const char *af_id, int64_t now_s,
     int rc = store_reader_get(st, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
-                        "SELECT c.target_id FROM expose_consents c WHERE c.af_id = ?1 AND "
-                        "c.target_kind = 'device' AND c.revoked_at IS NULL AND (c.expires = 0 "
-                        "OR c.expires > ?2) AND (c.services & ?3) != 0 "
+                        "SELECT supi FROM (SELECT c.target_id AS supi FROM expose_consents c "
+                        "WHERE c.af_id = ?1 AND c.target_kind = 'device' AND c.revoked_at IS "
+                        "NULL AND (c.expires = 0 OR c.expires > ?2) AND (c.services & ?3) != 0 "
                         "UNION SELECT g.supi FROM expose_consents c JOIN expose_groups g ON "
                         "g.group_id = c.target_id WHERE c.af_id = ?1 AND c.target_kind = "
                         "'group' AND c.revoked_at IS NULL AND (c.expires = 0 OR c.expires > ?2) "
-                        "AND (c.services & ?3) != 0",
+                        "AND (c.services & ?3) != 0) WHERE supi NOT IN (SELECT supi FROM "
+                        "expose_opt_outs)",
                         &s);
     if (rc == IOTSEC_OK) {
         sqlite3_bind_text(s, 1, af_id, -1, SQLITE_STATIC);

@@ -448,6 +448,13 @@ static void refusals(void **state)
     assert_int_equal(post_sub(&A, tok_a, af_a, b, &o, NULL), 403);
     json_decref(o);
     free(b);
+    /* a device whose owner opted out of monitoring: refused whatever the consent says */
+    json_decref(admin_json("POST", "/admin/v1/monitoring-opt-out",
+                           json_pack("{s:s, s:b}", "supi", supi[5], "opt_out", 1), 200));
+    b = sub_body("LOSS_OF_CONNECTIVITY", ext_a[5], sink1.url, "\"maximumNumberOfReports\":3");
+    assert_int_equal(post_sub(&A, tok_a, af_a, b, &o, NULL), 403);
+    json_decref(o);
+    free(b);
     /* permanent identities, however dressed */
     const char *imsis[] = {"imsi-001010000000001", "001010000000001@ext.example",
                            "IMSI-001010000000001", "nai-meter@utility.example"};
