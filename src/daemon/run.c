@@ -74,6 +74,25 @@ static void handle_metrics(struct http_request *req, void *user)
         rc = aka_metrics(d->aka, &out);
     if (rc == IOTSEC_OK && d->t8)
         rc = t8_metrics(d->t8, &out);
+    if (rc == IOTSEC_OK && d->loc) {
+        struct location_metrics lm;
+        location_metrics_get(d->loc, &lm);
+        rc = strbuf_appendf(
+            &out,
+            "# HELP iotsec_location_events_total UE event reports by outcome.\n"
+            "# TYPE iotsec_location_events_total counter\n"
+            "iotsec_location_events_total{outcome=\"accepted\"} %llu\n"
+            "iotsec_location_events_total{outcome=\"stale\"} %llu\n"
+            "# HELP iotsec_location_findings_total UNEXPECTED_UE_LOCATION findings.\n"
+            "# TYPE iotsec_location_findings_total counter\niotsec_location_findings_total %llu\n"
+            "# HELP iotsec_location_devices Devices whose state is held (bounded).\n"
+            "# TYPE iotsec_location_devices gauge\niotsec_location_devices %llu\n"
+            "# HELP iotsec_location_evicted_total Device states forgotten at the bound.\n"
+            "# TYPE iotsec_location_evicted_total counter\niotsec_location_evicted_total %llu\n",
+            (unsigned long long)lm.events, (unsigned long long)lm.stale,
+            (unsigned long long)lm.findings, (unsigned long long)lm.devices,
+            (unsigned long long)lm.evicted);
+    }
     if (rc == IOTSEC_OK)
         rc = strbuf_appendf(
             &out,

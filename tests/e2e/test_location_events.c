@@ -165,6 +165,13 @@ static void areas_survive_restart(void **state)
     assert_true(outside(SUPI1));
     assert_int_equal(report("imsi-001010000000002", "2026-11-23T08:00:00Z", "000000020"), 204);
     assert_false(outside("imsi-001010000000002"));
+    /* the operator's counters */
+    char *metrics = NULL, url[160];
+    snprintf(url, sizeof(url), "%s/metrics", fx.admin);
+    assert_int_equal(fixture_request(&fx, AS_ADMIN, "GET", url, NULL, NULL, 0, &metrics), 200);
+    assert_non_null(strstr(metrics, "iotsec_location_findings_total 1\n"));
+    assert_non_null(strstr(metrics, "iotsec_location_events_total{outcome=\"accepted\"} 3\n"));
+    free(metrics);
     /* removing the area: no more checks */
     assert_int_equal(call(AS_ADMIN, "DELETE", fx.admin, "/admin/v1/location/areas/" SUPI1, NULL,
                           NULL), 204);
