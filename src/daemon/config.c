@@ -31,7 +31,13 @@ struct yaml_analytics {
 struct yaml_policy {
     bool nftables;
 };
+struct yaml_location {
+    char *granularity, *notify_ca;
+    unsigned k_anonymity, counts_per_minute;
+    bool notify_http_loopback;
+};
 struct yaml_config {
+    struct yaml_location *location;
     struct yaml_plmn *plmn;
     struct yaml_storage *storage;
     struct yaml_listen *listen;
@@ -79,7 +85,15 @@ static const cyaml_schema_field_t analytics_fields[] = {
 static const cyaml_schema_field_t policy_fields[] = {
     CYAML_FIELD_BOOL("nftables", OPT, struct yaml_policy, nftables),
     CYAML_FIELD_END};
+static const cyaml_schema_field_t location_fields[] = {
+    CYAML_FIELD_STRING_PTR("granularity", OPT, struct yaml_location, granularity, 2, 4),
+    CYAML_FIELD_UINT("k_anonymity", OPT, struct yaml_location, k_anonymity),
+    CYAML_FIELD_UINT("counts_per_minute", OPT, struct yaml_location, counts_per_minute),
+    CYAML_FIELD_BOOL("notify_http_loopback", OPT, struct yaml_location, notify_http_loopback),
+    CYAML_FIELD_STRING_PTR("notify_ca", OPT, struct yaml_location, notify_ca, 1, 500),
+    CYAML_FIELD_END};
 static const cyaml_schema_field_t config_fields[] = {
+    CYAML_FIELD_MAPPING_PTR("location", OPT, struct yaml_config, location, location_fields),
     CYAML_FIELD_MAPPING_PTR("plmn", OPT, struct yaml_config, plmn, plmn_fields),
     CYAML_FIELD_MAPPING_PTR("storage", OPT, struct yaml_config, storage, storage_fields),
     CYAML_FIELD_MAPPING_PTR("listen", OPT, struct yaml_config, listen, listen_fields),
@@ -116,6 +130,9 @@ void config_defaults(struct config *c, const char *dir)
     c->an_window_s = 60;
     strcpy(c->an_key_file, "analytics.key");
     c->an_rotate_s = 30 * 86400;
+    strcpy(c->loc_granularity, "cell");
+    c->loc_k_anonymity = 10;
+    c->loc_counts_per_minute = 6;
 }
 
 static void set(char *dst, size_t cap, const char *src)
@@ -184,6 +201,15 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         c->policy_nftables = y->policy->nftables;
     c->workers = y->workers;
     set(c->log_level, sizeof(c->log_level), y->log_level);
+    if (y->location) {
+        set(c->loc_granularity, sizeof(c->loc_granularity), y->location->granularity);
+        if (y->location->k_anonymity)
+            c->loc_k_anonymity = y->location->k_anonymity;
+        if (y->location->counts_per_minute)
+            c->loc_counts_per_minute = y->location->counts_per_minute;
+        c->notify_http_loopback = y->location->notify_http_loopback;
+        set(c->notify_ca, sizeof(c->notify_ca), y->location->notify_ca);
+    }
     cyaml_free(&cfg, &config_schema, y, 0);
 
     if (!all_digits(c->mcc) || !all_digits(c->mnc)) {
@@ -193,6 +219,10 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
     if (c->an_window_s > 86400 || (c->an_rotate_s != 0 && c->an_rotate_s < 60)) {
         snprintf(err, err_len, "%s: analytics.window_s <= 86400, analytics.pseudonym_rotation_s "
                                "0 (never) or >= 60", path);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (strcmp(c->loc_granularity, "cell") != 0 && strcmp(c->loc_granularity, "ta") != 0) {
+        snprintf(err, err_len, "%s: location.granularity is cell or ta", path);
         return IOTSEC_ERR_INVALID;
     }
     if (c->sqn_block > 1000000 || c->auth_ctx_ttl_s > 3600 || c->workers > 256) {

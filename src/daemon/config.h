@@ -31,6 +31,12 @@ struct config {
     unsigned an_rotate_s;                 /* pseudonym key rotation period; 0 = never */
     /* policy: (docs/policy.md) */
     int policy_nftables; /* quarantined UE addresses in an nftables set (needs CAP_NET_ADMIN) */
+    /* location and T8 monitoring (section "location:") */
+    char loc_granularity[8];      /* "cell" or "ta": the finest location reported to AFs */
+    unsigned loc_k_anonymity;     /* area counts below are withheld (default 10) */
+    unsigned loc_counts_per_minute; /* area counts per AF per minute (default 6) */
+    int notify_http_loopback;     /* 1: http:// notification destinations on loopback (labs) */
+    char notify_ca[CONFIG_PATH_MAX]; /* CA file for AF notification servers ("": system store) */
 };
 
 /* Defaults for an instance in dir. */

@@ -4,6 +4,8 @@
  * 5 location, 6 policy (a capability needing a second migration takes the next free one). */
 #include "aka/aka.h"
 #include "daemon/daemon.h"
+#include "expose/northbound.h"
+#include "location/location.h"
 #include "policy/policy.h"
 #include "provision/provision.h"
 #include "subscriber/subscriber.h"
@@ -13,6 +15,9 @@ static const struct store_migration migrations[] = {
     {2, "aka: home network SUCI keys", AKA_MIGRATION_1},
     {3, "provision: manufacturers, enrollments, registrations, gateways, activations",
      PROVISION_MIGRATION_1},
+    {4, "expose: AFs, signing keys, consents, external ids, audit", EXPOSE_MIGRATION_1},
+    {5, "location: authorised areas, cell positions, monitoring subscriptions",
+     LOCATION_MIGRATION_1},
     {6, "policy: actions on findings, their audit, the policy", POLICY_MIGRATION_1},
 };
 

@@ -17,11 +17,15 @@
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "crypto/seal.h"
+#include "daemon/bridges.h"
 #include "daemon/daemon.h"
 #include "daemon/pki.h"
+#include "expose/northbound.h"
 #include "http/http.h"
 #include "policy/policy.h"
 #include "provision/provision.h"
+#include "expose/t8.h"
+#include "location/location.h"
 #include "subscriber/subscriber.h"
 
 #define SWEEP_EVERY_S 60
@@ -41,6 +45,10 @@ struct daemon {
     struct http_server *sbi, *adm;
     struct http_server *north; /* application servers: OAuth2 + mTLS (any CA, pinned) */
     struct http_server *dev;   /* devices and gateways: onboarding, rotation */
+    struct expose_nb *nb;      /* the northbound face's security: tokens, AFs, consents, audit */
+    struct location *loc;      /* UE events, authorised areas (MONTE) */
+    struct location_http loc_http;
+    struct t8 *t8;             /* T8 MonitoringEvent: subscriptions, notifications */
     int sbi_tls, sbi_h2c, adm_tls, north_tls, dev_tls; /* listener indexes */
 };
 
@@ -72,6 +80,27 @@ static void handle_metrics(struct http_request *req, void *user)
     free(http);
     if (rc == IOTSEC_OK)
         rc = aka_metrics(d->aka, &out);
+    if (rc == IOTSEC_OK && d->t8)
+        rc = t8_metrics(d->t8, &out);
+    if (rc == IOTSEC_OK && d->loc) {
+        struct location_metrics lm;
+        location_metrics_get(d->loc, &lm);
+        rc = strbuf_appendf(
+            &out,
+            "# HELP iotsec_location_events_total UE event reports by outcome.\n"
+            "# TYPE iotsec_location_events_total counter\n"
+            "iotsec_location_events_total{outcome=\"accepted\"} %llu\n"
+            "iotsec_location_events_total{outcome=\"stale\"} %llu\n"
+            "# HELP iotsec_location_findings_total UNEXPECTED_UE_LOCATION findings.\n"
+            "# TYPE iotsec_location_findings_total counter\niotsec_location_findings_total %llu\n"
+            "# HELP iotsec_location_devices Devices whose state is held (bounded).\n"
+            "# TYPE iotsec_location_devices gauge\niotsec_location_devices %llu\n"
+            "# HELP iotsec_location_evicted_total Device states forgotten at the bound.\n"
+            "# TYPE iotsec_location_evicted_total counter\niotsec_location_evicted_total %llu\n",
+            (unsigned long long)lm.events, (unsigned long long)lm.stale,
+            (unsigned long long)lm.findings, (unsigned long long)lm.devices,
+            (unsigned long long)lm.evicted);
+    }
     if (rc == IOTSEC_OK)
         rc = provision_metrics(d->prov, &out);
     if (rc == IOTSEC_OK)
@@ -221,6 +250,31 @@ static int open_state(struct daemon *d)
     return open_analytics(d);
 }
 
+/* Location management: its in-memory state, the stored areas, its routes (SBI: events from
+ * the core network; admin: areas and cell positions). */
+static int open_location(struct daemon *d)
+{
+    size_t areas = 0, cells = 0;
+    int rc = location_new(NULL, &d->loc);
+    if (rc == IOTSEC_OK)
+        rc = location_store_load(d->store, d->loc, &areas, &cells);
+    if (rc != IOTSEC_OK) {
+        log_error("cannot load the authorised areas: %s", iotsec_strerror(rc));
+        return rc;
+    }
+    d->loc_http.loc = d->loc;
+    d->loc_http.store = d->store;
+    memcpy(d->loc_http.admin_cert_sha256, d->admin.admin_cert_sha256,
+           sizeof(d->loc_http.admin_cert_sha256));
+    log_info("location: %zu authorised areas, %zu cell positions", areas, cells);
+    rc = daemon_bridge_location(d->loc, d->analytics, d->policy, d->cfg.an_window_s);
+    if (rc == IOTSEC_OK)
+        rc = location_sbi_routes(d->sbi, &d->loc_http);
+    if (rc == IOTSEC_OK)
+        rc = location_admin_routes(d->adm, &d->loc_http);
+    return rc;
+}
+
 /* The SBI and admin faces verify client certificates against the instance CA; the
  * northbound and device faces take any certificate (client_cert_any) and judge it themselves:
  * an AF's registered certificate, a manufacturer's factory certificate. */
@@ -240,6 +294,47 @@ static int listen_tls(struct daemon *d, struct http_server *srv, const char *bin
     if (lc.client_cert_any)
         lc.ca_file = NULL;
     return http_server_listen(srv, &lc);
+}
+
+/* The northbound service: the token issuer is the northbound face's own URL. */
+static int build_expose(struct daemon *d)
+{
+    /* the configured address names the issuer (with port 0 in tests: a name, not a URL) */
+    char issuer[160];
+    snprintf(issuer, sizeof(issuer), "https://%s", d->cfg.northbound_listen);
+    struct expose_nb_config ec = {.store = d->store, .kek = &d->kek, .issuer = issuer};
+    int rc = expose_nb_new(&ec, &d->nb);
+    if (rc != IOTSEC_OK) {
+        log_error("cannot start the northbound service: %s", iotsec_strerror(rc));
+        return rc;
+    }
+    rc = expose_nb_routes(d->nb, d->north);
+    if (rc == IOTSEC_OK)
+        rc = expose_admin_routes(d->nb, d->adm, d->admin.admin_cert_sha256);
+    return rc;
+}
+
+/* T8 MonitoringEvent on the northbound face, over the location capability. */
+static int build_t8(struct daemon *d)
+{
+    char ca[CONFIG_PATH_MAX + 64] = "";
+    if (d->cfg.notify_ca[0])
+        config_path(&d->cfg, d->cfg.notify_ca, ca, sizeof(ca));
+    char root[160];
+    snprintf(root, sizeof(root), "https://%s", d->cfg.northbound_listen);
+    struct t8_config tc = {.nb = d->nb, .loc = d->loc, .store = d->store, .api_root = root,
+                           .granularity_cap = strcmp(d->cfg.loc_granularity, "ta") == 0
+                                                  ? T8_GRAN_TA : T8_GRAN_CELL,
+                           .k_anonymity = d->cfg.loc_k_anonymity,
+                           .count_per_minute = d->cfg.loc_counts_per_minute,
+                           .allow_http_loopback = d->cfg.notify_http_loopback != 0,
+                           .notify_ca_file = ca[0] ? ca : NULL};
+    int rc = t8_new(&tc, &d->t8);
+    if (rc == IOTSEC_OK)
+        rc = t8_routes(d->t8);
+    if (rc != IOTSEC_OK)
+        log_error("cannot start T8 monitoring: %s", iotsec_strerror(rc));
+    return rc;
 }
 
 static int build_servers(struct daemon *d)
@@ -283,7 +378,9 @@ static int build_servers(struct daemon *d)
         log_error("cannot configure the listeners (certificates or addresses)");
         return IOTSEC_ERR_INVALID;
     }
-    int rc = aka_routes(d->aka, d->sbi);
+    int rc = open_location(d);
+    if (rc == IOTSEC_OK)
+        rc = aka_routes(d->aka, d->sbi);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->sbi, "GET", "/healthz", handle_healthz, d);
     if (rc == IOTSEC_OK)
@@ -302,6 +399,10 @@ static int build_servers(struct daemon *d)
         rc = http_server_route(d->adm, "GET", "/admin/v1/hn-keys", handle_hn_keys, d);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->north, "GET", "/healthz", handle_healthz, d);
+    if (rc == IOTSEC_OK)
+        rc = build_expose(d);
+    if (rc == IOTSEC_OK)
+        rc = build_t8(d);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->dev, "GET", "/healthz", handle_healthz, d);
     if (rc == IOTSEC_OK)
@@ -378,13 +479,18 @@ static void teardown(struct daemon *d)
     http_server_free(d->adm);
     http_server_free(d->north);
     http_server_free(d->dev);
-    /* After the servers (no handler uses them any more); the policy first: its last jobs'
-     * done callbacks may still read the analytics mapping (the nftables enforcer). */
+    /* After the servers (no handler uses them any more). T8 first: its notification gate
+     * decides through the northbound service, which commits its queued audit records; the
+     * policy before the analytics: its last jobs' done callbacks may still read the analytics
+     * mapping (the nftables enforcer). */
+    t8_free(d->t8);
+    expose_nb_free(d->nb);
     policy_service_free(d->policy); /* its jobs done, its webhook thread joined */
     policy_nft_close(d->nft);
     analytics_free(d->analytics);
     store_close(d->store); /* completes every queued job first */
     provision_free(d->prov); /* after the store: queued provisioning jobs use its key */
+    location_free(d->loc);
     aka_free(d->aka);
     suci_keyring_free(d->keyring);
     seal_kek_wipe(&d->kek);
@@ -418,6 +524,10 @@ int daemon_run(const struct config *cfg)
         teardown(&d);
         return 1;
     }
+    char north_url[160];
+    url(north_url, sizeof(north_url), "https", d.cfg.northbound_listen,
+        http_server_port(d.north, d.north_tls));
+    t8_set_api_root(d.t8, north_url); /* the bound port, for the subscriptions' self links */
     daemon_sd_notify("READY=1"); /* first, so that whoever reads the line knows systemd does */
     print_ready(&d);
     log_info("serving");
@@ -432,6 +542,7 @@ int daemon_run(const struct config *cfg)
         aka_tick(d.aka);
         analytics_tick(d.analytics, (double)time(NULL));
         provision_tick(d.prov, (int64_t)time(NULL));
+        t8_tick(d.t8);
         if (seconds % SWEEP_EVERY_S == 0)
             sweep(&d);
     }

@@ -73,6 +73,8 @@ uint32_t expose_service_from_name(const char *name)
 {
     if (name != NULL && strcmp(name, "monitoring-event") == 0)
         return EXPOSE_SVC_MONITORING_EVENT;
+    if (name != NULL && strcmp(name, "as-session-with-qos") == 0)
+        return EXPOSE_SVC_AS_SESSION_WITH_QOS;
     return 0;
 }
 
@@ -91,4 +93,31 @@ uint32_t expose_services_from_scope(const char *scope)
         s += strspn(s, " ");
     }
     return set;
+}
+
+const char *authz_reason_code(enum authz_reason r)
+{
+    static const char *const codes[] = {
+        [AUTHZ_ALLOW_ADMIN] = "ALLOW_ADMIN",
+        [AUTHZ_ALLOW_CONSENT] = "ALLOW_CONSENT",
+        [AUTHZ_ALLOW_OWN_DELETE] = "ALLOW_OWN_DELETE",
+        [AUTHZ_ALLOW_SERVICE] = "ALLOW_SERVICE",
+        [AUTHZ_DENY_BAD_REQUEST] = "DENY_BAD_REQUEST",
+        [AUTHZ_DENY_UNAUTHENTICATED] = "DENY_UNAUTHENTICATED",
+        [AUTHZ_DENY_PRINCIPAL_KIND] = "DENY_PRINCIPAL_KIND",
+        [AUTHZ_DENY_ADMIN_NOT_AF] = "DENY_ADMIN_NOT_AF",
+        [AUTHZ_DENY_ADMIN_ONLY] = "DENY_ADMIN_ONLY",
+        [AUTHZ_DENY_SERVICE_NOT_REGISTERED] = "DENY_SERVICE_NOT_REGISTERED",
+        [AUTHZ_DENY_SCOPE] = "DENY_SCOPE",
+        [AUTHZ_DENY_OTHER_AF_SUBSCRIPTION] = "DENY_OTHER_AF_SUBSCRIPTION",
+        [AUTHZ_DENY_OPTED_OUT] = "DENY_OPTED_OUT",
+        [AUTHZ_DENY_NO_CONSENT] = "DENY_NO_CONSENT",
+        [AUTHZ_DENY_OTHER_AF_CONSENT] = "DENY_OTHER_AF_CONSENT",
+        [AUTHZ_DENY_CONSENT_SERVICE] = "DENY_CONSENT_SERVICE",
+        [AUTHZ_DENY_CONSENT_EXPIRED] = "DENY_CONSENT_EXPIRED",
+        [AUTHZ_DENY_CONSENT_REVOKED] = "DENY_CONSENT_REVOKED",
+    };
+    if ((size_t)r < sizeof(codes) / sizeof(codes[0]) && codes[r] != NULL)
+        return codes[r];
+    return "UNKNOWN";
 }

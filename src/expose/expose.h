@@ -174,10 +174,14 @@ int jwt_verify(struct jwt_keyset *ks, const char *token, size_t len, const struc
  * ------------------------------------------------------------------------------------- */
 
 enum expose_service {
-    EXPOSE_SVC_MONITORING_EVENT = 1u << 0, /* TS 29.122 3gpp-monitoring-event */
+    EXPOSE_SVC_MONITORING_EVENT = 1u << 0,    /* TS 29.122 3gpp-monitoring-event */
+    EXPOSE_SVC_AS_SESSION_WITH_QOS = 1u << 1, /* TS 29.122 3gpp-as-session-with-qos: no API
+                                               * yet; registrable, so tokens for another API
+                                               * exist (and are refused by this one) */
 };
 
-/* "monitoring-event" -> EXPOSE_SVC_MONITORING_EVENT; 0 for an unknown name. */
+/* "monitoring-event" -> EXPOSE_SVC_MONITORING_EVENT, "as-session-with-qos"; 0 for an
+ * unknown name. */
 uint32_t expose_service_from_name(const char *name);
 
 /* The set of known services named in a space-separated scope; unknown words grant nothing. */
@@ -312,6 +316,8 @@ struct authz_result authz_decide(const struct principal *p, enum action a, const
                                  int64_t now);
 
 const char *authz_reason_str(enum authz_reason r);
+/* The reason as a stable upper-case code ("DENY_NO_CONSENT"): audit records, causes. */
+const char *authz_reason_code(enum authz_reason r);
 const char *authz_action_str(enum action a);
 
 /* ---------------------------------------------------------------------------------------

@@ -76,7 +76,8 @@ echo -n "AAAA" >"$dir/voucher"
 run "device transfer unknown device" 1 - device transfer m-1 --to bob --voucher "$dir/voucher"
 run "device accept unknown" 1 - device accept m-1 --owner bob
 run "audit" 0 '.expiring_soon == [] and .expired == [] and .revoked_seen == [] and .shared == []' audit
-run "audit extra arg" 2 - audit log
+run "audit unknown subcommand" 2 - audit bogus
+run "audit credentials extra arg" 2 - audit credentials extra
 
 echo "provisioning cli: $pass passed, $fail failed"
 [ $fail -eq 0 ] || { echo "daemon log:"; tail -20 "$dir/log"; }

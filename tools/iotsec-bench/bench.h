@@ -32,6 +32,9 @@ struct bench_sbi_opts {
 };
 int bench_sbi_auth(const struct bench_sbi_opts *o);
 int bench_import(const struct bench_sbi_opts *o);
+/* The northbound face (bench_northbound.c): token-checked GETs over h2 and HTTP/1.1
+ * keep-alive against a real iotsecd, with /healthz on the same face as the baseline. */
+int bench_northbound(const struct bench_sbi_opts *o);
 
 /* Security analytics on a synthetic fleet (bench_analytics.c). */
 struct bench_analytics_opts {
@@ -48,5 +51,7 @@ struct bench_provision_opts {
     int keep;
 };
 int bench_provision(const struct bench_provision_opts *o);
+/* Location events in-process: baseline and area check + notification fan-out. */
+int bench_location(double seconds);
 
 #endif

@@ -17,6 +17,7 @@ struct sbi_daemon {
     char inst[96];
     char log[96];
     uint16_t sbi_port, admin_port;
+    uint16_t north_port; /* the northbound face (bound to port 0: read from the ready line) */
     pid_t pid;
     int out_fd; /* the read end of its stdout, kept open so a late write cannot SIGPIPE */
 };

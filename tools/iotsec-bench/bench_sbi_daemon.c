@@ -107,6 +107,10 @@ static int wait_ready(struct sbi_daemon *d)
         fputs(line, fp);
         fclose(fp);
     }
+    const char *north = strstr(line, "\"northbound\":\"https://");
+    const char *colon = north ? strchr(north + 22, ':') : NULL;
+    if (colon)
+        d->north_port = (uint16_t)atoi(colon + 1);
     return 0;
 }
 

@@ -373,13 +373,19 @@ static int submit(struct h2c *c, const char *method, const char *path, const cha
     sl->body = copy ? sl->req : body;
     sl->body_len = len;
     int clen = snprintf(sl->clen, sizeof(sl->clen), "%zu", len);
+    const char *az = c->cfg.authorization;
     nghttp2_nv nv[] = {NV(":method", sl->method, ml),
                        NV(":scheme", "https", 5),
                        NV(":authority", c->authority, strlen(c->authority)),
                        NV(":path", sl->path, pl),
+                       NV("authorization", az ? az : "", az ? strlen(az) : 0),
                        NV("content-length", sl->clen, (size_t)clen),
                        NV("content-type", sl->ctype, cl)};
-    size_t n = body ? (ctype ? 6 : 5) : 4;
+    size_t n = body ? (ctype ? 7 : 6) : 5;
+    if (az == NULL) { /* no authorization: slide the rest down over it */
+        memmove(&nv[4], &nv[5], 2 * sizeof(nv[0]));
+        n--;
+    }
     nghttp2_data_provider dp = {.source.ptr = sl, .read_callback = read_body};
     if (nghttp2_submit_request(c->s, NULL, nv, n, body ? &dp : NULL, sl) < 0) {
         slot_release(c, sl);

@@ -29,6 +29,8 @@ struct h2c_config {
     unsigned max_streams; /* request slots, >= 1 */
     size_t max_response;  /* bytes of response body kept per slot; the rest is dropped */
     size_t max_request;   /* bytes of request body copied per slot (h2c_submit_ref copies none) */
+    const char *authorization; /* sent as "authorization" on every request when not NULL
+                                * (e.g. "Bearer <token>"); must outlive the connection */
 };
 
 typedef void (*h2c_done_fn)(void *user, int status, const char *body, size_t len);

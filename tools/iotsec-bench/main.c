@@ -1,5 +1,6 @@
 /* iotsec-bench: reproducible benchmarks that print one JSON object per figure.
- *   iotsec-bench [aka|suci|sbi-auth|import|provision|all] [--seconds S]
+ *   iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|location|all]
+ *                [--seconds S]
  *                [--connections N] [--streams N] [--keep]
  */
 #include <stdio.h>
@@ -10,7 +11,8 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|all]\n"
+    fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|"
+                    "location|all]\n"
                     "                    [--seconds S]\n"
                     "                    [--connections N] [--streams N] [--keep]\n"
                     "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
@@ -70,12 +72,12 @@ int main(int argc, char **argv)
             return usage();
         }
     }
-    static const char *const groups[] = {"all",    "aka",       "suci",     "sbi-auth",
-                                         "import", "analytics", "provision"};
+    static const char *const groups[] = {"all",       "aka",       "suci",       "sbi-auth", "import",
+                                         "analytics", "provision", "northbound", "location"};
     int g = 0;
-    while (g < 7 && strcmp(group, groups[g]) != 0)
+    while (g < 9 && strcmp(group, groups[g]) != 0)
         g++;
-    if (g == 7)
+    if (g == 9)
         return usage();
     if (devices_given && an.devices <= 1000000)
         prov.devices = an.devices; /* --devices also sizes the provisioning fleets */
@@ -96,5 +98,9 @@ int main(int argc, char **argv)
         rc |= bench_analytics(&an);
     if (g == 0 || g == 6)
         rc |= bench_provision(&prov);
+    if (g == 0 || g == 7)
+        rc |= bench_northbound(&sbi);
+    if (g == 0 || g == 8)
+        rc |= bench_location(seconds);
     return rc ? 1 : 0;
 }

@@ -18,6 +18,11 @@ void admin_set_dir(const char *dir)
     instance_dir = dir;
 }
 
+const char *admin_get_dir(void)
+{
+    return instance_dir ? instance_dir : getenv("IOTSEC_DIR");
+}
+
 struct body {
     char *data;
     size_t len;

@@ -7,6 +7,8 @@
 
 /* The instance directory given with `iotsecctl --dir DIR` (or $IOTSEC_DIR); NULL if none. */
 void admin_set_dir(const char *dir);
+/* That directory (or $IOTSEC_DIR), or NULL: for commands that read the instance's files. */
+const char *admin_get_dir(void);
 
 /* Sends one request and prints the answer: the JSON body on stdout when 2xx (exit 0), the
  * ProblemDetails' title and detail on stderr otherwise (exit 2 for 400/409/415, the client's

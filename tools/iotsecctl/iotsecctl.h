@@ -32,5 +32,14 @@ int cmd_bulk_activate(int argc, char **argv);
 int cmd_provisioning_key(int argc, char **argv);
 int cmd_owner(int argc, char **argv);
 int cmd_audit_credentials(int argc, char **argv);
+/* the northbound face (cmd_expose.c, cmd_audit_log.c) */
+int cmd_af(int argc, char **argv);
+int cmd_consent(int argc, char **argv);
+int cmd_group(int argc, char **argv);
+int cmd_expose(int argc, char **argv);
+int cmd_audit_log(int argc, char **argv);    /* audit log ... */
+int cmd_audit_verify(int argc, char **argv); /* audit verify */
+int cmd_audit(int argc, char **argv); /* the "audit" group: credentials (default), log, verify */
+int cmd_location(int argc, char **argv);
 
 #endif

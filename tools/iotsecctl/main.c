@@ -27,8 +27,14 @@ static const struct command groups[] = {
     {"activate", cmd_bulk_activate, "FILE   bulk activation (JSON lines {registration_id|serial, "
                                "account, service})"},
     {"provisioning-key", cmd_provisioning_key, "the Ed25519 key devices pin"},
-    {"audit", cmd_audit_credentials, "credentials expiring soon, expired, revoked but seen, "
-                                     "shared"},
+    {"audit", cmd_audit, "credentials (the default: expiring soon, expired, revoked but seen, "
+                         "shared); log, verify (northbound decisions, the hash chain)"},
+    {"location", cmd_location, "authorised areas and cell positions: set-area, clear-area, "
+                               "set-cells, show"},
+    {"af", cmd_af, "application functions of the northbound face: add, list, disable, enable"},
+    {"consent", cmd_consent, "owners' consents for AFs: grant (prints the external ids), revoke"},
+    {"group", cmd_group, "named sets of devices for consents: add"},
+    {"expose", cmd_expose, "northbound token keys: rotate-signing-key, retire-signing-key"},
 };
 
 static void usage(FILE *out, const char *group, const struct command *table, size_t n)

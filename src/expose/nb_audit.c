@@ -1,0 +1,208 @@
+/* The audit queue: records are chained (seq, hash) under one mutex in decision order and
+ * written by flush jobs on the store's writer thread. A flush job takes, when it runs, every
+ * record queued so far; a record added after a job started queues a new job. Since the store
+ * runs jobs in submission order, the record of a decision is committed in the same group
+ * commit as any job the handler submits after deciding, or an earlier one. Rows carry their
+ * seq: a job whose commit failed hands its records back (retry list) and the next job writes
+ * them, so the chain is whole again once the store recovers (`audit verify` sees the gap
+ * meanwhile). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "expose/nb_int.h"
+
+struct flush_job {
+    struct nb_audit *a;
+    struct nb_audit_rec *recs;
+    size_t n;
+};
+
+static int insert_one(struct store_conn *conn, const struct nb_audit_rec *r)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(conn,
+                        "INSERT INTO expose_audit (seq, time_ms, principal, action, resource,"
+                        " reason, request_id, allow, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)r->r.seq);
+    sqlite3_bind_int64(st, 2, r->r.time_ms);
+    sqlite3_bind_text(st, 3, r->principal, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, r->resource, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, r->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, r->request_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 8, r->r.allow);
+    sqlite3_bind_blob(st, 9, r->r.hash, AUDIT_HASH_LEN, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    sqlite3_reset(st);
+    return s == SQLITE_DONE ? IOTSEC_OK : store_error(conn, s);
+}
+
+static int flush_run(struct store_conn *conn, void *arg)
+{
+    struct flush_job *j = arg;
+    struct nb_audit *a = j->a;
+    pthread_mutex_lock(&a->mu);
+    a->flush_queued = false;
+    /* retry first (older seqs), then pending */
+    size_t n = a->n_retry + a->n_pending;
+    j->recs = n ? malloc(n * sizeof(*j->recs)) : NULL;
+    if (n && j->recs == NULL) {
+        pthread_mutex_unlock(&a->mu);
+        return IOTSEC_ERR_NOMEM;
+    }
+    if (a->n_retry)
+        memcpy(j->recs, a->retry, a->n_retry * sizeof(*j->recs));
+    if (a->n_pending)
+        memcpy(j->recs + a->n_retry, a->pending, a->n_pending * sizeof(*j->recs));
+    j->n = n;
+    free(a->retry);
+    a->retry = NULL;
+    a->n_retry = 0;
+    a->n_pending = 0;
+    pthread_mutex_unlock(&a->mu);
+    for (size_t i = 0; i < j->n; i++) {
+        int rc = insert_one(conn, &j->recs[i]);
+        if (rc != IOTSEC_OK)
+            return rc;
+    }
+    return IOTSEC_OK;
+}
+
+static void flush_done(void *arg, int rc)
+{
+    struct flush_job *j = arg;
+    struct nb_audit *a = j->a;
+    pthread_mutex_lock(&a->mu);
+    if (rc != IOTSEC_OK && j->n > 0) {
+        log_error("audit: %zu records not committed (%s); kept for the next flush", j->n,
+                  iotsec_strerror(rc));
+        struct nb_audit_rec *r = realloc(a->retry, (a->n_retry + j->n) * sizeof(*r));
+        if (r) {
+            memcpy(r + a->n_retry, j->recs, j->n * sizeof(*r));
+            a->retry = r;
+            a->n_retry += j->n;
+        }
+    }
+    a->in_flight--;
+    pthread_cond_broadcast(&a->idle);
+    pthread_mutex_unlock(&a->mu);
+    free(j->recs);
+    free(j);
+}
+
+/* Under a->mu. */
+static void queue_flush(struct nb_audit *a)
+{
+    if (a->flush_queued)
+        return;
+    struct flush_job *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return; /* the next record tries again */
+    j->a = a;
+    struct store_job job = {flush_run, flush_done, j};
+    a->in_flight++;
+    a->flush_queued = true;
+    if (store_submit(a->store, &job) != IOTSEC_OK) {
+        a->in_flight--;
+        a->flush_queued = false;
+        free(j);
+    }
+}
+
+static void load_head(struct nb_audit *a)
+{
+    struct store_conn *conn;
+    sqlite3_stmt *st;
+    if (store_reader_get(a->store, &conn) != IOTSEC_OK ||
+        store_stmt(conn, "SELECT seq, hash FROM expose_audit ORDER BY seq DESC LIMIT 1", &st) !=
+            IOTSEC_OK)
+        return;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 1) == AUDIT_HASH_LEN) {
+        a->head.seq = (uint64_t)sqlite3_column_int64(st, 0) + 1;
+        memcpy(a->head.hash, sqlite3_column_blob(st, 1), AUDIT_HASH_LEN);
+    }
+    sqlite3_reset(st);
+}
+
+int nb_audit_init(struct nb_audit *a, struct store *s, size_t max)
+{
+    memset(a, 0, sizeof(*a));
+    a->store = s;
+    a->max = max ? max : 65536;
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->idle, NULL);
+    load_head(a);
+    return IOTSEC_OK;
+}
+
+static void copy(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+int nb_audit_add(struct nb_audit *a, int64_t time_ms, const char *principal, const char *action,
+                 const char *resource, bool allow, const char *reason, const char *request_id)
+{
+    pthread_mutex_lock(&a->mu);
+    if (a->n_pending + a->n_retry >= a->max) {
+        queue_flush(a);
+        pthread_mutex_unlock(&a->mu);
+        return IOTSEC_ERR_BUSY;
+    }
+    if (a->n_pending == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        struct nb_audit_rec *p = realloc(a->pending, cap * sizeof(*p));
+        if (p == NULL) {
+            pthread_mutex_unlock(&a->mu);
+            return IOTSEC_ERR_NOMEM;
+        }
+        a->pending = p;
+        a->cap = cap;
+    }
+    struct nb_audit_rec *r = &a->pending[a->n_pending];
+    memset(r, 0, sizeof(*r));
+    copy(r->principal, sizeof(r->principal), principal);
+    copy(r->action, sizeof(r->action), action);
+    copy(r->resource, sizeof(r->resource), resource);
+    copy(r->reason, sizeof(r->reason), reason);
+    copy(r->request_id, sizeof(r->request_id), request_id);
+    r->r.time_ms = time_ms;
+    r->r.allow = allow;
+    r->r.principal = r->principal;
+    r->r.action = r->action;
+    r->r.resource = r->resource;
+    r->r.reason = r->reason;
+    r->r.request_id = r->request_id;
+    int rc = audit_append(&a->head, &r->r);
+    if (rc == IOTSEC_OK) {
+        a->n_pending++;
+        queue_flush(a);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+void nb_audit_fini(struct nb_audit *a)
+{
+    pthread_mutex_lock(&a->mu);
+    for (int tries = 0; tries < 3 && (a->n_pending || a->n_retry || a->in_flight); tries++) {
+        if (a->n_pending || a->n_retry)
+            queue_flush(a);
+        while (a->in_flight)
+            pthread_cond_wait(&a->idle, &a->mu);
+    }
+    if (a->n_pending || a->n_retry)
+        log_error("audit: %zu records could not be committed at shutdown",
+                  a->n_pending + a->n_retry);
+    pthread_mutex_unlock(&a->mu);
+    free(a->pending);
+    free(a->retry);
+    pthread_cond_destroy(&a->idle);
+    pthread_mutex_destroy(&a->mu);
+}

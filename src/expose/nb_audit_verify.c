@@ -1,0 +1,102 @@
+/* The audit chain checked from the table: chunks of rows, each verified from where the
+ * previous one ended. Uses the raw SQLite handle so that the CLI can run it on the database
+ * file without a daemon. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "expose/northbound.h"
+
+#define VERIFY_CHUNK 4096
+
+struct chunk {
+    struct audit_record r[VERIFY_CHUNK];
+    char *text[VERIFY_CHUNK][5];
+    size_t n;
+};
+
+static void chunk_clear(struct chunk *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        for (int f = 0; f < 5; f++)
+            free(k->text[i][f]);
+    k->n = 0;
+}
+
+static char *dup_col(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return strdup(t ? (const char *)t : "");
+}
+
+static void read_row(sqlite3_stmt *st, struct chunk *k)
+{
+    struct audit_record *r = &k->r[k->n];
+    char **t = k->text[k->n];
+    memset(r, 0, sizeof(*r));
+    r->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    r->time_ms = sqlite3_column_int64(st, 1);
+    for (int f = 0; f < 5; f++)
+        t[f] = dup_col(st, 2 + f);
+    r->principal = t[0];
+    r->action = t[1];
+    r->resource = t[2];
+    r->reason = t[3];
+    r->request_id = t[4];
+    r->allow = sqlite3_column_int(st, 7) != 0;
+    if (sqlite3_column_bytes(st, 8) == AUDIT_HASH_LEN)
+        memcpy(r->hash, sqlite3_column_blob(st, 8), AUDIT_HASH_LEN);
+    k->n++;
+}
+
+int expose_audit_verify_db(sqlite3 *db, uint64_t *count, int64_t *bad_seq,
+                           struct audit_anchor *head)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT seq, time_ms, principal, action, resource, reason, request_id,"
+                           " allow, hash FROM expose_audit WHERE seq >= ? ORDER BY seq LIMIT ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return IOTSEC_ERR_IO;
+    struct chunk *k = calloc(1, sizeof(*k));
+    if (k == NULL) {
+        sqlite3_finalize(st);
+        return IOTSEC_ERR_NOMEM;
+    }
+    memset(head, 0, sizeof(*head));
+    *count = 0;
+    *bad_seq = -1;
+    int rc = IOTSEC_OK;
+    for (;;) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)head->seq);
+        sqlite3_bind_int64(st, 2, VERIFY_CHUNK);
+        int s;
+        while ((s = sqlite3_step(st)) == SQLITE_ROW)
+            read_row(st, k);
+        sqlite3_reset(st);
+        if (s != SQLITE_DONE) {
+            rc = IOTSEC_ERR_IO;
+            break;
+        }
+        if (k->n == 0)
+            break;
+        size_t bad = 0;
+        /* a row's seq must be its position (audit_verify): a gap is a missing record */
+        rc = audit_verify(k->r, k->n, head, NULL, &bad);
+        if (rc != IOTSEC_OK) {
+            *bad_seq = (int64_t)(head->seq + bad);
+            break;
+        }
+        head->seq += k->n;
+        memcpy(head->hash, k->r[k->n - 1].hash, AUDIT_HASH_LEN);
+        *count += k->n;
+        bool last = k->n < VERIFY_CHUNK;
+        chunk_clear(k);
+        if (last)
+            break;
+    }
+    chunk_clear(k);
+    free(k);
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,121 @@
+/* T8 subscriptions at rest (table monitoring_subscription, migration 5 of location.h), and
+ * the consent query behind area counts (tables of migration 4, expose_store.c: consents,
+ * groups, owners' opt-outs). The body is
+ * the subscription as accepted, with its external ID: never a SUPI. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "expose/t8_int.h"
+#include "store/store.h"
+
+struct put {
+    const struct t8_sub *s;
+    char *body;
+};
+
+static int put_run(struct store_conn *conn, void *arg)
+{
+    struct put *p = arg;
+    sqlite3_stmt *st;
+    int rc = store_stmt(conn, "INSERT INTO monitoring_subscription (af_id, subscription_id, "
+                              "external_id, body, created_at, expires_at) VALUES (?1, ?2, ?3, "
+                              "?4, ?5, ?6) ON CONFLICT(af_id, subscription_id) DO UPDATE SET "
+                              "external_id = ?3, body = ?4, expires_at = ?6", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, p->s->af.af_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, p->s->id, -1, SQLITE_STATIC);
+    const char *ext = p->s->req.external_id[0] ? p->s->req.external_id : p->s->req.msisdn;
+    sqlite3_bind_text(st, 3, ext, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, p->body, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)(p->s->req.expire_ms / 1000));
+    int s = sqlite3_step(st);
+    sqlite3_reset(st);
+    return s == SQLITE_DONE ? IOTSEC_OK : store_error(conn, s);
+}
+
+int t8_store_put(struct store *st, const struct t8_sub *s)
+{
+    struct put p = {s, json_dumps(s->body, JSON_COMPACT)};
+    if (p.body == NULL)
+        return IOTSEC_ERR_NOMEM;
+    int rc = store_write_sync(st, put_run, &p);
+    free(p.body);
+    return rc;
+}
+
+struct del {
+    const char *af_id, *id;
+};
+
+static int del_run(struct store_conn *conn, void *arg)
+{
+    struct del *d = arg;
+    sqlite3_stmt *st;
+    int rc = store_stmt(conn, "DELETE FROM monitoring_subscription WHERE af_id = ?1 AND "
+                              "subscription_id = ?2", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, d->af_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, d->id, -1, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    sqlite3_reset(st);
+    return s == SQLITE_DONE ? IOTSEC_OK : store_error(conn, s);
+}
+
+int t8_store_delete(struct store *st, const char *af_id, const char *id)
+{
+    struct del d = {af_id, id};
+    return store_write_sync(st, del_run, &d);
+}
+
+int t8_store_each(struct store *st, int (*fn)(void *ctx, const char *af_id, const char *id,
+                                              const char *external_id, const char *body),
+                  void *ctx)
+{
+    struct store_conn *conn;
+    sqlite3_stmt *s = NULL;
+    int rc = store_reader_get(st, &conn);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn, "SELECT af_id, subscription_id, external_id, body FROM "
+                              "monitoring_subscription ORDER BY created_at", &s);
+    while (rc == IOTSEC_OK && sqlite3_step(s) == SQLITE_ROW)
+        rc = fn(ctx, (const char *)sqlite3_column_text(s, 0),
+                (const char *)sqlite3_column_text(s, 1),
+                (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3));
+    if (s)
+        sqlite3_reset(s);
+    return rc;
+}
+
+int t8_store_consented(struct store *st, const char *af_id, int64_t now_s,
+                       int (*fn)(void *ctx, const char *supi), void *ctx)
+{
+    struct store_conn *conn;
+    sqlite3_stmt *s = NULL;
+    int rc = store_reader_get(st, &conn);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn,
+                        "SELECT supi FROM (SELECT c.target_id AS supi FROM expose_consents c "
+                        "WHERE c.af_id = ?1 AND c.target_kind = 'device' AND c.revoked_at IS "
+                        "NULL AND (c.expires = 0 OR c.expires > ?2) AND (c.services & ?3) != 0 "
+                        "UNION SELECT g.supi FROM expose_consents c JOIN expose_groups g ON "
+                        "g.group_id = c.target_id WHERE c.af_id = ?1 AND c.target_kind = "
+                        "'group' AND c.revoked_at IS NULL AND (c.expires = 0 OR c.expires > ?2) "
+                        "AND (c.services & ?3) != 0) WHERE supi NOT IN (SELECT supi FROM "
+                        "expose_opt_outs)",
+                        &s);
+    if (rc == IOTSEC_OK) {
+        sqlite3_bind_text(s, 1, af_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)now_s);
+        sqlite3_bind_int(s, 3, (int)EXPOSE_SVC_MONITORING_EVENT);
+    }
+    while (rc == IOTSEC_OK && sqlite3_step(s) == SQLITE_ROW)
+        rc = fn(ctx, (const char *)sqlite3_column_text(s, 0));
+    if (s)
+        sqlite3_reset(s);
+    return rc;
+}

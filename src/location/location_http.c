@@ -1,0 +1,189 @@
+/* The location capability's HTTP: UE event reports on the SBI face (its TLS already requires
+ * an NF certificate of the instance CA), and the operator's areas on the admin face. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "crypto/supi.h"
+#include "http/http.h"
+#include "location/location.h"
+
+static void handle_events(struct http_request *req, void *user)
+{
+    struct location_http *h = user;
+    size_t len, n = 0;
+    const void *body = http_request_body(req, &len);
+    struct ue_event *evs = NULL;
+    char why[128] = "";
+    int rc = loc_events_decode(body, len, &evs, &n, why);
+    if (rc != IOTSEC_OK) {
+        struct http_invalid_param ip = {why, "missing, malformed or out of range"};
+        http_respond_problem(req, rc == IOTSEC_ERR_BUSY ? 413 : 400, NULL,
+                             "the event notification is not valid; no report was applied",
+                             "MANDATORY_IE_INCORRECT", &ip, 1);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        location_ingest(h->loc, &evs[i]); /* validated already; stale ones change nothing */
+    free(evs);
+    http_respond(req, 204, NULL, NULL, 0);
+}
+
+static bool is_admin(struct http_request *req, struct location_http *h)
+{
+    const struct http_peer *peer = http_request_peer(req);
+    if (peer->has_cert && strcmp(peer->cert_sha256_hex, h->admin_cert_sha256) == 0)
+        return true;
+    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL,
+                         0);
+    return false;
+}
+
+static const char *supi_param(struct http_request *req)
+{
+    const char *supi = http_request_param(req, "supi");
+    struct supi s;
+    if (supi == NULL || supi_parse(supi, &s) != IOTSEC_OK) {
+        struct http_invalid_param ip = {"supi", "imsi-<digits> or nai-<user>@<realm>"};
+        http_respond_problem(req, 400, NULL, "not a SUPI", "INVALID_QUERY_PARAM", &ip, 1);
+        return NULL;
+    }
+    return supi;
+}
+
+static void handle_area_put(struct http_request *req, void *user)
+{
+    struct location_http *h = user;
+    const char *supi;
+    if (!is_admin(req, h) || (supi = supi_param(req)) == NULL)
+        return;
+    size_t len;
+    const void *body = http_request_body(req, &len);
+    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    struct loc_area a;
+    const char *why = "the body is not JSON";
+    int rc = o ? loc_area_from_json(o, &a, &why) : IOTSEC_ERR_INVALID;
+    json_decref(o);
+    if (rc != IOTSEC_OK) {
+        struct http_invalid_param ip = {"area", why};
+        http_respond_problem(req, 400, NULL, "invalid authorised area", "INVALID_MSG_FORMAT",
+                             &ip, 1);
+        return;
+    }
+    rc = location_store_area(h->store, supi, &a);
+    if (rc == IOTSEC_OK)
+        rc = location_set_area(h->loc, supi, &a);
+    if (rc == IOTSEC_OK)
+        http_respond_json(req, 200, loc_area_to_json(&a));
+    else if (rc == IOTSEC_ERR_BUSY) {
+        http_response_header(req, "Retry-After", "5");
+        http_respond_problem(req, 503, NULL, "area table or store queue full", NULL, NULL, 0);
+    } else
+        http_respond_problem(req, 503, NULL, "the area could not be stored", NULL, NULL, 0);
+    loc_area_free_members(&a);
+}
+
+static void handle_area_delete(struct http_request *req, void *user)
+{
+    struct location_http *h = user;
+    const char *supi;
+    if (!is_admin(req, h) || (supi = supi_param(req)) == NULL)
+        return;
+    int rc = location_store_area(h->store, supi, NULL);
+    if (rc == IOTSEC_OK)
+        rc = location_set_area(h->loc, supi, NULL);
+    if (rc == IOTSEC_OK)
+        http_respond(req, 204, NULL, NULL, 0);
+    else
+        http_respond_problem(req, 503, NULL, "the area could not be removed", NULL, NULL, 0);
+}
+
+/* The state the operator sees (the admin face is inside: SUPIs are fine here). */
+static void handle_state_get(struct http_request *req, void *user)
+{
+    struct location_http *h = user;
+    const char *supi;
+    if (!is_admin(req, h) || (supi = supi_param(req)) == NULL)
+        return;
+    struct ue_state st;
+    if (location_state(h->loc, supi, &st) != IOTSEC_OK) {
+        http_respond_problem(req, 404, NULL, "no event seen for this device since start",
+                             "UE_NOT_FOUND", NULL, 0);
+        return;
+    }
+    char t[32];
+    loc_format_time(st.location_time_ms ? st.location_time_ms : st.last_event_ms, t);
+    json_t *o = json_pack("{s:s, s:b, s:b, s:b, s:b}", "time", t, "registered", st.registered,
+                          "connected", st.connected, "lossOfConnectivity", st.lost,
+                          "outsideAuthorisedArea", st.outside_area);
+    if (st.has_tai)
+        json_object_set_new(o, "tai", loc_tai_to_json(&st.tai));
+    if (st.has_ncgi)
+        json_object_set_new(o, "ncgi", loc_ncgi_to_json(&st.ncgi));
+    http_respond_json(req, 200, o);
+}
+
+/* {"cells":[{"plmnId":{...},"nrCellId":"...","lat":..,"lon":..}...]} */
+static void handle_cells_put(struct http_request *req, void *user)
+{
+    struct location_http *h = user;
+    if (!is_admin(req, h))
+        return;
+    size_t len;
+    const void *body = http_request_body(req, &len);
+    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *cells = json_object_get(o, "cells");
+    size_t n = json_array_size(cells), done = 0;
+    int rc = json_is_array(cells) && n > 0 && n <= 100000 ? IOTSEC_OK : IOTSEC_ERR_INVALID;
+    for (size_t i = 0; rc == IOTSEC_OK && i < n; i++) {
+        json_t *c = json_array_get(cells, i);
+        struct loc_area probe;
+        const char *why;
+        json_t *wrap = json_pack("{s:[O]}", "cells", c);
+        rc = loc_area_from_json(wrap, &probe, &why);
+        json_decref(wrap);
+        json_t *lat = json_object_get(c, "lat"), *lon = json_object_get(c, "lon");
+        if (rc == IOTSEC_OK && (!json_is_number(lat) || !json_is_number(lon)))
+            rc = IOTSEC_ERR_INVALID;
+        if (rc == IOTSEC_OK) {
+            struct geo_point p = {json_number_value(lat), json_number_value(lon)};
+            rc = location_set_cell_position(h->loc, &probe.cells[0], p);
+            if (rc == IOTSEC_OK)
+                rc = location_store_cell(h->store, &probe.cells[0], p);
+            done += rc == IOTSEC_OK;
+        }
+        if (rc == IOTSEC_OK || probe.kind == LOC_AREA_CELLS)
+            loc_area_free_members(&probe);
+    }
+    json_decref(o);
+    if (rc == IOTSEC_ERR_INVALID) {
+        struct http_invalid_param ip = {"cells", "{plmnId, nrCellId, lat, lon}, 1..100000"};
+        http_respond_problem(req, 400, NULL, "invalid cell positions (those before the first "
+                             "bad one were applied)", "INVALID_MSG_FORMAT", &ip, 1);
+    } else if (rc != IOTSEC_OK) {
+        http_respond_problem(req, 503, NULL, "cell table full or store unavailable", NULL, NULL,
+                             0);
+    } else {
+        http_respond_json(req, 200, json_pack("{s:I}", "cells", (json_int_t)done));
+    }
+}
+
+int location_sbi_routes(struct http_server *sbi, struct location_http *h)
+{
+    return http_server_route(sbi, "POST", "/namf-evts-notify/v1/ue-events", handle_events, h);
+}
+
+int location_admin_routes(struct http_server *adm, struct location_http *h)
+{
+    int rc = http_server_route(adm, "PUT", "/admin/v1/location/areas/{supi}", handle_area_put, h);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(adm, "DELETE", "/admin/v1/location/areas/{supi}",
+                               handle_area_delete, h);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(adm, "GET", "/admin/v1/location/devices/{supi}",
+                               handle_state_get, h);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(adm, "PUT", "/admin/v1/location/cells", handle_cells_put, h);
+    return rc;
+}
