@@ -25,6 +25,7 @@
 enum { IO_AGAIN = -1, IO_ERROR = -2 };
 
 #define READS_PER_EVENT 64 /* then yield to other connections */
+#define SERVICE_ROUNDS  16 /* output rounds of HTTP_OUT_HIGH_WATER bytes, then yield too */
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
@@ -421,7 +422,15 @@ static void update_timer(struct http_conn *c)
 
 void hconn_service(struct http_conn *c)
 {
-    for (int round = 0; c->state == CONN_OPEN && round < 16; round++) {
+    /* Whether the protocol may hold more output than the rounds let out: the socket took
+     * everything, so no write event will come, and a client with a wide HTTP/2 window (curl
+     * grants 32 MB) has nothing to say either. */
+    bool more = false;
+    for (int round = 0; c->state == CONN_OPEN; round++) {
+        if (round == SERVICE_ROUNDS) {
+            more = true;
+            break;
+        }
         size_t before = hbuf_size(&c->out);
         if (c->proto->pull(c) != IOTSEC_OK) {
             hconn_kill(c);
@@ -449,6 +458,11 @@ void hconn_service(struct http_conn *c)
         return;
     update_events(c);
     update_timer(c);
+    /* Come back after the other connections had their turn (after update_events, whose
+     * event_del would cancel the activation). A write event is what on_write expects: it
+     * services the connection again. */
+    if (more && c->state == CONN_OPEN && !c->want_write_event)
+        event_active(c->ev_write, EV_WRITE, 0);
 }
 
 void hconn_shutdown(struct http_conn *c)
