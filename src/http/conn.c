@@ -403,8 +403,11 @@ static void update_timer(struct http_conn *c)
     const struct http_server_config *cfg = &c->w->srv->cfg;
     if (c->state != CONN_OPEN)
         return; /* handshake, sniff and linger keep the deadline set when they began */
-    if (c->proto->receiving(c)) {
-        /* Armed when a request starts; only completing one restarts it (slowloris). */
+    if (c->proto->receiving(c) && !c->out_paused) {
+        /* Armed when a request starts; only completing one restarts it (slowloris). While
+         * our output is full we do not read, so the time is not the client's: the idle
+         * timer below watches the answer move instead, and reading resumes on a fresh
+         * read deadline. */
         if (c->timer_kind != TIMER_READ || c->progress)
             arm_timer(c, TIMER_READ, cfg->read_timeout_ms);
     } else if (c->n_handling && hbuf_size(&c->out) == 0) {
