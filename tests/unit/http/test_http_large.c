@@ -8,6 +8,7 @@
  * server's sending also waits for, and resumes on, WINDOW_UPDATE frames.
  *
  * A stalled answer shows as a curl timeout (20 s) or a short body: no timed assertions. */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -265,9 +266,10 @@ static void fetch_tiny_window(unsigned port, const char *route, size_t size)
 
 /* ---- the server: one worker, as the admin face has ---- */
 
-static struct http_server *server_start(void)
+static struct http_server *server_start_with(unsigned read_timeout_ms)
 {
-    struct http_server_config cfg = {.workers = 1, .log = test_log};
+    struct http_server_config cfg = {
+        .workers = 1, .read_timeout_ms = read_timeout_ms, .log = test_log};
     struct http_server *srv = http_server_new(&cfg);
     assert_non_null(srv);
     struct http_listener_config tls = {.bind = "127.0.0.1:0",
@@ -282,6 +284,11 @@ static struct http_server *server_start(void)
     assert_int_equal(http_server_route(srv, "GET", "/later/{size}", h_later, NULL), 0);
     assert_int_equal(http_server_start(srv), IOTSEC_OK);
     return srv;
+}
+
+static struct http_server *server_start(void)
+{
+    return server_start_with(0);
 }
 
 static void run_all(long version, bool slow)
@@ -332,6 +339,80 @@ static void test_h1_slow_reader(void **state)
     run_all(CURL_HTTP_VERSION_1_1, true);
 }
 
+/* A pipelined request arrives in two parts while a large answer is read slowly; its second
+ * part waits in the server's socket, unread, because the server stops reading while its
+ * output is full. That time is the server's, not the client's: the read timer (200 ms here)
+ * must not end the connection in the middle of the answer. Both answers arrive, whole. */
+static void test_h1_pipelined_behind_slow_answer(void **state)
+{
+    (void)state;
+    struct http_server *srv = server_start_with(200);
+    /* The receive buffer is set before connecting, so that the TCP window stays small. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0), size = 16384;
+    assert_true(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)http_server_port(srv, 1)),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    const char head[] = "GET /now/16777216 HTTP/1.1\r\nHost: t\r\n\r\nGET /now/5 HTTP/1.1\r\nHo";
+    const char rest[] = "st: t\r\n\r\n";
+    assert_int_equal(send(fd, head, sizeof(head) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(head) - 1);
+    /* Read the first answer's head and 16 MB of body in a few hundred milliseconds (past the
+     * read timeout): the server's socket and output buffer stay full meanwhile. */
+    size_t cap = BIG_MAX + 65536 * 2;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t len = 0, want = 0;
+    bool sent_rest = false;
+    long end = now_ms() + 20000;
+    while (now_ms() < end && (!want || len < want) && len + 65536 <= cap) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, (int)(end - now_ms())) <= 0)
+            break;
+        ssize_t n = recv(fd, buf + len, 65536, 0);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (!sent_rest && len >= SLOW_AT) {
+            /* Waits in the server's socket: it reads no more until its output drains. */
+            assert_int_equal(send(fd, rest, sizeof(rest) - 1, MSG_NOSIGNAL),
+                             (ssize_t)sizeof(rest) - 1);
+            sent_rest = true;
+        }
+        const char *eoh = want ? NULL : memmem(buf, len, "\r\n\r\n", 4);
+        if (eoh)
+            want = (size_t)(eoh + 4 - buf) + BIG_MAX;
+        usleep(1000);
+    }
+    if (!want || len < want)
+        fail_msg("the first answer stopped at %zu of %zu bytes", len, want);
+    const char *body = buf + want - BIG_MAX;
+    assert_memory_equal(body, pattern, BIG_MAX);
+    /* Then the second answer. */
+    const char *eoh = NULL;
+    end = now_ms() + 5000;
+    for (;;) {
+        eoh = memmem(buf + want, len - want, "\r\n\r\n", 4);
+        if (eoh && len >= (size_t)(eoh + 4 - buf) + 5)
+            break;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        long left = end - now_ms();
+        if (len + 65536 > cap || left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            fail_msg("no second answer after %zu bytes: time out", len - want);
+        ssize_t n = recv(fd, buf + len, 65536, 0);
+        if (n <= 0)
+            fail_msg("no second answer after %zu bytes: closed", len - want);
+        len += (size_t)n;
+    }
+    assert_memory_equal(buf + want, "HTTP/1.1 200 ", 13);
+    assert_memory_equal(eoh + 4, pattern, 5);
+    free(buf);
+    close(fd);
+    http_server_stop(srv);
+    http_server_free(srv);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -361,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_h2_window_updates),
         cmocka_unit_test(test_h1),
         cmocka_unit_test(test_h1_slow_reader),
+        cmocka_unit_test(test_h1_pipelined_behind_slow_answer),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
