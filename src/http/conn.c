@@ -25,6 +25,7 @@
 enum { IO_AGAIN = -1, IO_ERROR = -2 };
 
 #define READS_PER_EVENT 64 /* then yield to other connections */
+#define SERVICE_ROUNDS  16 /* output rounds of HTTP_OUT_HIGH_WATER bytes, then yield too */
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
@@ -402,8 +403,11 @@ static void update_timer(struct http_conn *c)
     const struct http_server_config *cfg = &c->w->srv->cfg;
     if (c->state != CONN_OPEN)
         return; /* handshake, sniff and linger keep the deadline set when they began */
-    if (c->proto->receiving(c)) {
-        /* Armed when a request starts; only completing one restarts it (slowloris). */
+    if (c->proto->receiving(c) && !c->out_paused) {
+        /* Armed when a request starts; only completing one restarts it (slowloris). While
+         * our output is full we do not read, so the time is not the client's: the idle
+         * timer below watches the answer move instead, and reading resumes on a fresh
+         * read deadline. */
         if (c->timer_kind != TIMER_READ || c->progress)
             arm_timer(c, TIMER_READ, cfg->read_timeout_ms);
     } else if (c->n_handling && hbuf_size(&c->out) == 0) {
@@ -421,7 +425,15 @@ static void update_timer(struct http_conn *c)
 
 void hconn_service(struct http_conn *c)
 {
-    for (int round = 0; c->state == CONN_OPEN && round < 16; round++) {
+    /* Whether the protocol may hold more output than the rounds let out: the socket took
+     * everything, so no write event will come, and a client with a wide HTTP/2 window (curl
+     * grants 32 MB) has nothing to say either. */
+    bool more = false;
+    for (int round = 0; c->state == CONN_OPEN; round++) {
+        if (round == SERVICE_ROUNDS) {
+            more = true;
+            break;
+        }
         size_t before = hbuf_size(&c->out);
         if (c->proto->pull(c) != IOTSEC_OK) {
             hconn_kill(c);
@@ -449,6 +461,11 @@ void hconn_service(struct http_conn *c)
         return;
     update_events(c);
     update_timer(c);
+    /* Come back after the other connections had their turn (after update_events, whose
+     * event_del would cancel the activation). A write event is what on_write expects: it
+     * services the connection again. */
+    if (more && c->state == CONN_OPEN && !c->want_write_event)
+        event_active(c->ev_write, EV_WRITE, 0);
 }
 
 void hconn_shutdown(struct http_conn *c)
