@@ -36,7 +36,7 @@ int onboard_parse_nonce(const char *body, size_t len, uint8_t nonce[PROV_NONCE_L
     size_t vlen, got;
     bool str;
     if (json_member(body, len, "nonce", &v, &vlen, &str) != IOTSEC_OK || !str ||
-        b64u_decode(v, vlen, nonce, PROV_NONCE_LEN, &got) != IOTSEC_OK || got != PROV_NONCE_LEN)
+        b64url_decode(v, vlen, nonce, PROV_NONCE_LEN, &got) != IOTSEC_OK || got != PROV_NONCE_LEN)
         return IOTSEC_ERR_INVALID;
     return IOTSEC_OK;
 }
@@ -45,7 +45,7 @@ int onboard_parse_nonce(const char *body, size_t len, uint8_t nonce[PROV_NONCE_L
 static char *put_b64(char *p, const char *name, const uint8_t *data, size_t n)
 {
     p += sprintf(p, ",\"%s\":\"", name);
-    b64u_encode(data, n, p);
+    b64url_encode(data, n, p);
     p += strlen(p);
     *p++ = '"';
     *p = '\0';
@@ -107,8 +107,8 @@ int onboard_build_request(const struct onboard_device *d, const uint8_t nonce[PR
     if (d->attest == ONBOARD_ATTEST_X509_SIG &&
         (!d->cert_der || d->cert_der_len == 0 || d->cert_der_len > CERT_MAX))
         return IOTSEC_ERR_INVALID;
-    size_t cap = 512 + 2 * PROV_REG_ID_MAX + b64u_len(SIG_MAX) +
-                 (d->attest == ONBOARD_ATTEST_X509_SIG ? b64u_len(d->cert_der_len) : 0);
+    size_t cap = 512 + 2 * PROV_REG_ID_MAX + b64url_len(SIG_MAX) +
+                 (d->attest == ONBOARD_ATTEST_X509_SIG ? b64url_len(d->cert_der_len) : 0);
     char *body = malloc(cap), *p = body;
     if (!body)
         return IOTSEC_ERR_NOMEM;
@@ -199,12 +199,12 @@ int onboard_open_answer(const struct onboard_device *d, struct onboard_attempt *
     size_t vlen, env_len;
     bool str;
     if (json_member(body, len, "envelope", &v, &vlen, &str) != IOTSEC_OK || !str ||
-        vlen > b64u_len(PROV_PLAINTEXT_MAX + PROV_ENVELOPE_OVERHEAD + PROV_REG_ID_MAX))
+        vlen > b64url_len(PROV_PLAINTEXT_MAX + PROV_ENVELOPE_OVERHEAD + PROV_REG_ID_MAX))
         return IOTSEC_ERR_INVALID;
     uint8_t *env = malloc(vlen / 4 * 3 + 3);
     if (!env)
         return IOTSEC_ERR_NOMEM;
-    if (b64u_decode(v, vlen, env, vlen / 4 * 3 + 3, &env_len) != IOTSEC_OK) {
+    if (b64url_decode(v, vlen, env, vlen / 4 * 3 + 3, &env_len) != IOTSEC_OK) {
         free(env);
         return IOTSEC_ERR_INVALID;
     }

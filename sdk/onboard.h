@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/b64url.h"
 #include "cred_store.h"
 #include "crypto/provision_crypto.h"
 
@@ -141,11 +142,7 @@ int onboard_load(struct cred_store *store, const char *slot, uint8_t *plain, siz
 
 /* ---- Small codecs (onboard_json.c), also for transports and tools --------------------- */
 
-/* base64url without padding. enc: out holds b64u_len(n) + 1 chars. */
-size_t b64u_len(size_t n);
-void b64u_encode(const uint8_t *in, size_t n, char *out);
-/* IOTSEC_ERR_INVALID for a bad character, padding, or a decoded length above max. */
-int b64u_decode(const char *in, size_t n, uint8_t *out, size_t max, size_t *out_len);
+/* base64url: base/b64url.h (included above). */
 
 /* Finds member `key` of the top-level JSON object in body. Strings: *val points at the first
  * character inside the quotes (escapes are not decoded) and *val_len its raw length; other

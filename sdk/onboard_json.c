@@ -1,90 +1,9 @@
-/* The few codecs the device needs for its messages: base64url and a bounded scanner that
- * finds one member of a flat JSON object. No allocation, no recursion: safe on any input. */
+/* The few codecs the device needs for its messages: a bounded scanner that finds one member
+ * of a flat JSON object (base64url is base/b64url.h). No allocation, no recursion: safe on any input. */
 #include <string.h>
 
 #include "base/err.h"
 #include "onboard.h"
-
-static const char B64U[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-size_t b64u_len(size_t n)
-{
-    return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
-}
-
-void b64u_encode(const uint8_t *in, size_t n, char *out)
-{
-    size_t o = 0, i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = B64U[v >> 18 & 63];
-        out[o++] = B64U[v >> 12 & 63];
-        out[o++] = B64U[v >> 6 & 63];
-        out[o++] = B64U[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        out[o++] = B64U[v >> 18 & 63];
-        out[o++] = B64U[v >> 12 & 63];
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        out[o++] = B64U[v >> 18 & 63];
-        out[o++] = B64U[v >> 12 & 63];
-        out[o++] = B64U[v >> 6 & 63];
-    }
-    out[o] = '\0';
-}
-
-static int b64u_value(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-int b64u_decode(const char *in, size_t n, uint8_t *out, size_t max, size_t *out_len)
-{
-    *out_len = 0;
-    if (n % 4 == 1)
-        return IOTSEC_ERR_INVALID;
-    size_t need = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
-    if (need > max)
-        return IOTSEC_ERR_INVALID;
-    uint32_t acc = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64u_value(in[i]);
-        if (v < 0)
-            return IOTSEC_ERR_INVALID;
-        acc = acc << 6 | (uint32_t)v;
-        if (i % 4 == 3) {
-            out[o++] = (uint8_t)(acc >> 16);
-            out[o++] = (uint8_t)(acc >> 8);
-            out[o++] = (uint8_t)acc;
-            acc = 0;
-        }
-    }
-    if (n % 4 == 2) {
-        if (acc & 0xf) /* non-canonical: bits beyond the last byte */
-            return IOTSEC_ERR_INVALID;
-        out[o++] = (uint8_t)(acc >> 4);
-    } else if (n % 4 == 3) {
-        if (acc & 0x3)
-            return IOTSEC_ERR_INVALID;
-        out[o++] = (uint8_t)(acc >> 10);
-        out[o++] = (uint8_t)(acc >> 2);
-    }
-    *out_len = o;
-    return IOTSEC_OK;
-}
 
 static size_t skip_ws(const char *s, size_t len, size_t i)
 {

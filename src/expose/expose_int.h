@@ -7,18 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/b64url.h"
 #include "expose/expose.h"
 
-/* Unpadded base64url (RFC 4648 §5, as JOSE uses it). */
-#define B64URL_LEN(n) (((n)*4 + 2) / 3)
-
-/* Writes B64URL_LEN(len) characters and a NUL into out. */
-void b64url_encode(const uint8_t *in, size_t len, char *out);
-
-/* Strict decoding: only the URL alphabet, no padding, no whitespace, length mod 4 != 1, and
- * the unused low bits of the last character zero, so every byte string has exactly one
- * accepted encoding. Writes at most cap bytes. IOTSEC_ERR_INVALID otherwise. */
-int b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len);
 
 /* The key's OpenSSL object (borrowed). */
 EVP_PKEY *jwt_key_pkey(const struct jwt_key *key);

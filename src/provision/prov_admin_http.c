@@ -135,7 +135,7 @@ static void h_key(struct http_request *req, void *user)
     if (!adm_admin_ok(req, p))
         return;
     char b64[64];
-    prov_b64_encode(p->sign_pub, sizeof(p->sign_pub), b64);
+    b64url_encode(p->sign_pub, sizeof(p->sign_pub), b64);
     http_respond_json(req, 200, json_pack("{s:s, s:s}", "algorithm", "Ed25519", "public_key",
                                           b64));
 }
@@ -199,7 +199,7 @@ static void h_mfr_add(struct http_request *req, void *user)
     else if (pem == NULL || strlen(pem) > PEM_MAX || cert_sha256(pem, fp) != IOTSEC_OK)
         adm_bad(req, "ca_pem", "a PEM X.509 CA certificate");
     else if (json_object_get(o, "root_public_key") &&
-             (root == NULL || prov_b64_decode(root, strlen(root), root_pub, sizeof(root_pub),
+             (root == NULL || b64url_decode(root, strlen(root), root_pub, sizeof(root_pub),
                                               &root_len) != IOTSEC_OK ||
               root_len != PROV_ED25519_PUB_LEN))
         adm_bad(req, "root_public_key", "an Ed25519 public key: 32 bytes in base64url");

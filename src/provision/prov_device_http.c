@@ -92,7 +92,7 @@ bool dev_bin_field(struct http_request *req, json_t *o, const char *name, uint8_
 {
     const char *v = json_string_value(json_object_get(o, name));
     size_t got = 0;
-    if (v == NULL || prov_b64_decode(v, strlen(v), out, want, &got) != IOTSEC_OK || got != want) {
+    if (v == NULL || b64url_decode(v, strlen(v), out, want, &got) != IOTSEC_OK || got != want) {
         char reason[64];
         snprintf(reason, sizeof(reason), "%zu bytes in base64url without padding", want);
         dev_bad_field(req, name, reason);
@@ -157,12 +157,12 @@ bool dev_gateway_allowed(struct http_request *req, struct store_conn *c, int64_t
 
 void dev_respond_envelope(struct http_request *req, const uint8_t *env, size_t len)
 {
-    char *b64 = malloc(prov_b64_len(len) + 1);
+    char *b64 = malloc(b64url_len(len) + 1);
     if (b64 == NULL) {
         dev_problem(req, 503, "BUSY", "out of memory");
         return;
     }
-    prov_b64_encode(env, len, b64);
+    b64url_encode(env, len, b64);
     http_respond_json(req, 200, json_pack("{s:s}", "envelope", b64));
     free(b64);
 }
@@ -278,7 +278,7 @@ static void handle_nonce(struct http_request *req, void *user)
         return;
     }
     char b64[64];
-    prov_b64_encode(n, sizeof(n), b64);
+    b64url_encode(n, sizeof(n), b64);
     http_respond_json(req, 200, json_pack("{s:s, s:i}", "nonce", b64, "expires_in",
                                           PROV_NONCE_TTL_S));
 }

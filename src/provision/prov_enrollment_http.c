@@ -193,7 +193,7 @@ static const char *validate(json_t *o, struct enr_in *in, uint8_t *key, size_t *
     *reason = "16..128 bytes in base64url without padding (derived_key only)";
     if (json_object_get(o, "group_key") &&
         (!e->derived_key || gk == NULL ||
-         prov_b64_decode(gk, strlen(gk), key, PROV_GROUP_KEY_MAX, key_len) != IOTSEC_OK ||
+         b64url_decode(gk, strlen(gk), key, PROV_GROUP_KEY_MAX, key_len) != IOTSEC_OK ||
          *key_len < PROV_GROUP_KEY_MIN))
         return "group_key";
     if (e->derived_key && *key_len == 0) {
@@ -278,7 +278,7 @@ static int run_enr_add(struct store_conn *c, struct adm_job *a)
     a->out = enrollment_json(e);
     if (in->generated_key) {
         char b64[200];
-        prov_b64_encode(a->secret, a->secret_len, b64);
+        b64url_encode(a->secret, a->secret_len, b64);
         json_object_set_new(a->out, "group_key", json_string(b64));
         secure_wipe(b64, sizeof(b64));
     }

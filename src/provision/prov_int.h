@@ -1,4 +1,4 @@
-/* Inside the provisioning capability: pure logic (prov_logic.c, prov_limits.c, prov_b64.c),
+/* Inside the provisioning capability: pure logic (prov_logic.c, prov_limits.c),
  * SQL (prov_store.c, prov_jobs.c, prov_activate.c), certificate checks (prov_x509.c) and the
  * HTTP faces (prov_device_http.c, prov_admin_http.c). Not for other capabilities. */
 #ifndef IOTSEC_PROVISION_INT_H
@@ -10,19 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/b64url.h"
 #include "crypto/provision_crypto.h"
 #include "crypto/seal.h"
 #include "provision/provision.h"
 #include "store/store.h"
 #include "subscriber/subscriber.h"
-
-/* ---- base64url without padding (RFC 4648 §5) ---- */
-
-size_t prov_b64_len(size_t n); /* encoded length, without NUL */
-void prov_b64_encode(const uint8_t *in, size_t n, char *out); /* out: prov_b64_len(n) + 1 */
-/* Strict: only the url alphabet, no padding, no trailing bits set. IOTSEC_ERR_INVALID
- * otherwise or when more than cap bytes would come out. */
-int prov_b64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len);
 
 /* ---- enrollments and their matching ---- */
 

@@ -82,7 +82,7 @@ static X509 *decode_cert(struct http_request *req, json_t *o, STACK_OF(X509) **c
     size_t len = 0;
     const char *v = json_string_value(json_object_get(o, "certificate"));
     X509 *cert = NULL;
-    if (der && v && prov_b64_decode(v, strlen(v), der, CERT_DER_MAX, &len) == IOTSEC_OK) {
+    if (der && v && b64url_decode(v, strlen(v), der, CERT_DER_MAX, &len) == IOTSEC_OK) {
         const unsigned char *q = der;
         cert = d2i_X509(NULL, &q, (long)len);
     }
@@ -100,7 +100,7 @@ static X509 *decode_cert(struct http_request *req, json_t *o, STACK_OF(X509) **c
     json_array_foreach(arr, i, it) {
         v = json_string_value(it);
         X509 *x = NULL;
-        if (ok && v && prov_b64_decode(v, strlen(v), der, CERT_DER_MAX, &len) == IOTSEC_OK) {
+        if (ok && v && b64url_decode(v, strlen(v), der, CERT_DER_MAX, &len) == IOTSEC_OK) {
             const unsigned char *q = der;
             x = d2i_X509(NULL, &q, (long)len);
         }
@@ -164,7 +164,7 @@ static bool check_cert(struct provision *p, struct http_request *req, struct sto
         uint8_t sig[256];
         size_t sig_len = 0;
         const char *v = json_string_value(json_object_get(o, "signature"));
-        if (v == NULL || prov_b64_decode(v, strlen(v), sig, sizeof(sig), &sig_len) != IOTSEC_OK) {
+        if (v == NULL || b64url_decode(v, strlen(v), sig, sizeof(sig), &sig_len) != IOTSEC_OK) {
             dev_bad_field(req, "signature", "a signature in base64url");
             return false;
         }

@@ -54,7 +54,7 @@ void prov_h_owner_add(struct http_request *req, void *user)
     size_t len = 0;
     if (name == NULL || !prov_id_valid(name, strlen(name)) || strlen(name) > PROV_OWNER_MAX)
         adm_bad(req, "name", "1..64 visible ASCII characters");
-    else if (pub == NULL || prov_b64_decode(pub, strlen(pub), key, sizeof(key), &len) ||
+    else if (pub == NULL || b64url_decode(pub, strlen(pub), key, sizeof(key), &len) ||
              len != sizeof(key))
         adm_bad(req, "public_key", "an Ed25519 public key: 32 bytes in base64url");
     else {
@@ -215,7 +215,7 @@ void prov_h_transfer(struct http_request *req, void *user)
         http_respond_problem(req, 404, NULL, "no such device", "REGISTRATION_NOT_FOUND", NULL, 0);
     else if (to == NULL || !prov_id_valid(to, strlen(to)))
         adm_bad(req, "to", "an owner's name");
-    else if (v == NULL || prov_b64_decode(v, strlen(v), t->chain, CHAIN_MAX, &t->len) ||
+    else if (v == NULL || b64url_decode(v, strlen(v), t->chain, CHAIN_MAX, &t->len) ||
              t->len == 0)
         adm_bad(req, "voucher", "the voucher chain in base64url");
     else if ((a = adm_job_new(req, p, run_transfer, 202)) != NULL) {

@@ -91,7 +91,7 @@ int sim_admin_provisioning_key(const struct sim_instance *in, uint8_t pub[PROV_E
     json_t *o = out ? json_loads(out, 0, NULL) : NULL;
     const char *k = json_string_value(json_object_get(o, "public_key"));
     size_t n = 0;
-    int rc = st == 200 && k && b64u_decode(k, strlen(k), pub, PROV_ED25519_PUB_LEN, &n) == 0 &&
+    int rc = st == 200 && k && b64url_decode(k, strlen(k), pub, PROV_ED25519_PUB_LEN, &n) == 0 &&
                      n == PROV_ED25519_PUB_LEN
                  ? 0
                  : -1;
@@ -145,7 +145,7 @@ int sim_setup_fleet(const struct sim_instance *in, struct sim_setup *s,
         char root_b64[64];
         if (prov_ed25519_keygen(s->root_seed, root_pub) != IOTSEC_OK)
             return -1;
-        b64u_encode(root_pub, sizeof(root_pub), root_b64);
+        b64url_encode(root_pub, sizeof(root_pub), root_b64);
         char *pem = sim_ca_pem(s->ca);
         long st = post_json(in, "/admin/v1/manufacturers",
                             json_pack("{s:s, s:s, s:s}", "name", s->name, "ca_pem", pem ? pem : "",
@@ -173,7 +173,7 @@ int sim_setup_fleet(const struct sim_instance *in, struct sim_setup *s,
                  (long long)json_integer_value(id));
     const char *gk = json_string_value(json_object_get(ans, "group_key"));
     if (derived && gk &&
-        b64u_decode(gk, strlen(gk), s->group_key, sizeof(s->group_key), &s->group_key_len) !=
+        b64url_decode(gk, strlen(gk), s->group_key, sizeof(s->group_key), &s->group_key_len) !=
             IOTSEC_OK)
         s->group_key_len = 0;
     json_decref(ans);

@@ -65,8 +65,8 @@ int sim_transfer(const struct sim_instance *in, const struct sim_setup *s, struc
                            chain, sizeof(chain), &chain_len) != IOTSEC_OK ||
         current_supi(dev, old_supi) != IOTSEC_OK)
         goto done;
-    b64u_encode(to_pub, sizeof(to_pub), pub_b64);
-    b64u_encode(chain, chain_len, chain_b64);
+    b64url_encode(to_pub, sizeof(to_pub), pub_b64);
+    b64url_encode(chain, chain_len, chain_b64);
     long st = admin_post(in, "/admin/v1/owners",
                          json_pack("{s:s, s:s}", "name", to, "public_key", pub_b64), &out);
     free(out);

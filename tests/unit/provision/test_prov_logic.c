@@ -1,4 +1,4 @@
-/* The pure decisions of provisioning (prov_logic.c) and base64url (prov_b64.c). */
+/* The pure decisions of provisioning (prov_logic.c) and base64url (base/b64url.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -229,19 +229,19 @@ static void test_b64url(void **state)
     uint8_t back[8];
     size_t n;
     for (size_t len = 0; len <= sizeof(in); len++) {
-        prov_b64_encode(in, len, out);
-        assert_int_equal(strlen(out), prov_b64_len(len));
-        assert_int_equal(prov_b64_decode(out, strlen(out), back, sizeof(back), &n), IOTSEC_OK);
+        b64url_encode(in, len, out);
+        assert_int_equal(strlen(out), b64url_len(len));
+        assert_int_equal(b64url_decode(out, strlen(out), back, sizeof(back), &n), IOTSEC_OK);
         assert_int_equal(n, len);
         assert_memory_equal(back, in, len);
     }
-    prov_b64_encode(in, 2, out);
+    b64url_encode(in, 2, out);
     assert_string_equal(out, "-_8"); /* url alphabet */
-    assert_int_equal(prov_b64_decode("-_8=", 4, back, 8, &n), IOTSEC_ERR_INVALID); /* padding */
-    assert_int_equal(prov_b64_decode("+/8", 3, back, 8, &n), IOTSEC_ERR_INVALID);  /* std */
-    assert_int_equal(prov_b64_decode("-_9", 3, back, 8, &n), IOTSEC_ERR_INVALID);  /* bits */
-    assert_int_equal(prov_b64_decode("A", 1, back, 8, &n), IOTSEC_ERR_INVALID);
-    assert_int_equal(prov_b64_decode("AAAAAAAA", 8, back, 5, &n), IOTSEC_ERR_INVALID); /* cap */
+    assert_int_equal(b64url_decode("-_8=", 4, back, 8, &n), IOTSEC_ERR_INVALID); /* padding */
+    assert_int_equal(b64url_decode("+/8", 3, back, 8, &n), IOTSEC_ERR_INVALID);  /* std */
+    assert_int_equal(b64url_decode("-_9", 3, back, 8, &n), IOTSEC_ERR_INVALID);  /* bits */
+    assert_int_equal(b64url_decode("A", 1, back, 8, &n), IOTSEC_ERR_INVALID);
+    assert_int_equal(b64url_decode("AAAAAAAA", 8, back, 5, &n), IOTSEC_ERR_INVALID); /* cap */
     assert_int_equal(prov_reprovision_parse("reset", &(enum prov_reprovision){0}), IOTSEC_OK);
     assert_int_equal(prov_reprovision_parse("Reset", &(enum prov_reprovision){0}),
                      IOTSEC_ERR_INVALID);

@@ -52,7 +52,7 @@ static uint8_t b64_field(json_t *o, const char *name, uint8_t *out, size_t want)
 {
     const char *s = json_string_value(json_object_get(o, name));
     size_t n = 0;
-    if (!s || b64u_decode(s, strlen(s), out, want, &n) != IOTSEC_OK || n != want)
+    if (!s || b64url_decode(s, strlen(s), out, want, &n) != IOTSEC_OK || n != want)
         return 0;
     return 1;
 }
@@ -79,9 +79,9 @@ static char *seal_bundle(struct fake_server *s, const uint8_t nonce[32], const u
                      IOTSEC_OK);
     if (s->flip_envelope)
         env[env_len / 2] ^= 0x04;
-    char *out = malloc(b64u_len(env_len) + 32);
+    char *out = malloc(b64url_len(env_len) + 32);
     strcpy(out, "{\"envelope\":\"");
-    b64u_encode(env, env_len, out + strlen(out));
+    b64url_encode(env, env_len, out + strlen(out));
     strcat(out, "\"}");
     return out;
 }
@@ -93,7 +93,7 @@ static long serve(struct fake_server *s, enum onboard_op op, json_t *req, char *
     if (op == ONBOARD_OP_NONCE) {
         crypto_random(s->nonce, sizeof(s->nonce));
         char b[64];
-        b64u_encode(s->nonce, 32, b);
+        b64url_encode(s->nonce, 32, b);
         *answer = malloc(128);
         snprintf(*answer, 128, "{\"nonce\":\"%s\",\"expires_in\":120}", b);
         return 200;
@@ -288,7 +288,7 @@ static void test_full_flow(void **state)
     assert_non_null(strstr(req, "\"attestation\":\"derived_key\""));
     assert_non_null(strstr(req, "\"registration_id\":\"" REG_ID "\""));
     char keyb64[64];
-    b64u_encode(f->dev.device_key, 32, keyb64);
+    b64url_encode(f->dev.device_key, 32, keyb64);
     assert_null(strstr(req, keyb64));
     prov_bundle_wipe(&b);
 }
@@ -486,17 +486,17 @@ static void test_b64u(void **state)
     for (size_t len = 0; len < sizeof(in); len++) {
         for (size_t i = 0; i < len; i++)
             in[i] = (uint8_t)(i * 37 + len);
-        b64u_encode(in, len, enc);
-        assert_int_equal(strlen(enc), b64u_len(len));
+        b64url_encode(in, len, enc);
+        assert_int_equal(strlen(enc), b64url_len(len));
         assert_null(strchr(enc, '='));
-        assert_int_equal(b64u_decode(enc, strlen(enc), out, sizeof(out), &n), IOTSEC_OK);
+        assert_int_equal(b64url_decode(enc, strlen(enc), out, sizeof(out), &n), IOTSEC_OK);
         assert_int_equal(n, len);
         assert_memory_equal(out, in, len);
     }
-    assert_int_equal(b64u_decode("AB==", 4, out, 40, &n), IOTSEC_ERR_INVALID);
-    assert_int_equal(b64u_decode("A+/A", 4, out, 40, &n), IOTSEC_ERR_INVALID);
-    assert_int_equal(b64u_decode("AB", 2, out, 40, &n), IOTSEC_ERR_INVALID); /* non-canonical */
-    assert_int_equal(b64u_decode("AAAAAAAA", 8, out, 5, &n), IOTSEC_ERR_INVALID);
+    assert_int_equal(b64url_decode("AB==", 4, out, 40, &n), IOTSEC_ERR_INVALID);
+    assert_int_equal(b64url_decode("A+/A", 4, out, 40, &n), IOTSEC_ERR_INVALID);
+    assert_int_equal(b64url_decode("AB", 2, out, 40, &n), IOTSEC_ERR_INVALID); /* non-canonical */
+    assert_int_equal(b64url_decode("AAAAAAAA", 8, out, 5, &n), IOTSEC_ERR_INVALID);
 }
 
 static void test_rotation_keeps_old_until_confirmed(void **state)

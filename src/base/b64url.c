@@ -1,13 +1,16 @@
-/* Unpadded base64url for JOSE. Decoding is strict: a token has one spelling only, so a
- * signature cannot be "the same" under two encodings and nothing lenient (padding,
- * whitespace, the '+' '/' alphabet) reaches the JSON parser. The data are public (headers,
- * claims, signatures), so table lookups are fine here. */
+/* Unpadded base64url (see b64url.h): nothing lenient (padding, whitespace, the '+' '/'
+ * alphabet) reaches a parser behind it. */
 #include <string.h>
 
+#include "base/b64url.h"
 #include "base/err.h"
-#include "expose/expose_int.h"
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t b64url_len(size_t n)
+{
+    return B64URL_LEN(n);
+}
 
 void b64url_encode(const uint8_t *in, size_t len, char *out)
 {
@@ -48,6 +51,7 @@ static int value_of(char c)
 
 int b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len)
 {
+    *out_len = 0;
     size_t rem = len % 4, n = len / 4 * 3 + (rem ? rem - 1 : 0);
     if (rem == 1 || n > cap)
         return IOTSEC_ERR_INVALID;
