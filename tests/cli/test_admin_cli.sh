@@ -3,46 +3,13 @@
 # prints, the exit codes of failures, and no key ever printed back.
 # usage: test_admin_cli.sh BUILD_DIR
 set -u
-build=$1
-ctl="$build/tools/iotsecctl/iotsecctl"
-iotsecd="$build/src/daemon/iotsecd"
-dir=$(mktemp -d /tmp/iotsec-cli-XXXXXX)
-pass=0
-fail=0
-pid=""
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
-ok() { pass=$((pass + 1)); }
-ko() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-
-port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; }
-pick_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); port_free $p && { echo $p; return; }; done; }
+. "$(dirname "$0")/lib.sh"
+cli_begin admin-cli "$1"
 
 K=465b5ce8b199b49faa5f0a2ee238a6bc
 OP=cdc202d5123e20f62b6d676ac72cb318
 
-# run NAME WANT_EXIT JQ_CHECK|- CMD...: exit code, and stdout checked with jq -e when given.
-run() {
-    local name=$1 want=$2 check=$3 out rc
-    shift 3
-    out=$("$ctl" --dir "$dir/inst" "$@" 2>"$dir/err")
-    rc=$?
-    cat "$dir/err" >>"$dir/all-stderr"
-    echo "$out" >>"$dir/all-stdout"
-    if [ $rc -ne "$want" ]; then
-        ko "$name: exit $rc, want $want ($(cat "$dir/err"))"
-    elif [ "$check" != - ] && ! jq -e "$check" <<<"$out" >/dev/null 2>&1; then
-        ko "$name: output '$out' fails $check"
-    else
-        ok
-    fi
-}
-
-"$iotsecd" init --dir "$dir/inst" --sbi 127.0.0.1:$(pick_port) --admin 127.0.0.1:$(pick_port) \
-    --northbound 127.0.0.1:0 --device 127.0.0.1:0 >/dev/null || { echo "init failed"; exit 1; }
-"$iotsecd" run --dir "$dir/inst" >"$dir/ready" 2>"$dir/log" &
-pid=$!
-for _ in $(seq 100); do [ -s "$dir/ready" ] && break; sleep 0.05; done
-grep -q '"event":"ready"' "$dir/ready" || { echo "daemon did not start"; cat "$dir/log"; exit 1; }
+start_daemon
 
 run "add" 0 '.supi == "imsi-001010000000001" and .state == "active" and .credential_version == 1' \
     subscriber add --supi imsi-001010000000001 --k $K --op $OP --amf 8000 --gpsi msisdn-447700900001
@@ -89,5 +56,4 @@ kill $pid; wait $pid; pid=""
 run "daemon stopped" 1 - subscriber list
 grep -q 'cannot reach' "$dir/err" && ok || ko "daemon stopped: message: $(cat "$dir/err")"
 
-echo "admin-cli: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_end

@@ -4,40 +4,10 @@
 # refusals, and `audit verify` before and after a row is altered in the database.
 # usage: test_expose_cli.sh BUILD_DIR
 set -u
-build=$1
-ctl="$build/tools/iotsecctl/iotsecctl"
-iotsecd="$build/src/daemon/iotsecd"
-dir=$(mktemp -d /tmp/iotsec-exposecli-XXXXXX)
-pass=0
-fail=0
-pid=""
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
-ok() { pass=$((pass + 1)); }
-ko() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-out=""
+. "$(dirname "$0")/lib.sh"
+cli_begin expose-cli "$1"
 
-run() {
-    local name=$1 want=$2 check=$3 rc
-    shift 3
-    out=$("$ctl" --dir "$dir/inst" "$@" 2>"$dir/err")
-    rc=$?
-    if [ $rc -ne "$want" ]; then
-        ko "$name: exit $rc, want $want ($(cat "$dir/err"))"
-    elif [ "$check" != - ] && ! jq -e "$check" <<<"$out" >/dev/null 2>&1; then
-        ko "$name: output '$out' fails $check"
-    else
-        ok
-    fi
-}
-
-port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; }
-pick_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); port_free $p && { echo $p; return; }; done; }
-"$iotsecd" init --dir "$dir/inst" --sbi 127.0.0.1:$(pick_port) --admin 127.0.0.1:$(pick_port) \
-    --northbound 127.0.0.1:0 --device 127.0.0.1:0 >/dev/null || { echo "init failed"; exit 1; }
-"$iotsecd" run --dir "$dir/inst" >"$dir/ready" 2>"$dir/log" &
-pid=$!
-for _ in $(seq 100); do [ -s "$dir/ready" ] && break; sleep 0.05; done
-grep -q '"event":"ready"' "$dir/ready" || { echo "daemon did not start"; cat "$dir/log"; exit 1; }
+start_daemon
 
 for n in a b; do
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -115,5 +85,4 @@ sqlite3 -cmd ".timeout 5000" "$dir/inst/iotsec.db" "UPDATE expose_audit SET allo
 sqlite3 -cmd ".timeout 5000" "$dir/inst/iotsec.db" "DROP TRIGGER expose_audit_no_update; UPDATE expose_audit SET allow = 1 - allow WHERE seq = 1"
 run "audit verify tampered" 1 '.ok == false and .first_bad_seq == 1 and .record.seq == 1' audit verify
 
-echo "expose cli: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_end

@@ -3,40 +3,10 @@
 # table from a CSV, the state after an event report, usage errors (exit 2), refusals.
 # usage: test_location_cli.sh BUILD_DIR
 set -u
-build=$1
-ctl="$build/tools/iotsecctl/iotsecctl"
-iotsecd="$build/src/daemon/iotsecd"
-dir=$(mktemp -d /tmp/iotsec-loccli-XXXXXX)
-pass=0
-fail=0
-pid=""
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
-ok() { pass=$((pass + 1)); }
-ko() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib.sh"
+cli_begin location-cli "$1"
 
-run() {
-    local name=$1 want=$2 check=$3 out rc
-    shift 3
-    out=$("$ctl" --dir "$dir/inst" "$@" 2>"$dir/err")
-    rc=$?
-    if [ $rc -ne "$want" ]; then
-        ko "$name: exit $rc, want $want ($(cat "$dir/err"))"
-    elif [ "$check" != - ] && ! jq -e "$check" <<<"$out" >/dev/null 2>&1; then
-        ko "$name: output '$out' fails $check"
-    else
-        ok
-    fi
-}
-
-port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; }
-pick_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); port_free $p && { echo $p; return; }; done; }
-# iotsecctl finds the admin face through the configuration: it needs a real port
-"$iotsecd" init --dir "$dir/inst" --sbi 127.0.0.1:$(pick_port) --admin 127.0.0.1:$(pick_port) \
-    --northbound 127.0.0.1:0 --device 127.0.0.1:0 >/dev/null || { echo "init failed"; exit 1; }
-"$iotsecd" run --dir "$dir/inst" >"$dir/ready" 2>"$dir/log" &
-pid=$!
-for _ in $(seq 100); do [ -s "$dir/ready" ] && break; sleep 0.05; done
-grep -q '"event":"ready"' "$dir/ready" || { echo "daemon did not start"; cat "$dir/log"; exit 1; }
+start_daemon
 
 S=imsi-001010000000001
 run "cells" 0 '.cells[0].nrCellId == "000000010" and .cells[1].plmnId.mnc == "01"' \
@@ -61,5 +31,4 @@ run "bad csv" 2 - location set-cells "$dir/bad.csv"
 run "show unseen" 1 - location show $S
 run "clear" 0 - location clear-area $S
 
-echo "location cli: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_end

@@ -4,40 +4,10 @@
 # a flood that quarantines a meter, the audit, the release, and the exit codes of bad input.
 # usage: test_monitor_cli.sh BUILD_DIR
 set -u
-build=$1
-ctl="$build/tools/iotsecctl/iotsecctl"
-iotsecd="$build/src/daemon/iotsecd"
-dir=$(mktemp -d /tmp/iotsec-mon-cli-XXXXXX)
-pass=0
-fail=0
-pid=""
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
-ok() { pass=$((pass + 1)); }
-ko() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; }
-pick_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); port_free $p && { echo $p; return; }; done; }
+. "$(dirname "$0")/lib.sh"
+cli_begin monitor-cli "$1"
 
-# run NAME WANT_EXIT JQ_CHECK|- CMD...
-run() {
-    local name=$1 want=$2 check=$3 out rc
-    shift 3
-    out=$("$ctl" --dir "$dir/inst" "$@" 2>"$dir/err")
-    rc=$?
-    if [ $rc -ne "$want" ]; then
-        ko "$name: exit $rc, want $want ($(cat "$dir/err"))"
-    elif [ "$check" != - ] && ! jq -e "$check" <<<"$out" >/dev/null 2>&1; then
-        ko "$name: output '$out' fails $check"
-    else
-        ok
-    fi
-}
-
-"$iotsecd" init --dir "$dir/inst" --sbi 127.0.0.1:$(pick_port) --admin 127.0.0.1:$(pick_port) \
-    --northbound 127.0.0.1:0 --device 127.0.0.1:0 >/dev/null || { echo "init failed"; exit 1; }
-"$iotsecd" run --dir "$dir/inst" >"$dir/ready" 2>"$dir/log" &
-pid=$!
-for _ in $(seq 100); do [ -s "$dir/ready" ] && break; sleep 0.05; done
-grep -q '"event":"ready"' "$dir/ready" || { echo "daemon did not start"; cat "$dir/log"; exit 1; }
+start_daemon
 
 for i in 1 2; do
     run "add $i" 0 - subscriber add --supi imsi-00101000000900$i --k 465b5ce8b199b49faa5f0a2ee238a6bc \
@@ -95,5 +65,4 @@ echo '{"rules":[{"exception":"*","min_level":1,"actions":["throttle"]}],"throttl
 run "policy set" 0 '.throttle_kbps == 32' policy set "$dir/policy.json"
 run "throttles" 0 '.throttles | type == "array"' policy throttles
 
-echo "monitor cli: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_end

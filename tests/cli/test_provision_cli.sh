@@ -4,41 +4,10 @@
 # device, owner, audit, provisioning-key; usage errors exit 2.
 # usage: test_provision_cli.sh BUILD_DIR
 set -u
-build=$1
-ctl="$build/tools/iotsecctl/iotsecctl"
-iotsecd="$build/src/daemon/iotsecd"
-dir=$(mktemp -d /tmp/iotsec-provcli-XXXXXX)
-pass=0
-fail=0
-pid=""
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
-ok() { pass=$((pass + 1)); }
-ko() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; }
-pick_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); port_free $p && { echo $p; return; }; done; }
+. "$(dirname "$0")/lib.sh"
+cli_begin provisioning-cli "$1"
 
-# run NAME WANT_EXIT JQ_CHECK|- CMD...
-run() {
-    local name=$1 want=$2 check=$3 out rc
-    shift 3
-    out=$("$ctl" --dir "$dir/inst" "$@" 2>"$dir/err")
-    rc=$?
-    echo "$out" >"$dir/last"
-    if [ $rc -ne "$want" ]; then
-        ko "$name: exit $rc, want $want ($(cat "$dir/err"))"
-    elif [ "$check" != - ] && ! jq -e "$check" <<<"$out" >/dev/null 2>&1; then
-        ko "$name: output '$out' fails $check"
-    else
-        ok
-    fi
-}
-
-"$iotsecd" init --dir "$dir/inst" --sbi 127.0.0.1:$(pick_port) --admin 127.0.0.1:$(pick_port) \
-    --northbound 127.0.0.1:0 --device 127.0.0.1:0 >/dev/null || { echo "init failed"; exit 1; }
-"$iotsecd" run --dir "$dir/inst" >"$dir/ready" 2>"$dir/log" &
-pid=$!
-for _ in $(seq 300); do [ -s "$dir/ready" ] && break; sleep 0.05; done
-grep -q '"event":"ready"' "$dir/ready" || { echo "daemon did not start"; cat "$dir/log"; exit 1; }
+start_daemon
 
 run "provisioning-key" 0 '.algorithm == "Ed25519" and (.public_key | length) == 43' provisioning-key
 run "manufacturer add" 0 '.id == 1 and .name == "acme"' manufacturer add --name acme --ca "$dir/inst/pki/ca.crt"
@@ -79,6 +48,4 @@ run "audit" 0 '.expiring_soon == [] and .expired == [] and .revoked_seen == [] a
 run "audit unknown subcommand" 2 - audit bogus
 run "audit credentials extra arg" 2 - audit credentials extra
 
-echo "provisioning cli: $pass passed, $fail failed"
-[ $fail -eq 0 ] || { echo "daemon log:"; tail -20 "$dir/log"; }
-[ $fail -eq 0 ]
+cli_end
