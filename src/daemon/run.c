@@ -293,6 +293,8 @@ static int listen_tls(struct daemon *d, struct http_server *srv, const char *bin
                                       .client_cert_any = mode != CERTS_INSTANCE_CA};
     if (lc.client_cert_any)
         lc.ca_file = NULL;
+    /* A device connects once per onboarding and never resumes: tickets would be pure cost. */
+    lc.no_resumption = srv == d->dev;
     return http_server_listen(srv, &lc);
 }
 

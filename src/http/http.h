@@ -69,6 +69,11 @@ struct http_listener_config {
      * changing, set of CAs (manufacturers). ca_file is then not needed. */
     bool client_cert_any;
     enum http_tls_version min_tls; /* lowest version accepted; TLS 1.3 by default */
+    /* Clients connect once and never resume (a device onboarding): no TLS 1.3 session
+     * tickets, no session cache. Each ticket costs OpenSSL 3.0 a full re-parse of the client
+     * certificate (it serialises the session and parses it back), so the two it sends by
+     * default add a third of the server's handshake cost, for nothing. */
+    bool no_resumption;
 };
 
 /* Returns a new server, or NULL (invalid config, no memory). cfg may be NULL (defaults);

@@ -56,12 +56,23 @@ static int accept_any_chain(int preverify_ok, X509_STORE_CTX *x509_ctx)
     return 1;
 }
 
+/* client_cert_any: skip OpenSSL's chain building too (a search of an empty store, purpose
+ * and extension checks on every handshake): its verdict would be ignored anyway. The
+ * handshake still proves possession of the certificate's key (CertificateVerify). */
+static int skip_chain(X509_STORE_CTX *x509_ctx, void *arg)
+{
+    (void)x509_ctx;
+    (void)arg;
+    return 1;
+}
+
 static int load_client_ca(struct http_server *srv, SSL_CTX *ctx,
                           const struct http_listener_config *lc)
 {
     if (lc->client_cert_any) {
         int mode = SSL_VERIFY_PEER | (lc->client_cert_required ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
         SSL_CTX_set_verify(ctx, mode, accept_any_chain);
+        SSL_CTX_set_cert_verify_callback(ctx, skip_chain, NULL);
         return IOTSEC_OK;
     }
     if (!lc->ca_file)
@@ -107,6 +118,10 @@ int htls_ctx_new(const struct http_listener_config *lc, SSL_CTX **out, struct ht
         return tls_fail(srv, ctx, "cannot load key", lc->key_file);
     if (SSL_CTX_check_private_key(ctx) != 1)
         return tls_fail(srv, ctx, "key does not match certificate", lc->key_file);
+    if (lc->no_resumption) {
+        SSL_CTX_set_num_tickets(ctx, 0);
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    }
     int rc = load_client_ca(srv, ctx, lc);
     if (rc != IOTSEC_OK)
         return rc;

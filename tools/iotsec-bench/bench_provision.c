@@ -4,6 +4,10 @@
  *                            nonce request on the device face, per second, over the same
  *                            transport (sdk/onboard_tls): the floor every direct onboarding
  *                            pays (one connection per device, and its first message)
+ *   provision_tls_{daemon,client}_cpu   CPU microseconds per handshake on each side, and
+ *   provision_tls_ceiling    the rate the two would reach with the machine's cores to
+ *                            themselves: figures that hold on a shared, noisy machine
+ *   provision_direct_{daemon,client}_cpu, provision_direct_ceiling: the same per onboarding
  *   provision_direct         onboardings/s: nonce, onboard (mTLS factory cert), confirm
  *   provision_relayed        onboardings/s through one gateway connection per worker
  *                            (x509 signature proofs)
@@ -60,7 +64,25 @@ static void *tls_worker(void *arg)
     return NULL;
 }
 
-static double tls_baseline(const struct sim_instance *in, struct sim_device *d, uint32_t n)
+/* CPU per operation on each side over a phase, and the rate both would reach with every
+ * core of the machine to themselves (the other helpers' and processes' load set aside). */
+static void report_cpu(const char *phase, const char *unit, const struct sbi_cpu *c, uint32_t n)
+{
+    if (n == 0)
+        return;
+    char name[64];
+    double daemon_us = c->daemon_s * 1e6 / n, client_us = c->client_s * 1e6 / n;
+    snprintf(name, sizeof(name), "%s_daemon_cpu", phase);
+    bench_report(name, daemon_us, "us/op", 1);
+    snprintf(name, sizeof(name), "%s_client_cpu", phase);
+    bench_report(name, client_us, "us/op", 1);
+    snprintf(name, sizeof(name), "%s_ceiling", phase);
+    if (daemon_us + client_us > 0)
+        bench_report(name, sbi_cores() * 1e6 / (daemon_us + client_us), unit, sbi_cores());
+}
+
+static double tls_baseline(const struct sim_instance *in, struct sim_device *d, uint32_t n,
+                           pid_t daemon)
 {
     struct tls_run r = {.d = d, .n = n};
     atomic_init(&r.next, 0);
@@ -68,6 +90,8 @@ static double tls_baseline(const struct sim_instance *in, struct sim_device *d, 
     if (onboard_tls_ctx_new(in->device, in->ca, &r.tls) != IOTSEC_OK)
         return -1;
     pthread_t t[THREADS];
+    struct sbi_cpu cpu;
+    sbi_cpu_begin(&cpu, daemon);
     double t0 = bench_now();
     unsigned started = 0;
     for (; started < THREADS; started++)
@@ -76,6 +100,9 @@ static double tls_baseline(const struct sim_instance *in, struct sim_device *d, 
     for (unsigned i = 0; i < started; i++)
         pthread_join(t[i], NULL);
     double s = bench_now() - t0;
+    sbi_cpu_end(&cpu, daemon);
+    sbi_cpu_print("provision tls baseline", &cpu, s);
+    report_cpu("provision_tls", "handshakes/s", &cpu, atomic_load(&r.ok));
     onboard_tls_ctx_free(r.tls);
     return atomic_load(&r.ok) == n && s > 0 ? n / s : -1;
 }
@@ -102,14 +129,18 @@ static void fleet_free(struct sim_setup *s, struct sim_device *d, uint32_t n)
     sim_setup_free(s);
 }
 
-static int onboard_rate(const struct sim_instance *in, uint32_t n, bool relayed, double *rate)
+static int onboard_rate(const struct sim_instance *in, uint32_t n, bool relayed, pid_t daemon,
+                        double *rate)
 {
     struct sim_setup s;
     struct sim_device *d = NULL;
     struct sim_stats st = {0};
+    struct sbi_cpu cpu;
     int rc = fleet(in, n, relayed, &s, &d);
+    sbi_cpu_begin(&cpu, daemon);
     if (rc == 0)
         rc = sim_onboard_all(in, &s, d, n, THREADS, &st);
+    sbi_cpu_end(&cpu, daemon);
     if (rc == 0 && st.onboarded != n) {
         fprintf(stderr, "provision: %u of %u %s onboardings failed\n", n - st.onboarded, n,
                 relayed ? "relayed" : "direct");
@@ -119,6 +150,9 @@ static int onboard_rate(const struct sim_instance *in, uint32_t n, bool relayed,
         *rate = st.onboarded / st.seconds;
         fprintf(stderr, "provision: %s p50 %.1f ms, p99 %.1f ms\n", relayed ? "relayed" : "direct",
                 st.p50_ms, st.p99_ms);
+        sbi_cpu_print(relayed ? "provision relayed" : "provision direct", &cpu, st.seconds);
+        report_cpu(relayed ? "provision_relayed" : "provision_direct", "onboardings/s", &cpu,
+                   st.onboarded);
     }
     fleet_free(&s, d, n);
     return rc;
@@ -168,7 +202,7 @@ int bench_provision(const struct bench_provision_opts *o)
     struct sim_setup s;
     struct sim_device *d = NULL;
     if (rc == 0 && (rc = fleet(&in, n, false, &s, &d)) == 0) {
-        double hs = tls_baseline(&in, d, n);
+        double hs = tls_baseline(&in, d, n, dm.pid);
         if (hs > 0)
             bench_report("provision_tls_baseline", hs, "handshakes/s", 2);
         else
@@ -176,9 +210,9 @@ int bench_provision(const struct bench_provision_opts *o)
     }
     fleet_free(&s, d, n);
     double rate;
-    if (rc == 0 && (rc = onboard_rate(&in, n, false, &rate)) == 0)
+    if (rc == 0 && (rc = onboard_rate(&in, n, false, dm.pid, &rate)) == 0)
         bench_report("provision_direct", rate, "onboardings/s", 2);
-    if (rc == 0 && (rc = onboard_rate(&in, n, true, &rate)) == 0)
+    if (rc == 0 && (rc = onboard_rate(&in, n, true, dm.pid, &rate)) == 0)
         bench_report("provision_relayed", rate, "onboardings/s", 2);
     double secs;
     if (rc == 0 && (rc = sbi_import(&dm, o->activations, &secs)) == 0)

@@ -23,11 +23,15 @@
 #define IOTSECD_PATH ""
 #endif
 
-/* The compile-time path of the iotsecd target, else <build>/src/daemon/iotsecd derived from
+/* $IOTSECD (another build to compare, e.g. a baseline measured in the same run), else the
+ * compile-time path of the iotsecd target, else <build>/src/daemon/iotsecd derived from
  * our own location <build>/tools/iotsec-bench/iotsec-bench (a build tree that moved). */
 static const char *iotsecd_path(void)
 {
     static char path[PATH_MAX];
+    const char *env = getenv("IOTSECD");
+    if (env && env[0])
+        return access(env, X_OK) == 0 ? env : NULL;
     if (IOTSECD_PATH[0] && access(IOTSECD_PATH, X_OK) == 0)
         return IOTSECD_PATH;
     char self[PATH_MAX];

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -158,6 +160,7 @@ static int group_setup(void **state)
     struct http_listener_config any = mtls;
     any.ca_file = NULL;
     any.client_cert_any = true;
+    any.no_resumption = true; /* as on the device face */
     assert_int_equal(http_server_listen(srv, &mtls), 0);
     assert_int_equal(http_server_listen(srv, &tls), 1);
     assert_int_equal(http_server_listen(srv, &clear), 2);
@@ -424,6 +427,45 @@ static void test_any_client_cert(void **state)
     fetch_run(&none);
     assert_int_not_equal(none.rc, CURLE_OK);
     fetch_done(&none);
+}
+
+/* Whether a fresh TLS 1.3 connection with a client certificate, after one request, holds
+ * a session the client could resume (one the server sent a ticket for). */
+static bool got_ticket(unsigned port)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    assert_non_null(ctx);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    assert_int_equal(SSL_CTX_use_certificate_file(ctx, certs.client_cert, SSL_FILETYPE_PEM), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey_file(ctx, certs.client_key, SSL_FILETYPE_PEM), 1);
+    SSL *ssl = SSL_new(ctx);
+    int fd = raw_connect(port);
+    assert_int_equal(SSL_set_fd(ssl, fd), 1);
+    assert_int_equal(SSL_connect(ssl), 1);
+    static const char req[] = "GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert_int_equal(SSL_write(ssl, req, sizeof(req) - 1), (int)sizeof(req) - 1);
+    char buf[4096];
+    size_t got = 0;
+    for (int n; (n = SSL_read(ssl, buf, sizeof(buf))) > 0;) /* tickets come before the answer */
+        got += (size_t)n;
+    assert_true(got > 0);
+    SSL_SESSION *sess = SSL_get1_session(ssl);
+    bool resumable = sess && SSL_SESSION_is_resumable(sess);
+    SSL_SESSION_free(sess);
+    SSL_free(ssl);
+    close(fd);
+    SSL_CTX_free(ctx);
+    return resumable;
+}
+
+/* A listener whose clients never resume (no_resumption: the device face) sends no session
+ * ticket, which OpenSSL 3.0 pays for with a re-parse of the client certificate each; the
+ * others still do. */
+static void test_no_resumption_sends_no_ticket(void **state)
+{
+    (void)state;
+    assert_false(got_ticket(any_port));
+    assert_true(got_ticket(tls_port));
 }
 
 /* ---- routing and errors ---- */
@@ -704,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_many_streams_one_connection),
         cmocka_unit_test(test_metrics_text),
         cmocka_unit_test(test_any_client_cert),
+        cmocka_unit_test(test_no_resumption_sends_no_ticket),
         cmocka_unit_test(test_connections_spread_over_workers),
     };
     if (getenv("HTTP_TEST_FILTER")) /* e.g. HTTP_TEST_FILTER=test_body_limit */
