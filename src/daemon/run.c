@@ -352,6 +352,8 @@ static int build_servers(struct daemon *d)
     }
     d->admin.ota_rotate = provision_ota_rotate; /* `subscriber rotate`: over the air */
     d->admin.ota_ctx = d->prov;
+    /* The policy's rotate action (on suspicion): over the air too, never a lock-out. */
+    policy_set_rotator(d->policy, provision_stage_rotation, d->prov);
     struct http_server_config sc = {.workers = d->cfg.workers, .log = http_log};
     struct http_server_config ac_srv = {.workers = 1, .max_body_bytes = ADMIN_MAX_BODY,
                                         .log = http_log};
