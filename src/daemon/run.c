@@ -28,7 +28,6 @@
 #include "location/location.h"
 #include "subscriber/subscriber.h"
 
-#define SWEEP_EVERY_S 60
 #define ADMIN_MAX_BODY (256u << 20) /* bulk imports of a million rows */
 
 struct daemon {
@@ -545,7 +544,7 @@ int daemon_run(const struct config *cfg)
         analytics_tick(d.analytics, (double)time(NULL));
         provision_tick(d.prov, (int64_t)time(NULL));
         t8_tick(d.t8);
-        if (seconds % SWEEP_EVERY_S == 0)
+        if (seconds % d.cfg.expiry_sweep_s == 0) /* subscriber.expiry_sweep_s */
             sweep(&d);
     }
     daemon_sd_notify("STOPPING=1");
