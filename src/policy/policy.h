@@ -110,7 +110,7 @@ struct http_server;
 
 struct policy_service_options {
     struct store *store;
-    const struct seal_kek *kek;   /* for rotation */
+    const struct seal_kek *kek;   /* for the subscriber ops */
     char admin_cert_sha256[65];
     unsigned notify_queue;        /* webhook deliveries waiting; 0 = 256 */
     unsigned notify_timeout_ms;   /* per attempt; 0 = 2000 */
