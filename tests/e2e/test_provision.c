@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include <openssl/sha.h>
 
@@ -856,6 +857,73 @@ static void test_enrollment_max_credential_age(void **state)
     json_decref(o);
 }
 
+/* Rotation on a schedule through the real daemon: a meter whose credential is older than its
+ * enrollment's maximum (made older in the database while the daemon is stopped) gets a
+ * waiting version from the daemon's sweep (its first runs at the first tick after a start);
+ * the old K still authenticates, the meter fetches and confirms, the new K authenticates. */
+static void test_schedule_stages_an_old_credential(void **state)
+{
+    (void)state;
+    char json[512], gk[64];
+    uint8_t ak[32];
+    memset(ak, 0x5c, sizeof(ak));
+    tb64(ak, sizeof(ak), gk);
+    snprintf(json, sizeof(json),
+             "{\"kind\":\"individual\",\"attestation\":\"derived_key\",\"registration_id\":"
+             "\"meter-aged\",\"group_key\":\"%s\",\"max_credential_age_s\":86400,"
+             "\"supi_range\":{\"first\":\"imsi-001010000960000\","
+             "\"last\":\"imsi-001010000960009\"}}", gk);
+    add_enrollment(json);
+    struct onboarded *o = calloc(1, sizeof(*o)), *r = calloc(1, sizeof(*r));
+    onboard_derived(o, "meter-aged", ak, sizeof(ak));
+    assert_string_equal(confirm(o), "active");
+    json_t *dev = admin_ok("GET", "/admin/v1/devices/meter-aged", NULL, 200);
+    assert_null(json_object_get(dev, "waiting_version")); /* one day old at most: not yet */
+    json_decref(dev);
+
+    int status = fixture_stop(&fx, SIGTERM);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char path[256];
+    fixture_db_path(&fx, path, sizeof(path));
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE prov_registrations SET cred_since = cred_since -"
+                                      " 2 * 86400 WHERE reg_id = 'meter-aged'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(fixture_start(&fx), 0);
+
+    json_int_t waiting = 0;
+    for (int i = 0; i < 100 && waiting == 0; i++) {
+        dev = admin_ok("GET", "/admin/v1/devices/meter-aged", NULL, 200);
+        waiting = json_integer_value(json_object_get(dev, "waiting_version"));
+        if (waiting) {
+            char *hist = json_dumps(json_object_get(dev, "history"), JSON_COMPACT);
+            assert_non_null(strstr(hist, "\"detail\":\"schedule\""));
+            free(hist);
+        }
+        json_decref(dev);
+        if (!waiting)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(waiting, 2);
+    assert_true(tauth(&fx, o->b.supi, o->b.k, o->b.opc)); /* not yet replaced */
+    r->d = o->d;
+    tdevice_begin(&fx, &r->d);
+    char *body = tbody_rotate(&r->d, &o->b), *out = NULL;
+    assert_int_equal(treq(&fx, NULL, url("/device/v1/rotate"), body, &out, NULL), 200);
+    assert_int_equal(topen(&r->d, out, r->pt, &r->pt_len, &r->b), IOTSEC_OK);
+    assert_int_equal(r->b.cred_version, 2);
+    assert_string_equal(confirm(r), "active");
+    assert_true(tauth(&fx, r->b.supi, r->b.k, r->b.opc));
+    free(body);
+    free(out);
+    prov_bundle_wipe(&o->b);
+    prov_bundle_wipe(&r->b);
+    free(o);
+    free(r);
+}
+
 static bool listed(json_t *audit, const char *list, const char *supi)
 {
     size_t i;
@@ -1048,6 +1116,7 @@ int main(void)
         cmocka_unit_test(test_subscriber_rotate_means_waiting_version),
         cmocka_unit_test(test_policy_rotation_goes_over_the_air),
         cmocka_unit_test(test_enrollment_max_credential_age),
+        cmocka_unit_test(test_schedule_stages_an_old_credential),
         cmocka_unit_test(test_credential_audit),
         cmocka_unit_test(test_ownership_transfer_and_reset),
     };
