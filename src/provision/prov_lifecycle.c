@@ -17,8 +17,10 @@
 static int reg_of_supi(struct store_conn *c, const char *supi, char reg_id[PROV_REG_ID_MAX + 1])
 {
     sqlite3_stmt *st;
-    int rc = store_stmt(c, "SELECT reg_id FROM prov_registrations WHERE supi = ?"
-                           " AND state = 'onboarded'", &st);
+    int rc = store_stmt(c,
+                        "SELECT reg_id FROM prov_registrations WHERE supi = ?"
+                        " AND state = 'onboarded'",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     sqlite3_bind_text(st, 1, supi, -1, SQLITE_STATIC);
@@ -66,20 +68,22 @@ int provision_stage_rotation(void *ctx, struct store_conn *c, const char *supi, 
 int prov_schedule_run(struct store_conn *c, void *arg)
 {
     struct prov_schedule_job *sj = arg;
-    unsigned batch = sj->batch && sj->batch <= PROV_SCHEDULE_BATCH_MAX ? sj->batch
-                                                                        : PROV_SCHEDULE_BATCH_MAX;
-    char (*ids)[PROV_REG_ID_MAX + 1] = calloc(batch, sizeof(*ids));
+    unsigned batch =
+        sj->batch && sj->batch <= PROV_SCHEDULE_BATCH_MAX ? sj->batch : PROV_SCHEDULE_BATCH_MAX;
+    char(*ids)[PROV_REG_ID_MAX + 1] = calloc(batch, sizeof(*ids));
     int64_t last = sj->after;
     unsigned n = 0;
     sqlite3_stmt *st;
     int rc = ids ? IOTSEC_OK : IOTSEC_ERR_NOMEM;
     if (rc == IOTSEC_OK)
-        rc = store_stmt(c, "SELECT r.id, r.reg_id FROM prov_registrations r JOIN"
-                           " prov_enrollments e ON e.id = r.enrollment_id WHERE r.id > ?"
-                           " AND r.state = 'onboarded' AND r.supi IS NOT NULL"
-                           " AND r.pend_version IS NULL AND e.max_cred_age_s > 0"
-                           " AND COALESCE(r.cred_since, r.created_at) <= ? - e.max_cred_age_s"
-                           " ORDER BY r.id LIMIT ?", &st);
+        rc = store_stmt(c,
+                        "SELECT r.id, r.reg_id FROM prov_registrations r JOIN"
+                        " prov_enrollments e ON e.id = r.enrollment_id WHERE r.id > ?"
+                        " AND r.state = 'onboarded' AND r.supi IS NOT NULL"
+                        " AND r.pend_version IS NULL AND e.max_cred_age_s > 0"
+                        " AND COALESCE(r.cred_since, r.created_at) <= ? - e.max_cred_age_s"
+                        " ORDER BY r.id LIMIT ?",
+                        &st);
     if (rc == IOTSEC_OK) {
         sqlite3_bind_int64(st, 1, sj->after);
         sqlite3_bind_int64(st, 2, sj->now);

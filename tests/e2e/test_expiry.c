@@ -27,8 +27,7 @@ static long authenticate(const struct daemon_fixture *f)
     snprintf(url, sizeof(url), "%s/nausf-auth/v1/ue-authentications", f->sbi);
     snprintf(body, sizeof(body), "{\"supiOrSuci\":\"" SUPI "\",\"servingNetworkName\":\"%s\"}",
              f->snn);
-    long st = fixture_request(f, AS_NF, "POST", url, "application/json", body, strlen(body),
-                              &out);
+    long st = fixture_request(f, AS_NF, "POST", url, "application/json", body, strlen(body), &out);
     free(out);
     return st;
 }
@@ -56,7 +55,8 @@ static void test_expired_is_refused_and_marked(void **state)
     snprintf(json, sizeof(json),
              "{\"supi\":\"" SUPI "\",\"k\":\"465b5ce8b199b49faa5f0a2ee238a6bc\","
              "\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\",\"amf\":\"8000\","
-             "\"not_after\":\"%s\"}", when);
+             "\"not_after\":\"%s\"}",
+             when);
     assert_int_equal(fixture_add_subscriber(&f, json), 0);
     assert_int_equal(authenticate(&f), 201); /* still valid */
     /* Past not_after: refused at once (before the sweep), then marked by the sweep. */

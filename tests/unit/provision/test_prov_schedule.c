@@ -39,7 +39,7 @@ struct env {
 static int run_sql(struct store_conn *c, void *arg)
 {
     return sqlite3_exec(store_conn_db(c), arg, NULL, NULL, NULL) == SQLITE_OK ? IOTSEC_OK
-                                                                            : IOTSEC_ERR_IO;
+                                                                              : IOTSEC_ERR_IO;
 }
 
 static void sql(struct env *e, const char *s)
@@ -160,7 +160,8 @@ static void test_schedule_bounded_idempotent(void **state)
     assert_int_equal(sj.staged, 0);
     assert_int_equal(by_schedule(e), 3);
     assert_int_equal(count(e, "SELECT COUNT(*) FROM prov_registrations WHERE reg_id ="
-                              " 'ageless' AND pend_version IS NOT NULL"), 0);
+                              " 'ageless' AND pend_version IS NOT NULL"),
+                     0);
     /* The subscriptions still hold version 1 (the devices have not confirmed). */
     assert_int_equal(count(e, "SELECT COUNT(*) FROM subscriptions WHERE cred_version = 1"), 4);
 }
@@ -188,7 +189,8 @@ static void test_confirmed_rotation_restarts_the_clock(void **state)
     assert_int_equal(sweep(e, T0 + 61 * DAY, 0, 0).staged, 0);
     assert_int_equal(sweep(e, T0 + 63 * DAY, 0, 0).staged, 1);
     assert_int_equal(count(e, "SELECT pend_version FROM prov_registrations WHERE reg_id ="
-                              " 'aged-1'"), 3);
+                              " 'aged-1'"),
+                     3);
 }
 
 /* A revoked subscription cannot rotate: passed over, and the others still get theirs. */
@@ -226,8 +228,11 @@ static void test_policy_entry(void **state)
     struct store_conn *c;
     sqlite3_stmt *st;
     assert_int_equal(store_reader_get(e->s, &c), IOTSEC_OK);
-    assert_int_equal(store_stmt(c, "SELECT supi FROM prov_registrations WHERE reg_id ="
-                                   " 'ageless'", &st), IOTSEC_OK);
+    assert_int_equal(store_stmt(c,
+                                "SELECT supi FROM prov_registrations WHERE reg_id ="
+                                " 'ageless'",
+                                &st),
+                     IOTSEC_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     snprintf(supi, sizeof(supi), "%s", (const char *)sqlite3_column_text(st, 0));
     sqlite3_reset(st);
@@ -242,7 +247,8 @@ static void test_policy_entry(void **state)
     assert_int_equal(prov_pending_keys(c, &e->kek, "ageless", 2, k2, opc2), IOTSEC_OK);
     assert_memory_equal(k, k2, 16);
     assert_int_equal(count(e, "SELECT COUNT(*) FROM prov_history WHERE event ="
-                              " 'rotation_waiting' AND detail = 'policy'"), 1);
+                              " 'rotation_waiting' AND detail = 'policy'"),
+                     1);
     /* No registration: no over-the-air path. */
     assert_int_equal(stage(e, "imsi-001019999999999", &v), IOTSEC_ERR_NOTFOUND);
     /* A revoked subscription: not rotated. */
@@ -250,7 +256,8 @@ static void test_policy_entry(void **state)
            " prov_registrations WHERE reg_id = 'aged-2')");
     snprintf(supi, sizeof(supi), "imsi-001010000000101");
     assert_int_equal(count(e, "SELECT COUNT(*) FROM prov_registrations WHERE reg_id = 'aged-2'"
-                              " AND supi = 'imsi-001010000000101'"), 1);
+                              " AND supi = 'imsi-001010000000101'"),
+                     1);
     assert_int_equal(stage(e, supi, &v), IOTSEC_ERR_STATE);
 }
 
