@@ -2,9 +2,9 @@
 # (issue 4). 200 meters are bulk-activated to their apartments before they are switched on;
 # they onboard by themselves (a third through the building's gateway, which relays opaque
 # messages it can neither read nor change), authenticate with 5G AKA; one rotates its
-# credentials, one is transferred to a new owner. Uses $dir, $ctl, $build, $dir/ready.json
-# and step/show/say/field. (Expiry is not shown: credential lifetimes are at least 60 s and
-# the daemon's sweep runs each minute, longer than a scene may take.)
+# credentials, one is transferred to a new owner; a last meter's credential expires (the demo
+# instance runs the expiry sweep every second: subscriber.expiry_sweep_s: 1). Uses $dir, $ctl,
+# $build, $dir/ready.json and step/show/say/field.
 sim="$build/tools/iotsec-sim/iotsec-sim"
 if [ ! -x "$sim" ]; then
     say "(iotsec-sim is not built: the building scene is skipped)"
@@ -49,3 +49,26 @@ else
     show "device show" "$(jq -c '{owner, supi, subscription_state, history: [.history[].event]}' <<<"$bldg_dev")"
     show "iotsecctl audit" "$("$ctl" --dir "$dir/inst" audit | jq -c '{expiring_soon: (.expiring_soon|length), expired: (.expired|length), revoked_seen: (.revoked_seen|length), shared: (.shared|length)}')"
 fi
+
+step "12. A meter's credential expires"
+exp_supi=imsi-001010000004399
+exp_until=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)
+"$ctl" --dir "$dir/inst" subscriber add --supi $exp_supi --k "$(rand_hex 16)" --op "$(rand_hex 16)" \
+    --amf 8000 --not-after "$exp_until" >/dev/null
+show "subscription" "$exp_supi, not_after $exp_until (valid two more seconds)"
+exp_sbi=$(jq -r .sbi "$dir/ready.json")
+exp_nf=(--http2 -s -o /dev/null -w '%{http_code}' --cacert "$dir/inst/pki/ca.crt" --cert "$dir/inst/pki/nf.crt"
+        --key "$dir/inst/pki/nf.key" -H content-type:application/json)
+exp_auth() { curl "${exp_nf[@]}" "$exp_sbi/nausf-auth/v1/ue-authentications" \
+                 -d "{\"supiOrSuci\":\"$exp_supi\",\"servingNetworkName\":\"5G:mnc001.mcc001.3gppnetwork.org\"}"; }
+show "POST ue-authentications" "-> $(exp_auth) (before not_after: an authentication vector)"
+while [ "$(date -u +%s)" -le "$(date -u -d "$exp_until" +%s)" ]; do sleep 0.2; done
+show "POST ue-authentications" "-> $(exp_auth) (after not_after: refused at once)"
+for _ in $(seq 30); do
+    exp_show=$("$ctl" --dir "$dir/inst" subscriber show $exp_supi)
+    [ "$(field .state "$exp_show")" = expired ] && break
+    sleep 0.2
+done
+show "subscriber show" "$(jq -c '{state, not_after, last_event: .events[-1]}' <<<"$exp_show")"
+say "The sweep marked it expired and recorded the event; the operator's audit lists it:"
+show "iotsecctl audit" "$("$ctl" --dir "$dir/inst" audit | jq -c '{expired: [.expired[].supi]}')"

@@ -31,6 +31,9 @@ struct yaml_analytics {
 struct yaml_policy {
     bool nftables;
 };
+struct yaml_subscriber {
+    unsigned expiry_sweep_s;
+};
 struct yaml_location {
     char *granularity, *notify_ca;
     unsigned k_anonymity, counts_per_minute;
@@ -45,6 +48,7 @@ struct yaml_config {
     struct yaml_aka *aka;
     struct yaml_analytics *analytics;
     struct yaml_policy *policy;
+    struct yaml_subscriber *subscriber;
     unsigned workers;
     char *log_level;
 };
@@ -85,6 +89,9 @@ static const cyaml_schema_field_t analytics_fields[] = {
 static const cyaml_schema_field_t policy_fields[] = {
     CYAML_FIELD_BOOL("nftables", OPT, struct yaml_policy, nftables),
     CYAML_FIELD_END};
+static const cyaml_schema_field_t subscriber_fields[] = {
+    CYAML_FIELD_UINT("expiry_sweep_s", OPT, struct yaml_subscriber, expiry_sweep_s),
+    CYAML_FIELD_END};
 static const cyaml_schema_field_t location_fields[] = {
     CYAML_FIELD_STRING_PTR("granularity", OPT, struct yaml_location, granularity, 2, 4),
     CYAML_FIELD_UINT("k_anonymity", OPT, struct yaml_location, k_anonymity),
@@ -101,6 +108,8 @@ static const cyaml_schema_field_t config_fields[] = {
     CYAML_FIELD_MAPPING_PTR("aka", OPT, struct yaml_config, aka, aka_fields),
     CYAML_FIELD_MAPPING_PTR("analytics", OPT, struct yaml_config, analytics, analytics_fields),
     CYAML_FIELD_MAPPING_PTR("policy", OPT, struct yaml_config, policy, policy_fields),
+    CYAML_FIELD_MAPPING_PTR("subscriber", OPT, struct yaml_config, subscriber,
+                            subscriber_fields),
     CYAML_FIELD_UINT("workers", OPT, struct yaml_config, workers),
     CYAML_FIELD_STRING_PTR("log_level", OPT, struct yaml_config, log_level, 4, 5),
     CYAML_FIELD_END};
@@ -133,6 +142,7 @@ void config_defaults(struct config *c, const char *dir)
     strcpy(c->loc_granularity, "cell");
     c->loc_k_anonymity = 10;
     c->loc_counts_per_minute = 6;
+    c->expiry_sweep_s = 60;
 }
 
 static void set(char *dst, size_t cap, const char *src)
@@ -199,6 +209,10 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
     }
     if (y->policy)
         c->policy_nftables = y->policy->nftables;
+    bool bad_sweep = y->subscriber && (y->subscriber->expiry_sweep_s < 1 ||
+                                       y->subscriber->expiry_sweep_s > 86400);
+    if (y->subscriber)
+        c->expiry_sweep_s = y->subscriber->expiry_sweep_s;
     c->workers = y->workers;
     set(c->log_level, sizeof(c->log_level), y->log_level);
     if (y->location) {
@@ -212,6 +226,10 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
     }
     cyaml_free(&cfg, &config_schema, y, 0);
 
+    if (bad_sweep) {
+        snprintf(err, err_len, "%s: subscriber.expiry_sweep_s is 1..86400", path);
+        return IOTSEC_ERR_INVALID;
+    }
     if (!all_digits(c->mcc) || !all_digits(c->mnc)) {
         snprintf(err, err_len, "%s: plmn.mcc and plmn.mnc must be digits", path);
         return IOTSEC_ERR_INVALID;

@@ -29,6 +29,8 @@ struct config {
     char an_thresholds[CONFIG_PATH_MAX];  /* JSON thresholds file; "" = the defaults */
     char an_key_file[CONFIG_PATH_MAX];    /* the sealed pseudonym key (analytics.key) */
     unsigned an_rotate_s;                 /* pseudonym key rotation period; 0 = never */
+    /* subscriber: */
+    unsigned expiry_sweep_s; /* how often expired credentials are marked (60; 1..86400) */
     /* policy: (docs/policy.md) */
     int policy_nftables; /* quarantined UE addresses in an nftables set (needs CAP_NET_ADMIN) */
     /* location and T8 monitoring (section "location:") */

@@ -1,7 +1,8 @@
 /* The one ordered list of schema migrations. A capability exports its SQL; the order lives
  * here so that versions are global and a migration is never inserted before one already
  * applied somewhere. Append only. Numbers taken by work in progress: 3 provision, 4 expose,
- * 5 location, 6 policy (a capability needing a second migration takes the next free one). */
+ * 5 location, 6 policy, 7 provision lifecycle (a capability needing a second migration takes
+ * the next free one). */
 #include "aka/aka.h"
 #include "daemon/daemon.h"
 #include "expose/northbound.h"
@@ -19,6 +20,7 @@ static const struct store_migration migrations[] = {
     {5, "location: authorised areas, cell positions, monitoring subscriptions",
      LOCATION_MIGRATION_1},
     {6, "policy: actions on findings, their audit, the policy", POLICY_MIGRATION_1},
+    {7, "provision: maximum credential age, credential age", PROVISION_MIGRATION_2},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

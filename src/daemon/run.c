@@ -28,7 +28,6 @@
 #include "location/location.h"
 #include "subscriber/subscriber.h"
 
-#define SWEEP_EVERY_S 60
 #define ADMIN_MAX_BODY (256u << 20) /* bulk imports of a million rows */
 
 struct daemon {
@@ -354,6 +353,8 @@ static int build_servers(struct daemon *d)
     }
     d->admin.ota_rotate = provision_ota_rotate; /* `subscriber rotate`: over the air */
     d->admin.ota_ctx = d->prov;
+    /* The policy's rotate action (on suspicion): over the air too, never a lock-out. */
+    policy_set_rotator(d->policy, provision_stage_rotation, d->prov);
     struct http_server_config sc = {.workers = d->cfg.workers, .log = http_log};
     struct http_server_config ac_srv = {.workers = 1, .max_body_bytes = ADMIN_MAX_BODY,
                                         .log = http_log};
@@ -545,7 +546,7 @@ int daemon_run(const struct config *cfg)
         analytics_tick(d.analytics, (double)time(NULL));
         provision_tick(d.prov, (int64_t)time(NULL));
         t8_tick(d.t8);
-        if (seconds % SWEEP_EVERY_S == 0)
+        if (seconds % d.cfg.expiry_sweep_s == 0) /* subscriber.expiry_sweep_s */
             sweep(&d);
     }
     daemon_sd_notify("STOPPING=1");

@@ -2,8 +2,13 @@
  * actions, and the daemon carries them out through the subscriber capability.
  *   quarantine  the subscription goes to `quarantined` (actor "policy"): the SBI face then
  *               refuses its authentication; only an operator releases it;
- *   rotate      new random credentials (the subscriber capability's rotate op), to be
- *               delivered over the air by provisioning;
+ *   rotate      over the air only: for a device that onboarded through provisioning, a new
+ *               version waits for it (the rotate hook, in the action's transaction); the
+ *               current K stays valid until the device fetches and confirms it. With no
+ *               over-the-air path (no registration, or no hook) nothing is rotated: a
+ *               server-side K the device never learns would lock it out; the audit says
+ *               "skipped: no over-the-air path; quarantine instead" (a rule that must
+ *               isolate such devices lists quarantine too);
  *   notify      the finding's JSON is POSTed to the configured webhooks (a delivery thread,
  *               bounded queue, retries, timeout);
  *   throttle    a rate recorded for the UPF to read (GET /admin/v1/policy/throttles).
@@ -105,7 +110,7 @@ struct http_server;
 
 struct policy_service_options {
     struct store *store;
-    const struct seal_kek *kek;   /* for rotation */
+    const struct seal_kek *kek;   /* for the subscriber ops */
     char admin_cert_sha256[65];
     unsigned notify_queue;        /* webhook deliveries waiting; 0 = 256 */
     unsigned notify_timeout_ms;   /* per attempt; 0 = 2000 */
@@ -132,6 +137,16 @@ int policy_release(struct store *s, const char *supi);
  * be quick. NULL: none. Call before the daemon serves. */
 typedef void (*policy_enforce_fn)(void *arg, const char *supi, bool quarantined);
 void policy_set_enforcer(struct policy_service *ps, policy_enforce_fn fn, void *arg);
+
+/* Rotation on suspicion: stages an over-the-air version for supi on conn, inside the policy's
+ * store job (the provision capability's provision_stage_rotation; the daemon wires it, so
+ * the policy does not depend on provisioning). IOTSEC_OK: a version waits (*version);
+ * IOTSEC_ERR_NOTFOUND: no over-the-air path; IOTSEC_ERR_STATE: revoked/expired; else a
+ * database error (rolls the job back). NULL (the default): no over-the-air path for anyone.
+ * Call before the daemon serves. */
+typedef int (*policy_rotate_fn)(void *arg, struct store_conn *conn, const char *supi,
+                                int64_t now, const char *actor, uint32_t *version);
+void policy_set_rotator(struct policy_service *ps, policy_rotate_fn fn, void *arg);
 
 /* ---- Optional: an nftables set of quarantined UE addresses (policy_nft.c) ---------------- */
 

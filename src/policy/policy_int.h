@@ -14,6 +14,8 @@ struct policy_job {
     unsigned actions;
     uint32_t rate_kbps;
     const struct seal_kek *kek;
+    policy_rotate_fn rotate; /* NULL: no over-the-air path */
+    void *rotate_arg;
     char *finding;      /* JSON, owned by the job */
     char urls[POLICY_MAX_WEBHOOKS][POLICY_URL_MAX]; /* the policy's webhooks at the time */
     unsigned nurls;

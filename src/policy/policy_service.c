@@ -25,7 +25,15 @@ struct policy_service {
     uint64_t dropped;
     policy_enforce_fn enforce;
     void *enforce_arg;
+    policy_rotate_fn rotate;
+    void *rotate_arg;
 };
+
+void policy_set_rotator(struct policy_service *ps, policy_rotate_fn fn, void *arg)
+{
+    ps->rotate = fn;
+    ps->rotate_arg = arg;
+}
 
 void policy_set_enforcer(struct policy_service *ps, policy_enforce_fn fn, void *arg)
 {
@@ -131,6 +139,8 @@ void policy_on_finding(void *arg, const struct an_finding *f, const char *supi, 
     j->actions = actions;
     j->rate_kbps = ps->policy.throttle_kbps;
     j->kek = ps->o.kek;
+    j->rotate = ps->rotate;
+    j->rotate_arg = ps->rotate_arg;
     j->finding = copy;
     j->ps = ps;
     memcpy(j->urls, ps->policy.webhooks, sizeof(j->urls));

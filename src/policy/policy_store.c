@@ -5,8 +5,6 @@
 #include <string.h>
 
 #include "base/err.h"
-#include "crypto/ct.h"
-#include "crypto/rand.h"
 #include "policy/policy_int.h"
 #include "subscriber/subscriber.h"
 
@@ -107,7 +105,7 @@ static int carry_out(struct store_conn *conn, struct policy_job *j, enum policy_
 {
     struct sub_op op = {.now = j->now, .actor = "policy", .kek = j->kek};
     snprintf(op.supi, sizeof(op.supi), "%s", j->supi);
-    struct sub_input in;
+    uint32_t version = 0;
     int rc;
     switch (a) {
     case POLICY_QUARANTINE:
@@ -118,15 +116,12 @@ static int carry_out(struct store_conn *conn, struct policy_job *j, enum policy_
         j->quarantined = rc == IOTSEC_OK;
         break;
     case POLICY_ROTATE:
-        memset(&in, 0, sizeof(in));
-        if (crypto_random(&in.keys, sizeof(in.keys)) != IOTSEC_OK)
-            return IOTSEC_ERR_CRYPTO;
-        op.kind = SUB_OP_ROTATE;
-        op.input = &in;
-        op.grace_s = 0; /* a compromised credential gets no grace */
-        rc = sub_op_run(conn, &op);
-        secure_wipe(&in, sizeof(in));
-        *outcome = sub_outcome(rc, "rotated");
+        /* Over the air or not at all: a K replaced server-side, which the device never
+         * learns, locks the device out for good. */
+        rc = j->rotate ? j->rotate(j->rotate_arg, conn, j->supi, j->now, "policy", &version)
+                       : IOTSEC_ERR_NOTFOUND;
+        *outcome = rc == IOTSEC_ERR_NOTFOUND ? "skipped: no over-the-air path; quarantine instead"
+                                             : sub_outcome(rc, "waiting for the device");
         break;
     case POLICY_NOTIFY:
         j->notify = j->nurls > 0;

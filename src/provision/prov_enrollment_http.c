@@ -36,6 +36,8 @@ static json_t *enrollment_json(const struct prov_enrollment *e)
         json_object_set_new(o, "quota", json_integer(e->quota));
     if (e->rate_per_s)
         json_object_set_new(o, "rate_per_s", json_integer(e->rate_per_s));
+    if (e->max_cred_age_s)
+        json_object_set_new(o, "max_credential_age_s", json_integer(e->max_cred_age_s));
     return o;
 }
 
@@ -147,6 +149,9 @@ static const char *validate(json_t *o, struct enr_in *in, uint8_t *key, size_t *
     *reason = "an integer in range";
     if (!opt_int(o, "credential_lifetime_s", &e->lifetime_s, 60, 100LL * 365 * 24 * 3600))
         return "credential_lifetime_s";
+    /* Rotation on a schedule: a credential older than this gets a waiting version. */
+    if (!opt_int(o, "max_credential_age_s", &e->max_cred_age_s, 60, 100LL * 365 * 24 * 3600))
+        return "max_credential_age_s";
     if (!opt_int(o, "quota", &e->quota, 1, INT64_MAX))
         return "quota";
     if (!opt_int(o, "rate_per_s", &e->rate_per_s, 1, 1000000))
@@ -228,8 +233,8 @@ static int run_enr_add(struct store_conn *c, struct adm_job *a)
     rc = store_stmt(c, "INSERT INTO prov_enrollments(kind, attestation, manufacturer_id, reg_id,"
                        " cert_sha256, serial, enabled, owner, supi_first, supi_last, service,"
                        " lifetime_s, reprovision, quota, rate_per_s, requires_activation,"
-                       " routing_ind, created_at)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st);
+                       " routing_ind, created_at, max_cred_age_s)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st);
     if (rc != IOTSEC_OK)
         return rc;
     sqlite3_bind_text(st, 1, e->individual ? "individual" : "group", -1, SQLITE_STATIC);
@@ -256,6 +261,8 @@ static int run_enr_add(struct store_conn *c, struct adm_job *a)
     sqlite3_bind_int(st, 16, e->requires_activation);
     sqlite3_bind_text(st, 17, e->routing_ind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 18, a->now);
+    if (e->max_cred_age_s)
+        sqlite3_bind_int64(st, 19, e->max_cred_age_s);
     int s = sqlite3_step(st);
     if (s != SQLITE_DONE)
         return store_error(c, s);

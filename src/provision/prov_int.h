@@ -45,6 +45,7 @@ struct prov_enrollment {
     bool requires_activation;
     char routing_ind[5];
     int64_t devices; /* registrations made under it */
+    int64_t max_cred_age_s; /* the schedule rotates older credentials; 0: never */
 };
 
 /* What the device showed. Fields it did not show are "" / 0. */
@@ -182,6 +183,10 @@ struct provision {
     struct prov_limiter *limiter;
     struct aka *aka; /* may be NULL (tests) */
     struct prov_ca_cache *cas;
+    /* The credential schedule (provision_tick): one sweep in flight at most; its cursor is
+     * written by the sweep's done callback, read by the tick once busy is false again. */
+    atomic_bool schedule_busy;
+    int64_t schedule_at, schedule_after;
 };
 
 /* Process-wide, like the daemon's one provisioning capability (tests share them harmlessly). */
@@ -197,7 +202,7 @@ int prov_enrollment_load(struct store_conn *c, int64_t id, struct prov_enrollmen
     "id, kind, attestation, IFNULL(manufacturer_id, 0), IFNULL(reg_id, ''),"                  \
     " IFNULL(cert_sha256, ''), IFNULL(serial, ''), enabled, owner, IFNULL(supi_first, ''),"   \
     " IFNULL(supi_last, ''), lifetime_s, reprovision, IFNULL(quota, 0), IFNULL(rate_per_s, 0)," \
-    " requires_activation, routing_ind, devices"
+    " requires_activation, routing_ind, devices, IFNULL(max_cred_age_s, 0)"
 void prov_enrollment_row(sqlite3_stmt *st, struct prov_enrollment *e);
 /* Opens an enrollment's sealed group key (IOTSEC_ERR_NOTFOUND: it has none). */
 int prov_group_key_get(struct store_conn *c, const struct seal_kek *kek, int64_t id,
@@ -277,6 +282,7 @@ struct prov_job {
     bool confirm_rotation;   /* confirm: of a rotation (keys hold the new credential) */
     uint8_t k[16], opc[16];  /* confirm of a rotation */
     struct prov_hn_list hn;
+    const char *actor;       /* stage: who asked, for the history; NULL: "admin" */
     /* out */
     enum prov_fail fail;
     uint8_t *envelope; /* malloc'd */
@@ -286,6 +292,19 @@ struct prov_job {
 };
 
 int prov_job_run(struct store_conn *c, void *arg);
+
+/* The schedule's sweep (prov_lifecycle.c): stages a version for at most batch registrations
+ * whose credential is older than their enrollment's maximum age, continuing after the row
+ * `after` (updated: 0 once the end is reached). Idempotent: a registration with a version
+ * waiting is not staged again. */
+#define PROV_SCHEDULE_BATCH_MAX 256
+struct prov_schedule_job {
+    struct provision *p;
+    int64_t now, after;
+    unsigned batch;          /* 0: PROV_SCHEDULE_BATCH_MAX */
+    unsigned staged, passed; /* out: versions staged; registrations that cannot rotate */
+};
+int prov_schedule_run(struct store_conn *c, void *arg);
 void prov_job_free(struct prov_job *j); /* wipes */
 
 /* ---- certificates (prov_x509.c) ---- */

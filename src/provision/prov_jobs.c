@@ -274,7 +274,8 @@ static int run_onboard(struct store_conn *c, struct prov_job *j)
                        " device_pub = ?, envelope = ?, cred_version = ?, confirmed = ?,"
                        " pend_version = NULL, pend_cred = NULL, pend_since = NULL,"
                        " pend_nonce = NULL, pend_pub = NULL, pend_envelope = NULL,"
-                       " updated_at = ? WHERE id = ?", &st);
+                       " updated_at = ?, cred_since = CASE WHEN ? THEN COALESCE(cred_since, ?)"
+                       " ELSE ? END WHERE id = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
     sqlite3_bind_int64(st, 1, e.id);
@@ -290,7 +291,10 @@ static int run_onboard(struct store_conn *c, struct prov_job *j)
     sqlite3_bind_int64(st, 9, sub.cred_version);
     sqlite3_bind_int(st, 10, keep && r.confirmed);
     sqlite3_bind_int64(st, 11, j->now);
-    sqlite3_bind_int64(st, 12, row);
+    sqlite3_bind_int(st, 12, keep); /* kept keys keep their age (the schedule's clock) */
+    sqlite3_bind_int64(st, 13, j->now);
+    sqlite3_bind_int64(st, 14, j->now);
+    sqlite3_bind_int64(st, 15, row);
     if ((rc = step(c, st)) != IOTSEC_OK)
         return rc;
     j->out_version = sub.cred_version;
@@ -382,7 +386,8 @@ static int run_rotate(struct store_conn *c, struct prov_job *j)
     if ((rc = step(c, st)) != IOTSEC_OK)
         return rc;
     j->out_version = version;
-    return fresh ? prov_history_add(c, j->reg_id, "rotation_waiting", dev ? "device" : "admin",
+    return fresh ? prov_history_add(c, j->reg_id, "rotation_waiting",
+                                    dev ? "device" : j->actor ? j->actor : "admin",
                                     j->now)
                  : IOTSEC_OK;
 }
@@ -421,12 +426,13 @@ static int run_confirm(struct store_conn *c, struct prov_job *j)
         rc = store_stmt(c, "UPDATE prov_registrations SET nonce = pend_nonce,"
                            " device_pub = pend_pub, envelope = pend_envelope, cred_version = ?,"
                            " pend_version = NULL, pend_cred = NULL, pend_since = NULL,"
-                           " pend_nonce = NULL, pend_pub = NULL, pend_envelope = NULL"
-                           " WHERE id = ?", &st);
+                           " pend_nonce = NULL, pend_pub = NULL, pend_envelope = NULL,"
+                           " cred_since = ? WHERE id = ?", &st);
         if (rc != IOTSEC_OK)
             return rc;
         sqlite3_bind_int64(st, 1, j->version);
-        sqlite3_bind_int64(st, 2, r.id);
+        sqlite3_bind_int64(st, 2, j->now);
+        sqlite3_bind_int64(st, 3, r.id);
         if ((rc = step(c, st)) != IOTSEC_OK ||
             (rc = prov_history_add(c, j->reg_id, "rotated", NULL, j->now)) != IOTSEC_OK)
             return rc;

@@ -65,6 +65,16 @@ const char PROVISION_MIGRATION_1[] =
     "CREATE TABLE prov_activations (key TEXT PRIMARY KEY, account TEXT NOT NULL,"
     " service TEXT NOT NULL, supi TEXT, created_at INTEGER NOT NULL) WITHOUT ROWID;";
 
+/* Lifecycle (migration 7): an enrollment's maximum credential age (NULL: none), and when a
+ * registration's current credential was made (onboarding, or the confirmed rotation); rows
+ * from before take their last such history event, else their creation. */
+const char PROVISION_MIGRATION_2[] =
+    "ALTER TABLE prov_enrollments ADD COLUMN max_cred_age_s INTEGER;"
+    "ALTER TABLE prov_registrations ADD COLUMN cred_since INTEGER;"
+    "UPDATE prov_registrations SET cred_since = COALESCE((SELECT MAX(h.at) FROM prov_history h"
+    " WHERE h.reg_id = prov_registrations.reg_id AND h.event IN ('onboarded', 'reonboarded',"
+    " 'reset', 'rotated')), created_at);";
+
 static const char key_aad[] = "prov:provisioning-key:1";
 
 struct key_job {
@@ -169,6 +179,7 @@ void prov_enrollment_row(sqlite3_stmt *st, struct prov_enrollment *e)
     e->requires_activation = sqlite3_column_int(st, 15) != 0;
     copy_text(st, 16, e->routing_ind, sizeof(e->routing_ind));
     e->devices = sqlite3_column_int64(st, 17);
+    e->max_cred_age_s = sqlite3_column_int64(st, 18);
 }
 
 int prov_enrollment_load(struct store_conn *c, int64_t id, struct prov_enrollment *e)

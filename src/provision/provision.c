@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/log.h"
 #include "base/strbuf.h"
 #include "provision/prov_int.h"
 
@@ -75,7 +76,47 @@ int provision_metrics(struct provision *p, struct strbuf *out)
     return rc;
 }
 
+#define SCHEDULE_EVERY_S 60
+#define SCHEDULE_BATCH   64 /* versions staged per sweep: a bounded transaction */
+
+static void schedule_done(void *arg, int rc)
+{
+    struct prov_schedule_job *sj = arg;
+    struct provision *p = sj->p;
+    if (rc != IOTSEC_OK)
+        log_msg(LOG_WARN, NULL, "credential schedule: sweep failed: %s", iotsec_strerror(rc));
+    else if (sj->staged > 0)
+        log_msg(LOG_INFO, NULL, "credential schedule: %u rotations waiting for their devices",
+                sj->staged);
+    if (rc == IOTSEC_OK)
+        p->schedule_after = sj->after;
+    free(sj);
+    atomic_store_explicit(&p->schedule_busy, false, memory_order_release);
+}
+
+/* Rotation on a schedule: every minute, a bounded batch of credentials past their
+ * enrollment's maximum age get a waiting version (prov_schedule_run). */
+static void schedule(struct provision *p, int64_t now)
+{
+    if (now - p->schedule_at < SCHEDULE_EVERY_S ||
+        atomic_load_explicit(&p->schedule_busy, memory_order_acquire))
+        return;
+    struct prov_schedule_job *sj = calloc(1, sizeof(*sj));
+    if (sj == NULL)
+        return;
+    p->schedule_at = now;
+    *sj = (struct prov_schedule_job){.p = p, .now = now, .after = p->schedule_after,
+                                     .batch = SCHEDULE_BATCH};
+    atomic_store_explicit(&p->schedule_busy, true, memory_order_relaxed);
+    struct store_job job = {prov_schedule_run, schedule_done, sj};
+    if (store_submit(p->store, &job) != IOTSEC_OK) { /* busy: the next minute */
+        free(sj);
+        atomic_store_explicit(&p->schedule_busy, false, memory_order_relaxed);
+    }
+}
+
 void provision_tick(struct provision *p, int64_t now)
 {
     prov_nonces_expire(p->nonces, now);
+    schedule(p, now);
 }

@@ -15,6 +15,8 @@
 
 /* The schema (migration 3). */
 extern const char PROVISION_MIGRATION_1[];
+/* Lifecycle: enrollments' maximum credential age, registrations' credential age (migration 7). */
+extern const char PROVISION_MIGRATION_2[];
 
 struct provision;
 struct aka;
@@ -43,12 +45,25 @@ int provision_admin_routes(struct provision *p, struct http_server *adm);
 struct http_request;
 bool provision_ota_rotate(void *p, const char *supi, struct http_request *req);
 
+/* Rotation on suspicion (the policy's rotate hook, ctx the provision): stages a waiting
+ * version for the device that onboarded with this SUPI, exactly as `subscriber rotate` does,
+ * on c inside the caller's store job (its transaction). The current K stays valid until the
+ * device fetches and confirms. Idempotent: a version waiting already is kept (same keys).
+ * actor goes to the registration's history ("policy", "schedule"). IOTSEC_OK with
+ * *waiting_version; IOTSEC_ERR_NOTFOUND: no onboarded registration (no over-the-air path);
+ * IOTSEC_ERR_STATE: the subscription is revoked or expired; else a database error. */
+struct store_conn;
+int provision_stage_rotation(void *ctx, struct store_conn *c, const char *supi, int64_t now,
+                             const char *actor, uint32_t *waiting_version);
+
 /* Appends the capability's Prometheus lines (iotsec_provision_*). */
 struct strbuf;
 int provision_metrics(struct provision *p, struct strbuf *out);
 
-/* Forgets expired nonces. Called by the daemon's one-second tick. (A rotation version never
- * confirmed within 7 days needs no timer: the next fetch replaces it.) */
+/* Forgets expired nonces; every minute, stages over-the-air versions (a bounded batch) for
+ * registrations whose credential is older than their enrollment's max_credential_age_s.
+ * Called by the daemon's one-second tick. (A rotation version never confirmed within 7 days
+ * needs no timer: the next fetch replaces it.) */
 void provision_tick(struct provision *p, int64_t now);
 
 #endif

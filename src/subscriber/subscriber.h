@@ -219,6 +219,12 @@ int subscriber_import_text(struct store *s, const struct seal_kek *kek, const ch
  * absent. */
 int subscriber_get(struct store *s, const char *supi, struct subscription *out);
 
+/* Appends the subscription's last `limit` lifecycle events, oldest first, to arr as
+ * {"event", "from", "to", "actor", "at"} (the expiry sweep's "expire" by "sweep", ...). */
+struct json_t;
+int subscriber_events_json(struct store *s, const char *supi, size_t limit,
+                           struct json_t *arr);
+
 /* Reads a subscription and opens its current credentials (keys: wipe after use).
  * IOTSEC_ERR_AUTH when the sealed blob does not open (wrong KEK or a tampered row). */
 int subscriber_get_keys(struct store *s, const struct seal_kek *kek, const char *supi,

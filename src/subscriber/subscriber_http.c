@@ -213,10 +213,16 @@ static void handle_show(struct http_request *req, void *user)
     if (!admin_ok(req, admin) || parse_supi_param(req, supi) != IOTSEC_OK)
         return;
     int rc = subscriber_get(admin->store, supi, &s);
-    if (rc != IOTSEC_OK)
+    if (rc != IOTSEC_OK) {
         respond_error(req, rc, "show");
+        return;
+    }
+    json_t *o = subscriber_to_json(&s), *events = json_array();
+    if (subscriber_events_json(admin->store, supi, 20, events) == IOTSEC_OK) /* the last 20 */
+        json_object_set_new(o, "events", events);
     else
-        http_respond_json(req, 200, subscriber_to_json(&s));
+        json_decref(events);
+    http_respond_json(req, 200, o);
 }
 
 static void list_item(const struct subscription *s, void *ctx)

@@ -1,5 +1,6 @@
 /* The subscriber capability's SQL. Every write is a job run by the store's writer thread
  * (sub_op_run); reads use the calling thread's read connection. */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -393,6 +394,35 @@ int subscriber_get(struct store *s, const char *supi, struct subscription *out)
     struct store_conn *conn;
     int rc = store_reader_get(s, &conn);
     return rc == IOTSEC_OK ? load(conn, supi, out, NULL) : rc;
+}
+
+int subscriber_events_json(struct store *s, const char *supi, size_t limit, struct json_t *arr)
+{
+    struct store_conn *conn;
+    sqlite3_stmt *st;
+    int rc = store_reader_get(s, &conn);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn,
+                        "SELECT event, IFNULL(from_state, ''), IFNULL(to_state, ''), actor, at"
+                        " FROM (SELECT * FROM subscription_events WHERE supi = ?"
+                        " ORDER BY id DESC LIMIT ?) ORDER BY id",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, supi, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        char t[32];
+        sub_format_time(sqlite3_column_int64(st, 4), t, sizeof(t));
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
+                                             (const char *)sqlite3_column_text(st, 0), "from",
+                                             (const char *)sqlite3_column_text(st, 1), "to",
+                                             (const char *)sqlite3_column_text(st, 2), "actor",
+                                             (const char *)sqlite3_column_text(st, 3), "at", t));
+    }
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
 int subscriber_get_keys(struct store *s, const struct seal_kek *kek, const char *supi,

@@ -47,5 +47,14 @@ run "device accept unknown" 1 - device accept m-1 --owner bob
 run "audit" 0 '.expiring_soon == [] and .expired == [] and .revoked_seen == [] and .shared == []' audit
 run "audit unknown subcommand" 2 - audit bogus
 run "audit credentials extra arg" 2 - audit credentials extra
+# Rotation on a schedule: --max-credential-age DAYS, sent as seconds.
+run "enrollment add max credential age" 0 '.max_credential_age_s == 7776000' \
+    enrollment add --kind group --attestation derived-key --supi-first imsi-001010000000300 \
+    --supi-last imsi-001010000000399 --max-credential-age 90
+run "enrollment add max credential age 0" 2 - enrollment add --kind group --attestation derived-key \
+    --supi-first imsi-001010000000400 --supi-last imsi-001010000000499 --max-credential-age 0
+run "enrollment add max credential age not a number" 2 - enrollment add --kind group \
+    --attestation derived-key --supi-first imsi-001010000000400 --supi-last imsi-001010000000499 \
+    --max-credential-age 90d
 
 cli_end

@@ -11,9 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include <openssl/sha.h>
 
@@ -727,6 +730,200 @@ static void test_subscriber_rotate_means_waiting_version(void **state)
     free(r);
 }
 
+/* A LOCATION_REPORT outside the device's authorised area: an UNEXPECTED_UE_LOCATION finding
+ * (level 1) for supi, through the real analytics and bridge. */
+static void wander(const char *supi)
+{
+    char path[160], body[1024], ts[32], u[256], *out = NULL;
+    snprintf(path, sizeof(path), "/admin/v1/location/areas/%s", supi);
+    json_decref(admin_ok("PUT", path, "{\"cells\":[{\"plmnId\":{\"mcc\":\"001\",\"mnc\":\"01\"},"
+                                      "\"nrCellId\":\"000000010\"}]}", 200));
+    time_t t = time(NULL);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    snprintf(body, sizeof(body),
+             "{\"notifyCorrelationId\":\"amf-1\",\"reportList\":[{\"type\":\"LOCATION_REPORT\","
+             "\"supi\":\"%s\",\"timeStamp\":\"%s\",\"location\":{\"nrLocation\":{\"tai\":{"
+             "\"plmnId\":{\"mcc\":\"001\",\"mnc\":\"01\"},\"tac\":\"000001\"},\"ncgi\":{"
+             "\"plmnId\":{\"mcc\":\"001\",\"mnc\":\"01\"},\"nrCellId\":\"000000099\"}}}}]}",
+             supi, ts);
+    snprintf(u, sizeof(u), "%s/namf-evts-notify/v1/ue-events", fx.sbi);
+    assert_int_equal(fixture_request(&fx, AS_NF, "POST", u, "application/json", body,
+                                     strlen(body), &out), 204);
+    free(out);
+}
+
+/* The policy's audit outcome of the rotate action for supi, polled until it appears (the
+ * policy acts through the store's writer). */
+static void rotate_outcome(const char *supi, char *out, size_t len)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/admin/v1/policy/actions?supi=%s", supi);
+    out[0] = '\0';
+    for (int i = 0; i < 100 && !out[0]; i++) {
+        json_t *a = admin_ok("GET", path, NULL, 200), *row;
+        size_t n;
+        json_array_foreach(json_object_get(a, "actions"), n, row)
+            if (strcmp(json_string_value(json_object_get(row, "action")), "rotate") == 0)
+                snprintf(out, len, "%s", json_string_value(json_object_get(row, "outcome")));
+        json_decref(a);
+        if (!out[0])
+            usleep(50 * 1000);
+    }
+}
+
+/* Rotation on suspicion: a policy whose rule says rotate, a finding about a provisioned
+ * device: a version waits (staged by the policy); the device still authenticates with its
+ * old K, fetches the new one with it, confirms, then authenticates with the new one. A
+ * subscription with no over-the-air path is not rotated (it would be locked out). */
+static void test_policy_rotation_goes_over_the_air(void **state)
+{
+    (void)state;
+    json_decref(admin_ok("PUT", "/admin/v1/policy",
+                         "{\"rules\":[{\"exception\":\"UNEXPECTED_UE_LOCATION\",\"min_level\":1,"
+                         "\"actions\":[\"rotate\"]}],\"default\":[]}", 200));
+    struct onboarded *o = calloc(1, sizeof(*o)), *r = calloc(1, sizeof(*r));
+    onboard_derived(o, "meter-suspect", group_key, sizeof(group_key));
+    assert_string_equal(confirm(o), "active");
+    wander(o->b.supi);
+    char outcome[64];
+    rotate_outcome(o->b.supi, outcome, sizeof(outcome));
+    assert_string_equal(outcome, "waiting for the device");
+    json_t *dev = admin_ok("GET", "/admin/v1/devices/meter-suspect", NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(dev, "waiting_version")), 2);
+    assert_int_equal(json_integer_value(json_object_get(dev, "credential_version")), 1);
+    char *hist = json_dumps(json_object_get(dev, "history"), JSON_COMPACT);
+    assert_non_null(strstr(hist, "{\"event\":\"rotation_waiting\",\"at\""));
+    assert_non_null(strstr(hist, "\"detail\":\"policy\""));
+    free(hist);
+    json_decref(dev);
+    assert_true(tauth(&fx, o->b.supi, o->b.k, o->b.opc)); /* not locked out */
+    r->d = o->d;
+    tdevice_begin(&fx, &r->d);
+    char *body = tbody_rotate(&r->d, &o->b), *out = NULL;
+    assert_int_equal(treq(&fx, NULL, url("/device/v1/rotate"), body, &out, NULL), 200);
+    assert_int_equal(topen(&r->d, out, r->pt, &r->pt_len, &r->b), IOTSEC_OK);
+    assert_int_equal(r->b.cred_version, 2);
+    assert_memory_not_equal(r->b.k, o->b.k, 16);
+    assert_string_equal(confirm(r), "active");
+    assert_true(tauth(&fx, r->b.supi, r->b.k, r->b.opc));
+    free(body);
+    free(out);
+
+    /* No over-the-air path: the K the subscriber was created with keeps working. */
+    const uint8_t k[16] = {0x46, 0x5b, 0x5c, 0xe8, 0xb1, 0x99, 0xb4, 0x9f,
+                           0xaa, 0x5f, 0x0a, 0x2e, 0xe2, 0x38, 0xa6, 0xbc};
+    const uint8_t opc[16] = {0xcd, 0x63, 0xcb, 0x71, 0x95, 0x4a, 0x9f, 0x4e,
+                             0x48, 0xa5, 0x99, 0x4e, 0x37, 0xa0, 0x2b, 0xaf};
+    const char *plain = "imsi-001010000000077";
+    assert_int_equal(fixture_add_subscriber(&fx, "{\"supi\":\"imsi-001010000000077\","
+                                                 "\"k\":\"465b5ce8b199b49faa5f0a2ee238a6bc\","
+                                                 "\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\","
+                                                 "\"amf\":\"8000\"}"), 0);
+    wander(plain);
+    rotate_outcome(plain, outcome, sizeof(outcome));
+    assert_string_equal(outcome, "skipped: no over-the-air path; quarantine instead");
+    assert_true(tauth(&fx, plain, k, opc));
+    json_decref(admin_ok("PUT", "/admin/v1/policy", "{\"default\":[\"notify\"]}", 200));
+    prov_bundle_wipe(&o->b);
+    prov_bundle_wipe(&r->b);
+    free(o);
+    free(r);
+}
+
+/* Rotation on a schedule: an enrollment's maximum credential age is validated and shown. */
+static void test_enrollment_max_credential_age(void **state)
+{
+    (void)state;
+    long before = tcount(&fx, "prov_enrollments");
+    static const char *const bad[] = {"30", "-1", "\"1d\"", "3153600001", "true"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char json[512];
+        snprintf(json, sizeof(json),
+                 "{\"kind\":\"group\",\"attestation\":\"derived_key\",\"max_credential_age_s\":%s,"
+                 "\"supi_range\":{\"first\":\"imsi-001010000950000\","
+                 "\"last\":\"imsi-001010000950009\"}}", bad[i]);
+        json_t *p = admin_ok("POST", "/admin/v1/enrollments", json, 400);
+        assert_string_equal(json_string_value(json_object_get(
+                                json_array_get(json_object_get(p, "invalidParams"), 0), "param")),
+                            "max_credential_age_s");
+        json_decref(p);
+    }
+    assert_int_equal(tcount(&fx, "prov_enrollments"), before);
+    json_t *o = admin_ok("POST", "/admin/v1/enrollments",
+                         "{\"kind\":\"group\",\"attestation\":\"derived_key\","
+                         "\"max_credential_age_s\":7776000,\"supi_range\":{\"first\":"
+                         "\"imsi-001010000950000\",\"last\":\"imsi-001010000950009\"}}", 201);
+    assert_int_equal(json_integer_value(json_object_get(o, "max_credential_age_s")), 7776000);
+    json_decref(o);
+}
+
+/* Rotation on a schedule through the real daemon: a meter whose credential is older than its
+ * enrollment's maximum (made older in the database while the daemon is stopped) gets a
+ * waiting version from the daemon's sweep (its first runs at the first tick after a start);
+ * the old K still authenticates, the meter fetches and confirms, the new K authenticates. */
+static void test_schedule_stages_an_old_credential(void **state)
+{
+    (void)state;
+    char json[512], gk[64];
+    uint8_t ak[32];
+    memset(ak, 0x5c, sizeof(ak));
+    tb64(ak, sizeof(ak), gk);
+    snprintf(json, sizeof(json),
+             "{\"kind\":\"individual\",\"attestation\":\"derived_key\",\"registration_id\":"
+             "\"meter-aged\",\"group_key\":\"%s\",\"max_credential_age_s\":86400,"
+             "\"supi_range\":{\"first\":\"imsi-001010000960000\","
+             "\"last\":\"imsi-001010000960009\"}}", gk);
+    add_enrollment(json);
+    struct onboarded *o = calloc(1, sizeof(*o)), *r = calloc(1, sizeof(*r));
+    onboard_derived(o, "meter-aged", ak, sizeof(ak));
+    assert_string_equal(confirm(o), "active");
+    json_t *dev = admin_ok("GET", "/admin/v1/devices/meter-aged", NULL, 200);
+    assert_null(json_object_get(dev, "waiting_version")); /* one day old at most: not yet */
+    json_decref(dev);
+
+    int status = fixture_stop(&fx, SIGTERM);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char path[256];
+    fixture_db_path(&fx, path, sizeof(path));
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE prov_registrations SET cred_since = cred_since -"
+                                      " 2 * 86400 WHERE reg_id = 'meter-aged'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(fixture_start(&fx), 0);
+
+    json_int_t waiting = 0;
+    for (int i = 0; i < 100 && waiting == 0; i++) {
+        dev = admin_ok("GET", "/admin/v1/devices/meter-aged", NULL, 200);
+        waiting = json_integer_value(json_object_get(dev, "waiting_version"));
+        if (waiting) {
+            char *hist = json_dumps(json_object_get(dev, "history"), JSON_COMPACT);
+            assert_non_null(strstr(hist, "\"detail\":\"schedule\""));
+            free(hist);
+        }
+        json_decref(dev);
+        if (!waiting)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(waiting, 2);
+    assert_true(tauth(&fx, o->b.supi, o->b.k, o->b.opc)); /* not yet replaced */
+    r->d = o->d;
+    tdevice_begin(&fx, &r->d);
+    char *body = tbody_rotate(&r->d, &o->b), *out = NULL;
+    assert_int_equal(treq(&fx, NULL, url("/device/v1/rotate"), body, &out, NULL), 200);
+    assert_int_equal(topen(&r->d, out, r->pt, &r->pt_len, &r->b), IOTSEC_OK);
+    assert_int_equal(r->b.cred_version, 2);
+    assert_string_equal(confirm(r), "active");
+    assert_true(tauth(&fx, r->b.supi, r->b.k, r->b.opc));
+    free(body);
+    free(out);
+    prov_bundle_wipe(&o->b);
+    prov_bundle_wipe(&r->b);
+    free(o);
+    free(r);
+}
+
 static bool listed(json_t *audit, const char *list, const char *supi)
 {
     size_t i;
@@ -917,6 +1114,9 @@ int main(void)
         cmocka_unit_test(test_rotation_survives_a_lost_answer),
         cmocka_unit_test(test_bulk_activation_all_or_nothing),
         cmocka_unit_test(test_subscriber_rotate_means_waiting_version),
+        cmocka_unit_test(test_policy_rotation_goes_over_the_air),
+        cmocka_unit_test(test_enrollment_max_credential_age),
+        cmocka_unit_test(test_schedule_stages_an_old_credential),
         cmocka_unit_test(test_credential_audit),
         cmocka_unit_test(test_ownership_transfer_and_reset),
     };

@@ -106,6 +106,19 @@ static int set_int(const char *cmd, json_t *o, const char *key, const char *flag
     return rc;
 }
 
+/* --max-credential-age DAYS: the API takes seconds. */
+static int set_days(const char *cmd, json_t *o, const char *key, const char *flag,
+                    const char *value)
+{
+    long days;
+    if (value == NULL)
+        return 0;
+    int rc = args_int(cmd, flag, value, 1, 36500, &days);
+    if (rc == 0)
+        json_object_set_new(o, key, json_integer((json_int_t)days * 86400));
+    return rc;
+}
+
 static int enr_add(int argc, char **argv)
 {
     const char *cmd = "enrollment add";
@@ -116,7 +129,7 @@ static int enr_add(int argc, char **argv)
         {"owner", 0, NULL},         {"service", 0, NULL},       {"lifetime-s", 0, NULL},
         {"reprovision", 0, NULL},   {"quota", 0, NULL},         {"rate-per-s", 0, NULL},
         {"requires-activation", 0, NULL}, {"routing-indicator", 0, NULL},
-        {"disabled", 0, NULL},
+        {"disabled", 0, NULL},      {"max-credential-age", 0, NULL},
     };
     int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
     if (rc)
@@ -154,7 +167,9 @@ static int enr_add(int argc, char **argv)
     if ((rc = set_int(cmd, o, "credential_lifetime_s", "lifetime-s", G("lifetime-s"), 60,
                       3153600000L)) ||
         (rc = set_int(cmd, o, "quota", "quota", G("quota"), 1, 1L << 40)) ||
-        (rc = set_int(cmd, o, "rate_per_s", "rate-per-s", G("rate-per-s"), 1, 1000000))) {
+        (rc = set_int(cmd, o, "rate_per_s", "rate-per-s", G("rate-per-s"), 1, 1000000)) ||
+        (rc = set_days(cmd, o, "max_credential_age_s", "max-credential-age",
+                       G("max-credential-age")))) {
         json_decref(o);
         return rc;
     }
@@ -203,7 +218,7 @@ static const struct command enr_commands[] = {
      "--serial HEX] [--group-key B64URL (else generated and printed once)] [--owner NAME] "
      "[--service JSON] [--lifetime-s N] [--reprovision keep|reset|never] [--quota N] "
      "[--rate-per-s N] [--requires-activation yes|no] [--routing-indicator DIGITS] "
-     "[--disabled yes]"},
+     "[--disabled yes] [--max-credential-age DAYS (then rotated over the air)]"},
     {"list", enr_list, ""},
     {"disable", enr_disable, "ID"},
     {"enable", enr_enable, "ID"},

@@ -1,7 +1,8 @@
 /* The policy: its decisions and its JSON (strict), and its store with a real database:
  * a finding quarantines through the subscriber capability, the same finding twice is one
  * action, a release reopens the way, the audit refuses UPDATE and DELETE, a finding about
- * a subscription that cannot be quarantined is recorded as skipped. */
+ * a subscription that cannot be quarantined is recorded as skipped; rotation is over the air
+ * (the rotate hook, in the policy's transaction) or skipped, never a server-side new K. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -183,11 +184,122 @@ static void test_throttle_and_skips(void **state)
     act(f, "imsi-001019999999999", AN_EXC_SUSPICION_OF_DDOS_ATTACK,
         POLICY_BIT(POLICY_QUARANTINE), 1);
     assert_int_equal(rows(f, "imsi-001019999999999"), 1);
-    /* Rotation: a new credential version. */
-    act(f, SUPI, AN_EXC_WRONG_DESTINATION_ADDRESS, POLICY_BIT(POLICY_ROTATE), 1);
+}
+
+/* ---- rotation: over the air (the hook) or not at all ---- */
+
+struct fake_rotator {
+    int rc;        /* what the hook answers */
+    int calls;
+    char supi[40], actor[16];
+};
+
+static int fake_rotate(void *arg, struct store_conn *conn, const char *supi, int64_t now,
+                       const char *actor, uint32_t *version)
+{
+    struct fake_rotator *r = arg;
+    assert_non_null(conn); /* the policy's own transaction */
+    assert_int_equal(now, 2000);
+    r->calls++;
+    snprintf(r->supi, sizeof(r->supi), "%s", supi);
+    snprintf(r->actor, sizeof(r->actor), "%s", actor);
+    *version = 2;
+    return r->rc;
+}
+
+/* The service stamps jobs with the wall clock. */
+static int fake_rotate_now(void *arg, struct store_conn *conn, const char *supi, int64_t now,
+                           const char *actor, uint32_t *version)
+{
+    assert_true(now > 2000);
+    return fake_rotate(arg, conn, supi, 2000, actor, version);
+}
+
+static void last_outcome(const struct policy_record *r, void *ctx)
+{
+    if (strcmp(r->action, "rotate") == 0)
+        snprintf(ctx, 64, "%s", r->outcome);
+}
+
+static const char *rotate_outcome(struct fixture *f)
+{
+    static char out[64];
+    out[0] = '\0';
+    assert_int_equal(policy_store_list(f->store, SUPI, 0, 1000, last_outcome, out), IOTSEC_OK);
+    return out;
+}
+
+static int act_with(struct fixture *f, enum an_exception x, struct fake_rotator *r)
+{
+    struct policy_job j = {.exc = x, .level = 2, .window = 1, .now = 2000,
+                           .actions = POLICY_BIT(POLICY_ROTATE), .kek = &kek,
+                           .rotate = r ? fake_rotate : NULL, .rotate_arg = r};
+    snprintf(j.supi, sizeof(j.supi), "%s", SUPI);
+    return store_write_sync(f->store, policy_store_act, &j);
+}
+
+static void test_rotation_over_the_air_or_not_at_all(void **state)
+{
+    struct fixture *f = *state;
     struct subscription s;
+    /* No over-the-air path (no hook): nothing rotated, the device keeps working. */
+    assert_int_equal(act_with(f, AN_EXC_WRONG_DESTINATION_ADDRESS, NULL), IOTSEC_OK);
+    assert_string_equal(rotate_outcome(f), "skipped: no over-the-air path; quarantine instead");
+    /* The hook says the SUPI has no registration: the same. */
+    struct fake_rotator none = {.rc = IOTSEC_ERR_NOTFOUND};
+    assert_int_equal(act_with(f, AN_EXC_UNEXPECTED_WAKEUP, &none), IOTSEC_OK);
+    assert_int_equal(none.calls, 1);
+    assert_string_equal(rotate_outcome(f), "skipped: no over-the-air path; quarantine instead");
     assert_int_equal(subscriber_get(f->store, SUPI, &s), IOTSEC_OK);
-    assert_int_equal(s.cred_version, 2);
+    assert_int_equal(s.cred_version, 1);
+    assert_int_equal(s.state, SUB_ACTIVE);
+    int before = rows(f, SUPI);
+    /* A database error in the hook rolls the whole job back: no audit row, no open action,
+     * so the same finding acts again once the database is back. */
+    struct fake_rotator broken = {.rc = IOTSEC_ERR_IO};
+    assert_int_not_equal(act_with(f, AN_EXC_SUSPICION_OF_DDOS_ATTACK, &broken), IOTSEC_OK);
+    assert_int_equal(rows(f, SUPI), before);
+    /* A device with a registration: a version waits for it, staged by the policy; the
+     * subscription's K is not touched (the device still authenticates with it). */
+    struct fake_rotator ota = {.rc = IOTSEC_OK};
+    assert_int_equal(act_with(f, AN_EXC_SUSPICION_OF_DDOS_ATTACK, &ota), IOTSEC_OK);
+    assert_int_equal(ota.calls, 1);
+    assert_string_equal(ota.supi, SUPI);
+    assert_string_equal(ota.actor, "policy");
+    assert_string_equal(rotate_outcome(f), "waiting for the device");
+    assert_int_equal(subscriber_get(f->store, SUPI, &s), IOTSEC_OK);
+    assert_int_equal(s.cred_version, 1);
+    /* The same alarm again: its action stands, nothing staged twice. */
+    assert_int_equal(act_with(f, AN_EXC_SUSPICION_OF_DDOS_ATTACK, &ota), IOTSEC_OK);
+    assert_int_equal(ota.calls, 1);
+    /* A revoked or expired subscription: recorded as skipped. */
+    struct fake_rotator gone = {.rc = IOTSEC_ERR_STATE};
+    assert_int_equal(act_with(f, AN_EXC_UNEXPECTED_LARGE_RATE_FLOW, &gone), IOTSEC_OK);
+    assert_string_equal(rotate_outcome(f), "skipped: subscription not in a state that allows it");
+}
+
+/* The service hands its rotator to every job: a rule that says rotate reaches the hook. */
+static void test_service_rotator(void **state)
+{
+    struct fixture *f = *state;
+    const char *doc = "{\"rules\":[{\"exception\":\"UNEXPECTED_UE_LOCATION\",\"min_level\":1,"
+                      "\"actions\":[\"rotate\"]}],\"default\":[]}";
+    struct policy_save_job save = {doc, 1};
+    assert_int_equal(store_write_sync(f->store, policy_store_save, &save), IOTSEC_OK);
+    struct policy_service_options o = {.store = f->store, .kek = &kek};
+    struct policy_service *ps = policy_service_new(&o);
+    assert_non_null(ps);
+    struct fake_rotator ota = {.rc = IOTSEC_OK};
+    policy_set_rotator(ps, fake_rotate_now, &ota);
+    struct an_finding fd;
+    memset(&fd, 0, sizeof(fd));
+    fd.exc = AN_EXC_UNEXPECTED_UE_LOCATION;
+    fd.level = 1;
+    policy_on_finding(ps, &fd, SUPI, "{}");
+    policy_service_sync(ps);
+    policy_service_free(ps);
+    assert_int_equal(ota.calls, 1);
+    assert_string_equal(rotate_outcome(f), "waiting for the device");
 }
 
 static int tamper(struct store_conn *conn, void *arg)
@@ -251,6 +363,9 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test_setup_teardown(test_quarantine_once_and_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_and_skips, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_over_the_air_or_not_at_all, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_service_rotator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_and_failed_webhook, setup, teardown),
     };
