@@ -89,6 +89,7 @@ struct expose_nb {
     struct nb_af *afs;
     size_t n_afs;
     struct nb_cache *cache;
+    struct nb_dcache *dcache; /* what decisions read from the store (nb_dcache.c) */
     struct nb_audit audit;
     const char *admin_fp;
 };
@@ -127,6 +128,22 @@ struct nb_consents {
 int nb_store_consents(struct store_conn *c, const struct expose_target *t, struct nb_consents *out);
 /* Has the device's owner opted it out of monitoring? */
 int nb_store_opted_out(struct store_conn *c, const char *supi, bool *out);
+
+/* nb_dcache.c: the consents and opt-out of a target (id: its SUPI or group id) as last read
+ * from the store, valid until the next nb_dcache_invalidate(). A filler takes
+ * nb_dcache_gen() BEFORE reading the store and gives it to nb_dcache_put(). Writers of
+ * consents, groups and opt-outs call nb_dcache_invalidate() after committing, before
+ * answering. */
+#define NB_DCACHE_ENTRIES 4096
+struct nb_dcache;
+struct nb_dcache *nb_dcache_new(size_t entries);
+void nb_dcache_free(struct nb_dcache *c);
+uint64_t nb_dcache_gen(struct nb_dcache *c);
+void nb_dcache_invalidate(struct nb_dcache *c);
+bool nb_dcache_get(struct nb_dcache *c, const struct expose_target *t, const char *id,
+                   struct nb_consents *out, bool *opted_out);
+void nb_dcache_put(struct nb_dcache *c, uint64_t gen, const struct expose_target *t,
+                   const char *id, const struct nb_consents *cs, bool opted_out);
 
 /* nb_probe.c: our own token-checked resources (whoami, authorisation dry run) */
 int nb_probe_routes(struct expose_nb *nb);
