@@ -20,15 +20,9 @@ struct flush_job {
     size_t n;
 };
 
-static int insert_one(struct store_conn *conn, const struct nb_audit_rec *r)
+/* st: the prepared INSERT, looked up once per flush (store_stmt hashes the SQL text). */
+static int insert_one(struct store_conn *conn, sqlite3_stmt *st, const struct nb_audit_rec *r)
 {
-    sqlite3_stmt *st;
-    int rc = store_stmt(conn,
-                        "INSERT INTO expose_audit (seq, time_ms, principal, action, resource,"
-                        " reason, request_id, allow, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        &st);
-    if (rc != IOTSEC_OK)
-        return rc;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)r->r.seq);
     sqlite3_bind_int64(st, 2, r->r.time_ms);
     sqlite3_bind_text(st, 3, r->principal, -1, SQLITE_STATIC);
@@ -66,12 +60,16 @@ static int flush_run(struct store_conn *conn, void *arg)
     a->n_retry = 0;
     a->n_pending = 0;
     pthread_mutex_unlock(&a->mu);
-    for (size_t i = 0; i < j->n; i++) {
-        int rc = insert_one(conn, &j->recs[i]);
-        if (rc != IOTSEC_OK)
-            return rc;
-    }
-    return IOTSEC_OK;
+    if (j->n == 0)
+        return IOTSEC_OK;
+    sqlite3_stmt *st;
+    int rc = store_stmt(conn,
+                        "INSERT INTO expose_audit (seq, time_ms, principal, action, resource,"
+                        " reason, request_id, allow, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        &st);
+    for (size_t i = 0; i < j->n && rc == IOTSEC_OK; i++)
+        rc = insert_one(conn, st, &j->recs[i]);
+    return rc;
 }
 
 static void flush_done(void *arg, int rc)
