@@ -28,6 +28,10 @@
 static const char *iotsecd_path(void)
 {
     static char path[PATH_MAX];
+    /* IOTSECD names another build's daemon (e.g. a baseline measured in the same run) */
+    const char *env = getenv("IOTSECD");
+    if (env && env[0] && access(env, X_OK) == 0)
+        return env;
     if (IOTSECD_PATH[0] && access(IOTSECD_PATH, X_OK) == 0)
         return IOTSECD_PATH;
     char self[PATH_MAX];
