@@ -71,6 +71,10 @@ int nb_audit_init(struct nb_audit *a, struct store *s, size_t max);
 /* Appends (hash-chained) and makes sure a flush job is queued. IOTSEC_ERR_BUSY when full. */
 int nb_audit_add(struct nb_audit *a, int64_t time_ms, const char *principal, const char *action,
                  const char *resource, bool allow, const char *reason, const char *request_id);
+/* Returns once every record added before the call has been committed (or its commit failed):
+ * an empty job queued behind their flush jobs, which the store runs in submission order. For
+ * readers of the log (the admin face), which must see every decision answered before them. */
+int nb_audit_barrier(struct nb_audit *a);
 /* Waits until every record is committed (or the store refuses), then frees. */
 void nb_audit_fini(struct nb_audit *a);
 
