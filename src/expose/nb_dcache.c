@@ -21,12 +21,14 @@
 
 #define WAYS 4
 
+/* One allocation, sized to what the store returned: typically a few hundred bytes, at most
+ * about 10 KiB (struct nb_consents' bounds). */
 struct snap {
     size_t n, n_groups, used;
     bool opted_out;
-    struct consent c[32];
     size_t group_off[16]; /* offsets of the group names in buf */
-    char buf[];           /* the strings, as used in struct nb_consents */
+    char *buf;            /* the strings, as used in struct nb_consents: after c */
+    struct consent c[];   /* n of them */
 };
 
 struct dentry {
@@ -142,9 +144,10 @@ bool nb_dcache_get(struct nb_dcache *c, const struct expose_target *t, const cha
 void nb_dcache_put(struct nb_dcache *c, uint64_t gen, const struct expose_target *t,
                    const char *id, const struct nb_consents *cs, bool opted_out)
 {
-    struct snap *s = malloc(sizeof(*s) + cs->used);
+    struct snap *s = malloc(sizeof(*s) + cs->n * sizeof(s->c[0]) + cs->used);
     if (s == NULL)
         return; /* not cached: the next decision reads the store again */
+    s->buf = (char *)&s->c[cs->n];
     memcpy(s->buf, cs->buf, cs->used);
     s->used = cs->used;
     s->n = cs->n;
