@@ -4,7 +4,7 @@
  * GET /healthz on the same face, same client, same run (what TLS + HTTP alone cost).
  *
  * The resources: GET /3gpp-monitoring-event/v1/{scsAsId}/subscriptions/{id} (T8: the token
- * check, the subscription, the decision with its consent read and its audit record), the
+ * check, the subscription, the decision (consents from the cache of decisions) and its audit record), the
  * issue's figure; and GET /iotsec-exposure/v1/{scsAsId}/whoami, the token check alone (the
  * bearer token found in the verified-token cache, its binding to this connection's
  * certificate, the AF's registration and scope: expose_nb_authenticate(), no store read).
