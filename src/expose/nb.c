@@ -154,7 +154,8 @@ int expose_nb_new(const struct expose_nb_config *cfg, struct expose_nb **out)
     pthread_rwlock_init(&nb->lock, NULL);
     nb_audit_init(&nb->audit, nb->store, cfg->audit_queue_max);
     nb->cache = nb_cache_new(cfg->token_cache_entries ? cfg->token_cache_entries : 16384);
-    int rc = nb->cache ? jwt_keyset_new(&nb->keys) : IOTSEC_ERR_NOMEM;
+    nb->dcache = nb_dcache_new(NB_DCACHE_ENTRIES);
+    int rc = nb->cache && nb->dcache ? jwt_keyset_new(&nb->keys) : IOTSEC_ERR_NOMEM;
     if (rc == IOTSEC_OK)
         rc = load_keys(nb);
     if (rc == IOTSEC_OK)
@@ -175,6 +176,7 @@ void expose_nb_free(struct expose_nb *nb)
     jwt_keyset_free(nb->keys);
     hmac_sha256_wipe(&nb->extid_key);
     nb_cache_free(nb->cache);
+    nb_dcache_free(nb->dcache);
     free(nb->afs);
     pthread_rwlock_destroy(&nb->lock);
     free(nb);

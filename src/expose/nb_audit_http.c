@@ -44,6 +44,9 @@ static void handle_audit_log(struct http_request *req, void *user)
     long long limit = limit_s ? atoll(limit_s) : LIST_MAX;
     if (limit <= 0 || limit > LIST_MAX)
         limit = LIST_MAX;
+    /* decisions are answered before their records commit: show every one answered before
+     * this request (a store that refuses the barrier still shows what it has) */
+    nb_audit_barrier(&nb->audit);
     struct store_conn *c;
     sqlite3_stmt *st;
     int rc = store_reader_get(nb->store, &c);
@@ -73,6 +76,7 @@ static void handle_audit_verify(struct http_request *req, void *user)
     uint64_t count = 0;
     int64_t bad = -1;
     struct audit_anchor head;
+    nb_audit_barrier(&nb->audit); /* the chain as of every decision answered before */
     struct store_conn *conn;
     int rc = store_reader_get(nb->store, &conn);
     if (rc == IOTSEC_OK)

@@ -209,6 +209,32 @@ static void resource_text(const struct expose_target *t, char *out, size_t cap)
         snprintf(out, cap, "%s:%.200s", kind, id);
 }
 
+/* What the store says about the target (consents, groups, the device's opt-out), from the
+ * consent cache when no write has happened since it was read (nb_dcache.c). */
+static int targets_of(struct expose_nb *nb, const struct expose_target *t,
+                      struct nb_consents *cs, bool *opted_out)
+{
+    const char *id = t->kind == RESOURCE_DEVICE ? t->supi
+                     : t->kind == RESOURCE_GROUP ? t->group_id : NULL;
+    *opted_out = false;
+    if (id == NULL) { /* an area: no consent to read */
+        cs->n = cs->n_groups = cs->used = 0;
+        return IOTSEC_OK;
+    }
+    if (nb_dcache_get(nb->dcache, t, id, cs, opted_out))
+        return IOTSEC_OK;
+    uint64_t gen = nb_dcache_gen(nb->dcache); /* before reading: a write after it voids us */
+    struct store_conn *c;
+    int rc = store_reader_get(nb->store, &c);
+    if (rc == IOTSEC_OK)
+        rc = nb_store_consents(c, t, cs);
+    if (rc == IOTSEC_OK && t->kind == RESOURCE_DEVICE)
+        rc = nb_store_opted_out(c, t->supi, opted_out);
+    if (rc == IOTSEC_OK)
+        nb_dcache_put(nb->dcache, gen, t, id, cs, *opted_out);
+    return rc;
+}
+
 int expose_nb_decide(struct expose_nb *nb, const struct expose_af *af, enum action a,
                      const struct expose_target *t, const char *request_id,
                      struct authz_result *res, char *consent_id_out)
@@ -221,18 +247,14 @@ int expose_nb_decide(struct expose_nb *nb, const struct expose_af *af, enum acti
     struct nb_consents *cs = malloc(sizeof(*cs));
     if (cs == NULL)
         return IOTSEC_ERR_NOMEM;
-    struct store_conn *c;
-    int rc = store_reader_get(nb->store, &c);
-    if (rc == IOTSEC_OK)
-        rc = nb_store_consents(c, t, cs);
-    bool opted_out = t->monitoring_opt_out;
-    if (rc == IOTSEC_OK && !opted_out && t->kind == RESOURCE_DEVICE && t->supi &&
-        t->service == EXPOSE_SVC_MONITORING_EVENT)
-        rc = nb_store_opted_out(c, t->supi, &opted_out);
+    bool opted_out = false;
+    int rc = targets_of(nb, t, cs, &opted_out);
     if (rc != IOTSEC_OK) {
         free(cs);
         return rc;
     }
+    opted_out = opted_out && t->service == EXPOSE_SVC_MONITORING_EVENT;
+    opted_out = opted_out || t->monitoring_opt_out;
     struct resource r = {.kind = t->kind,
                          .id = t->kind == RESOURCE_DEVICE ? t->supi : t->group_id,
                          .groups = cs->groups, .n_groups = cs->n_groups,

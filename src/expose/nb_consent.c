@@ -3,8 +3,10 @@
  *                                               minimal group model: a named set of SUPIs)
  *   POST /admin/v1/consents                     grant {af_id, scope, supi | group, expires?,
  *                                               owner?, purpose?} -> {consent_id, external_ids}
- *   POST /admin/v1/consents/{consentId}/revoke  effective for the very next decision: decisions
- *                                               read consents from the store, nothing caches them
+ *   POST /admin/v1/consents/{consentId}/revoke  effective for the very next decision: the
+ *                                               consent cache of decisions (nb_dcache.c) is
+ *                                               invalidated after every commit here, before
+ *                                               the answer
  *   POST /admin/v1/monitoring-opt-out           {supi, opt_out: true|false}: the owner's opt-out
  *                                               of monitoring, which beats any consent
  * Granting creates the AF's external IDs of the devices concerned (a group's members now, and
@@ -126,6 +128,7 @@ static void handle_group_add(struct http_request *req, void *user)
     }
     if (rc == IOTSEC_OK)
         rc = store_write_sync(nb->store, group_add_run, &j);
+    nb_dcache_invalidate(nb->dcache); /* committed (or not): decisions read the store again */
     free(j.rows);
     json_decref(o);
     if (rc != IOTSEC_OK) {
@@ -248,6 +251,7 @@ static void handle_consent_grant(struct http_request *req, void *user)
     j.rows = calloc(j.cap, sizeof(*j.rows));
     nb_random_id("consent-", j.consent_id, sizeof(j.consent_id));
     int rc = j.rows ? store_write_sync(nb->store, consent_grant_run, &j) : IOTSEC_ERR_NOMEM;
+    nb_dcache_invalidate(nb->dcache); /* committed (or not): decisions read the store again */
     if (rc != IOTSEC_OK) {
         free(j.rows);
         json_decref(o);
@@ -298,12 +302,14 @@ static void handle_consent_revoke(struct http_request *req, void *user)
     struct revoke_job j = {http_request_param(req, "consentId")};
     int rc = nb_id_valid(j.consent_id) ? store_write_sync(nb->store, consent_revoke_run, &j)
                                        : IOTSEC_ERR_NOTFOUND;
+    nb_dcache_invalidate(nb->dcache); /* committed (or not): decisions read the store again */
     if (rc != IOTSEC_OK) {
         nb_store_failed(req, rc == IOTSEC_ERR_NOTFOUND ? rc : rc);
         return;
     }
-    /* Decisions read consents from the store (committed now); the token cache holds no
-     * consent, but is dropped too so that nothing derived from before the revocation lives. */
+    /* Decisions read consents from the store again (the consent cache was invalidated after
+     * the commit, above); the token cache holds no consent, but is dropped too so that nothing
+     * derived from before the revocation lives. */
     nb_cache_clear(nb->cache);
     char res[128];
     snprintf(res, sizeof(res), "consent:%s", j.consent_id);
@@ -354,6 +360,7 @@ static void handle_opt(struct http_request *req, void *user)
     }
     struct opt_job j = {supi, json_is_true(v)};
     int rc = store_write_sync(nb->store, opt_run, &j);
+    nb_dcache_invalidate(nb->dcache); /* committed (or not): decisions read the store again */
     if (rc != IOTSEC_OK) {
         json_decref(o);
         nb_store_failed(req, rc);

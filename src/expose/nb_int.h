@@ -71,6 +71,10 @@ int nb_audit_init(struct nb_audit *a, struct store *s, size_t max);
 /* Appends (hash-chained) and makes sure a flush job is queued. IOTSEC_ERR_BUSY when full. */
 int nb_audit_add(struct nb_audit *a, int64_t time_ms, const char *principal, const char *action,
                  const char *resource, bool allow, const char *reason, const char *request_id);
+/* Returns once every record added before the call has been committed (or its commit failed):
+ * an empty job queued behind their flush jobs, which the store runs in submission order. For
+ * readers of the log (the admin face), which must see every decision answered before them. */
+int nb_audit_barrier(struct nb_audit *a);
 /* Waits until every record is committed (or the store refuses), then frees. */
 void nb_audit_fini(struct nb_audit *a);
 
@@ -89,6 +93,7 @@ struct expose_nb {
     struct nb_af *afs;
     size_t n_afs;
     struct nb_cache *cache;
+    struct nb_dcache *dcache; /* what decisions read from the store (nb_dcache.c) */
     struct nb_audit audit;
     const char *admin_fp;
 };
@@ -127,6 +132,22 @@ struct nb_consents {
 int nb_store_consents(struct store_conn *c, const struct expose_target *t, struct nb_consents *out);
 /* Has the device's owner opted it out of monitoring? */
 int nb_store_opted_out(struct store_conn *c, const char *supi, bool *out);
+
+/* nb_dcache.c: the consents and opt-out of a target (id: its SUPI or group id) as last read
+ * from the store, valid until the next nb_dcache_invalidate(). A filler takes
+ * nb_dcache_gen() BEFORE reading the store and gives it to nb_dcache_put(). Writers of
+ * consents, groups and opt-outs call nb_dcache_invalidate() after committing, before
+ * answering. */
+#define NB_DCACHE_ENTRIES 4096
+struct nb_dcache;
+struct nb_dcache *nb_dcache_new(size_t entries);
+void nb_dcache_free(struct nb_dcache *c);
+uint64_t nb_dcache_gen(struct nb_dcache *c);
+void nb_dcache_invalidate(struct nb_dcache *c);
+bool nb_dcache_get(struct nb_dcache *c, const struct expose_target *t, const char *id,
+                   struct nb_consents *out, bool *opted_out);
+void nb_dcache_put(struct nb_dcache *c, uint64_t gen, const struct expose_target *t,
+                   const char *id, const struct nb_consents *cs, bool opted_out);
 
 /* nb_probe.c: our own token-checked resources (whoami, authorisation dry run) */
 int nb_probe_routes(struct expose_nb *nb);

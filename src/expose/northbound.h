@@ -34,9 +34,10 @@
  * - No SUPI/IMSI ever leaves: the AF names devices by external ID; audit records name the
  *   external ID (never the SUPI); outbound bodies use expose_nb_external_id().
  * - Threads: every function may be called from any worker thread concurrently. The ones that
- *   read consents or external IDs do a point query on the calling thread's store reader
- *   (microseconds, no lock wait: WAL), so a consent revoked through the admin face is refused
- *   by the very next decision.
+ *   read external IDs do a point query on the calling thread's store reader (microseconds, no
+ *   lock wait: WAL); decisions take consents from a cache that every consent, group and
+ *   opt-out write invalidates after its commit and before its answer, so a consent revoked
+ *   through the admin face is refused by the very next decision.
  * - Pointers passed in are borrowed for the call. struct expose_af is a self-contained copy:
  *   keep it in a deferred request's context or a subscription as long as needed; re-check
  *   with expose_nb_decide() when acting later (notifications), so revocation stops them. */

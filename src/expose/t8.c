@@ -108,6 +108,7 @@ void t8_sub_free(struct t8 *t, struct t8_sub *s)
         location_unwatch(t->cfg.loc, s->watch_id); /* waits for a report being built */
     loc_area_free_members(&s->req.area);
     json_decref(s->body);
+    free(s->body_text);
     memset(s->supi, 0, sizeof(s->supi));
     free(s);
 }

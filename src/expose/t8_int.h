@@ -63,6 +63,9 @@ struct t8_sub {
     char supi[LOC_SUPI_MAX];      /* resolved inside; never leaves */
     char self[NOTIFY_URL_MAX];    /* the resource URI */
     json_t *body;                 /* as accepted (with self), for GET */
+    char *body_text;              /* body serialised, made by the first GET (under t->mu): a
+                                   * body never changes (PUT makes a new t8_sub) */
+    size_t body_len;
     uint64_t watch_id;            /* 0: none */
     atomic_uint reports;          /* notifications produced */
     atomic_bool done;             /* fulfilled or expired: t8_tick removes it */

@@ -29,6 +29,7 @@
 static const char *iotsecd_path(void)
 {
     static char path[PATH_MAX];
+    /* IOTSECD names another build's daemon (e.g. a baseline measured in the same run) */
     const char *env = getenv("IOTSECD");
     if (env && env[0])
         return access(env, X_OK) == 0 ? env : NULL;

@@ -70,6 +70,9 @@ static SSL_CTX *tls_ctx(const struct h2c_config *cfg, char *err, size_t len)
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* one read system call per record, not two (header, body); conn_read() reads until
+     * WANT_READ, so nothing is left in the SSL buffer unseen */
+    SSL_CTX_set_read_ahead(ctx, 1);
     return ctx;
 }
 
