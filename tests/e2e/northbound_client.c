@@ -163,3 +163,32 @@ int nb_mint_client(const char *dir, const char *name)
              dir, name, name, name, name, name, name, name, name, name, name);
     return system(cmd) == 0 ? 0 : -1;
 }
+
+json_t *nb_admin_json(const struct daemon_fixture *f, const char *method, const char *path,
+                      json_t *body, long want)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s%s", f->admin, path);
+    char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    char *out = NULL;
+    long st = fixture_request(f, AS_ADMIN, method, url, b ? "application/json" : NULL, b,
+                              b ? strlen(b) : 0, &out);
+    free(b);
+    if (st != want)
+        fail_msg("%s %s: %ld, want %ld: %s", method, path, st, want, out ? out : "");
+    json_t *o = json_loads(out ? out : "", 0, NULL);
+    free(out);
+    return o;
+}
+
+char *nb_read_file(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    char *s = calloc(1, 65536);
+    size_t n = fread(s, 1, 65535, fp);
+    fclose(fp);
+    s[n] = 0;
+    return s;
+}

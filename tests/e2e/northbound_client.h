@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "fixture.h"
 
 /* A client identity: PEM certificate and key files; both NULL = no client certificate. */
@@ -45,5 +47,13 @@ int nb_leak_find(const struct daemon_fixture *f, const char *data, size_t len, c
 /* Mints a CA and a leaf client certificate signed by it (P-256) into dir/<name>.pem and
  * dir/<name>.key (the CA into dir/<name>-ca.*). Returns 0. */
 int nb_mint_client(const char *dir, const char *name);
+
+/* An admin-face request with a JSON body (taken: decref'd here; NULL for none); fails the
+ * test unless the status is want. Returns the parsed answer (NULL when not JSON). */
+json_t *nb_admin_json(const struct daemon_fixture *f, const char *method, const char *path,
+                      json_t *body, long want);
+
+/* A small file's text (at most 64 KiB), NUL-terminated; the caller frees it. */
+char *nb_read_file(const char *path);
 
 #endif

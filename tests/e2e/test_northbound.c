@@ -37,43 +37,16 @@ static char ext_a_s1[300], ext_b_s1[300], ext_a_s3[300], consent_a_s1[80];
 
 /* ---- helpers ---- */
 
-static json_t *admin_json(const char *method, const char *path, json_t *body, long want)
-{
-    char url[256];
-    snprintf(url, sizeof(url), "%s%s", F.admin, path);
-    char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    char *out = NULL;
-    long st = fixture_request(&F, AS_ADMIN, method, url, b ? "application/json" : NULL, b,
-                              b ? strlen(b) : 0, &out);
-    free(b);
-    if (st != want)
-        fail_msg("%s %s: %ld, want %ld: %s", method, path, st, want, out ? out : "");
-    json_t *o = json_loads(out ? out : "", 0, NULL);
-    free(out);
-    return o;
-}
-
-static char *read_file(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    char *s = calloc(1, 65536);
-    size_t n = fread(s, 1, 65535, fp);
-    fclose(fp);
-    s[n] = 0;
-    return s;
-}
 
 static void register_af(const char *name, const char *cert, const char *services, char *af_id)
 {
-    char *pem = read_file(cert);
+    char *pem = nb_read_file(cert);
     json_t *svcs = json_array();
     char tmp[128];
     snprintf(tmp, sizeof(tmp), "%s", services);
     for (char *t = strtok(tmp, ","); t; t = strtok(NULL, ","))
         json_array_append_new(svcs, json_string(t));
-    json_t *o = admin_json("POST", "/admin/v1/afs",
+    json_t *o = nb_admin_json(&F, "POST", "/admin/v1/afs",
                            json_pack("{s:s, s:s, s:o}", "name", name, "cert_pem", pem, "services",
                                      svcs), 201);
     free(pem);
@@ -85,7 +58,7 @@ static void register_af(const char *name, const char *cert, const char *services
 static void grant(const char *af, const char *kind, const char *target, char *consent_id,
                   const char *supi, char *extid)
 {
-    json_t *o = admin_json("POST", "/admin/v1/consents",
+    json_t *o = nb_admin_json(&F, "POST", "/admin/v1/consents",
                            json_pack("{s:s, s:s, s:s}", "af_id", af, "scope", "monitoring-event",
                                      kind, target), 201);
     if (consent_id)
@@ -286,7 +259,7 @@ static int setup(void **state)
     register_af("AF D", cert_d, "monitoring-event", af_d);
     grant(af_a, "supi", S1, consent_a_s1, S1, ext_a_s1);
     grant(af_b, "supi", S1, NULL, S1, ext_b_s1);
-    json_decref(admin_json("POST", "/admin/v1/groups/fleet-1/members",
+    json_decref(nb_admin_json(&F, "POST", "/admin/v1/groups/fleet-1/members",
                            json_pack("{s:[s]}", "supis", S3), 200));
     grant(af_a, "group", "fleet-1", NULL, S3, ext_a_s3);
     return 0;
@@ -449,7 +422,7 @@ static void test_api_refusals(void **state)
     /* the refusals are in the audit log under A */
     char path[160];
     snprintf(path, sizeof(path), "/admin/v1/audit?af=%s", af_a);
-    json_t *log = admin_json("GET", path, NULL, 200);
+    json_t *log = nb_admin_json(&F, "GET", path, NULL, 200);
     char *dump = json_dumps(log, 0);
     assert_non_null(strstr(dump, "TOKEN_EXPIRED"));
     assert_non_null(strstr(dump, "TOKEN_AUDIENCE"));
@@ -469,7 +442,7 @@ static void test_disabled_af_refused_at_once(void **state)
     nb_response_free(&r);
     char path[128];
     snprintf(path, sizeof(path), "/admin/v1/afs/%s/disable", af_d);
-    json_decref(admin_json("POST", path, NULL, 200));
+    json_decref(nb_admin_json(&F, "POST", path, NULL, 200));
     expect_refused(&D, af_d, t, 401, "invalid_token");
     assert_int_equal(token_req(&D, "application/x-www-form-urlencoded",
                                "grant_type=client_credentials", NULL, NULL), 401);
@@ -501,24 +474,24 @@ static void test_external_ids_and_consent(void **state)
     nb_response_free(&r);
     char path[160];
     snprintf(path, sizeof(path), "/admin/v1/audit?af=%s", af_b);
-    json_t *log = admin_json("GET", path, NULL, 200);
+    json_t *log = nb_admin_json(&F, "GET", path, NULL, 200);
     char *dump = json_dumps(log, 0);
     assert_non_null(strstr(dump, "UNKNOWN_EXTERNAL_ID"));
     free(dump);
     json_decref(log);
     /* the owner's opt-out beats the consent, at once; opting in again restores it */
-    json_decref(admin_json("POST", "/admin/v1/monitoring-opt-out",
+    json_decref(nb_admin_json(&F, "POST", "/admin/v1/monitoring-opt-out",
                            json_pack("{s:s, s:b}", "supi", S1, "opt_out", 1), 200));
     assert_int_equal(authorisation(&A, af_a, ta, ext_a_s1, &r), 403);
     assert_non_null(strstr(r.body, "DENY_OPTED_OUT"));
     nb_response_free(&r);
-    json_decref(admin_json("POST", "/admin/v1/monitoring-opt-out",
+    json_decref(nb_admin_json(&F, "POST", "/admin/v1/monitoring-opt-out",
                            json_pack("{s:s, s:b}", "supi", S1, "opt_out", 0), 200));
     assert_int_equal(authorisation(&A, af_a, ta, ext_a_s1, &r), 200);
     nb_response_free(&r);
     /* revocation: refused by the very next request */
     snprintf(path, sizeof(path), "/admin/v1/consents/%s/revoke", consent_a_s1);
-    json_decref(admin_json("POST", path, NULL, 200));
+    json_decref(nb_admin_json(&F, "POST", path, NULL, 200));
     assert_int_equal(authorisation(&A, af_a, ta, ext_a_s1, &r), 403);
     assert_non_null(strstr(r.body, "DENY_CONSENT_REVOKED"));
     nb_response_free(&r);
@@ -534,7 +507,7 @@ static void test_signing_key_rotation(void **state)
     struct nb_response r;
     assert_int_equal(whoami(&B, af_b, old, 1, &r), 200);
     nb_response_free(&r);
-    json_t *k = admin_json("POST", "/admin/v1/expose/signing-keys/rotate", NULL, 200);
+    json_t *k = nb_admin_json(&F, "POST", "/admin/v1/expose/signing-keys/rotate", NULL, 200);
     char kid_new[80];
     snprintf(kid_new, sizeof(kid_new), "%s", json_string_value(json_object_get(k, "kid")));
     json_decref(k);
@@ -552,17 +525,17 @@ static void test_signing_key_rotation(void **state)
     snprintf(path, sizeof(path), "/admin/v1/expose/signing-keys/%s/retire",
              json_string_value(json_object_get(h, "kid")));
     json_decref(h);
-    json_decref(admin_json("POST", path, NULL, 200));
+    json_decref(nb_admin_json(&F, "POST", path, NULL, 200));
     expect_refused(&B, af_b, old, 401, "invalid_token");
     assert_int_equal(whoami(&B, af_b, fresh, 0, &r), 200);
     nb_response_free(&r);
     /* the current key cannot be retired */
     snprintf(path, sizeof(path), "/admin/v1/expose/signing-keys/%s/retire", kid_new);
-    json_decref(admin_json("POST", path, NULL, 409));
+    json_decref(nb_admin_json(&F, "POST", path, NULL, 409));
     /* 8 keys are accepted at most: the 9th rotation is refused, nothing stored */
     for (int i = 0; i < 7; i++)
-        json_decref(admin_json("POST", "/admin/v1/expose/signing-keys/rotate", NULL, 200));
-    json_decref(admin_json("POST", "/admin/v1/expose/signing-keys/rotate", NULL, 409));
+        json_decref(nb_admin_json(&F, "POST", "/admin/v1/expose/signing-keys/rotate", NULL, 200));
+    json_decref(nb_admin_json(&F, "POST", "/admin/v1/expose/signing-keys/rotate", NULL, 409));
     assert_int_equal(whoami(&B, af_b, fresh, 0, &r), 200);
     nb_response_free(&r);
     json_decref(jwks0);

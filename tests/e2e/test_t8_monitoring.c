@@ -58,38 +58,11 @@ static void dump(const char *schema, const char *body)
     }
 }
 
-static json_t *admin_json(const char *method, const char *path, json_t *body, long want)
-{
-    char url[256];
-    snprintf(url, sizeof(url), "%s%s", F.admin, path);
-    char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    char *out = NULL;
-    long st = fixture_request(&F, AS_ADMIN, method, url, b ? "application/json" : NULL, b,
-                              b ? strlen(b) : 0, &out);
-    free(b);
-    if (st != want)
-        fail_msg("%s %s: %ld, want %ld: %s", method, path, st, want, out ? out : "");
-    json_t *o = json_loads(out ? out : "", 0, NULL);
-    free(out);
-    return o;
-}
-
-static char *read_file(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    char *s = calloc(1, 65536);
-    size_t n = fread(s, 1, 65535, fp);
-    fclose(fp);
-    s[n] = 0;
-    return s;
-}
 
 static void register_af(const char *name, const char *cert, char *af_id)
 {
-    char *pem = read_file(cert);
-    json_t *o = admin_json("POST", "/admin/v1/afs",
+    char *pem = nb_read_file(cert);
+    json_t *o = nb_admin_json(&F, "POST", "/admin/v1/afs",
                            json_pack("{s:s, s:s, s:[s]}", "name", name, "cert_pem", pem,
                                      "services", "monitoring-event"), 201);
     free(pem);
@@ -99,7 +72,7 @@ static void register_af(const char *name, const char *cert, char *af_id)
 
 static void grant(const char *af, int dev, char *consent_id, char *extid)
 {
-    json_t *o = admin_json("POST", "/admin/v1/consents",
+    json_t *o = nb_admin_json(&F, "POST", "/admin/v1/consents",
                            json_pack("{s:s, s:s, s:s}", "af_id", af, "scope", "monitoring-event",
                                      "supi", supi[dev]), 201);
     if (consent_id)
@@ -257,7 +230,7 @@ static int setup(void **state)
     grant(af_b, 1, NULL, ext_b[1]);
     char path[160];
     snprintf(path, sizeof(path), "/admin/v1/consents/%s/revoke", consent_a[13]);
-    json_decref(admin_json("POST", path, NULL, 200));
+    json_decref(nb_admin_json(&F, "POST", path, NULL, 200));
     tok_a = token_for(&A);
     tok_b = token_for(&B);
     if (sink_start(&sink1, false) || sink_start(&sink2, false) || sink_start(&hang, true))
@@ -449,7 +422,7 @@ static void refusals(void **state)
     json_decref(o);
     free(b);
     /* a device whose owner opted out of monitoring: refused whatever the consent says */
-    json_decref(admin_json("POST", "/admin/v1/monitoring-opt-out",
+    json_decref(nb_admin_json(&F, "POST", "/admin/v1/monitoring-opt-out",
                            json_pack("{s:s, s:b}", "supi", supi[5], "opt_out", 1), 200));
     b = sub_body("LOSS_OF_CONNECTIVITY", ext_a[5], sink1.url, "\"maximumNumberOfReports\":3");
     assert_int_equal(post_sub(&A, tok_a, af_a, b, &o, NULL), 403);
@@ -647,7 +620,7 @@ static void consent_revoked_mid_subscription(void **state)
     assert_true(sink_wait(&sink2, have, 3000) > have);
     char path[160];
     snprintf(path, sizeof(path), "/admin/v1/consents/%s/revoke", consent_a[7]);
-    json_decref(admin_json("POST", path, NULL, 200));
+    json_decref(nb_admin_json(&F, "POST", path, NULL, 200));
     have = sink2.n;
     for (int i = 0; i < 3; i++)
         located(7, 5, 0x702 + (unsigned)i);
@@ -705,7 +678,7 @@ static void authorised_area_exception(void **state)
     json_t *o;
     char path[160];
     snprintf(path, sizeof(path), "/admin/v1/location/areas/%s", supi[11]);
-    json_decref(admin_json("PUT", path,
+    json_decref(nb_admin_json(&F, "PUT", path,
                            json_loads("{\"cells\":[{\"plmnId\":" PLMN
                                       ",\"nrCellId\":\"000001100\"}]}", 0, NULL), 200));
     char *b = sub_body("LOCATION_REPORTING", ext_a[11], sink2.url, "\"maximumNumberOfReports\":9");
