@@ -48,6 +48,21 @@ static long add_enrollment(const char *json)
     return id;
 }
 
+/* A derived-key group enrollment whose group key is len bytes of fill (written to gk), with
+ * extra JSON members (each followed by a comma, or "") and a SUPI range. Returns its id. */
+static long add_derived_group(uint8_t *gk, size_t len, uint8_t fill, const char *extra,
+                              const char *first, const char *last)
+{
+    char b64[96], json[640];
+    memset(gk, fill, len);
+    tb64(gk, len, b64);
+    snprintf(json, sizeof(json),
+             "{\"kind\":\"group\",\"attestation\":\"derived_key\",\"group_key\":\"%s\",%s"
+             "\"supi_range\":{\"first\":\"%s\",\"last\":\"%s\"}}",
+             b64, extra, first, last);
+    return add_enrollment(json);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -421,14 +436,8 @@ static void test_quota_exceeded_is_429(void **state)
     /* The quota enrollment's key was generated: read it from the DB? No: a new enrollment
      * with a known key and quota 1. */
     uint8_t gk[24];
-    memset(gk, 0x5a, sizeof(gk));
-    char b64[64], json[512];
-    tb64(gk, sizeof(gk), b64);
-    snprintf(json, sizeof(json),
-             "{\"kind\":\"group\",\"attestation\":\"derived_key\",\"group_key\":\"%s\","
-             "\"quota\":1,\"supi_range\":{\"first\":\"imsi-001010000800000\","
-             "\"last\":\"imsi-001010000800999\"}}", b64);
-    add_enrollment(json);
+    add_derived_group(gk, sizeof(gk), 0x5a, "\"quota\":1,", "imsi-001010000800000",
+                      "imsi-001010000800999");
     struct onboarded *o = calloc(1, sizeof(*o));
     onboard_derived(o, "quota-1", gk, sizeof(gk));
     long regs = tcount(&fx, "prov_registrations"), subs = tcount(&fx, "subscriptions");
@@ -445,13 +454,8 @@ static void test_quota_exceeded_is_429(void **state)
     assert_int_equal(tcount(&fx, "subscriptions"), subs);
 
     /* A rate limit of 1 per second: the second onboarding within the second waits. */
-    memset(gk, 0x6b, sizeof(gk));
-    tb64(gk, sizeof(gk), b64);
-    snprintf(json, sizeof(json),
-             "{\"kind\":\"group\",\"attestation\":\"derived_key\",\"group_key\":\"%s\","
-             "\"rate_per_s\":1,\"supi_range\":{\"first\":\"imsi-001010000810000\","
-             "\"last\":\"imsi-001010000810999\"}}", b64);
-    add_enrollment(json);
+    add_derived_group(gk, sizeof(gk), 0x6b, "\"rate_per_s\":1,", "imsi-001010000810000",
+                      "imsi-001010000810999");
     prov_bundle_wipe(&o->b);
     onboard_derived(o, "rate-1", gk, sizeof(gk));
     /* (A stalled machine may refill the bucket between two requests: try a few devices.) */
@@ -939,14 +943,8 @@ static void test_credential_audit(void **state)
     (void)state;
     /* Expiring soon: a one-day credential. */
     uint8_t gk[20];
-    memset(gk, 0x77, sizeof(gk));
-    char b64[40], json[512];
-    tb64(gk, sizeof(gk), b64);
-    snprintf(json, sizeof(json),
-             "{\"kind\":\"group\",\"attestation\":\"derived_key\",\"group_key\":\"%s\","
-             "\"credential_lifetime_s\":86400,\"supi_range\":{\"first\":"
-             "\"imsi-001010000950000\",\"last\":\"imsi-001010000950999\"}}", b64);
-    add_enrollment(json);
+    add_derived_group(gk, sizeof(gk), 0x77, "\"credential_lifetime_s\":86400,",
+                      "imsi-001010000950000", "imsi-001010000950999");
     struct onboarded *o = calloc(1, sizeof(*o)), *v = calloc(1, sizeof(*v));
     onboard_derived(o, "short-lived", gk, sizeof(gk));
     assert_string_equal(confirm(o), "active");
@@ -1022,15 +1020,10 @@ static void test_ownership_transfer_and_reset(void **state)
         free(pk);
     }
     uint8_t gk[32];
-    memset(gk, 0x99, sizeof(gk));
-    char gk64[64], json[512];
-    tb64(gk, sizeof(gk), gk64);
-    snprintf(json, sizeof(json),
-             "{\"kind\":\"group\",\"attestation\":\"derived_key\",\"group_key\":\"%s\","
-             "\"manufacturer\":\"acme-root\",\"owner\":\"alice\",\"reprovision\":\"reset\","
-             "\"supi_range\":{\"first\":\"imsi-001010000970000\","
-             "\"last\":\"imsi-001010000970999\"}}", gk64);
-    add_enrollment(json);
+    add_derived_group(gk, sizeof(gk), 0x99,
+                      "\"manufacturer\":\"acme-root\",\"owner\":\"alice\",\"reprovision\":\"reset\",",
+                      "imsi-001010000970000", "imsi-001010000970999");
+    char json[512];
     struct onboarded *o = calloc(1, sizeof(*o)), *n = calloc(1, sizeof(*n));
     const char *id = "owned-meter";
     onboard_derived(o, id, gk, sizeof(gk));

@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 #include <sqlite3.h>
 
+#include "base/b64url.h"
 #include "base/err.h"
 #include "base/hex.h"
 #include "crypto/hmac_sha256.h"
@@ -86,38 +87,15 @@ char *tcert_pem(const struct tcert *c)
 
 void tb64(const uint8_t *in, size_t n, char *out)
 {
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
-                     (i + 2 < n ? in[i + 2] : 0);
-        out[o++] = a[v >> 18];
-        out[o++] = a[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = a[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = a[v & 63];
-    }
-    out[o] = '\0';
+    b64url_encode(in, n, out);
 }
 
-static size_t unb64(const char *s, uint8_t *out)
+/* The server's base64url, decoded strictly (a lenient answer would be a server bug). */
+static size_t unb64(const char *s, uint8_t *out, size_t cap)
 {
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (; *s; s++) {
-        const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        const char *p = strchr(a, *s);
-        assert_non_null(p);
-        acc = acc << 6 | (uint32_t)(p - a);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    return o;
+    size_t n = 0;
+    assert_int_equal(b64url_decode(s, strlen(s), out, cap, &n), IOTSEC_OK);
+    return n;
 }
 
 char *tcert_der_b64(const struct tcert *c)
@@ -231,7 +209,7 @@ void tdevice_begin(const struct daemon_fixture *f, struct tdevice *d)
     free(out);
     const char *n = json_string_value(json_object_get(o, "nonce"));
     assert_non_null(n);
-    assert_int_equal(unb64(n, d->nonce), PROV_NONCE_LEN);
+    assert_int_equal(unb64(n, d->nonce, sizeof(d->nonce)), PROV_NONCE_LEN);
     json_decref(o);
     assert_int_equal(prov_x25519_keygen(d->priv, d->pub), IOTSEC_OK);
 }
@@ -304,7 +282,7 @@ uint8_t *tenvelope(const char *answer, size_t *len)
     const char *e = json_string_value(json_object_get(o, "envelope"));
     assert_non_null(e);
     uint8_t *env = malloc(strlen(e));
-    *len = unb64(e, env);
+    *len = unb64(e, env, strlen(e));
     json_decref(o);
     return env;
 }
