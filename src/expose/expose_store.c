@@ -304,3 +304,18 @@ int nb_store_opted_out(struct store_conn *c, const char *supi, bool *out)
     sqlite3_reset(st);
     return s == SQLITE_ROW || s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
 }
+
+int nb_store_stamp(struct store_conn *c, const char *sql, int64_t when, const char *key)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, sql, &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, when);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (s != SQLITE_DONE)
+        return store_error(c, s);
+    return sqlite3_changes(store_conn_db(c)) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+}

@@ -305,18 +305,8 @@ static int key_insert(struct store_conn *c, void *arg)
 static int key_retire(struct store_conn *c, void *arg)
 {
     struct key_job *j = arg;
-    sqlite3_stmt *st;
-    int rc = store_stmt(c, "UPDATE expose_signing_keys SET retired_at = ? WHERE kid = ? AND"
-                           " retired_at IS NULL", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    sqlite3_bind_int64(st, 1, nb_now());
-    sqlite3_bind_text(st, 2, j->kid, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE)
-        return store_error(c, s);
-    return sqlite3_changes(store_conn_db(c)) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+    return nb_store_stamp(c, "UPDATE expose_signing_keys SET retired_at = ? WHERE kid = ? AND"
+                             " retired_at IS NULL", nb_now(), j->kid);
 }
 
 static void handle_key_rotate(struct http_request *req, void *user)

@@ -280,18 +280,8 @@ struct revoke_job {
 static int consent_revoke_run(struct store_conn *c, void *arg)
 {
     struct revoke_job *j = arg;
-    sqlite3_stmt *st;
-    int rc = store_stmt(c, "UPDATE expose_consents SET revoked_at = ? WHERE consent_id = ? AND"
-                           " revoked_at IS NULL", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    sqlite3_bind_int64(st, 1, nb_now());
-    sqlite3_bind_text(st, 2, j->consent_id, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE)
-        return store_error(c, s);
-    return sqlite3_changes(store_conn_db(c)) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+    return nb_store_stamp(c, "UPDATE expose_consents SET revoked_at = ? WHERE consent_id = ? AND"
+                             " revoked_at IS NULL", nb_now(), j->consent_id);
 }
 
 static void handle_consent_revoke(struct http_request *req, void *user)

@@ -132,6 +132,9 @@ struct nb_consents {
 int nb_store_consents(struct store_conn *c, const struct expose_target *t, struct nb_consents *out);
 /* Has the device's owner opted it out of monitoring? */
 int nb_store_opted_out(struct store_conn *c, const char *supi, bool *out);
+/* Runs sql, an "UPDATE ... SET <when> = ?1 WHERE <key> = ?2 AND <when> IS NULL", once: a
+ * retirement or revocation. IOTSEC_ERR_NOTFOUND when no row changed (unknown, or already). */
+int nb_store_stamp(struct store_conn *c, const char *sql, int64_t when, const char *key);
 
 /* nb_dcache.c: the consents and opt-out of a target (id: its SUPI or group id) as last read
  * from the store, valid until the next nb_dcache_invalidate(). A filler takes
