@@ -144,6 +144,11 @@ int http_server_route(struct http_server *srv, const char *method, const char *p
 static int open_listener(struct http_server *srv, struct listener *l)
 {
     struct sockaddr_storage ss = l->addr;
+    uint16_t port = atomic_load(&l->port); /* 0: any free port */
+    if (ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+    else
+        ((struct sockaddr_in *)&ss)->sin_port = htons(port);
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         hlog(srv, HTTP_LOG_ERROR, NULL, "cannot listen on %s: %s", l->bind, strerror(errno));
