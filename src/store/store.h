@@ -212,7 +212,8 @@ int store_col_bytes(struct store_stmt *st, int col);
 bool store_col_is_null(struct store_stmt *st, int col);
 
 /* Steps an INSERT ... RETURNING id (or any statement answering one integer row) to its end:
- * *id gets the integer, and the statement is reset. IOTSEC_ERR_IO when no row came back. */
+ * *id gets the integer, and the statement is reset. IOTSEC_ERR_NOTFOUND when no row came back
+ * (e.g. an UPDATE ... RETURNING whose WHERE matched nothing). */
 int store_step_id(struct store_conn *conn, struct store_stmt *st, int64_t *id);
 
 /* Rows changed by the last INSERT/UPDATE/DELETE run to completion on conn. */
