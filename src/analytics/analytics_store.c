@@ -1,0 +1,223 @@
+/* The analytics' SQL: findings kept as evidence (with a retention sweep), and the UE address
+ * -> SUPI mappings that must survive a restart. The SUPI of a finding stays in this table
+ * (the admin face's list and the policy's "why" read it); the northbound face never does. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analytics/an_store.h"
+#include "base/err.h"
+
+const char ANALYTICS_MIGRATION_1[] =
+    /* id is assigned by the daemon (the largest at start + 1): the policy's action row names
+     * it in the same batch of writes. */
+    "CREATE TABLE an_findings ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"          /* detected (wall clock, unix seconds) */
+    "  window INTEGER NOT NULL,"      /* the window's index */
+    "  window_start INTEGER NOT NULL," /* record time, unix seconds */
+    "  exception TEXT NOT NULL,"      /* TS 29.520 ExceptionId */
+    "  level INTEGER NOT NULL,"
+    "  device TEXT NOT NULL,"         /* the pseudonym (hex) */
+    "  supi TEXT,"                    /* the mapped SUPI, if any: inside only */
+    "  victim TEXT,"                  /* the victim or the wrong destination */
+    "  evidence TEXT NOT NULL);"      /* the finding's JSON and what fired */
+    "CREATE INDEX an_findings_supi ON an_findings(supi, id);"
+    "CREATE INDEX an_findings_exception ON an_findings(exception, id);"
+    "CREATE INDEX an_findings_at ON an_findings(at);"
+    /* One row per UE address: an address belongs to one device at a time. */
+    "CREATE TABLE an_mappings ("
+    "  ip TEXT PRIMARY KEY,"
+    "  supi TEXT NOT NULL,"
+    "  grp TEXT NOT NULL,"
+    "  at INTEGER NOT NULL);";
+
+static int step_done(struct store_conn *conn, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    return rc == SQLITE_DONE ? IOTSEC_OK : store_error(conn, rc);
+}
+
+static void bind_opt_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s && s[0])
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int an_store_finding_put(struct store_conn *conn, const struct an_finding_row *r)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(conn,
+                        "INSERT INTO an_findings(id, at, window, window_start, exception, level,"
+                        " device, supi, victim, evidence) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, r->id);
+    sqlite3_bind_int64(st, 2, r->at);
+    sqlite3_bind_int64(st, 3, r->window);
+    sqlite3_bind_int64(st, 4, r->window_start);
+    sqlite3_bind_text(st, 5, r->exception, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, (int)r->level);
+    sqlite3_bind_text(st, 7, r->device, -1, SQLITE_STATIC);
+    bind_opt_text(st, 8, r->supi);
+    bind_opt_text(st, 9, r->victim);
+    sqlite3_bind_text(st, 10, r->evidence, -1, SQLITE_STATIC);
+    return step_done(conn, st);
+}
+
+int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limit,
+                            size_t *deleted)
+{
+    sqlite3_stmt *st;
+    *deleted = 0;
+    int rc = store_stmt(conn,
+                        "DELETE FROM an_findings WHERE id IN (SELECT id FROM an_findings"
+                        " WHERE at < ? ORDER BY at LIMIT ?)",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, before);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    if ((rc = step_done(conn, st)) == IOTSEC_OK)
+        *deleted = (size_t)sqlite3_changes(store_conn_db(conn));
+    return rc;
+}
+
+int an_store_findings_max_id(struct store *s, int64_t *out)
+{
+    struct store_conn *conn;
+    sqlite3_stmt *st;
+    int rc = store_reader_get(s, &conn);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn, "SELECT COALESCE(MAX(id), 0) FROM an_findings", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    int step = sqlite3_step(st);
+    *out = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return step == SQLITE_ROW ? IOTSEC_OK : store_error(conn, step);
+}
+
+#define FINDING_COLS                                                                           \
+    "SELECT id, at, window, window_start, exception, level, device, supi, victim, evidence"   \
+    " FROM an_findings "
+
+static void read_finding(sqlite3_stmt *st, struct an_finding_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(st, 0);
+    r->at = sqlite3_column_int64(st, 1);
+    r->window = sqlite3_column_int64(st, 2);
+    r->window_start = sqlite3_column_int64(st, 3);
+    snprintf(r->exception, sizeof(r->exception), "%s", (const char *)sqlite3_column_text(st, 4));
+    r->level = (unsigned)sqlite3_column_int(st, 5);
+    snprintf(r->device, sizeof(r->device), "%s", (const char *)sqlite3_column_text(st, 6));
+    const char *supi = (const char *)sqlite3_column_text(st, 7);
+    const char *victim = (const char *)sqlite3_column_text(st, 8);
+    snprintf(r->supi, sizeof(r->supi), "%s", supi ? supi : "");
+    snprintf(r->victim, sizeof(r->victim), "%s", victim ? victim : "");
+    r->evidence = (const char *)sqlite3_column_text(st, 9);
+}
+
+int an_store_findings_list(struct store *s, const struct an_findings_query *q,
+                           an_finding_row_fn fn, void *ctx)
+{
+    struct store_conn *conn;
+    sqlite3_stmt *st;
+    int rc = store_reader_get(s, &conn);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn,
+                        FINDING_COLS "WHERE id > ? AND (? IS NULL OR supi = ?) AND"
+                                     " (? IS NULL OR exception = ?) AND at >= ?"
+                                     " ORDER BY id LIMIT ?",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, q->after);
+    bind_opt_text(st, 2, q->supi);
+    bind_opt_text(st, 3, q->supi);
+    bind_opt_text(st, 4, q->exception);
+    bind_opt_text(st, 5, q->exception);
+    sqlite3_bind_int64(st, 6, q->since);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)q->limit);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct an_finding_row r;
+        read_finding(st, &r);
+        fn(&r, ctx);
+    }
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+}
+
+int an_store_finding_get(struct store *s, int64_t id, an_finding_row_fn fn, void *ctx)
+{
+    struct store_conn *conn;
+    sqlite3_stmt *st;
+    int rc = store_reader_get(s, &conn);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn, FINDING_COLS "WHERE id = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        struct an_finding_row r;
+        read_finding(st, &r);
+        fn(&r, ctx);
+        rc = IOTSEC_OK;
+    } else {
+        rc = step == SQLITE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(conn, step);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int an_store_map_put(struct store_conn *conn, const char *supi, const char *ip,
+                     const char *group, int64_t at)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(conn,
+                        "INSERT INTO an_mappings(ip, supi, grp, at) VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT(ip) DO UPDATE SET supi = excluded.supi,"
+                        " grp = excluded.grp, at = excluded.at",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, supi, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, group ? group : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, at);
+    return step_done(conn, st);
+}
+
+int an_store_map_del(struct store_conn *conn, const char *supi, const char *ip)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(conn, "DELETE FROM an_mappings WHERE ip = ? AND supi = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, supi, -1, SQLITE_STATIC);
+    return step_done(conn, st);
+}
+
+int an_store_map_load(struct store *s, an_map_row_fn fn, void *ctx)
+{
+    struct store_conn *conn;
+    sqlite3_stmt *st;
+    int rc = store_reader_get(s, &conn);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn, "SELECT supi, ip, grp FROM an_mappings ORDER BY at, ip", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        fn(ctx, (const char *)sqlite3_column_text(st, 0),
+           (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2));
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+}
