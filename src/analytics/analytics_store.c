@@ -1,7 +1,6 @@
 /* The analytics' SQL: findings kept as evidence (with a retention sweep), and the UE address
  * -> SUPI mappings that must survive a restart. The SUPI of a finding stays in this table
  * (the admin face's list and the policy's "why" read it); the northbound face never does. */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,46 +31,46 @@ const char ANALYTICS_MIGRATION_1[] =
     "  grp TEXT NOT NULL,"
     "  at INTEGER NOT NULL);";
 
-static int step_done(struct store_conn *conn, sqlite3_stmt *st)
+static int step_done(struct store_conn *conn, struct store_stmt *st)
 {
-    int rc = sqlite3_step(st);
-    return rc == SQLITE_DONE ? IOTSEC_OK : store_error(conn, rc);
+    int rc = store_step(st);
+    return rc == STORE_DONE ? IOTSEC_OK : store_error(conn, rc);
 }
 
-static void bind_opt_text(sqlite3_stmt *st, int i, const char *s)
+static void bind_opt_text(struct store_stmt *st, int i, const char *s)
 {
     if (s && s[0])
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+        store_bind_text(st, i, s, -1);
     else
-        sqlite3_bind_null(st, i);
+        store_bind_null(st, i);
 }
 
 int an_store_finding_put(struct store_conn *conn, const struct an_finding_row *r)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn,
                         "INSERT INTO an_findings(id, at, window, window_start, exception, level,"
                         " device, supi, victim, evidence) VALUES (?,?,?,?,?,?,?,?,?,?)",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, r->id);
-    sqlite3_bind_int64(st, 2, r->at);
-    sqlite3_bind_int64(st, 3, r->window);
-    sqlite3_bind_int64(st, 4, r->window_start);
-    sqlite3_bind_text(st, 5, r->exception, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 6, (int)r->level);
-    sqlite3_bind_text(st, 7, r->device, -1, SQLITE_STATIC);
+    store_bind_int64(st, 1, r->id);
+    store_bind_int64(st, 2, r->at);
+    store_bind_int64(st, 3, r->window);
+    store_bind_int64(st, 4, r->window_start);
+    store_bind_text(st, 5, r->exception, -1);
+    store_bind_int(st, 6, (int)r->level);
+    store_bind_text(st, 7, r->device, -1);
     bind_opt_text(st, 8, r->supi);
     bind_opt_text(st, 9, r->victim);
-    sqlite3_bind_text(st, 10, r->evidence, -1, SQLITE_STATIC);
+    store_bind_text(st, 10, r->evidence, -1);
     return step_done(conn, st);
 }
 
 int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limit,
                             size_t *deleted)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     *deleted = 0;
     int rc = store_stmt(conn,
                         "DELETE FROM an_findings WHERE id IN (SELECT id FROM an_findings"
@@ -79,54 +78,54 @@ int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limi
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, before);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    store_bind_int64(st, 1, before);
+    store_bind_int64(st, 2, (int64_t)limit);
     if ((rc = step_done(conn, st)) == IOTSEC_OK)
-        *deleted = (size_t)sqlite3_changes(store_conn_db(conn));
+        *deleted = (size_t)store_changes(conn);
     return rc;
 }
 
 int an_store_findings_max_id(struct store *s, int64_t *out)
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn, "SELECT COALESCE(MAX(id), 0) FROM an_findings", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    int step = sqlite3_step(st);
-    *out = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    return step == SQLITE_ROW ? IOTSEC_OK : store_error(conn, step);
+    int step = store_step(st);
+    *out = step == STORE_ROW ? store_col_int64(st, 0) : 0;
+    store_reset(st);
+    return step == STORE_ROW ? IOTSEC_OK : store_error(conn, step);
 }
 
 #define FINDING_COLS                                                                           \
     "SELECT id, at, window, window_start, exception, level, device, supi, victim, evidence"   \
     " FROM an_findings "
 
-static void read_finding(sqlite3_stmt *st, struct an_finding_row *r)
+static void read_finding(struct store_stmt *st, struct an_finding_row *r)
 {
     memset(r, 0, sizeof(*r));
-    r->id = sqlite3_column_int64(st, 0);
-    r->at = sqlite3_column_int64(st, 1);
-    r->window = sqlite3_column_int64(st, 2);
-    r->window_start = sqlite3_column_int64(st, 3);
-    snprintf(r->exception, sizeof(r->exception), "%s", (const char *)sqlite3_column_text(st, 4));
-    r->level = (unsigned)sqlite3_column_int(st, 5);
-    snprintf(r->device, sizeof(r->device), "%s", (const char *)sqlite3_column_text(st, 6));
-    const char *supi = (const char *)sqlite3_column_text(st, 7);
-    const char *victim = (const char *)sqlite3_column_text(st, 8);
+    r->id = store_col_int64(st, 0);
+    r->at = store_col_int64(st, 1);
+    r->window = store_col_int64(st, 2);
+    r->window_start = store_col_int64(st, 3);
+    snprintf(r->exception, sizeof(r->exception), "%s", store_col_text(st, 4));
+    r->level = (unsigned)store_col_int(st, 5);
+    snprintf(r->device, sizeof(r->device), "%s", store_col_text(st, 6));
+    const char *supi = store_col_text(st, 7);
+    const char *victim = store_col_text(st, 8);
     snprintf(r->supi, sizeof(r->supi), "%s", supi ? supi : "");
     snprintf(r->victim, sizeof(r->victim), "%s", victim ? victim : "");
-    r->evidence = (const char *)sqlite3_column_text(st, 9);
+    r->evidence = store_col_text(st, 9);
 }
 
 int an_store_findings_list(struct store *s, const struct an_findings_query *q,
                            an_finding_row_fn fn, void *ctx)
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
@@ -136,50 +135,50 @@ int an_store_findings_list(struct store *s, const struct an_findings_query *q,
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, q->after);
+    store_bind_int64(st, 1, q->after);
     bind_opt_text(st, 2, q->supi);
     bind_opt_text(st, 3, q->supi);
     bind_opt_text(st, 4, q->exception);
     bind_opt_text(st, 5, q->exception);
-    sqlite3_bind_int64(st, 6, q->since);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)q->limit);
+    store_bind_int64(st, 6, q->since);
+    store_bind_int64(st, 7, (int64_t)q->limit);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = store_step(st)) == STORE_ROW) {
         struct an_finding_row r;
         read_finding(st, &r);
         fn(&r, ctx);
     }
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
 int an_store_finding_get(struct store *s, int64_t id, an_finding_row_fn fn, void *ctx)
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn, FINDING_COLS "WHERE id = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    store_bind_int64(st, 1, id);
+    int step = store_step(st);
+    if (step == STORE_ROW) {
         struct an_finding_row r;
         read_finding(st, &r);
         fn(&r, ctx);
         rc = IOTSEC_OK;
     } else {
-        rc = step == SQLITE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(conn, step);
+        rc = step == STORE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(conn, step);
     }
-    sqlite3_reset(st);
+    store_reset(st);
     return rc;
 }
 
 int an_store_map_put(struct store_conn *conn, const char *supi, const char *ip,
                      const char *group, int64_t at)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn,
                         "INSERT INTO an_mappings(ip, supi, grp, at) VALUES (?, ?, ?, ?)"
                         " ON CONFLICT(ip) DO UPDATE SET supi = excluded.supi,"
@@ -187,37 +186,37 @@ int an_store_map_put(struct store_conn *conn, const char *supi, const char *ip,
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, supi, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, group ? group : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, at);
+    store_bind_text(st, 1, ip, -1);
+    store_bind_text(st, 2, supi, -1);
+    store_bind_text(st, 3, group ? group : "", -1);
+    store_bind_int64(st, 4, at);
     return step_done(conn, st);
 }
 
 int an_store_map_del(struct store_conn *conn, const char *supi, const char *ip)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn, "DELETE FROM an_mappings WHERE ip = ? AND supi = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, supi, -1, SQLITE_STATIC);
+    store_bind_text(st, 1, ip, -1);
+    store_bind_text(st, 2, supi, -1);
     return step_done(conn, st);
 }
 
 int an_store_map_load(struct store *s, an_map_row_fn fn, void *ctx)
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn, "SELECT supi, ip, grp FROM an_mappings ORDER BY at, ip", &st);
     if (rc != IOTSEC_OK)
         return rc;
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        fn(ctx, (const char *)sqlite3_column_text(st, 0),
-           (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2));
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+    while ((step = store_step(st)) == STORE_ROW)
+        fn(ctx, store_col_text(st, 0),
+           store_col_text(st, 1), store_col_text(st, 2));
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
