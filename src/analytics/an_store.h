@@ -22,8 +22,7 @@ struct an_finding_row {
 
 int an_store_finding_put(struct store_conn *conn, const struct an_finding_row *r);
 /* Deletes at most limit findings detected before `before`. */
-int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limit,
-                            size_t *deleted);
+int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limit, size_t *deleted);
 int an_store_findings_max_id(struct store *s, int64_t *out);
 
 struct an_findings_query {
@@ -34,13 +33,13 @@ struct an_findings_query {
     size_t limit;
 };
 typedef void (*an_finding_row_fn)(const struct an_finding_row *r, void *ctx);
-int an_store_findings_list(struct store *s, const struct an_findings_query *q,
-                           an_finding_row_fn fn, void *ctx);
+int an_store_findings_list(struct store *s, const struct an_findings_query *q, an_finding_row_fn fn,
+                           void *ctx);
 /* IOTSEC_ERR_NOTFOUND when absent (never written, or swept by the retention). */
 int an_store_finding_get(struct store *s, int64_t id, an_finding_row_fn fn, void *ctx);
 
-int an_store_map_put(struct store_conn *conn, const char *supi, const char *ip,
-                     const char *group, int64_t at);
+int an_store_map_put(struct store_conn *conn, const char *supi, const char *ip, const char *group,
+                     int64_t at);
 int an_store_map_del(struct store_conn *conn, const char *supi, const char *ip);
 typedef void (*an_map_row_fn)(void *ctx, const char *supi, const char *ip, const char *group);
 int an_store_map_load(struct store *s, an_map_row_fn fn, void *ctx);
@@ -71,8 +70,8 @@ struct an_pending {
 /* Queues a finding (takes json) or a mapping change. IOTSEC_ERR_NOMEM (json freed). */
 int an_pending_add_finding(struct an_pending *p, const struct an_finding *f, const char *supi,
                            char *json);
-int an_pending_add_map(struct an_pending *p, const char *supi, const char *ip,
-                       const char *group, bool start, int64_t at);
+int an_pending_add_map(struct an_pending *p, const char *supi, const char *ip, const char *group,
+                       bool start, int64_t at);
 /* Submits one job writing everything queued (s NULL: nothing is written), then hands each
  * finding to hook (in order: its row is queued before any action naming it), then empties
  * p. Returns how many items the store refused (a full queue). */

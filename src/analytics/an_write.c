@@ -33,8 +33,8 @@ int an_pending_add_finding(struct an_pending *p, const struct an_finding *f, con
     return IOTSEC_OK;
 }
 
-int an_pending_add_map(struct an_pending *p, const char *supi, const char *ip,
-                       const char *group, bool start, int64_t at)
+int an_pending_add_map(struct an_pending *p, const char *supi, const char *ip, const char *group,
+                       bool start, int64_t at)
 {
     if (p->nm == p->capm) {
         size_t cap = p->capm ? 2 * p->capm : 64;
@@ -60,10 +60,10 @@ static char *evidence_of(const struct an_pending_finding *e, char victim[48])
     victim[0] = '\0';
     if (f->has_addr)
         an_addr_format(&f->addr, victim, 48);
-    json_t *fired = json_pack("{s:s, s:i, s:i, s:i, s:f, s:I}", "exception",
-                              an_exception_name(f->exc), "level", (int)f->level, "ratio",
-                              (int)f->ratio, "confidence", (int)f->confidence, "flows_per_s",
-                              f->freq, "bytes", (json_int_t)f->vol);
+    json_t *fired =
+        json_pack("{s:s, s:i, s:i, s:i, s:f, s:I}", "exception", an_exception_name(f->exc), "level",
+                  (int)f->level, "ratio", (int)f->ratio, "confidence", (int)f->confidence,
+                  "flows_per_s", f->freq, "bytes", (json_int_t)f->vol);
     if (fired && victim[0])
         json_object_set_new(fired, "victim", json_string(victim));
     if (fired && f->port)
@@ -161,8 +161,10 @@ size_t an_pending_drain(struct an_pending *p, struct store *s, analytics_finding
         struct store_job job = {write_run, write_done, j};
         if (j == NULL || store_submit(s, &job) != IOTSEC_OK) {
             refused = items;
-            log_msg(LOG_WARN, NULL, "analytics: %zu findings or mapping changes not saved "
-                                    "(the store refused the write)", items);
+            log_msg(LOG_WARN, NULL,
+                    "analytics: %zu findings or mapping changes not saved "
+                    "(the store refused the write)",
+                    items);
             if (j)
                 write_job_free(j);
         }
@@ -204,8 +206,7 @@ static void sweep_done(void *arg, int rc)
         log_msg(LOG_WARN, NULL, "analytics: the findings' retention sweep failed: %s",
                 iotsec_strerror(rc));
     else if (j->deleted)
-        log_msg(LOG_INFO, NULL, "analytics: %zu findings past their retention deleted",
-                j->deleted);
+        log_msg(LOG_INFO, NULL, "analytics: %zu findings past their retention deleted", j->deleted);
     free(j);
 }
 

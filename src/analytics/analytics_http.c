@@ -126,9 +126,9 @@ static void ingest(struct http_request *req, struct analytics *a)
         http_respond_problem(req, 400, NULL, r.err, "INVALID_MSG_FORMAT", NULL, 0);
         return;
     }
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I}", "records", (json_int_t)r.records,
-                          "counted", (json_int_t)r.counted, "unmapped", (json_int_t)r.unmapped,
-                          "late", (json_int_t)r.late, "findings", (json_int_t)r.findings);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I}", "records", (json_int_t)r.records, "counted",
+                          (json_int_t)r.counted, "unmapped", (json_int_t)r.unmapped, "late",
+                          (json_int_t)r.late, "findings", (json_int_t)r.findings);
     /* Mostly unmapped: the mapping is missing (a restart before it was persisted, an SMF
      * that never reported the sessions), and the detectors see next to nothing. */
     if (o && r.records > 0 && 2 * r.unmapped > r.records)
@@ -313,8 +313,8 @@ static void handle_findings(struct http_request *req, void *user)
     json_t *o = json_pack("{s:o}", "findings", arr);
     size_t count = json_array_size(arr);
     if (count == q.limit) /* maybe more: the next page starts after the last id */
-        json_object_set_new(o, "next", json_incref(json_object_get(json_array_get(arr, count - 1),
-                                                                   "id")));
+        json_object_set_new(o, "next",
+                            json_incref(json_object_get(json_array_get(arr, count - 1), "id")));
     http_respond_json(req, 200, o);
 }
 

@@ -57,7 +57,7 @@ struct analytics {
     /* Writes waiting for the next store job (an_write.c's batching, under mu). */
     struct an_pending pend;
     int64_t next_finding_id;
-    bool restoring;        /* loading the persisted mappings: nothing to write back */
+    bool restoring; /* loading the persisted mappings: nothing to write back */
     double next_sweep;
     uint64_t unsaved;      /* findings or mapping changes a full store queue refused */
     double last_input;     /* wall time of the last input */
@@ -627,8 +627,7 @@ void analytics_tick(struct analytics *a, double now)
     drain(a); /* the window the timer closed; session events of the last second */
     if (a->o.store && a->o.findings_retention_days && now >= a->next_sweep) {
         a->next_sweep = now + SWEEP_EVERY_S;
-        an_sweep_submit(a->o.store,
-                        (int64_t)now - (int64_t)a->o.findings_retention_days * 86400,
+        an_sweep_submit(a->o.store, (int64_t)now - (int64_t)a->o.findings_retention_days * 86400,
                         SWEEP_LIMIT);
     }
     pthread_mutex_unlock(&a->mu);
@@ -667,8 +666,7 @@ static void list_row(const struct an_finding_row *r, void *ctx)
     json_array_append_new(ctx, row_json(r));
 }
 
-int analytics_findings_list(struct analytics *a, const struct an_findings_query *q,
-                            json_t **out)
+int analytics_findings_list(struct analytics *a, const struct an_findings_query *q, json_t **out)
 {
     *out = json_array();
     if (a->o.store == NULL)

@@ -12,15 +12,15 @@ const char ANALYTICS_MIGRATION_1[] =
      * it in the same batch of writes. */
     "CREATE TABLE an_findings ("
     "  id INTEGER PRIMARY KEY,"
-    "  at INTEGER NOT NULL,"          /* detected (wall clock, unix seconds) */
-    "  window INTEGER NOT NULL,"      /* the window's index */
+    "  at INTEGER NOT NULL,"           /* detected (wall clock, unix seconds) */
+    "  window INTEGER NOT NULL,"       /* the window's index */
     "  window_start INTEGER NOT NULL," /* record time, unix seconds */
-    "  exception TEXT NOT NULL,"      /* TS 29.520 ExceptionId */
+    "  exception TEXT NOT NULL,"       /* TS 29.520 ExceptionId */
     "  level INTEGER NOT NULL,"
-    "  device TEXT NOT NULL,"         /* the pseudonym (hex) */
-    "  supi TEXT,"                    /* the mapped SUPI, if any: inside only */
-    "  victim TEXT,"                  /* the victim or the wrong destination */
-    "  evidence TEXT NOT NULL);"      /* the finding's JSON and what fired */
+    "  device TEXT NOT NULL,"    /* the pseudonym (hex) */
+    "  supi TEXT,"               /* the mapped SUPI, if any: inside only */
+    "  victim TEXT,"             /* the victim or the wrong destination */
+    "  evidence TEXT NOT NULL);" /* the finding's JSON and what fired */
     "CREATE INDEX an_findings_supi ON an_findings(supi, id);"
     "CREATE INDEX an_findings_exception ON an_findings(exception, id);"
     "CREATE INDEX an_findings_at ON an_findings(at);"
@@ -67,8 +67,7 @@ int an_store_finding_put(struct store_conn *conn, const struct an_finding_row *r
     return step_done(conn, st);
 }
 
-int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limit,
-                            size_t *deleted)
+int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limit, size_t *deleted)
 {
     struct store_stmt *st;
     *deleted = 0;
@@ -100,8 +99,8 @@ int an_store_findings_max_id(struct store *s, int64_t *out)
     return step == STORE_ROW ? IOTSEC_OK : store_error(conn, step);
 }
 
-#define FINDING_COLS                                                                           \
-    "SELECT id, at, window, window_start, exception, level, device, supi, victim, evidence"   \
+#define FINDING_COLS                                                                               \
+    "SELECT id, at, window, window_start, exception, level, device, supi, victim, evidence"        \
     " FROM an_findings "
 
 static void read_finding(struct store_stmt *st, struct an_finding_row *r)
@@ -121,8 +120,8 @@ static void read_finding(struct store_stmt *st, struct an_finding_row *r)
     r->evidence = store_col_text(st, 9);
 }
 
-int an_store_findings_list(struct store *s, const struct an_findings_query *q,
-                           an_finding_row_fn fn, void *ctx)
+int an_store_findings_list(struct store *s, const struct an_findings_query *q, an_finding_row_fn fn,
+                           void *ctx)
 {
     struct store_conn *conn;
     struct store_stmt *st;
@@ -175,8 +174,8 @@ int an_store_finding_get(struct store *s, int64_t id, an_finding_row_fn fn, void
     return rc;
 }
 
-int an_store_map_put(struct store_conn *conn, const char *supi, const char *ip,
-                     const char *group, int64_t at)
+int an_store_map_put(struct store_conn *conn, const char *supi, const char *ip, const char *group,
+                     int64_t at)
 {
     struct store_stmt *st;
     int rc = store_stmt(conn,
@@ -215,8 +214,7 @@ int an_store_map_load(struct store *s, an_map_row_fn fn, void *ctx)
         return rc;
     int step;
     while ((step = store_step(st)) == STORE_ROW)
-        fn(ctx, store_col_text(st, 0),
-           store_col_text(st, 1), store_col_text(st, 2));
+        fn(ctx, store_col_text(st, 0), store_col_text(st, 1), store_col_text(st, 2));
     store_reset(st);
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }

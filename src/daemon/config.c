@@ -269,9 +269,11 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
     }
     if (c->an_window_s > 86400 || (c->an_rotate_s != 0 && c->an_rotate_s < 60) ||
         c->an_findings_retention_days > 3650) {
-        snprintf(err, err_len, "%s: analytics.window_s <= 86400, analytics.pseudonym_rotation_s "
-                               "0 (never) or >= 60, analytics.findings_retention_days 0 (kept "
-                               "forever) to 3650", path);
+        snprintf(err, err_len,
+                 "%s: analytics.window_s <= 86400, analytics.pseudonym_rotation_s "
+                 "0 (never) or >= 60, analytics.findings_retention_days 0 (kept "
+                 "forever) to 3650",
+                 path);
         return IOTSEC_ERR_INVALID;
     }
     if (strcmp(c->loc_granularity, "cell") != 0 && strcmp(c->loc_granularity, "ta") != 0) {
@@ -310,9 +312,10 @@ int config_write(const struct config *c, const char *path)
             "  key_file: %s   # the pseudonym key, sealed under the KEK\n"
             "  findings_retention_days: %u   # findings kept as evidence; 0: forever\n",
             c->dir, c->mcc, c->mnc, c->database, c->kek_file, c->sbi_listen, c->sbi_h2c_listen,
-            c->admin_listen, c->northbound_listen, c->device_listen, c->tls_ca, c->tls_cert, c->tls_key, c->admin_cert, c->sqn_block,
-            c->auth_ctx_ttl_s, c->max_synch_failures, c->workers, c->log_level, c->an_window_s,
-            c->an_rotate_s, c->an_key_file, c->an_findings_retention_days);
+            c->admin_listen, c->northbound_listen, c->device_listen, c->tls_ca, c->tls_cert,
+            c->tls_key, c->admin_cert, c->sqn_block, c->auth_ctx_ttl_s, c->max_synch_failures,
+            c->workers, c->log_level, c->an_window_s, c->an_rotate_s, c->an_key_file,
+            c->an_findings_retention_days);
     return fclose(f) == 0 ? IOTSEC_OK : IOTSEC_ERR_IO;
 }
 

@@ -197,8 +197,7 @@ static void restore_nft(struct daemon *d)
     log_info("nftables: the quarantine set refilled for %zu quarantined devices", r.devices);
 }
 
-static void operator_action(void *ctx, struct http_request *req, const char *supi,
-                            bool quarantine)
+static void operator_action(void *ctx, struct http_request *req, const char *supi, bool quarantine)
 {
     policy_operator_request(ctx, req, supi, quarantine);
 }
@@ -206,10 +205,12 @@ static void operator_action(void *ctx, struct http_request *req, const char *sup
 static int open_analytics(struct daemon *d)
 {
     char key_path[CONFIG_PATH_MAX + 64], thresholds[CONFIG_PATH_MAX + 64], err[512];
-    struct analytics_options ao = {.window_s = d->cfg.an_window_s, .rotate_s = d->cfg.an_rotate_s,
-                                   .key_path = key_path, .kek = &d->kek, .store = d->store,
-                                   .findings_retention_days =
-                                       d->cfg.an_findings_retention_days};
+    struct analytics_options ao = {.window_s = d->cfg.an_window_s,
+                                   .rotate_s = d->cfg.an_rotate_s,
+                                   .key_path = key_path,
+                                   .kek = &d->kek,
+                                   .store = d->store,
+                                   .findings_retention_days = d->cfg.an_findings_retention_days};
     config_path(&d->cfg, d->cfg.an_key_file, key_path, sizeof(key_path));
     if (d->cfg.an_thresholds[0]) {
         config_path(&d->cfg, d->cfg.an_thresholds, thresholds, sizeof(thresholds));

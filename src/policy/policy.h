@@ -143,8 +143,8 @@ void policy_service_sync(struct policy_service *ps);
  * one transaction; the enforcer told after the commit. Body (optional for a release):
  * {"reason": "...", "by": "name"}; a quarantine needs a reason. Answers req itself: 200
  * {"supi","state","principal","reason"}, 400, 404, 409. */
-void policy_operator_request(struct policy_service *ps, struct http_request *req,
-                             const char *supi, bool quarantine);
+void policy_operator_request(struct policy_service *ps, struct http_request *req, const char *supi,
+                             bool quarantine);
 /* The same synchronously (store_write_sync; tests, tools). IOTSEC_ERR_NOTFOUND,
  * IOTSEC_ERR_STATE (not quarantined / not active or suspended). */
 int policy_operator(struct store *s, const char *supi, bool quarantine, const char *principal,

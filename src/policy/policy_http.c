@@ -220,7 +220,8 @@ static bool operator_body(struct http_request *req, struct policy_operator_job *
     json_t *v;
     if (!json_is_object(o))
         bad = "body";
-    json_object_foreach(o, k, v) {
+    json_object_foreach(o, k, v)
+    {
         if (!bad && strcmp(k, "reason") != 0 && strcmp(k, "by") != 0)
             bad = "body";
     }
@@ -250,8 +251,8 @@ static bool operator_body(struct http_request *req, struct policy_operator_job *
     return true;
 }
 
-void policy_operator_request(struct policy_service *ps, struct http_request *req,
-                             const char *supi, bool quarantine)
+void policy_operator_request(struct policy_service *ps, struct http_request *req, const char *supi,
+                             bool quarantine)
 {
     struct supi s;
     if (supi == NULL || supi_parse(supi, &s) != IOTSEC_OK || strlen(supi) >= ANALYTICS_SUPI_MAX) {
@@ -351,8 +352,9 @@ static void handle_device_actions(struct http_request *req, void *user)
         http_respond_problem(req, 500, NULL, "the audit could not be read", NULL, NULL, 0);
         return;
     }
-    http_respond_json(req, 200, json_pack("{s:s, s:s, s:o}", "supi", supi, "state",
-                                          sub_state_name(sub.state), "actions", c.arr));
+    http_respond_json(req, 200,
+                      json_pack("{s:s, s:s, s:o}", "supi", supi, "state", sub_state_name(sub.state),
+                                "actions", c.arr));
 }
 
 int policy_admin_routes(struct http_server *srv, struct policy_service *ps)

@@ -41,10 +41,11 @@ const char POLICY_MIGRATION_1[] =
 
 /* Who acted and why (operators' releases and quarantines), and the finding an action was
  * taken on (an_findings.id, the analytics' evidence; it may have been swept since). */
-const char POLICY_MIGRATION_2[] = "ALTER TABLE policy_actions ADD COLUMN principal TEXT;"
-                                  "ALTER TABLE policy_actions ADD COLUMN reason TEXT;"
-                                  "ALTER TABLE policy_actions ADD COLUMN finding_id INTEGER;"
-                                  "CREATE INDEX policy_actions_finding ON policy_actions(finding_id);";
+const char POLICY_MIGRATION_2[] =
+    "ALTER TABLE policy_actions ADD COLUMN principal TEXT;"
+    "ALTER TABLE policy_actions ADD COLUMN reason TEXT;"
+    "ALTER TABLE policy_actions ADD COLUMN finding_id INTEGER;"
+    "CREATE INDEX policy_actions_finding ON policy_actions(finding_id);";
 
 static int step_done(struct store_conn *conn, struct store_stmt *st)
 {
@@ -172,7 +173,9 @@ int policy_store_act(struct store_conn *conn, void *arg)
             continue; /* the same alarm again: its action stands */
         if ((rc = carry_out(conn, j, (enum policy_action)a, &outcome)) != IOTSEC_OK)
             return rc;
-        struct policy_record r = {.at = j->now, .level = j->level, .window = j->window,
+        struct policy_record r = {.at = j->now,
+                                  .level = j->level,
+                                  .window = j->window,
                                   .rate_kbps = a == POLICY_THROTTLE ? j->rate_kbps : 0,
                                   .finding_id = j->finding_id};
         snprintf(r.supi, sizeof(r.supi), "%s", j->supi);

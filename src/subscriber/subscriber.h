@@ -261,8 +261,7 @@ struct sub_admin {
     /* release and quarantine are the policy's operation (set by the daemon): the same one
      * behind /admin/v1/devices/{supi}/release|quarantine, audited with who and why, closing
      * the device's open actions. It answers req. NULL: those actions answer 503. */
-    void (*operator_action)(void *ctx, struct http_request *req, const char *supi,
-                            bool quarantine);
+    void (*operator_action)(void *ctx, struct http_request *req, const char *supi, bool quarantine);
     void *operator_ctx;
 };
 

@@ -360,8 +360,8 @@ static void handle_action(struct http_request *req, void *user)
         if (admin->operator_action)
             admin->operator_action(admin->operator_ctx, req, supi, !release);
         else
-            http_respond_problem(req, 503, NULL, "release and quarantine need the policy",
-                                 NULL, NULL, 0);
+            http_respond_problem(req, 503, NULL, "release and quarantine need the policy", NULL,
+                                 NULL, 0);
         return;
     }
     for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {

@@ -30,11 +30,11 @@
 #include "fixture.h"
 #include "usim.h"
 
-#define T0     1700000040 /* replayed record time: a window boundary */
-#define VICTIM "203.0.113.77"
-#define K_OLD  "465b5ce8b199b49faa5f0a2ee238a6bc"
+#define T0      1700000040 /* replayed record time: a window boundary */
+#define VICTIM  "203.0.113.77"
+#define K_OLD   "465b5ce8b199b49faa5f0a2ee238a6bc"
 #define OPC_OLD "cd63cb71954a9f4e48a5994e37a02baf"
-#define K_NEW  "00112233445566778899aabbccddeeff"
+#define K_NEW   "00112233445566778899aabbccddeeff"
 #define OPC_NEW "0f0e0d0c0b0a09080706050403020100"
 
 static struct daemon_fixture fx;
@@ -44,8 +44,8 @@ static void supi_of(int i, char *out, size_t len)
     snprintf(out, len, "imsi-0010100000007%02d", i);
 }
 
-static json_t *call(enum client_identity who, const char *method, const char *url,
-                    const char *ct, const char *body, size_t len, long *status)
+static json_t *call(enum client_identity who, const char *method, const char *url, const char *ct,
+                    const char *body, size_t len, long *status)
 {
     char *out = NULL;
     *status = fixture_request(&fx, who, method, url, ct, body, len, &out);
@@ -181,7 +181,8 @@ static json_t *quarantine_action(const char *supi, int nth)
     json_t *a = admin("GET", path, NULL, 200);
     size_t i;
     json_t *r, *found = NULL;
-    json_array_foreach(json_object_get(a, "actions"), i, r) {
+    json_array_foreach(json_object_get(a, "actions"), i, r)
+    {
         if (strcmp(json_string_value(json_object_get(r, "action")), "quarantine") == 0 &&
             nth-- == 0) {
             found = json_incref(r);
@@ -240,8 +241,7 @@ static void test_evidence_survives_a_restart(void **state)
     f = admin("GET", path, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(f, "findings")), 0);
     json_decref(f);
-    f = admin("GET", "/admin/v1/analytics/findings?exception=WRONG_DESTINATION_ADDRESS", NULL,
-              200);
+    f = admin("GET", "/admin/v1/analytics/findings?exception=WRONG_DESTINATION_ADDRESS", NULL, 200);
     assert_int_equal(json_array_size(json_object_get(f, "findings")), 0);
     json_decref(f);
     json_decref(admin("GET", "/admin/v1/analytics/findings?since=not-a-time", NULL, 400));
@@ -252,8 +252,7 @@ static void test_evidence_survives_a_restart(void **state)
     json_t *why = json_object_get(q, "finding");
     assert_string_equal(json_string_value(json_object_get(why, "exception")),
                         "SUSPICION_OF_DDOS_ATTACK");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(why, "fired"),
-                                                          "victim")),
+    assert_string_equal(json_string_value(json_object_get(json_object_get(why, "fired"), "victim")),
                         VICTIM);
     json_decref(q);
 
@@ -281,8 +280,8 @@ static void test_evidence_survives_a_restart(void **state)
     assert_string_equal(json_string_value(json_object_get(last, "action")), "release");
     assert_string_equal(json_string_value(json_object_get(last, "reason")),
                         "meter inspected on site");
-    assert_non_null(strstr(json_string_value(json_object_get(last, "principal")),
-                           "carol (admin-cert:"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(last, "principal")), "carol (admin-cert:"));
     json_decref(audit);
 
     /* The same behaviour again: quarantined again (the open action was closed). */

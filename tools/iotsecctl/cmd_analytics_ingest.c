@@ -181,23 +181,21 @@ int cmd_analytics_ingest(int argc, char **argv)
     free(line);
     strbuf_free(&s.header);
     strbuf_free(&s.batch);
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "records", s.t.records,
-                          "counted", s.t.counted, "unmapped", s.t.unmapped, "late", s.t.late,
-                          "rejected", s.t.rejected, "findings", s.t.findings, "batches",
-                          s.t.batches);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "records", s.t.records, "counted",
+                          s.t.counted, "unmapped", s.t.unmapped, "late", s.t.late, "rejected",
+                          s.t.rejected, "findings", s.t.findings, "batches", s.t.batches);
     /* Mostly unmapped: the detectors saw next to nothing. Loud, and a failure unless the
      * operator said it is expected (a capture of other networks' traffic, say). */
     bool mostly = s.t.mostly_unmapped > 0 || (s.t.records > 0 && 2 * s.t.unmapped > s.t.records);
     if (mostly && o) {
         char w[200];
-        snprintf(w, sizeof(w), "%lld of %lld records map to no device (%lld batches mostly "
-                               "unmapped): map the UE addresses first",
-                 (long long)s.t.unmapped, (long long)s.t.records,
-                 (long long)s.t.mostly_unmapped);
+        snprintf(w, sizeof(w),
+                 "%lld of %lld records map to no device (%lld batches mostly "
+                 "unmapped): map the UE addresses first",
+                 (long long)s.t.unmapped, (long long)s.t.records, (long long)s.t.mostly_unmapped);
         json_object_set_new(o, "warning", json_string(w));
         if (!allow_unmapped) {
-            fprintf(stderr, "iotsecctl %s: warning: %s (--allow-unmapped if expected)\n", cmd,
-                    w);
+            fprintf(stderr, "iotsecctl %s: warning: %s (--allow-unmapped if expected)\n", cmd, w);
             if (rc == 0)
                 rc = 1;
         }
@@ -252,8 +250,11 @@ static bool query_safe(const char *v)
 int cmd_analytics_findings(int argc, char **argv)
 {
     const char *cmd = "analytics findings";
-    struct flag f[] = {{"supi", 0, NULL},  {"exception", 0, NULL}, {"since", 0, NULL},
-                       {"limit", 0, NULL}, {"after", 0, NULL}};
+    struct flag f[] = {{"supi", 0, NULL},
+                       {"exception", 0, NULL},
+                       {"since", 0, NULL},
+                       {"limit", 0, NULL},
+                       {"after", 0, NULL}};
     int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
     if (rc)
         return rc;

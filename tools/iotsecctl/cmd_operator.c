@@ -26,8 +26,7 @@ static bool supi_ok(const char *s)
     return true;
 }
 
-int cmd_operator_state(const char *group, const char *base, bool quarantine, int argc,
-                       char **argv)
+int cmd_operator_state(const char *group, const char *base, bool quarantine, int argc, char **argv)
 {
     char cmd[64], path[320];
     snprintf(cmd, sizeof(cmd), "%s %s", group, quarantine ? "quarantine" : "release");
@@ -51,8 +50,7 @@ int cmd_operator_state(const char *group, const char *base, bool quarantine, int
     json_decref(o);
     if (body == NULL)
         return args_fail(EXIT_USAGE, cmd, "--reason and --by must be UTF-8 text");
-    snprintf(path, sizeof(path), "%s/%s/%s", base, argv[0],
-             quarantine ? "quarantine" : "release");
+    snprintf(path, sizeof(path), "%s/%s/%s", base, argv[0], quarantine ? "quarantine" : "release");
     rc = admin_call(cmd, "POST", path, "application/json", body, strlen(body));
     free(body);
     return rc;

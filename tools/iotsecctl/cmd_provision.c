@@ -359,8 +359,9 @@ static const struct command dev_commands[] = {
     {"list", dev_list, "[--after N] [--limit N]"},
     {"show", dev_show, "ID   (registration, subscription state, history)"},
     {"rotate", dev_rotate, "ID   (a new credential version waits for the device)"},
-    {"transfer", dev_transfer, "ID --to OWNER --voucher FILE   (chain signed by the current "
-                               "owner, base64url)"},
+    {"transfer", dev_transfer,
+     "ID --to OWNER --voucher FILE   (chain signed by the current "
+     "owner, base64url)"},
     {"accept", dev_accept, "ID --owner OWNER   (the old subscription is revoked and erased)"},
     {"release", cmd_device_release,
      "SUPI [--reason TEXT] [--by NAME]   quarantined -> active, the policy acts again"},

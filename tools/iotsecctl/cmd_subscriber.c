@@ -141,7 +141,10 @@ static int action(const char *name, int argc, char **argv)
 
 static int cmd_suspend(int argc, char **argv) { return action("suspend", argc, argv); }
 static int cmd_resume(int argc, char **argv) { return action("resume", argc, argv); }
-static int cmd_revoke(int argc, char **argv) { return action("revoke", argc, argv); }
+static int cmd_revoke(int argc, char **argv)
+{
+    return action("revoke", argc, argv);
+}
 static int cmd_activate(int argc, char **argv) { return action("activate", argc, argv); }
 
 static int cmd_release(int argc, char **argv)
@@ -211,8 +214,9 @@ static char *keys_body(const char *cmd, const char *path)
             hex_ok = false;
     }
     if ((opc == NULL) == (op == NULL) || !hex_ok) {
-        args_fail(EXIT_USAGE, cmd, "--keys-file: expected K=<32 hex digits> and OPC=<32 hex "
-                                   "digits> (or OP=) lines, or {\"k\", \"opc\"|\"op\"}");
+        args_fail(EXIT_USAGE, cmd,
+                  "--keys-file: expected K=<32 hex digits> and OPC=<32 hex "
+                  "digits> (or OP=) lines, or {\"k\", \"opc\"|\"op\"}");
     } else {
         json_t *b = json_pack("{s:s, s:s}", "k", k, opc ? "opc" : "op", opc ? opc : op);
         body = b ? json_dumps(b, JSON_COMPACT) : NULL;

@@ -24,8 +24,7 @@ int cmd_analytics_map(int argc, char **argv);
 int cmd_analytics_findings(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 /* cmd_operator.c: release and quarantine (device and subscriber groups), device actions */
-int cmd_operator_state(const char *group, const char *base, bool quarantine, int argc,
-                       char **argv);
+int cmd_operator_state(const char *group, const char *base, bool quarantine, int argc, char **argv);
 int cmd_device_release(int argc, char **argv);
 int cmd_device_quarantine(int argc, char **argv);
 int cmd_device_actions(int argc, char **argv);

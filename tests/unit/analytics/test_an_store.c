@@ -53,8 +53,8 @@ static int teardown(void **state)
 
 static struct analytics *open_instance(void)
 {
-    struct analytics_options o = {.window_s = 60, .key_path = key_path, .kek = &kek,
-                                  .store = store};
+    struct analytics_options o = {
+        .window_s = 60, .key_path = key_path, .kek = &kek, .store = store};
     char err[256];
     struct analytics *a = analytics_new(&o, err, sizeof(err));
     assert_non_null(a);
@@ -72,9 +72,9 @@ static struct analytics_batch_result flood(struct analytics *a, double t, int n)
                                 "{\"ts\":%.1f,\"src\":\"10.0.0.1\",\"dst\":\"203.0.113.9\","
                                 "\"proto\":\"udp\"}\n",
                                 t + i * 0.1);
-    len += (size_t)snprintf(text + len, sizeof(text) - len,
-                            "{\"ts\":%.1f,\"src\":\"10.0.0.1\",\"dst\":\"198.51.100.1\"}\n",
-                            t + 61);
+    len +=
+        (size_t)snprintf(text + len, sizeof(text) - len,
+                         "{\"ts\":%.1f,\"src\":\"10.0.0.1\",\"dst\":\"198.51.100.1\"}\n", t + 61);
     struct analytics_batch_result r;
     assert_int_equal(analytics_ingest_text(a, AN_FMT_JSONL, text, len, &r), IOTSEC_OK);
     return r;
@@ -97,8 +97,9 @@ static void collect(const struct an_finding_row *r, void *ctx)
     snprintf(c->supi[c->n], sizeof(c->supi[0]), "%s", r->supi);
     snprintf(c->victim[c->n], sizeof(c->victim[0]), "%s", r->victim);
     json_t *e = json_loads(r->evidence, 0, NULL);
-    c->fired[c->n] = json_integer_value(json_object_get(json_object_get(e, "fired"), "level")) >= 1 &&
-                     json_is_object(json_object_get(e, "finding"));
+    c->fired[c->n] =
+        json_integer_value(json_object_get(json_object_get(e, "fired"), "level")) >= 1 &&
+        json_is_object(json_object_get(e, "finding"));
     json_decref(e);
     c->n++;
 }
@@ -121,8 +122,8 @@ static void test_findings_and_mappings_persist(void **state)
     assert_true(r.findings >= 1);
     analytics_flush(a);
     struct rows c = {0};
-    struct an_findings_query q = {.supi = SUPI, .exception = "SUSPICION_OF_DDOS_ATTACK",
-                                  .limit = 16};
+    struct an_findings_query q = {
+        .supi = SUPI, .exception = "SUSPICION_OF_DDOS_ATTACK", .limit = 16};
     assert_int_equal(an_store_findings_list(store, &q, collect, &c), IOTSEC_OK);
     assert_int_equal(c.n, 1);
     assert_string_equal(c.supi[0], SUPI);

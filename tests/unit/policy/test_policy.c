@@ -126,8 +126,14 @@ static int teardown(void **state)
 static void act(struct fixture *f, const char *supi, enum an_exception x, unsigned actions,
                 int64_t window)
 {
-    struct policy_job j = {.exc = x, .level = 2, .window = window, .now = 2000,
-                           .actions = actions, .rate_kbps = 64, .kek = &kek, .nurls = 1,
+    struct policy_job j = {.exc = x,
+                           .level = 2,
+                           .window = window,
+                           .now = 2000,
+                           .actions = actions,
+                           .rate_kbps = 64,
+                           .kek = &kek,
+                           .nurls = 1,
                            .finding_id = 1000 + window};
     snprintf(j.supi, sizeof(j.supi), "%s", supi);
     assert_int_equal(store_write_sync(f->store, policy_store_act, &j), IOTSEC_OK);
@@ -175,8 +181,7 @@ static void test_quarantine_once_and_release(void **state)
     act(f, SUPI, AN_EXC_SUSPICION_OF_DDOS_ATTACK, isolate, 11); /* the alarm's next window */
     assert_int_equal(rows(f, SUPI), 2);
     /* Release: active again, and a new attack acts again. */
-    assert_int_equal(policy_operator(f->store, SUPI, false, "alice", "meter checked"),
-                     IOTSEC_OK);
+    assert_int_equal(policy_operator(f->store, SUPI, false, "alice", "meter checked"), IOTSEC_OK);
     assert_int_equal(state_of(f), SUB_ACTIVE);
     assert_int_equal(rows(f, SUPI), 3);
     assert_int_equal(policy_operator(f->store, SUPI, false, "alice", "again"),
