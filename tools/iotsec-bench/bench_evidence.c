@@ -84,9 +84,8 @@ static int one_run(const char *dir, bool persist, const struct burst *b, struct 
     snprintf(db, sizeof(db), "%s/db", dir);
     struct store *s = NULL;
     if (persist) {
-        static const struct store_migration m[] = {
-            {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-            {8, "analytics", ANALYTICS_MIGRATION_1, NULL}};
+        static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
+                                                   {8, "analytics", ANALYTICS_MIGRATION_1, NULL}};
         struct store_options opt;
         store_options_init(&opt);
         opt.migrations = m;
@@ -94,8 +93,8 @@ static int one_run(const char *dir, bool persist, const struct burst *b, struct 
         if (store_open(db, &opt, &s) != IOTSEC_OK)
             return -1;
     }
-    struct analytics_options o = {.window_s = 60, .key_path = key, .kek = &kek, .store = s,
-                                  .max_records = BATCH};
+    struct analytics_options o = {
+        .window_s = 60, .key_path = key, .kek = &kek, .store = s, .max_records = BATCH};
     char err[256];
     struct analytics *a = analytics_new(&o, err, sizeof(err));
     if (a == NULL) {

@@ -72,10 +72,9 @@ int main(int argc, char **argv)
             return usage();
         }
     }
-    static const char *const groups[] = {"all",       "aka",       "suci",
-                                         "sbi-auth",  "import",    "analytics",
-                                         "provision", "northbound", "location",
-                                         "evidence"};
+    static const char *const groups[] = {"all",      "aka",       "suci",      "sbi-auth",
+                                         "import",   "analytics", "provision", "northbound",
+                                         "location", "evidence"};
     int g = 0;
     while (g < 10 && strcmp(group, groups[g]) != 0)
         g++;
