@@ -60,6 +60,7 @@ struct analytics {
     bool restoring; /* loading the persisted mappings: nothing to write back */
     double next_sweep;
     uint64_t unsaved;      /* findings or mapping changes a full store queue refused */
+    double unmapped_warned; /* wall time of the last "mostly unmapped" log line */
     double last_input;     /* wall time of the last input */
     bool flushed_idle;     /* the timer closed the window since the last input */
     uint64_t findings;     /* findings reported since start */
@@ -562,8 +563,7 @@ int analytics_ingest_text(struct analytics *a, enum an_format fmt, const char *t
         return rc;
     }
     uint64_t findings = a->findings;
-    struct an_stats before, after;
-    an_engine_stats(a->e, &before);
+    uint64_t late = a->e->late;
     for (size_t i = 0; i < n && rc == IOTSEC_OK; i++) {
         int one = an_engine_ingest(a->e, &flows[i], NULL);
         if (one == IOTSEC_OK)
@@ -577,8 +577,15 @@ int analytics_ingest_text(struct analytics *a, enum an_format fmt, const char *t
     }
     r->records = n;
     r->findings = a->findings - findings;
-    an_engine_stats(a->e, &after);
-    r->late = after.late - before.late;
+    r->late = a->e->late - late;
+    double now = wall_now();
+    if (n > 0 && 2 * r->unmapped > n && now - a->unmapped_warned >= 60.0) {
+        a->unmapped_warned = now; /* loud, not once per batch */
+        log_msg(LOG_WARN, NULL,
+                "analytics: %llu of %llu records of a batch map to no device: are the UE "
+                "addresses mapped (analytics map, session events)?",
+                (unsigned long long)r->unmapped, (unsigned long long)n);
+    }
     if (n > 0) {
         a->last_input = wall_now();
         a->flushed_idle = false;
