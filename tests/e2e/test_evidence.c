@@ -389,11 +389,27 @@ static void test_rotation_needs_a_channel_or_keys(void **state)
     sqlite3_close(h);
 }
 
+/* analytics.findings_retention_days: written by init (90), 0..3650, else the start is refused. */
+static void test_retention_setting_checked(void **state)
+{
+    (void)state;
+    struct daemon_fixture f;
+    assert_int_equal(fixture_init(&f, NULL), 0);
+    assert_int_equal(fixture_config_replace(&f, "findings_retention_days: 90",
+                                            "findings_retention_days: 3651"),
+                     0);
+    assert_int_equal(fixture_start(&f), -1);
+    int status = fixture_stop(&f, SIGKILL);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    fixture_cleanup(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_evidence_survives_a_restart),
         cmocka_unit_test(test_rotation_needs_a_channel_or_keys),
+        cmocka_unit_test(test_retention_setting_checked),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
