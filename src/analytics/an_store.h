@@ -20,10 +20,10 @@ struct an_finding_row {
     const char *evidence;
 };
 
-int an_store_finding_put(struct store_conn *conn, const struct an_finding_row *r);
+/* Inserts r (its id ignored); *id gets the generated one. */
+int an_store_finding_put(struct store_conn *conn, const struct an_finding_row *r, int64_t *id);
 /* Deletes at most limit findings detected before `before`. */
 int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limit, size_t *deleted);
-int an_store_findings_max_id(struct store *s, int64_t *out);
 
 struct an_findings_query {
     const char *supi;      /* NULL: any */
@@ -46,10 +46,11 @@ int an_store_map_load(struct store *s, an_map_row_fn fn, void *ctx);
 
 /* ---- Batching (an_write.c): what the instance writes, gathered under its lock and written
  * by one store job per ingestion call (or per second), so that a burst of findings costs one
- * job and shares the writer's commit (never an fsync per finding). ---- */
+ * job and shares the writer's commit (never an fsync per finding). The findings reach the
+ * hook from that job's completion, each with its committed id. ---- */
 
 struct an_pending_finding {
-    struct an_finding f; /* f.id assigned */
+    struct an_finding f; /* f.id: set once its row is written */
     char supi[ANALYTICS_SUPI_MAX];
     char *json; /* the TS 29.520 JSON, owned */
 };
@@ -72,9 +73,10 @@ int an_pending_add_finding(struct an_pending *p, const struct an_finding *f, con
                            char *json);
 int an_pending_add_map(struct an_pending *p, const char *supi, const char *ip, const char *group,
                        bool start, int64_t at);
-/* Submits one job writing everything queued (s NULL: nothing is written), then hands each
- * finding to hook (in order: its row is queued before any action naming it), then empties
- * p. Returns how many items the store refused (a full queue). */
+/* Submits one job writing everything queued; after its commit, on the writer thread, each
+ * finding goes to hook with its row's id (after a failed write, with id 0). Without a store,
+ * or when the store refuses the job (a full queue), the findings go to hook at once, with id
+ * 0, on the calling thread. Empties p. Returns how many items the store refused. */
 size_t an_pending_drain(struct an_pending *p, struct store *s, analytics_finding_fn hook,
                         void *hook_arg);
 void an_pending_free(struct an_pending *p);

@@ -78,19 +78,23 @@ static char *evidence_of(const struct an_pending_finding *e, char victim[48])
 }
 
 struct write_job {
-    struct an_finding_row *rows;
+    struct an_pending_finding *f; /* moved from the pending list; ids set by write_run */
+    size_t nf;
+    struct an_finding_row *rows; /* rows[i] is f[i]'s; evidence NULL: not written */
     char **evidence;
-    size_t nrows;
     struct an_pending_map *maps;
     size_t nmaps;
+    analytics_finding_fn hook;
+    void *hook_arg;
 };
 
 static int write_run(struct store_conn *conn, void *arg)
 {
     struct write_job *j = arg;
     int rc = IOTSEC_OK;
-    for (size_t i = 0; i < j->nrows && rc == IOTSEC_OK; i++)
-        rc = an_store_finding_put(conn, &j->rows[i]);
+    for (size_t i = 0; i < j->nf && rc == IOTSEC_OK; i++)
+        if (j->evidence[i] != NULL)
+            rc = an_store_finding_put(conn, &j->rows[i], &j->f[i].f.id);
     for (size_t i = 0; i < j->nmaps && rc == IOTSEC_OK; i++)
         rc = j->maps[i].start ? an_store_map_put(conn, j->maps[i].supi, j->maps[i].ip,
                                                  j->maps[i].group, j->maps[i].at)
@@ -98,43 +102,62 @@ static int write_run(struct store_conn *conn, void *arg)
     return rc;
 }
 
+/* Hands each finding to the hook (with its id when it was committed) and frees them. */
+static void hand_over(struct an_pending_finding *f, size_t n, bool committed,
+                      analytics_finding_fn hook, void *hook_arg)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!committed)
+            f[i].f.id = 0;
+        if (hook)
+            hook(hook_arg, &f[i].f, f[i].supi[0] ? f[i].supi : NULL, f[i].json);
+        free(f[i].json);
+    }
+    free(f);
+}
+
 static void write_job_free(struct write_job *j)
 {
-    for (size_t i = 0; i < j->nrows; i++)
-        free(j->evidence[i]);
+    for (size_t i = 0; i < j->nf; i++)
+        free(j->evidence ? j->evidence[i] : NULL);
     free(j->evidence);
     free(j->rows);
     free(j->maps);
     free(j);
 }
 
+/* After the commit (writer thread): the policy hears of the findings now, so an action's
+ * finding_id always names a committed row. A failed write still hands them over (id 0):
+ * acting on a finding matters more than its record. */
 static void write_done(void *arg, int rc)
 {
     struct write_job *j = arg;
     if (rc != IOTSEC_OK)
         log_msg(LOG_WARN, NULL, "analytics: %zu findings and %zu mapping changes not saved: %s",
-                j->nrows, j->nmaps, iotsec_strerror(rc));
+                j->nf, j->nmaps, iotsec_strerror(rc));
+    hand_over(j->f, j->nf, rc == IOTSEC_OK, j->hook, j->hook_arg);
+    j->f = NULL;
     write_job_free(j);
 }
 
-/* Builds the job from p (findings' evidence, the mapping changes moved). NULL: no memory. */
+/* Builds the job from p (the findings and mapping changes moved into it, each finding's row
+ * and evidence built). NULL: no memory (p untouched). */
 static struct write_job *job_of(struct an_pending *p)
 {
     struct write_job *j = calloc(1, sizeof(*j));
-    if (j == NULL)
-        return NULL;
-    j->rows = calloc(p->nf ? p->nf : 1, sizeof(*j->rows));
-    j->evidence = calloc(p->nf ? p->nf : 1, sizeof(*j->evidence));
-    if (j->rows == NULL || j->evidence == NULL) {
-        write_job_free(j);
+    size_t n = p->nf ? p->nf : 1;
+    if (j == NULL || (j->rows = calloc(n, sizeof(*j->rows))) == NULL ||
+        (j->evidence = calloc(n, sizeof(*j->evidence))) == NULL) {
+        if (j)
+            write_job_free(j);
         return NULL;
     }
+    j->nf = p->nf;
     for (size_t i = 0; i < p->nf; i++) {
         const struct an_pending_finding *e = &p->f[i];
-        struct an_finding_row *r = &j->rows[j->nrows];
-        if ((j->evidence[j->nrows] = evidence_of(e, r->victim)) == NULL)
-            continue;
-        r->id = e->f.id;
+        struct an_finding_row *r = &j->rows[i];
+        if ((j->evidence[i] = evidence_of(e, r->victim)) == NULL)
+            continue; /* out of memory: this one is acted on, not recorded */
         r->at = (int64_t)time(NULL);
         r->window = e->f.window;
         r->window_start = e->f.window * (int64_t)e->f.window_s;
@@ -142,10 +165,13 @@ static struct write_job *job_of(struct an_pending *p)
         r->level = e->f.level;
         hex_encode(e->f.device, 16, r->device);
         snprintf(r->supi, sizeof(r->supi), "%s", e->supi);
-        r->evidence = j->evidence[j->nrows++];
+        r->evidence = j->evidence[i];
     }
+    j->f = p->f;
     j->maps = p->m;
     j->nmaps = p->nm;
+    p->f = NULL;
+    p->nf = p->capf = 0;
     p->m = NULL;
     p->nm = p->capm = 0;
     return j;
@@ -154,29 +180,29 @@ static struct write_job *job_of(struct an_pending *p)
 size_t an_pending_drain(struct an_pending *p, struct store *s, analytics_finding_fn hook,
                         void *hook_arg)
 {
-    size_t refused = 0;
-    if (s != NULL && (p->nf > 0 || p->nm > 0)) {
-        size_t items = p->nf + p->nm;
-        struct write_job *j = job_of(p);
+    if (p->nf == 0 && p->nm == 0)
+        return 0;
+    size_t items = p->nf + p->nm;
+    struct write_job *j = s ? job_of(p) : NULL;
+    if (j != NULL) {
+        j->hook = hook;
+        j->hook_arg = hook_arg;
         struct store_job job = {write_run, write_done, j};
-        if (j == NULL || store_submit(s, &job) != IOTSEC_OK) {
-            refused = items;
-            log_msg(LOG_WARN, NULL,
-                    "analytics: %zu findings or mapping changes not saved "
-                    "(the store refused the write)",
-                    items);
-            if (j)
-                write_job_free(j);
-        }
+        if (store_submit(s, &job) == IOTSEC_OK)
+            return 0;
+        /* Refused (a full queue): take the findings back and act on them unrecorded. */
+        p->f = j->f;
+        p->nf = p->capf = j->nf;
+        j->f = NULL;
+        write_job_free(j);
+        log_msg(LOG_WARN, NULL, "analytics: %zu findings or mapping changes not saved (the "
+                                "store refused the write)", items);
     }
-    for (size_t i = 0; i < p->nf; i++) {
-        if (hook)
-            hook(hook_arg, &p->f[i].f, p->f[i].supi[0] ? p->f[i].supi : NULL, p->f[i].json);
-        free(p->f[i].json);
-    }
-    p->nf = 0;
+    hand_over(p->f, p->nf, false, hook, hook_arg);
+    p->f = NULL;
+    p->nf = p->capf = 0;
     p->nm = 0; /* without a store, mapping changes are memory only */
-    return refused;
+    return s ? items : 0;
 }
 
 void an_pending_free(struct an_pending *p)
@@ -193,9 +219,18 @@ struct sweep_job {
     size_t limit, deleted;
 };
 
+#define SWEEP_LEASE_MS 120000 /* two sweep periods: a stopped instance's lease soon lapses */
+
 static int sweep_run(struct store_conn *conn, void *arg)
 {
     struct sweep_job *j = arg;
+    /* Several instances on one database: one sweeps at a time. */
+    int rc = store_lease_hold(conn, "analytics.findings_sweep", (int64_t)time(NULL) * 1000,
+                              SWEEP_LEASE_MS);
+    if (rc == IOTSEC_ERR_BUSY)
+        return IOTSEC_OK;
+    if (rc != IOTSEC_OK)
+        return rc;
     return an_store_findings_sweep(conn, j->before, j->limit, &j->deleted);
 }
 

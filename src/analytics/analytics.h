@@ -334,8 +334,10 @@ struct analytics_options {
 };
 
 /* Called for every finding, with the device's SUPI (NULL if none is mapped) and the
- * finding's JSON. Runs under the instance's lock, on the thread that closed the window: it
- * must not block (queue the work) and must not call back into the instance. */
+ * finding's JSON. With a store: on the store's writer thread, once the finding's row is
+ * committed (f->id names it; 0 when the write failed or was refused, and then on the thread
+ * that closed the window). Without one: under the instance's lock, on that thread (f->id 0).
+ * Either way it must not block (queue the work) and must not call back into the instance. */
 typedef void (*analytics_finding_fn)(void *arg, const struct an_finding *f, const char *supi,
                                      const char *json);
 

@@ -56,7 +56,6 @@ struct analytics {
     void *hook_arg;
     /* Writes waiting for the next store job (an_write.c's batching, under mu). */
     struct an_pending pend;
-    int64_t next_finding_id;
     bool restoring; /* loading the persisted mappings: nothing to write back */
     double next_sweep;
     uint64_t unsaved;      /* findings or mapping changes a full store queue refused */
@@ -209,16 +208,14 @@ static void drain(struct analytics *a)
     a->unsaved += an_pending_drain(&a->pend, a->o.store, a->hook, a->hook_arg);
 }
 
-/* Every finding: an id, queued for the store with its evidence; the hook hears of it once
- * its row is queued (drain). The pseudonym -> SUPI link is read now: the row keeps the SUPI
- * the device had when it was flagged. */
+/* Every finding is queued for the store with its evidence; the hook hears of it once its row
+ * is committed (an_pending_drain). The pseudonym -> SUPI link is read now: the row keeps the
+ * SUPI the device had when it was flagged. */
 static void queue_finding(struct analytics *a, const struct an_finding *f, const char *supi,
                           char *json)
 {
-    struct an_finding copy = *f;
-    copy.id = ++a->next_finding_id;
     a->findings++;
-    if (an_pending_add_finding(&a->pend, &copy, supi, json) != IOTSEC_OK)
+    if (an_pending_add_finding(&a->pend, f, supi, json) != IOTSEC_OK)
         return;
     if (a->pend.nf >= PENDING_FINDINGS)
         drain(a);
@@ -336,17 +333,15 @@ static void restore_one(void *ctx, const char *supi, const char *ip, const char 
         a->unsaved++; /* a row this instance cannot hold (table full): said in the log */
 }
 
-/* The persisted state: the mappings (the UE addresses are session state, but a restart must
- * not make every flow "unmapped" until the SMF speaks again) and the next finding id. */
+/* The persisted mappings: the UE addresses are session state, but a restart must not make
+ * every flow "unmapped" until the SMF speaks again. */
 static int restore(struct analytics *a, char *err, size_t err_len)
 {
-    int rc = an_store_findings_max_id(a->o.store, &a->next_finding_id);
     a->restoring = true;
-    if (rc == IOTSEC_OK)
-        rc = an_store_map_load(a->o.store, restore_one, a);
+    int rc = an_store_map_load(a->o.store, restore_one, a);
     a->restoring = false;
     if (rc != IOTSEC_OK)
-        snprintf(err, err_len, "analytics: cannot read the persisted findings and mappings: %s",
+        snprintf(err, err_len, "analytics: cannot read the persisted mappings: %s",
                  iotsec_strerror(rc));
     else if (a->unsaved)
         log_msg(LOG_WARN, NULL, "analytics: %llu persisted mappings not restored",

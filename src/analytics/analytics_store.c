@@ -8,8 +8,8 @@
 #include "base/err.h"
 
 const char ANALYTICS_MIGRATION_1[] =
-    /* id is assigned by the daemon (the largest at start + 1): the policy's action row names
-     * it in the same batch of writes. */
+    /* id is generated (INSERT ... RETURNING id): unique across instances sharing a database;
+     * the policy's action rows name it. */
     "CREATE TABLE an_findings ("
     "  id INTEGER PRIMARY KEY,"
     "  at INTEGER NOT NULL,"           /* detected (wall clock, unix seconds) */
@@ -45,26 +45,26 @@ static void bind_opt_text(struct store_stmt *st, int i, const char *s)
         store_bind_null(st, i);
 }
 
-int an_store_finding_put(struct store_conn *conn, const struct an_finding_row *r)
+int an_store_finding_put(struct store_conn *conn, const struct an_finding_row *r, int64_t *id)
 {
     struct store_stmt *st;
     int rc = store_stmt(conn,
-                        "INSERT INTO an_findings(id, at, window, window_start, exception, level,"
-                        " device, supi, victim, evidence) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        "INSERT INTO an_findings(at, window, window_start, exception, level,"
+                        " device, supi, victim, evidence) VALUES (?,?,?,?,?,?,?,?,?)"
+                        " RETURNING id",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    store_bind_int64(st, 1, r->id);
-    store_bind_int64(st, 2, r->at);
-    store_bind_int64(st, 3, r->window);
-    store_bind_int64(st, 4, r->window_start);
-    store_bind_text(st, 5, r->exception, -1);
-    store_bind_int(st, 6, (int)r->level);
-    store_bind_text(st, 7, r->device, -1);
-    bind_opt_text(st, 8, r->supi);
-    bind_opt_text(st, 9, r->victim);
-    store_bind_text(st, 10, r->evidence, -1);
-    return step_done(conn, st);
+    store_bind_int64(st, 1, r->at);
+    store_bind_int64(st, 2, r->window);
+    store_bind_int64(st, 3, r->window_start);
+    store_bind_text(st, 4, r->exception, -1);
+    store_bind_int(st, 5, (int)r->level);
+    store_bind_text(st, 6, r->device, -1);
+    bind_opt_text(st, 7, r->supi);
+    bind_opt_text(st, 8, r->victim);
+    store_bind_text(st, 9, r->evidence, -1);
+    return store_step_id(conn, st, id);
 }
 
 int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limit, size_t *deleted)
@@ -82,21 +82,6 @@ int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limi
     if ((rc = step_done(conn, st)) == IOTSEC_OK)
         *deleted = (size_t)store_changes(conn);
     return rc;
-}
-
-int an_store_findings_max_id(struct store *s, int64_t *out)
-{
-    struct store_conn *conn;
-    struct store_stmt *st;
-    int rc = store_reader_get(s, &conn);
-    if (rc == IOTSEC_OK)
-        rc = store_stmt(conn, "SELECT COALESCE(MAX(id), 0) FROM an_findings", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    int step = store_step(st);
-    *out = step == STORE_ROW ? store_col_int64(st, 0) : 0;
-    store_reset(st);
-    return step == STORE_ROW ? IOTSEC_OK : store_error(conn, step);
 }
 
 #define FINDING_COLS                                                                               \

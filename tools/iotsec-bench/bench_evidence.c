@@ -85,7 +85,7 @@ static int one_run(const char *dir, bool persist, const struct burst *b, struct 
     struct store *s = NULL;
     if (persist) {
         static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-                                                   {8, "analytics", ANALYTICS_MIGRATION_1, NULL}};
+                                                   {9, "analytics", ANALYTICS_MIGRATION_1, NULL}};
         struct store_options opt;
         store_options_init(&opt);
         opt.migrations = m;

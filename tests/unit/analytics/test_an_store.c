@@ -34,7 +34,7 @@ static int setup(void **state)
     snprintf(key_path, sizeof(key_path), "%s/analytics.key", dir);
     snprintf(db_path, sizeof(db_path), "%s/db", dir);
     static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-                                               {8, "analytics", ANALYTICS_MIGRATION_1, NULL}};
+                                               {9, "analytics", ANALYTICS_MIGRATION_1, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;

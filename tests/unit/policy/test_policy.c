@@ -92,7 +92,7 @@ static int setup(void **state)
     snprintf(f->path, sizeof(f->path), "%s/db", f->dir);
     static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
                                                {6, "policy", POLICY_MIGRATION_1, NULL},
-                                               {9, "policy 2", POLICY_MIGRATION_2, NULL}};
+                                               {10, "policy 2", POLICY_MIGRATION_2, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
