@@ -1,8 +1,8 @@
 /* The daemon's policy instance: each finding becomes a store job that opens and carries out
  * its actions in one transaction (policy_store.c); after the commit, notify actions go to
- * the delivery thread. Findings arrive from the analytics (the writer thread), so nothing here blocks: a
- * bounded number of jobs may be in flight, past it a finding is dropped and counted (the
- * same alarm comes back with the next window). */
+ * the delivery thread. Findings arrive from the analytics (on the store's writer thread), so
+ * nothing here blocks: a bounded number of jobs may be in flight, past it a finding is
+ * dropped and counted (the same alarm comes back with the next window). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
