@@ -8,8 +8,8 @@
  * body length within the limit. */
 #include <string.h>
 
-#include "http/http_int.h"
 #include "fuzz.h"
+#include "http/http_int.h"
 
 static struct http_server srv;
 static struct worker worker;
@@ -69,7 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hconn_h1_parse_head(&req, p, head_len, srv.cfg.max_body_bytes, &hi);
     if (hi.error)
         FUZZ_CHECK((hi.error == 400 || hi.error == 411 || hi.error == 413 || hi.error == 417 ||
-                    hi.error == 431 || hi.error == 501) && hi.detail != NULL);
+                    hi.error == 431 || hi.error == 501) &&
+                   hi.detail != NULL);
     else
         check_accepted(&hi);
     harena_free(&req.arena);

@@ -15,8 +15,8 @@ static int on_record(void *arg, const struct an_flow *f, const struct an_label *
 {
     (*(uint64_t *)arg)++;
     FUZZ_CHECK(isfinite(f->ts) && isfinite(f->duration) && f->duration >= 0);
-    FUZZ_CHECK(f->proto == AN_PROTO_OTHER || f->proto == AN_PROTO_ICMP || f->proto == AN_PROTO_TCP ||
-               f->proto == AN_PROTO_UDP);
+    FUZZ_CHECK(f->proto == AN_PROTO_OTHER || f->proto == AN_PROTO_ICMP ||
+               f->proto == AN_PROTO_TCP || f->proto == AN_PROTO_UDP);
     FUZZ_CHECK(f->outcome <= AN_OUT_MIDSTREAM);
     FUZZ_CHECK(l == NULL || strnlen(l->detail, sizeof(l->detail)) < sizeof(l->detail));
     return 0;

@@ -43,8 +43,11 @@ static bool terminated(const char *s, size_t cap)
 
 static void verify(const char *token, size_t len)
 {
-    struct jwt_expect ex = {.iss = "https://iotsec.example", .aud = "3gpp-monitoring-event",
-                            .x5t_s256 = x5t, .now = NOW, .leeway = LEEWAY,
+    struct jwt_expect ex = {.iss = "https://iotsec.example",
+                            .aud = "3gpp-monitoring-event",
+                            .x5t_s256 = x5t,
+                            .now = NOW,
+                            .leeway = LEEWAY,
                             .max_lifetime = LIFETIME};
     struct jwt_verified v;
     enum jwt_reason why = JWT_R_INTERNAL;

@@ -24,7 +24,8 @@
 #define SNN "5G:mnc001.mcc001.3gppnetwork.org"
 
 static struct aka aka;
-static const uint8_t xres_star[16] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+static const uint8_t xres_star[16] = {0xde, 0xad, 0xbe, 0xef, 1, 2,  3,  4,
+                                      5,    6,    7,    8,    9, 10, 11, 12};
 
 static void init(void)
 {

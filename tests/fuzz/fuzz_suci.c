@@ -67,8 +67,7 @@ static void null_round_trip(const char *s, const struct supi *supi)
         p.mnc_length = (int)strlen(mnc);
     }
     char again[SUCI_STRING_MAX];
-    FUZZ_CHECK(suci_conceal_with_ephemeral(supi, &p, NULL, 0, again, sizeof(again)) ==
-               IOTSEC_OK);
+    FUZZ_CHECK(suci_conceal_with_ephemeral(supi, &p, NULL, 0, again, sizeof(again)) == IOTSEC_OK);
     FUZZ_CHECK(strcasecmp(again, s) == 0);
 }
 
@@ -76,15 +75,17 @@ static void profile_round_trip(enum suci_scheme scheme, uint8_t key_id, const st
 {
     static const uint8_t eph[SUCI_PRIVATE_KEY_LEN] = {7, 1, 2, 3};
     static const char *privs[] = {
-        [SUCI_SCHEME_PROFILE_A] = "c53c22208b61860b06c62e5406a7b330c2b577aa5558981510d128247d38bd1d",
-        [SUCI_SCHEME_PROFILE_B] = "f1ab1074477ebcc7f554ea1c5fc368b1616730155e0041ac447d6301975fecda",
+        [SUCI_SCHEME_PROFILE_A] =
+            "c53c22208b61860b06c62e5406a7b330c2b577aa5558981510d128247d38bd1d",
+        [SUCI_SCHEME_PROFILE_B] =
+            "f1ab1074477ebcc7f554ea1c5fc368b1616730155e0041ac447d6301975fecda",
     };
     uint8_t priv[SUCI_PRIVATE_KEY_LEN], pub[SUCI_PUBLIC_KEY_MAX];
     size_t pub_len;
     FUZZ_CHECK(hex_decode(privs[scheme], priv, sizeof(priv)) == 0);
     FUZZ_CHECK(suci_public_key(scheme, priv, pub, &pub_len) == IOTSEC_OK);
-    struct suci_conceal_params p = {.scheme = scheme, .key_id = key_id,
-                                    .hn_public_key = pub, .hn_public_key_len = pub_len};
+    struct suci_conceal_params p = {
+        .scheme = scheme, .key_id = key_id, .hn_public_key = pub, .hn_public_key_len = pub_len};
     char again[SUCI_STRING_MAX];
     if (suci_conceal_with_ephemeral(supi, &p, eph, 0, again, sizeof(again)) != IOTSEC_OK)
         return; /* e.g. an IMSI whose MCC has another default MNC length than the input's */
