@@ -215,9 +215,13 @@ static int open_state(struct daemon *d)
     struct store_options so;
     store_options_init(&so);
     so.migrations = daemon_migrations(&so.migration_count);
-    config_path(&d->cfg, d->cfg.database, path, sizeof(path));
-    if ((rc = store_open(path, &so, &d->store)) != IOTSEC_OK) {
-        log_error("cannot open the database %s: %s (%s)", path, iotsec_strerror(rc),
+    char target[sizeof(d->cfg.store_url) + CONFIG_PATH_MAX];
+    config_store_target(&d->cfg, target, sizeof(target));
+    if ((rc = store_open(target, &so, &d->store)) != IOTSEC_OK) {
+        /* The PostgreSQL URI may hold a password: name the backend, not the target. */
+        log_error("cannot open the %s database%s%s: %s (%s)", d->cfg.store_backend,
+                  strcmp(d->cfg.store_backend, "sqlite") == 0 ? " " : "",
+                  strcmp(d->cfg.store_backend, "sqlite") == 0 ? target : "", iotsec_strerror(rc),
                   store_errmsg());
         return rc;
     }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h> /* the crypto-erase check reads the SQLite file itself */
 
 #include "base/err.h"
 #include "base/hex.h"
@@ -30,7 +31,7 @@ static int setup(void **state)
     if (mkdtemp(f->dir) == NULL)
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/db", f->dir);
-    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1}};
+    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
@@ -162,13 +163,13 @@ static void test_lifecycle_events(void **state)
 static int prev_cred_count(struct fixture *f)
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     assert_int_equal(store_reader_get(f->store, &conn), 0);
     assert_int_equal(store_stmt(conn, "SELECT count(*) FROM subscriptions"
                                       " WHERE prev_cred IS NOT NULL", &st), 0);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int n = sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
+    assert_int_equal(store_step(st), STORE_ROW);
+    int n = store_col_int(st, 0);
+    store_reset(st);
     return n;
 }
 
@@ -208,15 +209,15 @@ static void test_delete_crypto_erases(void **state)
     create(f, "imsi-001010000000004", 4);
     /* The sealed envelope as stored: read it back raw. */
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     assert_int_equal(store_reader_get(f->store, &conn), 0);
     assert_int_equal(store_stmt(conn, "SELECT cred FROM subscriptions WHERE supi = ?", &st), 0);
-    sqlite3_bind_text(st, 1, "imsi-001010000000004", -1, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    store_bind_text(st, 1, "imsi-001010000000004", -1);
+    assert_int_equal(store_step(st), STORE_ROW);
     uint8_t envelope[62];
-    assert_int_equal(sqlite3_column_bytes(st, 0), sizeof(envelope));
-    memcpy(envelope, sqlite3_column_blob(st, 0), sizeof(envelope));
-    sqlite3_reset(st);
+    assert_int_equal(store_col_bytes(st, 0), sizeof(envelope));
+    memcpy(envelope, store_col_blob(st, 0), sizeof(envelope));
+    store_reset(st);
 
     struct sub_op op = {.kind = SUB_OP_DELETE};
     strcpy(op.supi, "imsi-001010000000004");
@@ -230,7 +231,7 @@ static void test_delete_crypto_erases(void **state)
     assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL), 0);
     sqlite3_close(db);
     assert_false(file_contains(f->path, envelope + 14, 32)); /* its ciphertext */
-    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1}};
+    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
