@@ -8,29 +8,29 @@
 #include "crypto/ct.h"
 #include "subscriber/subscriber.h"
 
-#define CRED_PLAIN_LEN 32 /* K || OPc */
+#define CRED_PLAIN_LEN  32 /* K || OPc */
 #define CRED_SEALED_LEN (CRED_PLAIN_LEN + SEAL_OVERHEAD)
 
 const char SUBSCRIBER_MIGRATION_1[] =
     "CREATE TABLE subscriptions ("
     "  id INTEGER PRIMARY KEY,"
-    "  supi TEXT NOT NULL UNIQUE,"         /* imsi-... / nai-... */
-    "  gpsi TEXT UNIQUE,"                  /* NULL when none */
+    "  supi TEXT NOT NULL UNIQUE," /* imsi-... / nai-... */
+    "  gpsi TEXT UNIQUE,"          /* NULL when none */
     "  owner TEXT NOT NULL DEFAULT '',"
     "  amf BLOB NOT NULL CHECK (length(amf) = 2),"
     "  algorithm TEXT NOT NULL DEFAULT 'milenage',"
     "  auth_method TEXT NOT NULL DEFAULT '5G_AKA'"
     "    CHECK (auth_method IN ('5G_AKA', 'EAP_AKA_PRIME')),"
     "  cred_version INTEGER NOT NULL,"
-    "  cred BLOB NOT NULL,"                /* seal(K || OPc), AAD: supi + version */
-    "  prev_cred_version INTEGER,"         /* the previous credential during its grace */
+    "  cred BLOB NOT NULL,"        /* seal(K || OPc), AAD: supi + version */
+    "  prev_cred_version INTEGER," /* the previous credential during its grace */
     "  prev_cred BLOB,"
     "  prev_cred_until INTEGER,"
     "  state TEXT NOT NULL,"
     "  not_before INTEGER NOT NULL DEFAULT 0,"
     "  not_after INTEGER NOT NULL DEFAULT 0,"
-    "  sqn_reserved INTEGER NOT NULL,"     /* SEQs below this may have been issued */
-    "  sqn_next INTEGER NOT NULL,"         /* where a freshly started daemon begins */
+    "  sqn_reserved INTEGER NOT NULL," /* SEQs below this may have been issued */
+    "  sqn_next INTEGER NOT NULL,"     /* where a freshly started daemon begins */
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL"
     ");"
@@ -47,8 +47,8 @@ const char SUBSCRIBER_MIGRATION_1[] =
     ");"
     "CREATE INDEX subscription_events_supi ON subscription_events(supi, id);";
 
-#define SELECT_COLUMNS                                                                           \
-    "SELECT id, supi, gpsi, owner, amf, cred_version, state, not_before, not_after,"           \
+#define SELECT_COLUMNS                                                                             \
+    "SELECT id, supi, gpsi, owner, amf, cred_version, state, not_before, not_after,"               \
     " sqn_reserved, created_at, updated_at, cred, auth_method, sqn_next FROM subscriptions "
 
 static void text_column(struct store_stmt *st, int col, char *dst, size_t cap)
@@ -154,7 +154,7 @@ static uint64_t block_or_default(uint64_t block)
 }
 
 static int insert(struct store_conn *conn, const struct seal_kek *kek, const struct sub_input *in,
-                  int64_t now, uint64_t sqn_block)
+                  int64_t now)
 {
     char supi[SUPI_STRING_MAX];
     uint8_t cred[CRED_SEALED_LEN];
@@ -179,10 +179,10 @@ static int insert(struct store_conn *conn, const struct seal_kek *kek, const str
     store_bind_blob(st, 5, cred, sizeof(cred));
     store_bind_text(st, 6, sub_state_name(in->state), -1);
     store_bind_int64(st, 7, in->not_after);
-    /* The SIM was personalised with SQN in->sqn: the first SEQ issued must exceed its SEQ.
-     * The first block is reserved now, with the row, so no first authentication waits. */
+    /* The SIM was personalised with SQN in->sqn: the first SEQ issued must exceed its SEQ, so
+     * that is the high-water mark the first reservation starts from. */
     uint64_t first = (in->sqn >> SQN_IND_BITS) + 1;
-    store_bind_int64(st, 8, (int64_t)(first + block_or_default(sqn_block)));
+    store_bind_int64(st, 8, (int64_t)first);
     store_bind_int64(st, 9, now);
     store_bind_int64(st, 10, now);
     store_bind_text(st, 11, sub_auth_method_name(in->auth_method), -1);
@@ -192,7 +192,7 @@ static int insert(struct store_conn *conn, const struct seal_kek *kek, const str
 
 static int op_create(struct store_conn *conn, struct sub_op *op)
 {
-    int rc = insert(conn, op->kek, op->input, op->now, op->sqn_block);
+    int rc = insert(conn, op->kek, op->input, op->now);
     if (rc == IOTSEC_OK)
         rc = supi_format(&op->input->supi, op->supi, sizeof(op->supi));
     if (rc == IOTSEC_OK)
@@ -278,24 +278,41 @@ static int op_delete(struct store_conn *conn, struct sub_op *op)
                         op->now);
 }
 
+/* One atomic statement: concurrent reservations (other instances, other threads) each get a
+ * disjoint block, and none reads the mark before writing it. */
 static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
 {
     struct store_stmt *st;
     int rc = store_stmt(conn,
-                        "UPDATE subscriptions SET sqn_reserved = max(sqn_reserved, ?)"
-                        " WHERE supi = ?",
+                        "UPDATE subscriptions SET sqn_reserved ="
+                        " CASE WHEN sqn_reserved > $1 THEN sqn_reserved ELSE $1 END + $2"
+                        " WHERE supi = $3"
+                        " AND CASE WHEN sqn_reserved > $1 THEN sqn_reserved ELSE $1 END <= $4"
+                        " RETURNING sqn_reserved",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    store_bind_int64(st, 1, (int64_t)op->sqn_reserved);
-    store_bind_text(st, 2, op->supi, -1);
-    if ((rc = step_done(conn, st)) != IOTSEC_OK)
-        return rc;
-    return store_changes(conn) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+    uint64_t block = block_or_default(op->sqn_block);
+    store_bind_int64(st, 1, (int64_t)op->sqn_floor);
+    store_bind_int64(st, 2, (int64_t)block);
+    store_bind_text(st, 3, op->supi, -1);
+    /* SEQ has 43 bits: a mark that cannot take another block is exhausted, not wrapped. */
+    store_bind_int64(st, 4, (int64_t)(SQN_SEQ_MAX + 1 - block));
+    int64_t hi = 0;
+    rc = store_step_id(conn, st, &hi); /* no row: unknown SUPI, or its SEQ space is used up */
+    if (rc == IOTSEC_OK)
+        op->sqn_reserved = (uint64_t)hi;
+    return rc;
 }
 
 static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
 {
+    int held = store_lease_hold(conn, "subscriber.expiry_sweep", op->now * 1000,
+                                (int64_t)(op->lease_s ? op->lease_s : 180) * 1000);
+    if (held == IOTSEC_ERR_BUSY)
+        return IOTSEC_OK; /* another instance sweeps */
+    if (held != IOTSEC_OK)
+        return held;
     struct store_stmt *st;
     int rc = store_stmt(conn,
                         "UPDATE subscriptions SET prev_cred = NULL, prev_cred_version = NULL,"
@@ -306,9 +323,10 @@ static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
     store_bind_int64(st, 1, op->now);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
-    /* Log first (the SELECT sees the states before), then change them. */
-#define DUE " FROM subscriptions WHERE not_after > 0 AND not_after <= ?1" \
-            " AND state NOT IN ('expired', 'revoked')"
+        /* Log first (the SELECT sees the states before), then change them. */
+#define DUE                                                                                        \
+    " FROM subscriptions WHERE not_after > 0 AND not_after <= ?1"                                  \
+    " AND state NOT IN ('expired', 'revoked')"
     if ((rc = store_stmt(conn,
                          "INSERT INTO subscription_events(supi, event, from_state, to_state,"
                          " actor, at) SELECT supi, 'expire', state, 'expired', 'sweep', ?1" DUE,
@@ -328,22 +346,6 @@ static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
     op->affected = (size_t)store_changes(conn);
     return IOTSEC_OK;
 #undef DUE
-}
-
-static int op_sqn_restart(struct store_conn *conn, struct sub_op *op)
-{
-    struct store_stmt *st;
-    int rc = store_stmt(conn,
-                        "UPDATE subscriptions SET sqn_next = sqn_reserved,"
-                        " sqn_reserved = sqn_reserved + CASE state WHEN 'active' THEN ?1 ELSE 0 END"
-                        " WHERE sqn_next <> sqn_reserved OR state = 'active'",
-                        &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_int64(st, 1, (int64_t)block_or_default(op->sqn_block));
-    if ((rc = step_done(conn, st)) == IOTSEC_OK)
-        op->affected = (size_t)store_changes(conn);
-    return rc;
 }
 
 int sub_op_run(struct store_conn *conn, void *arg)
@@ -368,9 +370,6 @@ int sub_op_run(struct store_conn *conn, void *arg)
         break;
     case SUB_OP_EXPIRE_SWEEP:
         rc = op_expire_sweep(conn, op);
-        break;
-    case SUB_OP_SQN_RESTART:
-        rc = op_sqn_restart(conn, op);
         break;
     default:
         rc = IOTSEC_ERR_INVALID;
@@ -405,11 +404,10 @@ int subscriber_events_json(struct store *s, const char *supi, size_t limit, stru
     while ((step = store_step(st)) == STORE_ROW) {
         char t[32];
         sub_format_time(store_col_int64(st, 4), t, sizeof(t));
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
-                                             store_col_text(st, 0), "from",
-                                             store_col_text(st, 1), "to",
-                                             store_col_text(st, 2), "actor",
-                                             store_col_text(st, 3), "at", t));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", store_col_text(st, 0),
+                                        "from", store_col_text(st, 1), "to", store_col_text(st, 2),
+                                        "actor", store_col_text(st, 3), "at", t));
     }
     store_reset(st);
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
@@ -497,7 +495,6 @@ struct text_import {
     size_t len;
     bool csv;
     int64_t now;
-    uint64_t sqn_block;
     size_t imported, bad_line;
     char *err;
     size_t err_len;
@@ -544,7 +541,7 @@ static int run_text_import(struct store_conn *conn, void *arg)
             rc = ti->csv ? sub_csv_row(line, &cols, &in, ti->err, ti->err_len)
                          : sub_json_row(line, &in, ti->err, ti->err_len);
             if (rc == IOTSEC_OK)
-                rc = insert(conn, ti->kek, &in, ti->now, ti->sqn_block);
+                rc = insert(conn, ti->kek, &in, ti->now);
             if (rc == IOTSEC_ERR_CONFLICT)
                 snprintf(ti->err, ti->err_len, "the SUPI or GPSI exists already");
             secure_wipe(&in, sizeof(in));
@@ -558,10 +555,10 @@ static int run_text_import(struct store_conn *conn, void *arg)
 }
 
 int subscriber_import_text(struct store *s, const struct seal_kek *kek, const char *text,
-                           size_t len, bool csv, int64_t now, uint64_t sqn_block,
-                           size_t *imported, size_t *bad_line, char *err, size_t err_len)
+                           size_t len, bool csv, int64_t now, size_t *imported, size_t *bad_line,
+                           char *err, size_t err_len)
 {
-    struct text_import ti = {kek, text, len, csv, now, sqn_block, 0, 0, err, err_len};
+    struct text_import ti = {kek, text, len, csv, now, 0, 0, err, err_len};
     err[0] = '\0';
     int rc = store_transaction_sync(s, run_text_import, &ti);
     *imported = rc == IOTSEC_OK ? ti.imported : 0;
