@@ -185,6 +185,10 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         snprintf(err, err_len, "%s: %s", path, cyaml_strerror(rc));
         return rc == CYAML_ERR_FILE_OPEN ? IOTSEC_ERR_NOTFOUND : IOTSEC_ERR_INVALID;
     }
+    if (y == NULL) { /* an empty document (or only comments) loads as nothing */
+        snprintf(err, err_len, "%s: the file holds no configuration", path);
+        return IOTSEC_ERR_INVALID;
+    }
     if (y->plmn) {
         set(c->mcc, sizeof(c->mcc), y->plmn->mcc);
         set(c->mnc, sizeof(c->mnc), y->plmn->mnc);
