@@ -24,6 +24,7 @@
 #include "expose/t8.h"
 #include "http/http.h"
 #include "location/location.h"
+#include "group/group_service.h"
 #include "policy/policy.h"
 #include "provision/provision.h"
 #include "subscriber/subscriber.h"
@@ -40,6 +41,7 @@ struct daemon {
     struct analytics *analytics;
     struct policy_service *policy;
     struct policy_nft *nft; /* policy.nftables: on */
+    struct group_service *groups; /* group messaging: groups, key trees (docs/group.md) */
     struct provision *prov; /* zero-touch provisioning (device face, its admin API) */
     struct http_server *sbi, *adm;
     struct http_server *north; /* application servers: OAuth2 + mTLS (any CA, pinned) */
@@ -228,6 +230,13 @@ static int open_analytics(struct daemon *d)
     memcpy(po.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(po.admin_cert_sha256));
     if ((d->policy = policy_service_new(&po)) == NULL)
         return IOTSEC_ERR_NOMEM;
+    struct group_service_options go = {.store = d->store, .kek = &d->kek};
+    memcpy(go.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(go.admin_cert_sha256));
+    int grc = group_service_new(&go, &d->groups);
+    if (grc != IOTSEC_OK) {
+        log_error("groups: the signing key could not be opened: %s", iotsec_strerror(grc));
+        return grc;
+    }
     /* Findings go to the policy: the one place where analytics meets the subscriptions. */
     analytics_set_finding_hook(d->analytics, policy_on_finding, d->policy);
     if (d->cfg.policy_nftables) {
@@ -466,6 +475,8 @@ static int build_servers(struct daemon *d)
     if (rc == IOTSEC_OK)
         rc = policy_admin_routes(d->adm, d->policy);
     if (rc == IOTSEC_OK)
+        rc = group_admin_routes(d->adm, d->groups);
+    if (rc == IOTSEC_OK)
         rc = http_server_route(d->adm, "GET", "/healthz", handle_healthz, d);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->adm, "GET", "/metrics", handle_metrics, d);
@@ -563,6 +574,7 @@ static void teardown(struct daemon *d)
     if (d->analytics) /* the last findings to the store and to the policy, still running */
         analytics_flush(d->analytics);
     policy_service_free(d->policy); /* its jobs done, its webhook thread joined */
+    group_service_free(d->groups);
     policy_nft_close(d->nft);
     analytics_free(d->analytics);
     if (d->aka != NULL)

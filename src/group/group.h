@@ -29,6 +29,10 @@ struct group_tree {
     uint32_t *pending; /* changed leaves since the last rekey */
     uint32_t npending;
     uint32_t pending_cap;
+    uint32_t *renewed; /* nodes whose key the last rekey changed (leaves included): what the
+                          store must write */
+    uint32_t nrenewed;
+    uint32_t renewed_cap;
 };
 
 /* capacity = arity^depth must fit in 2^31 nodes. The tree starts empty at epoch 0. */

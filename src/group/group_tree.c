@@ -54,6 +54,7 @@ void group_tree_free(struct group_tree *t)
     free(t->count);
     free(t->dirty);
     free(t->pending);
+    free(t->renewed);
     memset(t, 0, sizeof(*t));
 }
 
@@ -130,9 +131,25 @@ int group_tree_leave(struct group_tree *t, uint32_t leaf)
     return IOTSEC_OK;
 }
 
+static int note_renewed(struct group_tree *t, uint32_t n)
+{
+    if (t->nrenewed == t->renewed_cap) {
+        uint32_t cap = t->renewed_cap ? t->renewed_cap * 2 : 64;
+        uint32_t *p = realloc(t->renewed, (size_t)cap * sizeof(*p));
+        if (p == NULL)
+            return IOTSEC_ERR_NOMEM;
+        t->renewed = p;
+        t->renewed_cap = cap;
+    }
+    t->renewed[t->nrenewed++] = n;
+    return IOTSEC_OK;
+}
+
 /* Renews node p and wraps its new key under each occupied child; returns entries written. */
 static int renew(struct group_tree *t, uint32_t p, uint8_t *msg, uint32_t *count)
 {
+    if (note_renewed(t, p) != IOTSEC_OK)
+        return IOTSEC_ERR_NOMEM;
     if (t->count[p] == 0) {
         secure_wipe(t->key[p], GROUP_KEY_LEN);
         return IOTSEC_OK;
@@ -172,6 +189,9 @@ int group_tree_rekey(struct group_tree *t, uint64_t ref, const struct prov_sign_
     uint32_t ncur = t->npending, count = 0;
     memcpy(cur, t->pending, (size_t)ncur * sizeof(uint32_t));
     int rc = IOTSEC_OK;
+    t->nrenewed = 0;
+    for (uint32_t i = 0; rc == IOTSEC_OK && i < ncur; i++)
+        rc = note_renewed(t, cur[i]);
     if (ncur == 0) { /* forced: the root alone */
         rc = renew(t, 0, msg, &count);
     }
