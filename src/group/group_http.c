@@ -1,11 +1,13 @@
 /* The operator's group API on the admin face (docs/group.md):
- *   POST   /admin/v1/groups                      {externalGroupId, owner, capacity?, arity?,
+ *   POST   /admin/v1/message-groups                      {externalGroupId, owner, capacity?, arity?,
  *                                                 confidential?}
- *   GET    /admin/v1/groups
- *   GET    /admin/v1/groups/{ext}                 the group, its members (operator only)
- *   POST   /admin/v1/groups/{ext}/members        {"supis": [...]} one batch, one rekey
- *   DELETE /admin/v1/groups/{ext}/members/{supi}
- * Writes are store jobs answered from their done callback. */
+ *   GET    /admin/v1/message-groups
+ *   GET    /admin/v1/message-groups/{ext}                 the group, its members (operator only)
+ *   POST   /admin/v1/message-groups/{ext}/members        {"supis": [...]} one batch, one rekey
+ *   DELETE /admin/v1/message-groups/{ext}/members/{supi}
+ * Writes are store jobs answered from their done callback. Apart from /admin/v1/groups, the
+ * northbound face's named sets of SUPIs for consents (src/expose): a message group is
+ * addressed by its External Group ID, which always has an '@', a consent group never. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +41,7 @@ static void bad(struct http_request *req, const char *param, const char *reason)
 
 static json_t *row_json(const struct group_row *g)
 {
-    return json_pack("{s:s, s:s, s:I, s:i, s:i, s:b, s:I, s:I}", "externalGroupId",
+    return json_pack("{s:s, s:I, s:I, s:i, s:i, s:b, s:I, s:I}", "externalGroupId",
                      g->external_id, "localGroupId", (json_int_t)g->ref, "epoch",
                      (json_int_t)g->epoch, "arity", g->arity, "depth", g->depth, "confidential",
                      g->confidential, "members", (json_int_t)g->members, "createdAt",
@@ -347,15 +349,15 @@ static void handle_remove(struct http_request *req, void *user)
 
 int group_admin_routes(struct http_server *srv, struct group_service *gs)
 {
-    int rc = http_server_route(srv, "POST", "/admin/v1/groups", handle_create, gs);
+    int rc = http_server_route(srv, "POST", "/admin/v1/message-groups", handle_create, gs);
     if (rc == IOTSEC_OK)
-        rc = http_server_route(srv, "GET", "/admin/v1/groups", handle_list, gs);
+        rc = http_server_route(srv, "GET", "/admin/v1/message-groups", handle_list, gs);
     if (rc == IOTSEC_OK)
-        rc = http_server_route(srv, "GET", "/admin/v1/groups/{ext}", handle_show, gs);
+        rc = http_server_route(srv, "GET", "/admin/v1/message-groups/{ext}", handle_show, gs);
     if (rc == IOTSEC_OK)
-        rc = http_server_route(srv, "POST", "/admin/v1/groups/{ext}/members", handle_add, gs);
+        rc = http_server_route(srv, "POST", "/admin/v1/message-groups/{ext}/members", handle_add, gs);
     if (rc == IOTSEC_OK)
-        rc = http_server_route(srv, "DELETE", "/admin/v1/groups/{ext}/members/{supi}",
+        rc = http_server_route(srv, "DELETE", "/admin/v1/message-groups/{ext}/members/{supi}",
                                handle_remove, gs);
     return rc;
 }
