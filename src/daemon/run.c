@@ -170,6 +170,17 @@ static void enforce_nft(void *arg, const char *supi, bool quarantined)
         log_msg(LOG_WARN, NULL, "nftables: %zu of %zu addresses not updated", n - done, n);
 }
 
+/* The policy's enforcer: a quarantined device leaves its message groups (a rekey each), and,
+ * with nftables on, its UE addresses join the quarantine set. */
+static void enforce(void *arg, const char *supi, bool quarantined)
+{
+    struct daemon *d = arg;
+    if (quarantined && group_service_evict(d->groups, supi) != IOTSEC_OK)
+        log_msg(LOG_ERROR, NULL, "groups: the quarantined member's removal was not queued");
+    if (d->nft != NULL)
+        enforce_nft(d, supi, quarantined);
+}
+
 struct nft_restore {
     struct daemon *d;
     size_t devices;
@@ -244,9 +255,9 @@ static int open_analytics(struct daemon *d)
             log_error("policy.nftables is on but %s", err);
             return IOTSEC_ERR_STATE;
         }
-        policy_set_enforcer(d->policy, enforce_nft, d);
         restore_nft(d);
     }
+    policy_set_enforcer(d->policy, enforce, d);
     return IOTSEC_OK;
 }
 

@@ -3,9 +3,12 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/err.h"
+#include "base/log.h"
 #include "crypto/ct.h"
 #include "crypto/rand.h"
 
@@ -178,4 +181,66 @@ int group_create_run(struct store_conn *c, void *arg)
         return rc;
     group_tree_free(&t);
     return group_store_create(c, &gc->row);
+}
+
+struct evict_job {
+    struct group_service *gs;
+    char supi[64];
+    char (*ext)[GROUP_EXT_ID_MAX + 1];
+    size_t n, cap;
+};
+
+static void collect(const struct group_row *g, void *ctx)
+{
+    struct evict_job *j = ctx;
+    if (j->n == j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 8;
+        void *p = realloc(j->ext, cap * sizeof(*j->ext));
+        if (p == NULL)
+            return; /* the job then fails on the count check below */
+        j->ext = p;
+        j->cap = cap;
+    }
+    memcpy(j->ext[j->n++], g->external_id, sizeof(j->ext[0]));
+}
+
+static int evict_run(struct store_conn *c, void *arg)
+{
+    struct evict_job *j = arg;
+    j->n = 0;
+    int rc = group_store_groups_of(c, j->supi, collect, j);
+    for (size_t i = 0; rc == IOTSEC_OK && i < j->n; i++) {
+        const char *one[1] = {j->supi};
+        struct group_change ch = {.gs = j->gs, .remove = one, .nremove = 1, .now = time(NULL)};
+        memcpy(ch.external_id, j->ext[i], sizeof(ch.external_id));
+        rc = group_change_run(c, &ch);
+    }
+    return rc;
+}
+
+static void evict_done(void *arg, int rc)
+{
+    struct evict_job *j = arg;
+    if (rc != IOTSEC_OK)
+        log_msg(LOG_ERROR, NULL, "groups: a quarantined member could not be removed: %s",
+                iotsec_strerror(rc));
+    else if (j->n > 0)
+        log_msg(LOG_INFO, NULL, "groups: a quarantined member left %zu group(s), each rekeyed",
+                j->n);
+    free(j->ext);
+    free(j);
+}
+
+int group_service_evict(struct group_service *gs, const char *supi)
+{
+    struct evict_job *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return IOTSEC_ERR_NOMEM;
+    j->gs = gs;
+    snprintf(j->supi, sizeof(j->supi), "%s", supi);
+    struct store_job job = {evict_run, evict_done, j};
+    int rc = store_submit(gs->o.store, &job);
+    if (rc != IOTSEC_OK)
+        free(j);
+    return rc;
 }

@@ -49,6 +49,12 @@ struct group_create {
 };
 int group_create_run(struct store_conn *c, void *arg);
 
+/* A quarantined (or revoked) subscription leaves every group it is in, each with its own
+ * rekey, in one store job submitted now (forward secrecy: the next message of each group is
+ * under keys it never held). Callable from a store done callback. Release does not re-add:
+ * the operator does, explicitly. */
+int group_service_evict(struct group_service *gs, const char *supi);
+
 /* The admin face: /admin/v1/groups... */
 int group_admin_routes(struct http_server *srv, struct group_service *gs);
 

@@ -396,3 +396,21 @@ int group_store_signing_key(struct store_conn *c, const struct seal_kek *kek,
     store_bind_blob(st, 2, env, sizeof(env));
     return done(c, st, store_step(st));
 }
+
+int group_store_groups_of(struct store_conn *c, const char *supi, group_row_fn fn, void *ctx)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        "SELECT " ROW_COLS " FROM groups g JOIN group_members gm ON gm.ref = g.ref"
+                        " WHERE gm.supi = ? ORDER BY g.external_id",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, supi, -1);
+    struct group_row g;
+    while ((rc = store_step(st)) == STORE_ROW) {
+        read_row(st, &g);
+        fn(&g, ctx);
+    }
+    return done(c, st, rc);
+}

@@ -66,6 +66,9 @@ int group_store_load_tree(struct store_conn *c, const struct seal_kek *kek,
 int group_store_reserve_seq(struct store_conn *c, uint64_t ref, uint32_t sender, uint32_t block,
                             uint64_t *first);
 
+/* The groups supi is a member of. */
+int group_store_groups_of(struct store_conn *c, const char *supi, group_row_fn fn, void *ctx);
+
 /* The instance's group signing seed: opened, or created and sealed on first use (in a job). */
 int group_store_signing_key(struct store_conn *c, const struct seal_kek *kek,
                             uint8_t seed[PROV_ED25519_SEED_LEN]);

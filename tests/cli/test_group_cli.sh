@@ -33,6 +33,15 @@ run "remove again" 1 - group remove --group $G --supi imsi-001010000000002
 run "show" 0 '.members == 3 and .epoch == 2 and ([.memberList[].supi] | index("imsi-001010000000002") == null)' group show --group $G
 run "show unknown" 1 - group show --group nope@utility.example
 run "list" 0 '(.groups | length) == 2' group list
+# a quarantined member leaves every group it is in, with a rekey (forward secrecy)
+run "quarantine" 0 - subscriber quarantine imsi-001010000000003 --reason "tampered" --by alice
+for _ in $(seq 100); do
+    "$ctl" --dir "$dir/inst" group show --group $G | jq -e '.members == 2' >/dev/null && break
+    sleep 0.05
+done
+run "quarantined member gone" 0 '.members == 2 and .epoch == 3 and ([.memberList[].supi] | index("imsi-001010000000003") == null)' group show --group $G
+run "release does not re-add" 0 - subscriber release imsi-001010000000003 --reason ok --by alice
+run "still gone" 0 '.members == 2 and .epoch == 3' group show --group $G
 # a consent group (no '@') still goes to the northbound face's model
 run "consent group" 0 '.added == 1' group add --group fleet-1 --supi imsi-001010000000005
 
