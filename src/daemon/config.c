@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "http/outbound.h"
 
 /* The YAML layout, as libcyaml schemas over a parse-time struct of string pointers. */
 struct yaml_plmn {
@@ -29,7 +30,10 @@ struct yaml_analytics {
     char *thresholds, *key_file;
 };
 struct yaml_policy {
-    bool nftables;
+    bool nftables, webhook_http_loopback;
+    char **webhook_allow;
+    unsigned webhook_allow_count;
+    char *webhook_ca;
 };
 struct yaml_subscriber {
     unsigned expiry_sweep_s;
@@ -86,8 +90,14 @@ static const cyaml_schema_field_t analytics_fields[] = {
     CYAML_FIELD_STRING_PTR("thresholds", OPT, struct yaml_analytics, thresholds, 0, 500),
     CYAML_FIELD_STRING_PTR("key_file", OPT, struct yaml_analytics, key_file, 1, 500),
     CYAML_FIELD_END};
+static const cyaml_schema_value_t allow_entry_schema = {
+    CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, 128)};
 static const cyaml_schema_field_t policy_fields[] = {
     CYAML_FIELD_BOOL("nftables", OPT, struct yaml_policy, nftables),
+    CYAML_FIELD_BOOL("webhook_http_loopback", OPT, struct yaml_policy, webhook_http_loopback),
+    CYAML_FIELD_SEQUENCE("webhook_allow", CYAML_FLAG_POINTER | OPT, struct yaml_policy,
+                         webhook_allow, &allow_entry_schema, 0, OUTBOUND_ALLOW_MAX),
+    CYAML_FIELD_STRING_PTR("webhook_ca", OPT, struct yaml_policy, webhook_ca, 1, 500),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t subscriber_fields[] = {
     CYAML_FIELD_UINT("expiry_sweep_s", OPT, struct yaml_subscriber, expiry_sweep_s),
@@ -207,8 +217,20 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         set(c->an_thresholds, sizeof(c->an_thresholds), y->analytics->thresholds);
         set(c->an_key_file, sizeof(c->an_key_file), y->analytics->key_file);
     }
-    if (y->policy)
+    bool bad_allow = false;
+    if (y->policy) {
         c->policy_nftables = y->policy->nftables;
+        c->webhook_http_loopback = y->policy->webhook_http_loopback;
+        set(c->webhook_ca, sizeof(c->webhook_ca), y->policy->webhook_ca);
+        /* checked and kept in the canonical form outbound_allow_parse reads back */
+        struct outbound_rules r = {0};
+        const char *why;
+        for (unsigned i = 0; i < y->policy->webhook_allow_count && !bad_allow; i++)
+            bad_allow = strchr(y->policy->webhook_allow[i], ',') != NULL ||
+                        outbound_allow_parse(y->policy->webhook_allow[i], &r, &why) != IOTSEC_OK ||
+                        r.n_allow != i + 1;
+        outbound_allow_format(&r, c->webhook_allow, sizeof(c->webhook_allow));
+    }
     bool bad_sweep = y->subscriber && (y->subscriber->expiry_sweep_s < 1 ||
                                        y->subscriber->expiry_sweep_s > 86400);
     if (y->subscriber)
@@ -226,6 +248,11 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
     }
     cyaml_free(&cfg, &config_schema, y, 0);
 
+    if (bad_allow) {
+        snprintf(err, err_len, "%s: policy.webhook_allow is a list of CIDR[:port] "
+                               "(a.b.c.d[/n][:port], [v6addr][/n][:port])", path);
+        return IOTSEC_ERR_INVALID;
+    }
     if (bad_sweep) {
         snprintf(err, err_len, "%s: subscriber.expiry_sweep_s is 1..86400", path);
         return IOTSEC_ERR_INVALID;

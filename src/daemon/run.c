@@ -183,6 +183,16 @@ static int open_analytics(struct daemon *d)
         return IOTSEC_ERR_INVALID;
     }
     struct policy_service_options po = {.store = d->store, .kek = &d->kek};
+    char ca[CONFIG_PATH_MAX + 64] = "";
+    if (d->cfg.webhook_ca[0])
+        config_path(&d->cfg, d->cfg.webhook_ca, ca, sizeof(ca));
+    const char *why;
+    po.webhook_ca_file = ca[0] ? ca : NULL;
+    po.webhook_rules.http_loopback = d->cfg.webhook_http_loopback != 0;
+    if (outbound_allow_parse(d->cfg.webhook_allow, &po.webhook_rules, &why) != IOTSEC_OK) {
+        log_error("policy.webhook_allow: %s", why);
+        return IOTSEC_ERR_INVALID;
+    }
     memcpy(po.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(po.admin_cert_sha256));
     if ((d->policy = policy_service_new(&po)) == NULL)
         return IOTSEC_ERR_NOMEM;

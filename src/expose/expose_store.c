@@ -78,6 +78,9 @@ const char EXPOSE_MIGRATION_1[] =
     "  at INTEGER NOT NULL"
     ");";
 
+const char EXPOSE_MIGRATION_2[] =
+    "ALTER TABLE expose_afs ADD COLUMN allow_destinations TEXT NOT NULL DEFAULT '';";
+
 static void text_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
@@ -87,8 +90,8 @@ static void text_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
 int nb_store_afs_load(struct store_conn *c, struct nb_af *afs, size_t cap, size_t *n)
 {
     sqlite3_stmt *st;
-    int rc = store_stmt(c, "SELECT af_id, name, cert_sha256, services, state FROM expose_afs"
-                           " ORDER BY af_id", &st);
+    int rc = store_stmt(c, "SELECT af_id, name, cert_sha256, services, state,"
+                           " allow_destinations FROM expose_afs ORDER BY af_id", &st);
     if (rc != IOTSEC_OK)
         return rc;
     *n = 0;
@@ -100,6 +103,11 @@ int nb_store_afs_load(struct store_conn *c, struct nb_af *afs, size_t cap, size_
         text_col(st, 2, a->cert_sha256_hex, sizeof(a->cert_sha256_hex));
         a->services = (uint32_t)sqlite3_column_int64(st, 3);
         a->active = strcmp((const char *)sqlite3_column_text(st, 4), "active") == 0;
+        const char *why;
+        memset(&a->dest, 0, sizeof(a->dest));
+        if (outbound_allow_parse((const char *)sqlite3_column_text(st, 5), &a->dest, &why) !=
+            IOTSEC_OK)
+            memset(&a->dest, 0, sizeof(a->dest)); /* written checked: refuse all if not */
     }
     sqlite3_reset(st);
     return s == SQLITE_ROW || s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
@@ -303,6 +311,21 @@ int nb_store_opted_out(struct store_conn *c, const char *supi, bool *out)
     *out = s == SQLITE_ROW;
     sqlite3_reset(st);
     return s == SQLITE_ROW || s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+}
+
+int nb_store_af_set_destinations(struct store_conn *c, const char *af_id, const char *text)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt(c, "UPDATE expose_afs SET allow_destinations = ? WHERE af_id = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, af_id, -1, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (s != SQLITE_DONE)
+        return store_error(c, s);
+    return sqlite3_changes(store_conn_db(c)) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
 }
 
 int nb_store_stamp(struct store_conn *c, const char *sql, int64_t when, const char *key)
