@@ -51,8 +51,9 @@ struct outbound_rules {
 };
 
 /* Parses a comma-separated allow-list: each item CIDR[:port], IPv4 as a.b.c.d[/n][:port],
- * IPv6 as [addr][/n][:port] or addr[/n] (no port without brackets). Strict: dotted decimal
- * only. "" is the empty list. Appends to rules->allow; IOTSEC_ERR_INVALID with *why. */
+ * IPv6 as [addr][/n][:port] or addr[/n] (a bare IPv6 address is all address: "::1:443" is
+ * the address ::1:443, "[::1]:443" is ::1 port 443). Strict: dotted decimal only. "" is the
+ * empty list. Appends to rules->allow; IOTSEC_ERR_INVALID with *why. */
 int outbound_allow_parse(const char *text, struct outbound_rules *rules, const char **why);
 /* The allow-list as text, in the form outbound_allow_parse reads. */
 void outbound_allow_format(const struct outbound_rules *rules, char *out, size_t cap);

@@ -218,8 +218,6 @@ static int parse_item(char *item, struct outbound_net *n)
             n->v6 = true;
         else
             return IOTSEC_ERR_INVALID;
-        if (n->v6 && slash == NULL && *tail) /* "::1:443" is ambiguous: brackets for a port */
-            return IOTSEC_ERR_INVALID;
     }
     if (parse_tail(tail, n->v6 ? 128 : 32, n) != IOTSEC_OK)
         return IOTSEC_ERR_INVALID;
@@ -313,6 +311,12 @@ int outbound_url_parse(const char *url, const struct outbound_rules *rules,
     for (const char *p = url; *p; p++)
         if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
             return IOTSEC_ERR_INVALID;
+    /* scheme://host, literally: libcurl would read "https:///h" or "https:h" as host h */
+    const char *auth = strncmp(url, "https://", 8) == 0  ? url + 8
+                       : strncmp(url, "http://", 7) == 0 ? url + 7
+                                                         : NULL;
+    if (auth == NULL || *auth == '/' || *auth == 0)
+        return IOTSEC_ERR_INVALID;
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *pass = NULL, *opts = NULL,
          *zone = NULL;
