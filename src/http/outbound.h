@@ -13,8 +13,9 @@
  *     64:ff9b::/96 NAT64, ::/96 compatible) are judged by that IPv4 address;
  *   - checked on ADDRESSES: at registration every address the host resolves to, at delivery
  *     every address the transfer is about to connect to (libcurl's open-socket hook, so the
- *     socket goes to the address that was checked: no DNS rebinding), redirects not followed,
- *     no proxy from the environment.
+ *     socket goes to the address that was checked: no DNS rebinding) and the peer of every
+ *     request, a reused connection's too (its pre-request hook); redirects not followed, no
+ *     proxy from the environment.
  *
  * The engine (outbound_queue.c): a bounded queue (full: the oldest waiting request goes),
  * one thread with libcurl's multi interface, retries with exponential backoff, timeouts, a
@@ -29,9 +30,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define OUTBOUND_URL_MAX   1024
-#define OUTBOUND_OWNER_MAX 160
-#define OUTBOUND_ALLOW_MAX 16
+#define OUTBOUND_URL_MAX    1024
+#define OUTBOUND_OWNER_MAX  160
+#define OUTBOUND_ALLOW_MAX  16
 #define OUTBOUND_ALLOW_TEXT 1024 /* the allow-list as text ("10.1.0.0/16:8443,[fd00::1]") */
 
 /* ---- the policy ------------------------------------------------------------------------ */
@@ -88,12 +89,12 @@ int outbound_url_check(const char *url, const struct outbound_rules *rules, cons
 typedef bool (*outbound_check_fn)(void *ctx, const char *owner, struct outbound_rules *rules);
 
 enum outbound_result {
-    OUTBOUND_DELIVERED,  /* a 2xx answer */
-    OUTBOUND_FAILED,     /* attempts used up, or a final 4xx */
-    OUTBOUND_REFUSED,    /* the destination's address is not allowed (now) */
-    OUTBOUND_STOPPED,    /* the check said no, or outbound_cancel */
-    OUTBOUND_DROPPED,    /* pushed out of a full queue */
-    OUTBOUND_ABANDONED,  /* still queued at outbound_free */
+    OUTBOUND_DELIVERED, /* a 2xx answer */
+    OUTBOUND_FAILED,    /* attempts used up, or a final 4xx */
+    OUTBOUND_REFUSED,   /* the destination's address is not allowed (now) */
+    OUTBOUND_STOPPED,   /* the check said no, or outbound_cancel */
+    OUTBOUND_DROPPED,   /* pushed out of a full queue */
+    OUTBOUND_ABANDONED, /* still queued at outbound_free */
 };
 
 /* Once per request accepted by outbound_post, with its tag; on the delivery thread, or on
@@ -114,7 +115,7 @@ struct outbound_config {
     struct outbound_rules rules; /* for every request, unless check changes them */
     outbound_check_fn check;     /* NULL: always allowed */
     void *check_ctx;
-    outbound_done_fn done;       /* NULL: none */
+    outbound_done_fn done; /* NULL: none */
     void *done_ctx;
 };
 

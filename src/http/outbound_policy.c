@@ -151,8 +151,8 @@ bool outbound_addr_allowed(const struct outbound_rules *rules, const struct sock
     if (c == CLASS_PUBLIC)
         return true;
     for (unsigned i = 0; rules && i < rules->n_allow; i++)
-        if (in_net(&a, &rules->allow[i]) && (rules->allow[i].port == 0 ||
-                                             rules->allow[i].port == port))
+        if (in_net(&a, &rules->allow[i]) &&
+            (rules->allow[i].port == 0 || rules->allow[i].port == port))
             return true;
     *why = refusal[c];
     return false;
@@ -232,7 +232,7 @@ static int parse_item(char *item, struct outbound_net *n)
         n->v6 = false;
     }
     for (unsigned i = n->prefix; i < (n->v6 ? 128u : 32u); i++) /* host bits off */
-        n->addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+        n->addr[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
     return IOTSEC_OK;
 }
 

@@ -2,6 +2,7 @@
  * and the list of transfers in flight are shared with posting threads under one mutex. Every
  * socket a transfer opens goes through open_checked: the address libcurl resolved is judged
  * by the destination policy, and the socket connects to that very address. */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -23,7 +24,7 @@ struct item {
     struct item *prev, *next;
     char url[OUTBOUND_URL_MAX];
     char owner[OUTBOUND_OWNER_MAX];
-    char dest[DEST_MAX]; /* scheme://host:port: the unit of the per-destination cap */
+    char dest[DEST_MAX];         /* scheme://host:port: the unit of the per-destination cap */
     struct outbound_rules rules; /* this attempt's: set before it starts */
     char *body;
     size_t len, body_cap;
@@ -42,19 +43,21 @@ struct list {
 };
 
 #define SCAN_MAX 256 /* items looked at per turn: the event path never waits on a long walk */
-#define LINGER_MS 20   /* after work, the thread polls every ms for this long before it
-                       * sleeps and asks posters for a wake-up (a syscall each) */
-#define POOL_MAX 1024 /* spent items kept for reuse: the poster and the delivery thread would
-                       * otherwise make glibc grow and trim the heap at every turn (page faults) */
+#define LINGER_MS                                                                                  \
+    20 /* after work, the thread polls every ms for this long before it                            \
+        * sleeps and asks posters for a wake-up (a syscall each) */
+#define POOL_MAX                                                                                   \
+    1024 /* spent items kept for reuse: the poster and the delivery thread would                   \
+          * otherwise make glibc grow and trim the heap at every turn (page faults) */
 
 struct outbound {
     struct outbound_config cfg;
     pthread_mutex_t mu;
-    struct list pending;  /* new notifications, oldest first, all due now */
-    struct list retry;    /* failed attempts waiting for their backoff */
+    struct list pending; /* new notifications, oldest first, all due now */
+    struct list retry;   /* failed attempts waiting for their backoff */
     struct list inflight;
-    atomic_bool idle;     /* the thread sleeps in curl_multi_poll: posts wake it */
-    struct item *pool;    /* spent items (singly linked by next), under mu */
+    atomic_bool idle;  /* the thread sleeps in curl_multi_poll: posts wake it */
+    struct item *pool; /* spent items (singly linked by next), under mu */
     size_t n_pool;
     CURLM *multi;
     pthread_t thread;
@@ -114,8 +117,8 @@ static void item_end(struct outbound *n, struct item *it, enum outbound_result r
     curl_slist_free_all(it->headers);
     it->headers = NULL;
     atomic_uint_fast64_t *counter[] = {
-        [OUTBOUND_DELIVERED] = &n->delivered, [OUTBOUND_FAILED] = &n->failed,
-        [OUTBOUND_REFUSED] = &n->refused,     [OUTBOUND_STOPPED] = &n->stopped,
+        [OUTBOUND_DELIVERED] = &n->delivered,  [OUTBOUND_FAILED] = &n->failed,
+        [OUTBOUND_REFUSED] = &n->refused,      [OUTBOUND_STOPPED] = &n->stopped,
         [OUTBOUND_DROPPED] = &n->dropped_full, [OUTBOUND_ABANDONED] = NULL};
     if (counter[r])
         atomic_fetch_add(counter[r], 1);
@@ -264,15 +267,42 @@ static curl_socket_t open_checked(void *clientp, curlsocktype purpose,
     if (purpose != CURLSOCKTYPE_IPCXN)
         return CURL_SOCKET_BAD;
     const struct sockaddr *sa = &address->addr;
-    uint16_t port = sa->sa_family == AF_INET    ? ntohs(((const struct sockaddr_in *)sa)->sin_port)
-                    : sa->sa_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)sa)->sin6_port)
-                                                : 0;
+    uint16_t port = sa->sa_family == AF_INET ? ntohs(((const struct sockaddr_in *)sa)->sin_port)
+                    : sa->sa_family == AF_INET6
+                        ? ntohs(((const struct sockaddr_in6 *)sa)->sin6_port)
+                        : 0;
     const char *why = NULL;
     if (!outbound_addr_allowed(&it->rules, sa, port, it->https, &why)) {
         it->refused = true;
         return CURL_SOCKET_BAD;
     }
     return socket(address->family, address->socktype, address->protocol);
+}
+
+/* libcurl's hook before each request is sent, on a new connection or a reused one: a kept-alive
+ * connection opened when its address was allowed carries no request once the rules no longer
+ * allow it (an AF's allow-list withdrawn). */
+static int request_checked(void *clientp, char *peer_ip, char *local_ip, int peer_port,
+                           int local_port)
+{
+    (void)local_ip;
+    (void)local_port;
+    struct item *it = clientp;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, peer_ip, &v4->sin_addr) == 1)
+        v4->sin_family = AF_INET;
+    else if (inet_pton(AF_INET6, peer_ip, &v6->sin6_addr) == 1)
+        v6->sin6_family = AF_INET6;
+    const char *why = NULL;
+    if (peer_port > 0 && peer_port < 65536 &&
+        outbound_addr_allowed(&it->rules, (struct sockaddr *)&ss, (uint16_t)peer_port, it->https,
+                              &why))
+        return CURL_PREREQFUNC_OK;
+    it->refused = true;
+    return CURL_PREREQFUNC_ABORT;
 }
 
 static int start_transfer(struct outbound *n, struct item *it)
@@ -292,6 +322,8 @@ static int start_transfer(struct outbound *n, struct item *it)
                                                       * address checked is the peer's */
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_checked);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, it);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, request_checked);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, it);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)n->cfg.timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)n->cfg.connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -365,7 +397,8 @@ static void log_refusal(struct outbound *n, const struct item *it)
     int64_t t = now_ms(), last = atomic_load(&n->last_refusal_log_ms);
     if (t - last >= 1000 && atomic_compare_exchange_strong(&n->last_refusal_log_ms, &last, t))
         log_warn("outbound: a request of %s to %s refused: its address is not allowed "
-                 "(allow-list it, or fix the destination)", it->owner, it->dest);
+                 "(allow-list it, or fix the destination)",
+                 it->owner, it->dest);
 }
 
 static void finish(struct outbound *n, struct item *it, CURLcode res)
@@ -382,10 +415,12 @@ static void finish(struct outbound *n, struct item *it, CURLcode res)
     bool ok = res == CURLE_OK && status >= 200 && status < 300;
     bool refused = res != CURLE_OK && it->refused; /* a policy refusal is not retried */
     /* 4xx other than 408/429 will not get better by retrying */
-    bool final = ok || refused || (status >= 400 && status < 500 && status != 408 && status != 429) ||
+    bool final = ok || refused ||
+                 (status >= 400 && status < 500 && status != 408 && status != 429) ||
                  it->attempts >= n->cfg.max_attempts || it->cancelled;
     if (!final) {
-        uint64_t delay = (uint64_t)n->cfg.backoff_ms << (it->attempts - 1 < 16 ? it->attempts - 1 : 16);
+        uint64_t delay = (uint64_t)n->cfg.backoff_ms
+                         << (it->attempts - 1 < 16 ? it->attempts - 1 : 16);
         if (delay > n->cfg.backoff_max_ms)
             delay = n->cfg.backoff_max_ms;
         it->due_ms = now_ms() + (int64_t)delay;
@@ -395,8 +430,11 @@ static void finish(struct outbound *n, struct item *it, CURLcode res)
     if (refused)
         log_refusal(n, it);
     if (final)
-        item_end(n, it, ok ? OUTBOUND_DELIVERED : refused ? OUTBOUND_REFUSED
-                        : it->cancelled ? OUTBOUND_STOPPED : OUTBOUND_FAILED);
+        item_end(n, it,
+                 ok              ? OUTBOUND_DELIVERED
+                 : refused       ? OUTBOUND_REFUSED
+                 : it->cancelled ? OUTBOUND_STOPPED
+                                 : OUTBOUND_FAILED);
     else
         atomic_fetch_add(&n->retries, 1);
 }
@@ -466,7 +504,11 @@ static void *run(void *arg)
         pthread_mutex_unlock(&n->mu);
         if (!fresh || wait > 0)
             curl_multi_poll(n->multi, NULL, 0,
-                            lingering ? 1 : (int)(wait < 1 ? 1 : wait < 200 ? wait : 200), NULL);
+                            lingering ? 1
+                                      : (int)(wait < 1     ? 1
+                                              : wait < 200 ? wait
+                                                           : 200),
+                            NULL);
         atomic_store(&n->idle, false);
     }
     return NULL;

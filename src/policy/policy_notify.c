@@ -110,8 +110,7 @@ static void on_done(void *ctx, void *tag, enum outbound_result r)
     pthread_mutex_unlock(&n->mu);
 }
 
-struct policy_notifier *policy_notifier_new(struct store *s,
-                                            const struct policy_service_options *o)
+struct policy_notifier *policy_notifier_new(struct store *s, const struct policy_service_options *o)
 {
     struct policy_notifier *n = calloc(1, sizeof(*n));
     if (n == NULL)

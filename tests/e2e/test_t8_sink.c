@@ -102,8 +102,7 @@ static int start(struct sink *s, bool hang, SSL_CTX *tls)
         getsockname(s->fd, (struct sockaddr *)&a, &al) != 0)
         return -1;
     s->port = ntohs(a.sin_port);
-    snprintf(s->url, sizeof(s->url), "%s://127.0.0.1:%u/notify", tls ? "https" : "http",
-             s->port);
+    snprintf(s->url, sizeof(s->url), "%s://127.0.0.1:%u/notify", tls ? "https" : "http", s->port);
     return pthread_create(&s->thread, NULL, run, s) == 0 ? 0 : -1;
 }
 

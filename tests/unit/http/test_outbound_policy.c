@@ -18,8 +18,8 @@
 #include "http/outbound.h"
 
 /* Judges addr on port over https (or http) under rules; *why on refusal. */
-static bool judge(const struct outbound_rules *rules, const char *addr, uint16_t port,
-                  bool https, const char **why)
+static bool judge(const struct outbound_rules *rules, const char *addr, uint16_t port, bool https,
+                  const char **why)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
@@ -111,9 +111,9 @@ static void allow_lists(void **state)
     assert_true(judge(&r, "127.0.0.1", 1, true, &why));
     assert_true(judge(&r, "127.9.9.9", 65535, true, &why));
     assert_true(judge(&r, "::ffff:127.0.0.1", 443, true, &why)); /* mapped: the same host */
-    assert_false(judge(&r, "::1", 443, true, &why)); /* not listed */
+    assert_false(judge(&r, "::1", 443, true, &why));             /* not listed */
     assert_true(judge(&r, "10.1.2.3", 8443, true, &why));
-    assert_false(judge(&r, "10.1.2.3", 443, true, &why)); /* wrong port */
+    assert_false(judge(&r, "10.1.2.3", 443, true, &why));  /* wrong port */
     assert_false(judge(&r, "10.2.0.1", 8443, true, &why)); /* outside the prefix */
     assert_true(judge(&r, "fd00::1", 443, true, &why));
     assert_false(judge(&r, "fd00::2", 443, true, &why));
@@ -140,9 +140,10 @@ static void allow_lists(void **state)
     assert_int_equal(outbound_allow_parse("", &h, &why), IOTSEC_OK);
     assert_int_equal(h.n_allow, 1);
     static const char *const bad[] = {
-        "10.0.0.1/33", "10.0.0.1:0",  "10.0.0.1:70000", "[::1]:x", "010.0.0.1",
-        "0x7f.0.0.1",  "2130706433",  "host.example",   "[::1",     "[::1]/129",
-        "10.0.0.1/",   "10.0.0.1/8:", "10.0.0.1:443x",  "::ffff:10.0.0.0/95",
+        "10.0.0.1/33",   "10.0.0.1:0",         "10.0.0.1:70000", "[::1]:x",
+        "010.0.0.1",     "0x7f.0.0.1",         "2130706433",     "host.example",
+        "[::1",          "[::1]/129",          "10.0.0.1/",      "10.0.0.1/8:",
+        "10.0.0.1:443x", "::ffff:10.0.0.0/95",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct outbound_rules b = {0};

@@ -3,7 +3,9 @@
  * owner's share, bad URLs are refused at post time, a refused connection is retried with
  * backoff then counted as failed, and an address the policy refuses is refused AT DELIVERY
  * (after resolution, names included), once, without retries, unless the check's rules
- * allow-list it. Every accepted request ends exactly once, through the done callback. */
+ * allow-list it; delivered over https to a real server (HTTP/2, kept alive), a request on the
+ * kept-alive connection is refused once its address is no longer allowed. Every accepted
+ * request ends exactly once, through the done callback. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -17,6 +19,7 @@
 
 #include "base/err.h"
 #include "http/outbound.h"
+#include "http_test.h"
 
 static atomic_int asked;
 static atomic_bool open_gate;
@@ -88,8 +91,7 @@ static void gate_refuses_and_bad_urls(void **state)
                      IOTSEC_ERR_INVALID);
     assert_int_equal(outbound_post(n, "https://u@af.example/n", "af/1", "{}", 2, &asked),
                      IOTSEC_ERR_INVALID);
-    assert_int_equal(outbound_post(n, "https:///n", "af/1", "{}", 2, &asked),
-                     IOTSEC_ERR_INVALID);
+    assert_int_equal(outbound_post(n, "https:///n", "af/1", "{}", 2, &asked), IOTSEC_ERR_INVALID);
     outbound_free(n);
     assert_int_equal(total_ended(), 10); /* refused posts were never accepted */
 }
@@ -127,16 +129,18 @@ static void retries_then_fails(void **state)
 {
     (void)state;
     reset(true, NULL);
-    struct outbound_config c = {.check = gate, .rules.http_loopback = true, .max_attempts = 3,
-                                .backoff_ms = 20, .timeout_ms = 1000, .done = on_done};
+    struct outbound_config c = {.check = gate,
+                                .rules.http_loopback = true,
+                                .max_attempts = 3,
+                                .backoff_ms = 20,
+                                .timeout_ms = 1000,
+                                .done = on_done};
     struct outbound *n;
     assert_int_equal(outbound_new(&c, &n), IOTSEC_OK);
     /* port 1 on loopback: connection refused at once; allowed by the lab switch (http to an
      * address that resolves to loopback, named or not) */
-    assert_int_equal(outbound_post(n, "http://127.0.0.1:1/n", "af/1", "{}", 2, &asked),
-                     IOTSEC_OK);
-    assert_int_equal(outbound_post(n, "http://localhost:1/n", "af/2", "{}", 2, &asked),
-                     IOTSEC_OK);
+    assert_int_equal(outbound_post(n, "http://127.0.0.1:1/n", "af/1", "{}", 2, &asked), IOTSEC_OK);
+    assert_int_equal(outbound_post(n, "http://localhost:1/n", "af/2", "{}", 2, &asked), IOTSEC_OK);
     wait_ended(2);
     struct outbound_metrics m;
     outbound_metrics_get(n, &m);
@@ -153,8 +157,8 @@ static void refused_at_delivery(void **state)
 {
     (void)state;
     reset(true, NULL);
-    struct outbound_config c = {.check = gate, .max_attempts = 3, .backoff_ms = 20,
-                                .timeout_ms = 1000, .done = on_done};
+    struct outbound_config c = {
+        .check = gate, .max_attempts = 3, .backoff_ms = 20, .timeout_ms = 1000, .done = on_done};
     struct outbound *n;
     assert_int_equal(outbound_new(&c, &n), IOTSEC_OK);
     static const char *const urls[] = {"https://127.0.0.1:1/n", "https://localhost:1/n",
@@ -175,8 +179,7 @@ static void refused_at_delivery(void **state)
      * the closed port, retried, failed */
     reset(true, "127.0.0.0/8,::1");
     assert_int_equal(outbound_new(&c, &n), IOTSEC_OK);
-    assert_int_equal(outbound_post(n, "https://localhost:1/n", "af/1", "{}", 2, &asked),
-                     IOTSEC_OK);
+    assert_int_equal(outbound_post(n, "https://localhost:1/n", "af/1", "{}", 2, &asked), IOTSEC_OK);
     wait_ended(1);
     outbound_metrics_get(n, &m);
     assert_int_equal(m.refused, 0);
@@ -189,12 +192,11 @@ static void abandoned_at_free(void **state)
 {
     (void)state;
     reset(true, NULL);
-    struct outbound_config c = {.check = gate, .done = on_done, .backoff_ms = 60000,
-                                .rules.http_loopback = true};
+    struct outbound_config c = {
+        .check = gate, .done = on_done, .backoff_ms = 60000, .rules.http_loopback = true};
     struct outbound *n;
     assert_int_equal(outbound_new(&c, &n), IOTSEC_OK);
-    assert_int_equal(outbound_post(n, "http://127.0.0.1:1/n", "af/1", "{}", 2, &asked),
-                     IOTSEC_OK);
+    assert_int_equal(outbound_post(n, "http://127.0.0.1:1/n", "af/1", "{}", 2, &asked), IOTSEC_OK);
     for (int i = 0; i < 500; i++) { /* first attempt failed, the retry waits a minute */
         struct outbound_metrics m;
         outbound_metrics_get(n, &m);
@@ -208,12 +210,75 @@ static void abandoned_at_free(void **state)
     assert_int_equal(total_ended(), 1);
 }
 
+/* ---- against a real https server ---- */
+
+static struct test_certs certs;
+static atomic_int served;
+
+static void h_sink(struct http_request *req, void *user)
+{
+    (void)user;
+    atomic_fetch_add(&served, 1);
+    http_respond(req, 204, NULL, NULL, 0);
+}
+
+static void wait_total(int want)
+{
+    for (int i = 0; i < 500 && total_ended() < want; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(total_ended(), want);
+}
+
+static void kept_alive_connection_rechecked(void **state)
+{
+    (void)state;
+    certs_make(&certs);
+    struct http_server_config sc = {.workers = 1, .log = test_log};
+    struct http_server *srv = http_server_new(&sc);
+    assert_non_null(srv);
+    struct http_listener_config tls = {.bind = "127.0.0.1:0", .tls = true,
+                                       .cert_file = certs.server_cert,
+                                       .key_file = certs.server_key};
+    assert_int_equal(http_server_listen(srv, &tls), 0);
+    assert_int_equal(http_server_route(srv, "POST", "/n", h_sink, NULL), IOTSEC_OK);
+    assert_int_equal(http_server_start(srv), IOTSEC_OK);
+    char url[64];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/n", http_server_port(srv, 0));
+
+    reset(true, "127.0.0.1/32");
+    atomic_store(&served, 0);
+    struct outbound_config c = {.check = gate, .done = on_done, .ca_file = certs.ca,
+                                .max_attempts = 2, .backoff_ms = 20};
+    struct outbound *n;
+    assert_int_equal(outbound_new(&c, &n), IOTSEC_OK);
+    for (int i = 1; i <= 3; i++) { /* one after the other: the connection is reused */
+        assert_int_equal(outbound_post(n, url, "af/1", "{}", 2, &asked), IOTSEC_OK);
+        wait_total(i);
+    }
+    assert_int_equal(atomic_load(&ended[OUTBOUND_DELIVERED]), 3);
+    assert_int_equal(atomic_load(&served), 3);
+    /* the allow-list is withdrawn: the next request, on the same kept-alive connection, is
+     * refused before it is sent */
+    gate_allow = "10.0.0.0/8";
+    assert_int_equal(outbound_post(n, url, "af/1", "{}", 2, &asked), IOTSEC_OK);
+    wait_total(4);
+    assert_int_equal(atomic_load(&ended[OUTBOUND_REFUSED]), 1);
+    assert_int_equal(atomic_load(&served), 3);
+    outbound_free(n);
+    http_server_stop(srv);
+    http_server_free(srv);
+    certs_remove(&certs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gate_refuses_and_bad_urls), cmocka_unit_test(bounded_queue_and_cancel),
         cmocka_unit_test(retries_then_fails),        cmocka_unit_test(refused_at_delivery),
         cmocka_unit_test(abandoned_at_free),
+        cmocka_unit_test(kept_alive_connection_rechecked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
