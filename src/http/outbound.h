@@ -28,12 +28,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netdb.h>
 #include <sys/socket.h>
 
 #define OUTBOUND_URL_MAX    1024
 #define OUTBOUND_OWNER_MAX  160
 #define OUTBOUND_ALLOW_MAX  16
 #define OUTBOUND_ALLOW_TEXT 1024 /* the allow-list as text ("10.1.0.0/16:8443,[fd00::1]") */
+#define OUTBOUND_RESOLVE_MS 2000 /* registration: a host must resolve within this */
 
 /* ---- the policy ------------------------------------------------------------------------ */
 
@@ -77,9 +79,14 @@ int outbound_url_parse(const char *url, const struct outbound_rules *rules,
 bool outbound_addr_allowed(const struct outbound_rules *rules, const struct sockaddr *sa,
                            uint16_t port, bool https, const char **why);
 
-/* The registration check: syntax, then every address the host resolves to (getaddrinfo, on
- * the calling thread). IOTSEC_OK, or IOTSEC_ERR_INVALID with *why. */
+/* The registration check: syntax, then every address the host resolves to (on the calling
+ * thread, OUTBOUND_RESOLVE_MS at most). IOTSEC_OK, or IOTSEC_ERR_INVALID with *why. */
 int outbound_url_check(const char *url, const struct outbound_rules *rules, const char **why);
+
+/* getaddrinfo (any family, stream sockets) waited for at most timeout_ms (outbound_resolve.c):
+ * IOTSEC_OK and *out (freeaddrinfo it), IOTSEC_ERR_NOTFOUND (no such host),
+ * IOTSEC_ERR_BUSY (no answer in time), IOTSEC_ERR_INVALID, IOTSEC_ERR_NOMEM. */
+int outbound_resolve(const char *host, unsigned timeout_ms, struct addrinfo **out);
 
 /* ---- the delivery engine --------------------------------------------------------------- */
 

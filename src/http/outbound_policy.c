@@ -363,9 +363,11 @@ int outbound_url_check(const char *url, const struct outbound_rules *rules, cons
     int rc = outbound_url_parse(url, rules, &t, why);
     if (rc != IOTSEC_OK)
         return rc;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    if (getaddrinfo(t.host, NULL, &hints, &res) != 0 || res == NULL) {
-        *why = "the destination's host does not resolve";
+    struct addrinfo *res = NULL;
+    rc = outbound_resolve(t.host, OUTBOUND_RESOLVE_MS, &res);
+    if (rc != IOTSEC_OK) {
+        *why = rc == IOTSEC_ERR_BUSY ? "the destination's host did not resolve in time"
+                                     : "the destination's host does not resolve";
         return IOTSEC_ERR_INVALID;
     }
     rc = IOTSEC_OK;
