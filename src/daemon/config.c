@@ -276,8 +276,10 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
     cyaml_free(&cfg, &config_schema, y, 0);
 
     if (bad_allow) {
-        snprintf(err, err_len, "%s: policy.webhook_allow is a list of CIDR[:port] "
-                               "(a.b.c.d[/n][:port], [v6addr][/n][:port])", path);
+        snprintf(err, err_len,
+                 "%s: policy.webhook_allow is a list of CIDR[:port] "
+                 "(a.b.c.d[/n][:port], [v6addr][/n][:port])",
+                 path);
         return IOTSEC_ERR_INVALID;
     }
     if (bad_sweep) {

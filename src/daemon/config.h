@@ -35,9 +35,9 @@ struct config {
     unsigned expiry_sweep_s; /* how often expired credentials are marked (60; 1..86400) */
     /* policy: (docs/policy.md) */
     int policy_nftables; /* quarantined UE addresses in an nftables set (needs CAP_NET_ADMIN) */
-    int webhook_http_loopback;    /* lab switch: webhooks over plain http to loopback */
-    char webhook_allow[1024];     /* webhook destinations allowed besides public addresses
-                                   * (CIDR[:port],...: http/outbound.h) */
+    int webhook_http_loopback;        /* lab switch: webhooks over plain http to loopback */
+    char webhook_allow[1024];         /* webhook destinations allowed besides public addresses
+                                       * (CIDR[:port],...: http/outbound.h) */
     char webhook_ca[CONFIG_PATH_MAX]; /* CA file for webhook servers ("": system store) */
     /* location and T8 monitoring (section "location:") */
     char loc_granularity[8];      /* "cell" or "ta": the finest location reported to AFs */

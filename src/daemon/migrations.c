@@ -22,8 +22,7 @@ static const struct store_migration migrations[] = {
     {6, "policy: actions on findings, their audit, the policy", POLICY_MIGRATION_1, NULL},
     {7, "provision: maximum credential age, credential age", PROVISION_MIGRATION_2, NULL},
     {8, "subscriber: SQN slots leased by instances", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
-    {9, "expose: each AF's allow-list of notification destinations", EXPOSE_MIGRATION_2,
-     NULL},
+    {9, "expose: each AF's allow-list of notification destinations", EXPOSE_MIGRATION_2, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

@@ -90,8 +90,10 @@ static void text_col(struct store_stmt *st, int col, char *dst, size_t cap)
 int nb_store_afs_load(struct store_conn *c, struct nb_af *afs, size_t cap, size_t *n)
 {
     struct store_stmt *st;
-    int rc = store_stmt(c, "SELECT af_id, name, cert_sha256, services, state,"
-                           " allow_destinations FROM expose_afs ORDER BY af_id", &st);
+    int rc = store_stmt(c,
+                        "SELECT af_id, name, cert_sha256, services, state,"
+                        " allow_destinations FROM expose_afs ORDER BY af_id",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     *n = 0;

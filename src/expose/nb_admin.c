@@ -337,8 +337,8 @@ static void handle_af_update(struct http_request *req, void *user)
     json_decref(o);
     if (!ok) {
         struct http_invalid_param ip = {"allow_destinations", DEST_HINT};
-        http_respond_problem(req, 400, NULL, "only allow_destinations can be changed", NULL,
-                             &ip, 1);
+        http_respond_problem(req, 400, NULL, "only allow_destinations can be changed", NULL, &ip,
+                             1);
         return;
     }
     struct af_job j = {.af_id = http_request_param(req, "afId"), .dest = dest};

@@ -299,8 +299,7 @@ int expose_nb_audit(struct expose_nb *nb, const struct expose_af *af, const char
                         request_id);
 }
 
-int expose_nb_af_destinations(struct expose_nb *nb, const char *af_id,
-                              struct outbound_rules *rules)
+int expose_nb_af_destinations(struct expose_nb *nb, const char *af_id, struct outbound_rules *rules)
 {
     bool found = false;
     pthread_rwlock_rdlock(&nb->lock);

@@ -312,7 +312,8 @@ int t8_new(const struct t8_config *cfg, struct t8 **out)
                                  .backoff_ms = cfg->notify_backoff_ms,
                                  .ca_file = cfg->notify_ca_file,
                                  .rules.http_loopback = cfg->allow_http_loopback,
-                                 .check = gate, .check_ctx = t};
+                                 .check = gate,
+                                 .check_ctx = t};
     int rc = outbound_new(&nc, &t->notify);
     if (rc == IOTSEC_OK)
         rc = t8_store_each(t->cfg.store, load_one, t);

@@ -6,8 +6,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "http/outbound.h"
 #include "expose/t8.h"
+#include "http/outbound.h"
 
 #define T8_SUB_ID_LEN   32 /* hex of 16 random bytes */
 #define T8_MSISDN_MAX   32
@@ -66,7 +66,7 @@ struct t8_sub {
     struct expose_af af;          /* the AF as authenticated at creation */
     struct t8_request req;
     char supi[LOC_SUPI_MAX];      /* resolved inside; never leaves */
-    char self[OUTBOUND_URL_MAX];    /* the resource URI */
+    char self[OUTBOUND_URL_MAX];  /* the resource URI */
     json_t *body;                 /* as accepted (with self), for GET */
     char *body_text;              /* body serialised, made by the first GET (under t->mu): a
                                    * body never changes (PUT makes a new t8_sub) */

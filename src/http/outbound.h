@@ -25,10 +25,10 @@
 #ifndef IOTSEC_HTTP_OUTBOUND_H
 #define IOTSEC_HTTP_OUTBOUND_H
 
+#include <netdb.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <netdb.h>
 #include <sys/socket.h>
 
 #define OUTBOUND_URL_MAX    1024

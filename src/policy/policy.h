@@ -118,7 +118,7 @@ struct policy_service_options {
     unsigned notify_timeout_ms;   /* per attempt; 0 = 2000 */
     unsigned notify_attempts;     /* 0 = 3 */
     struct outbound_rules webhook_rules; /* lab switch (http to loopback), global allow-list */
-    const char *webhook_ca_file;  /* NULL: the system CA store */
+    const char *webhook_ca_file;         /* NULL: the system CA store */
 };
 
 struct policy_service *policy_service_new(const struct policy_service_options *o);

@@ -6,9 +6,9 @@
  * a consent revoked mid-subscription (notifications stop at once); a destination that hangs
  * (others still delivered); subscriptions surviving a restart; the outbound destination
  * policy (https to loopback refused unless allow-listed for that AF, then delivered over TLS
- * to the sink; refused again at delivery once the allow-list no longer covers it). Every response and every
- * notification goes through the SUPI leak scanner. With IOTSEC_T8_DUMP=DIR set, every body is
- * also written there, named by its schema, for the OpenAPI validation (tests/openapi). */
+ * to the sink; refused again at delivery once the allow-list no longer covers it). Every response
+ * and every notification goes through the SUPI leak scanner. With IOTSEC_T8_DUMP=DIR set, every
+ * body is also written there, named by its schema, for the OpenAPI validation (tests/openapi). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -735,8 +735,8 @@ static void set_allow(const char *af, json_t *list)
 {
     char path[160];
     snprintf(path, sizeof(path), "/admin/v1/afs/%s", af);
-    json_decref(nb_admin_json(&F, "PATCH", path, json_pack("{s:o}", "allow_destinations", list),
-                              200));
+    json_decref(
+        nb_admin_json(&F, "PATCH", path, json_pack("{s:o}", "allow_destinations", list), 200));
 }
 
 static const char *metric(const char *text, const char *name, char *out, size_t cap)
@@ -779,14 +779,15 @@ static void destination_policy(void **state)
     json_array_foreach(json_object_get(list, "afs"), i, af)
     {
         if (strcmp(json_string_value(json_object_get(af, "af_id")), af_a) == 0)
-            seen = strcmp(json_string_value(json_array_get(
-                              json_object_get(af, "allow_destinations"), 0)), dest) == 0;
+            seen = strcmp(json_string_value(
+                              json_array_get(json_object_get(af, "allow_destinations"), 0)),
+                          dest) == 0;
     }
     json_decref(list);
     assert_true(seen);
     json_t *o;
-    char *b = sub_body("LOCATION_REPORTING", ext_a[14], tls_sink.url,
-                       "\"maximumNumberOfReports\":50");
+    char *b =
+        sub_body("LOCATION_REPORTING", ext_a[14], tls_sink.url, "\"maximumNumberOfReports\":50");
     assert_int_equal(post_sub(&A, tok_a, af_a, b, &o, NULL), 201);
     free(b);
     json_decref(o);

@@ -56,8 +56,7 @@ static void watch_fn(void *ctx, const struct ue_event *ev, const struct location
     if (f)
         r->findings++;
     if (len > 0)
-        outbound_post(r->notify, "https://af.example/notify", "af-1/sub", body, (size_t)len,
-                      NULL);
+        outbound_post(r->notify, "https://af.example/notify", "af-1/sub", body, (size_t)len, NULL);
 }
 
 static bool refuse_all(void *ctx, const char *owner, struct outbound_rules *rules)
@@ -110,8 +109,9 @@ int bench_location(double seconds)
     }
     struct outbound_metrics m;
     outbound_metrics_get(r.notify, &m);
-    fprintf(stderr, "  (%llu findings, %llu notifications queued, %llu taken by the delivery "
-                    "thread, %llu still queued, %llu dropped as the queue filled)\n",
+    fprintf(stderr,
+            "  (%llu findings, %llu notifications queued, %llu taken by the delivery "
+            "thread, %llu still queued, %llu dropped as the queue filled)\n",
             (unsigned long long)r.findings, (unsigned long long)m.queued,
             (unsigned long long)m.stopped, (unsigned long long)m.in_queue,
             (unsigned long long)m.dropped_full);

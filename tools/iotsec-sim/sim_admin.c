@@ -98,8 +98,10 @@ int sim_admin_provisioning_key(const struct sim_instance *in, uint8_t pub[PROV_E
                  ? 0
                  : -1;
     if (st < 0) /* the first request: say what is most likely wrong */
-        fprintf(stderr, "iotsec-sim: no answer from iotsecd's admin face at %s within %u s: is "
-                        "the daemon of this instance running?\n", in->admin, sim_timeout_s);
+        fprintf(stderr,
+                "iotsec-sim: no answer from iotsecd's admin face at %s within %u s: is "
+                "the daemon of this instance running?\n",
+                in->admin, sim_timeout_s);
     else if (rc != 0)
         fprintf(stderr, "iotsec-sim: GET /admin/v1/provisioning-key: %ld %s\n", st,
                 out ? out : "(no answer)");

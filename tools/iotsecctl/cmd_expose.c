@@ -85,7 +85,9 @@ static json_t *dest_arg(const char *cmd, const char *s)
 static int af_add(int argc, char **argv)
 {
     const char *cmd = "af add";
-    struct flag f[] = {{"name", 1, NULL}, {"cert", 1, NULL}, {"services", 1, NULL},
+    struct flag f[] = {{"name", 1, NULL},
+                       {"cert", 1, NULL},
+                       {"services", 1, NULL},
                        {"allow-destination", 0, NULL}};
     int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
     if (rc)
@@ -112,8 +114,8 @@ static int af_add(int argc, char **argv)
         json_decref(svcs);
         return EXIT_USAGE;
     }
-    json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "name", f[0].value, "cert_pem", pem,
-                          "services", svcs, "allow_destinations", dest);
+    json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "name", f[0].value, "cert_pem", pem, "services",
+                          svcs, "allow_destinations", dest);
     free(pem);
     return post_json(cmd, "/admin/v1/afs", o);
 }
@@ -165,10 +167,12 @@ static int af_disable(int argc, char **argv) { return af_state("af disable", "di
 static int af_enable(int argc, char **argv) { return af_state("af enable", "enable", argc, argv); }
 
 static const struct command af_commands[] = {
-    {"add", af_add, "--name NAME --cert CLIENT.pem --services monitoring-event[,...] "
-                    "[--allow-destination CIDR[:port][,...]]"},
-    {"update", af_update, "AF_ID --allow-destination CIDR[:port][,...] | none   (notification "
-                          "destinations allowed besides public addresses)"},
+    {"add", af_add,
+     "--name NAME --cert CLIENT.pem --services monitoring-event[,...] "
+     "[--allow-destination CIDR[:port][,...]]"},
+    {"update", af_update,
+     "AF_ID --allow-destination CIDR[:port][,...] | none   (notification "
+     "destinations allowed besides public addresses)"},
     {"list", af_list, ""},
     {"disable", af_disable, "AF_ID   (its tokens are refused at once)"},
     {"enable", af_enable, "AF_ID"},

@@ -238,7 +238,8 @@ static void kept_alive_connection_rechecked(void **state)
     struct http_server_config sc = {.workers = 1, .log = test_log};
     struct http_server *srv = http_server_new(&sc);
     assert_non_null(srv);
-    struct http_listener_config tls = {.bind = "127.0.0.1:0", .tls = true,
+    struct http_listener_config tls = {.bind = "127.0.0.1:0",
+                                       .tls = true,
                                        .cert_file = certs.server_cert,
                                        .key_file = certs.server_key};
     assert_int_equal(http_server_listen(srv, &tls), 0);
@@ -249,8 +250,8 @@ static void kept_alive_connection_rechecked(void **state)
 
     reset(true, "127.0.0.1/32");
     atomic_store(&served, 0);
-    struct outbound_config c = {.check = gate, .done = on_done, .ca_file = certs.ca,
-                                .max_attempts = 2, .backoff_ms = 20};
+    struct outbound_config c = {
+        .check = gate, .done = on_done, .ca_file = certs.ca, .max_attempts = 2, .backoff_ms = 20};
     struct outbound *n;
     assert_int_equal(outbound_new(&c, &n), IOTSEC_OK);
     for (int i = 1; i <= 3; i++) { /* one after the other: the connection is reused */
@@ -275,8 +276,10 @@ static void kept_alive_connection_rechecked(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(gate_refuses_and_bad_urls), cmocka_unit_test(bounded_queue_and_cancel),
-        cmocka_unit_test(retries_then_fails),        cmocka_unit_test(refused_at_delivery),
+        cmocka_unit_test(gate_refuses_and_bad_urls),
+        cmocka_unit_test(bounded_queue_and_cancel),
+        cmocka_unit_test(retries_then_fails),
+        cmocka_unit_test(refused_at_delivery),
         cmocka_unit_test(abandoned_at_free),
         cmocka_unit_test(kept_alive_connection_rechecked),
     };

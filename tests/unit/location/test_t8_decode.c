@@ -224,9 +224,11 @@ static void counts_say_nothing_below_k(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(good),          cmocka_unit_test(malformed),
+        cmocka_unit_test(good),
+        cmocka_unit_test(malformed),
         cmocka_unit_test(permanent_ids),
-        cmocka_unit_test(notes_match_reports), cmocka_unit_test(counts_say_nothing_below_k),
+        cmocka_unit_test(notes_match_reports),
+        cmocka_unit_test(counts_say_nothing_below_k),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

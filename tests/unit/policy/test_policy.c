@@ -337,7 +337,9 @@ static void test_service_and_failed_webhook(void **state)
                       "\"webhooks\":[\"http://127.0.0.1:1/nobody\"]}";
     struct policy_save_job save = {doc, 1};
     assert_int_equal(store_write_sync(f->store, policy_store_save, &save), IOTSEC_OK);
-    struct policy_service_options o = {.store = f->store, .kek = &kek, .notify_timeout_ms = 500,
+    struct policy_service_options o = {.store = f->store,
+                                       .kek = &kek,
+                                       .notify_timeout_ms = 500,
                                        .notify_attempts = 2,
                                        .webhook_rules.http_loopback = true};
     struct policy_service *ps = policy_service_new(&o);
