@@ -18,6 +18,7 @@ struct delivery {
     struct policy_notifier *n;
     char supi[ANALYTICS_SUPI_MAX];
     char exception[48];
+    int64_t finding_id; /* the delivery row names the finding too */
     unsigned nurls, left, ok, refused;
     bool abandoned;
 };
@@ -64,6 +65,7 @@ static void record(struct policy_notifier *n, const struct delivery *d)
     snprintf(j->r.action, sizeof(j->r.action), "notify");
     snprintf(j->r.exception, sizeof(j->r.exception), "%s", d->exception);
     snprintf(j->r.actor, sizeof(j->r.actor), "policy");
+    j->r.finding_id = d->finding_id;
     /* at most POLICY_MAX_WEBHOOKS each: small numbers (and the compiler can see it) */
     unsigned char ok = (unsigned char)d->ok, all = (unsigned char)d->nurls,
                   refused = (unsigned char)d->refused;
@@ -153,7 +155,8 @@ void policy_notifier_free(struct policy_notifier *n)
 }
 
 int policy_notifier_post(struct policy_notifier *n, const char *supi, const char *exception,
-                         const char urls[][POLICY_URL_MAX], unsigned nurls, const char *body)
+                         int64_t finding_id, const char urls[][POLICY_URL_MAX], unsigned nurls,
+                         const char *body)
 {
     if (nurls == 0)
         return IOTSEC_OK;
@@ -163,6 +166,7 @@ int policy_notifier_post(struct policy_notifier *n, const char *supi, const char
     d->n = n;
     snprintf(d->supi, sizeof(d->supi), "%s", supi);
     snprintf(d->exception, sizeof(d->exception), "%s", exception);
+    d->finding_id = finding_id;
     d->nurls = nurls < POLICY_MAX_WEBHOOKS ? nurls : POLICY_MAX_WEBHOOKS;
     d->left = d->nurls + 1; /* + 1 while posting: requests may end before the last is queued */
     char owner[OUTBOUND_OWNER_MAX];

@@ -123,7 +123,7 @@ static void open_env(struct env *e)
 {
     static const struct store_migration m[] = {
         {4, "expose", EXPOSE_MIGRATION_1, NULL},
-        {9, "expose destinations", EXPOSE_MIGRATION_2, NULL}};
+        {11, "expose destinations", EXPOSE_MIGRATION_2, NULL}};
     struct store_options so;
     store_options_init(&so);
     so.migrations = m;
