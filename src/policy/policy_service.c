@@ -102,9 +102,9 @@ static void act_done(void *arg, int rc)
         log_msg(LOG_WARN, NULL, "policy: acting on a %s finding failed: %s",
                 an_exception_name(j->exc), iotsec_strerror(rc));
     else if (j->notify &&
-             policy_notifier_post(ps->notifier, j->supi, an_exception_name(j->exc),
-                                  j->finding_id, (const char(*)[POLICY_URL_MAX])j->urls,
-                                  j->nurls, j->finding) != IOTSEC_OK)
+             policy_notifier_post(ps->notifier, j->supi, an_exception_name(j->exc), j->finding_id,
+                                  (const char(*)[POLICY_URL_MAX])j->urls, j->nurls,
+                                  j->finding) != IOTSEC_OK)
         log_msg(LOG_WARN, NULL, "policy: out of memory, a %s finding not delivered",
                 an_exception_name(j->exc));
     if (rc == IOTSEC_OK && j->quarantined)
