@@ -21,7 +21,8 @@ struct strbuf;
 struct http_request;
 
 #define NRF_UUID_LEN 36 /* 8-4-4-4-12 lower-case hex */
-#define NRF_LIST_MAX 16
+#define NRF_LIST_MAX    16
+#define NRF_WORKERS_MAX 256 /* the SBI server's worker threads at most (config: workers) */
 
 /* ---- instance ids ---- */
 
@@ -101,7 +102,7 @@ struct nrf_auth_config {
     struct nrf_ids ids;          /* our instances: aud may name them instead of a type */
     bool cert_identity;          /* sub must be the client certificate's urn:uuid: SAN */
     unsigned leeway_s;           /* clock skew, 0..300 */
-    unsigned cache_entries;      /* 0: 4096 */
+    unsigned cache_entries;      /* verified tokens kept per worker thread; 0: 1024 */
     const char *exempt[NRF_LIST_MAX]; /* route patterns served without a token (/healthz) */
     size_t n_exempt;
 };

@@ -33,7 +33,10 @@ struct nrf_auth {
     int64_t leeway;
     char *exempt[NRF_LIST_MAX];
     size_t n_exempt;
-    struct nrf_cache *cache;
+    /* One cache per worker thread, made at its first request: a consumer's connections all
+     * carry the same token, so one shared entry would be one hot lock between workers. */
+    struct nrf_cache *_Atomic cache[NRF_WORKERS_MAX];
+    size_t cache_entries;
     _Atomic uint64_t count[OUT_COUNT];
 };
 
@@ -75,9 +78,7 @@ int nrf_auth_new(const struct nrf_auth_config *c, struct nrf_auth **out)
     a->ids = c->ids;
     a->cert_identity = c->cert_identity;
     a->leeway = c->leeway_s;
-    if (rc == IOTSEC_OK && (a->cache = nrf_cache_new(c->cache_entries ? c->cache_entries
-                                                                      : 4096)) == NULL)
-        rc = IOTSEC_ERR_NOMEM;
+    a->cache_entries = c->cache_entries ? c->cache_entries : 1024;
     if (rc != IOTSEC_OK) {
         nrf_auth_free(a);
         return rc;
@@ -94,7 +95,8 @@ void nrf_auth_free(struct nrf_auth *a)
         EVP_PKEY_free(a->keys[i]);
     for (size_t i = 0; i < a->n_exempt; i++)
         free(a->exempt[i]);
-    nrf_cache_free(a->cache);
+    for (size_t i = 0; i < NRF_WORKERS_MAX; i++)
+        nrf_cache_free(atomic_load(&a->cache[i]));
     free(a);
 }
 
@@ -163,12 +165,14 @@ static const char *verify(struct nrf_auth *a, const struct http_peer *peer, cons
 }
 
 /* RFC 6750 §2.1: "Bearer" 1*SP b64token; b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" /
- * "~" / "+" / "/" ) *"=". */
+ * "~" / "+" / "/" ) *"=". A table: this runs over every byte of every request's token. */
 static bool b64token(const char *s, size_t *len)
 {
+    static const bool ok[256] = {['A' ... 'Z'] = true, ['a' ... 'z'] = true,
+                                 ['0' ... '9'] = true, ['-'] = true, ['.'] = true,
+                                 ['_'] = true, ['~'] = true, ['+'] = true, ['/'] = true};
     size_t n = 0;
-    while (s[n] && strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/",
-                          s[n]))
+    while (ok[(unsigned char)s[n]])
         n++;
     size_t body = n;
     while (s[n] == '=')
@@ -186,6 +190,16 @@ static const char *service_of(const char *route, char *buf, size_t cap)
     memcpy(buf, p, n);
     buf[n] = '\0';
     return buf;
+}
+
+/* The worker's own cache (only that worker makes or uses it); NULL when out of memory. */
+static struct nrf_cache *worker_cache(struct nrf_auth *a, const struct http_request *req)
+{
+    unsigned w = http_request_worker(req) % NRF_WORKERS_MAX;
+    struct nrf_cache *c = atomic_load_explicit(&a->cache[w], memory_order_acquire);
+    if (c == NULL && (c = nrf_cache_new(a->cache_entries)) != NULL)
+        atomic_store_explicit(&a->cache[w], c, memory_order_release);
+    return c;
 }
 
 bool nrf_auth_gate(struct http_request *req, void *user)
@@ -217,14 +231,16 @@ bool nrf_auth_gate(struct http_request *req, void *user)
     sha256_2(tok, len, peer->has_cert ? peer->cert_sha256 : NULL, peer->has_cert ? 32 : 0, key);
     struct nrf_token_info info;
     int64_t now = (int64_t)time(NULL);
-    bool hit = nrf_cache_get(a->cache, key, &info);
+    struct nrf_cache *cache = worker_cache(a, req);
+    bool hit = cache != NULL && nrf_cache_get(cache, key, &info);
     if (hit && (info.exp <= now - a->leeway || info.nbf > now + a->leeway))
         return refuse(a, req, OUT_INVALID, 401, "invalid_token", NULL, "token expired");
     if (!hit) {
         const char *why = verify(a, peer, tok, len, &info);
         if (why != NULL)
             return refuse(a, req, OUT_INVALID, 401, "invalid_token", NULL, why);
-        nrf_cache_put(a->cache, key, &info);
+        if (cache != NULL)
+            nrf_cache_put(cache, key, &info);
     }
     if ((info.aud & nrf_aud_needed(service)) == 0)
         return refuse(a, req, OUT_INVALID, 401, "invalid_token", NULL,

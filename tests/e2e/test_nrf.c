@@ -434,6 +434,8 @@ static void test_access_tokens_on_the_sbi(void **state)
     snprintf(dir, sizeof(dir), "%s/inst", f.dir);
     assert_int_equal(tnrf_start(&t, dir, 0, 30, es_key), 0);
     configure(&f, t.url, "oauth2:\n  sbi: true\n  cert_identity: true\n");
+    /* one worker: one token cache (they are per worker), so cache hits are countable */
+    assert_int_equal(fixture_config_replace(&f, "workers: 0", "workers: 1"), 0);
     assert_int_equal(fixture_start(&f), 0);
     read_ids(&f, ausf, udm);
     char sub[512];
