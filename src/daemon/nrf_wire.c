@@ -26,7 +26,8 @@ int nrf_wire_gate(const struct config *c, struct http_server *sbi, struct nrf_au
     struct nrf_auth_config ac = {.nrf_instance_id = c->nrf.instance_id,
                                  .cert_identity = c->nrf.oauth2_cert_identity != 0,
                                  .leeway_s = c->nrf.oauth2_leeway_s,
-                                 .exempt = {"/healthz"}, .n_exempt = 1};
+                                 .exempt = {"/healthz"},
+                                 .n_exempt = 1};
     for (unsigned i = 0; i < c->nrf.n_token_keys && i < 4; i++) {
         config_path(c, c->nrf.token_keys[i], keys[i], sizeof(keys[i]));
         ac.key_files[ac.n_keys++] = keys[i];
@@ -65,8 +66,10 @@ int nrf_wire_start(const struct config *c, uint16_t sbi_port, unsigned wait_ms,
         config_path(c, c->nrf.ca_file, ca, sizeof(ca));
     config_path(c, c->nrf.client_cert[0] ? c->nrf.client_cert : c->tls_cert, cert, sizeof(cert));
     config_path(c, c->nrf.client_key[0] ? c->nrf.client_key : c->tls_key, key, sizeof(key));
-    struct nrf_client_config nc = {.url = c->nrf.url, .ca_file = ca[0] ? ca : NULL,
-                                   .cert_file = cert, .key_file = key,
+    struct nrf_client_config nc = {.url = c->nrf.url,
+                                   .ca_file = ca[0] ? ca : NULL,
+                                   .cert_file = cert,
+                                   .key_file = key,
                                    .heartbeat_s = c->nrf.heartbeat_s};
     struct nrf_profile_config *p = &nc.profile;
     int rc = load_ids(c, &p->ids);

@@ -47,9 +47,9 @@ const char *jws_reason_str(enum jws_reason r);
 typedef EVP_PKEY *(*jws_key_lookup_fn)(void *ctx, const char *kid);
 
 struct jws_rules {
-    size_t max_len;           /* 0: JWS_MAX_TOKEN */
-    const char *const *typ;   /* NULL-terminated list of accepted typ (case-insensitive);
-                               * NULL: typ may be absent or anything */
+    size_t max_len;         /* 0: JWS_MAX_TOKEN */
+    const char *const *typ; /* NULL-terminated list of accepted typ (case-insensitive);
+                             * NULL: typ may be absent or anything */
     bool kid_required;
     jws_key_lookup_fn lookup;
     void *lookup_ctx;
@@ -59,8 +59,8 @@ struct jws_rules {
  * payload as a strict JSON object (the caller json_decref()s it) and kid (JWS_KID_MAX + 1
  * bytes, may be NULL) the header's kid or "". Nothing of the payload is decoded before the
  * signature verified. */
-enum jws_reason jws_verify(const char *token, size_t len, const struct jws_rules *rules,
-                           char *kid, json_t **payload);
+enum jws_reason jws_verify(const char *token, size_t len, const struct jws_rules *rules, char *kid,
+                           json_t **payload);
 
 /* Decodes b64url of len chars into a strict JSON object (duplicates refused). */
 enum jws_reason jws_decode_json(const char *b64, size_t len, json_t **out);

@@ -20,7 +20,7 @@
 struct strbuf;
 struct http_request;
 
-#define NRF_UUID_LEN 36 /* 8-4-4-4-12 lower-case hex */
+#define NRF_UUID_LEN    36 /* 8-4-4-4-12 lower-case hex */
 #define NRF_LIST_MAX    16
 #define NRF_WORKERS_MAX 256 /* the SBI server's worker threads at most (config: workers) */
 
@@ -44,12 +44,12 @@ enum nrf_nf { NRF_NF_AUSF, NRF_NF_UDM, NRF_NF_COUNT };
 struct nrf_profile_config {
     struct nrf_ids ids;
     char mcc[4], mnc[4];
-    char scheme[6];      /* "https" or "http" (the SBI listener that is advertised) */
-    char host[128];      /* IPv4 or IPv6 address of the SBI face, or an FQDN */
+    char scheme[6]; /* "https" or "http" (the SBI listener that is advertised) */
+    char host[128]; /* IPv4 or IPv6 address of the SBI face, or an FQDN */
     uint16_t port;
-    unsigned capacity;   /* 0..65535 */
-    unsigned priority;   /* 0..65535 */
-    char nf_set_id[128]; /* "" = none */
+    unsigned capacity;                     /* 0..65535 */
+    unsigned priority;                     /* 0..65535 */
+    char nf_set_id[128];                   /* "" = none */
     const char *supi_ranges[NRF_LIST_MAX]; /* "start-end" (digits) or a pattern "^imsi-..." */
     size_t n_supi_ranges;
     const char *routing_indicators[NRF_LIST_MAX]; /* 1-4 digits */
@@ -59,22 +59,26 @@ struct nrf_profile_config {
 
 /* The NFProfile (TS 29.510 §6.1.6.2.2) of one NF as compact JSON (malloc'd). */
 char *nrf_profile_json(const struct nrf_profile_config *c, enum nrf_nf nf);
-const char *nrf_nf_type(enum nrf_nf nf);     /* "AUSF", "UDM" */
-const char *nrf_nf_service(enum nrf_nf nf);  /* "nausf-auth", "nudm-ueau" */
+const char *nrf_nf_type(enum nrf_nf nf);    /* "AUSF", "UDM" */
+const char *nrf_nf_service(enum nrf_nf nf); /* "nausf-auth", "nudm-ueau" */
 
 /* ---- registration (nrf_client.c) ---- */
 
 struct nrf_client_config {
-    const char *url;         /* NRF API root, "https://nrf.example:8443" */
-    const char *ca_file;     /* NULL: system store */
+    const char *url;                  /* NRF API root, "https://nrf.example:8443" */
+    const char *ca_file;              /* NULL: system store */
     const char *cert_file, *key_file; /* client certificate (mTLS); NULL: none */
-    unsigned heartbeat_s;    /* 0: the NRF's heartBeatTimer; else ours overrides it */
-    unsigned timeout_ms;     /* per request; 0: 5000 */
+    unsigned heartbeat_s;             /* 0: the NRF's heartBeatTimer; else ours overrides it */
+    unsigned timeout_ms;              /* per request; 0: 5000 */
     struct nrf_profile_config profile;
 };
 
-enum nrf_state { NRF_STATE_OFF, NRF_STATE_REGISTERING, NRF_STATE_REGISTERED,
-                 NRF_STATE_DEREGISTERED };
+enum nrf_state {
+    NRF_STATE_OFF,
+    NRF_STATE_REGISTERING,
+    NRF_STATE_REGISTERED,
+    NRF_STATE_DEREGISTERED
+};
 const char *nrf_state_name(enum nrf_state s);
 
 struct nrf_client;
@@ -98,11 +102,11 @@ int nrf_client_metrics(struct nrf_client *n, struct strbuf *out);
 struct nrf_auth_config {
     const char *key_files[NRF_LIST_MAX]; /* NRF public keys or certificates, PEM */
     size_t n_keys;
-    const char *nrf_instance_id; /* the expected iss */
-    struct nrf_ids ids;          /* our instances: aud may name them instead of a type */
-    bool cert_identity;          /* sub must be the client certificate's urn:uuid: SAN */
-    unsigned leeway_s;           /* clock skew, 0..300 */
-    unsigned cache_entries;      /* verified tokens kept per worker thread; 0: 1024 */
+    const char *nrf_instance_id;      /* the expected iss */
+    struct nrf_ids ids;               /* our instances: aud may name them instead of a type */
+    bool cert_identity;               /* sub must be the client certificate's urn:uuid: SAN */
+    unsigned leeway_s;                /* clock skew, 0..300 */
+    unsigned cache_entries;           /* verified tokens kept per worker thread; 0: 1024 */
     const char *exempt[NRF_LIST_MAX]; /* route patterns served without a token (/healthz) */
     size_t n_exempt;
 };

@@ -21,8 +21,15 @@
 #include "jose/jws.h"
 #include "nrf/nrf_int.h"
 
-enum outcome { OUT_ALLOWED, OUT_CACHE_HIT, OUT_MISSING, OUT_MALFORMED, OUT_INVALID, OUT_SCOPE,
-               OUT_COUNT };
+enum outcome {
+    OUT_ALLOWED,
+    OUT_CACHE_HIT,
+    OUT_MISSING,
+    OUT_MALFORMED,
+    OUT_INVALID,
+    OUT_SCOPE,
+    OUT_COUNT
+};
 
 struct nrf_auth {
     EVP_PKEY *keys[NRF_LIST_MAX];
@@ -153,8 +160,8 @@ static const char *verify(struct nrf_auth *a, const struct http_peer *peer, cons
     }
     if (jr != JWS_R_OK)
         return jws_reason_str(jr);
-    struct nrf_token_expect ex = {.iss = a->iss, .ids = &a->ids, .now = (int64_t)time(NULL),
-                                  .leeway = a->leeway};
+    struct nrf_token_expect ex = {
+        .iss = a->iss, .ids = &a->ids, .now = (int64_t)time(NULL), .leeway = a->leeway};
     enum nrf_token_reason r = nrf_token_check(claims, &ex, info);
     json_decref(claims);
     if (r != NRF_TOKEN_OK)
@@ -168,9 +175,9 @@ static const char *verify(struct nrf_auth *a, const struct http_peer *peer, cons
  * "~" / "+" / "/" ) *"=". A table: this runs over every byte of every request's token. */
 static bool b64token(const char *s, size_t *len)
 {
-    static const bool ok[256] = {['A' ... 'Z'] = true, ['a' ... 'z'] = true,
-                                 ['0' ... '9'] = true, ['-'] = true, ['.'] = true,
-                                 ['_'] = true, ['~'] = true, ['+'] = true, ['/'] = true};
+    static const bool ok[256] = {['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['0' ... '9'] = true,
+                                 ['-'] = true,         ['.'] = true,         ['_'] = true,
+                                 ['~'] = true,         ['+'] = true,         ['/'] = true};
     size_t n = 0;
     while (ok[(unsigned char)s[n]])
         n++;
@@ -254,16 +261,14 @@ bool nrf_auth_gate(struct http_request *req, void *user)
 
 int nrf_auth_metrics(struct nrf_auth *a, struct strbuf *out)
 {
-    static const char *const name[OUT_COUNT] = {"verified", "cache_hit", "missing",
-                                                "malformed", "invalid_token",
-                                                "insufficient_scope"};
+    static const char *const name[OUT_COUNT] = {"verified",  "cache_hit",     "missing",
+                                                "malformed", "invalid_token", "insufficient_scope"};
     int rc = strbuf_appendf(out, "# HELP iotsec_sbi_oauth2_requests_total SBI requests by "
                                  "access-token outcome.\n"
                                  "# TYPE iotsec_sbi_oauth2_requests_total counter\n");
     for (int i = 0; rc == IOTSEC_OK && i < OUT_COUNT; i++)
-        rc = strbuf_appendf(out, "iotsec_sbi_oauth2_requests_total{outcome=\"%s\"} %llu\n",
-                            name[i],
-                            (unsigned long long)atomic_load_explicit(&a->count[i],
-                                                                     memory_order_relaxed));
+        rc = strbuf_appendf(
+            out, "iotsec_sbi_oauth2_requests_total{outcome=\"%s\"} %llu\n", name[i],
+            (unsigned long long)atomic_load_explicit(&a->count[i], memory_order_relaxed));
     return rc;
 }

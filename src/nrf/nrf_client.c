@@ -29,7 +29,7 @@ struct nf_state {
     enum nrf_state state;
     unsigned heartbeat_s; /* as the NRF last said */
     unsigned backoff_s;
-    time_t next;          /* when the next register/heartbeat is due */
+    time_t next; /* when the next register/heartbeat is due */
     char url[1200];
     char *profile;
 };
@@ -109,8 +109,8 @@ static void do_heartbeat(struct nrf_client *n, enum nrf_nf i, time_t now)
 {
     struct nf_state *s = &n->nf[i];
     char *resp = NULL;
-    long st = nrf_http_call(n->http, "PATCH", s->url, "application/json-patch+json",
-                            HEARTBEAT_BODY, &resp);
+    long st = nrf_http_call(n->http, "PATCH", s->url, "application/json-patch+json", HEARTBEAT_BODY,
+                            &resp);
     if (st == 204 || st == 200) {
         if (st == 200) /* the NRF may change the timer in its answer */
             s->heartbeat_s = answered_heartbeat(n, resp);
@@ -175,8 +175,9 @@ static void client_free(struct nrf_client *n)
 
 int nrf_client_start(const struct nrf_client_config *c, struct nrf_client **out)
 {
-    if (c->url == NULL || (strncmp(c->url, "https://", 8) != 0 &&
-                           strncmp(c->url, "http://", 7) != 0) || strlen(c->url) > 1000)
+    if (c->url == NULL ||
+        (strncmp(c->url, "https://", 8) != 0 && strncmp(c->url, "http://", 7) != 0) ||
+        strlen(c->url) > 1000)
         return IOTSEC_ERR_INVALID;
     struct nrf_client *n = calloc(1, sizeof(*n));
     if (n == NULL)
@@ -187,8 +188,10 @@ int nrf_client_start(const struct nrf_client_config *c, struct nrf_client **out)
     size_t len = strlen(c->url);
     n->root = strndup(c->url, c->url[len - 1] == '/' ? len - 1 : len);
     n->proposed_hb = c->heartbeat_s;
-    struct nrf_http_config hc = {.ca_file = c->ca_file, .cert_file = c->cert_file,
-                                 .key_file = c->key_file, .timeout_ms = c->timeout_ms};
+    struct nrf_http_config hc = {.ca_file = c->ca_file,
+                                 .cert_file = c->cert_file,
+                                 .key_file = c->key_file,
+                                 .timeout_ms = c->timeout_ms};
     n->http = nrf_http_new(&hc);
     int rc = n->root && n->http ? IOTSEC_OK : IOTSEC_ERR_NOMEM;
     for (int i = 0; rc == IOTSEC_OK && i < NRF_NF_COUNT; i++) {
@@ -247,9 +250,10 @@ void nrf_client_stop(struct nrf_client *n)
         if (n->nf[i].state != NRF_STATE_REGISTERED)
             continue;
         long st = nrf_http_call(n->http, "DELETE", n->nf[i].url, NULL, NULL, NULL);
-        count(n, OP_DEREGISTER, st == 204 || st == 200 ? OC_OK
-                                : st == 404            ? OC_NOT_FOUND
-                                                       : OC_FAILED);
+        count(n, OP_DEREGISTER,
+              st == 204 || st == 200 ? OC_OK
+              : st == 404            ? OC_NOT_FOUND
+                                     : OC_FAILED);
         set_state(n, (enum nrf_nf)i, NRF_STATE_DEREGISTERED);
         log_info("nrf: %s deregistered (status %ld)", nrf_nf_type(i), st);
     }

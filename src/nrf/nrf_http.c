@@ -80,9 +80,9 @@ long nrf_http_call(struct nrf_http *h, const char *method, const char *url,
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, strncmp(url, "https:", 6) == 0
-                                                  ? (long)CURL_HTTP_VERSION_2TLS
-                                                  : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+                     strncmp(url, "https:", 6) == 0 ? (long)CURL_HTTP_VERSION_2TLS
+                                                    : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)h->timeout_ms);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);

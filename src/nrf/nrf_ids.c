@@ -2,8 +2,8 @@
  * consumer that cached a discovery result, knows us by them (TS 29.510 §5.2.2.2: the
  * nfInstanceId identifies the instance across restarts). */
 #include <fcntl.h>
-#include <stdio.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>

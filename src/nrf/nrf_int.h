@@ -23,14 +23,14 @@ enum {
 struct nrf_token_info {
     char sub[NRF_UUID_LEN + 1];
     char scope[NRF_SCOPE_MAX + 1];
-    unsigned aud;        /* NRF_AUD_* bits */
-    int64_t exp, nbf;    /* nbf 0: absent */
+    unsigned aud;     /* NRF_AUD_* bits */
+    int64_t exp, nbf; /* nbf 0: absent */
 };
 
 enum nrf_token_reason {
     NRF_TOKEN_OK = 0,
-    NRF_TOKEN_CLAIMS,   /* a required claim missing, or of the wrong type or form */
-    NRF_TOKEN_ISSUER,   /* iss is not the configured NRF */
+    NRF_TOKEN_CLAIMS, /* a required claim missing, or of the wrong type or form */
+    NRF_TOKEN_ISSUER, /* iss is not the configured NRF */
     NRF_TOKEN_EXPIRED,
     NRF_TOKEN_NOT_YET,  /* nbf or iat in the future */
     NRF_TOKEN_AUDIENCE, /* names none of our types or instances */

@@ -32,8 +32,7 @@ static json_t *nf_set_id(const struct nrf_profile_config *c, enum nrf_nf nf)
 {
     char s[256];
     snprintf(s, sizeof(s), "set%s.%sset.5gc.mnc%s%s.mcc%s", c->nf_set_id,
-             nf == NRF_NF_AUSF ? "ausf" : "udm", strlen(c->mnc) == 2 ? "0" : "", c->mnc,
-             c->mcc);
+             nf == NRF_NF_AUSF ? "ausf" : "udm", strlen(c->mnc) == 2 ? "0" : "", c->mnc, c->mcc);
     return json_pack("[s]", s);
 }
 
@@ -55,8 +54,8 @@ static json_t *service(const struct nrf_profile_config *c, enum nrf_nf nf)
     json_t *s = json_pack("{s:s, s:s, s:[{s:s, s:s}], s:s, s:s, s:i, s:i}", "serviceInstanceId",
                           nrf_nf_service(nf), "serviceName", nrf_nf_service(nf), "versions",
                           "apiVersionInUri", "v1", "apiFullVersion", API_FULL_VERSION, "scheme",
-                          c->scheme, "nfServiceStatus", "REGISTERED", "priority",
-                          (int)c->priority, "capacity", (int)c->capacity);
+                          c->scheme, "nfServiceStatus", "REGISTERED", "priority", (int)c->priority,
+                          "capacity", (int)c->capacity);
     json_t *ep = endpoint(c);
     if (s != NULL && ep != NULL)
         json_object_set_new(s, "ipEndPoints", json_pack("[o]", ep));
@@ -95,10 +94,10 @@ static json_t *nf_info(const struct nrf_profile_config *c)
 
 char *nrf_profile_json(const struct nrf_profile_config *c, enum nrf_nf nf)
 {
-    json_t *p = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}], s:i, s:i}", "nfInstanceId",
-                          instance_id(c, nf), "nfType", nrf_nf_type(nf), "nfStatus", "REGISTERED",
-                          "plmnList", "mcc", c->mcc, "mnc", c->mnc, "priority", (int)c->priority,
-                          "capacity", (int)c->capacity);
+    json_t *p =
+        json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}], s:i, s:i}", "nfInstanceId", instance_id(c, nf),
+                  "nfType", nrf_nf_type(nf), "nfStatus", "REGISTERED", "plmnList", "mcc", c->mcc,
+                  "mnc", c->mnc, "priority", (int)c->priority, "capacity", (int)c->capacity);
     if (p == NULL)
         return NULL;
     struct in_addr a4;

@@ -80,8 +80,7 @@ static enum nrf_token_reason check_plmn(const json_t *claims, const struct nrf_t
     const char *mnc = json_string_value(json_object_get(p, "mnc"));
     if (mcc == NULL || mnc == NULL)
         return NRF_TOKEN_CLAIMS;
-    return strcmp(mcc, ex->mcc) == 0 && strcmp(mnc, ex->mnc) == 0 ? NRF_TOKEN_OK
-                                                                   : NRF_TOKEN_PLMN;
+    return strcmp(mcc, ex->mcc) == 0 && strcmp(mnc, ex->mnc) == 0 ? NRF_TOKEN_OK : NRF_TOKEN_PLMN;
 }
 
 enum nrf_token_reason nrf_token_check(const json_t *claims, const struct nrf_token_expect *ex,

@@ -196,19 +196,18 @@ static void test_register_heartbeat_restart_deregister(void **state)
         json_t *ep = json_array_get(json_object_get(s, "ipEndPoints"), 0);
         assert_string_equal(json_string_value(json_object_get(ep, "ipv4Address")), "127.0.0.1");
         assert_int_equal(json_integer_value(json_object_get(ep, "port")), f.sbi_port);
-        assert_string_equal(json_string_value(json_object_get(
-                                json_array_get(json_object_get(s, "versions"), 0),
-                                "apiVersionInUri")),
-                            "v1");
+        assert_string_equal(
+            json_string_value(json_object_get(json_array_get(json_object_get(s, "versions"), 0),
+                                              "apiVersionInUri")),
+            "v1");
         assert_int_equal(json_integer_value(json_object_get(p, "capacity")), 200);
         assert_string_equal(json_string_value(json_array_get(json_object_get(p, "nfSetIdList"), 0)),
                             is_ausf ? "set1.ausfset.5gc.mnc001.mcc001"
                                     : "set1.udmset.5gc.mnc001.mcc001");
         json_t *info = json_object_get(p, is_ausf ? "ausfInfo" : "udmInfo");
-        assert_string_equal(json_string_value(json_array_get(json_object_get(info,
-                                                                             "routingIndicators"),
-                                                             0)),
-                            "0000");
+        assert_string_equal(
+            json_string_value(json_array_get(json_object_get(info, "routingIndicators"), 0)),
+            "0000");
         json_decref(p);
     }
     pthread_mutex_unlock(&t.mu);
@@ -384,8 +383,7 @@ static char *get_token(const struct daemon_fixture *f, struct tnrf *t, const cha
     const char *d1 = strchr(tok, '.'), *d2 = strchr(d1 + 1, '.');
     uint8_t claims[2048];
     size_t n;
-    assert_int_equal(b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), claims, sizeof(claims) - 1,
-                                   &n),
+    assert_int_equal(b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), claims, sizeof(claims) - 1, &n),
                      0);
     claims[n] = '\0';
     dump("AccessTokenClaims", (const char *)claims);
@@ -455,8 +453,9 @@ static void test_access_tokens_on_the_sbi(void **state)
              "{\"servingNetworkName\":\"%s\",\"ausfInstanceId\":\"%s\"}", f.snn, ausf);
 
     /* Tokens as a consumer gets them from the NRF. */
-    char *ausf_tok = get_token(&f, &t, "grant_type=client_credentials&nfInstanceId=" AMF_ID
-                                       "&nfType=AMF&targetNfType=AUSF&scope=nausf-auth");
+    char *ausf_tok = get_token(&f, &t,
+                               "grant_type=client_credentials&nfInstanceId=" AMF_ID
+                               "&nfType=AMF&targetNfType=AUSF&scope=nausf-auth");
     char form[256];
     snprintf(form, sizeof(form),
              "grant_type=client_credentials&nfInstanceId=" AMF_ID
@@ -524,7 +523,8 @@ static void test_access_tokens_on_the_sbi(void **state)
     snprintf(url, sizeof(url), "%s/metrics", f.admin);
     assert_int_equal(fixture_request(&f, AS_ADMIN, "GET", url, NULL, NULL, 0, &m), 200);
     assert_non_null(strstr(m, "iotsec_sbi_oauth2_requests_total{outcome=\"cache_hit\"} 1\n"));
-    assert_non_null(strstr(m, "iotsec_sbi_oauth2_requests_total{outcome=\"insufficient_scope\"} 1\n"));
+    assert_non_null(
+        strstr(m, "iotsec_sbi_oauth2_requests_total{outcome=\"insufficient_scope\"} 1\n"));
     free(m);
 
     free(ausf_tok);

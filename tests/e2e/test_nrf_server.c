@@ -178,8 +178,8 @@ static void handle_token(struct http_request *req, void *user)
     long long now = (long long)time(NULL);
     json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", TNRF_INSTANCE, "sub", nf,
                                "scope", scope, "exp", now + 3600, "iat", now);
-    json_object_set_new(claims, "aud", target_id[0] ? json_pack("[s]", target_id)
-                                                    : json_string(target_type));
+    json_object_set_new(claims, "aud",
+                        target_id[0] ? json_pack("[s]", target_id) : json_string(target_type));
     char *text = json_dumps(claims, JSON_COMPACT);
     char *tok = tnrf_sign(t->token_key, text);
     free(text);
@@ -187,9 +187,9 @@ static void handle_token(struct http_request *req, void *user)
     record(t, req, 200);
     http_response_header(req, "cache-control", "no-store");
     http_response_header(req, "pragma", "no-cache");
-    http_respond_json(req, 200, json_pack("{s:s, s:s, s:i, s:s}", "access_token", tok,
-                                          "token_type", "Bearer", "expires_in", 3600, "scope",
-                                          scope));
+    http_respond_json(req, 200,
+                      json_pack("{s:s, s:s, s:i, s:s}", "access_token", tok, "token_type", "Bearer",
+                                "expires_in", 3600, "scope", scope));
     free(tok);
 }
 
@@ -222,8 +222,11 @@ int tnrf_start(struct tnrf *t, const char *inst_dir, uint16_t port, unsigned hea
     snprintf(ca, sizeof(ca), "%s/pki/ca.crt", inst_dir);
     struct http_server_config sc = {.workers = 1, .shutdown_timeout_ms = 500};
     t->srv = http_server_new(&sc);
-    struct http_listener_config lc = {.bind = bind, .tls = true, .cert_file = cert,
-                                      .key_file = key, .ca_file = ca,
+    struct http_listener_config lc = {.bind = bind,
+                                      .tls = true,
+                                      .cert_file = cert,
+                                      .key_file = key,
+                                      .ca_file = ca,
                                       .client_cert_required = true};
     static const char *const item = "/nnrf-nfm/v1/nf-instances/{nfInstanceID}";
     if (t->srv == NULL || http_server_listen(t->srv, &lc) < 0 ||
@@ -262,8 +265,7 @@ int tnrf_count(struct tnrf *t, const char *method, const char *path_prefix)
     pthread_mutex_lock(&t->mu);
     for (int i = 0; i < t->n; i++) {
         if (strcmp(t->req[i].method, method) == 0 &&
-            (path_prefix == NULL ||
-             strncmp(t->req[i].path, path_prefix, strlen(path_prefix)) == 0))
+            (path_prefix == NULL || strncmp(t->req[i].path, path_prefix, strlen(path_prefix)) == 0))
             c++;
     }
     pthread_mutex_unlock(&t->mu);

@@ -18,17 +18,17 @@ struct tnrf_request {
     char method[8];
     char path[160];
     char content_type[64];
-    char *body;     /* NUL-terminated */
-    double at;      /* CLOCK_MONOTONIC seconds */
-    int status;     /* what the NRF answered */
+    char *body; /* NUL-terminated */
+    double at;  /* CLOCK_MONOTONIC seconds */
+    int status; /* what the NRF answered */
 };
 
 struct tnrf {
     struct http_server *srv;
     uint16_t port;
-    char url[64]; /* https://127.0.0.1:PORT */
-    unsigned heartbeat_s;   /* heartBeatTimer returned at registration */
-    EVP_PKEY *token_key;    /* signs access tokens (ES256 or RS256 after its type) */
+    char url[64];         /* https://127.0.0.1:PORT */
+    unsigned heartbeat_s; /* heartBeatTimer returned at registration */
+    EVP_PKEY *token_key;  /* signs access tokens (ES256 or RS256 after its type) */
     pthread_mutex_t mu;
     struct tnrf_request req[TNRF_MAX];
     int n;

@@ -27,16 +27,16 @@ static enum nrf_token_reason check(const char *claims, struct nrf_token_info *in
 {
     json_t *j = json_loads(claims, JSON_REJECT_DUPLICATES, NULL);
     assert_non_null(j);
-    struct nrf_token_expect ex = {.iss = NRF, .ids = &ids, .mcc = "001", .mnc = "01",
-                                  .now = NOW, .leeway = 30};
+    struct nrf_token_expect ex = {
+        .iss = NRF, .ids = &ids, .mcc = "001", .mnc = "01", .now = NOW, .leeway = 30};
     struct nrf_token_info tmp;
     enum nrf_token_reason r = nrf_token_check(j, &ex, info ? info : &tmp);
     json_decref(j);
     return r;
 }
 
-#define C(aud, extra)                                                                           \
-    "{\"iss\":\"" NRF "\",\"sub\":\"" AMF "\",\"aud\":" aud ",\"scope\":\"nausf-auth\","       \
+#define C(aud, extra)                                                                              \
+    "{\"iss\":\"" NRF "\",\"sub\":\"" AMF "\",\"aud\":" aud ",\"scope\":\"nausf-auth\","           \
     "\"exp\":1800000600" extra "}"
 
 static void test_claims(void **state)
@@ -51,8 +51,7 @@ static void test_claims(void **state)
     assert_int_equal(check(C("[\"" UDM "\"]", ""), &info), NRF_TOKEN_OK);
     assert_int_equal(info.aud, NRF_AUD_UDM_ID);
     /* instance ids compare without case */
-    assert_int_equal(check(C("[\"66666666-7777-4888-8999-AAAAAAAAAAAA\",\"" AUSF "\"]", ""),
-                           &info),
+    assert_int_equal(check(C("[\"66666666-7777-4888-8999-AAAAAAAAAAAA\",\"" AUSF "\"]", ""), &info),
                      NRF_TOKEN_OK);
     assert_int_equal(info.aud, NRF_AUD_UDM_ID | NRF_AUD_AUSF_ID);
     assert_int_equal(check(C("\"SMF\"", ""), NULL), NRF_TOKEN_AUDIENCE);
@@ -91,12 +90,12 @@ static void test_claims(void **state)
                            NULL),
                      NRF_TOKEN_CLAIMS);
     /* producerPlmnId, when present, is ours */
-    assert_int_equal(check(C("\"AUSF\"", ",\"producerPlmnId\":{\"mcc\":\"001\",\"mnc\":\"01\"}"),
-                           NULL),
-                     NRF_TOKEN_OK);
-    assert_int_equal(check(C("\"AUSF\"", ",\"producerPlmnId\":{\"mcc\":\"208\",\"mnc\":\"93\"}"),
-                           NULL),
-                     NRF_TOKEN_PLMN);
+    assert_int_equal(
+        check(C("\"AUSF\"", ",\"producerPlmnId\":{\"mcc\":\"001\",\"mnc\":\"01\"}"), NULL),
+        NRF_TOKEN_OK);
+    assert_int_equal(
+        check(C("\"AUSF\"", ",\"producerPlmnId\":{\"mcc\":\"208\",\"mnc\":\"93\"}"), NULL),
+        NRF_TOKEN_PLMN);
 }
 
 static void test_scope_and_audience_rules(void **state)
@@ -137,13 +136,21 @@ static void test_cache(void **state)
 static void test_profiles(void **state)
 {
     (void)state;
-    struct nrf_profile_config p = {.ids = ids, .mcc = "001", .mnc = "01", .scheme = "https",
-                                   .host = "192.0.2.7", .port = 7777, .capacity = 100,
-                                   .priority = 1, .nf_set_id = "2", .heartbeat_s = 10,
-                                   .supi_ranges = {"001010000000000-001010000009999",
-                                                   "^imsi-00101[0-9]{10}$"},
-                                   .n_supi_ranges = 2, .routing_indicators = {"0000"},
-                                   .n_routing_indicators = 1};
+    struct nrf_profile_config p = {
+        .ids = ids,
+        .mcc = "001",
+        .mnc = "01",
+        .scheme = "https",
+        .host = "192.0.2.7",
+        .port = 7777,
+        .capacity = 100,
+        .priority = 1,
+        .nf_set_id = "2",
+        .heartbeat_s = 10,
+        .supi_ranges = {"001010000000000-001010000009999", "^imsi-00101[0-9]{10}$"},
+        .n_supi_ranges = 2,
+        .routing_indicators = {"0000"},
+        .n_routing_indicators = 1};
     char *s = nrf_profile_json(&p, NRF_NF_UDM);
     json_t *j = json_loads(s, 0, NULL);
     free(s);
@@ -208,10 +215,8 @@ static void test_ids(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_claims),
-        cmocka_unit_test(test_scope_and_audience_rules),
-        cmocka_unit_test(test_cache),
-        cmocka_unit_test(test_profiles),
+        cmocka_unit_test(test_claims), cmocka_unit_test(test_scope_and_audience_rules),
+        cmocka_unit_test(test_cache),  cmocka_unit_test(test_profiles),
         cmocka_unit_test(test_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
