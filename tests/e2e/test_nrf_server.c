@@ -207,10 +207,9 @@ char *tnrf_sign(EVP_PKEY *key, const char *claims)
 int tnrf_start(struct tnrf *t, const char *inst_dir, uint16_t port, unsigned heartbeat_s,
                EVP_PKEY *token_key)
 {
-    static int inited;
-    if (!inited) {
+    if (!t->mu_ready) { /* once per struct: a restart keeps the records */
         pthread_mutex_init(&t->mu, NULL);
-        inited = 1;
+        t->mu_ready = 1;
     }
     t->heartbeat_s = heartbeat_s;
     t->token_key = token_key;

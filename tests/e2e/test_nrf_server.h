@@ -30,17 +30,18 @@ struct tnrf {
     unsigned heartbeat_s; /* heartBeatTimer returned at registration */
     EVP_PKEY *token_key;  /* signs access tokens (ES256 or RS256 after its type) */
     pthread_mutex_t mu;
+    int mu_ready;
     struct tnrf_request req[TNRF_MAX];
     int n;
     char profiles[8][40]; /* registered nfInstanceIds ("" = free) */
 };
 
 /* Starts on port (0: any) with the instance's PKI in dir (pki/server.crt, key, ca.crt: it
- * requires a client certificate of that CA). */
+ * requires a client certificate of that CA). t starts zeroed. */
 int tnrf_start(struct tnrf *t, const char *inst_dir, uint16_t port, unsigned heartbeat_s,
                EVP_PKEY *token_key);
-/* Stops and forgets every registration (an NRF restart, with tnrf_start again). Keeps the
- * recorded requests unless clear. */
+/* Stops; tnrf_start again is an NRF restart: it forgets every registration but keeps the
+ * recorded requests (tnrf_free_records drops them). */
 void tnrf_stop(struct tnrf *t);
 void tnrf_free_records(struct tnrf *t);
 
