@@ -40,8 +40,7 @@ int daemon_init(const struct init_options *opt)
     }
     const char *addrs[] = {opt->sbi, opt->admin, opt->northbound, opt->device};
     const char *flag[] = {"sbi", "admin", "northbound", "device"};
-    char *targets[] = {cfg.sbi_listen, cfg.admin_listen, cfg.northbound_listen,
-                       cfg.device_listen};
+    char *targets[] = {cfg.sbi_listen, cfg.admin_listen, cfg.northbound_listen, cfg.device_listen};
     for (int i = 0; i < 4; i++) {
         if (addrs[i] == NULL)
             continue;

@@ -575,8 +575,8 @@ int daemon_run(const struct config *cfg)
     t8_set_api_root(d.t8, north_url); /* the bound port, for the subscriptions' self links */
     /* Registration waits for the bound port (it is in the profile), then at most 3 s for the
      * NRF: the faces serve already, and the ready line says how registration stands. */
-    if (nrf_wire_start(&d.cfg, http_server_port(d.sbi, d.sbi_tls), 3000, &d.nrf,
-                       &d.nrf_state) != IOTSEC_OK) {
+    if (nrf_wire_start(&d.cfg, http_server_port(d.sbi, d.sbi_tls), 3000, &d.nrf, &d.nrf_state) !=
+        IOTSEC_OK) {
         teardown(&d);
         return 1;
     }

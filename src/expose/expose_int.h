@@ -10,7 +10,6 @@
 #include "base/b64url.h"
 #include "expose/expose.h"
 
-
 /* The key's OpenSSL object (borrowed). */
 EVP_PKEY *jwt_key_pkey(const struct jwt_key *key);
 

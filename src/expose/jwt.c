@@ -9,7 +9,6 @@
 #include "expose/expose_int.h"
 #include "jose/jws.h"
 
-
 void jwt_cert_thumbprint(const uint8_t *der, size_t der_len, uint8_t out[JWT_X5T_LEN])
 {
     sha256_2(der, der_len, NULL, 0, out);

@@ -81,8 +81,10 @@ int jwt_verify(struct jwt_keyset *ks, const char *token, size_t len, const struc
         memset(out, 0, sizeof(*out));
     if (ks != NULL && token != NULL && out != NULL && expect_ok(ex)) {
         /* Keys of the set are P-256 only: ES256 is the only algorithm that can pass. */
-        struct jws_rules rules = {.max_len = JWT_MAX_TOKEN, .typ = accepted_typ,
-                                  .kid_required = true, .lookup = keyset_lookup,
+        struct jws_rules rules = {.max_len = JWT_MAX_TOKEN,
+                                  .typ = accepted_typ,
+                                  .kid_required = true,
+                                  .lookup = keyset_lookup,
                                   .lookup_ctx = ks};
         r = from_jws(jws_verify(token, len, &rules, out->kid, &claims));
     }
