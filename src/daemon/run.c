@@ -398,7 +398,8 @@ static int build_servers(struct daemon *d)
 {
     struct aka_config ac = {.sqn_block = d->cfg.sqn_block,
                             .ctx_ttl_s = d->cfg.auth_ctx_ttl_s,
-                            .max_synch_failures = d->cfg.max_synch_failures};
+                            .max_synch_failures = d->cfg.max_synch_failures,
+                            .lease_s = d->cfg.sqn_lease_s};
     snprintf(ac.api_root, sizeof(ac.api_root), "https://%s", d->cfg.sbi_listen);
     d->aka = aka_new(&ac, d->store, &d->kek, d->keyring);
     if (d->aka == NULL)
