@@ -285,6 +285,23 @@ void hconn_shutdown(struct http_conn *c);
 /* Immediate close (the shutdown deadline passed). */
 void hconn_destroy(struct http_conn *c);
 
+/* conn_h1.c: what a request head says beyond method, target and fields. */
+struct h1_head {
+    unsigned long long content_length;
+    bool has_length;
+    bool expect_continue;
+    bool close;
+    bool http10;
+    unsigned hosts;
+    int error;          /* a status to answer, or 0 */
+    const char *detail; /* with it */
+};
+/* Parses a complete request head (head_len bytes ending with CRLF CRLF, no bare LF: the
+ * connection checks both) into req's method, target and header fields (copied into its arena)
+ * and *hi; hi->error is the 4xx to answer. Pure but for req: the fuzz harness calls it. */
+void hconn_h1_parse_head(struct http_request *req, const char *head, size_t head_len,
+                         size_t max_body, struct h1_head *hi);
+
 /* conn_h2.c / conn_h1.c: switch a connection to the protocol (after sniff or ALPN). */
 int hconn_h2_start(struct http_conn *c);
 int hconn_h1_start(struct http_conn *c);
@@ -360,6 +377,8 @@ struct http_server {
     struct listener listeners[HTTP_MAX_LISTENERS];
     unsigned n_listeners;
     struct router router;
+    http_gate_fn gate; /* NULL: none */
+    void *gate_user;
     struct worker *workers;
     unsigned n_workers;
     bool started, joined;
