@@ -157,6 +157,14 @@ enum http_protocol http_request_protocol(const struct http_request *req);
 unsigned http_request_worker(const struct http_request *req);
 struct event_base *http_request_event_base(const struct http_request *req);
 
+/* Whether the client is gone: its connection closed or its HTTP/2 stream was reset. Any
+ * answer would be dropped, so the owner of a deferred request checks this before costly
+ * work (cryptography, database writes it can skip) and then answers at once (the answer is
+ * dropped, the request freed). Callable by the request's current owner, from any thread;
+ * a cheap atomic read. False inside the handler (a stream reset before the handler ran
+ * skips the handler altogether). */
+bool http_request_cancelled(const struct http_request *req);
+
 /* Who is on the other end. Owned by the connection; valid while the request lives. */
 struct http_peer {
     bool tls;                 /* the connection is TLS */

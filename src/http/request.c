@@ -71,6 +71,12 @@ void hreq_detach(struct http_request *req)
 {
     request_unlink(req);
     req->detached = true;
+    atomic_store_explicit(&req->gone, true, memory_order_release);
+}
+
+bool http_request_cancelled(const struct http_request *req)
+{
+    return atomic_load_explicit(&((struct http_request *)req)->gone, memory_order_acquire);
 }
 
 void hreq_free(struct http_request *req)
