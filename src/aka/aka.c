@@ -91,7 +91,7 @@ int aka_metrics(struct aka *a, struct strbuf *out)
 {
     static const char *const results[AKA_COUNTER_COUNT] = {
         "udm_vector", "ausf_started", "success", "failure", "rejected_state", "unknown_user",
-        "suci_failure", "resync", "resync_rejected"};
+        "suci_failure", "resync", "resync_rejected", "suci_deconcealed", "cancelled"};
     int rc = strbuf_appendf(out,
                     "# HELP iotsec_authentications_total Authentication events by result.\n"
                     "# TYPE iotsec_authentications_total counter\n");
@@ -174,6 +174,7 @@ int aka_load_subscriber(struct av_job *job, const char *supi_or_suci, const char
     }
     if (strncmp(supi_or_suci, "suci-", 5) == 0) {
         int rc = suci_deconceal(a->keyring, supi_or_suci, &supi);
+        aka_count(a, AKA_SUCI_DECONCEAL);
         if (rc != IOTSEC_OK) {
             aka_count(a, AKA_SUCI_FAILURE);
             if (rc == IOTSEC_ERR_NOTFOUND || rc == IOTSEC_ERR_UNSUPPORTED)
@@ -329,6 +330,14 @@ static void reserve_done(void *arg, int rc)
         return;
     }
     sqn_cache_reserved(job->aka->sqn, job->sub.id, job->op.sqn_reserved);
+    if (http_request_cancelled(job->req)) {
+        /* The client reset its stream or hung up while the block was reserved: no vector
+         * (no SQN spent, no key derivation) for an answer nobody reads. */
+        aka_count(job->aka, AKA_CANCELLED);
+        http_respond(job->req, 503, NULL, NULL, 0); /* dropped; frees the request */
+        aka_job_free(job);
+        return;
+    }
     take_or_reserve(job, false); /* others may have used the block meanwhile: try again */
 }
 

@@ -20,6 +20,8 @@ enum aka_counter {
     AKA_SUCI_FAILURE,    /* SUCIs that did not de-conceal */
     AKA_RESYNC,          /* resynchronisations performed */
     AKA_RESYNC_REJECTED, /* AUTS that failed MAC-S, or too many in a row */
+    AKA_SUCI_DECONCEAL,  /* SUCI de-concealments run (the costly step: ECDH for B) */
+    AKA_CANCELLED,       /* deferred vector requests dropped: the client had gone */
     AKA_COUNTER_COUNT,
 };
 

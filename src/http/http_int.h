@@ -129,7 +129,7 @@ enum {
     METRIC_CONN_ACCEPTED,
     METRIC_CONN_TLS_FAILED,
     METRIC_RESP_DROPPED,
-    METRIC_REQ_CANCELLED, /* HTTP/2 stream reset before its handler ran: handler skipped */
+    METRIC_REQ_CANCELLED,  /* HTTP/2 stream reset before its handler ran: handler skipped */
     METRIC_H2_RESET_FLOOD, /* connections closed with ENHANCE_YOUR_CALM for too many resets */
     METRIC_CONN_KINDS
 };

@@ -71,7 +71,7 @@ struct h2c {
     void *session; /* nghttp2_session */
     bool dead;     /* the server closed the connection (or sent GOAWAY) */
     bool goaway;
-    unsigned goaway_error;   /* the GOAWAY's error code */
+    unsigned goaway_error;  /* the GOAWAY's error code */
     int goaway_last_stream; /* and its last stream id */
     struct h2c_stream streams[H2C_MAX_STREAMS];
 };
