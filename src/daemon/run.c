@@ -215,9 +215,13 @@ static int open_state(struct daemon *d)
     struct store_options so;
     store_options_init(&so);
     so.migrations = daemon_migrations(&so.migration_count);
-    config_path(&d->cfg, d->cfg.database, path, sizeof(path));
-    if ((rc = store_open(path, &so, &d->store)) != IOTSEC_OK) {
-        log_error("cannot open the database %s: %s (%s)", path, iotsec_strerror(rc),
+    char target[sizeof(d->cfg.store_url) + CONFIG_PATH_MAX];
+    config_store_target(&d->cfg, target, sizeof(target));
+    if ((rc = store_open(target, &so, &d->store)) != IOTSEC_OK) {
+        /* The PostgreSQL URI may hold a password: name the backend, not the target. */
+        log_error("cannot open the %s database%s%s: %s (%s)", d->cfg.store_backend,
+                  strcmp(d->cfg.store_backend, "sqlite") == 0 ? " " : "",
+                  strcmp(d->cfg.store_backend, "sqlite") == 0 ? target : "", iotsec_strerror(rc),
                   store_errmsg());
         return rc;
     }
@@ -236,16 +240,7 @@ static int open_state(struct daemon *d)
     }
     d->admin.store = d->store;
     d->admin.kek = &d->kek;
-    d->admin.sqn_block = d->cfg.sqn_block;
-    /* Reserve this run's first SQN block for every active subscription in one transaction,
-     * before any request: first authentications then wait on no disk write. */
-    struct sub_op restart = {.kind = SUB_OP_SQN_RESTART, .sqn_block = d->cfg.sqn_block};
-    if ((rc = store_transaction_sync(d->store, sub_op_run, &restart)) != IOTSEC_OK) {
-        log_error("cannot reserve SQN blocks: %s (%s)", iotsec_strerror(rc), store_errmsg());
-        return rc;
-    }
-    log_info("database open, %zu home network keys loaded, SQN blocks reserved for %zu "
-             "subscriptions", nkeys, restart.affected);
+    log_info("database open (%s), %zu home network keys loaded", d->cfg.store_backend, nkeys);
     return open_analytics(d);
 }
 
@@ -344,6 +339,21 @@ static int build_servers(struct daemon *d)
                             .max_synch_failures = d->cfg.max_synch_failures};
     snprintf(ac.api_root, sizeof(ac.api_root), "https://%s", d->cfg.sbi_listen);
     d->aka = aka_new(&ac, d->store, &d->kek, d->keyring);
+    if (d->aka == NULL)
+        return IOTSEC_ERR_NOMEM;
+    char holder[SQN_HOLDER_MAX];
+    sqn_holder_name(d->cfg.dir, holder, sizeof(holder));
+    int rc = aka_lease_claim(d->aka, holder);
+    if (rc != IOTSEC_OK) {
+        log_error("cannot lease an SQN slot: %s%s", iotsec_strerror(rc),
+                  rc == IOTSEC_ERR_BUSY ? " (every slot is held by another live instance: at most "
+                                          "8 instances share one database)"
+                                        : "");
+        return rc;
+    }
+    log_info("SQN slot %d leased (IND %d..%d)", aka_lease_slot(d->aka),
+             aka_lease_slot(d->aka) * SQN_IND_PER_SLOT,
+             aka_lease_slot(d->aka) * SQN_IND_PER_SLOT + SQN_IND_PER_SLOT - 1);
     struct provision_config pc = {.store = d->store, .kek = &d->kek, .aka = d->aka};
     memcpy(pc.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(pc.admin_cert_sha256));
     int prc = provision_new(&pc, &d->prov); /* loads, or makes at first start, its key */
@@ -381,7 +391,7 @@ static int build_servers(struct daemon *d)
         log_error("cannot configure the listeners (certificates or addresses)");
         return IOTSEC_ERR_INVALID;
     }
-    int rc = open_location(d);
+    rc = open_location(d);
     if (rc == IOTSEC_OK)
         rc = aka_routes(d->aka, d->sbi);
     if (rc == IOTSEC_OK)
@@ -491,6 +501,8 @@ static void teardown(struct daemon *d)
     policy_service_free(d->policy); /* its jobs done, its webhook thread joined */
     policy_nft_close(d->nft);
     analytics_free(d->analytics);
+    if (d->aka != NULL)
+        aka_lease_release(d->aka); /* another instance may take the slot at once */
     store_close(d->store); /* completes every queued job first */
     provision_free(d->prov); /* after the store: queued provisioning jobs use its key */
     location_free(d->loc);

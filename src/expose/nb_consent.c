@@ -28,18 +28,18 @@ struct extid_row {
 
 static int extid_insert(struct store_conn *c, const char *af_id, const struct extid_row *r)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "INSERT OR IGNORE INTO expose_external_ids (af_id, external_id, supi,"
                            " created_at) VALUES (?, ?, ?, ?)", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, af_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->extid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, r->supi, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, nb_now());
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    store_bind_text(st, 1, af_id, -1);
+    store_bind_text(st, 2, r->extid, -1);
+    store_bind_text(st, 3, r->supi, -1);
+    store_bind_int64(st, 4, nb_now());
+    int s = store_step(st);
+    store_reset(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 /* ---- groups ---- */
@@ -54,17 +54,17 @@ struct group_job {
 static int group_add_run(struct store_conn *c, void *arg)
 {
     struct group_job *j = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     for (size_t i = 0; i < j->n; i++) {
         int rc = store_stmt(c, "INSERT OR IGNORE INTO expose_groups (group_id, supi) VALUES (?, ?)",
                             &st);
         if (rc != IOTSEC_OK)
             return rc;
-        sqlite3_bind_text(st, 1, j->group_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, j->rows[i].supi, -1, SQLITE_STATIC);
-        int s = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (s != SQLITE_DONE)
+        store_bind_text(st, 1, j->group_id, -1);
+        store_bind_text(st, 2, j->rows[i].supi, -1);
+        int s = store_step(st);
+        store_reset(st);
+        if (s != STORE_DONE)
             return store_error(c, s);
     }
     /* every AF with a live consent on the group gets the new members' external IDs */
@@ -72,12 +72,12 @@ static int group_add_run(struct store_conn *c, void *arg)
                            " AND target_id = ? AND revoked_at IS NULL", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, j->group_id, -1, SQLITE_STATIC);
+    store_bind_text(st, 1, j->group_id, -1);
     char afs[64][EXPOSE_ID_MAX + 1];
     size_t n_afs = 0;
-    while (sqlite3_step(st) == SQLITE_ROW && n_afs < 64)
-        snprintf(afs[n_afs++], sizeof(afs[0]), "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    while (store_step(st) == STORE_ROW && n_afs < 64)
+        snprintf(afs[n_afs++], sizeof(afs[0]), "%s", store_col_text(st, 0));
+    store_reset(st);
     for (size_t a = 0; a < n_afs; a++) {
         for (size_t i = 0; i < j->n; i++) {
             struct extid_row r = j->rows[i];
@@ -156,24 +156,24 @@ struct consent_job {
 static int consent_grant_run(struct store_conn *c, void *arg)
 {
     struct consent_job *j = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "INSERT INTO expose_consents (consent_id, owner, af_id, services,"
                            " purpose, target_kind, target_id, expires, created_at)"
                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, j->consent_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, j->owner, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, j->af_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, j->services);
-    sqlite3_bind_text(st, 5, j->purpose, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, j->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, j->target, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 8, j->expires);
-    sqlite3_bind_int64(st, 9, nb_now());
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE)
+    store_bind_text(st, 1, j->consent_id, -1);
+    store_bind_text(st, 2, j->owner, -1);
+    store_bind_text(st, 3, j->af_id, -1);
+    store_bind_int64(st, 4, j->services);
+    store_bind_text(st, 5, j->purpose, -1);
+    store_bind_text(st, 6, j->kind, -1);
+    store_bind_text(st, 7, j->target, -1);
+    store_bind_int64(st, 8, j->expires);
+    store_bind_int64(st, 9, nb_now());
+    int s = store_step(st);
+    store_reset(st);
+    if (s != STORE_DONE)
         return store_error(c, s);
     j->n = 0;
     if (strcmp(j->kind, "device") == 0) {
@@ -183,11 +183,11 @@ static int consent_grant_run(struct store_conn *c, void *arg)
         if ((rc = store_stmt(c, "SELECT supi FROM expose_groups WHERE group_id = ? ORDER BY supi",
                              &st)) != IOTSEC_OK)
             return rc;
-        sqlite3_bind_text(st, 1, j->target, -1, SQLITE_STATIC);
-        while ((s = sqlite3_step(st)) == SQLITE_ROW && j->n < j->cap)
+        store_bind_text(st, 1, j->target, -1);
+        while ((s = store_step(st)) == STORE_ROW && j->n < j->cap)
             snprintf(j->rows[j->n++].supi, sizeof(j->rows[0].supi), "%s",
-                     (const char *)sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
+                     store_col_text(st, 0));
+        store_reset(st);
     }
     for (size_t i = 0; i < j->n; i++) {
         if ((rc = expose_nb_external_id(j->nb, j->af_id, j->rows[i].supi, j->rows[i].extid)) !=
@@ -317,17 +317,17 @@ struct opt_job {
 static int opt_run(struct store_conn *c, void *arg)
 {
     struct opt_job *j = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, j->out ? "INSERT OR IGNORE INTO expose_opt_outs (supi, at) VALUES (?, ?)"
                                   : "DELETE FROM expose_opt_outs WHERE supi = ? AND ? IS NOT NULL",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, j->supi, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, nb_now());
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    store_bind_text(st, 1, j->supi, -1);
+    store_bind_int64(st, 2, nb_now());
+    int s = store_step(st);
+    store_reset(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 static void handle_opt(struct http_request *req, void *user)

@@ -192,7 +192,7 @@ int expose_nb_audit(struct expose_nb *nb, const struct expose_af *af, const char
  * seq is its position and its hash chains from genesis. Returns IOTSEC_OK with *count and
  * *head; IOTSEC_ERR_AUTH (altered, out of place or missing) or IOTSEC_ERR_INVALID (malformed
  * row) with *bad_seq = that record's position; IOTSEC_ERR_IO / NOMEM. */
-int expose_audit_verify_db(sqlite3 *db, uint64_t *count, int64_t *bad_seq,
+int expose_audit_verify_db(struct store_conn *db, uint64_t *count, int64_t *bad_seq,
                            struct audit_anchor *head);
 
 #endif

@@ -246,7 +246,7 @@ static void test_rapid_reset_of_costly_requests(void **state)
     profile_b_suci(suci, sizeof(suci));
     snprintf(body, sizeof(body), "{\"supiOrSuci\":\"%s\",\"servingNetworkName\":\"%s\"}", suci,
              fx.snn);
-    unsigned long long runs0 = metric("iotsec_authentications_total{result=\"suci_deconcealed\"}");
+    unsigned long long runs0 = metric("iotsec_suci_deconcealments_total");
 
     struct rr_client c;
     rr_connect(&c);
@@ -257,7 +257,7 @@ static void test_rapid_reset_of_costly_requests(void **state)
     rr_close(&c);
 
     unsigned long long runs =
-        metric("iotsec_authentications_total{result=\"suci_deconcealed\"}") - runs0;
+        metric("iotsec_suci_deconcealments_total") - runs0;
     unsigned long long skipped = metric("iotsec_http_requests_cancelled_total");
     fprintf(stderr, "rapid reset: %llu of %d SUCI de-concealments ran, %llu requests skipped\n",
             runs, N_REQUESTS, skipped);
@@ -274,7 +274,7 @@ static void test_rapid_reset_of_costly_requests(void **state)
     assert_int_equal(
         fixture_request(&fx, AS_NF, "POST", url, "application/json", body, strlen(body), NULL),
         201);
-    assert_int_equal(metric("iotsec_authentications_total{result=\"suci_deconcealed\"}") - runs0,
+    assert_int_equal(metric("iotsec_suci_deconcealments_total") - runs0,
                      runs + 1);
 }
 
