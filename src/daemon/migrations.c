@@ -22,6 +22,8 @@ static const struct store_migration migrations[] = {
     {6, "policy: actions on findings, their audit, the policy", POLICY_MIGRATION_1, NULL},
     {7, "provision: maximum credential age, credential age", PROVISION_MIGRATION_2, NULL},
     {8, "subscriber: SQN slots leased by instances", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
+    {9, "expose: AF token generation (a disable kills its tokens for good)",
+     EXPOSE_MIGRATION_TOKEN_GEN, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

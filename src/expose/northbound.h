@@ -57,6 +57,7 @@
  * external IDs, audit records (append-only: triggers refuse UPDATE and DELETE), owners'
  * monitoring opt-outs. */
 extern const char EXPOSE_MIGRATION_1[];
+extern const char EXPOSE_MIGRATION_TOKEN_GEN[];
 
 #define EXPOSE_AF_NAME_MAX 128
 #define EXPOSE_ID_MAX      64 /* af ids, consent ids, group ids: [A-Za-z0-9._-] */
