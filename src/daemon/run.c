@@ -49,6 +49,7 @@ struct daemon {
     struct location_http loc_http;
     struct t8 *t8;             /* T8 MonitoringEvent: subscriptions, notifications */
     int sbi_tls, sbi_h2c, adm_tls, north_tls, dev_tls; /* listener indexes */
+    struct pki_sbi_role sbi_role; /* which certificates of the CA the SBI face takes */
 };
 
 static void http_log(void *user, enum http_log_level level, const char *request_id,
@@ -289,6 +290,14 @@ static int listen_tls(struct daemon *d, struct http_server *srv, const char *bin
         lc.ca_file = NULL;
     /* A device connects once per onboarding and never resumes: tickets would be pure cost. */
     lc.no_resumption = srv == d->dev;
+    /* The CA vouches for the admin certificate too: the SBI face also wants the NF role. */
+    if (srv == d->sbi) {
+        memcpy(d->sbi_role.admin_cert_sha256, d->admin.admin_cert_sha256,
+               sizeof(d->sbi_role.admin_cert_sha256));
+        d->sbi_role.any_but_admin = strcmp(d->cfg.sbi_client_role, "not_admin") == 0;
+        lc.client_cert_role = pki_peer_is_nf;
+        lc.client_cert_role_user = &d->sbi_role;
+    }
     return http_server_listen(srv, &lc);
 }
 

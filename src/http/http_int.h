@@ -274,6 +274,7 @@ struct http_conn {
     bool dirty;                       /* in the worker's list of connections to flush */
     bool progress;                    /* a request completed receiving: restart the read timer */
     bool graceful;                    /* shutdown requested on this connection */
+    bool role_refused;                /* the certificate lacks the listener's role: 403s */
     struct http_conn *prev, *next;    /* worker's connection list */
     struct http_conn *dirty_next;
     struct http_request *requests; /* attached requests */
@@ -330,6 +331,8 @@ struct listener {
     socklen_t addrlen;
     bool tls;
     bool any_client_cert; /* client_cert_any: the application judges the chain */
+    http_peer_role_fn role;  /* client_cert_role */
+    void *role_user;
     SSL_CTX *ssl_ctx;
     _Atomic uint16_t port;
 };

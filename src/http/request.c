@@ -220,6 +220,12 @@ void hreq_dispatch(struct http_request *req)
         hproblem_respond(req, 413, "the request body is too large");
         return;
     }
+    if (req->conn->role_refused) {
+        http_respond_problem(req, 403, NULL,
+                             "the client certificate was not issued for this interface",
+                             "CERTIFICATE_ROLE", NULL, 0);
+        return;
+    }
     struct route_match m;
     int rc = hrouter_match(&srv->router, req->method, req->path, strlen(req->path), &m);
     if (rc == IOTSEC_ERR_NOTFOUND) {
