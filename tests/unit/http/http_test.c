@@ -99,7 +99,8 @@ void certs_make(struct test_certs *tc)
     X509 *ca = make_cert("Test CA", ca_key, NULL, ca_key, true, NULL);
     X509 *srv =
         make_cert("localhost", srv_key, ca, ca_key, false, "DNS:localhost,IP:127.0.0.1,IP:::1");
-    X509 *cli = make_cert("nf-client", cli_key, ca, ca_key, false, NULL);
+    X509 *cli = make_cert("nf-client", cli_key, ca, ca_key, false,
+                          "URI:urn:uuid:5e4f0f36-0d8e-4a65-9b1f-2f1c6a2d0a01");
     X509 *rca = make_cert("Rogue CA", rca_key, NULL, rca_key, true, NULL);
     X509 *rogue = make_cert("nf-client", rogue_key, rca, rca_key, false, NULL);
     write_pem(tc->ca, ca, NULL);

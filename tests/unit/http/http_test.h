@@ -10,7 +10,8 @@
 #include "http/http.h"
 
 /* PEM files in a fresh temporary directory: a CA, a server certificate for 127.0.0.1 and
- * localhost, a client certificate from the CA, and a client certificate from another CA. */
+ * localhost, a client certificate from the CA (SAN URI urn:uuid:..., as an NF's), and a
+ * client certificate from another CA. */
 struct test_certs {
     char dir[64];
     char ca[128], server_cert[128], server_key[128];
