@@ -243,7 +243,8 @@ enum sub_op_kind {
     SUB_OP_RESERVE_SQN,  /* a block of in.sqn_block SEQs at or above in.sqn_floor for in.supi;
                             out: sqn_reserved, the new high-water mark (the block's end) */
     SUB_OP_EXPIRE_SWEEP, /* expire every subscription past not_after at in.now; destroy
-                            previous credentials past their grace period */
+                            previous credentials past their grace period; on one instance
+                            at a time (a store lease): the others skip (affected 0) */
 };
 
 struct sub_op {
@@ -257,6 +258,7 @@ struct sub_op {
     uint64_t sqn_floor;    /* reserve: the block starts at or above this SEQ */
     uint64_t sqn_block;    /* reserve: SEQs per block; 0 = 1000 */
     uint64_t sqn_reserved; /* reserve: out, the high-water mark after the reservation */
+    uint32_t lease_s; /* expire sweep: with several instances one sweeps (0: 180 s lease) */
     int64_t now;
     const char *actor; /* who asked: "admin", "policy", "sweep"... (for the event log) */
     /* outputs (valid when rc == IOTSEC_OK) */

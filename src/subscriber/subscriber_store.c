@@ -8,29 +8,29 @@
 #include "crypto/ct.h"
 #include "subscriber/subscriber.h"
 
-#define CRED_PLAIN_LEN 32 /* K || OPc */
+#define CRED_PLAIN_LEN  32 /* K || OPc */
 #define CRED_SEALED_LEN (CRED_PLAIN_LEN + SEAL_OVERHEAD)
 
 const char SUBSCRIBER_MIGRATION_1[] =
     "CREATE TABLE subscriptions ("
     "  id INTEGER PRIMARY KEY,"
-    "  supi TEXT NOT NULL UNIQUE,"         /* imsi-... / nai-... */
-    "  gpsi TEXT UNIQUE,"                  /* NULL when none */
+    "  supi TEXT NOT NULL UNIQUE," /* imsi-... / nai-... */
+    "  gpsi TEXT UNIQUE,"          /* NULL when none */
     "  owner TEXT NOT NULL DEFAULT '',"
     "  amf BLOB NOT NULL CHECK (length(amf) = 2),"
     "  algorithm TEXT NOT NULL DEFAULT 'milenage',"
     "  auth_method TEXT NOT NULL DEFAULT '5G_AKA'"
     "    CHECK (auth_method IN ('5G_AKA', 'EAP_AKA_PRIME')),"
     "  cred_version INTEGER NOT NULL,"
-    "  cred BLOB NOT NULL,"                /* seal(K || OPc), AAD: supi + version */
-    "  prev_cred_version INTEGER,"         /* the previous credential during its grace */
+    "  cred BLOB NOT NULL,"        /* seal(K || OPc), AAD: supi + version */
+    "  prev_cred_version INTEGER," /* the previous credential during its grace */
     "  prev_cred BLOB,"
     "  prev_cred_until INTEGER,"
     "  state TEXT NOT NULL,"
     "  not_before INTEGER NOT NULL DEFAULT 0,"
     "  not_after INTEGER NOT NULL DEFAULT 0,"
-    "  sqn_reserved INTEGER NOT NULL,"     /* SEQs below this may have been issued */
-    "  sqn_next INTEGER NOT NULL,"         /* where a freshly started daemon begins */
+    "  sqn_reserved INTEGER NOT NULL," /* SEQs below this may have been issued */
+    "  sqn_next INTEGER NOT NULL,"     /* where a freshly started daemon begins */
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL"
     ");"
@@ -47,8 +47,8 @@ const char SUBSCRIBER_MIGRATION_1[] =
     ");"
     "CREATE INDEX subscription_events_supi ON subscription_events(supi, id);";
 
-#define SELECT_COLUMNS                                                                           \
-    "SELECT id, supi, gpsi, owner, amf, cred_version, state, not_before, not_after,"           \
+#define SELECT_COLUMNS                                                                             \
+    "SELECT id, supi, gpsi, owner, amf, cred_version, state, not_before, not_after,"               \
     " sqn_reserved, created_at, updated_at, cred, auth_method, sqn_next FROM subscriptions "
 
 static void text_column(struct store_stmt *st, int col, char *dst, size_t cap)
@@ -307,6 +307,12 @@ static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
 
 static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
 {
+    int held = store_lease_hold(conn, "subscriber.expiry_sweep", op->now * 1000,
+                                (int64_t)(op->lease_s ? op->lease_s : 180) * 1000);
+    if (held == IOTSEC_ERR_BUSY)
+        return IOTSEC_OK; /* another instance sweeps */
+    if (held != IOTSEC_OK)
+        return held;
     struct store_stmt *st;
     int rc = store_stmt(conn,
                         "UPDATE subscriptions SET prev_cred = NULL, prev_cred_version = NULL,"
@@ -317,9 +323,10 @@ static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
     store_bind_int64(st, 1, op->now);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
-    /* Log first (the SELECT sees the states before), then change them. */
-#define DUE " FROM subscriptions WHERE not_after > 0 AND not_after <= ?1" \
-            " AND state NOT IN ('expired', 'revoked')"
+        /* Log first (the SELECT sees the states before), then change them. */
+#define DUE                                                                                        \
+    " FROM subscriptions WHERE not_after > 0 AND not_after <= ?1"                                  \
+    " AND state NOT IN ('expired', 'revoked')"
     if ((rc = store_stmt(conn,
                          "INSERT INTO subscription_events(supi, event, from_state, to_state,"
                          " actor, at) SELECT supi, 'expire', state, 'expired', 'sweep', ?1" DUE,
@@ -397,11 +404,10 @@ int subscriber_events_json(struct store *s, const char *supi, size_t limit, stru
     while ((step = store_step(st)) == STORE_ROW) {
         char t[32];
         sub_format_time(store_col_int64(st, 4), t, sizeof(t));
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
-                                             store_col_text(st, 0), "from",
-                                             store_col_text(st, 1), "to",
-                                             store_col_text(st, 2), "actor",
-                                             store_col_text(st, 3), "at", t));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", store_col_text(st, 0),
+                                        "from", store_col_text(st, 1), "to", store_col_text(st, 2),
+                                        "actor", store_col_text(st, 3), "at", t));
     }
     store_reset(st);
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
@@ -549,8 +555,8 @@ static int run_text_import(struct store_conn *conn, void *arg)
 }
 
 int subscriber_import_text(struct store *s, const struct seal_kek *kek, const char *text,
-                           size_t len, bool csv, int64_t now, size_t *imported,
-                           size_t *bad_line, char *err, size_t err_len)
+                           size_t len, bool csv, int64_t now, size_t *imported, size_t *bad_line,
+                           char *err, size_t err_len)
 {
     struct text_import ti = {kek, text, len, csv, now, 0, 0, err, err_len};
     err[0] = '\0';
