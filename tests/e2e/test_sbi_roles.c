@@ -110,9 +110,9 @@ static void test_admin_certificate_is_not_an_nf(void **state)
     snprintf(url, sizeof(url), "%s/nausf-auth/v1/ue-authentications", fx.sbi);
     const char *auth = "{\"supiOrSuci\":\"imsi-001010000000001\","
                        "\"servingNetworkName\":\"5G:mnc001.mcc001.3gppnetwork.org\"}";
-    assert_int_equal(fixture_request(&fx, AS_ADMIN, "POST", url, "application/json", auth,
-                                     strlen(auth), &body),
-                     403);
+    assert_int_equal(
+        fixture_request(&fx, AS_ADMIN, "POST", url, "application/json", auth, strlen(auth), &body),
+        403);
     assert_non_null(strstr(body, "CERTIFICATE_ROLE"));
     free(body);
     /* ... while the NF certificate is not the admin one either: refused on the admin face. */
@@ -124,8 +124,9 @@ static void test_operator_issued_certificates(void **state)
 {
     (void)state;
     /* An operator's NF certificate names its NF instance: taken. */
-    issue("amf2", "amf2.5gc.example", "DNS:amf2.5gc.example,URI:urn:uuid:"
-                                      "0f7c2a40-6a43-4d2b-9d1e-3b5f0e2c9a11");
+    issue("amf2", "amf2.5gc.example",
+          "DNS:amf2.5gc.example,URI:urn:uuid:"
+          "0f7c2a40-6a43-4d2b-9d1e-3b5f0e2c9a11");
     expect_ok("amf2", "/healthz");
     /* A certificate of the CA for something else (no NF instance ID): refused. */
     issue("ops", "ops-console", "DNS:ops.example");
@@ -147,8 +148,8 @@ static void test_operator_issued_certificates(void **state)
         fixture_config_replace(&fx, "sbi_client_role: not_admin", "sbi_client_role: anyone"), 0);
     assert_int_not_equal(fixture_start(&fx), 0);
     fixture_stop(&fx, SIGKILL);
-    assert_int_equal(
-        fixture_config_replace(&fx, "sbi_client_role: anyone", "sbi_client_role: nf"), 0);
+    assert_int_equal(fixture_config_replace(&fx, "sbi_client_role: anyone", "sbi_client_role: nf"),
+                     0);
     assert_int_equal(fixture_start(&fx), 0);
 }
 
