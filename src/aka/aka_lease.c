@@ -73,6 +73,13 @@ static void renew_done(void *arg, int rc)
     free(w);
 }
 
+/* The job's argument is the renewal (renew_done needs the aka); the statement takes its r. */
+static int renew_run(struct store_conn *conn, void *arg)
+{
+    struct renewal *w = arg;
+    return sqn_slot_renew_run(conn, &w->r);
+}
+
 void aka_lease_tick(struct aka *a)
 {
     int64_t now = aka_now_ms();
@@ -88,7 +95,7 @@ void aka_lease_tick(struct aka *a)
     w->r.lease = a->lease;
     w->r.now_ms = now;
     w->r.lease_ms = lease_ms(a);
-    struct store_job job = {sqn_slot_renew_run, renew_done, w};
+    struct store_job job = {renew_run, renew_done, w};
     if (store_submit(a->store, &job) != IOTSEC_OK) {
         atomic_store(&a->renewing, false);
         free(w);

@@ -52,11 +52,14 @@ struct daemon {
     struct pki_sbi_role sbi_role; /* which certificates of the CA the SBI face takes */
 };
 
+/* The faces' names, the log callback's user pointer: "address in use" then says which face. */
+static char face_sbi[] = "sbi", face_admin[] = "admin", face_north[] = "northbound",
+            face_device[] = "device";
+
 static void http_log(void *user, enum http_log_level level, const char *request_id, const char *msg)
 {
-    (void)user;
     static const enum log_level map[] = {LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG};
-    log_msg(map[level], request_id, "http: %s", msg);
+    log_msg(map[level], request_id, "http (%s face): %s", (const char *)user, msg);
 }
 
 static void handle_healthz(struct http_request *req, void *user)
@@ -166,6 +169,42 @@ static void enforce_nft(void *arg, const char *supi, bool quarantined)
         log_msg(LOG_WARN, NULL, "nftables: %zu of %zu addresses not updated", n - done, n);
 }
 
+struct nft_restore {
+    struct daemon *d;
+    size_t devices;
+};
+
+static void restore_one(const struct subscription *s, void *ctx)
+{
+    struct nft_restore *r = ctx;
+    char supi[SUPI_STRING_MAX];
+    supi_format(&s->supi, supi, sizeof(supi));
+    enforce_nft(r->d, supi, true);
+    r->devices++;
+}
+
+/* The set is created empty at each start: refill it from the persisted quarantines (their
+ * UE addresses come from the persisted mappings, restored by analytics_new). */
+static void restore_nft(struct daemon *d)
+{
+    struct nft_restore r = {d, 0};
+    int64_t after = 0, last = 0;
+    for (;;) {
+        size_t before = r.devices;
+        if (subscriber_list(d->store, SUB_QUARANTINED, after, 1000, restore_one, &r, &last) !=
+                IOTSEC_OK ||
+            r.devices - before < 1000)
+            break;
+        after = last;
+    }
+    log_info("nftables: the quarantine set refilled for %zu quarantined devices", r.devices);
+}
+
+static void operator_action(void *ctx, struct http_request *req, const char *supi, bool quarantine)
+{
+    policy_operator_request(ctx, req, supi, quarantine);
+}
+
 static int open_analytics(struct daemon *d)
 {
     char key_path[CONFIG_PATH_MAX + 64], thresholds[CONFIG_PATH_MAX + 64], err[512];
@@ -173,7 +212,8 @@ static int open_analytics(struct daemon *d)
                                    .rotate_s = d->cfg.an_rotate_s,
                                    .key_path = key_path,
                                    .kek = &d->kek,
-                                   .store = d->store};
+                                   .store = d->store,
+                                   .findings_retention_days = d->cfg.an_findings_retention_days};
     config_path(&d->cfg, d->cfg.an_key_file, key_path, sizeof(key_path));
     if (d->cfg.an_thresholds[0]) {
         config_path(&d->cfg, d->cfg.an_thresholds, thresholds, sizeof(thresholds));
@@ -197,6 +237,7 @@ static int open_analytics(struct daemon *d)
             return IOTSEC_ERR_STATE;
         }
         policy_set_enforcer(d->policy, enforce_nft, d);
+        restore_nft(d);
     }
     return IOTSEC_OK;
 }
@@ -385,16 +426,23 @@ static int build_servers(struct daemon *d)
     }
     d->admin.ota_rotate = provision_ota_rotate; /* `subscriber rotate`: over the air */
     d->admin.ota_ctx = d->prov;
+    /* `subscriber release|quarantine`: the policy's one operation, as `device ...`. */
+    d->admin.operator_action = operator_action;
+    d->admin.operator_ctx = d->policy;
     /* The policy's rotate action (on suspicion): over the air too, never a lock-out. */
     policy_set_rotator(d->policy, provision_stage_rotation, d->prov);
-    struct http_server_config sc = {.workers = d->cfg.workers, .log = http_log};
+    struct http_server_config sc = {
+        .workers = d->cfg.workers, .log = http_log, .log_user = face_sbi};
     struct http_server_config ac_srv = {
-        .workers = 1, .max_body_bytes = ADMIN_MAX_BODY, .log = http_log};
+        .workers = 1, .max_body_bytes = ADMIN_MAX_BODY, .log = http_log, .log_user = face_admin};
     d->sbi = http_server_new(&sc);
     d->adm = http_server_new(&ac_srv);
-    d->north = http_server_new(&sc);
+    struct http_server_config nc = sc;
+    nc.log_user = face_north;
+    d->north = http_server_new(&nc);
     struct http_server_config dc = sc;
     dc.max_body_bytes = 64u << 10; /* device messages are small (docs/provisioning.md) */
+    dc.log_user = face_device;
     d->dev = http_server_new(&dc);
     if (d->aka == NULL || d->sbi == NULL || d->adm == NULL || d->north == NULL || d->dev == NULL)
         return IOTSEC_ERR_NOMEM;
@@ -521,6 +569,8 @@ static void teardown(struct daemon *d)
      * mapping (the nftables enforcer). */
     t8_free(d->t8);
     expose_nb_free(d->nb);
+    if (d->analytics) /* the last findings to the store and to the policy, still running */
+        analytics_flush(d->analytics);
     policy_service_free(d->policy); /* its jobs done, its webhook thread joined */
     policy_nft_close(d->nft);
     analytics_free(d->analytics);
@@ -551,14 +601,21 @@ int daemon_run(const struct config *cfg)
     sigaddset(&sigs, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    /* First of all: a second process on this instance must not open its database. */
+    if (daemon_lock_instance(cfg->dir) != IOTSEC_OK)
+        return 1;
     int rc = open_state(&d);
     if (rc == IOTSEC_OK)
         rc = build_servers(&d);
     struct http_server *servers[] = {d.sbi, d.adm, d.north, d.dev};
     for (size_t i = 0; rc == IOTSEC_OK && i < sizeof(servers) / sizeof(servers[0]); i++)
         rc = http_server_start(servers[i]);
-    if (rc != IOTSEC_OK) {
+    if (rc == IOTSEC_ERR_ADDRINUSE)
+        log_error("not starting: address in use (another process listens on a port of this "
+                  "instance, or two faces are configured on one port)");
+    else if (rc != IOTSEC_OK)
         log_error("not starting: %s", iotsec_strerror(rc));
+    if (rc != IOTSEC_OK) {
         teardown(&d);
         return 1;
     }

@@ -122,7 +122,7 @@ static int seed_run(struct store_conn *c, void *arg)
 static void open_env(struct env *e)
 {
     struct store_migration m[] = {{4, "expose", EXPOSE_MIGRATION_1, NULL},
-                                  {9, "expose token gen", EXPOSE_MIGRATION_TOKEN_GEN, NULL}};
+                                  {11, "expose token gen", EXPOSE_MIGRATION_TOKEN_GEN, NULL}};
     struct store_options so;
     store_options_init(&so);
     so.migrations = m;
