@@ -87,8 +87,7 @@ int group_member_rekey(struct group_member *m, const uint8_t *in, size_t len)
         for (uint8_t j = 1; j <= m->depth; j++) {
             if (e.node != m->path[j])
                 continue;
-            if (e.child < m->arity &&
-                (uint64_t)m->arity * e.node + 1 + e.child == m->path[j - 1])
+            if (e.child < m->arity && (uint64_t)m->arity * e.node + 1 + e.child == m->path[j - 1])
                 rc = group_key_unwrap(keys[j - 1], e.wrapped, keys[j]) == IOTSEC_OK
                          ? IOTSEC_OK
                          : GROUP_ERR_FORGED;
@@ -129,8 +128,7 @@ static bool replay_ok(const struct group_member *m, int slot, bool fresh, uint64
     return age < GROUP_REPLAY_WINDOW && !(m->replay[slot].window >> age & 1);
 }
 
-static void replay_mark(struct group_member *m, int slot, bool fresh, uint32_t sender,
-                        uint64_t seq)
+static void replay_mark(struct group_member *m, int slot, bool fresh, uint32_t sender, uint64_t seq)
 {
     if (fresh) {
         m->nsenders++;
@@ -184,11 +182,11 @@ int group_member_receive(struct group_member *m, const uint8_t *in, size_t len, 
     return IOTSEC_OK;
 }
 
-int group_member_prove(const struct group_member *m, const uint8_t *challenge,
-                       size_t challenge_len, uint8_t mac[32])
+int group_member_prove(const struct group_member *m, const uint8_t *challenge, size_t challenge_len,
+                       uint8_t mac[32])
 {
     if (!m->joined)
         return GROUP_ERR_NOT_JOINED;
-    return group_member_proof(m->kgm, m->ref, m->epoch, m->keys[m->depth], challenge,
-                              challenge_len, mac);
+    return group_member_proof(m->kgm, m->ref, m->epoch, m->keys[m->depth], challenge, challenge_len,
+                              mac);
 }

@@ -14,7 +14,7 @@
 
 #include "crypto/group_wire.h"
 
-#define GROUP_REPLAY_WINDOW 64
+#define GROUP_REPLAY_WINDOW  64
 #define GROUP_MEMBER_SENDERS 8
 
 struct group_member {
@@ -27,13 +27,13 @@ struct group_member {
     uint8_t depth;
     uint8_t sign_pub[GROUP_PUB_LEN];
     uint8_t kgm[GROUP_MKEY_LEN];
-    uint32_t path[GROUP_MAX_DEPTH + 1];                /* node ids, leaf first */
+    uint32_t path[GROUP_MAX_DEPTH + 1];               /* node ids, leaf first */
     uint8_t keys[GROUP_MAX_DEPTH + 1][GROUP_KEY_LEN]; /* their keys */
     uint32_t nsenders;
     struct {
         uint32_t sender;
-        uint64_t max_seq;  /* highest accepted */
-        uint64_t window;   /* bit i: max_seq - i accepted */
+        uint64_t max_seq; /* highest accepted */
+        uint64_t window;  /* bit i: max_seq - i accepted */
     } replay[GROUP_MEMBER_SENDERS];
 };
 
@@ -56,8 +56,8 @@ int group_member_receive(struct group_member *m, const uint8_t *in, size_t len, 
                          size_t pt_max, size_t *pt_len, uint32_t *sender);
 
 /* The member's proof over the network's challenge (group_proof_check verifies it). */
-int group_member_prove(const struct group_member *m, const uint8_t *challenge,
-                       size_t challenge_len, uint8_t mac[32]);
+int group_member_prove(const struct group_member *m, const uint8_t *challenge, size_t challenge_len,
+                       uint8_t mac[32]);
 
 void group_member_wipe(struct group_member *m);
 

@@ -85,8 +85,8 @@ int group_msg_protect(const struct group_msg_hdr *h, const uint8_t traffic_key[G
     uint8_t *body = out + GROUP_MSG_HDR_LEN, *tag = body + pt_len;
     int rc;
     if (h->flags & GROUP_FLAG_CONFIDENTIAL) {
-        rc = group_gcm_seal(GROUP_AEAD_AES128_GCM, traffic_key, nonce, out, GROUP_MSG_HDR_LEN,
-                            pt, pt_len, body, tag);
+        rc = group_gcm_seal(GROUP_AEAD_AES128_GCM, traffic_key, nonce, out, GROUP_MSG_HDR_LEN, pt,
+                            pt_len, body, tag);
     } else {
         /* integrity only: the payload is in clear and authenticated as AAD (GMAC) */
         if (pt_len > 0)

@@ -10,8 +10,7 @@
 
 #define PATH_MAX_PT (GROUP_PUB_LEN + (GROUP_MAX_DEPTH + 1) * GROUP_KEY_LEN)
 
-static void put_hdr(const struct group_path *p, const uint8_t nonce[GROUP_NONCE_LEN],
-                    uint8_t *out)
+static void put_hdr(const struct group_path *p, const uint8_t nonce[GROUP_NONCE_LEN], uint8_t *out)
 {
     struct prov_writer w = {.buf = out, .cap = GROUP_PATH_HDR_LEN};
     prov_put_u8(&w, GROUP_WIRE_VERSION);
@@ -24,8 +23,8 @@ static void put_hdr(const struct group_path *p, const uint8_t nonce[GROUP_NONCE_
     prov_put(&w, nonce, GROUP_NONCE_LEN);
 }
 
-int group_path_seal(const uint8_t kgm[GROUP_MKEY_LEN], const struct group_path *p,
-                    uint8_t *out, size_t out_max, size_t *out_len)
+int group_path_seal(const uint8_t kgm[GROUP_MKEY_LEN], const struct group_path *p, uint8_t *out,
+                    size_t out_max, size_t *out_len)
 {
     if (p->depth == 0 || p->depth > GROUP_MAX_DEPTH || p->arity < GROUP_MIN_ARITY ||
         p->arity > GROUP_MAX_ARITY)
@@ -40,8 +39,8 @@ int group_path_seal(const uint8_t kgm[GROUP_MKEY_LEN], const struct group_path *
     size_t pt_len = GROUP_PUB_LEN + ((size_t)p->depth + 1) * GROUP_KEY_LEN;
     memcpy(pt, p->sign_pub, GROUP_PUB_LEN);
     memcpy(pt + GROUP_PUB_LEN, p->keys, pt_len - GROUP_PUB_LEN);
-    int rc = group_gcm_seal(GROUP_AEAD_AES256_GCM, kgm, nonce, out, GROUP_PATH_HDR_LEN, pt,
-                            pt_len, out + GROUP_PATH_HDR_LEN, out + GROUP_PATH_HDR_LEN + pt_len);
+    int rc = group_gcm_seal(GROUP_AEAD_AES256_GCM, kgm, nonce, out, GROUP_PATH_HDR_LEN, pt, pt_len,
+                            out + GROUP_PATH_HDR_LEN, out + GROUP_PATH_HDR_LEN + pt_len);
     secure_wipe(pt, sizeof(pt));
     if (rc == IOTSEC_OK)
         *out_len = total;
@@ -74,8 +73,8 @@ int group_path_open(const uint8_t kgm[GROUP_MKEY_LEN], const uint8_t *in, size_t
     size_t pt_len = GROUP_PUB_LEN + ((size_t)p->depth + 1) * GROUP_KEY_LEN;
     uint8_t pt[PATH_MAX_PT];
     const uint8_t *ct = in + GROUP_PATH_HDR_LEN;
-    int rc = group_gcm_open(GROUP_AEAD_AES256_GCM, kgm, nonce, in, GROUP_PATH_HDR_LEN, ct,
-                            pt_len, ct + pt_len, pt);
+    int rc = group_gcm_open(GROUP_AEAD_AES256_GCM, kgm, nonce, in, GROUP_PATH_HDR_LEN, ct, pt_len,
+                            ct + pt_len, pt);
     if (rc == IOTSEC_OK) {
         memcpy(p->sign_pub, pt, GROUP_PUB_LEN);
         memcpy(p->keys, pt + GROUP_PUB_LEN, pt_len - GROUP_PUB_LEN);

@@ -15,17 +15,17 @@
 #include "crypto/provision_crypto.h"
 
 #define GROUP_WIRE_VERSION 1
-#define GROUP_KEY_LEN 16    /* a tree node key, the traffic key (AES-128) */
-#define GROUP_MKEY_LEN 32   /* a member key K_GM (AES-256-GCM) */
-#define GROUP_WRAP_LEN 24   /* RFC 3394 wrap of a 16-byte key */
-#define GROUP_NONCE_LEN 12
-#define GROUP_TAG_LEN 16
-#define GROUP_SIG_LEN PROV_ED25519_SIG_LEN
-#define GROUP_PUB_LEN PROV_ED25519_PUB_LEN
-#define GROUP_MAX_PAYLOAD 4096
-#define GROUP_MAX_DEPTH 24 /* 4^10 = 1M members at depth 10; 2^20 at 20 */
-#define GROUP_MIN_ARITY 2
-#define GROUP_MAX_ARITY 16
+#define GROUP_KEY_LEN      16 /* a tree node key, the traffic key (AES-128) */
+#define GROUP_MKEY_LEN     32 /* a member key K_GM (AES-256-GCM) */
+#define GROUP_WRAP_LEN     24 /* RFC 3394 wrap of a 16-byte key */
+#define GROUP_NONCE_LEN    12
+#define GROUP_TAG_LEN      16
+#define GROUP_SIG_LEN      PROV_ED25519_SIG_LEN
+#define GROUP_PUB_LEN      PROV_ED25519_PUB_LEN
+#define GROUP_MAX_PAYLOAD  4096
+#define GROUP_MAX_DEPTH    24 /* 4^10 = 1M members at depth 10; 2^20 at 20 */
+#define GROUP_MIN_ARITY    2
+#define GROUP_MAX_ARITY    16
 
 /* Message types (second byte). */
 enum group_wire_type {
@@ -35,7 +35,7 @@ enum group_wire_type {
 };
 
 #define GROUP_ALG_AES128GCM_ED25519 1
-#define GROUP_FLAG_CONFIDENTIAL 0x01
+#define GROUP_FLAG_CONFIDENTIAL     0x01
 
 /* The receiver's distinct verdicts (negative, apart from enum iotsec_err). */
 enum group_err {
@@ -57,7 +57,7 @@ const char *group_strerror(int err);
 
 /* ---- Protected group message (type 1) ------------------------------------------------ */
 
-#define GROUP_MSG_HDR_LEN (4 + 8 + 4 + 4 + 4 + 8 + GROUP_NONCE_LEN + 4) /* 48: the GCM AAD */
+#define GROUP_MSG_HDR_LEN  (4 + 8 + 4 + 4 + 4 + 8 + GROUP_NONCE_LEN + 4) /* 48: the GCM AAD */
 #define GROUP_MSG_OVERHEAD (GROUP_MSG_HDR_LEN + GROUP_TAG_LEN + GROUP_SIG_LEN)
 
 struct group_msg_hdr {
@@ -110,7 +110,7 @@ uint32_t group_key_id(const uint8_t root[GROUP_KEY_LEN]);
 
 /* ---- Rekey (type 2) ---------------------------------------------------------------------- */
 
-#define GROUP_REKEY_HDR_LEN (2 + 8 + 4 + 4 + 1 + 1 + 4)
+#define GROUP_REKEY_HDR_LEN   (2 + 8 + 4 + 4 + 1 + 1 + 4)
 #define GROUP_REKEY_ENTRY_LEN (4 + 1 + GROUP_WRAP_LEN)
 
 struct group_rekey_hdr {
@@ -123,8 +123,8 @@ struct group_rekey_hdr {
 };
 
 struct group_rekey_entry {
-    uint32_t node;  /* the node whose new key this is */
-    uint8_t child;  /* wrapped under the key of child arity*node+1+child */
+    uint32_t node; /* the node whose new key this is */
+    uint8_t child; /* wrapped under the key of child arity*node+1+child */
     uint8_t wrapped[GROUP_WRAP_LEN];
 };
 
@@ -174,12 +174,11 @@ struct group_path {
 
 static inline size_t group_path_len(uint8_t depth)
 {
-    return GROUP_PATH_HDR_LEN + GROUP_PUB_LEN + ((size_t)depth + 1) * GROUP_KEY_LEN +
-           GROUP_TAG_LEN;
+    return GROUP_PATH_HDR_LEN + GROUP_PUB_LEN + ((size_t)depth + 1) * GROUP_KEY_LEN + GROUP_TAG_LEN;
 }
 
-int group_path_seal(const uint8_t kgm[GROUP_MKEY_LEN], const struct group_path *p,
-                    uint8_t *out, size_t out_max, size_t *out_len);
+int group_path_seal(const uint8_t kgm[GROUP_MKEY_LEN], const struct group_path *p, uint8_t *out,
+                    size_t out_max, size_t *out_len);
 /* GROUP_ERR_TRUNCATED/_MALFORMED for structure, GROUP_ERR_FORGED for a tag that does not
  * verify under kgm (p is then wiped). */
 int group_path_open(const uint8_t kgm[GROUP_MKEY_LEN], const uint8_t *in, size_t len,

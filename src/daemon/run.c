@@ -23,9 +23,9 @@
 #include "daemon/pki.h"
 #include "expose/northbound.h"
 #include "expose/t8.h"
+#include "group/group_service.h"
 #include "http/http.h"
 #include "location/location.h"
-#include "group/group_service.h"
 #include "policy/policy.h"
 #include "provision/provision.h"
 #include "subscriber/subscriber.h"
@@ -41,9 +41,9 @@ struct daemon {
     struct sub_admin admin;
     struct analytics *analytics;
     struct policy_service *policy;
-    struct policy_nft *nft; /* policy.nftables: on */
+    struct policy_nft *nft;       /* policy.nftables: on */
     struct group_service *groups; /* group messaging: groups, key trees (docs/group.md) */
-    struct provision *prov; /* zero-touch provisioning (device face, its admin API) */
+    struct provision *prov;       /* zero-touch provisioning (device face, its admin API) */
     struct http_server *sbi, *adm;
     struct http_server *north; /* application servers: OAuth2 + mTLS (any CA, pinned) */
     struct http_server *dev;   /* devices and gateways: onboarding, rotation */

@@ -23,8 +23,7 @@ static int sender_slot(struct group *g, uint32_t sender, uint32_t *slot)
 }
 
 int group_protect(struct group *g, const struct prov_sign_key *sk, uint32_t sender,
-                  const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_max,
-                  size_t *out_len)
+                  const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_max, size_t *out_len)
 {
     if (pt_len > GROUP_MAX_PAYLOAD)
         return GROUP_ERR_TOO_LARGE;

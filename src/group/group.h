@@ -24,8 +24,8 @@ struct group_tree {
     uint32_t epoch;
     uint32_t members;
     uint8_t (*key)[GROUP_KEY_LEN];
-    uint32_t *count;  /* members under each node (a leaf: 0 or 1) */
-    uint8_t *dirty;   /* on a changed path, during a rekey */
+    uint32_t *count;   /* members under each node (a leaf: 0 or 1) */
+    uint8_t *dirty;    /* on a changed path, during a rekey */
     uint32_t *pending; /* changed leaves since the last rekey */
     uint32_t npending;
     uint32_t pending_cap;
@@ -61,8 +61,7 @@ int group_tree_rekey(struct group_tree *t, uint64_t ref, const struct prov_sign_
                      uint8_t **out, size_t *out_len, uint32_t *entries);
 
 /* The member's keys, leaf first, for its path-key delivery (the caller sets sign_pub). */
-int group_tree_path(const struct group_tree *t, uint64_t ref, uint32_t leaf,
-                    struct group_path *p);
+int group_tree_path(const struct group_tree *t, uint64_t ref, uint32_t leaf, struct group_path *p);
 
 /* The traffic key and its key id (IOTSEC_ERR_STATE while the group is empty or a rekey is
  * pending). */
@@ -74,7 +73,7 @@ int group_tree_traffic_key(const struct group_tree *t, uint8_t key[GROUP_KEY_LEN
 #define GROUP_MAX_SENDERS 16
 
 struct group {
-    uint64_t ref; /* local group id */
+    uint64_t ref;      /* local group id */
     bool confidential; /* false only by explicit operator policy */
     struct group_tree tree;
     uint32_t nsenders;
@@ -89,8 +88,7 @@ struct group {
  * is empty; GROUP_ERR_TOO_LARGE over GROUP_MAX_PAYLOAD; IOTSEC_ERR_BUSY for a sender beyond
  * GROUP_MAX_SENDERS. */
 int group_protect(struct group *g, const struct prov_sign_key *sk, uint32_t sender,
-                  const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_max,
-                  size_t *out_len);
+                  const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_max, size_t *out_len);
 
 /* Network side of a membership proof: IOTSEC_OK when mac is the member key's proof over the
  * challenge at the current epoch, IOTSEC_ERR_AUTH otherwise (constant-time compare). */

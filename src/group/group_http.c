@@ -1,13 +1,11 @@
 /* The operator's group API on the admin face (docs/group.md):
- *   POST   /admin/v1/message-groups                      {externalGroupId, owner, capacity?, arity?,
- *                                                 confidential?}
- *   GET    /admin/v1/message-groups
- *   GET    /admin/v1/message-groups/{ext}                 the group, its members (operator only)
- *   POST   /admin/v1/message-groups/{ext}/members        {"supis": [...]} one batch, one rekey
- *   DELETE /admin/v1/message-groups/{ext}/members/{supi}
- * Writes are store jobs answered from their done callback. Apart from /admin/v1/groups, the
- * northbound face's named sets of SUPIs for consents (src/expose): a message group is
- * addressed by its External Group ID, which always has an '@', a consent group never. */
+ *   POST   /admin/v1/message-groups                      {externalGroupId, owner, capacity?,
+ * arity?, confidential?} GET    /admin/v1/message-groups GET    /admin/v1/message-groups/{ext} the
+ * group, its members (operator only) POST   /admin/v1/message-groups/{ext}/members        {"supis":
+ * [...]} one batch, one rekey DELETE /admin/v1/message-groups/{ext}/members/{supi} Writes are store
+ * jobs answered from their done callback. Apart from /admin/v1/groups, the northbound face's named
+ * sets of SUPIs for consents (src/expose): a message group is addressed by its External Group ID,
+ * which always has an '@', a consent group never. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +26,7 @@ static bool admin_ok(struct http_request *req, struct group_service *gs)
     if (peer->has_cert &&
         strcmp(peer->cert_sha256_hex, group_service_options(gs)->admin_cert_sha256) == 0)
         return true;
-    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL,
-                         0);
+    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL, 0);
     return false;
 }
 
@@ -41,11 +38,10 @@ static void bad(struct http_request *req, const char *param, const char *reason)
 
 static json_t *row_json(const struct group_row *g)
 {
-    return json_pack("{s:s, s:I, s:I, s:i, s:i, s:b, s:I, s:I}", "externalGroupId",
-                     g->external_id, "localGroupId", (json_int_t)g->ref, "epoch",
-                     (json_int_t)g->epoch, "arity", g->arity, "depth", g->depth, "confidential",
-                     g->confidential, "members", (json_int_t)g->members, "createdAt",
-                     (json_int_t)g->created_at);
+    return json_pack("{s:s, s:I, s:I, s:i, s:i, s:b, s:I, s:I}", "externalGroupId", g->external_id,
+                     "localGroupId", (json_int_t)g->ref, "epoch", (json_int_t)g->epoch, "arity",
+                     g->arity, "depth", g->depth, "confidential", g->confidential, "members",
+                     (json_int_t)g->members, "createdAt", (json_int_t)g->created_at);
 }
 
 /* ---- create ---------------------------------------------------------------------------- */
@@ -100,9 +96,9 @@ static void handle_create(struct http_request *req, void *user)
     const char *ext = NULL, *owner = NULL;
     json_int_t capacity = 65536, arity = 4;
     int confidential = 1;
-    if (doc == NULL || json_unpack(doc, "{s:s, s:s, s?I, s?I, s?b !}", "externalGroupId", &ext,
-                                   "owner", &owner, "capacity", &capacity, "arity", &arity,
-                                   "confidential", &confidential) != 0) {
+    if (doc == NULL ||
+        json_unpack(doc, "{s:s, s:s, s?I, s?I, s?b !}", "externalGroupId", &ext, "owner", &owner,
+                    "capacity", &capacity, "arity", &arity, "confidential", &confidential) != 0) {
         json_decref(doc);
         bad(req, "body", "{externalGroupId, owner, capacity?, arity?, confidential?}");
         return;
@@ -220,10 +216,10 @@ static void change_done(void *arg, int rc)
     char detail[128];
     if (rc == IOTSEC_OK) {
         http_respond_json(op->req, 200,
-                          json_pack("{s:s, s:I, s:I, s:I}", "externalGroupId",
-                                    op->ch.external_id, "epoch", (json_int_t)op->ch.epoch,
-                                    "rekeyWrappedKeys", (json_int_t)op->ch.rekey_entries,
-                                    "rekeyBytes", (json_int_t)op->ch.rekey_bytes));
+                          json_pack("{s:s, s:I, s:I, s:I}", "externalGroupId", op->ch.external_id,
+                                    "epoch", (json_int_t)op->ch.epoch, "rekeyWrappedKeys",
+                                    (json_int_t)op->ch.rekey_entries, "rekeyBytes",
+                                    (json_int_t)op->ch.rekey_bytes));
     } else if (rc == IOTSEC_ERR_NOTFOUND && op->ch.failed_supi == NULL) {
         http_respond_problem(op->req, 404, NULL, "no such group", "GROUP_NOT_FOUND", NULL, 0);
     } else if (rc == IOTSEC_ERR_NOTFOUND) {
@@ -235,14 +231,12 @@ static void change_done(void *arg, int rc)
     } else if (rc == IOTSEC_ERR_BUSY) {
         http_respond_problem(op->req, 409, NULL, "the group is full", "GROUP_FULL", NULL, 0);
     } else {
-        http_respond_problem(op->req, 500, NULL, "the members could not be changed", NULL,
-                             NULL, 0);
+        http_respond_problem(op->req, 500, NULL, "the members could not be changed", NULL, NULL, 0);
     }
     change_free(op);
 }
 
-static struct change_op *change_new(struct http_request *req, struct group_service *gs,
-                                    size_t n)
+static struct change_op *change_new(struct http_request *req, struct group_service *gs, size_t n)
 {
     struct change_op *op = calloc(1, sizeof(*op));
     if (op == NULL)
@@ -256,8 +250,7 @@ static struct change_op *change_new(struct http_request *req, struct group_servi
     op->req = req;
     op->ch.gs = gs;
     op->ch.now = (int64_t)time(NULL);
-    snprintf(op->ch.external_id, sizeof(op->ch.external_id), "%s",
-             http_request_param(req, "ext"));
+    snprintf(op->ch.external_id, sizeof(op->ch.external_id), "%s", http_request_param(req, "ext"));
     return op;
 }
 
@@ -277,8 +270,7 @@ static bool subscription_ok(struct http_request *req, struct group_service *gs, 
         http_respond_problem(req, 404, NULL, "members are subscriptions: no such subscription",
                              "SUBSCRIPTION_NOT_FOUND", NULL, 0);
     else
-        http_respond_problem(req, 500, NULL, "the subscription could not be read", NULL, NULL,
-                             0);
+        http_respond_problem(req, 500, NULL, "the subscription could not be read", NULL, NULL, 0);
     return false;
 }
 
@@ -355,7 +347,8 @@ int group_admin_routes(struct http_server *srv, struct group_service *gs)
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "GET", "/admin/v1/message-groups/{ext}", handle_show, gs);
     if (rc == IOTSEC_OK)
-        rc = http_server_route(srv, "POST", "/admin/v1/message-groups/{ext}/members", handle_add, gs);
+        rc = http_server_route(srv, "POST", "/admin/v1/message-groups/{ext}/members", handle_add,
+                               gs);
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "DELETE", "/admin/v1/message-groups/{ext}/members/{supi}",
                                handle_remove, gs);

@@ -2,8 +2,8 @@
 #include "group/group_service.h"
 
 #include <pthread.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -112,8 +112,7 @@ static void forget(struct group_service *gs, uint64_t ref)
     for (size_t i = 0; i < gs->ncache; i++) {
         if (gs->cache[i]->ref == ref) {
             drop(gs->cache[i]);
-            memmove(gs->cache + i, gs->cache + i + 1,
-                    (gs->ncache - i - 1) * sizeof(gs->cache[0]));
+            memmove(gs->cache + i, gs->cache + i + 1, (gs->ncache - i - 1) * sizeof(gs->cache[0]));
             gs->ncache--;
             return;
         }
@@ -144,8 +143,7 @@ static int apply(struct group_change *ch, struct store_conn *c, struct group *g)
     if ((rc = group_tree_rekey(&g->tree, g->ref, ch->gs->sk, &msg, &ch->rekey_bytes,
                                &ch->rekey_entries)) != IOTSEC_OK)
         return rc;
-    rc = group_store_save_rekey(c, ch->gs->o.kek, g->ref, &g->tree, msg, ch->rekey_bytes,
-                                ch->now);
+    rc = group_store_save_rekey(c, ch->gs->o.kek, g->ref, &g->tree, msg, ch->rekey_bytes, ch->now);
     free(msg);
     ch->epoch = g->tree.epoch;
     return rc;

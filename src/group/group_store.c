@@ -98,7 +98,7 @@ int group_store_create(struct store_conn *c, const struct group_row *g)
 }
 
 #define ROW_COLS                                                                                   \
-    "g.ref, g.external_id, g.owner, g.arity, g.depth, g.confidential, g.epoch, g.created_at,"     \
+    "g.ref, g.external_id, g.owner, g.arity, g.depth, g.confidential, g.epoch, g.created_at,"      \
     " (SELECT COUNT(*) FROM group_members m WHERE m.ref = g.ref)"
 
 static void read_row(struct store_stmt *st, struct group_row *g)
@@ -178,8 +178,7 @@ int group_store_member_add(struct store_conn *c, uint64_t ref, const char *supi,
     return done(c, st, store_step(st));
 }
 
-int group_store_member_leaf(struct store_conn *c, uint64_t ref, const char *supi,
-                            uint32_t *leaf)
+int group_store_member_leaf(struct store_conn *c, uint64_t ref, const char *supi, uint32_t *leaf)
 {
     struct store_stmt *st;
     int rc = store_stmt(c, "SELECT leaf FROM group_members WHERE ref = ? AND supi = ?", &st);
@@ -196,12 +195,11 @@ int group_store_member_leaf(struct store_conn *c, uint64_t ref, const char *supi
     return rc == STORE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(c, rc);
 }
 
-int group_store_member_remove(struct store_conn *c, uint64_t ref, const char *supi,
-                              uint32_t *leaf)
+int group_store_member_remove(struct store_conn *c, uint64_t ref, const char *supi, uint32_t *leaf)
 {
     struct store_stmt *st;
-    int rc = store_stmt(c, "DELETE FROM group_members WHERE ref = ? AND supi = ? RETURNING leaf",
-                        &st);
+    int rc =
+        store_stmt(c, "DELETE FROM group_members WHERE ref = ? AND supi = ? RETURNING leaf", &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_int64(st, 1, ref_sql(ref));
@@ -216,8 +214,7 @@ int group_store_member_remove(struct store_conn *c, uint64_t ref, const char *su
 int group_store_members(struct store_conn *c, uint64_t ref, group_member_fn fn, void *ctx)
 {
     struct store_stmt *st;
-    int rc = store_stmt(c, "SELECT supi, leaf FROM group_members WHERE ref = ? ORDER BY supi",
-                        &st);
+    int rc = store_stmt(c, "SELECT supi, leaf FROM group_members WHERE ref = ? ORDER BY supi", &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_int64(st, 1, ref_sql(ref));
@@ -254,11 +251,12 @@ static int save_node(struct store_conn *c, const struct seal_kek *kek, uint64_t 
     node_aad(ref, node, t->epoch, aad);
     if ((rc = seal(kek, aad, sizeof(aad), t->key[node], GROUP_KEY_LEN, env)) != IOTSEC_OK)
         return rc;
-    if ((rc = store_stmt(c,
-                         "INSERT INTO group_node_keys (ref, node, epoch, sealed) VALUES (?, ?, ?, ?)"
-                         " ON CONFLICT (ref, node) DO UPDATE SET epoch = excluded.epoch,"
-                         " sealed = excluded.sealed",
-                         &st)) != IOTSEC_OK)
+    if ((rc =
+             store_stmt(c,
+                        "INSERT INTO group_node_keys (ref, node, epoch, sealed) VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT (ref, node) DO UPDATE SET epoch = excluded.epoch,"
+                        " sealed = excluded.sealed",
+                        &st)) != IOTSEC_OK)
         return rc;
     store_bind_int64(st, 1, ref_sql(ref));
     store_bind_int64(st, 2, node);

@@ -14,7 +14,7 @@
 extern const char GROUP_MIGRATION_1[];
 
 #define GROUP_EXT_ID_MAX 128
-#define GROUP_OWNER_MAX 64
+#define GROUP_OWNER_MAX  64
 
 struct group_row {
     uint64_t ref; /* the local group id: never on the northbound face */
@@ -41,12 +41,10 @@ int group_store_list(struct store_conn *c, group_row_fn fn, void *ctx);
 /* Members: IOTSEC_ERR_CONFLICT when already a member; remove: IOTSEC_ERR_NOTFOUND when not. */
 int group_store_member_add(struct store_conn *c, uint64_t ref, const char *supi, uint32_t leaf,
                            int64_t now);
-int group_store_member_remove(struct store_conn *c, uint64_t ref, const char *supi,
-                              uint32_t *leaf);
+int group_store_member_remove(struct store_conn *c, uint64_t ref, const char *supi, uint32_t *leaf);
 /* IOTSEC_OK with the member's leaf, or IOTSEC_ERR_NOTFOUND: the core's membership question,
  * answered for this SUPI alone. */
-int group_store_member_leaf(struct store_conn *c, uint64_t ref, const char *supi,
-                            uint32_t *leaf);
+int group_store_member_leaf(struct store_conn *c, uint64_t ref, const char *supi, uint32_t *leaf);
 typedef void (*group_member_fn)(const char *supi, uint32_t leaf, void *ctx);
 int group_store_members(struct store_conn *c, uint64_t ref, group_member_fn fn, void *ctx);
 

@@ -21,8 +21,7 @@ uint8_t group_tree_depth_for(uint8_t arity, uint32_t members)
 int group_tree_init(struct group_tree *t, uint8_t arity, uint8_t depth)
 {
     memset(t, 0, sizeof(*t));
-    if (arity < GROUP_MIN_ARITY || arity > GROUP_MAX_ARITY || depth == 0 ||
-        depth > GROUP_MAX_DEPTH)
+    if (arity < GROUP_MIN_ARITY || arity > GROUP_MAX_ARITY || depth == 0 || depth > GROUP_MAX_DEPTH)
         return IOTSEC_ERR_INVALID;
     uint64_t cap = 1, nodes = 1;
     for (uint8_t i = 0; i < depth; i++) {
@@ -241,8 +240,7 @@ int group_tree_rekey(struct group_tree *t, uint64_t ref, const struct prov_sign_
     return IOTSEC_OK;
 }
 
-int group_tree_path(const struct group_tree *t, uint64_t ref, uint32_t leaf,
-                    struct group_path *p)
+int group_tree_path(const struct group_tree *t, uint64_t ref, uint32_t leaf, struct group_path *p)
 {
     if (!group_tree_valid_leaf(t, leaf) || t->count[leaf] == 0)
         return IOTSEC_ERR_NOTFOUND;
@@ -263,8 +261,7 @@ int group_tree_path(const struct group_tree *t, uint64_t ref, uint32_t leaf,
     return IOTSEC_OK;
 }
 
-int group_tree_traffic_key(const struct group_tree *t, uint8_t key[GROUP_KEY_LEN],
-                           uint32_t *key_id)
+int group_tree_traffic_key(const struct group_tree *t, uint8_t key[GROUP_KEY_LEN], uint32_t *key_id)
 {
     if (t->members == 0 || group_tree_pending(t))
         return IOTSEC_ERR_STATE;

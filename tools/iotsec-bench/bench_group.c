@@ -73,8 +73,7 @@ static int leave_figures(struct ctx *c, uint8_t arity)
         uint32_t e;
         uint8_t *m;
         size_t len;
-        if (group_tree_leave(&c->g.tree, c->leaves[(uint32_t)r * 4999u % N_MEMBERS]) !=
-                IOTSEC_OK ||
+        if (group_tree_leave(&c->g.tree, c->leaves[(uint32_t)r * 4999u % N_MEMBERS]) != IOTSEC_OK ||
             group_tree_rekey(&c->g.tree, c->g.ref, c->sk, &m, &len, &e) != IOTSEC_OK)
             return -1;
         entries += e;

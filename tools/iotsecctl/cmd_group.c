@@ -60,8 +60,10 @@ static int post(const char *cmd, const char *method, const char *path, json_t *o
 static int group_create(int argc, char **argv)
 {
     const char *cmd = "group create";
-    struct flag f[] = {{"group", 1, NULL},    {"owner", 1, NULL},
-                       {"capacity", 0, NULL}, {"arity", 0, NULL},
+    struct flag f[] = {{"group", 1, NULL},
+                       {"owner", 1, NULL},
+                       {"capacity", 0, NULL},
+                       {"arity", 0, NULL},
                        {"confidential", 0, NULL}};
     int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
     if (rc)
@@ -136,8 +138,7 @@ static int group_remove(int argc, char **argv)
     if (!supi_ok(f[1].value))
         return args_fail(EXIT_USAGE, cmd, "--supi: imsi-... or nai-...");
     char path[300];
-    snprintf(path, sizeof(path), "/admin/v1/message-groups/%s/members/%s", f[0].value,
-             f[1].value);
+    snprintf(path, sizeof(path), "/admin/v1/message-groups/%s/members/%s", f[0].value, f[1].value);
     return post(cmd, "DELETE", path, NULL);
 }
 

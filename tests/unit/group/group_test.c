@@ -74,8 +74,8 @@ uint8_t *gt_protect(struct gt_net *net, const char *text, size_t *len)
     size_t n = strlen(text);
     uint8_t *out = malloc(group_msg_len(n));
     assert_non_null(out);
-    assert_int_equal(group_protect(&net->g, net->sk, 7, (const uint8_t *)text, n, out,
-                                   group_msg_len(n), len),
-                     IOTSEC_OK);
+    assert_int_equal(
+        group_protect(&net->g, net->sk, 7, (const uint8_t *)text, n, out, group_msg_len(n), len),
+        IOTSEC_OK);
     return out;
 }

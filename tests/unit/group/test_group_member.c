@@ -147,8 +147,7 @@ static void test_removed_member_cut_off(void **state)
         assert_int_equal(group_msg_open(&v, lv->keys[j], pt), GROUP_ERR_FORGED);
     /* and the network no longer hands it path keys */
     struct group_path p;
-    assert_int_equal(group_tree_path(&net.g.tree, net.g.ref, net.leaf[3], &p),
-                     IOTSEC_ERR_NOTFOUND);
+    assert_int_equal(group_tree_path(&net.g.tree, net.g.ref, net.leaf[3], &p), IOTSEC_ERR_NOTFOUND);
     free(m);
     free(rk);
     gt_teardown(&net);
@@ -204,8 +203,7 @@ static void test_rekey_tampered_skipped_and_sleepy(void **state)
     r1[11] ^= 1; /* an inconsistent epoch pair is malformed before any crypto */
     assert_int_equal(group_member_rekey(&net.dev[0], r1, l1), GROUP_ERR_MALFORMED);
     r1[11] ^= 1;
-    assert_int_equal(group_member_rekey(&net.dev[0], r1, l1 - GROUP_SIG_LEN),
-                     GROUP_ERR_UNSIGNED);
+    assert_int_equal(group_member_rekey(&net.dev[0], r1, l1 - GROUP_SIG_LEN), GROUP_ERR_UNSIGNED);
     assert_int_equal(group_member_rekey(&net.dev[0], r1, l1 - 3), GROUP_ERR_TRUNCATED);
     /* e+2 before e+1: not applied, nothing changed */
     uint32_t e = net.dev[0].epoch;
@@ -302,8 +300,7 @@ static void test_membership_proof(void **state)
     (void)state;
     gt_setup(&net, 2, 3, 6);
     uint8_t challenge[16] = "network-nonce-1", mac[32];
-    assert_int_equal(group_member_prove(&net.dev[2], challenge, sizeof(challenge), mac),
-                     IOTSEC_OK);
+    assert_int_equal(group_member_prove(&net.dev[2], challenge, sizeof(challenge), mac), IOTSEC_OK);
     assert_int_equal(group_proof_check(&net.g, net.kgm[2], challenge, sizeof(challenge), mac),
                      IOTSEC_OK);
     /* bound to the member's key and to the challenge */
@@ -317,8 +314,7 @@ static void test_membership_proof(void **state)
     assert_int_equal(group_tree_leave(&net.g.tree, net.leaf[2]), IOTSEC_OK);
     size_t rl;
     free(gt_rekey(&net, &rl, NULL));
-    assert_int_equal(group_member_prove(&net.dev[2], challenge, sizeof(challenge), mac),
-                     IOTSEC_OK);
+    assert_int_equal(group_member_prove(&net.dev[2], challenge, sizeof(challenge), mac), IOTSEC_OK);
     assert_int_equal(group_proof_check(&net.g, net.kgm[2], challenge, sizeof(challenge), mac),
                      IOTSEC_ERR_AUTH);
     gt_teardown(&net);

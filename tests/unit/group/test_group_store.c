@@ -148,8 +148,7 @@ static int leave_and_rekey(struct store_conn *c, void *arg)
     if (rc != IOTSEC_OK)
         return rc;
     assert_int_equal(leaf, j->leaf[2]);
-    assert_int_equal(group_store_member_remove(c, row.ref, j->supi[2], &leaf),
-                     IOTSEC_ERR_NOTFOUND);
+    assert_int_equal(group_store_member_remove(c, row.ref, j->supi[2], &leaf), IOTSEC_ERR_NOTFOUND);
     free(j->msg);
     if ((rc = group_tree_leave(j->t, leaf)) == IOTSEC_OK &&
         (rc = group_tree_rekey(j->t, row.ref, e.sk, &j->msg, &j->len, NULL)) == IOTSEC_OK)

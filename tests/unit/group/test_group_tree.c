@@ -92,15 +92,15 @@ static void test_no_message_while_rekey_pending(void **state)
     uint8_t out[256];
     size_t len;
     assert_int_equal(group_tree_leave(&net.g.tree, net.leaf[1]), IOTSEC_OK);
-    assert_int_equal(group_protect(&net.g, net.sk, 1, (const uint8_t *)"x", 1, out,
-                                   sizeof(out), &len),
-                     IOTSEC_ERR_STATE);
+    assert_int_equal(
+        group_protect(&net.g, net.sk, 1, (const uint8_t *)"x", 1, out, sizeof(out), &len),
+        IOTSEC_ERR_STATE);
     uint32_t before = net.g.tree.epoch;
     free(gt_rekey(&net, &len, NULL));
     assert_int_equal(net.g.tree.epoch, before + 1);
-    assert_int_equal(group_protect(&net.g, net.sk, 1, (const uint8_t *)"x", 1, out,
-                                   sizeof(out), &len),
-                     IOTSEC_OK);
+    assert_int_equal(
+        group_protect(&net.g, net.sk, 1, (const uint8_t *)"x", 1, out, sizeof(out), &len),
+        IOTSEC_OK);
     gt_teardown(&net);
 }
 
@@ -129,20 +129,20 @@ static void test_sequences_and_senders(void **state)
     size_t len;
     struct group_msg_view v;
     for (uint64_t want = 1; want <= 3; want++) {
-        assert_int_equal(group_protect(&net.g, net.sk, 42, (const uint8_t *)"a", 1, out,
-                                       sizeof(out), &len),
-                         IOTSEC_OK);
+        assert_int_equal(
+            group_protect(&net.g, net.sk, 42, (const uint8_t *)"a", 1, out, sizeof(out), &len),
+            IOTSEC_OK);
         assert_int_equal(group_msg_parse(out, len, &v), IOTSEC_OK);
         assert_int_equal(v.h.seq, want);
         assert_int_equal(v.h.sender, 42);
     }
     for (uint32_t s = 0; s < GROUP_MAX_SENDERS - 1; s++)
-        assert_int_equal(group_protect(&net.g, net.sk, 100 + s, (const uint8_t *)"a", 1, out,
-                                       sizeof(out), &len),
-                         IOTSEC_OK);
-    assert_int_equal(group_protect(&net.g, net.sk, 999, (const uint8_t *)"a", 1, out,
-                                   sizeof(out), &len),
-                     IOTSEC_ERR_BUSY);
+        assert_int_equal(
+            group_protect(&net.g, net.sk, 100 + s, (const uint8_t *)"a", 1, out, sizeof(out), &len),
+            IOTSEC_OK);
+    assert_int_equal(
+        group_protect(&net.g, net.sk, 999, (const uint8_t *)"a", 1, out, sizeof(out), &len),
+        IOTSEC_ERR_BUSY);
     uint8_t big[GROUP_MAX_PAYLOAD + 1] = {0};
     assert_int_equal(group_protect(&net.g, net.sk, 42, big, sizeof(big), out, sizeof(out), &len),
                      GROUP_ERR_TOO_LARGE);
