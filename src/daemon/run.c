@@ -516,6 +516,8 @@ static int build_servers(struct daemon *d)
     if (rc == IOTSEC_OK)
         rc = group_admin_routes(d->adm, d->groups);
     if (rc == IOTSEC_OK)
+        rc = group_sbi_routes(d->sbi, d->groups);
+    if (rc == IOTSEC_OK)
         rc = http_server_route(d->adm, "GET", "/healthz", handle_healthz, d);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->adm, "GET", "/metrics", handle_metrics, d);

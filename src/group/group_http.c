@@ -339,6 +339,51 @@ static void handle_remove(struct http_request *req, void *user)
     submit(req, gs, change_run, change_done, op);
 }
 
+/* ---- the core's question (SBI face) ------------------------------------------------------ */
+
+/* Is this UE a member of this group? true or false for this SUPI alone: nothing about the
+ * other members, their number, or the keys. The SBI face's own client authentication (the
+ * instance CA, and NRF tokens when configured) says who may ask. */
+static void handle_is_member(struct http_request *req, void *user)
+{
+    struct group_service *gs = user;
+    const char *ext = http_request_param(req, "ext"), *supi = http_request_param(req, "supi");
+    struct supi s;
+    if (!group_external_id_valid(ext)) {
+        bad(req, "ext", "an External Group ID: <id>@<domain>");
+        return;
+    }
+    if (strlen(supi) >= 64 || supi_parse(supi, &s) != IOTSEC_OK) {
+        bad(req, "supi", "a SUPI (imsi-... or nai-...)");
+        return;
+    }
+    struct store_conn *c;
+    struct group_row g;
+    uint32_t leaf;
+    int rc = store_reader_get(group_service_options(gs)->store, &c);
+    if (rc == IOTSEC_OK)
+        rc = group_store_find(c, ext, &g);
+    if (rc == IOTSEC_ERR_NOTFOUND) {
+        http_respond_problem(req, 404, NULL, "no such group", "GROUP_NOT_FOUND", NULL, 0);
+        return;
+    }
+    if (rc == IOTSEC_OK)
+        rc = group_store_member_leaf(c, g.ref, supi, &leaf);
+    if (rc != IOTSEC_OK && rc != IOTSEC_ERR_NOTFOUND) {
+        http_respond_problem(req, 500, NULL, "the group could not be read", NULL, NULL, 0);
+        return;
+    }
+    http_respond_json(req, 200,
+                      json_pack("{s:s, s:s, s:b, s:I}", "externalGroupId", ext, "supi", supi,
+                                "member", rc == IOTSEC_OK, "epoch", (json_int_t)g.epoch));
+}
+
+int group_sbi_routes(struct http_server *srv, struct group_service *gs)
+{
+    return http_server_route(srv, "GET", "/iotsec-group/v1/groups/{ext}/members/{supi}",
+                             handle_is_member, gs);
+}
+
 int group_admin_routes(struct http_server *srv, struct group_service *gs)
 {
     int rc = http_server_route(srv, "POST", "/admin/v1/message-groups", handle_create, gs);

@@ -55,7 +55,9 @@ int group_create_run(struct store_conn *c, void *arg);
  * the operator does, explicitly. */
 int group_service_evict(struct group_service *gs, const char *supi);
 
-/* The admin face: /admin/v1/groups... */
+/* The admin face: /admin/v1/message-groups... */
 int group_admin_routes(struct http_server *srv, struct group_service *gs);
+/* The SBI face: GET /iotsec-group/v1/groups/{ext}/members/{supi}: {"member": true|false}. */
+int group_sbi_routes(struct http_server *srv, struct group_service *gs);
 
 #endif
