@@ -8,9 +8,10 @@ int prov_enrollment_candidates(struct store_conn *c, size_t max, const struct pr
                                struct prov_enrollment *out, size_t *n)
 {
     struct store_stmt *st;
-    int rc = store_stmt(c, "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments WHERE"
-                           " (kind = 'individual' AND (reg_id = ? OR cert_sha256 = ? OR serial = ?))"
-                           " OR (kind = 'group' AND attestation = ?) ORDER BY id LIMIT ?",
+    int rc = store_stmt(c,
+                        "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments WHERE"
+                        " (kind = 'individual' AND (reg_id = ? OR cert_sha256 = ? OR serial = ?))"
+                        " OR (kind = 'group' AND attestation = ?) ORDER BY id LIMIT ?",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -44,8 +45,10 @@ bool prov_gateway_serves(struct store_conn *c, int64_t gw, int64_t enrollment)
 {
     struct store_stmt *st;
     bool ok = false;
-    if (store_stmt(c, "SELECT 1 FROM prov_gateway_enrollments WHERE gateway_id = ?"
-                      " AND enrollment_id = ?", &st) == IOTSEC_OK) {
+    if (store_stmt(c,
+                   "SELECT 1 FROM prov_gateway_enrollments WHERE gateway_id = ?"
+                   " AND enrollment_id = ?",
+                   &st) == IOTSEC_OK) {
         store_bind_int64(st, 1, gw);
         store_bind_int64(st, 2, enrollment);
         ok = store_step(st) == STORE_ROW;

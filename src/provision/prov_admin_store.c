@@ -1,0 +1,107 @@
+/* The reads and writes of provisioning's admin face (devices, manufacturers, gateways,
+ * enrollments, owners and transfers): the handlers in prov_*_http.c decode, call these and
+ * answer; they hold no SQL. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "provision/prov_admin_store.h"
+
+/* ---- devices ---- */
+
+#define DEVICE_COLS                                                                                \
+    "reg_id, enrollment_id, IFNULL(supi, ''), owner, account, state, cred_version, confirmed,"     \
+    " IFNULL(pend_version, 0), id"
+
+static void device_row(struct store_stmt *st, struct prov_device_row *d)
+{
+    d->reg_id = store_col_text(st, 0);
+    d->enrollment = store_col_int64(st, 1);
+    d->supi = store_col_text(st, 2);
+    d->owner = store_col_text(st, 3);
+    d->account = store_col_is_null(st, 4) ? NULL : store_col_text(st, 4);
+    d->state = store_col_text(st, 5);
+    d->cred_version = store_col_int64(st, 6);
+    d->confirmed = store_col_int(st, 7);
+    d->waiting_version = store_col_int64(st, 8);
+    d->id = store_col_int64(st, 9);
+}
+
+int prov_devices_list(struct store *s, int64_t after, int64_t limit, prov_device_fn fn, void *ctx)
+{
+    struct store_conn *c;
+    struct store_stmt *st;
+    int rc = store_reader_get(s, &c);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(c,
+                        "SELECT " DEVICE_COLS " FROM prov_registrations WHERE id > ? ORDER BY id"
+                        " LIMIT ?",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_int64(st, 1, after);
+    store_bind_int64(st, 2, limit);
+    struct prov_device_row d;
+    while (store_step(st) == STORE_ROW) {
+        device_row(st, &d);
+        fn(&d, ctx);
+    }
+    store_reset(st);
+    return IOTSEC_OK;
+}
+
+int prov_device_find(struct store *s, const char *reg_id, prov_device_fn fn, void *ctx)
+{
+    struct store_conn *c;
+    struct store_stmt *st;
+    int rc = store_reader_get(s, &c);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(c, "SELECT " DEVICE_COLS " FROM prov_registrations WHERE reg_id = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, reg_id, -1);
+    rc = IOTSEC_ERR_NOTFOUND;
+    if (store_step(st) == STORE_ROW) {
+        struct prov_device_row d;
+        device_row(st, &d);
+        fn(&d, ctx);
+        rc = IOTSEC_OK;
+    }
+    store_reset(st);
+    return rc;
+}
+
+int prov_history_each(struct store *s, const char *reg_id, prov_history_fn fn, void *ctx)
+{
+    struct store_conn *c;
+    struct store_stmt *st;
+    int rc = store_reader_get(s, &c);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(
+            c, "SELECT event, detail, at FROM prov_history WHERE reg_id = ? ORDER BY id", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, reg_id, -1);
+    while (store_step(st) == STORE_ROW)
+        fn(store_col_text(st, 0), store_col_is_null(st, 1) ? NULL : store_col_text(st, 1),
+           store_col_int64(st, 2), ctx);
+    store_reset(st);
+    return IOTSEC_OK;
+}
+
+int prov_reg_id_by_supi(struct store *s, const char *supi, char reg_id[PROV_REG_ID_MAX + 1])
+{
+    struct store_conn *c;
+    struct store_stmt *st;
+    reg_id[0] = '\0';
+    int rc = store_reader_get(s, &c);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(c, "SELECT reg_id FROM prov_registrations WHERE supi = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, supi, -1);
+    if (store_step(st) == STORE_ROW)
+        snprintf(reg_id, PROV_REG_ID_MAX + 1, "%s", store_col_text(st, 0));
+    store_reset(st);
+    return reg_id[0] ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+}
