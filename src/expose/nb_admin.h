@@ -18,6 +18,26 @@ void nb_admin_audit(struct expose_nb *nb, struct http_request *req, const char *
 /* 1..EXPOSE_ID_MAX characters of [A-Za-z0-9._-]. */
 bool nb_id_valid(const char *s);
 
+/* ---- the audit log's reads (nb_audit_store.c) ---- */
+
+/* One record; the strings and hash are valid during the callback only (hash NULL when the
+ * stored one is not AUDIT_HASH_LEN bytes). */
+struct nb_audit_row {
+    int64_t seq, time_ms;
+    const char *principal, *action, *resource, *reason, *request_id;
+    bool allow;
+    const uint8_t *hash;
+};
+typedef void (*nb_audit_row_fn)(const struct nb_audit_row *r, void *ctx);
+/* Records with seq > after, in order, at most limit; only principal af when af is not NULL. */
+int nb_audit_list(struct store *s, const char *af, int64_t after, int64_t limit,
+                  nb_audit_row_fn fn, void *ctx);
+/* The first record at or after seq; IOTSEC_ERR_NOTFOUND when none. */
+int nb_audit_record_from(struct store *s, int64_t seq, nb_audit_row_fn fn, void *ctx);
+/* expose_audit_verify_db on the calling thread's reader. */
+int nb_audit_verify_store(struct store *s, uint64_t *count, int64_t *bad_seq,
+                          struct audit_anchor *head);
+
 int nb_consent_routes(struct expose_nb *nb, struct http_server *adm);
 int nb_audit_routes(struct expose_nb *nb, struct http_server *adm);
 
