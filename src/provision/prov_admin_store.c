@@ -105,3 +105,73 @@ int prov_reg_id_by_supi(struct store *s, const char *supi, char reg_id[PROV_REG_
     store_reset(st);
     return reg_id[0] ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
 }
+
+/* ---- manufacturers ---- */
+
+int prov_manufacturer_insert(struct store_conn *c, const char *name, const char *ca_pem,
+                             const char *ca_sha256, int64_t now, const uint8_t *root_pub,
+                             int64_t *id)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        "INSERT INTO prov_manufacturers(name, ca_pem, ca_sha256, created_at,"
+                        " root_pub) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, name, -1);
+    store_bind_text(st, 2, ca_pem, -1);
+    store_bind_text(st, 3, ca_sha256, -1);
+    store_bind_int64(st, 4, now);
+    if (root_pub)
+        store_bind_blob(st, 5, root_pub, PROV_ED25519_PUB_LEN);
+    return store_step_id(c, st, id);
+}
+
+int prov_manufacturers_each(struct store *s, prov_manufacturer_fn fn, void *ctx)
+{
+    struct store_conn *c;
+    struct store_stmt *st;
+    int rc = store_reader_get(s, &c);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(c, "SELECT id, name, ca_sha256 FROM prov_manufacturers ORDER BY id", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    while (store_step(st) == STORE_ROW)
+        fn(store_col_int64(st, 0), store_col_text(st, 1), store_col_text(st, 2), ctx);
+    store_reset(st);
+    return IOTSEC_OK;
+}
+
+/* ---- gateways ---- */
+
+int prov_gateway_insert(struct store_conn *c, const char *name, const char *cert_sha256,
+                        int64_t now, int64_t *id)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        "INSERT INTO prov_gateways(name, cert_sha256, created_at)"
+                        " VALUES (?, ?, ?) RETURNING id",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, name, -1);
+    store_bind_text(st, 2, cert_sha256, -1);
+    store_bind_int64(st, 3, now);
+    return store_step_id(c, st, id);
+}
+
+int prov_gateway_enrollment_add(struct store_conn *c, int64_t gateway, int64_t enrollment)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        "INSERT INTO prov_gateway_enrollments(gateway_id,"
+                        " enrollment_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_int64(st, 1, gateway);
+    store_bind_int64(st, 2, enrollment);
+    int s = store_step(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
+}

@@ -30,4 +30,18 @@ int prov_history_each(struct store *s, const char *reg_id, prov_history_fn fn, v
 /* The registration holding this SUPI; IOTSEC_ERR_NOTFOUND when none. */
 int prov_reg_id_by_supi(struct store *s, const char *supi, char reg_id[PROV_REG_ID_MAX + 1]);
 
+/* ---- manufacturers and gateways (inside admin jobs: c is the job's connection) ---- */
+
+/* root_pub: PROV_ED25519_PUB_LEN bytes, or NULL for none. */
+int prov_manufacturer_insert(struct store_conn *c, const char *name, const char *ca_pem,
+                             const char *ca_sha256, int64_t now, const uint8_t *root_pub,
+                             int64_t *id);
+typedef void (*prov_manufacturer_fn)(int64_t id, const char *name, const char *ca_sha256,
+                                     void *ctx);
+int prov_manufacturers_each(struct store *s, prov_manufacturer_fn fn, void *ctx);
+int prov_gateway_insert(struct store_conn *c, const char *name, const char *cert_sha256,
+                        int64_t now, int64_t *id);
+/* Lets the gateway relay for the enrollment's devices (already allowed: no change). */
+int prov_gateway_enrollment_add(struct store_conn *c, int64_t gateway, int64_t enrollment);
+
 #endif
