@@ -175,3 +175,111 @@ int prov_gateway_enrollment_add(struct store_conn *c, int64_t gateway, int64_t e
     int s = store_step(st);
     return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
+
+/* ---- enrollments ---- */
+
+int prov_manufacturer_id(struct store_conn *c, const char *name, int64_t *id)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(c, "SELECT id FROM prov_manufacturers WHERE name = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, name, -1);
+    *id = store_step(st) == STORE_ROW ? store_col_int64(st, 0) : 0;
+    store_reset(st);
+    return IOTSEC_OK;
+}
+
+int prov_enrollment_insert(struct store_conn *c, const struct prov_enrollment *e,
+                           const char *service, int64_t now, int64_t *id)
+{
+    struct store_stmt *st;
+    int rc =
+        store_stmt(c,
+                   "INSERT INTO prov_enrollments(kind, attestation, manufacturer_id, reg_id,"
+                   " cert_sha256, serial, enabled, owner, supi_first, supi_last, service,"
+                   " lifetime_s, reprovision, quota, rate_per_s, requires_activation,"
+                   " routing_ind, created_at, max_cred_age_s)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                   &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, e->individual ? "individual" : "group", -1);
+    store_bind_text(st, 2, e->derived_key ? "derived_key" : "x509", -1);
+    if (e->manufacturer_id)
+        store_bind_int64(st, 3, e->manufacturer_id);
+    if (e->reg_id[0])
+        store_bind_text(st, 4, e->reg_id, -1);
+    if (e->cert_sha256[0])
+        store_bind_text(st, 5, e->cert_sha256, -1);
+    if (e->serial[0])
+        store_bind_text(st, 6, e->serial, -1);
+    store_bind_int(st, 7, e->enabled);
+    store_bind_text(st, 8, e->owner, -1);
+    store_bind_text(st, 9, e->supi_first, -1);
+    store_bind_text(st, 10, e->supi_last, -1);
+    store_bind_text(st, 11, service, -1);
+    store_bind_int64(st, 12, e->lifetime_s);
+    store_bind_text(st, 13, prov_reprovision_name(e->reprovision), -1);
+    if (e->quota)
+        store_bind_int64(st, 14, e->quota);
+    if (e->rate_per_s)
+        store_bind_int64(st, 15, e->rate_per_s);
+    store_bind_int(st, 16, e->requires_activation);
+    store_bind_text(st, 17, e->routing_ind, -1);
+    store_bind_int64(st, 18, now);
+    if (e->max_cred_age_s)
+        store_bind_int64(st, 19, e->max_cred_age_s);
+    return store_step_id(c, st, id);
+}
+
+int prov_enrollment_group_key_set(struct store_conn *c, int64_t id, const uint8_t *sealed,
+                                  size_t len)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(c, "UPDATE prov_enrollments SET group_key = ? WHERE id = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_blob(st, 1, sealed, (int)len);
+    store_bind_int64(st, 2, id);
+    int s = store_step(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
+}
+
+int prov_enrollments_each(struct store *s, prov_enrollment_fn fn, void *ctx)
+{
+    struct store_conn *c;
+    struct store_stmt *st;
+    int rc = store_reader_get(s, &c);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(
+            c, "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments ORDER BY id LIMIT 1000", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    while (store_step(st) == STORE_ROW) {
+        struct prov_enrollment e;
+        prov_enrollment_row(st, &e);
+        fn(&e, ctx);
+    }
+    store_reset(st);
+    return IOTSEC_OK;
+}
+
+int prov_enrollment_get(struct store *s, int64_t id, struct prov_enrollment *e)
+{
+    struct store_conn *c;
+    int rc = store_reader_get(s, &c);
+    return rc == IOTSEC_OK ? prov_enrollment_load(c, id, e) : rc;
+}
+
+int prov_enrollment_set_enabled(struct store_conn *c, int64_t id, bool enabled)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(c, "UPDATE prov_enrollments SET enabled = ? WHERE id = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_int(st, 1, enabled);
+    store_bind_int64(st, 2, id);
+    int s = store_step(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
+}

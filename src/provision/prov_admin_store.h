@@ -44,4 +44,21 @@ int prov_gateway_insert(struct store_conn *c, const char *name, const char *cert
 /* Lets the gateway relay for the enrollment's devices (already allowed: no change). */
 int prov_gateway_enrollment_add(struct store_conn *c, int64_t gateway, int64_t enrollment);
 
+/* ---- enrollments ---- */
+
+/* The manufacturer's id by name, 0 when none. */
+int prov_manufacturer_id(struct store_conn *c, const char *name, int64_t *id);
+/* Inserts e (its id ignored) with its service JSON text; *id gets the new row's. */
+int prov_enrollment_insert(struct store_conn *c, const struct prov_enrollment *e,
+                           const char *service, int64_t now, int64_t *id);
+/* Stores the enrollment's sealed group key (len bytes). */
+int prov_enrollment_group_key_set(struct store_conn *c, int64_t id, const uint8_t *sealed,
+                                  size_t len);
+/* The first 1000 enrollments, by id. */
+typedef void (*prov_enrollment_fn)(const struct prov_enrollment *e, void *ctx);
+int prov_enrollments_each(struct store *s, prov_enrollment_fn fn, void *ctx);
+/* prov_enrollment_load on the calling thread's reader. */
+int prov_enrollment_get(struct store *s, int64_t id, struct prov_enrollment *e);
+int prov_enrollment_set_enabled(struct store_conn *c, int64_t id, bool enabled);
+
 #endif
