@@ -61,4 +61,25 @@ int prov_enrollments_each(struct store *s, prov_enrollment_fn fn, void *ctx);
 int prov_enrollment_get(struct store *s, int64_t id, struct prov_enrollment *e);
 int prov_enrollment_set_enabled(struct store_conn *c, int64_t id, bool enabled);
 
+/* ---- owners and transfers (prov_owner_store.c; inside admin jobs) ---- */
+
+int prov_owner_insert(struct store_conn *c, const char *name,
+                      const uint8_t pub[PROV_ED25519_PUB_LEN], int64_t now, int64_t *id);
+/* An owner's public key; IOTSEC_ERR_NOTFOUND when absent. */
+int prov_owner_pub(struct store_conn *c, const char *name, uint8_t pub[PROV_ED25519_PUB_LEN]);
+/* The manufacturer root of a registration's enrollment, its stored voucher chain (malloc'd,
+ * NULL when empty) and its owner. IOTSEC_ERR_NOTFOUND: no such registration;
+ * IOTSEC_ERR_STATE: its manufacturer has no voucher root. */
+int prov_device_root(struct store_conn *c, const char *reg_id, uint8_t root[32], uint8_t **chain,
+                     size_t *chain_len, char *owner, size_t owner_len);
+/* Records a transfer request: the new chain waits for the new owner's acceptance. */
+int prov_transfer_request(struct store_conn *c, const char *reg_id, const uint8_t *chain,
+                          size_t len, const char *to, int64_t now);
+/* The owner a transfer of this registration waits for ("" when none; to left as is when the
+ * registration is absent). */
+int prov_transfer_to(struct store_conn *c, int64_t reg_row, char *to, size_t to_len);
+/* Accepts: the pending chain becomes the voucher, the registration belongs to owner and is
+ * revoked (its SUPI, answers and waiting rotation forgotten). */
+int prov_transfer_complete(struct store_conn *c, int64_t reg_row, const char *owner, int64_t now);
+
 #endif
