@@ -1,6 +1,7 @@
 /* Inside the provisioning capability: pure logic (prov_logic.c, prov_limits.c),
- * SQL (prov_store.c, prov_jobs.c, prov_activate.c), certificate checks (prov_x509.c) and the
- * HTTP faces (prov_device_http.c, prov_admin_http.c). Not for other capabilities. */
+ * SQL (prov_store.c, prov_device_store.c, prov_admin_store.c, prov_owner_store.c, prov_jobs.c,
+ * prov_activate.c), certificate checks (prov_x509.c) and the HTTP faces (prov_*_http.c: no
+ * SQL there). Not for other capabilities. */
 #ifndef IOTSEC_PROVISION_INT_H
 #define IOTSEC_PROVISION_INT_H
 
