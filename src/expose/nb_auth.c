@@ -299,6 +299,20 @@ int expose_nb_audit(struct expose_nb *nb, const struct expose_af *af, const char
                         request_id);
 }
 
+int expose_nb_af_destinations(struct expose_nb *nb, const char *af_id, struct outbound_rules *rules)
+{
+    bool found = false;
+    pthread_rwlock_rdlock(&nb->lock);
+    for (size_t i = 0; i < nb->n_afs && !found; i++)
+        if (strcmp(nb->afs[i].af_id, af_id) == 0) {
+            memcpy(rules->allow, nb->afs[i].dest.allow, sizeof(rules->allow));
+            rules->n_allow = nb->afs[i].dest.n_allow;
+            found = true;
+        }
+    pthread_rwlock_unlock(&nb->lock);
+    return found ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+}
+
 int expose_nb_af_current(struct expose_nb *nb, const char *af_id, struct expose_af *out)
 {
     memset(out, 0, sizeof(*out));

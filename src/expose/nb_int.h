@@ -18,6 +18,7 @@ struct nb_af {
     char cert_sha256_hex[65];
     uint32_t services;
     bool active;
+    struct outbound_rules dest; /* allow: notification destinations allowed besides public */
 };
 
 /* ---- verified-token cache ---- */
@@ -120,6 +121,9 @@ void nb_services_scope(uint32_t services, char *out, size_t cap);
 /* ---- SQL (expose_store.c) ---- */
 
 int nb_store_afs_load(struct store_conn *c, struct nb_af *afs, size_t cap, size_t *n);
+/* Sets an AF's allow-list of notification destinations (text as outbound_allow_format
+ * writes it). IOTSEC_ERR_NOTFOUND for an unknown AF. */
+int nb_store_af_set_destinations(struct store_conn *c, const char *af_id, const char *text);
 int nb_store_keys_load(struct expose_nb *nb, struct store_conn *c, size_t *n);
 int nb_store_key_insert(struct expose_nb *nb, struct store_conn *c, const struct jwt_key *key);
 int nb_store_secret(struct expose_nb *nb, struct store_conn *c, const char *name, uint8_t *v,
