@@ -23,7 +23,7 @@ struct yaml_listen {
     char *sbi, *sbi_h2c, *admin, *northbound, *device;
 };
 struct yaml_tls {
-    char *ca, *cert, *key, *admin_cert;
+    char *ca, *cert, *key, *admin_cert, *sbi_client_role;
 };
 struct yaml_aka {
     unsigned sqn_block, auth_context_ttl_s, max_synch_failures, sqn_lease_s;
@@ -99,6 +99,7 @@ static const cyaml_schema_field_t tls_fields[] = {
     CYAML_FIELD_STRING_PTR("cert", OPT, struct yaml_tls, cert, 1, 500),
     CYAML_FIELD_STRING_PTR("key", OPT, struct yaml_tls, key, 1, 500),
     CYAML_FIELD_STRING_PTR("admin_cert", OPT, struct yaml_tls, admin_cert, 1, 500),
+    CYAML_FIELD_STRING_PTR("sbi_client_role", OPT, struct yaml_tls, sbi_client_role, 1, 15),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t aka_fields[] = {
     CYAML_FIELD_UINT("sqn_block", OPT, struct yaml_aka, sqn_block),
@@ -200,6 +201,7 @@ void config_defaults(struct config *c, const char *dir)
     strcpy(c->tls_cert, "pki/server.crt");
     strcpy(c->tls_key, "pki/server.key");
     strcpy(c->admin_cert, "pki/admin.crt");
+    strcpy(c->sbi_client_role, "nf");
     c->sqn_block = 1000;
     c->auth_ctx_ttl_s = 30;
     c->max_synch_failures = 2;
@@ -361,6 +363,7 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         set(c->tls_cert, sizeof(c->tls_cert), y->tls->cert);
         set(c->tls_key, sizeof(c->tls_key), y->tls->key);
         set(c->admin_cert, sizeof(c->admin_cert), y->tls->admin_cert);
+        set(c->sbi_client_role, sizeof(c->sbi_client_role), y->tls->sbi_client_role);
     }
     if (y->aka) {
         if (y->aka->sqn_block)
@@ -420,6 +423,10 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
                  path);
         return IOTSEC_ERR_INVALID;
     }
+    if (strcmp(c->sbi_client_role, "nf") != 0 && strcmp(c->sbi_client_role, "not_admin") != 0) {
+        snprintf(err, err_len, "%s: tls.sbi_client_role is nf or not_admin", path);
+        return IOTSEC_ERR_INVALID;
+    }
     if (bad_sweep) {
         snprintf(err, err_len, "%s: subscriber.expiry_sweep_s is 1..86400", path);
         return IOTSEC_ERR_INVALID;
@@ -470,6 +477,7 @@ int config_write(const struct config *c, const char *path)
             "  northbound: \"%s\" # HTTPS, application servers (AF certificates)\n"
             "  device: \"%s\"     # HTTPS, device onboarding and gateways\n"
             "tls:\n  ca: %s\n  cert: %s\n  key: %s\n  admin_cert: %s\n"
+            "  sbi_client_role: %s   # nf: SBI clients need an NF certificate (docs/operations.md)\n"
             "aka:\n  sqn_block: %u\n  auth_context_ttl_s: %u\n  max_synch_failures: %u\n"
             "workers: %u          # 0: one per CPU\n"
             "log_level: %s\n"
@@ -482,7 +490,7 @@ int config_write(const struct config *c, const char *path)
             "#   sbi: true\n",
             c->dir, c->mcc, c->mnc, c->database, c->kek_file, c->sbi_listen, c->sbi_h2c_listen,
             c->admin_listen, c->northbound_listen, c->device_listen, c->tls_ca, c->tls_cert,
-            c->tls_key, c->admin_cert, c->sqn_block, c->auth_ctx_ttl_s, c->max_synch_failures,
+            c->tls_key, c->admin_cert, c->sbi_client_role, c->sqn_block, c->auth_ctx_ttl_s, c->max_synch_failures,
             c->workers, c->log_level, c->an_window_s, c->an_rotate_s, c->an_key_file,
             c->an_findings_retention_days);
     return fclose(f) == 0 ? IOTSEC_OK : IOTSEC_ERR_IO;

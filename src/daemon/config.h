@@ -44,6 +44,10 @@ struct config {
     char device_listen[128];  /* HTTPS, devices and gateways (factory certificates optional) */
     char tls_ca[CONFIG_PATH_MAX], tls_cert[CONFIG_PATH_MAX], tls_key[CONFIG_PATH_MAX];
     char admin_cert[CONFIG_PATH_MAX]; /* the admin client certificate (pinned) */
+    /* Which certificates of the CA the SBI face takes (tls.sbi_client_role): "nf" (default)
+     * only NF certificates, those naming an NF instance (SAN URI urn:uuid:...); "not_admin"
+     * any but the admin certificate (NF certificates issued without the instance ID). */
+    char sbi_client_role[16];
     unsigned workers;             /* 0 = one per CPU */
     unsigned sqn_block;           /* SEQs reserved durably per database write */
     unsigned auth_ctx_ttl_s;      /* how long an AUSF authentication context lives */

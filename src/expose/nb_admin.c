@@ -148,18 +148,7 @@ static bool dest_decode(const json_t *arr, char *text, size_t cap)
 static int af_set_state(struct store_conn *c, void *arg)
 {
     struct af_job *j = arg;
-    struct store_stmt *st;
-    int rc = store_stmt(c, "UPDATE expose_afs SET state = ?, updated_at = ? WHERE af_id = ?", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, j->state, -1);
-    store_bind_int64(st, 2, nb_now());
-    store_bind_text(st, 3, j->af_id, -1);
-    int s = store_step(st);
-    store_reset(st);
-    if (s != STORE_DONE)
-        return store_error(c, s);
-    return store_changes(c) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+    return nb_store_af_set_state(c, j->af_id, j->state);
 }
 
 /* The SHA-256 (hex) of the DER of the one certificate in pem. */

@@ -100,8 +100,8 @@ struct env {
 };
 
 static const char SEED[] =
-    "INSERT INTO expose_afs VALUES ('af-1', 'one', 'aa', 'pem', 1, 'active', 0, 0, '');"
-    "INSERT INTO expose_afs VALUES ('af-2', 'two', 'bb', 'pem', 1, 'active', 0, 0, '');"
+    "INSERT INTO expose_afs VALUES ('af-1', 'one', 'aa', 'pem', 1, 'active', 0, 0, '', 0);"
+    "INSERT INTO expose_afs VALUES ('af-2', 'two', 'bb', 'pem', 1, 'active', 0, 0, '', 0);"
     "INSERT INTO expose_groups VALUES ('fleet', '" SB "');"
     "INSERT INTO expose_consents (consent_id, owner, af_id, services, target_kind, target_id,"
     " expires, created_at) VALUES ('c-dev', 'o', 'af-1', 1, 'device', '" SA "', 0, 0);"
@@ -123,7 +123,8 @@ static void open_env(struct env *e)
 {
     static const struct store_migration m[] = {
         {4, "expose", EXPOSE_MIGRATION_1, NULL},
-        {11, "expose destinations", EXPOSE_MIGRATION_2, NULL}};
+        {11, "expose destinations", EXPOSE_MIGRATION_2, NULL},
+        {12, "expose token gen", EXPOSE_MIGRATION_TOKEN_GEN, NULL}};
     struct store_options so;
     store_options_init(&so);
     so.migrations = m;
