@@ -8,6 +8,7 @@
 #include "daemon/daemon.h"
 #include "expose/northbound.h"
 #include "location/location.h"
+#include "pin/pin.h"
 #include "policy/policy.h"
 #include "provision/provision.h"
 #include "subscriber/subscriber.h"
@@ -25,6 +26,7 @@ static const struct store_migration migrations[] = {
     {8, "subscriber: SQN slots leased by instances", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
     {9, "analytics: findings kept as evidence, UE address mappings", ANALYTICS_MIGRATION_1, NULL},
     {10, "policy: who acted and why, the finding behind an action", POLICY_MIGRATION_2, NULL},
+    {11, "pin: roles, personal IoT networks, their gateways and elements", PIN_MIGRATION_1, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)
