@@ -108,9 +108,9 @@ int pin_pine_join_request(const struct pin_pine_key *k, const char *pin_id, cons
     char p64[64], s64[128];
     b64url_encode(k->pub, PIN_PUB_LEN, p64);
     b64url_encode(sig, PIN_SIG_LEN, s64);
-    int n = snprintf(out, cap,
-                     "{\"pin_id\":\"%s\",\"name\":\"%s\",\"public_key\":\"%s\",\"signature\":\"%s\"}",
-                     pin_id, name, p64, s64);
+    int n = snprintf(
+        out, cap, "{\"pin_id\":\"%s\",\"name\":\"%s\",\"public_key\":\"%s\",\"signature\":\"%s\"}",
+        pin_id, name, p64, s64);
     return n > 0 && (size_t)n < cap ? IOTSEC_OK : IOTSEC_ERR_INVALID;
 }
 
@@ -175,8 +175,8 @@ static bool member_is(const char *body, size_t len, const char *key, const char 
     const char *v;
     size_t vl;
     bool str;
-    return json_member(body, len, key, &v, &vl, &str) == IOTSEC_OK && str &&
-           vl == strlen(want) && memcmp(v, want, vl) == 0;
+    return json_member(body, len, key, &v, &vl, &str) == IOTSEC_OK && str && vl == strlen(want) &&
+           memcmp(v, want, vl) == 0;
 }
 
 static bool member_int(const char *body, size_t len, const char *key, int64_t *out)

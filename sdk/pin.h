@@ -63,8 +63,8 @@ struct pin_pegc_entry {
     char pine_id[22]; /* "pine-" + 16 hex */
     uint16_t qos_class;
     char dnns[PIN_PEGC_DNNS][PIN_PEGC_DNN_LEN]; /* the allowed DNNs ("": none) */
-    int64_t expires_at;               /* unix seconds */
-    int64_t checked_ms;               /* last time the network said yes */
+    int64_t expires_at;                         /* unix seconds */
+    int64_t checked_ms;                         /* last time the network said yes */
 };
 
 struct pin_pegc {

@@ -70,8 +70,8 @@ int pin_request_mac(const uint8_t uk[PIN_KEY_LEN], const char *op,
 }
 
 int pin_request_verify(const uint8_t uk[PIN_KEY_LEN], const char *op,
-                       const uint8_t nonce[PIN_NONCE_LEN], const void *request,
-                       size_t request_len, const uint8_t mac[PIN_MAC_LEN])
+                       const uint8_t nonce[PIN_NONCE_LEN], const void *request, size_t request_len,
+                       const uint8_t mac[PIN_MAC_LEN])
 {
     uint8_t want[PIN_MAC_LEN];
     int rc = pin_request_mac(uk, op, nonce, request, request_len, want);

@@ -10,16 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PIN_LABEL        "iotsec-pin-v1"
-#define PIN_NONCE_LEN    32
-#define PIN_KEY_LEN      32
-#define PIN_MAC_LEN      32
-#define PIN_PUB_LEN      32 /* Ed25519 */
-#define PIN_SIG_LEN      64 /* Ed25519 */
-#define PIN_ID_MAX       64 /* pin ids, PINE ids, gateway ids, names */
-#define PIN_MSG_MAX      1024
-#define PIN_SUPI_MAX     64
-#define PIN_REQUEST_MAX  8192 /* the inner JSON of one request */
+#define PIN_LABEL       "iotsec-pin-v1"
+#define PIN_NONCE_LEN   32
+#define PIN_KEY_LEN     32
+#define PIN_MAC_LEN     32
+#define PIN_PUB_LEN     32 /* Ed25519 */
+#define PIN_SIG_LEN     64 /* Ed25519 */
+#define PIN_ID_MAX      64 /* pin ids, PINE ids, gateway ids, names */
+#define PIN_MSG_MAX     1024
+#define PIN_SUPI_MAX    64
+#define PIN_REQUEST_MAX 8192 /* the inner JSON of one request */
 
 /* uk = HMAC-SHA-256(K, lp(label " ue-key") || lp(supi) || u32be(cred_version)). uk is a
  * secret: wipe it after use. IOTSEC_ERR_INVALID for an empty or too long supi. */
@@ -33,8 +33,8 @@ int pin_request_mac(const uint8_t uk[PIN_KEY_LEN], const char *op,
 
 /* IOTSEC_OK when mac is right (compared in constant time), IOTSEC_ERR_AUTH otherwise. */
 int pin_request_verify(const uint8_t uk[PIN_KEY_LEN], const char *op,
-                       const uint8_t nonce[PIN_NONCE_LEN], const void *request,
-                       size_t request_len, const uint8_t mac[PIN_MAC_LEN]);
+                       const uint8_t nonce[PIN_NONCE_LEN], const void *request, size_t request_len,
+                       const uint8_t mac[PIN_MAC_LEN]);
 
 /* The bytes a joining PINE signs: lp(label " join") || lp(pin_id) || lp(name) || pub.
  * *len gets their length. IOTSEC_ERR_INVALID when a field is empty or too long. */

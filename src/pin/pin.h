@@ -20,14 +20,14 @@
 /* The schema (see daemon/migrations.c for its number). */
 extern const char PIN_MIGRATION_1[];
 
-#define PIN_DNN_MAX       16
-#define PIN_QOS_MAX       16
-#define PIN_GATEWAYS_MAX  8
-#define PIN_LIFETIME_MIN  60
-#define PIN_LIFETIME_MAX  86400
-#define PIN_NAME_MAX      64
-#define PIN_OWNER_MAX     64
-#define PIN_POLICY_MAX    2048 /* the policy's JSON text */
+#define PIN_DNN_MAX      16
+#define PIN_QOS_MAX      16
+#define PIN_GATEWAYS_MAX 8
+#define PIN_LIFETIME_MIN 60
+#define PIN_LIFETIME_MAX 86400
+#define PIN_NAME_MAX     64
+#define PIN_OWNER_MAX    64
+#define PIN_POLICY_MAX   2048 /* the policy's JSON text */
 
 /* ---- Model and pure logic (pin.c) ---- */
 
@@ -131,15 +131,15 @@ int pin_pine_list(struct store *s, const char *pin_id, size_t limit, pin_pine_fn
 
 /* One write; fill the members its kind reads. */
 enum pin_write_kind {
-    PIN_W_ROLES,      /* supi, gateway, manager */
-    PIN_W_CREATE,     /* net, gws[n_gws] */
-    PIN_W_UPDATE,     /* net.pin_id, net.name ("" keeps), net.policy_json ("" keeps) */
-    PIN_W_DELETE,     /* net.pin_id */
-    PIN_W_JOIN,       /* net.pin_id, pine */
-    PIN_W_APPROVE,    /* net.pin_id, pine.pine_id, pine.grant_json */
-    PIN_W_REFUSE,     /* net.pin_id, pine.pine_id */
-    PIN_W_REMOVE,     /* net.pin_id, pine.pine_id */
-    PIN_W_GW_STATE,   /* net.pin_id, gw.gw_id, gw.state */
+    PIN_W_ROLES,    /* supi, gateway, manager */
+    PIN_W_CREATE,   /* net, gws[n_gws] */
+    PIN_W_UPDATE,   /* net.pin_id, net.name ("" keeps), net.policy_json ("" keeps) */
+    PIN_W_DELETE,   /* net.pin_id */
+    PIN_W_JOIN,     /* net.pin_id, pine */
+    PIN_W_APPROVE,  /* net.pin_id, pine.pine_id, pine.grant_json */
+    PIN_W_REFUSE,   /* net.pin_id, pine.pine_id */
+    PIN_W_REMOVE,   /* net.pin_id, pine.pine_id */
+    PIN_W_GW_STATE, /* net.pin_id, gw.gw_id, gw.state */
 };
 
 struct pin_write {

@@ -19,8 +19,7 @@ static bool admin_ok(struct http_request *req, struct pin *p)
     const struct http_peer *peer = http_request_peer(req);
     if (peer->has_cert && strcmp(peer->cert_sha256_hex, p->admin_fp) == 0)
         return true;
-    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL,
-                         0);
+    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL, 0);
     return false;
 }
 
@@ -58,8 +57,10 @@ static void handle_roles_put(struct http_request *req, void *user)
         pin_problem(req, 400, "MALFORMED_BODY", "{\"gateway\": bool, \"manager\": bool}", "body");
         return;
     }
-    struct pin_write w = {.kind = PIN_W_ROLES, .gateway = json_is_true(gw),
-                          .manager = json_is_true(mg), .now = pin_now()};
+    struct pin_write w = {.kind = PIN_W_ROLES,
+                          .gateway = json_is_true(gw),
+                          .manager = json_is_true(mg),
+                          .now = pin_now()};
     json_decref(o);
     snprintf(w.supi, sizeof(w.supi), "%s", supi);
     int rc = store_write_sync(p->store, pin_write_run, &w);
@@ -69,8 +70,9 @@ static void handle_roles_put(struct http_request *req, void *user)
     }
     log_msg(LOG_INFO, http_request_id(req), "pin: roles set (gateway %d, manager %d)", w.gateway,
             w.manager);
-    http_respond_json(req, 200, json_pack("{s:s, s:b, s:b}", "supi", supi, "gateway", w.gateway,
-                                          "manager", w.manager));
+    http_respond_json(
+        req, 200,
+        json_pack("{s:s, s:b, s:b}", "supi", supi, "gateway", w.gateway, "manager", w.manager));
 }
 
 static void handle_roles_get(struct http_request *req, void *user)
@@ -85,14 +87,14 @@ static void handle_roles_get(struct http_request *req, void *user)
         pin_failed(req, rc);
         return;
     }
-    http_respond_json(req, 200, json_pack("{s:s, s:b, s:b}", "supi", supi, "gateway", gw,
-                                          "manager", mg));
+    http_respond_json(req, 200,
+                      json_pack("{s:s, s:b, s:b}", "supi", supi, "gateway", gw, "manager", mg));
 }
 
 static void add_net(const struct pin_net *n, void *ctx)
 {
-    json_array_append_new(ctx, json_pack("{s:s, s:s, s:s}", "pin_id", n->pin_id, "name", n->name,
-                                         "owner", n->owner));
+    json_array_append_new(
+        ctx, json_pack("{s:s, s:s, s:s}", "pin_id", n->pin_id, "name", n->name, "owner", n->owner));
 }
 
 static void handle_list(struct http_request *req, void *user)

@@ -20,8 +20,8 @@ static bool load_served(struct pin_ctx *x, struct pin_net *n, struct pin_gw *g)
     if (rc == IOTSEC_OK)
         rc = pin_net_get(x->p->store, id, n);
     if (rc == IOTSEC_ERR_NOTFOUND) {
-        pin_problem(x->req, 403, "NOT_A_GATEWAY_OF_PIN", "this subscription does not serve that PIN",
-                    NULL);
+        pin_problem(x->req, 403, "NOT_A_GATEWAY_OF_PIN",
+                    "this subscription does not serve that PIN", NULL);
         return false;
     }
     if (rc != IOTSEC_OK) {
@@ -29,7 +29,8 @@ static bool load_served(struct pin_ctx *x, struct pin_net *n, struct pin_gw *g)
         return false;
     }
     if (g->state != GW_ACTIVE) {
-        pin_problem(x->req, 403, "GATEWAY_SUSPENDED", "this gateway is suspended in that PIN", NULL);
+        pin_problem(x->req, 403, "GATEWAY_SUSPENDED", "this gateway is suspended in that PIN",
+                    NULL);
         return false;
     }
     return true;
@@ -76,8 +77,9 @@ void pin_op_join(struct pin_ctx *x)
     snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
     snprintf(w.pine.name, sizeof(w.pine.name), "%s", name);
     pin_random_id("pine-", 8, w.pine.pine_id, sizeof(w.pine.pine_id));
-    pin_submit(x, &w, 202, json_pack("{s:s, s:s, s:s}", "pin_id", n.pin_id, "pine_id",
-                                     w.pine.pine_id, "state", "pending"));
+    pin_submit(x, &w, 202,
+               json_pack("{s:s, s:s, s:s}", "pin_id", n.pin_id, "pine_id", w.pine.pine_id, "state",
+                         "pending"));
 }
 
 /* The approved PINE's grant under the PIN's current policy (a policy narrowed since the
@@ -144,8 +146,8 @@ void pin_op_auth(struct pin_ctx *x)
     size_t tlen = 0;
     uint8_t dsig[PIN_SIG_LEN], *dmsg = NULL;
     struct prov_sign_key *ca = NULL;
-    rc = pin_decision_text(n.pin_id, pe.pine_id, g.gw_id, &gr, pin_now() + gr.lifetime_s,
-                           x->nonce, &text, &tlen);
+    rc = pin_decision_text(n.pin_id, pe.pine_id, g.gw_id, &gr, pin_now() + gr.lifetime_s, x->nonce,
+                           &text, &tlen);
     if (rc == IOTSEC_OK && (dmsg = malloc(tlen + 64)) == NULL)
         rc = IOTSEC_ERR_NOMEM;
     if (rc == IOTSEC_OK)
@@ -183,8 +185,9 @@ void pin_op_check(struct pin_ctx *x)
         return;
     int rc = pin_pine_get(x->p->store, n.pin_id, pine, &pe);
     if (rc == IOTSEC_OK && pe.state == PINE_APPROVED && current_grant(&n, &pe, &gr) == IOTSEC_OK) {
-        http_respond_json(x->req, 200, json_pack("{s:s, s:b, s:i}", "pine_id", pe.pine_id,
-                                                 "allowed", 1, "qos_class", gr.qos_class));
+        http_respond_json(x->req, 200,
+                          json_pack("{s:s, s:b, s:i}", "pine_id", pe.pine_id, "allowed", 1,
+                                    "qos_class", gr.qos_class));
         return;
     }
     if (rc != IOTSEC_OK && rc != IOTSEC_ERR_NOTFOUND) {
@@ -192,5 +195,6 @@ void pin_op_check(struct pin_ctx *x)
         return;
     }
     atomic_fetch_add(&x->p->checks_refused, 1);
-    pin_problem(x->req, 403, "PINE_NOT_AUTHORISED", "no approved PINE of that id in this PIN", NULL);
+    pin_problem(x->req, 403, "PINE_NOT_AUTHORISED", "no approved PINE of that id in this PIN",
+                NULL);
 }

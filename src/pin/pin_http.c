@@ -40,11 +40,20 @@ void pin_problem(struct http_request *req, int status, const char *cause, const 
 void pin_failed(struct http_request *req, int rc)
 {
     switch (rc) {
-    case IOTSEC_ERR_NOTFOUND: pin_problem(req, 404, "NOT_FOUND", "no such item", NULL); break;
-    case IOTSEC_ERR_CONFLICT: pin_problem(req, 409, "CONFLICT", "it exists already", NULL); break;
-    case IOTSEC_ERR_INVALID: pin_problem(req, 400, "MALFORMED_BODY", "invalid request", NULL); break;
-    case IOTSEC_ERR_BUSY: pin_problem(req, 503, "BUSY", "try again", NULL); break;
-    default: pin_problem(req, 500, "INTERNAL", iotsec_strerror(rc), NULL);
+    case IOTSEC_ERR_NOTFOUND:
+        pin_problem(req, 404, "NOT_FOUND", "no such item", NULL);
+        break;
+    case IOTSEC_ERR_CONFLICT:
+        pin_problem(req, 409, "CONFLICT", "it exists already", NULL);
+        break;
+    case IOTSEC_ERR_INVALID:
+        pin_problem(req, 400, "MALFORMED_BODY", "invalid request", NULL);
+        break;
+    case IOTSEC_ERR_BUSY:
+        pin_problem(req, 503, "BUSY", "try again", NULL);
+        break;
+    default:
+        pin_problem(req, 500, "INTERNAL", iotsec_strerror(rc), NULL);
     }
 }
 
@@ -122,8 +131,8 @@ static void handle_nonce(struct http_request *req, void *user)
     }
     char b[64];
     b64url_encode(n, sizeof(n), b);
-    http_respond_json(req, 200, json_pack("{s:s, s:i}", "nonce", b, "expires_in",
-                                          NONCE_TTL_MS / 1000));
+    http_respond_json(req, 200,
+                      json_pack("{s:s, s:i}", "nonce", b, "expires_in", NONCE_TTL_MS / 1000));
 }
 
 enum role { ROLE_ANY, ROLE_GATEWAY, ROLE_MANAGER };

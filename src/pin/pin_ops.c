@@ -64,8 +64,8 @@ static void add_pine(const struct pin_pine *p, void *ctx)
 {
     char pub[64];
     b64(p->pub, PIN_PUB_LEN, pub);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "pine_id", p->pine_id, "name", p->name,
-                          "state", pine_state(p->state), "public_key", pub);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "pine_id", p->pine_id, "name", p->name, "state",
+                          pine_state(p->state), "public_key", pub);
     json_t *g = p->grant_json[0] ? json_loads(p->grant_json, 0, NULL) : NULL;
     if (g)
         json_object_set_new(o, "grant", g);
@@ -193,8 +193,8 @@ struct list_ctx {
 static void add_net(const struct pin_net *n, void *ctx)
 {
     struct list_ctx *l = ctx;
-    json_array_append_new(l->arr, json_pack("{s:s, s:s, s:s}", "pin_id", n->pin_id, "name",
-                                            n->name, "role", l->role));
+    json_array_append_new(l->arr, json_pack("{s:s, s:s, s:s}", "pin_id", n->pin_id, "name", n->name,
+                                            "role", l->role));
 }
 
 void pin_op_list(struct pin_ctx *x)
@@ -234,8 +234,10 @@ void pin_op_get(struct pin_ctx *x)
     else if (rc == IOTSEC_OK && x->gateway && pin_gw_of(x->p->store, id, x->supi, &g) == IOTSEC_OK)
         http_respond_json(x->req, 200, pin_view_json(x->p, &n, x->supi));
     else
-        pin_problem(x->req, 403, "NOT_YOUR_PIN", "this subscription neither manages nor serves "
-                                                 "that PIN", NULL);
+        pin_problem(x->req, 403, "NOT_YOUR_PIN",
+                    "this subscription neither manages nor serves "
+                    "that PIN",
+                    NULL);
 }
 
 void pin_op_update(struct pin_ctx *x)
@@ -295,8 +297,9 @@ static void gw_state(struct pin_ctx *x, enum pin_gw_state state)
     snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
     snprintf(w.gw.gw_id, sizeof(w.gw.gw_id), "%s", gw);
     w.gw.state = state;
-    pin_submit(x, &w, 200, json_pack("{s:s, s:s}", "gw_id", gw, "state",
-                                     state == GW_ACTIVE ? "active" : "suspended"));
+    pin_submit(
+        x, &w, 200,
+        json_pack("{s:s, s:s}", "gw_id", gw, "state", state == GW_ACTIVE ? "active" : "suspended"));
 }
 
 void pin_op_gw_suspend(struct pin_ctx *x)
@@ -367,8 +370,8 @@ void pin_op_approve(struct pin_ctx *x)
     json_t *d = json_array();
     for (size_t i = 0; i < g.n_dnns; i++)
         json_array_append_new(d, json_string(g.dnns[i]));
-    json_t *grant = json_pack("{s:o, s:i, s:I}", "dnns", d, "qos_class", g.qos_class,
-                              "lifetime_s", (json_int_t)g.lifetime_s);
+    json_t *grant = json_pack("{s:o, s:i, s:I}", "dnns", d, "qos_class", g.qos_class, "lifetime_s",
+                              (json_int_t)g.lifetime_s);
     char *gt = json_dumps(grant, JSON_COMPACT | JSON_PRESERVE_ORDER);
     struct pin_write w = {.kind = PIN_W_APPROVE};
     snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
@@ -377,8 +380,9 @@ void pin_op_approve(struct pin_ctx *x)
     free(gt);
     char cert[128];
     b64(sig, sizeof(sig), cert);
-    pin_submit(x, &w, 200, json_pack("{s:s, s:s, s:s, s:o}", "pine_id", pe.pine_id, "state",
-                                     "approved", "certificate", cert, "grant", grant));
+    pin_submit(x, &w, 200,
+               json_pack("{s:s, s:s, s:s, s:o}", "pine_id", pe.pine_id, "state", "approved",
+                         "certificate", cert, "grant", grant));
 }
 
 void pin_op_refuse(struct pin_ctx *x)

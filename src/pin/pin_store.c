@@ -185,7 +185,7 @@ static void pine_row(struct store_stmt *st, struct pin_pine *p)
     if (store_col_bytes(st, 2) == PIN_PUB_LEN)
         memcpy(p->pub, store_col_blob(st, 2), PIN_PUB_LEN);
     int state = store_col_int(st, 3);
-    p->state = state == PINE_APPROVED ? PINE_APPROVED
+    p->state = state == PINE_APPROVED  ? PINE_APPROVED
                : state == PINE_REFUSED ? PINE_REFUSED
                                        : PINE_PENDING;
     copy_text(p->grant_json, sizeof(p->grant_json), store_col_text(st, 4));
@@ -212,8 +212,7 @@ int pin_pine_list(struct store *s, const char *pin_id, size_t limit, pin_pine_fn
 {
     struct store_stmt *st;
     int rc = reader_stmt(
-        s, "SELECT " PINE_COLS " FROM pin_elements WHERE pin_id = ? ORDER BY pine_id LIMIT ?",
-        &st);
+        s, "SELECT " PINE_COLS " FROM pin_elements WHERE pin_id = ? ORDER BY pine_id LIMIT ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, pin_id, -1);
@@ -287,9 +286,8 @@ static int w_create(struct store_conn *c, struct pin_write *w)
     if ((rc = exec(c, st, NULL)) != IOTSEC_OK)
         return rc;
     for (size_t i = 0; i < w->n_gws; i++) {
-        rc = store_stmt(c,
-                        "INSERT INTO pin_gateways (pin_id, supi, gw_id, state) VALUES (?, ?, ?, ?)",
-                        &st);
+        rc = store_stmt(
+            c, "INSERT INTO pin_gateways (pin_id, supi, gw_id, state) VALUES (?, ?, ?, ?)", &st);
         if (rc != IOTSEC_OK)
             return rc;
         store_bind_text(st, 1, w->net.pin_id, -1);
@@ -424,16 +422,35 @@ int pin_write_run(struct store_conn *c, void *arg)
     struct pin_write *w = arg;
     int rc;
     switch (w->kind) {
-    case PIN_W_ROLES: rc = w_roles(c, w); break;
-    case PIN_W_CREATE: rc = w_create(c, w); break;
-    case PIN_W_UPDATE: rc = w_update(c, w); break;
-    case PIN_W_DELETE: rc = w_delete(c, w); break;
-    case PIN_W_JOIN: rc = w_join(c, w); break;
-    case PIN_W_APPROVE: rc = w_pine_state(c, w, PINE_APPROVED); break;
-    case PIN_W_REFUSE: rc = w_pine_state(c, w, PINE_REFUSED); break;
-    case PIN_W_REMOVE: rc = w_remove(c, w); break;
-    case PIN_W_GW_STATE: rc = w_gw_state(c, w); break;
-    default: rc = IOTSEC_ERR_INVALID;
+    case PIN_W_ROLES:
+        rc = w_roles(c, w);
+        break;
+    case PIN_W_CREATE:
+        rc = w_create(c, w);
+        break;
+    case PIN_W_UPDATE:
+        rc = w_update(c, w);
+        break;
+    case PIN_W_DELETE:
+        rc = w_delete(c, w);
+        break;
+    case PIN_W_JOIN:
+        rc = w_join(c, w);
+        break;
+    case PIN_W_APPROVE:
+        rc = w_pine_state(c, w, PINE_APPROVED);
+        break;
+    case PIN_W_REFUSE:
+        rc = w_pine_state(c, w, PINE_REFUSED);
+        break;
+    case PIN_W_REMOVE:
+        rc = w_remove(c, w);
+        break;
+    case PIN_W_GW_STATE:
+        rc = w_gw_state(c, w);
+        break;
+    default:
+        rc = IOTSEC_ERR_INVALID;
     }
     return rc == IOTSEC_OK ? store_topic_bump(c, "pin") : rc;
 }

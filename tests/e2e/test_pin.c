@@ -24,12 +24,12 @@
 static struct daemon_fixture fx;
 
 /* Subscriptions: K differs per UE (its last byte). */
-#define PEMC    "imsi-001010000001001"
-#define PEGC1   "imsi-001010000001002"
-#define PEGC2   "imsi-001010000001003"
-#define NOROLE  "imsi-001010000001004"
-#define PEMC_B  "imsi-001010000001005" /* another household */
-#define PEGC_B  "imsi-001010000001006"
+#define PEMC   "imsi-001010000001001"
+#define PEGC1  "imsi-001010000001002"
+#define PEGC2  "imsi-001010000001003"
+#define NOROLE "imsi-001010000001004"
+#define PEMC_B "imsi-001010000001005" /* another household */
+#define PEGC_B "imsi-001010000001006"
 
 static void key_of(const char *supi, uint8_t k[16])
 {
@@ -146,8 +146,7 @@ static void create(const struct pin_ue *pemc, const char *gws_json, struct net *
              "\"qos_classes\":[9,7],\"max_lifetime_s\":600}}",
              gws_json);
     assert_int_equal(call(pemc, "create", req, &a), 201);
-    snprintf(n->pin_id, sizeof(n->pin_id), "%s",
-             json_string_value(json_object_get(a, "pin_id")));
+    snprintf(n->pin_id, sizeof(n->pin_id), "%s", json_string_value(json_object_get(a, "pin_id")));
     b64dec(json_string_value(json_object_get(a, "ca_public_key")), n->ca, 32);
     json_t *g = json_object_get(a, "gateways");
     for (size_t i = 0; i < json_array_size(g) && i < 2; i++)
@@ -325,13 +324,12 @@ static void join(const struct pin_ue *gw, const struct net *n, const struct pin_
     json_decref(a);
 }
 
-static void decide(const struct pin_ue *pemc, const struct net *n, const char *pine,
-                   const char *op, const char *extra, long want)
+static void decide(const struct pin_ue *pemc, const struct net *n, const char *pine, const char *op,
+                   const char *extra, long want)
 {
     char req[512];
     json_t *a = NULL;
-    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\"%s}", n->pin_id, pine,
-             extra);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\"%s}", n->pin_id, pine, extra);
     assert_int_equal(call(pemc, op, req, &a), want);
     json_decref(a);
 }
@@ -390,12 +388,12 @@ static void test_pine_lifecycle(void **state)
     /* household B: its own PIN with its own gateway */
     {
         json_t *r = NULL;
-        assert_int_equal(
-            call(&pemc_b, "create",
-                 "{\"name\":\"b\",\"gateways\":[\"" PEGC_B "\"],\"policy\":{\"dnns\":[\"iot\"],"
-                 "\"qos_classes\":[9]}}",
-                 &r),
-            201);
+        assert_int_equal(call(&pemc_b, "create",
+                              "{\"name\":\"b\",\"gateways\":[\"" PEGC_B
+                              "\"],\"policy\":{\"dnns\":[\"iot\"],"
+                              "\"qos_classes\":[9]}}",
+                              &r),
+                         201);
         snprintf(b.pin_id, sizeof(b.pin_id), "%s", json_string_value(json_object_get(r, "pin_id")));
         json_decref(r);
     }
@@ -514,9 +512,10 @@ static void test_pine_lifecycle(void **state)
 static void test_malformed(void **state)
 {
     (void)state;
-    static const char *const ops[] = {"create",  "list",   "get",    "update", "delete",
-                                       "suspend-gateway", "resume-gateway", "join",
-                                       "approve", "refuse", "remove", "auth",   "check"};
+    static const char *const ops[] = {
+        "create",          "list",           "get",  "update",  "delete",
+        "suspend-gateway", "resume-gateway", "join", "approve", "refuse",
+        "remove",          "auth",           "check"};
     static const char *const envelopes[] = {
         "",
         "[]",
@@ -539,8 +538,13 @@ static void test_malformed(void **state)
     struct pin_ue pemc, gw;
     ue(&pemc, PEMC);
     ue(&gw, PEGC1);
-    static const char *const inner[] = {"", "[1]", "{\"pin_id\":5}", "{\"pin_id\":\"a b\"}",
-                                        "{\"pin_id\":\"\"}", "null", "{\"name\":\"\\u0000\"}"};
+    static const char *const inner[] = {"",
+                                        "[1]",
+                                        "{\"pin_id\":5}",
+                                        "{\"pin_id\":\"a b\"}",
+                                        "{\"pin_id\":\"\"}",
+                                        "null",
+                                        "{\"name\":\"\\u0000\"}"};
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
         for (size_t j = 0; j < sizeof(inner) / sizeof(inner[0]); j++) {
             const struct pin_ue *u = strcmp(ops[i], "join") == 0 || strcmp(ops[i], "auth") == 0 ||
@@ -569,6 +573,52 @@ static void test_malformed(void **state)
     pin_ue_wipe(&gw);
 }
 
+static int ctl(const char *args, char *out, size_t cap)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "%s --dir %s/inst %s 2>/dev/null", IOTSECCTL_PATH, fx.dir, args);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The operator's command line: roles, PINs. */
+static void test_cli(void **state)
+{
+    (void)state;
+    char out[8192];
+    assert_int_equal(
+        ctl("subscriber set-roles " NOROLE " --pin-gateway --pin-manager", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "\"manager\":true"));
+    assert_int_equal(
+        ctl("subscriber set-roles " NOROLE " --pin-gateway --pin-gateway", out, sizeof(out)), 2);
+    assert_int_equal(ctl("subscriber set-roles " NOROLE " --owner x", out, sizeof(out)), 2);
+    assert_int_equal(ctl("subscriber set-roles " NOROLE, out, sizeof(out)), 0);
+    char path[128], *ans = NULL;
+    snprintf(path, sizeof(path), "/admin/v1/subscribers/%s/pin-roles", NOROLE);
+    assert_int_equal(admin("GET", path, NULL, &ans), 200);
+    assert_non_null(strstr(ans, "\"gateway\":false"));
+    free(ans);
+    struct pin_ue pemc;
+    ue(&pemc, PEMC);
+    struct net n;
+    create(&pemc, "[\"" PEGC1 "\"]", &n);
+    assert_int_equal(ctl("pin list", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, n.pin_id));
+    char args[160];
+    snprintf(args, sizeof(args), "pin show %s", n.pin_id);
+    assert_int_equal(ctl(args, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "house-1"));
+    snprintf(args, sizeof(args), "pin delete %s", n.pin_id);
+    assert_int_equal(ctl(args, out, sizeof(out)), 0);
+    snprintf(args, sizeof(args), "pin show %s", n.pin_id);
+    assert_int_equal(ctl(args, out, sizeof(out)), 1); /* 404 */
+    assert_int_equal(ctl("pin show 'a/b'", out, sizeof(out)), 2);
+    pin_ue_wipe(&pemc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -576,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_pin_crud),
         cmocka_unit_test(test_pine_lifecycle),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
