@@ -97,6 +97,13 @@ typedef void (*http_handler_fn)(struct http_request *req, void *user);
 int http_server_route(struct http_server *srv, const char *method, const char *pattern,
                       http_handler_fn handler, void *user);
 
+/* A gate runs on the worker after a request is routed and before its handler: it returns
+ * true to let the handler run, or answers the request itself (e.g. 401) and returns false.
+ * One per server, set before start (IOTSEC_ERR_STATE after). It sees the route
+ * (http_request_route) and the peer; the SBI face checks NRF-issued access tokens with it. */
+typedef bool (*http_gate_fn)(struct http_request *req, void *user);
+int http_server_set_gate(struct http_server *srv, http_gate_fn gate, void *user);
+
 /* Binds every listener once and starts the threads. Returns IOTSEC_ERR_ADDRINUSE when another
  * socket (this process's or another's) listens on a listener's address, IOTSEC_ERR_IO when a
  * socket cannot be bound otherwise; the server is then stopped and can only be freed. */

@@ -377,6 +377,8 @@ struct http_server {
     struct listener listeners[HTTP_MAX_LISTENERS];
     unsigned n_listeners;
     struct router router;
+    http_gate_fn gate; /* NULL: none */
+    void *gate_user;
     struct worker *workers;
     unsigned n_workers;
     bool started, joined;

@@ -130,6 +130,15 @@ int http_server_listen(struct http_server *srv, const struct http_listener_confi
     return (int)srv->n_listeners++;
 }
 
+int http_server_set_gate(struct http_server *srv, http_gate_fn gate, void *user)
+{
+    if (srv->started)
+        return IOTSEC_ERR_STATE;
+    srv->gate = gate;
+    srv->gate_user = user;
+    return IOTSEC_OK;
+}
+
 int http_server_route(struct http_server *srv, const char *method, const char *pattern,
                       http_handler_fn handler, void *user)
 {
