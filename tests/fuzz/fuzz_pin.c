@@ -102,9 +102,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = fuzz_cstr(data + 1, size - 1);
     size_t len = strlen(text);
     switch (data[0] % 3) {
-    case 0: policy(text); break;
-    case 1: answer(text, len); break;
-    default: signed_decision(text, len);
+    case 0:
+        policy(text);
+        break;
+    case 1:
+        answer(text, len);
+        break;
+    default:
+        signed_decision(text, len);
     }
     free(text);
     return 0;
