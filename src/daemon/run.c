@@ -400,13 +400,15 @@ static int build_t8(struct daemon *d)
  * admin face. */
 static int build_pin(struct daemon *d)
 {
-    struct pin_config pc = {.store = d->store, .kek = &d->kek};
+    struct pin_config pc = {.store = d->store, .kek = &d->kek, .nb = d->nb};
     memcpy(pc.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(pc.admin_cert_sha256));
     int rc = pin_new(&pc, &d->pin);
     if (rc == IOTSEC_OK)
         rc = pin_device_routes(d->pin, d->dev);
     if (rc == IOTSEC_OK)
         rc = pin_admin_routes(d->pin, d->adm);
+    if (rc == IOTSEC_OK)
+        rc = pin_nb_routes(d->pin); /* the AF's side, through the exposure service */
     return rc;
 }
 

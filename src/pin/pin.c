@@ -143,6 +143,19 @@ int pin_grant_parse(const json_t *o, const struct pin_policy *p, struct pin_gran
     return IOTSEC_OK;
 }
 
+uint32_t pin_af_service_from_name(const char *name)
+{
+    if (name == NULL)
+        return 0;
+    if (strcmp(name, "elements") == 0)
+        return PIN_AF_ELEMENTS;
+    if (strcmp(name, "qos") == 0)
+        return PIN_AF_QOS;
+    if (strcmp(name, "routing") == 0)
+        return PIN_AF_ROUTING;
+    return 0;
+}
+
 int pin_decision_text(const char *pin_id, const char *pine_id, const char *gw_id,
                       const struct pin_grant *g, int64_t expires_at,
                       const uint8_t nonce[PIN_NONCE_LEN], char **out, size_t *len)

@@ -129,6 +129,17 @@ int pin_net_list_served(struct store *s, const char *supi, size_t limit, pin_net
 int pin_gw_list(struct store *s, const char *pin_id, pin_gw_fn fn, void *ctx);
 int pin_pine_list(struct store *s, const char *pin_id, size_t limit, pin_pine_fn fn, void *ctx);
 
+/* What the PIN's owner granted an AF on that PIN (docs/pin.md, key issue 2). */
+enum pin_af_service {
+    PIN_AF_ELEMENTS = 1u << 0, /* read the PIN's elements by PIN-local ids */
+    PIN_AF_QOS = 1u << 1,      /* request QoS for a PINE's flows */
+    PIN_AF_ROUTING = 1u << 2,  /* set the PIN's routing policy */
+};
+/* "elements", "qos", "routing" -> the bit; 0 for another name. */
+uint32_t pin_af_service_from_name(const char *name);
+/* *services: 0 when no grant. */
+int pin_af_grant_get(struct store *s, const char *pin_id, const char *af_id, uint32_t *services);
+
 /* One write; fill the members its kind reads. */
 enum pin_write_kind {
     PIN_W_ROLES,    /* supi, gateway, manager */
@@ -140,6 +151,8 @@ enum pin_write_kind {
     PIN_W_REFUSE,   /* net.pin_id, pine.pine_id */
     PIN_W_REMOVE,   /* net.pin_id, pine.pine_id */
     PIN_W_GW_STATE, /* net.pin_id, gw.gw_id, gw.state */
+    PIN_W_AF_GRANT, /* net.pin_id, af_id, af_services (0: revoke) */
+    PIN_W_ROUTING,  /* net.pin_id, af_id, net.policy_json (the routing policy) */
 };
 
 struct pin_write {
@@ -151,6 +164,8 @@ struct pin_write {
     size_t n_gws;
     struct pin_gw gw;
     struct pin_pine pine;
+    char af_id[PIN_ID_MAX + 1];
+    uint32_t af_services; /* PIN_AF_* */
     int64_t now;
 };
 
@@ -163,8 +178,10 @@ int pin_write_run(struct store_conn *c, void *arg);
 struct pin;
 struct http_server;
 
+struct expose_nb;
 struct pin_config {
     struct store *store;        /* borrowed */
+    struct expose_nb *nb;       /* borrowed, may be NULL: no northbound PIN API */
     const struct seal_kek *kek; /* borrowed */
     char admin_cert_sha256[65];
 };
@@ -176,5 +193,7 @@ int pin_device_routes(struct pin *p, struct http_server *dev);
 /* /admin/v1/subscribers/{supi}/pin-roles, /admin/v1/pins[/{pinId}] on the admin face. */
 int pin_admin_routes(struct pin *p, struct http_server *adm);
 void pin_tick(struct pin *p, int64_t now_ms);
+/* The northbound PIN API (pin_nb.c) through expose_nb_route: /3gpp-pin/v1/{afId}/pins/... */
+int pin_nb_routes(struct pin *p);
 
 #endif

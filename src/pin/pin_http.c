@@ -155,6 +155,8 @@ static const struct op {
     {"remove", ROLE_MANAGER, pin_op_remove},
     {"auth", ROLE_GATEWAY, pin_op_auth},
     {"check", ROLE_GATEWAY, pin_op_check},
+    {"grant-af", ROLE_MANAGER, pin_op_grant_af},
+    {"revoke-af", ROLE_MANAGER, pin_op_revoke_af},
 };
 
 /* A base64url member of exactly want bytes (want 0: 1..cap bytes). */
@@ -288,6 +290,7 @@ int pin_new(const struct pin_config *cfg, struct pin **out)
         return IOTSEC_ERR_NOMEM;
     p->store = cfg->store;
     p->kek = cfg->kek;
+    p->nb = cfg->nb;
     memcpy(p->admin_fp, cfg->admin_cert_sha256, sizeof(p->admin_fp));
     int rc = pin_nonces_new(NONCES_MAX, NONCE_TTL_MS, &p->nonces);
     if (rc != IOTSEC_OK) {

@@ -11,6 +11,7 @@
 
 struct pin {
     struct store *store;
+    struct expose_nb *nb;
     const struct seal_kek *kek;
     char admin_fp[65];
     struct pin_nonces *nonces;
@@ -62,6 +63,8 @@ void pin_op_refuse(struct pin_ctx *x);
 void pin_op_remove(struct pin_ctx *x);
 void pin_op_auth(struct pin_ctx *x);
 void pin_op_check(struct pin_ctx *x);
+void pin_op_grant_af(struct pin_ctx *x);
+void pin_op_revoke_af(struct pin_ctx *x);
 
 /* The PIN as its manager sees it (gateways with SUPIs, elements) or as a gateway does. */
 json_t *pin_view_json(struct pin *p, const struct pin_net *n, const char *gateway_supi);

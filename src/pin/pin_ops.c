@@ -11,6 +11,7 @@
 #include "crypto/ct.h"
 #include "crypto/provision_crypto.h"
 #include "crypto/supi.h"
+#include "expose/northbound.h"
 #include "pin/pin_int.h"
 
 /* The PIN named by the request's pin_id if the caller manages it; else answers (NULL). */
@@ -407,4 +408,58 @@ void pin_op_remove(struct pin_ctx *x)
     snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
     snprintf(w.pine.pine_id, sizeof(w.pine.pine_id), "%s", pe.pine_id);
     pin_submit(x, &w, 200, json_pack("{s:s, s:b}", "pine_id", pe.pine_id, "removed", 1));
+}
+
+/* The owner's grant to an AF on one PIN: {pin_id, af_id, services: ["elements","qos",
+ * "routing"]}. The AF must be registered (with the pin service); the grant is read by every
+ * northbound request, so a revocation is effective on the AF's next request. */
+void pin_op_grant_af(struct pin_ctx *x)
+{
+    struct pin_net n;
+    if (!load_owned(x, &n))
+        return;
+    const char *af = pin_in_id(x, "af_id");
+    if (af == NULL)
+        return;
+    const json_t *s = json_object_get(x->in, "services");
+    uint32_t svcs = 0;
+    for (size_t i = 0; json_is_array(s) && i < json_array_size(s); i++) {
+        uint32_t b = pin_af_service_from_name(json_string_value(json_array_get(s, i)));
+        if (b == 0 || (svcs & b)) {
+            svcs = 0;
+            break;
+        }
+        svcs |= b;
+    }
+    if (svcs == 0) {
+        pin_problem(x->req, 400, "MALFORMED_BODY", "1..3 of elements, qos, routing", "services");
+        return;
+    }
+    struct expose_af cur;
+    if (x->p->nb == NULL || expose_nb_af_current(x->p->nb, af, &cur) != IOTSEC_OK ||
+        !(cur.services & EXPOSE_SVC_PIN)) {
+        pin_problem(x->req, 404, "AF_UNKNOWN", "no active AF registered for the pin service",
+                    "af_id");
+        return;
+    }
+    struct pin_write w = {.kind = PIN_W_AF_GRANT, .af_services = svcs};
+    snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
+    snprintf(w.af_id, sizeof(w.af_id), "%s", af);
+    pin_submit(x, &w, 200,
+               json_pack("{s:s, s:s, s:O}", "pin_id", n.pin_id, "af_id", af, "services", s));
+}
+
+void pin_op_revoke_af(struct pin_ctx *x)
+{
+    struct pin_net n;
+    if (!load_owned(x, &n))
+        return;
+    const char *af = pin_in_id(x, "af_id");
+    if (af == NULL)
+        return;
+    struct pin_write w = {.kind = PIN_W_AF_GRANT, .af_services = 0};
+    snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
+    snprintf(w.af_id, sizeof(w.af_id), "%s", af);
+    pin_submit(x, &w, 200,
+               json_pack("{s:s, s:s, s:b}", "pin_id", n.pin_id, "af_id", af, "revoked", 1));
 }

@@ -21,7 +21,11 @@ const char PIN_MIGRATION_1[] =
     "CREATE TABLE pin_elements (pin_id TEXT NOT NULL, pine_id TEXT NOT NULL, name TEXT NOT NULL,"
     " pub BLOB NOT NULL, state INTEGER NOT NULL, grant_json TEXT NOT NULL,"
     " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (pin_id, pine_id),"
-    " UNIQUE (pin_id, pub));";
+    " UNIQUE (pin_id, pub));"
+    "CREATE TABLE pin_af_grants (pin_id TEXT NOT NULL, af_id TEXT NOT NULL,"
+    " services INTEGER NOT NULL, granted_at INTEGER NOT NULL, PRIMARY KEY (pin_id, af_id));"
+    "CREATE TABLE pin_routing (pin_id TEXT PRIMARY KEY, af_id TEXT NOT NULL,"
+    " policy TEXT NOT NULL, updated_at INTEGER NOT NULL);";
 
 static void copy_text(char *dst, size_t cap, const char *src)
 {
@@ -330,11 +334,12 @@ static int w_update(struct store_conn *c, struct pin_write *w)
 
 static int w_delete(struct store_conn *c, struct pin_write *w)
 {
-    static const char *const sql[] = {"DELETE FROM pin_elements WHERE pin_id = ?",
-                                      "DELETE FROM pin_gateways WHERE pin_id = ?",
-                                      "DELETE FROM pin_networks WHERE pin_id = ?"};
+    static const char *const sql[] = {
+        "DELETE FROM pin_af_grants WHERE pin_id = ?", "DELETE FROM pin_routing WHERE pin_id = ?",
+        "DELETE FROM pin_elements WHERE pin_id = ?", "DELETE FROM pin_gateways WHERE pin_id = ?",
+        "DELETE FROM pin_networks WHERE pin_id = ?"};
     int64_t n = 0;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
         struct store_stmt *st;
         int rc = store_stmt(c, sql[i], &st);
         if (rc != IOTSEC_OK)
@@ -417,6 +422,69 @@ static int w_gw_state(struct store_conn *c, struct pin_write *w)
     return rc != IOTSEC_OK ? rc : n == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
 }
 
+static int w_af_grant(struct store_conn *c, struct pin_write *w)
+{
+    struct store_stmt *st;
+    int rc;
+    if (w->af_services == 0) {
+        rc = store_stmt(c, "DELETE FROM pin_af_grants WHERE pin_id = ? AND af_id = ?", &st);
+        if (rc != IOTSEC_OK)
+            return rc;
+        store_bind_text(st, 1, w->net.pin_id, -1);
+        store_bind_text(st, 2, w->af_id, -1);
+        int64_t n = 0;
+        rc = exec(c, st, &n);
+        return rc != IOTSEC_OK ? rc : n == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+    }
+    rc = store_stmt(c,
+                    "INSERT INTO pin_af_grants (pin_id, af_id, services, granted_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (pin_id, af_id) DO UPDATE SET"
+                    " services = excluded.services, granted_at = excluded.granted_at",
+                    &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, w->net.pin_id, -1);
+    store_bind_text(st, 2, w->af_id, -1);
+    store_bind_int64(st, 3, w->af_services);
+    store_bind_int64(st, 4, w->now);
+    return exec(c, st, NULL);
+}
+
+static int w_routing(struct store_conn *c, struct pin_write *w)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        "INSERT INTO pin_routing (pin_id, af_id, policy, updated_at)"
+                        " VALUES (?, ?, ?, ?) ON CONFLICT (pin_id) DO UPDATE SET"
+                        " af_id = excluded.af_id, policy = excluded.policy,"
+                        " updated_at = excluded.updated_at",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, w->net.pin_id, -1);
+    store_bind_text(st, 2, w->af_id, -1);
+    store_bind_text(st, 3, w->net.policy_json, -1);
+    store_bind_int64(st, 4, w->now);
+    return exec(c, st, NULL);
+}
+
+int pin_af_grant_get(struct store *s, const char *pin_id, const char *af_id, uint32_t *services)
+{
+    struct store_stmt *st;
+    *services = 0;
+    int rc =
+        reader_stmt(s, "SELECT services FROM pin_af_grants WHERE pin_id = ? AND af_id = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, pin_id, -1);
+    store_bind_text(st, 2, af_id, -1);
+    int r = store_step(st);
+    if (r == STORE_ROW)
+        *services = (uint32_t)store_col_int64(st, 0);
+    store_reset(st);
+    return r == STORE_ROW || r == STORE_DONE ? IOTSEC_OK : r;
+}
+
 int pin_write_run(struct store_conn *c, void *arg)
 {
     struct pin_write *w = arg;
@@ -448,6 +516,12 @@ int pin_write_run(struct store_conn *c, void *arg)
         break;
     case PIN_W_GW_STATE:
         rc = w_gw_state(c, w);
+        break;
+    case PIN_W_AF_GRANT:
+        rc = w_af_grant(c, w);
+        break;
+    case PIN_W_ROUTING:
+        rc = w_routing(c, w);
         break;
     default:
         rc = IOTSEC_ERR_INVALID;

@@ -19,6 +19,7 @@
 #include "base/err.h"
 #include "crypto/provision_crypto.h"
 #include "fixture.h"
+#include "northbound_client.h"
 #include "pin.h"
 
 static struct daemon_fixture fx;
@@ -573,6 +574,186 @@ static void test_malformed(void **state)
     pin_ue_wipe(&gw);
 }
 
+/* ---- key issue 2: AFs confined to their PIN ---- */
+
+static void register_af(const char *name, char *af_id, struct nb_identity *id, char *cert,
+                        char *key)
+{
+    assert_int_equal(nb_mint_client(fx.dir, name), 0);
+    snprintf(cert, 128, "%s/%s.pem", fx.dir, name);
+    snprintf(key, 128, "%s/%s.key", fx.dir, name);
+    id->cert = cert;
+    id->key = key;
+    char *pem = nb_read_file(cert);
+    json_t *o = nb_admin_json(
+        &fx, "POST", "/admin/v1/afs",
+        json_pack("{s:s, s:s, s:[s]}", "name", name, "cert_pem", pem, "services", "pin"), 201);
+    free(pem);
+    snprintf(af_id, 80, "%s", json_string_value(json_object_get(o, "af_id")));
+    json_decref(o);
+}
+
+static char *token(const struct nb_identity *who, const char *scope)
+{
+    char url[128], form[128];
+    snprintf(url, sizeof(url), "%s/oauth2/token", fx.north);
+    snprintf(form, sizeof(form), "grant_type=client_credentials&scope=%s", scope);
+    struct nb_response r;
+    nb_call(&fx, who, "POST", url, NULL, "application/x-www-form-urlencoded", form, 1, &r);
+    json_t *o = json_loads(r.body, 0, NULL);
+    char *t =
+        r.status == 200 ? strdup(json_string_value(json_object_get(o, "access_token"))) : NULL;
+    json_decref(o);
+    nb_response_free(&r);
+    return t;
+}
+
+/* One northbound request; the leak scanner runs over every answer (no SUPI may appear). */
+static long nb(const struct nb_identity *who, const char *tok, const char *method, const char *path,
+               const char *body, json_t **answer)
+{
+    char url[640];
+    snprintf(url, sizeof(url), "%s%s", fx.north, path);
+    struct nb_response r;
+    nb_call(&fx, who, method, url, tok, body ? "application/json" : NULL, body, 1, &r);
+    if (answer)
+        *answer = json_loads(r.body, 0, NULL);
+    long st = r.status;
+    nb_response_free(&r);
+    return st;
+}
+
+static void test_af_confined_to_pin(void **state)
+{
+    (void)state;
+    struct nb_identity id1, id2;
+    char af1[80], af2[80], c1[128], k1[128], c2[128], k2[128];
+    register_af("pinaf1", af1, &id1, c1, k1);
+    register_af("pinaf2", af2, &id2, c2, k2);
+    char *t1 = token(&id1, "pin"), *t2 = token(&id2, "pin");
+    assert_non_null(t1);
+    assert_non_null(t2);
+    assert_null(token(&id1, "monitoring-event")); /* not registered for it */
+    struct pin_ue pemc, pemc_b, gw, gwb;
+    ue(&pemc, PEMC);
+    ue(&pemc_b, PEMC_B);
+    ue(&gw, PEGC1);
+    ue(&gwb, PEGC_B);
+    struct net a, b;
+    create(&pemc, "[\"" PEGC1 "\"]", &a);
+    json_t *r = NULL;
+    assert_int_equal(call(&pemc_b, "create",
+                          "{\"name\":\"b\",\"gateways\":[\"" PEGC_B "\"],\"policy\":{"
+                          "\"dnns\":[\"iot\"],\"qos_classes\":[9]}}",
+                          &r),
+                     201);
+    snprintf(b.pin_id, sizeof(b.pin_id), "%s", json_string_value(json_object_get(r, "pin_id")));
+    json_decref(r);
+    struct pin_pine_key lamp, cam;
+    char lamp_id[32], cam_id[32];
+    assert_int_equal(pin_pine_keygen(&lamp), IOTSEC_OK);
+    assert_int_equal(pin_pine_keygen(&cam), IOTSEC_OK);
+    join(&gw, &a, &lamp, "lamp", lamp_id, 202);
+    decide(&pemc, &a, lamp_id, "approve", "", 200);
+    join(&gwb, &b, &cam, "cam", cam_id, 202);
+    decide(&pemc_b, &b, cam_id, "approve", "", 200);
+
+    char path[512], req[512];
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, a.pin_id);
+    /* without the owner's grant */
+    assert_int_equal(nb(&id1, t1, "GET", path, NULL, &r), 403);
+    assert_string_equal(cause(r), "DENY_NO_PIN_GRANT");
+    json_decref(r);
+    /* the owners grant: A to af1 (all), B to af2 (elements); only the owner may */
+    snprintf(req, sizeof(req),
+             "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"elements\",\"qos\","
+             "\"routing\"]}",
+             a.pin_id, af1);
+    assert_int_equal(call(&pemc_b, "grant-af", req, NULL), 403);
+    assert_int_equal(call(&pemc, "grant-af", req, NULL), 200);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"elements\"]}",
+             b.pin_id, af2);
+    assert_int_equal(call(&pemc_b, "grant-af", req, NULL), 200);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"af_id\":\"nope\",\"services\":[\"elements\"]}",
+             a.pin_id);
+    assert_int_equal(call(&pemc, "grant-af", req, NULL), 404);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"all\"]}",
+             a.pin_id, af1);
+    assert_int_equal(call(&pemc, "grant-af", req, NULL), 400);
+
+    /* af1 reads PIN A's elements by PIN-local ids; no SUPI (the scanner checks every answer) */
+    assert_int_equal(nb(&id1, t1, "GET", path, NULL, &r), 200);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(r, "elements"), 0), "pineId")),
+                        lamp_id);
+    json_decref(r);
+    /* af2 on PIN A; af1 on PIN B; af1 naming af2 in the path */
+    assert_int_equal(nb(&id2, t2, "GET", path, NULL, NULL), 403);
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, b.pin_id);
+    assert_int_equal(nb(&id1, t1, "GET", path, NULL, NULL), 403);
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af2, b.pin_id);
+    assert_int_equal(nb(&id1, t1, "GET", path, NULL, NULL), 403);
+    assert_int_equal(nb(&id2, t2, "GET", path, NULL, NULL), 200);
+    /* another AF's token on af1's connection: refused by the binding */
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, a.pin_id);
+    assert_int_equal(nb(&id1, t2, "GET", path, NULL, NULL), 401);
+
+    /* QoS for a PINE of the PIN (within the policy); a PINE of PIN B named under PIN A; a
+     * class outside the policy; af2 has no qos grant on B */
+    const char *qos = "{\"notificationDestination\":\"https://af.example/n\","
+                      "\"qosReference\":\"5qi-7\",\"flowInfo\":[{\"flowId\":1}]}";
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements/%s/qos", af1, a.pin_id, lamp_id);
+    assert_int_equal(nb(&id1, t1, "POST", path, qos, NULL), 201);
+    assert_int_equal(nb(&id1, t1, "POST", path,
+                        "{\"notificationDestination\":\"x\",\"qosReference\":\"5qi-1\"}", NULL),
+                     403);
+    assert_int_equal(nb(&id1, t1, "POST", path, "{\"qosReference\":\"5qi-7\"}", NULL), 400);
+    assert_int_equal(nb(&id1, t1, "POST", path, "[]", NULL), 400);
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements/%s/qos", af1, a.pin_id, cam_id);
+    assert_int_equal(nb(&id1, t1, "POST", path, qos, &r), 403);
+    assert_string_equal(cause(r), "DENY_NOT_IN_PIN");
+    json_decref(r);
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements/%s/qos", af2, b.pin_id, cam_id);
+    assert_int_equal(nb(&id2, t2, "POST", path, qos, NULL), 403);
+
+    /* routing policy: ServiceParameter with this pinId and one of its DNNs */
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/routing", af1, a.pin_id);
+    snprintf(req, sizeof(req), "{\"pinId\":\"%s\",\"dnn\":\"iot\",\"snssai\":{\"sst\":1}}",
+             a.pin_id);
+    assert_int_equal(nb(&id1, t1, "PUT", path, req, NULL), 200);
+    snprintf(req, sizeof(req), "{\"pinId\":\"%s\",\"dnn\":\"iot\"}", b.pin_id);
+    assert_int_equal(nb(&id1, t1, "PUT", path, req, NULL), 403);
+    snprintf(req, sizeof(req), "{\"pinId\":\"%s\",\"dnn\":\"ims\"}", a.pin_id);
+    assert_int_equal(nb(&id1, t1, "PUT", path, req, NULL), 403);
+    assert_int_equal(nb(&id1, t1, "PUT", path, "{\"dnn\":5}", NULL), 400);
+
+    /* the owner revokes: the very next request is refused */
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"af_id\":\"%s\"}", a.pin_id, af1);
+    assert_int_equal(call(&pemc, "revoke-af", req, NULL), 200);
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, a.pin_id);
+    assert_int_equal(nb(&id1, t1, "GET", path, NULL, NULL), 403);
+
+    /* every decision is in the hash-chained audit, and the chain verifies */
+    char *out = NULL;
+    assert_int_equal(admin("GET", "/admin/v1/audit?limit=1000", NULL, &out), 200);
+    assert_non_null(strstr(out, "DENY_NO_PIN_GRANT"));
+    assert_non_null(strstr(out, "DENY_NOT_IN_PIN"));
+    assert_non_null(strstr(out, "ALLOW_PIN_GRANT"));
+    assert_null(strstr(out, PEGC1));
+    free(out);
+    out = NULL;
+    assert_int_equal(admin("GET", "/admin/v1/audit/verify", NULL, &out), 200);
+    free(out);
+    free(t1);
+    free(t2);
+    pin_pine_wipe(&lamp);
+    pin_pine_wipe(&cam);
+    pin_ue_wipe(&pemc);
+    pin_ue_wipe(&pemc_b);
+    pin_ue_wipe(&gw);
+    pin_ue_wipe(&gwb);
+}
+
 static int ctl(const char *args, char *out, size_t cap)
 {
     char cmd[512];
@@ -627,6 +808,7 @@ int main(void)
         cmocka_unit_test(test_pine_lifecycle),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_af_confined_to_pin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
