@@ -800,6 +800,39 @@ static void test_cli(void **state)
     pin_ue_wipe(&pemc);
 }
 
+/* iotsec-sim pin: the household through the daemon; its last line is the object. */
+static void test_sim_pin(void **state)
+{
+    (void)state;
+    char ready[128], cmd[512], line[1024], last[1024] = "";
+    snprintf(ready, sizeof(ready), "%s/ready.json", fx.dir);
+    FILE *fp = fopen(ready, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s\n", fx.ready);
+    fclose(fp);
+    snprintf(cmd, sizeof(cmd), "%s pin --dir %s/inst --ready %s --pines 8", IOTSEC_SIM_PATH, fx.dir,
+             ready);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    while (fgets(line, sizeof(line), p))
+        snprintf(last, sizeof(last), "%s", line);
+    int st = pclose(p);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    json_t *o = json_loads(last, 0, NULL);
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "pines")), 8);
+    assert_int_equal(json_integer_value(json_object_get(o, "approved")), 7);
+    /* 8 minus the rogue and the tampered one */
+    assert_int_equal(json_integer_value(json_object_get(o, "authenticated")), 6);
+    assert_int_equal(json_integer_value(json_object_get(o, "rogue_refused")), 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "removed_refused")), 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "tamper_refused")), 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "af_own_pin_ok")), 3);
+    assert_int_equal(json_integer_value(json_object_get(o, "af_other_pin_refused")), 3);
+    assert_true(json_is_number(json_object_get(o, "p99_ms")));
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -809,6 +842,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_af_confined_to_pin),
+        cmocka_unit_test(test_sim_pin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
