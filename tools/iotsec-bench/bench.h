@@ -58,5 +58,8 @@ struct bench_provision_opts {
 int bench_provision(const struct bench_provision_opts *o);
 /* Location events in-process: baseline and area check + notification fan-out. */
 int bench_location(double seconds);
+/* Personal IoT Networks (bench_pin.c): PINE authentications through a PEGC vs the crypto
+ * ceiling, revocation latency, PEGC state per PINE. */
+int bench_pin(double seconds);
 
 #endif

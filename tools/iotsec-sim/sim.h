@@ -136,6 +136,11 @@ int sim_memstore_new(struct cred_store **out);
 /* iotsec-sim pin (sim_pin.c): a household's PIN, its PINEs and two AFs; prints the JSON
  * summary as its last line. 0 when every expectation held, 1 otherwise, 2 for setup errors. */
 int sim_pin_run(const struct sim_instance *in, uint32_t n_pines);
+/* iotsec-bench pin: `threads` PINEs authenticating through their PEGCs for `seconds`
+ * (*rate: authentications/s, *p99_ms), then one removal and the PEGC's next check
+ * (*revoke_ms: from the removal's request until the refusal). 0 or -1. */
+int sim_pin_load(const struct sim_instance *in, double seconds, unsigned threads, double *rate,
+                 double *p99_ms, double *revoke_ms);
 
 double sim_now(void);
 

@@ -4,6 +4,7 @@
  * mid-run, one whose relayed authentication its PEGC tampers with), two PINs (the household's
  * and a second one) and two AFs, each granted one PIN; the AF of the second PIN tries the
  * household's. Prints the issue's JSON object as its last line. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,4 +403,135 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
     bool ok = approved == n_pines - 1 && rogue_refused == 1 && removed_refused == 1 &&
               tamper_refused == 1 && own_ok == 3 && other_refused == 3;
     return ok ? 0 : 1;
+}
+
+/* ---- load (iotsec-bench pin) ---- */
+
+struct load {
+    struct hh *h; /* shared read-only: the household's PIN and UEs */
+    const struct net *n;
+    struct pin_pine_key key;
+    char pine[32];
+    int g;
+    double end;
+    uint64_t done, failed;
+    double *lat;
+    size_t nlat, cap;
+};
+
+static void *load_worker(void *arg)
+{
+    struct load *l = arg;
+    struct hh h = *l->h; /* its own connection */
+    struct onboard_http_config hc = {.base_url = h.in->device, .ca_file = h.in->ca};
+    if (onboard_http_new(&hc, &h.http) != IOTSEC_OK)
+        return NULL;
+    struct pin_pegc table;
+    pin_pegc_init(&table, l->n->pin_id, l->n->gw[l->g], l->n->ca, 4);
+    while (now_ms() < l->end) {
+        double t0 = now_ms();
+        if (authenticate(&h, l->n, l->g, &table, &l->key, l->pine, false) == 200) {
+            l->done++;
+            if (l->nlat < l->cap)
+                l->lat[l->nlat++] = now_ms() - t0;
+        } else
+            l->failed++;
+    }
+    pin_pegc_free(&table);
+    onboard_http_free(h.http);
+    return NULL;
+}
+
+int sim_pin_load(const struct sim_instance *in, double seconds, unsigned threads, double *rate,
+                 double *p99_ms, double *revoke_ms)
+{
+    struct hh h = {.in = in};
+    struct onboard_http_config hc = {.base_url = in->device, .ca_file = in->ca};
+    if (threads == 0 || threads > 256 || onboard_http_new(&hc, &h.http) != IOTSEC_OK)
+        return -1;
+    uint32_t base;
+    RAND_bytes((uint8_t *)&base, sizeof(base));
+    base = 1000000 + base % 8000000;
+    char owner[48];
+    snprintf(owner, sizeof(owner), "bench-%u", base);
+    struct net a;
+    struct load *l = calloc(threads, sizeof(*l));
+    pthread_t *t = calloc(threads, sizeof(*t));
+    int rc = l && t && !ue_new(&h, &h.pemc, h.pemc_supi, base, owner, false, true) &&
+                     !ue_new(&h, &h.gw[0], h.gw_supi[0], base + 1, owner, true, false) &&
+                     !ue_new(&h, &h.gw[1], h.gw_supi[1], base + 2, owner, true, false) &&
+                     !create(&h, "bench", &a)
+                 ? 0
+                 : -1;
+    for (unsigned i = 0; rc == 0 && i < threads; i++) {
+        char name[32], req[512];
+        json_t *ans = NULL;
+        snprintf(name, sizeof(name), "load-%u", i);
+        pin_pine_keygen(&l[i].key);
+        pin_pine_join_request(&l[i].key, a.pin_id, name, req, sizeof(req));
+        l[i].g = (int)(i % 2);
+        if (op(&h, &h.gw[l[i].g], "join", req, &ans) != 202) {
+            rc = -1;
+            json_decref(ans);
+            break;
+        }
+        snprintf(l[i].pine, sizeof(l[i].pine), "%s",
+                 json_string_value(json_object_get(ans, "pine_id")));
+        json_decref(ans);
+        snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\"}", a.pin_id, l[i].pine);
+        if (op(&h, &h.pemc, "approve", req, NULL) != 200)
+            rc = -1;
+        l[i].h = &h;
+        l[i].n = &a;
+        l[i].cap = 200000;
+        l[i].lat = calloc(l[i].cap, sizeof(double));
+    }
+    double t0 = now_ms();
+    for (unsigned i = 0; rc == 0 && i < threads; i++) {
+        l[i].end = t0 + seconds * 1000;
+        pthread_create(&t[i], NULL, load_worker, &l[i]);
+    }
+    uint64_t done = 0, failed = 0;
+    size_t nlat = 0;
+    for (unsigned i = 0; rc == 0 && i < threads; i++) {
+        pthread_join(t[i], NULL);
+        done += l[i].done;
+        failed += l[i].failed;
+        nlat += l[i].nlat;
+    }
+    double elapsed = (now_ms() - t0) / 1000;
+    if (rc == 0) {
+        double *all = calloc(nlat + 1, sizeof(double));
+        size_t k = 0;
+        for (unsigned i = 0; i < threads; i++)
+            for (size_t j = 0; j < l[i].nlat; j++)
+                all[k++] = l[i].lat[j];
+        qsort(all, k, sizeof(double), cmp_double);
+        *rate = done / elapsed;
+        *p99_ms = k ? all[(size_t)((k - 1) * 0.99)] : 0;
+        free(all);
+        if (failed)
+            fprintf(stderr, "iotsec-sim pin load: %llu authentications failed\n",
+                    (unsigned long long)failed);
+        /* revocation: from the removal request until the PEGC's next check is refused */
+        char req[256];
+        snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\"}", a.pin_id, l[0].pine);
+        double r0 = now_ms();
+        long st = op(&h, &h.pemc, "remove", req, NULL);
+        long chk = op(&h, &h.gw[l[0].g], "check", req, NULL);
+        *revoke_ms = now_ms() - r0;
+        if (st != 200 || chk != 403)
+            rc = -1;
+    }
+    for (unsigned i = 0; l && i < threads; i++) {
+        free(l[i].lat);
+        pin_pine_wipe(&l[i].key);
+    }
+    free(l);
+    free(t);
+    pin_ue_wipe(&h.pemc);
+    pin_ue_wipe(&h.gw[0]);
+    pin_ue_wipe(&h.gw[1]);
+    onboard_http_free(h.http);
+    return rc;
 }
