@@ -608,6 +608,23 @@ static char *token(const struct nb_identity *who, const char *scope)
     return t;
 }
 
+/* IOTSEC_PIN_DUMP=DIR (tests/openapi): the accepted QoS and routing bodies and every
+ * ProblemDetails are written there as <Schema>-NNN.json for the OpenAPI validation. */
+static void dump(const char *schema, const char *body)
+{
+    static int seq;
+    const char *dir = getenv("IOTSEC_PIN_DUMP");
+    if (dir == NULL || body == NULL || body[0] == '\0')
+        return;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s-%03d.json", dir, schema, seq++);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(body, f);
+        fclose(f);
+    }
+}
+
 /* One northbound request; the leak scanner runs over every answer (no SUPI may appear). */
 static long nb(const struct nb_identity *who, const char *tok, const char *method, const char *path,
                const char *body, json_t **answer)
@@ -619,6 +636,13 @@ static long nb(const struct nb_identity *who, const char *tok, const char *metho
     if (answer)
         *answer = json_loads(r.body, 0, NULL);
     long st = r.status;
+    if (st == 201 && strstr(path, "/qos")) {
+        dump("AsSessionWithQoSSubscription", body);
+        dump("AsSessionWithQoSSubscription", r.body);
+    } else if (st == 200 && strstr(path, "/routing"))
+        dump("ServiceParameterData", body);
+    else if (st >= 400 && st != 401) /* 401 answers carry WWW-Authenticate, no body shape */
+        dump("ProblemDetails", r.body);
     nb_response_free(&r);
     return st;
 }
@@ -701,7 +725,9 @@ static void test_af_confined_to_pin(void **state)
     /* QoS for a PINE of the PIN (within the policy); a PINE of PIN B named under PIN A; a
      * class outside the policy; af2 has no qos grant on B */
     const char *qos = "{\"notificationDestination\":\"https://af.example/n\","
-                      "\"qosReference\":\"5qi-7\",\"flowInfo\":[{\"flowId\":1}]}";
+                      "\"qosReference\":\"5qi-7\",\"ueIpv4Addr\":\"10.45.0.7\","
+                      "\"flowInfo\":[{\"flowId\":1,\"flowDescriptions\":[\"permit out ip from "
+                      "10.45.0.7 to any\"]}]}";
     snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements/%s/qos", af1, a.pin_id, lamp_id);
     assert_int_equal(nb(&id1, t1, "POST", path, qos, NULL), 201);
     assert_int_equal(nb(&id1, t1, "POST", path,
