@@ -26,6 +26,7 @@
 #include "group/group_service.h"
 #include "http/http.h"
 #include "location/location.h"
+#include "pin/pin.h"
 #include "policy/policy.h"
 #include "provision/provision.h"
 #include "subscriber/subscriber.h"
@@ -44,6 +45,7 @@ struct daemon {
     struct policy_nft *nft;       /* policy.nftables: on */
     struct group_service *groups; /* group messaging: groups, key trees (docs/group.md) */
     struct provision *prov;       /* zero-touch provisioning (device face, its admin API) */
+    struct pin *pin;              /* Personal IoT Networks (device face, its admin API) */
     struct http_server *sbi, *adm;
     struct http_server *north; /* application servers: OAuth2 + mTLS (any CA, pinned) */
     struct http_server *dev;   /* devices and gateways: onboarding, rotation */
@@ -433,6 +435,22 @@ static int build_t8(struct daemon *d)
     return rc;
 }
 
+/* Personal IoT Networks: PEMC/PEGC operations on the device face, roles and PINs on the
+ * admin face. */
+static int build_pin(struct daemon *d)
+{
+    struct pin_config pc = {.store = d->store, .kek = &d->kek, .nb = d->nb};
+    memcpy(pc.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(pc.admin_cert_sha256));
+    int rc = pin_new(&pc, &d->pin);
+    if (rc == IOTSEC_OK)
+        rc = pin_device_routes(d->pin, d->dev);
+    if (rc == IOTSEC_OK)
+        rc = pin_admin_routes(d->pin, d->adm);
+    if (rc == IOTSEC_OK)
+        rc = pin_nb_routes(d->pin); /* the AF's side, through the exposure service */
+    return rc;
+}
+
 static int build_servers(struct daemon *d)
 {
     struct aka_config ac = {.sqn_block = d->cfg.sqn_block,
@@ -536,6 +554,8 @@ static int build_servers(struct daemon *d)
     if (rc == IOTSEC_OK)
         rc = provision_admin_routes(d->prov, d->adm);
     if (rc == IOTSEC_OK)
+        rc = build_pin(d);
+    if (rc == IOTSEC_OK)
         rc = nrf_wire_gate(&d->cfg, d->sbi, &d->nrf_auth);
     return rc;
 }
@@ -629,6 +649,7 @@ static void teardown(struct daemon *d)
         aka_lease_release(d->aka); /* another instance may take the slot at once */
     store_close(d->store);         /* completes every queued job first */
     provision_free(d->prov);       /* after the store: queued provisioning jobs use its key */
+    pin_free(d->pin);              /* after the store: queued PIN jobs answer their requests */
     location_free(d->loc);
     aka_free(d->aka);
     suci_keyring_free(d->keyring);

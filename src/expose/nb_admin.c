@@ -222,7 +222,7 @@ static void handle_af_add(struct http_request *req, void *user)
         ip[0] = (struct http_invalid_param){"cert_pem", "not a PEM certificate"};
     else if (bad_service)
         ip[0] = (struct http_invalid_param){"services", "known services: monitoring-event, "
-                                                        "as-session-with-qos"};
+                                                        "as-session-with-qos, pin"};
     else if (!dest_ok)
         ip[0] = (struct http_invalid_param){"allow_destinations", DEST_HINT};
     else

@@ -285,6 +285,8 @@ static const struct command subscriber_commands[] = {
     {"release", cmd_release, "SUPI [--reason TEXT] [--by NAME]   quarantined -> active (audited)"},
     {"quarantine", cmd_quarantine, "SUPI --reason TEXT [--by NAME]   isolate by hand (audited)"},
     {"delete", cmd_delete, "SUPI   (crypto-erases the credentials)"},
+    {"set-roles", cmd_pin_set_roles,
+     "SUPI [--pin-gateway] [--pin-manager]   PIN roles (PEGC, PEMC); none removes them"},
 };
 
 int cmd_subscriber(int argc, char **argv)
