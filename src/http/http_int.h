@@ -83,11 +83,13 @@ struct route {
     http_handler_fn handler;
     void *user;
     unsigned index; /* metrics slot */
+    size_t max_body; /* request body limit of this route; 0: the server's */
 };
 
 struct router {
     struct route **routes;
     unsigned n, cap;
+    bool any_limit; /* some route has its own body limit */
 };
 
 struct route_match {
@@ -108,6 +110,9 @@ int hrouter_add(struct router *r, const char *method, const char *pattern, http_
 int hrouter_match(const struct router *r, const char *method, const char *path, size_t path_len,
                   struct route_match *m);
 void hrouter_free(struct router *r);
+/* The body limit for a request to (method, path): its route's own, or dflt. */
+size_t hrouter_body_limit(const struct router *r, const char *method, const char *path,
+                          size_t dflt);
 
 /* ---- metrics.c ---- */
 
@@ -140,6 +145,7 @@ struct http_request {
     bool head_too_large;
     bool body_too_large;
     bool is_head; /* HEAD: no body in the answer */
+    size_t max_body; /* this request's body limit, known once its head is */
 
     const char *method, *path, *query;
     char *target; /* HTTP/2: :path as received, split into path and query at END_HEADERS */
@@ -228,8 +234,9 @@ extern const struct conn_proto hconn_proto_h1;
 struct h1_state {
     struct http_buf in;
     struct http_request *req; /* receiving, being handled, or deferred */
-    size_t body_need;
+    size_t body_need; /* Content-Length: bytes still to come; chunked: of this chunk */
     size_t scanned;   /* bytes of `in` known to hold no end of head */
+    int chunk_phase;  /* chunked body: see conn_h1.c; 0 when the body has a length */
     bool close_after; /* answer with Connection: close, then close */
     bool in_body;
 };

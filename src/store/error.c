@@ -36,6 +36,8 @@ int store_map_sqlite(int sqlite_rc)
         return IOTSEC_ERR_BUSY;
     case SQLITE_NOMEM:
         return IOTSEC_ERR_NOMEM;
+    case SQLITE_FULL: /* the disk (or the file size limit): overload, not a bug */
+        return IOTSEC_ERR_FULL;
     default:
         return IOTSEC_ERR_IO;
     }
