@@ -182,9 +182,16 @@ struct ctx_stripe {
 
 struct auth_ctx_table {
     struct ctx_stripe stripes[STRIPES];
-    atomic_size_t count;
-    size_t limit;
+    atomic_size_t count;   /* pending contexts */
+    atomic_size_t results; /* confirmed results kept */
+    size_t limit;          /* of each */
 };
+
+/* The counter a node is held in. */
+static atomic_size_t *counter_of(struct auth_ctx_table *t, const struct ctx_node *n)
+{
+    return n->ctx.confirmed ? &t->results : &t->count;
+}
 
 static uint64_t hash_id(const char *id)
 {
@@ -229,6 +236,64 @@ void auth_ctx_table_free(struct auth_ctx_table *t)
     free(t);
 }
 
+static void insert_node(struct auth_ctx_table *t, struct ctx_node *n)
+{
+    uint64_t h = hash_id(n->ctx.id);
+    struct ctx_stripe *s = &t->stripes[h & (STRIPES - 1)];
+    pthread_mutex_lock(&s->lock);
+    n->next = s->buckets[(h >> 8) % CTX_BUCKETS];
+    s->buckets[(h >> 8) % CTX_BUCKETS] = n;
+    pthread_mutex_unlock(&s->lock);
+}
+
+int auth_ctx_keep_result(struct auth_ctx_table *t, const struct auth_ctx *ctx, int64_t until_ms)
+{
+    if (atomic_fetch_add(&t->results, 1) >= t->limit) {
+        atomic_fetch_sub(&t->results, 1);
+        return IOTSEC_ERR_BUSY;
+    }
+    struct ctx_node *n = calloc(1, sizeof(*n));
+    if (n == NULL) {
+        atomic_fetch_sub(&t->results, 1);
+        return IOTSEC_ERR_NOMEM;
+    }
+    /* only what a deletion needs: no RAND, no expected response, no key */
+    memcpy(n->ctx.id, ctx->id, sizeof(n->ctx.id));
+    n->ctx.kind = ctx->kind;
+    memcpy(n->ctx.supi, ctx->supi, sizeof(n->ctx.supi));
+    n->ctx.subscription_id = ctx->subscription_id;
+    memcpy(n->ctx.snn, ctx->snn, sizeof(n->ctx.snn));
+    n->ctx.expires_at_ms = until_ms;
+    n->ctx.confirmed = true;
+    insert_node(t, n);
+    return IOTSEC_OK;
+}
+
+size_t auth_ctx_drop_supi(struct auth_ctx_table *t, const char *supi)
+{
+    size_t dropped = 0;
+    for (int i = 0; i < STRIPES; i++) {
+        struct ctx_stripe *s = &t->stripes[i];
+        pthread_mutex_lock(&s->lock);
+        for (int b = 0; b < CTX_BUCKETS; b++) {
+            struct ctx_node **p = &s->buckets[b];
+            while (*p) {
+                if (strcmp((*p)->ctx.supi, supi) == 0) {
+                    struct ctx_node *dead = *p;
+                    *p = dead->next;
+                    atomic_fetch_sub(counter_of(t, dead), 1);
+                    free_node(dead);
+                    dropped++;
+                } else {
+                    p = &(*p)->next;
+                }
+            }
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+    return dropped;
+}
+
 int auth_ctx_put(struct auth_ctx_table *t, struct auth_ctx *ctx)
 {
     if (atomic_fetch_add(&t->count, 1) >= t->limit) {
@@ -243,17 +308,14 @@ int auth_ctx_put(struct auth_ctx_table *t, struct auth_ctx *ctx)
         return n ? IOTSEC_ERR_CRYPTO : IOTSEC_ERR_NOMEM;
     }
     hex_encode(raw, sizeof(raw), ctx->id);
+    ctx->confirmed = false;
     n->ctx = *ctx;
-    uint64_t h = hash_id(ctx->id);
-    struct ctx_stripe *s = &t->stripes[h & (STRIPES - 1)];
-    pthread_mutex_lock(&s->lock);
-    n->next = s->buckets[(h >> 8) % CTX_BUCKETS];
-    s->buckets[(h >> 8) % CTX_BUCKETS] = n;
-    pthread_mutex_unlock(&s->lock);
+    insert_node(t, n);
     return IOTSEC_OK;
 }
 
-int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, struct auth_ctx *out)
+int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, bool confirmed_too,
+                  struct auth_ctx *out)
 {
     if (id == NULL || strlen(id) != AUTH_CTX_ID_LEN)
         return IOTSEC_ERR_NOTFOUND;
@@ -263,6 +325,8 @@ int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, stru
     struct ctx_node **p = &s->buckets[(h >> 8) % CTX_BUCKETS], *found = NULL;
     for (; *p; p = &(*p)->next) {
         if (strcmp((*p)->ctx.id, id) == 0) {
+            if ((*p)->ctx.confirmed && !confirmed_too)
+                break; /* confirmed once already: not again */
             found = *p;
             *p = found->next;
             break;
@@ -271,7 +335,7 @@ int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, stru
     pthread_mutex_unlock(&s->lock);
     if (found == NULL)
         return IOTSEC_ERR_NOTFOUND;
-    atomic_fetch_sub(&t->count, 1);
+    atomic_fetch_sub(counter_of(t, found), 1);
     int rc = found->ctx.expires_at_ms > now_ms ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
     if (rc == IOTSEC_OK)
         *out = found->ctx;
@@ -281,7 +345,7 @@ int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, stru
 
 size_t auth_ctx_expire(struct auth_ctx_table *t, int64_t now_ms)
 {
-    size_t dropped = 0;
+    size_t dropped = 0, results = 0;
     for (int i = 0; i < STRIPES; i++) {
         struct ctx_stripe *s = &t->stripes[i];
         pthread_mutex_lock(&s->lock);
@@ -291,8 +355,9 @@ size_t auth_ctx_expire(struct auth_ctx_table *t, int64_t now_ms)
                 if ((*p)->ctx.expires_at_ms <= now_ms) {
                     struct ctx_node *dead = *p;
                     *p = dead->next;
+                    results += dead->ctx.confirmed; /* counted apart */
+                    dropped += !dead->ctx.confirmed;
                     free_node(dead);
-                    dropped++;
                 } else {
                     p = &(*p)->next;
                 }
@@ -301,7 +366,8 @@ size_t auth_ctx_expire(struct auth_ctx_table *t, int64_t now_ms)
         pthread_mutex_unlock(&s->lock);
     }
     atomic_fetch_sub(&t->count, dropped);
-    return dropped;
+    atomic_fetch_sub(&t->results, results);
+    return dropped + results;
 }
 
 size_t auth_ctx_count(struct auth_ctx_table *t)

@@ -62,6 +62,9 @@ struct auth_ctx {
     size_t res_len;
     uint8_t eap_id;        /* EAP-AKA': identifier of the challenge sent */
     int64_t expires_at_ms;
+    /* A confirmed, successful authentication kept (without any key) so that the AMF may
+     * still delete its result (TS 29.509 Delete5gAkaAuthenticationResult). */
+    bool confirmed;
 };
 
 struct auth_ctx_table;
@@ -74,8 +77,19 @@ void auth_ctx_table_free(struct auth_ctx_table *t);
 int auth_ctx_put(struct auth_ctx_table *t, struct auth_ctx *ctx);
 
 /* Removes the context with id and copies it out: a context is consumed once. Returns
- * IOTSEC_ERR_NOTFOUND when absent, already consumed, or expired at now_ms. */
-int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, struct auth_ctx *out);
+ * IOTSEC_ERR_NOTFOUND when absent, already consumed, or expired at now_ms. A confirmed
+ * result is taken only when confirmed_too (and is otherwise left alone). */
+int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, bool confirmed_too,
+                  struct auth_ctx *out);
+
+/* Keeps the result of a successful confirmation under ctx->id until until_ms: ctx is copied
+ * without its keys, and confirmed is set. Results have their own bound (the table's limit):
+ * past it the result is not kept (IOTSEC_ERR_BUSY), which only means a later deletion of that
+ * result finds nothing. */
+int auth_ctx_keep_result(struct auth_ctx_table *t, const struct auth_ctx *ctx, int64_t until_ms);
+
+/* Drops every context (pending or confirmed) of supi; returns how many. */
+size_t auth_ctx_drop_supi(struct auth_ctx_table *t, const char *supi);
 
 /* Drops expired contexts (wiping them); returns how many. */
 size_t auth_ctx_expire(struct auth_ctx_table *t, int64_t now_ms);

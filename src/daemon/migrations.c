@@ -21,6 +21,7 @@ static const struct store_migration migrations[] = {
      LOCATION_MIGRATION_1},
     {6, "policy: actions on findings, their audit, the policy", POLICY_MIGRATION_1},
     {7, "provision: maximum credential age, credential age", PROVISION_MIGRATION_2},
+    {8, "aka: authentication events (Nudm_UEAU AuthEvent)", AKA_MIGRATION_2},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)
