@@ -54,11 +54,9 @@ static bool pick_format(struct http_request *req, enum an_format *fmt)
         while (i < count && !(strlen(media[i].type) == n && strncasecmp(ct, media[i].type, n) == 0))
             i++;
         if (i == count) {
-            http_respond_problem(req, 415, NULL,
-                                 "send application/x-ndjson (jsonl), text/x-zeek-conn or "
-                                 "text/tab-separated-values (zeek), text/csv (iot23), or "
-                                 "text/plain with ?format=",
-                                 "UNSUPPORTED_MEDIA_TYPE", NULL, 0);
+            http_respond_unsupported_media(req, "application/x-ndjson, text/x-zeek-conn, "
+                                                "text/tab-separated-values, text/csv, "
+                                                "text/plain");
             return false;
         }
         implied = media[i].format;
@@ -183,6 +181,10 @@ static void handle_map(struct http_request *req, void *user)
     struct analytics *a = user;
     if (!admin_ok(req, a))
         return;
+    if (!http_request_media_type_is(req, "application/json")) {
+        http_respond_unsupported_media(req, "application/json");
+        return;
+    }
     size_t len;
     const char *body = http_request_body(req, &len);
     json_error_t je;
@@ -209,7 +211,7 @@ static void handle_map(struct http_request *req, void *user)
                                  rc == IOTSEC_ERR_NOTFOUND ? "unknown subscription"
                                                            : "invalid mapping",
                                  rc == IOTSEC_ERR_NOTFOUND ? "USER_NOT_FOUND"
-                                                           : "INVALID_MSG_FORMAT",
+                                                           : "MANDATORY_IE_INCORRECT",
                                  &p, 1);
             json_decref(list);
             return;

@@ -38,7 +38,7 @@ int http_respond_unsupported_media(struct http_request *req, const char *accepte
     char detail[160];
     snprintf(detail, sizeof(detail), "the body must be %s", accepted);
     http_response_header(req, "Accept-Post", accepted);
-    return http_respond_problem(req, 415, NULL, detail, NULL, NULL, 0);
+    return http_respond_problem(req, 415, NULL, detail, "UNSUPPORTED_MEDIA_TYPE", NULL, 0);
 }
 
 json_t *http_request_json(struct http_request *req)

@@ -239,8 +239,8 @@ json_t *http_problem_new(int status, const char *title, const char *detail, cons
  * "application/json" also matches any "application/...+json". */
 bool http_request_media_type_is(const struct http_request *req, const char *media_type);
 
-/* Answers 415 (with Accept-Post: accepted) for a body of a media type the route does not
- * take. */
+/* Answers 415 UNSUPPORTED_MEDIA_TYPE (with Accept-Post: accepted) for a body of a media
+ * type the route does not take. */
 int http_respond_unsupported_media(struct http_request *req, const char *accepted);
 
 /* The body as a JSON object (duplicate members refused), or NULL after answering: 415 when

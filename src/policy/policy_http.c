@@ -63,6 +63,10 @@ static void handle_put_policy(struct http_request *req, void *user)
     struct policy_service *ps = user;
     if (!admin_ok(req, ps))
         return;
+    json_t *shape = http_request_json(req); /* 415 / INVALID_MSG_FORMAT like every face */
+    if (shape == NULL)
+        return;
+    json_decref(shape);
     size_t len;
     const char *body = http_request_body(req, &len);
     struct put_op *op = calloc(1, sizeof(*op));
@@ -72,8 +76,7 @@ static void handle_put_policy(struct http_request *req, void *user)
         return;
     }
     if (policy_from_json(body, len, &op->policy, err, sizeof(err)) != IOTSEC_OK) {
-        struct http_invalid_param ip = {err, "see docs/policy.md"};
-        http_respond_problem(req, 400, NULL, "invalid policy", "INVALID_MSG_FORMAT", &ip, 1);
+        http_respond_problem(req, 400, NULL, err, "MANDATORY_IE_INCORRECT", NULL, 0);
         free(op);
         return;
     }

@@ -421,9 +421,11 @@ static void test_bad_inputs_refused_nothing_written(void **state)
         "{\"registration_id\":\"x\",\"registration_id\":\"y\"}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        expect_req(NULL, url("/device/v1/onboard"), bad[i], NULL, 400, "MALFORMED_BODY");
-        expect_req(NULL, url("/device/v1/confirm"), bad[i], NULL, 400, "MALFORMED_BODY");
-        expect_req(NULL, url("/device/v1/rotate"), bad[i], NULL, 400, "MALFORMED_BODY");
+        /* not JSON, not an object, or a repeated member: the message; else a field */
+        const char *cause = i < 2 || i == 5 ? "INVALID_MSG_FORMAT" : "MANDATORY_IE_INCORRECT";
+        expect_req(NULL, url("/device/v1/onboard"), bad[i], NULL, 400, cause);
+        expect_req(NULL, url("/device/v1/confirm"), bad[i], NULL, 400, cause);
+        expect_req(NULL, url("/device/v1/rotate"), bad[i], NULL, 400, cause);
     }
     assert_int_equal(tcount(&fx, "prov_registrations"), regs);
     assert_int_equal(tcount(&fx, "subscriptions"), subs);
