@@ -296,7 +296,8 @@ static const char *chunk_line(struct h1_state *h, size_t *len, bool *bad)
     return *bad ? NULL : p;
 }
 
-/* chunk-size [ chunk-ext ]: 1..15 hex digits (no overflow of size_t), then nothing or ';'. */
+/* chunk-size [ chunk-ext ]: 1..15 hex digits (no overflow of size_t), then nothing or BWS
+ * and ';' (the extension itself is ignored). */
 static bool chunk_size(const char *p, size_t len, size_t *size)
 {
     size_t i = 0, v = 0;
@@ -310,7 +311,11 @@ static bool chunk_size(const char *p, size_t len, size_t *size)
             break;
         v = v << 4 | (size_t)d;
     }
-    if (i == 0 || i == 16 || (i < len && p[i] != ';' && p[i] != ' ' && p[i] != '\t'))
+    if (i == 0 || i == 16)
+        return false;
+    while (i < len && (p[i] == ' ' || p[i] == '\t')) /* BWS before an extension */
+        i++;
+    if (i < len && p[i] != ';')
         return false;
     *size = v;
     return true;

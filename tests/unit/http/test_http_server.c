@@ -552,7 +552,7 @@ static void test_404_405_problems(void **state)
                            .version = versions[v]};
         fetch_run(&na);
         expect_problem(&na, 405, "Method Not Allowed");
-        assert_string_equal(na.allow, "GET, PUT");
+        assert_string_equal(na.allow, "GET, HEAD, PUT");
         fetch_done(&na);
     }
     /* A handler's own problem, with cause and invalidParams. */

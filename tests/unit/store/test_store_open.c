@@ -169,7 +169,7 @@ static void test_error_mapping(void **state)
     assert_int_equal(store_map_sqlite(SQLITE_IOERR_FSYNC), IOTSEC_ERR_IO);
     assert_int_equal(store_map_sqlite(SQLITE_CORRUPT), IOTSEC_ERR_IO);
     assert_int_equal(store_map_sqlite(SQLITE_ERROR), IOTSEC_ERR_IO);
-    assert_int_equal(store_error(NULL, SQLITE_FULL), IOTSEC_ERR_IO);
+    assert_int_equal(store_error(NULL, SQLITE_FULL), IOTSEC_ERR_FULL); /* 503, not 500 */
     assert_non_null(strstr(store_errmsg(), "full"));
 }
 
