@@ -530,7 +530,7 @@ static void handle_patch(struct http_request *req, void *user)
     if (!begin(t, req, &af) || !lookup(t, req, &af, &sn))
         return;
     memset(sn.supi, 0, sizeof(sn.supi));
-    json_t *patch = http_request_json(req);
+    json_t *patch = http_request_json_value(req); /* a JSON Patch is an array */
     if (patch == NULL) {
         json_decref(sn.body);
         return;

@@ -41,7 +41,7 @@ int http_respond_unsupported_media(struct http_request *req, const char *accepte
     return http_respond_problem(req, 415, NULL, detail, "UNSUPPORTED_MEDIA_TYPE", NULL, 0);
 }
 
-json_t *http_request_json(struct http_request *req)
+static json_t *read_json(struct http_request *req, bool object)
 {
     if (!http_request_media_type_is(req, "application/json")) {
         http_respond_unsupported_media(req, "application/json");
@@ -51,7 +51,7 @@ json_t *http_request_json(struct http_request *req)
     const char *body = http_request_body(req, &len);
     json_error_t err;
     json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
-    if (!json_is_object(o)) {
+    if (o == NULL || (object && !json_is_object(o))) {
         char detail[320];
         if (o == NULL)
             snprintf(detail, sizeof(detail), "the body is not JSON: %s (line %d, column %d)",
@@ -63,6 +63,16 @@ json_t *http_request_json(struct http_request *req)
         return NULL;
     }
     return o;
+}
+
+json_t *http_request_json(struct http_request *req)
+{
+    return read_json(req, true);
+}
+
+json_t *http_request_json_value(struct http_request *req)
+{
+    return read_json(req, false);
 }
 
 int http_respond_invalid(struct http_request *req, int status, const char *cause,

@@ -249,6 +249,9 @@ int http_respond_unsupported_media(struct http_request *req, const char *accepte
  * the result. */
 json_t *http_request_json(struct http_request *req);
 
+/* The same for a body that may be any JSON value (a JSON Patch array). */
+json_t *http_request_json_value(struct http_request *req);
+
 /* A ProblemDetails with one invalidParams entry: pointer is the attribute as a JSON Pointer
  * (RFC 6901, "/supiOrSuci", "/resynchronizationInfo/auts"), or a header's or query
  * parameter's name (TS 29.571 InvalidParam). reason is also the detail. */

@@ -851,7 +851,7 @@ static void test_enrollment_max_credential_age(void **state)
         json_t *p = admin_ok("POST", "/admin/v1/enrollments", json, 400);
         assert_string_equal(json_string_value(json_object_get(
                                 json_array_get(json_object_get(p, "invalidParams"), 0), "param")),
-                            "max_credential_age_s");
+                            "/max_credential_age_s"); /* a JSON Pointer (TS 29.571) */
         json_decref(p);
     }
     assert_int_equal(tcount(&fx, "prov_enrollments"), before);
