@@ -72,6 +72,7 @@ void aka_udm_generate_auth_data(struct http_request *req, void *user)
     json_t *body = http_request_json(req);
     if (body == NULL)
         return;
+    /* a path parameter is named as itself; a body attribute by its JSON Pointer */
     start_vector(user, req, AV_FOR_UDM, body, http_request_param(req, "supiOrSuci"),
                  "supiOrSuci");
     json_decref(body);
@@ -82,7 +83,7 @@ void aka_ausf_authenticate(struct http_request *req, void *user)
     json_t *body = http_request_json(req);
     if (body == NULL)
         return;
-    start_vector(user, req, AV_FOR_AUSF, body, str(body, "supiOrSuci"), "supiOrSuci");
+    start_vector(user, req, AV_FOR_AUSF, body, str(body, "supiOrSuci"), "/supiOrSuci");
     json_decref(body);
 }
 
