@@ -130,6 +130,33 @@ static void test_bad_bodies_alike_on_every_face(void **state)
     json_decref(p);
 }
 
+/* The UDM's vector for a 5G AKA and for an EAP-AKA' subscription (validated against
+ * TS 29.503 by openapi_sbi, as every exchange here). */
+static void test_udm_vectors(void **state)
+{
+    (void)state;
+    const char *eap = "{\"supi\":\"imsi-001010000000004\",\"k\":\"" K_HEX "\",\"opc\":\"" OPC_HEX
+                      "\",\"amf\":\"8000\",\"auth_method\":\"EAP_AKA_PRIME\"}";
+    assert_int_equal(fixture_add_subscriber(&fx, eap), 0);
+    static const char *const supis[] = {SUPI, "imsi-001010000000004"};
+    static const char *const types[] = {"5G_HE_AKA", "EAP_AKA_PRIME"};
+    for (int i = 0; i < 2; i++) {
+        char url[200], body[200];
+        snprintf(url, sizeof(url), "%s/nudm-ueau/v1/%s/security-information/generate-auth-data",
+                 fx.sbi, supis[i]);
+        snprintf(body, sizeof(body),
+                 "{\"servingNetworkName\":\"%s\",\"ausfInstanceId\":\"" AUSF_ID "\"}", fx.snn);
+        struct fixture_answer a;
+        json_t *v = call(AS_NF, "POST", url, "application/json", body, false, false, 200, NULL, &a);
+        assert_string_equal(a.content_type, "application/json");
+        assert_string_equal(json_string_value(json_object_get(
+                                json_object_get(v, "authenticationVector"), "avType")),
+                            types[i]);
+        free(a.body);
+        json_decref(v);
+    }
+}
+
 /* HEAD wherever GET is, on every face: the GET's status and headers, no body. */
 static void test_head_everywhere(void **state)
 {
@@ -336,6 +363,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_bodies_alike_on_every_face),
+        cmocka_unit_test(test_udm_vectors),
         cmocka_unit_test(test_head_everywhere),
         cmocka_unit_test(test_chunked_bodies),
         cmocka_unit_test(test_admin_body_limits),
