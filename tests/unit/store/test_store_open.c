@@ -185,6 +185,36 @@ static void test_conflict_message(void **state)
     store_close(s);
 }
 
+/* A full disk (here: the database may not grow, PRAGMA max_page_count) inside a job comes
+ * back as IOTSEC_ERR_FULL, which every face answers 503 + Retry-After (issue 11 item 8). */
+static int fill_disk_job(struct store_conn *c, void *arg)
+{
+    (void)arg;
+    sqlite3 *db = store_conn_db(c);
+    int rc = sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS fill(b BLOB)", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, "PRAGMA max_page_count = 1", NULL, NULL, NULL); /* = current */
+    sqlite3_stmt *st;
+    if (rc != SQLITE_OK || store_stmt(c, "INSERT INTO fill VALUES (zeroblob(100000))", &st))
+        return IOTSEC_ERR_IO;
+    for (int i = 0; i < 100; i++) {
+        int step = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (step != SQLITE_DONE)
+            return store_error(c, step);
+    }
+    return IOTSEC_OK;
+}
+
+static void test_full_disk(void **state)
+{
+    struct tmpdb *t = *state;
+    struct store *s = open_test_store(t->path, NULL);
+    assert_int_equal(store_write_sync(s, fill_disk_job, NULL), IOTSEC_ERR_FULL);
+    assert_non_null(strstr(store_errmsg(), "full"));
+    store_close(s);
+}
+
 static void test_stmt_cache(void **state)
 {
     struct tmpdb *t = *state;
@@ -312,6 +342,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_options_and_paths, setup, teardown),
         cmocka_unit_test(test_error_mapping),
         cmocka_unit_test_setup_teardown(test_conflict_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_per_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_integrity_check, setup, teardown),
