@@ -114,8 +114,7 @@ static void ingest(struct http_request *req, struct analytics *a)
         return;
     }
     if (rc == IOTSEC_ERR_BUSY || rc == IOTSEC_ERR_NOMEM) {
-        http_response_header(req, "Retry-After", "5");
-        http_respond_problem(req, 503, NULL, "the device table is full", NULL, NULL, 0);
+        http_respond_unavailable(req, "INSUFFICIENT_RESOURCES", "the device table is full", 5);
         return;
     }
     if (r.records == 0 && r.err[0]) {
@@ -232,8 +231,7 @@ static void handle_map(struct http_request *req, void *user)
     if (rc != IOTSEC_OK) {
         char detail[96];
         snprintf(detail, sizeof(detail), "the mapping table is full after %zu entries", mapped);
-        http_response_header(req, "Retry-After", "60");
-        http_respond_problem(req, 503, NULL, detail, NULL, NULL, 0);
+        http_respond_unavailable(req, "INSUFFICIENT_RESOURCES", detail, 60);
         return;
     }
     http_respond_json(req, 200, json_pack("{s:I}", "mapped", (json_int_t)mapped));

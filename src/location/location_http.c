@@ -78,11 +78,8 @@ static void handle_area_put(struct http_request *req, void *user)
         rc = location_set_area(h->loc, supi, &a);
     if (rc == IOTSEC_OK)
         http_respond_json(req, 200, loc_area_to_json(&a));
-    else if (rc == IOTSEC_ERR_BUSY) {
-        http_response_header(req, "Retry-After", "5");
-        http_respond_problem(req, 503, NULL, "area table or store queue full", NULL, NULL, 0);
-    } else
-        http_respond_problem(req, 503, NULL, "the area could not be stored", NULL, NULL, 0);
+    else
+        http_respond_error(req, rc, "storing the area");
     loc_area_free_members(&a);
 }
 
@@ -98,7 +95,7 @@ static void handle_area_delete(struct http_request *req, void *user)
     if (rc == IOTSEC_OK)
         http_respond(req, 204, NULL, NULL, 0);
     else
-        http_respond_problem(req, 503, NULL, "the area could not be removed", NULL, NULL, 0);
+        http_respond_error(req, rc, "removing the area");
 }
 
 /* The state the operator sees (the admin face is inside: SUPIs are fine here). */
@@ -164,8 +161,7 @@ static void handle_cells_put(struct http_request *req, void *user)
         http_respond_problem(req, 400, NULL, "invalid cell positions (those before the first "
                              "bad one were applied)", "MANDATORY_IE_INCORRECT", &ip, 1);
     } else if (rc != IOTSEC_OK) {
-        http_respond_problem(req, 503, NULL, "cell table full or store unavailable", NULL, NULL,
-                             0);
+        http_respond_error(req, rc, "storing cell positions");
     } else {
         http_respond_json(req, 200, json_pack("{s:I}", "cells", (json_int_t)done));
     }

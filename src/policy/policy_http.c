@@ -52,7 +52,7 @@ static void put_done(void *arg, int rc)
         policy_service_set(op->ps, &op->policy);
         http_respond_json(op->req, 200, policy_to_json(&op->policy));
     } else {
-        http_respond_problem(op->req, 500, NULL, "the policy could not be saved", NULL, NULL, 0);
+        http_respond_error(op->req, rc, "saving the policy");
     }
     free(op->doc);
     free(op);
@@ -72,7 +72,7 @@ static void handle_put_policy(struct http_request *req, void *user)
     struct put_op *op = calloc(1, sizeof(*op));
     char err[96];
     if (op == NULL) {
-        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "policy");
         return;
     }
     if (policy_from_json(body, len, &op->policy, err, sizeof(err)) != IOTSEC_OK) {
@@ -90,12 +90,12 @@ static void handle_put_policy(struct http_request *req, void *user)
     if (op->doc == NULL || http_request_defer(req) != IOTSEC_OK) {
         free(op->doc);
         free(op);
-        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "policy");
         return;
     }
-    if (store_submit(policy_service_options(ps)->store, &job) != IOTSEC_OK) {
-        http_response_header(req, "Retry-After", "1");
-        http_respond_problem(req, 503, NULL, "the database is busy", NULL, NULL, 0);
+    int src = store_submit(policy_service_options(ps)->store, &job);
+    if (src != IOTSEC_OK) {
+        http_respond_error(req, src, "saving");
         free(op->doc);
         free(op);
     }
@@ -178,7 +178,7 @@ static void release_done(void *arg, int rc)
         http_respond_problem(op->req, 409, NULL, "the subscription is not quarantined",
                              "INVALID_STATE", NULL, 0);
     else
-        http_respond_problem(op->req, 500, NULL, "the release could not be saved", NULL, NULL, 0);
+        http_respond_error(op->req, rc != IOTSEC_OK ? rc : sub, "saving the release");
     free(op);
 }
 
@@ -197,7 +197,7 @@ static void handle_release(struct http_request *req, void *user)
     struct release_op *op = calloc(1, sizeof(*op));
     if (op == NULL || http_request_defer(req) != IOTSEC_OK) {
         free(op);
-        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "policy");
         return;
     }
     snprintf(op->supi, sizeof(op->supi), "%s", supi);
@@ -205,9 +205,9 @@ static void handle_release(struct http_request *req, void *user)
     op->ps = ps;
     op->job = (struct policy_release_job){op->supi, (int64_t)time(NULL), IOTSEC_OK};
     struct store_job job = {release_run, release_done, op};
-    if (store_submit(policy_service_options(ps)->store, &job) != IOTSEC_OK) {
-        http_response_header(req, "Retry-After", "1");
-        http_respond_problem(req, 503, NULL, "the database is busy", NULL, NULL, 0);
+    int src = store_submit(policy_service_options(ps)->store, &job);
+    if (src != IOTSEC_OK) {
+        http_respond_error(req, src, "saving");
         free(op);
     }
 }

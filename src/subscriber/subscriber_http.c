@@ -145,7 +145,7 @@ static struct admin_op *admin_op_new(struct http_request *req, enum sub_op_kind 
 {
     struct admin_op *a = calloc(1, sizeof(*a));
     if (a == NULL) {
-        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "subscriber");
         return NULL;
     }
     a->op.kind = kind;
@@ -162,7 +162,7 @@ static char *body_string(struct http_request *req)
     const char *body = http_request_body(req, &len);
     char *s = malloc(len + 1);
     if (s == NULL) {
-        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "subscriber");
         return NULL;
     }
     memcpy(s, body, len);
@@ -440,7 +440,7 @@ static void handle_import(struct http_request *req, void *user)
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (ir == NULL) {
-        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "subscriber");
         return;
     }
     *ir = (struct import_req){admin, req, csv};
