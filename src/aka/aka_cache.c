@@ -184,7 +184,8 @@ struct auth_ctx_table {
     struct ctx_stripe stripes[STRIPES];
     atomic_size_t count;   /* pending contexts */
     atomic_size_t results; /* confirmed results kept */
-    size_t limit;          /* of each */
+    size_t limit;          /* pending contexts at most */
+    size_t results_limit;  /* results at most (AUTH_RESULTS_MAX or limit) */
 };
 
 /* The counter a node is held in. */
@@ -209,6 +210,7 @@ struct auth_ctx_table *auth_ctx_table_new(size_t limit)
     for (int i = 0; i < STRIPES; i++)
         pthread_mutex_init(&t->stripes[i].lock, NULL);
     t->limit = limit;
+    t->results_limit = limit < AUTH_RESULTS_MAX ? limit : AUTH_RESULTS_MAX;
     return t;
 }
 
@@ -248,7 +250,7 @@ static void insert_node(struct auth_ctx_table *t, struct ctx_node *n)
 
 int auth_ctx_keep_result(struct auth_ctx_table *t, const struct auth_ctx *ctx, int64_t until_ms)
 {
-    if (atomic_fetch_add(&t->results, 1) >= t->limit) {
+    if (atomic_fetch_add(&t->results, 1) >= t->results_limit) {
         atomic_fetch_sub(&t->results, 1);
         return IOTSEC_ERR_BUSY;
     }

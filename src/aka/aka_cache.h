@@ -83,9 +83,11 @@ int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, bool
                   struct auth_ctx *out);
 
 /* Keeps the result of a successful confirmation under ctx->id until until_ms: ctx is copied
- * without its keys, and confirmed is set. Results have their own bound (the table's limit):
- * past it the result is not kept (IOTSEC_ERR_BUSY), which only means a later deletion of that
- * result finds nothing. */
+ * without its keys, and confirmed is set. Results have their own bound, AUTH_RESULTS_MAX at
+ * a time (~17 MiB; the table's limit if lower): past it the result is not kept
+ * (IOTSEC_ERR_BUSY), which only means that a later deletion of that result finds nothing. At
+ * high rates (tens of thousands of authentications a second) this is what bounds memory. */
+#define AUTH_RESULTS_MAX 65536
 int auth_ctx_keep_result(struct auth_ctx_table *t, const struct auth_ctx *ctx, int64_t until_ms);
 
 /* Drops every context (pending or confirmed) of supi; returns how many. */
