@@ -20,16 +20,16 @@ const char AKA_MIGRATION_2[] =
     ");"
     "CREATE INDEX auth_events_by_supi ON auth_events(supi, created_ms);";
 
-static int step_done(struct store_conn *conn, sqlite3_stmt *st)
+static int step_done(struct store_conn *conn, struct store_stmt *st)
 {
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+    int step = store_step(st);
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
 int aka_event_insert_run(struct store_conn *conn, const struct aka_auth_event *ev)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn,
                         "INSERT INTO auth_events(id, supi, nf_instance_id, success, time_stamp,"
                         " auth_type, serving_network, auth_removal_ind, created_ms)"
@@ -37,15 +37,15 @@ int aka_event_insert_run(struct store_conn *conn, const struct aka_auth_event *e
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, ev->id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, ev->supi, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, ev->nf_instance_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 4, ev->success);
-    sqlite3_bind_text(st, 5, ev->time_stamp, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 6, ev->auth_type, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 7, ev->serving_network, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 8, ev->removed);
-    sqlite3_bind_int64(st, 9, ev->created_ms);
+    store_bind_text(st, 1, ev->id, -1);
+    store_bind_text(st, 2, ev->supi, -1);
+    store_bind_text(st, 3, ev->nf_instance_id, -1);
+    store_bind_int(st, 4, ev->success);
+    store_bind_text(st, 5, ev->time_stamp, -1);
+    store_bind_text(st, 6, ev->auth_type, -1);
+    store_bind_text(st, 7, ev->serving_network, -1);
+    store_bind_int(st, 8, ev->removed);
+    store_bind_int64(st, 9, ev->created_ms);
     rc = step_done(conn, st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -57,43 +57,39 @@ int aka_event_insert_run(struct store_conn *conn, const struct aka_auth_event *e
                     &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, ev->supi, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, ev->supi, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 3, AKA_EVENTS_KEPT);
+    store_bind_text(st, 1, ev->supi, -1);
+    store_bind_text(st, 2, ev->supi, -1);
+    store_bind_int(st, 3, AKA_EVENTS_KEPT);
     return step_done(conn, st);
 }
 
 int aka_event_remove_run(struct store_conn *conn, const char *supi, const char *id)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn,
                         "UPDATE auth_events SET auth_removal_ind = 1 WHERE id = ? AND supi = ?",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, supi, -1, SQLITE_TRANSIENT);
+    store_bind_text(st, 1, id, -1);
+    store_bind_text(st, 2, supi, -1);
     rc = step_done(conn, st);
-    if (rc == IOTSEC_OK && sqlite3_changes(store_conn_db(conn)) == 0)
+    if (rc == IOTSEC_OK && store_changes(conn) == 0)
         rc = IOTSEC_ERR_NOTFOUND;
     return rc;
 }
 
-static void copy_col(sqlite3_stmt *st, int col, char *out, size_t cap)
+static void copy_col(struct store_stmt *st, int col, char *out, size_t cap)
 {
-    const char *v = (const char *)sqlite3_column_text(st, col);
-    size_t n = v ? strlen(v) : 0;
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(out, v ? v : "", n);
-    out[n] = '\0';
+    const char *v = store_col_text(st, col);
+    snprintf(out, cap, "%s", v ? v : "");
 }
 
 int aka_auth_events_list(struct store *s, const char *supi, unsigned limit, aka_auth_event_fn fn,
                          void *ctx)
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
@@ -103,22 +99,22 @@ int aka_auth_events_list(struct store *s, const char *supi, unsigned limit, aka_
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, supi, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 2, (int)limit);
+    store_bind_text(st, 1, supi, -1);
+    store_bind_int(st, 2, (int)limit);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = store_step(st)) == STORE_ROW) {
         struct aka_auth_event ev = {0};
         copy_col(st, 0, ev.id, sizeof(ev.id));
         copy_col(st, 1, ev.nf_instance_id, sizeof(ev.nf_instance_id));
-        ev.success = sqlite3_column_int(st, 2) != 0;
+        ev.success = store_col_int(st, 2) != 0;
         copy_col(st, 3, ev.time_stamp, sizeof(ev.time_stamp));
         copy_col(st, 4, ev.auth_type, sizeof(ev.auth_type));
         copy_col(st, 5, ev.serving_network, sizeof(ev.serving_network));
-        ev.removed = sqlite3_column_int(st, 6) != 0;
-        ev.created_ms = sqlite3_column_int64(st, 7);
+        ev.removed = store_col_int(st, 6) != 0;
+        ev.created_ms = store_col_int64(st, 7);
         snprintf(ev.supi, sizeof(ev.supi), "%s", supi);
         fn(&ev, ctx);
     }
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }

@@ -34,20 +34,20 @@ struct create_job {
 static int run_create(struct store_conn *conn, void *arg)
 {
     struct create_job *job = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn,
                         "INSERT INTO hn_keys(scheme, key_id, public_key, private_key, created_at)"
                         " VALUES (?, ?, ?, ?, strftime('%s', 'now'))",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int(st, 1, job->scheme);
-    sqlite3_bind_int(st, 2, job->key_id);
-    sqlite3_bind_blob(st, 3, job->pub, (int)job->pub_len, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 4, job->sealed, SEALED_LEN, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+    store_bind_int(st, 1, job->scheme);
+    store_bind_int(st, 2, job->key_id);
+    store_bind_blob(st, 3, job->pub, (int)job->pub_len);
+    store_bind_blob(st, 4, job->sealed, SEALED_LEN);
+    int step = store_step(st);
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
 int aka_hn_key_create(struct store *s, const struct seal_kek *kek, enum suci_scheme scheme,
@@ -73,7 +73,7 @@ int aka_hn_keys_load(struct store *s, const struct seal_kek *kek, struct suci_ke
                      size_t *count)
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     *count = 0;
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
@@ -81,30 +81,30 @@ int aka_hn_keys_load(struct store *s, const struct seal_kek *kek, struct suci_ke
     if (rc != IOTSEC_OK)
         return rc;
     int step;
-    while (rc == IOTSEC_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        enum suci_scheme scheme = (enum suci_scheme)sqlite3_column_int(st, 0);
-        uint8_t key_id = (uint8_t)sqlite3_column_int(st, 1), priv[SUCI_PRIVATE_KEY_LEN];
+    while (rc == IOTSEC_OK && (step = store_step(st)) == STORE_ROW) {
+        enum suci_scheme scheme = (enum suci_scheme)store_col_int(st, 0);
+        uint8_t key_id = (uint8_t)store_col_int(st, 1), priv[SUCI_PRIVATE_KEY_LEN];
         char aad[64];
-        if (sqlite3_column_bytes(st, 2) != SEALED_LEN) {
+        if (store_col_bytes(st, 2) != SEALED_LEN) {
             rc = IOTSEC_ERR_IO;
             break;
         }
         rc = unseal(kek, aad, key_aad(scheme, key_id, aad, sizeof(aad)),
-                    sqlite3_column_blob(st, 2), SEALED_LEN, priv);
+                    store_col_blob(st, 2), SEALED_LEN, priv);
         if (rc == IOTSEC_OK)
             rc = suci_keyring_add(kr, scheme, key_id, priv);
         secure_wipe(priv, sizeof(priv));
         if (rc == IOTSEC_OK)
             (*count)++;
     }
-    sqlite3_reset(st);
+    store_reset(st);
     return rc;
 }
 
 int aka_hn_keys_list(struct store *s, aka_hn_key_fn fn, void *ctx)
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn, "SELECT scheme, key_id, public_key FROM hn_keys"
@@ -112,9 +112,9 @@ int aka_hn_keys_list(struct store *s, aka_hn_key_fn fn, void *ctx)
     if (rc != IOTSEC_OK)
         return rc;
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        fn((enum suci_scheme)sqlite3_column_int(st, 0), (uint8_t)sqlite3_column_int(st, 1),
-           sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), ctx);
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+    while ((step = store_step(st)) == STORE_ROW)
+        fn((enum suci_scheme)store_col_int(st, 0), (uint8_t)store_col_int(st, 1),
+           store_col_blob(st, 2), (size_t)store_col_bytes(st, 2), ctx);
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }

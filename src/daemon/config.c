@@ -15,6 +15,9 @@ struct yaml_plmn {
 struct yaml_storage {
     char *database, *kek_file;
 };
+struct yaml_store {
+    char *backend, *url;
+};
 struct yaml_listen {
     char *sbi, *sbi_h2c, *admin, *northbound, *device;
 };
@@ -43,6 +46,7 @@ struct yaml_config {
     struct yaml_location *location;
     struct yaml_plmn *plmn;
     struct yaml_storage *storage;
+    struct yaml_store *store;
     struct yaml_listen *listen;
     struct yaml_tls *tls;
     struct yaml_aka *aka;
@@ -61,6 +65,10 @@ static const cyaml_schema_field_t plmn_fields[] = {
 static const cyaml_schema_field_t storage_fields[] = {
     CYAML_FIELD_STRING_PTR("database", OPT, struct yaml_storage, database, 1, 500),
     CYAML_FIELD_STRING_PTR("kek_file", OPT, struct yaml_storage, kek_file, 1, 500),
+    CYAML_FIELD_END};
+static const cyaml_schema_field_t store_fields[] = {
+    CYAML_FIELD_STRING_PTR("backend", OPT, struct yaml_store, backend, 1, 20),
+    CYAML_FIELD_STRING_PTR("url", OPT, struct yaml_store, url, 1, 1000),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t listen_fields[] = {
     CYAML_FIELD_STRING_PTR("sbi", OPT, struct yaml_listen, sbi, 1, 120),
@@ -103,6 +111,7 @@ static const cyaml_schema_field_t config_fields[] = {
     CYAML_FIELD_MAPPING_PTR("location", OPT, struct yaml_config, location, location_fields),
     CYAML_FIELD_MAPPING_PTR("plmn", OPT, struct yaml_config, plmn, plmn_fields),
     CYAML_FIELD_MAPPING_PTR("storage", OPT, struct yaml_config, storage, storage_fields),
+    CYAML_FIELD_MAPPING_PTR("store", OPT, struct yaml_config, store, store_fields),
     CYAML_FIELD_MAPPING_PTR("listen", OPT, struct yaml_config, listen, listen_fields),
     CYAML_FIELD_MAPPING_PTR("tls", OPT, struct yaml_config, tls, tls_fields),
     CYAML_FIELD_MAPPING_PTR("aka", OPT, struct yaml_config, aka, aka_fields),
@@ -123,6 +132,7 @@ void config_defaults(struct config *c, const char *dir)
     strcpy(c->mcc, "001");
     strcpy(c->mnc, "01");
     strcpy(c->database, "iotsec.db");
+    strcpy(c->store_backend, "sqlite");
     strcpy(c->kek_file, "kek.key");
     strcpy(c->sbi_listen, "127.0.0.1:7777");
     strcpy(c->admin_listen, "127.0.0.1:7443");
@@ -178,6 +188,23 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
     if (y->storage) {
         set(c->database, sizeof(c->database), y->storage->database);
         set(c->kek_file, sizeof(c->kek_file), y->storage->kek_file);
+    }
+    if (y->store) {
+        if (y->store->backend != NULL && strcmp(y->store->backend, "sqlite") != 0 &&
+            strcmp(y->store->backend, "postgresql") != 0) {
+            snprintf(err, err_len, "%s: store.backend is sqlite or postgresql", path);
+            cyaml_free(&cfg, &config_schema, y, 0);
+            return IOTSEC_ERR_INVALID;
+        }
+        set(c->store_backend, sizeof(c->store_backend), y->store->backend);
+        set(c->store_url, sizeof(c->store_url), y->store->url);
+        if (strcmp(c->store_backend, "postgresql") == 0 &&
+            strncmp(c->store_url, "postgresql://", 13) != 0 &&
+            strncmp(c->store_url, "postgres://", 11) != 0) {
+            snprintf(err, err_len, "%s: store.url must be a postgresql:// URI", path);
+            cyaml_free(&cfg, &config_schema, y, 0);
+            return IOTSEC_ERR_INVALID;
+        }
     }
     if (y->listen) {
         set(c->sbi_listen, sizeof(c->sbi_listen), y->listen->sbi);
@@ -278,6 +305,17 @@ int config_write(const struct config *c, const char *path)
             c->auth_ctx_ttl_s, c->max_synch_failures, c->workers, c->log_level, c->an_window_s,
             c->an_rotate_s, c->an_key_file);
     return fclose(f) == 0 ? IOTSEC_OK : IOTSEC_ERR_IO;
+}
+
+int config_store_target(const struct config *c, char *out, size_t len)
+{
+    if (strcmp(c->store_backend, "postgresql") == 0) {
+        if ((size_t)snprintf(out, len, "%s", c->store_url) >= len)
+            return IOTSEC_ERR_INVALID;
+        return IOTSEC_OK;
+    }
+    config_path(c, c->database, out, len);
+    return IOTSEC_OK;
 }
 
 void config_path(const struct config *c, const char *rel, char *out, size_t len)

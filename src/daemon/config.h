@@ -10,7 +10,9 @@
 struct config {
     char dir[CONFIG_PATH_MAX]; /* the instance directory */
     char mcc[4], mnc[4];
-    char database[CONFIG_PATH_MAX];
+    char database[CONFIG_PATH_MAX]; /* SQLite: the database file */
+    char store_backend[16];         /* "sqlite" (default) or "postgresql" (section "store:") */
+    char store_url[1024];           /* PostgreSQL: a libpq URI (multi-host allowed) */
     char kek_file[CONFIG_PATH_MAX];
     char sbi_listen[128];     /* TLS + h2, NF client certificates */
     char sbi_h2c_listen[128]; /* cleartext h2c for labs; "" = off */
@@ -50,6 +52,9 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len);
 
 /* Writes c as YAML to path (mode 0644; it holds no secret). */
 int config_write(const struct config *c, const char *path);
+
+/* The store's target: the SQLite file's path, or the PostgreSQL URI. */
+int config_store_target(const struct config *c, char *out, size_t len);
 
 /* Resolves a config path against the instance directory into out. */
 void config_path(const struct config *c, const char *rel, char *out, size_t len);

@@ -78,8 +78,9 @@ int daemon_init(const struct init_options *opt)
     store_options_init(&so);
     so.migrations = daemon_migrations(&so.migration_count);
     struct store *store;
-    config_path(&cfg, cfg.database, path, sizeof(path));
-    if ((rc = store_open(path, &so, &store)) != IOTSEC_OK) {
+    char target[sizeof(cfg.store_url) + CONFIG_PATH_MAX];
+    config_store_target(&cfg, target, sizeof(target));
+    if ((rc = store_open(target, &so, &store)) != IOTSEC_OK) {
         seal_kek_wipe(&kek);
         return fail("cannot create the database", rc);
     }

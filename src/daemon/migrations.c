@@ -12,16 +12,17 @@
 #include "subscriber/subscriber.h"
 
 static const struct store_migration migrations[] = {
-    {1, "subscriber: subscriptions and their events", SUBSCRIBER_MIGRATION_1},
-    {2, "aka: home network SUCI keys", AKA_MIGRATION_1},
+    {1, "subscriber: subscriptions and their events", SUBSCRIBER_MIGRATION_1, NULL},
+    {2, "aka: home network SUCI keys", AKA_MIGRATION_1, NULL},
     {3, "provision: manufacturers, enrollments, registrations, gateways, activations",
-     PROVISION_MIGRATION_1},
-    {4, "expose: AFs, signing keys, consents, external ids, audit", EXPOSE_MIGRATION_1},
+     PROVISION_MIGRATION_1, NULL},
+    {4, "expose: AFs, signing keys, consents, external ids, audit", EXPOSE_MIGRATION_1, NULL},
     {5, "location: authorised areas, cell positions, monitoring subscriptions",
-     LOCATION_MIGRATION_1},
-    {6, "policy: actions on findings, their audit, the policy", POLICY_MIGRATION_1},
-    {7, "provision: maximum credential age, credential age", PROVISION_MIGRATION_2},
-    {8, "aka: authentication events (Nudm_UEAU AuthEvent)", AKA_MIGRATION_2},
+     LOCATION_MIGRATION_1, NULL},
+    {6, "policy: actions on findings, their audit, the policy", POLICY_MIGRATION_1, NULL},
+    {7, "provision: maximum credential age, credential age", PROVISION_MIGRATION_2, NULL},
+    {8, "subscriber: SQN slots leased by instances", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
+    {9, "aka: authentication events (Nudm_UEAU AuthEvent)", AKA_MIGRATION_2, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

@@ -11,27 +11,27 @@
 
 const char EXPOSE_MIGRATION_1[] =
     "CREATE TABLE expose_afs ("
-    "  af_id TEXT PRIMARY KEY,"             /* the scsAsId */
+    "  af_id TEXT PRIMARY KEY," /* the scsAsId */
     "  name TEXT NOT NULL,"
-    "  cert_sha256 TEXT NOT NULL UNIQUE,"   /* the pinned client certificate (hex, DER) */
+    "  cert_sha256 TEXT NOT NULL UNIQUE," /* the pinned client certificate (hex, DER) */
     "  cert_pem TEXT NOT NULL,"
-    "  services INTEGER NOT NULL,"          /* EXPOSE_SVC_ bits the operator allows */
+    "  services INTEGER NOT NULL," /* EXPOSE_SVC_ bits the operator allows */
     "  state TEXT NOT NULL CHECK (state IN ('active', 'disabled')),"
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL"
     ");"
     "CREATE TABLE expose_signing_keys ("
     "  kid TEXT PRIMARY KEY,"
-    "  sealed_d BLOB NOT NULL,"             /* seal(d), AAD: 'iotsec-expose-key' 0 kid */
+    "  sealed_d BLOB NOT NULL," /* seal(d), AAD: 'iotsec-expose-key' 0 kid */
     "  created_at INTEGER NOT NULL,"
-    "  retired_at INTEGER"                  /* NULL: still accepted for verification */
+    "  retired_at INTEGER" /* NULL: still accepted for verification */
     ");"
-    "CREATE TABLE expose_secrets ("         /* the external-id HMAC key */
+    "CREATE TABLE expose_secrets (" /* the external-id HMAC key */
     "  name TEXT PRIMARY KEY,"
-    "  sealed BLOB NOT NULL,"               /* seal(v), AAD: 'iotsec-expose-secret' 0 name */
+    "  sealed BLOB NOT NULL," /* seal(v), AAD: 'iotsec-expose-secret' 0 name */
     "  created_at INTEGER NOT NULL"
     ");"
-    "CREATE TABLE expose_groups ("          /* minimal group model: a named set of SUPIs */
+    "CREATE TABLE expose_groups (" /* minimal group model: a named set of SUPIs */
     "  group_id TEXT NOT NULL,"
     "  supi TEXT NOT NULL,"
     "  PRIMARY KEY (group_id, supi)"
@@ -57,7 +57,7 @@ const char EXPOSE_MIGRATION_1[] =
     "  created_at INTEGER NOT NULL,"
     "  PRIMARY KEY (af_id, external_id)"
     ");"
-    "CREATE TABLE expose_audit ("           /* append-only; hash = SHA-256(prev || record) */
+    "CREATE TABLE expose_audit (" /* append-only; hash = SHA-256(prev || record) */
     "  seq INTEGER PRIMARY KEY,"
     "  time_ms INTEGER NOT NULL,"
     "  principal TEXT NOT NULL,"
@@ -73,36 +73,38 @@ const char EXPOSE_MIGRATION_1[] =
     " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
     "CREATE TRIGGER expose_audit_no_delete BEFORE DELETE ON expose_audit"
     " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
-    "CREATE TABLE expose_opt_outs ("        /* owners who opted a device out of monitoring */
+    "CREATE TABLE expose_opt_outs (" /* owners who opted a device out of monitoring */
     "  supi TEXT PRIMARY KEY,"
     "  at INTEGER NOT NULL"
     ");";
 
-static void text_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
+static void text_col(struct store_stmt *st, int col, char *dst, size_t cap)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
+    const char *t = store_col_text(st, col);
     snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
 int nb_store_afs_load(struct store_conn *c, struct nb_af *afs, size_t cap, size_t *n)
 {
-    sqlite3_stmt *st;
-    int rc = store_stmt(c, "SELECT af_id, name, cert_sha256, services, state FROM expose_afs"
-                           " ORDER BY af_id", &st);
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        "SELECT af_id, name, cert_sha256, services, state FROM expose_afs"
+                        " ORDER BY af_id",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     *n = 0;
     int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW && *n < cap) {
+    while ((s = store_step(st)) == STORE_ROW && *n < cap) {
         struct nb_af *a = &afs[(*n)++];
         text_col(st, 0, a->af_id, sizeof(a->af_id));
         text_col(st, 1, a->name, sizeof(a->name));
         text_col(st, 2, a->cert_sha256_hex, sizeof(a->cert_sha256_hex));
-        a->services = (uint32_t)sqlite3_column_int64(st, 3);
-        a->active = strcmp((const char *)sqlite3_column_text(st, 4), "active") == 0;
+        a->services = (uint32_t)store_col_int64(st, 3);
+        a->active = strcmp(store_col_text(st, 4), "active") == 0;
     }
-    sqlite3_reset(st);
-    return s == SQLITE_ROW || s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    store_reset(st);
+    return s == STORE_ROW || s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 static size_t aad(char *buf, size_t cap, const char *label, const char *name)
@@ -113,35 +115,48 @@ static size_t aad(char *buf, size_t cap, const char *label, const char *name)
 
 int nb_store_keys_load(struct expose_nb *nb, struct store_conn *c, size_t *n)
 {
-    sqlite3_stmt *st;
-    int rc = store_stmt(c, "SELECT kid, sealed_d FROM expose_signing_keys WHERE retired_at IS"
-                           " NULL ORDER BY created_at, rowid", &st);
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        "SELECT kid, sealed_d FROM expose_signing_keys WHERE retired_at IS"
+                        " NULL ORDER BY created_at, kid",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     *n = 0;
     int s;
-    while (rc == IOTSEC_OK && (s = sqlite3_step(st)) == SQLITE_ROW) {
+    while (rc == IOTSEC_OK && (s = store_step(st)) == STORE_ROW) {
         char kid[JWT_KID_MAX + 1], a[128];
         text_col(st, 0, kid, sizeof(kid));
         size_t alen = aad(a, sizeof(a), "iotsec-expose-key", kid);
         uint8_t d[JWT_P256_LEN];
         struct jwt_key *key = NULL;
-        if (sqlite3_column_bytes(st, 1) != JWT_P256_LEN + SEAL_OVERHEAD || alen == 0)
+        if (store_col_bytes(st, 1) != JWT_P256_LEN + SEAL_OVERHEAD || alen == 0)
             rc = IOTSEC_ERR_INVALID;
         else
-            rc = unseal(nb->kek, a, alen, sqlite3_column_blob(st, 1), JWT_P256_LEN + SEAL_OVERHEAD,
-                        d);
+            rc = unseal(nb->kek, a, alen, store_col_blob(st, 1), JWT_P256_LEN + SEAL_OVERHEAD, d);
         if (rc == IOTSEC_OK)
             rc = jwt_key_from_private(kid, d, &key);
         secure_wipe(d, sizeof(d));
-        /* the newest key (last row) ends up the signing key */
+        /* the newest key (last row) ends up the signing key; a key already held (a reload
+         * after another instance added one) stays as it is */
         if (rc == IOTSEC_OK && (rc = jwt_keyset_rotate(nb->keys, key)) != IOTSEC_OK)
             jwt_key_free(key);
-        if (rc == IOTSEC_OK)
+        if (rc == IOTSEC_ERR_CONFLICT)
+            rc = IOTSEC_OK;
+        else if (rc == IOTSEC_OK)
             (*n)++;
     }
-    sqlite3_reset(st);
-    return rc;
+    store_reset(st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    /* Keys another instance retired: tokens under them are refused here too. */
+    if ((rc = store_stmt(c, "SELECT kid FROM expose_signing_keys WHERE retired_at IS NOT NULL",
+                         &st)) != IOTSEC_OK)
+        return rc;
+    while ((s = store_step(st)) == STORE_ROW)
+        jwt_keyset_remove(nb->keys, store_col_text(st, 0)); /* absent, or current: left */
+    store_reset(st);
+    return IOTSEC_OK;
 }
 
 int nb_store_key_insert(struct expose_nb *nb, struct store_conn *c, const struct jwt_key *key)
@@ -153,18 +168,20 @@ int nb_store_key_insert(struct expose_nb *nb, struct store_conn *c, const struct
     if (rc == IOTSEC_OK)
         rc = seal(nb->kek, a, alen, d, sizeof(d), env);
     secure_wipe(d, sizeof(d));
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     if (rc == IOTSEC_OK)
-        rc = store_stmt(c, "INSERT INTO expose_signing_keys (kid, sealed_d, created_at)"
-                           " VALUES (?, ?, ?)", &st);
+        rc = store_stmt(c,
+                        "INSERT INTO expose_signing_keys (kid, sealed_d, created_at)"
+                        " VALUES (?, ?, ?)",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, jwt_key_kid(key), -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, env, sizeof(env), SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, nb_now());
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    store_bind_text(st, 1, jwt_key_kid(key), -1);
+    store_bind_blob(st, 2, env, sizeof(env));
+    store_bind_int64(st, 3, nb_now());
+    int s = store_step(st);
+    store_reset(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 /* Reads the sealed secret `name` into v; with create, makes a random one if absent (c must
@@ -177,21 +194,21 @@ int nb_store_secret(struct expose_nb *nb, struct store_conn *c, const char *name
     uint8_t env[64 + SEAL_OVERHEAD];
     if (len > 64)
         return IOTSEC_ERR_INVALID;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "SELECT sealed FROM expose_secrets WHERE name = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    if (s == SQLITE_ROW) {
-        rc = (size_t)sqlite3_column_bytes(st, 0) == len + SEAL_OVERHEAD
-                 ? unseal(nb->kek, a, alen, sqlite3_column_blob(st, 0), len + SEAL_OVERHEAD, v)
+    store_bind_text(st, 1, name, -1);
+    int s = store_step(st);
+    if (s == STORE_ROW) {
+        rc = (size_t)store_col_bytes(st, 0) == len + SEAL_OVERHEAD
+                 ? unseal(nb->kek, a, alen, store_col_blob(st, 0), len + SEAL_OVERHEAD, v)
                  : IOTSEC_ERR_INVALID;
-        sqlite3_reset(st);
+        store_reset(st);
         return rc;
     }
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE)
+    store_reset(st);
+    if (s != STORE_DONE)
         return store_error(c, s);
     if (!create)
         return IOTSEC_ERR_NOTFOUND;
@@ -199,42 +216,45 @@ int nb_store_secret(struct expose_nb *nb, struct store_conn *c, const char *name
         return rc;
     if ((rc = seal(nb->kek, a, alen, v, len, env)) != IOTSEC_OK)
         return rc;
-    if ((rc = store_stmt(c, "INSERT INTO expose_secrets (name, sealed, created_at) VALUES (?, ?, ?)",
-                         &st)) != IOTSEC_OK)
+    if ((rc =
+             store_stmt(c, "INSERT INTO expose_secrets (name, sealed, created_at) VALUES (?, ?, ?)",
+                        &st)) != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, env, (int)(len + SEAL_OVERHEAD), SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, nb_now());
-    s = sqlite3_step(st);
-    sqlite3_reset(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    store_bind_text(st, 1, name, -1);
+    store_bind_blob(st, 2, env, (int)(len + SEAL_OVERHEAD));
+    store_bind_int64(st, 3, nb_now());
+    s = store_step(st);
+    store_reset(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 int nb_store_extid_lookup(void *conn, const char *af_id, const char *external_id, char *supi,
                           size_t cap)
 {
     struct store_conn *c = conn;
-    sqlite3_stmt *st;
-    int rc = store_stmt(c, "SELECT supi FROM expose_external_ids WHERE af_id = ? AND"
-                           " external_id = ?", &st);
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        "SELECT supi FROM expose_external_ids WHERE af_id = ? AND"
+                        " external_id = ?",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, af_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, external_id, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    if (s == SQLITE_ROW)
+    store_bind_text(st, 1, af_id, -1);
+    store_bind_text(st, 2, external_id, -1);
+    int s = store_step(st);
+    if (s == STORE_ROW)
         text_col(st, 0, supi, cap);
-    sqlite3_reset(st);
-    return s == SQLITE_ROW ? IOTSEC_OK : s == SQLITE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(c, s);
+    store_reset(st);
+    return s == STORE_ROW ? IOTSEC_OK : s == STORE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(c, s);
 }
 
-static const char *keep(struct nb_consents *out, const unsigned char *t)
+static const char *keep(struct nb_consents *out, const char *t)
 {
-    size_t len = strlen(t ? (const char *)t : "") + 1;
+    size_t len = strlen(t ? t : "") + 1;
     if (out->used + len > sizeof(out->buf))
         return NULL;
     char *p = out->buf + out->used;
-    memcpy(p, t ? (const char *)t : "", len);
+    memcpy(p, t ? t : "", len);
     out->used += len;
     return p;
 }
@@ -243,41 +263,43 @@ static const char *keep(struct nb_consents *out, const unsigned char *t)
  * device's own and those of its groups, or the group's; live ones first. A device's groups
  * matter to the decision only through their consents, so the groups handed to authz_decide()
  * are the targets of the group consents found. */
-#define CONSENT_COLS                                                                           \
-    "SELECT consent_id, af_id, services, expires, revoked_at, target_kind, target_id FROM"   \
+#define CONSENT_COLS                                                                               \
+    "SELECT consent_id, af_id, services, expires, revoked_at, target_kind, target_id FROM"         \
     " expose_consents WHERE "
 #define CONSENT_ORDER " ORDER BY revoked_at IS NOT NULL, consent_id"
 
 int nb_store_consents(struct store_conn *c, const struct expose_target *t, struct nb_consents *out)
 {
     out->n = out->n_groups = out->used = 0; /* not the 9 KiB: this runs on every decision */
-    const char *id = t->kind == RESOURCE_DEVICE ? t->supi
-                     : t->kind == RESOURCE_GROUP ? t->group_id : NULL;
+    const char *id = t->kind == RESOURCE_DEVICE  ? t->supi
+                     : t->kind == RESOURCE_GROUP ? t->group_id
+                                                 : NULL;
     if (id == NULL)
         return IOTSEC_OK;
-    sqlite3_stmt *st;
-    int rc = store_stmt(c, t->kind == RESOURCE_DEVICE
-                               ? CONSENT_COLS "(target_kind = 'device' AND target_id = ?1) OR"
-                                 " (target_kind = 'group' AND target_id IN"
-                                 " (SELECT group_id FROM expose_groups WHERE supi = ?1))"
-                                 CONSENT_ORDER
-                               : CONSENT_COLS "target_kind = 'group' AND target_id = ?1"
-                                 CONSENT_ORDER, &st);
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        t->kind == RESOURCE_DEVICE ? CONSENT_COLS
+                            "(target_kind = 'device' AND target_id = ?1) OR"
+                            " (target_kind = 'group' AND target_id IN"
+                            " (SELECT group_id FROM expose_groups WHERE supi = ?1))" CONSENT_ORDER
+                                                   : CONSENT_COLS
+                            "target_kind = 'group' AND target_id = ?1" CONSENT_ORDER,
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    store_bind_text(st, 1, id, -1);
     int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW && out->n < sizeof(out->c) / sizeof(out->c[0])) {
+    while ((s = store_step(st)) == STORE_ROW && out->n < sizeof(out->c) / sizeof(out->c[0])) {
         struct consent *k = &out->c[out->n];
-        bool group = strcmp((const char *)sqlite3_column_text(st, 5), "group") == 0;
-        k->consent_id = keep(out, sqlite3_column_text(st, 0));
-        k->af_id = keep(out, sqlite3_column_text(st, 1));
-        k->target_id = keep(out, sqlite3_column_text(st, 6));
+        bool group = strcmp(store_col_text(st, 5), "group") == 0;
+        k->consent_id = keep(out, store_col_text(st, 0));
+        k->af_id = keep(out, store_col_text(st, 1));
+        k->target_id = keep(out, store_col_text(st, 6));
         if (!k->consent_id || !k->af_id || !k->target_id)
             break;
-        k->services = (uint32_t)sqlite3_column_int64(st, 2);
-        k->expires = sqlite3_column_int64(st, 3);
-        k->revoked = sqlite3_column_type(st, 4) != SQLITE_NULL;
+        k->services = (uint32_t)store_col_int64(st, 2);
+        k->expires = store_col_int64(st, 3);
+        k->revoked = !store_col_is_null(st, 4);
         k->target_kind = group ? RESOURCE_GROUP : RESOURCE_DEVICE;
         out->n++;
         if (group && t->kind == RESOURCE_DEVICE && out->n_groups < 16) {
@@ -288,34 +310,34 @@ int nb_store_consents(struct store_conn *c, const struct expose_target *t, struc
                 out->groups[out->n_groups++] = k->target_id;
         }
     }
-    sqlite3_reset(st);
-    return s == SQLITE_ROW || s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    store_reset(st);
+    return s == STORE_ROW || s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 int nb_store_opted_out(struct store_conn *c, const char *supi, bool *out)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "SELECT 1 FROM expose_opt_outs WHERE supi = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, supi, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    *out = s == SQLITE_ROW;
-    sqlite3_reset(st);
-    return s == SQLITE_ROW || s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    store_bind_text(st, 1, supi, -1);
+    int s = store_step(st);
+    *out = s == STORE_ROW;
+    store_reset(st);
+    return s == STORE_ROW || s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 int nb_store_stamp(struct store_conn *c, const char *sql, int64_t when, const char *key)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, sql, &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, when);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE)
+    store_bind_int64(st, 1, when);
+    store_bind_text(st, 2, key, -1);
+    int s = store_step(st);
+    store_reset(st);
+    if (s != STORE_DONE)
         return store_error(c, s);
-    return sqlite3_changes(store_conn_db(c)) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+    return store_changes(c) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
 }

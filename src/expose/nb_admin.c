@@ -74,40 +74,40 @@ struct af_job {
 static int af_insert(struct store_conn *c, void *arg)
 {
     struct af_job *j = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "INSERT INTO expose_afs (af_id, name, cert_sha256, cert_pem, services,"
                            " state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
     int64_t now = nb_now();
-    sqlite3_bind_text(st, 1, j->af_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, j->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, j->fp, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, j->pem, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, j->services);
-    sqlite3_bind_int64(st, 6, now);
-    sqlite3_bind_int64(st, 7, now);
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    store_bind_text(st, 1, j->af_id, -1);
+    store_bind_text(st, 2, j->name, -1);
+    store_bind_text(st, 3, j->fp, -1);
+    store_bind_text(st, 4, j->pem, -1);
+    store_bind_int64(st, 5, j->services);
+    store_bind_int64(st, 6, now);
+    store_bind_int64(st, 7, now);
+    int s = store_step(st);
+    store_reset(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 static int af_set_state(struct store_conn *c, void *arg)
 {
     struct af_job *j = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "UPDATE expose_afs SET state = ?, updated_at = ? WHERE af_id = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, j->state, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, nb_now());
-    sqlite3_bind_text(st, 3, j->af_id, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE)
+    store_bind_text(st, 1, j->state, -1);
+    store_bind_int64(st, 2, nb_now());
+    store_bind_text(st, 3, j->af_id, -1);
+    int s = store_step(st);
+    store_reset(st);
+    if (s != STORE_DONE)
         return store_error(c, s);
-    return sqlite3_changes(store_conn_db(c)) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+    return store_changes(c) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
 }
 
 /* The SHA-256 (hex) of the DER of the one certificate in pem. */
@@ -195,7 +195,7 @@ static void handle_af_add(struct http_request *req, void *user)
     nb_random_id("af-", af_id, sizeof(af_id));
     j.af_id = af_id;
     j.fp = fp;
-    int rc = store_write_sync(nb->store, af_insert, &j);
+    int rc = nb_write_sync(nb, af_insert, &j);
     json_decref(o);
     if (rc == IOTSEC_OK)
         rc = nb_afs_reload(nb);
@@ -237,7 +237,7 @@ static void handle_af_state(struct http_request *req, void *user)
         http_respond_problem(req, 404, NULL, "unknown action (disable, enable)", NULL, NULL, 0);
         return;
     }
-    int rc = store_write_sync(nb->store, af_set_state, &j);
+    int rc = nb_write_sync(nb, af_set_state, &j);
     if (rc == IOTSEC_OK)
         rc = nb_afs_reload(nb);
     if (rc != IOTSEC_OK) {
@@ -270,14 +270,14 @@ struct key_job {
 static int key_insert(struct store_conn *c, void *arg)
 {
     struct key_job *j = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "SELECT count(*) FROM expose_signing_keys WHERE retired_at IS NULL",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    int s = sqlite3_step(st);
-    sqlite3_int64 n = s == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_reset(st);
+    int s = store_step(st);
+    int64_t n = s == STORE_ROW ? store_col_int64(st, 0) : -1;
+    store_reset(st);
     if (n < 0)
         return store_error(c, s);
     if (n >= JWT_KEYSET_MAX)
@@ -300,7 +300,7 @@ static void handle_key_rotate(struct http_request *req, void *user)
     struct key_job j = {.nb = nb};
     int rc = jwt_key_generate(NULL, &j.key);
     if (rc == IOTSEC_OK)
-        rc = store_write_sync(nb->store, key_insert, &j);
+        rc = nb_write_sync(nb, key_insert, &j);
     if (rc == IOTSEC_OK) {
         char kid[JWT_KID_MAX + 1];
         snprintf(kid, sizeof(kid), "%s", jwt_key_kid(j.key));
@@ -336,7 +336,7 @@ static void handle_key_retire(struct http_request *req, void *user)
         return;
     }
     if (rc == IOTSEC_OK)
-        rc = store_write_sync(nb->store, key_retire, &j);
+        rc = nb_write_sync(nb, key_retire, &j);
     if (rc != IOTSEC_OK) {
         nb_store_failed(req, rc);
         return;

@@ -31,35 +31,35 @@ struct flush_job {
 static const char INSERT_1[] = INSERT_HEAD ROW;
 static const char INSERT_N[] = INSERT_HEAD ROW4 ", " ROW4 ", " ROW4 ", " ROW4;
 
-static void bind_row(sqlite3_stmt *st, int at, const struct nb_audit_rec *r)
+static void bind_row(struct store_stmt *st, int at, const struct nb_audit_rec *r)
 {
-    sqlite3_bind_int64(st, at + 1, (sqlite3_int64)r->r.seq);
-    sqlite3_bind_int64(st, at + 2, r->r.time_ms);
-    sqlite3_bind_text(st, at + 3, r->principal, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, at + 4, r->action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, at + 5, r->resource, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, at + 6, r->reason, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, at + 7, r->request_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, at + 8, r->r.allow);
-    sqlite3_bind_blob(st, at + 9, r->r.hash, AUDIT_HASH_LEN, SQLITE_STATIC);
+    store_bind_int64(st, at + 1, (int64_t)r->r.seq);
+    store_bind_int64(st, at + 2, r->r.time_ms);
+    store_bind_text(st, at + 3, r->principal, -1);
+    store_bind_text(st, at + 4, r->action, -1);
+    store_bind_text(st, at + 5, r->resource, -1);
+    store_bind_text(st, at + 6, r->reason, -1);
+    store_bind_text(st, at + 7, r->request_id, -1);
+    store_bind_int(st, at + 8, r->r.allow);
+    store_bind_blob(st, at + 9, r->r.hash, AUDIT_HASH_LEN);
 }
 
 /* n records (1 or ROWS_PER_INSERT) with st, the INSERT of that many rows. */
-static int insert_rows(struct store_conn *conn, sqlite3_stmt *st, const struct nb_audit_rec *r,
+static int insert_rows(struct store_conn *conn, struct store_stmt *st, const struct nb_audit_rec *r,
                        size_t n)
 {
     for (size_t i = 0; i < n; i++)
         bind_row(st, (int)(9 * i), &r[i]);
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(conn, s);
+    int s = store_step(st);
+    store_reset(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(conn, s);
 }
 
 /* Every record of the job, in seq order, in as few statements as possible; the statements are
  * looked up once per job (store_stmt hashes the SQL text). */
 static int insert_all(struct store_conn *conn, const struct nb_audit_rec *r, size_t n)
 {
-    sqlite3_stmt *many = NULL, *one = NULL;
+    struct store_stmt *many = NULL, *one = NULL;
     int rc = IOTSEC_OK;
     size_t i = 0;
     if (n >= ROWS_PER_INSERT)
@@ -143,16 +143,16 @@ static void queue_flush(struct nb_audit *a)
 static void load_head(struct nb_audit *a)
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     if (store_reader_get(a->store, &conn) != IOTSEC_OK ||
         store_stmt(conn, "SELECT seq, hash FROM expose_audit ORDER BY seq DESC LIMIT 1", &st) !=
             IOTSEC_OK)
         return;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 1) == AUDIT_HASH_LEN) {
-        a->head.seq = (uint64_t)sqlite3_column_int64(st, 0) + 1;
-        memcpy(a->head.hash, sqlite3_column_blob(st, 1), AUDIT_HASH_LEN);
+    if (store_step(st) == STORE_ROW && store_col_bytes(st, 1) == AUDIT_HASH_LEN) {
+        a->head.seq = (uint64_t)store_col_int64(st, 0) + 1;
+        memcpy(a->head.hash, store_col_blob(st, 1), AUDIT_HASH_LEN);
     }
-    sqlite3_reset(st);
+    store_reset(st);
 }
 
 int nb_audit_init(struct nb_audit *a, struct store *s, size_t max)

@@ -13,20 +13,20 @@
 
 #define LIST_MAX   1000
 
-static json_t *row_json(sqlite3_stmt *st)
+static json_t *row_json(struct store_stmt *st)
 {
     char hex[2 * AUDIT_HASH_LEN + 1] = "";
-    if (sqlite3_column_bytes(st, 8) == AUDIT_HASH_LEN)
-        hex_encode(sqlite3_column_blob(st, 8), AUDIT_HASH_LEN, hex);
+    if (store_col_bytes(st, 8) == AUDIT_HASH_LEN)
+        hex_encode(store_col_blob(st, 8), AUDIT_HASH_LEN, hex);
     return json_pack("{s:I, s:I, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "seq",
-                     (json_int_t)sqlite3_column_int64(st, 0), "time_ms",
-                     (json_int_t)sqlite3_column_int64(st, 1), "principal",
-                     (const char *)sqlite3_column_text(st, 2), "action",
-                     (const char *)sqlite3_column_text(st, 3), "resource",
-                     (const char *)sqlite3_column_text(st, 4), "allow",
-                     sqlite3_column_int(st, 7), "reason",
-                     (const char *)sqlite3_column_text(st, 5), "request_id",
-                     (const char *)sqlite3_column_text(st, 6), "hash", hex);
+                     (json_int_t)store_col_int64(st, 0), "time_ms",
+                     (json_int_t)store_col_int64(st, 1), "principal",
+                     store_col_text(st, 2), "action",
+                     store_col_text(st, 3), "resource",
+                     store_col_text(st, 4), "allow",
+                     store_col_int(st, 7), "reason",
+                     store_col_text(st, 5), "request_id",
+                     store_col_text(st, 6), "hash", hex);
 }
 
 #define COLS "SELECT seq, time_ms, principal, action, resource, reason, request_id, allow, hash" \
@@ -48,7 +48,7 @@ static void handle_audit_log(struct http_request *req, void *user)
      * this request (a store that refuses the barrier still shows what it has) */
     nb_audit_barrier(&nb->audit);
     struct store_conn *c;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_reader_get(nb->store, &c);
     if (rc == IOTSEC_OK)
         rc = store_stmt(c, af ? COLS "WHERE principal = ? AND seq > ? ORDER BY seq LIMIT ?"
@@ -58,13 +58,13 @@ static void handle_audit_log(struct http_request *req, void *user)
         return;
     }
     if (af)
-        sqlite3_bind_text(st, 1, af, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, after);
-    sqlite3_bind_int64(st, 3, limit);
+        store_bind_text(st, 1, af, -1);
+    store_bind_int64(st, 2, after);
+    store_bind_int64(st, 3, limit);
     json_t *arr = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (store_step(st) == STORE_ROW)
         json_array_append_new(arr, row_json(st));
-    sqlite3_reset(st);
+    store_reset(st);
     http_respond_json(req, 200, json_pack("{s:o}", "records", arr));
 }
 
@@ -80,18 +80,18 @@ static void handle_audit_verify(struct http_request *req, void *user)
     struct store_conn *conn;
     int rc = store_reader_get(nb->store, &conn);
     if (rc == IOTSEC_OK)
-        rc = expose_audit_verify_db(store_conn_db(conn), &count, &bad, &head);
+        rc = expose_audit_verify_db(conn, &count, &bad, &head);
     if (rc == IOTSEC_ERR_AUTH || rc == IOTSEC_ERR_INVALID) {
         json_t *o = json_pack("{s:b, s:I, s:s}", "ok", 0, "first_bad_seq", (json_int_t)bad,
                               "detail", "the record is altered, out of place or missing");
         struct store_conn *c;
-        sqlite3_stmt *st;
+        struct store_stmt *st;
         if (store_reader_get(nb->store, &c) == IOTSEC_OK &&
             store_stmt(c, COLS "WHERE seq >= ? ORDER BY seq LIMIT 1", &st) == IOTSEC_OK) {
-            sqlite3_bind_int64(st, 1, bad);
-            if (sqlite3_step(st) == SQLITE_ROW)
+            store_bind_int64(st, 1, bad);
+            if (store_step(st) == STORE_ROW)
                 json_object_set_new(o, "record", row_json(st));
-            sqlite3_reset(st);
+            store_reset(st);
         }
         /* 200: the check ran; its verdict is in the body (the CLI exits non-zero on it) */
         http_respond_json(req, 200, o);

@@ -1,6 +1,6 @@
 /* The audit chain checked from the table: chunks of rows, each verified from where the
- * previous one ended. Uses the raw SQLite handle so that the CLI can run it on the database
- * file without a daemon. */
+ * previous one ended. Takes any read connection, so that the CLI can run it on the database
+ * without a daemon (a store opened read_only). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,19 +23,19 @@ static void chunk_clear(struct chunk *k)
     k->n = 0;
 }
 
-static char *dup_col(sqlite3_stmt *st, int col)
+static char *dup_col(struct store_stmt *st, int col)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return strdup(t ? (const char *)t : "");
+    const char *t = store_col_text(st, col);
+    return strdup(t ? t : "");
 }
 
-static void read_row(sqlite3_stmt *st, struct chunk *k)
+static void read_row(struct store_stmt *st, struct chunk *k)
 {
     struct audit_record *r = &k->r[k->n];
     char **t = k->text[k->n];
     memset(r, 0, sizeof(*r));
-    r->seq = (uint64_t)sqlite3_column_int64(st, 0);
-    r->time_ms = sqlite3_column_int64(st, 1);
+    r->seq = (uint64_t)store_col_int64(st, 0);
+    r->time_ms = store_col_int64(st, 1);
     for (int f = 0; f < 5; f++)
         t[f] = dup_col(st, 2 + f);
     r->principal = t[0];
@@ -43,24 +43,24 @@ static void read_row(sqlite3_stmt *st, struct chunk *k)
     r->resource = t[2];
     r->reason = t[3];
     r->request_id = t[4];
-    r->allow = sqlite3_column_int(st, 7) != 0;
-    if (sqlite3_column_bytes(st, 8) == AUDIT_HASH_LEN)
-        memcpy(r->hash, sqlite3_column_blob(st, 8), AUDIT_HASH_LEN);
+    r->allow = store_col_int(st, 7) != 0;
+    if (store_col_bytes(st, 8) == AUDIT_HASH_LEN)
+        memcpy(r->hash, store_col_blob(st, 8), AUDIT_HASH_LEN);
     k->n++;
 }
 
-int expose_audit_verify_db(sqlite3 *db, uint64_t *count, int64_t *bad_seq,
+int expose_audit_verify_db(struct store_conn *db, uint64_t *count, int64_t *bad_seq,
                            struct audit_anchor *head)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT seq, time_ms, principal, action, resource, reason, request_id,"
-                           " allow, hash FROM expose_audit WHERE seq >= ? ORDER BY seq LIMIT ?",
-                           -1, &st, NULL) != SQLITE_OK)
+    struct store_stmt *st = NULL;
+    if (store_prepare(db,
+                      "SELECT seq, time_ms, principal, action, resource, reason, request_id,"
+                      " allow, hash FROM expose_audit WHERE seq >= ? ORDER BY seq LIMIT ?",
+                      &st) != IOTSEC_OK)
         return IOTSEC_ERR_IO;
     struct chunk *k = calloc(1, sizeof(*k));
     if (k == NULL) {
-        sqlite3_finalize(st);
+        store_finalize(st);
         return IOTSEC_ERR_NOMEM;
     }
     memset(head, 0, sizeof(*head));
@@ -68,13 +68,13 @@ int expose_audit_verify_db(sqlite3 *db, uint64_t *count, int64_t *bad_seq,
     *bad_seq = -1;
     int rc = IOTSEC_OK;
     for (;;) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)head->seq);
-        sqlite3_bind_int64(st, 2, VERIFY_CHUNK);
+        store_bind_int64(st, 1, (int64_t)head->seq);
+        store_bind_int64(st, 2, VERIFY_CHUNK);
         int s;
-        while ((s = sqlite3_step(st)) == SQLITE_ROW)
+        while ((s = store_step(st)) == STORE_ROW)
             read_row(st, k);
-        sqlite3_reset(st);
-        if (s != SQLITE_DONE) {
+        store_reset(st);
+        if (s != STORE_DONE) {
             rc = IOTSEC_ERR_IO;
             break;
         }
@@ -97,6 +97,6 @@ int expose_audit_verify_db(sqlite3 *db, uint64_t *count, int64_t *bad_seq,
     }
     chunk_clear(k);
     free(k);
-    sqlite3_finalize(st);
+    store_finalize(st);
     return rc;
 }

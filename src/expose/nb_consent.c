@@ -28,18 +28,20 @@ struct extid_row {
 
 static int extid_insert(struct store_conn *c, const char *af_id, const struct extid_row *r)
 {
-    sqlite3_stmt *st;
-    int rc = store_stmt(c, "INSERT OR IGNORE INTO expose_external_ids (af_id, external_id, supi,"
-                           " created_at) VALUES (?, ?, ?, ?)", &st);
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        "INSERT INTO expose_external_ids (af_id, external_id, supi,"
+                        " created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, af_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->extid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, r->supi, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, nb_now());
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    store_bind_text(st, 1, af_id, -1);
+    store_bind_text(st, 2, r->extid, -1);
+    store_bind_text(st, 3, r->supi, -1);
+    store_bind_int64(st, 4, nb_now());
+    int s = store_step(st);
+    store_reset(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 /* ---- groups ---- */
@@ -54,30 +56,34 @@ struct group_job {
 static int group_add_run(struct store_conn *c, void *arg)
 {
     struct group_job *j = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     for (size_t i = 0; i < j->n; i++) {
-        int rc = store_stmt(c, "INSERT OR IGNORE INTO expose_groups (group_id, supi) VALUES (?, ?)",
+        int rc = store_stmt(c,
+                            "INSERT INTO expose_groups (group_id, supi) VALUES (?, ?)"
+                            " ON CONFLICT DO NOTHING",
                             &st);
         if (rc != IOTSEC_OK)
             return rc;
-        sqlite3_bind_text(st, 1, j->group_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, j->rows[i].supi, -1, SQLITE_STATIC);
-        int s = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (s != SQLITE_DONE)
+        store_bind_text(st, 1, j->group_id, -1);
+        store_bind_text(st, 2, j->rows[i].supi, -1);
+        int s = store_step(st);
+        store_reset(st);
+        if (s != STORE_DONE)
             return store_error(c, s);
     }
     /* every AF with a live consent on the group gets the new members' external IDs */
-    int rc = store_stmt(c, "SELECT DISTINCT af_id FROM expose_consents WHERE target_kind = 'group'"
-                           " AND target_id = ? AND revoked_at IS NULL", &st);
+    int rc = store_stmt(c,
+                        "SELECT DISTINCT af_id FROM expose_consents WHERE target_kind = 'group'"
+                        " AND target_id = ? AND revoked_at IS NULL",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, j->group_id, -1, SQLITE_STATIC);
+    store_bind_text(st, 1, j->group_id, -1);
     char afs[64][EXPOSE_ID_MAX + 1];
     size_t n_afs = 0;
-    while (sqlite3_step(st) == SQLITE_ROW && n_afs < 64)
-        snprintf(afs[n_afs++], sizeof(afs[0]), "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    while (store_step(st) == STORE_ROW && n_afs < 64)
+        snprintf(afs[n_afs++], sizeof(afs[0]), "%s", store_col_text(st, 0));
+    store_reset(st);
     for (size_t a = 0; a < n_afs; a++) {
         for (size_t i = 0; i < j->n; i++) {
             struct extid_row r = j->rows[i];
@@ -127,7 +133,7 @@ static void handle_group_add(struct http_request *req, void *user)
         snprintf(j.rows[i].supi, sizeof(j.rows[i].supi), "%s", s);
     }
     if (rc == IOTSEC_OK)
-        rc = store_write_sync(nb->store, group_add_run, &j);
+        rc = nb_write_sync(nb, group_add_run, &j);
     nb_dcache_invalidate(nb->dcache); /* committed (or not): decisions read the store again */
     free(j.rows);
     json_decref(o);
@@ -156,24 +162,26 @@ struct consent_job {
 static int consent_grant_run(struct store_conn *c, void *arg)
 {
     struct consent_job *j = arg;
-    sqlite3_stmt *st;
-    int rc = store_stmt(c, "INSERT INTO expose_consents (consent_id, owner, af_id, services,"
-                           " purpose, target_kind, target_id, expires, created_at)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", &st);
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        "INSERT INTO expose_consents (consent_id, owner, af_id, services,"
+                        " purpose, target_kind, target_id, expires, created_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, j->consent_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, j->owner, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, j->af_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, j->services);
-    sqlite3_bind_text(st, 5, j->purpose, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, j->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, j->target, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 8, j->expires);
-    sqlite3_bind_int64(st, 9, nb_now());
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE)
+    store_bind_text(st, 1, j->consent_id, -1);
+    store_bind_text(st, 2, j->owner, -1);
+    store_bind_text(st, 3, j->af_id, -1);
+    store_bind_int64(st, 4, j->services);
+    store_bind_text(st, 5, j->purpose, -1);
+    store_bind_text(st, 6, j->kind, -1);
+    store_bind_text(st, 7, j->target, -1);
+    store_bind_int64(st, 8, j->expires);
+    store_bind_int64(st, 9, nb_now());
+    int s = store_step(st);
+    store_reset(st);
+    if (s != STORE_DONE)
         return store_error(c, s);
     j->n = 0;
     if (strcmp(j->kind, "device") == 0) {
@@ -183,11 +191,10 @@ static int consent_grant_run(struct store_conn *c, void *arg)
         if ((rc = store_stmt(c, "SELECT supi FROM expose_groups WHERE group_id = ? ORDER BY supi",
                              &st)) != IOTSEC_OK)
             return rc;
-        sqlite3_bind_text(st, 1, j->target, -1, SQLITE_STATIC);
-        while ((s = sqlite3_step(st)) == SQLITE_ROW && j->n < j->cap)
-            snprintf(j->rows[j->n++].supi, sizeof(j->rows[0].supi), "%s",
-                     (const char *)sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
+        store_bind_text(st, 1, j->target, -1);
+        while ((s = store_step(st)) == STORE_ROW && j->n < j->cap)
+            snprintf(j->rows[j->n++].supi, sizeof(j->rows[0].supi), "%s", store_col_text(st, 0));
+        store_reset(st);
     }
     for (size_t i = 0; i < j->n; i++) {
         if ((rc = expose_nb_external_id(j->nb, j->af_id, j->rows[i].supi, j->rows[i].extid)) !=
@@ -250,7 +257,7 @@ static void handle_consent_grant(struct http_request *req, void *user)
     j.cap = supi ? 1 : GROUP_MEMBERS_MAX;
     j.rows = calloc(j.cap, sizeof(*j.rows));
     nb_random_id("consent-", j.consent_id, sizeof(j.consent_id));
-    int rc = j.rows ? store_write_sync(nb->store, consent_grant_run, &j) : IOTSEC_ERR_NOMEM;
+    int rc = j.rows ? nb_write_sync(nb, consent_grant_run, &j) : IOTSEC_ERR_NOMEM;
     nb_dcache_invalidate(nb->dcache); /* committed (or not): decisions read the store again */
     if (rc != IOTSEC_OK) {
         free(j.rows);
@@ -280,8 +287,10 @@ struct revoke_job {
 static int consent_revoke_run(struct store_conn *c, void *arg)
 {
     struct revoke_job *j = arg;
-    return nb_store_stamp(c, "UPDATE expose_consents SET revoked_at = ? WHERE consent_id = ? AND"
-                             " revoked_at IS NULL", nb_now(), j->consent_id);
+    return nb_store_stamp(c,
+                          "UPDATE expose_consents SET revoked_at = ? WHERE consent_id = ? AND"
+                          " revoked_at IS NULL",
+                          nb_now(), j->consent_id);
 }
 
 static void handle_consent_revoke(struct http_request *req, void *user)
@@ -290,8 +299,8 @@ static void handle_consent_revoke(struct http_request *req, void *user)
     if (!nb_admin_ok(req, nb))
         return;
     struct revoke_job j = {http_request_param(req, "consentId")};
-    int rc = nb_id_valid(j.consent_id) ? store_write_sync(nb->store, consent_revoke_run, &j)
-                                       : IOTSEC_ERR_NOTFOUND;
+    int rc =
+        nb_id_valid(j.consent_id) ? nb_write_sync(nb, consent_revoke_run, &j) : IOTSEC_ERR_NOTFOUND;
     nb_dcache_invalidate(nb->dcache); /* committed (or not): decisions read the store again */
     if (rc != IOTSEC_OK) {
         nb_store_failed(req, rc == IOTSEC_ERR_NOTFOUND ? rc : rc);
@@ -317,17 +326,19 @@ struct opt_job {
 static int opt_run(struct store_conn *c, void *arg)
 {
     struct opt_job *j = arg;
-    sqlite3_stmt *st;
-    int rc = store_stmt(c, j->out ? "INSERT OR IGNORE INTO expose_opt_outs (supi, at) VALUES (?, ?)"
-                                  : "DELETE FROM expose_opt_outs WHERE supi = ? AND ? IS NOT NULL",
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        j->out ? "INSERT INTO expose_opt_outs (supi, at) VALUES (?, ?)"
+                                 " ON CONFLICT DO NOTHING"
+                               : "DELETE FROM expose_opt_outs WHERE supi = ? AND ? IS NOT NULL",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, j->supi, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, nb_now());
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    store_bind_text(st, 1, j->supi, -1);
+    store_bind_int64(st, 2, nb_now());
+    int s = store_step(st);
+    store_reset(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 static void handle_opt(struct http_request *req, void *user)
@@ -349,7 +360,7 @@ static void handle_opt(struct http_request *req, void *user)
         return;
     }
     struct opt_job j = {supi, json_is_true(v)};
-    int rc = store_write_sync(nb->store, opt_run, &j);
+    int rc = nb_write_sync(nb, opt_run, &j);
     nb_dcache_invalidate(nb->dcache); /* committed (or not): decisions read the store again */
     if (rc != IOTSEC_OK) {
         json_decref(o);
@@ -363,8 +374,8 @@ static void handle_opt(struct http_request *req, void *user)
 
 int nb_consent_routes(struct expose_nb *nb, struct http_server *adm)
 {
-    int rc = http_server_route(adm, "POST", "/admin/v1/groups/{groupId}/members",
-                               handle_group_add, nb);
+    int rc =
+        http_server_route(adm, "POST", "/admin/v1/groups/{groupId}/members", handle_group_add, nb);
     if (rc == IOTSEC_OK)
         rc = http_server_route(adm, "POST", "/admin/v1/consents", handle_consent_grant, nb);
     if (rc == IOTSEC_OK)

@@ -18,23 +18,23 @@ struct put {
 static int put_run(struct store_conn *conn, void *arg)
 {
     struct put *p = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn, "INSERT INTO monitoring_subscription (af_id, subscription_id, "
                               "external_id, body, created_at, expires_at) VALUES (?1, ?2, ?3, "
                               "?4, ?5, ?6) ON CONFLICT(af_id, subscription_id) DO UPDATE SET "
                               "external_id = ?3, body = ?4, expires_at = ?6", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, p->s->af.af_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, p->s->id, -1, SQLITE_STATIC);
+    store_bind_text(st, 1, p->s->af.af_id, -1);
+    store_bind_text(st, 2, p->s->id, -1);
     const char *ext = p->s->req.external_id[0] ? p->s->req.external_id : p->s->req.msisdn;
-    sqlite3_bind_text(st, 3, ext, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, p->body, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)(p->s->req.expire_ms / 1000));
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(conn, s);
+    store_bind_text(st, 3, ext, -1);
+    store_bind_text(st, 4, p->body, -1);
+    store_bind_int64(st, 5, (int64_t)time(NULL));
+    store_bind_int64(st, 6, (int64_t)(p->s->req.expire_ms / 1000));
+    int s = store_step(st);
+    store_reset(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(conn, s);
 }
 
 int t8_store_put(struct store *st, const struct t8_sub *s)
@@ -54,16 +54,16 @@ struct del {
 static int del_run(struct store_conn *conn, void *arg)
 {
     struct del *d = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn, "DELETE FROM monitoring_subscription WHERE af_id = ?1 AND "
                               "subscription_id = ?2", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, d->af_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, d->id, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(conn, s);
+    store_bind_text(st, 1, d->af_id, -1);
+    store_bind_text(st, 2, d->id, -1);
+    int s = store_step(st);
+    store_reset(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(conn, s);
 }
 
 int t8_store_delete(struct store *st, const char *af_id, const char *id)
@@ -77,17 +77,17 @@ int t8_store_each(struct store *st, int (*fn)(void *ctx, const char *af_id, cons
                   void *ctx)
 {
     struct store_conn *conn;
-    sqlite3_stmt *s = NULL;
+    struct store_stmt *s = NULL;
     int rc = store_reader_get(st, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn, "SELECT af_id, subscription_id, external_id, body FROM "
                               "monitoring_subscription ORDER BY created_at", &s);
-    while (rc == IOTSEC_OK && sqlite3_step(s) == SQLITE_ROW)
-        rc = fn(ctx, (const char *)sqlite3_column_text(s, 0),
-                (const char *)sqlite3_column_text(s, 1),
-                (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3));
+    while (rc == IOTSEC_OK && store_step(s) == STORE_ROW)
+        rc = fn(ctx, store_col_text(s, 0),
+                store_col_text(s, 1),
+                store_col_text(s, 2), store_col_text(s, 3));
     if (s)
-        sqlite3_reset(s);
+        store_reset(s);
     return rc;
 }
 
@@ -95,7 +95,7 @@ int t8_store_consented(struct store *st, const char *af_id, int64_t now_s,
                        int (*fn)(void *ctx, const char *supi), void *ctx)
 {
     struct store_conn *conn;
-    sqlite3_stmt *s = NULL;
+    struct store_stmt *s = NULL;
     int rc = store_reader_get(st, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
@@ -109,13 +109,13 @@ int t8_store_consented(struct store *st, const char *af_id, int64_t now_s,
                         "expose_opt_outs)",
                         &s);
     if (rc == IOTSEC_OK) {
-        sqlite3_bind_text(s, 1, af_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, (sqlite3_int64)now_s);
-        sqlite3_bind_int(s, 3, (int)EXPOSE_SVC_MONITORING_EVENT);
+        store_bind_text(s, 1, af_id, -1);
+        store_bind_int64(s, 2, (int64_t)now_s);
+        store_bind_int(s, 3, (int)EXPOSE_SVC_MONITORING_EVENT);
     }
-    while (rc == IOTSEC_OK && sqlite3_step(s) == SQLITE_ROW)
-        rc = fn(ctx, (const char *)sqlite3_column_text(s, 0));
+    while (rc == IOTSEC_OK && store_step(s) == STORE_ROW)
+        rc = fn(ctx, store_col_text(s, 0));
     if (s)
-        sqlite3_reset(s);
+        store_reset(s);
     return rc;
 }

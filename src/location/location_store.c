@@ -47,7 +47,7 @@ struct area_write {
 static int area_run(struct store_conn *conn, void *arg)
 {
     struct area_write *w = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     const char *sql = w->json ? "INSERT INTO location_area (supi, area, stationary, updated_at) "
                                 "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(supi) DO UPDATE SET "
                                 "area = ?2, stationary = ?3, updated_at = ?4"
@@ -55,15 +55,15 @@ static int area_run(struct store_conn *conn, void *arg)
     int rc = store_stmt(conn, sql, &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, w->supi, -1, SQLITE_STATIC);
+    store_bind_text(st, 1, w->supi, -1);
     if (w->json) {
-        sqlite3_bind_text(st, 2, w->json, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 3, w->stationary);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+        store_bind_text(st, 2, w->json, -1);
+        store_bind_int(st, 3, w->stationary);
+        store_bind_int64(st, 4, (int64_t)time(NULL));
     }
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(conn, s);
+    int s = store_step(st);
+    store_reset(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(conn, s);
 }
 
 int location_store_area(struct store *st, const char *supi, const struct loc_area *area)
@@ -89,19 +89,19 @@ struct cell_write {
 static int cell_run(struct store_conn *conn, void *arg)
 {
     struct cell_write *w = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn, "INSERT INTO location_cell (plmn, nr_cell_id, lat, lon) VALUES "
                               "(?1, ?2, ?3, ?4) ON CONFLICT(plmn, nr_cell_id) DO UPDATE SET "
                               "lat = ?3, lon = ?4", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, w->cell->plmn, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)w->cell->nr_cell_id);
-    sqlite3_bind_double(st, 3, w->p.lat);
-    sqlite3_bind_double(st, 4, w->p.lon);
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(conn, s);
+    store_bind_text(st, 1, w->cell->plmn, -1);
+    store_bind_int64(st, 2, (int64_t)w->cell->nr_cell_id);
+    store_bind_double(st, 3, w->p.lat);
+    store_bind_double(st, 4, w->p.lon);
+    int s = store_step(st);
+    store_reset(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(conn, s);
 }
 
 int location_store_cell(struct store *st, const struct ncgi *cell, struct geo_point p)
@@ -115,26 +115,26 @@ int location_store_load(struct store *st, struct location *loc, size_t *n_areas,
 {
     *n_areas = *n_cells = 0;
     struct store_conn *conn;
-    sqlite3_stmt *s = NULL;
+    struct store_stmt *s = NULL;
     int rc = store_reader_get(st, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn, "SELECT plmn, nr_cell_id, lat, lon FROM location_cell", &s);
-    while (rc == IOTSEC_OK && sqlite3_step(s) == SQLITE_ROW) {
+    while (rc == IOTSEC_OK && store_step(s) == STORE_ROW) {
         struct ncgi c = {0};
-        snprintf(c.plmn, sizeof(c.plmn), "%s", (const char *)sqlite3_column_text(s, 0));
-        c.nr_cell_id = (uint64_t)sqlite3_column_int64(s, 1);
-        struct geo_point p = {sqlite3_column_double(s, 2), sqlite3_column_double(s, 3)};
+        snprintf(c.plmn, sizeof(c.plmn), "%s", store_col_text(s, 0));
+        c.nr_cell_id = (uint64_t)store_col_int64(s, 1);
+        struct geo_point p = {store_col_double(s, 2), store_col_double(s, 3)};
         rc = location_set_cell_position(loc, &c, p);
         *n_cells += rc == IOTSEC_OK;
     }
     if (s)
-        sqlite3_reset(s);
+        store_reset(s);
     s = NULL;
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn, "SELECT supi, area FROM location_area", &s);
-    while (rc == IOTSEC_OK && sqlite3_step(s) == SQLITE_ROW) {
-        const char *supi = (const char *)sqlite3_column_text(s, 0);
-        json_t *o = json_loads((const char *)sqlite3_column_text(s, 1), 0, NULL);
+    while (rc == IOTSEC_OK && store_step(s) == STORE_ROW) {
+        const char *supi = store_col_text(s, 0);
+        json_t *o = json_loads(store_col_text(s, 1), 0, NULL);
         struct loc_area a;
         const char *why;
         if (o && loc_area_from_json(o, &a, &why) == IOTSEC_OK) {
@@ -147,6 +147,6 @@ int location_store_load(struct store *st, struct location *loc, size_t *n_areas,
         json_decref(o);
     }
     if (s)
-        sqlite3_reset(s);
+        store_reset(s);
     return rc;
 }

@@ -1,6 +1,5 @@
 /* The policy's SQL: its document, the open actions (what makes them idempotent), and the
  * append-only audit of every action and release. */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,31 +39,31 @@ const char POLICY_MIGRATION_1[] =
     "  rate_kbps INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (supi, action, exception)) WITHOUT ROWID;";
 
-static int step_done(struct store_conn *conn, sqlite3_stmt *st)
+static int step_done(struct store_conn *conn, struct store_stmt *st)
 {
-    int rc = sqlite3_step(st);
-    return rc == SQLITE_DONE ? IOTSEC_OK : store_error(conn, rc);
+    int rc = store_step(st);
+    return rc == STORE_DONE ? IOTSEC_OK : store_error(conn, rc);
 }
 
 int policy_store_append(struct store_conn *conn, const struct policy_record *r)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn,
                         "INSERT INTO policy_actions(at, supi, action, exception, level, window,"
                         " actor, outcome, rate_kbps, finding) VALUES (?,?,?,?,?,?,?,?,?,?)",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, r->at);
-    sqlite3_bind_text(st, 2, r->supi, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, r->action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, r->exception, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, (int)r->level);
-    sqlite3_bind_int64(st, 6, r->window);
-    sqlite3_bind_text(st, 7, r->actor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, r->outcome, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 9, r->rate_kbps);
-    sqlite3_bind_null(st, 10);
+    store_bind_int64(st, 1, r->at);
+    store_bind_text(st, 2, r->supi, -1);
+    store_bind_text(st, 3, r->action, -1);
+    store_bind_text(st, 4, r->exception, -1);
+    store_bind_int(st, 5, (int)r->level);
+    store_bind_int64(st, 6, r->window);
+    store_bind_text(st, 7, r->actor, -1);
+    store_bind_text(st, 8, r->outcome, -1);
+    store_bind_int64(st, 9, r->rate_kbps);
+    store_bind_null(st, 10);
     return step_done(conn, st);
 }
 
@@ -72,7 +71,7 @@ int policy_store_append(struct store_conn *conn, const struct policy_record *r)
 static int open_action(struct store_conn *conn, const struct policy_job *j, const char *action,
                        bool *opened)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn,
                         "INSERT OR IGNORE INTO policy_open(supi, action, exception, action_id,"
                         " rate_kbps) VALUES (?, ?, ?, (SELECT COALESCE(MAX(id), 0) + 1 FROM"
@@ -80,13 +79,13 @@ static int open_action(struct store_conn *conn, const struct policy_job *j, cons
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, j->supi, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, an_exception_name(j->exc), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, strcmp(action, "throttle") == 0 ? j->rate_kbps : 0);
+    store_bind_text(st, 1, j->supi, -1);
+    store_bind_text(st, 2, action, -1);
+    store_bind_text(st, 3, an_exception_name(j->exc), -1);
+    store_bind_int64(st, 4, strcmp(action, "throttle") == 0 ? j->rate_kbps : 0);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
-    *opened = sqlite3_changes(store_conn_db(conn)) > 0;
+    *opened = store_changes(conn) > 0;
     return IOTSEC_OK;
 }
 
@@ -175,11 +174,11 @@ int policy_store_release(struct store_conn *conn, void *arg)
     rj->sub_rc = sub_op_run(conn, &op);
     if (rj->sub_rc != IOTSEC_OK)
         return rj->sub_rc;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn, "DELETE FROM policy_open WHERE supi = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, rj->supi, -1, SQLITE_STATIC);
+    store_bind_text(st, 1, rj->supi, -1);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
     struct policy_record r = {.at = rj->now};
@@ -193,7 +192,7 @@ int policy_store_release(struct store_conn *conn, void *arg)
 int policy_store_save(struct store_conn *conn, void *arg)
 {
     struct policy_save_job *sj = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn,
                         "INSERT INTO policy_config(id, doc, updated_at) VALUES (1, ?, ?)"
                         " ON CONFLICT(id) DO UPDATE SET doc = excluded.doc,"
@@ -201,52 +200,52 @@ int policy_store_save(struct store_conn *conn, void *arg)
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, sj->doc, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, sj->now);
+    store_bind_text(st, 1, sj->doc, -1);
+    store_bind_int64(st, 2, sj->now);
     return step_done(conn, st);
 }
 
 int policy_store_load(struct store *s, struct policy *out)
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn, "SELECT doc FROM policy_config WHERE id = 1", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        const char *doc = (const char *)sqlite3_column_text(st, 0);
+    int step = store_step(st);
+    if (step == STORE_ROW) {
+        const char *doc = store_col_text(st, 0);
         char err[64];
         rc = policy_from_json(doc ? doc : "", doc ? strlen(doc) : 0, out, err, sizeof(err));
     } else {
-        rc = step == SQLITE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(conn, step);
+        rc = step == STORE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(conn, step);
     }
-    sqlite3_reset(st);
+    store_reset(st);
     return rc;
 }
 
-static void read_row(sqlite3_stmt *st, struct policy_record *r)
+static void read_row(struct store_stmt *st, struct policy_record *r)
 {
     memset(r, 0, sizeof(*r));
-    r->id = sqlite3_column_int64(st, 0);
-    r->at = sqlite3_column_int64(st, 1);
-    snprintf(r->supi, sizeof(r->supi), "%s", (const char *)sqlite3_column_text(st, 2));
-    snprintf(r->action, sizeof(r->action), "%s", (const char *)sqlite3_column_text(st, 3));
-    snprintf(r->exception, sizeof(r->exception), "%s", (const char *)sqlite3_column_text(st, 4));
-    r->level = (unsigned)sqlite3_column_int(st, 5);
-    r->window = sqlite3_column_int64(st, 6);
-    snprintf(r->actor, sizeof(r->actor), "%s", (const char *)sqlite3_column_text(st, 7));
-    snprintf(r->outcome, sizeof(r->outcome), "%s", (const char *)sqlite3_column_text(st, 8));
-    r->rate_kbps = (uint32_t)sqlite3_column_int64(st, 9);
+    r->id = store_col_int64(st, 0);
+    r->at = store_col_int64(st, 1);
+    snprintf(r->supi, sizeof(r->supi), "%s", store_col_text(st, 2));
+    snprintf(r->action, sizeof(r->action), "%s", store_col_text(st, 3));
+    snprintf(r->exception, sizeof(r->exception), "%s", store_col_text(st, 4));
+    r->level = (unsigned)store_col_int(st, 5);
+    r->window = store_col_int64(st, 6);
+    snprintf(r->actor, sizeof(r->actor), "%s", store_col_text(st, 7));
+    snprintf(r->outcome, sizeof(r->outcome), "%s", store_col_text(st, 8));
+    r->rate_kbps = (uint32_t)store_col_int64(st, 9);
 }
 
 int policy_store_list(struct store *s, const char *supi, int64_t after, size_t limit,
                       policy_record_fn fn, void *ctx)
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
@@ -256,24 +255,24 @@ int policy_store_list(struct store *s, const char *supi, int64_t after, size_t l
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, after);
-    sqlite3_bind_text(st, 2, supi, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, supi, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
+    store_bind_int64(st, 1, after);
+    store_bind_text(st, 2, supi, -1);
+    store_bind_text(st, 3, supi, -1);
+    store_bind_int64(st, 4, (int64_t)limit);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = store_step(st)) == STORE_ROW) {
         struct policy_record r;
         read_row(st, &r);
         fn(&r, ctx);
     }
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
 int policy_store_throttles(struct store *s, policy_record_fn fn, void *ctx)
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
@@ -284,11 +283,11 @@ int policy_store_throttles(struct store *s, policy_record_fn fn, void *ctx)
     if (rc != IOTSEC_OK)
         return rc;
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = store_step(st)) == STORE_ROW) {
         struct policy_record r;
         read_row(st, &r);
         fn(&r, ctx);
     }
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }

@@ -88,7 +88,7 @@ static const char *validate(json_t *it, struct act_line *l)
 static int find_device(struct store_conn *c, const struct act_line *l, char *supi, size_t len,
                        bool *confirmed, int64_t *row)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, strcmp(l->key_kind, "reg") == 0
                                ? "SELECT id, IFNULL(supi, ''), confirmed FROM prov_registrations"
                                  " WHERE reg_id = ?"
@@ -97,16 +97,16 @@ static int find_device(struct store_conn *c, const struct act_line *l, char *sup
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, l->id, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
+    store_bind_text(st, 1, l->id, -1);
+    int s = store_step(st);
     *row = 0;
-    if (s == SQLITE_ROW) {
-        *row = sqlite3_column_int64(st, 0);
-        snprintf(supi, len, "%s", sqlite3_column_text(st, 1));
-        *confirmed = sqlite3_column_int(st, 2) != 0;
+    if (s == STORE_ROW) {
+        *row = store_col_int64(st, 0);
+        snprintf(supi, len, "%s", store_col_text(st, 1));
+        *confirmed = store_col_int(st, 2) != 0;
     }
-    sqlite3_reset(st);
-    return s == SQLITE_ROW || s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    store_reset(st);
+    return s == STORE_ROW || s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 static int run_activate(struct store_conn *c, struct adm_job *a)
@@ -124,19 +124,19 @@ static int run_activate(struct store_conn *c, struct adm_job *a)
         const struct act_line *l = &in->lines[i];
         char key[PROV_REG_ID_MAX + 8];
         snprintf(key, sizeof(key), "%s:%s", l->key_kind, l->id);
-        sqlite3_stmt *st;
+        struct store_stmt *st;
         int rc = store_stmt(c, "INSERT OR REPLACE INTO prov_activations(key, account, service,"
                                " created_at, supi) VALUES (?, ?, ?, ?, ?)", &st);
         if (rc != IOTSEC_OK)
             goto fail;
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, l->account, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, l->service, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, a->now);
+        store_bind_text(st, 1, key, -1);
+        store_bind_text(st, 2, l->account, -1);
+        store_bind_text(st, 3, l->service, -1);
+        store_bind_int64(st, 4, a->now);
         if (l->supi)
-            sqlite3_bind_text(st, 5, l->supi, -1, SQLITE_STATIC);
-        int s = sqlite3_step(st);
-        if (s != SQLITE_DONE) {
+            store_bind_text(st, 5, l->supi, -1);
+        int s = store_step(st);
+        if (s != STORE_DONE) {
             rc = store_error(c, s);
             goto fail;
         }
@@ -150,9 +150,9 @@ static int run_activate(struct store_conn *c, struct adm_job *a)
             if ((rc = store_stmt(c, "UPDATE prov_registrations SET account = ? WHERE id = ?",
                                  &st)) != IOTSEC_OK)
                 goto fail;
-            sqlite3_bind_text(st, 1, l->account, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, row);
-            if ((s = sqlite3_step(st)) != SQLITE_DONE) {
+            store_bind_text(st, 1, l->account, -1);
+            store_bind_int64(st, 2, row);
+            if ((s = store_step(st)) != STORE_DONE) {
                 rc = store_error(c, s);
                 goto fail;
             }

@@ -110,10 +110,10 @@ json_t *adm_body(struct http_request *req)
     return http_request_json(req);
 }
 
-static int step(struct store_conn *c, sqlite3_stmt *st)
+static int step(struct store_conn *c, struct store_stmt *st)
 {
-    int s = sqlite3_step(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    int s = store_step(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 /* ---- provisioning key ---- */
@@ -150,22 +150,22 @@ static int run_mfr_add(struct store_conn *c, struct adm_job *a)
 {
     const char *name = json_string_value(json_object_get(a->in, "name"));
     const char *pem = json_string_value(json_object_get(a->in, "ca_pem"));
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "INSERT INTO prov_manufacturers(name, ca_pem, ca_sha256, created_at,"
-                           " root_pub) VALUES (?, ?, ?, ?, ?)", &st);
+                           " root_pub) VALUES (?, ?, ?, ?, ?) RETURNING id", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, pem, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, a->text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, a->now);
+    store_bind_text(st, 1, name, -1);
+    store_bind_text(st, 2, pem, -1);
+    store_bind_text(st, 3, a->text, -1);
+    store_bind_int64(st, 4, a->now);
     if (a->secret_len == PROV_ED25519_PUB_LEN)
-        sqlite3_bind_blob(st, 5, a->secret, PROV_ED25519_PUB_LEN, SQLITE_STATIC);
-    if ((rc = step(c, st)) != IOTSEC_OK)
+        store_bind_blob(st, 5, a->secret, PROV_ED25519_PUB_LEN);
+    int64_t id;
+    if ((rc = store_step_id(c, st, &id)) != IOTSEC_OK)
         return rc;
-    a->out = json_pack("{s:I, s:s, s:s}", "id",
-                       (json_int_t)sqlite3_last_insert_rowid(store_conn_db(c)), "name", name,
-                       "ca_sha256", a->text);
+    a->out = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "name", name, "ca_sha256",
+                       a->text);
     return IOTSEC_OK;
 }
 
@@ -212,17 +212,17 @@ static void h_mfr_list(struct http_request *req, void *user)
     if (!adm_admin_ok(req, p))
         return;
     struct store_conn *c;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     json_t *arr = json_array();
     if (store_reader_get(p->store, &c) == IOTSEC_OK &&
         store_stmt(c, "SELECT id, name, ca_sha256 FROM prov_manufacturers ORDER BY id", &st) ==
             IOTSEC_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW)
+        while (store_step(st) == STORE_ROW)
             json_array_append_new(arr, json_pack("{s:I, s:s, s:s}", "id",
-                                                 (json_int_t)sqlite3_column_int64(st, 0), "name",
-                                                 sqlite3_column_text(st, 1), "ca_sha256",
-                                                 sqlite3_column_text(st, 2)));
-        sqlite3_reset(st);
+                                                 (json_int_t)store_col_int64(st, 0), "name",
+                                                 store_col_text(st, 1), "ca_sha256",
+                                                 store_col_text(st, 2)));
+        store_reset(st);
     }
     http_respond_json(req, 200, json_pack("{s:o}", "manufacturers", arr));
 }
@@ -232,17 +232,17 @@ static void h_mfr_list(struct http_request *req, void *user)
 static int run_gw_add(struct store_conn *c, struct adm_job *a)
 {
     const char *name = json_string_value(json_object_get(a->in, "name"));
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "INSERT INTO prov_gateways(name, cert_sha256, created_at)"
-                           " VALUES (?, ?, ?)", &st);
+                           " VALUES (?, ?, ?) RETURNING id", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, a->text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, a->now);
-    if ((rc = step(c, st)) != IOTSEC_OK)
+    store_bind_text(st, 1, name, -1);
+    store_bind_text(st, 2, a->text, -1);
+    store_bind_int64(st, 3, a->now);
+    int64_t id;
+    if ((rc = store_step_id(c, st, &id)) != IOTSEC_OK)
         return rc;
-    int64_t id = sqlite3_last_insert_rowid(store_conn_db(c));
     json_t *ids = json_object_get(a->in, "enrollments");
     size_t i;
     json_t *it;
@@ -252,11 +252,11 @@ static int run_gw_add(struct store_conn *c, struct adm_job *a)
             adm_fail(a, 404, "ENROLLMENT_NOT_FOUND", "enrollments", "no such enrollment");
             return IOTSEC_ERR_NOTFOUND;
         }
-        if ((rc = store_stmt(c, "INSERT OR IGNORE INTO prov_gateway_enrollments(gateway_id,"
-                                " enrollment_id) VALUES (?, ?)", &st)) != IOTSEC_OK)
+        if ((rc = store_stmt(c, "INSERT INTO prov_gateway_enrollments(gateway_id,"
+                                " enrollment_id) VALUES (?, ?) ON CONFLICT DO NOTHING", &st)) != IOTSEC_OK)
             return rc;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, e.id);
+        store_bind_int64(st, 1, id);
+        store_bind_int64(st, 2, e.id);
         if ((rc = step(c, st)) != IOTSEC_OK)
             return rc;
     }

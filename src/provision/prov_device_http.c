@@ -111,13 +111,13 @@ int64_t dev_relay_gateway(struct http_request *req, struct store_conn *c)
 {
     const struct http_peer *peer = http_request_peer(req);
     int64_t id = 0;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     if (peer->has_cert &&
         store_stmt(c, "SELECT id FROM prov_gateways WHERE cert_sha256 = ?", &st) == IOTSEC_OK) {
-        sqlite3_bind_text(st, 1, peer->cert_sha256_hex, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            id = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
+        store_bind_text(st, 1, peer->cert_sha256_hex, -1);
+        if (store_step(st) == STORE_ROW)
+            id = store_col_int64(st, 0);
+        store_reset(st);
     }
     if (id == 0)
         dev_problem(req, 403, "GATEWAY_NOT_REGISTERED",
@@ -128,14 +128,14 @@ int64_t dev_relay_gateway(struct http_request *req, struct store_conn *c)
 bool dev_gateway_allowed(struct http_request *req, struct store_conn *c, int64_t gw,
                             int64_t enrollment)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     bool ok = false;
     if (store_stmt(c, "SELECT 1 FROM prov_gateway_enrollments WHERE gateway_id = ?"
                       " AND enrollment_id = ?", &st) == IOTSEC_OK) {
-        sqlite3_bind_int64(st, 1, gw);
-        sqlite3_bind_int64(st, 2, enrollment);
-        ok = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_reset(st);
+        store_bind_int64(st, 1, gw);
+        store_bind_int64(st, 2, enrollment);
+        ok = store_step(st) == STORE_ROW;
+        store_reset(st);
     }
     if (!ok)
         dev_problem(req, 403, "GATEWAY_NOT_ALLOWED",

@@ -15,19 +15,19 @@
 
 /* ---- devices ---- */
 
-static json_t *device_json(sqlite3_stmt *st)
+static json_t *device_json(struct store_stmt *st)
 {
     json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:b}", "registration_id",
-                          sqlite3_column_text(st, 0), "enrollment",
-                          (json_int_t)sqlite3_column_int64(st, 1), "supi",
-                          sqlite3_column_text(st, 2), "owner", sqlite3_column_text(st, 3),
-                          "state", sqlite3_column_text(st, 5), "credential_version",
-                          (json_int_t)sqlite3_column_int64(st, 6), "confirmed",
-                          sqlite3_column_int(st, 7));
-    if (sqlite3_column_type(st, 4) == SQLITE_TEXT)
-        json_object_set_new(o, "account", json_string((const char *)sqlite3_column_text(st, 4)));
-    if (sqlite3_column_int64(st, 8))
-        json_object_set_new(o, "waiting_version", json_integer(sqlite3_column_int64(st, 8)));
+                          store_col_text(st, 0), "enrollment",
+                          (json_int_t)store_col_int64(st, 1), "supi",
+                          store_col_text(st, 2), "owner", store_col_text(st, 3),
+                          "state", store_col_text(st, 5), "credential_version",
+                          (json_int_t)store_col_int64(st, 6), "confirmed",
+                          store_col_int(st, 7));
+    if (!store_col_is_null(st, 4))
+        json_object_set_new(o, "account", json_string(store_col_text(st, 4)));
+    if (store_col_int64(st, 8))
+        json_object_set_new(o, "waiting_version", json_integer(store_col_int64(st, 8)));
     return o;
 }
 
@@ -46,19 +46,19 @@ void prov_h_dev_list(struct http_request *req, void *user)
     if (l <= 0 || l > LIST_MAX)
         l = LIST_MAX;
     struct store_conn *c;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     json_t *arr = json_array();
     long long last = 0;
     if (store_reader_get(p->store, &c) == IOTSEC_OK &&
         store_stmt(c, "SELECT " DEVICE_COLS " FROM prov_registrations WHERE id > ? ORDER BY id"
                       " LIMIT ?", &st) == IOTSEC_OK) {
-        sqlite3_bind_int64(st, 1, a);
-        sqlite3_bind_int64(st, 2, l);
-        while (sqlite3_step(st) == SQLITE_ROW) {
+        store_bind_int64(st, 1, a);
+        store_bind_int64(st, 2, l);
+        while (store_step(st) == STORE_ROW) {
             json_array_append_new(arr, device_json(st));
-            last = sqlite3_column_int64(st, 9);
+            last = store_col_int64(st, 9);
         }
-        sqlite3_reset(st);
+        store_reset(st);
     }
     json_t *o = json_pack("{s:o}", "devices", arr);
     if ((long long)json_array_size(arr) == l)
@@ -73,15 +73,15 @@ void prov_h_dev_show(struct http_request *req, void *user)
         return;
     const char *id = http_request_param(req, "id");
     struct store_conn *c;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     json_t *o = NULL;
     if (store_reader_get(p->store, &c) == IOTSEC_OK &&
         store_stmt(c, "SELECT " DEVICE_COLS " FROM prov_registrations WHERE reg_id = ?", &st) ==
             IOTSEC_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
+        store_bind_text(st, 1, id, -1);
+        if (store_step(st) == STORE_ROW)
             o = device_json(st);
-        sqlite3_reset(st);
+        store_reset(st);
     }
     if (o == NULL) {
         http_respond_problem(req, 404, NULL, "no such device", "REGISTRATION_NOT_FOUND", NULL, 0);
@@ -94,17 +94,17 @@ void prov_h_dev_show(struct http_request *req, void *user)
     json_t *hist = json_array();
     if (store_stmt(c, "SELECT event, detail, at FROM prov_history WHERE reg_id = ? ORDER BY id",
                    &st) == IOTSEC_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
+        store_bind_text(st, 1, id, -1);
+        while (store_step(st) == STORE_ROW) {
             char t[32];
-            sub_format_time(sqlite3_column_int64(st, 2), t, sizeof(t));
-            json_t *h = json_pack("{s:s, s:s}", "event", sqlite3_column_text(st, 0), "at", t);
-            if (sqlite3_column_type(st, 1) == SQLITE_TEXT)
+            sub_format_time(store_col_int64(st, 2), t, sizeof(t));
+            json_t *h = json_pack("{s:s, s:s}", "event", store_col_text(st, 0), "at", t);
+            if (!store_col_is_null(st, 1))
                 json_object_set_new(h, "detail",
-                                    json_string((const char *)sqlite3_column_text(st, 1)));
+                                    json_string(store_col_text(st, 1)));
             json_array_append_new(hist, h);
         }
-        sqlite3_reset(st);
+        store_reset(st);
     }
     json_object_set_new(o, "history", hist);
     http_respond_json(req, 200, o);
@@ -158,15 +158,15 @@ bool provision_ota_rotate(void *ctx, const char *supi, struct http_request *req)
 {
     struct provision *p = ctx;
     struct store_conn *c;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     char reg_id[PROV_REG_ID_MAX + 1] = "";
     if (store_reader_get(p->store, &c) != IOTSEC_OK ||
         store_stmt(c, "SELECT reg_id FROM prov_registrations WHERE supi = ?", &st) != IOTSEC_OK)
         return false;
-    sqlite3_bind_text(st, 1, supi, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        snprintf(reg_id, sizeof(reg_id), "%s", sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    store_bind_text(st, 1, supi, -1);
+    if (store_step(st) == STORE_ROW)
+        snprintf(reg_id, sizeof(reg_id), "%s", store_col_text(st, 0));
+    store_reset(st);
     if (reg_id[0] == '\0')
         return false;
     stage(p, req, reg_id);

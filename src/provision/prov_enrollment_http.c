@@ -216,15 +216,15 @@ static int run_enr_add(struct store_conn *c, struct adm_job *a)
 {
     struct enr_in *in = a->extra;
     struct prov_enrollment *e = &in->e;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc;
     if (in->manufacturer[0]) {
         if ((rc = store_stmt(c, "SELECT id FROM prov_manufacturers WHERE name = ?", &st)) !=
             IOTSEC_OK)
             return rc;
-        sqlite3_bind_text(st, 1, in->manufacturer, -1, SQLITE_STATIC);
-        e->manufacturer_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        sqlite3_reset(st);
+        store_bind_text(st, 1, in->manufacturer, -1);
+        e->manufacturer_id = store_step(st) == STORE_ROW ? store_col_int64(st, 0) : 0;
+        store_reset(st);
         if (e->manufacturer_id == 0) {
             adm_fail(a, 404, "MANUFACTURER_NOT_FOUND", "manufacturer", "no such manufacturer");
             return IOTSEC_ERR_NOTFOUND;
@@ -234,39 +234,37 @@ static int run_enr_add(struct store_conn *c, struct adm_job *a)
                        " cert_sha256, serial, enabled, owner, supi_first, supi_last, service,"
                        " lifetime_s, reprovision, quota, rate_per_s, requires_activation,"
                        " routing_ind, created_at, max_cred_age_s)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st);
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, e->individual ? "individual" : "group", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, e->derived_key ? "derived_key" : "x509", -1, SQLITE_STATIC);
+    store_bind_text(st, 1, e->individual ? "individual" : "group", -1);
+    store_bind_text(st, 2, e->derived_key ? "derived_key" : "x509", -1);
     if (e->manufacturer_id)
-        sqlite3_bind_int64(st, 3, e->manufacturer_id);
+        store_bind_int64(st, 3, e->manufacturer_id);
     if (e->reg_id[0])
-        sqlite3_bind_text(st, 4, e->reg_id, -1, SQLITE_STATIC);
+        store_bind_text(st, 4, e->reg_id, -1);
     if (e->cert_sha256[0])
-        sqlite3_bind_text(st, 5, e->cert_sha256, -1, SQLITE_STATIC);
+        store_bind_text(st, 5, e->cert_sha256, -1);
     if (e->serial[0])
-        sqlite3_bind_text(st, 6, e->serial, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 7, e->enabled);
-    sqlite3_bind_text(st, 8, e->owner, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, e->supi_first, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, e->supi_last, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 11, in->service, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 12, e->lifetime_s);
-    sqlite3_bind_text(st, 13, prov_reprovision_name(e->reprovision), -1, SQLITE_STATIC);
+        store_bind_text(st, 6, e->serial, -1);
+    store_bind_int(st, 7, e->enabled);
+    store_bind_text(st, 8, e->owner, -1);
+    store_bind_text(st, 9, e->supi_first, -1);
+    store_bind_text(st, 10, e->supi_last, -1);
+    store_bind_text(st, 11, in->service, -1);
+    store_bind_int64(st, 12, e->lifetime_s);
+    store_bind_text(st, 13, prov_reprovision_name(e->reprovision), -1);
     if (e->quota)
-        sqlite3_bind_int64(st, 14, e->quota);
+        store_bind_int64(st, 14, e->quota);
     if (e->rate_per_s)
-        sqlite3_bind_int64(st, 15, e->rate_per_s);
-    sqlite3_bind_int(st, 16, e->requires_activation);
-    sqlite3_bind_text(st, 17, e->routing_ind, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 18, a->now);
+        store_bind_int64(st, 15, e->rate_per_s);
+    store_bind_int(st, 16, e->requires_activation);
+    store_bind_text(st, 17, e->routing_ind, -1);
+    store_bind_int64(st, 18, a->now);
     if (e->max_cred_age_s)
-        sqlite3_bind_int64(st, 19, e->max_cred_age_s);
-    int s = sqlite3_step(st);
-    if (s != SQLITE_DONE)
-        return store_error(c, s);
-    e->id = sqlite3_last_insert_rowid(store_conn_db(c));
+        store_bind_int64(st, 19, e->max_cred_age_s);
+    if ((rc = store_step_id(c, st, &e->id)) != IOTSEC_OK)
+        return rc;
     if (a->secret_len) {
         uint8_t env[PROV_GROUP_KEY_MAX + SEAL_OVERHEAD];
         char aad[64];
@@ -275,9 +273,10 @@ static int run_enr_add(struct store_conn *c, struct adm_job *a)
             (rc = store_stmt(c, "UPDATE prov_enrollments SET group_key = ? WHERE id = ?", &st)) !=
                 IOTSEC_OK)
             return rc;
-        sqlite3_bind_blob(st, 1, env, (int)(a->secret_len + SEAL_OVERHEAD), SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, e->id);
-        if ((s = sqlite3_step(st)) != SQLITE_DONE)
+        store_bind_blob(st, 1, env, (int)(a->secret_len + SEAL_OVERHEAD));
+        store_bind_int64(st, 2, e->id);
+        int s = store_step(st);
+        if (s != STORE_DONE)
             return store_error(c, s);
     }
     if ((rc = prov_enrollment_load(c, e->id, e)) != IOTSEC_OK)
@@ -331,17 +330,17 @@ void prov_h_enr_list(struct http_request *req, void *user)
     if (!adm_admin_ok(req, p))
         return;
     struct store_conn *c;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     json_t *arr = json_array();
     if (store_reader_get(p->store, &c) == IOTSEC_OK &&
         store_stmt(c, "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments ORDER BY id LIMIT 1000",
                    &st) == IOTSEC_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
+        while (store_step(st) == STORE_ROW) {
             struct prov_enrollment e;
             prov_enrollment_row(st, &e);
             json_array_append_new(arr, enrollment_json(&e));
         }
-        sqlite3_reset(st);
+        store_reset(st);
     }
     http_respond_json(req, 200, json_pack("{s:o}", "enrollments", arr));
 }
@@ -372,14 +371,14 @@ void prov_h_enr_show(struct http_request *req, void *user)
 
 static int run_enr_action(struct store_conn *c, struct adm_job *a)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "UPDATE prov_enrollments SET enabled = ? WHERE id = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int(st, 1, strcmp(a->text, "enable") == 0);
-    sqlite3_bind_int64(st, 2, a->id);
-    int s = sqlite3_step(st);
-    if (s != SQLITE_DONE)
+    store_bind_int(st, 1, strcmp(a->text, "enable") == 0);
+    store_bind_int64(st, 2, a->id);
+    int s = store_step(st);
+    if (s != STORE_DONE)
         return store_error(c, s);
     struct prov_enrollment e;
     if ((rc = prov_enrollment_load(c, a->id, &e)) == IOTSEC_ERR_NOTFOUND)

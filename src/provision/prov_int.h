@@ -203,7 +203,7 @@ int prov_enrollment_load(struct store_conn *c, int64_t id, struct prov_enrollmen
     " IFNULL(cert_sha256, ''), IFNULL(serial, ''), enabled, owner, IFNULL(supi_first, ''),"   \
     " IFNULL(supi_last, ''), lifetime_s, reprovision, IFNULL(quota, 0), IFNULL(rate_per_s, 0)," \
     " requires_activation, routing_ind, devices, IFNULL(max_cred_age_s, 0)"
-void prov_enrollment_row(sqlite3_stmt *st, struct prov_enrollment *e);
+void prov_enrollment_row(struct store_stmt *st, struct prov_enrollment *e);
 /* Opens an enrollment's sealed group key (IOTSEC_ERR_NOTFOUND: it has none). */
 int prov_group_key_get(struct store_conn *c, const struct seal_kek *kek, int64_t id,
                        uint8_t key[PROV_GROUP_KEY_MAX], size_t *len);

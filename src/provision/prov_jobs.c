@@ -25,10 +25,10 @@ void prov_job_free(struct prov_job *j)
     free(j);
 }
 
-static int step(struct store_conn *c, sqlite3_stmt *st)
+static int step(struct store_conn *c, struct store_stmt *st)
 {
-    int s = sqlite3_step(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    int s = store_step(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 /* What goes into a bundle besides the keys. */
@@ -80,14 +80,14 @@ static int seal_bundle(struct prov_job *j, const struct bundle_src *b)
 
 static char *enrollment_service(struct store_conn *c, int64_t id)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     char *out = NULL;
     if (store_stmt(c, "SELECT service FROM prov_enrollments WHERE id = ?", &st) != IOTSEC_OK)
         return NULL;
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        out = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    store_bind_int64(st, 1, id);
+    if (store_step(st) == STORE_ROW)
+        out = strdup(store_col_text(st, 0));
+    store_reset(st);
     return out;
 }
 
@@ -110,13 +110,13 @@ static int create_subscription(struct store_conn *c, struct prov_job *j,
     struct prov_supi_range r;
     if (prov_supi_range_parse(e->supi_first, e->supi_last, &r) != IOTSEC_OK)
         return IOTSEC_ERR_INVALID;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "SELECT supi_next FROM prov_enrollments WHERE id = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, e->id);
-    uint64_t next = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
+    store_bind_int64(st, 1, e->id);
+    uint64_t next = store_step(st) == STORE_ROW ? (uint64_t)store_col_int64(st, 0) : 0;
+    store_reset(st);
     memset(in, 0, sizeof(*in));
     if ((rc = crypto_random(&in->keys, sizeof(in->keys))) != IOTSEC_OK)
         return rc;
@@ -152,34 +152,33 @@ static int create_subscription(struct store_conn *c, struct prov_job *j,
     if ((rc = store_stmt(c, "UPDATE prov_enrollments SET supi_next = ? WHERE id = ?", &st)) !=
         IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, (int64_t)next);
-    sqlite3_bind_int64(st, 2, e->id);
+    store_bind_int64(st, 1, (int64_t)next);
+    store_bind_int64(st, 2, e->id);
     return step(c, st);
 }
 
 static int insert_registration(struct store_conn *c, const struct prov_job *j, int64_t *row)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "INSERT INTO prov_registrations(reg_id, enrollment_id, cert_sha256,"
                            " serial, state, created_at, updated_at)"
-                           " VALUES (?, ?, ?, ?, 'onboarded', ?, ?)", &st);
+                           " VALUES (?, ?, ?, ?, 'onboarded', ?, ?) RETURNING id", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, j->reg_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, j->enrollment_id);
+    store_bind_text(st, 1, j->reg_id, -1);
+    store_bind_int64(st, 2, j->enrollment_id);
     if (j->cert_sha256[0])
-        sqlite3_bind_text(st, 3, j->cert_sha256, -1, SQLITE_STATIC);
+        store_bind_text(st, 3, j->cert_sha256, -1);
     if (j->serial[0])
-        sqlite3_bind_text(st, 4, j->serial, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, j->now);
-    sqlite3_bind_int64(st, 6, j->now);
-    if ((rc = step(c, st)) != IOTSEC_OK)
+        store_bind_text(st, 4, j->serial, -1);
+    store_bind_int64(st, 5, j->now);
+    store_bind_int64(st, 6, j->now);
+    if ((rc = store_step_id(c, st, row)) != IOTSEC_OK)
         return rc;
-    *row = sqlite3_last_insert_rowid(store_conn_db(c));
     if ((rc = store_stmt(c, "UPDATE prov_enrollments SET devices = devices + 1 WHERE id = ?",
                          &st)) != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, j->enrollment_id);
+    store_bind_int64(st, 1, j->enrollment_id);
     return step(c, st);
 }
 
@@ -268,7 +267,7 @@ static int run_onboard(struct store_conn *c, struct prov_job *j)
     secure_wipe(&keys, sizeof(keys));
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     rc = store_stmt(c, "UPDATE prov_registrations SET enrollment_id = ?, supi = ?, owner = ?,"
                        " account = ?, state = 'onboarded', gateway_id = ?, nonce = ?,"
                        " device_pub = ?, envelope = ?, cred_version = ?, confirmed = ?,"
@@ -278,23 +277,23 @@ static int run_onboard(struct store_conn *c, struct prov_job *j)
                        " ELSE ? END WHERE id = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, e.id);
-    sqlite3_bind_text(st, 2, supi, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, exists && r.owner[0] ? r.owner : e.owner, -1, SQLITE_TRANSIENT);
+    store_bind_int64(st, 1, e.id);
+    store_bind_text(st, 2, supi, -1);
+    store_bind_text(st, 3, exists && r.owner[0] ? r.owner : e.owner, -1);
     if (account[0])
-        sqlite3_bind_text(st, 4, account, -1, SQLITE_TRANSIENT);
+        store_bind_text(st, 4, account, -1);
     if (j->gateway_id)
-        sqlite3_bind_int64(st, 5, j->gateway_id);
-    sqlite3_bind_blob(st, 6, j->nonce, PROV_NONCE_LEN, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 7, j->device_pub, PROV_X25519_LEN, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 8, j->envelope, (int)j->envelope_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 9, sub.cred_version);
-    sqlite3_bind_int(st, 10, keep && r.confirmed);
-    sqlite3_bind_int64(st, 11, j->now);
-    sqlite3_bind_int(st, 12, keep); /* kept keys keep their age (the schedule's clock) */
-    sqlite3_bind_int64(st, 13, j->now);
-    sqlite3_bind_int64(st, 14, j->now);
-    sqlite3_bind_int64(st, 15, row);
+        store_bind_int64(st, 5, j->gateway_id);
+    store_bind_blob(st, 6, j->nonce, PROV_NONCE_LEN);
+    store_bind_blob(st, 7, j->device_pub, PROV_X25519_LEN);
+    store_bind_blob(st, 8, j->envelope, (int)j->envelope_len);
+    store_bind_int64(st, 9, sub.cred_version);
+    store_bind_int(st, 10, keep && r.confirmed);
+    store_bind_int64(st, 11, j->now);
+    store_bind_int(st, 12, keep); /* kept keys keep their age (the schedule's clock) */
+    store_bind_int64(st, 13, j->now);
+    store_bind_int64(st, 14, j->now);
+    store_bind_int64(st, 15, row);
     if ((rc = step(c, st)) != IOTSEC_OK)
         return rc;
     j->out_version = sub.cred_version;
@@ -365,24 +364,24 @@ static int run_rotate(struct store_conn *c, struct prov_job *j)
     secure_wipe(opc, sizeof(opc));
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     rc = store_stmt(c, "UPDATE prov_registrations SET pend_version = ?, pend_cred = ?,"
                        " pend_since = CASE WHEN ? THEN ? ELSE pend_since END, pend_nonce = ?,"
                        " pend_pub = ?, pend_envelope = ?, updated_at = ? WHERE id = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
     bool dev = j->kind == PROV_JOB_ROTATE;
-    sqlite3_bind_int64(st, 1, version);
-    sqlite3_bind_blob(st, 2, sealed, sizeof(sealed), SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 3, fresh);
-    sqlite3_bind_int64(st, 4, j->now);
+    store_bind_int64(st, 1, version);
+    store_bind_blob(st, 2, sealed, sizeof(sealed));
+    store_bind_int(st, 3, fresh);
+    store_bind_int64(st, 4, j->now);
     if (dev) {
-        sqlite3_bind_blob(st, 5, j->nonce, PROV_NONCE_LEN, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 6, j->device_pub, PROV_X25519_LEN, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 7, j->envelope, (int)j->envelope_len, SQLITE_STATIC);
+        store_bind_blob(st, 5, j->nonce, PROV_NONCE_LEN);
+        store_bind_blob(st, 6, j->device_pub, PROV_X25519_LEN);
+        store_bind_blob(st, 7, j->envelope, (int)j->envelope_len);
     }
-    sqlite3_bind_int64(st, 8, j->now);
-    sqlite3_bind_int64(st, 9, r.id);
+    store_bind_int64(st, 8, j->now);
+    store_bind_int64(st, 9, r.id);
     if ((rc = step(c, st)) != IOTSEC_OK)
         return rc;
     j->out_version = version;
@@ -404,7 +403,7 @@ static int run_confirm(struct store_conn *c, struct prov_job *j)
     struct sub_input in;
     memset(&in, 0, sizeof(in));
     snprintf(op.supi, sizeof(op.supi), "%s", r.supi);
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     if (j->confirm_rotation) {
         if (r.rot.pending_version != j->version) { /* confirmed already, or replaced */
             j->fail = PROV_FAIL_VERSION;
@@ -430,9 +429,9 @@ static int run_confirm(struct store_conn *c, struct prov_job *j)
                            " cred_since = ? WHERE id = ?", &st);
         if (rc != IOTSEC_OK)
             return rc;
-        sqlite3_bind_int64(st, 1, j->version);
-        sqlite3_bind_int64(st, 2, j->now);
-        sqlite3_bind_int64(st, 3, r.id);
+        store_bind_int64(st, 1, j->version);
+        store_bind_int64(st, 2, j->now);
+        store_bind_int64(st, 3, r.id);
         if ((rc = step(c, st)) != IOTSEC_OK ||
             (rc = prov_history_add(c, j->reg_id, "rotated", NULL, j->now)) != IOTSEC_OK)
             return rc;
@@ -440,8 +439,8 @@ static int run_confirm(struct store_conn *c, struct prov_job *j)
     if ((rc = store_stmt(c, "UPDATE prov_registrations SET confirmed = 1, updated_at = ?"
                             " WHERE id = ?", &st)) != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, j->now);
-    sqlite3_bind_int64(st, 2, r.id);
+    store_bind_int64(st, 1, j->now);
+    store_bind_int64(st, 2, r.id);
     if ((rc = step(c, st)) != IOTSEC_OK)
         return rc;
     if (!r.confirmed && (rc = prov_history_add(c, j->reg_id, "confirmed", NULL, j->now)) !=

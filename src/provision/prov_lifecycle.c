@@ -16,21 +16,21 @@
  * (the writer's, inside its transaction). */
 static int reg_of_supi(struct store_conn *c, const char *supi, char reg_id[PROV_REG_ID_MAX + 1])
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c,
                         "SELECT reg_id FROM prov_registrations WHERE supi = ?"
                         " AND state = 'onboarded'",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, supi, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        snprintf(reg_id, PROV_REG_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
-    if (step == SQLITE_ROW)
+    store_bind_text(st, 1, supi, -1);
+    int step = store_step(st);
+    if (step == STORE_ROW)
+        snprintf(reg_id, PROV_REG_ID_MAX + 1, "%s", store_col_text(st, 0));
+    store_reset(st);
+    if (step == STORE_ROW)
         return IOTSEC_OK;
-    return step == SQLITE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(c, step);
+    return step == STORE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(c, step);
 }
 
 static int stage(struct provision *p, struct store_conn *c, const char *reg_id, int64_t now,
@@ -68,12 +68,18 @@ int provision_stage_rotation(void *ctx, struct store_conn *c, const char *supi, 
 int prov_schedule_run(struct store_conn *c, void *arg)
 {
     struct prov_schedule_job *sj = arg;
+    /* With several instances, one runs the schedule; the others skip while its lease lives. */
+    int held = store_lease_hold(c, "provision.schedule", sj->now * 1000, 3 * 60 * 1000);
+    if (held == IOTSEC_ERR_BUSY)
+        return IOTSEC_OK;
+    if (held != IOTSEC_OK)
+        return held;
     unsigned batch =
         sj->batch && sj->batch <= PROV_SCHEDULE_BATCH_MAX ? sj->batch : PROV_SCHEDULE_BATCH_MAX;
     char(*ids)[PROV_REG_ID_MAX + 1] = calloc(batch, sizeof(*ids));
     int64_t last = sj->after;
     unsigned n = 0;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = ids ? IOTSEC_OK : IOTSEC_ERR_NOMEM;
     if (rc == IOTSEC_OK)
         rc = store_stmt(c,
@@ -85,16 +91,16 @@ int prov_schedule_run(struct store_conn *c, void *arg)
                         " ORDER BY r.id LIMIT ?",
                         &st);
     if (rc == IOTSEC_OK) {
-        sqlite3_bind_int64(st, 1, sj->after);
-        sqlite3_bind_int64(st, 2, sj->now);
-        sqlite3_bind_int64(st, 3, batch);
+        store_bind_int64(st, 1, sj->after);
+        store_bind_int64(st, 2, sj->now);
+        store_bind_int64(st, 3, batch);
         int step;
-        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            last = sqlite3_column_int64(st, 0);
-            snprintf(ids[n++], PROV_REG_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 1));
+        while ((step = store_step(st)) == STORE_ROW) {
+            last = store_col_int64(st, 0);
+            snprintf(ids[n++], PROV_REG_ID_MAX + 1, "%s", store_col_text(st, 1));
         }
-        sqlite3_reset(st); /* before the rows it read are written */
-        if (step != SQLITE_DONE)
+        store_reset(st); /* before the rows it read are written */
+        if (step != STORE_DONE)
             rc = store_error(c, step);
     }
     sj->staged = sj->passed = 0;

@@ -55,24 +55,24 @@ static bool proves(const struct prov_enrollment *e, void *arg)
 static int load_candidates(struct store_conn *c, const struct prov_identity *id,
                            struct prov_enrollment *out, size_t *n)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments WHERE"
                            " (kind = 'individual' AND (reg_id = ? OR cert_sha256 = ? OR serial = ?))"
                            " OR (kind = 'group' AND attestation = ?) ORDER BY id LIMIT ?",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, id->reg_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id->cert_sha256 ? id->cert_sha256 : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, id->serial ? id->serial : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, id->derived_key ? "derived_key" : "x509", -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, MAX_CANDIDATES);
+    store_bind_text(st, 1, id->reg_id, -1);
+    store_bind_text(st, 2, id->cert_sha256 ? id->cert_sha256 : "", -1);
+    store_bind_text(st, 3, id->serial ? id->serial : "", -1);
+    store_bind_text(st, 4, id->derived_key ? "derived_key" : "x509", -1);
+    store_bind_int(st, 5, MAX_CANDIDATES);
     int s;
     *n = 0;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW)
+    while ((s = store_step(st)) == STORE_ROW)
         prov_enrollment_row(st, &out[(*n)++]);
-    sqlite3_reset(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    store_reset(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 /* The certificate of an x509_signature proof, with its chain; NULL after answering. */

@@ -15,28 +15,28 @@
 
 #define CHAIN_MAX (PROV_VOUCHER_MAX_ENTRIES * (PROV_VOUCHER_ENTRY_OVERHEAD + PROV_REG_ID_MAX))
 
-static int step(struct store_conn *c, sqlite3_stmt *st)
+static int step(struct store_conn *c, struct store_stmt *st)
 {
-    int s = sqlite3_step(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    int s = store_step(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 /* ---- owners ---- */
 
 static int run_owner_add(struct store_conn *c, struct adm_job *a)
 {
-    sqlite3_stmt *st;
-    int rc = store_stmt(c, "INSERT INTO prov_owners(name, pub, created_at) VALUES (?, ?, ?)",
+    struct store_stmt *st;
+    int rc = store_stmt(c, "INSERT INTO prov_owners(name, pub, created_at) VALUES (?, ?, ?) RETURNING id",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, a->text, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, a->secret, PROV_ED25519_PUB_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, a->now);
-    if ((rc = step(c, st)) != IOTSEC_OK)
+    store_bind_text(st, 1, a->text, -1);
+    store_bind_blob(st, 2, a->secret, PROV_ED25519_PUB_LEN);
+    store_bind_int64(st, 3, a->now);
+    int64_t id;
+    if ((rc = store_step_id(c, st, &id)) != IOTSEC_OK)
         return rc;
-    a->out = json_pack("{s:I, s:s}", "id", (json_int_t)sqlite3_last_insert_rowid(store_conn_db(c)),
-                       "name", a->text);
+    a->out = json_pack("{s:I, s:s}", "id", (json_int_t)id, "name", a->text);
     return IOTSEC_OK;
 }
 
@@ -70,17 +70,17 @@ void prov_h_owner_add(struct http_request *req, void *user)
 
 static int owner_pub(struct store_conn *c, const char *name, uint8_t pub[PROV_ED25519_PUB_LEN])
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "SELECT pub FROM prov_owners WHERE name = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    store_bind_text(st, 1, name, -1);
     rc = IOTSEC_ERR_NOTFOUND;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == PROV_ED25519_PUB_LEN) {
-        memcpy(pub, sqlite3_column_blob(st, 0), PROV_ED25519_PUB_LEN);
+    if (store_step(st) == STORE_ROW && store_col_bytes(st, 0) == PROV_ED25519_PUB_LEN) {
+        memcpy(pub, store_col_blob(st, 0), PROV_ED25519_PUB_LEN);
         rc = IOTSEC_OK;
     }
-    sqlite3_reset(st);
+    store_reset(st);
     return rc;
 }
 
@@ -88,32 +88,32 @@ static int owner_pub(struct store_conn *c, const char *name, uint8_t pub[PROV_ED
 static int device_root(struct store_conn *c, const char *reg_id, uint8_t root[32],
                        uint8_t **chain, size_t *chain_len, char *owner, size_t owner_len)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "SELECT m.root_pub, r.voucher, r.owner FROM prov_registrations r"
                            " JOIN prov_enrollments e ON e.id = r.enrollment_id"
                            " LEFT JOIN prov_manufacturers m ON m.id = e.manufacturer_id"
                            " WHERE r.reg_id = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, reg_id, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    rc = s == SQLITE_ROW ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+    store_bind_text(st, 1, reg_id, -1);
+    int s = store_step(st);
+    rc = s == STORE_ROW ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
     *chain = NULL;
     *chain_len = 0;
-    if (rc == IOTSEC_OK && sqlite3_column_bytes(st, 0) != 32)
+    if (rc == IOTSEC_OK && store_col_bytes(st, 0) != 32)
         rc = IOTSEC_ERR_STATE; /* no voucher root for this device's manufacturer */
     if (rc == IOTSEC_OK) {
-        memcpy(root, sqlite3_column_blob(st, 0), 32);
-        snprintf(owner, owner_len, "%s", sqlite3_column_text(st, 2));
-        if ((*chain_len = (size_t)sqlite3_column_bytes(st, 1)) > 0) {
+        memcpy(root, store_col_blob(st, 0), 32);
+        snprintf(owner, owner_len, "%s", store_col_text(st, 2));
+        if ((*chain_len = (size_t)store_col_bytes(st, 1)) > 0) {
             *chain = malloc(*chain_len);
             if (*chain)
-                memcpy(*chain, sqlite3_column_blob(st, 1), *chain_len);
+                memcpy(*chain, store_col_blob(st, 1), *chain_len);
             else
                 rc = IOTSEC_ERR_NOMEM;
         }
     }
-    sqlite3_reset(st);
+    store_reset(st);
     return rc;
 }
 
@@ -178,14 +178,14 @@ static int run_transfer(struct store_conn *c, struct adm_job *a)
     if (owner[0] && owner_pub(c, owner, cur) == IOTSEC_OK && !ct_equal(cur, prev, 32))
         return refuse(a, 403, "VOUCHER_INVALID",
                       "the transfer is not signed by the device's current owner");
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     if ((rc = store_stmt(c, "UPDATE prov_registrations SET voucher_pending = ?, transfer_to = ?,"
                             " updated_at = ? WHERE reg_id = ?", &st)) != IOTSEC_OK)
         return rc;
-    sqlite3_bind_blob(st, 1, t->chain, (int)t->len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, a->now);
-    sqlite3_bind_text(st, 4, a->text, -1, SQLITE_STATIC);
+    store_bind_blob(st, 1, t->chain, (int)t->len);
+    store_bind_text(st, 2, to, -1);
+    store_bind_int64(st, 3, a->now);
+    store_bind_text(st, 4, a->text, -1);
     if ((rc = step(c, st)) != IOTSEC_OK ||
         (rc = prov_history_add(c, a->text, "transfer_requested", to, a->now)) != IOTSEC_OK)
         return rc;
@@ -243,15 +243,15 @@ static int run_accept(struct store_conn *c, struct adm_job *a)
         return refuse(a, 404, "REGISTRATION_NOT_FOUND", "no such device");
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     char to[PROV_OWNER_MAX + 1] = "";
     if ((rc = store_stmt(c, "SELECT IFNULL(transfer_to, '') FROM prov_registrations WHERE id = ?",
                          &st)) != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, r.id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        snprintf(to, sizeof(to), "%s", sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    store_bind_int64(st, 1, r.id);
+    if (store_step(st) == STORE_ROW)
+        snprintf(to, sizeof(to), "%s", store_col_text(st, 0));
+    store_reset(st);
     if (to[0] == '\0' || strcmp(to, owner) != 0)
         return refuse(a, 409, "NO_TRANSFER_PENDING", "no transfer to this owner is pending");
     /* The old subscription: revoked (recorded), then deleted, which crypto-erases K/OPc. */
@@ -276,9 +276,9 @@ static int run_accept(struct store_conn *c, struct adm_job *a)
                             " pend_pub = NULL, pend_envelope = NULL, updated_at = ? WHERE id = ?",
                          &st)) != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, a->now);
-    sqlite3_bind_int64(st, 3, r.id);
+    store_bind_text(st, 1, owner, -1);
+    store_bind_int64(st, 2, a->now);
+    store_bind_int64(st, 3, r.id);
     if ((rc = step(c, st)) != IOTSEC_OK ||
         (rc = prov_history_add(c, a->text, "transferred", owner, a->now)) != IOTSEC_OK)
         return rc;

@@ -89,28 +89,28 @@ struct key_job {
 static int key_job_run(struct store_conn *c, void *arg)
 {
     struct key_job *j = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "SELECT seed, pub FROM prov_keys WHERE id = 1", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    int s = sqlite3_step(st);
-    if (s == SQLITE_ROW) {
-        const uint8_t *env = sqlite3_column_blob(st, 0);
-        size_t env_len = (size_t)sqlite3_column_bytes(st, 0);
-        const void *pub = sqlite3_column_blob(st, 1);
+    int s = store_step(st);
+    if (s == STORE_ROW) {
+        const uint8_t *env = store_col_blob(st, 0);
+        size_t env_len = (size_t)store_col_bytes(st, 0);
+        const void *pub = store_col_blob(st, 1);
         if (env_len != PROV_ED25519_SEED_LEN + SEAL_OVERHEAD ||
-            sqlite3_column_bytes(st, 1) != PROV_ED25519_PUB_LEN) {
-            sqlite3_reset(st);
+            store_col_bytes(st, 1) != PROV_ED25519_PUB_LEN) {
+            store_reset(st);
             return IOTSEC_ERR_INVALID;
         }
         memcpy(j->pub, pub, PROV_ED25519_PUB_LEN);
         rc = unseal(j->kek, key_aad, sizeof(key_aad) - 1, env, env_len, j->seed);
-        sqlite3_reset(st);
+        store_reset(st);
         j->loaded = true;
         return rc;
     }
-    sqlite3_reset(st);
-    if (s != SQLITE_DONE)
+    store_reset(st);
+    if (s != STORE_DONE)
         return store_error(c, s);
     uint8_t env[PROV_ED25519_SEED_LEN + SEAL_OVERHEAD];
     if ((rc = prov_ed25519_keygen(j->seed, j->pub)) != IOTSEC_OK ||
@@ -120,11 +120,11 @@ static int key_job_run(struct store_conn *c, void *arg)
     if ((rc = store_stmt(c, "INSERT INTO prov_keys(id, seed, pub, created_at) VALUES (1, ?, ?, ?)",
                          &st)) != IOTSEC_OK)
         return rc;
-    sqlite3_bind_blob(st, 1, env, sizeof(env), SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 2, j->pub, sizeof(j->pub), SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
-    s = sqlite3_step(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+    store_bind_blob(st, 1, env, sizeof(env));
+    store_bind_blob(st, 2, j->pub, sizeof(j->pub));
+    store_bind_int64(st, 3, (int64_t)time(NULL));
+    s = store_step(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
 int prov_key_load_or_create(struct store *s, const struct seal_kek *kek,
@@ -148,53 +148,53 @@ int prov_key_load_or_create(struct store *s, const struct seal_kek *kek,
     return rc;
 }
 
-static void copy_text(sqlite3_stmt *st, int col, char *out, size_t len)
+static void copy_text(struct store_stmt *st, int col, char *out, size_t len)
 {
-    const char *t = (const char *)sqlite3_column_text(st, col);
+    const char *t = store_col_text(st, col);
     snprintf(out, len, "%s", t ? t : "");
 }
 
-void prov_enrollment_row(sqlite3_stmt *st, struct prov_enrollment *e)
+void prov_enrollment_row(struct store_stmt *st, struct prov_enrollment *e)
 {
     memset(e, 0, sizeof(*e));
-    e->id = sqlite3_column_int64(st, 0);
-    const char *kind = (const char *)sqlite3_column_text(st, 1);
-    const char *att = (const char *)sqlite3_column_text(st, 2);
+    e->id = store_col_int64(st, 0);
+    const char *kind = store_col_text(st, 1);
+    const char *att = store_col_text(st, 2);
     e->individual = kind && strcmp(kind, "individual") == 0;
     e->derived_key = att && strcmp(att, "derived_key") == 0;
-    e->manufacturer_id = sqlite3_column_int64(st, 3);
+    e->manufacturer_id = store_col_int64(st, 3);
     copy_text(st, 4, e->reg_id, sizeof(e->reg_id));
     copy_text(st, 5, e->cert_sha256, sizeof(e->cert_sha256));
     copy_text(st, 6, e->serial, sizeof(e->serial));
-    e->enabled = sqlite3_column_int(st, 7) != 0;
+    e->enabled = store_col_int(st, 7) != 0;
     copy_text(st, 8, e->owner, sizeof(e->owner));
     copy_text(st, 9, e->supi_first, sizeof(e->supi_first));
     copy_text(st, 10, e->supi_last, sizeof(e->supi_last));
-    e->lifetime_s = sqlite3_column_int64(st, 11);
-    if (prov_reprovision_parse((const char *)sqlite3_column_text(st, 12), &e->reprovision) !=
+    e->lifetime_s = store_col_int64(st, 11);
+    if (prov_reprovision_parse(store_col_text(st, 12), &e->reprovision) !=
         IOTSEC_OK)
         e->reprovision = PROV_REPROV_NEVER;
-    e->quota = sqlite3_column_int64(st, 13);
-    e->rate_per_s = sqlite3_column_int64(st, 14);
-    e->requires_activation = sqlite3_column_int(st, 15) != 0;
+    e->quota = store_col_int64(st, 13);
+    e->rate_per_s = store_col_int64(st, 14);
+    e->requires_activation = store_col_int(st, 15) != 0;
     copy_text(st, 16, e->routing_ind, sizeof(e->routing_ind));
-    e->devices = sqlite3_column_int64(st, 17);
-    e->max_cred_age_s = sqlite3_column_int64(st, 18);
+    e->devices = store_col_int64(st, 17);
+    e->max_cred_age_s = store_col_int64(st, 18);
 }
 
 int prov_enrollment_load(struct store_conn *c, int64_t id, struct prov_enrollment *e)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments WHERE id = ?",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
-    int s = sqlite3_step(st);
-    if (s == SQLITE_ROW)
+    store_bind_int64(st, 1, id);
+    int s = store_step(st);
+    if (s == STORE_ROW)
         prov_enrollment_row(st, e);
-    sqlite3_reset(st);
-    return s == SQLITE_ROW ? IOTSEC_OK : s == SQLITE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(c, s);
+    store_reset(st);
+    return s == STORE_ROW ? IOTSEC_OK : s == STORE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(c, s);
 }
 
 size_t prov_group_key_aad(int64_t id, char *buf, size_t len)
@@ -206,40 +206,40 @@ size_t prov_group_key_aad(int64_t id, char *buf, size_t len)
 int prov_group_key_get(struct store_conn *c, const struct seal_kek *kek, int64_t id,
                        uint8_t key[PROV_GROUP_KEY_MAX], size_t *len)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "SELECT group_key FROM prov_enrollments WHERE id = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
-    int s = sqlite3_step(st);
+    store_bind_int64(st, 1, id);
+    int s = store_step(st);
     rc = IOTSEC_ERR_NOTFOUND;
-    if (s == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB) {
-        size_t env_len = (size_t)sqlite3_column_bytes(st, 0);
+    if (s == STORE_ROW && !store_col_is_null(st, 0)) {
+        size_t env_len = (size_t)store_col_bytes(st, 0);
         char aad[64];
         size_t aad_len = prov_group_key_aad(id, aad, sizeof(aad));
         rc = IOTSEC_ERR_INVALID;
         if (env_len > SEAL_OVERHEAD && env_len - SEAL_OVERHEAD <= PROV_GROUP_KEY_MAX) {
-            rc = unseal(kek, aad, aad_len, sqlite3_column_blob(st, 0), env_len, key);
+            rc = unseal(kek, aad, aad_len, store_col_blob(st, 0), env_len, key);
             *len = env_len - SEAL_OVERHEAD;
         }
     }
-    sqlite3_reset(st);
+    store_reset(st);
     return rc;
 }
 
 int prov_history_add(struct store_conn *c, const char *reg_id, const char *event,
                      const char *detail, int64_t now)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(c, "INSERT INTO prov_history(reg_id, event, detail, at)"
                            " VALUES (?, ?, ?, ?)", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, reg_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, event, -1, SQLITE_STATIC);
+    store_bind_text(st, 1, reg_id, -1);
+    store_bind_text(st, 2, event, -1);
     if (detail)
-        sqlite3_bind_text(st, 3, detail, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, now);
-    int s = sqlite3_step(st);
-    return s == SQLITE_DONE ? IOTSEC_OK : store_error(c, s);
+        store_bind_text(st, 3, detail, -1);
+    store_bind_int64(st, 4, now);
+    int s = store_step(st);
+    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }

@@ -58,12 +58,12 @@ void prov_ca_cache_free(struct prov_ca_cache *c)
 
 static int64_t max_id(struct store_conn *conn)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int64_t id = -1;
     if (store_stmt(conn, "SELECT IFNULL(MAX(id), 0) FROM prov_manufacturers", &st) == IOTSEC_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            id = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
+        if (store_step(st) == STORE_ROW)
+            id = store_col_int64(st, 0);
+        store_reset(st);
     }
     return id;
 }
@@ -75,15 +75,15 @@ static int reload(struct prov_ca_cache *c, struct store_conn *conn, int64_t want
     int rc = IOTSEC_OK;
     if (c->max_id != want) {
         drop(c);
-        sqlite3_stmt *st;
+        struct store_stmt *st;
         rc = store_stmt(conn, "SELECT id, ca_pem FROM prov_manufacturers ORDER BY id", &st);
-        int s = SQLITE_DONE;
-        while (rc == IOTSEC_OK && (s = sqlite3_step(st)) == SQLITE_ROW && c->n < CA_CACHE_MAX) {
-            BIO *bio = BIO_new_mem_buf(sqlite3_column_text(st, 1), sqlite3_column_bytes(st, 1));
+        int s = STORE_DONE;
+        while (rc == IOTSEC_OK && (s = store_step(st)) == STORE_ROW && c->n < CA_CACHE_MAX) {
+            BIO *bio = BIO_new_mem_buf(store_col_text(st, 1), store_col_bytes(st, 1));
             X509 *ca = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
             X509_STORE *store = ca ? X509_STORE_new() : NULL;
             if (store && X509_STORE_add_cert(store, ca) == 1)
-                c->e[c->n++] = (struct ca_entry){sqlite3_column_int64(st, 0),
+                c->e[c->n++] = (struct ca_entry){store_col_int64(st, 0),
                                                  X509_subject_name_hash(ca), store};
             else
                 X509_STORE_free(store);
@@ -91,7 +91,7 @@ static int reload(struct prov_ca_cache *c, struct store_conn *conn, int64_t want
             BIO_free(bio);
         }
         if (rc == IOTSEC_OK) {
-            sqlite3_reset(st);
+            store_reset(st);
             c->max_id = want;
         }
     }

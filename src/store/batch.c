@@ -3,9 +3,10 @@
  * fails is rolled back to its savepoint alone; the others still commit. If the COMMIT fails,
  * nothing of the batch was kept and every job gets the error.
  *
- * Some SQLite errors (I/O, disk full, out of memory) roll back the whole transaction by
- * themselves. The writer notices (the connection is back in autocommit mode), fails the jobs
- * of that transaction whose writes were lost, and runs the rest in a new one.
+ * Some engine errors (SQLite: I/O, disk full, out of memory; PostgreSQL: a lost connection)
+ * end the whole transaction by themselves. The writer notices (the connection is no longer in
+ * a transaction), fails the jobs of that transaction whose writes were lost, and runs the rest
+ * in a new one.
  *
  * This file only runs jobs and records their outcome; done callbacks are the writer loop's. */
 #include <stdlib.h>
@@ -42,11 +43,11 @@ static int run_job(struct store_conn *w, const struct store_job *job)
     w->in_job = true;
     int rc = job->run(w, job->arg);
     w->in_job = false;
-    if (rc > 0) { /* most likely an SQLite code returned as is: still a failure */
+    if (rc > 0) { /* most likely a step result returned as is: still a failure */
         store_set_errmsg("store: job returned %d, not an iotsec error code", rc);
         rc = IOTSEC_ERR_IO;
     }
-    /* A statement left mid-step would make RELEASE or COMMIT fail with SQLITE_BUSY. */
+    /* A statement left mid-step would make RELEASE or COMMIT fail (SQLite: SQLITE_BUSY). */
     stmt_cache_reset_all(&w->cache);
     return rc;
 }
@@ -63,7 +64,7 @@ static void run_in_savepoint(struct store_conn *w, struct batch_entry *e)
     if (rc == IOTSEC_OK)
         return;
     entry_fail(e, rc);
-    if (!sqlite3_get_autocommit(w->db)) {
+    if (conn_in_transaction(w)) {
         /* ROLLBACK TO keeps the savepoint open; RELEASE then drops it, empty. */
         conn_control(w, CTL_ROLLBACK_TO);
         conn_control(w, CTL_RELEASE);
@@ -76,8 +77,8 @@ static int commit(struct store_conn *w, uint64_t *ns)
     uint64_t t0 = store_now_ns();
     int err = conn_control(w, CTL_COMMIT);
     *ns = store_now_ns() - t0;
-    if (err != IOTSEC_OK && !sqlite3_get_autocommit(w->db))
-        conn_exec(w, "ROLLBACK");
+    if (err != IOTSEC_OK && conn_in_transaction(w))
+        conn_control(w, CTL_ROLLBACK);
     return err;
 }
 
@@ -104,12 +105,12 @@ static size_t group_transaction(struct store *s, struct batch_entry *e, size_t n
     size_t used = 0;
     while (used < n) {
         run_in_savepoint(w, &e[used++]);
-        if (sqlite3_get_autocommit(w->db))
-            break; /* SQLite rolled the whole transaction back */
+        if (!conn_in_transaction(w))
+            break; /* the engine rolled the whole transaction back */
     }
     uint64_t ns = 0;
-    if (sqlite3_get_autocommit(w->db)) {
-        store_set_errmsg("store: transaction rolled back by SQLite after a failed job");
+    if (!conn_in_transaction(w)) {
+        store_set_errmsg("store: transaction rolled back by the database after a failed job");
         err = IOTSEC_ERR_IO;
     } else {
         err = commit(w, &ns);
@@ -140,16 +141,16 @@ static void alone_transaction(struct store *s, struct batch_entry *e)
     }
     err = run_job(w, &e->job);
     uint64_t ns = 0;
-    if (err == IOTSEC_OK && sqlite3_get_autocommit(w->db)) {
-        store_set_errmsg("store: transaction rolled back by SQLite");
+    if (err == IOTSEC_OK && !conn_in_transaction(w)) {
+        store_set_errmsg("store: transaction rolled back by the database");
         err = IOTSEC_ERR_IO;
     }
     if (err == IOTSEC_OK) {
         err = commit(w, &ns);
     } else {
         entry_fail(e, err); /* keep the job's message before ROLLBACK can replace it */
-        if (!sqlite3_get_autocommit(w->db))
-            conn_exec(w, "ROLLBACK");
+        if (conn_in_transaction(w))
+            conn_control(w, CTL_ROLLBACK);
     }
     if (err != IOTSEC_OK && e->rc == IOTSEC_OK)
         entry_fail(e, err);

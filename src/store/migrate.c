@@ -7,15 +7,11 @@
  * than the database's version all refuse the open (IOTSEC_ERR_STATE). Guessing there would
  * run a schema the code was not written for. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "store/store_internal.h"
-
-static const char CREATE_TABLE[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                                   " version INTEGER PRIMARY KEY,"
-                                   " name TEXT NOT NULL,"
-                                   " applied_at TEXT NOT NULL)";
 
 int migrate_validate(const struct store_migration *m, size_t count)
 {
@@ -71,55 +67,60 @@ static int check_recorded(const struct store_migration *m, size_t count, int ver
 static int check_history(struct store_conn *c, const struct store_migration *m, size_t count,
                          int *db_version, size_t *recorded)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "SELECT version, name FROM schema_migrations ORDER BY 1", -1,
-                                &st, NULL);
-    int err = rc == SQLITE_OK ? IOTSEC_OK : store_error(c, rc);
+    struct store_stmt *st = NULL;
+    int err = store_prepare(c, "SELECT version, name FROM schema_migrations ORDER BY 1", &st);
+    int rc = STORE_DONE;
     *db_version = 0;
     *recorded = 0;
-    while (err == IOTSEC_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *name = sqlite3_column_text(st, 1);
-        *db_version = sqlite3_column_int(st, 0);
+    while (err == IOTSEC_OK && (rc = store_step(st)) == STORE_ROW) {
+        const char *name = store_col_text(st, 1);
+        *db_version = store_col_int(st, 0);
         (*recorded)++;
-        err = check_recorded(m, count, *db_version, name ? (const char *)name : "");
+        err = check_recorded(m, count, *db_version, name ? name : "");
     }
-    if (err == IOTSEC_OK && rc != SQLITE_DONE)
+    if (err == IOTSEC_OK && rc != STORE_DONE)
         err = store_error(c, rc);
-    sqlite3_finalize(st);
+    store_finalize(st);
     return err;
 }
 
 static int record(struct store_conn *c, const struct store_migration *mig)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db,
-                                "INSERT INTO schema_migrations (version, name, applied_at) "
-                                "VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-                                -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int(st, 1, mig->version);
-        sqlite3_bind_text(st, 2, mig->name, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
+    struct store_stmt *st = NULL;
+    int err = store_prepare(c, c->be->migration_record_sql, &st);
+    if (err == IOTSEC_OK) {
+        store_bind_int(st, 1, mig->version);
+        store_bind_text(st, 2, mig->name, -1);
+        err = store_error(c, store_step(st));
     }
-    int err = store_error(c, rc);
-    sqlite3_finalize(st);
+    store_finalize(st);
     return err;
 }
 
-/* Whether version is recorded (another process opening the same file may have applied it
+/* Whether version is recorded (another process opening the same database may have applied it
  * since the history was checked). */
 static int is_recorded(struct store_conn *c, int version, bool *yes)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "SELECT 1 FROM schema_migrations WHERE version = ?1", -1,
-                                &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int(st, 1, version);
-        rc = sqlite3_step(st);
+    struct store_stmt *st = NULL;
+    int rc = STORE_DONE;
+    int err = store_prepare(c, "SELECT 1 FROM schema_migrations WHERE version = ?1", &st);
+    if (err == IOTSEC_OK) {
+        store_bind_int(st, 1, version);
+        rc = store_step(st);
+        err = store_error(c, rc);
     }
-    *yes = rc == SQLITE_ROW;
-    int err = store_error(c, rc);
-    sqlite3_finalize(st);
+    *yes = rc == STORE_ROW;
+    store_finalize(st);
+    return err;
+}
+
+/* BEGIN, and on engines where BEGIN does not serialise writers (PostgreSQL), the lock that
+ * keeps two instances from applying the same migration at once. */
+static int begin_migration(struct store_conn *c)
+{
+    int err = conn_control(c, CTL_BEGIN);
+    if (err == IOTSEC_OK && c->be->migration_lock_sql != NULL)
+        err = conn_exec(c, c->be->migration_lock_sql);
     return err;
 }
 
@@ -128,23 +129,25 @@ static int is_recorded(struct store_conn *c, int version, bool *yes)
 static int apply_one(struct store_conn *c, const struct store_migration *mig)
 {
     bool done = false;
-    int err = conn_exec(c, "BEGIN IMMEDIATE");
+    int err = begin_migration(c);
     if (err == IOTSEC_OK)
         err = is_recorded(c, mig->version, &done);
     if (err == IOTSEC_OK && !done) {
+        char *sql = c->be->migration_sql(mig);
         c->in_job = true;
-        err = conn_exec(c, mig->sql);
+        err = sql ? conn_exec(c, sql) : IOTSEC_ERR_NOMEM;
         c->in_job = false;
+        free(sql);
         if (err == IOTSEC_OK)
             err = record(c, mig);
     }
     if (err == IOTSEC_OK)
-        err = conn_exec(c, "COMMIT");
+        err = conn_control(c, CTL_COMMIT);
     if (err != IOTSEC_OK) {
         char why[400];
         snprintf(why, sizeof(why), "%s", store_errmsg());
-        if (!sqlite3_get_autocommit(c->db))
-            conn_exec(c, "ROLLBACK");
+        if (conn_in_transaction(c))
+            conn_control(c, CTL_ROLLBACK);
         store_set_errmsg("store: migration %d (%s) failed, database left at the previous "
                          "version: %s",
                          mig->version, mig->name, why);
@@ -156,11 +159,11 @@ int migrate_apply(struct store_conn *c, const struct store_migration *m, size_t 
 {
     int err = migrate_validate(m, count);
     if (err == IOTSEC_OK)
-        err = conn_exec(c, CREATE_TABLE);
+        err = conn_exec(c, c->be->migrations_table_sql);
     /* The history is read and checked inside a write transaction, so another process that
-     * opens the same file at the same moment cannot apply a migration in between. */
+     * opens the same database at the same moment cannot apply a migration in between. */
     if (err == IOTSEC_OK)
-        err = conn_exec(c, "BEGIN IMMEDIATE");
+        err = begin_migration(c);
     if (err != IOTSEC_OK)
         return err;
     int db_version;
@@ -174,7 +177,7 @@ int migrate_apply(struct store_conn *c, const struct store_migration *m, size_t 
                          db_version, known_upto - recorded);
         err = IOTSEC_ERR_STATE;
     }
-    conn_exec(c, err == IOTSEC_OK ? "COMMIT" : "ROLLBACK");
+    conn_control(c, err == IOTSEC_OK ? CTL_COMMIT : CTL_ROLLBACK);
     for (size_t i = known_upto; err == IOTSEC_OK && i < count; i++)
         err = apply_one(c, &m[i]);
     return err;

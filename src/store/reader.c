@@ -1,9 +1,9 @@
-/* Read connections, one per thread and store. In WAL mode readers never wait for the writer
- * and see the last commit as of the start of each read; giving each thread its own connection
- * (and statement cache) means no lock on the read path at all. The connection is found
- * through a pthread key; the key's destructor closes it when the thread exits. The store also
- * keeps a list of them, under a lock taken only to open or close one, so that store_close can
- * close those of threads still alive. */
+/* Read connections, one per thread and store. Readers never wait for the writer (SQLite's
+ * WAL mode, PostgreSQL's MVCC) and see the last commit as of the start of each read; giving each
+ * thread its own connection (and statement cache) means no lock on the read path at all. The
+ * connection is found through a pthread key; the key's destructor closes it when the thread exits.
+ * The store also keeps a list of them, under a lock taken only to open or close one, so that
+ * store_close can close those of threads still alive. */
 #include "base/err.h"
 #include "store/store_internal.h"
 
@@ -50,7 +50,7 @@ int store_reader_get(struct store *s, struct store_conn **out)
         *out = c;
         return IOTSEC_OK;
     }
-    int err = conn_open(s->path, &s->opt, false, &c);
+    int err = conn_open(s, false, &c);
     if (err != IOTSEC_OK)
         return err;
     if (pthread_setspecific(s->reader_key, c) != 0) {

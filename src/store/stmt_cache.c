@@ -36,13 +36,13 @@ static struct stmt_slot *take_slot(struct stmt_cache *c)
         if (c->slot[i].last_used < lru->last_used)
             lru = &c->slot[i];
     }
-    sqlite3_finalize(lru->stmt);
+    lru->stmt->conn->be->finalize(lru->stmt);
     free(lru->sql);
     memset(lru, 0, sizeof(*lru));
     return lru;
 }
 
-int store_stmt(struct store_conn *conn, const char *sql, sqlite3_stmt **out)
+int store_stmt(struct store_conn *conn, const char *sql, struct store_stmt **out)
 {
     if (out != NULL)
         *out = NULL;
@@ -52,23 +52,18 @@ int store_stmt(struct store_conn *conn, const char *sql, sqlite3_stmt **out)
     uint32_t hash = fnv1a(sql);
     struct stmt_slot *slot = find(c, hash, sql);
     if (slot != NULL) {
-        sqlite3_reset(slot->stmt);
-        sqlite3_clear_bindings(slot->stmt);
+        conn->be->reset(slot->stmt);
         slot->last_used = ++c->tick;
         *out = slot->stmt;
         return IOTSEC_OK;
     }
-    sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v3(conn->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
-    if (rc != SQLITE_OK)
-        return store_error(conn, rc);
-    if (stmt == NULL) { /* only blanks or a comment */
-        store_set_errmsg("store_stmt: no statement in the SQL text");
-        return IOTSEC_ERR_INVALID;
-    }
+    struct store_stmt *stmt = NULL;
+    int rc = conn->be->prepare(conn, sql, &stmt);
+    if (rc != IOTSEC_OK)
+        return rc;
     char *key = strdup(sql);
     if (key == NULL) {
-        sqlite3_finalize(stmt);
+        conn->be->finalize(stmt);
         return IOTSEC_ERR_NOMEM;
     }
     slot = take_slot(c);
@@ -80,13 +75,13 @@ int store_stmt(struct store_conn *conn, const char *sql, sqlite3_stmt **out)
 void stmt_cache_reset_all(struct stmt_cache *c)
 {
     for (size_t i = 0; i < c->used; i++)
-        sqlite3_reset(c->slot[i].stmt);
+        c->slot[i].stmt->conn->be->reset(c->slot[i].stmt);
 }
 
 void stmt_cache_clear(struct stmt_cache *c)
 {
     for (size_t i = 0; i < c->used; i++) {
-        sqlite3_finalize(c->slot[i].stmt);
+        c->slot[i].stmt->conn->be->finalize(c->slot[i].stmt);
         free(c->slot[i].sql);
     }
     memset(c, 0, sizeof(*c));

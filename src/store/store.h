@@ -1,7 +1,10 @@
-/* The daemon's database: one SQLite file in WAL mode, one writer thread that owns the only
- * write connection and commits queued jobs in groups (many jobs, one transaction, one fsync),
- * and one read connection per thread that reads. The store knows SQL, not capabilities:
- * capabilities hand it their schema migrations and their jobs.
+/* The daemon's database, behind one backend-neutral interface: SQLite (one file in WAL mode,
+ * the zero-setup default) or PostgreSQL (libpq; several iotsecd instances share one). One writer
+ * thread owns the only write connection and commits queued jobs in groups (many jobs, one
+ * transaction, one fsync), and each thread that reads has a read connection of its own. The
+ * store knows SQL, not capabilities: capabilities hand it their schema migrations and jobs, and
+ * no file outside src/store knows which engine runs them (`<sqlite3.h>` and `<libpq-fe.h>` are
+ * included under src/store/sqlite/ and src/store/pg/ only).
  *
  * Threads. store_open and store_close run on one thread, with no other call on the same store
  * in flight during them. Everything else may be called from any thread at any time:
@@ -12,19 +15,19 @@
  * Durability. A job's done callback runs only after the transaction holding its writes has
  * committed; with STORE_SYNC_FULL (the default) that commit is on disk and survives a power
  * loss, with STORE_SYNC_NORMAL it survives a crash of the process but the last commits may
- * be lost on power loss.
+ * be lost on power loss (SQLite; PostgreSQL follows its server's synchronous_commit).
  *
- * Errors. Functions return IOTSEC_OK or a negative code of base/err.h; the SQLite message
+ * Errors. Functions return IOTSEC_OK or a negative code of base/err.h; the engine's message
  * behind the last failure on the calling thread is in store_errmsg(). */
 #ifndef IOTSEC_STORE_STORE_H
 #define IOTSEC_STORE_STORE_H
 
-#include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct store;      /* a database: its writer thread, queue and read connections */
-struct store_conn; /* one SQLite connection and its prepared-statement cache */
+struct store_conn; /* one connection to the engine and its prepared-statement cache */
 
 enum store_sync {
     STORE_SYNC_FULL = 0,   /* fsync the WAL at every commit: SQN reservations need this */
@@ -33,11 +36,15 @@ enum store_sync {
 
 /* One schema migration. version >= 1; in the array given to store_open versions must be
  * strictly increasing. sql may hold several statements; it runs inside a transaction, so it
- * must not BEGIN/COMMIT itself nor change the journal mode. */
+ * must not BEGIN/COMMIT itself nor change the journal mode. It is written for SQLite with
+ * portable types (INTEGER, TEXT, BLOB, REAL, `INTEGER PRIMARY KEY` for a generated id); the
+ * PostgreSQL backend maps those types itself. Where the engines need different DDL (triggers,
+ * WITHOUT ROWID tables), sql_postgresql holds PostgreSQL's own version. */
 struct store_migration {
     int version;
     const char *name; /* recorded; a recorded name that differs from the code's is refused */
     const char *sql;
+    const char *sql_postgresql; /* NULL: sql, with the types mapped */
 };
 
 struct store_options {
@@ -50,21 +57,29 @@ struct store_options {
     /* Applied in order at open; not kept after store_open returns (the array may be freed). */
     const struct store_migration *migrations;
     size_t migration_count;
+    /* Open for reading only: no migrations, no writer thread (submit answers
+     * IOTSEC_ERR_STATE). For offline tools (audit verify) that must not change the database. */
+    bool read_only;
 };
 
 /* Defaults: FULL, 5000 ms, cache 8 MiB, bulk cache 64 MiB, queue 65536, batch 256, no
  * migrations. */
 void store_options_init(struct store_options *opt);
 
-/* Opens (creating if needed) the database at path, applies the pending migrations, and
+/* Opens the database named by target and, unless read_only, applies the pending migrations, and
  * starts the writer thread. opt may be NULL for the defaults. On success *out owns the
  * store until store_close. Returns IOTSEC_OK; IOTSEC_ERR_INVALID (bad options or
  * migrations: versions not strictly increasing, below 1, NULL name or sql);
  * IOTSEC_ERR_STATE (the database has a schema version this code does not know, or lacks a
  * migration older than its version, or records another name for a version);
- * IOTSEC_ERR_IO / IOTSEC_ERR_BUSY (SQLite failed, a migration failed: the database is left
- * at the last migration that succeeded); IOTSEC_ERR_NOMEM. */
-int store_open(const char *path, const struct store_options *opt, struct store **out);
+ * IOTSEC_ERR_IO / IOTSEC_ERR_BUSY (the engine failed, a migration failed: the database is
+ * left at the last migration that succeeded); IOTSEC_ERR_UNSUPPORTED (a PostgreSQL URL in a
+ * build without libpq); IOTSEC_ERR_NOMEM.
+ *
+ * target is a file path for SQLite (created 0600 if missing), or a libpq connection URI
+ * (`postgresql://...` or `postgres://...`, multi-host with target_session_attrs allowed) for
+ * PostgreSQL. */
+int store_open(const char *target, const struct store_options *opt, struct store **out);
 
 /* Stops accepting jobs (submit then returns IOTSEC_ERR_STATE), lets the writer run and
  * complete every queued job, joins it, closes every connection and frees the store.
@@ -115,42 +130,132 @@ int store_transaction_sync(struct store *s, store_run_fn run, void *arg);
 
 /* --- Connections, statements, errors --- */
 
-/* The calling thread's read connection to s (read-only; opened on first use, closed when the
- * thread exits, at store_reader_release, or at store_close). Statements on it run in
- * autocommit mode: each sees the data committed when it started; wrap several in
- * BEGIN/COMMIT on this connection for one snapshot. Returns IOTSEC_OK, IOTSEC_ERR_IO or
- * IOTSEC_ERR_NOMEM; *out is owned by the store. */
+/* The calling thread's read connection to s (opened on first use, closed when the thread
+ * exits, at store_reader_release, or at store_close). On SQLite it is read-only; on
+ * PostgreSQL it is a session of its own. Statements on it run in autocommit mode: each sees the
+ * data committed when it started; use store_read_begin/store_read_end for one snapshot over
+ * several. Returns IOTSEC_OK, IOTSEC_ERR_IO or IOTSEC_ERR_NOMEM; *out is owned by the store. */
 int store_reader_get(struct store *s, struct store_conn **out);
 
 /* Closes the calling thread's read connection now (thread pools that outlive a store). */
 void store_reader_release(struct store *s);
 
-/* The SQLite handle of a connection, for sqlite3_changes(), sqlite3_last_insert_rowid() and
- * the like. Owned by the connection. */
-sqlite3 *store_conn_db(struct store_conn *conn);
+/* One read snapshot over several statements on a reader: BEGIN ... COMMIT (on PostgreSQL
+ * REPEATABLE READ, READ ONLY). Not for the writer's connection (jobs already run in a
+ * transaction). */
+int store_read_begin(struct store_conn *conn);
+int store_read_end(struct store_conn *conn);
 
-/* The prepared statement for sql on conn, prepared on first use and cached per connection
- * by the text of sql (the SQL may be any string; literals are the common case). *out is
- * reset with its bindings cleared; it stays owned by the cache and valid until the same SQL
- * is asked for again on conn or, with more than 64 distinct statements in use on conn, until
- * it is the least recently used one. Step it to SQLITE_DONE or sqlite3_reset() it when done:
- * an unfinished statement holds its read snapshot open. Returns IOTSEC_OK, IOTSEC_ERR_IO
- * (SQL error: see store_errmsg) or IOTSEC_ERR_NOMEM. */
-int store_stmt(struct store_conn *conn, const char *sql, sqlite3_stmt **out);
+/* The engine behind a connection, for the rare SQL that must differ (prefer SQL both take). */
+enum store_engine {
+    STORE_ENGINE_SQLITE = 1,
+    STORE_ENGINE_POSTGRESQL = 2,
+};
+enum store_engine store_conn_engine(const struct store_conn *conn);
+enum store_engine store_engine_of(const struct store *s);
 
-/* Maps an SQLite result code to base/err.h (OK/ROW/DONE -> IOTSEC_OK; CONSTRAINT ->
- * IOTSEC_ERR_CONFLICT; BUSY, LOCKED -> IOTSEC_ERR_BUSY; NOMEM -> IOTSEC_ERR_NOMEM; others
- * -> IOTSEC_ERR_IO). */
-int store_map_sqlite(int sqlite_rc);
+/* --- Statements ---
+ *
+ * SQL is written once for both engines: placeholders are `?` (numbered in order) or `$1`,
+ * `$2`... (each backend rewrites them to its own form); `RETURNING` instead of a last insert
+ * id; `ON CONFLICT` instead of SQLite's `OR IGNORE`/`OR REPLACE`. Types: INTEGER (64-bit),
+ * TEXT, BLOB (BYTEA on PostgreSQL), REAL. */
 
-/* The same, and on failure records conn's SQLite message (conn may be NULL) as this
- * thread's store_errmsg(). Jobs return store_error(conn, rc) after a failed step. */
-int store_error(struct store_conn *conn, int sqlite_rc);
+/* A prepared statement of a connection, opaque. */
+struct store_stmt;
+
+/* store_step's answers besides errors (negative base/err.h codes). Distinct from IOTSEC_OK. */
+#define STORE_ROW  100 /* a row is ready: read it with store_col_* */
+#define STORE_DONE 101 /* the statement has run to completion */
+
+/* The prepared statement for sql on conn, prepared on first use and cached per connection by
+ * the text of sql. *out is reset with its bindings cleared; it stays owned by the cache and
+ * valid until the same SQL is asked for again on conn or, with more than 64 distinct
+ * statements in use on conn, until it is the least recently used one. Step it to STORE_DONE
+ * or store_reset() it when done: an unfinished statement holds its read snapshot open.
+ * Returns IOTSEC_OK, IOTSEC_ERR_IO (SQL error: see store_errmsg) or IOTSEC_ERR_NOMEM. */
+int store_stmt(struct store_conn *conn, const char *sql, struct store_stmt **out);
+
+/* An uncached statement (SQL built at run time, e.g. with optional filters); the caller
+ * finalizes it. Same returns as store_stmt. */
+int store_prepare(struct store_conn *conn, const char *sql, struct store_stmt **out);
+void store_finalize(struct store_stmt *st);
+
+/* Bindings, 1-based. Text and blobs are copied: the caller's buffer may go away at once. A
+ * NULL text or blob binds SQL NULL; len -1 takes a text up to its NUL. Return IOTSEC_OK,
+ * IOTSEC_ERR_INVALID (index out of range) or IOTSEC_ERR_NOMEM; a failed bind also makes the
+ * next store_step fail, so callers may bind without checking each. */
+int store_bind_int64(struct store_stmt *st, int idx, int64_t v);
+int store_bind_int(struct store_stmt *st, int idx, int v);
+int store_bind_double(struct store_stmt *st, int idx, double v);
+int store_bind_text(struct store_stmt *st, int idx, const char *s, int len);
+int store_bind_blob(struct store_stmt *st, int idx, const void *p, int len);
+int store_bind_null(struct store_stmt *st, int idx);
+
+/* Runs the statement or moves to its next row: STORE_ROW, STORE_DONE, or a negative code
+ * (IOTSEC_ERR_CONFLICT for a unique or check violation, IOTSEC_ERR_BUSY for a lock, a
+ * serialization failure or a lost connection, IOTSEC_ERR_IO otherwise) with store_errmsg()
+ * set. */
+int store_step(struct store_stmt *st);
+
+/* Makes the statement runnable again and clears its bindings. */
+void store_reset(struct store_stmt *st);
+
+/* Columns of the current row, 0-based. Text is NUL-terminated and NULL for SQL NULL; text and
+ * blobs stay valid until the next step or reset of the statement. Integers of a NULL read 0. */
+int64_t store_col_int64(struct store_stmt *st, int col);
+int store_col_int(struct store_stmt *st, int col);
+double store_col_double(struct store_stmt *st, int col);
+const char *store_col_text(struct store_stmt *st, int col);
+const void *store_col_blob(struct store_stmt *st, int col);
+int store_col_bytes(struct store_stmt *st, int col);
+bool store_col_is_null(struct store_stmt *st, int col);
+
+/* Steps an INSERT ... RETURNING id (or any statement answering one integer row) to its end:
+ * *id gets the integer, and the statement is reset. IOTSEC_ERR_NOTFOUND when no row came back
+ * (e.g. an UPDATE ... RETURNING whose WHERE matched nothing). */
+int store_step_id(struct store_conn *conn, struct store_stmt *st, int64_t *id);
+
+/* Rows changed by the last INSERT/UPDATE/DELETE run to completion on conn. */
+int64_t store_changes(struct store_conn *conn);
+
+/* Runs SQL without results (several statements allowed) on conn. Not for transaction
+ * control inside a job. */
+int store_exec(struct store_conn *conn, const char *sql);
+
+/* The result of a failed store call as returned to a job: negative codes pass through (the
+ * message is already recorded); STORE_ROW, STORE_DONE and IOTSEC_OK map to IOTSEC_OK. Jobs
+ * return store_error(conn, rc) after an unexpected step result. */
+int store_error(struct store_conn *conn, int rc);
 
 /* The message of the last store failure on the calling thread, for logs (never NULL; may
  * hold SQL text and constraint names, never bound values). Valid until the next store call
  * that fails on this thread. */
 const char *store_errmsg(void);
+
+/* --- Several instances on one database ---
+ *
+ * Topics: a capability whose data others cache bumps a topic in the job that changes it; every
+ * instance polls the topics it caches (once a second from its tick) and drops its cache when a
+ * topic moved. Bounded staleness without a message bus: a change reaches every instance within
+ * the polling period.
+ *
+ * Leases: work that must run on one instance at a time (sweeps) takes a named lease inside its
+ * own job; the statement re-checks the holder, so two instances never both hold it. */
+
+/* Names this process in leases (e.g. "<host>:<instance dir>"); stable across restarts of the
+ * same instance, so a restart takes its leases back at once. Set before the first job. */
+void store_set_instance(struct store *s, const char *name);
+
+/* In a job: moves topic's sequence number on (creating it). */
+int store_topic_bump(struct store_conn *conn, const char *topic);
+
+/* The topic's sequence number now (0 when never bumped), read on the calling thread's reader. */
+int store_topic_seq(struct store *s, const char *topic, int64_t *seq);
+
+/* In a job: takes or renews the lease `name` for this instance until now_ms + lease_ms.
+ * IOTSEC_OK: held (do the work); IOTSEC_ERR_BUSY: another live instance holds it (skip). */
+int store_lease_hold(struct store_conn *conn, const char *name, int64_t now_ms, int64_t lease_ms);
 
 /* --- Health --- */
 

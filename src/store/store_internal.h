@@ -7,63 +7,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "store/backend.h"
 #include "store/store.h"
 
 /* --- stmt_cache.c --- */
-
-#define STMT_CACHE_SLOTS 64
-
-struct stmt_slot {
-    uint32_t hash;
-    char *sql; /* owned copy of the key */
-    sqlite3_stmt *stmt;
-    uint64_t last_used;
-};
-
-struct stmt_cache {
-    struct stmt_slot slot[STMT_CACHE_SLOTS];
-    size_t used;
-    uint64_t tick;
-};
 
 /* Resets every cached statement (the writer does it after each job, so that a statement a
  * job left mid-step cannot block the commit). */
 void stmt_cache_reset_all(struct stmt_cache *cache);
 void stmt_cache_clear(struct stmt_cache *cache);
 
-/* --- conn.c --- */
+/* --- conn.c: connections through the store's backend --- */
 
-/* The writer's own statements. Kept apart from the statement cache that jobs use, so that no
- * job can get hold of them (the authorizer below only checks at prepare time). */
-/* The savepoint around each job of a group. */
-#define JOB_SAVEPOINT "iotsec_job"
-
-enum conn_ctl { CTL_BEGIN, CTL_COMMIT, CTL_SAVEPOINT, CTL_RELEASE, CTL_ROLLBACK_TO, CTL_COUNT };
-
-struct store_conn {
-    sqlite3 *db;
-    struct stmt_cache cache;
-    /* Writer only: set while a job's (or a migration's) own SQL runs; the connection's
-     * authorizer then refuses BEGIN/COMMIT/ROLLBACK and any use of the job savepoint, which
-     * would break the group transaction around it. */
-    bool in_job;
-    sqlite3_stmt *control[CTL_COUNT];
-    /* Readers only: the list of a store's live read connections. */
-    struct store *owner;
-    struct store_conn *prev, *next;
-};
-
-/* Opens a connection with the store's pragmas (writer: read-write, creating the file). */
-int conn_open(const char *path, const struct store_options *opt, bool writer,
-              struct store_conn **out);
+int conn_open(struct store *s, bool writer, struct store_conn **out);
 void conn_close(struct store_conn *conn);
-
-/* sqlite3_exec with the error recorded for store_errmsg(). */
 int conn_exec(struct store_conn *conn, const char *sql);
-/* Runs one of the writer's transaction statements, prepared once per connection: they run
- * for every job, and a parse each time would cost as much as a small job. */
 int conn_control(struct store_conn *conn, enum conn_ctl ctl);
-/* PRAGMA cache_size in KiB; lowering it frees the pages above the new size. */
+bool conn_in_transaction(struct store_conn *conn);
+/* The page cache in KiB where the engine has one; a no-op elsewhere. */
 int conn_set_cache_size(struct store_conn *conn, int kib);
 
 /* --- error.c --- */
@@ -111,7 +72,9 @@ void batch_run_alone(struct store *s, struct batch_entry *e);
 
 struct store {
     struct store_options opt; /* migrations pointer cleared after open */
-    char *path;
+    char *path;               /* the target: a file path or a connection URI */
+    const struct store_backend *be;
+    char instance[128]; /* store_set_instance: the holder name in leases */
 
     /* Used only by the writer thread once it runs (and by store_open before). */
     struct store_conn *writer;
@@ -153,6 +116,11 @@ void readers_close_all(struct store *s);
 
 int migrate_apply(struct store_conn *conn, const struct store_migration *m, size_t count);
 int migrate_validate(const struct store_migration *m, size_t count);
+
+/* --- coord.c --- */
+
+/* Creates the store's own tables for topics and leases if missing. */
+int coord_tables(struct store_conn *conn);
 
 /* --- util --- */
 

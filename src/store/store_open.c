@@ -1,10 +1,8 @@
 /* Opening and closing a store: options, the write connection, migrations, the writer thread.
  * The order matters: migrations run on the write connection before the writer thread exists,
  * so that no job ever sees a schema older than the code. */
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/err.h"
 #include "store/store_internal.h"
@@ -68,19 +66,6 @@ static struct store *store_alloc(const char *path, const struct store_options *o
     return s;
 }
 
-/* The file holds sealed credentials and the identities of every subscriber: create it
- * readable by the daemon's user only. SQLite gives its -wal and -shm files the mode of the
- * database file, so they follow. An existing file keeps its mode (the operator's choice);
- * URIs and ":memory:" are left to SQLite. */
-static void create_private(const char *path)
-{
-    if (strncmp(path, "file:", 5) == 0 || path[0] == ':')
-        return;
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0)
-        close(fd);
-}
-
 /* Frees whatever part of s exists; the writer thread must be stopped. */
 static void store_free(struct store *s)
 {
@@ -109,23 +94,34 @@ int store_open(const char *path, const struct store_options *opt, struct store *
     int err = validate_options(opt);
     if (err != IOTSEC_OK)
         return err;
-    if (!sqlite3_threadsafe()) {
-        store_set_errmsg("store: SQLite was built without thread support");
+    const struct store_backend *be = store_backend_for(path);
+    if (be == NULL)
         return IOTSEC_ERR_UNSUPPORTED;
-    }
+    err = be->check();
+    if (err != IOTSEC_OK)
+        return err;
     struct store *s = store_alloc(path, opt);
     if (s == NULL)
         return IOTSEC_ERR_NOMEM;
-    create_private(path);
-    err = conn_open(path, &s->opt, true, &s->writer);
-    if (err == IOTSEC_OK)
-        err = migrate_apply(s->writer, opt->migrations, opt->migration_count);
+    s->be = be;
+    if (!opt->read_only) {
+        be->prepare_target(path);
+        err = conn_open(s, true, &s->writer);
+        if (err == IOTSEC_OK) {
+            s->writer->owner = s; /* leases name the instance through the connection */
+            err = migrate_apply(s->writer, opt->migrations, opt->migration_count);
+        }
+        if (err == IOTSEC_OK)
+            err = coord_tables(s->writer);
+    }
     if (err == IOTSEC_OK)
         err = job_queue_init(&s->queue, s->opt.queue_limit);
     if (err == IOTSEC_OK)
         err = readers_init(s);
-    if (err == IOTSEC_OK)
+    if (err == IOTSEC_OK && !opt->read_only)
         err = writer_start(s);
+    if (err == IOTSEC_OK && opt->read_only)
+        s->closing = true; /* no writer: every submit answers IOTSEC_ERR_STATE */
     if (err != IOTSEC_OK) {
         store_free(s);
         return err;

@@ -128,7 +128,6 @@ static void admin_op_done(void *arg, int rc)
 static void submit(const struct sub_admin *admin, struct admin_op *a)
 {
     a->op.kek = admin->kek;
-    a->op.sqn_block = admin->sqn_block;
     a->op.now = now_s();
     a->op.actor = "admin";
     if (a->op.input == NULL)
@@ -402,8 +401,7 @@ static void *import_thread(void *arg)
     size_t len, imported = 0, bad_line = 0;
     const char *text = http_request_body(ir->req, &len);
     int rc = subscriber_import_text(ir->admin->store, ir->admin->kek, text, len, ir->csv,
-                                    now_s(), ir->admin->sqn_block, &imported, &bad_line, err,
-                                    sizeof(err));
+                                    now_s(), &imported, &bad_line, err, sizeof(err));
     if (rc == IOTSEC_OK) {
         json_t *o = json_object();
         json_object_set_new(o, "imported", json_integer((json_int_t)imported));

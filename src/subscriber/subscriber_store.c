@@ -8,29 +8,29 @@
 #include "crypto/ct.h"
 #include "subscriber/subscriber.h"
 
-#define CRED_PLAIN_LEN 32 /* K || OPc */
+#define CRED_PLAIN_LEN  32 /* K || OPc */
 #define CRED_SEALED_LEN (CRED_PLAIN_LEN + SEAL_OVERHEAD)
 
 const char SUBSCRIBER_MIGRATION_1[] =
     "CREATE TABLE subscriptions ("
     "  id INTEGER PRIMARY KEY,"
-    "  supi TEXT NOT NULL UNIQUE,"         /* imsi-... / nai-... */
-    "  gpsi TEXT UNIQUE,"                  /* NULL when none */
+    "  supi TEXT NOT NULL UNIQUE," /* imsi-... / nai-... */
+    "  gpsi TEXT UNIQUE,"          /* NULL when none */
     "  owner TEXT NOT NULL DEFAULT '',"
     "  amf BLOB NOT NULL CHECK (length(amf) = 2),"
     "  algorithm TEXT NOT NULL DEFAULT 'milenage',"
     "  auth_method TEXT NOT NULL DEFAULT '5G_AKA'"
     "    CHECK (auth_method IN ('5G_AKA', 'EAP_AKA_PRIME')),"
     "  cred_version INTEGER NOT NULL,"
-    "  cred BLOB NOT NULL,"                /* seal(K || OPc), AAD: supi + version */
-    "  prev_cred_version INTEGER,"         /* the previous credential during its grace */
+    "  cred BLOB NOT NULL,"        /* seal(K || OPc), AAD: supi + version */
+    "  prev_cred_version INTEGER," /* the previous credential during its grace */
     "  prev_cred BLOB,"
     "  prev_cred_until INTEGER,"
     "  state TEXT NOT NULL,"
     "  not_before INTEGER NOT NULL DEFAULT 0,"
     "  not_after INTEGER NOT NULL DEFAULT 0,"
-    "  sqn_reserved INTEGER NOT NULL,"     /* SEQs below this may have been issued */
-    "  sqn_next INTEGER NOT NULL,"         /* where a freshly started daemon begins */
+    "  sqn_reserved INTEGER NOT NULL," /* SEQs below this may have been issued */
+    "  sqn_next INTEGER NOT NULL,"     /* where a freshly started daemon begins */
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL"
     ");"
@@ -47,34 +47,34 @@ const char SUBSCRIBER_MIGRATION_1[] =
     ");"
     "CREATE INDEX subscription_events_supi ON subscription_events(supi, id);";
 
-#define SELECT_COLUMNS                                                                           \
-    "SELECT id, supi, gpsi, owner, amf, cred_version, state, not_before, not_after,"           \
+#define SELECT_COLUMNS                                                                             \
+    "SELECT id, supi, gpsi, owner, amf, cred_version, state, not_before, not_after,"               \
     " sqn_reserved, created_at, updated_at, cred, auth_method, sqn_next FROM subscriptions "
 
-static void text_column(sqlite3_stmt *st, int col, char *dst, size_t cap)
+static void text_column(struct store_stmt *st, int col, char *dst, size_t cap)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
+    const char *t = store_col_text(st, col);
     snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
-static int row_to_subscription(sqlite3_stmt *st, struct subscription *s)
+static int row_to_subscription(struct store_stmt *st, struct subscription *s)
 {
     memset(s, 0, sizeof(*s));
     char supi[SUPI_STRING_MAX], state[32];
-    s->id = sqlite3_column_int64(st, 0);
+    s->id = store_col_int64(st, 0);
     text_column(st, 1, supi, sizeof(supi));
     text_column(st, 2, s->gpsi, sizeof(s->gpsi));
     text_column(st, 3, s->owner, sizeof(s->owner));
-    if (sqlite3_column_bytes(st, 4) == 2)
-        memcpy(s->amf, sqlite3_column_blob(st, 4), 2);
-    s->cred_version = (uint32_t)sqlite3_column_int64(st, 5);
+    if (store_col_bytes(st, 4) == 2)
+        memcpy(s->amf, store_col_blob(st, 4), 2);
+    s->cred_version = (uint32_t)store_col_int64(st, 5);
     text_column(st, 6, state, sizeof(state));
-    s->not_before = sqlite3_column_int64(st, 7);
-    s->not_after = sqlite3_column_int64(st, 8);
-    s->sqn.reserved = (uint64_t)sqlite3_column_int64(st, 9);
-    s->sqn.next = (uint64_t)sqlite3_column_int64(st, 14);
-    s->created_at = sqlite3_column_int64(st, 10);
-    s->updated_at = sqlite3_column_int64(st, 11);
+    s->not_before = store_col_int64(st, 7);
+    s->not_after = store_col_int64(st, 8);
+    s->sqn.reserved = (uint64_t)store_col_int64(st, 9);
+    s->sqn.next = (uint64_t)store_col_int64(st, 14);
+    s->created_at = store_col_int64(st, 10);
+    s->updated_at = store_col_int64(st, 11);
     char method[32];
     text_column(st, 13, method, sizeof(method));
     if (supi_parse(supi, &s->supi) != IOTSEC_OK || sub_state_parse(state, &s->state) != IOTSEC_OK ||
@@ -87,33 +87,33 @@ static int row_to_subscription(sqlite3_stmt *st, struct subscription *s)
 static int load(struct store_conn *conn, const char *supi, struct subscription *out,
                 uint8_t cred[CRED_SEALED_LEN])
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn, SELECT_COLUMNS "WHERE supi = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, supi, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    store_bind_text(st, 1, supi, -1);
+    int step = store_step(st);
+    if (step == STORE_ROW) {
         rc = row_to_subscription(st, out);
         if (rc == IOTSEC_OK && cred != NULL) {
-            if (sqlite3_column_bytes(st, 12) == CRED_SEALED_LEN)
-                memcpy(cred, sqlite3_column_blob(st, 12), CRED_SEALED_LEN);
+            if (store_col_bytes(st, 12) == CRED_SEALED_LEN)
+                memcpy(cred, store_col_blob(st, 12), CRED_SEALED_LEN);
             else
                 rc = IOTSEC_ERR_IO;
         }
     } else {
-        rc = step == SQLITE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(conn, step);
+        rc = step == STORE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(conn, step);
     }
-    sqlite3_reset(st);
+    store_reset(st);
     return rc;
 }
 
 /* Steps a write statement to its end and resets it. */
-static int step_done(struct store_conn *conn, sqlite3_stmt *st)
+static int step_done(struct store_conn *conn, struct store_stmt *st)
 {
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+    int step = store_step(st);
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
 static int seal_cred(const struct seal_kek *kek, const struct supi *supi, uint32_t version,
@@ -132,19 +132,19 @@ static int seal_cred(const struct seal_kek *kek, const struct supi *supi, uint32
 static int record_event(struct store_conn *conn, const char *supi, const char *event,
                         const char *from, const char *to, const char *actor, int64_t now)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn,
                         "INSERT INTO subscription_events(supi, event, from_state, to_state, actor,"
                         " at) VALUES (?, ?, ?, ?, ?, ?)",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, supi, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, event, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, actor ? actor : "unknown", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, now);
+    store_bind_text(st, 1, supi, -1);
+    store_bind_text(st, 2, event, -1);
+    store_bind_text(st, 3, from, -1);
+    store_bind_text(st, 4, to, -1);
+    store_bind_text(st, 5, actor ? actor : "unknown", -1);
+    store_bind_int64(st, 6, now);
     return step_done(conn, st);
 }
 
@@ -154,7 +154,7 @@ static uint64_t block_or_default(uint64_t block)
 }
 
 static int insert(struct store_conn *conn, const struct seal_kek *kek, const struct sub_input *in,
-                  int64_t now, uint64_t sqn_block)
+                  int64_t now)
 {
     char supi[SUPI_STRING_MAX];
     uint8_t cred[CRED_SEALED_LEN];
@@ -163,7 +163,7 @@ static int insert(struct store_conn *conn, const struct seal_kek *kek, const str
     int rc = seal_cred(kek, &in->supi, 1, &in->keys, cred);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     rc = store_stmt(conn,
                     "INSERT INTO subscriptions(supi, gpsi, owner, amf, cred_version, cred, state,"
                     " not_after, sqn_reserved, created_at, updated_at, auth_method, sqn_next)"
@@ -171,28 +171,28 @@ static int insert(struct store_conn *conn, const struct seal_kek *kek, const str
                     &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, supi, -1, SQLITE_TRANSIENT);
+    store_bind_text(st, 1, supi, -1);
     if (in->gpsi[0])
-        sqlite3_bind_text(st, 2, in->gpsi, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, in->owner, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 4, in->amf, 2, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 5, cred, sizeof(cred), SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 6, sub_state_name(in->state), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, in->not_after);
-    /* The SIM was personalised with SQN in->sqn: the first SEQ issued must exceed its SEQ.
-     * The first block is reserved now, with the row, so no first authentication waits. */
+        store_bind_text(st, 2, in->gpsi, -1);
+    store_bind_text(st, 3, in->owner, -1);
+    store_bind_blob(st, 4, in->amf, 2);
+    store_bind_blob(st, 5, cred, sizeof(cred));
+    store_bind_text(st, 6, sub_state_name(in->state), -1);
+    store_bind_int64(st, 7, in->not_after);
+    /* The SIM was personalised with SQN in->sqn: the first SEQ issued must exceed its SEQ, so
+     * that is the high-water mark the first reservation starts from. */
     uint64_t first = (in->sqn >> SQN_IND_BITS) + 1;
-    sqlite3_bind_int64(st, 8, (int64_t)(first + block_or_default(sqn_block)));
-    sqlite3_bind_int64(st, 9, now);
-    sqlite3_bind_int64(st, 10, now);
-    sqlite3_bind_text(st, 11, sub_auth_method_name(in->auth_method), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 12, (int64_t)first);
+    store_bind_int64(st, 8, (int64_t)first);
+    store_bind_int64(st, 9, now);
+    store_bind_int64(st, 10, now);
+    store_bind_text(st, 11, sub_auth_method_name(in->auth_method), -1);
+    store_bind_int64(st, 12, (int64_t)first);
     return step_done(conn, st);
 }
 
 static int op_create(struct store_conn *conn, struct sub_op *op)
 {
-    int rc = insert(conn, op->kek, op->input, op->now, op->sqn_block);
+    int rc = insert(conn, op->kek, op->input, op->now);
     if (rc == IOTSEC_OK)
         rc = supi_format(&op->input->supi, op->supi, sizeof(op->supi));
     if (rc == IOTSEC_OK)
@@ -210,13 +210,13 @@ static int op_event(struct store_conn *conn, struct sub_op *op)
         rc = sub_transition(cur.state, op->event, &to);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     if ((rc = store_stmt(conn, "UPDATE subscriptions SET state = ?, updated_at = ? WHERE id = ?",
                          &st)) != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, sub_state_name(to), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, op->now);
-    sqlite3_bind_int64(st, 3, cur.id);
+    store_bind_text(st, 1, sub_state_name(to), -1);
+    store_bind_int64(st, 2, op->now);
+    store_bind_int64(st, 3, cur.id);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
     rc = record_event(conn, op->supi, sub_event_name(op->event), sub_state_name(cur.state),
@@ -236,33 +236,27 @@ static int op_rotate(struct store_conn *conn, struct sub_op *op)
     uint32_t version = cur.cred_version + 1;
     if ((rc = seal_cred(op->kek, &cur.supi, version, &op->input->keys, new_cred)) != IOTSEC_OK)
         return rc;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     rc = store_stmt(conn,
                     "UPDATE subscriptions SET cred_version = ?, cred = ?, prev_cred_version = ?,"
                     " prev_cred = ?, prev_cred_until = ?, updated_at = ? WHERE id = ?",
                     &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, version);
-    sqlite3_bind_blob(st, 2, new_cred, sizeof(new_cred), SQLITE_TRANSIENT);
+    store_bind_int64(st, 1, version);
+    store_bind_blob(st, 2, new_cred, sizeof(new_cred));
     if (op->grace_s > 0) {
-        sqlite3_bind_int64(st, 3, cur.cred_version);
-        sqlite3_bind_blob(st, 4, old_cred, sizeof(old_cred), SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 5, op->now + op->grace_s);
+        store_bind_int64(st, 3, cur.cred_version);
+        store_bind_blob(st, 4, old_cred, sizeof(old_cred));
+        store_bind_int64(st, 5, op->now + op->grace_s);
     }
-    sqlite3_bind_int64(st, 6, op->now);
-    sqlite3_bind_int64(st, 7, cur.id);
+    store_bind_int64(st, 6, op->now);
+    store_bind_int64(st, 7, cur.id);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
     rc = record_event(conn, op->supi, "rotate", sub_state_name(cur.state),
                       sub_state_name(cur.state), op->actor, op->now);
     return rc == IOTSEC_OK ? load(conn, op->supi, &op->result, NULL) : rc;
-}
-
-static int exec(struct store_conn *conn, const char *sql)
-{
-    int rc = sqlite3_exec(store_conn_db(conn), sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? IOTSEC_OK : store_error(conn, rc);
 }
 
 static int op_delete(struct store_conn *conn, struct sub_op *op)
@@ -271,14 +265,12 @@ static int op_delete(struct store_conn *conn, struct sub_op *op)
     int rc = load(conn, op->supi, &cur, NULL);
     if (rc != IOTSEC_OK)
         return rc;
-    /* secure_delete makes SQLite overwrite the freed cells with zeros, so the sealed
-     * credentials do not survive in free pages (crypto-erase: the envelopes are gone). */
-    if ((rc = exec(conn, "PRAGMA secure_delete = ON")) != IOTSEC_OK)
-        return rc;
-    sqlite3_stmt *st;
+    /* The store's SQLite writer runs with secure_delete on, so the sealed credentials do not
+     * survive in free pages (crypto-erase: the envelopes are gone). */
+    struct store_stmt *st;
     if ((rc = store_stmt(conn, "DELETE FROM subscriptions WHERE id = ?", &st)) != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, cur.id);
+    store_bind_int64(st, 1, cur.id);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
     op->result = cur;
@@ -286,45 +278,61 @@ static int op_delete(struct store_conn *conn, struct sub_op *op)
                         op->now);
 }
 
+/* One atomic statement: concurrent reservations (other instances, other threads) each get a
+ * disjoint block, and none reads the mark before writing it. */
 static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_stmt(conn,
-                        "UPDATE subscriptions SET sqn_reserved = max(sqn_reserved, ?)"
-                        " WHERE supi = ?",
+                        "UPDATE subscriptions SET sqn_reserved ="
+                        " CASE WHEN sqn_reserved > $1 THEN sqn_reserved ELSE $1 END + $2"
+                        " WHERE supi = $3"
+                        " AND CASE WHEN sqn_reserved > $1 THEN sqn_reserved ELSE $1 END <= $4"
+                        " RETURNING sqn_reserved",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, (int64_t)op->sqn_reserved);
-    sqlite3_bind_text(st, 2, op->supi, -1, SQLITE_STATIC);
-    if ((rc = step_done(conn, st)) != IOTSEC_OK)
-        return rc;
-    return sqlite3_changes(store_conn_db(conn)) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+    uint64_t block = block_or_default(op->sqn_block);
+    store_bind_int64(st, 1, (int64_t)op->sqn_floor);
+    store_bind_int64(st, 2, (int64_t)block);
+    store_bind_text(st, 3, op->supi, -1);
+    /* SEQ has 43 bits: a mark that cannot take another block is exhausted, not wrapped. */
+    store_bind_int64(st, 4, (int64_t)(SQN_SEQ_MAX + 1 - block));
+    int64_t hi = 0;
+    rc = store_step_id(conn, st, &hi); /* no row: unknown SUPI, or its SEQ space is used up */
+    if (rc == IOTSEC_OK)
+        op->sqn_reserved = (uint64_t)hi;
+    return rc;
 }
 
 static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
 {
-    int rc = exec(conn, "PRAGMA secure_delete = ON");
-    sqlite3_stmt *st;
-    if (rc == IOTSEC_OK)
-        rc = store_stmt(conn,
+    int held = store_lease_hold(conn, "subscriber.expiry_sweep", op->now * 1000,
+                                (int64_t)(op->lease_s ? op->lease_s : 180) * 1000);
+    if (held == IOTSEC_ERR_BUSY)
+        return IOTSEC_OK; /* another instance sweeps */
+    if (held != IOTSEC_OK)
+        return held;
+    struct store_stmt *st;
+    int rc = store_stmt(conn,
                         "UPDATE subscriptions SET prev_cred = NULL, prev_cred_version = NULL,"
                         " prev_cred_until = NULL WHERE prev_cred_until <= ?",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, op->now);
+    store_bind_int64(st, 1, op->now);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
-    /* Log first (the SELECT sees the states before), then change them. */
-#define DUE " FROM subscriptions WHERE not_after > 0 AND not_after <= ?1" \
-            " AND state NOT IN ('expired', 'revoked')"
+        /* Log first (the SELECT sees the states before), then change them. */
+#define DUE                                                                                        \
+    " FROM subscriptions WHERE not_after > 0 AND not_after <= ?1"                                  \
+    " AND state NOT IN ('expired', 'revoked')"
     if ((rc = store_stmt(conn,
                          "INSERT INTO subscription_events(supi, event, from_state, to_state,"
                          " actor, at) SELECT supi, 'expire', state, 'expired', 'sweep', ?1" DUE,
                          &st)) != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, op->now);
+    store_bind_int64(st, 1, op->now);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
     if ((rc = store_stmt(conn,
@@ -332,28 +340,12 @@ static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
                          " WHERE id IN (SELECT id" DUE ")",
                          &st)) != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, op->now);
+    store_bind_int64(st, 1, op->now);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
-    op->affected = (size_t)sqlite3_changes(store_conn_db(conn));
+    op->affected = (size_t)store_changes(conn);
     return IOTSEC_OK;
 #undef DUE
-}
-
-static int op_sqn_restart(struct store_conn *conn, struct sub_op *op)
-{
-    sqlite3_stmt *st;
-    int rc = store_stmt(conn,
-                        "UPDATE subscriptions SET sqn_next = sqn_reserved,"
-                        " sqn_reserved = sqn_reserved + CASE state WHEN 'active' THEN ?1 ELSE 0 END"
-                        " WHERE sqn_next <> sqn_reserved OR state = 'active'",
-                        &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    sqlite3_bind_int64(st, 1, (int64_t)block_or_default(op->sqn_block));
-    if ((rc = step_done(conn, st)) == IOTSEC_OK)
-        op->affected = (size_t)sqlite3_changes(store_conn_db(conn));
-    return rc;
 }
 
 int sub_op_run(struct store_conn *conn, void *arg)
@@ -379,9 +371,6 @@ int sub_op_run(struct store_conn *conn, void *arg)
     case SUB_OP_EXPIRE_SWEEP:
         rc = op_expire_sweep(conn, op);
         break;
-    case SUB_OP_SQN_RESTART:
-        rc = op_sqn_restart(conn, op);
-        break;
     default:
         rc = IOTSEC_ERR_INVALID;
     }
@@ -399,7 +388,7 @@ int subscriber_get(struct store *s, const char *supi, struct subscription *out)
 int subscriber_events_json(struct store *s, const char *supi, size_t limit, struct json_t *arr)
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
@@ -409,20 +398,19 @@ int subscriber_events_json(struct store *s, const char *supi, size_t limit, stru
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_text(st, 1, supi, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    store_bind_text(st, 1, supi, -1);
+    store_bind_int64(st, 2, (int64_t)limit);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = store_step(st)) == STORE_ROW) {
         char t[32];
-        sub_format_time(sqlite3_column_int64(st, 4), t, sizeof(t));
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
-                                             (const char *)sqlite3_column_text(st, 0), "from",
-                                             (const char *)sqlite3_column_text(st, 1), "to",
-                                             (const char *)sqlite3_column_text(st, 2), "actor",
-                                             (const char *)sqlite3_column_text(st, 3), "at", t));
+        sub_format_time(store_col_int64(st, 4), t, sizeof(t));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", store_col_text(st, 0),
+                                        "from", store_col_text(st, 1), "to", store_col_text(st, 2),
+                                        "actor", store_col_text(st, 3), "at", t));
     }
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
 int subscriber_get_keys(struct store *s, const struct seal_kek *kek, const char *supi,
@@ -450,7 +438,7 @@ int subscriber_list(struct store *s, int state, int64_t after_id, size_t limit, 
                     void *ctx, int64_t *last_id)
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
     if (rc != IOTSEC_OK)
         return rc;
@@ -460,27 +448,27 @@ int subscriber_list(struct store *s, int state, int64_t after_id, size_t limit, 
                     &st);
     if (rc != IOTSEC_OK)
         return rc;
-    sqlite3_bind_int64(st, 1, after_id);
-    sqlite3_bind_int64(st, 2, (int64_t)limit);
+    store_bind_int64(st, 1, after_id);
+    store_bind_int64(st, 2, (int64_t)limit);
     if (state >= 0)
-        sqlite3_bind_text(st, 3, sub_state_name((enum sub_state)state), -1, SQLITE_STATIC);
+        store_bind_text(st, 3, sub_state_name((enum sub_state)state), -1);
     *last_id = after_id;
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = store_step(st)) == STORE_ROW) {
         struct subscription sub;
         if (row_to_subscription(st, &sub) != IOTSEC_OK)
             continue;
         fn(&sub, ctx);
         *last_id = sub.id;
     }
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
 int subscriber_count(struct store *s, uint64_t counts[SUB_STATE_COUNT])
 {
     struct store_conn *conn;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn, "SELECT state, count(*) FROM subscriptions GROUP BY state", &st);
@@ -488,13 +476,13 @@ int subscriber_count(struct store *s, uint64_t counts[SUB_STATE_COUNT])
         return rc;
     memset(counts, 0, sizeof(uint64_t) * SUB_STATE_COUNT);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = store_step(st)) == STORE_ROW) {
         enum sub_state state;
-        if (sub_state_parse((const char *)sqlite3_column_text(st, 0), &state) == IOTSEC_OK)
-            counts[state] = (uint64_t)sqlite3_column_int64(st, 1);
+        if (sub_state_parse(store_col_text(st, 0), &state) == IOTSEC_OK)
+            counts[state] = (uint64_t)store_col_int64(st, 1);
     }
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? IOTSEC_OK : store_error(conn, step);
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
 /* ---- bulk import straight from text ---- */
@@ -507,7 +495,6 @@ struct text_import {
     size_t len;
     bool csv;
     int64_t now;
-    uint64_t sqn_block;
     size_t imported, bad_line;
     char *err;
     size_t err_len;
@@ -554,7 +541,7 @@ static int run_text_import(struct store_conn *conn, void *arg)
             rc = ti->csv ? sub_csv_row(line, &cols, &in, ti->err, ti->err_len)
                          : sub_json_row(line, &in, ti->err, ti->err_len);
             if (rc == IOTSEC_OK)
-                rc = insert(conn, ti->kek, &in, ti->now, ti->sqn_block);
+                rc = insert(conn, ti->kek, &in, ti->now);
             if (rc == IOTSEC_ERR_CONFLICT)
                 snprintf(ti->err, ti->err_len, "the SUPI or GPSI exists already");
             secure_wipe(&in, sizeof(in));
@@ -568,10 +555,10 @@ static int run_text_import(struct store_conn *conn, void *arg)
 }
 
 int subscriber_import_text(struct store *s, const struct seal_kek *kek, const char *text,
-                           size_t len, bool csv, int64_t now, uint64_t sqn_block,
-                           size_t *imported, size_t *bad_line, char *err, size_t err_len)
+                           size_t len, bool csv, int64_t now, size_t *imported, size_t *bad_line,
+                           char *err, size_t err_len)
 {
-    struct text_import ti = {kek, text, len, csv, now, sqn_block, 0, 0, err, err_len};
+    struct text_import ti = {kek, text, len, csv, now, 0, 0, err, err_len};
     err[0] = '\0';
     int rc = store_transaction_sync(s, run_text_import, &ti);
     *imported = rc == IOTSEC_OK ? ti.imported : 0;

@@ -66,8 +66,8 @@ struct bench_quarantine *bench_quarantine_new(uint32_t bots_from, uint32_t devic
         return NULL;
     q->identity = identity;
     strcpy(q->dir, "/tmp/iotsec-bench-policy-XXXXXX");
-    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1},
-                                               {6, "policy", POLICY_MIGRATION_1}};
+    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
+                                               {6, "policy", POLICY_MIGRATION_1, NULL}};
     struct store_options so;
     store_options_init(&so);
     so.migrations = m;

@@ -6,7 +6,6 @@
  * Another branch adds a credential `iotsecctl audit`: these are exported as cmd_audit_log()
  * and cmd_audit_verify() so that one "audit" dispatch can hold both. */
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,24 +44,24 @@ int cmd_audit_log(int argc, char **argv)
     return admin_call(cmd, "GET", path, NULL, NULL, 0);
 }
 
-static json_t *bad_record(sqlite3 *db, int64_t seq)
+static json_t *bad_record(struct store_conn *db, int64_t seq)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     json_t *o = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT seq, principal, action, resource, reason, allow FROM"
-                               " expose_audit WHERE seq >= ? ORDER BY seq LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (store_prepare(db, "SELECT seq, principal, action, resource, reason, allow FROM"
+                          " expose_audit WHERE seq >= ? ORDER BY seq LIMIT 1",
+                      &st) != IOTSEC_OK)
         return NULL;
-    sqlite3_bind_int64(st, 1, seq);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    store_bind_int64(st, 1, seq);
+    if (store_step(st) == STORE_ROW)
         o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "seq",
-                      (json_int_t)sqlite3_column_int64(st, 0), "principal",
-                      (const char *)sqlite3_column_text(st, 1), "action",
-                      (const char *)sqlite3_column_text(st, 2), "resource",
-                      (const char *)sqlite3_column_text(st, 3), "reason",
-                      (const char *)sqlite3_column_text(st, 4), "allow",
-                      sqlite3_column_int(st, 5));
-    sqlite3_finalize(st);
+                      (json_int_t)store_col_int64(st, 0), "principal",
+                      store_col_text(st, 1), "action",
+                      store_col_text(st, 2), "resource",
+                      store_col_text(st, 3), "reason",
+                      store_col_text(st, 4), "allow",
+                      store_col_int(st, 5));
+    store_finalize(st);
     return o;
 }
 
@@ -81,13 +80,16 @@ int cmd_audit_verify(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/iotsec.yaml", dir);
     if (config_load(path, &cfg, err, sizeof(err)) != IOTSEC_OK)
         return args_fail(1, cmd, "%s", err);
-    config_path(&cfg, cfg.database, path, sizeof(path));
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close(db);
-        return args_fail(1, cmd, "cannot open the database %s", path);
+    struct store_options so;
+    store_options_init(&so);
+    so.read_only = true;
+    struct store *store = NULL;
+    struct store_conn *db = NULL;
+    if (config_store_target(&cfg, path, sizeof(path)) != IOTSEC_OK ||
+        store_open(path, &so, &store) != IOTSEC_OK || store_reader_get(store, &db) != IOTSEC_OK) {
+        store_close(store);
+        return args_fail(1, cmd, "cannot open the database: %s", store_errmsg());
     }
-    sqlite3_busy_timeout(db, 5000);
     uint64_t count = 0;
     int64_t bad = -1;
     struct audit_anchor head;
@@ -106,10 +108,10 @@ int cmd_audit_verify(int argc, char **argv)
             json_object_set_new(out, "record", r);
         exit_code = EXIT_VERIFY;
     } else {
-        sqlite3_close(db);
+        store_close(store);
         return args_fail(1, cmd, "cannot read the audit log: %s", iotsec_strerror(rc));
     }
-    sqlite3_close(db);
+    store_close(store);
     char *s = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(out);
     printf("%s\n", s ? s : "{}");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h> /* the tamper test edits the file behind the store */
 
 #include "base/err.h"
 #include "crypto/rand.h"
@@ -115,13 +116,12 @@ static const char SEED[] =
 static int seed_run(struct store_conn *c, void *arg)
 {
     (void)arg;
-    return sqlite3_exec(store_conn_db(c), SEED, NULL, NULL, NULL) == SQLITE_OK ? IOTSEC_OK
-                                                                              : IOTSEC_ERR_IO;
+    return store_exec(c, SEED) == IOTSEC_OK ? IOTSEC_OK : IOTSEC_ERR_IO;
 }
 
 static void open_env(struct env *e)
 {
-    struct store_migration m = {4, "expose", EXPOSE_MIGRATION_1};
+    struct store_migration m = {4, "expose", EXPOSE_MIGRATION_1, NULL};
     struct store_options so;
     store_options_init(&so);
     so.migrations = &m;
@@ -226,8 +226,13 @@ static void test_consent_matching(void **state)
 
 static void verify_table(struct env *e, int want_rc, uint64_t want_count, int64_t want_bad)
 {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open_v2(e->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    struct store_options so;
+    store_options_init(&so);
+    so.read_only = true;
+    struct store *s;
+    struct store_conn *db;
+    assert_int_equal(store_open(e->db, &so, &s), IOTSEC_OK);
+    assert_int_equal(store_reader_get(s, &db), IOTSEC_OK);
     uint64_t n = 0;
     int64_t bad = -1;
     struct audit_anchor head;
@@ -239,7 +244,7 @@ static void verify_table(struct env *e, int want_rc, uint64_t want_count, int64_
         assert_int_equal(n, want_count);
     else
         assert_int_equal(bad, want_bad);
-    sqlite3_close(db);
+    store_close(s);
 }
 
 static void test_audit_chain_over_the_store(void **state)

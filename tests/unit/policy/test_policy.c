@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "base/err.h"
 #include "policy/policy_int.h"
@@ -91,8 +90,8 @@ static int setup(void **state)
     if (f == NULL || mkdtemp(f->dir) == NULL)
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/db", f->dir);
-    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1},
-                                               {6, "policy", POLICY_MIGRATION_1}};
+    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
+                                               {6, "policy", POLICY_MIGRATION_1, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
@@ -304,9 +303,7 @@ static void test_service_rotator(void **state)
 
 static int tamper(struct store_conn *conn, void *arg)
 {
-    return sqlite3_exec(store_conn_db(conn), arg, NULL, NULL, NULL) == SQLITE_OK
-               ? IOTSEC_OK
-               : IOTSEC_ERR_IO;
+    return store_exec(conn, arg) == IOTSEC_OK ? IOTSEC_OK : IOTSEC_ERR_IO;
 }
 
 static void test_audit_append_only(void **state)

@@ -23,10 +23,10 @@
 #define DAY 86400
 
 static const struct store_migration migrations[] = {
-    {1, "subscriber", SUBSCRIBER_MIGRATION_1},
-    {2, "aka", AKA_MIGRATION_1},
-    {3, "provision", PROVISION_MIGRATION_1},
-    {7, "provision lifecycle", PROVISION_MIGRATION_2},
+    {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
+    {2, "aka", AKA_MIGRATION_1, NULL},
+    {3, "provision", PROVISION_MIGRATION_1, NULL},
+    {7, "provision lifecycle", PROVISION_MIGRATION_2, NULL},
 };
 
 struct env {
@@ -38,8 +38,7 @@ struct env {
 
 static int run_sql(struct store_conn *c, void *arg)
 {
-    return sqlite3_exec(store_conn_db(c), arg, NULL, NULL, NULL) == SQLITE_OK ? IOTSEC_OK
-                                                                              : IOTSEC_ERR_IO;
+    return store_exec(c, arg) == IOTSEC_OK ? IOTSEC_OK : IOTSEC_ERR_IO;
 }
 
 static void sql(struct env *e, const char *s)
@@ -50,12 +49,12 @@ static void sql(struct env *e, const char *s)
 static long count(struct env *e, const char *query)
 {
     struct store_conn *c;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     assert_int_equal(store_reader_get(e->s, &c), IOTSEC_OK);
     assert_int_equal(store_stmt(c, query, &st), IOTSEC_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    long n = (long)sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    assert_int_equal(store_step(st), STORE_ROW);
+    long n = (long)store_col_int64(st, 0);
+    store_reset(st);
     return n;
 }
 
@@ -226,16 +225,16 @@ static void test_policy_entry(void **state)
     struct env *e = *state;
     char supi[40];
     struct store_conn *c;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     assert_int_equal(store_reader_get(e->s, &c), IOTSEC_OK);
     assert_int_equal(store_stmt(c,
                                 "SELECT supi FROM prov_registrations WHERE reg_id ="
                                 " 'ageless'",
                                 &st),
                      IOTSEC_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    snprintf(supi, sizeof(supi), "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    assert_int_equal(store_step(st), STORE_ROW);
+    snprintf(supi, sizeof(supi), "%s", store_col_text(st, 0));
+    store_reset(st);
     uint32_t v = 0;
     assert_int_equal(stage(e, supi, &v), IOTSEC_OK);
     assert_int_equal(v, 2);

@@ -18,10 +18,10 @@
 #include "subscriber/subscriber.h"
 
 static const struct store_migration migrations[] = {
-    {1, "subscriber: subscriptions and their events", SUBSCRIBER_MIGRATION_1},
-    {2, "aka: home network SUCI keys", AKA_MIGRATION_1},
-    {3, "provision", PROVISION_MIGRATION_1},
-    {7, "provision lifecycle", PROVISION_MIGRATION_2},
+    {1, "subscriber: subscriptions and their events", SUBSCRIBER_MIGRATION_1, NULL},
+    {2, "aka: home network SUCI keys", AKA_MIGRATION_1, NULL},
+    {3, "provision", PROVISION_MIGRATION_1, NULL},
+    {7, "provision lifecycle", PROVISION_MIGRATION_2, NULL},
 };
 
 struct env {
@@ -82,8 +82,7 @@ struct sql_job {
 static int run_sql(struct store_conn *c, void *arg)
 {
     struct sql_job *j = arg;
-    return sqlite3_exec(store_conn_db(c), j->sql, NULL, NULL, NULL) == SQLITE_OK ? IOTSEC_OK
-                                                                               : IOTSEC_ERR_IO;
+    return store_exec(c, j->sql) == IOTSEC_OK ? IOTSEC_OK : IOTSEC_ERR_IO;
 }
 
 static void sql(struct env *e, const char *s)

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include <sqlite3.h>
+
 #include "store/store.h"
 
 #define PRODUCERS    4
@@ -28,10 +30,10 @@ static const struct store_migration schema[] = {
     {1, "counters",
      "CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
      "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 9999)"
-     " INSERT INTO counters SELECT i, 0 FROM c;"},
+     " INSERT INTO counters SELECT i, 0 FROM c;", NULL},
     {2, "subscribers",
      "CREATE TABLE subscribers (id INTEGER PRIMARY KEY, supi TEXT NOT NULL UNIQUE,"
-     " gpsi TEXT, state INTEGER NOT NULL, sqn INTEGER NOT NULL, cred BLOB NOT NULL);"},
+     " gpsi TEXT, state INTEGER NOT NULL, sqn INTEGER NOT NULL, cred BLOB NOT NULL);", NULL},
 };
 
 static char dir[256];
@@ -84,12 +86,12 @@ static atomic_ullong jobs_done, jobs_failed;
 
 static int update_run(struct store_conn *c, void *arg)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int err = store_stmt(c, "UPDATE counters SET n = n + 1 WHERE id = ?1", &st);
     if (err != IOTSEC_OK)
         return err;
-    sqlite3_bind_int64(st, 1, (long long)(intptr_t)arg);
-    return store_error(c, sqlite3_step(st));
+    store_bind_int64(st, 1, (long long)(intptr_t)arg);
+    return store_error(c, store_step(st));
 }
 
 static struct producer producers[PRODUCERS];
@@ -169,7 +171,7 @@ struct import {
 static int import_run(struct store_conn *c, void *arg)
 {
     const struct import *im = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int err = store_stmt(c,
                          "INSERT INTO subscribers (supi, gpsi, state, sqn, cred)"
                          " VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -182,15 +184,15 @@ static int import_run(struct store_conn *c, void *arg)
         long long k = im->shuffled ? (i * 7919) % im->rows : i;
         snprintf(supi, sizeof(supi), "imsi-0010%010lld", k);
         snprintf(gpsi, sizeof(gpsi), "msisdn-4477%08lld", k);
-        sqlite3_bind_text(st, 1, supi, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, gpsi, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 3, 1);
-        sqlite3_bind_int64(st, 4, 32);
-        sqlite3_bind_blob(st, 5, cred, sizeof(cred), SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE)
+        store_bind_text(st, 1, supi, -1);
+        store_bind_text(st, 2, gpsi, -1);
+        store_bind_int(st, 3, 1);
+        store_bind_int64(st, 4, 32);
+        store_bind_blob(st, 5, cred, sizeof(cred));
+        int rc = store_step(st);
+        if (rc != STORE_DONE)
             err = store_error(c, rc);
-        sqlite3_reset(st);
+        store_reset(st);
     }
     return err;
 }

@@ -36,11 +36,11 @@ void tmpdb_remove(struct tmpdb *t)
 const struct store_migration test_migrations[] = {
     {1, "items",
      "CREATE TABLE items (id INTEGER PRIMARY KEY, thread INTEGER, seq INTEGER,"
-     " payload TEXT, UNIQUE (thread, seq));"},
+     " payload TEXT, UNIQUE (thread, seq));", NULL},
     {2, "counters",
      "CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
      "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c"
-     " WHERE i < 15) INSERT INTO counters SELECT i, 0 FROM c;"},
+     " WHERE i < 15) INSERT INTO counters SELECT i, 0 FROM c;", NULL},
 };
 const size_t test_migration_count = sizeof(test_migrations) / sizeof(test_migrations[0]);
 
@@ -63,15 +63,15 @@ struct store *open_test_store(const char *path, struct store_options *opt)
 long long read_int(struct store *s, const char *sql)
 {
     struct store_conn *c;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     assert_int_equal(store_reader_get(s, &c), IOTSEC_OK);
     if (store_stmt(c, sql, &st) != IOTSEC_OK)
         fail_msg("prepare %s: %s", sql, store_errmsg());
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW)
+    int rc = store_step(st);
+    if (rc != STORE_ROW)
         fail_msg("%s: no row (%d)", sql, rc);
-    long long v = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    long long v = store_col_int64(st, 0);
+    store_reset(st);
     return v;
 }
 
@@ -157,10 +157,10 @@ void done_counter_wait(struct done_counter *d, size_t n, int timeout_s)
 int insert_item_job(struct store_conn *conn, void *arg)
 {
     const long long *id = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int err = store_stmt(conn, "INSERT INTO items (id, payload) VALUES (?1, 'x')", &st);
     if (err != IOTSEC_OK)
         return err;
-    sqlite3_bind_int64(st, 1, *id);
-    return store_error(conn, sqlite3_step(st));
+    store_bind_int64(st, 1, *id);
+    return store_error(conn, store_step(st));
 }

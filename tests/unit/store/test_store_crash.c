@@ -36,7 +36,7 @@ static atomic_int in_flight;
 static int crash_run(struct store_conn *c, void *arg)
 {
     long long id = (long long)(intptr_t)arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int err = store_stmt(c, "INSERT INTO items (id, seq, payload) VALUES (?1, ?1, ?2)", &st);
     if (err != IOTSEC_OK)
         return err;
@@ -44,16 +44,16 @@ static int crash_run(struct store_conn *c, void *arg)
     static const char payload[] = "payload payload payload payload payload payload payload "
                                   "payload payload payload payload payload payload payload "
                                   "payload payload payload payload payload payload payload ";
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, payload, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE)
+    store_bind_int64(st, 1, id);
+    store_bind_text(st, 2, payload, -1);
+    int rc = store_step(st);
+    if (rc != STORE_DONE)
         return store_error(c, rc);
     err = store_stmt(c, "UPDATE counters SET n = n + 1 WHERE id = ?1 % 16", &st);
     if (err != IOTSEC_OK)
         return err;
-    sqlite3_bind_int64(st, 1, id);
-    return store_error(c, sqlite3_step(st));
+    store_bind_int64(st, 1, id);
+    return store_error(c, store_step(st));
 }
 
 static void crash_done(void *arg, int rc)
@@ -162,15 +162,15 @@ static void kill_round(const char *path, long long first_id, int run_ms, unsigne
 static void check_all_present(struct store *s, const struct ids *ids)
 {
     struct store_conn *c;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     assert_int_equal(store_reader_get(s, &c), IOTSEC_OK);
     assert_int_equal(store_stmt(c, "SELECT 1 FROM items WHERE id = ?1", &st), IOTSEC_OK);
     size_t missing = 0;
     for (size_t i = 0; i < ids->n; i++) {
-        sqlite3_bind_int64(st, 1, ids->v[i]);
-        if (sqlite3_step(st) != SQLITE_ROW && missing++ < 5)
+        store_bind_int64(st, 1, ids->v[i]);
+        if (store_step(st) != STORE_ROW && missing++ < 5)
             fprintf(stderr, "reported done but missing: %lld\n", ids->v[i]);
-        sqlite3_reset(st);
+        store_reset(st);
     }
     if (missing)
         fail_msg("%zu of %zu jobs reported done are not in the database", missing, ids->n);

@@ -16,9 +16,9 @@
 
 /* Each migration depends on the previous one: applied out of order, they fail. */
 static const struct store_migration three[] = {
-    {1, "create t", "CREATE TABLE t (a INTEGER PRIMARY KEY);"},
-    {2, "add b", "ALTER TABLE t ADD COLUMN b TEXT; CREATE INDEX t_b ON t (b);"},
-    {5, "seed", "INSERT INTO t (a, b) VALUES (1, 'one'), (2, 'two');"},
+    {1, "create t", "CREATE TABLE t (a INTEGER PRIMARY KEY);", NULL},
+    {2, "add b", "ALTER TABLE t ADD COLUMN b TEXT; CREATE INDEX t_b ON t (b);", NULL},
+    {5, "seed", "INSERT INTO t (a, b) VALUES (1, 'one'), (2, 'two');", NULL},
 };
 
 static int setup(void **state)
@@ -80,14 +80,14 @@ static void test_idempotent_on_reopen(void **state)
     assert_int_equal(open_with(t->path, three, COUNT(three), &s), IOTSEC_OK);
     char first[64];
     struct store_conn *c;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     assert_int_equal(store_reader_get(s, &c), IOTSEC_OK);
     assert_int_equal(store_stmt(c, "SELECT group_concat(applied_at) FROM schema_migrations", &st),
                      IOTSEC_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    strncpy(first, (const char *)sqlite3_column_text(st, 0), sizeof(first) - 1);
+    assert_int_equal(store_step(st), STORE_ROW);
+    strncpy(first, store_col_text(st, 0), sizeof(first) - 1);
     first[sizeof(first) - 1] = '\0';
-    sqlite3_reset(st);
+    store_reset(st);
     store_close(s);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(open_with(t->path, three, COUNT(three), &s), IOTSEC_OK);
@@ -98,9 +98,9 @@ static void test_idempotent_on_reopen(void **state)
         assert_int_equal(
             store_stmt(c, "SELECT group_concat(applied_at) FROM schema_migrations", &st),
             IOTSEC_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        assert_true(strncmp(first, (const char *)sqlite3_column_text(st, 0), 63) == 0);
-        sqlite3_reset(st);
+        assert_int_equal(store_step(st), STORE_ROW);
+        assert_true(strncmp(first, store_col_text(st, 0), 63) == 0);
+        store_reset(st);
         store_close(s);
     }
 }
@@ -121,12 +121,12 @@ static void test_bad_arrays_rejected(void **state)
 {
     struct tmpdb *t = *state;
     struct store *s = NULL;
-    const struct store_migration dup[] = {{1, "a", "SELECT 1"}, {1, "b", "SELECT 1"}};
-    const struct store_migration down[] = {{2, "a", "SELECT 1"}, {1, "b", "SELECT 1"}};
-    const struct store_migration zero[] = {{0, "a", "SELECT 1"}};
-    const struct store_migration negative[] = {{-3, "a", "SELECT 1"}};
-    const struct store_migration no_sql[] = {{1, "a", NULL}};
-    const struct store_migration no_name[] = {{1, NULL, "SELECT 1"}};
+    const struct store_migration dup[] = {{1, "a", "SELECT 1", NULL}, {1, "b", "SELECT 1", NULL}};
+    const struct store_migration down[] = {{2, "a", "SELECT 1", NULL}, {1, "b", "SELECT 1", NULL}};
+    const struct store_migration zero[] = {{0, "a", "SELECT 1", NULL}};
+    const struct store_migration negative[] = {{-3, "a", "SELECT 1", NULL}};
+    const struct store_migration no_sql[] = {{1, "a", NULL, NULL}};
+    const struct store_migration no_name[] = {{1, NULL, "SELECT 1", NULL}};
     assert_int_equal(open_with(t->path, dup, 2, &s), IOTSEC_ERR_INVALID);
     assert_non_null(strstr(store_errmsg(), "strictly increasing"));
     assert_int_equal(open_with(t->path, down, 2, &s), IOTSEC_ERR_INVALID);
@@ -159,9 +159,9 @@ static void test_history_must_match(void **state)
 {
     struct tmpdb *t = *state;
     struct store *s = NULL;
-    const struct store_migration v1 = {1, "create t", "CREATE TABLE t (a);"};
-    const struct store_migration v2 = {2, "create u", "CREATE TABLE u (a);"};
-    const struct store_migration v3 = {3, "create v", "CREATE TABLE v (a);"};
+    const struct store_migration v1 = {1, "create t", "CREATE TABLE t (a);", NULL};
+    const struct store_migration v2 = {2, "create u", "CREATE TABLE u (a);", NULL};
+    const struct store_migration v3 = {3, "create v", "CREATE TABLE v (a);", NULL};
     const struct store_migration one_and_three[] = {v1, v3};
     assert_int_equal(open_with(t->path, one_and_three, 2, &s), IOTSEC_OK);
     store_close(s);
@@ -170,11 +170,11 @@ static void test_history_must_match(void **state)
     assert_int_equal(open_with(t->path, all, 3, &s), IOTSEC_ERR_STATE);
     assert_non_null(strstr(store_errmsg(), "lacks 1 older"));
     /* Same version, other name. */
-    const struct store_migration renamed[] = {{1, "create t v2", v1.sql}, v3};
+    const struct store_migration renamed[] = {{1, "create t v2", v1.sql, NULL}, v3};
     assert_int_equal(open_with(t->path, renamed, 2, &s), IOTSEC_ERR_STATE);
     assert_non_null(strstr(store_errmsg(), "'create t'"));
     /* A recorded version the code dropped, below its newest one. */
-    const struct store_migration dropped[] = {v3, {4, "create w", "CREATE TABLE w (a);"}};
+    const struct store_migration dropped[] = {v3, {4, "create w", "CREATE TABLE w (a);", NULL}};
     assert_int_equal(open_with(t->path, dropped, 2, &s), IOTSEC_ERR_STATE);
     assert_null(s);
     /* And the agreeing history still opens. */
@@ -190,8 +190,8 @@ static void test_failing_migration_keeps_previous_version(void **state)
         three[0],
         three[1],
         /* The first statement works, the second fails: both must be undone. */
-        {3, "broken", "CREATE TABLE x (a); INSERT INTO nowhere VALUES (1);"},
-        {4, "after", "CREATE TABLE y (a);"},
+        {3, "broken", "CREATE TABLE x (a); INSERT INTO nowhere VALUES (1);", NULL},
+        {4, "after", "CREATE TABLE y (a);", NULL},
     };
     assert_int_equal(open_with(t->path, broken, 4, &s), IOTSEC_ERR_IO);
     assert_null(s);
@@ -206,7 +206,7 @@ static void test_failing_migration_keeps_previous_version(void **state)
 
     /* A migration cannot commit half of itself. */
     const struct store_migration sneaky[] = {
-        three[0], three[1], {3, "sneaky", "CREATE TABLE z (a); COMMIT; CREATE TABLE w (a);"}};
+        three[0], three[1], {3, "sneaky", "CREATE TABLE z (a); COMMIT; CREATE TABLE w (a);", NULL}};
     assert_int_equal(open_with(t->path, sneaky, 3, &s), IOTSEC_ERR_IO);
     assert_int_equal(open_with(t->path, sneaky, 2, &s), IOTSEC_OK);
     assert_int_equal(count(s, "SELECT count(*) FROM sqlite_schema WHERE name IN ('z', 'w')"), 0);

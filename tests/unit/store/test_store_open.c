@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "store/sqlite/sqlite_int.h"
 #include "store/store.h"
 #include "store_test_util.h"
 
@@ -34,12 +35,12 @@ static int teardown(void **state)
 static void pragma_text(struct store *s, const char *sql, char *out, size_t len)
 {
     struct store_conn *c;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     assert_int_equal(store_reader_get(s, &c), IOTSEC_OK);
     assert_int_equal(store_stmt(c, sql, &st), IOTSEC_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    assert_int_equal(store_step(st), STORE_ROW);
+    snprintf(out, len, "%s", store_col_text(st, 0));
+    store_reset(st);
 }
 
 /* Reads a pragma on the writer connection, from inside a job. */
@@ -51,14 +52,14 @@ struct writer_pragma {
 static int writer_pragma_job(struct store_conn *c, void *arg)
 {
     struct writer_pragma *p = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int err = store_stmt(c, p->sql, &st);
     if (err != IOTSEC_OK)
         return err;
-    if (sqlite3_step(st) != SQLITE_ROW)
+    if (store_step(st) != STORE_ROW)
         return IOTSEC_ERR_IO;
-    p->value = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    p->value = store_col_int64(st, 0);
+    store_reset(st);
     return IOTSEC_OK;
 }
 
@@ -104,8 +105,7 @@ static void test_wal_and_pragmas(void **state)
     /* The readers are read-only. */
     struct store_conn *c;
     assert_int_equal(store_reader_get(s, &c), IOTSEC_OK);
-    assert_int_not_equal(sqlite3_exec(store_conn_db(c), "DELETE FROM items", NULL, NULL, NULL),
-                         SQLITE_OK);
+    assert_int_not_equal(store_exec(c, "DELETE FROM items"), IOTSEC_OK);
     store_close(s);
 }
 
@@ -156,20 +156,22 @@ static void test_bad_options_and_paths(void **state)
 static void test_error_mapping(void **state)
 {
     (void)state;
-    assert_int_equal(store_map_sqlite(SQLITE_OK), IOTSEC_OK);
-    assert_int_equal(store_map_sqlite(SQLITE_DONE), IOTSEC_OK);
-    assert_int_equal(store_map_sqlite(SQLITE_ROW), IOTSEC_OK);
-    assert_int_equal(store_map_sqlite(SQLITE_CONSTRAINT), IOTSEC_ERR_CONFLICT);
-    assert_int_equal(store_map_sqlite(SQLITE_CONSTRAINT_UNIQUE), IOTSEC_ERR_CONFLICT);
-    assert_int_equal(store_map_sqlite(SQLITE_CONSTRAINT_FOREIGNKEY), IOTSEC_ERR_CONFLICT);
-    assert_int_equal(store_map_sqlite(SQLITE_BUSY), IOTSEC_ERR_BUSY);
-    assert_int_equal(store_map_sqlite(SQLITE_BUSY_SNAPSHOT), IOTSEC_ERR_BUSY);
-    assert_int_equal(store_map_sqlite(SQLITE_LOCKED), IOTSEC_ERR_BUSY);
-    assert_int_equal(store_map_sqlite(SQLITE_NOMEM), IOTSEC_ERR_NOMEM);
-    assert_int_equal(store_map_sqlite(SQLITE_IOERR_FSYNC), IOTSEC_ERR_IO);
-    assert_int_equal(store_map_sqlite(SQLITE_CORRUPT), IOTSEC_ERR_IO);
-    assert_int_equal(store_map_sqlite(SQLITE_ERROR), IOTSEC_ERR_IO);
-    assert_int_equal(store_error(NULL, SQLITE_FULL), IOTSEC_ERR_FULL); /* 503, not 500 */
+    assert_int_equal(sqlite_error(NULL, SQLITE_OK), IOTSEC_OK);
+    assert_int_equal(store_error(NULL, STORE_DONE), IOTSEC_OK);
+    assert_int_equal(store_error(NULL, STORE_ROW), IOTSEC_OK);
+    assert_int_equal(store_error(NULL, IOTSEC_ERR_CONFLICT), IOTSEC_ERR_CONFLICT);
+    assert_int_equal(sqlite_error(NULL, SQLITE_CONSTRAINT), IOTSEC_ERR_CONFLICT);
+    assert_int_equal(sqlite_error(NULL, SQLITE_CONSTRAINT_UNIQUE), IOTSEC_ERR_CONFLICT);
+    assert_int_equal(sqlite_error(NULL, SQLITE_CONSTRAINT_FOREIGNKEY), IOTSEC_ERR_CONFLICT);
+    assert_int_equal(sqlite_error(NULL, SQLITE_BUSY), IOTSEC_ERR_BUSY);
+    assert_int_equal(sqlite_error(NULL, SQLITE_BUSY_SNAPSHOT), IOTSEC_ERR_BUSY);
+    assert_int_equal(sqlite_error(NULL, SQLITE_LOCKED), IOTSEC_ERR_BUSY);
+    assert_int_equal(sqlite_error(NULL, SQLITE_NOMEM), IOTSEC_ERR_NOMEM);
+    assert_int_equal(sqlite_error(NULL, SQLITE_IOERR_FSYNC), IOTSEC_ERR_IO);
+    assert_int_equal(sqlite_error(NULL, SQLITE_CORRUPT), IOTSEC_ERR_IO);
+    assert_int_equal(sqlite_error(NULL, SQLITE_ERROR), IOTSEC_ERR_IO);
+    /* A full disk is overload (503 + Retry-After), not an internal error. */
+    assert_int_equal(sqlite_error(NULL, SQLITE_FULL), IOTSEC_ERR_FULL);
     assert_non_null(strstr(store_errmsg(), "full"));
 }
 
@@ -190,17 +192,16 @@ static void test_conflict_message(void **state)
 static int fill_disk_job(struct store_conn *c, void *arg)
 {
     (void)arg;
-    sqlite3 *db = store_conn_db(c);
-    int rc = sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS fill(b BLOB)", NULL, NULL, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(db, "PRAGMA max_page_count = 1", NULL, NULL, NULL); /* = current */
-    sqlite3_stmt *st;
-    if (rc != SQLITE_OK || store_stmt(c, "INSERT INTO fill VALUES (zeroblob(100000))", &st))
+    int rc = store_exec(c, "CREATE TABLE IF NOT EXISTS fill(b BLOB)");
+    if (rc == IOTSEC_OK)
+        rc = store_exec(c, "PRAGMA max_page_count = 1"); /* = the current size */
+    struct store_stmt *st;
+    if (rc != IOTSEC_OK || store_stmt(c, "INSERT INTO fill VALUES (zeroblob(100000))", &st))
         return IOTSEC_ERR_IO;
     for (int i = 0; i < 100; i++) {
-        int step = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (step != SQLITE_DONE)
+        int step = store_step(st);
+        store_reset(st);
+        if (step != STORE_DONE)
             return store_error(c, step);
     }
     return IOTSEC_OK;
@@ -220,36 +221,36 @@ static void test_stmt_cache(void **state)
     struct tmpdb *t = *state;
     struct store *s = open_test_store(t->path, NULL);
     struct store_conn *c;
-    sqlite3_stmt *a, *b, *x;
+    struct store_stmt *a, *b, *x;
     assert_int_equal(store_reader_get(s, &c), IOTSEC_OK);
     assert_int_equal(store_stmt(c, "SELECT ?1 + 1", &a), IOTSEC_OK);
-    sqlite3_bind_int(a, 1, 41);
-    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(a, 0), 42);
+    store_bind_int(a, 1, 41);
+    assert_int_equal(store_step(a), STORE_ROW);
+    assert_int_equal(store_col_int(a, 0), 42);
     /* Same text from another buffer: the same statement, reset, bindings cleared. */
     char copy[32];
     strcpy(copy, "SELECT ?1 + 1");
     assert_int_equal(store_stmt(c, copy, &b), IOTSEC_OK);
     assert_ptr_equal(a, b);
-    assert_false(sqlite3_stmt_busy(b));
-    assert_int_equal(sqlite3_step(b), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_type(b, 0), SQLITE_NULL); /* NULL + 1 */
-    sqlite3_reset(b);
+    assert_false(sqlite3_stmt_busy(sqlite_stmt_of(b)->st));
+    assert_int_equal(store_step(b), STORE_ROW);
+    assert_true(store_col_is_null(b, 0)); /* NULL + 1 */
+    store_reset(b);
     /* A reused buffer with other text is another statement. */
     strcpy(copy, "SELECT 7");
     assert_int_equal(store_stmt(c, copy, &x), IOTSEC_OK);
     assert_ptr_not_equal(x, a);
-    assert_int_equal(sqlite3_step(x), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(x, 0), 7);
-    sqlite3_reset(x);
+    assert_int_equal(store_step(x), STORE_ROW);
+    assert_int_equal(store_col_int(x, 0), 7);
+    store_reset(x);
     /* More distinct statements than slots: evictions, and every one still answers. */
     for (int i = 0; i < 200; i++) {
         char sql[64];
         snprintf(sql, sizeof(sql), "SELECT %d", i);
         assert_int_equal(store_stmt(c, sql, &x), IOTSEC_OK);
-        assert_int_equal(sqlite3_step(x), SQLITE_ROW);
-        assert_int_equal(sqlite3_column_int(x, 0), i);
-        sqlite3_reset(x);
+        assert_int_equal(store_step(x), STORE_ROW);
+        assert_int_equal(store_col_int(x, 0), i);
+        store_reset(x);
     }
     /* Bad SQL and bad arguments. */
     assert_int_equal(store_stmt(c, "SELEKT nonsense", &x), IOTSEC_ERR_IO);
@@ -293,16 +294,11 @@ static void test_reader_per_thread(void **state)
 static int fill_job(struct store_conn *c, void *arg)
 {
     (void)arg;
-    char *msg = NULL;
-    int rc = sqlite3_exec(store_conn_db(c),
-                          "CREATE TABLE big (k INTEGER PRIMARY KEY, v TEXT);"
-                          "CREATE INDEX big_v ON big (v);"
-                          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
-                          " WHERE i < 20000) INSERT INTO big SELECT i, printf('%08d-%s', i,"
-                          " hex(randomblob(16))) FROM n;",
-                          NULL, NULL, &msg);
-    sqlite3_free(msg);
-    return store_error(c, rc);
+    return store_exec(c, "CREATE TABLE big (k INTEGER PRIMARY KEY, v TEXT);"
+                         "CREATE INDEX big_v ON big (v);"
+                         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                         " WHERE i < 20000) INSERT INTO big SELECT i, printf('%08d-%s', i,"
+                         " hex(randomblob(16))) FROM n;");
 }
 
 /* Overwrites one whole page of the file (4096 bytes, the default page size). */

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "store/sqlite/sqlite_int.h"
 #include "store/store.h"
 #include "store_test_util.h"
 
@@ -58,22 +59,21 @@ static atomic_int gc_last_done[GC_THREADS];
 static int gc_run(struct store_conn *c, void *arg)
 {
     struct gc_job *j = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int err = store_stmt(c, "INSERT INTO items (thread, seq, payload) VALUES (?1, ?2, ?3)", &st);
     if (err != IOTSEC_OK)
         return err;
-    sqlite3_bind_int(st, 1, j->thread);
-    sqlite3_bind_int(st, 2, j->seq);
-    sqlite3_bind_text(st, 3, "some payload of a plausible size, say a subscriber row", -1,
-                      SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE)
+    store_bind_int(st, 1, j->thread);
+    store_bind_int(st, 2, j->seq);
+    store_bind_text(st, 3, "some payload of a plausible size, say a subscriber row", -1);
+    int rc = store_step(st);
+    if (rc != STORE_DONE)
         return store_error(c, rc);
     err = store_stmt(c, "UPDATE counters SET n = n + 1 WHERE id = ?1", &st);
     if (err != IOTSEC_OK)
         return err;
-    sqlite3_bind_int(st, 1, j->thread);
-    return store_error(c, sqlite3_step(st));
+    store_bind_int(st, 1, j->thread);
+    return store_error(c, store_step(st));
 }
 
 static void gc_done(void *arg, int rc)
@@ -83,13 +83,13 @@ static void gc_done(void *arg, int rc)
     /* Read through a connection of its own (this thread's reader, not the writer's): it sees
      * only committed data. */
     struct store_conn *c;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     if (store_reader_get(j->store, &c) == IOTSEC_OK &&
         store_stmt(c, "SELECT 1 FROM items WHERE thread = ?1 AND seq = ?2", &st) == IOTSEC_OK) {
-        sqlite3_bind_int(st, 1, j->thread);
-        sqlite3_bind_int(st, 2, j->seq);
-        j->visible_at_done = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_reset(st);
+        store_bind_int(st, 1, j->thread);
+        store_bind_int(st, 2, j->seq);
+        j->visible_at_done = store_step(st) == STORE_ROW;
+        store_reset(st);
     }
     j->in_order = atomic_exchange(&gc_last_done[j->thread], j->seq) == j->seq - 1;
     atomic_fetch_add(&j->done_calls, 1);
@@ -206,17 +206,17 @@ static int row_job_run(struct store_conn *c, void *arg)
             return err;
     }
     if (j->extra_sql != NULL) {
-        int rc = sqlite3_exec(store_conn_db(c), j->extra_sql, NULL, NULL, NULL);
-        if (rc != SQLITE_OK)
-            return store_error(c, rc);
+        int rc = store_exec(c, j->extra_sql);
+        if (rc != IOTSEC_OK)
+            return rc;
     }
     if (j->cached_sql != NULL) {
-        sqlite3_stmt *st;
+        struct store_stmt *st;
         int err = store_stmt(c, j->cached_sql, &st);
         if (err != IOTSEC_OK)
             return err;
-        int rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE)
+        int rc = store_step(st);
+        if (rc != STORE_DONE)
             return store_error(c, rc);
     }
     return j->return_code;
@@ -249,7 +249,7 @@ static void test_failing_job_alone_rolled_back(void **state)
         {.ids = {5}, .n = 1, .extra_sql = "COMMIT"},              /* breaks the rules */
         {.ids = {6}, .n = 1, .extra_sql = "RELEASE iotsec_job"},  /* also */
         {.ids = {7}, .n = 1, .extra_sql = "SAVEPOINT mine; ROLLBACK TO mine; RELEASE mine"},
-        {.ids = {8}, .n = 1, .return_code = SQLITE_DONE}, /* not an iotsec code */
+        {.ids = {8}, .n = 1, .return_code = STORE_DONE}, /* not an iotsec code */
         {.ids = {9}, .n = 1, .cached_sql = "COMMIT"},
         {.ids = {10}, .n = 1, .cached_sql = "RELEASE iotsec_job"},
     };
@@ -299,9 +299,9 @@ static int interrupt_always(void *arg)
 
 static int interrupted_run(struct store_conn *c, void *arg)
 {
-    sqlite3_progress_handler(store_conn_db(c), 1, interrupt_always, NULL);
+    sqlite3_progress_handler(sqlite_conn_of(c)->db, 1, interrupt_always, NULL);
     int rc = row_job_run(c, arg);
-    sqlite3_progress_handler(store_conn_db(c), 0, NULL, NULL);
+    sqlite3_progress_handler(sqlite_conn_of(c)->db, 0, NULL, NULL);
     return rc;
 }
 
@@ -495,12 +495,12 @@ struct bulk {
 static int bulk_run(struct store_conn *c, void *arg)
 {
     struct bulk *b = arg;
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int err = store_stmt(c, "INSERT INTO items (id, payload) VALUES (?1, 'bulk')", &st);
     for (int i = 1; err == IOTSEC_OK && i <= b->rows; i++) {
-        sqlite3_bind_int(st, 1, i);
-        err = store_error(c, sqlite3_step(st));
-        sqlite3_reset(st);
+        store_bind_int(st, 1, i);
+        err = store_error(c, store_step(st));
+        store_reset(st);
     }
     return err == IOTSEC_OK && b->fail_at_end ? IOTSEC_ERR_INVALID : err;
 }
@@ -548,12 +548,12 @@ struct set_value {
 
 static int set_counter(struct store_conn *c, void *arg)
 {
-    sqlite3_stmt *st;
+    struct store_stmt *st;
     int err = store_stmt(c, "UPDATE counters SET n = ?1 WHERE id = 0", &st);
     if (err != IOTSEC_OK)
         return err;
-    sqlite3_bind_int64(st, 1, ((struct set_value *)arg)->v);
-    return store_error(c, sqlite3_step(st));
+    store_bind_int64(st, 1, ((struct set_value *)arg)->v);
+    return store_error(c, store_step(st));
 }
 
 static void *reader_thread(void *arg)
@@ -562,13 +562,13 @@ static void *reader_thread(void *arg)
     long long last = 0;
     for (int spins = 0; spins < 5000000 && last < READ_ROUNDS; spins++) {
         struct store_conn *c;
-        sqlite3_stmt *st;
+        struct store_stmt *st;
         if (store_reader_get(s, &c) != IOTSEC_OK ||
             store_stmt(c, "SELECT n FROM counters WHERE id = 0", &st) != IOTSEC_OK ||
-            sqlite3_step(st) != SQLITE_ROW)
+            store_step(st) != STORE_ROW)
             return (void *)1;
-        long long v = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
+        long long v = store_col_int64(st, 0);
+        store_reset(st);
         if (v < last)
             return (void *)2; /* went back in time */
         last = v;
