@@ -49,6 +49,13 @@ struct renewal {
     struct sqn_slot_renew r;
 };
 
+/* On the writer thread: the renewal itself (the job's argument is the whole renewal). */
+static int renew_run(struct store_conn *conn, void *arg)
+{
+    struct renewal *w = arg;
+    return sqn_slot_renew_run(conn, &w->r);
+}
+
 /* On the writer thread, after the renewal committed (or failed). */
 static void renew_done(void *arg, int rc)
 {
@@ -88,7 +95,7 @@ void aka_lease_tick(struct aka *a)
     w->r.lease = a->lease;
     w->r.now_ms = now;
     w->r.lease_ms = lease_ms(a);
-    struct store_job job = {sqn_slot_renew_run, renew_done, w};
+    struct store_job job = {renew_run, renew_done, w};
     if (store_submit(a->store, &job) != IOTSEC_OK) {
         atomic_store(&a->renewing, false);
         free(w);
