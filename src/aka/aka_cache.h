@@ -63,8 +63,9 @@ struct auth_ctx {
     size_t res_len;
     uint8_t eap_id; /* EAP-AKA': identifier of the challenge sent */
     int64_t expires_at_ms;
-    /* A confirmed, successful authentication kept (without any key) so that the AMF may
-     * still delete its result (TS 29.509 Delete5gAkaAuthenticationResult). */
+    /* Out of auth_ctx_take only: a kept result of a confirmed, successful authentication
+     * (id, kind, SUPI, subscription, serving network; no key), which the AMF may still
+     * delete (TS 29.509 Delete5gAkaAuthenticationResult). */
     bool confirmed;
 };
 
@@ -83,9 +84,10 @@ int auth_ctx_put(struct auth_ctx_table *t, struct auth_ctx *ctx);
 int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, bool confirmed_too,
                   struct auth_ctx *out);
 
-/* Keeps the result of a successful confirmation under ctx->id until until_ms: ctx is copied
- * without its keys, and confirmed is set. Results have their own bound, AUTH_RESULTS_MAX at
- * a time (~17 MiB; the table's limit if lower): past it the result is not kept
+/* Keeps the result of a successful confirmation under ctx->id until until_ms: its id, kind,
+ * SUPI, subscription and serving network, never a key or the expected response. Results
+ * have their own bound, AUTH_RESULTS_MAX at a time (~10 MiB for IMSIs; the table's limit if
+ * lower): past it the result is not kept
  * (IOTSEC_ERR_BUSY), which only means that a later deletion of that result finds nothing. At
  * high rates (tens of thousands of authentications a second) this is what bounds memory. */
 #define AUTH_RESULTS_MAX 65536
