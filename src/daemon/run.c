@@ -166,6 +166,42 @@ static void enforce_nft(void *arg, const char *supi, bool quarantined)
         log_msg(LOG_WARN, NULL, "nftables: %zu of %zu addresses not updated", n - done, n);
 }
 
+struct nft_restore {
+    struct daemon *d;
+    size_t devices;
+};
+
+static void restore_one(const struct subscription *s, void *ctx)
+{
+    struct nft_restore *r = ctx;
+    char supi[SUPI_STRING_MAX];
+    supi_format(&s->supi, supi, sizeof(supi));
+    enforce_nft(r->d, supi, true);
+    r->devices++;
+}
+
+/* The set is created empty at each start: refill it from the persisted quarantines (their
+ * UE addresses come from the persisted mappings, restored by analytics_new). */
+static void restore_nft(struct daemon *d)
+{
+    struct nft_restore r = {d, 0};
+    int64_t after = 0, last = 0;
+    for (;;) {
+        size_t before = r.devices;
+        if (subscriber_list(d->store, SUB_QUARANTINED, after, 1000, restore_one, &r, &last) !=
+                IOTSEC_OK ||
+            r.devices - before < 1000)
+            break;
+        after = last;
+    }
+    log_info("nftables: the quarantine set refilled for %zu quarantined devices", r.devices);
+}
+
+static void operator_action(void *ctx, struct http_request *req, const char *supi, bool quarantine)
+{
+    policy_operator_request(ctx, req, supi, quarantine);
+}
+
 static int open_analytics(struct daemon *d)
 {
     char key_path[CONFIG_PATH_MAX + 64], thresholds[CONFIG_PATH_MAX + 64], err[512];
@@ -173,7 +209,8 @@ static int open_analytics(struct daemon *d)
                                    .rotate_s = d->cfg.an_rotate_s,
                                    .key_path = key_path,
                                    .kek = &d->kek,
-                                   .store = d->store};
+                                   .store = d->store,
+                                   .findings_retention_days = d->cfg.an_findings_retention_days};
     config_path(&d->cfg, d->cfg.an_key_file, key_path, sizeof(key_path));
     if (d->cfg.an_thresholds[0]) {
         config_path(&d->cfg, d->cfg.an_thresholds, thresholds, sizeof(thresholds));
@@ -197,6 +234,7 @@ static int open_analytics(struct daemon *d)
             return IOTSEC_ERR_STATE;
         }
         policy_set_enforcer(d->policy, enforce_nft, d);
+        restore_nft(d);
     }
     return IOTSEC_OK;
 }
@@ -378,6 +416,9 @@ static int build_servers(struct daemon *d)
     }
     d->admin.ota_rotate = provision_ota_rotate; /* `subscriber rotate`: over the air */
     d->admin.ota_ctx = d->prov;
+    /* `subscriber release|quarantine`: the policy's one operation, as `device ...`. */
+    d->admin.operator_action = operator_action;
+    d->admin.operator_ctx = d->policy;
     /* The policy's rotate action (on suspicion): over the air too, never a lock-out. */
     policy_set_rotator(d->policy, provision_stage_rotation, d->prov);
     struct http_server_config sc = {.workers = d->cfg.workers, .log = http_log};
@@ -519,6 +560,8 @@ static void teardown(struct daemon *d)
      * mapping (the nftables enforcer). */
     t8_free(d->t8);
     expose_nb_free(d->nb);
+    if (d->analytics) /* the last findings to the store and to the policy, still running */
+        analytics_flush(d->analytics);
     policy_service_free(d->policy); /* its jobs done, its webhook thread joined */
     policy_nft_close(d->nft);
     analytics_free(d->analytics);

@@ -320,6 +320,11 @@ struct sub_admin {
      * current keys stay valid until the device confirms) and answers it itself. */
     bool (*ota_rotate)(void *ctx, const char *supi, struct http_request *req);
     void *ota_ctx;
+    /* release and quarantine are the policy's operation (set by the daemon): the same one
+     * behind /admin/v1/devices/{supi}/release|quarantine, audited with who and why, closing
+     * the device's open actions. It answers req. NULL: those actions answer 503. */
+    void (*operator_action)(void *ctx, struct http_request *req, const char *supi, bool quarantine);
+    void *operator_ctx;
 };
 
 /* Registers /admin/v1/subscribers... on the admin server. */
