@@ -13,8 +13,7 @@
 #include "base/hex.h"
 #include "crypto/rand.h"
 
-static const char *const auth_types[] = {"5G_AKA", "EAP_AKA_PRIME", "EAP_TLS", "EAP_TTLS",
-                                         "NONE"};
+static const char *const auth_types[] = {"5G_AKA", "EAP_AKA_PRIME", "EAP_TLS", "EAP_TTLS", "NONE"};
 
 /* RFC 3339 date-time as TS 29.571 DateTime: 2026-12-07T17:20:47[.fff](Z|+hh:mm). */
 static bool is_date_time(const char *s)
@@ -37,8 +36,8 @@ static bool is_date_time(const char *s)
     if (*p == 'Z' || *p == 'z')
         return p[1] == '\0';
     return (*p == '+' || *p == '-') && strlen(p) == 6 && p[1] >= '0' && p[1] <= '9' &&
-           p[2] >= '0' && p[2] <= '9' && p[3] == ':' && p[4] >= '0' && p[4] <= '9' &&
-           p[5] >= '0' && p[5] <= '9';
+           p[2] >= '0' && p[2] <= '9' && p[3] == ':' && p[4] >= '0' && p[4] <= '9' && p[5] >= '0' &&
+           p[5] <= '9';
 }
 
 /* Decodes an AuthEvent body into ev (answers 400 and returns false on a bad one). */
@@ -208,8 +207,8 @@ void aka_udm_auth_event_create(struct http_request *req, void *user)
         rc = new_event_id(job->ev.id);
     if (rc != IOTSEC_OK) {
         if (rc == IOTSEC_ERR_NOTFOUND)
-            http_respond_problem(req, 404, NULL, "no subscription for this SUPI",
-                                 "USER_NOT_FOUND", NULL, 0);
+            http_respond_problem(req, 404, NULL, "no subscription for this SUPI", "USER_NOT_FOUND",
+                                 NULL, 0);
         else
             http_respond_error(req, rc, "authentication event");
         free(job);
@@ -295,8 +294,8 @@ void aka_admin_auth_events(struct http_request *req, void *user)
     struct aka *a = user;
     const struct http_peer *peer = http_request_peer(req);
     if (!peer->has_cert || strcmp(peer->cert_sha256_hex, a->cfg.admin_cert_sha256) != 0) {
-        http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL,
-                             NULL, 0);
+        http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL,
+                             0);
         return;
     }
     char supi[SUPI_STRING_MAX];

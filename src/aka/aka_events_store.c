@@ -6,19 +6,18 @@
 #include "aka/aka_int.h"
 #include "base/err.h"
 
-const char AKA_MIGRATION_2[] =
-    "CREATE TABLE auth_events ("
-    "  id TEXT PRIMARY KEY,"
-    "  supi TEXT NOT NULL,"
-    "  nf_instance_id TEXT NOT NULL,"
-    "  success INTEGER NOT NULL,"
-    "  time_stamp TEXT NOT NULL,"
-    "  auth_type TEXT NOT NULL,"
-    "  serving_network TEXT NOT NULL,"
-    "  auth_removal_ind INTEGER NOT NULL DEFAULT 0,"
-    "  created_ms INTEGER NOT NULL"
-    ");"
-    "CREATE INDEX auth_events_by_supi ON auth_events(supi, created_ms);";
+const char AKA_MIGRATION_2[] = "CREATE TABLE auth_events ("
+                               "  id TEXT PRIMARY KEY,"
+                               "  supi TEXT NOT NULL,"
+                               "  nf_instance_id TEXT NOT NULL,"
+                               "  success INTEGER NOT NULL,"
+                               "  time_stamp TEXT NOT NULL,"
+                               "  auth_type TEXT NOT NULL,"
+                               "  serving_network TEXT NOT NULL,"
+                               "  auth_removal_ind INTEGER NOT NULL DEFAULT 0,"
+                               "  created_ms INTEGER NOT NULL"
+                               ");"
+                               "CREATE INDEX auth_events_by_supi ON auth_events(supi, created_ms);";
 
 static int step_done(struct store_conn *conn, struct store_stmt *st)
 {
@@ -66,9 +65,8 @@ int aka_event_insert_run(struct store_conn *conn, const struct aka_auth_event *e
 int aka_event_remove_run(struct store_conn *conn, const char *supi, const char *id)
 {
     struct store_stmt *st;
-    int rc = store_stmt(conn,
-                        "UPDATE auth_events SET auth_removal_ind = 1 WHERE id = ? AND supi = ?",
-                        &st);
+    int rc = store_stmt(
+        conn, "UPDATE auth_events SET auth_removal_ind = 1 WHERE id = ? AND supi = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, id, -1);
