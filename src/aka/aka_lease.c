@@ -1,6 +1,6 @@
 /* The lease of this instance's SQN slot (subscriber.h, "SQN slots"): claimed once at start,
  * renewed from aka_tick through the store's writer (never waiting on it), given back at a clean
- * stop. While the lease has less than LEASE_MARGIN_MS left, no vector is issued: another
+ * stop. While the lease has less than its margin left, no vector is issued: another
  * instance may take the slot once it has expired, and clocks of instances differ a little. */
 #include <stdlib.h>
 
@@ -8,7 +8,8 @@
 #include "base/err.h"
 #include "base/log.h"
 
-#define LEASE_MARGIN_MS 5000
+/* Stop issuing this long before the lease ends: a sixth of it, at most 5 s. */
+#define LEASE_MARGIN_MAX_MS 5000
 
 static int64_t lease_ms(const struct aka *a)
 {
@@ -41,20 +42,14 @@ int aka_lease_slot(const struct aka *a)
 
 bool aka_lease_usable(struct aka *a)
 {
-    return sqn_lease_usable(atomic_load(&a->lease_until_ms), aka_now_ms(), LEASE_MARGIN_MS);
+    int64_t margin = lease_ms(a) / 6 < LEASE_MARGIN_MAX_MS ? lease_ms(a) / 6 : LEASE_MARGIN_MAX_MS;
+    return sqn_lease_usable(atomic_load(&a->lease_until_ms), aka_now_ms(), margin);
 }
 
 struct renewal {
     struct aka *a;
     struct sqn_slot_renew r;
 };
-
-/* On the writer thread: the renewal itself (the job's argument is the whole renewal). */
-static int renew_run(struct store_conn *conn, void *arg)
-{
-    struct renewal *w = arg;
-    return sqn_slot_renew_run(conn, &w->r);
-}
 
 /* On the writer thread, after the renewal committed (or failed). */
 static void renew_done(void *arg, int rc)
@@ -78,6 +73,13 @@ static void renew_done(void *arg, int rc)
     }
     atomic_store(&a->renewing, false);
     free(w);
+}
+
+/* The job's argument is the renewal (renew_done needs the aka); the statement takes its r. */
+static int renew_run(struct store_conn *conn, void *arg)
+{
+    struct renewal *w = arg;
+    return sqn_slot_renew_run(conn, &w->r);
 }
 
 void aka_lease_tick(struct aka *a)

@@ -25,7 +25,7 @@ struct yaml_tls {
     char *ca, *cert, *key, *admin_cert;
 };
 struct yaml_aka {
-    unsigned sqn_block, auth_context_ttl_s, max_synch_failures;
+    unsigned sqn_block, auth_context_ttl_s, max_synch_failures, sqn_lease_s;
 };
 struct yaml_analytics {
     unsigned window_s, pseudonym_rotation_s;
@@ -43,7 +43,19 @@ struct yaml_location {
     unsigned k_anonymity, counts_per_minute;
     bool notify_http_loopback;
 };
+struct yaml_nrf {
+    char *url, *ca_file, *client_cert, *client_key, *advertise, *nf_set_id, *instance_id;
+    unsigned heartbeat_s, capacity, priority;
+    char **supi_ranges, **routing_indicators, **token_keys;
+    unsigned supi_ranges_count, routing_indicators_count, token_keys_count;
+};
+struct yaml_oauth2 {
+    bool sbi, cert_identity;
+    unsigned leeway_s;
+};
 struct yaml_config {
+    struct yaml_nrf *nrf;
+    struct yaml_oauth2 *oauth2;
     struct yaml_location *location;
     struct yaml_plmn *plmn;
     struct yaml_storage *storage;
@@ -88,6 +100,7 @@ static const cyaml_schema_field_t aka_fields[] = {
     CYAML_FIELD_UINT("sqn_block", OPT, struct yaml_aka, sqn_block),
     CYAML_FIELD_UINT("auth_context_ttl_s", OPT, struct yaml_aka, auth_context_ttl_s),
     CYAML_FIELD_UINT("max_synch_failures", OPT, struct yaml_aka, max_synch_failures),
+    CYAML_FIELD_UINT("sqn_lease_s", OPT, struct yaml_aka, sqn_lease_s),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t analytics_fields[] = {
     CYAML_FIELD_UINT("window_s", OPT, struct yaml_analytics, window_s),
@@ -110,7 +123,39 @@ static const cyaml_schema_field_t location_fields[] = {
     CYAML_FIELD_BOOL("notify_http_loopback", OPT, struct yaml_location, notify_http_loopback),
     CYAML_FIELD_STRING_PTR("notify_ca", OPT, struct yaml_location, notify_ca, 1, 500),
     CYAML_FIELD_END};
+static const cyaml_schema_value_t path_entry = {
+    CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, CONFIG_PATH_MAX - 1)};
+static const cyaml_schema_value_t range_entry = {
+    CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, 63)};
+static const cyaml_schema_value_t ri_entry = {CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, 4)};
+static const cyaml_schema_field_t nrf_fields[] = {
+    CYAML_FIELD_STRING_PTR("url", OPT, struct yaml_nrf, url, 0, CONFIG_PATH_MAX - 1),
+    CYAML_FIELD_STRING_PTR("ca_file", OPT, struct yaml_nrf, ca_file, 0, CONFIG_PATH_MAX - 1),
+    CYAML_FIELD_STRING_PTR("client_cert", OPT, struct yaml_nrf, client_cert, 0,
+                           CONFIG_PATH_MAX - 1),
+    CYAML_FIELD_STRING_PTR("client_key", OPT, struct yaml_nrf, client_key, 0,
+                           CONFIG_PATH_MAX - 1),
+    CYAML_FIELD_STRING_PTR("advertise", OPT, struct yaml_nrf, advertise, 0, 127),
+    CYAML_FIELD_STRING_PTR("nf_set_id", OPT, struct yaml_nrf, nf_set_id, 0, 63),
+    CYAML_FIELD_STRING_PTR("instance_id", OPT, struct yaml_nrf, instance_id, 0, 36),
+    CYAML_FIELD_UINT("heartbeat_s", OPT, struct yaml_nrf, heartbeat_s),
+    CYAML_FIELD_UINT("capacity", OPT, struct yaml_nrf, capacity),
+    CYAML_FIELD_UINT("priority", OPT, struct yaml_nrf, priority),
+    CYAML_FIELD_SEQUENCE("supi_ranges", CYAML_FLAG_POINTER | OPT, struct yaml_nrf, supi_ranges,
+                         &range_entry, 0, CONFIG_LIST_MAX),
+    CYAML_FIELD_SEQUENCE("routing_indicators", CYAML_FLAG_POINTER | OPT, struct yaml_nrf,
+                         routing_indicators, &ri_entry, 0, CONFIG_LIST_MAX),
+    CYAML_FIELD_SEQUENCE("token_keys", CYAML_FLAG_POINTER | OPT, struct yaml_nrf, token_keys,
+                         &path_entry, 0, 4),
+    CYAML_FIELD_END};
+static const cyaml_schema_field_t oauth2_fields[] = {
+    CYAML_FIELD_BOOL("sbi", OPT, struct yaml_oauth2, sbi),
+    CYAML_FIELD_BOOL("cert_identity", OPT, struct yaml_oauth2, cert_identity),
+    CYAML_FIELD_UINT("leeway_s", OPT, struct yaml_oauth2, leeway_s),
+    CYAML_FIELD_END};
 static const cyaml_schema_field_t config_fields[] = {
+    CYAML_FIELD_MAPPING_PTR("nrf", OPT, struct yaml_config, nrf, nrf_fields),
+    CYAML_FIELD_MAPPING_PTR("oauth2", OPT, struct yaml_config, oauth2, oauth2_fields),
     CYAML_FIELD_MAPPING_PTR("location", OPT, struct yaml_config, location, location_fields),
     CYAML_FIELD_MAPPING_PTR("plmn", OPT, struct yaml_config, plmn, plmn_fields),
     CYAML_FIELD_MAPPING_PTR("storage", OPT, struct yaml_config, storage, storage_fields),
@@ -148,6 +193,7 @@ void config_defaults(struct config *c, const char *dir)
     c->sqn_block = 1000;
     c->auth_ctx_ttl_s = 30;
     c->max_synch_failures = 2;
+    c->sqn_lease_s = 30;
     strcpy(c->log_level, "info");
     c->an_window_s = 60;
     strcpy(c->an_key_file, "analytics.key");
@@ -157,6 +203,9 @@ void config_defaults(struct config *c, const char *dir)
     c->loc_k_anonymity = 10;
     c->loc_counts_per_minute = 6;
     c->expiry_sweep_s = 60;
+    c->nrf.capacity = 100;
+    c->nrf.priority = 1;
+    c->nrf.oauth2_leeway_s = 30;
 }
 
 static void set(char *dst, size_t cap, const char *src)
@@ -174,6 +223,82 @@ static int all_digits(const char *s)
     return 1;
 }
 
+static void load_nrf(const struct yaml_config *y, struct config_nrf *n)
+{
+    const struct yaml_nrf *r = y->nrf;
+    if (r != NULL) {
+        set(n->url, sizeof(n->url), r->url);
+        set(n->ca_file, sizeof(n->ca_file), r->ca_file);
+        set(n->client_cert, sizeof(n->client_cert), r->client_cert);
+        set(n->client_key, sizeof(n->client_key), r->client_key);
+        set(n->advertise, sizeof(n->advertise), r->advertise);
+        set(n->nf_set_id, sizeof(n->nf_set_id), r->nf_set_id);
+        set(n->instance_id, sizeof(n->instance_id), r->instance_id);
+        n->heartbeat_s = r->heartbeat_s;
+        if (r->capacity)
+            n->capacity = r->capacity;
+        if (r->priority)
+            n->priority = r->priority;
+        for (unsigned i = 0; i < r->supi_ranges_count; i++)
+            set(n->supi_ranges[i], sizeof(n->supi_ranges[i]), r->supi_ranges[i]);
+        n->n_supi_ranges = r->supi_ranges_count;
+        for (unsigned i = 0; i < r->routing_indicators_count; i++)
+            set(n->routing_indicators[i], sizeof(n->routing_indicators[i]),
+                r->routing_indicators[i]);
+        n->n_routing_indicators = r->routing_indicators_count;
+        for (unsigned i = 0; i < r->token_keys_count; i++)
+            set(n->token_keys[i], sizeof(n->token_keys[i]), r->token_keys[i]);
+        n->n_token_keys = r->token_keys_count;
+    }
+    if (y->oauth2 != NULL) {
+        n->oauth2_sbi = y->oauth2->sbi;
+        n->oauth2_cert_identity = y->oauth2->cert_identity;
+        if (y->oauth2->leeway_s)
+            n->oauth2_leeway_s = y->oauth2->leeway_s;
+    }
+}
+
+/* The nrf and oauth2 sections: what cannot work is refused at start, not at first use. */
+static int check_nrf(const struct config_nrf *n, const char *path, char *err, size_t err_len)
+{
+    if (n->url[0] && strncmp(n->url, "https://", 8) != 0 && strncmp(n->url, "http://", 7) != 0) {
+        snprintf(err, err_len, "%s: nrf.url is an http:// or https:// URL", path);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (n->capacity > 65535 || n->priority > 65535 || (n->heartbeat_s > 86400)) {
+        snprintf(err, err_len, "%s: nrf.capacity and nrf.priority are 0..65535, "
+                               "nrf.heartbeat_s 0..86400", path);
+        return IOTSEC_ERR_INVALID;
+    }
+    for (unsigned i = 0; i < n->n_routing_indicators; i++) {
+        if (!all_digits(n->routing_indicators[i])) {
+            snprintf(err, err_len, "%s: nrf.routing_indicators are 1-4 digits", path);
+            return IOTSEC_ERR_INVALID;
+        }
+    }
+    for (unsigned i = 0; i < n->n_supi_ranges; i++) {
+        const char *r = n->supi_ranges[i], *dash = strchr(r, '-');
+        char start[64];
+        snprintf(start, sizeof(start), "%.*s", dash ? (int)(dash - r) : 0, r);
+        if (r[0] != '^' && (dash == NULL || !start[0] || !dash[1] || !all_digits(start) ||
+                            !all_digits(dash + 1))) {
+            snprintf(err, err_len, "%s: nrf.supi_ranges are \"START-END\" (digits) or a "
+                                   "pattern starting with ^", path);
+            return IOTSEC_ERR_INVALID;
+        }
+    }
+    if (n->oauth2_sbi && (n->n_token_keys == 0 || strlen(n->instance_id) != 36)) {
+        snprintf(err, err_len, "%s: oauth2.sbi needs nrf.instance_id (the NRF's nfInstanceId) "
+                               "and nrf.token_keys (its public keys)", path);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (n->oauth2_leeway_s > 300) {
+        snprintf(err, err_len, "%s: oauth2.leeway_s is 0..300", path);
+        return IOTSEC_ERR_INVALID;
+    }
+    return IOTSEC_OK;
+}
+
 int config_load(const char *path, struct config *c, char *err, size_t err_len)
 {
     static const cyaml_config_t cfg = {
@@ -184,6 +309,10 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
     if (rc != CYAML_OK) {
         snprintf(err, err_len, "%s: %s", path, cyaml_strerror(rc));
         return rc == CYAML_ERR_FILE_OPEN ? IOTSEC_ERR_NOTFOUND : IOTSEC_ERR_INVALID;
+    }
+    if (y == NULL) { /* an empty document (or only comments) loads as nothing */
+        snprintf(err, err_len, "%s: the file holds no configuration", path);
+        return IOTSEC_ERR_INVALID;
     }
     if (y->plmn) {
         set(c->mcc, sizeof(c->mcc), y->plmn->mcc);
@@ -230,6 +359,8 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
             c->auth_ctx_ttl_s = y->aka->auth_context_ttl_s;
         if (y->aka->max_synch_failures)
             c->max_synch_failures = y->aka->max_synch_failures;
+        if (y->aka->sqn_lease_s)
+            c->sqn_lease_s = y->aka->sqn_lease_s;
     }
     if (y->analytics) {
         if (y->analytics->window_s)
@@ -257,6 +388,7 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         c->notify_http_loopback = y->location->notify_http_loopback;
         set(c->notify_ca, sizeof(c->notify_ca), y->location->notify_ca);
     }
+    load_nrf(y, &c->nrf);
     cyaml_free(&cfg, &config_schema, y, 0);
 
     if (bad_sweep) {
@@ -285,7 +417,11 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
                                "workers <= 256", path);
         return IOTSEC_ERR_INVALID;
     }
-    return IOTSEC_OK;
+    if (c->sqn_lease_s < 6 || c->sqn_lease_s > 3600) {
+        snprintf(err, err_len, "%s: aka.sqn_lease_s is 6..3600", path);
+        return IOTSEC_ERR_INVALID;
+    }
+    return check_nrf(&c->nrf, path, err, err_len);
 }
 
 int config_write(const struct config *c, const char *path)
@@ -310,7 +446,11 @@ int config_write(const struct config *c, const char *path)
             "log_level: %s\n"
             "analytics:\n  window_s: %u\n  pseudonym_rotation_s: %u   # 0: never\n"
             "  key_file: %s   # the pseudonym key, sealed under the KEK\n"
-            "  findings_retention_days: %u   # findings kept as evidence; 0: forever\n",
+            "  findings_retention_days: %u   # findings kept as evidence; 0: forever\n"
+            "# nrf:        # registration with the operator's NRF, off (docs/operations.md)\n"
+            "#   url: https://nrf.5gc.lab:8443\n"
+            "# oauth2:     # NRF-issued access tokens required on the SBI, off\n"
+            "#   sbi: true\n",
             c->dir, c->mcc, c->mnc, c->database, c->kek_file, c->sbi_listen, c->sbi_h2c_listen,
             c->admin_listen, c->northbound_listen, c->device_listen, c->tls_ca, c->tls_cert,
             c->tls_key, c->admin_cert, c->sqn_block, c->auth_ctx_ttl_s, c->max_synch_failures,

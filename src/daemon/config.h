@@ -7,6 +7,29 @@
 
 #define CONFIG_PATH_MAX 512
 
+#define CONFIG_LIST_MAX 16
+
+/* Registration with the operator's NRF and its access tokens on the SBI. */
+struct config_nrf {
+    char url[CONFIG_PATH_MAX];       /* NRF API root; "" = registration off */
+    char ca_file[CONFIG_PATH_MAX];   /* "" = the system store */
+    char client_cert[CONFIG_PATH_MAX], client_key[CONFIG_PATH_MAX]; /* "" = tls.cert/key */
+    char advertise[128];             /* host in the NF profile; "" = the SBI listen host */
+    char nf_set_id[64];              /* the Set ID of TS 23.003 §28.12; "" = no set */
+    unsigned heartbeat_s;            /* proposed heartBeatTimer; 0 = the NRF decides */
+    unsigned capacity, priority;     /* 100, 1 */
+    char supi_ranges[CONFIG_LIST_MAX][64];   /* "start-end" or a pattern "^imsi-..." */
+    unsigned n_supi_ranges;
+    char routing_indicators[CONFIG_LIST_MAX][8];
+    unsigned n_routing_indicators;
+    char instance_id[40];            /* the NRF's nfInstanceId: the iss of its tokens */
+    char token_keys[4][CONFIG_PATH_MAX]; /* NRF public keys (PEM key or certificate) */
+    unsigned n_token_keys;
+    int oauth2_sbi;                  /* oauth2.sbi: the SBI requires NRF tokens */
+    int oauth2_cert_identity;        /* oauth2.cert_identity: sub = client cert's urn:uuid */
+    unsigned oauth2_leeway_s;        /* clock skew tolerated (30) */
+};
+
 struct config {
     char dir[CONFIG_PATH_MAX]; /* the instance directory */
     char mcc[4], mnc[4];
@@ -25,6 +48,7 @@ struct config {
     unsigned sqn_block;           /* SEQs reserved durably per database write */
     unsigned auth_ctx_ttl_s;      /* how long an AUSF authentication context lives */
     unsigned max_synch_failures;  /* consecutive resynchronisations before rejecting */
+    unsigned sqn_lease_s;         /* the SQN slot's lease (6..3600; renewed every third) */
     char log_level[16];
     /* analytics: (docs/analytics.md) */
     unsigned an_window_s;                 /* window length, seconds (60) */
@@ -42,6 +66,7 @@ struct config {
     unsigned loc_counts_per_minute; /* area counts per AF per minute (default 6) */
     int notify_http_loopback;     /* 1: http:// notification destinations on loopback (labs) */
     char notify_ca[CONFIG_PATH_MAX]; /* CA file for AF notification servers ("": system store) */
+    struct config_nrf nrf; /* section "nrf:", and "oauth2:" for the SBI (docs/operations.md) */
 };
 
 /* Defaults for an instance in dir. */

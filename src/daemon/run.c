@@ -19,6 +19,7 @@
 #include "crypto/seal.h"
 #include "daemon/bridges.h"
 #include "daemon/daemon.h"
+#include "daemon/nrf_wire.h"
 #include "daemon/pki.h"
 #include "expose/northbound.h"
 #include "expose/t8.h"
@@ -48,15 +49,21 @@ struct daemon {
     struct expose_nb *nb;      /* the northbound face's security: tokens, AFs, consents, audit */
     struct location *loc;      /* UE events, authorised areas (MONTE) */
     struct location_http loc_http;
-    struct t8 *t8; /* T8 MonitoringEvent: subscriptions, notifications */
+    struct t8 *t8;             /* T8 MonitoringEvent: subscriptions, notifications */
+    struct nrf_auth *nrf_auth; /* oauth2.sbi: the SBI's gate for NRF-issued tokens */
+    struct nrf_client *nrf;    /* nrf.url: registration of the AUSF and UDM */
+    enum nrf_state nrf_state;  /* after the first round, for the ready line */
     int sbi_tls, sbi_h2c, adm_tls, north_tls, dev_tls; /* listener indexes */
 };
 
+/* The faces' names, the log callback's user pointer: "address in use" then says which face. */
+static char face_sbi[] = "sbi", face_admin[] = "admin", face_north[] = "northbound",
+            face_device[] = "device";
+
 static void http_log(void *user, enum http_log_level level, const char *request_id, const char *msg)
 {
-    (void)user;
     static const enum log_level map[] = {LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG};
-    log_msg(map[level], request_id, "http: %s", msg);
+    log_msg(map[level], request_id, "http (%s face): %s", (const char *)user, msg);
 }
 
 static void handle_healthz(struct http_request *req, void *user)
@@ -102,6 +109,10 @@ static void handle_metrics(struct http_request *req, void *user)
     }
     if (rc == IOTSEC_OK)
         rc = provision_metrics(d->prov, &out);
+    if (rc == IOTSEC_OK && d->nrf)
+        rc = nrf_client_metrics(d->nrf, &out);
+    if (rc == IOTSEC_OK && d->nrf_auth)
+        rc = nrf_auth_metrics(d->nrf_auth, &out);
     if (rc == IOTSEC_OK)
         rc = strbuf_appendf(
             &out,
@@ -388,7 +399,8 @@ static int build_servers(struct daemon *d)
 {
     struct aka_config ac = {.sqn_block = d->cfg.sqn_block,
                             .ctx_ttl_s = d->cfg.auth_ctx_ttl_s,
-                            .max_synch_failures = d->cfg.max_synch_failures};
+                            .max_synch_failures = d->cfg.max_synch_failures,
+                            .lease_s = d->cfg.sqn_lease_s};
     snprintf(ac.api_root, sizeof(ac.api_root), "https://%s", d->cfg.sbi_listen);
     memcpy(ac.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(ac.admin_cert_sha256));
     d->aka = aka_new(&ac, d->store, &d->kek, d->keyring);
@@ -421,14 +433,18 @@ static int build_servers(struct daemon *d)
     d->admin.operator_ctx = d->policy;
     /* The policy's rotate action (on suspicion): over the air too, never a lock-out. */
     policy_set_rotator(d->policy, provision_stage_rotation, d->prov);
-    struct http_server_config sc = {.workers = d->cfg.workers, .log = http_log};
+    struct http_server_config sc = {
+        .workers = d->cfg.workers, .log = http_log, .log_user = face_sbi};
     struct http_server_config ac_srv = {
-        .workers = 1, .max_body_bytes = ADMIN_MAX_BODY, .log = http_log};
+        .workers = 1, .max_body_bytes = ADMIN_MAX_BODY, .log = http_log, .log_user = face_admin};
     d->sbi = http_server_new(&sc);
     d->adm = http_server_new(&ac_srv);
-    d->north = http_server_new(&sc);
+    struct http_server_config nc = sc;
+    nc.log_user = face_north;
+    d->north = http_server_new(&nc);
     struct http_server_config dc = sc;
     dc.max_body_bytes = 64u << 10; /* device messages are small (docs/provisioning.md) */
+    dc.log_user = face_device;
     d->dev = http_server_new(&dc);
     if (d->aka == NULL || d->sbi == NULL || d->adm == NULL || d->north == NULL || d->dev == NULL)
         return IOTSEC_ERR_NOMEM;
@@ -483,6 +499,8 @@ static int build_servers(struct daemon *d)
         rc = provision_device_routes(d->prov, d->dev);
     if (rc == IOTSEC_OK)
         rc = provision_admin_routes(d->prov, d->adm);
+    if (rc == IOTSEC_OK)
+        rc = nrf_wire_gate(&d->cfg, d->sbi, &d->nrf_auth);
     return rc;
 }
 
@@ -508,6 +526,8 @@ static void print_ready(struct daemon *d)
                           adm, "northbound", north, "device", dev, "pid", (int)getpid());
     if (h2c[0])
         json_object_set_new(o, "sbi_h2c", json_string(h2c));
+    if (d->nrf_state != NRF_STATE_OFF) /* "registering": still trying, in the background */
+        json_object_set_new(o, "nrf", json_string(nrf_state_name(d->nrf_state)));
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     printf("%s\n", s);
     fflush(stdout);
@@ -541,6 +561,9 @@ static void sweep(struct daemon *d)
 
 static void teardown(struct daemon *d)
 {
+    /* First: consumers stop choosing us (NFDeregister) while we still answer the in-flight. */
+    nrf_client_stop(d->nrf);
+    d->nrf = NULL;
     if (d->sbi)
         http_server_stop(d->sbi);
     if (d->adm)
@@ -572,6 +595,7 @@ static void teardown(struct daemon *d)
     location_free(d->loc);
     aka_free(d->aka);
     suci_keyring_free(d->keyring);
+    nrf_auth_free(d->nrf_auth); /* after the servers: their gate */
     seal_kek_wipe(&d->kek);
 }
 
@@ -592,14 +616,21 @@ int daemon_run(const struct config *cfg)
     sigaddset(&sigs, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    /* First of all: a second process on this instance must not open its database. */
+    if (daemon_lock_instance(cfg->dir) != IOTSEC_OK)
+        return 1;
     int rc = open_state(&d);
     if (rc == IOTSEC_OK)
         rc = build_servers(&d);
     struct http_server *servers[] = {d.sbi, d.adm, d.north, d.dev};
     for (size_t i = 0; rc == IOTSEC_OK && i < sizeof(servers) / sizeof(servers[0]); i++)
         rc = http_server_start(servers[i]);
-    if (rc != IOTSEC_OK) {
+    if (rc == IOTSEC_ERR_ADDRINUSE)
+        log_error("not starting: address in use (another process listens on a port of this "
+                  "instance, or two faces are configured on one port)");
+    else if (rc != IOTSEC_OK)
         log_error("not starting: %s", iotsec_strerror(rc));
+    if (rc != IOTSEC_OK) {
         teardown(&d);
         return 1;
     }
@@ -607,7 +638,14 @@ int daemon_run(const struct config *cfg)
     url(north_url, sizeof(north_url), "https", d.cfg.northbound_listen,
         http_server_port(d.north, d.north_tls));
     t8_set_api_root(d.t8, north_url); /* the bound port, for the subscriptions' self links */
-    daemon_sd_notify("READY=1");      /* first, so that whoever reads the line knows systemd does */
+    /* Registration waits for the bound port (it is in the profile), then at most 3 s for the
+     * NRF: the faces serve already, and the ready line says how registration stands. */
+    if (nrf_wire_start(&d.cfg, http_server_port(d.sbi, d.sbi_tls), 3000, &d.nrf, &d.nrf_state) !=
+        IOTSEC_OK) {
+        teardown(&d);
+        return 1;
+    }
+    daemon_sd_notify("READY=1"); /* first, so that whoever reads the line knows systemd does */
     print_ready(&d);
     log_info("serving");
 

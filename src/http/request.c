@@ -195,6 +195,12 @@ static void dispatch_route(struct http_request *req, struct route_match *m)
         req->params[i].value = v;
     }
     req->n_params = m->n_params;
+    const struct http_server *srv = req->conn->w->srv;
+    if (srv->gate != NULL && !srv->gate(req, srv->gate_user)) {
+        if (!req->responded && !req->deferred)
+            hproblem_respond(req, 500, "the request was not answered");
+        return;
+    }
     rt->handler(req, rt->user);
     if (!req->responded && !req->deferred) {
         hlog(req->conn->w->srv, HTTP_LOG_ERROR, req->id, "handler for %s %s did not answer",

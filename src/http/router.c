@@ -228,6 +228,14 @@ size_t hrouter_body_limit(const struct router *r, const char *method, const char
     return m.route->max_body ? m.route->max_body : dflt;
 }
 
+size_t hrouter_max_body(const struct router *r, size_t dflt)
+{
+    for (unsigned i = 0; r->any_limit && i < r->n; i++)
+        if (r->routes[i]->max_body > dflt)
+            dflt = r->routes[i]->max_body;
+    return dflt;
+}
+
 void hrouter_free(struct router *r)
 {
     for (unsigned i = 0; i < r->n; i++)
