@@ -232,12 +232,13 @@ struct upload {
     size_t len, off;
 };
 
-/* Hands the body over in pieces of at most 7 bytes: with no length, libcurl sends them as
- * HTTP/1.1 chunks. */
+/* Hands the body over in pieces (with no length, libcurl sends each as an HTTP/1.1 chunk):
+ * of 7 bytes for a small body, so that it comes in many chunks; of 64 KiB for a large one. */
 static size_t read_body(char *buf, size_t size, size_t n, void *user)
 {
     struct upload *u = user;
-    size_t want = size * n < 7 ? size * n : 7, left = u->len - u->off;
+    size_t piece = u->len < 4096 ? 7 : 65536;
+    size_t want = size * n < piece ? size * n : piece, left = u->len - u->off;
     size_t give = left < want ? left : want;
     memcpy(buf, u->data + u->off, give);
     u->off += give;
