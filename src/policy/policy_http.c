@@ -76,7 +76,12 @@ static void handle_put_policy(struct http_request *req, void *user)
         return;
     }
     if (policy_from_json(body, len, &op->policy, err, sizeof(err)) != IOTSEC_OK) {
-        http_respond_problem(req, 400, NULL, err, "MANDATORY_IE_INCORRECT", NULL, 0);
+        /* err is "/pointer: why" or "/pointer": name the member by its JSON Pointer */
+        char *why = err[0] == '/' ? strstr(err, ": ") : NULL;
+        if (why)
+            *why = '\0', why += 2;
+        http_respond_invalid(req, 400, "MANDATORY_IE_INCORRECT", err[0] == '/' ? err : NULL,
+                             why ? why : err);
         free(op);
         return;
     }

@@ -754,7 +754,7 @@ static void refused_destination(const struct nb_identity *who, const char *tok, 
     json_t *ip = json_array_get(json_object_get(o, "invalidParams"), 0);
     const char *param = json_string_value(json_object_get(ip, "param"));
     const char *reason = json_string_value(json_object_get(ip, "reason"));
-    if (st != 400 || param == NULL || strcmp(param, "notificationDestination") != 0 ||
+    if (st != 400 || param == NULL || strcmp(param, "/notificationDestination") != 0 ||
         reason == NULL || strstr(reason, word) == NULL)
         fail_msg("%s: %ld %s: %s", dest, st, param ? param : "-", reason ? reason : "-");
     json_decref(o);
