@@ -34,6 +34,7 @@ static const struct store_migration migrations[] = {
      NULL},
     {14, "pin: roles, personal IoT networks, their gateways, elements, AF grants, routing",
      PIN_MIGRATION_1, NULL},
+    {15, "aka: authentication events (Nudm_UEAU AuthEvent)", AKA_MIGRATION_2, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

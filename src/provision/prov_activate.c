@@ -219,7 +219,7 @@ void prov_h_activations(struct http_request *req, void *user)
         free(in);
         free(a);
         json_decref(o);
-        http_respond_problem(req, 503, NULL, "out of memory", "BUSY", NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "provisioning");
         return;
     }
     a->in = o;
@@ -233,7 +233,7 @@ void prov_h_activations(struct http_request *req, void *user)
             snprintf(param, sizeof(param), "/items/%zu", i);
             snprintf(detail, sizeof(detail), "line %zu: %s; nothing was activated", i + 1, why);
             struct http_invalid_param ip = {param, why};
-            http_respond_problem(req, 400, NULL, detail, "MALFORMED_BODY", &ip, 1);
+            http_respond_problem(req, 400, NULL, detail, "MANDATORY_IE_INCORRECT", &ip, 1);
             act_free(a);
             json_decref(o);
             free(a);

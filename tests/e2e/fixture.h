@@ -3,6 +3,7 @@
 #ifndef IOTSEC_TEST_FIXTURE_H
 #define IOTSEC_TEST_FIXTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -40,6 +41,24 @@ int fixture_sanitizer_report(const struct daemon_fixture *f);
 long fixture_request(const struct daemon_fixture *f, enum client_identity who, const char *method,
                      const char *url, const char *content_type, const char *body, size_t len,
                      char **body_out);
+
+/* The same with more control and more of the answer. */
+struct fixture_call {
+    enum client_identity who;
+    const char *method, *url, *content_type; /* content_type may be NULL */
+    const char *body;                        /* may be NULL */
+    size_t len;
+    bool http1;   /* HTTP/1.1 instead of HTTP/2 */
+    bool chunked; /* HTTP/1.1 only: send the body chunked, without Content-Length */
+};
+struct fixture_answer {
+    long status; /* -1: no answer */
+    char *body;  /* malloc'd, NUL-terminated, or NULL: the caller frees it */
+    size_t body_len;
+    char content_type[128], location[512], allow[128], retry_after[16], content_length[24];
+};
+long fixture_exchange(const struct daemon_fixture *f, const struct fixture_call *call,
+                      struct fixture_answer *a);
 
 /* A growing, NUL-terminated answer body, and the libcurl write callback that fills it
  * (CURLOPT_WRITEFUNCTION = fixture_collect, CURLOPT_WRITEDATA = the buffer). */

@@ -448,9 +448,11 @@ static void test_bad_inputs_refused_nothing_written(void **state)
         "{\"registration_id\":\"x\",\"registration_id\":\"y\"}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        expect_req(NULL, url("/device/v1/onboard"), bad[i], NULL, 400, "MALFORMED_BODY");
-        expect_req(NULL, url("/device/v1/confirm"), bad[i], NULL, 400, "MALFORMED_BODY");
-        expect_req(NULL, url("/device/v1/rotate"), bad[i], NULL, 400, "MALFORMED_BODY");
+        /* not JSON, not an object, or a repeated member: the message; else a field */
+        const char *cause = i < 2 || i == 5 ? "INVALID_MSG_FORMAT" : "MANDATORY_IE_INCORRECT";
+        expect_req(NULL, url("/device/v1/onboard"), bad[i], NULL, 400, cause);
+        expect_req(NULL, url("/device/v1/confirm"), bad[i], NULL, 400, cause);
+        expect_req(NULL, url("/device/v1/rotate"), bad[i], NULL, 400, cause);
     }
     assert_int_equal(tcount(&fx, "prov_registrations"), regs);
     assert_int_equal(tcount(&fx, "subscriptions"), subs);
@@ -877,7 +879,7 @@ static void test_enrollment_max_credential_age(void **state)
         json_t *p = admin_ok("POST", "/admin/v1/enrollments", json, 400);
         assert_string_equal(json_string_value(json_object_get(
                                 json_array_get(json_object_get(p, "invalidParams"), 0), "param")),
-                            "max_credential_age_s");
+                            "/max_credential_age_s"); /* a JSON Pointer (TS 29.571) */
         json_decref(p);
     }
     assert_int_equal(tcount(&fx, "prov_enrollments"), before);

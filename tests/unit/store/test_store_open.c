@@ -171,7 +171,7 @@ static void test_error_mapping(void **state)
     assert_int_equal(sqlite_error(NULL, SQLITE_CORRUPT), IOTSEC_ERR_IO);
     assert_int_equal(sqlite_error(NULL, SQLITE_ERROR), IOTSEC_ERR_IO);
     /* A full disk is overload (503 + Retry-After), not an internal error. */
-    assert_int_equal(sqlite_error(NULL, SQLITE_FULL), IOTSEC_ERR_BUSY);
+    assert_int_equal(sqlite_error(NULL, SQLITE_FULL), IOTSEC_ERR_FULL);
     assert_non_null(strstr(store_errmsg(), "full"));
 }
 
@@ -184,6 +184,35 @@ static void test_conflict_message(void **state)
     assert_int_equal(store_write_sync(s, insert_item_job, &id), IOTSEC_OK);
     assert_int_equal(store_write_sync(s, insert_item_job, &id), IOTSEC_ERR_CONFLICT);
     assert_non_null(strstr(store_errmsg(), "UNIQUE constraint failed: items.id"));
+    store_close(s);
+}
+
+/* A full disk (here: the database may not grow, PRAGMA max_page_count) inside a job comes
+ * back as IOTSEC_ERR_FULL, which every face answers 503 + Retry-After (issue 11 item 8). */
+static int fill_disk_job(struct store_conn *c, void *arg)
+{
+    (void)arg;
+    int rc = store_exec(c, "CREATE TABLE IF NOT EXISTS fill(b BLOB)");
+    if (rc == IOTSEC_OK)
+        rc = store_exec(c, "PRAGMA max_page_count = 1"); /* = the current size */
+    struct store_stmt *st;
+    if (rc != IOTSEC_OK || store_stmt(c, "INSERT INTO fill VALUES (zeroblob(100000))", &st))
+        return IOTSEC_ERR_IO;
+    for (int i = 0; i < 100; i++) {
+        int step = store_step(st);
+        store_reset(st);
+        if (step != STORE_DONE)
+            return store_error(c, step);
+    }
+    return IOTSEC_OK;
+}
+
+static void test_full_disk(void **state)
+{
+    struct tmpdb *t = *state;
+    struct store *s = open_test_store(t->path, NULL);
+    assert_int_equal(store_write_sync(s, fill_disk_job, NULL), IOTSEC_ERR_FULL);
+    assert_non_null(strstr(store_errmsg(), "full"));
     store_close(s);
 }
 
@@ -309,6 +338,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_options_and_paths, setup, teardown),
         cmocka_unit_test(test_error_mapping),
         cmocka_unit_test_setup_teardown(test_conflict_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_per_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_integrity_check, setup, teardown),
