@@ -111,7 +111,8 @@ static size_t group_transaction(struct store *s, struct batch_entry *e, size_t n
     uint64_t ns = 0;
     if (!conn_in_transaction(w)) {
         store_set_errmsg("store: transaction rolled back by the database after a failed job");
-        err = IOTSEC_ERR_IO;
+        /* A lost connection (BUSY) is worth retrying for the jobs that went with it too. */
+        err = e[used - 1].rc == IOTSEC_ERR_BUSY ? IOTSEC_ERR_BUSY : IOTSEC_ERR_IO;
     } else {
         err = commit(w, &ns);
     }

@@ -232,8 +232,9 @@ static int pg_exec(struct store_conn *base, const char *sql)
 {
     struct pg_conn *c = pg_conn_of(base);
     if (base->in_job && pg_sql_has_txn_control(sql)) {
-        store_set_errmsg("store: a job may not BEGIN, COMMIT, ROLLBACK or touch its savepoint");
-        return IOTSEC_ERR_INVALID;
+        store_set_errmsg(
+            "store: not authorized: a job may not BEGIN, COMMIT, ROLLBACK or touch its savepoint");
+        return IOTSEC_ERR_IO; /* as SQLite's authorizer answers */
     }
     int err = pg_ready(c);
     /* The queued transaction statements go in the same round trip. */
@@ -354,6 +355,12 @@ static void pg_conn_close(struct store_conn *base)
     free(c);
 }
 
+/* Server notices ("relation already exists, skipping") are not errors: not printed. */
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg, (void)message;
+}
+
 static int pg_conn_open(const char *target, const struct store_options *opt, bool writer,
                         struct store_conn **out)
 {
@@ -372,6 +379,7 @@ static int pg_conn_open(const char *target, const struct store_options *opt, boo
         free(c);
         return IOTSEC_ERR_NOMEM;
     }
+    PQsetNoticeProcessor(c->db, ignore_notice, NULL);
     int err = IOTSEC_OK;
     if (PQstatus(c->db) != CONNECTION_OK) {
         const char *why = PQerrorMessage(c->db);

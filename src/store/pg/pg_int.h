@@ -93,6 +93,8 @@ void pg_dealloc_later(struct pg_conn *c, const char *name);
  * BEGIN/START/COMMIT/END/ROLLBACK/ABORT, or a SAVEPOINT/RELEASE/ROLLBACK TO of the job's
  * savepoint. Quoted text, dollar-quoted bodies and comments are skipped. */
 bool pg_sql_has_txn_control(const char *sql);
+/* Whether sql holds only blanks and comments. */
+bool pg_sql_is_blank(const char *sql);
 /* The highest $N in sql outside quotes and comments. */
 int pg_sql_max_param(const char *sql);
 /* SQLite-flavoured DDL with PostgreSQL's types (malloc'd; NULL on ENOMEM). */

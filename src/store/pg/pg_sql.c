@@ -122,6 +122,11 @@ static bool stmt_is_txn_control(const char *sql, size_t i)
     return strcasecmp(w2, JOB_SAVEPOINT) == 0;
 }
 
+bool pg_sql_is_blank(const char *sql)
+{
+    return sql[skip_space(sql, 0)] == '\0';
+}
+
 bool pg_sql_has_txn_control(const char *sql)
 {
     size_t i = 0;

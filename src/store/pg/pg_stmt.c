@@ -72,7 +72,12 @@ int pg_prepare(struct store_conn *conn, const char *sql, struct store_stmt **out
 {
     struct pg_conn *c = pg_conn_of(conn);
     if (conn->in_job && pg_sql_has_txn_control(sql)) {
-        store_set_errmsg("store: a job may not BEGIN, COMMIT, ROLLBACK or touch its savepoint");
+        store_set_errmsg(
+            "store: not authorized: a job may not BEGIN, COMMIT, ROLLBACK or touch its savepoint");
+        return IOTSEC_ERR_IO; /* as SQLite's authorizer answers */
+    }
+    if (pg_sql_is_blank(sql)) {
+        store_set_errmsg("store: no statement in the SQL text");
         return IOTSEC_ERR_INVALID;
     }
     int err = pg_ready(c);
@@ -267,16 +272,16 @@ static int run_pipelined(struct pg_stmt *s, const struct args *a, bool prepare, 
     size_t nctl = c->pending_len;
     bool sent = true;
     for (size_t i = 0; i < nctl && sent; i++)
-        sent = PQsendQueryParams(db, pg_control_sql(c->pending[i]), 0, NULL, NULL, NULL, NULL,
-                                 0) == 1;
+        sent =
+            PQsendQueryParams(db, pg_control_sql(c->pending[i]), 0, NULL, NULL, NULL, NULL, 0) == 1;
     c->pending_len = 0;
     if (prepare && sent) {
         snprintf(s->name, sizeof(s->name), "iotsec_%u", ++c->next_name);
         sent = PQsendPrepare(db, s->name, s->sql, s->nparams, a->types) == 1;
     }
     if (sent)
-        sent = PQsendQueryPrepared(db, s->name, s->nparams, a->values, a->lengths, a->formats,
-                                   0) == 1;
+        sent =
+            PQsendQueryPrepared(db, s->name, s->nparams, a->values, a->lengths, a->formats, 0) == 1;
     if (sent)
         sent = PQpipelineSync(db) == 1;
     if (!sent) {
