@@ -282,8 +282,9 @@ static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
 {
     struct store_stmt *st;
     int rc = store_stmt(conn,
-                        "UPDATE subscriptions SET sqn_reserved = max(sqn_reserved, ?)"
-                        " WHERE supi = ?",
+                        "UPDATE subscriptions SET sqn_reserved ="
+                        " CASE WHEN sqn_reserved < ?1 THEN ?1 ELSE sqn_reserved END"
+                        " WHERE supi = ?2",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
