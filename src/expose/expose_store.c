@@ -114,8 +114,14 @@ static size_t aad(char *buf, size_t cap, const char *label, const char *name)
 int nb_store_keys_load(struct expose_nb *nb, struct store_conn *c, size_t *n)
 {
     struct store_stmt *st;
-    int rc = store_stmt(c, "SELECT kid, sealed_d FROM expose_signing_keys WHERE retired_at IS"
-                           " NULL ORDER BY created_at, rowid", &st);
+    /* Insertion order breaks a tie of created_at (seconds): SQLite's rowid; PostgreSQL has no
+     * such column, and two keys made in one second then tie by kid. */
+    int rc = store_stmt(c, store_conn_engine(c) == STORE_ENGINE_SQLITE
+                               ? "SELECT kid, sealed_d FROM expose_signing_keys WHERE retired_at"
+                                 " IS NULL ORDER BY created_at, rowid"
+                               : "SELECT kid, sealed_d FROM expose_signing_keys WHERE retired_at"
+                                 " IS NULL ORDER BY created_at, kid",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     *n = 0;

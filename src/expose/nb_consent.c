@@ -29,8 +29,8 @@ struct extid_row {
 static int extid_insert(struct store_conn *c, const char *af_id, const struct extid_row *r)
 {
     struct store_stmt *st;
-    int rc = store_stmt(c, "INSERT OR IGNORE INTO expose_external_ids (af_id, external_id, supi,"
-                           " created_at) VALUES (?, ?, ?, ?)", &st);
+    int rc = store_stmt(c, "INSERT INTO expose_external_ids (af_id, external_id, supi,"
+                           " created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, af_id, -1);
@@ -56,7 +56,8 @@ static int group_add_run(struct store_conn *c, void *arg)
     struct group_job *j = arg;
     struct store_stmt *st;
     for (size_t i = 0; i < j->n; i++) {
-        int rc = store_stmt(c, "INSERT OR IGNORE INTO expose_groups (group_id, supi) VALUES (?, ?)",
+        int rc = store_stmt(c, "INSERT INTO expose_groups (group_id, supi) VALUES (?, ?)"
+                               " ON CONFLICT DO NOTHING",
                             &st);
         if (rc != IOTSEC_OK)
             return rc;
@@ -318,7 +319,8 @@ static int opt_run(struct store_conn *c, void *arg)
 {
     struct opt_job *j = arg;
     struct store_stmt *st;
-    int rc = store_stmt(c, j->out ? "INSERT OR IGNORE INTO expose_opt_outs (supi, at) VALUES (?, ?)"
+    int rc = store_stmt(c, j->out ? "INSERT INTO expose_opt_outs (supi, at) VALUES (?, ?)"
+                                    " ON CONFLICT DO NOTHING"
                                   : "DELETE FROM expose_opt_outs WHERE supi = ? AND ? IS NOT NULL",
                         &st);
     if (rc != IOTSEC_OK)

@@ -32,8 +32,8 @@ static json_t *device_json(struct store_stmt *st)
 }
 
 #define DEVICE_COLS                                                                            \
-    "reg_id, enrollment_id, IFNULL(supi, ''), owner, account, state, cred_version, confirmed," \
-    " IFNULL(pend_version, 0), id"
+    "reg_id, enrollment_id, coalesce(supi, ''), owner, account, state, cred_version, confirmed," \
+    " coalesce(pend_version, 0), id"
 
 void prov_h_dev_list(struct http_request *req, void *user)
 {

@@ -245,7 +245,7 @@ static int run_accept(struct store_conn *c, struct adm_job *a)
         return rc;
     struct store_stmt *st;
     char to[PROV_OWNER_MAX + 1] = "";
-    if ((rc = store_stmt(c, "SELECT IFNULL(transfer_to, '') FROM prov_registrations WHERE id = ?",
+    if ((rc = store_stmt(c, "SELECT coalesce(transfer_to, '') FROM prov_registrations WHERE id = ?",
                          &st)) != IOTSEC_OK)
         return rc;
     store_bind_int64(st, 1, r.id);

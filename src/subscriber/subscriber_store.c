@@ -394,7 +394,7 @@ int subscriber_events_json(struct store *s, const char *supi, size_t limit, stru
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
-                        "SELECT event, IFNULL(from_state, ''), IFNULL(to_state, ''), actor, at"
+                        "SELECT event, coalesce(from_state, ''), coalesce(to_state, ''), actor, at"
                         " FROM (SELECT * FROM subscription_events WHERE supi = ?"
                         " ORDER BY id DESC LIMIT ?) ORDER BY id",
                         &st);

@@ -181,16 +181,21 @@ int pg_ready(struct pg_conn *c)
     return IOTSEC_OK;
 }
 
-static const char *const control_sql[CTL_COUNT] = {
+#define STMT_SAVEPOINT "iotsec_stmt"
+
+static const char *const control_sql[PG_CTL_COUNT] = {
     [CTL_BEGIN] = "BEGIN",
     [CTL_COMMIT] = "COMMIT",
     [CTL_ROLLBACK] = "ROLLBACK",
     [CTL_SAVEPOINT] = "SAVEPOINT " JOB_SAVEPOINT,
     [CTL_RELEASE] = "RELEASE " JOB_SAVEPOINT,
     [CTL_ROLLBACK_TO] = "ROLLBACK TO " JOB_SAVEPOINT,
+    [PG_STMT_SAVEPOINT] = "SAVEPOINT " STMT_SAVEPOINT,
+    [PG_STMT_RELEASE] = "RELEASE " STMT_SAVEPOINT,
+    [PG_STMT_ROLLBACK_TO] = "ROLLBACK TO " STMT_SAVEPOINT,
 };
 
-const char *pg_control_sql(enum conn_ctl ctl)
+const char *pg_control_sql(int ctl)
 {
     return control_sql[ctl];
 }
@@ -239,13 +244,39 @@ static int pg_exec(struct store_conn *base, const char *sql)
         return IOTSEC_ERR_IO; /* as SQLite's authorizer answers */
     }
     int err = pg_ready(c);
-    /* The queued transaction statements go in the same round trip. */
-    return err == IOTSEC_OK ? run_with_pending(c, sql) : err;
+    if (err != IOTSEC_OK)
+        return err;
+    if (!base->in_job || !c->txn)
+        return run_with_pending(c, sql); /* the queued statements go in the same round trip */
+    /* In a job: undone alone if it fails, as on SQLite (see enum pg_ctl). */
+    size_t len = strlen(sql);
+    char *text = malloc(len + 64);
+    if (text == NULL)
+        return IOTSEC_ERR_NOMEM;
+    sprintf(text, "SAVEPOINT " STMT_SAVEPOINT ";%s;RELEASE " STMT_SAVEPOINT, sql);
+    err = run_with_pending(c, text);
+    free(text);
+    if (err != IOTSEC_OK && !c->broken) {
+        pg_queue(c, PG_STMT_ROLLBACK_TO);
+        pg_queue(c, PG_STMT_RELEASE);
+    }
+    return err;
 }
 
-static void queue_control(struct pg_conn *c, enum conn_ctl ctl)
+static void queue_control(struct pg_conn *c, int ctl)
 {
     c->pending[c->pending_len++] = ctl;
+}
+
+int pg_queue(struct pg_conn *c, int ctl)
+{
+    if (c->pending_len == PG_PENDING_MAX) {
+        int err = pg_flush_pending(c);
+        if (err != IOTSEC_OK)
+            return err;
+    }
+    queue_control(c, ctl);
+    return IOTSEC_OK;
 }
 
 /* Queues statements the next round trip carries. ROLLBACK TO followed by RELEASE (a failed
@@ -274,13 +305,7 @@ static int pg_control(struct store_conn *base, enum conn_ctl ctl)
             store_set_errmsg("postgresql: connection lost in a transaction");
             return IOTSEC_ERR_BUSY;
         }
-        if (c->pending_len == PG_PENDING_MAX) {
-            int err = pg_flush_pending(c);
-            if (err != IOTSEC_OK)
-                return err;
-        }
-        queue_control(c, ctl);
-        return IOTSEC_OK;
+        return pg_queue(c, ctl);
     case CTL_COMMIT:
     case CTL_ROLLBACK:
     default: {

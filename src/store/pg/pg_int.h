@@ -11,6 +11,13 @@
  * statement that needs the server (one round trip instead of one each). */
 #define PG_PENDING_MAX 32
 
+/* Besides the writer's (enum conn_ctl): the savepoint around each write statement of a job.
+ * SQLite undoes a failed statement alone and the transaction goes on, and jobs rely on it
+ * (an INSERT that hits a unique key, then another try); PostgreSQL aborts the whole
+ * transaction instead, unless the statement ran in a savepoint of its own. The savepoint and
+ * its release travel in the statement's round trip (pipelined). */
+enum pg_ctl { PG_STMT_SAVEPOINT = CTL_COUNT, PG_STMT_RELEASE, PG_STMT_ROLLBACK_TO, PG_CTL_COUNT };
+
 struct pg_conn {
     struct store_conn base; /* first: the store sees this */
     PGconn *db;
@@ -27,7 +34,7 @@ struct pg_conn {
     unsigned next_name;
     /* The transaction as the store sees it (BEGIN sent or pending, no COMMIT/ROLLBACK yet). */
     bool txn;
-    enum conn_ctl pending[PG_PENDING_MAX];
+    int pending[PG_PENDING_MAX]; /* enum conn_ctl or enum pg_ctl */
     size_t pending_len;
     int64_t changes;
     /* Names of finalized statements, deallocated in one round trip when enough have gathered. */
@@ -50,6 +57,7 @@ struct pg_stmt {
     char name[24];
     unsigned generation; /* of the connection it was prepared on; 0: not prepared */
     bool typed;          /* the server could not infer parameter types: prepare at step */
+    bool writes;         /* INSERT/UPDATE/DELETE/MERGE/WITH: in a job, runs in a savepoint */
     int nparams;
     struct pg_param *params;
     int bind_error;
@@ -80,8 +88,10 @@ int pg_error(struct pg_conn *c, const PGresult *res);
 /* Makes the connection usable for the next statement: reconnects a broken one where allowed
  * (not inside a transaction), and sends pending transaction statements. */
 int pg_ready(struct pg_conn *c);
-/* The SQL of a transaction statement. */
-const char *pg_control_sql(enum conn_ctl ctl);
+/* The SQL of a transaction statement (enum conn_ctl or enum pg_ctl). */
+const char *pg_control_sql(int ctl);
+/* Queues one to go with the next round trip (flushing first when the queue is full). */
+int pg_queue(struct pg_conn *c, int ctl);
 /* Sends the queued transaction statements now, alone. */
 int pg_flush_pending(struct pg_conn *c);
 /* Queues a statement name for DEALLOCATE. */
@@ -93,6 +103,8 @@ void pg_dealloc_later(struct pg_conn *c, const char *name);
  * BEGIN/START/COMMIT/END/ROLLBACK/ABORT, or a SAVEPOINT/RELEASE/ROLLBACK TO of the job's
  * savepoint. Quoted text, dollar-quoted bodies and comments are skipped. */
 bool pg_sql_has_txn_control(const char *sql);
+/* Whether sql starts with INSERT, UPDATE, DELETE, MERGE or WITH. */
+bool pg_sql_writes(const char *sql);
 /* Whether sql holds only blanks and comments. */
 bool pg_sql_is_blank(const char *sql);
 /* The highest $N in sql outside quotes and comments. */

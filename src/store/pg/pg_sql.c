@@ -124,6 +124,14 @@ static bool stmt_is_txn_control(const char *sql, size_t i)
     return strcasecmp(w2, JOB_SAVEPOINT) == 0;
 }
 
+bool pg_sql_writes(const char *sql)
+{
+    char w[16];
+    read_word(sql, skip_space(sql, 0), w, sizeof(w));
+    return strcmp(w, "INSERT") == 0 || strcmp(w, "UPDATE") == 0 || strcmp(w, "DELETE") == 0 ||
+           strcmp(w, "MERGE") == 0 || strcmp(w, "WITH") == 0;
+}
+
 bool pg_sql_is_blank(const char *sql)
 {
     return sql[skip_space(sql, 0)] == '\0';
@@ -206,13 +214,13 @@ static bool primary_key_follows(const char *sql, size_t i, size_t *end)
  * PostgreSQL's equivalent is a plpgsql function and a row trigger calling it; the error is a
  * restrict_violation (23001), which the store maps to IOTSEC_ERR_CONFLICT as SQLite's
  * constraint error is. */
-#define SP "[[:space:]]+"
-#define OSP "[[:space:]]*"
+#define SP   "[[:space:]]+"
+#define OSP  "[[:space:]]*"
 #define NAME "([A-Za-z_][A-Za-z0-9_]*)"
 static const char raise_trigger_re[] =
-    "^CREATE" SP "TRIGGER" SP NAME SP "(BEFORE|AFTER)" SP "(UPDATE|DELETE|INSERT)" SP "ON" SP NAME SP
-    "(FOR" SP "EACH" SP "ROW" SP ")?BEGIN" SP "SELECT" SP "RAISE" OSP "\\(" OSP "ABORT" OSP "," OSP
-    "'([^']*)'" OSP "\\)" OSP ";" OSP "END";
+    "^CREATE" SP "TRIGGER" SP NAME SP "(BEFORE|AFTER)" SP "(UPDATE|DELETE|INSERT)" SP
+    "ON" SP NAME SP "(FOR" SP "EACH" SP "ROW" SP ")?BEGIN" SP "SELECT" SP "RAISE" OSP "\\(" OSP
+    "ABORT" OSP "," OSP "'([^']*)'" OSP "\\)" OSP ";" OSP "END";
 
 /* If sql[i] starts such a trigger, writes its PostgreSQL form to out and returns the index past
  * it; otherwise returns i. */

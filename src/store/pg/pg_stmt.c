@@ -93,6 +93,7 @@ int pg_prepare(struct store_conn *conn, const char *sql, struct store_stmt **out
         return IOTSEC_ERR_NOMEM;
     }
     s->nparams = pg_sql_max_param(s->sql);
+    s->writes = pg_sql_writes(s->sql);
     if (s->nparams > 0 && (s->params = calloc((size_t)s->nparams, sizeof(*s->params))) == NULL) {
         pg_finalize(&s->base);
         return IOTSEC_ERR_NOMEM;
@@ -261,9 +262,16 @@ static bool result_ok(const PGresult *res)
     return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
-/* One round trip: the queued transaction statements, a prepare if due, the execution. Returns
- * the execution's result in *out, or the first failure. */
-static int run_pipelined(struct pg_stmt *s, const struct args *a, bool prepare, PGresult **out)
+static bool send_control(PGconn *db, int ctl)
+{
+    return PQsendQueryParams(db, pg_control_sql(ctl), 0, NULL, NULL, NULL, NULL, 0) == 1;
+}
+
+/* One round trip: the queued transaction statements, a prepare if due, the statement's own
+ * savepoint if it has one, the execution, the savepoint's release. Returns the execution's
+ * result in *out, or the first failure. */
+static int run_pipelined(struct pg_stmt *s, const struct args *a, bool prepare, bool savepoint,
+                         PGresult **out)
 {
     struct pg_conn *c = pg_conn_of(s->base.conn);
     PGconn *db = c->db;
@@ -272,16 +280,19 @@ static int run_pipelined(struct pg_stmt *s, const struct args *a, bool prepare, 
     size_t nctl = c->pending_len;
     bool sent = true;
     for (size_t i = 0; i < nctl && sent; i++)
-        sent =
-            PQsendQueryParams(db, pg_control_sql(c->pending[i]), 0, NULL, NULL, NULL, NULL, 0) == 1;
+        sent = send_control(db, c->pending[i]);
     c->pending_len = 0;
     if (prepare && sent) {
         snprintf(s->name, sizeof(s->name), "iotsec_%u", ++c->next_name);
         sent = PQsendPrepare(db, s->name, s->sql, s->nparams, a->types) == 1;
     }
+    if (savepoint && sent)
+        sent = send_control(db, PG_STMT_SAVEPOINT);
     if (sent)
         sent =
             PQsendQueryPrepared(db, s->name, s->nparams, a->values, a->lengths, a->formats, 0) == 1;
+    if (savepoint && sent)
+        sent = send_control(db, PG_STMT_RELEASE);
     if (sent)
         sent = PQpipelineSync(db) == 1;
     if (!sent) {
@@ -293,7 +304,8 @@ static int run_pipelined(struct pg_stmt *s, const struct args *a, bool prepare, 
         return err == IOTSEC_ERR_IO ? IOTSEC_ERR_BUSY : err;
     }
     int err = IOTSEC_OK;
-    size_t expect = nctl + (prepare ? 1 : 0) + 1;
+    size_t exec_at = nctl + (prepare ? 1 : 0) + (savepoint ? 1 : 0);
+    size_t expect = exec_at + 1 + (savepoint ? 1 : 0);
     for (size_t i = 0; i < expect; i++) {
         PGresult *res = query_result(db);
         if (res == NULL) {
@@ -307,10 +319,10 @@ static int run_pipelined(struct pg_stmt *s, const struct args *a, bool prepare, 
             if (err == IOTSEC_OK)
                 err = pg_error(c, res);
             PQclear(res);
-        } else if (i + 1 == expect && err == IOTSEC_OK) {
+        } else if (i == exec_at && err == IOTSEC_OK) {
             *out = res;
         } else {
-            if (prepare && i + 2 == expect)
+            if (prepare && i == nctl)
                 s->generation = c->generation;
             PQclear(res);
         }
@@ -323,6 +335,11 @@ static int run_pipelined(struct pg_stmt *s, const struct args *a, bool prepare, 
     if (err != IOTSEC_OK && *out != NULL) {
         PQclear(*out);
         *out = NULL;
+    }
+    if (err != IOTSEC_OK && savepoint && !c->broken) {
+        /* The transaction goes on without this statement's effects (next round trip). */
+        pg_queue(c, PG_STMT_ROLLBACK_TO);
+        pg_queue(c, PG_STMT_RELEASE);
     }
     return err;
 }
@@ -337,7 +354,8 @@ static int execute(struct pg_stmt *s)
     err = make_args(s, &a);
     PGresult *res = NULL;
     bool prepare = s->generation != c->generation;
-    if (err == IOTSEC_OK && !prepare && c->pending_len == 0) {
+    bool savepoint = s->writes && s->base.conn->in_job && c->txn;
+    if (err == IOTSEC_OK && !prepare && !savepoint && c->pending_len == 0) {
         res = PQexecPrepared(c->db, s->name, s->nparams, a.values, a.lengths, a.formats, 0);
         if (!result_ok(res)) {
             err = pg_error(c, res);
@@ -349,7 +367,7 @@ static int execute(struct pg_stmt *s)
             free(a.types); /* let the server infer, as at the first prepare */
             a.types = NULL;
         }
-        err = run_pipelined(s, &a, prepare, &res);
+        err = run_pipelined(s, &a, prepare, savepoint, &res);
     }
     free_args(&a);
     if (err != IOTSEC_OK)

@@ -262,7 +262,12 @@ static int pg_delete_run(struct store_conn *c, void *arg)
 static void pg_tamper(struct env *e)
 {
     struct store *s;
-    assert_int_equal(store_open(e->db, NULL, &s), IOTSEC_OK);
+    struct store_migration m = {4, "expose", EXPOSE_MIGRATION_1, NULL};
+    struct store_options so;
+    store_options_init(&so);
+    so.migrations = &m;
+    so.migration_count = 1;
+    assert_int_equal(store_open(e->db, &so, &s), IOTSEC_OK);
     assert_int_not_equal(store_write_sync(s, pg_delete_run, NULL), IOTSEC_OK);
     assert_int_equal(store_write_sync(s, pg_tamper_run, NULL), IOTSEC_OK);
     store_close(s);
