@@ -396,7 +396,7 @@ int subscriber_events_json(struct store *s, const char *supi, size_t limit, stru
         rc = store_stmt(conn,
                         "SELECT event, coalesce(from_state, ''), coalesce(to_state, ''), actor, at"
                         " FROM (SELECT * FROM subscription_events WHERE supi = ?"
-                        " ORDER BY id DESC LIMIT ?) ORDER BY id",
+                        " ORDER BY id DESC LIMIT ?) AS e ORDER BY id",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;

@@ -96,3 +96,22 @@ void test_db_remove(struct test_db *t)
     }
     rmdir(t->dir);
 }
+
+int test_db_exec(const struct test_db *t, const char *sql)
+{
+#ifdef IOTSEC_HAVE_POSTGRESQL
+    if (!t->pg)
+        return -1;
+    PGconn *c = PQconnectdb(t->target);
+    PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+    int ok = r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "test_db_exec: %s", PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return ok ? 0 : -1;
+#else
+    (void)t, (void)sql;
+    return -1;
+#endif
+}

@@ -23,4 +23,8 @@ void test_db_make(struct test_db *t);
  * ending any session left on it). */
 void test_db_remove(struct test_db *t);
 
+/* Runs sql on a PostgreSQL test database (fixing data behind a stopped daemon's back);
+ * returns 0, or -1 with the server's message on stderr. */
+int test_db_exec(const struct test_db *t, const char *sql);
+
 #endif
