@@ -90,9 +90,9 @@ static int find_device(struct store_conn *c, const struct act_line *l, char *sup
 {
     struct store_stmt *st;
     int rc = store_stmt(c, strcmp(l->key_kind, "reg") == 0
-                               ? "SELECT id, IFNULL(supi, ''), confirmed FROM prov_registrations"
+                               ? "SELECT id, coalesce(supi, ''), confirmed FROM prov_registrations"
                                  " WHERE reg_id = ?"
-                               : "SELECT id, IFNULL(supi, ''), confirmed FROM prov_registrations"
+                               : "SELECT id, coalesce(supi, ''), confirmed FROM prov_registrations"
                                  " WHERE serial = ?",
                         &st);
     if (rc != IOTSEC_OK)

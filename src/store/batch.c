@@ -163,6 +163,8 @@ void batch_run_alone(struct store *s, struct batch_entry *e)
     /* A larger cache only for the bulk transaction (an optimisation: failing to set it is not
      * an error); setting it back frees the extra pages. */
     conn_set_cache_size(s->writer, s->opt.bulk_cache_size_kib);
+    s->writer->bulk = true;
     alone_transaction(s, e);
+    s->writer->bulk = false;
     conn_set_cache_size(s->writer, s->opt.cache_size_kib);
 }

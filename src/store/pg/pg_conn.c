@@ -173,6 +173,11 @@ void pg_dealloc_later(struct pg_conn *c, const char *name)
 
 int pg_ready(struct pg_conn *c)
 {
+    if (c->pipelined) {
+        int derr = pg_drain(c);
+        if (derr != IOTSEC_OK)
+            return derr;
+    }
     int err = usable(c);
     if (err != IOTSEC_OK)
         return err;
@@ -284,6 +289,19 @@ int pg_queue(struct pg_conn *c, int ctl)
 static int pg_control(struct store_conn *base, enum conn_ctl ctl)
 {
     struct pg_conn *c = pg_conn_of(base);
+    if (c->pipelined) {
+        /* A bulk job's pipelined writes: their failure is the COMMIT's. */
+        int err = pg_drain(c);
+        if (err != IOTSEC_OK && ctl == CTL_COMMIT) {
+            char why[400];
+            snprintf(why, sizeof(why), "%s", store_errmsg());
+            c->txn = false;
+            if (!c->broken)
+                run_simple(c, "ROLLBACK");
+            store_set_errmsg("%s", why);
+            return err;
+        }
+    }
     switch (ctl) {
     case CTL_BEGIN:
         c->pending_len = 0;

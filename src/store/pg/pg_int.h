@@ -37,6 +37,11 @@ struct pg_conn {
     int pending[PG_PENDING_MAX]; /* enum conn_ctl or enum pg_ctl */
     size_t pending_len;
     int64_t changes;
+    /* A bulk job's writes sent in pipeline mode whose answers are not read yet (pg_stmt.c),
+     * and the first failure among those read. */
+    bool pipelined;
+    unsigned deferred;
+    int deferred_err;
     /* Names of finalized statements, deallocated in one round trip when enough have gathered. */
     char *dealloc;
     size_t dealloc_len, dealloc_count;
@@ -58,6 +63,7 @@ struct pg_stmt {
     unsigned generation; /* of the connection it was prepared on; 0: not prepared */
     bool typed;          /* the server could not infer parameter types: prepare at step */
     bool writes;         /* INSERT/UPDATE/DELETE/MERGE/WITH: in a job, runs in a savepoint */
+    bool returns;        /* has RETURNING: a write whose rows the caller reads */
     int nparams;
     struct pg_param *params;
     int bind_error;
@@ -94,6 +100,9 @@ const char *pg_control_sql(int ctl);
 int pg_queue(struct pg_conn *c, int ctl);
 /* Sends the queued transaction statements now, alone. */
 int pg_flush_pending(struct pg_conn *c);
+/* Reads every answer of a bulk job's pipelined writes and leaves pipeline mode; returns the
+ * first failure among them (IOTSEC_OK when none, or nothing was pending). */
+int pg_drain(struct pg_conn *c);
 /* Queues a statement name for DEALLOCATE. */
 void pg_dealloc_later(struct pg_conn *c, const char *name);
 
@@ -105,6 +114,8 @@ void pg_dealloc_later(struct pg_conn *c, const char *name);
 bool pg_sql_has_txn_control(const char *sql);
 /* Whether sql starts with INSERT, UPDATE, DELETE, MERGE or WITH. */
 bool pg_sql_writes(const char *sql);
+/* Whether the word RETURNING appears in sql (outside quotes and comments). */
+bool pg_sql_returns(const char *sql);
 /* Whether sql holds only blanks and comments. */
 bool pg_sql_is_blank(const char *sql);
 /* The highest $N in sql outside quotes and comments. */

@@ -132,6 +132,25 @@ bool pg_sql_writes(const char *sql)
            strcmp(w, "MERGE") == 0 || strcmp(w, "WITH") == 0;
 }
 
+bool pg_sql_returns(const char *sql)
+{
+    size_t i = 0;
+    while (sql[i] != '\0') {
+        size_t j = skip_opaque(sql, i);
+        if (j != i) {
+            i = j;
+        } else if (ident_char(sql[i]) && (i == 0 || !ident_char(sql[i - 1]))) {
+            char w[16];
+            i = read_word(sql, i, w, sizeof(w));
+            if (strcmp(w, "RETURNING") == 0)
+                return true;
+        } else {
+            i++;
+        }
+    }
+    return false;
+}
+
 bool pg_sql_is_blank(const char *sql)
 {
     return sql[skip_space(sql, 0)] == '\0';

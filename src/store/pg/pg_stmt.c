@@ -94,6 +94,7 @@ int pg_prepare(struct store_conn *conn, const char *sql, struct store_stmt **out
     }
     s->nparams = pg_sql_max_param(s->sql);
     s->writes = pg_sql_writes(s->sql);
+    s->returns = pg_sql_returns(s->sql);
     if (s->nparams > 0 && (s->params = calloc((size_t)s->nparams, sizeof(*s->params))) == NULL) {
         pg_finalize(&s->base);
         return IOTSEC_ERR_NOMEM;
@@ -344,13 +345,111 @@ static int run_pipelined(struct pg_stmt *s, const struct args *a, bool prepare, 
     return err;
 }
 
+/* Bulk jobs: writes sent in pipeline mode, a sync (and the answers read) every this many. */
+#define BULK_WINDOW 512
+
+/* Reads the answers up to the pipeline's last sync; the first failure is kept. */
+static void read_through_sync(struct pg_conn *c)
+{
+    int nulls = 0;
+    while (nulls < 2) {
+        PGresult *res = PQgetResult(c->db);
+        if (res == NULL) {
+            if (PQstatus(c->db) == CONNECTION_BAD) {
+                if (c->deferred_err == IOTSEC_OK)
+                    c->deferred_err = pg_error(c, NULL);
+                return;
+            }
+            nulls++;
+            continue;
+        }
+        nulls = 0;
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            return;
+        }
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED &&
+            c->deferred_err == IOTSEC_OK)
+            c->deferred_err = pg_error(c, res);
+        PQclear(res);
+    }
+}
+
+int pg_drain(struct pg_conn *c)
+{
+    if (!c->pipelined)
+        return IOTSEC_OK;
+    if (!c->broken && PQpipelineSync(c->db) == 1)
+        read_through_sync(c);
+    PQexitPipelineMode(c->db);
+    c->pipelined = false;
+    c->deferred = 0;
+    int err = c->deferred_err;
+    c->deferred_err = IOTSEC_OK;
+    return err;
+}
+
+/* A bulk job's write: sent, not waited for (see store_transaction_sync). */
+static int execute_deferred(struct pg_stmt *s, const struct args *a)
+{
+    struct pg_conn *c = pg_conn_of(s->base.conn);
+    if (c->deferred_err != IOTSEC_OK)
+        return c->deferred_err;
+    if (s->generation != c->generation) {
+        /* Prepared synchronously, outside the pipeline, so that a failed prepare cannot leave
+         * the cache holding a name the server does not know. */
+        int err = pg_drain(c);
+        if (err == IOTSEC_OK)
+            err = prepare_now(s, s->typed ? a->types : NULL);
+        if (err == IOTSEC_OK && s->generation != c->generation) {
+            store_set_errmsg("postgresql: statement not prepared");
+            err = IOTSEC_ERR_IO;
+        }
+        if (err != IOTSEC_OK)
+            return err;
+    }
+    PGconn *db = c->db;
+    if (!c->pipelined) {
+        if (!PQenterPipelineMode(db))
+            return pg_error(c, NULL);
+        c->pipelined = true;
+    }
+    bool sent = true;
+    for (size_t i = 0; i < c->pending_len && sent; i++)
+        sent = send_control(db, c->pending[i]);
+    c->pending_len = 0;
+    if (sent)
+        sent =
+            PQsendQueryPrepared(db, s->name, s->nparams, a->values, a->lengths, a->formats, 0) == 1;
+    if (!sent) {
+        c->deferred_err = pg_error(c, NULL);
+        return c->deferred_err;
+    }
+    if (++c->deferred >= BULK_WINDOW) {
+        if (PQpipelineSync(db) == 1)
+            read_through_sync(c);
+        else if (c->deferred_err == IOTSEC_OK)
+            c->deferred_err = pg_error(c, NULL);
+        c->deferred = 0;
+    }
+    return c->deferred_err;
+}
+
 static int execute(struct pg_stmt *s)
 {
     struct pg_conn *c = pg_conn_of(s->base.conn);
+    struct args a;
+    if (c->base.bulk && c->base.in_job && c->txn && s->writes && !s->returns && !c->broken) {
+        int err = make_args(s, &a);
+        if (err == IOTSEC_OK)
+            err = execute_deferred(s, &a);
+        free_args(&a);
+        return err; /* s->res stays NULL: the step answers STORE_DONE */
+    }
     int err = pg_ready(c);
     if (err != IOTSEC_OK)
         return err;
-    struct args a;
     err = make_args(s, &a);
     PGresult *res = NULL;
     bool prepare = s->generation != c->generation;

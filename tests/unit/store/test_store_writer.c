@@ -525,6 +525,25 @@ static int bulk_run(struct store_conn *c, void *arg)
     return err == IOTSEC_OK && b->fail_at_end ? IOTSEC_ERR_INVALID : err;
 }
 
+/* A bulk job reads its own writes (on PostgreSQL the pipelined inserts are answered first). */
+static int bulk_then_read_run(struct store_conn *c, void *arg)
+{
+    long long *seen = arg;
+    struct store_stmt *st;
+    int err = store_stmt(c, "INSERT INTO items (id, payload) VALUES (?1, 'read-back')", &st);
+    for (int i = 100001; err == IOTSEC_OK && i <= 101300; i++) {
+        store_bind_int(st, 1, i);
+        err = store_error(c, store_step(st));
+        store_reset(st);
+    }
+    if (err == IOTSEC_OK)
+        err = store_stmt(c, "SELECT count(*) FROM items WHERE payload = 'read-back'", &st);
+    if (err == IOTSEC_OK && store_step(st) == STORE_ROW)
+        *seen = store_col_int64(st, 0);
+    store_reset(st);
+    return err;
+}
+
 static void test_sync_calls(void **state)
 {
     struct tmpdb *t = *state;
@@ -555,6 +574,13 @@ static void test_sync_calls(void **state)
     assert_int_equal(store_transaction_sync(s, bulk_run, &b), IOTSEC_ERR_CONFLICT);
     assert_int_equal(read_int(s, "SELECT count(*) FROM items WHERE payload = 'bulk'"), 5000);
     assert_int_equal(store_transaction_sync(s, NULL, NULL), IOTSEC_ERR_INVALID);
+    long long seen = 0;
+    assert_int_equal(store_transaction_sync(s, bulk_then_read_run, &seen), IOTSEC_OK);
+    assert_int_equal(seen, 1300);
+    /* and the writer goes on with ordinary jobs */
+    long long id = 200000;
+    assert_int_equal(store_write_sync(s, insert_item_job, &id), IOTSEC_OK);
+    assert_int_equal(read_int(s, "SELECT count(*) FROM items"), 6301);
     store_close(s);
 }
 
