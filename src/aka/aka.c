@@ -13,8 +13,8 @@
 #include "crypto/autn.h"
 #include "crypto/ct.h"
 
-struct aka *aka_new(const struct aka_config *cfg, struct store *store,
-                    const struct seal_kek *kek, const struct suci_keyring *keyring)
+struct aka *aka_new(const struct aka_config *cfg, struct store *store, const struct seal_kek *kek,
+                    const struct suci_keyring *keyring)
 {
     struct aka *a = calloc(1, sizeof(*a));
     if (a == NULL)
@@ -80,6 +80,7 @@ int64_t aka_now_ms(void)
 void aka_tick(struct aka *a)
 {
     auth_ctx_expire(a->ctxs, aka_now_ms());
+    aka_lease_tick(a);
 }
 
 void aka_count(struct aka *a, enum aka_counter c)
@@ -89,22 +90,46 @@ void aka_count(struct aka *a, enum aka_counter c)
 
 int aka_metrics(struct aka *a, struct strbuf *out)
 {
-    static const char *const results[AKA_COUNTER_COUNT] = {
-        "udm_vector", "ausf_started", "success", "failure", "rejected_state", "unknown_user",
-        "suci_failure", "resync", "resync_rejected"};
-    int rc = strbuf_appendf(out,
-                    "# HELP iotsec_authentications_total Authentication events by result.\n"
-                    "# TYPE iotsec_authentications_total counter\n");
-    for (int i = 0; rc == IOTSEC_OK && i < AKA_COUNTER_COUNT; i++)
-        rc = strbuf_appendf(out, "iotsec_authentications_total{result=\"%s\"} %llu\n",
-                    results[i], (unsigned long long)atomic_load(&a->counters[i]));
+    static const char *const results[AKA_COUNTER_COUNT] = {"udm_vector",
+                                                           "ausf_started",
+                                                           "success",
+                                                           "failure",
+                                                           "rejected_state",
+                                                           "unknown_user",
+                                                           "suci_failure",
+                                                           "resync",
+                                                           "resync_rejected",
+                                                           NULL,
+                                                           NULL};
+    int rc =
+        strbuf_appendf(out, "# HELP iotsec_authentications_total Authentication events by result.\n"
+                            "# TYPE iotsec_authentications_total counter\n");
+    for (int i = 0; rc == IOTSEC_OK && i < AKA_SQN_RESERVATIONS; i++)
+        rc = strbuf_appendf(out, "iotsec_authentications_total{result=\"%s\"} %llu\n", results[i],
+                            (unsigned long long)atomic_load(&a->counters[i]));
     if (rc == IOTSEC_OK)
-        rc = strbuf_appendf(out,
-                    "# HELP iotsec_ausf_contexts Authentication contexts awaiting confirmation.\n"
-                    "# TYPE iotsec_ausf_contexts gauge\niotsec_ausf_contexts %zu\n"
-                    "# HELP iotsec_sqn_generators SQN generators held in memory.\n"
-                    "# TYPE iotsec_sqn_generators gauge\niotsec_sqn_generators %zu\n",
-                    auth_ctx_count(a->ctxs), sqn_cache_size(a->sqn));
+        rc = strbuf_appendf(
+            out,
+            "# HELP iotsec_sqn_reservations_total SQN blocks reserved durably.\n"
+            "# TYPE iotsec_sqn_reservations_total counter\n"
+            "iotsec_sqn_reservations_total %llu\n"
+            "# HELP iotsec_sqn_lease_refusals_total Vectors refused while the SQN slot's"
+            " lease could not be renewed.\n"
+            "# TYPE iotsec_sqn_lease_refusals_total counter\n"
+            "iotsec_sqn_lease_refusals_total %llu\n"
+            "# HELP iotsec_sqn_slot The SQN slot (IND range) this instance leases; -1: none.\n"
+            "# TYPE iotsec_sqn_slot gauge\niotsec_sqn_slot %d\n",
+            (unsigned long long)atomic_load(&a->counters[AKA_SQN_RESERVATIONS]),
+            (unsigned long long)atomic_load(&a->counters[AKA_SQN_LEASE_REFUSED]),
+            aka_lease_usable(a) ? a->lease.slot : -1);
+    if (rc == IOTSEC_OK)
+        rc = strbuf_appendf(
+            out,
+            "# HELP iotsec_ausf_contexts Authentication contexts awaiting confirmation.\n"
+            "# TYPE iotsec_ausf_contexts gauge\niotsec_ausf_contexts %zu\n"
+            "# HELP iotsec_sqn_generators SQN generators held in memory.\n"
+            "# TYPE iotsec_sqn_generators gauge\niotsec_sqn_generators %zu\n",
+            auth_ctx_count(a->ctxs), sqn_cache_size(a->sqn));
     return rc;
 }
 
@@ -121,8 +146,7 @@ json_t *aka_json_body(struct http_request *req)
 {
     const char *ct = http_request_header(req, "content-type");
     if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
-        http_respond_problem(req, 415, NULL, "the body must be application/json", NULL, NULL,
-                             0);
+        http_respond_problem(req, 415, NULL, "the body must be application/json", NULL, NULL, 0);
         return NULL;
     }
     size_t len;
@@ -231,7 +255,7 @@ int aka_take_snn(struct av_job *job, const char *snn, const char *param_name)
         return IOTSEC_ERR_INVALID;
     }
     snprintf(job->snn, sizeof(job->snn), "%s", snn);
-    job->ind = sqn_ind_for(snn, strlen(snn));
+    job->ind = sqn_ind_in_slot(job->aka->lease.slot, snn, strlen(snn));
     return IOTSEC_OK;
 }
 
@@ -271,9 +295,18 @@ static int reserve_run(struct store_conn *conn, void *arg)
 static void take_or_reserve(struct av_job *job, bool resync)
 {
     struct aka *a = job->aka;
+    if (!aka_lease_usable(a)) {
+        /* Without a live lease another instance may hold these IND values: answer busy. */
+        aka_count(a, AKA_SQN_LEASE_REFUSED);
+        http_response_header(job->req, "Retry-After", "1");
+        http_respond_problem(job->req, 503, NULL, "this instance cannot issue vectors now",
+                             "NF_CONGESTION", NULL, 0);
+        aka_job_free(job);
+        return;
+    }
     struct sqn_step step;
-    int rc = sqn_cache_take(a->sqn, job->sub.id, &job->sub.sqn, job->ind, resync,
-                            job->sqn_ms, a->cfg.sqn_block, &step);
+    int rc =
+        sqn_cache_take(a->sqn, job->sub.id, job->ind, resync, job->sqn_ms, a->cfg.sqn_block, &step);
     if (rc == IOTSEC_OK && resync) {
         aka_count(a, AKA_RESYNC);
         if (step.synch_failures >= a->cfg.max_synch_failures) {
@@ -304,15 +337,15 @@ static void take_or_reserve(struct av_job *job, bool resync)
     }
     memset(&job->op, 0, sizeof(job->op));
     job->op.kind = SUB_OP_RESERVE_SQN;
-    job->op.sqn_reserved = step.reserve_target;
+    job->op.sqn_floor = step.reserve_floor;
+    job->op.sqn_block = a->cfg.sqn_block;
     job->op.kek = a->kek;
     snprintf(job->op.supi, sizeof(job->op.supi), "%s", job->supi);
     struct store_job sj = {reserve_run, reserve_done, job};
     rc = store_submit(a->store, &sj);
     if (rc != IOTSEC_OK) {
         http_response_header(job->req, "Retry-After", "1");
-        http_respond_problem(job->req, 503, NULL, "the database is busy", "NF_CONGESTION", NULL,
-                             0);
+        http_respond_problem(job->req, 503, NULL, "the database is busy", "NF_CONGESTION", NULL, 0);
         aka_job_free(job);
     }
 }
@@ -322,13 +355,22 @@ static void reserve_done(void *arg, int rc)
 {
     struct av_job *job = arg;
     if (rc != IOTSEC_OK) {
-        log_msg(LOG_ERROR, http_request_id(job->req), "SQN reservation failed: %s",
-                iotsec_strerror(rc));
-        http_respond_problem(job->req, 500, NULL, "SQN reservation failed", NULL, NULL, 0);
+        /* Whatever the database did, this instance never uses a block it did not see
+         * committed: the next attempt reserves a new one. */
+        log_msg(LOG_ERROR, http_request_id(job->req), "SQN reservation failed: %s (%s)",
+                iotsec_strerror(rc), store_errmsg());
+        if (rc == IOTSEC_ERR_BUSY) { /* overload, lost connection, full disk */
+            http_response_header(job->req, "Retry-After", "1");
+            http_respond_problem(job->req, 503, NULL, "the database is busy", "NF_CONGESTION", NULL,
+                                 0);
+        } else {
+            http_respond_problem(job->req, 500, NULL, "SQN reservation failed", NULL, NULL, 0);
+        }
         aka_job_free(job);
         return;
     }
-    sqn_cache_reserved(job->aka->sqn, job->sub.id, job->op.sqn_reserved);
+    aka_count(job->aka, AKA_SQN_RESERVATIONS);
+    sqn_cache_reserved(job->aka->sqn, job->sub.id, job->op.sqn_reserved, job->op.sqn_block);
     take_or_reserve(job, false); /* others may have used the block meanwhile: try again */
 }
 

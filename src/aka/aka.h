@@ -24,14 +24,15 @@ struct aka_config {
     unsigned ctx_ttl_s;          /* AUSF context lifetime */
     unsigned max_synch_failures; /* consecutive resynchronisations before rejecting */
     size_t ctx_limit;            /* AUSF contexts held at most (past it: 503) */
+    unsigned lease_s;            /* the SQN slot's lease (30); renewed every third of it */
     char api_root[160];          /* "https://127.0.0.1:7777", for _links and Location */
 };
 
 struct aka;
 
 /* store, kek and keyring are borrowed and must outlive the aka. */
-struct aka *aka_new(const struct aka_config *cfg, struct store *store,
-                    const struct seal_kek *kek, const struct suci_keyring *keyring);
+struct aka *aka_new(const struct aka_config *cfg, struct store *store, const struct seal_kek *kek,
+                    const struct suci_keyring *keyring);
 void aka_free(struct aka *a);
 
 /* Registers the SBI routes on srv. */
@@ -52,7 +53,16 @@ struct aka_seen_info {
 typedef void (*aka_seen_fn)(const struct aka_seen_info *info, void *ctx);
 int aka_seen_list(struct aka *a, aka_seen_fn fn, void *ctx);
 
-/* Housekeeping, called about once a second: drops expired AUSF contexts. */
+/* The SQN slot (subscriber.h: the IND values this instance uses), leased in the database for
+ * cfg.lease_s seconds and renewed by aka_tick. Claim it before the SBI face serves: holder
+ * names the instance (stable per instance directory). IOTSEC_ERR_BUSY: every slot is held by
+ * another live instance. Release it at a clean stop, before the store closes. */
+int aka_lease_claim(struct aka *a, const char *holder);
+void aka_lease_release(struct aka *a);
+/* The slot held (-1 before the claim). */
+int aka_lease_slot(const struct aka *a);
+
+/* Housekeeping, called about once a second: drops expired AUSF contexts, renews the lease. */
 void aka_tick(struct aka *a);
 
 /* Appends Prometheus lines (authentications by result, contexts, cached generators). */

@@ -92,19 +92,16 @@ static int grow(struct sqn_stripe *s)
     return IOTSEC_OK;
 }
 
-/* The entry for id in its (locked) stripe, created from the database's generator if absent. */
-static struct sqn_entry *find_or_add(struct sqn_stripe *s, int64_t id, const struct sqn_gen *db)
+/* The entry for id in its (locked) stripe, created empty if absent: no SEQ is this instance's
+ * until a reservation hands it a block. */
+static struct sqn_entry *find_or_add(struct sqn_stripe *s, int64_t id)
 {
     if ((s->used + 1) * 4 > s->cap * 3 && grow(s) != IOTSEC_OK)
         return NULL;
     struct sqn_entry *e = probe(s->slots, s->cap, id);
     if (e->id == 0) {
-        /* Every SEQ below db->next may have been issued by an earlier run; the ones from
-         * db->next up to db->reserved were reserved for this run. */
         e->id = id;
-        e->gen = *db;
-        if (e->gen.next > e->gen.reserved)
-            e->gen.next = e->gen.reserved; /* never trust a row beyond its reservation */
+        e->gen = (struct sqn_gen){0, 0};
         e->synch_failures = 0;
         s->used++;
     }
@@ -116,13 +113,13 @@ static struct sqn_stripe *stripe_of(struct sqn_cache *c, int64_t id)
     return &c->stripes[mix((uint64_t)id) & (STRIPES - 1)];
 }
 
-int sqn_cache_take(struct sqn_cache *c, int64_t id, const struct sqn_gen *db, unsigned ind,
-                   bool resync, uint64_t sqn_ms, uint64_t block, struct sqn_step *step)
+int sqn_cache_take(struct sqn_cache *c, int64_t id, unsigned ind, bool resync, uint64_t sqn_ms,
+                   uint64_t block, struct sqn_step *step)
 {
     memset(step, 0, sizeof(*step));
     struct sqn_stripe *s = stripe_of(c, id);
     pthread_mutex_lock(&s->lock);
-    struct sqn_entry *e = find_or_add(s, id, db);
+    struct sqn_entry *e = find_or_add(s, id);
     int rc = IOTSEC_ERR_NOMEM;
     if (e != NULL) {
         if (resync) {
@@ -134,22 +131,22 @@ int sqn_cache_take(struct sqn_cache *c, int64_t id, const struct sqn_gen *db, un
         if (rc == IOTSEC_OK)
             step->ok = true;
         else if (rc == IOTSEC_ERR_BUSY)
-            rc = sqn_reserve_target(&e->gen, block, &step->reserve_target);
+            rc = sqn_reserve_floor(&e->gen, block, &step->reserve_floor);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
-void sqn_cache_reserved(struct sqn_cache *c, int64_t id, uint64_t reserved)
+void sqn_cache_reserved(struct sqn_cache *c, int64_t id, uint64_t hi, uint64_t block)
 {
-    /* Only a take creates a generator (from the durable value); a reservation always
-     * follows one, so an unknown id has nothing to raise. */
+    /* Only a take creates a generator; a reservation always follows one, so an unknown id
+     * has no generator to give the block to (the block is then skipped, never reused). */
     struct sqn_stripe *s = stripe_of(c, id);
     pthread_mutex_lock(&s->lock);
     if (s->cap) {
         struct sqn_entry *e = probe(s->slots, s->cap, id);
-        if (e->id == id && e->gen.reserved < reserved)
-            e->gen.reserved = reserved;
+        if (e->id == id)
+            sqn_block_granted(&e->gen, hi, block);
     }
     pthread_mutex_unlock(&s->lock);
 }

@@ -1,7 +1,7 @@
 /* In-memory state of the AKA capability, shared by all worker threads:
- * - the SQN generators of the subscribers seen since start (served from memory, reserved
- *   durably in blocks: see subscriber.h, struct sqn_gen), with their count of consecutive
- *   synchronisation failures;
+ * - the SQN generators of the subscribers seen since start (each the block of SEQs this instance
+ *   reserved durably and serves from memory: see subscriber.h, struct sqn_gen), with their
+ *   count of consecutive synchronisation failures;
  * - the AUSF's authentication contexts (authCtxId -> expected RES*, keys, expiry).
  * Both are striped hash tables: a lock per stripe, so threads rarely contend. */
 #ifndef IOTSEC_AKA_CACHE_H
@@ -25,20 +25,21 @@ size_t sqn_cache_size(struct sqn_cache *c);
 struct sqn_step {
     uint64_t sqn;            /* the SQN to use (when ok) */
     bool ok;                 /* an SQN was taken */
-    uint64_t reserve_target; /* when !ok: reserve durably up to this, then sqn_cache_reserved */
+    uint64_t reserve_floor;  /* when !ok: reserve a block at or above this SEQ durably, then
+                                hand the result to sqn_cache_reserved */
     unsigned synch_failures; /* consecutive resynchronisations, this one included */
 };
 
-/* Takes the next SQN for subscription id in IND slot ind. db is the generator as the database
- * has it (sqn_next, sqn_reserved), used when the generator is not in memory yet. With resync, first moves the
- * generator past sqn_ms and counts a synchronisation failure. block: SEQs per reservation.
- * Returns IOTSEC_OK (see step), IOTSEC_ERR_INVALID (SEQ space exhausted), IOTSEC_ERR_NOMEM. */
-int sqn_cache_take(struct sqn_cache *c, int64_t id, const struct sqn_gen *db, unsigned ind,
-                   bool resync, uint64_t sqn_ms, uint64_t block, struct sqn_step *step);
+/* Takes the next SQN for subscription id with IND ind. A generator not in memory yet starts
+ * empty: its first take asks for a reservation. With resync, first moves the generator past
+ * sqn_ms and counts a synchronisation failure. block: SEQs per reservation. Returns IOTSEC_OK
+ * (see step), IOTSEC_ERR_INVALID (SEQ space exhausted), IOTSEC_ERR_NOMEM. */
+int sqn_cache_take(struct sqn_cache *c, int64_t id, unsigned ind, bool resync, uint64_t sqn_ms,
+                   uint64_t block, struct sqn_step *step);
 
-/* Records that reserved is now durable for id (never lowers it; an id not taken from yet
- * is left alone: its first take reads the durable value). */
-void sqn_cache_reserved(struct sqn_cache *c, int64_t id, uint64_t reserved);
+/* Installs the block [hi - block, hi) a durable reservation returned for id (see
+ * sqn_block_granted). */
+void sqn_cache_reserved(struct sqn_cache *c, int64_t id, uint64_t hi, uint64_t block);
 
 /* A successful authentication ends a run of synchronisation failures. */
 void sqn_cache_auth_success(struct sqn_cache *c, int64_t id);
@@ -58,9 +59,9 @@ struct auth_ctx {
     uint8_t rand[16];
     uint8_t xres_star[16]; /* 5G AKA: XRES*; EAP-AKA': XRES (first res_len bytes) */
     uint8_t kausf[32];
-    uint8_t k_aut[32];     /* EAP-AKA' */
+    uint8_t k_aut[32]; /* EAP-AKA' */
     size_t res_len;
-    uint8_t eap_id;        /* EAP-AKA': identifier of the challenge sent */
+    uint8_t eap_id; /* EAP-AKA': identifier of the challenge sent */
     int64_t expires_at_ms;
 };
 

@@ -11,15 +11,17 @@
 #include "subscriber/subscriber.h"
 
 enum aka_counter {
-    AKA_UDM_VECTORS,     /* vectors handed out by the UDM endpoint */
-    AKA_AUSF_STARTED,    /* AUSF authentications started */
-    AKA_AUSF_SUCCESS,    /* confirmations with the right RES* */
-    AKA_AUSF_FAILURE,    /* confirmations with a wrong RES* */
-    AKA_REJECTED_STATE,  /* subscriptions that may not authenticate */
-    AKA_UNKNOWN_USER,    /* SUPI/SUCI with no subscription */
-    AKA_SUCI_FAILURE,    /* SUCIs that did not de-conceal */
-    AKA_RESYNC,          /* resynchronisations performed */
-    AKA_RESYNC_REJECTED, /* AUTS that failed MAC-S, or too many in a row */
+    AKA_UDM_VECTORS,       /* vectors handed out by the UDM endpoint */
+    AKA_AUSF_STARTED,      /* AUSF authentications started */
+    AKA_AUSF_SUCCESS,      /* confirmations with the right RES* */
+    AKA_AUSF_FAILURE,      /* confirmations with a wrong RES* */
+    AKA_REJECTED_STATE,    /* subscriptions that may not authenticate */
+    AKA_UNKNOWN_USER,      /* SUPI/SUCI with no subscription */
+    AKA_SUCI_FAILURE,      /* SUCIs that did not de-conceal */
+    AKA_RESYNC,            /* resynchronisations performed */
+    AKA_RESYNC_REJECTED,   /* AUTS that failed MAC-S, or too many in a row */
+    AKA_SQN_RESERVATIONS,  /* SQN blocks reserved durably */
+    AKA_SQN_LEASE_REFUSED, /* vectors refused: the SQN slot's lease could not be renewed */
     AKA_COUNTER_COUNT,
 };
 
@@ -32,12 +34,22 @@ struct aka {
     struct auth_ctx_table *ctxs;
     struct aka_seen *seen; /* last seen per credential (aka_seen.c) */
     atomic_uint_fast64_t counters[AKA_COUNTER_COUNT];
+    /* The SQN slot this instance leases (aka_lease.c): which IND values it uses. */
+    struct sqn_lease lease;             /* slot and holder fixed after the claim */
+    atomic_int_fast64_t lease_until_ms; /* 0: no lease (vectors refused) */
+    atomic_bool renewing;               /* a renewal job is in flight */
+    int64_t last_renew_ms;              /* aka_tick's thread only */
 };
+
+/* Whether vectors may be issued now (the lease has margin left). */
+bool aka_lease_usable(struct aka *a);
+/* Submits a renewal when a third of the lease has passed (aka_tick). */
+void aka_lease_tick(struct aka *a);
 
 struct aka_seen *aka_seen_new(void);
 void aka_seen_free(struct aka_seen *t);
-void aka_seen_record(struct aka_seen *t, const char *supi, uint32_t cred_version,
-                     const char *snn, int64_t now, bool refused);
+void aka_seen_record(struct aka_seen *t, const char *supi, uint32_t cred_version, const char *snn,
+                     int64_t now, bool refused);
 
 void aka_count(struct aka *a, enum aka_counter c);
 

@@ -151,6 +151,7 @@ struct an_finding {
     uint8_t proto; /* enum an_proto, for unexpFlowTeps */
     double freq;   /* circums.freq: flows per second in the window */
     uint64_t vol;  /* circums.vol: bytes in the window */
+    int64_t id;    /* the daemon's persisted finding (an_findings.id); 0: none (engine) */
 };
 
 /* Builds {"device":hex,"window":..,"start":ISO,"source":..,"abnormalBehaviour":{excep:
@@ -328,12 +329,15 @@ struct analytics_options {
     struct store *store;      /* subscriptions, to refuse mappings of unknown SUPIs (borrowed) */
     size_t max_records;       /* records per ingestion batch; 0 = 10000 */
     uint32_t max_mappings;    /* configured + session mappings; 0 = 1000000 */
+    uint32_t findings_retention_days; /* findings older are swept; 0 = kept forever */
     char admin_cert_sha256[65]; /* the pinned admin certificate */
 };
 
 /* Called for every finding, with the device's SUPI (NULL if none is mapped) and the
- * finding's JSON. Runs under the instance's lock, on the thread that closed the window: it
- * must not block (queue the work) and must not call back into the instance. */
+ * finding's JSON. With a store: on the store's writer thread, once the finding's row is
+ * committed (f->id names it; 0 when the write failed or was refused, and then on the thread
+ * that closed the window). Without one: under the instance's lock, on that thread (f->id 0).
+ * Either way it must not block (queue the work) and must not call back into the instance. */
 typedef void (*analytics_finding_fn)(void *arg, const struct an_finding *f, const char *supi,
                                      const char *json);
 
@@ -357,11 +361,30 @@ int analytics_signal(struct analytics *a, const char *supi, double time, enum an
  * table mid-batch: the records before it are counted (IOTSEC_ERR_BUSY with counted set). */
 struct analytics_batch_result {
     uint64_t records, counted, unmapped, findings;
+    uint64_t late; /* records older than the open window (counted into it) */
     size_t bad_line;
     char err[128];
 };
 int analytics_ingest_text(struct analytics *a, enum an_format fmt, const char *text, size_t len,
                           struct analytics_batch_result *out);
+
+/* A finding made outside the engine (the location capability's): persisted and handed to
+ * the finding hook exactly as the engine's own; supi may be NULL. */
+void analytics_report_finding(struct analytics *a, const struct an_finding *f, const char *supi,
+                              const char *json);
+
+/* Writes what is waiting (findings, mapping changes: they are batched into one store job
+ * per ingestion call or per second) and waits until it is committed. Not on an event loop's
+ * hot path: admin reads and tests. */
+void analytics_flush(struct analytics *a);
+
+/* The schema of the persisted findings and mappings (analytics_store.c). */
+extern const char ANALYTICS_MIGRATION_1[];
+
+/* One persisted finding as JSON ({"id","at","window","start","exception","level","device",
+ * "supi","victim","evidence"}; malloc'ed, caller frees) into *out; IOTSEC_ERR_NOTFOUND when
+ * absent (never written, or past the retention). For the policy's "why". Any thread. */
+int analytics_finding_load(struct store *s, int64_t id, char **out);
 
 /* The daemon's one-second tick: closes the open window when its time is over (see
  * docs/analytics.md, "which clock rules"), rotates the key when due. now: wall time. */

@@ -7,10 +7,12 @@
  * unknown format (400) leave the engine untouched. */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "analytics/an_service.h"
+#include "analytics/an_store.h"
 #include "base/err.h"
 #include "crypto/supi.h"
 #include "http/http.h"
@@ -124,10 +126,17 @@ static void ingest(struct http_request *req, struct analytics *a)
         http_respond_problem(req, 400, NULL, r.err, "INVALID_MSG_FORMAT", NULL, 0);
         return;
     }
-    http_respond_json(req, 200,
-                      json_pack("{s:I, s:I, s:I, s:I}", "records", (json_int_t)r.records,
-                                "counted", (json_int_t)r.counted, "unmapped",
-                                (json_int_t)r.unmapped, "findings", (json_int_t)r.findings));
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I}", "records", (json_int_t)r.records, "counted",
+                          (json_int_t)r.counted, "unmapped", (json_int_t)r.unmapped, "late",
+                          (json_int_t)r.late, "findings", (json_int_t)r.findings);
+    /* Mostly unmapped: the mapping is missing (a restart before it was persisted, an SMF
+     * that never reported the sessions), and the detectors see next to nothing. */
+    if (o && r.records > 0 && 2 * r.unmapped > r.records)
+        json_object_set_new(o, "warning",
+                            json_string("more than half of the batch's records map to no "
+                                        "device: map the UE addresses (analytics map, or "
+                                        "session events) or nothing is detected"));
+    http_respond_json(req, 200, o);
 }
 
 static void handle_sbi_ingest(struct http_request *req, void *user)
@@ -234,13 +243,79 @@ static void handle_map(struct http_request *req, void *user)
         http_respond_problem(req, 503, NULL, detail, NULL, NULL, 0);
         return;
     }
+    analytics_flush(a); /* durable before the answer: a restart keeps them */
     http_respond_json(req, 200, json_pack("{s:I}", "mapped", (json_int_t)mapped));
 }
 
+static bool exception_known(const char *name)
+{
+    for (int x = 0; x < AN_EXC_COUNT; x++)
+        if (strcmp(name, an_exception_name((enum an_exception)x)) == 0)
+            return true;
+    return false;
+}
+
+/* A decimal integer in [min, max]. */
+static bool query_int(const char *v, long long min, long long max, long long *out)
+{
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+/* ?supi=&exception=&since=&after=&limit= ; "next" is the cursor of the following page. */
 static void handle_findings(struct http_request *req, void *user)
 {
-    if (admin_ok(req, user))
-        http_respond_json(req, 200, json_pack("{s:o}", "findings", analytics_findings_json(user)));
+    struct analytics *a = user;
+    if (!admin_ok(req, a))
+        return;
+    const char *supi = http_request_query_param(req, "supi");
+    const char *exc = http_request_query_param(req, "exception");
+    const char *since = http_request_query_param(req, "since");
+    const char *after = http_request_query_param(req, "after");
+    const char *limit = http_request_query_param(req, "limit");
+    struct an_findings_query q = {.supi = supi, .exception = exc, .limit = 100};
+    long long n = 0;
+    int64_t t;
+    struct supi parsed;
+    const char *bad = NULL;
+    if (supi && supi_parse(supi, &parsed) != IOTSEC_OK)
+        bad = "supi";
+    else if (exc && !exception_known(exc))
+        bad = "exception";
+    else if (since && sub_parse_time(since, &t) != IOTSEC_OK && !query_int(since, 0, INT64_MAX, &n))
+        bad = "since";
+    else if (after && !query_int(after, 0, INT64_MAX, &n))
+        bad = "after";
+    else if (limit && !query_int(limit, 1, 1000, &n))
+        bad = "limit";
+    if (bad) {
+        struct http_invalid_param ip = {bad, "supi: a SUPI; exception: a TS 29.520 ExceptionId; "
+                                             "since: RFC 3339 or unix seconds; after: a cursor; "
+                                             "1 <= limit <= 1000"};
+        http_respond_problem(req, 400, NULL, "invalid query", "INVALID_QUERY_PARAM", &ip, 1);
+        return;
+    }
+    if (since)
+        q.since = sub_parse_time(since, &t) == IOTSEC_OK ? t : atoll(since);
+    if (after)
+        q.after = atoll(after);
+    if (limit)
+        q.limit = (size_t)atoll(limit);
+    json_t *arr;
+    if (analytics_findings_list(a, &q, &arr) != IOTSEC_OK) {
+        http_respond_problem(req, 500, NULL, "the findings could not be read", NULL, NULL, 0);
+        return;
+    }
+    json_t *o = json_pack("{s:o}", "findings", arr);
+    size_t count = json_array_size(arr);
+    if (count == q.limit) /* maybe more: the next page starts after the last id */
+        json_object_set_new(o, "next",
+                            json_incref(json_object_get(json_array_get(arr, count - 1), "id")));
+    http_respond_json(req, 200, o);
 }
 
 static void handle_stats(struct http_request *req, void *user)

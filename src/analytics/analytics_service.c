@@ -20,14 +20,19 @@
 #include "analytics/an_int.h"
 #include "analytics/an_key.h"
 #include "analytics/an_service.h"
+#include "analytics/an_store.h"
 #include "base/err.h"
 #include "base/hex.h"
+#include "base/log.h"
 #include "crypto/ct.h"
 #include "crypto/supi.h"
 #include "subscriber/subscriber.h"
 
 #define GRACE_S 2.0
-#define RING    256 /* findings kept for the admin face */
+#define PENDING_FINDINGS 1024 /* findings waiting for one write job; past it, written at once */
+#define PENDING_MAPS     512  /* mapping changes waiting for one write job */
+#define SWEEP_EVERY_S    60.0
+#define SWEEP_LIMIT      1000 /* findings deleted per sweep: a bounded job */
 
 #define MAP_ADDRS 2 /* an IPv4 and an IPv6 address per device, typically */
 
@@ -49,8 +54,12 @@ struct analytics {
     uint32_t map_cap, map_used;
     analytics_finding_fn hook;
     void *hook_arg;
-    char *ring[RING];
-    uint64_t ring_next;
+    /* Writes waiting for the next store job (an_write.c's batching, under mu). */
+    struct an_pending pend;
+    bool restoring; /* loading the persisted mappings: nothing to write back */
+    double next_sweep;
+    uint64_t unsaved;      /* findings or mapping changes a full store queue refused */
+    double unmapped_warned; /* wall time of the last "mostly unmapped" log line */
     double last_input;     /* wall time of the last input */
     bool flushed_idle;     /* the timer closed the window since the last input */
     uint64_t findings;     /* findings reported since start */
@@ -193,6 +202,25 @@ int analytics_supi_of(struct analytics *a, const uint8_t pseudonym[16], char *ou
 
 /* ---- findings ---- */
 
+/* Hands what waits to the store, then the findings to the hook (under mu). */
+static void drain(struct analytics *a)
+{
+    a->unsaved += an_pending_drain(&a->pend, a->o.store, a->hook, a->hook_arg);
+}
+
+/* Every finding is queued for the store with its evidence; the hook hears of it once its row
+ * is committed (an_pending_drain). The pseudonym -> SUPI link is read now: the row keeps the
+ * SUPI the device had when it was flagged. */
+static void queue_finding(struct analytics *a, const struct an_finding *f, const char *supi,
+                          char *json)
+{
+    a->findings++;
+    if (an_pending_add_finding(&a->pend, f, supi, json) != IOTSEC_OK)
+        return;
+    if (a->pend.nf >= PENDING_FINDINGS)
+        drain(a);
+}
+
 static void on_finding(void *arg, const struct an_finding *f)
 {
     struct analytics *a = arg;
@@ -200,14 +228,35 @@ static void on_finding(void *arg, const struct an_finding *f)
     if (json == NULL)
         return;
     const struct map_entry *m = map_find(a, f->device);
-    a->findings++;
-    if (a->hook)
-        a->hook(a->hook_arg, f, m ? m->supi : NULL, json);
-    /* Kept as they are, with the pseudonym only: the SUPI is added when the admin face
-     * lists them (the mapping table stays the one place that links the two). */
-    char **slot = &a->ring[a->ring_next++ % RING];
-    free(*slot);
-    *slot = json;
+    queue_finding(a, f, m ? m->supi : NULL, json);
+}
+
+void analytics_report_finding(struct analytics *a, const struct an_finding *f, const char *supi,
+                              const char *json)
+{
+    char *copy = strdup(json);
+    if (copy == NULL)
+        return;
+    pthread_mutex_lock(&a->mu);
+    queue_finding(a, f, supi, copy);
+    drain(a);
+    pthread_mutex_unlock(&a->mu);
+}
+
+static int barrier_run(struct store_conn *conn, void *arg)
+{
+    (void)conn;
+    (void)arg;
+    return IOTSEC_OK;
+}
+
+void analytics_flush(struct analytics *a)
+{
+    pthread_mutex_lock(&a->mu);
+    drain(a);
+    pthread_mutex_unlock(&a->mu);
+    if (a->o.store) /* everything queued before this is committed when it returns */
+        store_write_sync(a->o.store, barrier_run, NULL);
 }
 
 /* ---- configuration ---- */
@@ -274,6 +323,32 @@ static int open_key(struct analytics *a, char *err, size_t err_len)
     return rc;
 }
 
+static int session_apply(struct analytics *a, const char *supi, const char *ue_ip, bool start,
+                         const char *group);
+
+static void restore_one(void *ctx, const char *supi, const char *ip, const char *group)
+{
+    struct analytics *a = ctx;
+    if (session_apply(a, supi, ip, true, group) != IOTSEC_OK)
+        a->unsaved++; /* a row this instance cannot hold (table full): said in the log */
+}
+
+/* The persisted mappings: the UE addresses are session state, but a restart must not make
+ * every flow "unmapped" until the SMF speaks again. */
+static int restore(struct analytics *a, char *err, size_t err_len)
+{
+    a->restoring = true;
+    int rc = an_store_map_load(a->o.store, restore_one, a);
+    a->restoring = false;
+    if (rc != IOTSEC_OK)
+        snprintf(err, err_len, "analytics: cannot read the persisted mappings: %s",
+                 iotsec_strerror(rc));
+    else if (a->unsaved)
+        log_msg(LOG_WARN, NULL, "analytics: %llu persisted mappings not restored",
+                (unsigned long long)a->unsaved);
+    return rc;
+}
+
 struct analytics *analytics_new(const struct analytics_options *o, char *err, size_t err_len)
 {
     struct analytics *a = calloc(1, sizeof(*a));
@@ -300,6 +375,8 @@ struct analytics *analytics_new(const struct analytics_options *o, char *err, si
     }
     if (rc == IOTSEC_OK)
         rc = map_rebuild(a, 32, 0, NULL);
+    if (rc == IOTSEC_OK && a->o.store)
+        rc = restore(a, err, err_len);
     if (rc != IOTSEC_OK) {
         analytics_free(a);
         return NULL;
@@ -312,13 +389,15 @@ void analytics_free(struct analytics *a)
 {
     if (a == NULL)
         return;
+    a->hook = NULL; /* the daemon flushed to it already; whoever it was may be gone */
+    if (a->e)
+        analytics_flush(a); /* the last findings and mapping changes */
+    an_pending_free(&a->pend);
     an_engine_free(a->e);
     if (a->map) {
         secure_wipe(a->map, (size_t)a->map_cap * sizeof(*a->map));
         free(a->map);
     }
-    for (int i = 0; i < RING; i++)
-        free(a->ring[i]);
     an_key_wipe(&a->key);
     pthread_mutex_destroy(&a->mu);
     free(a);
@@ -354,12 +433,21 @@ static double wall_now(void)
 int analytics_session(struct analytics *a, const char *supi, const char *ue_ip, bool start,
                       const char *group)
 {
+    pthread_mutex_lock(&a->mu);
+    int rc = session_apply(a, supi, ue_ip, start, group);
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+/* Under mu. Persisted (batched) unless restoring. */
+static int session_apply(struct analytics *a, const char *supi, const char *ue_ip, bool start,
+                         const char *group)
+{
     struct supi s;
     struct an_addr ue;
     if (supi == NULL || ue_ip == NULL || supi_parse(supi, &s) != IOTSEC_OK ||
         strlen(supi) >= ANALYTICS_SUPI_MAX || an_addr_parse(ue_ip, strlen(ue_ip), &ue) != IOTSEC_OK)
         return IOTSEC_ERR_INVALID;
-    pthread_mutex_lock(&a->mu);
     int rc;
     struct map_entry *m = NULL;
     if (!start) {
@@ -375,7 +463,15 @@ int analytics_session(struct analytics *a, const char *supi, const char *ue_ip, 
         if (rc == IOTSEC_OK)
             entry_addr(m, &ue, true);
     }
-    pthread_mutex_unlock(&a->mu);
+    if (rc == IOTSEC_OK && !a->restoring && a->o.store) {
+        char canon[48]; /* one spelling per address: the row's key */
+        an_addr_format(&ue, canon, sizeof(canon));
+        if (an_pending_add_map(&a->pend, supi, canon, group, start, (int64_t)time(NULL)) !=
+            IOTSEC_OK)
+            a->unsaved++;
+        else if (a->pend.nm >= PENDING_MAPS)
+            drain(a);
+    }
     return rc;
 }
 
@@ -394,6 +490,7 @@ int analytics_signal(struct analytics *a, const char *supi, double t, enum an_si
         a->last_input = wall_now();
         a->flushed_idle = false;
     }
+    drain(a);
     pthread_mutex_unlock(&a->mu);
     return rc;
 }
@@ -461,6 +558,7 @@ int analytics_ingest_text(struct analytics *a, enum an_format fmt, const char *t
         return rc;
     }
     uint64_t findings = a->findings;
+    uint64_t late = a->e->late;
     for (size_t i = 0; i < n && rc == IOTSEC_OK; i++) {
         int one = an_engine_ingest(a->e, &flows[i], NULL);
         if (one == IOTSEC_OK)
@@ -474,10 +572,20 @@ int analytics_ingest_text(struct analytics *a, enum an_format fmt, const char *t
     }
     r->records = n;
     r->findings = a->findings - findings;
+    r->late = a->e->late - late;
+    double now = wall_now();
+    if (n > 0 && 2 * r->unmapped > n && now - a->unmapped_warned >= 60.0) {
+        a->unmapped_warned = now; /* loud, not once per batch */
+        log_msg(LOG_WARN, NULL,
+                "analytics: %llu of %llu records of a batch map to no device: are the UE "
+                "addresses mapped (analytics map, session events)?",
+                (unsigned long long)r->unmapped, (unsigned long long)n);
+    }
     if (n > 0) {
         a->last_input = wall_now();
         a->flushed_idle = false;
     }
+    drain(a);
     pthread_mutex_unlock(&a->mu);
     free(flows);
     return rc;
@@ -518,29 +626,78 @@ void analytics_tick(struct analytics *a, double now)
     }
     if (a->o.rotate_s && now >= (double)a->key.created + a->o.rotate_s)
         rotate(a, now);
+    drain(a); /* the window the timer closed; session events of the last second */
+    if (a->o.store && a->o.findings_retention_days && now >= a->next_sweep) {
+        a->next_sweep = now + SWEEP_EVERY_S;
+        an_sweep_submit(a->o.store, (int64_t)now - (int64_t)a->o.findings_retention_days * 86400,
+                        SWEEP_LIMIT);
+    }
     pthread_mutex_unlock(&a->mu);
 }
 
 /* ---- views for the admin face (analytics_http.c) ---- */
 
-json_t *analytics_findings_json(struct analytics *a)
+static json_t *row_json(const struct an_finding_row *r)
 {
-    json_t *arr = json_array();
-    pthread_mutex_lock(&a->mu);
-    uint64_t first = a->ring_next > RING ? a->ring_next - RING : 0;
-    for (uint64_t i = first; i < a->ring_next; i++) {
-        json_t *f = a->ring[i % RING] ? json_loads(a->ring[i % RING], 0, NULL) : NULL;
-        uint8_t p[16];
-        const char *dev = json_string_value(json_object_get(f, "device"));
-        const struct map_entry *m =
-            dev && hex_decode(dev, p, sizeof(p)) == IOTSEC_OK ? map_find(a, p) : NULL;
-        if (m) /* the operator acts on it */
-            json_object_set_new(f, "supi", json_string(m->supi));
-        if (f)
-            json_array_append_new(arr, f);
+    char at[32], start[32];
+    sub_format_time(r->at, at, sizeof(at));
+    sub_format_time(r->window_start, start, sizeof(start));
+    json_t *ev = json_loads(r->evidence, 0, NULL);
+    json_t *o = json_object();
+    json_t *finding = json_object_get(ev, "finding");
+    if (json_is_object(finding)) /* the TS 29.520 object itself, as the list always gave */
+        json_object_update(o, finding);
+    json_object_set_new(o, "id", json_integer(r->id));
+    json_object_set_new(o, "at", json_string(at));
+    json_object_set_new(o, "exception", json_string(r->exception));
+    json_object_set_new(o, "level", json_integer(r->level));
+    json_object_set_new(o, "window_start", json_string(start));
+    if (r->supi[0]) /* the operator acts on it; the northbound face never sees this list */
+        json_object_set_new(o, "supi", json_string(r->supi));
+    if (r->victim[0])
+        json_object_set_new(o, "victim", json_string(r->victim));
+    json_t *fired = json_object_get(ev, "fired");
+    if (fired)
+        json_object_set_new(o, "fired", json_incref(fired));
+    json_decref(ev);
+    return o;
+}
+
+static void list_row(const struct an_finding_row *r, void *ctx)
+{
+    json_array_append_new(ctx, row_json(r));
+}
+
+int analytics_findings_list(struct analytics *a, const struct an_findings_query *q, json_t **out)
+{
+    *out = json_array();
+    if (a->o.store == NULL)
+        return IOTSEC_OK;
+    analytics_flush(a); /* every finding made before this request is listed */
+    int rc = an_store_findings_list(a->o.store, q, list_row, *out);
+    if (rc != IOTSEC_OK) {
+        json_decref(*out);
+        *out = NULL;
     }
-    pthread_mutex_unlock(&a->mu);
-    return arr;
+    return rc;
+}
+
+static void load_row(const struct an_finding_row *r, void *ctx)
+{
+    *(json_t **)ctx = row_json(r);
+}
+
+int analytics_finding_load(struct store *s, int64_t id, char **out)
+{
+    json_t *o = NULL;
+    *out = NULL;
+    int rc = an_store_finding_get(s, id, load_row, &o);
+    if (rc == IOTSEC_OK) {
+        *out = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        rc = *out ? IOTSEC_OK : IOTSEC_ERR_NOMEM;
+    }
+    json_decref(o);
+    return rc;
 }
 
 json_t *analytics_stats_json(struct analytics *a)
@@ -555,6 +712,8 @@ json_t *analytics_stats_json(struct analytics *a)
                           (json_int_t)a->batches, "batches_rejected",
                           (json_int_t)a->batches_rejected, "window_s", (int)a->e->cfg.window_s,
                           "key_epoch", (json_int_t)a->key.epoch);
+    if (o)
+        json_object_set_new(o, "unsaved", json_integer((json_int_t)a->unsaved));
     pthread_mutex_unlock(&a->mu);
     return o;
 }

@@ -89,8 +89,9 @@ static void on_location_finding(void *ctx, const struct location_finding *lf)
     json_object_set_new(o, "cause", json_string(lf->cause));
     char *json = json_dumps(o, JSON_COMPACT);
     json_decref(o);
+    /* Persisted with the analytics' findings, then to the policy through the same hook. */
     if (json != NULL)
-        policy_on_finding(b->ps, &f, lf->event->supi, json);
+        analytics_report_finding(b->a, &f, lf->event->supi, json);
     free(json);
 }
 

@@ -29,6 +29,7 @@ struct yaml_aka {
 };
 struct yaml_analytics {
     unsigned window_s, pseudonym_rotation_s;
+    unsigned *findings_retention_days; /* NULL: the default; 0: kept forever */
     char *thresholds, *key_file;
 };
 struct yaml_policy {
@@ -93,6 +94,8 @@ static const cyaml_schema_field_t analytics_fields[] = {
     CYAML_FIELD_UINT("pseudonym_rotation_s", OPT, struct yaml_analytics, pseudonym_rotation_s),
     CYAML_FIELD_STRING_PTR("thresholds", OPT, struct yaml_analytics, thresholds, 0, 500),
     CYAML_FIELD_STRING_PTR("key_file", OPT, struct yaml_analytics, key_file, 1, 500),
+    CYAML_FIELD_UINT_PTR("findings_retention_days", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                         struct yaml_analytics, findings_retention_days),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t policy_fields[] = {
     CYAML_FIELD_BOOL("nftables", OPT, struct yaml_policy, nftables),
@@ -149,6 +152,7 @@ void config_defaults(struct config *c, const char *dir)
     c->an_window_s = 60;
     strcpy(c->an_key_file, "analytics.key");
     c->an_rotate_s = 30 * 86400;
+    c->an_findings_retention_days = 90;
     strcpy(c->loc_granularity, "cell");
     c->loc_k_anonymity = 10;
     c->loc_counts_per_minute = 6;
@@ -233,6 +237,8 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         c->an_rotate_s = y->analytics->pseudonym_rotation_s; /* 0: never */
         set(c->an_thresholds, sizeof(c->an_thresholds), y->analytics->thresholds);
         set(c->an_key_file, sizeof(c->an_key_file), y->analytics->key_file);
+        if (y->analytics->findings_retention_days)
+            c->an_findings_retention_days = *y->analytics->findings_retention_days;
     }
     if (y->policy)
         c->policy_nftables = y->policy->nftables;
@@ -261,9 +267,13 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         snprintf(err, err_len, "%s: plmn.mcc and plmn.mnc must be digits", path);
         return IOTSEC_ERR_INVALID;
     }
-    if (c->an_window_s > 86400 || (c->an_rotate_s != 0 && c->an_rotate_s < 60)) {
-        snprintf(err, err_len, "%s: analytics.window_s <= 86400, analytics.pseudonym_rotation_s "
-                               "0 (never) or >= 60", path);
+    if (c->an_window_s > 86400 || (c->an_rotate_s != 0 && c->an_rotate_s < 60) ||
+        c->an_findings_retention_days > 3650) {
+        snprintf(err, err_len,
+                 "%s: analytics.window_s <= 86400, analytics.pseudonym_rotation_s "
+                 "0 (never) or >= 60, analytics.findings_retention_days 0 (kept "
+                 "forever) to 3650",
+                 path);
         return IOTSEC_ERR_INVALID;
     }
     if (strcmp(c->loc_granularity, "cell") != 0 && strcmp(c->loc_granularity, "ta") != 0) {
@@ -299,11 +309,13 @@ int config_write(const struct config *c, const char *path)
             "workers: %u          # 0: one per CPU\n"
             "log_level: %s\n"
             "analytics:\n  window_s: %u\n  pseudonym_rotation_s: %u   # 0: never\n"
-            "  key_file: %s   # the pseudonym key, sealed under the KEK\n",
+            "  key_file: %s   # the pseudonym key, sealed under the KEK\n"
+            "  findings_retention_days: %u   # findings kept as evidence; 0: forever\n",
             c->dir, c->mcc, c->mnc, c->database, c->kek_file, c->sbi_listen, c->sbi_h2c_listen,
-            c->admin_listen, c->northbound_listen, c->device_listen, c->tls_ca, c->tls_cert, c->tls_key, c->admin_cert, c->sqn_block,
-            c->auth_ctx_ttl_s, c->max_synch_failures, c->workers, c->log_level, c->an_window_s,
-            c->an_rotate_s, c->an_key_file);
+            c->admin_listen, c->northbound_listen, c->device_listen, c->tls_ca, c->tls_cert,
+            c->tls_key, c->admin_cert, c->sqn_block, c->auth_ctx_ttl_s, c->max_synch_failures,
+            c->workers, c->log_level, c->an_window_s, c->an_rotate_s, c->an_key_file,
+            c->an_findings_retention_days);
     if (strcmp(c->store_backend, "postgresql") == 0)
         fprintf(f,
                 "store:   # the database of record (storage.database is then unused)\n"

@@ -31,6 +31,7 @@ struct config {
     char an_thresholds[CONFIG_PATH_MAX];  /* JSON thresholds file; "" = the defaults */
     char an_key_file[CONFIG_PATH_MAX];    /* the sealed pseudonym key (analytics.key) */
     unsigned an_rotate_s;                 /* pseudonym key rotation period; 0 = never */
+    unsigned an_findings_retention_days;  /* persisted findings kept (90); 0 = forever */
     /* subscriber: */
     unsigned expiry_sweep_s; /* how often expired credentials are marked (60; 1..86400) */
     /* policy: (docs/policy.md) */

@@ -4,6 +4,7 @@
  * 5 location, 6 policy, 7 provision lifecycle (a capability needing a second migration takes
  * the next free one). */
 #include "aka/aka.h"
+#include "analytics/analytics.h"
 #include "daemon/daemon.h"
 #include "expose/northbound.h"
 #include "location/location.h"
@@ -21,6 +22,9 @@ static const struct store_migration migrations[] = {
      LOCATION_MIGRATION_1, NULL},
     {6, "policy: actions on findings, their audit, the policy", POLICY_MIGRATION_1, NULL},
     {7, "provision: maximum credential age, credential age", PROVISION_MIGRATION_2, NULL},
+    {8, "subscriber: SQN slots leased by instances", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
+    {9, "analytics: findings kept as evidence, UE address mappings", ANALYTICS_MIGRATION_1, NULL},
+    {10, "policy: who acted and why, the finding behind an action", POLICY_MIGRATION_2, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

@@ -1,7 +1,7 @@
 /* iotsecd run: wires the faces to the capabilities and serves until SIGTERM/SIGINT. */
 #include <errno.h>
-#include <pthread.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,11 +21,11 @@
 #include "daemon/daemon.h"
 #include "daemon/pki.h"
 #include "expose/northbound.h"
+#include "expose/t8.h"
 #include "http/http.h"
+#include "location/location.h"
 #include "policy/policy.h"
 #include "provision/provision.h"
-#include "expose/t8.h"
-#include "location/location.h"
 #include "subscriber/subscriber.h"
 
 #define ADMIN_MAX_BODY (256u << 20) /* bulk imports of a million rows */
@@ -47,12 +47,11 @@ struct daemon {
     struct expose_nb *nb;      /* the northbound face's security: tokens, AFs, consents, audit */
     struct location *loc;      /* UE events, authorised areas (MONTE) */
     struct location_http loc_http;
-    struct t8 *t8;             /* T8 MonitoringEvent: subscriptions, notifications */
+    struct t8 *t8; /* T8 MonitoringEvent: subscriptions, notifications */
     int sbi_tls, sbi_h2c, adm_tls, north_tls, dev_tls; /* listener indexes */
 };
 
-static void http_log(void *user, enum http_log_level level, const char *request_id,
-                     const char *msg)
+static void http_log(void *user, enum http_log_level level, const char *request_id, const char *msg)
 {
     (void)user;
     static const enum log_level map[] = {LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG};
@@ -144,8 +143,8 @@ static void handle_hn_keys(struct http_request *req, void *user)
     struct daemon *d = user;
     const struct http_peer *peer = http_request_peer(req);
     if (!peer->has_cert || strcmp(peer->cert_sha256_hex, d->admin.admin_cert_sha256) != 0) {
-        http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL,
-                             NULL, 0);
+        http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL,
+                             0);
         return;
     }
     json_t *keys = json_array();
@@ -166,11 +165,51 @@ static void enforce_nft(void *arg, const char *supi, bool quarantined)
         log_msg(LOG_WARN, NULL, "nftables: %zu of %zu addresses not updated", n - done, n);
 }
 
+struct nft_restore {
+    struct daemon *d;
+    size_t devices;
+};
+
+static void restore_one(const struct subscription *s, void *ctx)
+{
+    struct nft_restore *r = ctx;
+    char supi[SUPI_STRING_MAX];
+    supi_format(&s->supi, supi, sizeof(supi));
+    enforce_nft(r->d, supi, true);
+    r->devices++;
+}
+
+/* The set is created empty at each start: refill it from the persisted quarantines (their
+ * UE addresses come from the persisted mappings, restored by analytics_new). */
+static void restore_nft(struct daemon *d)
+{
+    struct nft_restore r = {d, 0};
+    int64_t after = 0, last = 0;
+    for (;;) {
+        size_t before = r.devices;
+        if (subscriber_list(d->store, SUB_QUARANTINED, after, 1000, restore_one, &r, &last) !=
+                IOTSEC_OK ||
+            r.devices - before < 1000)
+            break;
+        after = last;
+    }
+    log_info("nftables: the quarantine set refilled for %zu quarantined devices", r.devices);
+}
+
+static void operator_action(void *ctx, struct http_request *req, const char *supi, bool quarantine)
+{
+    policy_operator_request(ctx, req, supi, quarantine);
+}
+
 static int open_analytics(struct daemon *d)
 {
     char key_path[CONFIG_PATH_MAX + 64], thresholds[CONFIG_PATH_MAX + 64], err[512];
-    struct analytics_options ao = {.window_s = d->cfg.an_window_s, .rotate_s = d->cfg.an_rotate_s,
-                                   .key_path = key_path, .kek = &d->kek, .store = d->store};
+    struct analytics_options ao = {.window_s = d->cfg.an_window_s,
+                                   .rotate_s = d->cfg.an_rotate_s,
+                                   .key_path = key_path,
+                                   .kek = &d->kek,
+                                   .store = d->store,
+                                   .findings_retention_days = d->cfg.an_findings_retention_days};
     config_path(&d->cfg, d->cfg.an_key_file, key_path, sizeof(key_path));
     if (d->cfg.an_thresholds[0]) {
         config_path(&d->cfg, d->cfg.an_thresholds, thresholds, sizeof(thresholds));
@@ -194,6 +233,7 @@ static int open_analytics(struct daemon *d)
             return IOTSEC_ERR_STATE;
         }
         policy_set_enforcer(d->policy, enforce_nft, d);
+        restore_nft(d);
     }
     return IOTSEC_OK;
 }
@@ -205,7 +245,8 @@ static int open_state(struct daemon *d)
     int rc = seal_kek_load(path, 1, &d->kek);
     if (rc == IOTSEC_ERR_STATE) {
         log_error("refusing to start: the KEK file %s is accessible to group or others "
-                  "(chmod 600 it)", path);
+                  "(chmod 600 it)",
+                  path);
         return rc;
     }
     if (rc != IOTSEC_OK) {
@@ -225,6 +266,9 @@ static int open_state(struct daemon *d)
                   store_errmsg());
         return rc;
     }
+    char holder[SQN_HOLDER_MAX];
+    sqn_holder_name(d->cfg.dir, holder, sizeof(holder));
+    store_set_instance(d->store, holder); /* names this instance in leases */
     size_t nkeys = 0;
     d->keyring = suci_keyring_new();
     if (d->keyring == NULL)
@@ -240,16 +284,7 @@ static int open_state(struct daemon *d)
     }
     d->admin.store = d->store;
     d->admin.kek = &d->kek;
-    d->admin.sqn_block = d->cfg.sqn_block;
-    /* Reserve this run's first SQN block for every active subscription in one transaction,
-     * before any request: first authentications then wait on no disk write. */
-    struct sub_op restart = {.kind = SUB_OP_SQN_RESTART, .sqn_block = d->cfg.sqn_block};
-    if ((rc = store_transaction_sync(d->store, sub_op_run, &restart)) != IOTSEC_OK) {
-        log_error("cannot reserve SQN blocks: %s (%s)", iotsec_strerror(rc), store_errmsg());
-        return rc;
-    }
-    log_info("database open, %zu home network keys loaded, SQN blocks reserved for %zu "
-             "subscriptions", nkeys, restart.affected);
+    log_info("database open (%s), %zu home network keys loaded", d->cfg.store_backend, nkeys);
     return open_analytics(d);
 }
 
@@ -290,8 +325,11 @@ static int listen_tls(struct daemon *d, struct http_server *srv, const char *bin
     config_path(&d->cfg, d->cfg.tls_cert, cert, sizeof(cert));
     config_path(&d->cfg, d->cfg.tls_key, key, sizeof(key));
     config_path(&d->cfg, d->cfg.tls_ca, ca, sizeof(ca));
-    struct http_listener_config lc = {.bind = bind, .tls = true, .cert_file = cert,
-                                      .key_file = key, .ca_file = ca,
+    struct http_listener_config lc = {.bind = bind,
+                                      .tls = true,
+                                      .cert_file = cert,
+                                      .key_file = key,
+                                      .ca_file = ca,
                                       .client_cert_required = mode != CERTS_ANY_OPTIONAL,
                                       .client_cert_any = mode != CERTS_INSTANCE_CA};
     if (lc.client_cert_any)
@@ -327,13 +365,16 @@ static int build_t8(struct daemon *d)
         config_path(&d->cfg, d->cfg.notify_ca, ca, sizeof(ca));
     char root[160];
     snprintf(root, sizeof(root), "https://%s", d->cfg.northbound_listen);
-    struct t8_config tc = {.nb = d->nb, .loc = d->loc, .store = d->store, .api_root = root,
-                           .granularity_cap = strcmp(d->cfg.loc_granularity, "ta") == 0
-                                                  ? T8_GRAN_TA : T8_GRAN_CELL,
-                           .k_anonymity = d->cfg.loc_k_anonymity,
-                           .count_per_minute = d->cfg.loc_counts_per_minute,
-                           .allow_http_loopback = d->cfg.notify_http_loopback != 0,
-                           .notify_ca_file = ca[0] ? ca : NULL};
+    struct t8_config tc = {
+        .nb = d->nb,
+        .loc = d->loc,
+        .store = d->store,
+        .api_root = root,
+        .granularity_cap = strcmp(d->cfg.loc_granularity, "ta") == 0 ? T8_GRAN_TA : T8_GRAN_CELL,
+        .k_anonymity = d->cfg.loc_k_anonymity,
+        .count_per_minute = d->cfg.loc_counts_per_minute,
+        .allow_http_loopback = d->cfg.notify_http_loopback != 0,
+        .notify_ca_file = ca[0] ? ca : NULL};
     int rc = t8_new(&tc, &d->t8);
     if (rc == IOTSEC_OK)
         rc = t8_routes(d->t8);
@@ -344,10 +385,26 @@ static int build_t8(struct daemon *d)
 
 static int build_servers(struct daemon *d)
 {
-    struct aka_config ac = {.sqn_block = d->cfg.sqn_block, .ctx_ttl_s = d->cfg.auth_ctx_ttl_s,
+    struct aka_config ac = {.sqn_block = d->cfg.sqn_block,
+                            .ctx_ttl_s = d->cfg.auth_ctx_ttl_s,
                             .max_synch_failures = d->cfg.max_synch_failures};
     snprintf(ac.api_root, sizeof(ac.api_root), "https://%s", d->cfg.sbi_listen);
     d->aka = aka_new(&ac, d->store, &d->kek, d->keyring);
+    if (d->aka == NULL)
+        return IOTSEC_ERR_NOMEM;
+    char holder[SQN_HOLDER_MAX];
+    sqn_holder_name(d->cfg.dir, holder, sizeof(holder));
+    int rc = aka_lease_claim(d->aka, holder);
+    if (rc != IOTSEC_OK) {
+        log_error("cannot lease an SQN slot: %s%s", iotsec_strerror(rc),
+                  rc == IOTSEC_ERR_BUSY ? " (every slot is held by another live instance: at most "
+                                          "8 instances share one database)"
+                                        : "");
+        return rc;
+    }
+    log_info("SQN slot %d leased (IND %d..%d)", aka_lease_slot(d->aka),
+             aka_lease_slot(d->aka) * SQN_IND_PER_SLOT,
+             aka_lease_slot(d->aka) * SQN_IND_PER_SLOT + SQN_IND_PER_SLOT - 1);
     struct provision_config pc = {.store = d->store, .kek = &d->kek, .aka = d->aka};
     memcpy(pc.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(pc.admin_cert_sha256));
     int prc = provision_new(&pc, &d->prov); /* loads, or makes at first start, its key */
@@ -357,11 +414,14 @@ static int build_servers(struct daemon *d)
     }
     d->admin.ota_rotate = provision_ota_rotate; /* `subscriber rotate`: over the air */
     d->admin.ota_ctx = d->prov;
+    /* `subscriber release|quarantine`: the policy's one operation, as `device ...`. */
+    d->admin.operator_action = operator_action;
+    d->admin.operator_ctx = d->policy;
     /* The policy's rotate action (on suspicion): over the air too, never a lock-out. */
     policy_set_rotator(d->policy, provision_stage_rotation, d->prov);
     struct http_server_config sc = {.workers = d->cfg.workers, .log = http_log};
-    struct http_server_config ac_srv = {.workers = 1, .max_body_bytes = ADMIN_MAX_BODY,
-                                        .log = http_log};
+    struct http_server_config ac_srv = {
+        .workers = 1, .max_body_bytes = ADMIN_MAX_BODY, .log = http_log};
     d->sbi = http_server_new(&sc);
     d->adm = http_server_new(&ac_srv);
     d->north = http_server_new(&sc);
@@ -385,7 +445,7 @@ static int build_servers(struct daemon *d)
         log_error("cannot configure the listeners (certificates or addresses)");
         return IOTSEC_ERR_INVALID;
     }
-    int rc = open_location(d);
+    rc = open_location(d);
     if (rc == IOTSEC_OK)
         rc = aka_routes(d->aka, d->sbi);
     if (rc == IOTSEC_OK)
@@ -437,8 +497,8 @@ static void print_ready(struct daemon *d)
     url(dev, sizeof(dev), "https", d->cfg.device_listen, http_server_port(d->dev, d->dev_tls));
     if (d->sbi_h2c >= 0)
         url(h2c, sizeof(h2c), "http", d->cfg.sbi_h2c_listen, http_server_port(d->sbi, d->sbi_h2c));
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "event", "ready", "sbi", sbi,
-                          "admin", adm, "northbound", north, "device", dev, "pid", (int)getpid());
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "event", "ready", "sbi", sbi, "admin",
+                          adm, "northbound", north, "device", dev, "pid", (int)getpid());
     if (h2c[0])
         json_object_set_new(o, "sbi_h2c", json_string(h2c));
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -465,6 +525,7 @@ static void sweep(struct daemon *d)
         return;
     op->kind = SUB_OP_EXPIRE_SWEEP;
     op->now = (int64_t)time(NULL);
+    op->lease_s = 3 * d->cfg.expiry_sweep_s; /* one instance sweeps; another after it stops */
     op->actor = "sweep";
     struct store_job job = {sub_op_run, sweep_done, op};
     if (store_submit(d->store, &job) != IOTSEC_OK)
@@ -492,11 +553,15 @@ static void teardown(struct daemon *d)
      * mapping (the nftables enforcer). */
     t8_free(d->t8);
     expose_nb_free(d->nb);
+    if (d->analytics) /* the last findings to the store and to the policy, still running */
+        analytics_flush(d->analytics);
     policy_service_free(d->policy); /* its jobs done, its webhook thread joined */
     policy_nft_close(d->nft);
     analytics_free(d->analytics);
-    store_close(d->store); /* completes every queued job first */
-    provision_free(d->prov); /* after the store: queued provisioning jobs use its key */
+    if (d->aka != NULL)
+        aka_lease_release(d->aka); /* another instance may take the slot at once */
+    store_close(d->store);         /* completes every queued job first */
+    provision_free(d->prov);       /* after the store: queued provisioning jobs use its key */
     location_free(d->loc);
     aka_free(d->aka);
     suci_keyring_free(d->keyring);
@@ -535,7 +600,7 @@ int daemon_run(const struct config *cfg)
     url(north_url, sizeof(north_url), "https", d.cfg.northbound_listen,
         http_server_port(d.north, d.north_tls));
     t8_set_api_root(d.t8, north_url); /* the bound port, for the subscriptions' self links */
-    daemon_sd_notify("READY=1"); /* first, so that whoever reads the line knows systemd does */
+    daemon_sd_notify("READY=1");      /* first, so that whoever reads the line knows systemd does */
     print_ready(&d);
     log_info("serving");
 
@@ -550,6 +615,7 @@ int daemon_run(const struct config *cfg)
         analytics_tick(d.analytics, (double)time(NULL));
         provision_tick(d.prov, (int64_t)time(NULL));
         t8_tick(d.t8);
+        expose_nb_tick(d.nb);                    /* changes made on other instances */
         if (seconds % d.cfg.expiry_sweep_s == 0) /* subscriber.expiry_sweep_s */
             sweep(&d);
     }

@@ -11,27 +11,27 @@
 
 const char EXPOSE_MIGRATION_1[] =
     "CREATE TABLE expose_afs ("
-    "  af_id TEXT PRIMARY KEY,"             /* the scsAsId */
+    "  af_id TEXT PRIMARY KEY," /* the scsAsId */
     "  name TEXT NOT NULL,"
-    "  cert_sha256 TEXT NOT NULL UNIQUE,"   /* the pinned client certificate (hex, DER) */
+    "  cert_sha256 TEXT NOT NULL UNIQUE," /* the pinned client certificate (hex, DER) */
     "  cert_pem TEXT NOT NULL,"
-    "  services INTEGER NOT NULL,"          /* EXPOSE_SVC_ bits the operator allows */
+    "  services INTEGER NOT NULL," /* EXPOSE_SVC_ bits the operator allows */
     "  state TEXT NOT NULL CHECK (state IN ('active', 'disabled')),"
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL"
     ");"
     "CREATE TABLE expose_signing_keys ("
     "  kid TEXT PRIMARY KEY,"
-    "  sealed_d BLOB NOT NULL,"             /* seal(d), AAD: 'iotsec-expose-key' 0 kid */
+    "  sealed_d BLOB NOT NULL," /* seal(d), AAD: 'iotsec-expose-key' 0 kid */
     "  created_at INTEGER NOT NULL,"
-    "  retired_at INTEGER"                  /* NULL: still accepted for verification */
+    "  retired_at INTEGER" /* NULL: still accepted for verification */
     ");"
-    "CREATE TABLE expose_secrets ("         /* the external-id HMAC key */
+    "CREATE TABLE expose_secrets (" /* the external-id HMAC key */
     "  name TEXT PRIMARY KEY,"
-    "  sealed BLOB NOT NULL,"               /* seal(v), AAD: 'iotsec-expose-secret' 0 name */
+    "  sealed BLOB NOT NULL," /* seal(v), AAD: 'iotsec-expose-secret' 0 name */
     "  created_at INTEGER NOT NULL"
     ");"
-    "CREATE TABLE expose_groups ("          /* minimal group model: a named set of SUPIs */
+    "CREATE TABLE expose_groups (" /* minimal group model: a named set of SUPIs */
     "  group_id TEXT NOT NULL,"
     "  supi TEXT NOT NULL,"
     "  PRIMARY KEY (group_id, supi)"
@@ -57,7 +57,7 @@ const char EXPOSE_MIGRATION_1[] =
     "  created_at INTEGER NOT NULL,"
     "  PRIMARY KEY (af_id, external_id)"
     ");"
-    "CREATE TABLE expose_audit ("           /* append-only; hash = SHA-256(prev || record) */
+    "CREATE TABLE expose_audit (" /* append-only; hash = SHA-256(prev || record) */
     "  seq INTEGER PRIMARY KEY,"
     "  time_ms INTEGER NOT NULL,"
     "  principal TEXT NOT NULL,"
@@ -73,7 +73,7 @@ const char EXPOSE_MIGRATION_1[] =
     " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
     "CREATE TRIGGER expose_audit_no_delete BEFORE DELETE ON expose_audit"
     " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
-    "CREATE TABLE expose_opt_outs ("        /* owners who opted a device out of monitoring */
+    "CREATE TABLE expose_opt_outs (" /* owners who opted a device out of monitoring */
     "  supi TEXT PRIMARY KEY,"
     "  at INTEGER NOT NULL"
     ");";
@@ -87,8 +87,10 @@ static void text_col(struct store_stmt *st, int col, char *dst, size_t cap)
 int nb_store_afs_load(struct store_conn *c, struct nb_af *afs, size_t cap, size_t *n)
 {
     struct store_stmt *st;
-    int rc = store_stmt(c, "SELECT af_id, name, cert_sha256, services, state FROM expose_afs"
-                           " ORDER BY af_id", &st);
+    int rc = store_stmt(c,
+                        "SELECT af_id, name, cert_sha256, services, state FROM expose_afs"
+                        " ORDER BY af_id",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     *n = 0;
@@ -114,13 +116,9 @@ static size_t aad(char *buf, size_t cap, const char *label, const char *name)
 int nb_store_keys_load(struct expose_nb *nb, struct store_conn *c, size_t *n)
 {
     struct store_stmt *st;
-    /* Insertion order breaks a tie of created_at (seconds): SQLite's rowid; PostgreSQL has no
-     * such column, and two keys made in one second then tie by kid. */
-    int rc = store_stmt(c, store_conn_engine(c) == STORE_ENGINE_SQLITE
-                               ? "SELECT kid, sealed_d FROM expose_signing_keys WHERE retired_at"
-                                 " IS NULL ORDER BY created_at, rowid"
-                               : "SELECT kid, sealed_d FROM expose_signing_keys WHERE retired_at"
-                                 " IS NULL ORDER BY created_at, kid",
+    int rc = store_stmt(c,
+                        "SELECT kid, sealed_d FROM expose_signing_keys WHERE retired_at IS"
+                        " NULL ORDER BY created_at, kid",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -135,19 +133,30 @@ int nb_store_keys_load(struct expose_nb *nb, struct store_conn *c, size_t *n)
         if (store_col_bytes(st, 1) != JWT_P256_LEN + SEAL_OVERHEAD || alen == 0)
             rc = IOTSEC_ERR_INVALID;
         else
-            rc = unseal(nb->kek, a, alen, store_col_blob(st, 1), JWT_P256_LEN + SEAL_OVERHEAD,
-                        d);
+            rc = unseal(nb->kek, a, alen, store_col_blob(st, 1), JWT_P256_LEN + SEAL_OVERHEAD, d);
         if (rc == IOTSEC_OK)
             rc = jwt_key_from_private(kid, d, &key);
         secure_wipe(d, sizeof(d));
-        /* the newest key (last row) ends up the signing key */
+        /* the newest key (last row) ends up the signing key; a key already held (a reload
+         * after another instance added one) stays as it is */
         if (rc == IOTSEC_OK && (rc = jwt_keyset_rotate(nb->keys, key)) != IOTSEC_OK)
             jwt_key_free(key);
-        if (rc == IOTSEC_OK)
+        if (rc == IOTSEC_ERR_CONFLICT)
+            rc = IOTSEC_OK;
+        else if (rc == IOTSEC_OK)
             (*n)++;
     }
     store_reset(st);
-    return rc;
+    if (rc != IOTSEC_OK)
+        return rc;
+    /* Keys another instance retired: tokens under them are refused here too. */
+    if ((rc = store_stmt(c, "SELECT kid FROM expose_signing_keys WHERE retired_at IS NOT NULL",
+                         &st)) != IOTSEC_OK)
+        return rc;
+    while ((s = store_step(st)) == STORE_ROW)
+        jwt_keyset_remove(nb->keys, store_col_text(st, 0)); /* absent, or current: left */
+    store_reset(st);
+    return IOTSEC_OK;
 }
 
 int nb_store_key_insert(struct expose_nb *nb, struct store_conn *c, const struct jwt_key *key)
@@ -161,8 +170,10 @@ int nb_store_key_insert(struct expose_nb *nb, struct store_conn *c, const struct
     secure_wipe(d, sizeof(d));
     struct store_stmt *st;
     if (rc == IOTSEC_OK)
-        rc = store_stmt(c, "INSERT INTO expose_signing_keys (kid, sealed_d, created_at)"
-                           " VALUES (?, ?, ?)", &st);
+        rc = store_stmt(c,
+                        "INSERT INTO expose_signing_keys (kid, sealed_d, created_at)"
+                        " VALUES (?, ?, ?)",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, jwt_key_kid(key), -1);
@@ -205,8 +216,9 @@ int nb_store_secret(struct expose_nb *nb, struct store_conn *c, const char *name
         return rc;
     if ((rc = seal(nb->kek, a, alen, v, len, env)) != IOTSEC_OK)
         return rc;
-    if ((rc = store_stmt(c, "INSERT INTO expose_secrets (name, sealed, created_at) VALUES (?, ?, ?)",
-                         &st)) != IOTSEC_OK)
+    if ((rc =
+             store_stmt(c, "INSERT INTO expose_secrets (name, sealed, created_at) VALUES (?, ?, ?)",
+                        &st)) != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, name, -1);
     store_bind_blob(st, 2, env, (int)(len + SEAL_OVERHEAD));
@@ -221,8 +233,10 @@ int nb_store_extid_lookup(void *conn, const char *af_id, const char *external_id
 {
     struct store_conn *c = conn;
     struct store_stmt *st;
-    int rc = store_stmt(c, "SELECT supi FROM expose_external_ids WHERE af_id = ? AND"
-                           " external_id = ?", &st);
+    int rc = store_stmt(c,
+                        "SELECT supi FROM expose_external_ids WHERE af_id = ? AND"
+                        " external_id = ?",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, af_id, -1);
@@ -249,26 +263,28 @@ static const char *keep(struct nb_consents *out, const char *t)
  * device's own and those of its groups, or the group's; live ones first. A device's groups
  * matter to the decision only through their consents, so the groups handed to authz_decide()
  * are the targets of the group consents found. */
-#define CONSENT_COLS                                                                           \
-    "SELECT consent_id, af_id, services, expires, revoked_at, target_kind, target_id FROM"   \
+#define CONSENT_COLS                                                                               \
+    "SELECT consent_id, af_id, services, expires, revoked_at, target_kind, target_id FROM"         \
     " expose_consents WHERE "
 #define CONSENT_ORDER " ORDER BY revoked_at IS NOT NULL, consent_id"
 
 int nb_store_consents(struct store_conn *c, const struct expose_target *t, struct nb_consents *out)
 {
     out->n = out->n_groups = out->used = 0; /* not the 9 KiB: this runs on every decision */
-    const char *id = t->kind == RESOURCE_DEVICE ? t->supi
-                     : t->kind == RESOURCE_GROUP ? t->group_id : NULL;
+    const char *id = t->kind == RESOURCE_DEVICE  ? t->supi
+                     : t->kind == RESOURCE_GROUP ? t->group_id
+                                                 : NULL;
     if (id == NULL)
         return IOTSEC_OK;
     struct store_stmt *st;
-    int rc = store_stmt(c, t->kind == RESOURCE_DEVICE
-                               ? CONSENT_COLS "(target_kind = 'device' AND target_id = ?1) OR"
-                                 " (target_kind = 'group' AND target_id IN"
-                                 " (SELECT group_id FROM expose_groups WHERE supi = ?1))"
-                                 CONSENT_ORDER
-                               : CONSENT_COLS "target_kind = 'group' AND target_id = ?1"
-                                 CONSENT_ORDER, &st);
+    int rc = store_stmt(c,
+                        t->kind == RESOURCE_DEVICE ? CONSENT_COLS
+                            "(target_kind = 'device' AND target_id = ?1) OR"
+                            " (target_kind = 'group' AND target_id IN"
+                            " (SELECT group_id FROM expose_groups WHERE supi = ?1))" CONSENT_ORDER
+                                                   : CONSENT_COLS
+                            "target_kind = 'group' AND target_id = ?1" CONSENT_ORDER,
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, id, -1);

@@ -90,6 +90,42 @@ int nb_afs_reload(struct expose_nb *nb)
     return IOTSEC_OK;
 }
 
+struct topic_job {
+    store_run_fn run;
+    void *arg;
+};
+
+static int topic_run(struct store_conn *c, void *arg)
+{
+    struct topic_job *j = arg;
+    int rc = j->run(c, j->arg);
+    return rc == IOTSEC_OK ? store_topic_bump(c, NB_TOPIC) : rc;
+}
+
+int nb_write_sync(struct expose_nb *nb, store_run_fn run, void *arg)
+{
+    struct topic_job j = {run, arg};
+    return store_write_sync(nb->store, topic_run, &j);
+}
+
+void expose_nb_tick(struct expose_nb *nb)
+{
+    int64_t seq;
+    struct store_conn *c;
+    size_t n;
+    if (nb == NULL || store_topic_seq(nb->store, NB_TOPIC, &seq) != IOTSEC_OK ||
+        seq == nb->topic_seq)
+        return;
+    nb->topic_seq = seq;
+    /* The caches go after the registry and keys are current: a request racing the reload
+     * then reads the store again, never an entry filled before the change. */
+    if (nb_afs_reload(nb) != IOTSEC_OK || store_reader_get(nb->store, &c) != IOTSEC_OK ||
+        nb_store_keys_load(nb, c, &n) != IOTSEC_OK)
+        nb->topic_seq = 0; /* try again at the next tick */
+    nb_dcache_invalidate(nb->dcache);
+    nb_cache_clear(nb->cache);
+}
+
 struct init_job {
     struct expose_nb *nb;
     struct jwt_key *key; /* a fresh key to store, or NULL */

@@ -212,7 +212,7 @@ static void handle_af_add(struct http_request *req, void *user)
     nb_random_id("af-", af_id, sizeof(af_id));
     j.af_id = af_id;
     j.fp = fp;
-    int rc = store_write_sync(nb->store, af_insert, &j);
+    int rc = nb_write_sync(nb, af_insert, &j);
     json_decref(o);
     if (rc == IOTSEC_OK)
         rc = nb_afs_reload(nb);
@@ -254,7 +254,7 @@ static void handle_af_state(struct http_request *req, void *user)
         http_respond_problem(req, 404, NULL, "unknown action (disable, enable)", NULL, NULL, 0);
         return;
     }
-    int rc = store_write_sync(nb->store, af_set_state, &j);
+    int rc = nb_write_sync(nb, af_set_state, &j);
     if (rc == IOTSEC_OK)
         rc = nb_afs_reload(nb);
     if (rc != IOTSEC_OK) {
@@ -317,7 +317,7 @@ static void handle_key_rotate(struct http_request *req, void *user)
     struct key_job j = {.nb = nb};
     int rc = jwt_key_generate(NULL, &j.key);
     if (rc == IOTSEC_OK)
-        rc = store_write_sync(nb->store, key_insert, &j);
+        rc = nb_write_sync(nb, key_insert, &j);
     if (rc == IOTSEC_OK) {
         char kid[JWT_KID_MAX + 1];
         snprintf(kid, sizeof(kid), "%s", jwt_key_kid(j.key));
@@ -353,7 +353,7 @@ static void handle_key_retire(struct http_request *req, void *user)
         return;
     }
     if (rc == IOTSEC_OK)
-        rc = store_write_sync(nb->store, key_retire, &j);
+        rc = nb_write_sync(nb, key_retire, &j);
     if (rc != IOTSEC_OK) {
         nb_store_failed(req, rc);
         return;

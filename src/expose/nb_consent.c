@@ -29,8 +29,10 @@ struct extid_row {
 static int extid_insert(struct store_conn *c, const char *af_id, const struct extid_row *r)
 {
     struct store_stmt *st;
-    int rc = store_stmt(c, "INSERT INTO expose_external_ids (af_id, external_id, supi,"
-                           " created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", &st);
+    int rc = store_stmt(c,
+                        "INSERT INTO expose_external_ids (af_id, external_id, supi,"
+                        " created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, af_id, -1);
@@ -56,8 +58,9 @@ static int group_add_run(struct store_conn *c, void *arg)
     struct group_job *j = arg;
     struct store_stmt *st;
     for (size_t i = 0; i < j->n; i++) {
-        int rc = store_stmt(c, "INSERT INTO expose_groups (group_id, supi) VALUES (?, ?)"
-                               " ON CONFLICT DO NOTHING",
+        int rc = store_stmt(c,
+                            "INSERT INTO expose_groups (group_id, supi) VALUES (?, ?)"
+                            " ON CONFLICT DO NOTHING",
                             &st);
         if (rc != IOTSEC_OK)
             return rc;
@@ -69,8 +72,10 @@ static int group_add_run(struct store_conn *c, void *arg)
             return store_error(c, s);
     }
     /* every AF with a live consent on the group gets the new members' external IDs */
-    int rc = store_stmt(c, "SELECT DISTINCT af_id FROM expose_consents WHERE target_kind = 'group'"
-                           " AND target_id = ? AND revoked_at IS NULL", &st);
+    int rc = store_stmt(c,
+                        "SELECT DISTINCT af_id FROM expose_consents WHERE target_kind = 'group'"
+                        " AND target_id = ? AND revoked_at IS NULL",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, j->group_id, -1);
@@ -128,7 +133,7 @@ static void handle_group_add(struct http_request *req, void *user)
         snprintf(j.rows[i].supi, sizeof(j.rows[i].supi), "%s", s);
     }
     if (rc == IOTSEC_OK)
-        rc = store_write_sync(nb->store, group_add_run, &j);
+        rc = nb_write_sync(nb, group_add_run, &j);
     nb_dcache_invalidate(nb->dcache); /* committed (or not): decisions read the store again */
     free(j.rows);
     json_decref(o);
@@ -158,9 +163,11 @@ static int consent_grant_run(struct store_conn *c, void *arg)
 {
     struct consent_job *j = arg;
     struct store_stmt *st;
-    int rc = store_stmt(c, "INSERT INTO expose_consents (consent_id, owner, af_id, services,"
-                           " purpose, target_kind, target_id, expires, created_at)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", &st);
+    int rc = store_stmt(c,
+                        "INSERT INTO expose_consents (consent_id, owner, af_id, services,"
+                        " purpose, target_kind, target_id, expires, created_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, j->consent_id, -1);
@@ -186,8 +193,7 @@ static int consent_grant_run(struct store_conn *c, void *arg)
             return rc;
         store_bind_text(st, 1, j->target, -1);
         while ((s = store_step(st)) == STORE_ROW && j->n < j->cap)
-            snprintf(j->rows[j->n++].supi, sizeof(j->rows[0].supi), "%s",
-                     store_col_text(st, 0));
+            snprintf(j->rows[j->n++].supi, sizeof(j->rows[0].supi), "%s", store_col_text(st, 0));
         store_reset(st);
     }
     for (size_t i = 0; i < j->n; i++) {
@@ -251,7 +257,7 @@ static void handle_consent_grant(struct http_request *req, void *user)
     j.cap = supi ? 1 : GROUP_MEMBERS_MAX;
     j.rows = calloc(j.cap, sizeof(*j.rows));
     nb_random_id("consent-", j.consent_id, sizeof(j.consent_id));
-    int rc = j.rows ? store_write_sync(nb->store, consent_grant_run, &j) : IOTSEC_ERR_NOMEM;
+    int rc = j.rows ? nb_write_sync(nb, consent_grant_run, &j) : IOTSEC_ERR_NOMEM;
     nb_dcache_invalidate(nb->dcache); /* committed (or not): decisions read the store again */
     if (rc != IOTSEC_OK) {
         free(j.rows);
@@ -281,8 +287,10 @@ struct revoke_job {
 static int consent_revoke_run(struct store_conn *c, void *arg)
 {
     struct revoke_job *j = arg;
-    return nb_store_stamp(c, "UPDATE expose_consents SET revoked_at = ? WHERE consent_id = ? AND"
-                             " revoked_at IS NULL", nb_now(), j->consent_id);
+    return nb_store_stamp(c,
+                          "UPDATE expose_consents SET revoked_at = ? WHERE consent_id = ? AND"
+                          " revoked_at IS NULL",
+                          nb_now(), j->consent_id);
 }
 
 static void handle_consent_revoke(struct http_request *req, void *user)
@@ -291,8 +299,8 @@ static void handle_consent_revoke(struct http_request *req, void *user)
     if (!nb_admin_ok(req, nb))
         return;
     struct revoke_job j = {http_request_param(req, "consentId")};
-    int rc = nb_id_valid(j.consent_id) ? store_write_sync(nb->store, consent_revoke_run, &j)
-                                       : IOTSEC_ERR_NOTFOUND;
+    int rc =
+        nb_id_valid(j.consent_id) ? nb_write_sync(nb, consent_revoke_run, &j) : IOTSEC_ERR_NOTFOUND;
     nb_dcache_invalidate(nb->dcache); /* committed (or not): decisions read the store again */
     if (rc != IOTSEC_OK) {
         nb_store_failed(req, rc == IOTSEC_ERR_NOTFOUND ? rc : rc);
@@ -319,9 +327,10 @@ static int opt_run(struct store_conn *c, void *arg)
 {
     struct opt_job *j = arg;
     struct store_stmt *st;
-    int rc = store_stmt(c, j->out ? "INSERT INTO expose_opt_outs (supi, at) VALUES (?, ?)"
-                                    " ON CONFLICT DO NOTHING"
-                                  : "DELETE FROM expose_opt_outs WHERE supi = ? AND ? IS NOT NULL",
+    int rc = store_stmt(c,
+                        j->out ? "INSERT INTO expose_opt_outs (supi, at) VALUES (?, ?)"
+                                 " ON CONFLICT DO NOTHING"
+                               : "DELETE FROM expose_opt_outs WHERE supi = ? AND ? IS NOT NULL",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -351,7 +360,7 @@ static void handle_opt(struct http_request *req, void *user)
         return;
     }
     struct opt_job j = {supi, json_is_true(v)};
-    int rc = store_write_sync(nb->store, opt_run, &j);
+    int rc = nb_write_sync(nb, opt_run, &j);
     nb_dcache_invalidate(nb->dcache); /* committed (or not): decisions read the store again */
     if (rc != IOTSEC_OK) {
         json_decref(o);
@@ -365,8 +374,8 @@ static void handle_opt(struct http_request *req, void *user)
 
 int nb_consent_routes(struct expose_nb *nb, struct http_server *adm)
 {
-    int rc = http_server_route(adm, "POST", "/admin/v1/groups/{groupId}/members",
-                               handle_group_add, nb);
+    int rc =
+        http_server_route(adm, "POST", "/admin/v1/groups/{groupId}/members", handle_group_add, nb);
     if (rc == IOTSEC_OK)
         rc = http_server_route(adm, "POST", "/admin/v1/consents", handle_consent_grant, nb);
     if (rc == IOTSEC_OK)

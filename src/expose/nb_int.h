@@ -6,8 +6,8 @@
 
 #include "expose/northbound.h"
 
-#define NB_AF_MAX      4096 /* registered AFs held in memory */
-#define NB_AUDIT_TEXT  256  /* longest text field we put in an audit record */
+#define NB_AF_MAX         4096 /* registered AFs held in memory */
+#define NB_AUDIT_TEXT     256  /* longest text field we put in an audit record */
 #define NB_DEFAULT_DOMAIN "extid.iotsec.invalid"
 
 /* ---- AF registry (memory copy of expose_afs; the table is the truth) ---- */
@@ -50,8 +50,7 @@ size_t nb_cache_count(struct nb_cache *c, int64_t now);
 
 struct nb_audit_rec {
     struct audit_record r;
-    char principal[NB_AUDIT_TEXT], action[64], resource[NB_AUDIT_TEXT], reason[64],
-        request_id[40];
+    char principal[NB_AUDIT_TEXT], action[64], resource[NB_AUDIT_TEXT], reason[64], request_id[40];
 };
 
 struct nb_audit {
@@ -59,10 +58,10 @@ struct nb_audit {
     struct audit_anchor head;
     struct nb_audit_rec *pending; /* appended, not yet taken by a flush job */
     size_t n_pending, cap, max;
-    struct nb_audit_rec *retry;   /* taken by a job whose commit failed: next job writes them */
+    struct nb_audit_rec *retry; /* taken by a job whose commit failed: next job writes them */
     size_t n_retry;
-    bool flush_queued;            /* a flush job is queued and has not started */
-    unsigned in_flight;           /* flush jobs submitted, done not yet run */
+    bool flush_queued;  /* a flush job is queued and has not started */
+    unsigned in_flight; /* flush jobs submitted, done not yet run */
     pthread_cond_t idle;
     struct store *store;
 };
@@ -95,6 +94,7 @@ struct expose_nb {
     struct nb_cache *cache;
     struct nb_dcache *dcache; /* what decisions read from the store (nb_dcache.c) */
     struct nb_audit audit;
+    int64_t topic_seq; /* NB_TOPIC as last seen (expose_nb_tick's thread) */
     const char *admin_fp;
 };
 
@@ -105,6 +105,12 @@ int64_t nb_now_ms(void);
 bool nb_af_find(struct expose_nb *nb, const char *af_id, const char *cert_hex, struct nb_af *out);
 /* Re-reads the registry from the store. */
 int nb_afs_reload(struct expose_nb *nb);
+
+/* The topic every write of AFs, keys, consents, groups and opt-outs bumps, so that other
+ * instances drop what they cached of them (expose_nb_tick). */
+#define NB_TOPIC "expose"
+/* store_write_sync of run, which also bumps NB_TOPIC in the same transaction. */
+int nb_write_sync(struct expose_nb *nb, store_run_fn run, void *arg);
 
 /* The API audience of a service ("3gpp-monitoring-event"), NULL for none or several. */
 const char *nb_service_audience(uint32_t service);
@@ -149,8 +155,8 @@ uint64_t nb_dcache_gen(struct nb_dcache *c);
 void nb_dcache_invalidate(struct nb_dcache *c);
 bool nb_dcache_get(struct nb_dcache *c, const struct expose_target *t, const char *id,
                    struct nb_consents *out, bool *opted_out);
-void nb_dcache_put(struct nb_dcache *c, uint64_t gen, const struct expose_target *t,
-                   const char *id, const struct nb_consents *cs, bool opted_out);
+void nb_dcache_put(struct nb_dcache *c, uint64_t gen, const struct expose_target *t, const char *id,
+                   const struct nb_consents *cs, bool opted_out);
 
 /* nb_probe.c: our own token-checked resources (whoami, authorisation dry run) */
 int nb_probe_routes(struct expose_nb *nb);

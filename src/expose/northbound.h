@@ -82,6 +82,11 @@ int expose_nb_new(const struct expose_nb_config *cfg, struct expose_nb **out);
  * use it have stopped, before the store closes. NULL is a no-op. */
 void expose_nb_free(struct expose_nb *nb);
 
+/* About once a second: when another instance changed AFs, keys, consents, groups or opt-outs
+ * (the store topic moved), re-reads the AF registry and drops the token and decision caches,
+ * so such a change takes effect here within about a second. */
+void expose_nb_tick(struct expose_nb *nb);
+
 /* Routes on the northbound face: POST /oauth2/token, GET /oauth2/jwks and
  * GET /.well-known/jwks.json, and two token-checked resources of ours:
  * GET /iotsec-exposure/v1/{scsAsId}/whoami and

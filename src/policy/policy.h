@@ -81,6 +81,10 @@ struct store_conn;
 struct seal_kek;
 
 extern const char POLICY_MIGRATION_1[];
+extern const char POLICY_MIGRATION_2[]; /* principal, reason, finding_id */
+
+#define POLICY_PRINCIPAL_MAX 128
+#define POLICY_REASON_MAX    256
 
 /* One row of the audit. */
 struct policy_record {
@@ -93,6 +97,9 @@ struct policy_record {
     char actor[16];     /* "policy" or "admin" */
     char outcome[64];   /* "quarantined", "duplicate"..., "delivered", "released" */
     uint32_t rate_kbps;
+    char principal[POLICY_PRINCIPAL_MAX]; /* an operator's action: who ("" for the policy) */
+    char reason[POLICY_REASON_MAX];       /* ... and why */
+    int64_t finding_id;                   /* the finding acted on (an_findings.id); 0: none */
 };
 
 int policy_store_load(struct store *s, struct policy *out); /* IOTSEC_ERR_NOTFOUND: none */
@@ -107,6 +114,7 @@ int policy_store_throttles(struct store *s, policy_record_fn fn, void *ctx);
 
 struct policy_service;
 struct http_server;
+struct http_request;
 
 struct policy_service_options {
     struct store *store;
@@ -127,10 +135,20 @@ void policy_on_finding(void *arg, const struct an_finding *f, const char *supi, 
 /* Waits until every finding queued so far has been acted on (tests, benchmark). */
 void policy_service_sync(struct policy_service *ps);
 
-/* Operator release: quarantined -> active, open actions closed, a "release" row written.
- * IOTSEC_ERR_NOTFOUND (no subscription), IOTSEC_ERR_STATE (not quarantined). Synchronous
- * (store_write_sync): not for an event loop. */
-int policy_release(struct store *s, const char *supi);
+/* The operator's release and quarantine: ONE operation behind every admin route that
+ * changes a device's quarantine (POST /admin/v1/devices/{supi}/release|quarantine and the
+ * subscriber API's .../{supi}/release|quarantine): the state change, the device's open
+ * actions closed on a release (the same finding then acts again), an audit row with the
+ * principal (the admin certificate, and the operator's name when given) and the reason, in
+ * one transaction; the enforcer told after the commit. Body (optional for a release):
+ * {"reason": "...", "by": "name"}; a quarantine needs a reason. Answers req itself: 200
+ * {"supi","state","principal","reason"}, 400, 404, 409. */
+void policy_operator_request(struct policy_service *ps, struct http_request *req, const char *supi,
+                             bool quarantine);
+/* The same synchronously (store_write_sync; tests, tools). IOTSEC_ERR_NOTFOUND,
+ * IOTSEC_ERR_STATE (not quarantined / not active or suspended). */
+int policy_operator(struct store *s, const char *supi, bool quarantine, const char *principal,
+                    const char *reason);
 
 /* Enforcement beyond the subscription state: fn(arg, supi, true) after a quarantine is
  * committed, fn(arg, supi, false) after a release; on the store's writer thread, so it must
@@ -162,7 +180,8 @@ int policy_nft_set(struct policy_nft *n, const struct an_addr *a, bool quarantin
 int policy_nft_list(struct policy_nft *n, char *out, size_t len);
 
 /* GET/PUT /admin/v1/policy, GET /admin/v1/policy/actions, GET /admin/v1/policy/throttles,
- * POST /admin/v1/devices/{supi}/release. */
+ * POST /admin/v1/devices/{supi}/release|quarantine, GET /admin/v1/devices/{supi}/actions
+ * (each action with its finding's evidence: "why was this device cut off?"). */
 int policy_admin_routes(struct http_server *srv, struct policy_service *ps);
 
 #endif

@@ -108,6 +108,12 @@ static void record_json(const struct policy_record *r, void *ctx)
                           "actor", r->actor, "outcome", r->outcome);
     if (r->rate_kbps)
         json_object_set_new(o, "rate_kbps", json_integer(r->rate_kbps));
+    if (r->principal[0])
+        json_object_set_new(o, "principal", json_string(r->principal));
+    if (r->reason[0])
+        json_object_set_new(o, "reason", json_string(r->reason));
+    if (r->finding_id)
+        json_object_set_new(o, "finding_id", json_integer(r->finding_id));
     json_array_append_new(ctx, o);
 }
 
@@ -147,66 +153,208 @@ static void handle_throttles(struct http_request *req, void *user)
     http_respond_json(req, 200, json_pack("{s:o}", "throttles", arr));
 }
 
-struct release_op {
+/* ---- the operator's release and quarantine: one operation for every route ---- */
+
+struct operator_op {
     struct http_request *req;
     struct policy_service *ps;
-    struct policy_release_job job;
-    char supi[SUPI_STRING_MAX];
+    struct policy_operator_job job;
 };
 
-static int release_run(struct store_conn *conn, void *arg)
+static int operator_run(struct store_conn *conn, void *arg)
 {
-    return policy_store_release(conn, &((struct release_op *)arg)->job);
+    return policy_store_operator(conn, &((struct operator_op *)arg)->job);
 }
 
-static void release_done(void *arg, int rc)
+static void operator_done(void *arg, int rc)
 {
-    struct release_op *op = arg;
-    int sub = op->job.sub_rc;
-    if (rc == IOTSEC_OK && sub == IOTSEC_OK)
-        policy_service_enforce(op->ps, op->supi, false);
-    if (rc == IOTSEC_OK && sub == IOTSEC_OK)
-        http_respond_json(op->req, 200, json_pack("{s:s, s:s}", "supi", op->supi, "state",
-                                                  "active"));
-    else if (sub == IOTSEC_ERR_NOTFOUND)
+    struct operator_op *op = arg;
+    const struct policy_operator_job *j = &op->job;
+    int sub = j->sub_rc;
+    if (rc == IOTSEC_OK && sub == IOTSEC_OK) {
+        policy_service_enforce(op->ps, j->supi, j->quarantine);
+        http_respond_json(op->req, 200,
+                          json_pack("{s:s, s:s, s:s, s:s}", "supi", j->supi, "state",
+                                    j->quarantine ? "quarantined" : "active", "principal",
+                                    j->principal, "reason", j->reason));
+    } else if (sub == IOTSEC_ERR_NOTFOUND) {
         http_respond_problem(op->req, 404, NULL, "no such subscription", "USER_NOT_FOUND", NULL,
                              0);
-    else if (sub == IOTSEC_ERR_STATE)
-        http_respond_problem(op->req, 409, NULL, "the subscription is not quarantined",
+    } else if (sub == IOTSEC_ERR_STATE) {
+        http_respond_problem(op->req, 409, NULL,
+                             j->quarantine ? "only an active or suspended subscription can be "
+                                             "quarantined"
+                                           : "the subscription is not quarantined",
                              "INVALID_STATE", NULL, 0);
-    else
-        http_respond_problem(op->req, 500, NULL, "the release could not be saved", NULL, NULL, 0);
+    } else if (rc == IOTSEC_ERR_BUSY) {
+        http_response_header(op->req, "Retry-After", "1");
+        http_respond_problem(op->req, 503, NULL, "the database is busy", NULL, NULL, 0);
+    } else {
+        http_respond_problem(op->req, 500, NULL, "the change could not be saved", NULL, NULL, 0);
+    }
     free(op);
 }
 
-static void handle_release(struct http_request *req, void *user)
+/* Printable text of 1..max bytes, no control characters (it goes into the audit and logs). */
+static bool text_ok(const char *s, size_t max)
 {
-    struct policy_service *ps = user;
-    if (!admin_ok(req, ps))
-        return;
-    const char *supi = http_request_param(req, "supi");
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max)
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+/* {"reason","by"} from the body into the job; answers 400 and returns false when bad. */
+static bool operator_body(struct http_request *req, struct policy_operator_job *j)
+{
+    size_t len;
+    const char *body = http_request_body(req, &len);
+    json_t *o = len ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL) : json_object();
+    const char *reason = json_string_value(json_object_get(o, "reason"));
+    const char *by = json_string_value(json_object_get(o, "by"));
+    const char *bad = NULL;
+    const char *k;
+    json_t *v;
+    if (!json_is_object(o))
+        bad = "body";
+    json_object_foreach(o, k, v)
+    {
+        if (!bad && strcmp(k, "reason") != 0 && strcmp(k, "by") != 0)
+            bad = "body";
+    }
+    if (!bad && json_object_get(o, "reason") && !text_ok(reason, POLICY_REASON_MAX - 1))
+        bad = "reason";
+    if (!bad && json_object_get(o, "by") && !text_ok(by, 64))
+        bad = "by";
+    if (!bad && j->quarantine && reason == NULL)
+        bad = "reason"; /* a manual quarantine always says why */
+    if (bad) {
+        struct http_invalid_param ip = {bad, "{\"reason\": 1..255 printable characters "
+                                             "(required to quarantine), \"by\": the operator's "
+                                             "name, 1..64}"};
+        http_respond_problem(req, 400, NULL, "invalid request", "INVALID_MSG_FORMAT", &ip, 1);
+        json_decref(o);
+        return false;
+    }
+    /* Who: the certificate that authenticated (the admin face pins it), and the name the
+     * operator gave, if any. */
+    const char *fp = http_request_peer(req)->cert_sha256_hex;
+    if (by)
+        snprintf(j->principal, sizeof(j->principal), "%s (admin-cert:%.16s)", by, fp);
+    else
+        snprintf(j->principal, sizeof(j->principal), "admin-cert:%.16s", fp);
+    snprintf(j->reason, sizeof(j->reason), "%s", reason ? reason : "no reason given");
+    json_decref(o);
+    return true;
+}
+
+void policy_operator_request(struct policy_service *ps, struct http_request *req, const char *supi,
+                             bool quarantine)
+{
     struct supi s;
-    if (supi == NULL || supi_parse(supi, &s) != IOTSEC_OK) {
+    if (supi == NULL || supi_parse(supi, &s) != IOTSEC_OK || strlen(supi) >= ANALYTICS_SUPI_MAX) {
         struct http_invalid_param ip = {"supi", "imsi-<digits> or nai-<user@realm>"};
         http_respond_problem(req, 400, NULL, "invalid SUPI", "INVALID_PATH_PARAM", &ip, 1);
         return;
     }
-    struct release_op *op = calloc(1, sizeof(*op));
-    if (op == NULL || http_request_defer(req) != IOTSEC_OK) {
+    struct operator_op *op = calloc(1, sizeof(*op));
+    if (op == NULL) {
+        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        return;
+    }
+    op->job.quarantine = quarantine;
+    if (!operator_body(req, &op->job)) {
+        free(op);
+        return;
+    }
+    if (http_request_defer(req) != IOTSEC_OK) {
         free(op);
         http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
         return;
     }
-    snprintf(op->supi, sizeof(op->supi), "%s", supi);
+    snprintf(op->job.supi, sizeof(op->job.supi), "%s", supi);
     op->req = req;
     op->ps = ps;
-    op->job = (struct policy_release_job){op->supi, (int64_t)time(NULL), IOTSEC_OK};
-    struct store_job job = {release_run, release_done, op};
+    op->job.now = (int64_t)time(NULL);
+    struct store_job job = {operator_run, operator_done, op};
     if (store_submit(policy_service_options(ps)->store, &job) != IOTSEC_OK) {
         http_response_header(req, "Retry-After", "1");
         http_respond_problem(req, 503, NULL, "the database is busy", NULL, NULL, 0);
         free(op);
     }
+}
+
+static void handle_release(struct http_request *req, void *user)
+{
+    if (admin_ok(req, user))
+        policy_operator_request(user, req, http_request_param(req, "supi"), false);
+}
+
+static void handle_quarantine(struct http_request *req, void *user)
+{
+    if (admin_ok(req, user))
+        policy_operator_request(user, req, http_request_param(req, "supi"), true);
+}
+
+/* Each action of the device with the evidence of the finding it was taken on. */
+static void evidence_json(const struct policy_record *r, void *ctx)
+{
+    struct {
+        json_t *arr;
+        struct store *store;
+    } *c = ctx;
+    record_json(r, c->arr);
+    if (r->finding_id == 0)
+        return;
+    json_t *o = json_array_get(c->arr, json_array_size(c->arr) - 1);
+    char *text = NULL;
+    int rc = analytics_finding_load(c->store, r->finding_id, &text);
+    json_t *f = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (f)
+        json_object_set_new(o, "finding", f);
+    else if (rc == IOTSEC_ERR_NOTFOUND)
+        json_object_set_new(o, "finding", json_string("deleted (past the findings' retention)"));
+}
+
+static void handle_device_actions(struct http_request *req, void *user)
+{
+    struct policy_service *ps = user;
+    if (!admin_ok(req, ps))
+        return;
+    const char *supi = http_request_param(req, "supi");
+    const char *after = http_request_query_param(req, "after");
+    char *end = NULL;
+    long long a = after ? strtoll(after, &end, 10) : 0;
+    struct supi s;
+    if (supi == NULL || supi_parse(supi, &s) != IOTSEC_OK || (after && (*end != '\0' || a < 0))) {
+        struct http_invalid_param ip = {supi && supi_parse(supi, &s) == IOTSEC_OK ? "after"
+                                                                                  : "supi",
+                                        "a SUPI; after: a row id"};
+        http_respond_problem(req, 400, NULL, "invalid request", "INVALID_PARAM", &ip, 1);
+        return;
+    }
+    struct subscription sub;
+    struct store *store = policy_service_options(ps)->store;
+    if (subscriber_get(store, supi, &sub) != IOTSEC_OK) {
+        http_respond_problem(req, 404, NULL, "no such subscription", "USER_NOT_FOUND", NULL, 0);
+        return;
+    }
+    struct {
+        json_t *arr;
+        struct store *store;
+    } c = {json_array(), store};
+    if (policy_store_list(store, supi, a, 200, evidence_json, &c) != IOTSEC_OK) {
+        json_decref(c.arr);
+        http_respond_problem(req, 500, NULL, "the audit could not be read", NULL, NULL, 0);
+        return;
+    }
+    http_respond_json(req, 200,
+                      json_pack("{s:s, s:s, s:o}", "supi", supi, "state", sub_state_name(sub.state),
+                                "actions", c.arr));
 }
 
 int policy_admin_routes(struct http_server *srv, struct policy_service *ps)
@@ -221,5 +369,11 @@ int policy_admin_routes(struct http_server *srv, struct policy_service *ps)
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "POST", "/admin/v1/devices/{supi}/release", handle_release,
                                ps);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "POST", "/admin/v1/devices/{supi}/quarantine",
+                               handle_quarantine, ps);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "GET", "/admin/v1/devices/{supi}/actions",
+                               handle_device_actions, ps);
     return rc;
 }

@@ -12,6 +12,7 @@ struct policy_job {
     unsigned level;
     int64_t window, now;
     unsigned actions;
+    int64_t finding_id; /* the analytics' persisted finding (0: none) */
     uint32_t rate_kbps;
     const struct seal_kek *kek;
     policy_rotate_fn rotate; /* NULL: no over-the-air path */
@@ -25,13 +26,16 @@ struct policy_job {
 };
 
 int policy_store_act(struct store_conn *conn, void *job);
-/* arg: a struct policy_release_job. */
-struct policy_release_job {
-    const char *supi;
+/* arg: a struct policy_operator_job: the operator's release or quarantine. */
+struct policy_operator_job {
+    char supi[ANALYTICS_SUPI_MAX];
+    bool quarantine; /* false: release */
     int64_t now;
+    char principal[POLICY_PRINCIPAL_MAX];
+    char reason[POLICY_REASON_MAX];
     int sub_rc; /* the subscriber op's result */
 };
-int policy_store_release(struct store_conn *conn, void *arg);
+int policy_store_operator(struct store_conn *conn, void *arg);
 /* arg: a struct policy_save_job. */
 struct policy_save_job {
     const char *doc;

@@ -1,8 +1,8 @@
 /* The daemon's policy instance: each finding becomes a store job that opens and carries out
  * its actions in one transaction (policy_store.c); after the commit, notify actions go to
- * the delivery thread. Findings arrive from the analytics lock, so nothing here blocks: a
- * bounded number of jobs may be in flight, past it a finding is dropped and counted (the
- * same alarm comes back with the next window). */
+ * the delivery thread. Findings arrive from the analytics (on the store's writer thread), so
+ * nothing here blocks: a bounded number of jobs may be in flight, past it a finding is
+ * dropped and counted (the same alarm comes back with the next window). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +135,7 @@ void policy_on_finding(void *arg, const struct an_finding *f, const char *supi, 
     j->exc = f->exc;
     j->level = f->level;
     j->window = f->window;
+    j->finding_id = f->id;
     j->now = (int64_t)time(NULL);
     j->actions = actions;
     j->rate_kbps = ps->policy.throttle_kbps;
@@ -175,9 +176,13 @@ const struct policy_service_options *policy_service_options(const struct policy_
     return &ps->o;
 }
 
-int policy_release(struct store *s, const char *supi)
+int policy_operator(struct store *s, const char *supi, bool quarantine, const char *principal,
+                    const char *reason)
 {
-    struct policy_release_job rj = {.supi = supi, .now = (int64_t)time(NULL)};
-    int rc = store_write_sync(s, policy_store_release, &rj);
-    return rj.sub_rc != IOTSEC_OK ? rj.sub_rc : rc;
+    struct policy_operator_job oj = {.quarantine = quarantine, .now = (int64_t)time(NULL)};
+    snprintf(oj.supi, sizeof(oj.supi), "%s", supi);
+    snprintf(oj.principal, sizeof(oj.principal), "%s", principal);
+    snprintf(oj.reason, sizeof(oj.reason), "%s", reason);
+    int rc = store_write_sync(s, policy_store_operator, &oj);
+    return oj.sub_rc != IOTSEC_OK ? oj.sub_rc : rc;
 }

@@ -39,6 +39,14 @@ const char POLICY_MIGRATION_1[] =
     "  rate_kbps INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (supi, action, exception)) WITHOUT ROWID;";
 
+/* Who acted and why (operators' releases and quarantines), and the finding an action was
+ * taken on (an_findings.id, the analytics' evidence; it may have been swept since). */
+const char POLICY_MIGRATION_2[] =
+    "ALTER TABLE policy_actions ADD COLUMN principal TEXT;"
+    "ALTER TABLE policy_actions ADD COLUMN reason TEXT;"
+    "ALTER TABLE policy_actions ADD COLUMN finding_id INTEGER;"
+    "CREATE INDEX policy_actions_finding ON policy_actions(finding_id);";
+
 static int step_done(struct store_conn *conn, struct store_stmt *st)
 {
     int rc = store_step(st);
@@ -52,8 +60,9 @@ int policy_store_append(struct store_conn *conn, const struct policy_record *r)
                         /* The id open_action predicted (max + 1: the table is append-only,
                          * and an engine's sequence may skip values after a rollback). */
                         "INSERT INTO policy_actions(id, at, supi, action, exception, level,"
-                        " \"window\", actor, outcome, rate_kbps, finding) VALUES ((SELECT"
-                        " COALESCE(MAX(id), 0) + 1 FROM policy_actions),?,?,?,?,?,?,?,?,?,?)",
+                        " \"window\", actor, outcome, rate_kbps, finding, principal, reason,"
+                        " finding_id) VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM"
+                        " policy_actions),?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -67,6 +76,18 @@ int policy_store_append(struct store_conn *conn, const struct policy_record *r)
     store_bind_text(st, 8, r->outcome, -1);
     store_bind_int64(st, 9, r->rate_kbps);
     store_bind_null(st, 10);
+    if (r->principal[0])
+        store_bind_text(st, 11, r->principal, -1);
+    else
+        store_bind_null(st, 11);
+    if (r->reason[0])
+        store_bind_text(st, 12, r->reason, -1);
+    else
+        store_bind_null(st, 12);
+    if (r->finding_id > 0)
+        store_bind_int64(st, 13, r->finding_id);
+    else
+        store_bind_null(st, 13);
     return step_done(conn, st);
 }
 
@@ -155,8 +176,11 @@ int policy_store_act(struct store_conn *conn, void *arg)
             continue; /* the same alarm again: its action stands */
         if ((rc = carry_out(conn, j, (enum policy_action)a, &outcome)) != IOTSEC_OK)
             return rc;
-        struct policy_record r = {.at = j->now, .level = j->level, .window = j->window,
-                                  .rate_kbps = a == POLICY_THROTTLE ? j->rate_kbps : 0};
+        struct policy_record r = {.at = j->now,
+                                  .level = j->level,
+                                  .window = j->window,
+                                  .rate_kbps = a == POLICY_THROTTLE ? j->rate_kbps : 0,
+                                  .finding_id = j->finding_id};
         snprintf(r.supi, sizeof(r.supi), "%s", j->supi);
         snprintf(r.action, sizeof(r.action), "%s", name);
         snprintf(r.exception, sizeof(r.exception), "%s", an_exception_name(j->exc));
@@ -168,27 +192,36 @@ int policy_store_act(struct store_conn *conn, void *arg)
     return IOTSEC_OK;
 }
 
-int policy_store_release(struct store_conn *conn, void *arg)
+/* An operator's release or quarantine: the subscription's state through the subscriber
+ * capability, the device's open actions closed on a release (so the next finding acts
+ * again), and one audit row naming who and why, in one transaction. */
+int policy_store_operator(struct store_conn *conn, void *arg)
 {
-    struct policy_release_job *rj = arg;
-    struct sub_op op = {.kind = SUB_OP_EVENT, .event = SUB_EV_RELEASE, .now = rj->now,
+    struct policy_operator_job *oj = arg;
+    struct sub_op op = {.kind = SUB_OP_EVENT,
+                        .event = oj->quarantine ? SUB_EV_QUARANTINE : SUB_EV_RELEASE,
+                        .now = oj->now,
                         .actor = "admin"};
-    snprintf(op.supi, sizeof(op.supi), "%s", rj->supi);
-    rj->sub_rc = sub_op_run(conn, &op);
-    if (rj->sub_rc != IOTSEC_OK)
-        return rj->sub_rc;
-    struct store_stmt *st;
-    int rc = store_stmt(conn, "DELETE FROM policy_open WHERE supi = ?", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, rj->supi, -1);
-    if ((rc = step_done(conn, st)) != IOTSEC_OK)
-        return rc;
-    struct policy_record r = {.at = rj->now};
-    snprintf(r.supi, sizeof(r.supi), "%s", rj->supi);
-    snprintf(r.action, sizeof(r.action), "release");
+    snprintf(op.supi, sizeof(op.supi), "%s", oj->supi);
+    oj->sub_rc = sub_op_run(conn, &op);
+    if (oj->sub_rc != IOTSEC_OK)
+        return oj->sub_rc;
+    int rc;
+    if (!oj->quarantine) {
+        struct store_stmt *st;
+        if ((rc = store_stmt(conn, "DELETE FROM policy_open WHERE supi = ?", &st)) != IOTSEC_OK)
+            return rc;
+        store_bind_text(st, 1, oj->supi, -1);
+        if ((rc = step_done(conn, st)) != IOTSEC_OK)
+            return rc;
+    }
+    struct policy_record r = {.at = oj->now};
+    snprintf(r.supi, sizeof(r.supi), "%s", oj->supi);
+    snprintf(r.action, sizeof(r.action), "%s", oj->quarantine ? "quarantine" : "release");
     snprintf(r.actor, sizeof(r.actor), "admin");
-    snprintf(r.outcome, sizeof(r.outcome), "released");
+    snprintf(r.outcome, sizeof(r.outcome), "%s", oj->quarantine ? "quarantined" : "released");
+    snprintf(r.principal, sizeof(r.principal), "%s", oj->principal);
+    snprintf(r.reason, sizeof(r.reason), "%s", oj->reason);
     return policy_store_append(conn, &r);
 }
 
@@ -229,6 +262,12 @@ int policy_store_load(struct store *s, struct policy *out)
     return rc;
 }
 
+static void copy_col(struct store_stmt *st, int i, char *out, size_t len)
+{
+    const char *v = store_col_text(st, i);
+    snprintf(out, len, "%s", v ? v : "");
+}
+
 static void read_row(struct store_stmt *st, struct policy_record *r)
 {
     memset(r, 0, sizeof(*r));
@@ -242,6 +281,9 @@ static void read_row(struct store_stmt *st, struct policy_record *r)
     snprintf(r->actor, sizeof(r->actor), "%s", store_col_text(st, 7));
     snprintf(r->outcome, sizeof(r->outcome), "%s", store_col_text(st, 8));
     r->rate_kbps = (uint32_t)store_col_int64(st, 9);
+    copy_col(st, 10, r->principal, sizeof(r->principal));
+    copy_col(st, 11, r->reason, sizeof(r->reason));
+    r->finding_id = store_col_int64(st, 12);
 }
 
 int policy_store_list(struct store *s, const char *supi, int64_t after, size_t limit,
@@ -253,8 +295,8 @@ int policy_store_list(struct store *s, const char *supi, int64_t after, size_t l
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
                         "SELECT id, at, supi, action, exception, level, \"window\", actor, outcome,"
-                        " rate_kbps FROM policy_actions WHERE id > ? AND (? IS NULL OR supi = ?)"
-                        " ORDER BY id LIMIT ?",
+                        " rate_kbps, principal, reason, finding_id FROM policy_actions"
+                        " WHERE id > ? AND (? IS NULL OR supi = ?) ORDER BY id LIMIT ?",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -280,7 +322,8 @@ int policy_store_throttles(struct store *s, policy_record_fn fn, void *ctx)
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
                         "SELECT a.id, a.at, o.supi, o.action, o.exception, a.level, a.\"window\","
-                        " a.actor, a.outcome, o.rate_kbps FROM policy_open o JOIN policy_actions"
+                        " a.actor, a.outcome, o.rate_kbps, a.principal, a.reason, a.finding_id"
+                        " FROM policy_open o JOIN policy_actions"
                         " a ON a.id = o.action_id WHERE o.action = 'throttle' ORDER BY a.id",
                         &st);
     if (rc != IOTSEC_OK)

@@ -114,8 +114,10 @@ static void stage_done(void *arg, int rc)
 {
     struct prov_job *j = arg;
     if (rc == IOTSEC_OK)
-        http_respond_json(j->req, 202, json_pack("{s:s, s:I}", "registration_id", j->reg_id,
-                                                 "waiting_version", (json_int_t)j->out_version));
+        http_respond_json(j->req, 202,
+                          json_pack("{s:s, s:I, s:s}", "registration_id", j->reg_id,
+                                    "waiting_version", (json_int_t)j->out_version, "rotation",
+                                    "over_the_air"));
     else if (j->fail == PROV_FAIL_NOTFOUND)
         http_respond_problem(j->req, 404, NULL, "no such device", "REGISTRATION_NOT_FOUND", NULL,
                              0);

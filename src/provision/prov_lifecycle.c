@@ -68,6 +68,12 @@ int provision_stage_rotation(void *ctx, struct store_conn *c, const char *supi, 
 int prov_schedule_run(struct store_conn *c, void *arg)
 {
     struct prov_schedule_job *sj = arg;
+    /* With several instances, one runs the schedule; the others skip while its lease lives. */
+    int held = store_lease_hold(c, "provision.schedule", sj->now * 1000, 3 * 60 * 1000);
+    if (held == IOTSEC_ERR_BUSY)
+        return IOTSEC_OK;
+    if (held != IOTSEC_OK)
+        return held;
     unsigned batch =
         sj->batch && sj->batch <= PROV_SCHEDULE_BATCH_MAX ? sj->batch : PROV_SCHEDULE_BATCH_MAX;
     char(*ids)[PROV_REG_ID_MAX + 1] = calloc(batch, sizeof(*ids));

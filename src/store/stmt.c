@@ -149,8 +149,8 @@ int store_step_id(struct store_conn *conn, struct store_stmt *st, int64_t *id)
         *id = store_col_int64(st, 0);
         rc = store_step(st);
     } else if (rc == STORE_DONE) {
-        store_set_errmsg("store: the statement returned no id");
-        rc = IOTSEC_ERR_IO;
+        store_set_errmsg("store: the statement returned no row");
+        rc = IOTSEC_ERR_NOTFOUND;
     }
     store_reset(st);
     return store_error(conn, rc);

@@ -215,7 +215,8 @@ int store_col_bytes(struct store_stmt *st, int col);
 bool store_col_is_null(struct store_stmt *st, int col);
 
 /* Steps an INSERT ... RETURNING id (or any statement answering one integer row) to its end:
- * *id gets the integer, and the statement is reset. IOTSEC_ERR_IO when no row came back. */
+ * *id gets the integer, and the statement is reset. IOTSEC_ERR_NOTFOUND when no row came back
+ * (e.g. an UPDATE ... RETURNING whose WHERE matched nothing). */
 int store_step_id(struct store_conn *conn, struct store_stmt *st, int64_t *id);
 
 /* Rows changed by the last INSERT/UPDATE/DELETE run to completion on conn. */
@@ -234,6 +235,30 @@ int store_error(struct store_conn *conn, int rc);
  * hold SQL text and constraint names, never bound values). Valid until the next store call
  * that fails on this thread. */
 const char *store_errmsg(void);
+
+/* --- Several instances on one database ---
+ *
+ * Topics: a capability whose data others cache bumps a topic in the job that changes it; every
+ * instance polls the topics it caches (once a second from its tick) and drops its cache when a
+ * topic moved. Bounded staleness without a message bus: a change reaches every instance within
+ * the polling period.
+ *
+ * Leases: work that must run on one instance at a time (sweeps) takes a named lease inside its
+ * own job; the statement re-checks the holder, so two instances never both hold it. */
+
+/* Names this process in leases (e.g. "<host>:<instance dir>"); stable across restarts of the
+ * same instance, so a restart takes its leases back at once. Set before the first job. */
+void store_set_instance(struct store *s, const char *name);
+
+/* In a job: moves topic's sequence number on (creating it). */
+int store_topic_bump(struct store_conn *conn, const char *topic);
+
+/* The topic's sequence number now (0 when never bumped), read on the calling thread's reader. */
+int store_topic_seq(struct store *s, const char *topic, int64_t *seq);
+
+/* In a job: takes or renews the lease `name` for this instance until now_ms + lease_ms.
+ * IOTSEC_OK: held (do the work); IOTSEC_ERR_BUSY: another live instance holds it (skip). */
+int store_lease_hold(struct store_conn *conn, const char *name, int64_t now_ms, int64_t lease_ms);
 
 /* --- Health --- */
 

@@ -74,6 +74,7 @@ struct store {
     struct store_options opt; /* migrations pointer cleared after open */
     char *path;               /* the target: a file path or a connection URI */
     const struct store_backend *be;
+    char instance[128]; /* store_set_instance: the holder name in leases */
 
     /* Used only by the writer thread once it runs (and by store_open before). */
     struct store_conn *writer;
@@ -115,6 +116,11 @@ void readers_close_all(struct store *s);
 
 int migrate_apply(struct store_conn *conn, const struct store_migration *m, size_t count);
 int migrate_validate(const struct store_migration *m, size_t count);
+
+/* --- coord.c --- */
+
+/* Creates the store's own tables for topics and leases if missing. */
+int coord_tables(struct store_conn *conn);
 
 /* --- util --- */
 

@@ -107,8 +107,12 @@ int store_open(const char *path, const struct store_options *opt, struct store *
     if (!opt->read_only) {
         be->prepare_target(path);
         err = conn_open(s, true, &s->writer);
-        if (err == IOTSEC_OK)
+        if (err == IOTSEC_OK) {
+            s->writer->owner = s; /* leases name the instance through the connection */
             err = migrate_apply(s->writer, opt->migrations, opt->migration_count);
+        }
+        if (err == IOTSEC_OK)
+            err = coord_tables(s->writer);
     }
     if (err == IOTSEC_OK)
         err = job_queue_init(&s->queue, s->opt.queue_limit);

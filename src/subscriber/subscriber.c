@@ -39,7 +39,8 @@ int sub_state_parse(const char *name, enum sub_state *out)
 /* The transition table: to[from][event], or -1 where the event is not allowed. */
 #define NO -1
 static const int transitions[SUB_STATE_COUNT][SUB_EVENT_COUNT] = {
-    /*                  activate    suspend        resume      quarantine       release     expire       revoke */
+    /*                  activate    suspend        resume      quarantine       release     expire
+       revoke */
     [SUB_PENDING_ACTIVATION] = {SUB_ACTIVE, NO, NO, NO, NO, SUB_EXPIRED, SUB_REVOKED},
     [SUB_ACTIVE] = {NO, SUB_SUSPENDED, NO, SUB_QUARANTINED, NO, SUB_EXPIRED, SUB_REVOKED},
     [SUB_SUSPENDED] = {NO, NO, SUB_ACTIVE, SUB_QUARANTINED, NO, SUB_EXPIRED, SUB_REVOKED},
@@ -70,6 +71,16 @@ unsigned sqn_ind_for(const char *serving_network, size_t len)
     return h % SQN_IND_SLOTS;
 }
 
+unsigned sqn_ind_in_slot(int slot, const char *serving_network, size_t len)
+{
+    return (unsigned)slot * SQN_IND_PER_SLOT + sqn_ind_for(serving_network, len) % SQN_IND_PER_SLOT;
+}
+
+bool sqn_lease_usable(int64_t until_ms, int64_t now_ms, int64_t margin_ms)
+{
+    return until_ms - margin_ms > now_ms;
+}
+
 int sqn_take(struct sqn_gen *g, unsigned ind, uint64_t *sqn)
 {
     if (ind >= SQN_IND_SLOTS)
@@ -81,12 +92,25 @@ int sqn_take(struct sqn_gen *g, unsigned ind, uint64_t *sqn)
     return IOTSEC_OK;
 }
 
-int sqn_reserve_target(const struct sqn_gen *g, uint64_t block, uint64_t *reserved)
+int sqn_reserve_floor(const struct sqn_gen *g, uint64_t block, uint64_t *floor)
 {
-    uint64_t base = g->next > g->reserved ? g->next : g->reserved;
-    if (block == 0 || base > SQN_SEQ_MAX || block > SQN_SEQ_MAX - base + 1)
+    if (block == 0 || g->next > SQN_SEQ_MAX || block > SQN_SEQ_MAX - g->next + 1)
         return IOTSEC_ERR_INVALID;
-    *reserved = base + block;
+    *floor = g->next;
+    return IOTSEC_OK;
+}
+
+int sqn_block_granted(struct sqn_gen *g, uint64_t hi, uint64_t block)
+{
+    if (block == 0 || hi < block || hi - 1 > SQN_SEQ_MAX)
+        return IOTSEC_ERR_INVALID;
+    if (hi <= g->reserved || hi <= g->next)
+        return IOTSEC_OK; /* a newer block is held, or a resynchronisation passed this one */
+    uint64_t lo = hi - block;
+    /* The database started the block at or above the floor asked for; a resynchronisation
+     * since may have moved next into it: skip that part. */
+    g->next = lo > g->next ? lo : g->next;
+    g->reserved = hi;
     return IOTSEC_OK;
 }
 

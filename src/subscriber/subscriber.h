@@ -48,18 +48,21 @@ int sub_transition(enum sub_state from, enum sub_event ev, enum sub_state *to);
 
 /* ---- SQN generation (TS 33.102 Annex C.1.1/C.3.2: SQN = SEQ || IND) -------------------- */
 
-#define SQN_IND_BITS 5
+#define SQN_IND_BITS  5
 #define SQN_IND_SLOTS (1u << SQN_IND_BITS)
-#define SQN_SEQ_MAX ((1ull << (48 - SQN_IND_BITS)) - 1)
+#define SQN_SEQ_MAX   ((1ull << (48 - SQN_IND_BITS)) - 1)
 
-/* A subscriber's SQN generator. SEQ values below `reserved` have been reserved durably (the
- * database row says so), so they can be served from memory; `next` is the next SEQ to give.
- * In the database, `sqn_next` is where a freshly started daemon begins: every SEQ ever issued
- * is below it, or was issued by the running daemon (which holds the generator in memory).
- * At every start the daemon moves sqn_next up to sqn_reserved and reserves a new block for the
- * active subscriptions, in one transaction (SUB_OP_SQN_RESTART), and new subscriptions are
- * created with their first block reserved: a first authentication waits on no disk write, and
- * after a crash no SEQ is ever issued twice. */
+/* A subscriber's SQN generator in one iotsecd instance: the block of SEQs [next, reserved)
+ * this instance owns, served from memory.
+ *
+ * In the database, `sqn_reserved` is the subscriber's high-water mark, shared by every instance:
+ * no SEQ at or above it was ever issued. An instance gets a block by one atomic statement,
+ * `sqn_reserved := max(sqn_reserved, floor) + block RETURNING sqn_reserved` (SUB_OP_RESERVE_SQN:
+ * never read-then-write), which hands it [returned - block, returned): no other instance, no
+ * earlier run and no later run can hold any SEQ of it. A generator starts empty, so the first
+ * authentication of a subscriber after a start reserves (the writer groups those reservations
+ * into one commit); nothing rewrites every subscription at start. A crash loses at most the
+ * unused rest of the blocks in memory: SEQs are skipped, never issued twice. */
 struct sqn_gen {
     uint64_t next;
     uint64_t reserved;
@@ -73,13 +76,73 @@ unsigned sqn_ind_for(const char *serving_network, size_t len);
  * when a new block must be reserved durably first (see sqn_reserve_target). */
 int sqn_take(struct sqn_gen *g, unsigned ind, uint64_t *sqn);
 
-/* The `reserved` value to write durably before serving the next `block` SEQs. Returns
- * IOTSEC_ERR_INVALID when SEQ would overflow its 43 bits. */
-int sqn_reserve_target(const struct sqn_gen *g, uint64_t block, uint64_t *reserved);
+/* The floor of the next reservation: the new block must start at or above every SEQ this
+ * generator has issued or must skip (after a resynchronisation, past SEQ_MS). Returns
+ * IOTSEC_ERR_INVALID when a block of `block` SEQs from there would overflow SEQ's 43 bits. */
+int sqn_reserve_floor(const struct sqn_gen *g, uint64_t block, uint64_t *floor);
+
+/* Installs the block a reservation returned (high-water mark hi, size block): the generator
+ * then serves [hi - block, hi). A block older than the one held (a slower, concurrent
+ * reservation of the same instance), or one a resynchronisation has passed since, is ignored
+ * (the next take reserves again). Returns IOTSEC_ERR_INVALID for a malformed block. */
+int sqn_block_granted(struct sqn_gen *g, uint64_t hi, uint64_t block);
 
 /* Resynchronisation (TS 33.102 §6.3.5, C.3.4): after the USIM reported SQN_MS, the next SEQ
  * must exceed SEQ_MS. Moves next forward (never back). */
 void sqn_resync(struct sqn_gen *g, uint64_t sqn_ms);
+
+/* ---- SQN slots: the IND values each instance may use (TS 33.102 Annex C.1.2, C.2.2) -------
+ *
+ * The USIM keeps one SEQ_MS per IND and accepts a SEQ for an IND only above that entry. If two
+ * instances drew blocks from one counter and used the same IND, a UE alternating between them
+ * would see that IND go backwards and fail synchronisation on every switch. So the 32 IND
+ * values are split into SQN_SLOTS slots of SQN_IND_PER_SLOT; each live instance holds one slot
+ * by a lease in the database (table sqn_slots), and each IND sees SEQs from one writer only.
+ * A serving network's IND is a stable hash into the slot's values. An instance that cannot
+ * renew its lease stops issuing vectors before the lease ends (sqn_lease_usable), so a slot is
+ * never used by two live instances; one that restarts in the same instance directory (the
+ * directory's lock guarantees the old process is gone) takes its own slot back at once. */
+
+#define SQN_SLOTS        8
+#define SQN_IND_PER_SLOT (SQN_IND_SLOTS / SQN_SLOTS)
+#define SQN_HOLDER_MAX   128
+
+struct sqn_lease {
+    int slot;                    /* 0..SQN_SLOTS-1 */
+    int64_t until_ms;            /* the lease as written (unix ms) */
+    char holder[SQN_HOLDER_MAX]; /* the instance: stable per instance directory */
+};
+
+/* The lease holder's name for an instance directory: "<hostname>:<directory>" (hashed when
+ * long), the same at every start, so that a restart takes its own slot back. */
+void sqn_holder_name(const char *instance_dir, char *out, size_t cap);
+
+/* The IND for a serving network in a slot. */
+unsigned sqn_ind_in_slot(int slot, const char *serving_network, size_t len);
+
+/* Whether vectors may be issued at now_ms under the lease: it must still have margin_ms left
+ * (room for clock skew between instances and for the renewal in flight). */
+bool sqn_lease_usable(int64_t until_ms, int64_t now_ms, int64_t margin_ms);
+
+/* Claims a slot for holder (its own slot if it still holds one, else a free or expired one)
+ * until now_ms + lease_ms, through the writer; waits for the commit. IOTSEC_ERR_BUSY when
+ * every slot is held by another live instance. */
+int sqn_slot_claim(struct store *s, const char *holder, int64_t now_ms, int64_t lease_ms,
+                   struct sqn_lease *out);
+
+/* A renewal as a store job (the daemon submits it from its tick and must not wait): run with
+ * sqn_slot_renew_run; rc IOTSEC_ERR_STATE when the slot is no longer the holder's. */
+struct sqn_slot_renew {
+    struct sqn_lease lease; /* in: slot and holder; out: until_ms on success */
+    int64_t now_ms, lease_ms;
+};
+int sqn_slot_renew_run(struct store_conn *conn, void *arg);
+
+/* Gives the slot back at a clean stop (best effort: an expired lease frees it anyway). */
+int sqn_slot_release(struct store *s, const struct sqn_lease *lease);
+
+/* The schema of the slots table (a migration of the subscriber capability). */
+extern const char SUBSCRIBER_MIGRATION_SQN_SLOTS[];
 
 /* ---- Subscriptions -------------------------------------------------------------------- */
 
@@ -89,7 +152,7 @@ enum sub_auth_method { SUB_AUTH_5G_AKA, SUB_AUTH_EAP_AKA_PRIME };
 const char *sub_auth_method_name(enum sub_auth_method m); /* "5G_AKA", "EAP_AKA_PRIME" */
 int sub_auth_method_parse(const char *name, enum sub_auth_method *out);
 
-#define SUB_GPSI_MAX 64
+#define SUB_GPSI_MAX  64
 #define SUB_OWNER_MAX 64
 
 /* A subscription as the logic sees it. K and OPc are plain only inside `struct sub_keys`,
@@ -120,10 +183,10 @@ struct sub_input {
     struct sub_keys keys;
     uint8_t amf[2];
     enum sub_auth_method auth_method;
-    uint64_t sqn;       /* the SQN the SIM was personalised with (its SEQ starts after) */
+    uint64_t sqn; /* the SQN the SIM was personalised with (its SEQ starts after) */
     char gpsi[SUB_GPSI_MAX];
     char owner[SUB_OWNER_MAX];
-    int64_t not_after;  /* 0 = none */
+    int64_t not_after; /* 0 = none */
     enum sub_state state;
 };
 
@@ -162,7 +225,6 @@ int sub_parse_time(const char *s, int64_t *out);
 /* Formats unix seconds as RFC 3339 UTC into buf (at least 21 bytes). */
 void sub_format_time(int64_t t, char *buf, size_t len);
 
-
 /* ---- Persistence (subscriber_store.c) --------------------------------------------------
  * Writes are jobs for the store's writer thread: fill a struct sub_op, then either submit
  * it (store_submit with run = sub_op_run: the HTTP face, which must not block its loop) or
@@ -173,16 +235,16 @@ void sub_format_time(int64_t t, char *buf, size_t len);
 extern const char SUBSCRIBER_MIGRATION_1[];
 
 enum sub_op_kind {
-    SUB_OP_CREATE,      /* in.input -> a new subscription */
-    SUB_OP_EVENT,       /* apply in.event to in.supi */
-    SUB_OP_ROTATE,      /* new credential version for in.supi (in.input.keys), old kept for
-                           in.grace_s seconds */
-    SUB_OP_DELETE,      /* delete in.supi and crypto-erase its sealed credentials */
-    SUB_OP_RESERVE_SQN, /* durably raise in.supi's SQN reservation to in.sqn_reserved */
+    SUB_OP_CREATE,       /* in.input -> a new subscription */
+    SUB_OP_EVENT,        /* apply in.event to in.supi */
+    SUB_OP_ROTATE,       /* new credential version for in.supi (in.input.keys), old kept for
+                            in.grace_s seconds */
+    SUB_OP_DELETE,       /* delete in.supi and crypto-erase its sealed credentials */
+    SUB_OP_RESERVE_SQN,  /* a block of in.sqn_block SEQs at or above in.sqn_floor for in.supi;
+                            out: sqn_reserved, the new high-water mark (the block's end) */
     SUB_OP_EXPIRE_SWEEP, /* expire every subscription past not_after at in.now; destroy
-                            previous credentials past their grace period */
-    SUB_OP_SQN_RESTART, /* at start: sqn_next := sqn_reserved everywhere, and reserve
-                           in.sqn_block more for the active subscriptions */
+                            previous credentials past their grace period; on one instance
+                            at a time (a store lease): the others skip (affected 0) */
 };
 
 struct sub_op {
@@ -193,8 +255,10 @@ struct sub_op {
     const struct sub_input *input;
     enum sub_event event;
     uint32_t grace_s;
-    uint64_t sqn_reserved;
-    uint64_t sqn_block; /* SEQs reserved ahead (create, restart); 0 = 1000 */
+    uint64_t sqn_floor;    /* reserve: the block starts at or above this SEQ */
+    uint64_t sqn_block;    /* reserve: SEQs per block; 0 = 1000 */
+    uint64_t sqn_reserved; /* reserve: out, the high-water mark after the reservation */
+    uint32_t lease_s; /* expire sweep: with several instances one sweeps (0: 180 s lease) */
     int64_t now;
     const char *actor; /* who asked: "admin", "policy", "sweep"... (for the event log) */
     /* outputs (valid when rc == IOTSEC_OK) */
@@ -212,8 +276,8 @@ int sub_op_run(struct store_conn *conn, void *arg);
  * GPSI already present (IOTSEC_ERR_CONFLICT) nothing is imported, and *bad_line (1-based) and
  * err say which and why. *imported gets the row count. */
 int subscriber_import_text(struct store *s, const struct seal_kek *kek, const char *text,
-                           size_t len, bool csv, int64_t now, uint64_t sqn_block,
-                           size_t *imported, size_t *bad_line, char *err, size_t err_len);
+                           size_t len, bool csv, int64_t now, size_t *imported, size_t *bad_line,
+                           char *err, size_t err_len);
 
 /* Reads one subscription by SUPI string ("imsi-..." / "nai-..."). IOTSEC_ERR_NOTFOUND when
  * absent. */
@@ -222,8 +286,7 @@ int subscriber_get(struct store *s, const char *supi, struct subscription *out);
 /* Appends the subscription's last `limit` lifecycle events, oldest first, to arr as
  * {"event", "from", "to", "actor", "at"} (the expiry sweep's "expire" by "sweep", ...). */
 struct json_t;
-int subscriber_events_json(struct store *s, const char *supi, size_t limit,
-                           struct json_t *arr);
+int subscriber_events_json(struct store *s, const char *supi, size_t limit, struct json_t *arr);
 
 /* Reads a subscription and opens its current credentials (keys: wipe after use).
  * IOTSEC_ERR_AUTH when the sealed blob does not open (wrong KEK or a tampered row). */
@@ -251,13 +314,17 @@ struct sub_admin {
     struct store *store;
     const struct seal_kek *kek;
     char admin_cert_sha256[65]; /* hex SHA-256 of the admin certificate (DER) */
-    uint64_t sqn_block;         /* SEQs reserved with each new subscription */
     /* Over-the-air rotation (set by the daemon to provisioning's hook, or NULL): a rotate
      * without a body for a subscription a device onboarded is offered to it first; it
      * returns true when it took the request (a new version then waits for the device, the
      * current keys stay valid until the device confirms) and answers it itself. */
     bool (*ota_rotate)(void *ctx, const char *supi, struct http_request *req);
     void *ota_ctx;
+    /* release and quarantine are the policy's operation (set by the daemon): the same one
+     * behind /admin/v1/devices/{supi}/release|quarantine, audited with who and why, closing
+     * the device's open actions. It answers req. NULL: those actions answer 503. */
+    void (*operator_action)(void *ctx, struct http_request *req, const char *supi, bool quarantine);
+    void *operator_ctx;
 };
 
 /* Registers /admin/v1/subscribers... on the admin server. */

@@ -3,8 +3,8 @@
  *   POST   /admin/v1/subscribers/import          bulk import (text/csv or application/x-ndjson)
  *   GET    /admin/v1/subscribers[?state=&after=&limit=]
  *   GET    /admin/v1/subscribers/{supi}
- *   POST   /admin/v1/subscribers/{supi}/{action} suspend, resume, revoke, activate, release,
- *                                                quarantine, rotate
+ *   POST   /admin/v1/subscribers/{supi}/{action} suspend, resume, revoke, activate, rotate;
+ *                                                release, quarantine (the policy's operation)
  *   DELETE /admin/v1/subscribers/{supi}
  * Writes go through the store's writer thread; the handler defers and the answer is sent from
  * the writer's completion. Key material is accepted, never returned. */
@@ -19,7 +19,6 @@
 #include "base/log.h"
 #include "crypto/ct.h"
 #include "crypto/milenage.h"
-#include "crypto/rand.h"
 #include "http/http.h"
 #include "subscriber/subscriber.h"
 
@@ -110,6 +109,7 @@ struct admin_op {
     struct http_request *req;
     int ok_status;
     const char *what;
+    const char *rotation; /* a rotation's kind, said in the answer; NULL otherwise */
 };
 
 static void admin_op_done(void *arg, int rc)
@@ -119,8 +119,12 @@ static void admin_op_done(void *arg, int rc)
         respond_error(a->req, rc, a->what);
     else if (a->ok_status == 204)
         http_respond(a->req, 204, NULL, NULL, 0);
-    else
-        http_respond_json(a->req, a->ok_status, subscriber_to_json(&a->op.result));
+    else {
+        json_t *o = subscriber_to_json(&a->op.result);
+        if (a->rotation)
+            json_object_set_new(o, "rotation", json_string(a->rotation));
+        http_respond_json(a->req, a->ok_status, o);
+    }
     secure_wipe(a, sizeof(*a));
     free(a);
 }
@@ -128,7 +132,6 @@ static void admin_op_done(void *arg, int rc)
 static void submit(const struct sub_admin *admin, struct admin_op *a)
 {
     a->op.kek = admin->kek;
-    a->op.sqn_block = admin->sqn_block;
     a->op.now = now_s();
     a->op.actor = "admin";
     if (a->op.input == NULL)
@@ -265,17 +268,10 @@ static void handle_list(struct http_request *req, void *user)
     http_respond_json(req, 200, o);
 }
 
+/* The operator's new K/OPc from the body {"k", "opc" | "op"} (hex); 400 when absent or bad.
+ * Never echoed, never logged. */
 static int rotate_keys(struct http_request *req, struct sub_input *in)
 {
-    size_t len;
-    http_request_body(req, &len);
-    char err[160];
-    if (len == 0) {
-        /* No keys given: fresh random ones, to be delivered to the device over the air
-         * (provisioning); they are never shown here. */
-        return crypto_random(&in->keys, sizeof(in->keys)) == IOTSEC_OK ? IOTSEC_OK
-                                                                        : IOTSEC_ERR_CRYPTO;
-    }
     char *body = body_string(req);
     if (body == NULL)
         return IOTSEC_ERR_NOMEM;
@@ -294,12 +290,50 @@ static int rotate_keys(struct http_request *req, struct sub_input *in)
             rc = milenage_opc(in->keys.k, op_bytes, in->keys.opc);
     }
     secure_wipe(op_bytes, sizeof(op_bytes));
-    json_decref(o);
-    if (rc != IOTSEC_OK) {
-        snprintf(err, sizeof(err), "rotate takes no body, or {\"k\", \"opc\" | \"op\"} in hex");
-        http_respond_problem(req, 400, NULL, err, NULL, NULL, 0);
-    }
+    json_decref(o); /* jansson's copies of the hex strings are freed, not wiped: see notes */
+    if (rc != IOTSEC_OK)
+        http_respond_problem(req, 400, NULL,
+                             "rotate takes {\"k\", \"opc\" | \"op\"} (32 hex digits each)",
+                             "MANDATORY_IE_INCORRECT", NULL, 0);
     return rc;
+}
+
+/* rotate: over the air for a device that onboarded (provisioning stages a version the device
+ * fetches: the current K stays valid until it confirms); otherwise only with the operator's
+ * new K/OPc (a SIM imported or added by hand has no channel: keys nobody knows would lock
+ * the SIM out when the grace period ends). */
+static void rotate(const struct sub_admin *admin, struct http_request *req, const char *supi)
+{
+    size_t body_len;
+    http_request_body(req, &body_len);
+    if (body_len == 0) {
+        if (admin->ota_rotate && admin->ota_rotate(admin->ota_ctx, supi, req))
+            return;
+        struct subscription s;
+        int rc = subscriber_get(admin->store, supi, &s);
+        if (rc != IOTSEC_OK) {
+            respond_error(req, rc, "rotate");
+            return;
+        }
+        http_respond_problem(req, 409, NULL,
+                             "this subscription has no over-the-air channel (it never "
+                             "onboarded): supply the new K and OPc (iotsecctl subscriber rotate "
+                             "SUPI --keys-file FILE)",
+                             "NO_OTA_CHANNEL", NULL, 0);
+        return;
+    }
+    struct admin_op *a = admin_op_new(req, SUB_OP_ROTATE, 200, "rotate");
+    if (a == NULL)
+        return;
+    if (rotate_keys(req, &a->input) != IOTSEC_OK) {
+        secure_wipe(a, sizeof(*a));
+        free(a);
+        return;
+    }
+    a->op.grace_s = ROTATE_GRACE_DEFAULT_S;
+    a->rotation = "operator_supplied";
+    snprintf(a->op.supi, sizeof(a->op.supi), "%s", supi);
+    submit(admin, a);
 }
 
 static void handle_action(struct http_request *req, void *user)
@@ -307,30 +341,26 @@ static void handle_action(struct http_request *req, void *user)
     static const struct {
         const char *name;
         enum sub_event ev;
-    } actions[] = {{"suspend", SUB_EV_SUSPEND},       {"resume", SUB_EV_RESUME},
-                   {"revoke", SUB_EV_REVOKE},         {"activate", SUB_EV_ACTIVATE},
-                   {"release", SUB_EV_RELEASE},       {"quarantine", SUB_EV_QUARANTINE}};
+    } actions[] = {{"suspend", SUB_EV_SUSPEND},
+                   {"resume", SUB_EV_RESUME},
+                   {"revoke", SUB_EV_REVOKE},
+                   {"activate", SUB_EV_ACTIVATE}};
     const struct sub_admin *admin = user;
     char supi[SUPI_STRING_MAX];
     if (!admin_ok(req, admin) || parse_supi_param(req, supi) != IOTSEC_OK)
         return;
     const char *action = http_request_param(req, "action");
     if (strcmp(action, "rotate") == 0) {
-        size_t body_len;
-        http_request_body(req, &body_len);
-        if (body_len == 0 && admin->ota_rotate && admin->ota_rotate(admin->ota_ctx, supi, req))
-            return;
-        struct admin_op *a = admin_op_new(req, SUB_OP_ROTATE, 200, "rotate");
-        if (a == NULL)
-            return;
-        if (rotate_keys(req, &a->input) != IOTSEC_OK) {
-            secure_wipe(a, sizeof(*a));
-            free(a);
-            return;
-        }
-        a->op.grace_s = ROTATE_GRACE_DEFAULT_S;
-        snprintf(a->op.supi, sizeof(a->op.supi), "%s", supi);
-        submit(admin, a);
+        rotate(admin, req, supi);
+        return;
+    }
+    bool release = strcmp(action, "release") == 0;
+    if (release || strcmp(action, "quarantine") == 0) {
+        if (admin->operator_action)
+            admin->operator_action(admin->operator_ctx, req, supi, !release);
+        else
+            http_respond_problem(req, 503, NULL, "release and quarantine need the policy", NULL,
+                                 NULL, 0);
         return;
     }
     for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
@@ -398,8 +428,7 @@ static void *import_thread(void *arg)
     size_t len, imported = 0, bad_line = 0;
     const char *text = http_request_body(ir->req, &len);
     int rc = subscriber_import_text(ir->admin->store, ir->admin->kek, text, len, ir->csv,
-                                    now_s(), ir->admin->sqn_block, &imported, &bad_line, err,
-                                    sizeof(err));
+                                    now_s(), &imported, &bad_line, err, sizeof(err));
     if (rc == IOTSEC_OK) {
         json_t *o = json_object();
         json_object_set_new(o, "imported", json_integer((json_int_t)imported));

@@ -8,29 +8,29 @@
 #include "crypto/ct.h"
 #include "subscriber/subscriber.h"
 
-#define CRED_PLAIN_LEN 32 /* K || OPc */
+#define CRED_PLAIN_LEN  32 /* K || OPc */
 #define CRED_SEALED_LEN (CRED_PLAIN_LEN + SEAL_OVERHEAD)
 
 const char SUBSCRIBER_MIGRATION_1[] =
     "CREATE TABLE subscriptions ("
     "  id INTEGER PRIMARY KEY,"
-    "  supi TEXT NOT NULL UNIQUE,"         /* imsi-... / nai-... */
-    "  gpsi TEXT UNIQUE,"                  /* NULL when none */
+    "  supi TEXT NOT NULL UNIQUE," /* imsi-... / nai-... */
+    "  gpsi TEXT UNIQUE,"          /* NULL when none */
     "  owner TEXT NOT NULL DEFAULT '',"
     "  amf BLOB NOT NULL CHECK (length(amf) = 2),"
     "  algorithm TEXT NOT NULL DEFAULT 'milenage',"
     "  auth_method TEXT NOT NULL DEFAULT '5G_AKA'"
     "    CHECK (auth_method IN ('5G_AKA', 'EAP_AKA_PRIME')),"
     "  cred_version INTEGER NOT NULL,"
-    "  cred BLOB NOT NULL,"                /* seal(K || OPc), AAD: supi + version */
-    "  prev_cred_version INTEGER,"         /* the previous credential during its grace */
+    "  cred BLOB NOT NULL,"        /* seal(K || OPc), AAD: supi + version */
+    "  prev_cred_version INTEGER," /* the previous credential during its grace */
     "  prev_cred BLOB,"
     "  prev_cred_until INTEGER,"
     "  state TEXT NOT NULL,"
     "  not_before INTEGER NOT NULL DEFAULT 0,"
     "  not_after INTEGER NOT NULL DEFAULT 0,"
-    "  sqn_reserved INTEGER NOT NULL,"     /* SEQs below this may have been issued */
-    "  sqn_next INTEGER NOT NULL,"         /* where a freshly started daemon begins */
+    "  sqn_reserved INTEGER NOT NULL," /* SEQs below this may have been issued */
+    "  sqn_next INTEGER NOT NULL,"     /* where a freshly started daemon begins */
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL"
     ");"
@@ -47,8 +47,8 @@ const char SUBSCRIBER_MIGRATION_1[] =
     ");"
     "CREATE INDEX subscription_events_supi ON subscription_events(supi, id);";
 
-#define SELECT_COLUMNS                                                                           \
-    "SELECT id, supi, gpsi, owner, amf, cred_version, state, not_before, not_after,"           \
+#define SELECT_COLUMNS                                                                             \
+    "SELECT id, supi, gpsi, owner, amf, cred_version, state, not_before, not_after,"               \
     " sqn_reserved, created_at, updated_at, cred, auth_method, sqn_next FROM subscriptions "
 
 static void text_column(struct store_stmt *st, int col, char *dst, size_t cap)
@@ -154,7 +154,7 @@ static uint64_t block_or_default(uint64_t block)
 }
 
 static int insert(struct store_conn *conn, const struct seal_kek *kek, const struct sub_input *in,
-                  int64_t now, uint64_t sqn_block)
+                  int64_t now)
 {
     char supi[SUPI_STRING_MAX];
     uint8_t cred[CRED_SEALED_LEN];
@@ -179,10 +179,10 @@ static int insert(struct store_conn *conn, const struct seal_kek *kek, const str
     store_bind_blob(st, 5, cred, sizeof(cred));
     store_bind_text(st, 6, sub_state_name(in->state), -1);
     store_bind_int64(st, 7, in->not_after);
-    /* The SIM was personalised with SQN in->sqn: the first SEQ issued must exceed its SEQ.
-     * The first block is reserved now, with the row, so no first authentication waits. */
+    /* The SIM was personalised with SQN in->sqn: the first SEQ issued must exceed its SEQ, so
+     * that is the high-water mark the first reservation starts from. */
     uint64_t first = (in->sqn >> SQN_IND_BITS) + 1;
-    store_bind_int64(st, 8, (int64_t)(first + block_or_default(sqn_block)));
+    store_bind_int64(st, 8, (int64_t)first);
     store_bind_int64(st, 9, now);
     store_bind_int64(st, 10, now);
     store_bind_text(st, 11, sub_auth_method_name(in->auth_method), -1);
@@ -192,7 +192,7 @@ static int insert(struct store_conn *conn, const struct seal_kek *kek, const str
 
 static int op_create(struct store_conn *conn, struct sub_op *op)
 {
-    int rc = insert(conn, op->kek, op->input, op->now, op->sqn_block);
+    int rc = insert(conn, op->kek, op->input, op->now);
     if (rc == IOTSEC_OK)
         rc = supi_format(&op->input->supi, op->supi, sizeof(op->supi));
     if (rc == IOTSEC_OK)
@@ -278,25 +278,41 @@ static int op_delete(struct store_conn *conn, struct sub_op *op)
                         op->now);
 }
 
+/* One atomic statement: concurrent reservations (other instances, other threads) each get a
+ * disjoint block, and none reads the mark before writing it. */
 static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
 {
     struct store_stmt *st;
     int rc = store_stmt(conn,
                         "UPDATE subscriptions SET sqn_reserved ="
-                        " CASE WHEN sqn_reserved < ?1 THEN ?1 ELSE sqn_reserved END"
-                        " WHERE supi = ?2",
+                        " CASE WHEN sqn_reserved > $1 THEN sqn_reserved ELSE $1 END + $2"
+                        " WHERE supi = $3"
+                        " AND CASE WHEN sqn_reserved > $1 THEN sqn_reserved ELSE $1 END <= $4"
+                        " RETURNING sqn_reserved",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
-    store_bind_int64(st, 1, (int64_t)op->sqn_reserved);
-    store_bind_text(st, 2, op->supi, -1);
-    if ((rc = step_done(conn, st)) != IOTSEC_OK)
-        return rc;
-    return store_changes(conn) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+    uint64_t block = block_or_default(op->sqn_block);
+    store_bind_int64(st, 1, (int64_t)op->sqn_floor);
+    store_bind_int64(st, 2, (int64_t)block);
+    store_bind_text(st, 3, op->supi, -1);
+    /* SEQ has 43 bits: a mark that cannot take another block is exhausted, not wrapped. */
+    store_bind_int64(st, 4, (int64_t)(SQN_SEQ_MAX + 1 - block));
+    int64_t hi = 0;
+    rc = store_step_id(conn, st, &hi); /* no row: unknown SUPI, or its SEQ space is used up */
+    if (rc == IOTSEC_OK)
+        op->sqn_reserved = (uint64_t)hi;
+    return rc;
 }
 
 static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
 {
+    int held = store_lease_hold(conn, "subscriber.expiry_sweep", op->now * 1000,
+                                (int64_t)(op->lease_s ? op->lease_s : 180) * 1000);
+    if (held == IOTSEC_ERR_BUSY)
+        return IOTSEC_OK; /* another instance sweeps */
+    if (held != IOTSEC_OK)
+        return held;
     struct store_stmt *st;
     int rc = store_stmt(conn,
                         "UPDATE subscriptions SET prev_cred = NULL, prev_cred_version = NULL,"
@@ -307,9 +323,10 @@ static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
     store_bind_int64(st, 1, op->now);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
-    /* Log first (the SELECT sees the states before), then change them. */
-#define DUE " FROM subscriptions WHERE not_after > 0 AND not_after <= ?1" \
-            " AND state NOT IN ('expired', 'revoked')"
+        /* Log first (the SELECT sees the states before), then change them. */
+#define DUE                                                                                        \
+    " FROM subscriptions WHERE not_after > 0 AND not_after <= ?1"                                  \
+    " AND state NOT IN ('expired', 'revoked')"
     if ((rc = store_stmt(conn,
                          "INSERT INTO subscription_events(supi, event, from_state, to_state,"
                          " actor, at) SELECT supi, 'expire', state, 'expired', 'sweep', ?1" DUE,
@@ -329,22 +346,6 @@ static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
     op->affected = (size_t)store_changes(conn);
     return IOTSEC_OK;
 #undef DUE
-}
-
-static int op_sqn_restart(struct store_conn *conn, struct sub_op *op)
-{
-    struct store_stmt *st;
-    int rc = store_stmt(conn,
-                        "UPDATE subscriptions SET sqn_next = sqn_reserved,"
-                        " sqn_reserved = sqn_reserved + CASE state WHEN 'active' THEN ?1 ELSE 0 END"
-                        " WHERE sqn_next <> sqn_reserved OR state = 'active'",
-                        &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_int64(st, 1, (int64_t)block_or_default(op->sqn_block));
-    if ((rc = step_done(conn, st)) == IOTSEC_OK)
-        op->affected = (size_t)store_changes(conn);
-    return rc;
 }
 
 int sub_op_run(struct store_conn *conn, void *arg)
@@ -369,9 +370,6 @@ int sub_op_run(struct store_conn *conn, void *arg)
         break;
     case SUB_OP_EXPIRE_SWEEP:
         rc = op_expire_sweep(conn, op);
-        break;
-    case SUB_OP_SQN_RESTART:
-        rc = op_sqn_restart(conn, op);
         break;
     default:
         rc = IOTSEC_ERR_INVALID;
@@ -406,11 +404,10 @@ int subscriber_events_json(struct store *s, const char *supi, size_t limit, stru
     while ((step = store_step(st)) == STORE_ROW) {
         char t[32];
         sub_format_time(store_col_int64(st, 4), t, sizeof(t));
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
-                                             store_col_text(st, 0), "from",
-                                             store_col_text(st, 1), "to",
-                                             store_col_text(st, 2), "actor",
-                                             store_col_text(st, 3), "at", t));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", store_col_text(st, 0),
+                                        "from", store_col_text(st, 1), "to", store_col_text(st, 2),
+                                        "actor", store_col_text(st, 3), "at", t));
     }
     store_reset(st);
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
@@ -492,17 +489,142 @@ int subscriber_count(struct store *s, uint64_t counts[SUB_STATE_COUNT])
 
 #define IMPORT_LINE_MAX 1024
 
+/* A row of an import, sealed and formatted, waiting for its batch's INSERT. */
+struct import_row {
+    char supi[SUPI_STRING_MAX];
+    char gpsi[SUB_GPSI_MAX];
+    char owner[SUB_OWNER_MAX];
+    uint8_t amf[2];
+    uint8_t cred[CRED_SEALED_LEN];
+    enum sub_state state;
+    enum sub_auth_method auth_method;
+    int64_t not_after;
+    uint64_t first; /* the SIM's SEQ + 1: where SQN reservations start */
+    size_t line;
+    bool inserted;
+};
+
+/* Rows per INSERT: one statement (one round trip on a network database) for many rows. */
+#define IMPORT_BATCH 64
+#define IMPORT_COLS  12
+
 struct text_import {
     const struct seal_kek *kek;
     const char *text;
     size_t len;
     bool csv;
     int64_t now;
-    uint64_t sqn_block;
     size_t imported, bad_line;
     char *err;
     size_t err_len;
+    struct import_row rows[IMPORT_BATCH];
+    size_t nrows;
 };
+
+static int import_row_make(const struct text_import *ti, const struct sub_input *in,
+                           size_t line, struct import_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (supi_format(&in->supi, r->supi, sizeof(r->supi)) != IOTSEC_OK)
+        return IOTSEC_ERR_INVALID;
+    int rc = seal_cred(ti->kek, &in->supi, 1, &in->keys, r->cred);
+    snprintf(r->gpsi, sizeof(r->gpsi), "%s", in->gpsi);
+    snprintf(r->owner, sizeof(r->owner), "%s", in->owner);
+    memcpy(r->amf, in->amf, 2);
+    r->state = in->state;
+    r->auth_method = in->auth_method;
+    r->not_after = in->not_after;
+    /* As insert(): the first SEQ issued must exceed the SIM's. */
+    r->first = (in->sqn >> SQN_IND_BITS) + 1;
+    r->line = line;
+    return rc;
+}
+
+/* "INSERT ... VALUES (?1..?12), (?13..?24)... ON CONFLICT DO NOTHING RETURNING supi" for n
+ * rows (malloc'd). A row that would break a unique key (its SUPI or GPSI exists, or comes twice
+ * in the input) is skipped, not an error: the rows that come back tell which one it was, so
+ * the operator gets its line. */
+static char *import_sql(size_t n)
+{
+    static const char head[] =
+        "INSERT INTO subscriptions(supi, gpsi, owner, amf, cred_version, cred, state,"
+        " not_after, sqn_reserved, created_at, updated_at, auth_method, sqn_next) VALUES ";
+    size_t cap = sizeof(head) + n * (IMPORT_COLS * 8 + 8) + 64;
+    char *sql = malloc(cap);
+    if (sql == NULL)
+        return NULL;
+    size_t o = (size_t)snprintf(sql, cap, "%s", head);
+    for (size_t i = 0; i < n; i++) {
+        size_t b = i * IMPORT_COLS;
+        o += (size_t)snprintf(sql + o, cap - o,
+                              "%s(?%zu, ?%zu, ?%zu, ?%zu, 1, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu,"
+                              " ?%zu, ?%zu)",
+                              i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7,
+                              b + 8, b + 9, b + 10, b + 11, b + 12);
+    }
+    snprintf(sql + o, cap - o, " ON CONFLICT DO NOTHING RETURNING supi");
+    return sql;
+}
+
+/* Inserts the pending rows in one statement; a skipped row fails the import at its line. */
+static int import_flush(struct store_conn *conn, struct text_import *ti)
+{
+    size_t n = ti->nrows;
+    if (n == 0)
+        return IOTSEC_OK;
+    char *sql = import_sql(n);
+    if (sql == NULL)
+        return IOTSEC_ERR_NOMEM;
+    struct store_stmt *st;
+    int rc = store_stmt(conn, sql, &st);
+    free(sql);
+    if (rc != IOTSEC_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const struct import_row *r = &ti->rows[i];
+        int b = (int)(i * IMPORT_COLS);
+        store_bind_text(st, b + 1, r->supi, -1);
+        if (r->gpsi[0])
+            store_bind_text(st, b + 2, r->gpsi, -1);
+        else
+            store_bind_null(st, b + 2);
+        store_bind_text(st, b + 3, r->owner, -1);
+        store_bind_blob(st, b + 4, r->amf, 2);
+        store_bind_blob(st, b + 5, r->cred, sizeof(r->cred));
+        store_bind_text(st, b + 6, sub_state_name(r->state), -1);
+        store_bind_int64(st, b + 7, r->not_after);
+        store_bind_int64(st, b + 8, (int64_t)r->first);
+        store_bind_int64(st, b + 9, ti->now);
+        store_bind_int64(st, b + 10, ti->now);
+        store_bind_text(st, b + 11, sub_auth_method_name(r->auth_method), -1);
+        store_bind_int64(st, b + 12, (int64_t)r->first);
+    }
+    int step;
+    while ((step = store_step(st)) == STORE_ROW) {
+        const char *supi = store_col_text(st, 0);
+        /* each returned SUPI accounts for its first row not yet accounted for */
+        for (size_t i = 0; supi != NULL && i < n; i++) {
+            if (!ti->rows[i].inserted && strcmp(ti->rows[i].supi, supi) == 0) {
+                ti->rows[i].inserted = true;
+                break;
+            }
+        }
+    }
+    store_reset(st);
+    if (step != STORE_DONE)
+        return store_error(conn, step);
+    for (size_t i = 0; i < n; i++) {
+        if (!ti->rows[i].inserted) {
+            ti->bad_line = ti->rows[i].line;
+            snprintf(ti->err, ti->err_len, "the SUPI or GPSI exists already");
+            return IOTSEC_ERR_CONFLICT;
+        }
+    }
+    ti->imported += n;
+    secure_wipe(ti->rows, sizeof(ti->rows));
+    ti->nrows = 0;
+    return IOTSEC_OK;
+}
 
 /* Copies the next line (without its line ending) into line; returns false at the end. */
 static bool next_line(const char **p, const char *end, char *line, size_t cap, bool *too_long)
@@ -545,27 +667,39 @@ static int run_text_import(struct store_conn *conn, void *arg)
             rc = ti->csv ? sub_csv_row(line, &cols, &in, ti->err, ti->err_len)
                          : sub_json_row(line, &in, ti->err, ti->err_len);
             if (rc == IOTSEC_OK)
-                rc = insert(conn, ti->kek, &in, ti->now, ti->sqn_block);
-            if (rc == IOTSEC_ERR_CONFLICT)
-                snprintf(ti->err, ti->err_len, "the SUPI or GPSI exists already");
+                rc = import_row_make(ti, &in, line_no, &ti->rows[ti->nrows++]);
+            if (rc == IOTSEC_OK && ti->nrows == IMPORT_BATCH)
+                rc = import_flush(conn, ti);
             secure_wipe(&in, sizeof(in));
-            ti->imported += rc == IOTSEC_OK;
         }
         secure_wipe(line, sizeof(line));
     }
-    if (rc != IOTSEC_OK)
+    if (rc != IOTSEC_OK && ti->bad_line == 0)
         ti->bad_line = line_no;
+    if (rc == IOTSEC_OK)
+        rc = import_flush(conn, ti);
+    secure_wipe(ti->rows, sizeof(ti->rows));
     return rc;
 }
 
 int subscriber_import_text(struct store *s, const struct seal_kek *kek, const char *text,
-                           size_t len, bool csv, int64_t now, uint64_t sqn_block,
-                           size_t *imported, size_t *bad_line, char *err, size_t err_len)
+                           size_t len, bool csv, int64_t now, size_t *imported, size_t *bad_line,
+                           char *err, size_t err_len)
 {
-    struct text_import ti = {kek, text, len, csv, now, sqn_block, 0, 0, err, err_len};
+    struct text_import *ti = calloc(1, sizeof(*ti)); /* the batch: ~20 KiB */
+    if (ti == NULL)
+        return IOTSEC_ERR_NOMEM;
+    ti->kek = kek;
+    ti->text = text;
+    ti->len = len;
+    ti->csv = csv;
+    ti->now = now;
+    ti->err = err;
+    ti->err_len = err_len;
     err[0] = '\0';
-    int rc = store_transaction_sync(s, run_text_import, &ti);
-    *imported = rc == IOTSEC_OK ? ti.imported : 0;
-    *bad_line = ti.bad_line;
+    int rc = store_transaction_sync(s, run_text_import, ti);
+    *imported = rc == IOTSEC_OK ? ti->imported : 0;
+    *bad_line = ti->bad_line;
+    free(ti);
     return rc;
 }

@@ -37,7 +37,26 @@ run "list" 0 '(.items | length) == 6' subscriber list
 run "list page" 0 '(.items | length) == 2 and has("next")' subscriber list --limit 2
 run "list bad state" 2 - subscriber list --state sleeping
 
-run "rotate" 0 '.credential_version == 2' subscriber rotate imsi-001010000000001
+# Rotation of a SIM added by hand (no over-the-air channel): refused without keys, nothing
+# changed; with the operator's keys from a file or stdin, said so; keys never printed back.
+run "rotate without a channel" 2 - subscriber rotate imsi-001010000000001
+grep -q -- '--keys-file' "$dir/err" && ok || ko "rotate refusal does not say what to do: $(cat "$dir/err")"
+run "rotate refused: unchanged" 0 '.credential_version == 1' subscriber show imsi-001010000000001
+K2=00112233445566778899aabbccddeeff
+OPC2=0f0e0d0c0b0a09080706050403020100
+printf '# new keys\nK=%s\nOPC=%s\n' $K2 $OPC2 >"$dir/keys"
+run "rotate with a keys file" 0 '.credential_version == 2 and .rotation == "operator_supplied"' \
+    subscriber rotate imsi-001010000000001 --keys-file "$dir/keys"
+if grep -qi "$K2\|$OPC2" "$dir/last" "$dir/err"; then ko "rotate printed a key"; else ok; fi
+printf '{"k":"%s","op":"%s"}' $K2 $OP >"$dir/keys.json"
+run "rotate with keys on stdin" 0 '.credential_version == 3 and .rotation == "operator_supplied"' \
+    subscriber rotate imsi-001010000000001 --keys-file - <"$dir/keys.json"
+if grep -qi "$K2\|$OP" "$dir/last" "$dir/err"; then ko "rotate printed a key"; else ok; fi
+printf 'K=%s\n' $K2 >"$dir/half"
+run "rotate with half the keys" 2 - subscriber rotate imsi-001010000000001 --keys-file "$dir/half"
+if grep -qi "$K2" "$dir/err"; then ko "the refusal echoed a key"; else ok; fi
+run "rotate: no keys on the command line" 2 - subscriber rotate imsi-001010000000001 --k $K2
+run "rotate unknown" 1 - subscriber rotate imsi-001010000000999
 run "suspend" 0 '.state == "suspended"' subscriber suspend imsi-001010000000001
 run "list suspended" 0 '(.items | length) == 1' subscriber list --state suspended
 run "resume" 0 '.state == "active"' subscriber resume imsi-001010000000001

@@ -33,8 +33,8 @@ tsv="$dir/conn.log"
     }'
     printf '#close\t2023-11-14-22-30-00\n'
 } >"$tsv"
-run "ingest zeek" 0 '.records == 11504 and .unmapped == 11000 and .batches == 3 and .rejected == 0 and .findings >= 2' \
-    analytics ingest --format zeek "$tsv"
+run "ingest zeek" 0 '.records == 11504 and .unmapped == 11000 and .batches == 3 and .rejected == 0 and .findings >= 2 and (.warning | type) == "string"' \
+    analytics ingest --allow-unmapped --format zeek "$tsv"
 for _ in $(seq 50); do
     "$ctl" --dir "$dir/inst" subscriber show imsi-001010000009001 | grep -q quarantined && break
     sleep 0.1
@@ -47,11 +47,58 @@ run "findings" 0 '[.findings[] | select(.abnormalBehaviour.excep.excepId == "SUS
 run "audit" 0 '[.actions[] | select(.action == "quarantine")] | length == 1' \
     policy actions --supi imsi-001010000009001
 run "policy show" 0 '.rules[0].actions == ["quarantine","notify"]' policy show
-run "release" 0 '.state == "active"' device release imsi-001010000009001
+run "why (device actions)" 0 '.state == "quarantined" and ([.actions[] | select(.action == "quarantine")][0]
+    | .finding.fired.victim == "203.0.113.7" and .finding.exception == "SUSPICION_OF_DDOS_ATTACK" and .finding_id > 0)' \
+    device actions imsi-001010000009001
+run "findings by SUPI, paged" 0 '(.findings | length) == 1 and (.next | type) == "number"' \
+    analytics findings --supi imsi-001010000009001 --exception SUSPICION_OF_DDOS_ATTACK --limit 1
+run "findings next page" 0 "(.findings | length) == 1 and .findings[0].id > $(jq .next "$dir/last")" \
+    analytics findings --supi imsi-001010000009001 --limit 1 --after "$(jq .next "$dir/last")"
+run "findings bad exception" 2 - analytics findings --exception NOPE
+run "release (subscriber route, with who and why)" 0 \
+    '.state == "active" and .reason == "meter inspected" and (.principal | startswith("alice (admin-cert:"))' \
+    subscriber release imsi-001010000009001 --reason "meter inspected" --by alice
 run "release again" 2 - device release imsi-001010000009001
 run "release bad SUPI" 2 - device release 'imsi-1/../x'
-run "audit after release" 0 '.actions[-1].action == "release" and .actions[-1].actor == "admin"' \
+run "audit after release" 0 '.actions[-1].action == "release" and .actions[-1].actor == "admin"
+    and .actions[-1].reason == "meter inspected" and (.actions[-1].principal | startswith("alice"))' \
     policy actions --supi imsi-001010000009001
+
+# The same behaviour after the release: the policy acts again (its open action was closed).
+tsv2="$dir/conn2.log"
+{
+    head -n 3 "$tsv"
+    awk 'BEGIN { t0 = 1700000040
+        for (w = 6; w < 8; w++) for (k = 0; k < 250; k++) printf "%.2f\tG%d\t10.80.0.1\t%d\t203.0.113.7\t80\tudp\t-\t0.1\t512\t0\tS0\t-\t-\t0\tD\t1\t540\t0\t0\t-\n", t0 + 60 * w + k * 0.2, w * 1000 + k, 1024 + k
+        printf "%.2f\tY\t10.80.0.2\t40000\t198.51.100.10\t443\ttcp\t-\t0.1\t900\t2400\tSF\t-\t-\t0\tShADadFf\t8\t1200\t7\t2700\t-\n", t0 + 60 * 8 + 1
+    }'
+} >"$tsv2"
+run "ingest the flood again" 0 '.findings >= 1 and .unmapped == 0 and (has("warning") | not)' \
+    analytics ingest --format zeek "$tsv2"
+for _ in $(seq 50); do
+    "$ctl" --dir "$dir/inst" subscriber show imsi-001010000009001 | grep -q quarantined && break
+    sleep 0.1
+done
+run "quarantined again" 0 '.state == "quarantined"' subscriber show imsi-001010000009001
+run "audit: two quarantines around the release" 0 \
+    '[.actions[] | select(.action == "quarantine" or .action == "release") | .action] == ["quarantine","release","quarantine"]' \
+    policy actions --supi imsi-001010000009001
+
+# By hand: quarantine needs a reason; audited like the policy's.
+run "quarantine without reason" 2 - subscriber quarantine imsi-001010000009002
+run "quarantine by hand" 0 '.state == "quarantined"' \
+    device quarantine imsi-001010000009002 --reason "tamper alarm from the field" --by bob
+run "manual quarantine audited" 0 '.actions[-1].action == "quarantine" and .actions[-1].actor == "admin"
+    and .actions[-1].reason == "tamper alarm from the field" and (.actions[-1].principal | startswith("bob"))' \
+    policy actions --supi imsi-001010000009002
+run "release without a reason: defaulted, said" 0 '.reason == "no reason given"' \
+    subscriber release imsi-001010000009002 --by bob
+
+# Mostly unmapped: a warning and exit 1 unless --allow-unmapped.
+{ head -n 3 "$tsv"; sed -n 7,1006p "$tsv"; } >"$dir/unmapped.log"
+run "ingest mostly unmapped" 1 '.unmapped == 1000 and (.warning | type) == "string"' \
+    analytics ingest --format zeek "$dir/unmapped.log"
+grep -q "warning" "$dir/err" || ko "no warning on stderr: $(cat "$dir/err")"
 
 # Bad input: a bad line in the second batch stops the stream and names the file's line.
 { head -n 3 "$tsv"; sed -n 4,5200p "$tsv"; printf 'garbage\tline\n'; } >"$dir/bad.log"

@@ -138,6 +138,13 @@ static void test_quarantine_is_enforced_in_the_network(void **state)
     }
     assert_true(dropped);
     assert_true(gets_through(11)); /* the neighbour is untouched */
+    /* A restart recreates the set: it is refilled from the persisted quarantine and the
+     * persisted mapping, not left empty. */
+    int status = fixture_stop(&fx, SIGTERM);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(fixture_start(&fx), 0);
+    assert_false(gets_through(10));
+    assert_true(gets_through(11));
     assert_int_equal(admin("POST", "/admin/v1/devices/imsi-001010000000200/release", NULL, NULL),
                      200);
     assert_true(gets_through(10));

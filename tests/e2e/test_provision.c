@@ -710,6 +710,7 @@ static void test_subscriber_rotate_means_waiting_version(void **state)
     snprintf(path, sizeof(path), "/admin/v1/subscribers/%s/rotate", o->b.supi);
     json_t *w = admin_ok("POST", path, NULL, 202);
     assert_int_equal(json_integer_value(json_object_get(w, "waiting_version")), 2);
+    assert_string_equal(json_string_value(json_object_get(w, "rotation")), "over_the_air");
     json_decref(w);
     assert_true(tauth(&fx, o->b.supi, o->b.k, o->b.opc)); /* not yet replaced */
     r->d = o->d;

@@ -36,6 +36,9 @@ int bench_import(const struct bench_sbi_opts *o);
  * keep-alive against a real iotsecd, with /healthz on the same face as the baseline. */
 int bench_northbound(const struct bench_sbi_opts *o);
 
+/* The cost of persisting findings and mappings against memory only (bench_evidence.c). */
+int bench_evidence(void);
+
 /* Security analytics on a synthetic fleet (bench_analytics.c). */
 struct bench_analytics_opts {
     unsigned devices; /* fleet size (100000; the figure: 1000000) */

@@ -1,5 +1,5 @@
 /* iotsec-bench: reproducible benchmarks that print one JSON object per figure.
- *   iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|location|all]
+ *   iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|location|evidence|all]
  *                [--seconds S]
  *                [--connections N] [--streams N] [--keep]
  */
@@ -13,7 +13,7 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|"
-                    "location|all]\n"
+                    "location|evidence|all]\n"
                     "                    [--seconds S]\n"
                     "                    [--connections N] [--streams N] [--keep]\n"
                     "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
@@ -77,12 +77,13 @@ int main(int argc, char **argv)
             return usage();
         }
     }
-    static const char *const groups[] = {"all",       "aka",       "suci",       "sbi-auth", "import",
-                                         "analytics", "provision", "northbound", "location"};
+    static const char *const groups[] = {"all",      "aka",       "suci",      "sbi-auth",
+                                         "import",   "analytics", "provision", "northbound",
+                                         "location", "evidence"};
     int g = 0;
-    while (g < 9 && strcmp(group, groups[g]) != 0)
+    while (g < 10 && strcmp(group, groups[g]) != 0)
         g++;
-    if (g == 9)
+    if (g == 10)
         return usage();
     if (devices_given && an.devices <= 1000000)
         prov.devices = an.devices; /* --devices also sizes the provisioning fleets */
@@ -118,5 +119,7 @@ int main(int argc, char **argv)
         rc |= bench_northbound(&sbi);
     if (g == 0 || g == 8)
         rc |= bench_location(seconds);
+    if (g == 0 || g == 9)
+        rc |= bench_evidence();
     return rc ? 1 : 0;
 }

@@ -111,9 +111,13 @@ static int cmd_eval(int argc, char **argv)
 
 static const struct command analytics_cmds[] = {
     {"eval", cmd_eval, "--format iot23|zeek|jsonl [--window S] [--local CIDR,...] FILE..."},
-    {"ingest", cmd_analytics_ingest, "--format zeek|iot23|jsonl FILE|-   (into the daemon)"},
+    {"ingest", cmd_analytics_ingest,
+     "--format zeek|iot23|jsonl [--allow-unmapped] FILE|-   (into the daemon; exit 1 when more "
+     "than half of a batch maps to no device, unless --allow-unmapped)"},
     {"map", cmd_analytics_map, "--supi SUPI --ip ADDRESS [--group NAME]"},
-    {"findings", cmd_analytics_findings, "the daemon's recent findings"},
+    {"findings", cmd_analytics_findings,
+     "[--supi S] [--exception X] [--since RFC3339|UNIX] [--limit N] [--after CURSOR]   the "
+     "persisted findings with their evidence (\"next\": the cursor of the next page)"},
 };
 
 int cmd_analytics(int argc, char **argv)

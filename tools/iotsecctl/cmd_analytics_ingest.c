@@ -1,11 +1,13 @@
 /* iotsecctl analytics ingest|map|findings: the running daemon's analytics (admin face).
  *   ingest --format zeek|iot23|jsonl FILE|-   streams the file in batches of at most
  *       BATCH_LINES lines (each batch is all or nothing on the daemon; a TSV/CSV header is
- *       sent again with every batch) and prints {"records","counted","unmapped","rejected",
- *       "findings","batches"}. A refused batch stops the stream: the message names the line
- *       of the file.
+ *       sent again with every batch) and prints {"records","counted","unmapped","late",
+ *       "rejected","findings","batches"[,"warning"]}. A refused batch stops the stream: the
+ *       message names the line of the file. More than half of a batch unmapped: a warning,
+ *       and exit 1 unless --allow-unmapped.
  *   map --supi S --ip A [--group G]           binds a UE address to a subscription.
- *   findings                                  the recent findings. */
+ *   findings [--supi S] [--exception X] [--since T] [--limit N] [--after CURSOR]
+ *                                             the persisted findings, a page at a time. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +26,8 @@
 #define NFLAGS(f)   (sizeof(f) / sizeof((f)[0]))
 
 struct totals {
-    json_int_t records, counted, unmapped, rejected, findings, batches;
+    json_int_t records, counted, unmapped, late, rejected, findings, batches;
+    json_int_t mostly_unmapped; /* batches the daemon warned about */
 };
 
 struct stream {
@@ -60,6 +63,8 @@ static int send_batch(struct stream *s)
         s->t.counted += json_integer_value(json_object_get(o, "counted"));
         s->t.unmapped += json_integer_value(json_object_get(o, "unmapped"));
         s->t.findings += json_integer_value(json_object_get(o, "findings"));
+        s->t.late += json_integer_value(json_object_get(o, "late"));
+        s->t.mostly_unmapped += json_object_get(o, "warning") != NULL;
         s->t.batches++;
     } else {
         s->t.rejected += (json_int_t)s->batch_lines;
@@ -100,6 +105,20 @@ static bool is_header(enum an_format fmt, const char *line, size_t lineno, bool 
 int cmd_analytics_ingest(int argc, char **argv)
 {
     const char *cmd = "analytics ingest";
+    /* --allow-unmapped takes no value: taken out before the --name VALUE flags. */
+    bool allow_unmapped = false;
+    char *rest[32];
+    int nrest = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--allow-unmapped") == 0)
+            allow_unmapped = true;
+        else if (nrest < 32)
+            rest[nrest++] = argv[i];
+        else
+            return args_fail(EXIT_USAGE, cmd, "too many arguments");
+    }
+    argc = nrest;
+    argv = rest;
     if (argc < 1 || strncmp(argv[argc - 1], "--", 2) == 0)
         return args_fail(EXIT_USAGE, cmd, "give a FILE (or - for stdin) after the flags");
     struct flag f[] = {{"format", 1, NULL}};
@@ -162,9 +181,25 @@ int cmd_analytics_ingest(int argc, char **argv)
     free(line);
     strbuf_free(&s.header);
     strbuf_free(&s.batch);
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "records", s.t.records, "counted",
-                          s.t.counted, "unmapped", s.t.unmapped, "rejected", s.t.rejected,
-                          "findings", s.t.findings, "batches", s.t.batches);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "records", s.t.records, "counted",
+                          s.t.counted, "unmapped", s.t.unmapped, "late", s.t.late, "rejected",
+                          s.t.rejected, "findings", s.t.findings, "batches", s.t.batches);
+    /* Mostly unmapped: the detectors saw next to nothing. Loud, and a failure unless the
+     * operator said it is expected (a capture of other networks' traffic, say). */
+    bool mostly = s.t.mostly_unmapped > 0 || (s.t.records > 0 && 2 * s.t.unmapped > s.t.records);
+    if (mostly && o) {
+        char w[200];
+        snprintf(w, sizeof(w),
+                 "%lld of %lld records map to no device (%lld batches mostly "
+                 "unmapped): map the UE addresses first",
+                 (long long)s.t.unmapped, (long long)s.t.records, (long long)s.t.mostly_unmapped);
+        json_object_set_new(o, "warning", json_string(w));
+        if (!allow_unmapped) {
+            fprintf(stderr, "iotsecctl %s: warning: %s (--allow-unmapped if expected)\n", cmd, w);
+            if (rc == 0)
+                rc = 1;
+        }
+    }
     char *out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (out)
         puts(out);
@@ -199,10 +234,45 @@ int cmd_analytics_map(int argc, char **argv)
     return rc;
 }
 
+/* A query value: [A-Za-z0-9_:.@+-] only (SUPIs, ExceptionIds, RFC 3339 times, numbers), so
+ * nothing needs escaping. */
+static bool query_safe(const char *v)
+{
+    if (v[0] == '\0' || strlen(v) > 200)
+        return false;
+    for (; *v; v++)
+        if (!((*v >= '0' && *v <= '9') || (*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
+              strchr("_:.@+-", *v)))
+            return false;
+    return true;
+}
+
 int cmd_analytics_findings(int argc, char **argv)
 {
-    (void)argv;
-    if (argc != 0)
-        return args_fail(EXIT_USAGE, "analytics findings", "takes no arguments");
-    return admin_call("analytics findings", "GET", "/admin/v1/analytics/findings", NULL, NULL, 0);
+    const char *cmd = "analytics findings";
+    struct flag f[] = {{"supi", 0, NULL},
+                       {"exception", 0, NULL},
+                       {"since", 0, NULL},
+                       {"limit", 0, NULL},
+                       {"after", 0, NULL}};
+    int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
+    if (rc)
+        return rc;
+    char path[1024] = "/admin/v1/analytics/findings";
+    char sep = '?';
+    for (size_t i = 0; i < NFLAGS(f); i++) {
+        if (f[i].value == NULL)
+            continue;
+        if (!query_safe(f[i].value))
+            return args_fail(EXIT_USAGE, cmd, "--%s: unexpected character", f[i].name);
+        size_t used = strlen(path);
+        /* '+' of a time offset would read as a space in a query: escape it. */
+        snprintf(path + used, sizeof(path) - used, "%c%s=", sep, f[i].name);
+        for (const char *v = f[i].value; *v && strlen(path) + 4 < sizeof(path); v++) {
+            used = strlen(path);
+            snprintf(path + used, sizeof(path) - used, *v == '+' ? "%%2B" : "%c", *v);
+        }
+        sep = '&';
+    }
+    return admin_call(cmd, "GET", path, NULL, NULL, 0);
 }

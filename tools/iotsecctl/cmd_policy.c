@@ -1,7 +1,6 @@
 /* iotsecctl policy ...: the actions taken on findings (admin face).
  *   policy show | set FILE | actions [--supi S] [--after ID] | throttles
- * iotsecctl device release SUPI: the operator's release of a quarantined device
- * (quarantined -> active, its open actions closed, the release audited). */
+ * (device release|quarantine|actions: cmd_operator.c) */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,16 +24,6 @@ static bool segment_ok(const char *s)
               strchr("-.@_", *s)))
             return false;
     return true;
-}
-
-int cmd_device_release(int argc, char **argv)
-{
-    const char *cmd = "device release";
-    if (argc != 1 || !segment_ok(argv[0]))
-        return args_fail(EXIT_USAGE, cmd, "give one SUPI (imsi-... or nai-...)");
-    char path[300];
-    snprintf(path, sizeof(path), "/admin/v1/devices/%s/release", argv[0]);
-    return admin_call(cmd, "POST", path, NULL, NULL, 0);
 }
 
 static int cmd_show(int argc, char **argv)

@@ -359,10 +359,16 @@ static const struct command dev_commands[] = {
     {"list", dev_list, "[--after N] [--limit N]"},
     {"show", dev_show, "ID   (registration, subscription state, history)"},
     {"rotate", dev_rotate, "ID   (a new credential version waits for the device)"},
-    {"transfer", dev_transfer, "ID --to OWNER --voucher FILE   (chain signed by the current "
-                               "owner, base64url)"},
+    {"transfer", dev_transfer,
+     "ID --to OWNER --voucher FILE   (chain signed by the current "
+     "owner, base64url)"},
     {"accept", dev_accept, "ID --owner OWNER   (the old subscription is revoked and erased)"},
-    {"release", cmd_device_release, "SUPI   quarantined -> active (operator only; cmd_policy.c)"},
+    {"release", cmd_device_release,
+     "SUPI [--reason TEXT] [--by NAME]   quarantined -> active, the policy acts again"},
+    {"quarantine", cmd_device_quarantine,
+     "SUPI --reason TEXT [--by NAME]   isolate by hand (audited as the policy's actions)"},
+    {"actions", cmd_device_actions,
+     "SUPI [--after ID]   what was done to it and the evidence of each finding"},
 };
 
 int cmd_device(int argc, char **argv)

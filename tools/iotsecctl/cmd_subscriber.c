@@ -1,9 +1,11 @@
 /* iotsecctl subscriber ... and hn-keys: the admin face's subscriber operations. Keys given
  * on the command line travel to the daemon once and are never printed back. */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "admin_client.h"
 #include "args.h"
@@ -139,10 +141,121 @@ static int action(const char *name, int argc, char **argv)
 
 static int cmd_suspend(int argc, char **argv) { return action("suspend", argc, argv); }
 static int cmd_resume(int argc, char **argv) { return action("resume", argc, argv); }
-static int cmd_revoke(int argc, char **argv) { return action("revoke", argc, argv); }
-static int cmd_rotate(int argc, char **argv) { return action("rotate", argc, argv); }
+static int cmd_revoke(int argc, char **argv)
+{
+    return action("revoke", argc, argv);
+}
 static int cmd_activate(int argc, char **argv) { return action("activate", argc, argv); }
-static int cmd_release(int argc, char **argv) { return action("release", argc, argv); }
+
+static int cmd_release(int argc, char **argv)
+{
+    return cmd_operator_state("subscriber", "/admin/v1/subscribers", false, argc, argv);
+}
+
+static int cmd_quarantine(int argc, char **argv)
+{
+    return cmd_operator_state("subscriber", "/admin/v1/subscribers", true, argc, argv);
+}
+
+#define KEYS_FILE_MAX 4096
+
+/* Reads "K=<hex>" and "OPC=<hex>" (or "OP=<hex>") lines, or a JSON object {"k","opc"|"op"},
+ * from path ("-": standard input) into a request body {"k","opc"|"op"}. Messages name the
+ * problem, never a value. NULL after printing why. */
+static char *keys_body(const char *cmd, const char *path)
+{
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (in == NULL) {
+        args_fail(EXIT_USAGE, cmd, "--keys-file: cannot read %s", path);
+        return NULL;
+    }
+    char buf[KEYS_FILE_MAX + 1];
+    size_t n = fread(buf, 1, KEYS_FILE_MAX + 1, in);
+    if (in != stdin)
+        fclose(in);
+    char *body = NULL;
+    if (n > KEYS_FILE_MAX) {
+        args_fail(EXIT_USAGE, cmd, "--keys-file: more than 4 KiB");
+        goto out;
+    }
+    buf[n] = '\0';
+    const char *k = NULL, *opc = NULL, *op = NULL;
+    json_t *o = NULL;
+    size_t skip = strspn(buf, " \t\r\n");
+    if (buf[skip] == '{') {
+        o = json_loads(buf, JSON_REJECT_DUPLICATES, NULL);
+        k = json_string_value(json_object_get(o, "k"));
+        opc = json_string_value(json_object_get(o, "opc"));
+        op = json_string_value(json_object_get(o, "op"));
+    } else {
+        for (char *line = strtok(buf, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+            line += strspn(line, " \t");
+            if (line[0] == '#' || line[0] == '\0')
+                continue;
+            char *eq = strchr(line, '=');
+            if (eq == NULL)
+                continue;
+            *eq = '\0';
+            char *v = eq + 1 + strspn(eq + 1, " \t");
+            v[strcspn(v, " \t")] = '\0';
+            if (strcasecmp(line, "K") == 0)
+                k = v;
+            else if (strcasecmp(line, "OPC") == 0)
+                opc = v;
+            else if (strcasecmp(line, "OP") == 0)
+                op = v;
+        }
+    }
+    bool hex_ok = true;
+    const char *vals[] = {k, opc ? opc : op};
+    for (int i = 0; i < 2; i++) {
+        if (vals[i] == NULL || strlen(vals[i]) != 32 ||
+            strspn(vals[i], "0123456789abcdefABCDEF") != 32)
+            hex_ok = false;
+    }
+    if ((opc == NULL) == (op == NULL) || !hex_ok) {
+        args_fail(EXIT_USAGE, cmd,
+                  "--keys-file: expected K=<32 hex digits> and OPC=<32 hex "
+                  "digits> (or OP=) lines, or {\"k\", \"opc\"|\"op\"}");
+    } else {
+        json_t *b = json_pack("{s:s, s:s}", "k", k, opc ? "opc" : "op", opc ? opc : op);
+        body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+        json_decref(b); /* jansson's copies are freed without a wipe: short-lived */
+        if (body == NULL)
+            args_fail(1, cmd, "out of memory");
+    }
+    json_decref(o);
+out:
+    secure_wipe(buf, sizeof(buf));
+    return body;
+}
+
+/* rotate SUPI [--keys-file F|-]: without keys, over the air (a device that onboarded; the
+ * daemon refuses it for a SIM with no such channel); with them, the operator's new K/OPc.
+ * Keys are read from a file or stdin, never from the command line (ps, shell history). */
+static int cmd_rotate(int argc, char **argv)
+{
+    const char *cmd = "subscriber rotate";
+    const char *supi;
+    int rc = supi_arg(cmd, argc > 0 ? 1 : 0, argv, &supi);
+    if (rc)
+        return rc;
+    struct flag f[] = {{"keys-file", 0, NULL}};
+    if ((rc = args_parse(cmd, argc - 1, argv + 1, f, NFLAGS(f))) != 0)
+        return rc;
+    char path[512];
+    snprintf(path, sizeof(path), "/admin/v1/subscribers/%s/rotate", supi);
+    const char *file = args_get(f, NFLAGS(f), "keys-file");
+    if (file == NULL)
+        return admin_call(cmd, "POST", path, NULL, NULL, 0);
+    char *body = keys_body(cmd, file);
+    if (body == NULL)
+        return EXIT_USAGE;
+    rc = admin_call(cmd, "POST", path, "application/json", body, strlen(body));
+    secure_wipe(body, strlen(body));
+    free(body);
+    return rc;
+}
 
 static int cmd_delete(int argc, char **argv)
 {
@@ -162,12 +275,15 @@ static const struct command subscriber_commands[] = {
     {"import", cmd_import, "FILE|-   (CSV with a header line, or JSON lines)"},
     {"show", cmd_show, "SUPI"},
     {"list", cmd_list, "[--state STATE] [--after ID] [--limit N]"},
-    {"rotate", cmd_rotate, "SUPI   (new K/OPc; the old ones stay valid 24 h)"},
+    {"rotate", cmd_rotate,
+     "SUPI [--keys-file FILE|-]   over the air for a device that onboarded; otherwise the new "
+     "K/OPc from FILE (K=<hex>, OPC=<hex> lines or JSON; - = stdin); the old kept 24 h"},
     {"suspend", cmd_suspend, "SUPI"},
     {"resume", cmd_resume, "SUPI"},
     {"revoke", cmd_revoke, "SUPI   (final)"},
     {"activate", cmd_activate, "SUPI   (pending_activation -> active)"},
-    {"release", cmd_release, "SUPI   (quarantined -> active)"},
+    {"release", cmd_release, "SUPI [--reason TEXT] [--by NAME]   quarantined -> active (audited)"},
+    {"quarantine", cmd_quarantine, "SUPI --reason TEXT [--by NAME]   isolate by hand (audited)"},
     {"delete", cmd_delete, "SUPI   (crypto-erases the credentials)"},
 };
 

@@ -2,6 +2,7 @@
 #ifndef IOTSECCTL_H
 #define IOTSECCTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct command {
@@ -22,7 +23,11 @@ int cmd_analytics_ingest(int argc, char **argv);
 int cmd_analytics_map(int argc, char **argv);
 int cmd_analytics_findings(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
-int cmd_device_release(int argc, char **argv); /* iotsecctl device release SUPI */
+/* cmd_operator.c: release and quarantine (device and subscriber groups), device actions */
+int cmd_operator_state(const char *group, const char *base, bool quarantine, int argc, char **argv);
+int cmd_device_release(int argc, char **argv);
+int cmd_device_quarantine(int argc, char **argv);
+int cmd_device_actions(int argc, char **argv);
 /* Provisioning (cmd_provision.c) and the credential audit (cmd_audit_credentials.c). */
 int cmd_manufacturer(int argc, char **argv);
 int cmd_enrollment(int argc, char **argv);

@@ -14,7 +14,7 @@ static const struct command groups[] = {
     {"crypto", cmd_crypto, "3GPP algorithms offline (milenage, he-av, eap-aka-prime, auts, "
                            "suci-conceal, suci-decode, suci-keygen, ue-respond)"},
     {"subscriber", cmd_subscriber, "subscriptions: add, import, show, list, rotate, suspend, "
-                                   "resume, revoke, activate, release, delete"},
+                                   "resume, revoke, activate, release, quarantine, delete"},
     {"hn-keys", cmd_hn_keys, "the home network's SUCI public keys"},
     {"analytics", cmd_analytics, "security analytics: eval (offline, labelled captures); ingest, "
                                  "map, findings (the daemon)"},
@@ -22,7 +22,8 @@ static const struct command groups[] = {
     {"manufacturer", cmd_manufacturer, "device manufacturers and their factory CAs: add, list"},
     {"enrollment", cmd_enrollment, "who may onboard: add, list, disable, enable"},
     {"gateway", cmd_gateway, "gateways that may relay onboarding: add"},
-    {"device", cmd_device, "devices: list, show, rotate, transfer, accept; release (quarantine)"},
+    {"device", cmd_device,
+     "devices: list, show, rotate, transfer, accept; release, quarantine, actions (by SUPI)"},
     {"owner", cmd_owner, "device owners (tenants) and their keys: add"},
     {"activate", cmd_bulk_activate, "FILE   bulk activation (JSON lines {registration_id|serial, "
                                "account, service})"},

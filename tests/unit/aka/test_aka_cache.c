@@ -13,51 +13,67 @@
 #include "aka/aka_cache.h"
 #include "base/err.h"
 
-/* A generator as the database would hand it: nothing reserved ahead of next. */
-#define DB(r) (&(struct sqn_gen){(r), (r)})
+/* The database's high-water mark and its one atomic reservation statement
+ * (subscriber_store.c): max(mark, floor) + block, returned. */
+static pthread_mutex_t db_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t db_reserve(uint64_t *mark, uint64_t floor, uint64_t block)
+{
+    pthread_mutex_lock(&db_mu);
+    *mark = (*mark > floor ? *mark : floor) + block;
+    uint64_t hi = *mark;
+    pthread_mutex_unlock(&db_mu);
+    return hi;
+}
 
 static void test_generator_reserves_then_serves(void **state)
 {
     (void)state;
     struct sqn_cache *c = sqn_cache_new();
     struct sqn_step st;
-    /* First sight of subscription 7, durable reservation 10: nothing may be served yet. */
-    assert_int_equal(sqn_cache_take(c, 7, DB(10), 3, false, 0, 5, &st), IOTSEC_OK);
+    uint64_t mark = 10; /* every SEQ below 10 may have been issued */
+    /* First sight of subscription 7: nothing is this instance's yet. */
+    assert_int_equal(sqn_cache_take(c, 7, 3, false, 0, 5, &st), IOTSEC_OK);
     assert_false(st.ok);
-    assert_int_equal(st.reserve_target, 15);
-    sqn_cache_reserved(c, 7, st.reserve_target);
+    assert_int_equal(st.reserve_floor, 0);
+    sqn_cache_reserved(c, 7, db_reserve(&mark, st.reserve_floor, 5), 5);
     for (uint64_t seq = 10; seq < 15; seq++) {
-        assert_int_equal(sqn_cache_take(c, 7, DB(10), 3, false, 0, 5, &st), IOTSEC_OK);
+        assert_int_equal(sqn_cache_take(c, 7, 3, false, 0, 5, &st), IOTSEC_OK);
         assert_true(st.ok);
         assert_int_equal(st.sqn, (seq << SQN_IND_BITS) | 3);
     }
-    assert_int_equal(sqn_cache_take(c, 7, DB(10), 3, false, 0, 5, &st), IOTSEC_OK);
+    assert_int_equal(sqn_cache_take(c, 7, 3, false, 0, 5, &st), IOTSEC_OK);
     assert_false(st.ok); /* the block is used up */
-    /* The db_reserved argument only matters the first time: the cache remembers. */
-    assert_int_equal(st.reserve_target, 20);
-    sqn_cache_reserved(c, 7, 12); /* an older, smaller reservation never lowers it */
-    assert_int_equal(sqn_cache_take(c, 7, DB(0), 3, false, 0, 5, &st), IOTSEC_OK);
+    assert_int_equal(st.reserve_floor, 15);
+    sqn_cache_reserved(c, 7, 12, 5); /* an older block never replaces the one held */
+    assert_int_equal(sqn_cache_take(c, 7, 3, false, 0, 5, &st), IOTSEC_OK);
     assert_false(st.ok);
     assert_int_equal(sqn_cache_size(c), 1);
     sqn_cache_free(c);
 }
 
-static void test_loads_the_database_generator(void **state)
+/* Two instances (two caches) on one database mark: their SQNs never meet. */
+static void test_two_instances_share_the_mark(void **state)
 {
     (void)state;
-    struct sqn_cache *c = sqn_cache_new();
-    struct sqn_step st;
-    /* A row with a block reserved ahead serves at once, from sqn_next. */
-    struct sqn_gen db = {.next = 41, .reserved = 1041};
-    assert_int_equal(sqn_cache_take(c, 5, &db, 2, false, 0, 1000, &st), IOTSEC_OK);
-    assert_true(st.ok);
-    assert_int_equal(st.sqn, (41ull << SQN_IND_BITS) | 2);
-    /* A row whose next is beyond its reservation is not trusted past the reservation. */
-    struct sqn_gen odd = {.next = 90, .reserved = 50};
-    assert_int_equal(sqn_cache_take(c, 6, &odd, 0, false, 0, 10, &st), IOTSEC_OK);
-    assert_false(st.ok);
-    assert_int_equal(st.reserve_target, 60);
-    sqn_cache_free(c);
+    struct sqn_cache *a = sqn_cache_new(), *b = sqn_cache_new();
+    uint64_t mark = 1, seen[400];
+    size_t n = 0;
+    for (int round = 0; round < 200; round++) {
+        struct sqn_cache *c = round % 3 ? a : b;
+        struct sqn_step st;
+        assert_int_equal(sqn_cache_take(c, 5, round % 3 ? 0 : 4, false, 0, 7, &st), IOTSEC_OK);
+        if (!st.ok) {
+            sqn_cache_reserved(c, 5, db_reserve(&mark, st.reserve_floor, 7), 7);
+            assert_int_equal(sqn_cache_take(c, 5, round % 3 ? 0 : 4, false, 0, 7, &st), 0);
+            assert_true(st.ok);
+        }
+        seen[n++] = st.sqn >> SQN_IND_BITS;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            assert_true(seen[i] != seen[j]);
+    sqn_cache_free(a);
+    sqn_cache_free(b);
 }
 
 static void test_resync_counts_until_success(void **state)
@@ -65,26 +81,28 @@ static void test_resync_counts_until_success(void **state)
     (void)state;
     struct sqn_cache *c = sqn_cache_new();
     struct sqn_step st;
-    sqn_cache_reserved(c, 9, 500); /* unknown id: ignored */
-    assert_int_equal(sqn_cache_take(c, 9, DB(100), 0, true, 500ull << SQN_IND_BITS, 50, &st), 0);
+    uint64_t mark = 100;
+    sqn_cache_reserved(c, 9, 500, 50); /* unknown id: ignored */
+    assert_int_equal(sqn_cache_take(c, 9, 0, true, 500ull << SQN_IND_BITS, 50, &st), 0);
     assert_int_equal(st.synch_failures, 1);
-    assert_false(st.ok); /* SEQ_MS 500 is past the reservation: reserve first */
-    assert_int_equal(st.reserve_target, 551);
-    sqn_cache_reserved(c, 9, 551);
-    assert_int_equal(sqn_cache_take(c, 9, DB(0), 0, false, 0, 50, &st), 0);
+    assert_false(st.ok); /* SEQ_MS 500 is past anything held: reserve above it */
+    assert_int_equal(st.reserve_floor, 501);
+    sqn_cache_reserved(c, 9, db_reserve(&mark, st.reserve_floor, 50), 50);
+    assert_int_equal(sqn_cache_take(c, 9, 0, false, 0, 50, &st), 0);
     assert_true(st.ok);
     assert_int_equal(st.sqn >> SQN_IND_BITS, 501);
-    assert_int_equal(sqn_cache_take(c, 9, DB(0), 0, true, 10ull << SQN_IND_BITS, 50, &st), 0);
+    assert_int_equal(sqn_cache_take(c, 9, 0, true, 10ull << SQN_IND_BITS, 50, &st), 0);
     assert_int_equal(st.synch_failures, 2);
     assert_int_equal(st.sqn >> SQN_IND_BITS, 502); /* a stale SQN_MS never moves it back */
     sqn_cache_auth_success(c, 9);
-    assert_int_equal(sqn_cache_take(c, 9, DB(0), 0, true, 10ull << SQN_IND_BITS, 50, &st), 0);
+    assert_int_equal(sqn_cache_take(c, 9, 0, true, 10ull << SQN_IND_BITS, 50, &st), 0);
     assert_int_equal(st.synch_failures, 1);
     sqn_cache_free(c);
 }
 
 struct hammer {
     struct sqn_cache *c;
+    uint64_t *mark;
     uint64_t got[2000];
     size_t n;
 };
@@ -94,12 +112,12 @@ static void *take_many(void *arg)
     struct hammer *h = arg;
     while (h->n < 2000) {
         struct sqn_step st;
-        if (sqn_cache_take(h->c, 42, DB(1), 0, false, 0, 10, &st) != IOTSEC_OK)
+        if (sqn_cache_take(h->c, 42, 0, false, 0, 10, &st) != IOTSEC_OK)
             return NULL;
         if (st.ok)
             h->got[h->n++] = st.sqn;
         else
-            sqn_cache_reserved(h->c, 42, st.reserve_target);
+            sqn_cache_reserved(h->c, 42, db_reserve(h->mark, st.reserve_floor, 10), 10);
     }
     return NULL;
 }
@@ -110,16 +128,17 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Four threads on one subscriber: every SQN handed out is distinct. */
+/* Four threads on one subscriber, reservations racing: every SQN handed out is distinct. */
 static void test_concurrent_takes_never_repeat(void **state)
 {
     (void)state;
     struct sqn_cache *c = sqn_cache_new();
-    struct hammer h[4];
+    uint64_t mark = 1;
+    struct hammer *h = calloc(4, sizeof(*h));
     pthread_t t[4];
     for (int i = 0; i < 4; i++) {
         h[i].c = c;
-        h[i].n = 0;
+        h[i].mark = &mark;
         pthread_create(&t[i], NULL, take_many, &h[i]);
     }
     uint64_t *all = malloc(8000 * sizeof(uint64_t));
@@ -134,6 +153,7 @@ static void test_concurrent_takes_never_repeat(void **state)
     for (size_t i = 1; i < n; i++)
         assert_true(all[i] != all[i - 1]);
     free(all);
+    free(h);
     sqn_cache_free(c);
 }
 
@@ -143,10 +163,11 @@ static void test_many_subscribers_grow_the_table(void **state)
     struct sqn_cache *c = sqn_cache_new();
     struct sqn_step st;
     for (int64_t id = 1; id <= 50000; id++) {
-        assert_int_equal(sqn_cache_take(c, id, DB((uint64_t)id + 10), 1, false, 0, 5, &st), 0);
+        uint64_t mark = (uint64_t)id + 10;
+        assert_int_equal(sqn_cache_take(c, id, 1, false, 0, 5, &st), 0);
         assert_false(st.ok);
-        sqn_cache_reserved(c, id, st.reserve_target);
-        assert_int_equal(sqn_cache_take(c, id, DB(0), 1, false, 0, 5, &st), 0);
+        sqn_cache_reserved(c, id, db_reserve(&mark, st.reserve_floor, 5), 5);
+        assert_int_equal(sqn_cache_take(c, id, 1, false, 0, 5, &st), 0);
         assert_true(st.ok);
         assert_int_equal(st.sqn >> SQN_IND_BITS, (uint64_t)id + 10);
     }
@@ -174,7 +195,7 @@ static void test_auth_contexts(void **state)
     assert_int_equal(auth_ctx_take(t, id1, 999, &out), IOTSEC_OK);
     assert_int_equal(out.xres_star[0], 0xab);
     assert_string_equal(out.supi, "imsi-001010000000001");
-    assert_int_equal(auth_ctx_take(t, id1, 999, &out), IOTSEC_ERR_NOTFOUND); /* once */
+    assert_int_equal(auth_ctx_take(t, id1, 999, &out), IOTSEC_ERR_NOTFOUND);     /* once */
     assert_int_equal(auth_ctx_take(t, ctx.id, 1000, &out), IOTSEC_ERR_NOTFOUND); /* expired */
     assert_int_equal(auth_ctx_take(t, "short", 0, &out), IOTSEC_ERR_NOTFOUND);
     assert_int_equal(auth_ctx_take(t, NULL, 0, &out), IOTSEC_ERR_NOTFOUND);
@@ -190,7 +211,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generator_reserves_then_serves),
-        cmocka_unit_test(test_loads_the_database_generator),
+        cmocka_unit_test(test_two_instances_share_the_mark),
         cmocka_unit_test(test_resync_counts_until_success),
         cmocka_unit_test(test_concurrent_takes_never_repeat),
         cmocka_unit_test(test_many_subscribers_grow_the_table),

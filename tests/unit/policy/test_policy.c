@@ -93,11 +93,12 @@ static int setup(void **state)
     test_db_make(&f->db);
     f->path = f->db.target;
     static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-                                               {6, "policy", POLICY_MIGRATION_1, NULL}};
+                                               {6, "policy", POLICY_MIGRATION_1, NULL},
+                                               {10, "policy 2", POLICY_MIGRATION_2, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 2;
+    opt.migration_count = 3;
     if (store_open(f->path, &opt, &f->store) != IOTSEC_OK)
         return -1;
     struct sub_input in;
@@ -125,8 +126,15 @@ static int teardown(void **state)
 static void act(struct fixture *f, const char *supi, enum an_exception x, unsigned actions,
                 int64_t window)
 {
-    struct policy_job j = {.exc = x, .level = 2, .window = window, .now = 2000,
-                           .actions = actions, .rate_kbps = 64, .kek = &kek, .nurls = 1};
+    struct policy_job j = {.exc = x,
+                           .level = 2,
+                           .window = window,
+                           .now = 2000,
+                           .actions = actions,
+                           .rate_kbps = 64,
+                           .kek = &kek,
+                           .nurls = 1,
+                           .finding_id = 1000 + window};
     snprintf(j.supi, sizeof(j.supi), "%s", supi);
     assert_int_equal(store_write_sync(f->store, policy_store_act, &j), IOTSEC_OK);
 }
@@ -151,6 +159,17 @@ static enum sub_state state_of(struct fixture *f)
     return s.state;
 }
 
+struct collect {
+    struct policy_record *r;
+    int n;
+};
+
+static void collect_row(const struct policy_record *r, void *ctx)
+{
+    struct collect *c = ctx;
+    c->r[c->n++] = *r;
+}
+
 static void test_quarantine_once_and_release(void **state)
 {
     struct fixture *f = *state;
@@ -162,14 +181,39 @@ static void test_quarantine_once_and_release(void **state)
     act(f, SUPI, AN_EXC_SUSPICION_OF_DDOS_ATTACK, isolate, 11); /* the alarm's next window */
     assert_int_equal(rows(f, SUPI), 2);
     /* Release: active again, and a new attack acts again. */
-    assert_int_equal(policy_release(f->store, SUPI), IOTSEC_OK);
+    assert_int_equal(policy_operator(f->store, SUPI, false, "alice", "meter checked"), IOTSEC_OK);
     assert_int_equal(state_of(f), SUB_ACTIVE);
     assert_int_equal(rows(f, SUPI), 3);
-    assert_int_equal(policy_release(f->store, SUPI), IOTSEC_ERR_STATE); /* not quarantined */
-    assert_int_equal(policy_release(f->store, "imsi-001019999999999"), IOTSEC_ERR_NOTFOUND);
+    assert_int_equal(policy_operator(f->store, SUPI, false, "alice", "again"),
+                     IOTSEC_ERR_STATE); /* not quarantined */
+    assert_int_equal(policy_operator(f->store, "imsi-001019999999999", false, "alice", "x"),
+                     IOTSEC_ERR_NOTFOUND);
     act(f, SUPI, AN_EXC_SUSPICION_OF_DDOS_ATTACK, isolate, 20);
     assert_int_equal(state_of(f), SUB_QUARANTINED);
     assert_int_equal(rows(f, SUPI), 5);
+    /* The audit: the policy's rows name their finding, the operator's who and why. */
+    struct policy_record all[8];
+    struct collect c = {all, 0};
+    assert_int_equal(policy_store_list(f->store, SUPI, 0, 8, collect_row, &c), IOTSEC_OK);
+    assert_int_equal(c.n, 5);
+    assert_int_equal(all[0].finding_id, 1010);
+    assert_string_equal(all[0].principal, "");
+    assert_string_equal(all[2].action, "release");
+    assert_string_equal(all[2].principal, "alice");
+    assert_string_equal(all[2].reason, "meter checked");
+    assert_int_equal(all[2].finding_id, 0);
+    assert_int_equal(all[3].finding_id, 1020);
+    /* A manual quarantine: the same operation, audited the same way. */
+    assert_int_equal(policy_operator(f->store, SUPI, false, "bob", "ok"), IOTSEC_OK);
+    assert_int_equal(policy_operator(f->store, SUPI, true, "bob", "tamper alarm"), IOTSEC_OK);
+    assert_int_equal(state_of(f), SUB_QUARANTINED);
+    assert_int_equal(policy_operator(f->store, SUPI, true, "bob", "twice"), IOTSEC_ERR_STATE);
+    c.n = 0;
+    assert_int_equal(policy_store_list(f->store, SUPI, 0, 8, collect_row, &c), IOTSEC_OK);
+    assert_int_equal(c.n, 7);
+    assert_string_equal(all[6].action, "quarantine");
+    assert_string_equal(all[6].actor, "admin");
+    assert_string_equal(all[6].reason, "tamper alarm");
 }
 
 static void test_throttle_and_skips(void **state)

@@ -77,15 +77,25 @@ static void test_state_names_round_trip(void **state)
     assert_int_equal(sub_state_parse(NULL, &x), IOTSEC_ERR_INVALID);
 }
 
+/* The database's side of a reservation: max(mark, floor) + block (subscriber_store.c). */
+static uint64_t db_reserve(uint64_t *mark, uint64_t floor, uint64_t block)
+{
+    *mark = (*mark > floor ? *mark : floor) + block;
+    return *mark;
+}
+
 static void test_sqn_block_reservation(void **state)
 {
     (void)state;
-    struct sqn_gen g = {.next = 1, .reserved = 1};
-    uint64_t sqn, reserved;
+    struct sqn_gen g = {0, 0}; /* a generator starts empty */
+    uint64_t mark = 1;         /* the SIM's SEQ was 0: the first issued must be >= 1 */
+    uint64_t sqn, floor;
     assert_int_equal(sqn_take(&g, 3, &sqn), IOTSEC_ERR_BUSY); /* nothing reserved yet */
-    assert_int_equal(sqn_reserve_target(&g, 100, &reserved), IOTSEC_OK);
-    assert_int_equal(reserved, 101);
-    g.reserved = reserved; /* ...after the durable write */
+    assert_int_equal(sqn_reserve_floor(&g, 100, &floor), IOTSEC_OK);
+    assert_int_equal(floor, 0);
+    assert_int_equal(sqn_block_granted(&g, db_reserve(&mark, floor, 100), 100), IOTSEC_OK);
+    assert_int_equal(g.next, 1);
+    assert_int_equal(g.reserved, 101);
     uint64_t last = 0;
     for (int i = 0; i < 100; i++) {
         assert_int_equal(sqn_take(&g, 3, &sqn), IOTSEC_OK);
@@ -97,23 +107,73 @@ static void test_sqn_block_reservation(void **state)
     assert_int_equal(sqn_take(&g, 3, &sqn), IOTSEC_ERR_BUSY);
     assert_int_equal(sqn_take(&g, 32, &sqn), IOTSEC_ERR_INVALID);
 
-    /* A crash loses the in-memory `next`: restarting at the durable reservation never
-     * repeats a SEQ, it only skips the unused rest of the block. */
-    struct sqn_gen restarted = {.next = g.reserved, .reserved = g.reserved};
-    assert_int_equal(sqn_reserve_target(&restarted, 100, &restarted.reserved), IOTSEC_OK);
-    assert_int_equal(sqn_take(&restarted, 0, &sqn), IOTSEC_OK);
+    /* A second instance (or this one after a crash) starts empty and gets the next block:
+     * disjoint from everything issued, whatever the first one still holds in memory. */
+    struct sqn_gen other = {0, 0};
+    assert_int_equal(sqn_reserve_floor(&other, 100, &floor), IOTSEC_OK);
+    assert_int_equal(sqn_block_granted(&other, db_reserve(&mark, floor, 100), 100), IOTSEC_OK);
+    assert_int_equal(sqn_take(&other, 0, &sqn), IOTSEC_OK);
     assert_true((sqn >> SQN_IND_BITS) > (last >> SQN_IND_BITS));
+    assert_int_equal(other.next, 102);
+}
+
+/* Two reservations of one instance in flight at once: the older block, completing last, must
+ * not replace the newer one (nor move next back). */
+static void test_sqn_blocks_out_of_order(void **state)
+{
+    (void)state;
+    struct sqn_gen g = {0, 0};
+    uint64_t mark = 1, sqn;
+    uint64_t first = db_reserve(&mark, 0, 10), second = db_reserve(&mark, 0, 10);
+    assert_int_equal(sqn_block_granted(&g, second, 10), IOTSEC_OK);
+    assert_int_equal(sqn_take(&g, 0, &sqn), IOTSEC_OK);
+    assert_int_equal(sqn >> SQN_IND_BITS, 11);
+    assert_int_equal(sqn_block_granted(&g, first, 10), IOTSEC_OK);
+    assert_int_equal(g.next, 12);
+    assert_int_equal(g.reserved, 21);
+    /* A resynchronisation beyond the block asks for one above SEQ_MS. */
+    sqn_resync(&g, 500ull << SQN_IND_BITS);
+    assert_int_equal(sqn_take(&g, 0, &sqn), IOTSEC_ERR_BUSY);
+    uint64_t floor;
+    assert_int_equal(sqn_reserve_floor(&g, 10, &floor), IOTSEC_OK);
+    assert_int_equal(floor, 501);
+    assert_int_equal(sqn_block_granted(&g, db_reserve(&mark, floor, 10), 10), IOTSEC_OK);
+    assert_int_equal(sqn_take(&g, 0, &sqn), IOTSEC_OK);
+    assert_int_equal(sqn >> SQN_IND_BITS, 501);
+    assert_int_equal(sqn_block_granted(&g, 0, 10), IOTSEC_ERR_INVALID);
+    assert_int_equal(sqn_block_granted(&g, 100, 0), IOTSEC_ERR_INVALID);
 }
 
 static void test_sqn_limits(void **state)
 {
     (void)state;
     struct sqn_gen g = {.next = SQN_SEQ_MAX - 10, .reserved = SQN_SEQ_MAX - 10};
-    uint64_t r;
-    assert_int_equal(sqn_reserve_target(&g, 11, &r), IOTSEC_OK);
-    assert_int_equal(r, SQN_SEQ_MAX + 1);
-    assert_int_equal(sqn_reserve_target(&g, 12, &r), IOTSEC_ERR_INVALID); /* 43-bit overflow */
-    assert_int_equal(sqn_reserve_target(&g, 0, &r), IOTSEC_ERR_INVALID);
+    uint64_t f;
+    assert_int_equal(sqn_reserve_floor(&g, 11, &f), IOTSEC_OK);
+    assert_int_equal(f, SQN_SEQ_MAX - 10);
+    assert_int_equal(sqn_reserve_floor(&g, 12, &f), IOTSEC_ERR_INVALID); /* 43-bit overflow */
+    assert_int_equal(sqn_reserve_floor(&g, 0, &f), IOTSEC_ERR_INVALID);
+    assert_int_equal(sqn_block_granted(&g, SQN_SEQ_MAX + 2, 1), IOTSEC_ERR_INVALID);
+}
+
+/* Each slot's INDs are its own, every serving network lands in the slot's range, and the
+ * lease stops being usable before it ends. */
+static void test_sqn_slots(void **state)
+{
+    (void)state;
+    static const char *const snn[] = {"5G:mnc001.mcc001.3gppnetwork.org",
+                                      "5G:mnc002.mcc208.3gppnetwork.org", "internet", "x"};
+    for (int slot = 0; slot < SQN_SLOTS; slot++) {
+        for (size_t i = 0; i < sizeof(snn) / sizeof(snn[0]); i++) {
+            unsigned ind = sqn_ind_in_slot(slot, snn[i], strlen(snn[i]));
+            assert_true(ind >= (unsigned)slot * SQN_IND_PER_SLOT);
+            assert_true(ind < (unsigned)(slot + 1) * SQN_IND_PER_SLOT);
+        }
+    }
+    assert_int_equal(SQN_SLOTS * SQN_IND_PER_SLOT, SQN_IND_SLOTS);
+    assert_true(sqn_lease_usable(10000, 4000, 5000));
+    assert_false(sqn_lease_usable(10000, 5000, 5000));
+    assert_false(sqn_lease_usable(0, 1, 0)); /* no lease */
 }
 
 static void test_sqn_resync(void **state)
@@ -127,9 +187,9 @@ static void test_sqn_resync(void **state)
     sqn_resync(&g, (200ull << SQN_IND_BITS)); /* beyond the reservation: must reserve first */
     uint64_t sqn;
     assert_int_equal(sqn_take(&g, 0, &sqn), IOTSEC_ERR_BUSY);
-    uint64_t r;
-    assert_int_equal(sqn_reserve_target(&g, 10, &r), IOTSEC_OK);
-    assert_int_equal(r, 211);
+    uint64_t floor;
+    assert_int_equal(sqn_reserve_floor(&g, 10, &floor), IOTSEC_OK);
+    assert_int_equal(floor, 201);
 }
 
 static void test_ind_is_stable_and_spread(void **state)
@@ -188,10 +248,16 @@ static void test_gpsi_and_aad(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_transition_matrix),   cmocka_unit_test(test_state_names_round_trip),
-        cmocka_unit_test(test_sqn_block_reservation), cmocka_unit_test(test_sqn_limits),
-        cmocka_unit_test(test_sqn_resync),           cmocka_unit_test(test_ind_is_stable_and_spread),
-        cmocka_unit_test(test_may_authenticate),     cmocka_unit_test(test_gpsi_and_aad),
+        cmocka_unit_test(test_transition_matrix),
+        cmocka_unit_test(test_state_names_round_trip),
+        cmocka_unit_test(test_sqn_block_reservation),
+        cmocka_unit_test(test_sqn_limits),
+        cmocka_unit_test(test_sqn_blocks_out_of_order),
+        cmocka_unit_test(test_sqn_slots),
+        cmocka_unit_test(test_sqn_resync),
+        cmocka_unit_test(test_ind_is_stable_and_spread),
+        cmocka_unit_test(test_may_authenticate),
+        cmocka_unit_test(test_gpsi_and_aad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

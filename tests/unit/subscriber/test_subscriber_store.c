@@ -30,11 +30,13 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
     test_db_make(&f->db);
     f->path = f->db.target;
-    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL}};
+    static const struct store_migration m[] = {
+        {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
+        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 1;
+    opt.migration_count = 2;
     if (store_open(f->path, &opt, &f->store) != IOTSEC_OK)
         return -1;
     *state = f;
@@ -164,8 +166,11 @@ static int prev_cred_count(struct fixture *f)
     struct store_conn *conn;
     struct store_stmt *st;
     assert_int_equal(store_reader_get(f->store, &conn), 0);
-    assert_int_equal(store_stmt(conn, "SELECT count(*) FROM subscriptions"
-                                      " WHERE prev_cred IS NOT NULL", &st), 0);
+    assert_int_equal(store_stmt(conn,
+                                "SELECT count(*) FROM subscriptions"
+                                " WHERE prev_cred IS NOT NULL",
+                                &st),
+                     0);
     assert_int_equal(store_step(st), STORE_ROW);
     int n = store_col_int(st, 0);
     store_reset(st);
@@ -232,11 +237,13 @@ static void test_delete_crypto_erases(void **state)
     assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL), 0);
     sqlite3_close(db);
     assert_false(file_contains(f->path, envelope + 14, 32)); /* its ciphertext */
-    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL}};
+    static const struct store_migration m[] = {
+        {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
+        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 1;
+    opt.migration_count = 2;
     assert_int_equal(store_open(f->path, &opt, &f->store), IOTSEC_OK);
 }
 
@@ -249,17 +256,32 @@ static void test_sqn_reservation_and_expiry(void **state)
     in.not_after = 5000;
     struct sub_op op = {.kind = SUB_OP_CREATE, .input = &in};
     assert_int_equal(run(f, &op), IOTSEC_OK);
-    assert_int_equal(op.result.sqn.next, 41); /* the first SEQ issued will be 41 */
-    assert_int_equal(op.result.sqn.reserved, 41 + 1000); /* its block reserved with the row */
+    assert_int_equal(op.result.sqn.reserved, 41); /* the first SEQ issued will be >= 41 */
 
-    struct sub_op r = {.kind = SUB_OP_RESERVE_SQN, .sqn_reserved = 2041};
+    /* Each reservation hands out the block just above the mark: [41, 1041), [1041, 2041). */
+    struct sub_op r = {.kind = SUB_OP_RESERVE_SQN, .sqn_block = 1000};
     strcpy(r.supi, "imsi-001010000000005");
     assert_int_equal(run(f, &r), IOTSEC_OK);
-    r.sqn_reserved = 500; /* never lowered */
+    assert_int_equal(r.sqn_reserved, 1041);
     assert_int_equal(run(f, &r), IOTSEC_OK);
+    assert_int_equal(r.sqn_reserved, 2041);
+    /* A floor above the mark (a resynchronisation past it) starts the block there. */
+    r.sqn_floor = 5000;
+    assert_int_equal(run(f, &r), IOTSEC_OK);
+    assert_int_equal(r.sqn_reserved, 6000);
+    r.sqn_floor = 10; /* a floor below the mark never lowers it */
+    assert_int_equal(run(f, &r), IOTSEC_OK);
+    assert_int_equal(r.sqn_reserved, 7000);
     struct subscription s;
     assert_int_equal(subscriber_get(f->store, "imsi-001010000000005", &s), IOTSEC_OK);
-    assert_int_equal(s.sqn.reserved, 2041);
+    assert_int_equal(s.sqn.reserved, 7000);
+    /* Unknown SUPI; and a mark that cannot take another block is exhausted, not wrapped. */
+    strcpy(r.supi, "imsi-001010000000999");
+    assert_int_equal(run(f, &r), IOTSEC_ERR_NOTFOUND);
+    strcpy(r.supi, "imsi-001010000000005");
+    r.sqn_floor = SQN_SEQ_MAX - 10;
+    r.sqn_block = 100;
+    assert_int_equal(run(f, &r), IOTSEC_ERR_NOTFOUND);
 
     struct sub_op sweep = {.kind = SUB_OP_EXPIRE_SWEEP, .now = 4999};
     assert_int_equal(run(f, &sweep), IOTSEC_OK);
@@ -301,8 +323,8 @@ static void test_import_all_or_nothing_and_list(void **state)
                                 "cd63cb71954a9f4e48a5994e37a02baf,8000,%012x\n",
                                 100000 + (i == N - 1 ? 10 : i), i * 32);
     }
-    assert_int_equal(subscriber_import_text(f->store, &kek, csv, len, true, 1000, 1000,
-                                            &imported, &bad, err, sizeof(err)),
+    assert_int_equal(subscriber_import_text(f->store, &kek, csv, len, true, 1000, &imported, &bad,
+                                            err, sizeof(err)),
                      IOTSEC_ERR_CONFLICT);
     assert_int_equal(bad, N + 1); /* the header is line 1 */
     assert_int_equal(imported, 0);
@@ -313,28 +335,28 @@ static void test_import_all_or_nothing_and_list(void **state)
     /* Fix the last line in place (same length) and import again. */
     char *last = (char *)memrchr(csv, '\n', len - 1) + 1;
     memcpy(last, "imsi-001010000101999", 20);
-    assert_int_equal(subscriber_import_text(f->store, &kek, csv, len, true, 1000, 1000,
-                                            &imported, &bad, err, sizeof(err)),
+    assert_int_equal(subscriber_import_text(f->store, &kek, csv, len, true, 1000, &imported, &bad,
+                                            err, sizeof(err)),
                      IOTSEC_OK);
     assert_int_equal(imported, N);
     assert_int_equal(subscriber_count(f->store, counts), IOTSEC_OK);
     assert_int_equal(counts[SUB_ACTIVE], N);
     struct subscription s;
     assert_int_equal(subscriber_get(f->store, "imsi-001010000100005", &s), IOTSEC_OK);
-    assert_int_equal(s.sqn.next, 5 + 1); /* personalised with SQN 5*32: SEQ 5 */
-    assert_int_equal(s.sqn.reserved, 5 + 1 + 1000);
+    assert_int_equal(s.sqn.reserved, 5 + 1); /* personalised with SQN 5*32: SEQ 5 */
 
     /* A malformed line: named, nothing imported. */
     const char *bad_csv = "supi,k,opc,amf\nimsi-001010000900001,465b,00,8000\n";
     assert_int_equal(subscriber_import_text(f->store, &kek, bad_csv, strlen(bad_csv), true, 1000,
-                                            1000, &imported, &bad, err, sizeof(err)),
+                                            &imported, &bad, err, sizeof(err)),
                      IOTSEC_ERR_INVALID);
     assert_int_equal(bad, 2);
     assert_non_null(strstr(err, "k:"));
-    const char *jsonl = "{\"supi\":\"imsi-001010000900002\",\"k\":\"465b5ce8b199b49faa5f0a2ee238a6bc\","
-                        "\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\",\"amf\":\"8000\"}\n";
+    const char *jsonl =
+        "{\"supi\":\"imsi-001010000900002\",\"k\":\"465b5ce8b199b49faa5f0a2ee238a6bc\","
+        "\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\",\"amf\":\"8000\"}\n";
     assert_int_equal(subscriber_import_text(f->store, &kek, jsonl, strlen(jsonl), false, 1000,
-                                            1000, &imported, &bad, err, sizeof(err)),
+                                            &imported, &bad, err, sizeof(err)),
                      IOTSEC_OK);
     assert_int_equal(imported, 1);
 
@@ -348,45 +370,50 @@ static void test_import_all_or_nothing_and_list(void **state)
     assert_int_equal(c2.n, 10);
     assert_true(c2.ids[0] > c.ids[9]);
     struct collect none = {0};
-    assert_int_equal(subscriber_list(f->store, SUB_REVOKED, 0, 10, collect_fn, &none, &last_id),
-                     0);
+    assert_int_equal(subscriber_list(f->store, SUB_REVOKED, 0, 10, collect_fn, &none, &last_id), 0);
     assert_int_equal(none.n, 0);
     free(csv);
 }
 
-/* At start the daemon moves every sqn_next up to its reservation and reserves a new block for
- * the active subscriptions: nothing issued before can be issued again. */
-static void test_sqn_restart_reservation(void **state)
+/* SQN slots: distinct instances get distinct slots, a restart takes its own back, a ninth
+ * live instance is refused, an expired lease is taken over, and a renewal by a holder whose
+ * slot was taken over fails. */
+static void test_sqn_slot_leases(void **state)
 {
     struct fixture *f = *state;
-    create(f, "imsi-001010000000031", 31);
-    create(f, "imsi-001010000000032", 32);
-    struct subscription s;
-    assert_int_equal(subscriber_get(f->store, "imsi-001010000000031", &s), IOTSEC_OK);
-    assert_int_equal(s.sqn.next, 1);
-    assert_int_equal(s.sqn.reserved, 1001);
-    /* The running daemon reserved further for 31, and suspended 32. */
-    struct sub_op r = {.kind = SUB_OP_RESERVE_SQN, .sqn_reserved = 2001};
-    strcpy(r.supi, "imsi-001010000000031");
-    assert_int_equal(run(f, &r), IOTSEC_OK);
-    struct sub_op susp = {.kind = SUB_OP_EVENT, .event = SUB_EV_SUSPEND};
-    strcpy(susp.supi, "imsi-001010000000032");
-    assert_int_equal(run(f, &susp), IOTSEC_OK);
-
-    struct sub_op restart = {.kind = SUB_OP_SQN_RESTART, .sqn_block = 500};
-    assert_int_equal(run(f, &restart), IOTSEC_OK);
-    assert_int_equal(restart.affected, 2);
-    assert_int_equal(subscriber_get(f->store, "imsi-001010000000031", &s), IOTSEC_OK);
-    assert_int_equal(s.sqn.next, 2001);     /* past everything the last run may have issued */
-    assert_int_equal(s.sqn.reserved, 2501); /* and a block ready for this run */
-    assert_int_equal(subscriber_get(f->store, "imsi-001010000000032", &s), IOTSEC_OK);
-    assert_int_equal(s.sqn.next, 1001); /* suspended: moved up, nothing reserved ahead */
-    assert_int_equal(s.sqn.reserved, 1001);
-    /* A second restart without any use still moves the active one forward. */
-    assert_int_equal(run(f, &restart), IOTSEC_OK);
-    assert_int_equal(restart.affected, 1);
-    assert_int_equal(subscriber_get(f->store, "imsi-001010000000031", &s), IOTSEC_OK);
-    assert_int_equal(s.sqn.next, 2501);
+    struct sqn_lease l[SQN_SLOTS + 1];
+    char holder[32];
+    bool seen[SQN_SLOTS] = {false};
+    for (int i = 0; i < SQN_SLOTS; i++) {
+        snprintf(holder, sizeof(holder), "host:/inst%d", i);
+        assert_int_equal(sqn_slot_claim(f->store, holder, 1000, 30000, &l[i]), IOTSEC_OK);
+        assert_false(seen[l[i].slot]);
+        seen[l[i].slot] = true;
+    }
+    assert_int_equal(sqn_slot_claim(f->store, "host:/inst9", 1000, 30000, &l[SQN_SLOTS]),
+                     IOTSEC_ERR_BUSY);
+    /* inst3 restarts (its lease still running): the same slot again. */
+    struct sqn_lease again;
+    assert_int_equal(sqn_slot_claim(f->store, "host:/inst3", 2000, 30000, &again), IOTSEC_OK);
+    assert_int_equal(again.slot, l[3].slot);
+    /* Leases renewed by all but inst5; after expiry inst9 takes inst5's slot. */
+    for (int i = 0; i < SQN_SLOTS; i++) {
+        if (i == 5)
+            continue;
+        struct sqn_slot_renew r = {.lease = l[i], .now_ms = 20000, .lease_ms = 30000};
+        assert_int_equal(store_write_sync(f->store, sqn_slot_renew_run, &r), IOTSEC_OK);
+        assert_int_equal(r.lease.until_ms, 50000);
+    }
+    assert_int_equal(sqn_slot_claim(f->store, "host:/inst9", 40000, 30000, &l[SQN_SLOTS]),
+                     IOTSEC_OK);
+    assert_int_equal(l[SQN_SLOTS].slot, l[5].slot);
+    struct sqn_slot_renew late = {.lease = l[5], .now_ms = 41000, .lease_ms = 30000};
+    assert_int_equal(store_write_sync(f->store, sqn_slot_renew_run, &late), IOTSEC_ERR_STATE);
+    /* A released slot is free at once. */
+    assert_int_equal(sqn_slot_release(f->store, &l[0]), IOTSEC_OK);
+    assert_int_equal(sqn_slot_claim(f->store, "host:/inst10", 41000, 30000, &again), IOTSEC_OK);
+    assert_int_equal(again.slot, l[0].slot);
+    assert_int_equal(sqn_slot_claim(f->store, "", 41000, 30000, &again), IOTSEC_ERR_INVALID);
 }
 
 int main(void)
@@ -398,7 +425,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_crypto_erases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqn_reservation_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_all_or_nothing_and_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sqn_restart_reservation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sqn_slot_leases, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,86 @@
+/* The analytics' SQL (analytics_store.c), for the daemon's instance and its admin face. */
+#ifndef IOTSEC_AN_STORE_H
+#define IOTSEC_AN_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analytics/analytics.h"
+#include "store/store.h"
+
+/* A persisted finding. evidence: {"finding":<TS 29.520 JSON>,"fired":{...}} (borrowed from
+ * the statement in a listing: copy it inside the callback). */
+struct an_finding_row {
+    int64_t id, at, window, window_start;
+    char exception[48];
+    unsigned level;
+    char device[33];
+    char supi[ANALYTICS_SUPI_MAX]; /* "" when none was mapped */
+    char victim[48];               /* "" when none */
+    const char *evidence;
+};
+
+/* Inserts r (its id ignored); *id gets the generated one. */
+int an_store_finding_put(struct store_conn *conn, const struct an_finding_row *r, int64_t *id);
+/* Deletes at most limit findings detected before `before`. */
+int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limit, size_t *deleted);
+
+struct an_findings_query {
+    const char *supi;      /* NULL: any */
+    const char *exception; /* NULL: any */
+    int64_t since;         /* detected at or after (unix seconds); 0: any */
+    int64_t after;         /* the cursor: ids above it */
+    size_t limit;
+};
+typedef void (*an_finding_row_fn)(const struct an_finding_row *r, void *ctx);
+int an_store_findings_list(struct store *s, const struct an_findings_query *q, an_finding_row_fn fn,
+                           void *ctx);
+/* IOTSEC_ERR_NOTFOUND when absent (never written, or swept by the retention). */
+int an_store_finding_get(struct store *s, int64_t id, an_finding_row_fn fn, void *ctx);
+
+int an_store_map_put(struct store_conn *conn, const char *supi, const char *ip, const char *group,
+                     int64_t at);
+int an_store_map_del(struct store_conn *conn, const char *supi, const char *ip);
+typedef void (*an_map_row_fn)(void *ctx, const char *supi, const char *ip, const char *group);
+int an_store_map_load(struct store *s, an_map_row_fn fn, void *ctx);
+
+/* ---- Batching (an_write.c): what the instance writes, gathered under its lock and written
+ * by one store job per ingestion call (or per second), so that a burst of findings costs one
+ * job and shares the writer's commit (never an fsync per finding). The findings reach the
+ * hook from that job's completion, each with its committed id. ---- */
+
+struct an_pending_finding {
+    struct an_finding f; /* f.id: set once its row is written */
+    char supi[ANALYTICS_SUPI_MAX];
+    char *json; /* the TS 29.520 JSON, owned */
+};
+struct an_pending_map {
+    char supi[ANALYTICS_SUPI_MAX];
+    char ip[48];
+    char group[72];
+    bool start;
+    int64_t at;
+};
+struct an_pending {
+    struct an_pending_finding *f;
+    size_t nf, capf;
+    struct an_pending_map *m;
+    size_t nm, capm;
+};
+
+/* Queues a finding (takes json) or a mapping change. IOTSEC_ERR_NOMEM (json freed). */
+int an_pending_add_finding(struct an_pending *p, const struct an_finding *f, const char *supi,
+                           char *json);
+int an_pending_add_map(struct an_pending *p, const char *supi, const char *ip, const char *group,
+                       bool start, int64_t at);
+/* Submits one job writing everything queued; after its commit, on the writer thread, each
+ * finding goes to hook with its row's id (after a failed write, with id 0). Without a store,
+ * or when the store refuses the job (a full queue), the findings go to hook at once, with id
+ * 0, on the calling thread. Empties p. Returns how many items the store refused. */
+size_t an_pending_drain(struct an_pending *p, struct store *s, analytics_finding_fn hook,
+                        void *hook_arg);
+void an_pending_free(struct an_pending *p);
+/* Queues the retention sweep: at most SWEEP_LIMIT findings detected before `before`. */
+int an_sweep_submit(struct store *s, int64_t before, size_t limit);
+
+#endif
