@@ -74,8 +74,6 @@ int pg_error(struct pg_conn *c, const PGresult *res)
     } else {
         store_set_errmsg("postgresql: %s (SQLSTATE %s)", msg ? msg : "error", state);
     }
-    if (getenv("IOTSEC_PG_TRACE"))
-        fprintf(stderr, "PGTRACE %s\n", store_errmsg());
     return sqlstate_code(state);
 }
 

@@ -68,6 +68,22 @@ static int prepare_now(struct pg_stmt *s, const Oid *types)
     return err;
 }
 
+/* A statement whose parameter types the server could not infer, prepared with the types of
+ * the values bound at its first execution; a parameter bound NULL whose type is still unknown
+ * (`? IS NULL` with NULL) is then taken as text. */
+static int prepare_typed(struct pg_stmt *s, Oid *types)
+{
+    int err = prepare_now(s, types);
+    if (err == IOTSEC_OK && s->generation != pg_conn_of(s->base.conn)->generation)
+        err = IOTSEC_ERR_IO;
+    if (err != IOTSEC_OK && strstr(store_errmsg(), "42P18") != NULL) {
+        for (int i = 0; i < s->nparams; i++)
+            types[i] = types[i] ? types[i] : OID_TEXT;
+        err = prepare_now(s, types);
+    }
+    return err;
+}
+
 int pg_prepare(struct store_conn *conn, const char *sql, struct store_stmt **out)
 {
     struct pg_conn *c = pg_conn_of(conn);
@@ -451,6 +467,8 @@ static int execute(struct pg_stmt *s)
     if (err != IOTSEC_OK)
         return err;
     err = make_args(s, &a);
+    if (err == IOTSEC_OK && s->typed && s->generation != c->generation && s->nparams > 0)
+        err = prepare_typed(s, a.types); /* synchronously: it may take two attempts */
     PGresult *res = NULL;
     bool prepare = s->generation != c->generation;
     bool savepoint = s->writes && s->base.conn->in_job && c->txn;
