@@ -2,9 +2,11 @@
 # names the everyday tasks and makes sure the machine has what they need.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 
-.PHONY: all build setup check test test-asan demo bench format clean
+.PHONY: all build setup check test test-asan fuzz demo bench format clean
 
 all: build
 
@@ -35,6 +37,15 @@ test-asan: $(ASAN_BUILD)/CMakeCache.txt
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) -L 'unit|e2e|pg_unit'
 
+$(FUZZ_BUILD)/CMakeCache.txt:
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIOTSEC_FUZZ=ON
+
+# The libFuzzer harnesses (tests/fuzz, clang, ASan+UBSan) in their own build directory, each
+# run for FUZZ_SECONDS (FUZZ=name... for some only); one JSON line per harness.
+fuzz: setup $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ)
+
 demo: setup
 	@$(MAKE) --no-print-directory build >/dev/null
 	@scripts/demo $(BUILD)
@@ -47,4 +58,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

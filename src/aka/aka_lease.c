@@ -1,6 +1,6 @@
 /* The lease of this instance's SQN slot (subscriber.h, "SQN slots"): claimed once at start,
  * renewed from aka_tick through the store's writer (never waiting on it), given back at a clean
- * stop. While the lease has less than LEASE_MARGIN_MS left, no vector is issued: another
+ * stop. While the lease has less than its margin left, no vector is issued: another
  * instance may take the slot once it has expired, and clocks of instances differ a little. */
 #include <stdlib.h>
 
@@ -8,7 +8,8 @@
 #include "base/err.h"
 #include "base/log.h"
 
-#define LEASE_MARGIN_MS 5000
+/* Stop issuing this long before the lease ends: a sixth of it, at most 5 s. */
+#define LEASE_MARGIN_MAX_MS 5000
 
 static int64_t lease_ms(const struct aka *a)
 {
@@ -41,7 +42,8 @@ int aka_lease_slot(const struct aka *a)
 
 bool aka_lease_usable(struct aka *a)
 {
-    return sqn_lease_usable(atomic_load(&a->lease_until_ms), aka_now_ms(), LEASE_MARGIN_MS);
+    int64_t margin = lease_ms(a) / 6 < LEASE_MARGIN_MAX_MS ? lease_ms(a) / 6 : LEASE_MARGIN_MAX_MS;
+    return sqn_lease_usable(atomic_load(&a->lease_until_ms), aka_now_ms(), margin);
 }
 
 struct renewal {
@@ -73,6 +75,13 @@ static void renew_done(void *arg, int rc)
     free(w);
 }
 
+/* The job's argument is the renewal (renew_done needs the aka); the statement takes its r. */
+static int renew_run(struct store_conn *conn, void *arg)
+{
+    struct renewal *w = arg;
+    return sqn_slot_renew_run(conn, &w->r);
+}
+
 void aka_lease_tick(struct aka *a)
 {
     int64_t now = aka_now_ms();
@@ -88,7 +97,7 @@ void aka_lease_tick(struct aka *a)
     w->r.lease = a->lease;
     w->r.now_ms = now;
     w->r.lease_ms = lease_ms(a);
-    struct store_job job = {sqn_slot_renew_run, renew_done, w};
+    struct store_job job = {renew_run, renew_done, w};
     if (store_submit(a->store, &job) != IOTSEC_OK) {
         atomic_store(&a->renewing, false);
         free(w);

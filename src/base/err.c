@@ -27,6 +27,8 @@ const char *iotsec_strerror(int err)
         return "input/output error";
     case IOTSEC_ERR_STATE:
         return "not allowed in the current state";
+    case IOTSEC_ERR_ADDRINUSE:
+        return "address in use";
     }
     return "unknown error";
 }

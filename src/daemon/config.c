@@ -25,7 +25,7 @@ struct yaml_tls {
     char *ca, *cert, *key, *admin_cert;
 };
 struct yaml_aka {
-    unsigned sqn_block, auth_context_ttl_s, max_synch_failures;
+    unsigned sqn_block, auth_context_ttl_s, max_synch_failures, sqn_lease_s;
 };
 struct yaml_analytics {
     unsigned window_s, pseudonym_rotation_s;
@@ -88,6 +88,7 @@ static const cyaml_schema_field_t aka_fields[] = {
     CYAML_FIELD_UINT("sqn_block", OPT, struct yaml_aka, sqn_block),
     CYAML_FIELD_UINT("auth_context_ttl_s", OPT, struct yaml_aka, auth_context_ttl_s),
     CYAML_FIELD_UINT("max_synch_failures", OPT, struct yaml_aka, max_synch_failures),
+    CYAML_FIELD_UINT("sqn_lease_s", OPT, struct yaml_aka, sqn_lease_s),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t analytics_fields[] = {
     CYAML_FIELD_UINT("window_s", OPT, struct yaml_analytics, window_s),
@@ -148,6 +149,7 @@ void config_defaults(struct config *c, const char *dir)
     c->sqn_block = 1000;
     c->auth_ctx_ttl_s = 30;
     c->max_synch_failures = 2;
+    c->sqn_lease_s = 30;
     strcpy(c->log_level, "info");
     c->an_window_s = 60;
     strcpy(c->an_key_file, "analytics.key");
@@ -184,6 +186,10 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
     if (rc != CYAML_OK) {
         snprintf(err, err_len, "%s: %s", path, cyaml_strerror(rc));
         return rc == CYAML_ERR_FILE_OPEN ? IOTSEC_ERR_NOTFOUND : IOTSEC_ERR_INVALID;
+    }
+    if (y == NULL) { /* an empty document (or only comments) loads as nothing */
+        snprintf(err, err_len, "%s: the file holds no configuration", path);
+        return IOTSEC_ERR_INVALID;
     }
     if (y->plmn) {
         set(c->mcc, sizeof(c->mcc), y->plmn->mcc);
@@ -230,6 +236,8 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
             c->auth_ctx_ttl_s = y->aka->auth_context_ttl_s;
         if (y->aka->max_synch_failures)
             c->max_synch_failures = y->aka->max_synch_failures;
+        if (y->aka->sqn_lease_s)
+            c->sqn_lease_s = y->aka->sqn_lease_s;
     }
     if (y->analytics) {
         if (y->analytics->window_s)
@@ -283,6 +291,10 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
     if (c->sqn_block > 1000000 || c->auth_ctx_ttl_s > 3600 || c->workers > 256) {
         snprintf(err, err_len, "%s: aka.sqn_block <= 1000000, aka.auth_context_ttl_s <= 3600, "
                                "workers <= 256", path);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (c->sqn_lease_s < 6 || c->sqn_lease_s > 3600) {
+        snprintf(err, err_len, "%s: aka.sqn_lease_s is 6..3600", path);
         return IOTSEC_ERR_INVALID;
     }
     return IOTSEC_OK;

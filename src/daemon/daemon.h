@@ -12,7 +12,7 @@ const struct store_migration *daemon_migrations(size_t *count);
 
 struct init_options {
     const char *dir;
-    const char *sbi_h2c; /* NULL: no cleartext listener */
+    const char *sbi_h2c;                           /* NULL: no cleartext listener */
     const char *sbi, *admin, *northbound, *device; /* NULL: the defaults */
     const char *mcc, *mnc;
     const char *postgresql; /* a libpq URI: the store on PostgreSQL (NULL: SQLite) */
@@ -23,6 +23,13 @@ int daemon_init(const struct init_options *opt);
 
 /* Serves the instance described by cfg until SIGTERM/SIGINT. Returns a process exit code. */
 int daemon_run(const struct config *cfg);
+
+/* The instance lock file, in the instance directory. */
+#define DAEMON_LOCK_FILE "iotsecd.lock"
+
+/* Takes the instance's exclusive lock for the rest of the process's life. Returns IOTSEC_OK,
+ * IOTSEC_ERR_BUSY when another process holds it (logged with its PID), or IOTSEC_ERR_IO. */
+int daemon_lock_instance(const char *dir);
 
 /* Tells systemd we are ready, when run under it (NOTIFY_SOCKET); a no-op otherwise. */
 void daemon_sd_notify(const char *state);

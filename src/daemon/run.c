@@ -51,11 +51,14 @@ struct daemon {
     int sbi_tls, sbi_h2c, adm_tls, north_tls, dev_tls; /* listener indexes */
 };
 
+/* The faces' names, the log callback's user pointer: "address in use" then says which face. */
+static char face_sbi[] = "sbi", face_admin[] = "admin", face_north[] = "northbound",
+            face_device[] = "device";
+
 static void http_log(void *user, enum http_log_level level, const char *request_id, const char *msg)
 {
-    (void)user;
     static const enum log_level map[] = {LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG};
-    log_msg(map[level], request_id, "http: %s", msg);
+    log_msg(map[level], request_id, "http (%s face): %s", (const char *)user, msg);
 }
 
 static void handle_healthz(struct http_request *req, void *user)
@@ -387,7 +390,8 @@ static int build_servers(struct daemon *d)
 {
     struct aka_config ac = {.sqn_block = d->cfg.sqn_block,
                             .ctx_ttl_s = d->cfg.auth_ctx_ttl_s,
-                            .max_synch_failures = d->cfg.max_synch_failures};
+                            .max_synch_failures = d->cfg.max_synch_failures,
+                            .lease_s = d->cfg.sqn_lease_s};
     snprintf(ac.api_root, sizeof(ac.api_root), "https://%s", d->cfg.sbi_listen);
     d->aka = aka_new(&ac, d->store, &d->kek, d->keyring);
     if (d->aka == NULL)
@@ -419,14 +423,18 @@ static int build_servers(struct daemon *d)
     d->admin.operator_ctx = d->policy;
     /* The policy's rotate action (on suspicion): over the air too, never a lock-out. */
     policy_set_rotator(d->policy, provision_stage_rotation, d->prov);
-    struct http_server_config sc = {.workers = d->cfg.workers, .log = http_log};
+    struct http_server_config sc = {
+        .workers = d->cfg.workers, .log = http_log, .log_user = face_sbi};
     struct http_server_config ac_srv = {
-        .workers = 1, .max_body_bytes = ADMIN_MAX_BODY, .log = http_log};
+        .workers = 1, .max_body_bytes = ADMIN_MAX_BODY, .log = http_log, .log_user = face_admin};
     d->sbi = http_server_new(&sc);
     d->adm = http_server_new(&ac_srv);
-    d->north = http_server_new(&sc);
+    struct http_server_config nc = sc;
+    nc.log_user = face_north;
+    d->north = http_server_new(&nc);
     struct http_server_config dc = sc;
     dc.max_body_bytes = 64u << 10; /* device messages are small (docs/provisioning.md) */
+    dc.log_user = face_device;
     d->dev = http_server_new(&dc);
     if (d->aka == NULL || d->sbi == NULL || d->adm == NULL || d->north == NULL || d->dev == NULL)
         return IOTSEC_ERR_NOMEM;
@@ -585,14 +593,21 @@ int daemon_run(const struct config *cfg)
     sigaddset(&sigs, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    /* First of all: a second process on this instance must not open its database. */
+    if (daemon_lock_instance(cfg->dir) != IOTSEC_OK)
+        return 1;
     int rc = open_state(&d);
     if (rc == IOTSEC_OK)
         rc = build_servers(&d);
     struct http_server *servers[] = {d.sbi, d.adm, d.north, d.dev};
     for (size_t i = 0; rc == IOTSEC_OK && i < sizeof(servers) / sizeof(servers[0]); i++)
         rc = http_server_start(servers[i]);
-    if (rc != IOTSEC_OK) {
+    if (rc == IOTSEC_ERR_ADDRINUSE)
+        log_error("not starting: address in use (another process listens on a port of this "
+                  "instance, or two faces are configured on one port)");
+    else if (rc != IOTSEC_OK)
         log_error("not starting: %s", iotsec_strerror(rc));
+    if (rc != IOTSEC_OK) {
         teardown(&d);
         return 1;
     }

@@ -11,25 +11,13 @@
 #include "base/err.h"
 #include "http/http_int.h"
 
-/* What the head says beyond method, target and fields. */
-struct head_info {
-    unsigned long long content_length;
-    bool has_length;
-    bool expect_continue;
-    bool close;
-    bool http10;
-    unsigned hosts;
-    int error;          /* a status to answer, or 0 */
-    const char *detail; /* with it */
-};
-
 static bool is_tchar(unsigned char ch)
 {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
            (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
-static void set_error(struct head_info *hi, int status, const char *detail)
+static void set_error(struct h1_head *hi, int status, const char *detail)
 {
     if (!hi->error) {
         hi->error = status;
@@ -52,7 +40,7 @@ static bool has_token(const char *list, const char *token)
     return false;
 }
 
-static void special_field(struct head_info *hi, const char *name, const char *value)
+static void special_field(struct h1_head *hi, const char *name, const char *value)
 {
     if (strcmp(name, "content-length") == 0) {
         size_t n = strlen(value);
@@ -81,7 +69,7 @@ static void special_field(struct head_info *hi, const char *name, const char *va
 }
 
 /* Request line: method SP origin-form SP HTTP/1.x CRLF. Returns the next line or NULL. */
-static char *parse_request_line(struct http_request *req, char *p, struct head_info *hi)
+static char *parse_request_line(struct http_request *req, char *p, struct h1_head *hi)
 {
     char *m = p;
     while (is_tchar((unsigned char)*p))
@@ -111,7 +99,7 @@ static char *parse_request_line(struct http_request *req, char *p, struct head_i
 /* Field lines up to the empty line: name ":" OWS value OWS CRLF. No obs-fold, no bare CR or
  * LF, no controls. Names are folded to lower case in place; strings are NUL-terminated in
  * place and referenced by the request (the head lives in its arena). */
-static bool parse_fields(struct http_request *req, char *p, struct head_info *hi)
+static bool parse_fields(struct http_request *req, char *p, struct h1_head *hi)
 {
     while (!(p[0] == '\r' && p[1] == '\n')) {
         char *name = p;
@@ -145,24 +133,31 @@ static bool parse_fields(struct http_request *req, char *p, struct head_info *hi
     return true;
 }
 
+void hconn_h1_parse_head(struct http_request *req, const char *bytes, size_t head_len,
+                         size_t max_body, struct h1_head *hi)
+{
+    memset(hi, 0, sizeof(*hi));
+    char *head = harena_strndup(&req->arena, bytes, head_len);
+    char *fields = head ? parse_request_line(req, head, hi) : NULL;
+    if (!fields || !parse_fields(req, fields, hi))
+        set_error(hi, 400, fields ? "malformed header field" : "malformed request line");
+    if (!hi->error && (hi->http10 ? hi->hosts > 1 : hi->hosts != 1))
+        set_error(hi, 400, "exactly one Host header field is required");
+    if (!hi->error && hi->content_length > max_body)
+        set_error(hi, 413, "the request body is too large");
+    if (!hi->error && req->head_too_large)
+        set_error(hi, 431, "too many or too large header fields");
+}
+
 /* Starts the request whose head is the first head_len bytes of the input. */
 static void start_request(struct http_conn *c, struct http_request *req, size_t head_len)
 {
     struct h1_state *h = &c->h1;
     const struct http_server_config *cfg = &c->w->srv->cfg;
-    struct head_info hi = {0};
-    char *head = harena_strndup(&req->arena, hbuf_begin(&h->in), head_len);
+    struct h1_head hi;
+    hconn_h1_parse_head(req, hbuf_begin(&h->in), head_len, cfg->max_body_bytes, &hi);
     hbuf_consume(&h->in, head_len);
     h->scanned = 0;
-    char *fields = head ? parse_request_line(req, head, &hi) : NULL;
-    if (!fields || !parse_fields(req, fields, &hi))
-        set_error(&hi, 400, fields ? "malformed header field" : "malformed request line");
-    if (!hi.error && (hi.http10 ? hi.hosts > 1 : hi.hosts != 1))
-        set_error(&hi, 400, "exactly one Host header field is required");
-    if (!hi.error && hi.content_length > cfg->max_body_bytes)
-        set_error(&hi, 413, "the request body is too large");
-    if (!hi.error && req->head_too_large)
-        set_error(&hi, 431, "too many or too large header fields");
     h->close_after = h->close_after || hi.close || hi.error;
     if (hi.error) {
         hreq_fail(req, hi.error, hi.detail);

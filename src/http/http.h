@@ -1,8 +1,9 @@
 /* The HTTP server every face of the daemon uses: HTTP/2 (nghttp2) over TLS 1.3 with ALPN or
  * over cleartext with prior knowledge, and HTTP/1.1 (own strict parser) on the same ports.
  *
- * Threads. A server runs N worker threads, each with its own libevent loop and its own
- * SO_REUSEPORT listening socket per listener; the kernel spreads connections over them.
+ * Threads. A server runs N worker threads, each with its own libevent loop; they share one
+ * listening socket per listener (no SO_REUSEPORT: no other process can join it), and the
+ * worker that accepts a connection hands it to the worker holding the fewest.
  * Handlers run on the worker's loop and must never block it. A handler either answers at
  * once (http_respond*) or calls http_request_defer() and returns; the request is then owned
  * by the application, which answers later from any thread with the same http_respond*
@@ -96,16 +97,17 @@ typedef void (*http_handler_fn)(struct http_request *req, void *user);
 int http_server_route(struct http_server *srv, const char *method, const char *pattern,
                       http_handler_fn handler, void *user);
 
-/* Binds every listener on every worker and starts the threads. Returns IOTSEC_ERR_IO when a
- * socket cannot be bound (the server is then stopped and can only be freed). */
+/* Binds every listener once and starts the threads. Returns IOTSEC_ERR_ADDRINUSE when another
+ * socket (this process's or another's) listens on a listener's address, IOTSEC_ERR_IO when a
+ * socket cannot be bound otherwise; the server is then stopped and can only be freed. */
 int http_server_start(struct http_server *srv);
 
 /* The port a listener is bound to (useful with port 0); 0 before start. */
 uint16_t http_server_port(const struct http_server *srv, int listener);
 
-/* Asks the workers to stop: they close their listening sockets, send HTTP/2 GOAWAY, let
- * requests in progress finish for up to shutdown_timeout_ms, then close every connection.
- * Returns at once. Async-signal-safe: an atomic store and a write(2) per worker. */
+/* Asks the workers to stop: they stop accepting (the last one closes the listening sockets),
+ * send HTTP/2 GOAWAY, let requests in progress finish for up to shutdown_timeout_ms, then
+ * close every connection. Returns at once. Async-signal-safe: an atomic store and a write(2) per worker. */
 void http_server_trigger_stop(struct http_server *srv);
 
 /* Triggers the stop (if not yet) and waits for every worker to finish. Idempotent. Call from

@@ -285,6 +285,23 @@ void hconn_shutdown(struct http_conn *c);
 /* Immediate close (the shutdown deadline passed). */
 void hconn_destroy(struct http_conn *c);
 
+/* conn_h1.c: what a request head says beyond method, target and fields. */
+struct h1_head {
+    unsigned long long content_length;
+    bool has_length;
+    bool expect_continue;
+    bool close;
+    bool http10;
+    unsigned hosts;
+    int error;          /* a status to answer, or 0 */
+    const char *detail; /* with it */
+};
+/* Parses a complete request head (head_len bytes ending with CRLF CRLF, no bare LF: the
+ * connection checks both) into req's method, target and header fields (copied into its arena)
+ * and *hi; hi->error is the 4xx to answer. Pure but for req: the fuzz harness calls it. */
+void hconn_h1_parse_head(struct http_request *req, const char *head, size_t head_len,
+                         size_t max_body, struct h1_head *hi);
+
 /* conn_h2.c / conn_h1.c: switch a connection to the protocol (after sniff or ALPN). */
 int hconn_h2_start(struct http_conn *c);
 int hconn_h1_start(struct http_conn *c);
@@ -299,6 +316,8 @@ int htls_alpn_protocol(SSL *ssl);
 
 /* ---- workers (worker.c) and server (server.c) ---- */
 
+/* One listening socket per listener, shared by every worker of this server: no
+ * SO_REUSEPORT, so no other process can join it (a second bind fails: address in use). */
 struct listener {
     char *bind;
     struct sockaddr_storage addr;
@@ -307,6 +326,7 @@ struct listener {
     bool any_client_cert; /* client_cert_any: the application judges the chain */
     SSL_CTX *ssl_ctx;
     _Atomic uint16_t port;
+    int fd; /* -1 until start; closed by the last worker to drain, or at free */
 };
 
 struct accept_arg {
@@ -331,8 +351,7 @@ struct worker {
     struct event_base *base;
     int wake_fd; /* eventfd: completions and the stop trigger */
     struct event *ev_wake;
-    int listen_fds[HTTP_MAX_LISTENERS];
-    struct event *ev_accept[HTTP_MAX_LISTENERS];
+    struct event *ev_accept[HTTP_MAX_LISTENERS]; /* on the server's shared listening fds */
     struct accept_arg accept_args[HTTP_MAX_LISTENERS];
     struct event *ev_accept_pause; /* after EMFILE: retry accepting later */
     struct event *ev_deadline;     /* end of graceful shutdown */
@@ -342,9 +361,9 @@ struct worker {
     struct http_request *q_head, *q_tail;
 
     struct http_conn *conns;
-    atomic_uint n_conns;        /* written by this worker; read by others to balance */
-    atomic_uint n_handoffs;     /* connections handed to this worker, not yet taken */
-    struct handoff *handoffs;   /* guarded by q_lock */
+    atomic_uint n_conns;            /* written by this worker; read by others to balance */
+    atomic_uint n_handoffs;         /* connections handed to this worker, not yet taken */
+    struct handoff *handoffs;       /* guarded by q_lock */
     struct http_conn *dirty;        /* connections to flush after a batch */
     struct http_request *free_reqs; /* recycled request structs */
     unsigned n_free_reqs;
@@ -362,12 +381,13 @@ struct http_server {
     unsigned n_workers;
     bool started, joined;
     atomic_bool stopping;
+    atomic_uint n_drained; /* workers that stopped accepting; the last closes the listeners */
     atomic_uint n_conns;
     atomic_uint_fast64_t conns_rejected;
 };
 
 int hworker_init(struct worker *w, struct http_server *srv, unsigned index);
-int hworker_bind(struct worker *w); /* listening sockets, after worker 0 fixed the ports */
+int hworker_watch_listeners(struct worker *w); /* accept events on the listening sockets */
 void *hworker_main(void *arg);
 void hworker_wake(struct worker *w); /* async-signal-safe */
 /* Any thread: queue an answered deferred request to its worker. */
@@ -375,6 +395,10 @@ void hworker_post(struct worker *w, struct http_request *req);
 void hworker_free(struct worker *w);
 void hworker_conn_closed(struct worker *w);
 void hworker_next_id(struct worker *w, char out[17]);
+
+/* server.c: binds every listener (IOTSEC_ERR_ADDRINUSE when another socket holds one). */
+int hserver_open_listeners(struct http_server *srv);
+void hserver_close_listeners(struct http_server *srv);
 
 void hlog(const struct http_server *srv, enum http_log_level lvl, const char *req_id,
           const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -1,10 +1,12 @@
 /* The server: configuration, listeners, routes, and the start and stop of its workers. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -109,6 +111,7 @@ int http_server_listen(struct http_server *srv, const struct http_listener_confi
         return IOTSEC_ERR_INVALID;
     struct listener *l = &srv->listeners[srv->n_listeners];
     memset(l, 0, sizeof(*l));
+    l->fd = -1;
     uint16_t port;
     int rc = parse_bind(lc->bind, &l->addr, &l->addrlen, &port);
     if (rc != IOTSEC_OK) {
@@ -133,6 +136,63 @@ int http_server_route(struct http_server *srv, const char *method, const char *p
     if (srv->started)
         return IOTSEC_ERR_STATE;
     return hrouter_add(&srv->router, method, pattern, handler, user);
+}
+
+/* One socket per listener, without SO_REUSEPORT: the workers share it, and a port another
+ * process listens on is an error instead of a silently shared accept queue. SO_REUSEADDR
+ * only lets a restart bind over connections left in TIME_WAIT. */
+static int open_listener(struct http_server *srv, struct listener *l)
+{
+    struct sockaddr_storage ss = l->addr;
+    uint16_t port = atomic_load(&l->port); /* 0: any free port */
+    if (ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+    else
+        ((struct sockaddr_in *)&ss)->sin_port = htons(port);
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        hlog(srv, HTTP_LOG_ERROR, NULL, "cannot listen on %s: %s", l->bind, strerror(errno));
+        return IOTSEC_ERR_IO;
+    }
+    int one = 1;
+    socklen_t len = sizeof(ss);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        (ss.ss_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+        bind(fd, (struct sockaddr *)&ss, l->addrlen) != 0 || listen(fd, SOMAXCONN) != 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
+        int err = errno;
+        close(fd);
+        if (err == EADDRINUSE) {
+            hlog(srv, HTTP_LOG_ERROR, NULL,
+                 "cannot listen on %s: address in use (another socket listens there)", l->bind);
+            return IOTSEC_ERR_ADDRINUSE;
+        }
+        hlog(srv, HTTP_LOG_ERROR, NULL, "cannot listen on %s: %s", l->bind, strerror(err));
+        return IOTSEC_ERR_IO;
+    }
+    l->fd = fd;
+    /* with port 0, the port the kernel chose */
+    atomic_store(&l->port, ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                                    : ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    return IOTSEC_OK;
+}
+
+int hserver_open_listeners(struct http_server *srv)
+{
+    int rc = IOTSEC_OK;
+    for (unsigned i = 0; i < srv->n_listeners && rc == IOTSEC_OK; i++)
+        rc = open_listener(srv, &srv->listeners[i]);
+    return rc;
+}
+
+void hserver_close_listeners(struct http_server *srv)
+{
+    for (unsigned i = 0; i < srv->n_listeners; i++)
+        if (srv->listeners[i].fd >= 0) {
+            close(srv->listeners[i].fd);
+            srv->listeners[i].fd = -1;
+        }
 }
 
 static int start_threads(struct http_server *srv)
@@ -166,9 +226,10 @@ int http_server_start(struct http_server *srv)
     /* Every worker's counters exist before the first one is visible to the renderer. */
     for (unsigned i = 0; i < srv->cfg.workers && rc == IOTSEC_OK; i++, srv->n_workers++)
         rc = hworker_init(&srv->workers[i], srv, i);
-    /* Worker 0 binds first, so that port 0 becomes a real port for the others. */
+    if (rc == IOTSEC_OK)
+        rc = hserver_open_listeners(srv);
     for (unsigned i = 0; i < srv->n_workers && rc == IOTSEC_OK; i++)
-        rc = hworker_bind(&srv->workers[i]);
+        rc = hworker_watch_listeners(&srv->workers[i]);
     if (rc == IOTSEC_OK)
         rc = start_threads(srv);
     if (rc != IOTSEC_OK)
@@ -210,6 +271,7 @@ void http_server_free(struct http_server *srv)
     for (unsigned i = 0; i < srv->n_workers; i++)
         hworker_free(&srv->workers[i]);
     free(srv->workers);
+    hserver_close_listeners(srv); /* unless the last worker to drain did */
     for (unsigned i = 0; i < srv->n_listeners; i++) {
         SSL_CTX_free(srv->listeners[i].ssl_ctx);
         free(srv->listeners[i].bind);

@@ -1,11 +1,11 @@
-/* A worker: one thread, one libevent loop, one SO_REUSEPORT listening socket per listener.
+/* A worker: one thread, one libevent loop, watching the server's listening sockets (shared by
+ * every worker of the server: whichever loop wakes first accepts, see on_accept).
  * Other threads reach a worker only through its completion queue and its eventfd: answers
  * to deferred requests are queued under a mutex, and the first one of a batch wakes the
  * loop. The stop trigger uses the same eventfd, which is why it is async-signal-safe and
  * why the loop needs no libevent locking at all (EVENT_BASE_FLAG_NOLOCK). */
 #include <errno.h>
 #include <event2/event.h>
-#include <netinet/in.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,16 +96,12 @@ static void run_completions(struct worker *w)
 
 /* ---- shutdown ---- */
 
-static void close_listeners(struct worker *w)
+static void stop_accepting(struct worker *w)
 {
     for (unsigned i = 0; i < HTTP_MAX_LISTENERS; i++) {
         if (w->ev_accept[i]) {
             event_free(w->ev_accept[i]);
             w->ev_accept[i] = NULL;
-        }
-        if (w->listen_fds[i] >= 0) {
-            close(w->listen_fds[i]);
-            w->listen_fds[i] = -1;
         }
     }
 }
@@ -130,7 +126,11 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 static void begin_drain(struct worker *w)
 {
     w->draining = true;
-    close_listeners(w);
+    stop_accepting(w);
+    /* The sockets are shared: the last worker to stop watching them closes them, so that new
+     * connections are refused while the others finish (no loop still polls a closed fd). */
+    if (atomic_fetch_add(&w->srv->n_drained, 1) + 1 == w->srv->n_workers)
+        hserver_close_listeners(w->srv);
     for (struct http_conn *c = w->conns, *next; c; c = next) {
         next = c->next;
         hconn_shutdown(c); /* may destroy c, never next */
@@ -145,10 +145,10 @@ static void begin_drain(struct worker *w)
 }
 
 /* ---- balancing ----
- * SO_REUSEPORT spreads connections by a hash of their addresses: with the few long-lived
- * connections a 5G core opens, all may land on one worker while the other idles. So the
- * worker that accepts a connection gives it to the worker holding the fewest, through that
- * worker's queue. */
+ * Whichever worker wakes first takes a new connection off the shared listening socket: with
+ * the few long-lived connections a 5G core opens, all may land on one worker while the other
+ * idles. So the worker that accepts a connection gives it to the worker holding the fewest,
+ * through that worker's queue. */
 
 static unsigned load_of(struct worker *w)
 {
@@ -273,47 +273,15 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
     }
 }
 
-static int listen_socket(struct worker *w, struct listener *l)
-{
-    struct sockaddr_storage ss = l->addr;
-    uint16_t port = atomic_load(&l->port);
-    if (ss.ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
-    else
-        ((struct sockaddr_in *)&ss)->sin_port = htons(port);
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
-        (ss.ss_family == AF_INET6 &&
-         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
-        bind(fd, (struct sockaddr *)&ss, l->addrlen) != 0 || listen(fd, 1024) != 0) {
-        hlog(w->srv, HTTP_LOG_ERROR, NULL, "cannot listen on %s: %s", l->bind, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (port == 0) { /* the first worker learns the port the others bind */
-        socklen_t len = sizeof(ss);
-        getsockname(fd, (struct sockaddr *)&ss, &len);
-        port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                        : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        atomic_store(&l->port, port);
-    }
-    return fd;
-}
-
-int hworker_bind(struct worker *w)
+/* Every worker polls every listening socket: a wake-up that finds the queue already taken by
+ * another worker costs one accept4 returning EAGAIN. */
+int hworker_watch_listeners(struct worker *w)
 {
     for (unsigned i = 0; i < w->srv->n_listeners; i++) {
-        w->listen_fds[i] = listen_socket(w, &w->srv->listeners[i]);
-        if (w->listen_fds[i] < 0)
-            return IOTSEC_ERR_IO;
         w->accept_args[i].w = w;
         w->accept_args[i].listener = i;
-        w->ev_accept[i] = event_new(w->base, w->listen_fds[i], EV_READ | EV_PERSIST, on_accept,
-                                    &w->accept_args[i]);
+        w->ev_accept[i] = event_new(w->base, w->srv->listeners[i].fd, EV_READ | EV_PERSIST,
+                                    on_accept, &w->accept_args[i]);
         if (!w->ev_accept[i] || event_add(w->ev_accept[i], NULL) != 0)
             return IOTSEC_ERR_NOMEM;
     }
@@ -327,8 +295,6 @@ int hworker_init(struct worker *w, struct http_server *srv, unsigned index)
     w->srv = srv;
     w->index = index;
     w->wake_fd = -1;
-    for (unsigned i = 0; i < HTTP_MAX_LISTENERS; i++)
-        w->listen_fds[i] = -1;
     pthread_mutex_init(&w->q_lock, NULL);
     w->metrics = hmetrics_new(srv->router.n);
     if (!w->metrics)
@@ -379,7 +345,7 @@ void hworker_free(struct worker *w)
         close(h->fd);
         free(h);
     }
-    close_listeners(w);
+    stop_accepting(w); /* the server closes the sockets */
     if (w->ev_wake)
         event_free(w->ev_wake);
     if (w->ev_deadline)

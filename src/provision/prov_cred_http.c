@@ -14,14 +14,23 @@
 
 /* ---- confirmation and rotation: the device proves its credential ---- */
 
-struct cred_req {
-    char reg_id[PROV_REG_ID_MAX + 1];
-    uint8_t nonce[PROV_NONCE_LEN], pub[PROV_X25519_LEN], mac[PROV_MAC_LEN];
-    uint32_t version;
-    struct prov_registration reg;
-    struct subscription sub;
-    struct sub_keys keys;
-};
+bool prov_dev_decode_cred(struct http_request *req, json_t *o, bool rotate, struct cred_req *r,
+                          const char **cred_id)
+{
+    json_t *v = json_object_get(o, "credential_version");
+    if (!dev_reg_id_field(req, o, r->reg_id) ||
+        !dev_bin_field(req, o, "nonce", r->nonce, PROV_NONCE_LEN) ||
+        (rotate && !dev_bin_field(req, o, "device_pub", r->pub, PROV_X25519_LEN)) ||
+        (*cred_id = dev_str_field(req, o, "credential_id")) == NULL ||
+        !dev_bin_field(req, o, "mac", r->mac, PROV_MAC_LEN))
+        return false;
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > UINT32_MAX) {
+        dev_bad_field(req, "credential_version", "an integer from 1");
+        return false;
+    }
+    r->version = (uint32_t)json_integer_value(v);
+    return true;
+}
 
 /* Decodes the common fields, loads the registration and checks the relay and the credential
  * id: false after answering. */
@@ -31,18 +40,9 @@ static bool cred_request(struct provision *p, struct http_request *req, struct s
     int64_t gw = relayed ? dev_relay_gateway(req, c) : 0;
     if (relayed && gw == 0)
         return false;
-    json_t *v = json_object_get(o, "credential_version");
     const char *cred_id;
-    if (!dev_reg_id_field(req, o, r->reg_id) || !dev_bin_field(req, o, "nonce", r->nonce, PROV_NONCE_LEN) ||
-        (rotate && !dev_bin_field(req, o, "device_pub", r->pub, PROV_X25519_LEN)) ||
-        (cred_id = dev_str_field(req, o, "credential_id")) == NULL ||
-        !dev_bin_field(req, o, "mac", r->mac, PROV_MAC_LEN))
+    if (!prov_dev_decode_cred(req, o, rotate, r, &cred_id))
         return false;
-    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > UINT32_MAX) {
-        dev_bad_field(req, "credential_version", "an integer from 1");
-        return false;
-    }
-    r->version = (uint32_t)json_integer_value(v);
     int rc = prov_registration_load(c, r->reg_id, &r->reg);
     if (rc == IOTSEC_ERR_NOTFOUND) {
         dev_problem(req, 404, "REGISTRATION_NOT_FOUND", "the device never onboarded");

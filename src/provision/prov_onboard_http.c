@@ -133,22 +133,8 @@ static int cert_proof_msg(const struct prov_onboard_ctx *o, uint8_t *out, size_t
     return w.overflow ? IOTSEC_ERR_INVALID : IOTSEC_OK;
 }
 
-struct onboard_req {
-    char reg_id[PROV_REG_ID_MAX + 1];
-    char cn[PROV_REG_ID_MAX + 1], serial[PROV_SERIAL_MAX + 1], sha256[65];
-    struct prov_onboard_ctx octx;
-    uint8_t mac[PROV_MAC_LEN];
-    bool derived;
-    X509 *cert; /* owned when x509_signature */
-    STACK_OF(X509) *chain;
-    bool own_cert;
-};
-
-/* Checks the certificate proof (tls or x509_signature): false after answering. */
-static bool check_cert(struct provision *p, struct http_request *req, struct store_conn *c,
-                       json_t *o,
-                       const char *att, bool relayed, struct onboard_req *r, int64_t *mfr,
-                       size_t *n_mfr)
+bool prov_dev_cert_proof(struct http_request *req, json_t *o, const char *att, bool relayed,
+                         struct onboard_req *r)
 {
     const struct http_peer *peer = http_request_peer(req);
     if (strcmp(att, "tls") == 0) {
@@ -186,6 +172,17 @@ static bool check_cert(struct provision *p, struct http_request *req, struct sto
                 "the certificate's subject CN must equal registration_id");
         return false;
     }
+    return true;
+}
+
+/* Checks the certificate proof (tls or x509_signature) and that it chains to a manufacturer:
+ * false after answering. */
+static bool check_cert(struct provision *p, struct http_request *req, struct store_conn *c,
+                       json_t *o, const char *att, bool relayed, struct onboard_req *r,
+                       int64_t *mfr, size_t *n_mfr)
+{
+    if (!prov_dev_cert_proof(req, o, att, relayed, r))
+        return false;
     if (prov_x509_manufacturers(p->cas, c, r->cert, r->chain, mfr, MAX_MANUFACTURERS, n_mfr) !=
             IOTSEC_OK ||
         *n_mfr == 0) {
@@ -195,8 +192,8 @@ static bool check_cert(struct provision *p, struct http_request *req, struct sto
     return true;
 }
 
-static bool decode_onboard(struct http_request *req, json_t *o, struct onboard_req *r,
-                           const char **att)
+bool prov_dev_decode_onboard(struct http_request *req, json_t *o, struct onboard_req *r,
+                             const char **att)
 {
     if (!dev_reg_id_field(req, o, r->reg_id) ||
         !dev_bin_field(req, o, "nonce", r->octx.server_nonce, PROV_NONCE_LEN) ||
@@ -300,7 +297,7 @@ void prov_dev_onboard(struct provision *p, struct http_request *req, bool relaye
     int64_t mfr[MAX_MANUFACTURERS];
     size_t n_mfr = 0;
     struct prov_enrollment *cands = NULL;
-    if (!decode_onboard(req, b.o, &r, &att) ||
+    if (!prov_dev_decode_onboard(req, b.o, &r, &att) ||
         (!r.derived && !check_cert(p, req, c, b.o, att, relayed, &r, mfr, &n_mfr)))
         goto out;
     struct prov_identity id = {r.reg_id, r.derived ? NULL : r.sha256, r.derived ? NULL : r.serial,

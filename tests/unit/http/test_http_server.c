@@ -711,8 +711,8 @@ static void test_metrics_text(void **state)
     free(m);
 }
 
-/* A few long-lived connections (a 5G core opens few) are spread over the workers, whatever
- * SO_REUSEPORT's hash of their addresses says: four connections, two on each worker. */
+/* A few long-lived connections (a 5G core opens few) are spread over the workers, whichever
+ * worker accepted them: four connections, two on each worker. */
 static void test_connections_spread_over_workers(void **state)
 {
     (void)state;
