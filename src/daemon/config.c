@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "http/outbound.h"
 
 /* The YAML layout, as libcyaml schemas over a parse-time struct of string pointers. */
 struct yaml_plmn {
@@ -22,7 +23,7 @@ struct yaml_listen {
     char *sbi, *sbi_h2c, *admin, *northbound, *device;
 };
 struct yaml_tls {
-    char *ca, *cert, *key, *admin_cert;
+    char *ca, *cert, *key, *admin_cert, *sbi_client_role;
 };
 struct yaml_aka {
     unsigned sqn_block, auth_context_ttl_s, max_synch_failures, sqn_lease_s;
@@ -33,7 +34,10 @@ struct yaml_analytics {
     char *thresholds, *key_file;
 };
 struct yaml_policy {
-    bool nftables;
+    bool nftables, webhook_http_loopback;
+    char **webhook_allow;
+    unsigned webhook_allow_count;
+    char *webhook_ca;
 };
 struct yaml_subscriber {
     unsigned expiry_sweep_s;
@@ -43,7 +47,19 @@ struct yaml_location {
     unsigned k_anonymity, counts_per_minute;
     bool notify_http_loopback;
 };
+struct yaml_nrf {
+    char *url, *ca_file, *client_cert, *client_key, *advertise, *nf_set_id, *instance_id;
+    unsigned heartbeat_s, capacity, priority;
+    char **supi_ranges, **routing_indicators, **token_keys;
+    unsigned supi_ranges_count, routing_indicators_count, token_keys_count;
+};
+struct yaml_oauth2 {
+    bool sbi, cert_identity;
+    unsigned leeway_s;
+};
 struct yaml_config {
+    struct yaml_nrf *nrf;
+    struct yaml_oauth2 *oauth2;
     struct yaml_location *location;
     struct yaml_plmn *plmn;
     struct yaml_storage *storage;
@@ -83,6 +99,7 @@ static const cyaml_schema_field_t tls_fields[] = {
     CYAML_FIELD_STRING_PTR("cert", OPT, struct yaml_tls, cert, 1, 500),
     CYAML_FIELD_STRING_PTR("key", OPT, struct yaml_tls, key, 1, 500),
     CYAML_FIELD_STRING_PTR("admin_cert", OPT, struct yaml_tls, admin_cert, 1, 500),
+    CYAML_FIELD_STRING_PTR("sbi_client_role", OPT, struct yaml_tls, sbi_client_role, 1, 15),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t aka_fields[] = {
     CYAML_FIELD_UINT("sqn_block", OPT, struct yaml_aka, sqn_block),
@@ -98,8 +115,14 @@ static const cyaml_schema_field_t analytics_fields[] = {
     CYAML_FIELD_UINT_PTR("findings_retention_days", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
                          struct yaml_analytics, findings_retention_days),
     CYAML_FIELD_END};
+static const cyaml_schema_value_t allow_entry_schema = {
+    CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, 128)};
 static const cyaml_schema_field_t policy_fields[] = {
     CYAML_FIELD_BOOL("nftables", OPT, struct yaml_policy, nftables),
+    CYAML_FIELD_BOOL("webhook_http_loopback", OPT, struct yaml_policy, webhook_http_loopback),
+    CYAML_FIELD_SEQUENCE("webhook_allow", CYAML_FLAG_POINTER | OPT, struct yaml_policy,
+                         webhook_allow, &allow_entry_schema, 0, OUTBOUND_ALLOW_MAX),
+    CYAML_FIELD_STRING_PTR("webhook_ca", OPT, struct yaml_policy, webhook_ca, 1, 500),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t subscriber_fields[] = {
     CYAML_FIELD_UINT("expiry_sweep_s", OPT, struct yaml_subscriber, expiry_sweep_s),
@@ -111,7 +134,39 @@ static const cyaml_schema_field_t location_fields[] = {
     CYAML_FIELD_BOOL("notify_http_loopback", OPT, struct yaml_location, notify_http_loopback),
     CYAML_FIELD_STRING_PTR("notify_ca", OPT, struct yaml_location, notify_ca, 1, 500),
     CYAML_FIELD_END};
+static const cyaml_schema_value_t path_entry = {
+    CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, CONFIG_PATH_MAX - 1)};
+static const cyaml_schema_value_t range_entry = {
+    CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, 63)};
+static const cyaml_schema_value_t ri_entry = {CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, 4)};
+static const cyaml_schema_field_t nrf_fields[] = {
+    CYAML_FIELD_STRING_PTR("url", OPT, struct yaml_nrf, url, 0, CONFIG_PATH_MAX - 1),
+    CYAML_FIELD_STRING_PTR("ca_file", OPT, struct yaml_nrf, ca_file, 0, CONFIG_PATH_MAX - 1),
+    CYAML_FIELD_STRING_PTR("client_cert", OPT, struct yaml_nrf, client_cert, 0,
+                           CONFIG_PATH_MAX - 1),
+    CYAML_FIELD_STRING_PTR("client_key", OPT, struct yaml_nrf, client_key, 0,
+                           CONFIG_PATH_MAX - 1),
+    CYAML_FIELD_STRING_PTR("advertise", OPT, struct yaml_nrf, advertise, 0, 127),
+    CYAML_FIELD_STRING_PTR("nf_set_id", OPT, struct yaml_nrf, nf_set_id, 0, 63),
+    CYAML_FIELD_STRING_PTR("instance_id", OPT, struct yaml_nrf, instance_id, 0, 36),
+    CYAML_FIELD_UINT("heartbeat_s", OPT, struct yaml_nrf, heartbeat_s),
+    CYAML_FIELD_UINT("capacity", OPT, struct yaml_nrf, capacity),
+    CYAML_FIELD_UINT("priority", OPT, struct yaml_nrf, priority),
+    CYAML_FIELD_SEQUENCE("supi_ranges", CYAML_FLAG_POINTER | OPT, struct yaml_nrf, supi_ranges,
+                         &range_entry, 0, CONFIG_LIST_MAX),
+    CYAML_FIELD_SEQUENCE("routing_indicators", CYAML_FLAG_POINTER | OPT, struct yaml_nrf,
+                         routing_indicators, &ri_entry, 0, CONFIG_LIST_MAX),
+    CYAML_FIELD_SEQUENCE("token_keys", CYAML_FLAG_POINTER | OPT, struct yaml_nrf, token_keys,
+                         &path_entry, 0, 4),
+    CYAML_FIELD_END};
+static const cyaml_schema_field_t oauth2_fields[] = {
+    CYAML_FIELD_BOOL("sbi", OPT, struct yaml_oauth2, sbi),
+    CYAML_FIELD_BOOL("cert_identity", OPT, struct yaml_oauth2, cert_identity),
+    CYAML_FIELD_UINT("leeway_s", OPT, struct yaml_oauth2, leeway_s),
+    CYAML_FIELD_END};
 static const cyaml_schema_field_t config_fields[] = {
+    CYAML_FIELD_MAPPING_PTR("nrf", OPT, struct yaml_config, nrf, nrf_fields),
+    CYAML_FIELD_MAPPING_PTR("oauth2", OPT, struct yaml_config, oauth2, oauth2_fields),
     CYAML_FIELD_MAPPING_PTR("location", OPT, struct yaml_config, location, location_fields),
     CYAML_FIELD_MAPPING_PTR("plmn", OPT, struct yaml_config, plmn, plmn_fields),
     CYAML_FIELD_MAPPING_PTR("storage", OPT, struct yaml_config, storage, storage_fields),
@@ -146,6 +201,7 @@ void config_defaults(struct config *c, const char *dir)
     strcpy(c->tls_cert, "pki/server.crt");
     strcpy(c->tls_key, "pki/server.key");
     strcpy(c->admin_cert, "pki/admin.crt");
+    strcpy(c->sbi_client_role, "nf");
     c->sqn_block = 1000;
     c->auth_ctx_ttl_s = 30;
     c->max_synch_failures = 2;
@@ -159,6 +215,9 @@ void config_defaults(struct config *c, const char *dir)
     c->loc_k_anonymity = 10;
     c->loc_counts_per_minute = 6;
     c->expiry_sweep_s = 60;
+    c->nrf.capacity = 100;
+    c->nrf.priority = 1;
+    c->nrf.oauth2_leeway_s = 30;
 }
 
 static void set(char *dst, size_t cap, const char *src)
@@ -174,6 +233,82 @@ static int all_digits(const char *s)
             return 0;
     }
     return 1;
+}
+
+static void load_nrf(const struct yaml_config *y, struct config_nrf *n)
+{
+    const struct yaml_nrf *r = y->nrf;
+    if (r != NULL) {
+        set(n->url, sizeof(n->url), r->url);
+        set(n->ca_file, sizeof(n->ca_file), r->ca_file);
+        set(n->client_cert, sizeof(n->client_cert), r->client_cert);
+        set(n->client_key, sizeof(n->client_key), r->client_key);
+        set(n->advertise, sizeof(n->advertise), r->advertise);
+        set(n->nf_set_id, sizeof(n->nf_set_id), r->nf_set_id);
+        set(n->instance_id, sizeof(n->instance_id), r->instance_id);
+        n->heartbeat_s = r->heartbeat_s;
+        if (r->capacity)
+            n->capacity = r->capacity;
+        if (r->priority)
+            n->priority = r->priority;
+        for (unsigned i = 0; i < r->supi_ranges_count; i++)
+            set(n->supi_ranges[i], sizeof(n->supi_ranges[i]), r->supi_ranges[i]);
+        n->n_supi_ranges = r->supi_ranges_count;
+        for (unsigned i = 0; i < r->routing_indicators_count; i++)
+            set(n->routing_indicators[i], sizeof(n->routing_indicators[i]),
+                r->routing_indicators[i]);
+        n->n_routing_indicators = r->routing_indicators_count;
+        for (unsigned i = 0; i < r->token_keys_count; i++)
+            set(n->token_keys[i], sizeof(n->token_keys[i]), r->token_keys[i]);
+        n->n_token_keys = r->token_keys_count;
+    }
+    if (y->oauth2 != NULL) {
+        n->oauth2_sbi = y->oauth2->sbi;
+        n->oauth2_cert_identity = y->oauth2->cert_identity;
+        if (y->oauth2->leeway_s)
+            n->oauth2_leeway_s = y->oauth2->leeway_s;
+    }
+}
+
+/* The nrf and oauth2 sections: what cannot work is refused at start, not at first use. */
+static int check_nrf(const struct config_nrf *n, const char *path, char *err, size_t err_len)
+{
+    if (n->url[0] && strncmp(n->url, "https://", 8) != 0 && strncmp(n->url, "http://", 7) != 0) {
+        snprintf(err, err_len, "%s: nrf.url is an http:// or https:// URL", path);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (n->capacity > 65535 || n->priority > 65535 || (n->heartbeat_s > 86400)) {
+        snprintf(err, err_len, "%s: nrf.capacity and nrf.priority are 0..65535, "
+                               "nrf.heartbeat_s 0..86400", path);
+        return IOTSEC_ERR_INVALID;
+    }
+    for (unsigned i = 0; i < n->n_routing_indicators; i++) {
+        if (!all_digits(n->routing_indicators[i])) {
+            snprintf(err, err_len, "%s: nrf.routing_indicators are 1-4 digits", path);
+            return IOTSEC_ERR_INVALID;
+        }
+    }
+    for (unsigned i = 0; i < n->n_supi_ranges; i++) {
+        const char *r = n->supi_ranges[i], *dash = strchr(r, '-');
+        char start[64];
+        snprintf(start, sizeof(start), "%.*s", dash ? (int)(dash - r) : 0, r);
+        if (r[0] != '^' && (dash == NULL || !start[0] || !dash[1] || !all_digits(start) ||
+                            !all_digits(dash + 1))) {
+            snprintf(err, err_len, "%s: nrf.supi_ranges are \"START-END\" (digits) or a "
+                                   "pattern starting with ^", path);
+            return IOTSEC_ERR_INVALID;
+        }
+    }
+    if (n->oauth2_sbi && (n->n_token_keys == 0 || strlen(n->instance_id) != 36)) {
+        snprintf(err, err_len, "%s: oauth2.sbi needs nrf.instance_id (the NRF's nfInstanceId) "
+                               "and nrf.token_keys (its public keys)", path);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (n->oauth2_leeway_s > 300) {
+        snprintf(err, err_len, "%s: oauth2.leeway_s is 0..300", path);
+        return IOTSEC_ERR_INVALID;
+    }
+    return IOTSEC_OK;
 }
 
 int config_load(const char *path, struct config *c, char *err, size_t err_len)
@@ -228,6 +363,7 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         set(c->tls_cert, sizeof(c->tls_cert), y->tls->cert);
         set(c->tls_key, sizeof(c->tls_key), y->tls->key);
         set(c->admin_cert, sizeof(c->admin_cert), y->tls->admin_cert);
+        set(c->sbi_client_role, sizeof(c->sbi_client_role), y->tls->sbi_client_role);
     }
     if (y->aka) {
         if (y->aka->sqn_block)
@@ -248,8 +384,20 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         if (y->analytics->findings_retention_days)
             c->an_findings_retention_days = *y->analytics->findings_retention_days;
     }
-    if (y->policy)
+    bool bad_allow = false;
+    if (y->policy) {
         c->policy_nftables = y->policy->nftables;
+        c->webhook_http_loopback = y->policy->webhook_http_loopback;
+        set(c->webhook_ca, sizeof(c->webhook_ca), y->policy->webhook_ca);
+        /* checked and kept in the canonical form outbound_allow_parse reads back */
+        struct outbound_rules r = {0};
+        const char *why;
+        for (unsigned i = 0; i < y->policy->webhook_allow_count && !bad_allow; i++)
+            bad_allow = strchr(y->policy->webhook_allow[i], ',') != NULL ||
+                        outbound_allow_parse(y->policy->webhook_allow[i], &r, &why) != IOTSEC_OK ||
+                        r.n_allow != i + 1;
+        outbound_allow_format(&r, c->webhook_allow, sizeof(c->webhook_allow));
+    }
     bool bad_sweep = y->subscriber && (y->subscriber->expiry_sweep_s < 1 ||
                                        y->subscriber->expiry_sweep_s > 86400);
     if (y->subscriber)
@@ -265,8 +413,20 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         c->notify_http_loopback = y->location->notify_http_loopback;
         set(c->notify_ca, sizeof(c->notify_ca), y->location->notify_ca);
     }
+    load_nrf(y, &c->nrf);
     cyaml_free(&cfg, &config_schema, y, 0);
 
+    if (bad_allow) {
+        snprintf(err, err_len,
+                 "%s: policy.webhook_allow is a list of CIDR[:port] "
+                 "(a.b.c.d[/n][:port], [v6addr][/n][:port])",
+                 path);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (strcmp(c->sbi_client_role, "nf") != 0 && strcmp(c->sbi_client_role, "not_admin") != 0) {
+        snprintf(err, err_len, "%s: tls.sbi_client_role is nf or not_admin", path);
+        return IOTSEC_ERR_INVALID;
+    }
     if (bad_sweep) {
         snprintf(err, err_len, "%s: subscriber.expiry_sweep_s is 1..86400", path);
         return IOTSEC_ERR_INVALID;
@@ -297,7 +457,7 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         snprintf(err, err_len, "%s: aka.sqn_lease_s is 6..3600", path);
         return IOTSEC_ERR_INVALID;
     }
-    return IOTSEC_OK;
+    return check_nrf(&c->nrf, path, err, err_len);
 }
 
 int config_write(const struct config *c, const char *path)
@@ -317,15 +477,20 @@ int config_write(const struct config *c, const char *path)
             "  northbound: \"%s\" # HTTPS, application servers (AF certificates)\n"
             "  device: \"%s\"     # HTTPS, device onboarding and gateways\n"
             "tls:\n  ca: %s\n  cert: %s\n  key: %s\n  admin_cert: %s\n"
+            "  sbi_client_role: %s   # nf: SBI clients need an NF certificate (docs/operations.md)\n"
             "aka:\n  sqn_block: %u\n  auth_context_ttl_s: %u\n  max_synch_failures: %u\n"
             "workers: %u          # 0: one per CPU\n"
             "log_level: %s\n"
             "analytics:\n  window_s: %u\n  pseudonym_rotation_s: %u   # 0: never\n"
             "  key_file: %s   # the pseudonym key, sealed under the KEK\n"
-            "  findings_retention_days: %u   # findings kept as evidence; 0: forever\n",
+            "  findings_retention_days: %u   # findings kept as evidence; 0: forever\n"
+            "# nrf:        # registration with the operator's NRF, off (docs/operations.md)\n"
+            "#   url: https://nrf.5gc.lab:8443\n"
+            "# oauth2:     # NRF-issued access tokens required on the SBI, off\n"
+            "#   sbi: true\n",
             c->dir, c->mcc, c->mnc, c->database, c->kek_file, c->sbi_listen, c->sbi_h2c_listen,
             c->admin_listen, c->northbound_listen, c->device_listen, c->tls_ca, c->tls_cert,
-            c->tls_key, c->admin_cert, c->sqn_block, c->auth_ctx_ttl_s, c->max_synch_failures,
+            c->tls_key, c->admin_cert, c->sbi_client_role, c->sqn_block, c->auth_ctx_ttl_s, c->max_synch_failures,
             c->workers, c->log_level, c->an_window_s, c->an_rotate_s, c->an_key_file,
             c->an_findings_retention_days);
     if (strcmp(c->store_backend, "postgresql") == 0)

@@ -7,6 +7,29 @@
 
 #define CONFIG_PATH_MAX 512
 
+#define CONFIG_LIST_MAX 16
+
+/* Registration with the operator's NRF and its access tokens on the SBI. */
+struct config_nrf {
+    char url[CONFIG_PATH_MAX];       /* NRF API root; "" = registration off */
+    char ca_file[CONFIG_PATH_MAX];   /* "" = the system store */
+    char client_cert[CONFIG_PATH_MAX], client_key[CONFIG_PATH_MAX]; /* "" = tls.cert/key */
+    char advertise[128];             /* host in the NF profile; "" = the SBI listen host */
+    char nf_set_id[64];              /* the Set ID of TS 23.003 §28.12; "" = no set */
+    unsigned heartbeat_s;            /* proposed heartBeatTimer; 0 = the NRF decides */
+    unsigned capacity, priority;     /* 100, 1 */
+    char supi_ranges[CONFIG_LIST_MAX][64];   /* "start-end" or a pattern "^imsi-..." */
+    unsigned n_supi_ranges;
+    char routing_indicators[CONFIG_LIST_MAX][8];
+    unsigned n_routing_indicators;
+    char instance_id[40];            /* the NRF's nfInstanceId: the iss of its tokens */
+    char token_keys[4][CONFIG_PATH_MAX]; /* NRF public keys (PEM key or certificate) */
+    unsigned n_token_keys;
+    int oauth2_sbi;                  /* oauth2.sbi: the SBI requires NRF tokens */
+    int oauth2_cert_identity;        /* oauth2.cert_identity: sub = client cert's urn:uuid */
+    unsigned oauth2_leeway_s;        /* clock skew tolerated (30) */
+};
+
 struct config {
     char dir[CONFIG_PATH_MAX]; /* the instance directory */
     char mcc[4], mnc[4];
@@ -21,6 +44,10 @@ struct config {
     char device_listen[128];  /* HTTPS, devices and gateways (factory certificates optional) */
     char tls_ca[CONFIG_PATH_MAX], tls_cert[CONFIG_PATH_MAX], tls_key[CONFIG_PATH_MAX];
     char admin_cert[CONFIG_PATH_MAX]; /* the admin client certificate (pinned) */
+    /* Which certificates of the CA the SBI face takes (tls.sbi_client_role): "nf" (default)
+     * only NF certificates, those naming an NF instance (SAN URI urn:uuid:...); "not_admin"
+     * any but the admin certificate (NF certificates issued without the instance ID). */
+    char sbi_client_role[16];
     unsigned workers;             /* 0 = one per CPU */
     unsigned sqn_block;           /* SEQs reserved durably per database write */
     unsigned auth_ctx_ttl_s;      /* how long an AUSF authentication context lives */
@@ -37,12 +64,17 @@ struct config {
     unsigned expiry_sweep_s; /* how often expired credentials are marked (60; 1..86400) */
     /* policy: (docs/policy.md) */
     int policy_nftables; /* quarantined UE addresses in an nftables set (needs CAP_NET_ADMIN) */
+    int webhook_http_loopback;        /* lab switch: webhooks over plain http to loopback */
+    char webhook_allow[1024];         /* webhook destinations allowed besides public addresses
+                                       * (CIDR[:port],...: http/outbound.h) */
+    char webhook_ca[CONFIG_PATH_MAX]; /* CA file for webhook servers ("": system store) */
     /* location and T8 monitoring (section "location:") */
     char loc_granularity[8];      /* "cell" or "ta": the finest location reported to AFs */
     unsigned loc_k_anonymity;     /* area counts below are withheld (default 10) */
     unsigned loc_counts_per_minute; /* area counts per AF per minute (default 6) */
     int notify_http_loopback;     /* 1: http:// notification destinations on loopback (labs) */
     char notify_ca[CONFIG_PATH_MAX]; /* CA file for AF notification servers ("": system store) */
+    struct config_nrf nrf; /* section "nrf:", and "oauth2:" for the SBI (docs/operations.md) */
 };
 
 /* Defaults for an instance in dir. */

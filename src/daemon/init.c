@@ -12,6 +12,7 @@
 #include "crypto/seal.h"
 #include "daemon/daemon.h"
 #include "daemon/pki.h"
+#include "nrf/nrf.h"
 
 static int fail(const char *what, int rc)
 {
@@ -39,8 +40,7 @@ int daemon_init(const struct init_options *opt)
     }
     const char *addrs[] = {opt->sbi, opt->admin, opt->northbound, opt->device};
     const char *flag[] = {"sbi", "admin", "northbound", "device"};
-    char *targets[] = {cfg.sbi_listen, cfg.admin_listen, cfg.northbound_listen,
-                       cfg.device_listen};
+    char *targets[] = {cfg.sbi_listen, cfg.admin_listen, cfg.northbound_listen, cfg.device_listen};
     for (int i = 0; i < 4; i++) {
         if (addrs[i] == NULL)
             continue;
@@ -81,6 +81,12 @@ int daemon_init(const struct init_options *opt)
         return fail("cannot create the KEK file", rc);
     if ((rc = pki_create(opt->dir)) != IOTSEC_OK)
         return fail("cannot create the PKI", rc);
+    /* Our AUSF and UDM NF instance ids (TS 29.510): made once, kept with the instance. */
+    struct nrf_ids ids;
+    char ids_path[CONFIG_PATH_MAX + 64];
+    snprintf(ids_path, sizeof(ids_path), "%s/nf-instance-ids.json", opt->dir);
+    if ((rc = nrf_ids_load_or_create(ids_path, &ids)) != IOTSEC_OK)
+        return fail("cannot create the NF instance ids", rc);
 
     struct seal_kek kek;
     if ((rc = seal_kek_load(path, 1, &kek)) != IOTSEC_OK)

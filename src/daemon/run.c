@@ -19,6 +19,7 @@
 #include "crypto/seal.h"
 #include "daemon/bridges.h"
 #include "daemon/daemon.h"
+#include "daemon/nrf_wire.h"
 #include "daemon/pki.h"
 #include "expose/northbound.h"
 #include "expose/t8.h"
@@ -47,8 +48,12 @@ struct daemon {
     struct expose_nb *nb;      /* the northbound face's security: tokens, AFs, consents, audit */
     struct location *loc;      /* UE events, authorised areas (MONTE) */
     struct location_http loc_http;
-    struct t8 *t8; /* T8 MonitoringEvent: subscriptions, notifications */
+    struct t8 *t8;             /* T8 MonitoringEvent: subscriptions, notifications */
+    struct nrf_auth *nrf_auth; /* oauth2.sbi: the SBI's gate for NRF-issued tokens */
+    struct nrf_client *nrf;    /* nrf.url: registration of the AUSF and UDM */
+    enum nrf_state nrf_state;  /* after the first round, for the ready line */
     int sbi_tls, sbi_h2c, adm_tls, north_tls, dev_tls; /* listener indexes */
+    struct pki_sbi_role sbi_role; /* which certificates of the CA the SBI face takes */
 };
 
 /* The faces' names, the log callback's user pointer: "address in use" then says which face. */
@@ -104,6 +109,10 @@ static void handle_metrics(struct http_request *req, void *user)
     }
     if (rc == IOTSEC_OK)
         rc = provision_metrics(d->prov, &out);
+    if (rc == IOTSEC_OK && d->nrf)
+        rc = nrf_client_metrics(d->nrf, &out);
+    if (rc == IOTSEC_OK && d->nrf_auth)
+        rc = nrf_auth_metrics(d->nrf_auth, &out);
     if (rc == IOTSEC_OK)
         rc = strbuf_appendf(
             &out,
@@ -225,6 +234,16 @@ static int open_analytics(struct daemon *d)
         return IOTSEC_ERR_INVALID;
     }
     struct policy_service_options po = {.store = d->store, .kek = &d->kek};
+    char ca[CONFIG_PATH_MAX + 64] = "";
+    if (d->cfg.webhook_ca[0])
+        config_path(&d->cfg, d->cfg.webhook_ca, ca, sizeof(ca));
+    const char *why;
+    po.webhook_ca_file = ca[0] ? ca : NULL;
+    po.webhook_rules.http_loopback = d->cfg.webhook_http_loopback != 0;
+    if (outbound_allow_parse(d->cfg.webhook_allow, &po.webhook_rules, &why) != IOTSEC_OK) {
+        log_error("policy.webhook_allow: %s", why);
+        return IOTSEC_ERR_INVALID;
+    }
     memcpy(po.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(po.admin_cert_sha256));
     if ((d->policy = policy_service_new(&po)) == NULL)
         return IOTSEC_ERR_NOMEM;
@@ -339,6 +358,14 @@ static int listen_tls(struct daemon *d, struct http_server *srv, const char *bin
         lc.ca_file = NULL;
     /* A device connects once per onboarding and never resumes: tickets would be pure cost. */
     lc.no_resumption = srv == d->dev;
+    /* The CA vouches for the admin certificate too: the SBI face also wants the NF role. */
+    if (srv == d->sbi) {
+        memcpy(d->sbi_role.admin_cert_sha256, d->admin.admin_cert_sha256,
+               sizeof(d->sbi_role.admin_cert_sha256));
+        d->sbi_role.any_but_admin = strcmp(d->cfg.sbi_client_role, "not_admin") == 0;
+        lc.client_cert_role = pki_peer_is_nf;
+        lc.client_cert_role_user = &d->sbi_role;
+    }
     return http_server_listen(srv, &lc);
 }
 
@@ -484,6 +511,8 @@ static int build_servers(struct daemon *d)
         rc = provision_device_routes(d->prov, d->dev);
     if (rc == IOTSEC_OK)
         rc = provision_admin_routes(d->prov, d->adm);
+    if (rc == IOTSEC_OK)
+        rc = nrf_wire_gate(&d->cfg, d->sbi, &d->nrf_auth);
     return rc;
 }
 
@@ -509,6 +538,8 @@ static void print_ready(struct daemon *d)
                           adm, "northbound", north, "device", dev, "pid", (int)getpid());
     if (h2c[0])
         json_object_set_new(o, "sbi_h2c", json_string(h2c));
+    if (d->nrf_state != NRF_STATE_OFF) /* "registering": still trying, in the background */
+        json_object_set_new(o, "nrf", json_string(nrf_state_name(d->nrf_state)));
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     printf("%s\n", s);
     fflush(stdout);
@@ -542,6 +573,9 @@ static void sweep(struct daemon *d)
 
 static void teardown(struct daemon *d)
 {
+    /* First: consumers stop choosing us (NFDeregister) while we still answer the in-flight. */
+    nrf_client_stop(d->nrf);
+    d->nrf = NULL;
     if (d->sbi)
         http_server_stop(d->sbi);
     if (d->adm)
@@ -573,6 +607,7 @@ static void teardown(struct daemon *d)
     location_free(d->loc);
     aka_free(d->aka);
     suci_keyring_free(d->keyring);
+    nrf_auth_free(d->nrf_auth); /* after the servers: their gate */
     seal_kek_wipe(&d->kek);
 }
 
@@ -615,7 +650,14 @@ int daemon_run(const struct config *cfg)
     url(north_url, sizeof(north_url), "https", d.cfg.northbound_listen,
         http_server_port(d.north, d.north_tls));
     t8_set_api_root(d.t8, north_url); /* the bound port, for the subscriptions' self links */
-    daemon_sd_notify("READY=1");      /* first, so that whoever reads the line knows systemd does */
+    /* Registration waits for the bound port (it is in the profile), then at most 3 s for the
+     * NRF: the faces serve already, and the ready line says how registration stands. */
+    if (nrf_wire_start(&d.cfg, http_server_port(d.sbi, d.sbi_tls), 3000, &d.nrf, &d.nrf_state) !=
+        IOTSEC_OK) {
+        teardown(&d);
+        return 1;
+    }
+    daemon_sd_notify("READY=1"); /* first, so that whoever reads the line knows systemd does */
     print_ready(&d);
     log_info("serving");
 

@@ -10,7 +10,6 @@
 #include "base/b64url.h"
 #include "expose/expose.h"
 
-
 /* The key's OpenSSL object (borrowed). */
 EVP_PKEY *jwt_key_pkey(const struct jwt_key *key);
 
@@ -27,12 +26,6 @@ int jwt_key_to_jwk(const struct jwt_key *key, json_t *array);
  * building block of jwt_sign(), and how the tests craft hostile but validly signed tokens. */
 int jwt_sign_compact(const struct jwt_key *key, const char *header, size_t header_len,
                      const char *payload, size_t payload_len, char **token);
-
-/* ECDSA signature forms: JOSE's fixed 64-byte r||s and the DER that OpenSSL speaks.
- * der holds JWT_DER_MAX bytes. */
-#define JWT_DER_MAX 72
-int jwt_sig_to_der(const uint8_t rs[2 * JWT_P256_LEN], uint8_t *der, size_t *der_len);
-int jwt_sig_from_der(const uint8_t *der, size_t der_len, uint8_t rs[2 * JWT_P256_LEN]);
 
 /* Keyset lookups: a new reference to the key's EVP_PKEY (EVP_PKEY_free() it), so the caller
  * may use it after a concurrent removal. */

@@ -1,7 +1,5 @@
-/* ES256 access tokens: signing (RFC 7515 compact serialisation, RFC 9068 claims) and the two
- * forms of an ECDSA signature. JOSE carries r||s as two fixed 32-byte big-endian integers
- * (RFC 7518 §3.4); OpenSSL signs and verifies DER. Verification is in jwt_verify.c. */
-#include <openssl/ecdsa.h>
+/* ES256 access tokens: signing (RFC 7515 compact serialisation through src/jose, RFC 9068
+ * claims). Verification is in jwt_verify.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,88 +7,17 @@
 #include "base/err.h"
 #include "crypto/rand.h"
 #include "expose/expose_int.h"
-
-#define SIG_LEN  (2 * JWT_P256_LEN)
-#define PART_MAX (1u << 20) /* sign_compact is internal; this only keeps sizes sane */
+#include "jose/jws.h"
 
 void jwt_cert_thumbprint(const uint8_t *der, size_t der_len, uint8_t out[JWT_X5T_LEN])
 {
     sha256_2(der, der_len, NULL, 0, out);
 }
 
-int jwt_sig_to_der(const uint8_t rs[SIG_LEN], uint8_t *der, size_t *der_len)
-{
-    ECDSA_SIG *sig = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(rs, JWT_P256_LEN, NULL),
-           *s = BN_bin2bn(rs + JWT_P256_LEN, JWT_P256_LEN, NULL);
-    if (sig == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(sig, r, s)) {
-        ECDSA_SIG_free(sig);
-        BN_free(r);
-        BN_free(s);
-        return IOTSEC_ERR_NOMEM;
-    }
-    unsigned char *p = der;
-    int n = i2d_ECDSA_SIG(sig, NULL);
-    if (n > 0 && n <= JWT_DER_MAX)
-        n = i2d_ECDSA_SIG(sig, &p);
-    ECDSA_SIG_free(sig); /* frees r and s */
-    if (n <= 0 || n > JWT_DER_MAX)
-        return IOTSEC_ERR_CRYPTO;
-    *der_len = (size_t)n;
-    return IOTSEC_OK;
-}
-
-int jwt_sig_from_der(const uint8_t *der, size_t der_len, uint8_t rs[SIG_LEN])
-{
-    const unsigned char *p = der;
-    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-    const BIGNUM *r, *s;
-    if (sig == NULL)
-        return IOTSEC_ERR_INVALID;
-    ECDSA_SIG_get0(sig, &r, &s);
-    int ok = p == der + der_len && BN_bn2binpad(r, rs, JWT_P256_LEN) == JWT_P256_LEN &&
-             BN_bn2binpad(s, rs + JWT_P256_LEN, JWT_P256_LEN) == JWT_P256_LEN;
-    ECDSA_SIG_free(sig);
-    return ok ? IOTSEC_OK : IOTSEC_ERR_INVALID;
-}
-
-/* ECDSA over SHA-256 of the signing input, in JOSE form. */
-static int es256_sign(EVP_PKEY *pkey, const char *input, size_t len, uint8_t rs[SIG_LEN])
-{
-    uint8_t digest[SHA256_LEN], der[JWT_DER_MAX];
-    size_t der_len = sizeof(der);
-    sha256_2(input, len, NULL, 0, digest);
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    int ok = ctx != NULL && EVP_PKEY_sign_init(ctx) > 0 &&
-             EVP_PKEY_sign(ctx, der, &der_len, digest, sizeof(digest)) > 0;
-    EVP_PKEY_CTX_free(ctx);
-    if (!ok)
-        return IOTSEC_ERR_CRYPTO;
-    return jwt_sig_from_der(der, der_len, rs) == IOTSEC_OK ? IOTSEC_OK : IOTSEC_ERR_CRYPTO;
-}
-
 static int sign_with(EVP_PKEY *pkey, const char *header, size_t header_len, const char *payload,
                      size_t payload_len, char **token)
 {
-    if (header_len > PART_MAX || payload_len > PART_MAX)
-        return IOTSEC_ERR_INVALID;
-    size_t h = B64URL_LEN(header_len), p = B64URL_LEN(payload_len);
-    char *t = malloc(h + 1 + p + 1 + B64URL_LEN(SIG_LEN) + 1);
-    if (t == NULL)
-        return IOTSEC_ERR_NOMEM;
-    b64url_encode((const uint8_t *)header, header_len, t);
-    t[h] = '.';
-    b64url_encode((const uint8_t *)payload, payload_len, t + h + 1);
-    t[h + 1 + p] = '.';
-    uint8_t rs[SIG_LEN];
-    int rc = es256_sign(pkey, t, h + 1 + p, rs);
-    if (rc != IOTSEC_OK) {
-        free(t);
-        return rc;
-    }
-    b64url_encode(rs, sizeof(rs), t + h + 1 + p + 1);
-    *token = t;
-    return IOTSEC_OK;
+    return jws_sign(pkey, header, header_len, payload, payload_len, token);
 }
 
 int jwt_sign_compact(const struct jwt_key *key, const char *header, size_t header_len,
@@ -111,7 +38,7 @@ static bool claims_ok(const struct jwt_claims *c)
     return str_ok(c->iss, JWT_STR_MAX) && str_ok(c->sub, JWT_STR_MAX) &&
            str_ok(c->aud, JWT_STR_MAX) && str_ok(c->scope, JWT_SCOPE_MAX) &&
            str_ok(c->client_id, JWT_STR_MAX) && (c->jti == NULL || str_ok(c->jti, JWT_STR_MAX)) &&
-           c->iat > 0 && c->exp > c->iat && c->nbf >= 0;
+           c->iat > 0 && c->exp > c->iat && c->nbf >= 0 && c->token_gen >= 0;
 }
 
 /* The claims object, members in a fixed order (JSON_PRESERVE_ORDER when dumped). */
@@ -124,6 +51,11 @@ static json_t *claims_json(const struct jwt_claims *c, const char *jti)
                           "iat", (json_int_t)c->iat, "jti", jti, "client_id", c->client_id, "cnf",
                           "x5t#S256", x5t);
     if (o != NULL && c->nbf != 0 && json_object_set_new(o, "nbf", json_integer(c->nbf)) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (o != NULL && c->token_gen != 0 &&
+        json_object_set_new(o, "token_gen", json_integer(c->token_gen)) != 0) {
         json_decref(o);
         o = NULL;
     }

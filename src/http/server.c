@@ -121,6 +121,8 @@ int http_server_listen(struct http_server *srv, const struct http_listener_confi
     atomic_store(&l->port, port);
     l->tls = lc->tls;
     l->any_client_cert = lc->client_cert_any;
+    l->role = lc->client_cert_role;
+    l->role_user = lc->client_cert_role_user;
     if (lc->tls && (rc = htls_ctx_new(lc, &l->ssl_ctx, srv)) != IOTSEC_OK)
         return rc;
     if (!(l->bind = strdup(lc->bind))) {
@@ -128,6 +130,15 @@ int http_server_listen(struct http_server *srv, const struct http_listener_confi
         return IOTSEC_ERR_NOMEM;
     }
     return (int)srv->n_listeners++;
+}
+
+int http_server_set_gate(struct http_server *srv, http_gate_fn gate, void *user)
+{
+    if (srv->started)
+        return IOTSEC_ERR_STATE;
+    srv->gate = gate;
+    srv->gate_user = user;
+    return IOTSEC_OK;
 }
 
 int http_server_route(struct http_server *srv, const char *method, const char *pattern,

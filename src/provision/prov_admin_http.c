@@ -271,8 +271,9 @@ static int run_gw_add(struct store_conn *c, struct adm_job *a)
         if ((rc = step(c, st)) != IOTSEC_OK)
             return rc;
     }
-    a->out = json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)id, "name", name, "cert_sha256",
-                       a->text, "enrollments", ids ? ids : json_array());
+    /* "o" steals: a reference of our own to the request's array, or the new empty one. */
+    a->out = json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)id, "name", name, "cert_sha256",
+                       a->text, "enrollments", ids ? json_incref(ids) : json_array());
     return IOTSEC_OK;
 }
 

@@ -32,6 +32,8 @@ struct bench_sbi_opts {
 };
 int bench_sbi_auth(const struct bench_sbi_opts *o);
 int bench_import(const struct bench_sbi_opts *o);
+/* 5G AKA with NRF access tokens on the SBI against mTLS alone, same run (bench_sbi_oauth.c). */
+int bench_sbi_oauth(const struct bench_sbi_opts *o);
 /* The northbound face (bench_northbound.c): token-checked GETs over h2 and HTTP/1.1
  * keep-alive against a real iotsecd, with /healthz on the same face as the baseline. */
 int bench_northbound(const struct bench_sbi_opts *o);

@@ -35,6 +35,10 @@ void sbi_pg_drop(const char *name);
 
 /* iotsecd init + run; waits for the ready line. 0, or -1 with a message on stderr. */
 int sbi_daemon_start(struct sbi_daemon *d);
+/* The same, with prepare(inst_dir, ctx) run between iotsecd init and run (to change the
+ * instance's configuration, e.g. turn OAuth2 on). */
+int sbi_daemon_start_prepared(struct sbi_daemon *d, int (*prepare)(const char *inst, void *ctx),
+                              void *ctx);
 /* SIGTERM, waits (SIGKILL after 30 s); returns the wait status, -1 if not running. */
 int sbi_daemon_stop(struct sbi_daemon *d);
 /* Removes the directory unless keep (then says where it is). */
@@ -101,6 +105,7 @@ struct sbi_load_opts {
     double warmup_s, seconds;      /* seconds == 0: run until `distinct` flows completed */
     uint32_t subscribers;          /* SUPIs drawn from 0..subscribers-1 */
     uint32_t distinct;             /* > 0: each of `distinct` subscribers exactly once */
+    const char *authorization;     /* "Bearer <token>" on every request; NULL: none */
 };
 
 struct sbi_load_result {

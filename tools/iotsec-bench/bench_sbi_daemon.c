@@ -129,6 +129,12 @@ static int wait_ready(struct sbi_daemon *d)
 
 int sbi_daemon_start(struct sbi_daemon *d)
 {
+    return sbi_daemon_start_prepared(d, NULL, NULL);
+}
+
+int sbi_daemon_start_prepared(struct sbi_daemon *d, int (*prepare)(const char *inst, void *ctx),
+                              void *ctx)
+{
     memset(d, 0, sizeof(*d));
     d->out_fd = -1;
     const char *bin = iotsecd_path();
@@ -147,7 +153,7 @@ int sbi_daemon_start(struct sbi_daemon *d)
     d->admin_port = free_port();
     int out[2];
     if (d->sbi_port == 0 || d->admin_port == 0 || daemon_init(d, bin) != 0 ||
-        pipe2(out, O_CLOEXEC) != 0)
+        (prepare != NULL && prepare(d->inst, ctx) != 0) || pipe2(out, O_CLOEXEC) != 0)
         return -1;
     pid_t pid = fork();
     if (pid < 0)

@@ -226,7 +226,7 @@ static void print_failures(const struct load *L)
 }
 
 static int connect_all(const struct sbi_daemon *d, struct h2c_loop *loop, struct h2c **conns,
-                       unsigned n, unsigned streams)
+                       unsigned n, unsigned streams, const char *authorization)
 {
     char ca[160], crt[160], key[160], err[256];
     sbi_daemon_pki(d, "ca", "crt", ca, sizeof(ca));
@@ -239,7 +239,8 @@ static int connect_all(const struct sbi_daemon *d, struct h2c_loop *loop, struct
                              .key_file = key,
                              .max_streams = streams,
                              .max_response = RESP_MAX,
-                             .max_request = REQ_MAX};
+                             .max_request = REQ_MAX,
+                             .authorization = authorization};
     for (unsigned i = 0; i < n; i++) {
         if ((conns[i] = h2c_connect(loop, &cfg, err, sizeof(err))) == NULL) {
             fprintf(stderr, "sbi: SBI face: %s\n", err);
@@ -318,7 +319,7 @@ int sbi_load_run(const struct sbi_daemon *d, const struct sbi_load_opts *o,
     L->o = o;
     L->rng = 0x9e3779b97f4a7c15ull;
     L->phase = WARMUP;
-    if (connect_all(d, loop, conns, o->connections, o->streams) != 0)
+    if (connect_all(d, loop, conns, o->connections, o->streams, o->authorization) != 0)
         goto out;
     L->active = nflows;
     for (unsigned i = 0; i < nflows; i++) {

@@ -1,5 +1,6 @@
 /* iotsec-bench: reproducible benchmarks that print one JSON object per figure.
- *   iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|location|evidence|all]
+ *   iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|location|evidence|
+ *                 sbi-oauth|all]
  *                [--seconds S]
  *                [--connections N] [--streams N] [--keep]
  */
@@ -13,7 +14,7 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|"
-                    "location|evidence|all]\n"
+                    "location|evidence|sbi-oauth|all]\n"
                     "                    [--seconds S]\n"
                     "                    [--connections N] [--streams N] [--keep]\n"
                     "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
@@ -79,11 +80,11 @@ int main(int argc, char **argv)
     }
     static const char *const groups[] = {"all",      "aka",       "suci",      "sbi-auth",
                                          "import",   "analytics", "provision", "northbound",
-                                         "location", "evidence"};
+                                         "location", "evidence",  "sbi-oauth"};
     int g = 0;
-    while (g < 10 && strcmp(group, groups[g]) != 0)
+    while (g < 11 && strcmp(group, groups[g]) != 0)
         g++;
-    if (g == 10)
+    if (g == 11)
         return usage();
     if (devices_given && an.devices <= 1000000)
         prov.devices = an.devices; /* --devices also sizes the provisioning fleets */
@@ -121,5 +122,7 @@ int main(int argc, char **argv)
         rc |= bench_location(seconds);
     if (g == 0 || g == 9)
         rc |= bench_evidence();
+    if (g == 0 || g == 10)
+        rc |= bench_sbi_oauth(&sbi);
     return rc ? 1 : 0;
 }
