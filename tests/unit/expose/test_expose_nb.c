@@ -121,16 +121,17 @@ static int seed_run(struct store_conn *c, void *arg)
     return store_exec(c, SEED) == IOTSEC_OK ? IOTSEC_OK : IOTSEC_ERR_IO;
 }
 
+static const struct store_migration env_migrations[] = {
+    {4, "expose", EXPOSE_MIGRATION_1, NULL},
+    {11, "expose destinations", EXPOSE_MIGRATION_2, NULL},
+    {12, "expose token gen", EXPOSE_MIGRATION_TOKEN_GEN, NULL}};
+
 static void open_env(struct env *e)
 {
-    static const struct store_migration m[] = {
-        {4, "expose", EXPOSE_MIGRATION_1, NULL},
-        {11, "expose destinations", EXPOSE_MIGRATION_2, NULL},
-        {12, "expose token gen", EXPOSE_MIGRATION_TOKEN_GEN, NULL}};
     struct store_options so;
     store_options_init(&so);
-    so.migrations = m;
-    so.migration_count = 2;
+    so.migrations = env_migrations;
+    so.migration_count = sizeof(env_migrations) / sizeof(env_migrations[0]);
     so.synchronous = STORE_SYNC_NORMAL;
     assert_int_equal(store_open(e->db, &so, &e->store), IOTSEC_OK);
     struct expose_nb_config cfg = {.store = e->store, .kek = &e->kek, .issuer = "https://t"};
@@ -265,11 +266,10 @@ static int pg_delete_run(struct store_conn *c, void *arg)
 static void pg_tamper(struct env *e)
 {
     struct store *s;
-    struct store_migration m = {4, "expose", EXPOSE_MIGRATION_1, NULL};
     struct store_options so;
     store_options_init(&so);
-    so.migrations = &m;
-    so.migration_count = 1;
+    so.migrations = env_migrations;
+    so.migration_count = sizeof(env_migrations) / sizeof(env_migrations[0]);
     assert_int_equal(store_open(e->db, &so, &s), IOTSEC_OK);
     assert_int_not_equal(store_write_sync(s, pg_delete_run, NULL), IOTSEC_OK);
     assert_int_equal(store_write_sync(s, pg_tamper_run, NULL), IOTSEC_OK);
