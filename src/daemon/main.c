@@ -1,6 +1,7 @@
 /* iotsecd: the iotsec daemon.
  *   iotsecd init --dir DIR [--sbi ADDR:PORT] [--admin ADDR:PORT] [--sbi-h2c ADDR:PORT]
  *                [--northbound ADDR:PORT] [--device ADDR:PORT] [--mcc MCC --mnc MNC]
+ *                [--postgresql URL]
  *   iotsecd run (--dir DIR | --config FILE)
  */
 #include <libgen.h>
@@ -15,6 +16,7 @@ static int usage(void)
     fprintf(stderr, "usage: iotsecd init --dir DIR [--sbi ADDR:PORT] [--admin ADDR:PORT]\n"
                     "                    [--sbi-h2c ADDR:PORT] [--northbound ADDR:PORT]\n"
                     "                    [--device ADDR:PORT] [--mcc MCC --mnc MNC]\n"
+                    "                    [--postgresql URL]\n"
                     "       iotsecd run (--dir DIR | --config FILE)\n");
     return 2;
 }
@@ -41,16 +43,16 @@ int main(int argc, char **argv)
     if (argc < 2)
         return usage();
     if (strcmp(argv[1], "init") == 0) {
-        const char *names[] = {"dir", "sbi-h2c", "mcc", "mnc", "sbi", "admin", "northbound",
-                               "device"},
-                   *v[8] = {0};
-        if (flags(argc - 2, argv + 2, names, v, 8) != 0)
+        const char *names[] = {"dir",   "sbi-h2c",    "mcc",    "mnc",       "sbi",
+                               "admin", "northbound", "device", "postgresql"},
+                   *v[9] = {0};
+        if (flags(argc - 2, argv + 2, names, v, 9) != 0)
             return 2;
         if (v[0] == NULL)
             return usage();
         struct init_options opt = {.dir = v[0], .sbi_h2c = v[1], .mcc = v[2], .mnc = v[3],
                                    .sbi = v[4], .admin = v[5], .northbound = v[6],
-                                   .device = v[7]};
+                                   .device = v[7], .postgresql = v[8]};
         return daemon_init(&opt);
     }
     if (strcmp(argv[1], "run") == 0) {

@@ -90,9 +90,9 @@ static int find_device(struct store_conn *c, const struct act_line *l, char *sup
 {
     struct store_stmt *st;
     int rc = store_stmt(c, strcmp(l->key_kind, "reg") == 0
-                               ? "SELECT id, IFNULL(supi, ''), confirmed FROM prov_registrations"
+                               ? "SELECT id, coalesce(supi, ''), confirmed FROM prov_registrations"
                                  " WHERE reg_id = ?"
-                               : "SELECT id, IFNULL(supi, ''), confirmed FROM prov_registrations"
+                               : "SELECT id, coalesce(supi, ''), confirmed FROM prov_registrations"
                                  " WHERE serial = ?",
                         &st);
     if (rc != IOTSEC_OK)
@@ -125,8 +125,11 @@ static int run_activate(struct store_conn *c, struct adm_job *a)
         char key[PROV_REG_ID_MAX + 8];
         snprintf(key, sizeof(key), "%s:%s", l->key_kind, l->id);
         struct store_stmt *st;
-        int rc = store_stmt(c, "INSERT OR REPLACE INTO prov_activations(key, account, service,"
-                               " created_at, supi) VALUES (?, ?, ?, ?, ?)", &st);
+        int rc = store_stmt(c, "INSERT INTO prov_activations(key, account, service,"
+                               " created_at, supi) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO"
+                               " UPDATE SET account = excluded.account, service ="
+                               " excluded.service, created_at = excluded.created_at, supi ="
+                               " excluded.supi", &st);
         if (rc != IOTSEC_OK)
             goto fail;
         store_bind_text(st, 1, key, -1);

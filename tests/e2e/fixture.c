@@ -15,6 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <setjmp.h>
+#include <stdarg.h>
+
+#include <cmocka.h>
+
+#include "base/err.h"
+#include "store/store.h"
+
 static uint16_t free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -47,13 +55,17 @@ int fixture_init(struct daemon_fixture *f, const char *extra_yaml)
     snprintf(f->admin, sizeof(f->admin), "https://127.0.0.1:%u", f->admin_port);
     snprintf(f->h2c, sizeof(f->h2c), "http://127.0.0.1:%u", f->h2c_port);
     strcpy(f->snn, "5G:mnc001.mcc001.3gppnetwork.org");
-    char inst[96], cmd[512];
+    char inst[96], cmd[1536], pg[720] = "";
     snprintf(inst, sizeof(inst), "%s/inst", f->dir);
+    if (test_db_pg()) {
+        test_db_make(&f->db);
+        snprintf(pg, sizeof(pg), "--postgresql '%s'", f->db.target);
+    }
     snprintf(cmd, sizeof(cmd),
              "%s init --dir %s --sbi 127.0.0.1:%u --admin 127.0.0.1:%u --sbi-h2c 127.0.0.1:%u "
-             "--northbound 127.0.0.1:%u --device 127.0.0.1:%u >/dev/null",
+             "--northbound 127.0.0.1:%u --device 127.0.0.1:%u %s >/dev/null",
              IOTSECD_PATH, inst, f->sbi_port, f->admin_port, f->h2c_port, f->north_port,
-             f->device_port);
+             f->device_port, pg);
     if (system(cmd) != 0)
         return -1;
     if (extra_yaml != NULL) {
@@ -90,7 +102,85 @@ int fixture_config_replace(struct daemon_fixture *f, const char *from, const cha
 
 void fixture_db_path(const struct daemon_fixture *f, char *out, size_t len)
 {
-    snprintf(out, len, "%s/inst/iotsec.db", f->dir);
+    if (f->db.pg)
+        snprintf(out, len, "%s", f->db.target);
+    else
+        snprintf(out, len, "%s/inst/iotsec.db", f->dir);
+}
+
+static struct store *open_read_only(const struct daemon_fixture *f)
+{
+    char path[700];
+    fixture_db_path(f, path, sizeof(path));
+    struct store_options o;
+    store_options_init(&o);
+    o.read_only = true;
+    struct store *s = NULL;
+    if (store_open(path, &o, &s) != IOTSEC_OK)
+        fail_msg("open %s: %s", path, store_errmsg());
+    return s;
+}
+
+/* Runs sql on a read-only store; calls row(st, arg) for the first row if there is one. */
+static void db_query(const struct daemon_fixture *f, const char *sql, const char *param,
+                     void (*row)(struct store_stmt *, void *), void *arg)
+{
+    struct store *s = open_read_only(f);
+    struct store_conn *c;
+    struct store_stmt *st;
+    if (store_reader_get(s, &c) != IOTSEC_OK || store_stmt(c, sql, &st) != IOTSEC_OK)
+        fail_msg("%s: %s", sql, store_errmsg());
+    if (param != NULL)
+        store_bind_text(st, 1, param, -1);
+    int rc = store_step(st);
+    if (rc == STORE_ROW)
+        row(st, arg);
+    else if (rc != STORE_DONE)
+        fail_msg("%s: %s", sql, store_errmsg());
+    store_reset(st);
+    store_close(s);
+}
+
+static void int_row(struct store_stmt *st, void *arg)
+{
+    *(long *)arg = (long)store_col_int64(st, 0);
+}
+
+long fixture_db_int(const struct daemon_fixture *f, const char *sql, const char *param)
+{
+    long v = -1;
+    db_query(f, sql, param, int_row, &v);
+    return v;
+}
+
+struct text_out {
+    char *out;
+    size_t len;
+};
+
+static void text_row(struct store_stmt *st, void *arg)
+{
+    struct text_out *t = arg;
+    const char *v = store_col_text(st, 0);
+    snprintf(t->out, t->len, "%s", v ? v : "");
+}
+
+void fixture_db_text(const struct daemon_fixture *f, const char *sql, const char *param,
+                     char *out, size_t len)
+{
+    struct text_out t = {out, len};
+    out[0] = '\0';
+    db_query(f, sql, param, text_row, &t);
+}
+
+int fixture_db_integrity(const struct daemon_fixture *f)
+{
+    struct store *s = open_read_only(f);
+    int rc = store_integrity_check(s);
+    if (rc != IOTSEC_OK)
+        fprintf(stderr, "integrity: %s\n", store_errmsg());
+    store_close(s);
+    return rc;
 }
 
 int fixture_start(struct daemon_fixture *f)
@@ -185,6 +275,10 @@ void fixture_cleanup(struct daemon_fixture *f)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
     if (system(cmd) != 0)
         fprintf(stderr, "fixture: could not remove %s\n", f->dir);
+    if (f->db.pg) {
+        test_db_remove(&f->db);
+        f->db.pg = false;
+    }
 }
 
 size_t fixture_collect(char *ptr, size_t size, size_t n, void *user)

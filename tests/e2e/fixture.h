@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "test_db.h"
+
 enum client_identity { AS_NF, AS_ADMIN, AS_NOBODY };
 
 struct daemon_fixture {
@@ -17,14 +19,25 @@ struct daemon_fixture {
     pid_t pid;
     char snn[40];
     char ready[512]; /* the daemon's ready line, after fixture_start */
+    /* The instance's database: its own PostgreSQL database when IOTSEC_TEST_STORE_URL is set
+     * (the *_pg runs), else the instance's SQLite file (db.target unused). */
+    struct test_db db;
 };
 
 /* Creates the instance (iotsecd init) with extra YAML lines appended (NULL: none). */
 int fixture_init(struct daemon_fixture *f, const char *extra_yaml);
 /* Replaces the first occurrence of from with to in the instance's iotsec.yaml. */
 int fixture_config_replace(struct daemon_fixture *f, const char *from, const char *to);
-/* The instance's database path. */
+/* The instance's database: the SQLite file's path, or the PostgreSQL URL. */
 void fixture_db_path(const struct daemon_fixture *f, char *out, size_t len);
+/* Reads the instance's database on either engine while the daemon may run (a read-only
+ * store): the first column of the first row of sql, ?1 bound to param (NULL: none). Integer
+ * answer -1 and text "" when there is no row; fails the test on a database error. */
+long fixture_db_int(const struct daemon_fixture *f, const char *sql, const char *param);
+void fixture_db_text(const struct daemon_fixture *f, const char *sql, const char *param,
+                     char *out, size_t len);
+/* The engine's integrity check of the instance's database (IOTSEC_OK when sound). */
+int fixture_db_integrity(const struct daemon_fixture *f);
 /* Starts iotsecd run and waits for its ready line (10 s at most). */
 int fixture_start(struct daemon_fixture *f);
 /* Sends sig and waits for the process; returns its wait status. */

@@ -917,14 +917,19 @@ static void test_schedule_stages_an_old_credential(void **state)
 
     int status = fixture_stop(&fx, SIGTERM);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    char path[256];
-    fixture_db_path(&fx, path, sizeof(path));
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "UPDATE prov_registrations SET cred_since = cred_since -"
-                                      " 2 * 86400 WHERE reg_id = 'meter-aged'", NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    /* Two days older, behind the daemon's back (it is stopped). */
+    static const char age_sql[] = "UPDATE prov_registrations SET cred_since = cred_since -"
+                                  " 2 * 86400 WHERE reg_id = 'meter-aged'";
+    if (fx.db.pg) {
+        assert_int_equal(test_db_exec(&fx.db, age_sql), 0);
+    } else {
+        char path[256];
+        fixture_db_path(&fx, path, sizeof(path));
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, age_sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+    }
     assert_int_equal(fixture_start(&fx), 0);
 
     json_int_t waiting = 0;

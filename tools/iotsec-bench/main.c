@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_sbi.h"
 
 static int usage(void)
 {
@@ -20,6 +21,8 @@ static int usage(void)
                     "  --connections  HTTP/2 connections to the SBI face (4)\n"
                     "  --streams      concurrent authentications per connection (16)\n"
                     "  --keep         keep the daemon's temporary directory and log\n"
+                    "  --postgresql URL  sbi-auth and import again with the daemon's store on\n"
+                    "                 PostgreSQL (a database per daemon is created there)\n"
                     "  analytics: --devices N (100000)  --records N (2000000)\n"
                     "  provision: --devices N (4000 per phase)  --activations N (100000)\n");
     return 2;
@@ -37,7 +40,7 @@ static int count_arg(const char *s, unsigned max, unsigned *out)
 
 int main(int argc, char **argv)
 {
-    const char *group = "all";
+    const char *group = "all", *pg_url = NULL;
     double seconds = 0;
     struct bench_sbi_opts sbi = {.connections = 4, .streams = 16};
     struct bench_analytics_opts an = {.devices = 100000, .records = 2000000};
@@ -65,6 +68,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--records") == 0 && i + 1 < argc) {
             if (count_arg(argv[++i], 1000000000, &an.records) != 0)
                 return usage();
+        } else if (strcmp(argv[i], "--postgresql") == 0 && i + 1 < argc) {
+            pg_url = argv[++i]; /* sbi-auth and import again, daemon on PostgreSQL */
         } else if (strcmp(argv[i], "--keep") == 0) {
             sbi.keep = 1;
         } else if (argv[i][0] != '-') {
@@ -97,6 +102,17 @@ int main(int argc, char **argv)
         rc |= bench_sbi_auth(&sbi);
     if (g == 0 || g == 4)
         rc |= bench_import(&sbi);
+    if (pg_url != NULL && (g == 0 || g == 3 || g == 4)) {
+        /* The same figures with the daemon's store on PostgreSQL, named pg.* */
+        sbi_pg_admin_url = pg_url;
+        sbi_report_prefix = "pg.";
+        if (g == 0 || g == 3)
+            rc |= bench_sbi_auth(&sbi);
+        if (g == 0 || g == 4)
+            rc |= bench_import(&sbi);
+        sbi_report_prefix = "";
+        sbi_pg_admin_url = NULL;
+    }
     if (g == 0 || g == 5)
         rc |= bench_analytics(&an);
     if (g == 0 || g == 6)
