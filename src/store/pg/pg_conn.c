@@ -40,11 +40,13 @@ static int sqlstate_code(const char *state)
         return IOTSEC_ERR_CONFLICT;
     if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || /* retry */
         strcmp(state, "55P03") == 0 ||                                /* lock_timeout */
-        strcmp(state, "53100") == 0 || strcmp(state, "53300") == 0 || /* disk full, slots */
+        strcmp(state, "53300") == 0 || /* too many connections */
         sqlstate_lost(state))
         return IOTSEC_ERR_BUSY;
     if (strcmp(state, "53200") == 0)
         return IOTSEC_ERR_NOMEM;
+    if (strcmp(state, "53100") == 0) /* disk full: 503 + a longer Retry-After, as on SQLite */
+        return IOTSEC_ERR_FULL;
     return IOTSEC_ERR_IO;
 }
 
