@@ -237,9 +237,14 @@ int aka_load_subscriber(struct av_job *job, const char *supi_or_suci, const char
         aka_problem(req, 404, "USER_NOT_FOUND", "no subscription for this identity", NULL);
         return rc;
     }
+    if (rc == IOTSEC_ERR_BUSY) { /* the database is away or overloaded: come back later */
+        http_response_header(req, "Retry-After", "1");
+        http_respond_problem(req, 503, NULL, "the database is busy", "NF_CONGESTION", NULL, 0);
+        return rc;
+    }
     if (rc != IOTSEC_OK) {
-        log_msg(LOG_ERROR, http_request_id(req), "credential lookup failed: %s",
-                iotsec_strerror(rc));
+        log_msg(LOG_ERROR, http_request_id(req), "credential lookup failed: %s (%s)",
+                iotsec_strerror(rc), store_errmsg());
         http_respond_problem(req, 500, NULL, "credential lookup failed", NULL, NULL, 0);
         return rc;
     }
