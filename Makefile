@@ -50,6 +50,11 @@ demo: setup
 	@$(MAKE) --no-print-directory build >/dev/null
 	@scripts/demo $(BUILD)
 
+# The optional second demo: three instances on one PostgreSQL, one killed mid-run.
+demo-cluster: setup
+	@$(MAKE) --no-print-directory build >/dev/null
+	@scripts/demo-cluster $(BUILD)
+
 bench: setup
 	@$(MAKE) --no-print-directory build >/dev/null
 	@$(BUILD)/tools/iotsec-bench/iotsec-bench all

@@ -257,8 +257,8 @@ int aka_load_subscriber(struct av_job *job, const char *supi_or_suci, const char
         return rc;
     }
     if (rc != IOTSEC_OK) {
-        log_msg(LOG_ERROR, http_request_id(req), "credential lookup failed: %s",
-                iotsec_strerror(rc));
+        log_msg(LOG_ERROR, http_request_id(req), "credential lookup failed: %s (%s)",
+                iotsec_strerror(rc), store_errmsg());
         http_respond_error(req, rc, "credential lookup");
         return rc;
     }

@@ -23,7 +23,7 @@
 #include "base/err.h"
 #include "store/store.h"
 
-static uint16_t free_port(void)
+uint16_t fixture_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -44,11 +44,11 @@ int fixture_init(struct daemon_fixture *f, const char *extra_yaml)
     strcpy(f->dir, "/tmp/iotsec-e2e-XXXXXX");
     if (mkdtemp(f->dir) == NULL)
         return -1;
-    f->sbi_port = free_port();
-    f->admin_port = free_port();
-    f->h2c_port = free_port();
-    f->north_port = free_port();
-    f->device_port = free_port();
+    f->sbi_port = fixture_free_port();
+    f->admin_port = fixture_free_port();
+    f->h2c_port = fixture_free_port();
+    f->north_port = fixture_free_port();
+    f->device_port = fixture_free_port();
     snprintf(f->north, sizeof(f->north), "https://127.0.0.1:%u", f->north_port);
     snprintf(f->device, sizeof(f->device), "https://127.0.0.1:%u", f->device_port);
     snprintf(f->sbi, sizeof(f->sbi), "https://127.0.0.1:%u", f->sbi_port);

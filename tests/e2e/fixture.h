@@ -24,6 +24,9 @@ struct daemon_fixture {
     struct test_db db;
 };
 
+/* A loopback TCP port free at the time of the call. */
+uint16_t fixture_free_port(void);
+
 /* Creates the instance (iotsecd init) with extra YAML lines appended (NULL: none). */
 int fixture_init(struct daemon_fixture *f, const char *extra_yaml);
 /* Replaces the first occurrence of from with to in the instance's iotsec.yaml. */

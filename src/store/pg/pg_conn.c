@@ -60,7 +60,9 @@ int pg_error(struct pg_conn *c, const PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    bool lost = PQstatus(c->db) == CONNECTION_BAD || (state != NULL && sqlstate_lost(state));
+    /* No SQLSTATE means libpq itself failed (e.g. "server closed the connection
+     * unexpectedly", reported before PQstatus turns CONNECTION_BAD): the session is gone. */
+    bool lost = state == NULL || PQstatus(c->db) == CONNECTION_BAD || sqlstate_lost(state);
     if (lost)
         mark_broken(c);
     if (state == NULL) {
