@@ -416,8 +416,11 @@ int hconn_h1_start(struct http_conn *c)
 
 static int h1_feed(struct http_conn *c, const uint8_t *data, size_t len)
 {
-    if (c->h1.close_after)
-        return IOTSEC_OK; /* the connection is ending: discard */
+    /* The connection ends after the current request ("Connection: close", or an error):
+     * bytes past it are discarded, but not the rest of a body still being received. */
+    struct http_request *req = c->h1.req;
+    if (c->h1.close_after && !(req && req->phase == REQ_RECEIVING))
+        return IOTSEC_OK;
     if (hbuf_append(&c->h1.in, data, len) != IOTSEC_OK)
         return IOTSEC_ERR_NOMEM;
     process(c);

@@ -169,7 +169,7 @@ static void expect_echo(const char *request, const char *want, bool split)
     }
     char *r = raw_read_all(fd, 2000, NULL);
     if (strncmp(r, "HTTP/1.1 200 OK\r\n", 17) != 0)
-        fail_msg("expected 200, got: %.200s", r);
+        fail_msg("expected 200 (%s), got: %.200s", split ? "split" : "whole", r);
     const char *body = strstr(r, "\r\n\r\n");
     assert_non_null(body);
     assert_string_equal(body + 4, want);
