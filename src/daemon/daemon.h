@@ -23,6 +23,13 @@ int daemon_init(const struct init_options *opt);
 /* Serves the instance described by cfg until SIGTERM/SIGINT. Returns a process exit code. */
 int daemon_run(const struct config *cfg);
 
+/* Replaces the instance's SQLite database by the backup at from (checked first; the old file is
+ * kept aside), moves every subscription's SQN high-water mark forward by margin SEQs and releases
+ * every lease; refused while a daemon holds the instance. Prints a JSON summary. Returns a
+ * process exit code. */
+#define DAEMON_RESTORE_SQN_MARGIN 1000000u
+int daemon_restore(const struct config *cfg, const char *from, uint64_t margin);
+
 /* The instance lock file, in the instance directory. */
 #define DAEMON_LOCK_FILE "iotsecd.lock"
 

@@ -20,10 +20,26 @@ static int fail(const char *what, int rc)
     return 1;
 }
 
+/* ADDR:PORT with a port in 1..65535 ([v6]:PORT too). */
 static int valid_listen(const char *addr)
 {
     const char *colon = strrchr(addr, ':');
-    return colon != NULL && colon != addr && colon[1] != '\0' && strlen(addr) < 120;
+    if (colon == NULL || colon == addr || colon[1] == '\0' || strlen(addr) >= 120)
+        return 0;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    return *end == '\0' && colon[1] >= '0' && colon[1] <= '9' && port >= 1 && port <= 65535;
+}
+
+static int all_digits(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
 }
 
 int daemon_init(const struct init_options *opt)
@@ -33,7 +49,7 @@ int daemon_init(const struct init_options *opt)
     config_defaults(&cfg, opt->dir);
     if (opt->sbi_h2c) {
         if (!valid_listen(opt->sbi_h2c)) {
-            fprintf(stderr, "iotsecd init: --sbi-h2c: expected ADDR:PORT\n");
+            fprintf(stderr, "iotsecd init: --sbi-h2c: expected ADDR:PORT (port 1..65535)\n");
             return 2;
         }
         snprintf(cfg.sbi_h2c_listen, sizeof(cfg.sbi_h2c_listen), "%s", opt->sbi_h2c);
@@ -45,10 +61,19 @@ int daemon_init(const struct init_options *opt)
         if (addrs[i] == NULL)
             continue;
         if (!valid_listen(addrs[i])) {
-            fprintf(stderr, "iotsecd init: --%s: expected ADDR:PORT\n", flag[i]);
+            fprintf(stderr, "iotsecd init: --%s: expected ADDR:PORT (port 1..65535)\n", flag[i]);
             return 2;
         }
         snprintf(targets[i], sizeof(cfg.sbi_listen), "%s", addrs[i]);
+    }
+    /* TS 23.003 §2.2: the MCC is 3 digits, the MNC 2 or 3. */
+    if (opt->mcc && !all_digits(opt->mcc, 3, 3)) {
+        fprintf(stderr, "iotsecd init: --mcc: expected 3 digits (e.g. 001)\n");
+        return 2;
+    }
+    if (opt->mnc && !all_digits(opt->mnc, 2, 3)) {
+        fprintf(stderr, "iotsecd init: --mnc: expected 2 or 3 digits (e.g. 01)\n");
+        return 2;
     }
     if (opt->mcc)
         snprintf(cfg.mcc, sizeof(cfg.mcc), "%s", opt->mcc);

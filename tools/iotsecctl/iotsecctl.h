@@ -46,5 +46,6 @@ int cmd_audit_log(int argc, char **argv);    /* audit log ... */
 int cmd_audit_verify(int argc, char **argv); /* audit verify */
 int cmd_audit(int argc, char **argv); /* the "audit" group: credentials (default), log, verify */
 int cmd_location(int argc, char **argv);
+int cmd_backup(int argc, char **argv); /* cmd_backup.c */
 
 #endif

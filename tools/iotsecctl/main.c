@@ -3,6 +3,7 @@
  *   iotsecctl --dir DIR subscriber ...   the instance's admin face
  * One JSON object on stdout; exit 0 on success, 2 on bad input, 1 otherwise (a MAC that does
  * not verify, a daemon that cannot be reached or refuses). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,26 +37,39 @@ static const struct command groups[] = {
     {"consent", cmd_consent, "owners' consents for AFs: grant (prints the external ids), revoke"},
     {"group", cmd_group, "named sets of devices for consents: add"},
     {"expose", cmd_expose, "northbound token keys: rotate-signing-key, retire-signing-key"},
+    {"backup", cmd_backup, "FILE   an online copy of the instance's SQLite database (not the KEK)"},
 };
+
+#ifndef IOTSEC_VERSION
+#define IOTSEC_VERSION "unknown"
+#endif
+
+static bool is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0;
+}
 
 static void usage(FILE *out, const char *group, const struct command *table, size_t n)
 {
-    fprintf(out, "usage: iotsecctl %s%sCOMMAND [flags]\n\ncommands:\n", group ? group : "",
-            group ? " " : "");
+    fprintf(out, "usage: iotsecctl [--dir DIR] %s%sCOMMAND [flags]\n\ncommands:\n",
+            group ? group : "", group ? " " : "");
     for (size_t i = 0; i < n; i++)
         fprintf(out, "  %-14s %s\n", table[i].name, table[i].usage);
+    if (group == NULL)
+        fprintf(out, "\n--dir defaults to $IOTSEC_DIR; COMMAND -h shows a command's flags; "
+                     "--version.\n");
 }
 
 int run_command(const char *group, const struct command *table, size_t n, int argc,
                 char **argv)
 {
-    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "help") == 0) {
+    if (argc < 1 || is_help(argv[0])) {
         usage(argc < 1 ? stderr : stdout, group, table, n);
         return argc < 1 ? EXIT_USAGE : 0;
     }
     for (size_t i = 0; i < n; i++) {
         if (strcmp(argv[0], table[i].name) == 0) {
-            if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+            if (argc > 1 && is_help(argv[1])) {
                 printf("usage: iotsecctl %s%s%s %s\n", group ? group : "", group ? " " : "",
                        table[i].name, table[i].usage);
                 return 0;
@@ -71,6 +85,10 @@ int run_command(const char *group, const struct command *table, size_t n, int ar
 int main(int argc, char **argv)
 {
     int first = 1;
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("iotsecctl %s\n", IOTSEC_VERSION);
+        return 0;
+    }
     if (argc > 2 && strcmp(argv[1], "--dir") == 0) {
         admin_set_dir(argv[2]);
         first = 3;
