@@ -44,6 +44,20 @@ static const struct command groups[] = {
 #define IOTSEC_VERSION "unknown"
 #endif
 
+/* The top-level commands that are groups of subcommands: `GROUP -h` is passed to them, and
+ * their own table lists the subcommands. */
+static bool is_group(const char *name)
+{
+    static const char *const names[] = {"crypto", "subscriber", "analytics", "policy",
+                                        "manufacturer", "enrollment", "gateway", "device",
+                                        "owner", "audit", "location", "af", "consent", "group",
+                                        "expose"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
+
 static bool is_help(const char *a)
 {
     return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0;
@@ -69,7 +83,7 @@ int run_command(const char *group, const struct command *table, size_t n, int ar
     }
     for (size_t i = 0; i < n; i++) {
         if (strcmp(argv[0], table[i].name) == 0) {
-            if (argc > 1 && is_help(argv[1])) {
+            if (argc > 1 && is_help(argv[1]) && !(group == NULL && is_group(table[i].name))) {
                 printf("usage: iotsecctl %s%s%s %s\n", group ? group : "", group ? " " : "",
                        table[i].name, table[i].usage);
                 return 0;
