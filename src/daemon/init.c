@@ -20,7 +20,7 @@ static int fail(const char *what, int rc)
     return 1;
 }
 
-/* ADDR:PORT with a port in 1..65535 ([v6]:PORT too). */
+/* ADDR:PORT with a port in 0..65535 (0: any free port; [v6]:PORT too). */
 static int valid_listen(const char *addr)
 {
     const char *colon = strrchr(addr, ':');
@@ -28,7 +28,7 @@ static int valid_listen(const char *addr)
         return 0;
     char *end;
     long port = strtol(colon + 1, &end, 10);
-    return *end == '\0' && colon[1] >= '0' && colon[1] <= '9' && port >= 1 && port <= 65535;
+    return *end == '\0' && colon[1] >= '0' && colon[1] <= '9' && port >= 0 && port <= 65535;
 }
 
 static int all_digits(const char *s, size_t min, size_t max)
@@ -49,7 +49,7 @@ int daemon_init(const struct init_options *opt)
     config_defaults(&cfg, opt->dir);
     if (opt->sbi_h2c) {
         if (!valid_listen(opt->sbi_h2c)) {
-            fprintf(stderr, "iotsecd init: --sbi-h2c: expected ADDR:PORT (port 1..65535)\n");
+            fprintf(stderr, "iotsecd init: --sbi-h2c: expected ADDR:PORT (port 0..65535)\n");
             return 2;
         }
         snprintf(cfg.sbi_h2c_listen, sizeof(cfg.sbi_h2c_listen), "%s", opt->sbi_h2c);
@@ -61,7 +61,7 @@ int daemon_init(const struct init_options *opt)
         if (addrs[i] == NULL)
             continue;
         if (!valid_listen(addrs[i])) {
-            fprintf(stderr, "iotsecd init: --%s: expected ADDR:PORT (port 1..65535)\n", flag[i]);
+            fprintf(stderr, "iotsecd init: --%s: expected ADDR:PORT (port 0..65535)\n", flag[i]);
             return 2;
         }
         snprintf(targets[i], sizeof(cfg.sbi_listen), "%s", addrs[i]);

@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "crypto/ct.h"
 #include "daemon/config.h"
+#include "output.h"
 
 static const char *instance_dir;
 
@@ -48,7 +49,7 @@ static int print_answer(const char *cmd, long status, const struct body *b)
 {
     if (status >= 200 && status < 300) {
         if (b->len > 0)
-            printf("%s\n", b->data);
+            output_print(stdout, b->data);
         return 0;
     }
     json_t *p = b->data ? json_loads(b->data, 0, NULL) : NULL;

@@ -10,6 +10,7 @@
 #include "admin_client.h"
 #include "args.h"
 #include "iotsecctl.h"
+#include "output.h"
 
 static const struct command groups[] = {
     {"crypto", cmd_crypto, "3GPP algorithms offline (milenage, he-av, eap-aka-prime, auts, "
@@ -71,7 +72,8 @@ static void usage(FILE *out, const char *group, const struct command *table, siz
         fprintf(out, "  %-14s %s\n", table[i].name, table[i].usage);
     if (group == NULL)
         fprintf(out, "\n--dir defaults to $IOTSEC_DIR; COMMAND -h shows a command's flags; "
-                     "--version.\n");
+                     "--version.\n--output json|table|csv: how answers are printed (default: "
+                     "table on a terminal, json otherwise).\n");
 }
 
 int run_command(const char *group, const struct command *table, size_t n, int argc,
@@ -102,6 +104,18 @@ int main(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("iotsecctl %s\n", IOTSEC_VERSION);
         return 0;
+    }
+    /* --output FORMAT, anywhere: taken out before the command sees its flags. */
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--output") != 0)
+            continue;
+        int m = output_parse(argv[i + 1]);
+        if (m < 0)
+            return args_fail(EXIT_USAGE, "--output", "expected json, table or csv");
+        output_set((enum output_mode)m);
+        memmove(argv + i, argv + i + 2, (size_t)(argc - i - 1) * sizeof(*argv)); /* NULL too */
+        argc -= 2;
+        break;
     }
     if (argc > 2 && strcmp(argv[1], "--dir") == 0) {
         admin_set_dir(argv[2]);
