@@ -111,16 +111,21 @@ int main(int argc, char **argv)
     if (env_dir != NULL && env_dir[0] == '\0')
         env_dir = NULL;
     if (strcmp(argv[1], "init") == 0) {
-        const char *names[] = {"dir", "sbi-h2c", "mcc", "mnc", "sbi", "admin", "northbound",
-                               "device"},
+        const char *names[] = {"dir", "sbi-h2c", "mcc",        "mnc",
+                               "sbi", "admin",   "northbound", "device"},
                    *v[8] = {0};
         PARSE_OR_RETURN(argc - 2, argv + 2, names, v, 8);
         if (v[0] == NULL)
             v[0] = env_dir;
         if (v[0] == NULL)
             return usage();
-        struct init_options opt = {.dir = v[0], .sbi_h2c = v[1], .mcc = v[2], .mnc = v[3],
-                                   .sbi = v[4], .admin = v[5], .northbound = v[6],
+        struct init_options opt = {.dir = v[0],
+                                   .sbi_h2c = v[1],
+                                   .mcc = v[2],
+                                   .mnc = v[3],
+                                   .sbi = v[4],
+                                   .admin = v[5],
+                                   .northbound = v[6],
                                    .device = v[7]};
         return daemon_init(&opt);
     }

@@ -110,7 +110,8 @@ static int move_aside(const char *db, char *aside, size_t cap)
 int daemon_restore(const struct config *cfg, const char *from, uint64_t margin)
 {
     if (strcmp(cfg->store_backend, "postgresql") == 0)
-        return fail("the instance's store is PostgreSQL", "restore with pg_restore or from "
+        return fail("the instance's store is PostgreSQL",
+                    "restore with pg_restore or from "
                     "pg_basebackup, then move the SQN marks forward (docs/operations.md)");
     if (margin == 0 || margin > SQN_SEQ_MAX / 2)
         return fail("--sqn-margin out of range", NULL);
@@ -157,12 +158,11 @@ int daemon_restore(const struct config *cfg, const char *from, uint64_t margin)
         return fail("SQN marks not moved", msg);
     }
     if (rc != IOTSEC_OK)
-        return fail("SQN marks not moved: the database is restored but NOT safe to serve",
-                    msg);
-    json_t *out = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "restored", db, "from", from,
-                            "previous", aside, "sqn_margin", (json_int_t)margin,
-                            "subscriptions_advanced", (json_int_t)a.subscriptions,
-                            "sqn_slots_released", (json_int_t)a.slots_released);
+        return fail("SQN marks not moved: the database is restored but NOT safe to serve", msg);
+    json_t *out =
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "restored", db, "from", from, "previous", aside,
+                  "sqn_margin", (json_int_t)margin, "subscriptions_advanced",
+                  (json_int_t)a.subscriptions, "sqn_slots_released", (json_int_t)a.slots_released);
     char *text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
     printf("%s\n", text ? text : "{}");
     free(text);

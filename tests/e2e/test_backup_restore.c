@@ -50,8 +50,8 @@ static int one_vector(void)
              "\"5e4f0f36-0d8e-4a65-9b1f-2f1c6a2d0a01\"}",
              fx.snn);
     char *answer = NULL;
-    long st = fixture_request(&fx, AS_NF, "POST", url, "application/json", body, strlen(body),
-                              &answer);
+    long st =
+        fixture_request(&fx, AS_NF, "POST", url, "application/json", body, strlen(body), &answer);
     if (st != 200) {
         char why[256];
         snprintf(why, sizeof(why), "%s", answer ? answer : "");

@@ -44,21 +44,29 @@ static char *cell(json_t *v)
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
 }
 
-/* The first array of objects in the answer, and its key. */
+/* The answer's list: the answer itself when it is an array, or its one array of objects when
+ * everything else in it is a few scalars (a cursor, a count). An object with more to say (a
+ * `show` with its recent events) is printed as key/value lines instead. */
 static json_t *find_rows(json_t *root, const char **key)
 {
     *key = NULL;
     if (json_is_array(root))
         return root;
     const char *k;
-    json_t *v;
-    json_object_foreach(root, k, v) {
-        if (json_is_array(v) && (json_array_size(v) == 0 || json_is_object(json_array_get(v, 0)))) {
+    json_t *v, *rows = NULL;
+    size_t others = 0;
+    json_object_foreach(root, k, v)
+    {
+        if (rows == NULL && json_is_array(v) &&
+            (json_array_size(v) == 0 || json_is_object(json_array_get(v, 0)))) {
             *key = k;
-            return v;
+            rows = v;
+        } else if (json_is_object(v) || json_is_array(v) || ++others > 3) {
+            *key = NULL;
+            return NULL;
         }
     }
-    return NULL;
+    return rows;
 }
 
 static void csv_field(FILE *out, const char *s)
@@ -110,10 +118,12 @@ static void print_rows(FILE *out, json_t *rows, bool csv)
     size_t ncols = 0, w[COLS_MAX];
     size_t i;
     json_t *row;
-    json_array_foreach(rows, i, row) {
+    json_array_foreach(rows, i, row)
+    {
         const char *k;
         json_t *v;
-        json_object_foreach(row, k, v) {
+        json_object_foreach(row, k, v)
+        {
             size_t c = 0;
             while (c < ncols && strcmp(cols[c], k) != 0)
                 c++;
@@ -124,7 +134,8 @@ static void print_rows(FILE *out, json_t *rows, bool csv)
         }
     }
     for (size_t c = 0; c < ncols; c++) {
-        json_array_foreach(rows, i, row) {
+        json_array_foreach(rows, i, row)
+        {
             char *s = cell(json_object_get(row, cols[c]));
             if (s && width(s) > w[c])
                 w[c] = width(s);
@@ -142,7 +153,8 @@ static void print_rows(FILE *out, json_t *rows, bool csv)
     }
     if (ncols)
         fputc('\n', out);
-    json_array_foreach(rows, i, row) {
+    json_array_foreach(rows, i, row)
+    {
         for (size_t c = 0; c < ncols; c++) {
             char *s = cell(json_object_get(row, cols[c]));
             if (csv) {
@@ -164,13 +176,15 @@ static void print_pairs(FILE *out, json_t *obj, const char *skip, bool csv)
     const char *k;
     json_t *v;
     size_t w = 0;
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         if (skip == NULL || strcmp(k, skip) != 0)
             w = width(k) > w ? width(k) : w;
     }
     if (csv && skip == NULL)
         fputs("key,value\n", out);
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         if (skip != NULL && strcmp(k, skip) == 0)
             continue;
         char *s = cell(v);

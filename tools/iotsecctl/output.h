@@ -1,8 +1,8 @@
 /* How iotsecctl prints the daemon's answers (--output): JSON as the daemon sent it (the
  * default when stdout is not a terminal: scripts), a table for people (the default on a
  * terminal), or CSV for spreadsheets. A table or CSV has one line per object of the answer's
- * list (the first array of objects in it), columns the union of their keys; an answer without
- * a list is one line per key. */
+ * list (its one array of objects beside a few scalars such as a cursor), columns the union of
+ * their keys; any other answer (a `show`) is one line per key. */
 #ifndef IOTSECCTL_OUTPUT_H
 #define IOTSECCTL_OUTPUT_H
 
