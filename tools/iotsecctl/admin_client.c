@@ -62,8 +62,7 @@ static int print_answer(const char *cmd, long status, const struct body *b)
     /* TS 29.571 invalidParams: one line per parameter, as the server named it. */
     json_t *params = json_object_get(p, "invalidParams"), *ip;
     size_t i;
-    json_array_foreach(params, i, ip)
-    {
+    json_array_foreach(params, i, ip) {
         const char *param = json_string_value(json_object_get(ip, "param"));
         const char *reason = json_string_value(json_object_get(ip, "reason"));
         fprintf(stderr, "  %s: %s\n", param ? param : "?", reason ? reason : "invalid");
@@ -72,8 +71,9 @@ static int print_answer(const char *cmd, long status, const struct body *b)
     return status == 400 || status == 409 || status == 415 ? EXIT_USAGE : 1;
 }
 
-int admin_request(const char *cmd, const char *method, const char *path, const char *content_type,
-                  const void *body, size_t len, long *status_out, char **answer_out)
+int admin_request(const char *cmd, const char *method, const char *path,
+                  const char *content_type, const void *body, size_t len, long *status_out,
+                  char **answer_out)
 {
     const char *dir = instance_dir ? instance_dir : getenv("IOTSEC_DIR");
     if (dir == NULL)

@@ -13,16 +13,13 @@
 #include "output.h"
 
 static const struct command groups[] = {
-    {"crypto", cmd_crypto,
-     "3GPP algorithms offline (milenage, he-av, eap-aka-prime, auts, "
-     "suci-conceal, suci-decode, suci-keygen, ue-respond)"},
-    {"subscriber", cmd_subscriber,
-     "subscriptions: add, import, show, list, rotate, suspend, "
-     "resume, revoke, activate, release, quarantine, delete"},
+    {"crypto", cmd_crypto, "3GPP algorithms offline (milenage, he-av, eap-aka-prime, auts, "
+                           "suci-conceal, suci-decode, suci-keygen, ue-respond)"},
+    {"subscriber", cmd_subscriber, "subscriptions: add, import, show, list, rotate, suspend, "
+                                   "resume, revoke, activate, release, quarantine, delete"},
     {"hn-keys", cmd_hn_keys, "the home network's SUCI public keys"},
-    {"analytics", cmd_analytics,
-     "security analytics: eval (offline, labelled captures); ingest, "
-     "map, findings (the daemon)"},
+    {"analytics", cmd_analytics, "security analytics: eval (offline, labelled captures); ingest, "
+                                 "map, findings (the daemon)"},
     {"policy", cmd_policy, "actions on findings: show, set, actions (audit), throttles"},
     {"manufacturer", cmd_manufacturer, "device manufacturers and their factory CAs: add, list"},
     {"enrollment", cmd_enrollment, "who may onboard: add, list, disable, enable"},
@@ -30,16 +27,13 @@ static const struct command groups[] = {
     {"device", cmd_device,
      "devices: list, show, rotate, transfer, accept; release, quarantine, actions (by SUPI)"},
     {"owner", cmd_owner, "device owners (tenants) and their keys: add"},
-    {"activate", cmd_bulk_activate,
-     "FILE   bulk activation (JSON lines {registration_id|serial, "
-     "account, service})"},
+    {"activate", cmd_bulk_activate, "FILE   bulk activation (JSON lines {registration_id|serial, "
+                               "account, service})"},
     {"provisioning-key", cmd_provisioning_key, "the Ed25519 key devices pin"},
-    {"audit", cmd_audit,
-     "credentials (the default: expiring soon, expired, revoked but seen, "
-     "shared); log, verify (northbound decisions, the hash chain)"},
-    {"location", cmd_location,
-     "authorised areas and cell positions: set-area, clear-area, "
-     "set-cells, show"},
+    {"audit", cmd_audit, "credentials (the default: expiring soon, expired, revoked but seen, "
+                         "shared); log, verify (northbound decisions, the hash chain)"},
+    {"location", cmd_location, "authorised areas and cell positions: set-area, clear-area, "
+                               "set-cells, show"},
     {"af", cmd_af, "application functions of the northbound face: add, list, disable, enable"},
     {"consent", cmd_consent, "owners' consents for AFs: grant (prints the external ids), revoke"},
     {"group", cmd_group, "named sets of devices for consents: add"},
@@ -55,10 +49,10 @@ static const struct command groups[] = {
  * their own table lists the subcommands. */
 static bool is_group(const char *name)
 {
-    static const char *const names[] = {"crypto",       "subscriber", "analytics", "policy",
-                                        "manufacturer", "enrollment", "gateway",   "device",
-                                        "owner",        "audit",      "location",  "af",
-                                        "consent",      "group",      "expose"};
+    static const char *const names[] = {"crypto", "subscriber", "analytics", "policy",
+                                        "manufacturer", "enrollment", "gateway", "device",
+                                        "owner", "audit", "location", "af", "consent", "group",
+                                        "expose"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(name, names[i]) == 0)
             return true;
@@ -82,7 +76,8 @@ static void usage(FILE *out, const char *group, const struct command *table, siz
                      "table on a terminal, json otherwise).\n");
 }
 
-int run_command(const char *group, const struct command *table, size_t n, int argc, char **argv)
+int run_command(const char *group, const struct command *table, size_t n, int argc,
+                char **argv)
 {
     if (argc < 1 || is_help(argv[0])) {
         usage(argc < 1 ? stderr : stdout, group, table, n);
