@@ -30,6 +30,11 @@ int daemon_run(const struct config *cfg);
 #define DAEMON_RESTORE_SQN_MARGIN 1000000u
 int daemon_restore(const struct config *cfg, const char *from, uint64_t margin);
 
+/* /metrics lines of metrics_ops.c: iotsec_build_info and
+ * iotsec_certificate_expiry_timestamp_seconds{cert} for the instance's certificate files. */
+struct strbuf;
+int daemon_ops_metrics(const struct config *cfg, struct strbuf *out);
+
 /* The instance lock file, in the instance directory. */
 #define DAEMON_LOCK_FILE "iotsecd.lock"
 
