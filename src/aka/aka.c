@@ -100,6 +100,8 @@ int aka_metrics(struct aka *a, struct strbuf *out)
                                                            "resync",
                                                            "resync_rejected",
                                                            NULL,
+                                                           NULL,
+                                                           NULL,
                                                            NULL};
     int rc =
         strbuf_appendf(out, "# HELP iotsec_authentications_total Authentication events by result.\n"
@@ -130,6 +132,18 @@ int aka_metrics(struct aka *a, struct strbuf *out)
             "# HELP iotsec_sqn_generators SQN generators held in memory.\n"
             "# TYPE iotsec_sqn_generators gauge\niotsec_sqn_generators %zu\n",
             auth_ctx_count(a->ctxs), sqn_cache_size(a->sqn));
+    if (rc == IOTSEC_OK)
+        rc = strbuf_appendf(
+            out,
+            "# HELP iotsec_suci_deconcealments_total SUCI de-concealments run (profile B: an"
+            " ECDH each).\n"
+            "# TYPE iotsec_suci_deconcealments_total counter\n"
+            "iotsec_suci_deconcealments_total %llu\n"
+            "# HELP iotsec_aka_cancelled_total Vector requests dropped before their vector"
+            " because the client had gone (stream reset, connection closed).\n"
+            "# TYPE iotsec_aka_cancelled_total counter\niotsec_aka_cancelled_total %llu\n",
+            (unsigned long long)atomic_load(&a->counters[AKA_SUCI_DECONCEAL]),
+            (unsigned long long)atomic_load(&a->counters[AKA_CANCELLED]));
     return rc;
 }
 
@@ -198,6 +212,7 @@ int aka_load_subscriber(struct av_job *job, const char *supi_or_suci, const char
     }
     if (strncmp(supi_or_suci, "suci-", 5) == 0) {
         int rc = suci_deconceal(a->keyring, supi_or_suci, &supi);
+        aka_count(a, AKA_SUCI_DECONCEAL);
         if (rc != IOTSEC_OK) {
             aka_count(a, AKA_SUCI_FAILURE);
             if (rc == IOTSEC_ERR_NOTFOUND || rc == IOTSEC_ERR_UNSUPPORTED)
@@ -371,6 +386,14 @@ static void reserve_done(void *arg, int rc)
     }
     aka_count(job->aka, AKA_SQN_RESERVATIONS);
     sqn_cache_reserved(job->aka->sqn, job->sub.id, job->op.sqn_reserved, job->op.sqn_block);
+    if (http_request_cancelled(job->req)) {
+        /* The client reset its stream or hung up while the block was reserved: no vector
+         * (no SQN spent, no key derivation) for an answer nobody reads. */
+        aka_count(job->aka, AKA_CANCELLED);
+        http_respond(job->req, 503, NULL, NULL, 0); /* dropped; frees the request */
+        aka_job_free(job);
+        return;
+    }
     take_or_reserve(job, false); /* others may have used the block meanwhile: try again */
 }
 

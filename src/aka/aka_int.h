@@ -22,6 +22,8 @@ enum aka_counter {
     AKA_RESYNC_REJECTED,   /* AUTS that failed MAC-S, or too many in a row */
     AKA_SQN_RESERVATIONS,  /* SQN blocks reserved durably */
     AKA_SQN_LEASE_REFUSED, /* vectors refused: the SQN slot's lease could not be renewed */
+    AKA_SUCI_DECONCEAL,    /* SUCI de-concealments run (the costly step: ECDH for B) */
+    AKA_CANCELLED,         /* deferred vector requests dropped: the client had gone */
     AKA_COUNTER_COUNT,
 };
 

@@ -8,6 +8,7 @@
 
 #include "base/err.h"
 #include "daemon/config_error.h"
+#include "http/outbound.h"
 
 /* The YAML layout, as libcyaml schemas over a parse-time struct of string pointers. */
 struct yaml_plmn {
@@ -23,7 +24,7 @@ struct yaml_listen {
     char *sbi, *sbi_h2c, *admin, *northbound, *device;
 };
 struct yaml_tls {
-    char *ca, *cert, *key, *admin_cert;
+    char *ca, *cert, *key, *admin_cert, *sbi_client_role;
 };
 struct yaml_aka {
     unsigned sqn_block, auth_context_ttl_s, max_synch_failures, sqn_lease_s;
@@ -34,7 +35,10 @@ struct yaml_analytics {
     char *thresholds, *key_file;
 };
 struct yaml_policy {
-    bool nftables;
+    bool nftables, webhook_http_loopback;
+    char **webhook_allow;
+    unsigned webhook_allow_count;
+    char *webhook_ca;
 };
 struct yaml_subscriber {
     unsigned expiry_sweep_s;
@@ -96,6 +100,7 @@ static const cyaml_schema_field_t tls_fields[] = {
     CYAML_FIELD_STRING_PTR("cert", OPT, struct yaml_tls, cert, 1, 500),
     CYAML_FIELD_STRING_PTR("key", OPT, struct yaml_tls, key, 1, 500),
     CYAML_FIELD_STRING_PTR("admin_cert", OPT, struct yaml_tls, admin_cert, 1, 500),
+    CYAML_FIELD_STRING_PTR("sbi_client_role", OPT, struct yaml_tls, sbi_client_role, 1, 15),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t aka_fields[] = {
     CYAML_FIELD_UINT("sqn_block", OPT, struct yaml_aka, sqn_block),
@@ -111,8 +116,14 @@ static const cyaml_schema_field_t analytics_fields[] = {
     CYAML_FIELD_UINT_PTR("findings_retention_days", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
                          struct yaml_analytics, findings_retention_days),
     CYAML_FIELD_END};
+static const cyaml_schema_value_t allow_entry_schema = {
+    CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, 128)};
 static const cyaml_schema_field_t policy_fields[] = {
     CYAML_FIELD_BOOL("nftables", OPT, struct yaml_policy, nftables),
+    CYAML_FIELD_BOOL("webhook_http_loopback", OPT, struct yaml_policy, webhook_http_loopback),
+    CYAML_FIELD_SEQUENCE("webhook_allow", CYAML_FLAG_POINTER | OPT, struct yaml_policy,
+                         webhook_allow, &allow_entry_schema, 0, OUTBOUND_ALLOW_MAX),
+    CYAML_FIELD_STRING_PTR("webhook_ca", OPT, struct yaml_policy, webhook_ca, 1, 500),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t subscriber_fields[] = {
     CYAML_FIELD_UINT("expiry_sweep_s", OPT, struct yaml_subscriber, expiry_sweep_s),
@@ -191,6 +202,7 @@ void config_defaults(struct config *c, const char *dir)
     strcpy(c->tls_cert, "pki/server.crt");
     strcpy(c->tls_key, "pki/server.key");
     strcpy(c->admin_cert, "pki/admin.crt");
+    strcpy(c->sbi_client_role, "nf");
     c->sqn_block = 1000;
     c->auth_ctx_ttl_s = 30;
     c->max_synch_failures = 2;
@@ -353,6 +365,7 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         set(c->tls_cert, sizeof(c->tls_cert), y->tls->cert);
         set(c->tls_key, sizeof(c->tls_key), y->tls->key);
         set(c->admin_cert, sizeof(c->admin_cert), y->tls->admin_cert);
+        set(c->sbi_client_role, sizeof(c->sbi_client_role), y->tls->sbi_client_role);
     }
     if (y->aka) {
         if (y->aka->sqn_block)
@@ -373,8 +386,20 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         if (y->analytics->findings_retention_days)
             c->an_findings_retention_days = *y->analytics->findings_retention_days;
     }
-    if (y->policy)
+    bool bad_allow = false;
+    if (y->policy) {
         c->policy_nftables = y->policy->nftables;
+        c->webhook_http_loopback = y->policy->webhook_http_loopback;
+        set(c->webhook_ca, sizeof(c->webhook_ca), y->policy->webhook_ca);
+        /* checked and kept in the canonical form outbound_allow_parse reads back */
+        struct outbound_rules r = {0};
+        const char *why;
+        for (unsigned i = 0; i < y->policy->webhook_allow_count && !bad_allow; i++)
+            bad_allow = strchr(y->policy->webhook_allow[i], ',') != NULL ||
+                        outbound_allow_parse(y->policy->webhook_allow[i], &r, &why) != IOTSEC_OK ||
+                        r.n_allow != i + 1;
+        outbound_allow_format(&r, c->webhook_allow, sizeof(c->webhook_allow));
+    }
     bool bad_sweep = y->subscriber && (y->subscriber->expiry_sweep_s < 1 ||
                                        y->subscriber->expiry_sweep_s > 86400);
     if (y->subscriber)
@@ -393,6 +418,17 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
     load_nrf(y, &c->nrf);
     cyaml_free(&cfg, &config_schema, y, 0);
 
+    if (bad_allow) {
+        snprintf(err, err_len,
+                 "%s: policy.webhook_allow is a list of CIDR[:port] "
+                 "(a.b.c.d[/n][:port], [v6addr][/n][:port])",
+                 path);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (strcmp(c->sbi_client_role, "nf") != 0 && strcmp(c->sbi_client_role, "not_admin") != 0) {
+        snprintf(err, err_len, "%s: tls.sbi_client_role is nf or not_admin", path);
+        return IOTSEC_ERR_INVALID;
+    }
     if (bad_sweep) {
         snprintf(err, err_len, "%s: subscriber.expiry_sweep_s is 1..86400", path);
         return IOTSEC_ERR_INVALID;
@@ -443,6 +479,7 @@ int config_write(const struct config *c, const char *path)
             "  northbound: \"%s\" # HTTPS, application servers (AF certificates)\n"
             "  device: \"%s\"     # HTTPS, device onboarding and gateways\n"
             "tls:\n  ca: %s\n  cert: %s\n  key: %s\n  admin_cert: %s\n"
+            "  sbi_client_role: %s   # nf: SBI clients need an NF certificate (docs/operations.md)\n"
             "aka:\n  sqn_block: %u\n  auth_context_ttl_s: %u\n  max_synch_failures: %u\n"
             "workers: %u          # 0: one per CPU\n"
             "log_level: %s\n"
@@ -455,7 +492,7 @@ int config_write(const struct config *c, const char *path)
             "#   sbi: true\n",
             c->dir, c->mcc, c->mnc, c->database, c->kek_file, c->sbi_listen, c->sbi_h2c_listen,
             c->admin_listen, c->northbound_listen, c->device_listen, c->tls_ca, c->tls_cert,
-            c->tls_key, c->admin_cert, c->sqn_block, c->auth_ctx_ttl_s, c->max_synch_failures,
+            c->tls_key, c->admin_cert, c->sbi_client_role, c->sqn_block, c->auth_ctx_ttl_s, c->max_synch_failures,
             c->workers, c->log_level, c->an_window_s, c->an_rotate_s, c->an_key_file,
             c->an_findings_retention_days);
     return fclose(f) == 0 ? IOTSEC_OK : IOTSEC_ERR_IO;

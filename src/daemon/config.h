@@ -44,6 +44,10 @@ struct config {
     char device_listen[128];  /* HTTPS, devices and gateways (factory certificates optional) */
     char tls_ca[CONFIG_PATH_MAX], tls_cert[CONFIG_PATH_MAX], tls_key[CONFIG_PATH_MAX];
     char admin_cert[CONFIG_PATH_MAX]; /* the admin client certificate (pinned) */
+    /* Which certificates of the CA the SBI face takes (tls.sbi_client_role): "nf" (default)
+     * only NF certificates, those naming an NF instance (SAN URI urn:uuid:...); "not_admin"
+     * any but the admin certificate (NF certificates issued without the instance ID). */
+    char sbi_client_role[16];
     unsigned workers;             /* 0 = one per CPU */
     unsigned sqn_block;           /* SEQs reserved durably per database write */
     unsigned auth_ctx_ttl_s;      /* how long an AUSF authentication context lives */
@@ -60,6 +64,10 @@ struct config {
     unsigned expiry_sweep_s; /* how often expired credentials are marked (60; 1..86400) */
     /* policy: (docs/policy.md) */
     int policy_nftables; /* quarantined UE addresses in an nftables set (needs CAP_NET_ADMIN) */
+    int webhook_http_loopback;        /* lab switch: webhooks over plain http to loopback */
+    char webhook_allow[1024];         /* webhook destinations allowed besides public addresses
+                                       * (CIDR[:port],...: http/outbound.h) */
+    char webhook_ca[CONFIG_PATH_MAX]; /* CA file for webhook servers ("": system store) */
     /* location and T8 monitoring (section "location:") */
     char loc_granularity[8];      /* "cell" or "ta": the finest location reported to AFs */
     unsigned loc_k_anonymity;     /* area counts below are withheld (default 10) */

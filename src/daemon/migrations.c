@@ -25,6 +25,9 @@ static const struct store_migration migrations[] = {
     {8, "subscriber: SQN slots leased by instances", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
     {9, "analytics: findings kept as evidence, UE address mappings", ANALYTICS_MIGRATION_1, NULL},
     {10, "policy: who acted and why, the finding behind an action", POLICY_MIGRATION_2, NULL},
+    {11, "expose: each AF's allow-list of notification destinations", EXPOSE_MIGRATION_2, NULL},
+    {12, "expose: AF token generation (a disable kills its tokens for good)",
+     EXPOSE_MIGRATION_TOKEN_GEN, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

@@ -13,6 +13,7 @@
 
 #include "base/err.h"
 #include "base/hex.h"
+#include "http/http.h"
 
 #define DAYS_CA (10 * 365)
 #define DAYS_LEAF (2 * 365)
@@ -154,4 +155,12 @@ int pki_cert_fingerprint(const char *path, char hex[65])
         return IOTSEC_ERR_CRYPTO;
     hex_encode(md, 32, hex);
     return IOTSEC_OK;
+}
+
+bool pki_peer_is_nf(const struct http_peer *peer, void *user)
+{
+    const struct pki_sbi_role *r = user;
+    if (!peer->has_cert || strcmp(peer->cert_sha256_hex, r->admin_cert_sha256) == 0)
+        return false;
+    return r->any_but_admin || http_peer_has_san_uri(peer, "urn:uuid:");
 }

@@ -53,6 +53,7 @@ struct daemon {
     struct nrf_client *nrf;    /* nrf.url: registration of the AUSF and UDM */
     enum nrf_state nrf_state;  /* after the first round, for the ready line */
     int sbi_tls, sbi_h2c, adm_tls, north_tls, dev_tls; /* listener indexes */
+    struct pki_sbi_role sbi_role; /* which certificates of the CA the SBI face takes */
 };
 
 /* The faces' names, the log callback's user pointer: "address in use" then says which face. */
@@ -235,6 +236,16 @@ static int open_analytics(struct daemon *d)
         return IOTSEC_ERR_INVALID;
     }
     struct policy_service_options po = {.store = d->store, .kek = &d->kek};
+    char ca[CONFIG_PATH_MAX + 64] = "";
+    if (d->cfg.webhook_ca[0])
+        config_path(&d->cfg, d->cfg.webhook_ca, ca, sizeof(ca));
+    const char *why;
+    po.webhook_ca_file = ca[0] ? ca : NULL;
+    po.webhook_rules.http_loopback = d->cfg.webhook_http_loopback != 0;
+    if (outbound_allow_parse(d->cfg.webhook_allow, &po.webhook_rules, &why) != IOTSEC_OK) {
+        log_error("policy.webhook_allow: %s", why);
+        return IOTSEC_ERR_INVALID;
+    }
     memcpy(po.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(po.admin_cert_sha256));
     if ((d->policy = policy_service_new(&po)) == NULL)
         return IOTSEC_ERR_NOMEM;
@@ -349,6 +360,14 @@ static int listen_tls(struct daemon *d, struct http_server *srv, const char *bin
         lc.ca_file = NULL;
     /* A device connects once per onboarding and never resumes: tickets would be pure cost. */
     lc.no_resumption = srv == d->dev;
+    /* The CA vouches for the admin certificate too: the SBI face also wants the NF role. */
+    if (srv == d->sbi) {
+        memcpy(d->sbi_role.admin_cert_sha256, d->admin.admin_cert_sha256,
+               sizeof(d->sbi_role.admin_cert_sha256));
+        d->sbi_role.any_but_admin = strcmp(d->cfg.sbi_client_role, "not_admin") == 0;
+        lc.client_cert_role = pki_peer_is_nf;
+        lc.client_cert_role_user = &d->sbi_role;
+    }
     return http_server_listen(srv, &lc);
 }
 

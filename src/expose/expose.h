@@ -102,6 +102,9 @@ struct jwt_claims {
     const char *client_id; /* the AF id again (RFC 9068 client_id) */
     const char *jti;       /* NULL: 128 random bits, base64url */
     int64_t iat, nbf, exp; /* NumericDate, seconds since the epoch; exp > iat */
+    /* The AF's token generation when issued (private claim "token_gen"; 0: omitted). Each
+     * disable of the AF starts a new generation: older tokens are refused for good. */
+    int64_t token_gen;
     uint8_t x5t_s256[JWT_X5T_LEN];
 };
 
@@ -133,6 +136,7 @@ enum jwt_reason {
     JWT_R_ISSUER,         /* iss is not ours */
     JWT_R_AUDIENCE,       /* aud does not name this API */
     JWT_R_BINDING,        /* cnf.x5t#S256 is not this connection's client certificate */
+    JWT_R_SUBJECT,        /* sub is not client_id (client credentials: RFC 9068 §2.2) */
     JWT_R_INTERNAL,       /* memory or crypto library failure */
 };
 
@@ -159,6 +163,7 @@ struct jwt_verified {
     char jti[JWT_STR_MAX + 1];
     char scope[JWT_SCOPE_MAX + 1];
     int64_t iat, nbf, exp; /* nbf 0 when absent */
+    int64_t token_gen;     /* 0 when absent */
 };
 
 /* Verifies token (len bytes, need not be NUL-terminated). The algorithm is ES256 because the

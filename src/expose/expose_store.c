@@ -78,6 +78,34 @@ const char EXPOSE_MIGRATION_1[] =
     "  at INTEGER NOT NULL"
     ");";
 
+const char EXPOSE_MIGRATION_2[] =
+    "ALTER TABLE expose_afs ADD COLUMN allow_destinations TEXT NOT NULL DEFAULT '';";
+
+/* Tokens die with a disable for good (issue 11): the generation a token carries must be its
+ * AF's current one. Existing AFs start at 0, which is also what tokens issued before this
+ * migration (without the claim) carry: they stay valid until the AF's next disable. */
+const char EXPOSE_MIGRATION_TOKEN_GEN[] =
+    "ALTER TABLE expose_afs ADD COLUMN token_gen INTEGER NOT NULL DEFAULT 0;";
+
+int nb_store_af_set_state(struct store_conn *c, const char *af_id, const char *state)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(c, "UPDATE expose_afs SET state = ?, updated_at = ?, token_gen ="
+                           " token_gen + CASE WHEN ? = 'disabled' THEN 1 ELSE 0 END WHERE"
+                           " af_id = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, state, -1);
+    store_bind_int64(st, 2, nb_now());
+    store_bind_text(st, 3, state, -1);
+    store_bind_text(st, 4, af_id, -1);
+    int s = store_step(st);
+    store_reset(st);
+    if (s != STORE_DONE)
+        return store_error(c, s);
+    return store_changes(c) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+}
+
 static void text_col(struct store_stmt *st, int col, char *dst, size_t cap)
 {
     const char *t = store_col_text(st, col);
@@ -88,8 +116,8 @@ int nb_store_afs_load(struct store_conn *c, struct nb_af *afs, size_t cap, size_
 {
     struct store_stmt *st;
     int rc = store_stmt(c,
-                        "SELECT af_id, name, cert_sha256, services, state FROM expose_afs"
-                        " ORDER BY af_id",
+                        "SELECT af_id, name, cert_sha256, services, state,"
+                        " allow_destinations, token_gen FROM expose_afs ORDER BY af_id",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -102,6 +130,11 @@ int nb_store_afs_load(struct store_conn *c, struct nb_af *afs, size_t cap, size_
         text_col(st, 2, a->cert_sha256_hex, sizeof(a->cert_sha256_hex));
         a->services = (uint32_t)store_col_int64(st, 3);
         a->active = strcmp(store_col_text(st, 4), "active") == 0;
+        const char *why;
+        memset(&a->dest, 0, sizeof(a->dest));
+        if (outbound_allow_parse(store_col_text(st, 5), &a->dest, &why) != IOTSEC_OK)
+            memset(&a->dest, 0, sizeof(a->dest)); /* written checked: refuse all if not */
+        a->token_gen = store_col_int64(st, 6);
     }
     store_reset(st);
     return s == STORE_ROW || s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
@@ -325,6 +358,21 @@ int nb_store_opted_out(struct store_conn *c, const char *supi, bool *out)
     *out = s == STORE_ROW;
     store_reset(st);
     return s == STORE_ROW || s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
+}
+
+int nb_store_af_set_destinations(struct store_conn *c, const char *af_id, const char *text)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(c, "UPDATE expose_afs SET allow_destinations = ? WHERE af_id = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, text, -1);
+    store_bind_text(st, 2, af_id, -1);
+    int s = store_step(st);
+    store_reset(st);
+    if (s != STORE_DONE)
+        return store_error(c, s);
+    return store_changes(c) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
 }
 
 int nb_store_stamp(struct store_conn *c, const char *sql, int64_t when, const char *key)

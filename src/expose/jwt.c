@@ -38,7 +38,7 @@ static bool claims_ok(const struct jwt_claims *c)
     return str_ok(c->iss, JWT_STR_MAX) && str_ok(c->sub, JWT_STR_MAX) &&
            str_ok(c->aud, JWT_STR_MAX) && str_ok(c->scope, JWT_SCOPE_MAX) &&
            str_ok(c->client_id, JWT_STR_MAX) && (c->jti == NULL || str_ok(c->jti, JWT_STR_MAX)) &&
-           c->iat > 0 && c->exp > c->iat && c->nbf >= 0;
+           c->iat > 0 && c->exp > c->iat && c->nbf >= 0 && c->token_gen >= 0;
 }
 
 /* The claims object, members in a fixed order (JSON_PRESERVE_ORDER when dumped). */
@@ -51,6 +51,11 @@ static json_t *claims_json(const struct jwt_claims *c, const char *jti)
                           "iat", (json_int_t)c->iat, "jti", jti, "client_id", c->client_id, "cnf",
                           "x5t#S256", x5t);
     if (o != NULL && c->nbf != 0 && json_object_set_new(o, "nbf", json_integer(c->nbf)) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (o != NULL && c->token_gen != 0 &&
+        json_object_set_new(o, "token_gen", json_integer(c->token_gen)) != 0) {
         json_decref(o);
         o = NULL;
     }

@@ -70,6 +70,19 @@ static enum jwt_reason check_binding(const json_t *claims, const uint8_t want[JW
     return ct_equal(got, want, JWT_X5T_LEN) ? JWT_R_OK : JWT_R_BINDING;
 }
 
+/* An optional non-negative integer claim; 0 when absent. */
+static enum jwt_reason get_count(const json_t *o, const char *name, int64_t *out)
+{
+    const json_t *v = json_object_get(o, name);
+    *out = 0;
+    if (v == NULL)
+        return JWT_R_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return JWT_R_CLAIM_INVALID;
+    *out = json_integer_value(v);
+    return JWT_R_OK;
+}
+
 static enum jwt_reason check_times(const struct jwt_verified *v, const struct jwt_expect *ex)
 {
     if (v->exp <= ex->now - ex->leeway)
@@ -95,10 +108,15 @@ enum jwt_reason jwt_check_claims(const json_t *claims, const struct jwt_expect *
         (r = copy_string(claims, "scope", out->scope, JWT_SCOPE_MAX)) != JWT_R_OK ||
         (r = get_time(claims, "exp", true, &out->exp)) != JWT_R_OK ||
         (r = get_time(claims, "iat", true, &out->iat)) != JWT_R_OK ||
-        (r = get_time(claims, "nbf", false, &out->nbf)) != JWT_R_OK)
+        (r = get_time(claims, "nbf", false, &out->nbf)) != JWT_R_OK ||
+        (r = get_count(claims, "token_gen", &out->token_gen)) != JWT_R_OK)
         return r;
     if (strcmp(iss, ex->iss) != 0)
         return JWT_R_ISSUER;
+    /* Client credentials: no resource owner, the subject is the client (RFC 9068 §2.2). A
+     * token naming one AF as subject and another as client is not one we issue. */
+    if (strcmp(out->sub, out->client_id) != 0)
+        return JWT_R_SUBJECT;
     if ((r = check_audience(json_object_get(claims, "aud"), ex->aud)) != JWT_R_OK ||
         (r = check_times(out, ex)) != JWT_R_OK)
         return r;
@@ -129,6 +147,7 @@ const char *jwt_reason_str(enum jwt_reason r)
         [JWT_R_ISSUER] = "wrong issuer",
         [JWT_R_AUDIENCE] = "wrong audience",
         [JWT_R_BINDING] = "token not bound to this client certificate",
+        [JWT_R_SUBJECT] = "sub is not client_id",
         [JWT_R_INTERNAL] = "internal error",
     };
     if ((unsigned)r < sizeof(text) / sizeof(text[0]) && text[r] != NULL)

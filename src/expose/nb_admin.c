@@ -1,6 +1,8 @@
 /* The operator's side of exposure, on the admin face (pinned admin certificate):
- *   POST /admin/v1/afs                          register {name, cert_pem, services[]}
+ *   POST /admin/v1/afs                          register {name, cert_pem, services[],
+ *                                               allow_destinations[] (optional)}
  *   GET  /admin/v1/afs                          list
+ *   PATCH /admin/v1/afs/{afId}                  {allow_destinations[]}: replaces the list
  *   POST /admin/v1/afs/{afId}/disable|enable
  *   POST /admin/v1/expose/signing-keys/rotate   new signing key; the old ones still verify
  *   POST /admin/v1/expose/signing-keys/{kid}/retire
@@ -85,6 +87,7 @@ bool nb_id_valid(const char *s)
 
 struct af_job {
     const char *af_id, *name, *pem, *fp, *state;
+    const char *dest; /* allow_destinations as text ("" none) */
     uint32_t services;
 };
 
@@ -107,24 +110,45 @@ static int af_insert(struct store_conn *c, void *arg)
     store_bind_int64(st, 7, now);
     int s = store_step(st);
     store_reset(st);
-    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
+    if (s != STORE_DONE)
+        return store_error(c, s);
+    return j->dest[0] ? nb_store_af_set_destinations(c, j->af_id, j->dest) : IOTSEC_OK;
+}
+
+static int af_set_dest(struct store_conn *c, void *arg)
+{
+    struct af_job *j = arg;
+    return nb_store_af_set_destinations(c, j->af_id, j->dest);
+}
+
+/* allow_destinations: an array of "CIDR[:port]" strings (absent: none) -> text. */
+static bool dest_decode(const json_t *arr, char *text, size_t cap)
+{
+    struct outbound_rules r = {0};
+    const char *why;
+    size_t i;
+    json_t *v;
+    if (arr == NULL) {
+        text[0] = 0;
+        return true;
+    }
+    if (!json_is_array(arr) || json_array_size(arr) > OUTBOUND_ALLOW_MAX)
+        return false;
+    json_array_foreach(arr, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s == NULL || strchr(s, ',') || *s == 0 || r.n_allow != i ||
+            outbound_allow_parse(s, &r, &why) != IOTSEC_OK || r.n_allow != i + 1)
+            return false;
+    }
+    outbound_allow_format(&r, text, cap);
+    return true;
 }
 
 static int af_set_state(struct store_conn *c, void *arg)
 {
     struct af_job *j = arg;
-    struct store_stmt *st;
-    int rc = store_stmt(c, "UPDATE expose_afs SET state = ?, updated_at = ? WHERE af_id = ?", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, j->state, -1);
-    store_bind_int64(st, 2, nb_now());
-    store_bind_text(st, 3, j->af_id, -1);
-    int s = store_step(st);
-    store_reset(st);
-    if (s != STORE_DONE)
-        return store_error(c, s);
-    return store_changes(c) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+    return nb_store_af_set_state(c, j->af_id, j->state);
 }
 
 /* The SHA-256 (hex) of the DER of the one certificate in pem. */
@@ -149,12 +173,22 @@ static int pem_fingerprint(const char *pem, char hex[65])
 
 static json_t *af_json(const struct nb_af *a)
 {
-    char scope[128];
+    char scope[128], text[OUTBOUND_ALLOW_TEXT];
     nb_services_scope(a->services, scope, sizeof(scope));
-    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "af_id", a->af_id, "name", a->name,
+    outbound_allow_format(&a->dest, text, sizeof(text));
+    json_t *dest = json_array();
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, ",");
+        json_array_append_new(dest, json_stringn(p, n));
+        p += n + (p[n] == ',');
+    }
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "af_id", a->af_id, "name", a->name,
                      "cert_sha256", a->cert_sha256_hex, "services", scope, "state",
-                     a->active ? "active" : "disabled");
+                     a->active ? "active" : "disabled", "allow_destinations", dest);
 }
+
+static const char DEST_HINT[] = "an array of at most 16 \"CIDR[:port]\" (a.b.c.d[/n][:port], "
+                                "[v6addr][/n][:port])";
 
 static void handle_af_add(struct http_request *req, void *user)
 {
@@ -177,7 +211,9 @@ static void handle_af_add(struct http_request *req, void *user)
         bad_service |= s == 0;
         services |= s;
     }
-    struct af_job j = {.name = name, .pem = pem, .services = services};
+    char dest[OUTBOUND_ALLOW_TEXT];
+    bool dest_ok = dest_decode(json_object_get(o, "allow_destinations"), dest, sizeof(dest));
+    struct af_job j = {.name = name, .pem = pem, .services = services, .dest = dest};
     char fp[65], af_id[EXPOSE_ID_MAX + 1];
     struct http_invalid_param ip[1];
     if (name == NULL || strlen(name) == 0 || strlen(name) > EXPOSE_AF_NAME_MAX)
@@ -187,6 +223,8 @@ static void handle_af_add(struct http_request *req, void *user)
     else if (bad_service)
         ip[0] = (struct http_invalid_param){"services", "known services: monitoring-event, "
                                                         "as-session-with-qos"};
+    else if (!dest_ok)
+        ip[0] = (struct http_invalid_param){"allow_destinations", DEST_HINT};
     else
         ip[0].param = NULL;
     if (ip[0].param) {
@@ -271,6 +309,41 @@ static void handle_af_state(struct http_request *req, void *user)
         nb_store_failed(req, IOTSEC_ERR_NOTFOUND);
         return;
     }
+    http_respond_json(req, 200, af_json(&a));
+}
+
+static void handle_af_update(struct http_request *req, void *user)
+{
+    struct expose_nb *nb = user;
+    if (!nb_admin_ok(req, nb))
+        return;
+    json_t *o = nb_body_json(req);
+    if (o == NULL)
+        return;
+    char dest[OUTBOUND_ALLOW_TEXT];
+    json_t *arr = json_object_get(o, "allow_destinations");
+    bool ok = arr && json_object_size(o) == 1 && dest_decode(arr, dest, sizeof(dest));
+    json_decref(o);
+    if (!ok) {
+        struct http_invalid_param ip = {"allow_destinations", DEST_HINT};
+        http_respond_problem(req, 400, NULL, "only allow_destinations can be changed", NULL, &ip,
+                             1);
+        return;
+    }
+    struct af_job j = {.af_id = http_request_param(req, "afId"), .dest = dest};
+    int rc = nb_write_sync(nb, af_set_dest, &j);
+    if (rc == IOTSEC_OK)
+        rc = nb_afs_reload(nb);
+    struct nb_af a;
+    if (rc == IOTSEC_OK && !nb_af_find(nb, j.af_id, NULL, &a))
+        rc = IOTSEC_ERR_NOTFOUND;
+    if (rc != IOTSEC_OK) {
+        nb_store_failed(req, rc);
+        return;
+    }
+    char res[128];
+    snprintf(res, sizeof(res), "af:%s", j.af_id);
+    nb_admin_audit(nb, req, "af.allow_destinations", res);
     http_respond_json(req, 200, af_json(&a));
 }
 
@@ -374,6 +447,8 @@ int expose_admin_routes(struct expose_nb *nb, struct http_server *adm,
         rc = http_server_route(adm, "GET", "/admin/v1/afs", handle_af_list, nb);
     if (rc == IOTSEC_OK)
         rc = http_server_route(adm, "POST", "/admin/v1/afs/{afId}/{action}", handle_af_state, nb);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(adm, "PATCH", "/admin/v1/afs/{afId}", handle_af_update, nb);
     if (rc == IOTSEC_OK)
         rc = http_server_route(adm, "POST", "/admin/v1/expose/signing-keys/rotate",
                                handle_key_rotate, nb);

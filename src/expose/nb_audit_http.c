@@ -13,24 +13,26 @@
 
 #define LIST_MAX   1000
 
-static json_t *row_json(struct store_stmt *st)
+static json_t *row_json(const struct nb_audit_row *r)
 {
     char hex[2 * AUDIT_HASH_LEN + 1] = "";
-    if (store_col_bytes(st, 8) == AUDIT_HASH_LEN)
-        hex_encode(store_col_blob(st, 8), AUDIT_HASH_LEN, hex);
-    return json_pack("{s:I, s:I, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "seq",
-                     (json_int_t)store_col_int64(st, 0), "time_ms",
-                     (json_int_t)store_col_int64(st, 1), "principal",
-                     store_col_text(st, 2), "action",
-                     store_col_text(st, 3), "resource",
-                     store_col_text(st, 4), "allow",
-                     store_col_int(st, 7), "reason",
-                     store_col_text(st, 5), "request_id",
-                     store_col_text(st, 6), "hash", hex);
+    if (r->hash)
+        hex_encode(r->hash, AUDIT_HASH_LEN, hex);
+    return json_pack("{s:I, s:I, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "seq", (json_int_t)r->seq,
+                     "time_ms", (json_int_t)r->time_ms, "principal", r->principal, "action",
+                     r->action, "resource", r->resource, "allow", r->allow, "reason", r->reason,
+                     "request_id", r->request_id, "hash", hex);
 }
 
-#define COLS "SELECT seq, time_ms, principal, action, resource, reason, request_id, allow, hash" \
-             " FROM expose_audit "
+static void list_one(const struct nb_audit_row *r, void *ctx)
+{
+    json_array_append_new(ctx, row_json(r));
+}
+
+static void record_one(const struct nb_audit_row *r, void *ctx)
+{
+    json_object_set_new(ctx, "record", row_json(r));
+}
 
 static void handle_audit_log(struct http_request *req, void *user)
 {
@@ -47,24 +49,13 @@ static void handle_audit_log(struct http_request *req, void *user)
     /* decisions are answered before their records commit: show every one answered before
      * this request (a store that refuses the barrier still shows what it has) */
     nb_audit_barrier(&nb->audit);
-    struct store_conn *c;
-    struct store_stmt *st;
-    int rc = store_reader_get(nb->store, &c);
-    if (rc == IOTSEC_OK)
-        rc = store_stmt(c, af ? COLS "WHERE principal = ? AND seq > ? ORDER BY seq LIMIT ?"
-                              : COLS "WHERE ? IS NULL AND seq > ? ORDER BY seq LIMIT ?", &st);
+    json_t *arr = json_array();
+    int rc = nb_audit_list(nb->store, af, after, limit, list_one, arr);
     if (rc != IOTSEC_OK) {
+        json_decref(arr);
         nb_store_failed(req, rc);
         return;
     }
-    if (af)
-        store_bind_text(st, 1, af, -1);
-    store_bind_int64(st, 2, after);
-    store_bind_int64(st, 3, limit);
-    json_t *arr = json_array();
-    while (store_step(st) == STORE_ROW)
-        json_array_append_new(arr, row_json(st));
-    store_reset(st);
     http_respond_json(req, 200, json_pack("{s:o}", "records", arr));
 }
 
@@ -77,22 +68,11 @@ static void handle_audit_verify(struct http_request *req, void *user)
     int64_t bad = -1;
     struct audit_anchor head;
     nb_audit_barrier(&nb->audit); /* the chain as of every decision answered before */
-    struct store_conn *conn;
-    int rc = store_reader_get(nb->store, &conn);
-    if (rc == IOTSEC_OK)
-        rc = expose_audit_verify_db(conn, &count, &bad, &head);
+    int rc = nb_audit_verify_store(nb->store, &count, &bad, &head);
     if (rc == IOTSEC_ERR_AUTH || rc == IOTSEC_ERR_INVALID) {
         json_t *o = json_pack("{s:b, s:I, s:s}", "ok", 0, "first_bad_seq", (json_int_t)bad,
                               "detail", "the record is altered, out of place or missing");
-        struct store_conn *c;
-        struct store_stmt *st;
-        if (store_reader_get(nb->store, &c) == IOTSEC_OK &&
-            store_stmt(c, COLS "WHERE seq >= ? ORDER BY seq LIMIT 1", &st) == IOTSEC_OK) {
-            store_bind_int64(st, 1, bad);
-            if (store_step(st) == STORE_ROW)
-                json_object_set_new(o, "record", row_json(st));
-            store_reset(st);
-        }
+        nb_audit_record_from(nb->store, bad, record_one, o);
         /* 200: the check ran; its verdict is in the body (the CLI exits non-zero on it) */
         http_respond_json(req, 200, o);
         return;

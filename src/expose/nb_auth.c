@@ -50,7 +50,8 @@ static const char *token_code(enum jwt_reason r)
         [JWT_R_CLAIM_INVALID] = "TOKEN_CLAIM_INVALID", [JWT_R_EXPIRED] = "TOKEN_EXPIRED",
         [JWT_R_NOT_YET_VALID] = "TOKEN_NOT_YET_VALID", [JWT_R_LIFETIME] = "TOKEN_LIFETIME",
         [JWT_R_ISSUER] = "TOKEN_ISSUER", [JWT_R_AUDIENCE] = "TOKEN_AUDIENCE",
-        [JWT_R_BINDING] = "TOKEN_BINDING", [JWT_R_INTERNAL] = "TOKEN_INTERNAL",
+        [JWT_R_BINDING] = "TOKEN_BINDING", [JWT_R_SUBJECT] = "TOKEN_SUBJECT",
+        [JWT_R_INTERNAL] = "TOKEN_INTERNAL",
     };
     if ((size_t)r < sizeof(codes) / sizeof(codes[0]) && codes[r] != NULL)
         return codes[r];
@@ -129,11 +130,18 @@ int expose_nb_authenticate(struct expose_nb *nb, struct http_request *req, uint3
         e.scopes = expose_services_from_scope(v.scope);
         e.exp = v.exp;
         e.service = service;
+        e.token_gen = v.token_gen;
         nb_cache_put(nb->cache, &e, now);
     }
     if (strcmp(e.sub, af.af_id) != 0)
         return refuse(nb, req, principal, 401, "invalid_token", "TOKEN_OTHER_AF",
                       "the access token was issued to another application function");
+    /* Checked on every request against the registry as it is now: a token from before the
+     * AF's last disable stays dead after it is enabled again. */
+    if (e.token_gen != af.token_gen)
+        return refuse(nb, req, principal, 401, "invalid_token", "TOKEN_REVOKED",
+                      "the access token was issued before the application function was last "
+                      "disabled");
     if (!(e.scopes & service) || !(af.services & service))
         return refuse(nb, req, principal, 403, "insufficient_scope", "INSUFFICIENT_SCOPE",
                       "the token's scope or the AF's registration does not cover this API");
@@ -297,6 +305,20 @@ int expose_nb_audit(struct expose_nb *nb, const struct expose_af *af, const char
 {
     return nb_audit_add(&nb->audit, nb_now_ms(), af->af_id, action, resource, allow, reason,
                         request_id);
+}
+
+int expose_nb_af_destinations(struct expose_nb *nb, const char *af_id, struct outbound_rules *rules)
+{
+    bool found = false;
+    pthread_rwlock_rdlock(&nb->lock);
+    for (size_t i = 0; i < nb->n_afs && !found; i++)
+        if (strcmp(nb->afs[i].af_id, af_id) == 0) {
+            memcpy(rules->allow, nb->afs[i].dest.allow, sizeof(rules->allow));
+            rules->n_allow = nb->afs[i].dest.n_allow;
+            found = true;
+        }
+    pthread_rwlock_unlock(&nb->lock);
+    return found ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
 }
 
 int expose_nb_af_current(struct expose_nb *nb, const char *af_id, struct expose_af *out)

@@ -28,20 +28,7 @@ struct extid_row {
 
 static int extid_insert(struct store_conn *c, const char *af_id, const struct extid_row *r)
 {
-    struct store_stmt *st;
-    int rc = store_stmt(c,
-                        "INSERT INTO expose_external_ids (af_id, external_id, supi,"
-                        " created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                        &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, af_id, -1);
-    store_bind_text(st, 2, r->extid, -1);
-    store_bind_text(st, 3, r->supi, -1);
-    store_bind_int64(st, 4, nb_now());
-    int s = store_step(st);
-    store_reset(st);
-    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
+    return nb_extid_insert(c, af_id, r->extid, r->supi, nb_now());
 }
 
 /* ---- groups ---- */
@@ -56,34 +43,17 @@ struct group_job {
 static int group_add_run(struct store_conn *c, void *arg)
 {
     struct group_job *j = arg;
-    struct store_stmt *st;
     for (size_t i = 0; i < j->n; i++) {
-        int rc = store_stmt(c,
-                            "INSERT INTO expose_groups (group_id, supi) VALUES (?, ?)"
-                            " ON CONFLICT DO NOTHING",
-                            &st);
+        int rc = nb_group_member_add(c, j->group_id, j->rows[i].supi);
         if (rc != IOTSEC_OK)
             return rc;
-        store_bind_text(st, 1, j->group_id, -1);
-        store_bind_text(st, 2, j->rows[i].supi, -1);
-        int s = store_step(st);
-        store_reset(st);
-        if (s != STORE_DONE)
-            return store_error(c, s);
     }
     /* every AF with a live consent on the group gets the new members' external IDs */
-    int rc = store_stmt(c,
-                        "SELECT DISTINCT af_id FROM expose_consents WHERE target_kind = 'group'"
-                        " AND target_id = ? AND revoked_at IS NULL",
-                        &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, j->group_id, -1);
     char afs[64][EXPOSE_ID_MAX + 1];
     size_t n_afs = 0;
-    while (store_step(st) == STORE_ROW && n_afs < 64)
-        snprintf(afs[n_afs++], sizeof(afs[0]), "%s", store_col_text(st, 0));
-    store_reset(st);
+    int rc = nb_group_consent_afs(c, j->group_id, afs, 64, &n_afs);
+    if (rc != IOTSEC_OK)
+        return rc;
     for (size_t a = 0; a < n_afs; a++) {
         for (size_t i = 0; i < j->n; i++) {
             struct extid_row r = j->rows[i];
@@ -159,42 +129,30 @@ struct consent_job {
     size_t n, cap;
 };
 
+static bool member_one(const char *supi, void *ctx)
+{
+    struct consent_job *j = ctx;
+    if (j->n >= j->cap)
+        return false;
+    snprintf(j->rows[j->n++].supi, sizeof(j->rows[0].supi), "%s", supi);
+    return true;
+}
+
 static int consent_grant_run(struct store_conn *c, void *arg)
 {
     struct consent_job *j = arg;
-    struct store_stmt *st;
-    int rc = store_stmt(c,
-                        "INSERT INTO expose_consents (consent_id, owner, af_id, services,"
-                        " purpose, target_kind, target_id, expires, created_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        &st);
+    struct nb_consent_row row = {j->consent_id, j->owner,  j->af_id,    j->purpose,
+                                 j->kind,       j->target, j->services, j->expires};
+    int rc = nb_consent_insert(c, &row, nb_now());
     if (rc != IOTSEC_OK)
         return rc;
-    store_bind_text(st, 1, j->consent_id, -1);
-    store_bind_text(st, 2, j->owner, -1);
-    store_bind_text(st, 3, j->af_id, -1);
-    store_bind_int64(st, 4, j->services);
-    store_bind_text(st, 5, j->purpose, -1);
-    store_bind_text(st, 6, j->kind, -1);
-    store_bind_text(st, 7, j->target, -1);
-    store_bind_int64(st, 8, j->expires);
-    store_bind_int64(st, 9, nb_now());
-    int s = store_step(st);
-    store_reset(st);
-    if (s != STORE_DONE)
-        return store_error(c, s);
     j->n = 0;
     if (strcmp(j->kind, "device") == 0) {
         snprintf(j->rows[0].supi, sizeof(j->rows[0].supi), "%s", j->target);
         j->n = 1;
     } else {
-        if ((rc = store_stmt(c, "SELECT supi FROM expose_groups WHERE group_id = ? ORDER BY supi",
-                             &st)) != IOTSEC_OK)
+        if ((rc = nb_group_members_each(c, j->target, member_one, j)) != IOTSEC_OK)
             return rc;
-        store_bind_text(st, 1, j->target, -1);
-        while ((s = store_step(st)) == STORE_ROW && j->n < j->cap)
-            snprintf(j->rows[j->n++].supi, sizeof(j->rows[0].supi), "%s", store_col_text(st, 0));
-        store_reset(st);
     }
     for (size_t i = 0; i < j->n; i++) {
         if ((rc = expose_nb_external_id(j->nb, j->af_id, j->rows[i].supi, j->rows[i].extid)) !=
@@ -287,10 +245,7 @@ struct revoke_job {
 static int consent_revoke_run(struct store_conn *c, void *arg)
 {
     struct revoke_job *j = arg;
-    return nb_store_stamp(c,
-                          "UPDATE expose_consents SET revoked_at = ? WHERE consent_id = ? AND"
-                          " revoked_at IS NULL",
-                          nb_now(), j->consent_id);
+    return nb_consent_revoke_row(c, j->consent_id, nb_now());
 }
 
 static void handle_consent_revoke(struct http_request *req, void *user)
@@ -326,19 +281,7 @@ struct opt_job {
 static int opt_run(struct store_conn *c, void *arg)
 {
     struct opt_job *j = arg;
-    struct store_stmt *st;
-    int rc = store_stmt(c,
-                        j->out ? "INSERT INTO expose_opt_outs (supi, at) VALUES (?, ?)"
-                                 " ON CONFLICT DO NOTHING"
-                               : "DELETE FROM expose_opt_outs WHERE supi = ? AND ? IS NOT NULL",
-                        &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, j->supi, -1);
-    store_bind_int64(st, 2, nb_now());
-    int s = store_step(st);
-    store_reset(st);
-    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
+    return nb_opt_out_set(c, j->supi, j->out, nb_now());
 }
 
 static void handle_opt(struct http_request *req, void *user)

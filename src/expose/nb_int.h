@@ -18,6 +18,8 @@ struct nb_af {
     char cert_sha256_hex[65];
     uint32_t services;
     bool active;
+    struct outbound_rules dest; /* allow: notification destinations allowed besides public */
+    int64_t token_gen; /* bumped by each disable: tokens of older generations are dead */
 };
 
 /* ---- verified-token cache ---- */
@@ -29,6 +31,7 @@ struct nb_cache_entry {
     char jti[JWT_STR_MAX + 1];
     uint32_t scopes;
     uint32_t service; /* the API it was verified for (its aud) */
+    int64_t token_gen; /* the AF's token generation it was issued in */
 };
 
 struct nb_cache;
@@ -120,6 +123,12 @@ void nb_services_scope(uint32_t services, char *out, size_t cap);
 /* ---- SQL (expose_store.c) ---- */
 
 int nb_store_afs_load(struct store_conn *c, struct nb_af *afs, size_t cap, size_t *n);
+/* Sets an AF's allow-list of notification destinations (text as outbound_allow_format
+ * writes it). IOTSEC_ERR_NOTFOUND for an unknown AF. */
+int nb_store_af_set_destinations(struct store_conn *c, const char *af_id, const char *text);
+/* Sets an AF's state ("active", "disabled"); a disable also starts a new token generation.
+ * IOTSEC_ERR_NOTFOUND for an unknown AF. */
+int nb_store_af_set_state(struct store_conn *c, const char *af_id, const char *state);
 int nb_store_keys_load(struct expose_nb *nb, struct store_conn *c, size_t *n);
 int nb_store_key_insert(struct expose_nb *nb, struct store_conn *c, const struct jwt_key *key);
 int nb_store_secret(struct expose_nb *nb, struct store_conn *c, const char *name, uint8_t *v,

@@ -160,7 +160,8 @@ static void handle_token(struct http_request *req, void *user)
     }
     int64_t now = nb_now();
     struct jwt_claims cl = {.iss = nb->issuer, .sub = af.af_id, .aud = aud, .scope = canon,
-                            .client_id = af.af_id, .iat = now, .exp = now + nb->lifetime};
+                            .client_id = af.af_id, .iat = now, .exp = now + nb->lifetime,
+                            .token_gen = af.token_gen};
     memcpy(cl.x5t_s256, peer->cert_sha256, JWT_X5T_LEN);
     char *token = NULL;
     if (jwt_sign(nb->keys, &cl, &token) != IOTSEC_OK) {

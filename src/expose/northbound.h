@@ -51,12 +51,17 @@
 #include "crypto/seal.h"
 #include "expose/expose.h"
 #include "http/http.h"
+#include "http/outbound.h"
 #include "store/store.h"
 
 /* The schema: AFs, signing keys (sealed), the external-id key (sealed), groups, consents,
  * external IDs, audit records (append-only: triggers refuse UPDATE and DELETE), owners'
  * monitoring opt-outs. */
 extern const char EXPOSE_MIGRATION_1[];
+/* expose_afs.allow_destinations: each AF's allow-list of otherwise refused notification
+ * destinations (CIDR[:port], comma-separated; see http/outbound.h). */
+extern const char EXPOSE_MIGRATION_2[];
+extern const char EXPOSE_MIGRATION_TOKEN_GEN[];
 
 #define EXPOSE_AF_NAME_MAX 128
 #define EXPOSE_ID_MAX      64 /* af ids, consent ids, group ids: [A-Za-z0-9._-] */
@@ -128,6 +133,11 @@ void expose_af_fix(struct expose_af *af);
  * services); IOTSEC_ERR_NOTFOUND for an unknown one. Note that expose_nb_decide() already
  * takes the AF's services and state as registered now, whatever the struct says. */
 int expose_nb_af_current(struct expose_nb *nb, const char *af_id, struct expose_af *out);
+
+/* The AF's allow-list of notification destinations as registered now, copied into
+ * rules->allow (the rest of rules is left alone). IOTSEC_ERR_NOTFOUND for an unknown AF. */
+int expose_nb_af_destinations(struct expose_nb *nb, const char *af_id,
+                              struct outbound_rules *rules);
 
 /* Authenticates the request for an API whose service is `service` (one EXPOSE_SVC_ bit):
  * TLS client certificate present and registered to an active AF; "Authorization: Bearer"

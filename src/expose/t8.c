@@ -37,9 +37,9 @@ static struct t8_sub **slot(struct t8 *t, const char *owner)
     return p;
 }
 
-static void owner_of(const char *af_id, const char *id, char out[NOTIFY_OWNER_MAX])
+static void owner_of(const char *af_id, const char *id, char out[OUTBOUND_OWNER_MAX])
 {
-    snprintf(out, NOTIFY_OWNER_MAX, "%s/%s", af_id, id);
+    snprintf(out, OUTBOUND_OWNER_MAX, "%s/%s", af_id, id);
 }
 
 int t8_sub_add(struct t8 *t, struct t8_sub *s)
@@ -62,7 +62,7 @@ int t8_sub_add(struct t8 *t, struct t8_sub *s)
 
 struct t8_sub *t8_sub_take(struct t8 *t, const char *af_id, const char *id)
 {
-    char owner[NOTIFY_OWNER_MAX];
+    char owner[OUTBOUND_OWNER_MAX];
     owner_of(af_id, id, owner);
     pthread_mutex_lock(&t->mu);
     struct t8_sub **p = slot(t, owner), *s = *p;
@@ -77,7 +77,7 @@ struct t8_sub *t8_sub_take(struct t8 *t, const char *af_id, const char *id)
 bool t8_sub_with(struct t8 *t, const char *af_id, const char *id,
                  void (*fn)(void *ctx, struct t8_sub *s), void *ctx)
 {
-    char owner[NOTIFY_OWNER_MAX];
+    char owner[OUTBOUND_OWNER_MAX];
     owner_of(af_id, id, owner);
     pthread_mutex_lock(&t->mu);
     struct t8_sub *s = *slot(t, owner);
@@ -155,7 +155,8 @@ static void on_event(void *ctx, const struct ue_event *ev, const struct location
         return;
     if (s->req.max_reports && n == s->req.max_reports)
         atomic_store(&s->done, true);
-    if (notify_post(t->notify, s->req.destination, s->owner, body, (size_t)len) == IOTSEC_OK)
+    if (outbound_post(t->notify, s->req.destination, s->owner, body, (size_t)len, NULL) ==
+        IOTSEC_OK)
         atomic_fetch_add(&t->reports, 1);
 }
 
@@ -181,7 +182,19 @@ int t8_sub_arm(struct t8 *t, struct t8_sub *s)
     return location_watch(t->cfg.loc, key, kinds, on_event, s, &s->watch_id);
 }
 
-/* ---- the gate before each delivery attempt (notify thread) ---- */
+/* ---- destinations ---- */
+
+int t8_destination_check(struct t8 *t, const char *af_id, const char *url, const char **why)
+{
+    struct outbound_rules r = {.http_loopback = t->cfg.allow_http_loopback};
+    if (expose_nb_af_destinations(t->cfg.nb, af_id, &r) != IOTSEC_OK) {
+        *why = "unknown application function";
+        return IOTSEC_ERR_INVALID;
+    }
+    return outbound_url_check(url, &r, why);
+}
+
+/* ---- the gate before each delivery attempt (outbound thread) ---- */
 
 struct gate {
     struct expose_af af;
@@ -205,7 +218,7 @@ static bool gate_copy(struct t8 *t, const char *owner, struct gate *g)
     return s != NULL;
 }
 
-static bool gate(void *ctx, const char *owner)
+static bool gate(void *ctx, const char *owner, struct outbound_rules *rules)
 {
     struct t8 *t = ctx;
     struct gate g;
@@ -223,7 +236,8 @@ static bool gate(void *ctx, const char *owner)
         atomic_fetch_add(&t->refused_notifications, 1);
         return false; /* consent revoked or expired: stop at once */
     }
-    return true;
+    /* the AF's allow-list as registered now: the operator may have narrowed it */
+    return expose_nb_af_destinations(t->cfg.nb, g.af.af_id, rules) == IOTSEC_OK;
 }
 
 /* ---- start: stored subscriptions come back ---- */
@@ -293,13 +307,14 @@ int t8_new(const struct t8_config *cfg, struct t8 **out)
     t->cfg.api_root = NULL; /* the caller's string is not kept */
     pthread_mutex_init(&t->mu, NULL);
     pthread_mutex_init(&t->rate_mu, NULL);
-    struct notify_config nc = {.queue_max = cfg->notify_queue_max,
-                               .timeout_ms = cfg->notify_timeout_ms,
-                               .backoff_ms = cfg->notify_backoff_ms,
-                               .ca_file = cfg->notify_ca_file,
-                               .allow_http_loopback = cfg->allow_http_loopback,
-                               .check = gate, .check_ctx = t};
-    int rc = notify_new(&nc, &t->notify);
+    struct outbound_config nc = {.queue_max = cfg->notify_queue_max,
+                                 .timeout_ms = cfg->notify_timeout_ms,
+                                 .backoff_ms = cfg->notify_backoff_ms,
+                                 .ca_file = cfg->notify_ca_file,
+                                 .rules.http_loopback = cfg->allow_http_loopback,
+                                 .check = gate,
+                                 .check_ctx = t};
+    int rc = outbound_new(&nc, &t->notify);
     if (rc == IOTSEC_OK)
         rc = t8_store_each(t->cfg.store, load_one, t);
     if (rc != IOTSEC_OK) {
@@ -314,7 +329,7 @@ void t8_free(struct t8 *t)
 {
     if (t == NULL)
         return;
-    notify_free(t->notify); /* first: the gate reads the registry */
+    outbound_free(t->notify); /* first: the gate reads the registry */
     for (size_t b = 0; b < T8_BUCKETS; b++)
         for (struct t8_sub *s = t->buckets[b], *n; s; s = n) {
             n = s->next;
@@ -332,7 +347,7 @@ void t8_tick(struct t8 *t)
     struct t8_sub *gone = NULL;
     /* rows of subscriptions that just ended: deleted now, so a restart does not revive them */
     enum { ENDED_MAX = 256 };
-    char ended[ENDED_MAX][NOTIFY_OWNER_MAX];
+    char ended[ENDED_MAX][OUTBOUND_OWNER_MAX];
     size_t n_ended = 0;
     pthread_mutex_lock(&t->mu);
     for (size_t b = 0; b < T8_BUCKETS; b++) {
@@ -343,7 +358,7 @@ void t8_tick(struct t8 *t)
                 atomic_store(&s->done, true);
             if (atomic_load(&s->done) && s->done_at_ms == 0 && n_ended < ENDED_MAX) {
                 s->done_at_ms = now;
-                memcpy(ended[n_ended++], s->owner, NOTIFY_OWNER_MAX);
+                memcpy(ended[n_ended++], s->owner, OUTBOUND_OWNER_MAX);
             }
             if (s->done_at_ms && now - s->done_at_ms >= DONE_GRACE_MS) {
                 *p = s->next;
@@ -380,8 +395,8 @@ void t8_set_api_root(struct t8 *t, const char *root)
 
 int t8_metrics(struct t8 *t, struct strbuf *out)
 {
-    struct notify_metrics m;
-    notify_metrics_get(t->notify, &m);
+    struct outbound_metrics m;
+    outbound_metrics_get(t->notify, &m);
     pthread_mutex_lock(&t->mu);
     size_t subs = t->count;
     pthread_mutex_unlock(&t->mu);
@@ -396,8 +411,10 @@ int t8_metrics(struct t8 *t, struct strbuf *out)
         "iotsec_t8_notifications_total{outcome=\"failed\"} %llu\n"
         "iotsec_t8_notifications_total{outcome=\"dropped_queue_full\"} %llu\n"
         "iotsec_t8_notifications_total{outcome=\"stopped\"} %llu\n"
+        "iotsec_t8_notifications_total{outcome=\"refused_destination\"} %llu\n"
         "iotsec_t8_notifications_total{outcome=\"retried\"} %llu\n",
         subs, (unsigned long long)m.queued, (unsigned long long)m.delivered,
         (unsigned long long)m.failed, (unsigned long long)m.dropped_full,
-        (unsigned long long)m.dropped_refused, (unsigned long long)m.retries);
+        (unsigned long long)m.stopped, (unsigned long long)m.refused,
+        (unsigned long long)m.retries);
 }

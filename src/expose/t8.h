@@ -1,7 +1,10 @@
 /* T8 MonitoringEvent (TS 29.122 §5.3, 3gpp-monitoring-event/v1) on the northbound face:
  * subscriptions of application servers to the location, loss of connectivity and
  * reachability of their devices, and counts of devices in an area, fed by the location
- * capability and delivered as MonitoringNotification by notify.h.
+ * capability and delivered as MonitoringNotification by the outbound engine (http/outbound.h):
+ * destinations must be https and public unless the AF's allow-list (iotsecctl af update
+ * --allow-destination) or the lab switch (http to loopback) says otherwise, checked at subscription
+ * and delivery.
  *
  * Every request goes through the northbound service (northbound.h): bound token, scope
  * monitoring-event, scsAsId = the token's AF, devices named by the AF's external ID and
@@ -9,7 +12,8 @@
  * leaves: reports name the AF's external ID.
  *
  * Threads: handlers run on northbound workers; watches run on the SBI workers that ingest
- * events; notifications are sent by the notify thread. t8_tick from the daemon's main loop. */
+ * events; notifications are sent by the outbound engine's thread. t8_tick from the daemon's main
+ * loop. */
 #ifndef IOTSEC_EXPOSE_T8_H
 #define IOTSEC_EXPOSE_T8_H
 

@@ -170,7 +170,9 @@ int t8_decode(const json_t *body, int64_t now_ms, bool allow_http_loopback,
     const char *reason;
     if (dest == NULL)
         return refuse(why, 400, "MANDATORY_IE_MISSING", "notificationDestination", "required");
-    if (notify_url_check(dest, allow_http_loopback, &reason) != IOTSEC_OK)
+    struct outbound_rules syntax = {.http_loopback = allow_http_loopback};
+    struct outbound_target target;
+    if (outbound_url_parse(dest, &syntax, &target, &reason) != IOTSEC_OK)
         return refuse(why, 400, "INVALID_MSG_FORMAT", "notificationDestination", reason);
     snprintf(rq->destination, sizeof(rq->destination), "%s", dest);
     json_t *mx = json_object_get(body, "maximumNumberOfReports");

@@ -62,6 +62,18 @@ static void refusal(struct http_request *req, const struct t8_refusal *why)
     problem(req, why->status, why->cause, why->param, why->detail);
 }
 
+/* The destination policy (after the syntax t8_decode checked): 400 naming the member. */
+static bool destination_ok(struct t8 *t, struct http_request *req, const char *af_id,
+                           struct t8_request *rq)
+{
+    const char *why;
+    if (t8_destination_check(t, af_id, rq->destination, &why) == IOTSEC_OK)
+        return true;
+    loc_area_free_members(&rq->area);
+    problem(req, 400, "INVALID_MSG_FORMAT", "notificationDestination", why);
+    return false;
+}
+
 static bool count_allowed(struct t8 *t, const char *af_id, int64_t now)
 {
     pthread_mutex_lock(&t->rate_mu);
@@ -262,6 +274,10 @@ static void handle_create(struct http_request *req, void *user)
         json_decref(body);
         return;
     }
+    if (!destination_ok(t, req, af.af_id, &rq)) {
+        json_decref(body);
+        return;
+    }
     if (rq.type == T8_NUMBER_OF_UES_IN_AN_AREA) {
         area_count(t, req, &af, &rq);
         loc_area_free_members(&rq.area);
@@ -306,7 +322,7 @@ static void handle_create(struct http_request *req, void *user)
             json_object_set_new(answer, "monitoringEventReport", last_known(t, &s->req, supi));
     }
     memset(supi, 0, sizeof(supi));
-    char self[NOTIFY_URL_MAX];
+    char self[OUTBOUND_URL_MAX];
     snprintf(self, sizeof(self), "%s", s->self);
     if (!sub_start(t, req, s)) {
         json_decref(answer);
@@ -449,7 +465,7 @@ static void handle_delete(struct http_request *req, void *user)
     const char *id = http_request_param(req, "subscriptionId");
     struct t8_sub *s = t8_sub_take(t, af.af_id, id);
     if (s) {
-        notify_cancel(t->notify, s->owner); /* nothing more goes out, retries included */
+        outbound_cancel(t->notify, s->owner); /* nothing more goes out, retries included */
         t8_sub_free(t, s);
     }
     t8_store_delete(t->cfg.store, af.af_id, id);
@@ -467,6 +483,8 @@ static void replace(struct t8 *t, struct http_request *req, const struct expose_
         refusal(req, &why);
         return;
     }
+    if (!destination_ok(t, req, af->af_id, &rq))
+        return;
     if (rq.type == T8_NUMBER_OF_UES_IN_AN_AREA) {
         loc_area_free_members(&rq.area);
         problem(req, 400, "INVALID_MSG_FORMAT", "monitoringType",
@@ -484,7 +502,7 @@ static void replace(struct t8 *t, struct http_request *req, const struct expose_
     }
     struct t8_sub *old = t8_sub_take(t, af->af_id, id);
     if (old) {
-        notify_cancel(t->notify, old->owner); /* reports under the old terms are not sent */
+        outbound_cancel(t->notify, old->owner); /* reports under the old terms are not sent */
         t8_sub_free(t, old);
     }
     json_t *answer = json_deep_copy(s->body);

@@ -6,8 +6,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "expose/notify.h"
 #include "expose/t8.h"
+#include "http/outbound.h"
 
 #define T8_SUB_ID_LEN   32 /* hex of 16 random bytes */
 #define T8_MSISDN_MAX   32
@@ -27,7 +27,7 @@ struct t8_request {
     enum t8_type type;
     char external_id[EXTID_MAX]; /* "" when msisdn is given */
     char msisdn[T8_MSISDN_MAX];
-    char destination[NOTIFY_URL_MAX];
+    char destination[OUTBOUND_URL_MAX];
     unsigned max_reports;        /* 0: unbounded (then expire_ms is set) */
     int64_t expire_ms;           /* 0: none (then max_reports is set) */
     enum t8_loc_type loc_type;
@@ -51,17 +51,22 @@ struct t8_refusal {
 int t8_decode(const json_t *body, int64_t now_ms, bool allow_http_loopback,
               struct t8_request *req, struct t8_refusal *why);
 
+/* The destination policy for af_id's subscriptions: https (http to loopback with the lab
+ * switch), every resolved address public or allow-listed for that AF. IOTSEC_OK, or
+ * IOTSEC_ERR_INVALID with *why. Resolves the host (on the calling thread). */
+int t8_destination_check(struct t8 *t, const char *af_id, const char *url, const char **why);
+
 /* Whether s looks like a permanent identity (imsi-..., a bare IMSI, a SUPI NAI...). */
 bool t8_looks_permanent(const char *s);
 
 /* A live subscription. */
 struct t8_sub {
     char id[T8_SUB_ID_LEN + 1];
-    char owner[NOTIFY_OWNER_MAX]; /* af_id "/" id: the notify owner and registry key */
+    char owner[OUTBOUND_OWNER_MAX]; /* af_id "/" id: the notify owner and registry key */
     struct expose_af af;          /* the AF as authenticated at creation */
     struct t8_request req;
     char supi[LOC_SUPI_MAX];      /* resolved inside; never leaves */
-    char self[NOTIFY_URL_MAX];    /* the resource URI */
+    char self[OUTBOUND_URL_MAX];  /* the resource URI */
     json_t *body;                 /* as accepted (with self), for GET */
     char *body_text;              /* body serialised, made by the first GET (under t->mu): a
                                    * body never changes (PUT makes a new t8_sub) */
@@ -76,7 +81,7 @@ struct t8_sub {
 
 struct t8 {
     struct t8_config cfg;
-    struct notify *notify;
+    struct outbound *notify;      /* the delivery engine (http/outbound.h) */
     pthread_mutex_t mu;           /* the registry */
     struct t8_sub *buckets[T8_BUCKETS];
     size_t count;

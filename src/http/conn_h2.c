@@ -1,10 +1,16 @@
 /* HTTP/2 on a connection, with nghttp2's server session. nghttp2 enforces the protocol (and
- * its defaults against Rapid Reset, CONTINUATION and SETTINGS/PING floods stay on); this
- * file turns streams into requests and answers into HEADERS and DATA frames.
+ * its defaults against CONTINUATION and SETTINGS/PING floods stay on); this file turns
+ * streams into requests and answers into HEADERS and DATA frames.
  *
  * A stream's request is the stream's user data. It is freed when nghttp2 closes the stream,
  * unless the application owns it (deferred): then it is detached, and freed when its late
- * answer comes back to the worker. */
+ * answer comes back to the worker.
+ *
+ * Rapid Reset (a stream opened and reset at once, its costly work left running): requests
+ * completed while a read is parsed are dispatched only once the whole read is parsed, so a
+ * reset that came with them skips the handler; a deferred request sees the reset through
+ * http_request_cancelled(); and a client resetting faster than the bucket allows
+ * (HTTP_H2_RESET_BURST/RATE) gets GOAWAY(ENHANCE_YOUR_CALM). */
 #include <nghttp2/nghttp2.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -107,17 +113,72 @@ static void headers_done(struct http_conn *c, struct http_request *req)
     }
 }
 
+/* Complete: queued for dispatch at the end of the read (see dispatch_ready). */
 static void request_complete(struct http_request *req)
 {
     if (req->phase != REQ_RECEIVING)
         return; /* answered early */
     stop_receiving(req);
-    hreq_dispatch(req);
+    hreq_set_phase(req, REQ_HANDLING);
+    struct http_conn *c = req->conn;
+    req->ready = true;
+    req->qnext = NULL;
+    if (c->h2_ready_tail)
+        c->h2_ready_tail->qnext = req;
+    else
+        c->h2_ready = req;
+    c->h2_ready_tail = req;
+}
+
+/* After a read: runs the handlers of the requests it completed, except those whose stream
+ * was reset meanwhile or whose connection is being closed (a reset flood, or drop: the read
+ * broke the protocol). */
+static void dispatch_ready(struct http_conn *c, bool drop)
+{
+    while (c->h2_ready) {
+        struct http_request *req = c->h2_ready;
+        c->h2_ready = req->qnext;
+        if (!c->h2_ready)
+            c->h2_ready_tail = NULL;
+        req->qnext = NULL;
+        req->ready = false;
+        if (req->reset || drop || c->h2_calm || c->state != CONN_OPEN) {
+            hmetrics_count_conn(c->w->metrics, METRIC_REQ_CANCELLED);
+            if (!req->reset) /* the stream is still open in the session */
+                nghttp2_session_set_stream_user_data(c->h2, req->stream_id, NULL);
+            hreq_free(req);
+            continue;
+        }
+        hreq_dispatch(req);
+    }
+}
+
+/* A RST_STREAM from the client: one token of the bucket; none left ends the connection. */
+static void count_reset(nghttp2_session *s, struct http_conn *c)
+{
+    uint64_t now = hnow_us();
+    c->h2_reset_tokens += (double)(now - c->h2_reset_at_us) * HTTP_H2_RESET_RATE / 1e6;
+    if (c->h2_reset_tokens > HTTP_H2_RESET_BURST)
+        c->h2_reset_tokens = HTTP_H2_RESET_BURST;
+    c->h2_reset_at_us = now;
+    c->h2_reset_tokens -= 1;
+    if (c->h2_reset_tokens >= 0 || c->h2_calm)
+        return;
+    c->h2_calm = true;
+    hmetrics_count_conn(c->w->metrics, METRIC_H2_RESET_FLOOD);
+    hlog(c->w->srv, HTTP_LOG_WARNING, NULL,
+         "http2 from %s: stream resets faster than %d/s (burst %d): GOAWAY ENHANCE_YOUR_CALM",
+         c->peer_addr, HTTP_H2_RESET_RATE, HTTP_H2_RESET_BURST);
+    /* GOAWAY with the last stream we processed, then the session reads no more and ends
+     * once it is sent; new streams in the rest of this read are refused by nghttp2. */
+    nghttp2_session_terminate_session(s, NGHTTP2_ENHANCE_YOUR_CALM);
 }
 
 static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void *user)
 {
     struct http_conn *c = user;
+    if (frame->hd.type == NGHTTP2_RST_STREAM)
+        count_reset(s, c);
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
         return 0;
     struct http_request *req = stream_request(s, frame->hd.stream_id);
@@ -152,13 +213,20 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id, c
 
 static int on_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t error_code, void *user)
 {
-    (void)user;
-    (void)error_code;
+    struct http_conn *c = user;
     struct http_request *req = stream_request(s, stream_id);
     if (!req)
         return 0;
     nghttp2_session_set_stream_user_data(s, stream_id, NULL);
+    /* A stream answered in full earns back the reset it may one day need. */
+    if (error_code == NGHTTP2_NO_ERROR && req->phase == REQ_SENDING &&
+        c->h2_reset_tokens < HTTP_H2_RESET_BURST)
+        c->h2_reset_tokens += 1;
     stop_receiving(req);
+    if (req->ready) {
+        req->reset = true; /* dispatch_ready frees it without running the handler */
+        return 0;
+    }
     if (req->deferred)
         hreq_detach(req);
     else
@@ -255,6 +323,8 @@ int hconn_h2_start(struct http_conn *c)
         return IOTSEC_ERR_NOMEM;
     }
     c->h2 = s;
+    c->h2_reset_tokens = HTTP_H2_RESET_BURST;
+    c->h2_reset_at_us = hnow_us();
     c->proto = &hconn_proto_h2;
     c->state = CONN_OPEN;
     return IOTSEC_OK;
@@ -263,6 +333,7 @@ int hconn_h2_start(struct http_conn *c)
 static int h2_feed(struct http_conn *c, const uint8_t *data, size_t len)
 {
     ssize_t rv = nghttp2_session_mem_recv(c->h2, data, len);
+    dispatch_ready(c, rv < 0);
     if (rv < 0) {
         hlog(c->w->srv, HTTP_LOG_DEBUG, NULL, "http2 from %s: %s", c->peer_addr,
              nghttp2_strerror((int)rv));

@@ -57,6 +57,11 @@ struct http_server_config {
 
 enum http_tls_version { HTTP_TLS_1_3 = 0, HTTP_TLS_1_2 = 1 };
 
+struct http_peer;
+/* Whether a client certificate has the role a listener serves (an NF on the SBI face), past
+ * the chain's verification. Called once per connection after the handshake, on the worker. */
+typedef bool (*http_peer_role_fn)(const struct http_peer *peer, void *user);
+
 struct http_listener_config {
     const char *bind;          /* "127.0.0.1:8443", "[::1]:0", "0.0.0.0:80"; port 0 = any free */
     bool tls;                  /* false: cleartext h2c (prior knowledge) and HTTP/1.1, sniffed */
@@ -75,6 +80,11 @@ struct http_listener_config {
      * certificate (it serialises the session and parses it back), so the two it sends by
      * default add a third of the server's handshake cost, for nothing. */
     bool no_resumption;
+    /* Non-NULL: every request on a connection whose certificate this refuses is answered
+     * 403 ProblemDetails, cause CERTIFICATE_ROLE (the handshake succeeds, so that the client
+     * learns why). For a certificate the CA vouches for but issued for another purpose. */
+    http_peer_role_fn client_cert_role;
+    void *client_cert_role_user;
 };
 
 /* Returns a new server, or NULL (invalid config, no memory). cfg may be NULL (defaults);
@@ -166,6 +176,14 @@ enum http_protocol http_request_protocol(const struct http_request *req);
 unsigned http_request_worker(const struct http_request *req);
 struct event_base *http_request_event_base(const struct http_request *req);
 
+/* Whether the client is gone: its connection closed or its HTTP/2 stream was reset. Any
+ * answer would be dropped, so the owner of a deferred request checks this before costly
+ * work (cryptography, database writes it can skip) and then answers at once (the answer is
+ * dropped, the request freed). Callable by the request's current owner, from any thread;
+ * a cheap atomic read. False inside the handler (a stream reset before the handler ran
+ * skips the handler altogether). */
+bool http_request_cancelled(const struct http_request *req);
+
 /* Who is on the other end. Owned by the connection; valid while the request lives. */
 struct http_peer {
     bool tls;                 /* the connection is TLS */
@@ -180,6 +198,9 @@ struct http_peer {
     const char *address;      /* "192.0.2.1:5000" or "[2001:db8::1]:5000" */
 };
 const struct http_peer *http_request_peer(const struct http_request *req);
+/* Whether the peer's certificate carries a subjectAltName URI that starts with prefix
+ * ("urn:uuid:"). False without a certificate. */
+bool http_peer_has_san_uri(const struct http_peer *peer, const char *prefix);
 
 /* ---- answers ----
  * Exactly one http_respond* call answers a request; later calls return IOTSEC_ERR_STATE.

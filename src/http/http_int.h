@@ -29,6 +29,13 @@
 #define HTTP_REQUEST_FREELIST     64    /* recycled request structs per worker */
 #define HTTP_LINGER_MS            2000  /* reading and discarding after our half-close */
 #define HTTP_BODY_PREALLOC        65536 /* reserved from Content-Length before bytes arrive */
+/* HTTP/2 stream resets a client may send (Rapid Reset, CVE-2023-44487): a token bucket of
+ * this many, refilled at this rate per second and by one per stream answered in full. An
+ * honest client resets a stream now and then (its own timeout); past the bucket the
+ * connection gets GOAWAY(ENHANCE_YOUR_CALM). nghttp2's own limit (1000, 33/s, answered with
+ * INTERNAL_ERROR) stays on behind it. */
+#define HTTP_H2_RESET_BURST       200
+#define HTTP_H2_RESET_RATE        20
 
 struct http_conn;
 struct worker;
@@ -118,7 +125,14 @@ void hmetrics_free(struct metrics *m);
 /* route_index == n_routes: requests answered before or without routing. */
 void hmetrics_count(struct metrics *m, unsigned route_index, int status, uint64_t latency_us);
 void hmetrics_count_conn(struct metrics *m, int what);
-enum { METRIC_CONN_ACCEPTED, METRIC_CONN_TLS_FAILED, METRIC_RESP_DROPPED, METRIC_CONN_KINDS };
+enum {
+    METRIC_CONN_ACCEPTED,
+    METRIC_CONN_TLS_FAILED,
+    METRIC_RESP_DROPPED,
+    METRIC_REQ_CANCELLED,  /* HTTP/2 stream reset before its handler ran: handler skipped */
+    METRIC_H2_RESET_FLOOD, /* connections closed with ENHANCE_YOUR_CALM for too many resets */
+    METRIC_CONN_KINDS
+};
 
 /* ---- requests (request.c) ---- */
 
@@ -131,7 +145,7 @@ enum req_phase { REQ_RECEIVING, REQ_HANDLING, REQ_SENDING };
 struct http_request {
     struct http_conn *conn;           /* holds a reference */
     struct http_request *prev, *next; /* in conn->requests while attached */
-    struct http_request *qnext;       /* in the worker's completion queue */
+    struct http_request *qnext;       /* in the worker's completion queue, or conn->h2_ready */
     int32_t stream_id;                /* HTTP/2 */
     enum req_phase phase;
     bool deferred;  /* the application owns it (set on defer, cleared by the worker) */
@@ -140,6 +154,11 @@ struct http_request {
     bool head_too_large;
     bool body_too_large;
     bool is_head; /* HEAD: no body in the answer */
+    bool ready;   /* HTTP/2: complete, in conn->h2_ready, its handler not run yet */
+    bool reset;   /* HTTP/2: ready, but the client reset the stream: skip the handler */
+    /* The connection or stream is gone (set by the worker when it detaches the request); read
+     * by the application's thread through http_request_cancelled(). */
+    atomic_bool gone;
 
     const char *method, *path, *query;
     char *target; /* HTTP/2: :path as received, split into path and query at END_HEADERS */
@@ -255,6 +274,7 @@ struct http_conn {
     bool dirty;                       /* in the worker's list of connections to flush */
     bool progress;                    /* a request completed receiving: restart the read timer */
     bool graceful;                    /* shutdown requested on this connection */
+    bool role_refused;                /* the certificate lacks the listener's role: 403s */
     struct http_conn *prev, *next;    /* worker's connection list */
     struct http_conn *dirty_next;
     struct http_request *requests; /* attached requests */
@@ -263,6 +283,12 @@ struct http_conn {
     struct http_buf sniff; /* cleartext bytes seen before the protocol is known */
     void *h2;              /* nghttp2_session */
     unsigned h2_receiving; /* streams whose request is not complete */
+    /* Requests completed during one read, dispatched after the whole read was parsed, so that
+     * a stream reset in the same read never runs its handler (Rapid Reset). */
+    struct http_request *h2_ready, *h2_ready_tail;
+    double h2_reset_tokens;  /* stream resets the client may still send (token bucket) */
+    uint64_t h2_reset_at_us; /* when the bucket was last refilled */
+    bool h2_calm;            /* closed for a reset flood: dispatch nothing more */
     struct h1_state h1;
     struct http_peer peer;
     char peer_cn[256];
@@ -324,6 +350,8 @@ struct listener {
     socklen_t addrlen;
     bool tls;
     bool any_client_cert; /* client_cert_any: the application judges the chain */
+    http_peer_role_fn role;  /* client_cert_role */
+    void *role_user;
     SSL_CTX *ssl_ctx;
     _Atomic uint16_t port;
     int fd; /* -1 until start; closed by the last worker to drain, or at free */

@@ -184,6 +184,14 @@ char *http_server_metrics(struct http_server *srv, size_t *len)
                 METRIC_CONN_TLS_FAILED);
     render_conn(f, srv, "iotsec_http_responses_dropped_total",
                 "Answers dropped because the client had gone.", METRIC_RESP_DROPPED);
+    render_conn(f, srv, "iotsec_http_requests_cancelled_total",
+                "HTTP/2 requests whose stream the client reset before the handler ran; the "
+                "handler was skipped.",
+                METRIC_REQ_CANCELLED);
+    render_conn(f, srv, "iotsec_http2_reset_flood_total",
+                "HTTP/2 connections closed (GOAWAY ENHANCE_YOUR_CALM) for resetting streams "
+                "faster than allowed.",
+                METRIC_H2_RESET_FLOOD);
     fprintf(f,
             "# HELP iotsec_http_connections_rejected_total Connections closed at the limit.\n"
             "# TYPE iotsec_http_connections_rejected_total counter\n"

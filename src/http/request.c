@@ -71,6 +71,12 @@ void hreq_detach(struct http_request *req)
 {
     request_unlink(req);
     req->detached = true;
+    atomic_store_explicit(&req->gone, true, memory_order_release);
+}
+
+bool http_request_cancelled(const struct http_request *req)
+{
+    return atomic_load_explicit(&((struct http_request *)req)->gone, memory_order_acquire);
 }
 
 void hreq_free(struct http_request *req)
@@ -218,6 +224,12 @@ void hreq_dispatch(struct http_request *req)
     }
     if (req->body_too_large) {
         hproblem_respond(req, 413, "the request body is too large");
+        return;
+    }
+    if (req->conn->role_refused) {
+        http_respond_problem(req, 403, NULL,
+                             "the client certificate was not issued for this interface",
+                             "CERTIFICATE_ROLE", NULL, 0);
         return;
     }
     struct route_match m;

@@ -121,6 +121,8 @@ int http_server_listen(struct http_server *srv, const struct http_listener_confi
     atomic_store(&l->port, port);
     l->tls = lc->tls;
     l->any_client_cert = lc->client_cert_any;
+    l->role = lc->client_cert_role;
+    l->role_user = lc->client_cert_role_user;
     if (lc->tls && (rc = htls_ctx_new(lc, &l->ssl_ctx, srv)) != IOTSEC_OK)
         return rc;
     if (!(l->bind = strdup(lc->bind))) {

@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -147,7 +148,36 @@ static void subject_cn(X509 *cert, char *out, size_t cap)
     OPENSSL_free(utf8);
 }
 
-void htls_peer_identity(struct http_conn *c)
+/* The listener's role check, once the identity is known (or not: no certificate, no role). */
+static void judge_role(struct http_conn *c)
+{
+    c->role_refused = c->l->role && !c->l->role(&c->peer, c->l->role_user);
+    if (c->role_refused)
+        hlog(c->w->srv, HTTP_LOG_INFO, NULL,
+             "client %s: certificate %.16s has not the role this interface serves", c->peer_addr,
+             c->peer.has_cert ? c->peer.cert_sha256_hex : "(none)");
+}
+
+bool http_peer_has_san_uri(const struct http_peer *peer, const char *prefix)
+{
+    if (peer == NULL || !peer->has_cert || peer->cert == NULL)
+        return false;
+    GENERAL_NAMES *names = X509_get_ext_d2i(peer->cert, NID_subject_alt_name, NULL, NULL);
+    bool found = false;
+    size_t plen = strlen(prefix);
+    for (int i = 0; names && !found && i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *n = sk_GENERAL_NAME_value(names, i);
+        if (n->type != GEN_URI)
+            continue;
+        const unsigned char *u = ASN1_STRING_get0_data(n->d.uniformResourceIdentifier);
+        int len = ASN1_STRING_length(n->d.uniformResourceIdentifier);
+        found = len > (int)plen && memcmp(u, prefix, plen) == 0 && !memchr(u, 0, (size_t)len);
+    }
+    GENERAL_NAMES_free(names);
+    return found;
+}
+
+static void peer_identity(struct http_conn *c)
 {
     struct http_peer *p = &c->peer;
     p->tls = true;
@@ -179,4 +209,10 @@ void htls_peer_identity(struct http_conn *c)
     p->chain = SSL_get_peer_cert_chain(c->ssl); /* owned by the session */
     p->has_cert = true;
     p->cert_verified = verified && !c->l->any_client_cert;
+}
+
+void htls_peer_identity(struct http_conn *c)
+{
+    peer_identity(c);
+    judge_role(c);
 }

@@ -76,17 +76,16 @@ static int actions_parse(json_t *arr, unsigned *out)
     return IOTSEC_OK;
 }
 
-static bool url_ok(const char *u)
+/* Syntax only (pure): http(s), a host, no credentials. Whether the destination is allowed
+ * (https, its addresses) is the outbound policy's, at PUT and at each delivery. */
+static const char *url_syntax(const char *u)
 {
-    size_t n = u ? strlen(u) : 0;
-    if (n == 0 || n >= POLICY_URL_MAX)
-        return false;
-    if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
-        return false;
-    for (; *u; u++)
-        if ((unsigned char)*u <= 0x20 || (unsigned char)*u >= 0x7f)
-            return false;
-    return true;
+    struct outbound_rules any_scheme = {.http_loopback = true};
+    struct outbound_target t;
+    const char *why;
+    if (u == NULL || strlen(u) >= POLICY_URL_MAX)
+        return "an http(s) URL of at most 255 characters";
+    return outbound_url_parse(u, &any_scheme, &t, &why) == IOTSEC_OK ? NULL : why;
 }
 
 static int fail(char *err, size_t len, const char *where)
@@ -154,8 +153,10 @@ int policy_from_json(const char *text, size_t len, struct policy *out, char *err
                 break;
             }
             json_array_foreach(v, i, u) {
-                if (!url_ok(json_string_value(u))) {
-                    rc = fail(err, err_len, "/webhooks/i: an http(s) URL");
+                const char *why = url_syntax(json_string_value(u));
+                if (why) {
+                    snprintf(err, err_len, "/webhooks/%zu: %s", i, why);
+                    rc = IOTSEC_ERR_INVALID;
                     break;
                 }
                 snprintf(p.webhooks[i], POLICY_URL_MAX, "%s", json_string_value(u));

@@ -9,8 +9,9 @@
  *               server-side K the device never learns would lock it out; the audit says
  *               "skipped: no over-the-air path; quarantine instead" (a rule that must
  *               isolate such devices lists quarantine too);
- *   notify      the finding's JSON is POSTed to the configured webhooks (a delivery thread,
- *               bounded queue, retries, timeout);
+ *   notify      the finding's JSON is POSTed to the configured webhooks (the outbound
+ *               engine of http/outbound.h: bounded queue, retries, timeouts; https, and
+ *               only to public addresses unless allow-listed in iotsec.yaml);
  *   throttle    a rate recorded for the UPF to read (GET /admin/v1/policy/throttles).
  * Actions are idempotent: an action is "open" for (SUPI, action, exception) until the
  * operator releases the device; the same finding again (or the same alarm's next window)
@@ -29,6 +30,7 @@
 #include <stdint.h>
 
 #include "analytics/analytics.h"
+#include "http/outbound.h"
 
 enum policy_action {
     POLICY_QUARANTINE,
@@ -123,6 +125,8 @@ struct policy_service_options {
     unsigned notify_queue;        /* webhook deliveries waiting; 0 = 256 */
     unsigned notify_timeout_ms;   /* per attempt; 0 = 2000 */
     unsigned notify_attempts;     /* 0 = 3 */
+    struct outbound_rules webhook_rules; /* lab switch (http to loopback), global allow-list */
+    const char *webhook_ca_file;         /* NULL: the system CA store */
 };
 
 struct policy_service *policy_service_new(const struct policy_service_options *o);
@@ -178,6 +182,10 @@ void policy_nft_close(struct policy_nft *n);
 int policy_nft_set(struct policy_nft *n, const struct an_addr *a, bool quarantined);
 /* The table as `nft list table inet iotsec` prints it (tests). */
 int policy_nft_list(struct policy_nft *n, char *out, size_t len);
+
+/* Checks a webhook URL against the service's destination policy (resolving its host): the
+ * PUT handler's check. IOTSEC_OK or IOTSEC_ERR_INVALID with *why. */
+int policy_webhook_check(struct policy_service *ps, const char *url, const char **why);
 
 /* GET/PUT /admin/v1/policy, GET /admin/v1/policy/actions, GET /admin/v1/policy/throttles,
  * POST /admin/v1/devices/{supi}/release|quarantine, GET /admin/v1/devices/{supi}/actions

@@ -77,6 +77,17 @@ static void handle_put_policy(struct http_request *req, void *user)
         free(op);
         return;
     }
+    for (unsigned i = 0; i < op->policy.nwebhooks; i++) {
+        const char *why;
+        if (policy_webhook_check(ps, op->policy.webhooks[i], &why) != IOTSEC_OK) {
+            snprintf(err, sizeof(err), "/webhooks/%u", i);
+            struct http_invalid_param ip = {err, why};
+            http_respond_problem(req, 400, NULL, "webhook destination refused",
+                                 "INVALID_MSG_FORMAT", &ip, 1);
+            free(op);
+            return;
+        }
+    }
     json_t *canon = policy_to_json(&op->policy);
     op->doc = canon ? json_dumps(canon, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(canon);

@@ -52,15 +52,17 @@ const struct policy_service_options *policy_service_options(const struct policy_
 /* Calls the enforcer, if any (after a release). */
 void policy_service_enforce(struct policy_service *ps, const char *supi, bool quarantined);
 
-/* The webhook delivery thread (policy_notify.c). */
+/* Webhook delivery (policy_notify.c): the outbound engine, and the audit row of each finding's
+ * deliveries once all its webhooks have answered, failed or been refused. */
 struct policy_notifier;
-struct policy_notifier *policy_notifier_new(struct store *s, unsigned queue, unsigned timeout_ms,
-                                            unsigned attempts);
+struct policy_notifier *policy_notifier_new(struct store *s,
+                                            const struct policy_service_options *o);
 void policy_notifier_free(struct policy_notifier *n);
-/* Queues a POST of body to each URL; IOTSEC_ERR_BUSY when the queue is full (the finding is
- * then recorded as not delivered). Takes copies. */
+/* Queues a POST of body to each URL (a full queue drops the oldest delivery, recorded as
+ * failed). Takes copies. */
 int policy_notifier_post(struct policy_notifier *n, const char *supi, const char *exception,
-                         const char urls[][POLICY_URL_MAX], unsigned nurls, const char *body);
+                         int64_t finding_id, const char urls[][POLICY_URL_MAX], unsigned nurls,
+                         const char *body);
 /* Waits until the queue is empty and nothing is in flight. */
 void policy_notifier_sync(struct policy_notifier *n);
 

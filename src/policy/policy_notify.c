@@ -1,9 +1,8 @@
-/* Webhook delivery: one thread POSTs each queued finding to its URLs with libcurl, a timeout
- * per attempt and a few retries with a doubling pause, then appends the result to the audit
- * ("delivered" or "failed after N attempts") through the store's writer. The queue is
- * bounded: past it a finding is refused (recorded as not delivered), never an unbounded
- * backlog in memory. */
-#include <curl/curl.h>
+/* Webhook delivery: each finding's JSON goes to each webhook through the outbound engine
+ * (http/outbound.h: the destination policy, bounded queue, retries, timeouts); once every
+ * webhook of that finding has answered, failed or been refused, one audit row says how it
+ * went ("delivered to 2 webhooks", "failed: 1 of 2 webhooks (1 refused: destination
+ * policy)"), appended through the store's writer. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,52 +13,24 @@
 #include "base/log.h"
 #include "policy/policy_int.h"
 
+/* One finding's deliveries: the engine's tag of each of its requests. */
 struct delivery {
+    struct policy_notifier *n;
     char supi[ANALYTICS_SUPI_MAX];
     char exception[48];
-    char urls[POLICY_MAX_WEBHOOKS][POLICY_URL_MAX];
-    unsigned nurls;
-    char *body;
+    int64_t finding_id; /* the delivery row names the finding too */
+    unsigned nurls, left, ok, refused;
+    bool abandoned;
 };
 
 struct policy_notifier {
     struct store *store;
+    struct outbound *out;
     pthread_mutex_t mu;
-    pthread_cond_t cv, idle;
-    struct delivery *q;
-    unsigned cap, head, n;
-    bool busy, stop;
+    pthread_cond_t idle;
+    unsigned open;      /* deliveries with requests not yet ended */
     unsigned appending; /* audit rows submitted, not yet committed */
-    unsigned timeout_ms, attempts;
-    pthread_t thread;
 };
-
-static size_t discard(char *p, size_t size, size_t n, void *user)
-{
-    (void)p, (void)user;
-    return size * n;
-}
-
-static bool post_once(const char *url, const char *body, unsigned timeout_ms)
-{
-    CURL *c = curl_easy_init();
-    if (c == NULL)
-        return false;
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    CURLcode cc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return cc == CURLE_OK && status >= 200 && status < 300;
-}
 
 struct append_job {
     struct policy_record r;
@@ -83,7 +54,8 @@ static void done_append(void *arg, int rc)
     pthread_mutex_unlock(&n->mu);
 }
 
-static void record(struct policy_notifier *n, const struct delivery *d, const char *outcome)
+/* Under n->mu. */
+static void record(struct policy_notifier *n, const struct delivery *d)
 {
     struct append_job *j = calloc(1, sizeof(*j));
     if (j == NULL)
@@ -93,95 +65,76 @@ static void record(struct policy_notifier *n, const struct delivery *d, const ch
     snprintf(j->r.action, sizeof(j->r.action), "notify");
     snprintf(j->r.exception, sizeof(j->r.exception), "%s", d->exception);
     snprintf(j->r.actor, sizeof(j->r.actor), "policy");
-    snprintf(j->r.outcome, sizeof(j->r.outcome), "%s", outcome);
+    j->r.finding_id = d->finding_id;
+    /* at most POLICY_MAX_WEBHOOKS each: small numbers (and the compiler can see it) */
+    unsigned char ok = (unsigned char)d->ok, all = (unsigned char)d->nurls,
+                  refused = (unsigned char)d->refused;
+    if (ok == all)
+        snprintf(j->r.outcome, sizeof(j->r.outcome), "delivered to %hhu webhook%s", ok,
+                 ok == 1 ? "" : "s");
+    else if (refused)
+        snprintf(j->r.outcome, sizeof(j->r.outcome),
+                 "failed: %hhu of %hhu webhooks (%hhu refused: destination policy)",
+                 (unsigned char)(all - ok), all, refused);
+    else
+        snprintf(j->r.outcome, sizeof(j->r.outcome), "failed: %hhu of %hhu webhooks",
+                 (unsigned char)(all - ok), all);
     j->n = n;
     struct store_job job = {run_append, done_append, j};
-    pthread_mutex_lock(&n->mu);
     n->appending++;
-    pthread_mutex_unlock(&n->mu);
     if (store_submit(n->store, &job) != IOTSEC_OK) {
         free(j);
-        pthread_mutex_lock(&n->mu);
         n->appending--;
-        pthread_mutex_unlock(&n->mu);
     }
 }
 
-static void deliver(struct policy_notifier *n, const struct delivery *d)
+/* Under n->mu: one request of d ended. */
+static void request_ended(struct policy_notifier *n, struct delivery *d)
 {
-    unsigned ok = 0;
-    for (unsigned u = 0; u < d->nurls; u++) {
-        unsigned pause_ms = 100;
-        for (unsigned a = 0; a < n->attempts; a++) {
-            if (post_once(d->urls[u], d->body, n->timeout_ms)) {
-                ok++;
-                break;
-            }
-            pthread_mutex_lock(&n->mu);
-            bool stop = n->stop;
-            pthread_mutex_unlock(&n->mu);
-            if (stop || a + 1 == n->attempts)
-                break;
-            struct timespec ts = {pause_ms / 1000, (long)(pause_ms % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
-            pause_ms *= 2;
-        }
-    }
-    char outcome[48];
-    if (ok == d->nurls)
-        snprintf(outcome, sizeof(outcome), "delivered to %u webhook%s", ok, ok == 1 ? "" : "s");
-    else
-        snprintf(outcome, sizeof(outcome), "failed: %u of %u webhooks", d->nurls - ok, d->nurls);
-    record(n, d, outcome);
+    if (--d->left > 0)
+        return;
+    if (!d->abandoned) /* at shutdown nothing is recorded: the store is closing */
+        record(n, d);
+    free(d);
+    n->open--;
+    pthread_cond_broadcast(&n->idle);
 }
 
-static void *worker(void *arg)
+static void on_done(void *ctx, void *tag, enum outbound_result r)
 {
-    struct policy_notifier *n = arg;
+    struct policy_notifier *n = ctx;
+    struct delivery *d = tag;
     pthread_mutex_lock(&n->mu);
-    for (;;) {
-        while (n->n == 0 && !n->stop)
-            pthread_cond_wait(&n->cv, &n->mu);
-        if (n->stop)
-            break;
-        struct delivery d = n->q[n->head];
-        n->head = (n->head + 1) % n->cap;
-        n->n--;
-        n->busy = true;
-        pthread_mutex_unlock(&n->mu);
-        deliver(n, &d);
-        free(d.body);
-        pthread_mutex_lock(&n->mu);
-        n->busy = false;
-        if (n->n == 0)
-            pthread_cond_broadcast(&n->idle);
-    }
+    d->ok += r == OUTBOUND_DELIVERED;
+    d->refused += r == OUTBOUND_REFUSED;
+    d->abandoned |= r == OUTBOUND_ABANDONED;
+    request_ended(n, d);
     pthread_mutex_unlock(&n->mu);
-    return NULL;
 }
 
-struct policy_notifier *policy_notifier_new(struct store *s, unsigned queue, unsigned timeout_ms,
-                                            unsigned attempts)
+struct policy_notifier *policy_notifier_new(struct store *s, const struct policy_service_options *o)
 {
     struct policy_notifier *n = calloc(1, sizeof(*n));
-    /* Here, on the thread that starts the daemon: libcurl's global init is not
-     * thread-safe, and curl_easy_init would otherwise do it on the delivery thread. */
-    if (n == NULL || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        free(n);
+    if (n == NULL)
         return NULL;
-    }
     n->store = s;
-    n->cap = queue ? queue : 256;
-    n->timeout_ms = timeout_ms ? timeout_ms : 2000;
-    n->attempts = attempts ? attempts : 3;
-    n->q = calloc(n->cap, sizeof(*n->q));
     pthread_mutex_init(&n->mu, NULL);
-    pthread_cond_init(&n->cv, NULL);
     pthread_cond_init(&n->idle, NULL);
-    if (n->q == NULL || pthread_create(&n->thread, NULL, worker, n) != 0) {
-        free(n->q);
+    unsigned timeout = o->notify_timeout_ms ? o->notify_timeout_ms : 2000;
+    struct outbound_config c = {.queue_max = o->notify_queue ? o->notify_queue : 256,
+                                .max_attempts = o->notify_attempts ? o->notify_attempts : 3,
+                                .backoff_ms = 100,
+                                .backoff_max_ms = 5000,
+                                .timeout_ms = timeout,
+                                .connect_timeout_ms = timeout < 2000 ? timeout : 2000,
+                                .ca_file = o->webhook_ca_file,
+                                .rules = o->webhook_rules,
+                                .done = on_done,
+                                .done_ctx = n};
+    if (outbound_new(&c, &n->out) != IOTSEC_OK) {
+        pthread_mutex_destroy(&n->mu);
+        pthread_cond_destroy(&n->idle);
         free(n);
-        curl_global_cleanup();
         return NULL;
     }
     return n;
@@ -191,49 +144,47 @@ void policy_notifier_free(struct policy_notifier *n)
 {
     if (n == NULL)
         return;
-    pthread_mutex_lock(&n->mu);
-    n->stop = true;
-    pthread_cond_broadcast(&n->cv);
-    pthread_mutex_unlock(&n->mu);
-    pthread_join(n->thread, NULL);
+    outbound_free(n->out); /* what is still queued ends, abandoned, through on_done */
     pthread_mutex_lock(&n->mu);
     while (n->appending > 0) /* their done callbacks use n */
         pthread_cond_wait(&n->idle, &n->mu);
     pthread_mutex_unlock(&n->mu);
-    for (unsigned i = 0; i < n->n; i++)
-        free(n->q[(n->head + i) % n->cap].body);
     pthread_mutex_destroy(&n->mu);
-    pthread_cond_destroy(&n->cv);
     pthread_cond_destroy(&n->idle);
-    free(n->q);
     free(n);
-    curl_global_cleanup();
 }
 
 int policy_notifier_post(struct policy_notifier *n, const char *supi, const char *exception,
-                         const char urls[][POLICY_URL_MAX], unsigned nurls, const char *body)
+                         int64_t finding_id, const char urls[][POLICY_URL_MAX], unsigned nurls,
+                         const char *body)
 {
     if (nurls == 0)
         return IOTSEC_OK;
-    char *copy = strdup(body);
-    if (copy == NULL)
+    struct delivery *d = calloc(1, sizeof(*d));
+    if (d == NULL)
         return IOTSEC_ERR_NOMEM;
-    pthread_mutex_lock(&n->mu);
-    if (n->n == n->cap || n->stop) {
-        pthread_mutex_unlock(&n->mu);
-        free(copy);
-        return IOTSEC_ERR_BUSY;
-    }
-    struct delivery *d = &n->q[(n->head + n->n) % n->cap];
-    memset(d, 0, sizeof(*d));
+    d->n = n;
     snprintf(d->supi, sizeof(d->supi), "%s", supi);
     snprintf(d->exception, sizeof(d->exception), "%s", exception);
-    for (unsigned i = 0; i < nurls && i < POLICY_MAX_WEBHOOKS; i++)
-        snprintf(d->urls[i], POLICY_URL_MAX, "%s", urls[i]);
+    d->finding_id = finding_id;
     d->nurls = nurls < POLICY_MAX_WEBHOOKS ? nurls : POLICY_MAX_WEBHOOKS;
-    d->body = copy;
-    n->n++;
-    pthread_cond_signal(&n->cv);
+    d->left = d->nurls + 1; /* + 1 while posting: requests may end before the last is queued */
+    char owner[OUTBOUND_OWNER_MAX];
+    snprintf(owner, sizeof(owner), "policy/%s", exception);
+    pthread_mutex_lock(&n->mu);
+    n->open++;
+    pthread_mutex_unlock(&n->mu);
+    size_t len = strlen(body);
+    for (unsigned i = 0; i < d->nurls; i++) {
+        if (outbound_post(n->out, urls[i], owner, body, len, d) == IOTSEC_OK)
+            continue;
+        pthread_mutex_lock(&n->mu); /* not even queued (plain http, no lab switch): failed */
+        d->refused++;
+        request_ended(n, d);
+        pthread_mutex_unlock(&n->mu);
+    }
+    pthread_mutex_lock(&n->mu);
+    request_ended(n, d);
     pthread_mutex_unlock(&n->mu);
     return IOTSEC_OK;
 }
@@ -241,7 +192,7 @@ int policy_notifier_post(struct policy_notifier *n, const char *supi, const char
 void policy_notifier_sync(struct policy_notifier *n)
 {
     pthread_mutex_lock(&n->mu);
-    while (((n->n > 0 || n->busy) && !n->stop) || n->appending > 0)
+    while (n->open > 0 || n->appending > 0)
         pthread_cond_wait(&n->idle, &n->mu);
     pthread_mutex_unlock(&n->mu);
 }

@@ -57,13 +57,18 @@ struct policy_service *policy_service_new(const struct policy_service_options *o
     pthread_cond_init(&ps->cv, NULL);
     if (policy_store_load(o->store, &ps->policy) != IOTSEC_OK)
         policy_default(&ps->policy);
-    ps->notifier = policy_notifier_new(o->store, o->notify_queue, o->notify_timeout_ms,
-                                       o->notify_attempts);
+    ps->o.webhook_ca_file = NULL; /* the caller's string is not kept (the engine copies it) */
+    ps->notifier = policy_notifier_new(o->store, o);
     if (ps->notifier == NULL) {
         policy_service_free(ps);
         return NULL;
     }
     return ps;
+}
+
+int policy_webhook_check(struct policy_service *ps, const char *url, const char **why)
+{
+    return outbound_url_check(url, &ps->o.webhook_rules, why);
 }
 
 void policy_service_sync(struct policy_service *ps)
@@ -97,10 +102,10 @@ static void act_done(void *arg, int rc)
         log_msg(LOG_WARN, NULL, "policy: acting on a %s finding failed: %s",
                 an_exception_name(j->exc), iotsec_strerror(rc));
     else if (j->notify &&
-             policy_notifier_post(ps->notifier, j->supi, an_exception_name(j->exc),
+             policy_notifier_post(ps->notifier, j->supi, an_exception_name(j->exc), j->finding_id,
                                   (const char(*)[POLICY_URL_MAX])j->urls, j->nurls,
                                   j->finding) != IOTSEC_OK)
-        log_msg(LOG_WARN, NULL, "policy: webhook queue full, a %s finding not delivered",
+        log_msg(LOG_WARN, NULL, "policy: out of memory, a %s finding not delivered",
                 an_exception_name(j->exc));
     if (rc == IOTSEC_OK && j->quarantined)
         policy_service_enforce(ps, j->supi, true);

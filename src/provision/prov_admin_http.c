@@ -17,6 +17,7 @@
 #include "crypto/rand.h"
 #include "http/http.h"
 #include "provision/prov_admin.h"
+#include "provision/prov_admin_store.h"
 #include "subscriber/subscriber.h"
 
 #define PEM_MAX  16384
@@ -121,12 +122,6 @@ json_t *adm_body(struct http_request *req)
     return o;
 }
 
-static int step(struct store_conn *c, struct store_stmt *st)
-{
-    int s = store_step(st);
-    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
-}
-
 /* ---- provisioning key ---- */
 
 static void h_key(struct http_request *req, void *user)
@@ -161,19 +156,11 @@ static int run_mfr_add(struct store_conn *c, struct adm_job *a)
 {
     const char *name = json_string_value(json_object_get(a->in, "name"));
     const char *pem = json_string_value(json_object_get(a->in, "ca_pem"));
-    struct store_stmt *st;
-    int rc = store_stmt(c, "INSERT INTO prov_manufacturers(name, ca_pem, ca_sha256, created_at,"
-                           " root_pub) VALUES (?, ?, ?, ?, ?) RETURNING id", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, name, -1);
-    store_bind_text(st, 2, pem, -1);
-    store_bind_text(st, 3, a->text, -1);
-    store_bind_int64(st, 4, a->now);
-    if (a->secret_len == PROV_ED25519_PUB_LEN)
-        store_bind_blob(st, 5, a->secret, PROV_ED25519_PUB_LEN);
     int64_t id;
-    if ((rc = store_step_id(c, st, &id)) != IOTSEC_OK)
+    int rc = prov_manufacturer_insert(c, name, pem, a->text, a->now,
+                                      a->secret_len == PROV_ED25519_PUB_LEN ? a->secret : NULL,
+                                      &id);
+    if (rc != IOTSEC_OK)
         return rc;
     a->out = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "name", name, "ca_sha256",
                        a->text);
@@ -217,24 +204,19 @@ static void h_mfr_add(struct http_request *req, void *user)
     json_decref(o);
 }
 
+static void mfr_one(int64_t id, const char *name, const char *ca_sha256, void *ctx)
+{
+    json_array_append_new(ctx, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "name", name,
+                                         "ca_sha256", ca_sha256));
+}
+
 static void h_mfr_list(struct http_request *req, void *user)
 {
     struct provision *p = user;
     if (!adm_admin_ok(req, p))
         return;
-    struct store_conn *c;
-    struct store_stmt *st;
     json_t *arr = json_array();
-    if (store_reader_get(p->store, &c) == IOTSEC_OK &&
-        store_stmt(c, "SELECT id, name, ca_sha256 FROM prov_manufacturers ORDER BY id", &st) ==
-            IOTSEC_OK) {
-        while (store_step(st) == STORE_ROW)
-            json_array_append_new(arr, json_pack("{s:I, s:s, s:s}", "id",
-                                                 (json_int_t)store_col_int64(st, 0), "name",
-                                                 store_col_text(st, 1), "ca_sha256",
-                                                 store_col_text(st, 2)));
-        store_reset(st);
-    }
+    prov_manufacturers_each(p->store, mfr_one, arr);
     http_respond_json(req, 200, json_pack("{s:o}", "manufacturers", arr));
 }
 
@@ -243,16 +225,9 @@ static void h_mfr_list(struct http_request *req, void *user)
 static int run_gw_add(struct store_conn *c, struct adm_job *a)
 {
     const char *name = json_string_value(json_object_get(a->in, "name"));
-    struct store_stmt *st;
-    int rc = store_stmt(c, "INSERT INTO prov_gateways(name, cert_sha256, created_at)"
-                           " VALUES (?, ?, ?) RETURNING id", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, name, -1);
-    store_bind_text(st, 2, a->text, -1);
-    store_bind_int64(st, 3, a->now);
     int64_t id;
-    if ((rc = store_step_id(c, st, &id)) != IOTSEC_OK)
+    int rc = prov_gateway_insert(c, name, a->text, a->now, &id);
+    if (rc != IOTSEC_OK)
         return rc;
     json_t *ids = json_object_get(a->in, "enrollments");
     size_t i;
@@ -263,16 +238,12 @@ static int run_gw_add(struct store_conn *c, struct adm_job *a)
             adm_fail(a, 404, "ENROLLMENT_NOT_FOUND", "enrollments", "no such enrollment");
             return IOTSEC_ERR_NOTFOUND;
         }
-        if ((rc = store_stmt(c, "INSERT INTO prov_gateway_enrollments(gateway_id,"
-                                " enrollment_id) VALUES (?, ?) ON CONFLICT DO NOTHING", &st)) != IOTSEC_OK)
-            return rc;
-        store_bind_int64(st, 1, id);
-        store_bind_int64(st, 2, e.id);
-        if ((rc = step(c, st)) != IOTSEC_OK)
+        if ((rc = prov_gateway_enrollment_add(c, id, e.id)) != IOTSEC_OK)
             return rc;
     }
-    a->out = json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)id, "name", name, "cert_sha256",
-                       a->text, "enrollments", ids ? ids : json_array());
+    /* "o" steals: a reference of our own to the request's array, or the new empty one. */
+    a->out = json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)id, "name", name, "cert_sha256",
+                       a->text, "enrollments", ids ? json_incref(ids) : json_array());
     return IOTSEC_OK;
 }
 

@@ -120,15 +120,7 @@ bool dev_reg_id_field(struct http_request *req, json_t *o, char out[PROV_REG_ID_
 int64_t dev_relay_gateway(struct http_request *req, struct store_conn *c)
 {
     const struct http_peer *peer = http_request_peer(req);
-    int64_t id = 0;
-    struct store_stmt *st;
-    if (peer->has_cert &&
-        store_stmt(c, "SELECT id FROM prov_gateways WHERE cert_sha256 = ?", &st) == IOTSEC_OK) {
-        store_bind_text(st, 1, peer->cert_sha256_hex, -1);
-        if (store_step(st) == STORE_ROW)
-            id = store_col_int64(st, 0);
-        store_reset(st);
-    }
+    int64_t id = peer->has_cert ? prov_gateway_by_cert(c, peer->cert_sha256_hex) : 0;
     if (id == 0)
         dev_problem(req, 403, "GATEWAY_NOT_REGISTERED",
                 "relaying needs the client certificate of a registered gateway");
@@ -138,15 +130,7 @@ int64_t dev_relay_gateway(struct http_request *req, struct store_conn *c)
 bool dev_gateway_allowed(struct http_request *req, struct store_conn *c, int64_t gw,
                             int64_t enrollment)
 {
-    struct store_stmt *st;
-    bool ok = false;
-    if (store_stmt(c, "SELECT 1 FROM prov_gateway_enrollments WHERE gateway_id = ?"
-                      " AND enrollment_id = ?", &st) == IOTSEC_OK) {
-        store_bind_int64(st, 1, gw);
-        store_bind_int64(st, 2, enrollment);
-        ok = store_step(st) == STORE_ROW;
-        store_reset(st);
-    }
+    bool ok = prov_gateway_serves(c, gw, enrollment);
     if (!ok)
         dev_problem(req, 403, "GATEWAY_NOT_ALLOWED",
                 "this gateway may not relay for the device's enrollment");

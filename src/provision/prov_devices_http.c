@@ -9,31 +9,37 @@
 #include "base/err.h"
 #include "http/http.h"
 #include "provision/prov_admin.h"
+#include "provision/prov_admin_store.h"
 #include "subscriber/subscriber.h"
 
 #define LIST_MAX 1000
 
 /* ---- devices ---- */
 
-static json_t *device_json(struct store_stmt *st)
+static json_t *device_json(const struct prov_device_row *d)
 {
-    json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:b}", "registration_id",
-                          store_col_text(st, 0), "enrollment",
-                          (json_int_t)store_col_int64(st, 1), "supi",
-                          store_col_text(st, 2), "owner", store_col_text(st, 3),
-                          "state", store_col_text(st, 5), "credential_version",
-                          (json_int_t)store_col_int64(st, 6), "confirmed",
-                          store_col_int(st, 7));
-    if (!store_col_is_null(st, 4))
-        json_object_set_new(o, "account", json_string(store_col_text(st, 4)));
-    if (store_col_int64(st, 8))
-        json_object_set_new(o, "waiting_version", json_integer(store_col_int64(st, 8)));
+    json_t *o =
+        json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:b}", "registration_id", d->reg_id, "enrollment",
+                  (json_int_t)d->enrollment, "supi", d->supi, "owner", d->owner, "state", d->state,
+                  "credential_version", (json_int_t)d->cred_version, "confirmed", d->confirmed);
+    if (d->account)
+        json_object_set_new(o, "account", json_string(d->account));
+    if (d->waiting_version)
+        json_object_set_new(o, "waiting_version", json_integer(d->waiting_version));
     return o;
 }
 
-#define DEVICE_COLS                                                                            \
-    "reg_id, enrollment_id, IFNULL(supi, ''), owner, account, state, cred_version, confirmed," \
-    " IFNULL(pend_version, 0), id"
+struct dev_list {
+    json_t *arr;
+    long long last;
+};
+
+static void list_one(const struct prov_device_row *d, void *ctx)
+{
+    struct dev_list *l = ctx;
+    json_array_append_new(l->arr, device_json(d));
+    l->last = d->id;
+}
 
 void prov_h_dev_list(struct http_request *req, void *user)
 {
@@ -45,25 +51,27 @@ void prov_h_dev_list(struct http_request *req, void *user)
     long long a = after ? atoll(after) : 0, l = limit ? atoll(limit) : 100;
     if (l <= 0 || l > LIST_MAX)
         l = LIST_MAX;
-    struct store_conn *c;
-    struct store_stmt *st;
-    json_t *arr = json_array();
-    long long last = 0;
-    if (store_reader_get(p->store, &c) == IOTSEC_OK &&
-        store_stmt(c, "SELECT " DEVICE_COLS " FROM prov_registrations WHERE id > ? ORDER BY id"
-                      " LIMIT ?", &st) == IOTSEC_OK) {
-        store_bind_int64(st, 1, a);
-        store_bind_int64(st, 2, l);
-        while (store_step(st) == STORE_ROW) {
-            json_array_append_new(arr, device_json(st));
-            last = store_col_int64(st, 9);
-        }
-        store_reset(st);
-    }
-    json_t *o = json_pack("{s:o}", "devices", arr);
-    if ((long long)json_array_size(arr) == l)
-        json_object_set_new(o, "next", json_integer(last));
+    struct dev_list dl = {json_array(), 0};
+    prov_devices_list(p->store, a, l, list_one, &dl);
+    json_t *o = json_pack("{s:o}", "devices", dl.arr);
+    if ((long long)json_array_size(dl.arr) == l)
+        json_object_set_new(o, "next", json_integer(dl.last));
     http_respond_json(req, 200, o);
+}
+
+static void show_one(const struct prov_device_row *d, void *ctx)
+{
+    *(json_t **)ctx = device_json(d);
+}
+
+static void history_one(const char *event, const char *detail, int64_t at, void *ctx)
+{
+    char t[32];
+    sub_format_time(at, t, sizeof(t));
+    json_t *h = json_pack("{s:s, s:s}", "event", event, "at", t);
+    if (detail)
+        json_object_set_new(h, "detail", json_string(detail));
+    json_array_append_new(ctx, h);
 }
 
 void prov_h_dev_show(struct http_request *req, void *user)
@@ -72,17 +80,8 @@ void prov_h_dev_show(struct http_request *req, void *user)
     if (!adm_admin_ok(req, p))
         return;
     const char *id = http_request_param(req, "id");
-    struct store_conn *c;
-    struct store_stmt *st;
     json_t *o = NULL;
-    if (store_reader_get(p->store, &c) == IOTSEC_OK &&
-        store_stmt(c, "SELECT " DEVICE_COLS " FROM prov_registrations WHERE reg_id = ?", &st) ==
-            IOTSEC_OK) {
-        store_bind_text(st, 1, id, -1);
-        if (store_step(st) == STORE_ROW)
-            o = device_json(st);
-        store_reset(st);
-    }
+    prov_device_find(p->store, id, show_one, &o);
     if (o == NULL) {
         http_respond_problem(req, 404, NULL, "no such device", "REGISTRATION_NOT_FOUND", NULL, 0);
         return;
@@ -92,20 +91,7 @@ void prov_h_dev_show(struct http_request *req, void *user)
     if (supi && supi[0] && subscriber_get(p->store, supi, &sub) == IOTSEC_OK)
         json_object_set_new(o, "subscription_state", json_string(sub_state_name(sub.state)));
     json_t *hist = json_array();
-    if (store_stmt(c, "SELECT event, detail, at FROM prov_history WHERE reg_id = ? ORDER BY id",
-                   &st) == IOTSEC_OK) {
-        store_bind_text(st, 1, id, -1);
-        while (store_step(st) == STORE_ROW) {
-            char t[32];
-            sub_format_time(store_col_int64(st, 2), t, sizeof(t));
-            json_t *h = json_pack("{s:s, s:s}", "event", store_col_text(st, 0), "at", t);
-            if (!store_col_is_null(st, 1))
-                json_object_set_new(h, "detail",
-                                    json_string(store_col_text(st, 1)));
-            json_array_append_new(hist, h);
-        }
-        store_reset(st);
-    }
+    prov_history_each(p->store, id, history_one, hist);
     json_object_set_new(o, "history", hist);
     http_respond_json(req, 200, o);
 }
@@ -160,19 +146,9 @@ void prov_h_dev_rotate(struct http_request *req, void *user)
 bool provision_ota_rotate(void *ctx, const char *supi, struct http_request *req)
 {
     struct provision *p = ctx;
-    struct store_conn *c;
-    struct store_stmt *st;
     char reg_id[PROV_REG_ID_MAX + 1] = "";
-    if (store_reader_get(p->store, &c) != IOTSEC_OK ||
-        store_stmt(c, "SELECT reg_id FROM prov_registrations WHERE supi = ?", &st) != IOTSEC_OK)
-        return false;
-    store_bind_text(st, 1, supi, -1);
-    if (store_step(st) == STORE_ROW)
-        snprintf(reg_id, sizeof(reg_id), "%s", store_col_text(st, 0));
-    store_reset(st);
-    if (reg_id[0] == '\0')
+    if (prov_reg_id_by_supi(p->store, supi, reg_id) != IOTSEC_OK)
         return false;
     stage(p, req, reg_id);
     return true;
 }
-

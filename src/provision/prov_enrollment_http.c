@@ -10,6 +10,7 @@
 #include "crypto/rand.h"
 #include "http/http.h"
 #include "provision/prov_admin.h"
+#include "provision/prov_admin_store.h"
 
 #define DEFAULT_LIFETIME_S (365LL * 24 * 3600)
 
@@ -216,68 +217,25 @@ static int run_enr_add(struct store_conn *c, struct adm_job *a)
 {
     struct enr_in *in = a->extra;
     struct prov_enrollment *e = &in->e;
-    struct store_stmt *st;
     int rc;
     if (in->manufacturer[0]) {
-        if ((rc = store_stmt(c, "SELECT id FROM prov_manufacturers WHERE name = ?", &st)) !=
-            IOTSEC_OK)
+        if ((rc = prov_manufacturer_id(c, in->manufacturer, &e->manufacturer_id)) != IOTSEC_OK)
             return rc;
-        store_bind_text(st, 1, in->manufacturer, -1);
-        e->manufacturer_id = store_step(st) == STORE_ROW ? store_col_int64(st, 0) : 0;
-        store_reset(st);
         if (e->manufacturer_id == 0) {
             adm_fail(a, 404, "MANUFACTURER_NOT_FOUND", "manufacturer", "no such manufacturer");
             return IOTSEC_ERR_NOTFOUND;
         }
     }
-    rc = store_stmt(c, "INSERT INTO prov_enrollments(kind, attestation, manufacturer_id, reg_id,"
-                       " cert_sha256, serial, enabled, owner, supi_first, supi_last, service,"
-                       " lifetime_s, reprovision, quota, rate_per_s, requires_activation,"
-                       " routing_ind, created_at, max_cred_age_s)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, e->individual ? "individual" : "group", -1);
-    store_bind_text(st, 2, e->derived_key ? "derived_key" : "x509", -1);
-    if (e->manufacturer_id)
-        store_bind_int64(st, 3, e->manufacturer_id);
-    if (e->reg_id[0])
-        store_bind_text(st, 4, e->reg_id, -1);
-    if (e->cert_sha256[0])
-        store_bind_text(st, 5, e->cert_sha256, -1);
-    if (e->serial[0])
-        store_bind_text(st, 6, e->serial, -1);
-    store_bind_int(st, 7, e->enabled);
-    store_bind_text(st, 8, e->owner, -1);
-    store_bind_text(st, 9, e->supi_first, -1);
-    store_bind_text(st, 10, e->supi_last, -1);
-    store_bind_text(st, 11, in->service, -1);
-    store_bind_int64(st, 12, e->lifetime_s);
-    store_bind_text(st, 13, prov_reprovision_name(e->reprovision), -1);
-    if (e->quota)
-        store_bind_int64(st, 14, e->quota);
-    if (e->rate_per_s)
-        store_bind_int64(st, 15, e->rate_per_s);
-    store_bind_int(st, 16, e->requires_activation);
-    store_bind_text(st, 17, e->routing_ind, -1);
-    store_bind_int64(st, 18, a->now);
-    if (e->max_cred_age_s)
-        store_bind_int64(st, 19, e->max_cred_age_s);
-    if ((rc = store_step_id(c, st, &e->id)) != IOTSEC_OK)
+    if ((rc = prov_enrollment_insert(c, e, in->service, a->now, &e->id)) != IOTSEC_OK)
         return rc;
     if (a->secret_len) {
         uint8_t env[PROV_GROUP_KEY_MAX + SEAL_OVERHEAD];
         char aad[64];
         size_t aad_len = prov_group_key_aad(e->id, aad, sizeof(aad));
         if ((rc = seal(a->p->kek, aad, aad_len, a->secret, a->secret_len, env)) != IOTSEC_OK ||
-            (rc = store_stmt(c, "UPDATE prov_enrollments SET group_key = ? WHERE id = ?", &st)) !=
+            (rc = prov_enrollment_group_key_set(c, e->id, env, a->secret_len + SEAL_OVERHEAD)) !=
                 IOTSEC_OK)
             return rc;
-        store_bind_blob(st, 1, env, (int)(a->secret_len + SEAL_OVERHEAD));
-        store_bind_int64(st, 2, e->id);
-        int s = store_step(st);
-        if (s != STORE_DONE)
-            return store_error(c, s);
     }
     if ((rc = prov_enrollment_load(c, e->id, e)) != IOTSEC_OK)
         return rc;
@@ -324,24 +282,18 @@ void prov_h_enr_add(struct http_request *req, void *user)
     adm_submit(a);
 }
 
+static void enr_one(const struct prov_enrollment *e, void *ctx)
+{
+    json_array_append_new(ctx, enrollment_json(e));
+}
+
 void prov_h_enr_list(struct http_request *req, void *user)
 {
     struct provision *p = user;
     if (!adm_admin_ok(req, p))
         return;
-    struct store_conn *c;
-    struct store_stmt *st;
     json_t *arr = json_array();
-    if (store_reader_get(p->store, &c) == IOTSEC_OK &&
-        store_stmt(c, "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments ORDER BY id LIMIT 1000",
-                   &st) == IOTSEC_OK) {
-        while (store_step(st) == STORE_ROW) {
-            struct prov_enrollment e;
-            prov_enrollment_row(st, &e);
-            json_array_append_new(arr, enrollment_json(&e));
-        }
-        store_reset(st);
-    }
+    prov_enrollments_each(p->store, enr_one, arr);
     http_respond_json(req, 200, json_pack("{s:o}", "enrollments", arr));
 }
 
@@ -358,11 +310,9 @@ void prov_h_enr_show(struct http_request *req, void *user)
     struct provision *p = user;
     if (!adm_admin_ok(req, p))
         return;
-    struct store_conn *c;
     struct prov_enrollment e;
     int64_t id = id_param(req);
-    if (id && store_reader_get(p->store, &c) == IOTSEC_OK &&
-        prov_enrollment_load(c, id, &e) == IOTSEC_OK)
+    if (id && prov_enrollment_get(p->store, id, &e) == IOTSEC_OK)
         http_respond_json(req, 200, enrollment_json(&e));
     else
         http_respond_problem(req, 404, NULL, "no such enrollment", "ENROLLMENT_NOT_FOUND", NULL,
@@ -371,15 +321,9 @@ void prov_h_enr_show(struct http_request *req, void *user)
 
 static int run_enr_action(struct store_conn *c, struct adm_job *a)
 {
-    struct store_stmt *st;
-    int rc = store_stmt(c, "UPDATE prov_enrollments SET enabled = ? WHERE id = ?", &st);
+    int rc = prov_enrollment_set_enabled(c, a->id, strcmp(a->text, "enable") == 0);
     if (rc != IOTSEC_OK)
         return rc;
-    store_bind_int(st, 1, strcmp(a->text, "enable") == 0);
-    store_bind_int64(st, 2, a->id);
-    int s = store_step(st);
-    if (s != STORE_DONE)
-        return store_error(c, s);
     struct prov_enrollment e;
     if ((rc = prov_enrollment_load(c, a->id, &e)) == IOTSEC_ERR_NOTFOUND)
         adm_fail(a, 404, "ENROLLMENT_NOT_FOUND", NULL, "no such enrollment");

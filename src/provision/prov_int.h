@@ -1,6 +1,7 @@
 /* Inside the provisioning capability: pure logic (prov_logic.c, prov_limits.c),
- * SQL (prov_store.c, prov_jobs.c, prov_activate.c), certificate checks (prov_x509.c) and the
- * HTTP faces (prov_device_http.c, prov_admin_http.c). Not for other capabilities. */
+ * SQL (prov_store.c, prov_device_store.c, prov_admin_store.c, prov_owner_store.c, prov_jobs.c,
+ * prov_activate.c), certificate checks (prov_x509.c) and the HTTP faces (prov_*_http.c: no
+ * SQL there). Not for other capabilities. */
 #ifndef IOTSEC_PROVISION_INT_H
 #define IOTSEC_PROVISION_INT_H
 
@@ -210,6 +211,17 @@ int prov_group_key_get(struct store_conn *c, const struct seal_kek *kek, int64_t
 size_t prov_group_key_aad(int64_t id, char *buf, size_t len);
 int prov_history_add(struct store_conn *c, const char *reg_id, const char *event,
                      const char *detail, int64_t now);
+
+/* ---- device-face reads (prov_device_store.c) ---- */
+
+/* Enrollments that may name this device (at most max, by id): individual ones naming its
+ * reg_id, certificate or serial, and group ones of its attestation kind. */
+int prov_enrollment_candidates(struct store_conn *c, size_t max, const struct prov_identity *id,
+                               struct prov_enrollment *out, size_t *n);
+/* The registered gateway with this client-certificate fingerprint, or 0. */
+int64_t prov_gateway_by_cert(struct store_conn *c, const char *cert_sha256_hex);
+/* May gateway gw relay for devices of this enrollment? */
+bool prov_gateway_serves(struct store_conn *c, int64_t gw, int64_t enrollment);
 
 /* ---- registrations (prov_registration.c) ---- */
 

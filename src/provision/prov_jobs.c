@@ -236,7 +236,7 @@ static int run_onboard(struct store_conn *c, struct prov_job *j)
     bool keep = exists && e.reprovision == PROV_REPROV_KEEP && r.supi[0] &&
                 strcmp(r.state, "revoked") != 0;
     if (keep) {
-        rc = subscriber_get_keys(j->p->store, j->p->kek, r.supi, &sub, &keys);
+        rc = subscriber_get_keys_on(c, j->p->kek, r.supi, &sub, &keys);
         if (rc == IOTSEC_OK && (sub.state == SUB_REVOKED || sub.state == SUB_EXPIRED))
             rc = IOTSEC_ERR_STATE, j->fail = PROV_FAIL_REPROVISION;
         keep = rc != IOTSEC_ERR_NOTFOUND; /* deleted by the operator: a new one, as reset */
@@ -325,7 +325,7 @@ static int run_rotate(struct store_conn *c, struct prov_job *j)
     if (rc != IOTSEC_OK)
         return rc;
     struct subscription sub;
-    if ((rc = subscriber_get(j->p->store, r.supi, &sub)) != IOTSEC_OK)
+    if ((rc = subscriber_get_on(c, r.supi, &sub)) != IOTSEC_OK)
         return rc;
     if (sub.state == SUB_REVOKED || sub.state == SUB_EXPIRED) {
         j->fail = PROV_FAIL_REPROVISION;
@@ -453,7 +453,7 @@ static int run_confirm(struct store_conn *c, struct prov_job *j)
             IOTSEC_OK)
         return rc;
     struct subscription sub;
-    if ((rc = subscriber_get(j->p->store, r.supi, &sub)) != IOTSEC_OK)
+    if ((rc = subscriber_get_on(c, r.supi, &sub)) != IOTSEC_OK)
         return rc;
     if (j->confirm_rotation)
         sub.state = op.result.state;

@@ -52,29 +52,6 @@ static bool proves(const struct prov_enrollment *e, void *arg)
     return ok;
 }
 
-static int load_candidates(struct store_conn *c, const struct prov_identity *id,
-                           struct prov_enrollment *out, size_t *n)
-{
-    struct store_stmt *st;
-    int rc = store_stmt(c, "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments WHERE"
-                           " (kind = 'individual' AND (reg_id = ? OR cert_sha256 = ? OR serial = ?))"
-                           " OR (kind = 'group' AND attestation = ?) ORDER BY id LIMIT ?",
-                        &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, id->reg_id, -1);
-    store_bind_text(st, 2, id->cert_sha256 ? id->cert_sha256 : "", -1);
-    store_bind_text(st, 3, id->serial ? id->serial : "", -1);
-    store_bind_text(st, 4, id->derived_key ? "derived_key" : "x509", -1);
-    store_bind_int(st, 5, MAX_CANDIDATES);
-    int s;
-    *n = 0;
-    while ((s = store_step(st)) == STORE_ROW)
-        prov_enrollment_row(st, &out[(*n)++]);
-    store_reset(st);
-    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
-}
-
 /* The certificate of an x509_signature proof, with its chain; NULL after answering. */
 static X509 *decode_cert(struct http_request *req, json_t *o, STACK_OF(X509) **chain)
 {
@@ -304,7 +281,8 @@ void prov_dev_onboard(struct provision *p, struct http_request *req, bool relaye
                                r.derived};
     size_t n = 0, at = 0;
     cands = calloc(MAX_CANDIDATES, sizeof(*cands));
-    int rc = cands ? load_candidates(c, &id, cands, &n) : IOTSEC_ERR_NOMEM;
+    int rc = cands ? prov_enrollment_candidates(c, MAX_CANDIDATES, &id, cands, &n)
+                   : IOTSEC_ERR_NOMEM;
     if (rc != IOTSEC_OK) {
         dev_store_problem(req, rc);
         goto out;

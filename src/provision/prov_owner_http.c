@@ -11,30 +11,18 @@
 #include "crypto/ct.h"
 #include "http/http.h"
 #include "provision/prov_admin.h"
+#include "provision/prov_admin_store.h"
 #include "subscriber/subscriber.h"
 
 #define CHAIN_MAX (PROV_VOUCHER_MAX_ENTRIES * (PROV_VOUCHER_ENTRY_OVERHEAD + PROV_REG_ID_MAX))
-
-static int step(struct store_conn *c, struct store_stmt *st)
-{
-    int s = store_step(st);
-    return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
-}
 
 /* ---- owners ---- */
 
 static int run_owner_add(struct store_conn *c, struct adm_job *a)
 {
-    struct store_stmt *st;
-    int rc = store_stmt(c, "INSERT INTO prov_owners(name, pub, created_at) VALUES (?, ?, ?) RETURNING id",
-                        &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, a->text, -1);
-    store_bind_blob(st, 2, a->secret, PROV_ED25519_PUB_LEN);
-    store_bind_int64(st, 3, a->now);
     int64_t id;
-    if ((rc = store_step_id(c, st, &id)) != IOTSEC_OK)
+    int rc = prov_owner_insert(c, a->text, a->secret, a->now, &id);
+    if (rc != IOTSEC_OK)
         return rc;
     a->out = json_pack("{s:I, s:s}", "id", (json_int_t)id, "name", a->text);
     return IOTSEC_OK;
@@ -68,55 +56,6 @@ void prov_h_owner_add(struct http_request *req, void *user)
     json_decref(o);
 }
 
-static int owner_pub(struct store_conn *c, const char *name, uint8_t pub[PROV_ED25519_PUB_LEN])
-{
-    struct store_stmt *st;
-    int rc = store_stmt(c, "SELECT pub FROM prov_owners WHERE name = ?", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, name, -1);
-    rc = IOTSEC_ERR_NOTFOUND;
-    if (store_step(st) == STORE_ROW && store_col_bytes(st, 0) == PROV_ED25519_PUB_LEN) {
-        memcpy(pub, store_col_blob(st, 0), PROV_ED25519_PUB_LEN);
-        rc = IOTSEC_OK;
-    }
-    store_reset(st);
-    return rc;
-}
-
-/* The manufacturer root of a registration's enrollment, and the stored chain (malloc'd). */
-static int device_root(struct store_conn *c, const char *reg_id, uint8_t root[32],
-                       uint8_t **chain, size_t *chain_len, char *owner, size_t owner_len)
-{
-    struct store_stmt *st;
-    int rc = store_stmt(c, "SELECT m.root_pub, r.voucher, r.owner FROM prov_registrations r"
-                           " JOIN prov_enrollments e ON e.id = r.enrollment_id"
-                           " LEFT JOIN prov_manufacturers m ON m.id = e.manufacturer_id"
-                           " WHERE r.reg_id = ?", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, reg_id, -1);
-    int s = store_step(st);
-    rc = s == STORE_ROW ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
-    *chain = NULL;
-    *chain_len = 0;
-    if (rc == IOTSEC_OK && store_col_bytes(st, 0) != 32)
-        rc = IOTSEC_ERR_STATE; /* no voucher root for this device's manufacturer */
-    if (rc == IOTSEC_OK) {
-        memcpy(root, store_col_blob(st, 0), 32);
-        snprintf(owner, owner_len, "%s", store_col_text(st, 2));
-        if ((*chain_len = (size_t)store_col_bytes(st, 1)) > 0) {
-            *chain = malloc(*chain_len);
-            if (*chain)
-                memcpy(*chain, store_col_blob(st, 1), *chain_len);
-            else
-                rc = IOTSEC_ERR_NOMEM;
-        }
-    }
-    store_reset(st);
-    return rc;
-}
-
 /* ---- transfer: checked on the writer, so two transfers cannot race past each other ---- */
 
 struct transfer_in {
@@ -147,7 +86,7 @@ static int run_transfer(struct store_conn *c, struct adm_job *a)
     uint8_t *stored = NULL;
     size_t stored_len = 0, entries = 0;
     char owner[PROV_OWNER_MAX + 1] = "";
-    int rc = device_root(c, a->text, root, &stored, &stored_len, owner, sizeof(owner));
+    int rc = prov_device_root(c, a->text, root, &stored, &stored_len, owner, sizeof(owner));
     if (rc == IOTSEC_ERR_NOTFOUND)
         return refuse(a, 404, "REGISTRATION_NOT_FOUND", "no such device");
     if (rc == IOTSEC_ERR_STATE)
@@ -156,7 +95,7 @@ static int run_transfer(struct store_conn *c, struct adm_job *a)
     if (rc != IOTSEC_OK)
         return rc;
     size_t id_len = strlen(a->text), entry = prov_voucher_entry_len(id_len);
-    if (owner_pub(c, to, to_pub) != IOTSEC_OK)
+    if (prov_owner_pub(c, to, to_pub) != IOTSEC_OK)
         rc = refuse(a, 404, "OWNER_NOT_FOUND", "no such owner (to)");
     else if (prov_voucher_verify(root, a->text, id_len, t->chain, t->len, cur, &entries) !=
                  IOTSEC_OK ||
@@ -175,18 +114,10 @@ static int run_transfer(struct store_conn *c, struct adm_job *a)
         return rc;
     /* The previous owner signed the last entry: it must be the device's current owner when
      * that owner is known here. */
-    if (owner[0] && owner_pub(c, owner, cur) == IOTSEC_OK && !ct_equal(cur, prev, 32))
+    if (owner[0] && prov_owner_pub(c, owner, cur) == IOTSEC_OK && !ct_equal(cur, prev, 32))
         return refuse(a, 403, "VOUCHER_INVALID",
                       "the transfer is not signed by the device's current owner");
-    struct store_stmt *st;
-    if ((rc = store_stmt(c, "UPDATE prov_registrations SET voucher_pending = ?, transfer_to = ?,"
-                            " updated_at = ? WHERE reg_id = ?", &st)) != IOTSEC_OK)
-        return rc;
-    store_bind_blob(st, 1, t->chain, (int)t->len);
-    store_bind_text(st, 2, to, -1);
-    store_bind_int64(st, 3, a->now);
-    store_bind_text(st, 4, a->text, -1);
-    if ((rc = step(c, st)) != IOTSEC_OK ||
+    if ((rc = prov_transfer_request(c, a->text, t->chain, t->len, to, a->now)) != IOTSEC_OK ||
         (rc = prov_history_add(c, a->text, "transfer_requested", to, a->now)) != IOTSEC_OK)
         return rc;
     a->out = json_pack("{s:s, s:s, s:I}", "registration_id", a->text, "transfer_to", to,
@@ -243,15 +174,9 @@ static int run_accept(struct store_conn *c, struct adm_job *a)
         return refuse(a, 404, "REGISTRATION_NOT_FOUND", "no such device");
     if (rc != IOTSEC_OK)
         return rc;
-    struct store_stmt *st;
     char to[PROV_OWNER_MAX + 1] = "";
-    if ((rc = store_stmt(c, "SELECT IFNULL(transfer_to, '') FROM prov_registrations WHERE id = ?",
-                         &st)) != IOTSEC_OK)
+    if ((rc = prov_transfer_to(c, r.id, to, sizeof(to))) != IOTSEC_OK)
         return rc;
-    store_bind_int64(st, 1, r.id);
-    if (store_step(st) == STORE_ROW)
-        snprintf(to, sizeof(to), "%s", store_col_text(st, 0));
-    store_reset(st);
     if (to[0] == '\0' || strcmp(to, owner) != 0)
         return refuse(a, 409, "NO_TRANSFER_PENDING", "no transfer to this owner is pending");
     /* The old subscription: revoked (recorded), then deleted, which crypto-erases K/OPc. */
@@ -268,18 +193,7 @@ static int run_accept(struct store_conn *c, struct adm_job *a)
         if (rc != IOTSEC_OK && rc != IOTSEC_ERR_NOTFOUND)
             return rc;
     }
-    if ((rc = store_stmt(c, "UPDATE prov_registrations SET voucher = voucher_pending,"
-                            " voucher_pending = NULL, transfer_to = NULL, owner = ?,"
-                            " state = 'revoked', supi = NULL, nonce = NULL, device_pub = NULL,"
-                            " envelope = NULL, confirmed = 0, pend_version = NULL,"
-                            " pend_cred = NULL, pend_since = NULL, pend_nonce = NULL,"
-                            " pend_pub = NULL, pend_envelope = NULL, updated_at = ? WHERE id = ?",
-                         &st)) != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, owner, -1);
-    store_bind_int64(st, 2, a->now);
-    store_bind_int64(st, 3, r.id);
-    if ((rc = step(c, st)) != IOTSEC_OK ||
+    if ((rc = prov_transfer_complete(c, r.id, owner, a->now)) != IOTSEC_OK ||
         (rc = prov_history_add(c, a->text, "transferred", owner, a->now)) != IOTSEC_OK)
         return rc;
     a->out = json_pack("{s:s, s:s, s:s}", "registration_id", a->text, "owner", owner,

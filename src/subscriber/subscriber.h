@@ -295,6 +295,11 @@ int subscriber_import_text(struct store *s, const struct seal_kek *kek, const ch
  * absent. */
 int subscriber_get(struct store *s, const char *supi, struct subscription *out);
 
+/* The same on a given connection: inside a store job (a store_run_fn) reads must use the job's
+ * connection, which sees the writes made earlier in the same transaction (the reader's
+ * connection sees only committed data, so it would miss them). */
+int subscriber_get_on(struct store_conn *conn, const char *supi, struct subscription *out);
+
 /* Appends the subscription's last `limit` lifecycle events, oldest first, to arr as
  * {"event", "from", "to", "actor", "at"} (the expiry sweep's "expire" by "sweep", ...). */
 struct json_t;
@@ -304,6 +309,8 @@ int subscriber_events_json(struct store *s, const char *supi, size_t limit, stru
  * IOTSEC_ERR_AUTH when the sealed blob does not open (wrong KEK or a tampered row). */
 int subscriber_get_keys(struct store *s, const struct seal_kek *kek, const char *supi,
                         struct subscription *out, struct sub_keys *keys);
+int subscriber_get_keys_on(struct store_conn *conn, const struct seal_kek *kek, const char *supi,
+                           struct subscription *out, struct sub_keys *keys);
 
 /* Lists subscriptions with id > after_id (0 to start), optionally in one state (state < 0:
  * all), at most limit, calling fn for each; *last_id is the cursor for the next page. */

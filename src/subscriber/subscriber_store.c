@@ -382,7 +382,12 @@ int subscriber_get(struct store *s, const char *supi, struct subscription *out)
 {
     struct store_conn *conn;
     int rc = store_reader_get(s, &conn);
-    return rc == IOTSEC_OK ? load(conn, supi, out, NULL) : rc;
+    return rc == IOTSEC_OK ? subscriber_get_on(conn, supi, out) : rc;
+}
+
+int subscriber_get_on(struct store_conn *conn, const char *supi, struct subscription *out)
+{
+    return load(conn, supi, out, NULL);
 }
 
 int subscriber_events_json(struct store *s, const char *supi, size_t limit, struct json_t *arr)
@@ -417,10 +422,15 @@ int subscriber_get_keys(struct store *s, const struct seal_kek *kek, const char 
                         struct subscription *out, struct sub_keys *keys)
 {
     struct store_conn *conn;
-    uint8_t cred[CRED_SEALED_LEN], plain[CRED_PLAIN_LEN];
     int rc = store_reader_get(s, &conn);
-    if (rc == IOTSEC_OK)
-        rc = load(conn, supi, out, cred);
+    return rc == IOTSEC_OK ? subscriber_get_keys_on(conn, kek, supi, out, keys) : rc;
+}
+
+int subscriber_get_keys_on(struct store_conn *conn, const struct seal_kek *kek, const char *supi,
+                           struct subscription *out, struct sub_keys *keys)
+{
+    uint8_t cred[CRED_SEALED_LEN], plain[CRED_PLAIN_LEN];
+    int rc = load(conn, supi, out, cred);
     if (rc != IOTSEC_OK)
         return rc;
     char aad[SUPI_STRING_MAX + 64];

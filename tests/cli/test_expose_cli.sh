@@ -9,7 +9,7 @@ cli_begin expose-cli "$1"
 
 start_daemon
 
-for n in a b; do
+for n in a b c; do
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
         -keyout "$dir/$n.key" -out "$dir/$n.pem" -subj "/CN=af $n" >/dev/null 2>&1
 done
@@ -28,6 +28,17 @@ run "af add private key" 2 - af add --name k --cert "$dir/a.key" --services moni
 run "af add bad service" 2 - af add --name x --cert "$dir/b.pem" --services teleport
 run "af add no name" 2 - af add --cert "$dir/b.pem" --services monitoring-event
 run "af list" 0 "(.afs | length) == 2 and (.afs[] | select(.af_id == \"$B\") | .services) == \"monitoring-event as-session-with-qos\"" af list
+# the allow-list of notification destinations (otherwise refused: loopback, private...)
+run "af update dest" 0 '.allow_destinations == ["127.0.0.1/32:8443", "[fd00::]/8"]' \
+    af update "$A" --allow-destination 127.0.0.1:8443,fd00::/8
+run "af update none" 0 '.allow_destinations == []' af update "$A" --allow-destination none
+run "af update bad cidr" 2 - af update "$A" --allow-destination 10.0.0.0/33
+run "af update hostname" 2 - af update "$A" --allow-destination intranet.example
+run "af update unknown" 1 - af update af-nope --allow-destination 10.0.0.0/8
+run "af update no flag" 2 - af update "$A"
+run "af add dest" 0 '.af_id' af add --name "AF C" --cert "$dir/c.pem" --services monitoring-event \
+    --allow-destination 10.20.0.0/16:443
+run "af list dest" 0 '[.afs[] | select(.name == "AF C") | .allow_destinations[0]] == ["10.20.0.0/16:443"]' af list
 
 run "consent supi" 0 '.consent_id and (.external_ids["imsi-001010000000001"] | test("^[a-z2-7]{32}@"))' \
     consent grant --af "$A" --scope monitoring-event --supi imsi-001010000000001 --expires 2099-01-01T00:00:00Z

@@ -160,6 +160,20 @@ static void show_daemon_problems(const struct daemon_fixture *f)
     fclose(log);
 }
 
+int fixture_sanitizer_report(const struct daemon_fixture *f)
+{
+    char path[128], line[1024];
+    snprintf(path, sizeof(path), "%s/daemon.log", f->dir);
+    FILE *log = fopen(path, "r");
+    if (log == NULL)
+        return 0;
+    int found = 0;
+    while (!found && fgets(line, sizeof(line), log))
+        found = strstr(line, "Sanitizer") != NULL || strstr(line, "runtime error") != NULL;
+    fclose(log);
+    return found;
+}
+
 void fixture_cleanup(struct daemon_fixture *f)
 {
     fixture_stop(f, SIGKILL);

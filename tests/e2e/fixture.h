@@ -29,6 +29,10 @@ int fixture_start(struct daemon_fixture *f);
 /* Sends sig and waits for the process; returns its wait status. */
 int fixture_stop(struct daemon_fixture *f, int sig);
 void fixture_cleanup(struct daemon_fixture *f);
+/* Whether the daemon's log (its stderr) holds a sanitizer report (ASan, LeakSanitizer,
+ * UBSan): a test that stops the daemon asserts there is none, so a leak or undefined
+ * behaviour in the sanitised daemon fails that test, not only the log. */
+int fixture_sanitizer_report(const struct daemon_fixture *f);
 
 /* One request; *body_out (malloc'd, NUL-terminated, may be NULL) gets the answer. Returns the
  * HTTP status, or -1 when no answer came (e.g. the TLS handshake was refused). For the h2c

@@ -6,7 +6,8 @@
  * webhook notified; an operator release restores one. Bad input: malformed batch (400 with
  * the line), oversized (413), too many records (413), wrong content type (415), unknown
  * format (400), mapping of an unknown SUPI (404) or a bad address (400): ProblemDetails each,
- * and nothing applied. */
+ * and nothing applied. Webhook destinations: credentials, plain http off loopback, link-local
+ * and loopback addresses refused at PUT unless in iotsec.yaml's webhook_allow. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -242,7 +243,13 @@ static int setup(void **state)
 {
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (sink_start() != 0 || fixture_init(&fx, NULL) != 0 || fixture_start(&fx) != 0)
+    char yaml[160]; /* the lab switch for the http sink; one allow-listed https port */
+    if (sink_start() != 0)
+        return -1;
+    snprintf(yaml, sizeof(yaml),
+             "policy:\n  webhook_http_loopback: true\n  webhook_allow:\n    - \"127.0.0.1:%u\"\n",
+             sink_port);
+    if (fixture_init(&fx, yaml) != 0 || fixture_start(&fx) != 0)
         return -1;
     for (int i = 0; i < METERS; i++) {
         char supi[32], json[512];
@@ -375,6 +382,46 @@ static void wait_for_quarantine(void)
     fail_msg("the bots were not quarantined");
 }
 
+/* A policy whose webhook is url: answered want; a 400 names /webhooks/0 and says word. */
+static void webhook_put(const char *url, long want, const char *word)
+{
+    char body[300];
+    long st;
+    snprintf(body, sizeof(body), "{\"default\":[\"notify\"],\"webhooks\":[\"%s\"]}", url);
+    json_t *p = admin("PUT", "/admin/v1/policy", body, &st);
+    if (st != want)
+        fail_msg("%s: %ld", url, st);
+    if (want == 400) {
+        json_t *ip = json_array_get(json_object_get(p, "invalidParams"), 0);
+        const char *param = json_string_value(json_object_get(ip, "param"));
+        const char *reason = json_string_value(json_object_get(ip, "reason"));
+        char said[400];
+        snprintf(said, sizeof(said), "%s %s", param ? param : "", reason ? reason : "");
+        if (strncmp(said, "/webhooks/0", 11) != 0 || strstr(said, word) == NULL)
+            fail_msg("%s: %s", url, said);
+    }
+    json_decref(p);
+}
+
+static void test_webhook_destinations(void **state)
+{
+    (void)state;
+    char url[128];
+    webhook_put("https://user:pass@hooks.example/x", 400, "credentials");
+    webhook_put("https://hooks.example@127.0.0.1/x", 400, "credentials");
+    webhook_put("https://169.254.169.254/latest/meta-data", 400, "link-local");
+    webhook_put("https://10.0.0.1/x", 400, "private");
+    webhook_put("https://2130706433/x", 400, "loopback");
+    webhook_put("http://10.0.0.1/x", 400, "http");
+    webhook_put("http://127.attacker.example/x", 400, "resolve");
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/x", (unsigned)(sink_port ^ 1));
+    webhook_put(url, 400, "loopback"); /* the allow-list names one port */
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/x", sink_port);
+    webhook_put(url, 200, NULL);
+    snprintf(url, sizeof(url), "http://localhost:%u/x", sink_port);
+    webhook_put(url, 200, NULL); /* the lab switch: http to what resolves to loopback */
+}
+
 static void test_botnet_quarantined(void **state)
 {
     (void)state;
@@ -499,6 +546,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_input_applies_nothing),
+        cmocka_unit_test(test_webhook_destinations),
         cmocka_unit_test(test_botnet_quarantined),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -178,19 +178,37 @@ static void cert_thumb(const char *pem_path, uint8_t out[32])
     jwt_cert_thumbprint(der, n, out);
 }
 
-static char *forge(const char *aud, int64_t iat, int64_t exp, const char *sub, const char *cert)
+static char *forge_as(const char *aud, int64_t iat, int64_t exp, const char *sub,
+                      const char *client_id, const char *cert)
 {
     struct jwt_keyset *ks = daemon_keys();
     char iss[160];
     /* the issuer is the configured northbound address */
     snprintf(iss, sizeof(iss), "https://127.0.0.1:%u", F.north_port);
     struct jwt_claims c = {.iss = iss, .sub = sub, .aud = aud, .scope = "monitoring-event",
-                           .client_id = sub, .iat = iat, .exp = exp};
+                           .client_id = client_id, .iat = iat, .exp = exp};
     cert_thumb(cert, c.x5t_s256);
     char *t = NULL;
     assert_int_equal(jwt_sign(ks, &c, &t), 0);
     jwt_keyset_free(ks);
     return t;
+}
+
+static char *forge(const char *aud, int64_t iat, int64_t exp, const char *sub, const char *cert)
+{
+    return forge_as(aud, iat, exp, sub, sub, cert);
+}
+
+/* A refusal whose ProblemDetails cause is the one expected. */
+static void expect_cause(const struct nb_identity *who, const char *af, const char *token,
+                         long status, const char *cause)
+{
+    struct nb_response r;
+    assert_int_equal(whoami(who, af, token, 0, &r), status);
+    char want[96];
+    snprintf(want, sizeof(want), "\"cause\":\"%s\"", cause);
+    assert_non_null(strstr(r.body, want));
+    nb_response_free(&r);
 }
 
 static char *b64(const char *s, size_t n)
@@ -396,6 +414,11 @@ static void test_api_refusals(void **state)
     t = forge("3gpp-monitoring-event", now, now + 100, af_a, cert_b); /* bound to B */
     expect_refused(&A, af_a, t, 401, "invalid_token");
     free(t);
+    /* signed, bound to A, subject A, but issued to another client: sub must be client_id */
+    t = forge_as("3gpp-monitoring-event", now, now + 100, af_a, af_b, cert_a);
+    expect_refused(&A, af_a, t, 401, "invalid_token");
+    expect_cause(&A, af_a, t, 401, "TOKEN_SUBJECT");
+    free(t);
     char *other = token_for(&A, "as-session-with-qos"); /* a real token for another API */
     expect_refused(&A, af_a, other, 401, "invalid_token");
     free(other);
@@ -429,6 +452,7 @@ static void test_api_refusals(void **state)
     assert_non_null(strstr(dump, "TOKEN_ALG"));
     assert_non_null(strstr(dump, "TOKEN_LIFETIME"));
     assert_non_null(strstr(dump, "TOKEN_BINDING"));
+    assert_non_null(strstr(dump, "TOKEN_SUBJECT"));
     free(dump);
     json_decref(log);
 }
@@ -446,6 +470,23 @@ static void test_disabled_af_refused_at_once(void **state)
     expect_refused(&D, af_d, t, 401, "invalid_token");
     assert_int_equal(token_req(&D, "application/x-www-form-urlencoded",
                                "grant_type=client_credentials", NULL, NULL), 401);
+    /* Enabled again: the tokens it held before the disable stay dead, for good; a new one
+     * works. */
+    snprintf(path, sizeof(path), "/admin/v1/afs/%s/enable", af_d);
+    json_decref(nb_admin_json(&F, "POST", path, NULL, 200));
+    expect_refused(&D, af_d, t, 401, "invalid_token");
+    expect_cause(&D, af_d, t, 401, "TOKEN_REVOKED");
+    char *fresh = token_for(&D, "monitoring-event");
+    assert_int_equal(whoami(&D, af_d, fresh, 1, &r), 200);
+    nb_response_free(&r);
+    /* ... also after a restart (the generation is stored, not a cache) */
+    int status = fixture_stop(&F, SIGTERM);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(fixture_start(&F), 0);
+    expect_cause(&D, af_d, t, 401, "TOKEN_REVOKED");
+    assert_int_equal(whoami(&D, af_d, fresh, 1, &r), 200);
+    nb_response_free(&r);
+    free(fresh);
     free(t);
 }
 

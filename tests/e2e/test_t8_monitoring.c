@@ -4,9 +4,11 @@
  * notification sink; area counts suppressed below k and rate limited; every refusal the issue
  * lists (another AF's device or subscription, no consent, an IMSI, MSISDN, malformed bodies);
  * a consent revoked mid-subscription (notifications stop at once); a destination that hangs
- * (others still delivered); subscriptions surviving a restart. Every response and every
- * notification goes through the SUPI leak scanner. With IOTSEC_T8_DUMP=DIR set, every body is
- * also written there, named by its schema, for the OpenAPI validation (tests/openapi). */
+ * (others still delivered); subscriptions surviving a restart; the outbound destination
+ * policy (https to loopback refused unless allow-listed for that AF, then delivered over TLS
+ * to the sink; refused again at delivery once the allow-list no longer covers it). Every response
+ * and every notification goes through the SUPI leak scanner. With IOTSEC_T8_DUMP=DIR set, every
+ * body is also written there, named by its schema, for the OpenAPI validation (tests/openapi). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,7 +28,7 @@
 #include "northbound_client.h"
 #include "test_t8_sink.h"
 
-#define NDEV 13
+#define NDEV 14
 #define PLMN "{\"mcc\":\"001\",\"mnc\":\"01\"}"
 #define API "/3gpp-monitoring-event/v1"
 
@@ -39,7 +41,7 @@ static char *tok_a, *tok_b;
 static char supi[NDEV + 1][32];
 static char ext_a[NDEV + 1][300], ext_b[NDEV + 1][300];
 static char consent_a[NDEV + 1][80];
-static struct sink sink1, sink2, hang;
+static struct sink sink1, sink2, hang, tls_sink;
 static int dumped;
 
 /* ---- helpers ---- */
@@ -204,8 +206,9 @@ static void ident(struct nb_identity *id, char *cert, char *key, const char *nam
 static int setup(void **state)
 {
     (void)state;
-    if (fixture_init(&F, "location:\n  notify_http_loopback: true\n  counts_per_minute: 5\n") !=
-            0 ||
+    /* the lab switch for the http sinks; the instance CA for the https one */
+    if (fixture_init(&F, "location:\n  notify_http_loopback: true\n  counts_per_minute: 5\n"
+                         "  notify_ca: pki/ca.crt\n") != 0 ||
         fixture_start(&F) != 0)
         return -1;
     snprintf(dir, sizeof(dir), "%s", F.dir);
@@ -226,6 +229,7 @@ static int setup(void **state)
     for (int i = 1; i <= 11; i++)
         grant(af_a, i, consent_a[i], ext_a[i]);
     grant(af_a, 13, consent_a[13], ext_a[13]);
+    grant(af_a, 14, consent_a[14], ext_a[14]);
     grant(af_b, 12, NULL, ext_b[12]);
     grant(af_b, 1, NULL, ext_b[1]);
     char path[160];
@@ -233,7 +237,11 @@ static int setup(void **state)
     json_decref(nb_admin_json(&F, "POST", path, NULL, 200));
     tok_a = token_for(&A);
     tok_b = token_for(&B);
-    if (sink_start(&sink1, false) || sink_start(&sink2, false) || sink_start(&hang, true))
+    char crt[160], key[160]; /* the daemon's own server certificate: IP:127.0.0.1, our CA */
+    snprintf(crt, sizeof(crt), "%s/inst/pki/server.crt", F.dir);
+    snprintf(key, sizeof(key), "%s/inst/pki/server.key", F.dir);
+    if (sink_start(&sink1, false) || sink_start(&sink2, false) || sink_start(&hang, true) ||
+        sink_start_tls(&tls_sink, crt, key))
         return -1;
     return 0;
 }
@@ -246,6 +254,7 @@ static int teardown(void **state)
     sink_stop(&sink1);
     sink_stop(&sink2);
     sink_stop(&hang);
+    sink_stop(&tls_sink);
     free(tok_a);
     free(tok_b);
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
@@ -702,6 +711,123 @@ static void authorised_area_exception(void **state)
     json_decref(note);
 }
 
+/* ---- outbound destinations ---- */
+
+/* A subscription of who to dest is refused: 400 naming notificationDestination, the reason
+ * containing word. */
+static void refused_destination(const struct nb_identity *who, const char *tok, const char *af,
+                                const char *ext, const char *dest, const char *word)
+{
+    json_t *o = NULL;
+    char *b = sub_body("LOCATION_REPORTING", ext, dest, "\"maximumNumberOfReports\":5");
+    long st = post_sub(who, tok, af, b, &o, NULL);
+    free(b);
+    json_t *ip = json_array_get(json_object_get(o, "invalidParams"), 0);
+    const char *param = json_string_value(json_object_get(ip, "param"));
+    const char *reason = json_string_value(json_object_get(ip, "reason"));
+    if (st != 400 || param == NULL || strcmp(param, "notificationDestination") != 0 ||
+        reason == NULL || strstr(reason, word) == NULL)
+        fail_msg("%s: %ld %s: %s", dest, st, param ? param : "-", reason ? reason : "-");
+    json_decref(o);
+}
+
+static void set_allow(const char *af, json_t *list)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/admin/v1/afs/%s", af);
+    json_decref(
+        nb_admin_json(&F, "PATCH", path, json_pack("{s:o}", "allow_destinations", list), 200));
+}
+
+static const char *metric(const char *text, const char *name, char *out, size_t cap)
+{
+    const char *at = strstr(text, name);
+    snprintf(out, cap, "%s", at ? at + strlen(name) + 1 : "-1");
+    out[strcspn(out, "\n")] = 0;
+    return out;
+}
+
+static void destination_policy(void **state)
+{
+    (void)state;
+    char dest[160], alt[160];
+    /* https to this host's loopback: refused for an AF that has not been allow-listed ... */
+    refused_destination(&A, tok_a, af_a, ext_a[14], tls_sink.url, "loopback");
+    static const struct {
+        const char *url, *word;
+    } bad[] = {
+        {"https://169.254.169.254/latest/meta-data", "link-local"},
+        {"https://10.1.2.3/n", "private"},
+        {"https://100.64.0.1/n", "CGNAT"},
+        {"https://[::1]/n", "loopback"},
+        {"https://[::ffff:127.0.0.1]/n", "loopback"},
+        {"https://2130706433/n", "loopback"},
+        {"https://0x7f.1/n", "loopback"},
+        {"https://user:pass@127.0.0.1/n", "credentials"},
+        {"http://127.attacker.example/n", "resolve"},
+        {"http://10.0.0.1/n", "http"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        refused_destination(&A, tok_a, af_a, ext_a[14], bad[i].url, bad[i].word);
+    /* ... allow-listed for A (this port only): accepted, and delivered over TLS */
+    snprintf(dest, sizeof(dest), "127.0.0.1/32:%u", tls_sink.port);
+    snprintf(alt, sizeof(alt), "[::1]:%u", tls_sink.port);
+    set_allow(af_a, json_pack("[s, s]", dest, alt));
+    json_t *list = nb_admin_json(&F, "GET", "/admin/v1/afs", NULL, 200), *af;
+    size_t i;
+    bool seen = false;
+    json_array_foreach(json_object_get(list, "afs"), i, af)
+    {
+        if (strcmp(json_string_value(json_object_get(af, "af_id")), af_a) == 0)
+            seen = strcmp(json_string_value(
+                              json_array_get(json_object_get(af, "allow_destinations"), 0)),
+                          dest) == 0;
+    }
+    json_decref(list);
+    assert_true(seen);
+    json_t *o;
+    char *b =
+        sub_body("LOCATION_REPORTING", ext_a[14], tls_sink.url, "\"maximumNumberOfReports\":50");
+    assert_int_equal(post_sub(&A, tok_a, af_a, b, &o, NULL), 201);
+    free(b);
+    json_decref(o);
+    /* another port of the same address is still refused; B has no allow-list at all */
+    snprintf(alt, sizeof(alt), "https://127.0.0.1:%u/notify", sink1.port);
+    refused_destination(&A, tok_a, af_a, ext_a[14], alt, "loopback");
+    refused_destination(&B, tok_b, af_b, ext_b[12], tls_sink.url, "loopback");
+    int have = tls_sink.n;
+    located(14, 7, 0x1401);
+    assert_true(sink_wait(&tls_sink, have, 3000) > have);
+    json_t *note = sink_json(&tls_sink, have);
+    assert_string_equal(json_string_value(json_object_get(first_report(note), "externalId")),
+                        ext_a[14]);
+    json_decref(note);
+    /* A second subscription by name (localhost resolves to loopback): allowed while listed */
+    snprintf(alt, sizeof(alt), "https://localhost:%u/by-name", tls_sink.port);
+    b = sub_body("LOCATION_REPORTING", ext_a[14], alt, "\"maximumNumberOfReports\":50");
+    assert_int_equal(post_sub(&A, tok_a, af_a, b, &o, NULL), 201);
+    free(b);
+    json_decref(o);
+    have = tls_sink.n;
+    located(14, 7, 0x1402);
+    assert_true(sink_wait(&tls_sink, have + 1, 3000) > have + 1); /* both subscriptions */
+    /* The operator withdraws the allow-list: both destinations are now refused AT DELIVERY
+     * (the name is resolved and its address judged again), nothing reaches the sink. */
+    char *m0 = NULL, *m1 = NULL, url[160], v0[32], v1[32];
+    snprintf(url, sizeof(url), "%s/metrics", F.admin);
+    assert_int_equal(fixture_request(&F, AS_ADMIN, "GET", url, NULL, NULL, 0, &m0), 200);
+    set_allow(af_a, json_array());
+    have = tls_sink.n;
+    located(14, 7, 0x1403);
+    assert_int_equal(sink_wait(&tls_sink, have, 1000), have);
+    assert_int_equal(fixture_request(&F, AS_ADMIN, "GET", url, NULL, NULL, 0, &m1), 200);
+    const char *name = "iotsec_t8_notifications_total{outcome=\"refused_destination\"}";
+    assert_int_equal(atoll(metric(m1, name, v1, sizeof(v1))),
+                     atoll(metric(m0, name, v0, sizeof(v0))) + 2);
+    free(m0);
+    free(m1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -714,6 +840,7 @@ int main(void)
         cmocka_unit_test(consent_revoked_mid_subscription),
         cmocka_unit_test(hanging_destination_does_not_delay_others),
         cmocka_unit_test(authorised_area_exception),
+        cmocka_unit_test(destination_policy),
         cmocka_unit_test(subscriptions_survive_restart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

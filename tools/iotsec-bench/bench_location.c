@@ -1,5 +1,5 @@
 /* iotsec-bench location: UE location events processed per second, in-process over the
- * location capability's API (location.h) and the notification queue (notify.h): no HTTP and
+ * location capability's API (location.h) and the notification queue (http/outbound.h): no HTTP and
  * no network (the SBI decoding and the AF's HTTPS are measured elsewhere). Figures:
  *   location_events_baseline       events of devices with no area and no subscriber
  *   location_events_area_fanout    every device restricted to 8 cells (a fifth of the events
@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "bench.h"
-#include "expose/notify.h"
 #include "expose/t8_int.h" /* the watch's own encoder, t8_location_note: what T8 runs */
 #include "location/location.h"
 
@@ -23,7 +22,7 @@
 
 struct run {
     struct location *loc;
-    struct notify *notify;
+    struct outbound *notify;
     char (*supi)[24];
     int64_t t0;
     uint64_t findings;
@@ -57,13 +56,14 @@ static void watch_fn(void *ctx, const struct ue_event *ev, const struct location
     if (f)
         r->findings++;
     if (len > 0)
-        notify_post(r->notify, "https://af.example/notify", "af-1/sub", body, (size_t)len);
+        outbound_post(r->notify, "https://af.example/notify", "af-1/sub", body, (size_t)len, NULL);
 }
 
-static bool refuse_all(void *ctx, const char *owner)
+static bool refuse_all(void *ctx, const char *owner, struct outbound_rules *rules)
 {
     (void)ctx;
     (void)owner;
+    (void)rules;
     return false;
 }
 
@@ -72,8 +72,8 @@ int bench_location(double seconds)
     struct run r = {.t0 = 1763881200000LL};
     r.supi = calloc(DEVICES, sizeof(*r.supi));
     struct location_config lc = {.max_devices = DEVICES * 2, .max_watches = DEVICES * 2};
-    struct notify_config nc = {.queue_max = 100000, .check = refuse_all};
-    if (r.supi == NULL || location_new(&lc, &r.loc) != 0 || notify_new(&nc, &r.notify) != 0) {
+    struct outbound_config nc = {.queue_max = 100000, .check = refuse_all};
+    if (r.supi == NULL || location_new(&lc, &r.loc) != 0 || outbound_new(&nc, &r.notify) != 0) {
         fprintf(stderr, "bench location: setup failed\n");
         return 1;
     }
@@ -107,14 +107,15 @@ int bench_location(double seconds)
         double fan = bench_rate(names[subs - 1], ingest, &r, seconds);
         bench_report(names[subs - 1], fan, "events/s", 1);
     }
-    struct notify_metrics m;
-    notify_metrics_get(r.notify, &m);
-    fprintf(stderr, "  (%llu findings, %llu notifications queued, %llu taken by the delivery "
-                    "thread, %llu still queued, %llu dropped as the queue filled)\n",
+    struct outbound_metrics m;
+    outbound_metrics_get(r.notify, &m);
+    fprintf(stderr,
+            "  (%llu findings, %llu notifications queued, %llu taken by the delivery "
+            "thread, %llu still queued, %llu dropped as the queue filled)\n",
             (unsigned long long)r.findings, (unsigned long long)m.queued,
-            (unsigned long long)m.dropped_refused, (unsigned long long)m.in_queue,
+            (unsigned long long)m.stopped, (unsigned long long)m.in_queue,
             (unsigned long long)m.dropped_full);
-    notify_free(r.notify);
+    outbound_free(r.notify);
     location_free(r.loc);
     free(r.supi);
     return 0;

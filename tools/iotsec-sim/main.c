@@ -1,6 +1,6 @@
 /* iotsec-sim fleet --dir DIR --devices N [--via-gateway K] [--derived-keys] [--ready FILE]
  *                  [--threads T] [--name NAME] [--requires-activation] [--rotate M]
- *                  [--trace I] [--transfer-to OWNER]
+ *                  [--trace I] [--transfer-to OWNER] [--timeout S]
  * Registers a test manufacturer and enrollment (and a gateway when K > 0) with the running
  * daemon of instance DIR, manufactures N devices, onboards them concurrently (K of them
  * through the gateway), authenticates each with 5G AKA over the SBI, and prints one JSON
@@ -10,7 +10,9 @@
  * 0..M-1 then rotate their credentials and authenticate again with the new ones; --trace I:
  * device I's messages on stderr; --transfer-to: the last device (a direct one) is then
  * transferred to a new owner OWNER (certificate fleets: the voucher chain starts at the test
- * manufacturer's root), loses its old credential and onboards again. */
+ * manufacturer's root), loses its old credential and onboards again. --timeout S (30): a
+ * daemon that does not answer for S seconds (not running, stopped, hung) ends the run with a
+ * message and exit status 2. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,7 @@ static void usage(void)
     fprintf(stderr, "usage: iotsec-sim fleet --dir DIR --devices N [--via-gateway K] "
                     "[--derived-keys] [--ready FILE] [--threads T] [--name NAME]\n"
                     "                  [--requires-activation] [--rotate M] [--trace I]\n"
-                    "                  [--transfer-to OWNER]\n");
+                    "                  [--transfer-to OWNER] [--timeout S]\n");
 }
 
 static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -59,7 +61,7 @@ static void report_failures(const struct sim_device *d, uint32_t n)
 int main(int argc, char **argv)
 {
     const char *dir = NULL, *ready = NULL, *transfer_to = NULL;
-    uint32_t n = 0, k = 0, threads = 32, rotate = 0, trace = UINT32_MAX;
+    uint32_t n = 0, k = 0, threads = 32, rotate = 0, trace = UINT32_MAX, timeout = 30;
     struct sim_fleet_opts o = {0};
     if (argc < 2 || strcmp(argv[1], "fleet") != 0) {
         usage();
@@ -80,6 +82,8 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--rotate") == 0 && parse_u32(v, 1000000, &rotate))
             i++;
         else if (strcmp(a, "--trace") == 0 && parse_u32(v, 1000000, &trace))
+            i++;
+        else if (strcmp(a, "--timeout") == 0 && parse_u32(v, 3600, &timeout) && timeout > 0)
             i++;
         else if (strcmp(a, "--name") == 0 && v)
             o.name = argv[++i];
@@ -112,7 +116,8 @@ int main(int argc, char **argv)
     struct sim_setup s;
     struct sim_device *d = calloc(n, sizeof(*d));
     int rc = 2;
-    if (!d || sim_instance_load(&in, dir, ready) != 0 ||
+    sim_timeout_s = timeout;
+    if (!d || sim_instance_load(&in, dir, ready) != 0 || sim_watchdog_start(in.admin) != 0 ||
         (o.gateway = k > 0, sim_setup_fleet(&in, &s, &o, n)) != 0)
         goto out_nosetup;
     /* Manufacturing happens at the factory: outside the timed part. */

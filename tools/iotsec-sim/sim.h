@@ -30,6 +30,15 @@ struct sim_instance {
  * URLs with those of the daemon's ready line. 0, or -1 with a message on stderr. */
 int sim_instance_load(struct sim_instance *in, const char *dir, const char *ready_file);
 
+/* ---- liveness (sim_watch.c): a daemon that stops answering ends the run ---- */
+/* Seconds a request may wait for the daemon, and the longest silence tolerated (30). */
+extern unsigned sim_timeout_s;
+/* The daemon answered something (any HTTP status): called by every client of the sim. */
+void sim_heard(void);
+/* Starts a thread that ends the process (exit 2, a message naming what) once the daemon has
+ * not answered for sim_timeout_s. 0, or -1 if the thread cannot start. */
+int sim_watchdog_start(const char *what);
+
 /* ---- the admin API ---- */
 /* One admin request; *out (malloc'd) gets the answer body. Returns the HTTP status, -1 when
  * no answer came. */

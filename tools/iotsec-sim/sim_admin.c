@@ -54,14 +54,16 @@ long sim_admin(const struct sim_instance *in, const char *method, const char *pa
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)sim_timeout_s);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     }
-    if (curl_easy_perform(c) == CURLE_OK)
+    if (curl_easy_perform(c) == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        sim_heard();
+    }
 done:
     curl_slist_free_all(h);
     if (c)
@@ -95,7 +97,12 @@ int sim_admin_provisioning_key(const struct sim_instance *in, uint8_t pub[PROV_E
                      n == PROV_ED25519_PUB_LEN
                  ? 0
                  : -1;
-    if (rc != 0)
+    if (st < 0) /* the first request: say what is most likely wrong */
+        fprintf(stderr,
+                "iotsec-sim: no answer from iotsecd's admin face at %s within %u s: is "
+                "the daemon of this instance running?\n",
+                in->admin, sim_timeout_s);
+    else if (rc != 0)
         fprintf(stderr, "iotsec-sim: GET /admin/v1/provisioning-key: %ld %s\n", st,
                 out ? out : "(no answer)");
     json_decref(o);

@@ -53,8 +53,10 @@ static json_t *sbi_call(CURL *c, const char *method, const char *url, const char
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    if (curl_easy_perform(c) == CURLE_OK)
+    if (curl_easy_perform(c) == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+        sim_heard();
+    }
     json_t *o = b.data ? json_loads(b.data, 0, NULL) : NULL;
     free(b.data);
     return o;
@@ -132,7 +134,7 @@ static void *worker(void *arg)
         curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)(sim_timeout_s < 20 ? sim_timeout_s : 20));
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     }
     uint8_t *plain = malloc(PROV_PLAINTEXT_MAX);

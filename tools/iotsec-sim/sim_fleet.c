@@ -130,6 +130,8 @@ static void onboard_one(struct fleet_run *r, uint32_t i, struct gateway *gw)
                                       no_sleep_cap, &res);
     dev->onboard_ms = (sim_now() - t0) * 1000.0;
     dev->last_status = res.last_status;
+    if (res.last_status > 0)
+        sim_heard();
     snprintf(dev->cause, sizeof(dev->cause), "%s", res.cause);
     onboard_tls_free(h);
     onboard_device_wipe(&od);

@@ -1,6 +1,9 @@
 /* iotsecctl af | consent | group | expose: the operator's side of the northbound face
  * (issue 5), through the admin face.
- *   af add --name N --cert CLIENT.pem --services monitoring-event[,...]  -> {"af_id", ...}
+ *   af add --name N --cert CLIENT.pem --services monitoring-event[,...]
+ *          [--allow-destination CIDR[:port][,...]]                    -> {"af_id", ...}
+ *   af update AF_ID --allow-destination CIDR[:port][,...] | none
+ *          (notification destinations otherwise refused: loopback, private, link-local...)
  *   af list | af disable AF_ID | af enable AF_ID
  *   consent grant --af AF_ID --scope monitoring-event (--supi S | --group G)
  *                 [--expires RFC3339] [--owner O] [--purpose P]
@@ -64,10 +67,28 @@ static json_t *list_arg(const char *s)
     return a;
 }
 
+/* --allow-destination "10.1.0.0/16:8443,[fd00::1]:443" -> ["10.1.0.0/16:8443", ...];
+ * "none" -> []. The daemon checks each entry. */
+static json_t *dest_arg(const char *cmd, const char *s)
+{
+    if (strcmp(s, "none") == 0)
+        return json_array();
+    json_t *a = list_arg(s);
+    if (a == NULL || json_array_size(a) == 0) {
+        json_decref(a);
+        args_fail(EXIT_USAGE, cmd, "--allow-destination is CIDR[:port][,CIDR[:port]...] or none");
+        return NULL;
+    }
+    return a;
+}
+
 static int af_add(int argc, char **argv)
 {
     const char *cmd = "af add";
-    struct flag f[] = {{"name", 1, NULL}, {"cert", 1, NULL}, {"services", 1, NULL}};
+    struct flag f[] = {{"name", 1, NULL},
+                       {"cert", 1, NULL},
+                       {"services", 1, NULL},
+                       {"allow-destination", 0, NULL}};
     int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
     if (rc)
         return rc;
@@ -87,9 +108,40 @@ static int af_add(int argc, char **argv)
         free(pem);
         return args_fail(EXIT_USAGE, cmd, "--services is a comma-separated list");
     }
-    json_t *o = json_pack("{s:s, s:s, s:o}", "name", f[0].value, "cert_pem", pem, "services", svcs);
+    json_t *dest = f[3].value ? dest_arg(cmd, f[3].value) : json_array();
+    if (dest == NULL) {
+        free(pem);
+        json_decref(svcs);
+        return EXIT_USAGE;
+    }
+    json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "name", f[0].value, "cert_pem", pem, "services",
+                          svcs, "allow_destinations", dest);
     free(pem);
     return post_json(cmd, "/admin/v1/afs", o);
+}
+
+static int af_update(int argc, char **argv)
+{
+    const char *cmd = "af update", *id;
+    int rc = id_arg(cmd, argc > 0 ? 1 : 0, argv, "AF id", &id);
+    if (rc)
+        return rc;
+    struct flag f[] = {{"allow-destination", 1, NULL}};
+    if ((rc = args_parse(cmd, argc - 1, argv + 1, f, NFLAGS(f))) != 0)
+        return rc;
+    json_t *dest = dest_arg(cmd, f[0].value);
+    if (dest == NULL)
+        return EXIT_USAGE;
+    char path[160];
+    snprintf(path, sizeof(path), "/admin/v1/afs/%s", id);
+    json_t *o = json_pack("{s:o}", "allow_destinations", dest);
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (body == NULL)
+        return args_fail(1, cmd, "out of memory");
+    rc = admin_call(cmd, "PATCH", path, "application/json", body, strlen(body));
+    free(body);
+    return rc;
 }
 
 static int af_list(int argc, char **argv)
@@ -115,7 +167,12 @@ static int af_disable(int argc, char **argv) { return af_state("af disable", "di
 static int af_enable(int argc, char **argv) { return af_state("af enable", "enable", argc, argv); }
 
 static const struct command af_commands[] = {
-    {"add", af_add, "--name NAME --cert CLIENT.pem --services monitoring-event[,...]"},
+    {"add", af_add,
+     "--name NAME --cert CLIENT.pem --services monitoring-event[,...] "
+     "[--allow-destination CIDR[:port][,...]]"},
+    {"update", af_update,
+     "AF_ID --allow-destination CIDR[:port][,...] | none   (notification "
+     "destinations allowed besides public addresses)"},
     {"list", af_list, ""},
     {"disable", af_disable, "AF_ID   (its tokens are refused at once)"},
     {"enable", af_enable, "AF_ID"},

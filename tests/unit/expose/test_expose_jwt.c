@@ -580,6 +580,46 @@ static void test_claims_required_and_typed(void **state)
     expect_reason(signed_with(GOOD_HEADER, with_str("sub", "")), JWT_R_CLAIM_INVALID);
 }
 
+/* Client credentials: the subject is the client (RFC 9068 §2.2); a signed token that names
+ * one AF as sub and another as client_id is refused. */
+static void test_sub_must_be_client_id(void **state)
+{
+    (void)state;
+    expect_reason(signed_with(GOOD_HEADER, with_str("client_id", "af-other")), JWT_R_SUBJECT);
+    expect_reason(signed_with(GOOD_HEADER, with_str("sub", "af-other")), JWT_R_SUBJECT);
+    assert_string_not_equal(jwt_reason_str(JWT_R_SUBJECT), "unknown reason");
+}
+
+/* token_gen: written when non-zero, read back, 0 when absent; a non-integer or negative one
+ * is refused. */
+static void test_token_gen_claim(void **state)
+{
+    (void)state;
+    struct jwt_claims c = t_claims();
+    c.token_gen = 7;
+    char *t = NULL;
+    assert_int_equal(jwt_sign(ks, &c, &t), IOTSEC_OK);
+    uint8_t th[JWT_X5T_LEN];
+    t_thumb(th);
+    struct jwt_expect ex = t_expect(th);
+    struct jwt_verified v;
+    enum jwt_reason r;
+    assert_int_equal(jwt_verify(ks, t, strlen(t), &ex, &v, &r), IOTSEC_OK);
+    assert_int_equal(v.token_gen, 7);
+    free(t);
+    c = t_claims();
+    assert_int_equal(jwt_sign(ks, &c, &t), IOTSEC_OK);
+    assert_int_equal(jwt_verify(ks, t, strlen(t), &ex, &v, &r), IOTSEC_OK);
+    assert_int_equal(v.token_gen, 0);
+    free(t);
+    c.token_gen = -1;
+    assert_int_equal(jwt_sign(ks, &c, &t), IOTSEC_ERR_INVALID);
+    json_t *j = t_claims_json();
+    json_object_set_new(j, "token_gen", json_integer(-1));
+    expect_reason(signed_with(GOOD_HEADER, j), JWT_R_CLAIM_INVALID);
+    expect_reason(signed_with(GOOD_HEADER, with_str("token_gen", "1")), JWT_R_CLAIM_INVALID);
+}
+
 static void test_sign_refuses_bad_claims(void **state)
 {
     (void)state;
@@ -611,6 +651,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_sub_must_be_client_id),
+        cmocka_unit_test(test_token_gen_claim),
         cmocka_unit_test(test_independent_signature_check),
         cmocka_unit_test(test_alg_none),
         cmocka_unit_test(test_hs256_with_public_key),

@@ -100,8 +100,8 @@ struct env {
 };
 
 static const char SEED[] =
-    "INSERT INTO expose_afs VALUES ('af-1', 'one', 'aa', 'pem', 1, 'active', 0, 0);"
-    "INSERT INTO expose_afs VALUES ('af-2', 'two', 'bb', 'pem', 1, 'active', 0, 0);"
+    "INSERT INTO expose_afs VALUES ('af-1', 'one', 'aa', 'pem', 1, 'active', 0, 0, '', 0);"
+    "INSERT INTO expose_afs VALUES ('af-2', 'two', 'bb', 'pem', 1, 'active', 0, 0, '', 0);"
     "INSERT INTO expose_groups VALUES ('fleet', '" SB "');"
     "INSERT INTO expose_consents (consent_id, owner, af_id, services, target_kind, target_id,"
     " expires, created_at) VALUES ('c-dev', 'o', 'af-1', 1, 'device', '" SA "', 0, 0);"
@@ -121,11 +121,14 @@ static int seed_run(struct store_conn *c, void *arg)
 
 static void open_env(struct env *e)
 {
-    struct store_migration m = {4, "expose", EXPOSE_MIGRATION_1, NULL};
+    static const struct store_migration m[] = {
+        {4, "expose", EXPOSE_MIGRATION_1, NULL},
+        {11, "expose destinations", EXPOSE_MIGRATION_2, NULL},
+        {12, "expose token gen", EXPOSE_MIGRATION_TOKEN_GEN, NULL}};
     struct store_options so;
     store_options_init(&so);
-    so.migrations = &m;
-    so.migration_count = 1;
+    so.migrations = m;
+    so.migration_count = 3;
     so.synchronous = STORE_SYNC_NORMAL;
     assert_int_equal(store_open(e->db, &so, &e->store), IOTSEC_OK);
     struct expose_nb_config cfg = {.store = e->store, .kek = &e->kek, .issuer = "https://t"};

@@ -99,7 +99,8 @@ void certs_make(struct test_certs *tc)
     X509 *ca = make_cert("Test CA", ca_key, NULL, ca_key, true, NULL);
     X509 *srv =
         make_cert("localhost", srv_key, ca, ca_key, false, "DNS:localhost,IP:127.0.0.1,IP:::1");
-    X509 *cli = make_cert("nf-client", cli_key, ca, ca_key, false, NULL);
+    X509 *cli = make_cert("nf-client", cli_key, ca, ca_key, false,
+                          "URI:urn:uuid:5e4f0f36-0d8e-4a65-9b1f-2f1c6a2d0a01");
     X509 *rca = make_cert("Rogue CA", rca_key, NULL, rca_key, true, NULL);
     X509 *rogue = make_cert("nf-client", rogue_key, rca, rca_key, false, NULL);
     write_pem(tc->ca, ca, NULL);
@@ -338,8 +339,11 @@ static int h2c_on_close(nghttp2_session *s, int32_t stream_id, uint32_t error, v
 static int h2c_on_frame(nghttp2_session *s, const nghttp2_frame *frame, void *user)
 {
     (void)s;
-    if (frame->hd.type == NGHTTP2_GOAWAY)
+    if (frame->hd.type == NGHTTP2_GOAWAY) {
         ((struct h2c *)user)->goaway = true;
+        ((struct h2c *)user)->goaway_error = frame->goaway.error_code;
+        ((struct h2c *)user)->goaway_last_stream = frame->goaway.last_stream_id;
+    }
     return 0;
 }
 
@@ -376,6 +380,43 @@ void h2c_reset(struct h2c *h, int stream_id)
 {
     assert_int_equal(
         nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL), 0);
+}
+
+/* Appends what the session has to send to *buf. */
+static void h2c_collect(struct h2c *h, uint8_t **buf, size_t *len)
+{
+    const uint8_t *data;
+    ssize_t n;
+    while ((n = nghttp2_session_mem_send(h->session, &data)) > 0) {
+        *buf = realloc(*buf, *len + (size_t)n);
+        assert_non_null(*buf);
+        memcpy(*buf + *len, data, (size_t)n);
+        *len += (size_t)n;
+    }
+}
+
+int h2c_get_reset_burst(struct h2c *h, const char *path, int n)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int first = 0;
+    for (int i = 0; i < n; i++) {
+        int id = h2c_get(h, path);
+        first = first ? first : id;
+        h2c_collect(h, &buf, &len); /* the HEADERS first: a queued one would just be dropped */
+        h2c_reset(h, id);
+        h2c_collect(h, &buf, &len);
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t w = send(h->fd, buf + off, len - off, MSG_NOSIGNAL);
+        if (w <= 0) {
+            h->dead = true;
+            break;
+        }
+        off += (size_t)w;
+    }
+    free(buf);
+    return first;
 }
 
 void h2c_pump(struct h2c *h, int stream_id, int timeout_ms)

@@ -10,7 +10,8 @@
 #include "http/http.h"
 
 /* PEM files in a fresh temporary directory: a CA, a server certificate for 127.0.0.1 and
- * localhost, a client certificate from the CA, and a client certificate from another CA. */
+ * localhost, a client certificate from the CA (SAN URI urn:uuid:..., as an NF's), and a
+ * client certificate from another CA. */
 struct test_certs {
     char dir[64];
     char ca[128], server_cert[128], server_key[128];
@@ -71,11 +72,16 @@ struct h2c {
     void *session; /* nghttp2_session */
     bool dead;     /* the server closed the connection (or sent GOAWAY) */
     bool goaway;
+    unsigned goaway_error;  /* the GOAWAY's error code */
+    int goaway_last_stream; /* and its last stream id */
     struct h2c_stream streams[H2C_MAX_STREAMS];
 };
 void h2c_open(struct h2c *h, unsigned port);
 int h2c_get(struct h2c *h, const char *path); /* returns the stream id */
 void h2c_reset(struct h2c *h, int stream_id);
+/* Rapid Reset: n GET requests, each followed at once by its RST_STREAM, all written in one
+ * send (as an attacker pipelines them). Returns the first stream id. */
+int h2c_get_reset_burst(struct h2c *h, const char *path, int n);
 /* Sends what is queued and reads for up to timeout_ms or until stream_id closed (0: any
  * time out). */
 void h2c_pump(struct h2c *h, int stream_id, int timeout_ms);

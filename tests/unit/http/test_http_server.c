@@ -24,7 +24,13 @@
 
 static struct test_certs certs;
 static struct http_server *srv;
-static unsigned mtls_port, tls_port, clear_port, any_port;
+static unsigned mtls_port, tls_port, clear_port, any_port, role_port;
+
+/* A listener role: the certificate carries a SAN URI with the prefix given as user. */
+static bool has_uri(const struct http_peer *peer, void *user)
+{
+    return http_peer_has_san_uri(peer, user);
+}
 
 /* ---- handlers ---- */
 
@@ -165,6 +171,14 @@ static int group_setup(void **state)
     assert_int_equal(http_server_listen(srv, &tls), 1);
     assert_int_equal(http_server_listen(srv, &clear), 2);
     assert_int_equal(http_server_listen(srv, &any), 3);
+    struct http_listener_config role = mtls; /* a role the client certificate lacks */
+    role.client_cert_role = has_uri;
+    role.client_cert_role_user = "urn:iotsec:other:";
+    struct http_listener_config nf_role = mtls; /* ... and one it has */
+    nf_role.client_cert_role = has_uri;
+    nf_role.client_cert_role_user = "urn:uuid:";
+    assert_int_equal(http_server_listen(srv, &role), 4);
+    assert_int_equal(http_server_listen(srv, &nf_role), 5);
     assert_int_equal(http_server_route(srv, "GET", "/hello", h_hello, NULL), IOTSEC_OK);
     assert_int_equal(http_server_route(srv, "POST", "/echo", h_echo, NULL), IOTSEC_OK);
     assert_int_equal(
@@ -198,6 +212,7 @@ static int group_setup(void **state)
     tls_port = http_server_port(srv, 1);
     clear_port = http_server_port(srv, 2);
     any_port = http_server_port(srv, 3);
+    role_port = http_server_port(srv, 4);
     assert_true(mtls_port && tls_port && clear_port && any_port);
     return 0;
 }
@@ -400,6 +415,30 @@ static void test_peer_identity(void **state)
     assert_true(json_is_false(json_object_get(j, "tls")));
     json_decref(j);
     fetch_done(&c);
+}
+
+/* A listener with a role: a certificate the CA vouches for but without the role gets 403
+ * CERTIFICATE_ROLE on every request, one with it is served. */
+static void test_client_cert_role(void **state)
+{
+    (void)state;
+    struct fetch f = {.url = url_of("https", role_port, "/hello"),
+                      .ca = certs.ca,
+                      .cert = certs.client_cert,
+                      .key = certs.client_key};
+    fetch_run(&f);
+    assert_int_equal(f.status, 403);
+    json_t *j = fetch_json(&f);
+    assert_string_equal(json_string_value(json_object_get(j, "cause")), "CERTIFICATE_ROLE");
+    json_decref(j);
+    fetch_done(&f);
+    struct fetch ok = {.url = url_of("https", http_server_port(srv, 5), "/hello"),
+                       .ca = certs.ca,
+                       .cert = certs.client_cert,
+                       .key = certs.client_key};
+    fetch_run(&ok);
+    assert_int_equal(ok.status, 200);
+    fetch_done(&ok);
 }
 
 /* A client_cert_any listener takes a certificate of any CA (the application judges it:
@@ -740,6 +779,7 @@ int main(void)
         cmocka_unit_test(test_h1_tls_and_cleartext),
         cmocka_unit_test(test_mtls_rejects),
         cmocka_unit_test(test_peer_identity),
+        cmocka_unit_test(test_client_cert_role),
         cmocka_unit_test(test_path_and_query_params),
         cmocka_unit_test(test_404_405_problems),
         cmocka_unit_test(test_body_limit),

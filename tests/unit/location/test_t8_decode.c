@@ -1,5 +1,5 @@
 /* T8 MonitoringEventSubscription decoding (every malformed body refused with the member
- * named), permanent identities recognised however dressed, notification destinations, and the
+ * named), permanent identities recognised however dressed (destinations: tests/unit/http), and the
  * event path's text notifications equal to the JSON-built ones. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -152,22 +152,6 @@ static void permanent_ids(void **state)
     assert_false(t8_looks_permanent(NULL));
 }
 
-static void destinations(void **state)
-{
-    (void)state;
-    const char *why;
-    assert_int_equal(notify_url_check("https://af.example:8443/n", false, &why), IOTSEC_OK);
-    assert_int_equal(notify_url_check("http://127.0.0.1:9/n", true, &why), IOTSEC_OK);
-    assert_int_equal(notify_url_check("http://[::1]:9/n", true, &why), IOTSEC_OK);
-    assert_int_equal(notify_url_check("http://127.0.0.1:9/n", false, &why), IOTSEC_ERR_INVALID);
-    assert_int_equal(notify_url_check("http://10.0.0.1/n", true, &why), IOTSEC_ERR_INVALID);
-    assert_int_equal(notify_url_check("ftp://af.example/n", true, &why), IOTSEC_ERR_INVALID);
-    assert_int_equal(notify_url_check("https://u:p@af.example/n", true, &why),
-                     IOTSEC_ERR_INVALID);
-    assert_int_equal(notify_url_check("not a url", true, &why), IOTSEC_ERR_INVALID);
-    assert_non_null(why);
-}
-
 /* The text notification parses to the same document as the JSON-built one. */
 static void same_document(const char *text, json_t *expected)
 {
@@ -240,9 +224,11 @@ static void counts_say_nothing_below_k(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(good),          cmocka_unit_test(malformed),
-        cmocka_unit_test(permanent_ids), cmocka_unit_test(destinations),
-        cmocka_unit_test(notes_match_reports), cmocka_unit_test(counts_say_nothing_below_k),
+        cmocka_unit_test(good),
+        cmocka_unit_test(malformed),
+        cmocka_unit_test(permanent_ids),
+        cmocka_unit_test(notes_match_reports),
+        cmocka_unit_test(counts_say_nothing_below_k),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

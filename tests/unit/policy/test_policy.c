@@ -67,6 +67,8 @@ static void test_json(void **state)
         "{\"rules\":[{\"exception\":\"*\",\"min_level\":-1,\"actions\":[]}]}",
         "{\"webhooks\":[\"ftp://example.com/x\"]}",
         "{\"webhooks\":[\"http://exa mple.com/\"]}",
+        "{\"webhooks\":[\"https://user:pass@hooks.example/x\"]}",
+        "{\"webhooks\":[\"https://hooks.example@10.0.0.1/x\"]}",
         "{\"throttle_kbps\":0}",
         "{\"default\":\"notify\"}",
         "not json",
@@ -379,8 +381,11 @@ static void test_service_and_failed_webhook(void **state)
                       "\"webhooks\":[\"http://127.0.0.1:1/nobody\"]}";
     struct policy_save_job save = {doc, 1};
     assert_int_equal(store_write_sync(f->store, policy_store_save, &save), IOTSEC_OK);
-    struct policy_service_options o = {.store = f->store, .kek = &kek, .notify_timeout_ms = 500,
-                                       .notify_attempts = 2};
+    struct policy_service_options o = {.store = f->store,
+                                       .kek = &kek,
+                                       .notify_timeout_ms = 500,
+                                       .notify_attempts = 2,
+                                       .webhook_rules.http_loopback = true};
     struct policy_service *ps = policy_service_new(&o);
     assert_non_null(ps);
     struct an_finding fd;

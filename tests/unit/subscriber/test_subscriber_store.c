@@ -162,6 +162,51 @@ static void test_lifecycle_events(void **state)
     assert_int_equal(run(f, &op), IOTSEC_ERR_NOTFOUND);
 }
 
+/* One job creates a subscription and reads it back, as provisioning jobs do (create, then
+ * rotate or confirm in the same batch): the read on the job's connection sees the uncommitted
+ * write, the reader's connection (subscriber_get, what prov_jobs.c used) does not. */
+struct write_then_read {
+    struct store *store;
+    int on_conn, on_conn_keys, on_reader;
+    struct subscription got;
+    struct sub_keys keys;
+};
+
+static int write_then_read_run(struct store_conn *conn, void *arg)
+{
+    struct write_then_read *w = arg;
+    struct sub_input in;
+    make_input(&in, "imsi-001010000000042", 42);
+    struct sub_op op = {
+        .kind = SUB_OP_CREATE, .input = &in, .kek = &kek, .now = 1000, .actor = "test"};
+    int rc = sub_op_run(conn, &op);
+    if (rc != IOTSEC_OK)
+        return rc;
+    struct subscription other;
+    w->on_reader = subscriber_get(w->store, "imsi-001010000000042", &other);
+    w->on_conn = subscriber_get_on(conn, "imsi-001010000000042", &w->got);
+    w->on_conn_keys = subscriber_get_keys_on(conn, &kek, "imsi-001010000000042", &other, &w->keys);
+    return IOTSEC_OK;
+}
+
+static void test_job_reads_its_own_writes(void **state)
+{
+    struct fixture *f = *state;
+    struct write_then_read w = {.store = f->store};
+    assert_int_equal(store_write_sync(f->store, write_then_read_run, &w), IOTSEC_OK);
+    assert_int_equal(w.on_conn, IOTSEC_OK);
+    assert_int_equal(w.got.state, SUB_ACTIVE);
+    assert_int_equal(w.on_conn_keys, IOTSEC_OK);
+    struct sub_input in;
+    make_input(&in, "imsi-001010000000042", 42);
+    assert_memory_equal(w.keys.k, in.keys.k, 16);
+    assert_memory_equal(w.keys.opc, in.keys.opc, 16);
+    /* Why the _on variants exist: the reader sees only committed rows. */
+    assert_int_equal(w.on_reader, IOTSEC_ERR_NOTFOUND);
+    struct subscription after;
+    assert_int_equal(subscriber_get(f->store, "imsi-001010000000042", &after), IOTSEC_OK);
+}
+
 static int prev_cred_count(struct fixture *f)
 {
     struct store_conn *conn;
@@ -420,6 +465,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_get_and_sealed_at_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_reads_its_own_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_and_grace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_crypto_erases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqn_reservation_and_expiry, setup, teardown),

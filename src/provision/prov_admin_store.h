@@ -1,0 +1,85 @@
+/* The SQL of provisioning's admin face (prov_admin_store.c), behind typed functions: the
+ * handlers (prov_admin_http.c, prov_enrollment_http.c, prov_owner_http.c,
+ * prov_devices_http.c) decode, call these and answer once. */
+#ifndef IOTSEC_PROVISION_ADMIN_STORE_H
+#define IOTSEC_PROVISION_ADMIN_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "provision/prov_int.h"
+
+/* ---- devices (registrations) ---- */
+
+/* One registration as the admin face shows it; the strings are valid during the callback only. */
+struct prov_device_row {
+    int64_t id, enrollment, cred_version, waiting_version; /* waiting_version: 0 when none */
+    const char *reg_id, *supi, *owner, *state;             /* supi "" when none */
+    const char *account;                                   /* NULL when none */
+    bool confirmed;
+};
+typedef void (*prov_device_fn)(const struct prov_device_row *d, void *ctx);
+
+/* Registrations with id > after, by id, at most limit. */
+int prov_devices_list(struct store *s, int64_t after, int64_t limit, prov_device_fn fn, void *ctx);
+/* One registration by its registration id; IOTSEC_ERR_NOTFOUND when absent. */
+int prov_device_find(struct store *s, const char *reg_id, prov_device_fn fn, void *ctx);
+/* A registration's history, oldest first (detail NULL when none). */
+typedef void (*prov_history_fn)(const char *event, const char *detail, int64_t at, void *ctx);
+int prov_history_each(struct store *s, const char *reg_id, prov_history_fn fn, void *ctx);
+/* The registration holding this SUPI; IOTSEC_ERR_NOTFOUND when none. */
+int prov_reg_id_by_supi(struct store *s, const char *supi, char reg_id[PROV_REG_ID_MAX + 1]);
+
+/* ---- manufacturers and gateways (inside admin jobs: c is the job's connection) ---- */
+
+/* root_pub: PROV_ED25519_PUB_LEN bytes, or NULL for none. */
+int prov_manufacturer_insert(struct store_conn *c, const char *name, const char *ca_pem,
+                             const char *ca_sha256, int64_t now, const uint8_t *root_pub,
+                             int64_t *id);
+typedef void (*prov_manufacturer_fn)(int64_t id, const char *name, const char *ca_sha256,
+                                     void *ctx);
+int prov_manufacturers_each(struct store *s, prov_manufacturer_fn fn, void *ctx);
+int prov_gateway_insert(struct store_conn *c, const char *name, const char *cert_sha256,
+                        int64_t now, int64_t *id);
+/* Lets the gateway relay for the enrollment's devices (already allowed: no change). */
+int prov_gateway_enrollment_add(struct store_conn *c, int64_t gateway, int64_t enrollment);
+
+/* ---- enrollments ---- */
+
+/* The manufacturer's id by name, 0 when none. */
+int prov_manufacturer_id(struct store_conn *c, const char *name, int64_t *id);
+/* Inserts e (its id ignored) with its service JSON text; *id gets the new row's. */
+int prov_enrollment_insert(struct store_conn *c, const struct prov_enrollment *e,
+                           const char *service, int64_t now, int64_t *id);
+/* Stores the enrollment's sealed group key (len bytes). */
+int prov_enrollment_group_key_set(struct store_conn *c, int64_t id, const uint8_t *sealed,
+                                  size_t len);
+/* The first 1000 enrollments, by id. */
+typedef void (*prov_enrollment_fn)(const struct prov_enrollment *e, void *ctx);
+int prov_enrollments_each(struct store *s, prov_enrollment_fn fn, void *ctx);
+/* prov_enrollment_load on the calling thread's reader. */
+int prov_enrollment_get(struct store *s, int64_t id, struct prov_enrollment *e);
+int prov_enrollment_set_enabled(struct store_conn *c, int64_t id, bool enabled);
+
+/* ---- owners and transfers (prov_owner_store.c; inside admin jobs) ---- */
+
+int prov_owner_insert(struct store_conn *c, const char *name,
+                      const uint8_t pub[PROV_ED25519_PUB_LEN], int64_t now, int64_t *id);
+/* An owner's public key; IOTSEC_ERR_NOTFOUND when absent. */
+int prov_owner_pub(struct store_conn *c, const char *name, uint8_t pub[PROV_ED25519_PUB_LEN]);
+/* The manufacturer root of a registration's enrollment, its stored voucher chain (malloc'd,
+ * NULL when empty) and its owner. IOTSEC_ERR_NOTFOUND: no such registration;
+ * IOTSEC_ERR_STATE: its manufacturer has no voucher root. */
+int prov_device_root(struct store_conn *c, const char *reg_id, uint8_t root[32], uint8_t **chain,
+                     size_t *chain_len, char *owner, size_t owner_len);
+/* Records a transfer request: the new chain waits for the new owner's acceptance. */
+int prov_transfer_request(struct store_conn *c, const char *reg_id, const uint8_t *chain,
+                          size_t len, const char *to, int64_t now);
+/* The owner a transfer of this registration waits for ("" when none; to left as is when the
+ * registration is absent). */
+int prov_transfer_to(struct store_conn *c, int64_t reg_row, char *to, size_t to_len);
+/* Accepts: the pending chain becomes the voucher, the registration belongs to owner and is
+ * revoked (its SUPI, answers and waiting rotation forgotten). */
+int prov_transfer_complete(struct store_conn *c, int64_t reg_row, const char *owner, int64_t now);
+
+#endif
