@@ -273,7 +273,8 @@ struct sub_op {
     uint32_t lease_s; /* expire sweep: with several instances one sweeps (0: 180 s lease) */
     int64_t now;
     const char *actor; /* who asked: "admin", "policy", "sweep"... (for the event log) */
-    /* outputs (valid when rc == IOTSEC_OK) */
+    /* outputs (valid when rc == IOTSEC_OK; result also on IOTSEC_ERR_STATE from a state change
+     * or rotation: the row as it is, for the refusal to name its state) */
     struct subscription result;
     size_t affected; /* rows changed (sweep) */
     int rc;
