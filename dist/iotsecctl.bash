@@ -53,7 +53,7 @@ _iotsecd() {
     fi
     case ${COMP_WORDS[1]} in
     init) COMPREPLY=($(compgen -W '--dir --sbi --admin --sbi-h2c --northbound --device --mcc
-                                   --mnc' -- "$cur")) ;;
+                                   --mnc --san' -- "$cur")) ;;
     run) COMPREPLY=($(compgen -W '--dir --config' -- "$cur")) ;;
     restore) COMPREPLY=($(compgen -W '--dir --from --sqn-margin' -- "$cur")) ;;
     esac

@@ -15,6 +15,7 @@ struct init_options {
     const char *sbi_h2c;                           /* NULL: no cleartext listener */
     const char *sbi, *admin, *northbound, *device; /* NULL: the defaults */
     const char *mcc, *mnc;
+    const char *san; /* "host,addr,...": more names for the server certificate; NULL: none */
 };
 
 /* Creates the instance; prints a JSON summary on stdout. Returns a process exit code. */

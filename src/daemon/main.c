@@ -1,6 +1,7 @@
 /* iotsecd: the iotsec daemon.
  *   iotsecd init --dir DIR [--sbi ADDR:PORT] [--admin ADDR:PORT] [--sbi-h2c ADDR:PORT]
  *                [--northbound ADDR:PORT] [--device ADDR:PORT] [--mcc MCC --mnc MNC]
+ *                [--san NAME|IP,...]
  *   iotsecd run (--dir DIR | --config FILE)
  *   iotsecd restore --dir DIR --from FILE [--sqn-margin N]
  * --dir defaults to $IOTSEC_DIR.
@@ -21,6 +22,7 @@ static const char usage_text[] =
     "usage: iotsecd init --dir DIR [--sbi ADDR:PORT] [--admin ADDR:PORT]\n"
     "                    [--sbi-h2c ADDR:PORT] [--northbound ADDR:PORT]\n"
     "                    [--device ADDR:PORT] [--mcc MCC --mnc MNC]\n"
+    "                    [--san NAME|IP[,NAME|IP...]]\n"
     "       iotsecd run (--dir DIR | --config FILE)\n"
     "       iotsecd restore --dir DIR --from FILE [--sqn-margin N]\n"
     "       iotsecd --version | --help\n"
@@ -111,10 +113,10 @@ int main(int argc, char **argv)
     if (env_dir != NULL && env_dir[0] == '\0')
         env_dir = NULL;
     if (strcmp(argv[1], "init") == 0) {
-        const char *names[] = {"dir", "sbi-h2c", "mcc",        "mnc",
-                               "sbi", "admin",   "northbound", "device"},
-                   *v[8] = {0};
-        PARSE_OR_RETURN(argc - 2, argv + 2, names, v, 8);
+        const char *names[] = {"dir",   "sbi-h2c",    "mcc",    "mnc", "sbi",
+                               "admin", "northbound", "device", "san"},
+                   *v[9] = {0};
+        PARSE_OR_RETURN(argc - 2, argv + 2, names, v, 9);
         if (v[0] == NULL)
             v[0] = env_dir;
         if (v[0] == NULL)
@@ -126,7 +128,8 @@ int main(int argc, char **argv)
                                    .sbi = v[4],
                                    .admin = v[5],
                                    .northbound = v[6],
-                                   .device = v[7]};
+                                   .device = v[7],
+                                   .san = v[8]};
         return daemon_init(&opt);
     }
     if (strcmp(argv[1], "run") == 0) {

@@ -38,6 +38,15 @@ for bad in "--mcc 1a1" "--mcc 0011" "--mnc 1" "--mnc 01x" "--sbi 127.0.0.1:70000
         ko "init $bad: exit $rc, $(cat "$dir/err")"
 done
 
+# --san: the server certificate names the operator's hosts and addresses too
+"$iotsecd" init --dir "$dir/san" --san 'udm.5gc.example,*.iot.example,10.1.2.3,2001:db8::5' >/dev/null &&
+    sans=$(openssl x509 -in "$dir/san/pki/server.crt" -noout -ext subjectAltName) &&
+    for n in DNS:localhost DNS:udm.5gc.example 'DNS:\*.iot.example' 'IP Address:10.1.2.3' 'IP Address:2001:DB8:0:0:0:0:0:5'; do
+        grep -q "$n" <<<"$sans" || { ko "--san: $n not in: $sans"; break; }
+    done && ok || ko "init --san"
+"$iotsecd" init --dir "$dir/san2" --san 'bad host' >/dev/null 2>"$dir/err"
+[ $? -eq 2 ] && [ ! -e "$dir/san2/pki" ] && grep -q -- --san "$dir/err" && ok || ko "--san 'bad host' accepted"
+
 start_daemon
 
 # IOTSEC_DIR stands for --dir
