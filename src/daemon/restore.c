@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,16 @@ static int copy_file(const char *from, const char *to)
     close(in);
     close(out);
     return rc;
+}
+
+/* Makes the renames in dir durable. */
+static void sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
 }
 
 /* The backup must be a sound database of this program: checked read-only before anything of
@@ -135,6 +146,10 @@ int daemon_restore(const struct config *cfg, const char *from, uint64_t margin)
         unlink(tmp);
         return fail("cannot put the backup in place", strerror(err));
     }
+
+    char parent[sizeof(db)];
+    snprintf(parent, sizeof(parent), "%s", db);
+    sync_dir(dirname(parent));
 
     /* Migrations first (the copy may be older than this program), then the marks. */
     struct store_options so;
