@@ -55,9 +55,14 @@ void config_yaml_explain(const char *path, cyaml_err_t rc, const struct config_y
             const char *at = strstr(field, "(line: ");
             if (line == 0 && at != NULL)
                 line = atoi(at + 7);
-            char outer[256];
-            snprintf(outer, sizeof(outer), "%s%s%s", name, key[0] ? "." : "", key);
-            snprintf(key, sizeof(key), "%s", outer);
+            /* outer fields come later in the backtrace: prepend "name." */
+            size_t nl = strlen(name), kl = strlen(key), dot = kl ? 1 : 0;
+            if (nl + dot + kl < sizeof(key)) {
+                memmove(key + nl + dot, key, kl + 1);
+                memcpy(key, name, nl);
+                if (dot)
+                    key[nl] = '.';
+            }
         } else if (sscanf(l, "Unexpected key: %127s", unknown) == 1) {
             continue;
         } else if (reason[0] == '\0' && strncmp(l, "Backtrace", 9) != 0 &&
