@@ -7,6 +7,7 @@
 #include "analytics/analytics.h"
 #include "daemon/daemon.h"
 #include "expose/northbound.h"
+#include "group/group_store.h"
 #include "location/location.h"
 #include "policy/policy.h"
 #include "provision/provision.h"
@@ -28,6 +29,8 @@ static const struct store_migration migrations[] = {
     {11, "expose: each AF's allow-list of notification destinations", EXPOSE_MIGRATION_2, NULL},
     {12, "expose: AF token generation (a disable kills its tokens for good)",
      EXPOSE_MIGRATION_TOKEN_GEN, NULL},
+    {13, "group: groups, members, sealed key trees, rekeys, sender sequences", GROUP_MIGRATION_1,
+     NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

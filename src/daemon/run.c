@@ -23,6 +23,7 @@
 #include "daemon/pki.h"
 #include "expose/northbound.h"
 #include "expose/t8.h"
+#include "group/group_service.h"
 #include "http/http.h"
 #include "location/location.h"
 #include "policy/policy.h"
@@ -40,8 +41,9 @@ struct daemon {
     struct sub_admin admin;
     struct analytics *analytics;
     struct policy_service *policy;
-    struct policy_nft *nft; /* policy.nftables: on */
-    struct provision *prov; /* zero-touch provisioning (device face, its admin API) */
+    struct policy_nft *nft;       /* policy.nftables: on */
+    struct group_service *groups; /* group messaging: groups, key trees (docs/group.md) */
+    struct provision *prov;       /* zero-touch provisioning (device face, its admin API) */
     struct http_server *sbi, *adm;
     struct http_server *north; /* application servers: OAuth2 + mTLS (any CA, pinned) */
     struct http_server *dev;   /* devices and gateways: onboarding, rotation */
@@ -179,6 +181,17 @@ static void enforce_nft(void *arg, const char *supi, bool quarantined)
         log_msg(LOG_WARN, NULL, "nftables: %zu of %zu addresses not updated", n - done, n);
 }
 
+/* The policy's enforcer: a quarantined device leaves its message groups (a rekey each), and,
+ * with nftables on, its UE addresses join the quarantine set. */
+static void enforce(void *arg, const char *supi, bool quarantined)
+{
+    struct daemon *d = arg;
+    if (quarantined && group_service_evict(d->groups, supi) != IOTSEC_OK)
+        log_msg(LOG_ERROR, NULL, "groups: the quarantined member's removal was not queued");
+    if (d->nft != NULL)
+        enforce_nft(d, supi, quarantined);
+}
+
 struct nft_restore {
     struct daemon *d;
     size_t devices;
@@ -249,6 +262,13 @@ static int open_analytics(struct daemon *d)
     memcpy(po.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(po.admin_cert_sha256));
     if ((d->policy = policy_service_new(&po)) == NULL)
         return IOTSEC_ERR_NOMEM;
+    struct group_service_options go = {.store = d->store, .kek = &d->kek};
+    memcpy(go.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(go.admin_cert_sha256));
+    int grc = group_service_new(&go, &d->groups);
+    if (grc != IOTSEC_OK) {
+        log_error("groups: the signing key could not be opened: %s", iotsec_strerror(grc));
+        return grc;
+    }
     /* Findings go to the policy: the one place where analytics meets the subscriptions. */
     analytics_set_finding_hook(d->analytics, policy_on_finding, d->policy);
     if (d->cfg.policy_nftables) {
@@ -256,9 +276,9 @@ static int open_analytics(struct daemon *d)
             log_error("policy.nftables is on but %s", err);
             return IOTSEC_ERR_STATE;
         }
-        policy_set_enforcer(d->policy, enforce_nft, d);
         restore_nft(d);
     }
+    policy_set_enforcer(d->policy, enforce, d);
     return IOTSEC_OK;
 }
 
@@ -496,6 +516,10 @@ static int build_servers(struct daemon *d)
     if (rc == IOTSEC_OK)
         rc = policy_admin_routes(d->adm, d->policy);
     if (rc == IOTSEC_OK)
+        rc = group_admin_routes(d->adm, d->groups);
+    if (rc == IOTSEC_OK)
+        rc = group_sbi_routes(d->sbi, d->groups);
+    if (rc == IOTSEC_OK)
         rc = http_server_route(d->adm, "GET", "/healthz", handle_healthz, d);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->adm, "GET", "/metrics", handle_metrics, d);
@@ -600,6 +624,7 @@ static void teardown(struct daemon *d)
     if (d->analytics) /* the last findings to the store and to the policy, still running */
         analytics_flush(d->analytics);
     policy_service_free(d->policy); /* its jobs done, its webhook thread joined */
+    group_service_free(d->groups);
     policy_nft_close(d->nft);
     analytics_free(d->analytics);
     if (d->aka != NULL)

@@ -58,5 +58,7 @@ struct bench_provision_opts {
 int bench_provision(const struct bench_provision_opts *o);
 /* Location events in-process: baseline and area check + notification fan-out. */
 int bench_location(double seconds);
+/* Group messaging in process (bench_group.c): LKH rekeys at 1M members vs the O(N) re-push. */
+int bench_group(double seconds);
 
 #endif

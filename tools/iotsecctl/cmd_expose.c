@@ -247,7 +247,7 @@ int cmd_consent(int argc, char **argv)
     return run_command("consent", consent_commands, NFLAGS(consent_commands), argc, argv);
 }
 
-static int group_add(int argc, char **argv)
+int cmd_consent_group_add(int argc, char **argv)
 {
     const char *cmd = "group add";
     struct flag f[] = {{"group", 1, NULL}, {"supi", 1, NULL}};
@@ -266,14 +266,6 @@ static int group_add(int argc, char **argv)
     return post_json(cmd, path, json_pack("{s:o}", "supis", supis));
 }
 
-static const struct command group_commands[] = {
-    {"add", group_add, "--group GROUP_ID --supi SUPI[,SUPI...]"},
-};
-
-int cmd_group(int argc, char **argv)
-{
-    return run_command("group", group_commands, NFLAGS(group_commands), argc, argv);
-}
 
 static int key_rotate(int argc, char **argv)
 {

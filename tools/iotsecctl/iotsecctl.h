@@ -40,7 +40,8 @@ int cmd_audit_credentials(int argc, char **argv);
 /* the northbound face (cmd_expose.c, cmd_audit_log.c) */
 int cmd_af(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
-int cmd_group(int argc, char **argv);
+int cmd_group(int argc, char **argv);             /* cmd_group.c: message groups */
+int cmd_consent_group_add(int argc, char **argv); /* cmd_expose.c: a consent group */
 int cmd_expose(int argc, char **argv);
 int cmd_audit_log(int argc, char **argv);    /* audit log ... */
 int cmd_audit_verify(int argc, char **argv); /* audit verify */

@@ -36,7 +36,7 @@ static const struct command groups[] = {
                                "set-cells, show"},
     {"af", cmd_af, "application functions of the northbound face: add, list, disable, enable"},
     {"consent", cmd_consent, "owners' consents for AFs: grant (prints the external ids), revoke"},
-    {"group", cmd_group, "named sets of devices for consents: add"},
+    {"group", cmd_group, "message groups (create, add, remove, show, list); consent groups (add)"},
     {"expose", cmd_expose, "northbound token keys: rotate-signing-key, retire-signing-key"},
     {"backup", cmd_backup, "FILE   an online copy of the instance's SQLite database (not the KEK)"},
 };

@@ -1,0 +1,63 @@
+/* The daemon's group service: loaded groups (their trees in memory), the signing key, and the
+ * operator's operations as store jobs. Tree changes happen inside the writer's job, so they
+ * are serialised with their SQL; a failed job drops the group from memory so that the next
+ * use reloads what was committed. */
+#ifndef IOTSEC_GROUP_SERVICE_H
+#define IOTSEC_GROUP_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "group/group_store.h"
+
+struct http_server;
+
+struct group_service_options {
+    struct store *store;        /* borrowed */
+    const struct seal_kek *kek; /* borrowed */
+    char admin_cert_sha256[65];
+};
+
+struct group_service;
+
+/* Opens (or creates) the signing key: IOTSEC_OK or a store/crypto error. */
+int group_service_new(const struct group_service_options *o, struct group_service **out);
+void group_service_free(struct group_service *gs);
+const struct group_service_options *group_service_options(const struct group_service *gs);
+
+/* A batch of membership changes to one group, applied with one rekey (in a job). */
+struct group_change {
+    struct group_service *gs;
+    char external_id[GROUP_EXT_ID_MAX + 1];
+    const char **add; /* SUPIs to add */
+    size_t nadd;
+    const char **remove; /* SUPIs to remove */
+    size_t nremove;
+    int64_t now;
+    /* results */
+    uint32_t epoch;
+    uint32_t rekey_entries;
+    size_t rekey_bytes;
+    const char *failed_supi; /* the SUPI that made it fail (CONFLICT/NOTFOUND), or NULL */
+};
+int group_change_run(struct store_conn *c, void *arg); /* a store_run_fn */
+
+/* Creating a group (a job): fills row->ref with a fresh random local id. */
+struct group_create {
+    struct group_row row;
+    uint32_t capacity;
+};
+int group_create_run(struct store_conn *c, void *arg);
+
+/* A quarantined (or revoked) subscription leaves every group it is in, each with its own
+ * rekey, in one store job submitted now (forward secrecy: the next message of each group is
+ * under keys it never held). Callable from a store done callback. Release does not re-add:
+ * the operator does, explicitly. */
+int group_service_evict(struct group_service *gs, const char *supi);
+
+/* The admin face: /admin/v1/message-groups... */
+int group_admin_routes(struct http_server *srv, struct group_service *gs);
+/* The SBI face: GET /iotsec-group/v1/groups/{ext}/members/{supi}: {"member": true|false}. */
+int group_sbi_routes(struct http_server *srv, struct group_service *gs);
+
+#endif
