@@ -23,8 +23,10 @@ build: $(BUILD)/CMakeCache.txt
 $(ASAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DIOTSEC_SANITIZE=ON
 
-# Every test, then the unit tests and the end-to-end tests again under ASan+UBSan in their own
-# build directory (there the e2e tests drive the sanitised daemon).
+# Every test (the store's and capabilities' store tests and the e2e suite on SQLite and again on
+# a throwaway PostgreSQL server: label pg), then the unit tests (both engines) and the
+# end-to-end tests (SQLite) again under ASan+UBSan in their own build directory (there the e2e
+# tests drive the sanitised daemon).
 check: setup
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -34,7 +36,7 @@ test-asan: $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS) -L 'unit|e2e'
+	  ctest --output-on-failure -j $(JOBS) -L 'unit|e2e|pg_unit'
 
 $(FUZZ_BUILD)/CMakeCache.txt:
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIOTSEC_FUZZ=ON
@@ -48,6 +50,11 @@ fuzz: setup $(FUZZ_BUILD)/CMakeCache.txt
 demo: setup
 	@$(MAKE) --no-print-directory build >/dev/null
 	@scripts/demo $(BUILD)
+
+# The optional second demo: three instances on one PostgreSQL, one killed mid-run.
+demo-cluster: setup
+	@$(MAKE) --no-print-directory build >/dev/null
+	@scripts/demo-cluster $(BUILD)
 
 bench: setup
 	@$(MAKE) --no-print-directory build >/dev/null

@@ -12,6 +12,7 @@
 #include "base/strbuf.h"
 #include "crypto/autn.h"
 #include "crypto/ct.h"
+#include "crypto/rand.h"
 
 struct aka *aka_new(const struct aka_config *cfg, struct store *store, const struct seal_kek *kek,
                     const struct suci_keyring *keyring)
@@ -34,6 +35,15 @@ struct aka *aka_new(const struct aka_config *cfg, struct store *store, const str
     a->sqn = sqn_cache_new();
     a->ctxs = auth_ctx_table_new(a->cfg.ctx_limit);
     a->seen = aka_seen_new();
+    uint8_t r[16];
+    if (crypto_random(r, sizeof(r)) == IOTSEC_OK) { /* a version 4 UUID (RFC 9562) */
+        r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
+        r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
+        char h[33];
+        hex_encode(r, sizeof(r), h);
+        snprintf(a->instance_id, sizeof(a->instance_id), "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8,
+                 h + 12, h + 16, h + 20);
+    }
     if (a->sqn == NULL || a->ctxs == NULL || a->seen == NULL) {
         aka_free(a);
         return NULL;
@@ -67,7 +77,30 @@ int aka_routes(struct aka *a, struct http_server *srv)
         rc = http_server_route(srv, "POST",
                                "/nausf-auth/v1/ue-authentications/{authCtxId}/eap-session",
                                aka_ausf_eap_session, a);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "DELETE",
+                               "/nausf-auth/v1/ue-authentications/{authCtxId}/5g-aka-confirmation",
+                               aka_ausf_delete_result, a);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "DELETE",
+                               "/nausf-auth/v1/ue-authentications/{authCtxId}/eap-session",
+                               aka_ausf_delete_result, a);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "POST", "/nausf-auth/v1/ue-authentications/deregister",
+                               aka_ausf_deregister, a);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "POST", "/nudm-ueau/v1/{supi}/auth-events",
+                               aka_udm_auth_event_create, a);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "PUT", "/nudm-ueau/v1/{supi}/auth-events/{authEventId}",
+                               aka_udm_auth_event_remove, a);
     return rc;
+}
+
+int aka_admin_routes(struct aka *a, struct http_server *adm)
+{
+    return http_server_route(adm, "GET", "/admin/v1/subscribers/{supi}/auth-events",
+                             aka_admin_auth_events, a);
 }
 
 int64_t aka_now_ms(void)
@@ -147,44 +180,13 @@ int aka_metrics(struct aka *a, struct strbuf *out)
     return rc;
 }
 
-/* ---- answers ---- */
-
-void aka_problem(struct http_request *req, int status, const char *cause, const char *detail,
-                 const char *param)
-{
-    struct http_invalid_param ip = {param, detail};
-    http_respond_problem(req, status, NULL, detail, cause, param ? &ip : NULL, param ? 1 : 0);
-}
-
-json_t *aka_json_body(struct http_request *req)
-{
-    const char *ct = http_request_header(req, "content-type");
-    if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
-        http_respond_problem(req, 415, NULL, "the body must be application/json", NULL, NULL, 0);
-        return NULL;
-    }
-    size_t len;
-    const char *body = http_request_body(req, &len);
-    json_error_t err;
-    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
-    if (!json_is_object(o)) {
-        char detail[320];
-        snprintf(detail, sizeof(detail), "the body is not a JSON object: %s (line %d, column %d)",
-                 o ? "not an object" : err.text, err.line, err.column);
-        json_decref(o);
-        aka_problem(req, 400, "MANDATORY_IE_INCORRECT", detail, NULL);
-        return NULL;
-    }
-    return o;
-}
-
 /* ---- jobs ---- */
 
 struct av_job *aka_job_new(struct aka *a, struct http_request *req, enum av_for purpose)
 {
     struct av_job *job = calloc(1, sizeof(*job));
     if (job == NULL) {
-        http_respond_problem(req, 503, NULL, "out of memory", "INSUFFICIENT_RESOURCES", NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "authentication");
         return NULL;
     }
     job->aka = a;
@@ -201,13 +203,38 @@ void aka_job_free(struct av_job *job)
     }
 }
 
+/* TS 29.503 §6.1.7.3 / TS 29.509 §6.1.7.3: an unknown home network key is
+ * INVALID_HN_PUBLIC_KEY_IDENTIFIER and a scheme output that does not de-conceal (bad MAC
+ * tag, no point, not an MSIN) INVALID_SCHEME_OUTPUT, both 403; only a protection scheme we do
+ * not implement is 501 (some AMFs bar the home network on a 501: keep it for that case). */
+static void answer_suci_failure(struct http_request *req, int rc, const char *suci,
+                                const char *param)
+{
+    enum suci_scheme scheme;
+    uint8_t key_id;
+    if (rc == IOTSEC_ERR_UNSUPPORTED)
+        http_respond_invalid(req, 501, "UNSUPPORTED_PROTECTION_SCHEME", param,
+                             "this protection scheme is not supported");
+    else if (rc == IOTSEC_ERR_NOTFOUND)
+        http_respond_invalid(req, 403, "INVALID_HN_PUBLIC_KEY_IDENTIFIER", param,
+                             "no home network key with this key id for this scheme");
+    else if (rc == IOTSEC_ERR_AUTH ||
+             (rc == IOTSEC_ERR_INVALID && suci_peek(suci, &scheme, &key_id) == IOTSEC_OK))
+        http_respond_invalid(req, 403, "INVALID_SCHEME_OUTPUT", param,
+                             "the scheme output does not de-conceal under this key");
+    else if (rc == IOTSEC_ERR_INVALID)
+        http_respond_invalid(req, 400, "MANDATORY_IE_INCORRECT", param, "malformed SUCI");
+    else
+        http_respond_error(req, rc, "SUCI de-concealment");
+}
+
 int aka_load_subscriber(struct av_job *job, const char *supi_or_suci, const char *param_name)
 {
     struct aka *a = job->aka;
     struct http_request *req = job->req;
     struct supi supi;
     if (supi_or_suci == NULL) {
-        aka_problem(req, 400, "MANDATORY_IE_MISSING", "missing SUPI or SUCI", param_name);
+        http_respond_invalid(req, 400, "MANDATORY_IE_MISSING", param_name, "missing SUPI or SUCI");
         return IOTSEC_ERR_INVALID;
     }
     if (strncmp(supi_or_suci, "suci-", 5) == 0) {
@@ -215,32 +242,24 @@ int aka_load_subscriber(struct av_job *job, const char *supi_or_suci, const char
         aka_count(a, AKA_SUCI_DECONCEAL);
         if (rc != IOTSEC_OK) {
             aka_count(a, AKA_SUCI_FAILURE);
-            if (rc == IOTSEC_ERR_NOTFOUND || rc == IOTSEC_ERR_UNSUPPORTED)
-                aka_problem(req, 501, "UNSUPPORTED_PROTECTION_SCHEME",
-                            "no home network key for this protection scheme and key id",
-                            param_name);
-            else
-                aka_problem(req, 403, "AUTHENTICATION_REJECTED",
-                            rc == IOTSEC_ERR_AUTH ? "the SUCI does not de-conceal (MAC tag)"
-                                                  : "malformed SUCI",
-                            param_name);
+            answer_suci_failure(req, rc, supi_or_suci, param_name);
             return rc;
         }
     } else if (supi_parse(supi_or_suci, &supi) != IOTSEC_OK) {
-        aka_problem(req, 400, "MANDATORY_IE_INCORRECT", "not a SUPI or SUCI", param_name);
+        http_respond_invalid(req, 400, "MANDATORY_IE_INCORRECT", param_name, "not a SUPI or SUCI");
         return IOTSEC_ERR_INVALID;
     }
     supi_format(&supi, job->supi, sizeof(job->supi));
     int rc = subscriber_get_keys(a->store, a->kek, job->supi, &job->sub, &job->keys);
     if (rc == IOTSEC_ERR_NOTFOUND) {
         aka_count(a, AKA_UNKNOWN_USER);
-        aka_problem(req, 404, "USER_NOT_FOUND", "no subscription for this identity", NULL);
+        http_respond_invalid(req, 404, "USER_NOT_FOUND", NULL, "no subscription for this identity");
         return rc;
     }
     if (rc != IOTSEC_OK) {
-        log_msg(LOG_ERROR, http_request_id(req), "credential lookup failed: %s",
-                iotsec_strerror(rc));
-        http_respond_problem(req, 500, NULL, "credential lookup failed", NULL, NULL, 0);
+        log_msg(LOG_ERROR, http_request_id(req), "credential lookup failed: %s (%s)",
+                iotsec_strerror(rc), store_errmsg());
+        http_respond_error(req, rc, "credential lookup");
         return rc;
     }
     int64_t now = aka_now_ms() / 1000;
@@ -248,8 +267,7 @@ int aka_load_subscriber(struct av_job *job, const char *supi_or_suci, const char
     aka_seen_record(a->seen, job->supi, job->sub.cred_version, job->snn, now, refused);
     if (refused) {
         aka_count(a, AKA_REJECTED_STATE);
-        aka_problem(req, 403, "AUTHENTICATION_REJECTED", "the subscription may not authenticate",
-                    NULL);
+        http_respond_invalid(req, 403, "AUTHENTICATION_REJECTED", NULL, "the subscription may not authenticate");
         return IOTSEC_ERR_STATE;
     }
     return IOTSEC_OK;
@@ -259,14 +277,11 @@ int aka_take_snn(struct av_job *job, const char *snn, const char *param_name)
 {
     struct snn parsed;
     if (snn == NULL) {
-        aka_problem(job->req, 400, "MANDATORY_IE_MISSING", "servingNetworkName is required",
-                    param_name);
+        http_respond_invalid(job->req, 400, "MANDATORY_IE_MISSING", param_name, "servingNetworkName is required");
         return IOTSEC_ERR_INVALID;
     }
     if (snn_parse(snn, &parsed) != IOTSEC_OK) {
-        aka_problem(job->req, 400, "MANDATORY_IE_INCORRECT",
-                    "servingNetworkName must be 5G:mncXXX.mccYYY.3gppnetwork.org[:NID]",
-                    param_name);
+        http_respond_invalid(job->req, 400, "MANDATORY_IE_INCORRECT", param_name, "servingNetworkName must be 5G:mncXXX.mccYYY.3gppnetwork.org[:NID]");
         return IOTSEC_ERR_INVALID;
     }
     snprintf(job->snn, sizeof(job->snn), "%s", snn);
@@ -280,14 +295,12 @@ int aka_take_resync(struct av_job *job, const char *rand_hex, const char *auts_h
     uint8_t rand[16], auts[AUTS_LEN], sqn_ms[6];
     if (rand_hex == NULL || auts_hex == NULL || hex_decode(rand_hex, rand, 16) != IOTSEC_OK ||
         hex_decode(auts_hex, auts, AUTS_LEN) != IOTSEC_OK) {
-        aka_problem(job->req, 400, "MANDATORY_IE_INCORRECT",
-                    "resynchronizationInfo needs rand (32 hex digits) and auts (28)", param_name);
+        http_respond_invalid(job->req, 400, "MANDATORY_IE_INCORRECT", param_name, "resynchronizationInfo needs rand (32 hex digits) and auts (28)");
         return IOTSEC_ERR_INVALID;
     }
     if (auts_recover_sqn_ms(job->keys.k, job->keys.opc, rand, auts, sqn_ms) != IOTSEC_OK) {
         aka_count(job->aka, AKA_RESYNC_REJECTED);
-        aka_problem(job->req, 403, "AUTHENTICATION_REJECTED", "AUTS does not verify (MAC-S)",
-                    param_name);
+        http_respond_invalid(job->req, 403, "AUTHENTICATION_REJECTED", param_name, "AUTS does not verify (MAC-S)");
         return IOTSEC_ERR_AUTH;
     }
     job->resync = true;
@@ -330,15 +343,14 @@ static void take_or_reserve(struct av_job *job, bool resync)
              * afresh. */
             sqn_cache_auth_success(a->sqn, job->sub.id);
             aka_count(a, AKA_RESYNC_REJECTED);
-            aka_problem(job->req, 403, "AUTHENTICATION_REJECTED",
-                        "repeated synchronisation failures", "resynchronizationInfo");
+            http_respond_invalid(job->req, 403, "AUTHENTICATION_REJECTED", "/resynchronizationInfo", "repeated synchronisation failures");
             aka_job_free(job);
             return;
         }
     }
     if (rc != IOTSEC_OK) {
-        http_respond_problem(job->req, 500, NULL, "SQN space exhausted or out of memory", NULL,
-                             NULL, 0);
+        http_respond_error(job->req, rc == IOTSEC_ERR_INVALID ? IOTSEC_ERR_IO : rc,
+                           "SQN generation");
         aka_job_free(job);
         return;
     }
@@ -359,8 +371,7 @@ static void take_or_reserve(struct av_job *job, bool resync)
     struct store_job sj = {reserve_run, reserve_done, job};
     rc = store_submit(a->store, &sj);
     if (rc != IOTSEC_OK) {
-        http_response_header(job->req, "Retry-After", "1");
-        http_respond_problem(job->req, 503, NULL, "the database is busy", "NF_CONGESTION", NULL, 0);
+        http_respond_error(job->req, rc, "SQN reservation");
         aka_job_free(job);
     }
 }
@@ -374,13 +385,7 @@ static void reserve_done(void *arg, int rc)
          * committed: the next attempt reserves a new one. */
         log_msg(LOG_ERROR, http_request_id(job->req), "SQN reservation failed: %s (%s)",
                 iotsec_strerror(rc), store_errmsg());
-        if (rc == IOTSEC_ERR_BUSY) { /* overload, lost connection, full disk */
-            http_response_header(job->req, "Retry-After", "1");
-            http_respond_problem(job->req, 503, NULL, "the database is busy", "NF_CONGESTION", NULL,
-                                 0);
-        } else {
-            http_respond_problem(job->req, 500, NULL, "SQN reservation failed", NULL, NULL, 0);
-        }
+        http_respond_error(job->req, rc, "SQN reservation"); /* BUSY, FULL: 503 */
         aka_job_free(job);
         return;
     }

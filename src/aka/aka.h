@@ -4,6 +4,10 @@
  *               POST /nausf-auth/v1/ue-authentications
  *               PUT  /nausf-auth/v1/ue-authentications/{authCtxId}/5g-aka-confirmation
  *               POST /nausf-auth/v1/ue-authentications/{authCtxId}/eap-session
+ *               DELETE the two above (the AMF cancels a result)
+ *               POST /nausf-auth/v1/ue-authentications/deregister
+ *   Nudm_UEAU   POST /nudm-ueau/v1/{supi}/auth-events (ConfirmAuth, stored)
+ *               PUT  /nudm-ueau/v1/{supi}/auth-events/{authEventId} (DeleteAuth)
  * with SUCI de-concealment (the SIDF) under the home network's keys, SQN generation served
  * from memory and reserved durably in blocks, resynchronisation from AUTS, and the
  * 3GPP-conformant rejections for subscriptions that may not authenticate. */
@@ -16,6 +20,7 @@
 
 #include "crypto/seal.h"
 #include "crypto/suci.h"
+#include "crypto/supi.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -26,6 +31,7 @@ struct aka_config {
     size_t ctx_limit;            /* AUSF contexts held at most (past it: 503) */
     unsigned lease_s;            /* the SQN slot's lease (30); renewed every third of it */
     char api_root[160];          /* "https://127.0.0.1:7777", for _links and Location */
+    char admin_cert_sha256[65];  /* the admin face's pinned certificate (aka_admin_routes) */
 };
 
 struct aka;
@@ -37,6 +43,34 @@ void aka_free(struct aka *a);
 
 /* Registers the SBI routes on srv. */
 int aka_routes(struct aka *a, struct http_server *srv);
+
+/* Registers the admin face's routes: GET /admin/v1/subscribers/{supi}/auth-events (the
+ * newest stored authentication events of a subscription, newest first). */
+int aka_admin_routes(struct aka *a, struct http_server *adm);
+
+/* ---- authentication events (TS 29.503 AuthEvent), as the UDM stores them ---- */
+
+#define AKA_EVENT_ID_LEN 32 /* hex of 128 random bits */
+
+struct aka_auth_event {
+    char id[AKA_EVENT_ID_LEN + 1];
+    char supi[SUPI_STRING_MAX];
+    char nf_instance_id[37];     /* the AUSF instance (a UUID) */
+    bool success;
+    char time_stamp[40];         /* as the AUSF sent it (DateTime) */
+    char auth_type[24];          /* "5G_AKA", "EAP_AKA_PRIME", ... */
+    char serving_network[64];
+    bool removed;                /* authRemovalInd: the result was cancelled */
+    int64_t created_ms;          /* when iotsec stored it */
+};
+
+extern const char AKA_MIGRATION_2[];
+
+/* Calls fn for the newest (at most limit) stored events of supi, newest first. Reads on the
+ * calling thread's read connection. */
+typedef void (*aka_auth_event_fn)(const struct aka_auth_event *ev, void *ctx);
+int aka_auth_events_list(struct store *s, const char *supi, unsigned limit, aka_auth_event_fn fn,
+                         void *ctx);
 
 /* Where credentials were last seen (aka_seen.c), for the credential audit: only entries
  * worth reporting are listed: refused ones (e.g. revoked but still trying) and ones seen

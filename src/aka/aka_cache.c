@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,15 +173,30 @@ struct ctx_node {
     struct auth_ctx ctx;
 };
 
+/* A kept result: only what a deletion needs, sized to its SUPI (~150 bytes for an IMSI, where
+ * a pending context takes ~500): results are kept for every success, at full rate. */
+struct result_node {
+    struct result_node *next;
+    int64_t expires_at_ms;
+    int64_t subscription_id;
+    char id[AUTH_CTX_ID_LEN + 1];
+    uint8_t kind;
+    char snn[64];
+    char supi[]; /* NUL-terminated */
+};
+
 struct ctx_stripe {
     pthread_mutex_t lock;
     struct ctx_node *buckets[CTX_BUCKETS];
+    struct result_node *results[CTX_BUCKETS];
 };
 
 struct auth_ctx_table {
     struct ctx_stripe stripes[STRIPES];
-    atomic_size_t count;
-    size_t limit;
+    atomic_size_t count;   /* pending contexts */
+    atomic_size_t results; /* confirmed results kept */
+    size_t limit;          /* pending contexts at most */
+    size_t results_limit;  /* results at most (AUTH_RESULTS_MAX or limit) */
 };
 
 static uint64_t hash_id(const char *id)
@@ -199,6 +215,7 @@ struct auth_ctx_table *auth_ctx_table_new(size_t limit)
     for (int i = 0; i < STRIPES; i++)
         pthread_mutex_init(&t->stripes[i].lock, NULL);
     t->limit = limit;
+    t->results_limit = limit < AUTH_RESULTS_MAX ? limit : AUTH_RESULTS_MAX;
     return t;
 }
 
@@ -220,10 +237,87 @@ void auth_ctx_table_free(struct auth_ctx_table *t)
                 free_node(n);
                 n = next;
             }
+            struct result_node *r = t->stripes[i].results[b];
+            while (r) {
+                struct result_node *next = r->next;
+                free(r);
+                r = next;
+            }
         }
         pthread_mutex_destroy(&t->stripes[i].lock);
     }
     free(t);
+}
+
+/* The stripe and bucket of an id. */
+static struct ctx_stripe *ctx_stripe_of(struct auth_ctx_table *t, const char *id, size_t *bucket)
+{
+    uint64_t h = hash_id(id);
+    *bucket = (h >> 8) % CTX_BUCKETS;
+    return &t->stripes[h & (STRIPES - 1)];
+}
+
+int auth_ctx_keep_result(struct auth_ctx_table *t, const struct auth_ctx *ctx, int64_t until_ms)
+{
+    if (atomic_fetch_add(&t->results, 1) >= t->results_limit) {
+        atomic_fetch_sub(&t->results, 1);
+        return IOTSEC_ERR_BUSY;
+    }
+    size_t supi_len = strnlen(ctx->supi, sizeof(ctx->supi) - 1);
+    struct result_node *r = malloc(sizeof(*r) + supi_len + 1);
+    if (r == NULL) {
+        atomic_fetch_sub(&t->results, 1);
+        return IOTSEC_ERR_NOMEM;
+    }
+    r->expires_at_ms = until_ms;
+    r->subscription_id = ctx->subscription_id;
+    memcpy(r->id, ctx->id, sizeof(r->id));
+    r->kind = (uint8_t)ctx->kind;
+    memcpy(r->snn, ctx->snn, sizeof(r->snn));
+    memcpy(r->supi, ctx->supi, supi_len);
+    r->supi[supi_len] = '\0';
+    size_t b;
+    struct ctx_stripe *s = ctx_stripe_of(t, r->id, &b);
+    pthread_mutex_lock(&s->lock);
+    r->next = s->results[b];
+    s->results[b] = r;
+    pthread_mutex_unlock(&s->lock);
+    return IOTSEC_OK;
+}
+
+size_t auth_ctx_drop_supi(struct auth_ctx_table *t, const char *supi)
+{
+    size_t dropped = 0, results = 0;
+    for (int i = 0; i < STRIPES; i++) {
+        struct ctx_stripe *s = &t->stripes[i];
+        pthread_mutex_lock(&s->lock);
+        for (int b = 0; b < CTX_BUCKETS; b++) {
+            for (struct ctx_node **p = &s->buckets[b]; *p;) {
+                if (strcmp((*p)->ctx.supi, supi) == 0) {
+                    struct ctx_node *dead = *p;
+                    *p = dead->next;
+                    free_node(dead);
+                    dropped++;
+                } else {
+                    p = &(*p)->next;
+                }
+            }
+            for (struct result_node **p = &s->results[b]; *p;) {
+                if (strcmp((*p)->supi, supi) == 0) {
+                    struct result_node *dead = *p;
+                    *p = dead->next;
+                    free(dead);
+                    results++;
+                } else {
+                    p = &(*p)->next;
+                }
+            }
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+    atomic_fetch_sub(&t->count, dropped);
+    atomic_fetch_sub(&t->results, results);
+    return dropped + results;
 }
 
 int auth_ctx_put(struct auth_ctx_table *t, struct auth_ctx *ctx)
@@ -240,24 +334,38 @@ int auth_ctx_put(struct auth_ctx_table *t, struct auth_ctx *ctx)
         return n ? IOTSEC_ERR_CRYPTO : IOTSEC_ERR_NOMEM;
     }
     hex_encode(raw, sizeof(raw), ctx->id);
+    ctx->confirmed = false;
     n->ctx = *ctx;
-    uint64_t h = hash_id(ctx->id);
-    struct ctx_stripe *s = &t->stripes[h & (STRIPES - 1)];
+    size_t b;
+    struct ctx_stripe *s = ctx_stripe_of(t, ctx->id, &b);
     pthread_mutex_lock(&s->lock);
-    n->next = s->buckets[(h >> 8) % CTX_BUCKETS];
-    s->buckets[(h >> 8) % CTX_BUCKETS] = n;
+    n->next = s->buckets[b];
+    s->buckets[b] = n;
     pthread_mutex_unlock(&s->lock);
     return IOTSEC_OK;
 }
 
-int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, struct auth_ctx *out)
+/* Takes a kept result with id out of its stripe (locked by the caller). */
+static struct result_node *take_result(struct ctx_stripe *s, size_t b, const char *id)
+{
+    for (struct result_node **p = &s->results[b]; *p; p = &(*p)->next)
+        if (strcmp((*p)->id, id) == 0) {
+            struct result_node *r = *p;
+            *p = r->next;
+            return r;
+        }
+    return NULL;
+}
+
+int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, bool confirmed_too,
+                  struct auth_ctx *out)
 {
     if (id == NULL || strlen(id) != AUTH_CTX_ID_LEN)
         return IOTSEC_ERR_NOTFOUND;
-    uint64_t h = hash_id(id);
-    struct ctx_stripe *s = &t->stripes[h & (STRIPES - 1)];
+    size_t b;
+    struct ctx_stripe *s = ctx_stripe_of(t, id, &b);
     pthread_mutex_lock(&s->lock);
-    struct ctx_node **p = &s->buckets[(h >> 8) % CTX_BUCKETS], *found = NULL;
+    struct ctx_node **p = &s->buckets[b], *found = NULL;
     for (; *p; p = &(*p)->next) {
         if (strcmp((*p)->ctx.id, id) == 0) {
             found = *p;
@@ -265,7 +373,24 @@ int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, stru
             break;
         }
     }
+    struct result_node *r = found || !confirmed_too ? NULL : take_result(s, b, id);
     pthread_mutex_unlock(&s->lock);
+    if (r != NULL) {
+        atomic_fetch_sub(&t->results, 1);
+        int rc = r->expires_at_ms > now_ms ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+        if (rc == IOTSEC_OK) {
+            memset(out, 0, sizeof(*out));
+            memcpy(out->id, r->id, sizeof(out->id));
+            out->kind = (enum auth_ctx_kind)r->kind;
+            snprintf(out->supi, sizeof(out->supi), "%s", r->supi);
+            out->subscription_id = r->subscription_id;
+            memcpy(out->snn, r->snn, sizeof(out->snn));
+            out->expires_at_ms = r->expires_at_ms;
+            out->confirmed = true;
+        }
+        free(r);
+        return rc;
+    }
     if (found == NULL)
         return IOTSEC_ERR_NOTFOUND;
     atomic_fetch_sub(&t->count, 1);
@@ -278,13 +403,12 @@ int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, stru
 
 size_t auth_ctx_expire(struct auth_ctx_table *t, int64_t now_ms)
 {
-    size_t dropped = 0;
+    size_t dropped = 0, results = 0;
     for (int i = 0; i < STRIPES; i++) {
         struct ctx_stripe *s = &t->stripes[i];
         pthread_mutex_lock(&s->lock);
         for (int b = 0; b < CTX_BUCKETS; b++) {
-            struct ctx_node **p = &s->buckets[b];
-            while (*p) {
+            for (struct ctx_node **p = &s->buckets[b]; *p;) {
                 if ((*p)->ctx.expires_at_ms <= now_ms) {
                     struct ctx_node *dead = *p;
                     *p = dead->next;
@@ -294,11 +418,22 @@ size_t auth_ctx_expire(struct auth_ctx_table *t, int64_t now_ms)
                     p = &(*p)->next;
                 }
             }
+            for (struct result_node **p = &s->results[b]; *p;) {
+                if ((*p)->expires_at_ms <= now_ms) {
+                    struct result_node *dead = *p;
+                    *p = dead->next;
+                    free(dead);
+                    results++;
+                } else {
+                    p = &(*p)->next;
+                }
+            }
         }
         pthread_mutex_unlock(&s->lock);
     }
     atomic_fetch_sub(&t->count, dropped);
-    return dropped;
+    atomic_fetch_sub(&t->results, results);
+    return dropped + results;
 }
 
 size_t auth_ctx_count(struct auth_ctx_table *t)

@@ -63,6 +63,10 @@ struct auth_ctx {
     size_t res_len;
     uint8_t eap_id; /* EAP-AKA': identifier of the challenge sent */
     int64_t expires_at_ms;
+    /* Out of auth_ctx_take only: a kept result of a confirmed, successful authentication
+     * (id, kind, SUPI, subscription, serving network; no key), which the AMF may still
+     * delete (TS 29.509 Delete5gAkaAuthenticationResult). */
+    bool confirmed;
 };
 
 struct auth_ctx_table;
@@ -75,8 +79,22 @@ void auth_ctx_table_free(struct auth_ctx_table *t);
 int auth_ctx_put(struct auth_ctx_table *t, struct auth_ctx *ctx);
 
 /* Removes the context with id and copies it out: a context is consumed once. Returns
- * IOTSEC_ERR_NOTFOUND when absent, already consumed, or expired at now_ms. */
-int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, struct auth_ctx *out);
+ * IOTSEC_ERR_NOTFOUND when absent, already consumed, or expired at now_ms. A confirmed
+ * result is taken only when confirmed_too (and is otherwise left alone). */
+int auth_ctx_take(struct auth_ctx_table *t, const char *id, int64_t now_ms, bool confirmed_too,
+                  struct auth_ctx *out);
+
+/* Keeps the result of a successful confirmation under ctx->id until until_ms: its id, kind,
+ * SUPI, subscription and serving network, never a key or the expected response. Results
+ * have their own bound, AUTH_RESULTS_MAX at a time (~10 MiB for IMSIs; the table's limit if
+ * lower): past it the result is not kept
+ * (IOTSEC_ERR_BUSY), which only means that a later deletion of that result finds nothing. At
+ * high rates (tens of thousands of authentications a second) this is what bounds memory. */
+#define AUTH_RESULTS_MAX 65536
+int auth_ctx_keep_result(struct auth_ctx_table *t, const struct auth_ctx *ctx, int64_t until_ms);
+
+/* Drops every context (pending or confirmed) of supi; returns how many. */
+size_t auth_ctx_drop_supi(struct auth_ctx_table *t, const char *supi);
 
 /* Drops expired contexts (wiping them); returns how many. */
 size_t auth_ctx_expire(struct auth_ctx_table *t, int64_t now_ms);

@@ -35,6 +35,7 @@ struct aka {
     struct sqn_cache *sqn;
     struct auth_ctx_table *ctxs;
     struct aka_seen *seen; /* last seen per credential (aka_seen.c) */
+    char instance_id[37];  /* this AUSF's NfInstanceId in the events it reports */
     atomic_uint_fast64_t counters[AKA_COUNTER_COUNT];
     /* The SQN slot this instance leases (aka_lease.c): which IND values it uses. */
     struct sqn_lease lease;             /* slot and holder fixed after the claim */
@@ -100,12 +101,9 @@ void aka_av_ready(struct av_job *job, uint64_t sqn);
 struct av_job *aka_job_new(struct aka *a, struct http_request *req, enum av_for purpose);
 void aka_job_free(struct av_job *job);
 
-/* Answers with a TS 29.571 ProblemDetails. */
-void aka_problem(struct http_request *req, int status, const char *cause, const char *detail,
-                 const char *param);
-
-/* Parses the JSON body as an object (answers 400/415 and returns NULL on failure). */
-json_t *aka_json_body(struct http_request *req);
+/* Whether s is a UUID in its text form (RFC 9562: 8-4-4-4-12 hex digits), as TS 29.571's
+ * NfInstanceId is. */
+bool aka_is_uuid(const char *s);
 
 int64_t aka_now_ms(void);
 
@@ -114,5 +112,23 @@ void aka_udm_generate_auth_data(struct http_request *req, void *user);
 void aka_ausf_authenticate(struct http_request *req, void *user);
 void aka_ausf_confirm_5g_aka(struct http_request *req, void *user);
 void aka_ausf_eap_session(struct http_request *req, void *user);
+void aka_ausf_delete_result(struct http_request *req, void *user);
+void aka_ausf_deregister(struct http_request *req, void *user);
+void aka_udm_auth_event_create(struct http_request *req, void *user);
+void aka_udm_auth_event_remove(struct http_request *req, void *user);
+void aka_admin_auth_events(struct http_request *req, void *user);
+
+/* ---- stored authentication events (aka_events_store.c: the SQL) ---- */
+
+/* Writer jobs: insert ev (ev->id is set by the caller), keeping the newest
+ * AKA_EVENTS_KEPT of its SUPI; mark event (id, supi) removed (IOTSEC_ERR_NOTFOUND when
+ * there is no such event). */
+#define AKA_EVENTS_KEPT 32
+int aka_event_insert_run(struct store_conn *conn, const struct aka_auth_event *ev);
+int aka_event_remove_run(struct store_conn *conn, const char *supi, const char *id);
+
+/* Reports a removed authentication result as the UDM records it (aka_events.c): stores an
+ * event with authRemovalInd for ctx and answers req 204 once it is durable. */
+void aka_report_removal(struct aka *a, struct http_request *req, const struct auth_ctx *ctx);
 
 #endif

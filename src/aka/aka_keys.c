@@ -1,6 +1,7 @@
 /* The home network's SUCI private keys, sealed under the KEK in the database. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "aka/aka.h"
 #include "base/err.h"
@@ -37,7 +38,7 @@ static int run_create(struct store_conn *conn, void *arg)
     struct store_stmt *st;
     int rc = store_stmt(conn,
                         "INSERT INTO hn_keys(scheme, key_id, public_key, private_key, created_at)"
-                        " VALUES (?, ?, ?, ?, strftime('%s', 'now'))",
+                        " VALUES (?, ?, ?, ?, ?)",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -45,6 +46,7 @@ static int run_create(struct store_conn *conn, void *arg)
     store_bind_int(st, 2, job->key_id);
     store_bind_blob(st, 3, job->pub, (int)job->pub_len);
     store_bind_blob(st, 4, job->sealed, SEALED_LEN);
+    store_bind_int64(st, 5, (int64_t)time(NULL));
     int step = store_step(st);
     store_reset(st);
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);

@@ -125,7 +125,7 @@ static void answer_ausf_created(struct av_job *job, struct auth_ctx *ctx, json_t
     json_object_set_new(o, "servingNetworkName", json_string(job->snn));
     http_response_header(job->req, "Location", location);
     aka_count(a, AKA_AUSF_STARTED);
-    http_respond_json(job->req, 201, o);
+    http_respond_json_as(job->req, 201, "application/3gppHal+json", o); /* TS 29.509 */
 }
 
 static void answer_ausf(struct av_job *job, const uint8_t sqn[6])

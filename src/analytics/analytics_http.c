@@ -56,11 +56,9 @@ static bool pick_format(struct http_request *req, enum an_format *fmt)
         while (i < count && !(strlen(media[i].type) == n && strncasecmp(ct, media[i].type, n) == 0))
             i++;
         if (i == count) {
-            http_respond_problem(req, 415, NULL,
-                                 "send application/x-ndjson (jsonl), text/x-zeek-conn or "
-                                 "text/tab-separated-values (zeek), text/csv (iot23), or "
-                                 "text/plain with ?format=",
-                                 "UNSUPPORTED_MEDIA_TYPE", NULL, 0);
+            http_respond_unsupported_media(req, "application/x-ndjson, text/x-zeek-conn, "
+                                                "text/tab-separated-values, text/csv, "
+                                                "text/plain");
             return false;
         }
         implied = media[i].format;
@@ -118,8 +116,7 @@ static void ingest(struct http_request *req, struct analytics *a)
         return;
     }
     if (rc == IOTSEC_ERR_BUSY || rc == IOTSEC_ERR_NOMEM) {
-        http_response_header(req, "Retry-After", "5");
-        http_respond_problem(req, 503, NULL, "the device table is full", NULL, NULL, 0);
+        http_respond_unavailable(req, "INSUFFICIENT_RESOURCES", "the device table is full", 5);
         return;
     }
     if (r.records == 0 && r.err[0]) {
@@ -192,6 +189,10 @@ static void handle_map(struct http_request *req, void *user)
     struct analytics *a = user;
     if (!admin_ok(req, a))
         return;
+    if (!http_request_media_type_is(req, "application/json")) {
+        http_respond_unsupported_media(req, "application/json");
+        return;
+    }
     size_t len;
     const char *body = http_request_body(req, &len);
     json_error_t je;
@@ -218,7 +219,7 @@ static void handle_map(struct http_request *req, void *user)
                                  rc == IOTSEC_ERR_NOTFOUND ? "unknown subscription"
                                                            : "invalid mapping",
                                  rc == IOTSEC_ERR_NOTFOUND ? "USER_NOT_FOUND"
-                                                           : "INVALID_MSG_FORMAT",
+                                                           : "MANDATORY_IE_INCORRECT",
                                  &p, 1);
             json_decref(list);
             return;
@@ -239,8 +240,7 @@ static void handle_map(struct http_request *req, void *user)
     if (rc != IOTSEC_OK) {
         char detail[96];
         snprintf(detail, sizeof(detail), "the mapping table is full after %zu entries", mapped);
-        http_response_header(req, "Retry-After", "60");
-        http_respond_problem(req, 503, NULL, detail, NULL, NULL, 0);
+        http_respond_unavailable(req, "INSUFFICIENT_RESOURCES", detail, 60);
         return;
     }
     analytics_flush(a); /* durable before the answer: a restart keeps them */

@@ -13,7 +13,7 @@ const char ANALYTICS_MIGRATION_1[] =
     "CREATE TABLE an_findings ("
     "  id INTEGER PRIMARY KEY,"
     "  at INTEGER NOT NULL,"           /* detected (wall clock, unix seconds) */
-    "  window INTEGER NOT NULL,"       /* the window's index */
+    "  \"window\" INTEGER NOT NULL,"   /* the window's index (quoted: a PostgreSQL keyword) */
     "  window_start INTEGER NOT NULL," /* record time, unix seconds */
     "  exception TEXT NOT NULL,"       /* TS 29.520 ExceptionId */
     "  level INTEGER NOT NULL,"
@@ -49,7 +49,7 @@ int an_store_finding_put(struct store_conn *conn, const struct an_finding_row *r
 {
     struct store_stmt *st;
     int rc = store_stmt(conn,
-                        "INSERT INTO an_findings(at, window, window_start, exception, level,"
+                        "INSERT INTO an_findings(at, \"window\", window_start, exception, level,"
                         " device, supi, victim, evidence) VALUES (?,?,?,?,?,?,?,?,?)"
                         " RETURNING id",
                         &st);
@@ -85,7 +85,7 @@ int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limi
 }
 
 #define FINDING_COLS                                                                               \
-    "SELECT id, at, window, window_start, exception, level, device, supi, victim, evidence"        \
+    "SELECT id, at, \"window\", window_start, exception, level, device, supi, victim, evidence"        \
     " FROM an_findings "
 
 static void read_finding(struct store_stmt *st, struct an_finding_row *r)

@@ -29,6 +29,8 @@ const char *iotsec_strerror(int err)
         return "not allowed in the current state";
     case IOTSEC_ERR_ADDRINUSE:
         return "address in use";
+    case IOTSEC_ERR_FULL:
+        return "storage full";
     }
     return "unknown error";
 }

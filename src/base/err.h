@@ -17,6 +17,7 @@ enum iotsec_err {
     IOTSEC_ERR_IO = -10,         /* the operating system or the database failed */
     IOTSEC_ERR_STATE = -11,      /* the operation is not allowed in the current state */
     IOTSEC_ERR_ADDRINUSE = -12,  /* a listening address is bound by another socket/process */
+    IOTSEC_ERR_FULL = -13,       /* storage is full (disk, database quota): retry much later */
 };
 
 /* Returns a static string; never NULL. */

@@ -495,6 +495,12 @@ int config_write(const struct config *c, const char *path)
             c->tls_key, c->admin_cert, c->sbi_client_role, c->sqn_block, c->auth_ctx_ttl_s, c->max_synch_failures,
             c->workers, c->log_level, c->an_window_s, c->an_rotate_s, c->an_key_file,
             c->an_findings_retention_days);
+    if (strcmp(c->store_backend, "postgresql") == 0)
+        fprintf(f,
+                "store:   # the database of record (storage.database is then unused)\n"
+                "  backend: postgresql\n"
+                "  url: \"%s\"   # password: PGPASSFILE / ~/.pgpass, not here\n",
+                c->store_url);
     return fclose(f) == 0 ? IOTSEC_OK : IOTSEC_ERR_IO;
 }
 

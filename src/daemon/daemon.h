@@ -16,6 +16,7 @@ struct init_options {
     const char *sbi, *admin, *northbound, *device; /* NULL: the defaults */
     const char *mcc, *mnc;
     const char *san; /* "host,addr,...": more names for the server certificate; NULL: none */
+    const char *postgresql; /* a libpq URI: the store on PostgreSQL (NULL: SQLite) */
 };
 
 /* Creates the instance; prints a JSON summary on stdout. Returns a process exit code. */

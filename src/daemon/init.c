@@ -118,6 +118,17 @@ int daemon_init(const struct init_options *opt)
         snprintf(cfg.mcc, sizeof(cfg.mcc), "%s", opt->mcc);
     if (opt->mnc)
         snprintf(cfg.mnc, sizeof(cfg.mnc), "%s", opt->mnc);
+    if (opt->postgresql) {
+        /* Written into iotsec.yaml as a quoted string: no quote, backslash or line break. */
+        const char *u = opt->postgresql;
+        if ((strncmp(u, "postgresql://", 13) != 0 && strncmp(u, "postgres://", 11) != 0) ||
+            strpbrk(u, "\"\\\r\n") != NULL || strlen(u) >= sizeof(cfg.store_url)) {
+            fprintf(stderr, "iotsecd init: --postgresql: expected a postgresql:// URI\n");
+            return 2;
+        }
+        snprintf(cfg.store_backend, sizeof(cfg.store_backend), "postgresql");
+        snprintf(cfg.store_url, sizeof(cfg.store_url), "%s", u);
+    }
 
     if (mkdir(opt->dir, 0700) != 0 && errno != EEXIST)
         return fail("cannot create the directory", IOTSEC_ERR_IO);

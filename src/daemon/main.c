@@ -1,7 +1,7 @@
 /* iotsecd: the iotsec daemon.
  *   iotsecd init --dir DIR [--sbi ADDR:PORT] [--admin ADDR:PORT] [--sbi-h2c ADDR:PORT]
  *                [--northbound ADDR:PORT] [--device ADDR:PORT] [--mcc MCC --mnc MNC]
- *                [--san NAME|IP,...]
+ *                [--san NAME|IP,...] [--postgresql URL]
  *   iotsecd run (--dir DIR | --config FILE)
  *   iotsecd restore --dir DIR --from FILE [--sqn-margin N]
  * --dir defaults to $IOTSEC_DIR.
@@ -22,12 +22,13 @@ static const char usage_text[] =
     "usage: iotsecd init --dir DIR [--sbi ADDR:PORT] [--admin ADDR:PORT]\n"
     "                    [--sbi-h2c ADDR:PORT] [--northbound ADDR:PORT]\n"
     "                    [--device ADDR:PORT] [--mcc MCC --mnc MNC]\n"
-    "                    [--san NAME|IP[,NAME|IP...]]\n"
+    "                    [--san NAME|IP[,NAME|IP...]] [--postgresql URL]\n"
     "       iotsecd run (--dir DIR | --config FILE)\n"
     "       iotsecd restore --dir DIR --from FILE [--sqn-margin N]\n"
     "       iotsecd --version | --help\n"
     "\n"
-    "  init     creates an instance (configuration, KEK, PKI, SUCI keys) in DIR\n"
+    "  init     creates an instance (configuration, KEK, PKI, SUCI keys) in DIR; with\n"
+    "           --postgresql its store is that database (a libpq URI)\n"
     "  run      serves the instance until SIGTERM\n"
     "  restore  replaces the instance's database by a backup (iotsecctl backup) and moves every\n"
     "           SQN high-water mark forward by N SEQs (default 1000000); the daemon must be\n"
@@ -114,9 +115,9 @@ int main(int argc, char **argv)
         env_dir = NULL;
     if (strcmp(argv[1], "init") == 0) {
         const char *names[] = {"dir",   "sbi-h2c",    "mcc",    "mnc", "sbi",
-                               "admin", "northbound", "device", "san"},
-                   *v[9] = {0};
-        PARSE_OR_RETURN(argc - 2, argv + 2, names, v, 9);
+                               "admin", "northbound", "device", "san", "postgresql"},
+                   *v[10] = {0};
+        PARSE_OR_RETURN(argc - 2, argv + 2, names, v, 10);
         if (v[0] == NULL)
             v[0] = env_dir;
         if (v[0] == NULL)
@@ -129,7 +130,8 @@ int main(int argc, char **argv)
                                    .admin = v[5],
                                    .northbound = v[6],
                                    .device = v[7],
-                                   .san = v[8]};
+                                   .san = v[8],
+                                   .postgresql = v[9]};
         return daemon_init(&opt);
     }
     if (strcmp(argv[1], "run") == 0) {

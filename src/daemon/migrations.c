@@ -9,6 +9,7 @@
 #include "expose/northbound.h"
 #include "group/group_store.h"
 #include "location/location.h"
+#include "pin/pin.h"
 #include "policy/policy.h"
 #include "provision/provision.h"
 #include "subscriber/subscriber.h"
@@ -31,6 +32,9 @@ static const struct store_migration migrations[] = {
      EXPOSE_MIGRATION_TOKEN_GEN, NULL},
     {13, "group: groups, members, sealed key trees, rekeys, sender sequences", GROUP_MIGRATION_1,
      NULL},
+    {14, "pin: roles, personal IoT networks, their gateways, elements, AF grants, routing",
+     PIN_MIGRATION_1, NULL},
+    {15, "aka: authentication events (Nudm_UEAU AuthEvent)", AKA_MIGRATION_2, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

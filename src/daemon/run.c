@@ -26,11 +26,13 @@
 #include "group/group_service.h"
 #include "http/http.h"
 #include "location/location.h"
+#include "pin/pin.h"
 #include "policy/policy.h"
 #include "provision/provision.h"
 #include "subscriber/subscriber.h"
 
-#define ADMIN_MAX_BODY (256u << 20) /* bulk imports of a million rows */
+#define ADMIN_MAX_BODY (4u << 20)    /* docs/api.md: every admin body but imports */
+#define ADMIN_IMPORT_BODY (256u << 20) /* bulk imports of a million rows */
 
 struct daemon {
     struct config cfg;
@@ -44,6 +46,7 @@ struct daemon {
     struct policy_nft *nft;       /* policy.nftables: on */
     struct group_service *groups; /* group messaging: groups, key trees (docs/group.md) */
     struct provision *prov;       /* zero-touch provisioning (device face, its admin API) */
+    struct pin *pin;              /* Personal IoT Networks (device face, its admin API) */
     struct http_server *sbi, *adm;
     struct http_server *north; /* application servers: OAuth2 + mTLS (any CA, pinned) */
     struct http_server *dev;   /* devices and gateways: onboarding, rotation */
@@ -435,6 +438,22 @@ static int build_t8(struct daemon *d)
     return rc;
 }
 
+/* Personal IoT Networks: PEMC/PEGC operations on the device face, roles and PINs on the
+ * admin face. */
+static int build_pin(struct daemon *d)
+{
+    struct pin_config pc = {.store = d->store, .kek = &d->kek, .nb = d->nb};
+    memcpy(pc.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(pc.admin_cert_sha256));
+    int rc = pin_new(&pc, &d->pin);
+    if (rc == IOTSEC_OK)
+        rc = pin_device_routes(d->pin, d->dev);
+    if (rc == IOTSEC_OK)
+        rc = pin_admin_routes(d->pin, d->adm);
+    if (rc == IOTSEC_OK)
+        rc = pin_nb_routes(d->pin); /* the AF's side, through the exposure service */
+    return rc;
+}
+
 static int build_servers(struct daemon *d)
 {
     struct aka_config ac = {.sqn_block = d->cfg.sqn_block,
@@ -442,6 +461,7 @@ static int build_servers(struct daemon *d)
                             .max_synch_failures = d->cfg.max_synch_failures,
                             .lease_s = d->cfg.sqn_lease_s};
     snprintf(ac.api_root, sizeof(ac.api_root), "https://%s", d->cfg.sbi_listen);
+    memcpy(ac.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(ac.admin_cert_sha256));
     d->aka = aka_new(&ac, d->store, &d->kek, d->keyring);
     if (d->aka == NULL)
         return IOTSEC_ERR_NOMEM;
@@ -510,6 +530,11 @@ static int build_servers(struct daemon *d)
     if (rc == IOTSEC_OK)
         rc = subscriber_admin_routes(d->adm, &d->admin);
     if (rc == IOTSEC_OK)
+        rc = http_server_route_body_limit(d->adm, "POST", "/admin/v1/subscribers/import",
+                                          ADMIN_IMPORT_BODY);
+    if (rc == IOTSEC_OK)
+        rc = aka_admin_routes(d->aka, d->adm);
+    if (rc == IOTSEC_OK)
         rc = analytics_sbi_routes(d->sbi, d->analytics);
     if (rc == IOTSEC_OK)
         rc = analytics_admin_routes(d->adm, d->analytics);
@@ -537,6 +562,8 @@ static int build_servers(struct daemon *d)
         rc = provision_device_routes(d->prov, d->dev);
     if (rc == IOTSEC_OK)
         rc = provision_admin_routes(d->prov, d->adm);
+    if (rc == IOTSEC_OK)
+        rc = build_pin(d);
     if (rc == IOTSEC_OK)
         rc = nrf_wire_gate(&d->cfg, d->sbi, &d->nrf_auth);
     return rc;
@@ -631,6 +658,7 @@ static void teardown(struct daemon *d)
         aka_lease_release(d->aka); /* another instance may take the slot at once */
     store_close(d->store);         /* completes every queued job first */
     provision_free(d->prov);       /* after the store: queued provisioning jobs use its key */
+    pin_free(d->pin);              /* after the store: queued PIN jobs answer their requests */
     location_free(d->loc);
     aka_free(d->aka);
     suci_keyring_free(d->keyring);

@@ -75,6 +75,8 @@ uint32_t expose_service_from_name(const char *name)
         return EXPOSE_SVC_MONITORING_EVENT;
     if (name != NULL && strcmp(name, "as-session-with-qos") == 0)
         return EXPOSE_SVC_AS_SESSION_WITH_QOS;
+    if (name != NULL && strcmp(name, "pin") == 0)
+        return EXPOSE_SVC_PIN;
     return 0;
 }
 

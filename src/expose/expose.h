@@ -183,6 +183,8 @@ enum expose_service {
     EXPOSE_SVC_AS_SESSION_WITH_QOS = 1u << 1, /* TS 29.122 3gpp-as-session-with-qos: no API
                                                * yet; registrable, so tokens for another API
                                                * exist (and are refused by this one) */
+    EXPOSE_SVC_PIN = 1u << 2, /* Personal IoT Networks (src/pin, docs/pin.md): an AF acts on a PIN
+                               * only within its owner's grants, checked per request */
 };
 
 /* "monitoring-event" -> EXPOSE_SVC_MONITORING_EVENT, "as-session-with-qos"; 0 for an

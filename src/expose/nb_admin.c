@@ -39,26 +39,9 @@ void nb_random_id(const char *prefix, char *out, size_t cap)
     snprintf(out, cap, "%s%s", prefix, hex);
 }
 
-json_t *nb_body_json(struct http_request *req)
-{
-    size_t len;
-    const char *body = http_request_body(req, &len);
-    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        http_respond_problem(req, 400, NULL, "the body must be a JSON object", NULL, NULL, 0);
-        return NULL;
-    }
-    return o;
-}
-
 void nb_store_failed(struct http_request *req, int rc)
 {
-    int status = rc == IOTSEC_ERR_NOTFOUND ? 404 : rc == IOTSEC_ERR_CONFLICT ? 409
-                 : rc == IOTSEC_ERR_INVALID ? 400 : rc == IOTSEC_ERR_BUSY ? 503 : 500;
-    if (status == 503)
-        http_response_header(req, "Retry-After", "1");
-    http_respond_problem(req, status, NULL, iotsec_strerror(rc), NULL, NULL, 0);
+    http_respond_error(req, rc, NULL);
 }
 
 void nb_admin_audit(struct expose_nb *nb, struct http_request *req, const char *action,
@@ -195,7 +178,7 @@ static void handle_af_add(struct http_request *req, void *user)
     struct expose_nb *nb = user;
     if (!nb_admin_ok(req, nb))
         return;
-    json_t *o = nb_body_json(req);
+    json_t *o = http_request_json(req);
     if (o == NULL)
         return;
     const char *name = json_string_value(json_object_get(o, "name"));
@@ -222,7 +205,7 @@ static void handle_af_add(struct http_request *req, void *user)
         ip[0] = (struct http_invalid_param){"cert_pem", "not a PEM certificate"};
     else if (bad_service)
         ip[0] = (struct http_invalid_param){"services", "known services: monitoring-event, "
-                                                        "as-session-with-qos"};
+                                                        "as-session-with-qos, pin"};
     else if (!dest_ok)
         ip[0] = (struct http_invalid_param){"allow_destinations", DEST_HINT};
     else
@@ -317,7 +300,7 @@ static void handle_af_update(struct http_request *req, void *user)
     struct expose_nb *nb = user;
     if (!nb_admin_ok(req, nb))
         return;
-    json_t *o = nb_body_json(req);
+    json_t *o = http_request_json(req);
     if (o == NULL)
         return;
     char dest[OUTBOUND_ALLOW_TEXT];

@@ -9,7 +9,6 @@ bool nb_admin_ok(struct http_request *req, struct expose_nb *nb);
 /* prefix + 16 random hex digits. */
 void nb_random_id(const char *prefix, char *out, size_t cap);
 /* The body as a JSON object, or NULL after answering 400. */
-json_t *nb_body_json(struct http_request *req);
 /* Answers a store error with the matching status. */
 void nb_store_failed(struct http_request *req, int rc);
 /* Audits an operator action (principal "admin", reason ALLOW_ADMIN); resource: no SUPI. */

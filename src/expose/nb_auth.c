@@ -192,8 +192,7 @@ int expose_nb_resolve(struct expose_nb *nb, struct http_request *req, const stru
                              "visible to this application function", "UNKNOWN_EXTERNAL_ID",
                              NULL, 0);
     } else {
-        http_response_header(req, "Retry-After", "1");
-        http_respond_problem(req, 503, NULL, "the store is unavailable", NULL, NULL, 0);
+        http_respond_unavailable(req, "NF_CONGESTION", "the store is unavailable", 1);
     }
     return rc;
 }

@@ -76,7 +76,7 @@ static void handle_group_add(struct http_request *req, void *user)
         http_respond_problem(req, 400, NULL, "invalid group id", NULL, &ip, 1);
         return;
     }
-    json_t *o = nb_body_json(req);
+    json_t *o = http_request_json(req);
     if (o == NULL)
         return;
     json_t *supis = json_object_get(o, "supis");
@@ -168,7 +168,7 @@ static void handle_consent_grant(struct http_request *req, void *user)
     struct expose_nb *nb = user;
     if (!nb_admin_ok(req, nb))
         return;
-    json_t *o = nb_body_json(req);
+    json_t *o = http_request_json(req);
     if (o == NULL)
         return;
     struct consent_job j = {.nb = nb};
@@ -289,7 +289,7 @@ static void handle_opt(struct http_request *req, void *user)
     struct expose_nb *nb = user;
     if (!nb_admin_ok(req, nb))
         return;
-    json_t *o = nb_body_json(req);
+    json_t *o = http_request_json(req);
     if (o == NULL)
         return;
     const char *supi = json_string_value(json_object_get(o, "supi"));

@@ -171,8 +171,7 @@ static void handle_token(struct http_request *req, void *user)
     if (nb_audit_add(&nb->audit, nb_now_ms(), af.af_id, "oauth2.token", aud, true, "ISSUED",
                      http_request_id(req)) != IOTSEC_OK) {
         free(token);
-        http_response_header(req, "Retry-After", "1");
-        http_respond_problem(req, 503, NULL, "the audit log is busy", NULL, NULL, 0);
+        http_respond_unavailable(req, "NF_CONGESTION", "the audit log is busy", 1);
         return;
     }
     http_response_header(req, "Cache-Control", "no-store");

@@ -23,11 +23,23 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* param: an attribute of the body ("locationArea5G.nwAreaInfo", answered as the JSON
+ * Pointer "/locationArea5G/nwAreaInfo"), a path parameter ("scsAsId"), or "" for none. */
 static void problem(struct http_request *req, int status, const char *cause, const char *param,
                     const char *detail)
 {
-    struct http_invalid_param ip = {param, detail};
-    http_respond_problem(req, status, NULL, detail, cause, &ip, param && param[0] ? 1 : 0);
+    char ptr[128];
+    bool in_body = param && param[0] && strcmp(param, "scsAsId") != 0 &&
+                   strcmp(param, "subscriptionId") != 0;
+    if (in_body) {
+        size_t n = 0;
+        ptr[n++] = '/';
+        for (const char *p = param; *p && n + 1 < sizeof(ptr); p++)
+            ptr[n++] = *p == '.' ? '/' : *p;
+        ptr[n] = '\0';
+        param = ptr;
+    }
+    http_respond_invalid(req, status, cause, param && param[0] ? param : NULL, detail);
 }
 
 /* Authenticates the AF and checks that the path names it. */
@@ -46,16 +58,6 @@ static bool begin(struct t8 *t, struct http_request *req, struct expose_af *af)
     return true;
 }
 
-static json_t *body_json(struct http_request *req)
-{
-    size_t len;
-    const void *b = http_request_body(req, &len);
-    json_error_t err;
-    json_t *o = json_loadb(b, len, JSON_REJECT_DUPLICATES, &err);
-    if (o == NULL)
-        problem(req, 400, "INVALID_MSG_FORMAT", "", "the body is not a JSON document");
-    return o;
-}
 
 static void refusal(struct http_request *req, const struct t8_refusal *why)
 {
@@ -264,7 +266,7 @@ static void handle_create(struct http_request *req, void *user)
     struct expose_af af;
     if (!begin(t, req, &af))
         return;
-    json_t *body = body_json(req);
+    json_t *body = http_request_json(req);
     if (body == NULL)
         return;
     struct t8_request rq;
@@ -527,7 +529,7 @@ static void handle_put(struct http_request *req, void *user)
         return;
     memset(sn.supi, 0, sizeof(sn.supi));
     json_decref(sn.body);
-    json_t *body = body_json(req);
+    json_t *body = http_request_json(req);
     if (body == NULL)
         return;
     replace(t, req, &af, body, 200);
@@ -546,7 +548,7 @@ static void handle_patch(struct http_request *req, void *user)
     if (!begin(t, req, &af) || !lookup(t, req, &af, &sn))
         return;
     memset(sn.supi, 0, sizeof(sn.supi));
-    json_t *patch = body_json(req);
+    json_t *patch = http_request_json_value(req); /* a JSON Patch is an array */
     if (patch == NULL) {
         json_decref(sn.body);
         return;

@@ -105,7 +105,7 @@ int t8_store_consented(struct store *st, const char *af_id, int64_t now_s,
                         "UNION SELECT g.supi FROM expose_consents c JOIN expose_groups g ON "
                         "g.group_id = c.target_id WHERE c.af_id = ?1 AND c.target_kind = "
                         "'group' AND c.revoked_at IS NULL AND (c.expires = 0 OR c.expires > ?2) "
-                        "AND (c.services & ?3) != 0) WHERE supi NOT IN (SELECT supi FROM "
+                        "AND (c.services & ?3) != 0) AS t WHERE supi NOT IN (SELECT supi FROM "
                         "expose_opt_outs)",
                         &s);
     if (rc == IOTSEC_OK) {

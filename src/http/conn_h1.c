@@ -1,8 +1,10 @@
 /* HTTP/1.1 (RFC 9112) on a connection: a small, strict parser and the answer's encoding.
  * One request at a time; pipelined requests wait in the input buffer for their turn.
- * Bodies need Content-Length (chunked uploads get 411, other transfer codings 501). Anything
- * malformed gets its 4xx with ProblemDetails and the connection closes after the answer:
- * after a framing error nothing that follows can be trusted. */
+ * A body comes with Content-Length or chunked (RFC 9112 §7.1; chunk extensions and trailer
+ * fields are read and dropped; other transfer codings get 501; both framings at once, 400:
+ * the classic request-smuggling ambiguity). Either way the route's body limit holds (413).
+ * Anything malformed gets its 4xx with ProblemDetails and the connection closes after the
+ * answer: after a framing error nothing that follows can be trusted. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,8 @@
 
 #include "base/err.h"
 #include "http/http_int.h"
+
+enum { CHUNK_NONE, CHUNK_SIZE, CHUNK_DATA, CHUNK_DATA_END, CHUNK_TRAILER };
 
 static bool is_tchar(unsigned char ch)
 {
@@ -49,10 +53,12 @@ static void special_field(struct h1_head *hi, const char *name, const char *valu
         hi->has_length = true;
         hi->content_length = strtoull(value, NULL, 10);
     } else if (strcmp(name, "transfer-encoding") == 0) {
-        if (has_token(value, "chunked"))
-            set_error(hi, 411, "chunked request bodies are not supported: send Content-Length");
-        else
-            set_error(hi, 501, "transfer coding not supported");
+        /* Only "chunked" alone: a coding under it (gzip, chunked) we could not undo. */
+        if (hi->chunked)
+            set_error(hi, 400, "repeated Transfer-Encoding");
+        else if (strcasecmp(value, "chunked") != 0)
+            set_error(hi, 501, "transfer coding not supported: send chunked or Content-Length");
+        hi->chunked = true;
     } else if (strcmp(name, "host") == 0) {
         hi->hosts++;
     } else if (strcmp(name, "connection") == 0) {
@@ -143,6 +149,10 @@ void hconn_h1_parse_head(struct http_request *req, const char *bytes, size_t hea
         set_error(hi, 400, fields ? "malformed header field" : "malformed request line");
     if (!hi->error && (hi->http10 ? hi->hosts > 1 : hi->hosts != 1))
         set_error(hi, 400, "exactly one Host header field is required");
+    if (!hi->error && hi->chunked && (hi->has_length || hi->http10))
+        set_error(hi, 400,
+                  hi->http10 ? "HTTP/1.0 has no chunked coding"
+                             : "both Content-Length and Transfer-Encoding");
     if (!hi->error && hi->content_length > max_body)
         set_error(hi, 413, "the request body is too large");
     if (!hi->error && req->head_too_large)
@@ -154,16 +164,23 @@ static void start_request(struct http_conn *c, struct http_request *req, size_t 
 {
     struct h1_state *h = &c->h1;
     const struct http_server_config *cfg = &c->w->srv->cfg;
+    const struct router *rt = &c->w->srv->router;
     struct h1_head hi;
-    hconn_h1_parse_head(req, hbuf_begin(&h->in), head_len, cfg->max_body_bytes, &hi);
+    hconn_h1_parse_head(req, hbuf_begin(&h->in), head_len,
+                        hrouter_max_body(rt, cfg->max_body_bytes), &hi);
     hbuf_consume(&h->in, head_len);
     h->scanned = 0;
+    if (!hi.error) /* the route's own limit (a bulk import may take more than the face) */
+        req->max_body = hrouter_body_limit(rt, req->method, req->path, cfg->max_body_bytes);
+    if (!hi.error && hi.content_length > req->max_body)
+        set_error(&hi, 413, "the request body is too large");
     h->close_after = h->close_after || hi.close || hi.error;
     if (hi.error) {
         hreq_fail(req, hi.error, hi.detail);
         return;
     }
     h->body_need = hi.content_length;
+    h->chunk_phase = hi.chunked ? CHUNK_SIZE : CHUNK_NONE;
     /* An announced length is a claim, not bytes: reserve a bounded part of it. */
     size_t prealloc = h->body_need < HTTP_BODY_PREALLOC ? h->body_need : HTTP_BODY_PREALLOC;
     if (prealloc && hbuf_reserve(&req->body, prealloc) != IOTSEC_OK) {
@@ -171,7 +188,7 @@ static void start_request(struct http_conn *c, struct http_request *req, size_t 
         hreq_fail(req, 503, "out of memory");
         return;
     }
-    if (hi.expect_continue && h->body_need > hbuf_size(&h->in))
+    if (hi.expect_continue && (hi.chunked || h->body_need > hbuf_size(&h->in)))
         hbuf_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 }
 
@@ -235,6 +252,134 @@ static bool next_head(struct http_conn *c)
     return true;
 }
 
+/* Body with Content-Length: 1 when complete, 0 when more is needed, -1 when answered. */
+static int take_sized(struct http_conn *c, struct http_request *req)
+{
+    struct h1_state *h = &c->h1;
+    size_t n = hbuf_size(&h->in) < h->body_need ? hbuf_size(&h->in) : h->body_need;
+    if (hbuf_append(&req->body, hbuf_begin(&h->in), n) != IOTSEC_OK) {
+        h->close_after = true;
+        hreq_fail(req, 503, "out of memory");
+        return -1;
+    }
+    hbuf_consume(&h->in, n);
+    h->body_need -= n;
+    return h->body_need ? 0 : 1;
+}
+
+#define CHUNK_LINE_MAX 1024 /* a size line with its extensions, or one trailer field */
+
+/* The next CRLF-terminated line of the input (without CRLF), or NULL when it has not fully
+ * arrived. *bad is set for a line that is too long or holds a bare LF or a control. */
+static const char *chunk_line(struct h1_state *h, size_t *len, bool *bad)
+{
+    const char *p = hbuf_begin(&h->in);
+    size_t n = hbuf_size(&h->in), limit = n < CHUNK_LINE_MAX ? n : CHUNK_LINE_MAX;
+    const char *lf = memchr(p, '\n', limit);
+    *bad = false;
+    if (!lf) {
+        *bad = n >= CHUNK_LINE_MAX;
+        return NULL;
+    }
+    *len = (size_t)(lf - p);
+    if (*len == 0 || p[*len - 1] != '\r') {
+        *bad = true;
+        return NULL;
+    }
+    (*len)--;
+    for (size_t i = 0; i < *len; i++)
+        if (((unsigned char)p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
+            *bad = true;
+    return *bad ? NULL : p;
+}
+
+/* chunk-size [ chunk-ext ]: 1..15 hex digits (no overflow of size_t), then nothing or BWS
+ * and ';' (the extension itself is ignored). */
+static bool chunk_size(const char *p, size_t len, size_t *size)
+{
+    size_t i = 0, v = 0;
+    for (; i < len && i < 16; i++) {
+        char ch = p[i];
+        int d = ch >= '0' && ch <= '9'   ? ch - '0'
+                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                         : -1;
+        if (d < 0)
+            break;
+        v = v << 4 | (size_t)d;
+    }
+    if (i == 0 || i == 16)
+        return false;
+    while (i < len && (p[i] == ' ' || p[i] == '\t')) /* BWS before an extension */
+        i++;
+    if (i < len && p[i] != ';')
+        return false;
+    *size = v;
+    return true;
+}
+
+/* Chunked body, strictly: 1 when complete, 0 when more is needed, -1 when answered (400 for
+ * broken framing, 413 past the limit; the connection closes after either). */
+static int take_chunked(struct http_conn *c, struct http_request *req)
+{
+    struct h1_state *h = &c->h1;
+    for (;;) {
+        size_t len = 0, size;
+        bool bad;
+        const char *line;
+        switch (h->chunk_phase) {
+        case CHUNK_SIZE:
+            if (!(line = chunk_line(h, &len, &bad)))
+                goto more_or_bad;
+            if (!chunk_size(line, len, &size))
+                goto malformed;
+            hbuf_consume(&h->in, len + 2);
+            if (size > req->max_body - hbuf_size(&req->body)) {
+                h->close_after = true;
+                hreq_fail(req, 413, "the request body is too large");
+                return -1;
+            }
+            h->body_need = size;
+            h->chunk_phase = size ? CHUNK_DATA : CHUNK_TRAILER;
+            break;
+        case CHUNK_DATA:
+            if (take_sized(c, req) <= 0)
+                return req->phase == REQ_RECEIVING ? 0 : -1;
+            h->chunk_phase = CHUNK_DATA_END;
+            break;
+        case CHUNK_DATA_END:
+            if (hbuf_size(&h->in) < 2)
+                return 0;
+            if (memcmp(hbuf_begin(&h->in), "\r\n", 2) != 0)
+                goto malformed;
+            hbuf_consume(&h->in, 2);
+            h->chunk_phase = CHUNK_SIZE;
+            break;
+        case CHUNK_TRAILER: /* trailer fields are not used: read and dropped */
+            if (!(line = chunk_line(h, &len, &bad)))
+                goto more_or_bad;
+            if (len > 0 && !memchr(line, ':', len))
+                goto malformed;
+            hbuf_consume(&h->in, len + 2);
+            if (len == 0) {
+                h->chunk_phase = CHUNK_NONE;
+                return 1;
+            }
+            break;
+        default:
+            return 1;
+        }
+        continue;
+    more_or_bad:
+        if (!bad)
+            return 0;
+    malformed:
+        h->close_after = true;
+        hreq_fail(req, 400, "malformed chunked body");
+        return -1;
+    }
+}
+
 static void process(struct http_conn *c)
 {
     struct h1_state *h = &c->h1;
@@ -247,15 +392,10 @@ static void process(struct http_conn *c)
         if (req) {
             if (req->phase != REQ_RECEIVING)
                 break; /* a handler or the application has it */
-            size_t n = hbuf_size(&h->in) < h->body_need ? hbuf_size(&h->in) : h->body_need;
-            if (hbuf_append(&req->body, hbuf_begin(&h->in), n) != IOTSEC_OK) {
-                h->close_after = true;
-                hreq_fail(req, 503, "out of memory");
-                continue;
-            }
-            hbuf_consume(&h->in, n);
-            h->body_need -= n;
-            if (h->body_need)
+            int got = h->chunk_phase == CHUNK_NONE ? take_sized(c, req) : take_chunked(c, req);
+            if (got < 0)
+                continue; /* answered */
+            if (got == 0)
                 break;
             c->progress = true;
             hreq_dispatch(req);

@@ -84,12 +84,14 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8
 /* The head is complete: answer what can be answered before the body. */
 static void headers_done(struct http_conn *c, struct http_request *req)
 {
-    size_t max_body = c->w->srv->cfg.max_body_bytes;
+    const struct http_server *srv = c->w->srv;
     if (hreq_set_target(req, req->target) != IOTSEC_OK) {
         stop_receiving(req);
         hreq_fail(req, 400, "malformed :path");
         return;
     }
+    size_t max_body = req->max_body =
+        hrouter_body_limit(&srv->router, req->method, req->path, srv->cfg.max_body_bytes);
     if (req->head_too_large) {
         stop_receiving(req);
         hreq_fail(req, 431, "too many or too large header fields");
@@ -199,7 +201,8 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id, c
     struct http_request *req = stream_request(s, stream_id);
     if (!req || req->phase != REQ_RECEIVING)
         return 0;
-    if (len > c->w->srv->cfg.max_body_bytes - hbuf_size(&req->body)) {
+    (void)c;
+    if (len > req->max_body - hbuf_size(&req->body)) {
         stop_receiving(req);
         hreq_fail(req, 413, "the request body is too large");
         return 0;

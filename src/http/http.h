@@ -107,6 +107,12 @@ typedef void (*http_handler_fn)(struct http_request *req, void *user);
 int http_server_route(struct http_server *srv, const char *method, const char *pattern,
                       http_handler_fn handler, void *user);
 
+/* Gives the route (method, pattern), registered already, its own request body limit instead
+ * of the server's max_body_bytes (a bulk import on a face whose other routes take small
+ * bodies). IOTSEC_ERR_NOTFOUND when no such route. */
+int http_server_route_body_limit(struct http_server *srv, const char *method,
+                                 const char *pattern, size_t max_body);
+
 /* A gate runs on the worker after a request is routed and before its handler: it returns
  * true to let the handler run, or answers the request itself (e.g. 401) and returns false.
  * One per server, set before start (IOTSEC_ERR_STATE after). It sees the route
@@ -227,6 +233,10 @@ int http_respond(struct http_request *req, int status, const char *content_type,
  * also on error. */
 int http_respond_json(struct http_request *req, int status, json_t *body);
 
+/* The same with another JSON media type ("application/3gppHal+json"). */
+int http_respond_json_as(struct http_request *req, int status, const char *content_type,
+                         json_t *body);
+
 /* One entry of a ProblemDetails invalidParams array (TS 29.571 InvalidParam). */
 struct http_invalid_param {
     const char *param;  /* JSON pointer or name of the offending attribute */
@@ -249,6 +259,44 @@ int http_respond_problem_json(struct http_request *req, json_t *problem);
 /* Builds a ProblemDetails object as http_respond_problem would send it; NULL on no memory. */
 json_t *http_problem_new(int status, const char *title, const char *detail, const char *cause,
                          const struct http_invalid_param *invalid, size_t n_invalid);
+
+
+/* ---- request bodies and errors: one behaviour on every face ----
+ * Handlers of every face read JSON bodies and answer errors of the layers below only through
+ * these, so that a bad body gets the same answer everywhere. */
+
+/* Whether the Content-Type's type/subtype (parameters ignored, any case) is media_type;
+ * "application/json" also matches any "application/...+json". */
+bool http_request_media_type_is(const struct http_request *req, const char *media_type);
+
+/* Answers 415 UNSUPPORTED_MEDIA_TYPE (with Accept-Post: accepted) for a body of a media
+ * type the route does not take. */
+int http_respond_unsupported_media(struct http_request *req, const char *accepted);
+
+/* The body as a JSON object (duplicate members refused), or NULL after answering: 415 when
+ * the Content-Type is not JSON, 400 INVALID_MSG_FORMAT when the body is not JSON or not an
+ * object. Bodies over the face's limit were answered 413 before the handler. The caller owns
+ * the result. */
+json_t *http_request_json(struct http_request *req);
+
+/* The same for a body that may be any JSON value (a JSON Patch array). */
+json_t *http_request_json_value(struct http_request *req);
+
+/* A ProblemDetails with one invalidParams entry: pointer is the attribute as a JSON Pointer
+ * (RFC 6901, "/supiOrSuci", "/resynchronizationInfo/auts"), or a header's or query
+ * parameter's name (TS 29.571 InvalidParam). reason is also the detail. */
+int http_respond_invalid(struct http_request *req, int status, const char *cause,
+                         const char *pointer, const char *reason);
+
+/* 503 with cause and Retry-After (seconds; 0 means 1): overload of any kind. */
+int http_respond_unavailable(struct http_request *req, const char *cause, const char *detail,
+                             unsigned retry_after_s);
+
+/* The answer to an error code of a lower layer (base/err.h): INVALID 400
+ * MANDATORY_IE_INCORRECT, NOTFOUND 404, CONFLICT/STATE 409, BUSY/NOMEM 503 NF_CONGESTION +
+ * Retry-After 1, FULL (a full disk) 503 INSUFFICIENT_RESOURCES + Retry-After 30, anything
+ * else 500 SYSTEM_FAILURE. detail (may be NULL) names what failed; it never holds data. */
+int http_respond_error(struct http_request *req, int rc, const char *detail);
 
 /* The standard reason phrase of a status ("Not Found"); "Unknown" for others. */
 const char *http_status_reason(int status);

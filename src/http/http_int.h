@@ -90,11 +90,13 @@ struct route {
     http_handler_fn handler;
     void *user;
     unsigned index; /* metrics slot */
+    size_t max_body; /* request body limit of this route; 0: the server's */
 };
 
 struct router {
     struct route **routes;
     unsigned n, cap;
+    bool any_limit; /* some route has its own body limit */
 };
 
 struct route_match {
@@ -115,6 +117,11 @@ int hrouter_add(struct router *r, const char *method, const char *pattern, http_
 int hrouter_match(const struct router *r, const char *method, const char *path, size_t path_len,
                   struct route_match *m);
 void hrouter_free(struct router *r);
+/* The body limit for a request to (method, path): its route's own, or dflt. */
+size_t hrouter_body_limit(const struct router *r, const char *method, const char *path,
+                          size_t dflt);
+/* The largest body limit of any route, dflt at least. */
+size_t hrouter_max_body(const struct router *r, size_t dflt);
 
 /* ---- metrics.c ---- */
 
@@ -154,6 +161,7 @@ struct http_request {
     bool head_too_large;
     bool body_too_large;
     bool is_head; /* HEAD: no body in the answer */
+    size_t max_body; /* this request's body limit, known once its head is */
     bool ready;   /* HTTP/2: complete, in conn->h2_ready, its handler not run yet */
     bool reset;   /* HTTP/2: ready, but the client reset the stream: skip the handler */
     /* The connection or stream is gone (set by the worker when it detaches the request); read
@@ -247,8 +255,9 @@ extern const struct conn_proto hconn_proto_h1;
 struct h1_state {
     struct http_buf in;
     struct http_request *req; /* receiving, being handled, or deferred */
-    size_t body_need;
+    size_t body_need; /* Content-Length: bytes still to come; chunked: of this chunk */
     size_t scanned;   /* bytes of `in` known to hold no end of head */
+    int chunk_phase;  /* chunked body: see conn_h1.c; 0 when the body has a length */
     bool close_after; /* answer with Connection: close, then close */
     bool in_body;
 };
@@ -315,6 +324,7 @@ void hconn_destroy(struct http_conn *c);
 struct h1_head {
     unsigned long long content_length;
     bool has_length;
+    bool chunked; /* Transfer-Encoding: chunked */
     bool expect_continue;
     bool close;
     bool http10;
@@ -324,7 +334,9 @@ struct h1_head {
 };
 /* Parses a complete request head (head_len bytes ending with CRLF CRLF, no bare LF: the
  * connection checks both) into req's method, target and header fields (copied into its arena)
- * and *hi; hi->error is the 4xx to answer. Pure but for req: the fuzz harness calls it. */
+ * and *hi; hi->error is the 4xx to answer. max_body: the largest body any route takes (the
+ * connection then holds the request to its route's own limit). Pure but for req: the fuzz
+ * harness calls it. */
 void hconn_h1_parse_head(struct http_request *req, const char *head, size_t head_len,
                          size_t max_body, struct h1_head *hi);
 

@@ -39,6 +39,7 @@ struct http_request *hreq_new(struct http_conn *c)
     c->requests = req;
     req->method = req->path = req->query = "";
     req->start_us = hnow_us();
+    req->max_body = c->w->srv->cfg.max_body_bytes;
     hworker_next_id(w, req->id);
     return req;
 }

@@ -157,11 +157,17 @@ static int answer_owned(struct http_request *req, int status, const char *conten
     return answer(req, status, content_type, body, strlen(body), body);
 }
 
-int http_respond_json(struct http_request *req, int status, json_t *body)
+int http_respond_json_as(struct http_request *req, int status, const char *content_type,
+                         json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     json_decref(body);
-    return answer_owned(req, status, "application/json", text);
+    return answer_owned(req, status, content_type, text);
+}
+
+int http_respond_json(struct http_request *req, int status, json_t *body)
+{
+    return http_respond_json_as(req, status, "application/json", body);
 }
 
 int http_respond_problem_json(struct http_request *req, json_t *problem)

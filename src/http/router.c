@@ -187,7 +187,7 @@ int hrouter_match(const struct router *r, const char *method, const char *path, 
     m->allow[0] = '\0';
     if (!split_path(path, path_len, &ps))
         return IOTSEC_ERR_NOTFOUND;
-    const struct route *best = NULL;
+    const struct route *best = NULL, *best_get = NULL;
     bool path_known = false;
     for (unsigned i = 0; i < r->n; i++) {
         const struct route *rt = r->routes[i];
@@ -195,9 +195,17 @@ int hrouter_match(const struct router *r, const char *method, const char *path, 
             continue;
         path_known = true;
         allow_add(m->allow, sizeof(m->allow), rt->method);
+        bool get = strcmp(rt->method, "GET") == 0;
+        if (get) /* RFC 9110 §9.3.2: HEAD wherever GET is */
+            allow_add(m->allow, sizeof(m->allow), "HEAD");
         if (strcmp(rt->method, method) == 0 && (!best || more_specific(rt, best)))
             best = rt;
+        if (get && (!best_get || more_specific(rt, best_get)))
+            best_get = rt;
     }
+    /* A HEAD runs the GET handler; the protocol layer sends its headers without the body. */
+    if (!best && strcmp(method, "HEAD") == 0)
+        best = best_get;
     if (!best)
         return path_known ? IOTSEC_ERR_STATE : IOTSEC_ERR_NOTFOUND;
     m->route = best;
@@ -210,6 +218,22 @@ int hrouter_match(const struct router *r, const char *method, const char *path, 
         m->n_params++;
     }
     return IOTSEC_OK;
+}
+
+size_t hrouter_body_limit(const struct router *r, const char *method, const char *path, size_t dflt)
+{
+    struct route_match m;
+    if (!r->any_limit || hrouter_match(r, method, path, strlen(path), &m) != IOTSEC_OK)
+        return dflt;
+    return m.route->max_body ? m.route->max_body : dflt;
+}
+
+size_t hrouter_max_body(const struct router *r, size_t dflt)
+{
+    for (unsigned i = 0; r->any_limit && i < r->n; i++)
+        if (r->routes[i]->max_body > dflt)
+            dflt = r->routes[i]->max_body;
+    return dflt;
 }
 
 void hrouter_free(struct router *r)

@@ -149,6 +149,22 @@ int http_server_route(struct http_server *srv, const char *method, const char *p
     return hrouter_add(&srv->router, method, pattern, handler, user);
 }
 
+int http_server_route_body_limit(struct http_server *srv, const char *method, const char *pattern,
+                                 size_t max_body)
+{
+    if (srv->started)
+        return IOTSEC_ERR_STATE;
+    for (unsigned i = 0; i < srv->router.n; i++) {
+        struct route *rt = srv->router.routes[i];
+        if (strcmp(rt->method, method) == 0 && strcmp(rt->pattern, pattern) == 0) {
+            rt->max_body = max_body;
+            srv->router.any_limit = true;
+            return IOTSEC_OK;
+        }
+    }
+    return IOTSEC_ERR_NOTFOUND;
+}
+
 /* One socket per listener, without SO_REUSEPORT: the workers share it, and a port another
  * process listens on is an error instead of a silently shared accept queue. SO_REUSEADDR
  * only lets a restart bind over connections left in TIME_WAIT. */

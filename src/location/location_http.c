@@ -16,6 +16,10 @@ static void handle_events(struct http_request *req, void *user)
     const void *body = http_request_body(req, &len);
     struct ue_event *evs = NULL;
     char why[128] = "";
+    if (!http_request_media_type_is(req, "application/json")) {
+        http_respond_unsupported_media(req, "application/json");
+        return;
+    }
     int rc = loc_events_decode(body, len, &evs, &n, why);
     if (rc != IOTSEC_OK) {
         struct http_invalid_param ip = {why, "missing, malformed or out of range"};
@@ -58,17 +62,15 @@ static void handle_area_put(struct http_request *req, void *user)
     const char *supi;
     if (!is_admin(req, h) || (supi = supi_param(req)) == NULL)
         return;
-    size_t len;
-    const void *body = http_request_body(req, &len);
-    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *o = http_request_json(req);
+    if (o == NULL)
+        return;
     struct loc_area a;
-    const char *why = "the body is not JSON";
-    int rc = o ? loc_area_from_json(o, &a, &why) : IOTSEC_ERR_INVALID;
+    const char *why = NULL;
+    int rc = loc_area_from_json(o, &a, &why);
     json_decref(o);
     if (rc != IOTSEC_OK) {
-        struct http_invalid_param ip = {"area", why};
-        http_respond_problem(req, 400, NULL, "invalid authorised area", "INVALID_MSG_FORMAT",
-                             &ip, 1);
+        http_respond_invalid(req, 400, "MANDATORY_IE_INCORRECT", "/", why);
         return;
     }
     rc = location_store_area(h->store, supi, &a);
@@ -76,11 +78,8 @@ static void handle_area_put(struct http_request *req, void *user)
         rc = location_set_area(h->loc, supi, &a);
     if (rc == IOTSEC_OK)
         http_respond_json(req, 200, loc_area_to_json(&a));
-    else if (rc == IOTSEC_ERR_BUSY) {
-        http_response_header(req, "Retry-After", "5");
-        http_respond_problem(req, 503, NULL, "area table or store queue full", NULL, NULL, 0);
-    } else
-        http_respond_problem(req, 503, NULL, "the area could not be stored", NULL, NULL, 0);
+    else
+        http_respond_error(req, rc, "storing the area");
     loc_area_free_members(&a);
 }
 
@@ -96,7 +95,7 @@ static void handle_area_delete(struct http_request *req, void *user)
     if (rc == IOTSEC_OK)
         http_respond(req, 204, NULL, NULL, 0);
     else
-        http_respond_problem(req, 503, NULL, "the area could not be removed", NULL, NULL, 0);
+        http_respond_error(req, rc, "removing the area");
 }
 
 /* The state the operator sees (the admin face is inside: SUPIs are fine here). */
@@ -130,9 +129,9 @@ static void handle_cells_put(struct http_request *req, void *user)
     struct location_http *h = user;
     if (!is_admin(req, h))
         return;
-    size_t len;
-    const void *body = http_request_body(req, &len);
-    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *o = http_request_json(req);
+    if (o == NULL)
+        return;
     json_t *cells = json_object_get(o, "cells");
     size_t n = json_array_size(cells), done = 0;
     int rc = json_is_array(cells) && n > 0 && n <= 100000 ? IOTSEC_OK : IOTSEC_ERR_INVALID;
@@ -158,12 +157,11 @@ static void handle_cells_put(struct http_request *req, void *user)
     }
     json_decref(o);
     if (rc == IOTSEC_ERR_INVALID) {
-        struct http_invalid_param ip = {"cells", "{plmnId, nrCellId, lat, lon}, 1..100000"};
+        struct http_invalid_param ip = {"/cells", "{plmnId, nrCellId, lat, lon}, 1..100000"};
         http_respond_problem(req, 400, NULL, "invalid cell positions (those before the first "
-                             "bad one were applied)", "INVALID_MSG_FORMAT", &ip, 1);
+                             "bad one were applied)", "MANDATORY_IE_INCORRECT", &ip, 1);
     } else if (rc != IOTSEC_OK) {
-        http_respond_problem(req, 503, NULL, "cell table full or store unavailable", NULL, NULL,
-                             0);
+        http_respond_error(req, rc, "storing cell positions");
     } else {
         http_respond_json(req, 200, json_pack("{s:I}", "cells", (json_int_t)done));
     }

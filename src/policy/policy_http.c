@@ -52,7 +52,7 @@ static void put_done(void *arg, int rc)
         policy_service_set(op->ps, &op->policy);
         http_respond_json(op->req, 200, policy_to_json(&op->policy));
     } else {
-        http_respond_problem(op->req, 500, NULL, "the policy could not be saved", NULL, NULL, 0);
+        http_respond_error(op->req, rc, "saving the policy");
     }
     free(op->doc);
     free(op);
@@ -63,17 +63,25 @@ static void handle_put_policy(struct http_request *req, void *user)
     struct policy_service *ps = user;
     if (!admin_ok(req, ps))
         return;
+    json_t *shape = http_request_json(req); /* 415 / INVALID_MSG_FORMAT like every face */
+    if (shape == NULL)
+        return;
+    json_decref(shape);
     size_t len;
     const char *body = http_request_body(req, &len);
     struct put_op *op = calloc(1, sizeof(*op));
     char err[96];
     if (op == NULL) {
-        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "policy");
         return;
     }
     if (policy_from_json(body, len, &op->policy, err, sizeof(err)) != IOTSEC_OK) {
-        struct http_invalid_param ip = {err, "see docs/policy.md"};
-        http_respond_problem(req, 400, NULL, "invalid policy", "INVALID_MSG_FORMAT", &ip, 1);
+        /* err is "/pointer: why" or "/pointer": name the member by its JSON Pointer */
+        char *why = err[0] == '/' ? strstr(err, ": ") : NULL;
+        if (why)
+            *why = '\0', why += 2;
+        http_respond_invalid(req, 400, "MANDATORY_IE_INCORRECT", err[0] == '/' ? err : NULL,
+                             why ? why : err);
         free(op);
         return;
     }
@@ -98,12 +106,12 @@ static void handle_put_policy(struct http_request *req, void *user)
     if (op->doc == NULL || http_request_defer(req) != IOTSEC_OK) {
         free(op->doc);
         free(op);
-        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "policy");
         return;
     }
-    if (store_submit(policy_service_options(ps)->store, &job) != IOTSEC_OK) {
-        http_response_header(req, "Retry-After", "1");
-        http_respond_problem(req, 503, NULL, "the database is busy", NULL, NULL, 0);
+    int src = store_submit(policy_service_options(ps)->store, &job);
+    if (src != IOTSEC_OK) {
+        http_respond_error(req, src, "saving");
         free(op->doc);
         free(op);
     }
@@ -197,11 +205,8 @@ static void operator_done(void *arg, int rc)
                                              "quarantined"
                                            : "the subscription is not quarantined",
                              "INVALID_STATE", NULL, 0);
-    } else if (rc == IOTSEC_ERR_BUSY) {
-        http_response_header(op->req, "Retry-After", "1");
-        http_respond_problem(op->req, 503, NULL, "the database is busy", NULL, NULL, 0);
     } else {
-        http_respond_problem(op->req, 500, NULL, "the change could not be saved", NULL, NULL, 0);
+        http_respond_error(op->req, rc != IOTSEC_OK ? rc : sub, "saving the change");
     }
     free(op);
 }
@@ -273,7 +278,7 @@ void policy_operator_request(struct policy_service *ps, struct http_request *req
     }
     struct operator_op *op = calloc(1, sizeof(*op));
     if (op == NULL) {
-        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "policy");
         return;
     }
     op->job.quarantine = quarantine;
@@ -283,7 +288,7 @@ void policy_operator_request(struct policy_service *ps, struct http_request *req
     }
     if (http_request_defer(req) != IOTSEC_OK) {
         free(op);
-        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "policy");
         return;
     }
     snprintf(op->job.supi, sizeof(op->job.supi), "%s", supi);
@@ -291,9 +296,9 @@ void policy_operator_request(struct policy_service *ps, struct http_request *req
     op->ps = ps;
     op->job.now = (int64_t)time(NULL);
     struct store_job job = {operator_run, operator_done, op};
-    if (store_submit(policy_service_options(ps)->store, &job) != IOTSEC_OK) {
-        http_response_header(req, "Retry-After", "1");
-        http_respond_problem(req, 503, NULL, "the database is busy", NULL, NULL, 0);
+    int src = store_submit(policy_service_options(ps)->store, &job);
+    if (src != IOTSEC_OK) {
+        http_respond_error(req, src, "saving");
         free(op);
     }
 }

@@ -20,7 +20,7 @@ const char POLICY_MIGRATION_1[] =
     "  action TEXT NOT NULL,"      /* quarantine|rotate|notify|throttle|release */
     "  exception TEXT NOT NULL,"   /* TS 29.520 ExceptionId; '' for a release */
     "  level INTEGER NOT NULL,"
-    "  window INTEGER NOT NULL,"
+    "  \"window\" INTEGER NOT NULL," /* quoted: a keyword in PostgreSQL */
     "  actor TEXT NOT NULL,"       /* policy|admin */
     "  outcome TEXT NOT NULL,"
     "  rate_kbps INTEGER NOT NULL DEFAULT 0,"
@@ -57,9 +57,12 @@ int policy_store_append(struct store_conn *conn, const struct policy_record *r)
 {
     struct store_stmt *st;
     int rc = store_stmt(conn,
-                        "INSERT INTO policy_actions(at, supi, action, exception, level, window,"
-                        " actor, outcome, rate_kbps, finding, principal, reason, finding_id)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        /* The id open_action predicted (max + 1: the table is append-only,
+                         * and an engine's sequence may skip values after a rollback). */
+                        "INSERT INTO policy_actions(id, at, supi, action, exception, level,"
+                        " \"window\", actor, outcome, rate_kbps, finding, principal, reason,"
+                        " finding_id) VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM"
+                        " policy_actions),?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -94,9 +97,9 @@ static int open_action(struct store_conn *conn, const struct policy_job *j, cons
 {
     struct store_stmt *st;
     int rc = store_stmt(conn,
-                        "INSERT OR IGNORE INTO policy_open(supi, action, exception, action_id,"
+                        "INSERT INTO policy_open(supi, action, exception, action_id,"
                         " rate_kbps) VALUES (?, ?, ?, (SELECT COALESCE(MAX(id), 0) + 1 FROM"
-                        " policy_actions), ?)",
+                        " policy_actions), ?) ON CONFLICT DO NOTHING",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -291,7 +294,7 @@ int policy_store_list(struct store *s, const char *supi, int64_t after, size_t l
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
-                        "SELECT id, at, supi, action, exception, level, window, actor, outcome,"
+                        "SELECT id, at, supi, action, exception, level, \"window\", actor, outcome,"
                         " rate_kbps, principal, reason, finding_id FROM policy_actions"
                         " WHERE id > ? AND (? IS NULL OR supi = ?) ORDER BY id LIMIT ?",
                         &st);
@@ -318,7 +321,7 @@ int policy_store_throttles(struct store *s, policy_record_fn fn, void *ctx)
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
-                        "SELECT a.id, a.at, o.supi, o.action, o.exception, a.level, a.window,"
+                        "SELECT a.id, a.at, o.supi, o.action, o.exception, a.level, a.\"window\","
                         " a.actor, a.outcome, o.rate_kbps, a.principal, a.reason, a.finding_id"
                         " FROM policy_open o JOIN policy_actions"
                         " a ON a.id = o.action_id WHERE o.action = 'throttle' ORDER BY a.id",

@@ -90,9 +90,9 @@ static int find_device(struct store_conn *c, const struct act_line *l, char *sup
 {
     struct store_stmt *st;
     int rc = store_stmt(c, strcmp(l->key_kind, "reg") == 0
-                               ? "SELECT id, IFNULL(supi, ''), confirmed FROM prov_registrations"
+                               ? "SELECT id, coalesce(supi, ''), confirmed FROM prov_registrations"
                                  " WHERE reg_id = ?"
-                               : "SELECT id, IFNULL(supi, ''), confirmed FROM prov_registrations"
+                               : "SELECT id, coalesce(supi, ''), confirmed FROM prov_registrations"
                                  " WHERE serial = ?",
                         &st);
     if (rc != IOTSEC_OK)
@@ -125,8 +125,11 @@ static int run_activate(struct store_conn *c, struct adm_job *a)
         char key[PROV_REG_ID_MAX + 8];
         snprintf(key, sizeof(key), "%s:%s", l->key_kind, l->id);
         struct store_stmt *st;
-        int rc = store_stmt(c, "INSERT OR REPLACE INTO prov_activations(key, account, service,"
-                               " created_at, supi) VALUES (?, ?, ?, ?, ?)", &st);
+        int rc = store_stmt(c, "INSERT INTO prov_activations(key, account, service,"
+                               " created_at, supi) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO"
+                               " UPDATE SET account = excluded.account, service ="
+                               " excluded.service, created_at = excluded.created_at, supi ="
+                               " excluded.supi", &st);
         if (rc != IOTSEC_OK)
             goto fail;
         store_bind_text(st, 1, key, -1);
@@ -219,7 +222,7 @@ void prov_h_activations(struct http_request *req, void *user)
         free(in);
         free(a);
         json_decref(o);
-        http_respond_problem(req, 503, NULL, "out of memory", "BUSY", NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "provisioning");
         return;
     }
     a->in = o;
@@ -233,7 +236,7 @@ void prov_h_activations(struct http_request *req, void *user)
             snprintf(param, sizeof(param), "/items/%zu", i);
             snprintf(detail, sizeof(detail), "line %zu: %s; nothing was activated", i + 1, why);
             struct http_invalid_param ip = {param, why};
-            http_respond_problem(req, 400, NULL, detail, "MALFORMED_BODY", &ip, 1);
+            http_respond_problem(req, 400, NULL, detail, "MANDATORY_IE_INCORRECT", &ip, 1);
             act_free(a);
             json_decref(o);
             free(a);

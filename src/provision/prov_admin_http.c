@@ -34,10 +34,9 @@ bool adm_admin_ok(struct http_request *req, const struct provision *p)
 
 void adm_bad(struct http_request *req, const char *param, const char *reason)
 {
-    struct http_invalid_param ip = {param, reason};
-    char detail[160];
-    snprintf(detail, sizeof(detail), "%s: %s", param, reason);
-    http_respond_problem(req, 400, NULL, detail, "MALFORMED_BODY", &ip, 1);
+    char ptr[80];
+    snprintf(ptr, sizeof(ptr), "%s%s", param[0] == '/' ? "" : "/", param);
+    http_respond_invalid(req, 400, "MANDATORY_IE_INCORRECT", ptr, reason);
 }
 
 static void adm_done(void *arg, int rc)
@@ -53,13 +52,11 @@ static void adm_done(void *arg, int rc)
                              a->err_param[0] ? 1 : 0);
     } else if (rc == IOTSEC_ERR_CONFLICT) {
         http_respond_problem(a->req, 409, NULL, "exists already", "CONFLICT", NULL, 0);
-    } else if (rc == IOTSEC_ERR_BUSY) {
-        http_response_header(a->req, "Retry-After", "1");
-        http_respond_problem(a->req, 503, NULL, "the database is busy", "BUSY", NULL, 0);
     } else {
-        log_msg(LOG_ERROR, http_request_id(a->req), "provisioning admin: %s (%s)",
-                iotsec_strerror(rc), store_errmsg());
-        http_respond_problem(a->req, 500, NULL, "internal error", NULL, NULL, 0);
+        if (rc != IOTSEC_ERR_BUSY && rc != IOTSEC_ERR_FULL)
+            log_msg(LOG_ERROR, http_request_id(a->req), "provisioning admin: %s (%s)",
+                    iotsec_strerror(rc), store_errmsg());
+        http_respond_error(a->req, rc, "provisioning");
     }
     json_decref(a->in);
     json_decref(a->out);
@@ -89,7 +86,7 @@ struct adm_job *adm_job_new(struct http_request *req, struct provision *p, adm_r
 {
     struct adm_job *a = calloc(1, sizeof(*a));
     if (a == NULL) {
-        http_respond_problem(req, 503, NULL, "out of memory", "BUSY", NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "provisioning");
         return NULL;
     }
     a->p = p;
@@ -111,15 +108,7 @@ void adm_submit(struct adm_job *a)
 
 json_t *adm_body(struct http_request *req)
 {
-    size_t len;
-    const char *s = http_request_body(req, &len);
-    json_t *o = json_loadb(s, len, JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        adm_bad(req, "/", "the body is not a JSON object");
-        return NULL;
-    }
-    return o;
+    return http_request_json(req);
 }
 
 /* ---- provisioning key ---- */

@@ -10,8 +10,8 @@
 /* ---- devices ---- */
 
 #define DEVICE_COLS                                                                                \
-    "reg_id, enrollment_id, IFNULL(supi, ''), owner, account, state, cred_version, confirmed,"     \
-    " IFNULL(pend_version, 0), id"
+    "reg_id, enrollment_id, coalesce(supi, ''), owner, account, state, cred_version, confirmed,"     \
+    " coalesce(pend_version, 0), id"
 
 static void device_row(struct store_stmt *st, struct prov_device_row *d)
 {

@@ -16,7 +16,7 @@ struct http_request;
 int64_t dev_now_s(void);
 int64_t dev_now_ms(void); /* monotonic */
 
-/* ProblemDetails answers; dev_bad_field is 400 MALFORMED_BODY naming the field. */
+/* ProblemDetails answers; dev_bad_field is 400 MANDATORY_IE_INCORRECT naming the field as a JSON Pointer. */
 void dev_problem(struct http_request *req, int status, const char *cause, const char *detail);
 void dev_bad_field(struct http_request *req, const char *field, const char *reason);
 void dev_retry_after(struct http_request *req, uint32_t s);

@@ -37,10 +37,9 @@ void dev_problem(struct http_request *req, int status, const char *cause, const 
 void dev_bad_field(struct http_request *req, const char *field, const char *reason)
 {
     prov_count(PROV_C_REFUSED);
-    struct http_invalid_param ip = {field, reason};
-    char detail[128];
-    snprintf(detail, sizeof(detail), "%s: %s", field, reason);
-    http_respond_problem(req, 400, NULL, detail, "MALFORMED_BODY", &ip, 1);
+    char ptr[80];
+    snprintf(ptr, sizeof(ptr), "%s%s", field[0] == '/' ? "" : "/", field);
+    http_respond_invalid(req, 400, "MANDATORY_IE_INCORRECT", ptr, reason);
 }
 
 void dev_retry_after(struct http_request *req, uint32_t s)
@@ -52,31 +51,22 @@ void dev_retry_after(struct http_request *req, uint32_t s)
 
 void dev_store_problem(struct http_request *req, int rc)
 {
-    if (rc == IOTSEC_ERR_BUSY) {
-        dev_retry_after(req, 1);
-        dev_problem(req, 503, "BUSY", "the database is busy");
-        return;
-    }
-    log_msg(LOG_ERROR, http_request_id(req), "provisioning store failure: %s",
-            iotsec_strerror(rc));
-    dev_problem(req, 500, NULL, "internal error");
+    if (rc == IOTSEC_ERR_BUSY || rc == IOTSEC_ERR_FULL || rc == IOTSEC_ERR_NOMEM)
+        prov_count(PROV_C_LIMITED);
+    else
+        log_msg(LOG_ERROR, http_request_id(req), "provisioning store failure: %s",
+                iotsec_strerror(rc));
+    http_respond_error(req, rc, "provisioning");
 }
 
 /* ---- decoding ---- */
 
 bool dev_parse_body(struct http_request *req, struct dev_body *b)
 {
-    size_t len;
-    const char *s = http_request_body(req, &len);
-    json_error_t err;
-    b->o = json_loadb(s, len, JSON_REJECT_DUPLICATES, &err);
-    if (b->o == NULL || !json_is_object(b->o)) {
-        json_decref(b->o);
-        b->o = NULL;
-        dev_bad_field(req, "/", "the body is not a JSON object");
-        return false;
-    }
-    return true;
+    b->o = http_request_json(req);
+    if (b->o == NULL)
+        prov_count(PROV_C_REFUSED);
+    return b->o != NULL;
 }
 
 const char *dev_str_field(struct http_request *req, json_t *o, const char *name)

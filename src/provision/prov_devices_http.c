@@ -111,8 +111,7 @@ static void stage_done(void *arg, int rc)
         http_respond_problem(j->req, 409, NULL, "the device's credential cannot be rotated",
                              "STATE", NULL, 0);
     else
-        http_respond_problem(j->req, rc == IOTSEC_ERR_BUSY ? 503 : 500, NULL, "rotation failed",
-                             NULL, NULL, 0);
+        http_respond_error(j->req, rc, "rotation");
     prov_job_free(j);
 }
 

@@ -263,7 +263,7 @@ void prov_h_enr_add(struct http_request *req, void *user)
         free(a);
         json_decref(o);
         if (a)
-            http_respond_problem(req, 503, NULL, "out of memory", "BUSY", NULL, 0);
+            http_respond_error(req, IOTSEC_ERR_NOMEM, "provisioning");
         return;
     }
     a->extra = in;

@@ -200,10 +200,10 @@ int prov_key_load_or_create(struct store *s, const struct seal_kek *kek,
 int prov_enrollment_load(struct store_conn *c, int64_t id, struct prov_enrollment *e);
 /* Fills e from a row "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments ...". */
 #define PROV_ENROLLMENT_COLS                                                                   \
-    "id, kind, attestation, IFNULL(manufacturer_id, 0), IFNULL(reg_id, ''),"                  \
-    " IFNULL(cert_sha256, ''), IFNULL(serial, ''), enabled, owner, IFNULL(supi_first, ''),"   \
-    " IFNULL(supi_last, ''), lifetime_s, reprovision, IFNULL(quota, 0), IFNULL(rate_per_s, 0)," \
-    " requires_activation, routing_ind, devices, IFNULL(max_cred_age_s, 0)"
+    "id, kind, attestation, coalesce(manufacturer_id, 0), coalesce(reg_id, ''),"                  \
+    " coalesce(cert_sha256, ''), coalesce(serial, ''), enabled, owner, coalesce(supi_first, ''),"   \
+    " coalesce(supi_last, ''), lifetime_s, reprovision, coalesce(quota, 0), coalesce(rate_per_s, 0)," \
+    " requires_activation, routing_ind, devices, coalesce(max_cred_age_s, 0)"
 void prov_enrollment_row(struct store_stmt *st, struct prov_enrollment *e);
 /* Opens an enrollment's sealed group key (IOTSEC_ERR_NOTFOUND: it has none). */
 int prov_group_key_get(struct store_conn *c, const struct seal_kek *kek, int64_t id,

@@ -141,7 +141,7 @@ void prov_h_transfer(struct http_request *req, void *user)
     if (t)
         t->chain = malloc(CHAIN_MAX);
     if (t == NULL || t->chain == NULL)
-        http_respond_problem(req, 503, NULL, "out of memory", "BUSY", NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "provisioning");
     else if (!prov_id_valid(id, strlen(id)))
         http_respond_problem(req, 404, NULL, "no such device", "REGISTRATION_NOT_FOUND", NULL, 0);
     else if (to == NULL || !prov_id_valid(to, strlen(to)))

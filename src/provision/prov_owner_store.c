@@ -99,7 +99,7 @@ int prov_transfer_to(struct store_conn *c, int64_t reg_row, char *to, size_t to_
 {
     struct store_stmt *st;
     int rc;
-    if ((rc = store_stmt(c, "SELECT IFNULL(transfer_to, '') FROM prov_registrations WHERE id = ?",
+    if ((rc = store_stmt(c, "SELECT coalesce(transfer_to, '') FROM prov_registrations WHERE id = ?",
                          &st)) != IOTSEC_OK)
         return rc;
     store_bind_int64(st, 1, reg_row);

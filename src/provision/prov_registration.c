@@ -30,11 +30,11 @@ int prov_registration_load(struct store_conn *c, const char *reg_id, struct prov
 {
     struct store_stmt *st;
     int rc = store_stmt(c,
-                        "SELECT id, enrollment_id, IFNULL(gateway_id, 0), reg_id, IFNULL(supi, ''),"
-                        " IFNULL(serial, ''), state, IFNULL(account, ''), owner, nonce, device_pub,"
-                        " envelope IS NOT NULL, cred_version, confirmed, IFNULL(pend_version, 0),"
-                        " IFNULL(pend_since, 0), pend_nonce, pend_pub, pend_envelope IS NOT NULL,"
-                        " IFNULL(cert_sha256, '') FROM prov_registrations WHERE reg_id = ?",
+                        "SELECT id, enrollment_id, coalesce(gateway_id, 0), reg_id, coalesce(supi, ''),"
+                        " coalesce(serial, ''), state, coalesce(account, ''), owner, nonce, device_pub,"
+                        " envelope IS NOT NULL, cred_version, confirmed, coalesce(pend_version, 0),"
+                        " coalesce(pend_since, 0), pend_nonce, pend_pub, pend_envelope IS NOT NULL,"
+                        " coalesce(cert_sha256, '') FROM prov_registrations WHERE reg_id = ?",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -132,7 +132,7 @@ int prov_activation_find(struct store_conn *c, const char *reg_id, const char *s
     snprintf(k1, sizeof(k1), "reg:%s", reg_id);
     snprintf(k2, sizeof(k2), "serial:%s", serial && serial[0] ? serial : "\x01");
     struct store_stmt *st;
-    int rc = store_stmt(c, "SELECT account, service, IFNULL(supi, '') FROM prov_activations"
+    int rc = store_stmt(c, "SELECT account, service, coalesce(supi, '') FROM prov_activations"
                            " WHERE key IN (?, ?)"
                            " ORDER BY key LIMIT 1", &st);
     if (rc != IOTSEC_OK)

@@ -60,7 +60,7 @@ static int64_t max_id(struct store_conn *conn)
 {
     struct store_stmt *st;
     int64_t id = -1;
-    if (store_stmt(conn, "SELECT IFNULL(MAX(id), 0) FROM prov_manufacturers", &st) == IOTSEC_OK) {
+    if (store_stmt(conn, "SELECT coalesce(MAX(id), 0) FROM prov_manufacturers", &st) == IOTSEC_OK) {
         if (store_step(st) == STORE_ROW)
             id = store_col_int64(st, 0);
         store_reset(st);

@@ -49,6 +49,10 @@ struct store_conn {
     /* Writer only: set while a job's (or a migration's) own SQL runs; the backend then
      * refuses transaction control that would break the group transaction around it. */
     bool in_job;
+    /* Writer only: set for a store_transaction_sync job (all rows or none). A backend may
+     * then send writes without waiting for each answer and report a failure at a later
+     * statement or at COMMIT (PostgreSQL pipelines them). */
+    bool bulk;
     /* Readers only: the list of a store's live read connections. */
     struct store *owner;
     struct store_conn *prev, *next;

@@ -111,7 +111,8 @@ static size_t group_transaction(struct store *s, struct batch_entry *e, size_t n
     uint64_t ns = 0;
     if (!conn_in_transaction(w)) {
         store_set_errmsg("store: transaction rolled back by the database after a failed job");
-        err = IOTSEC_ERR_IO;
+        /* A lost connection (BUSY) is worth retrying for the jobs that went with it too. */
+        err = e[used - 1].rc == IOTSEC_ERR_BUSY ? IOTSEC_ERR_BUSY : IOTSEC_ERR_IO;
     } else {
         err = commit(w, &ns);
     }
@@ -162,6 +163,8 @@ void batch_run_alone(struct store *s, struct batch_entry *e)
     /* A larger cache only for the bulk transaction (an optimisation: failing to set it is not
      * an error); setting it back frees the extra pages. */
     conn_set_cache_size(s->writer, s->opt.bulk_cache_size_kib);
+    s->writer->bulk = true;
     alone_transaction(s, e);
+    s->writer->bulk = false;
     conn_set_cache_size(s->writer, s->opt.cache_size_kib);
 }

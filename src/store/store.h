@@ -125,7 +125,10 @@ int store_write_sync(struct store *s, store_run_fn run, void *arg);
  * one fsync at the end; the writer's page cache is raised to bulk_cache_size_kib for the
  * transaction, because keys in random order touch index pages all over the file, and every
  * page evicted mid-transaction is written to the WAL again each time it is touched again
- * (sorted input avoids that too). Same returns as store_write_sync. */
+ * (sorted input avoids that too). On PostgreSQL, writes that return no rows are pipelined
+ * (sent without waiting for their answers): one of them that fails is reported by a later
+ * store_step or by the commit, and store_changes() is not known for them; a bulk job must
+ * treat any failure as the end of it (all rows or none). Same returns as store_write_sync. */
 int store_transaction_sync(struct store *s, store_run_fn run, void *arg);
 
 /* --- Connections, statements, errors --- */

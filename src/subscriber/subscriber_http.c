@@ -89,10 +89,10 @@ static void respond_error(struct http_request *req, int rc, const char *what)
         snprintf(detail, sizeof(detail), "%s: invalid input", what);
         break;
     case IOTSEC_ERR_BUSY:
-        status = 503;
-        http_response_header(req, "Retry-After", "1");
-        snprintf(detail, sizeof(detail), "%s: the database is busy", what);
-        break;
+    case IOTSEC_ERR_FULL:
+    case IOTSEC_ERR_NOMEM:
+        http_respond_error(req, rc, what);
+        return;
     default:
         status = 500;
         snprintf(detail, sizeof(detail), "%s failed", what);
@@ -153,7 +153,7 @@ static struct admin_op *admin_op_new(struct http_request *req, enum sub_op_kind 
 {
     struct admin_op *a = calloc(1, sizeof(*a));
     if (a == NULL) {
-        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "subscriber");
         return NULL;
     }
     a->op.kind = kind;
@@ -170,7 +170,7 @@ static char *body_string(struct http_request *req)
     const char *body = http_request_body(req, &len);
     char *s = malloc(len + 1);
     if (s == NULL) {
-        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "subscriber");
         return NULL;
     }
     memcpy(s, body, len);
@@ -183,6 +183,10 @@ static void handle_create(struct http_request *req, void *user)
     const struct sub_admin *admin = user;
     if (!admin_ok(req, admin))
         return;
+    json_t *shape = http_request_json(req); /* 415 / INVALID_MSG_FORMAT like every face */
+    if (shape == NULL)
+        return;
+    json_decref(shape);
     struct admin_op *a = admin_op_new(req, SUB_OP_CREATE, 201, "create");
     char *body = a ? body_string(req) : NULL, err[160];
     if (body == NULL) {
@@ -461,8 +465,7 @@ static void handle_import(struct http_request *req, void *user)
     bool jsonl = ct && (strncmp(ct, "application/x-ndjson", 20) == 0 ||
                         strncmp(ct, "application/jsonl", 17) == 0);
     if (!csv && !jsonl) {
-        http_respond_problem(req, 415, NULL, "import takes text/csv or application/x-ndjson",
-                             NULL, NULL, 0);
+        http_respond_unsupported_media(req, "text/csv, application/x-ndjson");
         return;
     }
     struct import_req *ir = malloc(sizeof(*ir));
@@ -471,7 +474,7 @@ static void handle_import(struct http_request *req, void *user)
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (ir == NULL) {
-        http_respond_problem(req, 503, NULL, "out of memory", NULL, NULL, 0);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "subscriber");
         return;
     }
     *ir = (struct import_req){admin, req, csv};

@@ -401,9 +401,9 @@ int subscriber_events_json(struct store *s, const char *supi, size_t limit, stru
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
-                        "SELECT event, IFNULL(from_state, ''), IFNULL(to_state, ''), actor, at"
+                        "SELECT event, coalesce(from_state, ''), coalesce(to_state, ''), actor, at"
                         " FROM (SELECT * FROM subscription_events WHERE supi = ?"
-                        " ORDER BY id DESC LIMIT ?) ORDER BY id",
+                        " ORDER BY id DESC LIMIT ?) AS e ORDER BY id",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -503,6 +503,25 @@ int subscriber_count(struct store *s, uint64_t counts[SUB_STATE_COUNT])
 
 #define IMPORT_LINE_MAX 1024
 
+/* A row of an import, sealed and formatted, waiting for its batch's INSERT. */
+struct import_row {
+    char supi[SUPI_STRING_MAX];
+    char gpsi[SUB_GPSI_MAX];
+    char owner[SUB_OWNER_MAX];
+    uint8_t amf[2];
+    uint8_t cred[CRED_SEALED_LEN];
+    enum sub_state state;
+    enum sub_auth_method auth_method;
+    int64_t not_after;
+    uint64_t first; /* the SIM's SEQ + 1: where SQN reservations start */
+    size_t line;
+    bool inserted;
+};
+
+/* Rows per INSERT: one statement (one round trip on a network database) for many rows. */
+#define IMPORT_BATCH 64
+#define IMPORT_COLS  12
+
 struct text_import {
     const struct seal_kek *kek;
     const char *text;
@@ -512,7 +531,114 @@ struct text_import {
     size_t imported, bad_line;
     char *err;
     size_t err_len;
+    struct import_row rows[IMPORT_BATCH];
+    size_t nrows;
 };
+
+static int import_row_make(const struct text_import *ti, const struct sub_input *in,
+                           size_t line, struct import_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (supi_format(&in->supi, r->supi, sizeof(r->supi)) != IOTSEC_OK)
+        return IOTSEC_ERR_INVALID;
+    int rc = seal_cred(ti->kek, &in->supi, 1, &in->keys, r->cred);
+    snprintf(r->gpsi, sizeof(r->gpsi), "%s", in->gpsi);
+    snprintf(r->owner, sizeof(r->owner), "%s", in->owner);
+    memcpy(r->amf, in->amf, 2);
+    r->state = in->state;
+    r->auth_method = in->auth_method;
+    r->not_after = in->not_after;
+    /* As insert(): the first SEQ issued must exceed the SIM's. */
+    r->first = (in->sqn >> SQN_IND_BITS) + 1;
+    r->line = line;
+    return rc;
+}
+
+/* "INSERT ... VALUES (?1..?12), (?13..?24)... ON CONFLICT DO NOTHING RETURNING supi" for n
+ * rows (malloc'd). A row that would break a unique key (its SUPI or GPSI exists, or comes twice
+ * in the input) is skipped, not an error: the rows that come back tell which one it was, so
+ * the operator gets its line. */
+static char *import_sql(size_t n)
+{
+    static const char head[] =
+        "INSERT INTO subscriptions(supi, gpsi, owner, amf, cred_version, cred, state,"
+        " not_after, sqn_reserved, created_at, updated_at, auth_method, sqn_next) VALUES ";
+    size_t cap = sizeof(head) + n * (IMPORT_COLS * 8 + 8) + 64;
+    char *sql = malloc(cap);
+    if (sql == NULL)
+        return NULL;
+    size_t o = (size_t)snprintf(sql, cap, "%s", head);
+    for (size_t i = 0; i < n; i++) {
+        size_t b = i * IMPORT_COLS;
+        o += (size_t)snprintf(sql + o, cap - o,
+                              "%s(?%zu, ?%zu, ?%zu, ?%zu, 1, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu,"
+                              " ?%zu, ?%zu)",
+                              i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7,
+                              b + 8, b + 9, b + 10, b + 11, b + 12);
+    }
+    snprintf(sql + o, cap - o, " ON CONFLICT DO NOTHING RETURNING supi");
+    return sql;
+}
+
+/* Inserts the pending rows in one statement; a skipped row fails the import at its line. */
+static int import_flush(struct store_conn *conn, struct text_import *ti)
+{
+    size_t n = ti->nrows;
+    if (n == 0)
+        return IOTSEC_OK;
+    char *sql = import_sql(n);
+    if (sql == NULL)
+        return IOTSEC_ERR_NOMEM;
+    struct store_stmt *st;
+    int rc = store_stmt(conn, sql, &st);
+    free(sql);
+    if (rc != IOTSEC_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const struct import_row *r = &ti->rows[i];
+        int b = (int)(i * IMPORT_COLS);
+        store_bind_text(st, b + 1, r->supi, -1);
+        if (r->gpsi[0])
+            store_bind_text(st, b + 2, r->gpsi, -1);
+        else
+            store_bind_null(st, b + 2);
+        store_bind_text(st, b + 3, r->owner, -1);
+        store_bind_blob(st, b + 4, r->amf, 2);
+        store_bind_blob(st, b + 5, r->cred, sizeof(r->cred));
+        store_bind_text(st, b + 6, sub_state_name(r->state), -1);
+        store_bind_int64(st, b + 7, r->not_after);
+        store_bind_int64(st, b + 8, (int64_t)r->first);
+        store_bind_int64(st, b + 9, ti->now);
+        store_bind_int64(st, b + 10, ti->now);
+        store_bind_text(st, b + 11, sub_auth_method_name(r->auth_method), -1);
+        store_bind_int64(st, b + 12, (int64_t)r->first);
+    }
+    int step;
+    while ((step = store_step(st)) == STORE_ROW) {
+        const char *supi = store_col_text(st, 0);
+        /* each returned SUPI accounts for its first row not yet accounted for */
+        for (size_t i = 0; supi != NULL && i < n; i++) {
+            if (!ti->rows[i].inserted && strcmp(ti->rows[i].supi, supi) == 0) {
+                ti->rows[i].inserted = true;
+                break;
+            }
+        }
+    }
+    store_reset(st);
+    if (step != STORE_DONE)
+        return store_error(conn, step);
+    for (size_t i = 0; i < n; i++) {
+        if (!ti->rows[i].inserted) {
+            ti->bad_line = ti->rows[i].line;
+            snprintf(ti->err, ti->err_len, "the SUPI or GPSI exists already");
+            return IOTSEC_ERR_CONFLICT;
+        }
+    }
+    ti->imported += n;
+    secure_wipe(ti->rows, sizeof(ti->rows));
+    ti->nrows = 0;
+    return IOTSEC_OK;
+}
 
 /* Copies the next line (without its line ending) into line; returns false at the end. */
 static bool next_line(const char **p, const char *end, char *line, size_t cap, bool *too_long)
@@ -555,16 +681,18 @@ static int run_text_import(struct store_conn *conn, void *arg)
             rc = ti->csv ? sub_csv_row(line, &cols, &in, ti->err, ti->err_len)
                          : sub_json_row(line, &in, ti->err, ti->err_len);
             if (rc == IOTSEC_OK)
-                rc = insert(conn, ti->kek, &in, ti->now);
-            if (rc == IOTSEC_ERR_CONFLICT)
-                snprintf(ti->err, ti->err_len, "the SUPI or GPSI exists already");
+                rc = import_row_make(ti, &in, line_no, &ti->rows[ti->nrows++]);
+            if (rc == IOTSEC_OK && ti->nrows == IMPORT_BATCH)
+                rc = import_flush(conn, ti);
             secure_wipe(&in, sizeof(in));
-            ti->imported += rc == IOTSEC_OK;
         }
         secure_wipe(line, sizeof(line));
     }
-    if (rc != IOTSEC_OK)
+    if (rc != IOTSEC_OK && ti->bad_line == 0)
         ti->bad_line = line_no;
+    if (rc == IOTSEC_OK)
+        rc = import_flush(conn, ti);
+    secure_wipe(ti->rows, sizeof(ti->rows));
     return rc;
 }
 
@@ -572,10 +700,20 @@ int subscriber_import_text(struct store *s, const struct seal_kek *kek, const ch
                            size_t len, bool csv, int64_t now, size_t *imported, size_t *bad_line,
                            char *err, size_t err_len)
 {
-    struct text_import ti = {kek, text, len, csv, now, 0, 0, err, err_len};
+    struct text_import *ti = calloc(1, sizeof(*ti)); /* the batch: ~20 KiB */
+    if (ti == NULL)
+        return IOTSEC_ERR_NOMEM;
+    ti->kek = kek;
+    ti->text = text;
+    ti->len = len;
+    ti->csv = csv;
+    ti->now = now;
+    ti->err = err;
+    ti->err_len = err_len;
     err[0] = '\0';
-    int rc = store_transaction_sync(s, run_text_import, &ti);
-    *imported = rc == IOTSEC_OK ? ti.imported : 0;
-    *bad_line = ti.bad_line;
+    int rc = store_transaction_sync(s, run_text_import, ti);
+    *imported = rc == IOTSEC_OK ? ti->imported : 0;
+    *bad_line = ti->bad_line;
+    free(ti);
     return rc;
 }

@@ -19,7 +19,7 @@ run "add duplicate" 2 - subscriber add --supi imsi-001010000000001 --k $K --op $
 run "add without separation bit" 2 - subscriber add --supi imsi-001010000000009 --k $K --op $OP --amf 0000
 run "add missing --amf" 2 - subscriber add --supi imsi-001010000000009 --k $K --op $OP
 run "add op and opc" 2 - subscriber add --supi imsi-001010000000009 --k $K --op $OP --opc $OP --amf 8000
-run "show" 0 '.gpsi == "msisdn-447700900001" and (has("k") | not) and (has("opc") | not)' subscriber show imsi-001010000000001
+run "show" 0 '.gpsi == "msisdn-447700900001" and (has("k") | not) and (has("opc") | not) and (.recent_auth_events | length) == 0' subscriber show imsi-001010000000001
 run "show unknown" 1 - subscriber show imsi-001010000000999
 run "show bad supi" 2 - subscriber show 'imsi-0010/../x'
 

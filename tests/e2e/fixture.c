@@ -1,6 +1,9 @@
 #include "fixture.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <strings.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,7 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint16_t free_port(void)
+#include <setjmp.h>
+#include <stdarg.h>
+
+#include <cmocka.h>
+
+#include "base/err.h"
+#include "store/store.h"
+
+uint16_t fixture_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -33,24 +44,28 @@ int fixture_init(struct daemon_fixture *f, const char *extra_yaml)
     strcpy(f->dir, "/tmp/iotsec-e2e-XXXXXX");
     if (mkdtemp(f->dir) == NULL)
         return -1;
-    f->sbi_port = free_port();
-    f->admin_port = free_port();
-    f->h2c_port = free_port();
-    f->north_port = free_port();
-    f->device_port = free_port();
+    f->sbi_port = fixture_free_port();
+    f->admin_port = fixture_free_port();
+    f->h2c_port = fixture_free_port();
+    f->north_port = fixture_free_port();
+    f->device_port = fixture_free_port();
     snprintf(f->north, sizeof(f->north), "https://127.0.0.1:%u", f->north_port);
     snprintf(f->device, sizeof(f->device), "https://127.0.0.1:%u", f->device_port);
     snprintf(f->sbi, sizeof(f->sbi), "https://127.0.0.1:%u", f->sbi_port);
     snprintf(f->admin, sizeof(f->admin), "https://127.0.0.1:%u", f->admin_port);
     snprintf(f->h2c, sizeof(f->h2c), "http://127.0.0.1:%u", f->h2c_port);
     strcpy(f->snn, "5G:mnc001.mcc001.3gppnetwork.org");
-    char inst[96], cmd[512];
+    char inst[96], cmd[1536], pg[720] = "";
     snprintf(inst, sizeof(inst), "%s/inst", f->dir);
+    if (test_db_pg()) {
+        test_db_make(&f->db);
+        snprintf(pg, sizeof(pg), "--postgresql '%s'", f->db.target);
+    }
     snprintf(cmd, sizeof(cmd),
              "%s init --dir %s --sbi 127.0.0.1:%u --admin 127.0.0.1:%u --sbi-h2c 127.0.0.1:%u "
-             "--northbound 127.0.0.1:%u --device 127.0.0.1:%u >/dev/null",
+             "--northbound 127.0.0.1:%u --device 127.0.0.1:%u %s >/dev/null",
              IOTSECD_PATH, inst, f->sbi_port, f->admin_port, f->h2c_port, f->north_port,
-             f->device_port);
+             f->device_port, pg);
     if (system(cmd) != 0)
         return -1;
     if (extra_yaml != NULL) {
@@ -87,7 +102,85 @@ int fixture_config_replace(struct daemon_fixture *f, const char *from, const cha
 
 void fixture_db_path(const struct daemon_fixture *f, char *out, size_t len)
 {
-    snprintf(out, len, "%s/inst/iotsec.db", f->dir);
+    if (f->db.pg)
+        snprintf(out, len, "%s", f->db.target);
+    else
+        snprintf(out, len, "%s/inst/iotsec.db", f->dir);
+}
+
+static struct store *open_read_only(const struct daemon_fixture *f)
+{
+    char path[700];
+    fixture_db_path(f, path, sizeof(path));
+    struct store_options o;
+    store_options_init(&o);
+    o.read_only = true;
+    struct store *s = NULL;
+    if (store_open(path, &o, &s) != IOTSEC_OK)
+        fail_msg("open %s: %s", path, store_errmsg());
+    return s;
+}
+
+/* Runs sql on a read-only store; calls row(st, arg) for the first row if there is one. */
+static void db_query(const struct daemon_fixture *f, const char *sql, const char *param,
+                     void (*row)(struct store_stmt *, void *), void *arg)
+{
+    struct store *s = open_read_only(f);
+    struct store_conn *c;
+    struct store_stmt *st;
+    if (store_reader_get(s, &c) != IOTSEC_OK || store_stmt(c, sql, &st) != IOTSEC_OK)
+        fail_msg("%s: %s", sql, store_errmsg());
+    if (param != NULL)
+        store_bind_text(st, 1, param, -1);
+    int rc = store_step(st);
+    if (rc == STORE_ROW)
+        row(st, arg);
+    else if (rc != STORE_DONE)
+        fail_msg("%s: %s", sql, store_errmsg());
+    store_reset(st);
+    store_close(s);
+}
+
+static void int_row(struct store_stmt *st, void *arg)
+{
+    *(long *)arg = (long)store_col_int64(st, 0);
+}
+
+long fixture_db_int(const struct daemon_fixture *f, const char *sql, const char *param)
+{
+    long v = -1;
+    db_query(f, sql, param, int_row, &v);
+    return v;
+}
+
+struct text_out {
+    char *out;
+    size_t len;
+};
+
+static void text_row(struct store_stmt *st, void *arg)
+{
+    struct text_out *t = arg;
+    const char *v = store_col_text(st, 0);
+    snprintf(t->out, t->len, "%s", v ? v : "");
+}
+
+void fixture_db_text(const struct daemon_fixture *f, const char *sql, const char *param,
+                     char *out, size_t len)
+{
+    struct text_out t = {out, len};
+    out[0] = '\0';
+    db_query(f, sql, param, text_row, &t);
+}
+
+int fixture_db_integrity(const struct daemon_fixture *f)
+{
+    struct store *s = open_read_only(f);
+    int rc = store_integrity_check(s);
+    if (rc != IOTSEC_OK)
+        fprintf(stderr, "integrity: %s\n", store_errmsg());
+    store_close(s);
+    return rc;
 }
 
 int fixture_start(struct daemon_fixture *f)
@@ -182,6 +275,10 @@ void fixture_cleanup(struct daemon_fixture *f)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
     if (system(cmd) != 0)
         fprintf(stderr, "fixture: could not remove %s\n", f->dir);
+    if (f->db.pg) {
+        test_db_remove(&f->db);
+        f->db.pg = false;
+    }
 }
 
 size_t fixture_collect(char *ptr, size_t size, size_t n, void *user)
@@ -197,50 +294,181 @@ size_t fixture_collect(char *ptr, size_t size, size_t n, void *user)
     return size * n;
 }
 
-long fixture_request(const struct daemon_fixture *f, enum client_identity who, const char *method,
-                     const char *url, const char *content_type, const char *body, size_t len,
-                     char **body_out)
+/* Response header fields the tests look at. */
+static size_t collect_header(char *ptr, size_t size, size_t n, void *user)
+{
+    struct fixture_answer *a = user;
+    size_t len = size * n;
+    static const struct {
+        const char *name;
+        size_t off, cap;
+    } wanted[] = {
+        {"content-type:", offsetof(struct fixture_answer, content_type),
+         sizeof(((struct fixture_answer *)0)->content_type)},
+        {"location:", offsetof(struct fixture_answer, location),
+         sizeof(((struct fixture_answer *)0)->location)},
+        {"allow:", offsetof(struct fixture_answer, allow),
+         sizeof(((struct fixture_answer *)0)->allow)},
+        {"retry-after:", offsetof(struct fixture_answer, retry_after),
+         sizeof(((struct fixture_answer *)0)->retry_after)},
+        {"content-length:", offsetof(struct fixture_answer, content_length),
+         sizeof(((struct fixture_answer *)0)->content_length)},
+    };
+    if (strncmp(ptr, "HTTP/", 5) == 0) /* a new response (after 100 Continue): start afresh */
+        for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+            ((char *)a + wanted[i].off)[0] = '\0';
+    for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+        size_t nl = strlen(wanted[i].name);
+        if (len > nl && strncasecmp(ptr, wanted[i].name, nl) == 0) {
+            const char *v = ptr + nl;
+            size_t vl = len - nl;
+            while (vl && (*v == ' ' || *v == '\t'))
+                v++, vl--;
+            while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+                vl--;
+            if (vl >= wanted[i].cap)
+                vl = wanted[i].cap - 1;
+            memcpy((char *)a + wanted[i].off, v, vl);
+            ((char *)a + wanted[i].off)[vl] = '\0';
+        }
+    }
+    return len;
+}
+
+struct upload {
+    const char *data;
+    size_t len, off;
+};
+
+/* Hands the body over in pieces (with no length, libcurl sends each as an HTTP/1.1 chunk):
+ * of 7 bytes for a small body, so that it comes in many chunks; of 64 KiB for a large one. */
+static size_t read_body(char *buf, size_t size, size_t n, void *user)
+{
+    struct upload *u = user;
+    size_t piece = u->len < 4096 ? 7 : 65536;
+    size_t want = size * n < piece ? size * n : piece, left = u->len - u->off;
+    size_t give = left < want ? left : want;
+    memcpy(buf, u->data + u->off, give);
+    u->off += give;
+    return give;
+}
+
+static void json_or_string(FILE *fp, const char *text, size_t len)
+{
+    json_t *j = text && len ? json_loadb(text, len, 0, NULL) : NULL;
+    if (j) {
+        json_dumpf(j, fp, JSON_ENCODE_ANY | JSON_COMPACT);
+        json_decref(j);
+    } else if (text && len) {
+        json_t *s = json_stringn_nocheck(text, len);
+        json_dumpf(s, fp, JSON_ENCODE_ANY);
+        json_decref(s);
+    } else {
+        fputs("null", fp);
+    }
+}
+
+/* IOTSEC_SBI_DUMP=DIR: every SBI exchange (paths of Nausf and Nudm) is recorded there, one
+ * JSON file each, for the OpenAPI test (tests/openapi/validate_sbi.js). */
+static void record_exchange(const char *method, const char *url, const char *ctype,
+                            const char *body, size_t len, const struct fixture_answer *a)
+{
+    const char *dir = getenv("IOTSEC_SBI_DUMP");
+    const char *path = strstr(url, "://");
+    path = path ? strchr(path + 3, '/') : NULL;
+    if (!dir || !path || (strncmp(path, "/nausf-auth/", 12) && strncmp(path, "/nudm-ueau/", 11)))
+        return;
+    static unsigned seq;
+    char file[512];
+    snprintf(file, sizeof(file), "%s/sbi-%d-%05u.json", dir, (int)getpid(), ++seq);
+    FILE *fp = fopen(file, "w");
+    if (!fp)
+        return;
+    json_t *head = json_pack("{s:s, s:s, s:s?, s:I, s:s, s:s, s:s}", "method", method, "path",
+                             path, "requestContentType", ctype, "status", (json_int_t)a->status,
+                             "contentType", a->content_type, "location", a->location,
+                             "contentLength", a->content_length);
+    char *h = json_dumps(head, JSON_COMPACT);
+    json_decref(head);
+    fprintf(fp, "%.*s,\"requestBody\":", (int)strlen(h) - 1, h);
+    json_or_string(fp, body, len);
+    fputs(",\"body\":", fp);
+    json_or_string(fp, a->body, a->body_len);
+    fputs("}\n", fp);
+    free(h);
+    fclose(fp);
+}
+
+long fixture_exchange(const struct daemon_fixture *f, const struct fixture_call *call,
+                      struct fixture_answer *a)
 {
     CURL *c = curl_easy_init();
     struct fixture_buf b = {0};
     struct curl_slist *h = NULL;
     char path[3][128];
-    const char *name = who == AS_ADMIN ? "admin" : "nf";
+    const char *name = call->who == AS_ADMIN ? "admin" : "nf";
+    memset(a, 0, sizeof(*a));
     snprintf(path[0], sizeof(path[0]), "%s/inst/pki/ca.crt", f->dir);
     snprintf(path[1], sizeof(path[1]), "%s/inst/pki/%s.crt", f->dir, name);
     snprintf(path[2], sizeof(path[2]), "%s/inst/pki/%s.key", f->dir, name);
-    int h2c = strncmp(url, "http://", 7) == 0;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
-                     h2c ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE : (long)CURL_HTTP_VERSION_2TLS);
+    int h2c = strncmp(call->url, "http://", 7) == 0;
+    curl_easy_setopt(c, CURLOPT_URL, call->url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, call->method);
+    long version = call->http1 ? (long)CURL_HTTP_VERSION_1_1
+                   : h2c       ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                               : (long)CURL_HTTP_VERSION_2TLS;
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, version);
     curl_easy_setopt(c, CURLOPT_CAINFO, path[0]);
-    if (who != AS_NOBODY) {
+    if (call->who != AS_NOBODY) {
         curl_easy_setopt(c, CURLOPT_SSLCERT, path[1]);
         curl_easy_setopt(c, CURLOPT_SSLKEY, path[2]);
     }
-    if (content_type) {
+    if (call->content_type) {
         char line[128];
-        snprintf(line, sizeof(line), "Content-Type: %s", content_type);
+        snprintf(line, sizeof(line), "Content-Type: %s", call->content_type);
         h = curl_slist_append(h, line);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     }
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    struct upload up = {call->body, call->len, 0};
+    if (call->body && call->chunked) {
+        h = curl_slist_append(h, "Transfer-Encoding: chunked");
+        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, read_body);
+        curl_easy_setopt(c, CURLOPT_READDATA, &up);
+    } else if (call->body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, call->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->len);
     }
+    if (strcmp(call->method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fixture_collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    long status = -1;
+    a->status = -1;
     if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
+    a->body = b.data;
+    a->body_len = b.len;
+    record_exchange(call->method, call->url, call->content_type, call->body, call->len, a);
+    return a->status;
+}
+
+long fixture_request(const struct daemon_fixture *f, enum client_identity who, const char *method,
+                     const char *url, const char *content_type, const char *body, size_t len,
+                     char **body_out)
+{
+    struct fixture_call call = {who, method, url, content_type, body, len, false, false};
+    struct fixture_answer a;
+    long status = fixture_exchange(f, &call, &a);
     if (body_out)
-        *body_out = b.data;
+        *body_out = a.body;
     else
-        free(b.data);
+        free(a.body);
     return status;
 }
 

@@ -3,9 +3,12 @@
 #ifndef IOTSEC_TEST_FIXTURE_H
 #define IOTSEC_TEST_FIXTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "test_db.h"
 
 enum client_identity { AS_NF, AS_ADMIN, AS_NOBODY };
 
@@ -16,14 +19,28 @@ struct daemon_fixture {
     pid_t pid;
     char snn[40];
     char ready[512]; /* the daemon's ready line, after fixture_start */
+    /* The instance's database: its own PostgreSQL database when IOTSEC_TEST_STORE_URL is set
+     * (the *_pg runs), else the instance's SQLite file (db.target unused). */
+    struct test_db db;
 };
+
+/* A loopback TCP port free at the time of the call. */
+uint16_t fixture_free_port(void);
 
 /* Creates the instance (iotsecd init) with extra YAML lines appended (NULL: none). */
 int fixture_init(struct daemon_fixture *f, const char *extra_yaml);
 /* Replaces the first occurrence of from with to in the instance's iotsec.yaml. */
 int fixture_config_replace(struct daemon_fixture *f, const char *from, const char *to);
-/* The instance's database path. */
+/* The instance's database: the SQLite file's path, or the PostgreSQL URL. */
 void fixture_db_path(const struct daemon_fixture *f, char *out, size_t len);
+/* Reads the instance's database on either engine while the daemon may run (a read-only
+ * store): the first column of the first row of sql, ?1 bound to param (NULL: none). Integer
+ * answer -1 and text "" when there is no row; fails the test on a database error. */
+long fixture_db_int(const struct daemon_fixture *f, const char *sql, const char *param);
+void fixture_db_text(const struct daemon_fixture *f, const char *sql, const char *param,
+                     char *out, size_t len);
+/* The engine's integrity check of the instance's database (IOTSEC_OK when sound). */
+int fixture_db_integrity(const struct daemon_fixture *f);
 /* Starts iotsecd run and waits for its ready line (10 s at most). */
 int fixture_start(struct daemon_fixture *f);
 /* Sends sig and waits for the process; returns its wait status. */
@@ -40,6 +57,24 @@ int fixture_sanitizer_report(const struct daemon_fixture *f);
 long fixture_request(const struct daemon_fixture *f, enum client_identity who, const char *method,
                      const char *url, const char *content_type, const char *body, size_t len,
                      char **body_out);
+
+/* The same with more control and more of the answer. */
+struct fixture_call {
+    enum client_identity who;
+    const char *method, *url, *content_type; /* content_type may be NULL */
+    const char *body;                        /* may be NULL */
+    size_t len;
+    bool http1;   /* HTTP/1.1 instead of HTTP/2 */
+    bool chunked; /* HTTP/1.1 only: send the body chunked, without Content-Length */
+};
+struct fixture_answer {
+    long status; /* -1: no answer */
+    char *body;  /* malloc'd, NUL-terminated, or NULL: the caller frees it */
+    size_t body_len;
+    char content_type[128], location[512], allow[128], retry_after[16], content_length[24];
+};
+long fixture_exchange(const struct daemon_fixture *f, const struct fixture_call *call,
+                      struct fixture_answer *a);
 
 /* A growing, NUL-terminated answer body, and the libcurl write callback that fills it
  * (CURLOPT_WRITEFUNCTION = fixture_collect, CURLOPT_WRITEDATA = the buffer). */

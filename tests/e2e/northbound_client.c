@@ -11,24 +11,29 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
-#include <sqlite3.h>
+#include "base/err.h"
+#include "store/store.h"
 
+/* Every SUPI of the instance, read through a read-only store (either engine). */
 int nb_leak_find(const struct daemon_fixture *f, const char *data, size_t len, char *found,
                  size_t cap)
 {
-    char db_path[128];
+    char db_path[720];
     fixture_db_path(f, db_path, sizeof(db_path));
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT supi FROM subscriptions", -1, &st, NULL) != SQLITE_OK) {
-        sqlite3_close(db);
+    struct store_options o;
+    store_options_init(&o);
+    o.read_only = true;
+    struct store *s = NULL;
+    struct store_conn *c;
+    struct store_stmt *st = NULL;
+    if (store_open(db_path, &o, &s) != IOTSEC_OK || store_reader_get(s, &c) != IOTSEC_OK ||
+        store_stmt(c, "SELECT supi FROM subscriptions", &st) != IOTSEC_OK) {
+        store_close(s);
         return -1;
     }
-    sqlite3_busy_timeout(db, 5000);
     found[0] = 0;
-    while (sqlite3_step(st) == SQLITE_ROW && !found[0]) {
-        const char *supi = (const char *)sqlite3_column_text(st, 0);
+    while (store_step(st) == STORE_ROW && !found[0]) {
+        const char *supi = store_col_text(st, 0);
         /* imsi-<digits>: the digits alone are the IMSI; nai-<x>: the NAI itself */
         const char *needle = strncmp(supi, "imsi-", 5) == 0 ? supi + 5
                              : strncmp(supi, "nai-", 4) == 0 ? supi + 4 : supi;
@@ -40,8 +45,8 @@ int nb_leak_find(const struct daemon_fixture *f, const char *data, size_t len, c
             }
         }
     }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    store_reset(st);
+    store_close(s);
     return found[0] ? 1 : 0;
 }
 
@@ -94,6 +99,8 @@ void nb_call(const struct daemon_fixture *f, const struct nb_identity *who, cons
     }
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0) /* no body is coming: do not wait for one */
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
                      http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(c, CURLOPT_CAINFO, ca);

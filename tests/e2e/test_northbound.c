@@ -17,10 +17,12 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "base/err.h"
 #include "crypto/hmac_sha256.h"
 #include "crypto/seal.h"
 #include "expose/expose_int.h"
 #include "fixture.h"
+#include "store/store.h"
 #include "northbound_client.h"
 
 #define S1 "imsi-001010000000001"
@@ -135,28 +137,40 @@ static void expect_refused(const struct nb_identity *who, const char *af, const 
  * forge validly signed tokens that must still be refused (expired, wrong audience...). */
 static struct jwt_keyset *daemon_keys(void)
 {
-    char path[160], dbp[128];
+    char path[160], dbp[720];
     snprintf(path, sizeof(path), "%s/inst/kek.key", F.dir);
     struct seal_kek kek;
     assert_int_equal(seal_kek_load(path, 1, &kek), 0);
     fixture_db_path(&F, dbp, sizeof(dbp));
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open_v2(dbp, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT kid, sealed_d FROM expose_signing_keys WHERE"
-                                            " retired_at IS NULL ORDER BY created_at DESC,"
-                                            " rowid DESC LIMIT 1", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    const char *kid = (const char *)sqlite3_column_text(st, 0);
+    struct store_options so;
+    store_options_init(&so);
+    so.read_only = true;
+    struct store *s;
+    struct store_conn *c;
+    struct store_stmt *st;
+    assert_int_equal(store_open(dbp, &so, &s), IOTSEC_OK);
+    assert_int_equal(store_reader_get(s, &c), IOTSEC_OK);
+    /* the newest key: SQLite breaks a tie of created_at by rowid, PostgreSQL by kid (as
+     * the daemon does) */
+    assert_int_equal(store_stmt(c, F.db.pg ? "SELECT kid, sealed_d FROM expose_signing_keys WHERE"
+                                             " retired_at IS NULL ORDER BY created_at DESC,"
+                                             " kid DESC LIMIT 1"
+                                           : "SELECT kid, sealed_d FROM expose_signing_keys WHERE"
+                                             " retired_at IS NULL ORDER BY created_at DESC,"
+                                             " rowid DESC LIMIT 1",
+                                &st),
+                     IOTSEC_OK);
+    assert_int_equal(store_step(st), STORE_ROW);
+    const char *kid = store_col_text(st, 0);
     char aad[128];
     int alen = snprintf(aad, sizeof(aad), "iotsec-expose-key%c%s", 0, kid);
     uint8_t d[32];
-    assert_int_equal(unseal(&kek, aad, (size_t)alen, sqlite3_column_blob(st, 1),
-                            (size_t)sqlite3_column_bytes(st, 1), d), 0);
+    assert_int_equal(unseal(&kek, aad, (size_t)alen, store_col_blob(st, 1),
+                            (size_t)store_col_bytes(st, 1), d), 0);
     struct jwt_key *key;
     assert_int_equal(jwt_key_from_private(kid, d, &key), 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    store_reset(st);
+    store_close(s);
     struct jwt_keyset *ks;
     assert_int_equal(jwt_keyset_new(&ks), 0);
     assert_int_equal(jwt_keyset_rotate(ks, key), 0);
@@ -614,18 +628,27 @@ static void test_audit_verify_detects_tampering(void **state)
     assert_int_equal(run_ctl("audit log --af nobody-at-all", out, sizeof(out)), 0);
     assert_non_null(strstr(out, "\"records\":[]"));
     /* the database cannot be edited through the schema ... */
-    char dbp[128];
-    fixture_db_path(&F, dbp, sizeof(dbp));
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(dbp, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_not_equal(sqlite3_exec(db, "UPDATE expose_audit SET allow = 1 WHERE seq = 3", NULL,
-                                      NULL, NULL), SQLITE_OK);
-    /* ... but an attacker with the file can drop the trigger: the chain shows it */
-    assert_int_equal(sqlite3_exec(db, "DROP TRIGGER expose_audit_no_update;"
-                                      "UPDATE expose_audit SET reason = 'ALLOW_CONSENT',"
-                                      " allow = 1 WHERE seq = 3", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    if (F.db.pg) {
+        assert_int_not_equal(test_db_exec(&F.db, "UPDATE expose_audit SET allow = 1 WHERE seq = 3"),
+                             0);
+        assert_int_equal(test_db_exec(&F.db, "DROP TRIGGER expose_audit_no_update ON expose_audit;"
+                                             "UPDATE expose_audit SET reason = 'ALLOW_CONSENT',"
+                                             " allow = 1 WHERE seq = 3"),
+                         0);
+    } else {
+        char dbp[128];
+        fixture_db_path(&F, dbp, sizeof(dbp));
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(dbp, &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 5000);
+        assert_int_not_equal(sqlite3_exec(db, "UPDATE expose_audit SET allow = 1 WHERE seq = 3", NULL,
+                                          NULL, NULL), SQLITE_OK);
+        /* ... but an attacker with the file can drop the trigger: the chain shows it */
+        assert_int_equal(sqlite3_exec(db, "DROP TRIGGER expose_audit_no_update;"
+                                          "UPDATE expose_audit SET reason = 'ALLOW_CONSENT',"
+                                          " allow = 1 WHERE seq = 3", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+    }
     assert_int_equal(run_ctl("audit verify", out, sizeof(out)), 1);
     assert_non_null(strstr(out, "\"ok\":false"));
     assert_non_null(strstr(out, "\"first_bad_seq\":3"));

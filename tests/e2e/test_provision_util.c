@@ -14,7 +14,6 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sqlite3.h>
 
 #include "base/b64url.h"
 #include "base/err.h"
@@ -166,38 +165,14 @@ json_t *tadmin(const struct daemon_fixture *f, const char *method, const char *p
 
 long tcount(const struct daemon_fixture *f, const char *table)
 {
-    char path[256], sql[128];
-    fixture_db_path(f, path, sizeof(path));
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000); /* the daemon may be checkpointing its WAL */
+    char sql[128];
     snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", table);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    long n = (long)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
+    return fixture_db_int(f, sql, NULL);
 }
 
 void tsub_state(const struct daemon_fixture *f, const char *supi, char *out, size_t len)
 {
-    char path[256];
-    fixture_db_path(f, path, sizeof(path));
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000); /* the daemon may be checkpointing its WAL */
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT state FROM subscriptions WHERE supi = ?", -1,
-                                        &st, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(st, 1, supi, -1, SQLITE_STATIC);
-    out[0] = '\0';
-    if (sqlite3_step(st) == SQLITE_ROW)
-        snprintf(out, len, "%s", sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    fixture_db_text(f, "SELECT state FROM subscriptions WHERE supi = ?", supi, out, len);
 }
 
 void tdevice_begin(const struct daemon_fixture *f, struct tdevice *d)

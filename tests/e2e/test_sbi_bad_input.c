@@ -64,6 +64,8 @@ static void expect_problem(enum client_identity who, const char *method, const c
     free(out);
 }
 
+#define AUSF_ID "5e4f0f36-0d8e-4a65-9b1f-2f1c6a2d0a01"
+
 static void test_udm_bad_input(void **state)
 {
     (void)state;
@@ -73,26 +75,36 @@ static void test_udm_bad_input(void **state)
                           "generate-auth-data", fx.sbi, id), url)
     const char *json = "application/json";
     expect_problem(AS_NF, "POST", UDM("imsi-001010000000001"), json, "{bad", 4, 400,
-                   "MANDATORY_IE_INCORRECT");
+                   "INVALID_MSG_FORMAT");
     expect_problem(AS_NF, "POST", UDM("imsi-001010000000001"), json, "[1,2]", 5, 400,
-                   "MANDATORY_IE_INCORRECT");
+                   "INVALID_MSG_FORMAT");
     expect_problem(AS_NF, "POST", UDM("imsi-001010000000001"), "text/plain", ok_body,
                    strlen(ok_body), 415, NULL);
     expect_problem(AS_NF, "POST", UDM("imsi-001010000000999"), json, ok_body, strlen(ok_body),
                    404, "USER_NOT_FOUND");
     expect_problem(AS_NF, "POST", UDM("imsi-12"), json, ok_body, strlen(ok_body), 400,
                    "MANDATORY_IE_INCORRECT");
+    /* SUCI failures (TS 29.503 §6.1.7.3): a scheme output too short to de-conceal... */
     expect_problem(AS_NF, "POST", UDM("suci-0-001-01-0-1-1-0011"), json, ok_body,
-                   strlen(ok_body), 403, "AUTHENTICATION_REJECTED");
+                   strlen(ok_body), 403, "INVALID_SCHEME_OUTPUT");
+    /* ... a home network key id we do not have (403, never 501: some AMFs bar the network) */
     expect_problem(AS_NF, "POST",
                    UDM("suci-0-001-01-0-1-9-b2e92f836055a255837debf850b528997ce0201cb82adfe4be1"
                        "f587d07d8457dcb02352410cddd9e730ef3fa87"),
-                   json, ok_body, strlen(ok_body), 501, "UNSUPPORTED_PROTECTION_SCHEME");
-    /* A SUCI for key 1 whose MAC tag does not verify (the C.4.3.1 output, another key). */
+                   json, ok_body, strlen(ok_body), 403, "INVALID_HN_PUBLIC_KEY_IDENTIFIER");
+    /* ... a SUCI for key 1 whose MAC tag does not verify (the C.4.3.1 output, another key) */
     expect_problem(AS_NF, "POST",
                    UDM("suci-0-001-01-0-1-1-b2e92f836055a255837debf850b528997ce0201cb82adfe4be1"
                        "f587d07d8457dcb02352410cddd9e730ef3fa87"),
-                   json, ok_body, strlen(ok_body), 403, "AUTHENTICATION_REJECTED");
+                   json, ok_body, strlen(ok_body), 403, "INVALID_SCHEME_OUTPUT");
+    /* ... a protection scheme nobody implements: the one 501 */
+    expect_problem(AS_NF, "POST", UDM("suci-0-001-01-0-7-1-0011"), json, ok_body,
+                   strlen(ok_body), 501, "UNSUPPORTED_PROTECTION_SCHEME");
+    /* ausfInstanceId is an NfInstanceId: a UUID */
+    const char *bad_ausf = "{\"servingNetworkName\":\"5G:mnc001.mcc001.3gppnetwork.org\","
+                           "\"ausfInstanceId\":\"ausf-1\"}";
+    expect_problem(AS_NF, "POST", UDM("imsi-001010000000001"), json, bad_ausf, strlen(bad_ausf),
+                   400, "MANDATORY_IE_INCORRECT");
     const char *no_snn = "{\"ausfInstanceId\":\"x\"}";
     expect_problem(AS_NF, "POST", UDM("imsi-001010000000001"), json, no_snn, strlen(no_snn), 400,
                    "MANDATORY_IE_MISSING");
@@ -103,11 +115,11 @@ static void test_udm_bad_input(void **state)
     expect_problem(AS_NF, "POST", UDM("imsi-001010000000001"), json, no_ausf, strlen(no_ausf),
                    400, "MANDATORY_IE_MISSING");
     const char *bad_resync = "{\"servingNetworkName\":\"5G:mnc001.mcc001.3gppnetwork.org\","
-                             "\"ausfInstanceId\":\"x\",\"resynchronizationInfo\":{\"rand\":\"00\"}}";
+                             "\"ausfInstanceId\":\"" AUSF_ID "\",\"resynchronizationInfo\":{\"rand\":\"00\"}}";
     expect_problem(AS_NF, "POST", UDM("imsi-001010000000001"), json, bad_resync,
                    strlen(bad_resync), 400, "MANDATORY_IE_INCORRECT");
     const char *forged_auts =
-        "{\"servingNetworkName\":\"5G:mnc001.mcc001.3gppnetwork.org\",\"ausfInstanceId\":\"x\","
+        "{\"servingNetworkName\":\"5G:mnc001.mcc001.3gppnetwork.org\",\"ausfInstanceId\":\"" AUSF_ID "\","
         "\"resynchronizationInfo\":{\"rand\":\"00112233445566778899aabbccddeeff\","
         "\"auts\":\"0000000000000000000000000000\"}}";
     expect_problem(AS_NF, "POST", UDM("imsi-001010000000001"), json, forged_auts,

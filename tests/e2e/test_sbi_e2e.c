@@ -87,6 +87,20 @@ static json_t *put_json(const char *url, const char *body, long *status)
     return send_json("PUT", url, body, status);
 }
 
+/* The stored authentication events of supi (admin face), newest first. */
+static json_t *auth_events(const char *supi)
+{
+    char url[160], *out = NULL;
+    snprintf(url, sizeof(url), "%s/admin/v1/subscribers/%s/auth-events", fx.admin, supi);
+    assert_int_equal(fixture_request(&fx, AS_ADMIN, "GET", url, NULL, NULL, 0, &out), 200);
+    json_t *j = json_loads(out, 0, NULL);
+    free(out);
+    json_t *list = json_incref(json_object_get(j, "authEvents"));
+    json_decref(j);
+    assert_true(json_is_array(list));
+    return list;
+}
+
 /* POST ue-authentications for id (SUPI or SUCI), optionally with resynchronisation info. */
 static json_t *authenticate(const char *id, const char *resync_json, long *status)
 {
@@ -108,7 +122,17 @@ static void hex_field(json_t *o, const char *path1, const char *path2, uint8_t *
 }
 
 /* Runs one 5G AKA for id with usim, expecting success. Returns the confirmation. */
+static void full_5g_aka_at(const char *id, struct usim *u, const char *expect_supi,
+                           char *confirm_url, size_t cap);
+
 static void full_5g_aka(const char *id, struct usim *u, const char *expect_supi)
+{
+    full_5g_aka_at(id, u, expect_supi, NULL, 0);
+}
+
+/* The same; confirm_url (if not NULL) gets the confirmation resource. */
+static void full_5g_aka_at(const char *id, struct usim *u, const char *expect_supi,
+                           char *confirm_url, size_t cap)
 {
     long st;
     json_t *ctx = authenticate(id, NULL, &st);
@@ -127,6 +151,8 @@ static void full_5g_aka(const char *id, struct usim *u, const char *expect_supi)
     const char *href = json_string_value(
         json_object_get(json_object_get(json_object_get(ctx, "_links"), "5g-aka"), "href"));
     assert_non_null(href);
+    if (confirm_url)
+        snprintf(confirm_url, cap, "%s", href);
     char res_hex[33], body[64];
     hex_encode(r.res_star, 16, res_hex);
     snprintf(body, sizeof(body), "{\"resStar\":\"%s\"}", res_hex);
@@ -191,6 +217,23 @@ static void test_5g_aka_with_supi_and_both_suci_profiles(void **state)
         full_5g_aka(suci, &u, "imsi-001010000000001");
     }
     usim_wipe(&u);
+}
+
+/* TS 29.509: the created UEAuthenticationCtx is application/3gppHal+json, with Location. */
+static void test_created_context_media_type(void **state)
+{
+    (void)state;
+    char url[128], body[200];
+    snprintf(url, sizeof(url), "%s/nausf-auth/v1/ue-authentications", fx.sbi);
+    snprintf(body, sizeof(body),
+             "{\"supiOrSuci\":\"imsi-001010000000001\",\"servingNetworkName\":\"%s\"}", fx.snn);
+    struct fixture_call c = {AS_NF, "POST", url, "application/json", body, strlen(body), false,
+                             false};
+    struct fixture_answer a;
+    assert_int_equal(fixture_exchange(&fx, &c, &a), 201);
+    assert_string_equal(a.content_type, "application/3gppHal+json");
+    assert_int_equal(strncmp(a.location, url, strlen(url)), 0);
+    free(a.body);
 }
 
 static void test_wrong_res_star_fails(void **state)
@@ -395,17 +438,119 @@ static void test_eap_aka_prime_session(void **state)
     assert_int_equal(pkt[0], EAP_CODE_SUCCESS);
     json_decref(res);
     json_decref(ctx);
+
+    /* The AMF cancels the EAP result: 204, reported to the UDM as a removal. */
+    assert_int_equal(fixture_request(&fx, AS_NF, "DELETE", url, NULL, NULL, 0, NULL), 204);
+    json_t *ev = auth_events("imsi-001010000000007");
+    assert_int_equal(json_array_size(ev), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "authType")),
+                        "EAP_AKA_PRIME");
+    assert_true(json_is_true(json_object_get(json_array_get(ev, 0), "authRemovalInd")));
+    json_decref(ev);
+}
+
+/* TS 29.509 Delete5gAkaAuthenticationResult: the AMF cancels a confirmed result (204, the
+ * AUSF drops it and reports it to the UDM as an auth event with authRemovalInd), once; an
+ * authentication still in progress can be cancelled too, and then cannot be confirmed. */
+static void test_cancelled_5g_aka_result(void **state)
+{
+    (void)state;
+    add("imsi-001010000000008", NULL);
+    struct usim u;
+    usim_for_test(&u);
+    char confirm[256];
+    full_5g_aka_at("imsi-001010000000008", &u, "imsi-001010000000008", confirm, sizeof(confirm));
+    json_t *before = auth_events("imsi-001010000000008");
+    assert_int_equal(json_array_size(before), 0); /* a confirmation alone stores nothing */
+    json_decref(before);
+    struct fixture_call del = {AS_NF, "DELETE", confirm, NULL, NULL, 0, false, false};
+    struct fixture_answer a;
+    assert_int_equal(fixture_exchange(&fx, &del, &a), 204);
+    assert_int_equal(a.body_len, 0);
+    free(a.body);
+    json_t *ev = auth_events("imsi-001010000000008");
+    assert_int_equal(json_array_size(ev), 1);
+    json_t *e = json_array_get(ev, 0);
+    assert_true(json_is_true(json_object_get(e, "authRemovalInd")));
+    assert_true(json_is_true(json_object_get(e, "success")));
+    assert_string_equal(json_string_value(json_object_get(e, "authType")), "5G_AKA");
+    assert_string_equal(json_string_value(json_object_get(e, "servingNetworkName")), fx.snn);
+    json_decref(ev);
+    assert_int_equal(fixture_exchange(&fx, &del, &a), 404); /* once */
+    assert_non_null(strstr(a.body, "CONTEXT_NOT_FOUND"));
+    free(a.body);
+
+    /* in progress: cancelled, then the UE's answer finds nothing; no event for it */
+    long st;
+    json_t *ctx = authenticate("imsi-001010000000008", NULL, &st);
+    assert_int_equal(st, 201);
+    const char *href = json_string_value(
+        json_object_get(json_object_get(json_object_get(ctx, "_links"), "5g-aka"), "href"));
+    assert_int_equal(fixture_request(&fx, AS_NF, "DELETE", href, NULL, NULL, 0, NULL), 204);
+    json_t *again = put_json(href, "{\"resStar\":null}", &st);
+    assert_int_equal(st, 404);
+    json_decref(again);
+    ev = auth_events("imsi-001010000000008");
+    assert_int_equal(json_array_size(ev), 1);
+    json_decref(ev);
+    /* the wrong method's resource for this context */
+    ctx = (json_decref(ctx), authenticate("imsi-001010000000008", NULL, &st));
+    char eap_url[300];
+    href = json_string_value(
+        json_object_get(json_object_get(json_object_get(ctx, "_links"), "5g-aka"), "href"));
+    snprintf(eap_url, sizeof(eap_url), "%.*s/eap-session",
+             (int)(strrchr(href, '/') - href), href);
+    assert_int_equal(fixture_request(&fx, AS_NF, "DELETE", eap_url, NULL, NULL, 0, NULL), 404);
+    json_decref(ctx);
+    usim_wipe(&u);
+}
+
+/* Rel-17 deregistration: every context of the SUPI goes; 204 also when there was none. */
+static void test_deregister(void **state)
+{
+    (void)state;
+    add("imsi-001010000000009", NULL);
+    long st;
+    json_t *ctx = authenticate("imsi-001010000000009", NULL, &st);
+    assert_int_equal(st, 201);
+    const char *href = json_string_value(
+        json_object_get(json_object_get(json_object_get(ctx, "_links"), "5g-aka"), "href"));
+    char url[256];
+    snprintf(url, sizeof(url), "%s/nausf-auth/v1/ue-authentications/deregister", fx.sbi);
+    json_t *r = post_json(url, "{\"supi\":\"imsi-001010000000009\"}", &st);
+    assert_int_equal(st, 204);
+    json_decref(r);
+    json_t *again = put_json(href, "{\"resStar\":null}", &st);
+    assert_int_equal(st, 404); /* the context is gone */
+    json_decref(again);
+    r = post_json(url, "{\"supi\":\"imsi-001010000000009\"}", &st);
+    assert_int_equal(st, 204);
+    json_decref(r);
+    r = post_json(url, "{}", &st);
+    assert_int_equal(st, 400);
+    assert_string_equal(json_string_value(json_object_get(r, "cause")), "MANDATORY_IE_MISSING");
+    json_decref(r);
+    r = post_json(url, "{\"supi\":\"suci-0-001-01-0-0-0-1\"}", &st);
+    assert_int_equal(st, 400);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(r, "invalidParams"), 0), "param")),
+                        "/supi");
+    json_decref(r);
+    json_decref(ctx);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_5g_aka_with_supi_and_both_suci_profiles),
+        cmocka_unit_test(test_created_context_media_type),
         cmocka_unit_test(test_wrong_res_star_fails),
         cmocka_unit_test(test_stale_sqn_resync_then_success),
         cmocka_unit_test(test_repeated_synch_failures_are_rejected),
         cmocka_unit_test(test_non_active_subscriptions_are_rejected),
         cmocka_unit_test(test_eap_aka_prime_session),
+        cmocka_unit_test(test_cancelled_5g_aka_result),
+        cmocka_unit_test(test_deregister),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

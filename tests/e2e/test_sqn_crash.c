@@ -18,8 +18,8 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
+#include "base/err.h"
 #include "base/hex.h"
 #include "crypto/milenage.h"
 #include "fixture.h"
@@ -180,16 +180,7 @@ static void test_no_sqn_reuse_across_kills(void **state)
     printf("%zu vectors in all, none repeated\n", total);
     assert_true(total > ROUNDS * 20); /* the bursts really exercised the daemon */
 
-    char db_path[128];
-    fixture_db_path(&fx, db_path, sizeof(db_path));
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    assert_int_equal(fixture_db_integrity(&fx), IOTSEC_OK);
     curl_slist_free_all(headers);
     for (int s = 0; s < SUBSCRIBERS; s++)
         free(seen[s]);

@@ -557,6 +557,35 @@ static void malformed(void **state)
     char path[200];
     snprintf(path, sizeof(path), "/%s/subscriptions/nope", af_a);
     assert_int_equal(t8(&A, tok_a, "GET", path, NULL, NULL, NULL), 404);
+
+    /* One behaviour on every face (issue 12): not JSON is INVALID_MSG_FORMAT, a missing IE is
+     * MANDATORY_IE_MISSING named by a JSON Pointer, another media type 415 (not 400). */
+    json_t *o = NULL;
+    assert_int_equal(post_sub(&A, tok_a, af_a, "not json", &o, NULL), 400);
+    assert_string_equal(json_string_value(json_object_get(o, "cause")), "INVALID_MSG_FORMAT");
+    json_decref(o);
+    assert_int_equal(post_sub(&A, tok_a, af_a, "{}", &o, NULL), 400);
+    assert_string_equal(json_string_value(json_object_get(o, "cause")), "MANDATORY_IE_MISSING");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(o, "invalidParams"), 0), "param")),
+                        "/monitoringType");
+    json_decref(o);
+    char url[700];
+    snprintf(url, sizeof(url), "%s" API "/%s/subscriptions", F.north, af_a);
+    fill(body, sizeof(body), cases[5], ext_a[1], sink1.url);
+    struct nb_response r;
+    for (int http2 = 0; http2 < 2; http2++) {
+        nb_call(&F, &A, "POST", url, tok_a, "text/plain", body, http2, &r);
+        assert_int_equal(r.status, 415);
+        assert_non_null(strstr(r.body, "UNSUPPORTED_MEDIA_TYPE"));
+        nb_response_free(&r);
+    }
+    /* HEAD wherever GET is: the GET's status and headers, no body */
+    nb_call(&F, &A, "HEAD", url, tok_a, NULL, NULL, 1, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "");
+    assert_non_null(strstr(r.headers, "content-type: application/json"));
+    nb_response_free(&r);
 }
 
 static void modify_and_delete(void **state)
@@ -725,7 +754,7 @@ static void refused_destination(const struct nb_identity *who, const char *tok, 
     json_t *ip = json_array_get(json_object_get(o, "invalidParams"), 0);
     const char *param = json_string_value(json_object_get(ip, "param"));
     const char *reason = json_string_value(json_object_get(ip, "reason"));
-    if (st != 400 || param == NULL || strcmp(param, "notificationDestination") != 0 ||
+    if (st != 400 || param == NULL || strcmp(param, "/notificationDestination") != 0 ||
         reason == NULL || strstr(reason, word) == NULL)
         fail_msg("%s: %ld %s: %s", dest, st, param ? param : "-", reason ? reason : "-");
     json_decref(o);

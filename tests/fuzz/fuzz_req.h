@@ -1,5 +1,5 @@
 /* A request being handled, without a connection: what a harness needs to call a decoder that
- * answers errors itself (dev_*_field, aka_json_body, a whole handler whose state is in memory).
+ * answers errors itself (dev_*_field, http_request_json, a whole handler whose state is in memory).
  * The answer is kept in the request (status, body) for the harness to check. */
 #ifndef IOTSEC_TESTS_FUZZ_REQ_H
 #define IOTSEC_TESTS_FUZZ_REQ_H

@@ -2,7 +2,7 @@
  * AuthenticationInfoRequest (servingNetworkName, resynchronizationInfo), the 5G AKA
  * confirmation (ConfirmationData: resStar) and the EAP session (EapSession: eapPayload, an
  * EAP-AKA' response). The first input byte picks what the rest is:
- *   0: an AuthenticationInfo body: aka_json_body, then the SNN and resynchronisation decoders
+ *   0: an AuthenticationInfo body: http_request_json, then the SNN and resynchronisation decoders
  *      in the order the handler calls them (the subscriber lookup needs the database);
  *   1: a ConfirmationData body for a live 5G AKA context: the real handler;
  *   2: an EapSession body for a live EAP-AKA' context: the real handler;
@@ -47,7 +47,7 @@ static bool status_in(int status, const int *ok, size_t n)
 static void auth_info(const uint8_t *data, size_t size)
 {
     struct http_request *req = fuzz_req_new(data, size, "application/json");
-    json_t *body = aka_json_body(req);
+    json_t *body = http_request_json(req);
     bool ok = false;
     if (body != NULL) {
         struct av_job job;
@@ -88,7 +88,7 @@ static char *run(void (*handler)(struct http_request *, void *), struct auth_ctx
     char *answer = fuzz_req_answer(req);
     fuzz_req_free(req);
     struct auth_ctx left;
-    auth_ctx_take(aka.ctxs, ctx->id, aka_now_ms(), &left); /* refused before the lookup */
+    auth_ctx_take(aka.ctxs, ctx->id, aka_now_ms(), true, &left); /* refused early, or kept */
     static const int statuses[] = {200, 400, 415};
     FUZZ_CHECK(status_in(*status, statuses, 3));
     return answer;

@@ -20,7 +20,18 @@ struct sbi_daemon {
     uint16_t north_port; /* the northbound face (bound to port 0: read from the ready line) */
     pid_t pid;
     int out_fd; /* the read end of its stdout, kept open so a late write cannot SIGPIPE */
+    char pg_db[64]; /* its PostgreSQL database (sbi_pg_admin_url set), else "" */
 };
+
+/* ---- PostgreSQL (bench_sbi_pg.c) ---- */
+
+/* --postgresql URL: a server where the benchmark may create databases (NULL: SQLite only). */
+extern const char *sbi_pg_admin_url;
+/* Prepended to every figure's name ("pg." for the PostgreSQL runs). */
+extern const char *sbi_report_prefix;
+/* A fresh database on that server: its name and URL. 0, or -1 with a message on stderr. */
+int sbi_pg_create(char *name, size_t name_len, char *url, size_t url_len);
+void sbi_pg_drop(const char *name);
 
 /* iotsecd init + run; waits for the ready line. 0, or -1 with a message on stderr. */
 int sbi_daemon_start(struct sbi_daemon *d);

@@ -61,7 +61,10 @@ static uint16_t free_port(void)
 /* Runs iotsecd init with its output in DIR/init.log; 0 when it exits 0. */
 static int daemon_init(struct sbi_daemon *d, const char *bin)
 {
-    char sbi[32], adm[32], log[96];
+    char sbi[32], adm[32], log[96], pg_url[768] = "";
+    if (sbi_pg_admin_url != NULL &&
+        sbi_pg_create(d->pg_db, sizeof(d->pg_db), pg_url, sizeof(pg_url)) != 0)
+        return -1;
     snprintf(sbi, sizeof(sbi), "127.0.0.1:%u", d->sbi_port);
     snprintf(adm, sizeof(adm), "127.0.0.1:%u", d->admin_port);
     snprintf(log, sizeof(log), "%s/init.log", d->dir);
@@ -72,8 +75,13 @@ static int daemon_init(struct sbi_daemon *d, const char *bin)
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd >= 0)
             dup2(fd, 1), dup2(fd, 2);
-        execl(bin, "iotsecd", "init", "--dir", d->inst, "--sbi", sbi, "--admin", adm,
-              "--northbound", "127.0.0.1:0", "--device", "127.0.0.1:0", (char *)NULL);
+        if (pg_url[0])
+            execl(bin, "iotsecd", "init", "--dir", d->inst, "--sbi", sbi, "--admin", adm,
+                  "--northbound", "127.0.0.1:0", "--device", "127.0.0.1:0", "--postgresql",
+                  pg_url, (char *)NULL);
+        else
+            execl(bin, "iotsecd", "init", "--dir", d->inst, "--sbi", sbi, "--admin", adm,
+                  "--northbound", "127.0.0.1:0", "--device", "127.0.0.1:0", (char *)NULL);
         _exit(127);
     }
     int status;
@@ -202,6 +210,8 @@ void sbi_daemon_cleanup(struct sbi_daemon *d, int keep)
 {
     if (d->pid > 0)
         sbi_daemon_stop(d);
+    if (d->pg_db[0] != '\0' && !keep)
+        sbi_pg_drop(d->pg_db);
     if (d->dir[0] == '\0')
         return;
     if (keep)

@@ -189,8 +189,8 @@ int sbi_cores(void)
 
 void sbi_report(const char *name, double value, const char *unit, int decimals)
 {
-    printf("{\"bench\":\"%s\",\"value\":%.*f,\"unit\":\"%s\",\"cores\":%d}\n", name, decimals,
-           value, unit, sbi_cores());
+    printf("{\"bench\":\"%s%s\",\"value\":%.*f,\"unit\":\"%s\",\"cores\":%d}\n",
+           sbi_report_prefix, name, decimals, value, unit, sbi_cores());
     fflush(stdout);
-    fprintf(stderr, "  %-36s %14.*f %s\n", name, decimals, value, unit);
+    fprintf(stderr, "  %s%-36s %14.*f %s\n", sbi_report_prefix, name, decimals, value, unit);
 }

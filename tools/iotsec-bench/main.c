@@ -1,6 +1,6 @@
 /* iotsec-bench: reproducible benchmarks that print one JSON object per figure.
  *   iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|location|evidence|
- *                 sbi-oauth|group|all]
+ *                 sbi-oauth|group|pin|all]
  *                [--seconds S]
  *                [--connections N] [--streams N] [--keep]
  */
@@ -9,17 +9,20 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_sbi.h"
 
 static int usage(void)
 {
     fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|"
-                    "location|evidence|sbi-oauth|group|all]\n"
+                    "location|evidence|sbi-oauth|group|pin|all]\n"
                     "                    [--seconds S]\n"
                     "                    [--connections N] [--streams N] [--keep]\n"
                     "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
                     "  --connections  HTTP/2 connections to the SBI face (4)\n"
                     "  --streams      concurrent authentications per connection (16)\n"
                     "  --keep         keep the daemon's temporary directory and log\n"
+                    "  --postgresql URL  sbi-auth and import again with the daemon's store on\n"
+                    "                 PostgreSQL (a database per daemon is created there)\n"
                     "  analytics: --devices N (100000)  --records N (2000000)\n"
                     "  provision: --devices N (4000 per phase)  --activations N (100000)\n");
     return 2;
@@ -37,7 +40,7 @@ static int count_arg(const char *s, unsigned max, unsigned *out)
 
 int main(int argc, char **argv)
 {
-    const char *group = "all";
+    const char *group = "all", *pg_url = NULL;
     double seconds = 0;
     struct bench_sbi_opts sbi = {.connections = 4, .streams = 16};
     struct bench_analytics_opts an = {.devices = 100000, .records = 2000000};
@@ -65,6 +68,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--records") == 0 && i + 1 < argc) {
             if (count_arg(argv[++i], 1000000000, &an.records) != 0)
                 return usage();
+        } else if (strcmp(argv[i], "--postgresql") == 0 && i + 1 < argc) {
+            pg_url = argv[++i]; /* sbi-auth and import again, daemon on PostgreSQL */
         } else if (strcmp(argv[i], "--keep") == 0) {
             sbi.keep = 1;
         } else if (argv[i][0] != '-') {
@@ -75,11 +80,12 @@ int main(int argc, char **argv)
     }
     static const char *const groups[] = {"all",      "aka",       "suci",      "sbi-auth",
                                          "import",   "analytics", "provision", "northbound",
-                                         "location", "evidence",  "sbi-oauth", "group"};
+                                         "location", "evidence",  "sbi-oauth", "group", "pin"};
     int g = 0;
-    while (g < 12 && strcmp(group, groups[g]) != 0)
+    const int n_groups = (int)(sizeof(groups) / sizeof(groups[0]));
+    while (g < n_groups && strcmp(group, groups[g]) != 0)
         g++;
-    if (g == 12)
+    if (g == n_groups)
         return usage();
     if (devices_given && an.devices <= 1000000)
         prov.devices = an.devices; /* --devices also sizes the provisioning fleets */
@@ -96,6 +102,17 @@ int main(int argc, char **argv)
         rc |= bench_sbi_auth(&sbi);
     if (g == 0 || g == 4)
         rc |= bench_import(&sbi);
+    if (pg_url != NULL && (g == 0 || g == 3 || g == 4)) {
+        /* The same figures with the daemon's store on PostgreSQL, named pg.* */
+        sbi_pg_admin_url = pg_url;
+        sbi_report_prefix = "pg.";
+        if (g == 0 || g == 3)
+            rc |= bench_sbi_auth(&sbi);
+        if (g == 0 || g == 4)
+            rc |= bench_import(&sbi);
+        sbi_report_prefix = "";
+        sbi_pg_admin_url = NULL;
+    }
     if (g == 0 || g == 5)
         rc |= bench_analytics(&an);
     if (g == 0 || g == 6)
@@ -110,5 +127,7 @@ int main(int argc, char **argv)
         rc |= bench_sbi_oauth(&sbi);
     if (g == 0 || g == 11)
         rc |= bench_group(seconds);
+    if (g == 0 || g == 12)
+        rc |= bench_pin(seconds);
     return rc ? 1 : 0;
 }

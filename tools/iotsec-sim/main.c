@@ -12,7 +12,13 @@
  * transferred to a new owner OWNER (certificate fleets: the voucher chain starts at the test
  * manufacturer's root), loses its old credential and onboards again. --timeout S (30): a
  * daemon that does not answer for S seconds (not running, stopped, hung) ends the run with a
- * message and exit status 2. */
+ * message and exit status 2.
+ *
+ * iotsec-sim pin --dir DIR --pines N [--ready FILE]
+ * A household's Personal IoT Network (docs/pin.md) through the daemon: one PEMC, two PEGCs, N
+ * PINEs (a rogue, a removed one, a tampered one), two PINs and two AFs; the last stdout line
+ * is {"pines","approved","authenticated","rogue_refused","removed_refused","tamper_refused",
+ * "af_own_pin_ok","af_other_pin_refused","p99_ms",...}. Exit 1 when an expectation failed. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +69,32 @@ int main(int argc, char **argv)
     const char *dir = NULL, *ready = NULL, *transfer_to = NULL;
     uint32_t n = 0, k = 0, threads = 32, rotate = 0, trace = UINT32_MAX, timeout = 30;
     struct sim_fleet_opts o = {0};
+    if (argc >= 2 && strcmp(argv[1], "pin") == 0) {
+        uint32_t pines = 0;
+        for (int i = 2; i < argc; i++) {
+            const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+            if (strcmp(a, "--dir") == 0 && v)
+                dir = argv[++i];
+            else if (strcmp(a, "--ready") == 0 && v)
+                ready = argv[++i];
+            else if (strcmp(a, "--pines") == 0 && parse_u32(v, 100000, &pines))
+                i++;
+            else {
+                fprintf(stderr,
+                        "usage: iotsec-sim pin --dir DIR --pines N (>= 4) [--ready FILE]\n");
+                return 2;
+            }
+        }
+        struct sim_instance in;
+        if (dir == NULL || pines < 4 || sim_instance_load(&in, dir, ready) != 0) {
+            fprintf(stderr, "usage: iotsec-sim pin --dir DIR --pines N (>= 4) [--ready FILE]\n");
+            return 2;
+        }
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        int rc = sim_pin_run(&in, pines);
+        curl_global_cleanup();
+        return rc;
+    }
     if (argc < 2 || strcmp(argv[1], "fleet") != 0) {
         usage();
         return 2;

@@ -20,7 +20,7 @@
 /* ---- the instance ---- */
 struct sim_instance {
     char dir[512];
-    char sbi[128], admin[128], device[128]; /* base URLs, "https://host:port" */
+    char sbi[128], admin[128], device[128], north[128]; /* base URLs, "https://host:port" */
     char ca[600], admin_crt[600], admin_key[600], nf_crt[600], nf_key[600];
     char mcc[4], mnc[4];
     char snn[64]; /* 5G:mncXXX.mccYYY.3gppnetwork.org */
@@ -141,6 +141,15 @@ int sim_authenticate_all(const struct sim_instance *in, struct sim_device *d, ui
 
 /* A credential store in memory (the sdk's cred_store interface). */
 int sim_memstore_new(struct cred_store **out);
+
+/* iotsec-sim pin (sim_pin.c): a household's PIN, its PINEs and two AFs; prints the JSON
+ * summary as its last line. 0 when every expectation held, 1 otherwise, 2 for setup errors. */
+int sim_pin_run(const struct sim_instance *in, uint32_t n_pines);
+/* iotsec-bench pin: `threads` PINEs authenticating through their PEGCs for `seconds`
+ * (*rate: authentications/s, *p99_ms), then one removal and the PEGC's next check
+ * (*revoke_ms: from the removal's request until the refusal). 0 or -1. */
+int sim_pin_load(const struct sim_instance *in, double seconds, unsigned threads, double *rate,
+                 double *p99_ms, double *revoke_ms);
 
 double sim_now(void);
 

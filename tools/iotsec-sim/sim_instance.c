@@ -60,6 +60,9 @@ static int load_ready(struct sim_instance *in, const char *ready_file)
     snprintf(in->sbi, sizeof(in->sbi), "%s", sbi);
     snprintf(in->admin, sizeof(in->admin), "%s", adm);
     snprintf(in->device, sizeof(in->device), "%s", dev);
+    const char *north = json_string_value(json_object_get(o, "northbound"));
+    if (north)
+        snprintf(in->north, sizeof(in->north), "%s", north);
     json_decref(o);
     return 0;
 }
@@ -79,6 +82,7 @@ int sim_instance_load(struct sim_instance *in, const char *dir, const char *read
     strcpy(in->mcc, "001");
     strcpy(in->mnc, "01");
     snprintf(in->device, sizeof(in->device), "https://127.0.0.1:8444");
+    snprintf(in->north, sizeof(in->north), "https://127.0.0.1:8443");
     while (fgets(line, sizeof(line), fp)) {
         if (line[0] != ' ' && line[0] != '#')
             in_listen = strncmp(line, "listen:", 7) == 0;
@@ -92,6 +96,8 @@ int sim_instance_load(struct sim_instance *in, const char *dir, const char *read
             https_url(v, in->admin, sizeof(in->admin));
         else if (in_listen && yaml_value(line, "device", v, sizeof(v)) && v[0])
             https_url(v, in->device, sizeof(in->device));
+        else if (in_listen && yaml_value(line, "northbound", v, sizeof(v)) && v[0])
+            https_url(v, in->north, sizeof(in->north));
     }
     fclose(fp);
     if (ready_file && load_ready(in, ready_file) != 0)

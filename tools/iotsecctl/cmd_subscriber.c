@@ -100,7 +100,34 @@ static int cmd_show(int argc, char **argv)
     if (rc)
         return rc;
     snprintf(path, sizeof(path), "/admin/v1/subscribers/%s", supi);
-    return admin_call("subscriber show", "GET", path, NULL, NULL, 0);
+    long status = 0;
+    char *answer = NULL;
+    rc = admin_request("subscriber show", "GET", path, NULL, NULL, 0, &status, &answer);
+    if (rc != 0 || status != 200) {
+        rc = rc ? rc : admin_print_answer("subscriber show", status, answer);
+        free(answer);
+        return rc;
+    }
+    /* with the newest authentication results the UDM stored for it (Nudm_UEAU AuthEvent) */
+    json_t *sub = json_loads(answer, 0, NULL);
+    free(answer);
+    answer = NULL;
+    long ev_status = 0;
+    snprintf(path, sizeof(path), "/admin/v1/subscribers/%s/auth-events", supi);
+    rc = admin_request("subscriber show", "GET", path, NULL, NULL, 0, &ev_status, &answer);
+    json_t *ev = rc == 0 && ev_status == 200 ? json_loads(answer, 0, NULL) : NULL;
+    free(answer);
+    if (json_is_object(sub))
+        json_object_set(sub, "recent_auth_events",
+                        json_is_array(json_object_get(ev, "authEvents"))
+                            ? json_object_get(ev, "authEvents")
+                            : json_null());
+    char *text = sub ? json_dumps(sub, JSON_COMPACT) : NULL;
+    rc = admin_print_answer("subscriber show", text ? 200 : 500, text);
+    free(text);
+    json_decref(sub);
+    json_decref(ev);
+    return rc;
 }
 
 static int cmd_list(int argc, char **argv)
@@ -285,6 +312,8 @@ static const struct command subscriber_commands[] = {
     {"release", cmd_release, "SUPI [--reason TEXT] [--by NAME]   quarantined -> active (audited)"},
     {"quarantine", cmd_quarantine, "SUPI --reason TEXT [--by NAME]   isolate by hand (audited)"},
     {"delete", cmd_delete, "SUPI   (crypto-erases the credentials)"},
+    {"set-roles", cmd_pin_set_roles,
+     "SUPI [--pin-gateway] [--pin-manager]   PIN roles (PEGC, PEMC); none removes them"},
 };
 
 int cmd_subscriber(int argc, char **argv)

@@ -47,6 +47,8 @@ int cmd_audit_log(int argc, char **argv);    /* audit log ... */
 int cmd_audit_verify(int argc, char **argv); /* audit verify */
 int cmd_audit(int argc, char **argv); /* the "audit" group: credentials (default), log, verify */
 int cmd_location(int argc, char **argv);
+int cmd_pin(int argc, char **argv);           /* pin list|show|delete */
+int cmd_pin_set_roles(int argc, char **argv); /* subscriber set-roles */
 int cmd_backup(int argc, char **argv); /* cmd_backup.c */
 
 #endif

@@ -37,6 +37,7 @@ static const struct command groups[] = {
     {"af", cmd_af, "application functions of the northbound face: add, list, disable, enable"},
     {"consent", cmd_consent, "owners' consents for AFs: grant (prints the external ids), revoke"},
     {"group", cmd_group, "message groups (create, add, remove, show, list); consent groups (add)"},
+    {"pin", cmd_pin, "Personal IoT Networks: list, show, delete (roles: subscriber set-roles)"},
     {"expose", cmd_expose, "northbound token keys: rotate-signing-key, retire-signing-key"},
     {"backup", cmd_backup, "FILE   an online copy of the instance's SQLite database (not the KEK)"},
 };

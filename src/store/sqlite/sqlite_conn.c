@@ -255,8 +255,10 @@ int sqlite_error(struct sqlite_conn *conn, int sqlite_rc)
         break;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-    case SQLITE_FULL: /* a full disk is overload: answered 503 + Retry-After, not 500 */
         err = IOTSEC_ERR_BUSY;
+        break;
+    case SQLITE_FULL: /* a full disk is overload: answered 503 + Retry-After, not 500 */
+        err = IOTSEC_ERR_FULL;
         break;
     case SQLITE_NOMEM:
         err = IOTSEC_ERR_NOMEM;

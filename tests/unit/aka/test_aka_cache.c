@@ -192,18 +192,50 @@ static void test_auth_contexts(void **state)
     assert_int_equal(auth_ctx_put(t, &ctx), IOTSEC_ERR_BUSY); /* the limit */
     assert_int_equal(auth_ctx_count(t), 3);
 
-    assert_int_equal(auth_ctx_take(t, id1, 999, &out), IOTSEC_OK);
+    assert_int_equal(auth_ctx_take(t, id1, 999, false, &out), IOTSEC_OK);
     assert_int_equal(out.xres_star[0], 0xab);
     assert_string_equal(out.supi, "imsi-001010000000001");
-    assert_int_equal(auth_ctx_take(t, id1, 999, &out), IOTSEC_ERR_NOTFOUND);     /* once */
-    assert_int_equal(auth_ctx_take(t, ctx.id, 1000, &out), IOTSEC_ERR_NOTFOUND); /* expired */
-    assert_int_equal(auth_ctx_take(t, "short", 0, &out), IOTSEC_ERR_NOTFOUND);
-    assert_int_equal(auth_ctx_take(t, NULL, 0, &out), IOTSEC_ERR_NOTFOUND);
+    assert_int_equal(auth_ctx_take(t, id1, 999, false, &out), IOTSEC_ERR_NOTFOUND); /* once */
+    assert_int_equal(auth_ctx_take(t, ctx.id, 1000, false, &out), IOTSEC_ERR_NOTFOUND); /* expired */
+    assert_int_equal(auth_ctx_take(t, "short", 0, false, &out), IOTSEC_ERR_NOTFOUND);
+    assert_int_equal(auth_ctx_take(t, NULL, 0, false, &out), IOTSEC_ERR_NOTFOUND);
     assert_int_equal(auth_ctx_count(t), 1);
     assert_int_equal(auth_ctx_expire(t, 999), 0);
     assert_int_equal(auth_ctx_expire(t, 1000), 1);
     assert_int_equal(auth_ctx_count(t), 0);
     assert_int_equal(auth_ctx_put(t, &ctx), IOTSEC_OK); /* room again */
+    auth_ctx_table_free(t);
+}
+
+/* A confirmed result is kept without keys, cannot be confirmed again, can be deleted once,
+ * has its own bound, and goes with the SUPI's deregistration. */
+static void test_confirmed_results(void **state)
+{
+    (void)state;
+    struct auth_ctx_table *t = auth_ctx_table_new(2);
+    struct auth_ctx ctx = {.kind = AUTH_CTX_5G_AKA, .expires_at_ms = 1000}, out;
+    strcpy(ctx.supi, "imsi-001010000000001");
+    memset(ctx.kausf, 0x5a, sizeof(ctx.kausf));
+    assert_int_equal(auth_ctx_put(t, &ctx), IOTSEC_OK);
+    assert_int_equal(auth_ctx_take(t, ctx.id, 10, false, &out), IOTSEC_OK);
+    assert_int_equal(auth_ctx_keep_result(t, &out, 5000), IOTSEC_OK);
+    assert_int_equal(auth_ctx_count(t), 0); /* results are not pending contexts */
+    assert_int_equal(auth_ctx_take(t, ctx.id, 20, false, &out), IOTSEC_ERR_NOTFOUND);
+    assert_int_equal(auth_ctx_take(t, ctx.id, 20, true, &out), IOTSEC_OK);
+    assert_true(out.confirmed);
+    assert_int_equal(out.kausf[0], 0); /* no key kept */
+    assert_string_equal(out.supi, "imsi-001010000000001");
+    assert_int_equal(auth_ctx_take(t, ctx.id, 20, true, &out), IOTSEC_ERR_NOTFOUND);
+    /* the results' own bound */
+    assert_int_equal(auth_ctx_keep_result(t, &ctx, 5000), IOTSEC_OK);
+    ctx.id[0] = ctx.id[0] == 'a' ? 'b' : 'a';
+    assert_int_equal(auth_ctx_keep_result(t, &ctx, 5000), IOTSEC_OK);
+    assert_int_equal(auth_ctx_keep_result(t, &ctx, 5000), IOTSEC_ERR_BUSY);
+    assert_int_equal(auth_ctx_put(t, &ctx), IOTSEC_OK); /* pending ones still fit */
+    assert_int_equal(auth_ctx_drop_supi(t, "imsi-001010000000002"), 0);
+    assert_int_equal(auth_ctx_drop_supi(t, "imsi-001010000000001"), 3);
+    assert_int_equal(auth_ctx_keep_result(t, &ctx, 5000), IOTSEC_OK); /* room again */
+    assert_int_equal(auth_ctx_expire(t, 5000), 1);
     auth_ctx_table_free(t);
 }
 
@@ -216,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_takes_never_repeat),
         cmocka_unit_test(test_many_subscribers_grow_the_table),
         cmocka_unit_test(test_auth_contexts),
+        cmocka_unit_test(test_confirmed_results),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,11 +18,13 @@
 #include "base/err.h"
 #include "crypto/seal.h"
 #include "subscriber/subscriber.h"
+#include "test_db.h"
 
 #define SUPI "imsi-001010000000042"
 
 static const struct seal_kek kek = {.id = 1, .key = {9, 8, 7}};
-static char dir[64], key_path[128], db_path[128];
+static char dir[64], key_path[128];
+static struct test_db db; /* SQLite file, or a PostgreSQL database (IOTSEC_TEST_STORE_URL) */
 static struct store *store;
 
 static int setup(void **state)
@@ -32,20 +34,21 @@ static int setup(void **state)
     if (mkdtemp(dir) == NULL)
         return -1;
     snprintf(key_path, sizeof(key_path), "%s/analytics.key", dir);
-    snprintf(db_path, sizeof(db_path), "%s/db", dir);
+    test_db_make(&db);
     static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
                                                {9, "analytics", ANALYTICS_MIGRATION_1, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
     opt.migration_count = 2;
-    return store_open(db_path, &opt, &store) == IOTSEC_OK ? 0 : -1;
+    return store_open(db.target, &opt, &store) == IOTSEC_OK ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
     store_close(store);
+    test_db_remove(&db);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     return system(cmd) == 0 ? 0 : -1;

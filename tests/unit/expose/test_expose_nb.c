@@ -16,6 +16,7 @@
 #include <sqlite3.h> /* the tamper test edits the file behind the store */
 
 #include "base/err.h"
+#include "test_db.h"
 #include "crypto/rand.h"
 #include "expose/nb_int.h"
 
@@ -93,7 +94,8 @@ static void test_cache_bounded_evicts_first_to_expire(void **state)
 #define SB "imsi-001010000000002"
 
 struct env {
-    char dir[64], db[96];
+    struct test_db tdb; /* SQLite file, or a PostgreSQL database (IOTSEC_TEST_STORE_URL) */
+    const char *db;
     struct seal_kek kek;
     struct store *store;
     struct expose_nb *nb;
@@ -119,16 +121,17 @@ static int seed_run(struct store_conn *c, void *arg)
     return store_exec(c, SEED) == IOTSEC_OK ? IOTSEC_OK : IOTSEC_ERR_IO;
 }
 
+static const struct store_migration env_migrations[] = {
+    {4, "expose", EXPOSE_MIGRATION_1, NULL},
+    {11, "expose destinations", EXPOSE_MIGRATION_2, NULL},
+    {12, "expose token gen", EXPOSE_MIGRATION_TOKEN_GEN, NULL}};
+
 static void open_env(struct env *e)
 {
-    static const struct store_migration m[] = {
-        {4, "expose", EXPOSE_MIGRATION_1, NULL},
-        {11, "expose destinations", EXPOSE_MIGRATION_2, NULL},
-        {12, "expose token gen", EXPOSE_MIGRATION_TOKEN_GEN, NULL}};
     struct store_options so;
     store_options_init(&so);
-    so.migrations = m;
-    so.migration_count = 3;
+    so.migrations = env_migrations;
+    so.migration_count = sizeof(env_migrations) / sizeof(env_migrations[0]);
     so.synchronous = STORE_SYNC_NORMAL;
     assert_int_equal(store_open(e->db, &so, &e->store), IOTSEC_OK);
     struct expose_nb_config cfg = {.store = e->store, .kek = &e->kek, .issuer = "https://t"};
@@ -149,10 +152,8 @@ static void close_env(struct env *e)
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof(*e));
-    snprintf(e->dir, sizeof(e->dir), "/tmp/iotsec-nb-XXXXXX");
-    if (mkdtemp(e->dir) == NULL)
-        return -1;
-    snprintf(e->db, sizeof(e->db), "%s/t.db", e->dir);
+    test_db_make(&e->tdb);
+    e->db = e->tdb.target;
     e->kek.id = 1;
     crypto_random(e->kek.key, sizeof(e->kek.key));
     open_env(e);
@@ -166,10 +167,7 @@ static int teardown(void **state)
 {
     struct env *e = *state;
     close_env(e);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", e->dir);
-    if (system(cmd) != 0)
-        return -1;
+    test_db_remove(&e->tdb);
     free(e);
     return 0;
 }
@@ -250,6 +248,34 @@ static void verify_table(struct env *e, int want_rc, uint64_t want_count, int64_
     store_close(s);
 }
 
+/* The same tampering on PostgreSQL, through the store: the append-only trigger refuses the
+ * DELETE; dropped, the UPDATE goes through and verification must find it. */
+static int pg_tamper_run(struct store_conn *c, void *arg)
+{
+    (void)arg;
+    return store_exec(c, "DROP TRIGGER expose_audit_no_update ON expose_audit;"
+                         "UPDATE expose_audit SET allow = 1 - allow WHERE seq = 7");
+}
+
+static int pg_delete_run(struct store_conn *c, void *arg)
+{
+    (void)arg;
+    return store_exec(c, "DELETE FROM expose_audit WHERE seq = 15");
+}
+
+static void pg_tamper(struct env *e)
+{
+    struct store *s;
+    struct store_options so;
+    store_options_init(&so);
+    so.migrations = env_migrations;
+    so.migration_count = sizeof(env_migrations) / sizeof(env_migrations[0]);
+    assert_int_equal(store_open(e->db, &so, &s), IOTSEC_OK);
+    assert_int_not_equal(store_write_sync(s, pg_delete_run, NULL), IOTSEC_OK);
+    assert_int_equal(store_write_sync(s, pg_tamper_run, NULL), IOTSEC_OK);
+    store_close(s);
+}
+
 static void test_audit_chain_over_the_store(void **state)
 {
     struct env *e = *state;
@@ -267,6 +293,12 @@ static void test_audit_chain_over_the_store(void **state)
     close_env(e);
     verify_table(e, IOTSEC_OK, 16, 0);
     /* the schema refuses edits; a rewrite behind its back is found at the right record */
+    if (e->tdb.pg) {
+        pg_tamper(e);
+        verify_table(e, IOTSEC_ERR_AUTH, 0, 7);
+        open_env(e);
+        return;
+    }
     sqlite3 *db;
     assert_int_equal(sqlite3_open(e->db, &db), SQLITE_OK);
     assert_int_not_equal(sqlite3_exec(db, "DELETE FROM expose_audit WHERE seq = 15", NULL, NULL,

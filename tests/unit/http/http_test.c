@@ -159,6 +159,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *user)
         copy_value(f->request_id, sizeof(f->request_id), p + 13, len - 13);
     if (len > 6 && strncasecmp(p, "allow:", 6) == 0)
         copy_value(f->allow, sizeof(f->allow), p + 6, len - 6);
+    if (len > 12 && strncasecmp(p, "retry-after:", 12) == 0)
+        copy_value(f->retry_after, sizeof(f->retry_after), p + 12, len - 12);
     return len;
 }
 
@@ -168,7 +170,7 @@ void fetch_run(struct fetch *f)
     assert_non_null(c);
     f->data = NULL;
     f->len = 0;
-    f->request_id[0] = f->allow[0] = f->content_type[0] = '\0';
+    f->request_id[0] = f->allow[0] = f->content_type[0] = f->retry_after[0] = '\0';
     curl_easy_setopt(c, CURLOPT_URL, f->url);
     curl_easy_setopt(c, CURLOPT_HTTP_VERSION, f->version ? f->version : CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);

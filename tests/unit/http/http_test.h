@@ -40,6 +40,7 @@ struct fetch {
     char content_type[128];
     char request_id[64];
     char allow[128];
+    char retry_after[16];
     char *data; /* body, NUL-terminated, malloc'd */
     size_t len;
 };

@@ -91,9 +91,12 @@ static void test_matching(void **state)
 
     /* Known path, wrong method: 405 with every method of the matching patterns, once. */
     assert_int_equal(match(&r, "PATCH", "/ue/x/sdm", &m), IOTSEC_ERR_STATE);
-    assert_string_equal(m.allow, "GET, PUT, DELETE");
+    assert_string_equal(m.allow, "GET, HEAD, PUT, DELETE");
+    /* RFC 9110: HEAD wherever GET is, through the GET route (no HEAD route registered). */
+    assert_int_equal(match(&r, "HEAD", "/ue/x/sdm", &m), IOTSEC_OK);
+    assert_string_equal(m.route->method, "GET");
     assert_int_equal(match(&r, "POST", "/ue/x/am", &m), IOTSEC_ERR_STATE);
-    assert_string_equal(m.allow, "GET, DELETE");
+    assert_string_equal(m.allow, "GET, HEAD, DELETE");
 
     /* Deeper than any pattern may be. */
     char deep[400] = "";

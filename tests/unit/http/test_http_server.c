@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,6 +92,20 @@ static void h_problem(struct http_request *req, void *user)
     struct http_invalid_param ip[] = {{"/authType", "unknown value"}, {"/x", NULL}};
     http_respond_problem(req, 400, "Bad Request", "authType is invalid", "MANDATORY_IE_INCORRECT",
                          ip, 2);
+}
+
+/* The shared answers of every face (body.c). */
+static void h_json_body(struct http_request *req, void *user)
+{
+    (void)user;
+    json_t *o = http_request_json(req);
+    if (o)
+        http_respond_json(req, 200, o);
+}
+
+static void h_error(struct http_request *req, void *user)
+{
+    http_respond_error(req, (int)(intptr_t)user, "saving");
 }
 
 /* 200 requests parked until all have arrived (or 2 s passed), then answered by a thread:
@@ -192,6 +207,16 @@ static int group_setup(void **state)
     assert_int_equal(http_server_route(srv, "GET", "/whoami", h_whoami, NULL), IOTSEC_OK);
     assert_int_equal(http_server_route(srv, "GET", "/silent", h_silent, NULL), IOTSEC_OK);
     assert_int_equal(http_server_route(srv, "GET", "/problem", h_problem, NULL), IOTSEC_OK);
+    assert_int_equal(http_server_route(srv, "POST", "/json", h_json_body, NULL), IOTSEC_OK);
+    assert_int_equal(
+        http_server_route(srv, "GET", "/full", h_error, (void *)(intptr_t)IOTSEC_ERR_FULL),
+        IOTSEC_OK);
+    assert_int_equal(
+        http_server_route(srv, "GET", "/busy", h_error, (void *)(intptr_t)IOTSEC_ERR_BUSY),
+        IOTSEC_OK);
+    assert_int_equal(
+        http_server_route(srv, "GET", "/broken", h_error, (void *)(intptr_t)IOTSEC_ERR_IO),
+        IOTSEC_OK);
     assert_int_equal(http_server_route(srv, "GET", "/park", h_park, NULL), IOTSEC_OK);
     assert_int_equal(http_server_route(srv, "GET", "/worker", h_worker, NULL), IOTSEC_OK);
     /* Misconfigurations are refused. */
@@ -591,7 +616,7 @@ static void test_404_405_problems(void **state)
                            .version = versions[v]};
         fetch_run(&na);
         expect_problem(&na, 405, "Method Not Allowed");
-        assert_string_equal(na.allow, "GET, PUT");
+        assert_string_equal(na.allow, "GET, HEAD, PUT");
         fetch_done(&na);
     }
     /* A handler's own problem, with cause and invalidParams. */
@@ -771,6 +796,76 @@ static void test_connections_spread_over_workers(void **state)
         h2c_close(&conns[i]);
 }
 
+static void expect_cause(struct fetch *f, long status, const char *cause)
+{
+    fetch_run(f);
+    assert_int_equal(f->status, status);
+    assert_string_equal(f->content_type, "application/problem+json");
+    json_t *j = fetch_json(f);
+    const char *c = json_string_value(json_object_get(j, "cause"));
+    if (cause == NULL ? c != NULL : c == NULL || strcmp(c, cause) != 0)
+        fail_msg("%s: cause %s, expected %s", f->url, c ? c : "(none)", cause ? cause : "(none)");
+    json_decref(j);
+}
+
+static void test_shared_answers(void **state)
+{
+    (void)state;
+    /* a full disk: 503 with a cause and a long Retry-After; a full queue: 503 + 1 s */
+    struct fetch full = {.url = url_of("http", clear_port, "/full"),
+                         .version = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE};
+    expect_cause(&full, 503, "INSUFFICIENT_RESOURCES");
+    assert_string_equal(full.retry_after, "30");
+    fetch_done(&full);
+    struct fetch busy = {.url = url_of("http", clear_port, "/busy"),
+                         .version = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE};
+    expect_cause(&busy, 503, "NF_CONGESTION");
+    assert_string_equal(busy.retry_after, "1");
+    fetch_done(&busy);
+    struct fetch broken = {.url = url_of("http", clear_port, "/broken"),
+                           .version = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE};
+    expect_cause(&broken, 500, "SYSTEM_FAILURE");
+    assert_string_equal(broken.retry_after, "");
+    fetch_done(&broken);
+    /* JSON bodies: media types with parameters or a +json suffix are JSON; others are 415 */
+    static const struct {
+        const char *header, *body;
+        long status;
+        const char *cause;
+    } cases[] = {
+        {"Content-Type: application/json", "{\"a\":1}", 200, NULL},
+        {"Content-Type: application/json; charset=utf-8", "{}", 200, NULL},
+        {"Content-Type: APPLICATION/JSON", "{}", 200, NULL},
+        {"Content-Type: application/merge-patch+json", "{}", 200, NULL},
+        {"Content-Type: application/jsonx", "{}", 415, "UNSUPPORTED_MEDIA_TYPE"},
+        {"Content-Type: text/json+x", "{}", 415, "UNSUPPORTED_MEDIA_TYPE"},
+        {"Content-Type: text/plain", "{}", 415, "UNSUPPORTED_MEDIA_TYPE"},
+        {NULL, "{}", 415, "UNSUPPORTED_MEDIA_TYPE"},
+        {"Content-Type: application/json", "{", 400, "INVALID_MSG_FORMAT"},
+        {"Content-Type: application/json", "[]", 400, "INVALID_MSG_FORMAT"},
+        {"Content-Type: application/json", "{\"a\":1,\"a\":2}", 400, "INVALID_MSG_FORMAT"},
+        {"Content-Type: application/json", "", 400, "INVALID_MSG_FORMAT"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fetch f = {.url = url_of("http", clear_port, "/json"),
+                          .method = "POST",
+                          .body = cases[i].body,
+                          .body_len = strlen(cases[i].body) ? 0 : 1,
+                          .header = cases[i].header,
+                          .version = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE};
+        if (!cases[i].body[0]) /* an empty body: send one space, still not JSON */
+            f.body = " ";
+        if (cases[i].status == 200) {
+            fetch_run(&f);
+            if (f.status != 200)
+                fail_msg("case %zu: %ld", i, f.status);
+        } else {
+            expect_cause(&f, cases[i].status, cases[i].cause);
+        }
+        fetch_done(&f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -788,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_any_client_cert),
         cmocka_unit_test(test_no_resumption_sends_no_ticket),
         cmocka_unit_test(test_connections_spread_over_workers),
+        cmocka_unit_test(test_shared_answers),
     };
     if (getenv("HTTP_TEST_FILTER")) /* e.g. HTTP_TEST_FILTER=test_body_limit */
         cmocka_set_test_filter(getenv("HTTP_TEST_FILTER"));

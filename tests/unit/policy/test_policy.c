@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "test_db.h"
 #include "policy/policy_int.h"
 #include "subscriber/subscriber.h"
 
@@ -81,17 +82,18 @@ static void test_json(void **state)
 /* ---- the store ---- */
 
 struct fixture {
-    char dir[64], path[96];
+    struct test_db db; /* SQLite file, or a PostgreSQL database (IOTSEC_TEST_STORE_URL) */
+    const char *path;
     struct store *store;
 };
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    strcpy(f->dir, "/tmp/iotsec-policy-XXXXXX");
-    if (f == NULL || mkdtemp(f->dir) == NULL)
+    if (f == NULL)
         return -1;
-    snprintf(f->path, sizeof(f->path), "%s/db", f->dir);
+    test_db_make(&f->db);
+    f->path = f->db.target;
     static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
                                                {6, "policy", POLICY_MIGRATION_1, NULL},
                                                {10, "policy 2", POLICY_MIGRATION_2, NULL}};
@@ -118,11 +120,9 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     store_close(f->store);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    int rc = system(cmd);
+    test_db_remove(&f->db);
     free(f);
-    return rc == 0 ? 0 : -1;
+    return 0;
 }
 
 static void act(struct fixture *f, const char *supi, enum an_exception x, unsigned actions,

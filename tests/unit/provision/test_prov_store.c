@@ -14,6 +14,7 @@
 
 #include "aka/aka.h"
 #include "base/err.h"
+#include "test_db.h"
 #include "provision/prov_int.h"
 #include "subscriber/subscriber.h"
 
@@ -25,7 +26,8 @@ static const struct store_migration migrations[] = {
 };
 
 struct env {
-    char path[64];
+    struct test_db db; /* SQLite file, or a PostgreSQL database (IOTSEC_TEST_STORE_URL) */
+    const char *path;
     struct store *s;
     struct seal_kek kek;
     struct provision *p;
@@ -52,8 +54,8 @@ static void close_env(struct env *e)
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof(*e));
-    snprintf(e->path, sizeof(e->path), "/tmp/test_prov_store_%d.db", (int)getpid());
-    unlink(e->path);
+    test_db_make(&e->db);
+    e->path = e->db.target;
     memset(e->kek.key, 0x42, sizeof(e->kek.key));
     e->kek.id = 1;
     open_env(e);
@@ -65,12 +67,7 @@ static int teardown(void **state)
 {
     struct env *e = *state;
     close_env(e);
-    char p[80];
-    unlink(e->path);
-    snprintf(p, sizeof(p), "%s-wal", e->path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", e->path);
-    unlink(p);
+    test_db_remove(&e->db);
     free(e);
     return 0;
 }

@@ -30,10 +30,12 @@ static const struct store_migration schema[] = {
     {1, "counters",
      "CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
      "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 9999)"
-     " INSERT INTO counters SELECT i, 0 FROM c;", NULL},
+     " INSERT INTO counters SELECT i, 0 FROM c;",
+     NULL},
     {2, "subscribers",
      "CREATE TABLE subscribers (id INTEGER PRIMARY KEY, supi TEXT NOT NULL UNIQUE,"
-     " gpsi TEXT, state INTEGER NOT NULL, sqn INTEGER NOT NULL, cred BLOB NOT NULL);", NULL},
+     " gpsi TEXT, state INTEGER NOT NULL, sqn INTEGER NOT NULL, cred BLOB NOT NULL);",
+     NULL},
 };
 
 static char dir[256];

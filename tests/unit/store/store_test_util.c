@@ -15,32 +15,26 @@
 
 void tmpdb_make(struct tmpdb *t)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(t->dir, sizeof(t->dir), "%s/iotsec-store-XXXXXX", base && *base ? base : "/tmp");
-    if (mkdtemp(t->dir) == NULL)
-        fail_msg("mkdtemp %s: %s", t->dir, strerror(errno));
-    snprintf(t->path, sizeof(t->path), "%s/test.db", t->dir);
+    test_db_make(&t->db);
+    t->path = t->db.target;
+    t->pg = t->db.pg;
 }
 
 void tmpdb_remove(struct tmpdb *t)
 {
-    static const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-    char p[320];
-    for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-        snprintf(p, sizeof(p), "%s%s", t->path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(t->dir);
+    test_db_remove(&t->db);
 }
 
 const struct store_migration test_migrations[] = {
     {1, "items",
      "CREATE TABLE items (id INTEGER PRIMARY KEY, thread INTEGER, seq INTEGER,"
-     " payload TEXT, UNIQUE (thread, seq));", NULL},
+     " payload TEXT, UNIQUE (thread, seq));",
+     NULL},
     {2, "counters",
      "CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
      "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c"
-     " WHERE i < 15) INSERT INTO counters SELECT i, 0 FROM c;", NULL},
+     " WHERE i < 15) INSERT INTO counters SELECT i, 0 FROM c;",
+     NULL},
 };
 const size_t test_migration_count = sizeof(test_migrations) / sizeof(test_migrations[0]);
 

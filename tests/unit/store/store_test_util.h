@@ -9,16 +9,28 @@
 #include <stddef.h>
 
 #include "store/store.h"
+#include "test_db.h"
 
+/* The test's database (support/test_db.h): a SQLite file, or a fresh PostgreSQL database when
+ * IOTSEC_TEST_STORE_URL is set. path is what store_open takes. */
 struct tmpdb {
-    char dir[256];
-    char path[300];
+    struct test_db db;
+    const char *path;
+    bool pg;
 };
 
-/* mkdtemp under $TMPDIR (or /tmp); fails the test if it cannot. */
+/* Creates it; fails the test if it cannot. */
 void tmpdb_make(struct tmpdb *t);
-/* Removes the database, its -wal and -shm files, and the directory. */
+/* Removes the database (SQLite: its file, -wal and -shm and the directory). */
 void tmpdb_remove(struct tmpdb *t);
+
+/* Skips the calling test on PostgreSQL runs (tests of SQLite's file, pragmas, pages). */
+#define SKIP_ON_PG()                                                                               \
+    do {                                                                                           \
+        if (test_db_pg()) {                                                                        \
+            skip();                                                                                \
+        }                                                                                          \
+    } while (0)
 
 /* The test schema: items(id, thread, seq, payload) and counters(id, n). */
 extern const struct store_migration test_migrations[];

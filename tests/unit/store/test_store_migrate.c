@@ -59,13 +59,12 @@ static void test_apply_in_order_and_record(void **state)
     assert_int_equal(v, 5);
     assert_int_equal(count(s, "SELECT count(*) FROM t WHERE b IS NOT NULL"), 2);
     assert_int_equal(count(s, "SELECT count(*) FROM schema_migrations"), 3);
-    assert_int_equal(count(s, "SELECT group_concat(version) = '1,2,5' FROM"
-                              " (SELECT version FROM schema_migrations ORDER BY version)"),
-                     1);
+    assert_int_equal(count(s, "SELECT count(*) FROM schema_migrations WHERE version IN (1, 2, 5)"),
+                     3);
     assert_int_equal(count(s, "SELECT name = 'add b' FROM schema_migrations WHERE version = 2"), 1);
     /* applied_at is an ISO 8601 UTC time, and in order. */
     assert_int_equal(count(s, "SELECT count(*) FROM schema_migrations WHERE applied_at"
-                              " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*Z'"),
+                              " LIKE '____-__-__T%Z' AND length(applied_at) >= 20"),
                      3);
     long long t1 = count(s, "SELECT count(*) FROM schema_migrations a JOIN schema_migrations b"
                             " ON a.version < b.version WHERE a.applied_at > b.applied_at");
@@ -82,8 +81,9 @@ static void test_idempotent_on_reopen(void **state)
     struct store_conn *c;
     struct store_stmt *st;
     assert_int_equal(store_reader_get(s, &c), IOTSEC_OK);
-    assert_int_equal(store_stmt(c, "SELECT group_concat(applied_at) FROM schema_migrations", &st),
-                     IOTSEC_OK);
+    assert_int_equal(
+        store_stmt(c, "SELECT min(applied_at) || max(applied_at) FROM schema_migrations", &st),
+        IOTSEC_OK);
     assert_int_equal(store_step(st), STORE_ROW);
     strncpy(first, store_col_text(st, 0), sizeof(first) - 1);
     first[sizeof(first) - 1] = '\0';
@@ -96,7 +96,7 @@ static void test_idempotent_on_reopen(void **state)
         assert_int_equal(count(s, "SELECT count(*) FROM schema_migrations"), 3);
         assert_int_equal(store_reader_get(s, &c), IOTSEC_OK);
         assert_int_equal(
-            store_stmt(c, "SELECT group_concat(applied_at) FROM schema_migrations", &st),
+            store_stmt(c, "SELECT min(applied_at) || max(applied_at) FROM schema_migrations", &st),
             IOTSEC_OK);
         assert_int_equal(store_step(st), STORE_ROW);
         assert_true(strncmp(first, store_col_text(st, 0), 63) == 0);
@@ -159,9 +159,9 @@ static void test_history_must_match(void **state)
 {
     struct tmpdb *t = *state;
     struct store *s = NULL;
-    const struct store_migration v1 = {1, "create t", "CREATE TABLE t (a);", NULL};
-    const struct store_migration v2 = {2, "create u", "CREATE TABLE u (a);", NULL};
-    const struct store_migration v3 = {3, "create v", "CREATE TABLE v (a);", NULL};
+    const struct store_migration v1 = {1, "create t", "CREATE TABLE t (a INTEGER);", NULL};
+    const struct store_migration v2 = {2, "create u", "CREATE TABLE u (a INTEGER);", NULL};
+    const struct store_migration v3 = {3, "create v", "CREATE TABLE v (a INTEGER);", NULL};
     const struct store_migration one_and_three[] = {v1, v3};
     assert_int_equal(open_with(t->path, one_and_three, 2, &s), IOTSEC_OK);
     store_close(s);
@@ -174,7 +174,8 @@ static void test_history_must_match(void **state)
     assert_int_equal(open_with(t->path, renamed, 2, &s), IOTSEC_ERR_STATE);
     assert_non_null(strstr(store_errmsg(), "'create t'"));
     /* A recorded version the code dropped, below its newest one. */
-    const struct store_migration dropped[] = {v3, {4, "create w", "CREATE TABLE w (a);", NULL}};
+    const struct store_migration dropped[] = {v3,
+                                              {4, "create w", "CREATE TABLE w (a INTEGER);", NULL}};
     assert_int_equal(open_with(t->path, dropped, 2, &s), IOTSEC_ERR_STATE);
     assert_null(s);
     /* And the agreeing history still opens. */
@@ -190,26 +191,35 @@ static void test_failing_migration_keeps_previous_version(void **state)
         three[0],
         three[1],
         /* The first statement works, the second fails: both must be undone. */
-        {3, "broken", "CREATE TABLE x (a); INSERT INTO nowhere VALUES (1);", NULL},
-        {4, "after", "CREATE TABLE y (a);", NULL},
+        {3, "broken", "CREATE TABLE x (a INTEGER); INSERT INTO nowhere VALUES (1);", NULL},
+        {4, "after", "CREATE TABLE y (a INTEGER);", NULL},
     };
     assert_int_equal(open_with(t->path, broken, 4, &s), IOTSEC_ERR_IO);
     assert_null(s);
     assert_non_null(strstr(store_errmsg(), "migration 3 (broken) failed"));
-    assert_non_null(strstr(store_errmsg(), "no such table: nowhere"));
+    assert_non_null(strstr(store_errmsg(), t->pg ? "relation \"nowhere\" does not exist"
+                                                 : "no such table: nowhere"));
     assert_int_equal(open_with(t->path, broken, 2, &s), IOTSEC_OK);
     int v = 0;
     assert_int_equal(store_schema_version(s, &v), IOTSEC_OK);
     assert_int_equal(v, 2);
-    assert_int_equal(count(s, "SELECT count(*) FROM sqlite_schema WHERE name IN ('x', 'y')"), 0);
+    assert_int_equal(count(s, t->pg
+                                  ? "SELECT count(*) FROM pg_tables WHERE tablename IN ('x', 'y')"
+                                  : "SELECT count(*) FROM sqlite_schema WHERE name IN ('x', 'y')"),
+                     0);
     store_close(s);
 
     /* A migration cannot commit half of itself. */
     const struct store_migration sneaky[] = {
-        three[0], three[1], {3, "sneaky", "CREATE TABLE z (a); COMMIT; CREATE TABLE w (a);", NULL}};
+        three[0],
+        three[1],
+        {3, "sneaky", "CREATE TABLE z (a INTEGER); COMMIT; CREATE TABLE w (a INTEGER);", NULL}};
     assert_int_equal(open_with(t->path, sneaky, 3, &s), IOTSEC_ERR_IO);
     assert_int_equal(open_with(t->path, sneaky, 2, &s), IOTSEC_OK);
-    assert_int_equal(count(s, "SELECT count(*) FROM sqlite_schema WHERE name IN ('z', 'w')"), 0);
+    assert_int_equal(count(s, t->pg
+                                  ? "SELECT count(*) FROM pg_tables WHERE tablename IN ('z', 'w')"
+                                  : "SELECT count(*) FROM sqlite_schema WHERE name IN ('z', 'w')"),
+                     0);
     store_close(s);
 }
 

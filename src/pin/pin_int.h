@@ -1,0 +1,72 @@
+/* Shared inside src/pin: the capability's state and the request context of an operation. */
+#ifndef IOTSEC_PIN_INT_H
+#define IOTSEC_PIN_INT_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+
+#include "http/http.h"
+#include "pin/pin.h"
+#include "subscriber/subscriber.h"
+
+struct pin {
+    struct store *store;
+    struct expose_nb *nb;
+    const struct seal_kek *kek;
+    char admin_fp[65];
+    struct pin_nonces *nonces;
+    atomic_ullong auth_ok, auth_refused, checks_refused;
+};
+
+/* One verified device request: who proved it (its subscription), its roles, its inner JSON. */
+struct pin_ctx {
+    struct pin *p;
+    struct http_request *req;
+    char supi[PIN_SUPI_MAX + 1];
+    struct subscription sub;
+    bool gateway, manager;
+    json_t *in; /* the inner request object (borrowed) */
+    uint8_t nonce[PIN_NONCE_LEN];
+};
+
+int64_t pin_now(void);
+int64_t pin_now_ms(void);
+
+/* Answers a ProblemDetails with cause and, when param is not NULL, one invalidParam. */
+void pin_problem(struct http_request *req, int status, const char *cause, const char *detail,
+                 const char *param);
+/* Maps a store/logic error to its status. */
+void pin_failed(struct http_request *req, int rc);
+
+/* Submits w (heap; freed here) as a job; after the commit answers status with answer (stolen),
+ * or the error. The request is deferred. */
+void pin_submit(struct pin_ctx *x, struct pin_write *w, int status, json_t *answer);
+
+/* A member of the inner request: a string that passes pin_id_ok (else answers 400, NULL). */
+const char *pin_in_id(struct pin_ctx *x, const char *name);
+
+/* Opens the PIN's CA key (sealed seed, AAD pin_id). */
+struct prov_sign_key;
+int pin_ca_key(struct pin *p, const struct pin_net *n, struct prov_sign_key **out);
+
+/* The op handlers (pin_ops.c, pin_auth.c). */
+void pin_op_create(struct pin_ctx *x);
+void pin_op_list(struct pin_ctx *x);
+void pin_op_get(struct pin_ctx *x);
+void pin_op_update(struct pin_ctx *x);
+void pin_op_delete(struct pin_ctx *x);
+void pin_op_gw_suspend(struct pin_ctx *x);
+void pin_op_gw_resume(struct pin_ctx *x);
+void pin_op_join(struct pin_ctx *x);
+void pin_op_approve(struct pin_ctx *x);
+void pin_op_refuse(struct pin_ctx *x);
+void pin_op_remove(struct pin_ctx *x);
+void pin_op_auth(struct pin_ctx *x);
+void pin_op_check(struct pin_ctx *x);
+void pin_op_grant_af(struct pin_ctx *x);
+void pin_op_revoke_af(struct pin_ctx *x);
+
+/* The PIN as its manager sees it (gateways with SUPIs, elements) or as a gateway does. */
+json_t *pin_view_json(struct pin *p, const struct pin_net *n, const char *gateway_supi);
+
+#endif

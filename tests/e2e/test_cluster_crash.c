@@ -1,0 +1,359 @@
+/* Several instances, active-active on one PostgreSQL, never reuse an SQN (issue 10, part 5).
+ *
+ * Three iotsecd instances (three directories: the same KEK, PKI and database, their own ports)
+ * serve one authentication burst spread over all three. Twenty times a random instance is
+ * killed with SIGKILL mid-burst and restarted; once, the PostgreSQL server itself is restarted
+ * mid-burst (the instances answer 503 while it is down, then recover). Then:
+ * - no SQN was issued twice for any subscriber, across all instances and kills (every AUTN
+ *   recovered with an independent Milenage computation, AUTN xor AK);
+ * - every UE's next authentications succeed without any resynchronisation: a fresh USIM
+ *   (sdk/usim: per-IND freshness and the delta limit, TS 33.102 C.2.2) accepts one vector
+ *   from each instance in turn, twice round, because each instance issues under its own IND
+ *   values (its leased SQN slot) and its SEQs only grow;
+ * - the database passes amcheck (store_integrity_check) and the rows are where they belong.
+ * A small SQN block (7) makes the instances reserve constantly, so kills land between a
+ * reservation and the SQNs served from it. Runs only on PostgreSQL (the *_pg ctest run). */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "base/err.h"
+#include "base/hex.h"
+#include "crypto/milenage.h"
+#include "fixture.h"
+#include "usim.h"
+
+#define INSTANCES   3
+#define SUBSCRIBERS 4
+#define ROUNDS      20
+#define IN_FLIGHT   24
+#define MAX_SQNS    200000
+
+static struct daemon_fixture fx[INSTANCES];
+static uint8_t keys[SUBSCRIBERS][16], opcs[SUBSCRIBERS][16];
+static uint64_t *seen[SUBSCRIBERS];
+static size_t n_seen[SUBSCRIBERS];
+static struct curl_slist *headers;
+static char pki[3][128];
+static size_t answered_503;
+
+static const char body[] = "{\"servingNetworkName\":\"5G:mnc001.mcc001.3gppnetwork.org\","
+                           "\"ausfInstanceId\":\"5e4f0f36-0d8e-4a65-9b1f-2f1c6a2d0a01\"}";
+
+struct call {
+    CURL *easy;
+    int subscriber, instance;
+    struct fixture_buf answer;
+};
+
+static void launch(CURLM *multi, struct call *c, int instance)
+{
+    char url[160];
+    c->subscriber = rand() % SUBSCRIBERS;
+    c->instance = instance;
+    snprintf(url, sizeof(url),
+             "%s/nudm-ueau/v1/imsi-00101000000020%d/security-information/generate-auth-data",
+             fx[instance].sbi, c->subscriber);
+    free(c->answer.data);
+    c->answer = (struct fixture_buf){0};
+    curl_easy_reset(c->easy);
+    curl_easy_setopt(c->easy, CURLOPT_URL, url);
+    curl_easy_setopt(c->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(c->easy, CURLOPT_CAINFO, pki[0]);
+    curl_easy_setopt(c->easy, CURLOPT_SSLCERT, pki[1]);
+    curl_easy_setopt(c->easy, CURLOPT_SSLKEY, pki[2]);
+    curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, fixture_collect);
+    curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &c->answer);
+    curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+    curl_easy_setopt(c->easy, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_multi_add_handle(multi, c->easy);
+}
+
+static uint64_t autn_sqn(int s, const char *rand_hex, const char *autn_hex)
+{
+    uint8_t rand_b[16], autn[16];
+    assert_int_equal(hex_decode(rand_hex, rand_b, 16), 0);
+    assert_int_equal(hex_decode(autn_hex, autn, 16), 0);
+    struct milenage_out m;
+    assert_int_equal(milenage_compute(keys[s], opcs[s], rand_b, NULL, NULL, MILENAGE_F2_F5, &m), 0);
+    uint64_t sqn = 0;
+    for (int i = 0; i < 6; i++)
+        sqn = (sqn << 8) | (uint8_t)(autn[i] ^ m.ak[i]);
+    return sqn;
+}
+
+/* Records the SQN of one answered vector; fails the test on a repeat. */
+static void record(struct call *c)
+{
+    json_t *o = json_loads(c->answer.data ? c->answer.data : "", 0, NULL);
+    json_t *av = json_object_get(o, "authenticationVector");
+    int s = c->subscriber;
+    uint64_t sqn = autn_sqn(s, json_string_value(json_object_get(av, "rand")),
+                            json_string_value(json_object_get(av, "autn")));
+    json_decref(o);
+    for (size_t i = 0; i < n_seen[s]; i++) {
+        if (seen[s][i] == sqn)
+            fail_msg("subscriber %d: SQN %012llx issued twice (instance %d)", s,
+                     (unsigned long long)sqn, c->instance);
+    }
+    assert_true(n_seen[s] < MAX_SQNS);
+    seen[s][n_seen[s]++] = sqn;
+}
+
+/* The directory of the test's PostgreSQL server: the URL's host=DIR. */
+static void pg_dir(char *out, size_t cap)
+{
+    const char *url = getenv("IOTSEC_TEST_STORE_URL");
+    const char *h = url ? strstr(url, "host=") : NULL;
+    assert_non_null(h);
+    h += 5;
+    size_t n = strcspn(h, "&");
+    assert_true(n < cap);
+    memcpy(out, h, n);
+    out[n] = '\0';
+}
+
+/* Restarts the PostgreSQL server at once (-m immediate: as a crash would). */
+static void pg_restart(void)
+{
+    char dir[256], cmd[768];
+    pg_dir(dir, sizeof(dir));
+    snprintf(cmd, sizeof(cmd),
+             "b=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1);"
+             " u=''; [ \"$(id -u)\" = 0 ] && u='runuser -u postgres --';"
+             " $u $b/pg_ctl -D %s/data -m immediate -w -t 60 restart -l %s/log >/dev/null",
+             dir, dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Drives requests at every live instance until deadline_ms, then does `then`. */
+enum after { KILL, PG_RESTART };
+
+static size_t burst(long deadline_ms, enum after then, int victim)
+{
+    CURLM *multi = curl_multi_init();
+    curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    struct call calls[IN_FLIGHT] = {0};
+    for (int i = 0; i < IN_FLIGHT; i++) {
+        calls[i].easy = curl_easy_init();
+        launch(multi, &calls[i], i % INSTANCES);
+    }
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    size_t got = 0;
+    bool done = false;
+    int running = 1;
+    while (running || !done) {
+        curl_multi_perform(multi, &running);
+        curl_multi_poll(multi, NULL, 0, 20, NULL);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+            struct call *c;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+            long status = 0;
+            curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+            curl_multi_remove_handle(multi, c->easy);
+            if (msg->data.result == CURLE_OK && status == 200) {
+                record(c);
+                got++;
+            } else if (msg->data.result == CURLE_OK && status == 503) {
+                answered_503++; /* the database away: a clean refusal, nothing issued */
+            } else if (msg->data.result == CURLE_OK) {
+                fail_msg("instance %d answered %ld: %s", c->instance, status,
+                         c->answer.data ? c->answer.data : "");
+            }
+            if (!done) {
+                int next = (c->instance + 1) % INSTANCES;
+                if (then == KILL && next == victim)
+                    next = (next + 1) % INSTANCES;
+                launch(multi, c, next);
+            }
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long elapsed = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (!done && elapsed >= deadline_ms) {
+            if (then == KILL)
+                fixture_stop(&fx[victim], SIGKILL);
+            else
+                pg_restart();
+            done = true;
+        }
+    }
+    for (int i = 0; i < IN_FLIGHT; i++) {
+        curl_multi_remove_handle(multi, calls[i].easy);
+        curl_easy_cleanup(calls[i].easy);
+        free(calls[i].answer.data);
+    }
+    curl_multi_cleanup(multi);
+    return got;
+}
+
+/* Instance i: a copy of instance 0's directory (KEK, PKI, configuration, database) on ports
+ * of its own. */
+static void clone_instance(int i)
+{
+    struct daemon_fixture *a = &fx[0], *b = &fx[i];
+    char tmp[2][64], cmd[512];
+    *b = *a;
+    strcpy(b->dir, "/tmp/iotsec-e2e-XXXXXX");
+    assert_non_null(mkdtemp(b->dir));
+    snprintf(cmd, sizeof(cmd), "cp -a %s/inst %s/inst && rm -f %s/inst/iotsecd.lock", a->dir,
+             b->dir, b->dir);
+    assert_int_equal(system(cmd), 0);
+    uint16_t *ports[] = {&b->sbi_port, &b->admin_port, &b->h2c_port, &b->north_port,
+                         &b->device_port};
+    for (size_t p = 0; p < sizeof(ports) / sizeof(ports[0]); p++) {
+        uint16_t old = *ports[p];
+        *ports[p] = fixture_free_port();
+        snprintf(tmp[0], sizeof(tmp[0]), "127.0.0.1:%u", old);
+        snprintf(tmp[1], sizeof(tmp[1]), "127.0.0.1:%u", *ports[p]);
+        assert_int_equal(fixture_config_replace(b, tmp[0], tmp[1]), 0);
+    }
+    snprintf(b->sbi, sizeof(b->sbi), "https://127.0.0.1:%u", b->sbi_port);
+    snprintf(b->admin, sizeof(b->admin), "https://127.0.0.1:%u", b->admin_port);
+    snprintf(b->h2c, sizeof(b->h2c), "http://127.0.0.1:%u", b->h2c_port);
+    snprintf(b->north, sizeof(b->north), "https://127.0.0.1:%u", b->north_port);
+    snprintf(b->device, sizeof(b->device), "https://127.0.0.1:%u", b->device_port);
+    b->pid = 0;
+}
+
+/* One fresh USIM per subscriber takes vectors from the instances in turn: every one must be
+ * accepted (no synchronisation failure). */
+static void next_authentications_succeed(void)
+{
+    for (int s = 0; s < SUBSCRIBERS; s++) {
+        struct usim ue;
+        usim_init(&ue, keys[s], opcs[s]);
+        for (int round = 0; round < 2 * INSTANCES; round++) {
+            int i = round % INSTANCES;
+            char url[160], *answer = NULL;
+            snprintf(url, sizeof(url),
+                     "%s/nudm-ueau/v1/imsi-00101000000020%d/security-information/"
+                     "generate-auth-data",
+                     fx[i].sbi, s);
+            long st = fixture_request(&fx[i], AS_NF, "POST", url, "application/json", body,
+                                      strlen(body), &answer);
+            if (st != 200)
+                fail_msg("instance %d, subscriber %d: %ld %s", i, s, st, answer ? answer : "");
+            json_t *o = json_loads(answer, 0, NULL);
+            free(answer);
+            json_t *av = json_object_get(o, "authenticationVector");
+            uint8_t rand_b[16], autn[16];
+            hex_decode(json_string_value(json_object_get(av, "rand")), rand_b, 16);
+            hex_decode(json_string_value(json_object_get(av, "autn")), autn, 16);
+            json_decref(o);
+            struct usim_response r;
+            int result = usim_authenticate(&ue, rand_b, autn, fx[i].snn, strlen(fx[i].snn), &r);
+            if (result != USIM_OK)
+                fail_msg("subscriber %d: the USIM refused instance %d's vector (%d: 1 is a "
+                         "synchronisation failure)",
+                         s, i, result);
+        }
+    }
+}
+
+static void test_three_instances_kills_and_a_database_restart(void **state)
+{
+    (void)state;
+    if (getenv("IOTSEC_TEST_STORE_URL") == NULL) {
+        printf("PostgreSQL only (IOTSEC_TEST_STORE_URL unset): skipped\n");
+        skip();
+    }
+    unsigned seed = (unsigned)time(NULL);
+    srand(seed);
+    printf("seed %u\n", seed);
+    assert_int_equal(fixture_init(&fx[0], NULL), 0);
+    assert_int_equal(fixture_config_replace(&fx[0], "sqn_block: 1000", "sqn_block: 7"), 0);
+    for (int i = 1; i < INSTANCES; i++)
+        clone_instance(i);
+    for (int i = 0; i < INSTANCES; i++)
+        assert_int_equal(fixture_start(&fx[i]), 0);
+    for (int s = 0; s < SUBSCRIBERS; s++) {
+        char json[320], k[33], opc[33];
+        for (int b = 0; b < 16; b++) {
+            keys[s][b] = (uint8_t)rand();
+            opcs[s][b] = (uint8_t)rand();
+        }
+        hex_encode(keys[s], 16, k);
+        hex_encode(opcs[s], 16, opc);
+        snprintf(
+            json, sizeof(json),
+            "{\"supi\":\"imsi-00101000000020%d\",\"k\":\"%s\",\"opc\":\"%s\",\"amf\":\"8000\"}", s,
+            k, opc);
+        assert_int_equal(fixture_add_subscriber(&fx[s % INSTANCES], json), 0);
+        seen[s] = malloc(MAX_SQNS * sizeof(uint64_t));
+    }
+    headers = curl_slist_append(NULL, "Content-Type: application/json");
+    snprintf(pki[0], sizeof(pki[0]), "%s/inst/pki/ca.crt", fx[0].dir);
+    snprintf(pki[1], sizeof(pki[1]), "%s/inst/pki/nf.crt", fx[0].dir);
+    snprintf(pki[2], sizeof(pki[2]), "%s/inst/pki/nf.key", fx[0].dir);
+    size_t total = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        int victim = rand() % INSTANCES;
+        size_t got = burst(150 + rand() % 300, KILL, victim);
+        assert_int_equal(fixture_start(&fx[victim]), 0); /* takes its own slot back */
+        total += got;
+        printf("round %2d: %zu vectors, then instance %d killed and restarted\n", round, got,
+               victim);
+    }
+    /* The database itself restarts mid-burst: clean 503s while it is away, then recovery. */
+    size_t got = burst(300, PG_RESTART, -1);
+    total += got;
+    sleep(1);
+    size_t after = burst(1500, KILL, 0); /* every instance serves again */
+    assert_true(after > 0);
+    assert_int_equal(fixture_start(&fx[0]), 0);
+    total += after;
+    printf("%zu vectors in all, none repeated; %zu answered 503 while the database was away\n",
+           total, answered_503);
+    assert_true(total > ROUNDS * 20);
+
+    next_authentications_succeed();
+    assert_int_equal(fixture_db_integrity(&fx[0]), IOTSEC_OK);
+    assert_int_equal(fixture_db_int(&fx[0], "SELECT count(*) FROM subscriptions", NULL),
+                     SUBSCRIBERS);
+    /* Three live instances hold three distinct slots. */
+    assert_int_equal(
+        fixture_db_int(&fx[0], "SELECT count(DISTINCT holder) FROM sqn_slots WHERE holder <> ''",
+                       NULL),
+        INSTANCES);
+    curl_slist_free_all(headers);
+    for (int i = INSTANCES - 1; i >= 0; i--) {
+        fixture_stop(&fx[i], SIGTERM);
+        if (i > 0) { /* the database is instance 0's: only its cleanup drops it */
+            char cmd[128];
+            snprintf(cmd, sizeof(cmd), "rm -rf %s", fx[i].dir);
+            assert_int_equal(system(cmd), 0);
+        }
+    }
+    fixture_cleanup(&fx[0]);
+    for (int s = 0; s < SUBSCRIBERS; s++)
+        free(seen[s]);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_three_instances_kills_and_a_database_restart)};
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,537 @@
+/* iotsec-sim pin: a household's Personal IoT Network against a running iotsecd, through the
+ * real SDK code (sdk/pin.h) on the device face and real AF clients (mTLS + OAuth2) on the
+ * northbound face. One PEMC, two PEGCs, N PINEs (one rogue never approved, one removed
+ * mid-run, one whose relayed authentication its PEGC tampers with), two PINs (the household's
+ * and a second one) and two AFs, each granted one PIN; the AF of the second PIN tries the
+ * household's. Prints the issue's JSON object as its last line. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "base/b64url.h"
+#include "base/err.h"
+#include "onboard_http.h"
+#include "pin.h"
+#include "sim.h"
+
+struct hh {
+    const struct sim_instance *in;
+    struct onboard_http *http;
+    struct pin_ue pemc, gw[2];
+    char pemc_supi[32], gw_supi[2][32];
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int add_sub(const struct sim_instance *in, const char *supi, const uint8_t k[16],
+                   const char *owner, bool gw, bool mgr)
+{
+    char khex[33], body[320], path[160], *out = NULL;
+    for (int i = 0; i < 16; i++)
+        sprintf(khex + 2 * i, "%02x", k[i]);
+    snprintf(body, sizeof(body),
+             "{\"supi\":\"%s\",\"k\":\"%s\",\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\","
+             "\"amf\":\"8000\",\"owner\":\"%s\"}",
+             supi, khex, owner);
+    long st = sim_admin(in, "POST", "/admin/v1/subscribers", body, strlen(body), &out);
+    free(out);
+    if (st != 201)
+        return -1;
+    snprintf(path, sizeof(path), "/admin/v1/subscribers/%s/pin-roles", supi);
+    snprintf(body, sizeof(body), "{\"gateway\":%s,\"manager\":%s}", gw ? "true" : "false",
+             mgr ? "true" : "false");
+    st = sim_admin(in, "PUT", path, body, strlen(body), &out);
+    free(out);
+    return st == 200 ? 0 : -1;
+}
+
+static int ue_new(struct hh *h, struct pin_ue *u, char *supi, uint32_t msin, const char *owner,
+                  bool gw, bool mgr)
+{
+    uint8_t k[16];
+    RAND_bytes(k, sizeof(k));
+    snprintf(supi, 32, "imsi-%s%s%0*u", h->in->mcc, h->in->mnc, 15 - 3 - (int)strlen(h->in->mnc),
+             msin);
+    int rc = add_sub(h->in, supi, k, owner, gw, mgr);
+    if (rc == 0)
+        rc = pin_ue_init(u, supi, k, 16, 1) == IOTSEC_OK ? 0 : -1;
+    OPENSSL_cleanse(k, sizeof(k));
+    return rc;
+}
+
+static int nonce(struct hh *h, uint8_t n[PIN_NONCE_LEN])
+{
+    long st;
+    uint32_t ra;
+    char *out = NULL;
+    size_t len;
+    int rc = onboard_http_post(h->http, "/device/v1/pin/nonce", "{}", 2, &st, &ra, &out, &len);
+    rc = rc == IOTSEC_OK && st == 200 ? pin_parse_nonce(out, len, n) : IOTSEC_ERR_IO;
+    free(out);
+    return rc;
+}
+
+/* One PIN operation with nonce n; status returned, *answer parsed (may be NULL). */
+static long op_n(struct hh *h, const struct pin_ue *u, const char *op, const uint8_t *n,
+                 const char *req, json_t **answer, char **raw)
+{
+    char *env, *out = NULL, path[96];
+    size_t len, alen;
+    long st = -1;
+    uint32_t ra;
+    if (pin_ue_envelope(u, op, n, req, strlen(req), &env, &len) != IOTSEC_OK)
+        return -1;
+    snprintf(path, sizeof(path), "/device/v1/pin/%s", op);
+    if (onboard_http_post(h->http, path, env, len, &st, &ra, &out, &alen) != IOTSEC_OK)
+        st = -1;
+    free(env);
+    if (answer)
+        *answer = out ? json_loads(out, 0, NULL) : NULL;
+    if (raw)
+        *raw = out;
+    else
+        free(out);
+    return st;
+}
+
+static long op(struct hh *h, const struct pin_ue *u, const char *name, const char *req,
+               json_t **answer)
+{
+    uint8_t n[PIN_NONCE_LEN];
+    if (nonce(h, n) != IOTSEC_OK)
+        return -1;
+    return op_n(h, u, name, n, req, answer, NULL);
+}
+
+struct net {
+    char pin_id[80], gw[2][32];
+    uint8_t ca[32];
+};
+
+static int create(struct hh *h, const char *name, struct net *n)
+{
+    char req[512];
+    json_t *a = NULL;
+    snprintf(req, sizeof(req),
+             "{\"name\":\"%s\",\"gateways\":[\"%s\",\"%s\"],\"policy\":{\"dnns\":[\"internet\","
+             "\"iot\"],\"qos_classes\":[9,7],\"max_lifetime_s\":3600}}",
+             name, h->gw_supi[0], h->gw_supi[1]);
+    if (op(h, &h->pemc, "create", req, &a) != 201) {
+        json_decref(a);
+        return -1;
+    }
+    snprintf(n->pin_id, sizeof(n->pin_id), "%s", json_string_value(json_object_get(a, "pin_id")));
+    const char *ca = json_string_value(json_object_get(a, "ca_public_key"));
+    size_t cl = 0;
+    b64url_decode(ca, strlen(ca), n->ca, sizeof(n->ca), &cl);
+    json_t *g = json_object_get(a, "gateways");
+    for (size_t i = 0; i < 2; i++)
+        snprintf(n->gw[i], sizeof(n->gw[i]), "%s",
+                 json_string_value(json_object_get(json_array_get(g, i), "gw_id")));
+    json_decref(a);
+    return cl == 32 ? 0 : -1;
+}
+
+/* One PINE authenticating through gateway g; tamper: the PEGC flips a bit of the PINE's
+ * signature. Returns the status; on 200 the PEGC's table takes the decision. */
+static long authenticate(struct hh *h, const struct net *n, int g, struct pin_pegc *table,
+                         const struct pin_pine_key *k, const char *pine, bool tamper)
+{
+    uint8_t nn[PIN_NONCE_LEN], sig[PIN_SIG_LEN];
+    char s64[128], req[512], *raw = NULL;
+    if (nonce(h, nn) != IOTSEC_OK ||
+        pin_pine_auth_sig(k, n->pin_id, pine, n->gw[g], nn, sig) != IOTSEC_OK)
+        return -1;
+    if (tamper)
+        sig[5] ^= 0x20;
+    b64url_encode(sig, sizeof(sig), s64);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\",\"signature\":\"%s\"}",
+             n->pin_id, pine, s64);
+    long st = op_n(h, &h->gw[g], "auth", nn, req, NULL, &raw);
+    if (st == 200 && pin_pegc_accept(table, raw, strlen(raw), nn, 0) != IOTSEC_OK)
+        st = -2; /* the network's decision did not verify: never expected */
+    free(raw);
+    return st;
+}
+
+/* ---- the AFs: mTLS with an in-memory certificate, OAuth2 client credentials ---- */
+
+struct af {
+    struct sim_device id; /* its certificate and key (PEM) */
+    char af_id[80];
+    char *token;
+};
+
+struct buf {
+    char *data;
+    size_t len;
+};
+
+static size_t collect(char *p, size_t s, size_t n, void *u)
+{
+    struct buf *b = u;
+    char *q = realloc(b->data, b->len + s * n + 1);
+    if (!q)
+        return 0;
+    memcpy(q + b->len, p, s * n);
+    b->data = q;
+    b->len += s * n;
+    q[b->len] = 0;
+    return s * n;
+}
+
+static long nb_call(const struct sim_instance *in, const struct af *a, const char *method,
+                    const char *path, const char *ctype, const char *body, char **out)
+{
+    char url[512], auth[2048], ct[96];
+    struct buf b = {0};
+    long status = -1;
+    snprintf(url, sizeof(url), "%s%s", in->north, path);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    if (ctype) {
+        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+        h = curl_slist_append(h, ct);
+    }
+    if (a->token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", a->token);
+        h = curl_slist_append(h, auth);
+    }
+    struct curl_blob cert = {a->id.cert_pem, a->id.cert_pem_len, CURL_BLOB_COPY};
+    struct curl_blob key = {a->id.key_pem, a->id.key_pem_len, CURL_BLOB_COPY};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_CAINFO, in->ca);
+    curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
+    curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+    curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
+    curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+    if (out)
+        *out = b.data;
+    else
+        free(b.data);
+    return status;
+}
+
+static int af_new(const struct sim_instance *in, struct sim_ca *ca, const char *name, struct af *a)
+{
+    memset(a, 0, sizeof(*a));
+    if (sim_make_cert(ca, name, &a->id) != IOTSEC_OK)
+        return -1;
+    json_t *body =
+        json_pack("{s:s, s:s, s:[s]}", "name", name, "cert_pem", a->id.cert_pem, "services", "pin");
+    char *text = json_dumps(body, JSON_COMPACT), *out = NULL;
+    json_decref(body);
+    long st = sim_admin(in, "POST", "/admin/v1/afs", text, strlen(text), &out);
+    free(text);
+    json_t *o = out ? json_loads(out, 0, NULL) : NULL;
+    free(out);
+    if (st != 201 || o == NULL) {
+        json_decref(o);
+        return -1;
+    }
+    snprintf(a->af_id, sizeof(a->af_id), "%s", json_string_value(json_object_get(o, "af_id")));
+    json_decref(o);
+    st = nb_call(in, a, "POST", "/oauth2/token", "application/x-www-form-urlencoded",
+                 "grant_type=client_credentials&scope=pin", &out);
+    o = out ? json_loads(out, 0, NULL) : NULL;
+    free(out);
+    const char *t = json_string_value(json_object_get(o, "access_token"));
+    a->token = st == 200 && t ? strdup(t) : NULL;
+    json_decref(o);
+    return a->token ? 0 : -1;
+}
+
+/* The AF's three PIN operations on PIN n (a PINE of it: pine): how many were allowed. */
+static int af_try(const struct sim_instance *in, const struct af *a, const struct net *n,
+                  const char *pine)
+{
+    char path[320], body[256];
+    int ok = 0;
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", a->af_id, n->pin_id);
+    ok += nb_call(in, a, "GET", path, NULL, NULL, NULL) == 200;
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements/%s/qos", a->af_id, n->pin_id,
+             pine);
+    ok += nb_call(in, a, "POST", path, "application/json",
+                  "{\"notificationDestination\":\"https://af.example/n\",\"qosReference\":"
+                  "\"5qi-7\"}",
+                  NULL) == 201;
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/routing", a->af_id, n->pin_id);
+    snprintf(body, sizeof(body), "{\"pinId\":\"%s\",\"dnn\":\"iot\"}", n->pin_id);
+    ok += nb_call(in, a, "PUT", path, "application/json", body, NULL) == 200;
+    return ok;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
+{
+    struct hh h = {.in = in};
+    struct onboard_http_config hc = {.base_url = in->device, .ca_file = in->ca};
+    if (n_pines < 4 || onboard_http_new(&hc, &h.http) != IOTSEC_OK) {
+        fprintf(stderr, "iotsec-sim pin: needs --pines >= 4 and the device face\n");
+        return 2;
+    }
+    uint32_t base;
+    RAND_bytes((uint8_t *)&base, sizeof(base));
+    base = 1000000 + base % 8000000;
+    char owner[48];
+    snprintf(owner, sizeof(owner), "household-%u", base);
+    struct net a, b;
+    if (ue_new(&h, &h.pemc, h.pemc_supi, base, owner, false, true) ||
+        ue_new(&h, &h.gw[0], h.gw_supi[0], base + 1, owner, true, false) ||
+        ue_new(&h, &h.gw[1], h.gw_supi[1], base + 2, owner, true, false) ||
+        create(&h, "home", &a) || create(&h, "garden", &b)) {
+        fprintf(stderr, "iotsec-sim pin: cannot set up the household (daemon running?)\n");
+        onboard_http_free(h.http);
+        return 2;
+    }
+    struct pin_pine_key *keys = calloc(n_pines, sizeof(*keys));
+    char(*ids)[32] = calloc(n_pines, 32);
+    double *lat = calloc(n_pines, sizeof(double));
+    struct pin_pegc table[2];
+    pin_pegc_init(&table[0], a.pin_id, a.gw[0], a.ca, n_pines);
+    pin_pegc_init(&table[1], a.pin_id, a.gw[1], a.ca, n_pines);
+    uint32_t approved = 0, authenticated = 0, rogue_refused = 0, removed_refused = 0,
+             tamper_refused = 0, nlat = 0;
+    /* PINE 0: rogue (never approved); 1: tampered by its PEGC; 2: removed mid-run */
+    for (uint32_t i = 0; i < n_pines; i++) {
+        char name[32], req[512];
+        json_t *ans = NULL;
+        snprintf(name, sizeof(name), "pine-%u", i);
+        pin_pine_keygen(&keys[i]);
+        pin_pine_join_request(&keys[i], a.pin_id, name, req, sizeof(req));
+        if (op(&h, &h.gw[i % 2], "join", req, &ans) == 202)
+            snprintf(ids[i], 32, "%s", json_string_value(json_object_get(ans, "pine_id")));
+        json_decref(ans);
+        if (i == 0 || !ids[i][0])
+            continue;
+        snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\"}", a.pin_id, ids[i]);
+        approved += op(&h, &h.pemc, "approve", req, NULL) == 200;
+    }
+    for (uint32_t i = 0; i < n_pines; i++) {
+        int g = (int)(i % 2);
+        double t0 = now_ms();
+        long st = authenticate(&h, &a, g, &table[g], &keys[i], ids[i], i == 1);
+        if (st == 200) {
+            lat[nlat++] = now_ms() - t0;
+            authenticated++;
+        } else if (i == 0 && (st == 403 || st == 401))
+            rogue_refused++;
+        else if (i == 1 && st == 401)
+            tamper_refused++;
+    }
+    /* removal mid-run: the next authentication and the PEGC's next re-checked packet */
+    {
+        char req[256];
+        snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\"}", a.pin_id, ids[2]);
+        if (op(&h, &h.pemc, "remove", req, NULL) == 200 &&
+            authenticate(&h, &a, 0, &table[0], &keys[2], ids[2], false) == 403)
+            removed_refused++;
+    }
+    /* the AFs: af1 granted the household's PIN, af2 the other one */
+    struct sim_ca *ca = NULL;
+    struct af af1, af2;
+    int own_ok = 0, other_refused = 0;
+    if (sim_ca_new("iotsec-sim AF CA", &ca) == IOTSEC_OK && af_new(in, ca, "sim-af-1", &af1) == 0 &&
+        af_new(in, ca, "sim-af-2", &af2) == 0) {
+        char req[256];
+        snprintf(req, sizeof(req),
+                 "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"elements\",\"qos\","
+                 "\"routing\"]}",
+                 a.pin_id, af1.af_id);
+        op(&h, &h.pemc, "grant-af", req, NULL);
+        snprintf(req, sizeof(req),
+                 "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"elements\",\"qos\","
+                 "\"routing\"]}",
+                 b.pin_id, af2.af_id);
+        op(&h, &h.pemc, "grant-af", req, NULL);
+        own_ok = af_try(in, &af1, &a, ids[3]);
+        other_refused = 3 - af_try(in, &af2, &a, ids[3]);
+        free(af1.token);
+        free(af2.token);
+        sim_device_free(&af1.id);
+        sim_device_free(&af2.id);
+    } else
+        fprintf(stderr, "iotsec-sim pin: cannot register the AFs\n");
+    sim_ca_free(ca);
+    qsort(lat, nlat, sizeof(double), cmp_double);
+    double p99 = nlat ? lat[(size_t)((nlat - 1) * 0.99)] : 0;
+    printf("{\"pines\":%u,\"approved\":%u,\"authenticated\":%u,\"rogue_refused\":%u,"
+           "\"removed_refused\":%u,\"tamper_refused\":%u,\"af_own_pin_ok\":%d,"
+           "\"af_other_pin_refused\":%d,\"p99_ms\":%.2f,\"pin_id\":\"%s\"}\n",
+           n_pines, approved, authenticated, rogue_refused, removed_refused, tamper_refused, own_ok,
+           other_refused, p99, a.pin_id);
+    fflush(stdout);
+    for (uint32_t i = 0; i < n_pines; i++)
+        pin_pine_wipe(&keys[i]);
+    free(keys);
+    free(ids);
+    free(lat);
+    pin_pegc_free(&table[0]);
+    pin_pegc_free(&table[1]);
+    pin_ue_wipe(&h.pemc);
+    pin_ue_wipe(&h.gw[0]);
+    pin_ue_wipe(&h.gw[1]);
+    onboard_http_free(h.http);
+    bool ok = approved == n_pines - 1 && rogue_refused == 1 && removed_refused == 1 &&
+              tamper_refused == 1 && own_ok == 3 && other_refused == 3;
+    return ok ? 0 : 1;
+}
+
+/* ---- load (iotsec-bench pin) ---- */
+
+struct load {
+    struct hh *h; /* shared read-only: the household's PIN and UEs */
+    const struct net *n;
+    struct pin_pine_key key;
+    char pine[32];
+    int g;
+    double end;
+    uint64_t done, failed;
+    double *lat;
+    size_t nlat, cap;
+};
+
+static void *load_worker(void *arg)
+{
+    struct load *l = arg;
+    struct hh h = *l->h; /* its own connection */
+    struct onboard_http_config hc = {.base_url = h.in->device, .ca_file = h.in->ca};
+    if (onboard_http_new(&hc, &h.http) != IOTSEC_OK)
+        return NULL;
+    struct pin_pegc table;
+    pin_pegc_init(&table, l->n->pin_id, l->n->gw[l->g], l->n->ca, 4);
+    while (now_ms() < l->end) {
+        double t0 = now_ms();
+        if (authenticate(&h, l->n, l->g, &table, &l->key, l->pine, false) == 200) {
+            l->done++;
+            if (l->nlat < l->cap)
+                l->lat[l->nlat++] = now_ms() - t0;
+        } else
+            l->failed++;
+    }
+    pin_pegc_free(&table);
+    onboard_http_free(h.http);
+    return NULL;
+}
+
+int sim_pin_load(const struct sim_instance *in, double seconds, unsigned threads, double *rate,
+                 double *p99_ms, double *revoke_ms)
+{
+    struct hh h = {.in = in};
+    struct onboard_http_config hc = {.base_url = in->device, .ca_file = in->ca};
+    if (threads == 0 || threads > 256 || onboard_http_new(&hc, &h.http) != IOTSEC_OK)
+        return -1;
+    uint32_t base;
+    RAND_bytes((uint8_t *)&base, sizeof(base));
+    base = 1000000 + base % 8000000;
+    char owner[48];
+    snprintf(owner, sizeof(owner), "bench-%u", base);
+    struct net a;
+    struct load *l = calloc(threads, sizeof(*l));
+    pthread_t *t = calloc(threads, sizeof(*t));
+    int rc = l && t && !ue_new(&h, &h.pemc, h.pemc_supi, base, owner, false, true) &&
+                     !ue_new(&h, &h.gw[0], h.gw_supi[0], base + 1, owner, true, false) &&
+                     !ue_new(&h, &h.gw[1], h.gw_supi[1], base + 2, owner, true, false) &&
+                     !create(&h, "bench", &a)
+                 ? 0
+                 : -1;
+    for (unsigned i = 0; rc == 0 && i < threads; i++) {
+        char name[32], req[512];
+        json_t *ans = NULL;
+        snprintf(name, sizeof(name), "load-%u", i);
+        pin_pine_keygen(&l[i].key);
+        pin_pine_join_request(&l[i].key, a.pin_id, name, req, sizeof(req));
+        l[i].g = (int)(i % 2);
+        if (op(&h, &h.gw[l[i].g], "join", req, &ans) != 202) {
+            rc = -1;
+            json_decref(ans);
+            break;
+        }
+        snprintf(l[i].pine, sizeof(l[i].pine), "%s",
+                 json_string_value(json_object_get(ans, "pine_id")));
+        json_decref(ans);
+        snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\"}", a.pin_id, l[i].pine);
+        if (op(&h, &h.pemc, "approve", req, NULL) != 200)
+            rc = -1;
+        l[i].h = &h;
+        l[i].n = &a;
+        l[i].cap = 200000;
+        l[i].lat = calloc(l[i].cap, sizeof(double));
+    }
+    double t0 = now_ms();
+    for (unsigned i = 0; rc == 0 && i < threads; i++) {
+        l[i].end = t0 + seconds * 1000;
+        pthread_create(&t[i], NULL, load_worker, &l[i]);
+    }
+    uint64_t done = 0, failed = 0;
+    size_t nlat = 0;
+    for (unsigned i = 0; rc == 0 && i < threads; i++) {
+        pthread_join(t[i], NULL);
+        done += l[i].done;
+        failed += l[i].failed;
+        nlat += l[i].nlat;
+    }
+    double elapsed = (now_ms() - t0) / 1000;
+    if (rc == 0) {
+        double *all = calloc(nlat + 1, sizeof(double));
+        size_t k = 0;
+        for (unsigned i = 0; i < threads; i++)
+            for (size_t j = 0; j < l[i].nlat; j++)
+                all[k++] = l[i].lat[j];
+        qsort(all, k, sizeof(double), cmp_double);
+        *rate = done / elapsed;
+        *p99_ms = k ? all[(size_t)((k - 1) * 0.99)] : 0;
+        free(all);
+        if (failed)
+            fprintf(stderr, "iotsec-sim pin load: %llu authentications failed\n",
+                    (unsigned long long)failed);
+        /* revocation: from the removal request until the PEGC's next check is refused */
+        char req[256];
+        snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\"}", a.pin_id, l[0].pine);
+        double r0 = now_ms();
+        long st = op(&h, &h.pemc, "remove", req, NULL);
+        long chk = op(&h, &h.gw[l[0].g], "check", req, NULL);
+        *revoke_ms = now_ms() - r0;
+        if (st != 200 || chk != 403)
+            rc = -1;
+    }
+    for (unsigned i = 0; l && i < threads; i++) {
+        free(l[i].lat);
+        pin_pine_wipe(&l[i].key);
+    }
+    free(l);
+    free(t);
+    pin_ue_wipe(&h.pemc);
+    pin_ue_wipe(&h.gw[0]);
+    pin_ue_wipe(&h.gw[1]);
+    onboard_http_free(h.http);
+    return rc;
+}
