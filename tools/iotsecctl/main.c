@@ -53,7 +53,7 @@ static bool is_group(const char *name)
     static const char *const names[] = {"crypto", "subscriber", "analytics", "policy",
                                         "manufacturer", "enrollment", "gateway", "device",
                                         "owner", "audit", "location", "af", "consent", "group",
-                                        "expose"};
+                                        "expose", "pin"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(name, names[i]) == 0)
             return true;
