@@ -5,8 +5,9 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
+PREFIX     ?= /usr/local
 
-.PHONY: all build setup check test test-asan fuzz demo bench format clean
+.PHONY: all build setup check test test-asan fuzz demo bench format clean install
 
 all: build
 
@@ -58,6 +59,10 @@ demo-cluster: setup
 bench: setup
 	@$(MAKE) --no-print-directory build >/dev/null
 	@$(BUILD)/tools/iotsec-bench/iotsec-bench all
+
+# The daemon, tools, device SDK and service files under $(DESTDIR)$(PREFIX) (dist/CMakeLists.txt).
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "daemon/config_error.h"
 #include "http/outbound.h"
 
 /* The YAML layout, as libcyaml schemas over a parse-time struct of string pointers. */
@@ -313,13 +314,14 @@ static int check_nrf(const struct config_nrf *n, const char *path, char *err, si
 
 int config_load(const char *path, struct config *c, char *err, size_t err_len)
 {
-    static const cyaml_config_t cfg = {
-        .log_fn = NULL, .mem_fn = cyaml_mem, .log_level = CYAML_LOG_ERROR,
-        .flags = CYAML_CFG_DEFAULT | CYAML_CFG_NO_ALIAS};
+    struct config_yaml_log log = {.len = 0};
+    const cyaml_config_t cfg = {.log_fn = config_yaml_log, .log_ctx = &log, .mem_fn = cyaml_mem,
+                                .log_level = CYAML_LOG_ERROR,
+                                .flags = CYAML_CFG_DEFAULT | CYAML_CFG_NO_ALIAS};
     struct yaml_config *y = NULL;
     cyaml_err_t rc = cyaml_load_file(path, &cfg, &config_schema, (cyaml_data_t **)&y, NULL);
     if (rc != CYAML_OK) {
-        snprintf(err, err_len, "%s: %s", path, cyaml_strerror(rc));
+        config_yaml_explain(path, rc, &log, err, err_len); /* names the key and the line */
         return rc == CYAML_ERR_FILE_OPEN ? IOTSEC_ERR_NOTFOUND : IOTSEC_ERR_INVALID;
     }
     if (y == NULL) { /* an empty document (or only comments) loads as nothing */

@@ -15,6 +15,7 @@ struct init_options {
     const char *sbi_h2c;                           /* NULL: no cleartext listener */
     const char *sbi, *admin, *northbound, *device; /* NULL: the defaults */
     const char *mcc, *mnc;
+    const char *san; /* "host,addr,...": more names for the server certificate; NULL: none */
     const char *postgresql; /* a libpq URI: the store on PostgreSQL (NULL: SQLite) */
 };
 
@@ -23,6 +24,18 @@ int daemon_init(const struct init_options *opt);
 
 /* Serves the instance described by cfg until SIGTERM/SIGINT. Returns a process exit code. */
 int daemon_run(const struct config *cfg);
+
+/* Replaces the instance's SQLite database by the backup at from (checked first; the old file is
+ * kept aside), moves every subscription's SQN high-water mark forward by margin SEQs and releases
+ * every lease; refused while a daemon holds the instance. Prints a JSON summary. Returns a
+ * process exit code. */
+#define DAEMON_RESTORE_SQN_MARGIN 1000000u
+int daemon_restore(const struct config *cfg, const char *from, uint64_t margin);
+
+/* /metrics lines of metrics_ops.c: iotsec_build_info and
+ * iotsec_certificate_expiry_timestamp_seconds{cert} for the instance's certificate files. */
+struct strbuf;
+int daemon_ops_metrics(const struct config *cfg, struct strbuf *out);
 
 /* The instance lock file, in the instance directory. */
 #define DAEMON_LOCK_FILE "iotsecd.lock"

@@ -1,4 +1,5 @@
 /* iotsecd init: a ready instance in one command. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -20,10 +21,58 @@ static int fail(const char *what, int rc)
     return 1;
 }
 
+/* ADDR:PORT with a port in 0..65535 (0: any free port; [v6]:PORT too). */
 static int valid_listen(const char *addr)
 {
     const char *colon = strrchr(addr, ':');
-    return colon != NULL && colon != addr && colon[1] != '\0' && strlen(addr) < 120;
+    if (colon == NULL || colon == addr || colon[1] == '\0' || strlen(addr) >= 120)
+        return 0;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    return *end == '\0' && colon[1] >= '0' && colon[1] <= '9' && port >= 0 && port <= 65535;
+}
+
+/* --san "name,addr,...": each an IPv4/IPv6 address (IP:) or a DNS name (DNS:, "*." allowed
+ * first), written as the subjectAltName list pki_create takes. 0 on bad input. */
+static int san_list(const char *in, char *out, size_t cap)
+{
+    char copy[1024];
+    if (strlen(in) >= sizeof(copy))
+        return 0;
+    snprintf(copy, sizeof(copy), "%s", in);
+    size_t len = 0;
+    out[0] = '\0';
+    for (char *save = NULL, *n = strtok_r(copy, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+        unsigned char addr[16];
+        const char *kind = "DNS";
+        if (inet_pton(AF_INET, n, addr) == 1 || inet_pton(AF_INET6, n, addr) == 1) {
+            kind = "IP";
+        } else {
+            const char *p = strncmp(n, "*.", 2) == 0 ? n + 2 : n;
+            if (*p == '\0' || strlen(p) > 253 || p[0] == '.' || p[0] == '-')
+                return 0;
+            for (; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+                    return 0;
+        }
+        int w = snprintf(out + len, cap - len, "%s%s:%s", len ? "," : "", kind, n);
+        if (w < 0 || (size_t)w >= cap - len)
+            return 0;
+        len += (size_t)w;
+    }
+    return len > 0;
+}
+
+static int all_digits(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
 }
 
 int daemon_init(const struct init_options *opt)
@@ -33,7 +82,7 @@ int daemon_init(const struct init_options *opt)
     config_defaults(&cfg, opt->dir);
     if (opt->sbi_h2c) {
         if (!valid_listen(opt->sbi_h2c)) {
-            fprintf(stderr, "iotsecd init: --sbi-h2c: expected ADDR:PORT\n");
+            fprintf(stderr, "iotsecd init: --sbi-h2c: expected ADDR:PORT (port 0..65535)\n");
             return 2;
         }
         snprintf(cfg.sbi_h2c_listen, sizeof(cfg.sbi_h2c_listen), "%s", opt->sbi_h2c);
@@ -45,10 +94,25 @@ int daemon_init(const struct init_options *opt)
         if (addrs[i] == NULL)
             continue;
         if (!valid_listen(addrs[i])) {
-            fprintf(stderr, "iotsecd init: --%s: expected ADDR:PORT\n", flag[i]);
+            fprintf(stderr, "iotsecd init: --%s: expected ADDR:PORT (port 0..65535)\n", flag[i]);
             return 2;
         }
         snprintf(targets[i], sizeof(cfg.sbi_listen), "%s", addrs[i]);
+    }
+    char san[1100] = "";
+    if (opt->san && !san_list(opt->san, san, sizeof(san))) {
+        fprintf(stderr, "iotsecd init: --san: expected host names or IP addresses, "
+                        "comma-separated\n");
+        return 2;
+    }
+    /* TS 23.003 §2.2: the MCC is 3 digits, the MNC 2 or 3. */
+    if (opt->mcc && !all_digits(opt->mcc, 3, 3)) {
+        fprintf(stderr, "iotsecd init: --mcc: expected 3 digits (e.g. 001)\n");
+        return 2;
+    }
+    if (opt->mnc && !all_digits(opt->mnc, 2, 3)) {
+        fprintf(stderr, "iotsecd init: --mnc: expected 2 or 3 digits (e.g. 01)\n");
+        return 2;
     }
     if (opt->mcc)
         snprintf(cfg.mcc, sizeof(cfg.mcc), "%s", opt->mcc);
@@ -79,7 +143,7 @@ int daemon_init(const struct init_options *opt)
     int rc = seal_kek_create(path);
     if (rc != IOTSEC_OK)
         return fail("cannot create the KEK file", rc);
-    if ((rc = pki_create(opt->dir)) != IOTSEC_OK)
+    if ((rc = pki_create(opt->dir, san)) != IOTSEC_OK)
         return fail("cannot create the PKI", rc);
     /* Our AUSF and UDM NF instance ids (TS 29.510): made once, kept with the instance. */
     struct nrf_ids ids;

@@ -15,7 +15,7 @@
 #include "base/hex.h"
 #include "http/http.h"
 
-#define DAYS_CA (10 * 365)
+#define DAYS_CA   (10 * 365)
 #define DAYS_LEAF (2 * 365)
 
 struct issued {
@@ -55,8 +55,9 @@ static int issue(const char *cn, const struct issued *issuer, int days, const in
              X509_set_pubkey(c, out->key);
     BN_free(bn);
     X509_NAME *name = X509_get_subject_name(c);
-    ok = ok && X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"iotsec",
-                                          -1, -1, 0) &&
+    ok = ok &&
+         X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"iotsec", -1,
+                                    -1, 0) &&
          X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
     X509 *issuer_cert = issuer ? issuer->cert : c;
     ok = ok && X509_set_issuer_name(c, X509_get_subject_name(issuer_cert));
@@ -93,22 +94,26 @@ static int write_pem(const char *dir, const char *name, const struct issued *i)
     return ok ? IOTSEC_OK : IOTSEC_ERR_IO;
 }
 
-int pki_create(const char *dir)
+int pki_create(const char *dir, const char *extra_san)
 {
+    if (extra_san == NULL)
+        extra_san = "";
+    char server_san[1200];
+    if ((size_t)snprintf(server_san, sizeof(server_san), "DNS:localhost,IP:127.0.0.1,IP:::1%s%s",
+                         extra_san[0] ? "," : "", extra_san) >= sizeof(server_san))
+        return IOTSEC_ERR_INVALID;
     char pki[1024];
     snprintf(pki, sizeof(pki), "%s/pki", dir);
     if (mkdir(pki, 0755) != 0)
         return errno == EEXIST ? IOTSEC_ERR_CONFLICT : IOTSEC_ERR_IO;
 
-    static const int ca_nids[] = {NID_basic_constraints, NID_key_usage,
-                                  NID_subject_key_identifier};
+    static const int ca_nids[] = {NID_basic_constraints, NID_key_usage, NID_subject_key_identifier};
     static const char *const ca_vals[] = {"critical,CA:TRUE,pathlen:0",
                                           "critical,keyCertSign,cRLSign", "hash"};
     static const int leaf_nids[] = {NID_basic_constraints, NID_key_usage, NID_ext_key_usage,
                                     NID_authority_key_identifier, NID_subject_alt_name};
-    static const char *const server_vals[] = {
-        "critical,CA:FALSE", "critical,digitalSignature", "serverAuth", "keyid",
-        "DNS:localhost,IP:127.0.0.1,IP:::1"};
+    const char *const server_vals[] = {"critical,CA:FALSE", "critical,digitalSignature",
+                                       "serverAuth", "keyid", server_san};
     static const char *const admin_vals[] = {"critical,CA:FALSE", "critical,digitalSignature",
                                              "clientAuth", "keyid", "DNS:iotsec-admin"};
     static const char *const nf_vals[] = {"critical,CA:FALSE", "critical,digitalSignature",

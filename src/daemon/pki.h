@@ -8,9 +8,11 @@
 
 struct http_peer;
 
-/* Writes DIR/pki/{ca,server,admin,nf}.{crt,key} (keys 0600). Returns IOTSEC_OK or an error;
- * refuses to overwrite an existing pki directory (IOTSEC_ERR_CONFLICT). */
-int pki_create(const char *dir);
+/* Writes DIR/pki/{ca,server,admin,nf}.{crt,key} (keys 0600). The server certificate names
+ * localhost, 127.0.0.1 and ::1, and extra_san ("DNS:name,IP:addr,...", NULL or "" for none).
+ * Returns IOTSEC_OK or an error; refuses to overwrite an existing pki directory
+ * (IOTSEC_ERR_CONFLICT). */
+int pki_create(const char *dir, const char *extra_san);
 
 /* The SHA-256 fingerprint (hex) of the certificate in a PEM file. */
 int pki_cert_fingerprint(const char *path, char hex[65]);

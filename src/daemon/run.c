@@ -119,6 +119,8 @@ static void handle_metrics(struct http_request *req, void *user)
     if (rc == IOTSEC_OK && d->nrf_auth)
         rc = nrf_auth_metrics(d->nrf_auth, &out);
     if (rc == IOTSEC_OK)
+        rc = daemon_ops_metrics(&d->cfg, &out);
+    if (rc == IOTSEC_OK)
         rc = strbuf_appendf(
             &out,
             "# HELP iotsec_store_queue_depth Jobs waiting for the database writer.\n"

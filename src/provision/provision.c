@@ -63,14 +63,26 @@ int provision_metrics(struct provision *p, struct strbuf *out)
         [PROV_C_REFUSED] = "refusals_total",
         [PROV_C_LIMITED] = "rate_limited_total",
     };
+    static const char *const help[PROV_COUNTER_COUNT] = {
+        [PROV_C_NONCES] = "Onboarding nonces issued.",
+        [PROV_C_ONBOARD_NEW] = "Onboardings committed.",
+        [PROV_C_REPLAYS] = "Retries answered with the stored envelope.",
+        [PROV_C_RELAYED] = "Committed onboardings that came through a gateway.",
+        [PROV_C_CONFIRMED] = "Credential versions confirmed by the device.",
+        [PROV_C_ROTATIONS] = "Rotation envelopes made (replays not counted).",
+        [PROV_C_REFUSED] = "Device requests refused with a 4xx.",
+        [PROV_C_LIMITED] = "Device requests answered 429 or 503 with Retry-After.",
+    };
     int rc = strbuf_appendf(out,
                             "# HELP iotsec_provision_nonces_outstanding Nonces issued, not yet "
                             "used or expired.\n# TYPE iotsec_provision_nonces_outstanding gauge\n"
                             "iotsec_provision_nonces_outstanding %zu\n",
                             prov_nonces_outstanding(p->nonces));
     for (int i = 0; rc == IOTSEC_OK && i < PROV_COUNTER_COUNT; i++)
-        rc = strbuf_appendf(out, "# TYPE iotsec_provision_%s counter\niotsec_provision_%s %llu\n",
-                            names[i], names[i],
+        rc = strbuf_appendf(out,
+                            "# HELP iotsec_provision_%s %s\n# TYPE iotsec_provision_%s counter\n"
+                            "iotsec_provision_%s %llu\n",
+                            names[i], help[i], names[i], names[i],
                             (unsigned long long)atomic_load_explicit(&counters[i],
                                                                      memory_order_relaxed));
     return rc;

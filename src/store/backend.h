@@ -116,6 +116,9 @@ struct store_backend {
     const char *migration_lock_sql;
     /* Structural check of the database (SQLite's integrity_check; PostgreSQL: a query). */
     int (*integrity_check)(struct store_conn *conn);
+    /* A consistent copy of the database into a new file at path (store_backup); NULL where the
+     * engine has its own tools (PostgreSQL: pg_basebackup, pg_dump). */
+    int (*backup)(struct store_conn *conn, const char *path);
 };
 
 extern const struct store_backend store_backend_sqlite;

@@ -77,3 +77,13 @@ int store_lease_hold(struct store_conn *conn, const char *name, int64_t now_ms, 
         return rc;
     return store_changes(conn) == 1 ? IOTSEC_OK : IOTSEC_ERR_BUSY;
 }
+
+int store_leases_release_all(struct store_conn *conn)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(conn, "DELETE FROM store_leases", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    rc = store_step(st);
+    return rc == STORE_DONE ? IOTSEC_OK : store_error(conn, rc);
+}

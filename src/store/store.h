@@ -260,6 +260,10 @@ int store_topic_seq(struct store *s, const char *topic, int64_t *seq);
  * IOTSEC_OK: held (do the work); IOTSEC_ERR_BUSY: another live instance holds it (skip). */
 int store_lease_hold(struct store_conn *conn, const char *name, int64_t now_ms, int64_t lease_ms);
 
+/* In a job: drops every lease of every holder (after a restore, whose copy names processes
+ * that hold nothing any more). */
+int store_leases_release_all(struct store_conn *conn);
+
 /* --- Health --- */
 
 #define STORE_BATCH_BUCKETS 10 /* bucket b counts batches of [2^b, 2^(b+1)) jobs; last: more */
@@ -284,6 +288,14 @@ void store_metrics_get(struct store *s, struct store_metrics *m);
 /* Runs PRAGMA integrity_check on the calling thread's read connection. Returns IOTSEC_OK if
  * SQLite answers "ok", IOTSEC_ERR_IO otherwise (the first problem in store_errmsg()). */
 int store_integrity_check(struct store *s);
+
+/* A consistent copy of the whole database, taken on the calling thread's read connection while
+ * the writer keeps committing (SQLite's online backup API), into a new file at path (mode 0600;
+ * written under path.partial and renamed, so path never holds half a copy). Works on a store
+ * opened read_only. Returns IOTSEC_OK; IOTSEC_ERR_CONFLICT (path exists: never overwritten);
+ * IOTSEC_ERR_IO; IOTSEC_ERR_UNSUPPORTED on PostgreSQL (use pg_basebackup or pg_dump there:
+ * docs/operations.md). The KEK is not in the database, so never in the copy. */
+int store_backup(struct store *s, const char *path);
 
 /* The highest applied migration version (0 for none). */
 int store_schema_version(struct store *s, int *version);

@@ -141,6 +141,18 @@ int sqn_slot_renew_run(struct store_conn *conn, void *arg);
 /* Gives the slot back at a clean stop (best effort: an expired lease frees it anyway). */
 int sqn_slot_release(struct store *s, const struct sqn_lease *lease);
 
+/* After `iotsecd restore` (sqn_restore_store.c), as a store job on the restored database: every
+ * subscription's high-water mark moves forward by margin SEQs (sqn_next with it), every SQN
+ * slot lease and store lease is released. IOTSEC_ERR_CONFLICT (nothing changed) when a mark
+ * would pass SQN_SEQ_MAX (overflowing counts them). */
+struct sqn_restore_advance {
+    uint64_t margin;        /* in: SEQs */
+    int64_t subscriptions;  /* out: marks moved */
+    int64_t slots_released; /* out */
+    int64_t overflowing;    /* out: marks too high to move (on IOTSEC_ERR_CONFLICT) */
+};
+int sqn_restore_advance_run(struct store_conn *conn, void *arg);
+
 /* The schema of the slots table (a migration of the subscriber capability). */
 extern const char SUBSCRIBER_MIGRATION_SQN_SLOTS[];
 
@@ -261,7 +273,8 @@ struct sub_op {
     uint32_t lease_s; /* expire sweep: with several instances one sweeps (0: 180 s lease) */
     int64_t now;
     const char *actor; /* who asked: "admin", "policy", "sweep"... (for the event log) */
-    /* outputs (valid when rc == IOTSEC_OK) */
+    /* outputs (valid when rc == IOTSEC_OK; result also on IOTSEC_ERR_STATE from a state change
+     * or rotation: the row as it is, for the refusal to name its state) */
     struct subscription result;
     size_t affected; /* rows changed (sweep) */
     int rc;

@@ -115,7 +115,12 @@ struct admin_op {
 static void admin_op_done(void *arg, int rc)
 {
     struct admin_op *a = arg;
-    if (rc != IOTSEC_OK)
+    if (rc == IOTSEC_ERR_STATE && a->op.result.id != 0) { /* the job loaded the row */
+        char detail[160]; /* 409 with the state it is in: the operator knows what to do next */
+        snprintf(detail, sizeof(detail), "%s: not allowed while the subscription is %s", a->what,
+                 sub_state_name(a->op.result.state));
+        http_respond_problem(a->req, 409, NULL, detail, NULL, NULL, 0);
+    } else if (rc != IOTSEC_OK)
         respond_error(a->req, rc, a->what);
     else if (a->ok_status == 204)
         http_respond(a->req, 204, NULL, NULL, 0);

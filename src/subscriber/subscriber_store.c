@@ -208,6 +208,8 @@ static int op_event(struct store_conn *conn, struct sub_op *op)
     enum sub_state to;
     if (rc == IOTSEC_OK)
         rc = sub_transition(cur.state, op->event, &to);
+    if (rc == IOTSEC_ERR_STATE)
+        op->result = cur; /* the refusal names the state the subscription is in */
     if (rc != IOTSEC_OK)
         return rc;
     struct store_stmt *st;
@@ -231,8 +233,10 @@ static int op_rotate(struct store_conn *conn, struct sub_op *op)
     int rc = load(conn, op->supi, &cur, old_cred);
     if (rc != IOTSEC_OK)
         return rc;
-    if (cur.state == SUB_REVOKED || cur.state == SUB_EXPIRED)
+    if (cur.state == SUB_REVOKED || cur.state == SUB_EXPIRED) {
+        op->result = cur; /* the refusal names the state */
         return IOTSEC_ERR_STATE;
+    }
     uint32_t version = cur.cred_version + 1;
     if ((rc = seal_cred(op->kek, &cur.supi, version, &op->input->keys, new_cred)) != IOTSEC_OK)
         return rc;

@@ -62,6 +62,8 @@ run "list suspended" 0 '(.items | length) == 1' subscriber list --state suspende
 run "resume" 0 '.state == "active"' subscriber resume imsi-001010000000001
 run "revoke" 0 '.state == "revoked"' subscriber revoke imsi-001010000000001
 run "resume revoked" 2 - subscriber resume imsi-001010000000001
+grep -q '409 .*resume: not allowed while the subscription is revoked' "$dir/err" && ok ||
+    ko "the 409 does not say the state: $(cat "$dir/err")"
 run "delete" 0 - subscriber delete imsi-001010000000001
 run "show deleted" 1 - subscriber show imsi-001010000000001
 run "hn-keys" 0 '(.hn_keys | length) == 2 and .hn_keys[0].profile == "A"' hn-keys

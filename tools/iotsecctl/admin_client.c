@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "crypto/ct.h"
 #include "daemon/config.h"
+#include "output.h"
 
 static const char *instance_dir;
 
@@ -48,14 +49,24 @@ static int print_answer(const char *cmd, long status, const struct body *b)
 {
     if (status >= 200 && status < 300) {
         if (b->len > 0)
-            printf("%s\n", b->data);
+            output_print(stdout, b->data);
         return 0;
     }
     json_t *p = b->data ? json_loads(b->data, 0, NULL) : NULL;
     const char *title = json_string_value(json_object_get(p, "title"));
     const char *detail = json_string_value(json_object_get(p, "detail"));
-    fprintf(stderr, "iotsecctl %s: %ld %s%s%s\n", cmd, status, title ? title : "error",
-            detail ? ": " : "", detail ? detail : "");
+    const char *cause = json_string_value(json_object_get(p, "cause"));
+    fprintf(stderr, "iotsecctl %s: %ld %s%s%s%s%s%s\n", cmd, status, title ? title : "error",
+            detail ? ": " : "", detail ? detail : "", cause ? " (" : "", cause ? cause : "",
+            cause ? ")" : "");
+    /* TS 29.571 invalidParams: one line per parameter, as the server named it. */
+    json_t *params = json_object_get(p, "invalidParams"), *ip;
+    size_t i;
+    json_array_foreach(params, i, ip) {
+        const char *param = json_string_value(json_object_get(ip, "param"));
+        const char *reason = json_string_value(json_object_get(ip, "reason"));
+        fprintf(stderr, "  %s: %s\n", param ? param : "?", reason ? reason : "invalid");
+    }
     json_decref(p);
     return status == 400 || status == 409 || status == 415 ? EXIT_USAGE : 1;
 }

@@ -49,5 +49,6 @@ int cmd_audit(int argc, char **argv); /* the "audit" group: credentials (default
 int cmd_location(int argc, char **argv);
 int cmd_pin(int argc, char **argv);           /* pin list|show|delete */
 int cmd_pin_set_roles(int argc, char **argv); /* subscriber set-roles */
+int cmd_backup(int argc, char **argv); /* cmd_backup.c */
 
 #endif

@@ -3,12 +3,14 @@
  *   iotsecctl --dir DIR subscriber ...   the instance's admin face
  * One JSON object on stdout; exit 0 on success, 2 on bad input, 1 otherwise (a MAC that does
  * not verify, a daemon that cannot be reached or refuses). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "admin_client.h"
 #include "args.h"
 #include "iotsecctl.h"
+#include "output.h"
 
 static const struct command groups[] = {
     {"crypto", cmd_crypto, "3GPP algorithms offline (milenage, he-av, eap-aka-prime, auts, "
@@ -37,26 +39,54 @@ static const struct command groups[] = {
     {"group", cmd_group, "message groups (create, add, remove, show, list); consent groups (add)"},
     {"pin", cmd_pin, "Personal IoT Networks: list, show, delete (roles: subscriber set-roles)"},
     {"expose", cmd_expose, "northbound token keys: rotate-signing-key, retire-signing-key"},
+    {"backup", cmd_backup, "FILE   an online copy of the instance's SQLite database (not the KEK)"},
 };
+
+#ifndef IOTSEC_VERSION
+#define IOTSEC_VERSION "unknown"
+#endif
+
+/* The top-level commands that are groups of subcommands: `GROUP -h` is passed to them, and
+ * their own table lists the subcommands. */
+static bool is_group(const char *name)
+{
+    static const char *const names[] = {"crypto", "subscriber", "analytics", "policy",
+                                        "manufacturer", "enrollment", "gateway", "device",
+                                        "owner", "audit", "location", "af", "consent", "group",
+                                        "expose", "pin"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0;
+}
 
 static void usage(FILE *out, const char *group, const struct command *table, size_t n)
 {
-    fprintf(out, "usage: iotsecctl %s%sCOMMAND [flags]\n\ncommands:\n", group ? group : "",
-            group ? " " : "");
+    fprintf(out, "usage: iotsecctl [--dir DIR] %s%sCOMMAND [flags]\n\ncommands:\n",
+            group ? group : "", group ? " " : "");
     for (size_t i = 0; i < n; i++)
         fprintf(out, "  %-14s %s\n", table[i].name, table[i].usage);
+    if (group == NULL)
+        fprintf(out, "\n--dir defaults to $IOTSEC_DIR; COMMAND -h shows a command's flags; "
+                     "--version.\n--output json|table|csv: how answers are printed (default: "
+                     "table on a terminal, json otherwise).\n");
 }
 
 int run_command(const char *group, const struct command *table, size_t n, int argc,
                 char **argv)
 {
-    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "help") == 0) {
+    if (argc < 1 || is_help(argv[0])) {
         usage(argc < 1 ? stderr : stdout, group, table, n);
         return argc < 1 ? EXIT_USAGE : 0;
     }
     for (size_t i = 0; i < n; i++) {
         if (strcmp(argv[0], table[i].name) == 0) {
-            if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+            if (argc > 1 && is_help(argv[1]) && !(group == NULL && is_group(table[i].name))) {
                 printf("usage: iotsecctl %s%s%s %s\n", group ? group : "", group ? " " : "",
                        table[i].name, table[i].usage);
                 return 0;
@@ -72,6 +102,22 @@ int run_command(const char *group, const struct command *table, size_t n, int ar
 int main(int argc, char **argv)
 {
     int first = 1;
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("iotsecctl %s\n", IOTSEC_VERSION);
+        return 0;
+    }
+    /* --output FORMAT, anywhere: taken out before the command sees its flags. */
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--output") != 0)
+            continue;
+        int m = output_parse(argv[i + 1]);
+        if (m < 0)
+            return args_fail(EXIT_USAGE, "--output", "expected json, table or csv");
+        output_set((enum output_mode)m);
+        memmove(argv + i, argv + i + 2, (size_t)(argc - i - 1) * sizeof(*argv)); /* NULL too */
+        argc -= 2;
+        break;
+    }
     if (argc > 2 && strcmp(argv[1], "--dir") == 0) {
         admin_set_dir(argv[2]);
         first = 3;

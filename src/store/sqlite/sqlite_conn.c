@@ -315,4 +315,5 @@ const struct store_backend store_backend_sqlite = {
                             "VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
     .migration_lock_sql = NULL,
     .integrity_check = sq_integrity_check,
+    .backup = sqlite_backup,
 };

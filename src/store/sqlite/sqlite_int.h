@@ -52,5 +52,7 @@ const void *sqlite_col_blob(struct store_stmt *st, int col);
 int sqlite_col_bytes(struct store_stmt *st, int col);
 bool sqlite_col_is_null(struct store_stmt *st, int col);
 int64_t sqlite_changes(struct store_conn *conn);
+/* store_backup (sqlite_backup.c). */
+int sqlite_backup(struct store_conn *conn, const char *path);
 
 #endif
