@@ -32,20 +32,17 @@
 
 #include "base/err.h"
 #include "base/hex.h"
-#include "crypto/milenage.h"
 #include "fixture.h"
+#include "sqn_ledger.h"
 #include "usim.h"
 
 #define INSTANCES   3
 #define SUBSCRIBERS 4
 #define ROUNDS      20
 #define IN_FLIGHT   24
-#define MAX_SQNS    200000
 
 static struct daemon_fixture fx[INSTANCES];
-static uint8_t keys[SUBSCRIBERS][16], opcs[SUBSCRIBERS][16];
-static uint64_t *seen[SUBSCRIBERS];
-static size_t n_seen[SUBSCRIBERS];
+static struct sqn_ledger ledger[SUBSCRIBERS];
 static struct curl_slist *headers;
 static char pki[3][128];
 static size_t answered_503;
@@ -85,35 +82,12 @@ static void launch(CURLM *multi, struct call *c, int instance)
     curl_multi_add_handle(multi, c->easy);
 }
 
-static uint64_t autn_sqn(int s, const char *rand_hex, const char *autn_hex)
-{
-    uint8_t rand_b[16], autn[16];
-    assert_int_equal(hex_decode(rand_hex, rand_b, 16), 0);
-    assert_int_equal(hex_decode(autn_hex, autn, 16), 0);
-    struct milenage_out m;
-    assert_int_equal(milenage_compute(keys[s], opcs[s], rand_b, NULL, NULL, MILENAGE_F2_F5, &m), 0);
-    uint64_t sqn = 0;
-    for (int i = 0; i < 6; i++)
-        sqn = (sqn << 8) | (uint8_t)(autn[i] ^ m.ak[i]);
-    return sqn;
-}
-
 /* Records the SQN of one answered vector; fails the test on a repeat. */
 static void record(struct call *c)
 {
-    json_t *o = json_loads(c->answer.data ? c->answer.data : "", 0, NULL);
-    json_t *av = json_object_get(o, "authenticationVector");
-    int s = c->subscriber;
-    uint64_t sqn = autn_sqn(s, json_string_value(json_object_get(av, "rand")),
-                            json_string_value(json_object_get(av, "autn")));
-    json_decref(o);
-    for (size_t i = 0; i < n_seen[s]; i++) {
-        if (seen[s][i] == sqn)
-            fail_msg("subscriber %d: SQN %012llx issued twice (instance %d)", s,
-                     (unsigned long long)sqn, c->instance);
-    }
-    assert_true(n_seen[s] < MAX_SQNS);
-    seen[s][n_seen[s]++] = sqn;
+    char who[48];
+    snprintf(who, sizeof(who), "subscriber %d (instance %d)", c->subscriber, c->instance);
+    sqn_ledger_record(&ledger[c->subscriber], c->answer.data, who);
 }
 
 /* The directory of the test's PostgreSQL server: the URL's host=DIR. */
@@ -240,7 +214,7 @@ static void next_authentications_succeed(void)
 {
     for (int s = 0; s < SUBSCRIBERS; s++) {
         struct usim ue;
-        usim_init(&ue, keys[s], opcs[s]);
+        usim_init(&ue, ledger[s].k, ledger[s].opc);
         for (int round = 0; round < 2 * INSTANCES; round++) {
             int i = round % INSTANCES;
             char url[160], *answer = NULL;
@@ -288,17 +262,17 @@ static void test_three_instances_kills_and_a_database_restart(void **state)
     for (int s = 0; s < SUBSCRIBERS; s++) {
         char json[320], k[33], opc[33];
         for (int b = 0; b < 16; b++) {
-            keys[s][b] = (uint8_t)rand();
-            opcs[s][b] = (uint8_t)rand();
+            ledger[s].k[b] = (uint8_t)rand();
+            ledger[s].opc[b] = (uint8_t)rand();
         }
-        hex_encode(keys[s], 16, k);
-        hex_encode(opcs[s], 16, opc);
+        hex_encode(ledger[s].k, 16, k);
+        hex_encode(ledger[s].opc, 16, opc);
         snprintf(
             json, sizeof(json),
             "{\"supi\":\"imsi-00101000000020%d\",\"k\":\"%s\",\"opc\":\"%s\",\"amf\":\"8000\"}", s,
             k, opc);
         assert_int_equal(fixture_add_subscriber(&fx[s % INSTANCES], json), 0);
-        seen[s] = malloc(MAX_SQNS * sizeof(uint64_t));
+        sqn_ledger_init(&ledger[s]);
     }
     headers = curl_slist_append(NULL, "Content-Type: application/json");
     snprintf(pki[0], sizeof(pki[0]), "%s/inst/pki/ca.crt", fx[0].dir);
@@ -345,7 +319,7 @@ static void test_three_instances_kills_and_a_database_restart(void **state)
     }
     fixture_cleanup(&fx[0]);
     for (int s = 0; s < SUBSCRIBERS; s++)
-        free(seen[s]);
+        sqn_ledger_free(&ledger[s]);
 }
 
 int main(void)

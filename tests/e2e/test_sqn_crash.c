@@ -21,18 +21,15 @@
 
 #include "base/err.h"
 #include "base/hex.h"
-#include "crypto/milenage.h"
 #include "fixture.h"
+#include "sqn_ledger.h"
 
 #define SUBSCRIBERS 4
-#define ROUNDS 20
-#define IN_FLIGHT 16
-#define MAX_SQNS 200000
+#define ROUNDS      20
+#define IN_FLIGHT   16
 
 static struct daemon_fixture fx;
-static uint8_t keys[SUBSCRIBERS][16], opcs[SUBSCRIBERS][16];
-static uint64_t *seen[SUBSCRIBERS];
-static size_t n_seen[SUBSCRIBERS];
+static struct sqn_ledger ledger[SUBSCRIBERS];
 
 struct call {
     CURL *easy;
@@ -49,8 +46,10 @@ static void launch(CURLM *multi, struct call *c)
 {
     char url[160];
     c->subscriber = rand() % SUBSCRIBERS;
-    snprintf(url, sizeof(url), "%s/nudm-ueau/v1/imsi-00101000000010%d/security-information/"
-                               "generate-auth-data", fx.sbi, c->subscriber);
+    snprintf(url, sizeof(url),
+             "%s/nudm-ueau/v1/imsi-00101000000010%d/security-information/"
+             "generate-auth-data",
+             fx.sbi, c->subscriber);
     free(c->answer.data);
     c->answer = (struct fixture_buf){0};
     curl_easy_reset(c->easy);
@@ -72,25 +71,9 @@ static void launch(CURLM *multi, struct call *c)
 /* Records the SQN of one answered vector; fails the test on a repeat. */
 static void record(struct call *c)
 {
-    json_t *o = json_loads(c->answer.data ? c->answer.data : "", 0, NULL);
-    json_t *av = json_object_get(o, "authenticationVector");
-    uint8_t rand_b[16], autn[16];
-    assert_int_equal(hex_decode(json_string_value(json_object_get(av, "rand")), rand_b, 16), 0);
-    assert_int_equal(hex_decode(json_string_value(json_object_get(av, "autn")), autn, 16), 0);
-    json_decref(o);
-    struct milenage_out m;
-    int s = c->subscriber;
-    assert_int_equal(milenage_compute(keys[s], opcs[s], rand_b, NULL, NULL, MILENAGE_F2_F5, &m),
-                     0);
-    uint64_t sqn = 0;
-    for (int i = 0; i < 6; i++)
-        sqn = (sqn << 8) | (uint8_t)(autn[i] ^ m.ak[i]);
-    for (size_t i = 0; i < n_seen[s]; i++) {
-        if (seen[s][i] == sqn)
-            fail_msg("subscriber %d: SQN %012llx issued twice", s, (unsigned long long)sqn);
-    }
-    assert_true(n_seen[s] < MAX_SQNS);
-    seen[s][n_seen[s]++] = sqn;
+    char who[32];
+    snprintf(who, sizeof(who), "subscriber %d", c->subscriber);
+    sqn_ledger_record(&ledger[c->subscriber], c->answer.data, who);
 }
 
 /* Drives requests until deadline_ms, then kills the daemon; returns vectors received. */
@@ -154,16 +137,17 @@ static void test_no_sqn_reuse_across_kills(void **state)
     for (int s = 0; s < SUBSCRIBERS; s++) {
         char json[320], k[33], opc[33];
         for (int i = 0; i < 16; i++) {
-            keys[s][i] = (uint8_t)(rand());
-            opcs[s][i] = (uint8_t)(rand());
+            ledger[s].k[i] = (uint8_t)(rand());
+            ledger[s].opc[i] = (uint8_t)(rand());
         }
-        hex_encode(keys[s], 16, k);
-        hex_encode(opcs[s], 16, opc);
-        snprintf(json, sizeof(json),
-                 "{\"supi\":\"imsi-00101000000010%d\",\"k\":\"%s\",\"opc\":\"%s\",\"amf\":\"8000\"}",
-                 s, k, opc);
+        hex_encode(ledger[s].k, 16, k);
+        hex_encode(ledger[s].opc, 16, opc);
+        snprintf(
+            json, sizeof(json),
+            "{\"supi\":\"imsi-00101000000010%d\",\"k\":\"%s\",\"opc\":\"%s\",\"amf\":\"8000\"}", s,
+            k, opc);
         assert_int_equal(fixture_add_subscriber(&fx, json), 0);
-        seen[s] = malloc(MAX_SQNS * sizeof(uint64_t));
+        sqn_ledger_init(&ledger[s]);
     }
     headers = curl_slist_append(NULL, "Content-Type: application/json");
     snprintf(pki[0], sizeof(pki[0]), "%s/inst/pki/ca.crt", fx.dir);
@@ -183,7 +167,7 @@ static void test_no_sqn_reuse_across_kills(void **state)
     assert_int_equal(fixture_db_integrity(&fx), IOTSEC_OK);
     curl_slist_free_all(headers);
     for (int s = 0; s < SUBSCRIBERS; s++)
-        free(seen[s]);
+        sqn_ledger_free(&ledger[s]);
     fixture_cleanup(&fx);
 }
 
