@@ -81,9 +81,6 @@ struct store_backend {
     int (*control)(struct store_conn *conn, enum conn_ctl ctl);
     /* Whether conn is inside a transaction (false after the engine rolled one back itself). */
     bool (*in_transaction)(struct store_conn *conn);
-    /* A snapshot for several reads (BEGIN ... COMMIT on a reader). */
-    int (*read_begin)(struct store_conn *conn);
-    int (*read_end)(struct store_conn *conn);
     /* Page cache size (SQLite); NULL where the engine has none per connection. */
     int (*set_cache_size)(struct store_conn *conn, int kib);
 

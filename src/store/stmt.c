@@ -110,24 +110,9 @@ int store_exec(struct store_conn *conn, const char *sql)
     return conn->be->exec(conn, sql);
 }
 
-int store_read_begin(struct store_conn *conn)
-{
-    return conn->be->read_begin(conn);
-}
-
-int store_read_end(struct store_conn *conn)
-{
-    return conn->be->read_end(conn);
-}
-
 enum store_engine store_conn_engine(const struct store_conn *conn)
 {
     return conn->be->engine;
-}
-
-enum store_engine store_engine_of(const struct store *s)
-{
-    return s->be->engine;
 }
 
 int store_error(struct store_conn *conn, int rc)

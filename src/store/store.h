@@ -136,18 +136,12 @@ int store_transaction_sync(struct store *s, store_run_fn run, void *arg);
 /* The calling thread's read connection to s (opened on first use, closed when the thread
  * exits, at store_reader_release, or at store_close). On SQLite it is read-only; on
  * PostgreSQL it is a session of its own. Statements on it run in autocommit mode: each sees the
- * data committed when it started; use store_read_begin/store_read_end for one snapshot over
- * several. Returns IOTSEC_OK, IOTSEC_ERR_IO or IOTSEC_ERR_NOMEM; *out is owned by the store. */
+ * data committed when it started. Returns IOTSEC_OK, IOTSEC_ERR_IO or IOTSEC_ERR_NOMEM; *out is
+ * owned by the store. */
 int store_reader_get(struct store *s, struct store_conn **out);
 
 /* Closes the calling thread's read connection now (thread pools that outlive a store). */
 void store_reader_release(struct store *s);
-
-/* One read snapshot over several statements on a reader: BEGIN ... COMMIT (on PostgreSQL
- * REPEATABLE READ, READ ONLY). Not for the writer's connection (jobs already run in a
- * transaction). */
-int store_read_begin(struct store_conn *conn);
-int store_read_end(struct store_conn *conn);
 
 /* The engine behind a connection, for the rare SQL that must differ (prefer SQL both take). */
 enum store_engine {
@@ -155,7 +149,6 @@ enum store_engine {
     STORE_ENGINE_POSTGRESQL = 2,
 };
 enum store_engine store_conn_engine(const struct store_conn *conn);
-enum store_engine store_engine_of(const struct store *s);
 
 /* --- Statements ---
  *

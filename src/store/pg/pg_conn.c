@@ -373,27 +373,6 @@ static bool pg_in_transaction(struct store_conn *base)
     return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
-static int pg_read_begin(struct store_conn *base)
-{
-    struct pg_conn *c = pg_conn_of(base);
-    if (c->broken)
-        c->txn = false;
-    int err = pg_ready(c);
-    if (err == IOTSEC_OK)
-        err = run_simple(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    c->txn = err == IOTSEC_OK;
-    return err;
-}
-
-static int pg_read_end(struct store_conn *base)
-{
-    struct pg_conn *c = pg_conn_of(base);
-    c->txn = false;
-    if (c->broken)
-        return IOTSEC_OK; /* the snapshot ended with the session */
-    return run_simple(c, "COMMIT");
-}
-
 static void pg_conn_close(struct store_conn *base)
 {
     struct pg_conn *c = pg_conn_of(base);
@@ -520,8 +499,6 @@ const struct store_backend store_backend_postgresql = {
     .exec = pg_exec,
     .control = pg_control,
     .in_transaction = pg_in_transaction,
-    .read_begin = pg_read_begin,
-    .read_end = pg_read_end,
     .set_cache_size = NULL,
     .prepare = pg_prepare,
     .finalize = pg_finalize,

@@ -68,16 +68,6 @@ static bool sq_in_transaction(struct store_conn *conn)
     return !sqlite3_get_autocommit(sqlite_conn_of(conn)->db);
 }
 
-static int sq_read_begin(struct store_conn *conn)
-{
-    return sq_exec(conn, "BEGIN");
-}
-
-static int sq_read_end(struct store_conn *conn)
-{
-    return sq_exec(conn, "COMMIT");
-}
-
 static int sq_set_cache_size(struct store_conn *conn, int kib)
 {
     char sql[64];
@@ -287,8 +277,6 @@ const struct store_backend store_backend_sqlite = {
     .exec = sq_exec,
     .control = sq_control,
     .in_transaction = sq_in_transaction,
-    .read_begin = sq_read_begin,
-    .read_end = sq_read_end,
     .set_cache_size = sq_set_cache_size,
     .prepare = sqlite_prepare,
     .finalize = sqlite_finalize,
