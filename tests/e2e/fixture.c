@@ -1,15 +1,17 @@
 #include "fixture.h"
 
+#include "capture.h"
+
 #include <curl/curl.h>
 #include <jansson.h>
-#include <stddef.h>
-#include <strings.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -165,8 +167,8 @@ static void text_row(struct store_stmt *st, void *arg)
     snprintf(t->out, t->len, "%s", v ? v : "");
 }
 
-void fixture_db_text(const struct daemon_fixture *f, const char *sql, const char *param,
-                     char *out, size_t len)
+void fixture_db_text(const struct daemon_fixture *f, const char *sql, const char *param, char *out,
+                     size_t len)
 {
     struct text_out t = {out, len};
     out[0] = '\0';
@@ -353,52 +355,6 @@ static size_t read_body(char *buf, size_t size, size_t n, void *user)
     return give;
 }
 
-static void json_or_string(FILE *fp, const char *text, size_t len)
-{
-    json_t *j = text && len ? json_loadb(text, len, 0, NULL) : NULL;
-    if (j) {
-        json_dumpf(j, fp, JSON_ENCODE_ANY | JSON_COMPACT);
-        json_decref(j);
-    } else if (text && len) {
-        json_t *s = json_stringn_nocheck(text, len);
-        json_dumpf(s, fp, JSON_ENCODE_ANY);
-        json_decref(s);
-    } else {
-        fputs("null", fp);
-    }
-}
-
-/* IOTSEC_SBI_DUMP=DIR: every SBI exchange (paths of Nausf and Nudm) is recorded there, one
- * JSON file each, for the OpenAPI test (tests/openapi/validate_sbi.js). */
-static void record_exchange(const char *method, const char *url, const char *ctype,
-                            const char *body, size_t len, const struct fixture_answer *a)
-{
-    const char *dir = getenv("IOTSEC_SBI_DUMP");
-    const char *path = strstr(url, "://");
-    path = path ? strchr(path + 3, '/') : NULL;
-    if (!dir || !path || (strncmp(path, "/nausf-auth/", 12) && strncmp(path, "/nudm-ueau/", 11)))
-        return;
-    static unsigned seq;
-    char file[512];
-    snprintf(file, sizeof(file), "%s/sbi-%d-%05u.json", dir, (int)getpid(), ++seq);
-    FILE *fp = fopen(file, "w");
-    if (!fp)
-        return;
-    json_t *head = json_pack("{s:s, s:s, s:s?, s:I, s:s, s:s, s:s}", "method", method, "path",
-                             path, "requestContentType", ctype, "status", (json_int_t)a->status,
-                             "contentType", a->content_type, "location", a->location,
-                             "contentLength", a->content_length);
-    char *h = json_dumps(head, JSON_COMPACT);
-    json_decref(head);
-    fprintf(fp, "%.*s,\"requestBody\":", (int)strlen(h) - 1, h);
-    json_or_string(fp, body, len);
-    fputs(",\"body\":", fp);
-    json_or_string(fp, a->body, a->body_len);
-    fputs("}\n", fp);
-    free(h);
-    fclose(fp);
-}
-
 long fixture_exchange(const struct daemon_fixture *f, const struct fixture_call *call,
                       struct fixture_answer *a)
 {
@@ -450,11 +406,12 @@ long fixture_exchange(const struct daemon_fixture *f, const struct fixture_call 
     a->status = -1;
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
+    capture_exchange(f, c, a->status, call->method, call->content_type, call->body, call->len,
+                     b.data, b.len, a->location);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     a->body = b.data;
     a->body_len = b.len;
-    record_exchange(call->method, call->url, call->content_type, call->body, call->len, a);
     return a->status;
 }
 
@@ -476,7 +433,7 @@ int fixture_add_subscriber(const struct daemon_fixture *f, const char *json)
 {
     char url[128];
     snprintf(url, sizeof(url), "%s/admin/v1/subscribers", f->admin);
-    long st = fixture_request(f, AS_ADMIN, "POST", url, "application/json", json, strlen(json),
-                              NULL);
+    long st =
+        fixture_request(f, AS_ADMIN, "POST", url, "application/json", json, strlen(json), NULL);
     return st == 201 ? 0 : -1;
 }

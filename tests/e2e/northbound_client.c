@@ -9,10 +9,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/err.h"
+#include "capture.h"
+#include "store/store.h"
 #include <cmocka.h>
 #include <curl/curl.h>
-#include "base/err.h"
-#include "store/store.h"
 
 /* Every SUPI of the instance, read through a read-only store (either engine). */
 int nb_leak_find(const struct daemon_fixture *f, const char *data, size_t len, char *found,
@@ -35,8 +36,9 @@ int nb_leak_find(const struct daemon_fixture *f, const char *data, size_t len, c
     while (store_step(st) == STORE_ROW && !found[0]) {
         const char *supi = store_col_text(st, 0);
         /* imsi-<digits>: the digits alone are the IMSI; nai-<x>: the NAI itself */
-        const char *needle = strncmp(supi, "imsi-", 5) == 0 ? supi + 5
-                             : strncmp(supi, "nai-", 4) == 0 ? supi + 4 : supi;
+        const char *needle = strncmp(supi, "imsi-", 5) == 0  ? supi + 5
+                             : strncmp(supi, "nai-", 4) == 0 ? supi + 4
+                                                             : supi;
         size_t n = strlen(needle);
         for (size_t i = 0; n > 0 && i + n <= len; i++) {
             if (memcmp(data + i, needle, n) == 0) {
@@ -123,6 +125,11 @@ void nb_call(const struct daemon_fixture *f, const struct nb_identity *who, cons
     out->status = -1;
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    char location[512] = "";
+    struct nb_response seen = {.headers = h.data};
+    nb_header(&seen, "location", location, sizeof(location));
+    capture_exchange(f, c, out->status, method, content_type, body, body ? strlen(body) : 0, b.data,
+                     b.len, location);
     curl_slist_free_all(hdr);
     curl_easy_cleanup(c);
     out->body = b.data ? b.data : strdup("");

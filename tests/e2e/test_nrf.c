@@ -7,7 +7,7 @@
  *     none, malformed, wrong audience, wrong scope, expired, wrong signature, alg none,
  *     another NF's token on this connection, each with its status and WWW-Authenticate.
  * With IOTSEC_NRF_DUMP=DIR, every body iotsecd sent the NRF, and the token exchange, are
- * written there for tests/openapi/validate_nrf.js. */
+ * written there for tests/openapi/validate.js (openapi_nrf). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +25,7 @@
 #include <openssl/pem.h>
 
 #include "base/b64url.h"
+#include "capture.h"
 #include "fixture.h"
 #include "jose/jws.h"
 #include "test_nrf_server.h"
@@ -347,6 +348,8 @@ static void call(const struct daemon_fixture *f, const char *method, const char 
     a->status = -1;
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
+    capture_exchange(f, c, a->status, method, ctype, body, body ? strlen(body) : 0, b.data, b.len,
+                     NULL);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     a->body = b.data;

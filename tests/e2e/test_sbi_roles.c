@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include "capture.h"
 #include "fixture.h"
 
 static struct daemon_fixture fx;
@@ -79,6 +80,7 @@ static long sbi_get(const char *cert, const char *path, char **body)
     long status = -1;
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    capture_exchange(&fx, c, status, "GET", NULL, NULL, 0, b.data, b.len, NULL);
     curl_easy_cleanup(c);
     *body = b.data;
     return status;
