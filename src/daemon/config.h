@@ -32,6 +32,7 @@ struct config_nrf {
 
 struct config {
     char dir[CONFIG_PATH_MAX]; /* the instance directory */
+    char source[CONFIG_PATH_MAX + 16]; /* the file it was read from (SIGHUP reads it again) */
     char mcc[4], mnc[4];
     char database[CONFIG_PATH_MAX]; /* SQLite: the database file */
     char store_backend[16];         /* "sqlite" (default) or "postgresql" (section "store:") */

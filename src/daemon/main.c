@@ -95,6 +95,7 @@ static int load(const char *dir, const char *config_file, struct config *cfg)
         fprintf(stderr, "iotsecd: %s\n", err);
         return 1;
     }
+    snprintf(cfg->source, sizeof(cfg->source), "%s", path);
     return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "daemon/bridges.h"
 #include "daemon/daemon.h"
 #include "daemon/nrf_wire.h"
+#include "daemon/openapi.h"
 #include "daemon/pki.h"
 #include "expose/northbound.h"
 #include "expose/t8.h"
@@ -31,7 +32,7 @@
 #include "provision/provision.h"
 #include "subscriber/subscriber.h"
 
-#define ADMIN_MAX_BODY (4u << 20)    /* docs/api.md: every admin body but imports */
+#define ADMIN_MAX_BODY    (4u << 20)   /* docs/api.md: every admin body but imports */
 #define ADMIN_IMPORT_BODY (256u << 20) /* bulk imports of a million rows */
 
 struct daemon {
@@ -82,7 +83,9 @@ static void handle_metrics(struct http_request *req, void *user)
     struct daemon *d = user;
     struct strbuf out = {0};
     size_t http_len = 0;
-    char *http = http_server_metrics(d->sbi, &http_len);
+    struct http_server *const faces[] = {d->sbi, d->adm, d->north, d->dev};
+    const char *const names[] = {face_sbi, face_admin, face_north, face_device};
+    char *http = http_servers_metrics(faces, names, 4, &http_len);
     struct store_metrics sm;
     store_metrics_get(d->store, &sm);
     uint64_t counts[SUB_STATE_COUNT] = {0};
@@ -365,8 +368,10 @@ static int open_location(struct daemon *d)
  * an AF's registered certificate, a manufacturer's factory certificate. */
 enum client_certs { CERTS_INSTANCE_CA, CERTS_ANY_REQUIRED, CERTS_ANY_OPTIONAL };
 
+/* A TLS listener of srv on bind with the instance's certificates; with reload >= 0, listener
+ * reload of srv takes the certificates the configuration names now (SIGHUP). */
 static int listen_tls(struct daemon *d, struct http_server *srv, const char *bind,
-                      enum client_certs mode)
+                      enum client_certs mode, int reload)
 {
     char cert[CONFIG_PATH_MAX + 64], key[CONFIG_PATH_MAX + 64], ca[CONFIG_PATH_MAX + 64];
     config_path(&d->cfg, d->cfg.tls_cert, cert, sizeof(cert));
@@ -391,7 +396,7 @@ static int listen_tls(struct daemon *d, struct http_server *srv, const char *bin
         lc.client_cert_role = pki_peer_is_nf;
         lc.client_cert_role_user = &d->sbi_role;
     }
-    return http_server_listen(srv, &lc);
+    return reload >= 0 ? http_server_reload_tls(srv, reload, &lc) : http_server_listen(srv, &lc);
 }
 
 /* The northbound service: the token issuer is the northbound face's own URL. */
@@ -507,7 +512,7 @@ static int build_servers(struct daemon *d)
     d->dev = http_server_new(&dc);
     if (d->aka == NULL || d->sbi == NULL || d->adm == NULL || d->north == NULL || d->dev == NULL)
         return IOTSEC_ERR_NOMEM;
-    d->sbi_tls = listen_tls(d, d->sbi, d->cfg.sbi_listen, CERTS_INSTANCE_CA);
+    d->sbi_tls = listen_tls(d, d->sbi, d->cfg.sbi_listen, CERTS_INSTANCE_CA, -1);
     d->sbi_h2c = -1;
     if (d->sbi_tls >= 0 && d->cfg.sbi_h2c_listen[0]) {
         struct http_listener_config lc = {.bind = d->cfg.sbi_h2c_listen, .tls = false};
@@ -515,9 +520,9 @@ static int build_servers(struct daemon *d)
         if (d->sbi_h2c < 0)
             return d->sbi_h2c;
     }
-    d->adm_tls = listen_tls(d, d->adm, d->cfg.admin_listen, CERTS_INSTANCE_CA);
-    d->north_tls = listen_tls(d, d->north, d->cfg.northbound_listen, CERTS_ANY_REQUIRED);
-    d->dev_tls = listen_tls(d, d->dev, d->cfg.device_listen, CERTS_ANY_OPTIONAL);
+    d->adm_tls = listen_tls(d, d->adm, d->cfg.admin_listen, CERTS_INSTANCE_CA, -1);
+    d->north_tls = listen_tls(d, d->north, d->cfg.northbound_listen, CERTS_ANY_REQUIRED, -1);
+    d->dev_tls = listen_tls(d, d->dev, d->cfg.device_listen, CERTS_ANY_OPTIONAL, -1);
     if (d->sbi_tls < 0 || d->adm_tls < 0 || d->north_tls < 0 || d->dev_tls < 0) {
         log_error("cannot configure the listeners (certificates or addresses)");
         return IOTSEC_ERR_INVALID;
@@ -566,6 +571,14 @@ static int build_servers(struct daemon *d)
         rc = build_pin(d);
     if (rc == IOTSEC_OK)
         rc = nrf_wire_gate(&d->cfg, d->sbi, &d->nrf_auth);
+    /* GET /openapi.json: each face's own document (docs/openapi). */
+    const struct {
+        struct http_server *srv;
+        const char *face;
+    } described[] = {
+        {d->sbi, face_sbi}, {d->adm, face_admin}, {d->north, face_north}, {d->dev, face_device}};
+    for (size_t i = 0; rc == IOTSEC_OK && i < sizeof(described) / sizeof(described[0]); i++)
+        rc = daemon_openapi_route(described[i].srv, described[i].face);
     return rc;
 }
 
@@ -598,6 +611,55 @@ static void print_ready(struct daemon *d)
     fflush(stdout);
     free(s);
     json_decref(o);
+}
+
+/* SIGHUP (docs/operations.md "Reloading"): the log level, and the certificate, key and CA
+ * bundle of every TLS face, from the configuration file as it is now. A file that does not
+ * load leaves everything as it was, and the log says why; open connections are undisturbed. */
+static void reload(struct daemon *d)
+{
+    static struct config fresh; /* static: the main thread's alone; large */
+    char err[512];
+    enum log_level level;
+    config_defaults(&fresh, d->cfg.dir);
+    if (config_load(d->cfg.source, &fresh, err, sizeof(err)) != IOTSEC_OK) {
+        log_error("SIGHUP: reload refused, the running configuration stays: %s", err);
+        return;
+    }
+    if (log_level_parse(fresh.log_level, &level) != IOTSEC_OK) {
+        log_error("SIGHUP: reload refused, the running configuration stays: log_level %s",
+                  fresh.log_level);
+        return;
+    }
+    char old[3][CONFIG_PATH_MAX];
+    memcpy(old[0], d->cfg.tls_cert, CONFIG_PATH_MAX);
+    memcpy(old[1], d->cfg.tls_key, CONFIG_PATH_MAX);
+    memcpy(old[2], d->cfg.tls_ca, CONFIG_PATH_MAX);
+    memcpy(d->cfg.tls_cert, fresh.tls_cert, CONFIG_PATH_MAX);
+    memcpy(d->cfg.tls_key, fresh.tls_key, CONFIG_PATH_MAX);
+    memcpy(d->cfg.tls_ca, fresh.tls_ca, CONFIG_PATH_MAX);
+    /* The faces share the files: the first one to fail fails them all, before any changed. */
+    int rc = listen_tls(d, d->sbi, d->cfg.sbi_listen, CERTS_INSTANCE_CA, d->sbi_tls);
+    if (rc != IOTSEC_OK) {
+        memcpy(d->cfg.tls_cert, old[0], CONFIG_PATH_MAX);
+        memcpy(d->cfg.tls_key, old[1], CONFIG_PATH_MAX);
+        memcpy(d->cfg.tls_ca, old[2], CONFIG_PATH_MAX);
+        log_error("SIGHUP: reload refused, the running certificates stay: the certificate, key "
+                  "or CA files do not load (%s; see the line above)",
+                  iotsec_strerror(rc));
+        return;
+    }
+    rc = listen_tls(d, d->adm, d->cfg.admin_listen, CERTS_INSTANCE_CA, d->adm_tls);
+    if (rc == IOTSEC_OK)
+        rc = listen_tls(d, d->north, d->cfg.northbound_listen, CERTS_ANY_REQUIRED, d->north_tls);
+    if (rc == IOTSEC_OK)
+        rc = listen_tls(d, d->dev, d->cfg.device_listen, CERTS_ANY_OPTIONAL, d->dev_tls);
+    if (rc != IOTSEC_OK)
+        log_error("SIGHUP: a face kept its old certificates: %s", iotsec_strerror(rc));
+    log_set_level(level);
+    snprintf(d->cfg.log_level, sizeof(d->cfg.log_level), "%s", fresh.log_level);
+    log_info("SIGHUP: reloaded (log level %s; certificates %s, CA %s)", d->cfg.log_level,
+             d->cfg.tls_cert, d->cfg.tls_ca);
 }
 
 static void sweep_done(void *arg, int rc)
@@ -681,6 +743,7 @@ int daemon_run(const struct config *cfg)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGPIPE);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     /* First of all: a second process on this instance must not open its database. */
@@ -723,6 +786,8 @@ int daemon_run(const struct config *cfg)
             log_info("signal %d: draining in-flight requests", sig);
             break;
         }
+        if (sig == SIGHUP)
+            reload(&d);
         aka_tick(d.aka);
         analytics_tick(d.analytics, (double)time(NULL));
         provision_tick(d.prov, (int64_t)time(NULL));

@@ -95,6 +95,12 @@ struct http_server *http_server_new(const struct http_server_config *cfg);
  * (>= 0), IOTSEC_ERR_INVALID (bad address, unreadable or mismatched cert/key/CA),
  * IOTSEC_ERR_CRYPTO or IOTSEC_ERR_STATE (after start). */
 int http_server_listen(struct http_server *srv, const struct http_listener_config *lc);
+/* Replaces the certificate chain, key and client CAs of TLS listener (an index from
+ * http_server_listen) with those of lc, for the connections accepted from now on; those open
+ * are undisturbed. On error (unreadable files, a key that does not match) the listener keeps
+ * what it had and the server's log says why. Call from one thread at a time. */
+int http_server_reload_tls(struct http_server *srv, int listener,
+                           const struct http_listener_config *lc);
 
 typedef void (*http_handler_fn)(struct http_request *req, void *user);
 
@@ -147,6 +153,10 @@ void http_server_free(struct http_server *srv);
  * malloc'd NUL-terminated string (the caller frees it) and its length in *len (len may be
  * NULL), or NULL when out of memory. */
 char *http_server_metrics(struct http_server *srv, size_t *len);
+/* The same for several servers in one exposition, each sample labelled face="faces[i]" (at
+ * most 16 servers; faces NULL: no label). */
+char *http_servers_metrics(struct http_server *const *srvs, const char *const *faces, size_t n,
+                           size_t *len);
 
 /* ---- requests ----
  * Every pointer returned by an accessor is owned by the request and stays valid until the

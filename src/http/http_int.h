@@ -344,7 +344,9 @@ void hconn_h1_parse_head(struct http_request *req, const char *head, size_t head
 int hconn_h2_start(struct http_conn *c);
 int hconn_h1_start(struct http_conn *c);
 
-/* ---- tls.c ---- */
+/* ---- tls.c, tls_reload.c ---- */
+struct listener;
+void htls_retired_free(struct listener *l);
 
 int htls_ctx_new(const struct http_listener_config *lc, SSL_CTX **out, struct http_server *srv);
 /* Fills c->peer from the handshake's result. */
@@ -364,7 +366,8 @@ struct listener {
     bool any_client_cert; /* client_cert_any: the application judges the chain */
     http_peer_role_fn role;  /* client_cert_role */
     void *role_user;
-    SSL_CTX *ssl_ctx;
+    SSL_CTX *_Atomic ssl_ctx;    /* replaced by http_server_reload_tls */
+    struct retired_ctx *retired; /* contexts replaced, freed with the server */
     _Atomic uint16_t port;
     int fd; /* -1 until start; closed by the last worker to drain, or at free */
 };

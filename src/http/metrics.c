@@ -94,8 +94,17 @@ void hmetrics_count_conn(struct metrics *m, int what)
 
 /* ---- rendering ---- */
 
-static void labels(FILE *f, const struct http_server *srv, unsigned route)
+/* One server of a rendering and its face label ("admin"), or NULL for none. */
+struct face_srv {
+    const struct http_server *srv;
+    const char *face;
+};
+
+static void labels(FILE *f, const struct face_srv *fs, unsigned route)
 {
+    const struct http_server *srv = fs->srv;
+    if (fs->face)
+        fprintf(f, "face=\"%s\",", fs->face);
     if (route < srv->router.n)
         fprintf(f, "method=\"%s\",route=\"%s\"", srv->router.routes[route]->method,
                 srv->router.routes[route]->pattern);
@@ -103,8 +112,9 @@ static void labels(FILE *f, const struct http_server *srv, unsigned route)
         fputs("method=\"\",route=\"(unrouted)\"", f);
 }
 
-static void render_codes(FILE *f, const struct http_server *srv, unsigned route)
+static void render_codes(FILE *f, const struct face_srv *fs, unsigned route)
 {
+    const struct http_server *srv = fs->srv;
     for (unsigned s = 0; s < N_SLOTS; s++) {
         uint64_t n = 0;
         for (unsigned w = 0; w < srv->n_workers; w++)
@@ -112,7 +122,7 @@ static void render_codes(FILE *f, const struct http_server *srv, unsigned route)
         if (!n)
             continue;
         fputs("iotsec_http_requests_total{", f);
-        labels(f, srv, route);
+        labels(f, fs, route);
         if (s < N_KNOWN)
             fprintf(f, ",code=\"%d\"} %llu\n", known_codes[s], (unsigned long long)n);
         else
@@ -120,8 +130,9 @@ static void render_codes(FILE *f, const struct http_server *srv, unsigned route)
     }
 }
 
-static void render_histogram(FILE *f, const struct http_server *srv, unsigned route)
+static void render_histogram(FILE *f, const struct face_srv *fs, unsigned route)
 {
+    const struct http_server *srv = fs->srv;
     uint64_t buckets[N_BUCKETS] = {0}, count = 0, sum = 0;
     for (unsigned w = 0; w < srv->n_workers; w++) {
         const struct route_metrics *r = &srv->workers[w].metrics->routes[route];
@@ -136,70 +147,92 @@ static void render_histogram(FILE *f, const struct http_server *srv, unsigned ro
     for (unsigned b = 0; b < N_BUCKETS; b++) {
         cumulative += buckets[b];
         fputs("iotsec_http_request_duration_seconds_bucket{", f);
-        labels(f, srv, route);
+        labels(f, fs, route);
         fprintf(f, ",le=\"%g\"} %llu\n", bucket_us[b] / 1e6, (unsigned long long)cumulative);
     }
     fputs("iotsec_http_request_duration_seconds_bucket{", f);
-    labels(f, srv, route);
+    labels(f, fs, route);
     fprintf(f, ",le=\"+Inf\"} %llu\n", (unsigned long long)count);
     fputs("iotsec_http_request_duration_seconds_sum{", f);
-    labels(f, srv, route);
+    labels(f, fs, route);
     fprintf(f, "} %.6f\n", sum / 1e6);
     fputs("iotsec_http_request_duration_seconds_count{", f);
-    labels(f, srv, route);
+    labels(f, fs, route);
     fprintf(f, "} %llu\n", (unsigned long long)count);
 }
 
-static void render_conn(FILE *f, const struct http_server *srv, const char *name, const char *help,
-                        int what)
+/* One sample per server: {face="..."} when it has a face label, none otherwise. */
+static void sample(FILE *f, const char *name, const struct face_srv *fs, unsigned long long v)
 {
-    uint64_t n = 0;
-    for (unsigned w = 0; w < srv->n_workers; w++)
-        n += get(&srv->workers[w].metrics->conn[what]);
-    fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
-            (unsigned long long)n);
+    if (fs->face)
+        fprintf(f, "%s{face=\"%s\"} %llu\n", name, fs->face, v);
+    else
+        fprintf(f, "%s %llu\n", name, v);
 }
 
-char *http_server_metrics(struct http_server *srv, size_t *len)
+static void render_conn(FILE *f, const struct face_srv *fss, size_t n, const char *name,
+                        const char *help, int what)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = 0;
+        for (unsigned w = 0; w < fss[i].srv->n_workers; w++)
+            v += get(&fss[i].srv->workers[w].metrics->conn[what]);
+        sample(f, name, &fss[i], (unsigned long long)v);
+    }
+}
+
+char *http_servers_metrics(struct http_server *const *srvs, const char *const *faces, size_t n,
+                           size_t *len)
 {
     char *text = NULL;
     size_t size = 0;
+    struct face_srv fss[16] = {{0}};
+    if (n > sizeof(fss) / sizeof(fss[0]))
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        fss[i] = (struct face_srv){srvs[i], faces ? faces[i] : NULL};
     FILE *f = open_memstream(&text, &size);
     if (!f)
         return NULL;
-    unsigned n = srv->router.n;
     fputs("# HELP iotsec_http_requests_total HTTP requests answered.\n"
           "# TYPE iotsec_http_requests_total counter\n",
           f);
-    for (unsigned r = 0; r <= n && srv->workers; r++)
-        render_codes(f, srv, r);
+    for (size_t i = 0; i < n; i++)
+        for (unsigned r = 0; r <= fss[i].srv->router.n && fss[i].srv->workers; r++)
+            render_codes(f, &fss[i], r);
     fputs("# HELP iotsec_http_request_duration_seconds Time from request to answer.\n"
           "# TYPE iotsec_http_request_duration_seconds histogram\n",
           f);
-    for (unsigned r = 0; r <= n && srv->workers; r++)
-        render_histogram(f, srv, r);
-    render_conn(f, srv, "iotsec_http_connections_total", "Connections accepted.",
+    for (size_t i = 0; i < n; i++)
+        for (unsigned r = 0; r <= fss[i].srv->router.n && fss[i].srv->workers; r++)
+            render_histogram(f, &fss[i], r);
+    render_conn(f, fss, n, "iotsec_http_connections_total", "Connections accepted.",
                 METRIC_CONN_ACCEPTED);
-    render_conn(f, srv, "iotsec_http_tls_handshake_failures_total", "TLS handshakes failed.",
+    render_conn(f, fss, n, "iotsec_http_tls_handshake_failures_total", "TLS handshakes failed.",
                 METRIC_CONN_TLS_FAILED);
-    render_conn(f, srv, "iotsec_http_responses_dropped_total",
+    render_conn(f, fss, n, "iotsec_http_responses_dropped_total",
                 "Answers dropped because the client had gone.", METRIC_RESP_DROPPED);
-    render_conn(f, srv, "iotsec_http_requests_cancelled_total",
+    render_conn(f, fss, n, "iotsec_http_requests_cancelled_total",
                 "HTTP/2 requests whose stream the client reset before the handler ran; the "
                 "handler was skipped.",
                 METRIC_REQ_CANCELLED);
-    render_conn(f, srv, "iotsec_http2_reset_flood_total",
+    render_conn(f, fss, n, "iotsec_http2_reset_flood_total",
                 "HTTP/2 connections closed (GOAWAY ENHANCE_YOUR_CALM) for resetting streams "
                 "faster than allowed.",
                 METRIC_H2_RESET_FLOOD);
-    fprintf(f,
-            "# HELP iotsec_http_connections_rejected_total Connections closed at the limit.\n"
-            "# TYPE iotsec_http_connections_rejected_total counter\n"
-            "iotsec_http_connections_rejected_total %llu\n"
-            "# HELP iotsec_http_connections_open Connections open now.\n"
-            "# TYPE iotsec_http_connections_open gauge\n"
-            "iotsec_http_connections_open %u\n",
-            (unsigned long long)atomic_load(&srv->conns_rejected), atomic_load(&srv->n_conns));
+    fputs("# HELP iotsec_http_connections_rejected_total Connections closed at the limit.\n"
+          "# TYPE iotsec_http_connections_rejected_total counter\n",
+          f);
+    for (size_t i = 0; i < n; i++)
+        sample(f, "iotsec_http_connections_rejected_total", &fss[i],
+               (unsigned long long)atomic_load(&srvs[i]->conns_rejected));
+    fputs("# HELP iotsec_http_connections_open Connections open now.\n"
+          "# TYPE iotsec_http_connections_open gauge\n",
+          f);
+    for (size_t i = 0; i < n; i++)
+        sample(f, "iotsec_http_connections_open", &fss[i],
+               (unsigned long long)atomic_load(&srvs[i]->n_conns));
     if (fclose(f) != 0) {
         free(text);
         return NULL;
@@ -207,4 +240,9 @@ char *http_server_metrics(struct http_server *srv, size_t *len)
     if (len)
         *len = size;
     return text;
+}
+
+char *http_server_metrics(struct http_server *srv, size_t *len)
+{
+    return http_servers_metrics(&srv, NULL, 1, len);
 }

@@ -123,8 +123,10 @@ int http_server_listen(struct http_server *srv, const struct http_listener_confi
     l->any_client_cert = lc->client_cert_any;
     l->role = lc->client_cert_role;
     l->role_user = lc->client_cert_role_user;
-    if (lc->tls && (rc = htls_ctx_new(lc, &l->ssl_ctx, srv)) != IOTSEC_OK)
+    SSL_CTX *ctx = NULL;
+    if (lc->tls && (rc = htls_ctx_new(lc, &ctx, srv)) != IOTSEC_OK)
         return rc;
+    l->ssl_ctx = ctx;
     if (!(l->bind = strdup(lc->bind))) {
         SSL_CTX_free(l->ssl_ctx);
         return IOTSEC_ERR_NOMEM;
@@ -301,6 +303,7 @@ void http_server_free(struct http_server *srv)
     hserver_close_listeners(srv); /* unless the last worker to drain did */
     for (unsigned i = 0; i < srv->n_listeners; i++) {
         SSL_CTX_free(srv->listeners[i].ssl_ctx);
+        htls_retired_free(&srv->listeners[i]);
         free(srv->listeners[i].bind);
     }
     hrouter_free(&srv->router);
