@@ -657,6 +657,7 @@ static void reload(struct daemon *d)
     if (rc != IOTSEC_OK)
         log_error("SIGHUP: a face kept its old certificates: %s", iotsec_strerror(rc));
     log_set_level(level);
+    log_msg(LOG_DEBUG, NULL, "SIGHUP: log level %s", fresh.log_level); /* shown at debug only */
     snprintf(d->cfg.log_level, sizeof(d->cfg.log_level), "%s", fresh.log_level);
     log_info("SIGHUP: reloaded (log level %s; certificates %s, CA %s)", d->cfg.log_level,
              d->cfg.tls_cert, d->cfg.tls_ca);
