@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 PREFIX     ?= /usr/local
 
-.PHONY: all build setup check test test-asan fuzz demo bench format clean install
+.PHONY: all build setup check test test-asan fuzz demo bench format clean install deb
 
 all: build
 
@@ -63,6 +63,11 @@ bench: setup
 # The daemon, tools, device SDK and service files under $(DESTDIR)$(PREFIX) (dist/CMakeLists.txt).
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+# A Debian package (scripts/deb: dpkg-deb) of what `make install PREFIX=/usr` installs, in DEB_OUT.
+DEB_OUT ?= $(BUILD)/deb
+deb: build
+	scripts/deb $(BUILD) $(DEB_OUT)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
