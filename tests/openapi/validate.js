@@ -254,7 +254,9 @@ function exchanges() {
       undocumented[`${x.face || ''} ${x.method} ${api.prefix}${tpl}`] = x.status;
       return fail(f, x, `UNDOCUMENTED route (${tpl} has no ${x.method} in ${api.id})`);
     }
-    const [resp, respFile] = deref(op.responses[String(x.status)] || op.responses.default, api.id);
+    // "default" stands for the errors an operation may answer, never for a success.
+    const listed = op.responses[String(x.status)] || (x.status >= 400 ? op.responses.default : undefined);
+    const [resp, respFile] = deref(listed, api.id);
     if (!resp)
       return fail(f, x, `status not documented in ${api.id} for ${x.method} ${tpl} (documented: ${Object.keys(op.responses)})`);
     if (resp.content) {
