@@ -301,7 +301,7 @@ function exchanges() {
   for (const k of Object.keys(seen).sort()) console.error(`  ${k}: ${seen[k]}`);
   const u = Object.keys(undocumented).sort();
   if (u.length) {
-    console.error(`UNDOCUMENTED routes (${u.length}): add them to the documents (docs/openapi):`);
+    console.error(`UNDOCUMENTED routes (${u.length}): add them to the documents (docs/openapi; tests/openapi/draft.py CAPTURE FACE "METHOD /path" drafts them from the capture):`);
     for (const k of u) console.error(`  ${k} (answered ${undocumented[k]})`);
   }
 }
