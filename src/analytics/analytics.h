@@ -403,5 +403,9 @@ int analytics_supi_of(struct analytics *a, const uint8_t pseudonym[16], char *ou
  * GET /admin/v1/analytics/findings, GET /admin/v1/analytics/stats. */
 int analytics_sbi_routes(struct http_server *srv, struct analytics *a);
 int analytics_admin_routes(struct http_server *srv, struct analytics *a);
+/* /metrics: iotsec_findings_stored{exception} (an_metrics_store.c). */
+struct store;
+struct strbuf;
+int analytics_store_metrics(struct store *s, struct strbuf *out);
 
 #endif

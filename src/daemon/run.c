@@ -25,6 +25,7 @@
 #include "expose/northbound.h"
 #include "expose/t8.h"
 #include "group/group_service.h"
+#include "group/group_store.h"
 #include "http/http.h"
 #include "location/location.h"
 #include "pin/pin.h"
@@ -123,6 +124,15 @@ static void handle_metrics(struct http_request *req, void *user)
         rc = nrf_auth_metrics(d->nrf_auth, &out);
     if (rc == IOTSEC_OK)
         rc = daemon_ops_metrics(&d->cfg, &out);
+    /* Counted in the database: every instance's findings, actions, groups and PINs. */
+    if (rc == IOTSEC_OK)
+        rc = analytics_store_metrics(d->store, &out);
+    if (rc == IOTSEC_OK)
+        rc = policy_store_metrics(d->store, &out);
+    if (rc == IOTSEC_OK)
+        rc = group_store_metrics(d->store, &out);
+    if (rc == IOTSEC_OK)
+        rc = pin_store_metrics(d->store, &out);
     if (rc == IOTSEC_OK)
         rc = strbuf_appendf(
             &out,

@@ -71,4 +71,8 @@ int group_store_groups_of(struct store_conn *c, const char *supi, group_row_fn f
 int group_store_signing_key(struct store_conn *c, const struct seal_kek *kek,
                             uint8_t seed[PROV_ED25519_SEED_LEN]);
 
+/* /metrics: iotsec_message_groups, iotsec_message_group_members (group_metrics_store.c). */
+struct strbuf;
+int group_store_metrics(struct store *s, struct strbuf *out);
+
 #endif

@@ -196,4 +196,9 @@ void pin_tick(struct pin *p, int64_t now_ms);
 /* The northbound PIN API (pin_nb.c) through expose_nb_route: /3gpp-pin/v1/{afId}/pins/... */
 int pin_nb_routes(struct pin *p);
 
+/* /metrics: iotsec_pins, iotsec_pin_elements (pin_metrics_store.c). */
+struct store;
+struct strbuf;
+int pin_store_metrics(struct store *s, struct strbuf *out);
+
 #endif

@@ -191,5 +191,9 @@ int policy_webhook_check(struct policy_service *ps, const char *url, const char 
  * POST /admin/v1/devices/{supi}/release|quarantine, GET /admin/v1/devices/{supi}/actions
  * (each action with its finding's evidence: "why was this device cut off?"). */
 int policy_admin_routes(struct http_server *srv, struct policy_service *ps);
+/* /metrics: iotsec_policy_actions_total{action,outcome}, iotsec_devices_quarantined
+ * (policy_metrics_store.c). */
+struct strbuf;
+int policy_store_metrics(struct store *s, struct strbuf *out);
 
 #endif

@@ -121,6 +121,12 @@ static void test_metrics_cover_every_face(void **state)
     assert_true(sample(body, "iotsec_http_tls_handshake_failures_total{face=\"northbound\"}") >= 1);
     assert_int_equal(sample(body, "iotsec_http_tls_handshake_failures_total{face=\"admin\"}"), 0);
     assert_true(sample(body, "iotsec_http_connections_open{face=\"sbi\"}") >= 0);
+    /* The capabilities counted in the database (nothing made yet on this instance). */
+    assert_non_null(strstr(body, "# TYPE iotsec_findings_stored gauge\n"));
+    assert_non_null(strstr(body, "# TYPE iotsec_policy_actions_total counter\n"));
+    assert_int_equal(sample(body, "iotsec_devices_quarantined "), 0);
+    assert_int_equal(sample(body, "iotsec_message_groups "), 0);
+    assert_int_equal(sample(body, "iotsec_pins "), 0);
     free(body);
 }
 
