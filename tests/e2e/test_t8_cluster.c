@@ -34,33 +34,6 @@ static char *token;
 static struct sink sink1, sink2;
 static int64_t clock_ms;
 
-static void clone_instance(void)
-{
-    struct daemon_fixture *a = &fx[0], *b = &fx[1];
-    char tmp[2][64], cmd[512];
-    *b = *a;
-    strcpy(b->dir, "/tmp/iotsec-e2e-XXXXXX");
-    assert_non_null(mkdtemp(b->dir));
-    snprintf(cmd, sizeof(cmd), "cp -a %s/inst %s/inst && rm -f %s/inst/iotsecd.lock", a->dir,
-             b->dir, b->dir);
-    assert_int_equal(system(cmd), 0);
-    uint16_t *ports[] = {&b->sbi_port, &b->admin_port, &b->h2c_port, &b->north_port,
-                         &b->device_port};
-    for (size_t p = 0; p < sizeof(ports) / sizeof(ports[0]); p++) {
-        uint16_t old = *ports[p];
-        *ports[p] = fixture_free_port();
-        snprintf(tmp[0], sizeof(tmp[0]), "127.0.0.1:%u", old);
-        snprintf(tmp[1], sizeof(tmp[1]), "127.0.0.1:%u", *ports[p]);
-        assert_int_equal(fixture_config_replace(b, tmp[0], tmp[1]), 0);
-    }
-    snprintf(b->sbi, sizeof(b->sbi), "https://127.0.0.1:%u", b->sbi_port);
-    snprintf(b->admin, sizeof(b->admin), "https://127.0.0.1:%u", b->admin_port);
-    snprintf(b->h2c, sizeof(b->h2c), "http://127.0.0.1:%u", b->h2c_port);
-    snprintf(b->north, sizeof(b->north), "https://127.0.0.1:%u", b->north_port);
-    snprintf(b->device, sizeof(b->device), "https://127.0.0.1:%u", b->device_port);
-    b->pid = 0;
-}
-
 /* A T8 request to instance i; returns the status. */
 static long t8(int i, const char *method, const char *path, const char *body, char *location)
 {
@@ -216,7 +189,7 @@ static void start_both(void)
                                                     "0708090a0b0c0d0e0f\",\"opc\":\"000102030405"
                                                     "060708090a0b0c0d0e0f\",\"amf\":\"8000\"}"),
                      0);
-    clone_instance();
+    assert_int_equal(fixture_clone(&fx[0], &fx[1]), 0);
     assert_int_equal(fixture_start(&fx[1]), 0);
     snprintf(cert, sizeof(cert), "%s/af.pem", fx[0].dir);
     snprintf(key, sizeof(key), "%s/af.key", fx[0].dir);
