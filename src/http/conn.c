@@ -295,7 +295,8 @@ static void handshake(struct http_conn *c)
     ERR_error_string_n(ERR_peek_last_error(), reason, sizeof(reason));
     ERR_clear_error();
     hmetrics_count_conn(c->w->metrics, METRIC_CONN_TLS_FAILED);
-    hlog(c->w->srv, HTTP_LOG_INFO, NULL, "tls handshake with %s failed: %s", c->peer_addr, reason);
+    hlog(c->w->srv, HTTP_LOG_INFO, NULL, "tls handshake with %s on port %u failed: %s",
+         c->peer_addr, (unsigned)atomic_load(&c->l->port), reason);
     hconn_kill(c);
 }
 

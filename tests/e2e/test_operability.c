@@ -72,6 +72,21 @@ static void test_each_face_serves_its_document(void **state)
 
 /* ---- /metrics by face ---- */
 
+/* Counts lines of the daemon's log that contain needle. */
+static int log_count(const char *needle)
+{
+    char path[128], line[2048];
+    snprintf(path, sizeof(path), "%s/daemon.log", fx.dir);
+    FILE *fp = fopen(path, "r");
+    int n = 0;
+    while (fp && fgets(line, sizeof(line), fp))
+        n += strstr(line, needle) != NULL;
+    if (fp)
+        fclose(fp);
+    return n;
+}
+
+
 /* The value of the sample line that starts with prefix in text (-1: none). */
 static long long sample(const char *text, const char *prefix)
 {
@@ -102,6 +117,13 @@ static void test_metrics_cover_every_face(void **state)
     /* The northbound face requires a client certificate: a handshake without one fails. */
     snprintf(url, sizeof(url), "%s/healthz", fx.north);
     assert_int_equal(fixture_request(&fx, AS_NOBODY, "GET", url, NULL, NULL, 0, NULL), -1);
+    /* ... and the log names the face and the port (the worker logs it: wait for the line). */
+    char line[160];
+    snprintf(line, sizeof(line), "(northbound face): tls handshake with 127.0.0.1:");
+    for (int i = 0; i < 500 && log_count(line) == 0; i++)
+        usleep(10000);
+    snprintf(line, sizeof(line), "on port %u failed", fx.north_port);
+    assert_int_equal(log_count(line), 1);
 
     snprintf(url, sizeof(url), "%s/metrics", fx.admin);
     assert_int_equal(fixture_request(&fx, AS_ADMIN, "GET", url, NULL, NULL, 0, &body), 200);
@@ -196,20 +218,6 @@ static long fresh_get(char *subject, size_t cap)
     curl_easy_cleanup(c);
     assert_int_equal(connects, 1);
     return st;
-}
-
-/* Counts lines of the daemon's log that contain needle. */
-static int log_count(const char *needle)
-{
-    char path[128], line[2048];
-    snprintf(path, sizeof(path), "%s/daemon.log", fx.dir);
-    FILE *fp = fopen(path, "r");
-    int n = 0;
-    while (fp && fgets(line, sizeof(line), fp))
-        n += strstr(line, needle) != NULL;
-    if (fp)
-        fclose(fp);
-    return n;
 }
 
 /* SIGHUP, then waits (10 s at most) for the daemon to log one more line holding needle. */
