@@ -514,7 +514,11 @@ static int build_servers(struct daemon *d)
     struct http_server_config sc = {
         .workers = d->cfg.workers, .log = http_log, .log_user = face_sbi};
     struct http_server_config ac_srv = {
-        .workers = 1, .max_body_bytes = ADMIN_MAX_BODY, .log = http_log, .log_user = face_admin};
+        .workers = 1,
+        .max_body_bytes = ADMIN_MAX_BODY,
+        .log = http_log,
+        .log_user = face_admin,
+        .log_changes = true}; /* who changed what, with what result: one line each */
     d->sbi = http_server_new(&sc);
     d->adm = http_server_new(&ac_srv);
     struct http_server_config nc = sc;

@@ -53,6 +53,9 @@ struct http_server_config {
     unsigned shutdown_timeout_ms;    /* in-flight requests get this long at stop; 10 s */
     http_log_fn log;                 /* NULL: silent */
     void *log_user;
+    /* One log line per answered request other than GET/HEAD: the client certificate, method,
+     * path and status (never body or query). The admin face's audit trail. */
+    bool log_changes;
 };
 
 enum http_tls_version { HTTP_TLS_1_3 = 0, HTTP_TLS_1_2 = 1 };

@@ -344,6 +344,9 @@ void hconn_h1_parse_head(struct http_request *req, const char *head, size_t head
 int hconn_h2_start(struct http_conn *c);
 int hconn_h1_start(struct http_conn *c);
 
+/* ---- change_log.c: http_server_config.log_changes ---- */
+void hchange_log(struct http_request *req);
+
 /* ---- tls.c, tls_reload.c ---- */
 struct listener;
 void htls_retired_free(struct listener *l);

@@ -88,6 +88,7 @@ void hresp_submit(struct http_request *req)
     struct worker *w = c->w;
     unsigned route = req->route ? req->route->index : w->srv->router.n;
     hmetrics_count(w->metrics, route, req->status, hnow_us() - req->start_us);
+    hchange_log(req);
     if (req->status == 500) /* a bug somewhere; 503 and 429 are deliberate */
         hlog(w->srv, HTTP_LOG_WARNING, req->id, "answered 500");
     hreq_set_phase(req, REQ_SENDING);

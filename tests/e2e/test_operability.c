@@ -86,7 +86,6 @@ static int log_count(const char *needle)
     return n;
 }
 
-
 /* The value of the sample line that starts with prefix in text (-1: none). */
 static long long sample(const char *text, const char *prefix)
 {
@@ -150,6 +149,42 @@ static void test_metrics_cover_every_face(void **state)
     assert_int_equal(sample(body, "iotsec_message_groups "), 0);
     assert_int_equal(sample(body, "iotsec_pins "), 0);
     free(body);
+}
+
+/* ---- one log line per admin change ---- */
+
+/* Waits (5 s at most) for a log line holding needle; returns how many there are. */
+static int wait_log(const char *needle)
+{
+    for (int i = 0; i < 500 && log_count(needle) == 0; i++)
+        usleep(10000);
+    return log_count(needle);
+}
+
+static void test_admin_changes_logged_without_secrets(void **state)
+{
+    (void)state;
+    static const char k[] = "465b5ce8b199b49faa5f0a2ee238a6bc",
+                      opc[] = "cd63cb71954a9f4e48a5994e37a02baf";
+    char json[256], url[160];
+    snprintf(json, sizeof(json),
+             "{\"supi\":\"imsi-001010000000077\",\"k\":\"%s\",\"opc\":\"%s\",\"amf\":\"8000\"}", k,
+             opc);
+    assert_int_equal(fixture_add_subscriber(&fx, json), 0);
+    snprintf(url, sizeof(url), "%s/admin/v1/subscribers", fx.admin);
+    assert_int_equal(
+        fixture_request(&fx, AS_ADMIN, "POST", url, "application/json", json, strlen(json), NULL),
+        409); /* a refused change is logged too, with its status */
+    snprintf(url, sizeof(url), "%s/admin/v1/subscribers/imsi-001010000000077", fx.admin);
+    assert_int_equal(fixture_request(&fx, AS_ADMIN, "GET", url, NULL, NULL, 0, NULL), 200);
+    assert_int_equal(wait_log("change: POST /admin/v1/subscribers by iotsec-admin (sha256 "), 2);
+    assert_int_equal(log_count("change: GET"), 0); /* reads are not changes */
+    assert_true(log_count("from 127.0.0.1:") >= 2);
+    assert_int_equal(log_count(": 201\""), 1);
+    assert_int_equal(log_count(": 409\""), 1);
+    /* The body (K, OPc) never reaches the log. */
+    assert_int_equal(log_count(k), 0);
+    assert_int_equal(log_count(opc), 0);
 }
 
 /* ---- SIGHUP ---- */
@@ -278,6 +313,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_face_serves_its_document),
         cmocka_unit_test(test_metrics_cover_every_face),
+        cmocka_unit_test(test_admin_changes_logged_without_secrets),
         cmocka_unit_test(test_sighup_reloads_certificates_and_log_level),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
