@@ -79,6 +79,10 @@ static void handle_healthz(struct http_request *req, void *user)
     http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* The certificate paths of d->cfg: replaced by SIGHUP on the main thread, read by /metrics
+ * (their expiry) on the admin worker. */
+static pthread_mutex_t cfg_files_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void handle_metrics(struct http_request *req, void *user)
 {
     struct daemon *d = user;
@@ -122,8 +126,11 @@ static void handle_metrics(struct http_request *req, void *user)
         rc = nrf_client_metrics(d->nrf, &out);
     if (rc == IOTSEC_OK && d->nrf_auth)
         rc = nrf_auth_metrics(d->nrf_auth, &out);
-    if (rc == IOTSEC_OK)
+    if (rc == IOTSEC_OK) {
+        pthread_mutex_lock(&cfg_files_lock); /* the files SIGHUP may change */
         rc = daemon_ops_metrics(&d->cfg, &out);
+        pthread_mutex_unlock(&cfg_files_lock);
+    }
     /* Counted in the database: every instance's findings, actions, groups and PINs. */
     if (rc == IOTSEC_OK)
         rc = analytics_store_metrics(d->store, &out);
@@ -400,9 +407,11 @@ static int listen_tls(struct daemon *d, struct http_server *srv, const char *bin
     lc.no_resumption = srv == d->dev;
     /* The CA vouches for the admin certificate too: the SBI face also wants the NF role. */
     if (srv == d->sbi) {
-        memcpy(d->sbi_role.admin_cert_sha256, d->admin.admin_cert_sha256,
-               sizeof(d->sbi_role.admin_cert_sha256));
-        d->sbi_role.any_but_admin = strcmp(d->cfg.sbi_client_role, "not_admin") == 0;
+        if (reload < 0) { /* once: the SBI's workers read it */
+            memcpy(d->sbi_role.admin_cert_sha256, d->admin.admin_cert_sha256,
+                   sizeof(d->sbi_role.admin_cert_sha256));
+            d->sbi_role.any_but_admin = strcmp(d->cfg.sbi_client_role, "not_admin") == 0;
+        }
         lc.client_cert_role = pki_peer_is_nf;
         lc.client_cert_role_user = &d->sbi_role;
     }
@@ -653,15 +662,19 @@ static void reload(struct daemon *d)
     memcpy(old[0], d->cfg.tls_cert, CONFIG_PATH_MAX);
     memcpy(old[1], d->cfg.tls_key, CONFIG_PATH_MAX);
     memcpy(old[2], d->cfg.tls_ca, CONFIG_PATH_MAX);
+    pthread_mutex_lock(&cfg_files_lock);
     memcpy(d->cfg.tls_cert, fresh.tls_cert, CONFIG_PATH_MAX);
     memcpy(d->cfg.tls_key, fresh.tls_key, CONFIG_PATH_MAX);
     memcpy(d->cfg.tls_ca, fresh.tls_ca, CONFIG_PATH_MAX);
+    pthread_mutex_unlock(&cfg_files_lock);
     /* The faces share the files: the first one to fail fails them all, before any changed. */
     int rc = listen_tls(d, d->sbi, d->cfg.sbi_listen, CERTS_INSTANCE_CA, d->sbi_tls);
     if (rc != IOTSEC_OK) {
+        pthread_mutex_lock(&cfg_files_lock);
         memcpy(d->cfg.tls_cert, old[0], CONFIG_PATH_MAX);
         memcpy(d->cfg.tls_key, old[1], CONFIG_PATH_MAX);
         memcpy(d->cfg.tls_ca, old[2], CONFIG_PATH_MAX);
+        pthread_mutex_unlock(&cfg_files_lock);
         log_error("SIGHUP: reload refused, the running certificates stay: the certificate, key "
                   "or CA files do not load (%s; see the line above)",
                   iotsec_strerror(rc));
