@@ -9,11 +9,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cmocka.h>
+#include <curl/curl.h>
 #include "base/err.h"
 #include "capture.h"
 #include "store/store.h"
-#include <cmocka.h>
-#include <curl/curl.h>
 
 /* Every SUPI of the instance, read through a read-only store (either engine). */
 int nb_leak_find(const struct daemon_fixture *f, const char *data, size_t len, char *found,
@@ -36,9 +36,8 @@ int nb_leak_find(const struct daemon_fixture *f, const char *data, size_t len, c
     while (store_step(st) == STORE_ROW && !found[0]) {
         const char *supi = store_col_text(st, 0);
         /* imsi-<digits>: the digits alone are the IMSI; nai-<x>: the NAI itself */
-        const char *needle = strncmp(supi, "imsi-", 5) == 0  ? supi + 5
-                             : strncmp(supi, "nai-", 4) == 0 ? supi + 4
-                                                             : supi;
+        const char *needle = strncmp(supi, "imsi-", 5) == 0 ? supi + 5
+                             : strncmp(supi, "nai-", 4) == 0 ? supi + 4 : supi;
         size_t n = strlen(needle);
         for (size_t i = 0; n > 0 && i + n <= len; i++) {
             if (memcmp(data + i, needle, n) == 0) {

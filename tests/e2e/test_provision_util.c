@@ -16,9 +16,9 @@
 #include <openssl/x509v3.h>
 
 #include "base/b64url.h"
+#include "capture.h"
 #include "base/err.h"
 #include "base/hex.h"
-#include "capture.h"
 #include "crypto/hmac_sha256.h"
 #include "usim.h"
 
@@ -280,8 +280,8 @@ int topen(const struct tdevice *d, const char *answer, uint8_t *pt, size_t *pt_l
 
 char *tbody_confirm(const struct tdevice *d, const struct prov_bundle *b)
 {
-    struct prov_confirm_ctx c = {d->reg_id,          strlen(d->reg_id), b->cred_id,
-                                 strlen(b->cred_id), b->cred_version,   {0}};
+    struct prov_confirm_ctx c = {d->reg_id, strlen(d->reg_id), b->cred_id, strlen(b->cred_id),
+                                 b->cred_version, {0}};
     memcpy(c.server_nonce, d->nonce, PROV_NONCE_LEN);
     uint8_t mac[PROV_MAC_LEN];
     assert_int_equal(prov_confirm_compute(b->k, b->k_len, &c, mac), IOTSEC_OK);
@@ -321,7 +321,8 @@ char *tbody_rotate(const struct tdevice *d, const struct prov_bundle *cur)
     return s;
 }
 
-bool tauth(const struct daemon_fixture *f, const char *supi, const uint8_t *k, const uint8_t *opc)
+bool tauth(const struct daemon_fixture *f, const char *supi, const uint8_t *k,
+           const uint8_t *opc)
 {
     char url[256], body[512], *out = NULL;
     snprintf(url, sizeof(url), "%s/nausf-auth/v1/ue-authentications", f->sbi);
