@@ -99,7 +99,7 @@ void capture_exchange(const struct daemon_fixture *f, CURL *c, long status, cons
         ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
         exe[n > 0 ? n : 4] = '\0';
         const char *slash = strrchr(exe, '/');
-        snprintf(file, sizeof(file), "%s-%d.jsonl", slash ? slash + 1 : exe, (int)getpid());
+        snprintf(file, sizeof(file), "%.100s-%d.jsonl", slash ? slash + 1 : exe, (int)getpid());
         write_line(all, file, x);
     }
     if (sbi && (!strncmp(path, "/nausf-auth/", 12) || !strncmp(path, "/nudm-ueau/", 11))) {
