@@ -43,6 +43,13 @@ void pin_pine_wipe(struct pin_pine_key *k);
 /* The join request its PEGC relays: {"pin_id","name","public_key","signature"} into out. */
 int pin_pine_join_request(const struct pin_pine_key *k, const char *pin_id, const char *name,
                           char *out, size_t cap);
+/* A one-time enrolment code for the PINE to show (its owner types it into the PEMC): 12
+ * characters of [A-Z2-7], 60 random bits, NUL-terminated. */
+int pin_pine_code_new(char code[13]);
+/* The join request with a proof of the code over the PINE's key (code_proof); the code itself
+ * is not in it, so the PEGC that relays it cannot learn or reuse it. */
+int pin_pine_join_code_request(const struct pin_pine_key *k, const char *pin_id, const char *name,
+                               const char *code, char *out, size_t cap);
 /* The PINE's signature for one authentication through gateway gw_id with nonce. */
 int pin_pine_auth_sig(const struct pin_pine_key *k, const char *pin_id, const char *pine_id,
                       const char *gw_id, const uint8_t nonce[PIN_NONCE_LEN],

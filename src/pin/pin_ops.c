@@ -14,8 +14,8 @@
 #include "expose/northbound.h"
 #include "pin/pin_int.h"
 
-/* The PIN named by the request's pin_id if the caller manages it; else answers (NULL). */
-static bool load_owned(struct pin_ctx *x, struct pin_net *n)
+/* The PIN named by the request's pin_id if the caller manages it; else answers (false). */
+bool pin_load_owned(struct pin_ctx *x, struct pin_net *n)
 {
     const char *id = pin_in_id(x, "pin_id");
     if (id == NULL)
@@ -244,7 +244,7 @@ void pin_op_get(struct pin_ctx *x)
 void pin_op_update(struct pin_ctx *x)
 {
     struct pin_net n;
-    if (!load_owned(x, &n))
+    if (!pin_load_owned(x, &n))
         return;
     struct pin_write w = {.kind = PIN_W_UPDATE};
     snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
@@ -279,7 +279,7 @@ void pin_op_update(struct pin_ctx *x)
 void pin_op_delete(struct pin_ctx *x)
 {
     struct pin_net n;
-    if (!load_owned(x, &n))
+    if (!pin_load_owned(x, &n))
         return;
     struct pin_write w = {.kind = PIN_W_DELETE};
     snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
@@ -289,7 +289,7 @@ void pin_op_delete(struct pin_ctx *x)
 static void gw_state(struct pin_ctx *x, enum pin_gw_state state)
 {
     struct pin_net n;
-    if (!load_owned(x, &n))
+    if (!pin_load_owned(x, &n))
         return;
     const char *gw = pin_in_id(x, "gw_id");
     if (gw == NULL)
@@ -316,7 +316,7 @@ void pin_op_gw_resume(struct pin_ctx *x)
 /* The pending PINE named by the request in a PIN the caller manages. */
 static bool load_pine(struct pin_ctx *x, struct pin_net *n, struct pin_pine *pe)
 {
-    if (!load_owned(x, n))
+    if (!pin_load_owned(x, n))
         return false;
     const char *id = pin_in_id(x, "pine_id");
     if (id == NULL)
@@ -329,6 +329,40 @@ static bool load_pine(struct pin_ctx *x, struct pin_net *n, struct pin_pine *pe)
     return true;
 }
 
+int pin_grant_from_request(struct pin_ctx *x, const struct pin_net *n, struct pin_grant *g,
+                           char **text)
+{
+    struct pin_policy pol;
+    const char *bad;
+    json_t *pj = json_loads(n->policy_json, 0, NULL);
+    int rc = pin_policy_parse(pj, &pol, &bad);
+    json_decref(pj);
+    if (rc == IOTSEC_OK && (rc = pin_grant_parse(x->in, &pol, g, &bad)) != IOTSEC_OK) {
+        pin_problem(x->req, rc == IOTSEC_ERR_STATE ? 403 : 400,
+                    rc == IOTSEC_ERR_STATE ? "OUTSIDE_POLICY" : "MALFORMED_BODY",
+                    "the grant must lie within the PIN's policy", bad);
+        return rc;
+    }
+    if (rc != IOTSEC_OK) {
+        pin_failed(x->req, rc);
+        return rc;
+    }
+    json_t *d = json_array();
+    for (size_t i = 0; i < g->n_dnns; i++)
+        json_array_append_new(d, json_string(g->dnns[i]));
+    json_t *grant = json_pack("{s:o, s:i, s:I}", "dnns", d, "qos_class", g->qos_class, "lifetime_s",
+                              (json_int_t)g->lifetime_s);
+    *text = json_dumps(grant, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(grant);
+    if (*text == NULL || strlen(*text) >= PIN_POLICY_MAX) {
+        free(*text);
+        *text = NULL;
+        pin_failed(x->req, IOTSEC_ERR_NOMEM);
+        return IOTSEC_ERR_NOMEM;
+    }
+    return IOTSEC_OK;
+}
+
 void pin_op_approve(struct pin_ctx *x)
 {
     struct pin_net n;
@@ -339,45 +373,25 @@ void pin_op_approve(struct pin_ctx *x)
         pin_problem(x->req, 409, "NOT_PENDING", "only a pending join is decided", NULL);
         return;
     }
-    struct pin_policy pol;
     struct pin_grant g;
-    const char *bad;
-    json_t *pj = json_loads(n.policy_json, 0, NULL);
-    int rc = pin_policy_parse(pj, &pol, &bad);
-    json_decref(pj);
-    if (rc == IOTSEC_OK && (rc = pin_grant_parse(x->in, &pol, &g, &bad)) != IOTSEC_OK) {
-        pin_problem(x->req, rc == IOTSEC_ERR_STATE ? 403 : 400,
-                    rc == IOTSEC_ERR_STATE ? "OUTSIDE_POLICY" : "MALFORMED_BODY",
-                    "the grant must lie within the PIN's policy", bad);
+    char *gt = NULL;
+    if (pin_grant_from_request(x, &n, &g, &gt) != IOTSEC_OK)
         return;
-    }
-    if (rc != IOTSEC_OK) {
-        pin_failed(x->req, rc);
-        return;
-    }
     uint8_t msg[PIN_MSG_MAX], sig[PIN_SIG_LEN];
     size_t mlen;
-    struct prov_sign_key *ca = NULL;
-    rc = pin_msg_cert(n.pin_id, pe.pine_id, pe.pub, msg, &mlen);
+    int rc = pin_msg_cert(n.pin_id, pe.pine_id, pe.pub, msg, &mlen);
     if (rc == IOTSEC_OK)
-        rc = pin_ca_key(x->p, &n, &ca);
-    if (rc == IOTSEC_OK)
-        rc = prov_ed25519_sign(ca, msg, mlen, sig);
-    prov_sign_key_free(ca);
+        rc = pin_ca_sign(x->p, &n, msg, mlen, sig);
     if (rc != IOTSEC_OK) {
+        free(gt);
         pin_failed(x->req, rc);
         return;
     }
-    json_t *d = json_array();
-    for (size_t i = 0; i < g.n_dnns; i++)
-        json_array_append_new(d, json_string(g.dnns[i]));
-    json_t *grant = json_pack("{s:o, s:i, s:I}", "dnns", d, "qos_class", g.qos_class, "lifetime_s",
-                              (json_int_t)g.lifetime_s);
-    char *gt = json_dumps(grant, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_t *grant = json_loads(gt, 0, NULL);
     struct pin_write w = {.kind = PIN_W_APPROVE};
     snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
     snprintf(w.pine.pine_id, sizeof(w.pine.pine_id), "%s", pe.pine_id);
-    snprintf(w.pine.grant_json, sizeof(w.pine.grant_json), "%s", gt ? gt : "");
+    snprintf(w.pine.grant_json, sizeof(w.pine.grant_json), "%s", gt);
     free(gt);
     char cert[128];
     b64(sig, sizeof(sig), cert);
@@ -416,7 +430,7 @@ void pin_op_remove(struct pin_ctx *x)
 void pin_op_grant_af(struct pin_ctx *x)
 {
     struct pin_net n;
-    if (!load_owned(x, &n))
+    if (!pin_load_owned(x, &n))
         return;
     const char *af = pin_in_id(x, "af_id");
     if (af == NULL)
@@ -452,7 +466,7 @@ void pin_op_grant_af(struct pin_ctx *x)
 void pin_op_revoke_af(struct pin_ctx *x)
 {
     struct pin_net n;
-    if (!load_owned(x, &n))
+    if (!pin_load_owned(x, &n))
         return;
     const char *af = pin_in_id(x, "af_id");
     if (af == NULL)

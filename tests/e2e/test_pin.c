@@ -21,6 +21,7 @@
 #include "fixture.h"
 #include "northbound_client.h"
 #include "pin.h"
+#include "pin/pin.h"
 
 static struct daemon_fixture fx;
 
@@ -514,9 +515,8 @@ static void test_malformed(void **state)
 {
     (void)state;
     static const char *const ops[] = {
-        "create",          "list",           "get",  "update",  "delete",
-        "suspend-gateway", "resume-gateway", "join", "approve", "refuse",
-        "remove",          "auth",           "check"};
+        "create", "list",    "get",    "update", "delete", "suspend-gateway", "resume-gateway",
+        "join",   "approve", "refuse", "remove", "auth",   "check",           "enrol-code"};
     static const char *const envelopes[] = {
         "",
         "[]",
@@ -780,6 +780,176 @@ static void test_af_confined_to_pin(void **state)
     pin_ue_wipe(&gwb);
 }
 
+/* A join with the code proof of `code` for key k (the code itself is never sent). */
+static long join_code(const struct pin_ue *gw, const struct net *n, const struct pin_pine_key *k,
+                      const char *name, const char *code, json_t **a)
+{
+    char req[640];
+    assert_int_equal(pin_pine_join_code_request(k, n->pin_id, name, code, req, sizeof(req)),
+                     IOTSEC_OK);
+    assert_null(strstr(req, code));
+    return call(gw, "join", req, a);
+}
+
+static void enrol(const struct pin_ue *pemc, const struct net *n, const char *name,
+                  const char *code, const char *extra, long want)
+{
+    char req[512];
+    json_t *a = NULL;
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"name\":\"%s\",\"code\":\"%s\"%s}", n->pin_id,
+             name, code, extra);
+    assert_int_equal(call(pemc, "enrol-code", req, &a), want);
+    json_decref(a);
+}
+
+/* One-time enrolment codes: only the owner registers one; the PINE proves it through the PEGC
+ * without revealing it; single use; a wrong code, a key swapped by the PEGC, reuse, expiry
+ * and brute force are refused; the credential it yields works in its PIN only. */
+static void test_enrolment_code(void **state)
+{
+    (void)state;
+    struct pin_ue pemc, gw, pemc_b, gwb;
+    ue(&pemc, PEMC);
+    ue(&gw, PEGC1);
+    ue(&pemc_b, PEMC_B);
+    ue(&gwb, PEGC_B);
+    struct net a, b;
+    create(&pemc, "[\"" PEGC1 "\"]", &a);
+    {
+        json_t *r = NULL;
+        assert_int_equal(call(&pemc_b, "create",
+                              "{\"name\":\"b\",\"gateways\":[\"" PEGC_B
+                              "\"],\"policy\":{\"dnns\":[\"iot\"],\"qos_classes\":[9]}}",
+                              &r),
+                         201);
+        snprintf(b.pin_id, sizeof(b.pin_id), "%s", json_string_value(json_object_get(r, "pin_id")));
+        b64dec(json_string_value(json_object_get(r, "ca_public_key")), b.ca, 32);
+        snprintf(b.gw[0], sizeof(b.gw[0]), "%s",
+                 json_string_value(
+                     json_object_get(json_array_get(json_object_get(r, "gateways"), 0), "gw_id")));
+        json_decref(r);
+    }
+    char code[13], other[13];
+    assert_int_equal(pin_pine_code_new(code), IOTSEC_OK);
+    assert_int_equal(pin_pine_code_new(other), IOTSEC_OK);
+    assert_string_not_equal(code, other);
+    struct pin_pine_key thermo, evil;
+    assert_int_equal(pin_pine_keygen(&thermo), IOTSEC_OK);
+    assert_int_equal(pin_pine_keygen(&evil), IOTSEC_OK);
+
+    /* only the PIN's manager registers a code; codes and grants are checked */
+    enrol(&pemc_b, &a, "thermo", code, "", 403);
+    enrol(&gw, &a, "thermo", code, "", 403);
+    enrol(&pemc, &a, "thermo", "short", "", 400);
+    enrol(&pemc, &a, "thermo", "abcdefghijkl", "", 400);
+    enrol(&pemc, &a, "thermo", code, ",\"code_ttl_s\":0", 400);
+    enrol(&pemc, &a, "thermo", code, ",\"qos_class\":5", 403);
+    enrol(&pemc, &a, "thermo", code, ",\"dnns\":[\"iot\"],\"qos_class\":7", 201);
+
+    json_t *r = NULL;
+    /* no code registered for that name; a wrong code; a malformed proof */
+    assert_int_equal(join_code(&gw, &a, &thermo, "fridge", code, &r), 403);
+    assert_string_equal(cause(r), "ENROLMENT_INVALID");
+    json_decref(r);
+    assert_int_equal(join_code(&gw, &a, &thermo, "thermo", other, &r), 403);
+    assert_string_equal(cause(r), "ENROLMENT_CODE_WRONG");
+    json_decref(r);
+    {
+        char req[640];
+        assert_int_equal(pin_pine_join_request(&thermo, a.pin_id, "thermo", req, sizeof(req)),
+                         IOTSEC_OK);
+        strcpy(req + strlen(req) - 1, ",\"code_proof\":\"!!\"}");
+        assert_int_equal(call(&gw, "join", req, NULL), 400);
+    }
+    /* the PEGC swaps in its own key, keeping the PINE's proof: the proof binds the key */
+    {
+        char mine[640], evil_req[640];
+        assert_int_equal(
+            pin_pine_join_code_request(&thermo, a.pin_id, "thermo", code, mine, sizeof(mine)),
+            IOTSEC_OK);
+        assert_int_equal(
+            pin_pine_join_request(&evil, a.pin_id, "thermo", evil_req, sizeof(evil_req)),
+            IOTSEC_OK);
+        strcpy(evil_req + strlen(evil_req) - 1, strstr(mine, ",\"code_proof\""));
+        assert_int_equal(call(&gw, "join", evil_req, &r), 403);
+        assert_string_equal(cause(r), "ENROLMENT_CODE_WRONG");
+        json_decref(r);
+    }
+    /* the right code through a PEGC of another PIN: not its PIN */
+    assert_int_equal(join_code(&gwb, &a, &thermo, "thermo", code, NULL), 403);
+    /* the right code: approved at once with the owner's grant and a certificate of PIN A */
+    assert_int_equal(join_code(&gw, &a, &thermo, "thermo", code, &r), 201);
+    assert_string_equal(json_string_value(json_object_get(r, "state")), "approved");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "grant"), "qos_class")),
+                     7);
+    char thermo_id[32];
+    snprintf(thermo_id, sizeof(thermo_id), "%s", json_string_value(json_object_get(r, "pine_id")));
+    uint8_t cert[PIN_SIG_LEN], msg[PIN_MSG_MAX];
+    size_t mlen;
+    b64dec(json_string_value(json_object_get(r, "certificate")), cert, PIN_SIG_LEN);
+    json_decref(r);
+    assert_int_equal(pin_msg_cert(a.pin_id, thermo_id, thermo.pub, msg, &mlen), IOTSEC_OK);
+    assert_int_equal(prov_ed25519_verify(a.ca, msg, mlen, cert), IOTSEC_OK);
+    /* never usable in another PIN: B's CA does not vouch for it, and under B's id ... */
+    assert_int_not_equal(prov_ed25519_verify(b.ca, msg, mlen, cert), IOTSEC_OK);
+    assert_int_equal(pin_msg_cert(b.pin_id, thermo_id, thermo.pub, msg, &mlen), IOTSEC_OK);
+    assert_int_not_equal(prov_ed25519_verify(b.ca, msg, mlen, cert), IOTSEC_OK);
+    /* ... B's network knows no such PINE, even when the same key joins B (a new, pending
+     * element with its own id: A's approval carries nothing over) */
+    struct pin_pegc ga;
+    assert_int_equal(pin_pegc_init(&ga, a.pin_id, a.gw[0], a.ca, 4), IOTSEC_OK);
+    assert_int_equal(authenticate(&gw, a.gw[0], &a, &thermo, thermo_id, false, &ga), 200);
+    assert_int_equal(ga.entries[0].qos_class, 7);
+    assert_int_equal(authenticate(&gwb, b.gw[0], &b, &thermo, thermo_id, false, NULL), 403);
+    char in_b[32];
+    join(&gwb, &b, &thermo, "thermo", in_b, 202);
+    assert_string_not_equal(in_b, thermo_id);
+    assert_int_equal(authenticate(&gwb, b.gw[0], &b, &thermo, in_b, false, NULL), 403);
+    pin_pegc_free(&ga);
+
+    /* single use: the same code again, with the same key or another */
+    assert_int_equal(join_code(&gw, &a, &thermo, "thermo", code, &r), 403);
+    assert_string_equal(cause(r), "ENROLMENT_INVALID");
+    json_decref(r);
+    assert_int_equal(join_code(&gw, &a, &evil, "thermo", code, NULL), 403);
+
+    /* brute force: PIN_CODE_ATTEMPTS wrong proofs lock the code, the right one then fails;
+     * a new code from the owner works */
+    struct pin_pine_key lock;
+    assert_int_equal(pin_pine_keygen(&lock), IOTSEC_OK);
+    enrol(&pemc, &a, "lock", code, "", 201);
+    for (int i = 0; i < PIN_CODE_ATTEMPTS; i++) {
+        char guess[13];
+        assert_int_equal(pin_pine_code_new(guess), IOTSEC_OK);
+        assert_int_equal(join_code(&gw, &a, &lock, "lock", guess, NULL), 403);
+    }
+    assert_int_equal(join_code(&gw, &a, &lock, "lock", code, &r), 403);
+    assert_string_equal(cause(r), "ENROLMENT_LOCKED");
+    json_decref(r);
+    enrol(&pemc, &a, "lock", other, "", 201);
+    assert_int_equal(join_code(&gw, &a, &lock, "lock", other, NULL), 201);
+
+    /* expiry: a code of one second, used after two */
+    struct pin_pine_key lamp;
+    assert_int_equal(pin_pine_keygen(&lamp), IOTSEC_OK);
+    enrol(&pemc, &a, "lamp", code, ",\"code_ttl_s\":1", 201);
+    struct timespec two = {2, 100000000};
+    nanosleep(&two, NULL);
+    assert_int_equal(join_code(&gw, &a, &lamp, "lamp", code, &r), 403);
+    assert_string_equal(cause(r), "ENROLMENT_EXPIRED");
+    json_decref(r);
+
+    decide(&pemc, &a, thermo_id, "delete", "", 200);
+    pin_pine_wipe(&thermo);
+    pin_pine_wipe(&evil);
+    pin_pine_wipe(&lock);
+    pin_pine_wipe(&lamp);
+    pin_ue_wipe(&pemc);
+    pin_ue_wipe(&gw);
+    pin_ue_wipe(&pemc_b);
+    pin_ue_wipe(&gwb);
+}
+
 static int ctl(const char *args, char *out, size_t cap)
 {
     char cmd[512];
@@ -868,6 +1038,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_af_confined_to_pin),
+        cmocka_unit_test(test_enrolment_code),
         cmocka_unit_test(test_sim_pin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
