@@ -74,17 +74,28 @@ int pin_parse_nonce(const char *body, size_t len, uint8_t nonce[PIN_NONCE_LEN])
 
 int pin_pine_keygen(struct pin_pine_key *k)
 {
+    k->sk = NULL;
     return prov_ed25519_keygen(k->seed, k->pub);
+}
+
+int pin_pine_open(struct pin_pine_key *k)
+{
+    if (k->sk != NULL)
+        return IOTSEC_OK;
+    return prov_sign_key_new(k->seed, &k->sk);
 }
 
 void pin_pine_wipe(struct pin_pine_key *k)
 {
+    prov_sign_key_free(k->sk);
     secure_wipe(k, sizeof(*k));
 }
 
 static int pine_sign(const struct pin_pine_key *k, const uint8_t *msg, size_t len,
                      uint8_t sig[PIN_SIG_LEN])
 {
+    if (k->sk != NULL)
+        return prov_ed25519_sign(k->sk, msg, len, sig);
     struct prov_sign_key *sk = NULL;
     int rc = prov_sign_key_new(k->seed, &sk);
     if (rc == IOTSEC_OK)
