@@ -172,6 +172,9 @@ enum pin_af_service {
 uint32_t pin_af_service_from_name(const char *name);
 /* *services: 0 when no grant. */
 int pin_af_grant_get(struct store *s, const char *pin_id, const char *af_id, uint32_t *services);
+/* The PINs af_id holds a grant on (at most limit, by pin_id). */
+typedef void (*pin_id_fn)(const char *pin_id, void *ctx);
+int pin_af_grants_of(struct store *s, const char *af_id, size_t limit, pin_id_fn fn, void *ctx);
 
 /* One write; fill the members its kind reads. */
 enum pin_write_kind {

@@ -588,6 +588,22 @@ int pin_af_grant_get(struct store *s, const char *pin_id, const char *af_id, uin
     return r == STORE_ROW || r == STORE_DONE ? IOTSEC_OK : r;
 }
 
+int pin_af_grants_of(struct store *s, const char *af_id, size_t limit, pin_id_fn fn, void *ctx)
+{
+    struct store_stmt *st;
+    int rc = reader_stmt(
+        s, "SELECT pin_id FROM pin_af_grants WHERE af_id = ? ORDER BY pin_id LIMIT ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, af_id, -1);
+    store_bind_int64(st, 2, (int64_t)limit);
+    int r;
+    while ((r = store_step(st)) == STORE_ROW)
+        fn(store_col_text(st, 0), ctx);
+    store_reset(st);
+    return r == STORE_DONE ? IOTSEC_OK : r;
+}
+
 int pin_write_run(struct store_conn *c, void *arg)
 {
     struct pin_write *w = arg;

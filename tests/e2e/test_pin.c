@@ -684,10 +684,12 @@ static void test_af_confined_to_pin(void **state)
 
     char path[512], req[512];
     snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, a.pin_id);
-    /* without the owner's grant */
+    /* without the owner's grant: the token carries no PIN, and none can be asked for */
     assert_int_equal(nb(&id1, t1, "GET", path, NULL, &r), 403);
-    assert_string_equal(cause(r), "DENY_NO_PIN_GRANT");
+    assert_string_equal(cause(r), "DENY_PIN_NOT_IN_TOKEN");
     json_decref(r);
+    snprintf(req, sizeof(req), "pin+pin:%s", a.pin_id);
+    assert_null(token(&id1, req));
     /* the owners grant: A to af1 (all), B to af2 (elements); only the owner may */
     snprintf(req, sizeof(req),
              "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"elements\",\"qos\","
@@ -704,6 +706,46 @@ static void test_af_confined_to_pin(void **state)
     snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"all\"]}",
              a.pin_id, af1);
     assert_int_equal(call(&pemc, "grant-af", req, NULL), 400);
+
+    /* tokens carry no more than the PINs granted: the one from before the grant still covers
+     * nothing; a new one covers A (af1) and B (af2); one naming a PIN without grant, or a
+     * resource of another kind, is refused */
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, a.pin_id);
+    assert_int_equal(nb(&id1, t1, "GET", path, NULL, &r), 403);
+    assert_string_equal(cause(r), "DENY_PIN_NOT_IN_TOKEN");
+    json_decref(r);
+    free(t1);
+    free(t2);
+    t1 = token(&id1, "pin");
+    t2 = token(&id2, "pin");
+    assert_non_null(t1);
+    assert_non_null(t2);
+    snprintf(req, sizeof(req), "pin+pin:%s", b.pin_id);
+    assert_null(token(&id1, req));
+    assert_null(token(&id1, "pin+group:x"));
+    assert_null(token(&id1, "pin+pin:"));
+    snprintf(req, sizeof(req), "monitoring-event+pin:%s", a.pin_id);
+    assert_null(token(&id1, req));
+    /* a second PIN C of household A granted to af1 later: the earlier token does not carry
+     * it; a token naming C covers C and nothing else */
+    struct net c;
+    create(&pemc, "[\"" PEGC1 "\"]", &c);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"elements\"]}",
+             c.pin_id, af1);
+    assert_int_equal(call(&pemc, "grant-af", req, NULL), 200);
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, c.pin_id);
+    assert_int_equal(nb(&id1, t1, "GET", path, NULL, &r), 403);
+    assert_string_equal(cause(r), "DENY_PIN_NOT_IN_TOKEN");
+    json_decref(r);
+    snprintf(req, sizeof(req), "pin+pin:%s", c.pin_id);
+    char *t1_c = token(&id1, req);
+    assert_non_null(t1_c);
+    assert_int_equal(nb(&id1, t1_c, "GET", path, NULL, NULL), 200);
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, a.pin_id);
+    assert_int_equal(nb(&id1, t1_c, "GET", path, NULL, &r), 403);
+    assert_string_equal(cause(r), "DENY_PIN_NOT_IN_TOKEN");
+    json_decref(r);
+    free(t1_c);
 
     /* af1 reads PIN A's elements by PIN-local ids; no SUPI (the scanner checks every answer) */
     assert_int_equal(nb(&id1, t1, "GET", path, NULL, &r), 200);
@@ -757,7 +799,9 @@ static void test_af_confined_to_pin(void **state)
     snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"af_id\":\"%s\"}", a.pin_id, af1);
     assert_int_equal(call(&pemc, "revoke-af", req, NULL), 200);
     snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, a.pin_id);
-    assert_int_equal(nb(&id1, t1, "GET", path, NULL, NULL), 403);
+    assert_int_equal(nb(&id1, t1, "GET", path, NULL, &r), 403);
+    assert_string_equal(cause(r), "DENY_NO_PIN_GRANT"); /* the token carries A; A's grant is gone */
+    json_decref(r);
 
     /* every decision is in the hash-chained audit, and the chain verifies */
     char *out = NULL;
@@ -765,6 +809,8 @@ static void test_af_confined_to_pin(void **state)
     assert_non_null(strstr(out, "DENY_NO_PIN_GRANT"));
     assert_non_null(strstr(out, "DENY_NOT_IN_PIN"));
     assert_non_null(strstr(out, "ALLOW_PIN_GRANT"));
+    assert_non_null(strstr(out, "DENY_PIN_NOT_IN_TOKEN"));
+    assert_non_null(strstr(out, "RESOURCE_NOT_GRANTED"));
     assert_null(strstr(out, PEGC1));
     free(out);
     out = NULL;

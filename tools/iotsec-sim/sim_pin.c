@@ -254,9 +254,19 @@ static int af_new(const struct sim_instance *in, struct sim_ca *ca, const char *
     }
     snprintf(a->af_id, sizeof(a->af_id), "%s", json_string_value(json_object_get(o, "af_id")));
     json_decref(o);
-    st = nb_call(in, a, "POST", "/oauth2/token", "application/x-www-form-urlencoded",
-                 "grant_type=client_credentials&scope=pin", &out);
-    o = out ? json_loads(out, 0, NULL) : NULL;
+    return 0;
+}
+
+/* The AF's token for the pin service: it carries the PINs granted to the AF now, so the AF
+ * asks for it after its grants (a token from before a grant does not cover that PIN). */
+static int af_token(const struct sim_instance *in, struct af *a)
+{
+    char *out = NULL;
+    free(a->token);
+    a->token = NULL;
+    long st = nb_call(in, a, "POST", "/oauth2/token", "application/x-www-form-urlencoded",
+                      "grant_type=client_credentials&scope=pin", &out);
+    json_t *o = out ? json_loads(out, 0, NULL) : NULL;
     free(out);
     const char *t = json_string_value(json_object_get(o, "access_token"));
     a->token = st == 200 && t ? strdup(t) : NULL;
@@ -372,6 +382,8 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
                  "\"routing\"]}",
                  b.pin_id, af2.af_id);
         op(&h, &h.pemc, "grant-af", req, NULL);
+        if (af_token(in, &af1) != 0 || af_token(in, &af2) != 0)
+            fprintf(stderr, "iotsec-sim pin: no AF token\n");
         own_ok = af_try(in, &af1, &a, ids[3]);
         other_refused = 3 - af_try(in, &af2, &a, ids[3]);
         free(af1.token);
@@ -590,7 +602,7 @@ int sim_pin_af_setup(const struct sim_instance *in, const char *dir, char *path,
         snprintf(req, sizeof(req),
                  "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"elements\"]}", a.pin_id,
                  af.af_id);
-        rc = op(&h, &h.pemc, "grant-af", req, NULL) == 200 ? 0 : -1;
+        rc = op(&h, &h.pemc, "grant-af", req, NULL) == 200 && af_token(in, &af) == 0 ? 0 : -1;
     }
     if (rc == 0)
         rc = write_file(dir, "pin-af.pem", af.id.cert_pem, af.id.cert_pem_len) ||
