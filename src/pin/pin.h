@@ -187,6 +187,8 @@ enum pin_write_kind {
     PIN_W_REFUSE,     /* net.pin_id, pine.pine_id */
     PIN_W_REMOVE,     /* net.pin_id, pine.pine_id */
     PIN_W_GW_STATE,   /* net.pin_id, gw.gw_id, gw.state */
+    PIN_W_GW_ADD,     /* net.pin_id, gw (IOTSEC_ERR_CONFLICT: a gateway already, or 8 of them) */
+    PIN_W_GW_REMOVE,  /* net.pin_id, gw.gw_id (IOTSEC_ERR_CONFLICT: the PIN's last gateway) */
     PIN_W_AF_GRANT,   /* net.pin_id, af_id, af_services (0: revoke) */
     PIN_W_ROUTING,    /* net.pin_id, af_id, net.policy_json (the routing policy) */
     PIN_W_ENROL_SET,  /* net.pin_id, enrol (a new code for that name: attempts 0) */

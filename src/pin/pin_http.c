@@ -140,6 +140,8 @@ static const struct op {
     {"delete", ROLE_MANAGER, pin_op_delete},
     {"suspend-gateway", ROLE_MANAGER, pin_op_gw_suspend},
     {"resume-gateway", ROLE_MANAGER, pin_op_gw_resume},
+    {"add-gateway", ROLE_MANAGER, pin_op_gw_add},
+    {"remove-gateway", ROLE_MANAGER, pin_op_gw_remove},
     {"join", ROLE_GATEWAY, pin_op_join},
     {"approve", ROLE_MANAGER, pin_op_approve},
     {"refuse", ROLE_MANAGER, pin_op_refuse},

@@ -74,6 +74,8 @@ void pin_op_update(struct pin_ctx *x);
 void pin_op_delete(struct pin_ctx *x);
 void pin_op_gw_suspend(struct pin_ctx *x);
 void pin_op_gw_resume(struct pin_ctx *x);
+void pin_op_gw_add(struct pin_ctx *x);
+void pin_op_gw_remove(struct pin_ctx *x);
 void pin_op_join(struct pin_ctx *x);
 void pin_op_approve(struct pin_ctx *x);
 void pin_op_refuse(struct pin_ctx *x);

@@ -313,6 +313,79 @@ void pin_op_gw_resume(struct pin_ctx *x)
     gw_state(x, GW_ACTIVE);
 }
 
+/* `add-gateway {pin_id, supi}`: a UE with the gateway role becomes a PEGC of the PIN, with a
+ * new gw_id. `remove-gateway {pin_id, gw_id}`: it no longer serves the PIN; its next relayed
+ * authentication and check are refused (NOT_A_GATEWAY_OF_PIN), and a PINE's signature made
+ * for its gw_id is worthless through any other gateway. */
+static void count_gw(const struct pin_gw *g, void *ctx)
+{
+    (void)g;
+    (*(size_t *)ctx)++;
+}
+
+void pin_op_gw_add(struct pin_ctx *x)
+{
+    struct pin_net n;
+    if (!pin_load_owned(x, &n))
+        return;
+    const char *s = json_string_value(json_object_get(x->in, "supi"));
+    struct supi parsed;
+    struct pin_write w = {.kind = PIN_W_GW_ADD};
+    bool gw = false, mgr = false;
+    if (s == NULL || strlen(s) > PIN_SUPI_MAX || supi_parse(s, &parsed) != IOTSEC_OK) {
+        pin_problem(x->req, 400, "MALFORMED_BODY", "not a SUPI", "supi");
+        return;
+    }
+    supi_format(&parsed, w.gw.supi, sizeof(w.gw.supi));
+    if (pin_roles_get(x->p->store, w.gw.supi, &gw, &mgr) != IOTSEC_OK || !gw) {
+        pin_problem(x->req, 403, "GATEWAY_ROLE_MISSING",
+                    "that subscription has no PIN gateway role", "supi");
+        return;
+    }
+    struct pin_gw g;
+    size_t count = 0;
+    if (pin_gw_of(x->p->store, n.pin_id, w.gw.supi, &g) == IOTSEC_OK) {
+        pin_problem(x->req, 409, "ALREADY_A_GATEWAY", "that UE serves this PIN already", "supi");
+        return;
+    }
+    if (pin_gw_list(x->p->store, n.pin_id, count_gw, &count) != IOTSEC_OK ||
+        count >= PIN_GATEWAYS_MAX) {
+        pin_problem(x->req, 409, "TOO_MANY_GATEWAYS", "a PIN has at most 8 gateways", NULL);
+        return;
+    }
+    snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
+    pin_random_id("gw-", 4, w.gw.gw_id, sizeof(w.gw.gw_id));
+    pin_submit(x, &w, 201,
+               json_pack("{s:s, s:s, s:s, s:s}", "pin_id", n.pin_id, "gw_id", w.gw.gw_id, "supi",
+                         w.gw.supi, "state", "active"));
+}
+
+void pin_op_gw_remove(struct pin_ctx *x)
+{
+    struct pin_net n;
+    if (!pin_load_owned(x, &n))
+        return;
+    const char *gw = pin_in_id(x, "gw_id");
+    if (gw == NULL)
+        return;
+    struct pin_gw g;
+    int rc = pin_gw_by_id(x->p->store, n.pin_id, gw, &g);
+    if (rc != IOTSEC_OK) {
+        pin_failed(x->req, rc);
+        return;
+    }
+    size_t count = 0;
+    if (pin_gw_list(x->p->store, n.pin_id, count_gw, &count) != IOTSEC_OK || count <= 1) {
+        pin_problem(x->req, 409, "LAST_GATEWAY",
+                    "a PIN keeps at least one gateway (delete the PIN instead)", "gw_id");
+        return;
+    }
+    struct pin_write w = {.kind = PIN_W_GW_REMOVE};
+    snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
+    snprintf(w.gw.gw_id, sizeof(w.gw.gw_id), "%s", g.gw_id);
+    pin_submit(x, &w, 200, json_pack("{s:s, s:b}", "gw_id", g.gw_id, "removed", 1));
+}
+
 /* The pending PINE named by the request in a PIN the caller manages. */
 static bool load_pine(struct pin_ctx *x, struct pin_net *n, struct pin_pine *pe)
 {

@@ -455,6 +455,47 @@ static int w_gw_state(struct store_conn *c, struct pin_write *w)
     return rc != IOTSEC_OK ? rc : n == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
 }
 
+static int w_gw_add(struct store_conn *c, struct pin_write *w)
+{
+    struct store_stmt *st;
+    /* at most PIN_GATEWAYS_MAX, and the PIN must still exist */
+    int rc =
+        store_stmt(c,
+                   "INSERT INTO pin_gateways (pin_id, supi, gw_id, state) SELECT pin_id, ?, ?, ?"
+                   " FROM pin_networks WHERE pin_id = ? AND (SELECT COUNT(*) FROM"
+                   " pin_gateways g WHERE g.pin_id = ?) < ? ON CONFLICT DO NOTHING",
+                   &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, w->gw.supi, -1);
+    store_bind_text(st, 2, w->gw.gw_id, -1);
+    store_bind_int(st, 3, GW_ACTIVE);
+    store_bind_text(st, 4, w->net.pin_id, -1);
+    store_bind_text(st, 5, w->net.pin_id, -1);
+    store_bind_int(st, 6, PIN_GATEWAYS_MAX);
+    int64_t n = 0;
+    rc = exec(c, st, &n);
+    return rc != IOTSEC_OK ? rc : n == 1 ? IOTSEC_OK : IOTSEC_ERR_CONFLICT;
+}
+
+static int w_gw_remove(struct store_conn *c, struct pin_write *w)
+{
+    struct store_stmt *st;
+    /* a PIN keeps at least one gateway: the PEMC deletes the PIN instead */
+    int rc = store_stmt(c,
+                        "DELETE FROM pin_gateways WHERE pin_id = ? AND gw_id = ? AND (SELECT"
+                        " COUNT(*) FROM pin_gateways g WHERE g.pin_id = ?) > 1",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, w->net.pin_id, -1);
+    store_bind_text(st, 2, w->gw.gw_id, -1);
+    store_bind_text(st, 3, w->net.pin_id, -1);
+    int64_t n = 0;
+    rc = exec(c, st, &n);
+    return rc != IOTSEC_OK ? rc : n == 1 ? IOTSEC_OK : IOTSEC_ERR_CONFLICT;
+}
+
 static int w_af_grant(struct store_conn *c, struct pin_write *w)
 {
     struct store_stmt *st;
@@ -638,6 +679,12 @@ int pin_write_run(struct store_conn *c, void *arg)
         break;
     case PIN_W_AF_GRANT:
         rc = w_af_grant(c, w);
+        break;
+    case PIN_W_GW_ADD:
+        rc = w_gw_add(c, w);
+        break;
+    case PIN_W_GW_REMOVE:
+        rc = w_gw_remove(c, w);
         break;
     case PIN_W_ROUTING:
         rc = w_routing(c, w);

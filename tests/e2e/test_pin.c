@@ -510,6 +510,71 @@ static void test_pine_lifecycle(void **state)
     pin_ue_wipe(&pemc_b);
 }
 
+/* A PEGC removed from a PIN (and one added): the removed one relays nothing more (its next
+ * authentication and its PEGC's next re-check are refused), the PINE still authenticates
+ * through the other gateway, a gateway added later gets a new gw_id. */
+static void test_gateway_membership(void **state)
+{
+    (void)state;
+    struct pin_ue pemc, gw1, gw2, pemc_b;
+    ue(&pemc, PEMC);
+    ue(&gw1, PEGC1);
+    ue(&gw2, PEGC2);
+    ue(&pemc_b, PEMC_B);
+    struct net a;
+    create(&pemc, "[\"" PEGC1 "\",\"" PEGC2 "\"]", &a);
+    struct pin_pine_key lock;
+    char lock_id[32], req[256];
+    assert_int_equal(pin_pine_keygen(&lock), IOTSEC_OK);
+    join(&gw2, &a, &lock, "lock", lock_id, 202);
+    decide(&pemc, &a, lock_id, "approve", "", 200);
+    struct pin_pegc g2;
+    assert_int_equal(pin_pegc_init(&g2, a.pin_id, a.gw[1], a.ca, 4), IOTSEC_OK);
+    assert_int_equal(authenticate(&gw2, a.gw[1], &a, &lock, lock_id, false, &g2), 200);
+    struct checker c2 = {&gw2, &a};
+    assert_true(pin_pegc_forward(&g2, lock_id, "iot", 10, check_net, &c2));
+
+    json_t *r = NULL;
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"gw_id\":\"%s\"}", a.pin_id, a.gw[1]);
+    assert_int_equal(call(&pemc_b, "remove-gateway", req, NULL), 403); /* not its PIN */
+    assert_int_equal(call(&gw2, "remove-gateway", req, NULL), 403);    /* not a manager */
+    assert_int_equal(call(&pemc, "remove-gateway", req, NULL), 200);
+    assert_int_equal(call(&pemc, "remove-gateway", req, NULL), 404);
+    /* removed: no authentication through it, and its PEGC drops the PINE at the re-check */
+    assert_int_equal(authenticate(&gw2, a.gw[1], &a, &lock, lock_id, false, NULL), 403);
+    assert_false(pin_pegc_forward(&g2, lock_id, "iot", 5000, check_net, &c2));
+    assert_false(pin_pegc_forward(&g2, lock_id, "iot", 5001, check_net, &c2));
+    /* the PINE through the remaining gateway */
+    assert_int_equal(authenticate(&gw1, a.gw[0], &a, &lock, lock_id, false, NULL), 200);
+    /* the last gateway stays */
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"gw_id\":\"%s\"}", a.pin_id, a.gw[0]);
+    assert_int_equal(call(&pemc, "remove-gateway", req, &r), 409);
+    assert_string_equal(cause(r), "LAST_GATEWAY");
+    json_decref(r);
+    /* added again: a new gw_id; a UE without the gateway role and a gateway twice refused */
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"supi\":\"" NOROLE "\"}", a.pin_id);
+    assert_int_equal(call(&pemc, "add-gateway", req, NULL), 403);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"supi\":\"" PEGC1 "\"}", a.pin_id);
+    assert_int_equal(call(&pemc, "add-gateway", req, NULL), 409);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"supi\":\"bad\"}", a.pin_id);
+    assert_int_equal(call(&pemc, "add-gateway", req, NULL), 400);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"supi\":\"" PEGC2 "\"}", a.pin_id);
+    assert_int_equal(call(&pemc, "add-gateway", req, &r), 201);
+    char new_gw[32];
+    snprintf(new_gw, sizeof(new_gw), "%s", json_string_value(json_object_get(r, "gw_id")));
+    json_decref(r);
+    assert_string_not_equal(new_gw, a.gw[1]);
+    assert_int_equal(authenticate(&gw2, a.gw[1], &a, &lock, lock_id, false, NULL), 401);
+    assert_int_equal(authenticate(&gw2, new_gw, &a, &lock, lock_id, false, NULL), 200);
+    decide(&pemc, &a, lock_id, "delete", "", 200);
+    pin_pegc_free(&g2);
+    pin_pine_wipe(&lock);
+    pin_ue_wipe(&pemc);
+    pin_ue_wipe(&gw1);
+    pin_ue_wipe(&gw2);
+    pin_ue_wipe(&pemc_b);
+}
+
 /* Malformed envelopes and requests on every operation: 4xx ProblemDetails, never 5xx. */
 static void test_malformed(void **state)
 {
@@ -1081,6 +1146,7 @@ int main(void)
         cmocka_unit_test(test_roles_and_proofs),
         cmocka_unit_test(test_pin_crud),
         cmocka_unit_test(test_pine_lifecycle),
+        cmocka_unit_test(test_gateway_membership),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_af_confined_to_pin),
