@@ -35,9 +35,12 @@ const char PIN_MIGRATION_2[] =
     " code_hash BLOB NOT NULL, grant_json TEXT NOT NULL, expires_at INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (pin_id, name));";
 
+/* A column's text, cut to cap - 1 bytes (memcpy: this runs per row of every read). */
 static void copy_text(char *dst, size_t cap, const char *src)
 {
-    snprintf(dst, cap, "%s", src ? src : "");
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = 0;
 }
 
 static int reader_stmt(struct store *s, const char *sql, struct store_stmt **st)
