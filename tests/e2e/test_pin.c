@@ -1137,6 +1137,8 @@ static void test_sim_pin(void **state)
     assert_int_equal(json_integer_value(json_object_get(o, "af_own_pin_ok")), 3);
     assert_int_equal(json_integer_value(json_object_get(o, "af_other_pin_refused")), 3);
     assert_true(json_is_number(json_object_get(o, "p99_ms")));
+    assert_int_equal(json_integer_value(json_object_get(o, "code_enrolled")), 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "code_wrong_refused")), 1);
     json_decref(o);
 }
 

@@ -365,6 +365,32 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
             authenticate(&h, &a, 0, &table[0], &keys[2], ids[2], false) == 403)
             removed_refused++;
     }
+    /* a PINE enrolled by the one-time code it shows: the owner types it into the PEMC, the
+     * PINE proves it through its PEGC (a wrong code is refused) and is approved at once */
+    int code_enrolled = 0, code_wrong_refused = 0;
+    {
+        char code[13], wrong[13], req[640], cpine[32] = "";
+        struct pin_pine_key ck;
+        json_t *ans = NULL;
+        if (pin_pine_code_new(code) == IOTSEC_OK && pin_pine_code_new(wrong) == IOTSEC_OK &&
+            pin_pine_keygen(&ck) == IOTSEC_OK) {
+            snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"name\":\"doorbell\",\"code\":\"%s\"}",
+                     a.pin_id, code);
+            if (op(&h, &h.pemc, "enrol-code", req, NULL) == 201 &&
+                pin_pine_join_code_request(&ck, a.pin_id, "doorbell", wrong, req, sizeof(req)) ==
+                    IOTSEC_OK)
+                code_wrong_refused = op(&h, &h.gw[0], "join", req, NULL) == 403;
+            if (pin_pine_join_code_request(&ck, a.pin_id, "doorbell", code, req, sizeof(req)) ==
+                    IOTSEC_OK &&
+                op(&h, &h.gw[0], "join", req, &ans) == 201)
+                snprintf(cpine, sizeof(cpine), "%s",
+                         json_string_value(json_object_get(ans, "pine_id")));
+            json_decref(ans);
+            if (cpine[0] && authenticate(&h, &a, 0, &table[0], &ck, cpine, false) == 200)
+                code_enrolled = 1;
+            pin_pine_wipe(&ck);
+        }
+    }
     /* the AFs: af1 granted the household's PIN, af2 the other one */
     struct sim_ca *ca = NULL;
     struct af af1, af2;
@@ -397,9 +423,10 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
     double p99 = nlat ? lat[(size_t)((nlat - 1) * 0.99)] : 0;
     printf("{\"pines\":%u,\"approved\":%u,\"authenticated\":%u,\"rogue_refused\":%u,"
            "\"removed_refused\":%u,\"tamper_refused\":%u,\"af_own_pin_ok\":%d,"
-           "\"af_other_pin_refused\":%d,\"p99_ms\":%.2f,\"pin_id\":\"%s\"}\n",
+           "\"af_other_pin_refused\":%d,\"p99_ms\":%.2f,\"code_enrolled\":%d,"
+           "\"code_wrong_refused\":%d,\"pin_id\":\"%s\"}\n",
            n_pines, approved, authenticated, rogue_refused, removed_refused, tamper_refused, own_ok,
-           other_refused, p99, a.pin_id);
+           other_refused, p99, code_enrolled, code_wrong_refused, a.pin_id);
     fflush(stdout);
     for (uint32_t i = 0; i < n_pines; i++)
         pin_pine_wipe(&keys[i]);
@@ -413,7 +440,8 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
     pin_ue_wipe(&h.gw[1]);
     onboard_http_free(h.http);
     bool ok = approved == n_pines - 1 && rogue_refused == 1 && removed_refused == 1 &&
-              tamper_refused == 1 && own_ok == 3 && other_refused == 3;
+              tamper_refused == 1 && own_ok == 3 && other_refused == 3 && code_enrolled == 1 &&
+              code_wrong_refused == 1;
     return ok ? 0 : 1;
 }
 
