@@ -109,8 +109,8 @@ static double ceiling(double seconds, int open_per_auth)
     pin_msg_auth("pin-1", "pine-1", "gw-1", c.nonce, msg, &mlen);
     prov_ed25519_sign(c.pine, msg, mlen, c.sig);
     double r =
-        bench_rate(open_per_auth ? "pin auth crypto (CA key opened each time)" : "pin auth crypto",
-                   auth_crypto, &c, seconds);
+        cpu_rate(open_per_auth ? "pin auth crypto (CA key opened each time)" : "pin auth crypto",
+                 auth_crypto, &c, seconds);
     prov_sign_key_free(c.pine);
     prov_sign_key_free(c.ca);
     return r;
