@@ -9,6 +9,7 @@
 #include "base/err.h"
 #include "crypto/supi.h"
 #include "http/http.h"
+#include "http/query.h"
 #include "policy/policy_int.h"
 #include "subscriber/subscriber.h"
 
@@ -136,22 +137,26 @@ static void record_json(const struct policy_record *r, void *ctx)
     json_array_append_new(ctx, o);
 }
 
+static bool supi_ok(const char *s)
+{
+    struct supi parsed;
+    return supi_parse(s, &parsed) == IOTSEC_OK;
+}
+
 static void handle_actions(struct http_request *req, void *user)
 {
     struct policy_service *ps = user;
     if (!admin_ok(req, ps))
         return;
-    const char *supi = http_request_query_param(req, "supi");
-    const char *after = http_request_query_param(req, "after");
-    char *end = NULL;
-    long long a = after ? strtoll(after, &end, 10) : 0;
-    struct supi s;
-    if ((after && (*end != '\0' || a < 0)) || (supi && supi_parse(supi, &s) != IOTSEC_OK)) {
-        struct http_invalid_param ip = {after && (*end != '\0' || a < 0) ? "after" : "supi",
-                                        "a row id (integer >= 0), or a SUPI"};
-        http_respond_problem(req, 400, NULL, "invalid query", "INVALID_QUERY_PARAM", &ip, 1);
+    static const struct http_qspec spec[] = {
+        HTTP_QSPEC_AFTER_ID,
+        {.name = "supi", .type = HTTP_Q_STR, .valid = supi_ok, .reason = "a SUPI"},
+    };
+    struct http_qval q[2];
+    if (!http_query_parse(req, spec, 2, q))
         return;
-    }
+    const char *supi = q[1].s;
+    long long a = q[0].i;
     json_t *arr = json_array();
     if (policy_store_list(policy_service_options(ps)->store, supi, a, 1000, record_json, arr) !=
         IOTSEC_OK) {
@@ -341,18 +346,17 @@ static void handle_device_actions(struct http_request *req, void *user)
     struct policy_service *ps = user;
     if (!admin_ok(req, ps))
         return;
+    static const struct http_qspec spec[] = {HTTP_QSPEC_AFTER_ID};
+    struct http_qval q[1];
     const char *supi = http_request_param(req, "supi");
-    const char *after = http_request_query_param(req, "after");
-    char *end = NULL;
-    long long a = after ? strtoll(after, &end, 10) : 0;
-    struct supi s;
-    if (supi == NULL || supi_parse(supi, &s) != IOTSEC_OK || (after && (*end != '\0' || a < 0))) {
-        struct http_invalid_param ip = {supi && supi_parse(supi, &s) == IOTSEC_OK ? "after"
-                                                                                  : "supi",
-                                        "a SUPI; after: a row id"};
+    if (supi == NULL || !supi_ok(supi)) {
+        struct http_invalid_param ip = {"supi", "a SUPI"};
         http_respond_problem(req, 400, NULL, "invalid request", "INVALID_PARAM", &ip, 1);
         return;
     }
+    if (!http_query_parse(req, spec, 1, q))
+        return;
+    long long a = q[0].i;
     struct subscription sub;
     struct store *store = policy_service_options(ps)->store;
     if (subscriber_get(store, supi, &sub) != IOTSEC_OK) {
