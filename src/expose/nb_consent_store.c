@@ -169,9 +169,9 @@ int nb_consents_list(struct store *s, const struct nb_consent_filter *f, int64_t
     if (rc == IOTSEC_OK)
         rc = store_stmt(c,
                         "SELECT " CONSENT_COLS " FROM expose_consents WHERE consent_id > ?1"
-                        " AND (?2 IS NULL OR af_id = ?2) AND (?3 IS NULL OR owner = ?3)"
-                        " AND (?4 IS NULL OR (target_kind = 'device' AND target_id = ?4))"
-                        " AND (?5 IS NULL OR (target_kind = 'group' AND target_id = ?5))"
+                        " AND (CAST(?2 AS TEXT) IS NULL OR af_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR owner = ?3)"
+                        " AND (CAST(?4 AS TEXT) IS NULL OR (target_kind = 'device' AND target_id = ?4))"
+                        " AND (CAST(?5 AS TEXT) IS NULL OR (target_kind = 'group' AND target_id = ?5))"
                         " AND (?6 = 0 OR (?6 = 1 AND revoked_at IS NULL AND (expires = 0 OR"
                         " expires > ?7)) OR (?6 = 2 AND revoked_at IS NOT NULL) OR (?6 = 3 AND"
                         " revoked_at IS NULL AND expires <> 0 AND expires <= ?7))"

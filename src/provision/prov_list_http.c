@@ -16,6 +16,7 @@
 
 #include "base/b64url.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "http/http.h"
 #include "http/query.h"
 #include "provision/prov_admin.h"
@@ -45,13 +46,22 @@ static void not_found(struct http_request *req, const char *what, const char *ca
     http_respond_problem(req, 404, NULL, detail, cause, NULL, 0);
 }
 
+static void log_read_error(struct http_request *req, int rc, const char *what)
+{
+    if (rc != IOTSEC_ERR_BUSY && rc != IOTSEC_ERR_FULL && rc != IOTSEC_ERR_NOTFOUND)
+        log_msg(LOG_ERROR, http_request_id(req), "reading %s: %s (%s)", what,
+                iotsec_strerror(rc), store_errmsg());
+}
+
 /* The answer to a failed read: 404 for NOTFOUND, the shared mapping otherwise. */
 static void read_failed(struct http_request *req, int rc, const char *what, const char *cause)
 {
     if (rc == IOTSEC_ERR_NOTFOUND)
         not_found(req, what, cause);
-    else
+    else {
+        log_read_error(req, rc, what);
         http_respond_error(req, rc, what);
+    }
 }
 
 struct page {
@@ -65,6 +75,7 @@ static void page_done(struct http_request *req, int rc, struct page *pg, const c
     if (rc != IOTSEC_OK) {
         json_decref(pg->items);
         json_decref(pg->last);
+        log_read_error(req, rc, what);
         http_respond_error(req, rc, what);
         return;
     }
