@@ -71,6 +71,9 @@ run "enrollment list unknown flag" 2 - enrollment list --colour red
 run "enrollment add overlapping" 2 - enrollment add --kind group --attestation derived-key \
     --supi-first imsi-001010000000050 --supi-last imsi-001010000000150
 grep -q "enrollment 1" "$dir/err" || ko "enrollment add overlapping: the message names enrollment 1"
+run "enrollment add named" 0 '.name == "spare"' enrollment add --kind group --attestation derived-key \
+    --supi-first imsi-001010000000500 --supi-last imsi-001010000000599 --name spare
+run "enrollment list by name" 0 '(.enrollments | length) == 1 and .enrollments[0].name == "spare"' enrollment list --name spare
 run "enrollment delete" 0 - enrollment delete 3
 run "enrollment show deleted" 1 - enrollment show 3
 run "manufacturer show" 0 '.name == "acme" and (has("ca_pem") | not)' manufacturer show 1

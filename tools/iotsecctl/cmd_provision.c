@@ -135,7 +135,7 @@ static int enr_add(int argc, char **argv)
         {"owner", 0, NULL},         {"service", 0, NULL},       {"lifetime-s", 0, NULL},
         {"reprovision", 0, NULL},   {"quota", 0, NULL},         {"rate-per-s", 0, NULL},
         {"requires-activation", 0, NULL}, {"routing-indicator", 0, NULL},
-        {"disabled", 0, NULL},      {"max-credential-age", 0, NULL},
+        {"disabled", 0, NULL},      {"max-credential-age", 0, NULL}, {"name", 0, NULL},
     };
     int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
     if (rc)
@@ -152,6 +152,7 @@ static int enr_add(int argc, char **argv)
         {"cert-sha256", "cert_sha256"},   {"serial", "serial"},
         {"group-key", "group_key"},       {"owner", "owner"},
         {"reprovision", "reprovision"},   {"routing-indicator", "routing_indicator"},
+        {"name", "name"},
     };
     for (size_t i = 0; i < NFLAGS(strs); i++)
         if (G(strs[i][0]))
@@ -284,7 +285,7 @@ static const struct command enr_commands[] = {
      "--serial HEX] [--group-key B64URL (else generated and printed once)] [--owner NAME] "
      "[--service JSON] [--lifetime-s N] [--reprovision keep|reset|never] [--quota N] "
      "[--rate-per-s N] [--requires-activation yes|no] [--routing-indicator DIGITS] "
-     "[--disabled yes] [--max-credential-age DAYS (then rotated over the air)]"},
+     "[--disabled yes] [--max-credential-age DAYS (then rotated over the air)] [--name NAME]"},
     {"list", enr_list,
      "[--owner O] [--kind individual|group] [--enabled true|false] [--manufacturer ID] "
      "[--name NAME] [--after C] [--limit N]"},
