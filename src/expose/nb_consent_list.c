@@ -33,9 +33,9 @@ static json_t *consent_json(const struct nb_consent_info *c, int64_t now)
     const struct nb_consent_row *r = &c->row;
     char scope[128];
     nb_services_scope(r->services, scope, sizeof(scope));
-    const char *state = c->revoked_at                         ? "revoked"
-                        : r->expires && r->expires <= now     ? "expired"
-                                                              : "active";
+    const char *state = c->revoked_at                     ? "revoked"
+                        : r->expires && r->expires <= now ? "expired"
+                                                          : "active";
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "consent_id", r->consent_id,
                           "af_id", r->af_id, "owner", r->owner, "scope", scope, "state", state,
                           strcmp(r->kind, "device") == 0 ? "supi" : "group", r->target,
@@ -94,7 +94,9 @@ static void handle_list(struct http_request *req, void *user)
         {.name = "owner", .type = HTTP_Q_STR, .reason = "an owner (1..256 characters)"},
         {.name = "supi", .type = HTTP_Q_STR, .valid = supi_ok, .reason = "a SUPI"},
         {.name = "group", .type = HTTP_Q_STR, .valid = id_ok, .reason = "a group id"},
-        {.name = "state", .type = HTTP_Q_ENUM, .values = states,
+        {.name = "state",
+         .type = HTTP_Q_ENUM,
+         .values = states,
          .reason = "active, revoked or expired"},
     };
     struct http_qval q[7];
@@ -135,8 +137,7 @@ static void handle_show(struct http_request *req, void *user)
         return;
     const char *id = http_request_param(req, "consentId");
     struct shown s = {NULL, nb, IOTSEC_OK};
-    int rc = nb_id_valid(id) ? nb_consent_get(nb->store, id, consent_one, &s)
-                             : IOTSEC_ERR_NOTFOUND;
+    int rc = nb_id_valid(id) ? nb_consent_get(nb->store, id, consent_one, &s) : IOTSEC_ERR_NOTFOUND;
     if (rc == IOTSEC_OK)
         rc = s.rc;
     if (rc == IOTSEC_ERR_NOTFOUND) {
@@ -155,8 +156,8 @@ static void handle_show(struct http_request *req, void *user)
 static void group_item(const char *group_id, int64_t members, void *ctx)
 {
     struct page *pg = ctx;
-    json_array_append_new(pg->items, json_pack("{s:s, s:I}", "group_id", group_id, "members",
-                                               (json_int_t)members));
+    json_array_append_new(
+        pg->items, json_pack("{s:s, s:I}", "group_id", group_id, "members", (json_int_t)members));
     snprintf(pg->last, sizeof(pg->last), "%s", group_id);
 }
 
@@ -185,7 +186,9 @@ static void handle_group(struct http_request *req, void *user)
 {
     struct expose_nb *nb = user;
     static const struct http_qspec spec[] = {
-        {.name = "after", .type = HTTP_Q_STR, .valid = supi_ok,
+        {.name = "after",
+         .type = HTTP_Q_STR,
+         .valid = supi_ok,
          .reason = "a cursor: the \"next\" of the page before (a SUPI)"},
         HTTP_QSPEC_LIMIT,
     };
@@ -195,9 +198,9 @@ static void handle_group(struct http_request *req, void *user)
     const char *group = http_request_param(req, "groupId");
     size_t limit = http_query_limit(&q[1]);
     struct page pg = {.items = json_array()};
-    int rc = nb_id_valid(group) ? nb_group_members_page(nb->store, group, q[0].s,
-                                                        (int64_t)limit, member_item, &pg)
-                                : IOTSEC_OK;
+    int rc = nb_id_valid(group)
+                 ? nb_group_members_page(nb->store, group, q[0].s, (int64_t)limit, member_item, &pg)
+                 : IOTSEC_OK;
     if (rc == IOTSEC_OK && json_array_size(pg.items) == 0 && !q[0].set) {
         json_decref(pg.items); /* a group is its members: none, no group */
         http_respond_problem(req, 404, NULL, "no such group", "GROUP_NOT_FOUND", NULL, 0);

@@ -167,16 +167,18 @@ int nb_consents_list(struct store *s, const struct nb_consent_filter *f, int64_t
     struct store_stmt *st;
     int rc = store_reader_get(s, &c);
     if (rc == IOTSEC_OK)
-        rc = store_stmt(c,
-                        "SELECT " CONSENT_COLS " FROM expose_consents WHERE consent_id > ?1"
-                        " AND (CAST(?2 AS TEXT) IS NULL OR af_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR owner = ?3)"
-                        " AND (CAST(?4 AS TEXT) IS NULL OR (target_kind = 'device' AND target_id = ?4))"
-                        " AND (CAST(?5 AS TEXT) IS NULL OR (target_kind = 'group' AND target_id = ?5))"
-                        " AND (?6 = 0 OR (?6 = 1 AND revoked_at IS NULL AND (expires = 0 OR"
-                        " expires > ?7)) OR (?6 = 2 AND revoked_at IS NOT NULL) OR (?6 = 3 AND"
-                        " revoked_at IS NULL AND expires <> 0 AND expires <= ?7))"
-                        " ORDER BY consent_id LIMIT ?8",
-                        &st);
+        rc = store_stmt(
+            c,
+            "SELECT " CONSENT_COLS " FROM expose_consents WHERE consent_id > ?1"
+            " AND (CAST(?2 AS TEXT) IS NULL OR af_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR owner "
+            "= ?3)"
+            " AND (CAST(?4 AS TEXT) IS NULL OR (target_kind = 'device' AND target_id = ?4))"
+            " AND (CAST(?5 AS TEXT) IS NULL OR (target_kind = 'group' AND target_id = ?5))"
+            " AND (?6 = 0 OR (?6 = 1 AND revoked_at IS NULL AND (expires = 0 OR"
+            " expires > ?7)) OR (?6 = 2 AND revoked_at IS NOT NULL) OR (?6 = 3 AND"
+            " revoked_at IS NULL AND expires <> 0 AND expires <= ?7))"
+            " ORDER BY consent_id LIMIT ?8",
+            &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, after ? after : "", -1);
@@ -198,8 +200,8 @@ int nb_consent_get(struct store *s, const char *consent_id, nb_consent_info_fn f
     struct store_stmt *st;
     int rc = store_reader_get(s, &c);
     if (rc == IOTSEC_OK)
-        rc = store_stmt(c, "SELECT " CONSENT_COLS " FROM expose_consents WHERE consent_id = ?",
-                        &st);
+        rc =
+            store_stmt(c, "SELECT " CONSENT_COLS " FROM expose_consents WHERE consent_id = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, consent_id, -1);
@@ -258,8 +260,8 @@ int nb_groups_list(struct store *s, const char *after, int64_t limit, nb_group_f
     return step == STORE_DONE ? IOTSEC_OK : store_error(c, step);
 }
 
-int nb_group_members_page(struct store *s, const char *group_id, const char *after,
-                          int64_t limit, nb_supi_fn fn, void *ctx)
+int nb_group_members_page(struct store *s, const char *group_id, const char *after, int64_t limit,
+                          nb_supi_fn fn, void *ctx)
 {
     struct store_conn *c;
     struct store_stmt *st;

@@ -120,9 +120,9 @@ int prov_owners_list(struct store *s, int64_t after, int64_t limit, prov_owner_f
 int prov_owner_get(struct store *s, const char *name, prov_owner_fn fn, void *ctx);
 
 struct prov_activation_row {
-    const char *key; /* "reg:<registration id>" or "serial:<hex>" */
+    const char *key;               /* "reg:<registration id>" or "serial:<hex>" */
     const char *account, *service; /* service: JSON text */
-    const char *supi;               /* pre-bound, or NULL */
+    const char *supi;              /* pre-bound, or NULL */
     int64_t created_at;
     const char *device; /* the confirmed registration it applied to; NULL: still pending */
 };

@@ -58,13 +58,18 @@ void prov_h_dev_list(struct http_request *req, void *user)
     static const struct http_qspec spec[] = {
         HTTP_QSPEC_AFTER_ID,
         HTTP_QSPEC_LIMIT,
-        {.name = "enrollment", .type = HTTP_Q_INT, .min = 1, .max = INT64_MAX,
+        {.name = "enrollment",
+         .type = HTTP_Q_INT,
+         .min = 1,
+         .max = INT64_MAX,
          .reason = "an enrollment id"},
         {.name = "state", .type = HTTP_Q_ENUM, .values = states, .reason = "onboarded or revoked"},
-        {.name = "owner", .type = HTTP_Q_STR, .max = PROV_OWNER_MAX, .valid = owner_ok,
+        {.name = "owner",
+         .type = HTTP_Q_STR,
+         .max = PROV_OWNER_MAX,
+         .valid = owner_ok,
          .reason = "an owner's name"},
-        {.name = "account", .type = HTTP_Q_STR, .max = PROV_OWNER_MAX,
-         .reason = "an account name"},
+        {.name = "account", .type = HTTP_Q_STR, .max = PROV_OWNER_MAX, .reason = "an account name"},
         {.name = "confirmed", .type = HTTP_Q_BOOL, .reason = "true or false"},
     };
     struct http_qval q[7];

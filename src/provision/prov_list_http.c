@@ -49,8 +49,8 @@ static void not_found(struct http_request *req, const char *what, const char *ca
 static void log_read_error(struct http_request *req, int rc, const char *what)
 {
     if (rc != IOTSEC_ERR_BUSY && rc != IOTSEC_ERR_FULL && rc != IOTSEC_ERR_NOTFOUND)
-        log_msg(LOG_ERROR, http_request_id(req), "reading %s: %s (%s)", what,
-                iotsec_strerror(rc), store_errmsg());
+        log_msg(LOG_ERROR, http_request_id(req), "reading %s: %s (%s)", what, iotsec_strerror(rc),
+                store_errmsg());
 }
 
 /* The answer to a failed read: 404 for NOTFOUND, the shared mapping otherwise. */

@@ -68,12 +68,14 @@ int prov_devices_list(struct store *s, const struct prov_device_filter *f, int64
     struct store_stmt *st;
     int rc = store_reader_get(s, &c);
     if (rc == IOTSEC_OK)
-        rc = store_stmt(c,
-                        "SELECT " DEVICE_COLS " FROM prov_registrations WHERE id > ?1"
-                        " AND (?2 = 0 OR enrollment_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR state = ?3)"
-                        " AND (CAST(?4 AS TEXT) IS NULL OR owner = ?4) AND (CAST(?5 AS TEXT) IS NULL OR account = ?5)"
-                        " AND (?6 < 0 OR confirmed = ?6) ORDER BY id LIMIT ?7",
-                        &st);
+        rc = store_stmt(
+            c,
+            "SELECT " DEVICE_COLS " FROM prov_registrations WHERE id > ?1"
+            " AND (?2 = 0 OR enrollment_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR state = ?3)"
+            " AND (CAST(?4 AS TEXT) IS NULL OR owner = ?4) AND (CAST(?5 AS TEXT) IS NULL OR "
+            "account = ?5)"
+            " AND (?6 < 0 OR confirmed = ?6) ORDER BY id LIMIT ?7",
+            &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_int64(st, 1, after);
@@ -127,7 +129,8 @@ int prov_enrollments_list(struct store *s, const struct prov_enrollment_filter *
     if (rc == IOTSEC_OK)
         rc = store_stmt(c,
                         "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments WHERE id > ?1"
-                        " AND (CAST(?2 AS TEXT) IS NULL OR owner = ?2) AND (CAST(?3 AS TEXT) IS NULL OR kind = ?3)"
+                        " AND (CAST(?2 AS TEXT) IS NULL OR owner = ?2) AND (CAST(?3 AS TEXT) IS "
+                        "NULL OR kind = ?3)"
                         " AND (?4 < 0 OR enabled = ?4) AND (?5 = 0 OR manufacturer_id = ?5)"
                         " AND (CAST(?6 AS TEXT) IS NULL OR name = ?6) ORDER BY id LIMIT ?7",
                         &st);
@@ -369,10 +372,11 @@ int prov_activations_list(struct store *s, const char *account, int pending, con
     int rc = store_reader_get(s, &c);
     if (rc == IOTSEC_OK)
         rc = store_stmt(c,
-                        ACTIVATION_SELECT " WHERE a.key > ?1 AND (CAST(?2 AS TEXT) IS NULL OR a.account = ?2))"
-                                          " x WHERE (?3 < 0 OR (?3 = 1 AND device IS NULL)"
-                                          " OR (?3 = 0 AND device IS NOT NULL))"
-                                          " ORDER BY key LIMIT ?4",
+                        ACTIVATION_SELECT
+                        " WHERE a.key > ?1 AND (CAST(?2 AS TEXT) IS NULL OR a.account = ?2))"
+                        " x WHERE (?3 < 0 OR (?3 = 1 AND device IS NULL)"
+                        " OR (?3 = 0 AND device IS NOT NULL))"
+                        " ORDER BY key LIMIT ?4",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;

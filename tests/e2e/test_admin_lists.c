@@ -39,9 +39,8 @@ static json_t *get(const char *path, long want)
 static void refused(const char *path, const char *param)
 {
     json_t *p = get(path, 400);
-    const char *named =
-        json_string_value(json_object_get(json_array_get(json_object_get(p, "invalidParams"), 0),
-                                          "param"));
+    const char *named = json_string_value(
+        json_object_get(json_array_get(json_object_get(p, "invalidParams"), 0), "param"));
     if (named == NULL || strcmp(named, param) != 0)
         fail_msg("%s: named %s, not %s", path, named ? named : "(nothing)", param);
     json_decref(p);
@@ -56,9 +55,8 @@ static json_t *read_all(const char *path, const char *key, int limit, int *pages
     for (;;) {
         char url[512], cursor[160] = "";
         if (next) {
-            char *esc = json_is_integer(next)
-                            ? NULL
-                            : curl_easy_escape(NULL, json_string_value(next), 0);
+            char *esc =
+                json_is_integer(next) ? NULL : curl_easy_escape(NULL, json_string_value(next), 0);
             if (esc)
                 snprintf(cursor, sizeof(cursor), "&after=%s", esc);
             else
@@ -90,7 +88,8 @@ static bool has(json_t *items, const char *key, const char *value)
 {
     size_t i;
     json_t *it;
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         const char *v = json_string_value(json_object_get(it, key));
         if (v && strcmp(v, value) == 0)
             return true;
@@ -161,8 +160,8 @@ static void test_manufacturers_and_gateways(void **state)
         snprintf(name, sizeof(name), "gw-%d", i);
         tcert_make(&gw[i], fx.dir, name, name, &ca[0]);
         char *pem = tcert_pem(&gw[i]);
-        json_t *b = i ? json_pack("{s:s, s:s, s:[I]}", "name", name, "cert_pem", pem,
-                                  "enrollments", (json_int_t)enr)
+        json_t *b = i ? json_pack("{s:s, s:s, s:[I]}", "name", name, "cert_pem", pem, "enrollments",
+                                  (json_int_t)enr)
                       : json_pack("{s:s, s:s}", "name", name, "cert_pem", pem);
         char *s = json_dumps(b, JSON_COMPACT);
         json_decref(call("POST", "/admin/v1/gateways", s, 201));
@@ -300,8 +299,7 @@ static void test_owners_and_activations(void **state)
     json_decref(o);
     o = get("/admin/v1/activations/serial:00c0ffee", 200);
     assert_string_equal(json_string_value(json_object_get(o, "state")), "pending");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "service"),
-                                                          "tariff")),
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "service"), "tariff")),
                         "day");
     json_decref(o);
     json_decref(get("/admin/v1/activations/reg:nobody", 404));
@@ -400,8 +398,8 @@ static void test_consents_and_external_ids(void **state)
         o = get(path, 200);
         assert_string_equal(json_string_value(json_object_get(o, "supi")), supi[i]);
         assert_string_equal(json_string_value(json_object_get(o, "purpose")), "metering");
-        const char *ext = json_string_value(json_object_get(json_object_get(o, "external_ids"),
-                                                            supi[i]));
+        const char *ext =
+            json_string_value(json_object_get(json_object_get(o, "external_ids"), supi[i]));
         assert_non_null(ext);
         assert_string_equal(ext, json_string_value(json_object_get(given, supi[i])));
         json_decref(o);
@@ -426,10 +424,9 @@ static void test_consents_and_external_ids(void **state)
     json_decref(call("POST", path, NULL, 200));
     o = get("/admin/v1/consents?state=revoked", 200);
     assert_int_equal(json_array_size(json_object_get(o, "items")), 1);
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(json_object_get(o, "items"), 0),
-                                          "consent_id")),
-        consent[0]);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(o, "items"), 0), "consent_id")),
+                        consent[0]);
     json_decref(o);
     json_decref(get("/admin/v1/consents/consent-0000000000000000", 404));
     refused("/admin/v1/consents?supi=alice", "supi");

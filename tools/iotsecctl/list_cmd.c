@@ -23,8 +23,7 @@ static int append(char *url, size_t cap, const char *name, const char *value)
     return n > 0 && (size_t)n < cap - len ? 0 : -1;
 }
 
-int list_call(const char *cmd, const char *path, const char *const *filters, int argc,
-              char **argv)
+int list_call(const char *cmd, const char *path, const char *const *filters, int argc, char **argv)
 {
     struct flag f[FLAGS_MAX] = {{"after", 0, NULL}, {"limit", 0, NULL}};
     char names[FLAGS_MAX][32];

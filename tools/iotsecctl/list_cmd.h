@@ -6,8 +6,7 @@
 
 /* GET path?after=&limit=&<filters> from "--after C --limit N --<filter> V ..." in argv.
  * filters: NULL-terminated names of the collection's query parameters. */
-int list_call(const char *cmd, const char *path, const char *const *filters, int argc,
-              char **argv);
+int list_call(const char *cmd, const char *path, const char *const *filters, int argc, char **argv);
 
 /* GET path/<ID> for the one argument ID (percent-encoded). */
 int show_call(const char *cmd, const char *path, int argc, char **argv);
