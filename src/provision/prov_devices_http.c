@@ -105,7 +105,7 @@ static void history_one(const char *event, const char *detail, int64_t at, void 
 void prov_h_dev_show(struct http_request *req, void *user)
 {
     struct provision *p = user;
-    if (!adm_admin_ok(req, p))
+    if (!adm_admin_ok(req, p) || !http_query_parse(req, NULL, 0, NULL))
         return;
     const char *id = http_request_param(req, "id");
     json_t *o = NULL;

@@ -222,7 +222,8 @@ static void handle_show(struct http_request *req, void *user)
     const struct sub_admin *admin = user;
     char supi[SUPI_STRING_MAX];
     struct subscription s;
-    if (!admin_ok(req, admin) || parse_supi_param(req, supi) != IOTSEC_OK)
+    if (!admin_ok(req, admin) || !http_query_parse(req, NULL, 0, NULL) ||
+        parse_supi_param(req, supi) != IOTSEC_OK)
         return;
     int rc = subscriber_get(admin->store, supi, &s);
     if (rc != IOTSEC_OK) {

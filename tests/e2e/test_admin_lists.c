@@ -320,6 +320,8 @@ static void test_devices_refuse_what_they_ignored(void **state)
     refused("/admin/v1/subscribers?state=asleep", "state");
     refused("/admin/v1/subscribers?after=x", "after");
     refused("/admin/v1/subscribers?sort=supi", "sort");
+    refused("/admin/v1/subscribers/imsi-001010000000001?verbose=1", "verbose"); /* shows too */
+    refused("/admin/v1/devices/m-1?history=no", "history");
     refused("/admin/v1/audit?limit=0", "limit");
     refused("/admin/v1/analytics/findings?exception=NOPE", "exception");
     refused("/admin/v1/policy/actions?supi=bob", "supi");
