@@ -1,6 +1,8 @@
 /* The policy's admin face: the policy document, the audit of actions, the open throttles
  * for the UPF, and the operator's release of a quarantined device. Writes are store jobs
- * answered from their done callback (the admin loop never waits on the disk). */
+ * answered from their done callback (the admin loop never waits on the disk).
+ *   GET /admin/v1/policy/actions[?supi=&after=&limit=]   {"actions": [...], "next"}
+ *   GET /admin/v1/devices/{supi}/actions[?after=]        (limit 1000 when absent) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,21 +152,25 @@ static void handle_actions(struct http_request *req, void *user)
         return;
     static const struct http_qspec spec[] = {
         HTTP_QSPEC_AFTER_ID,
+        HTTP_QSPEC_LIMIT,
         {.name = "supi", .type = HTTP_Q_STR, .valid = supi_ok, .reason = "a SUPI"},
     };
-    struct http_qval q[2];
-    if (!http_query_parse(req, spec, 2, q))
+    struct http_qval q[3];
+    if (!http_query_parse(req, spec, 3, q))
         return;
-    const char *supi = q[1].s;
+    const char *supi = q[2].s;
     long long a = q[0].i;
+    size_t limit = q[1].set ? (size_t)q[1].i : HTTP_QUERY_LIMIT_MAX; /* 1000 before paging */
     json_t *arr = json_array();
-    if (policy_store_list(policy_service_options(ps)->store, supi, a, 1000, record_json, arr) !=
+    if (policy_store_list(policy_service_options(ps)->store, supi, a, limit, record_json, arr) !=
         IOTSEC_OK) {
         json_decref(arr);
         http_respond_problem(req, 500, NULL, "the audit could not be read", NULL, NULL, 0);
         return;
     }
-    http_respond_json(req, 200, json_pack("{s:o}", "actions", arr));
+    size_t n = json_array_size(arr);
+    json_t *last = n ? json_object_get(json_array_get(arr, n - 1), "id") : NULL;
+    http_respond_page(req, "actions", arr, limit, json_incref(last));
 }
 
 static void handle_throttles(struct http_request *req, void *user)

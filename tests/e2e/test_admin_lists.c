@@ -325,6 +325,7 @@ static void test_devices_refuse_what_they_ignored(void **state)
     refused("/admin/v1/audit?limit=0", "limit");
     refused("/admin/v1/analytics/findings?exception=NOPE", "exception");
     refused("/admin/v1/policy/actions?supi=bob", "supi");
+    refused("/admin/v1/policy/actions?limit=0", "limit");
     refused("/admin/v1/message-groups?owner=x", "owner");
 }
 
