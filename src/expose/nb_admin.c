@@ -249,6 +249,12 @@ static void handle_af_add(struct http_request *req, void *user)
     http_respond_json(req, 201, json_pack("{s:s, s:s}", "af_id", af_id, "cert_sha256", fp));
 }
 
+static int af_id_cmp(const void *a, const void *b)
+{
+    const struct nb_af *x = *(const struct nb_af *const *)a, *y = *(const struct nb_af *const *)b;
+    return strcmp(x->af_id, y->af_id);
+}
+
 static bool af_svc_ok(const char *s)
 {
     return expose_services_from_scope(s) != 0;
@@ -275,23 +281,28 @@ static void handle_af_list(struct http_request *req, void *user)
     json_t *arr = json_array();
     char last[EXPOSE_ID_MAX + 1] = "";
     pthread_rwlock_rdlock(&nb->lock);
-    for (size_t n = 0; n < limit;) { /* the next AF by id after the cursor, each time */
-        const struct nb_af *best = NULL;
-        for (size_t i = 0; i < nb->n_afs; i++) {
-            const struct nb_af *a = &nb->afs[i];
-            if ((q[0].set && strcmp(a->af_id, q[0].s) <= 0) || (last[0] && strcmp(a->af_id, last) <= 0) ||
-                (q[2].set && a->active != (q[2].i == 0)) || (svc && (a->services & svc) != svc))
-                continue;
-            if (best == NULL || strcmp(a->af_id, best->af_id) < 0)
-                best = a;
-        }
-        if (best == NULL)
-            break;
-        json_array_append_new(arr, af_json(best));
-        snprintf(last, sizeof(last), "%s", best->af_id);
-        n++;
+    const struct nb_af **pick = malloc((nb->n_afs + 1) * sizeof(*pick));
+    size_t n = 0;
+    for (size_t i = 0; pick && i < nb->n_afs; i++) {
+        const struct nb_af *a = &nb->afs[i];
+        if ((q[0].set && strcmp(a->af_id, q[0].s) <= 0) ||
+            (q[2].set && a->active != (q[2].i == 0)) || (svc && (a->services & svc) != svc))
+            continue;
+        pick[n++] = a;
+    }
+    if (pick)
+        qsort(pick, n, sizeof(*pick), af_id_cmp);
+    for (size_t i = 0; i < n && i < limit; i++) {
+        json_array_append_new(arr, af_json(pick[i]));
+        snprintf(last, sizeof(last), "%s", pick[i]->af_id);
     }
     pthread_rwlock_unlock(&nb->lock);
+    if (pick == NULL) {
+        json_decref(arr);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "afs");
+        return;
+    }
+    free(pick);
     http_respond_page(req, "afs", arr, limit, json_string(last));
 }
 

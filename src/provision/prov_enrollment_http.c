@@ -9,8 +9,9 @@
  *                                                  requires_activation, reprovision
  *   DELETE /admin/v1/enrollments/{id}              409 while devices are registered under it
  *   POST   /admin/v1/enrollments/{id}/{action}     enable, disable
- * Create validates every field before anything is written. A derived-key group key is sealed at rest, bound to
- * its row; when iotsecd generates it, the 201 answer is the only place it ever appears. */
+ * Create validates every field before anything is written. A derived-key group key is sealed
+ * at rest, bound to its row; when iotsecd generates it, the 201 answer is the only place it
+ * ever appears. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
