@@ -62,7 +62,7 @@ static void device_row(struct store_stmt *st, void *arg)
 }
 
 /* The optional filters other than the enrollment; the enrollment is a plain equality when
- * given, so that its index (enrollment_id, id; migration 17) serves the page rather than a
+ * given, so that its index (enrollment_id, id; migration 18) serves the page rather than a
  * walk of every registration. */
 #define DEVICE_FILTERS                                                                             \
     " AND (CAST(?3 AS TEXT) IS NULL OR state = ?3) AND (CAST(?4 AS TEXT) IS NULL OR owner = ?4)"   \

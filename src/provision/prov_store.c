@@ -76,7 +76,7 @@ const char PROVISION_MIGRATION_2[] =
     " 'reset', 'rotated')), created_at);";
 
 /* Enrollments get an optional unique name (operators refer to them by it), and the admin
- * face lists devices by enrollment (migration 17). */
+ * face lists devices by enrollment (migration 18). */
 const char PROVISION_MIGRATION_NAMES[] =
     "ALTER TABLE prov_enrollments ADD COLUMN name TEXT;"
     "CREATE UNIQUE INDEX prov_enrollments_name ON prov_enrollments(name) WHERE name IS NOT NULL;"
