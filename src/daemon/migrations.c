@@ -3,6 +3,7 @@
  * applied somewhere. Append only. Numbers taken by work in progress: 3 provision, 4 expose,
  * 5 location, 6 policy, 7 provision lifecycle (a capability needing a second migration takes
  * the next free one). */
+#include "account/account.h"
 #include "aka/aka.h"
 #include "analytics/analytics.h"
 #include "daemon/daemon.h"
@@ -35,6 +36,8 @@ static const struct store_migration migrations[] = {
     {14, "pin: roles, personal IoT networks, their gateways, elements, AF grants, routing",
      PIN_MIGRATION_1, NULL},
     {15, "aka: authentication events (Nudm_UEAU AuthEvent)", AKA_MIGRATION_2, NULL},
+    {16, "account: operator accounts (roles, scrypt, TOTP, client certificates)",
+     ACCOUNT_MIGRATION_1, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)
