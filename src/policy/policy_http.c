@@ -261,8 +261,10 @@ static bool operator_body(struct http_request *req, struct policy_operator_job *
      * operator gave, if any. */
     const char *fp = http_request_peer(req)->cert_sha256_hex;
     const char *who = http_request_principal(req);
-    if (who && strcmp(who, "admin") != 0) /* an operator's account: the person */
+    if (who && strcmp(who, "admin") != 0) { /* an operator's account: the person */
         snprintf(j->principal, sizeof(j->principal), "%s", who);
+        snprintf(j->actor, sizeof(j->actor), "%s", who);
+    }
     else if (by)
         snprintf(j->principal, sizeof(j->principal), "%s (admin-cert:%.16s)", by, fp);
     else
