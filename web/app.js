@@ -45,7 +45,7 @@ function fmtTime(v) {
     const ms = v > 1e12 ? v : v * 1000;
     return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
   }
-  return String(v).replace('T', ' ');
+  return String(v).replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
 function stateBadge(s) { return el('span', { class: 'state ' + s, text: (s || '').replace('_', ' ') }); }
@@ -56,7 +56,8 @@ function table(rows, cols, empty) {
     el('thead', {}, el('tr', {}, cols.map((c) => el('th', { scope: 'col', text: c[1] })))),
     el('tbody', {}, rows.map((r) => el('tr', {}, cols.map((c) => {
       const v = c[2] ? c[2](r[c[0]], r) : r[c[0]];
-      return el('td', {}, v instanceof Node ? v : (v === undefined || v === null ? '' : String(v)));
+      const when = /(^at|_at|^time_ms)$/.test(c[0]);
+      return el('td', { class: when ? 'nowrap' : undefined }, v instanceof Node ? v : (v === undefined || v === null ? '' : String(v)));
     })))));
 }
 
@@ -138,7 +139,7 @@ function confirmAction(title, text, wantReason) {
 /* ---- charts (plain SVG) ---- */
 
 function barChart(pairs, opts) {
-  const w = 560, barH = 22, gap = 8, labelW = 170, max = Math.max(1, ...pairs.map((p) => p[1]));
+  const w = 640, barH = 22, gap = 8, labelW = 240, max = Math.max(1, ...pairs.map((p) => p[1]));
   const h = pairs.length * (barH + gap) + 4;
   const s = svg('svg', { viewBox: `0 0 ${w} ${h}`, width: '100%', role: 'img',
     'aria-label': (opts && opts.label) || 'chart' });
@@ -203,11 +204,19 @@ function pagedTable(container, url, cols, empty, cursorKey) {
 
 /* ---- pages ---- */
 
+/* The evidence: the window's features that fired, "name value" each. */
+function fired(v) {
+  if (!v) return '';
+  if (Array.isArray(v)) return v.map((x) => (typeof x === 'object' ? Object.values(x).join(' ') : String(x))).join('; ');
+  if (typeof v === 'object') return Object.entries(v).filter(([k]) => k !== 'exception' && k !== 'level').map(([k, x]) => k + ' ' + (typeof x === 'number' ? +x.toFixed(2) : JSON.stringify(x))).join('; ');
+  return String(v);
+}
+
 const supiLink = (s) => el('a', { href: '#/device/' + encodeURIComponent(s), text: s });
 
 async function pageFleet(view) {
   const tiles = el('div', { class: 'tiles', id: 'fleet-tiles' });
-  const chart = el('div', { id: 'fleet-chart' });
+  const chart = el('div', { id: 'fleet-chart', class: 'chart' });
   const list = el('div', { id: 'fleet-list' });
   const filter = el('select', { id: 'fleet-state', 'aria-label': 'state' },
     ['', 'active', 'pending_activation', 'suspended', 'quarantined', 'expired', 'revoked'].map((s) =>
@@ -225,7 +234,7 @@ async function pageFleet(view) {
     card('Subscriptions', el('div', { class: 'row' }, el('label', {}, 'State', filter)), list));
   const showList = () => pagedTable(list, '/admin/v1/subscribers' + (filter.value ? '?state=' + filter.value : ''), [
     ['supi', 'SUPI', supiLink], ['state', 'State', stateBadge], ['gpsi', 'GPSI'], ['owner', 'Account'],
-    ['cred_version', 'Credential'], ['updated_at', 'Updated', fmtTime]], 'No subscriptions.');
+    ['credential_version', 'Credential'], ['updated_at', 'Updated', fmtTime]], 'No subscriptions.');
   filter.addEventListener('change', showList);
   const counts = await api('GET', '/admin/v1/subscribers/counts');
   const order = ['active', 'pending_activation', 'suspended', 'quarantined', 'expired', 'revoked'];
@@ -236,6 +245,10 @@ async function pageFleet(view) {
   chart.append(barChart(names.map((s) => [s, counts.counts[s]]), { label: 'subscriptions by state' }));
   await showList();
 }
+
+/* Which actions the subscription's state allows (the API answers 409 to the others). */
+const ALLOWED = { suspend: ['active'], resume: ['suspended'], quarantine: ['active', 'suspended', 'pending_activation'],
+  release: ['quarantined'] };
 
 const ACTIONS = {
   suspend: ['Suspend', 'The device can no longer authenticate until it is resumed. Its credential is kept.', false, ''],
@@ -257,11 +270,18 @@ async function pageDevice(view, supi) {
         route();
       } catch (e) { msg.className = 'error'; msg.textContent = label + ' failed: ' + e.message; }
     }, cls));
-  buttons.forEach((b, i) => b.setAttribute('id', 'act-' + Object.keys(ACTIONS)[i]));
+  buttons.forEach((b, i) => {
+    const action = Object.keys(ACTIONS)[i];
+    b.setAttribute('id', 'act-' + action);
+    if (!ALLOWED[action].includes(s.state) && !b.disabled) {
+      b.disabled = true;
+      b.title = 'not while the subscription is ' + s.state.replace('_', ' ');
+    }
+  });
   view.append(el('h1', {}, 'Device ', el('span', { id: 'device-supi', text: supi })),
     card('State', el('dl', { class: 'kv' },
       el('dt', { text: 'State' }), el('dd', { id: 'device-state' }, stateBadge(s.state)),
-      el('dt', { text: 'Credential version' }), el('dd', { text: s.cred_version }),
+      el('dt', { text: 'Credential version' }), el('dd', { text: s.credential_version }),
       el('dt', { text: 'Authentication' }), el('dd', { text: s.auth_method || '' }),
       el('dt', { text: 'GPSI' }), el('dd', { text: s.gpsi || '—' }),
       el('dt', { text: 'Account' }), el('dd', { text: s.owner || '—' }),
@@ -275,13 +295,14 @@ async function pageDevice(view, supi) {
   view.append(fCard, aCard);
   try {
     const f = itemsOf(await api('GET', '/admin/v1/analytics/findings?limit=200&supi=' + encodeURIComponent(supi)));
-    fCard.append(timeline(f), table(f.slice(0, 20), [['at', 'When', fmtTime], ['exception', 'Exception'], ['level', 'Level'],
-      ['fired', 'Features that fired', (v) => (v ? JSON.stringify(v) : '')]], 'No findings.'));
+    fCard.append(el('div', { class: 'timeline' }, timeline(f)));
+    if (f.length) fCard.append(table(f.slice(0, 20), [['at', 'When', fmtTime], ['exception', 'Exception'], ['level', 'Level'],
+      ['fired', 'Features that fired', fired]]));
   } catch (e) { fCard.append(el('p', { class: 'error', text: e.message })); }
   try {
     const a = itemsOf(await api('GET', '/admin/v1/devices/' + encodeURIComponent(supi) + '/actions'));
     aCard.append(table(a, [['at', 'When', fmtTime], ['action', 'Action'], ['outcome', 'Outcome'], ['exception', 'Finding'],
-      ['actor', 'Actor'], ['principal', 'Who'], ['reason', 'Why']], 'No actions.'));
+      ['actor', 'By', (v, r) => (v === 'policy' ? 'policy (automatic)' : r.principal || 'operator')], ['reason', 'Why']], 'No actions.'));
   } catch (e) { aCard.append(el('p', { class: 'error', text: e.message })); }
 }
 
@@ -290,7 +311,7 @@ const EXCEPTIONS = ['', 'UNEXPECTED_UE_LOCATION', 'UNEXPECTED_LONG_LIVE_FLOW', '
   'UNEXPECTED_RADIO_LINK_FAILURES', 'PING_PONG_ACROSS_CELLS'];
 
 async function pageFindings(view) {
-  const chart = el('div', { id: 'findings-chart' }), list = el('div');
+  const chart = el('div', { id: 'findings-chart', class: 'chart' }), list = el('div');
   const filter = el('select', { id: 'findings-exception', 'aria-label': 'exception' },
     EXCEPTIONS.map((x) => el('option', { value: x, text: x || 'every exception' })));
   view.append(el('h1', { text: 'Findings' }),
@@ -303,7 +324,7 @@ async function pageFindings(view) {
   chart.append(pairs.length ? barChart(pairs, { label: 'findings by exception' }) : el('p', { class: 'muted', text: 'No findings yet.' }));
   const show = () => pagedTable(list, '/admin/v1/analytics/findings' + (filter.value ? '?exception=' + filter.value : ''), [
     ['id', '#'], ['at', 'When', fmtTime], ['supi', 'Device', (v) => (v ? supiLink(v) : '')], ['exception', 'Exception'],
-    ['level', 'Level'], ['fired', 'Evidence: features that fired', (v) => (v ? JSON.stringify(v) : '')]], 'No findings.');
+    ['level', 'Level'], ['fired', 'Evidence: features that fired', fired]], 'No findings.');
   filter.addEventListener('change', show);
   await show();
 }

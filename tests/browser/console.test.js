@@ -64,6 +64,7 @@ function authenticate(sbi, supi) {
 
 const PASSWORDS = { olga: 'olga operates the fleet', vera: 'vera only looks around', lena: 'lena gets locked out' };
 const SUPI = 'imsi-001010000000001', XSS_SUPI = 'imsi-001010000000002';
+const AF_NAME = 'meters <b>inc</b>';
 const XSS_OWNER = '<script>window.__xss=1</script><img src=x onerror=__xss=2>';
 
 function seed() {
@@ -78,6 +79,36 @@ function seed() {
   }
   ctl(['subscriber', 'suspend', 'imsi-001010000000005']);
   ctl(['subscriber', 'suspend', 'imsi-001010000000006']);
+  // an AF whose name holds markup (the audit records its registration)
+  const pem = path.join(dir, 'af.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', path.join(dir, 'af.key'), '-out', pem, '-subj', '/CN=af', '-days', '2'], { stdio: 'ignore' });
+  ctl(['af', 'add', '--name', AF_NAME, '--cert', pem, '--services', 'monitoring-event']);
+}
+
+// Three more meters behave like Mirai bots (the scene of scripts/scenes/30-botnet.sh): the
+// analytics finds them and the policy quarantines them, so the pages have findings to show.
+function botnet(adminUrl) {
+  const k = '465b5ce8b199b49faa5f0a2ee238a6bc', op = 'cdc202d5123e20f62b6d676ac72cb318';
+  const map = [];
+  for (let m = 0; m < 8; m++) {
+    const supi = 'imsi-0010100000070' + String(m).padStart(2, '0');
+    ctl(['subscriber', 'add', '--supi', supi, '--k', k, '--op', op, '--amf', '8000', '--owner', 'building-9']);
+    map.push({ supi, ipv4: '10.70.0.' + (10 + m), group: 'building-9' });
+  }
+  const lines = [], t0 = 1700000040;
+  for (let w = 0; w < 5; w++) for (let i = 0; i < 250; i++) for (let m = 0; m < 8; m++) {
+    const ts = t0 + 60 * w + i * 0.2;
+    if (w >= 3 && m < 3) lines.push({ ts, src: '10.70.0.' + (10 + m), sport: 1024 + i, dst: '203.0.113.66', dport: 80, proto: 'udp', out_bytes: 512, in_bytes: 0, out_pkts: 1, in_pkts: 0, outcome: 'noreply' });
+    else if (i % 120 === 0) lines.push({ ts, src: '10.70.0.' + (10 + m), sport: 40000 + i, dst: '198.51.100.10', dport: 443, proto: 'tcp', out_bytes: 900, in_bytes: 2400, out_pkts: 8, in_pkts: 7, outcome: 'established' });
+  }
+  lines.push({ ts: t0 + 301, src: '10.70.0.20', dst: '198.51.100.10', dport: 443, proto: 'tcp', outcome: 'established' });
+  const flows = path.join(dir, 'flows.jsonl');
+  fs.writeFileSync(flows, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const pki = path.join(inst, 'pki');
+  const adm = ['--http2', '-s', '-f', '--cacert', path.join(pki, 'ca.crt'), '--cert', path.join(pki, 'admin.crt'), '--key', path.join(pki, 'admin.key')];
+  execFileSync('curl', [...adm, '-X', 'PUT', '-H', 'content-type: application/json', adminUrl + '/admin/v1/analytics/ue-addresses', '-d', JSON.stringify(map)]);
+  execFileSync('curl', [...adm, '-H', 'content-type: application/x-ndjson', '--data-binary', '@' + flows, adminUrl + '/admin/v1/analytics/flow-records']);
 }
 
 let shot = 0;
@@ -114,6 +145,7 @@ const test = (name, fn) => tests.push([name, fn]);
 async function main() {
   const ready0 = await start();
   seed();
+  botnet(ready0.admin);
   const url = ready0.console, sbi = ready0.sbi;
   browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true,
     acceptInsecureCerts: true,
@@ -156,9 +188,10 @@ async function main() {
     await ready(page);
     assert.equal(await page.$eval('#who-role', (e) => e.textContent), 'viewer');
     const tiles = await page.$$eval('#fleet-tiles .tile', (ts) => Object.fromEntries(ts.map((t) => [t.dataset.state || 'total', t.querySelector('.n').textContent])));
-    assert.equal(tiles.total, '12');
-    assert.equal(tiles.active, '10');
+    assert.equal(tiles.total, '20');
+    assert.equal(tiles.active, '15');
     assert.equal(tiles.suspended, '2');
+    assert.equal(tiles.quarantined, '3'); /* the bots, by the policy */
     await page.goto(url + '/#/device/' + SUPI);
     await ready(page);
     for (const id of ['act-suspend', 'act-quarantine', 'act-release', 'act-resume'])
@@ -251,10 +284,21 @@ async function main() {
   });
 
   test('the other pages render (screenshots)', async () => {
+    await page.goto(url + '/#/device/imsi-001010000007000');
+    await ready(page);
+    assert.ok(await page.$$eval('#view svg circle.dot', (d) => d.length) > 0, 'the bot has findings on its timeline');
+    await screenshot(page, 'device-bot');
     for (const p of ['fleet', 'findings', 'exposure', 'audit']) {
       await page.goto(url + '/#/' + p);
       await ready(page);
       assert.deepEqual(await page.$$eval('#view .error', (e) => e.map((x) => x.textContent).filter((t) => t)), [], p + ' shows an error');
+      if (p === 'exposure') {
+        const names = await page.$$eval('#view td', (tds) => tds.map((t) => t.textContent));
+        assert.ok(names.includes(AF_NAME), 'the AF name is shown verbatim');
+        assert.equal(await page.$$eval('#view b', (b) => b.length), 0);
+      }
+      if (p === 'findings')
+        assert.match(await page.$eval('#findings-chart', (c) => c.textContent), /SUSPICION OF DDOS ATTACK/);
       if (p === 'audit') {
         await page.click('#audit-verify');
         await page.waitForSelector('#verify-result .ok');
