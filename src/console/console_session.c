@@ -150,8 +150,8 @@ struct console_limiter *console_limiter_new(unsigned burst, unsigned per_s)
     if (l == NULL)
         return NULL;
     pthread_mutex_init(&l->mu, NULL);
-    l->burst = burst ? burst : 10;
-    l->per_s = per_s ? per_s : 6;
+    l->burst = burst ? burst : 20;
+    l->per_s = per_s ? per_s : 3;
     return l;
 }
 
