@@ -64,8 +64,8 @@ static int call(struct h2c_loop *loop, struct h2c *c, const char *method, const 
                 const char *body, struct wait *w)
 {
     memset(w, 0, sizeof(*w));
-    if (h2c_submit(c, method, path, body ? "application/json" : NULL, body,
-                   body ? strlen(body) : 0, done, w) != 0)
+    if (h2c_submit(c, method, path, body ? "application/json" : NULL, body, body ? strlen(body) : 0,
+                   done, w) != 0)
         return 0;
     double deadline = bench_now() + 60;
     while (!w->done && bench_now() < deadline)
@@ -81,9 +81,15 @@ static struct h2c *connect_to(const struct sbi_daemon *d, struct h2c_loop *loop,
     sbi_daemon_pki(d, "ca", "crt", ca, sizeof(ca));
     sbi_daemon_pki(d, "admin", "crt", crt, sizeof(crt));
     sbi_daemon_pki(d, "admin", "key", key, sizeof(key));
-    struct h2c_config cfg = {.host = "127.0.0.1", .port = port, .ca_file = ca, .cert_file = crt,
-                             .key_file = key, .max_streams = 1, .max_response = 65536,
-                             .max_request = 4096, .cookie = cookie};
+    struct h2c_config cfg = {.host = "127.0.0.1",
+                             .port = port,
+                             .ca_file = ca,
+                             .cert_file = crt,
+                             .key_file = key,
+                             .max_streams = 1,
+                             .max_response = 65536,
+                             .max_request = 4096,
+                             .cookie = cookie};
     struct h2c *c = h2c_connect(loop, &cfg, err, sizeof(err));
     if (c == NULL)
         fprintf(stderr, "console: %s\n", err);
@@ -140,8 +146,9 @@ int bench_console(const struct bench_sbi_opts *o)
 {
     struct sbi_daemon d;
     double s = 0;
-    fprintf(stderr, "console: the Fleet page's API calls with %u subscriptions, through the "
-                    "console face under a viewer's session (median of %d)\n",
+    fprintf(stderr,
+            "console: the Fleet page's API calls with %u subscriptions, through the "
+            "console face under a viewer's session (median of %d)\n",
             SUBSCRIBERS, REPEATS);
     int rc = sbi_daemon_start_prepared(&d, prepare, NULL);
     if (rc == 0)
