@@ -103,9 +103,7 @@ static bool is_read(const struct http_request *req)
 static bool foreign_origin(const struct http_request *req)
 {
     const char *origin = http_request_header(req, "origin");
-    const char *host = http_request_header(req, "host");
-    if (host == NULL)
-        host = http_request_header(req, ":authority");
+    const char *host = http_request_header(req, "host"); /* HTTP/2: :authority */
     if (origin == NULL)
         return false; /* not a browser's cross-site request; the CSRF token still decides */
     return host == NULL || strncmp(origin, "https://", 8) != 0 || strcmp(origin + 8, host) != 0;
