@@ -143,7 +143,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     test_db_make(&f->db);
-    static const struct store_migration m[] = {{17, "account", ACCOUNT_MIGRATION_1, NULL}};
+    static const struct store_migration m[] = {{18, "account", ACCOUNT_MIGRATION_1, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
