@@ -368,6 +368,11 @@ struct analytics_batch_result {
 int analytics_ingest_text(struct analytics *a, enum an_format fmt, const char *text, size_t len,
                           struct analytics_batch_result *out);
 
+/* Counts flows already parsed (the IPFIX collector's, the Kafka consumer's) the same way,
+ * from any thread. IOTSEC_ERR_BUSY (device table full) with counted set. */
+int analytics_ingest_flows(struct analytics *a, const struct an_flow *flows, size_t n,
+                           struct analytics_batch_result *out);
+
 /* A finding made outside the engine (the location capability's): persisted and handed to
  * the finding hook exactly as the engine's own; supi may be NULL. */
 void analytics_report_finding(struct analytics *a, const struct an_finding *f, const char *supi,
