@@ -244,7 +244,9 @@ static void *run(void *arg)
     return NULL;
 }
 
-static int open_socket(const char *bind_to, int type, uint16_t *port, char *err, size_t err_len)
+/* Binds (and for TCP listens on) bind_to; the socket into *out. */
+static int open_socket(const char *bind_to, int type, uint16_t *port, int *out, char *err,
+                       size_t err_len)
 {
     struct sockaddr_storage ss;
     unsigned len;
@@ -252,7 +254,7 @@ static int open_socket(const char *bind_to, int type, uint16_t *port, char *err,
     if (http_parse_bind(bind_to, &ss, &len, &p) != IOTSEC_OK) {
         snprintf(err, err_len, "analytics.ipfix: bad address %.80s (ADDR:PORT or [ADDR]:PORT)",
                  bind_to);
-        return -IOTSEC_ERR_INVALID;
+        return IOTSEC_ERR_INVALID;
     }
     ((struct sockaddr_in *)&ss)->sin_port = htons(p); /* same place in sockaddr_in6 */
     int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -265,7 +267,7 @@ static int open_socket(const char *bind_to, int type, uint16_t *port, char *err,
                  type == SOCK_STREAM ? "tcp" : "udp", strerror(e));
         if (fd >= 0)
             close(fd);
-        return e == EADDRINUSE ? -IOTSEC_ERR_ADDRINUSE : -IOTSEC_ERR_IO;
+        return e == EADDRINUSE ? IOTSEC_ERR_ADDRINUSE : IOTSEC_ERR_IO;
     }
     if (type == SOCK_DGRAM) { /* bursts from many exporters: a deep receive queue */
         int rcv = 4 << 20;
@@ -274,7 +276,8 @@ static int open_socket(const char *bind_to, int type, uint16_t *port, char *err,
     socklen_t sl = sizeof(ss);
     getsockname(fd, (struct sockaddr *)&ss, &sl);
     *port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    return fd;
+    *out = fd;
+    return IOTSEC_OK;
 }
 
 int an_ipfix_collector_start(const struct an_ipfix_collector_options *o,
@@ -299,9 +302,9 @@ int an_ipfix_collector_start(const struct an_ipfix_collector_options *o,
         pipe2(c->stop_fd, O_CLOEXEC | O_NONBLOCK) != 0)
         goto fail;
     if (o->udp && o->udp[0]) {
-        int fd = open_socket(o->udp, SOCK_DGRAM, &c->port[AN_IPFIX_UDP], err, err_len);
-        if (fd < 0) {
-            rc = -fd;
+        int fd, orc = open_socket(o->udp, SOCK_DGRAM, &c->port[AN_IPFIX_UDP], &fd, err, err_len);
+        if (orc != IOTSEC_OK) {
+            rc = orc;
             goto fail;
         }
         c->udp_fd = fd;
@@ -310,9 +313,9 @@ int an_ipfix_collector_start(const struct an_ipfix_collector_options *o,
             goto fail;
     }
     if (o->tcp && o->tcp[0]) {
-        int fd = open_socket(o->tcp, SOCK_STREAM, &c->port[AN_IPFIX_TCP], err, err_len);
-        if (fd < 0) {
-            rc = -fd;
+        int fd, orc = open_socket(o->tcp, SOCK_STREAM, &c->port[AN_IPFIX_TCP], &fd, err, err_len);
+        if (orc != IOTSEC_OK) {
+            rc = orc;
             goto fail;
         }
         c->lis = evconnlistener_new(c->base, on_accept, c, LEV_OPT_CLOSE_ON_FREE, -1, fd);
