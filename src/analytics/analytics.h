@@ -114,6 +114,11 @@ void an_parser_init(struct an_parser *p, enum an_format format);
 int an_parse_line(struct an_parser *p, const char *line, size_t len, struct an_flow *flow,
                   struct an_label *label);
 
+/* One pmacct JSON record (its Kafka or print plugin's output; docs/analytics.md, "Flows from
+ * IPFIX and Kafka"): AN_LINE_RECORD, AN_LINE_SKIP (a purge_init/purge_close event) or
+ * IOTSEC_ERR_INVALID. ingest_pmacct.c. */
+int an_parse_pmacct_json(const char *text, size_t len, struct an_flow *flow);
+
 /* ---- Findings (TS 29.520 AbnormalBehaviour) ------------------------------------------- */
 
 enum an_exception {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analytics/ingest_int.h"
 #include "analytics/ipfix.h"
 #include "base/err.h"
 
@@ -459,8 +460,10 @@ static uint8_t outcome_of(const struct an_flow *f, const struct rec *r)
     if (f->proto == AN_PROTO_TCP) {
         if (r->have_flags && !(r->flags & 0x02))
             return AN_OUT_MIDSTREAM; /* no SYN from the originator: began before the record */
-        if (!r->rev || !r->have_flags)
-            return AN_OUT_UNKNOWN; /* one direction only: whether it was answered is unknown */
+        if (!r->have_flags)
+            return AN_OUT_UNKNOWN;
+        if (!r->rev) /* one direction only: what the originator's flags say */
+            return an_outcome_uniflow(r->flags);
         if ((r->rflags & 0x12) == 0x12)
             return AN_OUT_ESTABLISHED; /* SYN-ACK came back */
         if (!answered || (r->rflags & 0x04))
