@@ -16,7 +16,16 @@
 #include "analytics/ingest_int.h"
 #include "base/err.h"
 
+static int get_time_any(json_t *v, double *out);
+
+/* A time within what the engine's clock takes (as the JSON record: before year 5138). */
 static int get_time(json_t *v, double *out)
+{
+    int rc = get_time_any(v, out);
+    return rc == IOTSEC_OK && !(*out >= 0 && *out <= 1e11) ? IOTSEC_ERR_INVALID : rc;
+}
+
+static int get_time_any(json_t *v, double *out)
 {
     if (json_is_number(v)) {
         *out = json_number_value(v);

@@ -248,6 +248,9 @@ static void test_pmacct_records(void **state)
         "{\"ip_src\":\"10.0.0.1\",\"ip_dst\":\"10.0.0.2\",\"timestamp_start\":1,\"port_src\":"
         "70000}",
         "[1,2]",
+        /* found by fuzzing: a time past the engine's clock (year 7730) */
+        "{\"ip_src\":\"10.0.0.1\",\"ip_dst\":\"10.0.0.2\","
+        "\"timestamp_end\":\"7730-11-14 22:13:21.000000\"}",
         "{\"ip_src\":\"10.0.0.1\",\"ip_src\":\"10.0.0.1\"}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
