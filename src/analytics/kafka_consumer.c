@@ -34,6 +34,18 @@ struct span {
     int64_t first, last;
 };
 
+/* librdkafka's own log lines (a broker unreachable, a rebalance) into the daemon's log, as
+ * JSON lines like every other, instead of its "%3|..." lines on stderr. Syslog levels. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    log_msg(level <= 3   ? LOG_ERROR
+            : level <= 4 ? LOG_WARN
+            : level <= 6 ? LOG_INFO
+                         : LOG_DEBUG,
+            NULL, "kafka: %s: %s", fac, buf);
+}
+
 static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t len)
 {
     char why[256];
@@ -63,6 +75,8 @@ int an_kafka_new(const struct an_kafka_options *o, struct an_kafka **out, char *
     k->flows = calloc(k->o.batch, sizeof(*k->flows));
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     int rc = k->msgs && k->flows && c ? IOTSEC_OK : IOTSEC_ERR_NOMEM;
+    if (c)
+        rd_kafka_conf_set_log_cb(c, on_log);
     if (rc == IOTSEC_OK)
         rc = conf_set(c, "bootstrap.servers", o->brokers, err, err_len);
     if (rc == IOTSEC_OK)
