@@ -66,6 +66,10 @@ struct config {
     char an_key_file[CONFIG_PATH_MAX];    /* the sealed pseudonym key (analytics.key) */
     unsigned an_rotate_s;                 /* pseudonym key rotation period; 0 = never */
     unsigned an_findings_retention_days;  /* persisted findings kept (90); 0 = forever */
+    char an_ipfix_udp[128], an_ipfix_tcp[128]; /* IPFIX collector addresses; "" = off */
+    unsigned an_ipfix_lifetime_s;              /* UDP template lifetime; 0 = 1800 */
+    char an_kafka_brokers[512];                /* "" = no Kafka consumer */
+    char an_kafka_topic[256], an_kafka_group[256];
     /* subscriber: */
     unsigned expiry_sweep_s; /* how often expired credentials are marked (60; 1..86400) */
     /* policy: (docs/policy.md) */

@@ -20,6 +20,7 @@
 #include "daemon/bridges.h"
 #include "daemon/console_wire.h"
 #include "daemon/daemon.h"
+#include "daemon/flow_inputs.h"
 #include "daemon/nrf_wire.h"
 #include "daemon/pki.h"
 #include "expose/northbound.h"
@@ -43,6 +44,7 @@ struct daemon {
     struct aka *aka;
     struct sub_admin admin;
     struct analytics *analytics;
+    struct flow_inputs *flows; /* analytics.ipfix, analytics.kafka: flows from sockets */
     struct policy_service *policy;
     struct policy_nft *nft;       /* policy.nftables: on */
     struct group_service *groups; /* group messaging: groups, key trees (docs/group.md) */
@@ -122,6 +124,8 @@ static void handle_metrics(struct http_request *req, void *user)
         rc = nrf_auth_metrics(d->nrf_auth, &out);
     if (rc == IOTSEC_OK)
         rc = daemon_ops_metrics(&d->cfg, &out);
+    if (rc == IOTSEC_OK)
+        rc = flow_inputs_metrics(d->flows, &out);
     if (rc == IOTSEC_OK)
         rc = strbuf_appendf(
             &out,
@@ -668,6 +672,8 @@ static void teardown(struct daemon *d)
      * mapping (the nftables enforcer). */
     t8_free(d->t8);
     expose_nb_free(d->nb);
+    flow_inputs_stop(d->flows); /* no more flows into the analytics */
+    d->flows = NULL;
     if (d->analytics) /* the last findings to the store and to the policy, still running */
         analytics_flush(d->analytics);
     policy_service_free(d->policy); /* its jobs done, its webhook thread joined */
@@ -713,6 +719,8 @@ int daemon_run(const struct config *cfg)
     for (size_t i = 0; rc == IOTSEC_OK && i < sizeof(servers) / sizeof(servers[0]); i++)
         if (servers[i] != NULL) /* the console: only with console.listen */
             rc = http_server_start(servers[i]);
+    if (rc == IOTSEC_OK)
+        rc = flow_inputs_start(&d.cfg, d.analytics, &d.flows);
     if (rc == IOTSEC_ERR_ADDRINUSE)
         log_error("not starting: address in use (another process listens on a port of this "
                   "instance, or two faces are configured on one port)");

@@ -136,6 +136,12 @@ int http_server_start(struct http_server *srv);
 /* The port a listener is bound to (useful with port 0); 0 before start. */
 uint16_t http_server_port(const struct http_server *srv, int listener);
 
+/* "ADDR:PORT" with a literal IPv4 address, or "[ADDR]:PORT" with an IPv6 one, into a socket
+ * address (the listeners' syntax; other sockets of the daemon use it too).
+ * IOTSEC_ERR_INVALID otherwise. */
+struct sockaddr_storage;
+int http_parse_bind(const char *s, struct sockaddr_storage *ss, unsigned *len, uint16_t *port);
+
 /* Asks the workers to stop: they stop accepting (the last one closes the listening sockets),
  * send HTTP/2 GOAWAY, let requests in progress finish for up to shutdown_timeout_ms, then
  * close every connection. Returns at once. Async-signal-safe: an atomic store and a write(2) per worker. */

@@ -63,7 +63,7 @@ struct http_server *http_server_new(const struct http_server_config *cfg)
 }
 
 /* "ADDR:PORT" with a literal IPv4 address, or "[ADDR]:PORT" with an IPv6 one. */
-static int parse_bind(const char *s, struct sockaddr_storage *ss, socklen_t *len, uint16_t *port)
+int http_parse_bind(const char *s, struct sockaddr_storage *ss, socklen_t *len, uint16_t *port)
 {
     char host[INET6_ADDRSTRLEN];
     const char *p;
@@ -113,7 +113,7 @@ int http_server_listen(struct http_server *srv, const struct http_listener_confi
     memset(l, 0, sizeof(*l));
     l->fd = -1;
     uint16_t port;
-    int rc = parse_bind(lc->bind, &l->addr, &l->addrlen, &port);
+    int rc = http_parse_bind(lc->bind, &l->addr, &l->addrlen, &port);
     if (rc != IOTSEC_OK) {
         hlog(srv, HTTP_LOG_ERROR, NULL, "bad listen address %s", lc->bind);
         return rc;

@@ -64,5 +64,8 @@ int bench_group(double seconds);
 /* Personal IoT Networks (bench_pin.c): PINE authentications through a PEGC vs the crypto
  * ceiling, revocation latency, PEGC state per PINE. */
 int bench_pin(double seconds);
+/* Flows from IPFIX and Kafka (bench_flows.c): IPFIX parse rate vs JSON lines, parse + detect,
+ * Kafka consumption from librdkafka's mock cluster vs parsing alone. */
+int bench_flows(double seconds);
 
 #endif
