@@ -114,6 +114,11 @@ void an_parser_init(struct an_parser *p, enum an_format format);
 int an_parse_line(struct an_parser *p, const char *line, size_t len, struct an_flow *flow,
                   struct an_label *label);
 
+/* One pmacct JSON record (its Kafka or print plugin's output; docs/analytics.md, "Flows from
+ * IPFIX and Kafka"): AN_LINE_RECORD, AN_LINE_SKIP (a purge_init/purge_close event) or
+ * IOTSEC_ERR_INVALID. ingest_pmacct.c. */
+int an_parse_pmacct_json(const char *text, size_t len, struct an_flow *flow);
+
 /* ---- Findings (TS 29.520 AbnormalBehaviour) ------------------------------------------- */
 
 enum an_exception {
@@ -367,6 +372,11 @@ struct analytics_batch_result {
 };
 int analytics_ingest_text(struct analytics *a, enum an_format fmt, const char *text, size_t len,
                           struct analytics_batch_result *out);
+
+/* Counts flows already parsed (the IPFIX collector's, the Kafka consumer's) the same way,
+ * from any thread. IOTSEC_ERR_BUSY (device table full) with counted set. */
+int analytics_ingest_flows(struct analytics *a, const struct an_flow *flows, size_t n,
+                           struct analytics_batch_result *out);
 
 /* A finding made outside the engine (the location capability's): persisted and handed to
  * the finding hook exactly as the engine's own; supi may be NULL. */

@@ -542,21 +542,12 @@ static int parse_batch(const struct analytics *a, enum an_format fmt, const char
     return IOTSEC_OK;
 }
 
-int analytics_ingest_text(struct analytics *a, enum an_format fmt, const char *text, size_t len,
-                          struct analytics_batch_result *r)
+/* Counts parsed flows into the engine (under mu): the one ingestion entry every input
+ * (HTTP batches, the IPFIX collector, the Kafka consumer) ends in. */
+static int count_flows(struct analytics *a, const struct an_flow *flows, size_t n,
+                       struct analytics_batch_result *r)
 {
-    memset(r, 0, sizeof(*r));
-    struct an_flow *flows;
-    size_t n;
-    int rc = parse_batch(a, fmt, text, len, &flows, &n, r);
-    pthread_mutex_lock(&a->mu);
-    a->batches++;
-    if (rc != IOTSEC_OK) {
-        a->batches_rejected++;
-        pthread_mutex_unlock(&a->mu);
-        free(flows);
-        return rc;
-    }
+    int rc = IOTSEC_OK;
     uint64_t findings = a->findings;
     uint64_t late = a->e->late;
     for (size_t i = 0; i < n && rc == IOTSEC_OK; i++) {
@@ -582,12 +573,42 @@ int analytics_ingest_text(struct analytics *a, enum an_format fmt, const char *t
                 (unsigned long long)r->unmapped, (unsigned long long)n);
     }
     if (n > 0) {
-        a->last_input = wall_now();
+        a->last_input = now;
         a->flushed_idle = false;
     }
     drain(a);
+    return rc;
+}
+
+int analytics_ingest_text(struct analytics *a, enum an_format fmt, const char *text, size_t len,
+                          struct analytics_batch_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    struct an_flow *flows;
+    size_t n;
+    int rc = parse_batch(a, fmt, text, len, &flows, &n, r);
+    pthread_mutex_lock(&a->mu);
+    a->batches++;
+    if (rc != IOTSEC_OK) {
+        a->batches_rejected++;
+        pthread_mutex_unlock(&a->mu);
+        free(flows);
+        return rc;
+    }
+    rc = count_flows(a, flows, n, r);
     pthread_mutex_unlock(&a->mu);
     free(flows);
+    return rc;
+}
+
+int analytics_ingest_flows(struct analytics *a, const struct an_flow *flows, size_t n,
+                           struct analytics_batch_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    pthread_mutex_lock(&a->mu);
+    a->batches++;
+    int rc = count_flows(a, flows, n, r);
+    pthread_mutex_unlock(&a->mu);
     return rc;
 }
 

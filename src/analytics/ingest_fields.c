@@ -262,3 +262,14 @@ int an_split(const char *line, size_t len, char sep, const char **start, size_t 
     }
     return n;
 }
+
+uint8_t an_outcome_uniflow(uint16_t flags)
+{
+    if (flags == 0)
+        return AN_OUT_UNKNOWN;
+    if (!(flags & 0x02))
+        return AN_OUT_MIDSTREAM;
+    if ((flags & 0x17) == 0x02) /* SYN alone (ECN bits aside): never answered */
+        return AN_OUT_FAILED;
+    return (flags & 0x10) ? AN_OUT_ESTABLISHED : AN_OUT_UNKNOWN;
+}

@@ -60,6 +60,13 @@ int an_parse_zeek_line(struct an_parser *p, const char *line, size_t len, struct
 int an_parse_zeek_json(const char *line, size_t len, struct an_flow *f, struct an_label *l);
 int an_parse_iot23_line(struct an_parser *p, const char *line, size_t len, struct an_flow *f,
                         struct an_label *l);
+/* The opening's outcome from the TCP flags one direction of a flow carried (cumulative, as
+ * IPFIX tcpControlBits and pmacct's tcp_flags are): SYN without ACK, RST or FIN: the
+ * handshake never completed (failed); SYN and ACK: it did (established); flags without SYN:
+ * the record began mid-connection; none: unknown. Read from the originator's record; the
+ * responder's own record (a separate uniflow) says established too, which is harmless. */
+uint8_t an_outcome_uniflow(uint16_t flags);
+
 int an_parse_jsonl_line(const char *line, size_t len, struct an_flow *f, struct an_label *l);
 
 #endif

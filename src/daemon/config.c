@@ -29,10 +29,19 @@ struct yaml_tls {
 struct yaml_aka {
     unsigned sqn_block, auth_context_ttl_s, max_synch_failures, sqn_lease_s;
 };
+struct yaml_ipfix {
+    char *udp, *tcp;
+    unsigned template_lifetime_s;
+};
+struct yaml_kafka {
+    char *brokers, *topic, *group;
+};
 struct yaml_analytics {
     unsigned window_s, pseudonym_rotation_s;
     unsigned *findings_retention_days; /* NULL: the default; 0: kept forever */
     char *thresholds, *key_file;
+    struct yaml_ipfix *ipfix;
+    struct yaml_kafka *kafka;
 };
 struct yaml_policy {
     bool nftables, webhook_http_loopback;
@@ -42,6 +51,10 @@ struct yaml_policy {
 };
 struct yaml_subscriber {
     unsigned expiry_sweep_s;
+};
+struct yaml_console {
+    char *listen;
+    unsigned session_idle_s, session_absolute_s;
 };
 struct yaml_location {
     char *granularity, *notify_ca;
@@ -72,6 +85,7 @@ struct yaml_config {
     struct yaml_analytics *analytics;
     struct yaml_policy *policy;
     struct yaml_subscriber *subscriber;
+    struct yaml_console *console;
     unsigned workers;
     char *log_level;
 };
@@ -107,6 +121,16 @@ static const cyaml_schema_field_t aka_fields[] = {
     CYAML_FIELD_UINT("auth_context_ttl_s", OPT, struct yaml_aka, auth_context_ttl_s),
     CYAML_FIELD_UINT("max_synch_failures", OPT, struct yaml_aka, max_synch_failures),
     CYAML_FIELD_UINT("sqn_lease_s", OPT, struct yaml_aka, sqn_lease_s), CYAML_FIELD_END};
+static const cyaml_schema_field_t ipfix_fields[] = {
+    CYAML_FIELD_STRING_PTR("udp", OPT, struct yaml_ipfix, udp, 0, 120),
+    CYAML_FIELD_STRING_PTR("tcp", OPT, struct yaml_ipfix, tcp, 0, 120),
+    CYAML_FIELD_UINT("template_lifetime_s", OPT, struct yaml_ipfix, template_lifetime_s),
+    CYAML_FIELD_END};
+static const cyaml_schema_field_t kafka_fields[] = {
+    CYAML_FIELD_STRING_PTR("brokers", CYAML_FLAG_DEFAULT, struct yaml_kafka, brokers, 1, 500),
+    CYAML_FIELD_STRING_PTR("topic", CYAML_FLAG_DEFAULT, struct yaml_kafka, topic, 1, 249),
+    CYAML_FIELD_STRING_PTR("group", CYAML_FLAG_DEFAULT, struct yaml_kafka, group, 1, 249),
+    CYAML_FIELD_END};
 static const cyaml_schema_field_t analytics_fields[] = {
     CYAML_FIELD_UINT("window_s", OPT, struct yaml_analytics, window_s),
     CYAML_FIELD_UINT("pseudonym_rotation_s", OPT, struct yaml_analytics, pseudonym_rotation_s),
@@ -114,6 +138,8 @@ static const cyaml_schema_field_t analytics_fields[] = {
     CYAML_FIELD_STRING_PTR("key_file", OPT, struct yaml_analytics, key_file, 1, 500),
     CYAML_FIELD_UINT_PTR("findings_retention_days", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
                          struct yaml_analytics, findings_retention_days),
+    CYAML_FIELD_MAPPING_PTR("ipfix", OPT, struct yaml_analytics, ipfix, ipfix_fields),
+    CYAML_FIELD_MAPPING_PTR("kafka", OPT, struct yaml_analytics, kafka, kafka_fields),
     CYAML_FIELD_END};
 static const cyaml_schema_value_t allow_entry_schema = {
     CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, 128)};
@@ -123,6 +149,11 @@ static const cyaml_schema_field_t policy_fields[] = {
     CYAML_FIELD_SEQUENCE("webhook_allow", CYAML_FLAG_POINTER | OPT, struct yaml_policy,
                          webhook_allow, &allow_entry_schema, 0, OUTBOUND_ALLOW_MAX),
     CYAML_FIELD_STRING_PTR("webhook_ca", OPT, struct yaml_policy, webhook_ca, 1, 500),
+    CYAML_FIELD_END};
+static const cyaml_schema_field_t console_fields[] = {
+    CYAML_FIELD_STRING_PTR("listen", OPT, struct yaml_console, listen, 0, 120),
+    CYAML_FIELD_UINT("session_idle_s", OPT, struct yaml_console, session_idle_s),
+    CYAML_FIELD_UINT("session_absolute_s", OPT, struct yaml_console, session_absolute_s),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t subscriber_fields[] = {
     CYAML_FIELD_UINT("expiry_sweep_s", OPT, struct yaml_subscriber, expiry_sweep_s),
@@ -178,6 +209,7 @@ static const cyaml_schema_field_t config_fields[] = {
     CYAML_FIELD_MAPPING_PTR("analytics", OPT, struct yaml_config, analytics, analytics_fields),
     CYAML_FIELD_MAPPING_PTR("policy", OPT, struct yaml_config, policy, policy_fields),
     CYAML_FIELD_MAPPING_PTR("subscriber", OPT, struct yaml_config, subscriber, subscriber_fields),
+    CYAML_FIELD_MAPPING_PTR("console", OPT, struct yaml_config, console, console_fields),
     CYAML_FIELD_UINT("workers", OPT, struct yaml_config, workers),
     CYAML_FIELD_STRING_PTR("log_level", OPT, struct yaml_config, log_level, 4, 5),
     CYAML_FIELD_END};
@@ -215,6 +247,8 @@ void config_defaults(struct config *c, const char *dir)
     c->loc_k_anonymity = 10;
     c->loc_counts_per_minute = 6;
     c->expiry_sweep_s = 60;
+    c->console_idle_s = 900;
+    c->console_absolute_s = 28800;
     c->nrf.capacity = 100;
     c->nrf.priority = 1;
     c->nrf.oauth2_leeway_s = 30;
@@ -401,6 +435,16 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         set(c->an_key_file, sizeof(c->an_key_file), y->analytics->key_file);
         if (y->analytics->findings_retention_days)
             c->an_findings_retention_days = *y->analytics->findings_retention_days;
+        if (y->analytics->ipfix) {
+            set(c->an_ipfix_udp, sizeof(c->an_ipfix_udp), y->analytics->ipfix->udp);
+            set(c->an_ipfix_tcp, sizeof(c->an_ipfix_tcp), y->analytics->ipfix->tcp);
+            c->an_ipfix_lifetime_s = y->analytics->ipfix->template_lifetime_s;
+        }
+        if (y->analytics->kafka) {
+            set(c->an_kafka_brokers, sizeof(c->an_kafka_brokers), y->analytics->kafka->brokers);
+            set(c->an_kafka_topic, sizeof(c->an_kafka_topic), y->analytics->kafka->topic);
+            set(c->an_kafka_group, sizeof(c->an_kafka_group), y->analytics->kafka->group);
+        }
     }
     bool bad_allow = false;
     if (y->policy) {
@@ -420,6 +464,13 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
                      (y->subscriber->expiry_sweep_s < 1 || y->subscriber->expiry_sweep_s > 86400);
     if (y->subscriber)
         c->expiry_sweep_s = y->subscriber->expiry_sweep_s;
+    if (y->console) {
+        set(c->console_listen, sizeof(c->console_listen), y->console->listen);
+        if (y->console->session_idle_s)
+            c->console_idle_s = y->console->session_idle_s;
+        if (y->console->session_absolute_s)
+            c->console_absolute_s = y->console->session_absolute_s;
+    }
     c->workers = y->workers;
     set(c->log_level, sizeof(c->log_level), y->log_level);
     if (y->location) {
@@ -454,11 +505,11 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         return IOTSEC_ERR_INVALID;
     }
     if (c->an_window_s > 86400 || (c->an_rotate_s != 0 && c->an_rotate_s < 60) ||
-        c->an_findings_retention_days > 3650) {
+        c->an_findings_retention_days > 3650 || c->an_ipfix_lifetime_s > 86400) {
         snprintf(err, err_len,
                  "%s: analytics.window_s <= 86400, analytics.pseudonym_rotation_s "
                  "0 (never) or >= 60, analytics.findings_retention_days 0 (kept "
-                 "forever) to 3650",
+                 "forever) to 3650, analytics.ipfix.template_lifetime_s <= 86400",
                  path);
         return IOTSEC_ERR_INVALID;
     }
@@ -505,6 +556,13 @@ int config_write(const struct config *c, const char *path)
         "analytics:\n  window_s: %u\n  pseudonym_rotation_s: %u   # 0: never\n"
         "  key_file: %s   # the pseudonym key, sealed under the KEK\n"
         "  findings_retention_days: %u   # findings kept as evidence; 0: forever\n"
+        "  # ipfix:     # IPFIX collector (UPFs, routers), off (docs/analytics.md)\n"
+        "  #   udp: \"0.0.0.0:4739\"\n"
+        "  #   tcp: \"0.0.0.0:4739\"\n"
+        "  # kafka:     # pmacct records from Kafka, off\n"
+        "  #   brokers: \"kafka1:9092\"\n"
+        "  #   topic: pmacct.flows\n"
+        "  #   group: iotsecd\n"
         "# nrf:        # registration with the operator's NRF, off (docs/operations.md)\n"
         "#   url: https://nrf.5gc.lab:8443\n"
         "# oauth2:     # NRF-issued access tokens required on the SBI, off\n"

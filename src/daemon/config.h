@@ -46,6 +46,9 @@ struct config {
     char admin_listen[128];   /* HTTPS, admin client certificate */
     char northbound_listen[128]; /* HTTPS, AF client certificates (any CA, pinned) */
     char device_listen[128];  /* HTTPS, devices and gateways (factory certificates optional) */
+    /* console: (docs/console.md) the operator console's HTTPS face; "" = off (the default) */
+    char console_listen[128];
+    unsigned console_idle_s, console_absolute_s; /* session timeouts (900, 28800) */
     char tls_ca[CONFIG_PATH_MAX], tls_cert[CONFIG_PATH_MAX], tls_key[CONFIG_PATH_MAX];
     char admin_cert[CONFIG_PATH_MAX]; /* the admin client certificate (pinned) */
     /* Which certificates of the CA the SBI face takes (tls.sbi_client_role): "nf" (default)
@@ -64,6 +67,10 @@ struct config {
     char an_key_file[CONFIG_PATH_MAX];    /* the sealed pseudonym key (analytics.key) */
     unsigned an_rotate_s;                 /* pseudonym key rotation period; 0 = never */
     unsigned an_findings_retention_days;  /* persisted findings kept (90); 0 = forever */
+    char an_ipfix_udp[128], an_ipfix_tcp[128]; /* IPFIX collector addresses; "" = off */
+    unsigned an_ipfix_lifetime_s;              /* UDP template lifetime; 0 = 1800 */
+    char an_kafka_brokers[512];                /* "" = no Kafka consumer */
+    char an_kafka_topic[256], an_kafka_group[256];
     /* subscriber: */
     unsigned expiry_sweep_s; /* how often expired credentials are marked (60; 1..86400) */
     /* policy: (docs/policy.md) */

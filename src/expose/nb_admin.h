@@ -11,7 +11,8 @@ void nb_random_id(const char *prefix, char *out, size_t cap);
 /* The body as a JSON object, or NULL after answering 400. */
 /* Answers a store error with the matching status. */
 void nb_store_failed(struct http_request *req, int rc);
-/* Audits an operator action (principal "admin", reason ALLOW_ADMIN); resource: no SUPI. */
+/* Audits an operator action (principal: the request's, "admin" for the instance's admin
+ * certificate; reason ALLOW_ADMIN); resource: no SUPI. */
 void nb_admin_audit(struct expose_nb *nb, struct http_request *req, const char *action,
                     const char *resource);
 /* 1..EXPOSE_ID_MAX characters of [A-Za-z0-9._-]. */

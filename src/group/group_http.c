@@ -23,6 +23,8 @@
 
 static bool admin_ok(struct http_request *req, struct group_service *gs)
 {
+    if (http_request_principal(req) != NULL) /* named by the face's gate (account.h) */
+        return true;
     const struct http_peer *peer = http_request_peer(req);
     if (peer->has_cert &&
         strcmp(peer->cert_sha256_hex, group_service_options(gs)->admin_cert_sha256) == 0)

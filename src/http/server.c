@@ -63,7 +63,7 @@ struct http_server *http_server_new(const struct http_server_config *cfg)
 }
 
 /* "ADDR:PORT" with a literal IPv4 address, or "[ADDR]:PORT" with an IPv6 one. */
-static int parse_bind(const char *s, struct sockaddr_storage *ss, socklen_t *len, uint16_t *port)
+int http_parse_bind(const char *s, struct sockaddr_storage *ss, socklen_t *len, uint16_t *port)
 {
     char host[INET6_ADDRSTRLEN];
     const char *p;
@@ -113,7 +113,7 @@ int http_server_listen(struct http_server *srv, const struct http_listener_confi
     memset(l, 0, sizeof(*l));
     l->fd = -1;
     uint16_t port;
-    int rc = parse_bind(lc->bind, &l->addr, &l->addrlen, &port);
+    int rc = http_parse_bind(lc->bind, &l->addr, &l->addrlen, &port);
     if (rc != IOTSEC_OK) {
         hlog(srv, HTTP_LOG_ERROR, NULL, "bad listen address %s", lc->bind);
         return rc;
@@ -140,6 +140,27 @@ int http_server_set_gate(struct http_server *srv, http_gate_fn gate, void *user)
         return IOTSEC_ERR_STATE;
     srv->gate = gate;
     srv->gate_user = user;
+    return IOTSEC_OK;
+}
+
+int http_server_route_copy(struct http_server *dst, const struct http_server *src,
+                           const char *prefix)
+{
+    if (dst->started)
+        return IOTSEC_ERR_STATE;
+    size_t plen = strlen(prefix);
+    for (unsigned i = 0; i < src->router.n; i++) {
+        const struct route *rt = src->router.routes[i];
+        if (strncmp(rt->pattern, prefix, plen) != 0)
+            continue;
+        int rc = hrouter_add(&dst->router, rt->method, rt->pattern, rt->handler, rt->user);
+        if (rc != IOTSEC_OK)
+            return rc;
+        if (rt->max_body) {
+            dst->router.routes[dst->router.n - 1]->max_body = rt->max_body;
+            dst->router.any_limit = true;
+        }
+    }
     return IOTSEC_OK;
 }
 

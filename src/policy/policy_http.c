@@ -17,6 +17,8 @@
 
 static bool admin_ok(struct http_request *req, struct policy_service *ps)
 {
+    if (http_request_principal(req) != NULL) /* named by the face's gate (account.h) */
+        return true;
     const struct http_peer *peer = http_request_peer(req);
     if (peer->has_cert &&
         strcmp(peer->cert_sha256_hex, policy_service_options(ps)->admin_cert_sha256) == 0)
@@ -269,7 +271,12 @@ static bool operator_body(struct http_request *req, struct policy_operator_job *
     /* Who: the certificate that authenticated (the admin face pins it), and the name the
      * operator gave, if any. */
     const char *fp = http_request_peer(req)->cert_sha256_hex;
-    if (by)
+    const char *who = http_request_principal(req);
+    if (who && strcmp(who, "admin") != 0) { /* an operator's account: the person */
+        snprintf(j->principal, sizeof(j->principal), "%s", who);
+        snprintf(j->actor, sizeof(j->actor), "%s", who);
+    }
+    else if (by)
         snprintf(j->principal, sizeof(j->principal), "%s (admin-cert:%.16s)", by, fp);
     else
         snprintf(j->principal, sizeof(j->principal), "admin-cert:%.16s", fp);

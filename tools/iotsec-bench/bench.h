@@ -32,6 +32,7 @@ struct bench_sbi_opts {
 };
 int bench_sbi_auth(const struct bench_sbi_opts *o);
 int bench_import(const struct bench_sbi_opts *o);
+int bench_console(const struct bench_sbi_opts *o); /* bench_console.c: the Fleet page at 1M */
 /* 5G AKA with NRF access tokens on the SBI against mTLS alone, same run (bench_sbi_oauth.c). */
 int bench_sbi_oauth(const struct bench_sbi_opts *o);
 /* The northbound face (bench_northbound.c): token-checked GETs over h2 and HTTP/1.1
@@ -63,5 +64,8 @@ int bench_group(double seconds);
 /* Personal IoT Networks (bench_pin.c): PINE authentications through a PEGC vs the crypto
  * ceiling, revocation latency, PEGC state per PINE. */
 int bench_pin(double seconds);
+/* Flows from IPFIX and Kafka (bench_flows.c): IPFIX parse rate vs JSON lines, parse + detect,
+ * Kafka consumption from librdkafka's mock cluster vs parsing alone. */
+int bench_flows(double seconds);
 
 #endif

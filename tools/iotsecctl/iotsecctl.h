@@ -51,5 +51,6 @@ int cmd_location(int argc, char **argv);
 int cmd_pin(int argc, char **argv);           /* pin list|show|delete */
 int cmd_pin_set_roles(int argc, char **argv); /* subscriber set-roles */
 int cmd_backup(int argc, char **argv); /* cmd_backup.c */
+int cmd_user(int argc, char **argv);   /* cmd_user.c: operator accounts */
 
 #endif

@@ -44,6 +44,8 @@ static const struct command groups[] = {
     {"group", cmd_group, "message groups (create, add, remove, show, list); consent groups (add)"},
     {"pin", cmd_pin, "Personal IoT Networks: list, show, delete (roles: subscriber set-roles)"},
     {"expose", cmd_expose, "northbound token keys: rotate-signing-key, retire-signing-key"},
+    {"user", cmd_user, "operator accounts: add, list, show, disable, enable, unlock, "
+                       "reset-password, set-cert, clear-cert"},
     {"backup", cmd_backup, "FILE   an online copy of the instance's SQLite database (not the KEK)"},
 };
 
@@ -58,7 +60,7 @@ static bool is_group(const char *name)
     static const char *const names[] = {"crypto", "subscriber", "analytics", "policy",
                                         "manufacturer", "enrollment", "gateway", "device",
                                         "owner", "audit", "location", "af", "consent", "group", "activation",
-                                        "expose", "pin"};
+                                        "expose", "pin", "user"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(name, names[i]) == 0)
             return true;
