@@ -92,9 +92,9 @@ static void handle_metrics(struct http_request *req, void *user)
     struct daemon *d = user;
     struct strbuf out = {0};
     size_t http_len = 0;
-    struct http_server *const faces[] = {d->sbi, d->adm, d->north, d->dev};
-    const char *const names[] = {face_sbi, face_admin, face_north, face_device};
-    char *http = http_servers_metrics(faces, names, 4, &http_len);
+    struct http_server *const faces[] = {d->sbi, d->adm, d->north, d->dev, d->con.srv};
+    const char *const names[] = {face_sbi, face_admin, face_north, face_device, "console"};
+    char *http = http_servers_metrics(faces, names, d->con.srv ? 5 : 4, &http_len);
     struct store_metrics sm;
     store_metrics_get(d->store, &sm);
     uint64_t counts[SUB_STATE_COUNT] = {0};
@@ -702,6 +702,14 @@ static void reload(struct daemon *d)
         rc = listen_tls(d, d->north, d->cfg.northbound_listen, CERTS_ANY_REQUIRED, d->north_tls);
     if (rc == IOTSEC_OK)
         rc = listen_tls(d, d->dev, d->cfg.device_listen, CERTS_ANY_OPTIONAL, d->dev_tls);
+    if (rc == IOTSEC_OK && d->con.srv) { /* the console face: server certificate only */
+        char cert[CONFIG_PATH_MAX + 64], key[CONFIG_PATH_MAX + 64];
+        config_path(&d->cfg, d->cfg.tls_cert, cert, sizeof(cert));
+        config_path(&d->cfg, d->cfg.tls_key, key, sizeof(key));
+        struct http_listener_config lc = {
+            .bind = d->cfg.console_listen, .tls = true, .cert_file = cert, .key_file = key};
+        rc = http_server_reload_tls(d->con.srv, d->con.listener, &lc);
+    }
     if (rc != IOTSEC_OK)
         log_error("SIGHUP: a face kept its old certificates: %s", iotsec_strerror(rc));
     log_set_level(level);

@@ -20,11 +20,16 @@
 #include "fixture.h"
 
 static struct daemon_fixture fx;
+static char console_url[64]; /* the console face (console.listen): a fifth TLS face */
 
 static int setup(void **state)
 {
     (void)state;
-    if (fixture_init(&fx, NULL) != 0 || fixture_start(&fx) != 0)
+    char yaml[128];
+    uint16_t port = fixture_free_port();
+    snprintf(yaml, sizeof(yaml), "console:\n  listen: \"127.0.0.1:%u\"\n", port);
+    snprintf(console_url, sizeof(console_url), "https://127.0.0.1:%u", port);
+    if (fixture_init(&fx, yaml) != 0 || fixture_start(&fx) != 0)
         return -1;
     return 0;
 }
@@ -142,6 +147,7 @@ static void test_metrics_cover_every_face(void **state)
     assert_true(sample(body, "iotsec_http_tls_handshake_failures_total{face=\"northbound\"}") >= 1);
     assert_int_equal(sample(body, "iotsec_http_tls_handshake_failures_total{face=\"admin\"}"), 0);
     assert_true(sample(body, "iotsec_http_connections_open{face=\"sbi\"}") >= 0);
+    assert_true(sample(body, "iotsec_http_connections_open{face=\"console\"}") >= 0);
     /* The capabilities counted in the database (nothing made yet on this instance). */
     assert_non_null(strstr(body, "# TYPE iotsec_findings_stored gauge\n"));
     assert_non_null(strstr(body, "# TYPE iotsec_policy_actions_total counter\n"));
@@ -265,6 +271,28 @@ static void sighup_and_wait(const char *needle)
     assert_int_equal(log_count(needle), before + 1);
 }
 
+/* The subject of the certificate a fresh connection to the console face gets. */
+static void console_subject(char *subject, size_t cap)
+{
+    char ca[128], url[128];
+    inst_path("pki/ca.crt", ca, sizeof(ca));
+    snprintf(url, sizeof(url), "%s/", console_url);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    subject[0] = '\0';
+    struct curl_certinfo *ci = NULL;
+    if (curl_easy_perform(c) == CURLE_OK &&
+        curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci && ci->num_of_certs > 0)
+        for (struct curl_slist *s = ci->certinfo[0]; s; s = s->next)
+            if (strncmp(s->data, "Subject:", 8) == 0)
+                snprintf(subject, cap, "%s", s->data + 8);
+    curl_easy_cleanup(c);
+}
+
 static void test_sighup_reloads_certificates_and_log_level(void **state)
 {
     (void)state;
@@ -284,6 +312,8 @@ static void test_sighup_reloads_certificates_and_log_level(void **state)
     assert_int_equal(fixture_config_replace(&fx, "log_level: info", "log_level: debug"), 0);
     sighup_and_wait("SIGHUP: reloaded");
     assert_int_equal(fresh_get(subject, sizeof(subject)), 200);
+    assert_non_null(strstr(subject, "CN = reloaded"));
+    console_subject(subject, sizeof(subject)); /* the console face too */
     assert_non_null(strstr(subject, "CN = reloaded"));
     assert_int_equal(admin_get(kept, subject, sizeof(subject), &connects), 200);
     assert_int_equal(connects, 0); /* the same connection (and handshake), undisturbed */
