@@ -91,6 +91,9 @@ static bool expected(struct an_engine *e, uint32_t idx, const struct an_group *g
     if (an_addr_is_discovery(far))
         return true;
     uint32_t a32 = (uint32_t)far_hash | 1u;
+    for (int i = 0; i < AN_SUSPECTS; i++)
+        if (d->suspect[i] == a32)
+            return false; /* named by a finding: never expected again, never learnt */
     if (g->mud) {
         *name = e->dns.used ? an_dns_lookup(e, idx, a32, f->ts) : 0;
         return an_mud_permits(e, g->mud, idx, f, true, *name);
