@@ -100,12 +100,32 @@ struct an_parser {
     bool have_header; /* TSV/CSV: a header line has been seen */
     bool json;        /* zeek: the stream turned out to be JSON lines */
     bool spaced_tail; /* zeek: the last column holds several space-separated fields */
+    bool dns;         /* zeek: the stream is a dns.log (its #fields name query, answers) */
+    int dcol[5];      /* zeek dns.log: ts, id.orig_h, query, answers, TTLs */
 };
 void an_parser_init(struct an_parser *p, enum an_format format);
 
 /* Result of an_parse_line besides the error codes. */
 #define AN_LINE_RECORD 0 /* *flow (and *label) filled */
 #define AN_LINE_SKIP   1 /* header, comment or blank line */
+#define AN_LINE_DNS    2 /* *dns filled (an_parse_record only) */
+
+/* A DNS answer a device received: Zeek dns.log (TSV or JSON), or our JSON line
+ * {"ts":..,"src":"<the device>","dns":{"query":"name","answers":["addr",..],"ttls":[300,..]}}.
+ * Answers that are not addresses (CNAMEs) are skipped; at most AN_DNS_MAX_ANSWERS kept. */
+#define AN_DNS_MAX_ANSWERS 8
+struct an_dns {
+    double ts;
+    struct an_addr client;
+    char query[254];
+    unsigned n;
+    struct an_addr addr[AN_DNS_MAX_ANSWERS];
+    uint32_t ttl[AN_DNS_MAX_ANSWERS];
+};
+/* an_parse_line that also returns DNS answers (AN_LINE_DNS, into *dns); an_parse_line
+ * skips them. */
+int an_parse_record(struct an_parser *p, const char *line, size_t len, struct an_flow *flow,
+                    struct an_label *label, struct an_dns *dns);
 
 /* Parses one line (without its newline; not NUL-terminated). Returns AN_LINE_RECORD,
  * AN_LINE_SKIP, or IOTSEC_ERR_INVALID for a bad line (wrong field count, a number out of
@@ -354,6 +374,10 @@ struct an_read_stats {
 typedef int (*an_record_fn)(void *arg, const struct an_flow *f, const struct an_label *l);
 int an_read_stream(FILE *in, enum an_format fmt, an_record_fn fn, void *arg,
                    struct an_read_stats *st);
+/* The same, with DNS answers handed to dns_fn (counted as records). */
+typedef int (*an_dns_fn)(void *arg, const struct an_dns *d);
+int an_read_stream_dns(FILE *in, enum an_format fmt, an_record_fn fn, an_dns_fn dns_fn, void *arg,
+                       struct an_read_stats *st);
 
 /* The offline evaluation of one or more captures: each is replayed in time order through
  * its own engine (captures are different networks and times), and every (device, window)
@@ -445,6 +469,7 @@ void analytics_flush(struct analytics *a);
 
 /* The schema of the persisted findings and mappings (analytics_store.c). */
 extern const char ANALYTICS_MIGRATION_1[];
+extern const char ANALYTICS_MIGRATION_MUD[]; /* MUD files per device group */
 
 /* One persisted finding as JSON ({"id","at","window","start","exception","level","device",
  * "supi","victim","evidence"}; malloc'ed, caller frees) into *out; IOTSEC_ERR_NOTFOUND when

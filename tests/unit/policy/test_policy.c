@@ -28,12 +28,18 @@ static void test_default_decisions(void **state)
     struct policy p;
     policy_default(&p);
     unsigned isolate = POLICY_BIT(POLICY_QUARANTINE) | POLICY_BIT(POLICY_NOTIFY);
-    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 2), isolate);
-    assert_int_equal(policy_decide(&p, AN_EXC_WRONG_DESTINATION_ADDRESS, 5), isolate);
-    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 1),
+    /* Isolation needs high confidence (fleet convergence or two independent signals) */
+    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 1, 90), isolate);
+    assert_int_equal(policy_decide(&p, AN_EXC_WRONG_DESTINATION_ADDRESS, 5, 95), isolate);
+    assert_int_equal(policy_decide(&p, AN_EXC_TOO_FREQUENT_SERVICE_ACCESS, 1, 90), isolate);
+    /* ... whatever the level: one signal notifies */
+    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 24, 70),
                      POLICY_BIT(POLICY_NOTIFY));
-    assert_int_equal(policy_decide(&p, AN_EXC_PING_PONG_ACROSS_CELLS, 9),
+    assert_int_equal(policy_decide(&p, AN_EXC_WRONG_DESTINATION_ADDRESS, 9, 89),
                      POLICY_BIT(POLICY_NOTIFY));
+    assert_int_equal(policy_decide(&p, AN_EXC_PING_PONG_ACROSS_CELLS, 9, 100),
+                     POLICY_BIT(POLICY_NOTIFY));
+    assert_false(p.observe);
 }
 
 static void test_json(void **state)
@@ -42,15 +48,18 @@ static void test_json(void **state)
     const char *doc = "{\"rules\":[{\"exception\":\"UNEXPECTED_WAKEUP\",\"min_level\":1,"
                       "\"actions\":[\"throttle\"]},{\"exception\":\"*\",\"min_level\":3,"
                       "\"actions\":[\"rotate\",\"notify\"]}],\"default\":[],"
-                      "\"webhooks\":[\"http://127.0.0.1:1/hook\"],\"throttle_kbps\":16}";
+                      "\"webhooks\":[\"http://127.0.0.1:1/hook\"],\"throttle_kbps\":16,"
+                      "\"mode\":\"observe\"}";
     struct policy p;
     char err[96];
     assert_int_equal(policy_from_json(doc, strlen(doc), &p, err, sizeof(err)), IOTSEC_OK);
-    assert_int_equal(policy_decide(&p, AN_EXC_UNEXPECTED_WAKEUP, 1), POLICY_BIT(POLICY_THROTTLE));
-    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 3),
+    assert_int_equal(policy_decide(&p, AN_EXC_UNEXPECTED_WAKEUP, 1, 0),
+                     POLICY_BIT(POLICY_THROTTLE));
+    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 3, 0),
                      POLICY_BIT(POLICY_ROTATE) | POLICY_BIT(POLICY_NOTIFY));
-    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 2), 0);
+    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 2, 100), 0);
     assert_int_equal(p.throttle_kbps, 16);
+    assert_true(p.observe);
     /* Round trip. */
     json_t *o = policy_to_json(&p);
     char *s = json_dumps(o, JSON_COMPACT);
@@ -71,6 +80,8 @@ static void test_json(void **state)
         "{\"webhooks\":[\"https://user:pass@hooks.example/x\"]}",
         "{\"webhooks\":[\"https://hooks.example@10.0.0.1/x\"]}",
         "{\"throttle_kbps\":0}",
+        "{\"mode\":\"dry-run\"}",
+        "{\"rules\":[{\"exception\":\"*\",\"min_confidence\":101,\"actions\":[]}]}",
         "{\"default\":\"notify\"}",
         "not json",
     };
