@@ -389,6 +389,21 @@ void an_eval_free(struct an_eval *ev);
  * (unreadable), IOTSEC_ERR_INVALID (no record parsed at all) or IOTSEC_ERR_NOMEM. */
 int an_eval_capture(struct an_eval *ev, const char *name, FILE *in, enum an_format fmt);
 
+/* Which addresses are devices (captures hold routers, resolvers, DHCP servers): only these
+ * prefixes are devices (default: every local address). */
+void an_eval_set_devices(struct an_eval *ev, const struct an_prefixes *p);
+/* A device by address, its group (NULL: none) and the group's MUD (NULL: none), bound in
+ * every capture; once any is added, only added devices and set prefixes are devices. */
+struct an_mud;
+int an_eval_add_device(struct an_eval *ev, const struct an_addr *a, const char *group,
+                       const struct an_mud *mud);
+/* What a policy would do with each finding (a bit per action, named by names[bit]). */
+typedef unsigned (*an_eval_decide_fn)(void *arg, const struct an_finding *f);
+void an_eval_set_policy(struct an_eval *ev, an_eval_decide_fn fn, void *arg,
+                        const char *const *names, unsigned n);
+/* The FNV-1a group number the daemon gives a group name (0 for none). */
+uint32_t an_group_number(const char *name);
+
 struct an_confusion {
     uint64_t windows, tp, fp, tn, fn;
 };

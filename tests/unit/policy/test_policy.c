@@ -107,11 +107,12 @@ static int setup(void **state)
     f->path = f->db.target;
     static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
                                                {6, "policy", POLICY_MIGRATION_1, NULL},
-                                               {10, "policy 2", POLICY_MIGRATION_2, NULL}};
+                                               {10, "policy 2", POLICY_MIGRATION_2, NULL},
+                                               {16, "observe", POLICY_MIGRATION_OBSERVE, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 3;
+    opt.migration_count = 4;
     if (store_open(f->path, &opt, &f->store) != IOTSEC_OK)
         return -1;
     struct sub_input in;
