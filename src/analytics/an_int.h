@@ -58,14 +58,14 @@ struct an_window {
     uint32_t top_count; /* its counter */
     uint32_t top_flows; /* flows to top_hash since it became the candidate */
     uint32_t fail_hash; /* the last destination whose opening failed */
-    uint16_t top_port, fail_port, odd_port;
-    uint8_t top_proto, odd_proto;
+    uint16_t top_port, fail_port;
+    uint8_t top_proto, fail_proto;
     uint8_t rlf, pingpong, wakeups; /* signalling (saturating): radio link failures, returns
                                       * to the cell before last, registrations + service
                                       * requests */
     struct an_addr top_dst;  /* raw, for the finding; wiped at close */
-    struct an_addr fail_dst; /* raw, for the finding; wiped at close */
-    struct an_addr odd_dst;  /* raw: a destination outside the MUD, for the finding */
+    struct an_addr fail_dst; /* raw, for the finding: the last destination whose opening
+                              * failed or that was outside the MUD; wiped at close */
     uint8_t hll_dst[HLL_BYTES(AN_DST_HLL_P)];
     uint8_t hll_port[HLL_BYTES(AN_PORT_HLL_P)];
 };
@@ -120,8 +120,7 @@ struct an_verdict {
     uint16_t hold;  /* exceptions with evidence enough to stay up */
     uint8_t level[AN_EXC_COUNT];
     uint8_t source[AN_EXC_COUNT];
-    uint8_t want_addr[AN_EXC_COUNT]; /* the finding names top_dst (1), fail_dst (2) or
-                                      * odd_dst (3) */
+    uint8_t want_addr[AN_EXC_COUNT]; /* the finding names top_dst (1) or fail_dst (2) */
     uint16_t ev[AN_EXC_COUNT];       /* AN_EV_* that fired, per exception */
     uint32_t fleet_devices, peer_median;
 };
@@ -188,6 +187,12 @@ struct an_dns_cache {
     uint64_t dropped;
 };
 uint32_t an_name_hash(uint64_t seed, const char *normalised);
+/* Where (dev, addr) would be in the DNS table: for prefetching. */
+static inline const void *an_dns_slot_addr(const struct an_dns_cache *c, uint32_t dev,
+                                           uint32_t addr)
+{
+    return &c->slots[an_mix64((uint64_t)(dev + 1) << 32 | addr) & (c->cap - 1)];
+}
 /* The name device dev resolved addr to (and still may use), or 0. */
 uint32_t an_dns_lookup(const struct an_engine *e, uint32_t dev, uint32_t addr_hash, double ts);
 /* Whether the group's MUD permits the flow device dev (whose end is near) took part in. */

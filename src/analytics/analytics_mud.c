@@ -32,8 +32,7 @@ struct restore_ctx {
     unsigned bad;
 };
 
-static void restore_row(void *ctx, const char *group, const char *url, const char *doc,
-                        int64_t at)
+static void restore_row(void *ctx, const char *group, const char *url, const char *doc, int64_t at)
 {
     struct restore_ctx *r = ctx;
     (void)url, (void)at;
@@ -60,8 +59,7 @@ static bool admin_ok(struct http_request *req, struct analytics *a)
     if (peer->has_cert &&
         strcmp(peer->cert_sha256_hex, analytics_options_get(a)->admin_cert_sha256) == 0)
         return true;
-    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL,
-                         0);
+    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL, 0);
     return false;
 }
 
@@ -128,8 +126,8 @@ static void handle_put(struct http_request *req, void *user)
     }
     char *doc = strndup(body, len);
     struct put_job j = {group, m->url, doc, (int64_t)time(NULL)};
-    int rc = doc ? store_write_sync(analytics_options_get(a)->store, put_run, &j)
-                 : IOTSEC_ERR_NOMEM;
+    int rc =
+        doc ? store_write_sync(analytics_options_get(a)->store, put_run, &j) : IOTSEC_ERR_NOMEM;
     if (rc == IOTSEC_OK)
         rc = analytics_group_mud(a, group, m);
     if (rc == IOTSEC_OK)
@@ -145,8 +143,8 @@ static void handle_put(struct http_request *req, void *user)
 static void row_json(void *ctx, const char *group, const char *url, const char *doc, int64_t at)
 {
     json_t *out = ctx;
-    json_t *o = json_pack("{s:s,s:s,s:I}", "group", group, "mud_url", url, "updated_at",
-                          (json_int_t)at);
+    json_t *o =
+        json_pack("{s:s,s:s,s:I}", "group", group, "mud_url", url, "updated_at", (json_int_t)at);
     if (json_is_object(out)) { /* one group: with its document and what it permits */
         struct an_mud *m = malloc(sizeof(*m));
         char err[256];
@@ -242,7 +240,6 @@ int analytics_mud_routes(struct http_server *srv, struct analytics *a)
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "GET", "/admin/v1/analytics/mud/{group}", handle_get, a);
     if (rc == IOTSEC_OK)
-        rc = http_server_route(srv, "DELETE", "/admin/v1/analytics/mud/{group}", handle_delete,
-                               a);
+        rc = http_server_route(srv, "DELETE", "/admin/v1/analytics/mud/{group}", handle_delete, a);
     return rc;
 }

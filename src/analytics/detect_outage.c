@@ -65,11 +65,11 @@ char *an_condition_json(const struct an_condition *c)
         snprintf(start, sizeof(start), "1970-01-01T00:00:00Z");
     if (c->has_addr)
         an_addr_format(&c->addr, addr, sizeof(addr));
-    json_t *o = json_pack("{s:s,s:I,s:I,s:s,s:I,s:I,s:I}", "condition", "ENDPOINT_UNREACHABLE",
-                          "group", (json_int_t)c->group, "window", (json_int_t)c->window, "start",
-                          start, "failing", (json_int_t)c->failing, "active",
-                          (json_int_t)c->active, "share_pct",
-                          (json_int_t)(c->active ? 100ull * c->failing / c->active : 0));
+    json_t *o =
+        json_pack("{s:s,s:I,s:I,s:s,s:I,s:I,s:I}", "condition", "ENDPOINT_UNREACHABLE", "group",
+                  (json_int_t)c->group, "window", (json_int_t)c->window, "start", start, "failing",
+                  (json_int_t)c->failing, "active", (json_int_t)c->active, "share_pct",
+                  (json_int_t)(c->active ? 100ull * c->failing / c->active : 0));
     if (o && c->has_addr) {
         json_object_set_new(o, "endpoint", json_string(addr));
         json_object_set_new(o, "port", json_integer(c->port));

@@ -82,7 +82,7 @@ void an_rules_eval(const struct an_config *c, const struct an_device *d,
              wrong);
     if (fail_high || fail_low)
         v->want_addr[AN_EXC_WRONG_DESTINATION_ADDRESS] =
-            ft->mud_out && d->win.mud_out ? 3 : d->win.tcp_failed ? 2 : 0;
+            d->win.tcp_failed || d->win.mud_out ? 2 : 0;
     evidence(v, AN_EXC_TOO_FREQUENT_SERVICE_ACCESS, scan && streak,
              scan || (ft->tcp_failed >= c->fail_raise && scan_wide),
              level_of(ft->distinct_dst, c->scan_dsts), AN_SRC_RULE, scan ? AN_EV_SCAN : 0);

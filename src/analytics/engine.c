@@ -285,6 +285,9 @@ static void prefetch_device(const struct an_engine *e, const struct an_flow *f)
     const char *d = (const char *)an_dev(e, idx);
     for (size_t off = 0; off < sizeof(struct an_device); off += 64)
         __builtin_prefetch(d + off, 1);
+    if (e->dns.used) /* the MUD check looks the far end's name up */
+        __builtin_prefetch(
+            an_dns_slot_addr(&e->dns, idx, (uint32_t)an_hash_addr(&f->resp, e->seed) | 1u));
 }
 
 size_t an_engine_ingest_batch(struct an_engine *e, const struct an_flow *f, size_t n)

@@ -106,8 +106,7 @@ int an_engine_dns(struct an_engine *e, const struct an_addr *client, const char 
 {
     char norm[AN_MUD_NAME_MAX];
     if (e == NULL || client == NULL || name == NULL || (n && (addrs == NULL || ttls == NULL)) ||
-        !isfinite(ts) || ts < 0 || ts > 4e9 ||
-        !an_dns_name_normalise(name, strlen(name), norm))
+        !isfinite(ts) || ts < 0 || ts > 4e9 || !an_dns_name_normalise(name, strlen(name), norm))
         return IOTSEC_ERR_INVALID;
     uint32_t dev = an_bind_get(e, client);
     if (dev == UINT32_MAX && e->cfg.auto_bind && an_prefixes_contain(&e->cfg.local, client)) {

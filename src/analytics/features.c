@@ -87,9 +87,6 @@ static bool expected(struct an_engine *e, uint32_t idx, const struct an_group *g
                      const struct an_flow *f, uint64_t far_hash, bool failed, uint32_t *name)
 {
     struct an_device *d = an_dev(e, idx);
-    const struct an_addr *far = &f->resp;
-    if (an_addr_is_discovery(far))
-        return true;
     uint32_t a32 = (uint32_t)far_hash | 1u;
     for (int i = 0; i < AN_SUSPECTS; i++)
         if (d->suspect[i] == a32)
@@ -130,6 +127,13 @@ void an_features_add(struct an_engine *e, uint32_t idx, const struct an_flow *f,
         add_sat32(&w->bytes_in, f->orig_bytes);
         return;
     }
+    if (an_addr_is_discovery(&f->resp)) {
+        /* Its LAN (SSDP, mDNS, DHCP: multicast and broadcast, nobody's victim, no service it
+         * uses): volume only, not flows, destinations or targets. */
+        add_sat32(&w->pkts_out, f->orig_pkts);
+        add_sat32(&w->bytes_out, f->orig_bytes);
+        return;
+    }
     uint32_t h = (uint32_t)far_hash | 1; /* never 0: 0 marks an empty suspect slot */
     bool tcp_open = f->proto == AN_PROTO_TCP &&
                     (f->outcome == AN_OUT_ESTABLISHED || f->outcome == AN_OUT_FAILED);
@@ -147,9 +151,10 @@ void an_features_add(struct an_engine *e, uint32_t idx, const struct an_flow *f,
     track_known(d, far_hash, g->known);
     if (g->mud && !expl) {
         inc16(&w->mud_out);
-        w->odd_dst = f->resp;
-        w->odd_port = f->resp_port;
-        w->odd_proto = f->proto;
+        w->fail_hash = h;
+        w->fail_dst = f->resp;
+        w->fail_port = f->resp_port;
+        w->fail_proto = f->proto;
     }
     if (tcp_open) {
         inc16(&w->tcp_open);
@@ -161,6 +166,7 @@ void an_features_add(struct an_engine *e, uint32_t idx, const struct an_flow *f,
             w->fail_key = name ? name : h;
             w->fail_dst = f->resp;
             w->fail_port = f->resp_port;
+            w->fail_proto = AN_PROTO_TCP;
         }
     }
     for (int i = 0; i < AN_SUSPECTS; i++)

@@ -56,8 +56,8 @@ static int from_arrays(struct an_dns *d, json_t *answers, json_t *ttls)
             return IOTSEC_ERR_INVALID;
         char num[32];
         int n = t ? snprintf(num, sizeof(num), "%.0f", json_number_value(t)) : 0;
-        if (add_answer(d, json_string_value(a), json_string_length(a), t ? num : NULL,
-                       (size_t)n) != IOTSEC_OK)
+        if (add_answer(d, json_string_value(a), json_string_length(a), t ? num : NULL, (size_t)n) !=
+            IOTSEC_OK)
             return IOTSEC_ERR_INVALID;
     }
     return IOTSEC_OK;

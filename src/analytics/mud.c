@@ -293,8 +293,9 @@ static int match_l4(struct mctx *c, json_t *l4, struct an_mud_rule *r, uint8_t p
 /* matches/ietf-mud:mud: the abstractions of RFC 8520 section 8. */
 static int match_mud(struct mctx *c, json_t *o, struct an_mud_rule *r)
 {
-    static const char *const names[] = {"manufacturer", "same-manufacturer", "model",
-                                        "local-networks", "controller", "my-controller", NULL};
+    static const char *const names[] = {
+        "manufacturer", "same-manufacturer", "model", "local-networks",
+        "controller",   "my-controller",     NULL};
     if (!json_is_object(o))
         return fail(c, "not an object");
     int rc = only(c, o, names);
@@ -324,8 +325,8 @@ static int match_mud(struct mctx *c, json_t *o, struct an_mud_rule *r)
 static int parse_ace(struct mctx *c, json_t *ace, bool from_device)
 {
     static const char *const ace_names[] = {"name", "matches", "actions", NULL};
-    static const char *const match_names[] = {"ipv4", "ipv6", "tcp", "udp", "icmp",
-                                              "ietf-mud:mud", NULL};
+    static const char *const match_names[] = {"ipv4", "ipv6",         "tcp", "udp",
+                                              "icmp", "ietf-mud:mud", NULL};
     if (!json_is_object(ace))
         return fail(c, "not an object");
     int rc = only(c, ace, ace_names);
@@ -403,7 +404,7 @@ static int parse_acl(struct mctx *c, json_t *acl, bool from_device)
         return rc;
     json_t *type = json_object_get(acl, "type");
     if (type && (!json_is_string(type) || (strcmp(json_string_value(type), "ipv4-acl-type") &&
-                                          strcmp(json_string_value(type), "ipv6-acl-type")))) {
+                                           strcmp(json_string_value(type), "ipv6-acl-type")))) {
         size_t n = push(c, "type");
         rc = fail(c, "only ipv4-acl-type and ipv6-acl-type are supported");
         pop(c, n);
@@ -507,11 +508,14 @@ static int get_string(struct mctx *c, json_t *o, const char *key, bool required,
 
 static int parse_mud(struct mctx *c, json_t *mud)
 {
-    static const char *const names[] = {
-        "mud-version",  "mud-url",      "last-update",  "mud-signature",      "cache-validity",
-        "is-supported", "systeminfo",   "mfg-name",     "model-name",         "firmware-rev",
-        "software-rev", "documentation", "extensions",  "from-device-policy", "to-device-policy",
-        NULL};
+    static const char *const names[] = {"mud-version",      "mud-url",
+                                        "last-update",      "mud-signature",
+                                        "cache-validity",   "is-supported",
+                                        "systeminfo",       "mfg-name",
+                                        "model-name",       "firmware-rev",
+                                        "software-rev",     "documentation",
+                                        "extensions",       "from-device-policy",
+                                        "to-device-policy", NULL};
     size_t n = push(c, MUD);
     if (!json_is_object(mud))
         return fail(c, "required, an object");
@@ -574,8 +578,7 @@ int an_mud_parse(const char *json, size_t len, struct an_mud *out, char *err, si
         push(&c, ACLS);
         push(&c, "acl");
         rc = fail(&c, "more than %d ACLs", AN_MUD_MAX_RULES);
-    } else if ((rc = parse_policy(&c, mud, acls, "from-device-policy", true, used)) ==
-               IOTSEC_OK) {
+    } else if ((rc = parse_policy(&c, mud, acls, "from-device-policy", true, used)) == IOTSEC_OK) {
         rc = parse_policy(&c, mud, acls, "to-device-policy", false, used);
     }
     json_decref(root);

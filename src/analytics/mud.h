@@ -19,13 +19,13 @@
 
 /* What the remote end of a permitted flow is. */
 enum an_mud_kind {
-    AN_MUD_DNSNAME,       /* ietf-acldns:{src,dst}-dnsname: addresses the device resolved */
-    AN_MUD_NETWORK,       /* {source,destination}-ipv4/ipv6-network */
-    AN_MUD_LOCAL,         /* ietf-mud local-networks: the operator's local prefixes */
-    AN_MUD_SAME_MFG,      /* same-manufacturer: devices whose MUD URL has the same authority */
-    AN_MUD_MANUFACTURER,  /* manufacturer: devices whose MUD URL authority is `name` */
-    AN_MUD_CONTROLLER,    /* controller / my-controller: treated as local-networks here */
-    AN_MUD_ANY,           /* only protocol/ports given: any remote end */
+    AN_MUD_DNSNAME,      /* ietf-acldns:{src,dst}-dnsname: addresses the device resolved */
+    AN_MUD_NETWORK,      /* {source,destination}-ipv4/ipv6-network */
+    AN_MUD_LOCAL,        /* ietf-mud local-networks: the operator's local prefixes */
+    AN_MUD_SAME_MFG,     /* same-manufacturer: devices whose MUD URL has the same authority */
+    AN_MUD_MANUFACTURER, /* manufacturer: devices whose MUD URL authority is `name` */
+    AN_MUD_CONTROLLER,   /* controller / my-controller: treated as local-networks here */
+    AN_MUD_ANY,          /* only protocol/ports given: any remote end */
 };
 
 struct an_mud_rule {
@@ -41,7 +41,7 @@ struct an_mud_rule {
 };
 
 struct an_mud {
-    char url[256];                  /* mud-url */
+    char url[256];                   /* mud-url */
     char authority[AN_MUD_NAME_MAX]; /* its host: "same-manufacturer" compares these */
     char systeminfo[128];
     unsigned n;

@@ -102,9 +102,7 @@ static void emit(struct an_engine *e, const struct an_device *d, const struct an
     if (v->want_addr[x] == 1 && memcmp(&w->top_dst, &zero, sizeof(zero))) {
         f.has_addr = true, f.addr = w->top_dst, f.port = w->top_port, f.proto = w->top_proto;
     } else if (v->want_addr[x] == 2 && memcmp(&w->fail_dst, &zero, sizeof(zero))) {
-        f.has_addr = true, f.addr = w->fail_dst, f.port = w->fail_port, f.proto = AN_PROTO_TCP;
-    } else if (v->want_addr[x] == 3 && memcmp(&w->odd_dst, &zero, sizeof(zero))) {
-        f.has_addr = true, f.addr = w->odd_dst, f.port = w->odd_port, f.proto = w->odd_proto;
+        f.has_addr = true, f.addr = w->fail_dst, f.port = w->fail_port, f.proto = w->fail_proto;
     }
     f.freq = (double)(w->flows_out + w->flows_in) / e->cfg.window_s;
     f.vol = (uint64_t)w->bytes_out + w->bytes_in;
@@ -153,7 +151,7 @@ static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **al
         an_peers_eval(c, &e->groups[d->group], &ft, &v);
     fleet_verdict(e, d, &ft, &v);
     an_rules_settle(c, d, &v);
-    if ((d->active >> AN_EXC_WRONG_DESTINATION_ADDRESS & 1) && d->win.tcp_failed)
+    if ((d->active >> AN_EXC_WRONG_DESTINATION_ADDRESS & 1) && (d->win.tcp_failed || d->win.mud_out))
         an_rules_remember(d, d->win.fail_hash);
     uint16_t all = 0;
     for (int x = 0; x < AN_EXC_COUNT; x++)

@@ -69,14 +69,14 @@ int bench_analytics_benign(void)
     }
     json_t *dev = json_object_get(o, "devices");
     json_t *q = json_object_get(json_object_get(dev, "policy_would"), "quarantine");
-    bench_report("analytics.benign.devices", (double)json_integer_value(json_object_get(dev, "devices")),
-                 "devices", 1);
+    bench_report("analytics.benign.devices",
+                 (double)json_integer_value(json_object_get(dev, "devices")), "devices", 1);
     bench_report("analytics.benign.quarantine_devices",
                  (double)json_integer_value(json_object_get(q, "devices")), "devices", 1);
     bench_report("analytics.benign.flagged_devices",
                  (double)json_integer_value(json_object_get(dev, "flagged")), "devices", 1);
     bench_report("analytics.benign.flagged_window_share",
-                 json_real_value(json_object_get(dev, "flagged_window_share")), "ratio", 1);
+                 100 * json_real_value(json_object_get(dev, "flagged_window_share")), "percent", 1);
     bench_report("analytics.benign.fleet_conditions",
                  (double)json_integer_value(json_object_get(dev, "fleet_conditions")), "windows",
                  1);
@@ -96,7 +96,8 @@ int bench_analytics_benign(void)
                      : -1.0,
                  "windows", 1);
     bench_report("analytics.benign_bot.quarantined",
-                 json_integer_value(json_object_get(json_object_get(bot, "policy"), "quarantine")) > 0,
+                 json_integer_value(json_object_get(json_object_get(bot, "policy"), "quarantine")) >
+                     0,
                  "bool", 1);
     json_decref(o);
     return 0;

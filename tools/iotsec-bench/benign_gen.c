@@ -9,15 +9,15 @@
 #define W 60.0
 
 static const struct benign_device devices[] = {
-    {"10.20.0.10", "plug-x", 1}, {"10.20.0.11", "plug-x", 1}, {"10.20.0.12", "plug-x", 1},
-    {"10.20.0.13", "plug-x", 1}, {"10.20.0.14", "plug-x", 1}, {"10.20.0.15", "plug-x", 1},
-    {"10.20.0.16", "plug-x", 1}, {"10.20.0.17", "plug-x", 1}, {"10.20.0.18", "plug-x", 1},
-    {"10.20.0.19", "plug-x", 1}, {"10.20.0.20", "plug-x", 1}, {"10.20.0.21", "plug-x", 1},
-    {"10.20.0.25", NULL, 0},     /* plug-y */
-    {"10.20.0.30", "hub", 0},    {"10.20.0.31", "phones", 0}, {"10.20.0.40", "cam-z", 0},
-    {"10.20.0.41", "cam-z", 0},  {"10.20.0.42", "cam-z", 0},  {"10.20.0.43", "cam-z", 0},
-    {"10.20.0.44", "cam-z", 0},  {"10.20.0.45", "cam-z", 0},  {"10.20.0.46", "cam-z", 0},
-    {"10.20.0.47", "cam-z", 0},  {"10.20.0.50", "sensors", 0}, {"10.20.0.51", "sensors", 0},
+    {"10.20.0.10", "plug-x", 1},  {"10.20.0.11", "plug-x", 1},  {"10.20.0.12", "plug-x", 1},
+    {"10.20.0.13", "plug-x", 1},  {"10.20.0.14", "plug-x", 1},  {"10.20.0.15", "plug-x", 1},
+    {"10.20.0.16", "plug-x", 1},  {"10.20.0.17", "plug-x", 1},  {"10.20.0.18", "plug-x", 1},
+    {"10.20.0.19", "plug-x", 1},  {"10.20.0.20", "plug-x", 1},  {"10.20.0.21", "plug-x", 1},
+    {"10.20.0.25", NULL, 0}, /* plug-y */
+    {"10.20.0.30", "hub", 0},     {"10.20.0.31", "phones", 0},  {"10.20.0.40", "cam-z", 0},
+    {"10.20.0.41", "cam-z", 0},   {"10.20.0.42", "cam-z", 0},   {"10.20.0.43", "cam-z", 0},
+    {"10.20.0.44", "cam-z", 0},   {"10.20.0.45", "cam-z", 0},   {"10.20.0.46", "cam-z", 0},
+    {"10.20.0.47", "cam-z", 0},   {"10.20.0.50", "sensors", 0}, {"10.20.0.51", "sensors", 0},
     {"10.20.0.52", "sensors", 0}, {"10.20.0.53", "sensors", 0}, {"10.20.0.54", "sensors", 0},
     {"10.20.0.55", "sensors", 0}, {"10.20.0.56", "sensors", 0}, {"10.20.0.57", "sensors", 0},
     {"10.20.0.58", "sensors", 0}, {"10.20.0.59", "sensors", 0},
@@ -134,14 +134,13 @@ static void dns(struct buf *b, double ts, const char *client, const char *name,
     snprintf(r->line + len, sizeof(r->line) - (size_t)len, "]}}");
 }
 
-static const char *const plug_cloud[12] = {
-    "198.51.100.10", "198.51.100.11", "198.51.100.12", "198.51.100.13",
-    "198.51.100.14", "198.51.100.15", "198.51.100.16", "198.51.100.17",
-    "198.51.100.18", "198.51.100.19", "198.51.100.20", "198.51.100.21"};
+static const char *const plug_cloud[12] = {"198.51.100.10", "198.51.100.11", "198.51.100.12",
+                                           "198.51.100.13", "198.51.100.14", "198.51.100.15",
+                                           "198.51.100.16", "198.51.100.17", "198.51.100.18",
+                                           "198.51.100.19", "198.51.100.20", "198.51.100.21"};
 static const char *const plugy_cloud[4] = {"198.51.100.40", "198.51.100.41", "198.51.100.42",
                                            "198.51.100.43"};
-static const char *const ntp_pool[4] = {"192.0.2.123", "192.0.2.124", "192.0.2.125",
-                                        "192.0.2.126"};
+static const char *const ntp_pool[4] = {"192.0.2.123", "192.0.2.124", "192.0.2.125", "192.0.2.126"};
 static const char *const cam_cloud[2] = {"203.0.113.50", "203.0.113.51"};
 static const char *const plug_time[1] = {"192.0.2.200"};
 
@@ -155,8 +154,8 @@ static const char *const plug_time[1] = {"192.0.2.200"};
 /* A plug: its cloud over DNS every 5 minutes (4 of its 12 addresses, TTL 300), a status
  * exchange every 20 s; during an outage a retry every ~4 s over the addresses, 443 and 8443
  * alternating, and a ping to 8.8.8.8 every 20 s. */
-static void plug(struct buf *b, const char *me, unsigned w, double t0, bool down,
-                 const char *name, const char *const *cloud, unsigned ncloud, unsigned idx)
+static void plug(struct buf *b, const char *me, unsigned w, double t0, bool down, const char *name,
+                 const char *const *cloud, unsigned ncloud, unsigned idx)
 {
     const char *ans[4];
     unsigned first = (w / 5 + idx) % ncloud;
@@ -187,8 +186,8 @@ static void hub_and_app(struct buf *b, unsigned w, double t0)
 {
     /* the hub's long-lived cloud session shows as one record an hour */
     if (w % 60 == 1)
-        flow(b, t0 + 1, 3600, "10.20.0.30", 41000, "203.0.113.80", 443, "tcp", 400000, 900000,
-             6000, 6500, "established");
+        flow(b, t0 + 1, 3600, "10.20.0.30", 41000, "203.0.113.80", 443, "tcp", 400000, 900000, 6000,
+             6500, "established");
     /* the app polls the hub: normally every 10 s; in its busy minutes 600 times a minute */
     unsigned n = w >= POLL_FROM && w < POLL_TO ? 600 : 6;
     for (unsigned k = 0; k < n; k++)
@@ -218,8 +217,8 @@ static void sensor(struct buf *b, const char *me, unsigned w, double t0, unsigne
 {
     if (w % 30 == 0)
         dns(b, t0 + 0.3, me, "mqtt.sens.example", cam_cloud, 1, 3600);
-    flow(b, t0 + 3 + uni(b) * 50, 0.2, me, 45000 + (unsigned)(rnd(b) % 1000), "203.0.113.50",
-         8883, "tcp", 600, 300, 6, 5, "established");
+    flow(b, t0 + 3 + uni(b) * 50, 0.2, me, 45000 + (unsigned)(rnd(b) % 1000), "203.0.113.50", 8883,
+         "tcp", 600, 300, 6, 5, "established");
     /* NTP: four pool servers a time, some never answer */
     if (w % 4 == idx % 4) {
         dns(b, t0 + 5, me, "pool.ntp.org", ntp_pool, 4, 150);
@@ -240,8 +239,8 @@ static void sensor(struct buf *b, const char *me, unsigned w, double t0, unsigne
 static void bot(struct buf *b, const char *me, unsigned w, double t0, unsigned since)
 {
     for (int k = 0; k < 6; k++)
-        flow(b, t0 + 3 + 9 * k, 0, me, 50000 + (unsigned)k, "185.244.25.235", 6667, "tcp", 0, 0,
-             2, 0, "failed");
+        flow(b, t0 + 3 + 9 * k, 0, me, 50000 + (unsigned)k, "185.244.25.235", 6667, "tcp", 0, 0, 2,
+             0, "failed");
     if (w >= since + 1) {
         char dst[32];
         for (int k = 0; k < 120; k++) {

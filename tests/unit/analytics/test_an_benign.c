@@ -118,9 +118,17 @@ static struct an_addr ip(const char *s)
 static void tcp(struct an_engine *e, double ts, const char *src, const char *dst, uint16_t port,
                 uint8_t outcome)
 {
-    struct an_flow f = {.ts = ts, .orig = ip(src), .resp = ip(dst), .orig_port = 40000,
-                        .resp_port = port, .proto = AN_PROTO_TCP, .outcome = outcome,
-                        .orig_pkts = 3, .resp_pkts = 3, .orig_bytes = 300, .resp_bytes = 900};
+    struct an_flow f = {.ts = ts,
+                        .orig = ip(src),
+                        .resp = ip(dst),
+                        .orig_port = 40000,
+                        .resp_port = port,
+                        .proto = AN_PROTO_TCP,
+                        .outcome = outcome,
+                        .orig_pkts = 3,
+                        .resp_pkts = 3,
+                        .orig_bytes = 300,
+                        .resp_bytes = 900};
     assert_int_equal(an_engine_ingest(e, &f, NULL), IOTSEC_OK);
 }
 
@@ -145,11 +153,11 @@ static void test_mud_judges_flows(void **state)
     double t = BENIGN_T0;
     uint32_t ttl = 300;
     /* the cloud resolved (mixed case and a trailing dot are the same name) */
-    assert_int_equal(an_engine_dns(e, &dev, "Cloud.PlugX.example.", &cloud, &ttl, 1, t),
-                     IOTSEC_OK);
+    assert_int_equal(an_engine_dns(e, &dev, "Cloud.PlugX.example.", &cloud, &ttl, 1, t), IOTSEC_OK);
     /* window 0: the cloud, answered and failing (an outage, not a C&C) */
     for (int i = 0; i < 10; i++)
-        tcp(e, t + i, "10.20.0.10", "198.51.100.10", 443, i % 2 ? AN_OUT_FAILED : AN_OUT_ESTABLISHED);
+        tcp(e, t + i, "10.20.0.10", "198.51.100.10", 443,
+            i % 2 ? AN_OUT_FAILED : AN_OUT_ESTABLISHED);
     /* window 1: the same address on a port the MUD does not permit, three times */
     for (int i = 0; i < 3; i++)
         tcp(e, t + 60 + i, "10.20.0.10", "198.51.100.10", 22, AN_OUT_ESTABLISHED);
@@ -209,10 +217,18 @@ static void test_download_is_not_a_flood(void **state)
     memset(&seen, 0, sizeof(seen));
     struct an_addr dev = ip("10.20.0.40");
     assert_int_equal(an_engine_bind(e, &dev, "cam", 0), IOTSEC_OK);
-    struct an_flow f = {.ts = BENIGN_T0, .duration = 25, .orig = dev, .resp = ip("203.0.113.51"),
-                        .orig_port = 43000, .resp_port = 443, .proto = AN_PROTO_TCP,
-                        .outcome = AN_OUT_ESTABLISHED, .orig_pkts = 50000, .resp_pkts = 70000,
-                        .orig_bytes = 2600000, .resp_bytes = 100000000};
+    struct an_flow f = {.ts = BENIGN_T0,
+                        .duration = 25,
+                        .orig = dev,
+                        .resp = ip("203.0.113.51"),
+                        .orig_port = 43000,
+                        .resp_port = 443,
+                        .proto = AN_PROTO_TCP,
+                        .outcome = AN_OUT_ESTABLISHED,
+                        .orig_pkts = 50000,
+                        .resp_pkts = 70000,
+                        .orig_bytes = 2600000,
+                        .resp_bytes = 100000000};
     assert_int_equal(an_engine_ingest(e, &f, NULL), IOTSEC_OK);
     f.ts += 60;
     f.orig_bytes = 100000000, f.resp_bytes = 2600000; /* the same rate, sent */
@@ -306,8 +322,8 @@ static void test_bot_among_benign(void **state)
     json_int_t first = json_integer_value(json_object_get(bot, "first_flagged_window"));
     json_int_t w80 = (json_int_t)(BENIGN_T0 / 60) + 80;
     assert_true(first >= w80 && first <= w80 + 2);
-    assert_true(json_integer_value(json_object_get(json_object_get(bot, "policy"),
-                                                   "quarantine")) >= 1);
+    assert_true(json_integer_value(json_object_get(json_object_get(bot, "policy"), "quarantine")) >=
+                1);
     json_t *q = json_object_get(json_object_get(json_object_get(o, "devices"), "policy_would"),
                                 "quarantine");
     assert_int_equal(json_integer_value(json_object_get(q, "devices")), 1);
@@ -317,9 +333,12 @@ static void test_bot_among_benign(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mud_parses),        cmocka_unit_test(test_mud_refuses_with_path),
-        cmocka_unit_test(test_mud_judges_flows),  cmocka_unit_test(test_learning_period),
-        cmocka_unit_test(test_download_is_not_a_flood), cmocka_unit_test(test_benign_suite),
+        cmocka_unit_test(test_mud_parses),
+        cmocka_unit_test(test_mud_refuses_with_path),
+        cmocka_unit_test(test_mud_judges_flows),
+        cmocka_unit_test(test_learning_period),
+        cmocka_unit_test(test_download_is_not_a_flood),
+        cmocka_unit_test(test_benign_suite),
         cmocka_unit_test(test_bot_among_benign),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
