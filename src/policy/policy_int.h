@@ -47,6 +47,7 @@ struct policy_observe_job {
     char supi[ANALYTICS_SUPI_MAX]; /* "" when no SUPI is mapped */
     enum an_exception exc;
     unsigned actions;
+    struct policy_service *ps;
 };
 int policy_store_observe(struct store_conn *conn, void *arg);
 /* Appends one audit row (delivery results of notify). */

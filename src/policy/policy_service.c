@@ -119,10 +119,16 @@ static void act_done(void *arg, int rc)
 
 static void observe_done(void *arg, int rc)
 {
+    struct policy_observe_job *j = arg;
+    struct policy_service *ps = j->ps;
     if (rc != IOTSEC_OK)
         log_msg(LOG_WARN, NULL, "policy: recording an observed decision failed: %s",
                 iotsec_strerror(rc));
-    free(arg);
+    free(j);
+    pthread_mutex_lock(&ps->mu);
+    ps->pending--;
+    pthread_cond_broadcast(&ps->cv);
+    pthread_mutex_unlock(&ps->mu);
 }
 
 /* Observe mode: the decision is counted (per action, exception and device), nothing done.
@@ -132,7 +138,7 @@ static void observe(struct policy_service *ps, const struct an_finding *f, const
 {
     if (actions == 0)
         return;
-    struct policy_observe_job *j = calloc(1, sizeof(*j));
+    struct policy_observe_job *j = ps->pending < MAX_PENDING ? calloc(1, sizeof(*j)) : NULL;
     if (j == NULL) {
         ps->dropped++;
         return;
@@ -140,10 +146,13 @@ static void observe(struct policy_service *ps, const struct an_finding *f, const
     snprintf(j->supi, sizeof(j->supi), "%s", supi ? supi : "");
     j->exc = f->exc;
     j->actions = actions;
+    j->ps = ps;
     struct store_job job = {policy_store_observe, observe_done, j};
     if (store_submit(ps->o.store, &job) != IOTSEC_OK) {
         ps->dropped++;
         free(j);
+    } else {
+        ps->pending++;
     }
 }
 

@@ -414,6 +414,49 @@ static void test_service_and_failed_webhook(void **state)
     assert_int_equal(state_of(f), SUB_ACTIVE); /* notify only: the default of this policy */
 }
 
+static void observed_row(const struct policy_observed *o, void *ctx)
+{
+    json_t *out = ctx;
+    char key[80];
+    snprintf(key, sizeof(key), "%s/%s", o->action, o->exception);
+    json_object_set_new(out, key, json_pack("[I,I]", (json_int_t)o->findings,
+                                            (json_int_t)o->devices));
+}
+
+/* Observe mode: the default rules decide, nothing is done, the decisions are counted. */
+static void test_observe_mode(void **state)
+{
+    struct fixture *f = *state;
+    const char *doc = "{\"rules\":[{\"exception\":\"*\",\"min_confidence\":90,"
+                      "\"actions\":[\"quarantine\",\"notify\"]}],\"default\":[\"notify\"],"
+                      "\"mode\":\"observe\"}";
+    struct policy_save_job save = {doc, 1};
+    assert_int_equal(store_write_sync(f->store, policy_store_save, &save), IOTSEC_OK);
+    struct policy_service_options o = {.store = f->store, .kek = &kek};
+    struct policy_service *ps = policy_service_new(&o);
+    assert_non_null(ps);
+    struct an_finding fd;
+    memset(&fd, 0, sizeof(fd));
+    fd.exc = AN_EXC_SUSPICION_OF_DDOS_ATTACK;
+    fd.level = 3;
+    fd.confidence = 95;
+    policy_on_finding(ps, &fd, SUPI, "{}"); /* would quarantine */
+    policy_on_finding(ps, &fd, SUPI, "{}"); /* again: one device, two findings */
+    fd.confidence = 70;
+    policy_on_finding(ps, &fd, SUPI, "{}"); /* would notify */
+    policy_service_sync(ps);
+    policy_service_free(ps);
+    assert_int_equal(state_of(f), SUB_ACTIVE); /* nothing was done */
+    assert_int_equal(rows(f, SUPI), 0);        /* nor audited */
+    json_t *got = json_object();
+    assert_int_equal(policy_store_observed(f->store, observed_row, got), IOTSEC_OK);
+    char *s = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(s, "{\"notify/\":[3,1],\"notify/SUSPICION_OF_DDOS_ATTACK\":[3,0],"
+                           "\"quarantine/\":[2,1],\"quarantine/SUSPICION_OF_DDOS_ATTACK\":[2,0]}");
+    free(s);
+    json_decref(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +468,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_service_rotator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_observe_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_and_failed_webhook, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
