@@ -2,6 +2,7 @@
  *   mud validate FILE        offline: exit 0 and a summary, or exit 2 naming the JSON path
  *   mud set GROUP FILE       PUT /admin/v1/analytics/mud/GROUP (the daemon validates too)
  *   mud show GROUP | list | delete GROUP */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +57,14 @@ static int cmd_validate(int argc, char **argv)
     struct an_mud *m = malloc(sizeof(*m));
     char err[256];
     int rc = m ? an_mud_parse(doc, len, m, err, sizeof(err)) : IOTSEC_ERR_NOMEM;
-    if (rc == IOTSEC_OK)
-        printf("{\"valid\":true,\"mud_url\":\"%s\",\"rules\":%u}\n", m->url, m->n);
+    if (rc == IOTSEC_OK) {
+        json_t *o = json_pack("{s:b,s:s,s:i}", "valid", 1, "mud_url", m->url, "rules", (int)m->n);
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (text)
+            puts(text);
+        free(text);
+        json_decref(o);
+    }
     free(doc);
     free(m);
     if (rc == IOTSEC_ERR_NOMEM)
