@@ -181,11 +181,11 @@ struct an_evidence {
     uint16_t window;  /* AN_EV_* of every exception of the device in this window */
     uint32_t flows_out, tcp_failed, fail_expected, top_flows, top_unanswered, top_identical,
         mud_out, new_dst, distinct_dst;
-    float baseline_flows;  /* the device's learnt median flows a window (0: none yet) */
-    uint32_t peer_median;  /* its group's median member this window (0: no peers) */
+    float baseline_flows;   /* the device's learnt median flows a window (0: none yet) */
+    uint32_t peer_median;   /* its group's median member this window (0: no peers) */
     uint32_t fleet_devices; /* devices converging on the victim (fleet findings) */
-    bool learning;         /* the device is still in its learning period */
-    bool mud;              /* the device's group carries a MUD */
+    bool learning;          /* the device is still in its learning period */
+    bool mud;               /* the device's group carries a MUD */
 };
 
 struct an_finding {

@@ -545,9 +545,9 @@ static int keep_dns(struct batch_dns *b, const struct an_dns *d, size_t before)
     return IOTSEC_OK;
 }
 
-static int parse_batch(const struct analytics *a, enum an_format fmt, const char *text,
-                       size_t len, struct an_flow **out, size_t *n,
-                       struct analytics_batch_result *r, struct batch_dns *dns)
+static int parse_batch(const struct analytics *a, enum an_format fmt, const char *text, size_t len,
+                       struct an_flow **out, size_t *n, struct analytics_batch_result *r,
+                       struct batch_dns *dns)
 {
     struct an_parser p;
     struct an_dns d;

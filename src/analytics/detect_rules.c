@@ -66,7 +66,8 @@ void an_rules_eval(const struct an_config *c, const struct an_device *d,
                 ft->distinct_dst >= 4.0 * c->scan_dsts;
     /* Failures to what the device is for (its MUD, its learnt destinations, an endpoint its
      * whole fleet is failing on) are an outage, not a C&C hunt. */
-    uint32_t unexp = ft->tcp_failed - (ft->fail_expl < ft->tcp_failed ? ft->fail_expl : ft->tcp_failed);
+    uint32_t unexp =
+        ft->tcp_failed - (ft->fail_expl < ft->tcp_failed ? ft->fail_expl : ft->tcp_failed);
     bool fail_high = unexp >= c->fail_raise && !scan;
     bool mud_high = ft->mud_out >= c->fail_raise && !scan;
     bool fail_low = unexp >= c->fail_hold || ft->suspect_hits > 0 || ft->mud_out > 0;

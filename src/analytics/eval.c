@@ -52,7 +52,7 @@ struct ev_capture {
     uint64_t records, bad_lines, no_device, late;
     uint32_t devices, infected, within3;
     json_t *first;
-    json_t *report;     /* per device */
+    json_t *report;      /* per device */
     uint64_t conditions; /* fleet conditions reported */
 };
 

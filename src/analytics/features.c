@@ -25,9 +25,9 @@ static bool answered(const struct an_flow *f)
 {
     if (f->outcome == AN_OUT_FAILED || f->outcome == AN_OUT_NOREPLY)
         return false;
-    return f->outcome == AN_OUT_ESTABLISHED ? f->resp_pkts > 0 || f->resp_bytes > 0 ||
-                                                  f->proto == AN_PROTO_TCP
-                                            : f->resp_pkts > 0 || f->resp_bytes > 0;
+    return f->outcome == AN_OUT_ESTABLISHED
+               ? f->resp_pkts > 0 || f->resp_bytes > 0 || f->proto == AN_PROTO_TCP
+               : f->resp_pkts > 0 || f->resp_bytes > 0;
 }
 
 /* Misra-Gries with one counter: if one destination has most of the window's flows (a

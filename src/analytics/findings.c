@@ -24,10 +24,18 @@ const char *an_exception_name(enum an_exception e)
 
 const char *an_evidence_name(unsigned bit)
 {
-    static const char *const names[AN_EV_COUNT] = {
-        "failed_openings", "named_destination", "outside_mud",    "new_destinations",
-        "scan",            "unanswered",        "identical_requests", "above_own_baseline",
-        "above_peers",     "fleet_convergence", "large_rate_flow", "signalling"};
+    static const char *const names[AN_EV_COUNT] = {"failed_openings",
+                                                   "named_destination",
+                                                   "outside_mud",
+                                                   "new_destinations",
+                                                   "scan",
+                                                   "unanswered",
+                                                   "identical_requests",
+                                                   "above_own_baseline",
+                                                   "above_peers",
+                                                   "fleet_convergence",
+                                                   "large_rate_flow",
+                                                   "signalling"};
     return bit < AN_EV_COUNT ? names[bit] : "unknown";
 }
 
@@ -47,12 +55,11 @@ static json_t *evidence_json(const struct an_finding *f)
     json_t *o = json_pack(
         "{s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "signals", signal_list(e->signals),
         "window_signals", signal_list(e->window), "flows_out", (json_int_t)e->flows_out,
-        "tcp_failed", (json_int_t)e->tcp_failed, "failed_to_expected",
-        (json_int_t)e->fail_expected, "top_flows", (json_int_t)e->top_flows, "top_unanswered",
-        (json_int_t)e->top_unanswered, "top_identical", (json_int_t)e->top_identical,
-        "outside_mud", (json_int_t)e->mud_out, "new_destinations", (json_int_t)e->new_dst,
-        "distinct_destinations", (json_int_t)e->distinct_dst, "learning", e->learning, "mud",
-        e->mud);
+        "tcp_failed", (json_int_t)e->tcp_failed, "failed_to_expected", (json_int_t)e->fail_expected,
+        "top_flows", (json_int_t)e->top_flows, "top_unanswered", (json_int_t)e->top_unanswered,
+        "top_identical", (json_int_t)e->top_identical, "outside_mud", (json_int_t)e->mud_out,
+        "new_destinations", (json_int_t)e->new_dst, "distinct_destinations",
+        (json_int_t)e->distinct_dst, "learning", e->learning, "mud", e->mud);
     if (o && e->baseline_flows > 0)
         json_object_set_new(o, "baseline_flows", json_real(e->baseline_flows));
     if (o && e->peer_median)

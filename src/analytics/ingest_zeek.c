@@ -85,7 +85,7 @@ int an_parse_zeek_line(struct an_parser *p, const char *line, size_t len, struct
         return IOTSEC_ERR_INVALID;
     if (p->dns)
         return an_dns_from_tsv(p, start, flen, n, dns) == IOTSEC_OK ? AN_LINE_DNS
-                                                                     : IOTSEC_ERR_INVALID;
+                                                                    : IOTSEC_ERR_INVALID;
     struct an_rec r;
     an_rec_start(&r, f, l);
     for (int i = 0; i < F_COUNT; i++)

@@ -151,7 +151,8 @@ static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **al
         an_peers_eval(c, &e->groups[d->group], &ft, &v);
     fleet_verdict(e, d, &ft, &v);
     an_rules_settle(c, d, &v);
-    if ((d->active >> AN_EXC_WRONG_DESTINATION_ADDRESS & 1) && (d->win.tcp_failed || d->win.mud_out))
+    if ((d->active >> AN_EXC_WRONG_DESTINATION_ADDRESS & 1) &&
+        (d->win.tcp_failed || d->win.mud_out))
         an_rules_remember(d, d->win.fail_hash);
     uint16_t all = 0;
     for (int x = 0; x < AN_EXC_COUNT; x++)

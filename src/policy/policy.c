@@ -214,10 +214,11 @@ json_t *policy_to_json(const struct policy *p)
     for (unsigned i = 0; i < p->nrules; i++) {
         const struct policy_rule *r = &p->rules[i];
         json_array_append_new(
-            rules, json_pack("{s:s, s:i, s:i, s:o}", "exception",
-                             r->exception < 0 ? "*" : an_exception_name((enum an_exception)r->exception),
-                             "min_level", (int)r->min_level, "min_confidence",
-                             (int)r->min_confidence, "actions", actions_json(r->actions)));
+            rules,
+            json_pack("{s:s, s:i, s:i, s:o}", "exception",
+                      r->exception < 0 ? "*" : an_exception_name((enum an_exception)r->exception),
+                      "min_level", (int)r->min_level, "min_confidence", (int)r->min_confidence,
+                      "actions", actions_json(r->actions)));
     }
     for (unsigned i = 0; i < p->nwebhooks; i++)
         json_array_append_new(hooks, json_string(p->webhooks[i]));

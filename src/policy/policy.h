@@ -65,7 +65,7 @@ struct policy {
     char webhooks[POLICY_MAX_WEBHOOKS][POLICY_URL_MAX];
     unsigned nwebhooks;
     uint32_t throttle_kbps; /* the rate a throttle action records */
-    bool observe; /* "mode":"observe": decide and count, act on nothing */
+    bool observe;           /* "mode":"observe": decide and count, act on nothing */
 };
 
 /* The default: quarantine + notify only on high-confidence findings (confidence >= 90:

@@ -204,8 +204,9 @@ static void handle_observed(struct http_request *req, void *user)
         http_respond_error(req, rc, "reading the observed decisions");
         return;
     }
-    http_respond_json(req, 200, json_pack("{s:s,s:o}", "mode", p.observe ? "observe" : "enforce",
-                                          "would_have", actions));
+    http_respond_json(
+        req, 200,
+        json_pack("{s:s,s:o}", "mode", p.observe ? "observe" : "enforce", "would_have", actions));
 }
 
 /* ---- the operator's release and quarantine: one operation for every route ---- */

@@ -340,16 +340,15 @@ int policy_store_throttles(struct store *s, policy_record_fn fn, void *ctx)
 
 /* Observe mode: what the policy would have done, per action (findings, distinct devices) and
  * per action and exception (findings). Counters, not an audit: nothing was done. */
-const char POLICY_MIGRATION_OBSERVE[] =
-    "CREATE TABLE policy_observed ("
-    "  action TEXT NOT NULL,"
-    "  exception TEXT NOT NULL,"
-    "  findings INTEGER NOT NULL,"
-    "  PRIMARY KEY (action, exception));"
-    "CREATE TABLE policy_observed_devices ("
-    "  action TEXT NOT NULL,"
-    "  supi TEXT NOT NULL,"
-    "  PRIMARY KEY (action, supi));";
+const char POLICY_MIGRATION_OBSERVE[] = "CREATE TABLE policy_observed ("
+                                        "  action TEXT NOT NULL,"
+                                        "  exception TEXT NOT NULL,"
+                                        "  findings INTEGER NOT NULL,"
+                                        "  PRIMARY KEY (action, exception));"
+                                        "CREATE TABLE policy_observed_devices ("
+                                        "  action TEXT NOT NULL,"
+                                        "  supi TEXT NOT NULL,"
+                                        "  PRIMARY KEY (action, supi));";
 
 int policy_store_observe(struct store_conn *conn, void *arg)
 {

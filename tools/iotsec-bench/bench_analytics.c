@@ -416,8 +416,7 @@ static void bench_mud(const struct bench_analytics_opts *o, double plain_rate)
     double rate = (double)per_window * WINDOWS / took;
     bench_report("analytics.mud.ingest_detect", rate, "records_per_s", 1);
     bench_report("analytics.mud.ingest_detect_vs_plain", 100 * rate / plain_rate, "percent", 1);
-    bench_report("analytics.mud.state_per_device", (double)st.state_bytes / fl.devices, "bytes",
-                 1);
+    bench_report("analytics.mud.state_per_device", (double)st.state_bytes / fl.devices, "bytes", 1);
     bench_report("analytics.mud.dns_per_device", (double)st.dns_bytes / fl.devices, "bytes", 1);
     uint32_t fp = 0, missed = 0;
     for (uint32_t d = 0; d < fl.devices; d++) {

@@ -84,9 +84,10 @@ static int one_run(const char *dir, bool persist, const struct burst *b, struct 
     snprintf(db, sizeof(db), "%s/db", dir);
     struct store *s = NULL;
     if (persist) {
-        static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-                                                   {9, "analytics", ANALYTICS_MIGRATION_1, NULL},
-                                               {17, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL}};
+        static const struct store_migration m[] = {
+            {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
+            {9, "analytics", ANALYTICS_MIGRATION_1, NULL},
+            {17, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL}};
         struct store_options opt;
         store_options_init(&opt);
         opt.migrations = m;

@@ -140,10 +140,8 @@ static int cmd_eval(int argc, char **argv)
         return args_fail(EXIT_USAGE, cmd, "too many arguments");
     if ((rc = split_args(argc, argv, flagv, &nflagv, files, &nfiles)))
         return rc;
-    struct flag f[] = {{"format", 1, NULL},
-                       {"window", 0, NULL},
-                       {"local", 0, NULL},
-                       {"devices", 0, NULL}};
+    struct flag f[] = {
+        {"format", 1, NULL}, {"window", 0, NULL}, {"local", 0, NULL}, {"devices", 0, NULL}};
     if (nflagv > 16 || (rc = args_parse(cmd, nflagv, flagv, f, NFLAGS(f))))
         return rc ? rc : EXIT_USAGE;
     if (nfiles == 0)

@@ -388,12 +388,12 @@ static void test_limits_and_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quiet_meter),         cmocka_unit_test(test_scanner),
-        cmocka_unit_test(test_flooding_bot),
-        cmocka_unit_test(test_polling_is_not_a_flood),        cmocka_unit_test(test_cnc_hysteresis),
-        cmocka_unit_test(test_consecutive_windows), cmocka_unit_test(test_fleet_odd_member),
-        cmocka_unit_test(test_botnet_converges),    cmocka_unit_test(test_own_baseline),
-        cmocka_unit_test(test_window_rollover),     cmocka_unit_test(test_limits_and_config),
+        cmocka_unit_test(test_quiet_meter),       cmocka_unit_test(test_scanner),
+        cmocka_unit_test(test_flooding_bot),      cmocka_unit_test(test_polling_is_not_a_flood),
+        cmocka_unit_test(test_cnc_hysteresis),    cmocka_unit_test(test_consecutive_windows),
+        cmocka_unit_test(test_fleet_odd_member),  cmocka_unit_test(test_botnet_converges),
+        cmocka_unit_test(test_own_baseline),      cmocka_unit_test(test_window_rollover),
+        cmocka_unit_test(test_limits_and_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -353,7 +353,7 @@ static void test_dns_answers(void **state)
     assert_string_equal(d.query, "b.example");
     assert_int_equal(d.n, 2);
     static const char *const bads[] = {
-        "{\"ts\":1,\"src\":\"10.0.0.1\",\"dns\":{\"answers\":[]}}",                 /* no query */
+        "{\"ts\":1,\"src\":\"10.0.0.1\",\"dns\":{\"answers\":[]}}", /* no query */
         "{\"ts\":1,\"src\":\"10.0.0.1\",\"dns\":{\"query\":\"x.example\",\"answers\":\"1.2.3.4\"}}",
         "{\"ts\":1,\"src\":\"10.0.0.1\",\"dns\":{\"query\":\"x.example\",\"answers\":[\"1.2.3.4\"],"
         "\"ttls\":[-1]}}",

@@ -210,7 +210,8 @@ static void test_batch_dns_and_mud(void **state)
         "\"last-update\":\"2026-01-01T00:00:00Z\",\"is-supported\":true,"
         "\"from-device-policy\":{\"access-lists\":{\"access-list\":[{\"name\":\"a\"}]}}},"
         "\"ietf-access-control-list:acls\":{\"acl\":[{\"name\":\"a\",\"aces\":{\"ace\":["
-        "{\"name\":\"c\",\"matches\":{\"ipv4\":{\"ietf-acldns:dst-dnsname\":\"cloud.plugx.example\"}},"
+        "{\"name\":\"c\",\"matches\":{\"ipv4\":{\"ietf-acldns:dst-dnsname\":\"cloud.plugx."
+        "example\"}},"
         "\"actions\":{\"forwarding\":\"accept\"}}]}}]}}";
     struct an_mud *m = malloc(sizeof(*m));
     char err[256];

@@ -35,9 +35,10 @@ static int setup(void **state)
         return -1;
     snprintf(key_path, sizeof(key_path), "%s/analytics.key", dir);
     test_db_make(&db);
-    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-                                               {9, "analytics", ANALYTICS_MIGRATION_1, NULL},
-                                               {17, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL}};
+    static const struct store_migration m[] = {
+        {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
+        {9, "analytics", ANALYTICS_MIGRATION_1, NULL},
+        {17, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;

@@ -419,8 +419,8 @@ static void observed_row(const struct policy_observed *o, void *ctx)
     json_t *out = ctx;
     char key[80];
     snprintf(key, sizeof(key), "%s/%s", o->action, o->exception);
-    json_object_set_new(out, key, json_pack("[I,I]", (json_int_t)o->findings,
-                                            (json_int_t)o->devices));
+    json_object_set_new(out, key,
+                        json_pack("[I,I]", (json_int_t)o->findings, (json_int_t)o->devices));
 }
 
 /* Observe mode: the default rules decide, nothing is done, the decisions are counted. */
@@ -464,8 +464,7 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test_setup_teardown(test_quarantine_once_and_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_and_skips, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rotation_over_the_air_or_not_at_all, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_over_the_air_or_not_at_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_rotator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_observe_mode, setup, teardown),
