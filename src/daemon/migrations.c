@@ -35,9 +35,10 @@ static const struct store_migration migrations[] = {
     {14, "pin: roles, personal IoT networks, their gateways, elements, AF grants, routing",
      PIN_MIGRATION_1, NULL},
     {15, "aka: authentication events (Nudm_UEAU AuthEvent)", AKA_MIGRATION_2, NULL},
-    {16, "policy: observe mode's counts of what it would have done", POLICY_MIGRATION_OBSERVE,
+    {16, "expose: T8 reports counted in the store", EXPOSE_MIGRATION_T8_REPORTS, NULL},
+    {17, "policy: observe mode's counts of what it would have done", POLICY_MIGRATION_OBSERVE,
      NULL},
-    {17, "analytics: MUD files (RFC 8520) per device group", ANALYTICS_MIGRATION_MUD, NULL},
+    {18, "analytics: MUD files (RFC 8520) per device group", ANALYTICS_MIGRATION_MUD, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)
