@@ -75,8 +75,13 @@ int bench_analytics_benign(void)
                  (double)json_integer_value(json_object_get(q, "devices")), "devices", 1);
     bench_report("analytics.benign.flagged_devices",
                  (double)json_integer_value(json_object_get(dev, "flagged")), "devices", 1);
-    bench_report("analytics.benign.flagged_window_share",
-                 100 * json_real_value(json_object_get(dev, "flagged_window_share")), "percent", 1);
+    bench_report("analytics.benign.flagged_windows",
+                 (double)json_integer_value(json_object_get(dev, "flagged_windows")), "windows", 1);
+    bench_report("analytics.benign.device_windows",
+                 (double)json_integer_value(json_object_get(o, "windows")), "windows", 1);
+    bench_report("analytics.benign.flagged_window_share_permille",
+                 1000 * json_real_value(json_object_get(dev, "flagged_window_share")), "permille",
+                 1);
     bench_report("analytics.benign.fleet_conditions",
                  (double)json_integer_value(json_object_get(dev, "fleet_conditions")), "windows",
                  1);
