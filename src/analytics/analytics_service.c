@@ -284,7 +284,8 @@ static const struct knob knobs[] = {
     KNOB(scan_dsts),     KNOB(flood_flows),    KNOB(rate_pps),       KNOB(warmup_windows),
     KNOB(baseline_floor), KNOB(peer_min),      KNOB(peer_factor),    KNOB(new_dst),
     KNOB(rlf_raise),     KNOB(pingpong_raise), KNOB(access_raise),   KNOB(fleet_devices),
-    KNOB(fleet_flows),   KNOB(max_devices),
+    KNOB(fleet_flows),   KNOB(max_devices),    KNOB(learn_windows),  KNOB(dns_grace_s),
+    KNOB(outage_pct),
 };
 
 static int load_thresholds(const char *path, struct an_config *c, char *err, size_t err_len)
@@ -320,6 +321,11 @@ static int load_thresholds(const char *path, struct an_config *c, char *err, siz
         }
     }
     json_decref(o);
+    if (c->learn_windows > UINT16_MAX || c->outage_pct > 100) {
+        snprintf(err, err_len, "analytics thresholds %s: learn_windows at most 65535, outage_pct "
+                               "at most 100", path);
+        return IOTSEC_ERR_INVALID;
+    }
     return IOTSEC_OK;
 }
 

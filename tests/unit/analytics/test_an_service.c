@@ -249,6 +249,34 @@ static void test_batch_dns_and_mud(void **state)
     analytics_free(a);
 }
 
+/* The learning period and the fleet-condition share are configurable, within bounds. */
+static void test_thresholds_of_issue_17(void **state)
+{
+    (void)state;
+    char path[160], err[256];
+    snprintf(path, sizeof(path), "%s/thresholds.json", dir);
+    static const struct {
+        const char *doc;
+        bool ok;
+    } cases[] = {
+        {"{\"learn_windows\":1440,\"dns_grace_s\":60,\"outage_pct\":75}", true},
+        {"{\"learn_windows\":70000}", false},
+        {"{\"outage_pct\":101}", false},
+        {"{\"learn_windows\":0}", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(cases[i].doc, f);
+        fclose(f);
+        struct analytics_options o = {.window_s = 60, .key_path = key_path, .kek = &kek,
+                                      .thresholds = path};
+        struct analytics *a = analytics_new(&o, err, sizeof(err));
+        assert_int_equal(a != NULL, cases[i].ok);
+        analytics_free(a);
+    }
+}
+
 static void test_live_windows_close_on_time(void **state)
 {
     (void)state;
@@ -273,6 +301,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rotation_keeps_the_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batches_and_mapping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_dns_and_mud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thresholds_of_issue_17, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_windows_close_on_time, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
