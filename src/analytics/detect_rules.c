@@ -7,7 +7,10 @@
  *     to servers that answer; three new connections in one window that all go unanswered
  *     is a program retrying a dead or blocked peer (a C&C server, a scan target), not a
  *     transient loss, which TCP itself retries inside one connection;
- *   - one destination taking `flood_flows` connections a window (~2/s): a flood;
+ *   - one destination taking `flood_flows` connections a window (~2/s), most of them
+ *     unanswered or one-sided, and not a destination the device is for: a flood (polling a
+ *     hub is answered; retrying the device's own dead cloud is an outage);
+ *   - flows outside the device's MUD: a wrong destination, whatever their outcome;
  *   - many destinations with mostly failing openings: a scan;
  *   - one flow at `rate_pps` uplink packets/s: a flood inside one 5-tuple. */
 #include "analytics/an_int.h"
