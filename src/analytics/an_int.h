@@ -185,6 +185,7 @@ struct an_dns_cache {
     struct an_dns_slot *slots;
     uint32_t cap, used;
     uint64_t dropped;
+    double swept; /* record time of the last sweep of expired answers */
 };
 uint32_t an_name_hash(uint64_t seed, const char *normalised);
 /* Where (dev, addr) would be in the DNS table: for prefetching. */

@@ -79,16 +79,19 @@ static int dns_put(struct an_dns_cache *c, uint32_t dev, uint32_t addr, uint32_t
                    uint32_t expires, double now)
 {
     if (4 * (c->used + 1) > 3 * c->cap) {
-        uint32_t cap = c->cap ? c->cap : 1024;
-        /* Sweep first; grow only if the live answers need it. */
-        if (c->cap && dns_rebuild(c, c->cap, now) != IOTSEC_OK)
-            return IOTSEC_ERR_NOMEM;
-        if (4 * (c->used + 1) > 3 * cap || c->cap == 0) {
+        /* Full: sweep the expired answers (at most once a minute of record time: at the
+         * bound, a sweep that frees nothing must not run for every answer), else grow. */
+        if (c->cap && now - c->swept >= 60.0) {
+            if (dns_rebuild(c, c->cap, now) != IOTSEC_OK)
+                return IOTSEC_ERR_NOMEM;
+            c->swept = now;
+        }
+        if (4 * (c->used + 1) > 3 * c->cap) {
             if (c->cap >= AN_DNS_MAX) {
                 c->dropped++;
                 return IOTSEC_ERR_BUSY;
             }
-            if (dns_rebuild(c, c->cap ? c->cap * 2 : cap, now) != IOTSEC_OK)
+            if (dns_rebuild(c, c->cap ? c->cap * 2 : 1024, now) != IOTSEC_OK)
                 return IOTSEC_ERR_NOMEM;
         }
     }

@@ -179,6 +179,38 @@ static void test_mud_judges_flows(void **state)
     free(m);
 }
 
+/* The DNS answers are bounded by time: once the table is full, the expired ones make room
+ * before it grows. */
+static void test_dns_answers_expire(void **state)
+{
+    (void)state;
+    struct an_config c;
+    an_config_default(&c);
+    c.dns_grace_s = 0;
+    struct an_engine *e = an_engine_new(&c, key, sizeof(key));
+    struct an_addr dev = ip("10.20.0.10"), a[1];
+    assert_int_equal(an_engine_bind(e, &dev, "imsi-001010000000010", 0), IOTSEC_OK);
+    uint32_t ttl = 30;
+    char text[32];
+    struct an_stats st;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 700; i++) {
+            snprintf(text, sizeof(text), "198.%d.%d.%d", 18 + round, i / 250, i % 250 + 1);
+            a[0] = ip(text);
+            assert_int_equal(an_engine_dns(e, &dev, "cloud.example", a, &ttl, 1,
+                                           BENIGN_T0 + 120.0 * round + i * 0.01),
+                             IOTSEC_OK);
+        }
+        an_engine_stats(e, &st);
+        /* 700 live answers need 1024 slots; the second round's 700 replace the first's */
+        assert_int_equal(st.dns_bytes, 1024 * 16);
+    }
+    assert_int_equal(an_engine_dns(e, &dev, "bad..name", a, &ttl, 1, BENIGN_T0), IOTSEC_ERR_INVALID);
+    struct an_addr nobody = ip("192.168.77.1");
+    assert_int_equal(an_engine_dns(e, &nobody, "x.example", a, &ttl, 1, BENIGN_T0), AN_NO_DEVICE);
+    an_engine_free(e);
+}
+
 /* A device without MUD or peers: what it contacted, answered, in its learning period is
  * expected later; its cloud failing then is no C&C hunt. Unknown destinations failing are. */
 static void test_learning_period(void **state)
