@@ -369,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_mud_refuses_with_path),
         cmocka_unit_test(test_mud_judges_flows),
         cmocka_unit_test(test_learning_period),
+        cmocka_unit_test(test_dns_answers_expire),
         cmocka_unit_test(test_download_is_not_a_flood),
         cmocka_unit_test(test_benign_suite),
         cmocka_unit_test(test_bot_among_benign),
