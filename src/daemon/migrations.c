@@ -36,9 +36,10 @@ static const struct store_migration migrations[] = {
      PIN_MIGRATION_1, NULL},
     {15, "aka: authentication events (Nudm_UEAU AuthEvent)", AKA_MIGRATION_2, NULL},
     {16, "expose: T8 reports counted in the store", EXPOSE_MIGRATION_T8_REPORTS, NULL},
-    {17, "policy: observe mode's counts of what it would have done", POLICY_MIGRATION_OBSERVE,
+    {17, "pin: one-time enrolment codes (hashed) for PINE joins", PIN_MIGRATION_2, NULL},
+    {18, "policy: observe mode's counts of what it would have done", POLICY_MIGRATION_OBSERVE,
      NULL},
-    {18, "analytics: MUD files (RFC 8520) per device group", ANALYTICS_MIGRATION_MUD, NULL},
+    {19, "analytics: MUD files (RFC 8520) per device group", ANALYTICS_MIGRATION_MUD, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

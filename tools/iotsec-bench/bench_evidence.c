@@ -87,7 +87,7 @@ static int one_run(const char *dir, bool persist, const struct burst *b, struct 
         static const struct store_migration m[] = {
             {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
             {9, "analytics", ANALYTICS_MIGRATION_1, NULL},
-            {18, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL}};
+            {19, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL}};
         struct store_options opt;
         store_options_init(&opt);
         opt.migrations = m;

@@ -108,7 +108,7 @@ static int setup(void **state)
     static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
                                                {6, "policy", POLICY_MIGRATION_1, NULL},
                                                {10, "policy 2", POLICY_MIGRATION_2, NULL},
-                                               {17, "observe", POLICY_MIGRATION_OBSERVE, NULL}};
+                                               {18, "observe", POLICY_MIGRATION_OBSERVE, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
