@@ -36,6 +36,7 @@ static inline uint64_t an_hash_addr(const struct an_addr *a, uint64_t seed)
 #define AN_PORT_HLL_P 4 /* 16 registers: +-26%, ports only tell a scan from a service */
 #define AN_KNOWN_BITS 256
 #define AN_SUSPECTS   2
+#define AN_LEARNT_BITS 256
 
 /* What one device did in the open window; zeroed when the window closes. The fields a
  * record touches come first, so that counting a record touches few cache lines. */
@@ -46,17 +47,25 @@ struct an_window {
     uint16_t tcp_open, tcp_failed;
     uint16_t long_flows, rate_flows;
     uint16_t new_dst, suspect_hits;
+    uint16_t fail_expl; /* failed openings to expected destinations (an outage, not a C&C) */
+    uint16_t mud_out;   /* flows the device opened outside its MUD */
+    uint16_t top_unans; /* flows to top_hash unanswered or one-sided (flood evidence) */
+    uint16_t top_same;  /* flows to top_hash with the same small request size as its first */
+    uint16_t top_size;  /* that size (0: the first was not small) */
+    uint16_t top_expl;  /* flows to top_hash that were expected (MUD, learnt, discovery) */
+    uint32_t fail_key;  /* the last failing destination's name (DNS) or address hash */
     uint32_t top_hash;  /* the majority destination so far (Misra-Gries, one counter) */
     uint32_t top_count; /* its counter */
     uint32_t top_flows; /* flows to top_hash since it became the candidate */
     uint32_t fail_hash; /* the last destination whose opening failed */
     uint16_t top_port, fail_port;
-    uint8_t top_proto;
+    uint8_t top_proto, fail_proto;
     uint8_t rlf, pingpong, wakeups; /* signalling (saturating): radio link failures, returns
                                       * to the cell before last, registrations + service
                                       * requests */
     struct an_addr top_dst;  /* raw, for the finding; wiped at close */
-    struct an_addr fail_dst; /* raw, for the finding; wiped at close */
+    struct an_addr fail_dst; /* raw, for the finding: the last destination whose opening
+                              * failed or that was outside the MUD; wiped at close */
     uint8_t hll_dst[HLL_BYTES(AN_DST_HLL_P)];
     uint8_t hll_port[HLL_BYTES(AN_PORT_HLL_P)];
 };
@@ -66,6 +75,8 @@ struct an_device {
     int32_t window;                   /* relative index of the window `win` holds; -1 none */
     uint32_t suspect[AN_SUSPECTS];    /* keyed hashes of destinations a rule named */
     uint8_t known[AN_KNOWN_BITS / 8]; /* Bloom filter of destinations seen (k = 2) */
+    uint8_t learnt[AN_LEARNT_BITS / 8]; /* answered destinations (addresses and DNS names)
+                                         * of the learning period; frozen after it */
     float med_flows, mad_flows;       /* the baseline: robust EWMA of flows per window */
     float med_dst, mad_dst;           /* ... and of distinct destinations */
     uint32_t quiet;                   /* 3 bits per exception: windows without evidence */
@@ -91,12 +102,14 @@ struct an_features {
     double fail_ratio; /* failed / TCP openings */
     uint32_t new_dst, suspect_hits, long_flows, rate_flows;
     uint32_t top_flows; /* flows to the majority destination */
+    uint32_t top_unans, top_same, top_expl, fail_expl, mud_out;
+    bool learning; /* still in the learning period after onboarding */
 };
 void an_features_compute(const struct an_device *d, struct an_features *out);
-/* Counts f into d's window. outbound: d opened it. far_hash: an_hash_addr of the far end.
- * group_known: the group's Bloom filter of destinations, NULL for ungrouped devices. */
-void an_features_add(struct an_device *d, const struct an_flow *f, bool outbound, uint64_t far_hash,
-                     const struct an_config *c, uint8_t *group_known);
+/* Counts f into device idx's window. outbound: it opened it. far_hash: an_hash_addr of the
+ * far end. Checks the flow against the group's MUD, learns during the learning period. */
+void an_features_add(struct an_engine *e, uint32_t idx, const struct an_flow *f, bool outbound,
+                     uint64_t far_hash);
 void an_features_reset(struct an_device *d);
 
 /* ---- Detectors ---------------------------------------------------------------------------- */
@@ -108,6 +121,8 @@ struct an_verdict {
     uint8_t level[AN_EXC_COUNT];
     uint8_t source[AN_EXC_COUNT];
     uint8_t want_addr[AN_EXC_COUNT]; /* the finding names top_dst (1) or fail_dst (2) */
+    uint16_t ev[AN_EXC_COUNT];       /* AN_EV_* that fired, per exception */
+    uint32_t fleet_devices, peer_median;
 };
 
 void an_rules_eval(const struct an_config *c, const struct an_device *d,
@@ -134,12 +149,63 @@ struct an_group {
     uint32_t active;
     uint32_t median; /* of the last closed window; 0 = not enough members */
     uint8_t *known;  /* Bloom filter of destinations any member has seen */
+    struct an_mud_rt *mud; /* the group's MUD, compiled (engine_mud.c); NULL: none */
+    /* fleet conditions (detect_outage.c): members whose openings failed this window */
+    uint32_t fail_members, fail_key, fail_votes;
+    struct an_addr fail_dst;
+    uint16_t fail_port;
+    bool outage; /* most active members fail: a fleet condition, not device anomalies */
 };
 #define AN_GROUP_KNOWN_BITS (1u << 16)
 void an_peers_tally(struct an_group *g, uint32_t flows_out);
 void an_peers_close(const struct an_config *c, struct an_group *g);
 void an_peers_eval(const struct an_config *c, const struct an_group *g,
                    const struct an_features *ft, struct an_verdict *v);
+
+/* MUD (engine_mud.c): a group's permitted remote ends, hashed with the engine's seed. */
+struct an_mud_ace {
+    uint32_t name; /* DNS name or manufacturer hash */
+    uint8_t kind, proto, initiated, bits, from_device;
+    uint16_t rlo, rhi, llo, lhi;
+    struct an_addr net;
+};
+struct an_mud_rt {
+    uint32_t authority; /* hash of the MUD URL's host: same-manufacturer */
+    uint32_t n;
+    struct an_mud_ace ace[];
+};
+/* The DNS answers devices received: (device, address) -> name, until the TTL (+ grace). */
+struct an_dns_slot {
+    uint32_t dev;     /* device index + 1; 0 empty */
+    uint32_t addr;    /* an_hash_addr of the answer, 32 bits, never 0 */
+    uint32_t name;    /* an_name_hash */
+    uint32_t expires; /* seconds since the epoch */
+};
+struct an_dns_cache {
+    struct an_dns_slot *slots;
+    uint32_t cap, used;
+    uint64_t dropped;
+    double swept; /* record time of the last sweep of expired answers */
+};
+uint32_t an_name_hash(uint64_t seed, const char *normalised);
+/* Where (dev, addr) would be in the DNS table: for prefetching. */
+static inline const void *an_dns_slot_addr(const struct an_dns_cache *c, uint32_t dev,
+                                           uint32_t addr)
+{
+    return &c->slots[an_mix64((uint64_t)(dev + 1) << 32 | addr) & (c->cap - 1)];
+}
+/* The name device dev resolved addr to (and still may use), or 0. */
+uint32_t an_dns_lookup(const struct an_engine *e, uint32_t dev, uint32_t addr_hash, double ts);
+/* Whether the group's MUD permits the flow device dev (whose end is near) took part in. */
+bool an_mud_permits(const struct an_engine *e, const struct an_mud_rt *m, uint32_t dev,
+                    const struct an_flow *f, bool outbound, uint32_t name);
+void an_mud_free_all(struct an_engine *e);
+/* Multicast, broadcast, link-local: local discovery (SSDP, mDNS, DHCP), never a victim. */
+bool an_addr_is_discovery(const struct an_addr *a);
+
+/* Fleet conditions (detect_outage.c): most of a group failing at once is an outage. */
+void an_outage_tally(struct an_group *g, const struct an_device *d);
+void an_outage_close(struct an_engine *e, struct an_group *g);
 
 /* Fleet correlation: destinations many devices converge on in one window. */
 struct an_fleet;
@@ -185,8 +251,10 @@ struct an_engine {
     uint32_t *touched, ntouched, ctouched; /* devices with flows in the open window */
     uint32_t *alarmed, nalarmed, calarmed; /* devices with an alarm up */
     struct an_fleet *fleet;
+    struct an_dns_cache dns;
     an_finding_cb on_finding;
     an_window_cb on_window;
+    an_condition_cb on_condition;
     void *cb_arg;
     uint64_t records, no_device, late, findings;
 };

@@ -44,6 +44,14 @@ int an_store_map_del(struct store_conn *conn, const char *supi, const char *ip);
 typedef void (*an_map_row_fn)(void *ctx, const char *supi, const char *ip, const char *group);
 int an_store_map_load(struct store *s, an_map_row_fn fn, void *ctx);
 
+/* MUD files per group (analytics_mud_store.c, migration ANALYTICS_MIGRATION_MUD). */
+int an_store_mud_put(struct store_conn *conn, const char *group, const char *url, const char *doc,
+                     int64_t at);
+int an_store_mud_del(struct store_conn *conn, const char *group, bool *found);
+typedef void (*an_mud_row_fn)(void *ctx, const char *group, const char *url, const char *doc,
+                              int64_t updated_at);
+int an_store_mud_load(struct store *s, const char *group, an_mud_row_fn fn, void *ctx);
+
 /* ---- Batching (an_write.c): what the instance writes, gathered under its lock and written
  * by one store job per ingestion call (or per second), so that a burst of findings costs one
  * job and shares the writer's commit (never an fsync per finding). The findings reach the

@@ -100,12 +100,32 @@ struct an_parser {
     bool have_header; /* TSV/CSV: a header line has been seen */
     bool json;        /* zeek: the stream turned out to be JSON lines */
     bool spaced_tail; /* zeek: the last column holds several space-separated fields */
+    bool dns;         /* zeek: the stream is a dns.log (its #fields name query, answers) */
+    int dcol[5];      /* zeek dns.log: ts, id.orig_h, query, answers, TTLs */
 };
 void an_parser_init(struct an_parser *p, enum an_format format);
 
 /* Result of an_parse_line besides the error codes. */
 #define AN_LINE_RECORD 0 /* *flow (and *label) filled */
 #define AN_LINE_SKIP   1 /* header, comment or blank line */
+#define AN_LINE_DNS    2 /* *dns filled (an_parse_record only) */
+
+/* A DNS answer a device received: Zeek dns.log (TSV or JSON), or our JSON line
+ * {"ts":..,"src":"<the device>","dns":{"query":"name","answers":["addr",..],"ttls":[300,..]}}.
+ * Answers that are not addresses (CNAMEs) are skipped; at most AN_DNS_MAX_ANSWERS kept. */
+#define AN_DNS_MAX_ANSWERS 8
+struct an_dns {
+    double ts;
+    struct an_addr client;
+    char query[254];
+    unsigned n;
+    struct an_addr addr[AN_DNS_MAX_ANSWERS];
+    uint32_t ttl[AN_DNS_MAX_ANSWERS];
+};
+/* an_parse_line that also returns DNS answers (AN_LINE_DNS, into *dns); an_parse_line
+ * skips them. */
+int an_parse_record(struct an_parser *p, const char *line, size_t len, struct an_flow *flow,
+                    struct an_label *label, struct an_dns *dns);
 
 /* Parses one line (without its newline; not NUL-terminated). Returns AN_LINE_RECORD,
  * AN_LINE_SKIP, or IOTSEC_ERR_INVALID for a bad line (wrong field count, a number out of
@@ -140,6 +160,39 @@ enum an_trend { AN_TREND_UP, AN_TREND_DOWN, AN_TREND_UNKNOWN, AN_TREND_STABLE };
 /* Which detector spoke: the tier of the issue. */
 enum an_source { AN_SRC_RULE, AN_SRC_BASELINE, AN_SRC_PEERS, AN_SRC_FLEET };
 
+/* The independent signals behind a finding (its evidence). Confidence is high (>= 90) only
+ * for fleet convergence or at least two of them (AN_EV_NAMED_DST excepted: it repeats the
+ * failure that named the destination). */
+enum an_evidence_bit {
+    AN_EV_FAILED = 1u << 0,         /* openings to unexpected destinations went unanswered */
+    AN_EV_NAMED_DST = 1u << 1,      /* contacts with a destination an earlier finding named */
+    AN_EV_MUD = 1u << 2,            /* flows outside the device's MUD */
+    AN_EV_NEW_DSTS = 1u << 3,       /* many destinations new to the device and its peers */
+    AN_EV_SCAN = 1u << 4,           /* many destinations, mostly failing */
+    AN_EV_UNANSWERED = 1u << 5,     /* flood: most flows to the target unanswered/one-sided */
+    AN_EV_IDENTICAL = 1u << 6,      /* flood: small identical requests */
+    AN_EV_ABOVE_BASELINE = 1u << 7, /* far above the device's own baseline */
+    AN_EV_ABOVE_PEERS = 1u << 8,    /* far above its peers' median */
+    AN_EV_FLEET = 1u << 9,          /* several devices converging on one victim */
+    AN_EV_RATE = 1u << 10,          /* one uplink-heavy flow at a flood's packet rate */
+    AN_EV_SIGNALLING = 1u << 11,    /* control-plane events */
+};
+#define AN_EV_COUNT 12
+const char *an_evidence_name(unsigned bit_index); /* "failed_openings", ... */
+
+/* What the detectors saw in the device's window when the finding fired. */
+struct an_evidence {
+    uint16_t signals; /* AN_EV_* behind this exception */
+    uint16_t window;  /* AN_EV_* of every exception of the device in this window */
+    uint32_t flows_out, tcp_failed, fail_expected, top_flows, top_unanswered, top_identical,
+        mud_out, new_dst, distinct_dst;
+    float baseline_flows;   /* the device's learnt median flows a window (0: none yet) */
+    uint32_t peer_median;   /* its group's median member this window (0: no peers) */
+    uint32_t fleet_devices; /* devices converging on the victim (fleet findings) */
+    bool learning;          /* the device is still in its learning period */
+    bool mud;               /* the device's group carries a MUD */
+};
+
 struct an_finding {
     uint8_t device[16]; /* the device's pseudonym */
     int64_t window;     /* index: start time = window * window_s */
@@ -157,6 +210,7 @@ struct an_finding {
     double freq;   /* circums.freq: flows per second in the window */
     uint64_t vol;  /* circums.vol: bytes in the window */
     int64_t id;    /* the daemon's persisted finding (an_findings.id); 0: none (engine) */
+    struct an_evidence ev;
 };
 
 /* Builds {"device":hex,"window":..,"start":ISO,"source":..,"abnormalBehaviour":{excep:
@@ -192,6 +246,11 @@ struct an_config {
     /* tier 3: fleet */
     uint32_t fleet_devices; /* devices converging on one destination (5) */
     uint32_t fleet_flows;   /* flows each sends it per window (20) */
+    /* knowing what a device is for */
+    uint32_t learn_windows; /* windows after onboarding whose answered destinations are
+                             * learnt as expected (60) */
+    uint32_t dns_grace_s;   /* a DNS answer names its address this long past its TTL (600) */
+    uint32_t outage_pct;    /* % of a group's active members failing at once: an outage (50) */
     /* pseudonymise auto-bound devices (below); the eval leaves this on */
     bool auto_bind; /* unbound addresses in `local` become devices of group 0 */
     struct an_prefixes local;
@@ -206,6 +265,30 @@ typedef void (*an_finding_cb)(void *arg, const struct an_finding *f);
 /* Called at each window close for every device that had flows in it: flagged says whether
  * any alarm of the device was up for that window. For evaluation and metrics. */
 typedef void (*an_window_cb)(void *arg, uint32_t device, int64_t window, bool flagged);
+
+/* A fleet-level condition: most of a group's active members failed to reach the same kind of
+ * endpoint in one window (an outage to report, not an anomaly of each device). */
+struct an_condition {
+    uint32_t group; /* the group ID given to an_engine_bind */
+    int64_t window;
+    uint32_t window_s;
+    uint32_t failing, active; /* members whose openings failed / members active */
+    bool has_addr;            /* the endpoint most of them failed on, if one stood out */
+    struct an_addr addr;
+    uint16_t port;
+};
+typedef void (*an_condition_cb)(void *arg, const struct an_condition *c);
+void an_engine_set_condition_cb(struct an_engine *e, an_condition_cb fn);
+/* {"condition":"ENDPOINT_UNREACHABLE","group":..,"window":..,"start":..,"failing":..,
+ * "active":..,"share_pct":..,"endpoint":..,"port":..}; malloc'ed. */
+char *an_condition_json(const struct an_condition *c);
+
+/* A DNS answer the device at `client` received: name resolved to n addresses with their TTLs
+ * (seconds). Kept per device until the TTL (plus dns_grace_s) so that its flows to those
+ * addresses are judged by name (MUD, learnt names). IOTSEC_ERR_INVALID on a bad name,
+ * AN_NO_DEVICE when the client is no device. */
+int an_engine_dns(struct an_engine *e, const struct an_addr *client, const char *name,
+                  const struct an_addr *addrs, const uint32_t *ttls, unsigned n, double ts);
 
 /* key: the pseudonym key (at least 16 bytes; copied, and wiped on free). Returns NULL on a
  * bad config (window_s 0, max_devices 0), a short key, or no memory. */
@@ -271,6 +354,8 @@ struct an_stats {
     size_t state_bytes;   /* device table and its index: the analytics state */
     size_t binding_bytes; /* the UE address -> device binding (session state) */
     size_t fleet_bytes;   /* group and victim tables */
+    size_t dns_bytes;     /* the DNS answers kept per device */
+    uint64_t dns_dropped; /* answers not kept: the table was at its bound */
 };
 void an_engine_stats(const struct an_engine *e, struct an_stats *out);
 /* Bytes of one device's state, for the record. */
@@ -294,6 +379,10 @@ struct an_read_stats {
 typedef int (*an_record_fn)(void *arg, const struct an_flow *f, const struct an_label *l);
 int an_read_stream(FILE *in, enum an_format fmt, an_record_fn fn, void *arg,
                    struct an_read_stats *st);
+/* The same, with DNS answers handed to dns_fn (counted as records). */
+typedef int (*an_dns_fn)(void *arg, const struct an_dns *d);
+int an_read_stream_dns(FILE *in, enum an_format fmt, an_record_fn fn, an_dns_fn dns_fn, void *arg,
+                       struct an_read_stats *st);
 
 /* The offline evaluation of one or more captures: each is replayed in time order through
  * its own engine (captures are different networks and times), and every (device, window)
@@ -304,6 +393,21 @@ void an_eval_free(struct an_eval *ev);
 /* Replays one capture. name labels it in the output. Returns IOTSEC_OK, IOTSEC_ERR_IO
  * (unreadable), IOTSEC_ERR_INVALID (no record parsed at all) or IOTSEC_ERR_NOMEM. */
 int an_eval_capture(struct an_eval *ev, const char *name, FILE *in, enum an_format fmt);
+
+/* Which addresses are devices (captures hold routers, resolvers, DHCP servers): only these
+ * prefixes are devices (default: every local address). */
+void an_eval_set_devices(struct an_eval *ev, const struct an_prefixes *p);
+/* A device by address, its group (NULL: none) and the group's MUD (NULL: none), bound in
+ * every capture; once any is added, only added devices and set prefixes are devices. */
+struct an_mud;
+int an_eval_add_device(struct an_eval *ev, const struct an_addr *a, const char *group,
+                       const struct an_mud *mud);
+/* What a policy would do with each finding (a bit per action, named by names[bit]). */
+typedef unsigned (*an_eval_decide_fn)(void *arg, const struct an_finding *f);
+void an_eval_set_policy(struct an_eval *ev, an_eval_decide_fn fn, void *arg,
+                        const char *const *names, unsigned n);
+/* The FNV-1a group number the daemon gives a group name (0 for none). */
+uint32_t an_group_number(const char *name);
 
 struct an_confusion {
     uint64_t windows, tp, fp, tn, fn;
@@ -390,6 +494,7 @@ void analytics_flush(struct analytics *a);
 
 /* The schema of the persisted findings and mappings (analytics_store.c). */
 extern const char ANALYTICS_MIGRATION_1[];
+extern const char ANALYTICS_MIGRATION_MUD[]; /* MUD files per device group */
 
 /* One persisted finding as JSON ({"id","at","window","start","exception","level","device",
  * "supi","victim","evidence"}; malloc'ed, caller frees) into *out; IOTSEC_ERR_NOTFOUND when

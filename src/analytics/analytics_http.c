@@ -340,5 +340,7 @@ int analytics_admin_routes(struct http_server *srv, struct analytics *a)
         rc = http_server_route(srv, "GET", "/admin/v1/analytics/findings", handle_findings, a);
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "GET", "/admin/v1/analytics/stats", handle_stats, a);
+    if (rc == IOTSEC_OK && analytics_options_get(a)->store)
+        rc = analytics_mud_routes(srv, a);
     return rc;
 }

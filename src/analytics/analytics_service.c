@@ -21,6 +21,7 @@
 #include "analytics/an_key.h"
 #include "analytics/an_service.h"
 #include "analytics/an_store.h"
+#include "analytics/mud.h"
 #include "base/err.h"
 #include "base/hex.h"
 #include "base/log.h"
@@ -64,6 +65,7 @@ struct analytics {
     bool flushed_idle;     /* the timer closed the window since the last input */
     uint64_t findings;     /* findings reported since start */
     uint64_t batches, batches_rejected;
+    uint64_t conditions, dns_answers; /* fleet conditions reported; DNS answers taken */
 };
 
 /* ---- pseudonym -> SUPI ---- */
@@ -231,6 +233,17 @@ static void on_finding(void *arg, const struct an_finding *f)
     queue_finding(a, f, m ? m->supi : NULL, json);
 }
 
+/* A fleet-level condition (most of a group failing at once): an outage to report, said in
+ * the log and counted; no device is blamed for it. Under the lock. */
+static void on_condition(void *arg, const struct an_condition *c)
+{
+    struct analytics *a = arg;
+    a->conditions++;
+    char *json = an_condition_json(c);
+    log_msg(LOG_WARN, NULL, "analytics: fleet condition %s", json ? json : "(no memory)");
+    free(json);
+}
+
 void analytics_report_finding(struct analytics *a, const struct an_finding *f, const char *supi,
                               const char *json)
 {
@@ -271,7 +284,8 @@ static const struct knob knobs[] = {
     KNOB(scan_dsts),     KNOB(flood_flows),    KNOB(rate_pps),       KNOB(warmup_windows),
     KNOB(baseline_floor), KNOB(peer_min),      KNOB(peer_factor),    KNOB(new_dst),
     KNOB(rlf_raise),     KNOB(pingpong_raise), KNOB(access_raise),   KNOB(fleet_devices),
-    KNOB(fleet_flows),   KNOB(max_devices),
+    KNOB(fleet_flows),   KNOB(max_devices),    KNOB(learn_windows),  KNOB(dns_grace_s),
+    KNOB(outage_pct),
 };
 
 static int load_thresholds(const char *path, struct an_config *c, char *err, size_t err_len)
@@ -307,6 +321,11 @@ static int load_thresholds(const char *path, struct an_config *c, char *err, siz
         }
     }
     json_decref(o);
+    if (c->learn_windows > UINT16_MAX || c->outage_pct > 100) {
+        snprintf(err, err_len, "analytics thresholds %s: learn_windows at most 65535, outage_pct "
+                               "at most 100", path);
+        return IOTSEC_ERR_INVALID;
+    }
     return IOTSEC_OK;
 }
 
@@ -377,11 +396,14 @@ struct analytics *analytics_new(const struct analytics_options *o, char *err, si
         rc = map_rebuild(a, 32, 0, NULL);
     if (rc == IOTSEC_OK && a->o.store)
         rc = restore(a, err, err_len);
+    if (rc == IOTSEC_OK && a->o.store && (rc = analytics_mud_restore(a, a->o.store)) != IOTSEC_OK)
+        snprintf(err, err_len, "analytics: cannot read the MUD files: %s", iotsec_strerror(rc));
     if (rc != IOTSEC_OK) {
         analytics_free(a);
         return NULL;
     }
     an_engine_set_callbacks(a->e, on_finding, NULL, a);
+    an_engine_set_condition_cb(a->e, on_condition);
     return a;
 }
 
@@ -421,6 +443,14 @@ static uint32_t group_id(const char *name)
     for (; *name; name++)
         h = (h ^ (uint8_t)*name) * 16777619u;
     return h ? h : 1;
+}
+
+int analytics_group_mud(struct analytics *a, const char *group, const struct an_mud *mud)
+{
+    pthread_mutex_lock(&a->mu);
+    int rc = an_engine_set_mud(a->e, group_id(group), mud);
+    pthread_mutex_unlock(&a->mu);
+    return rc;
 }
 
 static double wall_now(void)
@@ -496,11 +526,37 @@ int analytics_signal(struct analytics *a, const char *supi, double t, enum an_si
 }
 
 /* Parses every line into flows (no engine call): a bad line rejects the batch. */
-static int parse_batch(const struct analytics *a, enum an_format fmt, const char *text,
-                       size_t len, struct an_flow **out, size_t *n,
-                       struct analytics_batch_result *r)
+struct batch_dns {
+    struct an_dns *d;
+    size_t *before; /* the flow index each answer comes before (input order) */
+    size_t n, cap;
+};
+
+static int keep_dns(struct batch_dns *b, const struct an_dns *d, size_t before)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 16;
+        struct an_dns *nd = realloc(b->d, cap * sizeof(*nd));
+        if (nd == NULL)
+            return IOTSEC_ERR_NOMEM;
+        b->d = nd;
+        size_t *nb = realloc(b->before, cap * sizeof(*nb));
+        if (nb == NULL)
+            return IOTSEC_ERR_NOMEM;
+        b->before = nb;
+        b->cap = cap;
+    }
+    b->d[b->n] = *d;
+    b->before[b->n++] = before;
+    return IOTSEC_OK;
+}
+
+static int parse_batch(const struct analytics *a, enum an_format fmt, const char *text, size_t len,
+                       struct an_flow **out, size_t *n, struct analytics_batch_result *r,
+                       struct batch_dns *dns)
 {
     struct an_parser p;
+    struct an_dns d;
     an_parser_init(&p, fmt);
     size_t cap = 0, line = 0;
     *out = NULL;
@@ -512,10 +568,20 @@ static int parse_batch(const struct analytics *a, enum an_format fmt, const char
         if (l > 0 && text[pos + l - 1] == '\r')
             l--;
         struct an_flow f;
-        int rc = an_parse_line(&p, text + pos, l, &f, NULL);
+        int rc = an_parse_record(&p, text + pos, l, &f, NULL, &d);
         pos = end + 1;
         if (rc == AN_LINE_SKIP)
             continue;
+        if (rc == AN_LINE_DNS) {
+            if (*n + dns->n >= a->o.max_records) {
+                snprintf(r->err, sizeof(r->err), "more than %zu records in one batch",
+                         a->o.max_records);
+                return IOTSEC_ERR_BUSY;
+            }
+            if (keep_dns(dns, &d, *n) != IOTSEC_OK)
+                return IOTSEC_ERR_NOMEM;
+            continue;
+        }
         if (rc != AN_LINE_RECORD) {
             r->bad_line = line;
             snprintf(r->err, sizeof(r->err), "line %zu is not a valid %s record", line,
@@ -537,20 +603,33 @@ static int parse_batch(const struct analytics *a, enum an_format fmt, const char
         }
         (*out)[(*n)++] = f;
     }
-    if (*n == 0 && line > 0 && r->err[0] == '\0')
+    if (*n == 0 && dns->n == 0 && line > 0 && r->err[0] == '\0')
         snprintf(r->err, sizeof(r->err), "no record in the batch");
     return IOTSEC_OK;
 }
 
 /* Counts parsed flows into the engine (under mu): the one ingestion entry every input
- * (HTTP batches, the IPFIX collector, the Kafka consumer) ends in. */
+ * (HTTP batches, the IPFIX collector, the Kafka consumer) ends in. dns (NULL: none) holds the
+ * DNS answers of the batch, each taken in before the flow it preceded in the input. */
 static int count_flows(struct analytics *a, const struct an_flow *flows, size_t n,
-                       struct analytics_batch_result *r)
+                       const struct batch_dns *dns, struct analytics_batch_result *r)
 {
+    static const struct batch_dns none = {0};
+    if (dns == NULL)
+        dns = &none;
     int rc = IOTSEC_OK;
+    size_t k = 0;
     uint64_t findings = a->findings;
     uint64_t late = a->e->late;
-    for (size_t i = 0; i < n && rc == IOTSEC_OK; i++) {
+    for (size_t i = 0; i <= n && rc == IOTSEC_OK; i++) {
+        for (; k < dns->n && dns->before[k] == i; k++) { /* the answers, in input order */
+            const struct an_dns *d = &dns->d[k];
+            if (an_engine_dns(a->e, &d->client, d->query, d->addr, d->ttl, d->n, d->ts) ==
+                IOTSEC_OK)
+                a->dns_answers++;
+        }
+        if (i == n)
+            break;
         int one = an_engine_ingest(a->e, &flows[i], NULL);
         if (one == IOTSEC_OK)
             r->counted++;
@@ -586,18 +665,18 @@ int analytics_ingest_text(struct analytics *a, enum an_format fmt, const char *t
     memset(r, 0, sizeof(*r));
     struct an_flow *flows;
     size_t n;
-    int rc = parse_batch(a, fmt, text, len, &flows, &n, r);
+    struct batch_dns dns = {0};
+    int rc = parse_batch(a, fmt, text, len, &flows, &n, r, &dns);
     pthread_mutex_lock(&a->mu);
     a->batches++;
-    if (rc != IOTSEC_OK) {
+    if (rc != IOTSEC_OK)
         a->batches_rejected++;
-        pthread_mutex_unlock(&a->mu);
-        free(flows);
-        return rc;
-    }
-    rc = count_flows(a, flows, n, r);
+    else
+        rc = count_flows(a, flows, n, &dns, r);
     pthread_mutex_unlock(&a->mu);
     free(flows);
+    free(dns.d);
+    free(dns.before);
     return rc;
 }
 
@@ -607,7 +686,7 @@ int analytics_ingest_flows(struct analytics *a, const struct an_flow *flows, siz
     memset(r, 0, sizeof(*r));
     pthread_mutex_lock(&a->mu);
     a->batches++;
-    int rc = count_flows(a, flows, n, r);
+    int rc = count_flows(a, flows, n, NULL, r);
     pthread_mutex_unlock(&a->mu);
     return rc;
 }
@@ -733,8 +812,11 @@ json_t *analytics_stats_json(struct analytics *a)
                           (json_int_t)a->batches, "batches_rejected",
                           (json_int_t)a->batches_rejected, "window_s", (int)a->e->cfg.window_s,
                           "key_epoch", (json_int_t)a->key.epoch);
-    if (o)
+    if (o) {
         json_object_set_new(o, "unsaved", json_integer((json_int_t)a->unsaved));
+        json_object_set_new(o, "fleet_conditions", json_integer((json_int_t)a->conditions));
+        json_object_set_new(o, "dns_answers", json_integer((json_int_t)a->dns_answers));
+    }
     pthread_mutex_unlock(&a->mu);
     return o;
 }

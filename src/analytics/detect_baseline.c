@@ -36,6 +36,7 @@ void an_baseline_eval(const struct an_config *c, const struct an_device *d,
         enum an_exception e = AN_EXC_TOO_FREQUENT_SERVICE_ACCESS;
         v->raise |= (uint16_t)(1u << e);
         v->hold |= (uint16_t)(1u << e);
+        v->ev[e] |= AN_EV_ABOVE_BASELINE;
         if (v->level[e] == 0) {
             v->level[e] = level(x, d->med_flows, d->mad_flows, k);
             v->source[e] = AN_SRC_BASELINE;
@@ -48,6 +49,7 @@ void an_baseline_eval(const struct an_config *c, const struct an_device *d,
         enum an_exception e = AN_EXC_WRONG_DESTINATION_ADDRESS;
         v->raise |= (uint16_t)(1u << e);
         v->hold |= (uint16_t)(1u << e);
+        v->ev[e] |= AN_EV_NEW_DSTS;
         if (v->level[e] == 0) {
             v->level[e] = level(dst, d->med_dst, d->mad_dst, k);
             v->source[e] = AN_SRC_BASELINE;

@@ -49,6 +49,7 @@ void an_peers_eval(const struct an_config *c, const struct an_group *g,
     enum an_exception e = AN_EXC_TOO_FREQUENT_SERVICE_ACCESS;
     v->raise |= (uint16_t)(1u << e);
     v->hold |= (uint16_t)(1u << e);
+    v->ev[e] |= AN_EV_ABOVE_PEERS;
     if (v->level[e] == 0) {
         uint64_t l = ft->flows_out / limit;
         v->level[e] = l >= 255 ? 255 : l < 1 ? 1 : (uint8_t)l;

@@ -42,6 +42,7 @@ static void evidence(struct an_verdict *v, enum an_exception x, bool raise, bool
     if (raise)
         v->raise |= (uint16_t)(1u << x);
     v->hold |= (uint16_t)(1u << x);
+    v->ev[x] |= AN_EV_SIGNALLING;
     if (level > v->level[x]) {
         v->level[x] = level;
         v->source[x] = AN_SRC_RULE;

@@ -34,6 +34,9 @@ void an_config_default(struct an_config *c)
     c->access_raise = 20;
     c->fleet_devices = 5;
     c->fleet_flows = 20;
+    c->learn_windows = 60;
+    c->dns_grace_s = 600;
+    c->outage_pct = 50;
     c->auto_bind = false;
     an_prefixes_private(&c->local);
 }
@@ -62,6 +65,7 @@ void an_engine_free(struct an_engine *e)
 {
     if (e == NULL)
         return;
+    an_mud_free_all(e);
     an_tables_free(e);
     an_fleet_free(e->fleet);
     hmac_sha256_wipe(&e->key);
@@ -76,6 +80,11 @@ void an_engine_set_callbacks(struct an_engine *e, an_finding_cb on_finding, an_w
     e->on_finding = on_finding;
     e->on_window = on_window;
     e->cb_arg = arg;
+}
+
+void an_engine_set_condition_cb(struct an_engine *e, an_condition_cb fn)
+{
+    e->on_condition = fn;
 }
 
 int an_engine_rekey(struct an_engine *e, const void *key, size_t key_len)
@@ -258,9 +267,7 @@ int an_engine_ingest(struct an_engine *e, const struct an_flow *f, struct an_pla
     }
     if ((rc = touch(e, w, idx)) != IOTSEC_OK)
         return rc;
-    struct an_device *d = an_dev(e, idx);
-    struct an_group *g = &e->groups[d->group];
-    an_features_add(d, f, out, an_hash_addr(out ? &f->resp : &f->orig, e->seed), &e->cfg, g->known);
+    an_features_add(e, idx, f, out, an_hash_addr(out ? &f->resp : &f->orig, e->seed));
     e->records++;
     if (where) {
         where->device = idx;
@@ -278,6 +285,9 @@ static void prefetch_device(const struct an_engine *e, const struct an_flow *f)
     const char *d = (const char *)an_dev(e, idx);
     for (size_t off = 0; off < sizeof(struct an_device); off += 64)
         __builtin_prefetch(d + off, 1);
+    if (e->dns.used) /* the MUD check looks the far end's name up */
+        __builtin_prefetch(
+            an_dns_slot_addr(&e->dns, idx, (uint32_t)an_hash_addr(&f->resp, e->seed) | 1u));
 }
 
 size_t an_engine_ingest_batch(struct an_engine *e, const struct an_flow *f, size_t n)
@@ -329,6 +339,8 @@ void an_engine_stats(const struct an_engine *e, struct an_stats *out)
     for (uint32_t i = 0; i < e->ngroups; i++)
         if (e->groups[i].known)
             out->fleet_bytes += AN_GROUP_KNOWN_BITS / 8;
+    out->dns_bytes = (size_t)e->dns.cap * sizeof(struct an_dns_slot);
+    out->dns_dropped = e->dns.dropped;
 }
 
 int an_engine_device_pseudonym(const struct an_engine *e, uint32_t device, uint8_t out[16])

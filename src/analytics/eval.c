@@ -11,15 +11,19 @@
 #include <string.h>
 
 #include "analytics/an_int.h"
+#include "analytics/mud.h"
 #include "base/err.h"
 #include "crypto/rand.h"
 
 #define MAX_LABELS   31
 #define NAME_MAX_LEN 200
+#define MAX_ACTIONS  8
+#define MAX_DEVICES  4096 /* devices named by --devices FILE */
 
 struct ev_rec {
     struct an_flow f;
     uint64_t seq; /* input order: ties in ts keep it */
+    uint32_t dns; /* a DNS answer (index + 1 into dns[]) instead of a flow; 0: a flow */
     uint8_t mal, label;
 };
 
@@ -30,6 +34,11 @@ struct ev_truth {
     uint32_t mal_windows; /* malicious windows so far */
     uint32_t first;       /* 1-based malicious window of the first detection; 0 none */
     char addr[48];        /* the device's address, for the report only */
+    /* what the detectors and the policy did with the device, whatever the labels */
+    uint32_t windows, flagged;
+    int64_t first_flagged; /* the window index; -1 none */
+    uint32_t exc[AN_EXC_COUNT];
+    uint32_t act[MAX_ACTIONS];
 };
 
 struct ev_count {
@@ -43,6 +52,14 @@ struct ev_capture {
     uint64_t records, bad_lines, no_device, late;
     uint32_t devices, infected, within3;
     json_t *first;
+    json_t *report;      /* per device */
+    uint64_t conditions; /* fleet conditions reported */
+};
+
+struct ev_device {
+    struct an_addr addr;
+    uint32_t group;
+    struct an_mud *mud; /* owned; NULL: none */
 };
 
 struct an_eval {
@@ -57,7 +74,68 @@ struct an_eval {
     struct ev_capture *cur;
     struct ev_rec *recs;
     size_t nrecs, crecs;
+    struct an_dns *dns;
+    size_t ndns, cdns;
+    struct an_engine *engine; /* the capture's, while it is replayed */
+    bool restrict_devices;    /* only the listed devices and prefixes are devices */
+    struct ev_device *devs;
+    size_t ndevs;
+    an_eval_decide_fn decide;
+    void *decide_arg;
+    const char *const *act_names;
+    unsigned nact;
 };
+
+uint32_t an_group_number(const char *name)
+{
+    if (name == NULL || name[0] == '\0')
+        return 0;
+    uint32_t h = 2166136261u; /* FNV-1a, as the daemon numbers a group name */
+    for (; *name; name++)
+        h = (h ^ (uint8_t)*name) * 16777619u;
+    return h ? h : 1;
+}
+
+void an_eval_set_devices(struct an_eval *ev, const struct an_prefixes *p)
+{
+    ev->cfg.local = *p;
+    ev->restrict_devices = true;
+}
+
+int an_eval_add_device(struct an_eval *ev, const struct an_addr *a, const char *group,
+                       const struct an_mud *mud)
+{
+    if (ev->ndevs == MAX_DEVICES)
+        return IOTSEC_ERR_BUSY;
+    if (!ev->restrict_devices) {
+        ev->cfg.local.n = 0; /* only what is listed */
+        ev->restrict_devices = true;
+    }
+    struct ev_device *d = realloc(ev->devs, (ev->ndevs + 1) * sizeof(*d));
+    if (d == NULL)
+        return IOTSEC_ERR_NOMEM;
+    ev->devs = d;
+    d = &ev->devs[ev->ndevs];
+    d->addr = *a;
+    d->group = an_group_number(group);
+    d->mud = NULL;
+    if (mud && d->group) {
+        if ((d->mud = malloc(sizeof(*mud))) == NULL)
+            return IOTSEC_ERR_NOMEM;
+        *d->mud = *mud;
+    }
+    ev->ndevs++;
+    return IOTSEC_OK;
+}
+
+void an_eval_set_policy(struct an_eval *ev, an_eval_decide_fn fn, void *arg,
+                        const char *const *names, unsigned n)
+{
+    ev->decide = fn;
+    ev->decide_arg = arg;
+    ev->act_names = names;
+    ev->nact = n > MAX_ACTIONS ? MAX_ACTIONS : n;
+}
 
 struct an_eval *an_eval_new(const struct an_config *c)
 {
@@ -73,8 +151,14 @@ void an_eval_free(struct an_eval *ev)
 {
     if (ev == NULL)
         return;
-    for (unsigned i = 0; i < ev->ncaps; i++)
+    for (unsigned i = 0; i < ev->ncaps; i++) {
         json_decref(ev->caps[i].first);
+        json_decref(ev->caps[i].report);
+    }
+    for (size_t i = 0; i < ev->ndevs; i++)
+        free(ev->devs[i].mud);
+    free(ev->devs);
+    free(ev->dns);
     free(ev->caps);
     free(ev->truth);
     free(ev->recs);
@@ -109,9 +193,51 @@ static int buffer_record(void *arg, const struct an_flow *f, const struct an_lab
     struct ev_rec *r = &ev->recs[ev->nrecs];
     r->f = *f;
     r->seq = ev->nrecs++;
+    r->dns = 0;
     r->mal = l->present && l->malicious;
     r->label = r->mal ? label_slot(ev, l->detail) : 0;
     return IOTSEC_OK;
+}
+
+static int buffer_dns(void *arg, const struct an_dns *d)
+{
+    struct an_eval *ev = arg;
+    if (ev->ndns == ev->cdns) {
+        size_t cap = ev->cdns ? ev->cdns * 2 : 256;
+        struct an_dns *n = realloc(ev->dns, cap * sizeof(*n));
+        if (n == NULL)
+            return IOTSEC_ERR_NOMEM;
+        ev->dns = n;
+        ev->cdns = cap;
+    }
+    ev->dns[ev->ndns++] = *d;
+    struct an_flow f;
+    memset(&f, 0, sizeof(f));
+    f.ts = d->ts;
+    struct an_label none = {0};
+    int rc = buffer_record(ev, &f, &none);
+    if (rc == IOTSEC_OK)
+        ev->recs[ev->nrecs - 1].dns = (uint32_t)ev->ndns;
+    return rc;
+}
+
+static void on_finding(void *arg, const struct an_finding *f)
+{
+    struct an_eval *ev = arg;
+    uint32_t idx = an_dev_find(ev->engine, f->device);
+    if (idx >= ev->ntruth)
+        return;
+    struct ev_truth *t = &ev->truth[idx];
+    t->exc[f->exc]++;
+    unsigned acts = ev->decide ? ev->decide(ev->decide_arg, f) : 0;
+    for (unsigned a = 0; a < ev->nact; a++)
+        t->act[a] += acts >> a & 1;
+}
+
+static void on_condition(void *arg, const struct an_condition *c)
+{
+    (void)c;
+    ((struct an_eval *)arg)->cur->conditions++;
 }
 
 static int by_time(const void *a, const void *b)
@@ -131,6 +257,9 @@ static void on_window(void *arg, uint32_t idx, int64_t window, bool flagged)
     struct ev_truth *t = &ev->truth[idx];
     bool mal = t->open && t->window == window && t->mal;
     c->windows++;
+    t->windows++;
+    if (flagged && t->flagged++ == 0)
+        t->first_flagged = window;
     if (mal) {
         t->mal_windows++;
         if (flagged && t->first == 0)
@@ -185,13 +314,30 @@ static int replay(struct an_eval *ev)
     struct an_engine *e = an_engine_new(&ev->cfg, key, sizeof(key));
     if (e == NULL)
         return IOTSEC_ERR_NOMEM;
-    an_engine_set_callbacks(e, NULL, on_window, ev);
+    an_engine_set_callbacks(e, on_finding, on_window, ev);
+    an_engine_set_condition_cb(e, on_condition);
+    ev->engine = e;
     qsort(ev->recs, ev->nrecs, sizeof(*ev->recs), by_time);
     if (ev->truth)
         memset(ev->truth, 0, ev->ntruth * sizeof(*ev->truth));
     int rc = IOTSEC_OK;
+    for (size_t i = 0; i < ev->ndevs && rc == IOTSEC_OK; i++) {
+        const struct ev_device *d = &ev->devs[i];
+        char id[64] = "ip:";
+        an_addr_format(&d->addr, id + 3, sizeof(id) - 3);
+        rc = an_engine_bind(e, &d->addr, id, d->group);
+        if (rc == IOTSEC_OK && d->mud)
+            rc = an_engine_set_mud(e, d->group, d->mud);
+    }
     for (size_t i = 0; i < ev->nrecs && rc == IOTSEC_OK; i++) {
         struct an_placement p;
+        if (ev->recs[i].dns) {
+            const struct an_dns *d = &ev->dns[ev->recs[i].dns - 1];
+            int r = an_engine_dns(e, &d->client, d->query, d->addr, d->ttl, d->n, d->ts);
+            if (r == IOTSEC_ERR_NOMEM)
+                rc = r;
+            continue;
+        }
         int r = an_engine_ingest(e, &ev->recs[i].f, &p);
         if (r == IOTSEC_OK)
             rc = note_truth(ev, &ev->recs[i], &p);
@@ -204,15 +350,39 @@ static int replay(struct an_eval *ev)
     ev->cur->no_device = st.no_device;
     ev->cur->late = st.late;
     ev->cur->devices = st.devices;
+    ev->engine = NULL;
     an_engine_free(e);
     return rc;
+}
+
+static json_t *device_report(const struct an_eval *ev, const struct ev_truth *t)
+{
+    json_t *exc = json_object(), *pol = json_object();
+    for (int x = 0; x < AN_EXC_COUNT; x++)
+        if (t->exc[x])
+            json_object_set_new(exc, an_exception_name((enum an_exception)x),
+                                json_integer(t->exc[x]));
+    for (unsigned a = 0; a < ev->nact; a++)
+        if (t->act[a])
+            json_object_set_new(pol, ev->act_names[a], json_integer(t->act[a]));
+    json_t *o = json_pack("{s:I,s:I,s:b,s:o,s:o}", "windows", (json_int_t)t->windows,
+                          "flagged_windows", (json_int_t)t->flagged, "flagged", t->flagged > 0,
+                          "exceptions", exc, "policy", pol);
+    json_object_set_new(o, "first_flagged_window",
+                        t->flagged ? json_integer((json_int_t)t->first_flagged) : json_null());
+    if (t->mal_windows)
+        json_object_set_new(o, "malicious_windows", json_integer(t->mal_windows));
+    return o;
 }
 
 static void first_detections(struct an_eval *ev, struct ev_capture *cap)
 {
     cap->first = json_object();
+    cap->report = json_object();
     for (uint32_t i = 0; i < ev->ntruth; i++) {
         struct ev_truth *t = &ev->truth[i];
+        if (t->windows && t->addr[0])
+            json_object_set_new(cap->report, t->addr, device_report(ev, t));
         if (t->mal_windows == 0)
             continue;
         cap->infected++;
@@ -232,8 +402,9 @@ int an_eval_capture(struct an_eval *ev, const char *name, FILE *in, enum an_form
     snprintf(cap->name, sizeof(cap->name), "%s", name);
     ev->cur = cap;
     ev->nrecs = 0;
+    ev->ndns = 0;
     struct an_read_stats rs;
-    int rc = an_read_stream(in, fmt, buffer_record, ev, &rs);
+    int rc = an_read_stream_dns(in, fmt, buffer_record, buffer_dns, ev, &rs);
     cap->records = rs.records;
     cap->bad_lines = rs.bad_lines;
     if (rc == IOTSEC_OK && rs.records == 0)
@@ -294,6 +465,53 @@ static json_t *per_label(const struct an_eval *ev)
     return o;
 }
 
+/* Adds n to o[key1][key2] (objects created on the way). */
+static void bump(json_t *o, const char *k1, const char *k2, json_int_t n)
+{
+    json_t *a = json_object_get(o, k1);
+    if (a == NULL) {
+        a = json_object();
+        json_object_set_new(o, k1, a);
+    }
+    json_t *v = json_object_get(a, k2);
+    json_object_set_new(a, k2, json_integer((v ? json_integer_value(v) : 0) + n));
+}
+
+/* Judged per device, not per address: how many were flagged, and per exception type and per
+ * policy action how many devices (and findings) it concerned. */
+static json_t *summary(const struct an_eval *ev, const struct an_confusion *tot)
+{
+    json_int_t devices = 0, flagged = 0, flagged_windows = 0, conditions = 0;
+    json_t *per_exc = json_object(), *per_act = json_object();
+    for (unsigned i = 0; i < ev->ncaps; i++) {
+        const char *addr;
+        json_t *d;
+        conditions += (json_int_t)ev->caps[i].conditions;
+        json_object_foreach(ev->caps[i].report, addr, d)
+        {
+            devices++;
+            flagged += json_is_true(json_object_get(d, "flagged"));
+            flagged_windows += json_integer_value(json_object_get(d, "flagged_windows"));
+            const char *k;
+            json_t *v;
+            json_object_foreach(json_object_get(d, "exceptions"), k, v)
+            {
+                bump(per_exc, k, "findings", json_integer_value(v));
+                bump(per_exc, k, "devices", 1);
+            }
+            json_object_foreach(json_object_get(d, "policy"), k, v)
+            {
+                bump(per_act, k, "findings", json_integer_value(v));
+                bump(per_act, k, "devices", 1);
+            }
+        }
+    }
+    return json_pack("{s:I,s:I,s:I,s:o,s:o,s:o,s:I}", "devices", devices, "flagged", flagged,
+                     "flagged_windows", flagged_windows, "flagged_window_share",
+                     rate((uint64_t)flagged_windows, tot->windows), "per_exception", per_exc,
+                     "policy_would", per_act, "fleet_conditions", conditions);
+}
+
 char *an_eval_json(const struct an_eval *ev)
 {
     struct an_confusion tot;
@@ -312,6 +530,8 @@ char *an_eval_json(const struct an_eval *ev)
         json_object_set_new(c, "devices", json_integer(cap->devices));
         put_confusion(c, &cap->c);
         json_object_set(c, "first_detection_window", cap->first);
+        json_object_set(c, "per_device", cap->report);
+        json_object_set_new(c, "fleet_conditions", json_integer((json_int_t)cap->conditions));
         json_array_append_new(caps, c);
         const char *addr;
         json_t *v;
@@ -325,6 +545,7 @@ char *an_eval_json(const struct an_eval *ev)
         within3 += cap->within3;
     }
     json_object_set_new(o, "first_detection_window", first);
+    json_object_set_new(o, "devices", summary(ev, &tot));
     json_object_set_new(o, "infected_devices", json_integer(infected));
     json_object_set_new(o, "flagged_within_3", json_integer(within3));
     json_object_set_new(o, "captures", caps);

@@ -22,6 +22,53 @@ const char *an_exception_name(enum an_exception e)
     return (unsigned)e < AN_EXC_COUNT ? exc_names[e] : "UNKNOWN";
 }
 
+const char *an_evidence_name(unsigned bit)
+{
+    static const char *const names[AN_EV_COUNT] = {"failed_openings",
+                                                   "named_destination",
+                                                   "outside_mud",
+                                                   "new_destinations",
+                                                   "scan",
+                                                   "unanswered",
+                                                   "identical_requests",
+                                                   "above_own_baseline",
+                                                   "above_peers",
+                                                   "fleet_convergence",
+                                                   "large_rate_flow",
+                                                   "signalling"};
+    return bit < AN_EV_COUNT ? names[bit] : "unknown";
+}
+
+static json_t *signal_list(uint16_t bits)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; i < AN_EV_COUNT; i++)
+        if (bits >> i & 1)
+            json_array_append_new(a, json_string(an_evidence_name(i)));
+    return a;
+}
+
+/* The evidence that fired, beside the TS 29.520 object: what a human needs to judge it. */
+static json_t *evidence_json(const struct an_finding *f)
+{
+    const struct an_evidence *e = &f->ev;
+    json_t *o = json_pack(
+        "{s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "signals", signal_list(e->signals),
+        "window_signals", signal_list(e->window), "flows_out", (json_int_t)e->flows_out,
+        "tcp_failed", (json_int_t)e->tcp_failed, "failed_to_expected", (json_int_t)e->fail_expected,
+        "top_flows", (json_int_t)e->top_flows, "top_unanswered", (json_int_t)e->top_unanswered,
+        "top_identical", (json_int_t)e->top_identical, "outside_mud", (json_int_t)e->mud_out,
+        "new_destinations", (json_int_t)e->new_dst, "distinct_destinations",
+        (json_int_t)e->distinct_dst, "learning", e->learning, "mud", e->mud);
+    if (o && e->baseline_flows > 0)
+        json_object_set_new(o, "baseline_flows", json_real(e->baseline_flows));
+    if (o && e->peer_median)
+        json_object_set_new(o, "peers_median_flows", json_integer(e->peer_median));
+    if (o && e->fleet_devices)
+        json_object_set_new(o, "fleet_devices", json_integer(e->fleet_devices));
+    return o;
+}
+
 static const char *trend_name(enum an_trend t)
 {
     /* "UNKNOW" is the spelling of TS 29.520's ExceptionTrend enumeration. */
@@ -97,6 +144,9 @@ char *an_finding_json(const struct an_finding *f)
                   start, "source", source_name(f->source), "abnormalBehaviour", ab);
     if (o == NULL)
         return NULL;
+    json_t *ev = evidence_json(f);
+    if (ev)
+        json_object_set_new(o, "evidence", ev);
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;

@@ -27,20 +27,31 @@ void an_parser_init(struct an_parser *p, enum an_format format)
         p->col[i] = -1;
 }
 
-int an_parse_line(struct an_parser *p, const char *line, size_t len, struct an_flow *flow,
-                  struct an_label *label)
+int an_parse_record(struct an_parser *p, const char *line, size_t len, struct an_flow *flow,
+                    struct an_label *label, struct an_dns *dns)
 {
     if (line == NULL || flow == NULL)
         return IOTSEC_ERR_INVALID;
+    struct an_dns scratch;
+    int rc = IOTSEC_ERR_INVALID;
     switch (p->format) {
     case AN_FMT_ZEEK:
-        return an_parse_zeek_line(p, line, len, flow, label);
+        rc = an_parse_zeek_line(p, line, len, flow, label, dns ? dns : &scratch);
+        break;
     case AN_FMT_IOT23:
-        return an_parse_iot23_line(p, line, len, flow, label);
+        rc = an_parse_iot23_line(p, line, len, flow, label);
+        break;
     case AN_FMT_JSONL:
-        return an_parse_jsonl_line(line, len, flow, label);
+        rc = an_parse_jsonl_line(line, len, flow, label, dns ? dns : &scratch);
+        break;
     }
-    return IOTSEC_ERR_INVALID;
+    return rc == AN_LINE_DNS && dns == NULL ? AN_LINE_SKIP : rc;
+}
+
+int an_parse_line(struct an_parser *p, const char *line, size_t len, struct an_flow *flow,
+                  struct an_label *label)
+{
+    return an_parse_record(p, line, len, flow, label, NULL);
 }
 
 /* Reads one line into buf (cap bytes) without its newline. A longer line is consumed to its
@@ -64,22 +75,35 @@ static long read_line(FILE *in, char *buf, size_t cap)
 int an_read_stream(FILE *in, enum an_format fmt, an_record_fn fn, void *arg,
                    struct an_read_stats *st)
 {
+    return an_read_stream_dns(in, fmt, fn, NULL, arg, st);
+}
+
+int an_read_stream_dns(FILE *in, enum an_format fmt, an_record_fn fn, an_dns_fn dns_fn, void *arg,
+                       struct an_read_stats *st)
+{
     struct an_parser p;
     an_parser_init(&p, fmt);
     memset(st, 0, sizeof(*st));
     char *line = malloc(MAX_LINE + 2);
-    if (line == NULL)
+    struct an_dns *dns = dns_fn ? malloc(sizeof(*dns)) : NULL;
+    if (line == NULL || (dns_fn && dns == NULL)) {
+        free(line);
+        free(dns);
         return IOTSEC_ERR_NOMEM;
+    }
     long n;
     int rc = IOTSEC_OK;
     while (rc == IOTSEC_OK && (n = read_line(in, line, MAX_LINE + 2)) != -1) {
         st->lines++;
         struct an_flow f;
         struct an_label l;
-        int r = n < 0 ? IOTSEC_ERR_INVALID : an_parse_line(&p, line, (size_t)n, &f, &l);
+        int r = n < 0 ? IOTSEC_ERR_INVALID : an_parse_record(&p, line, (size_t)n, &f, &l, dns);
         if (r == AN_LINE_RECORD) {
             st->records++;
             rc = fn(arg, &f, &l);
+        } else if (r == AN_LINE_DNS) {
+            st->records++;
+            rc = dns_fn(arg, dns);
         } else if (r == AN_LINE_SKIP) {
             st->skipped++;
         } else {
@@ -91,5 +115,6 @@ int an_read_stream(FILE *in, enum an_format fmt, an_record_fn fn, void *arg,
     if (rc == IOTSEC_OK && ferror(in))
         rc = IOTSEC_ERR_IO;
     free(line);
+    free(dns);
     return rc;
 }

@@ -56,8 +56,7 @@ int an_parse_iso8601(const char *s, size_t len, double *out);
 int an_split(const char *line, size_t len, char sep, const char **start, size_t *flen, int max);
 
 int an_parse_zeek_line(struct an_parser *p, const char *line, size_t len, struct an_flow *f,
-                       struct an_label *l);
-int an_parse_zeek_json(const char *line, size_t len, struct an_flow *f, struct an_label *l);
+                       struct an_label *l, struct an_dns *dns);
 int an_parse_iot23_line(struct an_parser *p, const char *line, size_t len, struct an_flow *f,
                         struct an_label *l);
 /* The opening's outcome from the TCP flags one direction of a flow carried (cumulative, as
@@ -67,6 +66,17 @@ int an_parse_iot23_line(struct an_parser *p, const char *line, size_t len, struc
  * responder's own record (a separate uniflow) says established too, which is harmless. */
 uint8_t an_outcome_uniflow(uint16_t flags);
 
-int an_parse_jsonl_line(const char *line, size_t len, struct an_flow *f, struct an_label *l);
+int an_parse_jsonl_line(const char *line, size_t len, struct an_flow *f, struct an_label *l,
+                        struct an_dns *dns);
+int an_parse_zeek_json(const char *line, size_t len, struct an_flow *f, struct an_label *l,
+                       struct an_dns *dns);
+/* ingest_dns.c: DNS answers in our JSON line, Zeek's JSON and Zeek's TSV dns.log. */
+struct json_t;
+int an_dns_from_ours(struct json_t *o, struct an_dns *d);
+int an_dns_from_zeek_json(struct json_t *o, struct an_dns *d);
+/* #fields of a dns.log: fills p->dcol; false if the header is not a dns.log's. */
+bool an_dns_header(struct an_parser *p, const char **start, const size_t *flen, int n);
+int an_dns_from_tsv(const struct an_parser *p, const char **start, const size_t *flen, int n,
+                    struct an_dns *d);
 
 #endif

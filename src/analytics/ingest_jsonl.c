@@ -109,7 +109,8 @@ static int get_label(json_t *o, struct an_label *l)
     return IOTSEC_OK;
 }
 
-int an_parse_jsonl_line(const char *line, size_t len, struct an_flow *f, struct an_label *l)
+int an_parse_jsonl_line(const char *line, size_t len, struct an_flow *f, struct an_label *l,
+                        struct an_dns *dns)
 {
     size_t i = 0;
     while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
@@ -122,6 +123,11 @@ int an_parse_jsonl_line(const char *line, size_t len, struct an_flow *f, struct 
         memset(l, 0, sizeof(*l));
     uint64_t sport = 0, dport = 0;
     int rc = json_is_object(o) ? IOTSEC_OK : IOTSEC_ERR_INVALID;
+    if (rc == IOTSEC_OK && json_object_get(o, "dns") != NULL) {
+        rc = an_dns_from_ours(o, dns);
+        json_decref(o);
+        return rc == IOTSEC_OK ? AN_LINE_DNS : rc;
+    }
     if (rc == IOTSEC_OK &&
         (get_seconds(o, "ts", 1e11, true, &f->ts) ||
          get_seconds(o, "duration", 1e9, false, &f->duration) || get_addr(o, "src", &f->orig) ||

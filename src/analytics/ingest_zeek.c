@@ -43,6 +43,11 @@ static int read_fields_header(struct an_parser *p, const char *line, size_t len)
         return IOTSEC_ERR_INVALID;
     for (int i = 0; i < F_COUNT; i++)
         p->col[i] = -1;
+    if (an_dns_header(p, start + 1, flen + 1, n - 1)) {
+        p->ncols = n - 1;
+        p->have_header = true;
+        return AN_LINE_SKIP;
+    }
     for (int i = 1; i < n; i++) { /* start[0] is "#fields" */
         int f = an_field_by_name(start[i], flen[i]);
         if (f >= 0)
@@ -56,13 +61,13 @@ static int read_fields_header(struct an_parser *p, const char *line, size_t len)
 }
 
 int an_parse_zeek_line(struct an_parser *p, const char *line, size_t len, struct an_flow *f,
-                       struct an_label *l)
+                       struct an_label *l, struct an_dns *dns)
 {
     if (len == 0)
         return AN_LINE_SKIP;
     if (line[0] == '{' || p->json) {
         p->json = true;
-        return an_parse_zeek_json(line, len, f, l);
+        return an_parse_zeek_json(line, len, f, l, dns);
     }
     if (line[0] == '#') {
         if (len > 8 && memcmp(line, "#fields\t", 8) == 0)
@@ -78,6 +83,9 @@ int an_parse_zeek_line(struct an_parser *p, const char *line, size_t len, struct
         n = split_spaced_tail(start, flen, n, AN_MAX_COLUMNS);
     if (n != p->ncols)
         return IOTSEC_ERR_INVALID;
+    if (p->dns)
+        return an_dns_from_tsv(p, start, flen, n, dns) == IOTSEC_OK ? AN_LINE_DNS
+                                                                    : IOTSEC_ERR_INVALID;
     struct an_rec r;
     an_rec_start(&r, f, l);
     for (int i = 0; i < F_COUNT; i++)
@@ -108,12 +116,18 @@ static int set_json(struct an_rec *r, enum an_field f, json_t *v)
     return an_rec_set(r, f, buf, (size_t)n);
 }
 
-int an_parse_zeek_json(const char *line, size_t len, struct an_flow *f, struct an_label *l)
+int an_parse_zeek_json(const char *line, size_t len, struct an_flow *f, struct an_label *l,
+                       struct an_dns *dns)
 {
     json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_object(o)) {
         json_decref(o);
         return IOTSEC_ERR_INVALID;
+    }
+    if (json_object_get(o, "query") != NULL) { /* a dns.log line */
+        int rc = an_dns_from_zeek_json(o, dns);
+        json_decref(o);
+        return rc == IOTSEC_OK ? AN_LINE_DNS : rc;
     }
     struct an_rec r;
     an_rec_start(&r, f, l);

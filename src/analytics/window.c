@@ -10,7 +10,10 @@
 /* A device votes for a victim when one destination took most of its flows, and many. */
 static bool votes(const struct an_config *c, const struct an_window *w)
 {
-    return w->top_flows >= c->fleet_flows && 2 * (uint64_t)w->top_flows > w->flows_out;
+    /* Not for what the device is made to use (its cloud, local discovery): a fleet retrying
+     * its own dead endpoint is an outage (detect_outage.c), not a botnet. */
+    return w->top_flows >= c->fleet_flows && 2 * (uint64_t)w->top_flows > w->flows_out &&
+           2 * (uint32_t)w->top_expl < w->top_flows;
 }
 
 static unsigned ratio_of(uint32_t part, uint32_t whole)
@@ -26,7 +29,8 @@ static unsigned involved(const struct an_device *d, enum an_exception x)
     const struct an_window *w = &d->win;
     switch (x) {
     case AN_EXC_WRONG_DESTINATION_ADDRESS:
-        return ratio_of((uint32_t)w->tcp_failed + w->suspect_hits, w->flows_out);
+        return ratio_of((uint32_t)w->tcp_failed - w->fail_expl + w->suspect_hits + w->mud_out,
+                        w->flows_out);
     case AN_EXC_SUSPICION_OF_DDOS_ATTACK:
         return ratio_of(w->top_flows, w->flows_out);
     case AN_EXC_UNEXPECTED_LARGE_RATE_FLOW:
@@ -36,8 +40,46 @@ static unsigned involved(const struct an_device *d, enum an_exception x)
     }
 }
 
+/* Confidence follows the evidence: fleet convergence, or two independent signals in the
+ * device's window, are high (>= 90: the default policy's bar for isolation); one signal
+ * raising is 70 (60 for the statistical tiers), an alarm merely held is 50. */
+static unsigned confidence_of(const struct an_device *d, const struct an_verdict *v,
+                              enum an_exception x, enum an_source src, uint16_t all)
+{
+    if (src == AN_SRC_FLEET)
+        return 95;
+    if (!(v->raise >> x & 1))
+        return 50;
+    if (__builtin_popcount(all & ~(unsigned)AN_EV_NAMED_DST) >= 2)
+        return 90;
+    (void)d;
+    return src == AN_SRC_RULE ? 70 : 60;
+}
+
+static void fill_evidence(const struct an_engine *e, const struct an_device *d,
+                          const struct an_features *ft, const struct an_verdict *v,
+                          enum an_exception x, uint16_t all, struct an_evidence *ev)
+{
+    ev->signals = v->ev[x];
+    ev->window = all;
+    ev->flows_out = ft->flows_out;
+    ev->tcp_failed = ft->tcp_failed;
+    ev->fail_expected = ft->fail_expl;
+    ev->top_flows = ft->top_flows;
+    ev->top_unanswered = ft->top_unans;
+    ev->top_identical = ft->top_same;
+    ev->mud_out = ft->mud_out;
+    ev->new_dst = ft->new_dst;
+    ev->distinct_dst = (uint32_t)(ft->distinct_dst + 0.5);
+    ev->baseline_flows = d->learned >= e->cfg.warmup_windows ? d->med_flows : 0;
+    ev->peer_median = v->peer_median;
+    ev->fleet_devices = v->fleet_devices;
+    ev->learning = ft->learning;
+    ev->mud = e->groups[d->group].mud != NULL;
+}
+
 static void emit(struct an_engine *e, const struct an_device *d, const struct an_verdict *v,
-                 enum an_exception x)
+                 const struct an_features *ft, uint16_t all, enum an_exception x)
 {
     const struct an_window *w = &d->win;
     struct an_finding f;
@@ -54,15 +96,13 @@ static void emit(struct an_engine *e, const struct an_device *d, const struct an
               : f.level < prev ? AN_TREND_DOWN
                                : AN_TREND_STABLE;
     f.ratio = involved(d, x);
-    f.confidence = f.source == AN_SRC_FLEET  ? 95
-                   : f.source != AN_SRC_RULE ? 60
-                   : (v->raise >> x & 1)     ? 90
-                                             : 70;
+    f.confidence = confidence_of(d, v, x, f.source, all);
+    fill_evidence(e, d, ft, v, x, all, &f.ev);
     static const struct an_addr zero;
     if (v->want_addr[x] == 1 && memcmp(&w->top_dst, &zero, sizeof(zero))) {
         f.has_addr = true, f.addr = w->top_dst, f.port = w->top_port, f.proto = w->top_proto;
     } else if (v->want_addr[x] == 2 && memcmp(&w->fail_dst, &zero, sizeof(zero))) {
-        f.has_addr = true, f.addr = w->fail_dst, f.port = w->fail_port, f.proto = AN_PROTO_TCP;
+        f.has_addr = true, f.addr = w->fail_dst, f.port = w->fail_port, f.proto = w->fail_proto;
     }
     f.freq = (double)(w->flows_out + w->flows_in) / e->cfg.window_s;
     f.vol = (uint64_t)w->bytes_out + w->bytes_in;
@@ -86,6 +126,8 @@ static void fleet_verdict(struct an_engine *e, const struct an_device *d,
     v->level[x] = (uint8_t)(level > 255 ? 255 : level < 1 ? 1 : level);
     v->source[x] = AN_SRC_FLEET;
     v->want_addr[x] = 1;
+    v->ev[x] |= AN_EV_FLEET;
+    v->fleet_devices = n;
 }
 
 static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **alarmed, uint32_t *n,
@@ -96,7 +138,12 @@ static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **al
     struct an_features ft;
     struct an_verdict v;
     memset(&v, 0, sizeof(v));
+    const struct an_group *g = &e->groups[d->group];
+    if (d->group != 0 && g->outage)
+        d->win.fail_expl = d->win.tcp_failed; /* shared by most of its fleet: an outage */
+    v.peer_median = d->group != 0 ? g->median : 0;
     an_features_compute(d, &ft);
+    ft.learning = d->learned < c->learn_windows;
     an_rules_eval(c, d, &ft, &v);
     an_baseline_eval(c, d, &ft, &v);
     an_signal_eval(c, d, &v);
@@ -104,11 +151,16 @@ static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **al
         an_peers_eval(c, &e->groups[d->group], &ft, &v);
     fleet_verdict(e, d, &ft, &v);
     an_rules_settle(c, d, &v);
-    if ((d->active >> AN_EXC_WRONG_DESTINATION_ADDRESS & 1) && d->win.tcp_failed)
+    if ((d->active >> AN_EXC_WRONG_DESTINATION_ADDRESS & 1) &&
+        (d->win.tcp_failed || d->win.mud_out))
         an_rules_remember(d, d->win.fail_hash);
+    uint16_t all = 0;
     for (int x = 0; x < AN_EXC_COUNT; x++)
         if (d->active >> x & 1)
-            emit(e, d, &v, (enum an_exception)x);
+            all |= v.ev[x];
+    for (int x = 0; x < AN_EXC_COUNT; x++)
+        if (d->active >> x & 1)
+            emit(e, d, &v, &ft, all, (enum an_exception)x);
     if (touched && e->on_window)
         e->on_window(e->cb_arg, idx, e->base + e->cur, d->active != 0);
     if (touched && d->active == 0) {
@@ -129,13 +181,17 @@ void an_window_close(struct an_engine *e)
         struct an_device *d = an_dev(e, e->touched[i]);
         if (i + 8 < e->ntouched)
             __builtin_prefetch(an_dev(e, e->touched[i + 8]));
-        if (d->group != 0)
+        if (d->group != 0) {
             an_peers_tally(&e->groups[d->group], d->win.flows_out);
+            an_outage_tally(&e->groups[d->group], d);
+        }
         if (votes(c, &d->win))
             an_fleet_tally(e->fleet, d->win.top_hash, &d->win.top_dst);
     }
-    for (uint32_t g = 0; g < e->ngroups; g++)
+    for (uint32_t g = 0; g < e->ngroups; g++) {
+        an_outage_close(e, &e->groups[g]); /* before the peers' close resets `active` */
         an_peers_close(c, &e->groups[g]);
+    }
     an_fleet_close(c, e->fleet);
 
     uint32_t *alarmed = NULL, n = 0, cap = 0;

@@ -42,6 +42,9 @@ static const struct store_migration migrations[] = {
      NULL},
     {19, "account: operator accounts (roles, scrypt, TOTP, client certificates)",
      ACCOUNT_MIGRATION_1, NULL},
+    {20, "policy: observe mode's counts of what it would have done", POLICY_MIGRATION_OBSERVE,
+     NULL},
+    {21, "analytics: MUD files (RFC 8520) per device group", ANALYTICS_MIGRATION_MUD, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

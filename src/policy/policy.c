@@ -28,18 +28,23 @@ void policy_default(struct policy *p)
 {
     memset(p, 0, sizeof(*p));
     unsigned isolate = POLICY_BIT(POLICY_QUARANTINE) | POLICY_BIT(POLICY_NOTIFY);
-    p->rules[0] = (struct policy_rule){AN_EXC_SUSPICION_OF_DDOS_ATTACK, 2, isolate};
-    p->rules[1] = (struct policy_rule){AN_EXC_WRONG_DESTINATION_ADDRESS, 2, isolate};
-    p->nrules = 2;
+    /* Isolation is for what the evidence makes near certain: a healthy meter whose cloud is
+     * down, or an app polling its hub, raises one signal at most and is only notified. */
+    p->rules[0] = (struct policy_rule){AN_EXC_SUSPICION_OF_DDOS_ATTACK, 1, isolate, 90};
+    p->rules[1] = (struct policy_rule){AN_EXC_WRONG_DESTINATION_ADDRESS, 1, isolate, 90};
+    p->rules[2] = (struct policy_rule){AN_EXC_TOO_FREQUENT_SERVICE_ACCESS, 1, isolate, 90};
+    p->nrules = 3;
     p->default_actions = POLICY_BIT(POLICY_NOTIFY);
     p->throttle_kbps = 64;
 }
 
-unsigned policy_decide(const struct policy *p, enum an_exception exc, unsigned level)
+unsigned policy_decide(const struct policy *p, enum an_exception exc, unsigned level,
+                       unsigned confidence)
 {
     for (unsigned i = 0; i < p->nrules; i++) {
         const struct policy_rule *r = &p->rules[i];
-        if ((r->exception < 0 || r->exception == (int)exc) && level >= r->min_level)
+        if ((r->exception < 0 || r->exception == (int)exc) && level >= r->min_level &&
+            confidence >= r->min_confidence)
             return r->actions;
     }
     return p->default_actions;
@@ -102,13 +107,14 @@ static int rules_parse(json_t *rules, struct policy *p, char *err, size_t err_le
         return fail(err, err_len, "/rules");
     json_array_foreach(rules, i, r) {
         struct policy_rule *pr = &p->rules[i];
-        json_t *lvl = json_object_get(r, "min_level");
+        json_t *lvl = json_object_get(r, "min_level"), *conf = json_object_get(r, "min_confidence");
         const char *k;
         json_t *v;
         if (!json_is_object(r))
             return fail(err, err_len, "/rules/i");
         json_object_foreach(r, k, v) {
-            if (strcmp(k, "exception") && strcmp(k, "min_level") && strcmp(k, "actions"))
+            if (strcmp(k, "exception") && strcmp(k, "min_level") && strcmp(k, "actions") &&
+                strcmp(k, "min_confidence"))
                 return fail(err, err_len, "/rules/i: unknown key");
         }
         if (exception_parse(json_string_value(json_object_get(r, "exception")),
@@ -118,6 +124,10 @@ static int rules_parse(json_t *rules, struct policy *p, char *err, size_t err_le
                     json_integer_value(lvl) > 255))
             return fail(err, err_len, "/rules/i/min_level");
         pr->min_level = lvl ? (unsigned)json_integer_value(lvl) : 1;
+        if (conf && (!json_is_integer(conf) || json_integer_value(conf) < 0 ||
+                     json_integer_value(conf) > 100))
+            return fail(err, err_len, "/rules/i/min_confidence");
+        pr->min_confidence = conf ? (unsigned)json_integer_value(conf) : 0;
         if (actions_parse(json_object_get(r, "actions"), &pr->actions) != IOTSEC_OK)
             return fail(err, err_len, "/rules/i/actions");
         p->nrules = (unsigned)i + 1;
@@ -162,6 +172,14 @@ int policy_from_json(const char *text, size_t len, struct policy *out, char *err
                 snprintf(p.webhooks[i], POLICY_URL_MAX, "%s", json_string_value(u));
                 p.nwebhooks = (unsigned)i + 1;
             }
+        } else if (strcmp(k, "mode") == 0) {
+            const char *m = json_string_value(v);
+            if (m && strcmp(m, "observe") == 0)
+                p.observe = true;
+            else if (m && strcmp(m, "enforce") == 0)
+                p.observe = false;
+            else
+                rc = fail(err, err_len, "/mode: \"enforce\" or \"observe\"");
         } else if (strcmp(k, "throttle_kbps") == 0) {
             if (!json_is_integer(v) || json_integer_value(v) < 1 ||
                 json_integer_value(v) > 10000000)
@@ -196,13 +214,15 @@ json_t *policy_to_json(const struct policy *p)
     for (unsigned i = 0; i < p->nrules; i++) {
         const struct policy_rule *r = &p->rules[i];
         json_array_append_new(
-            rules, json_pack("{s:s, s:i, s:o}", "exception",
-                             r->exception < 0 ? "*" : an_exception_name((enum an_exception)r->exception),
-                             "min_level", (int)r->min_level, "actions", actions_json(r->actions)));
+            rules,
+            json_pack("{s:s, s:i, s:i, s:o}", "exception",
+                      r->exception < 0 ? "*" : an_exception_name((enum an_exception)r->exception),
+                      "min_level", (int)r->min_level, "min_confidence", (int)r->min_confidence,
+                      "actions", actions_json(r->actions)));
     }
     for (unsigned i = 0; i < p->nwebhooks; i++)
         json_array_append_new(hooks, json_string(p->webhooks[i]));
-    return json_pack("{s:o, s:o, s:o, s:i}", "rules", rules, "default",
+    return json_pack("{s:o, s:o, s:o, s:i, s:s}", "rules", rules, "default",
                      actions_json(p->default_actions), "webhooks", hooks, "throttle_kbps",
-                     (int)p->throttle_kbps);
+                     (int)p->throttle_kbps, "mode", p->observe ? "observe" : "enforce");
 }

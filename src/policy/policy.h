@@ -48,11 +48,14 @@ int policy_action_parse(const char *name, enum policy_action *out);
 #define POLICY_MAX_WEBHOOKS 4
 #define POLICY_URL_MAX      256
 
-/* A rule: findings of `exception` (-1: any) at excepLevel >= min_level get `actions`. */
+/* A rule: findings of `exception` (-1: any) at excepLevel >= min_level and confidence >=
+ * min_confidence get `actions`. */
 struct policy_rule {
     int exception;
     unsigned min_level;
     unsigned actions; /* POLICY_BIT()s */
+    unsigned min_confidence; /* 0..100; the analytics' 90+ is fleet convergence or two
+                              * independent signals (docs/analytics.md) */
 };
 
 struct policy {
@@ -62,16 +65,21 @@ struct policy {
     char webhooks[POLICY_MAX_WEBHOOKS][POLICY_URL_MAX];
     unsigned nwebhooks;
     uint32_t throttle_kbps; /* the rate a throttle action records */
+    bool observe;           /* "mode":"observe": decide and count, act on nothing */
 };
 
-/* The default: SUSPICION_OF_DDOS_ATTACK and WRONG_DESTINATION_ADDRESS at level >= 2 ->
- * quarantine + notify; anything else -> notify; no webhook; throttle 64 kbit/s. */
+/* The default: quarantine + notify only on high-confidence findings (confidence >= 90:
+ * fleet convergence on a victim, or two independent signals) of SUSPICION_OF_DDOS_ATTACK,
+ * WRONG_DESTINATION_ADDRESS and TOO_FREQUENT_SERVICE_ACCESS; anything else -> notify; no
+ * webhook; throttle 64 kbit/s; enforcing. */
 void policy_default(struct policy *p);
-/* The actions for a finding. */
-unsigned policy_decide(const struct policy *p, enum an_exception exc, unsigned level);
+/* The actions for a finding of exception exc, level and confidence. */
+unsigned policy_decide(const struct policy *p, enum an_exception exc, unsigned level,
+                       unsigned confidence);
 
-/* {"rules":[{"exception":"SUSPICION_OF_DDOS_ATTACK"|"*","min_level":2,"actions":["quarantine",
- * "notify"]}],"default":["notify"],"webhooks":["http://..."],"throttle_kbps":64}. Strict:
+/* {"rules":[{"exception":"SUSPICION_OF_DDOS_ATTACK"|"*","min_level":2,"min_confidence":90,
+ * "actions":["quarantine","notify"]}],"default":["notify"],"webhooks":["http://..."],
+ * "throttle_kbps":64,"mode":"enforce"|"observe"}. Strict:
  * unknown keys, names, or bad URLs are IOTSEC_ERR_INVALID with the JSON pointer in err. */
 int policy_from_json(const char *text, size_t len, struct policy *out, char *err, size_t err_len);
 json_t *policy_to_json(const struct policy *p);
@@ -84,6 +92,17 @@ struct seal_kek;
 
 extern const char POLICY_MIGRATION_1[];
 extern const char POLICY_MIGRATION_2[]; /* principal, reason, finding_id */
+extern const char POLICY_MIGRATION_OBSERVE[]; /* what an observing policy would have done */
+
+/* Observe mode's record: per action, the findings it would have acted on and the distinct
+ * devices; per action and exception, the findings. */
+struct policy_observed {
+    char action[16];
+    char exception[48]; /* "" for the per-action totals */
+    int64_t findings, devices;
+};
+typedef void (*policy_observed_fn)(const struct policy_observed *o, void *ctx);
+int policy_store_observed(struct store *s, policy_observed_fn fn, void *ctx);
 
 #define POLICY_PRINCIPAL_MAX 128
 #define POLICY_REASON_MAX    256

@@ -185,6 +185,43 @@ static void handle_throttles(struct http_request *req, void *user)
     http_respond_json(req, 200, json_pack("{s:o}", "throttles", arr));
 }
 
+static void observed_json(const struct policy_observed *o, void *ctx)
+{
+    json_t *actions = ctx, *a = json_object_get(actions, o->action);
+    if (a == NULL) {
+        a = json_pack("{s:I,s:I,s:{}}", "findings", (json_int_t)0, "devices", (json_int_t)0,
+                      "by_exception");
+        json_object_set_new(actions, o->action, a);
+    }
+    if (o->exception[0] == '\0') {
+        json_object_set_new(a, "findings", json_integer(o->findings));
+        json_object_set_new(a, "devices", json_integer(o->devices));
+    } else {
+        json_object_set_new(json_object_get(a, "by_exception"), o->exception,
+                            json_integer(o->findings));
+    }
+}
+
+/* What an observing policy would have done: per action, findings and distinct devices. */
+static void handle_observed(struct http_request *req, void *user)
+{
+    struct policy_service *ps = user;
+    if (!admin_ok(req, ps))
+        return;
+    struct policy p;
+    policy_service_get(ps, &p);
+    json_t *actions = json_object();
+    int rc = policy_store_observed(policy_service_options(ps)->store, observed_json, actions);
+    if (rc != IOTSEC_OK) {
+        json_decref(actions);
+        http_respond_error(req, rc, "reading the observed decisions");
+        return;
+    }
+    http_respond_json(
+        req, 200,
+        json_pack("{s:s,s:o}", "mode", p.observe ? "observe" : "enforce", "would_have", actions));
+}
+
 /* ---- the operator's release and quarantine: one operation for every route ---- */
 
 struct operator_op {
@@ -399,6 +436,8 @@ int policy_admin_routes(struct http_server *srv, struct policy_service *ps)
         rc = http_server_route(srv, "GET", "/admin/v1/policy/actions", handle_actions, ps);
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "GET", "/admin/v1/policy/throttles", handle_throttles, ps);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "GET", "/admin/v1/policy/observed", handle_observed, ps);
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "POST", "/admin/v1/devices/{supi}/release", handle_release,
                                ps);

@@ -43,6 +43,14 @@ struct policy_save_job {
     int64_t now;
 };
 int policy_store_save(struct store_conn *conn, void *arg);
+/* Observe mode: one finding the policy would have acted on (policy_store_observe). */
+struct policy_observe_job {
+    char supi[ANALYTICS_SUPI_MAX]; /* "" when no SUPI is mapped */
+    enum an_exception exc;
+    unsigned actions;
+    struct policy_service *ps;
+};
+int policy_store_observe(struct store_conn *conn, void *arg);
 /* Appends one audit row (delivery results of notify). */
 int policy_store_append(struct store_conn *conn, const struct policy_record *r);
 

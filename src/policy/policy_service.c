@@ -117,11 +117,55 @@ static void act_done(void *arg, int rc)
     pthread_mutex_unlock(&ps->mu);
 }
 
+static void observe_done(void *arg, int rc)
+{
+    struct policy_observe_job *j = arg;
+    struct policy_service *ps = j->ps;
+    if (rc != IOTSEC_OK)
+        log_msg(LOG_WARN, NULL, "policy: recording an observed decision failed: %s",
+                iotsec_strerror(rc));
+    free(j);
+    pthread_mutex_lock(&ps->mu);
+    ps->pending--;
+    pthread_cond_broadcast(&ps->cv);
+    pthread_mutex_unlock(&ps->mu);
+}
+
+/* Observe mode: the decision is counted (per action, exception and device), nothing done.
+ * Called with ps->mu held. */
+static void observe(struct policy_service *ps, const struct an_finding *f, const char *supi,
+                    unsigned actions)
+{
+    if (actions == 0)
+        return;
+    struct policy_observe_job *j = ps->pending < MAX_PENDING ? calloc(1, sizeof(*j)) : NULL;
+    if (j == NULL) {
+        ps->dropped++;
+        return;
+    }
+    snprintf(j->supi, sizeof(j->supi), "%s", supi ? supi : "");
+    j->exc = f->exc;
+    j->actions = actions;
+    j->ps = ps;
+    struct store_job job = {policy_store_observe, observe_done, j};
+    if (store_submit(ps->o.store, &job) != IOTSEC_OK) {
+        ps->dropped++;
+        free(j);
+    } else {
+        ps->pending++;
+    }
+}
+
 void policy_on_finding(void *arg, const struct an_finding *f, const char *supi, const char *json)
 {
     struct policy_service *ps = arg;
     pthread_mutex_lock(&ps->mu);
-    unsigned actions = policy_decide(&ps->policy, f->exc, f->level);
+    unsigned actions = policy_decide(&ps->policy, f->exc, f->level, f->confidence);
+    if (ps->policy.observe) {
+        observe(ps, f, supi, actions);
+        pthread_mutex_unlock(&ps->mu);
+        return;
+    }
     if (supi == NULL || actions == 0 || ps->pending >= MAX_PENDING) {
         /* No SUPI: a device nobody mapped (nothing to act on, and no identity to name). */
         if (ps->pending >= MAX_PENDING)

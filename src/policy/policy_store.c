@@ -337,3 +337,78 @@ int policy_store_throttles(struct store *s, policy_record_fn fn, void *ctx)
     store_reset(st);
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
+
+/* Observe mode: what the policy would have done, per action (findings, distinct devices) and
+ * per action and exception (findings). Counters, not an audit: nothing was done. */
+const char POLICY_MIGRATION_OBSERVE[] = "CREATE TABLE policy_observed ("
+                                        "  action TEXT NOT NULL,"
+                                        "  exception TEXT NOT NULL,"
+                                        "  findings INTEGER NOT NULL,"
+                                        "  PRIMARY KEY (action, exception));"
+                                        "CREATE TABLE policy_observed_devices ("
+                                        "  action TEXT NOT NULL,"
+                                        "  supi TEXT NOT NULL,"
+                                        "  PRIMARY KEY (action, supi));";
+
+int policy_store_observe(struct store_conn *conn, void *arg)
+{
+    const struct policy_observe_job *j = arg;
+    for (int a = 0; a < POLICY_ACTION_COUNT; a++) {
+        if (!(j->actions & POLICY_BIT(a)))
+            continue;
+        struct store_stmt *st;
+        int rc = store_stmt(conn,
+                            "INSERT INTO policy_observed(action, exception, findings)"
+                            " VALUES (?, ?, 1) ON CONFLICT (action, exception)"
+                            " DO UPDATE SET findings = policy_observed.findings + 1",
+                            &st);
+        if (rc != IOTSEC_OK)
+            return rc;
+        store_bind_text(st, 1, policy_action_name((enum policy_action)a), -1);
+        store_bind_text(st, 2, an_exception_name(j->exc), -1);
+        if ((rc = step_done(conn, st)) != IOTSEC_OK)
+            return rc;
+        if (j->supi[0] == '\0')
+            continue;
+        if ((rc = store_stmt(conn,
+                             "INSERT INTO policy_observed_devices(action, supi) VALUES (?, ?)"
+                             " ON CONFLICT (action, supi) DO NOTHING",
+                             &st)) != IOTSEC_OK)
+            return rc;
+        store_bind_text(st, 1, policy_action_name((enum policy_action)a), -1);
+        store_bind_text(st, 2, j->supi, -1);
+        if ((rc = step_done(conn, st)) != IOTSEC_OK)
+            return rc;
+    }
+    return IOTSEC_OK;
+}
+
+int policy_store_observed(struct store *s, policy_observed_fn fn, void *ctx)
+{
+    struct store_conn *conn;
+    struct store_stmt *st;
+    int rc = store_reader_get(s, &conn);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn,
+                        "SELECT action, '', SUM(findings),"
+                        " (SELECT COUNT(*) FROM policy_observed_devices d"
+                        "  WHERE d.action = o.action)"
+                        " FROM policy_observed o GROUP BY action"
+                        " UNION ALL SELECT action, exception, findings, 0 FROM policy_observed"
+                        " ORDER BY 1, 2",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    int step;
+    while ((step = store_step(st)) == STORE_ROW) {
+        struct policy_observed o;
+        memset(&o, 0, sizeof(o));
+        snprintf(o.action, sizeof(o.action), "%s", store_col_text(st, 0));
+        snprintf(o.exception, sizeof(o.exception), "%s", store_col_text(st, 1));
+        o.findings = store_col_int64(st, 2);
+        o.devices = store_col_int64(st, 3);
+        fn(&o, ctx);
+    }
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
+}

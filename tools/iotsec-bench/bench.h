@@ -48,6 +48,8 @@ struct bench_analytics_opts {
     unsigned records; /* flow records (2000000; the figure: 20000000) */
 };
 int bench_analytics(const struct bench_analytics_opts *o);
+/* The benign suite with the default policy (bench_benign.c): quarantines, flagged windows. */
+int bench_analytics_benign(void);
 
 /* Zero-touch provisioning against a real iotsecd (bench_provision.c, with tools/iotsec-sim):
  * onboardings/s direct and relayed, bulk activation, each with a same-run baseline. */

@@ -84,12 +84,14 @@ static int one_run(const char *dir, bool persist, const struct burst *b, struct 
     snprintf(db, sizeof(db), "%s/db", dir);
     struct store *s = NULL;
     if (persist) {
-        static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-                                                   {9, "analytics", ANALYTICS_MIGRATION_1, NULL}};
+        static const struct store_migration m[] = {
+            {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
+            {9, "analytics", ANALYTICS_MIGRATION_1, NULL},
+            {19, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL}};
         struct store_options opt;
         store_options_init(&opt);
         opt.migrations = m;
-        opt.migration_count = 2;
+        opt.migration_count = 3;
         if (store_open(db, &opt, &s) != IOTSEC_OK)
             return -1;
     }

@@ -1,16 +1,22 @@
 /* iotsecctl analytics ...: security analytics offline.
- *   eval --format iot23|zeek|jsonl [--window S] [--local CIDR,...] FILE...
+ *   eval --format iot23|zeek|jsonl [--window S] [--local CIDR,...] [--devices CIDR,...|FILE]
+ *        FILE...
  * replays labelled captures through the detectors and prints one JSON object scoring them
- * per (device, window) (docs/analytics.md). ingest, map, findings talk to the daemon
- * (cmd_analytics_ingest.c). */
+ * per (device, window) and per device, with what the default policy would have done
+ * (docs/analytics.md). --devices says which addresses are devices: prefixes, or a file of
+ * lines "ADDRESS [GROUP [MUD_FILE]]" (a MUD path relative to the file's directory).
+ * ingest, map, findings talk to the daemon (cmd_analytics_ingest.c); mud, its MUD files
+ * (cmd_analytics_mud.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analytics/analytics.h"
+#include "analytics/mud.h"
 #include "args.h"
 #include "base/err.h"
 #include "iotsecctl.h"
+#include "policy/policy.h"
 
 #define NFLAGS(f) (sizeof(f) / sizeof((f)[0]))
 #define MAX_FILES 256
@@ -65,6 +71,66 @@ static int eval_one(struct an_eval *ev, const char *path, enum an_format fmt)
     return 0;
 }
 
+/* The default policy's decision on a finding: what the daemon would have done. */
+static unsigned default_policy(void *arg, const struct an_finding *f)
+{
+    return policy_decide(arg, f->exc, f->level, f->confidence);
+}
+
+static int device_line(struct an_eval *ev, const char *file, unsigned lineno, char *line)
+{
+    const char *cmd = "analytics eval";
+    char *save = NULL, *addr = strtok_r(line, " \t\r\n", &save);
+    if (addr == NULL || addr[0] == '#')
+        return 0;
+    char *group = strtok_r(NULL, " \t\r\n", &save), *mud = strtok_r(NULL, " \t\r\n", &save);
+    struct an_addr a;
+    if (an_addr_parse(addr, strlen(addr), &a) != IOTSEC_OK || strtok_r(NULL, " \t\r\n", &save))
+        return args_fail(EXIT_USAGE, cmd, "%s:%u: ADDRESS [GROUP [MUD_FILE]]", file, lineno);
+    struct an_mud *m = NULL;
+    int rc = 0;
+    if (mud) {
+        char path[1024];
+        const char *slash = strrchr(file, '/');
+        if (mud[0] == '/' || slash == NULL)
+            snprintf(path, sizeof(path), "%s", mud);
+        else
+            snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - file), file, mud);
+        size_t len;
+        char *doc = mud_read_file(cmd, path, &len), err[256];
+        if (doc == NULL)
+            return EXIT_USAGE;
+        if ((m = malloc(sizeof(*m))) == NULL || an_mud_parse(doc, len, m, err, sizeof(err)))
+            rc = args_fail(EXIT_USAGE, cmd, "%s: %s", path, m ? err : "out of memory");
+        free(doc);
+    }
+    if (rc == 0 && an_eval_add_device(ev, &a, group, m) != IOTSEC_OK)
+        rc = args_fail(1, cmd, "%s:%u: too many devices", file, lineno);
+    free(m);
+    return rc;
+}
+
+/* --devices: prefixes ("10.0.0.0/24,10.0.1.7/32") or a file naming the devices. */
+static int devices_arg(struct an_eval *ev, const char *v)
+{
+    struct an_prefixes p;
+    if (strchr(v, '/') && an_prefixes_parse(v, &p) == IOTSEC_OK) {
+        an_eval_set_devices(ev, &p);
+        return 0;
+    }
+    FILE *in = fopen(v, "r");
+    if (in == NULL)
+        return args_fail(EXIT_USAGE, "analytics eval",
+                         "--devices: prefixes (CIDR,...) or a readable file: %s", v);
+    char line[1024];
+    unsigned n = 0;
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), in))
+        rc = device_line(ev, v, ++n, line);
+    fclose(in);
+    return rc;
+}
+
 static int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "analytics eval";
@@ -74,7 +140,8 @@ static int cmd_eval(int argc, char **argv)
         return args_fail(EXIT_USAGE, cmd, "too many arguments");
     if ((rc = split_args(argc, argv, flagv, &nflagv, files, &nfiles)))
         return rc;
-    struct flag f[] = {{"format", 1, NULL}, {"window", 0, NULL}, {"local", 0, NULL}};
+    struct flag f[] = {
+        {"format", 1, NULL}, {"window", 0, NULL}, {"local", 0, NULL}, {"devices", 0, NULL}};
     if (nflagv > 16 || (rc = args_parse(cmd, nflagv, flagv, f, NFLAGS(f))))
         return rc ? rc : EXIT_USAGE;
     if (nfiles == 0)
@@ -97,6 +164,17 @@ static int cmd_eval(int argc, char **argv)
     struct an_eval *ev = an_eval_new(&cfg);
     if (ev == NULL)
         return args_fail(1, cmd, "out of memory");
+    const char *devices = args_get(f, NFLAGS(f), "devices");
+    if (devices && (rc = devices_arg(ev, devices))) {
+        an_eval_free(ev);
+        return rc;
+    }
+    static struct policy pol;
+    static const char *names[POLICY_ACTION_COUNT];
+    policy_default(&pol);
+    for (int a = 0; a < POLICY_ACTION_COUNT; a++)
+        names[a] = policy_action_name((enum policy_action)a);
+    an_eval_set_policy(ev, default_policy, &pol, names, POLICY_ACTION_COUNT);
     for (int i = 0; i < nfiles && rc == 0; i++)
         rc = eval_one(ev, files[i], fmt);
     char *out = rc == 0 ? an_eval_json(ev) : NULL;
@@ -110,7 +188,10 @@ static int cmd_eval(int argc, char **argv)
 }
 
 static const struct command analytics_cmds[] = {
-    {"eval", cmd_eval, "--format iot23|zeek|jsonl [--window S] [--local CIDR,...] FILE..."},
+    {"eval", cmd_eval,
+     "--format iot23|zeek|jsonl [--window S] [--local CIDR,...] [--devices CIDR,...|FILE] "
+     "FILE..."},
+    {"mud", cmd_analytics_mud, "validate FILE | set GROUP FILE | show GROUP | list | delete GROUP"},
     {"ingest", cmd_analytics_ingest,
      "--format zeek|iot23|jsonl [--allow-unmapped] FILE|-   (into the daemon; exit 1 when more "
      "than half of a batch maps to no device, unless --allow-unmapped)"},

@@ -1,5 +1,5 @@
 /* iotsecctl policy ...: the actions taken on findings (admin face).
- *   policy show | set FILE | actions [--supi S] [--after ID] | throttles
+ *   policy show | set FILE | actions [--supi S] [--after ID] | throttles | observed
  * (device release|quarantine|actions: cmd_operator.c) */
 #include <stdbool.h>
 #include <stdio.h>
@@ -84,11 +84,21 @@ static int cmd_throttles(int argc, char **argv)
     return admin_call("policy throttles", "GET", "/admin/v1/policy/throttles", NULL, NULL, 0);
 }
 
+static int cmd_observed(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 0)
+        return args_fail(EXIT_USAGE, "policy observed", "takes no arguments");
+    return admin_call("policy observed", "GET", "/admin/v1/policy/observed", NULL, NULL, 0);
+}
+
 static const struct command policy_cmds[] = {
     {"show", cmd_show, "the policy (findings -> actions, webhooks)"},
     {"set", cmd_set, "FILE|-   replace the policy (JSON, docs/policy.md)"},
     {"actions", cmd_actions, "[--supi SUPI] [--after ID]   the audit of actions"},
     {"throttles", cmd_throttles, "open throttle actions (for the UPF)"},
+    {"observed", cmd_observed,
+     "what the policy would have done in observe mode (per action: findings, devices)"},
 };
 
 int cmd_policy(int argc, char **argv)

@@ -22,6 +22,9 @@ int cmd_analytics(int argc, char **argv);
 int cmd_analytics_ingest(int argc, char **argv);
 int cmd_analytics_map(int argc, char **argv);
 int cmd_analytics_findings(int argc, char **argv);
+int cmd_analytics_mud(int argc, char **argv); /* cmd_analytics_mud.c */
+/* A MUD file read whole (at most 64 KiB); NULL after printing why. */
+char *mud_read_file(const char *cmd, const char *path, size_t *len);
 int cmd_policy(int argc, char **argv);
 /* cmd_operator.c: release and quarantine (device and subscriber groups), device actions */
 int cmd_operator_state(const char *group, const char *base, bool quarantine, int argc, char **argv);

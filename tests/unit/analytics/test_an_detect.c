@@ -143,7 +143,7 @@ static void test_flooding_bot(void **state)
     struct an_engine *e = engine(NULL);
     bind_ue(e, "10.0.0.3", "bot", 0);
     for (int i = 0; i < 150; i++) {
-        flow(e, "10.0.0.3", "203.0.113.10", 80, 0, i, AN_PROTO_TCP, AN_OUT_ESTABLISHED);
+        flow(e, "10.0.0.3", "203.0.113.10", 80, 0, i, AN_PROTO_UDP, AN_OUT_NOREPLY);
         if (i % 10 == 0) /* some other traffic does not hide it */
             flow(e, "10.0.0.3", "198.51.100.1", 443, 0, i + 1, AN_PROTO_TCP, AN_OUT_ESTABLISHED);
     }
@@ -156,6 +156,28 @@ static void test_flooding_bot(void **state)
     assert_string_equal(text, "203.0.113.10");
     assert_int_equal(f->port, 80);
     assert_true(f->ratio >= 85 && f->ratio <= 100);
+    /* unanswered and identical: two independent signals, the policy's bar for isolation */
+    assert_int_equal(f->ev.signals, AN_EV_UNANSWERED | AN_EV_IDENTICAL);
+    assert_int_equal(f->confidence, 90);
+    assert_true(f->ev.top_flows >= 140);
+    assert_int_equal(f->ev.top_unanswered, f->ev.top_flows);
+    char *json = an_finding_json(f);
+    assert_non_null(strstr(json, "\"signals\":[\"unanswered\",\"identical_requests\"]"));
+    free(json);
+    an_engine_free(e);
+}
+
+/* An app polling a hub 3,000 times in a window, every connection answered: use, not abuse. */
+static void test_polling_is_not_a_flood(void **state)
+{
+    (void)state;
+    struct an_engine *e = engine(NULL);
+    bind_ue(e, "10.0.0.3", "app", 0);
+    for (int i = 0; i < 3000; i++)
+        flow(e, "10.0.0.3", "10.0.0.200", 80, 0, i, AN_PROTO_TCP, AN_OUT_ESTABLISHED);
+    an_engine_flush(e);
+    assert_int_equal(seen.n, 0);
+    assert_int_equal(seen.flagged, 0);
     an_engine_free(e);
 }
 
@@ -179,10 +201,11 @@ static void test_cnc_hysteresis(void **state)
     assert_int_equal(seen.f[0].exc, AN_EXC_WRONG_DESTINATION_ADDRESS);
     assert_int_equal(seen.f[0].window, (int64_t)(T0 / 60) + 1);
     assert_true(seen.f[0].has_addr);
-    assert_int_equal(seen.f[0].confidence, 90);
+    assert_int_equal(seen.f[0].confidence, 70); /* one signal: notify-level */
+    assert_int_equal(seen.f[0].ev.signals, AN_EV_FAILED);
     assert_int_equal(seen.f[0].trend, AN_TREND_UP);
     assert_int_equal(seen.f[1].window, (int64_t)(T0 / 60) + 2);
-    assert_int_equal(seen.f[1].confidence, 70); /* held, not raised */
+    assert_int_equal(seen.f[1].confidence, 50); /* held, not raised */
     char *json = an_finding_json(&seen.f[0]);
     assert_non_null(json);
     assert_non_null(strstr(json, "\"wrgDest\":{\"ipv4Addrs\":[\"185.244.25.235\"]}"));
@@ -365,11 +388,12 @@ static void test_limits_and_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quiet_meter),         cmocka_unit_test(test_scanner),
-        cmocka_unit_test(test_flooding_bot),        cmocka_unit_test(test_cnc_hysteresis),
-        cmocka_unit_test(test_consecutive_windows), cmocka_unit_test(test_fleet_odd_member),
-        cmocka_unit_test(test_botnet_converges),    cmocka_unit_test(test_own_baseline),
-        cmocka_unit_test(test_window_rollover),     cmocka_unit_test(test_limits_and_config),
+        cmocka_unit_test(test_quiet_meter),       cmocka_unit_test(test_scanner),
+        cmocka_unit_test(test_flooding_bot),      cmocka_unit_test(test_polling_is_not_a_flood),
+        cmocka_unit_test(test_cnc_hysteresis),    cmocka_unit_test(test_consecutive_windows),
+        cmocka_unit_test(test_fleet_odd_member),  cmocka_unit_test(test_botnet_converges),
+        cmocka_unit_test(test_own_baseline),      cmocka_unit_test(test_window_rollover),
+        cmocka_unit_test(test_limits_and_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -303,6 +303,68 @@ static void test_prefixes_and_formats(void **state)
     assert_int_equal(an_format_parse("pcap", &fmt), IOTSEC_ERR_INVALID);
 }
 
+/* DNS answers: Zeek's dns.log (TSV and JSON) and our line; CNAMEs skipped, TTLs kept, bad
+ * answers refused; an_parse_line (flows only) skips them without calling them bad. */
+static void test_dns_answers(void **state)
+{
+    (void)state;
+    struct an_parser p;
+    struct an_flow f;
+    struct an_dns d;
+    char a[64];
+    an_parser_init(&p, AN_FMT_ZEEK);
+    const char *hdr = "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\t"
+                      "trans_id\tquery\tqtype_name\trcode_name\tanswers\tTTLs\trejected";
+    assert_int_equal(an_parse_record(&p, hdr, strlen(hdr), &f, NULL, &d), AN_LINE_SKIP);
+    const char *line = "1700000000.5\tC1\t10.20.0.10\t5353\t10.20.0.1\t53\tudp\t7\t"
+                       "Cloud.PlugX.example\tA\tNOERROR\tedge.plugx.example,198.51.100.10,"
+                       "198.51.100.11\t300.000000,60.000000,120.000000\tF";
+    assert_int_equal(an_parse_record(&p, line, strlen(line), &f, NULL, &d), AN_LINE_DNS);
+    assert_string_equal(d.query, "cloud.plugx.example");
+    assert_int_equal(d.n, 2); /* the CNAME is skipped with its TTL */
+    an_addr_format(&d.addr[1], a, sizeof(a));
+    assert_string_equal(a, "198.51.100.11");
+    assert_int_equal(d.ttl[0], 60);
+    assert_int_equal(d.ttl[1], 120);
+    an_addr_format(&d.client, a, sizeof(a));
+    assert_string_equal(a, "10.20.0.10");
+    assert_true(d.ts > 1700000000.4 && d.ts < 1700000000.6);
+    /* flows only: a DNS line is skipped, not bad */
+    assert_int_equal(an_parse_line(&p, line, strlen(line), &f, NULL), AN_LINE_SKIP);
+    const char *nx = "1700000001\tC2\t10.20.0.10\t5353\t10.20.0.1\t53\tudp\t8\tnx.example\t"
+                     "A\tNXDOMAIN\t-\t-\tF";
+    assert_int_equal(an_parse_record(&p, nx, strlen(nx), &f, NULL, &d), AN_LINE_DNS);
+    assert_int_equal(d.n, 0);
+    const char *bad = "1700000001\tC2\t10.20.0.10\t5353\t10.20.0.1\t53\tudp\t8\tno..name\t"
+                      "A\tNOERROR\t-\t-\tF";
+    assert_int_equal(an_parse_record(&p, bad, strlen(bad), &f, NULL, &d), IOTSEC_ERR_INVALID);
+    /* Zeek JSON */
+    an_parser_init(&p, AN_FMT_ZEEK);
+    const char *zj = "{\"ts\":1700000002.0,\"id.orig_h\":\"10.20.0.11\",\"query\":\"a.example\","
+                     "\"answers\":[\"192.0.2.1\"],\"TTLs\":[30.0]}";
+    assert_int_equal(an_parse_record(&p, zj, strlen(zj), &f, NULL, &d), AN_LINE_DNS);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.ttl[0], 30);
+    /* ours */
+    an_parser_init(&p, AN_FMT_JSONL);
+    const char *oj = "{\"ts\":1700000003,\"src\":\"fd00::5\",\"dns\":{\"query\":\"b.example.\","
+                     "\"answers\":[\"2001:db8::1\",\"198.51.100.9\"],\"ttls\":[10,20]}}";
+    assert_int_equal(an_parse_record(&p, oj, strlen(oj), &f, NULL, &d), AN_LINE_DNS);
+    assert_string_equal(d.query, "b.example");
+    assert_int_equal(d.n, 2);
+    static const char *const bads[] = {
+        "{\"ts\":1,\"src\":\"10.0.0.1\",\"dns\":{\"answers\":[]}}", /* no query */
+        "{\"ts\":1,\"src\":\"10.0.0.1\",\"dns\":{\"query\":\"x.example\",\"answers\":\"1.2.3.4\"}}",
+        "{\"ts\":1,\"src\":\"10.0.0.1\",\"dns\":{\"query\":\"x.example\",\"answers\":[\"1.2.3.4\"],"
+        "\"ttls\":[-1]}}",
+        "{\"ts\":1,\"src\":\"nope\",\"dns\":{\"query\":\"x.example\"}}",
+        "{\"ts\":1,\"src\":\"10.0.0.1\",\"dns\":7}",
+    };
+    for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++)
+        assert_int_equal(an_parse_record(&p, bads[i], strlen(bads[i]), &f, NULL, &d),
+                         IOTSEC_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_jsonl),
         cmocka_unit_test(test_stream_counts_bad_lines),
         cmocka_unit_test(test_prefixes_and_formats),
+        cmocka_unit_test(test_dns_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,9 @@
 
 #include <cmocka.h>
 
+#include "analytics/an_service.h"
 #include "analytics/analytics.h"
+#include "analytics/mud.h"
 #include "base/err.h"
 #include "crypto/seal.h"
 
@@ -26,10 +28,12 @@ static char dir[64], key_path[128];
 static int findings;
 static uint8_t last_device[16];
 static char last_supi[80];
+static char last_json[4096];
 
 static void hook(void *arg, const struct an_finding *f, const char *supi, const char *json)
 {
-    (void)arg, (void)json;
+    (void)arg;
+    snprintf(last_json, sizeof(last_json), "%s", json ? json : "");
     findings++;
     memcpy(last_device, f->device, 16);
     snprintf(last_supi, sizeof(last_supi), "%s", supi ? supi : "");
@@ -193,6 +197,86 @@ static void test_batches_and_mapping(void **state)
     analytics_free(a);
 }
 
+/* A batch carries the DNS answers its device received: flows to the name its group's MUD
+ * permits are expected, the rest is outside the MUD. */
+static void test_batch_dns_and_mud(void **state)
+{
+    (void)state;
+    struct analytics *a = open_instance(0);
+    assert_non_null(a);
+    assert_int_equal(analytics_session(a, SUPI, "10.0.0.1", true, "plug-x"), IOTSEC_OK);
+    const char *doc =
+        "{\"ietf-mud:mud\":{\"mud-version\":1,\"mud-url\":\"https://plugx.example/m\","
+        "\"last-update\":\"2026-01-01T00:00:00Z\",\"is-supported\":true,"
+        "\"from-device-policy\":{\"access-lists\":{\"access-list\":[{\"name\":\"a\"}]}}},"
+        "\"ietf-access-control-list:acls\":{\"acl\":[{\"name\":\"a\",\"aces\":{\"ace\":["
+        "{\"name\":\"c\",\"matches\":{\"ipv4\":{\"ietf-acldns:dst-dnsname\":\"cloud.plugx."
+        "example\"}},"
+        "\"actions\":{\"forwarding\":\"accept\"}}]}}]}}";
+    struct an_mud *m = malloc(sizeof(*m));
+    char err[256];
+    assert_int_equal(an_mud_parse(doc, strlen(doc), m, err, sizeof(err)), IOTSEC_OK);
+    assert_int_equal(analytics_group_mud(a, "plug-x", m), IOTSEC_OK);
+    free(m);
+    const char *text =
+        "{\"ts\":1700000040,\"src\":\"10.0.0.1\",\"dns\":{\"query\":\"cloud.plugx.example\","
+        "\"answers\":[\"198.51.100.7\"],\"ttls\":[300]}}\n"
+        "{\"ts\":1700000041,\"src\":\"10.0.0.1\",\"dst\":\"198.51.100.7\",\"dport\":443,"
+        "\"proto\":\"tcp\",\"outcome\":\"failed\"}\n"
+        "{\"ts\":1700000042,\"src\":\"10.0.0.1\",\"dst\":\"198.51.100.7\",\"dport\":443,"
+        "\"proto\":\"tcp\",\"outcome\":\"failed\"}\n"
+        "{\"ts\":1700000043,\"src\":\"10.0.0.1\",\"dst\":\"198.51.100.7\",\"dport\":443,"
+        "\"proto\":\"tcp\",\"outcome\":\"failed\"}\n";
+    struct analytics_batch_result r;
+    findings = 0;
+    assert_int_equal(analytics_ingest_text(a, AN_FMT_JSONL, text, strlen(text), &r), IOTSEC_OK);
+    assert_int_equal(r.records, 3); /* flows; the DNS answer is not a flow */
+    const char *odd =
+        "{\"ts\":1700000100,\"src\":\"10.0.0.1\",\"dst\":\"203.0.113.9\",\"dport\":22,"
+        "\"proto\":\"tcp\",\"outcome\":\"established\"}\n"
+        "{\"ts\":1700000101,\"src\":\"10.0.0.1\",\"dst\":\"203.0.113.9\",\"dport\":22,"
+        "\"proto\":\"tcp\",\"outcome\":\"established\"}\n"
+        "{\"ts\":1700000102,\"src\":\"10.0.0.1\",\"dst\":\"203.0.113.9\",\"dport\":22,"
+        "\"proto\":\"tcp\",\"outcome\":\"established\"}\n"
+        "{\"ts\":1700000170,\"src\":\"10.0.0.1\",\"dst\":\"198.51.100.7\",\"dport\":443,"
+        "\"proto\":\"tcp\",\"outcome\":\"established\"}\n";
+    assert_int_equal(analytics_ingest_text(a, AN_FMT_JSONL, odd, strlen(odd), &r), IOTSEC_OK);
+    analytics_flush(a);
+    /* the failures to the permitted cloud raised nothing; the three to port 22 did */
+    assert_int_equal(findings, 1);
+    assert_non_null(strstr(last_json, "\"signals\":[\"outside_mud\"]"));
+    assert_non_null(strstr(last_json, "203.0.113.9"));
+    analytics_free(a);
+}
+
+/* The learning period and the fleet-condition share are configurable, within bounds. */
+static void test_thresholds_of_issue_17(void **state)
+{
+    (void)state;
+    char path[160], err[256];
+    snprintf(path, sizeof(path), "%s/thresholds.json", dir);
+    static const struct {
+        const char *doc;
+        bool ok;
+    } cases[] = {
+        {"{\"learn_windows\":1440,\"dns_grace_s\":60,\"outage_pct\":75}", true},
+        {"{\"learn_windows\":70000}", false},
+        {"{\"outage_pct\":101}", false},
+        {"{\"learn_windows\":0}", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(cases[i].doc, f);
+        fclose(f);
+        struct analytics_options o = {.window_s = 60, .key_path = key_path, .kek = &kek,
+                                      .thresholds = path};
+        struct analytics *a = analytics_new(&o, err, sizeof(err));
+        assert_int_equal(a != NULL, cases[i].ok);
+        analytics_free(a);
+    }
+}
+
 static void test_live_windows_close_on_time(void **state)
 {
     (void)state;
@@ -216,6 +300,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_key_sealed_and_reopened, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation_keeps_the_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batches_and_mapping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_dns_and_mud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thresholds_of_issue_17, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_windows_close_on_time, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,12 +35,14 @@ static int setup(void **state)
         return -1;
     snprintf(key_path, sizeof(key_path), "%s/analytics.key", dir);
     test_db_make(&db);
-    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-                                               {9, "analytics", ANALYTICS_MIGRATION_1, NULL}};
+    static const struct store_migration m[] = {
+        {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
+        {9, "analytics", ANALYTICS_MIGRATION_1, NULL},
+        {19, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 2;
+    opt.migration_count = 3;
     return store_open(db.target, &opt, &store) == IOTSEC_OK ? 0 : -1;
 }
 

@@ -28,12 +28,18 @@ static void test_default_decisions(void **state)
     struct policy p;
     policy_default(&p);
     unsigned isolate = POLICY_BIT(POLICY_QUARANTINE) | POLICY_BIT(POLICY_NOTIFY);
-    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 2), isolate);
-    assert_int_equal(policy_decide(&p, AN_EXC_WRONG_DESTINATION_ADDRESS, 5), isolate);
-    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 1),
+    /* Isolation needs high confidence (fleet convergence or two independent signals) */
+    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 1, 90), isolate);
+    assert_int_equal(policy_decide(&p, AN_EXC_WRONG_DESTINATION_ADDRESS, 5, 95), isolate);
+    assert_int_equal(policy_decide(&p, AN_EXC_TOO_FREQUENT_SERVICE_ACCESS, 1, 90), isolate);
+    /* ... whatever the level: one signal notifies */
+    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 24, 70),
                      POLICY_BIT(POLICY_NOTIFY));
-    assert_int_equal(policy_decide(&p, AN_EXC_PING_PONG_ACROSS_CELLS, 9),
+    assert_int_equal(policy_decide(&p, AN_EXC_WRONG_DESTINATION_ADDRESS, 9, 89),
                      POLICY_BIT(POLICY_NOTIFY));
+    assert_int_equal(policy_decide(&p, AN_EXC_PING_PONG_ACROSS_CELLS, 9, 100),
+                     POLICY_BIT(POLICY_NOTIFY));
+    assert_false(p.observe);
 }
 
 static void test_json(void **state)
@@ -42,15 +48,18 @@ static void test_json(void **state)
     const char *doc = "{\"rules\":[{\"exception\":\"UNEXPECTED_WAKEUP\",\"min_level\":1,"
                       "\"actions\":[\"throttle\"]},{\"exception\":\"*\",\"min_level\":3,"
                       "\"actions\":[\"rotate\",\"notify\"]}],\"default\":[],"
-                      "\"webhooks\":[\"http://127.0.0.1:1/hook\"],\"throttle_kbps\":16}";
+                      "\"webhooks\":[\"http://127.0.0.1:1/hook\"],\"throttle_kbps\":16,"
+                      "\"mode\":\"observe\"}";
     struct policy p;
     char err[96];
     assert_int_equal(policy_from_json(doc, strlen(doc), &p, err, sizeof(err)), IOTSEC_OK);
-    assert_int_equal(policy_decide(&p, AN_EXC_UNEXPECTED_WAKEUP, 1), POLICY_BIT(POLICY_THROTTLE));
-    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 3),
+    assert_int_equal(policy_decide(&p, AN_EXC_UNEXPECTED_WAKEUP, 1, 0),
+                     POLICY_BIT(POLICY_THROTTLE));
+    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 3, 0),
                      POLICY_BIT(POLICY_ROTATE) | POLICY_BIT(POLICY_NOTIFY));
-    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 2), 0);
+    assert_int_equal(policy_decide(&p, AN_EXC_SUSPICION_OF_DDOS_ATTACK, 2, 100), 0);
     assert_int_equal(p.throttle_kbps, 16);
+    assert_true(p.observe);
     /* Round trip. */
     json_t *o = policy_to_json(&p);
     char *s = json_dumps(o, JSON_COMPACT);
@@ -71,6 +80,8 @@ static void test_json(void **state)
         "{\"webhooks\":[\"https://user:pass@hooks.example/x\"]}",
         "{\"webhooks\":[\"https://hooks.example@10.0.0.1/x\"]}",
         "{\"throttle_kbps\":0}",
+        "{\"mode\":\"dry-run\"}",
+        "{\"rules\":[{\"exception\":\"*\",\"min_confidence\":101,\"actions\":[]}]}",
         "{\"default\":\"notify\"}",
         "not json",
     };
@@ -96,11 +107,12 @@ static int setup(void **state)
     f->path = f->db.target;
     static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
                                                {6, "policy", POLICY_MIGRATION_1, NULL},
-                                               {10, "policy 2", POLICY_MIGRATION_2, NULL}};
+                                               {10, "policy 2", POLICY_MIGRATION_2, NULL},
+                                               {18, "observe", POLICY_MIGRATION_OBSERVE, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 3;
+    opt.migration_count = 4;
     if (store_open(f->path, &opt, &f->store) != IOTSEC_OK)
         return -1;
     struct sub_input in;
@@ -402,6 +414,49 @@ static void test_service_and_failed_webhook(void **state)
     assert_int_equal(state_of(f), SUB_ACTIVE); /* notify only: the default of this policy */
 }
 
+static void observed_row(const struct policy_observed *o, void *ctx)
+{
+    json_t *out = ctx;
+    char key[80];
+    snprintf(key, sizeof(key), "%s/%s", o->action, o->exception);
+    json_object_set_new(out, key,
+                        json_pack("[I,I]", (json_int_t)o->findings, (json_int_t)o->devices));
+}
+
+/* Observe mode: the default rules decide, nothing is done, the decisions are counted. */
+static void test_observe_mode(void **state)
+{
+    struct fixture *f = *state;
+    const char *doc = "{\"rules\":[{\"exception\":\"*\",\"min_confidence\":90,"
+                      "\"actions\":[\"quarantine\",\"notify\"]}],\"default\":[\"notify\"],"
+                      "\"mode\":\"observe\"}";
+    struct policy_save_job save = {doc, 1};
+    assert_int_equal(store_write_sync(f->store, policy_store_save, &save), IOTSEC_OK);
+    struct policy_service_options o = {.store = f->store, .kek = &kek};
+    struct policy_service *ps = policy_service_new(&o);
+    assert_non_null(ps);
+    struct an_finding fd;
+    memset(&fd, 0, sizeof(fd));
+    fd.exc = AN_EXC_SUSPICION_OF_DDOS_ATTACK;
+    fd.level = 3;
+    fd.confidence = 95;
+    policy_on_finding(ps, &fd, SUPI, "{}"); /* would quarantine */
+    policy_on_finding(ps, &fd, SUPI, "{}"); /* again: one device, two findings */
+    fd.confidence = 70;
+    policy_on_finding(ps, &fd, SUPI, "{}"); /* would notify */
+    policy_service_sync(ps);
+    policy_service_free(ps);
+    assert_int_equal(state_of(f), SUB_ACTIVE); /* nothing was done */
+    assert_int_equal(rows(f, SUPI), 0);        /* nor audited */
+    json_t *got = json_object();
+    assert_int_equal(policy_store_observed(f->store, observed_row, got), IOTSEC_OK);
+    char *s = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(s, "{\"notify/\":[3,1],\"notify/SUSPICION_OF_DDOS_ATTACK\":[3,0],"
+                           "\"quarantine/\":[2,1],\"quarantine/SUSPICION_OF_DDOS_ATTACK\":[2,0]}");
+    free(s);
+    json_decref(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,10 +464,10 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test_setup_teardown(test_quarantine_once_and_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_and_skips, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rotation_over_the_air_or_not_at_all, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_over_the_air_or_not_at_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_rotator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_observe_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_and_failed_webhook, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
