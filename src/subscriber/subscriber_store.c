@@ -282,6 +282,47 @@ static int op_delete(struct store_conn *conn, struct sub_op *op)
                         op->now);
 }
 
+/* Reserves ahead for the neighbours of op->supi (ids in [sqn_near_lo, sqn_near_hi)): one
+ * statement, each row's block taken above its own mark, so it is as safe as a single
+ * reservation. On PostgreSQL the rows are locked in id order and rows locked elsewhere are
+ * skipped (SKIP LOCKED): several instances reserving overlapping ranges in group-committed
+ * transactions would otherwise wait on each other's neighbours, or deadlock. SQLite has one
+ * writer: nothing to skip. */
+static int reserve_near(struct store_conn *conn, struct sub_op *op, uint64_t block)
+{
+#define NEAR_SET " SET sqn_reserved = sqn_reserved + $1"
+#define NEAR_WHERE                                                                                 \
+    " id >= $2 AND id < $3 AND supi <> $4 AND state = 'active' AND sqn_reserved <= $5"
+    const char *sql = store_conn_engine(conn) == STORE_ENGINE_POSTGRESQL
+                          ? "UPDATE subscriptions" NEAR_SET
+                            " WHERE id IN (SELECT id FROM subscriptions WHERE" NEAR_WHERE
+                            " ORDER BY id LIMIT $6 FOR UPDATE SKIP LOCKED)"
+                            " AND sqn_reserved <= $5 RETURNING id, sqn_reserved"
+                          : "UPDATE subscriptions" NEAR_SET
+                            " WHERE id IN (SELECT id FROM subscriptions WHERE" NEAR_WHERE
+                            " ORDER BY id LIMIT $6) RETURNING id, sqn_reserved";
+#undef NEAR_SET
+#undef NEAR_WHERE
+    struct store_stmt *st;
+    int rc = store_stmt(conn, sql, &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_int64(st, 1, (int64_t)block);
+    store_bind_int64(st, 2, op->sqn_near_lo);
+    store_bind_int64(st, 3, op->sqn_near_hi);
+    store_bind_text(st, 4, op->supi, -1);
+    store_bind_int64(st, 5, (int64_t)(SQN_SEQ_MAX + 1 - block));
+    store_bind_int64(st, 6, (int64_t)op->sqn_near_cap);
+    int step;
+    while ((step = store_step(st)) == STORE_ROW) {
+        if (op->sqn_near_count < op->sqn_near_cap) /* LIMIT: always */
+            op->sqn_near[op->sqn_near_count++] =
+                (struct sqn_grant){store_col_int64(st, 0), (uint64_t)store_col_int64(st, 1)};
+    }
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
+}
+
 /* One atomic statement: concurrent reservations (other instances, other threads) each get a
  * disjoint block, and none reads the mark before writing it. */
 static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
@@ -304,9 +345,11 @@ static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
     store_bind_int64(st, 4, (int64_t)(SQN_SEQ_MAX + 1 - block));
     int64_t hi = 0;
     rc = store_step_id(conn, st, &hi); /* no row: unknown SUPI, or its SEQ space is used up */
-    if (rc == IOTSEC_OK)
-        op->sqn_reserved = (uint64_t)hi;
-    return rc;
+    if (rc != IOTSEC_OK)
+        return rc;
+    op->sqn_reserved = (uint64_t)hi;
+    op->sqn_near_count = 0;
+    return op->sqn_near_cap > 0 ? reserve_near(conn, op, block) : IOTSEC_OK;
 }
 
 static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
@@ -535,8 +578,8 @@ struct text_import {
     size_t nrows;
 };
 
-static int import_row_make(const struct text_import *ti, const struct sub_input *in,
-                           size_t line, struct import_row *r)
+static int import_row_make(const struct text_import *ti, const struct sub_input *in, size_t line,
+                           struct import_row *r)
 {
     memset(r, 0, sizeof(*r));
     if (supi_format(&in->supi, r->supi, sizeof(r->supi)) != IOTSEC_OK)
@@ -573,8 +616,8 @@ static char *import_sql(size_t n)
         o += (size_t)snprintf(sql + o, cap - o,
                               "%s(?%zu, ?%zu, ?%zu, ?%zu, 1, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu,"
                               " ?%zu, ?%zu)",
-                              i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7,
-                              b + 8, b + 9, b + 10, b + 11, b + 12);
+                              i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8,
+                              b + 9, b + 10, b + 11, b + 12);
     }
     snprintf(sql + o, cap - o, " ON CONFLICT DO NOTHING RETURNING supi");
     return sql;

@@ -76,6 +76,45 @@ static void test_two_instances_share_the_mark(void **state)
     sqn_cache_free(b);
 }
 
+/* Blocks reserved ahead: a neighbour's generator serves from its block with no reservation of
+ * its own; a second block ahead for a generator in use skips the rest of the first (never
+ * reissues it); an older one is ignored; ranges are claimed once. */
+static void test_prefilled_generators(void **state)
+{
+    (void)state;
+    struct sqn_cache *c = sqn_cache_new();
+    struct sqn_step st;
+    sqn_cache_prefill(c, 9, 120, 20); /* [100, 120) */
+    assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_true(st.ok);
+    assert_int_equal(st.sqn >> SQN_IND_BITS, 100);
+    assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_int_equal(st.sqn >> SQN_IND_BITS, 101);
+    sqn_cache_prefill(c, 9, 110, 20); /* older: ignored */
+    assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_int_equal(st.sqn >> SQN_IND_BITS, 102);
+    sqn_cache_prefill(c, 9, 160, 20); /* newer: [140, 160), 103..119 skipped */
+    assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_int_equal(st.sqn >> SQN_IND_BITS, 140);
+    /* A generator never used is a first use; one that held a block is not. */
+    assert_int_equal(sqn_cache_take(c, 10, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_false(st.ok);
+    assert_true(st.first_use);
+    for (int i = 0; i < 19; i++) /* 141..159 */
+        assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_int_equal(st.sqn >> SQN_IND_BITS, 159);
+    assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_false(st.ok);
+    assert_false(st.first_use);
+    assert_int_equal(st.reserve_floor, 160);
+    assert_int_equal(sqn_cache_size(c), 2);
+    for (int64_t r = 0; r < 1000; r++)
+        assert_true(sqn_cache_claim_range(c, r));
+    for (int64_t r = 0; r < 1000; r++)
+        assert_false(sqn_cache_claim_range(c, r));
+    sqn_cache_free(c);
+}
+
 static void test_resync_counts_until_success(void **state)
 {
     (void)state;
@@ -244,6 +283,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generator_reserves_then_serves),
         cmocka_unit_test(test_two_instances_share_the_mark),
+        cmocka_unit_test(test_prefilled_generators),
         cmocka_unit_test(test_resync_counts_until_success),
         cmocka_unit_test(test_concurrent_takes_never_repeat),
         cmocka_unit_test(test_many_subscribers_grow_the_table),
