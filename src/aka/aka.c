@@ -366,9 +366,12 @@ static void take_or_reserve(struct av_job *job, bool resync)
     job->op.sqn_block = a->cfg.sqn_block;
     job->op.kek = a->kek;
     snprintf(job->op.supi, sizeof(job->op.supi), "%s", job->supi);
-    if (step.first_use && !resync && job->ahead == NULL &&
-        sqn_cache_claim_range(a->sqn, job->sub.id / AKA_SQN_AHEAD) &&
-        (job->ahead = calloc(AKA_SQN_AHEAD, sizeof(*job->ahead))) != NULL) {
+    /* A range claimed by this job and not reserved yet (its first try met a locked row) is
+     * tried again with it. */
+    if ((job->ahead != NULL && !job->ahead_done) ||
+        (step.first_use && !resync && job->ahead == NULL &&
+         sqn_cache_claim_range(a->sqn, job->sub.id / AKA_SQN_AHEAD) &&
+         (job->ahead = calloc(AKA_SQN_AHEAD, sizeof(*job->ahead))) != NULL)) {
         job->op.sqn_near_lo = job->sub.id / AKA_SQN_AHEAD * AKA_SQN_AHEAD;
         job->op.sqn_near_hi = job->op.sqn_near_lo + AKA_SQN_AHEAD;
         job->op.sqn_near = job->ahead;
@@ -386,6 +389,12 @@ static void take_or_reserve(struct av_job *job, bool resync)
 static void reserve_done(void *arg, int rc)
 {
     struct av_job *job = arg;
+    if (rc == IOTSEC_ERR_BUSY && job->op.sqn_locked && job->lock_retries++ < AKA_SQN_LOCK_RETRIES &&
+        !http_request_cancelled(job->req)) {
+        /* Another instance holds the row until its batch commits: nothing was reserved. */
+        take_or_reserve(job, false);
+        return;
+    }
     if (rc != IOTSEC_OK) {
         /* Whatever the database did, this instance never uses a block it did not see
          * committed: the next attempt reserves a new one. */
@@ -396,6 +405,7 @@ static void reserve_done(void *arg, int rc)
         return;
     }
     struct aka *a = job->aka;
+    job->ahead_done = true;
     aka_count(a, AKA_SQN_RESERVATIONS);
     sqn_cache_reserved(a->sqn, job->sub.id, job->op.sqn_reserved, job->op.sqn_block);
     for (size_t i = 0; i < job->op.sqn_near_count; i++) {

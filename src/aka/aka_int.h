@@ -76,7 +76,13 @@ struct av_job {
     bool deferred;
     struct sub_op op;        /* the reservation, while in the writer's queue */
     struct sqn_grant *ahead; /* its blocks reserved ahead for neighbours (AKA_SQN_AHEAD) */
+    bool ahead_done;         /* that reservation committed (a retry does not repeat it) */
+    unsigned lock_retries;   /* reservations submitted again: the row was locked elsewhere */
 };
+
+/* A reservation whose row another instance's transaction holds is submitted again (it runs in
+ * a later batch, after this writer's next commit), at most this many times, then 503. */
+#define AKA_SQN_LOCK_RETRIES 100
 
 /* The first use of a subscriber in a run also reserves a block for every active subscription in
  * its range of AKA_SQN_AHEAD ids, in the same job and one statement, once per range and run. A

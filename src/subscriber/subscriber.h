@@ -277,6 +277,8 @@ struct sub_op {
     uint64_t sqn_floor;    /* reserve: the block starts at or above this SEQ */
     uint64_t sqn_block;    /* reserve: SEQs per block; 0 = 1000 */
     uint64_t sqn_reserved; /* reserve: out, the high-water mark after the reservation */
+    bool sqn_locked; /* reserve: out, with IOTSEC_ERR_BUSY: another instance's transaction holds
+                        the row (PostgreSQL); nothing was reserved, submit again */
     /* reserve ahead: in the same job, a block of sqn_block SEQs above each mark for every other
      * active subscription with id in [sqn_near_lo, sqn_near_hi) (at most sqn_near_cap of
      * them), one statement for all; out: sqn_near[0, sqn_near_count), the new marks. A row

@@ -323,17 +323,48 @@ static int reserve_near(struct store_conn *conn, struct sub_op *op, uint64_t blo
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
-/* One atomic statement: concurrent reservations (other instances, other threads) each get a
- * disjoint block, and none reads the mark before writing it. */
-static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
+#define RESERVE_FROM " CASE WHEN sqn_reserved > $1 THEN sqn_reserved ELSE $1 END"
+
+/* After a reservation on PostgreSQL found no row it could lock: whether the row is there and
+ * could take the block, i.e. another transaction holds it (IOTSEC_ERR_BUSY), or not
+ * (IOTSEC_ERR_NOTFOUND: unknown SUPI, or its SEQ space is used up). */
+static int reserve_missed(struct store_conn *conn, struct sub_op *op, uint64_t block)
 {
     struct store_stmt *st;
     int rc = store_stmt(conn,
-                        "UPDATE subscriptions SET sqn_reserved ="
-                        " CASE WHEN sqn_reserved > $1 THEN sqn_reserved ELSE $1 END + $2"
-                        " WHERE supi = $3"
-                        " AND CASE WHEN sqn_reserved > $1 THEN sqn_reserved ELSE $1 END <= $4"
-                        " RETURNING sqn_reserved",
+                        "SELECT id FROM subscriptions WHERE supi = $1"
+                        " AND CASE WHEN sqn_reserved > $2 THEN sqn_reserved ELSE $2 END <= $3",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, op->supi, -1);
+    store_bind_int64(st, 2, (int64_t)op->sqn_floor);
+    store_bind_int64(st, 3, (int64_t)(SQN_SEQ_MAX + 1 - block));
+    int64_t id;
+    rc = store_step_id(conn, st, &id);
+    if (rc != IOTSEC_OK)
+        return rc;
+    op->sqn_locked = true;
+    return IOTSEC_ERR_BUSY;
+}
+
+/* One atomic statement: concurrent reservations (other instances, other threads) each get a
+ * disjoint block, and none reads the mark before writing it. On PostgreSQL a row another
+ * instance's transaction holds is not waited for (SKIP LOCKED; op->sqn_locked, retry later):
+ * the writer's group commit holds its row locks to the end of the batch, so two instances
+ * that waited on each other's rows would deadlock, and any wait stalls a whole batch. */
+static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
+{
+    bool pg = store_conn_engine(conn) == STORE_ENGINE_POSTGRESQL;
+    struct store_stmt *st;
+    op->sqn_locked = false;
+    int rc = store_stmt(conn,
+                        pg ? "UPDATE subscriptions SET sqn_reserved =" RESERVE_FROM " + $2"
+                             " WHERE id = (SELECT id FROM subscriptions WHERE supi = $3"
+                             " FOR UPDATE SKIP LOCKED)"
+                             " AND" RESERVE_FROM " <= $4 RETURNING sqn_reserved"
+                           : "UPDATE subscriptions SET sqn_reserved =" RESERVE_FROM " + $2"
+                             " WHERE supi = $3 AND" RESERVE_FROM " <= $4 RETURNING sqn_reserved",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -345,6 +376,8 @@ static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
     store_bind_int64(st, 4, (int64_t)(SQN_SEQ_MAX + 1 - block));
     int64_t hi = 0;
     rc = store_step_id(conn, st, &hi); /* no row: unknown SUPI, or its SEQ space is used up */
+    if (rc == IOTSEC_ERR_NOTFOUND && pg)
+        rc = reserve_missed(conn, op, block);
     if (rc != IOTSEC_OK)
         return rc;
     op->sqn_reserved = (uint64_t)hi;

@@ -249,6 +249,14 @@ static void test_pg_locked_neighbour_is_skipped(void **state)
     assert_int_equal(op.sqn_near_count, 4); /* 1, 4, 5, 6 */
     for (size_t k = 0; k < op.sqn_near_count; k++)
         assert_true(g[k].id != f->id[2] && g[k].id != f->id[3]);
+    /* B reserving for 2 itself does not wait either: busy, marked locked, nothing reserved. */
+    assert_int_equal(reserve(f, b, 2, 0, 7, 8, &op, g), IOTSEC_ERR_BUSY);
+    assert_true(op.sqn_locked);
+    /* Unknown and exhausted stay "not found", not "locked". */
+    struct sub_op unknown = {.kind = SUB_OP_RESERVE_SQN, .sqn_block = 1000};
+    strcpy(unknown.supi, "imsi-001010000000999");
+    assert_int_equal(run(b, &unknown), IOTSEC_ERR_NOTFOUND);
+    assert_false(unknown.sqn_locked);
 
     pthread_mutex_lock(&h.mu);
     h.release = true;
