@@ -35,6 +35,7 @@ static const struct store_migration migrations[] = {
     {14, "pin: roles, personal IoT networks, their gateways, elements, AF grants, routing",
      PIN_MIGRATION_1, NULL},
     {15, "aka: authentication events (Nudm_UEAU AuthEvent)", AKA_MIGRATION_2, NULL},
+    {16, "expose: T8 reports counted in the store", EXPOSE_MIGRATION_T8_REPORTS, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)
