@@ -604,6 +604,7 @@ struct text_import {
     size_t len;
     bool csv;
     int64_t now;
+    bool check; /* find the row that breaks a unique key (the second attempt after a conflict) */
     size_t imported, bad_line;
     char *err;
     size_t err_len;
@@ -630,11 +631,14 @@ static int import_row_make(const struct text_import *ti, const struct sub_input 
     return rc;
 }
 
-/* "INSERT ... VALUES (?1..?12), (?13..?24)... ON CONFLICT DO NOTHING RETURNING supi" for n
- * rows (malloc'd). A row that would break a unique key (its SUPI or GPSI exists, or comes twice
- * in the input) is skipped, not an error: the rows that come back tell which one it was, so
- * the operator gets its line. */
-static char *import_sql(size_t n)
+/* "INSERT ... VALUES (?1..?12), (?13..?24)..." for n rows (malloc'd). A row that breaks a
+ * unique key (its SUPI or GPSI exists, or comes twice in the input) fails the statement, and
+ * the import. Nothing comes back, so on PostgreSQL the bulk transaction sends these statements
+ * without waiting for each answer (pipelined; a failure shows at the COMMIT).
+ * With check: "... ON CONFLICT DO NOTHING RETURNING supi": such a row is skipped instead, and
+ * the rows that come back tell which one it was, so the operator gets its line; this costs a
+ * round trip per statement, so it runs only to explain a conflict. */
+static char *import_sql(size_t n, bool check)
 {
     static const char head[] =
         "INSERT INTO subscriptions(supi, gpsi, owner, amf, cred_version, cred, state,"
@@ -652,7 +656,8 @@ static char *import_sql(size_t n)
                               i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8,
                               b + 9, b + 10, b + 11, b + 12);
     }
-    snprintf(sql + o, cap - o, " ON CONFLICT DO NOTHING RETURNING supi");
+    if (check)
+        snprintf(sql + o, cap - o, " ON CONFLICT DO NOTHING RETURNING supi");
     return sql;
 }
 
@@ -662,7 +667,7 @@ static int import_flush(struct store_conn *conn, struct text_import *ti)
     size_t n = ti->nrows;
     if (n == 0)
         return IOTSEC_OK;
-    char *sql = import_sql(n);
+    char *sql = import_sql(n, ti->check);
     if (sql == NULL)
         return IOTSEC_ERR_NOMEM;
     struct store_stmt *st;
@@ -690,13 +695,20 @@ static int import_flush(struct store_conn *conn, struct text_import *ti)
         store_bind_int64(st, b + 12, (int64_t)r->first);
     }
     int step;
-    while ((step = store_step(st)) == STORE_ROW) {
-        const char *supi = store_col_text(st, 0);
-        /* each returned SUPI accounts for its first row not yet accounted for */
-        for (size_t i = 0; supi != NULL && i < n; i++) {
-            if (!ti->rows[i].inserted && strcmp(ti->rows[i].supi, supi) == 0) {
+    if (!ti->check) {
+        /* all or an error (on PostgreSQL: then or at the COMMIT) */
+        if ((step = store_step(st)) == STORE_DONE)
+            for (size_t i = 0; i < n; i++)
                 ti->rows[i].inserted = true;
-                break;
+    } else {
+        while ((step = store_step(st)) == STORE_ROW) {
+            const char *supi = store_col_text(st, 0);
+            /* each returned SUPI accounts for its first row not yet accounted for */
+            for (size_t i = 0; supi != NULL && i < n; i++) {
+                if (!ti->rows[i].inserted && strcmp(ti->rows[i].supi, supi) == 0) {
+                    ti->rows[i].inserted = true;
+                    break;
+                }
             }
         }
     }
@@ -788,6 +800,15 @@ int subscriber_import_text(struct store *s, const struct seal_kek *kek, const ch
     ti->err_len = err_len;
     err[0] = '\0';
     int rc = store_transaction_sync(s, run_text_import, ti);
+    if (rc == IOTSEC_ERR_CONFLICT) {
+        /* Nothing was kept; again, row by row accounted for, to name the line (the same rows
+         * fail the same way, unless the conflicting row went meanwhile: then it succeeds). */
+        secure_wipe(ti, sizeof(*ti));
+        ti->kek = kek, ti->text = text, ti->len = len, ti->csv = csv, ti->now = now;
+        ti->err = err, ti->err_len = err_len, ti->check = true;
+        err[0] = '\0';
+        rc = store_transaction_sync(s, run_text_import, ti);
+    }
     *imported = rc == IOTSEC_OK ? ti->imported : 0;
     *bad_line = ti->bad_line;
     free(ti);
