@@ -330,6 +330,7 @@ static void take_or_reserve(struct av_job *job, bool resync)
         return;
     }
     struct sqn_step step;
+    sqn_cache_bind(a->sqn, job->sub.id, job->supi);
     int rc =
         sqn_cache_take(a->sqn, job->sub.id, job->ind, resync, job->sqn_ms, a->cfg.sqn_block, &step);
     if (rc == IOTSEC_OK && resync) {
@@ -410,8 +411,8 @@ static void reserve_done(void *arg, int rc)
     sqn_cache_reserved(a->sqn, job->sub.id, job->op.sqn_reserved, job->op.sqn_block);
     for (size_t i = 0; i < job->op.sqn_near_count; i++) {
         aka_count(a, AKA_SQN_RESERVATIONS);
-        sqn_cache_prefill(a->sqn, job->op.sqn_near[i].id, job->op.sqn_near[i].hi,
-                          job->op.sqn_block);
+        sqn_cache_prefill(a->sqn, job->op.sqn_near[i].id, job->op.sqn_near[i].supi,
+                          job->op.sqn_near[i].hi, job->op.sqn_block);
     }
     if (http_request_cancelled(job->req)) {
         /* The client reset its stream or hung up while the block was reserved: no vector

@@ -16,7 +16,8 @@
 /* ---- SQN generators: per stripe, an open-addressing table keyed by subscription id ---- */
 
 struct sqn_entry {
-    int64_t id; /* 0 = empty (ids start at 1) */
+    int64_t id;     /* 0 = empty (ids start at 1) */
+    uint64_t owner; /* a hash of the SUPI whose blocks gen holds (0: not bound yet) */
     struct sqn_gen gen;
     unsigned synch_failures;
 };
@@ -114,11 +115,30 @@ static struct sqn_entry *find_or_add(struct sqn_stripe *s, int64_t id)
     struct sqn_entry *e = probe(s->slots, s->cap, id);
     if (e->id == 0) {
         e->id = id;
+        e->owner = 0;
         e->gen = (struct sqn_gen){0, 0};
         e->synch_failures = 0;
         s->used++;
     }
     return e;
+}
+
+static uint64_t owner_of(const char *supi)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *supi; supi++)
+        h = (h ^ (uint8_t)*supi) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+/* Makes e supi's: a generator bound to another SUPI starts again, empty. */
+static void bind_entry(struct sqn_entry *e, uint64_t owner)
+{
+    if (e->owner != owner && e->owner != 0) {
+        e->gen = (struct sqn_gen){0, 0};
+        e->synch_failures = 0;
+    }
+    e->owner = owner;
 }
 
 static struct sqn_stripe *stripe_of(struct sqn_cache *c, int64_t id)
@@ -165,13 +185,26 @@ void sqn_cache_reserved(struct sqn_cache *c, int64_t id, uint64_t hi, uint64_t b
     pthread_mutex_unlock(&s->lock);
 }
 
-void sqn_cache_prefill(struct sqn_cache *c, int64_t id, uint64_t hi, uint64_t block)
+void sqn_cache_prefill(struct sqn_cache *c, int64_t id, const char *supi, uint64_t hi,
+                       uint64_t block)
+{
+    struct sqn_stripe *s = stripe_of(c, id);
+    pthread_mutex_lock(&s->lock);
+    struct sqn_entry *e = id > 0 ? find_or_add(s, id) : NULL;
+    if (e != NULL) { /* NULL (no memory): the block is skipped */
+        bind_entry(e, owner_of(supi));
+        sqn_block_granted(&e->gen, hi, block);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void sqn_cache_bind(struct sqn_cache *c, int64_t id, const char *supi)
 {
     struct sqn_stripe *s = stripe_of(c, id);
     pthread_mutex_lock(&s->lock);
     struct sqn_entry *e = id > 0 ? find_or_add(s, id) : NULL;
     if (e != NULL)
-        sqn_block_granted(&e->gen, hi, block); /* NULL (no memory): the block is skipped */
+        bind_entry(e, owner_of(supi));
     pthread_mutex_unlock(&s->lock);
 }
 

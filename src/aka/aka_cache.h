@@ -46,7 +46,13 @@ void sqn_cache_reserved(struct sqn_cache *c, int64_t id, uint64_t hi, uint64_t b
  * SUB_OP_RESERVE_SQN), creating its generator when this instance has none yet. As with
  * sqn_cache_reserved, a block older than the one held is ignored and a newer one replaces it
  * (skipping the rest of the old one: SEQs skipped, never reused). */
-void sqn_cache_prefill(struct sqn_cache *c, int64_t id, uint64_t hi, uint64_t block);
+void sqn_cache_prefill(struct sqn_cache *c, int64_t id, const char *supi, uint64_t hi,
+                       uint64_t block);
+
+/* The generator of id serves supi. SQLite may give a new subscription the id of a deleted one
+ * (the largest rowid is reused): blocks reserved for the old one are dropped, never served to
+ * the new one, whose mark knows nothing of them. Call before sqn_cache_take. */
+void sqn_cache_bind(struct sqn_cache *c, int64_t id, const char *supi);
 
 /* Reserving ahead is done once per range of ids and run: returns true (and marks it) the first
  * time range is claimed, false after. IOTSEC_ERR_NOMEM counts as claimed (no reservation

@@ -263,6 +263,7 @@ enum sub_op_kind {
 /* A block reserved ahead for a subscription (SUB_OP_RESERVE_SQN's neighbours): [hi - block, hi). */
 struct sqn_grant {
     int64_t id; /* the subscription */
+    char supi[SUPI_STRING_MAX];
     uint64_t hi;
 };
 

@@ -297,10 +297,10 @@ static int reserve_near(struct store_conn *conn, struct sub_op *op, uint64_t blo
                           ? "UPDATE subscriptions" NEAR_SET
                             " WHERE id IN (SELECT id FROM subscriptions WHERE" NEAR_WHERE
                             " ORDER BY id LIMIT $6 FOR UPDATE SKIP LOCKED)"
-                            " AND sqn_reserved <= $5 RETURNING id, sqn_reserved"
+                            " AND sqn_reserved <= $5 RETURNING id, sqn_reserved, supi"
                           : "UPDATE subscriptions" NEAR_SET
                             " WHERE id IN (SELECT id FROM subscriptions WHERE" NEAR_WHERE
-                            " ORDER BY id LIMIT $6) RETURNING id, sqn_reserved";
+                            " ORDER BY id LIMIT $6) RETURNING id, sqn_reserved, supi";
 #undef NEAR_SET
 #undef NEAR_WHERE
     struct store_stmt *st;
@@ -315,9 +315,12 @@ static int reserve_near(struct store_conn *conn, struct sub_op *op, uint64_t blo
     store_bind_int64(st, 6, (int64_t)op->sqn_near_cap);
     int step;
     while ((step = store_step(st)) == STORE_ROW) {
-        if (op->sqn_near_count < op->sqn_near_cap) /* LIMIT: always */
-            op->sqn_near[op->sqn_near_count++] =
-                (struct sqn_grant){store_col_int64(st, 0), (uint64_t)store_col_int64(st, 1)};
+        if (op->sqn_near_count < op->sqn_near_cap) { /* LIMIT: always */
+            struct sqn_grant *g = &op->sqn_near[op->sqn_near_count++];
+            g->id = store_col_int64(st, 0);
+            g->hi = (uint64_t)store_col_int64(st, 1);
+            text_column(st, 2, g->supi, sizeof(g->supi));
+        }
     }
     store_reset(st);
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);

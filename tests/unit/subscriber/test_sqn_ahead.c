@@ -133,6 +133,9 @@ static void test_ahead_blocks_are_disjoint(void **state)
     const int expect[4] = {0, 2, 4, 5};
     for (int k = 0; k < 4; k++) {
         assert_int_equal(g[k].id, f->id[expect[k]]);
+        char supi[SUPI_STRING_MAX];
+        supi_of(expect[k], supi);
+        assert_string_equal(g[k].supi, supi);
         assert_int_equal(g[k].hi, before[expect[k]] + 1000); /* [mark, mark + 1000) */
         assert_int_equal(mark(f, expect[k]), g[k].hi);       /* and the mark moved past it */
     }
