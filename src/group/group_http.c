@@ -16,6 +16,7 @@
 #include "crypto/supi.h"
 #include "group/group_service.h"
 #include "http/http.h"
+#include "http/query.h"
 #include "subscriber/subscriber.h"
 
 #define BATCH_MAX 10000
@@ -143,7 +144,7 @@ static void list_one(const struct group_row *g, void *ctx)
 static void handle_list(struct http_request *req, void *user)
 {
     struct group_service *gs = user;
-    if (!admin_ok(req, gs))
+    if (!admin_ok(req, gs) || !http_query_parse(req, NULL, 0, NULL)) /* takes none */
         return;
     struct store_conn *c;
     json_t *arr = json_array();

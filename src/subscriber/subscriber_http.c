@@ -20,9 +20,9 @@
 #include "crypto/ct.h"
 #include "crypto/milenage.h"
 #include "http/http.h"
+#include "http/query.h"
 #include "subscriber/subscriber.h"
 
-#define LIST_MAX 1000
 #define ROTATE_GRACE_DEFAULT_S (24 * 3600)
 
 static int64_t now_s(void)
@@ -222,7 +222,8 @@ static void handle_show(struct http_request *req, void *user)
     const struct sub_admin *admin = user;
     char supi[SUPI_STRING_MAX];
     struct subscription s;
-    if (!admin_ok(req, admin) || parse_supi_param(req, supi) != IOTSEC_OK)
+    if (!admin_ok(req, admin) || !http_query_parse(req, NULL, 0, NULL) ||
+        parse_supi_param(req, supi) != IOTSEC_OK)
         return;
     int rc = subscriber_get(admin->store, supi, &s);
     if (rc != IOTSEC_OK) {
@@ -237,6 +238,12 @@ static void handle_show(struct http_request *req, void *user)
     http_respond_json(req, 200, o);
 }
 
+static bool state_ok(const char *s)
+{
+    enum sub_state state;
+    return sub_state_parse(s, &state) == IOTSEC_OK;
+}
+
 static void list_item(const struct subscription *s, void *ctx)
 {
     json_array_append_new(ctx, subscriber_to_json(s));
@@ -245,36 +252,29 @@ static void list_item(const struct subscription *s, void *ctx)
 static void handle_list(struct http_request *req, void *user)
 {
     const struct sub_admin *admin = user;
-    if (!admin_ok(req, admin))
+    static const struct http_qspec spec[] = {
+        HTTP_QSPEC_AFTER_ID,
+        HTTP_QSPEC_LIMIT,
+        {.name = "state", .type = HTTP_Q_STR, .valid = state_ok,
+         .reason = "a subscription state (pending_activation, active, suspended, ...)"},
+    };
+    struct http_qval q[3];
+    if (!admin_ok(req, admin) || !http_query_parse(req, spec, 3, q))
         return;
-    const char *state_s = http_request_query_param(req, "state");
-    const char *after_s = http_request_query_param(req, "after");
-    const char *limit_s = http_request_query_param(req, "limit");
-    enum sub_state state;
-    long long after = after_s ? atoll(after_s) : 0, limit = limit_s ? atoll(limit_s) : 100;
-    if ((state_s && sub_state_parse(state_s, &state) != IOTSEC_OK) || after < 0 || limit < 1 ||
-        limit > LIST_MAX) {
-        struct http_invalid_param ip = {"state|after|limit",
-                                        "state: a subscription state; after >= 0; 1 <= limit "
-                                        "<= 1000"};
-        http_respond_problem(req, 400, NULL, "invalid query", NULL, &ip, 1);
-        return;
-    }
+    enum sub_state state = 0;
+    if (q[2].set)
+        sub_state_parse(q[2].s, &state);
+    size_t limit = http_query_limit(&q[1]);
     json_t *items = json_array();
     int64_t last = 0;
-    int rc = subscriber_list(admin->store, state_s ? (int)state : -1, after, (size_t)limit,
-                             list_item, items, &last);
+    int rc = subscriber_list(admin->store, q[2].set ? (int)state : -1, q[0].i, limit, list_item,
+                             items, &last);
     if (rc != IOTSEC_OK) {
         json_decref(items);
         respond_error(req, rc, "list");
         return;
     }
-    json_t *o = json_object();
-    size_t n = json_array_size(items);
-    json_object_set_new(o, "items", items);
-    if (n == (size_t)limit)
-        json_object_set_new(o, "next", json_integer(last));
-    http_respond_json(req, 200, o);
+    http_respond_page(req, "items", items, limit, json_integer(last));
 }
 
 /* The operator's new K/OPc from the body {"k", "opc" | "op"} (hex); 400 when absent or bad.

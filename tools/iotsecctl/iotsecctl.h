@@ -36,6 +36,7 @@ int cmd_device(int argc, char **argv);
 int cmd_bulk_activate(int argc, char **argv);
 int cmd_provisioning_key(int argc, char **argv);
 int cmd_owner(int argc, char **argv);
+int cmd_activation(int argc, char **argv);
 int cmd_audit_credentials(int argc, char **argv);
 /* the northbound face (cmd_expose.c, cmd_audit_log.c) */
 int cmd_af(int argc, char **argv);
