@@ -7,6 +7,7 @@
 #include "analytics/analytics.h"
 #include "daemon/daemon.h"
 #include "expose/northbound.h"
+#include "group/group_deliver.h"
 #include "group/group_store.h"
 #include "location/location.h"
 #include "pin/pin.h"
@@ -35,6 +36,8 @@ static const struct store_migration migrations[] = {
     {14, "pin: roles, personal IoT networks, their gateways, elements, AF grants, routing",
      PIN_MIGRATION_1, NULL},
     {15, "aka: authentication events (Nudm_UEAU AuthEvent)", AKA_MIGRATION_2, NULL},
+    {16, "group: member endpoints, multicast addresses, AF message deliveries", GROUP_MIGRATION_2,
+     NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)
