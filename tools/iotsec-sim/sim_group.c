@@ -6,7 +6,8 @@
  * devices join with the path keys pushed to them under their own member keys; the AF sends M
  * messages; K members are removed (a signed rekey each); M more messages; a member forges one
  * message with the group key it holds; a captured message is replayed to everyone. With
- * --broadcast the messages also come as one UDP datagram to a multicast group on loopback.
+ * --broadcast the messages also come as one UDP datagram to a multicast group on loopback;
+ * with --quarantine the K leavers are quarantined (the policy evicts them) instead of removed.
  * The last stdout line is the issue's JSON object. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -495,8 +496,26 @@ static bool wait_for(struct run *r, unsigned want, uint32_t epoch, double ms)
     return false;
 }
 
+/* The group's epoch as the operator sees it, once it reached at least want (a quarantine's
+ * eviction rekeys in the background), or after 10 s. */
+static uint32_t group_epoch(const struct sim_instance *in, const char *group, uint32_t want)
+{
+    char path[256];
+    uint32_t e = 0;
+    snprintf(path, sizeof(path), "/admin/v1/message-groups/%s", group);
+    for (int k = 0; k < 500 && e < want; k++) {
+        json_t *o = NULL;
+        if (admin_json(in, "GET", path, NULL, &o) == 200)
+            e = (uint32_t)json_integer_value(json_object_get(o, "epoch"));
+        json_decref(o);
+        if (e < want)
+            usleep(20000);
+    }
+    return e;
+}
+
 int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uint32_t messages,
-                  bool broadcast)
+                  bool broadcast, bool quarantine)
 {
     struct run r = {.in = in, .n = n};
     pthread_mutex_init(&r.mu, NULL);
@@ -585,15 +604,23 @@ int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uin
         refused += s != 201;
     }
     bool ok = wait_for(&r, sent, epoch, 30000);
-    /* K members leave: a signed rekey each, pushed to the stayers */
+    /* K members leave (removed, or quarantined: evicted by the policy): a signed rekey each,
+     * pushed to the stayers */
     for (uint32_t i = 0; i < leave; i++) {
         struct dev *d = &r.d[n - 1 - i];
-        snprintf(path, sizeof(path), "/admin/v1/message-groups/%s/members/%s", group, d->supi);
-        if (admin_json(in, "DELETE", path, NULL, &ans) == 200) {
-            epoch = (uint32_t)json_integer_value(json_object_get(ans, "epoch"));
-            rekey_bytes += json_integer_value(json_object_get(ans, "rekeyBytes"));
+        if (quarantine) {
+            snprintf(path, sizeof(path), "/admin/v1/devices/%s/quarantine", d->supi);
+            if (admin_json(in, "POST", path, "{\"reason\":\"iotsec-sim group\"}", NULL) == 200)
+                epoch = group_epoch(in, group, epoch + 1);
+        } else {
+            snprintf(path, sizeof(path), "/admin/v1/message-groups/%s/members/%s", group,
+                     d->supi);
+            if (admin_json(in, "DELETE", path, NULL, &ans) == 200) {
+                epoch = (uint32_t)json_integer_value(json_object_get(ans, "epoch"));
+                rekey_bytes += json_integer_value(json_object_get(ans, "rekeyBytes"));
+            }
+            json_decref(ans);
         }
-        json_decref(ans);
         pthread_mutex_lock(&d->mu);
         d->left = true;
         pthread_mutex_unlock(&d->mu);
@@ -693,10 +720,11 @@ static bool u32_arg(const char *s, uint32_t max, uint32_t *out)
 int sim_group_main(int argc, char **argv)
 {
     static const char use[] = "usage: iotsec-sim group --dir DIR --devices N (2..10000) --leave K "
-                              "(< N) [--messages M (1..31)] [--broadcast] [--ready FILE]\n";
+                              "(< N) [--messages M (1..31)] [--broadcast] [--quarantine]\n"
+                              "                        [--ready FILE]\n";
     const char *dir = NULL, *ready = NULL;
     uint32_t n = 0, leave = UINT32_MAX, messages = 1;
-    bool broadcast = false;
+    bool broadcast = false, quarantine = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--dir") == 0 && v)
@@ -711,6 +739,8 @@ int sim_group_main(int argc, char **argv)
             i++;
         else if (strcmp(a, "--broadcast") == 0)
             broadcast = true;
+        else if (strcmp(a, "--quarantine") == 0)
+            quarantine = true;
         else {
             fputs(use, stderr);
             return 2;
@@ -723,7 +753,7 @@ int sim_group_main(int argc, char **argv)
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = sim_group_run(&in, n, leave, messages, broadcast);
+    int rc = sim_group_run(&in, n, leave, messages, broadcast, quarantine);
     curl_global_cleanup();
     return rc;
 }
