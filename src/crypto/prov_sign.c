@@ -49,8 +49,8 @@ static void sign_free(void *p)
 
 static void init(void)
 {
-    init_ok = pthread_key_create(&md_key, md_free) == 0 &&
-              pthread_key_create(&sign_key, sign_free) == 0;
+    init_ok =
+        pthread_key_create(&md_key, md_free) == 0 && pthread_key_create(&sign_key, sign_free) == 0;
 }
 
 /* The thread's signing context, initialised for key. */

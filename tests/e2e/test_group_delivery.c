@@ -40,11 +40,11 @@
 #include "northbound_client.h"
 #include "test_t8_sink.h"
 
-#define G      "valves-b7@utility.example"
-#define OWNER  "utility-a"
-#define K_HEX  "465b5ce8b199b49faa5f0a2ee238a6bc"
-#define NMEM   3
-#define MCAST  "239.7.7.7"
+#define G     "valves-b7@utility.example"
+#define OWNER "utility-a"
+#define K_HEX "465b5ce8b199b49faa5f0a2ee238a6bc"
+#define NMEM  3
+#define MCAST "239.7.7.7"
 
 static struct daemon_fixture fx;
 static bool have_netns;
@@ -168,10 +168,10 @@ static void register_af(const char *name, char *af_id, struct nb_identity *id, c
     id->cert = cert;
     id->key = key;
     char *pem = nb_read_file(cert);
-    json_t *o = nb_admin_json(&fx, "POST", "/admin/v1/afs",
-                              json_pack("{s:s, s:s, s:[s]}", "name", name, "cert_pem", pem,
-                                        "services", "group-message"),
-                              201);
+    json_t *o = nb_admin_json(
+        &fx, "POST", "/admin/v1/afs",
+        json_pack("{s:s, s:s, s:[s]}", "name", name, "cert_pem", pem, "services", "group-message"),
+        201);
     free(pem);
     snprintf(af_id, 80, "%s", json_string_value(json_object_get(o, "af_id")));
     json_decref(o);
@@ -223,11 +223,11 @@ static long nb(const struct nb_identity *who, const char *tok, const char *metho
 /* The MbsGroupMsgDel of one message (base64 payload). */
 static char *delivery_body(const char *group, const char *payload_b64)
 {
-    json_t *o = json_pack("{s:s, s:s, s:{s:[{s:{s:s, s:s}, s:s}]}, s:s, s:s, s:s}",
-                          "externalGroupId", group, "groupMsgDelPayload", payload_b64,
-                          "mbsServArea", "taiList", "plmnId", "mcc", "001", "mnc", "01", "tac",
-                          "00b7", "startTime", "2026-12-07T20:00:00Z", "stopTime",
-                          "2026-12-08T20:00:00Z", "notifUri", notify.url);
+    json_t *o =
+        json_pack("{s:s, s:s, s:{s:[{s:{s:s, s:s}, s:s}]}, s:s, s:s, s:s}", "externalGroupId",
+                  group, "groupMsgDelPayload", payload_b64, "mbsServArea", "taiList", "plmnId",
+                  "mcc", "001", "mnc", "01", "tac", "00b7", "startTime", "2026-12-07T20:00:00Z",
+                  "stopTime", "2026-12-08T20:00:00Z", "notifUri", notify.url);
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
@@ -347,8 +347,7 @@ static long send_msg(const struct nb_identity *who, const char *tok, const char 
     if (st == 201 && del_ref)
         snprintf(del_ref, 64, "%s", last_del_ref);
     if (st == 403)
-        assert_string_equal(json_string_value(json_object_get(o, "cause")),
-                            "GROUP_NOT_AUTHORISED");
+        assert_string_equal(json_string_value(json_object_get(o, "cause")), "GROUP_NOT_AUTHORISED");
     json_decref(o);
     return st;
 }
@@ -389,9 +388,9 @@ static void test_authorised_af_reaches_every_member(void **state)
                                   json_pack("{s:s, s:s}", "dest", dest, "iface", "127.0.0.1"),
                                   200));
     }
-    json_decref(nb_admin_json(
-        &fx, "POST", "/admin/v1/message-groups/" G "/members",
-        json_pack("{s:[s,s,s]}", "supis", supi_of(0), supi_of(1), supi_of(2)), 200));
+    json_decref(nb_admin_json(&fx, "POST", "/admin/v1/message-groups/" G "/members",
+                              json_pack("{s:[s,s,s]}", "supis", supi_of(0), supi_of(1), supi_of(2)),
+                              200));
     uint8_t dg[8192];
     if (have_netns)
         recv_datagram(dg, sizeof(dg)); /* the joining rekey: nobody holds the old epoch */
@@ -470,11 +469,11 @@ static void test_unauthorised_afs_are_refused_and_audited(void **state)
     assert_int_equal(audit_count("DENY_OTHER_AF_CONSENT", 1), 1);
     assert_int_equal(audit_count("DENY_NO_CONSENT", 1), 1);
     /* a consent for another group does not do */
-    json_decref(nb_admin_json(&fx, "POST", "/admin/v1/consents",
-                              json_pack("{s:s, s:s, s:s, s:s}", "af_id", af2_id, "scope",
-                                        "group-message", "group", "other@utility.example",
-                                        "owner", OWNER),
-                              201));
+    json_decref(
+        nb_admin_json(&fx, "POST", "/admin/v1/consents",
+                      json_pack("{s:s, s:s, s:s, s:s}", "af_id", af2_id, "scope", "group-message",
+                                "group", "other@utility.example", "owner", OWNER),
+                      201));
     assert_int_equal(send_msg(&af2, tok2, G, "open the valve", NULL), 403);
     /* a consent given by someone who does not own the group lends nothing */
     json_decref(nb_admin_json(&fx, "POST", "/admin/v1/consents",
@@ -509,10 +508,9 @@ static void test_unauthorised_afs_are_refused_and_audited(void **state)
     char *body = delivery_body(G, "not*base64");
     assert_int_equal(nb(&af1, tok1, "POST", "/3gpp-mbs-group-msg/v1/deliveries", body, NULL), 400);
     free(body);
-    assert_int_equal(
-        nb(&af1, tok1, "POST", "/3gpp-mbs-group-msg/v1/deliveries",
-           "{\"externalGroupId\":\"" G "\",\"groupMsgDelPayload\":\"eA==\"}", NULL),
-        400); /* mbsServArea, times, notifUri missing */
+    assert_int_equal(nb(&af1, tok1, "POST", "/3gpp-mbs-group-msg/v1/deliveries",
+                        "{\"externalGroupId\":\"" G "\",\"groupMsgDelPayload\":\"eA==\"}", NULL),
+                     400); /* mbsServArea, times, notifUri missing */
     assert_int_equal(nb(&af1, NULL, "POST", "/3gpp-mbs-group-msg/v1/deliveries", "{}", NULL), 401);
 }
 

@@ -59,7 +59,7 @@ struct run {
     double *lat; /* (device, message) latencies */
     size_t nlat, cap;
     double sent_at[64]; /* by message number (payload "m<i>") */
-    uint8_t *captured; /* the last message a stayer verified (for the replay) */
+    uint8_t *captured;  /* the last message a stayer verified (for the replay) */
     size_t captured_len;
     unsigned rejected_other;
 };
@@ -460,8 +460,8 @@ static long af_send(struct run *r, const struct af *a, const char *group, unsign
     pthread_mutex_lock(&r->mu);
     r->sent_at[i] = now_ms();
     pthread_mutex_unlock(&r->mu);
-    return af_call(r->in, a, "POST", "/3gpp-mbs-group-msg/v1/deliveries", "application/json",
-                   body, NULL);
+    return af_call(r->in, a, "POST", "/3gpp-mbs-group-msg/v1/deliveries", "application/json", body,
+                   NULL);
 }
 
 /* ---- the run ------------------------------------------------------------------------------ */
@@ -520,8 +520,7 @@ int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uin
     struct run r = {.in = in, .n = n};
     pthread_mutex_init(&r.mu, NULL);
     r.d = calloc(n, sizeof(*r.d));
-    if (r.d == NULL || messages == 0 || 2 * messages >= 64 || leave >= n ||
-        listen_local(&r) != 0) {
+    if (r.d == NULL || messages == 0 || 2 * messages >= 64 || leave >= n || listen_local(&r) != 0) {
         fprintf(stderr, "iotsec-sim group: cannot set up\n");
         return 2;
     }
@@ -566,8 +565,10 @@ int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uin
         snprintf(path, sizeof(path), "/admin/v1/group-endpoints/%s", d->supi);
         snprintf(body, sizeof(body), "{\"url\":\"http://127.0.0.1:%u/m/%u\"}", r.port, i);
         if (st != 201 || admin_json(in, "PUT", path, body, NULL) != 200) {
-            fprintf(stderr, "iotsec-sim group: member %u could not be set up (is "
-                            "location.notify_http_loopback on?)\n", i);
+            fprintf(stderr,
+                    "iotsec-sim group: member %u could not be set up (is "
+                    "location.notify_http_loopback on?)\n",
+                    i);
             return 2;
         }
         json_array_append_new(supis, json_string(d->supi));
@@ -613,8 +614,7 @@ int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uin
             if (admin_json(in, "POST", path, "{\"reason\":\"iotsec-sim group\"}", NULL) == 200)
                 epoch = group_epoch(in, group, epoch + 1);
         } else {
-            snprintf(path, sizeof(path), "/admin/v1/message-groups/%s/members/%s", group,
-                     d->supi);
+            snprintf(path, sizeof(path), "/admin/v1/message-groups/%s/members/%s", group, d->supi);
             if (admin_json(in, "DELETE", path, NULL, &ans) == 200) {
                 epoch = (uint32_t)json_integer_value(json_object_get(ans, "epoch"));
                 rekey_bytes += json_integer_value(json_object_get(ans, "rekeyBytes"));
@@ -646,8 +646,8 @@ int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uin
         uint32_t sender;
         for (uint32_t i = n - leave; i < n; i++) {
             pthread_mutex_lock(&r.d[i].mu);
-            leaver_decrypted += group_member_receive(&r.d[i].m, cap, clen, pt, sizeof(pt),
-                                                     &pt_len, &sender) == IOTSEC_OK;
+            leaver_decrypted += group_member_receive(&r.d[i].m, cap, clen, pt, sizeof(pt), &pt_len,
+                                                     &sender) == IOTSEC_OK;
             pthread_mutex_unlock(&r.d[i].mu);
         }
         /* device 0 holds the traffic key (its root): it seals a message of its own, with a
@@ -662,8 +662,8 @@ int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uin
             struct group_msg_hdr h = v.h;
             h.seq += 1000;
             pthread_mutex_lock(&r.d[0].mu);
-            group_msg_protect(&h, r.d[0].m.keys[r.d[0].m.depth], sk, (const uint8_t *)"open all",
-                              8, forged, group_msg_len(8), &flen);
+            group_msg_protect(&h, r.d[0].m.keys[r.d[0].m.depth], sk, (const uint8_t *)"open all", 8,
+                              forged, group_msg_len(8), &flen);
             pthread_mutex_unlock(&r.d[0].mu);
         }
         prov_sign_key_free(sk);
@@ -676,8 +676,8 @@ int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uin
         }
         for (uint32_t i = 0; i < n - leave; i++) {
             pthread_mutex_lock(&r.d[i].mu);
-            replayed_rejected += group_member_receive(&r.d[i].m, cap, clen, pt, sizeof(pt),
-                                                      &pt_len, &sender) == GROUP_ERR_REPLAYED;
+            replayed_rejected += group_member_receive(&r.d[i].m, cap, clen, pt, sizeof(pt), &pt_len,
+                                                      &sender) == GROUP_ERR_REPLAYED;
             pthread_mutex_unlock(&r.d[i].mu);
         }
         free(forged);
