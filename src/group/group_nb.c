@@ -220,6 +220,8 @@ static void send_done(void *arg, int rc)
 {
     struct send_op *op = arg;
     struct http_request *req = op->req;
+    if (rc != IOTSEC_OK && op->g.ref != 0) /* the sequences it reserved were not committed */
+        group_service_forget(op->d->gs, op->g.ref);
     if (rc == IOTSEC_OK) {
         fan_out(op);
         char loc[512];

@@ -23,12 +23,21 @@ struct group_service {
     struct group_push_hooks push;
 };
 
+static void forget(struct group_service *gs, uint64_t ref);
+
 #define SEQ_BLOCK 4096 /* sequences reserved per store write */
 
 void group_service_set_push(struct group_service *gs, const struct group_push_hooks *h)
 {
     pthread_mutex_lock(&gs->mu); /* apply() reads them under it */
     gs->push = *h;
+    pthread_mutex_unlock(&gs->mu);
+}
+
+void group_service_forget(struct group_service *gs, uint64_t ref)
+{
+    pthread_mutex_lock(&gs->mu);
+    forget(gs, ref);
     pthread_mutex_unlock(&gs->mu);
 }
 

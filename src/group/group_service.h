@@ -62,6 +62,11 @@ void group_service_set_push(struct group_service *gs, const struct group_push_ho
 /* Calls the finish hook for ch->push (every caller of group_change_run, in its done). */
 void group_change_finish(struct group_change *ch, int rc);
 
+/* Drops the group from memory (reloaded from the store on next use): after a job that
+ * changed it in memory failed, at any point up to its commit, so that nothing uncommitted
+ * (a sequence block, a tree change) outlives it. */
+void group_service_forget(struct group_service *gs, uint64_t ref);
+
 /* The signing public key members pin. */
 void group_service_sign_pub(const struct group_service *gs, uint8_t pub[GROUP_PUB_LEN]);
 
