@@ -57,6 +57,7 @@ struct yaml_nrf {
 struct yaml_oauth2 {
     bool sbi, cert_identity;
     unsigned leeway_s;
+    char *northbound_issuer;
 };
 struct yaml_config {
     struct yaml_nrf *nrf;
@@ -86,8 +87,7 @@ static const cyaml_schema_field_t storage_fields[] = {
     CYAML_FIELD_END};
 static const cyaml_schema_field_t store_fields[] = {
     CYAML_FIELD_STRING_PTR("backend", OPT, struct yaml_store, backend, 1, 20),
-    CYAML_FIELD_STRING_PTR("url", OPT, struct yaml_store, url, 1, 1000),
-    CYAML_FIELD_END};
+    CYAML_FIELD_STRING_PTR("url", OPT, struct yaml_store, url, 1, 1000), CYAML_FIELD_END};
 static const cyaml_schema_field_t listen_fields[] = {
     CYAML_FIELD_STRING_PTR("sbi", OPT, struct yaml_listen, sbi, 1, 120),
     CYAML_FIELD_STRING_PTR("sbi_h2c", OPT, struct yaml_listen, sbi_h2c, 0, 120),
@@ -106,8 +106,7 @@ static const cyaml_schema_field_t aka_fields[] = {
     CYAML_FIELD_UINT("sqn_block", OPT, struct yaml_aka, sqn_block),
     CYAML_FIELD_UINT("auth_context_ttl_s", OPT, struct yaml_aka, auth_context_ttl_s),
     CYAML_FIELD_UINT("max_synch_failures", OPT, struct yaml_aka, max_synch_failures),
-    CYAML_FIELD_UINT("sqn_lease_s", OPT, struct yaml_aka, sqn_lease_s),
-    CYAML_FIELD_END};
+    CYAML_FIELD_UINT("sqn_lease_s", OPT, struct yaml_aka, sqn_lease_s), CYAML_FIELD_END};
 static const cyaml_schema_field_t analytics_fields[] = {
     CYAML_FIELD_UINT("window_s", OPT, struct yaml_analytics, window_s),
     CYAML_FIELD_UINT("pseudonym_rotation_s", OPT, struct yaml_analytics, pseudonym_rotation_s),
@@ -145,8 +144,7 @@ static const cyaml_schema_field_t nrf_fields[] = {
     CYAML_FIELD_STRING_PTR("ca_file", OPT, struct yaml_nrf, ca_file, 0, CONFIG_PATH_MAX - 1),
     CYAML_FIELD_STRING_PTR("client_cert", OPT, struct yaml_nrf, client_cert, 0,
                            CONFIG_PATH_MAX - 1),
-    CYAML_FIELD_STRING_PTR("client_key", OPT, struct yaml_nrf, client_key, 0,
-                           CONFIG_PATH_MAX - 1),
+    CYAML_FIELD_STRING_PTR("client_key", OPT, struct yaml_nrf, client_key, 0, CONFIG_PATH_MAX - 1),
     CYAML_FIELD_STRING_PTR("advertise", OPT, struct yaml_nrf, advertise, 0, 127),
     CYAML_FIELD_STRING_PTR("nf_set_id", OPT, struct yaml_nrf, nf_set_id, 0, 63),
     CYAML_FIELD_STRING_PTR("instance_id", OPT, struct yaml_nrf, instance_id, 0, 36),
@@ -164,6 +162,8 @@ static const cyaml_schema_field_t oauth2_fields[] = {
     CYAML_FIELD_BOOL("sbi", OPT, struct yaml_oauth2, sbi),
     CYAML_FIELD_BOOL("cert_identity", OPT, struct yaml_oauth2, cert_identity),
     CYAML_FIELD_UINT("leeway_s", OPT, struct yaml_oauth2, leeway_s),
+    CYAML_FIELD_STRING_PTR("northbound_issuer", OPT, struct yaml_oauth2, northbound_issuer, 0,
+                           CONFIG_PATH_MAX - 1),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t config_fields[] = {
     CYAML_FIELD_MAPPING_PTR("nrf", OPT, struct yaml_config, nrf, nrf_fields),
@@ -177,8 +177,7 @@ static const cyaml_schema_field_t config_fields[] = {
     CYAML_FIELD_MAPPING_PTR("aka", OPT, struct yaml_config, aka, aka_fields),
     CYAML_FIELD_MAPPING_PTR("analytics", OPT, struct yaml_config, analytics, analytics_fields),
     CYAML_FIELD_MAPPING_PTR("policy", OPT, struct yaml_config, policy, policy_fields),
-    CYAML_FIELD_MAPPING_PTR("subscriber", OPT, struct yaml_config, subscriber,
-                            subscriber_fields),
+    CYAML_FIELD_MAPPING_PTR("subscriber", OPT, struct yaml_config, subscriber, subscriber_fields),
     CYAML_FIELD_UINT("workers", OPT, struct yaml_config, workers),
     CYAML_FIELD_STRING_PTR("log_level", OPT, struct yaml_config, log_level, 4, 5),
     CYAML_FIELD_END};
@@ -268,6 +267,7 @@ static void load_nrf(const struct yaml_config *y, struct config_nrf *n)
         n->oauth2_cert_identity = y->oauth2->cert_identity;
         if (y->oauth2->leeway_s)
             n->oauth2_leeway_s = y->oauth2->leeway_s;
+        set(n->northbound_issuer, sizeof(n->northbound_issuer), y->oauth2->northbound_issuer);
     }
 }
 
@@ -278,9 +278,19 @@ static int check_nrf(const struct config_nrf *n, const char *path, char *err, si
         snprintf(err, err_len, "%s: nrf.url is an http:// or https:// URL", path);
         return IOTSEC_ERR_INVALID;
     }
+    if (n->northbound_issuer[0] &&
+        (strncmp(n->northbound_issuer, "https://", 8) != 0 || strlen(n->northbound_issuer) > 159)) {
+        snprintf(err, err_len,
+                 "%s: oauth2.northbound_issuer is an https:// URL of at most 159 "
+                 "characters",
+                 path);
+        return IOTSEC_ERR_INVALID;
+    }
     if (n->capacity > 65535 || n->priority > 65535 || (n->heartbeat_s > 86400)) {
-        snprintf(err, err_len, "%s: nrf.capacity and nrf.priority are 0..65535, "
-                               "nrf.heartbeat_s 0..86400", path);
+        snprintf(err, err_len,
+                 "%s: nrf.capacity and nrf.priority are 0..65535, "
+                 "nrf.heartbeat_s 0..86400",
+                 path);
         return IOTSEC_ERR_INVALID;
     }
     for (unsigned i = 0; i < n->n_routing_indicators; i++) {
@@ -295,14 +305,18 @@ static int check_nrf(const struct config_nrf *n, const char *path, char *err, si
         snprintf(start, sizeof(start), "%.*s", dash ? (int)(dash - r) : 0, r);
         if (r[0] != '^' && (dash == NULL || !start[0] || !dash[1] || !all_digits(start) ||
                             !all_digits(dash + 1))) {
-            snprintf(err, err_len, "%s: nrf.supi_ranges are \"START-END\" (digits) or a "
-                                   "pattern starting with ^", path);
+            snprintf(err, err_len,
+                     "%s: nrf.supi_ranges are \"START-END\" (digits) or a "
+                     "pattern starting with ^",
+                     path);
             return IOTSEC_ERR_INVALID;
         }
     }
     if (n->oauth2_sbi && (n->n_token_keys == 0 || strlen(n->instance_id) != 36)) {
-        snprintf(err, err_len, "%s: oauth2.sbi needs nrf.instance_id (the NRF's nfInstanceId) "
-                               "and nrf.token_keys (its public keys)", path);
+        snprintf(err, err_len,
+                 "%s: oauth2.sbi needs nrf.instance_id (the NRF's nfInstanceId) "
+                 "and nrf.token_keys (its public keys)",
+                 path);
         return IOTSEC_ERR_INVALID;
     }
     if (n->oauth2_leeway_s > 300) {
@@ -315,7 +329,9 @@ static int check_nrf(const struct config_nrf *n, const char *path, char *err, si
 int config_load(const char *path, struct config *c, char *err, size_t err_len)
 {
     struct config_yaml_log log = {.len = 0};
-    const cyaml_config_t cfg = {.log_fn = config_yaml_log, .log_ctx = &log, .mem_fn = cyaml_mem,
+    const cyaml_config_t cfg = {.log_fn = config_yaml_log,
+                                .log_ctx = &log,
+                                .mem_fn = cyaml_mem,
                                 .log_level = CYAML_LOG_ERROR,
                                 .flags = CYAML_CFG_DEFAULT | CYAML_CFG_NO_ALIAS};
     struct yaml_config *y = NULL;
@@ -400,8 +416,8 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
                         r.n_allow != i + 1;
         outbound_allow_format(&r, c->webhook_allow, sizeof(c->webhook_allow));
     }
-    bool bad_sweep = y->subscriber && (y->subscriber->expiry_sweep_s < 1 ||
-                                       y->subscriber->expiry_sweep_s > 86400);
+    bool bad_sweep = y->subscriber &&
+                     (y->subscriber->expiry_sweep_s < 1 || y->subscriber->expiry_sweep_s > 86400);
     if (y->subscriber)
         c->expiry_sweep_s = y->subscriber->expiry_sweep_s;
     c->workers = y->workers;
@@ -451,8 +467,10 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         return IOTSEC_ERR_INVALID;
     }
     if (c->sqn_block > 1000000 || c->auth_ctx_ttl_s > 3600 || c->workers > 256) {
-        snprintf(err, err_len, "%s: aka.sqn_block <= 1000000, aka.auth_context_ttl_s <= 3600, "
-                               "workers <= 256", path);
+        snprintf(err, err_len,
+                 "%s: aka.sqn_block <= 1000000, aka.auth_context_ttl_s <= 3600, "
+                 "workers <= 256",
+                 path);
         return IOTSEC_ERR_INVALID;
     }
     if (c->sqn_lease_s < 6 || c->sqn_lease_s > 3600) {
@@ -467,34 +485,35 @@ int config_write(const struct config *c, const char *path)
     FILE *f = fopen(path, "w");
     if (f == NULL)
         return IOTSEC_ERR_IO;
-    fprintf(f,
-            "# iotsec instance configuration (iotsecd run --dir %s).\n"
-            "# Relative paths are relative to the instance directory.\n"
-            "plmn:\n  mcc: \"%s\"\n  mnc: \"%s\"\n"
-            "storage:\n  database: %s\n  kek_file: %s   # 0600; iotsecd refuses a readable one\n"
-            "listen:\n"
-            "  sbi: \"%s\"        # HTTP/2 over TLS, NF client certificates\n"
-            "  sbi_h2c: \"%s\"    # cleartext h2c for labs (empty: off)\n"
-            "  admin: \"%s\"      # HTTPS, admin client certificate\n"
-            "  northbound: \"%s\" # HTTPS, application servers (AF certificates)\n"
-            "  device: \"%s\"     # HTTPS, device onboarding and gateways\n"
-            "tls:\n  ca: %s\n  cert: %s\n  key: %s\n  admin_cert: %s\n"
-            "  sbi_client_role: %s   # nf: SBI clients need an NF certificate (docs/operations.md)\n"
-            "aka:\n  sqn_block: %u\n  auth_context_ttl_s: %u\n  max_synch_failures: %u\n"
-            "workers: %u          # 0: one per CPU\n"
-            "log_level: %s\n"
-            "analytics:\n  window_s: %u\n  pseudonym_rotation_s: %u   # 0: never\n"
-            "  key_file: %s   # the pseudonym key, sealed under the KEK\n"
-            "  findings_retention_days: %u   # findings kept as evidence; 0: forever\n"
-            "# nrf:        # registration with the operator's NRF, off (docs/operations.md)\n"
-            "#   url: https://nrf.5gc.lab:8443\n"
-            "# oauth2:     # NRF-issued access tokens required on the SBI, off\n"
-            "#   sbi: true\n",
-            c->dir, c->mcc, c->mnc, c->database, c->kek_file, c->sbi_listen, c->sbi_h2c_listen,
-            c->admin_listen, c->northbound_listen, c->device_listen, c->tls_ca, c->tls_cert,
-            c->tls_key, c->admin_cert, c->sbi_client_role, c->sqn_block, c->auth_ctx_ttl_s, c->max_synch_failures,
-            c->workers, c->log_level, c->an_window_s, c->an_rotate_s, c->an_key_file,
-            c->an_findings_retention_days);
+    fprintf(
+        f,
+        "# iotsec instance configuration (iotsecd run --dir %s).\n"
+        "# Relative paths are relative to the instance directory.\n"
+        "plmn:\n  mcc: \"%s\"\n  mnc: \"%s\"\n"
+        "storage:\n  database: %s\n  kek_file: %s   # 0600; iotsecd refuses a readable one\n"
+        "listen:\n"
+        "  sbi: \"%s\"        # HTTP/2 over TLS, NF client certificates\n"
+        "  sbi_h2c: \"%s\"    # cleartext h2c for labs (empty: off)\n"
+        "  admin: \"%s\"      # HTTPS, admin client certificate\n"
+        "  northbound: \"%s\" # HTTPS, application servers (AF certificates)\n"
+        "  device: \"%s\"     # HTTPS, device onboarding and gateways\n"
+        "tls:\n  ca: %s\n  cert: %s\n  key: %s\n  admin_cert: %s\n"
+        "  sbi_client_role: %s   # nf: SBI clients need an NF certificate (docs/operations.md)\n"
+        "aka:\n  sqn_block: %u\n  auth_context_ttl_s: %u\n  max_synch_failures: %u\n"
+        "workers: %u          # 0: one per CPU\n"
+        "log_level: %s\n"
+        "analytics:\n  window_s: %u\n  pseudonym_rotation_s: %u   # 0: never\n"
+        "  key_file: %s   # the pseudonym key, sealed under the KEK\n"
+        "  findings_retention_days: %u   # findings kept as evidence; 0: forever\n"
+        "# nrf:        # registration with the operator's NRF, off (docs/operations.md)\n"
+        "#   url: https://nrf.5gc.lab:8443\n"
+        "# oauth2:     # NRF-issued access tokens required on the SBI, off\n"
+        "#   sbi: true\n",
+        c->dir, c->mcc, c->mnc, c->database, c->kek_file, c->sbi_listen, c->sbi_h2c_listen,
+        c->admin_listen, c->northbound_listen, c->device_listen, c->tls_ca, c->tls_cert, c->tls_key,
+        c->admin_cert, c->sbi_client_role, c->sqn_block, c->auth_ctx_ttl_s, c->max_synch_failures,
+        c->workers, c->log_level, c->an_window_s, c->an_rotate_s, c->an_key_file,
+        c->an_findings_retention_days);
     if (strcmp(c->store_backend, "postgresql") == 0)
         fprintf(f,
                 "store:   # the database of record (storage.database is then unused)\n"

@@ -28,6 +28,9 @@ struct config_nrf {
     int oauth2_sbi;                  /* oauth2.sbi: the SBI requires NRF tokens */
     int oauth2_cert_identity;        /* oauth2.cert_identity: sub = client cert's urn:uuid */
     unsigned oauth2_leeway_s;        /* clock skew tolerated (30) */
+    /* oauth2.northbound_issuer: the iss of the tokens the northbound face issues and accepts;
+     * every instance of a cluster names the same one (default: https:// + listen.northbound) */
+    char northbound_issuer[CONFIG_PATH_MAX];
 };
 
 struct config {

@@ -32,7 +32,7 @@
 #include "provision/provision.h"
 #include "subscriber/subscriber.h"
 
-#define ADMIN_MAX_BODY (4u << 20)    /* docs/api.md: every admin body but imports */
+#define ADMIN_MAX_BODY    (4u << 20)   /* docs/api.md: every admin body but imports */
 #define ADMIN_IMPORT_BODY (256u << 20) /* bulk imports of a million rows */
 
 struct daemon {
@@ -396,12 +396,16 @@ static int listen_tls(struct daemon *d, struct http_server *srv, const char *bin
     return http_server_listen(srv, &lc);
 }
 
-/* The northbound service: the token issuer is the northbound face's own URL. */
+/* The northbound service: the token issuer is oauth2.northbound_issuer, else the face's own
+ * URL. */
 static int build_expose(struct daemon *d)
 {
     /* the configured address names the issuer (with port 0 in tests: a name, not a URL) */
-    char issuer[160];
-    snprintf(issuer, sizeof(issuer), "https://%s", d->cfg.northbound_listen);
+    char issuer[sizeof(d->cfg.nrf.northbound_issuer)];
+    if (d->cfg.nrf.northbound_issuer[0]) /* a cluster's instances share one */
+        snprintf(issuer, sizeof(issuer), "%s", d->cfg.nrf.northbound_issuer);
+    else
+        snprintf(issuer, sizeof(issuer), "https://%s", d->cfg.northbound_listen);
     struct expose_nb_config ec = {.store = d->store, .kek = &d->kek, .issuer = issuer};
     int rc = expose_nb_new(&ec, &d->nb);
     if (rc != IOTSEC_OK) {
@@ -748,8 +752,8 @@ int daemon_run(const struct config *cfg)
         aka_tick(d.aka);
         analytics_tick(d.analytics, (double)time(NULL));
         provision_tick(d.prov, (int64_t)time(NULL));
-        t8_tick(d.t8);
-        expose_nb_tick(d.nb);                    /* changes made on other instances */
+        expose_nb_tick(d.nb); /* changes made on other instances: AFs first, then what */
+        t8_tick(d.t8);        /* the T8 subscriptions of those AFs need */
         if (seconds % d.cfg.expiry_sweep_s == 0) /* subscriber.expiry_sweep_s */
             sweep(&d);
     }

@@ -1,11 +1,14 @@
-/* The audit queue: records are chained (seq, hash) under one mutex in decision order and
- * written by flush jobs on the store's writer thread. A flush job takes, when it runs, every
- * record queued so far; a record added after a job started queues a new job. Since the store
- * runs jobs in submission order, the record of a decision is committed in the same group
- * commit as any job the handler submits after deciding, or an earlier one. Rows carry their
- * seq: a job whose commit failed hands its records back (retry list) and the next job writes
- * them, so the chain is whole again once the store recovers (`audit verify` sees the gap
- * meanwhile). */
+/* The audit queue: records wait in decision order under one mutex and are written by flush
+ * jobs on the store's writer thread. A flush job takes, when it runs, every record queued so
+ * far; a record added after a job started queues a new job. Since the store runs jobs in
+ * submission order, the record of a decision is committed in the same group commit as any job
+ * the handler submits after deciding, or an earlier one.
+ *
+ * The hash chain is made inside the flush job, from the chain's tail as stored: several
+ * instances share one log (one PostgreSQL), and each flush first takes the log's lock (a
+ * store topic row: a second instance's flush waits for the first one's commit), reads the tail
+ * and chains its records after it. A job whose commit failed hands its records back (retry
+ * list) unchained; the next job chains and writes them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +27,15 @@ struct flush_job {
  * work of the writer (step, reset, journal bookkeeping) counts; 16 x 9 parameters stays far
  * below SQLite's limit. */
 #define ROWS_PER_INSERT 16
-#define INSERT_HEAD "INSERT INTO expose_audit (seq, time_ms, principal, action, resource," \
-                    " reason, request_id, allow, hash) VALUES "
-#define ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define INSERT_HEAD                                                                                \
+    "INSERT INTO expose_audit (seq, time_ms, principal, action, resource,"                         \
+    " reason, request_id, allow, hash) VALUES "
+#define ROW  "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #define ROW4 ROW ", " ROW ", " ROW ", " ROW
 static const char INSERT_1[] = INSERT_HEAD ROW;
 static const char INSERT_N[] = INSERT_HEAD ROW4 ", " ROW4 ", " ROW4 ", " ROW4;
+
+static int chain_tail(struct store_conn *conn, struct audit_anchor *tail);
 
 static void bind_row(struct store_stmt *st, int at, const struct nb_audit_rec *r)
 {
@@ -96,7 +102,20 @@ static int flush_run(struct store_conn *conn, void *arg)
     a->n_retry = 0;
     a->n_pending = 0;
     pthread_mutex_unlock(&a->mu);
-    return insert_all(conn, j->recs, j->n);
+    if (n == 0)
+        return IOTSEC_OK;
+    struct audit_anchor tail;
+    int rc = chain_tail(conn, &tail);
+    for (size_t i = 0; rc == IOTSEC_OK && i < n; i++) {
+        struct nb_audit_rec *r = &j->recs[i];
+        r->r.principal = r->principal; /* the copies moved: point at their own text again */
+        r->r.action = r->action;
+        r->r.resource = r->resource;
+        r->r.reason = r->reason;
+        r->r.request_id = r->request_id;
+        rc = audit_append(&tail, &r->r);
+    }
+    return rc == IOTSEC_OK ? insert_all(conn, j->recs, j->n) : rc;
 }
 
 static void flush_done(void *arg, int rc)
@@ -140,19 +159,25 @@ static void queue_flush(struct nb_audit *a)
     }
 }
 
-static void load_head(struct nb_audit *a)
+/* In the flush job: takes the log's lock for this transaction (the topic row: on PostgreSQL
+ * another instance's flush waits for our commit; SQLite has one writer anyway), then the tail
+ * as stored, which that lock keeps still until we commit. */
+static int chain_tail(struct store_conn *conn, struct audit_anchor *tail)
 {
-    struct store_conn *conn;
+    memset(tail, 0, sizeof(*tail));
+    int rc = store_topic_bump(conn, NB_AUDIT_TOPIC);
     struct store_stmt *st;
-    if (store_reader_get(a->store, &conn) != IOTSEC_OK ||
-        store_stmt(conn, "SELECT seq, hash FROM expose_audit ORDER BY seq DESC LIMIT 1", &st) !=
-            IOTSEC_OK)
-        return;
-    if (store_step(st) == STORE_ROW && store_col_bytes(st, 1) == AUDIT_HASH_LEN) {
-        a->head.seq = (uint64_t)store_col_int64(st, 0) + 1;
-        memcpy(a->head.hash, store_col_blob(st, 1), AUDIT_HASH_LEN);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn, "SELECT seq, hash FROM expose_audit ORDER BY seq DESC LIMIT 1", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    int s = store_step(st);
+    if (s == STORE_ROW && store_col_bytes(st, 1) == AUDIT_HASH_LEN) {
+        tail->seq = (uint64_t)store_col_int64(st, 0) + 1;
+        memcpy(tail->hash, store_col_blob(st, 1), AUDIT_HASH_LEN);
     }
     store_reset(st);
+    return s == STORE_ROW || s == STORE_DONE ? IOTSEC_OK : store_error(conn, s);
 }
 
 int nb_audit_init(struct nb_audit *a, struct store *s, size_t max)
@@ -162,7 +187,6 @@ int nb_audit_init(struct nb_audit *a, struct store *s, size_t max)
     a->max = max ? max : 65536;
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->idle, NULL);
-    load_head(a);
     return IOTSEC_OK;
 }
 
@@ -199,18 +223,10 @@ int nb_audit_add(struct nb_audit *a, int64_t time_ms, const char *principal, con
     copy(r->request_id, sizeof(r->request_id), request_id);
     r->r.time_ms = time_ms;
     r->r.allow = allow;
-    r->r.principal = r->principal;
-    r->r.action = r->action;
-    r->r.resource = r->resource;
-    r->r.reason = r->reason;
-    r->r.request_id = r->request_id;
-    int rc = audit_append(&a->head, &r->r);
-    if (rc == IOTSEC_OK) {
-        a->n_pending++;
-        queue_flush(a);
-    }
+    a->n_pending++; /* chained when written (flush_run) */
+    queue_flush(a);
     pthread_mutex_unlock(&a->mu);
-    return rc;
+    return IOTSEC_OK;
 }
 
 static int barrier_run(struct store_conn *conn, void *arg)

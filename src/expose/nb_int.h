@@ -58,7 +58,6 @@ struct nb_audit_rec {
 
 struct nb_audit {
     pthread_mutex_t mu;
-    struct audit_anchor head;
     struct nb_audit_rec *pending; /* appended, not yet taken by a flush job */
     size_t n_pending, cap, max;
     struct nb_audit_rec *retry; /* taken by a job whose commit failed: next job writes them */
@@ -70,7 +69,8 @@ struct nb_audit {
 };
 
 int nb_audit_init(struct nb_audit *a, struct store *s, size_t max);
-/* Appends (hash-chained) and makes sure a flush job is queued. IOTSEC_ERR_BUSY when full. */
+/* Queues a record and makes sure a flush job is queued (which chains and writes it).
+ * IOTSEC_ERR_BUSY when full. */
 int nb_audit_add(struct nb_audit *a, int64_t time_ms, const char *principal, const char *action,
                  const char *resource, bool allow, const char *reason, const char *request_id);
 /* Returns once every record added before the call has been committed (or its commit failed):
@@ -112,6 +112,7 @@ int nb_afs_reload(struct expose_nb *nb);
 /* The topic every write of AFs, keys, consents, groups and opt-outs bumps, so that other
  * instances drop what they cached of them (expose_nb_tick). */
 #define NB_TOPIC "expose"
+#define NB_AUDIT_TOPIC "expose-audit" /* its row is the audit log's lock (nb_audit.c) */
 /* store_write_sync of run, which also bumps NB_TOPIC in the same transaction. */
 int nb_write_sync(struct expose_nb *nb, store_run_fn run, void *arg);
 

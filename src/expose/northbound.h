@@ -61,6 +61,7 @@ extern const char EXPOSE_MIGRATION_1[];
 /* expose_afs.allow_destinations: each AF's allow-list of otherwise refused notification
  * destinations (CIDR[:port], comma-separated; see http/outbound.h). */
 extern const char EXPOSE_MIGRATION_2[];
+extern const char EXPOSE_MIGRATION_T8_REPORTS[]; /* t8_store.c */
 extern const char EXPOSE_MIGRATION_TOKEN_GEN[];
 
 #define EXPOSE_AF_NAME_MAX 128

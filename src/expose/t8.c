@@ -37,6 +37,24 @@ static struct t8_sub **slot(struct t8 *t, const char *owner)
     return p;
 }
 
+uint64_t t8_text_hash(const char *text)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = text; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return h;
+}
+
+void t8_change_lock(struct t8 *t)
+{
+    pthread_mutex_lock(&t->change_mu);
+}
+
+void t8_change_unlock(struct t8 *t)
+{
+    pthread_mutex_unlock(&t->change_mu);
+}
+
 static void owner_of(const char *af_id, const char *id, char out[OUTBOUND_OWNER_MAX])
 {
     snprintf(out, OUTBOUND_OWNER_MAX, "%s/%s", af_id, id);
@@ -150,11 +168,21 @@ static void on_event(void *ctx, const struct ue_event *ev, const struct location
     }
     if (len <= 0)
         return;
-    unsigned n = atomic_fetch_add(&s->reports, 1) + 1;
-    if (s->req.max_reports && n > s->req.max_reports)
-        return;
-    if (s->req.max_reports && n == s->req.max_reports)
-        atomic_store(&s->done, true);
+    atomic_fetch_add(&s->reports, 1);
+    if (s->req.max_reports) {
+        /* Counted in the store: other instances report events of the same device too. */
+        int64_t stored = 0;
+        if (t8_store_count_report(t->cfg.store, s->af.af_id, s->id, &stored) != IOTSEC_OK) {
+            log_msg(LOG_WARN, NULL, "t8: report of subscription %s not counted: not sent", s->id);
+            return;
+        }
+        if (stored == 0 || stored > s->req.max_reports) {
+            atomic_store(&s->done, true); /* fulfilled or ended on another instance */
+            return;
+        }
+        if (stored == s->req.max_reports)
+            atomic_store(&s->done, true);
+    }
     if (outbound_post(t->notify, s->req.destination, s->owner, body, (size_t)len, NULL) ==
         IOTSEC_OK)
         atomic_fetch_add(&t->reports, 1);
@@ -226,8 +254,11 @@ static bool gate(void *ctx, const char *owner, struct outbound_rules *rules)
         atomic_fetch_add(&t->refused_notifications, 1);
         return false; /* deleted: nothing more goes out */
     }
-    struct expose_target tg = {.kind = RESOURCE_DEVICE, .supi = g.supi, .external_id = g.ext,
-                               .subscription_id = g.id, .owner_af = g.af.af_id,
+    struct expose_target tg = {.kind = RESOURCE_DEVICE,
+                               .supi = g.supi,
+                               .external_id = g.ext,
+                               .subscription_id = g.id,
+                               .owner_af = g.af.af_id,
                                .service = EXPOSE_SVC_MONITORING_EVENT};
     struct authz_result res;
     int rc = expose_nb_decide(t->cfg.nb, &g.af, ACTION_MONITORING_READ, &tg, "notify", &res, NULL);
@@ -242,10 +273,12 @@ static bool gate(void *ctx, const char *owner, struct outbound_rules *rules)
 
 /* ---- start: stored subscriptions come back ---- */
 
-static int load_one(void *ctx, const char *af_id, const char *id, const char *external_id,
-                    const char *body_text)
+/* Registers a stored subscription. At start (forget) one that cannot come back is deleted;
+ * in a t8_sync it is only counted (t->sync_failed): another instance may know what this one
+ * does not know yet, and the next sync tries again. */
+static int load_stored(struct t8 *t, const char *af_id, const char *id, const char *external_id,
+                       const char *body_text, bool forget)
 {
-    struct t8 *t = ctx;
     json_t *body = json_loads(body_text, 0, NULL);
     struct t8_sub *s = calloc(1, sizeof(*s));
     struct t8_refusal why;
@@ -268,15 +301,20 @@ static int load_one(void *ctx, const char *af_id, const char *id, const char *ex
         snprintf(s->self, sizeof(s->self), "%s", json_string_value(json_object_get(body, "self")));
         s->body = body;
         body = NULL;
+        s->stored_hash = t8_text_hash(body_text);
+        s->sync_gen = t->sync_gen;
         rc = t8_sub_add(t, s);
     }
     if (rc == IOTSEC_OK && (rc = t8_sub_arm(t, s)) != IOTSEC_OK)
         t8_sub_free(t, t8_sub_take(t, af_id, id));
     else if (rc != IOTSEC_OK) {
         /* expired meanwhile, or its device is no longer known to this AF: forget it */
-        log_msg(LOG_INFO, NULL, "t8: stored subscription %s of %s not restored (%s)", id, af_id,
-                iotsec_strerror(rc));
-        t8_store_delete(t->cfg.store, af_id, id);
+        log_msg(LOG_INFO, NULL, "t8: stored subscription %s of %s not %s (%s)", id, af_id,
+                forget ? "restored" : "taken over yet", iotsec_strerror(rc));
+        if (forget)
+            t8_store_delete(t->cfg.store, af_id, id);
+        else
+            t->sync_failed++;
         if (s) {
             loc_area_free_members(&s->req.area);
             json_decref(s->body);
@@ -285,6 +323,12 @@ static int load_one(void *ctx, const char *af_id, const char *id, const char *ex
     }
     json_decref(body);
     return IOTSEC_OK;
+}
+
+static int load_one(void *ctx, const char *af_id, const char *id, const char *external_id,
+                    const char *body_text)
+{
+    return load_stored(ctx, af_id, id, external_id, body_text, true);
 }
 
 int t8_new(const struct t8_config *cfg, struct t8 **out)
@@ -306,6 +350,7 @@ int t8_new(const struct t8_config *cfg, struct t8 **out)
     atomic_store(&t->api_root, t->root_init);
     t->cfg.api_root = NULL; /* the caller's string is not kept */
     pthread_mutex_init(&t->mu, NULL);
+    pthread_mutex_init(&t->change_mu, NULL);
     pthread_mutex_init(&t->rate_mu, NULL);
     struct outbound_config nc = {.queue_max = cfg->notify_queue_max,
                                  .timeout_ms = cfg->notify_timeout_ms,
@@ -315,6 +360,8 @@ int t8_new(const struct t8_config *cfg, struct t8 **out)
                                  .check = gate,
                                  .check_ctx = t};
     int rc = outbound_new(&nc, &t->notify);
+    if (rc == IOTSEC_OK) /* before the load: a change made meanwhile moves it again */
+        rc = store_topic_seq(t->cfg.store, T8_TOPIC, &t->topic_seq);
     if (rc == IOTSEC_OK)
         rc = t8_store_each(t->cfg.store, load_one, t);
     if (rc != IOTSEC_OK) {
@@ -336,13 +383,90 @@ void t8_free(struct t8 *t)
             t8_sub_free(t, s);
         }
     pthread_mutex_destroy(&t->mu);
+    pthread_mutex_destroy(&t->change_mu);
     pthread_mutex_destroy(&t->rate_mu);
     free(t);
 }
 
-/* Ends fulfilled (after a grace for their last report's retries) and expired subscriptions. */
+/* ---- changes made on other instances ---- */
+
+static int sync_row(void *ctx, const char *af_id, const char *id, const char *external_id,
+                    const char *body_text)
+{
+    struct t8 *t = ctx;
+    char owner[OUTBOUND_OWNER_MAX];
+    owner_of(af_id, id, owner);
+    uint64_t h = t8_text_hash(body_text);
+    pthread_mutex_lock(&t->mu);
+    struct t8_sub *s = *slot(t, owner);
+    bool known = s != NULL, same = s && s->stored_hash == h;
+    if (same)
+        s->sync_gen = t->sync_gen;
+    pthread_mutex_unlock(&t->mu);
+    if (same)
+        return IOTSEC_OK;
+    if (known) { /* replaced (PUT/PATCH) elsewhere: the old terms end here too */
+        struct t8_sub *old = t8_sub_take(t, af_id, id);
+        if (old) {
+            outbound_cancel(t->notify, old->owner);
+            t8_sub_free(t, old);
+        }
+    }
+    return load_stored(t, af_id, id, external_id, body_text, false);
+}
+
+/* Brings the registry in line with the store: subscriptions created, replaced or deleted by
+ * other instances. Under change_mu, so no local change is half done meanwhile. One pass over
+ * the table, only when T8_TOPIC moved. */
+static int t8_sync(struct t8 *t)
+{
+    t8_change_lock(t);
+    t->sync_gen++;
+    t->sync_failed = 0;
+    int rc = t8_store_each(t->cfg.store, sync_row, t);
+    struct t8_sub *gone = NULL;
+    if (rc == IOTSEC_OK) {
+        pthread_mutex_lock(&t->mu);
+        for (size_t b = 0; b < T8_BUCKETS; b++) {
+            for (struct t8_sub **p = &t->buckets[b]; *p;) {
+                struct t8_sub *s = *p;
+                if (s->sync_gen != t->sync_gen && !atomic_load(&s->done)) {
+                    *p = s->next; /* deleted elsewhere */
+                    t->count--;
+                    s->next = gone;
+                    gone = s;
+                } else {
+                    p = &s->next;
+                }
+            }
+        }
+        pthread_mutex_unlock(&t->mu);
+    }
+    t8_change_unlock(t);
+    while (gone) {
+        struct t8_sub *s = gone;
+        gone = s->next;
+        outbound_cancel(t->notify, s->owner);
+        t8_sub_free(t, s);
+    }
+    return rc;
+}
+
+/* Ends fulfilled (after a grace for their last report's retries) and expired subscriptions,
+ * and takes in the changes other instances made. */
 void t8_tick(struct t8 *t)
 {
+    int64_t seq;
+    if (store_topic_seq(t->cfg.store, T8_TOPIC, &seq) == IOTSEC_OK) {
+        bool moved = seq != t->topic_seq;
+        if ((moved || t->sync_retries > 0) && t8_sync(t) == IOTSEC_OK) {
+            t->topic_seq = seq;
+            /* one not taken over: again at the next ticks, a bounded number of times */
+            t->sync_retries = t->sync_failed == 0 ? 0
+                              : moved             ? T8_SYNC_RETRIES
+                                                  : t->sync_retries - 1;
+        }
+    }
     int64_t now = wall_ms();
     struct t8_sub *gone = NULL;
     /* rows of subscriptions that just ended: deleted now, so a restart does not revive them */

@@ -29,8 +29,8 @@ static void problem(struct http_request *req, int status, const char *cause, con
                     const char *detail)
 {
     char ptr[128];
-    bool in_body = param && param[0] && strcmp(param, "scsAsId") != 0 &&
-                   strcmp(param, "subscriptionId") != 0;
+    bool in_body =
+        param && param[0] && strcmp(param, "scsAsId") != 0 && strcmp(param, "subscriptionId") != 0;
     if (in_body) {
         size_t n = 0;
         ptr[n++] = '/';
@@ -57,7 +57,6 @@ static bool begin(struct t8 *t, struct http_request *req, struct expose_af *af)
     }
     return true;
 }
-
 
 static void refusal(struct http_request *req, const struct t8_refusal *why)
 {
@@ -195,8 +194,10 @@ static bool device_allowed(struct t8 *t, struct http_request *req, const struct 
     }
     if (expose_nb_resolve(t->cfg.nb, req, af, rq->external_id, supi, LOC_SUPI_MAX) != IOTSEC_OK)
         return false;
-    struct expose_target tg = {.kind = RESOURCE_DEVICE, .supi = supi,
-                               .external_id = rq->external_id, .subscription_id = sub_id,
+    struct expose_target tg = {.kind = RESOURCE_DEVICE,
+                               .supi = supi,
+                               .external_id = rq->external_id,
+                               .subscription_id = sub_id,
                                .owner_af = a == ACTION_MONITORING_SUBSCRIBE ? NULL : af->af_id,
                                .service = EXPOSE_SVC_MONITORING_EVENT};
     struct authz_result res;
@@ -304,7 +305,8 @@ static void handle_create(struct http_request *req, void *user)
     }
     if (t8_sub_count_af(t, af.af_id) >= t->cfg.max_per_af) {
         http_response_header(req, "Retry-After", "60");
-        problem(req, 429, "TOO_MANY_SUBSCRIPTIONS", "", "this application server has the "
+        problem(req, 429, "TOO_MANY_SUBSCRIPTIONS", "",
+                "this application server has the "
                 "maximum number of subscriptions");
         json_decref(body);
         return;
@@ -326,7 +328,10 @@ static void handle_create(struct http_request *req, void *user)
     memset(supi, 0, sizeof(supi));
     char self[OUTBOUND_URL_MAX];
     snprintf(self, sizeof(self), "%s", s->self);
-    if (!sub_start(t, req, s)) {
+    t8_change_lock(t);
+    bool started = sub_start(t, req, s);
+    t8_change_unlock(t);
+    if (!started) {
         json_decref(answer);
         return;
     }
@@ -409,8 +414,8 @@ static bool lookup_with(struct t8 *t, struct http_request *req, const struct exp
     const char *id = http_request_param(req, "subscriptionId");
     memset(out, 0, size);
     if (id == NULL || !t8_sub_with(t, af->af_id, id, fn, out)) {
-        expose_nb_audit(t->cfg.nb, af, "monitoring.lookup", "subscription", false,
-                        "NOT_FOUND", http_request_id(req));
+        expose_nb_audit(t->cfg.nb, af, "monitoring.lookup", "subscription", false, "NOT_FOUND",
+                        http_request_id(req));
         problem(req, 404, "SUBSCRIPTION_NOT_FOUND", "subscriptionId",
                 "no such subscription for this application server");
         return false;
@@ -427,10 +432,12 @@ static bool lookup(struct t8 *t, struct http_request *req, const struct expose_a
 static bool authorize_existing(struct t8 *t, struct http_request *req, const struct expose_af *af,
                                const struct t8_request *rq, const char *supi, enum action a)
 {
-    struct expose_target tg = {.kind = RESOURCE_DEVICE, .supi = supi,
+    struct expose_target tg = {.kind = RESOURCE_DEVICE,
+                               .supi = supi,
                                .external_id = rq->external_id,
                                .subscription_id = http_request_param(req, "subscriptionId"),
-                               .owner_af = af->af_id, .service = EXPOSE_SVC_MONITORING_EVENT};
+                               .owner_af = af->af_id,
+                               .service = EXPOSE_SVC_MONITORING_EVENT};
     struct authz_result res;
     return expose_nb_authorize(t->cfg.nb, req, af, a, &tg, &res) == IOTSEC_OK;
 }
@@ -465,12 +472,14 @@ static void handle_delete(struct http_request *req, void *user)
     if (!ok)
         return;
     const char *id = http_request_param(req, "subscriptionId");
+    t8_change_lock(t);
     struct t8_sub *s = t8_sub_take(t, af.af_id, id);
+    t8_store_delete(t->cfg.store, af.af_id, id);
+    t8_change_unlock(t);
     if (s) {
         outbound_cancel(t->notify, s->owner); /* nothing more goes out, retries included */
         t8_sub_free(t, s);
     }
-    t8_store_delete(t->cfg.store, af.af_id, id);
     http_respond(req, 204, NULL, NULL, 0);
 }
 
@@ -502,13 +511,15 @@ static void replace(struct t8 *t, struct http_request *req, const struct expose_
         problem(req, 503, NULL, "", "out of memory");
         return;
     }
+    t8_change_lock(t);
     struct t8_sub *old = t8_sub_take(t, af->af_id, id);
-    if (old) {
-        outbound_cancel(t->notify, old->owner); /* reports under the old terms are not sent */
-        t8_sub_free(t, old);
-    }
+    if (old) /* reports under the old terms are not sent (the new one has the same owner) */
+        outbound_cancel(t->notify, old->owner);
     json_t *answer = json_deep_copy(s->body);
-    if (!sub_start(t, req, s)) {
+    bool started = sub_start(t, req, s);
+    t8_change_unlock(t);
+    t8_sub_free(t, old);
+    if (!started) {
         json_decref(answer);
         return;
     }
@@ -539,8 +550,11 @@ static void handle_put(struct http_request *req, void *user)
 /* JSON Patch (RFC 6902) limited to "replace" of the parameters an AF may change. */
 static void handle_patch(struct http_request *req, void *user)
 {
-    static const char *const paths[] = {"/notificationDestination", "/maximumNumberOfReports",
-                                        "/monitorExpireTime", "/locationType", "/accuracy",
+    static const char *const paths[] = {"/notificationDestination",
+                                        "/maximumNumberOfReports",
+                                        "/monitorExpireTime",
+                                        "/locationType",
+                                        "/accuracy",
                                         "/reachabilityType"};
     struct t8 *t = user;
     struct expose_af af;

@@ -75,6 +75,8 @@ struct t8_sub {
     atomic_uint reports;          /* notifications produced */
     atomic_bool done;             /* fulfilled or expired: t8_tick removes it */
     int64_t done_at_ms;           /* when t8_tick first saw it done (under the lock) */
+    uint64_t stored_hash;         /* t8_text_hash of the body as stored: t8_sync's "changed?" */
+    uint64_t sync_gen;            /* the last t8_sync that found it stored */
     struct t8 *t;
     struct t8_sub *next;          /* registry chain */
 };
@@ -83,6 +85,11 @@ struct t8 {
     struct t8_config cfg;
     struct outbound *notify;      /* the delivery engine (http/outbound.h) */
     pthread_mutex_t mu;           /* the registry */
+    pthread_mutex_t change_mu;    /* a change (store + registry) or a t8_sync, one at a time */
+    int64_t topic_seq;            /* T8_TOPIC as last synced (t8_tick's thread) */
+    uint64_t sync_gen;
+    unsigned sync_failed;         /* stored ones the last t8_sync could not take over */
+    unsigned sync_retries;        /* syncs still to try for them without a topic move */
     struct t8_sub *buckets[T8_BUCKETS];
     size_t count;
     pthread_mutex_t rate_mu;      /* area-count rate limit per AF */
@@ -111,19 +118,31 @@ int t8_location_note(char *buf, size_t cap, const char *self, const struct t8_re
 int t8_event_note(char *buf, size_t cap, const char *self, enum t8_type type,
                   const struct t8_request *rq, const char *ext, int64_t event_ms);
 
-/* t8_store.c */
-int t8_store_put(struct store *st, const struct t8_sub *s);
+/* t8_store.c. Every write that adds, changes or removes a subscription bumps T8_TOPIC in its
+ * transaction: the other instances see it move and bring their registries in line (t8_sync). */
+#define T8_TOPIC "t8"
+#define T8_SYNC_RETRIES 30 /* ticks (seconds) a subscription not taken over is tried again */
+/* Stores s and records in s->stored_hash the hash of the body as stored. */
+int t8_store_put(struct store *st, struct t8_sub *s);
 int t8_store_delete(struct store *st, const char *af_id, const char *id);
 /* Calls fn for each stored subscription (af_id, id, body JSON text, created). */
 int t8_store_each(struct store *st, int (*fn)(void *ctx, const char *af_id, const char *id,
                                               const char *external_id, const char *body),
                   void *ctx);
+/* Counts one more report of the subscription in the store: *n is the count with it, 0 when
+ * the subscription is no longer stored. */
+int t8_store_count_report(struct store *st, const char *af_id, const char *id, int64_t *n);
 /* The SUPIs af_id has a live monitoring consent for (directly or by group), minus the devices
  * whose owners opted out of monitoring: the devices an area count may count. */
 int t8_store_consented(struct store *st, const char *af_id, int64_t now_s,
                        int (*fn)(void *ctx, const char *supi), void *ctx);
 
 /* t8.c: registry and watches */
+uint64_t t8_text_hash(const char *text);
+/* Held by the handlers around each change of a subscription (store, then registry), so that a
+ * t8_sync never sees one half done. */
+void t8_change_lock(struct t8 *t);
+void t8_change_unlock(struct t8 *t);
 int t8_sub_add(struct t8 *t, struct t8_sub *s);   /* takes ownership on success */
 struct t8_sub *t8_sub_take(struct t8 *t, const char *af_id, const char *id); /* unlinks */
 void t8_sub_free(struct t8 *t, struct t8_sub *s); /* unwatches, cancels notifications */

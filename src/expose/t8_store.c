@@ -10,6 +10,12 @@
 #include "expose/t8_int.h"
 #include "store/store.h"
 
+/* Migration 16: how many notifications each subscription has produced, counted in the store so
+ * that maximumNumberOfReports holds across instances (each instance sees only the events that
+ * reach it). */
+const char EXPOSE_MIGRATION_T8_REPORTS[] =
+    "ALTER TABLE monitoring_subscription ADD COLUMN reports INTEGER NOT NULL DEFAULT 0;";
+
 struct put {
     const struct t8_sub *s;
     char *body;
@@ -19,10 +25,12 @@ static int put_run(struct store_conn *conn, void *arg)
 {
     struct put *p = arg;
     struct store_stmt *st;
-    int rc = store_stmt(conn, "INSERT INTO monitoring_subscription (af_id, subscription_id, "
-                              "external_id, body, created_at, expires_at) VALUES (?1, ?2, ?3, "
-                              "?4, ?5, ?6) ON CONFLICT(af_id, subscription_id) DO UPDATE SET "
-                              "external_id = ?3, body = ?4, expires_at = ?6", &st);
+    int rc = store_stmt(conn,
+                        "INSERT INTO monitoring_subscription (af_id, subscription_id, "
+                        "external_id, body, created_at, expires_at) VALUES (?1, ?2, ?3, "
+                        "?4, ?5, ?6) ON CONFLICT(af_id, subscription_id) DO UPDATE SET "
+                        "external_id = ?3, body = ?4, expires_at = ?6, reports = 0",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, p->s->af.af_id, -1);
@@ -34,14 +42,15 @@ static int put_run(struct store_conn *conn, void *arg)
     store_bind_int64(st, 6, (int64_t)(p->s->req.expire_ms / 1000));
     int s = store_step(st);
     store_reset(st);
-    return s == STORE_DONE ? IOTSEC_OK : store_error(conn, s);
+    return s == STORE_DONE ? store_topic_bump(conn, T8_TOPIC) : store_error(conn, s);
 }
 
-int t8_store_put(struct store *st, const struct t8_sub *s)
+int t8_store_put(struct store *st, struct t8_sub *s)
 {
     struct put p = {s, json_dumps(s->body, JSON_COMPACT)};
     if (p.body == NULL)
         return IOTSEC_ERR_NOMEM;
+    s->stored_hash = t8_text_hash(p.body);
     int rc = store_write_sync(st, put_run, &p);
     free(p.body);
     return rc;
@@ -55,15 +64,19 @@ static int del_run(struct store_conn *conn, void *arg)
 {
     struct del *d = arg;
     struct store_stmt *st;
-    int rc = store_stmt(conn, "DELETE FROM monitoring_subscription WHERE af_id = ?1 AND "
-                              "subscription_id = ?2", &st);
+    int rc = store_stmt(conn,
+                        "DELETE FROM monitoring_subscription WHERE af_id = ?1 AND "
+                        "subscription_id = ?2",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, d->af_id, -1);
     store_bind_text(st, 2, d->id, -1);
     int s = store_step(st);
     store_reset(st);
-    return s == STORE_DONE ? IOTSEC_OK : store_error(conn, s);
+    if (s != STORE_DONE)
+        return store_error(conn, s);
+    return store_changes(conn) > 0 ? store_topic_bump(conn, T8_TOPIC) : IOTSEC_OK;
 }
 
 int t8_store_delete(struct store *st, const char *af_id, const char *id)
@@ -72,22 +85,58 @@ int t8_store_delete(struct store *st, const char *af_id, const char *id)
     return store_write_sync(st, del_run, &d);
 }
 
-int t8_store_each(struct store *st, int (*fn)(void *ctx, const char *af_id, const char *id,
-                                              const char *external_id, const char *body),
+int t8_store_each(struct store *st,
+                  int (*fn)(void *ctx, const char *af_id, const char *id, const char *external_id,
+                            const char *body),
                   void *ctx)
 {
     struct store_conn *conn;
     struct store_stmt *s = NULL;
     int rc = store_reader_get(st, &conn);
     if (rc == IOTSEC_OK)
-        rc = store_stmt(conn, "SELECT af_id, subscription_id, external_id, body FROM "
-                              "monitoring_subscription ORDER BY created_at", &s);
+        rc = store_stmt(conn,
+                        "SELECT af_id, subscription_id, external_id, body FROM "
+                        "monitoring_subscription ORDER BY created_at",
+                        &s);
     while (rc == IOTSEC_OK && store_step(s) == STORE_ROW)
-        rc = fn(ctx, store_col_text(s, 0),
-                store_col_text(s, 1),
-                store_col_text(s, 2), store_col_text(s, 3));
+        rc = fn(ctx, store_col_text(s, 0), store_col_text(s, 1), store_col_text(s, 2),
+                store_col_text(s, 3));
     if (s)
         store_reset(s);
+    return rc;
+}
+
+struct report {
+    const char *af_id, *id;
+    int64_t n;
+};
+
+static int report_run(struct store_conn *conn, void *arg)
+{
+    struct report *r = arg;
+    struct store_stmt *st;
+    int rc = store_stmt(conn,
+                        "UPDATE monitoring_subscription SET reports = reports + 1 WHERE "
+                        "af_id = ?1 AND subscription_id = ?2 RETURNING reports",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, r->af_id, -1);
+    store_bind_text(st, 2, r->id, -1);
+    int s = store_step(st);
+    if (s == STORE_ROW)
+        r->n = store_col_int64(st, 0);
+    else if (s == STORE_DONE)
+        r->n = 0;
+    store_reset(st);
+    return s == STORE_ROW || s == STORE_DONE ? IOTSEC_OK : store_error(conn, s);
+}
+
+int t8_store_count_report(struct store *st, const char *af_id, const char *id, int64_t *n)
+{
+    struct report r = {af_id, id, 0};
+    int rc = store_write_sync(st, report_run, &r);
+    *n = r.n;
     return rc;
 }
 

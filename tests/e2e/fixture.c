@@ -2,14 +2,14 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <stddef.h>
-#include <strings.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -165,8 +165,8 @@ static void text_row(struct store_stmt *st, void *arg)
     snprintf(t->out, t->len, "%s", v ? v : "");
 }
 
-void fixture_db_text(const struct daemon_fixture *f, const char *sql, const char *param,
-                     char *out, size_t len)
+void fixture_db_text(const struct daemon_fixture *f, const char *sql, const char *param, char *out,
+                     size_t len)
 {
     struct text_out t = {out, len};
     out[0] = '\0';
@@ -384,10 +384,10 @@ static void record_exchange(const char *method, const char *url, const char *cty
     FILE *fp = fopen(file, "w");
     if (!fp)
         return;
-    json_t *head = json_pack("{s:s, s:s, s:s?, s:I, s:s, s:s, s:s}", "method", method, "path",
-                             path, "requestContentType", ctype, "status", (json_int_t)a->status,
-                             "contentType", a->content_type, "location", a->location,
-                             "contentLength", a->content_length);
+    json_t *head =
+        json_pack("{s:s, s:s, s:s?, s:I, s:s, s:s, s:s}", "method", method, "path", path,
+                  "requestContentType", ctype, "status", (json_int_t)a->status, "contentType",
+                  a->content_type, "location", a->location, "contentLength", a->content_length);
     char *h = json_dumps(head, JSON_COMPACT);
     json_decref(head);
     fprintf(fp, "%.*s,\"requestBody\":", (int)strlen(h) - 1, h);
@@ -476,7 +476,40 @@ int fixture_add_subscriber(const struct daemon_fixture *f, const char *json)
 {
     char url[128];
     snprintf(url, sizeof(url), "%s/admin/v1/subscribers", f->admin);
-    long st = fixture_request(f, AS_ADMIN, "POST", url, "application/json", json, strlen(json),
-                              NULL);
+    long st =
+        fixture_request(f, AS_ADMIN, "POST", url, "application/json", json, strlen(json), NULL);
     return st == 201 ? 0 : -1;
+}
+
+/* b: a copy of a's instance directory (KEK, PKI, configuration; the same database when it is
+ * PostgreSQL) on free ports of its own, not started. Take b's ports while a listens on its
+ * own, so that no two instances get the same free port. */
+int fixture_clone(const struct daemon_fixture *a, struct daemon_fixture *b)
+{
+    char tmp[2][64], cmd[512];
+    *b = *a;
+    strcpy(b->dir, "/tmp/iotsec-e2e-XXXXXX");
+    if (mkdtemp(b->dir) == NULL)
+        return -1;
+    snprintf(cmd, sizeof(cmd), "cp -a %s/inst %s/inst && rm -f %s/inst/iotsecd.lock", a->dir,
+             b->dir, b->dir);
+    if (system(cmd) != 0)
+        return -1;
+    uint16_t *ports[] = {&b->sbi_port, &b->admin_port, &b->h2c_port, &b->north_port,
+                         &b->device_port};
+    for (size_t p = 0; p < sizeof(ports) / sizeof(ports[0]); p++) {
+        uint16_t old = *ports[p];
+        *ports[p] = fixture_free_port();
+        snprintf(tmp[0], sizeof(tmp[0]), "127.0.0.1:%u", old);
+        snprintf(tmp[1], sizeof(tmp[1]), "127.0.0.1:%u", *ports[p]);
+        if (fixture_config_replace(b, tmp[0], tmp[1]) != 0)
+            return -1;
+    }
+    snprintf(b->sbi, sizeof(b->sbi), "https://127.0.0.1:%u", b->sbi_port);
+    snprintf(b->admin, sizeof(b->admin), "https://127.0.0.1:%u", b->admin_port);
+    snprintf(b->h2c, sizeof(b->h2c), "http://127.0.0.1:%u", b->h2c_port);
+    snprintf(b->north, sizeof(b->north), "https://127.0.0.1:%u", b->north_port);
+    snprintf(b->device, sizeof(b->device), "https://127.0.0.1:%u", b->device_port);
+    b->pid = 0;
+    return 0;
 }

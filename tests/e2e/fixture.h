@@ -41,6 +41,9 @@ void fixture_db_text(const struct daemon_fixture *f, const char *sql, const char
                      char *out, size_t len);
 /* The engine's integrity check of the instance's database (IOTSEC_OK when sound). */
 int fixture_db_integrity(const struct daemon_fixture *f);
+/* b: a copy of a's instance (KEK, PKI, configuration; the same database when it is
+ * PostgreSQL) on free ports of its own, not started. Call it while a listens. */
+int fixture_clone(const struct daemon_fixture *a, struct daemon_fixture *b);
 /* Starts iotsecd run and waits for its ready line (10 s at most). */
 int fixture_start(struct daemon_fixture *f);
 /* Sends sig and waits for the process; returns its wait status. */

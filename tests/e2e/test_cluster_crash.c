@@ -179,35 +179,6 @@ static size_t burst(long deadline_ms, enum after then, int victim)
     return got;
 }
 
-/* Instance i: a copy of instance 0's directory (KEK, PKI, configuration, database) on ports
- * of its own. */
-static void clone_instance(int i)
-{
-    struct daemon_fixture *a = &fx[0], *b = &fx[i];
-    char tmp[2][64], cmd[512];
-    *b = *a;
-    strcpy(b->dir, "/tmp/iotsec-e2e-XXXXXX");
-    assert_non_null(mkdtemp(b->dir));
-    snprintf(cmd, sizeof(cmd), "cp -a %s/inst %s/inst && rm -f %s/inst/iotsecd.lock", a->dir,
-             b->dir, b->dir);
-    assert_int_equal(system(cmd), 0);
-    uint16_t *ports[] = {&b->sbi_port, &b->admin_port, &b->h2c_port, &b->north_port,
-                         &b->device_port};
-    for (size_t p = 0; p < sizeof(ports) / sizeof(ports[0]); p++) {
-        uint16_t old = *ports[p];
-        *ports[p] = fixture_free_port();
-        snprintf(tmp[0], sizeof(tmp[0]), "127.0.0.1:%u", old);
-        snprintf(tmp[1], sizeof(tmp[1]), "127.0.0.1:%u", *ports[p]);
-        assert_int_equal(fixture_config_replace(b, tmp[0], tmp[1]), 0);
-    }
-    snprintf(b->sbi, sizeof(b->sbi), "https://127.0.0.1:%u", b->sbi_port);
-    snprintf(b->admin, sizeof(b->admin), "https://127.0.0.1:%u", b->admin_port);
-    snprintf(b->h2c, sizeof(b->h2c), "http://127.0.0.1:%u", b->h2c_port);
-    snprintf(b->north, sizeof(b->north), "https://127.0.0.1:%u", b->north_port);
-    snprintf(b->device, sizeof(b->device), "https://127.0.0.1:%u", b->device_port);
-    b->pid = 0;
-}
-
 /* One fresh USIM per subscriber takes vectors from the instances in turn: every one must be
  * accepted (no synchronisation failure). */
 static void next_authentications_succeed(void)
@@ -259,7 +230,7 @@ static void test_three_instances_kills_and_a_database_restart(void **state)
      * handed out as free cannot be one an earlier instance has not bound yet. */
     assert_int_equal(fixture_start(&fx[0]), 0);
     for (int i = 1; i < INSTANCES; i++) {
-        clone_instance(i);
+        assert_int_equal(fixture_clone(&fx[0], &fx[i]), 0);
         assert_int_equal(fixture_start(&fx[i]), 0);
     }
     for (int s = 0; s < SUBSCRIBERS; s++) {

@@ -65,9 +65,14 @@ static int nb_load_h2(const struct sbi_daemon *d, const struct nb_load *l, struc
     char auth[9000] = "";
     if (l->authorization)
         snprintf(auth, sizeof(auth), "%s", l->authorization);
-    struct h2c_config cfg = {.host = "127.0.0.1", .port = l->port, .ca_file = l->ca,
-                             .cert_file = l->cert, .key_file = l->key, .max_streams = l->depth,
-                             .max_response = 1024, .max_request = 64,
+    struct h2c_config cfg = {.host = "127.0.0.1",
+                             .port = l->port,
+                             .ca_file = l->ca,
+                             .cert_file = l->cert,
+                             .key_file = l->key,
+                             .max_streams = l->depth,
+                             .max_response = 1024,
+                             .max_request = 64,
                              .authorization = l->authorization ? auth : NULL};
     struct h2c_loop *loop = h2c_loop_new();
     struct h2c **cs = calloc(l->connections, sizeof(*cs));
@@ -142,15 +147,20 @@ static int request(uint16_t port, const char *ca, const char *cert, const char *
                    const char *method, const char *path, const char *ctype, const char *body,
                    struct once *o)
 {
-    struct h2c_config cfg = {.host = "127.0.0.1", .port = port, .ca_file = ca, .cert_file = cert,
-                             .key_file = key, .max_streams = 1, .max_response = 8192,
+    struct h2c_config cfg = {.host = "127.0.0.1",
+                             .port = port,
+                             .ca_file = ca,
+                             .cert_file = cert,
+                             .key_file = key,
+                             .max_streams = 1,
+                             .max_response = 8192,
                              .max_request = 16384};
     struct h2c_loop *loop = h2c_loop_new();
     char err[256];
     struct h2c *c = loop ? h2c_connect(loop, &cfg, err, sizeof(err)) : NULL;
     memset(o, 0, sizeof(*o));
-    if (c == NULL || h2c_submit(c, method, path, ctype, body, body ? strlen(body) : 0, once_done,
-                                o) != 0) {
+    if (c == NULL ||
+        h2c_submit(c, method, path, ctype, body, body ? strlen(body) : 0, once_done, o) != 0) {
         fprintf(stderr, "northbound: %s %s: cannot send\n", method, path);
         if (c)
             h2c_close(c);
@@ -190,7 +200,8 @@ static int setup_af(struct sbi_daemon *d, char *af_id, size_t af_cap, char *toke
     snprintf(key, 256, "%s/af.key", d->dir);
     snprintf(cmd, sizeof(cmd),
              "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
-             "-keyout '%s' -out '%s' -subj /CN=bench-af >/dev/null 2>&1", key, cert);
+             "-keyout '%s' -out '%s' -subj /CN=bench-af >/dev/null 2>&1",
+             key, cert);
     if (system(cmd) != 0) {
         fprintf(stderr, "northbound: cannot mint the AF certificate (openssl)\n");
         return -1;
@@ -201,8 +212,9 @@ static int setup_af(struct sbi_daemon *d, char *af_id, size_t af_cap, char *toke
     if (fp)
         fclose(fp);
     pem[n] = 0;
-    o += snprintf(o, sizeof(body), "{\"name\":\"bench\",\"services\":[\"monitoring-event\"],"
-                                   "\"cert_pem\":\"");
+    o += snprintf(o, sizeof(body),
+                  "{\"name\":\"bench\",\"services\":[\"monitoring-event\"],"
+                  "\"cert_pem\":\"");
     for (const char *p = pem; *p && o < body + sizeof(body) - 8; p++) {
         if (*p == '\n')
             *o++ = '\\', *o++ = 'n';
@@ -215,7 +227,8 @@ static int setup_af(struct sbi_daemon *d, char *af_id, size_t af_cap, char *toke
     sbi_daemon_pki(d, "admin", "key", akey, sizeof(akey));
     struct once r;
     if (request(d->admin_port, ca, acrt, akey, "POST", "/admin/v1/afs", "application/json", body,
-                &r) != 0 || r.status != 201 || json_field(r.body, "af_id", af_id, af_cap) != 0) {
+                &r) != 0 ||
+        r.status != 201 || json_field(r.body, "af_id", af_id, af_cap) != 0) {
         fprintf(stderr, "northbound: AF registration failed (%d %s)\n", r.status, r.body);
         return -1;
     }
@@ -242,20 +255,29 @@ static int setup_subscription(struct sbi_daemon *d, const char *af_id, const cha
     const char *supi = "imsi-001019999999999";
     snprintf(body, sizeof(body),
              "{\"supi\":\"%s\",\"k\":\"000102030405060708090a0b0c0d0e0f\","
-             "\"opc\":\"000102030405060708090a0b0c0d0e0f\",\"amf\":\"8000\"}", supi);
-    if (request(d->admin_port, ca, acrt, akey, "POST", "/admin/v1/subscribers",
-                "application/json", body, &r) != 0 || r.status != 201)
+             "\"opc\":\"000102030405060708090a0b0c0d0e0f\",\"amf\":\"8000\"}",
+             supi);
+    if (request(d->admin_port, ca, acrt, akey, "POST", "/admin/v1/subscribers", "application/json",
+                body, &r) != 0 ||
+        r.status != 201)
         return -1;
     snprintf(body, sizeof(body),
-             "{\"af_id\":\"%s\",\"scope\":\"monitoring-event\",\"supi\":\"%s\"}", af_id,
-             supi);
+             "{\"af_id\":\"%s\",\"scope\":\"monitoring-event\",\"supi\":\"%s\"}", af_id, supi);
     char pat[64];
     snprintf(pat, sizeof(pat), "%s\":\"", supi);
     const char *at;
     if (request(d->admin_port, ca, acrt, akey, "POST", "/admin/v1/consents", "application/json",
-                body, &r) != 0 || r.status != 201 || (at = strstr(r.body, pat)) == NULL)
+                body, &r) != 0 ||
+        r.status != 201 || (at = strstr(r.body, pat)) == NULL)
         return -1;
     snprintf(ext, sizeof(ext), "%.*s", (int)strcspn(at + strlen(pat), "\""), at + strlen(pat));
+    /* the notification sink is on loopback: allow-listed for this AF (docs/operations.md) */
+    char afpath[160];
+    snprintf(afpath, sizeof(afpath), "/admin/v1/afs/%s", af_id);
+    if (request(d->admin_port, ca, acrt, akey, "PATCH", afpath, "application/json",
+                "{\"allow_destinations\":[\"127.0.0.1/32:9\"]}", &r) != 0 ||
+        r.status != 200)
+        return -1;
     snprintf(body, sizeof(body),
              "{\"monitoringType\":\"LOCATION_REPORTING\",\"externalId\":\"%s\","
              "\"notificationDestination\":\"https://127.0.0.1:9/bench\","
@@ -264,14 +286,21 @@ static int setup_subscription(struct sbi_daemon *d, const char *af_id, const cha
     char url[160];
     snprintf(url, sizeof(url), "/3gpp-monitoring-event/v1/%s/subscriptions", af_id);
     /* the POST carries the token: a connection configured with it */
-    struct h2c_config cfg = {.host = "127.0.0.1", .port = d->north_port, .ca_file = ca,
-                             .cert_file = cert, .key_file = key, .max_streams = 1,
-                             .max_response = 8192, .max_request = 4096, .authorization = bearer};
+    struct h2c_config cfg = {.host = "127.0.0.1",
+                             .port = d->north_port,
+                             .ca_file = ca,
+                             .cert_file = cert,
+                             .key_file = key,
+                             .max_streams = 1,
+                             .max_response = 8192,
+                             .max_request = 4096,
+                             .authorization = bearer};
     struct h2c_loop *loop = h2c_loop_new();
     char err[256];
     struct h2c *c = loop ? h2c_connect(loop, &cfg, err, sizeof(err)) : NULL;
     memset(&r, 0, sizeof(r));
-    if (c && h2c_submit(c, "POST", url, "application/json", body, strlen(body), once_done, &r) == 0) {
+    if (c &&
+        h2c_submit(c, "POST", url, "application/json", body, strlen(body), once_done, &r) == 0) {
         double until = bench_now() + 30;
         while (!r.done && bench_now() < until && h2c_loop_run(loop, 50) > 0)
             ;
@@ -330,15 +359,20 @@ int bench_northbound(const struct bench_sbi_opts *o)
     sbi_daemon_pki(&d, "ca", "crt", ca, sizeof(ca));
     snprintf(path, sizeof(path), "/iotsec-exposure/v1/%s/whoami", af);
     snprintf(bearer, sizeof(bearer), "Bearer %s", token);
-    struct nb_load base = {.path = "/healthz", .warmup_s = WARMUP_S, .seconds = o->seconds,
-                           .ca = ca, .cert = cert, .key = key, .port = d.north_port};
+    struct nb_load base = {.path = "/healthz",
+                           .warmup_s = WARMUP_S,
+                           .seconds = o->seconds,
+                           .ca = ca,
+                           .cert = cert,
+                           .key = key,
+                           .port = d.north_port};
     struct nb_load tok = base;
     tok.path = path;
     tok.authorization = bearer;
     struct nb_result hb, ht, b1, t1, hs = {0}, s1 = {0};
     char sub_path[256];
-    int have_sub = rc == 0 && setup_subscription(&d, af, cert, key, bearer, sub_path,
-                                                 sizeof(sub_path)) == 0;
+    int have_sub =
+        rc == 0 && setup_subscription(&d, af, cert, key, bearer, sub_path, sizeof(sub_path)) == 0;
     struct nb_load sub = tok;
     sub.path = sub_path;
     if (!have_sub)
@@ -390,8 +424,10 @@ int bench_northbound(const struct bench_sbi_opts *o)
         double r2 = (double)f2->ok / f2->elapsed_s, r1 = (double)f1->ok / f1->elapsed_s;
         fprintf(stderr, "northbound: targets on the %s\n",
                 have_sub ? "monitoring subscription GET" : "token-checked GET (no T8 route)");
-        fprintf(stderr, "northbound: p50 h2 %.2f ms, HTTP/1.1 %.2f ms; healthz p99 h2 %.2f ms, "
-                        "HTTP/1.1 %.2f ms\n", f2->p50_ms, f1->p50_ms, hb.p99_ms, b1.p99_ms);
+        fprintf(stderr,
+                "northbound: p50 h2 %.2f ms, HTTP/1.1 %.2f ms; healthz p99 h2 %.2f ms, "
+                "HTTP/1.1 %.2f ms\n",
+                f2->p50_ms, f1->p50_ms, hb.p99_ms, b1.p99_ms);
         fprintf(stderr, "  target %-40s %s\n", ">= 30000 GET/s (h2)",
                 r2 >= 30000 ? "met" : "NOT MET");
         fprintf(stderr, "  target %-40s %s\n", ">= 30000 GET/s (HTTP/1.1)",

@@ -63,11 +63,28 @@ static void a_small_file_loads(void **state)
     assert_int_equal(c.expiry_sweep_s, 60); /* a default kept */
 }
 
+/* The cluster's northbound token issuer: kept as given, refused unless https:// by name. */
+static void the_northbound_issuer(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[256] = "";
+    assert_int_equal(load("oauth2:\n  northbound_issuer: https://nef.example\n", &c, err,
+                          sizeof(err)),
+                     IOTSEC_OK);
+    assert_string_equal(c.nrf.northbound_issuer, "https://nef.example");
+    assert_int_equal(load("oauth2:\n  northbound_issuer: http://nef.example\n", &c, err,
+                          sizeof(err)),
+                     IOTSEC_ERR_INVALID);
+    assert_non_null(strstr(err, "oauth2.northbound_issuer"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(empty_files_are_refused),
         cmocka_unit_test(a_small_file_loads),
+        cmocka_unit_test(the_northbound_issuer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
