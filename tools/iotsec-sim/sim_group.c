@@ -49,12 +49,20 @@ struct dev {
     unsigned npending;
 };
 
+#define CONNS_MAX 256
+
 struct run {
     const struct sim_instance *in;
     struct dev *d;
     uint32_t n;
     int lfd;
     uint16_t port;
+    pthread_t accept_thread, mc_thread;
+    bool mc_running;
+    int mc_fd;
+    int conns[CONNS_MAX]; /* open endpoint connections (-1: free slot), to end them */
+    unsigned nthreads;    /* endpoint threads running */
+    pthread_cond_t idle;
     pthread_mutex_t mu;
     double *lat; /* (device, message) latencies */
     size_t nlat, cap;
@@ -200,7 +208,7 @@ static void handle_body(struct run *r, uint32_t i, const char *body)
 
 struct conn {
     struct run *r;
-    int fd;
+    int fd, slot;
 };
 
 static void *serve(void *arg)
@@ -244,7 +252,12 @@ static void *serve(void *arg)
     }
 out:
     free(b);
+    pthread_mutex_lock(&c.r->mu);
+    c.r->conns[c.slot] = -1;
     close(c.fd);
+    if (--c.r->nthreads == 0)
+        pthread_cond_broadcast(&c.r->idle);
+    pthread_mutex_unlock(&c.r->mu);
     return NULL;
 }
 
@@ -254,20 +267,31 @@ static void *accepter(void *arg)
     for (;;) {
         int fd = accept(r->lfd, NULL, NULL);
         if (fd < 0)
-            return NULL;
+            return NULL; /* the listener was shut down: the run is over */
         struct conn *c = malloc(sizeof(*c));
         pthread_t t;
-        if (c == NULL) {
-            close(fd);
-            continue;
+        int slot = -1;
+        pthread_mutex_lock(&r->mu);
+        for (int i = 0; i < CONNS_MAX && slot < 0; i++)
+            if (r->conns[i] < 0)
+                slot = i;
+        if (c != NULL && slot >= 0) {
+            *c = (struct conn){r, fd, slot};
+            r->conns[slot] = fd;
+            r->nthreads++;
+            if (pthread_create(&t, NULL, serve, c) == 0) {
+                pthread_detach(t);
+                c = NULL;
+                fd = -1;
+            } else {
+                r->conns[slot] = -1;
+                r->nthreads--;
+            }
         }
-        *c = (struct conn){r, fd};
-        if (pthread_create(&t, NULL, serve, c) == 0)
-            pthread_detach(t);
-        else {
+        pthread_mutex_unlock(&r->mu);
+        free(c);
+        if (fd >= 0)
             close(fd);
-            free(c);
-        }
     }
 }
 
@@ -282,11 +306,29 @@ static int listen_local(struct run *r)
         getsockname(r->lfd, (struct sockaddr *)&sa, &len) != 0)
         return -1;
     r->port = ntohs(sa.sin_port);
-    pthread_t t;
-    if (pthread_create(&t, NULL, accepter, r) != 0)
-        return -1;
-    pthread_detach(t);
-    return 0;
+    for (int i = 0; i < CONNS_MAX; i++)
+        r->conns[i] = -1;
+    return pthread_create(&r->accept_thread, NULL, accepter, r) == 0 ? 0 : -1;
+}
+
+/* Ends the endpoints and the multicast receiver, waits for their threads. */
+static void stop_local(struct run *r)
+{
+    shutdown(r->lfd, SHUT_RDWR);
+    pthread_join(r->accept_thread, NULL);
+    close(r->lfd);
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < CONNS_MAX; i++)
+        if (r->conns[i] >= 0)
+            shutdown(r->conns[i], SHUT_RDWR);
+    while (r->nthreads > 0)
+        pthread_cond_wait(&r->idle, &r->mu);
+    pthread_mutex_unlock(&r->mu);
+    if (r->mc_running) {
+        shutdown(r->mc_fd, SHUT_RDWR);
+        pthread_join(r->mc_thread, NULL);
+        close(r->mc_fd);
+    }
 }
 
 /* ---- multicast (--broadcast) ------------------------------------------------------------ */
@@ -313,7 +355,7 @@ static void *mc_loop(void *arg)
 
 static int mc_open(struct run *r, uint16_t *port)
 {
-    static struct mc m;
+    static struct mc m; /* lives as long as the run */
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY)};
     socklen_t len = sizeof(sa);
@@ -326,10 +368,10 @@ static int mc_open(struct run *r, uint16_t *port)
         return -1;
     *port = ntohs(sa.sin_port);
     m = (struct mc){r, fd};
-    pthread_t t;
-    if (pthread_create(&t, NULL, mc_loop, &m) != 0)
+    if (pthread_create(&r->mc_thread, NULL, mc_loop, &m) != 0)
         return -1;
-    pthread_detach(t);
+    r->mc_fd = fd;
+    r->mc_running = true;
     return 0;
 }
 
@@ -514,18 +556,15 @@ static uint32_t group_epoch(const struct sim_instance *in, const char *group, ui
     return e;
 }
 
-int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uint32_t messages,
-                  bool broadcast, bool quarantine)
+/* The run itself (r set up: endpoints listening, devices zeroed); its exit status. */
+static int scenario(struct run *rp, uint32_t leave, uint32_t messages, bool broadcast,
+                    bool quarantine)
 {
-    struct run r = {.in = in, .n = n};
-    pthread_mutex_init(&r.mu, NULL);
-    r.d = calloc(n, sizeof(*r.d));
-    if (r.d == NULL || messages == 0 || 2 * messages >= 64 || leave >= n || listen_local(&r) != 0) {
-        fprintf(stderr, "iotsec-sim group: cannot set up\n");
-        return 2;
-    }
+    struct run *r = rp;
+    uint32_t n = r->n;
+    const struct sim_instance *in = r->in;
     uint16_t mc_port = 0;
-    if (broadcast && mc_open(&r, &mc_port) != 0) {
+    if (broadcast && mc_open(r, &mc_port) != 0) {
         fprintf(stderr, "iotsec-sim group: no multicast on loopback here: unicast only\n");
         broadcast = false;
     }
@@ -549,7 +588,7 @@ int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uin
     /* the subscriptions, their endpoints, then one batch: one rekey, n path-key pushes */
     json_t *supis = json_array();
     for (uint32_t i = 0; i < n; i++) {
-        struct dev *d = &r.d[i];
+        struct dev *d = &r->d[i];
         pthread_mutex_init(&d->mu, NULL);
         RAND_bytes(d->k, sizeof(d->k));
         snprintf(d->supi, sizeof(d->supi), "imsi-%s%s%0*u", in->mcc, in->mnc,
@@ -563,7 +602,7 @@ int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uin
                  d->supi, khex);
         long st = admin_json(in, "POST", "/admin/v1/subscribers", body, NULL);
         snprintf(path, sizeof(path), "/admin/v1/group-endpoints/%s", d->supi);
-        snprintf(body, sizeof(body), "{\"url\":\"http://127.0.0.1:%u/m/%u\"}", r.port, i);
+        snprintf(body, sizeof(body), "{\"url\":\"http://127.0.0.1:%u/m/%u\"}", r->port, i);
         if (st != 201 || admin_json(in, "PUT", path, body, NULL) != 200) {
             fprintf(stderr,
                     "iotsec-sim group: member %u could not be set up (is "
@@ -582,7 +621,7 @@ int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uin
     uint32_t epoch = (uint32_t)json_integer_value(json_object_get(ans, "epoch"));
     json_int_t rekey_bytes = json_integer_value(json_object_get(ans, "rekeyBytes"));
     json_decref(ans);
-    if (st != 200 || !wait_for(&r, 0, epoch, 30000)) {
+    if (st != 200 || !wait_for(r, 0, epoch, 30000)) {
         fprintf(stderr, "iotsec-sim group: the members did not all join\n");
         return 1;
     }
@@ -600,15 +639,15 @@ int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uin
     admin_json(in, "POST", "/admin/v1/consents", body, NULL);
     unsigned sent = 0, refused = 0;
     for (unsigned i = 0; i < messages; i++) {
-        long s = af_send(&r, &af, group, sent);
+        long s = af_send(r, &af, group, sent);
         sent += s == 201;
         refused += s != 201;
     }
-    bool ok = wait_for(&r, sent, epoch, 30000);
+    bool ok = wait_for(r, sent, epoch, 30000);
     /* K members leave (removed, or quarantined: evicted by the policy): a signed rekey each,
      * pushed to the stayers */
     for (uint32_t i = 0; i < leave; i++) {
-        struct dev *d = &r.d[n - 1 - i];
+        struct dev *d = &r->d[n - 1 - i];
         if (quarantine) {
             snprintf(path, sizeof(path), "/admin/v1/devices/%s/quarantine", d->supi);
             if (admin_json(in, "POST", path, "{\"reason\":\"iotsec-sim group\"}", NULL) == 200)
@@ -625,30 +664,30 @@ int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uin
         d->left = true;
         pthread_mutex_unlock(&d->mu);
     }
-    ok = wait_for(&r, sent, epoch, 30000) && ok;
+    ok = wait_for(r, sent, epoch, 30000) && ok;
     for (unsigned i = 0; i < messages; i++) {
-        long s = af_send(&r, &af, group, sent);
+        long s = af_send(r, &af, group, sent);
         sent += s == 201;
         refused += s != 201;
     }
-    ok = wait_for(&r, sent, epoch, 30000) && ok;
+    ok = wait_for(r, sent, epoch, 30000) && ok;
     /* the leavers try the last message a stayer verified; a member forges; a replay */
     unsigned leaver_decrypted = 0, forged_rejected = 0, replayed_rejected = 0;
-    pthread_mutex_lock(&r.mu);
-    size_t clen = r.captured_len;
+    pthread_mutex_lock(&r->mu);
+    size_t clen = r->captured_len;
     uint8_t *cap = clen ? malloc(clen) : NULL;
     if (cap)
-        memcpy(cap, r.captured, clen);
-    pthread_mutex_unlock(&r.mu);
+        memcpy(cap, r->captured, clen);
+    pthread_mutex_unlock(&r->mu);
     if (cap != NULL) {
         uint8_t pt[GROUP_MAX_PAYLOAD];
         size_t pt_len;
         uint32_t sender;
         for (uint32_t i = n - leave; i < n; i++) {
-            pthread_mutex_lock(&r.d[i].mu);
-            leaver_decrypted += group_member_receive(&r.d[i].m, cap, clen, pt, sizeof(pt), &pt_len,
+            pthread_mutex_lock(&r->d[i].mu);
+            leaver_decrypted += group_member_receive(&r->d[i].m, cap, clen, pt, sizeof(pt), &pt_len,
                                                      &sender) == IOTSEC_OK;
-            pthread_mutex_unlock(&r.d[i].mu);
+            pthread_mutex_unlock(&r->d[i].mu);
         }
         /* device 0 holds the traffic key (its root): it seals a message of its own, with a
          * sequence not yet used, and signs it with a key of its own */
@@ -661,35 +700,35 @@ int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uin
             prov_sign_key_new(seed, &sk) == IOTSEC_OK) {
             struct group_msg_hdr h = v.h;
             h.seq += 1000;
-            pthread_mutex_lock(&r.d[0].mu);
-            group_msg_protect(&h, r.d[0].m.keys[r.d[0].m.depth], sk, (const uint8_t *)"open all", 8,
-                              forged, group_msg_len(8), &flen);
-            pthread_mutex_unlock(&r.d[0].mu);
+            pthread_mutex_lock(&r->d[0].mu);
+            group_msg_protect(&h, r->d[0].m.keys[r->d[0].m.depth], sk, (const uint8_t *)"open all",
+                              8, forged, group_msg_len(8), &flen);
+            pthread_mutex_unlock(&r->d[0].mu);
         }
         prov_sign_key_free(sk);
         OPENSSL_cleanse(seed, sizeof(seed));
         for (uint32_t i = 1; i < n - leave && flen; i++) {
-            pthread_mutex_lock(&r.d[i].mu);
-            forged_rejected += group_member_receive(&r.d[i].m, forged, flen, pt, sizeof(pt),
+            pthread_mutex_lock(&r->d[i].mu);
+            forged_rejected += group_member_receive(&r->d[i].m, forged, flen, pt, sizeof(pt),
                                                     &pt_len, &sender) == GROUP_ERR_FORGED;
-            pthread_mutex_unlock(&r.d[i].mu);
+            pthread_mutex_unlock(&r->d[i].mu);
         }
         for (uint32_t i = 0; i < n - leave; i++) {
-            pthread_mutex_lock(&r.d[i].mu);
-            replayed_rejected += group_member_receive(&r.d[i].m, cap, clen, pt, sizeof(pt), &pt_len,
-                                                      &sender) == GROUP_ERR_REPLAYED;
-            pthread_mutex_unlock(&r.d[i].mu);
+            pthread_mutex_lock(&r->d[i].mu);
+            replayed_rejected += group_member_receive(&r->d[i].m, cap, clen, pt, sizeof(pt),
+                                                      &pt_len, &sender) == GROUP_ERR_REPLAYED;
+            pthread_mutex_unlock(&r->d[i].mu);
         }
         free(forged);
         free(cap);
     }
     unsigned delivered = 0;
     for (uint32_t i = 0; i < n; i++)
-        delivered += r.d[i].got;
-    pthread_mutex_lock(&r.mu);
-    qsort(r.lat, r.nlat, sizeof(double), cmp_double);
-    double p99 = r.nlat ? r.lat[(size_t)((r.nlat - 1) * 0.99)] : 0;
-    pthread_mutex_unlock(&r.mu);
+        delivered += r->d[i].got;
+    pthread_mutex_lock(&r->mu);
+    qsort(r->lat, r->nlat, sizeof(double), cmp_double);
+    double p99 = r->nlat ? r->lat[(size_t)((r->nlat - 1) * 0.99)] : 0;
+    pthread_mutex_unlock(&r->mu);
     printf("{\"devices\":%u,\"messages\":%u,\"delivered\":%u,\"leavers\":%u,"
            "\"leaver_decrypted\":%u,\"forged_rejected\":%u,\"replayed_rejected\":%u,"
            "\"rekey_bytes\":%lld,\"p99_ms\":%.2f,\"refused_sends\":%u,\"broadcast\":%s,"
@@ -703,8 +742,40 @@ int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uin
     free(af.token);
     sim_device_free(&af.id);
     sim_ca_free(ca);
-    /* the endpoint threads keep running until the process exits: the daemon may still push */
     return ok ? 0 : 1;
+}
+
+int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uint32_t messages,
+                  bool broadcast, bool quarantine)
+{
+    if (messages == 0 || 2 * messages >= 64 || leave >= n)
+        return 2;
+    struct run r = {.in = in, .n = n};
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.idle, NULL);
+    r.d = calloc(n, sizeof(*r.d));
+    for (uint32_t i = 0; r.d != NULL && i < n; i++)
+        pthread_mutex_init(&r.d[i].mu, NULL);
+    int rc = 2;
+    if (r.d == NULL || listen_local(&r) != 0)
+        fprintf(stderr, "iotsec-sim group: cannot set up\n");
+    else {
+        rc = scenario(&r, leave, messages, broadcast, quarantine);
+        stop_local(&r); /* late pushes (the AF's notifications) are refused from here */
+    }
+    for (uint32_t i = 0; r.d != NULL && i < n; i++) {
+        for (unsigned h = 0; h < r.d[i].npending; h++)
+            free(r.d[i].pending[h].data);
+        group_member_wipe(&r.d[i].m);
+        OPENSSL_cleanse(r.d[i].k, sizeof(r.d[i].k));
+        pthread_mutex_destroy(&r.d[i].mu);
+    }
+    free(r.d);
+    free(r.lat);
+    free(r.captured);
+    pthread_cond_destroy(&r.idle);
+    pthread_mutex_destroy(&r.mu);
+    return rc;
 }
 
 static bool u32_arg(const char *s, uint32_t max, uint32_t *out)
