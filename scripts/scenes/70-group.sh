@@ -11,7 +11,7 @@ if [ ! -x "$sim" ]; then
 else
     step "G1. A building's 12 meters in one group; an AF sends, a meter is quarantined, it sends again"
     grp=$("$sim" group --dir "$dir/inst" --ready "$dir/ready.json" --devices 12 --leave 1 \
-        --messages 1 --quarantine 2>"$dir/group.log" | tail -1)
+        --messages 1 --quarantine 2>"$dir/group.log" | tail -1) || { cat "$dir/group.log"; exit 1; }
     show "iotsec-sim group" "$grp"
     say "$(jq -r '"\(.delivered) (meter, message) pairs verified and decrypted: 12 of the first, 11 of the next;"' <<<"$grp")"
     say "$(jq -r '"the quarantined meter read \(.leaver_decrypted) of them; \(.forged_rejected) meters refused a forgery, \(.replayed_rejected) a replay."' <<<"$grp")"

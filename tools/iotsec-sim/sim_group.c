@@ -737,6 +737,14 @@ static int scenario(struct run *rp, uint32_t leave, uint32_t messages, bool broa
            (long long)rekey_bytes, p99, refused, broadcast ? "true" : "false", group);
     fflush(stdout);
     unsigned want = n * messages + (n - leave) * messages;
+    if (!ok)
+        fprintf(stderr, "iotsec-sim group: not every member verified every message in time\n");
+    if (refused || delivered != want || leaver_decrypted || forged_rejected != n - leave - 1 ||
+        replayed_rejected != n - leave)
+        fprintf(stderr,
+                "iotsec-sim group: expected %u verified, 0 refused sends, 0 read by leavers, %u "
+                "forgeries and %u replays refused (%u pushes refused otherwise)\n",
+                want, n - leave - 1, n - leave, r->rejected_other);
     ok = ok && refused == 0 && delivered == want && leaver_decrypted == 0 &&
          forged_rejected == n - leave - 1 && replayed_rejected == n - leave;
     free(af.token);
