@@ -8,6 +8,7 @@
 #include "base/hex.h"
 #include "crypto/ct.h"
 #include "crypto/provision_crypto.h"
+#include "crypto/rand.h"
 #include "onboard.h"
 #include "pin.h"
 
@@ -73,17 +74,28 @@ int pin_parse_nonce(const char *body, size_t len, uint8_t nonce[PIN_NONCE_LEN])
 
 int pin_pine_keygen(struct pin_pine_key *k)
 {
+    k->sk = NULL;
     return prov_ed25519_keygen(k->seed, k->pub);
+}
+
+int pin_pine_open(struct pin_pine_key *k)
+{
+    if (k->sk != NULL)
+        return IOTSEC_OK;
+    return prov_sign_key_new(k->seed, &k->sk);
 }
 
 void pin_pine_wipe(struct pin_pine_key *k)
 {
+    prov_sign_key_free(k->sk);
     secure_wipe(k, sizeof(*k));
 }
 
 static int pine_sign(const struct pin_pine_key *k, const uint8_t *msg, size_t len,
                      uint8_t sig[PIN_SIG_LEN])
 {
+    if (k->sk != NULL)
+        return prov_ed25519_sign(k->sk, msg, len, sig);
     struct prov_sign_key *sk = NULL;
     int rc = prov_sign_key_new(k->seed, &sk);
     if (rc == IOTSEC_OK)
@@ -112,6 +124,39 @@ int pin_pine_join_request(const struct pin_pine_key *k, const char *pin_id, cons
         out, cap, "{\"pin_id\":\"%s\",\"name\":\"%s\",\"public_key\":\"%s\",\"signature\":\"%s\"}",
         pin_id, name, p64, s64);
     return n > 0 && (size_t)n < cap ? IOTSEC_OK : IOTSEC_ERR_INVALID;
+}
+
+int pin_pine_code_new(char code[13])
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    uint8_t r[12];
+    if (crypto_random(r, sizeof(r)) != IOTSEC_OK)
+        return IOTSEC_ERR_CRYPTO;
+    for (size_t i = 0; i < sizeof(r); i++)
+        code[i] = alphabet[r[i] & 31];
+    code[12] = 0;
+    secure_wipe(r, sizeof(r));
+    return IOTSEC_OK;
+}
+
+int pin_pine_join_code_request(const struct pin_pine_key *k, const char *pin_id, const char *name,
+                               const char *code, char *out, size_t cap)
+{
+    uint8_t h[PIN_MAC_LEN], proof[PIN_MAC_LEN];
+    int rc = pin_code_hash(code, pin_id, name, h);
+    if (rc == IOTSEC_OK)
+        rc = pin_code_proof(h, pin_id, name, k->pub, proof);
+    secure_wipe(h, sizeof(h));
+    if (rc == IOTSEC_OK)
+        rc = pin_pine_join_request(k, pin_id, name, out, cap);
+    if (rc != IOTSEC_OK)
+        return rc;
+    /* the plain join's object, with one more member before its closing brace */
+    char p64[64];
+    b64url_encode(proof, sizeof(proof), p64);
+    size_t n = strlen(out);
+    int m = snprintf(out + n - 1, cap - n + 1, ",\"code_proof\":\"%s\"}", p64);
+    return m > 0 && (size_t)m < cap - n + 1 ? IOTSEC_OK : IOTSEC_ERR_INVALID;
 }
 
 int pin_pine_auth_sig(const struct pin_pine_key *k, const char *pin_id, const char *pine_id,

@@ -33,16 +33,28 @@ int pin_ue_envelope(const struct pin_ue *u, const char *op, const uint8_t nonce[
 /* The nonce of a /device/v1/pin/nonce answer. */
 int pin_parse_nonce(const char *body, size_t len, uint8_t nonce[PIN_NONCE_LEN]);
 
+struct prov_sign_key;
 struct pin_pine_key {
     uint8_t seed[32]; /* secret: never leaves the PINE */
     uint8_t pub[PIN_PUB_LEN];
+    struct prov_sign_key *sk; /* the opened key (pin_pine_open), or NULL: opened per signature */
 };
 
 int pin_pine_keygen(struct pin_pine_key *k);
+/* Keeps the key opened for the next signatures (a PINE that signs often saves the Ed25519
+ * key derivation each time); pin_pine_wipe closes it. */
+int pin_pine_open(struct pin_pine_key *k);
 void pin_pine_wipe(struct pin_pine_key *k);
 /* The join request its PEGC relays: {"pin_id","name","public_key","signature"} into out. */
 int pin_pine_join_request(const struct pin_pine_key *k, const char *pin_id, const char *name,
                           char *out, size_t cap);
+/* A one-time enrolment code for the PINE to show (its owner types it into the PEMC): 12
+ * characters of [A-Z2-7], 60 random bits, NUL-terminated. */
+int pin_pine_code_new(char code[13]);
+/* The join request with a proof of the code over the PINE's key (code_proof); the code itself
+ * is not in it, so the PEGC that relays it cannot learn or reuse it. */
+int pin_pine_join_code_request(const struct pin_pine_key *k, const char *pin_id, const char *name,
+                               const char *code, char *out, size_t cap);
 /* The PINE's signature for one authentication through gateway gw_id with nonce. */
 int pin_pine_auth_sig(const struct pin_pine_key *k, const char *pin_id, const char *pine_id,
                       const char *gw_id, const uint8_t nonce[PIN_NONCE_LEN],

@@ -11,7 +11,8 @@ else
     step "P1. A household's Personal IoT Network: 1 manager, 2 gateways, 12 elements, 2 AFs"
     pin=$("$sim" pin --dir "$dir/inst" --ready "$dir/ready.json" --pines 12 2>"$dir/pin.log" | tail -1)
     show "iotsec-sim pin" "$pin"
-    say "approved 11 of 12 (the rogue never); the tampered and the removed element refused."
+    say "approved 11 of 12 (the rogue never); the tampered and the removed element refused;"
+    say "a doorbell joined with the one-time code it showed (a wrong code refused)."
     pin_id=$(jq -r .pin_id <<<"$pin")
     step "P2. The operator's view: roles and the PIN (gateways by PIN-local id, elements)"
     "$ctl" --dir "$dir/inst" pin show "$pin_id" | jq -c '{name, owner, policy,

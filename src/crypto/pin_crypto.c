@@ -146,3 +146,50 @@ int pin_msg_decision(const char *decision, size_t decision_len, uint8_t *out, si
     prov_put_lp(&w, decision, decision_len);
     return finish(&w, len);
 }
+
+int pin_code_ok(const char *code)
+{
+    size_t n = code ? strnlen(code, PIN_CODE_MAX + 1) : 0;
+    if (n < PIN_CODE_MIN || n > PIN_CODE_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((code[i] >= 'A' && code[i] <= 'Z') || (code[i] >= '2' && code[i] <= '7')))
+            return 0;
+    return 1;
+}
+
+int pin_code_hash(const char *code, const char *pin_id, const char *name, uint8_t out[PIN_MAC_LEN])
+{
+    if (!pin_code_ok(code) || !pin_id_ok(pin_id) || !pin_id_ok(name))
+        return IOTSEC_ERR_INVALID;
+    static const char label[] = PIN_LABEL " enrol-code";
+    struct hmac_sha256 h;
+    struct hmac_sha256_run run;
+    hmac_sha256_init(&h, (const uint8_t *)code, strlen(code));
+    hmac_sha256_start(&h, &run);
+    update_lp(&run, label, sizeof(label) - 1);
+    update_lp(&run, pin_id, strlen(pin_id));
+    update_lp(&run, name, strlen(name));
+    hmac_sha256_finish(&h, &run, out);
+    hmac_sha256_wipe(&h);
+    return IOTSEC_OK;
+}
+
+int pin_code_proof(const uint8_t code_hash[PIN_MAC_LEN], const char *pin_id, const char *name,
+                   const uint8_t pub[PIN_PUB_LEN], uint8_t out[PIN_MAC_LEN])
+{
+    if (!pin_id_ok(pin_id) || !pin_id_ok(name) || pub == NULL)
+        return IOTSEC_ERR_INVALID;
+    static const char label[] = PIN_LABEL " join-code";
+    struct hmac_sha256 h;
+    struct hmac_sha256_run run;
+    hmac_sha256_init(&h, code_hash, PIN_MAC_LEN);
+    hmac_sha256_start(&h, &run);
+    update_lp(&run, label, sizeof(label) - 1);
+    update_lp(&run, pin_id, strlen(pin_id));
+    update_lp(&run, name, strlen(name));
+    hmac_sha256_update(&run, pub, PIN_PUB_LEN);
+    hmac_sha256_finish(&h, &run, out);
+    hmac_sha256_wipe(&h);
+    return IOTSEC_OK;
+}

@@ -56,6 +56,19 @@ int pin_msg_cert(const char *pin_id, const char *pine_id, const uint8_t pub[PIN_
 int pin_msg_decision(const char *decision, size_t decision_len, uint8_t *out, size_t cap,
                      size_t *len);
 
+/* One-time enrolment codes (docs/pin.md): a code the PINE shows, typed by its owner into the
+ * PEMC. The network stores only its hash, bound to the PIN and the PINE's name:
+ *   code_hash = HMAC-SHA-256(code, lp(label " enrol-code") || lp(pin_id) || lp(name))
+ * and the PINE proves the code over its public key without sending it through the PEGC:
+ *   proof = HMAC-SHA-256(code_hash, lp(label " join-code") || lp(pin_id) || lp(name) || pub)
+ * A code is PIN_CODE_MIN..PIN_CODE_MAX characters of [A-Z2-7] (base32: 5 bits each). */
+#define PIN_CODE_MIN 10
+#define PIN_CODE_MAX 32
+int pin_code_ok(const char *code);
+int pin_code_hash(const char *code, const char *pin_id, const char *name, uint8_t out[PIN_MAC_LEN]);
+int pin_code_proof(const uint8_t code_hash[PIN_MAC_LEN], const char *pin_id, const char *name,
+                   const uint8_t pub[PIN_PUB_LEN], uint8_t out[PIN_MAC_LEN]);
+
 /* True for 1..PIN_ID_MAX bytes of visible ASCII: ids and names are logged and stored. */
 int pin_id_ok(const char *s);
 

@@ -37,7 +37,8 @@ static const struct store_migration migrations[] = {
      PIN_MIGRATION_1, NULL},
     {15, "aka: authentication events (Nudm_UEAU AuthEvent)", AKA_MIGRATION_2, NULL},
     {16, "expose: T8 reports counted in the store", EXPOSE_MIGRATION_T8_REPORTS, NULL},
-    {17, "group: member endpoints, multicast addresses, AF message deliveries", GROUP_MIGRATION_2,
+    {17, "pin: one-time enrolment codes (hashed) for PINE joins", PIN_MIGRATION_2, NULL},
+    {18, "group: member endpoints, multicast addresses, AF message deliveries", GROUP_MIGRATION_2,
      NULL},
 };
 

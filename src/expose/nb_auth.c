@@ -82,6 +82,29 @@ static const char *bearer(struct http_request *req, size_t *len, bool *malformed
     return t;
 }
 
+/* The scope's resource words ("<prefix>:<id>", expose_nb_set_resources), space-separated. A
+ * token whose resource words do not fit is cut at a word boundary: it then carries fewer
+ * resources, never more (we never issue one). */
+static void resource_words(const char *scope, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = 0;
+    for (const char *p = scope; *p;) {
+        size_t n = strcspn(p, " ");
+        if (n > 0 && memchr(p, ':', n) != NULL) {
+            if (o + n + 2 > cap)
+                return;
+            if (o)
+                out[o++] = ' ';
+            memcpy(out + o, p, n);
+            o += n;
+            out[o] = 0;
+        }
+        p += n;
+        p += strspn(p, " ");
+    }
+}
+
 int expose_nb_authenticate(struct expose_nb *nb, struct http_request *req, uint32_t service,
                            struct expose_af *out)
 {
@@ -131,6 +154,7 @@ int expose_nb_authenticate(struct expose_nb *nb, struct http_request *req, uint3
         e.exp = v.exp;
         e.service = service;
         e.token_gen = v.token_gen;
+        resource_words(v.scope, e.resources, sizeof(e.resources));
         nb_cache_put(nb->cache, &e, now);
     }
     if (strcmp(e.sub, af.af_id) != 0)
@@ -148,6 +172,7 @@ int expose_nb_authenticate(struct expose_nb *nb, struct http_request *req, uint3
     snprintf(out->af_id, sizeof(out->af_id), "%s", af.af_id);
     snprintf(out->jti, sizeof(out->jti), "%s", e.jti);
     snprintf(out->cert_sha256_hex, sizeof(out->cert_sha256_hex), "%s", peer->cert_sha256_hex);
+    snprintf(out->resources, sizeof(out->resources), "%s", e.resources);
     out->services = af.services;
     out->token_scopes = e.scopes;
     out->token_exp = e.exp;

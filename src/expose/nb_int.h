@@ -32,6 +32,7 @@ struct nb_cache_entry {
     uint32_t scopes;
     uint32_t service; /* the API it was verified for (its aud) */
     int64_t token_gen; /* the AF's token generation it was issued in */
+    char resources[EXPOSE_RESOURCES_MAX + 1]; /* the scope's "<prefix>:<id>" words */
 };
 
 struct nb_cache;
@@ -99,6 +100,11 @@ struct expose_nb {
     struct nb_audit audit;
     int64_t topic_seq; /* NB_TOPIC as last seen (expose_nb_tick's thread) */
     const char *admin_fp;
+    /* resource-narrowed tokens (expose_nb_set_resources) */
+    uint32_t res_service;
+    char res_prefix[16];
+    expose_resources_fn res_fn;
+    void *res_user;
 };
 
 int64_t nb_now(void);

@@ -69,6 +69,67 @@ static int form_get(const char *body, size_t len, const char *name, char *out, s
     return found;
 }
 
+void expose_nb_set_resources(struct expose_nb *nb, uint32_t service, const char *prefix,
+                             expose_resources_fn fn, void *user)
+{
+    nb->res_service = service;
+    snprintf(nb->res_prefix, sizeof(nb->res_prefix), "%s", prefix);
+    nb->res_fn = fn;
+    nb->res_user = user;
+}
+
+/* Splits a requested scope into its service words and the ids of its "<prefix>:<id>" words.
+ * IOTSEC_ERR_INVALID for a word with ':' of another prefix, or an empty id. */
+static int nb_scope_split(const struct expose_nb *nb, const char *scope, char *services, char *ids,
+                          size_t cap)
+{
+    size_t plen = strlen(nb->res_prefix), so = 0, io = 0;
+    for (const char *p = scope; *p;) {
+        size_t n = strcspn(p, " ");
+        if (n > 0) {
+            const char *colon = memchr(p, ':', n);
+            bool res = colon != NULL;
+            if (res && (nb->res_fn == NULL || (size_t)(colon - p) != plen ||
+                        memcmp(p, nb->res_prefix, plen) != 0 || n == plen + 1))
+                return IOTSEC_ERR_INVALID;
+            char *dst = res ? ids : services;
+            size_t *o = res ? &io : &so;
+            const char *w = res ? colon + 1 : p;
+            size_t wn = res ? n - plen - 1 : n;
+            if (*o + wn + 2 > cap)
+                return IOTSEC_ERR_INVALID;
+            if (*o)
+                dst[(*o)++] = ' ';
+            memcpy(dst + *o, w, wn);
+            *o += wn;
+            dst[*o] = 0;
+        }
+        p += n;
+        p += strspn(p, " ");
+    }
+    return IOTSEC_OK;
+}
+
+/* Appends " <prefix>:<id>" for each id of the space-separated list; false when the resource
+ * words would not fit EXPOSE_RESOURCES_MAX (what a verified token keeps of them). */
+static bool nb_scope_add_resources(const struct expose_nb *nb, const char *ids, char *canon,
+                                   size_t cap)
+{
+    size_t o = strlen(canon), start = o;
+    for (const char *p = ids; *p;) {
+        size_t n = strcspn(p, " ");
+        if (n > 0) {
+            int w = snprintf(canon + o, cap - o, " %s:%.*s", nb->res_prefix, (int)n, p);
+            if (w < 0 || (size_t)w >= cap - o)
+                return false;
+            o += (size_t)w;
+        }
+        p += n;
+        p += strspn(p, " ");
+    }
+    return o - start <= EXPOSE_RESOURCES_MAX;
+}
+
 static void audit_token(struct expose_nb *nb, struct http_request *req, const char *principal,
                         bool allow, const char *reason)
 {
@@ -125,17 +186,21 @@ static void handle_token(struct http_request *req, void *user)
         return;
     }
     /* The scope: known services only, all registered, one API (the token's aud). Without a
-     * scope: the registered services, if they are one API. */
-    uint32_t want = s == 1 ? expose_services_from_scope(scope) : af.services;
+     * scope: the registered services, if they are one API. Words "<prefix>:<id>" name
+     * resources of a resource-narrowed service (expose_nb_set_resources). */
+    char services[FORM_FIELD_MAX] = "", asked[FORM_FIELD_MAX] = "";
+    if (s == 1 && nb_scope_split(nb, scope, services, asked, sizeof(services)) != IOTSEC_OK)
+        s = -2; /* a resource word of an unknown kind */
+    uint32_t want = s == 1 ? expose_services_from_scope(services) : s == 0 ? af.services : 0;
     char canon[FORM_FIELD_MAX];
     nb_services_scope(want, canon, sizeof(canon));
-    bool unknown_word = false;
+    bool unknown_word = s == -2;
     if (s == 1) {
         char again[FORM_FIELD_MAX];
-        nb_services_scope(expose_services_from_scope(scope), again, sizeof(again));
+        nb_services_scope(want, again, sizeof(again));
         /* every word must be a service name: compare word counts */
         size_t words = 0, known = 0;
-        for (const char *p = scope; *p;) {
+        for (const char *p = services; *p;) {
             size_t n = strcspn(p, " ");
             words += n > 0;
             p += n;
@@ -150,13 +215,31 @@ static void handle_token(struct http_request *req, void *user)
         unknown_word = words != known || words == 0;
     }
     const char *aud = nb_service_audience(want);
-    if (unknown_word || want == 0 || (want & ~af.services) != 0 || aud == NULL) {
+    if (unknown_word || want == 0 || (want & ~af.services) != 0 || aud == NULL ||
+        (asked[0] && want != nb->res_service)) {
         audit_token(nb, req, af.af_id, false, "INVALID_SCOPE");
         nb_json_error(req, 400, "invalid_scope",
                       aud == NULL && want && !(want & ~af.services)
                           ? "a token covers one API: ask for one service per token"
                           : "the scope names a service this AF is not registered for");
         return;
+    }
+    /* a resource-narrowed service: the token carries the granted resources (all, or those
+     * named), never one the AF holds no grant for */
+    if (nb->res_fn != NULL && want == nb->res_service) {
+        char granted[EXPOSE_RESOURCES_MAX + 1] = "";
+        int r = nb->res_fn(nb->res_user, af.af_id, asked, granted, sizeof(granted));
+        if (r == IOTSEC_OK && !nb_scope_add_resources(nb, granted, canon, sizeof(canon)))
+            r = IOTSEC_ERR_INVALID;
+        if (r != IOTSEC_OK) {
+            audit_token(nb, req, af.af_id, false,
+                        r == IOTSEC_ERR_AUTH ? "RESOURCE_NOT_GRANTED" : "INVALID_SCOPE");
+            nb_json_error(req, 400, "invalid_scope",
+                          r == IOTSEC_ERR_AUTH
+                              ? "the scope names a resource not granted to this AF"
+                              : "too many resources for one token: name some in the scope");
+            return;
+        }
     }
     int64_t now = nb_now();
     struct jwt_claims cl = {.iss = nb->issuer, .sub = af.af_id, .aud = aud, .scope = canon,

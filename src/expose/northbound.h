@@ -111,6 +111,21 @@ int expose_admin_routes(struct expose_nb *nb, struct http_server *adm,
 int expose_nb_route(struct expose_nb *nb, const char *method, const char *pattern,
                     http_handler_fn handler, void *user);
 
+/* Resource-narrowed tokens (RFC 6749 scope words "<prefix>:<id>", e.g. "pin:pin-0123..."): a
+ * service whose resources are granted per AF by their owners (PINs) names, at issuance, the
+ * resources a token for that service carries, and checks those the AF asks for by name.
+ * fn(user, af_id, asked, out, cap): asked is the space-separated resource ids the AF named
+ * (without the prefix), "" for none; it writes the ids the token carries (space-separated,
+ * without prefix) into out: for "" every resource granted now, else exactly asked, each granted
+ * now. Returns IOTSEC_OK, IOTSEC_ERR_AUTH (one is not granted) or IOTSEC_ERR_INVALID (more than
+ * fit: EXPOSE_RESOURCES_MAX). Called on a worker thread (store reads allowed). One service, set
+ * before the server starts. */
+#define EXPOSE_RESOURCES_MAX 255
+typedef int (*expose_resources_fn)(void *user, const char *af_id, const char *asked, char *out,
+                                   size_t cap);
+void expose_nb_set_resources(struct expose_nb *nb, uint32_t service, const char *prefix,
+                             expose_resources_fn fn, void *user);
+
 /* ---- per request ---- */
 
 /* The authenticated AF of one request: copies, valid as long as the caller keeps it. */
@@ -121,6 +136,8 @@ struct expose_af {
     char jti[JWT_STR_MAX + 1];
     int64_t token_exp;
     char cert_sha256_hex[65];         /* the connection's (= the registered) certificate */
+    char resources[EXPOSE_RESOURCES_MAX + 1]; /* the token's resource scope words, space-
+                                               * separated ("pin:pin-01 pin:pin-02"), "" none */
     struct principal principal;       /* kind AF; id points into af_id of THIS struct: after
                                        * copying the struct call expose_af_fix() */
 };

@@ -5,6 +5,7 @@
 
 #include "base/err.h"
 #include "base/hex.h"
+#include "crypto/ct.h"
 #include "crypto/rand.h"
 #include "pin/pin.h"
 
@@ -176,4 +177,20 @@ int pin_decision_text(const char *pin_id, const char *pine_id, const char *gw_id
         return IOTSEC_ERR_NOMEM;
     *len = strlen(*out);
     return IOTSEC_OK;
+}
+
+enum pin_enrol_verdict pin_enrol_judge(const struct pin_enrol *e, const char *pin_id,
+                                       const uint8_t pub[PIN_PUB_LEN],
+                                       const uint8_t proof[PIN_MAC_LEN], int64_t now)
+{
+    if (now >= e->expires_at)
+        return PIN_ENROL_EXPIRED;
+    if (e->attempts >= PIN_CODE_ATTEMPTS)
+        return PIN_ENROL_LOCKED;
+    uint8_t want[PIN_MAC_LEN];
+    if (pin_code_proof(e->code_hash, pin_id, e->name, pub, want) != IOTSEC_OK)
+        return PIN_ENROL_WRONG;
+    bool ok = ct_equal(want, proof, PIN_MAC_LEN);
+    secure_wipe(want, sizeof(want));
+    return ok ? PIN_ENROL_OK : PIN_ENROL_WRONG;
 }

@@ -17,8 +17,9 @@
 #include "crypto/seal.h"
 #include "store/store.h"
 
-/* The schema (see daemon/migrations.c for its number). */
+/* The schema (see daemon/migrations.c for their numbers). */
 extern const char PIN_MIGRATION_1[];
+extern const char PIN_MIGRATION_2[]; /* one-time enrolment codes */
 
 #define PIN_DNN_MAX      16
 #define PIN_QOS_MAX      16
@@ -93,6 +94,36 @@ struct pin_pine {
     int64_t created_at;
 };
 
+/* A one-time enrolment code the PEMC registered for a PINE of that name (docs/pin.md): only
+ * the code's hash is stored; single use; expires; a few wrong proofs lock it. */
+#define PIN_CODE_ATTEMPTS 5
+#define PIN_CODE_TTL_MIN  1
+#define PIN_CODE_TTL_MAX  86400
+#define PIN_CODE_TTL_DEF  600
+
+struct pin_enrol {
+    char name[PIN_ID_MAX + 1];
+    uint8_t code_hash[PIN_MAC_LEN];
+    char grant_json[PIN_POLICY_MAX]; /* what the PINE gets on joining with the code */
+    int64_t expires_at;              /* unix seconds */
+    int attempts;                    /* wrong proofs so far */
+};
+
+enum pin_enrol_verdict {
+    PIN_ENROL_OK,
+    PIN_ENROL_EXPIRED,
+    PIN_ENROL_LOCKED, /* PIN_CODE_ATTEMPTS wrong proofs: the PEMC must issue a new code */
+    PIN_ENROL_WRONG,  /* the proof does not verify (wrong code, or a key the code was not
+                       * proved over) */
+};
+
+/* Judges a join's code proof for public key pub against the stored enrolment at now
+ * (constant-time comparison; expiry and lock come first, so a locked code is not an
+ * oracle). */
+enum pin_enrol_verdict pin_enrol_judge(const struct pin_enrol *e, const char *pin_id,
+                                       const uint8_t pub[PIN_PUB_LEN],
+                                       const uint8_t proof[PIN_MAC_LEN], int64_t now);
+
 /* The decision the network gives a PEGC for a PINE after authentication, as the compact JSON
  * text the PIN's CA signs. */
 int pin_decision_text(const char *pin_id, const char *pine_id, const char *gw_id,
@@ -118,6 +149,8 @@ int pin_net_get(struct store *s, const char *pin_id, struct pin_net *out);
 int pin_gw_of(struct store *s, const char *pin_id, const char *supi, struct pin_gw *out);
 int pin_gw_by_id(struct store *s, const char *pin_id, const char *gw_id, struct pin_gw *out);
 int pin_pine_get(struct store *s, const char *pin_id, const char *pine_id, struct pin_pine *out);
+/* The enrolment code registered for a PINE name in pin_id (IOTSEC_ERR_NOTFOUND: none). */
+int pin_enrol_get(struct store *s, const char *pin_id, const char *name, struct pin_enrol *out);
 
 typedef void (*pin_net_fn)(const struct pin_net *n, void *ctx);
 typedef void (*pin_gw_fn)(const struct pin_gw *g, void *ctx);
@@ -139,20 +172,30 @@ enum pin_af_service {
 uint32_t pin_af_service_from_name(const char *name);
 /* *services: 0 when no grant. */
 int pin_af_grant_get(struct store *s, const char *pin_id, const char *af_id, uint32_t *services);
+/* The PINs af_id holds a grant on (at most limit, by pin_id). */
+typedef void (*pin_id_fn)(const char *pin_id, void *ctx);
+int pin_af_grants_of(struct store *s, const char *af_id, size_t limit, pin_id_fn fn, void *ctx);
 
 /* One write; fill the members its kind reads. */
 enum pin_write_kind {
-    PIN_W_ROLES,    /* supi, gateway, manager */
-    PIN_W_CREATE,   /* net, gws[n_gws] */
-    PIN_W_UPDATE,   /* net.pin_id, net.name ("" keeps), net.policy_json ("" keeps) */
-    PIN_W_DELETE,   /* net.pin_id */
-    PIN_W_JOIN,     /* net.pin_id, pine */
-    PIN_W_APPROVE,  /* net.pin_id, pine.pine_id, pine.grant_json */
-    PIN_W_REFUSE,   /* net.pin_id, pine.pine_id */
-    PIN_W_REMOVE,   /* net.pin_id, pine.pine_id */
-    PIN_W_GW_STATE, /* net.pin_id, gw.gw_id, gw.state */
-    PIN_W_AF_GRANT, /* net.pin_id, af_id, af_services (0: revoke) */
-    PIN_W_ROUTING,  /* net.pin_id, af_id, net.policy_json (the routing policy) */
+    PIN_W_ROLES,      /* supi, gateway, manager */
+    PIN_W_CREATE,     /* net, gws[n_gws] */
+    PIN_W_UPDATE,     /* net.pin_id, net.name ("" keeps), net.policy_json ("" keeps) */
+    PIN_W_DELETE,     /* net.pin_id */
+    PIN_W_JOIN,       /* net.pin_id, pine */
+    PIN_W_APPROVE,    /* net.pin_id, pine.pine_id, pine.grant_json */
+    PIN_W_REFUSE,     /* net.pin_id, pine.pine_id */
+    PIN_W_REMOVE,     /* net.pin_id, pine.pine_id */
+    PIN_W_GW_STATE,   /* net.pin_id, gw.gw_id, gw.state */
+    PIN_W_GW_ADD,     /* net.pin_id, gw (IOTSEC_ERR_CONFLICT: a gateway already, or 8 of them) */
+    PIN_W_GW_REMOVE,  /* net.pin_id, gw.gw_id (IOTSEC_ERR_CONFLICT: the PIN's last gateway) */
+    PIN_W_AF_GRANT,   /* net.pin_id, af_id, af_services (0: revoke) */
+    PIN_W_ROUTING,    /* net.pin_id, af_id, net.policy_json (the routing policy) */
+    PIN_W_ENROL_SET,  /* net.pin_id, enrol (a new code for that name: attempts 0) */
+    PIN_W_ENROL_FAIL, /* net.pin_id, enrol.name, enrol.code_hash: one more wrong proof */
+    PIN_W_ENROL_USE,  /* net.pin_id, enrol.name, enrol.code_hash, pine (approved, with
+                       * enrol.grant_json): consumes the code once; IOTSEC_ERR_CONFLICT when it
+                       * is gone, expired (now) or locked, or the PIN was deleted */
 };
 
 struct pin_write {
@@ -166,6 +209,7 @@ struct pin_write {
     struct pin_pine pine;
     char af_id[PIN_ID_MAX + 1];
     uint32_t af_services; /* PIN_AF_* */
+    struct pin_enrol enrol;
     int64_t now;
 };
 

@@ -77,6 +77,10 @@ void pin_op_join(struct pin_ctx *x)
     snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
     snprintf(w.pine.name, sizeof(w.pine.name), "%s", name);
     pin_random_id("pine-", 8, w.pine.pine_id, sizeof(w.pine.pine_id));
+    if (json_object_get(x->in, "code_proof") != NULL) {
+        pin_join_code(x, &n, &w); /* approved at once if the owner's code is proved */
+        return;
+    }
     pin_submit(x, &w, 202,
                json_pack("{s:s, s:s, s:s}", "pin_id", n.pin_id, "pine_id", w.pine.pine_id, "state",
                          "pending"));
@@ -145,7 +149,6 @@ void pin_op_auth(struct pin_ctx *x)
     char *text = NULL;
     size_t tlen = 0;
     uint8_t dsig[PIN_SIG_LEN], *dmsg = NULL;
-    struct prov_sign_key *ca = NULL;
     rc = pin_decision_text(n.pin_id, pe.pine_id, g.gw_id, &gr, pin_now() + gr.lifetime_s, x->nonce,
                            &text, &tlen);
     if (rc == IOTSEC_OK && (dmsg = malloc(tlen + 64)) == NULL)
@@ -153,10 +156,7 @@ void pin_op_auth(struct pin_ctx *x)
     if (rc == IOTSEC_OK)
         rc = pin_msg_decision(text, tlen, dmsg, tlen + 64, &mlen);
     if (rc == IOTSEC_OK)
-        rc = pin_ca_key(x->p, &n, &ca);
-    if (rc == IOTSEC_OK)
-        rc = prov_ed25519_sign(ca, dmsg, mlen, dsig);
-    prov_sign_key_free(ca);
+        rc = pin_ca_sign(x->p, &n, dmsg, mlen, dsig);
     free(dmsg);
     if (rc != IOTSEC_OK) {
         free(text);

@@ -15,6 +15,7 @@
 
 #define NONCE_TTL_MS 120000
 #define NONCES_MAX   100000
+#define CAKEYS_MAX   4096 /* PINs whose opened CA key an instance keeps */
 
 int64_t pin_now(void)
 {
@@ -111,16 +112,6 @@ const char *pin_in_id(struct pin_ctx *x, const char *name)
     return v;
 }
 
-int pin_ca_key(struct pin *p, const struct pin_net *n, struct prov_sign_key **out)
-{
-    uint8_t seed[PIN_KEY_LEN];
-    int rc = unseal(p->kek, n->pin_id, strlen(n->pin_id), n->ca_sealed, sizeof(n->ca_sealed), seed);
-    if (rc == IOTSEC_OK)
-        rc = prov_sign_key_new(seed, out);
-    secure_wipe(seed, sizeof(seed));
-    return rc;
-}
-
 static void handle_nonce(struct http_request *req, void *user)
 {
     struct pin *p = user;
@@ -149,6 +140,8 @@ static const struct op {
     {"delete", ROLE_MANAGER, pin_op_delete},
     {"suspend-gateway", ROLE_MANAGER, pin_op_gw_suspend},
     {"resume-gateway", ROLE_MANAGER, pin_op_gw_resume},
+    {"add-gateway", ROLE_MANAGER, pin_op_gw_add},
+    {"remove-gateway", ROLE_MANAGER, pin_op_gw_remove},
     {"join", ROLE_GATEWAY, pin_op_join},
     {"approve", ROLE_MANAGER, pin_op_approve},
     {"refuse", ROLE_MANAGER, pin_op_refuse},
@@ -156,6 +149,7 @@ static const struct op {
     {"auth", ROLE_GATEWAY, pin_op_auth},
     {"check", ROLE_GATEWAY, pin_op_check},
     {"grant-af", ROLE_MANAGER, pin_op_grant_af},
+    {"enrol-code", ROLE_MANAGER, pin_op_enrol_code},
     {"revoke-af", ROLE_MANAGER, pin_op_revoke_af},
 };
 
@@ -293,6 +287,8 @@ int pin_new(const struct pin_config *cfg, struct pin **out)
     p->nb = cfg->nb;
     memcpy(p->admin_fp, cfg->admin_cert_sha256, sizeof(p->admin_fp));
     int rc = pin_nonces_new(NONCES_MAX, NONCE_TTL_MS, &p->nonces);
+    if (rc == IOTSEC_OK && (rc = pin_cakeys_new(CAKEYS_MAX, &p->cakeys)) != IOTSEC_OK)
+        pin_nonces_free(p->nonces);
     if (rc != IOTSEC_OK) {
         free(p);
         return rc;
@@ -306,6 +302,7 @@ void pin_free(struct pin *p)
     if (p == NULL)
         return;
     pin_nonces_free(p->nonces);
+    pin_cakeys_free(p->cakeys);
     free(p);
 }
 

@@ -15,6 +15,7 @@ struct pin {
     const struct seal_kek *kek;
     char admin_fp[65];
     struct pin_nonces *nonces;
+    struct pin_cakeys *cakeys; /* opened CA keys (pin_cakey.c) */
     atomic_ullong auth_ok, auth_refused, checks_refused;
 };
 
@@ -45,11 +46,27 @@ void pin_submit(struct pin_ctx *x, struct pin_write *w, int status, json_t *answ
 /* A member of the inner request: a string that passes pin_id_ok (else answers 400, NULL). */
 const char *pin_in_id(struct pin_ctx *x, const char *name);
 
-/* Opens the PIN's CA key (sealed seed, AAD pin_id). */
-struct prov_sign_key;
-int pin_ca_key(struct pin *p, const struct pin_net *n, struct prov_sign_key **out);
+/* Signs msg with the PIN's CA key, opened from its sealed seed (AAD pin_id) on first use and
+ * kept per instance (pin_cakey.c); the key must match n->ca_pub. */
+struct pin_cakeys;
+int pin_cakeys_new(size_t max, struct pin_cakeys **out);
+void pin_cakeys_free(struct pin_cakeys *c);
+int pin_ca_sign(struct pin *p, const struct pin_net *n, const uint8_t *msg, size_t len,
+                uint8_t sig[PIN_SIG_LEN]);
+uint64_t pin_cakeys_opened(const struct pin *p); /* how many times a CA key was opened */
 
-/* The op handlers (pin_ops.c, pin_auth.c). */
+/* The PIN named by the request's pin_id if the caller manages it; else answers (false). */
+bool pin_load_owned(struct pin_ctx *x, struct pin_net *n);
+/* The grant the request asks for ({dnns?, qos_class?, lifetime_s?}) within n's policy, and its
+ * JSON text (*text malloc'd); else answers and returns the error. */
+int pin_grant_from_request(struct pin_ctx *x, const struct pin_net *n, struct pin_grant *g,
+                           char **text);
+/* A join carrying code_proof (pin_enrol.c): w has the PIN id and the PINE (id, name, key,
+ * signature verified); judges the code and answers 201 approved, or 403. */
+void pin_join_code(struct pin_ctx *x, const struct pin_net *n, struct pin_write *w);
+
+/* The op handlers (pin_ops.c, pin_auth.c, pin_enrol.c). */
+void pin_op_enrol_code(struct pin_ctx *x);
 void pin_op_create(struct pin_ctx *x);
 void pin_op_list(struct pin_ctx *x);
 void pin_op_get(struct pin_ctx *x);
@@ -57,6 +74,8 @@ void pin_op_update(struct pin_ctx *x);
 void pin_op_delete(struct pin_ctx *x);
 void pin_op_gw_suspend(struct pin_ctx *x);
 void pin_op_gw_resume(struct pin_ctx *x);
+void pin_op_gw_add(struct pin_ctx *x);
+void pin_op_gw_remove(struct pin_ctx *x);
 void pin_op_join(struct pin_ctx *x);
 void pin_op_approve(struct pin_ctx *x);
 void pin_op_refuse(struct pin_ctx *x);

@@ -15,6 +15,81 @@
 #include "expose/northbound.h"
 #include "pin/pin_int.h"
 
+/* Whether the space-separated list has the word prefix || id. */
+static bool has_word(const char *list, const char *prefix, const char *id)
+{
+    size_t n = strlen(id), pl = strlen(prefix);
+    for (const char *p = list; *p;) {
+        size_t w = strcspn(p, " ");
+        if (w == pl + n && memcmp(p, prefix, pl) == 0 && memcmp(p + pl, id, n) == 0)
+            return true;
+        p += w;
+        p += strspn(p, " ");
+    }
+    return false;
+}
+
+/* Whether the token's resource words include "pin:<pin_id>". */
+static bool pin_in_token(const struct expose_af *af, const char *pin_id)
+{
+    return pin_id_ok(pin_id) && has_word(af->resources, "pin:", pin_id);
+}
+
+/* What a token for the pin service carries (expose_nb_set_resources): every PIN granted to
+ * the AF now (asked ""), or the PINs it named, each granted now. */
+struct grants_out {
+    char *out;
+    size_t cap, len;
+    bool full;
+};
+
+static void add_id(const char *id, void *ctx)
+{
+    struct grants_out *g = ctx;
+    size_t n = strlen(id);
+    if (g->len + n + 2 > g->cap) {
+        g->full = true;
+        return;
+    }
+    if (g->len)
+        g->out[g->len++] = ' ';
+    memcpy(g->out + g->len, id, n);
+    g->len += n;
+    g->out[g->len] = 0;
+}
+
+static int token_pins(void *user, const char *af_id, const char *asked, char *out, size_t cap)
+{
+    struct pin *p = user;
+    struct grants_out g = {out, cap, 0, false};
+    out[0] = 0;
+    if (asked[0] == 0) {
+        int rc = pin_af_grants_of(p->store, af_id, 64, add_id, &g);
+        return rc != IOTSEC_OK ? rc : g.full ? IOTSEC_ERR_INVALID : IOTSEC_OK;
+    }
+    for (const char *a = asked; *a;) {
+        size_t n = strcspn(a, " ");
+        char id[PIN_ID_MAX + 1];
+        uint32_t services = 0;
+        if (n == 0 || n > PIN_ID_MAX)
+            return IOTSEC_ERR_AUTH;
+        memcpy(id, a, n);
+        id[n] = 0;
+        int rc = pin_id_ok(id) ? pin_af_grant_get(p->store, id, af_id, &services) : IOTSEC_ERR_AUTH;
+        if (rc != IOTSEC_OK)
+            return rc == IOTSEC_ERR_NOTFOUND ? IOTSEC_ERR_AUTH : rc;
+        if (services == 0)
+            return IOTSEC_ERR_AUTH;
+        if (!has_word(out, "", id))
+            add_id(id, &g);
+        if (g.full)
+            return IOTSEC_ERR_INVALID;
+        a += n;
+        a += strspn(a, " ");
+    }
+    return IOTSEC_OK;
+}
+
 /* The common checks; on success *af and *n are filled. Answers otherwise. */
 static bool admit(struct pin *p, struct http_request *req, uint32_t want, const char *action,
                   struct expose_af *af, struct pin_net *n, char *resource, size_t cap)
@@ -28,6 +103,14 @@ static bool admit(struct pin *p, struct http_request *req, uint32_t want, const 
     if (path_af == NULL || strcmp(path_af, af->af_id) != 0) {
         expose_nb_audit(p->nb, af, action, resource, false, "DENY_OTHER_AF_PATH", rid);
         pin_problem(req, 403, "DENY_OTHER_AF_PATH", "the path names another AF", NULL);
+        return false;
+    }
+    /* the token carries the PINs it may act on (those granted when it was issued, or the ones
+     * the AF named): another PIN is refused whatever the grants say now */
+    if (!pin_in_token(af, pin_id)) {
+        expose_nb_audit(p->nb, af, action, resource, false, "DENY_PIN_NOT_IN_TOKEN", rid);
+        pin_problem(req, 403, "DENY_PIN_NOT_IN_TOKEN",
+                    "the access token does not carry this PIN: ask for a token naming it", NULL);
         return false;
     }
     uint32_t granted = 0;
@@ -232,6 +315,7 @@ int pin_nb_routes(struct pin *p)
 {
     if (p->nb == NULL)
         return IOTSEC_OK;
+    expose_nb_set_resources(p->nb, EXPOSE_SVC_PIN, "pin", token_pins, p);
     int rc =
         expose_nb_route(p->nb, "GET", "/3gpp-pin/v1/{afId}/pins/{pinId}/elements", get_elements, p);
     if (rc == IOTSEC_OK)

@@ -14,8 +14,8 @@
 #include "expose/northbound.h"
 #include "pin/pin_int.h"
 
-/* The PIN named by the request's pin_id if the caller manages it; else answers (NULL). */
-static bool load_owned(struct pin_ctx *x, struct pin_net *n)
+/* The PIN named by the request's pin_id if the caller manages it; else answers (false). */
+bool pin_load_owned(struct pin_ctx *x, struct pin_net *n)
 {
     const char *id = pin_in_id(x, "pin_id");
     if (id == NULL)
@@ -244,7 +244,7 @@ void pin_op_get(struct pin_ctx *x)
 void pin_op_update(struct pin_ctx *x)
 {
     struct pin_net n;
-    if (!load_owned(x, &n))
+    if (!pin_load_owned(x, &n))
         return;
     struct pin_write w = {.kind = PIN_W_UPDATE};
     snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
@@ -279,7 +279,7 @@ void pin_op_update(struct pin_ctx *x)
 void pin_op_delete(struct pin_ctx *x)
 {
     struct pin_net n;
-    if (!load_owned(x, &n))
+    if (!pin_load_owned(x, &n))
         return;
     struct pin_write w = {.kind = PIN_W_DELETE};
     snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
@@ -289,7 +289,7 @@ void pin_op_delete(struct pin_ctx *x)
 static void gw_state(struct pin_ctx *x, enum pin_gw_state state)
 {
     struct pin_net n;
-    if (!load_owned(x, &n))
+    if (!pin_load_owned(x, &n))
         return;
     const char *gw = pin_in_id(x, "gw_id");
     if (gw == NULL)
@@ -313,10 +313,83 @@ void pin_op_gw_resume(struct pin_ctx *x)
     gw_state(x, GW_ACTIVE);
 }
 
+/* `add-gateway {pin_id, supi}`: a UE with the gateway role becomes a PEGC of the PIN, with a
+ * new gw_id. `remove-gateway {pin_id, gw_id}`: it no longer serves the PIN; its next relayed
+ * authentication and check are refused (NOT_A_GATEWAY_OF_PIN), and a PINE's signature made
+ * for its gw_id is worthless through any other gateway. */
+static void count_gw(const struct pin_gw *g, void *ctx)
+{
+    (void)g;
+    (*(size_t *)ctx)++;
+}
+
+void pin_op_gw_add(struct pin_ctx *x)
+{
+    struct pin_net n;
+    if (!pin_load_owned(x, &n))
+        return;
+    const char *s = json_string_value(json_object_get(x->in, "supi"));
+    struct supi parsed;
+    struct pin_write w = {.kind = PIN_W_GW_ADD};
+    bool gw = false, mgr = false;
+    if (s == NULL || strlen(s) > PIN_SUPI_MAX || supi_parse(s, &parsed) != IOTSEC_OK) {
+        pin_problem(x->req, 400, "MALFORMED_BODY", "not a SUPI", "supi");
+        return;
+    }
+    supi_format(&parsed, w.gw.supi, sizeof(w.gw.supi));
+    if (pin_roles_get(x->p->store, w.gw.supi, &gw, &mgr) != IOTSEC_OK || !gw) {
+        pin_problem(x->req, 403, "GATEWAY_ROLE_MISSING",
+                    "that subscription has no PIN gateway role", "supi");
+        return;
+    }
+    struct pin_gw g;
+    size_t count = 0;
+    if (pin_gw_of(x->p->store, n.pin_id, w.gw.supi, &g) == IOTSEC_OK) {
+        pin_problem(x->req, 409, "ALREADY_A_GATEWAY", "that UE serves this PIN already", "supi");
+        return;
+    }
+    if (pin_gw_list(x->p->store, n.pin_id, count_gw, &count) != IOTSEC_OK ||
+        count >= PIN_GATEWAYS_MAX) {
+        pin_problem(x->req, 409, "TOO_MANY_GATEWAYS", "a PIN has at most 8 gateways", NULL);
+        return;
+    }
+    snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
+    pin_random_id("gw-", 4, w.gw.gw_id, sizeof(w.gw.gw_id));
+    pin_submit(x, &w, 201,
+               json_pack("{s:s, s:s, s:s, s:s}", "pin_id", n.pin_id, "gw_id", w.gw.gw_id, "supi",
+                         w.gw.supi, "state", "active"));
+}
+
+void pin_op_gw_remove(struct pin_ctx *x)
+{
+    struct pin_net n;
+    if (!pin_load_owned(x, &n))
+        return;
+    const char *gw = pin_in_id(x, "gw_id");
+    if (gw == NULL)
+        return;
+    struct pin_gw g;
+    int rc = pin_gw_by_id(x->p->store, n.pin_id, gw, &g);
+    if (rc != IOTSEC_OK) {
+        pin_failed(x->req, rc);
+        return;
+    }
+    size_t count = 0;
+    if (pin_gw_list(x->p->store, n.pin_id, count_gw, &count) != IOTSEC_OK || count <= 1) {
+        pin_problem(x->req, 409, "LAST_GATEWAY",
+                    "a PIN keeps at least one gateway (delete the PIN instead)", "gw_id");
+        return;
+    }
+    struct pin_write w = {.kind = PIN_W_GW_REMOVE};
+    snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
+    snprintf(w.gw.gw_id, sizeof(w.gw.gw_id), "%s", g.gw_id);
+    pin_submit(x, &w, 200, json_pack("{s:s, s:b}", "gw_id", g.gw_id, "removed", 1));
+}
+
 /* The pending PINE named by the request in a PIN the caller manages. */
 static bool load_pine(struct pin_ctx *x, struct pin_net *n, struct pin_pine *pe)
 {
-    if (!load_owned(x, n))
+    if (!pin_load_owned(x, n))
         return false;
     const char *id = pin_in_id(x, "pine_id");
     if (id == NULL)
@@ -329,6 +402,40 @@ static bool load_pine(struct pin_ctx *x, struct pin_net *n, struct pin_pine *pe)
     return true;
 }
 
+int pin_grant_from_request(struct pin_ctx *x, const struct pin_net *n, struct pin_grant *g,
+                           char **text)
+{
+    struct pin_policy pol;
+    const char *bad;
+    json_t *pj = json_loads(n->policy_json, 0, NULL);
+    int rc = pin_policy_parse(pj, &pol, &bad);
+    json_decref(pj);
+    if (rc == IOTSEC_OK && (rc = pin_grant_parse(x->in, &pol, g, &bad)) != IOTSEC_OK) {
+        pin_problem(x->req, rc == IOTSEC_ERR_STATE ? 403 : 400,
+                    rc == IOTSEC_ERR_STATE ? "OUTSIDE_POLICY" : "MALFORMED_BODY",
+                    "the grant must lie within the PIN's policy", bad);
+        return rc;
+    }
+    if (rc != IOTSEC_OK) {
+        pin_failed(x->req, rc);
+        return rc;
+    }
+    json_t *d = json_array();
+    for (size_t i = 0; i < g->n_dnns; i++)
+        json_array_append_new(d, json_string(g->dnns[i]));
+    json_t *grant = json_pack("{s:o, s:i, s:I}", "dnns", d, "qos_class", g->qos_class, "lifetime_s",
+                              (json_int_t)g->lifetime_s);
+    *text = json_dumps(grant, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(grant);
+    if (*text == NULL || strlen(*text) >= PIN_POLICY_MAX) {
+        free(*text);
+        *text = NULL;
+        pin_failed(x->req, IOTSEC_ERR_NOMEM);
+        return IOTSEC_ERR_NOMEM;
+    }
+    return IOTSEC_OK;
+}
+
 void pin_op_approve(struct pin_ctx *x)
 {
     struct pin_net n;
@@ -339,45 +446,25 @@ void pin_op_approve(struct pin_ctx *x)
         pin_problem(x->req, 409, "NOT_PENDING", "only a pending join is decided", NULL);
         return;
     }
-    struct pin_policy pol;
     struct pin_grant g;
-    const char *bad;
-    json_t *pj = json_loads(n.policy_json, 0, NULL);
-    int rc = pin_policy_parse(pj, &pol, &bad);
-    json_decref(pj);
-    if (rc == IOTSEC_OK && (rc = pin_grant_parse(x->in, &pol, &g, &bad)) != IOTSEC_OK) {
-        pin_problem(x->req, rc == IOTSEC_ERR_STATE ? 403 : 400,
-                    rc == IOTSEC_ERR_STATE ? "OUTSIDE_POLICY" : "MALFORMED_BODY",
-                    "the grant must lie within the PIN's policy", bad);
+    char *gt = NULL;
+    if (pin_grant_from_request(x, &n, &g, &gt) != IOTSEC_OK)
         return;
-    }
-    if (rc != IOTSEC_OK) {
-        pin_failed(x->req, rc);
-        return;
-    }
     uint8_t msg[PIN_MSG_MAX], sig[PIN_SIG_LEN];
     size_t mlen;
-    struct prov_sign_key *ca = NULL;
-    rc = pin_msg_cert(n.pin_id, pe.pine_id, pe.pub, msg, &mlen);
+    int rc = pin_msg_cert(n.pin_id, pe.pine_id, pe.pub, msg, &mlen);
     if (rc == IOTSEC_OK)
-        rc = pin_ca_key(x->p, &n, &ca);
-    if (rc == IOTSEC_OK)
-        rc = prov_ed25519_sign(ca, msg, mlen, sig);
-    prov_sign_key_free(ca);
+        rc = pin_ca_sign(x->p, &n, msg, mlen, sig);
     if (rc != IOTSEC_OK) {
+        free(gt);
         pin_failed(x->req, rc);
         return;
     }
-    json_t *d = json_array();
-    for (size_t i = 0; i < g.n_dnns; i++)
-        json_array_append_new(d, json_string(g.dnns[i]));
-    json_t *grant = json_pack("{s:o, s:i, s:I}", "dnns", d, "qos_class", g.qos_class, "lifetime_s",
-                              (json_int_t)g.lifetime_s);
-    char *gt = json_dumps(grant, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_t *grant = json_loads(gt, 0, NULL);
     struct pin_write w = {.kind = PIN_W_APPROVE};
     snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
     snprintf(w.pine.pine_id, sizeof(w.pine.pine_id), "%s", pe.pine_id);
-    snprintf(w.pine.grant_json, sizeof(w.pine.grant_json), "%s", gt ? gt : "");
+    snprintf(w.pine.grant_json, sizeof(w.pine.grant_json), "%s", gt);
     free(gt);
     char cert[128];
     b64(sig, sizeof(sig), cert);
@@ -416,7 +503,7 @@ void pin_op_remove(struct pin_ctx *x)
 void pin_op_grant_af(struct pin_ctx *x)
 {
     struct pin_net n;
-    if (!load_owned(x, &n))
+    if (!pin_load_owned(x, &n))
         return;
     const char *af = pin_in_id(x, "af_id");
     if (af == NULL)
@@ -452,7 +539,7 @@ void pin_op_grant_af(struct pin_ctx *x)
 void pin_op_revoke_af(struct pin_ctx *x)
 {
     struct pin_net n;
-    if (!load_owned(x, &n))
+    if (!pin_load_owned(x, &n))
         return;
     const char *af = pin_in_id(x, "af_id");
     if (af == NULL)

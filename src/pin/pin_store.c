@@ -27,9 +27,20 @@ const char PIN_MIGRATION_1[] =
     "CREATE TABLE pin_routing (pin_id TEXT PRIMARY KEY, af_id TEXT NOT NULL,"
     " policy TEXT NOT NULL, updated_at INTEGER NOT NULL);";
 
+/* One row per (PIN, PINE name) the PEMC expects with a code: the code's hash only (docs/pin.md),
+ * the grant, the expiry and the wrong proofs so far. Deleted when used, replaced when the PEMC
+ * issues a new code, deleted with its PIN. */
+const char PIN_MIGRATION_2[] =
+    "CREATE TABLE pin_enrolments (pin_id TEXT NOT NULL, name TEXT NOT NULL,"
+    " code_hash BLOB NOT NULL, grant_json TEXT NOT NULL, expires_at INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (pin_id, name));";
+
+/* A column's text, cut to cap - 1 bytes (memcpy: this runs per row of every read). */
 static void copy_text(char *dst, size_t cap, const char *src)
 {
-    snprintf(dst, cap, "%s", src ? src : "");
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = 0;
 }
 
 static int reader_stmt(struct store *s, const char *sql, struct store_stmt **st)
@@ -231,6 +242,31 @@ int pin_pine_list(struct store *s, const char *pin_id, size_t limit, pin_pine_fn
     return r == STORE_DONE ? IOTSEC_OK : r;
 }
 
+int pin_enrol_get(struct store *s, const char *pin_id, const char *name, struct pin_enrol *out)
+{
+    struct store_stmt *st;
+    int rc = reader_stmt(s,
+                         "SELECT name, code_hash, grant_json, expires_at, attempts"
+                         " FROM pin_enrolments WHERE pin_id = ? AND name = ?",
+                         &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, pin_id, -1);
+    store_bind_text(st, 2, name, -1);
+    int r = store_step(st);
+    if (r == STORE_ROW) {
+        memset(out, 0, sizeof(*out));
+        copy_text(out->name, sizeof(out->name), store_col_text(st, 0));
+        if (store_col_bytes(st, 1) == PIN_MAC_LEN)
+            memcpy(out->code_hash, store_col_blob(st, 1), PIN_MAC_LEN);
+        copy_text(out->grant_json, sizeof(out->grant_json), store_col_text(st, 2));
+        out->expires_at = store_col_int64(st, 3);
+        out->attempts = store_col_int(st, 4);
+    }
+    store_reset(st);
+    return r == STORE_ROW ? IOTSEC_OK : r == STORE_DONE ? IOTSEC_ERR_NOTFOUND : r;
+}
+
 /* ---- writes ---- */
 
 /* Runs one statement to its end; *changed gets the rows it changed. */
@@ -335,9 +371,9 @@ static int w_update(struct store_conn *c, struct pin_write *w)
 static int w_delete(struct store_conn *c, struct pin_write *w)
 {
     static const char *const sql[] = {
-        "DELETE FROM pin_af_grants WHERE pin_id = ?", "DELETE FROM pin_routing WHERE pin_id = ?",
-        "DELETE FROM pin_elements WHERE pin_id = ?", "DELETE FROM pin_gateways WHERE pin_id = ?",
-        "DELETE FROM pin_networks WHERE pin_id = ?"};
+        "DELETE FROM pin_af_grants WHERE pin_id = ?",  "DELETE FROM pin_routing WHERE pin_id = ?",
+        "DELETE FROM pin_enrolments WHERE pin_id = ?", "DELETE FROM pin_elements WHERE pin_id = ?",
+        "DELETE FROM pin_gateways WHERE pin_id = ?",   "DELETE FROM pin_networks WHERE pin_id = ?"};
     int64_t n = 0;
     for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
         struct store_stmt *st;
@@ -422,6 +458,47 @@ static int w_gw_state(struct store_conn *c, struct pin_write *w)
     return rc != IOTSEC_OK ? rc : n == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
 }
 
+static int w_gw_add(struct store_conn *c, struct pin_write *w)
+{
+    struct store_stmt *st;
+    /* at most PIN_GATEWAYS_MAX, and the PIN must still exist */
+    int rc =
+        store_stmt(c,
+                   "INSERT INTO pin_gateways (pin_id, supi, gw_id, state) SELECT pin_id, ?, ?, ?"
+                   " FROM pin_networks WHERE pin_id = ? AND (SELECT COUNT(*) FROM"
+                   " pin_gateways g WHERE g.pin_id = ?) < ? ON CONFLICT DO NOTHING",
+                   &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, w->gw.supi, -1);
+    store_bind_text(st, 2, w->gw.gw_id, -1);
+    store_bind_int(st, 3, GW_ACTIVE);
+    store_bind_text(st, 4, w->net.pin_id, -1);
+    store_bind_text(st, 5, w->net.pin_id, -1);
+    store_bind_int(st, 6, PIN_GATEWAYS_MAX);
+    int64_t n = 0;
+    rc = exec(c, st, &n);
+    return rc != IOTSEC_OK ? rc : n == 1 ? IOTSEC_OK : IOTSEC_ERR_CONFLICT;
+}
+
+static int w_gw_remove(struct store_conn *c, struct pin_write *w)
+{
+    struct store_stmt *st;
+    /* a PIN keeps at least one gateway: the PEMC deletes the PIN instead */
+    int rc = store_stmt(c,
+                        "DELETE FROM pin_gateways WHERE pin_id = ? AND gw_id = ? AND (SELECT"
+                        " COUNT(*) FROM pin_gateways g WHERE g.pin_id = ?) > 1",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, w->net.pin_id, -1);
+    store_bind_text(st, 2, w->gw.gw_id, -1);
+    store_bind_text(st, 3, w->net.pin_id, -1);
+    int64_t n = 0;
+    rc = exec(c, st, &n);
+    return rc != IOTSEC_OK ? rc : n == 1 ? IOTSEC_OK : IOTSEC_ERR_CONFLICT;
+}
+
 static int w_af_grant(struct store_conn *c, struct pin_write *w)
 {
     struct store_stmt *st;
@@ -468,6 +545,76 @@ static int w_routing(struct store_conn *c, struct pin_write *w)
     return exec(c, st, NULL);
 }
 
+static int w_enrol_set(struct store_conn *c, struct pin_write *w)
+{
+    struct store_stmt *st;
+    /* the PIN must still exist; a new code for the same name replaces the old one */
+    int rc = store_stmt(c,
+                        "INSERT INTO pin_enrolments (pin_id, name, code_hash, grant_json,"
+                        " expires_at, attempts, created_at) SELECT pin_id, ?, ?, ?, ?, 0, ?"
+                        " FROM pin_networks WHERE pin_id = ?"
+                        " ON CONFLICT (pin_id, name) DO UPDATE SET code_hash = excluded.code_hash,"
+                        " grant_json = excluded.grant_json, expires_at = excluded.expires_at,"
+                        " attempts = 0, created_at = excluded.created_at",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, w->enrol.name, -1);
+    store_bind_blob(st, 2, w->enrol.code_hash, PIN_MAC_LEN);
+    store_bind_text(st, 3, w->enrol.grant_json, -1);
+    store_bind_int64(st, 4, w->enrol.expires_at);
+    store_bind_int64(st, 5, w->now);
+    store_bind_text(st, 6, w->net.pin_id, -1);
+    int64_t n = 0;
+    rc = exec(c, st, &n);
+    return rc != IOTSEC_OK ? rc : n == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+}
+
+/* The enrolment row as judged (same hash: not replaced since), for one more wrong proof or
+ * its single use. */
+static int enrol_stmt(struct store_conn *c, const char *sql, struct pin_write *w, int64_t *changed)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(c, sql, &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, w->net.pin_id, -1);
+    store_bind_text(st, 2, w->enrol.name, -1);
+    store_bind_blob(st, 3, w->enrol.code_hash, PIN_MAC_LEN);
+    store_bind_int64(st, 4, w->now);
+    store_bind_int(st, 5, PIN_CODE_ATTEMPTS);
+    return exec(c, st, changed);
+}
+
+static int w_enrol_fail(struct store_conn *c, struct pin_write *w)
+{
+    return enrol_stmt(c,
+                      "UPDATE pin_enrolments SET attempts = attempts + 1 WHERE pin_id = ?"
+                      " AND name = ? AND code_hash = ? AND expires_at > ? AND attempts < ?",
+                      w, NULL);
+}
+
+static int w_enrol_use(struct store_conn *c, struct pin_write *w)
+{
+    int64_t n = 0;
+    /* consumed in the same transaction as the PINE's row: two joins racing with one code, one
+     * wins; an expired or locked code is not consumed */
+    int rc = enrol_stmt(c,
+                        "DELETE FROM pin_enrolments WHERE pin_id = ? AND name = ?"
+                        " AND code_hash = ? AND expires_at > ? AND attempts < ?",
+                        w, &n);
+    if (rc != IOTSEC_OK)
+        return rc;
+    if (n != 1)
+        return IOTSEC_ERR_CONFLICT;
+    if ((rc = w_join(c, w)) != IOTSEC_OK)
+        return rc == IOTSEC_ERR_NOTFOUND ? IOTSEC_ERR_CONFLICT : rc;
+    w->pine.state = PINE_PENDING;
+    snprintf(w->pine.grant_json, sizeof(w->pine.grant_json), "%s", w->enrol.grant_json);
+    rc = w_pine_state(c, w, PINE_APPROVED);
+    return rc == IOTSEC_ERR_NOTFOUND ? IOTSEC_ERR_CONFLICT : rc;
+}
+
 int pin_af_grant_get(struct store *s, const char *pin_id, const char *af_id, uint32_t *services)
 {
     struct store_stmt *st;
@@ -483,6 +630,22 @@ int pin_af_grant_get(struct store *s, const char *pin_id, const char *af_id, uin
         *services = (uint32_t)store_col_int64(st, 0);
     store_reset(st);
     return r == STORE_ROW || r == STORE_DONE ? IOTSEC_OK : r;
+}
+
+int pin_af_grants_of(struct store *s, const char *af_id, size_t limit, pin_id_fn fn, void *ctx)
+{
+    struct store_stmt *st;
+    int rc = reader_stmt(
+        s, "SELECT pin_id FROM pin_af_grants WHERE af_id = ? ORDER BY pin_id LIMIT ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, af_id, -1);
+    store_bind_int64(st, 2, (int64_t)limit);
+    int r;
+    while ((r = store_step(st)) == STORE_ROW)
+        fn(store_col_text(st, 0), ctx);
+    store_reset(st);
+    return r == STORE_DONE ? IOTSEC_OK : r;
 }
 
 int pin_write_run(struct store_conn *c, void *arg)
@@ -520,8 +683,23 @@ int pin_write_run(struct store_conn *c, void *arg)
     case PIN_W_AF_GRANT:
         rc = w_af_grant(c, w);
         break;
+    case PIN_W_GW_ADD:
+        rc = w_gw_add(c, w);
+        break;
+    case PIN_W_GW_REMOVE:
+        rc = w_gw_remove(c, w);
+        break;
     case PIN_W_ROUTING:
         rc = w_routing(c, w);
+        break;
+    case PIN_W_ENROL_SET:
+        rc = w_enrol_set(c, w);
+        break;
+    case PIN_W_ENROL_FAIL:
+        rc = w_enrol_fail(c, w);
+        break;
+    case PIN_W_ENROL_USE:
+        rc = w_enrol_use(c, w);
         break;
     default:
         rc = IOTSEC_ERR_INVALID;

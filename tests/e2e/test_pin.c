@@ -21,6 +21,7 @@
 #include "fixture.h"
 #include "northbound_client.h"
 #include "pin.h"
+#include "pin/pin.h"
 
 static struct daemon_fixture fx;
 
@@ -509,14 +510,78 @@ static void test_pine_lifecycle(void **state)
     pin_ue_wipe(&pemc_b);
 }
 
+/* A PEGC removed from a PIN (and one added): the removed one relays nothing more (its next
+ * authentication and its PEGC's next re-check are refused), the PINE still authenticates
+ * through the other gateway, a gateway added later gets a new gw_id. */
+static void test_gateway_membership(void **state)
+{
+    (void)state;
+    struct pin_ue pemc, gw1, gw2, pemc_b;
+    ue(&pemc, PEMC);
+    ue(&gw1, PEGC1);
+    ue(&gw2, PEGC2);
+    ue(&pemc_b, PEMC_B);
+    struct net a;
+    create(&pemc, "[\"" PEGC1 "\",\"" PEGC2 "\"]", &a);
+    struct pin_pine_key lock;
+    char lock_id[32], req[256];
+    assert_int_equal(pin_pine_keygen(&lock), IOTSEC_OK);
+    join(&gw2, &a, &lock, "lock", lock_id, 202);
+    decide(&pemc, &a, lock_id, "approve", "", 200);
+    struct pin_pegc g2;
+    assert_int_equal(pin_pegc_init(&g2, a.pin_id, a.gw[1], a.ca, 4), IOTSEC_OK);
+    assert_int_equal(authenticate(&gw2, a.gw[1], &a, &lock, lock_id, false, &g2), 200);
+    struct checker c2 = {&gw2, &a};
+    assert_true(pin_pegc_forward(&g2, lock_id, "iot", 10, check_net, &c2));
+
+    json_t *r = NULL;
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"gw_id\":\"%s\"}", a.pin_id, a.gw[1]);
+    assert_int_equal(call(&pemc_b, "remove-gateway", req, NULL), 403); /* not its PIN */
+    assert_int_equal(call(&gw2, "remove-gateway", req, NULL), 403);    /* not a manager */
+    assert_int_equal(call(&pemc, "remove-gateway", req, NULL), 200);
+    assert_int_equal(call(&pemc, "remove-gateway", req, NULL), 404);
+    /* removed: no authentication through it, and its PEGC drops the PINE at the re-check */
+    assert_int_equal(authenticate(&gw2, a.gw[1], &a, &lock, lock_id, false, NULL), 403);
+    assert_false(pin_pegc_forward(&g2, lock_id, "iot", 5000, check_net, &c2));
+    assert_false(pin_pegc_forward(&g2, lock_id, "iot", 5001, check_net, &c2));
+    /* the PINE through the remaining gateway */
+    assert_int_equal(authenticate(&gw1, a.gw[0], &a, &lock, lock_id, false, NULL), 200);
+    /* the last gateway stays */
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"gw_id\":\"%s\"}", a.pin_id, a.gw[0]);
+    assert_int_equal(call(&pemc, "remove-gateway", req, &r), 409);
+    assert_string_equal(cause(r), "LAST_GATEWAY");
+    json_decref(r);
+    /* added again: a new gw_id; a UE without the gateway role and a gateway twice refused */
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"supi\":\"" NOROLE "\"}", a.pin_id);
+    assert_int_equal(call(&pemc, "add-gateway", req, NULL), 403);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"supi\":\"" PEGC1 "\"}", a.pin_id);
+    assert_int_equal(call(&pemc, "add-gateway", req, NULL), 409);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"supi\":\"bad\"}", a.pin_id);
+    assert_int_equal(call(&pemc, "add-gateway", req, NULL), 400);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"supi\":\"" PEGC2 "\"}", a.pin_id);
+    assert_int_equal(call(&pemc, "add-gateway", req, &r), 201);
+    char new_gw[32];
+    snprintf(new_gw, sizeof(new_gw), "%s", json_string_value(json_object_get(r, "gw_id")));
+    json_decref(r);
+    assert_string_not_equal(new_gw, a.gw[1]);
+    assert_int_equal(authenticate(&gw2, a.gw[1], &a, &lock, lock_id, false, NULL), 401);
+    assert_int_equal(authenticate(&gw2, new_gw, &a, &lock, lock_id, false, NULL), 200);
+    decide(&pemc, &a, lock_id, "delete", "", 200);
+    pin_pegc_free(&g2);
+    pin_pine_wipe(&lock);
+    pin_ue_wipe(&pemc);
+    pin_ue_wipe(&gw1);
+    pin_ue_wipe(&gw2);
+    pin_ue_wipe(&pemc_b);
+}
+
 /* Malformed envelopes and requests on every operation: 4xx ProblemDetails, never 5xx. */
 static void test_malformed(void **state)
 {
     (void)state;
     static const char *const ops[] = {
-        "create",          "list",           "get",  "update",  "delete",
-        "suspend-gateway", "resume-gateway", "join", "approve", "refuse",
-        "remove",          "auth",           "check"};
+        "create", "list",    "get",    "update", "delete", "suspend-gateway", "resume-gateway",
+        "join",   "approve", "refuse", "remove", "auth",   "check",           "enrol-code"};
     static const char *const envelopes[] = {
         "",
         "[]",
@@ -684,10 +749,12 @@ static void test_af_confined_to_pin(void **state)
 
     char path[512], req[512];
     snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, a.pin_id);
-    /* without the owner's grant */
+    /* without the owner's grant: the token carries no PIN, and none can be asked for */
     assert_int_equal(nb(&id1, t1, "GET", path, NULL, &r), 403);
-    assert_string_equal(cause(r), "DENY_NO_PIN_GRANT");
+    assert_string_equal(cause(r), "DENY_PIN_NOT_IN_TOKEN");
     json_decref(r);
+    snprintf(req, sizeof(req), "pin+pin:%s", a.pin_id);
+    assert_null(token(&id1, req));
     /* the owners grant: A to af1 (all), B to af2 (elements); only the owner may */
     snprintf(req, sizeof(req),
              "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"elements\",\"qos\","
@@ -704,6 +771,46 @@ static void test_af_confined_to_pin(void **state)
     snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"all\"]}",
              a.pin_id, af1);
     assert_int_equal(call(&pemc, "grant-af", req, NULL), 400);
+
+    /* tokens carry no more than the PINs granted: the one from before the grant still covers
+     * nothing; a new one covers A (af1) and B (af2); one naming a PIN without grant, or a
+     * resource of another kind, is refused */
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, a.pin_id);
+    assert_int_equal(nb(&id1, t1, "GET", path, NULL, &r), 403);
+    assert_string_equal(cause(r), "DENY_PIN_NOT_IN_TOKEN");
+    json_decref(r);
+    free(t1);
+    free(t2);
+    t1 = token(&id1, "pin");
+    t2 = token(&id2, "pin");
+    assert_non_null(t1);
+    assert_non_null(t2);
+    snprintf(req, sizeof(req), "pin+pin:%s", b.pin_id);
+    assert_null(token(&id1, req));
+    assert_null(token(&id1, "pin+group:x"));
+    assert_null(token(&id1, "pin+pin:"));
+    snprintf(req, sizeof(req), "monitoring-event+pin:%s", a.pin_id);
+    assert_null(token(&id1, req));
+    /* a second PIN C of household A granted to af1 later: the earlier token does not carry
+     * it; a token naming C covers C and nothing else */
+    struct net c;
+    create(&pemc, "[\"" PEGC1 "\"]", &c);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"elements\"]}",
+             c.pin_id, af1);
+    assert_int_equal(call(&pemc, "grant-af", req, NULL), 200);
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, c.pin_id);
+    assert_int_equal(nb(&id1, t1, "GET", path, NULL, &r), 403);
+    assert_string_equal(cause(r), "DENY_PIN_NOT_IN_TOKEN");
+    json_decref(r);
+    snprintf(req, sizeof(req), "pin+pin:%s", c.pin_id);
+    char *t1_c = token(&id1, req);
+    assert_non_null(t1_c);
+    assert_int_equal(nb(&id1, t1_c, "GET", path, NULL, NULL), 200);
+    snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, a.pin_id);
+    assert_int_equal(nb(&id1, t1_c, "GET", path, NULL, &r), 403);
+    assert_string_equal(cause(r), "DENY_PIN_NOT_IN_TOKEN");
+    json_decref(r);
+    free(t1_c);
 
     /* af1 reads PIN A's elements by PIN-local ids; no SUPI (the scanner checks every answer) */
     assert_int_equal(nb(&id1, t1, "GET", path, NULL, &r), 200);
@@ -757,7 +864,9 @@ static void test_af_confined_to_pin(void **state)
     snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"af_id\":\"%s\"}", a.pin_id, af1);
     assert_int_equal(call(&pemc, "revoke-af", req, NULL), 200);
     snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, a.pin_id);
-    assert_int_equal(nb(&id1, t1, "GET", path, NULL, NULL), 403);
+    assert_int_equal(nb(&id1, t1, "GET", path, NULL, &r), 403);
+    assert_string_equal(cause(r), "DENY_NO_PIN_GRANT"); /* the token carries A; A's grant is gone */
+    json_decref(r);
 
     /* every decision is in the hash-chained audit, and the chain verifies */
     char *out = NULL;
@@ -765,6 +874,8 @@ static void test_af_confined_to_pin(void **state)
     assert_non_null(strstr(out, "DENY_NO_PIN_GRANT"));
     assert_non_null(strstr(out, "DENY_NOT_IN_PIN"));
     assert_non_null(strstr(out, "ALLOW_PIN_GRANT"));
+    assert_non_null(strstr(out, "DENY_PIN_NOT_IN_TOKEN"));
+    assert_non_null(strstr(out, "RESOURCE_NOT_GRANTED"));
     assert_null(strstr(out, PEGC1));
     free(out);
     out = NULL;
@@ -777,6 +888,176 @@ static void test_af_confined_to_pin(void **state)
     pin_ue_wipe(&pemc);
     pin_ue_wipe(&pemc_b);
     pin_ue_wipe(&gw);
+    pin_ue_wipe(&gwb);
+}
+
+/* A join with the code proof of `code` for key k (the code itself is never sent). */
+static long join_code(const struct pin_ue *gw, const struct net *n, const struct pin_pine_key *k,
+                      const char *name, const char *code, json_t **a)
+{
+    char req[640];
+    assert_int_equal(pin_pine_join_code_request(k, n->pin_id, name, code, req, sizeof(req)),
+                     IOTSEC_OK);
+    assert_null(strstr(req, code));
+    return call(gw, "join", req, a);
+}
+
+static void enrol(const struct pin_ue *pemc, const struct net *n, const char *name,
+                  const char *code, const char *extra, long want)
+{
+    char req[512];
+    json_t *a = NULL;
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"name\":\"%s\",\"code\":\"%s\"%s}", n->pin_id,
+             name, code, extra);
+    assert_int_equal(call(pemc, "enrol-code", req, &a), want);
+    json_decref(a);
+}
+
+/* One-time enrolment codes: only the owner registers one; the PINE proves it through the PEGC
+ * without revealing it; single use; a wrong code, a key swapped by the PEGC, reuse, expiry
+ * and brute force are refused; the credential it yields works in its PIN only. */
+static void test_enrolment_code(void **state)
+{
+    (void)state;
+    struct pin_ue pemc, gw, pemc_b, gwb;
+    ue(&pemc, PEMC);
+    ue(&gw, PEGC1);
+    ue(&pemc_b, PEMC_B);
+    ue(&gwb, PEGC_B);
+    struct net a, b;
+    create(&pemc, "[\"" PEGC1 "\"]", &a);
+    {
+        json_t *r = NULL;
+        assert_int_equal(call(&pemc_b, "create",
+                              "{\"name\":\"b\",\"gateways\":[\"" PEGC_B
+                              "\"],\"policy\":{\"dnns\":[\"iot\"],\"qos_classes\":[9]}}",
+                              &r),
+                         201);
+        snprintf(b.pin_id, sizeof(b.pin_id), "%s", json_string_value(json_object_get(r, "pin_id")));
+        b64dec(json_string_value(json_object_get(r, "ca_public_key")), b.ca, 32);
+        snprintf(b.gw[0], sizeof(b.gw[0]), "%s",
+                 json_string_value(
+                     json_object_get(json_array_get(json_object_get(r, "gateways"), 0), "gw_id")));
+        json_decref(r);
+    }
+    char code[13], other[13];
+    assert_int_equal(pin_pine_code_new(code), IOTSEC_OK);
+    assert_int_equal(pin_pine_code_new(other), IOTSEC_OK);
+    assert_string_not_equal(code, other);
+    struct pin_pine_key thermo, evil;
+    assert_int_equal(pin_pine_keygen(&thermo), IOTSEC_OK);
+    assert_int_equal(pin_pine_keygen(&evil), IOTSEC_OK);
+
+    /* only the PIN's manager registers a code; codes and grants are checked */
+    enrol(&pemc_b, &a, "thermo", code, "", 403);
+    enrol(&gw, &a, "thermo", code, "", 403);
+    enrol(&pemc, &a, "thermo", "short", "", 400);
+    enrol(&pemc, &a, "thermo", "abcdefghijkl", "", 400);
+    enrol(&pemc, &a, "thermo", code, ",\"code_ttl_s\":0", 400);
+    enrol(&pemc, &a, "thermo", code, ",\"qos_class\":5", 403);
+    enrol(&pemc, &a, "thermo", code, ",\"dnns\":[\"iot\"],\"qos_class\":7", 201);
+
+    json_t *r = NULL;
+    /* no code registered for that name; a wrong code; a malformed proof */
+    assert_int_equal(join_code(&gw, &a, &thermo, "fridge", code, &r), 403);
+    assert_string_equal(cause(r), "ENROLMENT_INVALID");
+    json_decref(r);
+    assert_int_equal(join_code(&gw, &a, &thermo, "thermo", other, &r), 403);
+    assert_string_equal(cause(r), "ENROLMENT_CODE_WRONG");
+    json_decref(r);
+    {
+        char req[640];
+        assert_int_equal(pin_pine_join_request(&thermo, a.pin_id, "thermo", req, sizeof(req)),
+                         IOTSEC_OK);
+        strcpy(req + strlen(req) - 1, ",\"code_proof\":\"!!\"}");
+        assert_int_equal(call(&gw, "join", req, NULL), 400);
+    }
+    /* the PEGC swaps in its own key, keeping the PINE's proof: the proof binds the key */
+    {
+        char mine[640], evil_req[640];
+        assert_int_equal(
+            pin_pine_join_code_request(&thermo, a.pin_id, "thermo", code, mine, sizeof(mine)),
+            IOTSEC_OK);
+        assert_int_equal(
+            pin_pine_join_request(&evil, a.pin_id, "thermo", evil_req, sizeof(evil_req)),
+            IOTSEC_OK);
+        strcpy(evil_req + strlen(evil_req) - 1, strstr(mine, ",\"code_proof\""));
+        assert_int_equal(call(&gw, "join", evil_req, &r), 403);
+        assert_string_equal(cause(r), "ENROLMENT_CODE_WRONG");
+        json_decref(r);
+    }
+    /* the right code through a PEGC of another PIN: not its PIN */
+    assert_int_equal(join_code(&gwb, &a, &thermo, "thermo", code, NULL), 403);
+    /* the right code: approved at once with the owner's grant and a certificate of PIN A */
+    assert_int_equal(join_code(&gw, &a, &thermo, "thermo", code, &r), 201);
+    assert_string_equal(json_string_value(json_object_get(r, "state")), "approved");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "grant"), "qos_class")),
+                     7);
+    char thermo_id[32];
+    snprintf(thermo_id, sizeof(thermo_id), "%s", json_string_value(json_object_get(r, "pine_id")));
+    uint8_t cert[PIN_SIG_LEN], msg[PIN_MSG_MAX];
+    size_t mlen;
+    b64dec(json_string_value(json_object_get(r, "certificate")), cert, PIN_SIG_LEN);
+    json_decref(r);
+    assert_int_equal(pin_msg_cert(a.pin_id, thermo_id, thermo.pub, msg, &mlen), IOTSEC_OK);
+    assert_int_equal(prov_ed25519_verify(a.ca, msg, mlen, cert), IOTSEC_OK);
+    /* never usable in another PIN: B's CA does not vouch for it, and under B's id ... */
+    assert_int_not_equal(prov_ed25519_verify(b.ca, msg, mlen, cert), IOTSEC_OK);
+    assert_int_equal(pin_msg_cert(b.pin_id, thermo_id, thermo.pub, msg, &mlen), IOTSEC_OK);
+    assert_int_not_equal(prov_ed25519_verify(b.ca, msg, mlen, cert), IOTSEC_OK);
+    /* ... B's network knows no such PINE, even when the same key joins B (a new, pending
+     * element with its own id: A's approval carries nothing over) */
+    struct pin_pegc ga;
+    assert_int_equal(pin_pegc_init(&ga, a.pin_id, a.gw[0], a.ca, 4), IOTSEC_OK);
+    assert_int_equal(authenticate(&gw, a.gw[0], &a, &thermo, thermo_id, false, &ga), 200);
+    assert_int_equal(ga.entries[0].qos_class, 7);
+    assert_int_equal(authenticate(&gwb, b.gw[0], &b, &thermo, thermo_id, false, NULL), 403);
+    char in_b[32];
+    join(&gwb, &b, &thermo, "thermo", in_b, 202);
+    assert_string_not_equal(in_b, thermo_id);
+    assert_int_equal(authenticate(&gwb, b.gw[0], &b, &thermo, in_b, false, NULL), 403);
+    pin_pegc_free(&ga);
+
+    /* single use: the same code again, with the same key or another */
+    assert_int_equal(join_code(&gw, &a, &thermo, "thermo", code, &r), 403);
+    assert_string_equal(cause(r), "ENROLMENT_INVALID");
+    json_decref(r);
+    assert_int_equal(join_code(&gw, &a, &evil, "thermo", code, NULL), 403);
+
+    /* brute force: PIN_CODE_ATTEMPTS wrong proofs lock the code, the right one then fails;
+     * a new code from the owner works */
+    struct pin_pine_key lock;
+    assert_int_equal(pin_pine_keygen(&lock), IOTSEC_OK);
+    enrol(&pemc, &a, "lock", code, "", 201);
+    for (int i = 0; i < PIN_CODE_ATTEMPTS; i++) {
+        char guess[13];
+        assert_int_equal(pin_pine_code_new(guess), IOTSEC_OK);
+        assert_int_equal(join_code(&gw, &a, &lock, "lock", guess, NULL), 403);
+    }
+    assert_int_equal(join_code(&gw, &a, &lock, "lock", code, &r), 403);
+    assert_string_equal(cause(r), "ENROLMENT_LOCKED");
+    json_decref(r);
+    enrol(&pemc, &a, "lock", other, "", 201);
+    assert_int_equal(join_code(&gw, &a, &lock, "lock", other, NULL), 201);
+
+    /* expiry: a code of one second, used after two */
+    struct pin_pine_key lamp;
+    assert_int_equal(pin_pine_keygen(&lamp), IOTSEC_OK);
+    enrol(&pemc, &a, "lamp", code, ",\"code_ttl_s\":1", 201);
+    struct timespec two = {2, 100000000};
+    nanosleep(&two, NULL);
+    assert_int_equal(join_code(&gw, &a, &lamp, "lamp", code, &r), 403);
+    assert_string_equal(cause(r), "ENROLMENT_EXPIRED");
+    json_decref(r);
+
+    decide(&pemc, &a, thermo_id, "delete", "", 200);
+    pin_pine_wipe(&thermo);
+    pin_pine_wipe(&evil);
+    pin_pine_wipe(&lock);
+    pin_pine_wipe(&lamp);
+    pin_ue_wipe(&pemc);
+    pin_ue_wipe(&gw);
+    pin_ue_wipe(&pemc_b);
     pin_ue_wipe(&gwb);
 }
 
@@ -856,6 +1137,8 @@ static void test_sim_pin(void **state)
     assert_int_equal(json_integer_value(json_object_get(o, "af_own_pin_ok")), 3);
     assert_int_equal(json_integer_value(json_object_get(o, "af_other_pin_refused")), 3);
     assert_true(json_is_number(json_object_get(o, "p99_ms")));
+    assert_int_equal(json_integer_value(json_object_get(o, "code_enrolled")), 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "code_wrong_refused")), 1);
     json_decref(o);
 }
 
@@ -865,9 +1148,11 @@ int main(void)
         cmocka_unit_test(test_roles_and_proofs),
         cmocka_unit_test(test_pin_crud),
         cmocka_unit_test(test_pine_lifecycle),
+        cmocka_unit_test(test_gateway_membership),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_af_confined_to_pin),
+        cmocka_unit_test(test_enrolment_code),
         cmocka_unit_test(test_sim_pin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

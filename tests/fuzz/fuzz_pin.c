@@ -4,7 +4,9 @@
  *   0: a policy, then a grant against it (pin_policy_parse, pin_grant_parse);
  *   1: an answer to a PEGC: pin_parse_nonce and pin_pegc_accept as the PEGC calls them;
  *   2: a decision text the harness's "PIN CA" signs, wrapped as the daemon does, so the parser
- *      behind the signature is reached.
+ *      behind the signature is reached;
+ *   3: an enrolment code and a join's code proof (the daemon's judge of an enrolment: a proof
+ *      the fuzzer made up is never right, the right one is).
  * Invariants: a policy that parses re-encodes to one that parses to the same thing; a grant
  * lies within its policy; an answer the CA did not sign is never accepted; an accepted
  * decision leaves exactly one entry for a PINE id of at most 21 characters. */
@@ -94,6 +96,25 @@ static void signed_decision(const char *text, size_t len)
     free(wrapped);
 }
 
+static void enrolment(const uint8_t *data, size_t size, const char *text)
+{
+    struct pin_enrol e = {.expires_at = 100};
+    snprintf(e.name, sizeof(e.name), "lamp");
+    uint8_t pub[PIN_PUB_LEN] = {7}, proof[PIN_MAC_LEN] = {0};
+    memcpy(proof, data, size < sizeof(proof) ? size : sizeof(proof));
+    if (pin_code_hash(text, "pin-1", "lamp", e.code_hash) != IOTSEC_OK) {
+        FUZZ_CHECK(!pin_code_ok(text));
+        return;
+    }
+    FUZZ_CHECK(pin_code_ok(text));
+    uint8_t right[PIN_MAC_LEN];
+    FUZZ_CHECK(pin_code_proof(e.code_hash, "pin-1", "lamp", pub, right) == IOTSEC_OK);
+    FUZZ_CHECK(pin_enrol_judge(&e, "pin-1", pub, right, 99) == PIN_ENROL_OK);
+    FUZZ_CHECK(pin_enrol_judge(&e, "pin-1", pub, right, 100) == PIN_ENROL_EXPIRED);
+    if (memcmp(proof, right, sizeof(right)) != 0)
+        FUZZ_CHECK(pin_enrol_judge(&e, "pin-1", pub, proof, 99) == PIN_ENROL_WRONG);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     init();
@@ -101,15 +122,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     char *text = fuzz_cstr(data + 1, size - 1);
     size_t len = strlen(text);
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0:
         policy(text);
         break;
     case 1:
         answer(text, len);
         break;
-    default:
+    case 2:
         signed_decision(text, len);
+        break;
+    default:
+        enrolment(data + 1, size - 1, text);
     }
     free(text);
     return 0;

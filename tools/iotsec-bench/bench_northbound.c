@@ -59,7 +59,7 @@ static void h2_done(void *user, int status, const char *body, size_t len)
         h2_send(q);
 }
 
-static int nb_load_h2(const struct sbi_daemon *d, const struct nb_load *l, struct nb_result *r)
+int nb_load_h2(const struct sbi_daemon *d, const struct nb_load *l, struct nb_result *r)
 {
     memset(r, 0, sizeof(*r));
     char auth[9000] = "";

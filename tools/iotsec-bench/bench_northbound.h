@@ -24,6 +24,10 @@ struct nb_result {
     struct sbi_cpu cpu;
 };
 
+/* bench_northbound.c: HTTP/2 over TLS, `depth` streams per connection (also used by the PIN
+ * benchmark's token-checked reads). */
+int nb_load_h2(const struct sbi_daemon *d, const struct nb_load *l, struct nb_result *r);
+
 /* bench_northbound_h1.c: HTTP/1.1 keep-alive over TLS (own minimal client: epoll, OpenSSL). */
 int nb_load_h1(const struct sbi_daemon *d, const struct nb_load *l, struct nb_result *r);
 

@@ -151,6 +151,22 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines);
 int sim_pin_load(const struct sim_instance *in, double seconds, unsigned threads, double *rate,
                  double *p99_ms, double *revoke_ms);
 
+/* iotsec-bench pin, key issue 2: a household's PIN with one approved PINE and an AF granted
+ * `elements` on it; the AF's certificate and key written as dir/pin-af.pem and dir/pin-af.key,
+ * its bearer token, and the token-checked path of the PIN's elements. 0 or -1. */
+int sim_pin_af_setup(const struct sim_instance *in, const char *dir, char *path, size_t path_cap,
+                     char *token, size_t token_cap);
+/* iotsec-bench pin, a PIN with n PINEs: each joins through one of two PEGCs, is approved by
+ * the PEMC and authenticates, on `threads` connections; the wall time of each phase in
+ * seconds (join, approve, authenticate), then the revocation latency of one PINE in that PIN
+ * (removal request until the PEGC's next check is refused). 0 or -1. */
+struct sim_pin_scale {
+    double join_s, approve_s, auth_s, revoke_ms;
+    uint32_t joined, approved, authenticated;
+};
+int sim_pin_scale(const struct sim_instance *in, uint32_t n, unsigned threads,
+                  struct sim_pin_scale *out);
+
 double sim_now(void);
 
 /* ---- message groups (sim_group.c) ---- */

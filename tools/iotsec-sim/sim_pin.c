@@ -254,9 +254,19 @@ static int af_new(const struct sim_instance *in, struct sim_ca *ca, const char *
     }
     snprintf(a->af_id, sizeof(a->af_id), "%s", json_string_value(json_object_get(o, "af_id")));
     json_decref(o);
-    st = nb_call(in, a, "POST", "/oauth2/token", "application/x-www-form-urlencoded",
-                 "grant_type=client_credentials&scope=pin", &out);
-    o = out ? json_loads(out, 0, NULL) : NULL;
+    return 0;
+}
+
+/* The AF's token for the pin service: it carries the PINs granted to the AF now, so the AF
+ * asks for it after its grants (a token from before a grant does not cover that PIN). */
+static int af_token(const struct sim_instance *in, struct af *a)
+{
+    char *out = NULL;
+    free(a->token);
+    a->token = NULL;
+    long st = nb_call(in, a, "POST", "/oauth2/token", "application/x-www-form-urlencoded",
+                      "grant_type=client_credentials&scope=pin", &out);
+    json_t *o = out ? json_loads(out, 0, NULL) : NULL;
     free(out);
     const char *t = json_string_value(json_object_get(o, "access_token"));
     a->token = st == 200 && t ? strdup(t) : NULL;
@@ -355,6 +365,32 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
             authenticate(&h, &a, 0, &table[0], &keys[2], ids[2], false) == 403)
             removed_refused++;
     }
+    /* a PINE enrolled by the one-time code it shows: the owner types it into the PEMC, the
+     * PINE proves it through its PEGC (a wrong code is refused) and is approved at once */
+    int code_enrolled = 0, code_wrong_refused = 0;
+    {
+        char code[13], wrong[13], req[640], cpine[32] = "";
+        struct pin_pine_key ck;
+        json_t *ans = NULL;
+        if (pin_pine_code_new(code) == IOTSEC_OK && pin_pine_code_new(wrong) == IOTSEC_OK &&
+            pin_pine_keygen(&ck) == IOTSEC_OK) {
+            snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"name\":\"doorbell\",\"code\":\"%s\"}",
+                     a.pin_id, code);
+            if (op(&h, &h.pemc, "enrol-code", req, NULL) == 201 &&
+                pin_pine_join_code_request(&ck, a.pin_id, "doorbell", wrong, req, sizeof(req)) ==
+                    IOTSEC_OK)
+                code_wrong_refused = op(&h, &h.gw[0], "join", req, NULL) == 403;
+            if (pin_pine_join_code_request(&ck, a.pin_id, "doorbell", code, req, sizeof(req)) ==
+                    IOTSEC_OK &&
+                op(&h, &h.gw[0], "join", req, &ans) == 201)
+                snprintf(cpine, sizeof(cpine), "%s",
+                         json_string_value(json_object_get(ans, "pine_id")));
+            json_decref(ans);
+            if (cpine[0] && authenticate(&h, &a, 0, &table[0], &ck, cpine, false) == 200)
+                code_enrolled = 1;
+            pin_pine_wipe(&ck);
+        }
+    }
     /* the AFs: af1 granted the household's PIN, af2 the other one */
     struct sim_ca *ca = NULL;
     struct af af1, af2;
@@ -372,6 +408,8 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
                  "\"routing\"]}",
                  b.pin_id, af2.af_id);
         op(&h, &h.pemc, "grant-af", req, NULL);
+        if (af_token(in, &af1) != 0 || af_token(in, &af2) != 0)
+            fprintf(stderr, "iotsec-sim pin: no AF token\n");
         own_ok = af_try(in, &af1, &a, ids[3]);
         other_refused = 3 - af_try(in, &af2, &a, ids[3]);
         free(af1.token);
@@ -385,9 +423,10 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
     double p99 = nlat ? lat[(size_t)((nlat - 1) * 0.99)] : 0;
     printf("{\"pines\":%u,\"approved\":%u,\"authenticated\":%u,\"rogue_refused\":%u,"
            "\"removed_refused\":%u,\"tamper_refused\":%u,\"af_own_pin_ok\":%d,"
-           "\"af_other_pin_refused\":%d,\"p99_ms\":%.2f,\"pin_id\":\"%s\"}\n",
+           "\"af_other_pin_refused\":%d,\"p99_ms\":%.2f,\"code_enrolled\":%d,"
+           "\"code_wrong_refused\":%d,\"pin_id\":\"%s\"}\n",
            n_pines, approved, authenticated, rogue_refused, removed_refused, tamper_refused, own_ok,
-           other_refused, p99, a.pin_id);
+           other_refused, p99, code_enrolled, code_wrong_refused, a.pin_id);
     fflush(stdout);
     for (uint32_t i = 0; i < n_pines; i++)
         pin_pine_wipe(&keys[i]);
@@ -401,7 +440,8 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
     pin_ue_wipe(&h.gw[1]);
     onboard_http_free(h.http);
     bool ok = approved == n_pines - 1 && rogue_refused == 1 && removed_refused == 1 &&
-              tamper_refused == 1 && own_ok == 3 && other_refused == 3;
+              tamper_refused == 1 && own_ok == 3 && other_refused == 3 && code_enrolled == 1 &&
+              code_wrong_refused == 1;
     return ok ? 0 : 1;
 }
 
@@ -468,6 +508,7 @@ int sim_pin_load(const struct sim_instance *in, double seconds, unsigned threads
         json_t *ans = NULL;
         snprintf(name, sizeof(name), "load-%u", i);
         pin_pine_keygen(&l[i].key);
+        pin_pine_open(&l[i].key); /* a PINE keeps its key opened: no derivation per signature */
         pin_pine_join_request(&l[i].key, a.pin_id, name, req, sizeof(req));
         l[i].g = (int)(i % 2);
         if (op(&h, &h.gw[l[i].g], "join", req, &ans) != 202) {
@@ -529,6 +570,217 @@ int sim_pin_load(const struct sim_instance *in, double seconds, unsigned threads
     }
     free(l);
     free(t);
+    pin_ue_wipe(&h.pemc);
+    pin_ue_wipe(&h.gw[0]);
+    pin_ue_wipe(&h.gw[1]);
+    onboard_http_free(h.http);
+    return rc;
+}
+
+/* ---- key issue 2 under load: the AF's token-checked reads (iotsec-bench pin) ---- */
+
+static int write_file(const char *dir, const char *name, const char *data, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    size_t w = fwrite(data, 1, len, f);
+    return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+int sim_pin_af_setup(const struct sim_instance *in, const char *dir, char *path, size_t path_cap,
+                     char *token, size_t token_cap)
+{
+    struct hh h = {.in = in};
+    struct onboard_http_config hc = {.base_url = in->device, .ca_file = in->ca};
+    if (onboard_http_new(&hc, &h.http) != IOTSEC_OK)
+        return -1;
+    uint32_t base;
+    RAND_bytes((uint8_t *)&base, sizeof(base));
+    base = 1000000 + base % 8000000;
+    char owner[48], req[512];
+    snprintf(owner, sizeof(owner), "afbench-%u", base);
+    struct net a;
+    struct pin_pine_key k = {0};
+    struct sim_ca *ca = NULL;
+    struct af af = {0};
+    json_t *ans = NULL;
+    int rc = !ue_new(&h, &h.pemc, h.pemc_supi, base, owner, false, true) &&
+                     !ue_new(&h, &h.gw[0], h.gw_supi[0], base + 1, owner, true, false) &&
+                     !ue_new(&h, &h.gw[1], h.gw_supi[1], base + 2, owner, true, false) &&
+                     !create(&h, "afbench", &a) && pin_pine_keygen(&k) == IOTSEC_OK &&
+                     pin_pine_join_request(&k, a.pin_id, "lamp", req, sizeof(req)) == IOTSEC_OK &&
+                     op(&h, &h.gw[0], "join", req, &ans) == 202
+                 ? 0
+                 : -1;
+    if (rc == 0) {
+        snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\"}", a.pin_id,
+                 json_string_value(json_object_get(ans, "pine_id")));
+        rc = op(&h, &h.pemc, "approve", req, NULL) == 200 ? 0 : -1;
+    }
+    json_decref(ans);
+    if (rc == 0)
+        rc = sim_ca_new("iotsec-bench AF CA", &ca) == IOTSEC_OK &&
+                     af_new(in, ca, "bench-pin-af", &af) == 0
+                 ? 0
+                 : -1;
+    if (rc == 0) {
+        snprintf(req, sizeof(req),
+                 "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"elements\"]}", a.pin_id,
+                 af.af_id);
+        rc = op(&h, &h.pemc, "grant-af", req, NULL) == 200 && af_token(in, &af) == 0 ? 0 : -1;
+    }
+    if (rc == 0)
+        rc = write_file(dir, "pin-af.pem", af.id.cert_pem, af.id.cert_pem_len) ||
+                     write_file(dir, "pin-af.key", af.id.key_pem, af.id.key_pem_len)
+                 ? -1
+                 : 0;
+    if (rc == 0) {
+        snprintf(path, path_cap, "/3gpp-pin/v1/%s/pins/%s/elements", af.af_id, a.pin_id);
+        snprintf(token, token_cap, "%s", af.token);
+        rc = af_try(in, &af, &a, "none") >= 1 ? 0 : -1; /* the read is allowed */
+    }
+    free(af.token);
+    sim_device_free(&af.id);
+    sim_ca_free(ca);
+    pin_pine_wipe(&k);
+    pin_ue_wipe(&h.pemc);
+    pin_ue_wipe(&h.gw[0]);
+    pin_ue_wipe(&h.gw[1]);
+    onboard_http_free(h.http);
+    return rc;
+}
+
+/* ---- a PIN with many PINEs (iotsec-bench pin) ---- */
+
+struct scale {
+    struct hh *h;
+    const struct net *n;
+    struct pin_pine_key *keys;
+    char (*ids)[32];
+    uint32_t n_pines, from, step;
+    int phase; /* 0 join, 1 approve, 2 authenticate */
+    uint32_t ok;
+};
+
+static void *scale_worker(void *arg)
+{
+    struct scale *s = arg;
+    struct hh h = *s->h;
+    struct onboard_http_config hc = {.base_url = h.in->device, .ca_file = h.in->ca};
+    if (onboard_http_new(&hc, &h.http) != IOTSEC_OK)
+        return NULL;
+    struct pin_pegc table[2];
+    size_t cap = s->n_pines / s->step + 2;
+    pin_pegc_init(&table[0], s->n->pin_id, s->n->gw[0], s->n->ca, cap);
+    pin_pegc_init(&table[1], s->n->pin_id, s->n->gw[1], s->n->ca, cap);
+    for (uint32_t i = s->from; i < s->n_pines; i += s->step) {
+        char req[512], name[32];
+        int g = (int)(i % 2);
+        if (s->phase == 0) {
+            json_t *ans = NULL;
+            snprintf(name, sizeof(name), "pine-%u", i);
+            if (pin_pine_join_request(&s->keys[i], s->n->pin_id, name, req, sizeof(req)) ==
+                    IOTSEC_OK &&
+                op(&h, &h.gw[g], "join", req, &ans) == 202) {
+                snprintf(s->ids[i], 32, "%s", json_string_value(json_object_get(ans, "pine_id")));
+                s->ok++;
+            }
+            json_decref(ans);
+        } else if (s->phase == 1 && s->ids[i][0]) {
+            snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\"}", s->n->pin_id,
+                     s->ids[i]);
+            s->ok += op(&h, &h.pemc, "approve", req, NULL) == 200;
+        } else if (s->phase == 2 && s->ids[i][0])
+            s->ok += authenticate(&h, s->n, g, &table[g], &s->keys[i], s->ids[i], false) == 200;
+    }
+    pin_pegc_free(&table[0]);
+    pin_pegc_free(&table[1]);
+    onboard_http_free(h.http);
+    return NULL;
+}
+
+static int scale_phase(struct scale *proto, unsigned threads, int phase, double *secs, uint32_t *ok)
+{
+    struct scale *s = calloc(threads, sizeof(*s));
+    pthread_t *t = calloc(threads, sizeof(*t));
+    if (s == NULL || t == NULL) {
+        free(s);
+        free(t);
+        return -1;
+    }
+    double t0 = now_ms();
+    for (unsigned i = 0; i < threads; i++) {
+        s[i] = *proto;
+        s[i].from = i;
+        s[i].step = threads;
+        s[i].phase = phase;
+        pthread_create(&t[i], NULL, scale_worker, &s[i]);
+    }
+    *ok = 0;
+    for (unsigned i = 0; i < threads; i++) {
+        pthread_join(t[i], NULL);
+        *ok += s[i].ok;
+    }
+    *secs = (now_ms() - t0) / 1000;
+    free(s);
+    free(t);
+    return 0;
+}
+
+int sim_pin_scale(const struct sim_instance *in, uint32_t n, unsigned threads,
+                  struct sim_pin_scale *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct hh h = {.in = in};
+    struct onboard_http_config hc = {.base_url = in->device, .ca_file = in->ca};
+    if (n == 0 || threads == 0 || threads > 256 || onboard_http_new(&hc, &h.http) != IOTSEC_OK)
+        return -1;
+    uint32_t base;
+    RAND_bytes((uint8_t *)&base, sizeof(base));
+    base = 1000000 + base % 8000000;
+    char owner[48];
+    snprintf(owner, sizeof(owner), "scale-%u", base);
+    struct net a;
+    struct scale proto = {.h = &h, .n = &a, .n_pines = n};
+    proto.keys = calloc(n, sizeof(*proto.keys));
+    proto.ids = calloc(n, 32);
+    int rc = proto.keys && proto.ids &&
+                     !ue_new(&h, &h.pemc, h.pemc_supi, base, owner, false, true) &&
+                     !ue_new(&h, &h.gw[0], h.gw_supi[0], base + 1, owner, true, false) &&
+                     !ue_new(&h, &h.gw[1], h.gw_supi[1], base + 2, owner, true, false) &&
+                     !create(&h, "scale", &a)
+                 ? 0
+                 : -1;
+    for (uint32_t i = 0; rc == 0 && i < n; i++)
+        if (pin_pine_keygen(&proto.keys[i]) != IOTSEC_OK)
+            rc = -1;
+    if (rc == 0)
+        rc = scale_phase(&proto, threads, 0, &out->join_s, &out->joined);
+    if (rc == 0)
+        rc = scale_phase(&proto, threads, 1, &out->approve_s, &out->approved);
+    if (rc == 0)
+        rc = scale_phase(&proto, threads, 2, &out->auth_s, &out->authenticated);
+    if (rc == 0 && out->authenticated != n)
+        rc = -1;
+    if (rc == 0) {
+        /* revocation in a PIN of n PINEs: the removal, then the PEGC's next check refused */
+        char req[256];
+        snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\"}", a.pin_id,
+                 proto.ids[n / 2]);
+        double r0 = now_ms();
+        long st = op(&h, &h.pemc, "remove", req, NULL);
+        long chk = op(&h, &h.gw[(n / 2) % 2], "check", req, NULL);
+        out->revoke_ms = now_ms() - r0;
+        if (st != 200 || chk != 403)
+            rc = -1;
+    }
+    for (uint32_t i = 0; proto.keys && i < n; i++)
+        pin_pine_wipe(&proto.keys[i]);
+    free(proto.keys);
+    free(proto.ids);
     pin_ue_wipe(&h.pemc);
     pin_ue_wipe(&h.gw[0]);
     pin_ue_wipe(&h.gw[1]);

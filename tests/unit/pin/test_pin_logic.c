@@ -212,6 +212,38 @@ static void test_pegc_table(void **state)
     prov_sign_key_free(other);
 }
 
+/* The enrolment code's verdict: expiry and lock before the proof; the proof binds the code,
+ * the PIN, the name and the key. */
+static void test_enrol_judge(void **state)
+{
+    (void)state;
+    struct pin_enrol e = {.expires_at = 1000};
+    snprintf(e.name, sizeof(e.name), "thermo");
+    uint8_t pub[PIN_PUB_LEN] = {1}, other[PIN_PUB_LEN] = {2}, proof[PIN_MAC_LEN], h[PIN_MAC_LEN];
+    assert_int_equal(pin_code_hash("ABCDEFGHIJ234567", "pin-1", "thermo", e.code_hash), IOTSEC_OK);
+    assert_int_equal(pin_code_proof(e.code_hash, "pin-1", "thermo", pub, proof), IOTSEC_OK);
+    assert_int_equal(pin_enrol_judge(&e, "pin-1", pub, proof, 999), PIN_ENROL_OK);
+    assert_int_equal(pin_enrol_judge(&e, "pin-1", pub, proof, 1000), PIN_ENROL_EXPIRED);
+    assert_int_equal(pin_enrol_judge(&e, "pin-2", pub, proof, 999), PIN_ENROL_WRONG);
+    assert_int_equal(pin_enrol_judge(&e, "pin-1", other, proof, 999), PIN_ENROL_WRONG);
+    proof[31] ^= 1;
+    assert_int_equal(pin_enrol_judge(&e, "pin-1", pub, proof, 999), PIN_ENROL_WRONG);
+    proof[31] ^= 1;
+    e.attempts = PIN_CODE_ATTEMPTS;
+    assert_int_equal(pin_enrol_judge(&e, "pin-1", pub, proof, 999), PIN_ENROL_LOCKED);
+    /* the hash depends on the code, the PIN and the name; codes are base32 of 10..32 */
+    assert_int_equal(pin_code_hash("ABCDEFGHIJ234566", "pin-1", "thermo", h), IOTSEC_OK);
+    assert_memory_not_equal(h, e.code_hash, PIN_MAC_LEN);
+    assert_int_equal(pin_code_hash("ABCDEFGHIJ234567", "pin-1", "thermo2", h), IOTSEC_OK);
+    assert_memory_not_equal(h, e.code_hash, PIN_MAC_LEN);
+    assert_int_equal(pin_code_hash("ABCDEFGHI", "pin-1", "thermo", h), IOTSEC_ERR_INVALID);
+    assert_int_equal(pin_code_hash("abcdefghijkl", "pin-1", "thermo", h), IOTSEC_ERR_INVALID);
+    assert_int_equal(pin_code_hash("ABCDEFGHIJ18", "pin-1", "thermo", h), IOTSEC_ERR_INVALID);
+    char code[13];
+    assert_int_equal(pin_pine_code_new(code), IOTSEC_OK);
+    assert_true(pin_code_ok(code));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_request_mac_binds_everything),
         cmocka_unit_test(test_auth_message_binds_ids),
         cmocka_unit_test(test_pegc_table),
+        cmocka_unit_test(test_enrol_judge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
