@@ -16,6 +16,7 @@
 #include "base/err.h"
 #include "crypto/supi.h"
 #include "http/http.h"
+#include "http/query.h"
 #include "subscriber/subscriber.h"
 
 #define MAX_BODY     (4u << 20) /* per batch; the SBI server's own limit may be lower */
@@ -23,6 +24,8 @@
 
 static bool admin_ok(struct http_request *req, struct analytics *a)
 {
+    if (http_request_principal(req) != NULL) /* named by the face's gate (account.h) */
+        return true;
     const struct http_peer *peer = http_request_peer(req);
     if (peer->has_cert &&
         strcmp(peer->cert_sha256_hex, analytics_options_get(a)->admin_cert_sha256) == 0)
@@ -266,45 +269,43 @@ static bool query_int(const char *v, long long min, long long max, long long *ou
     return true;
 }
 
+static bool supi_ok(const char *s)
+{
+    struct supi parsed;
+    return supi_parse(s, &parsed) == IOTSEC_OK;
+}
+
+static bool since_ok(const char *s)
+{
+    int64_t t;
+    long long n;
+    return sub_parse_time(s, &t) == IOTSEC_OK || query_int(s, 0, INT64_MAX, &n);
+}
+
 /* ?supi=&exception=&since=&after=&limit= ; "next" is the cursor of the following page. */
 static void handle_findings(struct http_request *req, void *user)
 {
     struct analytics *a = user;
     if (!admin_ok(req, a))
         return;
-    const char *supi = http_request_query_param(req, "supi");
-    const char *exc = http_request_query_param(req, "exception");
-    const char *since = http_request_query_param(req, "since");
-    const char *after = http_request_query_param(req, "after");
-    const char *limit = http_request_query_param(req, "limit");
-    struct an_findings_query q = {.supi = supi, .exception = exc, .limit = 100};
-    long long n = 0;
-    int64_t t;
-    struct supi parsed;
-    const char *bad = NULL;
-    if (supi && supi_parse(supi, &parsed) != IOTSEC_OK)
-        bad = "supi";
-    else if (exc && !exception_known(exc))
-        bad = "exception";
-    else if (since && sub_parse_time(since, &t) != IOTSEC_OK && !query_int(since, 0, INT64_MAX, &n))
-        bad = "since";
-    else if (after && !query_int(after, 0, INT64_MAX, &n))
-        bad = "after";
-    else if (limit && !query_int(limit, 1, 1000, &n))
-        bad = "limit";
-    if (bad) {
-        struct http_invalid_param ip = {bad, "supi: a SUPI; exception: a TS 29.520 ExceptionId; "
-                                             "since: RFC 3339 or unix seconds; after: a cursor; "
-                                             "1 <= limit <= 1000"};
-        http_respond_problem(req, 400, NULL, "invalid query", "INVALID_QUERY_PARAM", &ip, 1);
+    static const struct http_qspec spec[] = {
+        HTTP_QSPEC_AFTER_ID,
+        HTTP_QSPEC_LIMIT,
+        {.name = "supi", .type = HTTP_Q_STR, .valid = supi_ok, .reason = "a SUPI"},
+        {.name = "exception", .type = HTTP_Q_STR, .valid = exception_known,
+         .reason = "a TS 29.520 ExceptionId"},
+        {.name = "since", .type = HTTP_Q_STR, .valid = since_ok,
+         .reason = "RFC 3339 or unix seconds"},
+    };
+    struct http_qval v[5];
+    if (!http_query_parse(req, spec, 5, v))
         return;
-    }
-    if (since)
-        q.since = sub_parse_time(since, &t) == IOTSEC_OK ? t : atoll(since);
-    if (after)
-        q.after = atoll(after);
-    if (limit)
-        q.limit = (size_t)atoll(limit);
+    struct an_findings_query q = {.supi = v[2].s, .exception = v[3].s, .limit = 100};
+    int64_t t;
+    if (v[4].set)
+        q.since = sub_parse_time(v[4].s, &t) == IOTSEC_OK ? t : atoll(v[4].s);
+    q.after = v[0].i;
+    q.limit = http_query_limit(&v[1]);
     json_t *arr;
     if (analytics_findings_list(a, &q, &arr) != IOTSEC_OK) {
         http_respond_problem(req, 500, NULL, "the findings could not be read", NULL, NULL, 0);

@@ -43,6 +43,10 @@ struct yaml_policy {
 struct yaml_subscriber {
     unsigned expiry_sweep_s;
 };
+struct yaml_console {
+    char *listen;
+    unsigned session_idle_s, session_absolute_s;
+};
 struct yaml_location {
     char *granularity, *notify_ca;
     unsigned k_anonymity, counts_per_minute;
@@ -72,6 +76,7 @@ struct yaml_config {
     struct yaml_analytics *analytics;
     struct yaml_policy *policy;
     struct yaml_subscriber *subscriber;
+    struct yaml_console *console;
     unsigned workers;
     char *log_level;
 };
@@ -123,6 +128,11 @@ static const cyaml_schema_field_t policy_fields[] = {
     CYAML_FIELD_SEQUENCE("webhook_allow", CYAML_FLAG_POINTER | OPT, struct yaml_policy,
                          webhook_allow, &allow_entry_schema, 0, OUTBOUND_ALLOW_MAX),
     CYAML_FIELD_STRING_PTR("webhook_ca", OPT, struct yaml_policy, webhook_ca, 1, 500),
+    CYAML_FIELD_END};
+static const cyaml_schema_field_t console_fields[] = {
+    CYAML_FIELD_STRING_PTR("listen", OPT, struct yaml_console, listen, 0, 120),
+    CYAML_FIELD_UINT("session_idle_s", OPT, struct yaml_console, session_idle_s),
+    CYAML_FIELD_UINT("session_absolute_s", OPT, struct yaml_console, session_absolute_s),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t subscriber_fields[] = {
     CYAML_FIELD_UINT("expiry_sweep_s", OPT, struct yaml_subscriber, expiry_sweep_s),
@@ -178,6 +188,7 @@ static const cyaml_schema_field_t config_fields[] = {
     CYAML_FIELD_MAPPING_PTR("analytics", OPT, struct yaml_config, analytics, analytics_fields),
     CYAML_FIELD_MAPPING_PTR("policy", OPT, struct yaml_config, policy, policy_fields),
     CYAML_FIELD_MAPPING_PTR("subscriber", OPT, struct yaml_config, subscriber, subscriber_fields),
+    CYAML_FIELD_MAPPING_PTR("console", OPT, struct yaml_config, console, console_fields),
     CYAML_FIELD_UINT("workers", OPT, struct yaml_config, workers),
     CYAML_FIELD_STRING_PTR("log_level", OPT, struct yaml_config, log_level, 4, 5),
     CYAML_FIELD_END};
@@ -215,6 +226,8 @@ void config_defaults(struct config *c, const char *dir)
     c->loc_k_anonymity = 10;
     c->loc_counts_per_minute = 6;
     c->expiry_sweep_s = 60;
+    c->console_idle_s = 900;
+    c->console_absolute_s = 28800;
     c->nrf.capacity = 100;
     c->nrf.priority = 1;
     c->nrf.oauth2_leeway_s = 30;
@@ -420,6 +433,13 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
                      (y->subscriber->expiry_sweep_s < 1 || y->subscriber->expiry_sweep_s > 86400);
     if (y->subscriber)
         c->expiry_sweep_s = y->subscriber->expiry_sweep_s;
+    if (y->console) {
+        set(c->console_listen, sizeof(c->console_listen), y->console->listen);
+        if (y->console->session_idle_s)
+            c->console_idle_s = y->console->session_idle_s;
+        if (y->console->session_absolute_s)
+            c->console_absolute_s = y->console->session_absolute_s;
+    }
     c->workers = y->workers;
     set(c->log_level, sizeof(c->log_level), y->log_level);
     if (y->location) {

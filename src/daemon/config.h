@@ -45,6 +45,9 @@ struct config {
     char admin_listen[128];   /* HTTPS, admin client certificate */
     char northbound_listen[128]; /* HTTPS, AF client certificates (any CA, pinned) */
     char device_listen[128];  /* HTTPS, devices and gateways (factory certificates optional) */
+    /* console: (docs/console.md) the operator console's HTTPS face; "" = off (the default) */
+    char console_listen[128];
+    unsigned console_idle_s, console_absolute_s; /* session timeouts (900, 28800) */
     char tls_ca[CONFIG_PATH_MAX], tls_cert[CONFIG_PATH_MAX], tls_key[CONFIG_PATH_MAX];
     char admin_cert[CONFIG_PATH_MAX]; /* the admin client certificate (pinned) */
     /* Which certificates of the CA the SBI face takes (tls.sbi_client_role): "nf" (default)

@@ -3,6 +3,7 @@
  * applied somewhere. Append only. Numbers taken by work in progress: 3 provision, 4 expose,
  * 5 location, 6 policy, 7 provision lifecycle (a capability needing a second migration takes
  * the next free one). */
+#include "account/account.h"
 #include "aka/aka.h"
 #include "analytics/analytics.h"
 #include "daemon/daemon.h"
@@ -38,7 +39,11 @@ static const struct store_migration migrations[] = {
     {15, "aka: authentication events (Nudm_UEAU AuthEvent)", AKA_MIGRATION_2, NULL},
     {16, "expose: T8 reports counted in the store", EXPOSE_MIGRATION_T8_REPORTS, NULL},
     {17, "pin: one-time enrolment codes (hashed) for PINE joins", PIN_MIGRATION_2, NULL},
-    {18, "group: member endpoints, multicast addresses, AF message deliveries", GROUP_MIGRATION_2,
+    {18, "provision: enrollment names; devices listed by enrollment", PROVISION_MIGRATION_NAMES,
+     NULL},
+    {19, "account: operator accounts (roles, scrypt, TOTP, client certificates)",
+     ACCOUNT_MIGRATION_1, NULL},
+    {20, "group: member endpoints, multicast addresses, AF message deliveries", GROUP_MIGRATION_2,
      NULL},
 };
 

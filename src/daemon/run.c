@@ -18,6 +18,7 @@
 #include "base/strbuf.h"
 #include "crypto/seal.h"
 #include "daemon/bridges.h"
+#include "daemon/console_wire.h"
 #include "daemon/daemon.h"
 #include "daemon/nrf_wire.h"
 #include "daemon/pki.h"
@@ -61,6 +62,7 @@ struct daemon {
     enum nrf_state nrf_state;  /* after the first round, for the ready line */
     int sbi_tls, sbi_h2c, adm_tls, north_tls, dev_tls; /* listener indexes */
     struct pki_sbi_role sbi_role; /* which certificates of the CA the SBI face takes */
+    struct console_wire con;      /* accounts on the admin face; the console face (optional) */
 };
 
 /* The faces' names, the log callback's user pointer: "address in use" then says which face. */
@@ -163,7 +165,8 @@ static void handle_hn_keys(struct http_request *req, void *user)
 {
     struct daemon *d = user;
     const struct http_peer *peer = http_request_peer(req);
-    if (!peer->has_cert || strcmp(peer->cert_sha256_hex, d->admin.admin_cert_sha256) != 0) {
+    if (http_request_principal(req) == NULL &&
+        (!peer->has_cert || strcmp(peer->cert_sha256_hex, d->admin.admin_cert_sha256) != 0)) {
         http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL,
                              0);
         return;
@@ -590,6 +593,12 @@ static int build_servers(struct daemon *d)
         rc = build_pin(d);
     if (rc == IOTSEC_OK)
         rc = nrf_wire_gate(&d->cfg, d->sbi, &d->nrf_auth);
+    if (rc == IOTSEC_OK) { /* last: the console copies every admin route registered above */
+        d->con.accounts = (struct account_service){.store = d->store, .kek = &d->kek};
+        memcpy(d->con.accounts.admin_cert_sha256, d->admin.admin_cert_sha256,
+               sizeof(d->con.accounts.admin_cert_sha256));
+        rc = console_wire_build(&d->cfg, d->adm, &d->con);
+    }
     return rc;
 }
 
@@ -615,6 +624,10 @@ static void print_ready(struct daemon *d)
                           adm, "northbound", north, "device", dev, "pid", (int)getpid());
     if (h2c[0])
         json_object_set_new(o, "sbi_h2c", json_string(h2c));
+    char console[160];
+    console_wire_url(&d->cfg, &d->con, console, sizeof(console));
+    if (console[0])
+        json_object_set_new(o, "console", json_string(console));
     if (d->nrf_state != NRF_STATE_OFF) /* "registering": still trying, in the background */
         json_object_set_new(o, "nrf", json_string(nrf_state_name(d->nrf_state)));
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -661,11 +674,14 @@ static void teardown(struct daemon *d)
         http_server_stop(d->north);
     if (d->dev)
         http_server_stop(d->dev);
+    if (d->con.srv)
+        http_server_stop(d->con.srv);
     subscriber_admin_drain(); /* a bulk import answers from its own thread */
     http_server_free(d->sbi);
     http_server_free(d->adm);
     http_server_free(d->north);
     http_server_free(d->dev);
+    console_wire_free(&d->con);
     /* After the servers (no handler uses them any more). T8 first: its notification gate
      * decides through the northbound service, which commits its queued audit records; the
      * policy before the analytics: its last jobs' done callbacks may still read the analytics
@@ -714,9 +730,10 @@ int daemon_run(const struct config *cfg)
     int rc = open_state(&d);
     if (rc == IOTSEC_OK)
         rc = build_servers(&d);
-    struct http_server *servers[] = {d.sbi, d.adm, d.north, d.dev};
+    struct http_server *servers[] = {d.sbi, d.adm, d.north, d.dev, d.con.srv};
     for (size_t i = 0; rc == IOTSEC_OK && i < sizeof(servers) / sizeof(servers[0]); i++)
-        rc = http_server_start(servers[i]);
+        if (servers[i] != NULL) /* the console: only with console.listen */
+            rc = http_server_start(servers[i]);
     if (rc == IOTSEC_ERR_ADDRINUSE)
         log_error("not starting: address in use (another process listens on a port of this "
                   "instance, or two faces are configured on one port)");

@@ -1,7 +1,8 @@
 /* The operator's side of exposure, on the admin face (pinned admin certificate):
  *   POST /admin/v1/afs                          register {name, cert_pem, services[],
  *                                               allow_destinations[] (optional)}
- *   GET  /admin/v1/afs                          list
+ *   GET  /admin/v1/afs[?state=active|disabled&service=&after=&limit=]  {"afs": [...], "next"}
+ *   GET  /admin/v1/afs/{afId}                   one AF
  *   PATCH /admin/v1/afs/{afId}                  {allow_destinations[]}: replaces the list
  *   POST /admin/v1/afs/{afId}/disable|enable
  *   POST /admin/v1/expose/signing-keys/rotate   new signing key; the old ones still verify
@@ -19,9 +20,12 @@
 #include "base/hex.h"
 #include "crypto/rand.h"
 #include "expose/nb_admin.h"
+#include "http/query.h"
 
 bool nb_admin_ok(struct http_request *req, struct expose_nb *nb)
 {
+    if (http_request_principal(req) != NULL) /* named by the face's gate (account.h) */
+        return true;
     const struct http_peer *peer = http_request_peer(req);
     if (peer->has_cert && nb->admin_fp && strcmp(peer->cert_sha256_hex, nb->admin_fp) == 0)
         return true;
@@ -48,7 +52,8 @@ void nb_admin_audit(struct expose_nb *nb, struct http_request *req, const char *
                     const char *resource)
 {
     /* the change is committed already: a full queue loses the record, not the change */
-    nb_audit_add(&nb->audit, nb_now_ms(), "admin", action, resource, true, "ALLOW_ADMIN",
+    const char *who = http_request_principal(req); /* the operator's account, or "admin" */
+    nb_audit_add(&nb->audit, nb_now_ms(), who ? who : "admin", action, resource, true, "ALLOW_ADMIN",
                  http_request_id(req));
 }
 
@@ -247,17 +252,75 @@ static void handle_af_add(struct http_request *req, void *user)
     http_respond_json(req, 201, json_pack("{s:s, s:s}", "af_id", af_id, "cert_sha256", fp));
 }
 
+static int af_id_cmp(const void *a, const void *b)
+{
+    const struct nb_af *x = *(const struct nb_af *const *)a, *y = *(const struct nb_af *const *)b;
+    return strcmp(x->af_id, y->af_id);
+}
+
+static bool af_svc_ok(const char *s)
+{
+    return expose_services_from_scope(s) != 0;
+}
+
+/* ?state=active|disabled&service=&after=&limit= ; by af_id (the registry is in memory and
+ * bounded: NB_AF_MAX). */
 static void handle_af_list(struct http_request *req, void *user)
 {
     struct expose_nb *nb = user;
-    if (!nb_admin_ok(req, nb))
+    static const char *const states[] = {"active", "disabled", NULL};
+    static const struct http_qspec spec[] = {
+        HTTP_QSPEC_AFTER_KEY,
+        HTTP_QSPEC_LIMIT,
+        {.name = "state", .type = HTTP_Q_ENUM, .values = states, .reason = "active or disabled"},
+        {.name = "service", .type = HTTP_Q_STR, .valid = af_svc_ok,
+         .reason = "monitoring-event, as-session-with-qos or pin"},
+    };
+    struct http_qval q[4];
+    if (!nb_admin_ok(req, nb) || !http_query_parse(req, spec, 4, q))
         return;
+    size_t limit = http_query_limit(&q[1]);
+    uint32_t svc = q[3].set ? expose_services_from_scope(q[3].s) : 0;
     json_t *arr = json_array();
+    char last[EXPOSE_ID_MAX + 1] = "";
     pthread_rwlock_rdlock(&nb->lock);
-    for (size_t i = 0; i < nb->n_afs; i++)
-        json_array_append_new(arr, af_json(&nb->afs[i]));
+    const struct nb_af **pick = malloc((nb->n_afs + 1) * sizeof(*pick));
+    size_t n = 0;
+    for (size_t i = 0; pick && i < nb->n_afs; i++) {
+        const struct nb_af *a = &nb->afs[i];
+        if ((q[0].set && strcmp(a->af_id, q[0].s) <= 0) ||
+            (q[2].set && a->active != (q[2].i == 0)) || (svc && (a->services & svc) != svc))
+            continue;
+        pick[n++] = a;
+    }
+    if (pick)
+        qsort(pick, n, sizeof(*pick), af_id_cmp);
+    for (size_t i = 0; i < n && i < limit; i++) {
+        json_array_append_new(arr, af_json(pick[i]));
+        snprintf(last, sizeof(last), "%s", pick[i]->af_id);
+    }
     pthread_rwlock_unlock(&nb->lock);
-    http_respond_json(req, 200, json_pack("{s:o}", "afs", arr));
+    if (pick == NULL) {
+        json_decref(arr);
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "afs");
+        return;
+    }
+    free(pick);
+    http_respond_page(req, "afs", arr, limit, json_string(last));
+}
+
+static void handle_af_show(struct http_request *req, void *user)
+{
+    struct expose_nb *nb = user;
+    if (!nb_admin_ok(req, nb) || !http_query_parse(req, NULL, 0, NULL))
+        return;
+    const char *id = http_request_param(req, "afId");
+    struct nb_af af;
+    if (!nb_id_valid(id) || !nb_af_find(nb, id, NULL, &af)) {
+        http_respond_problem(req, 404, NULL, "no such AF", "AF_NOT_FOUND", NULL, 0);
+        return;
+    }
+    http_respond_json(req, 200, af_json(&af));
 }
 
 static void handle_af_state(struct http_request *req, void *user)
@@ -428,6 +491,8 @@ int expose_admin_routes(struct expose_nb *nb, struct http_server *adm,
     int rc = http_server_route(adm, "POST", "/admin/v1/afs", handle_af_add, nb);
     if (rc == IOTSEC_OK)
         rc = http_server_route(adm, "GET", "/admin/v1/afs", handle_af_list, nb);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(adm, "GET", "/admin/v1/afs/{afId}", handle_af_show, nb);
     if (rc == IOTSEC_OK)
         rc = http_server_route(adm, "POST", "/admin/v1/afs/{afId}/{action}", handle_af_state, nb);
     if (rc == IOTSEC_OK)

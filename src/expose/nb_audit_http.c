@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "base/hex.h"
 #include "expose/nb_admin.h"
+#include "http/query.h"
 
 #define LIST_MAX   1000
 
@@ -39,13 +40,19 @@ static void handle_audit_log(struct http_request *req, void *user)
     struct expose_nb *nb = user;
     if (!nb_admin_ok(req, nb))
         return;
-    const char *af = http_request_query_param(req, "af");
-    const char *after_s = http_request_query_param(req, "after");
-    const char *limit_s = http_request_query_param(req, "limit");
-    long long after = after_s ? atoll(after_s) : -1;
-    long long limit = limit_s ? atoll(limit_s) : LIST_MAX;
-    if (limit <= 0 || limit > LIST_MAX)
-        limit = LIST_MAX;
+    static const struct http_qspec spec[] = {
+        {.name = "after", .type = HTTP_Q_INT, .min = -1, .max = INT64_MAX,
+         .reason = "a record's seq (an integer)"},
+        {.name = "limit", .type = HTTP_Q_INT, .min = 1, .max = LIST_MAX,
+         .reason = "an integer from 1 to 1000"},
+        {.name = "af", .type = HTTP_Q_STR, .reason = "a principal (an AF id or admin)"},
+    };
+    struct http_qval q[3];
+    if (!http_query_parse(req, spec, 3, q))
+        return;
+    const char *af = q[2].s;
+    long long after = q[0].set ? q[0].i : -1;
+    long long limit = q[1].set ? q[1].i : LIST_MAX;
     /* decisions are answered before their records commit: show every one answered before
      * this request (a store that refuses the barrier still shows what it has) */
     nb_audit_barrier(&nb->audit);
@@ -56,7 +63,9 @@ static void handle_audit_log(struct http_request *req, void *user)
         nb_store_failed(req, rc);
         return;
     }
-    http_respond_json(req, 200, json_pack("{s:o}", "records", arr));
+    size_t n = json_array_size(arr);
+    json_t *last = n ? json_object_get(json_array_get(arr, n - 1), "seq") : NULL;
+    http_respond_page(req, "records", arr, (size_t)limit, json_incref(last));
 }
 
 static void handle_audit_verify(struct http_request *req, void *user)

@@ -9,6 +9,7 @@
  *                                               the answer
  *   POST /admin/v1/monitoring-opt-out           {supi, opt_out: true|false}: the owner's opt-out
  *                                               of monitoring, which beats any consent
+ * Read back (GET consents, groups): nb_consent_list.c.
  * Granting creates the AF's external IDs of the devices concerned (a group's members now, and
  * members added later to a group with live consents). */
 #include <stdio.h>
@@ -340,5 +341,7 @@ int nb_consent_routes(struct expose_nb *nb, struct http_server *adm)
                                handle_consent_revoke, nb);
     if (rc == IOTSEC_OK)
         rc = http_server_route(adm, "POST", "/admin/v1/monitoring-opt-out", handle_opt, nb);
+    if (rc == IOTSEC_OK)
+        rc = nb_consent_list_routes(nb, adm);
     return rc;
 }

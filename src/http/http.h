@@ -120,6 +120,14 @@ int http_server_route_body_limit(struct http_server *srv, const char *method,
 typedef bool (*http_gate_fn)(struct http_request *req, void *user);
 int http_server_set_gate(struct http_server *srv, http_gate_fn gate, void *user);
 
+/* Copies onto dst every route of src whose pattern starts with prefix (same handler, user
+ * and body limit), registered on src so far: a second face serving the very same handlers
+ * (the console serves the admin API to a browser session), with its own listener and gate.
+ * Returns IOTSEC_ERR_CONFLICT when dst already has one of them, IOTSEC_ERR_STATE after
+ * dst's start. */
+int http_server_route_copy(struct http_server *dst, const struct http_server *src,
+                           const char *prefix);
+
 /* Binds every listener once and starts the threads. Returns IOTSEC_ERR_ADDRINUSE when another
  * socket (this process's or another's) listens on a listener's address, IOTSEC_ERR_IO when a
  * socket cannot be bound otherwise; the server is then stopped and can only be freed. */
@@ -177,6 +185,13 @@ const char *http_request_id(const struct http_request *req);
 /* The route's pattern ("" before routing). */
 const char *http_request_route(const struct http_request *req);
 enum http_protocol http_request_protocol(const struct http_request *req);
+/* Who made the request, as the server's gate authenticated them (an operator account's
+ * name, "admin" for the instance's admin certificate): the name audits record. NULL when no
+ * gate named anyone. Set by the gate only (before the handler), at most
+ * HTTP_PRINCIPAL_MAX - 1 bytes (longer names are refused: IOTSEC_ERR_INVALID). */
+#define HTTP_PRINCIPAL_MAX 64
+const char *http_request_principal(const struct http_request *req);
+int http_request_set_principal(struct http_request *req, const char *name);
 /* The worker that runs the request, 0..workers-1, and its loop (for timers: a handler may
  * schedule work on its own loop and answer later without blocking it). */
 unsigned http_request_worker(const struct http_request *req);

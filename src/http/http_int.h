@@ -181,6 +181,7 @@ struct http_request {
     unsigned n_qparams;
     bool query_parsed;
     char id[17];
+    char principal[HTTP_PRINCIPAL_MAX]; /* who, as the server's gate named them; "" */
     uint64_t start_us;
 
     /* the answer */

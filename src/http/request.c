@@ -347,6 +347,20 @@ const char *http_request_route(const struct http_request *req)
     return req->route ? req->route->pattern : "";
 }
 
+const char *http_request_principal(const struct http_request *req)
+{
+    return req->principal[0] ? req->principal : NULL;
+}
+
+int http_request_set_principal(struct http_request *req, const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n >= sizeof(req->principal))
+        return IOTSEC_ERR_INVALID;
+    memcpy(req->principal, name, n + 1);
+    return IOTSEC_OK;
+}
+
 enum http_protocol http_request_protocol(const struct http_request *req)
 {
     return req->conn->proto ? req->conn->proto->id : HTTP_PROTO_1_1;

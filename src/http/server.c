@@ -141,6 +141,27 @@ int http_server_set_gate(struct http_server *srv, http_gate_fn gate, void *user)
     return IOTSEC_OK;
 }
 
+int http_server_route_copy(struct http_server *dst, const struct http_server *src,
+                           const char *prefix)
+{
+    if (dst->started)
+        return IOTSEC_ERR_STATE;
+    size_t plen = strlen(prefix);
+    for (unsigned i = 0; i < src->router.n; i++) {
+        const struct route *rt = src->router.routes[i];
+        if (strncmp(rt->pattern, prefix, plen) != 0)
+            continue;
+        int rc = hrouter_add(&dst->router, rt->method, rt->pattern, rt->handler, rt->user);
+        if (rc != IOTSEC_OK)
+            return rc;
+        if (rt->max_body) {
+            dst->router.routes[dst->router.n - 1]->max_body = rt->max_body;
+            dst->router.any_limit = true;
+        }
+    }
+    return IOTSEC_OK;
+}
+
 int http_server_route(struct http_server *srv, const char *method, const char *pattern,
                       http_handler_fn handler, void *user)
 {

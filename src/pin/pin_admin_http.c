@@ -1,7 +1,7 @@
 /* The operator's side of PINs (admin face, pinned admin certificate):
  *   PUT  /admin/v1/subscribers/{supi}/pin-roles   {"gateway":bool, "manager":bool}
  *   GET  /admin/v1/subscribers/{supi}/pin-roles
- *   GET  /admin/v1/pins                           every PIN
+ *   GET  /admin/v1/pins[?owner=]                  every PIN (of an owner)
  *   GET  /admin/v1/pins/{pinId}                   one, with its gateways and elements
  *   DELETE /admin/v1/pins/{pinId}                 revokes every PINE of it at once
  * Writes wait for their commit (store_write_sync): the admin face has its own worker and these
@@ -12,10 +12,13 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "crypto/supi.h"
+#include "http/query.h"
 #include "pin/pin_int.h"
 
 static bool admin_ok(struct http_request *req, struct pin *p)
 {
+    if (http_request_principal(req) != NULL) /* named by the face's gate (account.h) */
+        return true;
     const struct http_peer *peer = http_request_peer(req);
     if (peer->has_cert && strcmp(peer->cert_sha256_hex, p->admin_fp) == 0)
         return true;
@@ -100,10 +103,14 @@ static void add_net(const struct pin_net *n, void *ctx)
 static void handle_list(struct http_request *req, void *user)
 {
     struct pin *p = user;
-    if (!admin_ok(req, p))
+    static const struct http_qspec spec[] = {
+        {.name = "owner", .type = HTTP_Q_STR, .reason = "an owner (1..256 characters)"},
+    };
+    struct http_qval q[1];
+    if (!admin_ok(req, p) || !http_query_parse(req, spec, 1, q))
         return;
     json_t *arr = json_array();
-    int rc = pin_net_list(p->store, NULL, 10000, add_net, arr);
+    int rc = pin_net_list(p->store, q[0].s, 10000, add_net, arr);
     if (rc != IOTSEC_OK) {
         json_decref(arr);
         pin_failed(req, rc);

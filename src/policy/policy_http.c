@@ -1,6 +1,8 @@
 /* The policy's admin face: the policy document, the audit of actions, the open throttles
  * for the UPF, and the operator's release of a quarantined device. Writes are store jobs
- * answered from their done callback (the admin loop never waits on the disk). */
+ * answered from their done callback (the admin loop never waits on the disk).
+ *   GET /admin/v1/policy/actions[?supi=&after=&limit=]   {"actions": [...], "next"}
+ *   GET /admin/v1/devices/{supi}/actions[?after=]        (limit 1000 when absent) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +11,14 @@
 #include "base/err.h"
 #include "crypto/supi.h"
 #include "http/http.h"
+#include "http/query.h"
 #include "policy/policy_int.h"
 #include "subscriber/subscriber.h"
 
 static bool admin_ok(struct http_request *req, struct policy_service *ps)
 {
+    if (http_request_principal(req) != NULL) /* named by the face's gate (account.h) */
+        return true;
     const struct http_peer *peer = http_request_peer(req);
     if (peer->has_cert &&
         strcmp(peer->cert_sha256_hex, policy_service_options(ps)->admin_cert_sha256) == 0)
@@ -136,30 +141,38 @@ static void record_json(const struct policy_record *r, void *ctx)
     json_array_append_new(ctx, o);
 }
 
+static bool supi_ok(const char *s)
+{
+    struct supi parsed;
+    return supi_parse(s, &parsed) == IOTSEC_OK;
+}
+
 static void handle_actions(struct http_request *req, void *user)
 {
     struct policy_service *ps = user;
     if (!admin_ok(req, ps))
         return;
-    const char *supi = http_request_query_param(req, "supi");
-    const char *after = http_request_query_param(req, "after");
-    char *end = NULL;
-    long long a = after ? strtoll(after, &end, 10) : 0;
-    struct supi s;
-    if ((after && (*end != '\0' || a < 0)) || (supi && supi_parse(supi, &s) != IOTSEC_OK)) {
-        struct http_invalid_param ip = {after && (*end != '\0' || a < 0) ? "after" : "supi",
-                                        "a row id (integer >= 0), or a SUPI"};
-        http_respond_problem(req, 400, NULL, "invalid query", "INVALID_QUERY_PARAM", &ip, 1);
+    static const struct http_qspec spec[] = {
+        HTTP_QSPEC_AFTER_ID,
+        HTTP_QSPEC_LIMIT,
+        {.name = "supi", .type = HTTP_Q_STR, .valid = supi_ok, .reason = "a SUPI"},
+    };
+    struct http_qval q[3];
+    if (!http_query_parse(req, spec, 3, q))
         return;
-    }
+    const char *supi = q[2].s;
+    long long a = q[0].i;
+    size_t limit = q[1].set ? (size_t)q[1].i : HTTP_QUERY_LIMIT_MAX; /* 1000 before paging */
     json_t *arr = json_array();
-    if (policy_store_list(policy_service_options(ps)->store, supi, a, 1000, record_json, arr) !=
+    if (policy_store_list(policy_service_options(ps)->store, supi, a, limit, record_json, arr) !=
         IOTSEC_OK) {
         json_decref(arr);
         http_respond_problem(req, 500, NULL, "the audit could not be read", NULL, NULL, 0);
         return;
     }
-    http_respond_json(req, 200, json_pack("{s:o}", "actions", arr));
+    size_t n = json_array_size(arr);
+    json_t *last = n ? json_object_get(json_array_get(arr, n - 1), "id") : NULL;
+    http_respond_page(req, "actions", arr, limit, json_incref(last));
 }
 
 static void handle_throttles(struct http_request *req, void *user)
@@ -258,7 +271,12 @@ static bool operator_body(struct http_request *req, struct policy_operator_job *
     /* Who: the certificate that authenticated (the admin face pins it), and the name the
      * operator gave, if any. */
     const char *fp = http_request_peer(req)->cert_sha256_hex;
-    if (by)
+    const char *who = http_request_principal(req);
+    if (who && strcmp(who, "admin") != 0) { /* an operator's account: the person */
+        snprintf(j->principal, sizeof(j->principal), "%s", who);
+        snprintf(j->actor, sizeof(j->actor), "%s", who);
+    }
+    else if (by)
         snprintf(j->principal, sizeof(j->principal), "%s (admin-cert:%.16s)", by, fp);
     else
         snprintf(j->principal, sizeof(j->principal), "admin-cert:%.16s", fp);
@@ -341,18 +359,17 @@ static void handle_device_actions(struct http_request *req, void *user)
     struct policy_service *ps = user;
     if (!admin_ok(req, ps))
         return;
+    static const struct http_qspec spec[] = {HTTP_QSPEC_AFTER_ID};
+    struct http_qval q[1];
     const char *supi = http_request_param(req, "supi");
-    const char *after = http_request_query_param(req, "after");
-    char *end = NULL;
-    long long a = after ? strtoll(after, &end, 10) : 0;
-    struct supi s;
-    if (supi == NULL || supi_parse(supi, &s) != IOTSEC_OK || (after && (*end != '\0' || a < 0))) {
-        struct http_invalid_param ip = {supi && supi_parse(supi, &s) == IOTSEC_OK ? "after"
-                                                                                  : "supi",
-                                        "a SUPI; after: a row id"};
+    if (supi == NULL || !supi_ok(supi)) {
+        struct http_invalid_param ip = {"supi", "a SUPI"};
         http_respond_problem(req, 400, NULL, "invalid request", "INVALID_PARAM", &ip, 1);
         return;
     }
+    if (!http_query_parse(req, spec, 1, q))
+        return;
+    long long a = q[0].i;
     struct subscription sub;
     struct store *store = policy_service_options(ps)->store;
     if (subscriber_get(store, supi, &sub) != IOTSEC_OK) {

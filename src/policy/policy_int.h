@@ -33,7 +33,8 @@ struct policy_operator_job {
     int64_t now;
     char principal[POLICY_PRINCIPAL_MAX];
     char reason[POLICY_REASON_MAX];
-    int sub_rc; /* the subscriber op's result */
+    char actor[64]; /* the subscription's event log: an operator account's name; "": "admin" */
+    int sub_rc;     /* the subscriber op's result */
 };
 int policy_store_operator(struct store_conn *conn, void *arg);
 /* arg: a struct policy_save_job. */

@@ -201,7 +201,7 @@ int policy_store_operator(struct store_conn *conn, void *arg)
     struct sub_op op = {.kind = SUB_OP_EVENT,
                         .event = oj->quarantine ? SUB_EV_QUARANTINE : SUB_EV_RELEASE,
                         .now = oj->now,
-                        .actor = "admin"};
+                        .actor = oj->actor[0] ? oj->actor : "admin"};
     snprintf(op.supi, sizeof(op.supi), "%s", oj->supi);
     oj->sub_rc = sub_op_run(conn, &op);
     if (oj->sub_rc != IOTSEC_OK)

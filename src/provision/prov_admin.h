@@ -29,7 +29,7 @@ struct adm_job {
     int err_status;
     const char *err_cause;
     char err_param[48];
-    char err_detail[160];
+    char err_detail[200];
 };
 
 struct adm_job *adm_job_new(struct http_request *req, struct provision *p, adm_run_fn run,
@@ -45,6 +45,8 @@ bool adm_admin_ok(struct http_request *req, const struct provision *p);
 void prov_h_enr_add(struct http_request *req, void *user);
 void prov_h_enr_list(struct http_request *req, void *user);
 void prov_h_enr_show(struct http_request *req, void *user);
+void prov_h_enr_update(struct http_request *req, void *user);
+void prov_h_enr_delete(struct http_request *req, void *user);
 void prov_h_enr_action(struct http_request *req, void *user);
 void prov_h_activations(struct http_request *req, void *user);
 void prov_h_owner_add(struct http_request *req, void *user);
@@ -55,5 +57,7 @@ void prov_h_transfer(struct http_request *req, void *user);
 void prov_h_accept(struct http_request *req, void *user);
 struct http_server;
 int prov_audit_routes(struct provision *p, struct http_server *adm);
+/* GET lists and shows of manufacturers, gateways, owners, activations (prov_list_http.c). */
+int prov_list_routes(struct provision *p, struct http_server *adm);
 
 #endif

@@ -7,69 +7,7 @@
 #include "base/err.h"
 #include "provision/prov_admin_store.h"
 
-/* ---- devices ---- */
-
-#define DEVICE_COLS                                                                                \
-    "reg_id, enrollment_id, coalesce(supi, ''), owner, account, state, cred_version, confirmed,"     \
-    " coalesce(pend_version, 0), id"
-
-static void device_row(struct store_stmt *st, struct prov_device_row *d)
-{
-    d->reg_id = store_col_text(st, 0);
-    d->enrollment = store_col_int64(st, 1);
-    d->supi = store_col_text(st, 2);
-    d->owner = store_col_text(st, 3);
-    d->account = store_col_is_null(st, 4) ? NULL : store_col_text(st, 4);
-    d->state = store_col_text(st, 5);
-    d->cred_version = store_col_int64(st, 6);
-    d->confirmed = store_col_int(st, 7);
-    d->waiting_version = store_col_int64(st, 8);
-    d->id = store_col_int64(st, 9);
-}
-
-int prov_devices_list(struct store *s, int64_t after, int64_t limit, prov_device_fn fn, void *ctx)
-{
-    struct store_conn *c;
-    struct store_stmt *st;
-    int rc = store_reader_get(s, &c);
-    if (rc == IOTSEC_OK)
-        rc = store_stmt(c,
-                        "SELECT " DEVICE_COLS " FROM prov_registrations WHERE id > ? ORDER BY id"
-                        " LIMIT ?",
-                        &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_int64(st, 1, after);
-    store_bind_int64(st, 2, limit);
-    struct prov_device_row d;
-    while (store_step(st) == STORE_ROW) {
-        device_row(st, &d);
-        fn(&d, ctx);
-    }
-    store_reset(st);
-    return IOTSEC_OK;
-}
-
-int prov_device_find(struct store *s, const char *reg_id, prov_device_fn fn, void *ctx)
-{
-    struct store_conn *c;
-    struct store_stmt *st;
-    int rc = store_reader_get(s, &c);
-    if (rc == IOTSEC_OK)
-        rc = store_stmt(c, "SELECT " DEVICE_COLS " FROM prov_registrations WHERE reg_id = ?", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    store_bind_text(st, 1, reg_id, -1);
-    rc = IOTSEC_ERR_NOTFOUND;
-    if (store_step(st) == STORE_ROW) {
-        struct prov_device_row d;
-        device_row(st, &d);
-        fn(&d, ctx);
-        rc = IOTSEC_OK;
-    }
-    store_reset(st);
-    return rc;
-}
+/* ---- devices (lists: prov_list_store.c) ---- */
 
 int prov_history_each(struct store *s, const char *reg_id, prov_history_fn fn, void *ctx)
 {
@@ -128,21 +66,6 @@ int prov_manufacturer_insert(struct store_conn *c, const char *name, const char 
     return store_step_id(c, st, id);
 }
 
-int prov_manufacturers_each(struct store *s, prov_manufacturer_fn fn, void *ctx)
-{
-    struct store_conn *c;
-    struct store_stmt *st;
-    int rc = store_reader_get(s, &c);
-    if (rc == IOTSEC_OK)
-        rc = store_stmt(c, "SELECT id, name, ca_sha256 FROM prov_manufacturers ORDER BY id", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    while (store_step(st) == STORE_ROW)
-        fn(store_col_int64(st, 0), store_col_text(st, 1), store_col_text(st, 2), ctx);
-    store_reset(st);
-    return IOTSEC_OK;
-}
-
 /* ---- gateways ---- */
 
 int prov_gateway_insert(struct store_conn *c, const char *name, const char *cert_sha256,
@@ -199,8 +122,9 @@ int prov_enrollment_insert(struct store_conn *c, const struct prov_enrollment *e
                    "INSERT INTO prov_enrollments(kind, attestation, manufacturer_id, reg_id,"
                    " cert_sha256, serial, enabled, owner, supi_first, supi_last, service,"
                    " lifetime_s, reprovision, quota, rate_per_s, requires_activation,"
-                   " routing_ind, created_at, max_cred_age_s)"
-                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                   " routing_ind, created_at, max_cred_age_s, name)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                   " RETURNING id",
                    &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -230,6 +154,8 @@ int prov_enrollment_insert(struct store_conn *c, const struct prov_enrollment *e
     store_bind_int64(st, 18, now);
     if (e->max_cred_age_s)
         store_bind_int64(st, 19, e->max_cred_age_s);
+    if (e->name[0])
+        store_bind_text(st, 20, e->name, -1);
     return store_step_id(c, st, id);
 }
 
@@ -244,25 +170,6 @@ int prov_enrollment_group_key_set(struct store_conn *c, int64_t id, const uint8_
     store_bind_int64(st, 2, id);
     int s = store_step(st);
     return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
-}
-
-int prov_enrollments_each(struct store *s, prov_enrollment_fn fn, void *ctx)
-{
-    struct store_conn *c;
-    struct store_stmt *st;
-    int rc = store_reader_get(s, &c);
-    if (rc == IOTSEC_OK)
-        rc = store_stmt(
-            c, "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments ORDER BY id LIMIT 1000", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    while (store_step(st) == STORE_ROW) {
-        struct prov_enrollment e;
-        prov_enrollment_row(st, &e);
-        fn(&e, ctx);
-    }
-    store_reset(st);
-    return IOTSEC_OK;
 }
 
 int prov_enrollment_get(struct store *s, int64_t id, struct prov_enrollment *e)
@@ -282,4 +189,105 @@ int prov_enrollment_set_enabled(struct store_conn *c, int64_t id, bool enabled)
     store_bind_int64(st, 2, id);
     int s = store_step(st);
     return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
+}
+
+int prov_enrollment_get_by_name(struct store *s, const char *name, struct prov_enrollment *e)
+{
+    struct store_conn *c;
+    struct store_stmt *st;
+    int rc = store_reader_get(s, &c);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(c, "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments WHERE name = ?",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, name, -1);
+    int step = store_step(st);
+    if (step == STORE_ROW)
+        prov_enrollment_row(st, e);
+    store_reset(st);
+    return step == STORE_ROW    ? IOTSEC_OK
+           : step == STORE_DONE ? IOTSEC_ERR_NOTFOUND
+                                : store_error(c, step);
+}
+
+int prov_enrollment_overlap(struct store_conn *c, const char *first, const char *last,
+                            int64_t except, struct prov_enrollment *other)
+{
+    /* Ranges are "imsi-" + digits of one length, so text order is numeric order. */
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments"
+                        " WHERE id <> ?1 AND length(supi_first) = length(?2)"
+                        " AND supi_first <= ?3 AND supi_last >= ?2 ORDER BY id LIMIT 1",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_int64(st, 1, except);
+    store_bind_text(st, 2, first, -1);
+    store_bind_text(st, 3, last, -1);
+    int step = store_step(st);
+    if (step == STORE_ROW)
+        prov_enrollment_row(st, other);
+    store_reset(st);
+    return step == STORE_ROW    ? IOTSEC_ERR_CONFLICT
+           : step == STORE_DONE ? IOTSEC_OK
+                                : store_error(c, step);
+}
+
+int prov_enrollment_update(struct store_conn *c, const struct prov_enrollment *e)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        "UPDATE prov_enrollments SET name = ?, enabled = ?, lifetime_s = ?,"
+                        " reprovision = ?, quota = ?, rate_per_s = ?, requires_activation = ?,"
+                        " max_cred_age_s = ?, owner = ? WHERE id = ?",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, e->name[0] ? e->name : NULL, -1);
+    store_bind_int(st, 2, e->enabled);
+    store_bind_int64(st, 3, e->lifetime_s);
+    store_bind_text(st, 4, prov_reprovision_name(e->reprovision), -1);
+    if (e->quota)
+        store_bind_int64(st, 5, e->quota);
+    if (e->rate_per_s)
+        store_bind_int64(st, 6, e->rate_per_s);
+    store_bind_int(st, 7, e->requires_activation);
+    if (e->max_cred_age_s)
+        store_bind_int64(st, 8, e->max_cred_age_s);
+    store_bind_text(st, 9, e->owner, -1);
+    store_bind_int64(st, 10, e->id);
+    int step = store_step(st);
+    if (step != STORE_DONE)
+        return store_error(c, step);
+    return store_changes(c) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
+}
+
+int prov_enrollment_delete(struct store_conn *c, int64_t id, int64_t *registrations)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(c, "SELECT count(*) FROM prov_registrations WHERE enrollment_id = ?", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_int64(st, 1, id);
+    int step = store_step(st);
+    *registrations = step == STORE_ROW ? store_col_int64(st, 0) : 0;
+    store_reset(st);
+    if (step != STORE_ROW)
+        return store_error(c, step);
+    if (*registrations > 0) /* its devices' history and SUPIs hang on it */
+        return IOTSEC_ERR_STATE;
+    static const char *const sql[] = {
+        "DELETE FROM prov_gateway_enrollments WHERE enrollment_id = ?",
+        "DELETE FROM prov_enrollments WHERE id = ?",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        if ((rc = store_stmt(c, sql[i], &st)) != IOTSEC_OK)
+            return rc;
+        store_bind_int64(st, 1, id);
+        if ((step = store_step(st)) != STORE_DONE)
+            return store_error(c, step);
+    }
+    return store_changes(c) == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
 }

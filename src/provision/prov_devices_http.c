@@ -1,4 +1,9 @@
-/* Onboarded devices on the admin face: list, show (with the subscription's state and the
+/* Onboarded devices on the admin face:
+ *   GET  /admin/v1/devices[?enrollment=&state=onboarded|revoked&owner=&account=&confirmed=
+ *                          &after=&limit=]           {"devices": [...], "next"}
+ *   GET  /admin/v1/devices/{id}                      by registration id
+ *   POST /admin/v1/devices/{id}/rotate
+ * List, show (with the subscription's state and the
  * registration's history), and rotation staged for the device (also reached from the
  * subscriber API's rotate through provision_ota_rotate). */
 #include <stdio.h>
@@ -8,11 +13,10 @@
 
 #include "base/err.h"
 #include "http/http.h"
+#include "http/query.h"
 #include "provision/prov_admin.h"
 #include "provision/prov_admin_store.h"
 #include "subscriber/subscriber.h"
-
-#define LIST_MAX 1000
 
 /* ---- devices ---- */
 
@@ -41,22 +45,46 @@ static void list_one(const struct prov_device_row *d, void *ctx)
     l->last = d->id;
 }
 
+static bool owner_ok(const char *s)
+{
+    return prov_id_valid(s, strlen(s));
+}
+
+/* ?enrollment=&state=onboarded|revoked&owner=&account=&confirmed=&after=&limit= */
 void prov_h_dev_list(struct http_request *req, void *user)
 {
     struct provision *p = user;
-    if (!adm_admin_ok(req, p))
+    static const char *const states[] = {"onboarded", "revoked", NULL};
+    static const struct http_qspec spec[] = {
+        HTTP_QSPEC_AFTER_ID,
+        HTTP_QSPEC_LIMIT,
+        {.name = "enrollment",
+         .type = HTTP_Q_INT,
+         .min = 1,
+         .max = INT64_MAX,
+         .reason = "an enrollment id"},
+        {.name = "state", .type = HTTP_Q_ENUM, .values = states, .reason = "onboarded or revoked"},
+        {.name = "owner",
+         .type = HTTP_Q_STR,
+         .max = PROV_OWNER_MAX,
+         .valid = owner_ok,
+         .reason = "an owner's name"},
+        {.name = "account", .type = HTTP_Q_STR, .max = PROV_OWNER_MAX, .reason = "an account name"},
+        {.name = "confirmed", .type = HTTP_Q_BOOL, .reason = "true or false"},
+    };
+    struct http_qval q[7];
+    if (!adm_admin_ok(req, p) || !http_query_parse(req, spec, 7, q))
         return;
-    const char *after = http_request_query_param(req, "after");
-    const char *limit = http_request_query_param(req, "limit");
-    long long a = after ? atoll(after) : 0, l = limit ? atoll(limit) : 100;
-    if (l <= 0 || l > LIST_MAX)
-        l = LIST_MAX;
+    struct prov_device_filter f = {q[2].i, q[3].s, q[4].s, q[5].s, q[6].set ? (int)q[6].i : -1};
+    size_t limit = http_query_limit(&q[1]);
     struct dev_list dl = {json_array(), 0};
-    prov_devices_list(p->store, a, l, list_one, &dl);
-    json_t *o = json_pack("{s:o}", "devices", dl.arr);
-    if ((long long)json_array_size(dl.arr) == l)
-        json_object_set_new(o, "next", json_integer(dl.last));
-    http_respond_json(req, 200, o);
+    int rc = prov_devices_list(p->store, &f, q[0].i, (int64_t)limit, list_one, &dl);
+    if (rc != IOTSEC_OK) {
+        json_decref(dl.arr);
+        http_respond_error(req, rc, "devices");
+        return;
+    }
+    http_respond_page(req, "devices", dl.arr, limit, json_integer(dl.last));
 }
 
 static void show_one(const struct prov_device_row *d, void *ctx)
@@ -77,7 +105,7 @@ static void history_one(const char *event, const char *detail, int64_t at, void 
 void prov_h_dev_show(struct http_request *req, void *user)
 {
     struct provision *p = user;
-    if (!adm_admin_ok(req, p))
+    if (!adm_admin_ok(req, p) || !http_query_parse(req, NULL, 0, NULL))
         return;
     const char *id = http_request_param(req, "id");
     json_t *o = NULL;

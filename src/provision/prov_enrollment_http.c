@@ -1,6 +1,17 @@
-/* Enrollments on the admin face: create (validating every field before anything is
- * written), list, show, enable/disable. A derived-key group key is sealed at rest, bound to
- * its row; when iotsecd generates it, the 201 answer is the only place it ever appears. */
+/* Enrollments on the admin face:
+ *   POST   /admin/v1/enrollments                   create; 409 naming an enrollment whose
+ *                                                  SUPI range overlaps
+ *   GET    /admin/v1/enrollments[?owner=&kind=individual|group&enabled=&manufacturer=&name=
+ *                               &after=&limit=]    {"enrollments": [...], "next"}
+ *   GET    /admin/v1/enrollments/{id}              by id or by name
+ *   PATCH  /admin/v1/enrollments/{id}              name, enabled, owner, credential_lifetime_s,
+ *                                                  max_credential_age_s, quota, rate_per_s,
+ *                                                  requires_activation, reprovision
+ *   DELETE /admin/v1/enrollments/{id}              409 while devices are registered under it
+ *   POST   /admin/v1/enrollments/{id}/{action}     enable, disable
+ * Create validates every field before anything is written. A derived-key group key is sealed
+ * at rest, bound to its row; when iotsecd generates it, the 201 answer is the only place it
+ * ever appears. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +20,7 @@
 #include "crypto/ct.h"
 #include "crypto/rand.h"
 #include "http/http.h"
+#include "http/query.h"
 #include "provision/prov_admin.h"
 #include "provision/prov_admin_store.h"
 
@@ -39,6 +51,8 @@ static json_t *enrollment_json(const struct prov_enrollment *e)
         json_object_set_new(o, "rate_per_s", json_integer(e->rate_per_s));
     if (e->max_cred_age_s)
         json_object_set_new(o, "max_credential_age_s", json_integer(e->max_cred_age_s));
+    if (e->name[0])
+        json_object_set_new(o, "name", json_string(e->name));
     return o;
 }
 
@@ -98,6 +112,12 @@ static bool id_ok(const char *s)
     return prov_id_valid(s, strlen(s));
 }
 
+/* A name is told from an id in a path by holding something other than digits. */
+static bool name_ok(const char *s)
+{
+    return id_ok(s) && strlen(s) <= PROV_NAME_MAX && strspn(s, "0123456789") < strlen(s);
+}
+
 static bool hex_ok(const char *s)
 {
     for (; *s; s++)
@@ -136,6 +156,10 @@ static const char *validate(json_t *o, struct enr_in *in, uint8_t *key, size_t *
     *reason = "a string of allowed characters and length";
     if (!opt_str(o, "registration_id", e->reg_id, sizeof(e->reg_id), id_ok))
         return "registration_id";
+    *reason = "1..64 visible ASCII characters, not only digits";
+    if (!opt_str(o, "name", e->name, sizeof(e->name), name_ok))
+        return "name";
+    *reason = "a string of allowed characters and length";
     if (!opt_str(o, "cert_sha256", e->cert_sha256, sizeof(e->cert_sha256), hex_ok) ||
         (e->cert_sha256[0] && strlen(e->cert_sha256) != 64))
         return "cert_sha256";
@@ -213,6 +237,15 @@ static const char *validate(json_t *o, struct enr_in *in, uint8_t *key, size_t *
     return NULL;
 }
 
+static void overlap_fail(struct adm_job *a, const struct prov_enrollment *other)
+{
+    char detail[256];
+    snprintf(detail, sizeof(detail), "the SUPI range overlaps enrollment %lld%s%s%s (%s..%s)",
+             (long long)other->id, other->name[0] ? " (" : "", other->name,
+             other->name[0] ? ")" : "", other->supi_first, other->supi_last);
+    adm_fail(a, 409, "SUPI_RANGE_OVERLAP", "supi_range", detail);
+}
+
 static int run_enr_add(struct store_conn *c, struct adm_job *a)
 {
     struct enr_in *in = a->extra;
@@ -226,7 +259,15 @@ static int run_enr_add(struct store_conn *c, struct adm_job *a)
             return IOTSEC_ERR_NOTFOUND;
         }
     }
-    if ((rc = prov_enrollment_insert(c, e, in->service, a->now, &e->id)) != IOTSEC_OK)
+    struct prov_enrollment other;
+    if ((rc = prov_enrollment_overlap(c, e->supi_first, e->supi_last, 0, &other)) != IOTSEC_OK) {
+        if (rc == IOTSEC_ERR_CONFLICT)
+            overlap_fail(a, &other);
+        return rc;
+    }
+    if ((rc = prov_enrollment_insert(c, e, in->service, a->now, &e->id)) == IOTSEC_ERR_CONFLICT)
+        adm_fail(a, 409, "NAME_TAKEN", "name", "an enrollment has this name already");
+    if (rc != IOTSEC_OK)
         return rc;
     if (a->secret_len) {
         uint8_t env[PROV_GROUP_KEY_MAX + SEAL_OVERHEAD];
@@ -282,19 +323,53 @@ void prov_h_enr_add(struct http_request *req, void *user)
     adm_submit(a);
 }
 
-static void enr_one(const struct prov_enrollment *e, void *ctx)
+struct enr_page {
+    json_t *arr;
+    int64_t last;
+};
+
+static void enr_item(const struct prov_enrollment *e, void *ctx)
 {
-    json_array_append_new(ctx, enrollment_json(e));
+    struct enr_page *pg = ctx;
+    json_array_append_new(pg->arr, enrollment_json(e));
+    pg->last = e->id;
+}
+
+static bool owner_ok(const char *s)
+{
+    return id_ok(s);
 }
 
 void prov_h_enr_list(struct http_request *req, void *user)
 {
     struct provision *p = user;
-    if (!adm_admin_ok(req, p))
+    static const char *const kinds[] = {"individual", "group", NULL};
+    static const struct http_qspec spec[] = {
+        HTTP_QSPEC_AFTER_ID,
+        HTTP_QSPEC_LIMIT,
+        {.name = "owner", .type = HTTP_Q_STR, .max = PROV_OWNER_MAX, .valid = owner_ok,
+         .reason = "an owner's name"},
+        {.name = "kind", .type = HTTP_Q_ENUM, .values = kinds, .reason = "individual or group"},
+        {.name = "enabled", .type = HTTP_Q_BOOL, .reason = "true or false"},
+        {.name = "manufacturer", .type = HTTP_Q_INT, .min = 1, .max = INT64_MAX,
+         .reason = "a manufacturer id"},
+        {.name = "name", .type = HTTP_Q_STR, .max = PROV_NAME_MAX, .valid = name_ok,
+         .reason = "an enrollment's name"},
+    };
+    struct http_qval q[7];
+    if (!adm_admin_ok(req, p) || !http_query_parse(req, spec, 7, q))
         return;
-    json_t *arr = json_array();
-    prov_enrollments_each(p->store, enr_one, arr);
-    http_respond_json(req, 200, json_pack("{s:o}", "enrollments", arr));
+    struct prov_enrollment_filter f = {q[2].s, q[3].s, q[6].s, q[4].set ? (int)q[4].i : -1,
+                                       q[5].i};
+    size_t limit = http_query_limit(&q[1]);
+    struct enr_page pg = {json_array(), 0};
+    int rc = prov_enrollments_list(p->store, &f, q[0].i, (int64_t)limit, enr_item, &pg);
+    if (rc != IOTSEC_OK) {
+        json_decref(pg.arr);
+        http_respond_error(req, rc, "enrollments");
+        return;
+    }
+    http_respond_page(req, "enrollments", pg.arr, limit, json_integer(pg.last));
 }
 
 static int64_t id_param(struct http_request *req)
@@ -305,18 +380,154 @@ static int64_t id_param(struct http_request *req)
     return s && *end == '\0' && v > 0 ? v : 0;
 }
 
+/* The enrollment {id} names, by id or by name; false after answering. */
+static bool find_enrollment(struct http_request *req, struct provision *p,
+                            struct prov_enrollment *e)
+{
+    const char *s = http_request_param(req, "id");
+    int64_t id = id_param(req);
+    int rc = id            ? prov_enrollment_get(p->store, id, e)
+             : name_ok(s) ? prov_enrollment_get_by_name(p->store, s, e)
+                          : IOTSEC_ERR_NOTFOUND;
+    if (rc == IOTSEC_OK)
+        return true;
+    if (rc == IOTSEC_ERR_NOTFOUND)
+        http_respond_problem(req, 404, NULL, "no such enrollment", "ENROLLMENT_NOT_FOUND", NULL,
+                             0);
+    else
+        http_respond_error(req, rc, "enrollment");
+    return false;
+}
+
 void prov_h_enr_show(struct http_request *req, void *user)
 {
     struct provision *p = user;
-    if (!adm_admin_ok(req, p))
-        return;
     struct prov_enrollment e;
-    int64_t id = id_param(req);
-    if (id && prov_enrollment_get(p->store, id, &e) == IOTSEC_OK)
+    if (adm_admin_ok(req, p) && http_query_parse(req, NULL, 0, NULL) &&
+        find_enrollment(req, p, &e))
         http_respond_json(req, 200, enrollment_json(&e));
-    else
-        http_respond_problem(req, 404, NULL, "no such enrollment", "ENROLLMENT_NOT_FOUND", NULL,
-                             0);
+}
+
+/* ---- update and delete ---- */
+
+/* Applies the body's fields to e; the offending field, or NULL. */
+static const char *apply_patch(json_t *o, struct prov_enrollment *e, const char **reason)
+{
+    static const char *const mutable[] = {"name", "enabled", "owner", "credential_lifetime_s",
+                                          "max_credential_age_s", "quota", "rate_per_s",
+                                          "requires_activation", "reprovision", NULL};
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v) {
+        const char *const *m = mutable;
+        while (*m && strcmp(*m, key) != 0)
+            m++;
+        *reason = "not a field that can change (create a new enrollment instead)";
+        if (*m == NULL)
+            return key;
+    }
+    *reason = "1..64 visible ASCII characters, not only digits; null removes it";
+    if (json_is_null(json_object_get(o, "name")))
+        e->name[0] = '\0';
+    else if (!opt_str(o, "name", e->name, sizeof(e->name), name_ok))
+        return "name";
+    *reason = "a string of allowed characters and length";
+    if (!opt_str(o, "owner", e->owner, sizeof(e->owner), id_ok))
+        return "owner";
+    *reason = "an integer in range";
+    if (!opt_int(o, "credential_lifetime_s", &e->lifetime_s, 60, 100LL * 365 * 24 * 3600))
+        return "credential_lifetime_s";
+    if (!opt_int(o, "max_credential_age_s", &e->max_cred_age_s, 0, 100LL * 365 * 24 * 3600))
+        return "max_credential_age_s";
+    if (!opt_int(o, "quota", &e->quota, 0, INT64_MAX))
+        return "quota";
+    if (!opt_int(o, "rate_per_s", &e->rate_per_s, 0, 1000000))
+        return "rate_per_s";
+    *reason = "true or false";
+    if (!opt_bool(o, "enabled", &e->enabled))
+        return "enabled";
+    if (!opt_bool(o, "requires_activation", &e->requires_activation))
+        return "requires_activation";
+    const char *rp = json_string_value(json_object_get(o, "reprovision"));
+    *reason = "keep, reset or never";
+    if (json_object_get(o, "reprovision") && prov_reprovision_parse(rp, &e->reprovision))
+        return "reprovision";
+    return NULL;
+}
+
+static int run_enr_update(struct store_conn *c, struct adm_job *a)
+{
+    struct prov_enrollment *e = a->extra;
+    int rc = prov_enrollment_update(c, e);
+    if (rc == IOTSEC_ERR_CONFLICT)
+        adm_fail(a, 409, "NAME_TAKEN", "name", "an enrollment has this name already");
+    else if (rc == IOTSEC_ERR_NOTFOUND)
+        adm_fail(a, 404, "ENROLLMENT_NOT_FOUND", NULL, "no such enrollment");
+    if (rc == IOTSEC_OK && (rc = prov_enrollment_load(c, e->id, e)) == IOTSEC_OK)
+        a->out = enrollment_json(e);
+    return rc;
+}
+
+static void free_extra(struct adm_job *a)
+{
+    free(a->extra);
+}
+
+void prov_h_enr_update(struct http_request *req, void *user)
+{
+    struct provision *p = user;
+    struct prov_enrollment *e = calloc(1, sizeof(*e));
+    if (e == NULL) {
+        http_respond_error(req, IOTSEC_ERR_NOMEM, "provisioning");
+        return;
+    }
+    json_t *o = NULL;
+    if (!adm_admin_ok(req, p) || !find_enrollment(req, p, e) || (o = adm_body(req)) == NULL) {
+        free(e);
+        return;
+    }
+    const char *reason = NULL, *bad = apply_patch(o, e, &reason);
+    struct adm_job *a = bad ? NULL : adm_job_new(req, p, run_enr_update, 200);
+    if (a == NULL) {
+        if (bad)
+            adm_bad(req, bad, reason);
+        json_decref(o);
+        free(e);
+        return;
+    }
+    json_decref(o);
+    a->extra = e;
+    a->free_extra = free_extra;
+    adm_submit(a);
+}
+
+static int run_enr_delete(struct store_conn *c, struct adm_job *a)
+{
+    int64_t devices = 0;
+    int rc = prov_enrollment_delete(c, a->id, &devices);
+    if (rc == IOTSEC_ERR_STATE) {
+        char detail[160];
+        snprintf(detail, sizeof(detail),
+                 "%lld device(s) registered under this enrollment: disable it instead",
+                 (long long)devices);
+        adm_fail(a, 409, "ENROLLMENT_IN_USE", NULL, detail);
+    } else if (rc == IOTSEC_ERR_NOTFOUND) {
+        adm_fail(a, 404, "ENROLLMENT_NOT_FOUND", NULL, "no such enrollment");
+    }
+    return rc;
+}
+
+void prov_h_enr_delete(struct http_request *req, void *user)
+{
+    struct provision *p = user;
+    struct prov_enrollment e;
+    if (!adm_admin_ok(req, p) || !find_enrollment(req, p, &e))
+        return;
+    struct adm_job *a = adm_job_new(req, p, run_enr_delete, 204);
+    if (a == NULL)
+        return;
+    a->id = e.id;
+    adm_submit(a);
 }
 
 static int run_enr_action(struct store_conn *c, struct adm_job *a)

@@ -47,6 +47,7 @@ struct prov_enrollment {
     char routing_ind[5];
     int64_t devices; /* registrations made under it */
     int64_t max_cred_age_s; /* the schedule rotates older credentials; 0: never */
+    char name[PROV_NAME_MAX + 1]; /* "" when unnamed */
 };
 
 /* What the device showed. Fields it did not show are "" / 0. */
@@ -203,7 +204,8 @@ int prov_enrollment_load(struct store_conn *c, int64_t id, struct prov_enrollmen
     "id, kind, attestation, coalesce(manufacturer_id, 0), coalesce(reg_id, ''),"                  \
     " coalesce(cert_sha256, ''), coalesce(serial, ''), enabled, owner, coalesce(supi_first, ''),"   \
     " coalesce(supi_last, ''), lifetime_s, reprovision, coalesce(quota, 0), coalesce(rate_per_s, 0)," \
-    " requires_activation, routing_ind, devices, coalesce(max_cred_age_s, 0)"
+    " requires_activation, routing_ind, devices, coalesce(max_cred_age_s, 0),"                     \
+    " coalesce(name, '')"
 void prov_enrollment_row(struct store_stmt *st, struct prov_enrollment *e);
 /* Opens an enrollment's sealed group key (IOTSEC_ERR_NOTFOUND: it has none). */
 int prov_group_key_get(struct store_conn *c, const struct seal_kek *kek, int64_t id,

@@ -75,6 +75,13 @@ const char PROVISION_MIGRATION_2[] =
     " WHERE h.reg_id = prov_registrations.reg_id AND h.event IN ('onboarded', 'reonboarded',"
     " 'reset', 'rotated')), created_at);";
 
+/* Enrollments get an optional unique name (operators refer to them by it), and the admin
+ * face lists devices by enrollment (migration 18). */
+const char PROVISION_MIGRATION_NAMES[] =
+    "ALTER TABLE prov_enrollments ADD COLUMN name TEXT;"
+    "CREATE UNIQUE INDEX prov_enrollments_name ON prov_enrollments(name) WHERE name IS NOT NULL;"
+    "CREATE INDEX prov_registrations_enrollment ON prov_registrations(enrollment_id, id);";
+
 static const char key_aad[] = "prov:provisioning-key:1";
 
 struct key_job {
@@ -180,6 +187,7 @@ void prov_enrollment_row(struct store_stmt *st, struct prov_enrollment *e)
     copy_text(st, 16, e->routing_ind, sizeof(e->routing_ind));
     e->devices = store_col_int64(st, 17);
     e->max_cred_age_s = store_col_int64(st, 18);
+    copy_text(st, 19, e->name, sizeof(e->name));
 }
 
 int prov_enrollment_load(struct store_conn *c, int64_t id, struct prov_enrollment *e)

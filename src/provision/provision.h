@@ -17,6 +17,7 @@
 extern const char PROVISION_MIGRATION_1[];
 /* Lifecycle: enrollments' maximum credential age, registrations' credential age (migration 7). */
 extern const char PROVISION_MIGRATION_2[];
+extern const char PROVISION_MIGRATION_NAMES[];
 
 struct provision;
 struct aka;

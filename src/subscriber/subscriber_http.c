@@ -20,9 +20,9 @@
 #include "crypto/ct.h"
 #include "crypto/milenage.h"
 #include "http/http.h"
+#include "http/query.h"
 #include "subscriber/subscriber.h"
 
-#define LIST_MAX 1000
 #define ROTATE_GRACE_DEFAULT_S (24 * 3600)
 
 static int64_t now_s(void)
@@ -59,11 +59,12 @@ json_t *subscriber_to_json(const struct subscription *s)
 
 static bool admin_ok(struct http_request *req, const struct sub_admin *admin)
 {
+    if (http_request_principal(req) != NULL) /* named by the face's gate (account.h) */
+        return true;
     const struct http_peer *peer = http_request_peer(req);
     if (peer->has_cert && strcmp(peer->cert_sha256_hex, admin->admin_cert_sha256) == 0)
         return true;
-    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL,
-                         0);
+    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL, 0);
     return false;
 }
 
@@ -109,7 +110,8 @@ struct admin_op {
     struct http_request *req;
     int ok_status;
     const char *what;
-    const char *rotation; /* a rotation's kind, said in the answer; NULL otherwise */
+    const char *rotation;           /* a rotation's kind, said in the answer; NULL otherwise */
+    char actor[HTTP_PRINCIPAL_MAX]; /* who asked, for the event log */
 };
 
 static void admin_op_done(void *arg, int rc)
@@ -138,7 +140,9 @@ static void submit(const struct sub_admin *admin, struct admin_op *a)
 {
     a->op.kek = admin->kek;
     a->op.now = now_s();
-    a->op.actor = "admin";
+    const char *who = http_request_principal(a->req);
+    snprintf(a->actor, sizeof(a->actor), "%s", who ? who : "admin");
+    a->op.actor = a->actor;
     if (a->op.input == NULL)
         a->op.input = &a->input;
     http_request_defer(a->req);
@@ -148,8 +152,8 @@ static void submit(const struct sub_admin *admin, struct admin_op *a)
         admin_op_done(a, rc);
 }
 
-static struct admin_op *admin_op_new(struct http_request *req, enum sub_op_kind kind,
-                                     int ok_status, const char *what)
+static struct admin_op *admin_op_new(struct http_request *req, enum sub_op_kind kind, int ok_status,
+                                     const char *what)
 {
     struct admin_op *a = calloc(1, sizeof(*a));
     if (a == NULL) {
@@ -209,8 +213,8 @@ static int parse_supi_param(struct http_request *req, char out[SUPI_STRING_MAX])
     const char *supi = http_request_param(req, "supi");
     struct supi parsed;
     if (supi == NULL || supi_parse(supi, &parsed) != IOTSEC_OK) {
-        http_respond_problem(req, 400, NULL, "expected imsi-<digits> or nai-<user>@<realm>",
-                             NULL, NULL, 0);
+        http_respond_problem(req, 400, NULL, "expected imsi-<digits> or nai-<user>@<realm>", NULL,
+                             NULL, 0);
         return IOTSEC_ERR_INVALID;
     }
     supi_format(&parsed, out, SUPI_STRING_MAX);
@@ -222,7 +226,8 @@ static void handle_show(struct http_request *req, void *user)
     const struct sub_admin *admin = user;
     char supi[SUPI_STRING_MAX];
     struct subscription s;
-    if (!admin_ok(req, admin) || parse_supi_param(req, supi) != IOTSEC_OK)
+    if (!admin_ok(req, admin) || !http_query_parse(req, NULL, 0, NULL) ||
+        parse_supi_param(req, supi) != IOTSEC_OK)
         return;
     int rc = subscriber_get(admin->store, supi, &s);
     if (rc != IOTSEC_OK) {
@@ -237,6 +242,34 @@ static void handle_show(struct http_request *req, void *user)
     http_respond_json(req, 200, o);
 }
 
+static bool state_ok(const char *s)
+{
+    enum sub_state state;
+    return sub_state_parse(s, &state) == IOTSEC_OK;
+}
+
+/* Subscriptions by state: one GROUP BY over the (state, id) index, no row read. */
+static void handle_counts(struct http_request *req, void *user)
+{
+    const struct sub_admin *admin = user;
+    if (!admin_ok(req, admin))
+        return;
+    uint64_t counts[SUB_STATE_COUNT];
+    int rc = subscriber_count(admin->store, counts);
+    if (rc != IOTSEC_OK) {
+        respond_error(req, rc, "counts");
+        return;
+    }
+    json_t *by = json_object();
+    json_int_t total = 0;
+    for (int i = 0; i < SUB_STATE_COUNT; i++) {
+        json_object_set_new(by, sub_state_name((enum sub_state)i),
+                            json_integer((json_int_t)counts[i]));
+        total += (json_int_t)counts[i];
+    }
+    http_respond_json(req, 200, json_pack("{s:o, s:I}", "counts", by, "total", total));
+}
+
 static void list_item(const struct subscription *s, void *ctx)
 {
     json_array_append_new(ctx, subscriber_to_json(s));
@@ -245,36 +278,31 @@ static void list_item(const struct subscription *s, void *ctx)
 static void handle_list(struct http_request *req, void *user)
 {
     const struct sub_admin *admin = user;
-    if (!admin_ok(req, admin))
+    static const struct http_qspec spec[] = {
+        HTTP_QSPEC_AFTER_ID,
+        HTTP_QSPEC_LIMIT,
+        {.name = "state",
+         .type = HTTP_Q_STR,
+         .valid = state_ok,
+         .reason = "a subscription state (pending_activation, active, suspended, ...)"},
+    };
+    struct http_qval q[3];
+    if (!admin_ok(req, admin) || !http_query_parse(req, spec, 3, q))
         return;
-    const char *state_s = http_request_query_param(req, "state");
-    const char *after_s = http_request_query_param(req, "after");
-    const char *limit_s = http_request_query_param(req, "limit");
-    enum sub_state state;
-    long long after = after_s ? atoll(after_s) : 0, limit = limit_s ? atoll(limit_s) : 100;
-    if ((state_s && sub_state_parse(state_s, &state) != IOTSEC_OK) || after < 0 || limit < 1 ||
-        limit > LIST_MAX) {
-        struct http_invalid_param ip = {"state|after|limit",
-                                        "state: a subscription state; after >= 0; 1 <= limit "
-                                        "<= 1000"};
-        http_respond_problem(req, 400, NULL, "invalid query", NULL, &ip, 1);
-        return;
-    }
+    enum sub_state state = 0;
+    if (q[2].set)
+        sub_state_parse(q[2].s, &state);
+    size_t limit = http_query_limit(&q[1]);
     json_t *items = json_array();
     int64_t last = 0;
-    int rc = subscriber_list(admin->store, state_s ? (int)state : -1, after, (size_t)limit,
-                             list_item, items, &last);
+    int rc = subscriber_list(admin->store, q[2].set ? (int)state : -1, q[0].i, limit, list_item,
+                             items, &last);
     if (rc != IOTSEC_OK) {
         json_decref(items);
         respond_error(req, rc, "list");
         return;
     }
-    json_t *o = json_object();
-    size_t n = json_array_size(items);
-    json_object_set_new(o, "items", items);
-    if (n == (size_t)limit)
-        json_object_set_new(o, "next", json_integer(last));
-    http_respond_json(req, 200, o);
+    http_respond_page(req, "items", items, limit, json_integer(last));
 }
 
 /* The operator's new K/OPc from the body {"k", "opc" | "op"} (hex); 400 when absent or bad.
@@ -436,8 +464,8 @@ static void *import_thread(void *arg)
     char err[200], detail[260];
     size_t len, imported = 0, bad_line = 0;
     const char *text = http_request_body(ir->req, &len);
-    int rc = subscriber_import_text(ir->admin->store, ir->admin->kek, text, len, ir->csv,
-                                    now_s(), &imported, &bad_line, err, sizeof(err));
+    int rc = subscriber_import_text(ir->admin->store, ir->admin->kek, text, len, ir->csv, now_s(),
+                                    &imported, &bad_line, err, sizeof(err));
     if (rc == IOTSEC_OK) {
         json_t *o = json_object();
         json_object_set_new(o, "imported", json_integer((json_int_t)imported));
@@ -445,8 +473,7 @@ static void *import_thread(void *arg)
     } else if (rc == IOTSEC_ERR_INVALID || rc == IOTSEC_ERR_CONFLICT) {
         snprintf(detail, sizeof(detail), "line %zu: %s; nothing imported", bad_line, err);
         http_respond_problem(ir->req, rc == IOTSEC_ERR_CONFLICT ? 409 : 400, NULL, detail,
-                             rc == IOTSEC_ERR_CONFLICT ? NULL : "MANDATORY_IE_INCORRECT", NULL,
-                             0);
+                             rc == IOTSEC_ERR_CONFLICT ? NULL : "MANDATORY_IE_INCORRECT", NULL, 0);
     } else {
         respond_error(ir->req, rc, "import");
     }
@@ -501,8 +528,10 @@ int subscriber_admin_routes(struct http_server *srv, const struct sub_admin *adm
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "GET", "/admin/v1/subscribers/{supi}", handle_show, u);
     if (rc == IOTSEC_OK)
-        rc = http_server_route(srv, "POST", "/admin/v1/subscribers/{supi}/{action}",
-                               handle_action, u);
+        rc = http_server_route(srv, "GET", "/admin/v1/subscribers/counts", handle_counts, u);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "POST", "/admin/v1/subscribers/{supi}/{action}", handle_action,
+                               u);
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "DELETE", "/admin/v1/subscribers/{supi}", handle_delete, u);
     return rc;

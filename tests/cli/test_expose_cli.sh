@@ -63,6 +63,19 @@ run "consent revoke bad id" 2 - consent revoke 'x/../y'
 run "opt-out" 0 '.opt_out == true' consent opt-out --supi imsi-001010000000002
 run "opt-in" 0 '.opt_out == false' consent opt-in --supi imsi-001010000000002
 run "opt-out unknown" 2 - consent opt-out --supi imsi-001010000000009
+# Read back (issue 16): the external IDs printed once at grant time, and the filters.
+run "consent show" 0 ".supi == \"imsi-001010000000001\" and .state == \"revoked\" and .external_ids[\"imsi-001010000000001\"] == \"$XA\"" consent show "$C1"
+run "consent list by af" 0 '(.items | length) == 2 and ([.items[].af_id] | unique | length) == 1' consent list --af "$A"
+run "consent list page" 0 '(.items | length) == 1 and .next' consent list --limit 1
+run "consent list revoked" 0 "(.items | length) == 1 and .items[0].consent_id == \"$C1\"" consent list --state revoked
+run "consent list group" 0 '(.items | length) == 1 and .items[0].group == "fleet-1"' consent list --group fleet-1
+GC=$(jq -r '.items[0].consent_id' <<<"$out")
+run "consent show group" 0 '(.external_ids | length) == 3' consent show "$GC"
+run "consent list bad supi" 2 - consent list --supi alice
+grep -q supi "$dir/err" || ko "consent list bad supi: the message names supi"
+run "consent show unknown" 1 - consent show consent-0000000000000000
+run "af show" 0 ".name == \"AF A\"" af show "$A"
+run "af list disabled" 0 '.afs == []' af list --state disabled
 
 run "rotate" 0 '.kid' expose rotate-signing-key
 KID=$(jq -r .kid <<<"$out")

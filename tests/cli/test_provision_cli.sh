@@ -57,4 +57,35 @@ run "enrollment add max credential age not a number" 2 - enrollment add --kind g
     --attestation derived-key --supi-first imsi-001010000000400 --supi-last imsi-001010000000499 \
     --max-credential-age 90d
 
+# Read back (issue 16): lists with filters and paging, shows, update, delete; the daemon's
+# refusal of a bad filter names it.
+run "enrollment update" 0 '.name == "meters" and .quota == 10' enrollment update 1 --name meters --quota 10
+run "enrollment show by name" 0 '.id == 1 and .quota == 10' enrollment show meters
+run "enrollment list filtered" 0 '(.enrollments | length) == 1 and .enrollments[0].name == "meters"' \
+    enrollment list --owner tenant-a
+run "enrollment list page 1" 0 '(.enrollments | length) == 2 and .next == 2' enrollment list --limit 2
+run "enrollment list page 2" 0 '(.enrollments | length) == 1 and (has("next") | not)' enrollment list --limit 2 --after 2
+run "enrollment list bad filter" 2 - enrollment list --kind batch
+grep -q "kind" "$dir/err" || ko "enrollment list bad filter: the message names kind"
+run "enrollment list unknown flag" 2 - enrollment list --colour red
+run "enrollment add overlapping" 2 - enrollment add --kind group --attestation derived-key \
+    --supi-first imsi-001010000000050 --supi-last imsi-001010000000150
+grep -q "enrollment 1" "$dir/err" || ko "enrollment add overlapping: the message names enrollment 1"
+run "enrollment add named" 0 '.name == "spare"' enrollment add --kind group --attestation derived-key \
+    --supi-first imsi-001010000000500 --supi-last imsi-001010000000599 --name spare
+run "enrollment list by name" 0 '(.enrollments | length) == 1 and .enrollments[0].name == "spare"' enrollment list --name spare
+run "enrollment delete" 0 - enrollment delete 3
+run "enrollment show deleted" 1 - enrollment show 3
+run "manufacturer show" 0 '.name == "acme" and (has("ca_pem") | not)' manufacturer show 1
+run "gateway list" 0 '(.items | length) == 1 and .items[0].name == "gw1"' gateway list --enrollment 1
+run "gateway show" 0 '.enrollments == [1]' gateway show 1
+run "owner list" 0 '(.items | length) == 1 and .items[0].name == "bob"' owner list
+run "owner show" 0 '.name == "bob" and (.public_key | length) == 43' owner show bob
+run "activation list" 0 '(.items | length) == 2 and ([.items[].state] | unique) == ["pending"]' activation list --state pending
+run "activation list by account" 0 '(.items | length) == 1 and .items[0].serial == "0abc"' activation list --account 9C
+run "activation show" 0 '.account == "12B" and .service.tariff == "night"' activation show reg:m-1
+run "device list filtered" 0 '.devices == []' device list --enrollment 1 --state onboarded
+run "device list bad state" 2 - device list --state pending
+grep -q "state" "$dir/err" || ko "device list bad state: the message names state"
+
 cli_end

@@ -373,7 +373,8 @@ static int submit(struct h2c *c, const char *method, const char *path, const cha
     sl->body = copy ? sl->req : body;
     sl->body_len = len;
     int clen = snprintf(sl->clen, sizeof(sl->clen), "%zu", len);
-    const char *az = c->cfg.authorization;
+    /* one credential header: a session cookie (the console face) or an Authorization */
+    const char *az = c->cfg.cookie ? c->cfg.cookie : c->cfg.authorization;
     nghttp2_nv nv[] = {NV(":method", sl->method, ml),
                        NV(":scheme", "https", 5),
                        NV(":authority", c->authority, strlen(c->authority)),
@@ -382,6 +383,10 @@ static int submit(struct h2c *c, const char *method, const char *path, const cha
                        NV("content-length", sl->clen, (size_t)clen),
                        NV("content-type", sl->ctype, cl)};
     size_t n = body ? (ctype ? 7 : 6) : 5;
+    if (c->cfg.cookie) {
+        nv[4].name = (uint8_t *)"cookie";
+        nv[4].namelen = 6;
+    }
     if (az == NULL) { /* no authorization: slide the rest down over it */
         memmove(&nv[4], &nv[5], 2 * sizeof(nv[0]));
         n--;

@@ -31,6 +31,7 @@ struct h2c_config {
     size_t max_request;   /* bytes of request body copied per slot (h2c_submit_ref copies none) */
     const char *authorization; /* sent as "authorization" on every request when not NULL
                                 * (e.g. "Bearer <token>"); must outlive the connection */
+    const char *cookie; /* instead, sent as "cookie" (a console session) when not NULL */
 };
 
 typedef void (*h2c_done_fn)(void *user, int status, const char *body, size_t len);

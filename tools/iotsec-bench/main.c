@@ -1,6 +1,6 @@
 /* iotsec-bench: reproducible benchmarks that print one JSON object per figure.
  *   iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|location|evidence|
- *                 sbi-oauth|group|pin|all]
+ *                 sbi-oauth|group|pin|console|all]
  *                [--seconds S]
  *                [--connections N] [--streams N] [--keep]
  */
@@ -14,7 +14,7 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|"
-                    "location|evidence|sbi-oauth|group|pin|all]\n"
+                    "location|evidence|sbi-oauth|group|pin|console|all]\n"
                     "                    [--seconds S]\n"
                     "                    [--connections N] [--streams N] [--keep]\n"
                     "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
@@ -80,7 +80,8 @@ int main(int argc, char **argv)
     }
     static const char *const groups[] = {"all",      "aka",       "suci",      "sbi-auth",
                                          "import",   "analytics", "provision", "northbound",
-                                         "location", "evidence",  "sbi-oauth", "group", "pin"};
+                                         "location", "evidence",  "sbi-oauth", "group", "pin",
+                                         "console"};
     int g = 0;
     const int n_groups = (int)(sizeof(groups) / sizeof(groups[0]));
     while (g < n_groups && strcmp(group, groups[g]) != 0)
@@ -129,5 +130,7 @@ int main(int argc, char **argv)
         rc |= bench_group(seconds);
     if (g == 0 || g == 12)
         rc |= bench_pin(seconds);
+    if (g == 0 || g == 13)
+        rc |= bench_console(&sbi);
     return rc ? 1 : 0;
 }

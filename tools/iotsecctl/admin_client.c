@@ -87,8 +87,10 @@ int admin_request(const char *cmd, const char *method, const char *path,
     char url[1024], ca[CONFIG_PATH_MAX + 64], cert[CONFIG_PATH_MAX + 64], key[CONFIG_PATH_MAX + 64];
     snprintf(url, sizeof(url), "https://%s%s", cfg.admin_listen, path);
     config_path(&cfg, cfg.tls_ca, ca, sizeof(ca));
-    config_path(&cfg, "pki/admin.crt", cert, sizeof(cert));
-    config_path(&cfg, "pki/admin.key", key, sizeof(key));
+    /* An operator's own certificate (registered with `user set-cert`): the audit names them. */
+    const char *my_cert = getenv("IOTSEC_CERT"), *my_key = getenv("IOTSEC_KEY");
+    config_path(&cfg, my_cert && my_cert[0] ? my_cert : "pki/admin.crt", cert, sizeof(cert));
+    config_path(&cfg, my_key && my_key[0] ? my_key : "pki/admin.key", key, sizeof(key));
 
     CURL *curl = curl_easy_init();
     if (curl == NULL)

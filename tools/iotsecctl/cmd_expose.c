@@ -19,6 +19,7 @@
 
 #include "admin_client.h"
 #include "args.h"
+#include "list_cmd.h"
 #include "iotsecctl.h"
 
 #define NFLAGS(f) (sizeof(f) / sizeof((f)[0]))
@@ -146,10 +147,24 @@ static int af_update(int argc, char **argv)
 
 static int af_list(int argc, char **argv)
 {
-    (void)argv;
-    if (argc != 0)
-        return args_fail(EXIT_USAGE, "af list", "takes no arguments");
-    return admin_call("af list", "GET", "/admin/v1/afs", NULL, NULL, 0);
+    static const char *const filters[] = {"state", "service", NULL};
+    return list_call("af list", "/admin/v1/afs", filters, argc, argv);
+}
+
+static int af_show(int argc, char **argv)
+{
+    return show_call("af show", "/admin/v1/afs", argc, argv);
+}
+
+static int consent_list(int argc, char **argv)
+{
+    static const char *const filters[] = {"af", "owner", "supi", "group", "state", NULL};
+    return list_call("consent list", "/admin/v1/consents", filters, argc, argv);
+}
+
+static int consent_show(int argc, char **argv)
+{
+    return show_call("consent show", "/admin/v1/consents", argc, argv);
 }
 
 static int af_state(const char *cmd, const char *action, int argc, char **argv)
@@ -173,7 +188,8 @@ static const struct command af_commands[] = {
     {"update", af_update,
      "AF_ID --allow-destination CIDR[:port][,...] | none   (notification "
      "destinations allowed besides public addresses)"},
-    {"list", af_list, ""},
+    {"list", af_list, "[--state active|disabled] [--service S] [--after C] [--limit N]"},
+    {"show", af_show, "AF_ID"},
     {"disable", af_disable, "AF_ID   (its tokens are refused at once)"},
     {"enable", af_enable, "AF_ID"},
 };
@@ -240,6 +256,10 @@ static const struct command consent_commands[] = {
     {"opt-out", consent_opt_out, "--supi SUPI   (the owner opts the device out of monitoring: "
                                  "beats every consent)"},
     {"opt-in", consent_opt_in, "--supi SUPI   (withdraws the opt-out)"},
+    {"list", consent_list,
+     "[--af AF_ID] [--owner O] [--supi SUPI] [--group G] [--state active|revoked|expired] "
+     "[--after C] [--limit N]"},
+    {"show", consent_show, "CONSENT_ID   (with the external IDs its AF was given)"},
 };
 
 int cmd_consent(int argc, char **argv)

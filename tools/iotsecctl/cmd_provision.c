@@ -1,5 +1,6 @@
 /* iotsecctl's provisioning commands (docs/provisioning.md, docs/cli.md), thin clients of the
  * admin face: manufacturer, enrollment, gateway, device, activate, provisioning-key. */
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 
 #include "admin_client.h"
 #include "args.h"
+#include "list_cmd.h"
 #include "iotsecctl.h"
 
 #define NFLAGS(f) (sizeof(f) / sizeof((f)[0]))
@@ -75,16 +77,20 @@ static int mfr_add(int argc, char **argv)
 
 static int mfr_list(int argc, char **argv)
 {
-    (void)argv;
-    if (argc)
-        return args_fail(EXIT_USAGE, "manufacturer list", "takes no arguments");
-    return admin_call("manufacturer list", "GET", "/admin/v1/manufacturers", NULL, NULL, 0);
+    static const char *const filters[] = {"name", NULL};
+    return list_call("manufacturer list", "/admin/v1/manufacturers", filters, argc, argv);
+}
+
+static int mfr_show(int argc, char **argv)
+{
+    return show_call("manufacturer show", "/admin/v1/manufacturers", argc, argv);
 }
 
 static const struct command mfr_commands[] = {
     {"add", mfr_add, "--name NAME --ca CA.pem [--root-key B64URL]   (the factory CA of its "
                      "device certificates; the Ed25519 root of its ownership vouchers)"},
-    {"list", mfr_list, ""},
+    {"list", mfr_list, "[--name NAME] [--after C] [--limit N]"},
+    {"show", mfr_show, "ID"},
 };
 
 int cmd_manufacturer(int argc, char **argv)
@@ -129,7 +135,7 @@ static int enr_add(int argc, char **argv)
         {"owner", 0, NULL},         {"service", 0, NULL},       {"lifetime-s", 0, NULL},
         {"reprovision", 0, NULL},   {"quota", 0, NULL},         {"rate-per-s", 0, NULL},
         {"requires-activation", 0, NULL}, {"routing-indicator", 0, NULL},
-        {"disabled", 0, NULL},      {"max-credential-age", 0, NULL},
+        {"disabled", 0, NULL},      {"max-credential-age", 0, NULL}, {"name", 0, NULL},
     };
     int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
     if (rc)
@@ -146,6 +152,7 @@ static int enr_add(int argc, char **argv)
         {"cert-sha256", "cert_sha256"},   {"serial", "serial"},
         {"group-key", "group_key"},       {"owner", "owner"},
         {"reprovision", "reprovision"},   {"routing-indicator", "routing_indicator"},
+        {"name", "name"},
     };
     for (size_t i = 0; i < NFLAGS(strs); i++)
         if (G(strs[i][0]))
@@ -205,10 +212,70 @@ static int enr_enable(int argc, char **argv) { return enr_action("enable", argc,
 
 static int enr_list(int argc, char **argv)
 {
-    (void)argv;
-    if (argc)
-        return args_fail(EXIT_USAGE, "enrollment list", "takes no arguments");
-    return admin_call("enrollment list", "GET", "/admin/v1/enrollments", NULL, NULL, 0);
+    static const char *const filters[] = {"owner", "kind", "enabled", "manufacturer", "name",
+                                          NULL};
+    return list_call("enrollment list", "/admin/v1/enrollments", filters, argc, argv);
+}
+
+static int enr_show(int argc, char **argv)
+{
+    return show_call("enrollment show", "/admin/v1/enrollments", argc, argv);
+}
+
+/* update ID|NAME --name N --enabled yes|no --quota N ...: a PATCH of the given fields. */
+static int enr_update(int argc, char **argv)
+{
+    const char *cmd = "enrollment update";
+    if (argc < 1 || argv[0][0] == '-')
+        return args_fail(EXIT_USAGE, cmd, "expected ID|NAME and the fields to change");
+    struct flag f[] = {{"name", 0, NULL},       {"owner", 0, NULL},     {"enabled", 0, NULL},
+                       {"quota", 0, NULL},      {"rate-per-s", 0, NULL}, {"lifetime-s", 0, NULL},
+                       {"reprovision", 0, NULL}, {"requires-activation", 0, NULL},
+                       {"max-credential-age", 0, NULL}};
+    int rc = args_parse(cmd, argc - 1, argv + 1, f, NFLAGS(f));
+    if (rc)
+        return rc;
+#define G(n) args_get(f, NFLAGS(f), n)
+    json_t *o = json_object();
+    if (G("name"))
+        json_object_set_new(o, "name", json_string(G("name")));
+    if (G("owner"))
+        json_object_set_new(o, "owner", json_string(G("owner")));
+    if (G("reprovision"))
+        json_object_set_new(o, "reprovision", json_string(G("reprovision")));
+    if (G("enabled"))
+        json_object_set_new(o, "enabled", json_boolean(strcmp(G("enabled"), "yes") == 0));
+    if (G("requires-activation"))
+        json_object_set_new(o, "requires_activation",
+                            json_boolean(strcmp(G("requires-activation"), "yes") == 0));
+    if ((rc = set_int(cmd, o, "credential_lifetime_s", "lifetime-s", G("lifetime-s"), 60,
+                      3153600000L)) ||
+        (rc = set_int(cmd, o, "quota", "quota", G("quota"), 0, 1L << 40)) ||
+        (rc = set_int(cmd, o, "rate_per_s", "rate-per-s", G("rate-per-s"), 0, 1000000)) ||
+        (rc = set_days(cmd, o, "max_credential_age_s", "max-credential-age",
+                       G("max-credential-age")))) {
+        json_decref(o);
+        return rc;
+    }
+#undef G
+    char *s = json_dumps(o, JSON_COMPACT), *esc = curl_easy_escape(NULL, argv[0], 0), path[300];
+    json_decref(o);
+    snprintf(path, sizeof(path), "/admin/v1/enrollments/%s", esc ? esc : "");
+    curl_free(esc);
+    rc = s ? admin_call(cmd, "PATCH", path, "application/json", s, strlen(s)) : 1;
+    free(s);
+    return rc;
+}
+
+static int enr_delete(int argc, char **argv)
+{
+    const char *cmd = "enrollment delete";
+    if (argc != 1 || argv[0][0] == '-')
+        return args_fail(EXIT_USAGE, cmd, "expected one ID|NAME");
+    char *esc = curl_easy_escape(NULL, argv[0], 0), path[300];
+    snprintf(path, sizeof(path), "/admin/v1/enrollments/%s", esc ? esc : "");
+    curl_free(esc);
+    return admin_call(cmd, "DELETE", path, NULL, NULL, 0);
 }
 
 static const struct command enr_commands[] = {
@@ -218,8 +285,16 @@ static const struct command enr_commands[] = {
      "--serial HEX] [--group-key B64URL (else generated and printed once)] [--owner NAME] "
      "[--service JSON] [--lifetime-s N] [--reprovision keep|reset|never] [--quota N] "
      "[--rate-per-s N] [--requires-activation yes|no] [--routing-indicator DIGITS] "
-     "[--disabled yes] [--max-credential-age DAYS (then rotated over the air)]"},
-    {"list", enr_list, ""},
+     "[--disabled yes] [--max-credential-age DAYS (then rotated over the air)] [--name NAME]"},
+    {"list", enr_list,
+     "[--owner O] [--kind individual|group] [--enabled true|false] [--manufacturer ID] "
+     "[--name NAME] [--after C] [--limit N]"},
+    {"show", enr_show, "ID|NAME"},
+    {"update", enr_update,
+     "ID|NAME [--name N] [--owner O] [--enabled yes|no] [--quota N] [--rate-per-s N] "
+     "[--lifetime-s N] [--reprovision keep|reset|never] [--requires-activation yes|no] "
+     "[--max-credential-age DAYS]"},
+    {"delete", enr_delete, "ID|NAME   (refused while devices are registered under it)"},
     {"disable", enr_disable, "ID"},
     {"enable", enr_enable, "ID"},
 };
@@ -260,8 +335,43 @@ static int gw_add(int argc, char **argv)
     return rc;
 }
 
+static int gw_list(int argc, char **argv)
+{
+    static const char *const filters[] = {"enrollment", NULL};
+    return list_call("gateway list", "/admin/v1/gateways", filters, argc, argv);
+}
+
+static int gw_show(int argc, char **argv)
+{
+    return show_call("gateway show", "/admin/v1/gateways", argc, argv);
+}
+
+/* activation list / show: what bulk activation recorded, pending until the device confirms. */
+static int act_list(int argc, char **argv)
+{
+    static const char *const filters[] = {"account", "state", NULL};
+    return list_call("activation list", "/admin/v1/activations", filters, argc, argv);
+}
+
+static int act_show(int argc, char **argv)
+{
+    return show_call("activation show", "/admin/v1/activations", argc, argv);
+}
+
+static const struct command act_commands[] = {
+    {"list", act_list, "[--account A] [--state pending|applied] [--after KEY] [--limit N]"},
+    {"show", act_show, "reg:REGISTRATION_ID | serial:HEX"},
+};
+
+int cmd_activation(int argc, char **argv)
+{
+    return run_command("activation", act_commands, NFLAGS(act_commands), argc, argv);
+}
+
 static const struct command gw_commands[] = {
     {"add", gw_add, "--name NAME --cert GATEWAY.pem [--enrollment ID]   (who may relay)"},
+    {"list", gw_list, "[--enrollment ID] [--after C] [--limit N]"},
+    {"show", gw_show, "ID   (with the enrollments it relays for)"},
 };
 
 int cmd_gateway(int argc, char **argv)
@@ -273,19 +383,9 @@ int cmd_gateway(int argc, char **argv)
 
 static int dev_list(int argc, char **argv)
 {
-    const char *cmd = "device list";
-    struct flag f[] = {{"after", 0, NULL}, {"limit", 0, NULL}};
-    int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
-    if (rc)
-        return rc;
-    long after = 0, limit = 100;
-    const char *a = args_get(f, NFLAGS(f), "after"), *l = args_get(f, NFLAGS(f), "limit");
-    if ((a && (rc = args_int(cmd, "after", a, 0, 1L << 62, &after))) ||
-        (l && (rc = args_int(cmd, "limit", l, 1, 1000, &limit))))
-        return rc;
-    char path[128];
-    snprintf(path, sizeof(path), "/admin/v1/devices?after=%ld&limit=%ld", after, limit);
-    return admin_call(cmd, "GET", path, NULL, NULL, 0);
+    static const char *const filters[] = {"enrollment", "state", "owner", "account", "confirmed",
+                                          NULL};
+    return list_call("device list", "/admin/v1/devices", filters, argc, argv);
 }
 
 static bool id_safe(const char *id)
@@ -356,7 +456,9 @@ static int dev_accept(int argc, char **argv)
 }
 
 static const struct command dev_commands[] = {
-    {"list", dev_list, "[--after N] [--limit N]"},
+    {"list", dev_list,
+     "[--enrollment ID] [--state onboarded|revoked] [--owner O] [--account A] "
+     "[--confirmed true|false] [--after N] [--limit N]"},
     {"show", dev_show, "ID   (registration, subscription state, history)"},
     {"rotate", dev_rotate, "ID   (a new credential version waits for the device)"},
     {"transfer", dev_transfer,
@@ -390,8 +492,20 @@ static int owner_add(int argc, char **argv)
                                "public_key", args_get(f, NFLAGS(f), "public-key")));
 }
 
+static int owner_list(int argc, char **argv)
+{
+    return list_call("owner list", "/admin/v1/owners", NULL, argc, argv);
+}
+
+static int owner_show(int argc, char **argv)
+{
+    return show_call("owner show", "/admin/v1/owners", argc, argv);
+}
+
 static const struct command owner_commands[] = {
     {"add", owner_add, "--name NAME --public-key B64URL   (Ed25519: signs its transfers)"},
+    {"list", owner_list, "[--after C] [--limit N]"},
+    {"show", owner_show, "NAME"},
 };
 
 int cmd_owner(int argc, char **argv)

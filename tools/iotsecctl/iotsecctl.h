@@ -36,6 +36,7 @@ int cmd_device(int argc, char **argv);
 int cmd_bulk_activate(int argc, char **argv);
 int cmd_provisioning_key(int argc, char **argv);
 int cmd_owner(int argc, char **argv);
+int cmd_activation(int argc, char **argv);
 int cmd_audit_credentials(int argc, char **argv);
 /* the northbound face (cmd_expose.c, cmd_audit_log.c) */
 int cmd_af(int argc, char **argv);
@@ -50,5 +51,6 @@ int cmd_location(int argc, char **argv);
 int cmd_pin(int argc, char **argv);           /* pin list|show|delete */
 int cmd_pin_set_roles(int argc, char **argv); /* subscriber set-roles */
 int cmd_backup(int argc, char **argv); /* cmd_backup.c */
+int cmd_user(int argc, char **argv);   /* cmd_user.c: operator accounts */
 
 #endif

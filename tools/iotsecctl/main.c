@@ -21,12 +21,15 @@ static const struct command groups[] = {
     {"analytics", cmd_analytics, "security analytics: eval (offline, labelled captures); ingest, "
                                  "map, findings (the daemon)"},
     {"policy", cmd_policy, "actions on findings: show, set, actions (audit), throttles"},
-    {"manufacturer", cmd_manufacturer, "device manufacturers and their factory CAs: add, list"},
-    {"enrollment", cmd_enrollment, "who may onboard: add, list, disable, enable"},
-    {"gateway", cmd_gateway, "gateways that may relay onboarding: add"},
+    {"manufacturer", cmd_manufacturer,
+     "device manufacturers and their factory CAs: add, list, show"},
+    {"enrollment", cmd_enrollment,
+     "who may onboard: add, list, show, update, delete, disable, enable"},
+    {"gateway", cmd_gateway, "gateways that may relay onboarding: add, list, show"},
     {"device", cmd_device,
      "devices: list, show, rotate, transfer, accept; release, quarantine, actions (by SUPI)"},
-    {"owner", cmd_owner, "device owners (tenants) and their keys: add"},
+    {"owner", cmd_owner, "device owners (tenants) and their keys: add, list, show"},
+    {"activation", cmd_activation, "bulk activations recorded: list, show (pending or applied)"},
     {"activate", cmd_bulk_activate, "FILE   bulk activation (JSON lines {registration_id|serial, "
                                "account, service})"},
     {"provisioning-key", cmd_provisioning_key, "the Ed25519 key devices pin"},
@@ -34,11 +37,15 @@ static const struct command groups[] = {
                          "shared); log, verify (northbound decisions, the hash chain)"},
     {"location", cmd_location, "authorised areas and cell positions: set-area, clear-area, "
                                "set-cells, show"},
-    {"af", cmd_af, "application functions of the northbound face: add, list, disable, enable"},
-    {"consent", cmd_consent, "owners' consents for AFs: grant (prints the external ids), revoke"},
+    {"af", cmd_af,
+     "application functions of the northbound face: add, update, list, show, disable, enable"},
+    {"consent", cmd_consent,
+     "owners' consents for AFs: grant, list, show (with the external ids), revoke"},
     {"group", cmd_group, "message groups (create, add, remove, show, list); consent groups (add)"},
     {"pin", cmd_pin, "Personal IoT Networks: list, show, delete (roles: subscriber set-roles)"},
     {"expose", cmd_expose, "northbound token keys: rotate-signing-key, retire-signing-key"},
+    {"user", cmd_user, "operator accounts: add, list, show, disable, enable, unlock, "
+                       "reset-password, set-cert, clear-cert"},
     {"backup", cmd_backup, "FILE   an online copy of the instance's SQLite database (not the KEK)"},
 };
 
@@ -52,8 +59,8 @@ static bool is_group(const char *name)
 {
     static const char *const names[] = {"crypto", "subscriber", "analytics", "policy",
                                         "manufacturer", "enrollment", "gateway", "device",
-                                        "owner", "audit", "location", "af", "consent", "group",
-                                        "expose", "pin"};
+                                        "owner", "audit", "location", "af", "consent", "group", "activation",
+                                        "expose", "pin", "user"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(name, names[i]) == 0)
             return true;

@@ -28,6 +28,7 @@ static const struct store_migration migrations[] = {
     {2, "aka", AKA_MIGRATION_1, NULL},
     {3, "provision", PROVISION_MIGRATION_1, NULL},
     {7, "provision lifecycle", PROVISION_MIGRATION_2, NULL},
+    {18, "provision names", PROVISION_MIGRATION_NAMES, NULL},
 };
 
 struct env {

@@ -1,0 +1,380 @@
+// The operator console in a real browser: Debian's chromium, headless, driven by puppeteer-core
+// (no browser download). Starts a real iotsecd with the console face, makes accounts and
+// subscriptions through iotsecctl, then drives the page as operators would.
+// usage: node console.test.js BUILD_DIR OUTPUT_DIR
+'use strict';
+const assert = require('node:assert/strict');
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const puppeteer = require('puppeteer-core');
+
+const build = path.resolve(process.argv[2] || '../../build');
+const out = path.resolve(process.argv[3] || path.join(build, 'test-output', 'console'));
+const iotsecd = path.join(build, 'src/daemon/iotsecd');
+const ctlBin = path.join(build, 'tools/iotsecctl/iotsecctl');
+const IDLE_S = 6; // the session idle timeout of this instance (console.session_idle_s)
+fs.mkdirSync(out, { recursive: true });
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iotsec-console-'));
+const inst = path.join(dir, 'inst');
+let daemon = null, browser = null, attacker = null;
+
+function ctl(args, input) {
+  return execFileSync(ctlBin, ['--dir', inst, '--output', 'json', ...args],
+    { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+async function start() {
+  execFileSync(iotsecd, ['init', '--dir', inst, '--sbi', '127.0.0.1:0', '--admin', '127.0.0.1:0',
+    '--northbound', '127.0.0.1:0', '--device', '127.0.0.1:0'], { stdio: 'ignore' });
+  fs.appendFileSync(path.join(inst, 'iotsec.yaml'),
+    `console:\n  listen: "127.0.0.1:0"\n  session_idle_s: ${IDLE_S}\n`);
+  daemon = spawn(iotsecd, ['run', '--dir', inst], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = fs.createWriteStream(path.join(out, 'daemon.log'));
+  daemon.stderr.pipe(log);
+  const ready = await new Promise((resolve, reject) => {
+    let buf = '';
+    daemon.stdout.on('data', (d) => {
+      buf += d;
+      for (const line of buf.split('\n')) if (line.includes('"event":"ready"')) resolve(JSON.parse(line));
+    });
+    daemon.on('exit', (c) => reject(new Error('iotsecd exited ' + c)));
+    setTimeout(() => reject(new Error('iotsecd did not become ready')), 20000);
+  });
+  // iotsecctl finds the admin face through iotsec.yaml: write the bound port there
+  const yaml = path.join(inst, 'iotsec.yaml');
+  fs.writeFileSync(yaml, fs.readFileSync(yaml, 'utf8').replace(/admin: "127\.0\.0\.1:0"/, `admin: "${ready.admin.slice(8)}"`));
+  return ready;
+}
+
+// A 5G authentication request from an AMF (NF certificate) to the AUSF: its HTTP status.
+function authenticate(sbi, supi) {
+  const pki = path.join(inst, 'pki');
+  return execFileSync('curl', ['--http2', '-s', '-o', '/dev/null', '-w', '%{http_code}',
+    '--cacert', path.join(pki, 'ca.crt'), '--cert', path.join(pki, 'nf.crt'), '--key', path.join(pki, 'nf.key'),
+    '-H', 'content-type: application/json', sbi + '/nausf-auth/v1/ue-authentications',
+    '-d', JSON.stringify({ supiOrSuci: supi, servingNetworkName: '5G:mnc001.mcc001.3gppnetwork.org' })],
+  { encoding: 'utf8' }).trim();
+}
+
+const PASSWORDS = { olga: 'olga operates the fleet', vera: 'vera only looks around', lena: 'lena gets locked out' };
+const SUPI = 'imsi-001010000000001', XSS_SUPI = 'imsi-001010000000002';
+const AF_NAME = 'meters <b>inc</b>';
+const XSS_OWNER = '<script>window.__xss=1</script><img src=x onerror=__xss=2>';
+
+function seed() {
+  ctl(['user', 'add', 'olga', '--role', 'operator', '--password-file', '-'], PASSWORDS.olga);
+  ctl(['user', 'add', 'vera', '--role', 'viewer', '--password-file', '-'], PASSWORDS.vera);
+  ctl(['user', 'add', 'lena', '--role', 'viewer', '--password-file', '-'], PASSWORDS.lena);
+  const k = '465b5ce8b199b49faa5f0a2ee238a6bc', op = 'cdc202d5123e20f62b6d676ac72cb318';
+  for (let i = 1; i <= 12; i++) {
+    const supi = 'imsi-00101' + String(i).padStart(10, '0');
+    ctl(['subscriber', 'add', '--supi', supi, '--k', k, '--op', op, '--amf', '8000',
+      ...(supi === XSS_SUPI ? ['--owner', XSS_OWNER] : ['--owner', 'building-7'])]);
+  }
+  ctl(['subscriber', 'suspend', 'imsi-001010000000005']);
+  ctl(['subscriber', 'suspend', 'imsi-001010000000006']);
+  // an AF whose name holds markup (the audit records its registration)
+  const pem = path.join(dir, 'af.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', path.join(dir, 'af.key'), '-out', pem, '-subj', '/CN=af', '-days', '2'], { stdio: 'ignore' });
+  ctl(['af', 'add', '--name', AF_NAME, '--cert', pem, '--services', 'monitoring-event']);
+}
+
+// Three more meters behave like Mirai bots (the scene of scripts/scenes/30-botnet.sh): the
+// analytics finds them and the policy quarantines them, so the pages have findings to show.
+function botnet(adminUrl) {
+  const k = '465b5ce8b199b49faa5f0a2ee238a6bc', op = 'cdc202d5123e20f62b6d676ac72cb318';
+  const map = [];
+  for (let m = 0; m < 8; m++) {
+    const supi = 'imsi-0010100000070' + String(m).padStart(2, '0');
+    ctl(['subscriber', 'add', '--supi', supi, '--k', k, '--op', op, '--amf', '8000', '--owner', 'building-9']);
+    map.push({ supi, ipv4: '10.70.0.' + (10 + m), group: 'building-9' });
+  }
+  const lines = [], t0 = 1700000040;
+  for (let w = 0; w < 5; w++) for (let i = 0; i < 250; i++) for (let m = 0; m < 8; m++) {
+    const ts = t0 + 60 * w + i * 0.2;
+    if (w >= 3 && m < 3) lines.push({ ts, src: '10.70.0.' + (10 + m), sport: 1024 + i, dst: '203.0.113.66', dport: 80, proto: 'udp', out_bytes: 512, in_bytes: 0, out_pkts: 1, in_pkts: 0, outcome: 'noreply' });
+    else if (i % 120 === 0) lines.push({ ts, src: '10.70.0.' + (10 + m), sport: 40000 + i, dst: '198.51.100.10', dport: 443, proto: 'tcp', out_bytes: 900, in_bytes: 2400, out_pkts: 8, in_pkts: 7, outcome: 'established' });
+  }
+  lines.push({ ts: t0 + 301, src: '10.70.0.20', dst: '198.51.100.10', dport: 443, proto: 'tcp', outcome: 'established' });
+  const flows = path.join(dir, 'flows.jsonl');
+  fs.writeFileSync(flows, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const pki = path.join(inst, 'pki');
+  const adm = ['--http2', '-s', '-f', '--cacert', path.join(pki, 'ca.crt'), '--cert', path.join(pki, 'admin.crt'), '--key', path.join(pki, 'admin.key')];
+  execFileSync('curl', [...adm, '-X', 'PUT', '-H', 'content-type: application/json', adminUrl + '/admin/v1/analytics/ue-addresses', '-d', JSON.stringify(map)]);
+  execFileSync('curl', [...adm, '-H', 'content-type: application/x-ndjson', '--data-binary', '@' + flows, adminUrl + '/admin/v1/analytics/flow-records']);
+}
+
+let shot = 0;
+async function screenshot(page, name) {
+  await page.screenshot({ path: path.join(out, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+async function ready(page) {
+  await page.waitForSelector('#view[data-ready="1"]', { timeout: 10000 });
+}
+
+async function login(page, url, name, password) {
+  await page.goto(url + '/', { waitUntil: 'load' });
+  await page.waitForSelector('#login:not([hidden])');
+  await page.$eval('#login-name', (e) => { e.value = ''; });
+  await page.type('#login-name', name);
+  await page.type('#login-password', password);
+  await page.click('#login-submit');
+}
+
+async function errorText(page) {
+  await page.waitForFunction(() => document.getElementById('login-error').textContent !== '');
+  return page.$eval('#login-error', (e) => e.textContent);
+}
+
+async function logout(page) {
+  await page.click('#logout');
+  await page.waitForSelector('#login:not([hidden])');
+}
+
+const tests = [];
+const test = (name, fn) => tests.push([name, fn]);
+
+async function main() {
+  const ready0 = await start();
+  seed();
+  botnet(ready0.admin);
+  const url = ready0.console, sbi = ready0.sbi;
+  browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true,
+    acceptInsecureCerts: true,
+    args: ['--no-sandbox', '--ignore-certificate-errors', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 860 });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) pageErrors.push(m.text()); });
+
+  test('the page carries a strict CSP and loads nothing from elsewhere', async () => {
+    const res = await page.goto(url + '/', { waitUntil: 'load' });
+    const csp = res.headers()['content-security-policy'];
+    assert.match(csp, /script-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    const hosts = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => new URL(r.name).host));
+    for (const h of hosts) assert.equal(h, new URL(url).host);
+    await screenshot(page, 'login');
+  });
+
+  test('a wrong password is refused', async () => {
+    await login(page, url, 'vera', 'not veras password');
+    assert.equal(await errorText(page), 'Wrong name, password or code.');
+    assert.equal(await page.$eval('#top', (e) => e.hidden), true);
+  });
+
+  test('five failed logins lock the account, even for the right password', async () => {
+    for (let i = 0; i < 5; i++) {
+      await login(page, url, 'lena', 'guess number ' + i);
+      assert.equal(await errorText(page), 'Wrong name, password or code.');
+    }
+    await login(page, url, 'lena', PASSWORDS.lena);
+    assert.match(await errorText(page), /locked/);
+    const shown = JSON.parse(ctl(['user', 'show', 'lena']));
+    assert.ok(shown.locked_until > Date.now() / 1000);
+  });
+
+  test('a viewer logs in, sees the fleet, and cannot press operator buttons', async () => {
+    await login(page, url, 'vera', PASSWORDS.vera);
+    await ready(page);
+    assert.equal(await page.$eval('#who-role', (e) => e.textContent), 'viewer');
+    const tiles = await page.$$eval('#fleet-tiles .tile', (ts) => Object.fromEntries(ts.map((t) => [t.dataset.state || 'total', t.querySelector('.n').textContent])));
+    assert.equal(tiles.total, '20');
+    assert.equal(tiles.active, '15');
+    assert.equal(tiles.suspended, '2');
+    assert.equal(tiles.quarantined, '3'); /* the bots, by the policy */
+    await page.goto(url + '/#/device/' + SUPI);
+    await ready(page);
+    for (const id of ['act-suspend', 'act-quarantine', 'act-release', 'act-resume'])
+      assert.equal(await page.$eval('#' + id, (b) => b.disabled), true, id + ' is enabled for a viewer');
+  });
+
+  test('... and the API refuses the viewer anyway (403 ROLE), CSRF token and all', async () => {
+    const r = await page.evaluate(async (supi) => {
+      const s = await (await fetch('/console/v1/session')).json();
+      const res = await fetch('/admin/v1/subscribers/' + supi + '/suspend', { method: 'POST', headers: { 'X-CSRF-Token': s.csrf } });
+      return { status: res.status, body: await res.json() };
+    }, SUPI);
+    assert.equal(r.status, 403);
+    assert.equal(r.body.cause, 'ROLE');
+    assert.equal(JSON.parse(ctl(['subscriber', 'show', SUPI])).state, 'active');
+  });
+
+  test('a name holding <script> is shown as text, never run', async () => {
+    await page.goto(url + '/#/device/' + XSS_SUPI);
+    await ready(page);
+    const dd = await page.$$eval('dl.kv dd', (ds) => ds.map((d) => d.textContent));
+    assert.ok(dd.includes(XSS_OWNER), 'the owner is shown verbatim');
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    assert.equal(await page.$$eval('#view script, #view img', (e) => e.length), 0);
+    await page.goto(url + '/#/fleet');
+    await ready(page);
+    const owners = await page.$$eval('#fleet-list td', (tds) => tds.map((t) => t.textContent));
+    assert.ok(owners.includes(XSS_OWNER));
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    await logout(page);
+  });
+
+  test('an operator quarantines a device: its 5G authentication is refused; release restores it', async () => {
+    assert.equal(authenticate(sbi, SUPI), '201');
+    await login(page, url, 'olga', PASSWORDS.olga);
+    await ready(page);
+    await page.type('#fleet-search', SUPI);
+    await page.click('#fleet-search + button, form.row button[type=submit]');
+    await page.waitForSelector('#device-supi');
+    await ready(page);
+    await page.click('#act-quarantine');
+    await page.waitForSelector('#modal:not([hidden])');
+    assert.match(await page.$eval('#modal-text', (e) => e.textContent), /authentication of the device is refused/);
+    await page.type('#modal-reason', 'meter talks to a C2 server');
+    await screenshot(page, 'device-confirm-quarantine');
+    await page.click('#modal-ok');
+    await page.waitForFunction(() => document.querySelector('#device-state .state')?.textContent === 'quarantined');
+    await ready(page);
+    assert.equal(authenticate(sbi, SUPI), '403');
+    const actions = await page.$$eval('#view table tbody tr', (rs) => rs.map((r) => r.textContent));
+    assert.ok(actions.some((t) => t.includes('olga')), 'the action names olga');
+    await screenshot(page, 'device');
+    await page.click('#act-release');
+    await page.waitForSelector('#modal:not([hidden])');
+    await page.click('#modal-ok');
+    await page.waitForFunction(() => document.querySelector('#device-state .state')?.textContent === 'active');
+    assert.equal(authenticate(sbi, SUPI), '201');
+    const events = JSON.parse(ctl(['subscriber', 'show', SUPI])).events;
+    assert.ok(events.some((e) => e.actor === 'olga'), 'the event log names olga');
+  });
+
+  test('bulk activation from a file: a result per line', async () => {
+    const file = path.join(dir, 'activations.jsonl');
+    fs.writeFileSync(file, ['{"registration_id":"meter-0001","account":"acme"}',
+      '{"serial":"0a1b","account":"acme","service":{"plan":"iot"}}', ''].join('\n'));
+    await page.goto(url + '/#/provisioning');
+    await ready(page);
+    const input = await page.$('#activation-file');
+    await input.uploadFile(file);
+    await page.click('#activation-submit');
+    await page.waitForSelector('#activation-result table');
+    const rows = await page.$$eval('#activation-result tbody tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)));
+    assert.equal(rows.length, 2);
+    assert.deepEqual(rows.map((r) => r[0]), ['1', '2']);
+    assert.deepEqual(rows.map((r) => r[3]), ['pending', 'pending']);
+    assert.match(await page.$eval('#activation-result p', (p) => p.textContent), /0 activated, 2 pending/);
+    await screenshot(page, 'provisioning');
+  });
+
+  test('a line that is not JSON: nothing is sent, the line is named', async () => {
+    const file = path.join(dir, 'bad.jsonl');
+    fs.writeFileSync(file, '{"registration_id":"meter-0002","account":"acme"}\nnot json\n');
+    await page.reload();
+    await ready(page);
+    await (await page.$('#activation-file')).uploadFile(file);
+    await page.click('#activation-submit');
+    await page.waitForSelector('#activation-result table');
+    const rows = await page.$$eval('#activation-result tbody tr', (rs) => rs.map((r) => r.cells[0].textContent));
+    assert.deepEqual(rows, ['2']);
+  });
+
+  test('the other pages render (screenshots)', async () => {
+    await page.goto(url + '/#/device/imsi-001010000007000');
+    await ready(page);
+    assert.ok(await page.$$eval('#view svg circle.dot', (d) => d.length) > 0, 'the bot has findings on its timeline');
+    await screenshot(page, 'device-bot');
+    for (const p of ['fleet', 'findings', 'exposure', 'audit']) {
+      await page.goto(url + '/#/' + p);
+      await ready(page);
+      assert.deepEqual(await page.$$eval('#view .error', (e) => e.map((x) => x.textContent).filter((t) => t)), [], p + ' shows an error');
+      if (p === 'exposure') {
+        const names = await page.$$eval('#view td', (tds) => tds.map((t) => t.textContent));
+        assert.ok(names.includes(AF_NAME), 'the AF name is shown verbatim');
+        assert.equal(await page.$$eval('#view b', (b) => b.length), 0);
+      }
+      if (p === 'findings')
+        assert.match(await page.$eval('#findings-chart', (c) => c.textContent), /SUSPICION OF DDOS ATTACK/);
+      if (p === 'audit') {
+        await page.click('#audit-verify');
+        await page.waitForSelector('#verify-result .ok');
+        assert.match(await page.$eval('#verify-result', (e) => e.textContent), /Chain intact/);
+      }
+      await screenshot(page, p);
+    }
+  });
+
+  test('a forged cross-site POST is refused', async () => {
+    // same origin, without the session's CSRF token
+    const same = await page.evaluate(async (supi) => {
+      const r = await fetch('/admin/v1/subscribers/' + supi + '/suspend', { method: 'POST' });
+      return { status: r.status, cause: (await r.json()).cause };
+    }, SUPI);
+    assert.deepEqual(same, { status: 403, cause: 'CSRF' });
+    // another site's page posting a form to the console while olga is logged in
+    attacker = http.createServer((req, res) => {
+      res.setHeader('content-type', 'text/html');
+      res.end(`<form id=f method=POST action="${url}/admin/v1/subscribers/${SUPI}/suspend">` +
+        '<input name=reason value=x><button id=go>win a prize</button></form>');
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => attacker.once('listening', r));
+    const evil = await browser.newPage();
+    await evil.goto(`http://127.0.0.1:${attacker.address().port}/`);
+    const [res] = await Promise.all([evil.waitForNavigation(), evil.click('#go')]);
+    assert.ok([401, 403].includes(res.status()), 'status ' + res.status());
+    await evil.close();
+    assert.equal(JSON.parse(ctl(['subscriber', 'show', SUPI])).state, 'active');
+  });
+
+  test('the session expires after the idle timeout', async () => {
+    await page.goto(url + '/#/fleet');
+    await ready(page);
+    await sleep((IDLE_S + 1) * 1000);
+    await page.click('#nav a[data-page="audit"]');
+    await page.waitForSelector('#login:not([hidden])');
+    assert.match(await page.$eval('#login-error', (e) => e.textContent), /session has ended/);
+    const r = await page.evaluate(async () => (await fetch('/admin/v1/subscribers/counts')).status);
+    assert.equal(r, 401);
+  });
+
+  test('no script error on any page', async () => {
+    assert.deepEqual(pageErrors, []);
+  });
+
+  let failed = 0;
+  for (const [name, fn] of tests) {
+    try {
+      await fn();
+      console.log('ok   ' + name);
+    } catch (e) {
+      failed++;
+      console.log('FAIL ' + name + '\n     ' + (e.stack || e).toString().split('\n').slice(0, 4).join('\n     '));
+      await screenshot(page, 'failure').catch(() => {});
+    }
+  }
+  console.log(`${tests.length - failed}/${tests.length} passed; screenshots in ${out}`);
+  return failed;
+}
+
+main().then(async (failed) => {
+  await cleanup();
+  process.exit(failed ? 1 : 0);
+}, async (e) => {
+  console.error(e);
+  await cleanup();
+  process.exit(1);
+});
+
+async function cleanup() {
+  if (browser) await browser.close().catch(() => {});
+  if (attacker) attacker.close();
+  if (daemon) {
+    daemon.kill('SIGTERM');
+    await new Promise((r) => { daemon.once('exit', r); setTimeout(r, 5000); });
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}

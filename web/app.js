@@ -1,0 +1,477 @@
+/* The iotsec operator console. Plain JavaScript, no framework, nothing loaded from elsewhere.
+ * Every datum is put in the page as text (textContent), never parsed as HTML. Every call goes
+ * to the admin API (/admin/v1/...) under the session cookie, state changes with the session's
+ * CSRF token: the console has no logic of its own beyond presenting it. */
+'use strict';
+
+const session = { name: null, role: null, csrf: null };
+const RANK = { viewer: 0, operator: 1, admin: 2 };
+const PAGE = 25;
+
+/* ---- DOM helpers ---- */
+
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const k of kids.flat()) {
+    if (k === null || k === undefined || k === false) continue;
+    e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  }
+  return e;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, ...kids) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'text') e.textContent = v;
+    else e.setAttribute(k, String(v));
+  }
+  for (const k of kids.flat()) if (k) e.append(k);
+  return e;
+}
+
+const $ = (id) => document.getElementById(id);
+
+function fmtTime(v) {
+  if (v === undefined || v === null || v === '') return '';
+  if (typeof v === 'number') {
+    const ms = v > 1e12 ? v : v * 1000;
+    return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  }
+  return String(v).replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+function stateBadge(s) { return el('span', { class: 'state ' + s, text: (s || '').replace('_', ' ') }); }
+
+function table(rows, cols, empty) {
+  if (!rows || rows.length === 0) return el('p', { class: 'muted', text: empty || 'Nothing to show.' });
+  return el('table', {},
+    el('thead', {}, el('tr', {}, cols.map((c) => el('th', { scope: 'col', text: c[1] })))),
+    el('tbody', {}, rows.map((r) => el('tr', {}, cols.map((c) => {
+      const v = c[2] ? c[2](r[c[0]], r) : r[c[0]];
+      const when = /(^at|_at|^time_ms)$/.test(c[0]);
+      return el('td', { class: when ? 'nowrap' : undefined }, v instanceof Node ? v : (v === undefined || v === null ? '' : String(v)));
+    })))));
+}
+
+function card(title, ...kids) { return el('section', { class: 'card' }, el('h2', { text: title }), ...kids); }
+
+function disabledCard(title, why) {
+  return el('section', { class: 'card disabled-section', 'aria-disabled': 'true' },
+    el('h2', { text: title }), el('p', { class: 'notice', text: why }));
+}
+
+/* The list in an answer: {"items": [...]} (the house contract) or the older named arrays. */
+function itemsOf(o) {
+  if (Array.isArray(o)) return o;
+  if (Array.isArray(o.items)) return o.items;
+  for (const v of Object.values(o)) if (Array.isArray(v)) return v;
+  return [];
+}
+
+/* ---- the API ---- */
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    super((problem && (problem.detail || problem.title)) || ('HTTP ' + status));
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && session.csrf) headers['X-CSRF-Token'] = session.csrf;
+  const res = await fetch(path, { method, headers, credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+  if (res.status === 401 && !path.startsWith('/console/v1/login')) {
+    showLogin('Your session has ended: log in again.');
+    throw new ApiError(401, data);
+  }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+const can = (role) => RANK[session.role] >= RANK[role];
+
+/* A button only a role may press: disabled (and saying why) for the others. The API refuses
+ * them anyway; this only spares them the error. */
+function roleButton(role, label, onclick, cls) {
+  const ok = can(role);
+  return el('button', { type: 'button', class: cls, onclick: ok ? onclick : undefined, disabled: !ok,
+    title: ok ? undefined : 'needs the ' + role + ' role', 'data-role': role, text: label });
+}
+
+/* ---- confirmation ---- */
+
+function confirmAction(title, text, wantReason) {
+  return new Promise((resolve) => {
+    $('modal-title').textContent = title;
+    $('modal-text').textContent = text;
+    $('modal-reason-label').hidden = !wantReason;
+    $('modal-reason').value = '';
+    $('modal').hidden = false;
+    (wantReason ? $('modal-reason') : $('modal-ok')).focus();
+    const done = (ok) => {
+      $('modal').hidden = true;
+      $('modal-ok').onclick = $('modal-cancel').onclick = null;
+      document.removeEventListener('keydown', onKey);
+      resolve(ok ? { reason: $('modal-reason').value.trim() } : null);
+    };
+    const onKey = (e) => { if (e.key === 'Escape') done(false); };
+    document.addEventListener('keydown', onKey);
+    $('modal-ok').onclick = () => done(true);
+    $('modal-cancel').onclick = () => done(false);
+  });
+}
+
+/* ---- charts (plain SVG) ---- */
+
+function barChart(pairs, opts) {
+  const w = 640, barH = 22, gap = 8, labelW = 240, max = Math.max(1, ...pairs.map((p) => p[1]));
+  const h = pairs.length * (barH + gap) + 4;
+  const s = svg('svg', { viewBox: `0 0 ${w} ${h}`, width: '100%', role: 'img',
+    'aria-label': (opts && opts.label) || 'chart' });
+  pairs.forEach(([name, n], i) => {
+    const y = i * (barH + gap);
+    const bw = Math.max(n > 0 ? 2 : 0, Math.round((w - labelW - 70) * n / max));
+    s.append(svg('text', { x: labelW - 8, y: y + 15, 'text-anchor': 'end', text: name.replace(/_/g, ' ') }),
+      svg('rect', { class: 'bar ' + name, x: labelW, y, width: bw, height: barH, rx: 2 }),
+      svg('text', { class: 'label', x: labelW + bw + 6, y: y + 15, text: n.toLocaleString('en') }));
+  });
+  return s;
+}
+
+/* Findings on a time line: one dot per finding, one lane per exception type. */
+function timeline(findings) {
+  const pts = findings.map((f) => ({ t: Date.parse(f.at), e: f.exception })).filter((p) => !isNaN(p.t));
+  if (pts.length === 0) return el('p', { class: 'muted', text: 'No findings for this device.' });
+  const lanes = [...new Set(pts.map((p) => p.e))];
+  const w = 760, left = 210, laneH = 26, h = lanes.length * laneH + 30;
+  let t0 = Math.min(...pts.map((p) => p.t)), t1 = Math.max(...pts.map((p) => p.t));
+  if (t1 - t0 < 60000) { t0 -= 30000; t1 += 30000; }
+  const x = (t) => left + (w - left - 20) * (t - t0) / (t1 - t0);
+  const s = svg('svg', { viewBox: `0 0 ${w} ${h}`, width: '100%', role: 'img', 'aria-label': 'findings over time' });
+  lanes.forEach((l, i) => {
+    const y = i * laneH + 14;
+    s.append(svg('text', { x: left - 10, y: y + 4, 'text-anchor': 'end', text: l }),
+      svg('line', { class: 'axis', x1: left, x2: w - 20, y1: y, y2: y }));
+  });
+  for (const p of pts) s.append(svg('circle', { class: 'dot', cx: x(p.t), cy: lanes.indexOf(p.e) * laneH + 14, r: 5 },
+    svg('title', { text: p.e + ' at ' + new Date(p.t).toISOString() })));
+  const yAxis = lanes.length * laneH + 24;
+  s.append(svg('text', { x: left, y: yAxis, text: fmtTime(new Date(t0).toISOString()) }),
+    svg('text', { x: w - 20, y: yAxis, 'text-anchor': 'end', text: fmtTime(new Date(t1).toISOString()) }));
+  return s;
+}
+
+/* ---- a paginated table over a list endpoint: ?after=<cursor>&limit= -> {items, next} ---- */
+
+function pagedTable(container, url, cols, empty, cursorKey) {
+  const cursors = [null];
+  async function load(i) {
+    const after = cursors[i];
+    const sep = url.includes('?') ? '&' : '?';
+    let data;
+    try {
+      data = await api('GET', url + sep + 'limit=' + PAGE + (after !== null ? '&after=' + encodeURIComponent(after) : ''));
+    } catch (e) {
+      container.replaceChildren(el('p', { class: 'error', text: e.message }));
+      return;
+    }
+    const rows = itemsOf(data);
+    if (data.next !== undefined && data.next !== null) cursors[i + 1] = data.next;
+    else if (cursorKey && rows.length === PAGE) cursors[i + 1] = rows[rows.length - 1][cursorKey];
+    else cursors.length = i + 1;
+    container.replaceChildren(table(rows, cols, empty), el('div', { class: 'pager' },
+      el('span', { class: 'muted', text: 'page ' + (i + 1) }),
+      el('button', { type: 'button', class: 'secondary', disabled: i === 0, onclick: () => load(i - 1), text: 'Previous' }),
+      el('button', { type: 'button', class: 'secondary', disabled: cursors.length <= i + 1, onclick: () => load(i + 1), text: 'Next' })));
+  }
+  return load(0);
+}
+
+/* ---- pages ---- */
+
+/* The evidence: the window's features that fired, "name value" each. */
+function fired(v) {
+  if (!v) return '';
+  if (Array.isArray(v)) return v.map((x) => (typeof x === 'object' ? Object.values(x).join(' ') : String(x))).join('; ');
+  if (typeof v === 'object') return Object.entries(v).filter(([k]) => k !== 'exception' && k !== 'level').map(([k, x]) => k + ' ' + (typeof x === 'number' ? +x.toFixed(2) : JSON.stringify(x))).join('; ');
+  return String(v);
+}
+
+const supiLink = (s) => el('a', { href: '#/device/' + encodeURIComponent(s), text: s });
+
+async function pageFleet(view) {
+  const tiles = el('div', { class: 'tiles', id: 'fleet-tiles' });
+  const chart = el('div', { id: 'fleet-chart', class: 'chart' });
+  const list = el('div', { id: 'fleet-list' });
+  const filter = el('select', { id: 'fleet-state', 'aria-label': 'state' },
+    ['', 'active', 'pending_activation', 'suspended', 'quarantined', 'expired', 'revoked'].map((s) =>
+      el('option', { value: s, text: s ? s.replace('_', ' ') : 'every state' })));
+  const search = el('input', { id: 'fleet-search', placeholder: 'imsi-001010000000001', 'aria-label': 'SUPI' });
+  const searchErr = el('p', { class: 'error', role: 'alert' });
+  view.append(el('h1', { text: 'Fleet' }), tiles, card('Subscriptions by state', chart),
+    card('Find a device', el('form', { class: 'row', onsubmit: async (e) => {
+      e.preventDefault();
+      const s = search.value.trim();
+      searchErr.textContent = '';
+      try { await api('GET', '/admin/v1/subscribers/' + encodeURIComponent(s)); location.hash = '#/device/' + encodeURIComponent(s); }
+      catch (err) { searchErr.textContent = err.status === 404 ? 'No subscription ' + s : err.message; }
+    } }, el('label', { class: 'grow' }, 'SUPI', search), el('button', { type: 'submit', text: 'Open' })), searchErr),
+    card('Subscriptions', el('div', { class: 'row' }, el('label', {}, 'State', filter)), list));
+  const showList = () => pagedTable(list, '/admin/v1/subscribers' + (filter.value ? '?state=' + filter.value : ''), [
+    ['supi', 'SUPI', supiLink], ['state', 'State', stateBadge], ['gpsi', 'GPSI'], ['owner', 'Account'],
+    ['credential_version', 'Credential'], ['updated_at', 'Updated', fmtTime]], 'No subscriptions.');
+  filter.addEventListener('change', showList);
+  const counts = await api('GET', '/admin/v1/subscribers/counts');
+  const order = ['active', 'pending_activation', 'suspended', 'quarantined', 'expired', 'revoked'];
+  const names = order.filter((s) => s in counts.counts).concat(Object.keys(counts.counts).filter((s) => !order.includes(s)));
+  tiles.append(el('div', { class: 'tile' }, el('div', { class: 'n', text: counts.total.toLocaleString('en') }), el('div', { class: 'l', text: 'subscriptions' })),
+    ...names.map((s) => el('div', { class: 'tile s-' + s, 'data-state': s },
+      el('div', { class: 'n', text: counts.counts[s].toLocaleString('en') }), el('div', { class: 'l', text: s.replace('_', ' ') }))));
+  chart.append(barChart(names.map((s) => [s, counts.counts[s]]), { label: 'subscriptions by state' }));
+  await showList();
+}
+
+/* Which actions the subscription's state allows (the API answers 409 to the others). */
+const ALLOWED = { suspend: ['active'], resume: ['suspended'], quarantine: ['active', 'suspended', 'pending_activation'],
+  release: ['quarantined'] };
+
+const ACTIONS = {
+  suspend: ['Suspend', 'The device can no longer authenticate until it is resumed. Its credential is kept.', false, ''],
+  resume: ['Resume', 'The device may authenticate again.', false, 'secondary'],
+  quarantine: ['Quarantine', 'Every 5G authentication of the device is refused, it leaves its message groups (they are rekeyed) and the policy stops acting on it. Say why.', true, 'danger'],
+  release: ['Release', 'The device may authenticate again and the policy watches it afresh.', true, 'secondary'],
+};
+
+async function pageDevice(view, supi) {
+  const s = await api('GET', '/admin/v1/subscribers/' + encodeURIComponent(supi));
+  const msg = el('p', { role: 'status', id: 'device-msg' });
+  const buttons = Object.entries(ACTIONS).map(([action, [label, text, reason, cls]]) =>
+    roleButton('operator', label, async () => {
+      const ok = await confirmAction(label + ' ' + supi + '?', text, reason);
+      if (!ok) return;
+      try {
+        await api('POST', '/admin/v1/subscribers/' + encodeURIComponent(supi) + '/' + action,
+          reason ? { reason: ok.reason || undefined } : undefined);
+        route();
+      } catch (e) { msg.className = 'error'; msg.textContent = label + ' failed: ' + e.message; }
+    }, cls));
+  buttons.forEach((b, i) => {
+    const action = Object.keys(ACTIONS)[i];
+    b.setAttribute('id', 'act-' + action);
+    if (!ALLOWED[action].includes(s.state) && !b.disabled) {
+      b.disabled = true;
+      b.title = 'not while the subscription is ' + s.state.replace('_', ' ');
+    }
+  });
+  view.append(el('h1', {}, 'Device ', el('span', { id: 'device-supi', text: supi })),
+    card('State', el('dl', { class: 'kv' },
+      el('dt', { text: 'State' }), el('dd', { id: 'device-state' }, stateBadge(s.state)),
+      el('dt', { text: 'Credential version' }), el('dd', { text: s.credential_version }),
+      el('dt', { text: 'Authentication' }), el('dd', { text: s.auth_method || '' }),
+      el('dt', { text: 'GPSI' }), el('dd', { text: s.gpsi || '—' }),
+      el('dt', { text: 'Account' }), el('dd', { text: s.owner || '—' }),
+      el('dt', { text: 'Valid' }), el('dd', { text: (fmtTime(s.not_before) || 'any time') + ' – ' + (fmtTime(s.not_after) || 'no end') }),
+      el('dt', { text: 'Created' }), el('dd', { text: fmtTime(s.created_at) })),
+    el('div', { class: 'actions' }, buttons), msg));
+  const events = (s.events || []).slice().reverse();
+  view.append(card('Lifecycle and credential history (who did what)', table(events, [
+    ['at', 'When', fmtTime], ['event', 'Event'], ['from', 'From'], ['to', 'To'], ['actor', 'By']], 'No events.')));
+  const fCard = card('Findings'), aCard = card('Policy and operator actions');
+  view.append(fCard, aCard);
+  try {
+    const f = itemsOf(await api('GET', '/admin/v1/analytics/findings?limit=200&supi=' + encodeURIComponent(supi)));
+    fCard.append(el('div', { class: 'timeline' }, timeline(f)));
+    if (f.length) fCard.append(table(f.slice(0, 20), [['at', 'When', fmtTime], ['exception', 'Exception'], ['level', 'Level'],
+      ['fired', 'Features that fired', fired]]));
+  } catch (e) { fCard.append(el('p', { class: 'error', text: e.message })); }
+  try {
+    const a = itemsOf(await api('GET', '/admin/v1/devices/' + encodeURIComponent(supi) + '/actions'));
+    aCard.append(table(a, [['at', 'When', fmtTime], ['action', 'Action'], ['outcome', 'Outcome'], ['exception', 'Finding'],
+      ['actor', 'By', (v, r) => (v === 'policy' ? 'policy (automatic)' : r.principal || 'operator')], ['reason', 'Why']], 'No actions.'));
+  } catch (e) { aCard.append(el('p', { class: 'error', text: e.message })); }
+}
+
+const EXCEPTIONS = ['', 'UNEXPECTED_UE_LOCATION', 'UNEXPECTED_LONG_LIVE_FLOW', 'UNEXPECTED_LARGE_RATE_FLOW',
+  'UNEXPECTED_WAKEUP', 'SUSPICION_OF_DDOS_ATTACK', 'WRONG_DESTINATION_ADDRESS', 'TOO_FREQUENT_SERVICE_ACCESS',
+  'UNEXPECTED_RADIO_LINK_FAILURES', 'PING_PONG_ACROSS_CELLS'];
+
+async function pageFindings(view) {
+  const chart = el('div', { id: 'findings-chart', class: 'chart' }), list = el('div');
+  const filter = el('select', { id: 'findings-exception', 'aria-label': 'exception' },
+    EXCEPTIONS.map((x) => el('option', { value: x, text: x || 'every exception' })));
+  view.append(el('h1', { text: 'Findings' }),
+    card('By exception type (the latest 1000)', chart),
+    card('Findings', el('div', { class: 'row' }, el('label', {}, 'Exception', filter)), list));
+  const recent = itemsOf(await api('GET', '/admin/v1/analytics/findings?limit=1000'));
+  const by = {};
+  for (const f of recent) by[f.exception] = (by[f.exception] || 0) + 1;
+  const pairs = Object.entries(by).sort((a, b) => b[1] - a[1]);
+  chart.append(pairs.length ? barChart(pairs, { label: 'findings by exception' }) : el('p', { class: 'muted', text: 'No findings yet.' }));
+  const show = () => pagedTable(list, '/admin/v1/analytics/findings' + (filter.value ? '?exception=' + filter.value : ''), [
+    ['id', '#'], ['at', 'When', fmtTime], ['supi', 'Device', (v) => (v ? supiLink(v) : '')], ['exception', 'Exception'],
+    ['level', 'Level'], ['fired', 'Evidence: features that fired', fired]], 'No findings.');
+  filter.addEventListener('change', show);
+  await show();
+}
+
+async function pageProvisioning(view) {
+  const result = el('div', { id: 'activation-result' });
+  const progress = el('progress', { id: 'activation-progress', max: 100, value: 0, hidden: true });
+  const file = el('input', { type: 'file', id: 'activation-file', accept: '.jsonl,.json,.txt,application/json' });
+  const upload = roleButton('operator', 'Activate', () => bulkActivate(file, progress, result));
+  upload.id = 'activation-submit';
+  const mfr = card('Manufacturers'), enr = card('Enrollments'), dev = card('Onboarded devices');
+  view.append(el('h1', { text: 'Provisioning' }),
+    card('Bulk activation', el('p', { class: 'muted', text: 'A file of JSON lines: {"registration_id" or "serial", "account", "service"}. All lines or none.' }),
+      el('div', { class: 'row' }, el('label', { class: 'grow' }, 'File', file), upload), progress, result),
+    disabledCard('Pending activations', 'Not available yet: this instance has no list endpoint for pending activations.'),
+    mfr, enr, dev);
+  const load = async (c, url, cols) => {
+    try { c.append(table(itemsOf(await api('GET', url)), cols)); } catch (e) { c.append(el('p', { class: 'error', text: e.message })); }
+  };
+  await Promise.all([
+    load(mfr, '/admin/v1/manufacturers', [['id', '#'], ['name', 'Name'], ['ca_sha256', 'CA (SHA-256)']]),
+    load(enr, '/admin/v1/enrollments', [['id', '#'], ['kind', 'Kind'], ['attestation', 'Attestation'], ['owner', 'Owner'],
+      ['enabled', 'Enabled', (v) => (v ? 'yes' : 'no')], ['requires_activation', 'Needs activation', (v) => (v ? 'yes' : 'no')], ['devices', 'Devices']]),
+    load(dev, '/admin/v1/devices', [['registration_id', 'Registration'], ['supi', 'SUPI', (v) => (v ? supiLink(v) : '')],
+      ['account', 'Account'], ['state', 'State'], ['credential_version', 'Credential']]),
+  ]);
+}
+
+async function bulkActivate(file, progress, result) {
+  result.replaceChildren();
+  const f = file.files && file.files[0];
+  if (!f) { result.append(el('p', { class: 'error', text: 'Choose a file first.' })); return; }
+  progress.hidden = false; progress.value = 10;
+  const lines = (await f.text()).split(/\r?\n/).map((l, i) => [i + 1, l.trim()]).filter(([, l]) => l && !l.startsWith('#'));
+  const items = [], bad = [];
+  for (const [n, l] of lines) {
+    try { const o = JSON.parse(l); if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error('not an object'); items.push(o); }
+    catch (e) { bad.push({ line: n, result: 'not JSON: ' + e.message }); }
+  }
+  progress.value = 40;
+  if (bad.length || items.length === 0) {
+    progress.hidden = true;
+    result.append(el('p', { class: 'error', text: items.length === 0 && !bad.length ? 'The file has no lines.' : 'Nothing was sent: fix these lines.' }),
+      table(bad, [['line', 'Line'], ['result', 'Problem']]));
+    return;
+  }
+  try {
+    const r = await api('POST', '/admin/v1/activations', { items });
+    progress.value = 100;
+    result.append(el('p', { class: 'ok', text: `${r.activated} activated, ${r.pending} pending (the device has not onboarded yet)` }),
+      table(r.lines || [], [['line', 'Line'], ['registration_id', 'Registration'], ['serial', 'Serial'], ['result', 'Result']]));
+  } catch (e) {
+    progress.hidden = true;
+    result.append(el('p', { class: 'error', text: 'Nothing was activated: ' + e.message }));
+  }
+}
+
+async function pageExposure(view) {
+  const afs = card('Application functions (AFs)');
+  view.append(el('h1', { text: 'Exposure' }), afs,
+    disabledCard('Consents', 'Not available yet: this instance has no list endpoint for consents (grant and revoke with iotsecctl consent).'));
+  afs.append(table(itemsOf(await api('GET', '/admin/v1/afs')), [['af_id', 'AF'], ['name', 'Name'], ['state', 'State'],
+    ['services', 'Services', (v) => (Array.isArray(v) ? v.join(', ') : v)], ['cert_sha256', 'Certificate (SHA-256)', (v) => (v ? v.slice(0, 16) + '…' : '')]],
+  'No AFs registered.'));
+}
+
+async function pageAudit(view) {
+  const out = el('div', { id: 'verify-result', role: 'status' }), list = el('div');
+  const af = el('input', { id: 'audit-af', placeholder: 'af-…', 'aria-label': 'AF' });
+  const verify = el('button', { type: 'button', id: 'audit-verify', text: 'Verify chain', onclick: async () => {
+    out.replaceChildren(el('span', { class: 'muted', text: 'verifying…' }));
+    try {
+      const v = await api('GET', '/admin/v1/audit/verify');
+      out.replaceChildren(v.ok ? el('span', { class: 'ok', text: `Chain intact: ${v.records} records, head ${v.head_hash.slice(0, 16)}…` })
+        : el('span', { class: 'bad', text: `Chain broken at record ${v.first_bad_seq}: ${v.detail}` }));
+    } catch (e) { out.replaceChildren(el('span', { class: 'error', text: e.message })); }
+  } });
+  view.append(el('h1', { text: 'Audit' }), card('Hash chain', el('div', { class: 'row' }, verify, out)),
+    card('Records', el('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); show(); } },
+      el('label', {}, 'AF', af), el('button', { type: 'submit', class: 'secondary', text: 'Filter' })), list));
+  const show = () => pagedTable(list, '/admin/v1/audit' + (af.value.trim() ? '?af=' + encodeURIComponent(af.value.trim()) : ''), [
+    ['seq', '#'], ['time_ms', 'When', fmtTime], ['principal', 'Who'], ['action', 'Action'], ['resource', 'Resource'],
+    ['allow', 'Decision', (v) => (v ? 'allow' : 'deny')], ['reason', 'Reason']], 'No records.', 'seq');
+  await show();
+}
+
+/* ---- routing, login ---- */
+
+const PAGES = { fleet: pageFleet, device: pageDevice, findings: pageFindings, provisioning: pageProvisioning,
+  exposure: pageExposure, audit: pageAudit };
+
+async function route() {
+  if (!session.name) return;
+  const [, name, arg] = (location.hash.match(/^#\/([a-z]+)(?:\/(.*))?$/) || [null, 'fleet']);
+  const page = PAGES[name] ? name : 'fleet';
+  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('current', a.dataset.page === page);
+  const view = el('section', { id: 'view', 'data-page': page });
+  $('view').replaceWith(view);
+  try {
+    await PAGES[page](view, arg ? decodeURIComponent(arg) : undefined);
+    view.setAttribute('data-ready', '1');
+  } catch (e) {
+    if (e.status !== 401) view.append(el('p', { class: 'error', role: 'alert', text: e.message }));
+    view.setAttribute('data-ready', '1');
+  }
+}
+
+function showLogin(message) {
+  session.name = session.role = session.csrf = null;
+  $('top').hidden = true;
+  $('view').replaceChildren();
+  $('login').hidden = false;
+  $('login-error').textContent = message || '';
+  $('login-name').focus();
+}
+
+function loggedIn(s) {
+  Object.assign(session, { name: s.name, role: s.role, csrf: s.csrf });
+  $('login').hidden = true;
+  $('top').hidden = false;
+  $('who-name').textContent = s.name;
+  $('who-role').textContent = s.role;
+  route();
+}
+
+async function login(e) {
+  e.preventDefault();
+  const body = { name: $('login-name').value.trim(), password: $('login-password').value };
+  if ($('login-totp').value.trim()) body.totp = $('login-totp').value.trim();
+  $('login-password').value = '';
+  try {
+    loggedIn(await api('POST', '/console/v1/login', body));
+  } catch (err) {
+    $('login-error').textContent = err.status === 401 ? 'Wrong name, password or code.' : err.message;
+  }
+}
+
+document.addEventListener('DOMContentLoaded', async () => {
+  $('login-form').addEventListener('submit', login);
+  $('logout').addEventListener('click', async () => {
+    try { await api('POST', '/console/v1/logout'); } catch (e) { /* gone already */ }
+    showLogin('Logged out.');
+  });
+  window.addEventListener('hashchange', route);
+  try {
+    const res = await fetch('/console/v1/session', { credentials: 'same-origin' });
+    if (res.ok) loggedIn(await res.json());
+    else showLogin();
+  } catch (e) { showLogin(); }
+});
