@@ -66,6 +66,9 @@ int bench_provision(const struct bench_provision_opts *o);
 int bench_location(double seconds);
 /* Group messaging in process (bench_group.c): LKH rekeys at 1M members vs the O(N) re-push. */
 int bench_group(double seconds);
+/* Unicast fan-out of one message to n members through the outbound engine
+ * (bench_group_fanout.c); run by bench_group. */
+int bench_group_fanout(uint32_t n);
 /* Personal IoT Networks (bench_pin.c): PINE authentications through a PEGC vs the crypto
  * ceiling, revocation latency, PEGC state per PINE. */
 int bench_pin(double seconds);
