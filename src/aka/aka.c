@@ -123,19 +123,10 @@ void aka_count(struct aka *a, enum aka_counter c)
 
 int aka_metrics(struct aka *a, struct strbuf *out)
 {
-    static const char *const results[AKA_COUNTER_COUNT] = {"udm_vector",
-                                                           "ausf_started",
-                                                           "success",
-                                                           "failure",
-                                                           "rejected_state",
-                                                           "unknown_user",
-                                                           "suci_failure",
-                                                           "resync",
-                                                           "resync_rejected",
-                                                           NULL,
-                                                           NULL,
-                                                           NULL,
-                                                           NULL};
+    static const char *const results[AKA_COUNTER_COUNT] = {
+        "udm_vector",   "ausf_started", "success", "failure",         "rejected_state",
+        "unknown_user", "suci_failure", "resync",  "resync_rejected", NULL,
+        NULL,           NULL,           NULL};
     int rc =
         strbuf_appendf(out, "# HELP iotsec_authentications_total Authentication events by result.\n"
                             "# TYPE iotsec_authentications_total counter\n");
@@ -198,6 +189,7 @@ struct av_job *aka_job_new(struct aka *a, struct http_request *req, enum av_for 
 void aka_job_free(struct av_job *job)
 {
     if (job != NULL) {
+        free(job->ahead);
         secure_wipe(job, sizeof(*job));
         free(job);
     }
@@ -267,7 +259,8 @@ int aka_load_subscriber(struct av_job *job, const char *supi_or_suci, const char
     aka_seen_record(a->seen, job->supi, job->sub.cred_version, job->snn, now, refused);
     if (refused) {
         aka_count(a, AKA_REJECTED_STATE);
-        http_respond_invalid(req, 403, "AUTHENTICATION_REJECTED", NULL, "the subscription may not authenticate");
+        http_respond_invalid(req, 403, "AUTHENTICATION_REJECTED", NULL,
+                             "the subscription may not authenticate");
         return IOTSEC_ERR_STATE;
     }
     return IOTSEC_OK;
@@ -277,11 +270,13 @@ int aka_take_snn(struct av_job *job, const char *snn, const char *param_name)
 {
     struct snn parsed;
     if (snn == NULL) {
-        http_respond_invalid(job->req, 400, "MANDATORY_IE_MISSING", param_name, "servingNetworkName is required");
+        http_respond_invalid(job->req, 400, "MANDATORY_IE_MISSING", param_name,
+                             "servingNetworkName is required");
         return IOTSEC_ERR_INVALID;
     }
     if (snn_parse(snn, &parsed) != IOTSEC_OK) {
-        http_respond_invalid(job->req, 400, "MANDATORY_IE_INCORRECT", param_name, "servingNetworkName must be 5G:mncXXX.mccYYY.3gppnetwork.org[:NID]");
+        http_respond_invalid(job->req, 400, "MANDATORY_IE_INCORRECT", param_name,
+                             "servingNetworkName must be 5G:mncXXX.mccYYY.3gppnetwork.org[:NID]");
         return IOTSEC_ERR_INVALID;
     }
     snprintf(job->snn, sizeof(job->snn), "%s", snn);
@@ -295,12 +290,14 @@ int aka_take_resync(struct av_job *job, const char *rand_hex, const char *auts_h
     uint8_t rand[16], auts[AUTS_LEN], sqn_ms[6];
     if (rand_hex == NULL || auts_hex == NULL || hex_decode(rand_hex, rand, 16) != IOTSEC_OK ||
         hex_decode(auts_hex, auts, AUTS_LEN) != IOTSEC_OK) {
-        http_respond_invalid(job->req, 400, "MANDATORY_IE_INCORRECT", param_name, "resynchronizationInfo needs rand (32 hex digits) and auts (28)");
+        http_respond_invalid(job->req, 400, "MANDATORY_IE_INCORRECT", param_name,
+                             "resynchronizationInfo needs rand (32 hex digits) and auts (28)");
         return IOTSEC_ERR_INVALID;
     }
     if (auts_recover_sqn_ms(job->keys.k, job->keys.opc, rand, auts, sqn_ms) != IOTSEC_OK) {
         aka_count(job->aka, AKA_RESYNC_REJECTED);
-        http_respond_invalid(job->req, 403, "AUTHENTICATION_REJECTED", param_name, "AUTS does not verify (MAC-S)");
+        http_respond_invalid(job->req, 403, "AUTHENTICATION_REJECTED", param_name,
+                             "AUTS does not verify (MAC-S)");
         return IOTSEC_ERR_AUTH;
     }
     job->resync = true;
@@ -333,6 +330,7 @@ static void take_or_reserve(struct av_job *job, bool resync)
         return;
     }
     struct sqn_step step;
+    sqn_cache_bind(a->sqn, job->sub.id, job->supi);
     int rc =
         sqn_cache_take(a->sqn, job->sub.id, job->ind, resync, job->sqn_ms, a->cfg.sqn_block, &step);
     if (rc == IOTSEC_OK && resync) {
@@ -343,7 +341,8 @@ static void take_or_reserve(struct av_job *job, bool resync)
              * afresh. */
             sqn_cache_auth_success(a->sqn, job->sub.id);
             aka_count(a, AKA_RESYNC_REJECTED);
-            http_respond_invalid(job->req, 403, "AUTHENTICATION_REJECTED", "/resynchronizationInfo", "repeated synchronisation failures");
+            http_respond_invalid(job->req, 403, "AUTHENTICATION_REJECTED", "/resynchronizationInfo",
+                                 "repeated synchronisation failures");
             aka_job_free(job);
             return;
         }
@@ -368,6 +367,17 @@ static void take_or_reserve(struct av_job *job, bool resync)
     job->op.sqn_block = a->cfg.sqn_block;
     job->op.kek = a->kek;
     snprintf(job->op.supi, sizeof(job->op.supi), "%s", job->supi);
+    /* A range claimed by this job and not reserved yet (its first try met a locked row) is
+     * tried again with it. */
+    if ((job->ahead != NULL && !job->ahead_done) ||
+        (step.first_use && !resync && job->ahead == NULL &&
+         sqn_cache_claim_range(a->sqn, job->sub.id / AKA_SQN_AHEAD) &&
+         (job->ahead = calloc(AKA_SQN_AHEAD, sizeof(*job->ahead))) != NULL)) {
+        job->op.sqn_near_lo = job->sub.id / AKA_SQN_AHEAD * AKA_SQN_AHEAD;
+        job->op.sqn_near_hi = job->op.sqn_near_lo + AKA_SQN_AHEAD;
+        job->op.sqn_near = job->ahead;
+        job->op.sqn_near_cap = AKA_SQN_AHEAD;
+    }
     struct store_job sj = {reserve_run, reserve_done, job};
     rc = store_submit(a->store, &sj);
     if (rc != IOTSEC_OK) {
@@ -380,6 +390,12 @@ static void take_or_reserve(struct av_job *job, bool resync)
 static void reserve_done(void *arg, int rc)
 {
     struct av_job *job = arg;
+    if (rc == IOTSEC_ERR_BUSY && job->op.sqn_locked && job->lock_retries++ < AKA_SQN_LOCK_RETRIES &&
+        !http_request_cancelled(job->req)) {
+        /* Another instance holds the row until its batch commits: nothing was reserved. */
+        take_or_reserve(job, false);
+        return;
+    }
     if (rc != IOTSEC_OK) {
         /* Whatever the database did, this instance never uses a block it did not see
          * committed: the next attempt reserves a new one. */
@@ -389,8 +405,15 @@ static void reserve_done(void *arg, int rc)
         aka_job_free(job);
         return;
     }
-    aka_count(job->aka, AKA_SQN_RESERVATIONS);
-    sqn_cache_reserved(job->aka->sqn, job->sub.id, job->op.sqn_reserved, job->op.sqn_block);
+    struct aka *a = job->aka;
+    job->ahead_done = true;
+    aka_count(a, AKA_SQN_RESERVATIONS);
+    sqn_cache_reserved(a->sqn, job->sub.id, job->op.sqn_reserved, job->op.sqn_block);
+    for (size_t i = 0; i < job->op.sqn_near_count; i++) {
+        aka_count(a, AKA_SQN_RESERVATIONS);
+        sqn_cache_prefill(a->sqn, job->op.sqn_near[i].id, job->op.sqn_near[i].supi,
+                          job->op.sqn_near[i].hi, job->op.sqn_block);
+    }
     if (http_request_cancelled(job->req)) {
         /* The client reset its stream or hung up while the block was reserved: no vector
          * (no SQN spent, no key derivation) for an answer nobody reads. */

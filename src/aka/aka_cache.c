@@ -16,7 +16,8 @@
 /* ---- SQN generators: per stripe, an open-addressing table keyed by subscription id ---- */
 
 struct sqn_entry {
-    int64_t id; /* 0 = empty (ids start at 1) */
+    int64_t id;     /* 0 = empty (ids start at 1) */
+    uint64_t owner; /* a hash of the SUPI whose blocks gen holds (0: not bound yet) */
     struct sqn_gen gen;
     unsigned synch_failures;
 };
@@ -27,8 +28,16 @@ struct sqn_stripe {
     size_t cap, used; /* cap is a power of two, or 0 */
 };
 
+/* The id ranges reserved ahead in this run: per stripe, an open-addressing set of range + 1. */
+struct range_stripe {
+    pthread_mutex_t lock;
+    int64_t *keys;
+    size_t cap, used;
+};
+
 struct sqn_cache {
     struct sqn_stripe stripes[STRIPES];
+    struct range_stripe ranges[STRIPES];
 };
 
 static uint64_t mix(uint64_t x)
@@ -42,8 +51,10 @@ static uint64_t mix(uint64_t x)
 struct sqn_cache *sqn_cache_new(void)
 {
     struct sqn_cache *c = calloc(1, sizeof(*c));
-    for (int i = 0; c && i < STRIPES; i++)
+    for (int i = 0; c && i < STRIPES; i++) {
         pthread_mutex_init(&c->stripes[i].lock, NULL);
+        pthread_mutex_init(&c->ranges[i].lock, NULL);
+    }
     return c;
 }
 
@@ -54,6 +65,8 @@ void sqn_cache_free(struct sqn_cache *c)
     for (int i = 0; i < STRIPES; i++) {
         free(c->stripes[i].slots);
         pthread_mutex_destroy(&c->stripes[i].lock);
+        free(c->ranges[i].keys);
+        pthread_mutex_destroy(&c->ranges[i].lock);
     }
     free(c);
 }
@@ -102,11 +115,30 @@ static struct sqn_entry *find_or_add(struct sqn_stripe *s, int64_t id)
     struct sqn_entry *e = probe(s->slots, s->cap, id);
     if (e->id == 0) {
         e->id = id;
+        e->owner = 0;
         e->gen = (struct sqn_gen){0, 0};
         e->synch_failures = 0;
         s->used++;
     }
     return e;
+}
+
+static uint64_t owner_of(const char *supi)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *supi; supi++)
+        h = (h ^ (uint8_t)*supi) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+/* Makes e supi's: a generator bound to another SUPI starts again, empty. */
+static void bind_entry(struct sqn_entry *e, uint64_t owner)
+{
+    if (e->owner != owner && e->owner != 0) {
+        e->gen = (struct sqn_gen){0, 0};
+        e->synch_failures = 0;
+    }
+    e->owner = owner;
 }
 
 static struct sqn_stripe *stripe_of(struct sqn_cache *c, int64_t id)
@@ -128,6 +160,7 @@ int sqn_cache_take(struct sqn_cache *c, int64_t id, unsigned ind, bool resync, u
             e->synch_failures++;
         }
         step->synch_failures = e->synch_failures;
+        step->first_use = e->gen.reserved == 0;
         rc = sqn_take(&e->gen, ind, &step->sqn);
         if (rc == IOTSEC_OK)
             step->ok = true;
@@ -150,6 +183,70 @@ void sqn_cache_reserved(struct sqn_cache *c, int64_t id, uint64_t hi, uint64_t b
             sqn_block_granted(&e->gen, hi, block);
     }
     pthread_mutex_unlock(&s->lock);
+}
+
+void sqn_cache_prefill(struct sqn_cache *c, int64_t id, const char *supi, uint64_t hi,
+                       uint64_t block)
+{
+    struct sqn_stripe *s = stripe_of(c, id);
+    pthread_mutex_lock(&s->lock);
+    struct sqn_entry *e = id > 0 ? find_or_add(s, id) : NULL;
+    if (e != NULL) { /* NULL (no memory): the block is skipped */
+        bind_entry(e, owner_of(supi));
+        sqn_block_granted(&e->gen, hi, block);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void sqn_cache_bind(struct sqn_cache *c, int64_t id, const char *supi)
+{
+    struct sqn_stripe *s = stripe_of(c, id);
+    pthread_mutex_lock(&s->lock);
+    struct sqn_entry *e = id > 0 ? find_or_add(s, id) : NULL;
+    if (e != NULL)
+        bind_entry(e, owner_of(supi));
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int64_t *range_probe(int64_t *keys, size_t cap, int64_t key)
+{
+    size_t i = (size_t)(mix((uint64_t)key) >> 8) & (cap - 1);
+    while (keys[i] != 0 && keys[i] != key)
+        i = (i + 1) & (cap - 1);
+    return &keys[i];
+}
+
+static int range_grow(struct range_stripe *r)
+{
+    size_t cap = r->cap ? r->cap * 2 : 16;
+    int64_t *keys = calloc(cap, sizeof(*keys));
+    if (keys == NULL)
+        return IOTSEC_ERR_NOMEM;
+    for (size_t i = 0; i < r->cap; i++)
+        if (r->keys[i] != 0)
+            *range_probe(keys, cap, r->keys[i]) = r->keys[i];
+    free(r->keys);
+    r->keys = keys;
+    r->cap = cap;
+    return IOTSEC_OK;
+}
+
+bool sqn_cache_claim_range(struct sqn_cache *c, int64_t range)
+{
+    int64_t key = range + 1; /* 0 marks an empty slot; ids (so ranges) are >= 0 */
+    struct range_stripe *r = &c->ranges[mix((uint64_t)key) & (STRIPES - 1)];
+    bool first = false;
+    pthread_mutex_lock(&r->lock);
+    if (range >= 0 && ((r->used + 1) * 4 <= r->cap * 3 || range_grow(r) == IOTSEC_OK)) {
+        int64_t *k = range_probe(r->keys, r->cap, key);
+        if (*k == 0) {
+            *k = key;
+            r->used++;
+            first = true;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return first;
 }
 
 void sqn_cache_auth_success(struct sqn_cache *c, int64_t id)

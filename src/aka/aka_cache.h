@@ -28,6 +28,7 @@ struct sqn_step {
     uint64_t reserve_floor;  /* when !ok: reserve a block at or above this SEQ durably, then
                                 hand the result to sqn_cache_reserved */
     unsigned synch_failures; /* consecutive resynchronisations, this one included */
+    bool first_use;          /* when !ok: the generator never held a block in this run */
 };
 
 /* Takes the next SQN for subscription id with IND ind. A generator not in memory yet starts
@@ -40,6 +41,23 @@ int sqn_cache_take(struct sqn_cache *c, int64_t id, unsigned ind, bool resync, u
 /* Installs the block [hi - block, hi) a durable reservation returned for id (see
  * sqn_block_granted). */
 void sqn_cache_reserved(struct sqn_cache *c, int64_t id, uint64_t hi, uint64_t block);
+
+/* Installs a block reserved ahead for id (a neighbour of a subscriber that needed one; see
+ * SUB_OP_RESERVE_SQN), creating its generator when this instance has none yet. As with
+ * sqn_cache_reserved, a block older than the one held is ignored and a newer one replaces it
+ * (skipping the rest of the old one: SEQs skipped, never reused). */
+void sqn_cache_prefill(struct sqn_cache *c, int64_t id, const char *supi, uint64_t hi,
+                       uint64_t block);
+
+/* The generator of id serves supi. SQLite may give a new subscription the id of a deleted one
+ * (the largest rowid is reused): blocks reserved for the old one are dropped, never served to
+ * the new one, whose mark knows nothing of them. Call before sqn_cache_take. */
+void sqn_cache_bind(struct sqn_cache *c, int64_t id, const char *supi);
+
+/* Reserving ahead is done once per range of ids and run: returns true (and marks it) the first
+ * time range is claimed, false after. IOTSEC_ERR_NOMEM counts as claimed (no reservation
+ * ahead: subscribers then reserve one by one). */
+bool sqn_cache_claim_range(struct sqn_cache *c, int64_t range);
 
 /* A successful authentication ends a run of synchronisation failures. */
 void sqn_cache_auth_success(struct sqn_cache *c, int64_t id);

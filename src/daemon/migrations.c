@@ -8,6 +8,7 @@
 #include "analytics/analytics.h"
 #include "daemon/daemon.h"
 #include "expose/northbound.h"
+#include "group/group_deliver.h"
 #include "group/group_store.h"
 #include "location/location.h"
 #include "pin/pin.h"
@@ -45,6 +46,8 @@ static const struct store_migration migrations[] = {
     {20, "policy: observe mode's counts of what it would have done", POLICY_MIGRATION_OBSERVE,
      NULL},
     {21, "analytics: MUD files (RFC 8520) per device group", ANALYTICS_MIGRATION_MUD, NULL},
+    {22, "group: member endpoints, multicast addresses, AF message deliveries", GROUP_MIGRATION_2,
+     NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

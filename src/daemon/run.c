@@ -26,6 +26,7 @@
 #include "daemon/pki.h"
 #include "expose/northbound.h"
 #include "expose/t8.h"
+#include "group/group_deliver.h"
 #include "group/group_service.h"
 #include "group/group_store.h"
 #include "http/http.h"
@@ -50,6 +51,7 @@ struct daemon {
     struct policy_service *policy;
     struct policy_nft *nft;       /* policy.nftables: on */
     struct group_service *groups; /* group messaging: groups, key trees (docs/group.md) */
+    struct group_delivery *gdel;  /* its AF API, unicast fan-out and multicast */
     struct provision *prov;       /* zero-touch provisioning (device face, its admin API) */
     struct pin *pin;              /* Personal IoT Networks (device face, its admin API) */
     struct http_server *sbi, *adm;
@@ -473,6 +475,22 @@ static int build_t8(struct daemon *d)
     return rc;
 }
 
+/* Group messages: the AF's API (through the exposure service), the members' endpoints and
+ * the groups' multicast addresses; the lab switch and CA of T8 notifications apply. */
+static int build_group_delivery(struct daemon *d)
+{
+    char ca[CONFIG_PATH_MAX + 64] = "", root[160];
+    if (d->cfg.notify_ca[0])
+        config_path(&d->cfg, d->cfg.notify_ca, ca, sizeof(ca));
+    snprintf(root, sizeof(root), "https://%s", d->cfg.northbound_listen);
+    struct group_delivery_config gc = {.nb = d->nb, .ca_file = ca[0] ? ca : NULL, .api_root = root};
+    gc.rules.http_loopback = d->cfg.notify_http_loopback != 0;
+    int rc = group_delivery_new(d->groups, &gc, d->adm, &d->gdel);
+    if (rc != IOTSEC_OK)
+        log_error("cannot start group message delivery: %s", iotsec_strerror(rc));
+    return rc;
+}
+
 /* Personal IoT Networks: PEMC/PEGC operations on the device face, roles and PINs on the
  * admin face. */
 static int build_pin(struct daemon *d)
@@ -595,6 +613,8 @@ static int build_servers(struct daemon *d)
         rc = build_expose(d);
     if (rc == IOTSEC_OK)
         rc = build_t8(d);
+    if (rc == IOTSEC_OK)
+        rc = build_group_delivery(d);
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->dev, "GET", "/healthz", handle_healthz, d);
     if (rc == IOTSEC_OK)
@@ -769,6 +789,7 @@ static void teardown(struct daemon *d)
      * policy before the analytics: its last jobs' done callbacks may still read the analytics
      * mapping (the nftables enforcer). */
     t8_free(d->t8);
+    group_delivery_free(d->gdel); /* its gate decides through the northbound service */
     expose_nb_free(d->nb);
     flow_inputs_stop(d->flows); /* no more flows into the analytics */
     d->flows = NULL;

@@ -23,6 +23,11 @@ static bool is_monitoring(enum action a)
     return a >= ACTION_MONITORING_SUBSCRIBE && a <= ACTION_MONITORING_DELETE;
 }
 
+static bool is_group_message(enum action a)
+{
+    return a == ACTION_GROUP_MESSAGE_SEND || a == ACTION_GROUP_MESSAGE_READ;
+}
+
 static bool is_admin_action(enum action a)
 {
     return a >= ACTION_CONSENT_GRANT && a <= ACTION_AUDIT_READ;
@@ -103,9 +108,11 @@ static bool one_service(uint32_t s)
 static struct authz_result decide_af(const struct principal *p, enum action a,
                                      const struct resource *r, int64_t now)
 {
-    if (!is_monitoring(a))
+    if (!is_monitoring(a) && !is_group_message(a))
         return deny(is_admin_action(a) ? AUTHZ_DENY_ADMIN_ONLY : AUTHZ_DENY_BAD_REQUEST);
-    if (!one_service(r->service) || (a == ACTION_MONITORING_SUBSCRIBE) != (r->owner_af == NULL))
+    bool creates = a == ACTION_MONITORING_SUBSCRIBE || a == ACTION_GROUP_MESSAGE_SEND;
+    if (!one_service(r->service) || creates != (r->owner_af == NULL) ||
+        (is_group_message(a) && r->kind != RESOURCE_GROUP))
         return deny(AUTHZ_DENY_BAD_REQUEST);
     /* Operator policy now, then what the token was issued for: both must name the service,
      * so narrowing an AF's registration takes effect before its tokens expire. */
@@ -130,7 +137,7 @@ static struct authz_result decide_af(const struct principal *p, enum action a,
 struct authz_result authz_decide(const struct principal *p, enum action a, const struct resource *r,
                                  int64_t now)
 {
-    if (p == NULL || r == NULL || !(is_monitoring(a) || is_admin_action(a)))
+    if (p == NULL || r == NULL || !(is_monitoring(a) || is_admin_action(a) || is_group_message(a)))
         return deny(AUTHZ_DENY_BAD_REQUEST);
     if (p->kind == PRINCIPAL_NONE || p->id == NULL || p->id[0] == '\0')
         return deny(AUTHZ_DENY_UNAUTHENTICATED);

@@ -65,6 +65,10 @@ const char *authz_action_str(enum action a)
         return "af.register";
     case ACTION_AUDIT_READ:
         return "audit.read";
+    case ACTION_GROUP_MESSAGE_SEND:
+        return "group-message.send";
+    case ACTION_GROUP_MESSAGE_READ:
+        return "group-message.read";
     }
     return "unknown";
 }
@@ -77,6 +81,8 @@ uint32_t expose_service_from_name(const char *name)
         return EXPOSE_SVC_AS_SESSION_WITH_QOS;
     if (name != NULL && strcmp(name, "pin") == 0)
         return EXPOSE_SVC_PIN;
+    if (name != NULL && strcmp(name, "group-message") == 0)
+        return EXPOSE_SVC_GROUP_MESSAGE;
     return 0;
 }
 

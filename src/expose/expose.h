@@ -185,6 +185,8 @@ enum expose_service {
                                                * exist (and are refused by this one) */
     EXPOSE_SVC_PIN = 1u << 2, /* Personal IoT Networks (src/pin, docs/pin.md): an AF acts on a PIN
                                * only within its owner's grants, checked per request */
+    EXPOSE_SVC_GROUP_MESSAGE = 1u << 3, /* TS 29.522 3gpp-mbs-group-msg (docs/group.md): an AF
+                                         * sends to a message group with its owner's consent */
 };
 
 /* "monitoring-event" -> EXPOSE_SVC_MONITORING_EVENT, "as-session-with-qos"; 0 for an
@@ -258,6 +260,9 @@ enum action {
     ACTION_CONSENT_REVOKE,
     ACTION_AF_REGISTER,
     ACTION_AUDIT_READ,
+    ACTION_GROUP_MESSAGE_SEND, /* an AF sends one message to a group (RESOURCE_GROUP, id: the
+                                * External Group ID, which the consent names) */
+    ACTION_GROUP_MESSAGE_READ, /* an AF reads or withdraws its own delivery (owner_af set) */
 };
 
 enum resource_kind {

@@ -31,6 +31,8 @@ const char *nb_service_audience(uint32_t service)
         return "3gpp-as-session-with-qos";
     case EXPOSE_SVC_PIN:
         return "3gpp-pin";
+    case EXPOSE_SVC_GROUP_MESSAGE:
+        return "3gpp-mbs-group-msg";
     default:
         return NULL;
     }
@@ -43,7 +45,8 @@ void nb_services_scope(uint32_t services, char *out, size_t cap)
         const char *name;
     } names[] = {{EXPOSE_SVC_MONITORING_EVENT, "monitoring-event"},
                  {EXPOSE_SVC_AS_SESSION_WITH_QOS, "as-session-with-qos"},
-                 {EXPOSE_SVC_PIN, "pin"}};
+                 {EXPOSE_SVC_PIN, "pin"},
+                 {EXPOSE_SVC_GROUP_MESSAGE, "group-message"}};
     size_t used = 0;
     out[0] = 0;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

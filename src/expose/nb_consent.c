@@ -120,6 +120,19 @@ static void handle_group_add(struct http_request *req, void *user)
 
 /* ---- consents ---- */
 
+/* A message group (src/group, docs/group.md) is named by its External Group ID, <id>@<domain>,
+ * which is what its consents name too; a consent group's id never has an '@'. */
+static bool message_group_id(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') || strlen(s) > 128)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (*p <= ' ' || *p > '~')
+            return false;
+    return true;
+}
+
 struct consent_job {
     struct expose_nb *nb;
     char consent_id[EXPOSE_ID_MAX + 1];
@@ -194,8 +207,9 @@ static void handle_consent_grant(struct http_request *req, void *user)
     else if (supi && (strlen(supi) >= SUPI_STRING_MAX ||
                       subscriber_get(nb->store, supi, &sub) != IOTSEC_OK))
         ip = (struct http_invalid_param){"supi", "not a subscription"};
-    else if (group && !nb_id_valid(group))
-        ip = (struct http_invalid_param){"group", "1..64 characters of [A-Za-z0-9._-]"};
+    else if (group && !nb_id_valid(group) && !message_group_id(group))
+        ip = (struct http_invalid_param){
+            "group", "1..64 characters of [A-Za-z0-9._-], or a message group's <id>@<domain>"};
     else if (expires && (sub_parse_time(expires, &j.expires) != IOTSEC_OK || j.expires <= now))
         ip = (struct http_invalid_param){"expires", "an RFC 3339 time in the future"};
     else if (j.purpose && strlen(j.purpose) > 256)

@@ -3,10 +3,10 @@
 
 #include "base/err.h"
 #include "crypto/ct.h"
+#include "crypto/hmac_sha256.h"
 #include "group/group.h"
 
-/* The sender's slot, created on first use. */
-static int sender_slot(struct group *g, uint32_t sender, uint32_t *slot)
+int group_sender_slot(struct group *g, uint32_t sender, uint32_t *slot)
 {
     for (uint32_t i = 0; i < g->nsenders; i++) {
         if (g->senders[i].sender == sender) {
@@ -18,6 +18,7 @@ static int sender_slot(struct group *g, uint32_t sender, uint32_t *slot)
         return IOTSEC_ERR_BUSY;
     g->senders[g->nsenders].sender = sender;
     g->senders[g->nsenders].next_seq = 1;
+    g->senders[g->nsenders].reserved_end = 0;
     *slot = g->nsenders++;
     return IOTSEC_OK;
 }
@@ -37,7 +38,7 @@ int group_protect(struct group *g, const struct prov_sign_key *sk, uint32_t send
     if (rc != IOTSEC_OK)
         return rc;
     uint32_t slot;
-    if ((rc = sender_slot(g, sender, &slot)) == IOTSEC_OK) {
+    if ((rc = group_sender_slot(g, sender, &slot)) == IOTSEC_OK) {
         h.seq = g->senders[slot].next_seq;
         rc = group_msg_protect(&h, key, sk, pt, pt_len, out, out_max, out_len);
         if (rc == IOTSEC_OK)
@@ -61,4 +62,13 @@ int group_proof_check(const struct group *g, const uint8_t kgm[GROUP_MKEY_LEN],
     rc = ct_equal(want, mac, sizeof(want)) ? IOTSEC_OK : IOTSEC_ERR_AUTH;
     secure_wipe(want, sizeof(want));
     return rc;
+}
+
+uint32_t group_sender_of(const char *af_id)
+{
+    uint8_t h[SHA256_LEN];
+    static const char tag[] = "iotsec group sender";
+    sha256_2(tag, sizeof(tag), af_id, strlen(af_id), h);
+    uint32_t v = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+    return 1 + v % 0x7ffffffeu;
 }

@@ -79,9 +79,18 @@ struct group {
     uint32_t nsenders;
     struct {
         uint32_t sender;
-        uint64_t next_seq; /* never reused: persisted ahead by the store */
+        uint64_t next_seq;     /* never reused: persisted ahead by the store */
+        uint64_t reserved_end; /* sequences below it are reserved in the store (0: none) */
     } senders[GROUP_MAX_SENDERS];
 };
+
+/* The sender's slot, created on first use (next_seq 1, nothing reserved): IOTSEC_ERR_BUSY
+ * beyond GROUP_MAX_SENDERS. */
+int group_sender_slot(struct group *g, uint32_t sender, uint32_t *slot);
+
+/* The sender number of an AF in every group: 1 + a hash of its id (0 is the network), so it
+ * needs no table; two AFs that collide share one sequence space, never a nonce. */
+uint32_t group_sender_of(const char *af_id);
 
 /* Protects pt for sender; out must hold group_msg_len(pt_len). IOTSEC_ERR_STATE when a rekey
  * is pending (forward secrecy: leavers must be cut off before the next message) or the group

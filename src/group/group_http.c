@@ -215,6 +215,7 @@ static void change_free(struct change_op *op)
 static void change_done(void *arg, int rc)
 {
     struct change_op *op = arg;
+    group_change_finish(&op->ch, rc);
     const char *who = op->ch.failed_supi ? op->ch.failed_supi : "";
     char detail[128];
     if (rc == IOTSEC_OK) {

@@ -20,7 +20,38 @@ struct group_service {
     pthread_mutex_t mu;
     struct group *cache[CACHE_MAX];
     size_t ncache;
+    struct group_push_hooks push;
 };
+
+static void forget(struct group_service *gs, uint64_t ref);
+
+#define SEQ_BLOCK 4096 /* sequences reserved per store write */
+
+void group_service_set_push(struct group_service *gs, const struct group_push_hooks *h)
+{
+    pthread_mutex_lock(&gs->mu); /* apply() reads them under it */
+    gs->push = *h;
+    pthread_mutex_unlock(&gs->mu);
+}
+
+void group_service_forget(struct group_service *gs, uint64_t ref)
+{
+    pthread_mutex_lock(&gs->mu);
+    forget(gs, ref);
+    pthread_mutex_unlock(&gs->mu);
+}
+
+void group_change_finish(struct group_change *ch, int rc)
+{
+    if (ch->push != NULL && ch->push_finish != NULL)
+        ch->push_finish(ch->push_ctx, ch->push, rc);
+    ch->push = NULL;
+}
+
+void group_service_sign_pub(const struct group_service *gs, uint8_t pub[GROUP_PUB_LEN])
+{
+    prov_sign_key_public(gs->sk, pub);
+}
 
 struct seed_job {
     const struct seal_kek *kek;
@@ -144,6 +175,11 @@ static int apply(struct group_change *ch, struct store_conn *c, struct group *g)
                                &ch->rekey_entries)) != IOTSEC_OK)
         return rc;
     rc = group_store_save_rekey(c, ch->gs->o.kek, g->ref, &g->tree, msg, ch->rekey_bytes, ch->now);
+    if (rc == IOTSEC_OK && ch->gs->push.collect != NULL) {
+        ch->push_finish = ch->gs->push.finish;
+        ch->push_ctx = ch->gs->push.ctx;
+        rc = ch->gs->push.collect(ch->gs->push.ctx, c, g, ch, msg, ch->rekey_bytes, &ch->push);
+    }
     free(msg);
     ch->epoch = g->tree.epoch;
     return rc;
@@ -161,6 +197,35 @@ int group_change_run(struct store_conn *c, void *arg)
     if ((rc = cached(ch->gs, c, &row, &g)) == IOTSEC_OK && (rc = apply(ch, c, g)) != IOTSEC_OK)
         forget(ch->gs, row.ref);
     pthread_mutex_unlock(&ch->gs->mu);
+    return rc;
+}
+
+int group_service_protect(struct group_service *gs, struct store_conn *c,
+                          const struct group_row *row, uint32_t sender, const uint8_t *pt,
+                          size_t pt_len, uint8_t *out, size_t out_max, size_t *out_len,
+                          uint32_t *epoch)
+{
+    struct group *g;
+    uint32_t slot;
+    pthread_mutex_lock(&gs->mu);
+    int rc = cached(gs, c, row, &g);
+    if (rc == IOTSEC_OK && (rc = group_sender_slot(g, sender, &slot)) == IOTSEC_OK &&
+        g->senders[slot].next_seq >= g->senders[slot].reserved_end) {
+        uint64_t first;
+        rc = group_store_reserve_seq(c, g->ref, sender, SEQ_BLOCK, &first);
+        if (rc == IOTSEC_OK) {
+            if (first > g->senders[slot].next_seq)
+                g->senders[slot].next_seq = first;
+            g->senders[slot].reserved_end = first + SEQ_BLOCK;
+        }
+    }
+    if (rc == IOTSEC_OK)
+        rc = group_protect(g, gs->sk, sender, pt, pt_len, out, out_max, out_len);
+    if (rc == IOTSEC_OK)
+        *epoch = g->tree.epoch;
+    else if (rc != GROUP_ERR_TOO_LARGE)
+        forget(gs, row->ref);
+    pthread_mutex_unlock(&gs->mu);
     return rc;
 }
 
@@ -186,6 +251,9 @@ struct evict_job {
     char supi[64];
     char (*ext)[GROUP_EXT_ID_MAX + 1];
     size_t n, cap;
+    void *push;
+    void (*push_finish)(void *ctx, void *push, int rc);
+    void *push_ctx;
 };
 
 static void collect(const struct group_row *g, void *ctx)
@@ -209,9 +277,18 @@ static int evict_run(struct store_conn *c, void *arg)
     int rc = group_store_groups_of(c, j->supi, collect, j);
     for (size_t i = 0; rc == IOTSEC_OK && i < j->n; i++) {
         const char *one[1] = {j->supi};
-        struct group_change ch = {.gs = j->gs, .remove = one, .nremove = 1, .now = time(NULL)};
+        struct group_change ch = {.gs = j->gs,
+                                  .remove = one,
+                                  .nremove = 1,
+                                  .now = time(NULL),
+                                  .push = j->push,
+                                  .push_finish = j->push_finish,
+                                  .push_ctx = j->push_ctx};
         memcpy(ch.external_id, j->ext[i], sizeof(ch.external_id));
         rc = group_change_run(c, &ch);
+        j->push = ch.push;
+        j->push_finish = ch.push_finish;
+        j->push_ctx = ch.push_ctx;
     }
     return rc;
 }
@@ -225,6 +302,9 @@ static void evict_done(void *arg, int rc)
     else if (j->n > 0)
         log_msg(LOG_INFO, NULL, "groups: a quarantined member left %zu group(s), each rekeyed",
                 j->n);
+    struct group_change ch = {
+        .gs = j->gs, .push = j->push, .push_finish = j->push_finish, .push_ctx = j->push_ctx};
+    group_change_finish(&ch, rc);
     free(j->ext);
     free(j);
 }

@@ -39,7 +39,44 @@ struct group_change {
     uint32_t rekey_entries;
     size_t rekey_bytes;
     const char *failed_supi; /* the SUPI that made it fail (CONFLICT/NOTFOUND), or NULL */
+    void *push; /* what the delivery module must send once this commits (group_push_hooks) */
+    void (*push_finish)(void *ctx, void *push, int rc); /* the hooks that made it */
+    void *push_ctx;
 };
+
+/* The delivery module (group_deliver.c) sees each membership change: in the job, after the
+ * rekey, collect() gathers what must go out (each joiner's path keys under its own member key,
+ * the signed rekey to everyone who stays, by unicast and multicast) into *push; after the job,
+ * finish() sends it when the change committed (rc IOTSEC_OK), and frees it in every case.
+ * Without hooks nothing is sent (the admin API alone, the tests of the tree). */
+struct group_push_hooks {
+    int (*collect)(void *ctx, struct store_conn *c, const struct group *g,
+                   const struct group_change *ch, const uint8_t *rekey, size_t rekey_len,
+                   void **push);
+    void (*finish)(void *ctx, void *push, int rc);
+    void *ctx;
+};
+void group_service_set_push(struct group_service *gs, const struct group_push_hooks *h);
+/* The finish hook of a change is the one its collect came with, even if the hooks were reset
+ * since: the module keeps its state until every job queued before its reset has finished. */
+/* Calls the finish hook for ch->push (every caller of group_change_run, in its done). */
+void group_change_finish(struct group_change *ch, int rc);
+
+/* Drops the group from memory (reloaded from the store on next use): after a job that
+ * changed it in memory failed, at any point up to its commit, so that nothing uncommitted
+ * (a sequence block, a tree change) outlives it. */
+void group_service_forget(struct group_service *gs, uint64_t ref);
+
+/* The signing public key members pin. */
+void group_service_sign_pub(const struct group_service *gs, uint8_t pub[GROUP_PUB_LEN]);
+
+/* In a store job: protects pt for sender in the group of row (loaded if needed), reserving
+ * sequences ahead in the store, so a restart never reissues one. out: group_msg_len(pt_len).
+ * *epoch gets the epoch used. A failure drops the group from memory (reloaded on next use). */
+int group_service_protect(struct group_service *gs, struct store_conn *c,
+                          const struct group_row *row, uint32_t sender, const uint8_t *pt,
+                          size_t pt_len, uint8_t *out, size_t out_max, size_t *out_len,
+                          uint32_t *epoch);
 int group_change_run(struct store_conn *c, void *arg); /* a store_run_fn */
 
 /* Creating a group (a job): fills row->ref with a fresh random local id. */

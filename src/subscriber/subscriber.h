@@ -253,10 +253,18 @@ enum sub_op_kind {
                             in.grace_s seconds */
     SUB_OP_DELETE,       /* delete in.supi and crypto-erase its sealed credentials */
     SUB_OP_RESERVE_SQN,  /* a block of in.sqn_block SEQs at or above in.sqn_floor for in.supi;
-                            out: sqn_reserved, the new high-water mark (the block's end) */
+                            out: sqn_reserved, the new high-water mark (the block's end); with
+                            sqn_near_cap > 0 also a block for its neighbours (below) */
     SUB_OP_EXPIRE_SWEEP, /* expire every subscription past not_after at in.now; destroy
                             previous credentials past their grace period; on one instance
                             at a time (a store lease): the others skip (affected 0) */
+};
+
+/* A block reserved ahead for a subscription (SUB_OP_RESERVE_SQN's neighbours): [hi - block, hi). */
+struct sqn_grant {
+    int64_t id; /* the subscription */
+    char supi[SUPI_STRING_MAX];
+    uint64_t hi;
 };
 
 struct sub_op {
@@ -270,6 +278,16 @@ struct sub_op {
     uint64_t sqn_floor;    /* reserve: the block starts at or above this SEQ */
     uint64_t sqn_block;    /* reserve: SEQs per block; 0 = 1000 */
     uint64_t sqn_reserved; /* reserve: out, the high-water mark after the reservation */
+    bool sqn_locked; /* reserve: out, with IOTSEC_ERR_BUSY: another instance's transaction holds
+                        the row (PostgreSQL); nothing was reserved, submit again */
+    /* reserve ahead: in the same job, a block of sqn_block SEQs above each mark for every other
+     * active subscription with id in [sqn_near_lo, sqn_near_hi) (at most sqn_near_cap of
+     * them), one statement for all; out: sqn_near[0, sqn_near_count), the new marks. A row
+     * another transaction has locked (PostgreSQL: another instance) is skipped, not waited for,
+     * so concurrent batches never deadlock on neighbours. */
+    int64_t sqn_near_lo, sqn_near_hi;
+    struct sqn_grant *sqn_near;
+    size_t sqn_near_cap, sqn_near_count;
     uint32_t lease_s; /* expire sweep: with several instances one sweeps (0: 180 s lease) */
     int64_t now;
     const char *actor; /* who asked: "admin", "policy", "sweep"... (for the event log) */

@@ -282,17 +282,92 @@ static int op_delete(struct store_conn *conn, struct sub_op *op)
                         op->now);
 }
 
-/* One atomic statement: concurrent reservations (other instances, other threads) each get a
- * disjoint block, and none reads the mark before writing it. */
-static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
+/* Reserves ahead for the neighbours of op->supi (ids in [sqn_near_lo, sqn_near_hi)): one
+ * statement, each row's block taken above its own mark, so it is as safe as a single
+ * reservation. On PostgreSQL the rows are locked in id order and rows locked elsewhere are
+ * skipped (SKIP LOCKED): several instances reserving overlapping ranges in group-committed
+ * transactions would otherwise wait on each other's neighbours, or deadlock. SQLite has one
+ * writer: nothing to skip. */
+static int reserve_near(struct store_conn *conn, struct sub_op *op, uint64_t block)
+{
+#define NEAR_SET " SET sqn_reserved = sqn_reserved + $1"
+#define NEAR_WHERE                                                                                 \
+    " id >= $2 AND id < $3 AND supi <> $4 AND state = 'active' AND sqn_reserved <= $5"
+    const char *sql = store_conn_engine(conn) == STORE_ENGINE_POSTGRESQL
+                          ? "UPDATE subscriptions" NEAR_SET
+                            " WHERE id IN (SELECT id FROM subscriptions WHERE" NEAR_WHERE
+                            " ORDER BY id LIMIT $6 FOR UPDATE SKIP LOCKED)"
+                            " AND sqn_reserved <= $5 RETURNING id, sqn_reserved, supi"
+                          : "UPDATE subscriptions" NEAR_SET
+                            " WHERE id IN (SELECT id FROM subscriptions WHERE" NEAR_WHERE
+                            " ORDER BY id LIMIT $6) RETURNING id, sqn_reserved, supi";
+#undef NEAR_SET
+#undef NEAR_WHERE
+    struct store_stmt *st;
+    int rc = store_stmt(conn, sql, &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_int64(st, 1, (int64_t)block);
+    store_bind_int64(st, 2, op->sqn_near_lo);
+    store_bind_int64(st, 3, op->sqn_near_hi);
+    store_bind_text(st, 4, op->supi, -1);
+    store_bind_int64(st, 5, (int64_t)(SQN_SEQ_MAX + 1 - block));
+    store_bind_int64(st, 6, (int64_t)op->sqn_near_cap);
+    int step;
+    while ((step = store_step(st)) == STORE_ROW) {
+        if (op->sqn_near_count < op->sqn_near_cap) { /* LIMIT: always */
+            struct sqn_grant *g = &op->sqn_near[op->sqn_near_count++];
+            g->id = store_col_int64(st, 0);
+            g->hi = (uint64_t)store_col_int64(st, 1);
+            text_column(st, 2, g->supi, sizeof(g->supi));
+        }
+    }
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
+}
+
+#define RESERVE_FROM " CASE WHEN sqn_reserved > $1 THEN sqn_reserved ELSE $1 END"
+
+/* After a reservation on PostgreSQL found no row it could lock: whether the row is there and
+ * could take the block, i.e. another transaction holds it (IOTSEC_ERR_BUSY), or not
+ * (IOTSEC_ERR_NOTFOUND: unknown SUPI, or its SEQ space is used up). */
+static int reserve_missed(struct store_conn *conn, struct sub_op *op, uint64_t block)
 {
     struct store_stmt *st;
     int rc = store_stmt(conn,
-                        "UPDATE subscriptions SET sqn_reserved ="
-                        " CASE WHEN sqn_reserved > $1 THEN sqn_reserved ELSE $1 END + $2"
-                        " WHERE supi = $3"
-                        " AND CASE WHEN sqn_reserved > $1 THEN sqn_reserved ELSE $1 END <= $4"
-                        " RETURNING sqn_reserved",
+                        "SELECT id FROM subscriptions WHERE supi = $1"
+                        " AND CASE WHEN sqn_reserved > $2 THEN sqn_reserved ELSE $2 END <= $3",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, op->supi, -1);
+    store_bind_int64(st, 2, (int64_t)op->sqn_floor);
+    store_bind_int64(st, 3, (int64_t)(SQN_SEQ_MAX + 1 - block));
+    int64_t id;
+    rc = store_step_id(conn, st, &id);
+    if (rc != IOTSEC_OK)
+        return rc;
+    op->sqn_locked = true;
+    return IOTSEC_ERR_BUSY;
+}
+
+/* One atomic statement: concurrent reservations (other instances, other threads) each get a
+ * disjoint block, and none reads the mark before writing it. On PostgreSQL a row another
+ * instance's transaction holds is not waited for (SKIP LOCKED; op->sqn_locked, retry later):
+ * the writer's group commit holds its row locks to the end of the batch, so two instances
+ * that waited on each other's rows would deadlock, and any wait stalls a whole batch. */
+static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
+{
+    bool pg = store_conn_engine(conn) == STORE_ENGINE_POSTGRESQL;
+    struct store_stmt *st;
+    op->sqn_locked = false;
+    int rc = store_stmt(conn,
+                        pg ? "UPDATE subscriptions SET sqn_reserved =" RESERVE_FROM " + $2"
+                             " WHERE id = (SELECT id FROM subscriptions WHERE supi = $3"
+                             " FOR UPDATE SKIP LOCKED)"
+                             " AND" RESERVE_FROM " <= $4 RETURNING sqn_reserved"
+                           : "UPDATE subscriptions SET sqn_reserved =" RESERVE_FROM " + $2"
+                             " WHERE supi = $3 AND" RESERVE_FROM " <= $4 RETURNING sqn_reserved",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
@@ -304,9 +379,13 @@ static int op_reserve_sqn(struct store_conn *conn, struct sub_op *op)
     store_bind_int64(st, 4, (int64_t)(SQN_SEQ_MAX + 1 - block));
     int64_t hi = 0;
     rc = store_step_id(conn, st, &hi); /* no row: unknown SUPI, or its SEQ space is used up */
-    if (rc == IOTSEC_OK)
-        op->sqn_reserved = (uint64_t)hi;
-    return rc;
+    if (rc == IOTSEC_ERR_NOTFOUND && pg)
+        rc = reserve_missed(conn, op, block);
+    if (rc != IOTSEC_OK)
+        return rc;
+    op->sqn_reserved = (uint64_t)hi;
+    op->sqn_near_count = 0;
+    return op->sqn_near_cap > 0 ? reserve_near(conn, op, block) : IOTSEC_OK;
 }
 
 static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
@@ -528,6 +607,7 @@ struct text_import {
     size_t len;
     bool csv;
     int64_t now;
+    bool check; /* find the row that breaks a unique key (the second attempt after a conflict) */
     size_t imported, bad_line;
     char *err;
     size_t err_len;
@@ -535,8 +615,8 @@ struct text_import {
     size_t nrows;
 };
 
-static int import_row_make(const struct text_import *ti, const struct sub_input *in,
-                           size_t line, struct import_row *r)
+static int import_row_make(const struct text_import *ti, const struct sub_input *in, size_t line,
+                           struct import_row *r)
 {
     memset(r, 0, sizeof(*r));
     if (supi_format(&in->supi, r->supi, sizeof(r->supi)) != IOTSEC_OK)
@@ -554,11 +634,14 @@ static int import_row_make(const struct text_import *ti, const struct sub_input 
     return rc;
 }
 
-/* "INSERT ... VALUES (?1..?12), (?13..?24)... ON CONFLICT DO NOTHING RETURNING supi" for n
- * rows (malloc'd). A row that would break a unique key (its SUPI or GPSI exists, or comes twice
- * in the input) is skipped, not an error: the rows that come back tell which one it was, so
- * the operator gets its line. */
-static char *import_sql(size_t n)
+/* "INSERT ... VALUES (?1..?12), (?13..?24)..." for n rows (malloc'd). A row that breaks a
+ * unique key (its SUPI or GPSI exists, or comes twice in the input) fails the statement, and
+ * the import. Nothing comes back, so on PostgreSQL the bulk transaction sends these statements
+ * without waiting for each answer (pipelined; a failure shows at the COMMIT).
+ * With check: "... ON CONFLICT DO NOTHING RETURNING supi": such a row is skipped instead, and
+ * the rows that come back tell which one it was, so the operator gets its line; this costs a
+ * round trip per statement, so it runs only to explain a conflict. */
+static char *import_sql(size_t n, bool check)
 {
     static const char head[] =
         "INSERT INTO subscriptions(supi, gpsi, owner, amf, cred_version, cred, state,"
@@ -573,10 +656,11 @@ static char *import_sql(size_t n)
         o += (size_t)snprintf(sql + o, cap - o,
                               "%s(?%zu, ?%zu, ?%zu, ?%zu, 1, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu,"
                               " ?%zu, ?%zu)",
-                              i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7,
-                              b + 8, b + 9, b + 10, b + 11, b + 12);
+                              i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8,
+                              b + 9, b + 10, b + 11, b + 12);
     }
-    snprintf(sql + o, cap - o, " ON CONFLICT DO NOTHING RETURNING supi");
+    if (check)
+        snprintf(sql + o, cap - o, " ON CONFLICT DO NOTHING RETURNING supi");
     return sql;
 }
 
@@ -586,7 +670,7 @@ static int import_flush(struct store_conn *conn, struct text_import *ti)
     size_t n = ti->nrows;
     if (n == 0)
         return IOTSEC_OK;
-    char *sql = import_sql(n);
+    char *sql = import_sql(n, ti->check);
     if (sql == NULL)
         return IOTSEC_ERR_NOMEM;
     struct store_stmt *st;
@@ -614,13 +698,20 @@ static int import_flush(struct store_conn *conn, struct text_import *ti)
         store_bind_int64(st, b + 12, (int64_t)r->first);
     }
     int step;
-    while ((step = store_step(st)) == STORE_ROW) {
-        const char *supi = store_col_text(st, 0);
-        /* each returned SUPI accounts for its first row not yet accounted for */
-        for (size_t i = 0; supi != NULL && i < n; i++) {
-            if (!ti->rows[i].inserted && strcmp(ti->rows[i].supi, supi) == 0) {
+    if (!ti->check) {
+        /* all or an error (on PostgreSQL: then or at the COMMIT) */
+        if ((step = store_step(st)) == STORE_DONE)
+            for (size_t i = 0; i < n; i++)
                 ti->rows[i].inserted = true;
-                break;
+    } else {
+        while ((step = store_step(st)) == STORE_ROW) {
+            const char *supi = store_col_text(st, 0);
+            /* each returned SUPI accounts for its first row not yet accounted for */
+            for (size_t i = 0; supi != NULL && i < n; i++) {
+                if (!ti->rows[i].inserted && strcmp(ti->rows[i].supi, supi) == 0) {
+                    ti->rows[i].inserted = true;
+                    break;
+                }
             }
         }
     }
@@ -712,6 +803,15 @@ int subscriber_import_text(struct store *s, const struct seal_kek *kek, const ch
     ti->err_len = err_len;
     err[0] = '\0';
     int rc = store_transaction_sync(s, run_text_import, ti);
+    if (rc == IOTSEC_ERR_CONFLICT) {
+        /* Nothing was kept; again, row by row accounted for, to name the line (the same rows
+         * fail the same way, unless the conflicting row went meanwhile: then it succeeds). */
+        secure_wipe(ti, sizeof(*ti));
+        ti->kek = kek, ti->text = text, ti->len = len, ti->csv = csv, ti->now = now;
+        ti->err = err, ti->err_len = err_len, ti->check = true;
+        err[0] = '\0';
+        rc = store_transaction_sync(s, run_text_import, ti);
+    }
     *imported = rc == IOTSEC_OK ? ti->imported : 0;
     *bad_line = ti->bad_line;
     free(ti);

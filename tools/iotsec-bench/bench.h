@@ -33,6 +33,9 @@ struct bench_sbi_opts {
 int bench_sbi_auth(const struct bench_sbi_opts *o);
 int bench_import(const struct bench_sbi_opts *o);
 int bench_console(const struct bench_sbi_opts *o); /* bench_console.c: the Fleet page at 1M */
+/* sbi-auth with one, then two iotsecd instances on one PostgreSQL database (--postgresql):
+ * complete 5G AKA/s, p99 and SQN reservations/s across instances (bench_sbi_cluster.c). */
+int bench_sbi_cluster(const struct bench_sbi_opts *o);
 /* 5G AKA with NRF access tokens on the SBI against mTLS alone, same run (bench_sbi_oauth.c). */
 int bench_sbi_oauth(const struct bench_sbi_opts *o);
 /* The northbound face (bench_northbound.c): token-checked GETs over h2 and HTTP/1.1
@@ -63,6 +66,9 @@ int bench_provision(const struct bench_provision_opts *o);
 int bench_location(double seconds);
 /* Group messaging in process (bench_group.c): LKH rekeys at 1M members vs the O(N) re-push. */
 int bench_group(double seconds);
+/* Unicast fan-out of one message to n members through the outbound engine
+ * (bench_group_fanout.c); run by bench_group. */
+int bench_group_fanout(uint32_t n);
 /* Personal IoT Networks (bench_pin.c): PINE authentications through a PEGC vs the crypto
  * ceiling, revocation latency, PEGC state per PINE. */
 int bench_pin(double seconds);

@@ -39,6 +39,12 @@ int sbi_daemon_start(struct sbi_daemon *d);
  * instance's configuration, e.g. turn OAuth2 on). */
 int sbi_daemon_start_prepared(struct sbi_daemon *d, int (*prepare)(const char *inst, void *ctx),
                               void *ctx);
+/* iotsecd run again on d's instance (after sbi_daemon_stop: a restart). */
+int sbi_daemon_run(struct sbi_daemon *d);
+/* A second instance b of a's database: a copy of a's instance directory (KEK, PKI, HN keys,
+ * configuration: the same store URL) on ports of its own, started. PostgreSQL only (a copied
+ * SQLite file would be another database). */
+int sbi_daemon_clone(const struct sbi_daemon *a, struct sbi_daemon *b);
 /* SIGTERM, waits (SIGKILL after 30 s); returns the wait status, -1 if not running. */
 int sbi_daemon_stop(struct sbi_daemon *d);
 /* Removes the directory unless keep (then says where it is). */
@@ -54,11 +60,13 @@ int sbi_daemon_threads(const struct sbi_daemon *d);
 #define SBI_THREADS_MAX 64
 struct sbi_cpu {
     double client_s, daemon_s, machine_s; /* busy CPU seconds */
+    pid_t peer;                           /* a second daemon (0: none) and its CPU seconds */
+    double peer_s;
     unsigned threads;
     int tid[SBI_THREADS_MAX];
     double thread_s[SBI_THREADS_MAX];
 };
-/* Takes a snapshot at the start of a window. */
+/* Takes a snapshot at the start of a window (c->peer is kept). */
 void sbi_cpu_begin(struct sbi_cpu *c, pid_t daemon);
 /* Turns the snapshot into the CPU used since sbi_cpu_begin(). */
 void sbi_cpu_end(struct sbi_cpu *c, pid_t daemon);
@@ -77,6 +85,12 @@ void sbi_daemon_pki(const struct sbi_daemon *d, const char *name, const char *ex
  * recomputes them). */
 void sbi_sub_supi(uint32_t i, char out[32]);
 void sbi_sub_keys(uint32_t i, uint8_t k[16], uint8_t opc[16]);
+
+/* An HTTP/2 connection to d's admin face with the admin certificate (NULL: message printed). */
+struct h2c;
+struct h2c_loop;
+struct h2c *sbi_admin_connect(const struct sbi_daemon *d, struct h2c_loop *loop,
+                              size_t max_response);
 
 /* POSTs subscribers 0..n-1 as one CSV body to the admin face. Returns 0 and the seconds the
  * request took (upload + import + answer), or -1 with a message on stderr. */
@@ -106,6 +120,7 @@ struct sbi_load_opts {
     uint32_t subscribers;          /* SUPIs drawn from 0..subscribers-1 */
     uint32_t distinct;             /* > 0: each of `distinct` subscribers exactly once */
     const char *authorization;     /* "Bearer <token>" on every request; NULL: none */
+    const struct sbi_daemon *peer; /* a second instance: every other connection goes there */
 };
 
 struct sbi_load_result {

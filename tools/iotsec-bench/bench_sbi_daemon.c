@@ -151,9 +151,17 @@ int sbi_daemon_start_prepared(struct sbi_daemon *d, int (*prepare)(const char *i
     snprintf(d->log, sizeof(d->log), "%s/daemon.log", d->dir);
     d->sbi_port = free_port();
     d->admin_port = free_port();
-    int out[2];
     if (d->sbi_port == 0 || d->admin_port == 0 || daemon_init(d, bin) != 0 ||
-        (prepare != NULL && prepare(d->inst, ctx) != 0) || pipe2(out, O_CLOEXEC) != 0)
+        (prepare != NULL && prepare(d->inst, ctx) != 0))
+        return -1;
+    return sbi_daemon_run(d);
+}
+
+int sbi_daemon_run(struct sbi_daemon *d)
+{
+    const char *bin = iotsecd_path();
+    int out[2];
+    if (bin == NULL || pipe2(out, O_CLOEXEC) != 0)
         return -1;
     pid_t pid = fork();
     if (pid < 0)
@@ -218,6 +226,53 @@ void sbi_daemon_cleanup(struct sbi_daemon *d, int keep)
         fprintf(stderr, "sbi: kept %s (daemon log: %s)\n", d->dir, d->log);
     else
         nftw(d->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Replaces the first `from` in the instance's iotsec.yaml by `to`. */
+static int config_replace(const struct sbi_daemon *d, const char *from, const char *to)
+{
+    char path[128], text[16384];
+    snprintf(path, sizeof(path), "%s/iotsec.yaml", d->inst);
+    FILE *fp = fopen(path, "r");
+    size_t n = fp ? fread(text, 1, sizeof(text) - 1, fp) : 0;
+    if (fp)
+        fclose(fp);
+    text[n] = '\0';
+    char *at = strstr(text, from);
+    if (at == NULL || n + strlen(to) >= sizeof(text))
+        return -1;
+    fp = fopen(path, "w");
+    if (fp == NULL)
+        return -1;
+    fprintf(fp, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    return fclose(fp) == 0 ? 0 : -1;
+}
+
+int sbi_daemon_clone(const struct sbi_daemon *a, struct sbi_daemon *b)
+{
+    memset(b, 0, sizeof(*b));
+    b->out_fd = -1;
+    strcpy(b->dir, "/tmp/iotsec-bench-XXXXXX");
+    if (mkdtemp(b->dir) == NULL)
+        return -1;
+    snprintf(b->inst, sizeof(b->inst), "%s/inst", b->dir);
+    snprintf(b->log, sizeof(b->log), "%s/daemon.log", b->dir);
+    char cmd[512], from[32], to[32];
+    snprintf(cmd, sizeof(cmd), "cp -a %s %s && rm -f %s/iotsecd.lock", a->inst, b->inst, b->inst);
+    if (system(cmd) != 0)
+        return -1;
+    b->sbi_port = free_port();
+    b->admin_port = free_port();
+    snprintf(from, sizeof(from), "127.0.0.1:%u\"", a->sbi_port);
+    snprintf(to, sizeof(to), "127.0.0.1:%u\"", b->sbi_port);
+    if (b->sbi_port == 0 || config_replace(b, from, to) != 0)
+        return -1;
+    snprintf(from, sizeof(from), "127.0.0.1:%u\"", a->admin_port);
+    snprintf(to, sizeof(to), "127.0.0.1:%u\"", b->admin_port);
+    if (b->admin_port == 0 || config_replace(b, from, to) != 0)
+        return -1;
+    /* pg_db stays "": the database is a's, dropped with a. */
+    return sbi_daemon_run(b);
 }
 
 void sbi_daemon_pki(const struct sbi_daemon *d, const char *name, const char *ext, char *out,

@@ -73,7 +73,8 @@ static void import_done(void *user, int status, const char *body, size_t len)
     snprintf(w->body, sizeof(w->body), "%.*s", (int)len, body);
 }
 
-static struct h2c *admin_connect(const struct sbi_daemon *d, struct h2c_loop *loop)
+struct h2c *sbi_admin_connect(const struct sbi_daemon *d, struct h2c_loop *loop,
+                              size_t max_response)
 {
     char ca[160], crt[160], key[160], err[256];
     sbi_daemon_pki(d, "ca", "crt", ca, sizeof(ca));
@@ -85,7 +86,7 @@ static struct h2c *admin_connect(const struct sbi_daemon *d, struct h2c_loop *lo
                              .cert_file = crt,
                              .key_file = key,
                              .max_streams = 1,
-                             .max_response = 4096};
+                             .max_response = max_response};
     struct h2c *c = h2c_connect(loop, &cfg, err, sizeof(err));
     if (c == NULL)
         fprintf(stderr, "sbi: admin face: %s\n", err);
@@ -113,7 +114,7 @@ int sbi_import(const struct sbi_daemon *d, uint32_t n, double *seconds)
     size_t len = 0;
     char *csv = build_csv(n, &len);
     struct h2c_loop *loop = h2c_loop_new();
-    struct h2c *c = csv && loop ? admin_connect(d, loop) : NULL;
+    struct h2c *c = csv && loop ? sbi_admin_connect(d, loop, 4096) : NULL;
     struct import_wait w = {0};
     int rc = -1;
     if (c != NULL) {

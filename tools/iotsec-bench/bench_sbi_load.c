@@ -225,11 +225,14 @@ static void print_failures(const struct load *L)
         fprintf(stderr, "  e.g. %s\n", L->sample[i]);
 }
 
-static int connect_all(const struct sbi_daemon *d, struct h2c_loop *loop, struct h2c **conns,
-                       unsigned n, unsigned streams, const char *authorization)
+/* Connection i goes to d, or with a peer, to d and the peer in turn (a flow's POST and PUT
+ * use one connection, so the instance that holds its AUSF context). */
+static int connect_all(const struct sbi_daemon *d, const struct sbi_daemon *peer,
+                       struct h2c_loop *loop, struct h2c **conns, unsigned n, unsigned streams,
+                       const char *authorization)
 {
     char ca[160], crt[160], key[160], err[256];
-    sbi_daemon_pki(d, "ca", "crt", ca, sizeof(ca));
+    sbi_daemon_pki(d, "ca", "crt", ca, sizeof(ca)); /* a peer is a copy: the same PKI */
     sbi_daemon_pki(d, "nf", "crt", crt, sizeof(crt));
     sbi_daemon_pki(d, "nf", "key", key, sizeof(key));
     struct h2c_config cfg = {.host = "127.0.0.1",
@@ -242,6 +245,7 @@ static int connect_all(const struct sbi_daemon *d, struct h2c_loop *loop, struct
                              .max_request = REQ_MAX,
                              .authorization = authorization};
     for (unsigned i = 0; i < n; i++) {
+        cfg.port = peer != NULL && i % 2 ? peer->sbi_port : d->sbi_port;
         if ((conns[i] = h2c_connect(loop, &cfg, err, sizeof(err))) == NULL) {
             fprintf(stderr, "sbi: SBI face: %s\n", err);
             return -1;
@@ -319,7 +323,8 @@ int sbi_load_run(const struct sbi_daemon *d, const struct sbi_load_opts *o,
     L->o = o;
     L->rng = 0x9e3779b97f4a7c15ull;
     L->phase = WARMUP;
-    if (connect_all(d, loop, conns, o->connections, o->streams, o->authorization) != 0)
+    r->cpu.peer = o->peer ? o->peer->pid : 0;
+    if (connect_all(d, o->peer, loop, conns, o->connections, o->streams, o->authorization) != 0)
         goto out;
     L->active = nflows;
     for (unsigned i = 0; i < nflows; i++) {

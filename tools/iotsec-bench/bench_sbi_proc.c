@@ -120,7 +120,10 @@ static void threads_add(struct sbi_cpu *c, pid_t daemon, double sign, int add_ne
 
 void sbi_cpu_begin(struct sbi_cpu *c, pid_t daemon)
 {
+    pid_t peer = c->peer;
     memset(c, 0, sizeof(*c));
+    c->peer = peer;
+    c->peer_s = peer > 0 ? -pid_cpu_seconds(peer) : 0;
     c->client_s = -pid_cpu_seconds(getpid());
     c->daemon_s = -pid_cpu_seconds(daemon);
     c->machine_s = -machine_busy_seconds();
@@ -131,6 +134,8 @@ void sbi_cpu_end(struct sbi_cpu *c, pid_t daemon)
 {
     c->client_s += pid_cpu_seconds(getpid());
     c->daemon_s += pid_cpu_seconds(daemon);
+    if (c->peer > 0)
+        c->peer_s += pid_cpu_seconds(c->peer);
     c->machine_s += machine_busy_seconds();
     threads_add(c, daemon, +1, 0);
 }
@@ -139,7 +144,10 @@ void sbi_cpu_print(const char *what, const struct sbi_cpu *c, double seconds)
 {
     if (seconds <= 0)
         return;
-    double other = c->machine_s - c->client_s - c->daemon_s;
+    double other = c->machine_s - c->client_s - c->daemon_s - c->peer_s;
+    if (c->peer > 0)
+        fprintf(stderr, "sbi: %s: second daemon %.0f%% of one core\n", what,
+                100 * c->peer_s / seconds);
     fprintf(stderr,
             "sbi: %s: CPU in %.1f s, as %% of one core (the machine has %d00%%): client "
             "%.0f%%, daemon %.0f%%, other processes %.0f%%, idle %.0f%%\n",

@@ -1,6 +1,6 @@
 /* iotsec-bench: reproducible benchmarks that print one JSON object per figure.
  *   iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|location|evidence|
- *                 sbi-oauth|group|pin|console|flows|all]
+ *                 sbi-oauth|group|pin|console|flows|all|sbi-cluster]
  *                [--seconds S]
  *                [--connections N] [--streams N] [--keep]
  */
@@ -14,7 +14,7 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|"
-                    "location|evidence|sbi-oauth|group|pin|console|flows|all]\n"
+                    "location|evidence|sbi-oauth|group|pin|console|flows|all|sbi-cluster]\n"
                     "                    [--seconds S]\n"
                     "                    [--connections N] [--streams N] [--keep]\n"
                     "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
@@ -22,7 +22,8 @@ static int usage(void)
                     "  --streams      concurrent authentications per connection (16)\n"
                     "  --keep         keep the daemon's temporary directory and log\n"
                     "  --postgresql URL  sbi-auth and import again with the daemon's store on\n"
-                    "                 PostgreSQL (a database per daemon is created there)\n"
+                    "                 PostgreSQL (a database per daemon is created there);\n"
+                    "                 sbi-cluster (needs it): 1 then 2 instances on one database\n"
                     "  analytics: --devices N (100000)  --records N (2000000)\n"
                     "  provision: --devices N (4000 per phase)  --activations N (100000)\n");
     return 2;
@@ -81,7 +82,7 @@ int main(int argc, char **argv)
     static const char *const groups[] = {"all",      "aka",       "suci",      "sbi-auth",
                                          "import",   "analytics", "provision", "northbound",
                                          "location", "evidence",  "sbi-oauth", "group", "pin",
-                                         "console", "flows"};
+                                         "console", "flows", "sbi-cluster"};
     int g = 0;
     const int n_groups = (int)(sizeof(groups) / sizeof(groups[0]));
     while (g < n_groups && strcmp(group, groups[g]) != 0)
@@ -111,6 +112,13 @@ int main(int argc, char **argv)
             rc |= bench_sbi_auth(&sbi);
         if (g == 0 || g == 4)
             rc |= bench_import(&sbi);
+        sbi_report_prefix = "";
+        sbi_pg_admin_url = NULL;
+    }
+    if (g == 15) { /* not in "all": it needs a PostgreSQL server */
+        sbi_pg_admin_url = pg_url;
+        sbi_report_prefix = "pg.";
+        rc |= bench_sbi_cluster(&sbi);
         sbi_report_prefix = "";
         sbi_pg_admin_url = NULL;
     }

@@ -18,7 +18,13 @@
  * A household's Personal IoT Network (docs/pin.md) through the daemon: one PEMC, two PEGCs, N
  * PINEs (a rogue, a removed one, a tampered one), two PINs and two AFs; the last stdout line
  * is {"pines","approved","authenticated","rogue_refused","removed_refused","tamper_refused",
- * "af_own_pin_ok","af_other_pin_refused","p99_ms",...}. Exit 1 when an expectation failed. */
+ * "af_own_pin_ok","af_other_pin_refused","p99_ms",...}. Exit 1 when an expectation failed.
+ *
+ * iotsec-sim group --dir DIR --devices N --leave K [--messages M] [--broadcast] [--ready FILE]
+ * Message groups (docs/group.md): N members with their own endpoints join one group, an AF
+ * sends M messages, K members leave, M more; a member forges one, a message is replayed
+ * (sim_group.c). The last stdout line is {"devices","messages","delivered","leavers",
+ * "leaver_decrypted","forged_rejected","replayed_rejected","rekey_bytes","p99_ms",...}. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +101,8 @@ int main(int argc, char **argv)
         curl_global_cleanup();
         return rc;
     }
+    if (argc >= 2 && strcmp(argv[1], "group") == 0)
+        return sim_group_main(argc, argv);
     if (argc < 2 || strcmp(argv[1], "fleet") != 0) {
         usage();
         return 2;

@@ -169,4 +169,10 @@ int sim_pin_scale(const struct sim_instance *in, uint32_t n, unsigned threads,
 
 double sim_now(void);
 
+/* ---- message groups (sim_group.c) ---- */
+/* iotsec-sim group ...: parses its arguments (argv[1] is "group") and runs. Exit status. */
+int sim_group_main(int argc, char **argv);
+int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uint32_t messages,
+                  bool broadcast, bool quarantine);
+
 #endif

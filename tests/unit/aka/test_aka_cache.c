@@ -76,6 +76,62 @@ static void test_two_instances_share_the_mark(void **state)
     sqn_cache_free(b);
 }
 
+/* Blocks reserved ahead: a neighbour's generator serves from its block with no reservation of
+ * its own; a second block ahead for a generator in use skips the rest of the first (never
+ * reissues it); an older one is ignored; ranges are claimed once. */
+static void test_prefilled_generators(void **state)
+{
+    (void)state;
+    struct sqn_cache *c = sqn_cache_new();
+    struct sqn_step st;
+    sqn_cache_prefill(c, 9, "imsi-001010000000009", 120, 20); /* [100, 120) */
+    assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_true(st.ok);
+    assert_int_equal(st.sqn >> SQN_IND_BITS, 100);
+    assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_int_equal(st.sqn >> SQN_IND_BITS, 101);
+    sqn_cache_prefill(c, 9, "imsi-001010000000009", 110, 20); /* older: ignored */
+    assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_int_equal(st.sqn >> SQN_IND_BITS, 102);
+    sqn_cache_prefill(c, 9, "imsi-001010000000009", 160,
+                      20); /* newer: [140, 160), 103..119 skipped */
+    assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_int_equal(st.sqn >> SQN_IND_BITS, 140);
+    /* A generator never used is a first use; one that held a block is not. */
+    assert_int_equal(sqn_cache_take(c, 10, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_false(st.ok);
+    assert_true(st.first_use);
+    for (int i = 0; i < 19; i++) /* 141..159 */
+        assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_int_equal(st.sqn >> SQN_IND_BITS, 159);
+    assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_false(st.ok);
+    assert_false(st.first_use);
+    assert_int_equal(st.reserve_floor, 160);
+    assert_int_equal(sqn_cache_size(c), 2);
+    /* The same SUPI binding its generator keeps it; a new subscription that got id 9 after a
+     * delete (SQLite reuses the largest rowid) starts empty, without the old one's block. */
+    sqn_cache_prefill(c, 9, "imsi-001010000000009", 200, 20); /* [180, 200) */
+    sqn_cache_bind(c, 9, "imsi-001010000000009");
+    assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_int_equal(st.sqn >> SQN_IND_BITS, 180);
+    sqn_cache_bind(c, 9, "imsi-001010000000099");
+    assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_false(st.ok);
+    assert_true(st.first_use);
+    assert_int_equal(st.reserve_floor, 0);
+    /* A block reserved ahead for the old SUPI is not given to the new one either. */
+    sqn_cache_prefill(c, 9, "imsi-001010000000009", 300, 20);
+    sqn_cache_bind(c, 9, "imsi-001010000000099");
+    assert_int_equal(sqn_cache_take(c, 9, 1, false, 0, 20, &st), IOTSEC_OK);
+    assert_false(st.ok);
+    for (int64_t r = 0; r < 1000; r++)
+        assert_true(sqn_cache_claim_range(c, r));
+    for (int64_t r = 0; r < 1000; r++)
+        assert_false(sqn_cache_claim_range(c, r));
+    sqn_cache_free(c);
+}
+
 static void test_resync_counts_until_success(void **state)
 {
     (void)state;
@@ -196,7 +252,8 @@ static void test_auth_contexts(void **state)
     assert_int_equal(out.xres_star[0], 0xab);
     assert_string_equal(out.supi, "imsi-001010000000001");
     assert_int_equal(auth_ctx_take(t, id1, 999, false, &out), IOTSEC_ERR_NOTFOUND); /* once */
-    assert_int_equal(auth_ctx_take(t, ctx.id, 1000, false, &out), IOTSEC_ERR_NOTFOUND); /* expired */
+    assert_int_equal(auth_ctx_take(t, ctx.id, 1000, false, &out),
+                     IOTSEC_ERR_NOTFOUND); /* expired */
     assert_int_equal(auth_ctx_take(t, "short", 0, false, &out), IOTSEC_ERR_NOTFOUND);
     assert_int_equal(auth_ctx_take(t, NULL, 0, false, &out), IOTSEC_ERR_NOTFOUND);
     assert_int_equal(auth_ctx_count(t), 1);
@@ -244,6 +301,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generator_reserves_then_serves),
         cmocka_unit_test(test_two_instances_share_the_mark),
+        cmocka_unit_test(test_prefilled_generators),
         cmocka_unit_test(test_resync_counts_until_success),
         cmocka_unit_test(test_concurrent_takes_never_repeat),
         cmocka_unit_test(test_many_subscribers_grow_the_table),

@@ -219,10 +219,62 @@ static void test_names(void **state)
         assert_string_not_equal(authz_action_str((enum action)a), "unknown");
 }
 
+/* Group messages (docs/group.md): a consent on the External Group ID for service group-message;
+ * a monitoring consent on the same group, or a consent on another group, does not do; a
+ * delivery is read by its own AF only; the action applies to groups only. */
+static void test_group_message(void **state)
+{
+    (void)state;
+    const uint32_t GM = EXPOSE_SVC_GROUP_MESSAGE;
+    const char *ext = "valves@utility.example";
+    const struct principal a = {PRINCIPAL_AF, "af-a", GM, GM}, b = {PRINCIPAL_AF, "af-b", GM, GM};
+    const struct principal no_scope = {PRINCIPAL_AF, "af-a", GM, MON};
+    struct consent c = {"c-gm", "af-a", GM, RESOURCE_GROUP, ext, 0, false};
+    struct resource r = {
+        .kind = RESOURCE_GROUP, .id = ext, .service = GM, .consents = &c, .n_consents = 1};
+    struct authz_result got = authz_decide(&a, ACTION_GROUP_MESSAGE_SEND, &r, NOW);
+    assert_true(got.allow);
+    assert_int_equal(got.reason, AUTHZ_ALLOW_CONSENT);
+    assert_string_equal(got.consent_id, "c-gm");
+    assert_int_equal(authz_decide(&b, ACTION_GROUP_MESSAGE_SEND, &r, NOW).reason,
+                     AUTHZ_DENY_OTHER_AF_CONSENT);
+    assert_int_equal(authz_decide(&no_scope, ACTION_GROUP_MESSAGE_SEND, &r, NOW).reason,
+                     AUTHZ_DENY_SCOPE);
+    c.services = MON; /* monitoring the group is not messaging it */
+    assert_int_equal(authz_decide(&a, ACTION_GROUP_MESSAGE_SEND, &r, NOW).reason,
+                     AUTHZ_DENY_CONSENT_SERVICE);
+    c.services = GM;
+    c.target_id = "other@utility.example";
+    assert_int_equal(authz_decide(&a, ACTION_GROUP_MESSAGE_SEND, &r, NOW).reason,
+                     AUTHZ_DENY_NO_CONSENT);
+    c.target_id = ext;
+    c.revoked = true;
+    assert_false(authz_decide(&a, ACTION_GROUP_MESSAGE_SEND, &r, NOW).allow);
+    c.revoked = false;
+    /* reading: only with the delivery's own AF named, and the consent still live */
+    r.owner_af = "af-a";
+    assert_true(authz_decide(&a, ACTION_GROUP_MESSAGE_READ, &r, NOW).allow);
+    assert_int_equal(authz_decide(&a, ACTION_GROUP_MESSAGE_SEND, &r, NOW).reason,
+                     AUTHZ_DENY_BAD_REQUEST);
+    r.owner_af = NULL;
+    assert_int_equal(authz_decide(&a, ACTION_GROUP_MESSAGE_READ, &r, NOW).reason,
+                     AUTHZ_DENY_BAD_REQUEST);
+    /* only a group is messaged; the operator does not send for an AF */
+    r.kind = RESOURCE_DEVICE;
+    assert_int_equal(authz_decide(&a, ACTION_GROUP_MESSAGE_SEND, &r, NOW).reason,
+                     AUTHZ_DENY_BAD_REQUEST);
+    r.kind = RESOURCE_GROUP;
+    assert_false(authz_decide(&admin, ACTION_GROUP_MESSAGE_SEND, &r, NOW).allow);
+    assert_int_equal(expose_service_from_name("group-message"), GM);
+    assert_string_equal(authz_action_str(ACTION_GROUP_MESSAGE_SEND), "group-message.send");
+    assert_string_equal(authz_action_str(ACTION_GROUP_MESSAGE_READ), "group-message.read");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_group_message),
         cmocka_unit_test(test_default_deny),
         cmocka_unit_test(test_names),
     };
