@@ -175,4 +175,21 @@ int sim_group_main(int argc, char **argv);
 int sim_group_run(const struct sim_instance *in, uint32_t n, uint32_t leave, uint32_t messages,
                   bool broadcast, bool quarantine);
 
+/* ---- a simulated AF on the northbound face (sim_af.c) ---- */
+struct sim_af {
+    struct sim_device id; /* its client certificate and key (PEM) */
+    char af_id[80];
+    char *token; /* the OAuth2 access token, or NULL */
+};
+/* A certificate from ca, registered by the operator as AF name for one service. */
+int sim_af_register(const struct sim_instance *in, struct sim_ca *ca, const char *name,
+                    const char *service, struct sim_af *a);
+/* A fresh client-credentials token for scope (replaces the one held). */
+int sim_af_token(const struct sim_instance *in, struct sim_af *a, const char *scope);
+/* One HTTPS request to the northbound face with the AF's certificate and token: the status (-1
+ * without an answer); *out (may be NULL) the body, malloc'd. */
+long sim_af_call(const struct sim_instance *in, const struct sim_af *a, const char *method,
+                 const char *path, const char *ctype, const char *body, char **out);
+void sim_af_free(struct sim_af *a);
+
 #endif

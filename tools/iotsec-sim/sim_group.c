@@ -377,106 +377,14 @@ static int mc_open(struct run *r, uint16_t *port)
 
 /* ---- the AF ------------------------------------------------------------------------------- */
 
-struct af {
-    struct sim_device id;
-    char af_id[80];
-    char *token;
-};
-
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static size_t collect(char *p, size_t s, size_t n, void *u)
+static int af_new(const struct sim_instance *in, struct sim_ca *ca, struct sim_af *a)
 {
-    struct buf *b = u;
-    char *q = realloc(b->data, b->len + s * n + 1);
-    if (!q)
-        return 0;
-    memcpy(q + b->len, p, s * n);
-    b->data = q;
-    b->len += s * n;
-    q[b->len] = 0;
-    return s * n;
-}
-
-static long af_call(const struct sim_instance *in, const struct af *a, const char *method,
-                    const char *path, const char *ctype, const char *body, char **out)
-{
-    char url[512], auth[2048], ct[96];
-    struct buf b = {0};
-    long status = -1;
-    snprintf(url, sizeof(url), "%s%s", in->north, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    if (ctype) {
-        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-        h = curl_slist_append(h, ct);
-    }
-    if (a->token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", a->token);
-        h = curl_slist_append(h, auth);
-    }
-    struct curl_blob cert = {a->id.cert_pem, a->id.cert_pem_len, CURL_BLOB_COPY};
-    struct curl_blob key = {a->id.key_pem, a->id.key_pem_len, CURL_BLOB_COPY};
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_CAINFO, in->ca);
-    curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
-    curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
-    curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
-    curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    if (curl_easy_perform(c) == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        sim_heard();
-    }
-    curl_easy_cleanup(c);
-    curl_slist_free_all(h);
-    if (out)
-        *out = b.data;
-    else
-        free(b.data);
-    return status;
-}
-
-static int af_new(const struct sim_instance *in, struct sim_ca *ca, struct af *a)
-{
-    memset(a, 0, sizeof(*a));
-    if (sim_make_cert(ca, "sim-group-af", &a->id) != IOTSEC_OK)
+    if (sim_af_register(in, ca, "sim-group-af", "group-message", a) != 0)
         return -1;
-    json_t *body = json_pack("{s:s, s:s, s:[s]}", "name", "sim-group-af", "cert_pem",
-                             a->id.cert_pem, "services", "group-message");
-    char *text = json_dumps(body, JSON_COMPACT), *out = NULL;
-    json_decref(body);
-    long st = sim_admin(in, "POST", "/admin/v1/afs", text, strlen(text), &out);
-    free(text);
-    json_t *o = out ? json_loads(out, 0, NULL) : NULL;
-    free(out);
-    if (st != 201 || o == NULL) {
-        json_decref(o);
-        return -1;
-    }
-    snprintf(a->af_id, sizeof(a->af_id), "%s", json_string_value(json_object_get(o, "af_id")));
-    json_decref(o);
-    st = af_call(in, a, "POST", "/oauth2/token", "application/x-www-form-urlencoded",
-                 "grant_type=client_credentials&scope=group-message", &out);
-    o = out ? json_loads(out, 0, NULL) : NULL;
-    free(out);
-    const char *t = json_string_value(json_object_get(o, "access_token"));
-    a->token = st == 200 && t ? strdup(t) : NULL;
-    json_decref(o);
-    return a->token ? 0 : -1;
+    return sim_af_token(in, a, "group-message");
 }
 
-static long af_send(struct run *r, const struct af *a, const char *group, unsigned i)
+static long af_send(struct run *r, const struct sim_af *a, const char *group, unsigned i)
 {
     char text[16], b64[32], body[1024];
     int n = snprintf(text, sizeof(text), "m%u", i);
@@ -502,8 +410,8 @@ static long af_send(struct run *r, const struct af *a, const char *group, unsign
     pthread_mutex_lock(&r->mu);
     r->sent_at[i] = now_ms();
     pthread_mutex_unlock(&r->mu);
-    return af_call(r->in, a, "POST", "/3gpp-mbs-group-msg/v1/deliveries", "application/json", body,
-                   NULL);
+    return sim_af_call(r->in, a, "POST", "/3gpp-mbs-group-msg/v1/deliveries", "application/json",
+                       body, NULL);
 }
 
 /* ---- the run ------------------------------------------------------------------------------ */
@@ -627,7 +535,7 @@ static int scenario(struct run *rp, uint32_t leave, uint32_t messages, bool broa
     }
     /* the AF, with the group owner's consent */
     struct sim_ca *ca = NULL;
-    struct af af;
+    struct sim_af af;
     if (sim_ca_new("iotsec-sim group AF CA", &ca) != IOTSEC_OK || af_new(in, ca, &af) != 0) {
         fprintf(stderr, "iotsec-sim group: cannot register the AF\n");
         return 2;
@@ -747,8 +655,7 @@ static int scenario(struct run *rp, uint32_t leave, uint32_t messages, bool broa
                 want, n - leave - 1, n - leave, r->rejected_other);
     ok = ok && refused == 0 && delivered == want && leaver_decrypted == 0 &&
          forged_rejected == n - leave - 1 && replayed_rejected == n - leave;
-    free(af.token);
-    sim_device_free(&af.id);
+    sim_af_free(&af);
     sim_ca_free(ca);
     return ok ? 0 : 1;
 }

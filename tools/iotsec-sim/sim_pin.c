@@ -167,130 +167,36 @@ static long authenticate(struct hh *h, const struct net *n, int g, struct pin_pe
 
 /* ---- the AFs: mTLS with an in-memory certificate, OAuth2 client credentials ---- */
 
-struct af {
-    struct sim_device id; /* its certificate and key (PEM) */
-    char af_id[80];
-    char *token;
-};
-
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static size_t collect(char *p, size_t s, size_t n, void *u)
-{
-    struct buf *b = u;
-    char *q = realloc(b->data, b->len + s * n + 1);
-    if (!q)
-        return 0;
-    memcpy(q + b->len, p, s * n);
-    b->data = q;
-    b->len += s * n;
-    q[b->len] = 0;
-    return s * n;
-}
-
-static long nb_call(const struct sim_instance *in, const struct af *a, const char *method,
-                    const char *path, const char *ctype, const char *body, char **out)
-{
-    char url[512], auth[2048], ct[96];
-    struct buf b = {0};
-    long status = -1;
-    snprintf(url, sizeof(url), "%s%s", in->north, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    if (ctype) {
-        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-        h = curl_slist_append(h, ct);
-    }
-    if (a->token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", a->token);
-        h = curl_slist_append(h, auth);
-    }
-    struct curl_blob cert = {a->id.cert_pem, a->id.cert_pem_len, CURL_BLOB_COPY};
-    struct curl_blob key = {a->id.key_pem, a->id.key_pem_len, CURL_BLOB_COPY};
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_CAINFO, in->ca);
-    curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
-    curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
-    curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
-    curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    curl_slist_free_all(h);
-    if (out)
-        *out = b.data;
-    else
-        free(b.data);
-    return status;
-}
-
-static int af_new(const struct sim_instance *in, struct sim_ca *ca, const char *name, struct af *a)
-{
-    memset(a, 0, sizeof(*a));
-    if (sim_make_cert(ca, name, &a->id) != IOTSEC_OK)
-        return -1;
-    json_t *body =
-        json_pack("{s:s, s:s, s:[s]}", "name", name, "cert_pem", a->id.cert_pem, "services", "pin");
-    char *text = json_dumps(body, JSON_COMPACT), *out = NULL;
-    json_decref(body);
-    long st = sim_admin(in, "POST", "/admin/v1/afs", text, strlen(text), &out);
-    free(text);
-    json_t *o = out ? json_loads(out, 0, NULL) : NULL;
-    free(out);
-    if (st != 201 || o == NULL) {
-        json_decref(o);
-        return -1;
-    }
-    snprintf(a->af_id, sizeof(a->af_id), "%s", json_string_value(json_object_get(o, "af_id")));
-    json_decref(o);
-    return 0;
-}
-
 /* The AF's token for the pin service: it carries the PINs granted to the AF now, so the AF
  * asks for it after its grants (a token from before a grant does not cover that PIN). */
-static int af_token(const struct sim_instance *in, struct af *a)
+static int af_token(const struct sim_instance *in, struct sim_af *a)
 {
-    char *out = NULL;
-    free(a->token);
-    a->token = NULL;
-    long st = nb_call(in, a, "POST", "/oauth2/token", "application/x-www-form-urlencoded",
-                      "grant_type=client_credentials&scope=pin", &out);
-    json_t *o = out ? json_loads(out, 0, NULL) : NULL;
-    free(out);
-    const char *t = json_string_value(json_object_get(o, "access_token"));
-    a->token = st == 200 && t ? strdup(t) : NULL;
-    json_decref(o);
-    return a->token ? 0 : -1;
+    return sim_af_token(in, a, "pin");
+}
+
+static int af_new(const struct sim_instance *in, struct sim_ca *ca, const char *name,
+                  struct sim_af *a)
+{
+    return sim_af_register(in, ca, name, "pin", a);
 }
 
 /* The AF's three PIN operations on PIN n (a PINE of it: pine): how many were allowed. */
-static int af_try(const struct sim_instance *in, const struct af *a, const struct net *n,
+static int af_try(const struct sim_instance *in, const struct sim_af *a, const struct net *n,
                   const char *pine)
 {
     char path[320], body[256];
     int ok = 0;
     snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", a->af_id, n->pin_id);
-    ok += nb_call(in, a, "GET", path, NULL, NULL, NULL) == 200;
+    ok += sim_af_call(in, a, "GET", path, NULL, NULL, NULL) == 200;
     snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements/%s/qos", a->af_id, n->pin_id,
              pine);
-    ok += nb_call(in, a, "POST", path, "application/json",
-                  "{\"notificationDestination\":\"https://af.example/n\",\"qosReference\":"
-                  "\"5qi-7\"}",
-                  NULL) == 201;
+    ok += sim_af_call(in, a, "POST", path, "application/json",
+                      "{\"notificationDestination\":\"https://af.example/n\",\"qosReference\":"
+                      "\"5qi-7\"}",
+                      NULL) == 201;
     snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/routing", a->af_id, n->pin_id);
     snprintf(body, sizeof(body), "{\"pinId\":\"%s\",\"dnn\":\"iot\"}", n->pin_id);
-    ok += nb_call(in, a, "PUT", path, "application/json", body, NULL) == 200;
+    ok += sim_af_call(in, a, "PUT", path, "application/json", body, NULL) == 200;
     return ok;
 }
 
@@ -393,7 +299,7 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
     }
     /* the AFs: af1 granted the household's PIN, af2 the other one */
     struct sim_ca *ca = NULL;
-    struct af af1, af2;
+    struct sim_af af1, af2;
     int own_ok = 0, other_refused = 0;
     if (sim_ca_new("iotsec-sim AF CA", &ca) == IOTSEC_OK && af_new(in, ca, "sim-af-1", &af1) == 0 &&
         af_new(in, ca, "sim-af-2", &af2) == 0) {
@@ -412,10 +318,8 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
             fprintf(stderr, "iotsec-sim pin: no AF token\n");
         own_ok = af_try(in, &af1, &a, ids[3]);
         other_refused = 3 - af_try(in, &af2, &a, ids[3]);
-        free(af1.token);
-        free(af2.token);
-        sim_device_free(&af1.id);
-        sim_device_free(&af2.id);
+        sim_af_free(&af1);
+        sim_af_free(&af2);
     } else
         fprintf(stderr, "iotsec-sim pin: cannot register the AFs\n");
     sim_ca_free(ca);
@@ -605,7 +509,7 @@ int sim_pin_af_setup(const struct sim_instance *in, const char *dir, char *path,
     struct net a;
     struct pin_pine_key k = {0};
     struct sim_ca *ca = NULL;
-    struct af af = {0};
+    struct sim_af af = {0};
     json_t *ans = NULL;
     int rc = !ue_new(&h, &h.pemc, h.pemc_supi, base, owner, false, true) &&
                      !ue_new(&h, &h.gw[0], h.gw_supi[0], base + 1, owner, true, false) &&
@@ -642,8 +546,7 @@ int sim_pin_af_setup(const struct sim_instance *in, const char *dir, char *path,
         snprintf(token, token_cap, "%s", af.token);
         rc = af_try(in, &af, &a, "none") >= 1 ? 0 : -1; /* the read is allowed */
     }
-    free(af.token);
-    sim_device_free(&af.id);
+    sim_af_free(&af);
     sim_ca_free(ca);
     pin_pine_wipe(&k);
     pin_ue_wipe(&h.pemc);
