@@ -63,11 +63,6 @@ function table(rows, cols, empty) {
 
 function card(title, ...kids) { return el('section', { class: 'card' }, el('h2', { text: title }), ...kids); }
 
-function disabledCard(title, why) {
-  return el('section', { class: 'card disabled-section', 'aria-disabled': 'true' },
-    el('h2', { text: title }), el('p', { class: 'notice', text: why }));
-}
-
 /* The list in an answer: {"items": [...]} (the house contract) or the older named arrays. */
 function itemsOf(o) {
   if (Array.isArray(o)) return o;
@@ -336,11 +331,13 @@ async function pageProvisioning(view) {
   const upload = roleButton('operator', 'Activate', () => bulkActivate(file, progress, result));
   upload.id = 'activation-submit';
   const mfr = card('Manufacturers'), enr = card('Enrollments'), dev = card('Onboarded devices');
+  const pendingList = el('div'), pending = card('Pending activations', pendingList);
   view.append(el('h1', { text: 'Provisioning' }),
     card('Bulk activation', el('p', { class: 'muted', text: 'A file of JSON lines: {"registration_id" or "serial", "account", "service"}. All lines or none.' }),
       el('div', { class: 'row' }, el('label', { class: 'grow' }, 'File', file), upload), progress, result),
-    disabledCard('Pending activations', 'Not available yet: this instance has no list endpoint for pending activations.'),
-    mfr, enr, dev);
+    pending, mfr, enr, dev);
+  pagedTable(pendingList, '/admin/v1/activations?state=pending', [['registration_id', 'Registration'], ['serial', 'Serial'],
+    ['account', 'Account'], ['created_at', 'Since', fmtTime]], 'No activation is waiting for its device.');
   const load = async (c, url, cols) => {
     try { c.append(table(itemsOf(await api('GET', url)), cols)); } catch (e) { c.append(el('p', { class: 'error', text: e.message })); }
   };
@@ -384,8 +381,11 @@ async function bulkActivate(file, progress, result) {
 
 async function pageExposure(view) {
   const afs = card('Application functions (AFs)');
-  view.append(el('h1', { text: 'Exposure' }), afs,
-    disabledCard('Consents', 'Not available yet: this instance has no list endpoint for consents (grant and revoke with iotsecctl consent).'));
+  const consentList = el('div'), consents = card('Consents', consentList);
+  view.append(el('h1', { text: 'Exposure' }), afs, consents);
+  pagedTable(consentList, '/admin/v1/consents', [['consent_id', 'Consent'], ['af_id', 'AF'], ['owner', 'Owner'],
+    ['scope', 'Scope'], ['supi', 'Device', (v) => (v ? supiLink(v) : '')], ['group', 'Group'], ['state', 'State'],
+    ['created_at', 'Granted', fmtTime]], 'No consents granted.');
   afs.append(table(itemsOf(await api('GET', '/admin/v1/afs')), [['af_id', 'AF'], ['name', 'Name'], ['state', 'State'],
     ['services', 'Services', (v) => (Array.isArray(v) ? v.join(', ') : v)], ['cert_sha256', 'Certificate (SHA-256)', (v) => (v ? v.slice(0, 16) + '…' : '')]],
   'No AFs registered.'));

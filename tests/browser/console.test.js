@@ -271,6 +271,15 @@ async function main() {
     await screenshot(page, 'provisioning');
   });
 
+  test('pending activations are listed until their device onboards', async () => {
+    await page.reload();
+    await ready(page);
+    await page.waitForFunction(() => [...document.querySelectorAll('#view td')].some((t) => t.textContent === 'meter-0001'));
+    const cells = await page.$$eval('#view td', (tds) => tds.map((t) => t.textContent));
+    assert.ok(cells.includes('0a1b'), 'the pending serial is listed');
+    assert.ok(cells.includes('acme'), 'with its account');
+  });
+
   test('a line that is not JSON: nothing is sent, the line is named', async () => {
     const file = path.join(dir, 'bad.jsonl');
     fs.writeFileSync(file, '{"registration_id":"meter-0002","account":"acme"}\nnot json\n');
