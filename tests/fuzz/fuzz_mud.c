@@ -1,7 +1,7 @@
 /* MUD files as `PUT /admin/v1/analytics/mud/{group}` and `iotsecctl analytics mud validate`
  * take them (an_mud_parse). Invariants: a refusal names a JSON path ("/..." followed by ": "),
  * an acceptance gives at most AN_MUD_MAX_RULES rules with terminated names, ranges in order and
- * an https URL whose host is the authority; and the engine takes every accepted file. */
+ * an https URL whose host is the authority (lowercased: host names are case-insensitive); and the engine takes every accepted file. */
 #include <string.h>
 
 #include "analytics/mud.h"
@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     FUZZ_CHECK(m.n <= AN_MUD_MAX_RULES && strncmp(m.url, "https://", 8) == 0 &&
-               strstr(m.url, m.authority) != NULL);
+               strcasestr(m.url, m.authority) != NULL);
     for (unsigned i = 0; i < m.n; i++) {
         const struct an_mud_rule *r = &m.rule[i];
         FUZZ_CHECK(r->rport_lo <= r->rport_hi && r->lport_lo <= r->lport_hi);
