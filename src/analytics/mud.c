@@ -30,8 +30,16 @@ static int fail(struct mctx *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    if (c->err && c->err_len)
-        snprintf(c->err, c->err_len, "%s: %s", c->path[0] ? c->path : "/", why);
+    if (c->err == NULL || c->err_len == 0)
+        return IOTSEC_ERR_INVALID;
+    /* The reason always fits: a path too long for err (long keys are the file's) keeps its
+     * end, which names the offending member, behind "/...". */
+    const char *p = c->path[0] ? c->path : "/";
+    size_t plen = strlen(p), wlen = strlen(why);
+    if (plen + wlen + 3 > c->err_len && c->err_len > wlen + 8)
+        snprintf(c->err, c->err_len, "/...%s: %s", p + plen - (c->err_len - wlen - 7), why);
+    else
+        snprintf(c->err, c->err_len, "%s: %s", p, why);
     return IOTSEC_ERR_INVALID;
 }
 
