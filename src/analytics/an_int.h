@@ -267,6 +267,7 @@ struct an_engine {
     int32_t cur;  /* the open window, relative; -1 before the first record */
     uint32_t *touched, ntouched, ctouched; /* devices with flows in the open window */
     uint32_t *alarmed, nalarmed, calarmed; /* devices with an alarm up */
+    uint32_t learners; /* active devices without a MUD at the last close (prefetch hint) */
     struct an_fleet *fleet;
     struct an_dns_cache dns;
     an_finding_cb on_finding;

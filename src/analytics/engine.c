@@ -51,6 +51,7 @@ struct an_engine *an_engine_new(const struct an_config *c, const void *key, size
         return NULL;
     e->cfg = *c;
     e->cur = -1;
+    e->learners = 1; /* unknown until a window closes: fetch the whole state */
     uint32_t g0;
     if (crypto_random(&e->seed, sizeof(e->seed)) != IOTSEC_OK ||
         (e->fleet = an_fleet_new()) == NULL || an_group_get(e, 0, &g0) != IOTSEC_OK) {
@@ -282,10 +283,12 @@ static void prefetch_device(const struct an_engine *e, const struct an_flow *f)
     uint32_t idx = an_bind_get(e, &f->orig);
     if (idx == UINT32_MAX)
         return;
-    /* The lines a record touches; the learnt line only matters while learning or without
-     * a MUD, and then it is one miss among several. */
+    /* The lines a record touches: the learnt line only if some device has no MUD (its
+     * records read it, learning or after); e->learners counts those active in the last
+     * window. A wrong guess costs a miss, never a result. */
     const char *d = (const char *)an_dev(e, idx);
-    for (size_t off = 0; off < AN_DEV_HOT_BYTES; off += 64)
+    size_t lines = e->learners ? sizeof(struct an_device) : AN_DEV_HOT_BYTES;
+    for (size_t off = 0; off < lines; off += 64)
         __builtin_prefetch(d + off, 1);
     if (e->dns.used) /* the MUD check looks the far end's name up */
         __builtin_prefetch(

@@ -200,7 +200,7 @@ void an_window_close(struct an_engine *e)
     }
     an_fleet_close(c, e->fleet);
 
-    uint32_t *alarmed = NULL, n = 0, cap = 0;
+    uint32_t *alarmed = NULL, n = 0, cap = 0, learners = 0;
     /* Devices with an alarm up but silent this window first: a touched one still has
      * window == cur here, and is judged with the touched below. */
     for (uint32_t i = 0; i < e->nalarmed; i++)
@@ -213,7 +213,9 @@ void an_window_close(struct an_engine *e)
                 __builtin_prefetch(p + off, 1);
         }
         judge(e, e->touched[i], true, &alarmed, &n, &cap);
+        learners += e->groups[an_dev(e, e->touched[i])->group].mud == NULL;
     }
+    e->learners = learners;
     free(e->alarmed);
     e->alarmed = alarmed;
     e->nalarmed = n;
