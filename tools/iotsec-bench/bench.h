@@ -49,6 +49,7 @@ int bench_evidence(void);
 struct bench_analytics_opts {
     unsigned devices; /* fleet size (100000; the figure: 1000000) */
     unsigned records; /* flow records (2000000; the figure: 20000000) */
+    int engine_only;  /* skip the naive implementation and the benign suite (profiling) */
 };
 int bench_analytics(const struct bench_analytics_opts *o);
 /* The benign suite with the default policy (bench_benign.c): quarantines, flagged windows. */
