@@ -54,4 +54,7 @@ void group_delivery_notify(struct group_delivery *d, const struct dlv *v, bool o
  * PUT /admin/v1/message-groups/{ext}/multicast. */
 int group_delivery_admin_routes(struct group_delivery *d, struct http_server *adm);
 
+/* group_fetch.c: POST /device/v1/group-keys (a sleepy member's catch-up). */
+int group_fetch_routes(struct group_delivery *d, struct http_server *dev);
+
 #endif

@@ -229,6 +229,28 @@ int group_service_protect(struct group_service *gs, struct store_conn *c,
     return rc;
 }
 
+int group_service_path_keys(struct group_service *gs, struct store_conn *c,
+                            const struct group_row *row, uint32_t leaf,
+                            const uint8_t kgm[GROUP_MKEY_LEN], uint8_t *out, size_t out_max,
+                            size_t *out_len)
+{
+    struct group *g;
+    struct group_path p;
+    pthread_mutex_lock(&gs->mu);
+    int rc = cached(gs, c, row, &g);
+    if (rc == IOTSEC_OK && group_tree_pending(&g->tree))
+        rc = IOTSEC_ERR_STATE; /* never keys a rekey has not covered yet */
+    if (rc == IOTSEC_OK)
+        rc = group_tree_path(&g->tree, g->ref, leaf, &p);
+    pthread_mutex_unlock(&gs->mu);
+    if (rc != IOTSEC_OK)
+        return rc;
+    group_service_sign_pub(gs, p.sign_pub);
+    rc = group_path_seal(kgm, &p, out, out_max, out_len);
+    secure_wipe(&p, sizeof(p));
+    return rc;
+}
+
 int group_create_run(struct store_conn *c, void *arg)
 {
     struct group_create *gc = arg;

@@ -79,6 +79,14 @@ int group_service_protect(struct group_service *gs, struct store_conn *c,
                           uint32_t *epoch);
 int group_change_run(struct store_conn *c, void *arg); /* a store_run_fn */
 
+/* In a store job: the current path-key delivery (type 3) of the member at leaf, sealed under
+ * its member key kgm (a sleepy device's catch-up: the keys of now, no history). out_max:
+ * group_path_len(depth). */
+int group_service_path_keys(struct group_service *gs, struct store_conn *c,
+                            const struct group_row *row, uint32_t leaf,
+                            const uint8_t kgm[GROUP_MKEY_LEN], uint8_t *out, size_t out_max,
+                            size_t *out_len);
+
 /* Creating a group (a job): fills row->ref with a fresh random local id. */
 struct group_create {
     struct group_row row;
