@@ -7,6 +7,8 @@
 
 #include "group/group_deliver.h"
 
+struct send_op;
+
 /* One AF delivery in flight: counted by the engine's done hook; kept in the live list until
  * its last member answered, its counts were saved and the AF was told. */
 struct dlv {
@@ -29,6 +31,9 @@ struct group_delivery {
     struct dlv *live;
     atomic_bool stopping;
     atomic_uint_fast64_t pushed_ok, pushed_failed;
+    /* AF requests waiting for the store job that protects them together (group_nb.c) */
+    struct send_op *sendq, *sendq_tail;
+    bool sendq_job; /* a job is submitted and has not taken the queue yet */
 };
 
 /* The body a member's endpoint receives. malloc'd; *out_len its length. */
