@@ -383,13 +383,27 @@ static void test_authorised_af_reaches_every_member(void **state)
         char path[160];
         snprintf(path, sizeof(path), "/admin/v1/group-endpoints/%s", supi_of(i));
         json_decref(nb_admin_json(&fx, "PUT", path, json_pack("{s:s}", "url", sinks[i].url), 200));
+        json_t *o = nb_admin_json(&fx, "GET", path, NULL, 200); /* read back */
+        assert_string_equal(json_string_value(json_object_get(o, "url")), sinks[i].url);
+        json_decref(o);
     }
+    json_t *eps = nb_admin_json(&fx, "GET", "/admin/v1/group-endpoints?limit=2", NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(eps, "endpoints")), 2);
+    assert_string_equal(json_string_value(json_object_get(eps, "next")), supi_of(1));
+    json_decref(eps);
+    json_decref(
+        nb_admin_json(&fx, "GET", "/admin/v1/group-endpoints/imsi-001010000000999", NULL, 404));
+    json_decref(nb_admin_json(&fx, "GET", "/admin/v1/message-groups/" G "/multicast", NULL, 404));
     if (have_netns) {
         char dest[64];
         snprintf(dest, sizeof(dest), MCAST ":%u", mc_port);
         json_decref(nb_admin_json(&fx, "PUT", "/admin/v1/message-groups/" G "/multicast",
                                   json_pack("{s:s, s:s}", "dest", dest, "iface", "127.0.0.1"),
                                   200));
+        json_t *o =
+            nb_admin_json(&fx, "GET", "/admin/v1/message-groups/" G "/multicast", NULL, 200);
+        assert_string_equal(json_string_value(json_object_get(o, "dest")), dest);
+        json_decref(o);
     }
     json_decref(nb_admin_json(&fx, "POST", "/admin/v1/message-groups/" G "/members",
                               json_pack("{s:[s,s,s]}", "supis", supi_of(0), supi_of(1), supi_of(2)),
