@@ -3,7 +3,8 @@
  *   seconds, "mac": base64url HMAC-SHA-256(K_GM, "iotsec group fetch" || ref || time)}
  * answers 200 {"data": base64url of the path-key delivery of the current epoch}, wrapped under
  * the member's own K_GM: one request, whatever the number of rekeys missed, and no history.
- * The MAC authenticates the device (only it and the network derive K_GM); the time bounds a
+ * The MAC authenticates the device (only it and the network derive K_GM), checked on the
+ * worker's read connection; only then does a writer job read the keys. The time bounds a
  * replay to GROUP_FETCH_SKEW, and a replayed request only gets what its author can't open.
  * Refusals: 403 DEVICE_AUTH_FAILED for an unknown group or SUPI, a MAC or time that does not
  * verify (one cause: no probing of groups or members), 403 NOT_A_MEMBER once authenticated
@@ -32,18 +33,24 @@ struct fetch_job {
     int64_t when;
     uint8_t mac[32];
     bool authenticated;
+    struct group_row row;
+    uint32_t leaf;
+    uint8_t kgm[GROUP_MKEY_LEN];
     uint8_t out[PATH_MAX_LEN];
     size_t out_len;
 };
 
-static int fetch_run(struct store_conn *c, void *arg)
+/* On the worker's read connection: the device's MAC, its subscription and membership. An
+ * unauthenticated request never reaches the store's writer. */
+static int fetch_check(struct fetch_job *j, uint8_t kgm[GROUP_MKEY_LEN])
 {
-    struct fetch_job *j = arg;
-    struct group_row row;
+    struct store_conn *c;
     struct subscription sub;
     struct sub_keys keys;
-    uint8_t kgm[GROUP_MKEY_LEN], want[32];
-    int rc = group_store_find_ref(c, j->ref, &row);
+    uint8_t want[32];
+    int rc = store_reader_get(j->d->store, &c);
+    if (rc == IOTSEC_OK)
+        rc = group_store_find_ref(c, j->ref, &j->row);
     if (rc == IOTSEC_OK)
         rc = subscriber_get_keys_on(c, j->d->kek, j->supi, &sub, &keys);
     if (rc == IOTSEC_ERR_NOTFOUND)
@@ -56,17 +63,25 @@ static int fetch_run(struct store_conn *c, void *arg)
         rc = group_fetch_mac(kgm, j->ref, j->when, want);
     if (rc == IOTSEC_OK && !ct_equal(want, j->mac, sizeof(want)))
         rc = IOTSEC_ERR_AUTH;
+    secure_wipe(want, sizeof(want));
     j->authenticated = rc == IOTSEC_OK;
-    uint32_t leaf = 0;
     if (rc == IOTSEC_OK && sub.state != SUB_ACTIVE)
         rc = IOTSEC_ERR_NOTFOUND; /* quarantined, suspended...: no keys */
     if (rc == IOTSEC_OK)
-        rc = group_store_member_leaf(c, j->ref, j->supi, &leaf);
+        rc = group_store_member_leaf(c, j->ref, j->supi, &j->leaf);
+    return rc;
+}
+
+/* In a writer job, serialised with membership changes: the keys of the current epoch (the
+ * member is checked again: it may have left since the read). */
+static int fetch_run(struct store_conn *c, void *arg)
+{
+    struct fetch_job *j = arg;
+    uint32_t leaf;
+    int rc = group_store_member_leaf(c, j->ref, j->supi, &leaf);
     if (rc == IOTSEC_OK)
-        rc = group_service_path_keys(j->d->gs, c, &row, leaf, kgm, j->out, sizeof(j->out),
+        rc = group_service_path_keys(j->d->gs, c, &j->row, leaf, j->kgm, j->out, sizeof(j->out),
                                      &j->out_len);
-    secure_wipe(kgm, sizeof(kgm));
-    secure_wipe(want, sizeof(want));
     return rc;
 }
 
@@ -120,7 +135,9 @@ static void post_keys(struct http_request *req, void *user)
                j->when < (int64_t)time(NULL) - GROUP_FETCH_SKEW) {
         refuse(req, "DEVICE_AUTH_FAILED", "the request is not fresh: check the device's clock");
     } else {
-        int rc = store_write_sync(d->store, fetch_run, j);
+        int rc = fetch_check(j, j->kgm);
+        if (rc == IOTSEC_OK)
+            rc = store_write_sync(d->store, fetch_run, j);
         if (rc == IOTSEC_OK) {
             char *data = malloc(b64url_len(j->out_len) + 1);
             if (data == NULL) {
