@@ -483,7 +483,8 @@ static int build_group_delivery(struct daemon *d)
     if (d->cfg.notify_ca[0])
         config_path(&d->cfg, d->cfg.notify_ca, ca, sizeof(ca));
     snprintf(root, sizeof(root), "https://%s", d->cfg.northbound_listen);
-    struct group_delivery_config gc = {.nb = d->nb, .ca_file = ca[0] ? ca : NULL, .api_root = root};
+    struct group_delivery_config gc = {
+        .nb = d->nb, .ca_file = ca[0] ? ca : NULL, .api_root = root, .dev = d->dev};
     gc.rules.http_loopback = d->cfg.notify_http_loopback != 0;
     int rc = group_delivery_new(d->groups, &gc, d->adm, &d->gdel);
     if (rc != IOTSEC_OK)

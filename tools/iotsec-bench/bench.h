@@ -67,6 +67,14 @@ int bench_provision(const struct bench_provision_opts *o);
 int bench_location(double seconds);
 /* Group messaging in process (bench_group.c): LKH rekeys at 1M members vs the O(N) re-push. */
 int bench_group(double seconds);
+/* Thread-CPU operations per second of fn over about `seconds` of CPU (bench_group.c). */
+double bench_group_cpu_rate(bench_op fn, void *arg, double seconds);
+/* Batch-signed protection (alg 2) of a loaded group, with the ECDSA P-256 comparison and the
+ * device's amortised verify (bench_group_batch.c); run by bench_group. */
+struct group;
+struct prov_sign_key;
+int bench_group_batch(struct group *g, const struct prov_sign_key *sk, const uint8_t pub[32],
+                      double seconds);
 /* Unicast fan-out of one message to n members through the outbound engine
  * (bench_group_fanout.c); run by bench_group. */
 int bench_group_fanout(uint32_t n);
