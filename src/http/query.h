@@ -59,7 +59,8 @@ struct http_qval {
 
 /* Decodes query (raw, without '?') against spec[0..n): out[k] for spec[k]. Decoded text goes
  * to buf (at least strlen(query) + 1 bytes). IOTSEC_OK, or IOTSEC_ERR_INVALID with *bad the
- * offending parameter's name (the raw name for an unknown one, copied into buf) and *reason
+ * offending parameter's name (the decoded name for an unknown one, in buf; "query" for a name
+ * that is empty or not UTF-8, so *bad is always UTF-8 a JSON answer can carry) and *reason
  * why. Pure: no request needed (unit-tested alone). */
 int http_query_decode(const char *query, const struct http_qspec *spec, size_t n,
                       struct http_qval *out, char *buf, size_t buf_len, const char **bad,

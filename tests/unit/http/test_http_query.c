@@ -86,7 +86,13 @@ static void test_refused_named(void **state)
         {"owner=a%00", "owner"},      /* encoded NUL */
         {"revoked=yes", "revoked"},
         {"limit=1&limit=2", "limit"}, /* repeated */
-        {"=3", ""},
+        /* found by fuzz_query: a name the answer's JSON could not carry (empty, not UTF-8)
+         * was echoed as such, and the client got invalidParams without a param */
+        {"=3", "query"},
+        {"=liM=ti1", "query"},
+        {"limit=1&%FF=1", "query"},
+        {"caf%C3%A9=1", "caf\xc3\xa9"}, /* UTF-8 is echoed */
+        {"x=%zz", "x"},                  /* an unknown name is the first thing wrong */
     };
     struct http_qval v[N];
     const char *bad;
