@@ -185,12 +185,20 @@ size_t http_query_limit(const struct http_qval *limit)
     return limit->set ? (size_t)limit->i : HTTP_QUERY_LIMIT_DEFAULT;
 }
 
+json_t *http_list_json(const char *key, json_t *items)
+{
+    json_t *o = json_object();
+    if (key != NULL && strcmp(key, "items") != 0)
+        json_object_set(o, key, items); /* the same array twice: written out twice */
+    json_object_set_new(o, "items", items);
+    return o;
+}
+
 int http_respond_page(struct http_request *req, const char *key, json_t *items, size_t limit,
                       json_t *next)
 {
-    json_t *o = json_object();
     bool full = json_array_size(items) == limit && limit > 0;
-    json_object_set_new(o, key, items);
+    json_t *o = http_list_json(key, items);
     if (full && next)
         json_object_set_new(o, "next", next);
     else
