@@ -188,6 +188,10 @@ size_t http_query_limit(const struct http_qval *limit)
 json_t *http_list_json(const char *key, json_t *items)
 {
     json_t *o = json_object();
+    if (o == NULL) {
+        json_decref(items);
+        return NULL;
+    }
     if (key != NULL && strcmp(key, "items") != 0)
         json_object_set(o, key, items); /* the same array twice: written out twice */
     json_object_set_new(o, "items", items);
