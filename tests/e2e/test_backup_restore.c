@@ -62,17 +62,17 @@ static int restore(const char *extra, char *out, size_t cap)
     return fixture_tool(&fx, IOTSECD_PATH, "restore", args, out, cap);
 }
 
+static const struct usim_vectors_case subscriber = {.ctl_path = IOTSECCTL_PATH,
+                                                    .supi = SUPI,
+                                                    .k_hex = K_HEX,
+                                                    .opc_hex = OPC_HEX,
+                                                    .sqn_block = "10"};
+
 static int setup(void **state)
 {
     (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (fixture_init(&fx, NULL) != 0 ||
-        fixture_config_replace(&fx, "sqn_block: 1000", "sqn_block: 10") != 0 ||
-        fixture_start(&fx) != 0)
+    if (usim_vectors_setup(&fx, &subscriber, &ue, &last_sqn) != 0)
         return -1;
-    if (usim_vectors_subscriber(&fx, IOTSECCTL_PATH, SUPI, K_HEX, OPC_HEX, &ue) != 0)
-        return -1;
-    last_sqn = USIM_VECTORS_SQN0;
     snprintf(backup, sizeof(backup), "%s/iotsec-backup.db", fx.dir);
     return 0;
 }
@@ -80,8 +80,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    fixture_cleanup(&fx);
-    curl_global_cleanup();
+    usim_vectors_teardown(&fx);
     return 0;
 }
 

@@ -86,24 +86,20 @@ static int ctl(const char *args, char *out, size_t cap)
     return fixture_tool(&fx, IOTSECCTL_PATH, NULL, args, out, cap);
 }
 
+/* added through iotsecctl (the admin face), as an operator would */
+static const struct usim_vectors_case subscriber = {
+    .ctl_path = IOTSECCTL_PATH, .supi = SUPI, .k_hex = K_HEX, .opc_hex = OPC_HEX};
+
 static int setup(void **state)
 {
     (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (fixture_init(&fx, NULL) != 0 || fixture_start(&fx) != 0)
-        return -1;
-    /* through iotsecctl (the admin face), as an operator would */
-    if (usim_vectors_subscriber(&fx, IOTSECCTL_PATH, SUPI, K_HEX, OPC_HEX, &ue) != 0)
-        return -1;
-    last_sqn = USIM_VECTORS_SQN0;
-    return 0;
+    return usim_vectors_setup(&fx, &subscriber, &ue, &last_sqn);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    fixture_cleanup(&fx);
-    curl_global_cleanup();
+    usim_vectors_teardown(&fx);
     return 0;
 }
 

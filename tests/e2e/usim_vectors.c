@@ -9,26 +9,41 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "base/hex.h"
 
-int usim_vectors_subscriber(const struct daemon_fixture *f, const char *ctl_path, const char *supi,
-                            const char *k_hex, const char *opc_hex, struct usim *ue)
+int usim_vectors_setup(struct daemon_fixture *f, const struct usim_vectors_case *c, struct usim *ue,
+                       uint64_t *last_sqn)
 {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char block[64];
+    snprintf(block, sizeof(block), "sqn_block: %s", c->sqn_block ? c->sqn_block : "");
+    if (fixture_init(f, NULL) != 0 ||
+        (c->sqn_block && fixture_config_replace(f, "sqn_block: 1000", block) != 0) ||
+        fixture_start(f) != 0)
+        return -1;
     char args[256], out[4096];
     snprintf(args, sizeof(args), "subscriber add --supi %s --k %s --opc %s --amf 8000 --sqn %012x",
-             supi, k_hex, opc_hex, USIM_VECTORS_SQN0);
-    if (fixture_tool(f, ctl_path, NULL, args, out, sizeof(out)) != 0) {
+             c->supi, c->k_hex, c->opc_hex, USIM_VECTORS_SQN0);
+    if (fixture_tool(f, c->ctl_path, NULL, args, out, sizeof(out)) != 0) {
         fprintf(stderr, "subscriber add: %s\n", out);
         return -1;
     }
     uint8_t k[16], opc[16];
-    if (hex_decode(k_hex, k, 16) != 0 || hex_decode(opc_hex, opc, 16) != 0)
+    if (hex_decode(c->k_hex, k, 16) != 0 || hex_decode(c->opc_hex, opc, 16) != 0)
         return -1;
     usim_init(ue, k, opc);
-    ue->seq_ms[0] = USIM_VECTORS_SQN0 >> USIM_IND_BITS;
+    ue->seq_ms[0] = USIM_VECTORS_SQN0 >> USIM_IND_BITS; /* SEQ 1 in IND 0 */
+    *last_sqn = USIM_VECTORS_SQN0;
     return 0;
+}
+
+void usim_vectors_teardown(struct daemon_fixture *f)
+{
+    fixture_cleanup(f);
+    curl_global_cleanup();
 }
 
 int usim_vectors_one(const struct daemon_fixture *f, const char *supi, struct usim *ue)

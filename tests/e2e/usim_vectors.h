@@ -12,10 +12,20 @@
 /* The SQN a subscriber added with `--sqn 000000000020` starts from: SEQ 1 in IND 0. */
 #define USIM_VECTORS_SQN0 0x20
 
-/* Adds supi (K and OPc in hex, SQN USIM_VECTORS_SQN0) through iotsecctl at ctl_path, as an
- * operator would, and personalises ue to match. 0, or -1 with iotsecctl's output printed. */
-int usim_vectors_subscriber(const struct daemon_fixture *f, const char *ctl_path, const char *supi,
-                            const char *k_hex, const char *opc_hex, struct usim *ue);
+/* The subscriber of a test and how its instance is set up. */
+struct usim_vectors_case {
+    const char *ctl_path; /* iotsecctl, which adds the subscriber as an operator would */
+    const char *supi, *k_hex, *opc_hex;
+    const char *sqn_block; /* the instance's sqn_block (e.g. "10"), or NULL: the default */
+};
+
+/* A cmocka group setup: libcurl, the instance started, c's subscriber added through iotsecctl
+ * with SQN USIM_VECTORS_SQN0, ue personalised to match and *last_sqn its SQN. 0, or -1 with
+ * what failed printed. */
+int usim_vectors_setup(struct daemon_fixture *f, const struct usim_vectors_case *c, struct usim *ue,
+                       uint64_t *last_sqn);
+/* The matching teardown: the instance removed, libcurl released. */
+void usim_vectors_teardown(struct daemon_fixture *f);
 
 /* One vector for supi handed to ue: fails the test when the UDM does not answer 200 (the
  * answer says why, e.g. 503: no SQN may be issued). Returns the USIM's verdict; on USIM_OK
