@@ -20,6 +20,7 @@
 /* The schema (see daemon/migrations.c for their numbers). */
 extern const char PIN_MIGRATION_1[];
 extern const char PIN_MIGRATION_2[]; /* one-time enrolment codes */
+extern const char PIN_MIGRATION_3[]; /* symmetric PINE credentials */
 
 #define PIN_DNN_MAX      16
 #define PIN_QOS_MAX      16
@@ -88,7 +89,9 @@ struct pin_gw {
 struct pin_pine {
     char pine_id[PIN_ID_MAX + 1];
     char name[PIN_ID_MAX + 1];
-    uint8_t pub[PIN_PUB_LEN];
+    uint8_t pub[PIN_PUB_LEN]; /* Ed25519 key; a symmetric PINE's: its key-derivation salt */
+    bool symmetric;           /* no public key: a PIN-scoped MAC key (docs/pin.md) */
+    uint8_t sym_sealed[PIN_KEY_LEN + SEAL_OVERHEAD]; /* that key, sealed, AAD pin_id "/" pine_id */
     enum pin_pine_state state;
     char grant_json[PIN_POLICY_MAX]; /* the approved grant, "" before */
     int64_t created_at;
@@ -119,7 +122,7 @@ enum pin_enrol_verdict {
 
 /* Judges a join's code proof for public key pub against the stored enrolment at now
  * (constant-time comparison; expiry and lock come first, so a locked code is not an
- * oracle). */
+ * oracle). pub NULL: the proof of a symmetric join (pin_sym_join_proof). */
 enum pin_enrol_verdict pin_enrol_judge(const struct pin_enrol *e, const char *pin_id,
                                        const uint8_t pub[PIN_PUB_LEN],
                                        const uint8_t proof[PIN_MAC_LEN], int64_t now);

@@ -35,6 +35,10 @@ const char PIN_MIGRATION_2[] =
     " code_hash BLOB NOT NULL, grant_json TEXT NOT NULL, expires_at INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (pin_id, name));";
 
+/* Symmetric PINEs (docs/pin.md): their MAC key sealed under the KEK (NULL for Ed25519 PINEs,
+ * whose pub column is their public key; a symmetric PINE's pub is its key-derivation salt). */
+const char PIN_MIGRATION_3[] = "ALTER TABLE pin_elements ADD COLUMN sym_sealed BLOB;";
+
 /* A column's text, cut to cap - 1 bytes (memcpy: this runs per row of every read). */
 static void copy_text(char *dst, size_t cap, const char *src)
 {
@@ -190,7 +194,7 @@ int pin_gw_list(struct store *s, const char *pin_id, pin_gw_fn fn, void *ctx)
     return r == STORE_DONE ? IOTSEC_OK : r;
 }
 
-#define PINE_COLS "pine_id, name, pub, state, grant_json, created_at"
+#define PINE_COLS "pine_id, name, pub, state, grant_json, created_at, sym_sealed"
 
 static void pine_row(struct store_stmt *st, struct pin_pine *p)
 {
@@ -205,6 +209,10 @@ static void pine_row(struct store_stmt *st, struct pin_pine *p)
                                        : PINE_PENDING;
     copy_text(p->grant_json, sizeof(p->grant_json), store_col_text(st, 4));
     p->created_at = store_col_int64(st, 5);
+    if (store_col_bytes(st, 6) == (int)sizeof(p->sym_sealed)) {
+        p->symmetric = true;
+        memcpy(p->sym_sealed, store_col_blob(st, 6), sizeof(p->sym_sealed));
+    }
 }
 
 int pin_pine_get(struct store *s, const char *pin_id, const char *pine_id, struct pin_pine *out)
@@ -391,11 +399,12 @@ static int w_join(struct store_conn *c, struct pin_write *w)
 {
     struct store_stmt *st;
     /* the PIN must still exist: a join racing a deletion leaves no orphan */
-    int rc = store_stmt(c,
-                        "INSERT INTO pin_elements (pin_id, pine_id, name, pub, state, grant_json,"
-                        " created_at, updated_at) SELECT pin_id, ?, ?, ?, ?, '', ?, ?"
-                        " FROM pin_networks WHERE pin_id = ?",
-                        &st);
+    int rc =
+        store_stmt(c,
+                   "INSERT INTO pin_elements (pin_id, pine_id, name, pub, state, grant_json,"
+                   " created_at, updated_at, sym_sealed) SELECT pin_id, ?, ?, ?, ?, '', ?, ?, ?"
+                   " FROM pin_networks WHERE pin_id = ?",
+                   &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, w->pine.pine_id, -1);
@@ -404,7 +413,11 @@ static int w_join(struct store_conn *c, struct pin_write *w)
     store_bind_int(st, 4, PINE_PENDING);
     store_bind_int64(st, 5, w->now);
     store_bind_int64(st, 6, w->now);
-    store_bind_text(st, 7, w->net.pin_id, -1);
+    if (w->pine.symmetric)
+        store_bind_blob(st, 7, w->pine.sym_sealed, sizeof(w->pine.sym_sealed));
+    else
+        store_bind_null(st, 7);
+    store_bind_text(st, 8, w->net.pin_id, -1);
     int64_t n = 0;
     rc = exec(c, st, &n);
     return rc != IOTSEC_OK ? rc : n == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
