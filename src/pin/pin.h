@@ -175,6 +175,16 @@ enum pin_af_service {
 uint32_t pin_af_service_from_name(const char *name);
 /* *services: 0 when no grant. */
 int pin_af_grant_get(struct store *s, const char *pin_id, const char *af_id, uint32_t *services);
+/* The grant and the PIN in one read (the northbound face's every request): IOTSEC_ERR_NOTFOUND
+ * when af_id holds no grant on pin_id (or the PIN is gone). */
+int pin_af_grant_net(struct store *s, const char *pin_id, const char *af_id, uint32_t *services,
+                     struct pin_net *out);
+/* The PIN's gateways (element false: id gw_id, name "", state enum pin_gw_state) then its
+ * elements (element true: pine_id, name, enum pin_pine_state), each by id, in one read; at most
+ * max_elements elements. Only what the northbound face shows: no keys, no grants. */
+typedef void (*pin_member_fn)(bool element, const char *id, const char *name, int state, void *ctx);
+int pin_members(struct store *s, const char *pin_id, size_t max_elements, pin_member_fn fn,
+                void *ctx);
 /* The PINs af_id holds a grant on (at most limit, by pin_id). */
 typedef void (*pin_id_fn)(const char *pin_id, void *ctx);
 int pin_af_grants_of(struct store *s, const char *af_id, size_t limit, pin_id_fn fn, void *ctx);

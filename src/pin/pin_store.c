@@ -645,6 +645,52 @@ int pin_af_grant_get(struct store *s, const char *pin_id, const char *af_id, uin
     return r == STORE_ROW || r == STORE_DONE ? IOTSEC_OK : r;
 }
 
+int pin_af_grant_net(struct store *s, const char *pin_id, const char *af_id, uint32_t *services,
+                     struct pin_net *out)
+{
+    struct store_stmt *st;
+    *services = 0;
+    int rc = reader_stmt(s,
+                         "SELECT n.pin_id, n.name, n.owner, n.policy, n.ca_pub, n.ca_sealed,"
+                         " n.created_at, g.services FROM pin_af_grants g JOIN pin_networks n"
+                         " ON n.pin_id = g.pin_id WHERE g.pin_id = ? AND g.af_id = ?",
+                         &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, pin_id, -1);
+    store_bind_text(st, 2, af_id, -1);
+    int r = store_step(st);
+    if (r == STORE_ROW) {
+        net_row(st, out);
+        *services = (uint32_t)store_col_int64(st, 7);
+    }
+    store_reset(st);
+    return r == STORE_ROW ? IOTSEC_OK : r == STORE_DONE ? IOTSEC_ERR_NOTFOUND : r;
+}
+
+int pin_members(struct store *s, const char *pin_id, size_t max_elements, pin_member_fn fn,
+                void *ctx)
+{
+    struct store_stmt *st;
+    /* gateways first (at most PIN_GATEWAYS_MAX), so the limit only ever cuts elements */
+    int rc = reader_stmt(s,
+                         "SELECT 0, gw_id, '', state FROM pin_gateways WHERE pin_id = ?"
+                         " UNION ALL SELECT 1, pine_id, name, state FROM pin_elements"
+                         " WHERE pin_id = ? ORDER BY 1, 2 LIMIT ?",
+                         &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, pin_id, -1);
+    store_bind_text(st, 2, pin_id, -1);
+    store_bind_int64(st, 3, (int64_t)(max_elements + PIN_GATEWAYS_MAX));
+    int r;
+    while ((r = store_step(st)) == STORE_ROW)
+        fn(store_col_int(st, 0) != 0, store_col_text(st, 1), store_col_text(st, 2),
+           store_col_int(st, 3), ctx);
+    store_reset(st);
+    return r == STORE_DONE ? IOTSEC_OK : r;
+}
+
 int pin_af_grants_of(struct store *s, const char *af_id, size_t limit, pin_id_fn fn, void *ctx)
 {
     struct store_stmt *st;
