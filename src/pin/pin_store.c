@@ -672,17 +672,21 @@ int pin_members(struct store *s, const char *pin_id, size_t max_elements, pin_me
                 void *ctx)
 {
     struct store_stmt *st;
-    /* gateways first (at most PIN_GATEWAYS_MAX), so the limit only ever cuts elements */
-    int rc = reader_stmt(s,
-                         "SELECT 0, gw_id, '', state FROM pin_gateways WHERE pin_id = ?"
-                         " UNION ALL SELECT 1, pine_id, name, state FROM pin_elements"
-                         " WHERE pin_id = ? ORDER BY 1, 2 LIMIT ?",
-                         &st);
+    /* each part in its index's order and the elements' limit on their part alone: no sort,
+     * no temporary table (a global ORDER BY made SQLite sort both into temporary b-trees, a
+     * third of the face's CPU per request) */
+    int rc = reader_stmt(
+        s,
+        "SELECT * FROM (SELECT 0 AS kind, gw_id AS id, '' AS name, state FROM pin_gateways"
+        " WHERE pin_id = ? ORDER BY gw_id) AS g UNION ALL SELECT * FROM"
+        " (SELECT 1 AS kind, pine_id AS id, name, state FROM pin_elements WHERE pin_id = ?"
+        " ORDER BY pine_id LIMIT ?) AS e",
+        &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, pin_id, -1);
     store_bind_text(st, 2, pin_id, -1);
-    store_bind_int64(st, 3, (int64_t)(max_elements + PIN_GATEWAYS_MAX));
+    store_bind_int64(st, 3, (int64_t)max_elements);
     int r;
     while ((r = store_step(st)) == STORE_ROW)
         fn(store_col_int(st, 0) != 0, store_col_text(st, 1), store_col_text(st, 2),
