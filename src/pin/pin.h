@@ -179,12 +179,15 @@ int pin_af_grant_get(struct store *s, const char *pin_id, const char *af_id, uin
  * when af_id holds no grant on pin_id (or the PIN is gone). */
 int pin_af_grant_net(struct store *s, const char *pin_id, const char *af_id, uint32_t *services,
                      struct pin_net *out);
-/* The PIN's gateways (element false: id gw_id, name "", state enum pin_gw_state) then its
- * elements (element true: pine_id, name, enum pin_pine_state), each by id, in one read; at most
- * max_elements elements. Only what the northbound face shows: no keys, no grants. */
-typedef void (*pin_member_fn)(bool element, const char *id, const char *name, int state, void *ctx);
-int pin_members(struct store *s, const char *pin_id, size_t max_elements, pin_member_fn fn,
-                void *ctx);
+/* What the northbound face shows of a PIN to af_id, in one read: first the grant row if af_id
+ * holds one (id pin_id, name the PIN's name, value the PIN_AF_* services), then the gateways
+ * (id gw_id, name "", value enum pin_gw_state), then, only under a grant, the elements (pine_id,
+ * name, enum pin_pine_state), each by id; at most max_elements elements. No keys, no SUPIs. */
+enum pin_view_row { PIN_VIEW_GRANT, PIN_VIEW_GATEWAY, PIN_VIEW_ELEMENT };
+typedef void (*pin_view_fn)(enum pin_view_row row, const char *id, const char *name, int64_t value,
+                            void *ctx);
+int pin_af_view(struct store *s, const char *pin_id, const char *af_id, size_t max_elements,
+                pin_view_fn fn, void *ctx);
 /* The PINs af_id holds a grant on (at most limit, by pin_id). */
 typedef void (*pin_id_fn)(const char *pin_id, void *ctx);
 int pin_af_grants_of(struct store *s, const char *af_id, size_t limit, pin_id_fn fn, void *ctx);

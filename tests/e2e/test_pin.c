@@ -825,6 +825,19 @@ static void test_af_confined_to_pin(void **state)
     snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af2, b.pin_id);
     assert_int_equal(nb(&id1, t1, "GET", path, NULL, NULL), 403);
     assert_int_equal(nb(&id2, t2, "GET", path, NULL, NULL), 200);
+    /* a grant on B without "elements" (routing only): the elements are refused, then given
+     * again when the owner grants them back */
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"routing\"]}",
+             b.pin_id, af2);
+    assert_int_equal(call(&pemc_b, "grant-af", req, NULL), 200);
+    assert_int_equal(nb(&id2, t2, "GET", path, NULL, &r), 403);
+    assert_string_equal(cause(r), "DENY_NO_PIN_GRANT");
+    assert_null(json_object_get(r, "elements"));
+    json_decref(r);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"elements\"]}",
+             b.pin_id, af2);
+    assert_int_equal(call(&pemc_b, "grant-af", req, NULL), 200);
+    assert_int_equal(nb(&id2, t2, "GET", path, NULL, NULL), 200);
     /* another AF's token on af1's connection: refused by the binding */
     snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, a.pin_id);
     assert_int_equal(nb(&id1, t2, "GET", path, NULL, NULL), 401);
