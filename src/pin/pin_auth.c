@@ -165,9 +165,17 @@ void pin_op_auth(struct pin_ctx *x)
     if (pine == NULL)
         return;
     const json_t *sigj = json_object_get(x->in, "signature"), *macj = json_object_get(x->in, "mac");
+    uint8_t probe[PIN_SIG_LEN];
     if ((sigj == NULL) == (macj == NULL)) {
         pin_problem(x->req, 400, "MALFORMED_BODY", "a signature or a mac, base64url",
                     sigj ? "mac" : "signature");
+        return;
+    }
+    if (sigj ? !b64_exact(x->in, "signature", probe, PIN_SIG_LEN)
+             : !b64_exact(x->in, "mac", probe, PIN_MAC_LEN)) {
+        pin_problem(x->req, 400, "MALFORMED_BODY",
+                    sigj ? "64 bytes, base64url" : "32 bytes, base64url",
+                    sigj ? "signature" : "mac");
         return;
     }
     int rc = pin_pine_get(x->p->store, n.pin_id, pine, &pe);

@@ -1257,6 +1257,9 @@ static void test_symmetric_pine(void **state)
                  "{\"pin_id\":\"%s\",\"pine_id\":\"%s\",\"signature\":\"x\",\"mac\":\"y\"}",
                  a.pin_id, bulb.pine_id);
         assert_int_equal(call(&gw, "auth", req, NULL), 400);
+        snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\",\"mac\":\"AAAA\"}",
+                 a.pin_id, bulb.pine_id);
+        assert_int_equal(call(&gw, "auth", req, NULL), 400); /* not 32 bytes */
         pin_sym_pine_wipe(&fake);
         pin_pine_wipe(&ed);
     }
