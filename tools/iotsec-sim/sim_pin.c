@@ -374,7 +374,7 @@ struct load {
     struct pin_pine_key key;
     struct pin_sym_pine sym;
     bool symmetric;
-    char pine[32];
+    char pine[PIN_ID_MAX + 1];
     int g;
     double end;
     uint64_t done, failed;
