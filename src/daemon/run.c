@@ -333,6 +333,8 @@ static int open_state(struct daemon *d)
     struct store_options so;
     store_options_init(&so);
     so.migrations = daemon_migrations(&so.migration_count);
+    if (d->cfg.store_cache_kib != 0)
+        so.cache_size_kib = (int)d->cfg.store_cache_kib;
     char target[sizeof(d->cfg.store_url) + CONFIG_PATH_MAX];
     config_store_target(&d->cfg, target, sizeof(target));
     if ((rc = store_open(target, &so, &d->store)) != IOTSEC_OK) {
