@@ -48,6 +48,8 @@ static const struct store_migration migrations[] = {
     {21, "analytics: MUD files (RFC 8520) per device group", ANALYTICS_MIGRATION_MUD, NULL},
     {22, "group: member endpoints, multicast addresses, AF message deliveries", GROUP_MIGRATION_2,
      NULL},
+    {23, "subscriber: a data key per credential version (crypto-erase)", SUBSCRIBER_MIGRATION_DEKS,
+     SUBSCRIBER_MIGRATION_DEKS_PG},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)
