@@ -21,7 +21,7 @@ int sub_cred_seal(const struct seal_kek *kek, const struct supi *supi, uint32_t 
                   uint8_t dek[SUB_DEK_SEALED_LEN])
 {
     char aad[SUPI_STRING_MAX + 64];
-    struct seal_kek data_key = {.id = SUB_DEK_ID};
+    struct seal_kek data_key = {.id = SUB_DEK_ID, .under_resident = kek->resident};
     uint8_t plain[SUB_CRED_PLAIN_LEN];
     int rc = crypto_random(data_key.key, sizeof(data_key.key));
     if (rc == IOTSEC_OK) {
@@ -45,6 +45,8 @@ int sub_dek_open(const struct seal_kek *kek, const struct supi *supi, uint32_t v
     char aad[SUPI_STRING_MAX + 64];
     size_t aad_len = dek_aad(supi, version, aad, sizeof(aad));
     data_key->id = SUB_DEK_ID;
+    data_key->resident = false;
+    data_key->under_resident = kek->resident; /* see seal.h */
     int rc = dek_len == SUB_DEK_SEALED_LEN ? unseal(kek, aad, aad_len, dek, dek_len, data_key->key)
                                            : IOTSEC_ERR_AUTH;
     return rc == IOTSEC_ERR_NOTFOUND ? IOTSEC_ERR_AUTH : rc;
@@ -55,7 +57,7 @@ int sub_cred_open(const struct seal_kek *kek, const struct supi *supi, uint32_t 
                   struct sub_keys *keys)
 {
     char aad[SUPI_STRING_MAX + 64];
-    struct seal_kek data_key = {.id = SUB_DEK_ID};
+    struct seal_kek data_key = {.id = SUB_DEK_ID, .under_resident = kek->resident};
     const struct seal_kek *opener = kek; /* a credential sealed before DEKs */
     uint8_t plain[SUB_CRED_PLAIN_LEN];
     int rc = cred_len == SUB_CRED_SEALED_LEN ? IOTSEC_OK : IOTSEC_ERR_AUTH;
