@@ -1,8 +1,8 @@
 /* Bulk insert on PostgreSQL: COPY ... FROM STDIN in binary format. Rows are encoded into a
  * buffer and sent in large chunks; the server answers once, at the end, so a million rows
- * cost a handful of round trips instead of one per statement. In a job the COPY runs in the
- * statement savepoint, as every other write of a job does (pg_conn.c): a failure undoes it
- * alone. Binary fields: the store's types map to BIGINT (8 bytes, big-endian), TEXT (its
+ * cost a handful of round trips instead of one per statement. In a batched job the COPY runs
+ * in the statement savepoint, as every other write of a job does (pg_conn.c): a failure undoes
+ * it alone. Binary fields: the store's types map to BIGINT (8 bytes, big-endian), TEXT (its
  * bytes) and BYTEA (its bytes). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,7 +87,9 @@ int pg_bulk_begin(struct store_conn *conn, const char *table, const char *column
     }
     b->base.conn = conn;
     b->base.ncols = ncols;
-    b->savepoint = conn->in_job && c->txn;
+    /* A bulk job (store_transaction_sync) fails whole on any error: no savepoint (a
+     * subtransaction per COPY would only cost). */
+    b->savepoint = conn->in_job && c->txn && !conn->bulk;
     snprintf(sql, sql_cap, "COPY %s (%s) FROM STDIN (FORMAT binary)", table, columns);
     if (b->savepoint)
         err = pg_queue(c, PG_STMT_SAVEPOINT);

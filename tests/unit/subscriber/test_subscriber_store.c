@@ -569,6 +569,24 @@ static void test_import_all_or_nothing_and_list(void **state)
     struct subscription s;
     assert_int_equal(subscriber_get(f->store, "imsi-001010000100005", &s), IOTSEC_OK);
     assert_int_equal(s.sqn.reserved, 5 + 1); /* personalised with SQN 5*32: SEQ 5 */
+    /* Each imported row is sealed under a DEK of its own, stored with it. */
+    struct sub_keys keys;
+    static const uint8_t k0[] = {0x46, 0x5b, 0x5c, 0xe8};
+    assert_int_equal(subscriber_get_keys(f->store, &kek, "imsi-001010000101999", &s, &keys), 0);
+    assert_memory_equal(keys.k, k0, sizeof(k0));
+    struct store_conn *conn;
+    struct store_stmt *st;
+    assert_int_equal(store_reader_get(f->store, &conn), 0);
+    assert_int_equal(store_stmt(conn,
+                                "SELECT count(*), count(DISTINCT dek) FROM subscription_deks"
+                                " JOIN subscriptions ON supi = dek_supi"
+                                " AND cred_version = dek_version",
+                                &st),
+                     0);
+    assert_int_equal(store_step(st), STORE_ROW);
+    assert_int_equal(store_col_int64(st, 0), N);
+    assert_int_equal(store_col_int64(st, 1), N);
+    store_reset(st);
 
     /* A malformed line: named, nothing imported. */
     const char *bad_csv = "supi,k,opc,amf\nimsi-001010000900001,465b,00,8000\n";
