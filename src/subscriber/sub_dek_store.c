@@ -149,7 +149,7 @@ int subscriber_dek_convert(struct store *s, const struct seal_kek *kek, size_t *
     do {
         dc.taken = 0;
         rc = store_write_sync(s, convert_batch, &dc);
-    } while (rc == IOTSEC_OK && dc.taken == CONVERT_BATCH);
+    } while (rc == IOTSEC_OK && dc.taken > 0); /* a short batch: another instance took ids */
     *converted = dc.converted;
     *unreadable = dc.unreadable;
     return rc;
