@@ -49,6 +49,8 @@ static const struct store_migration migrations[] = {
     {22, "group: member endpoints, multicast addresses, AF message deliveries", GROUP_MIGRATION_2,
      NULL},
     {23, "pin: symmetric PINE credentials (sealed MAC keys)", PIN_MIGRATION_3, NULL},
+    {24, "subscriber: a data key per credential version (crypto-erase)", SUBSCRIBER_MIGRATION_DEKS,
+     SUBSCRIBER_MIGRATION_DEKS_PG},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

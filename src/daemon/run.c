@@ -348,6 +348,15 @@ static int open_state(struct daemon *d)
     char holder[SQN_HOLDER_MAX];
     sqn_holder_name(d->cfg.dir, holder, sizeof(holder));
     store_set_instance(d->store, holder); /* names this instance in leases */
+    size_t converted = 0, unreadable = 0; /* credentials sealed before per-row DEKs */
+    if ((rc = subscriber_dek_convert(d->store, &d->kek, &converted, &unreadable)) != IOTSEC_OK) {
+        log_error("cannot seal credentials under data keys: %s (%s)", iotsec_strerror(rc),
+                  store_errmsg());
+        return rc;
+    }
+    if (converted > 0 || unreadable > 0)
+        log_msg(LOG_INFO, NULL, "sealed %zu credentials under data keys (%zu do not open)",
+                converted, unreadable);
     size_t nkeys = 0;
     d->keyring = suci_keyring_new();
     if (d->keyring == NULL)

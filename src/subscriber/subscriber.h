@@ -245,13 +245,25 @@ void sub_format_time(int64_t t, char *buf, size_t len);
 
 /* The schema of this capability (migration SQL, applied by the daemon in its order). */
 extern const char SUBSCRIBER_MIGRATION_1[];
+/* Per-credential data keys (crypto-erase, src/subscriber/sub_dek.h): the table of sealed DEKs
+ * (SQLite; PostgreSQL's own DDL), and the list of rows sealed before it, for the conversion. */
+extern const char SUBSCRIBER_MIGRATION_DEKS[];
+extern const char SUBSCRIBER_MIGRATION_DEKS_PG[];
+
+/* Seals every credential sealed before DEKs existed anew under a DEK of its own (the rows the
+ * DEK migration listed), in batches of 500 per transaction; several instances may run it at
+ * once. A database with nothing to convert costs one statement. *unreadable counts rows whose
+ * credential does not open under kek (left as they are: they could not authenticate either). */
+int subscriber_dek_convert(struct store *s, const struct seal_kek *kek, size_t *converted,
+                           size_t *unreadable);
 
 enum sub_op_kind {
     SUB_OP_CREATE,       /* in.input -> a new subscription */
     SUB_OP_EVENT,        /* apply in.event to in.supi */
     SUB_OP_ROTATE,       /* new credential version for in.supi (in.input.keys), old kept for
                             in.grace_s seconds */
-    SUB_OP_DELETE,       /* delete in.supi and crypto-erase its sealed credentials */
+    SUB_OP_DELETE,       /* delete in.supi and crypto-erase its sealed credentials (their
+                            DEKs are destroyed) */
     SUB_OP_RESERVE_SQN,  /* a block of in.sqn_block SEQs at or above in.sqn_floor for in.supi;
                             out: sqn_reserved, the new high-water mark (the block's end); with
                             sqn_near_cap > 0 also a block for its neighbours (below) */

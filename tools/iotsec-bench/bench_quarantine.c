@@ -68,11 +68,12 @@ struct bench_quarantine *bench_quarantine_new(uint32_t bots_from, uint32_t devic
     strcpy(q->dir, "/tmp/iotsec-bench-policy-XXXXXX");
     static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
                                                {6, "policy", POLICY_MIGRATION_1, NULL},
-                                               {10, "policy 2", POLICY_MIGRATION_2, NULL}};
+                                               {10, "policy 2", POLICY_MIGRATION_2, NULL},
+                                               {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG}};
     struct store_options so;
     store_options_init(&so);
     so.migrations = m;
-    so.migration_count = 3;
+    so.migration_count = 4;
     char path[128];
     struct create_all c = {q, bots_from, devices};
     q->nbots = devices - bots_from;

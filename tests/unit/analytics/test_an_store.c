@@ -38,11 +38,12 @@ static int setup(void **state)
     static const struct store_migration m[] = {
         {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
         {9, "analytics", ANALYTICS_MIGRATION_1, NULL},
-        {19, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL}};
+        {19, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL},
+        {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 3;
+    opt.migration_count = 4;
     return store_open(db.target, &opt, &store) == IOTSEC_OK ? 0 : -1;
 }
 

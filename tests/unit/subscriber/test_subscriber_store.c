@@ -14,8 +14,9 @@
 
 #include "base/err.h"
 #include "base/hex.h"
-#include "test_db.h"
+#include "subscriber/sub_dek.h"
 #include "subscriber/subscriber.h"
+#include "test_db.h"
 
 static const struct seal_kek kek = {.id = 1, .key = {0x42, 0x13, 0x37}};
 
@@ -32,11 +33,12 @@ static int setup(void **state)
     f->path = f->db.target;
     static const struct store_migration m[] = {
         {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL}};
+        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
+        {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 2;
+    opt.migration_count = 3;
     if (store_open(f->path, &opt, &f->store) != IOTSEC_OK)
         return -1;
     *state = f;
@@ -252,44 +254,222 @@ static void test_rotate_and_grace(void **state)
     assert_int_equal(run(f, &op), IOTSEC_ERR_STATE);
 }
 
+/* A DEK row as stored. */
+struct dek_row {
+    char supi[SUPI_STRING_MAX];
+    uint32_t version;
+    uint8_t dek[SUB_DEK_SEALED_LEN];
+};
+
+/* Every DEK row left in the database (at most cap). */
+static size_t all_deks(struct fixture *f, struct dek_row *rows, size_t cap)
+{
+    struct store_conn *conn;
+    struct store_stmt *st;
+    assert_int_equal(store_reader_get(f->store, &conn), 0);
+    assert_int_equal(
+        store_stmt(conn, "SELECT dek_supi, dek_version, dek FROM subscription_deks", &st), 0);
+    size_t n = 0;
+    while (store_step(st) == STORE_ROW && n < cap) {
+        snprintf(rows[n].supi, sizeof(rows[n].supi), "%s", store_col_text(st, 0));
+        rows[n].version = (uint32_t)store_col_int64(st, 1);
+        assert_int_equal(store_col_bytes(st, 2), SUB_DEK_SEALED_LEN);
+        memcpy(rows[n].dek, store_col_blob(st, 2), SUB_DEK_SEALED_LEN);
+        n++;
+    }
+    store_reset(st);
+    return n;
+}
+
+/* Whether the captured envelope of supi's credential version 1 opens with the KEK and any DEK
+ * row the database holds now (each opened under the KEK as its own row): what an attacker with
+ * the KEK and the whole database could do. */
+static bool envelope_opens(struct fixture *f, const char *supi_text, const uint8_t env[62])
+{
+    struct supi supi;
+    assert_int_equal(supi_parse(supi_text, &supi), IOTSEC_OK);
+    char aad[SUPI_STRING_MAX + 64];
+    size_t aad_len = sub_keys_aad(&supi, 1, aad, sizeof(aad));
+    uint8_t plain[32];
+    struct seal_kek kek_as_dek = kek; /* the KEK itself, under either key id */
+    if (unseal(&kek, aad, aad_len, env, 62, plain) == IOTSEC_OK)
+        return true;
+    kek_as_dek.id = SUB_DEK_ID;
+    if (unseal(&kek_as_dek, aad, aad_len, env, 62, plain) == IOTSEC_OK)
+        return true;
+    struct dek_row rows[16];
+    size_t n = all_deks(f, rows, 16);
+    for (size_t i = 0; i < n; i++) {
+        struct supi owner;
+        struct seal_kek dek;
+        assert_int_equal(supi_parse(rows[i].supi, &owner), IOTSEC_OK);
+        assert_int_equal(
+            sub_dek_open(&kek, &owner, rows[i].version, rows[i].dek, SUB_DEK_SEALED_LEN, &dek),
+            IOTSEC_OK);
+        int rc = unseal(&dek, aad, aad_len, env, 62, plain);
+        seal_kek_wipe(&dek);
+        if (rc == IOTSEC_OK)
+            return true;
+    }
+    return false;
+}
+
 static void test_delete_crypto_erases(void **state)
 {
     struct fixture *f = *state;
     create(f, "imsi-001010000000004", 4);
-    /* The sealed envelope as stored: read it back raw. */
+    create(f, "imsi-001010000000014", 14); /* another subscription's DEK stays */
+    /* The sealed envelope and its DEK as stored: read back raw. */
     struct store_conn *conn;
     struct store_stmt *st;
     assert_int_equal(store_reader_get(f->store, &conn), 0);
-    assert_int_equal(store_stmt(conn, "SELECT cred FROM subscriptions WHERE supi = ?", &st), 0);
+    assert_int_equal(store_stmt(conn,
+                                "SELECT cred, dek FROM subscriptions JOIN subscription_deks"
+                                " ON dek_supi = supi AND dek_version = cred_version"
+                                " WHERE supi = ?",
+                                &st),
+                     0);
     store_bind_text(st, 1, "imsi-001010000000004", -1);
     assert_int_equal(store_step(st), STORE_ROW);
-    uint8_t envelope[62];
+    uint8_t envelope[62], dek[SUB_DEK_SEALED_LEN];
     assert_int_equal(store_col_bytes(st, 0), sizeof(envelope));
     memcpy(envelope, store_col_blob(st, 0), sizeof(envelope));
+    memcpy(dek, store_col_blob(st, 1), sizeof(dek));
     store_reset(st);
+    assert_int_equal(envelope[1], SUB_DEK_ID); /* sealed under its DEK, not the KEK */
+    /* While the subscription exists, its DEK row opens the captured envelope. */
+    assert_true(envelope_opens(f, "imsi-001010000000004", envelope));
 
     struct sub_op op = {.kind = SUB_OP_DELETE};
     strcpy(op.supi, "imsi-001010000000004");
     assert_int_equal(run(f, &op), IOTSEC_OK);
     struct subscription s;
     assert_int_equal(subscriber_get(f->store, "imsi-001010000000004", &s), IOTSEC_ERR_NOTFOUND);
-    /* After a checkpoint has moved the WAL into the file, the envelope is nowhere. */
+    /* The KEK and every row left cannot open it: its DEK row is gone, on either engine, whatever
+     * the engine still keeps of the old subscription row. */
+    struct dek_row rows[16];
+    assert_int_equal(all_deks(f, rows, 16), 1);
+    assert_false(envelope_opens(f, "imsi-001010000000004", envelope));
+    /* The other subscription is untouched. */
+    struct sub_keys keys;
+    assert_int_equal(subscriber_get_keys(f->store, &kek, "imsi-001010000000014", &s, &keys), 0);
     if (f->db.pg)
-        return; /* PostgreSQL keeps old row versions until VACUUM: issue 10 seals per row */
+        return; /* the DEK row's dead version: autovacuum (docs/operations.md) */
+    /* SQLite's secure_delete: after a checkpoint neither the envelope nor its DEK is in the file.
+     */
     store_close(f->store);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL), 0);
     sqlite3_close(db);
     assert_false(file_contains(f->path, envelope + 14, 32)); /* its ciphertext */
+    assert_false(file_contains(f->path, dek + 14, 32));
     static const struct store_migration m[] = {
         {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL}};
+        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
+        {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 2;
+    opt.migration_count = 3;
     assert_int_equal(store_open(f->path, &opt, &f->store), IOTSEC_OK);
+}
+
+/* A rotation gives the new version a DEK of its own; the sweep that ends the grace period
+ * destroys the previous version's DEK with its envelope. */
+static void test_rotation_deks(void **state)
+{
+    struct fixture *f = *state;
+    create(f, "imsi-001010000000006", 6);
+    struct sub_input next;
+    make_input(&next, "imsi-001010000000006", 66);
+    struct sub_op op = {.kind = SUB_OP_ROTATE, .input = &next, .grace_s = 60};
+    strcpy(op.supi, "imsi-001010000000006");
+    assert_int_equal(run(f, &op), IOTSEC_OK);
+    struct dek_row rows[16];
+    assert_int_equal(all_deks(f, rows, 16), 2); /* v1 during its grace, v2 */
+    struct sub_op sweep = {.kind = SUB_OP_EXPIRE_SWEEP, .now = 1000 + 60};
+    assert_int_equal(run(f, &sweep), IOTSEC_OK);
+    assert_int_equal(all_deks(f, rows, 16), 1);
+    assert_int_equal(rows[0].version, 2);
+    /* Without a grace period the previous version's DEK goes at once. */
+    op.grace_s = 0;
+    make_input(&next, "imsi-001010000000006", 67);
+    op.now = 2000;
+    assert_int_equal(run(f, &op), IOTSEC_OK);
+    assert_int_equal(all_deks(f, rows, 16), 1);
+    assert_int_equal(rows[0].version, 3);
+    struct subscription s;
+    struct sub_keys keys;
+    assert_int_equal(subscriber_get_keys(f->store, &kek, "imsi-001010000000006", &s, &keys), 0);
+    assert_memory_equal(keys.k, next.keys.k, 16);
+}
+
+struct legacy {
+    uint8_t env[62];
+};
+
+/* Turns a subscription into one sealed before DEKs: its credential under the KEK, no DEK row,
+ * listed for the conversion (as the migration lists every row it finds). */
+static int make_legacy(struct store_conn *c, void *arg)
+{
+    struct legacy *l = arg;
+    struct store_stmt *st;
+    int rc =
+        store_stmt(c, "UPDATE subscriptions SET cred = ? WHERE supi = 'imsi-001010000000007'", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_blob(st, 1, l->env, sizeof(l->env));
+    if (store_step(st) != STORE_DONE)
+        return IOTSEC_ERR_IO;
+    store_reset(st);
+    return store_exec(c, "DELETE FROM subscription_deks;"
+                         "INSERT INTO subscription_deks_todo (id) SELECT id FROM subscriptions");
+}
+
+static void test_legacy_rows_converted(void **state)
+{
+    struct fixture *f = *state;
+    create(f, "imsi-001010000000007", 7);
+    struct sub_input in;
+    make_input(&in, "imsi-001010000000007", 7);
+    struct legacy l;
+    char aad[SUPI_STRING_MAX + 64];
+    size_t aad_len = sub_keys_aad(&in.supi, 1, aad, sizeof(aad));
+    uint8_t plain[32];
+    memcpy(plain, in.keys.k, 16);
+    memcpy(plain + 16, in.keys.opc, 16);
+    assert_int_equal(seal(&kek, aad, aad_len, plain, 32, l.env), IOTSEC_OK);
+    assert_int_equal(store_write_sync(f->store, make_legacy, &l), IOTSEC_OK);
+    /* Before the conversion the legacy row still authenticates. */
+    struct subscription s;
+    struct sub_keys keys;
+    assert_int_equal(subscriber_get_keys(f->store, &kek, "imsi-001010000000007", &s, &keys), 0);
+    assert_memory_equal(keys.k, in.keys.k, 16);
+    size_t converted = 0, unreadable = 0;
+    int rc = subscriber_dek_convert(f->store, &kek, &converted, &unreadable);
+    if (rc != IOTSEC_OK)
+        fprintf(stderr, "conversion: %s\n", store_errmsg());
+    assert_int_equal(rc, IOTSEC_OK);
+    assert_int_equal(converted, 1);
+    assert_int_equal(unreadable, 0);
+    struct dek_row rows[4];
+    assert_int_equal(all_deks(f, rows, 4), 1);
+    assert_int_equal(subscriber_get_keys(f->store, &kek, "imsi-001010000000007", &s, &keys), 0);
+    assert_memory_equal(keys.k, in.keys.k, 16);
+    assert_memory_equal(keys.opc, in.keys.opc, 16);
+    uint8_t stored[62];
+    struct store_conn *conn;
+    struct store_stmt *st;
+    assert_int_equal(store_reader_get(f->store, &conn), 0);
+    assert_int_equal(store_stmt(conn, "SELECT cred FROM subscriptions", &st), 0);
+    assert_int_equal(store_step(st), STORE_ROW);
+    memcpy(stored, store_col_blob(st, 0), sizeof(stored));
+    store_reset(st);
+    assert_int_equal(stored[1], SUB_DEK_ID); /* resealed under the DEK */
+    /* A second conversion finds nothing to do. */
+    assert_int_equal(subscriber_dek_convert(f->store, &kek, &converted, &unreadable), IOTSEC_OK);
+    assert_int_equal(converted, 0);
 }
 
 static void test_sqn_reservation_and_expiry(void **state)
@@ -389,6 +569,24 @@ static void test_import_all_or_nothing_and_list(void **state)
     struct subscription s;
     assert_int_equal(subscriber_get(f->store, "imsi-001010000100005", &s), IOTSEC_OK);
     assert_int_equal(s.sqn.reserved, 5 + 1); /* personalised with SQN 5*32: SEQ 5 */
+    /* Each imported row is sealed under a DEK of its own, stored with it. */
+    struct sub_keys keys;
+    static const uint8_t k0[] = {0x46, 0x5b, 0x5c, 0xe8};
+    assert_int_equal(subscriber_get_keys(f->store, &kek, "imsi-001010000101999", &s, &keys), 0);
+    assert_memory_equal(keys.k, k0, sizeof(k0));
+    struct store_conn *conn;
+    struct store_stmt *st;
+    assert_int_equal(store_reader_get(f->store, &conn), 0);
+    assert_int_equal(store_stmt(conn,
+                                "SELECT count(*), count(DISTINCT dek) FROM subscription_deks"
+                                " JOIN subscriptions ON supi = dek_supi"
+                                " AND cred_version = dek_version",
+                                &st),
+                     0);
+    assert_int_equal(store_step(st), STORE_ROW);
+    assert_int_equal(store_col_int64(st, 0), N);
+    assert_int_equal(store_col_int64(st, 1), N);
+    store_reset(st);
 
     /* A malformed line: named, nothing imported. */
     const char *bad_csv = "supi,k,opc,amf\nimsi-001010000900001,465b,00,8000\n";
@@ -469,6 +667,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_job_reads_its_own_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_and_grace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_crypto_erases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_deks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_rows_converted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqn_reservation_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_all_or_nothing_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqn_slot_leases, setup, teardown),
