@@ -134,7 +134,7 @@ function confirmAction(title, text, wantReason) {
 /* ---- charts (plain SVG) ---- */
 
 function barChart(pairs, opts) {
-  const w = 640, barH = 22, gap = 8, labelW = 240, max = Math.max(1, ...pairs.map((p) => p[1]));
+  const w = (opts && opts.width) || 640, barH = 22, gap = 8, labelW = (opts && opts.labelW) || 240, max = Math.max(1, ...pairs.map((p) => p[1]));
   const h = pairs.length * (barH + gap) + 4;
   const s = svg('svg', { viewBox: `0 0 ${w} ${h}`, width: '100%', role: 'img',
     'aria-label': (opts && opts.label) || 'chart' });
@@ -144,6 +144,27 @@ function barChart(pairs, opts) {
     s.append(svg('text', { x: labelW - 8, y: y + 15, 'text-anchor': 'end', text: name.replace(/_/g, ' ') }),
       svg('rect', { class: 'bar ' + name, x: labelW, y, width: bw, height: barH, rx: 2 }),
       svg('text', { class: 'label', x: labelW + bw + 6, y: y + 15, text: n.toLocaleString('en') }));
+  });
+  return s;
+}
+
+/* Columns over time (oldest left): one rect per bucket, data-n holding its figure so that the
+ * page's numbers can be checked against the API's. */
+function columnChart(pairs, opts) {
+  const w = (opts && opts.width) || 720, h = 200, left = 40, bottom = 24, top = 10, max = Math.max(1, ...pairs.map((p) => p[1]));
+  const step = (w - left - 8) / Math.max(1, pairs.length), bw = Math.max(2, step * 0.72);
+  const s = svg('svg', { viewBox: `0 0 ${w} ${h}`, width: '100%', role: 'img', 'aria-label': (opts && opts.label) || 'chart' });
+  const y = (n) => top + (h - top - bottom) * (1 - n / max);
+  s.append(svg('line', { class: 'axis', x1: left, x2: w - 8, y1: h - bottom, y2: h - bottom }),
+    svg('text', { x: left - 6, y: top + 8, 'text-anchor': 'end', text: max.toLocaleString('en') }),
+    svg('text', { x: left - 6, y: h - bottom, 'text-anchor': 'end', text: '0' }));
+  const every = Math.ceil(pairs.length / 6);
+  pairs.forEach(([name, n], i) => {
+    const x = left + i * step + (step - bw) / 2;
+    s.append(svg('rect', { class: 'bar', x, y: y(n), width: bw, height: Math.max(n > 0 ? 1 : 0, h - bottom - y(n)), 'data-n': n },
+      svg('title', { text: name + ': ' + n.toLocaleString('en') })));
+    if (i % every === 0 || i === pairs.length - 1)
+      s.append(svg('text', { x: x + bw / 2, y: h - 8, 'text-anchor': 'middle', text: name }));
   });
   return s;
 }
@@ -218,6 +239,9 @@ async function pageFleet(view) {
       el('option', { value: s, text: s ? s.replace('_', ' ') : 'every state' })));
   const search = el('input', { id: 'fleet-search', placeholder: 'imsi-001010000000001', 'aria-label': 'SUPI' });
   const searchErr = el('p', { class: 'error', role: 'alert' });
+  const onboarding = el('div', { id: 'fleet-onboarding', class: 'chart' }), expiring = el('div', { id: 'fleet-expiring', class: 'chart' });
+  const bucket = el('select', { id: 'onboarding-bucket', 'aria-label': 'bucket' },
+    el('option', { value: 'day', text: 'day (30 days)' }), el('option', { value: 'week', text: 'week (12 weeks)' }));
   view.append(el('h1', { text: 'Fleet' }), tiles, card('Subscriptions by state', chart),
     card('Find a device', el('form', { class: 'row', onsubmit: async (e) => {
       e.preventDefault();
@@ -226,7 +250,13 @@ async function pageFleet(view) {
       try { await api('GET', '/admin/v1/subscribers/' + encodeURIComponent(s)); location.hash = '#/device/' + encodeURIComponent(s); }
       catch (err) { searchErr.textContent = err.status === 404 ? 'No subscription ' + s : err.message; }
     } }, el('label', { class: 'grow' }, 'SUPI', search), el('button', { type: 'submit', text: 'Open' })), searchErr),
+    el('div', { class: 'two' },
+      card('Onboarding over time', el('div', { class: 'row' }, el('label', {}, 'Per', bucket)), onboarding),
+      card('Credentials expiring soon', expiring)),
     card('Subscriptions', el('div', { class: 'row' }, el('label', {}, 'State', filter)), list));
+  const showOnboarding = () => fleetOnboarding(onboarding, bucket).catch((e) => onboarding.replaceChildren(el('p', { class: 'error', text: e.message })));
+  const showExpiring = () => fleetExpiring(expiring).catch((e) => expiring.replaceChildren(el('p', { class: 'error', text: e.message })));
+  bucket.addEventListener('change', showOnboarding);
   const showList = () => pagedTable(list, '/admin/v1/subscribers' + (filter.value ? '?state=' + filter.value : ''), [
     ['supi', 'SUPI', supiLink], ['state', 'State', stateBadge], ['gpsi', 'GPSI'], ['owner', 'Account'],
     ['credential_version', 'Credential'], ['updated_at', 'Updated', fmtTime]], 'No subscriptions.');
@@ -238,7 +268,23 @@ async function pageFleet(view) {
     ...names.map((s) => el('div', { class: 'tile s-' + s, 'data-state': s },
       el('div', { class: 'n', text: counts.counts[s].toLocaleString('en') }), el('div', { class: 'l', text: s.replace('_', ' ') }))));
   chart.append(barChart(names.map((s) => [s, counts.counts[s]]), { label: 'subscriptions by state' }));
-  await showList();
+  await Promise.all([showList(), showOnboarding(), showExpiring()]);
+}
+
+/* Onboarding over time: the last 30 days, or the last 12 weeks. */
+async function fleetOnboarding(container, bucket) {
+  const week = bucket.value === 'week';
+  const o = await api('GET', '/admin/v1/subscribers/onboarding?bucket=' + (week ? 'week&count=12' : 'day&count=30'));
+  container.replaceChildren(columnChart(o.buckets.map((b) => [b.start.slice(5, 10), b.created]),
+    { label: 'subscriptions created per ' + o.bucket, width: 440 }),
+  el('p', { class: 'muted', id: 'onboarding-total', text: o.total.toLocaleString('en') + ' created in these ' + o.buckets.length + ' ' + o.bucket + 's' }));
+}
+
+/* Credentials expiring soon: live subscriptions whose validity ends within 7, 30, 90 days. */
+async function fleetExpiring(container) {
+  const e = await api('GET', '/admin/v1/subscribers/expiring');
+  container.replaceChildren(barChart(e.within.map((w) => ['within_' + w.days + '_days', w.count]),
+    { label: 'credentials expiring soon', width: 400, labelW: 110 }));
 }
 
 /* Which actions the subscription's state allows (the API answers 409 to the others). */

@@ -396,11 +396,14 @@ static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
         return IOTSEC_OK; /* another instance sweeps */
     if (held != IOTSEC_OK)
         return held;
+    int rc = subscriber_counts_fold(conn); /* the fleet counts' deltas (PostgreSQL) */
+    if (rc != IOTSEC_OK)
+        return rc;
     struct store_stmt *st;
-    int rc = store_stmt(conn,
-                        "UPDATE subscriptions SET prev_cred = NULL, prev_cred_version = NULL,"
-                        " prev_cred_until = NULL WHERE prev_cred_until <= ?",
-                        &st);
+    rc = store_stmt(conn,
+                    "UPDATE subscriptions SET prev_cred = NULL, prev_cred_version = NULL,"
+                    " prev_cred_until = NULL WHERE prev_cred_until <= ?",
+                    &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_int64(st, 1, op->now);
@@ -553,26 +556,6 @@ int subscriber_list(struct store *s, int state, int64_t after_id, size_t limit, 
             continue;
         fn(&sub, ctx);
         *last_id = sub.id;
-    }
-    store_reset(st);
-    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
-}
-
-int subscriber_count(struct store *s, uint64_t counts[SUB_STATE_COUNT])
-{
-    struct store_conn *conn;
-    struct store_stmt *st;
-    int rc = store_reader_get(s, &conn);
-    if (rc == IOTSEC_OK)
-        rc = store_stmt(conn, "SELECT state, count(*) FROM subscriptions GROUP BY state", &st);
-    if (rc != IOTSEC_OK)
-        return rc;
-    memset(counts, 0, sizeof(uint64_t) * SUB_STATE_COUNT);
-    int step;
-    while ((step = store_step(st)) == STORE_ROW) {
-        enum sub_state state;
-        if (sub_state_parse(store_col_text(st, 0), &state) == IOTSEC_OK)
-            counts[state] = (uint64_t)store_col_int64(st, 1);
     }
     store_reset(st);
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);

@@ -77,6 +77,11 @@ function seed() {
     ctl(['subscriber', 'add', '--supi', supi, '--k', k, '--op', op, '--amf', '8000',
       ...(supi === XSS_SUPI ? ['--owner', XSS_OWNER] : ['--owner', 'building-7'])]);
   }
+  // three whose credentials end soon: two within 7 days, one within 30 (the Fleet chart)
+  const inDays = (d) => new Date(Date.now() + d * 86400000).toISOString().replace(/\.\d+Z$/, 'Z');
+  for (const [i, d] of [[13, 3], [14, 5], [15, 20]])
+    ctl(['subscriber', 'add', '--supi', 'imsi-00101' + String(i).padStart(10, '0'), '--k', k, '--op', op,
+      '--amf', '8000', '--owner', 'building-8', '--not-after', inDays(d)]);
   ctl(['subscriber', 'suspend', 'imsi-001010000000005']);
   ctl(['subscriber', 'suspend', 'imsi-001010000000006']);
   // an AF whose name holds markup (the audit records its registration)
@@ -188,14 +193,40 @@ async function main() {
     await ready(page);
     assert.equal(await page.$eval('#who-role', (e) => e.textContent), 'viewer');
     const tiles = await page.$$eval('#fleet-tiles .tile', (ts) => Object.fromEntries(ts.map((t) => [t.dataset.state || 'total', t.querySelector('.n').textContent])));
-    assert.equal(tiles.total, '20');
-    assert.equal(tiles.active, '15');
+    assert.equal(tiles.total, '23');
+    assert.equal(tiles.active, '18');
     assert.equal(tiles.suspended, '2');
     assert.equal(tiles.quarantined, '3'); /* the bots, by the policy */
     await page.goto(url + '/#/device/' + SUPI);
     await ready(page);
     for (const id of ['act-suspend', 'act-quarantine', 'act-release', 'act-resume'])
       assert.equal(await page.$eval('#' + id, (b) => b.disabled), true, id + ' is enabled for a viewer');
+  });
+
+  test('the Fleet charts draw the API\'s figures: onboarding per day and per week, credentials expiring', async () => {
+    await page.goto(url + '/#/fleet');
+    await ready(page);
+    const api = await page.evaluate(async () => ({
+      day: await (await fetch('/admin/v1/subscribers/onboarding?bucket=day&count=30')).json(),
+      week: await (await fetch('/admin/v1/subscribers/onboarding?bucket=week&count=12')).json(),
+      exp: await (await fetch('/admin/v1/subscribers/expiring')).json() }));
+    const bars = (sel) => page.$$eval(sel + ' svg rect.bar', (rs) => rs.map((r) => Number(r.dataset.n)));
+    await page.waitForSelector('#fleet-onboarding svg rect.bar');
+    const day = await bars('#fleet-onboarding');
+    assert.equal(day.length, 30);
+    assert.deepEqual(day, api.day.buckets.map((b) => b.created));
+    assert.equal(day[29], 23, 'every subscription was created today');
+    assert.equal(api.day.total, 23);
+    await page.select('#onboarding-bucket', 'week');
+    await page.waitForFunction(() => document.querySelectorAll('#fleet-onboarding svg rect.bar').length === 12);
+    const week = await bars('#fleet-onboarding');
+    assert.deepEqual(week, api.week.buckets.map((b) => b.created));
+    assert.equal(week[11], 23);
+    assert.deepEqual(api.exp.within.map((w) => [w.days, w.count]), [[7, 2], [30, 3], [90, 3]]);
+    const expiring = await page.$$eval('#fleet-expiring svg text.label', (ts) => ts.map((t) => t.textContent));
+    assert.deepEqual(expiring, ['2', '3', '3']);
+    assert.match(await page.$eval('#fleet-expiring', (e) => e.textContent), /within 7 days/);
+    await screenshot(page, 'fleet-charts');
   });
 
   test('... and the API refuses the viewer anyway (403 ROLE), CSRF token and all', async () => {

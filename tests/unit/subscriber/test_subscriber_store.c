@@ -14,8 +14,8 @@
 
 #include "base/err.h"
 #include "base/hex.h"
-#include "test_db.h"
 #include "subscriber/subscriber.h"
+#include "test_db.h"
 
 static const struct seal_kek kek = {.id = 1, .key = {0x42, 0x13, 0x37}};
 
@@ -32,11 +32,12 @@ static int setup(void **state)
     f->path = f->db.target;
     static const struct store_migration m[] = {
         {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL}};
+        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
+        {23, "subscriber: counts", SUBSCRIBER_MIGRATION_COUNTS, SUBSCRIBER_MIGRATION_COUNTS_PG}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 2;
+    opt.migration_count = 3;
     if (store_open(f->path, &opt, &f->store) != IOTSEC_OK)
         return -1;
     *state = f;
@@ -284,11 +285,12 @@ static void test_delete_crypto_erases(void **state)
     assert_false(file_contains(f->path, envelope + 14, 32)); /* its ciphertext */
     static const struct store_migration m[] = {
         {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL}};
+        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
+        {23, "subscriber: counts", SUBSCRIBER_MIGRATION_COUNTS, SUBSCRIBER_MIGRATION_COUNTS_PG}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 2;
+    opt.migration_count = 3;
     assert_int_equal(store_open(f->path, &opt, &f->store), IOTSEC_OK);
 }
 
@@ -420,6 +422,103 @@ static void test_import_all_or_nothing_and_list(void **state)
     free(csv);
 }
 
+/* The fleet counters agree with a scan of the table after every kind of change (create,
+ * lifecycle event, deletion, expiry sweep, bulk import); on PostgreSQL both while deltas wait
+ * and after the sweep folded them. Onboarding per day counts creations (a deletion does not
+ * undo one), expiring counts only live subscriptions. */
+static void assert_counts_exact(struct fixture *f, const uint64_t want[SUB_STATE_COUNT])
+{
+    uint64_t kept[SUB_STATE_COUNT], scanned[SUB_STATE_COUNT];
+    assert_int_equal(subscriber_count(f->store, kept), IOTSEC_OK);
+    assert_int_equal(subscriber_count_scan(f->store, scanned), IOTSEC_OK);
+    for (int i = 0; i < SUB_STATE_COUNT; i++) {
+        assert_int_equal(kept[i], want[i]);
+        assert_int_equal(scanned[i], want[i]);
+    }
+}
+
+static void event(struct fixture *f, const char *supi, enum sub_event ev)
+{
+    struct sub_op op = {.kind = SUB_OP_EVENT, .event = ev};
+    strcpy(op.supi, supi);
+    assert_int_equal(run(f, &op), IOTSEC_OK);
+}
+
+static void test_fleet_counters(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t want[SUB_STATE_COUNT] = {0};
+    assert_counts_exact(f, want);
+    char supi[32];
+    for (int i = 0; i < 6; i++) {
+        snprintf(supi, sizeof(supi), "imsi-0010100000007%02d", i);
+        create(f, supi, (uint8_t)i); /* now 1000: day 0 */
+    }
+    want[SUB_ACTIVE] = 6;
+    assert_counts_exact(f, want);
+    event(f, "imsi-001010000000700", SUB_EV_SUSPEND);
+    event(f, "imsi-001010000000701", SUB_EV_QUARANTINE);
+    event(f, "imsi-001010000000702", SUB_EV_SUSPEND);
+    event(f, "imsi-001010000000702", SUB_EV_RESUME); /* back: no net change */
+    want[SUB_ACTIVE] = 4, want[SUB_SUSPENDED] = 1, want[SUB_QUARANTINED] = 1;
+    assert_counts_exact(f, want);
+    struct sub_op del = {.kind = SUB_OP_DELETE};
+    strcpy(del.supi, "imsi-001010000000700");
+    assert_int_equal(run(f, &del), IOTSEC_OK);
+    want[SUB_SUSPENDED] = 0;
+    assert_counts_exact(f, want);
+
+    /* Three days later: an import of 3 (one expiring at day 3 + 5 s, one in 20 days). */
+    int64_t day3 = 3 * 86400;
+    const char *jsonl =
+        "{\"supi\":\"imsi-001010000000800\",\"k\":\"465b5ce8b199b49faa5f0a2ee238a6bc\","
+        "\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\",\"amf\":\"8000\",\"not_after\":\"1970-01-"
+        "04T00:00:05Z\"}\n"
+        "{\"supi\":\"imsi-001010000000801\",\"k\":\"465b5ce8b199b49faa5f0a2ee238a6bc\","
+        "\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\",\"amf\":\"8000\",\"not_after\":\"1970-01-"
+        "24T00:00:00Z\"}\n"
+        "{\"supi\":\"imsi-001010000000802\",\"k\":\"465b5ce8b199b49faa5f0a2ee238a6bc\","
+        "\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\",\"amf\":\"8000\"}\n";
+    size_t imported = 0, bad = 0;
+    char err[200];
+    assert_int_equal(subscriber_import_text(f->store, &kek, jsonl, strlen(jsonl), false, day3,
+                                            &imported, &bad, err, sizeof(err)),
+                     IOTSEC_OK);
+    assert_int_equal(imported, 3);
+    want[SUB_ACTIVE] = 7;
+    assert_counts_exact(f, want);
+    const int64_t within[3] = {7 * 86400, 30 * 86400, 90 * 86400};
+    uint64_t soon[3];
+    assert_int_equal(subscriber_expiring(f->store, day3, within, 3, soon), IOTSEC_OK);
+    assert_int_equal(soon[0], 1);
+    assert_int_equal(soon[1], 2);
+    assert_int_equal(soon[2], 2);
+
+    /* The sweep expires the first (and folds PostgreSQL's deltas): still exact. */
+    struct sub_op sweep = {.kind = SUB_OP_EXPIRE_SWEEP, .now = day3 + 10};
+    assert_int_equal(run(f, &sweep), IOTSEC_OK);
+    assert_int_equal(sweep.affected, 1);
+    want[SUB_ACTIVE] = 6, want[SUB_EXPIRED] = 1;
+    assert_counts_exact(f, want);
+    assert_int_equal(subscriber_expiring(f->store, day3 + 10, within, 3, soon), IOTSEC_OK);
+    assert_int_equal(soon[0], 0);
+    assert_int_equal(soon[2], 1);
+    if (f->db.pg) { /* folded: the deltas are gone, and a change after the fold counts too */
+        event(f, "imsi-001010000000703", SUB_EV_SUSPEND);
+        want[SUB_ACTIVE] = 5, want[SUB_SUSPENDED] = 1;
+        assert_counts_exact(f, want);
+    }
+
+    uint64_t days[5];
+    assert_int_equal(subscriber_created_per_day(f->store, -1, 5, days), IOTSEC_OK);
+    assert_int_equal(days[0], 0); /* day -1 */
+    assert_int_equal(days[1], 6); /* day 0: six created, one deleted since: still six */
+    assert_int_equal(days[2], 0);
+    assert_int_equal(days[4], 3); /* day 3: the import */
+    assert_int_equal(subscriber_created_per_day(f->store, 2, 1, days), IOTSEC_OK);
+    assert_int_equal(days[0], 0);
+}
+
 /* SQN slots: distinct instances get distinct slots, a restart takes its own back, a ninth
  * live instance is refused, an expired lease is taken over, and a renewal by a holder whose
  * slot was taken over fails. */
@@ -472,6 +571,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sqn_reservation_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_all_or_nothing_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqn_slot_leases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fleet_counters, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
