@@ -160,13 +160,14 @@ int subscriber_expiring(struct store *s, int64_t now, const int64_t *within_s, s
     struct store_conn *conn;
     struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
-    /* one range of the not_after index (the farthest horizon), the nearer ones summed in it */
+    /* one range of the not_after index (the farthest horizon), the nearer ones summed in it;
+     * `not_after > 0` names the partial index's condition (SQLite cannot prove ?1 >= 0) */
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
                         "SELECT CAST(coalesce(sum(CASE WHEN not_after <= ?2 THEN 1 ELSE 0 END), 0)"
                         " AS BIGINT), CAST(coalesce(sum(CASE WHEN not_after <= ?3 THEN 1 ELSE 0"
                         " END), 0) AS BIGINT), count(*) FROM subscriptions"
-                        " WHERE not_after > ?1 AND not_after <= ?4"
+                        " WHERE not_after > 0 AND not_after > ?1 AND not_after <= ?4"
                         " AND state NOT IN ('expired', 'revoked')",
                         &st);
     if (rc != IOTSEC_OK)
