@@ -298,6 +298,10 @@ const ACTIONS = {
   release: ['Release', 'The device may authenticate again and the policy watches it afresh.', true, 'secondary'],
 };
 
+const ROTATE_TEXT = 'A new credential version is staged over the air: the device fetches it at its next contact and ' +
+  'confirms it. Until it confirms, its current key keeps working, so it is never locked out. A SIM that never ' +
+  'onboarded has no over-the-air channel: then nothing changes and you are told so.';
+
 async function pageDevice(view, supi) {
   const s = await api('GET', '/admin/v1/subscribers/' + encodeURIComponent(supi));
   const msg = el('p', { role: 'status', id: 'device-msg' });
@@ -311,7 +315,23 @@ async function pageDevice(view, supi) {
         route();
       } catch (e) { msg.className = 'error'; msg.textContent = label + ' failed: ' + e.message; }
     }, cls));
+  const rotate = roleButton('admin', 'Rotate credentials', async () => {
+    const ok = await confirmAction('Rotate the credentials of ' + supi + '?', ROTATE_TEXT, false);
+    if (!ok) return;
+    try {
+      const r = await api('POST', '/admin/v1/subscribers/' + encodeURIComponent(supi) + '/rotate');
+      msg.className = 'ok';
+      msg.textContent = 'Rotation staged: version ' + r.waiting_version + ' waits for the device to fetch and confirm it.';
+    } catch (e) { msg.className = 'error'; msg.textContent = 'Rotate refused: ' + e.message; }
+  }, 'secondary');
+  rotate.id = 'act-rotate';
+  if (['revoked', 'expired'].includes(s.state) && !rotate.disabled) {
+    rotate.disabled = true;
+    rotate.title = 'not while the subscription is ' + s.state;
+  }
+  buttons.push(rotate);
   buttons.forEach((b, i) => {
+    if (b === rotate) return;
     const action = Object.keys(ACTIONS)[i];
     b.setAttribute('id', 'act-' + action);
     if (!ALLOWED[action].includes(s.state) && !b.disabled) {
@@ -333,9 +353,14 @@ async function pageDevice(view, supi) {
   view.append(card('Lifecycle and credential history (who did what)', table(events, [
     ['at', 'When', fmtTime], ['event', 'Event'], ['from', 'From'], ['to', 'To'], ['actor', 'By']], 'No events.')));
   const fCard = card('Findings'), aCard = card('Policy and operator actions');
-  view.append(fCard, aCard);
+  const mCard = card('Groups and PINs'), lCard = card('Location against its authorised area');
+  mCard.id = 'device-memberships';
+  lCard.id = 'device-location';
+  view.append(mCard, lCard, fCard, aCard);
+  const memberships = deviceMemberships(mCard, supi);
+  let f = [];
   try {
-    const f = itemsOf(await api('GET', '/admin/v1/analytics/findings?limit=200&supi=' + encodeURIComponent(supi)));
+    f = itemsOf(await api('GET', '/admin/v1/analytics/findings?limit=200&supi=' + encodeURIComponent(supi)));
     fCard.append(el('div', { class: 'timeline' }, timeline(f)));
     if (f.length) fCard.append(table(f.slice(0, 20), [['at', 'When', fmtTime], ['exception', 'Exception'], ['level', 'Level'],
       ['fired', 'Features that fired', fired]]));
@@ -345,6 +370,52 @@ async function pageDevice(view, supi) {
     aCard.append(table(a, [['at', 'When', fmtTime], ['action', 'Action'], ['outcome', 'Outcome'], ['exception', 'Finding'],
       ['actor', 'By', (v, r) => (v === 'policy' ? 'policy (automatic)' : r.principal || 'operator')], ['reason', 'Why']], 'No actions.'));
   } catch (e) { aCard.append(el('p', { class: 'error', text: e.message })); }
+  await Promise.all([memberships, deviceLocation(lCard, supi, f)]);
+}
+
+/* Message groups and PINs (read-only: the group and PIN capabilities' own reads). */
+async function deviceMemberships(c, supi) {
+  let m;
+  try { m = await api('GET', '/admin/v1/subscribers/' + encodeURIComponent(supi) + '/memberships'); }
+  catch (e) { c.append(el('p', { class: 'error', text: e.message })); return; }
+  const yes = (v) => (v ? 'yes' : 'no');
+  c.append(el('h3', { text: 'Message groups' }),
+    table(m.groups, [['external_id', 'Group'], ['owner', 'Owner'], ['members', 'Members'],
+      ['confidential', 'Confidential', yes], ['epoch', 'Key epoch']], 'In no message group.'),
+    el('h3', { text: 'Personal IoT networks' }),
+    el('dl', { class: 'kv', id: 'device-pin-roles' },
+      el('dt', { text: 'Gateway (PEGC)' }), el('dd', { text: yes(m.pin_roles.gateway) }),
+      el('dt', { text: 'Manager (PEMC)' }), el('dd', { text: yes(m.pin_roles.manager) })),
+    table(m.pins, [['pin_id', 'PIN'], ['name', 'Name'], ['owner', 'Owner'], ['as', 'As']], 'Serves and manages no PIN.'));
+}
+
+function areaText(a) {
+  const cell = (c) => c.plmnId.mcc + '-' + c.plmnId.mnc + ' cell ' + c.nrCellId;
+  const ta = (t) => t.plmnId.mcc + '-' + t.plmnId.mnc + ' TA ' + t.tac;
+  if (a.cells) return a.cells.length + ' cell(s): ' + a.cells.map(cell).join(', ');
+  if (a.tais) return a.tais.length + ' tracking area(s): ' + a.tais.map(ta).join(', ');
+  if (a.circle) return 'within ' + Math.round(a.circle.radius) + ' m of ' + a.circle.lat.toFixed(5) + ', ' + a.circle.lon.toFixed(5);
+  if (a.polygon) return 'a polygon of ' + a.polygon.length + ' points';
+  return a.stationary ? 'stationary: the first cell it is seen in' : 'none';
+}
+
+/* The authorised area, the last known location (inside or outside it), and every time it was
+ * seen outside (the UNEXPECTED_UE_LOCATION findings, with their evidence). */
+async function deviceLocation(c, supi, findings) {
+  const enc = encodeURIComponent(supi);
+  const [area, last] = await Promise.all([
+    api('GET', '/admin/v1/location/areas/' + enc).catch((e) => (e.status === 404 ? null : { error: e.message })),
+    api('GET', '/admin/v1/location/devices/' + enc).catch((e) => (e.status === 404 ? null : { error: e.message }))]);
+  const where = (l) => [l.ncgi ? 'cell ' + l.ncgi.nrCellId : '', l.tai ? 'TA ' + l.tai.tac : ''].filter((x) => x).join(', ');
+  c.append(el('dl', { class: 'kv' },
+    el('dt', { text: 'Authorised area' }), el('dd', { id: 'device-area', text: area === null ? 'none: it may be anywhere' : area.error || areaText(area) }),
+    el('dt', { text: 'Last known location' }), el('dd', { id: 'device-last-location' },
+      last === null ? 'no event since the daemon started' : last.error || [fmtTime(last.time) + ' ' + where(last) + ' ',
+        area ? el('span', { class: last.outsideAuthorisedArea ? 'state quarantined' : 'state active',
+          text: last.outsideAuthorisedArea ? 'outside its area' : 'inside its area' }) : ''])));
+  const outside = findings.filter((x) => x.exception === 'UNEXPECTED_UE_LOCATION');
+  c.append(el('h3', { text: 'Seen outside its area' }), table(outside, [['at', 'When', fmtTime],
+    ['level', 'Level'], ['fired', 'Where (evidence)', fired]], 'Never seen outside its area.'));
 }
 
 const EXCEPTIONS = ['', 'UNEXPECTED_UE_LOCATION', 'UNEXPECTED_LONG_LIVE_FLOW', 'UNEXPECTED_LARGE_RATE_FLOW',

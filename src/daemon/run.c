@@ -20,6 +20,7 @@
 #include "daemon/bridges.h"
 #include "daemon/console_wire.h"
 #include "daemon/daemon.h"
+#include "daemon/device_view.h"
 #include "daemon/flow_inputs.h"
 #include "daemon/nrf_wire.h"
 #include "daemon/openapi.h"
@@ -599,6 +600,8 @@ static int build_servers(struct daemon *d)
         rc = policy_admin_routes(d->adm, d->policy);
     if (rc == IOTSEC_OK)
         rc = group_admin_routes(d->adm, d->groups);
+    if (rc == IOTSEC_OK) /* a device's groups and PINs, read from both (the console) */
+        rc = device_view_routes(d->adm, d->store);
     if (rc == IOTSEC_OK)
         rc = group_sbi_routes(d->sbi, d->groups);
     if (rc == IOTSEC_OK)

@@ -62,7 +62,7 @@ function authenticate(sbi, supi) {
   { encoding: 'utf8' }).trim();
 }
 
-const PASSWORDS = { olga: 'olga operates the fleet', vera: 'vera only looks around', lena: 'lena gets locked out' };
+const PASSWORDS = { ada: 'ada administers it all', olga: 'olga operates the fleet', vera: 'vera only looks around', lena: 'lena gets locked out' };
 const SUPI = 'imsi-001010000000001', XSS_SUPI = 'imsi-001010000000002';
 const AF_NAME = 'meters <b>inc</b>';
 const XSS_OWNER = '<script>window.__xss=1</script><img src=x onerror=__xss=2>';
@@ -116,6 +116,28 @@ function botnet(adminUrl) {
   execFileSync('curl', [...adm, '-H', 'content-type: application/x-ndjson', '--data-binary', '@' + flows, adminUrl + '/admin/v1/analytics/flow-records']);
 }
 
+// The admin API with the instance's admin certificate (what iotsecctl does), for set-up.
+function adminCall(adminUrl, method, p, body) {
+  const pki = path.join(inst, 'pki');
+  return JSON.parse(execFileSync('curl', ['--http2', '-s', '-f', '--cacert', path.join(pki, 'ca.crt'),
+    '--cert', path.join(pki, 'admin.crt'), '--key', path.join(pki, 'admin.key'), '-X', method,
+    '-H', 'content-type: application/json', adminUrl + p, ...(body ? ['-d', JSON.stringify(body)] : [])],
+  { encoding: 'utf8' }) || 'null');
+}
+
+// MEMBER is in a message group, a PIN gateway, and restricted to one cell; SUPI is in the group
+// too until its quarantine (a quarantined device leaves its groups).
+const GROUP = 'meters-b7@iot.example', AREA_CELL = '00000A001', MEMBER = 'imsi-001010000000003';
+function memberships(adminUrl) {
+  ctl(['user', 'add', 'ada', '--role', 'admin', '--password-file', '-'], PASSWORDS.ada);
+  adminCall(adminUrl, 'POST', '/admin/v1/message-groups', { externalGroupId: GROUP, owner: 'building-7' });
+  adminCall(adminUrl, 'POST', '/admin/v1/message-groups/' + encodeURIComponent(GROUP) + '/members',
+    { supis: [SUPI, MEMBER, 'imsi-001010000000004'] });
+  adminCall(adminUrl, 'PUT', '/admin/v1/subscribers/' + MEMBER + '/pin-roles', { gateway: true, manager: false });
+  adminCall(adminUrl, 'PUT', '/admin/v1/location/areas/' + MEMBER,
+    { cells: [{ plmnId: { mcc: '001', mnc: '01' }, nrCellId: AREA_CELL }] });
+}
+
 let shot = 0;
 async function screenshot(page, name) {
   await page.screenshot({ path: path.join(out, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
@@ -151,6 +173,7 @@ async function main() {
   const ready0 = await start();
   seed();
   botnet(ready0.admin);
+  memberships(ready0.admin);
   const url = ready0.console, sbi = ready0.sbi;
   browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true,
     acceptInsecureCerts: true,
@@ -321,6 +344,46 @@ async function main() {
     await page.waitForSelector('#activation-result table');
     const rows = await page.$$eval('#activation-result tbody tr', (rs) => rs.map((r) => r.cells[0].textContent));
     assert.deepEqual(rows, ['2']);
+  });
+
+  test('the device page shows its groups, PIN roles and authorised area; rotate is for admins', async () => {
+    assert.equal(adminCall(ready0.admin, 'GET', '/admin/v1/message-groups/' + encodeURIComponent(GROUP)).members, 2);
+    await page.goto(url + '/#/device/' + MEMBER);
+    await ready(page);
+    const groups = await page.$$eval('#device-memberships table tbody tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)));
+    assert.equal(groups.length, 1);
+    assert.deepEqual(groups[0].slice(0, 4), [GROUP, 'building-7', '2', 'yes']); /* 2 left of 3 */
+    assert.match(groups[0][4], /^[1-9]\d*$/); /* rekeyed at each change */
+    assert.deepEqual(await page.$$eval('#device-pin-roles dd', (d) => d.map((x) => x.textContent)), ['yes', 'no']);
+    const area = await page.$eval('#device-area', (e) => e.textContent);
+    assert.match(area, /^1 cell\(s\): 001-01 cell 00000A001$/);
+    assert.match(await page.$eval('#device-last-location', (e) => e.textContent), /no event since/);
+    assert.equal(await page.$eval('#act-rotate', (b) => b.disabled), true, 'rotate is enabled for an operator');
+    // the device quarantined and released above left its group on quarantine; it has no area
+    await page.goto(url + '/#/device/' + SUPI);
+    await ready(page);
+    assert.match(await page.$eval('#device-memberships', (e) => e.textContent), /In no message group/);
+    assert.match(await page.$eval('#device-area', (e) => e.textContent), /none/);
+  });
+
+  test('an admin presses rotate: the confirmation says what happens; a SIM without OTA is left as it was', async () => {
+    await logout(page);
+    await login(page, url, 'ada', PASSWORDS.ada);
+    await ready(page);
+    await page.goto(url + '/#/device/' + SUPI);
+    await ready(page);
+    await page.click('#act-rotate');
+    await page.waitForSelector('#modal:not([hidden])');
+    assert.match(await page.$eval('#modal-text', (e) => e.textContent), /current key keeps working/);
+    await screenshot(page, 'device-confirm-rotate');
+    await page.click('#modal-ok');
+    await page.waitForFunction(() => document.getElementById('device-msg').textContent !== '');
+    assert.match(await page.$eval('#device-msg', (e) => e.textContent), /Rotate refused: .*no over-the-air channel/);
+    assert.equal(JSON.parse(ctl(['subscriber', 'show', SUPI])).credential_version, 1);
+    await screenshot(page, 'device-memberships');
+    await logout(page);
+    await login(page, url, 'olga', PASSWORDS.olga);
+    await ready(page);
   });
 
   test('the other pages render (screenshots)', async () => {
