@@ -415,7 +415,7 @@ async function deviceLocation(c, supi, findings) {
           text: last.outsideAuthorisedArea ? 'outside its area' : 'inside its area' }) : ''])));
   const outside = findings.filter((x) => x.exception === 'UNEXPECTED_UE_LOCATION');
   c.append(el('h3', { text: 'Seen outside its area' }), table(outside, [['at', 'When', fmtTime],
-    ['level', 'Level'], ['fired', 'Where (evidence)', fired]], 'Never seen outside its area.'));
+    ['level', 'Level'], ['cause', 'Cause']], 'Never seen outside its area.'));
 }
 
 const EXCEPTIONS = ['', 'UNEXPECTED_UE_LOCATION', 'UNEXPECTED_LONG_LIVE_FLOW', 'UNEXPECTED_LARGE_RATE_FLOW',
@@ -499,7 +499,12 @@ async function bulkActivate(file, progress, result) {
 async function pageExposure(view) {
   const afs = card('Application functions (AFs)');
   const consentList = el('div'), consents = card('Consents', consentList);
-  view.append(el('h1', { text: 'Exposure' }), afs, consents);
+  const monList = el('div', { id: 'monitoring-list' }), monitoring = card('Monitoring subscriptions (T8)', monList);
+  view.append(el('h1', { text: 'Exposure' }), afs, consents, monitoring);
+  pagedTable(monList, '/admin/v1/monitoring-subscriptions', [['af_id', 'AF'], ['subscription_id', 'Subscription'],
+    ['monitoring_type', 'Type'], ['external_id', 'Device (external ID)'],
+    ['reports', 'Reports', (v, r) => (r.maximum_number_of_reports ? v + ' of ' + r.maximum_number_of_reports : v)],
+    ['created_at', 'Since', fmtTime], ['expires_at', 'Until', (v) => (v ? fmtTime(v) : 'no end')]], 'No monitoring subscription.');
   pagedTable(consentList, '/admin/v1/consents', [['consent_id', 'Consent'], ['af_id', 'AF'], ['owner', 'Owner'],
     ['scope', 'Scope'], ['supi', 'Device', (v) => (v ? supiLink(v) : '')], ['group', 'Group'], ['state', 'State'],
     ['created_at', 'Granted', fmtTime]], 'No consents granted.');

@@ -471,6 +471,8 @@ static int build_t8(struct daemon *d)
     int rc = t8_new(&tc, &d->t8);
     if (rc == IOTSEC_OK)
         rc = t8_routes(d->t8);
+    if (rc == IOTSEC_OK) /* the operator's list: the store's rows, whichever instance */
+        rc = t8_admin_routes(d->adm, d->store);
     if (rc != IOTSEC_OK)
         log_error("cannot start T8 monitoring: %s", iotsec_strerror(rc));
     return rc;

@@ -20,7 +20,7 @@ fs.mkdirSync(out, { recursive: true });
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iotsec-console-'));
 const inst = path.join(dir, 'inst');
-let daemon = null, browser = null, attacker = null;
+let daemon = null, browser = null, attacker = null, AF_ID = null;
 
 function ctl(args, input) {
   return execFileSync(ctlBin, ['--dir', inst, '--output', 'json', ...args],
@@ -88,7 +88,8 @@ function seed() {
   const pem = path.join(dir, 'af.crt');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
     '-keyout', path.join(dir, 'af.key'), '-out', pem, '-subj', '/CN=af', '-days', '2'], { stdio: 'ignore' });
-  ctl(['af', 'add', '--name', AF_NAME, '--cert', pem, '--services', 'monitoring-event']);
+  AF_ID = JSON.parse(ctl(['af', 'add', '--name', AF_NAME, '--cert', pem, '--services', 'monitoring-event',
+    '--allow-destination', '127.0.0.1/32:9'])).af_id;
 }
 
 // Three more meters behave like Mirai bots (the scene of scripts/scenes/30-botnet.sh): the
@@ -127,8 +128,11 @@ function adminCall(adminUrl, method, p, body) {
 
 // MEMBER is in a message group, a PIN gateway, and restricted to one cell; SUPI is in the group
 // too until its quarantine (a quarantined device leaves its groups).
-const GROUP = 'meters-b7@iot.example', AREA_CELL = '00000A001', MEMBER = 'imsi-001010000000003';
-function memberships(adminUrl) {
+const GROUP = 'meters-b7@iot.example', AREA_CELL = '00000A001', OUTSIDE_CELL = '0000000B7';
+const MEMBER = 'imsi-001010000000003';
+let MEMBER_EXT = null; // its external ID for the AF
+function memberships(ready0) {
+  const adminUrl = ready0.admin;
   ctl(['user', 'add', 'ada', '--role', 'admin', '--password-file', '-'], PASSWORDS.ada);
   adminCall(adminUrl, 'POST', '/admin/v1/message-groups', { externalGroupId: GROUP, owner: 'building-7' });
   adminCall(adminUrl, 'POST', '/admin/v1/message-groups/' + encodeURIComponent(GROUP) + '/members',
@@ -136,6 +140,26 @@ function memberships(adminUrl) {
   adminCall(adminUrl, 'PUT', '/admin/v1/subscribers/' + MEMBER + '/pin-roles', { gateway: true, manager: false });
   adminCall(adminUrl, 'PUT', '/admin/v1/location/areas/' + MEMBER,
     { cells: [{ plmnId: { mcc: '001', mnc: '01' }, nrCellId: AREA_CELL }] });
+  // the AMF reports it in its cell, then in another one: outside its area (a finding)
+  const pki = path.join(inst, 'pki');
+  const nf = ['--http2', '-s', '-f', '--cacert', path.join(pki, 'ca.crt'), '--cert', path.join(pki, 'nf.crt'),
+    '--key', path.join(pki, 'nf.key'), '-H', 'content-type: application/json'];
+  for (const cell of [AREA_CELL, OUTSIDE_CELL]) {
+    const tai = { plmnId: { mcc: '001', mnc: '01' }, tac: '000001' };
+    execFileSync('curl', [...nf, ready0.sbi + '/namf-evts-notify/v1/ue-events', '-d', JSON.stringify({ reportList: [{
+      type: 'LOCATION_REPORT', supi: MEMBER, timeStamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      location: { nrLocation: { tai, ncgi: { plmnId: tai.plmnId, nrCellId: cell } } } }] })]);
+  }
+  // the AF watches it (T8, by the external ID its consent gave): listed on the Exposure page
+  const ext = JSON.parse(ctl(['consent', 'grant', '--af', AF_ID, '--scope', 'monitoring-event', '--supi', MEMBER])).external_ids[MEMBER];
+  const afc = ['-s', '-f', '--cacert', path.join(pki, 'ca.crt'), '--cert', path.join(dir, 'af.crt'), '--key', path.join(dir, 'af.key')];
+  const tok = JSON.parse(execFileSync('curl', [...afc, ready0.northbound + '/oauth2/token', '-d', 'grant_type=client_credentials',
+    '-d', 'scope=monitoring-event'], { encoding: 'utf8' })).access_token;
+  execFileSync('curl', [...afc, '-H', 'Authorization: Bearer ' + tok, '-H', 'content-type: application/json',
+    ready0.northbound + '/3gpp-monitoring-event/v1/' + AF_ID + '/subscriptions', '-d', JSON.stringify({
+      monitoringType: 'LOSS_OF_CONNECTIVITY', externalId: ext, notificationDestination: 'https://127.0.0.1:9/notify',
+      maximumNumberOfReports: 5 })]);
+  return ext;
 }
 
 let shot = 0;
@@ -173,7 +197,7 @@ async function main() {
   const ready0 = await start();
   seed();
   botnet(ready0.admin);
-  memberships(ready0.admin);
+  MEMBER_EXT = memberships(ready0);
   const url = ready0.console, sbi = ready0.sbi;
   browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true,
     acceptInsecureCerts: true,
@@ -357,13 +381,16 @@ async function main() {
     assert.deepEqual(await page.$$eval('#device-pin-roles dd', (d) => d.map((x) => x.textContent)), ['yes', 'no']);
     const area = await page.$eval('#device-area', (e) => e.textContent);
     assert.match(area, /^1 cell\(s\): 001-01 cell 00000A001$/);
-    assert.match(await page.$eval('#device-last-location', (e) => e.textContent), /no event since/);
+    assert.match(await page.$eval('#device-last-location', (e) => e.textContent), new RegExp('cell ' + OUTSIDE_CELL + '.*outside its area$'));
+    const outside = await page.$$eval('#device-location table tbody tr', (rs) => rs.map((r) => r.cells[2].textContent));
+    assert.deepEqual(outside, ['OUTSIDE_AUTHORISED_AREA']);
     assert.equal(await page.$eval('#act-rotate', (b) => b.disabled), true, 'rotate is enabled for an operator');
     // the device quarantined and released above left its group on quarantine; it has no area
     await page.goto(url + '/#/device/' + SUPI);
     await ready(page);
     assert.match(await page.$eval('#device-memberships', (e) => e.textContent), /In no message group/);
     assert.match(await page.$eval('#device-area', (e) => e.textContent), /none/);
+    assert.match(await page.$eval('#device-last-location', (e) => e.textContent), /no event since/);
   });
 
   test('an admin presses rotate: the confirmation says what happens; a SIM without OTA is left as it was', async () => {
@@ -399,6 +426,10 @@ async function main() {
         const names = await page.$$eval('#view td', (tds) => tds.map((t) => t.textContent));
         assert.ok(names.includes(AF_NAME), 'the AF name is shown verbatim');
         assert.equal(await page.$$eval('#view b', (b) => b.length), 0);
+        await page.waitForSelector('#monitoring-list table');
+        const mon = await page.$$eval('#monitoring-list tbody tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)));
+        assert.equal(mon.length, 1);
+        assert.deepEqual([mon[0][0], mon[0][2], mon[0][3], mon[0][4], mon[0][6]], [AF_ID, 'LOSS_OF_CONNECTIVITY', MEMBER_EXT, '0 of 5', 'no end']);
       }
       if (p === 'findings')
         assert.match(await page.$eval('#findings-chart', (c) => c.textContent), /SUSPICION OF DDOS ATTACK/);
