@@ -50,15 +50,43 @@ function fmtTime(v) {
 
 function stateBadge(s) { return el('span', { class: 'state ' + s, text: (s || '').replace('_', ' ') }); }
 
-function table(rows, cols, empty) {
+/* sort (optional): {by, dir (1 or -1), keys: {column: name}, click(column)}: the columns named
+ * in keys get a header button that sorts by them (aria-sort says how it is sorted now). */
+function table(rows, cols, empty, sort) {
   if (!rows || rows.length === 0) return el('p', { class: 'muted', text: empty || 'Nothing to show.' });
+  const head = (c) => {
+    if (!sort || !sort.keys[c[0]]) return el('th', { scope: 'col', text: c[1] });
+    const on = sort.by === c[0];
+    return el('th', { scope: 'col', 'aria-sort': on ? (sort.dir > 0 ? 'ascending' : 'descending') : 'none' },
+      el('button', { type: 'button', class: 'sort', 'data-sort': c[0], onclick: () => sort.click(c[0]),
+        text: c[1] + (on ? (sort.dir > 0 ? ' ▲' : ' ▼') : '') }));
+  };
   return el('table', {},
-    el('thead', {}, el('tr', {}, cols.map((c) => el('th', { scope: 'col', text: c[1] })))),
+    el('thead', {}, el('tr', {}, cols.map(head))),
     el('tbody', {}, rows.map((r) => el('tr', {}, cols.map((c) => {
       const v = c[2] ? c[2](r[c[0]], r) : r[c[0]];
       const when = /(^at|_at|^time_ms)$/.test(c[0]);
       return el('td', { class: when ? 'nowrap' : undefined }, v instanceof Node ? v : (v === undefined || v === null ? '' : String(v)));
     })))));
+}
+
+/* A table of rows loaded whole (a short list): sorted in the page by any column's header. */
+function sortedTable(rows, cols, empty) {
+  const box = el('div');
+  const sort = { by: null, dir: 1, keys: Object.fromEntries(cols.map((c) => [c[0], true])) };
+  const cmp = (a, b) => {
+    const x = a[sort.by], y = b[sort.by];
+    if (typeof x === 'number' && typeof y === 'number') return (x - y) * sort.dir;
+    return String(x ?? '').localeCompare(String(y ?? ''), 'en', { numeric: true }) * sort.dir;
+  };
+  sort.click = (k) => {
+    sort.dir = sort.by === k ? -sort.dir : 1;
+    sort.by = k;
+    show();
+  };
+  const show = () => box.replaceChildren(table(sort.by ? rows.slice().sort(cmp) : rows, cols, empty, sort));
+  show();
+  return box;
 }
 
 function card(title, ...kids) { return el('section', { class: 'card' }, el('h2', { text: title }), ...kids); }
@@ -194,14 +222,24 @@ function timeline(findings) {
 
 /* ---- a paginated table over a list endpoint: ?after=<cursor>&limit= -> {items, next} ---- */
 
-function pagedTable(container, url, cols, empty, cursorKey) {
+/* sorts (optional): {column: the API's sort name}: those headers sort on the server (the API's
+ * ?sort=name or -name), back to the first page. */
+function pagedTable(container, url, cols, empty, cursorKey, sorts) {
   const cursors = [null];
+  const sort = sorts ? { by: null, dir: 1, keys: sorts } : null;
+  if (sort) sort.click = (k) => {
+    sort.dir = sort.by === k ? -sort.dir : 1;
+    sort.by = k;
+    cursors.length = 1;
+    load(0);
+  };
   async function load(i) {
     const after = cursors[i];
     const sep = url.includes('?') ? '&' : '?';
+    const order = sort && sort.by ? '&sort=' + (sort.dir < 0 ? '-' : '') + sort.keys[sort.by] : '';
     let data;
     try {
-      data = await api('GET', url + sep + 'limit=' + PAGE + (after !== null ? '&after=' + encodeURIComponent(after) : ''));
+      data = await api('GET', url + sep + 'limit=' + PAGE + order + (after !== null ? '&after=' + encodeURIComponent(after) : ''));
     } catch (e) {
       container.replaceChildren(el('p', { class: 'error', text: e.message }));
       return;
@@ -210,7 +248,7 @@ function pagedTable(container, url, cols, empty, cursorKey) {
     if (data.next !== undefined && data.next !== null) cursors[i + 1] = data.next;
     else if (cursorKey && rows.length === PAGE) cursors[i + 1] = rows[rows.length - 1][cursorKey];
     else cursors.length = i + 1;
-    container.replaceChildren(table(rows, cols, empty), el('div', { class: 'pager' },
+    container.replaceChildren(table(rows, cols, empty, sort), el('div', { class: 'pager' },
       el('span', { class: 'muted', text: 'page ' + (i + 1) }),
       el('button', { type: 'button', class: 'secondary', disabled: i === 0, onclick: () => load(i - 1), text: 'Previous' }),
       el('button', { type: 'button', class: 'secondary', disabled: cursors.length <= i + 1, onclick: () => load(i + 1), text: 'Next' })));
@@ -259,7 +297,8 @@ async function pageFleet(view) {
   bucket.addEventListener('change', showOnboarding);
   const showList = () => pagedTable(list, '/admin/v1/subscribers' + (filter.value ? '?state=' + filter.value : ''), [
     ['supi', 'SUPI', supiLink], ['state', 'State', stateBadge], ['gpsi', 'GPSI'], ['owner', 'Account'],
-    ['credential_version', 'Credential'], ['updated_at', 'Updated', fmtTime]], 'No subscriptions.');
+    ['credential_version', 'Credential'], ['created_at', 'Created', fmtTime], ['updated_at', 'Updated', fmtTime]],
+  'No subscriptions.', null, { supi: 'supi', created_at: 'created' });
   filter.addEventListener('change', showList);
   const counts = await api('GET', '/admin/v1/subscribers/counts');
   const order = ['active', 'pending_activation', 'suspended', 'quarantined', 'expired', 'revoked'];
@@ -456,7 +495,7 @@ async function pageProvisioning(view) {
   pagedTable(pendingList, '/admin/v1/activations?state=pending', [['registration_id', 'Registration'], ['serial', 'Serial'],
     ['account', 'Account'], ['created_at', 'Since', fmtTime]], 'No activation is waiting for its device.');
   const load = async (c, url, cols) => {
-    try { c.append(table(itemsOf(await api('GET', url)), cols)); } catch (e) { c.append(el('p', { class: 'error', text: e.message })); }
+    try { c.append(sortedTable(itemsOf(await api('GET', url)), cols)); } catch (e) { c.append(el('p', { class: 'error', text: e.message })); }
   };
   await Promise.all([
     load(mfr, '/admin/v1/manufacturers', [['id', '#'], ['name', 'Name'], ['ca_sha256', 'CA (SHA-256)']]),
@@ -508,7 +547,8 @@ async function pageExposure(view) {
   pagedTable(consentList, '/admin/v1/consents', [['consent_id', 'Consent'], ['af_id', 'AF'], ['owner', 'Owner'],
     ['scope', 'Scope'], ['supi', 'Device', (v) => (v ? supiLink(v) : '')], ['group', 'Group'], ['state', 'State'],
     ['created_at', 'Granted', fmtTime]], 'No consents granted.');
-  afs.append(table(itemsOf(await api('GET', '/admin/v1/afs')), [['af_id', 'AF'], ['name', 'Name'], ['state', 'State'],
+  afs.id = 'afs';
+  afs.append(sortedTable(itemsOf(await api('GET', '/admin/v1/afs')), [['af_id', 'AF'], ['name', 'Name'], ['state', 'State'],
     ['services', 'Services', (v) => (Array.isArray(v) ? v.join(', ') : v)], ['cert_sha256', 'Certificate (SHA-256)', (v) => (v ? v.slice(0, 16) + '…' : '')]],
   'No AFs registered.'));
 }

@@ -50,6 +50,7 @@ static const struct store_migration migrations[] = {
      NULL},
     {23, "subscriber: fleet counts by state and by day of creation", SUBSCRIBER_MIGRATION_COUNTS,
      SUBSCRIBER_MIGRATION_COUNTS_PG},
+    {24, "subscriber: fleet pages sorted by SUPI within a state", SUBSCRIBER_MIGRATION_SORT, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

@@ -337,6 +337,14 @@ typedef void (*sub_list_fn)(const struct subscription *s, void *ctx);
 int subscriber_list(struct store *s, int state, int64_t after_id, size_t limit, sub_list_fn fn,
                     void *ctx, int64_t *last_id);
 
+/* The same in an order, for the console's sortable table: keyset pages whose cursor (after,
+ * NULL to start; next, "" after the last row) is the last row's id (ID orders, decimal) or
+ * SUPI (SUPI orders). IOTSEC_ERR_INVALID for an id cursor that is not a number. */
+enum sub_sort { SUB_SORT_ID, SUB_SORT_ID_DESC, SUB_SORT_SUPI, SUB_SORT_SUPI_DESC };
+extern const char SUBSCRIBER_MIGRATION_SORT[];
+int subscriber_list_sorted(struct store *s, int state, enum sub_sort sort, const char *after,
+                           size_t limit, sub_list_fn fn, void *ctx, char *next, size_t next_cap);
+
 /* ---- Fleet counts (subscriber_count_store.c) ------------------------------------------ */
 
 /* Counters kept by triggers in the transaction of each change (see the file): migration

@@ -344,34 +344,64 @@ static void list_item(const struct subscription *s, void *ctx)
     json_array_append_new(ctx, subscriber_to_json(s));
 }
 
+static bool cursor_ok(const char *s)
+{
+    return s[0] != '\0' && strlen(s) < SUPI_STRING_MAX;
+}
+
+/* ?state=&sort=&after=&limit=: keyset pages in creation order (the default; "next" is the last
+ * id, a number) or by SUPI either way, or newest first ("next" is then the last row's key, a
+ * string). The console's sortable table; the same server-side order whatever the fleet size. */
 static void handle_list(struct http_request *req, void *user)
 {
     const struct sub_admin *admin = user;
+    static const char *const sorts[] = {"created", "-created", "supi", "-supi", NULL};
     static const struct http_qspec spec[] = {
-        HTTP_QSPEC_AFTER_ID,
+        {.name = "after",
+         .type = HTTP_Q_STR,
+         .valid = cursor_ok,
+         .reason = "a cursor: the \"next\" of the page before"},
         HTTP_QSPEC_LIMIT,
         {.name = "state",
          .type = HTTP_Q_STR,
          .valid = state_ok,
          .reason = "a subscription state (pending_activation, active, suspended, ...)"},
+        {.name = "sort",
+         .type = HTTP_Q_ENUM,
+         .values = sorts,
+         .reason = "created, -created, supi or -supi"},
     };
-    struct http_qval q[3];
-    if (!admin_ok(req, admin) || !http_query_parse(req, spec, 3, q))
+    struct http_qval q[4];
+    if (!admin_ok(req, admin) || !http_query_parse(req, spec, 4, q))
         return;
     enum sub_state state = 0;
     if (q[2].set)
         sub_state_parse(q[2].s, &state);
+    enum sub_sort sort = SUB_SORT_ID;
+    for (int i = 0; q[3].set && sorts[i]; i++)
+        if (strcmp(q[3].s, sorts[i]) == 0)
+            sort = (enum sub_sort)i;
     size_t limit = http_query_limit(&q[1]);
     json_t *items = json_array();
-    int64_t last = 0;
-    int rc = subscriber_list(admin->store, q[2].set ? (int)state : -1, q[0].i, limit, list_item,
-                             items, &last);
+    char next[SUPI_STRING_MAX];
+    int rc = subscriber_list_sorted(admin->store, q[2].set ? (int)state : -1, sort,
+                                    q[0].set ? q[0].s : NULL, limit, list_item, items, next,
+                                    sizeof(next));
     if (rc != IOTSEC_OK) {
         json_decref(items);
-        respond_error(req, rc, "list");
+        if (rc == IOTSEC_ERR_INVALID) {
+            struct http_invalid_param ip = {"after", "a cursor: the \"next\" of the page before"};
+            http_respond_problem(req, 400, NULL,
+                                 "query parameter after: not a cursor of this order",
+                                 "INVALID_QUERY_PARAM", &ip, 1);
+        } else {
+            respond_error(req, rc, "list");
+        }
         return;
     }
-    http_respond_page(req, "items", items, limit, json_integer(last));
+    json_t *cursor =
+        sort == SUB_SORT_ID ? json_integer(atoll(next[0] ? next : "0")) : json_string(next);
+    http_respond_page(req, "items", items, limit, cursor);
 }
 
 /* The operator's new K/OPc from the body {"k", "opc" | "op"} (hex); 400 when absent or bad.

@@ -561,6 +561,60 @@ int subscriber_list(struct store *s, int state, int64_t after_id, size_t limit, 
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
+/* Index of the sorted fleet pages with a state filter (migration "fleet sort"): without it a
+ * rare state sorted by SUPI walks the whole SUPI index to fill a page. */
+const char SUBSCRIBER_MIGRATION_SORT[] =
+    "CREATE INDEX subscriptions_state_supi ON subscriptions(state, supi);";
+
+int subscriber_list_sorted(struct store *s, int state, enum sub_sort sort, const char *after,
+                           size_t limit, sub_list_fn fn, void *ctx, char *next, size_t next_cap)
+{
+    if ((unsigned)sort > SUB_SORT_SUPI_DESC)
+        return IOTSEC_ERR_INVALID;
+    bool by_id = sort == SUB_SORT_ID || sort == SUB_SORT_ID_DESC;
+    char *end = NULL;
+    long long after_id = after ? strtoll(after, &end, 10) : 0;
+    if (after && by_id && (end == after || *end != '\0' || after_id < 0))
+        return IOTSEC_ERR_INVALID;
+    struct store_conn *conn;
+    struct store_stmt *st;
+    int rc = store_reader_get(s, &conn);
+    /* A keyset page in each order; no OR in the WHERE clause, so the cursor is a seek into
+     * the index (id, supi, or (state, supi) / (state, id)), not a scan from its start. */
+    static const char *const key[] = {"id", "id", "supi", "supi"};
+    bool desc = sort == SUB_SORT_ID_DESC || sort == SUB_SORT_SUPI_DESC;
+    char sql[sizeof(SELECT_COLUMNS) + 128];
+    snprintf(sql, sizeof(sql), SELECT_COLUMNS "WHERE %s%s%s%s 1 = 1 ORDER BY %s%s LIMIT ?2",
+             state >= 0 ? "state = ?3 AND " : "", after ? key[sort] : "",
+             after ? (desc ? " < ?1" : " > ?1") : "", after ? " AND" : "", key[sort],
+             desc ? " DESC" : "");
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn, sql, &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    if (after && by_id)
+        store_bind_int64(st, 1, after_id);
+    else if (after)
+        store_bind_text(st, 1, after, -1);
+    store_bind_int64(st, 2, (int64_t)limit);
+    if (state >= 0)
+        store_bind_text(st, 3, sub_state_name((enum sub_state)state), -1);
+    next[0] = '\0';
+    int step;
+    while ((step = store_step(st)) == STORE_ROW) {
+        struct subscription sub;
+        if (row_to_subscription(st, &sub) != IOTSEC_OK)
+            continue;
+        fn(&sub, ctx);
+        if (by_id)
+            snprintf(next, next_cap, "%lld", (long long)sub.id);
+        else
+            supi_format(&sub.supi, next, next_cap);
+    }
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
+}
+
 /* ---- bulk import straight from text ---- */
 
 #define IMPORT_LINE_MAX 1024

@@ -276,6 +276,44 @@ async function main() {
     await screenshot(page, 'fleet-charts');
   });
 
+  test('the fleet table sorts on the server: by SUPI either way, newest first, and pages on in that order', async () => {
+    const col = () => page.$$eval('#fleet-list tbody tr', (rs) => rs.map((r) => r.cells[0].textContent));
+    const api = (q) => page.evaluate(async (q) => (await (await fetch('/admin/v1/subscribers?limit=25&' + q)).json()).items.map((i) => i.supi), q);
+    const click = async (key, want) => {
+      await page.click(`#fleet-list th button[data-sort="${key}"]`);
+      await page.waitForFunction((k, w) => document.querySelector(`#fleet-list th button[data-sort="${k}"]`)?.parentElement.getAttribute('aria-sort') === w, {}, key, want);
+    };
+    const before = await col();
+    await click('supi', 'ascending');
+    const up = await col();
+    assert.deepEqual(up, await api('sort=supi'));
+    assert.deepEqual(up, [...up].sort());
+    await click('supi', 'descending');
+    const down = await col();
+    assert.deepEqual(down, await api('sort=-supi'));
+    assert.equal(down[0], 'imsi-001010000007007');
+    assert.deepEqual(down, [...down].sort().reverse());
+    // pages of 10 in that order: each goes on below the last SUPI of the one before
+    const pages = await page.evaluate(async () => {
+      const out = [];
+      let after = '';
+      for (let i = 0; i < 3; i++) {
+        const r = await (await fetch('/admin/v1/subscribers?sort=-supi&limit=10' + after)).json();
+        out.push(r.items.map((x) => x.supi));
+        after = r.next ? '&after=' + encodeURIComponent(r.next) : '';
+      }
+      return out;
+    });
+    assert.deepEqual(pages.map((p) => p.length), [10, 10, 3]);
+    assert.deepEqual(pages.flat(), down);
+    await click('created_at', 'ascending');
+    assert.deepEqual(await col(), before, 'creation order is the default order');
+    await click('created_at', 'descending');
+    assert.deepEqual(await col(), await api('sort=-created'));
+    assert.equal((await col())[0], 'imsi-001010000007007', 'the last created first');
+    await screenshot(page, 'fleet-sorted');
+  });
+
   test('... and the API refuses the viewer anyway (403 ROLE), CSRF token and all', async () => {
     const r = await page.evaluate(async (supi) => {
       const s = await (await fetch('/console/v1/session')).json();

@@ -33,11 +33,12 @@ static int setup(void **state)
     static const struct store_migration m[] = {
         {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
         {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
-        {23, "subscriber: counts", SUBSCRIBER_MIGRATION_COUNTS, SUBSCRIBER_MIGRATION_COUNTS_PG}};
+        {23, "subscriber: counts", SUBSCRIBER_MIGRATION_COUNTS, SUBSCRIBER_MIGRATION_COUNTS_PG},
+        {24, "subscriber: sort", SUBSCRIBER_MIGRATION_SORT, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 3;
+    opt.migration_count = 4;
     if (store_open(f->path, &opt, &f->store) != IOTSEC_OK)
         return -1;
     *state = f;
@@ -286,11 +287,12 @@ static void test_delete_crypto_erases(void **state)
     static const struct store_migration m[] = {
         {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
         {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
-        {23, "subscriber: counts", SUBSCRIBER_MIGRATION_COUNTS, SUBSCRIBER_MIGRATION_COUNTS_PG}};
+        {23, "subscriber: counts", SUBSCRIBER_MIGRATION_COUNTS, SUBSCRIBER_MIGRATION_COUNTS_PG},
+        {24, "subscriber: sort", SUBSCRIBER_MIGRATION_SORT, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 3;
+    opt.migration_count = 4;
     assert_int_equal(store_open(f->path, &opt, &f->store), IOTSEC_OK);
 }
 
@@ -519,6 +521,75 @@ static void test_fleet_counters(void **state)
     assert_int_equal(days[0], 0);
 }
 
+/* Sorted keyset pages: by SUPI either way and newest first, a state filter, cursors that
+ * continue where the page ended, and a cursor of the wrong kind refused. */
+struct supis {
+    size_t n;
+    char v[8][SUPI_STRING_MAX];
+};
+
+static void supi_fn(const struct subscription *s, void *ctx)
+{
+    struct supis *c = ctx;
+    if (c->n < 8)
+        supi_format(&s->supi, c->v[c->n++], SUPI_STRING_MAX);
+}
+
+static void page(struct fixture *f, int state, enum sub_sort sort, const char *after, size_t limit,
+                 struct supis *out, char *next)
+{
+    memset(out, 0, sizeof(*out));
+    assert_int_equal(subscriber_list_sorted(f->store, state, sort, after, limit, supi_fn, out, next,
+                                            SUPI_STRING_MAX),
+                     IOTSEC_OK);
+}
+
+static void test_sorted_pages(void **state)
+{
+    struct fixture *f = *state;
+    /* created in this order: ids 1..5, SUPIs not in that order */
+    const char *made[5] = {"imsi-001010000000030", "imsi-001010000000010", "imsi-001010000000050",
+                           "imsi-001010000000020", "imsi-001010000000040"};
+    for (int i = 0; i < 5; i++)
+        create(f, made[i], (uint8_t)i);
+    event(f, "imsi-001010000000020", SUB_EV_SUSPEND);
+    event(f, "imsi-001010000000050", SUB_EV_SUSPEND);
+    struct supis p;
+    char next[SUPI_STRING_MAX], next2[SUPI_STRING_MAX];
+    page(f, -1, SUB_SORT_SUPI, NULL, 2, &p, next);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.v[0], "imsi-001010000000010");
+    assert_string_equal(p.v[1], "imsi-001010000000020");
+    assert_string_equal(next, "imsi-001010000000020");
+    page(f, -1, SUB_SORT_SUPI, next, 10, &p, next2);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.v[0], "imsi-001010000000030");
+    assert_string_equal(p.v[2], "imsi-001010000000050");
+    page(f, -1, SUB_SORT_SUPI_DESC, NULL, 2, &p, next);
+    assert_string_equal(p.v[0], "imsi-001010000000050");
+    assert_string_equal(p.v[1], "imsi-001010000000040");
+    page(f, -1, SUB_SORT_SUPI_DESC, next, 10, &p, next2);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.v[0], "imsi-001010000000030");
+    page(f, SUB_SUSPENDED, SUB_SORT_SUPI_DESC, NULL, 10, &p, next);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.v[0], "imsi-001010000000050");
+    assert_string_equal(p.v[1], "imsi-001010000000020");
+    page(f, -1, SUB_SORT_ID_DESC, NULL, 2, &p, next); /* newest first */
+    assert_string_equal(p.v[0], "imsi-001010000000040");
+    assert_string_equal(p.v[1], "imsi-001010000000020");
+    page(f, -1, SUB_SORT_ID_DESC, next, 10, &p, next2);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.v[2], "imsi-001010000000030");
+    page(f, SUB_ACTIVE, SUB_SORT_ID, NULL, 10, &p, next);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.v[0], "imsi-001010000000030");
+    /* an id order takes a number, not a SUPI */
+    assert_int_equal(subscriber_list_sorted(f->store, -1, SUB_SORT_ID, "imsi-001010000000010", 5,
+                                            supi_fn, &p, next, sizeof(next)),
+                     IOTSEC_ERR_INVALID);
+}
+
 /* SQN slots: distinct instances get distinct slots, a restart takes its own back, a ninth
  * live instance is refused, an expired lease is taken over, and a renewal by a holder whose
  * slot was taken over fails. */
@@ -572,6 +643,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_import_all_or_nothing_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqn_slot_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fleet_counters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sorted_pages, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
