@@ -62,7 +62,7 @@ function authenticate(sbi, supi) {
   { encoding: 'utf8' }).trim();
 }
 
-const PASSWORDS = { ada: 'ada administers it all', olga: 'olga operates the fleet', vera: 'vera only looks around', lena: 'lena gets locked out' };
+const PASSWORDS = { ada: 'ada administers it all', tess: 'tess has a second factor', olga: 'olga operates the fleet', vera: 'vera only looks around', lena: 'lena gets locked out' };
 const SUPI = 'imsi-001010000000001', XSS_SUPI = 'imsi-001010000000002';
 const AF_NAME = 'meters <b>inc</b>';
 const XSS_OWNER = '<script>window.__xss=1</script><img src=x onerror=__xss=2>';
@@ -162,6 +162,20 @@ function memberships(ready0) {
   return ext;
 }
 
+// RFC 6238 (SHA-1, 6 digits, 30 s) from the otpauth:// URI the account was given, as an
+// authenticator app computes it.
+function totp(uri, at) {
+  const b32 = new URL(uri).searchParams.get('secret');
+  let bits = '';
+  for (const ch of b32.replace(/=+$/, '')) bits += 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
+  const h = require('node:crypto').createHmac('sha1', key).update(counter).digest();
+  const o = h[h.length - 1] & 15;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
 let shot = 0;
 async function screenshot(page, name) {
   await page.screenshot({ path: path.join(out, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
@@ -233,6 +247,28 @@ async function main() {
     assert.match(await errorText(page), /locked/);
     const shown = JSON.parse(ctl(['user', 'show', 'lena']));
     assert.ok(shown.locked_until > Date.now() / 1000);
+  });
+
+  test('a second factor: no code or a stale code is refused, the current TOTP code logs in', async () => {
+    const uri = JSON.parse(ctl(['user', 'add', 'tess', '--role', 'viewer', '--totp', 'yes', '--password-file', '-'],
+      PASSWORDS.tess)).totp_uri;
+    assert.match(uri, /^otpauth:\/\/totp\/iotsec:tess\?secret=[A-Z2-7]+/);
+    await login(page, url, 'tess', PASSWORDS.tess); // no code
+    assert.equal(await errorText(page), 'Wrong name, password or code.');
+    const withCode = async (code) => {
+      await page.goto(url + '/', { waitUntil: 'load' });
+      await page.waitForSelector('#login:not([hidden])');
+      await page.type('#login-name', 'tess');
+      await page.type('#login-password', PASSWORDS.tess);
+      await page.type('#login-totp', code);
+      await page.click('#login-submit');
+    };
+    await withCode(totp(uri, Date.now() - 5 * 30000)); // five steps old: outside the drift allowed
+    assert.equal(await errorText(page), 'Wrong name, password or code.');
+    await withCode(totp(uri, Date.now()));
+    await ready(page);
+    assert.equal(await page.$eval('#who-name', (e) => e.textContent), 'tess');
+    await logout(page);
   });
 
   test('a viewer logs in, sees the fleet, and cannot press operator buttons', async () => {
