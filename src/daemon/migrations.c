@@ -51,6 +51,9 @@ static const struct store_migration migrations[] = {
     {23, "pin: symmetric PINE credentials (sealed MAC keys)", PIN_MIGRATION_3, NULL},
     {24, "subscriber: a data key per credential version (crypto-erase)", SUBSCRIBER_MIGRATION_DEKS,
      SUBSCRIBER_MIGRATION_DEKS_PG},
+    {25, "subscriber: fleet counts by state and by day of creation", SUBSCRIBER_MIGRATION_COUNTS,
+     SUBSCRIBER_MIGRATION_COUNTS_PG},
+    {26, "subscriber: fleet pages sorted by SUPI within a state", SUBSCRIBER_MIGRATION_SORT, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

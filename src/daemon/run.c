@@ -20,6 +20,7 @@
 #include "daemon/bridges.h"
 #include "daemon/console_wire.h"
 #include "daemon/daemon.h"
+#include "daemon/device_view.h"
 #include "daemon/flow_inputs.h"
 #include "daemon/nrf_wire.h"
 #include "daemon/openapi.h"
@@ -482,6 +483,8 @@ static int build_t8(struct daemon *d)
     int rc = t8_new(&tc, &d->t8);
     if (rc == IOTSEC_OK)
         rc = t8_routes(d->t8);
+    if (rc == IOTSEC_OK) /* the operator's list: the store's rows, whichever instance */
+        rc = t8_admin_routes(d->adm, d->store);
     if (rc != IOTSEC_OK)
         log_error("cannot start T8 monitoring: %s", iotsec_strerror(rc));
     return rc;
@@ -612,6 +615,8 @@ static int build_servers(struct daemon *d)
         rc = policy_admin_routes(d->adm, d->policy);
     if (rc == IOTSEC_OK)
         rc = group_admin_routes(d->adm, d->groups);
+    if (rc == IOTSEC_OK) /* a device's groups and PINs, read from both (the console) */
+        rc = device_view_routes(d->adm, d->store);
     if (rc == IOTSEC_OK)
         rc = group_sbi_routes(d->sbi, d->groups);
     if (rc == IOTSEC_OK)

@@ -349,8 +349,34 @@ typedef void (*sub_list_fn)(const struct subscription *s, void *ctx);
 int subscriber_list(struct store *s, int state, int64_t after_id, size_t limit, sub_list_fn fn,
                     void *ctx, int64_t *last_id);
 
-/* Counts subscriptions per state (counts[SUB_STATE_COUNT]). */
+/* The same in an order, for the console's sortable table: keyset pages whose cursor (after,
+ * NULL to start; next, "" after the last row) is the last row's id (ID orders, decimal) or
+ * SUPI (SUPI orders). IOTSEC_ERR_INVALID for an id cursor that is not a number. */
+enum sub_sort { SUB_SORT_ID, SUB_SORT_ID_DESC, SUB_SORT_SUPI, SUB_SORT_SUPI_DESC };
+extern const char SUBSCRIBER_MIGRATION_SORT[];
+int subscriber_list_sorted(struct store *s, int state, enum sub_sort sort, const char *after,
+                           size_t limit, sub_list_fn fn, void *ctx, char *next, size_t next_cap);
+
+/* ---- Fleet counts (subscriber_count_store.c) ------------------------------------------ */
+
+/* Counters kept by triggers in the transaction of each change (see the file): migration
+ * "subscriber: fleet counts" (SQLite, PostgreSQL). */
+extern const char SUBSCRIBER_MIGRATION_COUNTS[];
+extern const char SUBSCRIBER_MIGRATION_COUNTS_PG[];
+
+/* Subscriptions per state (counts[SUB_STATE_COUNT]) from the counters: O(states). */
 int subscriber_count(struct store *s, uint64_t counts[SUB_STATE_COUNT]);
+/* The same by a scan of the table: O(rows). The counters' reference (tests, the benchmark). */
+int subscriber_count_scan(struct store *s, uint64_t counts[SUB_STATE_COUNT]);
+/* Subscriptions created on each of days [first_day, first_day + days) (unix days, UTC): out[i]
+ * for first_day + i. Deletions do not lower a day's figure: it counts onboarding. */
+int subscriber_created_per_day(struct store *s, int64_t first_day, size_t days, uint64_t *out);
+/* Subscriptions neither expired nor revoked whose not_after falls in (now, now + within_s[i]],
+ * for n = 3 horizons in increasing order. */
+int subscriber_expiring(struct store *s, int64_t now, const int64_t *within_s, size_t n,
+                        uint64_t *out);
+/* PostgreSQL: folds the counters' waiting deltas (in the expiry sweep's job); SQLite: nothing. */
+int subscriber_counts_fold(struct store_conn *conn);
 
 /* ---- Admin face (subscriber_http.c) ---------------------------------------------------- */
 

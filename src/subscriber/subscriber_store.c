@@ -475,14 +475,17 @@ static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
         return IOTSEC_OK; /* another instance sweeps */
     if (held != IOTSEC_OK)
         return held;
+    int rc = subscriber_counts_fold(conn); /* the fleet counts' deltas (PostgreSQL) */
+    if (rc != IOTSEC_OK)
+        return rc;
     struct store_stmt *st;
     /* Previous credentials past their grace: their DEKs first (crypto-erase), then the
      * envelopes. */
-    int rc = store_stmt(conn,
-                        "DELETE FROM subscription_deks WHERE EXISTS (SELECT 1 FROM subscriptions"
-                        " WHERE supi = dek_supi AND prev_cred_version = dek_version"
-                        " AND prev_cred_until <= ?)",
-                        &st);
+    rc = store_stmt(conn,
+                    "DELETE FROM subscription_deks WHERE EXISTS (SELECT 1 FROM subscriptions"
+                    " WHERE supi = dek_supi AND prev_cred_version = dek_version"
+                    " AND prev_cred_until <= ?)",
+                    &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_int64(st, 1, op->now);
@@ -642,21 +645,55 @@ int subscriber_list(struct store *s, int state, int64_t after_id, size_t limit, 
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
-int subscriber_count(struct store *s, uint64_t counts[SUB_STATE_COUNT])
+/* Index of the sorted fleet pages with a state filter (migration "fleet sort"): without it a
+ * rare state sorted by SUPI walks the whole SUPI index to fill a page. */
+const char SUBSCRIBER_MIGRATION_SORT[] =
+    "CREATE INDEX subscriptions_state_supi ON subscriptions(state, supi);";
+
+int subscriber_list_sorted(struct store *s, int state, enum sub_sort sort, const char *after,
+                           size_t limit, sub_list_fn fn, void *ctx, char *next, size_t next_cap)
 {
+    if ((unsigned)sort > SUB_SORT_SUPI_DESC)
+        return IOTSEC_ERR_INVALID;
+    bool by_id = sort == SUB_SORT_ID || sort == SUB_SORT_ID_DESC;
+    char *end = NULL;
+    long long after_id = after ? strtoll(after, &end, 10) : 0;
+    if (after && by_id && (end == after || *end != '\0' || after_id < 0))
+        return IOTSEC_ERR_INVALID;
     struct store_conn *conn;
     struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
+    /* A keyset page in each order; no OR in the WHERE clause, so the cursor is a seek into
+     * the index (id, supi, or (state, supi) / (state, id)), not a scan from its start. */
+    static const char *const key[] = {"id", "id", "supi", "supi"};
+    bool desc = sort == SUB_SORT_ID_DESC || sort == SUB_SORT_SUPI_DESC;
+    char sql[sizeof(SELECT_COLUMNS) + 128];
+    snprintf(sql, sizeof(sql), SELECT_COLUMNS "WHERE %s%s%s%s 1 = 1 ORDER BY %s%s LIMIT ?2",
+             state >= 0 ? "state = ?3 AND " : "", after ? key[sort] : "",
+             after ? (desc ? " < ?1" : " > ?1") : "", after ? " AND" : "", key[sort],
+             desc ? " DESC" : "");
     if (rc == IOTSEC_OK)
-        rc = store_stmt(conn, "SELECT state, count(*) FROM subscriptions GROUP BY state", &st);
+        rc = store_stmt(conn, sql, &st);
     if (rc != IOTSEC_OK)
         return rc;
-    memset(counts, 0, sizeof(uint64_t) * SUB_STATE_COUNT);
+    if (after && by_id)
+        store_bind_int64(st, 1, after_id);
+    else if (after)
+        store_bind_text(st, 1, after, -1);
+    store_bind_int64(st, 2, (int64_t)limit);
+    if (state >= 0)
+        store_bind_text(st, 3, sub_state_name((enum sub_state)state), -1);
+    next[0] = '\0';
     int step;
     while ((step = store_step(st)) == STORE_ROW) {
-        enum sub_state state;
-        if (sub_state_parse(store_col_text(st, 0), &state) == IOTSEC_OK)
-            counts[state] = (uint64_t)store_col_int64(st, 1);
+        struct subscription sub;
+        if (row_to_subscription(st, &sub) != IOTSEC_OK)
+            continue;
+        fn(&sub, ctx);
+        if (by_id)
+            snprintf(next, next_cap, "%lld", (long long)sub.id);
+        else
+            supi_format(&sub.supi, next, next_cap);
     }
     store_reset(st);
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);

@@ -34,11 +34,13 @@ static int setup(void **state)
     static const struct store_migration m[] = {
         {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
         {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
-        {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG}};
+        {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG},
+        {25, "subscriber: counts", SUBSCRIBER_MIGRATION_COUNTS, SUBSCRIBER_MIGRATION_COUNTS_PG},
+        {26, "subscriber: sort", SUBSCRIBER_MIGRATION_SORT, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 3;
+    opt.migration_count = 5;
     if (store_open(f->path, &opt, &f->store) != IOTSEC_OK)
         return -1;
     *state = f;
@@ -367,11 +369,13 @@ static void test_delete_crypto_erases(void **state)
     static const struct store_migration m[] = {
         {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
         {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
-        {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG}};
+        {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG},
+        {25, "subscriber: counts", SUBSCRIBER_MIGRATION_COUNTS, SUBSCRIBER_MIGRATION_COUNTS_PG},
+        {26, "subscriber: sort", SUBSCRIBER_MIGRATION_SORT, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 3;
+    opt.migration_count = 5;
     assert_int_equal(store_open(f->path, &opt, &f->store), IOTSEC_OK);
 }
 
@@ -618,6 +622,172 @@ static void test_import_all_or_nothing_and_list(void **state)
     free(csv);
 }
 
+/* The fleet counters agree with a scan of the table after every kind of change (create,
+ * lifecycle event, deletion, expiry sweep, bulk import); on PostgreSQL both while deltas wait
+ * and after the sweep folded them. Onboarding per day counts creations (a deletion does not
+ * undo one), expiring counts only live subscriptions. */
+static void assert_counts_exact(struct fixture *f, const uint64_t want[SUB_STATE_COUNT])
+{
+    uint64_t kept[SUB_STATE_COUNT], scanned[SUB_STATE_COUNT];
+    assert_int_equal(subscriber_count(f->store, kept), IOTSEC_OK);
+    assert_int_equal(subscriber_count_scan(f->store, scanned), IOTSEC_OK);
+    for (int i = 0; i < SUB_STATE_COUNT; i++) {
+        assert_int_equal(kept[i], want[i]);
+        assert_int_equal(scanned[i], want[i]);
+    }
+}
+
+static void event(struct fixture *f, const char *supi, enum sub_event ev)
+{
+    struct sub_op op = {.kind = SUB_OP_EVENT, .event = ev};
+    strcpy(op.supi, supi);
+    assert_int_equal(run(f, &op), IOTSEC_OK);
+}
+
+static void test_fleet_counters(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t want[SUB_STATE_COUNT] = {0};
+    assert_counts_exact(f, want);
+    char supi[32];
+    for (int i = 0; i < 6; i++) {
+        snprintf(supi, sizeof(supi), "imsi-0010100000007%02d", i);
+        create(f, supi, (uint8_t)i); /* now 1000: day 0 */
+    }
+    want[SUB_ACTIVE] = 6;
+    assert_counts_exact(f, want);
+    event(f, "imsi-001010000000700", SUB_EV_SUSPEND);
+    event(f, "imsi-001010000000701", SUB_EV_QUARANTINE);
+    event(f, "imsi-001010000000702", SUB_EV_SUSPEND);
+    event(f, "imsi-001010000000702", SUB_EV_RESUME); /* back: no net change */
+    want[SUB_ACTIVE] = 4, want[SUB_SUSPENDED] = 1, want[SUB_QUARANTINED] = 1;
+    assert_counts_exact(f, want);
+    struct sub_op del = {.kind = SUB_OP_DELETE};
+    strcpy(del.supi, "imsi-001010000000700");
+    assert_int_equal(run(f, &del), IOTSEC_OK);
+    want[SUB_SUSPENDED] = 0;
+    assert_counts_exact(f, want);
+
+    /* Three days later: an import of 3 (one expiring at day 3 + 5 s, one in 20 days). */
+    int64_t day3 = 3 * 86400;
+    const char *jsonl =
+        "{\"supi\":\"imsi-001010000000800\",\"k\":\"465b5ce8b199b49faa5f0a2ee238a6bc\","
+        "\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\",\"amf\":\"8000\",\"not_after\":\"1970-01-"
+        "04T00:00:05Z\"}\n"
+        "{\"supi\":\"imsi-001010000000801\",\"k\":\"465b5ce8b199b49faa5f0a2ee238a6bc\","
+        "\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\",\"amf\":\"8000\",\"not_after\":\"1970-01-"
+        "24T00:00:00Z\"}\n"
+        "{\"supi\":\"imsi-001010000000802\",\"k\":\"465b5ce8b199b49faa5f0a2ee238a6bc\","
+        "\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\",\"amf\":\"8000\"}\n";
+    size_t imported = 0, bad = 0;
+    char err[200];
+    assert_int_equal(subscriber_import_text(f->store, &kek, jsonl, strlen(jsonl), false, day3,
+                                            &imported, &bad, err, sizeof(err)),
+                     IOTSEC_OK);
+    assert_int_equal(imported, 3);
+    want[SUB_ACTIVE] = 7;
+    assert_counts_exact(f, want);
+    const int64_t within[3] = {7 * 86400, 30 * 86400, 90 * 86400};
+    uint64_t soon[3];
+    assert_int_equal(subscriber_expiring(f->store, day3, within, 3, soon), IOTSEC_OK);
+    assert_int_equal(soon[0], 1);
+    assert_int_equal(soon[1], 2);
+    assert_int_equal(soon[2], 2);
+
+    /* The sweep expires the first (and folds PostgreSQL's deltas): still exact. */
+    struct sub_op sweep = {.kind = SUB_OP_EXPIRE_SWEEP, .now = day3 + 10};
+    assert_int_equal(run(f, &sweep), IOTSEC_OK);
+    assert_int_equal(sweep.affected, 1);
+    want[SUB_ACTIVE] = 6, want[SUB_EXPIRED] = 1;
+    assert_counts_exact(f, want);
+    assert_int_equal(subscriber_expiring(f->store, day3 + 10, within, 3, soon), IOTSEC_OK);
+    assert_int_equal(soon[0], 0);
+    assert_int_equal(soon[2], 1);
+    if (f->db.pg) { /* folded: the deltas are gone, and a change after the fold counts too */
+        event(f, "imsi-001010000000703", SUB_EV_SUSPEND);
+        want[SUB_ACTIVE] = 5, want[SUB_SUSPENDED] = 1;
+        assert_counts_exact(f, want);
+    }
+
+    uint64_t days[5];
+    assert_int_equal(subscriber_created_per_day(f->store, -1, 5, days), IOTSEC_OK);
+    assert_int_equal(days[0], 0); /* day -1 */
+    assert_int_equal(days[1], 6); /* day 0: six created, one deleted since: still six */
+    assert_int_equal(days[2], 0);
+    assert_int_equal(days[4], 3); /* day 3: the import */
+    assert_int_equal(subscriber_created_per_day(f->store, 2, 1, days), IOTSEC_OK);
+    assert_int_equal(days[0], 0);
+}
+
+/* Sorted keyset pages: by SUPI either way and newest first, a state filter, cursors that
+ * continue where the page ended, and a cursor of the wrong kind refused. */
+struct supis {
+    size_t n;
+    char v[8][SUPI_STRING_MAX];
+};
+
+static void supi_fn(const struct subscription *s, void *ctx)
+{
+    struct supis *c = ctx;
+    if (c->n < 8)
+        supi_format(&s->supi, c->v[c->n++], SUPI_STRING_MAX);
+}
+
+static void page(struct fixture *f, int state, enum sub_sort sort, const char *after, size_t limit,
+                 struct supis *out, char *next)
+{
+    memset(out, 0, sizeof(*out));
+    assert_int_equal(subscriber_list_sorted(f->store, state, sort, after, limit, supi_fn, out, next,
+                                            SUPI_STRING_MAX),
+                     IOTSEC_OK);
+}
+
+static void test_sorted_pages(void **state)
+{
+    struct fixture *f = *state;
+    /* created in this order: ids 1..5, SUPIs not in that order */
+    const char *made[5] = {"imsi-001010000000030", "imsi-001010000000010", "imsi-001010000000050",
+                           "imsi-001010000000020", "imsi-001010000000040"};
+    for (int i = 0; i < 5; i++)
+        create(f, made[i], (uint8_t)i);
+    event(f, "imsi-001010000000020", SUB_EV_SUSPEND);
+    event(f, "imsi-001010000000050", SUB_EV_SUSPEND);
+    struct supis p;
+    char next[SUPI_STRING_MAX], next2[SUPI_STRING_MAX];
+    page(f, -1, SUB_SORT_SUPI, NULL, 2, &p, next);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.v[0], "imsi-001010000000010");
+    assert_string_equal(p.v[1], "imsi-001010000000020");
+    assert_string_equal(next, "imsi-001010000000020");
+    page(f, -1, SUB_SORT_SUPI, next, 10, &p, next2);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.v[0], "imsi-001010000000030");
+    assert_string_equal(p.v[2], "imsi-001010000000050");
+    page(f, -1, SUB_SORT_SUPI_DESC, NULL, 2, &p, next);
+    assert_string_equal(p.v[0], "imsi-001010000000050");
+    assert_string_equal(p.v[1], "imsi-001010000000040");
+    page(f, -1, SUB_SORT_SUPI_DESC, next, 10, &p, next2);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.v[0], "imsi-001010000000030");
+    page(f, SUB_SUSPENDED, SUB_SORT_SUPI_DESC, NULL, 10, &p, next);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.v[0], "imsi-001010000000050");
+    assert_string_equal(p.v[1], "imsi-001010000000020");
+    page(f, -1, SUB_SORT_ID_DESC, NULL, 2, &p, next); /* newest first */
+    assert_string_equal(p.v[0], "imsi-001010000000040");
+    assert_string_equal(p.v[1], "imsi-001010000000020");
+    page(f, -1, SUB_SORT_ID_DESC, next, 10, &p, next2);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.v[2], "imsi-001010000000030");
+    page(f, SUB_ACTIVE, SUB_SORT_ID, NULL, 10, &p, next);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.v[0], "imsi-001010000000030");
+    /* an id order takes a number, not a SUPI */
+    assert_int_equal(subscriber_list_sorted(f->store, -1, SUB_SORT_ID, "imsi-001010000000010", 5,
+                                            supi_fn, &p, next, sizeof(next)),
+                     IOTSEC_ERR_INVALID);
+}
+
 /* SQN slots: distinct instances get distinct slots, a restart takes its own back, a ninth
  * live instance is refused, an expired lease is taken over, and a renewal by a holder whose
  * slot was taken over fails. */
@@ -672,6 +842,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sqn_reservation_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_all_or_nothing_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqn_slot_leases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fleet_counters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sorted_pages, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
