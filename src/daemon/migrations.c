@@ -14,6 +14,7 @@
 #include "pin/pin.h"
 #include "policy/policy.h"
 #include "provision/provision.h"
+#include "subscriber/sub_cache.h"
 #include "subscriber/subscriber.h"
 
 static const struct store_migration migrations[] = {
@@ -48,6 +49,8 @@ static const struct store_migration migrations[] = {
     {21, "analytics: MUD files (RFC 8520) per device group", ANALYTICS_MIGRATION_MUD, NULL},
     {22, "group: member endpoints, multicast addresses, AF message deliveries", GROUP_MIGRATION_2,
      NULL},
+    {23, "subscriber: change log read by the instances' subscription caches",
+     SUBSCRIBER_MIGRATION_CHANGES, SUBSCRIBER_MIGRATION_CHANGES_PG},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

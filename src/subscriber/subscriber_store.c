@@ -6,10 +6,11 @@
 
 #include "base/err.h"
 #include "crypto/ct.h"
+#include "subscriber/sub_cache.h"
 #include "subscriber/subscriber.h"
 
 #define CRED_PLAIN_LEN  32 /* K || OPc */
-#define CRED_SEALED_LEN (CRED_PLAIN_LEN + SEAL_OVERHEAD)
+#define CRED_SEALED_LEN SUB_CRED_SEALED_LEN
 
 const char SUBSCRIBER_MIGRATION_1[] =
     "CREATE TABLE subscriptions ("
@@ -221,6 +222,7 @@ static int op_event(struct store_conn *conn, struct sub_op *op)
     store_bind_int64(st, 3, cur.id);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
+    sub_cache_changed(op->supi); /* this instance's cached copy at once; others: the log */
     rc = record_event(conn, op->supi, sub_event_name(op->event), sub_state_name(cur.state),
                       sub_state_name(to), op->actor, op->now);
     return rc == IOTSEC_OK ? load(conn, op->supi, &op->result, NULL) : rc;
@@ -258,6 +260,7 @@ static int op_rotate(struct store_conn *conn, struct sub_op *op)
     store_bind_int64(st, 7, cur.id);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
+    sub_cache_changed(op->supi);
     rc = record_event(conn, op->supi, "rotate", sub_state_name(cur.state),
                       sub_state_name(cur.state), op->actor, op->now);
     return rc == IOTSEC_OK ? load(conn, op->supi, &op->result, NULL) : rc;
@@ -277,6 +280,7 @@ static int op_delete(struct store_conn *conn, struct sub_op *op)
     store_bind_int64(st, 1, cur.id);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
+    sub_cache_changed(op->supi);
     op->result = cur;
     return record_event(conn, op->supi, "delete", sub_state_name(cur.state), NULL, op->actor,
                         op->now);
@@ -512,13 +516,29 @@ int subscriber_get_keys(struct store *s, const struct seal_kek *kek, const char 
 int subscriber_get_keys_on(struct store_conn *conn, const struct seal_kek *kek, const char *supi,
                            struct subscription *out, struct sub_keys *keys)
 {
-    uint8_t cred[CRED_SEALED_LEN], plain[CRED_PLAIN_LEN];
-    int rc = load(conn, supi, out, cred);
-    if (rc != IOTSEC_OK)
-        return rc;
+    struct sub_sealed sealed;
+    int rc = load(conn, supi, out, sealed.cred);
+    if (rc == IOTSEC_OK)
+        rc = subscriber_open_keys(kek, out, &sealed, keys);
+    secure_wipe(&sealed, sizeof(sealed));
+    return rc;
+}
+
+int subscriber_get_sealed(struct store *s, const char *supi, struct subscription *out,
+                          struct sub_sealed *sealed)
+{
+    struct store_conn *conn;
+    int rc = store_reader_get(s, &conn);
+    return rc == IOTSEC_OK ? load(conn, supi, out, sealed->cred) : rc;
+}
+
+int subscriber_open_keys(const struct seal_kek *kek, const struct subscription *sub,
+                         const struct sub_sealed *sealed, struct sub_keys *keys)
+{
+    uint8_t plain[CRED_PLAIN_LEN];
     char aad[SUPI_STRING_MAX + 64];
-    size_t aad_len = sub_keys_aad(&out->supi, out->cred_version, aad, sizeof(aad));
-    rc = unseal(kek, aad, aad_len, cred, sizeof(cred), plain);
+    size_t aad_len = sub_keys_aad(&sub->supi, sub->cred_version, aad, sizeof(aad));
+    int rc = unseal(kek, aad, aad_len, sealed->cred, sizeof(sealed->cred), plain);
     if (rc == IOTSEC_OK) {
         memcpy(keys->k, plain, 16);
         memcpy(keys->opc, plain + 16, 16);
