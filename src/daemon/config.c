@@ -122,8 +122,7 @@ static const cyaml_schema_field_t aka_fields[] = {
     CYAML_FIELD_UINT("auth_context_ttl_s", OPT, struct yaml_aka, auth_context_ttl_s),
     CYAML_FIELD_UINT("max_synch_failures", OPT, struct yaml_aka, max_synch_failures),
     CYAML_FIELD_UINT("sqn_lease_s", OPT, struct yaml_aka, sqn_lease_s),
-    CYAML_FIELD_UINT_PTR("subscription_cache_rows", OPT, struct yaml_aka,
-                         subscription_cache_rows),
+    CYAML_FIELD_UINT_PTR("subscription_cache_rows", OPT, struct yaml_aka, subscription_cache_rows),
     CYAML_FIELD_END};
 static const cyaml_schema_field_t ipfix_fields[] = {
     CYAML_FIELD_STRING_PTR("udp", OPT, struct yaml_ipfix, udp, 0, 120),

@@ -201,6 +201,5 @@ void sbi_report(const char *name, double value, const char *unit, int decimals)
     printf("{\"bench\":\"%s%s%s\",\"value\":%.*f,\"unit\":\"%s\",\"cores\":%d}\n",
            sbi_report_prefix, off, name, decimals, value, unit, sbi_cores());
     fflush(stdout);
-    fprintf(stderr, "  %s%s%-36s %14.*f %s\n", sbi_report_prefix, off, name, decimals, value,
-            unit);
+    fprintf(stderr, "  %s%s%-36s %14.*f %s\n", sbi_report_prefix, off, name, decimals, value, unit);
 }
