@@ -534,6 +534,10 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         snprintf(err, err_len, "%s: aka.sqn_lease_s is 6..3600", path);
         return IOTSEC_ERR_INVALID;
     }
+    if (c->sub_cache_rows > 100000000) { /* ~20 GB: beyond any machine this runs on */
+        snprintf(err, err_len, "%s: aka.subscription_cache_rows <= 100000000", path);
+        return IOTSEC_ERR_INVALID;
+    }
     return check_nrf(&c->nrf, path, err, err_len);
 }
 
