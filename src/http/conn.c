@@ -328,6 +328,11 @@ static void read_input(struct http_conn *c)
             hconn_kill(c);
             return;
         }
+        /* A long upload (a bulk import of millions of rows) moving at a useful rate keeps
+         * its read deadline moving; a trickle (slowloris) does not. */
+        c->rx_since_arm += (size_t)n;
+        if (c->rx_since_arm >= HTTP_PROGRESS_BYTES)
+            c->progress = true;
         int rc =
             c->state == CONN_SNIFF ? sniff(c, buf, (size_t)n) : c->proto->feed(c, buf, (size_t)n);
         if (rc != IOTSEC_OK) {
@@ -409,8 +414,10 @@ static void update_timer(struct http_conn *c)
          * our output is full we do not read, so the time is not the client's: the idle
          * timer below watches the answer move instead, and reading resumes on a fresh
          * read deadline. */
-        if (c->timer_kind != TIMER_READ || c->progress)
+        if (c->timer_kind != TIMER_READ || c->progress) {
             arm_timer(c, TIMER_READ, cfg->read_timeout_ms);
+            c->rx_since_arm = 0;
+        }
     } else if (c->n_handling && hbuf_size(&c->out) == 0) {
         /* Handlers or the application are working: their deadline is theirs. A peer that
          * stops reading answers (or granting HTTP/2 window) meets the idle timer. */

@@ -24,18 +24,21 @@
 #define HTTP_MAX_PARAMS           8
 #define HTTP_MAX_SEGMENTS         32
 #define HTTP_READ_CHUNK           16384 /* one TLS record */
-#define HTTP_OUT_HIGH_WATER       65536 /* stop producing output past this many unsent bytes */
-#define HTTP_REQUEST_ARENA        1024  /* inline arena of a request: most need no more */
-#define HTTP_REQUEST_FREELIST     64    /* recycled request structs per worker */
-#define HTTP_LINGER_MS            2000  /* reading and discarding after our half-close */
-#define HTTP_BODY_PREALLOC        65536 /* reserved from Content-Length before bytes arrive */
+/* Bytes a request must move within each read timeout to keep it from expiring: 64 KiB per
+ * 10 s is ~6.5 kB/s, far below any real upload and far above a slowloris trickle. */
+#define HTTP_PROGRESS_BYTES   65536
+#define HTTP_OUT_HIGH_WATER   65536 /* stop producing output past this many unsent bytes */
+#define HTTP_REQUEST_ARENA    1024  /* inline arena of a request: most need no more */
+#define HTTP_REQUEST_FREELIST 64    /* recycled request structs per worker */
+#define HTTP_LINGER_MS        2000  /* reading and discarding after our half-close */
+#define HTTP_BODY_PREALLOC    65536 /* reserved from Content-Length before bytes arrive */
 /* HTTP/2 stream resets a client may send (Rapid Reset, CVE-2023-44487): a token bucket of
  * this many, refilled at this rate per second and by one per stream answered in full. An
  * honest client resets a stream now and then (its own timeout); past the bucket the
  * connection gets GOAWAY(ENHANCE_YOUR_CALM). nghttp2's own limit (1000, 33/s, answered with
  * INTERNAL_ERROR) stays on behind it. */
-#define HTTP_H2_RESET_BURST       200
-#define HTTP_H2_RESET_RATE        20
+#define HTTP_H2_RESET_BURST 200
+#define HTTP_H2_RESET_RATE  20
 
 struct http_conn;
 struct worker;
@@ -89,7 +92,7 @@ struct route {
     unsigned n_segs;
     http_handler_fn handler;
     void *user;
-    unsigned index; /* metrics slot */
+    unsigned index;  /* metrics slot */
     size_t max_body; /* request body limit of this route; 0: the server's */
 };
 
@@ -160,10 +163,10 @@ struct http_request {
     bool detached;  /* worker only: connection or stream gone, drop the answer */
     bool head_too_large;
     bool body_too_large;
-    bool is_head; /* HEAD: no body in the answer */
+    bool is_head;    /* HEAD: no body in the answer */
     size_t max_body; /* this request's body limit, known once its head is */
-    bool ready;   /* HTTP/2: complete, in conn->h2_ready, its handler not run yet */
-    bool reset;   /* HTTP/2: ready, but the client reset the stream: skip the handler */
+    bool ready;      /* HTTP/2: complete, in conn->h2_ready, its handler not run yet */
+    bool reset;      /* HTTP/2: ready, but the client reset the stream: skip the handler */
     /* The connection or stream is gone (set by the worker when it detaches the request); read
      * by the application's thread through http_request_cancelled(). */
     atomic_bool gone;
@@ -256,10 +259,10 @@ extern const struct conn_proto hconn_proto_h1;
 struct h1_state {
     struct http_buf in;
     struct http_request *req; /* receiving, being handled, or deferred */
-    size_t body_need; /* Content-Length: bytes still to come; chunked: of this chunk */
-    size_t scanned;   /* bytes of `in` known to hold no end of head */
-    int chunk_phase;  /* chunked body: see conn_h1.c; 0 when the body has a length */
-    bool close_after; /* answer with Connection: close, then close */
+    size_t body_need;         /* Content-Length: bytes still to come; chunked: of this chunk */
+    size_t scanned;           /* bytes of `in` known to hold no end of head */
+    int chunk_phase;          /* chunked body: see conn_h1.c; 0 when the body has a length */
+    bool close_after;         /* answer with Connection: close, then close */
     bool in_body;
 };
 
@@ -283,6 +286,7 @@ struct http_conn {
     bool eof;                         /* the peer closed its side */
     bool dirty;                       /* in the worker's list of connections to flush */
     bool progress;                    /* a request completed receiving: restart the read timer */
+    size_t rx_since_arm;              /* bytes read since the read timer was last armed */
     bool graceful;                    /* shutdown requested on this connection */
     bool role_refused;                /* the certificate lacks the listener's role: 403s */
     struct http_conn *prev, *next;    /* worker's connection list */
@@ -367,8 +371,8 @@ struct listener {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     bool tls;
-    bool any_client_cert; /* client_cert_any: the application judges the chain */
-    http_peer_role_fn role;  /* client_cert_role */
+    bool any_client_cert;   /* client_cert_any: the application judges the chain */
+    http_peer_role_fn role; /* client_cert_role */
     void *role_user;
     SSL_CTX *_Atomic ssl_ctx;    /* replaced by http_server_reload_tls */
     struct retired_ctx *retired; /* contexts replaced, freed with the server */

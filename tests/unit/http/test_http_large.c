@@ -30,9 +30,10 @@
 #include "http/http.h"
 #include "http_test.h"
 
-#define BIG_MAX  (16u << 20)
-#define SLOW_AT  (1u << 20) /* the slow reader pauses once, after this many bytes */
-#define PAUSE_MS 100
+#define BIG_MAX    (16u << 20)
+#define SLOW_AT    (1u << 20) /* the slow reader pauses once, after this many bytes */
+#define PAUSE_MS   100
+#define UPLOAD_MAX (4u << 20)
 
 static struct test_certs certs;
 static char *pattern; /* BIG_MAX bytes no two neighbouring megabytes of which are alike */
@@ -264,6 +265,17 @@ static void fetch_tiny_window(unsigned port, const char *route, size_t size)
     assert_false(t.mismatch);
 }
 
+/* Answers with the number of body bytes it received. */
+static void h_sink(struct http_request *req, void *user)
+{
+    (void)user;
+    size_t len = 0;
+    http_request_body(req, &len);
+    char text[32];
+    int n = snprintf(text, sizeof(text), "%zu", len);
+    http_respond(req, 200, "text/plain", text, (size_t)n);
+}
+
 /* ---- the server: one worker, as the admin face has ---- */
 
 static struct http_server *server_start_with(unsigned read_timeout_ms)
@@ -282,6 +294,8 @@ static struct http_server *server_start_with(unsigned read_timeout_ms)
     assert_int_equal(http_server_listen(srv, &clear), 1);
     assert_int_equal(http_server_route(srv, "GET", "/now/{size}", h_now, NULL), 0);
     assert_int_equal(http_server_route(srv, "GET", "/later/{size}", h_later, NULL), 0);
+    assert_int_equal(http_server_route(srv, "POST", "/sink", h_sink, NULL), 0);
+    assert_int_equal(http_server_route_body_limit(srv, "POST", "/sink", UPLOAD_MAX), IOTSEC_OK);
     assert_int_equal(http_server_start(srv), IOTSEC_OK);
     return srv;
 }
@@ -413,6 +427,70 @@ static void test_h1_pipelined_behind_slow_answer(void **state)
     http_server_free(srv);
 }
 
+/* An upload sent at SPEED bytes/s over VERSION; the answer's status (0: none) and body. */
+struct upload {
+    long status;
+    char body[64];
+    size_t len;
+};
+
+static size_t upload_collect(char *p, size_t size, size_t n, void *user)
+{
+    struct upload *u = user;
+    size_t take = size * n;
+    if (take > sizeof(u->body) - 1 - u->len)
+        take = sizeof(u->body) - 1 - u->len;
+    memcpy(u->body + u->len, p, take);
+    u->len += take;
+    return size * n;
+}
+
+static void upload(unsigned port, long version, size_t size, curl_off_t speed, struct upload *u)
+{
+    memset(u, 0, sizeof(*u));
+    char url[64];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/sink", port);
+    CURL *h = curl_easy_init();
+    assert_non_null(h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, version);
+    curl_easy_setopt(h, CURLOPT_CAINFO, certs.ca);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, pattern);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)size);
+    curl_easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE, speed);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, upload_collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, u);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &u->status);
+    curl_easy_cleanup(h);
+}
+
+/* The read timeout (1 s here) bounds how long a request may dribble in, not how long a large
+ * one may take: a 4 MB upload at 1 MB/s (a bulk import over a slow link) takes 4 s and is
+ * answered, because it moves well past 64 KiB in every second; a 120 KB trickle at 20 KB/s
+ * (slowloris) never does and is cut off. */
+static void test_long_upload_and_trickle(void **state)
+{
+    (void)state;
+    struct http_server *srv = server_start_with(1000);
+    unsigned port = http_server_port(srv, 0);
+    const long versions[] = {CURL_HTTP_VERSION_2TLS, CURL_HTTP_VERSION_1_1};
+    for (size_t i = 0; i < 2; i++) {
+        struct upload u;
+        upload(port, versions[i], UPLOAD_MAX, 1 << 20, &u);
+        assert_int_equal(u.status, 200);
+        char want[32];
+        snprintf(want, sizeof(want), "%u", UPLOAD_MAX);
+        assert_string_equal(u.body, want);
+        upload(port, versions[i], 120u << 10, 20 << 10, &u);
+        if (u.status == 200)
+            fail_msg("a 20 KB/s trickle was served (HTTP version %ld)", versions[i]);
+    }
+    http_server_stop(srv);
+    http_server_free(srv);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -443,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_h1),
         cmocka_unit_test(test_h1_slow_reader),
         cmocka_unit_test(test_h1_pipelined_behind_slow_answer),
+        cmocka_unit_test(test_long_upload_and_trickle),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
