@@ -40,7 +40,9 @@ struct sub_cache {
     atomic_uint_fast64_t gen;
     atomic_bool polling;
     atomic_int_fast64_t poll_started_ms, poll_ok_ms; /* poll_ok_ms 0: log position unknown */
-    int64_t last_seq;                                /* the poller's only */
+    int64_t last_seq;     /* the poller's only: the last change applied, */
+    uint64_t last_hash;   /* the hash of its SUPI */
+    bool last_hash_known; /* (not after a reposition) */
     atomic_uint_fast64_t hits, misses, evictions, invalidations, flushes, poll_failures;
     int64_t (*clock)(void *);
     void *clock_ctx;
@@ -216,9 +218,15 @@ void sub_cache_changed(const char *supi)
 
 /* ---- the change log ---- */
 
+/* One statement's worth of the log. Each read starts again at the last change applied (the
+ * anchor): finding it where it was, with the same SUPI, shows the log was not rewound (a
+ * database restored from an older copy, or a failover that lost committed transactions, hands
+ * out the same numbers again for other changes). */
 struct applying {
     struct sub_cache *c;
     int64_t expect, last;
+    uint64_t last_hash;
+    bool anchored, check_hash; /* the first row must be the anchor (its SUPI too) */
     size_t count;
     bool gap;
 };
@@ -226,13 +234,31 @@ struct applying {
 static void apply_change(int64_t seq, const char *supi, void *arg)
 {
     struct applying *ap = arg;
-    if (seq != ap->expect)
-        ap->gap = true; /* pruned past us: what is missing is unknown */
+    uint64_t h = hash_supi(supi);
+    bool anchor = ap->anchored && ap->count == 0;
+    ap->count++;
+    if (anchor) {
+        if (seq != ap->last || (ap->check_hash && h != ap->last_hash))
+            ap->gap = true; /* rewound: what changed is unknown */
+    } else {
+        if (seq != ap->expect)
+            ap->gap = true; /* pruned past us, or rewound */
+        if (!ap->gap)
+            evict(ap->c, supi);
+    }
     ap->expect = seq + 1;
     ap->last = seq;
-    ap->count++;
-    if (!ap->gap)
-        evict(ap->c, supi);
+    ap->last_hash = h;
+}
+
+/* Takes the log's newest change as the position (nothing before it matters to an empty or
+ * flushed cache). */
+static int reposition(struct sub_cache *c)
+{
+    int rc = sub_changes_head(c->store, &c->last_seq);
+    c->last_hash_known = false;
+    flush_all(c);
+    return rc;
 }
 
 int sub_cache_poll(struct sub_cache *c)
@@ -245,17 +271,29 @@ int sub_cache_poll(struct sub_cache *c)
     int rc;
     if (atomic_load(&c->poll_ok_ms) == 0) {
         /* Nothing cached yet; reads made before the position is known are not cached. */
-        rc = sub_changes_head(c->store, &c->last_seq);
-        if (rc == IOTSEC_OK)
-            flush_all(c);
+        rc = reposition(c);
     } else {
         bool flushed = false;
         for (;;) {
-            struct applying ap = {c, c->last_seq + 1, c->last_seq, 0, false};
-            rc = sub_changes_since(c->store, c->last_seq, LOG_CHUNK, apply_change, &ap);
+            struct applying ap = {.c = c,
+                                  .expect = c->last_seq + 1,
+                                  .last = c->last_seq,
+                                  .last_hash = c->last_hash,
+                                  .anchored = c->last_seq > 0,
+                                  .check_hash = c->last_hash_known};
+            rc = sub_changes_since(c->store, ap.anchored ? c->last_seq - 1 : 0, LOG_CHUNK,
+                                   apply_change, &ap);
             if (rc != IOTSEC_OK)
                 break;
-            c->last_seq = ap.last;
+            if (ap.anchored && ap.count == 0) { /* the anchor is gone: rewound */
+                rc = reposition(c);
+                break;
+            }
+            if (ap.count > 0) {
+                c->last_seq = ap.last;
+                c->last_hash = ap.last_hash;
+                c->last_hash_known = true;
+            }
             if (ap.gap && !flushed) {
                 flush_all(c);
                 flushed = true;
