@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 PREFIX     ?= /usr/local
 
-.PHONY: all build setup check test test-asan fuzz demo bench format clean install deb
+.PHONY: all build setup check test test-asan fuzz demo bench bench-instructions format clean install deb
 
 all: build
 
@@ -59,6 +59,12 @@ demo-cluster: setup
 bench: setup
 	@$(MAKE) --no-print-directory build >/dev/null
 	@$(BUILD)/tools/iotsec-bench/iotsec-bench all
+
+# Instructions per complete 5G AKA under callgrind: a figure a busy machine does not move.
+# BASELINE=path/to/another/iotsecd measures that build too, in the same run.
+bench-instructions:
+	@$(MAKE) --no-print-directory build >/dev/null
+	@scripts/bench-aka-instructions $(BUILD) $(BASELINE)
 
 # The daemon, tools, device SDK and service files under $(DESTDIR)$(PREFIX) (dist/CMakeLists.txt).
 install: build

@@ -1,10 +1,14 @@
 /* The device side of group messaging: path keys, rekeys, replay windows, verification. */
 #include "group_member.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "base/b64url.h"
 #include "base/err.h"
 #include "crypto/ct.h"
+#include "onboard.h"
 
 void group_member_init(struct group_member *m, uint64_t ref, const uint8_t kgm[GROUP_MKEY_LEN])
 {
@@ -158,7 +162,7 @@ int group_member_receive(struct group_member *m, const uint8_t *in, size_t len, 
         return rc;
     if (v.h.ref != m->ref)
         return GROUP_ERR_WRONG_GROUP;
-    if ((rc = group_msg_verify_sig(&v, m->sign_pub)) != IOTSEC_OK)
+    if ((rc = group_msg_verify(&v, m->sign_pub, &m->roots)) != IOTSEC_OK)
         return rc;
     if (v.h.epoch < m->epoch)
         return GROUP_ERR_STALE_EPOCH;
@@ -189,4 +193,36 @@ int group_member_prove(const struct group_member *m, const uint8_t *challenge, s
         return GROUP_ERR_NOT_JOINED;
     return group_member_proof(m->kgm, m->ref, m->epoch, m->keys[m->depth], challenge, challenge_len,
                               mac);
+}
+
+int group_member_fetch_request(const struct group_member *m, const char *supi, int64_t now,
+                               char *out, size_t cap)
+{
+    uint8_t mac[32];
+    char mac64[64];
+    int rc = group_fetch_mac(m->kgm, m->ref, now, mac);
+    if (rc != IOTSEC_OK)
+        return rc;
+    b64url_encode(mac, sizeof(mac), mac64);
+    int n = snprintf(out, cap,
+                     "{\"supi\":\"%s\",\"group\":\"%016" PRIx64 "\",\"time\":%" PRId64
+                     ",\"mac\":\"%s\"}",
+                     supi, m->ref, now, mac64);
+    return n > 0 && (size_t)n < cap && strpbrk(supi, "\"\\") == NULL ? IOTSEC_OK
+                                                                     : IOTSEC_ERR_INVALID;
+}
+
+int group_member_fetch_apply(struct group_member *m, const char *body, size_t len)
+{
+    const char *v;
+    size_t vlen, n;
+    bool str;
+    uint8_t buf[GROUP_PATH_HDR_LEN + GROUP_PUB_LEN + (GROUP_MAX_DEPTH + 1) * GROUP_KEY_LEN +
+                GROUP_TAG_LEN];
+    if (json_member(body, len, "data", &v, &vlen, &str) != IOTSEC_OK || !str ||
+        b64url_decode(v, vlen, buf, sizeof(buf), &n) != IOTSEC_OK)
+        return IOTSEC_ERR_INVALID;
+    int rc = group_member_join(m, buf, n);
+    secure_wipe(buf, sizeof(buf));
+    return rc;
 }

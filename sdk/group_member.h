@@ -4,7 +4,10 @@
  *
  * Every refusal has its own error (crypto/group_wire.h enum group_err): unsigned, forged,
  * replayed, stale epoch, future epoch (fetch the current path keys: group_member_join again),
- * wrong group, truncated, malformed. A refused message or rekey changes nothing. */
+ * wrong group, truncated, malformed; for a batch-signed message (alg 2) a leaf or path that
+ * does not lead to its root (BAD_PATH) or a root not signed by the network (BAD_ROOT_SIG).
+ * A refused message or rekey changes nothing. A verified batch root is cached, so the other
+ * messages of its batch cost a few hashes and no signature verification. */
 #ifndef IOTSEC_SDK_GROUP_MEMBER_H
 #define IOTSEC_SDK_GROUP_MEMBER_H
 
@@ -35,6 +38,7 @@ struct group_member {
         uint64_t max_seq; /* highest accepted */
         uint64_t window;  /* bit i: max_seq - i accepted */
     } replay[GROUP_MEMBER_SENDERS];
+    struct group_root_cache roots; /* batch roots verified lately (alg 2): 392 bytes */
 };
 
 /* Sets up the member for group ref with its member key (group_member_key over its KAUSF or
@@ -58,6 +62,15 @@ int group_member_receive(struct group_member *m, const uint8_t *in, size_t len, 
 /* The member's proof over the network's challenge (group_proof_check verifies it). */
 int group_member_prove(const struct group_member *m, const uint8_t *challenge, size_t challenge_len,
                        uint8_t mac[32]);
+
+/* A sleepy (PSM/eDRX) device's catch-up after missed rekeys: one fetch of its current path
+ * keys on the device face (POST /device/v1/group-keys, docs/group.md). The request body at
+ * unix time now, authenticated by the member key (JSON into out, NUL-terminated). */
+int group_member_fetch_request(const struct group_member *m, const char *supi, int64_t now,
+                               char *out, size_t cap);
+/* Applies the 200 answer's body ({"data": base64url path-key delivery}) like
+ * group_member_join: IOTSEC_ERR_INVALID for a body without one. */
+int group_member_fetch_apply(struct group_member *m, const char *body, size_t len);
 
 void group_member_wipe(struct group_member *m);
 

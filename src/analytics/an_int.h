@@ -2,6 +2,7 @@
 #ifndef IOTSEC_ANALYTICS_INT_H
 #define IOTSEC_ANALYTICS_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -32,14 +33,16 @@ static inline uint64_t an_hash_addr(const struct an_addr *a, uint64_t seed)
 
 /* ---- Per-device state ------------------------------------------------------------------- */
 
-#define AN_DST_HLL_P  6 /* 64 registers: +-13% on distinct destinations, enough for a rule */
-#define AN_PORT_HLL_P 4 /* 16 registers: +-26%, ports only tell a scan from a service */
-#define AN_KNOWN_BITS 256
-#define AN_SUSPECTS   2
+#define AN_DST_HLL_P   6 /* 64 registers: +-13% on distinct destinations, enough for a rule */
+#define AN_PORT_HLL_P  4 /* 16 registers: +-26%, ports only tell a scan from a service */
+#define AN_KNOWN_BITS  256
+#define AN_SUSPECTS    2
 #define AN_LEARNT_BITS 256
 
-/* What one device did in the open window; zeroed when the window closes. The fields a
- * record touches come first, so that counting a record touches few cache lines. */
+/* What one device did in the open window; zeroed when the window closes. Everything a flow
+ * record touches, with the device's own per-record fields, fits the first three cache lines
+ * of struct an_device: at a million devices every record's device is a miss, and the lines
+ * it needs are what ingestion costs. */
 struct an_window {
     uint32_t flows_out, flows_in;
     uint32_t pkts_out, pkts_in;   /* saturating */
@@ -57,39 +60,52 @@ struct an_window {
     uint32_t top_hash;  /* the majority destination so far (Misra-Gries, one counter) */
     uint32_t top_count; /* its counter */
     uint32_t top_flows; /* flows to top_hash since it became the candidate */
-    uint32_t fail_hash; /* the last destination whose opening failed */
+    uint32_t fail_hash; /* the last destination whose opening failed or that was outside the
+                         * MUD (its raw address is in the cold part: struct an_cold) */
     uint16_t top_port, fail_port;
     uint8_t top_proto, fail_proto;
     uint8_t rlf, pingpong, wakeups; /* signalling (saturating): radio link failures, returns
-                                      * to the cell before last, registrations + service
-                                      * requests */
-    struct an_addr top_dst;  /* raw, for the finding; wiped at close */
-    struct an_addr fail_dst; /* raw, for the finding: the last destination whose opening
-                              * failed or that was outside the MUD; wiped at close */
+                                     * to the cell before last, registrations + service
+                                     * requests */
+    struct an_addr top_dst;         /* raw, for the finding; wiped at close */
     uint8_t hll_dst[HLL_BYTES(AN_DST_HLL_P)];
     uint8_t hll_port[HLL_BYTES(AN_PORT_HLL_P)];
 };
 
+/* 256 bytes, cache-line aligned (a 2 MiB chunk holds 8192): lines 0-2 (the window and the fields
+ * every record reads) are what a record costs; line 3 (learnt, the baseline, the alarm bookkeeping)
+ * is read by a record only while learning or for a device without a MUD, and at the window's close.
+ */
 struct an_device {
     struct an_window win;
     int32_t window;                   /* relative index of the window `win` holds; -1 none */
+    uint16_t group;                   /* index into the engine's groups (< AN_MAX_GROUPS) */
+    uint16_t learned;                 /* windows learnt into the baseline (saturating) */
+    uint16_t active;                  /* bit per enum an_exception: alarm up */
+    uint8_t known_n;                  /* destinations added to `known` since it was cleared */
+    uint8_t raise_streak;             /* windows in a row at a rule's high mark */
     uint32_t suspect[AN_SUSPECTS];    /* keyed hashes of destinations a rule named */
     uint8_t known[AN_KNOWN_BITS / 8]; /* Bloom filter of destinations seen (k = 2) */
-    uint8_t learnt[AN_LEARNT_BITS / 8]; /* answered destinations (addresses and DNS names)
-                                         * of the learning period; frozen after it */
+    uint16_t cell[2];                 /* keyed 16-bit hashes of the last two cells: a
+                                       * collision only hides one ping-pong in 65536 */
+    /* line 3 */
+    uint8_t learnt[AN_LEARNT_BITS / 8]
+        __attribute__((aligned(64))); /* answered destinations
+                                       * (addresses and DNS names) of the learning period;
+                                       * frozen after it */
     float med_flows, mad_flows;       /* the baseline: robust EWMA of flows per window */
     float med_dst, mad_dst;           /* ... and of distinct destinations */
     uint32_t quiet;                   /* 3 bits per exception: windows without evidence */
-    uint32_t group;                   /* index into the engine's groups */
-    uint16_t learned;                 /* windows learnt into the baseline (saturating) */
-    uint16_t active;                  /* bit per enum an_exception: alarm up */
     uint16_t med_wake;                /* EWMA of wake-ups per window, 8.8 fixed point */
-    uint16_t cell[2];                 /* keyed 16-bit hashes of the last two cells: a
-                                       * collision only hides one ping-pong in 65536 */
-    uint8_t raise_streak;             /* windows in a row at a rule's high mark */
-    uint8_t known_n;                  /* destinations added to `known` since it was cleared */
     uint8_t last_level[AN_EXC_COUNT]; /* for the trend */
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct an_device) == 256, "an_device: four cache lines");
+
+/* What a record rarely touches, apart so that it costs no line of the hot part: the
+ * pseudonym (findings, lookups by pseudonym) and the raw address behind fail_hash. */
+struct an_cold {
     uint8_t pseudonym[16];
+    struct an_addr fail_dst; /* raw, for the finding; wiped at close */
 };
 
 /* ---- Window features, as the detectors see them ------------------------------------------- */
@@ -110,7 +126,7 @@ void an_features_compute(const struct an_device *d, struct an_features *out);
  * far end. Checks the flow against the group's MUD, learns during the learning period. */
 void an_features_add(struct an_engine *e, uint32_t idx, const struct an_flow *f, bool outbound,
                      uint64_t far_hash);
-void an_features_reset(struct an_device *d);
+void an_features_reset(struct an_engine *e, uint32_t idx);
 
 /* ---- Detectors ---------------------------------------------------------------------------- */
 
@@ -147,8 +163,8 @@ struct an_group {
     uint32_t members;
     uint32_t hist[33]; /* flows in [2^(i-1), 2^i) for i >= 1; 0 flows in bucket 0 */
     uint32_t active;
-    uint32_t median; /* of the last closed window; 0 = not enough members */
-    uint8_t *known;  /* Bloom filter of destinations any member has seen */
+    uint32_t median;       /* of the last closed window; 0 = not enough members */
+    uint8_t *known;        /* Bloom filter of destinations any member has seen */
     struct an_mud_rt *mud; /* the group's MUD, compiled (engine_mud.c); NULL: none */
     /* fleet conditions (detect_outage.c): members whose openings failed this window */
     uint32_t fail_members, fail_key, fail_votes;
@@ -204,7 +220,7 @@ void an_mud_free_all(struct an_engine *e);
 bool an_addr_is_discovery(const struct an_addr *a);
 
 /* Fleet conditions (detect_outage.c): most of a group failing at once is an outage. */
-void an_outage_tally(struct an_group *g, const struct an_device *d);
+void an_outage_tally(struct an_group *g, const struct an_device *d, const struct an_cold *cold);
 void an_outage_close(struct an_engine *e, struct an_group *g);
 
 /* Fleet correlation: destinations many devices converge on in one window. */
@@ -224,7 +240,7 @@ void an_pseudonym_with(const struct hmac_sha256 *key, const char *identity, uint
 
 /* ---- The engine's tables (devices.c) and its window clock (engine.c, window.c) ---------- */
 
-#define AN_CHUNK_SHIFT 12 /* devices are allocated 4096 at a time: no doubling slack */
+#define AN_CHUNK_SHIFT 13 /* devices are allocated 8192 at a time (2 MiB: one huge page) */
 #define AN_MAX_GROUPS  4096
 
 struct an_bind {
@@ -239,6 +255,7 @@ struct an_engine {
     struct hmac_sha256 key, prev_key;
     bool has_prev;
     struct an_device **chunks;
+    struct an_cold **cold; /* the same chunking */
     uint32_t nchunks, ndev;
     uint32_t *pidx; /* pseudonym -> device index + 1 (open addressing) */
     uint32_t pcap, pused;
@@ -250,6 +267,7 @@ struct an_engine {
     int32_t cur;  /* the open window, relative; -1 before the first record */
     uint32_t *touched, ntouched, ctouched; /* devices with flows in the open window */
     uint32_t *alarmed, nalarmed, calarmed; /* devices with an alarm up */
+    uint32_t learners; /* active devices without a MUD at the last close (prefetch hint) */
     struct an_fleet *fleet;
     struct an_dns_cache dns;
     an_finding_cb on_finding;
@@ -264,6 +282,14 @@ static inline struct an_device *an_dev(const struct an_engine *e, uint32_t idx)
     return &e->chunks[idx >> AN_CHUNK_SHIFT][idx & ((1u << AN_CHUNK_SHIFT) - 1)];
 }
 
+static inline struct an_cold *an_cold(const struct an_engine *e, uint32_t idx)
+{
+    return &e->cold[idx >> AN_CHUNK_SHIFT][idx & ((1u << AN_CHUNK_SHIFT) - 1)];
+}
+
+/* Per-record lines of struct an_device: the window and the device's per-record fields. */
+#define AN_DEV_HOT_BYTES offsetof(struct an_device, learnt)
+
 /* The device with this pseudonym, created (in group index gi) if new. */
 int an_dev_get(struct an_engine *e, const uint8_t pseud[16], uint32_t gi, uint32_t *idx);
 /* Looks a pseudonym up: the index, or UINT32_MAX. */
@@ -277,6 +303,11 @@ uint32_t an_bind_get(const struct an_engine *e, const struct an_addr *ue);
 int an_bind_del(struct an_engine *e, const struct an_addr *ue);
 void an_tables_free(struct an_engine *e);
 int an_list_push(uint32_t **list, uint32_t *n, uint32_t *cap, uint32_t v);
+/* Zeroed memory for a table read at random per record (devices, bindings, DNS answers): from
+ * 2 MiB on, aligned and advised onto transparent huge pages, because at a million devices
+ * every record would otherwise also miss the TLB (a two-dimensional page walk under a
+ * hypervisor). Freed with free(). */
+void *an_table_alloc(size_t n, size_t size);
 
 /* Closes the open window: runs the detectors, reports, resets the windows' state. */
 void an_window_close(struct an_engine *e);

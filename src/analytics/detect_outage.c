@@ -14,7 +14,7 @@
 
 #include "analytics/an_int.h"
 
-void an_outage_tally(struct an_group *g, const struct an_device *d)
+void an_outage_tally(struct an_group *g, const struct an_device *d, const struct an_cold *cold)
 {
     const struct an_window *w = &d->win;
     if (w->tcp_failed == 0)
@@ -23,7 +23,7 @@ void an_outage_tally(struct an_group *g, const struct an_device *d)
     if (g->fail_votes == 0 || g->fail_key == w->fail_key) {
         if (g->fail_votes == 0 || g->fail_key != w->fail_key) {
             g->fail_key = w->fail_key;
-            g->fail_dst = w->fail_dst;
+            g->fail_dst = cold->fail_dst;
             g->fail_port = w->fail_port;
         }
         g->fail_votes++;

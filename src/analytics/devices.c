@@ -4,9 +4,27 @@
  * tombstones that the next resize sweeps. Every table has a limit; past it, BUSY. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "analytics/an_int.h"
 #include "base/err.h"
+
+void *an_table_alloc(size_t n, size_t size)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (size != 0 && n > SIZE_MAX / size)
+        return NULL;
+    size_t bytes = n * size;
+    if (bytes < huge)
+        return calloc(n, size);
+    size_t whole = (bytes + huge - 1) & ~(huge - 1);
+    void *p = aligned_alloc(huge, whole);
+    if (p == NULL)
+        return NULL;
+    (void)madvise(p, whole, MADV_HUGEPAGE); /* advice only: 4 KiB pages still work */
+    memset(p, 0, bytes);
+    return p;
+}
 
 static uint32_t pseud_slot(const uint8_t p[16], uint32_t cap)
 {
@@ -18,11 +36,11 @@ static uint32_t pseud_slot(const uint8_t p[16], uint32_t cap)
 static int pidx_grow(struct an_engine *e)
 {
     uint32_t cap = e->pcap ? e->pcap * 2 : 1024;
-    uint32_t *n = calloc(cap, sizeof(*n));
+    uint32_t *n = an_table_alloc(cap, sizeof(*n));
     if (n == NULL)
         return IOTSEC_ERR_NOMEM;
     for (uint32_t i = 0; i < e->ndev; i++) {
-        uint32_t s = pseud_slot(an_dev(e, i)->pseudonym, cap);
+        uint32_t s = pseud_slot(an_cold(e, i)->pseudonym, cap);
         while (n[s] != 0)
             s = (s + 1) & (cap - 1);
         n[s] = i + 1;
@@ -39,14 +57,14 @@ uint32_t an_dev_find(const struct an_engine *e, const uint8_t pseud[16])
     if (e->pcap == 0)
         return UINT32_MAX;
     for (uint32_t s = pseud_slot(pseud, e->pcap); e->pidx[s] != 0; s = (s + 1) & (e->pcap - 1))
-        if (e->pidx[s] != AN_TOMB && !memcmp(an_dev(e, e->pidx[s] - 1)->pseudonym, pseud, 16))
+        if (e->pidx[s] != AN_TOMB && !memcmp(an_cold(e, e->pidx[s] - 1)->pseudonym, pseud, 16))
             return e->pidx[s] - 1;
     return UINT32_MAX;
 }
 
 static void pidx_insert(struct an_engine *e, uint32_t idx)
 {
-    uint32_t s = pseud_slot(an_dev(e, idx)->pseudonym, e->pcap);
+    uint32_t s = pseud_slot(an_cold(e, idx)->pseudonym, e->pcap);
     while (e->pidx[s] != 0 && e->pidx[s] != AN_TOMB)
         s = (s + 1) & (e->pcap - 1);
     if (e->pidx[s] == 0)
@@ -71,15 +89,24 @@ int an_dev_get(struct an_engine *e, const uint8_t pseud[16], uint32_t gi, uint32
         if (c == NULL)
             return IOTSEC_ERR_NOMEM;
         e->chunks = c;
-        c[chunk] = calloc((size_t)1 << AN_CHUNK_SHIFT, sizeof(struct an_device));
-        if (c[chunk] == NULL)
+        struct an_cold **k = realloc(e->cold, (chunk + 1) * sizeof(*k));
+        if (k == NULL)
             return IOTSEC_ERR_NOMEM;
+        e->cold = k;
+        /* Cache-line aligned: a device is exactly its four lines. */
+        c[chunk] = an_table_alloc((size_t)1 << AN_CHUNK_SHIFT, sizeof(struct an_device));
+        k[chunk] = calloc((size_t)1 << AN_CHUNK_SHIFT, sizeof(struct an_cold));
+        if (c[chunk] == NULL || k[chunk] == NULL) {
+            free(c[chunk]);
+            free(k[chunk]);
+            return IOTSEC_ERR_NOMEM;
+        }
         e->nchunks = chunk + 1;
     }
     struct an_device *d = an_dev(e, e->ndev);
     memset(d, 0, sizeof(*d));
-    memcpy(d->pseudonym, pseud, 16);
-    d->group = gi;
+    memcpy(an_cold(e, e->ndev)->pseudonym, pseud, 16);
+    d->group = (uint16_t)gi;
     d->window = -1;
     *idx = e->ndev++;
     pidx_insert(e, *idx);
@@ -88,7 +115,7 @@ int an_dev_get(struct an_engine *e, const uint8_t pseud[16], uint32_t gi, uint32
 
 int an_dev_rename(struct an_engine *e, uint32_t idx, const uint8_t pseud[16])
 {
-    struct an_device *d = an_dev(e, idx);
+    struct an_cold *d = an_cold(e, idx);
     for (uint32_t s = pseud_slot(d->pseudonym, e->pcap); e->pidx[s] != 0;
          s = (s + 1) & (e->pcap - 1))
         if (e->pidx[s] == idx + 1) {
@@ -150,7 +177,7 @@ uint32_t an_bind_get(const struct an_engine *e, const struct an_addr *ue)
 static int bind_grow(struct an_engine *e)
 {
     uint32_t cap = e->blive * 4 >= e->bcap ? (e->bcap ? e->bcap * 2 : 1024) : e->bcap;
-    struct an_bind *n = calloc(cap, sizeof(*n)), *old = e->binds;
+    struct an_bind *n = an_table_alloc(cap, sizeof(*n)), *old = e->binds;
     uint32_t oldcap = e->bcap;
     if (n == NULL)
         return IOTSEC_ERR_NOMEM;
@@ -221,9 +248,12 @@ int an_list_push(uint32_t **list, uint32_t *n, uint32_t *cap, uint32_t v)
 
 void an_tables_free(struct an_engine *e)
 {
-    for (uint32_t i = 0; i < e->nchunks; i++)
+    for (uint32_t i = 0; i < e->nchunks; i++) {
         free(e->chunks[i]);
+        free(e->cold[i]);
+    }
     free(e->chunks);
+    free(e->cold);
     free(e->pidx);
     free(e->binds);
     for (uint32_t i = 0; i < e->ngroups; i++)

@@ -51,6 +51,7 @@ struct an_engine *an_engine_new(const struct an_config *c, const void *key, size
         return NULL;
     e->cfg = *c;
     e->cur = -1;
+    e->learners = 1; /* unknown until a window closes: fetch the whole state */
     uint32_t g0;
     if (crypto_random(&e->seed, sizeof(e->seed)) != IOTSEC_OK ||
         (e->fleet = an_fleet_new()) == NULL || an_group_get(e, 0, &g0) != IOTSEC_OK) {
@@ -119,7 +120,7 @@ int an_engine_bind(struct an_engine *e, const struct an_addr *ue, const char *id
     }
     if (idx == UINT32_MAX && (rc = an_dev_get(e, p, gi, &idx)) != IOTSEC_OK)
         return rc;
-    an_dev(e, idx)->group = gi;
+    an_dev(e, idx)->group = (uint16_t)gi;
     return an_bind_put(e, ue, idx);
 }
 
@@ -282,8 +283,12 @@ static void prefetch_device(const struct an_engine *e, const struct an_flow *f)
     uint32_t idx = an_bind_get(e, &f->orig);
     if (idx == UINT32_MAX)
         return;
+    /* The lines a record touches: the learnt line only if some device has no MUD (its
+     * records read it, learning or after); e->learners counts those active in the last
+     * window. A wrong guess costs a miss, never a result. */
     const char *d = (const char *)an_dev(e, idx);
-    for (size_t off = 0; off < sizeof(struct an_device); off += 64)
+    size_t lines = e->learners ? sizeof(struct an_device) : AN_DEV_HOT_BYTES;
+    for (size_t off = 0; off < lines; off += 64)
         __builtin_prefetch(d + off, 1);
     if (e->dns.used) /* the MUD check looks the far end's name up */
         __builtin_prefetch(
@@ -319,7 +324,7 @@ void an_engine_flush(struct an_engine *e)
 
 size_t an_device_state_size(void)
 {
-    return sizeof(struct an_device);
+    return sizeof(struct an_device) + sizeof(struct an_cold);
 }
 
 void an_engine_stats(const struct an_engine *e, struct an_stats *out)
@@ -331,9 +336,9 @@ void an_engine_stats(const struct an_engine *e, struct an_stats *out)
     out->findings = e->findings;
     out->devices = e->ndev;
     out->groups = e->ngroups;
-    out->state_bytes =
-        (size_t)e->nchunks * ((size_t)1 << AN_CHUNK_SHIFT) * sizeof(struct an_device) +
-        (size_t)e->pcap * sizeof(uint32_t) + (size_t)e->nchunks * sizeof(void *);
+    out->state_bytes = (size_t)e->nchunks * ((size_t)1 << AN_CHUNK_SHIFT) *
+                           (sizeof(struct an_device) + sizeof(struct an_cold)) +
+                       (size_t)e->pcap * sizeof(uint32_t) + (size_t)e->nchunks * 2 * sizeof(void *);
     out->binding_bytes = (size_t)e->bcap * sizeof(struct an_bind);
     out->fleet_bytes = an_fleet_bytes(e->fleet) + (size_t)e->gcap * sizeof(struct an_group);
     for (uint32_t i = 0; i < e->ngroups; i++)
@@ -347,6 +352,6 @@ int an_engine_device_pseudonym(const struct an_engine *e, uint32_t device, uint8
 {
     if (device >= e->ndev)
         return IOTSEC_ERR_NOTFOUND;
-    memcpy(out, an_dev(e, device)->pseudonym, 16);
+    memcpy(out, an_cold(e, device)->pseudonym, 16);
     return IOTSEC_OK;
 }

@@ -54,7 +54,7 @@ uint32_t an_dns_lookup(const struct an_engine *e, uint32_t dev, uint32_t addr, d
 /* Rebuilds at cap, dropping answers expired at `now`. */
 static int dns_rebuild(struct an_dns_cache *c, uint32_t cap, double now)
 {
-    struct an_dns_slot *n = calloc(cap, sizeof(*n));
+    struct an_dns_slot *n = an_table_alloc(cap, sizeof(*n));
     if (n == NULL)
         return IOTSEC_ERR_NOMEM;
     uint32_t used = 0;

@@ -152,7 +152,7 @@ void an_features_add(struct an_engine *e, uint32_t idx, const struct an_flow *f,
     if (g->mud && !expl) {
         inc16(&w->mud_out);
         w->fail_hash = h;
-        w->fail_dst = f->resp;
+        an_cold(e, idx)->fail_dst = f->resp;
         w->fail_port = f->resp_port;
         w->fail_proto = f->proto;
     }
@@ -164,7 +164,7 @@ void an_features_add(struct an_engine *e, uint32_t idx, const struct an_flow *f,
                 inc16(&w->fail_expl);
             w->fail_hash = h;
             w->fail_key = name ? name : h;
-            w->fail_dst = f->resp;
+            an_cold(e, idx)->fail_dst = f->resp;
             w->fail_port = f->resp_port;
             w->fail_proto = AN_PROTO_TCP;
         }
@@ -207,9 +207,13 @@ void an_features_compute(const struct an_device *d, struct an_features *out)
     out->mud_out = w->mud_out;
 }
 
-void an_features_reset(struct an_device *d)
+void an_features_reset(struct an_engine *e, uint32_t idx)
 {
-    /* memset, not field by field: the raw destinations must not outlive the window. */
+    struct an_device *d = an_dev(e, idx);
+    /* memset, not field by field: the raw destinations must not outlive the window. The
+     * cold one was written only with fail_hash (never 0 then): its line is read only then. */
+    if (d->win.fail_hash)
+        memset(&an_cold(e, idx)->fail_dst, 0, sizeof(struct an_addr));
     memset(&d->win, 0, sizeof(d->win));
     d->window = -1;
 }

@@ -78,13 +78,15 @@ static void fill_evidence(const struct an_engine *e, const struct an_device *d,
     ev->mud = e->groups[d->group].mud != NULL;
 }
 
-static void emit(struct an_engine *e, const struct an_device *d, const struct an_verdict *v,
+static void emit(struct an_engine *e, uint32_t idx, const struct an_verdict *v,
                  const struct an_features *ft, uint16_t all, enum an_exception x)
 {
+    const struct an_device *d = an_dev(e, idx);
+    const struct an_cold *cold = an_cold(e, idx);
     const struct an_window *w = &d->win;
     struct an_finding f;
     memset(&f, 0, sizeof(f));
-    memcpy(f.device, d->pseudonym, 16);
+    memcpy(f.device, cold->pseudonym, 16);
     f.window = e->base + e->cur;
     f.window_s = e->cfg.window_s;
     f.exc = x;
@@ -101,8 +103,9 @@ static void emit(struct an_engine *e, const struct an_device *d, const struct an
     static const struct an_addr zero;
     if (v->want_addr[x] == 1 && memcmp(&w->top_dst, &zero, sizeof(zero))) {
         f.has_addr = true, f.addr = w->top_dst, f.port = w->top_port, f.proto = w->top_proto;
-    } else if (v->want_addr[x] == 2 && memcmp(&w->fail_dst, &zero, sizeof(zero))) {
-        f.has_addr = true, f.addr = w->fail_dst, f.port = w->fail_port, f.proto = w->fail_proto;
+    } else if (v->want_addr[x] == 2 && w->fail_hash &&
+               memcmp(&cold->fail_dst, &zero, sizeof(zero))) {
+        f.has_addr = true, f.addr = cold->fail_dst, f.port = w->fail_port, f.proto = w->fail_proto;
     }
     f.freq = (double)(w->flows_out + w->flows_in) / e->cfg.window_s;
     f.vol = (uint64_t)w->bytes_out + w->bytes_in;
@@ -160,7 +163,7 @@ static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **al
             all |= v.ev[x];
     for (int x = 0; x < AN_EXC_COUNT; x++)
         if (d->active >> x & 1)
-            emit(e, d, &v, &ft, all, (enum an_exception)x);
+            emit(e, idx, &v, &ft, all, (enum an_exception)x);
     if (touched && e->on_window)
         e->on_window(e->cb_arg, idx, e->base + e->cur, d->active != 0);
     if (touched && d->active == 0) {
@@ -171,7 +174,7 @@ static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **al
         d->last_level[x] = (d->active >> x & 1) ? (v.level[x] ? v.level[x] : 1) : 0;
     if (d->active)
         an_list_push(alarmed, n, cap, idx); /* on NOMEM the alarm clears early: no crash */
-    an_features_reset(d);
+    an_features_reset(e, idx);
 }
 
 void an_window_close(struct an_engine *e)
@@ -179,11 +182,14 @@ void an_window_close(struct an_engine *e)
     const struct an_config *c = &e->cfg;
     for (uint32_t i = 0; i < e->ntouched; i++) {
         struct an_device *d = an_dev(e, e->touched[i]);
-        if (i + 8 < e->ntouched)
-            __builtin_prefetch(an_dev(e, e->touched[i + 8]));
+        if (i + 8 < e->ntouched) { /* the window's counters: lines 0 and 1 */
+            const char *p = (const char *)an_dev(e, e->touched[i + 8]);
+            __builtin_prefetch(p);
+            __builtin_prefetch(p + 64);
+        }
         if (d->group != 0) {
             an_peers_tally(&e->groups[d->group], d->win.flows_out);
-            an_outage_tally(&e->groups[d->group], d);
+            an_outage_tally(&e->groups[d->group], d, an_cold(e, e->touched[i]));
         }
         if (votes(c, &d->win))
             an_fleet_tally(e->fleet, d->win.top_hash, &d->win.top_dst);
@@ -194,7 +200,7 @@ void an_window_close(struct an_engine *e)
     }
     an_fleet_close(c, e->fleet);
 
-    uint32_t *alarmed = NULL, n = 0, cap = 0;
+    uint32_t *alarmed = NULL, n = 0, cap = 0, learners = 0;
     /* Devices with an alarm up but silent this window first: a touched one still has
      * window == cur here, and is judged with the touched below. */
     for (uint32_t i = 0; i < e->nalarmed; i++)
@@ -207,7 +213,9 @@ void an_window_close(struct an_engine *e)
                 __builtin_prefetch(p + off, 1);
         }
         judge(e, e->touched[i], true, &alarmed, &n, &cap);
+        learners += e->groups[an_dev(e, e->touched[i])->group].mud == NULL;
     }
+    e->learners = learners;
     free(e->alarmed);
     e->alarmed = alarmed;
     e->nalarmed = n;

@@ -4,6 +4,7 @@
 #include "base/err.h"
 #include "crypto/ct.h"
 #include "crypto/group_aead.h"
+#include "crypto/group_batch.h"
 #include "crypto/group_wire.h"
 #include "crypto/hmac_sha256.h"
 
@@ -32,6 +33,10 @@ const char *group_strerror(int err)
         return "not a member of the group";
     case GROUP_ERR_TOO_LARGE:
         return "group payload too large";
+    case GROUP_ERR_BAD_PATH:
+        return "batch path does not lead to the root of the group message";
+    case GROUP_ERR_BAD_ROOT_SIG:
+        return "batch root of the group message not signed by the network";
     default:
         return iotsec_strerror(err);
     }
@@ -57,15 +62,20 @@ static void make_nonce(const struct group_msg_hdr *h, uint8_t nonce[GROUP_NONCE_
         nonce[4 + i] = (uint8_t)(h->seq >> (56 - 8 * i));
 }
 
-int group_msg_protect(const struct group_msg_hdr *h, const uint8_t traffic_key[GROUP_KEY_LEN],
-                      const struct prov_sign_key *sk, const uint8_t *pt, size_t pt_len,
-                      uint8_t *out, size_t out_max, size_t *out_len)
+static bool alg_known(uint8_t alg)
+{
+    return alg == GROUP_ALG_AES128GCM_ED25519 || alg == GROUP_ALG_AES128GCM_ED25519_BATCH;
+}
+
+int group_msg_seal(const struct group_msg_hdr *h, const uint8_t traffic_key[GROUP_KEY_LEN],
+                   const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_max,
+                   size_t *sealed_len)
 {
     if (pt_len > GROUP_MAX_PAYLOAD)
         return GROUP_ERR_TOO_LARGE;
-    if (h->alg != GROUP_ALG_AES128GCM_ED25519 || (h->flags & ~GROUP_FLAG_CONFIDENTIAL) != 0)
+    if (!alg_known(h->alg) || (h->flags & ~GROUP_FLAG_CONFIDENTIAL) != 0)
         return GROUP_ERR_UNSUPPORTED;
-    size_t total = group_msg_len(pt_len);
+    size_t total = GROUP_MSG_HDR_LEN + pt_len + GROUP_TAG_LEN;
     if (out_max < total)
         return IOTSEC_ERR_INVALID;
     uint8_t nonce[GROUP_NONCE_LEN];
@@ -95,13 +105,47 @@ int group_msg_protect(const struct group_msg_hdr *h, const uint8_t traffic_key[G
         rc = group_gcm_seal(GROUP_AEAD_AES128_GCM, traffic_key, nonce, out,
                             GROUP_MSG_HDR_LEN + pt_len, NULL, 0, none, tag);
     }
-    if (rc != IOTSEC_OK)
-        return rc;
-    size_t signed_len = GROUP_MSG_HDR_LEN + pt_len + GROUP_TAG_LEN;
-    if ((rc = prov_ed25519_sign(sk, out, signed_len, out + signed_len)) != IOTSEC_OK)
-        return rc;
-    *out_len = total;
-    return IOTSEC_OK;
+    if (rc == IOTSEC_OK)
+        *sealed_len = total;
+    return rc;
+}
+
+int group_msg_protect(const struct group_msg_hdr *h, const uint8_t traffic_key[GROUP_KEY_LEN],
+                      const struct prov_sign_key *sk, const uint8_t *pt, size_t pt_len,
+                      uint8_t *out, size_t out_max, size_t *out_len)
+{
+    if (pt_len > GROUP_MAX_PAYLOAD)
+        return GROUP_ERR_TOO_LARGE;
+    if (h->alg != GROUP_ALG_AES128GCM_ED25519)
+        return GROUP_ERR_UNSUPPORTED; /* a batch is signed by group_batch_sign */
+    if (out_max < group_msg_len(pt_len))
+        return IOTSEC_ERR_INVALID;
+    size_t signed_len;
+    int rc = group_msg_seal(h, traffic_key, pt, pt_len, out, out_max, &signed_len);
+    if (rc == IOTSEC_OK)
+        rc = prov_ed25519_sign(sk, out, signed_len, out + signed_len);
+    if (rc == IOTSEC_OK)
+        *out_len = signed_len + GROUP_SIG_LEN;
+    return rc;
+}
+
+/* The batch trailer after the tag: count, index, root, path, signature. */
+static int parse_batch(struct prov_reader *r, struct group_msg_view *v)
+{
+    v->batch_count = prov_get_u16(r);
+    v->batch_index = prov_get_u16(r);
+    v->root = prov_get(r, GROUP_HASH_LEN);
+    v->path_len = prov_get_u8(r);
+    if (r->bad)
+        return GROUP_ERR_TRUNCATED;
+    if (v->batch_count == 0 || v->batch_count > GROUP_BATCH_MAX ||
+        v->batch_index >= v->batch_count || v->path_len > GROUP_BATCH_PATH_MAX)
+        return GROUP_ERR_MALFORMED;
+    v->path = prov_get(r, (size_t)v->path_len * GROUP_HASH_LEN);
+    v->sig = prov_get(r, GROUP_SIG_LEN);
+    if (r->bad)
+        return GROUP_ERR_TRUNCATED;
+    return r->left == 0 ? IOTSEC_OK : GROUP_ERR_MALFORMED;
 }
 
 int group_msg_parse(const uint8_t *in, size_t len, struct group_msg_view *v)
@@ -122,7 +166,7 @@ int group_msg_parse(const uint8_t *in, size_t len, struct group_msg_view *v)
         return GROUP_ERR_TRUNCATED;
     if (version != GROUP_WIRE_VERSION || type != GROUP_T_MSG)
         return GROUP_ERR_MALFORMED;
-    if (v->h.alg != GROUP_ALG_AES128GCM_ED25519 || (v->h.flags & ~GROUP_FLAG_CONFIDENTIAL) != 0)
+    if (!alg_known(v->h.alg) || (v->h.flags & ~GROUP_FLAG_CONFIDENTIAL) != 0)
         return GROUP_ERR_UNSUPPORTED;
     if (body_len > GROUP_MAX_PAYLOAD)
         return GROUP_ERR_TOO_LARGE;
@@ -139,6 +183,8 @@ int group_msg_parse(const uint8_t *in, size_t len, struct group_msg_view *v)
     v->signed_len = GROUP_MSG_HDR_LEN + body_len + GROUP_TAG_LEN;
     if (r.left == 0)
         return IOTSEC_OK; /* no signature: the caller says "unsigned" */
+    if (v->h.alg == GROUP_ALG_AES128GCM_ED25519_BATCH)
+        return parse_batch(&r, v);
     v->sig = prov_get(&r, GROUP_SIG_LEN);
     if (r.bad)
         return GROUP_ERR_TRUNCATED;
@@ -155,8 +201,16 @@ static bool all_zero(const uint8_t *p, size_t n)
 
 int group_msg_verify_sig(const struct group_msg_view *v, const uint8_t pub[GROUP_PUB_LEN])
 {
+    return group_msg_verify(v, pub, NULL);
+}
+
+int group_msg_verify(const struct group_msg_view *v, const uint8_t pub[GROUP_PUB_LEN],
+                     struct group_root_cache *cache)
+{
     if (v->sig == NULL || all_zero(v->sig, GROUP_SIG_LEN))
         return GROUP_ERR_UNSIGNED;
+    if (v->h.alg == GROUP_ALG_AES128GCM_ED25519_BATCH)
+        return group_batch_verify(v, pub, cache);
     return prov_ed25519_verify(pub, v->start, v->signed_len, v->sig) == IOTSEC_OK
                ? IOTSEC_OK
                : GROUP_ERR_FORGED;

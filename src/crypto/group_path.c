@@ -123,3 +123,20 @@ int group_member_proof(const uint8_t kgm[GROUP_MKEY_LEN], uint64_t ref, uint32_t
     secure_wipe(fields, sizeof(fields));
     return IOTSEC_OK;
 }
+
+int group_fetch_mac(const uint8_t kgm[GROUP_MKEY_LEN], uint64_t ref, int64_t when, uint8_t mac[32])
+{
+    static const char label[] = "iotsec group fetch";
+    uint8_t fields[16];
+    put_be64(fields, ref);
+    put_be64(fields + 8, (uint64_t)when);
+    struct hmac_sha256 h;
+    struct hmac_sha256_run run;
+    hmac_sha256_init(&h, kgm, GROUP_MKEY_LEN);
+    hmac_sha256_start(&h, &run);
+    hmac_sha256_update(&run, label, sizeof(label) - 1);
+    hmac_sha256_update(&run, fields, sizeof(fields));
+    hmac_sha256_finish(&h, &run, mac);
+    hmac_sha256_wipe(&h);
+    return IOTSEC_OK;
+}

@@ -30,6 +30,7 @@
 #include "group/group_service.h"
 #include "group/group_store.h"
 #include "http/http.h"
+#include "http/query.h"
 #include "location/location.h"
 #include "pin/pin.h"
 #include "policy/policy.h"
@@ -197,7 +198,7 @@ static void handle_hn_keys(struct http_request *req, void *user)
     }
     json_t *keys = json_array();
     aka_hn_keys_list(d->store, list_key, keys);
-    http_respond_json(req, 200, json_pack("{s:o}", "hn_keys", keys));
+    http_respond_json(req, 200, http_list_json("hn_keys", keys));
 }
 
 /* The policy's enforcer: a quarantined device's UE addresses join the nftables set (and
@@ -483,7 +484,8 @@ static int build_group_delivery(struct daemon *d)
     if (d->cfg.notify_ca[0])
         config_path(&d->cfg, d->cfg.notify_ca, ca, sizeof(ca));
     snprintf(root, sizeof(root), "https://%s", d->cfg.northbound_listen);
-    struct group_delivery_config gc = {.nb = d->nb, .ca_file = ca[0] ? ca : NULL, .api_root = root};
+    struct group_delivery_config gc = {
+        .nb = d->nb, .ca_file = ca[0] ? ca : NULL, .api_root = root, .dev = d->dev};
     gc.rules.http_loopback = d->cfg.notify_http_loopback != 0;
     int rc = group_delivery_new(d->groups, &gc, d->adm, &d->gdel);
     if (rc != IOTSEC_OK)

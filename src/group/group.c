@@ -48,6 +48,39 @@ int group_protect(struct group *g, const struct prov_sign_key *sk, uint32_t send
     return rc;
 }
 
+int group_protect_batch(struct group *g, const struct prov_sign_key *sk, struct group_send *m,
+                        uint16_t n)
+{
+    if (n == 0 || n > GROUP_BATCH_MAX)
+        return IOTSEC_ERR_INVALID;
+    for (uint16_t i = 0; i < n; i++)
+        if (m[i].pt_len > GROUP_MAX_PAYLOAD)
+            return GROUP_ERR_TOO_LARGE;
+    struct group_msg_hdr h = {.alg = GROUP_ALG_AES128GCM_ED25519_BATCH,
+                              .flags = g->confidential ? GROUP_FLAG_CONFIDENTIAL : 0,
+                              .ref = g->ref,
+                              .epoch = g->tree.epoch};
+    uint8_t key[GROUP_KEY_LEN];
+    int rc = group_tree_traffic_key(&g->tree, key, &h.key_id);
+    struct group_batch_item items[GROUP_BATCH_MAX];
+    for (uint16_t i = 0; rc == IOTSEC_OK && i < n; i++) {
+        uint32_t slot;
+        if ((rc = group_sender_slot(g, m[i].sender, &slot)) != IOTSEC_OK)
+            break;
+        h.sender = m[i].sender;
+        h.seq = g->senders[slot].next_seq++; /* spent now: never reissued, even on failure */
+        items[i] = (struct group_batch_item){.msg = m[i].out, .cap = m[i].out_max};
+        rc = group_msg_seal(&h, key, m[i].pt, m[i].pt_len, m[i].out, m[i].out_max,
+                            &items[i].sealed_len);
+    }
+    secure_wipe(key, sizeof(key));
+    if (rc == IOTSEC_OK)
+        rc = group_batch_sign(sk, items, n);
+    for (uint16_t i = 0; rc == IOTSEC_OK && i < n; i++)
+        m[i].out_len = items[i].len;
+    return rc;
+}
+
 int group_proof_check(const struct group *g, const uint8_t kgm[GROUP_MKEY_LEN],
                       const uint8_t *challenge, size_t challenge_len, const uint8_t mac[32])
 {

@@ -99,6 +99,25 @@ uint32_t group_sender_of(const char *af_id);
 int group_protect(struct group *g, const struct prov_sign_key *sk, uint32_t sender,
                   const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_max, size_t *out_len);
 
+/* ---- Batches: one signature for up to GROUP_BATCH_MAX messages (alg 2) ------------------ */
+
+/* One message of a batch: the caller's plaintext and output buffer (out_max >=
+ * group_msg_batch_len(pt_len, i, n), GROUP_MSG_BATCH_OVERHEAD_MAX + pt_len always is). */
+struct group_send {
+    uint32_t sender;
+    const uint8_t *pt;
+    size_t pt_len;
+    uint8_t *out;
+    size_t out_max;
+    size_t out_len; /* set on success */
+};
+
+/* Protects n messages (1..GROUP_BATCH_MAX, any senders) under the current epoch with one
+ * signature over their Merkle root. The errors of group_protect; on any error no message is
+ * valid (sequences already taken stay spent: they are never reissued). */
+int group_protect_batch(struct group *g, const struct prov_sign_key *sk, struct group_send *m,
+                        uint16_t n);
+
 /* Network side of a membership proof: IOTSEC_OK when mac is the member key's proof over the
  * challenge at the current epoch, IOTSEC_ERR_AUTH otherwise (constant-time compare). */
 int group_proof_check(const struct group *g, const uint8_t kgm[GROUP_MKEY_LEN],

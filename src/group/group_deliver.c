@@ -412,6 +412,8 @@ int group_delivery_new(struct group_service *gs, const struct group_delivery_con
         rc = group_nb_routes(d);
     if (rc == IOTSEC_OK && adm != NULL)
         rc = group_delivery_admin_routes(d, adm);
+    if (rc == IOTSEC_OK && cfg->dev != NULL)
+        rc = group_fetch_routes(d, cfg->dev);
     if (rc != IOTSEC_OK) {
         group_delivery_free(d);
         return rc;

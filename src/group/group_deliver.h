@@ -29,6 +29,10 @@ extern const char GROUP_MIGRATION_2[];
 /* A member's delivery endpoint (per subscription: an https URL the operator registered). */
 int group_store_endpoint_set(struct store_conn *c, const char *supi, const char *url);
 int group_store_endpoint_get(struct store_conn *c, const char *supi, char *url, size_t cap);
+/* Endpoints in SUPI order after `after` ("" or NULL: from the first), at most limit. */
+typedef void (*group_endpoint_fn)(const char *supi, const char *url, void *ctx);
+int group_store_endpoints(struct store_conn *c, const char *after, size_t limit,
+                          group_endpoint_fn fn, void *ctx);
 
 /* A group's multicast destination ("239.1.2.3:5000") and the local address of the interface
  * it leaves by ("" for the default route). IOTSEC_ERR_NOTFOUND when it has none. */
@@ -81,6 +85,7 @@ struct group_delivery_config {
     struct outbound_rules rules; /* the lab switch (http to loopback) for endpoints, AFs */
     const char *ca_file;         /* NULL: the system store */
     const char *api_root;        /* "https://host:port" of the northbound face (Location) */
+    struct http_server *dev;     /* the device face (path-key fetch), or NULL */
 };
 
 struct group_delivery;

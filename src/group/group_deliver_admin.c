@@ -3,7 +3,9 @@
  *                                                   checked by the outbound policy (SSRF)
  *   PUT /admin/v1/message-groups/{ext}/multicast    {"dest": "a.b.c.d:port", "iface"?}: the
  *                                                   group's multicast address (224/4) and the
- *                                                   local address of the interface to use */
+ *                                                   local address of the interface to use
+ *   GET /admin/v1/group-endpoints[?after&limit], GET /admin/v1/group-endpoints/{supi},
+ *   GET /admin/v1/message-groups/{ext}/multicast: what was set (read back) */
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "base/err.h"
 #include "crypto/supi.h"
 #include "group/group_deliver_int.h"
+#include "http/query.h"
 #include "subscriber/subscriber.h"
 
 static bool admin_ok(struct http_request *req, struct group_delivery *d)
@@ -116,11 +119,115 @@ static void put_multicast(struct http_request *req, void *user)
     json_decref(o);
 }
 
+/* ---- read back ---------------------------------------------------------------------------- */
+
+static void get_endpoint(struct http_request *req, void *user)
+{
+    struct group_delivery *d = user;
+    if (!admin_ok(req, d))
+        return;
+    const char *supi = http_request_param(req, "supi");
+    struct supi s;
+    if (strlen(supi) >= 64 || supi_parse(supi, &s) != IOTSEC_OK) {
+        http_respond_invalid(req, 400, "INVALID_MSG_FORMAT", "supi", "a SUPI");
+        return;
+    }
+    struct store_conn *c;
+    char url[OUTBOUND_URL_MAX + 1];
+    int rc = store_reader_get(d->store, &c);
+    if (rc == IOTSEC_OK)
+        rc = group_store_endpoint_get(c, supi, url, sizeof(url));
+    if (rc == IOTSEC_OK)
+        http_respond_json(req, 200, json_pack("{s:s, s:s}", "supi", supi, "url", url));
+    else if (rc == IOTSEC_ERR_NOTFOUND)
+        http_respond_problem(req, 404, NULL, "no endpoint for this subscription",
+                             "ENDPOINT_NOT_FOUND", NULL, 0);
+    else
+        http_respond_error(req, rc, "the endpoint could not be read");
+}
+
+struct page {
+    json_t *items;
+    const char *last;
+    char last_buf[64];
+};
+
+static void endpoint_one(const char *supi, const char *url, void *ctx)
+{
+    struct page *p = ctx;
+    json_array_append_new(p->items, json_pack("{s:s, s:s}", "supi", supi, "url", url));
+    snprintf(p->last_buf, sizeof(p->last_buf), "%s", supi);
+    p->last = p->last_buf;
+}
+
+static void list_endpoints(struct http_request *req, void *user)
+{
+    struct group_delivery *d = user;
+    if (!admin_ok(req, d))
+        return;
+    const struct http_qspec spec[] = {HTTP_QSPEC_AFTER_KEY, HTTP_QSPEC_LIMIT};
+    struct http_qval q[2];
+    if (!http_query_parse(req, spec, 2, q))
+        return;
+    size_t limit = http_query_limit(&q[1]);
+    struct page p = {.items = json_array()};
+    struct store_conn *c;
+    int rc = store_reader_get(d->store, &c);
+    if (rc == IOTSEC_OK)
+        rc = group_store_endpoints(c, q[0].set ? q[0].s : "", limit, endpoint_one, &p);
+    if (rc != IOTSEC_OK) {
+        json_decref(p.items);
+        http_respond_error(req, rc, "the endpoints could not be read");
+        return;
+    }
+    http_respond_page(req, "endpoints", p.items, limit, p.last ? json_string(p.last) : NULL);
+}
+
+struct mc_read {
+    const char *ext;
+    char dest[64], iface[64];
+};
+
+static void get_multicast(struct http_request *req, void *user)
+{
+    struct group_delivery *d = user;
+    if (!admin_ok(req, d))
+        return;
+    struct mc_read j = {.ext = http_request_param(req, "ext")};
+    struct group_row g;
+    struct store_conn *c;
+    int rc = store_reader_get(d->store, &c);
+    if (rc == IOTSEC_OK)
+        rc = group_store_find(c, j.ext, &g);
+    if (rc == IOTSEC_ERR_NOTFOUND) {
+        http_respond_problem(req, 404, NULL, "no such group", "GROUP_NOT_FOUND", NULL, 0);
+        return;
+    }
+    if (rc == IOTSEC_OK)
+        rc = group_store_multicast_get(c, g.ref, j.dest, sizeof(j.dest), j.iface, sizeof(j.iface));
+    if (rc == IOTSEC_OK)
+        http_respond_json(req, 200,
+                          json_pack("{s:s, s:s, s:s}", "externalGroupId", j.ext, "dest", j.dest,
+                                    "iface", j.iface));
+    else if (rc == IOTSEC_ERR_NOTFOUND)
+        http_respond_problem(req, 404, NULL, "the group has no multicast address",
+                             "MULTICAST_NOT_SET", NULL, 0);
+    else
+        http_respond_error(req, rc, "the multicast address could not be read");
+}
+
 int group_delivery_admin_routes(struct group_delivery *d, struct http_server *adm)
 {
     int rc = http_server_route(adm, "PUT", "/admin/v1/group-endpoints/{supi}", put_endpoint, d);
     if (rc == IOTSEC_OK)
+        rc = http_server_route(adm, "GET", "/admin/v1/group-endpoints/{supi}", get_endpoint, d);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(adm, "GET", "/admin/v1/group-endpoints", list_endpoints, d);
+    if (rc == IOTSEC_OK)
         rc = http_server_route(adm, "PUT", "/admin/v1/message-groups/{ext}/multicast",
                                put_multicast, d);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(adm, "GET", "/admin/v1/message-groups/{ext}/multicast",
+                               get_multicast, d);
     return rc;
 }

@@ -7,6 +7,8 @@
 
 #include "group/group_deliver.h"
 
+struct send_op;
+
 /* One AF delivery in flight: counted by the engine's done hook; kept in the live list until
  * its last member answered, its counts were saved and the AF was told. */
 struct dlv {
@@ -29,6 +31,9 @@ struct group_delivery {
     struct dlv *live;
     atomic_bool stopping;
     atomic_uint_fast64_t pushed_ok, pushed_failed;
+    /* AF requests waiting for the store job that protects them together (group_nb.c) */
+    struct send_op *sendq, *sendq_tail;
+    bool sendq_job; /* a job is submitted and has not taken the queue yet */
 };
 
 /* The body a member's endpoint receives. malloc'd; *out_len its length. */
@@ -53,5 +58,8 @@ void group_delivery_notify(struct group_delivery *d, const struct dlv *v, bool o
 /* group_deliver_admin.c: PUT /admin/v1/group-endpoints/{supi},
  * PUT /admin/v1/message-groups/{ext}/multicast. */
 int group_delivery_admin_routes(struct group_delivery *d, struct http_server *adm);
+
+/* group_fetch.c: POST /device/v1/group-keys (a sleepy member's catch-up). */
+int group_fetch_routes(struct group_delivery *d, struct http_server *dev);
 
 #endif

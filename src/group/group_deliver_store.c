@@ -78,6 +78,23 @@ int group_store_endpoint_get(struct store_conn *c, const char *supi, char *url, 
     return one_text(c, st, url, cap);
 }
 
+int group_store_endpoints(struct store_conn *c, const char *after, size_t limit,
+                          group_endpoint_fn fn, void *ctx)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(c,
+                        "SELECT supi, url FROM group_endpoints WHERE supi > ?"
+                        " ORDER BY supi LIMIT ?",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, after ? after : "", -1);
+    store_bind_int64(st, 2, (int64_t)limit);
+    while ((rc = store_step(st)) == STORE_ROW)
+        fn(store_col_text(st, 0), store_col_text(st, 1), ctx);
+    return done(c, st, rc);
+}
+
 int group_store_multicast_set(struct store_conn *c, uint64_t ref, const char *dest,
                               const char *iface)
 {

@@ -115,12 +115,15 @@ struct send_op {
     struct group_delivery_row row;
     uint8_t payload[GROUP_MAX_PAYLOAD];
     size_t payload_len;
-    uint8_t msg[GROUP_MAX_PAYLOAD + GROUP_MSG_OVERHEAD];
+    uint8_t msg[GROUP_MAX_PAYLOAD + GROUP_MSG_BATCH_OVERHEAD_MAX];
     size_t msg_len;
     struct group_row g;
     struct target *t;
     size_t nt, cap;
     char mc_dest[64], mc_iface[64];
+    struct send_op *next; /* in the delivery module's send queue */
+    int rc;               /* this request's outcome in its batch's job */
+    bool protected;
 };
 
 static void send_free(struct send_op *op)
@@ -151,21 +154,72 @@ static int add_target(const char *supi, const char *url, uint32_t leaf, bool act
     return IOTSEC_OK;
 }
 
-static int send_run(struct store_conn *c, void *arg)
+/* ---- the send queue: requests that arrive while the writer is busy share one job, and the
+ * messages of one group in it share one signature (alg 2, up to GROUP_BATCH_MAX each) ---- */
+
+#define SEND_QUEUE_FAILED 1 /* not an iotsec_err: no job could be submitted for the queue */
+
+struct send_batch {
+    struct group_delivery *d;
+    struct send_op *ops; /* taken from the queue by the job's first run (linked by next) */
+    bool taken;
+};
+
+/* The group lookup of every request (a missing group is that request's 404). */
+static int batch_find(struct store_conn *c, struct send_batch *b)
 {
-    struct send_op *op = arg;
-    for (size_t i = 0; i < op->nt; i++) /* a retried batch starts again */
-        free(op->t[i].url);
-    op->nt = 0;
-    int rc = group_store_find(c, op->row.external_id, &op->g);
+    for (struct send_op *op = b->ops; op != NULL; op = op->next) {
+        for (size_t k = 0; k < op->nt; k++) /* a retried job starts again */
+            free(op->t[k].url);
+        op->nt = 0;
+        op->protected = false;
+        op->g.ref = 0;
+        op->rc = group_store_find(c, op->row.external_id, &op->g);
+        if (op->rc != IOTSEC_OK && op->rc != IOTSEC_ERR_NOTFOUND)
+            return op->rc;
+    }
+    return IOTSEC_OK;
+}
+
+/* One signature per group and up to GROUP_BATCH_MAX messages; an empty group or one with too
+ * many senders fails its requests only. */
+static int batch_protect(struct store_conn *c, struct send_batch *b)
+{
+    for (struct send_op *first = b->ops; first != NULL; first = first->next) {
+        struct send_op *chunk[GROUP_BATCH_MAX];
+        if (first->rc != IOTSEC_OK || first->protected)
+            continue;
+        struct group_send m[GROUP_BATCH_MAX];
+        uint16_t k = 0;
+        for (struct send_op *op = first; op != NULL && k < GROUP_BATCH_MAX; op = op->next) {
+            if (op->rc != IOTSEC_OK || op->protected || op->g.ref != first->g.ref)
+                continue;
+            chunk[k] = op;
+            m[k++] = (struct group_send){.sender = group_sender_of(op->af.af_id),
+                                         .pt = op->payload,
+                                         .pt_len = op->payload_len,
+                                         .out = op->msg,
+                                         .out_max = sizeof(op->msg)};
+        }
+        uint32_t epoch = 0;
+        int rc = group_service_protect_batch(b->d->gs, c, &first->g, m, k, &epoch);
+        if (rc != IOTSEC_OK && rc != IOTSEC_ERR_STATE && rc != IOTSEC_ERR_BUSY)
+            return rc;
+        for (uint16_t j = 0; j < k; j++) {
+            chunk[j]->protected = true;
+            chunk[j]->rc = rc;
+            chunk[j]->msg_len = m[j].out_len;
+            chunk[j]->row.epoch = epoch;
+        }
+    }
+    return IOTSEC_OK;
+}
+
+/* A protected request's targets, multicast address and delivery record. */
+static int send_record(struct store_conn *c, struct send_op *op)
+{
+    int rc = group_store_targets(c, op->g.ref, add_target, op);
     if (rc != IOTSEC_OK)
-        return rc;
-    rc = group_service_protect(op->d->gs, c, &op->g, group_sender_of(op->af.af_id), op->payload,
-                               op->payload_len, op->msg, sizeof(op->msg), &op->msg_len,
-                               &op->row.epoch);
-    if (rc != IOTSEC_OK)
-        return rc;
-    if ((rc = group_store_targets(c, op->g.ref, add_target, op)) != IOTSEC_OK)
         return rc;
     rc = group_store_multicast_get(c, op->g.ref, op->mc_dest, sizeof(op->mc_dest), op->mc_iface,
                                    sizeof(op->mc_iface));
@@ -176,6 +230,87 @@ static int send_run(struct store_conn *c, void *arg)
     op->row.multicast = op->mc_dest[0] != 0;
     op->row.total = (int64_t)op->nt;
     return group_store_delivery_insert(c, &op->row);
+}
+
+static int batch_run(struct store_conn *c, void *arg)
+{
+    struct send_batch *b = arg;
+    struct group_delivery *d = b->d;
+    if (!b->taken) { /* what is queued now; later requests make the next job */
+        pthread_mutex_lock(&d->mu);
+        b->ops = d->sendq;
+        d->sendq = d->sendq_tail = NULL;
+        d->sendq_job = false;
+        pthread_mutex_unlock(&d->mu);
+        b->taken = true;
+    }
+    int rc = batch_find(c, b);
+    if (rc == IOTSEC_OK)
+        rc = batch_protect(c, b);
+    for (struct send_op *op = b->ops; rc == IOTSEC_OK && op != NULL; op = op->next)
+        if (op->rc == IOTSEC_OK)
+            rc = send_record(c, op);
+    return rc;
+}
+
+static void send_done(struct send_op *op, int rc);
+
+static void batch_done(void *arg, int rc)
+{
+    struct send_batch *b = arg;
+    struct send_op *op = b->ops;
+    if (!b->taken) { /* the job never ran (the store stopped it): its queue is its own */
+        pthread_mutex_lock(&b->d->mu);
+        op = b->d->sendq;
+        b->d->sendq = b->d->sendq_tail = NULL;
+        b->d->sendq_job = false;
+        pthread_mutex_unlock(&b->d->mu);
+        rc = rc != IOTSEC_OK ? rc : SEND_QUEUE_FAILED;
+    }
+    while (op != NULL) {
+        struct send_op *next = op->next;
+        send_done(op, rc != IOTSEC_OK ? rc : op->rc);
+        op = next;
+    }
+    free(b);
+}
+
+/* Queues op; the first request of an idle queue submits the job that will take them all. */
+static void send_enqueue(struct group_delivery *d, struct send_op *op)
+{
+    pthread_mutex_lock(&d->mu);
+    op->next = NULL;
+    if (d->sendq_tail)
+        d->sendq_tail->next = op;
+    else
+        d->sendq = op;
+    d->sendq_tail = op;
+    bool submit = !d->sendq_job;
+    d->sendq_job = true;
+    pthread_mutex_unlock(&d->mu);
+    if (!submit)
+        return;
+    struct send_batch *b = calloc(1, sizeof(*b));
+    int rc = IOTSEC_ERR_NOMEM;
+    if (b != NULL) {
+        b->d = d;
+        struct store_job job = {batch_run, batch_done, b};
+        rc = store_submit(d->store, &job);
+    }
+    if (rc == IOTSEC_OK)
+        return;
+    free(b);
+    /* no job will take the queue: every request in it is answered busy */
+    pthread_mutex_lock(&d->mu);
+    struct send_op *q = d->sendq;
+    d->sendq = d->sendq_tail = NULL;
+    d->sendq_job = false;
+    pthread_mutex_unlock(&d->mu);
+    while (q != NULL) {
+        struct send_op *next = q->next;
+        send_done(q, SEND_QUEUE_FAILED);
+        q = next;
+    }
 }
 
 /* Committed: one datagram to the multicast group, one request per member endpoint. */
@@ -216,9 +351,8 @@ static void fan_out(struct send_op *op)
     free(body);
 }
 
-static void send_done(void *arg, int rc)
+static void send_done(struct send_op *op, int rc)
 {
-    struct send_op *op = arg;
     struct http_request *req = op->req;
     if (rc != IOTSEC_OK && op->g.ref != 0) /* the sequences it reserved were not committed */
         group_service_forget(op->d->gs, op->g.ref);
@@ -235,6 +369,8 @@ static void send_done(void *arg, int rc)
     } else if (rc == IOTSEC_ERR_BUSY) {
         http_respond_problem(req, 409, NULL, "too many senders in this group", "TOO_MANY_SENDERS",
                              NULL, 0);
+    } else if (rc == SEND_QUEUE_FAILED) {
+        http_respond_unavailable(req, "NF_CONGESTION", "the database is busy", 1);
     } else {
         http_respond_error(req, rc, "the message could not be protected");
     }
@@ -406,16 +542,12 @@ static void post_delivery(struct http_request *req, void *user)
         p += sprintf(p, "%02x", rnd[i]);
     snprintf(op->row.af_id, sizeof(op->row.af_id), "%s", op->af.af_id);
     op->row.created_at = (int64_t)time(NULL);
-    struct store_job job = {send_run, send_done, op};
     if (http_request_defer(req) != IOTSEC_OK) {
         free(op);
         http_respond_unavailable(req, "NF_CONGESTION", "out of memory", 1);
         return;
     }
-    if (store_submit(d->store, &job) != IOTSEC_OK) {
-        free(op);
-        http_respond_unavailable(req, "NF_CONGESTION", "the database is busy", 1);
-    }
+    send_enqueue(d, op);
 }
 
 /* ---- reads, withdrawal ----------------------------------------------------------------- */

@@ -229,6 +229,75 @@ int group_service_protect(struct group_service *gs, struct store_conn *c,
     return rc;
 }
 
+/* Sequences for count (<= GROUP_BATCH_MAX) more messages of sender, reserved in the store
+ * ahead of use. */
+static int reserve(struct store_conn *c, struct group *g, uint32_t sender, uint32_t count)
+{
+    uint32_t slot;
+    int rc = group_sender_slot(g, sender, &slot);
+    if (rc != IOTSEC_OK || g->senders[slot].next_seq + count <= g->senders[slot].reserved_end)
+        return rc;
+    uint64_t first;
+    if ((rc = group_store_reserve_seq(c, g->ref, sender, SEQ_BLOCK, &first)) != IOTSEC_OK)
+        return rc;
+    /* a block that does not follow the one in use: what is left of the old one is skipped */
+    if (first != g->senders[slot].reserved_end && first > g->senders[slot].next_seq)
+        g->senders[slot].next_seq = first;
+    g->senders[slot].reserved_end = first + SEQ_BLOCK;
+    return IOTSEC_OK;
+}
+
+int group_service_protect_batch(struct group_service *gs, struct store_conn *c,
+                                const struct group_row *row, struct group_send *m, uint16_t n,
+                                uint32_t *epoch)
+{
+    struct group *g;
+    pthread_mutex_lock(&gs->mu);
+    int rc = cached(gs, c, row, &g);
+    for (uint16_t i = 0; rc == IOTSEC_OK && i < n; i++) {
+        uint32_t count = 0; /* this sender's messages in the batch, counted at its first */
+        bool first = true;
+        for (uint16_t j = 0; j < n; j++) {
+            if (m[j].sender == m[i].sender) {
+                first = first && j >= i;
+                count++;
+            }
+        }
+        if (first)
+            rc = reserve(c, g, m[i].sender, count);
+    }
+    if (rc == IOTSEC_OK)
+        rc = group_protect_batch(g, gs->sk, m, n);
+    if (rc == IOTSEC_OK)
+        *epoch = g->tree.epoch;
+    else if (rc != GROUP_ERR_TOO_LARGE)
+        forget(gs, row->ref);
+    pthread_mutex_unlock(&gs->mu);
+    return rc;
+}
+
+int group_service_path_keys(struct group_service *gs, struct store_conn *c,
+                            const struct group_row *row, uint32_t leaf,
+                            const uint8_t kgm[GROUP_MKEY_LEN], uint8_t *out, size_t out_max,
+                            size_t *out_len)
+{
+    struct group *g;
+    struct group_path p;
+    pthread_mutex_lock(&gs->mu);
+    int rc = cached(gs, c, row, &g);
+    if (rc == IOTSEC_OK && group_tree_pending(&g->tree))
+        rc = IOTSEC_ERR_STATE; /* never keys a rekey has not covered yet */
+    if (rc == IOTSEC_OK)
+        rc = group_tree_path(&g->tree, g->ref, leaf, &p);
+    pthread_mutex_unlock(&gs->mu);
+    if (rc != IOTSEC_OK)
+        return rc;
+    group_service_sign_pub(gs, p.sign_pub);
+    rc = group_path_seal(kgm, &p, out, out_max, out_len);
+    secure_wipe(&p, sizeof(p));
+    return rc;
+}
+
 int group_create_run(struct store_conn *c, void *arg)
 {
     struct group_create *gc = arg;

@@ -77,7 +77,20 @@ int group_service_protect(struct group_service *gs, struct store_conn *c,
                           const struct group_row *row, uint32_t sender, const uint8_t *pt,
                           size_t pt_len, uint8_t *out, size_t out_max, size_t *out_len,
                           uint32_t *epoch);
+/* The same for a batch (alg 2, one signature): n in 1..GROUP_BATCH_MAX messages of any
+ * senders in the group of row (group_protect_batch). */
+int group_service_protect_batch(struct group_service *gs, struct store_conn *c,
+                                const struct group_row *row, struct group_send *m, uint16_t n,
+                                uint32_t *epoch);
 int group_change_run(struct store_conn *c, void *arg); /* a store_run_fn */
+
+/* In a store job: the current path-key delivery (type 3) of the member at leaf, sealed under
+ * its member key kgm (a sleepy device's catch-up: the keys of now, no history). out_max:
+ * group_path_len(depth). */
+int group_service_path_keys(struct group_service *gs, struct store_conn *c,
+                            const struct group_row *row, uint32_t leaf,
+                            const uint8_t kgm[GROUP_MKEY_LEN], uint8_t *out, size_t out_max,
+                            size_t *out_len);
 
 /* Creating a group (a job): fills row->ref with a fresh random local id. */
 struct group_create {

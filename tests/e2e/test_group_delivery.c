@@ -5,9 +5,10 @@
  * real receivers (sdk/group_member.c) join with the path keys pushed to them under their own
  * member keys, verify and open it; a replayed or tampered datagram is refused; the AF reads
  * the counts and is notified. AFs without the owner's consent get 403 GROUP_NOT_AUTHORISED,
- * audited; a removed member cannot read the next message. Every northbound answer and
- * notification goes through the leak scanner (SUPIs and local group ids). With
- * IOTSEC_GROUP_DUMP=DIR the bodies are kept for the OpenAPI validation (tests/openapi). */
+ * audited; a removed member cannot read the next message; a sleepy member that missed three
+ * rekeys catches up with one fetch of its path keys on the device face, a removed one cannot. Every
+ * northbound answer and notification goes through the leak scanner (SUPIs and local group ids).
+ * With IOTSEC_GROUP_DUMP=DIR the bodies are kept for the OpenAPI validation (tests/openapi). */
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <net/if.h>
@@ -35,7 +36,9 @@
 #include "base/b64url.h"
 #include "base/err.h"
 #include "base/hex.h"
+#include "crypto/ct.h"
 #include "fixture.h"
+#include "group_fetch_http.h"
 #include "group_member.h"
 #include "northbound_client.h"
 #include "test_t8_sink.h"
@@ -380,13 +383,27 @@ static void test_authorised_af_reaches_every_member(void **state)
         char path[160];
         snprintf(path, sizeof(path), "/admin/v1/group-endpoints/%s", supi_of(i));
         json_decref(nb_admin_json(&fx, "PUT", path, json_pack("{s:s}", "url", sinks[i].url), 200));
+        json_t *o = nb_admin_json(&fx, "GET", path, NULL, 200); /* read back */
+        assert_string_equal(json_string_value(json_object_get(o, "url")), sinks[i].url);
+        json_decref(o);
     }
+    json_t *eps = nb_admin_json(&fx, "GET", "/admin/v1/group-endpoints?limit=2", NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(eps, "endpoints")), 2);
+    assert_string_equal(json_string_value(json_object_get(eps, "next")), supi_of(1));
+    json_decref(eps);
+    json_decref(
+        nb_admin_json(&fx, "GET", "/admin/v1/group-endpoints/imsi-001010000000999", NULL, 404));
+    json_decref(nb_admin_json(&fx, "GET", "/admin/v1/message-groups/" G "/multicast", NULL, 404));
     if (have_netns) {
         char dest[64];
         snprintf(dest, sizeof(dest), MCAST ":%u", mc_port);
         json_decref(nb_admin_json(&fx, "PUT", "/admin/v1/message-groups/" G "/multicast",
                                   json_pack("{s:s, s:s}", "dest", dest, "iface", "127.0.0.1"),
                                   200));
+        json_t *o =
+            nb_admin_json(&fx, "GET", "/admin/v1/message-groups/" G "/multicast", NULL, 200);
+        assert_string_equal(json_string_value(json_object_get(o, "dest")), dest);
+        json_decref(o);
     }
     json_decref(nb_admin_json(&fx, "POST", "/admin/v1/message-groups/" G "/members",
                               json_pack("{s:[s,s,s]}", "supis", supi_of(0), supi_of(1), supi_of(2)),
@@ -420,9 +437,10 @@ static void test_authorised_af_reaches_every_member(void **state)
         uint32_t sender;
         uint8_t bad[8192];
         memcpy(bad, dg, n);
-        bad[GROUP_MSG_HDR_LEN] ^= 0x40; /* a tampered ciphertext byte */
+        bad[GROUP_MSG_HDR_LEN] ^= 0x40; /* a tampered ciphertext byte: not the signed leaf */
+        assert_int_equal(dg[2], GROUP_ALG_AES128GCM_ED25519_BATCH); /* the daemon batches */
         assert_int_equal(group_member_receive(&mc, bad, n, pt, sizeof(pt), &pt_len, &sender),
-                         GROUP_ERR_FORGED);
+                         GROUP_ERR_BAD_PATH);
         assert_int_equal(group_member_receive(&mc, dg, n, pt, sizeof(pt), &pt_len, &sender),
                          IOTSEC_OK);
         assert_int_equal(pt_len, strlen("close the valve"));
@@ -557,12 +575,120 @@ static void test_removed_member_cannot_read_the_next(void **state)
     }
 }
 
+/* Member 1 sleeps through three rekeys (supi 2 joins, leaves, joins again: each a rekey it
+ * never applies), then cannot open the next message (FUTURE_EPOCH); one fetch of its current
+ * path keys on the device face and it opens it. Supi 2, removed again, is refused its keys;
+ * a fetch under another device's key is refused as unauthenticated. */
+static void test_sleepy_member_catches_up_with_one_fetch(void **state)
+{
+    (void)state;
+    char path[160], kind[16];
+    uint8_t rk[8192];
+    size_t len;
+    const char *ops[3] = {"POST", "DELETE", "POST"};
+    for (int r = 0; r < 3; r++) {
+        if (r == 1) {
+            snprintf(path, sizeof(path), "/admin/v1/message-groups/" G "/members/%s", supi_of(2));
+            json_decref(nb_admin_json(&fx, "DELETE", path, NULL, 200));
+        } else {
+            json_decref(nb_admin_json(&fx, ops[r], "/admin/v1/message-groups/" G "/members",
+                                      json_pack("{s:[s]}", "supis", supi_of(2)), 200));
+        }
+        for (int i = 0; i < 2; i++) { /* member 0 is awake, member 1 drops its rekeys */
+            assert_true(next_push(i, kind, rk, sizeof(rk), &len));
+            assert_string_equal(kind, "rekey");
+            if (i == 0)
+                assert_int_equal(group_member_rekey(&members[0], rk, len), IOTSEC_OK);
+        }
+        if (have_netns)
+            recv_datagram(rk, sizeof(rk)); /* the same rekey by multicast: not for the sleeper */
+    }
+    uint32_t sleeper_epoch = members[1].epoch;
+    assert_int_equal(members[0].epoch, sleeper_epoch + 3);
+    char del_ref[64];
+    assert_int_equal(send_msg(&af1, tok1, G, "firmware 4.2 is ready", del_ref), 201);
+    receive(0, "firmware 4.2 is ready");
+    uint8_t msg[8192], pt[GROUP_MAX_PAYLOAD];
+    size_t n, pt_len;
+    uint32_t sender;
+    assert_true(next_push(1, kind, msg, sizeof(msg), &n));
+    assert_string_equal(kind, "message");
+    assert_int_equal(group_member_receive(&members[1], msg, n, pt, sizeof(pt), &pt_len, &sender),
+                     GROUP_ERR_FUTURE_EPOCH);
+    /* one fetch */
+    char ca[160];
+    snprintf(ca, sizeof(ca), "%s/inst/pki/ca.crt", fx.dir);
+    struct onboard_http_config hc = {.base_url = fx.device, .ca_file = ca};
+    struct onboard_http *h;
+    assert_int_equal(onboard_http_new(&hc, &h), IOTSEC_OK);
+    long status = 0;
+    assert_int_equal(group_member_fetch(&members[1], h, supi_of(1), time(NULL), &status),
+                     IOTSEC_OK);
+    assert_int_equal(status, 200);
+    assert_int_equal(members[1].epoch, members[0].epoch);
+    assert_int_equal(group_member_receive(&members[1], msg, n, pt, sizeof(pt), &pt_len, &sender),
+                     IOTSEC_OK);
+    assert_memory_equal(pt, "firmware 4.2 is ready", pt_len);
+    /* supi 2 is removed again: authenticated, but not a member */
+    snprintf(path, sizeof(path), "/admin/v1/message-groups/" G "/members/%s", supi_of(2));
+    json_decref(nb_admin_json(&fx, "DELETE", path, NULL, 200));
+    uint8_t k[16], kgm[GROUP_MKEY_LEN];
+    assert_int_equal(hex_decode(K_HEX, k, sizeof(k)), IOTSEC_OK);
+    assert_int_equal(group_member_key(k, sizeof(k), members[1].ref, kgm), IOTSEC_OK);
+    struct group_member gone;
+    group_member_init(&gone, members[1].ref, kgm);
+    char body[256], *out = NULL, url[256];
+    snprintf(url, sizeof(url), "%s/device/v1/group-keys", fx.device);
+    assert_int_equal(group_member_fetch_request(&gone, supi_of(2), time(NULL), body, sizeof(body)),
+                     IOTSEC_OK);
+    assert_int_equal(
+        fixture_request(&fx, AS_NOBODY, "POST", url, "application/json", body, strlen(body), &out),
+        403);
+    assert_non_null(strstr(out, "NOT_A_MEMBER"));
+    free(out);
+    assert_int_equal(group_member_fetch(&gone, h, supi_of(2), time(NULL), &status),
+                     IOTSEC_ERR_AUTH);
+    assert_int_equal(status, 403);
+    assert_false(gone.joined);
+    /* another device's key, a stale time, a malformed body */
+    gone.kgm[0] ^= 1;
+    assert_int_equal(group_member_fetch(&gone, h, supi_of(1), time(NULL), &status),
+                     IOTSEC_ERR_AUTH);
+    assert_int_equal(status, 403);
+    gone.kgm[0] ^= 1;
+    assert_int_equal(
+        group_member_fetch_request(&gone, supi_of(1), time(NULL) - 3600, body, sizeof(body)),
+        IOTSEC_OK);
+    assert_int_equal(
+        fixture_request(&fx, AS_NOBODY, "POST", url, "application/json", body, strlen(body), &out),
+        403);
+    assert_non_null(strstr(out, "DEVICE_AUTH_FAILED"));
+    free(out);
+    static const char *bad[] = {
+        "{\"supi\":\"imsi-x\",\"group\":\"0102030405060708\",\"time\":1,\"mac\":\"AA\"}",
+        "{\"supi\":\"imsi-001010000000001\",\"group\":\"12\",\"time\":1,\"mac\":\"AA\"}",
+        "{\"supi\":\"imsi-001010000000001\",\"group\":\"0102030405060708\",\"time\":\"x\"}",
+        "{\"supi\":\"imsi-001010000000001\",\"group\":\"0102030405060708\",\"time\":1,"
+        "\"mac\":\"AA\"}",
+        "[1,2]"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(fixture_request(&fx, AS_NOBODY, "POST", url, "application/json", bad[i],
+                                         strlen(bad[i]), &out),
+                         400);
+        free(out);
+    }
+    group_member_wipe(&gone);
+    onboard_http_free(h);
+    secure_wipe(kgm, sizeof(kgm));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_authorised_af_reaches_every_member),
         cmocka_unit_test(test_unauthorised_afs_are_refused_and_audited),
         cmocka_unit_test(test_removed_member_cannot_read_the_next),
+        cmocka_unit_test(test_sleepy_member_catches_up_with_one_fetch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -49,6 +49,7 @@ int bench_evidence(void);
 struct bench_analytics_opts {
     unsigned devices; /* fleet size (100000; the figure: 1000000) */
     unsigned records; /* flow records (2000000; the figure: 20000000) */
+    int engine_only;  /* skip the naive implementation and the benign suite (profiling) */
 };
 int bench_analytics(const struct bench_analytics_opts *o);
 /* The benign suite with the default policy (bench_benign.c): quarantines, flagged windows. */
@@ -66,6 +67,14 @@ int bench_provision(const struct bench_provision_opts *o);
 int bench_location(double seconds);
 /* Group messaging in process (bench_group.c): LKH rekeys at 1M members vs the O(N) re-push. */
 int bench_group(double seconds);
+/* Thread-CPU operations per second of fn over about `seconds` of CPU (bench_group.c). */
+double bench_group_cpu_rate(bench_op fn, void *arg, double seconds);
+/* Batch-signed protection (alg 2) of a loaded group, with the ECDSA P-256 comparison and the
+ * device's amortised verify (bench_group_batch.c); run by bench_group. */
+struct group;
+struct prov_sign_key;
+int bench_group_batch(struct group *g, const struct prov_sign_key *sk, const uint8_t pub[32],
+                      double seconds);
 /* Unicast fan-out of one message to n members through the outbound engine
  * (bench_group_fanout.c); run by bench_group. */
 int bench_group_fanout(uint32_t n);

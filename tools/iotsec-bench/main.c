@@ -27,6 +27,7 @@ static int usage(void)
                     "  --no-subscription-cache  SBI daemons without the subscription cache\n"
                     "                 (figures named nocache.*)\n"
                     "  analytics: --devices N (100000)  --records N (2000000)\n"
+                    "             --engine-only  the engine alone (no naive, no benign suite)\n"
                     "  provision: --devices N (4000 per phase)  --activations N (100000)\n");
     return 2;
 }
@@ -65,6 +66,8 @@ int main(int argc, char **argv)
             if (count_arg(argv[++i], 50000000, &an.devices) != 0)
                 return usage();
             devices_given = 1;
+        } else if (strcmp(argv[i], "--engine-only") == 0) { /* analytics */
+            an.engine_only = 1;
         } else if (strcmp(argv[i], "--activations") == 0 && i + 1 < argc) { /* provision */
             if (count_arg(argv[++i], 1000000, &prov.activations) != 0)
                 return usage();
@@ -85,8 +88,8 @@ int main(int argc, char **argv)
     }
     static const char *const groups[] = {"all",      "aka",       "suci",      "sbi-auth",
                                          "import",   "analytics", "provision", "northbound",
-                                         "location", "evidence",  "sbi-oauth", "group", "pin",
-                                         "console", "flows", "sbi-cluster"};
+                                         "location", "evidence",  "sbi-oauth", "group",
+                                         "pin",      "console",   "flows",     "sbi-cluster"};
     int g = 0;
     const int n_groups = (int)(sizeof(groups) / sizeof(groups[0]));
     while (g < n_groups && strcmp(group, groups[g]) != 0)

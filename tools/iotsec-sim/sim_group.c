@@ -607,6 +607,7 @@ static int scenario(struct run *rp, uint32_t leave, uint32_t messages, bool broa
             prov_ed25519_keygen(seed, pub) == IOTSEC_OK &&
             prov_sign_key_new(seed, &sk) == IOTSEC_OK) {
             struct group_msg_hdr h = v.h;
+            h.alg = GROUP_ALG_AES128GCM_ED25519; /* one signature of its own (not a batch) */
             h.seq += 1000;
             pthread_mutex_lock(&r->d[0].mu);
             group_msg_protect(&h, r->d[0].m.keys[r->d[0].m.depth], sk, (const uint8_t *)"open all",

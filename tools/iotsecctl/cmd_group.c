@@ -5,7 +5,12 @@
  *   group add --group EXT --supi S[,S...]       (one batch: one rekey)
  *   group remove --group EXT --supi S
  *   group show --group EXT
- *   group list */
+ *   group list
+ *   group endpoint --supi S --url URL            (a member's unicast delivery endpoint)
+ *   group endpoint-show --supi S
+ *   group endpoints [--after SUPI] [--limit N]
+ *   group multicast --group EXT --dest A.B.C.D:PORT [--iface A.B.C.D]
+ *   group multicast-show --group EXT */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +20,7 @@
 #include "admin_client.h"
 #include "args.h"
 #include "iotsecctl.h"
+#include "list_cmd.h"
 
 #define NFLAGS(f) (sizeof(f) / sizeof((f)[0]))
 
@@ -164,6 +170,71 @@ static int group_list(int argc, char **argv)
     return admin_call("group list", "GET", "/admin/v1/message-groups", NULL, NULL, 0);
 }
 
+static int group_endpoint(int argc, char **argv)
+{
+    const char *cmd = "group endpoint";
+    struct flag f[] = {{"supi", 1, NULL}, {"url", 1, NULL}};
+    int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
+    if (rc)
+        return rc;
+    if (!supi_ok(f[0].value))
+        return args_fail(EXIT_USAGE, cmd, "--supi: imsi-... or nai-...");
+    char path[200];
+    snprintf(path, sizeof(path), "/admin/v1/group-endpoints/%s", f[0].value);
+    return post(cmd, "PUT", path, json_pack("{s:s}", "url", f[1].value));
+}
+
+static int group_endpoint_show(int argc, char **argv)
+{
+    const char *cmd = "group endpoint-show";
+    struct flag f[] = {{"supi", 1, NULL}};
+    int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
+    if (rc)
+        return rc;
+    if (!supi_ok(f[0].value))
+        return args_fail(EXIT_USAGE, cmd, "--supi: imsi-... or nai-...");
+    char path[200];
+    snprintf(path, sizeof(path), "/admin/v1/group-endpoints/%s", f[0].value);
+    return admin_call(cmd, "GET", path, NULL, NULL, 0);
+}
+
+static int group_endpoints(int argc, char **argv)
+{
+    static const char *const filters[] = {NULL};
+    return list_call("group endpoints", "/admin/v1/group-endpoints", filters, argc, argv);
+}
+
+static int group_multicast(int argc, char **argv)
+{
+    const char *cmd = "group multicast";
+    struct flag f[] = {{"group", 1, NULL}, {"dest", 1, NULL}, {"iface", 0, NULL}};
+    int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
+    if (rc)
+        return rc;
+    if (!ext_ok(f[0].value))
+        return args_fail(EXIT_USAGE, cmd, "--group is an External Group ID: <id>@<domain>");
+    json_t *o = json_pack("{s:s}", "dest", f[1].value);
+    if (f[2].value)
+        json_object_set_new(o, "iface", json_string(f[2].value));
+    char path[200];
+    snprintf(path, sizeof(path), "/admin/v1/message-groups/%s/multicast", f[0].value);
+    return post(cmd, "PUT", path, o);
+}
+
+static int group_multicast_show(int argc, char **argv)
+{
+    const char *cmd = "group multicast-show";
+    struct flag f[] = {{"group", 1, NULL}};
+    int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
+    if (rc)
+        return rc;
+    if (!ext_ok(f[0].value))
+        return args_fail(EXIT_USAGE, cmd, "--group is an External Group ID: <id>@<domain>");
+    char path[200];
+    snprintf(path, sizeof(path), "/admin/v1/message-groups/%s/multicast", f[0].value);
+    return admin_call(cmd, "GET", path, NULL, NULL, 0);
+}
+
 static const struct command group_commands[] = {
     {"create", group_create,
      "--group EXT_ID --owner OWNER [--capacity N] [--arity D] [--confidential no]   a message "
@@ -174,6 +245,14 @@ static const struct command group_commands[] = {
     {"remove", group_remove, "--group EXT_ID --supi SUPI   a member leaves (rekey)"},
     {"show", group_show, "--group EXT_ID   the group and its members"},
     {"list", group_list, "the message groups"},
+    {"endpoint", group_endpoint,
+     "--supi SUPI --url URL   a member's unicast delivery endpoint (https; checked by the "
+     "outbound policy)"},
+    {"endpoint-show", group_endpoint_show, "--supi SUPI   a member's delivery endpoint"},
+    {"endpoints", group_endpoints, "[--after SUPI] [--limit N]   the delivery endpoints"},
+    {"multicast", group_multicast,
+     "--group EXT_ID --dest A.B.C.D:PORT [--iface A.B.C.D]   the group's multicast address"},
+    {"multicast-show", group_multicast_show, "--group EXT_ID   the group's multicast address"},
 };
 
 int cmd_group(int argc, char **argv)
