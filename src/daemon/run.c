@@ -528,7 +528,9 @@ static int build_servers(struct daemon *d)
     struct aka_config ac = {.sqn_block = d->cfg.sqn_block,
                             .ctx_ttl_s = d->cfg.auth_ctx_ttl_s,
                             .max_synch_failures = d->cfg.max_synch_failures,
-                            .lease_s = d->cfg.sqn_lease_s};
+                            .lease_s = d->cfg.sqn_lease_s,
+                            .sub_cache_max = d->cfg.sub_cache_rows,
+                            .sub_cache_off = d->cfg.sub_cache_rows == 0};
     snprintf(ac.api_root, sizeof(ac.api_root), "https://%s", d->cfg.sbi_listen);
     memcpy(ac.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(ac.admin_cert_sha256));
     d->aka = aka_new(&ac, d->store, &d->kek, d->keyring);

@@ -14,10 +14,6 @@
 
 #include "subscriber/subscriber.h"
 
-#define SUB_CRED_PLAIN_LEN  32 /* K || OPc */
-#define SUB_CRED_SEALED_LEN (SUB_CRED_PLAIN_LEN + SEAL_OVERHEAD)
-#define SUB_DEK_LEN         SEAL_KEK_LEN
-#define SUB_DEK_SEALED_LEN  (SUB_DEK_LEN + SEAL_OVERHEAD)
 /* The key id written into an envelope sealed under a DEK (the KEK's id is 1). */
 #define SUB_DEK_ID 0xD5
 

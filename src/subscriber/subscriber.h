@@ -343,6 +343,24 @@ int subscriber_get_keys(struct store *s, const struct seal_kek *kek, const char 
 int subscriber_get_keys_on(struct store_conn *conn, const struct seal_kek *kek, const char *supi,
                            struct subscription *out, struct sub_keys *keys);
 
+/* The same in two steps, for a cache that keeps rows with their credentials still sealed
+ * (sub_cache.h): the row and its sealed credential material as stored, then opening it. */
+#define SUB_CRED_PLAIN_LEN  32 /* K || OPc */
+#define SUB_CRED_SEALED_LEN (SUB_CRED_PLAIN_LEN + SEAL_OVERHEAD)
+#define SUB_DEK_LEN         SEAL_KEK_LEN
+#define SUB_DEK_SEALED_LEN  (SUB_DEK_LEN + SEAL_OVERHEAD)
+/* The credential as stored: sealed under its data key (sub_dek.h), itself sealed under the
+ * KEK; a credential sealed before data keys existed has none (has_dek false). */
+struct sub_sealed {
+    uint8_t cred[SUB_CRED_SEALED_LEN];
+    uint8_t dek[SUB_DEK_SEALED_LEN];
+    bool has_dek;
+};
+int subscriber_get_sealed(struct store *s, const char *supi, struct subscription *out,
+                          struct sub_sealed *sealed);
+int subscriber_open_keys(const struct seal_kek *kek, const struct subscription *sub,
+                         const struct sub_sealed *sealed, struct sub_keys *keys);
+
 /* Lists subscriptions with id > after_id (0 to start), optionally in one state (state < 0:
  * all), at most limit, calling fn for each; *last_id is the cursor for the next page. */
 typedef void (*sub_list_fn)(const struct subscription *s, void *ctx);

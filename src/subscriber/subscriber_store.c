@@ -6,6 +6,7 @@
 
 #include "base/err.h"
 #include "crypto/ct.h"
+#include "subscriber/sub_cache.h"
 #include "subscriber/sub_dek.h"
 #include "subscriber/subscriber.h"
 
@@ -114,16 +115,10 @@ static int row_to_subscription(struct store_stmt *st, struct subscription *s)
 }
 
 /* A sealed credential as read: the envelope and, unless it was sealed before DEKs, its DEK. */
-struct sealed_cred {
-    uint8_t cred[CRED_SEALED_LEN];
-    uint8_t dek[DEK_SEALED_LEN];
-    bool has_dek;
-};
-
 /* Reads the row of supi on conn; with sc non-NULL also copies its sealed credential and DEK
  * (one statement: on a network database one round trip). */
 static int load(struct store_conn *conn, const char *supi, struct subscription *out,
-                struct sealed_cred *sc)
+                struct sub_sealed *sc)
 {
     struct store_stmt *st;
     int rc = store_stmt(
@@ -289,6 +284,7 @@ static int op_event(struct store_conn *conn, struct sub_op *op)
     store_bind_int64(st, 3, cur.id);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
+    sub_cache_changed(op->supi); /* this instance's cached copy at once; others: the log */
     rc = record_event(conn, op->supi, sub_event_name(op->event), sub_state_name(cur.state),
                       sub_state_name(to), op->actor, op->now);
     return rc == IOTSEC_OK ? load(conn, op->supi, &op->result, NULL) : rc;
@@ -297,7 +293,7 @@ static int op_event(struct store_conn *conn, struct sub_op *op)
 static int op_rotate(struct store_conn *conn, struct sub_op *op)
 {
     struct subscription cur;
-    struct sealed_cred old;
+    struct sub_sealed old;
     uint8_t new_cred[CRED_SEALED_LEN], new_dek[DEK_SEALED_LEN];
     int rc = load(conn, op->supi, &cur, &old);
     if (rc != IOTSEC_OK)
@@ -334,6 +330,7 @@ static int op_rotate(struct store_conn *conn, struct sub_op *op)
     store_bind_int64(st, 7, cur.id);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
+    sub_cache_changed(op->supi);
     rc = record_event(conn, op->supi, "rotate", sub_state_name(cur.state),
                       sub_state_name(cur.state), op->actor, op->now);
     return rc == IOTSEC_OK ? load(conn, op->supi, &op->result, NULL) : rc;
@@ -356,6 +353,7 @@ static int op_delete(struct store_conn *conn, struct sub_op *op)
     store_bind_int64(st, 1, cur.id);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
+    sub_cache_changed(op->supi);
     op->result = cur;
     return record_event(conn, op->supi, "delete", sub_state_name(cur.state), NULL, op->actor,
                         op->now);
@@ -606,12 +604,27 @@ int subscriber_get_keys(struct store *s, const struct seal_kek *kek, const char 
 int subscriber_get_keys_on(struct store_conn *conn, const struct seal_kek *kek, const char *supi,
                            struct subscription *out, struct sub_keys *keys)
 {
-    struct sealed_cred sc;
-    int rc = load(conn, supi, out, &sc);
-    if (rc != IOTSEC_OK)
-        return rc;
-    return sub_cred_open(kek, &out->supi, out->cred_version, sc.cred, sizeof(sc.cred),
-                         sc.has_dek ? sc.dek : NULL, sizeof(sc.dek), keys);
+    struct sub_sealed sealed;
+    int rc = load(conn, supi, out, &sealed);
+    if (rc == IOTSEC_OK)
+        rc = subscriber_open_keys(kek, out, &sealed, keys);
+    secure_wipe(&sealed, sizeof(sealed));
+    return rc;
+}
+
+int subscriber_get_sealed(struct store *s, const char *supi, struct subscription *out,
+                          struct sub_sealed *sealed)
+{
+    struct store_conn *conn;
+    int rc = store_reader_get(s, &conn);
+    return rc == IOTSEC_OK ? load(conn, supi, out, sealed) : rc;
+}
+
+int subscriber_open_keys(const struct seal_kek *kek, const struct subscription *sub,
+                         const struct sub_sealed *sealed, struct sub_keys *keys)
+{
+    return sub_cred_open(kek, &sub->supi, sub->cred_version, sealed->cred, sizeof(sealed->cred),
+                         sealed->has_dek ? sealed->dek : NULL, sizeof(sealed->dek), keys);
 }
 
 int subscriber_list(struct store *s, int state, int64_t after_id, size_t limit, sub_list_fn fn,
