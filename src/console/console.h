@@ -14,11 +14,14 @@
 struct http_server;
 struct http_request;
 
-/* ---- sessions (console_session.c: pure, in memory, thread-safe) ---- */
+/* ---- sessions (console_session_store.c: in the store, shared by every instance) ---- */
 
-#define CONSOLE_TOKEN_LEN    43 /* b64url of 32 random bytes */
-#define CONSOLE_SESSIONS_MAX 4096
+#define CONSOLE_TOKEN_LEN 43 /* b64url of 32 random bytes */
+#define CONSOLE_TOUCH_S   5  /* last_seen is written at most this often per session */
 
+extern const char CONSOLE_MIGRATION_SESSIONS[];
+
+struct store;
 struct console_sessions;
 struct console_session {
     char name[ACCOUNT_NAME_MAX];
@@ -26,14 +29,16 @@ struct console_session {
     int64_t created, last_seen; /* unix seconds */
 };
 
-struct console_sessions *console_sessions_new(unsigned idle_s, unsigned absolute_s);
+struct console_sessions *console_sessions_new(struct store *store, unsigned idle_s,
+                                              unsigned absolute_s);
 void console_sessions_free(struct console_sessions *s);
-/* A new session for name: token (the cookie's value) and out->csrf are fresh random values.
- * The oldest session goes when the table is full. */
+/* A new session for name: token (the cookie's value) and out->csrf are fresh random values;
+ * the store keeps only SHA-256(token). Sessions past their timeouts are swept meanwhile. */
 int console_session_open(struct console_sessions *s, const char *name, int64_t now,
                          char token[CONSOLE_TOKEN_LEN + 1], struct console_session *out);
-/* The live session of token, its last_seen moved to now (idle timeout); IOTSEC_ERR_NOTFOUND
- * when unknown, idle too long or past its absolute lifetime (it is then dropped). */
+/* The live session of token, on any instance, its last_seen moved to now when older than
+ * CONSOLE_TOUCH_S (idle timeout); IOTSEC_ERR_NOTFOUND when unknown, idle too long or past its
+ * absolute lifetime (it is then deleted). */
 int console_session_get(struct console_sessions *s, const char *token, int64_t now,
                         struct console_session *out);
 void console_session_close(struct console_sessions *s, const char *token);

@@ -41,7 +41,8 @@ struct console *console_new(const struct console_config *cfg)
     if (c == NULL)
         return NULL;
     c->cfg = *cfg;
-    c->sessions = console_sessions_new(cfg->idle_s, cfg->absolute_s);
+    c->sessions = console_sessions_new(cfg->accounts ? cfg->accounts->store : NULL, cfg->idle_s,
+                                       cfg->absolute_s);
     c->limiter = console_limiter_new(cfg->login_burst, cfg->login_per_s);
     if (c->sessions == NULL || c->limiter == NULL ||
         account_password_hash("not a password of anyone", 0, c->dummy_hash) != IOTSEC_OK) {
@@ -250,7 +251,12 @@ static void handle_login(struct http_request *req, void *user)
         account_login_result(c->cfg.accounts->store, a.name, true, now);
     char token[CONSOLE_TOKEN_LEN + 1];
     struct console_session s;
-    console_session_open(c->sessions, a.name, now, token, &s);
+    if (console_session_open(c->sessions, a.name, now, token, &s) != IOTSEC_OK) {
+        secure_wipe(token, sizeof(token));
+        http_respond_problem(req, 503, NULL, "the session could not be stored; try again",
+                             "SESSION_STORE", NULL, 0);
+        return;
+    }
     set_cookie(req, token, c->cfg.absolute_s ? c->cfg.absolute_s : 28800);
     secure_wipe(token, sizeof(token));
     http_response_header(req, "cache-control", "no-store");

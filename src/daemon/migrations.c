@@ -6,6 +6,7 @@
 #include "account/account.h"
 #include "aka/aka.h"
 #include "analytics/analytics.h"
+#include "console/console.h"
 #include "daemon/daemon.h"
 #include "expose/northbound.h"
 #include "group/group_deliver.h"
@@ -57,6 +58,7 @@ static const struct store_migration migrations[] = {
     {26, "subscriber: fleet pages sorted by SUPI within a state", SUBSCRIBER_MIGRATION_SORT, NULL},
     {27, "subscriber: change log read by the instances' subscription caches",
      SUBSCRIBER_MIGRATION_CHANGES, SUBSCRIBER_MIGRATION_CHANGES_PG},
+    {28, "console: operator sessions shared by every instance", CONSOLE_MIGRATION_SESSIONS, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)
