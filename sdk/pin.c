@@ -11,6 +11,7 @@
 #include "crypto/rand.h"
 #include "onboard.h"
 #include "pin.h"
+#include "pin_int.h"
 
 int pin_ue_init(struct pin_ue *u, const char *supi, const uint8_t *k, size_t k_len,
                 uint32_t cred_version)
@@ -53,7 +54,7 @@ int pin_ue_envelope(const struct pin_ue *u, const char *op, const uint8_t nonce[
     return IOTSEC_OK;
 }
 
-static int member_b64(const char *body, size_t len, const char *key, uint8_t *out, size_t want)
+int pin_member_b64(const char *body, size_t len, const char *key, uint8_t *out, size_t want)
 {
     const char *v;
     size_t vl, n = 0;
@@ -69,7 +70,7 @@ static int member_b64(const char *body, size_t len, const char *key, uint8_t *ou
 
 int pin_parse_nonce(const char *body, size_t len, uint8_t nonce[PIN_NONCE_LEN])
 {
-    return member_b64(body, len, "nonce", nonce, PIN_NONCE_LEN);
+    return pin_member_b64(body, len, "nonce", nonce, PIN_NONCE_LEN);
 }
 
 int pin_pine_keygen(struct pin_pine_key *k)
@@ -242,7 +243,7 @@ static bool member_int(const char *body, size_t len, const char *key, int64_t *o
 }
 
 /* The decision's text, unescaped: the daemon writes it as a JSON string holding JSON. */
-static int unescape(const char *v, size_t vl, char *out, size_t cap, size_t *n)
+int pin_unescape(const char *v, size_t vl, char *out, size_t cap, size_t *n)
 {
     size_t j = 0;
     for (size_t i = 0; i < vl; i++) {
@@ -272,8 +273,8 @@ int pin_pegc_accept(struct pin_pegc *g, const char *answer, size_t len,
     uint8_t sig[PIN_SIG_LEN];
     char d[2048], nhex[2 * PIN_NONCE_LEN + 1];
     if (json_member(answer, len, "decision", &v, &vl, &str) != IOTSEC_OK || !str ||
-        unescape(v, vl, d, sizeof(d), &dl) != IOTSEC_OK ||
-        member_b64(answer, len, "signature", sig, PIN_SIG_LEN) != IOTSEC_OK)
+        pin_unescape(v, vl, d, sizeof(d), &dl) != IOTSEC_OK ||
+        pin_member_b64(answer, len, "signature", sig, PIN_SIG_LEN) != IOTSEC_OK)
         return IOTSEC_ERR_INVALID;
     if (pin_decision_verify(g->ca_pub, d, dl, sig) != IOTSEC_OK)
         return IOTSEC_ERR_AUTH;

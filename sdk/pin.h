@@ -63,6 +63,32 @@ int pin_pine_auth_sig(const struct pin_pine_key *k, const char *pin_id, const ch
 int pin_decision_verify(const uint8_t ca_pub[PIN_PUB_LEN], const char *decision, size_t len,
                         const uint8_t sig[PIN_SIG_LEN]);
 
+/* ---- A PINE without public-key crypto (sdk/pin_sym.c): HMAC-SHA-256 only ---- */
+
+/* Its PIN-scoped MAC key, derived at join from its one-time enrolment code and the network's
+ * salt (docs/pin.md): the relaying PEGC sees neither the code nor the key. */
+struct pin_sym_pine {
+    char pin_id[PIN_ID_MAX + 1];
+    char name[PIN_ID_MAX + 1];
+    char pine_id[PIN_ID_MAX + 1];   /* set by pin_sym_pine_accept */
+    uint8_t code_hash[PIN_MAC_LEN]; /* secret, until the join is accepted (then wiped) */
+    uint8_t key[PIN_KEY_LEN];       /* secret: pin_sym_pine_wipe */
+};
+
+/* The join its PEGC relays: {"pin_id","name","credential":"symmetric","code_proof"}. */
+int pin_sym_join_request(struct pin_sym_pine *p, const char *pin_id, const char *name,
+                         const char *code, char *out, size_t cap);
+/* Takes the network's 201 answer (pine_id, salt, confirm): derives the key and checks the
+ * network's confirmation of it (IOTSEC_ERR_AUTH: a PEGC altered the answer). */
+int pin_sym_pine_accept(struct pin_sym_pine *p, const char *answer, size_t len);
+/* The authentication its PEGC relays for gateway gw_id and the server nonce:
+ * {"pin_id","pine_id","mac"}. */
+int pin_sym_auth_request(const struct pin_sym_pine *p, const char *gw_id,
+                         const uint8_t nonce[PIN_NONCE_LEN], char *out, size_t cap);
+/* IOTSEC_OK when the answer's pine_mac is this PINE's key's MAC over the decision text. */
+int pin_sym_decision_check(const struct pin_sym_pine *p, const char *answer, size_t len);
+void pin_sym_pine_wipe(struct pin_sym_pine *p);
+
 /* ---- PEGC: the decisions it enforces ---- */
 
 #define PIN_PEGC_DNNS 4

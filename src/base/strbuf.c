@@ -47,6 +47,33 @@ int strbuf_appendf(struct strbuf *b, const char *fmt, ...)
     return IOTSEC_OK;
 }
 
+int strbuf_append_json_str(struct strbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (reserve(b, 6 * n + 2) != IOTSEC_OK) /* the worst case: every byte \u00XX */
+        return IOTSEC_ERR_NOMEM;
+    char *o = b->data + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c < 0x20) {
+            static const char hex[] = "0123456789abcdef";
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[c >> 4];
+            o[5] = hex[c & 15];
+            o += 6;
+        } else
+            *o++ = (char)c;
+    }
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->data);
+    return IOTSEC_OK;
+}
+
 void strbuf_free(struct strbuf *b)
 {
     free(b->data);

@@ -15,6 +15,11 @@ int strbuf_appendf(struct strbuf *b, const char *fmt, ...) __attribute__((format
 /* Appends len bytes. */
 int strbuf_append(struct strbuf *b, const char *s, size_t len);
 
+/* Appends s as a JSON string: quoted, '"' and '\\' escaped, control characters as \u00XX,
+ * other bytes as they are (s is UTF-8: what a JSON parser accepted or an id checked). For
+ * answers written as text on hot paths, where a JSON tree costs more than the work. */
+int strbuf_append_json_str(struct strbuf *b, const char *s);
+
 void strbuf_free(struct strbuf *b);
 
 #endif

@@ -69,6 +69,30 @@ int pin_code_hash(const char *code, const char *pin_id, const char *name, uint8_
 int pin_code_proof(const uint8_t code_hash[PIN_MAC_LEN], const char *pin_id, const char *name,
                    const uint8_t pub[PIN_PUB_LEN], uint8_t out[PIN_MAC_LEN]);
 
+/* PINEs without public-key crypto (docs/pin.md): a PINE that knows its one-time enrolment
+ * code joins with
+ *   proof = HMAC-SHA-256(code_hash, lp(label " join-sym") || lp(pin_id) || lp(name))
+ * and the network answers a random salt; both sides derive the PINE's PIN-scoped key
+ *   key = HMAC-SHA-256(code_hash, lp(label " pine-sym-key") || lp(pin_id) || lp(pine_id) ||
+ * lp(salt)) which the relaying PEGC cannot compute (it never sees the code or its hash); the
+ * network's confirm = HMAC(key, lp(label " sym-confirm") || lp(pin_id) || lp(pine_id)) tells the
+ * PINE that it derived the same key (a PEGC that altered salt or pine_id is caught). Each
+ * authentication is mac = HMAC(key, lp(label " pine-auth-sym") || lp(pin_id) || lp(pine_id) ||
+ * lp(gw_id) || lp(nonce)), and the PINE checks its decision by HMAC(key, lp(label
+ * " decision-sym") || lp(decision)) instead of the CA's signature. */
+#define PIN_SALT_LEN 32
+int pin_sym_join_proof(const uint8_t code_hash[PIN_MAC_LEN], const char *pin_id, const char *name,
+                       uint8_t out[PIN_MAC_LEN]);
+int pin_sym_key(const uint8_t code_hash[PIN_MAC_LEN], const char *pin_id, const char *pine_id,
+                const uint8_t salt[PIN_SALT_LEN], uint8_t key[PIN_KEY_LEN]);
+int pin_sym_confirm(const uint8_t key[PIN_KEY_LEN], const char *pin_id, const char *pine_id,
+                    uint8_t out[PIN_MAC_LEN]);
+int pin_sym_auth_mac(const uint8_t key[PIN_KEY_LEN], const char *pin_id, const char *pine_id,
+                     const char *gw_id, const uint8_t nonce[PIN_NONCE_LEN],
+                     uint8_t out[PIN_MAC_LEN]);
+int pin_sym_decision_mac(const uint8_t key[PIN_KEY_LEN], const char *decision, size_t len,
+                         uint8_t out[PIN_MAC_LEN]);
+
 /* True for 1..PIN_ID_MAX bytes of visible ASCII: ids and names are logged and stored. */
 int pin_id_ok(const char *s);
 

@@ -16,6 +16,7 @@ struct yaml_plmn {
 };
 struct yaml_storage {
     char *database, *kek_file;
+    unsigned cache_kib;
 };
 struct yaml_store {
     char *backend, *url;
@@ -98,7 +99,7 @@ static const cyaml_schema_field_t plmn_fields[] = {
 static const cyaml_schema_field_t storage_fields[] = {
     CYAML_FIELD_STRING_PTR("database", OPT, struct yaml_storage, database, 1, 500),
     CYAML_FIELD_STRING_PTR("kek_file", OPT, struct yaml_storage, kek_file, 1, 500),
-    CYAML_FIELD_END};
+    CYAML_FIELD_UINT("cache_kib", OPT, struct yaml_storage, cache_kib), CYAML_FIELD_END};
 static const cyaml_schema_field_t store_fields[] = {
     CYAML_FIELD_STRING_PTR("backend", OPT, struct yaml_store, backend, 1, 20),
     CYAML_FIELD_STRING_PTR("url", OPT, struct yaml_store, url, 1, 1000), CYAML_FIELD_END};
@@ -385,6 +386,7 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
     if (y->storage) {
         set(c->database, sizeof(c->database), y->storage->database);
         set(c->kek_file, sizeof(c->kek_file), y->storage->kek_file);
+        c->store_cache_kib = y->storage->cache_kib;
     }
     if (y->store) {
         if (y->store->backend != NULL && strcmp(y->store->backend, "sqlite") != 0 &&
@@ -522,6 +524,10 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
                  "%s: aka.sqn_block <= 1000000, aka.auth_context_ttl_s <= 3600, "
                  "workers <= 256",
                  path);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (c->store_cache_kib != 0 && (c->store_cache_kib < 64 || c->store_cache_kib > 4194304)) {
+        snprintf(err, err_len, "%s: storage.cache_kib is 0 (default) or 64..4194304", path);
         return IOTSEC_ERR_INVALID;
     }
     if (c->sqn_lease_s < 6 || c->sqn_lease_s > 3600) {

@@ -41,6 +41,7 @@ struct config {
     char store_backend[16];         /* "sqlite" (default) or "postgresql" (section "store:") */
     char store_url[1024];           /* PostgreSQL: a libpq URI (multi-host allowed) */
     char kek_file[CONFIG_PATH_MAX];
+    unsigned store_cache_kib; /* SQLite page cache per connection; 0 = the store's default */
     char sbi_listen[128];     /* TLS + h2, NF client certificates */
     char sbi_h2c_listen[128]; /* cleartext h2c for labs; "" = off */
     char admin_listen[128];   /* HTTPS, admin client certificate */

@@ -48,6 +48,7 @@ static const struct store_migration migrations[] = {
     {21, "analytics: MUD files (RFC 8520) per device group", ANALYTICS_MIGRATION_MUD, NULL},
     {22, "group: member endpoints, multicast addresses, AF message deliveries", GROUP_MIGRATION_2,
      NULL},
+    {23, "pin: symmetric PINE credentials (sealed MAC keys)", PIN_MIGRATION_3, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

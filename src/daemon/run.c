@@ -30,6 +30,7 @@
 #include "group/group_service.h"
 #include "group/group_store.h"
 #include "http/http.h"
+#include "http/query.h"
 #include "location/location.h"
 #include "pin/pin.h"
 #include "policy/policy.h"
@@ -197,7 +198,7 @@ static void handle_hn_keys(struct http_request *req, void *user)
     }
     json_t *keys = json_array();
     aka_hn_keys_list(d->store, list_key, keys);
-    http_respond_json(req, 200, json_pack("{s:o}", "hn_keys", keys));
+    http_respond_json(req, 200, http_list_json("hn_keys", keys));
 }
 
 /* The policy's enforcer: a quarantined device's UE addresses join the nftables set (and
@@ -332,6 +333,8 @@ static int open_state(struct daemon *d)
     struct store_options so;
     store_options_init(&so);
     so.migrations = daemon_migrations(&so.migration_count);
+    if (d->cfg.store_cache_kib != 0)
+        so.cache_size_kib = (int)d->cfg.store_cache_kib;
     char target[sizeof(d->cfg.store_url) + CONFIG_PATH_MAX];
     config_store_target(&d->cfg, target, sizeof(target));
     if ((rc = store_open(target, &so, &d->store)) != IOTSEC_OK) {

@@ -156,7 +156,7 @@ static void handle_list(struct http_request *req, void *user)
         http_respond_problem(req, 500, NULL, "the groups could not be read", NULL, NULL, 0);
         return;
     }
-    http_respond_json(req, 200, json_pack("{s:o}", "groups", arr));
+    http_respond_json(req, 200, http_list_json("groups", arr));
 }
 
 static void member_one(const char *supi, uint32_t leaf, void *ctx)

@@ -41,6 +41,26 @@ static bool decode(const char *s, size_t len, char **o)
     return true;
 }
 
+/* Whether s is UTF-8 as JSON takes it: an unknown name is echoed in the 400's invalidParams,
+ * and a member jansson cannot encode would be dropped from the answer. */
+static bool utf8_valid(const char *s)
+{
+    json_t *j = json_string(s);
+    json_decref(j);
+    return j != NULL;
+}
+
+/* How many bytes of s (valid UTF-8) fit in max without cutting a character in two. */
+static int utf8_cut(const char *s, size_t max)
+{
+    size_t len = strnlen(s, max + 1);
+    if (len <= max)
+        return (int)len;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return (int)max;
+}
+
 static bool parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {
     if (*s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
@@ -104,18 +124,23 @@ int http_query_decode(const char *query, const struct http_qspec *spec, size_t n
             *reason = "malformed percent-encoding in a parameter name";
             return IOTSEC_ERR_INVALID;
         }
-        char *value = w;
-        if (!decode(eq ? eq + 1 : "", eq ? len - klen - 1 : 0, &w)) {
-            *bad = name;
-            *reason = "malformed percent-encoding";
-            return IOTSEC_ERR_INVALID;
-        }
+        /* the name is known before the value is looked at: an unknown or unprintable name is
+         * the first thing wrong, and only a known (ASCII) name is echoed after this */
         size_t k = 0;
         while (k < n && strcmp(spec[k].name, name) != 0)
             k++;
         if (k == n) {
+            bool empty = name[0] == '\0', utf8 = utf8_valid(name);
+            *bad = empty || !utf8 ? "query" : name;
+            *reason = empty   ? "a parameter without a name"
+                      : !utf8 ? "a parameter name that is not UTF-8"
+                              : "unknown query parameter";
+            return IOTSEC_ERR_INVALID;
+        }
+        char *value = w;
+        if (!decode(eq ? eq + 1 : "", eq ? len - klen - 1 : 0, &w)) {
             *bad = name;
-            *reason = "unknown query parameter";
+            *reason = "malformed percent-encoding";
             return IOTSEC_ERR_INVALID;
         }
         if (out[k].set) {
@@ -148,7 +173,8 @@ bool http_query_parse(struct http_request *req, const struct http_qspec *spec, s
     if (http_query_decode(query, spec, n, out, buf, len, &bad, &reason) == IOTSEC_OK)
         return true;
     char detail[160];
-    snprintf(detail, sizeof(detail), "query parameter %.64s: %s", bad, reason);
+    /* bad is valid UTF-8 (decode's promise); a cut mid-character would drop the detail */
+    snprintf(detail, sizeof(detail), "query parameter %.*s: %s", utf8_cut(bad, 64), bad, reason);
     struct http_invalid_param ip = {bad, reason};
     http_respond_problem(req, 400, NULL, detail, "INVALID_QUERY_PARAM", &ip, 1);
     return false;
@@ -159,12 +185,24 @@ size_t http_query_limit(const struct http_qval *limit)
     return limit->set ? (size_t)limit->i : HTTP_QUERY_LIMIT_DEFAULT;
 }
 
+json_t *http_list_json(const char *key, json_t *items)
+{
+    json_t *o = json_object();
+    if (o == NULL) {
+        json_decref(items);
+        return NULL;
+    }
+    if (key != NULL && strcmp(key, "items") != 0)
+        json_object_set(o, key, items); /* the same array twice: written out twice */
+    json_object_set_new(o, "items", items);
+    return o;
+}
+
 int http_respond_page(struct http_request *req, const char *key, json_t *items, size_t limit,
                       json_t *next)
 {
-    json_t *o = json_object();
     bool full = json_array_size(items) == limit && limit > 0;
-    json_object_set_new(o, key, items);
+    json_t *o = http_list_json(key, items);
     if (full && next)
         json_object_set_new(o, "next", next);
     else

@@ -3,7 +3,9 @@
  * unknown parameter, a repeated one or a bad value is a 400 naming it on every face instead of
  * being silently ignored. Also the house paging contract of the admin face:
  *   GET <collection>?after=<cursor>&limit=<1..1000>&<filters>
- *     -> {"<items>": [...], "next": <cursor>}   ("next" only when more may follow). */
+ *     -> {"items": [...], "next": <cursor>}   ("next" only when more may follow).
+ * Older collections also carry the array under their old name ("enrollments", "afs", ...):
+ * deprecated, kept for one release (docs/api.md). */
 #ifndef IOTSEC_HTTP_QUERY_H
 #define IOTSEC_HTTP_QUERY_H
 
@@ -59,7 +61,8 @@ struct http_qval {
 
 /* Decodes query (raw, without '?') against spec[0..n): out[k] for spec[k]. Decoded text goes
  * to buf (at least strlen(query) + 1 bytes). IOTSEC_OK, or IOTSEC_ERR_INVALID with *bad the
- * offending parameter's name (the raw name for an unknown one, copied into buf) and *reason
+ * offending parameter's name (the decoded name for an unknown one, in buf; "query" for a name
+ * that is empty or not UTF-8, so *bad is always UTF-8 a JSON answer can carry) and *reason
  * why. Pure: no request needed (unit-tested alone). */
 int http_query_decode(const char *query, const struct http_qspec *spec, size_t n,
                       struct http_qval *out, char *buf, size_t buf_len, const char **bad,
@@ -73,9 +76,13 @@ bool http_query_parse(struct http_request *req, const struct http_qspec *spec, s
 /* The limit in force: the given one, else HTTP_QUERY_LIMIT_DEFAULT. */
 size_t http_query_limit(const struct http_qval *limit);
 
-/* Answers 200 {key: items, "next": next} per the paging contract: next (stolen; may be NULL)
- * is sent only when the page is full (items holds limit entries), i.e. more may follow.
- * Steals items. */
+/* A list answer's object: {"items": items} and, for an older list whose key is not "items"
+ * (NULL: none), the same array under key too (deprecated, one release). Steals items. */
+json_t *http_list_json(const char *key, json_t *items);
+
+/* Answers 200 http_list_json(key, items) plus "next" per the paging contract: next (stolen;
+ * may be NULL) is sent only when the page is full (items holds limit entries), i.e. more may
+ * follow. Steals items. */
 int http_respond_page(struct http_request *req, const char *key, json_t *items, size_t limit,
                       json_t *next);
 

@@ -188,7 +188,9 @@ enum pin_enrol_verdict pin_enrol_judge(const struct pin_enrol *e, const char *pi
     if (e->attempts >= PIN_CODE_ATTEMPTS)
         return PIN_ENROL_LOCKED;
     uint8_t want[PIN_MAC_LEN];
-    if (pin_code_proof(e->code_hash, pin_id, e->name, pub, want) != IOTSEC_OK)
+    int rc = pub != NULL ? pin_code_proof(e->code_hash, pin_id, e->name, pub, want)
+                         : pin_sym_join_proof(e->code_hash, pin_id, e->name, want);
+    if (rc != IOTSEC_OK)
         return PIN_ENROL_WRONG;
     bool ok = ct_equal(want, proof, PIN_MAC_LEN);
     secure_wipe(want, sizeof(want));

@@ -20,6 +20,7 @@
 /* The schema (see daemon/migrations.c for their numbers). */
 extern const char PIN_MIGRATION_1[];
 extern const char PIN_MIGRATION_2[]; /* one-time enrolment codes */
+extern const char PIN_MIGRATION_3[]; /* symmetric PINE credentials */
 
 #define PIN_DNN_MAX      16
 #define PIN_QOS_MAX      16
@@ -88,7 +89,9 @@ struct pin_gw {
 struct pin_pine {
     char pine_id[PIN_ID_MAX + 1];
     char name[PIN_ID_MAX + 1];
-    uint8_t pub[PIN_PUB_LEN];
+    uint8_t pub[PIN_PUB_LEN]; /* Ed25519 key; a symmetric PINE's: its key-derivation salt */
+    bool symmetric;           /* no public key: a PIN-scoped MAC key (docs/pin.md) */
+    uint8_t sym_sealed[PIN_KEY_LEN + SEAL_OVERHEAD]; /* that key, sealed, AAD pin_id "/" pine_id */
     enum pin_pine_state state;
     char grant_json[PIN_POLICY_MAX]; /* the approved grant, "" before */
     int64_t created_at;
@@ -119,7 +122,7 @@ enum pin_enrol_verdict {
 
 /* Judges a join's code proof for public key pub against the stored enrolment at now
  * (constant-time comparison; expiry and lock come first, so a locked code is not an
- * oracle). */
+ * oracle). pub NULL: the proof of a symmetric join (pin_sym_join_proof). */
 enum pin_enrol_verdict pin_enrol_judge(const struct pin_enrol *e, const char *pin_id,
                                        const uint8_t pub[PIN_PUB_LEN],
                                        const uint8_t proof[PIN_MAC_LEN], int64_t now);
@@ -172,6 +175,19 @@ enum pin_af_service {
 uint32_t pin_af_service_from_name(const char *name);
 /* *services: 0 when no grant. */
 int pin_af_grant_get(struct store *s, const char *pin_id, const char *af_id, uint32_t *services);
+/* The grant and the PIN in one read (the northbound face's every request): IOTSEC_ERR_NOTFOUND
+ * when af_id holds no grant on pin_id (or the PIN is gone). */
+int pin_af_grant_net(struct store *s, const char *pin_id, const char *af_id, uint32_t *services,
+                     struct pin_net *out);
+/* What the northbound face shows of a PIN to af_id, in one read: first the grant row if af_id
+ * holds one (id pin_id, name the PIN's name, value the PIN_AF_* services), then the gateways
+ * (id gw_id, name "", value enum pin_gw_state), then, only under a grant, the elements (pine_id,
+ * name, enum pin_pine_state), each by id; at most max_elements elements. No keys, no SUPIs. */
+enum pin_view_row { PIN_VIEW_GRANT, PIN_VIEW_GATEWAY, PIN_VIEW_ELEMENT };
+typedef void (*pin_view_fn)(enum pin_view_row row, const char *id, const char *name, int64_t value,
+                            void *ctx);
+int pin_af_view(struct store *s, const char *pin_id, const char *af_id, size_t max_elements,
+                pin_view_fn fn, void *ctx);
 /* The PINs af_id holds a grant on (at most limit, by pin_id). */
 typedef void (*pin_id_fn)(const char *pin_id, void *ctx);
 int pin_af_grants_of(struct store *s, const char *af_id, size_t limit, pin_id_fn fn, void *ctx);

@@ -7,6 +7,7 @@
 #include "base/b64url.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "crypto/ct.h"
 #include "crypto/provision_crypto.h"
 #include "pin/pin_int.h"
 
@@ -59,6 +60,22 @@ void pin_op_join(struct pin_ctx *x)
     struct pin_write w = {.kind = PIN_W_JOIN};
     uint8_t sig[PIN_SIG_LEN], msg[PIN_MSG_MAX];
     size_t mlen;
+    const json_t *cred = json_object_get(x->in, "credential");
+    if (cred != NULL && !json_is_string(cred)) {
+        pin_problem(x->req, 400, "MALFORMED_BODY", "\"ed25519\" or \"symmetric\"", "credential");
+        return;
+    }
+    if (cred != NULL && strcmp(json_string_value(cred), "symmetric") == 0) {
+        snprintf(w.net.pin_id, sizeof(w.net.pin_id), "%s", n.pin_id);
+        snprintf(w.pine.name, sizeof(w.pine.name), "%s", name);
+        pin_random_id("pine-", 8, w.pine.pine_id, sizeof(w.pine.pine_id));
+        pin_join_sym(x, &n, &w); /* a PINE without public-key crypto: its code only */
+        return;
+    }
+    if (cred != NULL && strcmp(json_string_value(cred), "ed25519") != 0) {
+        pin_problem(x->req, 400, "MALFORMED_BODY", "\"ed25519\" or \"symmetric\"", "credential");
+        return;
+    }
     if (!b64_exact(x->in, "public_key", w.pine.pub, PIN_PUB_LEN)) {
         pin_problem(x->req, 400, "MALFORMED_BODY", "32 bytes, base64url", "public_key");
         return;
@@ -107,6 +124,31 @@ static void refuse(struct pin_ctx *x, int status, const char *cause, const char 
     pin_problem(x->req, status, cause, detail, NULL);
 }
 
+/* The PINE proved this very request's server nonce, bound to PIN, PINE and gateway: an Ed25519
+ * signature, or a symmetric PINE's MAC under its PIN-scoped key (opened from its sealed copy,
+ * compared in constant time). A replay, a proof moved elsewhere or a flipped bit fail here.
+ * *key gets the symmetric key (for the decision's MAC), wiped by the caller. */
+static bool pine_proved(struct pin_ctx *x, const struct pin_net *n, const struct pin_gw *g,
+                        const struct pin_pine *pe, uint8_t key[PIN_KEY_LEN])
+{
+    uint8_t proof[PIN_SIG_LEN], want[PIN_MAC_LEN], msg[PIN_MSG_MAX];
+    size_t mlen;
+    if (!pe->symmetric)
+        return b64_exact(x->in, "signature", proof, PIN_SIG_LEN) &&
+               pin_msg_auth(n->pin_id, pe->pine_id, g->gw_id, x->nonce, msg, &mlen) == IOTSEC_OK &&
+               prov_ed25519_verify(pe->pub, msg, mlen, proof) == IOTSEC_OK;
+    char aad[2 * PIN_ID_MAX + 2];
+    int alen = snprintf(aad, sizeof(aad), "%s/%s", n->pin_id, pe->pine_id);
+    bool ok =
+        b64_exact(x->in, "mac", proof, PIN_MAC_LEN) &&
+        unseal(x->p->kek, aad, (size_t)alen, pe->sym_sealed, sizeof(pe->sym_sealed), key) ==
+            IOTSEC_OK &&
+        pin_sym_auth_mac(key, n->pin_id, pe->pine_id, g->gw_id, x->nonce, want) == IOTSEC_OK &&
+        ct_equal(want, proof, PIN_MAC_LEN);
+    secure_wipe(want, sizeof(want));
+    return ok;
+}
+
 void pin_op_auth(struct pin_ctx *x)
 {
     struct pin_net n;
@@ -118,12 +160,22 @@ void pin_op_auth(struct pin_ctx *x)
         return;
     }
     const char *pine = pin_in_id(x, "pine_id");
-    uint8_t sig[PIN_SIG_LEN], msg[PIN_MSG_MAX];
+    uint8_t key[PIN_KEY_LEN] = {0};
     size_t mlen;
     if (pine == NULL)
         return;
-    if (!b64_exact(x->in, "signature", sig, PIN_SIG_LEN)) {
-        pin_problem(x->req, 400, "MALFORMED_BODY", "64 bytes, base64url", "signature");
+    const json_t *sigj = json_object_get(x->in, "signature"), *macj = json_object_get(x->in, "mac");
+    uint8_t probe[PIN_SIG_LEN];
+    if ((sigj == NULL) == (macj == NULL)) {
+        pin_problem(x->req, 400, "MALFORMED_BODY", "a signature or a mac, base64url",
+                    sigj ? "mac" : "signature");
+        return;
+    }
+    if (sigj ? !b64_exact(x->in, "signature", probe, PIN_SIG_LEN)
+             : !b64_exact(x->in, "mac", probe, PIN_MAC_LEN)) {
+        pin_problem(x->req, 400, "MALFORMED_BODY",
+                    sigj ? "64 bytes, base64url" : "32 bytes, base64url",
+                    sigj ? "signature" : "mac");
         return;
     }
     int rc = pin_pine_get(x->p->store, n.pin_id, pine, &pe);
@@ -135,20 +187,19 @@ void pin_op_auth(struct pin_ctx *x)
         pin_failed(x->req, rc);
         return;
     }
-    /* the PINE signed the server nonce this very request consumed, bound to PIN, PINE and
-     * gateway: a replay, a signature moved elsewhere or a flipped bit all fail here */
-    if (pin_msg_auth(n.pin_id, pe.pine_id, g.gw_id, x->nonce, msg, &mlen) != IOTSEC_OK ||
-        prov_ed25519_verify(pe.pub, msg, mlen, sig) != IOTSEC_OK) {
-        refuse(x, 401, "PINE_AUTH_FAILED", "the PINE's signature did not verify");
+    if (!pine_proved(x, &n, &g, &pe, key)) {
+        secure_wipe(key, sizeof(key));
+        refuse(x, 401, "PINE_AUTH_FAILED", "the PINE's proof did not verify");
         return;
     }
     if (current_grant(&n, &pe, &gr) != IOTSEC_OK) {
+        secure_wipe(key, sizeof(key));
         refuse(x, 403, "OUTSIDE_POLICY", "the PINE's grant is outside the PIN's current policy");
         return;
     }
     char *text = NULL;
     size_t tlen = 0;
-    uint8_t dsig[PIN_SIG_LEN], *dmsg = NULL;
+    uint8_t dsig[PIN_SIG_LEN], pmac[PIN_MAC_LEN], *dmsg = NULL;
     rc = pin_decision_text(n.pin_id, pe.pine_id, g.gw_id, &gr, pin_now() + gr.lifetime_s, x->nonce,
                            &text, &tlen);
     if (rc == IOTSEC_OK && (dmsg = malloc(tlen + 64)) == NULL)
@@ -157,16 +208,24 @@ void pin_op_auth(struct pin_ctx *x)
         rc = pin_msg_decision(text, tlen, dmsg, tlen + 64, &mlen);
     if (rc == IOTSEC_OK)
         rc = pin_ca_sign(x->p, &n, dmsg, mlen, dsig);
+    if (rc == IOTSEC_OK && pe.symmetric) /* the PINE checks its decision without ECC */
+        rc = pin_sym_decision_mac(key, text, tlen, pmac);
+    secure_wipe(key, sizeof(key));
     free(dmsg);
     if (rc != IOTSEC_OK) {
         free(text);
         pin_failed(x->req, rc);
         return;
     }
-    char sb[128];
+    char sb[128], mb[64];
     b64url_encode(dsig, sizeof(dsig), sb);
     atomic_fetch_add(&x->p->auth_ok, 1);
-    http_respond_json(x->req, 200, json_pack("{s:s, s:s}", "decision", text, "signature", sb));
+    json_t *ans = json_pack("{s:s, s:s}", "decision", text, "signature", sb);
+    if (pe.symmetric) {
+        b64url_encode(pmac, sizeof(pmac), mb);
+        json_object_set_new(ans, "pine_mac", json_string(mb));
+    }
+    http_respond_json(x->req, 200, ans);
     free(text);
 }
 

@@ -10,6 +10,8 @@
 #include "base/b64url.h"
 #include "base/err.h"
 #include "crypto/ct.h"
+#include "crypto/rand.h"
+#include "crypto/seal.h"
 #include "pin/pin_int.h"
 
 /* The PEMC's `enrol-code {pin_id, name, code, code_ttl_s?, dnns?, qos_class?, lifetime_s?}`. */
@@ -100,7 +102,10 @@ static void submit_code_job(struct pin_ctx *x, struct pin_write *w, json_t *answ
         code_done(j, rc);
 }
 
-void pin_join_code(struct pin_ctx *x, const struct pin_net *n, struct pin_write *w)
+/* Loads the name's enrolment into w->enrol and judges the join's code_proof (over pub; NULL: a
+ * symmetric join). True when it verifies; otherwise answers (a wrong proof is counted). */
+static bool code_proved(struct pin_ctx *x, const struct pin_net *n, struct pin_write *w,
+                        const uint8_t *pub)
 {
     uint8_t proof[PIN_MAC_LEN];
     const char *s = json_string_value(json_object_get(x->in, "code_proof"));
@@ -108,19 +113,21 @@ void pin_join_code(struct pin_ctx *x, const struct pin_net *n, struct pin_write 
     if (s == NULL || b64url_decode(s, strlen(s), proof, sizeof(proof), &len) != IOTSEC_OK ||
         len != PIN_MAC_LEN) {
         pin_problem(x->req, 400, "MALFORMED_BODY", "32 bytes, base64url", "code_proof");
-        return;
+        return false;
     }
     int rc = pin_enrol_get(x->p->store, n->pin_id, w->pine.name, &w->enrol);
     if (rc == IOTSEC_ERR_NOTFOUND) {
         pin_problem(x->req, 403, "ENROLMENT_INVALID", "no enrolment code for that name",
                     "code_proof");
-        return;
+        return false;
     }
     if (rc != IOTSEC_OK) {
         pin_failed(x->req, rc);
-        return;
+        return false;
     }
-    switch (pin_enrol_judge(&w->enrol, n->pin_id, w->pine.pub, proof, pin_now())) {
+    enum pin_enrol_verdict v = pin_enrol_judge(&w->enrol, n->pin_id, pub, proof, pin_now());
+    secure_wipe(proof, sizeof(proof));
+    switch (v) {
     case PIN_ENROL_EXPIRED:
         pin_problem(x->req, 403, "ENROLMENT_EXPIRED", "the enrolment code expired", "code_proof");
         break;
@@ -132,26 +139,71 @@ void pin_join_code(struct pin_ctx *x, const struct pin_net *n, struct pin_write 
         w->kind = PIN_W_ENROL_FAIL;
         submit_code_job(x, w, NULL);
         break;
-    case PIN_ENROL_OK: {
-        uint8_t msg[PIN_MSG_MAX], sig[PIN_SIG_LEN];
-        size_t mlen;
-        rc = pin_msg_cert(n->pin_id, w->pine.pine_id, w->pine.pub, msg, &mlen);
-        if (rc == IOTSEC_OK)
-            rc = pin_ca_sign(x->p, n, msg, mlen, sig);
-        if (rc != IOTSEC_OK) {
-            pin_failed(x->req, rc);
-            break;
-        }
-        char cert[128];
-        b64url_encode(sig, sizeof(sig), cert);
-        w->kind = PIN_W_ENROL_USE;
-        json_t *grant = json_loads(w->enrol.grant_json, 0, NULL);
-        submit_code_job(x, w,
-                        json_pack("{s:s, s:s, s:s, s:s, s:o}", "pin_id", n->pin_id, "pine_id",
-                                  w->pine.pine_id, "state", "approved", "certificate", cert,
-                                  "grant", grant ? grant : json_object()));
-        break;
+    case PIN_ENROL_OK:
+        return true;
     }
+    secure_wipe(&w->enrol, sizeof(w->enrol));
+    return false;
+}
+
+void pin_join_code(struct pin_ctx *x, const struct pin_net *n, struct pin_write *w)
+{
+    if (!code_proved(x, n, w, w->pine.pub))
+        return;
+    uint8_t msg[PIN_MSG_MAX], sig[PIN_SIG_LEN];
+    size_t mlen;
+    int rc = pin_msg_cert(n->pin_id, w->pine.pine_id, w->pine.pub, msg, &mlen);
+    if (rc == IOTSEC_OK)
+        rc = pin_ca_sign(x->p, n, msg, mlen, sig);
+    if (rc != IOTSEC_OK) {
+        secure_wipe(&w->enrol, sizeof(w->enrol));
+        pin_failed(x->req, rc);
+        return;
     }
-    secure_wipe(proof, sizeof(proof));
+    char cert[128];
+    b64url_encode(sig, sizeof(sig), cert);
+    w->kind = PIN_W_ENROL_USE;
+    json_t *grant = json_loads(w->enrol.grant_json, 0, NULL);
+    submit_code_job(x, w,
+                    json_pack("{s:s, s:s, s:s, s:s, s:o}", "pin_id", n->pin_id, "pine_id",
+                              w->pine.pine_id, "state", "approved", "certificate", cert, "grant",
+                              grant ? grant : json_object()));
+    secure_wipe(&w->enrol, sizeof(w->enrol));
+}
+
+/* The PINE's key is derived from the code's hash (which the PEGC never sees) and a fresh salt,
+ * so the PEGC relaying the answer learns the salt and nothing it can use; the network keeps the
+ * key sealed under the KEK, bound to the PIN and PINE ids. */
+void pin_join_sym(struct pin_ctx *x, const struct pin_net *n, struct pin_write *w)
+{
+    if (!code_proved(x, n, w, NULL))
+        return;
+    uint8_t key[PIN_KEY_LEN], confirm[PIN_MAC_LEN];
+    char aad[2 * PIN_ID_MAX + 2];
+    int alen = snprintf(aad, sizeof(aad), "%s/%s", n->pin_id, w->pine.pine_id);
+    int rc = crypto_random(w->pine.pub, PIN_SALT_LEN);
+    if (rc == IOTSEC_OK)
+        rc = pin_sym_key(w->enrol.code_hash, n->pin_id, w->pine.pine_id, w->pine.pub, key);
+    if (rc == IOTSEC_OK)
+        rc = pin_sym_confirm(key, n->pin_id, w->pine.pine_id, confirm);
+    if (rc == IOTSEC_OK)
+        rc = seal(x->p->kek, aad, (size_t)alen, key, sizeof(key), w->pine.sym_sealed);
+    secure_wipe(key, sizeof(key));
+    if (rc != IOTSEC_OK) {
+        secure_wipe(&w->enrol, sizeof(w->enrol));
+        pin_failed(x->req, rc);
+        return;
+    }
+    w->pine.symmetric = true;
+    char salt[64], conf[64];
+    b64url_encode(w->pine.pub, PIN_SALT_LEN, salt);
+    b64url_encode(confirm, sizeof(confirm), conf);
+    w->kind = PIN_W_ENROL_USE;
+    json_t *grant = json_loads(w->enrol.grant_json, 0, NULL);
+    submit_code_job(x, w,
+                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "pin_id", n->pin_id, "pine_id",
+                              w->pine.pine_id, "state", "approved", "credential", "symmetric",
+                              "salt", salt, "confirm", conf, "grant",
+                              grant ? grant : json_object()));
+    secure_wipe(&w->enrol, sizeof(w->enrol));
 }

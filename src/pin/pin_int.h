@@ -64,6 +64,10 @@ int pin_grant_from_request(struct pin_ctx *x, const struct pin_net *n, struct pi
 /* A join carrying code_proof (pin_enrol.c): w has the PIN id and the PINE (id, name, key,
  * signature verified); judges the code and answers 201 approved, or 403. */
 void pin_join_code(struct pin_ctx *x, const struct pin_net *n, struct pin_write *w);
+/* A symmetric join (`credential: "symmetric"`, code_proof, no public key; pin_enrol.c): w has
+ * the PIN id and the PINE's new id and name; on a right proof the PINE gets its PIN-scoped MAC
+ * key's salt and confirmation (201), else 403. */
+void pin_join_sym(struct pin_ctx *x, const struct pin_net *n, struct pin_write *w);
 
 /* The op handlers (pin_ops.c, pin_auth.c, pin_enrol.c). */
 void pin_op_enrol_code(struct pin_ctx *x);

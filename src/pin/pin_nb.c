@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/strbuf.h"
 #include "expose/northbound.h"
 #include "pin/pin_int.h"
 
@@ -90,15 +91,16 @@ static int token_pins(void *user, const char *af_id, const char *asked, char *ou
     return IOTSEC_OK;
 }
 
-/* The common checks; on success *af and *n are filled. Answers otherwise. */
-static bool admit(struct pin *p, struct http_request *req, uint32_t want, const char *action,
-                  struct expose_af *af, struct pin_net *n, char *resource, size_t cap)
+/* The checks before any grant: the token, the path's AF, the PIN in the token. On success
+ * *af and resource are filled and *pin_id is the path's. Answers otherwise. */
+static bool admit_token(struct pin *p, struct http_request *req, const char *action,
+                        struct expose_af *af, const char **pin_id, char *resource, size_t cap)
 {
     if (expose_nb_authenticate(p->nb, req, EXPOSE_SVC_PIN, af) != IOTSEC_OK)
         return false;
     const char *path_af = http_request_param(req, "afId");
-    const char *pin_id = http_request_param(req, "pinId");
-    snprintf(resource, cap, "pin:%s", pin_id_ok(pin_id) ? pin_id : "?");
+    *pin_id = http_request_param(req, "pinId");
+    snprintf(resource, cap, "pin:%s", pin_id_ok(*pin_id) ? *pin_id : "?");
     const char *rid = http_request_id(req);
     if (path_af == NULL || strcmp(path_af, af->af_id) != 0) {
         expose_nb_audit(p->nb, af, action, resource, false, "DENY_OTHER_AF_PATH", rid);
@@ -107,64 +109,121 @@ static bool admit(struct pin *p, struct http_request *req, uint32_t want, const 
     }
     /* the token carries the PINs it may act on (those granted when it was issued, or the ones
      * the AF named): another PIN is refused whatever the grants say now */
-    if (!pin_in_token(af, pin_id)) {
+    if (!pin_in_token(af, *pin_id)) {
         expose_nb_audit(p->nb, af, action, resource, false, "DENY_PIN_NOT_IN_TOKEN", rid);
         pin_problem(req, 403, "DENY_PIN_NOT_IN_TOKEN",
                     "the access token does not carry this PIN: ask for a token naming it", NULL);
         return false;
     }
-    uint32_t granted = 0;
-    int rc =
-        pin_id_ok(pin_id) ? pin_af_grant_get(p->store, pin_id, af->af_id, &granted) : IOTSEC_OK;
-    if (rc == IOTSEC_OK && (granted & want) && pin_net_get(p->store, pin_id, n) == IOTSEC_OK)
-        return true;
+    return true;
+}
+
+/* No grant now for what was asked (rc NOTFOUND or OK), or the store failed: answers. */
+static void refuse_grant(struct pin *p, struct http_request *req, const struct expose_af *af,
+                         const char *action, const char *resource, int rc)
+{
     if (rc != IOTSEC_OK && rc != IOTSEC_ERR_NOTFOUND) {
         pin_failed(req, rc);
-        return false;
+        return;
     }
-    expose_nb_audit(p->nb, af, action, resource, false, "DENY_NO_PIN_GRANT", rid);
+    expose_nb_audit(p->nb, af, action, resource, false, "DENY_NO_PIN_GRANT", http_request_id(req));
     pin_problem(req, 403, "DENY_NO_PIN_GRANT", "the PIN's owner has not granted this", NULL);
+}
+
+/* The common checks; on success *af and *n are filled. Answers otherwise. */
+static bool admit(struct pin *p, struct http_request *req, uint32_t want, const char *action,
+                  struct expose_af *af, struct pin_net *n, char *resource, size_t cap)
+{
+    const char *pin_id;
+    if (!admit_token(p, req, action, af, &pin_id, resource, cap))
+        return false;
+    /* the grant as it is now and the PIN, in one read */
+    uint32_t granted = 0;
+    int rc = pin_id_ok(pin_id) ? pin_af_grant_net(p->store, pin_id, af->af_id, &granted, n)
+                               : IOTSEC_ERR_NOTFOUND;
+    if (rc == IOTSEC_OK && (granted & want))
+        return true;
+    refuse_grant(p, req, af, action, resource, rc);
     return false;
 }
 
-static void add_element(const struct pin_pine *pe, void *ctx)
+/* The answer is written as text (strbuf_append_json_str escapes every string): on the face's
+ * hottest read a JSON tree and its serialisation cost more than the SQL. */
+struct view {
+    struct strbuf head, els, gws;
+    uint32_t services; /* of the grant row; 0: none */
+    int rc;
+};
+
+static int member_json(struct strbuf *b, bool element, const char *id, const char *name,
+                       const char *state)
 {
-    json_array_append_new(ctx, json_pack("{s:s, s:s, s:s}", "pineId", pe->pine_id, "name", pe->name,
-                                         "state",
-                                         pe->state == PINE_APPROVED  ? "approved"
-                                         : pe->state == PINE_REFUSED ? "refused"
-                                                                     : "pending"));
+    int rc = strbuf_append(b, b->len ? ",{" : "{", b->len ? 2 : 1);
+    if (rc == IOTSEC_OK)
+        rc = strbuf_appendf(b, "\"%s\":", element ? "pineId" : "gwId");
+    if (rc == IOTSEC_OK)
+        rc = strbuf_append_json_str(b, id);
+    if (rc == IOTSEC_OK && element) {
+        rc = strbuf_append(b, ",\"name\":", 8);
+        if (rc == IOTSEC_OK)
+            rc = strbuf_append_json_str(b, name);
+    }
+    return rc == IOTSEC_OK ? strbuf_appendf(b, ",\"state\":\"%s\"}", state) : rc;
 }
 
-static void add_gateway(const struct pin_gw *g, void *ctx)
+static void view_row(enum pin_view_row row, const char *id, const char *name, int64_t v, void *ctx)
 {
-    json_array_append_new(ctx, json_pack("{s:s, s:s}", "gwId", g->gw_id, "state",
-                                         g->state == GW_ACTIVE ? "active" : "suspended"));
+    struct view *w = ctx;
+    int rc = IOTSEC_OK;
+    if (row == PIN_VIEW_GRANT) {
+        w->services = (uint32_t)v;
+        rc = strbuf_append(&w->head, "{\"pinId\":", 9);
+        if (rc == IOTSEC_OK)
+            rc = strbuf_append_json_str(&w->head, id);
+        if (rc == IOTSEC_OK)
+            rc = strbuf_append(&w->head, ",\"name\":", 8);
+        if (rc == IOTSEC_OK)
+            rc = strbuf_append_json_str(&w->head, name);
+    } else if (w->services & PIN_AF_ELEMENTS) /* nothing of a PIN without the grant */
+        rc = member_json(row == PIN_VIEW_ELEMENT ? &w->els : &w->gws, row == PIN_VIEW_ELEMENT, id,
+                         name,
+                         row == PIN_VIEW_GATEWAY ? (v == GW_ACTIVE ? "active" : "suspended")
+                         : v == PINE_APPROVED    ? "approved"
+                         : v == PINE_REFUSED     ? "refused"
+                                                 : "pending");
+    if (rc != IOTSEC_OK)
+        w->rc = rc;
 }
 
 static void get_elements(struct http_request *req, void *user)
 {
     struct pin *p = user;
     struct expose_af af;
-    struct pin_net n;
+    const char *pin_id, *action = "pin_elements_read";
     char res[96];
-    if (!admit(p, req, PIN_AF_ELEMENTS, "pin_elements_read", &af, &n, res, sizeof(res)))
+    if (!admit_token(p, req, action, &af, &pin_id, res, sizeof(res)))
         return;
-    json_t *els = json_array(), *gws = json_array();
-    int rc = pin_pine_list(p->store, n.pin_id, 10000, add_element, els);
+    /* the grant as it is now, the PIN and its members, in one read */
+    struct view w = {.rc = IOTSEC_OK};
+    int rc = pin_id_ok(pin_id) ? pin_af_view(p->store, pin_id, af.af_id, 10000, view_row, &w)
+                               : IOTSEC_ERR_NOTFOUND;
     if (rc == IOTSEC_OK)
-        rc = pin_gw_list(p->store, n.pin_id, add_gateway, gws);
+        rc = w.rc;
+    if (rc == IOTSEC_OK && (w.services & PIN_AF_ELEMENTS))
+        rc = strbuf_appendf(&w.head, ",\"elements\":[%s],\"gateways\":[%s]}",
+                            w.els.data ? w.els.data : "", w.gws.data ? w.gws.data : "");
+    else if (rc == IOTSEC_OK)
+        rc = IOTSEC_ERR_NOTFOUND;
+    strbuf_free(&w.els);
+    strbuf_free(&w.gws);
     if (rc != IOTSEC_OK) {
-        json_decref(els);
-        json_decref(gws);
-        pin_failed(req, rc);
+        strbuf_free(&w.head);
+        refuse_grant(p, req, &af, action, res, rc);
         return;
     }
-    expose_nb_audit(p->nb, &af, "pin_elements_read", res, true, "ALLOW_PIN_GRANT",
-                    http_request_id(req));
-    http_respond_json(req, 200,
-                      json_pack("{s:s, s:s, s:o, s:o}", "pinId", n.pin_id, "name", n.name,
-                                "elements", els, "gateways", gws));
+    expose_nb_audit(p->nb, &af, action, res, true, "ALLOW_PIN_GRANT", http_request_id(req));
+    http_respond(req, 200, "application/json", w.head.data, w.head.len);
+    strbuf_free(&w.head);
 }
 
 /* The PINE of the path, in this PIN and approved; else audited 403. */

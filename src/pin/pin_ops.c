@@ -65,8 +65,11 @@ static void add_pine(const struct pin_pine *p, void *ctx)
 {
     char pub[64];
     b64(p->pub, PIN_PUB_LEN, pub);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "pine_id", p->pine_id, "name", p->name, "state",
-                          pine_state(p->state), "public_key", pub);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s}", "pine_id", p->pine_id, "name", p->name, "state",
+                  pine_state(p->state), "credential", p->symmetric ? "symmetric" : "ed25519");
+    if (!p->symmetric) /* a symmetric PINE's pub column is its salt: not a key to show */
+        json_object_set_new(o, "public_key", json_string(pub));
     json_t *g = p->grant_json[0] ? json_loads(p->grant_json, 0, NULL) : NULL;
     if (g)
         json_object_set_new(o, "grant", g);

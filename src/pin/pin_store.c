@@ -35,6 +35,10 @@ const char PIN_MIGRATION_2[] =
     " code_hash BLOB NOT NULL, grant_json TEXT NOT NULL, expires_at INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (pin_id, name));";
 
+/* Symmetric PINEs (docs/pin.md): their MAC key sealed under the KEK (NULL for Ed25519 PINEs,
+ * whose pub column is their public key; a symmetric PINE's pub is its key-derivation salt). */
+const char PIN_MIGRATION_3[] = "ALTER TABLE pin_elements ADD COLUMN sym_sealed BLOB;";
+
 /* A column's text, cut to cap - 1 bytes (memcpy: this runs per row of every read). */
 static void copy_text(char *dst, size_t cap, const char *src)
 {
@@ -190,7 +194,7 @@ int pin_gw_list(struct store *s, const char *pin_id, pin_gw_fn fn, void *ctx)
     return r == STORE_DONE ? IOTSEC_OK : r;
 }
 
-#define PINE_COLS "pine_id, name, pub, state, grant_json, created_at"
+#define PINE_COLS "pine_id, name, pub, state, grant_json, created_at, sym_sealed"
 
 static void pine_row(struct store_stmt *st, struct pin_pine *p)
 {
@@ -205,6 +209,10 @@ static void pine_row(struct store_stmt *st, struct pin_pine *p)
                                        : PINE_PENDING;
     copy_text(p->grant_json, sizeof(p->grant_json), store_col_text(st, 4));
     p->created_at = store_col_int64(st, 5);
+    if (store_col_bytes(st, 6) == (int)sizeof(p->sym_sealed)) {
+        p->symmetric = true;
+        memcpy(p->sym_sealed, store_col_blob(st, 6), sizeof(p->sym_sealed));
+    }
 }
 
 int pin_pine_get(struct store *s, const char *pin_id, const char *pine_id, struct pin_pine *out)
@@ -391,11 +399,12 @@ static int w_join(struct store_conn *c, struct pin_write *w)
 {
     struct store_stmt *st;
     /* the PIN must still exist: a join racing a deletion leaves no orphan */
-    int rc = store_stmt(c,
-                        "INSERT INTO pin_elements (pin_id, pine_id, name, pub, state, grant_json,"
-                        " created_at, updated_at) SELECT pin_id, ?, ?, ?, ?, '', ?, ?"
-                        " FROM pin_networks WHERE pin_id = ?",
-                        &st);
+    int rc =
+        store_stmt(c,
+                   "INSERT INTO pin_elements (pin_id, pine_id, name, pub, state, grant_json,"
+                   " created_at, updated_at, sym_sealed) SELECT pin_id, ?, ?, ?, ?, '', ?, ?, ?"
+                   " FROM pin_networks WHERE pin_id = ?",
+                   &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, w->pine.pine_id, -1);
@@ -404,7 +413,11 @@ static int w_join(struct store_conn *c, struct pin_write *w)
     store_bind_int(st, 4, PINE_PENDING);
     store_bind_int64(st, 5, w->now);
     store_bind_int64(st, 6, w->now);
-    store_bind_text(st, 7, w->net.pin_id, -1);
+    if (w->pine.symmetric)
+        store_bind_blob(st, 7, w->pine.sym_sealed, sizeof(w->pine.sym_sealed));
+    else
+        store_bind_null(st, 7);
+    store_bind_text(st, 8, w->net.pin_id, -1);
     int64_t n = 0;
     rc = exec(c, st, &n);
     return rc != IOTSEC_OK ? rc : n == 1 ? IOTSEC_OK : IOTSEC_ERR_NOTFOUND;
@@ -630,6 +643,68 @@ int pin_af_grant_get(struct store *s, const char *pin_id, const char *af_id, uin
         *services = (uint32_t)store_col_int64(st, 0);
     store_reset(st);
     return r == STORE_ROW || r == STORE_DONE ? IOTSEC_OK : r;
+}
+
+int pin_af_grant_net(struct store *s, const char *pin_id, const char *af_id, uint32_t *services,
+                     struct pin_net *out)
+{
+    struct store_stmt *st;
+    *services = 0;
+    int rc = reader_stmt(s,
+                         "SELECT n.pin_id, n.name, n.owner, n.policy, n.ca_pub, n.ca_sealed,"
+                         " n.created_at, g.services FROM pin_af_grants g JOIN pin_networks n"
+                         " ON n.pin_id = g.pin_id WHERE g.pin_id = ? AND g.af_id = ?",
+                         &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, pin_id, -1);
+    store_bind_text(st, 2, af_id, -1);
+    int r = store_step(st);
+    if (r == STORE_ROW) {
+        net_row(st, out);
+        *services = (uint32_t)store_col_int64(st, 7);
+    }
+    store_reset(st);
+    return r == STORE_ROW ? IOTSEC_OK : r == STORE_DONE ? IOTSEC_ERR_NOTFOUND : r;
+}
+
+int pin_af_view(struct store *s, const char *pin_id, const char *af_id, size_t max_elements,
+                pin_view_fn fn, void *ctx)
+{
+    struct store_stmt *st;
+    /* one statement (a read's fixed cost is most of it): the grant row, then the gateways, then
+     * the elements (read only under a grant), each part in its index's order and the limit on
+     * the elements alone: no sort, no temporary table (a global ORDER BY made SQLite sort into
+     * temporary b-trees, a third of the face's CPU per request) */
+    int rc = reader_stmt(
+        s,
+        "SELECT 0 AS kind, n.pin_id AS id, n.name AS name, g.services AS v FROM pin_af_grants g"
+        " JOIN pin_networks n ON n.pin_id = g.pin_id WHERE g.pin_id = ? AND g.af_id = ?"
+        " UNION ALL SELECT * FROM (SELECT 1 AS kind, gw_id AS id, '' AS name, state AS v"
+        " FROM pin_gateways WHERE pin_id = ? ORDER BY gw_id) AS gw"
+        " UNION ALL SELECT * FROM (SELECT 2 AS kind, pine_id AS id, name, state AS v"
+        " FROM pin_elements WHERE pin_id = ? AND EXISTS (SELECT 1 FROM pin_af_grants"
+        " WHERE pin_id = ? AND af_id = ?) ORDER BY pine_id LIMIT ?) AS el",
+        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, pin_id, -1);
+    store_bind_text(st, 2, af_id, -1);
+    store_bind_text(st, 3, pin_id, -1);
+    store_bind_text(st, 4, pin_id, -1);
+    store_bind_text(st, 5, pin_id, -1);
+    store_bind_text(st, 6, af_id, -1);
+    store_bind_int64(st, 7, (int64_t)max_elements);
+    int r;
+    while ((r = store_step(st)) == STORE_ROW) {
+        int kind = store_col_int(st, 0);
+        fn(kind == 0   ? PIN_VIEW_GRANT
+           : kind == 1 ? PIN_VIEW_GATEWAY
+                       : PIN_VIEW_ELEMENT,
+           store_col_text(st, 1), store_col_text(st, 2), store_col_int64(st, 3), ctx);
+    }
+    store_reset(st);
+    return r == STORE_DONE ? IOTSEC_OK : r;
 }
 
 int pin_af_grants_of(struct store *s, const char *af_id, size_t limit, pin_id_fn fn, void *ctx)

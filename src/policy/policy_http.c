@@ -182,7 +182,7 @@ static void handle_throttles(struct http_request *req, void *user)
         return;
     json_t *arr = json_array();
     policy_store_throttles(policy_service_options(ps)->store, record_json, arr);
-    http_respond_json(req, 200, json_pack("{s:o}", "throttles", arr));
+    http_respond_json(req, 200, http_list_json("throttles", arr));
 }
 
 static void observed_json(const struct policy_observed *o, void *ctx)

@@ -135,6 +135,44 @@ static bool digits_ok(const char *s)
     return n >= 1 && n <= 4;
 }
 
+/* The fields an enrollment can change, as create and update both take them, onto e: on
+ * update a null name, a limit of 0 (max_credential_age_s, quota, rate_per_s) removes it; on
+ * create a limit given is a real one. Returns the offending field (and *reason) or NULL. */
+static const char *decode_mutable(json_t *o, struct prov_enrollment *e, bool update,
+                                  const char **reason)
+{
+    *reason = update ? "1..64 visible ASCII characters, not only digits; null removes it"
+                     : "1..64 visible ASCII characters, not only digits";
+    if (update && json_is_null(json_object_get(o, "name")))
+        e->name[0] = '\0';
+    else if (!opt_str(o, "name", e->name, sizeof(e->name), name_ok))
+        return "name";
+    *reason = "a string of allowed characters and length";
+    if (!opt_str(o, "owner", e->owner, sizeof(e->owner), id_ok))
+        return "owner";
+    *reason = "an integer in range";
+    if (!opt_int(o, "credential_lifetime_s", &e->lifetime_s, 60, 100LL * 365 * 24 * 3600))
+        return "credential_lifetime_s";
+    /* Rotation on a schedule: a credential older than this gets a waiting version. */
+    if (!opt_int(o, "max_credential_age_s", &e->max_cred_age_s, update ? 0 : 60,
+                 100LL * 365 * 24 * 3600))
+        return "max_credential_age_s";
+    if (!opt_int(o, "quota", &e->quota, update ? 0 : 1, INT64_MAX))
+        return "quota";
+    if (!opt_int(o, "rate_per_s", &e->rate_per_s, update ? 0 : 1, 1000000))
+        return "rate_per_s";
+    *reason = "true or false";
+    if (!opt_bool(o, "enabled", &e->enabled))
+        return "enabled";
+    if (!opt_bool(o, "requires_activation", &e->requires_activation))
+        return "requires_activation";
+    const char *rp = json_string_value(json_object_get(o, "reprovision"));
+    *reason = "keep, reset or never";
+    if (json_object_get(o, "reprovision") && prov_reprovision_parse(rp, &e->reprovision))
+        return "reprovision";
+    return NULL;
+}
+
 /* Validates the body into in; returns the offending field (and reason) or NULL. */
 static const char *validate(json_t *o, struct enr_in *in, uint8_t *key, size_t *key_len,
                             const char **reason)
@@ -156,40 +194,18 @@ static const char *validate(json_t *o, struct enr_in *in, uint8_t *key, size_t *
     *reason = "a string of allowed characters and length";
     if (!opt_str(o, "registration_id", e->reg_id, sizeof(e->reg_id), id_ok))
         return "registration_id";
-    *reason = "1..64 visible ASCII characters, not only digits";
-    if (!opt_str(o, "name", e->name, sizeof(e->name), name_ok))
-        return "name";
-    *reason = "a string of allowed characters and length";
     if (!opt_str(o, "cert_sha256", e->cert_sha256, sizeof(e->cert_sha256), hex_ok) ||
         (e->cert_sha256[0] && strlen(e->cert_sha256) != 64))
         return "cert_sha256";
     if (!opt_str(o, "serial", e->serial, sizeof(e->serial), hex_ok))
         return "serial";
-    if (!opt_str(o, "owner", e->owner, sizeof(e->owner), id_ok))
-        return "owner";
     if (!opt_str(o, "manufacturer", in->manufacturer, sizeof(in->manufacturer), id_ok))
         return "manufacturer";
     if (!opt_str(o, "routing_indicator", e->routing_ind, sizeof(e->routing_ind), digits_ok))
         return "routing_indicator";
-    *reason = "an integer in range";
-    if (!opt_int(o, "credential_lifetime_s", &e->lifetime_s, 60, 100LL * 365 * 24 * 3600))
-        return "credential_lifetime_s";
-    /* Rotation on a schedule: a credential older than this gets a waiting version. */
-    if (!opt_int(o, "max_credential_age_s", &e->max_cred_age_s, 60, 100LL * 365 * 24 * 3600))
-        return "max_credential_age_s";
-    if (!opt_int(o, "quota", &e->quota, 1, INT64_MAX))
-        return "quota";
-    if (!opt_int(o, "rate_per_s", &e->rate_per_s, 1, 1000000))
-        return "rate_per_s";
-    *reason = "true or false";
-    if (!opt_bool(o, "enabled", &e->enabled))
-        return "enabled";
-    if (!opt_bool(o, "requires_activation", &e->requires_activation))
-        return "requires_activation";
-    const char *rp = json_string_value(json_object_get(o, "reprovision"));
-    *reason = "keep, reset or never";
-    if (json_object_get(o, "reprovision") && prov_reprovision_parse(rp, &e->reprovision))
-        return "reprovision";
+    const char *bad = decode_mutable(o, e, false, reason);
+    if (bad)
+        return bad;
     json_t *range = json_object_get(o, "supi_range");
     struct prov_supi_range r;
     *reason = "{first, last}: imsi-<6..15 digits> of equal length, first <= last";
@@ -426,33 +442,7 @@ static const char *apply_patch(json_t *o, struct prov_enrollment *e, const char 
         if (*m == NULL)
             return key;
     }
-    *reason = "1..64 visible ASCII characters, not only digits; null removes it";
-    if (json_is_null(json_object_get(o, "name")))
-        e->name[0] = '\0';
-    else if (!opt_str(o, "name", e->name, sizeof(e->name), name_ok))
-        return "name";
-    *reason = "a string of allowed characters and length";
-    if (!opt_str(o, "owner", e->owner, sizeof(e->owner), id_ok))
-        return "owner";
-    *reason = "an integer in range";
-    if (!opt_int(o, "credential_lifetime_s", &e->lifetime_s, 60, 100LL * 365 * 24 * 3600))
-        return "credential_lifetime_s";
-    if (!opt_int(o, "max_credential_age_s", &e->max_cred_age_s, 0, 100LL * 365 * 24 * 3600))
-        return "max_credential_age_s";
-    if (!opt_int(o, "quota", &e->quota, 0, INT64_MAX))
-        return "quota";
-    if (!opt_int(o, "rate_per_s", &e->rate_per_s, 0, 1000000))
-        return "rate_per_s";
-    *reason = "true or false";
-    if (!opt_bool(o, "enabled", &e->enabled))
-        return "enabled";
-    if (!opt_bool(o, "requires_activation", &e->requires_activation))
-        return "requires_activation";
-    const char *rp = json_string_value(json_object_get(o, "reprovision"));
-    *reason = "keep, reset or never";
-    if (json_object_get(o, "reprovision") && prov_reprovision_parse(rp, &e->reprovision))
-        return "reprovision";
-    return NULL;
+    return decode_mutable(o, e, true, reason);
 }
 
 static int run_enr_update(struct store_conn *c, struct adm_job *a)

@@ -66,7 +66,7 @@ grep -q '409 .*resume: not allowed while the subscription is revoked' "$dir/err"
     ko "the 409 does not say the state: $(cat "$dir/err")"
 run "delete" 0 - subscriber delete imsi-001010000000001
 run "show deleted" 1 - subscriber show imsi-001010000000001
-run "hn-keys" 0 '(.hn_keys | length) == 2 and .hn_keys[0].profile == "A"' hn-keys
+run "hn-keys" 0 '(.items | length) == 2 and .items[0].profile == "A" and .hn_keys == .items' hn-keys
 
 if grep -qi "$K\|$OP" "$dir/all-stdout" "$dir/all-stderr"; then ko "a key was printed back"; else ok; fi
 

@@ -110,6 +110,6 @@ echo '{"rules":[{"exception":"NOPE","actions":[]}]}' >"$dir/policy.json"
 run "policy set bad" 2 - policy set "$dir/policy.json"
 echo '{"rules":[{"exception":"*","min_level":1,"actions":["throttle"]}],"throttle_kbps":32}' >"$dir/policy.json"
 run "policy set" 0 '.throttle_kbps == 32' policy set "$dir/policy.json"
-run "throttles" 0 '.throttles | type == "array"' policy throttles
+run "throttles" 0 '(.items | type == "array") and .throttles == .items' policy throttles
 
 cli_end

@@ -71,6 +71,15 @@ grep -qE '^state +active$' <<<"$show" && ok || ko "table show: $show"
 [ $? -eq 2 ] && ok || ko "--output yaml accepted"
 # script mode unchanged: --output json is the answer as sent
 run "output json" 0 '.items | length == 2' --output json subscriber list
+# an older list (enrollments) answers under "items" and, deprecated, its old name: the table
+# reads "items" and shows the rows once
+run "enrollment add" 0 '.id > 0' enrollment add --kind group --attestation derived-key \
+    --supi-first imsi-001019000000000 --supi-last imsi-001019000000099 --name cli-group
+run "old list: items and the old name" 0 '(.items | length == 1) and .items == .enrollments' \
+    --output json enrollment list
+table=$("$ctl" --dir "$dir/inst" --output table enrollment list)
+grep -q '^(1 items)$' <<<"$table" && [ "$(grep -c 'cli-group' <<<"$table")" -eq 1 ] && ok ||
+    ko "old list as a table: $table"
 
 # the server's invalidParams reach the user
 "$ctl" --dir "$dir/inst" consent grant --af nope --scope monitoring-event --supi imsi-001010000000001 \

@@ -269,6 +269,26 @@ int fixture_sanitizer_report(const struct daemon_fixture *f)
     return found;
 }
 
+static int run(const char *cmd, char *out, size_t cap)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int fixture_tool(const struct daemon_fixture *f, const char *tool, const char *sub,
+                 const char *args, char *out, size_t cap)
+{
+    char cmd[1024];
+    int n = snprintf(cmd, sizeof(cmd), "%s %s --dir %s/inst %s 2>&1", tool, sub ? sub : "", f->dir,
+                     args ? args : "");
+    assert_true(n > 0 && (size_t)n < sizeof(cmd));
+    return run(cmd, out, cap);
+}
+
 void fixture_cleanup(struct daemon_fixture *f)
 {
     fixture_stop(f, SIGKILL);

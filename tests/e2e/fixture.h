@@ -49,6 +49,12 @@ int fixture_start(struct daemon_fixture *f);
 /* Sends sig and waits for the process; returns its wait status. */
 int fixture_stop(struct daemon_fixture *f, int sig);
 void fixture_cleanup(struct daemon_fixture *f);
+/* Runs a tool of the instance (iotsecctl, iotsecd: tool is its path) as an operator would,
+ * `tool [sub] --dir <instance> [args] 2>&1` (sub, a command that takes --dir after it such as
+ * "restore", may be NULL): its output (cut to cap - 1 bytes) in out; returns its exit status,
+ * -1 when it did not exit. */
+int fixture_tool(const struct daemon_fixture *f, const char *tool, const char *sub,
+                 const char *args, char *out, size_t cap);
 /* Whether the daemon's log (its stderr) holds a sanitizer report (ASan, LeakSanitizer,
  * UBSan): a test that stops the daemon asserts there is none, so a leak or undefined
  * behaviour in the sanitised daemon fails that test, not only the log. */

@@ -68,8 +68,12 @@ static json_t *read_all(const char *path, const char *key, int limit, int *pages
                  cursor);
         json_t *o = get(url, 200);
         (*pages)++;
-        json_t *items = json_object_get(o, key);
+        /* every list answers under "items"; an older one also under its old name (key),
+         * the same rows (deprecated, one release) */
+        json_t *items = json_object_get(o, "items");
         assert_true(json_is_array(items));
+        if (strcmp(key, "items") != 0)
+            assert_true(json_equal(json_object_get(o, key), items));
         assert_true(json_array_size(items) <= (size_t)limit);
         json_array_extend(all, items);
         json_decref(next);

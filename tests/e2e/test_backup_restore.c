@@ -27,7 +27,7 @@
 
 #include "base/hex.h"
 #include "fixture.h"
-#include "usim.h"
+#include "usim_vectors.h"
 
 #define SUPI    "imsi-001010000000088"
 #define K_HEX   "465b5ce8b199b49faa5f0a2ee238a6bc"
@@ -38,103 +38,41 @@ static struct usim ue;    /* the subscriber's USIM, across the tests */
 static uint64_t last_sqn; /* the highest SQN the USIM accepted so far */
 static char backup[160];
 
-/* One vector from the UDM handed to the USIM; returns the USIM's verdict (USIM_OK: accepted,
- * RES* checked against XRES*). */
+/* One vector from the UDM handed to the USIM: its verdict (USIM_OK: accepted, RES* checked). */
 static int one_vector(void)
 {
-    char url[192], body[160];
-    snprintf(url, sizeof(url), "%s/nudm-ueau/v1/" SUPI "/security-information/generate-auth-data",
-             fx.sbi);
-    snprintf(body, sizeof(body),
-             "{\"servingNetworkName\":\"%s\",\"ausfInstanceId\":"
-             "\"5e4f0f36-0d8e-4a65-9b1f-2f1c6a2d0a01\"}",
-             fx.snn);
-    char *answer = NULL;
-    long st =
-        fixture_request(&fx, AS_NF, "POST", url, "application/json", body, strlen(body), &answer);
-    if (st != 200) {
-        char why[256];
-        snprintf(why, sizeof(why), "%s", answer ? answer : "");
-        free(answer);
-        fail_msg("HTTP %ld %s", st, why);
-    }
-    json_t *o = json_loads(answer, 0, NULL);
-    free(answer);
-    json_t *av = json_object_get(o, "authenticationVector");
-    uint8_t rand_b[16], autn[16], xres_star[16];
-    assert_int_equal(hex_decode(json_string_value(json_object_get(av, "rand")), rand_b, 16), 0);
-    assert_int_equal(hex_decode(json_string_value(json_object_get(av, "autn")), autn, 16), 0);
-    assert_int_equal(hex_decode(json_string_value(json_object_get(av, "xresStar")), xres_star, 16),
-                     0);
-    json_decref(o);
-    struct usim_response r;
-    int result = usim_authenticate(&ue, rand_b, autn, fx.snn, strlen(fx.snn), &r);
-    if (result == USIM_OK)
-        assert_memory_equal(r.res_star, xres_star, 16);
-    return result;
+    return usim_vectors_one(&fx, SUPI, &ue);
 }
 
 /* n vectors, each accepted, each SQN above every SQN before. */
 static void vectors_accepted(int n)
 {
-    for (int i = 0; i < n; i++) {
-        int result = one_vector();
-        if (result != USIM_OK)
-            fail_msg("vector %d: the USIM says %d (1: stale SQN, resynchronisation)", i, result);
-        uint64_t sqn = usim_sqn_ms(&ue);
-        if (sqn <= last_sqn)
-            fail_msg("vector %d: SQN %012llx after %012llx", i, (unsigned long long)sqn,
-                     (unsigned long long)last_sqn);
-        last_sqn = sqn;
-    }
-}
-
-static int run(const char *cmd, char *out, size_t cap)
-{
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    usim_vectors_accepted(&fx, SUPI, &ue, n, &last_sqn);
 }
 
 static int ctl(const char *args, char *out, size_t cap)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "%s --dir %s/inst %s 2>&1", IOTSECCTL_PATH, fx.dir, args);
-    return run(cmd, out, cap);
+    return fixture_tool(&fx, IOTSECCTL_PATH, NULL, args, out, cap);
 }
 
 static int restore(const char *extra, char *out, size_t cap)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "%s restore --dir %s/inst --from %s %s 2>&1", IOTSECD_PATH, fx.dir,
-             backup, extra);
-    return run(cmd, out, cap);
+    char args[256];
+    snprintf(args, sizeof(args), "--from %s %s", backup, extra);
+    return fixture_tool(&fx, IOTSECD_PATH, "restore", args, out, cap);
 }
+
+static const struct usim_vectors_case subscriber = {.ctl_path = IOTSECCTL_PATH,
+                                                    .supi = SUPI,
+                                                    .k_hex = K_HEX,
+                                                    .opc_hex = OPC_HEX,
+                                                    .sqn_block = "10"};
 
 static int setup(void **state)
 {
     (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (fixture_init(&fx, NULL) != 0 ||
-        fixture_config_replace(&fx, "sqn_block: 1000", "sqn_block: 10") != 0 ||
-        fixture_start(&fx) != 0)
+    if (usim_vectors_setup(&fx, &subscriber, &ue, &last_sqn) != 0)
         return -1;
-    char out[4096];
-    if (ctl("subscriber add --supi " SUPI " --k " K_HEX " --opc " OPC_HEX
-            " --amf 8000 --sqn 000000000020",
-            out, sizeof(out)) != 0) {
-        fprintf(stderr, "subscriber add: %s\n", out);
-        return -1;
-    }
-    uint8_t k[16], opc[16];
-    hex_decode(K_HEX, k, 16);
-    hex_decode(OPC_HEX, opc, 16);
-    usim_init(&ue, k, opc);
-    ue.seq_ms[0] = 1; /* personalised with SQN 0x20: SEQ 1 in IND 0 */
-    last_sqn = 0x20;
     snprintf(backup, sizeof(backup), "%s/iotsec-backup.db", fx.dir);
     return 0;
 }
@@ -142,8 +80,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    fixture_cleanup(&fx);
-    curl_global_cleanup();
+    usim_vectors_teardown(&fx);
     return 0;
 }
 
@@ -222,10 +159,9 @@ static void test_restore_moves_marks_past_every_issued_sqn(void **state)
     assert_int_equal(fixture_stop(&fx, SIGTERM), 0);
     /* bad input first: nothing is touched */
     assert_int_equal(restore("--sqn-margin 0", out, sizeof(out)), 2);
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "%s restore --dir %s/inst --from %s/inst/iotsec.yaml 2>&1",
-             IOTSECD_PATH, fx.dir, fx.dir);
-    assert_int_equal(run(cmd, out, sizeof(out)), 1);
+    char args[256];
+    snprintf(args, sizeof(args), "--from %s/inst/iotsec.yaml", fx.dir);
+    assert_int_equal(fixture_tool(&fx, IOTSECD_PATH, "restore", args, out, sizeof(out)), 1);
     assert_non_null(strstr(out, "not a sound iotsec database"));
 
     if (restore("", out, sizeof(out)) != 0)

@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "av_burst.h"
 #include "base/err.h"
 #include "base/hex.h"
 #include "fixture.h"
@@ -43,52 +44,10 @@
 
 static struct daemon_fixture fx[INSTANCES];
 static struct sqn_ledger ledger[SUBSCRIBERS];
-static struct curl_slist *headers;
-static char pki[3][128];
 static size_t answered_503;
 
 static const char body[] = "{\"servingNetworkName\":\"5G:mnc001.mcc001.3gppnetwork.org\","
                            "\"ausfInstanceId\":\"5e4f0f36-0d8e-4a65-9b1f-2f1c6a2d0a01\"}";
-
-struct call {
-    CURL *easy;
-    int subscriber, instance;
-    struct fixture_buf answer;
-};
-
-static void launch(CURLM *multi, struct call *c, int instance)
-{
-    char url[160];
-    c->subscriber = rand() % SUBSCRIBERS;
-    c->instance = instance;
-    snprintf(url, sizeof(url),
-             "%s/nudm-ueau/v1/imsi-00101000000020%d/security-information/generate-auth-data",
-             fx[instance].sbi, c->subscriber);
-    free(c->answer.data);
-    c->answer = (struct fixture_buf){0};
-    curl_easy_reset(c->easy);
-    curl_easy_setopt(c->easy, CURLOPT_URL, url);
-    curl_easy_setopt(c->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(c->easy, CURLOPT_CAINFO, pki[0]);
-    curl_easy_setopt(c->easy, CURLOPT_SSLCERT, pki[1]);
-    curl_easy_setopt(c->easy, CURLOPT_SSLKEY, pki[2]);
-    curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, fixture_collect);
-    curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &c->answer);
-    curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
-    curl_easy_setopt(c->easy, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_multi_add_handle(multi, c->easy);
-}
-
-/* Records the SQN of one answered vector; fails the test on a repeat. */
-static void record(struct call *c)
-{
-    char who[48];
-    snprintf(who, sizeof(who), "subscriber %d (instance %d)", c->subscriber, c->instance);
-    sqn_ledger_record(&ledger[c->subscriber], c->answer.data, who);
-}
 
 /* The directory of the test's PostgreSQL server: the URL's host=DIR. */
 static void pg_dir(char *out, size_t cap)
@@ -119,64 +78,43 @@ static void pg_restart(void)
 /* Drives requests at every live instance until deadline_ms, then does `then`. */
 enum after { KILL, PG_RESTART };
 
+struct disruption {
+    enum after then;
+    int victim;
+};
+
+static void disrupt(void *ctx)
+{
+    const struct disruption *d = ctx;
+    if (d->then == KILL)
+        fixture_stop(&fx[d->victim], SIGKILL);
+    else
+        pg_restart();
+}
+
+static void refused(void *ctx, int instance, long status, const char *answer)
+{
+    (void)ctx;
+    if (status == 503)
+        answered_503++; /* the database away: a clean refusal, nothing issued */
+    else
+        fail_msg("instance %d answered %ld: %s", instance, status, answer);
+}
+
 static size_t burst(long deadline_ms, enum after then, int victim)
 {
-    CURLM *multi = curl_multi_init();
-    curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-    struct call calls[IN_FLIGHT] = {0};
-    for (int i = 0; i < IN_FLIGHT; i++) {
-        calls[i].easy = curl_easy_init();
-        launch(multi, &calls[i], i % INSTANCES);
-    }
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    size_t got = 0;
-    bool done = false;
-    int running = 1;
-    while (running || !done) {
-        curl_multi_perform(multi, &running);
-        curl_multi_poll(multi, NULL, 0, 20, NULL);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
-            struct call *c;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-            long status = 0;
-            curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
-            curl_multi_remove_handle(multi, c->easy);
-            if (msg->data.result == CURLE_OK && status == 200) {
-                record(c);
-                got++;
-            } else if (msg->data.result == CURLE_OK && status == 503) {
-                answered_503++; /* the database away: a clean refusal, nothing issued */
-            } else if (msg->data.result == CURLE_OK) {
-                fail_msg("instance %d answered %ld: %s", c->instance, status,
-                         c->answer.data ? c->answer.data : "");
-            }
-            if (!done) {
-                int next = (c->instance + 1) % INSTANCES;
-                if (then == KILL && next == victim)
-                    next = (next + 1) % INSTANCES;
-                launch(multi, c, next);
-            }
-        }
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long elapsed = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-        if (!done && elapsed >= deadline_ms) {
-            if (then == KILL)
-                fixture_stop(&fx[victim], SIGKILL);
-            else
-                pg_restart();
-            done = true;
-        }
-    }
-    for (int i = 0; i < IN_FLIGHT; i++) {
-        curl_multi_remove_handle(multi, calls[i].easy);
-        curl_easy_cleanup(calls[i].easy);
-        free(calls[i].answer.data);
-    }
-    curl_multi_cleanup(multi);
-    return got;
+    struct disruption d = {then, victim};
+    struct av_burst b = {.fx = fx,
+                         .instances = INSTANCES,
+                         .avoid = then == KILL ? victim : -1,
+                         .supi_prefix = "imsi-00101000000020",
+                         .ledger = ledger,
+                         .subscribers = SUBSCRIBERS,
+                         .in_flight = IN_FLIGHT,
+                         .refused = refused,
+                         .at_deadline = disrupt,
+                         .ctx = &d};
+    return av_burst_run(&b, deadline_ms);
 }
 
 /* One fresh USIM per subscriber takes vectors from the instances in turn: every one must be
@@ -248,10 +186,6 @@ static void test_three_instances_kills_and_a_database_restart(void **state)
         assert_int_equal(fixture_add_subscriber(&fx[s % INSTANCES], json), 0);
         sqn_ledger_init(&ledger[s]);
     }
-    headers = curl_slist_append(NULL, "Content-Type: application/json");
-    snprintf(pki[0], sizeof(pki[0]), "%s/inst/pki/ca.crt", fx[0].dir);
-    snprintf(pki[1], sizeof(pki[1]), "%s/inst/pki/nf.crt", fx[0].dir);
-    snprintf(pki[2], sizeof(pki[2]), "%s/inst/pki/nf.key", fx[0].dir);
     size_t total = 0;
     for (int round = 0; round < ROUNDS; round++) {
         int victim = rand() % INSTANCES;
@@ -282,7 +216,6 @@ static void test_three_instances_kills_and_a_database_restart(void **state)
         fixture_db_int(&fx[0], "SELECT count(DISTINCT holder) FROM sqn_slots WHERE holder <> ''",
                        NULL),
         INSTANCES);
-    curl_slist_free_all(headers);
     for (int i = INSTANCES - 1; i >= 0; i--) {
         fixture_stop(&fx[i], SIGTERM);
         if (i > 0) { /* the database is instance 0's: only its cleanup drops it */

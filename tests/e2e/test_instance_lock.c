@@ -31,16 +31,15 @@
 
 #include "base/hex.h"
 #include "fixture.h"
-#include "usim.h"
+#include "usim_vectors.h"
 
 #define SUPI    "imsi-001010000000077"
 #define K_HEX   "465b5ce8b199b49faa5f0a2ee238a6bc"
 #define OPC_HEX "cd63cb71954a9f4e48a5994e37a02baf"
 
 static struct daemon_fixture fx;
-static struct usim ue;      /* the subscriber's USIM, across the tests */
-static uint64_t last_sqn;   /* the highest SQN the USIM accepted so far */
-static unsigned vectors_ok; /* vectors accepted UE-side */
+static struct usim ue;    /* the subscriber's USIM, across the tests */
+static uint64_t last_sqn; /* the highest SQN the USIM accepted so far */
 
 /* Runs `iotsecd run --dir inst` expecting it to give up: returns its wait status and its
  * output (stdout and stderr) in out. A process still running after 10 s fails the test
@@ -79,88 +78,28 @@ static int run_second(const char *inst, char *out, size_t cap)
  * SQN fresh), RES* as the vector says, and the SQN the USIM recovered above the last one. */
 static void vectors_strictly_increasing(int n)
 {
-    char url[192];
-    snprintf(url, sizeof(url), "%s/nudm-ueau/v1/" SUPI "/security-information/generate-auth-data",
-             fx.sbi);
-    char body[160];
-    snprintf(body, sizeof(body),
-             "{\"servingNetworkName\":\"%s\",\"ausfInstanceId\":"
-             "\"5e4f0f36-0d8e-4a65-9b1f-2f1c6a2d0a01\"}",
-             fx.snn);
-    for (int i = 0; i < n; i++) {
-        char *answer = NULL;
-        long st = fixture_request(&fx, AS_NF, "POST", url, "application/json", body, strlen(body),
-                                  &answer);
-        if (st != 200) { /* the answer says why (e.g. 503: no SQN may be issued) */
-            char why[256];
-            snprintf(why, sizeof(why), "%s", answer ? answer : "");
-            free(answer);
-            fail_msg("vector %d after %u good ones: HTTP %ld %s", i, vectors_ok, st, why);
-        }
-        json_t *o = json_loads(answer, 0, NULL);
-        free(answer);
-        json_t *av = json_object_get(o, "authenticationVector");
-        uint8_t rand_b[16], autn[16], xres_star[16];
-        assert_int_equal(hex_decode(json_string_value(json_object_get(av, "rand")), rand_b, 16), 0);
-        assert_int_equal(hex_decode(json_string_value(json_object_get(av, "autn")), autn, 16), 0);
-        assert_int_equal(
-            hex_decode(json_string_value(json_object_get(av, "xresStar")), xres_star, 16), 0);
-        json_decref(o);
-        struct usim_response r;
-        int result = usim_authenticate(&ue, rand_b, autn, fx.snn, strlen(fx.snn), &r);
-        if (result != USIM_OK)
-            fail_msg("vector %d after %u good ones: the USIM says %d (1: stale SQN)", i, vectors_ok,
-                     result);
-        assert_memory_equal(r.res_star, xres_star, 16);
-        uint64_t sqn = usim_sqn_ms(&ue); /* the SQN just accepted: the highest so far */
-        if (sqn <= last_sqn)
-            fail_msg("vector %d: SQN %012llx after %012llx", i, (unsigned long long)sqn,
-                     (unsigned long long)last_sqn);
-        last_sqn = sqn;
-        vectors_ok++;
-    }
+    usim_vectors_accepted(&fx, SUPI, &ue, n, &last_sqn);
 }
 
 static int ctl(const char *args, char *out, size_t cap)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "%s --dir %s/inst %s 2>&1", IOTSECCTL_PATH, fx.dir, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return fixture_tool(&fx, IOTSECCTL_PATH, NULL, args, out, cap);
 }
+
+/* added through iotsecctl (the admin face), as an operator would */
+static const struct usim_vectors_case subscriber = {
+    .ctl_path = IOTSECCTL_PATH, .supi = SUPI, .k_hex = K_HEX, .opc_hex = OPC_HEX};
 
 static int setup(void **state)
 {
     (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (fixture_init(&fx, NULL) != 0 || fixture_start(&fx) != 0)
-        return -1;
-    char out[4096];
-    /* through iotsecctl (the admin face), as an operator would */
-    if (ctl("subscriber add --supi " SUPI " --k " K_HEX " --opc " OPC_HEX
-            " --amf 8000 --sqn 000000000020",
-            out, sizeof(out)) != 0) {
-        fprintf(stderr, "subscriber add: %s\n", out);
-        return -1;
-    }
-    uint8_t k[16], opc[16];
-    hex_decode(K_HEX, k, 16);
-    hex_decode(OPC_HEX, opc, 16);
-    usim_init(&ue, k, opc);
-    ue.seq_ms[0] = 1; /* personalised with SQN 0x20: SEQ 1 in slot 0 */
-    last_sqn = 0x20;
-    return 0;
+    return usim_vectors_setup(&fx, &subscriber, &ue, &last_sqn);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    fixture_cleanup(&fx);
-    curl_global_cleanup();
+    usim_vectors_teardown(&fx);
     return 0;
 }
 

@@ -825,6 +825,19 @@ static void test_af_confined_to_pin(void **state)
     snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af2, b.pin_id);
     assert_int_equal(nb(&id1, t1, "GET", path, NULL, NULL), 403);
     assert_int_equal(nb(&id2, t2, "GET", path, NULL, NULL), 200);
+    /* a grant on B without "elements" (routing only): the elements are refused, then given
+     * again when the owner grants them back */
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"routing\"]}",
+             b.pin_id, af2);
+    assert_int_equal(call(&pemc_b, "grant-af", req, NULL), 200);
+    assert_int_equal(nb(&id2, t2, "GET", path, NULL, &r), 403);
+    assert_string_equal(cause(r), "DENY_NO_PIN_GRANT");
+    assert_null(json_object_get(r, "elements"));
+    json_decref(r);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"af_id\":\"%s\",\"services\":[\"elements\"]}",
+             b.pin_id, af2);
+    assert_int_equal(call(&pemc_b, "grant-af", req, NULL), 200);
+    assert_int_equal(nb(&id2, t2, "GET", path, NULL, NULL), 200);
     /* another AF's token on af1's connection: refused by the binding */
     snprintf(path, sizeof(path), "/3gpp-pin/v1/%s/pins/%s/elements", af1, a.pin_id);
     assert_int_equal(nb(&id1, t2, "GET", path, NULL, NULL), 401);
@@ -1061,6 +1074,237 @@ static void test_enrolment_code(void **state)
     pin_ue_wipe(&gwb);
 }
 
+/* A symmetric PINE's authentication through gw with its MAC (flip: the PEGC flips one bit of
+ * it). The envelope is kept in *env_out when asked (replays). */
+static long sym_auth(const struct pin_ue *gw, const char *gw_id, const struct pin_sym_pine *p,
+                     bool flip, char **answer, char **env_out)
+{
+    uint8_t nn[PIN_NONCE_LEN];
+    char req[512], *env, *out = NULL;
+    size_t len;
+    nonce(nn);
+    assert_int_equal(pin_sym_auth_request(p, gw_id, nn, req, sizeof(req)), IOTSEC_OK);
+    if (flip) {
+        char *m = strstr(req, "\"mac\":\"") + 7;
+        *m = *m == 'A' ? 'B' : 'A'; /* the first base64url character: its top bits */
+    }
+    assert_int_equal(pin_ue_envelope(gw, "auth", nn, req, strlen(req), &env, &len), IOTSEC_OK);
+    long st = device("/device/v1/pin/auth", env, len, &out);
+    if (answer)
+        *answer = out;
+    else
+        free(out);
+    if (env_out)
+        *env_out = env;
+    else
+        free(env);
+    return st;
+}
+
+static long sym_join(const struct pin_ue *gw, const char *pin_id, const char *name,
+                     const char *code, struct pin_sym_pine *p, char **answer)
+{
+    char req[512], *env, *out = NULL;
+    size_t len;
+    uint8_t nn[PIN_NONCE_LEN];
+    assert_int_equal(pin_sym_join_request(p, pin_id, name, code, req, sizeof(req)), IOTSEC_OK);
+    assert_null(strstr(req, code));
+    nonce(nn);
+    assert_int_equal(pin_ue_envelope(gw, "join", nn, req, strlen(req), &env, &len), IOTSEC_OK);
+    long st = device("/device/v1/pin/join", env, len, &out);
+    free(env);
+    *answer = out;
+    return st;
+}
+
+/* A PINE without public-key crypto: it joins with its one-time code and gets a PIN-scoped MAC
+ * key the relaying PEGC cannot compute; it authenticates through the PEGC with a MAC over the
+ * network's nonce: a flipped bit, a replay, a proof of the other kind and a key of another PIN
+ * are refused; its decision carries a MAC it can check; removal revokes it. */
+static void test_symmetric_pine(void **state)
+{
+    (void)state;
+    struct pin_ue pemc, gw, pemc_b, gwb;
+    ue(&pemc, PEMC);
+    ue(&gw, PEGC1);
+    ue(&pemc_b, PEMC_B);
+    ue(&gwb, PEGC_B);
+    struct net a, b;
+    create(&pemc, "[\"" PEGC1 "\"]", &a);
+    {
+        json_t *r = NULL;
+        assert_int_equal(call(&pemc_b, "create",
+                              "{\"name\":\"b\",\"gateways\":[\"" PEGC_B
+                              "\"],\"policy\":{\"dnns\":[\"iot\"],\"qos_classes\":[9]}}",
+                              &r),
+                         201);
+        snprintf(b.pin_id, sizeof(b.pin_id), "%s", json_string_value(json_object_get(r, "pin_id")));
+        snprintf(b.gw[0], sizeof(b.gw[0]), "%s",
+                 json_string_value(
+                     json_object_get(json_array_get(json_object_get(r, "gateways"), 0), "gw_id")));
+        json_decref(r);
+    }
+    char code[13], other[13], *ans = NULL;
+    assert_int_equal(pin_pine_code_new(code), IOTSEC_OK);
+    assert_int_equal(pin_pine_code_new(other), IOTSEC_OK);
+    struct pin_sym_pine bulb, wrong, bulb_b;
+
+    /* a wrong code is refused and counted, like a public-key join's */
+    enrol(&pemc, &a, "bulb", code, ",\"dnns\":[\"iot\"],\"qos_class\":7", 201);
+    assert_int_equal(sym_join(&gw, a.pin_id, "bulb", other, &wrong, &ans), 403);
+    assert_non_null(strstr(ans, "ENROLMENT_CODE_WRONG"));
+    free(ans);
+    /* the right code: approved at once, a salt and the network's confirmation, no key */
+    assert_int_equal(sym_join(&gw, a.pin_id, "bulb", code, &bulb, &ans), 201);
+    json_t *r = json_loads(ans, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(r, "credential")), "symmetric");
+    assert_string_equal(json_string_value(json_object_get(r, "state")), "approved");
+    assert_null(json_object_get(r, "certificate"));
+    json_decref(r);
+    /* a PEGC that alters the salt in the answer is caught by the PINE (confirmation) */
+    {
+        struct pin_sym_pine copy = bulb;
+        char *t = strdup(ans), *salt = strstr(t, "\"salt\":\"") + 8;
+        *salt = *salt == 'A' ? 'B' : 'A';
+        assert_int_equal(pin_sym_pine_accept(&copy, t, strlen(t)), IOTSEC_ERR_AUTH);
+        free(t);
+        pin_sym_pine_wipe(&copy);
+    }
+    assert_int_equal(pin_sym_pine_accept(&bulb, ans, strlen(ans)), IOTSEC_OK);
+    free(ans);
+    /* the network keeps the key sealed (a 62-byte envelope), never the 32 raw bytes */
+    assert_int_equal(fixture_db_int(&fx,
+                                    "SELECT length(sym_sealed) FROM pin_elements WHERE pine_id = ?",
+                                    bulb.pine_id),
+                     PIN_KEY_LEN + 30);
+    /* the PEMC sees its kind, no public key */
+    {
+        char req[256];
+        snprintf(req, sizeof(req), "{\"pin_id\":\"%s\"}", a.pin_id);
+        assert_int_equal(call(&pemc, "get", req, &r), 200);
+        json_t *els = json_object_get(r, "elements");
+        bool seen = false;
+        for (size_t i = 0; i < json_array_size(els); i++) {
+            json_t *e = json_array_get(els, i);
+            if (strcmp(json_string_value(json_object_get(e, "pine_id")), bulb.pine_id) == 0) {
+                seen = true;
+                assert_string_equal(json_string_value(json_object_get(e, "credential")),
+                                    "symmetric");
+                assert_null(json_object_get(e, "public_key"));
+            }
+        }
+        assert_true(seen);
+        json_decref(r);
+    }
+
+    /* authentication through the PEGC: the CA's decision for the PEGC, a MAC for the PINE */
+    struct pin_pegc ga;
+    char *env = NULL;
+    assert_int_equal(pin_pegc_init(&ga, a.pin_id, a.gw[0], a.ca, 4), IOTSEC_OK);
+    assert_int_equal(sym_auth(&gw, a.gw[0], &bulb, false, &ans, &env), 200);
+    assert_int_equal(pin_sym_decision_check(&bulb, ans, strlen(ans)), IOTSEC_OK);
+    {
+        char *t = strdup(ans), *m = strstr(t, "\"pine_mac\":\"") + 12;
+        *m = *m == 'A' ? 'B' : 'A';
+        assert_int_equal(pin_sym_decision_check(&bulb, t, strlen(t)), IOTSEC_ERR_AUTH);
+        free(t);
+    }
+    free(ans);
+    /* replay: the same envelope (its nonce is spent) */
+    {
+        char *out = NULL;
+        assert_int_equal(device("/device/v1/pin/auth", env, strlen(env), &out), 401);
+        free(out);
+        free(env);
+    }
+    /* replay of the PINE's MAC under a fresh nonce: the MAC binds the nonce it was made for */
+    {
+        uint8_t n1[PIN_NONCE_LEN], n2[PIN_NONCE_LEN];
+        char req[512], *e2, *out = NULL;
+        size_t len;
+        nonce(n1);
+        nonce(n2);
+        assert_int_equal(pin_sym_auth_request(&bulb, a.gw[0], n1, req, sizeof(req)), IOTSEC_OK);
+        assert_int_equal(pin_ue_envelope(&gw, "auth", n2, req, strlen(req), &e2, &len), IOTSEC_OK);
+        assert_int_equal(device("/device/v1/pin/auth", e2, len, &out), 401);
+        assert_non_null(strstr(out, "PINE_AUTH_FAILED"));
+        free(out);
+        free(e2);
+    }
+    /* a bit flipped by the PEGC */
+    assert_int_equal(sym_auth(&gw, a.gw[0], &bulb, true, &ans, NULL), 401);
+    assert_non_null(strstr(ans, "PINE_AUTH_FAILED"));
+    free(ans);
+    /* the wrong kind of proof: a signature for a symmetric PINE; a MAC for an Ed25519 one */
+    {
+        char req[512];
+        snprintf(
+            req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\",\"signature\":\"%s\"}",
+            a.pin_id, bulb.pine_id,
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+            "AAA");
+        assert_int_equal(call(&gw, "auth", req, NULL), 401);
+        struct pin_pine_key ed;
+        char ed_id[32];
+        assert_int_equal(pin_pine_keygen(&ed), IOTSEC_OK);
+        join(&gw, &a, &ed, "ed", ed_id, 202);
+        decide(&pemc, &a, ed_id, "approve", "", 200);
+        struct pin_sym_pine fake = bulb;
+        snprintf(fake.pine_id, sizeof(fake.pine_id), "%s", ed_id);
+        assert_int_equal(sym_auth(&gw, a.gw[0], &fake, false, &ans, NULL), 401);
+        free(ans);
+        snprintf(req, sizeof(req),
+                 "{\"pin_id\":\"%s\",\"pine_id\":\"%s\",\"signature\":\"x\",\"mac\":\"y\"}",
+                 a.pin_id, bulb.pine_id);
+        assert_int_equal(call(&gw, "auth", req, NULL), 400);
+        snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\",\"mac\":\"AAAA\"}",
+                 a.pin_id, bulb.pine_id);
+        assert_int_equal(call(&gw, "auth", req, NULL), 400); /* not 32 bytes */
+        pin_sym_pine_wipe(&fake);
+        pin_pine_wipe(&ed);
+    }
+
+    /* PIN A's credential is useless in PIN B: unknown there under A's id, and under the id of
+     * B's own symmetric PINE the key is not B's */
+    {
+        struct pin_sym_pine in_b = bulb;
+        snprintf(in_b.pin_id, sizeof(in_b.pin_id), "%.64s", b.pin_id);
+        assert_int_equal(sym_auth(&gwb, b.gw[0], &in_b, false, &ans, NULL), 403);
+        free(ans);
+        enrol(&pemc_b, &b, "bulb", code, "", 201); /* even with the same code */
+        assert_int_equal(sym_join(&gwb, b.pin_id, "bulb", code, &bulb_b, &ans), 201);
+        assert_int_equal(pin_sym_pine_accept(&bulb_b, ans, strlen(ans)), IOTSEC_OK);
+        free(ans);
+        assert_memory_not_equal(bulb_b.key, bulb.key, PIN_KEY_LEN);
+        snprintf(in_b.pine_id, sizeof(in_b.pine_id), "%s", bulb_b.pine_id);
+        assert_int_equal(sym_auth(&gwb, b.gw[0], &in_b, false, &ans, NULL), 401);
+        free(ans);
+        assert_int_equal(sym_auth(&gwb, b.gw[0], &bulb_b, false, &ans, NULL), 200);
+        free(ans);
+        pin_sym_pine_wipe(&in_b);
+    }
+    /* the code was single use */
+    assert_int_equal(sym_join(&gw, a.pin_id, "bulb", code, &wrong, &ans), 403);
+    assert_non_null(strstr(ans, "ENROLMENT_INVALID"));
+    free(ans);
+
+    /* removal revokes at once */
+    decide(&pemc, &a, bulb.pine_id, "remove", "", 200);
+    assert_int_equal(sym_auth(&gw, a.gw[0], &bulb, false, &ans, NULL), 403);
+    free(ans);
+
+    pin_pegc_free(&ga);
+    decide(&pemc, &a, "x", "delete", "", 200);
+    decide(&pemc_b, &b, "x", "delete", "", 200);
+    pin_sym_pine_wipe(&bulb);
+    pin_sym_pine_wipe(&bulb_b);
+    pin_sym_pine_wipe(&wrong);
+    pin_ue_wipe(&pemc);
+    pin_ue_wipe(&gw);
+    pin_ue_wipe(&pemc_b);
+    pin_ue_wipe(&gwb);
+}
+
 static int ctl(const char *args, char *out, size_t cap)
 {
     char cmd[512];
@@ -1145,15 +1389,11 @@ static void test_sim_pin(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roles_and_proofs),
-        cmocka_unit_test(test_pin_crud),
-        cmocka_unit_test(test_pine_lifecycle),
-        cmocka_unit_test(test_gateway_membership),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_cli),
-        cmocka_unit_test(test_af_confined_to_pin),
-        cmocka_unit_test(test_enrolment_code),
-        cmocka_unit_test(test_sim_pin),
+        cmocka_unit_test(test_roles_and_proofs),   cmocka_unit_test(test_pin_crud),
+        cmocka_unit_test(test_pine_lifecycle),     cmocka_unit_test(test_gateway_membership),
+        cmocka_unit_test(test_malformed),          cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_af_confined_to_pin), cmocka_unit_test(test_enrolment_code),
+        cmocka_unit_test(test_symmetric_pine),     cmocka_unit_test(test_sim_pin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -79,8 +79,13 @@ int bench_group_batch(struct group *g, const struct prov_sign_key *sk, const uin
  * (bench_group_fanout.c); run by bench_group. */
 int bench_group_fanout(uint32_t n);
 /* Personal IoT Networks (bench_pin.c): PINE authentications through a PEGC vs the crypto
- * ceiling, revocation latency, PEGC state per PINE. */
-int bench_pin(double seconds);
+ * ceiling, revocation latency, PEGC state per PINE (AUTH); token-checked decisions on the
+ * northbound face vs /healthz (NB); a 10,000-PINE PIN and the memory per PINE (MEM). */
+#define PIN_BENCH_AUTH 1u
+#define PIN_BENCH_NB   2u
+#define PIN_BENCH_MEM  4u
+#define PIN_BENCH_ALL  7u
+int bench_pin(double seconds, unsigned parts);
 /* Flows from IPFIX and Kafka (bench_flows.c): IPFIX parse rate vs JSON lines, parse + detect,
  * Kafka consumption from librdkafka's mock cluster vs parsing alone. */
 int bench_flows(double seconds);

@@ -320,6 +320,16 @@ static int setup_subscription(struct sbi_daemon *d, const char *af_id, const cha
     return 0;
 }
 
+int nb_t8_setup(struct sbi_daemon *d, char *path, size_t path_cap, char *bearer, size_t bearer_cap,
+                char *cert, char *key)
+{
+    char af[80], token[4096];
+    if (setup_af(d, af, sizeof(af), token, sizeof(token), cert, key) != 0)
+        return -1;
+    snprintf(bearer, bearer_cap, "Bearer %s", token);
+    return setup_subscription(d, af, cert, key, bearer, path, path_cap);
+}
+
 /* CPU microseconds per successful answer, of the daemon and of the load client. */
 static double daemon_us(const struct nb_result *r)
 {

@@ -28,6 +28,11 @@ struct nb_result {
  * benchmark's token-checked reads). */
 int nb_load_h2(const struct sbi_daemon *d, const struct nb_load *l, struct nb_result *r);
 
+/* bench_northbound.c: an AF (certificate files cert, key of 256 bytes each) with a T8
+ * monitoring subscription: *path of its GET and *bearer the Authorization value. 0 or -1. */
+int nb_t8_setup(struct sbi_daemon *d, char *path, size_t path_cap, char *bearer, size_t bearer_cap,
+                char *cert, char *key);
+
 /* bench_northbound_h1.c: HTTP/1.1 keep-alive over TLS (own minimal client: epoll, OpenSSL). */
 int nb_load_h1(const struct sbi_daemon *d, const struct nb_load *l, struct nb_result *r);
 

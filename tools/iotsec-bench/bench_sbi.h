@@ -51,6 +51,8 @@ int sbi_daemon_stop(struct sbi_daemon *d);
 void sbi_daemon_cleanup(struct sbi_daemon *d, int keep);
 /* The daemon's resident set (VmRSS) in MiB; -1 when unreadable. */
 double sbi_daemon_rss_mib(const struct sbi_daemon *d);
+/* A "Field:" of /proc/PID/status given in kB (RssAnon:, RssFile:, ...), in MiB; -1 if absent. */
+double sbi_daemon_status_mib(const struct sbi_daemon *d, const char *field);
 /* Its peak resident set so far (VmHWM) in MiB. */
 double sbi_daemon_peak_mib(const struct sbi_daemon *d);
 /* How many threads it has now. */

@@ -27,6 +27,11 @@ static double status_mib(const struct sbi_daemon *d, const char *field)
     return kib < 0 ? -1 : kib / 1024.0;
 }
 
+double sbi_daemon_status_mib(const struct sbi_daemon *d, const char *field)
+{
+    return status_mib(d, field);
+}
+
 double sbi_daemon_rss_mib(const struct sbi_daemon *d)
 {
     return status_mib(d, "VmRSS:");

@@ -1,6 +1,7 @@
 /* iotsec-bench: reproducible benchmarks that print one JSON object per figure.
  *   iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|location|evidence|
- *                 sbi-oauth|group|pin|console|flows|all|sbi-cluster]
+ *                 sbi-oauth|group|pin|pin-auth|pin-nb|pin-mem|console|flows|all|
+ *                 sbi-cluster]
  *                [--seconds S]
  *                [--connections N] [--streams N] [--keep]
  */
@@ -14,7 +15,8 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|"
-                    "location|evidence|sbi-oauth|group|pin|console|flows|all|sbi-cluster]\n"
+                    "location|evidence|sbi-oauth|group|pin|pin-auth|pin-nb|pin-mem|console|flows|"
+                    "all|sbi-cluster]\n"
                     "                    [--seconds S]\n"
                     "                    [--connections N] [--streams N] [--keep]\n"
                     "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
@@ -82,10 +84,10 @@ int main(int argc, char **argv)
             return usage();
         }
     }
-    static const char *const groups[] = {"all",      "aka",       "suci",      "sbi-auth",
-                                         "import",   "analytics", "provision", "northbound",
-                                         "location", "evidence",  "sbi-oauth", "group",
-                                         "pin",      "console",   "flows",     "sbi-cluster"};
+    static const char *const groups[] = {
+        "all",        "aka",         "suci",     "sbi-auth",  "import", "analytics", "provision",
+        "northbound", "location",    "evidence", "sbi-oauth", "group",  "pin",       "console",
+        "flows",      "sbi-cluster", "pin-auth", "pin-nb",    "pin-mem"};
     int g = 0;
     const int n_groups = (int)(sizeof(groups) / sizeof(groups[0]));
     while (g < n_groups && strcmp(group, groups[g]) != 0)
@@ -140,7 +142,9 @@ int main(int argc, char **argv)
     if (g == 0 || g == 11)
         rc |= bench_group(seconds);
     if (g == 0 || g == 12)
-        rc |= bench_pin(seconds);
+        rc |= bench_pin(seconds, PIN_BENCH_ALL);
+    if (g >= 16) /* one part of pin */
+        rc |= bench_pin(seconds, g == 16 ? PIN_BENCH_AUTH : g == 17 ? PIN_BENCH_NB : PIN_BENCH_MEM);
     if (g == 0 || g == 13)
         rc |= bench_console(&sbi);
     if (g == 0 || g == 14)

@@ -147,9 +147,11 @@ int sim_memstore_new(struct cred_store **out);
 int sim_pin_run(const struct sim_instance *in, uint32_t n_pines);
 /* iotsec-bench pin: `threads` PINEs authenticating through their PEGCs for `seconds`
  * (*rate: authentications/s, *p99_ms), then one removal and the PEGC's next check
- * (*revoke_ms: from the removal's request until the refusal). 0 or -1. */
-int sim_pin_load(const struct sim_instance *in, double seconds, unsigned threads, double *rate,
-                 double *p99_ms, double *revoke_ms);
+ * (*revoke_ms: from the removal's request until the refusal). symmetric: PINEs without
+ * public-key crypto (joined with a one-time code, a MAC per authentication), else Ed25519
+ * PINEs. 0 or -1. */
+int sim_pin_load(const struct sim_instance *in, double seconds, unsigned threads, bool symmetric,
+                 double *rate, double *p99_ms, double *revoke_ms);
 
 /* iotsec-bench pin, key issue 2: a household's PIN with one approved PINE and an AF granted
  * `elements` on it; the AF's certificate and key written as dir/pin-af.pem and dir/pin-af.key,

@@ -165,6 +165,23 @@ static long authenticate(struct hh *h, const struct net *n, int g, struct pin_pe
     return st;
 }
 
+/* The same for a symmetric PINE: its MAC instead of a signature; the PINE checks the
+ * decision's MAC too. */
+static long authenticate_sym(struct hh *h, const struct net *n, int g, struct pin_pegc *table,
+                             const struct pin_sym_pine *p)
+{
+    uint8_t nn[PIN_NONCE_LEN];
+    char req[512], *raw = NULL;
+    if (nonce(h, nn) != IOTSEC_OK || pin_sym_auth_request(p, n->gw[g], nn, req, sizeof(req)))
+        return -1;
+    long st = op_n(h, &h->gw[g], "auth", nn, req, NULL, &raw);
+    if (st == 200 && (pin_pegc_accept(table, raw, strlen(raw), nn, 0) != IOTSEC_OK ||
+                      pin_sym_decision_check(p, raw, strlen(raw)) != IOTSEC_OK))
+        st = -2;
+    free(raw);
+    return st;
+}
+
 /* ---- the AFs: mTLS with an in-memory certificate, OAuth2 client credentials ---- */
 
 /* The AF's token for the pin service: it carries the PINs granted to the AF now, so the AF
@@ -355,7 +372,9 @@ struct load {
     struct hh *h; /* shared read-only: the household's PIN and UEs */
     const struct net *n;
     struct pin_pine_key key;
-    char pine[32];
+    struct pin_sym_pine sym;
+    bool symmetric;
+    char pine[PIN_ID_MAX + 1];
     int g;
     double end;
     uint64_t done, failed;
@@ -374,7 +393,8 @@ static void *load_worker(void *arg)
     pin_pegc_init(&table, l->n->pin_id, l->n->gw[l->g], l->n->ca, 4);
     while (now_ms() < l->end) {
         double t0 = now_ms();
-        if (authenticate(&h, l->n, l->g, &table, &l->key, l->pine, false) == 200) {
+        if ((l->symmetric ? authenticate_sym(&h, l->n, l->g, &table, &l->sym)
+                          : authenticate(&h, l->n, l->g, &table, &l->key, l->pine, false)) == 200) {
             l->done++;
             if (l->nlat < l->cap)
                 l->lat[l->nlat++] = now_ms() - t0;
@@ -386,8 +406,46 @@ static void *load_worker(void *arg)
     return NULL;
 }
 
-int sim_pin_load(const struct sim_instance *in, double seconds, unsigned threads, double *rate,
-                 double *p99_ms, double *revoke_ms)
+/* A symmetric PINE named name joins a through gateway g with a code its PEMC registered. */
+static int join_sym(struct hh *h, const struct net *a, int g, const char *name,
+                    struct pin_sym_pine *p)
+{
+    char code[13], req[512], *raw = NULL;
+    uint8_t nn[PIN_NONCE_LEN];
+    if (pin_pine_code_new(code) != IOTSEC_OK)
+        return -1;
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"name\":\"%s\",\"code\":\"%s\"}", a->pin_id,
+             name, code);
+    if (op(h, &h->pemc, "enrol-code", req, NULL) != 201 ||
+        pin_sym_join_request(p, a->pin_id, name, code, req, sizeof(req)) != IOTSEC_OK ||
+        nonce(h, nn) != IOTSEC_OK)
+        return -1;
+    long st = op_n(h, &h->gw[g], "join", nn, req, NULL, &raw);
+    int rc = st == 201 && raw && pin_sym_pine_accept(p, raw, strlen(raw)) == IOTSEC_OK ? 0 : -1;
+    free(raw);
+    return rc;
+}
+
+/* An Ed25519 PINE named name joins a through gateway g; its PEMC approves it. */
+static int join_ed(struct hh *h, const struct net *a, int g, const char *name, struct load *l)
+{
+    char req[512];
+    json_t *ans = NULL;
+    pin_pine_keygen(&l->key);
+    pin_pine_open(&l->key); /* a PINE keeps its key opened: no derivation per signature */
+    pin_pine_join_request(&l->key, a->pin_id, name, req, sizeof(req));
+    if (op(h, &h->gw[g], "join", req, &ans) != 202) {
+        json_decref(ans);
+        return -1;
+    }
+    snprintf(l->pine, sizeof(l->pine), "%s", json_string_value(json_object_get(ans, "pine_id")));
+    json_decref(ans);
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\"}", a->pin_id, l->pine);
+    return op(h, &h->pemc, "approve", req, NULL) == 200 ? 0 : -1;
+}
+
+int sim_pin_load(const struct sim_instance *in, double seconds, unsigned threads, bool symmetric,
+                 double *rate, double *p99_ms, double *revoke_ms)
 {
     struct hh h = {.in = in};
     struct onboard_http_config hc = {.base_url = in->device, .ca_file = in->ca};
@@ -408,24 +466,14 @@ int sim_pin_load(const struct sim_instance *in, double seconds, unsigned threads
                  ? 0
                  : -1;
     for (unsigned i = 0; rc == 0 && i < threads; i++) {
-        char name[32], req[512];
-        json_t *ans = NULL;
+        char name[32];
         snprintf(name, sizeof(name), "load-%u", i);
-        pin_pine_keygen(&l[i].key);
-        pin_pine_open(&l[i].key); /* a PINE keeps its key opened: no derivation per signature */
-        pin_pine_join_request(&l[i].key, a.pin_id, name, req, sizeof(req));
         l[i].g = (int)(i % 2);
-        if (op(&h, &h.gw[l[i].g], "join", req, &ans) != 202) {
-            rc = -1;
-            json_decref(ans);
-            break;
-        }
-        snprintf(l[i].pine, sizeof(l[i].pine), "%s",
-                 json_string_value(json_object_get(ans, "pine_id")));
-        json_decref(ans);
-        snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"pine_id\":\"%s\"}", a.pin_id, l[i].pine);
-        if (op(&h, &h.pemc, "approve", req, NULL) != 200)
-            rc = -1;
+        l[i].symmetric = symmetric;
+        rc = symmetric ? join_sym(&h, &a, l[i].g, name, &l[i].sym)
+                       : join_ed(&h, &a, l[i].g, name, &l[i]);
+        if (symmetric && rc == 0)
+            snprintf(l[i].pine, sizeof(l[i].pine), "%s", l[i].sym.pine_id);
         l[i].h = &h;
         l[i].n = &a;
         l[i].cap = 200000;
@@ -471,6 +519,7 @@ int sim_pin_load(const struct sim_instance *in, double seconds, unsigned threads
     for (unsigned i = 0; l && i < threads; i++) {
         free(l[i].lat);
         pin_pine_wipe(&l[i].key);
+        pin_sym_pine_wipe(&l[i].sym);
     }
     free(l);
     free(t);

@@ -44,6 +44,25 @@ static char *cell(json_t *v)
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
 }
 
+/* An older admin list sends its rows under "items" and again under its old name (deprecated,
+ * one release): the rows are read from "items" and the copy is dropped, so it is neither a
+ * second list nor printed beside the rows. */
+static void drop_old_name(json_t *root)
+{
+    json_t *items = json_object_get(root, "items");
+    if (!json_is_array(items))
+        return;
+    const char *k;
+    json_t *v;
+    json_object_foreach(root, k, v)
+    {
+        if (v != items && json_is_array(v) && json_equal(v, items)) {
+            json_object_del(root, k);
+            return;
+        }
+    }
+}
+
 /* The answer's list: the answer itself when it is an array, or its one array of objects when
  * everything else in it is a few scalars (a cursor, a count). An object with more to say (a
  * `show` with its recent events) is printed as key/value lines instead. */
@@ -52,6 +71,7 @@ static json_t *find_rows(json_t *root, const char **key)
     *key = NULL;
     if (json_is_array(root))
         return root;
+    drop_old_name(root);
     const char *k;
     json_t *v, *rows = NULL;
     size_t others = 0;

@@ -69,14 +69,30 @@ static void the_northbound_issuer(void **state)
     (void)state;
     struct config c;
     char err[256] = "";
-    assert_int_equal(load("oauth2:\n  northbound_issuer: https://nef.example\n", &c, err,
-                          sizeof(err)),
-                     IOTSEC_OK);
+    assert_int_equal(
+        load("oauth2:\n  northbound_issuer: https://nef.example\n", &c, err, sizeof(err)),
+        IOTSEC_OK);
     assert_string_equal(c.nrf.northbound_issuer, "https://nef.example");
-    assert_int_equal(load("oauth2:\n  northbound_issuer: http://nef.example\n", &c, err,
-                          sizeof(err)),
-                     IOTSEC_ERR_INVALID);
+    assert_int_equal(
+        load("oauth2:\n  northbound_issuer: http://nef.example\n", &c, err, sizeof(err)),
+        IOTSEC_ERR_INVALID);
     assert_non_null(strstr(err, "oauth2.northbound_issuer"));
+}
+
+/* storage.cache_kib: 0 (absent) keeps the store's default; else 64..4194304 KiB. */
+static void the_store_cache(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[256] = "";
+    assert_int_equal(load("workers: 1\n", &c, err, sizeof(err)), IOTSEC_OK);
+    assert_int_equal(c.store_cache_kib, 0);
+    assert_int_equal(load("storage:\n  cache_kib: 1024\n", &c, err, sizeof(err)), IOTSEC_OK);
+    assert_int_equal(c.store_cache_kib, 1024);
+    assert_int_equal(load("storage:\n  cache_kib: 63\n", &c, err, sizeof(err)), IOTSEC_ERR_INVALID);
+    assert_non_null(strstr(err, "storage.cache_kib"));
+    assert_int_equal(load("storage:\n  cache_kib: 4194305\n", &c, err, sizeof(err)),
+                     IOTSEC_ERR_INVALID);
 }
 
 int main(void)
@@ -85,6 +101,7 @@ int main(void)
         cmocka_unit_test(empty_files_are_refused),
         cmocka_unit_test(a_small_file_loads),
         cmocka_unit_test(the_northbound_issuer),
+        cmocka_unit_test(the_store_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -86,7 +87,13 @@ static void test_refused_named(void **state)
         {"owner=a%00", "owner"},      /* encoded NUL */
         {"revoked=yes", "revoked"},
         {"limit=1&limit=2", "limit"}, /* repeated */
-        {"=3", ""},
+        /* found by fuzz_query: a name the answer's JSON could not carry (empty, not UTF-8)
+         * was echoed as such, and the client got invalidParams without a param */
+        {"=3", "query"},
+        {"=liM=ti1", "query"},
+        {"limit=1&%FF=1", "query"},
+        {"caf%C3%A9=1", "caf\xc3\xa9"}, /* UTF-8 is echoed */
+        {"x=%zz", "x"},                  /* an unknown name is the first thing wrong */
     };
     struct http_qval v[N];
     const char *bad;
@@ -108,12 +115,35 @@ static void test_small_buffer(void **state)
                      IOTSEC_ERR_INVALID);
 }
 
+/* An older list answers under "items" and its old name, the same rows; a newer one only
+ * under "items". */
+static void test_list_json(void **state)
+{
+    (void)state;
+    json_t *o = http_list_json("afs", json_pack("[{s:s}]", "af_id", "af-1"));
+    assert_int_equal(json_object_size(o), 2);
+    assert_int_equal(json_array_size(json_object_get(o, "items")), 1);
+    assert_true(json_equal(json_object_get(o, "afs"), json_object_get(o, "items")));
+    char *text = json_dumps(o, JSON_COMPACT);
+    assert_string_equal(text, "{\"afs\":[{\"af_id\":\"af-1\"}],\"items\":[{\"af_id\":\"af-1\"}]}");
+    free(text);
+    json_decref(o);
+    o = http_list_json("items", json_array());
+    assert_int_equal(json_object_size(o), 1);
+    assert_true(json_is_array(json_object_get(o, "items")));
+    json_decref(o);
+    o = http_list_json(NULL, json_array());
+    assert_int_equal(json_object_size(o), 1);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_refused_named),
         cmocka_unit_test(test_small_buffer),
+        cmocka_unit_test(test_list_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -244,6 +244,72 @@ static void test_enrol_judge(void **state)
     assert_true(pin_code_ok(code));
 }
 
+/* Symmetric PINEs: the join proof binds code, PIN and name and is judged like a key-bound one;
+ * the key binds the code, PIN, PINE and salt; the confirmation, the authentication MAC and the
+ * decision MAC each bind what they name; the SDK's PINE gets the network's key. */
+static void test_symmetric(void **state)
+{
+    (void)state;
+    struct pin_enrol e = {.expires_at = 1000};
+    snprintf(e.name, sizeof(e.name), "bulb");
+    uint8_t proof[PIN_MAC_LEN], salt[PIN_SALT_LEN] = {7}, k[PIN_KEY_LEN], k2[PIN_KEY_LEN];
+    uint8_t m[PIN_MAC_LEN], m2[PIN_MAC_LEN], nonce[PIN_NONCE_LEN] = {9}, pub[PIN_PUB_LEN] = {0};
+    assert_int_equal(pin_code_hash("ABCDEFGHIJ234567", "pin-1", "bulb", e.code_hash), IOTSEC_OK);
+    assert_int_equal(pin_sym_join_proof(e.code_hash, "pin-1", "bulb", proof), IOTSEC_OK);
+    assert_int_equal(pin_enrol_judge(&e, "pin-1", NULL, proof, 999), PIN_ENROL_OK);
+    assert_int_equal(pin_enrol_judge(&e, "pin-2", NULL, proof, 999), PIN_ENROL_WRONG);
+    /* not interchangeable with a key-bound proof (another label) */
+    assert_int_equal(pin_enrol_judge(&e, "pin-1", pub, proof, 999), PIN_ENROL_WRONG);
+    assert_int_equal(pin_enrol_judge(&e, "pin-1", NULL, proof, 1000), PIN_ENROL_EXPIRED);
+    e.attempts = PIN_CODE_ATTEMPTS;
+    assert_int_equal(pin_enrol_judge(&e, "pin-1", NULL, proof, 999), PIN_ENROL_LOCKED);
+
+    assert_int_equal(pin_sym_key(e.code_hash, "pin-1", "pine-1", salt, k), IOTSEC_OK);
+    assert_int_equal(pin_sym_key(e.code_hash, "pin-2", "pine-1", salt, k2), IOTSEC_OK);
+    assert_memory_not_equal(k, k2, PIN_KEY_LEN);
+    assert_int_equal(pin_sym_key(e.code_hash, "pin-1", "pine-2", salt, k2), IOTSEC_OK);
+    assert_memory_not_equal(k, k2, PIN_KEY_LEN);
+    salt[0] ^= 1;
+    assert_int_equal(pin_sym_key(e.code_hash, "pin-1", "pine-1", salt, k2), IOTSEC_OK);
+    assert_memory_not_equal(k, k2, PIN_KEY_LEN);
+    salt[0] ^= 1;
+
+    assert_int_equal(pin_sym_auth_mac(k, "pin-1", "pine-1", "gw-1", nonce, m), IOTSEC_OK);
+    assert_int_equal(pin_sym_auth_mac(k, "pin-1", "pine-1", "gw-2", nonce, m2), IOTSEC_OK);
+    assert_memory_not_equal(m, m2, PIN_MAC_LEN);
+    nonce[31] ^= 1;
+    assert_int_equal(pin_sym_auth_mac(k, "pin-1", "pine-1", "gw-1", nonce, m2), IOTSEC_OK);
+    assert_memory_not_equal(m, m2, PIN_MAC_LEN);
+    assert_int_equal(pin_sym_auth_mac(k, "", "pine-1", "gw-1", nonce, m2), IOTSEC_ERR_INVALID);
+    assert_int_equal(pin_sym_decision_mac(k, "{\"a\":1}", 7, m), IOTSEC_OK);
+    assert_int_equal(pin_sym_decision_mac(k, "{\"a\":2}", 7, m2), IOTSEC_OK);
+    assert_memory_not_equal(m, m2, PIN_MAC_LEN);
+
+    /* the SDK's side: the join request carries the proof, not the code; the answer's confirm
+     * makes the PINE take the network's key, and a changed salt is refused */
+    struct pin_sym_pine p;
+    char req[512], ans[512], s64[64], c64[64];
+    assert_int_equal(
+        pin_sym_join_request(&p, "pin-1", "bulb", "ABCDEFGHIJ234567", req, sizeof(req)), IOTSEC_OK);
+    assert_null(strstr(req, "ABCDEFGHIJ234567"));
+    assert_non_null(strstr(req, "\"credential\":\"symmetric\""));
+    assert_int_equal(pin_sym_confirm(k, "pin-1", "pine-1", m), IOTSEC_OK);
+    b64url_encode(salt, sizeof(salt), s64);
+    b64url_encode(m, sizeof(m), c64);
+    snprintf(ans, sizeof(ans), "{\"pine_id\":\"pine-1\",\"salt\":\"%s\",\"confirm\":\"%s\"}", s64,
+             c64);
+    struct pin_sym_pine bad = p;
+    assert_int_equal(pin_sym_pine_accept(&p, ans, strlen(ans)), IOTSEC_OK);
+    assert_memory_equal(p.key, k, PIN_KEY_LEN);
+    salt[1] ^= 1;
+    b64url_encode(salt, sizeof(salt), s64);
+    snprintf(ans, sizeof(ans), "{\"pine_id\":\"pine-1\",\"salt\":\"%s\",\"confirm\":\"%s\"}", s64,
+             c64);
+    assert_int_equal(pin_sym_pine_accept(&bad, ans, strlen(ans)), IOTSEC_ERR_AUTH);
+    pin_sym_pine_wipe(&p);
+    pin_sym_pine_wipe(&bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_auth_message_binds_ids),
         cmocka_unit_test(test_pegc_table),
         cmocka_unit_test(test_enrol_judge),
+        cmocka_unit_test(test_symmetric),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
