@@ -50,15 +50,43 @@ function fmtTime(v) {
 
 function stateBadge(s) { return el('span', { class: 'state ' + s, text: (s || '').replace('_', ' ') }); }
 
-function table(rows, cols, empty) {
+/* sort (optional): {by, dir (1 or -1), keys: {column: name}, click(column)}: the columns named
+ * in keys get a header button that sorts by them (aria-sort says how it is sorted now). */
+function table(rows, cols, empty, sort) {
   if (!rows || rows.length === 0) return el('p', { class: 'muted', text: empty || 'Nothing to show.' });
+  const head = (c) => {
+    if (!sort || !sort.keys[c[0]]) return el('th', { scope: 'col', text: c[1] });
+    const on = sort.by === c[0];
+    return el('th', { scope: 'col', 'aria-sort': on ? (sort.dir > 0 ? 'ascending' : 'descending') : 'none' },
+      el('button', { type: 'button', class: 'sort', 'data-sort': c[0], onclick: () => sort.click(c[0]),
+        text: c[1] + (on ? (sort.dir > 0 ? ' ▲' : ' ▼') : '') }));
+  };
   return el('table', {},
-    el('thead', {}, el('tr', {}, cols.map((c) => el('th', { scope: 'col', text: c[1] })))),
+    el('thead', {}, el('tr', {}, cols.map(head))),
     el('tbody', {}, rows.map((r) => el('tr', {}, cols.map((c) => {
       const v = c[2] ? c[2](r[c[0]], r) : r[c[0]];
       const when = /(^at|_at|^time_ms)$/.test(c[0]);
       return el('td', { class: when ? 'nowrap' : undefined }, v instanceof Node ? v : (v === undefined || v === null ? '' : String(v)));
     })))));
+}
+
+/* A table of rows loaded whole (a short list): sorted in the page by any column's header. */
+function sortedTable(rows, cols, empty) {
+  const box = el('div');
+  const sort = { by: null, dir: 1, keys: Object.fromEntries(cols.map((c) => [c[0], true])) };
+  const cmp = (a, b) => {
+    const x = a[sort.by], y = b[sort.by];
+    if (typeof x === 'number' && typeof y === 'number') return (x - y) * sort.dir;
+    return String(x ?? '').localeCompare(String(y ?? ''), 'en', { numeric: true }) * sort.dir;
+  };
+  sort.click = (k) => {
+    sort.dir = sort.by === k ? -sort.dir : 1;
+    sort.by = k;
+    show();
+  };
+  const show = () => box.replaceChildren(table(sort.by ? rows.slice().sort(cmp) : rows, cols, empty, sort));
+  show();
+  return box;
 }
 
 function card(title, ...kids) { return el('section', { class: 'card' }, el('h2', { text: title }), ...kids); }
@@ -134,7 +162,7 @@ function confirmAction(title, text, wantReason) {
 /* ---- charts (plain SVG) ---- */
 
 function barChart(pairs, opts) {
-  const w = 640, barH = 22, gap = 8, labelW = 240, max = Math.max(1, ...pairs.map((p) => p[1]));
+  const w = (opts && opts.width) || 640, barH = 22, gap = 8, labelW = (opts && opts.labelW) || 240, max = Math.max(1, ...pairs.map((p) => p[1]));
   const h = pairs.length * (barH + gap) + 4;
   const s = svg('svg', { viewBox: `0 0 ${w} ${h}`, width: '100%', role: 'img',
     'aria-label': (opts && opts.label) || 'chart' });
@@ -144,6 +172,27 @@ function barChart(pairs, opts) {
     s.append(svg('text', { x: labelW - 8, y: y + 15, 'text-anchor': 'end', text: name.replace(/_/g, ' ') }),
       svg('rect', { class: 'bar ' + name, x: labelW, y, width: bw, height: barH, rx: 2 }),
       svg('text', { class: 'label', x: labelW + bw + 6, y: y + 15, text: n.toLocaleString('en') }));
+  });
+  return s;
+}
+
+/* Columns over time (oldest left): one rect per bucket, data-n holding its figure so that the
+ * page's numbers can be checked against the API's. */
+function columnChart(pairs, opts) {
+  const w = (opts && opts.width) || 720, h = 200, left = 40, bottom = 24, top = 10, max = Math.max(1, ...pairs.map((p) => p[1]));
+  const step = (w - left - 8) / Math.max(1, pairs.length), bw = Math.max(2, step * 0.72);
+  const s = svg('svg', { viewBox: `0 0 ${w} ${h}`, width: '100%', role: 'img', 'aria-label': (opts && opts.label) || 'chart' });
+  const y = (n) => top + (h - top - bottom) * (1 - n / max);
+  s.append(svg('line', { class: 'axis', x1: left, x2: w - 8, y1: h - bottom, y2: h - bottom }),
+    svg('text', { x: left - 6, y: top + 8, 'text-anchor': 'end', text: max.toLocaleString('en') }),
+    svg('text', { x: left - 6, y: h - bottom, 'text-anchor': 'end', text: '0' }));
+  const every = Math.ceil(pairs.length / 6);
+  pairs.forEach(([name, n], i) => {
+    const x = left + i * step + (step - bw) / 2;
+    s.append(svg('rect', { class: 'bar', x, y: y(n), width: bw, height: Math.max(n > 0 ? 1 : 0, h - bottom - y(n)), 'data-n': n },
+      svg('title', { text: name + ': ' + n.toLocaleString('en') })));
+    if (i % every === 0 || i === pairs.length - 1)
+      s.append(svg('text', { x: x + bw / 2, y: h - 8, 'text-anchor': 'middle', text: name }));
   });
   return s;
 }
@@ -173,14 +222,24 @@ function timeline(findings) {
 
 /* ---- a paginated table over a list endpoint: ?after=<cursor>&limit= -> {items, next} ---- */
 
-function pagedTable(container, url, cols, empty, cursorKey) {
+/* sorts (optional): {column: the API's sort name}: those headers sort on the server (the API's
+ * ?sort=name or -name), back to the first page. */
+function pagedTable(container, url, cols, empty, cursorKey, sorts) {
   const cursors = [null];
+  const sort = sorts ? { by: null, dir: 1, keys: sorts } : null;
+  if (sort) sort.click = (k) => {
+    sort.dir = sort.by === k ? -sort.dir : 1;
+    sort.by = k;
+    cursors.length = 1;
+    load(0);
+  };
   async function load(i) {
     const after = cursors[i];
     const sep = url.includes('?') ? '&' : '?';
+    const order = sort && sort.by ? '&sort=' + (sort.dir < 0 ? '-' : '') + sort.keys[sort.by] : '';
     let data;
     try {
-      data = await api('GET', url + sep + 'limit=' + PAGE + (after !== null ? '&after=' + encodeURIComponent(after) : ''));
+      data = await api('GET', url + sep + 'limit=' + PAGE + order + (after !== null ? '&after=' + encodeURIComponent(after) : ''));
     } catch (e) {
       container.replaceChildren(el('p', { class: 'error', text: e.message }));
       return;
@@ -189,7 +248,7 @@ function pagedTable(container, url, cols, empty, cursorKey) {
     if (data.next !== undefined && data.next !== null) cursors[i + 1] = data.next;
     else if (cursorKey && rows.length === PAGE) cursors[i + 1] = rows[rows.length - 1][cursorKey];
     else cursors.length = i + 1;
-    container.replaceChildren(table(rows, cols, empty), el('div', { class: 'pager' },
+    container.replaceChildren(table(rows, cols, empty, sort), el('div', { class: 'pager' },
       el('span', { class: 'muted', text: 'page ' + (i + 1) }),
       el('button', { type: 'button', class: 'secondary', disabled: i === 0, onclick: () => load(i - 1), text: 'Previous' }),
       el('button', { type: 'button', class: 'secondary', disabled: cursors.length <= i + 1, onclick: () => load(i + 1), text: 'Next' })));
@@ -218,6 +277,9 @@ async function pageFleet(view) {
       el('option', { value: s, text: s ? s.replace('_', ' ') : 'every state' })));
   const search = el('input', { id: 'fleet-search', placeholder: 'imsi-001010000000001', 'aria-label': 'SUPI' });
   const searchErr = el('p', { class: 'error', role: 'alert' });
+  const onboarding = el('div', { id: 'fleet-onboarding', class: 'chart' }), expiring = el('div', { id: 'fleet-expiring', class: 'chart' });
+  const bucket = el('select', { id: 'onboarding-bucket', 'aria-label': 'bucket' },
+    el('option', { value: 'day', text: 'day (30 days)' }), el('option', { value: 'week', text: 'week (12 weeks)' }));
   view.append(el('h1', { text: 'Fleet' }), tiles, card('Subscriptions by state', chart),
     card('Find a device', el('form', { class: 'row', onsubmit: async (e) => {
       e.preventDefault();
@@ -226,10 +288,17 @@ async function pageFleet(view) {
       try { await api('GET', '/admin/v1/subscribers/' + encodeURIComponent(s)); location.hash = '#/device/' + encodeURIComponent(s); }
       catch (err) { searchErr.textContent = err.status === 404 ? 'No subscription ' + s : err.message; }
     } }, el('label', { class: 'grow' }, 'SUPI', search), el('button', { type: 'submit', text: 'Open' })), searchErr),
+    el('div', { class: 'two' },
+      card('Onboarding over time', el('div', { class: 'row' }, el('label', {}, 'Per', bucket)), onboarding),
+      card('Credentials expiring soon', expiring)),
     card('Subscriptions', el('div', { class: 'row' }, el('label', {}, 'State', filter)), list));
+  const showOnboarding = () => fleetOnboarding(onboarding, bucket).catch((e) => onboarding.replaceChildren(el('p', { class: 'error', text: e.message })));
+  const showExpiring = () => fleetExpiring(expiring).catch((e) => expiring.replaceChildren(el('p', { class: 'error', text: e.message })));
+  bucket.addEventListener('change', showOnboarding);
   const showList = () => pagedTable(list, '/admin/v1/subscribers' + (filter.value ? '?state=' + filter.value : ''), [
     ['supi', 'SUPI', supiLink], ['state', 'State', stateBadge], ['gpsi', 'GPSI'], ['owner', 'Account'],
-    ['credential_version', 'Credential'], ['updated_at', 'Updated', fmtTime]], 'No subscriptions.');
+    ['credential_version', 'Credential'], ['created_at', 'Created', fmtTime], ['updated_at', 'Updated', fmtTime]],
+  'No subscriptions.', null, { supi: 'supi', created_at: 'created' });
   filter.addEventListener('change', showList);
   const counts = await api('GET', '/admin/v1/subscribers/counts');
   const order = ['active', 'pending_activation', 'suspended', 'quarantined', 'expired', 'revoked'];
@@ -238,7 +307,23 @@ async function pageFleet(view) {
     ...names.map((s) => el('div', { class: 'tile s-' + s, 'data-state': s },
       el('div', { class: 'n', text: counts.counts[s].toLocaleString('en') }), el('div', { class: 'l', text: s.replace('_', ' ') }))));
   chart.append(barChart(names.map((s) => [s, counts.counts[s]]), { label: 'subscriptions by state' }));
-  await showList();
+  await Promise.all([showList(), showOnboarding(), showExpiring()]);
+}
+
+/* Onboarding over time: the last 30 days, or the last 12 weeks. */
+async function fleetOnboarding(container, bucket) {
+  const week = bucket.value === 'week';
+  const o = await api('GET', '/admin/v1/subscribers/onboarding?bucket=' + (week ? 'week&count=12' : 'day&count=30'));
+  container.replaceChildren(columnChart(o.buckets.map((b) => [b.start.slice(5, 10), b.created]),
+    { label: 'subscriptions created per ' + o.bucket, width: 440 }),
+  el('p', { class: 'muted', id: 'onboarding-total', text: o.total.toLocaleString('en') + ' created in these ' + o.buckets.length + ' ' + o.bucket + 's' }));
+}
+
+/* Credentials expiring soon: live subscriptions whose validity ends within 7, 30, 90 days. */
+async function fleetExpiring(container) {
+  const e = await api('GET', '/admin/v1/subscribers/expiring');
+  container.replaceChildren(barChart(e.within.map((w) => ['within_' + w.days + '_days', w.count]),
+    { label: 'credentials expiring soon', width: 400, labelW: 110 }));
 }
 
 /* Which actions the subscription's state allows (the API answers 409 to the others). */
@@ -251,6 +336,10 @@ const ACTIONS = {
   quarantine: ['Quarantine', 'Every 5G authentication of the device is refused, it leaves its message groups (they are rekeyed) and the policy stops acting on it. Say why.', true, 'danger'],
   release: ['Release', 'The device may authenticate again and the policy watches it afresh.', true, 'secondary'],
 };
+
+const ROTATE_TEXT = 'A new credential version is staged over the air: the device fetches it at its next contact and ' +
+  'confirms it. Until it confirms, its current key keeps working, so it is never locked out. A SIM that never ' +
+  'onboarded has no over-the-air channel: then nothing changes and you are told so.';
 
 async function pageDevice(view, supi) {
   const s = await api('GET', '/admin/v1/subscribers/' + encodeURIComponent(supi));
@@ -265,7 +354,23 @@ async function pageDevice(view, supi) {
         route();
       } catch (e) { msg.className = 'error'; msg.textContent = label + ' failed: ' + e.message; }
     }, cls));
+  const rotate = roleButton('admin', 'Rotate credentials', async () => {
+    const ok = await confirmAction('Rotate the credentials of ' + supi + '?', ROTATE_TEXT, false);
+    if (!ok) return;
+    try {
+      const r = await api('POST', '/admin/v1/subscribers/' + encodeURIComponent(supi) + '/rotate');
+      msg.className = 'ok';
+      msg.textContent = 'Rotation staged: version ' + r.waiting_version + ' waits for the device to fetch and confirm it.';
+    } catch (e) { msg.className = 'error'; msg.textContent = 'Rotate refused: ' + e.message; }
+  }, 'secondary');
+  rotate.id = 'act-rotate';
+  if (['revoked', 'expired'].includes(s.state) && !rotate.disabled) {
+    rotate.disabled = true;
+    rotate.title = 'not while the subscription is ' + s.state;
+  }
+  buttons.push(rotate);
   buttons.forEach((b, i) => {
+    if (b === rotate) return;
     const action = Object.keys(ACTIONS)[i];
     b.setAttribute('id', 'act-' + action);
     if (!ALLOWED[action].includes(s.state) && !b.disabled) {
@@ -287,9 +392,14 @@ async function pageDevice(view, supi) {
   view.append(card('Lifecycle and credential history (who did what)', table(events, [
     ['at', 'When', fmtTime], ['event', 'Event'], ['from', 'From'], ['to', 'To'], ['actor', 'By']], 'No events.')));
   const fCard = card('Findings'), aCard = card('Policy and operator actions');
-  view.append(fCard, aCard);
+  const mCard = card('Groups and PINs'), lCard = card('Location against its authorised area');
+  mCard.id = 'device-memberships';
+  lCard.id = 'device-location';
+  view.append(mCard, lCard, fCard, aCard);
+  const memberships = deviceMemberships(mCard, supi);
+  let f = [];
   try {
-    const f = itemsOf(await api('GET', '/admin/v1/analytics/findings?limit=200&supi=' + encodeURIComponent(supi)));
+    f = itemsOf(await api('GET', '/admin/v1/analytics/findings?limit=200&supi=' + encodeURIComponent(supi)));
     fCard.append(el('div', { class: 'timeline' }, timeline(f)));
     if (f.length) fCard.append(table(f.slice(0, 20), [['at', 'When', fmtTime], ['exception', 'Exception'], ['level', 'Level'],
       ['fired', 'Features that fired', fired]]));
@@ -299,6 +409,52 @@ async function pageDevice(view, supi) {
     aCard.append(table(a, [['at', 'When', fmtTime], ['action', 'Action'], ['outcome', 'Outcome'], ['exception', 'Finding'],
       ['actor', 'By', (v, r) => (v === 'policy' ? 'policy (automatic)' : r.principal || 'operator')], ['reason', 'Why']], 'No actions.'));
   } catch (e) { aCard.append(el('p', { class: 'error', text: e.message })); }
+  await Promise.all([memberships, deviceLocation(lCard, supi, f)]);
+}
+
+/* Message groups and PINs (read-only: the group and PIN capabilities' own reads). */
+async function deviceMemberships(c, supi) {
+  let m;
+  try { m = await api('GET', '/admin/v1/subscribers/' + encodeURIComponent(supi) + '/memberships'); }
+  catch (e) { c.append(el('p', { class: 'error', text: e.message })); return; }
+  const yes = (v) => (v ? 'yes' : 'no');
+  c.append(el('h3', { text: 'Message groups' }),
+    table(m.groups, [['external_id', 'Group'], ['owner', 'Owner'], ['members', 'Members'],
+      ['confidential', 'Confidential', yes], ['epoch', 'Key epoch']], 'In no message group.'),
+    el('h3', { text: 'Personal IoT networks' }),
+    el('dl', { class: 'kv', id: 'device-pin-roles' },
+      el('dt', { text: 'Gateway (PEGC)' }), el('dd', { text: yes(m.pin_roles.gateway) }),
+      el('dt', { text: 'Manager (PEMC)' }), el('dd', { text: yes(m.pin_roles.manager) })),
+    table(m.pins, [['pin_id', 'PIN'], ['name', 'Name'], ['owner', 'Owner'], ['as', 'As']], 'Serves and manages no PIN.'));
+}
+
+function areaText(a) {
+  const cell = (c) => c.plmnId.mcc + '-' + c.plmnId.mnc + ' cell ' + c.nrCellId;
+  const ta = (t) => t.plmnId.mcc + '-' + t.plmnId.mnc + ' TA ' + t.tac;
+  if (a.cells) return a.cells.length + ' cell(s): ' + a.cells.map(cell).join(', ');
+  if (a.tais) return a.tais.length + ' tracking area(s): ' + a.tais.map(ta).join(', ');
+  if (a.circle) return 'within ' + Math.round(a.circle.radius) + ' m of ' + a.circle.lat.toFixed(5) + ', ' + a.circle.lon.toFixed(5);
+  if (a.polygon) return 'a polygon of ' + a.polygon.length + ' points';
+  return a.stationary ? 'stationary: the first cell it is seen in' : 'none';
+}
+
+/* The authorised area, the last known location (inside or outside it), and every time it was
+ * seen outside (the UNEXPECTED_UE_LOCATION findings, with their evidence). */
+async function deviceLocation(c, supi, findings) {
+  const enc = encodeURIComponent(supi);
+  const [area, last] = await Promise.all([
+    api('GET', '/admin/v1/location/areas/' + enc).catch((e) => (e.status === 404 ? null : { error: e.message })),
+    api('GET', '/admin/v1/location/devices/' + enc).catch((e) => (e.status === 404 ? null : { error: e.message }))]);
+  const where = (l) => [l.ncgi ? 'cell ' + l.ncgi.nrCellId : '', l.tai ? 'TA ' + l.tai.tac : ''].filter((x) => x).join(', ');
+  c.append(el('dl', { class: 'kv' },
+    el('dt', { text: 'Authorised area' }), el('dd', { id: 'device-area', text: area === null ? 'none: it may be anywhere' : area.error || areaText(area) }),
+    el('dt', { text: 'Last known location' }), el('dd', { id: 'device-last-location' },
+      last === null ? 'no event since the daemon started' : last.error || [fmtTime(last.time) + ' ' + where(last) + ' ',
+        area ? el('span', { class: last.outsideAuthorisedArea ? 'state quarantined' : 'state active',
+          text: last.outsideAuthorisedArea ? 'outside its area' : 'inside its area' }) : ''])));
+  const outside = findings.filter((x) => x.exception === 'UNEXPECTED_UE_LOCATION');
+  c.append(el('h3', { text: 'Seen outside its area' }), table(outside, [['at', 'When', fmtTime],
+    ['level', 'Level'], ['cause', 'Cause']], 'Never seen outside its area.'));
 }
 
 const EXCEPTIONS = ['', 'UNEXPECTED_UE_LOCATION', 'UNEXPECTED_LONG_LIVE_FLOW', 'UNEXPECTED_LARGE_RATE_FLOW',
@@ -339,7 +495,7 @@ async function pageProvisioning(view) {
   pagedTable(pendingList, '/admin/v1/activations?state=pending', [['registration_id', 'Registration'], ['serial', 'Serial'],
     ['account', 'Account'], ['created_at', 'Since', fmtTime]], 'No activation is waiting for its device.');
   const load = async (c, url, cols) => {
-    try { c.append(table(itemsOf(await api('GET', url)), cols)); } catch (e) { c.append(el('p', { class: 'error', text: e.message })); }
+    try { c.append(sortedTable(itemsOf(await api('GET', url)), cols)); } catch (e) { c.append(el('p', { class: 'error', text: e.message })); }
   };
   await Promise.all([
     load(mfr, '/admin/v1/manufacturers', [['id', '#'], ['name', 'Name'], ['ca_sha256', 'CA (SHA-256)']]),
@@ -382,11 +538,17 @@ async function bulkActivate(file, progress, result) {
 async function pageExposure(view) {
   const afs = card('Application functions (AFs)');
   const consentList = el('div'), consents = card('Consents', consentList);
-  view.append(el('h1', { text: 'Exposure' }), afs, consents);
+  const monList = el('div', { id: 'monitoring-list' }), monitoring = card('Monitoring subscriptions (T8)', monList);
+  view.append(el('h1', { text: 'Exposure' }), afs, consents, monitoring);
+  pagedTable(monList, '/admin/v1/monitoring-subscriptions', [['af_id', 'AF'], ['subscription_id', 'Subscription'],
+    ['monitoring_type', 'Type'], ['external_id', 'Device (external ID)'],
+    ['reports', 'Reports', (v, r) => (r.maximum_number_of_reports ? v + ' of ' + r.maximum_number_of_reports : v)],
+    ['created_at', 'Since', fmtTime], ['expires_at', 'Until', (v) => (v ? fmtTime(v) : 'no end')]], 'No monitoring subscription.');
   pagedTable(consentList, '/admin/v1/consents', [['consent_id', 'Consent'], ['af_id', 'AF'], ['owner', 'Owner'],
     ['scope', 'Scope'], ['supi', 'Device', (v) => (v ? supiLink(v) : '')], ['group', 'Group'], ['state', 'State'],
     ['created_at', 'Granted', fmtTime]], 'No consents granted.');
-  afs.append(table(itemsOf(await api('GET', '/admin/v1/afs')), [['af_id', 'AF'], ['name', 'Name'], ['state', 'State'],
+  afs.id = 'afs';
+  afs.append(sortedTable(itemsOf(await api('GET', '/admin/v1/afs')), [['af_id', 'AF'], ['name', 'Name'], ['state', 'State'],
     ['services', 'Services', (v) => (Array.isArray(v) ? v.join(', ') : v)], ['cert_sha256', 'Certificate (SHA-256)', (v) => (v ? v.slice(0, 16) + '…' : '')]],
   'No AFs registered.'));
 }

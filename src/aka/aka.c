@@ -35,6 +35,7 @@ struct aka *aka_new(const struct aka_config *cfg, struct store *store, const str
     a->sqn = sqn_cache_new();
     a->ctxs = auth_ctx_table_new(a->cfg.ctx_limit);
     a->seen = aka_seen_new();
+    a->subs = sub_cache_new(store, a->cfg.sub_cache_max);
     uint8_t r[16];
     if (crypto_random(r, sizeof(r)) == IOTSEC_OK) { /* a version 4 UUID (RFC 9562) */
         r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
@@ -44,7 +45,7 @@ struct aka *aka_new(const struct aka_config *cfg, struct store *store, const str
         snprintf(a->instance_id, sizeof(a->instance_id), "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8,
                  h + 12, h + 16, h + 20);
     }
-    if (a->sqn == NULL || a->ctxs == NULL || a->seen == NULL) {
+    if (a->sqn == NULL || a->ctxs == NULL || a->seen == NULL || a->subs == NULL) {
         aka_free(a);
         return NULL;
     }
@@ -58,6 +59,7 @@ void aka_free(struct aka *a)
     sqn_cache_free(a->sqn);
     auth_ctx_table_free(a->ctxs);
     aka_seen_free(a->seen);
+    sub_cache_free(a->subs);
     free(a);
 }
 
@@ -156,6 +158,28 @@ int aka_metrics(struct aka *a, struct strbuf *out)
             "# HELP iotsec_sqn_generators SQN generators held in memory.\n"
             "# TYPE iotsec_sqn_generators gauge\niotsec_sqn_generators %zu\n",
             auth_ctx_count(a->ctxs), sqn_cache_size(a->sqn));
+    struct sub_cache_stats cs;
+    sub_cache_stats(a->subs, &cs);
+    if (rc == IOTSEC_OK)
+        rc = strbuf_appendf(
+            out,
+            "# HELP iotsec_subscription_cache_lookups_total Subscriptions looked up for"
+            " authentication, by where they came from.\n"
+            "# TYPE iotsec_subscription_cache_lookups_total counter\n"
+            "iotsec_subscription_cache_lookups_total{from=\"memory\"} %llu\n"
+            "iotsec_subscription_cache_lookups_total{from=\"database\"} %llu\n"
+            "# HELP iotsec_subscription_cache_rows Subscriptions held in the cache.\n"
+            "# TYPE iotsec_subscription_cache_rows gauge\niotsec_subscription_cache_rows %zu\n"
+            "# HELP iotsec_subscription_cache_invalidations_total Cached rows dropped because"
+            " the subscription changed (this or another instance).\n"
+            "# TYPE iotsec_subscription_cache_invalidations_total counter\n"
+            "iotsec_subscription_cache_invalidations_total %llu\n"
+            "# HELP iotsec_subscription_cache_log_failures_total Reads of the change log that"
+            " failed (the cache is bypassed until one succeeds).\n"
+            "# TYPE iotsec_subscription_cache_log_failures_total counter\n"
+            "iotsec_subscription_cache_log_failures_total %llu\n",
+            (unsigned long long)cs.hits, (unsigned long long)cs.misses, cs.entries,
+            (unsigned long long)cs.invalidations, (unsigned long long)cs.poll_failures);
     if (rc == IOTSEC_OK)
         rc = strbuf_appendf(
             out,
@@ -242,7 +266,13 @@ int aka_load_subscriber(struct av_job *job, const char *supi_or_suci, const char
         return IOTSEC_ERR_INVALID;
     }
     supi_format(&supi, job->supi, sizeof(job->supi));
-    int rc = subscriber_get_keys(a->store, a->kek, job->supi, &job->sub, &job->keys);
+    /* From the instance's cache when fresh (no round trip), else one read of the row. */
+    struct sub_sealed sealed;
+    int rc = a->cfg.sub_cache_off ? subscriber_get_sealed(a->store, job->supi, &job->sub, &sealed)
+                                  : sub_cache_get(a->subs, job->supi, &job->sub, &sealed);
+    if (rc == IOTSEC_OK)
+        rc = subscriber_open_keys(a->kek, &job->sub, &sealed, &job->keys);
+    secure_wipe(&sealed, sizeof(sealed));
     if (rc == IOTSEC_ERR_NOTFOUND) {
         aka_count(a, AKA_UNKNOWN_USER);
         http_respond_invalid(req, 404, "USER_NOT_FOUND", NULL, "no subscription for this identity");

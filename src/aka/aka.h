@@ -30,6 +30,8 @@ struct aka_config {
     unsigned max_synch_failures; /* consecutive resynchronisations before rejecting */
     size_t ctx_limit;            /* AUSF contexts held at most (past it: 503) */
     unsigned lease_s;            /* the SQN slot's lease (30); renewed every third of it */
+    size_t sub_cache_max;        /* subscriptions cached for authentication (0: 2^18) */
+    bool sub_cache_off;          /* every authentication reads its row from the store */
     char api_root[160];          /* "https://127.0.0.1:7777", for _links and Location */
     char admin_cert_sha256[65];  /* the admin face's pinned certificate (aka_admin_routes) */
 };

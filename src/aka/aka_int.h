@@ -8,6 +8,7 @@
 #include "aka/aka.h"
 #include "aka/aka_cache.h"
 #include "crypto/snn.h"
+#include "subscriber/sub_cache.h"
 #include "subscriber/subscriber.h"
 
 enum aka_counter {
@@ -35,6 +36,7 @@ struct aka {
     struct sqn_cache *sqn;
     struct auth_ctx_table *ctxs;
     struct aka_seen *seen; /* last seen per credential (aka_seen.c) */
+    struct sub_cache *subs; /* subscriptions read for authentication (sub_cache.h) */
     char instance_id[37];  /* this AUSF's NfInstanceId in the events it reports */
     atomic_uint_fast64_t counters[AKA_COUNTER_COUNT];
     /* The SQN slot this instance leases (aka_lease.c): which IND values it uses. */

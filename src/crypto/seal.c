@@ -3,8 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,17 +17,42 @@
 #include "crypto/ct.h"
 #include "crypto/rand.h"
 
-#define NONCE_LEN 12
-#define TAG_LEN 16
+#define NONCE_LEN  12
+#define TAG_LEN    16
 #define HEADER_LEN (2 + NONCE_LEN)
 
 static EVP_CIPHER *aes256_gcm;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static pthread_key_t ctx_key; /* each thread's context, freed when the thread exits */
+static pthread_key_t ctx_key; /* each thread's contexts, freed when the thread exits */
 
-static void free_ctx(void *ctx)
+/* A thread's cipher contexts, one per direction and kind of key. Setting a key up (its AES
+ * schedule and GHASH key) is most of the cost of sealing 32 bytes, and freeing the provider's
+ * context at every call (EVP_CIPHER_CTX_reset) doubles it. So:
+ * - a short-lived key is set on a context kept allocated, and after the call the context is
+ *   keyed again with zeros, which overwrites its schedule (not for a key sealed under a
+ *   resident one, a DEK: seal.h);
+ * - a resident key (the KEK, which the process holds for its lifetime anyway) stays set up in
+ *   the thread's context between calls: a call then only sets the nonce. */
+struct keyed {
+    EVP_CIPHER_CTX *ctx;
+    uint8_t key[SEAL_KEK_LEN]; /* the resident key the context holds */
+    bool keyed;                /* ctx has the cipher (and, resident, key) set */
+};
+
+struct thread_ctx {
+    struct keyed once[2];     /* short-lived keys: [0] encrypt, [1] decrypt */
+    struct keyed resident[2]; /* resident keys */
+};
+
+static void free_ctx(void *arg)
 {
-    EVP_CIPHER_CTX_free(ctx);
+    struct thread_ctx *t = arg;
+    for (int i = 0; i < 2; i++) {
+        EVP_CIPHER_CTX_free(t->once[i].ctx); /* cleanses the schedule */
+        EVP_CIPHER_CTX_free(t->resident[i].ctx);
+    }
+    secure_wipe(t, sizeof(*t));
+    free(t);
 }
 
 static void init(void)
@@ -33,16 +61,64 @@ static void init(void)
     pthread_key_create(&ctx_key, free_ctx);
 }
 
-static EVP_CIPHER_CTX *get_ctx(void)
+static struct thread_ctx *get_thread_ctx(void)
 {
     pthread_once(&init_once, init);
-    EVP_CIPHER_CTX *ctx = pthread_getspecific(ctx_key);
-    if (ctx == NULL && aes256_gcm != NULL && (ctx = EVP_CIPHER_CTX_new()) != NULL &&
-        pthread_setspecific(ctx_key, ctx) != 0) {
-        EVP_CIPHER_CTX_free(ctx);
-        ctx = NULL;
+    struct thread_ctx *t = pthread_getspecific(ctx_key);
+    if (t != NULL || aes256_gcm == NULL)
+        return t;
+    t = calloc(1, sizeof(*t));
+    bool ok = t != NULL;
+    for (int i = 0; ok && i < 2; i++)
+        ok = (t->once[i].ctx = EVP_CIPHER_CTX_new()) != NULL &&
+             (t->resident[i].ctx = EVP_CIPHER_CTX_new()) != NULL;
+    if (ok && pthread_setspecific(ctx_key, t) == 0)
+        return t;
+    if (t != NULL)
+        free_ctx(t);
+    return NULL;
+}
+
+static int cipher_init(EVP_CIPHER_CTX *ctx, bool enc, const EVP_CIPHER *cipher, const uint8_t *key,
+                       const uint8_t *iv)
+{
+    return enc ? EVP_EncryptInit_ex2(ctx, cipher, key, iv, NULL)
+               : EVP_DecryptInit_ex2(ctx, cipher, key, iv, NULL);
+}
+
+/* The context for one call under kek, keyed and with its nonce set; NULL on failure. */
+static struct keyed *begin(const struct seal_kek *kek, bool enc, const uint8_t *iv)
+{
+    struct thread_ctx *t = get_thread_ctx();
+    if (t == NULL)
+        return NULL;
+    struct keyed *k = kek->resident ? &t->resident[enc ? 0 : 1] : &t->once[enc ? 0 : 1];
+    const EVP_CIPHER *cipher = k->keyed ? NULL : aes256_gcm;
+    if (kek->resident && k->keyed && CRYPTO_memcmp(k->key, kek->key, SEAL_KEK_LEN) == 0) {
+        if (!cipher_init(k->ctx, enc, NULL, NULL, iv)) /* the key is set up: only the nonce */
+            return NULL;
+        return k;
     }
-    return ctx;
+    if (!cipher_init(k->ctx, enc, cipher, kek->key, iv)) {
+        k->keyed = false;
+        EVP_CIPHER_CTX_reset(k->ctx);
+        return NULL;
+    }
+    k->keyed = true;
+    if (kek->resident)
+        memcpy(k->key, kek->key, SEAL_KEK_LEN);
+    return k;
+}
+
+/* After the call: a short-lived key's schedule is overwritten (keyed with zeros), unless it
+ * is sealed under a resident key (seal.h). */
+static void end(const struct seal_kek *kek, struct keyed *k, bool enc)
+{
+    static const uint8_t zeros[SEAL_KEK_LEN];
+    if (!kek->resident && !kek->under_resident && !cipher_init(k->ctx, enc, NULL, zeros, NULL)) {
+        EVP_CIPHER_CTX_reset(k->ctx); /* frees (and cleanses) it instead */
+        k->keyed = false;
+    }
 }
 
 int seal(const struct seal_kek *kek, const void *aad, size_t aad_len, const uint8_t *pt,
@@ -50,43 +126,42 @@ int seal(const struct seal_kek *kek, const void *aad, size_t aad_len, const uint
 {
     if (pt_len > INT_MAX - SEAL_OVERHEAD || aad_len > INT_MAX)
         return IOTSEC_ERR_INVALID;
-    EVP_CIPHER_CTX *ctx = get_ctx();
-    if (ctx == NULL)
-        return IOTSEC_ERR_NOMEM;
     out[0] = SEAL_VERSION;
     out[1] = kek->id;
     if (crypto_random(out + 2, NONCE_LEN) != IOTSEC_OK)
         return IOTSEC_ERR_CRYPTO;
-    int len, ok = EVP_EncryptInit_ex2(ctx, aes256_gcm, kek->key, out + 2, NULL) &&
-                  EVP_EncryptUpdate(ctx, NULL, &len, aad, (int)aad_len) &&
-                  EVP_EncryptUpdate(ctx, out + HEADER_LEN, &len, pt, (int)pt_len) &&
-                  EVP_EncryptFinal_ex(ctx, out + HEADER_LEN + pt_len, &len) &&
-                  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN,
-                                      out + HEADER_LEN + pt_len);
-    EVP_CIPHER_CTX_reset(ctx); /* drops the KEK's schedule */
+    struct keyed *k = begin(kek, true, out + 2);
+    if (k == NULL)
+        return IOTSEC_ERR_CRYPTO;
+    EVP_CIPHER_CTX *ctx = k->ctx;
+    int len,
+        ok = EVP_EncryptUpdate(ctx, NULL, &len, aad, (int)aad_len) &&
+             EVP_EncryptUpdate(ctx, out + HEADER_LEN, &len, pt, (int)pt_len) &&
+             EVP_EncryptFinal_ex(ctx, out + HEADER_LEN + pt_len, &len) &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, out + HEADER_LEN + pt_len);
+    end(kek, k, true);
     return ok ? IOTSEC_OK : IOTSEC_ERR_CRYPTO;
 }
 
 int unseal(const struct seal_kek *kek, const void *aad, size_t aad_len, const uint8_t *env,
            size_t env_len, uint8_t *pt)
 {
-    if (env_len < SEAL_OVERHEAD || env_len > INT_MAX || aad_len > INT_MAX ||
-        env[0] != SEAL_VERSION)
+    if (env_len < SEAL_OVERHEAD || env_len > INT_MAX || aad_len > INT_MAX || env[0] != SEAL_VERSION)
         return IOTSEC_ERR_INVALID;
     if (env[1] != kek->id)
         return IOTSEC_ERR_NOTFOUND;
-    EVP_CIPHER_CTX *ctx = get_ctx();
-    if (ctx == NULL)
-        return IOTSEC_ERR_NOMEM;
+    struct keyed *k = begin(kek, false, env + 2);
+    if (k == NULL)
+        return IOTSEC_ERR_CRYPTO;
+    EVP_CIPHER_CTX *ctx = k->ctx;
     size_t ct_len = env_len - SEAL_OVERHEAD;
     uint8_t tag[TAG_LEN];
     memcpy(tag, env + env_len - TAG_LEN, TAG_LEN);
-    int len, ok = EVP_DecryptInit_ex2(ctx, aes256_gcm, kek->key, env + 2, NULL) &&
-                  EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)aad_len) &&
+    int len, ok = EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)aad_len) &&
                   EVP_DecryptUpdate(ctx, pt, &len, env + HEADER_LEN, (int)ct_len) &&
                   EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag);
     int verified = ok && EVP_DecryptFinal_ex(ctx, pt + ct_len, &len) == 1;
-    EVP_CIPHER_CTX_reset(ctx);
+    end(kek, k, false);
     if (!verified) {
         secure_wipe(pt, ct_len);
         return ok ? IOTSEC_ERR_AUTH : IOTSEC_ERR_CRYPTO;
@@ -121,6 +196,7 @@ int seal_kek_load(const char *path, uint8_t id, struct seal_kek *kek)
     int rc = hex_decode(buf, kek->key, SEAL_KEK_LEN);
     secure_wipe(buf, sizeof(buf));
     kek->id = id;
+    kek->resident = true; /* held for the process lifetime: its schedule may stay set up */
     return rc;
 }
 

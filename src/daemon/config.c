@@ -29,6 +29,7 @@ struct yaml_tls {
 };
 struct yaml_aka {
     unsigned sqn_block, auth_context_ttl_s, max_synch_failures, sqn_lease_s;
+    unsigned *subscription_cache_rows; /* NULL: absent (the default); 0: off */
 };
 struct yaml_ipfix {
     char *udp, *tcp;
@@ -121,7 +122,9 @@ static const cyaml_schema_field_t aka_fields[] = {
     CYAML_FIELD_UINT("sqn_block", OPT, struct yaml_aka, sqn_block),
     CYAML_FIELD_UINT("auth_context_ttl_s", OPT, struct yaml_aka, auth_context_ttl_s),
     CYAML_FIELD_UINT("max_synch_failures", OPT, struct yaml_aka, max_synch_failures),
-    CYAML_FIELD_UINT("sqn_lease_s", OPT, struct yaml_aka, sqn_lease_s), CYAML_FIELD_END};
+    CYAML_FIELD_UINT("sqn_lease_s", OPT, struct yaml_aka, sqn_lease_s),
+    CYAML_FIELD_UINT_PTR("subscription_cache_rows", OPT, struct yaml_aka, subscription_cache_rows),
+    CYAML_FIELD_END};
 static const cyaml_schema_field_t ipfix_fields[] = {
     CYAML_FIELD_STRING_PTR("udp", OPT, struct yaml_ipfix, udp, 0, 120),
     CYAML_FIELD_STRING_PTR("tcp", OPT, struct yaml_ipfix, tcp, 0, 120),
@@ -239,6 +242,7 @@ void config_defaults(struct config *c, const char *dir)
     c->auth_ctx_ttl_s = 30;
     c->max_synch_failures = 2;
     c->sqn_lease_s = 30;
+    c->sub_cache_rows = 1u << 18;
     strcpy(c->log_level, "info");
     c->an_window_s = 60;
     strcpy(c->an_key_file, "analytics.key");
@@ -428,6 +432,8 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
             c->max_synch_failures = y->aka->max_synch_failures;
         if (y->aka->sqn_lease_s)
             c->sqn_lease_s = y->aka->sqn_lease_s;
+        if (y->aka->subscription_cache_rows)
+            c->sub_cache_rows = *y->aka->subscription_cache_rows;
     }
     if (y->analytics) {
         if (y->analytics->window_s)
@@ -532,6 +538,10 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
     }
     if (c->sqn_lease_s < 6 || c->sqn_lease_s > 3600) {
         snprintf(err, err_len, "%s: aka.sqn_lease_s is 6..3600", path);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (c->sub_cache_rows > 100000000) { /* ~20 GB: beyond any machine this runs on */
+        snprintf(err, err_len, "%s: aka.subscription_cache_rows <= 100000000", path);
         return IOTSEC_ERR_INVALID;
     }
     return check_nrf(&c->nrf, path, err, err_len);

@@ -61,6 +61,7 @@ struct config {
     unsigned auth_ctx_ttl_s;      /* how long an AUSF authentication context lives */
     unsigned max_synch_failures;  /* consecutive resynchronisations before rejecting */
     unsigned sqn_lease_s;         /* the SQN slot's lease (6..3600; renewed every third) */
+    unsigned sub_cache_rows;      /* subscriptions cached for authentication; 0: off */
     char log_level[16];
     /* analytics: (docs/analytics.md) */
     unsigned an_window_s;                 /* window length, seconds (60) */

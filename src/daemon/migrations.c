@@ -14,6 +14,7 @@
 #include "pin/pin.h"
 #include "policy/policy.h"
 #include "provision/provision.h"
+#include "subscriber/sub_cache.h"
 #include "subscriber/subscriber.h"
 
 static const struct store_migration migrations[] = {
@@ -49,6 +50,13 @@ static const struct store_migration migrations[] = {
     {22, "group: member endpoints, multicast addresses, AF message deliveries", GROUP_MIGRATION_2,
      NULL},
     {23, "pin: symmetric PINE credentials (sealed MAC keys)", PIN_MIGRATION_3, NULL},
+    {24, "subscriber: a data key per credential version (crypto-erase)", SUBSCRIBER_MIGRATION_DEKS,
+     SUBSCRIBER_MIGRATION_DEKS_PG},
+    {25, "subscriber: fleet counts by state and by day of creation", SUBSCRIBER_MIGRATION_COUNTS,
+     SUBSCRIBER_MIGRATION_COUNTS_PG},
+    {26, "subscriber: fleet pages sorted by SUPI within a state", SUBSCRIBER_MIGRATION_SORT, NULL},
+    {27, "subscriber: change log read by the instances' subscription caches",
+     SUBSCRIBER_MIGRATION_CHANGES, SUBSCRIBER_MIGRATION_CHANGES_PG},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

@@ -20,6 +20,7 @@
 #include "daemon/bridges.h"
 #include "daemon/console_wire.h"
 #include "daemon/daemon.h"
+#include "daemon/device_view.h"
 #include "daemon/flow_inputs.h"
 #include "daemon/nrf_wire.h"
 #include "daemon/openapi.h"
@@ -348,6 +349,15 @@ static int open_state(struct daemon *d)
     char holder[SQN_HOLDER_MAX];
     sqn_holder_name(d->cfg.dir, holder, sizeof(holder));
     store_set_instance(d->store, holder); /* names this instance in leases */
+    size_t converted = 0, unreadable = 0; /* credentials sealed before per-row DEKs */
+    if ((rc = subscriber_dek_convert(d->store, &d->kek, &converted, &unreadable)) != IOTSEC_OK) {
+        log_error("cannot seal credentials under data keys: %s (%s)", iotsec_strerror(rc),
+                  store_errmsg());
+        return rc;
+    }
+    if (converted > 0 || unreadable > 0)
+        log_msg(LOG_INFO, NULL, "sealed %zu credentials under data keys (%zu do not open)",
+                converted, unreadable);
     size_t nkeys = 0;
     d->keyring = suci_keyring_new();
     if (d->keyring == NULL)
@@ -473,6 +483,8 @@ static int build_t8(struct daemon *d)
     int rc = t8_new(&tc, &d->t8);
     if (rc == IOTSEC_OK)
         rc = t8_routes(d->t8);
+    if (rc == IOTSEC_OK) /* the operator's list: the store's rows, whichever instance */
+        rc = t8_admin_routes(d->adm, d->store);
     if (rc != IOTSEC_OK)
         log_error("cannot start T8 monitoring: %s", iotsec_strerror(rc));
     return rc;
@@ -516,7 +528,9 @@ static int build_servers(struct daemon *d)
     struct aka_config ac = {.sqn_block = d->cfg.sqn_block,
                             .ctx_ttl_s = d->cfg.auth_ctx_ttl_s,
                             .max_synch_failures = d->cfg.max_synch_failures,
-                            .lease_s = d->cfg.sqn_lease_s};
+                            .lease_s = d->cfg.sqn_lease_s,
+                            .sub_cache_max = d->cfg.sub_cache_rows,
+                            .sub_cache_off = d->cfg.sub_cache_rows == 0};
     snprintf(ac.api_root, sizeof(ac.api_root), "https://%s", d->cfg.sbi_listen);
     memcpy(ac.admin_cert_sha256, d->admin.admin_cert_sha256, sizeof(ac.admin_cert_sha256));
     d->aka = aka_new(&ac, d->store, &d->kek, d->keyring);
@@ -603,6 +617,8 @@ static int build_servers(struct daemon *d)
         rc = policy_admin_routes(d->adm, d->policy);
     if (rc == IOTSEC_OK)
         rc = group_admin_routes(d->adm, d->groups);
+    if (rc == IOTSEC_OK) /* a device's groups and PINs, read from both (the console) */
+        rc = device_view_routes(d->adm, d->store);
     if (rc == IOTSEC_OK)
         rc = group_sbi_routes(d->sbi, d->groups);
     if (rc == IOTSEC_OK)

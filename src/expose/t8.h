@@ -27,10 +27,10 @@
 enum t8_granularity { T8_GRAN_CELL = 0, T8_GRAN_TA = 1 };
 
 struct t8_config {
-    struct expose_nb *nb;       /* borrowed */
-    struct location *loc;       /* borrowed */
-    struct store *store;        /* borrowed */
-    const char *api_root;       /* "https://host:port" of the northbound face, for self links */
+    struct expose_nb *nb; /* borrowed */
+    struct location *loc; /* borrowed */
+    struct store *store;  /* borrowed */
+    const char *api_root; /* "https://host:port" of the northbound face, for self links */
     enum t8_granularity granularity_cap; /* operator policy: the finest location reported */
     unsigned k_anonymity;       /* NUMBER_OF_UES_IN_AN_AREA: counts below are withheld; 10 */
     unsigned count_per_minute;  /* area counts per AF per minute; 6 */
@@ -60,6 +60,24 @@ void t8_set_api_root(struct t8 *t, const char *root);
 
 /* Housekeeping, about once a second: ends expired and fulfilled subscriptions. */
 void t8_tick(struct t8 *t);
+
+/* ---- the operator's view (t8_admin_http.c) ---- */
+
+/* A stored subscription as the admin face lists it (texts valid during the callback only). */
+struct t8_row {
+    const char *af_id, *subscription_id, *external_id, *consent_id, *body;
+    int64_t created_at, expires_at, reports;
+};
+typedef void (*t8_row_fn)(void *ctx, const struct t8_row *r);
+/* Stored subscriptions ordered by (af_id, subscription_id), of one AF (af_id non-NULL), after
+ * the cursor (after_af, after_id) when after_af is non-NULL; at most limit. */
+int t8_store_list(struct store *st, const char *af_id, const char *after_af, const char *after_id,
+                  size_t limit, t8_row_fn fn, void *ctx);
+
+/* GET /admin/v1/monitoring-subscriptions[?af=&after=&limit=] on the admin face: reads the
+ * store only, so every instance answers the same. */
+struct http_server;
+int t8_admin_routes(struct http_server *adm, struct store *st);
 
 /* Prometheus lines (subscriptions, reports, notifications). */
 struct strbuf;

@@ -106,6 +106,41 @@ int t8_store_each(struct store *st,
     return rc;
 }
 
+int t8_store_list(struct store *st, const char *af_id, const char *after_af, const char *after_id,
+                  size_t limit, t8_row_fn fn, void *ctx)
+{
+    struct store_conn *conn;
+    struct store_stmt *s = NULL;
+    int rc = store_reader_get(st, &conn);
+    /* keyset on the primary key: page 10,000 costs what page 1 does */
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn,
+                        "SELECT af_id, subscription_id, external_id, consent_id, body, created_at,"
+                        " expires_at, reports FROM monitoring_subscription"
+                        " WHERE (?1 IS NULL OR af_id = ?1)"
+                        " AND (?2 IS NULL OR af_id > ?2 OR (af_id = ?2 AND subscription_id > ?3))"
+                        " ORDER BY af_id, subscription_id LIMIT ?4",
+                        &s);
+    if (rc != IOTSEC_OK)
+        return rc;
+    if (af_id)
+        store_bind_text(s, 1, af_id, -1);
+    if (after_af) {
+        store_bind_text(s, 2, after_af, -1);
+        store_bind_text(s, 3, after_id ? after_id : "", -1);
+    }
+    store_bind_int64(s, 4, (int64_t)limit);
+    int step;
+    while ((step = store_step(s)) == STORE_ROW) {
+        struct t8_row r = {store_col_text(s, 0),  store_col_text(s, 1), store_col_text(s, 2),
+                           store_col_text(s, 3),  store_col_text(s, 4), store_col_int64(s, 5),
+                           store_col_int64(s, 6), store_col_int64(s, 7)};
+        fn(ctx, &r);
+    }
+    store_reset(s);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
+}
+
 struct report {
     const char *af_id, *id;
     int64_t n;

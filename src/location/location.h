@@ -57,8 +57,12 @@ enum ue_event_kind {
 enum ue_event_kind ue_event_kind_from_name(const char *name);
 const char *ue_event_kind_name(enum ue_event_kind k);
 
-enum ue_reachability { UE_REACH_UNKNOWN = 0, UE_REACH_REACHABLE, UE_REACH_REGULATORY_ONLY,
-                       UE_REACH_UNREACHABLE };
+enum ue_reachability {
+    UE_REACH_UNKNOWN = 0,
+    UE_REACH_REACHABLE,
+    UE_REACH_REGULATORY_ONLY,
+    UE_REACH_UNREACHABLE
+};
 
 /* One event. The SUPI stays inside the daemon: observers may use it (analytics hashes it),
  * nothing derived from it leaves but the per-AF external ID. */
@@ -69,11 +73,11 @@ struct ue_event {
     bool has_tai, has_ncgi;
     struct tai tai;
     struct ncgi ncgi;
-    bool registered;  /* REGISTRATION_STATE: true = REGISTERED */
-    bool connected;   /* CONNECTIVITY_STATE: true = CONNECTED (CM) */
+    bool registered;                   /* REGISTRATION_STATE: true = REGISTERED */
+    bool connected;                    /* CONNECTIVITY_STATE: true = CONNECTED (CM) */
     enum ue_reachability reachability; /* REACHABILITY */
-    char ue_ipv4[16]; /* PDU_SESSION: dotted quad, "" when absent */
-    char ue_ipv6[48]; /* PDU_SESSION: address or prefix, "" when absent */
+    char ue_ipv4[16];                  /* PDU_SESSION: dotted quad, "" when absent */
+    char ue_ipv6[48];                  /* PDU_SESSION: address or prefix, "" when absent */
 };
 
 /* Checks an event's fields (SUPI syntax, kind, PLMN digits, TAC/cell ranges, addresses). */
@@ -81,8 +85,13 @@ int ue_event_validate(const struct ue_event *ev);
 
 /* ---- areas ---- */
 
-enum loc_area_kind { LOC_AREA_NONE = 0, LOC_AREA_CELLS, LOC_AREA_TAS, LOC_AREA_CIRCLE,
-                     LOC_AREA_POLYGON };
+enum loc_area_kind {
+    LOC_AREA_NONE = 0,
+    LOC_AREA_CELLS,
+    LOC_AREA_TAS,
+    LOC_AREA_CIRCLE,
+    LOC_AREA_POLYGON
+};
 
 struct geo_point {
     double lat, lon; /* degrees, WGS 84 */
@@ -92,10 +101,10 @@ struct geo_point {
  * (the cell-position table): a cell with no known position is outside (fail closed). */
 struct loc_area {
     enum loc_area_kind kind;
-    bool stationary;     /* the device does not move: with kind NONE, its first cell is its area */
-    size_t n;            /* entries of cells, tas or polygon */
-    struct ncgi *cells;  /* LOC_AREA_CELLS */
-    struct tai *tas;     /* LOC_AREA_TAS */
+    bool stationary;    /* the device does not move: with kind NONE, its first cell is its area */
+    size_t n;           /* entries of cells, tas or polygon */
+    struct ncgi *cells; /* LOC_AREA_CELLS */
+    struct tai *tas;    /* LOC_AREA_TAS */
     struct geo_point *polygon; /* LOC_AREA_POLYGON: vertices in order, not closed, n >= 3 */
     struct geo_point center;   /* LOC_AREA_CIRCLE */
     double radius_m;
@@ -117,11 +126,11 @@ bool geo_in_polygon(struct geo_point p, const struct geo_point *poly, size_t n);
 struct location;
 
 struct location_config {
-    size_t max_devices;       /* per-device states kept; default 1,000,000 */
-    size_t max_areas;         /* restricted devices; default 1,000,000 */
-    size_t max_cells;         /* cell-position table; default 1,000,000 */
-    size_t max_watches;       /* per-device watches (T8 subscriptions); default 100,000 */
-    int64_t max_skew_ms;      /* events further in the future are refused; default 5 min */
+    size_t max_devices;  /* per-device states kept; default 1,000,000 */
+    size_t max_areas;    /* restricted devices; default 1,000,000 */
+    size_t max_cells;    /* cell-position table; default 1,000,000 */
+    size_t max_watches;  /* per-device watches (T8 subscriptions); default 100,000 */
+    int64_t max_skew_ms; /* events further in the future are refused; default 5 min */
 };
 
 int location_new(const struct location_config *cfg, struct location **out);
@@ -141,9 +150,9 @@ int location_set_cell_position(struct location *loc, const struct ncgi *cell, st
 #define LOC_EXCEPTION_UNEXPECTED_LOCATION "UNEXPECTED_UE_LOCATION" /* TS 29.520 ExceptionId */
 
 struct location_finding {
-    const char *exception_id; /* LOC_EXCEPTION_UNEXPECTED_LOCATION */
-    const char *cause;        /* "OUTSIDE_AUTHORISED_AREA", "STATIONARY_DEVICE_MOVED",
-                               * "CELL_POSITION_UNKNOWN" */
+    const char *exception_id;     /* LOC_EXCEPTION_UNEXPECTED_LOCATION */
+    const char *cause;            /* "OUTSIDE_AUTHORISED_AREA", "STATIONARY_DEVICE_MOVED",
+                                   * "CELL_POSITION_UNKNOWN" */
     const struct ue_event *event; /* the event that raised it (its SUPI, time, location) */
     uint8_t device_key[LOC_KEY_LEN];
 };
@@ -165,7 +174,7 @@ int location_ingest(struct location *loc, const struct ue_event *ev);
 /* ---- state ---- */
 
 struct ue_state {
-    bool known;            /* any event seen since start */
+    bool known; /* any event seen since start */
     bool has_tai, has_ncgi;
     struct tai tai;
     struct ncgi ncgi;
@@ -173,8 +182,8 @@ struct ue_state {
     int64_t last_event_ms;
     bool registered, connected;
     enum ue_reachability reachability;
-    bool lost;                /* LOSS_OF_CONNECTIVITY since the last event that says otherwise */
-    bool outside_area;        /* the last location was outside its authorised area */
+    bool lost;         /* LOSS_OF_CONNECTIVITY since the last event that says otherwise */
+    bool outside_area; /* the last location was outside its authorised area */
 };
 
 /* The device's last known state; IOTSEC_ERR_NOTFOUND if none is held. */
@@ -219,8 +228,7 @@ int location_unwatch(struct location *loc, uint64_t id);
 /* ---- counters ---- */
 
 struct location_metrics {
-    uint64_t events, invalid, stale, findings, evicted, devices, areas, watches,
-        watch_calls;
+    uint64_t events, invalid, stale, findings, evicted, devices, areas, watches, watch_calls;
 };
 void location_metrics_get(struct location *loc, struct location_metrics *m);
 
@@ -232,11 +240,13 @@ extern const char LOCATION_MIGRATION_1[];
 
 struct store;
 /* Loads every stored area and cell position into loc (at start). */
-int location_store_load(struct store *st, struct location *loc, size_t *n_areas,
-                        size_t *n_cells);
+int location_store_load(struct store *st, struct location *loc, size_t *n_areas, size_t *n_cells);
 /* Durably writes (area non-NULL) or deletes an area; then call location_set_area. */
 int location_store_area(struct store *st, const char *supi, const struct loc_area *area);
 int location_store_cell(struct store *st, const struct ncgi *cell, struct geo_point p);
+/* The stored area of supi as its JSON text (loc_area_to_json; *json malloc'd) and when it was
+ * set (unix seconds); IOTSEC_ERR_NOTFOUND when it has none. */
+int location_store_area_get(struct store *st, const char *supi, char **json, int64_t *updated_at);
 
 /* ---- HTTP (location_http.c) ---- */
 

@@ -41,8 +41,7 @@ static bool is_admin(struct http_request *req, struct location_http *h)
     const struct http_peer *peer = http_request_peer(req);
     if (peer->has_cert && strcmp(peer->cert_sha256_hex, h->admin_cert_sha256) == 0)
         return true;
-    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL,
-                         0);
+    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL, 0);
     return false;
 }
 
@@ -83,6 +82,31 @@ static void handle_area_put(struct http_request *req, void *user)
     else
         http_respond_error(req, rc, "storing the area");
     loc_area_free_members(&a);
+}
+
+/* The authorised area as stored (the console's device page draws the device against it). */
+static void handle_area_get(struct http_request *req, void *user)
+{
+    struct location_http *h = user;
+    const char *supi;
+    if (!is_admin(req, h) || (supi = supi_param(req)) == NULL)
+        return;
+    char *text = NULL;
+    int64_t at = 0;
+    int rc = location_store_area_get(h->store, supi, &text, &at);
+    json_t *o = rc == IOTSEC_OK ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (rc == IOTSEC_ERR_NOTFOUND) {
+        http_respond_problem(req, 404, NULL, "no authorised area for this device", "AREA_NOT_FOUND",
+                             NULL, 0);
+    } else if (o == NULL) {
+        http_respond_error(req, rc == IOTSEC_OK ? IOTSEC_ERR_IO : rc, "reading the area");
+    } else {
+        char t[32];
+        loc_format_time(at * 1000, t);
+        json_object_set_new(o, "updatedAt", json_string(t));
+        http_respond_json(req, 200, o);
+    }
 }
 
 static void handle_area_delete(struct http_request *req, void *user)
@@ -160,8 +184,10 @@ static void handle_cells_put(struct http_request *req, void *user)
     json_decref(o);
     if (rc == IOTSEC_ERR_INVALID) {
         struct http_invalid_param ip = {"/cells", "{plmnId, nrCellId, lat, lon}, 1..100000"};
-        http_respond_problem(req, 400, NULL, "invalid cell positions (those before the first "
-                             "bad one were applied)", "MANDATORY_IE_INCORRECT", &ip, 1);
+        http_respond_problem(req, 400, NULL,
+                             "invalid cell positions (those before the first "
+                             "bad one were applied)",
+                             "MANDATORY_IE_INCORRECT", &ip, 1);
     } else if (rc != IOTSEC_OK) {
         http_respond_error(req, rc, "storing cell positions");
     } else {
@@ -178,11 +204,13 @@ int location_admin_routes(struct http_server *adm, struct location_http *h)
 {
     int rc = http_server_route(adm, "PUT", "/admin/v1/location/areas/{supi}", handle_area_put, h);
     if (rc == IOTSEC_OK)
-        rc = http_server_route(adm, "DELETE", "/admin/v1/location/areas/{supi}",
-                               handle_area_delete, h);
+        rc = http_server_route(adm, "GET", "/admin/v1/location/areas/{supi}", handle_area_get, h);
     if (rc == IOTSEC_OK)
-        rc = http_server_route(adm, "GET", "/admin/v1/location/devices/{supi}",
-                               handle_state_get, h);
+        rc = http_server_route(adm, "DELETE", "/admin/v1/location/areas/{supi}", handle_area_delete,
+                               h);
+    if (rc == IOTSEC_OK)
+        rc =
+            http_server_route(adm, "GET", "/admin/v1/location/devices/{supi}", handle_state_get, h);
     if (rc == IOTSEC_OK)
         rc = http_server_route(adm, "PUT", "/admin/v1/location/cells", handle_cells_put, h);
     return rc;

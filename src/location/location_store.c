@@ -30,9 +30,9 @@ const char LOCATION_MIGRATION_1[] =
     "CREATE TABLE monitoring_subscription ("
     "  af_id TEXT NOT NULL,"
     "  subscription_id TEXT NOT NULL,"
-    "  external_id TEXT,"           /* the AF's identifier of the device (never a SUPI) */
+    "  external_id TEXT," /* the AF's identifier of the device (never a SUPI) */
     "  consent_id TEXT,"
-    "  body TEXT NOT NULL,"         /* MonitoringEventSubscription as accepted */
+    "  body TEXT NOT NULL," /* MonitoringEventSubscription as accepted */
     "  created_at INTEGER NOT NULL,"
     "  expires_at INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (af_id, subscription_id)"
@@ -81,6 +81,30 @@ int location_store_area(struct store *st, const char *supi, const struct loc_are
     return rc;
 }
 
+int location_store_area_get(struct store *st, const char *supi, char **json, int64_t *updated_at)
+{
+    struct store_conn *conn;
+    struct store_stmt *s;
+    int rc = store_reader_get(st, &conn);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn, "SELECT area, updated_at FROM location_area WHERE supi = ?1", &s);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(s, 1, supi, -1);
+    int step = store_step(s);
+    *json = NULL;
+    if (step == STORE_ROW) {
+        const char *t = store_col_text(s, 0);
+        *json = strdup(t ? t : "{}");
+        *updated_at = store_col_int64(s, 1);
+        rc = *json ? IOTSEC_OK : IOTSEC_ERR_NOMEM;
+    } else {
+        rc = step == STORE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(conn, step);
+    }
+    store_reset(s);
+    return rc;
+}
+
 struct cell_write {
     const struct ncgi *cell;
     struct geo_point p;
@@ -90,9 +114,11 @@ static int cell_run(struct store_conn *conn, void *arg)
 {
     struct cell_write *w = arg;
     struct store_stmt *st;
-    int rc = store_stmt(conn, "INSERT INTO location_cell (plmn, nr_cell_id, lat, lon) VALUES "
-                              "(?1, ?2, ?3, ?4) ON CONFLICT(plmn, nr_cell_id) DO UPDATE SET "
-                              "lat = ?3, lon = ?4", &st);
+    int rc = store_stmt(conn,
+                        "INSERT INTO location_cell (plmn, nr_cell_id, lat, lon) VALUES "
+                        "(?1, ?2, ?3, ?4) ON CONFLICT(plmn, nr_cell_id) DO UPDATE SET "
+                        "lat = ?3, lon = ?4",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, w->cell->plmn, -1);
@@ -110,8 +136,7 @@ int location_store_cell(struct store *st, const struct ncgi *cell, struct geo_po
     return store_write_sync(st, cell_run, &w);
 }
 
-int location_store_load(struct store *st, struct location *loc, size_t *n_areas,
-                        size_t *n_cells)
+int location_store_load(struct store *st, struct location *loc, size_t *n_areas, size_t *n_cells)
 {
     *n_areas = *n_cells = 0;
     struct store_conn *conn;

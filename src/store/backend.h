@@ -63,6 +63,12 @@ struct store_stmt {
     struct store_conn *conn;
 };
 
+/* What every backend's bulk insert starts with. */
+struct store_bulk_base {
+    struct store_conn *conn;
+    int ncols;
+};
+
 struct store_backend {
     enum store_engine engine;
     const char *name;
@@ -100,6 +106,13 @@ struct store_backend {
     int (*col_bytes)(struct store_stmt *st, int col);
     bool (*col_is_null)(struct store_stmt *st, int col);
     int64_t (*changes)(struct store_conn *conn);
+
+    /* Bulk insert (store_bulk_*); NULL: the store steps one prepared INSERT per row. A
+     * backend's struct store_bulk starts with struct store_bulk_base. */
+    int (*bulk_begin)(struct store_conn *conn, const char *table, const char *columns, int ncols,
+                      struct store_bulk **out);
+    int (*bulk_row)(struct store_bulk *b, const struct store_value *row);
+    int (*bulk_end)(struct store_bulk *b);
 
     /* A migration's DDL for this engine (PostgreSQL maps types); returns a malloc'd string or
      * NULL (IOTSEC_ERR_NOMEM). */

@@ -229,6 +229,38 @@ int store_error(struct store_conn *conn, int rc);
  * that fails on this thread. */
 const char *store_errmsg(void);
 
+/* --- Bulk insert: many rows into one table, for store_transaction_sync jobs ---
+ *
+ * The fastest way each engine has to take rows it only has to store: PostgreSQL streams them
+ * with COPY (binary; one round trip per store_bulk_end, not per row or per statement),
+ * SQLite steps one prepared INSERT per row. A row that breaks a constraint fails the whole
+ * bulk (at store_bulk_row or at store_bulk_end: IOTSEC_ERR_CONFLICT for a unique key); the
+ * job must then fail (all rows or none), and can find the row by other means. Between
+ * store_bulk_begin and store_bulk_end no other statement may run on conn. */
+struct store_bulk; /* opaque */
+
+enum store_value_type { STORE_VALUE_NULL, STORE_VALUE_INT64, STORE_VALUE_TEXT, STORE_VALUE_BLOB };
+
+/* One column's value in a row; text without its NUL (len) or NUL-terminated (len SIZE_MAX).
+ * Borrowed: store_bulk_row copies what it keeps. */
+struct store_value {
+    enum store_value_type type;
+    int64_t i;
+    const void *p;
+    size_t len;
+};
+
+/* Starts a bulk insert into table(columns), columns a comma-separated list of ncols names of
+ * INTEGER, TEXT or BLOB columns (the types the values must have). On a writer connection, in
+ * a job. Returns IOTSEC_OK, IOTSEC_ERR_INVALID, IOTSEC_ERR_NOMEM or the engine's error. */
+int store_bulk_begin(struct store_conn *conn, const char *table, const char *columns, int ncols,
+                     struct store_bulk **out);
+/* Adds one row of ncols values (in the order of columns). */
+int store_bulk_row(struct store_bulk *b, const struct store_value *row);
+/* Ends the bulk (every row sent is then in the table, in the job's transaction) and frees b,
+ * also after a failure; returns the first failure of the bulk. NULL is a no-op. */
+int store_bulk_end(struct store_bulk *b);
+
 /* --- Several instances on one database ---
  *
  * Topics: a capability whose data others cache bumps a topic in the job that changes it; every

@@ -245,13 +245,25 @@ void sub_format_time(int64_t t, char *buf, size_t len);
 
 /* The schema of this capability (migration SQL, applied by the daemon in its order). */
 extern const char SUBSCRIBER_MIGRATION_1[];
+/* Per-credential data keys (crypto-erase, src/subscriber/sub_dek.h): the table of sealed DEKs
+ * (SQLite; PostgreSQL's own DDL), and the list of rows sealed before it, for the conversion. */
+extern const char SUBSCRIBER_MIGRATION_DEKS[];
+extern const char SUBSCRIBER_MIGRATION_DEKS_PG[];
+
+/* Seals every credential sealed before DEKs existed anew under a DEK of its own (the rows the
+ * DEK migration listed), in batches of 500 per transaction; several instances may run it at
+ * once. A database with nothing to convert costs one statement. *unreadable counts rows whose
+ * credential does not open under kek (left as they are: they could not authenticate either). */
+int subscriber_dek_convert(struct store *s, const struct seal_kek *kek, size_t *converted,
+                           size_t *unreadable);
 
 enum sub_op_kind {
     SUB_OP_CREATE,       /* in.input -> a new subscription */
     SUB_OP_EVENT,        /* apply in.event to in.supi */
     SUB_OP_ROTATE,       /* new credential version for in.supi (in.input.keys), old kept for
                             in.grace_s seconds */
-    SUB_OP_DELETE,       /* delete in.supi and crypto-erase its sealed credentials */
+    SUB_OP_DELETE,       /* delete in.supi and crypto-erase its sealed credentials (their
+                            DEKs are destroyed) */
     SUB_OP_RESERVE_SQN,  /* a block of in.sqn_block SEQs at or above in.sqn_floor for in.supi;
                             out: sqn_reserved, the new high-water mark (the block's end); with
                             sqn_near_cap > 0 also a block for its neighbours (below) */
@@ -331,14 +343,58 @@ int subscriber_get_keys(struct store *s, const struct seal_kek *kek, const char 
 int subscriber_get_keys_on(struct store_conn *conn, const struct seal_kek *kek, const char *supi,
                            struct subscription *out, struct sub_keys *keys);
 
+/* The same in two steps, for a cache that keeps rows with their credentials still sealed
+ * (sub_cache.h): the row and its sealed credential material as stored, then opening it. */
+#define SUB_CRED_PLAIN_LEN  32 /* K || OPc */
+#define SUB_CRED_SEALED_LEN (SUB_CRED_PLAIN_LEN + SEAL_OVERHEAD)
+#define SUB_DEK_LEN         SEAL_KEK_LEN
+#define SUB_DEK_SEALED_LEN  (SUB_DEK_LEN + SEAL_OVERHEAD)
+/* The credential as stored: sealed under its data key (sub_dek.h), itself sealed under the
+ * KEK; a credential sealed before data keys existed has none (has_dek false). */
+struct sub_sealed {
+    uint8_t cred[SUB_CRED_SEALED_LEN];
+    uint8_t dek[SUB_DEK_SEALED_LEN];
+    bool has_dek;
+};
+int subscriber_get_sealed(struct store *s, const char *supi, struct subscription *out,
+                          struct sub_sealed *sealed);
+int subscriber_open_keys(const struct seal_kek *kek, const struct subscription *sub,
+                         const struct sub_sealed *sealed, struct sub_keys *keys);
+
 /* Lists subscriptions with id > after_id (0 to start), optionally in one state (state < 0:
  * all), at most limit, calling fn for each; *last_id is the cursor for the next page. */
 typedef void (*sub_list_fn)(const struct subscription *s, void *ctx);
 int subscriber_list(struct store *s, int state, int64_t after_id, size_t limit, sub_list_fn fn,
                     void *ctx, int64_t *last_id);
 
-/* Counts subscriptions per state (counts[SUB_STATE_COUNT]). */
+/* The same in an order, for the console's sortable table: keyset pages whose cursor (after,
+ * NULL to start; next, "" after the last row) is the last row's id (ID orders, decimal) or
+ * SUPI (SUPI orders). IOTSEC_ERR_INVALID for an id cursor that is not a number. */
+enum sub_sort { SUB_SORT_ID, SUB_SORT_ID_DESC, SUB_SORT_SUPI, SUB_SORT_SUPI_DESC };
+extern const char SUBSCRIBER_MIGRATION_SORT[];
+int subscriber_list_sorted(struct store *s, int state, enum sub_sort sort, const char *after,
+                           size_t limit, sub_list_fn fn, void *ctx, char *next, size_t next_cap);
+
+/* ---- Fleet counts (subscriber_count_store.c) ------------------------------------------ */
+
+/* Counters kept by triggers in the transaction of each change (see the file): migration
+ * "subscriber: fleet counts" (SQLite, PostgreSQL). */
+extern const char SUBSCRIBER_MIGRATION_COUNTS[];
+extern const char SUBSCRIBER_MIGRATION_COUNTS_PG[];
+
+/* Subscriptions per state (counts[SUB_STATE_COUNT]) from the counters: O(states). */
 int subscriber_count(struct store *s, uint64_t counts[SUB_STATE_COUNT]);
+/* The same by a scan of the table: O(rows). The counters' reference (tests, the benchmark). */
+int subscriber_count_scan(struct store *s, uint64_t counts[SUB_STATE_COUNT]);
+/* Subscriptions created on each of days [first_day, first_day + days) (unix days, UTC): out[i]
+ * for first_day + i. Deletions do not lower a day's figure: it counts onboarding. */
+int subscriber_created_per_day(struct store *s, int64_t first_day, size_t days, uint64_t *out);
+/* Subscriptions neither expired nor revoked whose not_after falls in (now, now + within_s[i]],
+ * for n = 3 horizons in increasing order. */
+int subscriber_expiring(struct store *s, int64_t now, const int64_t *within_s, size_t n,
+                        uint64_t *out);
+/* PostgreSQL: folds the counters' waiting deltas (in the expiry sweep's job); SQLite: nothing. */
+int subscriber_counts_fold(struct store_conn *conn);
 
 /* ---- Admin face (subscriber_http.c) ---------------------------------------------------- */
 

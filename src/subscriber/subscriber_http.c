@@ -3,6 +3,7 @@
  *   POST   /admin/v1/subscribers/import          bulk import (text/csv or application/x-ndjson)
  *   GET    /admin/v1/subscribers[?state=&after=&limit=]
  *   GET    /admin/v1/subscribers/{supi}
+ *   GET    /admin/v1/subscribers/counts|onboarding|expiring   the fleet's figures (counters)
  *   POST   /admin/v1/subscribers/{supi}/{action} suspend, resume, revoke, activate, rotate;
  *                                                release, quarantine (the policy's operation)
  *   DELETE /admin/v1/subscribers/{supi}
@@ -248,7 +249,7 @@ static bool state_ok(const char *s)
     return sub_state_parse(s, &state) == IOTSEC_OK;
 }
 
-/* Subscriptions by state: one GROUP BY over the (state, id) index, no row read. */
+/* Subscriptions by state: the store's counters, O(states) (subscriber_count_store.c). */
 static void handle_counts(struct http_request *req, void *user)
 {
     const struct sub_admin *admin = user;
@@ -270,39 +271,137 @@ static void handle_counts(struct http_request *req, void *user)
     http_respond_json(req, 200, json_pack("{s:o, s:I}", "counts", by, "total", total));
 }
 
+/* Onboarding over time: subscriptions created per day or per week (7 days), the last bucket
+ * ending today (UTC), oldest first; from the per-day counters (O(days)). */
+static void handle_onboarding(struct http_request *req, void *user)
+{
+    const struct sub_admin *admin = user;
+    static const char *const buckets[] = {"day", "week", NULL};
+    static const struct http_qspec spec[] = {
+        {.name = "bucket", .type = HTTP_Q_ENUM, .values = buckets, .reason = "day or week"},
+        {.name = "count",
+         .type = HTTP_Q_INT,
+         .min = 1,
+         .max = 366,
+         .reason = "buckets to answer, 1..366"},
+    };
+    struct http_qval q[2];
+    if (!admin_ok(req, admin) || !http_query_parse(req, spec, 2, q))
+        return;
+    bool week = q[0].set && strcmp(q[0].s, "week") == 0;
+    size_t n = q[1].set ? (size_t)q[1].i : 30, width = week ? 7 : 1, days = n * width;
+    uint64_t *per_day = calloc(days, sizeof(*per_day));
+    int64_t first = now_s() / 86400 - (int64_t)days + 1;
+    int rc =
+        per_day ? subscriber_created_per_day(admin->store, first, days, per_day) : IOTSEC_ERR_NOMEM;
+    if (rc != IOTSEC_OK) {
+        free(per_day);
+        respond_error(req, rc, "onboarding");
+        return;
+    }
+    json_t *items = json_array();
+    json_int_t total = 0;
+    for (size_t b = 0; b < n; b++) {
+        json_int_t created = 0;
+        for (size_t i = 0; i < width; i++)
+            created += (json_int_t)per_day[b * width + i];
+        char t[32];
+        sub_format_time((first + (int64_t)(b * width)) * 86400, t, sizeof(t));
+        json_array_append_new(items, json_pack("{s:s, s:I}", "start", t, "created", created));
+        total += created;
+    }
+    free(per_day);
+    http_respond_json(req, 200,
+                      json_pack("{s:s, s:o, s:I}", "bucket", week ? "week" : "day", "buckets",
+                                items, "total", total));
+}
+
+/* Credentials expiring soon: live subscriptions whose not_after is within 7, 30, 90 days. */
+static void handle_expiring(struct http_request *req, void *user)
+{
+    const struct sub_admin *admin = user;
+    if (!admin_ok(req, admin) || !http_query_parse(req, NULL, 0, NULL))
+        return;
+    static const int64_t days[3] = {7, 30, 90};
+    int64_t within[3];
+    uint64_t out[3];
+    for (int i = 0; i < 3; i++)
+        within[i] = days[i] * 86400;
+    int rc = subscriber_expiring(admin->store, now_s(), within, 3, out);
+    if (rc != IOTSEC_OK) {
+        respond_error(req, rc, "expiring");
+        return;
+    }
+    json_t *items = json_array();
+    for (int i = 0; i < 3; i++)
+        json_array_append_new(items, json_pack("{s:I, s:I}", "days", (json_int_t)days[i], "count",
+                                               (json_int_t)out[i]));
+    http_respond_json(req, 200, json_pack("{s:o}", "within", items));
+}
+
 static void list_item(const struct subscription *s, void *ctx)
 {
     json_array_append_new(ctx, subscriber_to_json(s));
 }
 
+static bool cursor_ok(const char *s)
+{
+    return s[0] != '\0' && strlen(s) < SUPI_STRING_MAX;
+}
+
+/* ?state=&sort=&after=&limit=: keyset pages in creation order (the default; "next" is the last
+ * id, a number) or by SUPI either way, or newest first ("next" is then the last row's key, a
+ * string). The console's sortable table; the same server-side order whatever the fleet size. */
 static void handle_list(struct http_request *req, void *user)
 {
     const struct sub_admin *admin = user;
+    static const char *const sorts[] = {"created", "-created", "supi", "-supi", NULL};
     static const struct http_qspec spec[] = {
-        HTTP_QSPEC_AFTER_ID,
+        {.name = "after",
+         .type = HTTP_Q_STR,
+         .valid = cursor_ok,
+         .reason = "a cursor: the \"next\" of the page before"},
         HTTP_QSPEC_LIMIT,
         {.name = "state",
          .type = HTTP_Q_STR,
          .valid = state_ok,
          .reason = "a subscription state (pending_activation, active, suspended, ...)"},
+        {.name = "sort",
+         .type = HTTP_Q_ENUM,
+         .values = sorts,
+         .reason = "created, -created, supi or -supi"},
     };
-    struct http_qval q[3];
-    if (!admin_ok(req, admin) || !http_query_parse(req, spec, 3, q))
+    struct http_qval q[4];
+    if (!admin_ok(req, admin) || !http_query_parse(req, spec, 4, q))
         return;
     enum sub_state state = 0;
     if (q[2].set)
         sub_state_parse(q[2].s, &state);
+    enum sub_sort sort = SUB_SORT_ID;
+    for (int i = 0; q[3].set && sorts[i]; i++)
+        if (strcmp(q[3].s, sorts[i]) == 0)
+            sort = (enum sub_sort)i;
     size_t limit = http_query_limit(&q[1]);
     json_t *items = json_array();
-    int64_t last = 0;
-    int rc = subscriber_list(admin->store, q[2].set ? (int)state : -1, q[0].i, limit, list_item,
-                             items, &last);
+    char next[SUPI_STRING_MAX];
+    int rc = subscriber_list_sorted(admin->store, q[2].set ? (int)state : -1, sort,
+                                    q[0].set ? q[0].s : NULL, limit, list_item, items, next,
+                                    sizeof(next));
     if (rc != IOTSEC_OK) {
         json_decref(items);
-        respond_error(req, rc, "list");
+        if (rc == IOTSEC_ERR_INVALID) {
+            struct http_invalid_param ip = {"after", "a cursor: the \"next\" of the page before"};
+            http_respond_problem(req, 400, NULL,
+                                 "query parameter after: not a cursor of this order",
+                                 "INVALID_QUERY_PARAM", &ip, 1);
+        } else {
+            respond_error(req, rc, "list");
+        }
         return;
     }
-    http_respond_page(req, "items", items, limit, json_integer(last));
+    json_t *cursor =
+        sort == SUB_SORT_ID ? json_integer(atoll(next[0] ? next : "0")) : json_string(next);
+    http_respond_page(req, "items", items, limit, cursor);
 }
 
 /* The operator's new K/OPc from the body {"k", "opc" | "op"} (hex); 400 when absent or bad.
@@ -529,6 +628,11 @@ int subscriber_admin_routes(struct http_server *srv, const struct sub_admin *adm
         rc = http_server_route(srv, "GET", "/admin/v1/subscribers/{supi}", handle_show, u);
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "GET", "/admin/v1/subscribers/counts", handle_counts, u);
+    if (rc == IOTSEC_OK)
+        rc =
+            http_server_route(srv, "GET", "/admin/v1/subscribers/onboarding", handle_onboarding, u);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(srv, "GET", "/admin/v1/subscribers/expiring", handle_expiring, u);
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "POST", "/admin/v1/subscribers/{supi}/{action}", handle_action,
                                u);

@@ -6,10 +6,12 @@
 
 #include "base/err.h"
 #include "crypto/ct.h"
+#include "subscriber/sub_cache.h"
+#include "subscriber/sub_dek.h"
 #include "subscriber/subscriber.h"
 
-#define CRED_PLAIN_LEN  32 /* K || OPc */
-#define CRED_SEALED_LEN (CRED_PLAIN_LEN + SEAL_OVERHEAD)
+#define CRED_SEALED_LEN SUB_CRED_SEALED_LEN
+#define DEK_SEALED_LEN  SUB_DEK_SEALED_LEN
 
 const char SUBSCRIBER_MIGRATION_1[] =
     "CREATE TABLE subscriptions ("
@@ -47,9 +49,38 @@ const char SUBSCRIBER_MIGRATION_1[] =
     ");"
     "CREATE INDEX subscription_events_supi ON subscription_events(supi, id);";
 
-#define SELECT_COLUMNS                                                                             \
+/* Each credential version's data key (sub_dek.h), in a table of its own: a deletion destroys
+ * one small row that was never updated, so no older version of it lingers in the engine (on
+ * PostgreSQL, autovacuum is told to clean this table after every 100 deleted rows). The
+ * migration also lists the rows sealed before DEKs, for subscriber_dek_convert. */
+#define DEK_TABLE_COLUMNS                                                                          \
+    "  dek_supi TEXT NOT NULL,"                                                                    \
+    "  dek_version INTEGER NOT NULL,"                                                              \
+    "  dek BLOB NOT NULL," /* seal_KEK(DEK), AAD: supi + version */                                \
+    "  PRIMARY KEY (dek_supi, dek_version)"
+#define DEK_TODO                                                                                   \
+    "CREATE TABLE subscription_deks_todo (id INTEGER PRIMARY KEY);"                                \
+    "INSERT INTO subscription_deks_todo (id) SELECT id FROM subscriptions;"
+const char SUBSCRIBER_MIGRATION_DEKS[] =
+    "CREATE TABLE subscription_deks (" DEK_TABLE_COLUMNS ") WITHOUT ROWID;" DEK_TODO;
+const char SUBSCRIBER_MIGRATION_DEKS_PG[] =
+    "CREATE TABLE subscription_deks ("
+    "  dek_supi TEXT NOT NULL, dek_version BIGINT NOT NULL, dek BYTEA NOT NULL,"
+    "  PRIMARY KEY (dek_supi, dek_version))"
+    " WITH (autovacuum_vacuum_threshold = 100, autovacuum_vacuum_scale_factor = 0);"
+    "CREATE TABLE subscription_deks_todo (id BIGINT PRIMARY KEY);"
+    "INSERT INTO subscription_deks_todo (id) SELECT id FROM subscriptions;";
+#undef DEK_TABLE_COLUMNS
+#undef DEK_TODO
+
+#define SUB_COLUMNS                                                                                \
     "SELECT id, supi, gpsi, owner, amf, cred_version, state, not_before, not_after,"               \
-    " sqn_reserved, created_at, updated_at, cred, auth_method, sqn_next FROM subscriptions "
+    " sqn_reserved, created_at, updated_at, cred, auth_method, sqn_next"
+#define SELECT_COLUMNS SUB_COLUMNS " FROM subscriptions "
+/* With the current credential's sealed DEK as column 15 (NULL: sealed before DEKs). */
+#define SELECT_WITH_DEK                                                                            \
+    SUB_COLUMNS ", dek FROM subscriptions LEFT JOIN subscription_deks"                             \
+                " ON dek_supi = supi AND dek_version = cred_version "
 
 static void text_column(struct store_stmt *st, int col, char *dst, size_t cap)
 {
@@ -83,23 +114,31 @@ static int row_to_subscription(struct store_stmt *st, struct subscription *s)
     return IOTSEC_OK;
 }
 
-/* Reads the row of supi on conn; with cred non-NULL also copies its sealed credential. */
+/* A sealed credential as read: the envelope and, unless it was sealed before DEKs, its DEK. */
+/* Reads the row of supi on conn; with sc non-NULL also copies its sealed credential and DEK
+ * (one statement: on a network database one round trip). */
 static int load(struct store_conn *conn, const char *supi, struct subscription *out,
-                uint8_t cred[CRED_SEALED_LEN])
+                struct sub_sealed *sc)
 {
     struct store_stmt *st;
-    int rc = store_stmt(conn, SELECT_COLUMNS "WHERE supi = ?", &st);
+    int rc = store_stmt(
+        conn, sc ? SELECT_WITH_DEK "WHERE supi = ?" : SELECT_COLUMNS "WHERE supi = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, supi, -1);
     int step = store_step(st);
     if (step == STORE_ROW) {
         rc = row_to_subscription(st, out);
-        if (rc == IOTSEC_OK && cred != NULL) {
+        if (rc == IOTSEC_OK && sc != NULL) {
             if (store_col_bytes(st, 12) == CRED_SEALED_LEN)
-                memcpy(cred, store_col_blob(st, 12), CRED_SEALED_LEN);
+                memcpy(sc->cred, store_col_blob(st, 12), CRED_SEALED_LEN);
             else
                 rc = IOTSEC_ERR_IO;
+            sc->has_dek = !store_col_is_null(st, 15);
+            if (sc->has_dek && store_col_bytes(st, 15) == DEK_SEALED_LEN)
+                memcpy(sc->dek, store_col_blob(st, 15), DEK_SEALED_LEN);
+            else if (sc->has_dek)
+                rc = IOTSEC_ERR_AUTH; /* a DEK the code could not have written */
         }
     } else {
         rc = step == STORE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(conn, step);
@@ -116,17 +155,37 @@ static int step_done(struct store_conn *conn, struct store_stmt *st)
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
-static int seal_cred(const struct seal_kek *kek, const struct supi *supi, uint32_t version,
-                     const struct sub_keys *keys, uint8_t out[CRED_SEALED_LEN])
+/* Stores the sealed DEK of credential `version` of supi. */
+static int insert_dek(struct store_conn *conn, const char *supi, uint32_t version,
+                      const uint8_t dek[DEK_SEALED_LEN])
 {
-    char aad[SUPI_STRING_MAX + 64];
-    size_t aad_len = sub_keys_aad(supi, version, aad, sizeof(aad));
-    uint8_t plain[CRED_PLAIN_LEN];
-    memcpy(plain, keys->k, 16);
-    memcpy(plain + 16, keys->opc, 16);
-    int rc = seal(kek, aad, aad_len, plain, sizeof(plain), out);
-    secure_wipe(plain, sizeof(plain));
-    return rc;
+    struct store_stmt *st;
+    int rc = store_stmt(
+        conn, "INSERT INTO subscription_deks (dek_supi, dek_version, dek) VALUES (?, ?, ?)", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, supi, -1);
+    store_bind_int64(st, 2, version);
+    store_bind_blob(st, 3, dek, DEK_SEALED_LEN);
+    return step_done(conn, st);
+}
+
+/* Destroys the DEKs of supi's credential versions below keep (0: all): the credentials sealed
+ * under them can never be opened again (crypto-erase). */
+static int destroy_deks(struct store_conn *conn, const char *supi, uint32_t keep)
+{
+    struct store_stmt *st;
+    int rc =
+        store_stmt(conn,
+                   keep ? "DELETE FROM subscription_deks WHERE dek_supi = ? AND dek_version < ?"
+                        : "DELETE FROM subscription_deks WHERE dek_supi = ?",
+                   &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, supi, -1);
+    if (keep)
+        store_bind_int64(st, 2, keep);
+    return step_done(conn, st);
 }
 
 static int record_event(struct store_conn *conn, const char *supi, const char *event,
@@ -157,10 +216,14 @@ static int insert(struct store_conn *conn, const struct seal_kek *kek, const str
                   int64_t now)
 {
     char supi[SUPI_STRING_MAX];
-    uint8_t cred[CRED_SEALED_LEN];
+    uint8_t cred[CRED_SEALED_LEN], dek[DEK_SEALED_LEN];
     if (supi_format(&in->supi, supi, sizeof(supi)) != IOTSEC_OK)
         return IOTSEC_ERR_INVALID;
-    int rc = seal_cred(kek, &in->supi, 1, &in->keys, cred);
+    int rc = sub_cred_seal(kek, &in->supi, 1, &in->keys, cred, dek);
+    if (rc == IOTSEC_OK)
+        rc = destroy_deks(conn, supi, 0); /* none, unless a row was deleted behind our back */
+    if (rc == IOTSEC_OK)
+        rc = insert_dek(conn, supi, 1, dek);
     if (rc != IOTSEC_OK)
         return rc;
     struct store_stmt *st;
@@ -221,6 +284,7 @@ static int op_event(struct store_conn *conn, struct sub_op *op)
     store_bind_int64(st, 3, cur.id);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
+    sub_cache_changed(op->supi); /* this instance's cached copy at once; others: the log */
     rc = record_event(conn, op->supi, sub_event_name(op->event), sub_state_name(cur.state),
                       sub_state_name(to), op->actor, op->now);
     return rc == IOTSEC_OK ? load(conn, op->supi, &op->result, NULL) : rc;
@@ -229,8 +293,9 @@ static int op_event(struct store_conn *conn, struct sub_op *op)
 static int op_rotate(struct store_conn *conn, struct sub_op *op)
 {
     struct subscription cur;
-    uint8_t old_cred[CRED_SEALED_LEN], new_cred[CRED_SEALED_LEN];
-    int rc = load(conn, op->supi, &cur, old_cred);
+    struct sub_sealed old;
+    uint8_t new_cred[CRED_SEALED_LEN], new_dek[DEK_SEALED_LEN];
+    int rc = load(conn, op->supi, &cur, &old);
     if (rc != IOTSEC_OK)
         return rc;
     if (cur.state == SUB_REVOKED || cur.state == SUB_EXPIRED) {
@@ -238,7 +303,14 @@ static int op_rotate(struct store_conn *conn, struct sub_op *op)
         return IOTSEC_ERR_STATE;
     }
     uint32_t version = cur.cred_version + 1;
-    if ((rc = seal_cred(op->kek, &cur.supi, version, &op->input->keys, new_cred)) != IOTSEC_OK)
+    if ((rc = sub_cred_seal(op->kek, &cur.supi, version, &op->input->keys, new_cred, new_dek)) !=
+        IOTSEC_OK)
+        return rc;
+    /* The new version gets a DEK of its own; the previous version's stays only while it is
+     * kept for its grace period (then the sweep destroys it), any older one goes now. */
+    if ((rc = destroy_deks(conn, op->supi, op->grace_s > 0 ? cur.cred_version : version)) !=
+            IOTSEC_OK ||
+        (rc = insert_dek(conn, op->supi, version, new_dek)) != IOTSEC_OK)
         return rc;
     struct store_stmt *st;
     rc = store_stmt(conn,
@@ -251,13 +323,14 @@ static int op_rotate(struct store_conn *conn, struct sub_op *op)
     store_bind_blob(st, 2, new_cred, sizeof(new_cred));
     if (op->grace_s > 0) {
         store_bind_int64(st, 3, cur.cred_version);
-        store_bind_blob(st, 4, old_cred, sizeof(old_cred));
+        store_bind_blob(st, 4, old.cred, sizeof(old.cred));
         store_bind_int64(st, 5, op->now + op->grace_s);
     }
     store_bind_int64(st, 6, op->now);
     store_bind_int64(st, 7, cur.id);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
+    sub_cache_changed(op->supi);
     rc = record_event(conn, op->supi, "rotate", sub_state_name(cur.state),
                       sub_state_name(cur.state), op->actor, op->now);
     return rc == IOTSEC_OK ? load(conn, op->supi, &op->result, NULL) : rc;
@@ -269,14 +342,18 @@ static int op_delete(struct store_conn *conn, struct sub_op *op)
     int rc = load(conn, op->supi, &cur, NULL);
     if (rc != IOTSEC_OK)
         return rc;
-    /* The store's SQLite writer runs with secure_delete on, so the sealed credentials do not
-     * survive in free pages (crypto-erase: the envelopes are gone). */
+    /* Crypto-erase: the DEKs go, so no copy of the sealed credentials left anywhere (old row
+     * versions, WAL, backups taken from now on) can be opened with the KEK. On SQLite the
+     * writer also runs with secure_delete on, so the deleted bytes are overwritten. */
+    if ((rc = destroy_deks(conn, op->supi, 0)) != IOTSEC_OK)
+        return rc;
     struct store_stmt *st;
     if ((rc = store_stmt(conn, "DELETE FROM subscriptions WHERE id = ?", &st)) != IOTSEC_OK)
         return rc;
     store_bind_int64(st, 1, cur.id);
     if ((rc = step_done(conn, st)) != IOTSEC_OK)
         return rc;
+    sub_cache_changed(op->supi);
     op->result = cur;
     return record_event(conn, op->supi, "delete", sub_state_name(cur.state), NULL, op->actor,
                         op->now);
@@ -396,11 +473,26 @@ static int op_expire_sweep(struct store_conn *conn, struct sub_op *op)
         return IOTSEC_OK; /* another instance sweeps */
     if (held != IOTSEC_OK)
         return held;
+    int rc = subscriber_counts_fold(conn); /* the fleet counts' deltas (PostgreSQL) */
+    if (rc != IOTSEC_OK)
+        return rc;
     struct store_stmt *st;
-    int rc = store_stmt(conn,
-                        "UPDATE subscriptions SET prev_cred = NULL, prev_cred_version = NULL,"
-                        " prev_cred_until = NULL WHERE prev_cred_until <= ?",
-                        &st);
+    /* Previous credentials past their grace: their DEKs first (crypto-erase), then the
+     * envelopes. */
+    rc = store_stmt(conn,
+                    "DELETE FROM subscription_deks WHERE EXISTS (SELECT 1 FROM subscriptions"
+                    " WHERE supi = dek_supi AND prev_cred_version = dek_version"
+                    " AND prev_cred_until <= ?)",
+                    &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_int64(st, 1, op->now);
+    if ((rc = step_done(conn, st)) != IOTSEC_OK)
+        return rc;
+    rc = store_stmt(conn,
+                    "UPDATE subscriptions SET prev_cred = NULL, prev_cred_version = NULL,"
+                    " prev_cred_until = NULL WHERE prev_cred_until <= ?",
+                    &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_int64(st, 1, op->now);
@@ -512,19 +604,27 @@ int subscriber_get_keys(struct store *s, const struct seal_kek *kek, const char 
 int subscriber_get_keys_on(struct store_conn *conn, const struct seal_kek *kek, const char *supi,
                            struct subscription *out, struct sub_keys *keys)
 {
-    uint8_t cred[CRED_SEALED_LEN], plain[CRED_PLAIN_LEN];
-    int rc = load(conn, supi, out, cred);
-    if (rc != IOTSEC_OK)
-        return rc;
-    char aad[SUPI_STRING_MAX + 64];
-    size_t aad_len = sub_keys_aad(&out->supi, out->cred_version, aad, sizeof(aad));
-    rc = unseal(kek, aad, aad_len, cred, sizeof(cred), plain);
-    if (rc == IOTSEC_OK) {
-        memcpy(keys->k, plain, 16);
-        memcpy(keys->opc, plain + 16, 16);
-    }
-    secure_wipe(plain, sizeof(plain));
+    struct sub_sealed sealed;
+    int rc = load(conn, supi, out, &sealed);
+    if (rc == IOTSEC_OK)
+        rc = subscriber_open_keys(kek, out, &sealed, keys);
+    secure_wipe(&sealed, sizeof(sealed));
     return rc;
+}
+
+int subscriber_get_sealed(struct store *s, const char *supi, struct subscription *out,
+                          struct sub_sealed *sealed)
+{
+    struct store_conn *conn;
+    int rc = store_reader_get(s, &conn);
+    return rc == IOTSEC_OK ? load(conn, supi, out, sealed) : rc;
+}
+
+int subscriber_open_keys(const struct seal_kek *kek, const struct subscription *sub,
+                         const struct sub_sealed *sealed, struct sub_keys *keys)
+{
+    return sub_cred_open(kek, &sub->supi, sub->cred_version, sealed->cred, sizeof(sealed->cred),
+                         sealed->has_dek ? sealed->dek : NULL, sizeof(sealed->dek), keys);
 }
 
 int subscriber_list(struct store *s, int state, int64_t after_id, size_t limit, sub_list_fn fn,
@@ -558,262 +658,56 @@ int subscriber_list(struct store *s, int state, int64_t after_id, size_t limit, 
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
-int subscriber_count(struct store *s, uint64_t counts[SUB_STATE_COUNT])
+/* Index of the sorted fleet pages with a state filter (migration "fleet sort"): without it a
+ * rare state sorted by SUPI walks the whole SUPI index to fill a page. */
+const char SUBSCRIBER_MIGRATION_SORT[] =
+    "CREATE INDEX subscriptions_state_supi ON subscriptions(state, supi);";
+
+int subscriber_list_sorted(struct store *s, int state, enum sub_sort sort, const char *after,
+                           size_t limit, sub_list_fn fn, void *ctx, char *next, size_t next_cap)
 {
+    if ((unsigned)sort > SUB_SORT_SUPI_DESC)
+        return IOTSEC_ERR_INVALID;
+    bool by_id = sort == SUB_SORT_ID || sort == SUB_SORT_ID_DESC;
+    char *end = NULL;
+    long long after_id = after ? strtoll(after, &end, 10) : 0;
+    if (after && by_id && (end == after || *end != '\0' || after_id < 0))
+        return IOTSEC_ERR_INVALID;
     struct store_conn *conn;
     struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
+    /* A keyset page in each order; no OR in the WHERE clause, so the cursor is a seek into
+     * the index (id, supi, or (state, supi) / (state, id)), not a scan from its start. */
+    static const char *const key[] = {"id", "id", "supi", "supi"};
+    bool desc = sort == SUB_SORT_ID_DESC || sort == SUB_SORT_SUPI_DESC;
+    char sql[sizeof(SELECT_COLUMNS) + 128];
+    snprintf(sql, sizeof(sql), SELECT_COLUMNS "WHERE %s%s%s%s 1 = 1 ORDER BY %s%s LIMIT ?2",
+             state >= 0 ? "state = ?3 AND " : "", after ? key[sort] : "",
+             after ? (desc ? " < ?1" : " > ?1") : "", after ? " AND" : "", key[sort],
+             desc ? " DESC" : "");
     if (rc == IOTSEC_OK)
-        rc = store_stmt(conn, "SELECT state, count(*) FROM subscriptions GROUP BY state", &st);
+        rc = store_stmt(conn, sql, &st);
     if (rc != IOTSEC_OK)
         return rc;
-    memset(counts, 0, sizeof(uint64_t) * SUB_STATE_COUNT);
+    if (after && by_id)
+        store_bind_int64(st, 1, after_id);
+    else if (after)
+        store_bind_text(st, 1, after, -1);
+    store_bind_int64(st, 2, (int64_t)limit);
+    if (state >= 0)
+        store_bind_text(st, 3, sub_state_name((enum sub_state)state), -1);
+    next[0] = '\0';
     int step;
     while ((step = store_step(st)) == STORE_ROW) {
-        enum sub_state state;
-        if (sub_state_parse(store_col_text(st, 0), &state) == IOTSEC_OK)
-            counts[state] = (uint64_t)store_col_int64(st, 1);
+        struct subscription sub;
+        if (row_to_subscription(st, &sub) != IOTSEC_OK)
+            continue;
+        fn(&sub, ctx);
+        if (by_id)
+            snprintf(next, next_cap, "%lld", (long long)sub.id);
+        else
+            supi_format(&sub.supi, next, next_cap);
     }
     store_reset(st);
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
-}
-
-/* ---- bulk import straight from text ---- */
-
-#define IMPORT_LINE_MAX 1024
-
-/* A row of an import, sealed and formatted, waiting for its batch's INSERT. */
-struct import_row {
-    char supi[SUPI_STRING_MAX];
-    char gpsi[SUB_GPSI_MAX];
-    char owner[SUB_OWNER_MAX];
-    uint8_t amf[2];
-    uint8_t cred[CRED_SEALED_LEN];
-    enum sub_state state;
-    enum sub_auth_method auth_method;
-    int64_t not_after;
-    uint64_t first; /* the SIM's SEQ + 1: where SQN reservations start */
-    size_t line;
-    bool inserted;
-};
-
-/* Rows per INSERT: one statement (one round trip on a network database) for many rows. */
-#define IMPORT_BATCH 64
-#define IMPORT_COLS  12
-
-struct text_import {
-    const struct seal_kek *kek;
-    const char *text;
-    size_t len;
-    bool csv;
-    int64_t now;
-    bool check; /* find the row that breaks a unique key (the second attempt after a conflict) */
-    size_t imported, bad_line;
-    char *err;
-    size_t err_len;
-    struct import_row rows[IMPORT_BATCH];
-    size_t nrows;
-};
-
-static int import_row_make(const struct text_import *ti, const struct sub_input *in, size_t line,
-                           struct import_row *r)
-{
-    memset(r, 0, sizeof(*r));
-    if (supi_format(&in->supi, r->supi, sizeof(r->supi)) != IOTSEC_OK)
-        return IOTSEC_ERR_INVALID;
-    int rc = seal_cred(ti->kek, &in->supi, 1, &in->keys, r->cred);
-    snprintf(r->gpsi, sizeof(r->gpsi), "%s", in->gpsi);
-    snprintf(r->owner, sizeof(r->owner), "%s", in->owner);
-    memcpy(r->amf, in->amf, 2);
-    r->state = in->state;
-    r->auth_method = in->auth_method;
-    r->not_after = in->not_after;
-    /* As insert(): the first SEQ issued must exceed the SIM's. */
-    r->first = (in->sqn >> SQN_IND_BITS) + 1;
-    r->line = line;
-    return rc;
-}
-
-/* "INSERT ... VALUES (?1..?12), (?13..?24)..." for n rows (malloc'd). A row that breaks a
- * unique key (its SUPI or GPSI exists, or comes twice in the input) fails the statement, and
- * the import. Nothing comes back, so on PostgreSQL the bulk transaction sends these statements
- * without waiting for each answer (pipelined; a failure shows at the COMMIT).
- * With check: "... ON CONFLICT DO NOTHING RETURNING supi": such a row is skipped instead, and
- * the rows that come back tell which one it was, so the operator gets its line; this costs a
- * round trip per statement, so it runs only to explain a conflict. */
-static char *import_sql(size_t n, bool check)
-{
-    static const char head[] =
-        "INSERT INTO subscriptions(supi, gpsi, owner, amf, cred_version, cred, state,"
-        " not_after, sqn_reserved, created_at, updated_at, auth_method, sqn_next) VALUES ";
-    size_t cap = sizeof(head) + n * (IMPORT_COLS * 8 + 8) + 64;
-    char *sql = malloc(cap);
-    if (sql == NULL)
-        return NULL;
-    size_t o = (size_t)snprintf(sql, cap, "%s", head);
-    for (size_t i = 0; i < n; i++) {
-        size_t b = i * IMPORT_COLS;
-        o += (size_t)snprintf(sql + o, cap - o,
-                              "%s(?%zu, ?%zu, ?%zu, ?%zu, 1, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu,"
-                              " ?%zu, ?%zu)",
-                              i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8,
-                              b + 9, b + 10, b + 11, b + 12);
-    }
-    if (check)
-        snprintf(sql + o, cap - o, " ON CONFLICT DO NOTHING RETURNING supi");
-    return sql;
-}
-
-/* Inserts the pending rows in one statement; a skipped row fails the import at its line. */
-static int import_flush(struct store_conn *conn, struct text_import *ti)
-{
-    size_t n = ti->nrows;
-    if (n == 0)
-        return IOTSEC_OK;
-    char *sql = import_sql(n, ti->check);
-    if (sql == NULL)
-        return IOTSEC_ERR_NOMEM;
-    struct store_stmt *st;
-    int rc = store_stmt(conn, sql, &st);
-    free(sql);
-    if (rc != IOTSEC_OK)
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        const struct import_row *r = &ti->rows[i];
-        int b = (int)(i * IMPORT_COLS);
-        store_bind_text(st, b + 1, r->supi, -1);
-        if (r->gpsi[0])
-            store_bind_text(st, b + 2, r->gpsi, -1);
-        else
-            store_bind_null(st, b + 2);
-        store_bind_text(st, b + 3, r->owner, -1);
-        store_bind_blob(st, b + 4, r->amf, 2);
-        store_bind_blob(st, b + 5, r->cred, sizeof(r->cred));
-        store_bind_text(st, b + 6, sub_state_name(r->state), -1);
-        store_bind_int64(st, b + 7, r->not_after);
-        store_bind_int64(st, b + 8, (int64_t)r->first);
-        store_bind_int64(st, b + 9, ti->now);
-        store_bind_int64(st, b + 10, ti->now);
-        store_bind_text(st, b + 11, sub_auth_method_name(r->auth_method), -1);
-        store_bind_int64(st, b + 12, (int64_t)r->first);
-    }
-    int step;
-    if (!ti->check) {
-        /* all or an error (on PostgreSQL: then or at the COMMIT) */
-        if ((step = store_step(st)) == STORE_DONE)
-            for (size_t i = 0; i < n; i++)
-                ti->rows[i].inserted = true;
-    } else {
-        while ((step = store_step(st)) == STORE_ROW) {
-            const char *supi = store_col_text(st, 0);
-            /* each returned SUPI accounts for its first row not yet accounted for */
-            for (size_t i = 0; supi != NULL && i < n; i++) {
-                if (!ti->rows[i].inserted && strcmp(ti->rows[i].supi, supi) == 0) {
-                    ti->rows[i].inserted = true;
-                    break;
-                }
-            }
-        }
-    }
-    store_reset(st);
-    if (step != STORE_DONE)
-        return store_error(conn, step);
-    for (size_t i = 0; i < n; i++) {
-        if (!ti->rows[i].inserted) {
-            ti->bad_line = ti->rows[i].line;
-            snprintf(ti->err, ti->err_len, "the SUPI or GPSI exists already");
-            return IOTSEC_ERR_CONFLICT;
-        }
-    }
-    ti->imported += n;
-    secure_wipe(ti->rows, sizeof(ti->rows));
-    ti->nrows = 0;
-    return IOTSEC_OK;
-}
-
-/* Copies the next line (without its line ending) into line; returns false at the end. */
-static bool next_line(const char **p, const char *end, char *line, size_t cap, bool *too_long)
-{
-    if (*p >= end)
-        return false;
-    const char *eol = memchr(*p, '\n', (size_t)(end - *p));
-    size_t n = (size_t)((eol ? eol : end) - *p);
-    *too_long = n >= cap;
-    if (!*too_long) {
-        memcpy(line, *p, n);
-        line[n] = '\0';
-        line[strcspn(line, "\r")] = '\0';
-    }
-    *p = eol ? eol + 1 : end;
-    return true;
-}
-
-static int run_text_import(struct store_conn *conn, void *arg)
-{
-    struct text_import *ti = arg;
-    const char *p = ti->text, *end = ti->text + ti->len;
-    char line[IMPORT_LINE_MAX];
-    struct sub_csv_columns cols;
-    bool header_seen = !ti->csv, too_long;
-    size_t line_no = 0;
-    int rc = IOTSEC_OK;
-    while (rc == IOTSEC_OK && next_line(&p, end, line, sizeof(line), &too_long)) {
-        line_no++;
-        if (too_long) {
-            snprintf(ti->err, ti->err_len, "line too long");
-            rc = IOTSEC_ERR_INVALID;
-        } else if (line[0] == '\0' || line[0] == '#') {
-            continue;
-        } else if (!header_seen) {
-            rc = sub_csv_header(line, &cols, ti->err, ti->err_len);
-            header_seen = true;
-        } else {
-            struct sub_input in;
-            rc = ti->csv ? sub_csv_row(line, &cols, &in, ti->err, ti->err_len)
-                         : sub_json_row(line, &in, ti->err, ti->err_len);
-            if (rc == IOTSEC_OK)
-                rc = import_row_make(ti, &in, line_no, &ti->rows[ti->nrows++]);
-            if (rc == IOTSEC_OK && ti->nrows == IMPORT_BATCH)
-                rc = import_flush(conn, ti);
-            secure_wipe(&in, sizeof(in));
-        }
-        secure_wipe(line, sizeof(line));
-    }
-    if (rc != IOTSEC_OK && ti->bad_line == 0)
-        ti->bad_line = line_no;
-    if (rc == IOTSEC_OK)
-        rc = import_flush(conn, ti);
-    secure_wipe(ti->rows, sizeof(ti->rows));
-    return rc;
-}
-
-int subscriber_import_text(struct store *s, const struct seal_kek *kek, const char *text,
-                           size_t len, bool csv, int64_t now, size_t *imported, size_t *bad_line,
-                           char *err, size_t err_len)
-{
-    struct text_import *ti = calloc(1, sizeof(*ti)); /* the batch: ~20 KiB */
-    if (ti == NULL)
-        return IOTSEC_ERR_NOMEM;
-    ti->kek = kek;
-    ti->text = text;
-    ti->len = len;
-    ti->csv = csv;
-    ti->now = now;
-    ti->err = err;
-    ti->err_len = err_len;
-    err[0] = '\0';
-    int rc = store_transaction_sync(s, run_text_import, ti);
-    if (rc == IOTSEC_ERR_CONFLICT) {
-        /* Nothing was kept; again, row by row accounted for, to name the line (the same rows
-         * fail the same way, unless the conflicting row went meanwhile: then it succeeds). */
-        secure_wipe(ti, sizeof(*ti));
-        ti->kek = kek, ti->text = text, ti->len = len, ti->csv = csv, ti->now = now;
-        ti->err = err, ti->err_len = err_len, ti->check = true;
-        err[0] = '\0';
-        rc = store_transaction_sync(s, run_text_import, ti);
-    }
-    *imported = rc == IOTSEC_OK ? ti->imported : 0;
-    *bad_line = ti->bad_line;
-    free(ti);
-    return rc;
 }

@@ -20,7 +20,7 @@ fs.mkdirSync(out, { recursive: true });
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iotsec-console-'));
 const inst = path.join(dir, 'inst');
-let daemon = null, browser = null, attacker = null;
+let daemon = null, browser = null, attacker = null, AF_ID = null;
 
 function ctl(args, input) {
   return execFileSync(ctlBin, ['--dir', inst, '--output', 'json', ...args],
@@ -62,7 +62,7 @@ function authenticate(sbi, supi) {
   { encoding: 'utf8' }).trim();
 }
 
-const PASSWORDS = { olga: 'olga operates the fleet', vera: 'vera only looks around', lena: 'lena gets locked out' };
+const PASSWORDS = { ada: 'ada administers it all', tess: 'tess has a second factor', olga: 'olga operates the fleet', vera: 'vera only looks around', lena: 'lena gets locked out' };
 const SUPI = 'imsi-001010000000001', XSS_SUPI = 'imsi-001010000000002';
 const AF_NAME = 'meters <b>inc</b>';
 const XSS_OWNER = '<script>window.__xss=1</script><img src=x onerror=__xss=2>';
@@ -77,13 +77,19 @@ function seed() {
     ctl(['subscriber', 'add', '--supi', supi, '--k', k, '--op', op, '--amf', '8000',
       ...(supi === XSS_SUPI ? ['--owner', XSS_OWNER] : ['--owner', 'building-7'])]);
   }
+  // three whose credentials end soon: two within 7 days, one within 30 (the Fleet chart)
+  const inDays = (d) => new Date(Date.now() + d * 86400000).toISOString().replace(/\.\d+Z$/, 'Z');
+  for (const [i, d] of [[13, 3], [14, 5], [15, 20]])
+    ctl(['subscriber', 'add', '--supi', 'imsi-00101' + String(i).padStart(10, '0'), '--k', k, '--op', op,
+      '--amf', '8000', '--owner', 'building-8', '--not-after', inDays(d)]);
   ctl(['subscriber', 'suspend', 'imsi-001010000000005']);
   ctl(['subscriber', 'suspend', 'imsi-001010000000006']);
   // an AF whose name holds markup (the audit records its registration)
   const pem = path.join(dir, 'af.crt');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
     '-keyout', path.join(dir, 'af.key'), '-out', pem, '-subj', '/CN=af', '-days', '2'], { stdio: 'ignore' });
-  ctl(['af', 'add', '--name', AF_NAME, '--cert', pem, '--services', 'monitoring-event']);
+  AF_ID = JSON.parse(ctl(['af', 'add', '--name', AF_NAME, '--cert', pem, '--services', 'monitoring-event',
+    '--allow-destination', '127.0.0.1/32:9'])).af_id;
 }
 
 // Three more meters behave like Mirai bots (the scene of scripts/scenes/30-botnet.sh): the
@@ -109,6 +115,65 @@ function botnet(adminUrl) {
   const adm = ['--http2', '-s', '-f', '--cacert', path.join(pki, 'ca.crt'), '--cert', path.join(pki, 'admin.crt'), '--key', path.join(pki, 'admin.key')];
   execFileSync('curl', [...adm, '-X', 'PUT', '-H', 'content-type: application/json', adminUrl + '/admin/v1/analytics/ue-addresses', '-d', JSON.stringify(map)]);
   execFileSync('curl', [...adm, '-H', 'content-type: application/x-ndjson', '--data-binary', '@' + flows, adminUrl + '/admin/v1/analytics/flow-records']);
+}
+
+// The admin API with the instance's admin certificate (what iotsecctl does), for set-up.
+function adminCall(adminUrl, method, p, body) {
+  const pki = path.join(inst, 'pki');
+  return JSON.parse(execFileSync('curl', ['--http2', '-s', '-f', '--cacert', path.join(pki, 'ca.crt'),
+    '--cert', path.join(pki, 'admin.crt'), '--key', path.join(pki, 'admin.key'), '-X', method,
+    '-H', 'content-type: application/json', adminUrl + p, ...(body ? ['-d', JSON.stringify(body)] : [])],
+  { encoding: 'utf8' }) || 'null');
+}
+
+// MEMBER is in a message group, a PIN gateway, and restricted to one cell; SUPI is in the group
+// too until its quarantine (a quarantined device leaves its groups).
+const GROUP = 'meters-b7@iot.example', AREA_CELL = '00000A001', OUTSIDE_CELL = '0000000B7';
+const MEMBER = 'imsi-001010000000003';
+let MEMBER_EXT = null; // its external ID for the AF
+function memberships(ready0) {
+  const adminUrl = ready0.admin;
+  ctl(['user', 'add', 'ada', '--role', 'admin', '--password-file', '-'], PASSWORDS.ada);
+  adminCall(adminUrl, 'POST', '/admin/v1/message-groups', { externalGroupId: GROUP, owner: 'building-7' });
+  adminCall(adminUrl, 'POST', '/admin/v1/message-groups/' + encodeURIComponent(GROUP) + '/members',
+    { supis: [SUPI, MEMBER, 'imsi-001010000000004'] });
+  adminCall(adminUrl, 'PUT', '/admin/v1/subscribers/' + MEMBER + '/pin-roles', { gateway: true, manager: false });
+  adminCall(adminUrl, 'PUT', '/admin/v1/location/areas/' + MEMBER,
+    { cells: [{ plmnId: { mcc: '001', mnc: '01' }, nrCellId: AREA_CELL }] });
+  // the AMF reports it in its cell, then in another one: outside its area (a finding)
+  const pki = path.join(inst, 'pki');
+  const nf = ['--http2', '-s', '-f', '--cacert', path.join(pki, 'ca.crt'), '--cert', path.join(pki, 'nf.crt'),
+    '--key', path.join(pki, 'nf.key'), '-H', 'content-type: application/json'];
+  for (const cell of [AREA_CELL, OUTSIDE_CELL]) {
+    const tai = { plmnId: { mcc: '001', mnc: '01' }, tac: '000001' };
+    execFileSync('curl', [...nf, ready0.sbi + '/namf-evts-notify/v1/ue-events', '-d', JSON.stringify({ reportList: [{
+      type: 'LOCATION_REPORT', supi: MEMBER, timeStamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      location: { nrLocation: { tai, ncgi: { plmnId: tai.plmnId, nrCellId: cell } } } }] })]);
+  }
+  // the AF watches it (T8, by the external ID its consent gave): listed on the Exposure page
+  const ext = JSON.parse(ctl(['consent', 'grant', '--af', AF_ID, '--scope', 'monitoring-event', '--supi', MEMBER])).external_ids[MEMBER];
+  const afc = ['-s', '-f', '--cacert', path.join(pki, 'ca.crt'), '--cert', path.join(dir, 'af.crt'), '--key', path.join(dir, 'af.key')];
+  const tok = JSON.parse(execFileSync('curl', [...afc, ready0.northbound + '/oauth2/token', '-d', 'grant_type=client_credentials',
+    '-d', 'scope=monitoring-event'], { encoding: 'utf8' })).access_token;
+  execFileSync('curl', [...afc, '-H', 'Authorization: Bearer ' + tok, '-H', 'content-type: application/json',
+    ready0.northbound + '/3gpp-monitoring-event/v1/' + AF_ID + '/subscriptions', '-d', JSON.stringify({
+      monitoringType: 'LOSS_OF_CONNECTIVITY', externalId: ext, notificationDestination: 'https://127.0.0.1:9/notify',
+      maximumNumberOfReports: 5 })]);
+  return ext;
+}
+
+// RFC 6238 (SHA-1, 6 digits, 30 s) from the otpauth:// URI the account was given, as an
+// authenticator app computes it.
+function totp(uri, at) {
+  const b32 = new URL(uri).searchParams.get('secret');
+  let bits = '';
+  for (const ch of b32.replace(/=+$/, '')) bits += 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
+  const h = require('node:crypto').createHmac('sha1', key).update(counter).digest();
+  const o = h[h.length - 1] & 15;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
 }
 
 let shot = 0;
@@ -146,6 +211,7 @@ async function main() {
   const ready0 = await start();
   seed();
   botnet(ready0.admin);
+  MEMBER_EXT = memberships(ready0);
   const url = ready0.console, sbi = ready0.sbi;
   browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true,
     acceptInsecureCerts: true,
@@ -183,19 +249,105 @@ async function main() {
     assert.ok(shown.locked_until > Date.now() / 1000);
   });
 
+  test('a second factor: no code or a stale code is refused, the current TOTP code logs in', async () => {
+    const uri = JSON.parse(ctl(['user', 'add', 'tess', '--role', 'viewer', '--totp', 'yes', '--password-file', '-'],
+      PASSWORDS.tess)).totp_uri;
+    assert.match(uri, /^otpauth:\/\/totp\/iotsec:tess\?secret=[A-Z2-7]+/);
+    await login(page, url, 'tess', PASSWORDS.tess); // no code
+    assert.equal(await errorText(page), 'Wrong name, password or code.');
+    const withCode = async (code) => {
+      await page.goto(url + '/', { waitUntil: 'load' });
+      await page.waitForSelector('#login:not([hidden])');
+      await page.type('#login-name', 'tess');
+      await page.type('#login-password', PASSWORDS.tess);
+      await page.type('#login-totp', code);
+      await page.click('#login-submit');
+    };
+    await withCode(totp(uri, Date.now() - 5 * 30000)); // five steps old: outside the drift allowed
+    assert.equal(await errorText(page), 'Wrong name, password or code.');
+    await withCode(totp(uri, Date.now()));
+    await ready(page);
+    assert.equal(await page.$eval('#who-name', (e) => e.textContent), 'tess');
+    await logout(page);
+  });
+
   test('a viewer logs in, sees the fleet, and cannot press operator buttons', async () => {
     await login(page, url, 'vera', PASSWORDS.vera);
     await ready(page);
     assert.equal(await page.$eval('#who-role', (e) => e.textContent), 'viewer');
     const tiles = await page.$$eval('#fleet-tiles .tile', (ts) => Object.fromEntries(ts.map((t) => [t.dataset.state || 'total', t.querySelector('.n').textContent])));
-    assert.equal(tiles.total, '20');
-    assert.equal(tiles.active, '15');
+    assert.equal(tiles.total, '23');
+    assert.equal(tiles.active, '18');
     assert.equal(tiles.suspended, '2');
     assert.equal(tiles.quarantined, '3'); /* the bots, by the policy */
     await page.goto(url + '/#/device/' + SUPI);
     await ready(page);
     for (const id of ['act-suspend', 'act-quarantine', 'act-release', 'act-resume'])
       assert.equal(await page.$eval('#' + id, (b) => b.disabled), true, id + ' is enabled for a viewer');
+  });
+
+  test('the Fleet charts draw the API\'s figures: onboarding per day and per week, credentials expiring', async () => {
+    await page.goto(url + '/#/fleet');
+    await ready(page);
+    const api = await page.evaluate(async () => ({
+      day: await (await fetch('/admin/v1/subscribers/onboarding?bucket=day&count=30')).json(),
+      week: await (await fetch('/admin/v1/subscribers/onboarding?bucket=week&count=12')).json(),
+      exp: await (await fetch('/admin/v1/subscribers/expiring')).json() }));
+    const bars = (sel) => page.$$eval(sel + ' svg rect.bar', (rs) => rs.map((r) => Number(r.dataset.n)));
+    await page.waitForSelector('#fleet-onboarding svg rect.bar');
+    const day = await bars('#fleet-onboarding');
+    assert.equal(day.length, 30);
+    assert.deepEqual(day, api.day.buckets.map((b) => b.created));
+    assert.equal(day[29], 23, 'every subscription was created today');
+    assert.equal(api.day.total, 23);
+    await page.select('#onboarding-bucket', 'week');
+    await page.waitForFunction(() => document.querySelectorAll('#fleet-onboarding svg rect.bar').length === 12);
+    const week = await bars('#fleet-onboarding');
+    assert.deepEqual(week, api.week.buckets.map((b) => b.created));
+    assert.equal(week[11], 23);
+    assert.deepEqual(api.exp.within.map((w) => [w.days, w.count]), [[7, 2], [30, 3], [90, 3]]);
+    const expiring = await page.$$eval('#fleet-expiring svg text.label', (ts) => ts.map((t) => t.textContent));
+    assert.deepEqual(expiring, ['2', '3', '3']);
+    assert.match(await page.$eval('#fleet-expiring', (e) => e.textContent), /within 7 days/);
+    await screenshot(page, 'fleet-charts');
+  });
+
+  test('the fleet table sorts on the server: by SUPI either way, newest first, and pages on in that order', async () => {
+    const col = () => page.$$eval('#fleet-list tbody tr', (rs) => rs.map((r) => r.cells[0].textContent));
+    const api = (q) => page.evaluate(async (q) => (await (await fetch('/admin/v1/subscribers?limit=25&' + q)).json()).items.map((i) => i.supi), q);
+    const click = async (key, want) => {
+      await page.click(`#fleet-list th button[data-sort="${key}"]`);
+      await page.waitForFunction((k, w) => document.querySelector(`#fleet-list th button[data-sort="${k}"]`)?.parentElement.getAttribute('aria-sort') === w, {}, key, want);
+    };
+    const before = await col();
+    await click('supi', 'ascending');
+    const up = await col();
+    assert.deepEqual(up, await api('sort=supi'));
+    assert.deepEqual(up, [...up].sort());
+    await click('supi', 'descending');
+    const down = await col();
+    assert.deepEqual(down, await api('sort=-supi'));
+    assert.equal(down[0], 'imsi-001010000007007');
+    assert.deepEqual(down, [...down].sort().reverse());
+    // pages of 10 in that order: each goes on below the last SUPI of the one before
+    const pages = await page.evaluate(async () => {
+      const out = [];
+      let after = '';
+      for (let i = 0; i < 3; i++) {
+        const r = await (await fetch('/admin/v1/subscribers?sort=-supi&limit=10' + after)).json();
+        out.push(r.items.map((x) => x.supi));
+        after = r.next ? '&after=' + encodeURIComponent(r.next) : '';
+      }
+      return out;
+    });
+    assert.deepEqual(pages.map((p) => p.length), [10, 10, 3]);
+    assert.deepEqual(pages.flat(), down);
+    await click('created_at', 'ascending');
+    assert.deepEqual(await col(), before, 'creation order is the default order');
+    await click('created_at', 'descending');
+    assert.deepEqual(await col(), await api('sort=-created'));
+    assert.equal((await col())[0], 'imsi-001010000007007', 'the last created first');
+    await screenshot(page, 'fleet-sorted');
   });
 
   test('... and the API refuses the viewer anyway (403 ROLE), CSRF token and all', async () => {
@@ -292,6 +444,49 @@ async function main() {
     assert.deepEqual(rows, ['2']);
   });
 
+  test('the device page shows its groups, PIN roles and authorised area; rotate is for admins', async () => {
+    assert.equal(adminCall(ready0.admin, 'GET', '/admin/v1/message-groups/' + encodeURIComponent(GROUP)).members, 2);
+    await page.goto(url + '/#/device/' + MEMBER);
+    await ready(page);
+    const groups = await page.$$eval('#device-memberships table tbody tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)));
+    assert.equal(groups.length, 1);
+    assert.deepEqual(groups[0].slice(0, 4), [GROUP, 'building-7', '2', 'yes']); /* 2 left of 3 */
+    assert.match(groups[0][4], /^[1-9]\d*$/); /* rekeyed at each change */
+    assert.deepEqual(await page.$$eval('#device-pin-roles dd', (d) => d.map((x) => x.textContent)), ['yes', 'no']);
+    const area = await page.$eval('#device-area', (e) => e.textContent);
+    assert.match(area, /^1 cell\(s\): 001-01 cell 00000A001$/);
+    assert.match(await page.$eval('#device-last-location', (e) => e.textContent), new RegExp('cell ' + OUTSIDE_CELL + '.*outside its area$'));
+    const outside = await page.$$eval('#device-location table tbody tr', (rs) => rs.map((r) => r.cells[2].textContent));
+    assert.deepEqual(outside, ['OUTSIDE_AUTHORISED_AREA']);
+    assert.equal(await page.$eval('#act-rotate', (b) => b.disabled), true, 'rotate is enabled for an operator');
+    // the device quarantined and released above left its group on quarantine; it has no area
+    await page.goto(url + '/#/device/' + SUPI);
+    await ready(page);
+    assert.match(await page.$eval('#device-memberships', (e) => e.textContent), /In no message group/);
+    assert.match(await page.$eval('#device-area', (e) => e.textContent), /none/);
+    assert.match(await page.$eval('#device-last-location', (e) => e.textContent), /no event since/);
+  });
+
+  test('an admin presses rotate: the confirmation says what happens; a SIM without OTA is left as it was', async () => {
+    await logout(page);
+    await login(page, url, 'ada', PASSWORDS.ada);
+    await ready(page);
+    await page.goto(url + '/#/device/' + SUPI);
+    await ready(page);
+    await page.click('#act-rotate');
+    await page.waitForSelector('#modal:not([hidden])');
+    assert.match(await page.$eval('#modal-text', (e) => e.textContent), /current key keeps working/);
+    await screenshot(page, 'device-confirm-rotate');
+    await page.click('#modal-ok');
+    await page.waitForFunction(() => document.getElementById('device-msg').textContent !== '');
+    assert.match(await page.$eval('#device-msg', (e) => e.textContent), /Rotate refused: .*no over-the-air channel/);
+    assert.equal(JSON.parse(ctl(['subscriber', 'show', SUPI])).credential_version, 1);
+    await screenshot(page, 'device-memberships');
+    await logout(page);
+    await login(page, url, 'olga', PASSWORDS.olga);
+    await ready(page);
+  });
+
   test('the other pages render (screenshots)', async () => {
     await page.goto(url + '/#/device/imsi-001010000007000');
     await ready(page);
@@ -305,6 +500,10 @@ async function main() {
         const names = await page.$$eval('#view td', (tds) => tds.map((t) => t.textContent));
         assert.ok(names.includes(AF_NAME), 'the AF name is shown verbatim');
         assert.equal(await page.$$eval('#view b', (b) => b.length), 0);
+        await page.waitForSelector('#monitoring-list table');
+        const mon = await page.$$eval('#monitoring-list tbody tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)));
+        assert.equal(mon.length, 1);
+        assert.deepEqual([mon[0][0], mon[0][2], mon[0][3], mon[0][4], mon[0][6]], [AF_ID, 'LOSS_OF_CONNECTIVITY', MEMBER_EXT, '0 of 5', 'no end']);
       }
       if (p === 'findings')
         assert.match(await page.$eval('#findings-chart', (c) => c.textContent), /SUSPICION OF DDOS ATTACK/);

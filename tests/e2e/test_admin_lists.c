@@ -323,7 +323,9 @@ static void test_devices_refuse_what_they_ignored(void **state)
     json_decref(o);
     refused("/admin/v1/subscribers?state=asleep", "state");
     refused("/admin/v1/subscribers?after=x", "after");
-    refused("/admin/v1/subscribers?sort=supi", "sort");
+    refused("/admin/v1/subscribers?sort=state", "sort"); /* not one of the orders */
+    refused("/admin/v1/subscribers?sort=-created&after=imsi-001010000000001", "after");
+    json_decref(get("/admin/v1/subscribers?sort=-supi&after=imsi-001010000000001", 200));
     refused("/admin/v1/subscribers/imsi-001010000000001?verbose=1", "verbose"); /* shows too */
     refused("/admin/v1/devices/m-1?history=no", "history");
     refused("/admin/v1/audit?limit=0", "limit");

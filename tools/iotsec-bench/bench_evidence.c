@@ -87,11 +87,12 @@ static int one_run(const char *dir, bool persist, const struct burst *b, struct 
         static const struct store_migration m[] = {
             {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
             {9, "analytics", ANALYTICS_MIGRATION_1, NULL},
-            {19, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL}};
+            {19, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL},
+            {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG}};
         struct store_options opt;
         store_options_init(&opt);
         opt.migrations = m;
-        opt.migration_count = 3;
+        opt.migration_count = 4;
         if (store_open(db, &opt, &s) != IOTSEC_OK)
             return -1;
     }

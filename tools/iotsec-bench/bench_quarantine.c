@@ -48,8 +48,12 @@ static int create_bots(struct store_conn *conn, void *arg)
             return -1;
         in.amf[0] = 0x80;
         in.state = SUB_ACTIVE;
-        struct sub_op op = {.kind = SUB_OP_CREATE, .input = &in, .kek = &kek, .now = 1,
-                            .actor = "bench", .sqn_block = 1};
+        struct sub_op op = {.kind = SUB_OP_CREATE,
+                            .input = &in,
+                            .kek = &kek,
+                            .now = 1,
+                            .actor = "bench",
+                            .sqn_block = 1};
         int rc = sub_op_run(conn, &op);
         if (rc != 0)
             return rc;
@@ -57,8 +61,8 @@ static int create_bots(struct store_conn *conn, void *arg)
     return 0;
 }
 
-struct bench_quarantine *bench_quarantine_new(uint32_t bots_from, uint32_t devices,
-                                              const void *key, size_t key_len,
+struct bench_quarantine *bench_quarantine_new(uint32_t bots_from, uint32_t devices, const void *key,
+                                              size_t key_len,
                                               const char *(*identity)(uint32_t, char *, size_t))
 {
     struct bench_quarantine *q = calloc(1, sizeof(*q));
@@ -66,13 +70,16 @@ struct bench_quarantine *bench_quarantine_new(uint32_t bots_from, uint32_t devic
         return NULL;
     q->identity = identity;
     strcpy(q->dir, "/tmp/iotsec-bench-policy-XXXXXX");
-    static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-                                               {6, "policy", POLICY_MIGRATION_1, NULL},
-                                               {10, "policy 2", POLICY_MIGRATION_2, NULL}};
+    static const struct store_migration m[] = {
+        {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
+        {6, "policy", POLICY_MIGRATION_1, NULL},
+        {10, "policy 2", POLICY_MIGRATION_2, NULL},
+        {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG},
+        {25, "subscriber: counts", SUBSCRIBER_MIGRATION_COUNTS, SUBSCRIBER_MIGRATION_COUNTS_PG}};
     struct store_options so;
     store_options_init(&so);
     so.migrations = m;
-    so.migration_count = 3;
+    so.migration_count = 4;
     char path[128];
     struct create_all c = {q, bots_from, devices};
     q->nbots = devices - bots_from;

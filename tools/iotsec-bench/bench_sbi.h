@@ -29,6 +29,10 @@ struct sbi_daemon {
 extern const char *sbi_pg_admin_url;
 /* Prepended to every figure's name ("pg." for the PostgreSQL runs). */
 extern const char *sbi_report_prefix;
+/* --no-subscription-cache: daemons run with aka.subscription_cache_rows: 0 (every
+ * authentication reads its subscription from the store, as before issue 10's cache); figures
+ * are then named nocache.* */
+extern int sbi_sub_cache_off;
 /* A fresh database on that server: its name and URL. 0, or -1 with a message on stderr. */
 int sbi_pg_create(char *name, size_t name_len, char *url, size_t url_len);
 void sbi_pg_drop(const char *name);

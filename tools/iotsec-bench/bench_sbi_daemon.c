@@ -58,6 +58,28 @@ static uint16_t free_port(void)
     return port;
 }
 
+/* aka.subscription_cache_rows: 0 in the instance's iotsec.yaml (--no-subscription-cache). */
+static int cache_off(const struct sbi_daemon *d)
+{
+    char path[160], text[16384];
+    snprintf(path, sizeof(path), "%s/iotsec.yaml", d->inst);
+    FILE *fp = fopen(path, "r");
+    size_t n = fp ? fread(text, 1, sizeof(text) - 1, fp) : 0;
+    if (fp)
+        fclose(fp);
+    text[n] = '\0';
+    char *aka = strstr(text, "\naka:\n");
+    if (aka == NULL || n == sizeof(text) - 1 || (fp = fopen(path, "w")) == NULL) {
+        fprintf(stderr, "sbi: cannot turn the subscription cache off in %s\n", path);
+        return -1;
+    }
+    aka += 6; /* after "\naka:\n" */
+    fwrite(text, 1, (size_t)(aka - text), fp);
+    fputs("  subscription_cache_rows: 0\n", fp);
+    fputs(aka, fp);
+    return fclose(fp) == 0 ? 0 : -1;
+}
+
 /* Runs iotsecd init with its output in DIR/init.log; 0 when it exits 0. */
 static int daemon_init(struct sbi_daemon *d, const char *bin)
 {
@@ -89,7 +111,7 @@ static int daemon_init(struct sbi_daemon *d, const char *bin)
         fprintf(stderr, "sbi: iotsecd init failed (see %s)\n", log);
         return -1;
     }
-    return 0;
+    return sbi_sub_cache_off ? cache_off(d) : 0;
 }
 
 /* Reads the daemon's stdout until the ready line (30 s at most). */

@@ -10,6 +10,7 @@
 
 const char *sbi_pg_admin_url;
 const char *sbi_report_prefix = "";
+int sbi_sub_cache_off;
 
 #ifdef IOTSEC_HAVE_POSTGRESQL
 #include <libpq-fe.h>

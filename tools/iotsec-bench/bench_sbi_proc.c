@@ -202,8 +202,9 @@ int sbi_cores(void)
 
 void sbi_report(const char *name, double value, const char *unit, int decimals)
 {
-    printf("{\"bench\":\"%s%s\",\"value\":%.*f,\"unit\":\"%s\",\"cores\":%d}\n",
-           sbi_report_prefix, name, decimals, value, unit, sbi_cores());
+    const char *off = sbi_sub_cache_off ? "nocache." : "";
+    printf("{\"bench\":\"%s%s%s\",\"value\":%.*f,\"unit\":\"%s\",\"cores\":%d}\n",
+           sbi_report_prefix, off, name, decimals, value, unit, sbi_cores());
     fflush(stdout);
-    fprintf(stderr, "  %s%-36s %14.*f %s\n", sbi_report_prefix, name, decimals, value, unit);
+    fprintf(stderr, "  %s%s%-36s %14.*f %s\n", sbi_report_prefix, off, name, decimals, value, unit);
 }

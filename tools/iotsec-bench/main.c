@@ -26,6 +26,8 @@ static int usage(void)
                     "  --postgresql URL  sbi-auth and import again with the daemon's store on\n"
                     "                 PostgreSQL (a database per daemon is created there);\n"
                     "                 sbi-cluster (needs it): 1 then 2 instances on one database\n"
+                    "  --no-subscription-cache  SBI daemons without the subscription cache\n"
+                    "                 (figures named nocache.*)\n"
                     "  analytics: --devices N (100000)  --records N (2000000)\n"
                     "             --engine-only  the engine alone (no naive, no benign suite)\n"
                     "  provision: --devices N (4000 per phase)  --activations N (100000)\n");
@@ -76,6 +78,8 @@ int main(int argc, char **argv)
                 return usage();
         } else if (strcmp(argv[i], "--postgresql") == 0 && i + 1 < argc) {
             pg_url = argv[++i]; /* sbi-auth and import again, daemon on PostgreSQL */
+        } else if (strcmp(argv[i], "--no-subscription-cache") == 0) {
+            sbi_sub_cache_off = 1; /* the daemons read every subscription from the store */
         } else if (strcmp(argv[i], "--keep") == 0) {
             sbi.keep = 1;
         } else if (argv[i][0] != '-') {

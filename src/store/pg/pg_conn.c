@@ -516,6 +516,9 @@ const struct store_backend store_backend_postgresql = {
     .col_bytes = pg_col_bytes,
     .col_is_null = pg_col_is_null,
     .changes = pg_changes,
+    .bulk_begin = pg_bulk_begin,
+    .bulk_row = pg_bulk_row,
+    .bulk_end = pg_bulk_end,
     .migration_sql = pg_migration_sql,
     /* Two instances starting at once: the lock makes the second wait, then IF NOT EXISTS
      * finds the table (one simple-protocol message runs as one transaction). */

@@ -106,6 +106,13 @@ int pg_drain(struct pg_conn *c);
 /* Queues a statement name for DEALLOCATE. */
 void pg_dealloc_later(struct pg_conn *c, const char *name);
 
+/* --- pg_copy.c: store_bulk_* through COPY FROM STDIN (binary) --- */
+
+int pg_bulk_begin(struct store_conn *conn, const char *table, const char *columns, int ncols,
+                  struct store_bulk **out);
+int pg_bulk_row(struct store_bulk *b, const struct store_value *row);
+int pg_bulk_end(struct store_bulk *b);
+
 /* --- pg_sql.c --- */
 
 /* Whether sql (one or several statements) contains transaction control a job must not run:

@@ -31,14 +31,15 @@ static struct store *store;
 static const struct store_migration migrations[] = {
     {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
     {9, "analytics", ANALYTICS_MIGRATION_1, NULL},
-    {19, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL}};
+    {19, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL},
+    {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG}};
 
 static int open_store(struct store **out)
 {
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = migrations;
-    opt.migration_count = 3;
+    opt.migration_count = sizeof(migrations) / sizeof(migrations[0]);
     return store_open(db.target, &opt, out);
 }
 

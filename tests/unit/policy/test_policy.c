@@ -108,11 +108,12 @@ static int setup(void **state)
     static const struct store_migration m[] = {{1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
                                                {6, "policy", POLICY_MIGRATION_1, NULL},
                                                {10, "policy 2", POLICY_MIGRATION_2, NULL},
-                                               {18, "observe", POLICY_MIGRATION_OBSERVE, NULL}};
+                                               {18, "observe", POLICY_MIGRATION_OBSERVE, NULL},
+                                               {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 4;
+    opt.migration_count = 5;
     if (store_open(f->path, &opt, &f->store) != IOTSEC_OK)
         return -1;
     struct sub_input in;

@@ -29,6 +29,7 @@ static const struct store_migration migrations[] = {
     {3, "provision", PROVISION_MIGRATION_1, NULL},
     {7, "provision lifecycle", PROVISION_MIGRATION_2, NULL},
     {18, "provision names", PROVISION_MIGRATION_NAMES, NULL},
+    {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG},
 };
 
 struct env {

@@ -24,6 +24,7 @@ static const struct store_migration migrations[] = {
     {3, "provision", PROVISION_MIGRATION_1, NULL},
     {7, "provision lifecycle", PROVISION_MIGRATION_2, NULL},
     {18, "provision names", PROVISION_MIGRATION_NAMES, NULL},
+    {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG},
 };
 
 struct env {
@@ -40,7 +41,7 @@ static void open_env(struct env *e)
     store_options_init(&o);
     o.synchronous = STORE_SYNC_NORMAL;
     o.migrations = migrations;
-    o.migration_count = 5;
+    o.migration_count = 6;
     assert_int_equal(store_open(e->path, &o, &e->s), IOTSEC_OK);
     struct provision_config pc = {.store = e->s, .kek = &e->kek};
     assert_int_equal(provision_new(&pc, &e->p), IOTSEC_OK);
@@ -253,7 +254,7 @@ static void test_key_survives_restart(void **state)
     struct store_options o;
     store_options_init(&o);
     o.migrations = migrations;
-    o.migration_count = 5;
+    o.migration_count = 6;
     assert_int_equal(store_open(e->path, &o, &e->s), IOTSEC_OK);
     struct seal_kek wrong = e->kek;
     wrong.key[0] ^= 1;

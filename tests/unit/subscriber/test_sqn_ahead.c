@@ -22,7 +22,8 @@ static const struct seal_kek kek = {.id = 1, .key = {0x42, 0x13, 0x37}};
 
 static const struct store_migration migrations[] = {
     {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-    {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL}};
+    {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
+    {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG}};
 
 struct fixture {
     struct test_db db;
@@ -35,7 +36,7 @@ static int open_store(const char *target, struct store **out)
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = migrations;
-    opt.migration_count = 2;
+    opt.migration_count = 3;
     return store_open(target, &opt, out);
 }
 

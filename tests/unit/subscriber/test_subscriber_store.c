@@ -14,8 +14,9 @@
 
 #include "base/err.h"
 #include "base/hex.h"
-#include "test_db.h"
+#include "subscriber/sub_dek.h"
 #include "subscriber/subscriber.h"
+#include "test_db.h"
 
 static const struct seal_kek kek = {.id = 1, .key = {0x42, 0x13, 0x37}};
 
@@ -32,11 +33,14 @@ static int setup(void **state)
     f->path = f->db.target;
     static const struct store_migration m[] = {
         {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL}};
+        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
+        {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG},
+        {25, "subscriber: counts", SUBSCRIBER_MIGRATION_COUNTS, SUBSCRIBER_MIGRATION_COUNTS_PG},
+        {26, "subscriber: sort", SUBSCRIBER_MIGRATION_SORT, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 2;
+    opt.migration_count = 5;
     if (store_open(f->path, &opt, &f->store) != IOTSEC_OK)
         return -1;
     *state = f;
@@ -252,44 +256,224 @@ static void test_rotate_and_grace(void **state)
     assert_int_equal(run(f, &op), IOTSEC_ERR_STATE);
 }
 
+/* A DEK row as stored. */
+struct dek_row {
+    char supi[SUPI_STRING_MAX];
+    uint32_t version;
+    uint8_t dek[SUB_DEK_SEALED_LEN];
+};
+
+/* Every DEK row left in the database (at most cap). */
+static size_t all_deks(struct fixture *f, struct dek_row *rows, size_t cap)
+{
+    struct store_conn *conn;
+    struct store_stmt *st;
+    assert_int_equal(store_reader_get(f->store, &conn), 0);
+    assert_int_equal(
+        store_stmt(conn, "SELECT dek_supi, dek_version, dek FROM subscription_deks", &st), 0);
+    size_t n = 0;
+    while (store_step(st) == STORE_ROW && n < cap) {
+        snprintf(rows[n].supi, sizeof(rows[n].supi), "%s", store_col_text(st, 0));
+        rows[n].version = (uint32_t)store_col_int64(st, 1);
+        assert_int_equal(store_col_bytes(st, 2), SUB_DEK_SEALED_LEN);
+        memcpy(rows[n].dek, store_col_blob(st, 2), SUB_DEK_SEALED_LEN);
+        n++;
+    }
+    store_reset(st);
+    return n;
+}
+
+/* Whether the captured envelope of supi's credential version 1 opens with the KEK and any DEK
+ * row the database holds now (each opened under the KEK as its own row): what an attacker with
+ * the KEK and the whole database could do. */
+static bool envelope_opens(struct fixture *f, const char *supi_text, const uint8_t env[62])
+{
+    struct supi supi;
+    assert_int_equal(supi_parse(supi_text, &supi), IOTSEC_OK);
+    char aad[SUPI_STRING_MAX + 64];
+    size_t aad_len = sub_keys_aad(&supi, 1, aad, sizeof(aad));
+    uint8_t plain[32];
+    struct seal_kek kek_as_dek = kek; /* the KEK itself, under either key id */
+    if (unseal(&kek, aad, aad_len, env, 62, plain) == IOTSEC_OK)
+        return true;
+    kek_as_dek.id = SUB_DEK_ID;
+    if (unseal(&kek_as_dek, aad, aad_len, env, 62, plain) == IOTSEC_OK)
+        return true;
+    struct dek_row rows[16];
+    size_t n = all_deks(f, rows, 16);
+    for (size_t i = 0; i < n; i++) {
+        struct supi owner;
+        struct seal_kek dek;
+        assert_int_equal(supi_parse(rows[i].supi, &owner), IOTSEC_OK);
+        assert_int_equal(
+            sub_dek_open(&kek, &owner, rows[i].version, rows[i].dek, SUB_DEK_SEALED_LEN, &dek),
+            IOTSEC_OK);
+        int rc = unseal(&dek, aad, aad_len, env, 62, plain);
+        seal_kek_wipe(&dek);
+        if (rc == IOTSEC_OK)
+            return true;
+    }
+    return false;
+}
+
 static void test_delete_crypto_erases(void **state)
 {
     struct fixture *f = *state;
     create(f, "imsi-001010000000004", 4);
-    /* The sealed envelope as stored: read it back raw. */
+    create(f, "imsi-001010000000014", 14); /* another subscription's DEK stays */
+    /* The sealed envelope and its DEK as stored: read back raw. */
     struct store_conn *conn;
     struct store_stmt *st;
     assert_int_equal(store_reader_get(f->store, &conn), 0);
-    assert_int_equal(store_stmt(conn, "SELECT cred FROM subscriptions WHERE supi = ?", &st), 0);
+    assert_int_equal(store_stmt(conn,
+                                "SELECT cred, dek FROM subscriptions JOIN subscription_deks"
+                                " ON dek_supi = supi AND dek_version = cred_version"
+                                " WHERE supi = ?",
+                                &st),
+                     0);
     store_bind_text(st, 1, "imsi-001010000000004", -1);
     assert_int_equal(store_step(st), STORE_ROW);
-    uint8_t envelope[62];
+    uint8_t envelope[62], dek[SUB_DEK_SEALED_LEN];
     assert_int_equal(store_col_bytes(st, 0), sizeof(envelope));
     memcpy(envelope, store_col_blob(st, 0), sizeof(envelope));
+    memcpy(dek, store_col_blob(st, 1), sizeof(dek));
     store_reset(st);
+    assert_int_equal(envelope[1], SUB_DEK_ID); /* sealed under its DEK, not the KEK */
+    /* While the subscription exists, its DEK row opens the captured envelope. */
+    assert_true(envelope_opens(f, "imsi-001010000000004", envelope));
 
     struct sub_op op = {.kind = SUB_OP_DELETE};
     strcpy(op.supi, "imsi-001010000000004");
     assert_int_equal(run(f, &op), IOTSEC_OK);
     struct subscription s;
     assert_int_equal(subscriber_get(f->store, "imsi-001010000000004", &s), IOTSEC_ERR_NOTFOUND);
-    /* After a checkpoint has moved the WAL into the file, the envelope is nowhere. */
+    /* The KEK and every row left cannot open it: its DEK row is gone, on either engine, whatever
+     * the engine still keeps of the old subscription row. */
+    struct dek_row rows[16];
+    assert_int_equal(all_deks(f, rows, 16), 1);
+    assert_false(envelope_opens(f, "imsi-001010000000004", envelope));
+    /* The other subscription is untouched. */
+    struct sub_keys keys;
+    assert_int_equal(subscriber_get_keys(f->store, &kek, "imsi-001010000000014", &s, &keys), 0);
     if (f->db.pg)
-        return; /* PostgreSQL keeps old row versions until VACUUM: issue 10 seals per row */
+        return; /* the DEK row's dead version: autovacuum (docs/operations.md) */
+    /* SQLite's secure_delete: after a checkpoint neither the envelope nor its DEK is in the file.
+     */
     store_close(f->store);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL), 0);
     sqlite3_close(db);
     assert_false(file_contains(f->path, envelope + 14, 32)); /* its ciphertext */
+    assert_false(file_contains(f->path, dek + 14, 32));
     static const struct store_migration m[] = {
         {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL}};
+        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
+        {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG},
+        {25, "subscriber: counts", SUBSCRIBER_MIGRATION_COUNTS, SUBSCRIBER_MIGRATION_COUNTS_PG},
+        {26, "subscriber: sort", SUBSCRIBER_MIGRATION_SORT, NULL}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 2;
+    opt.migration_count = 5;
     assert_int_equal(store_open(f->path, &opt, &f->store), IOTSEC_OK);
+}
+
+/* A rotation gives the new version a DEK of its own; the sweep that ends the grace period
+ * destroys the previous version's DEK with its envelope. */
+static void test_rotation_deks(void **state)
+{
+    struct fixture *f = *state;
+    create(f, "imsi-001010000000006", 6);
+    struct sub_input next;
+    make_input(&next, "imsi-001010000000006", 66);
+    struct sub_op op = {.kind = SUB_OP_ROTATE, .input = &next, .grace_s = 60};
+    strcpy(op.supi, "imsi-001010000000006");
+    assert_int_equal(run(f, &op), IOTSEC_OK);
+    struct dek_row rows[16];
+    assert_int_equal(all_deks(f, rows, 16), 2); /* v1 during its grace, v2 */
+    struct sub_op sweep = {.kind = SUB_OP_EXPIRE_SWEEP, .now = 1000 + 60};
+    assert_int_equal(run(f, &sweep), IOTSEC_OK);
+    assert_int_equal(all_deks(f, rows, 16), 1);
+    assert_int_equal(rows[0].version, 2);
+    /* Without a grace period the previous version's DEK goes at once. */
+    op.grace_s = 0;
+    make_input(&next, "imsi-001010000000006", 67);
+    op.now = 2000;
+    assert_int_equal(run(f, &op), IOTSEC_OK);
+    assert_int_equal(all_deks(f, rows, 16), 1);
+    assert_int_equal(rows[0].version, 3);
+    struct subscription s;
+    struct sub_keys keys;
+    assert_int_equal(subscriber_get_keys(f->store, &kek, "imsi-001010000000006", &s, &keys), 0);
+    assert_memory_equal(keys.k, next.keys.k, 16);
+}
+
+struct legacy {
+    uint8_t env[62];
+};
+
+/* Turns a subscription into one sealed before DEKs: its credential under the KEK, no DEK row,
+ * listed for the conversion (as the migration lists every row it finds). */
+static int make_legacy(struct store_conn *c, void *arg)
+{
+    struct legacy *l = arg;
+    struct store_stmt *st;
+    int rc =
+        store_stmt(c, "UPDATE subscriptions SET cred = ? WHERE supi = 'imsi-001010000000007'", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_blob(st, 1, l->env, sizeof(l->env));
+    if (store_step(st) != STORE_DONE)
+        return IOTSEC_ERR_IO;
+    store_reset(st);
+    return store_exec(c, "DELETE FROM subscription_deks;"
+                         "INSERT INTO subscription_deks_todo (id) SELECT id FROM subscriptions");
+}
+
+static void test_legacy_rows_converted(void **state)
+{
+    struct fixture *f = *state;
+    create(f, "imsi-001010000000007", 7);
+    struct sub_input in;
+    make_input(&in, "imsi-001010000000007", 7);
+    struct legacy l;
+    char aad[SUPI_STRING_MAX + 64];
+    size_t aad_len = sub_keys_aad(&in.supi, 1, aad, sizeof(aad));
+    uint8_t plain[32];
+    memcpy(plain, in.keys.k, 16);
+    memcpy(plain + 16, in.keys.opc, 16);
+    assert_int_equal(seal(&kek, aad, aad_len, plain, 32, l.env), IOTSEC_OK);
+    assert_int_equal(store_write_sync(f->store, make_legacy, &l), IOTSEC_OK);
+    /* Before the conversion the legacy row still authenticates. */
+    struct subscription s;
+    struct sub_keys keys;
+    assert_int_equal(subscriber_get_keys(f->store, &kek, "imsi-001010000000007", &s, &keys), 0);
+    assert_memory_equal(keys.k, in.keys.k, 16);
+    size_t converted = 0, unreadable = 0;
+    int rc = subscriber_dek_convert(f->store, &kek, &converted, &unreadable);
+    if (rc != IOTSEC_OK)
+        fprintf(stderr, "conversion: %s\n", store_errmsg());
+    assert_int_equal(rc, IOTSEC_OK);
+    assert_int_equal(converted, 1);
+    assert_int_equal(unreadable, 0);
+    struct dek_row rows[4];
+    assert_int_equal(all_deks(f, rows, 4), 1);
+    assert_int_equal(subscriber_get_keys(f->store, &kek, "imsi-001010000000007", &s, &keys), 0);
+    assert_memory_equal(keys.k, in.keys.k, 16);
+    assert_memory_equal(keys.opc, in.keys.opc, 16);
+    uint8_t stored[62];
+    struct store_conn *conn;
+    struct store_stmt *st;
+    assert_int_equal(store_reader_get(f->store, &conn), 0);
+    assert_int_equal(store_stmt(conn, "SELECT cred FROM subscriptions", &st), 0);
+    assert_int_equal(store_step(st), STORE_ROW);
+    memcpy(stored, store_col_blob(st, 0), sizeof(stored));
+    store_reset(st);
+    assert_int_equal(stored[1], SUB_DEK_ID); /* resealed under the DEK */
+    /* A second conversion finds nothing to do. */
+    assert_int_equal(subscriber_dek_convert(f->store, &kek, &converted, &unreadable), IOTSEC_OK);
+    assert_int_equal(converted, 0);
 }
 
 static void test_sqn_reservation_and_expiry(void **state)
@@ -389,6 +573,24 @@ static void test_import_all_or_nothing_and_list(void **state)
     struct subscription s;
     assert_int_equal(subscriber_get(f->store, "imsi-001010000100005", &s), IOTSEC_OK);
     assert_int_equal(s.sqn.reserved, 5 + 1); /* personalised with SQN 5*32: SEQ 5 */
+    /* Each imported row is sealed under a DEK of its own, stored with it. */
+    struct sub_keys keys;
+    static const uint8_t k0[] = {0x46, 0x5b, 0x5c, 0xe8};
+    assert_int_equal(subscriber_get_keys(f->store, &kek, "imsi-001010000101999", &s, &keys), 0);
+    assert_memory_equal(keys.k, k0, sizeof(k0));
+    struct store_conn *conn;
+    struct store_stmt *st;
+    assert_int_equal(store_reader_get(f->store, &conn), 0);
+    assert_int_equal(store_stmt(conn,
+                                "SELECT count(*), count(DISTINCT dek) FROM subscription_deks"
+                                " JOIN subscriptions ON supi = dek_supi"
+                                " AND cred_version = dek_version",
+                                &st),
+                     0);
+    assert_int_equal(store_step(st), STORE_ROW);
+    assert_int_equal(store_col_int64(st, 0), N);
+    assert_int_equal(store_col_int64(st, 1), N);
+    store_reset(st);
 
     /* A malformed line: named, nothing imported. */
     const char *bad_csv = "supi,k,opc,amf\nimsi-001010000900001,465b,00,8000\n";
@@ -418,6 +620,172 @@ static void test_import_all_or_nothing_and_list(void **state)
     assert_int_equal(subscriber_list(f->store, SUB_REVOKED, 0, 10, collect_fn, &none, &last_id), 0);
     assert_int_equal(none.n, 0);
     free(csv);
+}
+
+/* The fleet counters agree with a scan of the table after every kind of change (create,
+ * lifecycle event, deletion, expiry sweep, bulk import); on PostgreSQL both while deltas wait
+ * and after the sweep folded them. Onboarding per day counts creations (a deletion does not
+ * undo one), expiring counts only live subscriptions. */
+static void assert_counts_exact(struct fixture *f, const uint64_t want[SUB_STATE_COUNT])
+{
+    uint64_t kept[SUB_STATE_COUNT], scanned[SUB_STATE_COUNT];
+    assert_int_equal(subscriber_count(f->store, kept), IOTSEC_OK);
+    assert_int_equal(subscriber_count_scan(f->store, scanned), IOTSEC_OK);
+    for (int i = 0; i < SUB_STATE_COUNT; i++) {
+        assert_int_equal(kept[i], want[i]);
+        assert_int_equal(scanned[i], want[i]);
+    }
+}
+
+static void event(struct fixture *f, const char *supi, enum sub_event ev)
+{
+    struct sub_op op = {.kind = SUB_OP_EVENT, .event = ev};
+    strcpy(op.supi, supi);
+    assert_int_equal(run(f, &op), IOTSEC_OK);
+}
+
+static void test_fleet_counters(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t want[SUB_STATE_COUNT] = {0};
+    assert_counts_exact(f, want);
+    char supi[32];
+    for (int i = 0; i < 6; i++) {
+        snprintf(supi, sizeof(supi), "imsi-0010100000007%02d", i);
+        create(f, supi, (uint8_t)i); /* now 1000: day 0 */
+    }
+    want[SUB_ACTIVE] = 6;
+    assert_counts_exact(f, want);
+    event(f, "imsi-001010000000700", SUB_EV_SUSPEND);
+    event(f, "imsi-001010000000701", SUB_EV_QUARANTINE);
+    event(f, "imsi-001010000000702", SUB_EV_SUSPEND);
+    event(f, "imsi-001010000000702", SUB_EV_RESUME); /* back: no net change */
+    want[SUB_ACTIVE] = 4, want[SUB_SUSPENDED] = 1, want[SUB_QUARANTINED] = 1;
+    assert_counts_exact(f, want);
+    struct sub_op del = {.kind = SUB_OP_DELETE};
+    strcpy(del.supi, "imsi-001010000000700");
+    assert_int_equal(run(f, &del), IOTSEC_OK);
+    want[SUB_SUSPENDED] = 0;
+    assert_counts_exact(f, want);
+
+    /* Three days later: an import of 3 (one expiring at day 3 + 5 s, one in 20 days). */
+    int64_t day3 = 3 * 86400;
+    const char *jsonl =
+        "{\"supi\":\"imsi-001010000000800\",\"k\":\"465b5ce8b199b49faa5f0a2ee238a6bc\","
+        "\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\",\"amf\":\"8000\",\"not_after\":\"1970-01-"
+        "04T00:00:05Z\"}\n"
+        "{\"supi\":\"imsi-001010000000801\",\"k\":\"465b5ce8b199b49faa5f0a2ee238a6bc\","
+        "\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\",\"amf\":\"8000\",\"not_after\":\"1970-01-"
+        "24T00:00:00Z\"}\n"
+        "{\"supi\":\"imsi-001010000000802\",\"k\":\"465b5ce8b199b49faa5f0a2ee238a6bc\","
+        "\"opc\":\"cd63cb71954a9f4e48a5994e37a02baf\",\"amf\":\"8000\"}\n";
+    size_t imported = 0, bad = 0;
+    char err[200];
+    assert_int_equal(subscriber_import_text(f->store, &kek, jsonl, strlen(jsonl), false, day3,
+                                            &imported, &bad, err, sizeof(err)),
+                     IOTSEC_OK);
+    assert_int_equal(imported, 3);
+    want[SUB_ACTIVE] = 7;
+    assert_counts_exact(f, want);
+    const int64_t within[3] = {7 * 86400, 30 * 86400, 90 * 86400};
+    uint64_t soon[3];
+    assert_int_equal(subscriber_expiring(f->store, day3, within, 3, soon), IOTSEC_OK);
+    assert_int_equal(soon[0], 1);
+    assert_int_equal(soon[1], 2);
+    assert_int_equal(soon[2], 2);
+
+    /* The sweep expires the first (and folds PostgreSQL's deltas): still exact. */
+    struct sub_op sweep = {.kind = SUB_OP_EXPIRE_SWEEP, .now = day3 + 10};
+    assert_int_equal(run(f, &sweep), IOTSEC_OK);
+    assert_int_equal(sweep.affected, 1);
+    want[SUB_ACTIVE] = 6, want[SUB_EXPIRED] = 1;
+    assert_counts_exact(f, want);
+    assert_int_equal(subscriber_expiring(f->store, day3 + 10, within, 3, soon), IOTSEC_OK);
+    assert_int_equal(soon[0], 0);
+    assert_int_equal(soon[2], 1);
+    if (f->db.pg) { /* folded: the deltas are gone, and a change after the fold counts too */
+        event(f, "imsi-001010000000703", SUB_EV_SUSPEND);
+        want[SUB_ACTIVE] = 5, want[SUB_SUSPENDED] = 1;
+        assert_counts_exact(f, want);
+    }
+
+    uint64_t days[5];
+    assert_int_equal(subscriber_created_per_day(f->store, -1, 5, days), IOTSEC_OK);
+    assert_int_equal(days[0], 0); /* day -1 */
+    assert_int_equal(days[1], 6); /* day 0: six created, one deleted since: still six */
+    assert_int_equal(days[2], 0);
+    assert_int_equal(days[4], 3); /* day 3: the import */
+    assert_int_equal(subscriber_created_per_day(f->store, 2, 1, days), IOTSEC_OK);
+    assert_int_equal(days[0], 0);
+}
+
+/* Sorted keyset pages: by SUPI either way and newest first, a state filter, cursors that
+ * continue where the page ended, and a cursor of the wrong kind refused. */
+struct supis {
+    size_t n;
+    char v[8][SUPI_STRING_MAX];
+};
+
+static void supi_fn(const struct subscription *s, void *ctx)
+{
+    struct supis *c = ctx;
+    if (c->n < 8)
+        supi_format(&s->supi, c->v[c->n++], SUPI_STRING_MAX);
+}
+
+static void page(struct fixture *f, int state, enum sub_sort sort, const char *after, size_t limit,
+                 struct supis *out, char *next)
+{
+    memset(out, 0, sizeof(*out));
+    assert_int_equal(subscriber_list_sorted(f->store, state, sort, after, limit, supi_fn, out, next,
+                                            SUPI_STRING_MAX),
+                     IOTSEC_OK);
+}
+
+static void test_sorted_pages(void **state)
+{
+    struct fixture *f = *state;
+    /* created in this order: ids 1..5, SUPIs not in that order */
+    const char *made[5] = {"imsi-001010000000030", "imsi-001010000000010", "imsi-001010000000050",
+                           "imsi-001010000000020", "imsi-001010000000040"};
+    for (int i = 0; i < 5; i++)
+        create(f, made[i], (uint8_t)i);
+    event(f, "imsi-001010000000020", SUB_EV_SUSPEND);
+    event(f, "imsi-001010000000050", SUB_EV_SUSPEND);
+    struct supis p;
+    char next[SUPI_STRING_MAX], next2[SUPI_STRING_MAX];
+    page(f, -1, SUB_SORT_SUPI, NULL, 2, &p, next);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.v[0], "imsi-001010000000010");
+    assert_string_equal(p.v[1], "imsi-001010000000020");
+    assert_string_equal(next, "imsi-001010000000020");
+    page(f, -1, SUB_SORT_SUPI, next, 10, &p, next2);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.v[0], "imsi-001010000000030");
+    assert_string_equal(p.v[2], "imsi-001010000000050");
+    page(f, -1, SUB_SORT_SUPI_DESC, NULL, 2, &p, next);
+    assert_string_equal(p.v[0], "imsi-001010000000050");
+    assert_string_equal(p.v[1], "imsi-001010000000040");
+    page(f, -1, SUB_SORT_SUPI_DESC, next, 10, &p, next2);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.v[0], "imsi-001010000000030");
+    page(f, SUB_SUSPENDED, SUB_SORT_SUPI_DESC, NULL, 10, &p, next);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.v[0], "imsi-001010000000050");
+    assert_string_equal(p.v[1], "imsi-001010000000020");
+    page(f, -1, SUB_SORT_ID_DESC, NULL, 2, &p, next); /* newest first */
+    assert_string_equal(p.v[0], "imsi-001010000000040");
+    assert_string_equal(p.v[1], "imsi-001010000000020");
+    page(f, -1, SUB_SORT_ID_DESC, next, 10, &p, next2);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.v[2], "imsi-001010000000030");
+    page(f, SUB_ACTIVE, SUB_SORT_ID, NULL, 10, &p, next);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.v[0], "imsi-001010000000030");
+    /* an id order takes a number, not a SUPI */
+    assert_int_equal(subscriber_list_sorted(f->store, -1, SUB_SORT_ID, "imsi-001010000000010", 5,
+                                            supi_fn, &p, next, sizeof(next)),
+                     IOTSEC_ERR_INVALID);
 }
 
 /* SQN slots: distinct instances get distinct slots, a restart takes its own back, a ninth
@@ -469,9 +837,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_job_reads_its_own_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_and_grace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_crypto_erases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_deks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_rows_converted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqn_reservation_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_all_or_nothing_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqn_slot_leases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fleet_counters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sorted_pages, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

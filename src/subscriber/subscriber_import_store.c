@@ -1,0 +1,322 @@
+/* Bulk import of subscriptions straight from text (subscriber_import_text): parsed line by
+ * line inside one transaction, each row sealed under its own DEK (sub_dek.h), and stored with
+ * the engine's bulk insert (store_bulk_*: COPY on PostgreSQL), a batch of rows at a time:
+ * their subscriptions, then their DEKs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "crypto/ct.h"
+#include "subscriber/sub_dek.h"
+#include "subscriber/subscriber.h"
+
+#define IMPORT_LINE_MAX 1024
+
+/* A row of an import, sealed and formatted, waiting for its batch. */
+struct import_row {
+    char supi[SUPI_STRING_MAX];
+    char gpsi[SUB_GPSI_MAX];
+    char owner[SUB_OWNER_MAX];
+    uint8_t amf[2];
+    uint8_t cred[SUB_CRED_SEALED_LEN];
+    uint8_t dek[SUB_DEK_SEALED_LEN];
+    enum sub_state state;
+    enum sub_auth_method auth_method;
+    int64_t not_after;
+    uint64_t first; /* the SIM's SEQ + 1: where SQN reservations start */
+    size_t line;
+    bool inserted;
+};
+
+/* Rows per batch: per batch the bulk insert costs a few round trips on a network database. */
+#define IMPORT_BATCH 1024
+/* Rows per INSERT when looking for the row that breaks a unique key (check mode). */
+#define CHECK_ROWS 64
+#define CHECK_COLS 12
+
+struct text_import {
+    const struct seal_kek *kek;
+    const char *text;
+    size_t len;
+    bool csv;
+    int64_t now;
+    bool check; /* find the row that breaks a unique key (the second attempt after a conflict) */
+    size_t imported, bad_line;
+    char *err;
+    size_t err_len;
+    struct import_row rows[IMPORT_BATCH];
+    size_t nrows;
+};
+
+static int import_row_make(const struct text_import *ti, const struct sub_input *in, size_t line,
+                           struct import_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (supi_format(&in->supi, r->supi, sizeof(r->supi)) != IOTSEC_OK)
+        return IOTSEC_ERR_INVALID;
+    int rc = sub_cred_seal(ti->kek, &in->supi, 1, &in->keys, r->cred, r->dek);
+    snprintf(r->gpsi, sizeof(r->gpsi), "%s", in->gpsi);
+    snprintf(r->owner, sizeof(r->owner), "%s", in->owner);
+    memcpy(r->amf, in->amf, 2);
+    r->state = in->state;
+    r->auth_method = in->auth_method;
+    r->not_after = in->not_after;
+    /* As insert(): the first SEQ issued must exceed the SIM's. */
+    r->first = (in->sqn >> SQN_IND_BITS) + 1;
+    r->line = line;
+    return rc;
+}
+
+static struct store_value v_int(int64_t i)
+{
+    return (struct store_value){.type = STORE_VALUE_INT64, .i = i};
+}
+
+static struct store_value v_text(const char *t)
+{
+    return (struct store_value){.type = STORE_VALUE_TEXT, .p = t, .len = SIZE_MAX};
+}
+
+static struct store_value v_blob(const void *p, size_t n)
+{
+    return (struct store_value){.type = STORE_VALUE_BLOB, .p = p, .len = n};
+}
+
+#define SUB_BULK_COLUMNS                                                                           \
+    "supi, gpsi, owner, amf, cred_version, cred, state, not_after, sqn_reserved, created_at,"      \
+    " updated_at, auth_method, sqn_next"
+#define SUB_BULK_NCOLS 13
+
+/* The batch's subscriptions in one bulk insert: a row that breaks a unique key (its SUPI or
+ * GPSI exists, or comes twice in the input) fails it, and the import. */
+static int bulk_subscriptions(struct store_conn *conn, struct text_import *ti)
+{
+    struct store_bulk *b;
+    int rc = store_bulk_begin(conn, "subscriptions", SUB_BULK_COLUMNS, SUB_BULK_NCOLS, &b);
+    for (size_t i = 0; rc == IOTSEC_OK && i < ti->nrows; i++) {
+        const struct import_row *r = &ti->rows[i];
+        const struct store_value row[SUB_BULK_NCOLS] = {
+            v_text(r->supi),
+            r->gpsi[0] ? v_text(r->gpsi) : (struct store_value){.type = STORE_VALUE_NULL},
+            v_text(r->owner),
+            v_blob(r->amf, 2),
+            v_int(1),
+            v_blob(r->cred, sizeof(r->cred)),
+            v_text(sub_state_name(r->state)),
+            v_int(r->not_after),
+            /* The SQN high-water mark starts above the SIM's SEQ. */
+            v_int((int64_t)r->first),
+            v_int(ti->now),
+            v_int(ti->now),
+            v_text(sub_auth_method_name(r->auth_method)),
+            v_int((int64_t)r->first),
+        };
+        rc = store_bulk_row(b, row);
+    }
+    int end = store_bulk_end(b);
+    return rc != IOTSEC_OK ? rc : end;
+}
+
+static int bulk_deks(struct store_conn *conn, struct text_import *ti)
+{
+    struct store_bulk *b;
+    int rc = store_bulk_begin(conn, "subscription_deks", "dek_supi, dek_version, dek", 3, &b);
+    for (size_t i = 0; rc == IOTSEC_OK && i < ti->nrows; i++) {
+        const struct import_row *r = &ti->rows[i];
+        const struct store_value row[3] = {v_text(r->supi), v_int(1),
+                                           v_blob(r->dek, sizeof(r->dek))};
+        rc = store_bulk_row(b, row);
+    }
+    int end = store_bulk_end(b);
+    return rc != IOTSEC_OK ? rc : end;
+}
+
+/* "INSERT ... VALUES (?1..?12), (?13..?24)... ON CONFLICT DO NOTHING RETURNING supi" for n
+ * rows (malloc'd): a row that breaks a unique key is skipped instead, and the rows that come
+ * back tell which one it was, so the operator gets its line. A round trip per statement: it
+ * runs only to explain a conflict. */
+static char *check_sql(size_t n)
+{
+    static const char head[] =
+        "INSERT INTO subscriptions(supi, gpsi, owner, amf, cred_version, cred, state,"
+        " not_after, sqn_reserved, created_at, updated_at, auth_method, sqn_next) VALUES ";
+    size_t cap = sizeof(head) + n * (CHECK_COLS * 8 + 8) + 64;
+    char *sql = malloc(cap);
+    if (sql == NULL)
+        return NULL;
+    size_t o = (size_t)snprintf(sql, cap, "%s", head);
+    for (size_t i = 0; i < n; i++) {
+        size_t b = i * CHECK_COLS;
+        o += (size_t)snprintf(sql + o, cap - o,
+                              "%s(?%zu, ?%zu, ?%zu, ?%zu, 1, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu,"
+                              " ?%zu, ?%zu)",
+                              i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8,
+                              b + 9, b + 10, b + 11, b + 12);
+    }
+    snprintf(sql + o, cap - o, " ON CONFLICT DO NOTHING RETURNING supi");
+    return sql;
+}
+
+/* Check mode: rows [from, from + n) in one INSERT, marking those that went in. */
+static int check_insert(struct store_conn *conn, struct text_import *ti, size_t from, size_t n)
+{
+    char *sql = check_sql(n);
+    if (sql == NULL)
+        return IOTSEC_ERR_NOMEM;
+    struct store_stmt *st;
+    int rc = store_stmt(conn, sql, &st);
+    free(sql);
+    if (rc != IOTSEC_OK)
+        return rc;
+    struct import_row *rows = ti->rows + from;
+    for (size_t i = 0; i < n; i++) {
+        const struct import_row *r = &rows[i];
+        int b = (int)(i * CHECK_COLS);
+        store_bind_text(st, b + 1, r->supi, -1);
+        if (r->gpsi[0])
+            store_bind_text(st, b + 2, r->gpsi, -1);
+        else
+            store_bind_null(st, b + 2);
+        store_bind_text(st, b + 3, r->owner, -1);
+        store_bind_blob(st, b + 4, r->amf, 2);
+        store_bind_blob(st, b + 5, r->cred, sizeof(r->cred));
+        store_bind_text(st, b + 6, sub_state_name(r->state), -1);
+        store_bind_int64(st, b + 7, r->not_after);
+        store_bind_int64(st, b + 8, (int64_t)r->first);
+        store_bind_int64(st, b + 9, ti->now);
+        store_bind_int64(st, b + 10, ti->now);
+        store_bind_text(st, b + 11, sub_auth_method_name(r->auth_method), -1);
+        store_bind_int64(st, b + 12, (int64_t)r->first);
+    }
+    int step;
+    while ((step = store_step(st)) == STORE_ROW) {
+        const char *supi = store_col_text(st, 0);
+        /* each returned SUPI accounts for its first row not yet accounted for */
+        for (size_t i = 0; supi != NULL && i < n; i++) {
+            if (!rows[i].inserted && strcmp(rows[i].supi, supi) == 0) {
+                rows[i].inserted = true;
+                break;
+            }
+        }
+    }
+    store_reset(st);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
+}
+
+/* Stores the pending rows; in check mode a skipped row fails the import at its line. */
+static int import_flush(struct store_conn *conn, struct text_import *ti)
+{
+    size_t n = ti->nrows;
+    if (n == 0)
+        return IOTSEC_OK;
+    int rc = IOTSEC_OK;
+    if (!ti->check) {
+        rc = bulk_subscriptions(conn, ti); /* all or an error */
+    } else {
+        for (size_t from = 0; rc == IOTSEC_OK && from < n; from += CHECK_ROWS)
+            rc = check_insert(conn, ti, from, n - from < CHECK_ROWS ? n - from : CHECK_ROWS);
+        for (size_t i = 0; rc == IOTSEC_OK && i < n; i++) {
+            if (!ti->rows[i].inserted) {
+                ti->bad_line = ti->rows[i].line;
+                snprintf(ti->err, ti->err_len, "the SUPI or GPSI exists already");
+                rc = IOTSEC_ERR_CONFLICT;
+            }
+        }
+    }
+    if (rc == IOTSEC_OK)
+        rc = bulk_deks(conn, ti);
+    if (rc != IOTSEC_OK)
+        return rc;
+    ti->imported += n;
+    secure_wipe(ti->rows, n * sizeof(ti->rows[0]));
+    ti->nrows = 0;
+    return IOTSEC_OK;
+}
+
+/* Copies the next line (without its line ending) into line; returns false at the end. */
+static bool next_line(const char **p, const char *end, char *line, size_t cap, bool *too_long)
+{
+    if (*p >= end)
+        return false;
+    const char *eol = memchr(*p, '\n', (size_t)(end - *p));
+    size_t n = (size_t)((eol ? eol : end) - *p);
+    *too_long = n >= cap;
+    if (!*too_long) {
+        memcpy(line, *p, n);
+        line[n] = '\0';
+        line[strcspn(line, "\r")] = '\0';
+    }
+    *p = eol ? eol + 1 : end;
+    return true;
+}
+
+static int run_text_import(struct store_conn *conn, void *arg)
+{
+    struct text_import *ti = arg;
+    const char *p = ti->text, *end = ti->text + ti->len;
+    char line[IMPORT_LINE_MAX];
+    struct sub_csv_columns cols;
+    bool header_seen = !ti->csv, too_long;
+    size_t line_no = 0;
+    int rc = IOTSEC_OK;
+    while (rc == IOTSEC_OK && next_line(&p, end, line, sizeof(line), &too_long)) {
+        line_no++;
+        if (too_long) {
+            snprintf(ti->err, ti->err_len, "line too long");
+            rc = IOTSEC_ERR_INVALID;
+        } else if (line[0] == '\0' || line[0] == '#') {
+            continue;
+        } else if (!header_seen) {
+            rc = sub_csv_header(line, &cols, ti->err, ti->err_len);
+            header_seen = true;
+        } else {
+            struct sub_input in;
+            rc = ti->csv ? sub_csv_row(line, &cols, &in, ti->err, ti->err_len)
+                         : sub_json_row(line, &in, ti->err, ti->err_len);
+            if (rc == IOTSEC_OK)
+                rc = import_row_make(ti, &in, line_no, &ti->rows[ti->nrows++]);
+            if (rc == IOTSEC_OK && ti->nrows == IMPORT_BATCH)
+                rc = import_flush(conn, ti);
+            secure_wipe(&in, sizeof(in));
+        }
+        secure_wipe(line, sizeof(line));
+    }
+    if (rc != IOTSEC_OK && ti->bad_line == 0)
+        ti->bad_line = line_no;
+    if (rc == IOTSEC_OK)
+        rc = import_flush(conn, ti);
+    secure_wipe(ti->rows, sizeof(ti->rows));
+    return rc;
+}
+
+int subscriber_import_text(struct store *s, const struct seal_kek *kek, const char *text,
+                           size_t len, bool csv, int64_t now, size_t *imported, size_t *bad_line,
+                           char *err, size_t err_len)
+{
+    struct text_import *ti = calloc(1, sizeof(*ti)); /* the batch: ~400 KiB */
+    if (ti == NULL)
+        return IOTSEC_ERR_NOMEM;
+    ti->kek = kek;
+    ti->text = text;
+    ti->len = len;
+    ti->csv = csv;
+    ti->now = now;
+    ti->err = err;
+    ti->err_len = err_len;
+    err[0] = '\0';
+    int rc = store_transaction_sync(s, run_text_import, ti);
+    if (rc == IOTSEC_ERR_CONFLICT) {
+        /* Nothing was kept; again, row by row accounted for, to name the line (the same rows
+         * fail the same way, unless the conflicting row went meanwhile: then it succeeds). */
+        secure_wipe(ti, sizeof(*ti));
+        ti->kek = kek, ti->text = text, ti->len = len, ti->csv = csv, ti->now = now;
+        ti->err = err, ti->err_len = err_len, ti->check = true;
+        err[0] = '\0';
+        rc = store_transaction_sync(s, run_text_import, ti);
+    }
+    *imported = rc == IOTSEC_OK ? ti->imported : 0;
+    *bad_line = ti->bad_line;
+    free(ti);
+    return rc;
+}
