@@ -311,7 +311,7 @@ static void handle_findings(struct http_request *req, void *user)
         http_respond_problem(req, 500, NULL, "the findings could not be read", NULL, NULL, 0);
         return;
     }
-    json_t *o = json_pack("{s:o}", "findings", arr);
+    json_t *o = http_list_json("findings", arr);
     size_t count = json_array_size(arr);
     if (count == q.limit) /* maybe more: the next page starts after the last id */
         json_object_set_new(o, "next",

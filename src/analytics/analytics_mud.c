@@ -16,6 +16,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "http/http.h"
+#include "http/query.h"
 
 static bool group_ok(const char *g)
 {
@@ -230,7 +231,7 @@ static void handle_list(struct http_request *req, void *user)
         http_respond_error(req, rc, "listing the MUD files");
         return;
     }
-    http_respond_json(req, 200, json_pack("{s:o}", "muds", arr));
+    http_respond_json(req, 200, http_list_json("muds", arr));
 }
 
 struct del_job {

@@ -116,7 +116,7 @@ static void handle_list(struct http_request *req, void *user)
         pin_failed(req, rc);
         return;
     }
-    http_respond_json(req, 200, json_pack("{s:o}", "pins", arr));
+    http_respond_json(req, 200, http_list_json("pins", arr));
 }
 
 static bool path_pin(struct http_request *req, struct pin *p, struct pin_net *n)

@@ -1,7 +1,15 @@
 /* Bulk import of subscriptions straight from text (subscriber_import_text): parsed line by
- * line inside one transaction, each row sealed under its own DEK (sub_dek.h), and stored with
- * the engine's bulk insert (store_bulk_*: COPY on PostgreSQL), a batch of rows at a time:
- * their subscriptions, then their DEKs. */
+ * line, each row sealed under its own DEK (sub_dek.h), and stored with the engine's bulk insert
+ * (store_bulk_*: COPY on PostgreSQL), a batch of rows at a time: their subscriptions, then
+ * their DEKs.
+ *
+ * A chunk of IMPORT_CHUNK rows is one writer transaction, not the whole text: the writer also
+ * commits SQN reservations, lease renewals and every other change, and one transaction of a
+ * million rows (20 s and more) would hold them all back, long enough for the instance's SQN
+ * lease to lapse and every authentication to be refused. Between chunks the writer runs
+ * whatever is queued. The answer stays all or nothing: when a chunk fails (a bad line, a SUPI
+ * that exists), the rows of the chunks committed before it are deleted again, DEKs first, before
+ * the import answers. Meanwhile they were visible, as any subscription created and deleted. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +43,16 @@ struct import_row {
 #define CHECK_ROWS 64
 #define CHECK_COLS 12
 
+#define IMPORT_CHUNK SUB_IMPORT_CHUNK
+
+/* Where the parse stands: the next line to read, and the CSV header once seen. */
+struct import_cursor {
+    const char *pos;
+    size_t line_no;
+    bool header_seen;
+    struct sub_csv_columns cols;
+};
+
 struct text_import {
     const struct seal_kek *kek;
     const char *text;
@@ -42,6 +60,8 @@ struct text_import {
     bool csv;
     int64_t now;
     bool check; /* find the row that breaks a unique key (the second attempt after a conflict) */
+    struct import_cursor at;
+    bool done; /* the text is read to its end */
     size_t imported, bad_line;
     char *err;
     size_t err_len;
@@ -251,42 +271,121 @@ static bool next_line(const char **p, const char *end, char *line, size_t cap, b
     return true;
 }
 
+/* Reads the next line at c; for a data row, parses it into in (*is_row). IOTSEC_OK with
+ * *is_row false for a blank line, a comment or the header; false at the end of the text. A
+ * refusal's reason goes to err. */
+static bool next_row(bool csv, struct import_cursor *c, const char *end, struct sub_input *in,
+                     bool *is_row, int *rc, char *err, size_t err_len)
+{
+    char line[IMPORT_LINE_MAX];
+    bool too_long;
+    *is_row = false;
+    *rc = IOTSEC_OK;
+    if (!next_line(&c->pos, end, line, sizeof(line), &too_long))
+        return false;
+    c->line_no++;
+    if (too_long) {
+        snprintf(err, err_len, "line too long");
+        *rc = IOTSEC_ERR_INVALID;
+    } else if (line[0] == '\0' || line[0] == '#') {
+        /* nothing */
+    } else if (csv && !c->header_seen) {
+        *rc = sub_csv_header(line, &c->cols, err, err_len);
+        c->header_seen = true;
+    } else {
+        *rc = csv ? sub_csv_row(line, &c->cols, in, err, err_len)
+                  : sub_json_row(line, in, err, err_len);
+        *is_row = *rc == IOTSEC_OK;
+    }
+    secure_wipe(line, sizeof(line));
+    return true;
+}
+
+/* One chunk: up to IMPORT_CHUNK rows from ti->at, in the writer's transaction. */
 static int run_text_import(struct store_conn *conn, void *arg)
 {
     struct text_import *ti = arg;
-    const char *p = ti->text, *end = ti->text + ti->len;
-    char line[IMPORT_LINE_MAX];
-    struct sub_csv_columns cols;
-    bool header_seen = !ti->csv, too_long;
-    size_t line_no = 0;
+    const char *end = ti->text + ti->len;
+    size_t rows = 0;
+    bool is_row, more = true;
     int rc = IOTSEC_OK;
-    while (rc == IOTSEC_OK && next_line(&p, end, line, sizeof(line), &too_long)) {
-        line_no++;
-        if (too_long) {
-            snprintf(ti->err, ti->err_len, "line too long");
-            rc = IOTSEC_ERR_INVALID;
-        } else if (line[0] == '\0' || line[0] == '#') {
-            continue;
-        } else if (!header_seen) {
-            rc = sub_csv_header(line, &cols, ti->err, ti->err_len);
-            header_seen = true;
-        } else {
-            struct sub_input in;
-            rc = ti->csv ? sub_csv_row(line, &cols, &in, ti->err, ti->err_len)
-                         : sub_json_row(line, &in, ti->err, ti->err_len);
-            if (rc == IOTSEC_OK)
-                rc = import_row_make(ti, &in, line_no, &ti->rows[ti->nrows++]);
+    while (rc == IOTSEC_OK && rows < IMPORT_CHUNK) {
+        struct sub_input in;
+        if (!(more = next_row(ti->csv, &ti->at, end, &in, &is_row, &rc, ti->err, ti->err_len)))
+            break;
+        if (is_row) {
+            rows++;
+            rc = import_row_make(ti, &in, ti->at.line_no, &ti->rows[ti->nrows++]);
             if (rc == IOTSEC_OK && ti->nrows == IMPORT_BATCH)
                 rc = import_flush(conn, ti);
-            secure_wipe(&in, sizeof(in));
         }
-        secure_wipe(line, sizeof(line));
+        secure_wipe(&in, sizeof(in));
     }
     if (rc != IOTSEC_OK && ti->bad_line == 0)
-        ti->bad_line = line_no;
+        ti->bad_line = ti->at.line_no;
     if (rc == IOTSEC_OK)
         rc = import_flush(conn, ti);
+    ti->done = rc == IOTSEC_OK && !more;
     secure_wipe(ti->rows, sizeof(ti->rows));
+    ti->nrows = 0;
+    return rc;
+}
+
+/* Deleting again what the committed chunks stored: the rows of the lines before `stop`. */
+struct import_undo {
+    bool csv;
+    struct import_cursor at;
+    const char *stop;
+    char scratch[128]; /* the error and line already reported stay as they are */
+};
+
+static int delete_imported(struct store_conn *conn, const char *supi)
+{
+    static const char *const sql[] = {"DELETE FROM subscription_deks WHERE dek_supi = ?",
+                                      "DELETE FROM subscriptions WHERE supi = ?"};
+    for (size_t i = 0; i < 2; i++) {
+        struct store_stmt *st;
+        int rc = store_stmt(conn, sql[i], &st), step;
+        if (rc != IOTSEC_OK)
+            return rc;
+        store_bind_text(st, 1, supi, -1);
+        step = store_step(st);
+        store_reset(st);
+        if (step != STORE_DONE)
+            return store_error(conn, step);
+    }
+    return IOTSEC_OK;
+}
+
+static int run_undo(struct store_conn *conn, void *arg)
+{
+    struct import_undo *u = arg;
+    size_t rows = 0;
+    bool is_row;
+    int rc = IOTSEC_OK, parse_rc;
+    while (rc == IOTSEC_OK && rows < IMPORT_CHUNK && u->at.pos < u->stop) {
+        struct sub_input in;
+        if (!next_row(u->csv, &u->at, u->stop, &in, &is_row, &parse_rc, u->scratch,
+                      sizeof(u->scratch)))
+            break;
+        if (is_row) { /* these lines parsed before: parse_rc is OK */
+            char supi[SUPI_STRING_MAX];
+            rows++;
+            if (supi_format(&in.supi, supi, sizeof(supi)) == IOTSEC_OK)
+                rc = delete_imported(conn, supi);
+        }
+        secure_wipe(&in, sizeof(in));
+    }
+    return rc;
+}
+
+/* Deletes the rows stored from the lines before stop, a chunk per transaction. */
+static int undo_chunks(struct store *s, const struct text_import *ti, const char *stop)
+{
+    struct import_undo u = {.csv = ti->csv, .at = {.pos = ti->text}, .stop = stop};
+    int rc = IOTSEC_OK;
+    while (rc == IOTSEC_OK && u.at.pos < stop)
+        rc = store_transaction_sync(s, run_undo, &u);
     return rc;
 }
 
@@ -304,19 +403,34 @@ int subscriber_import_text(struct store *s, const struct seal_kek *kek, const ch
     ti->now = now;
     ti->err = err;
     ti->err_len = err_len;
+    ti->at.pos = text;
     err[0] = '\0';
-    int rc = store_transaction_sync(s, run_text_import, ti);
-    if (rc == IOTSEC_ERR_CONFLICT) {
-        /* Nothing was kept; again, row by row accounted for, to name the line (the same rows
-         * fail the same way, unless the conflicting row went meanwhile: then it succeeds). */
-        secure_wipe(ti, sizeof(*ti));
-        ti->kek = kek, ti->text = text, ti->len = len, ti->csv = csv, ti->now = now;
-        ti->err = err, ti->err_len = err_len, ti->check = true;
-        err[0] = '\0';
+    int rc = IOTSEC_OK;
+    while (rc == IOTSEC_OK && !ti->done) {
+        struct import_cursor chunk = ti->at;
+        size_t before = ti->imported;
+        ti->check = false;
         rc = store_transaction_sync(s, run_text_import, ti);
+        if (rc == IOTSEC_ERR_CONFLICT) {
+            /* The chunk was rolled back; again, row by row accounted for, to name the line
+             * (the same rows fail the same way, unless the conflicting row went meanwhile:
+             * then it succeeds and the import goes on). */
+            ti->at = chunk;
+            ti->imported = before;
+            ti->bad_line = 0;
+            ti->check = true;
+            err[0] = '\0';
+            rc = store_transaction_sync(s, run_text_import, ti);
+        }
+        if (rc != IOTSEC_OK && chunk.pos > text) {
+            int undo = undo_chunks(s, ti, chunk.pos);
+            if (undo != IOTSEC_OK) /* the database failed meanwhile: say so, not the line */
+                rc = undo;
+        }
     }
     *imported = rc == IOTSEC_OK ? ti->imported : 0;
     *bad_line = ti->bad_line;
+    secure_wipe(ti, sizeof(*ti));
     free(ti);
     return rc;
 }

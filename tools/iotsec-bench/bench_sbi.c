@@ -4,11 +4,17 @@
  *             baseline (what HTTP/2 + TLS alone costs).
  *   import    1M subscribers in one CSV POST to the admin face, the RSS with them stored,
  *             and again after authenticating 100k distinct ones (SQN generators cached).
+ *   sbi-import-auth  100k subscribers imported and authenticated once, then the same
+ *             authentication load while another 1M are imported into the same instance:
+ *             authentication must go on (an import used to hold the store's writer for its
+ *             whole length, and past the SQN lease's margin every vector was refused).
  * Client and daemon share the machine's cores ("cores" in every figure). A benchmark that
  * fails measures nothing: more than 0.1% failed operations makes the group fail. */
+#include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "bench_sbi.h"
@@ -160,6 +166,70 @@ int bench_import(const struct bench_sbi_opts *o)
                 (unsigned long long)r.ok, r.elapsed_s, (double)r.ok / r.elapsed_s, r.p50_ms,
                 r.p99_ms);
         sbi_report("sbi.daemon_rss_1m_after_auth", sbi_daemon_rss_mib(&d), "MiB", 1);
+    }
+    return finish(&d, rc, o->keep);
+}
+
+/* The import, in a child process, so that the parent's load runs meanwhile; its exit status
+ * says whether every row was imported. */
+static pid_t import_in_child(const struct sbi_daemon *d, uint32_t first, uint32_t n)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        double s = 0;
+        int rc = sbi_import_range(d, first, n, &s);
+        if (rc == 0)
+            fprintf(stderr, "sbi: the concurrent import of %u rows took %.1f s (%.0f rows/s)\n", n,
+                    s, n / s);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    return pid;
+}
+
+int bench_sbi_import_auth(const struct bench_sbi_opts *o)
+{
+    struct sbi_daemon d;
+    double s = 0;
+    fprintf(stderr,
+            "sbi-import-auth: 5G AKA over the SBI while %u subscribers are imported "
+            "into the same instance\n",
+            IMPORT_SUBSCRIBERS);
+    int rc = sbi_daemon_start(&d);
+    if (rc == 0)
+        rc = sbi_import(&d, AUTH_SUBSCRIBERS, &s);
+    struct sbi_load_result warm, during;
+    if (rc == 0) /* every subscriber's SQN block reserved before the import starts */
+        rc = load(&d, o, SBI_LOAD_AUTH, AUTH_SUBSCRIBERS, AUTH_SUBSCRIBERS, &warm);
+    pid_t child = rc == 0 ? import_in_child(&d, AUTH_SUBSCRIBERS, IMPORT_SUBSCRIBERS) : -1;
+    if (child < 0) {
+        rc = -1;
+    } else {
+        /* Long enough to outlast the SQN lease's margin (25 s of its 30 s). */
+        struct bench_sbi_opts longer = *o;
+        longer.seconds = o->seconds > 40 ? o->seconds : 40;
+        struct sbi_load_opts lo = {.kind = SBI_LOAD_AUTH,
+                                   .connections = o->connections,
+                                   .streams = o->streams,
+                                   .subscribers = AUTH_SUBSCRIBERS,
+                                   .warmup_s = WARMUP_S,
+                                   .seconds = longer.seconds};
+        fprintf(stderr, "sbi: 5G AKA for %.0f s while the import runs\n", lo.seconds);
+        int load_rc = sbi_load_run(&d, &lo, &during);
+        int status = 0;
+        int still = waitpid(child, &status, WNOHANG) == 0;
+        if (still)
+            fprintf(stderr, "sbi: the import was still running when the load ended\n");
+        waitpid(child, &status, 0);
+        if (load_rc == 0) {
+            double all = (double)(during.ok_total + during.failed);
+            sbi_report("sbi.auth_during_import", (double)during.ok / during.elapsed_s, "per_s", 0);
+            sbi_report("sbi.auth_during_import.p99", during.p99_ms, "ms", 2);
+            sbi_report("sbi.auth_during_import.failed", all ? 100.0 * during.failed / all : 0,
+                       "percent", 3);
+            target("no authentication refused during the import", during.failed == 0);
+        }
+        if (load_rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            rc = -1;
     }
     return finish(&d, rc, o->keep);
 }

@@ -101,6 +101,8 @@ struct h2c *sbi_admin_connect(const struct sbi_daemon *d, struct h2c_loop *loop,
 /* POSTs subscribers 0..n-1 as one CSV body to the admin face. Returns 0 and the seconds the
  * request took (upload + import + answer), or -1 with a message on stderr. */
 int sbi_import(const struct sbi_daemon *d, uint32_t n, double *seconds);
+/* The same for subscribers first..first+n-1. */
+int sbi_import_range(const struct sbi_daemon *d, uint32_t first, uint32_t n, double *seconds);
 
 /* ---- latency histogram (bench_sbi_hist.c) ---- */
 

@@ -40,7 +40,7 @@ void sbi_sub_keys(uint32_t i, uint8_t k[16], uint8_t opc[16])
     put64(opc, mix(base + 2)), put64(opc + 8, mix(base + 3));
 }
 
-static char *build_csv(uint32_t n, size_t *len)
+static char *build_csv(uint32_t first, uint32_t n, size_t *len)
 {
     static const char header[] = "supi,k,opc,amf\n";
     char *csv = malloc(sizeof(header) + (size_t)n * ROW_MAX);
@@ -48,7 +48,7 @@ static char *build_csv(uint32_t n, size_t *len)
         return NULL;
     size_t at = sizeof(header) - 1;
     memcpy(csv, header, at);
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = first; i < first + n; i++) {
         uint8_t k[16], opc[16];
         char supi[32], kh[33], oh[33];
         sbi_sub_supi(i, supi);
@@ -111,8 +111,13 @@ static int post_import(struct h2c_loop *loop, struct h2c *c, const char *csv, si
 
 int sbi_import(const struct sbi_daemon *d, uint32_t n, double *seconds)
 {
+    return sbi_import_range(d, 0, n, seconds);
+}
+
+int sbi_import_range(const struct sbi_daemon *d, uint32_t first, uint32_t n, double *seconds)
+{
     size_t len = 0;
-    char *csv = build_csv(n, &len);
+    char *csv = build_csv(first, n, &len);
     struct h2c_loop *loop = h2c_loop_new();
     struct h2c *c = csv && loop ? sbi_admin_connect(d, loop, 4096) : NULL;
     struct import_wait w = {0};

@@ -1,7 +1,7 @@
 /* iotsec-bench: reproducible benchmarks that print one JSON object per figure.
  *   iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|location|evidence|
  *                 sbi-oauth|group|pin|pin-auth|pin-nb|pin-mem|console|flows|all|
- *                 sbi-cluster]
+ *                 sbi-cluster|sbi-import-auth]
  *                [--seconds S]
  *                [--connections N] [--streams N] [--keep]
  */
@@ -16,7 +16,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|"
                     "location|evidence|sbi-oauth|group|pin|pin-auth|pin-nb|pin-mem|console|flows|"
-                    "all|sbi-cluster]\n"
+                    "all|sbi-cluster|sbi-import-auth]\n"
                     "                    [--seconds S]\n"
                     "                    [--connections N] [--streams N] [--keep]\n"
                     "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
@@ -88,10 +88,11 @@ int main(int argc, char **argv)
             return usage();
         }
     }
-    static const char *const groups[] = {
-        "all",        "aka",         "suci",     "sbi-auth",  "import", "analytics", "provision",
-        "northbound", "location",    "evidence", "sbi-oauth", "group",  "pin",       "console",
-        "flows",      "sbi-cluster", "pin-auth", "pin-nb",    "pin-mem"};
+    static const char *const groups[] = {"all",      "aka",       "suci",      "sbi-auth",
+                                         "import",   "analytics", "provision", "northbound",
+                                         "location", "evidence",  "sbi-oauth", "group",
+                                         "pin",      "console",   "flows",     "sbi-cluster",
+                                         "pin-auth", "pin-nb",    "pin-mem",   "sbi-import-auth"};
     int g = 0;
     const int n_groups = (int)(sizeof(groups) / sizeof(groups[0]));
     while (g < n_groups && strcmp(group, groups[g]) != 0)
@@ -124,6 +125,8 @@ int main(int argc, char **argv)
         sbi_report_prefix = "";
         sbi_pg_admin_url = NULL;
     }
+    if (g == 19) /* not in "all": a 1M-row import, a minute or more */
+        rc |= bench_sbi_import_auth(&sbi);
     if (g == 15) { /* not in "all": it needs a PostgreSQL server */
         sbi_pg_admin_url = pg_url;
         sbi_report_prefix = "pg.";
@@ -147,7 +150,7 @@ int main(int argc, char **argv)
         rc |= bench_group(seconds);
     if (g == 0 || g == 12)
         rc |= bench_pin(seconds, PIN_BENCH_ALL);
-    if (g >= 16) /* one part of pin */
+    if (g >= 16 && g <= 18) /* one part of pin */
         rc |= bench_pin(seconds, g == 16 ? PIN_BENCH_AUTH : g == 17 ? PIN_BENCH_NB : PIN_BENCH_MEM);
     if (g == 0 || g == 13)
         rc |= bench_console(&sbi);

@@ -538,6 +538,64 @@ static void collect_fn(const struct subscription *s, void *ctx)
     c->n++;
 }
 
+/* n CSV rows with SUPIs from first; row `dup` (0-based; n: none) repeats row 10's SUPI and row
+ * `broken` (n: none) has a K of 4 hex digits. */
+static char *import_csv(int n, int first, int dup, int broken, size_t *len)
+{
+    size_t cap = 120 * (size_t)n + 64;
+    char *csv = malloc(cap);
+    *len = (size_t)snprintf(csv, cap, "supi,k,opc,amf,sqn\n");
+    for (int i = 0; i < n; i++)
+        *len += (size_t)snprintf(csv + *len, cap - *len,
+                                 "imsi-00101%010d,%s,cd63cb71954a9f4e48a5994e37a02baf,8000,%012x\n",
+                                 first + (i == dup ? 10 : i),
+                                 i == broken ? "465b" : "465b5ce8b199b49faa5f0a2ee238a6bc", i * 32);
+    return csv;
+}
+
+static int64_t count_rows(struct fixture *f, const char *sql)
+{
+    struct store_conn *conn;
+    struct store_stmt *st;
+    assert_int_equal(store_reader_get(f->store, &conn), 0);
+    assert_int_equal(store_stmt(conn, sql, &st), 0);
+    assert_int_equal(store_step(st), STORE_ROW);
+    int64_t n = store_col_int64(st, 0);
+    store_reset(st);
+    return n;
+}
+
+/* An import longer than a chunk commits chunk by chunk (so the writer serves others between
+ * them) and still answers all or nothing: a conflict or a bad line in the third chunk deletes
+ * the rows (and DEKs) of the first two again, and names the line. */
+static void test_import_in_chunks_all_or_nothing(void **state)
+{
+    struct fixture *f = *state;
+    const int n = 2 * SUB_IMPORT_CHUNK + 100;
+    size_t len, imported = 1, bad = 0;
+    char err[200];
+    for (int round = 0; round < 2; round++) {
+        char *csv = import_csv(n, 300000, round == 0 ? n - 1 : n, round == 1 ? n - 50 : n, &len);
+        int rc = subscriber_import_text(f->store, &kek, csv, len, true, 1000, &imported, &bad, err,
+                                        sizeof(err));
+        assert_int_equal(rc, round == 0 ? IOTSEC_ERR_CONFLICT : IOTSEC_ERR_INVALID);
+        assert_int_equal(bad, round == 0 ? n + 1 : n - 50 + 2); /* the header is line 1 */
+        assert_int_equal(imported, 0);
+        assert_non_null(strstr(err, round == 0 ? "exists" : "k:"));
+        assert_int_equal(count_rows(f, "SELECT count(*) FROM subscriptions"), 0);
+        assert_int_equal(count_rows(f, "SELECT count(*) FROM subscription_deks"), 0);
+        free(csv);
+    }
+    char *csv = import_csv(n, 300000, n, n, &len);
+    assert_int_equal(subscriber_import_text(f->store, &kek, csv, len, true, 1000, &imported, &bad,
+                                            err, sizeof(err)),
+                     IOTSEC_OK);
+    assert_int_equal(imported, n);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM subscriptions"), n);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM subscription_deks"), n);
+    free(csv);
+}
+
 static void test_import_all_or_nothing_and_list(void **state)
 {
     struct fixture *f = *state;
@@ -840,6 +898,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rotation_deks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_legacy_rows_converted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqn_reservation_and_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_in_chunks_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_all_or_nothing_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqn_slot_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fleet_counters, setup, teardown),
