@@ -3,6 +3,8 @@
 #define IOTSEC_ANALYTICS_SERVICE_H
 
 #include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "analytics/analytics.h"
 
@@ -19,8 +21,13 @@ struct an_mud;
 struct store;
 struct http_server;
 int analytics_group_mud(struct analytics *a, const char *group, const struct an_mud *mud);
-/* analytics_mud.c: the persisted MUD files into the engine (at start), and their routes. */
-int analytics_mud_restore(struct analytics *a, struct store *s);
+/* Removes the MUD of every group not named in keep[0..n). */
+int analytics_groups_mud_retain(struct analytics *a, const char *const *keep, size_t n);
+/* analytics_mud.c: when the AN_MUD_TOPIC sequence differs from *seq (at start: -1), puts the
+ * persisted MUD files into the engine, removes those deleted, and sets *seq. One read of the
+ * topic when nothing moved; on a store error *seq stays, so the next tick tries again. */
+int analytics_mud_sync(struct analytics *a, struct store *s, int64_t *seq);
+int analytics_mud_routes(struct http_server *srv, struct analytics *a);
 int analytics_mud_routes(struct http_server *srv, struct analytics *a);
 
 #endif

@@ -44,7 +44,9 @@ int an_store_map_del(struct store_conn *conn, const char *supi, const char *ip);
 typedef void (*an_map_row_fn)(void *ctx, const char *supi, const char *ip, const char *group);
 int an_store_map_load(struct store *s, an_map_row_fn fn, void *ctx);
 
-/* MUD files per group (analytics_mud_store.c, migration ANALYTICS_MIGRATION_MUD). */
+/* MUD files per group (analytics_mud_store.c, migration ANALYTICS_MIGRATION_MUD). A put, or
+ * a delete that found its row, bumps AN_MUD_TOPIC in the same transaction. */
+#define AN_MUD_TOPIC "analytics-mud"
 int an_store_mud_put(struct store_conn *conn, const char *group, const char *url, const char *doc,
                      int64_t at);
 int an_store_mud_del(struct store_conn *conn, const char *group, bool *found);

@@ -502,7 +502,8 @@ extern const char ANALYTICS_MIGRATION_MUD[]; /* MUD files per device group */
 int analytics_finding_load(struct store *s, int64_t id, char **out);
 
 /* The daemon's one-second tick: closes the open window when its time is over (see
- * docs/analytics.md, "which clock rules"), rotates the key when due. now: wall time. */
+ * docs/analytics.md, "which clock rules"), rotates the key when due, and applies the MUD
+ * changes made through any instance sharing the store. now: wall time. */
 void analytics_tick(struct analytics *a, double now);
 
 /* The UE addresses currently bound to supi (at most max, newest first), for enforcement

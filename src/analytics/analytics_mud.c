@@ -1,7 +1,9 @@
 /* MUD files on the admin face: PUT /admin/v1/analytics/mud/{group} (validated: a bad file is
- * 400 with the JSON path of what is wrong), GET one or all, DELETE; restored into the engine
- * when the daemon starts. A group is the name given with a UE address mapping (the
- * enrollment, the device type): every device mapped into it is checked against its MUD. */
+ * 400 with the JSON path of what is wrong), GET one or all, DELETE. A change bumps the
+ * AN_MUD_TOPIC store topic in its own transaction, and every instance (this one included)
+ * brings its engine in line at its next tick (analytics_mud_sync), as at start. A group is the name
+ * given with a UE address mapping (the enrollment, the device type): every device mapped into it is
+ * checked against its MUD. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,15 +30,33 @@ static bool group_ok(const char *g)
     return true;
 }
 
-struct restore_ctx {
+struct sync_ctx {
     struct analytics *a;
     unsigned bad;
+    char **groups; /* the groups the store has a MUD for */
+    size_t n, cap;
+    bool nomem;
 };
 
-static void restore_row(void *ctx, const char *group, const char *url, const char *doc, int64_t at)
+static void sync_row(void *ctx, const char *group, const char *url, const char *doc, int64_t at)
 {
-    struct restore_ctx *r = ctx;
+    struct sync_ctx *r = ctx;
     (void)url, (void)at;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 16;
+        char **g = realloc(r->groups, cap * sizeof(*g));
+        if (g == NULL) {
+            r->nomem = true;
+            return;
+        }
+        r->groups = g;
+        r->cap = cap;
+    }
+    if ((r->groups[r->n] = strdup(group)) == NULL) {
+        r->nomem = true;
+        return;
+    }
+    r->n++;
     struct an_mud *m = malloc(sizeof(*m));
     char err[256];
     if (m == NULL || an_mud_parse(doc, strlen(doc), m, err, sizeof(err)) != IOTSEC_OK ||
@@ -45,12 +65,27 @@ static void restore_row(void *ctx, const char *group, const char *url, const cha
     free(m);
 }
 
-int analytics_mud_restore(struct analytics *a, struct store *s)
+int analytics_mud_sync(struct analytics *a, struct store *s, int64_t *seq)
 {
-    struct restore_ctx r = {a, 0};
-    int rc = an_store_mud_load(s, NULL, restore_row, &r);
-    if (rc == IOTSEC_OK && r.bad)
-        log_msg(LOG_WARN, NULL, "analytics: %u persisted MUD files not applied", r.bad);
+    int64_t now;
+    /* the sequence before the rows: a change committed meanwhile moves it again */
+    int rc = store_topic_seq(s, AN_MUD_TOPIC, &now);
+    if (rc != IOTSEC_OK || now == *seq)
+        return rc;
+    struct sync_ctx r = {.a = a};
+    rc = an_store_mud_load(s, NULL, sync_row, &r);
+    if (rc == IOTSEC_OK && r.nomem)
+        rc = IOTSEC_ERR_NOMEM;
+    if (rc == IOTSEC_OK) /* the groups whose row is gone: deleted (here or elsewhere) */
+        rc = analytics_groups_mud_retain(a, (const char *const *)r.groups, r.n);
+    if (rc == IOTSEC_OK) {
+        *seq = now; /* else: again at the next tick */
+        if (r.bad)
+            log_msg(LOG_WARN, NULL, "analytics: %u persisted MUD files not applied", r.bad);
+    }
+    for (size_t i = 0; i < r.n; i++)
+        free(r.groups[i]);
+    free(r.groups);
     return rc;
 }
 

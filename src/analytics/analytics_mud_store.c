@@ -1,5 +1,6 @@
 /* The MUD files (RFC 8520) attached to device groups: one row per group name, the document
- * as the operator gave it (validated first), restored into the engine at start. */
+ * as the operator gave it (validated first), restored into the engine at start and, after a
+ * change (AN_MUD_TOPIC), at every instance's next tick. */
 #include <stdio.h>
 #include <string.h>
 
@@ -33,7 +34,8 @@ int an_store_mud_put(struct store_conn *conn, const char *group, const char *url
     store_bind_text(st, 2, url, -1);
     store_bind_text(st, 3, doc, -1);
     store_bind_int64(st, 4, at);
-    return step_done(conn, st);
+    rc = step_done(conn, st);
+    return rc == IOTSEC_OK ? store_topic_bump(conn, AN_MUD_TOPIC) : rc;
 }
 
 int an_store_mud_del(struct store_conn *conn, const char *group, bool *found)
@@ -45,7 +47,7 @@ int an_store_mud_del(struct store_conn *conn, const char *group, bool *found)
     store_bind_text(st, 1, group, -1);
     if ((rc = step_done(conn, st)) == IOTSEC_OK)
         *found = store_changes(conn) > 0;
-    return rc;
+    return rc == IOTSEC_OK && *found ? store_topic_bump(conn, AN_MUD_TOPIC) : rc;
 }
 
 /* Every row (group NULL) or one group's: IOTSEC_ERR_NOTFOUND when that group has none. */

@@ -29,7 +29,7 @@
 #include "crypto/supi.h"
 #include "subscriber/subscriber.h"
 
-#define GRACE_S 2.0
+#define GRACE_S          2.0
 #define PENDING_FINDINGS 1024 /* findings waiting for one write job; past it, written at once */
 #define PENDING_MAPS     512  /* mapping changes waiting for one write job */
 #define SWEEP_EVERY_S    60.0
@@ -59,13 +59,14 @@ struct analytics {
     struct an_pending pend;
     bool restoring; /* loading the persisted mappings: nothing to write back */
     double next_sweep;
-    uint64_t unsaved;      /* findings or mapping changes a full store queue refused */
+    uint64_t unsaved;       /* findings or mapping changes a full store queue refused */
     double unmapped_warned; /* wall time of the last "mostly unmapped" log line */
-    double last_input;     /* wall time of the last input */
-    bool flushed_idle;     /* the timer closed the window since the last input */
-    uint64_t findings;     /* findings reported since start */
+    double last_input;      /* wall time of the last input */
+    bool flushed_idle;      /* the timer closed the window since the last input */
+    uint64_t findings;      /* findings reported since start */
     uint64_t batches, batches_rejected;
     uint64_t conditions, dns_answers; /* fleet conditions reported; DNS answers taken */
+    int64_t mud_seq;                  /* AN_MUD_TOPIC as last applied (the tick's thread only) */
 };
 
 /* ---- pseudonym -> SUPI ---- */
@@ -91,8 +92,8 @@ static struct map_entry *map_find(const struct analytics *a, const uint8_t p[16]
 }
 
 /* Puts `from` (its SUPI and addresses) under pseudonym p; returns 1 if the slot was new. */
-static int map_insert_raw(struct map_entry *map, uint32_t cap, const uint8_t p[16],
-                          uint64_t epoch, const struct map_entry *from)
+static int map_insert_raw(struct map_entry *map, uint32_t cap, const uint8_t p[16], uint64_t epoch,
+                          const struct map_entry *from)
 {
     for (uint32_t s = slot_of(p, cap);; s = (s + 1) & (cap - 1)) {
         if (map[s].epoch == 0 || memcmp(map[s].p, p, 16) == 0) {
@@ -278,13 +279,16 @@ struct knob {
     const char *name;
     size_t off;
 };
-#define KNOB(f) {#f, offsetof(struct an_config, f)}
+#define KNOB(f)                                                                                    \
+    {                                                                                              \
+#f, offsetof(struct an_config, f)                                                          \
+    }
 static const struct knob knobs[] = {
-    KNOB(fail_raise),    KNOB(fail_hold),      KNOB(clear_windows),  KNOB(raise_windows),
-    KNOB(scan_dsts),     KNOB(flood_flows),    KNOB(rate_pps),       KNOB(warmup_windows),
-    KNOB(baseline_floor), KNOB(peer_min),      KNOB(peer_factor),    KNOB(new_dst),
-    KNOB(rlf_raise),     KNOB(pingpong_raise), KNOB(access_raise),   KNOB(fleet_devices),
-    KNOB(fleet_flows),   KNOB(max_devices),    KNOB(learn_windows),  KNOB(dns_grace_s),
+    KNOB(fail_raise),     KNOB(fail_hold),      KNOB(clear_windows), KNOB(raise_windows),
+    KNOB(scan_dsts),      KNOB(flood_flows),    KNOB(rate_pps),      KNOB(warmup_windows),
+    KNOB(baseline_floor), KNOB(peer_min),       KNOB(peer_factor),   KNOB(new_dst),
+    KNOB(rlf_raise),      KNOB(pingpong_raise), KNOB(access_raise),  KNOB(fleet_devices),
+    KNOB(fleet_flows),    KNOB(max_devices),    KNOB(learn_windows), KNOB(dns_grace_s),
     KNOB(outage_pct),
 };
 
@@ -300,30 +304,33 @@ static int load_thresholds(const char *path, struct an_config *c, char *err, siz
     }
     const char *k;
     json_t *v;
-    json_object_foreach(o, k, v) {
+    json_object_foreach(o, k, v)
+    {
         bool done = false;
         if (strcmp(k, "baseline_k") == 0 && json_is_number(v) && json_number_value(v) > 0) {
             c->baseline_k = (float)json_number_value(v);
             done = true;
         }
         for (size_t i = 0; !done && i < sizeof(knobs) / sizeof(knobs[0]); i++) {
-            if (strcmp(k, knobs[i].name) == 0 && json_is_integer(v) &&
-                json_integer_value(v) > 0 && json_integer_value(v) <= UINT32_MAX) {
+            if (strcmp(k, knobs[i].name) == 0 && json_is_integer(v) && json_integer_value(v) > 0 &&
+                json_integer_value(v) <= UINT32_MAX) {
                 *(uint32_t *)((char *)c + knobs[i].off) = (uint32_t)json_integer_value(v);
                 done = true;
             }
         }
         if (!done) {
-            snprintf(err, err_len, "analytics thresholds %s: unknown key or bad value: %.40s",
-                     path, k);
+            snprintf(err, err_len, "analytics thresholds %s: unknown key or bad value: %.40s", path,
+                     k);
             json_decref(o);
             return IOTSEC_ERR_INVALID;
         }
     }
     json_decref(o);
     if (c->learn_windows > UINT16_MAX || c->outage_pct > 100) {
-        snprintf(err, err_len, "analytics thresholds %s: learn_windows at most 65535, outage_pct "
-                               "at most 100", path);
+        snprintf(err, err_len,
+                 "analytics thresholds %s: learn_windows at most 65535, outage_pct "
+                 "at most 100",
+                 path);
         return IOTSEC_ERR_INVALID;
     }
     return IOTSEC_OK;
@@ -337,8 +344,8 @@ static int open_key(struct analytics *a, char *err, size_t err_len)
             rc = an_key_write(a->key_path, a->o.kek, &a->key);
     }
     if (rc != IOTSEC_OK)
-        snprintf(err, err_len, "analytics pseudonym key %s: %s%s", a->key_path,
-                 iotsec_strerror(rc), rc == IOTSEC_ERR_STATE ? " (chmod 600 it)" : "");
+        snprintf(err, err_len, "analytics pseudonym key %s: %s%s", a->key_path, iotsec_strerror(rc),
+                 rc == IOTSEC_ERR_STATE ? " (chmod 600 it)" : "");
     return rc;
 }
 
@@ -396,7 +403,9 @@ struct analytics *analytics_new(const struct analytics_options *o, char *err, si
         rc = map_rebuild(a, 32, 0, NULL);
     if (rc == IOTSEC_OK && a->o.store)
         rc = restore(a, err, err_len);
-    if (rc == IOTSEC_OK && a->o.store && (rc = analytics_mud_restore(a, a->o.store)) != IOTSEC_OK)
+    a->mud_seq = -1; /* whatever the topic says: load */
+    if (rc == IOTSEC_OK && a->o.store &&
+        (rc = analytics_mud_sync(a, a->o.store, &a->mud_seq)) != IOTSEC_OK)
         snprintf(err, err_len, "analytics: cannot read the MUD files: %s", iotsec_strerror(rc));
     if (rc != IOTSEC_OK) {
         analytics_free(a);
@@ -451,6 +460,20 @@ int analytics_group_mud(struct analytics *a, const char *group, const struct an_
     int rc = an_engine_set_mud(a->e, group_id(group), mud);
     pthread_mutex_unlock(&a->mu);
     return rc;
+}
+
+int analytics_groups_mud_retain(struct analytics *a, const char *const *keep, size_t n)
+{
+    uint32_t *ids = malloc((n ? n : 1) * sizeof(*ids));
+    if (ids == NULL)
+        return IOTSEC_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = group_id(keep[i]);
+    pthread_mutex_lock(&a->mu);
+    an_engine_mud_retain(a->e, ids, n);
+    pthread_mutex_unlock(&a->mu);
+    free(ids);
+    return IOTSEC_OK;
 }
 
 static double wall_now(void)
@@ -585,7 +608,9 @@ static int parse_batch(const struct analytics *a, enum an_format fmt, const char
         if (rc != AN_LINE_RECORD) {
             r->bad_line = line;
             snprintf(r->err, sizeof(r->err), "line %zu is not a valid %s record", line,
-                     fmt == AN_FMT_ZEEK ? "zeek" : fmt == AN_FMT_IOT23 ? "iot23" : "jsonl");
+                     fmt == AN_FMT_ZEEK    ? "zeek"
+                     : fmt == AN_FMT_IOT23 ? "iot23"
+                                           : "jsonl");
             return IOTSEC_ERR_INVALID;
         }
         if (*n == a->o.max_records) {
@@ -711,6 +736,8 @@ static void rotate(struct analytics *a, double now)
 
 void analytics_tick(struct analytics *a, double now)
 {
+    if (a->o.store) /* MUD changes made through any instance (outside mu: it reads the store) */
+        analytics_mud_sync(a, a->o.store, &a->mud_seq);
     pthread_mutex_lock(&a->mu);
     struct an_engine *e = a->e;
     double w = e->cfg.window_s;
@@ -805,13 +832,13 @@ json_t *analytics_stats_json(struct analytics *a)
     struct an_stats st;
     pthread_mutex_lock(&a->mu);
     an_engine_stats(a->e, &st);
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:I}", "records",
-                          (json_int_t)st.records, "unmapped", (json_int_t)st.no_device, "late",
-                          (json_int_t)st.late, "findings", (json_int_t)st.findings, "devices",
-                          (json_int_t)st.devices, "mappings", (json_int_t)a->map_used, "batches",
-                          (json_int_t)a->batches, "batches_rejected",
-                          (json_int_t)a->batches_rejected, "window_s", (int)a->e->cfg.window_s,
-                          "key_epoch", (json_int_t)a->key.epoch);
+    json_t *o =
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:I}", "records",
+                  (json_int_t)st.records, "unmapped", (json_int_t)st.no_device, "late",
+                  (json_int_t)st.late, "findings", (json_int_t)st.findings, "devices",
+                  (json_int_t)st.devices, "mappings", (json_int_t)a->map_used, "batches",
+                  (json_int_t)a->batches, "batches_rejected", (json_int_t)a->batches_rejected,
+                  "window_s", (int)a->e->cfg.window_s, "key_epoch", (json_int_t)a->key.epoch);
     if (o) {
         json_object_set_new(o, "unsaved", json_integer((json_int_t)a->unsaved));
         json_object_set_new(o, "fleet_conditions", json_integer((json_int_t)a->conditions));

@@ -231,6 +231,22 @@ int an_engine_set_mud(struct an_engine *e, uint32_t group, const struct an_mud *
     return IOTSEC_OK;
 }
 
+void an_engine_mud_retain(struct an_engine *e, const uint32_t *keep, size_t n)
+{
+    for (uint32_t i = 0; i < e->ngroups; i++) {
+        struct an_group *g = &e->groups[i];
+        if (g->mud == NULL)
+            continue;
+        bool kept = false;
+        for (size_t k = 0; k < n && !kept; k++)
+            kept = keep[k] == g->id;
+        if (!kept) {
+            free(g->mud);
+            g->mud = NULL;
+        }
+    }
+}
+
 void an_mud_free_all(struct an_engine *e)
 {
     for (uint32_t i = 0; i < e->ngroups; i++) {

@@ -15,9 +15,15 @@
 #include "base/err.h"
 
 #define PEN_REVERSE 29305u /* RFC 5103: reverse information elements */
-#define NTP_EPOCH   2208988800.0
-#define MAX_TS      1e11 /* as the JSON record: later than year 5000 is not a time */
-#define VARLEN      65535
+/* CERT's (yaf's) elements: initialTCPFlags 14 (the first packet's), unionTCPFlags 15 (the
+ * others'), their reverse ones with the vendor reverse bit (RFC 5103 6.2): 0x4000 | id. */
+#define PEN_CERT         6871u
+#define CERT_INIT_FLAGS  14u
+#define CERT_UNION_FLAGS 15u
+#define CERT_REVERSE     0x4000u
+#define NTP_EPOCH        2208988800.0
+#define MAX_TS           1e11 /* as the JSON record: later than year 5000 is not a time */
+#define VARLEN           65535
 
 enum act {
     A_SKIP,
@@ -254,6 +260,14 @@ static enum act field_act(uint16_t ie, uint32_t pen, uint16_t len)
         case 6:
             return len == 1 || len == 2 ? A_RFLAGS : A_SKIP;
         }
+        return A_SKIP;
+    }
+    if (pen == PEN_CERT) { /* together they are what tcpControlBits says: OR'ed in */
+        bool flags = len == 1 || len == 2;
+        if (ie == CERT_INIT_FLAGS || ie == CERT_UNION_FLAGS)
+            return flags ? A_FLAGS : A_SKIP;
+        if (ie == (CERT_REVERSE | CERT_INIT_FLAGS) || ie == (CERT_REVERSE | CERT_UNION_FLAGS))
+            return flags ? A_RFLAGS : A_SKIP;
         return A_SKIP;
     }
     if (pen != 0)
@@ -543,12 +557,12 @@ static size_t decode(const struct tmpl *t, const uint8_t *p, size_t len, struct 
             f->resp_pkts = rdn(v, flen);
             r->rev = true;
             break;
-        case A_FLAGS:
-            r->flags = (uint16_t)rdn(v, flen);
+        case A_FLAGS: /* tcpControlBits, or yaf's first packet's and the others' */
+            r->flags |= (uint16_t)rdn(v, flen);
             r->have_flags = true;
             break;
         case A_RFLAGS:
-            r->rflags = (uint16_t)rdn(v, flen);
+            r->rflags |= (uint16_t)rdn(v, flen);
             r->rev = true;
             break;
         case A_START_S:

@@ -12,8 +12,10 @@
  * Mapped information elements: addresses (8, 12, 27, 28), ports (7, 11), protocol (4),
  * octet/packet delta and total counts (1, 2, 85, 86), tcpControlBits (6), flowStart/End in
  * seconds (150, 151), milliseconds (152, 153), micro- and nanoseconds (154-157), and the
- * RFC 5103 reverse elements (PEN 29305: 1, 2, 85, 86, 6) of a biflow. Every other element,
- * enterprise ones included, is skipped by its length (variable-length fields too). */
+ * RFC 5103 reverse elements (PEN 29305: 1, 2, 85, 86, 6) of a biflow; yaf's TCP flags (CERT,
+ * PEN 6871: initialTCPFlags 14, unionTCPFlags 15, their reverse ones 0x4000 | id), OR'ed
+ * into the flags each way. Every other element, enterprise ones included, is skipped by its
+ * length (variable-length fields too). */
 #ifndef IOTSEC_ANALYTICS_IPFIX_H
 #define IOTSEC_ANALYTICS_IPFIX_H
 

@@ -58,6 +58,9 @@ int an_mud_parse(const char *json, size_t len, struct an_mud *out, char *err, si
  * members open is checked against it (copied; NULL removes it). IOTSEC_ERR_BUSY past the
  * engine's group limit. */
 int an_engine_set_mud(struct an_engine *e, uint32_t group, const struct an_mud *mud);
+/* Removes the MUD of every group whose ID is not among keep[0..n) (the groups whose MUD was
+ * deleted through another instance). */
+void an_engine_mud_retain(struct an_engine *e, const uint32_t *keep, size_t n);
 
 /* Lower-cases a DNS name into out (without a trailing dot); false if it is not a name. */
 bool an_dns_name_normalise(const char *name, size_t len, char out[AN_MUD_NAME_MAX]);

@@ -10,6 +10,7 @@
 #define T_V4  256
 #define T_V6  257
 #define T_OPT 258
+#define T_YAF 259
 
 struct __attribute__((packed)) rec_v4 {
     uint64_t start_ms, end_ms, octets, roctets;
@@ -26,6 +27,14 @@ struct __attribute__((packed)) rec_v6 {
     uint8_t src[16], dst[16];
     uint16_t sport, dport;
     uint8_t proto;
+};
+
+struct __attribute__((packed)) rec_yaf {
+    uint64_t start_ms, end_ms, octets, roctets;
+    uint32_t pkts, rpkts;
+    uint32_t src, dst;
+    uint16_t sport, dport;
+    uint8_t proto, iflags, uflags, riflags, ruflags;
 };
 
 struct __attribute__((packed)) rec_opt {
@@ -48,8 +57,21 @@ static fbInfoElementSpec_t spec_v4[] = {
     {"protocolIdentifier", 1, 0},
     {"tcpControlBits", 1, 0},
     {"reverseTcpControlBits", 1, 0},
-    {"initialTCPFlags", 1, 0}, /* CERT's (PEN 6871): an enterprise element to skip */
+    {"initialTCPFlags", 1, 0}, /* CERT's (PEN 6871), here the same as tcpControlBits */
     FB_IESPEC_NULL,
+};
+
+/* As yaf exports a biflow: no tcpControlBits, CERT's flags of the first packet and the union
+ * of the others, each way (the reverse ones numbered by libfixbuf itself). */
+static fbInfoElementSpec_t spec_yaf[] = {
+    {"flowStartMilliseconds", 8, 0}, {"flowEndMilliseconds", 8, 0},
+    {"octetTotalCount", 8, 0},       {"reverseOctetTotalCount", 8, 0},
+    {"packetTotalCount", 4, 0},      {"reversePacketTotalCount", 4, 0},
+    {"sourceIPv4Address", 4, 0},     {"destinationIPv4Address", 4, 0},
+    {"sourceTransportPort", 2, 0},   {"destinationTransportPort", 2, 0},
+    {"protocolIdentifier", 1, 0},    {"initialTCPFlags", 1, 0},
+    {"unionTCPFlags", 1, 0},         {"reverseInitialTCPFlags", 1, 0},
+    {"reverseUnionTCPFlags", 1, 0},  FB_IESPEC_NULL,
 };
 
 static fbInfoElementSpec_t spec_v6[] = {
@@ -138,12 +160,15 @@ void ipfix_gen_expect(const struct ipfix_gen_flow *f, struct an_flow *o)
     o->resp_pkts = f->rpkts;
     if (f->v6)
         o->outcome = AN_OUT_UNKNOWN; /* one direction, no flags: nothing said of the opening */
-    else if (f->proto == 6)
-        o->outcome = !(f->flags & 0x02)           ? AN_OUT_MIDSTREAM
-                     : (f->rflags & 0x12) == 0x12 ? AN_OUT_ESTABLISHED
-                     : f->rpkts == 0              ? AN_OUT_FAILED
-                                                  : AN_OUT_UNKNOWN;
-    else
+    else if (f->proto == 6) {
+        /* yaf's: the flags of the first packet and of the others, together */
+        uint8_t fl = f->flags | f->iflags, rfl = f->rflags | f->riflags;
+        o->outcome = !(fl & 0x02)                       ? AN_OUT_MIDSTREAM
+                     : (rfl & 0x12) == 0x12             ? AN_OUT_ESTABLISHED
+                     : f->rpkts == 0 && f->roctets == 0 ? AN_OUT_FAILED
+                     : (rfl & 0x04)                     ? AN_OUT_FAILED
+                                                        : AN_OUT_UNKNOWN;
+    } else
         o->outcome = f->rpkts ? AN_OUT_ESTABLISHED : AN_OUT_NOREPLY;
 }
 
@@ -174,16 +199,20 @@ static int emit(fbExporter_t *ex, const struct ipfix_gen_flow *f, size_t n, uint
                 uint32_t export_time)
 {
     fbInfoModel_t *m = fbInfoModelAlloc();
-    /* CERT's element (as yaf exports it): not in libfixbuf's default model. */
-    static fbInfoElement_t cert[] = {FB_IE_INIT("initialTCPFlags", 6871, 14, 1, FB_IE_F_ENDIAN),
-                                     FB_IE_NULL};
+    /* CERT's elements (as yaf exports them; /usr/share/libfixbuf/cert_ipfix.xml): not in
+     * libfixbuf's default model. Reversible: libfixbuf adds reverseInitialTCPFlags and
+     * reverseUnionTCPFlags under the same PEN with the 0x4000 bit (RFC 5103 6.2). */
+    static fbInfoElement_t cert[] = {
+        FB_IE_INIT("initialTCPFlags", 6871, 14, 1, FB_IE_F_ENDIAN | FB_IE_F_REVERSIBLE),
+        FB_IE_INIT("unionTCPFlags", 6871, 15, 1, FB_IE_F_ENDIAN | FB_IE_F_REVERSIBLE), FB_IE_NULL};
     fbInfoModelAddElementArray(m, cert);
     fbSession_t *s = fbSessionAlloc(m);
     fbSessionSetDomain(s, domain);
-    fbTemplate_t *t4 = tmpl(m, spec_v4, 0), *t6 = tmpl(m, spec_v6, 0), *to = tmpl(m, spec_opt, 1);
+    fbTemplate_t *t4 = tmpl(m, spec_v4, 0), *t6 = tmpl(m, spec_v6, 0), *to = tmpl(m, spec_opt, 1),
+                 *ty = tmpl(m, spec_yaf, 0);
     int rc = -1;
     fBuf_t *b = NULL;
-    if (!t4 || !t6 || !to)
+    if (!t4 || !t6 || !to || !ty)
         goto out;
     /* The same template internal and external: both added to the session. */
     if (!fbSessionAddTemplate(s, TRUE, T_V4, t4, &gerr) ||
@@ -191,7 +220,9 @@ static int emit(fbExporter_t *ex, const struct ipfix_gen_flow *f, size_t n, uint
         !fbSessionAddTemplate(s, TRUE, T_V6, t6, &gerr) ||
         !fbSessionAddTemplate(s, FALSE, T_V6, t6, &gerr) ||
         !fbSessionAddTemplate(s, TRUE, T_OPT, to, &gerr) ||
-        !fbSessionAddTemplate(s, FALSE, T_OPT, to, &gerr))
+        !fbSessionAddTemplate(s, FALSE, T_OPT, to, &gerr) ||
+        !fbSessionAddTemplate(s, TRUE, T_YAF, ty, &gerr) ||
+        !fbSessionAddTemplate(s, FALSE, T_YAF, ty, &gerr))
         goto out;
     b = fBufAllocForExport(s, ex);
     if (export_time)
@@ -204,7 +235,7 @@ static int emit(fbExporter_t *ex, const struct ipfix_gen_flow *f, size_t n, uint
         goto out;
     for (size_t i = 0; i < n; i++) {
         const struct ipfix_gen_flow *x = &f[i];
-        uint16_t tid = x->v6 ? T_V6 : T_V4;
+        uint16_t tid = x->v6 ? T_V6 : x->yaf ? T_YAF : T_V4;
         if (!fBufSetInternalTemplate(b, tid, &gerr) || !fBufSetExportTemplate(b, tid, &gerr))
             goto out;
         gboolean ok;
@@ -220,6 +251,25 @@ static int emit(fbExporter_t *ex, const struct ipfix_gen_flow *f, size_t n, uint
                                x->proto};
             memcpy(r.src, x->src, 16);
             memcpy(r.dst, x->dst, 16);
+            ok = fBufAppend(b, (uint8_t *)&r, sizeof(r), &gerr);
+        } else if (x->yaf) {
+            struct rec_yaf r = {x->start_ms,
+                                x->end_ms,
+                                x->octets,
+                                x->roctets,
+                                (uint32_t)x->pkts,
+                                (uint32_t)x->rpkts,
+                                (uint32_t)x->src[0] << 24 | (uint32_t)x->src[1] << 16 |
+                                    (uint32_t)x->src[2] << 8 | x->src[3],
+                                (uint32_t)x->dst[0] << 24 | (uint32_t)x->dst[1] << 16 |
+                                    (uint32_t)x->dst[2] << 8 | x->dst[3],
+                                x->sport,
+                                x->dport,
+                                x->proto,
+                                x->iflags,
+                                x->flags,
+                                x->riflags,
+                                x->rflags};
             ok = fBufAppend(b, (uint8_t *)&r, sizeof(r), &gerr);
         } else {
             struct rec_v4 r = {x->start_ms,

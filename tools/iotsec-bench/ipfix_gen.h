@@ -6,7 +6,8 @@
  * variable length, CERT's enterprise element initialTCPFlags, addresses, ports, protocol,
  * tcpControlBits and reverseTcpControlBits); 257, an IPv6 uniflow (flowStart/EndSeconds,
  * octet and packet delta counts); 258, an options template (scope observationDomainId) with
- * one record ahead of the flows. */
+ * one record ahead of the flows; 259, an IPv4 biflow as yaf exports it (TCP flags only in
+ * CERT's initialTCPFlags/unionTCPFlags and their reverse elements, PEN 6871). */
 #ifndef IOTSEC_BENCH_IPFIX_GEN_H
 #define IOTSEC_BENCH_IPFIX_GEN_H
 
@@ -23,7 +24,9 @@ struct ipfix_gen_flow {
     uint8_t proto;
     uint64_t start_ms, end_ms;             /* v6 template: sent in whole seconds */
     uint64_t octets, roctets, pkts, rpkts; /* v6: no reverse */
-    uint8_t flags, rflags;                 /* v6: none */
+    uint8_t flags, rflags;   /* v6: none; yaf: the union of all but the first packet's */
+    bool yaf;                /* v4 only: template 259 */
+    uint8_t iflags, riflags; /* yaf: the first packet's flags, each way */
     char ifname[24];
 };
 

@@ -1,7 +1,8 @@
 /* The analytics instance over a real store: findings persisted with their SUPI, victim and
  * evidence, listed by device and exception a page at a time; ids that go on after a reopen;
  * the UE address mappings restored at open (a session stop forgets its row); the retention
- * sweep bounded per run. */
+ * sweep bounded per run; MUD changes made through one store handle reaching an instance on
+ * another. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "analytics/an_service.h"
 #include "analytics/an_store.h"
 #include "base/err.h"
 #include "crypto/seal.h"
@@ -26,6 +28,20 @@ static const struct seal_kek kek = {.id = 1, .key = {9, 8, 7}};
 static char dir[64], key_path[128];
 static struct test_db db; /* SQLite file, or a PostgreSQL database (IOTSEC_TEST_STORE_URL) */
 static struct store *store;
+static const struct store_migration migrations[] = {
+    {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
+    {9, "analytics", ANALYTICS_MIGRATION_1, NULL},
+    {19, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL},
+    {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG}};
+
+static int open_store(struct store **out)
+{
+    struct store_options opt;
+    store_options_init(&opt);
+    opt.migrations = migrations;
+    opt.migration_count = sizeof(migrations) / sizeof(migrations[0]);
+    return store_open(db.target, &opt, out);
+}
 
 static int setup(void **state)
 {
@@ -35,16 +51,7 @@ static int setup(void **state)
         return -1;
     snprintf(key_path, sizeof(key_path), "%s/analytics.key", dir);
     test_db_make(&db);
-    static const struct store_migration m[] = {
-        {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-        {9, "analytics", ANALYTICS_MIGRATION_1, NULL},
-        {19, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL},
-        {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG}};
-    struct store_options opt;
-    store_options_init(&opt);
-    opt.migrations = m;
-    opt.migration_count = 4;
-    return store_open(db.target, &opt, &store) == IOTSEC_OK ? 0 : -1;
+    return open_store(&store) == IOTSEC_OK ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -57,14 +64,18 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static struct analytics *open_instance(void)
+static struct analytics *open_instance_on(struct store *s)
 {
-    struct analytics_options o = {
-        .window_s = 60, .key_path = key_path, .kek = &kek, .store = store};
+    struct analytics_options o = {.window_s = 60, .key_path = key_path, .kek = &kek, .store = s};
     char err[256];
     struct analytics *a = analytics_new(&o, err, sizeof(err));
     assert_non_null(a);
     return a;
+}
+
+static struct analytics *open_instance(void)
+{
+    return open_instance_on(store);
 }
 
 /* n flows from 10.0.0.1 to the victim in the window starting at t, and one record of the next
@@ -199,11 +210,112 @@ static void test_retention_sweep_is_bounded(void **state)
     assert_int_equal(count_all(), before - 2);
 }
 
+/* Plug-x's MUD: TCP to cloud.plugx.example; with ssh, also TCP to port 22 anywhere. */
+static char *mud_doc(bool ssh)
+{
+    static char doc[1024];
+    snprintf(doc, sizeof(doc),
+             "{\"ietf-mud:mud\":{\"mud-version\":1,\"mud-url\":\"https://plugx.example/m\","
+             "\"last-update\":\"2026-01-01T00:00:00Z\",\"is-supported\":true,"
+             "\"from-device-policy\":{\"access-lists\":{\"access-list\":[{\"name\":\"a\"}]}}},"
+             "\"ietf-access-control-list:acls\":{\"acl\":[{\"name\":\"a\",\"aces\":{\"ace\":["
+             "{\"name\":\"c\",\"matches\":{\"ipv4\":{\"ietf-acldns:dst-dnsname\":"
+             "\"cloud.plugx.example\",\"protocol\":6}},\"actions\":{\"forwarding\":\"accept\"}}%s"
+             "]}}]}}",
+             ssh ? ",{\"name\":\"s\",\"matches\":{\"ipv4\":{\"protocol\":6},\"tcp\":{"
+                   "\"destination-port\":{\"operator\":\"eq\",\"port\":22}}},"
+                   "\"actions\":{\"forwarding\":\"accept\"}}"
+                 : "");
+    return doc;
+}
+
+static int mud_put_run(struct store_conn *conn, void *arg)
+{
+    return an_store_mud_put(conn, "plug-x", "https://plugx.example/m", arg, 1700000000);
+}
+
+static int mud_del_run(struct store_conn *conn, void *arg)
+{
+    bool *found = arg;
+    return an_store_mud_del(conn, "plug-x", found);
+}
+
+/* The findings of one window of the device: three SSH sessions to 203.0.113.host (outside
+ * plug-x's first MUD), closed by a record of the next window. A host named by a finding is
+ * never expected again (whatever the MUD says), so each step after one uses a fresh host. */
+static unsigned ssh_window(struct analytics *a, double t, int host)
+{
+    char text[800];
+    size_t len = 0;
+    for (int i = 0; i < 3; i++)
+        len += (size_t)snprintf(text + len, sizeof(text) - len,
+                                "{\"ts\":%.0f,\"src\":\"10.0.0.1\",\"dst\":\"203.0.113.%d\","
+                                "\"dport\":22,\"proto\":\"tcp\",\"outcome\":\"established\"}\n",
+                                t + i, host);
+    len += (size_t)snprintf(text + len, sizeof(text) - len,
+                            "{\"ts\":%.0f,\"src\":\"10.0.0.1\",\"dst\":\"224.0.0.251\","
+                            "\"dport\":5353,\"proto\":\"udp\"}\n",
+                            t + 60);
+    struct analytics_batch_result r;
+    assert_int_equal(analytics_ingest_text(a, AN_FMT_JSONL, text, len, &r), IOTSEC_OK);
+    assert_int_equal(r.unmapped, 0);
+    return r.findings;
+}
+
+/* A MUD added, replaced and deleted through one store handle reaches an instance on another
+ * handle of the same database at its next tick, and only then (instances share the store,
+ * not memory). */
+static void test_mud_changes_reach_other_instances(void **state)
+{
+    (void)state;
+    struct store *other;
+    assert_int_equal(open_store(&other), IOTSEC_OK);
+    struct analytics *b = open_instance_on(other);
+    assert_int_equal(analytics_session(b, SUPI, "10.0.0.1", true, "plug-x"), IOTSEC_OK);
+    double t = 1700000040, now = (double)time(NULL);
+    assert_int_equal(ssh_window(b, t, 9), 0); /* no MUD: a device learning raises nothing */
+
+    /* Added through the first handle: not seen until b's tick, then SSH is outside it. */
+    assert_int_equal(store_write_sync(store, mud_put_run, mud_doc(false)), IOTSEC_OK);
+    assert_int_equal(ssh_window(b, t += 120, 9), 0);
+    analytics_tick(b, now);
+    assert_int_equal(ssh_window(b, t += 120, 9), 1);
+    analytics_tick(b, now); /* nothing moved: the MUD stays */
+    assert_int_equal(ssh_window(b, t += 120, 9), 1);
+
+    /* Replaced by one that permits SSH. */
+    assert_int_equal(store_write_sync(store, mud_put_run, mud_doc(true)), IOTSEC_OK);
+    analytics_tick(b, now);
+    assert_int_equal(ssh_window(b, t += 120, 10), 0);
+
+    /* Back to the first, then deleted: the device is judged without a MUD again. */
+    assert_int_equal(store_write_sync(store, mud_put_run, mud_doc(false)), IOTSEC_OK);
+    analytics_tick(b, now);
+    assert_int_equal(ssh_window(b, t += 120, 11), 1);
+    bool found = false;
+    assert_int_equal(store_write_sync(store, mud_del_run, &found), IOTSEC_OK);
+    assert_true(found);
+    analytics_tick(b, now);
+    assert_int_equal(ssh_window(b, t += 120, 12), 0);
+
+    /* A new instance on the first handle starts from the store as it is: no MUD. */
+    struct analytics *a = open_instance();
+    assert_int_equal(analytics_session(a, SUPI, "10.0.0.1", true, "plug-x"), IOTSEC_OK);
+    assert_int_equal(ssh_window(a, t += 120, 13), 0);
+    assert_int_equal(store_write_sync(other, mud_put_run, mud_doc(false)), IOTSEC_OK);
+    analytics_tick(a, now);
+    assert_int_equal(ssh_window(a, t += 120, 13), 1);
+    analytics_free(a);
+    analytics_free(b);
+    store_close(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_findings_and_mappings_persist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_sweep_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mud_changes_reach_other_instances, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
