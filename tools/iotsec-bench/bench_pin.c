@@ -209,7 +209,7 @@ static int decisions(struct sbi_daemon *dm, const struct sim_instance *in, doubl
     }
     double rate = (double)dec.ok / dec.elapsed_s;
     bench_report("pin_nb_decisions", rate, "token-checked requests/s (h2, 4x16)", 2);
-    bench_report("pin_nb_decisions_p99", dec.p99_ms, "ms", 2);
+    sbi_report("pin_nb_decisions_p99", dec.p99_ms, "ms", 2);
     bench_report("pin_nb_decisions_daemon_cpu", 1e6 * dec.cpu.daemon_s / (double)dec.ok,
                  "us per decision", 2);
     bench_report("pin_nb_decisions_daemon_capacity",
@@ -217,7 +217,7 @@ static int decisions(struct sbi_daemon *dm, const struct sim_instance *in, doubl
                  "decisions/s the daemon's CPU cost allows on 2 cores", 2);
     bench_report("pin_nb_t8_get", (double)sub.ok / sub.elapsed_s,
                  "T8 subscription GETs/s (baseline, same run)", 2);
-    bench_report("pin_nb_t8_get_p99", sub.p99_ms, "ms", 2);
+    sbi_report("pin_nb_t8_get_p99", sub.p99_ms, "ms", 2);
     bench_report("pin_nb_t8_get_daemon_cpu", 1e6 * sub.cpu.daemon_s / (double)sub.ok,
                  "us per T8 GET", 2);
     bench_report("pin_nb_healthz_baseline", (double)base.ok / base.elapsed_s, "requests/s", 2);
@@ -248,7 +248,7 @@ static int auth_load(struct sbi_daemon *dm, const struct sim_instance *in, doubl
     snprintf(name, sizeof(name), "%s_auth_through_pegc", pre);
     bench_report(name, rate, "authentications/s (daemon and client)", 2);
     snprintf(name, sizeof(name), "%s_auth_through_pegc_p99", pre);
-    bench_report(name, p99, "ms", 2);
+    sbi_report(name, p99, "ms", 2);
     snprintf(name, sizeof(name), "%s_auth_daemon_cpu", pre);
     bench_report(name, per * 1e6, "us of daemon CPU per authentication", 2);
     snprintf(name, sizeof(name), "%s_auth_daemon_capacity", pre);
