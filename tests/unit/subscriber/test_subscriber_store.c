@@ -210,20 +210,21 @@ static void test_job_reads_its_own_writes(void **state)
     assert_int_equal(subscriber_get(f->store, "imsi-001010000000042", &after), IOTSEC_OK);
 }
 
-static int prev_cred_count(struct fixture *f)
+static int64_t count_rows(struct fixture *f, const char *sql)
 {
     struct store_conn *conn;
     struct store_stmt *st;
     assert_int_equal(store_reader_get(f->store, &conn), 0);
-    assert_int_equal(store_stmt(conn,
-                                "SELECT count(*) FROM subscriptions"
-                                " WHERE prev_cred IS NOT NULL",
-                                &st),
-                     0);
+    assert_int_equal(store_stmt(conn, sql, &st), 0);
     assert_int_equal(store_step(st), STORE_ROW);
-    int n = store_col_int(st, 0);
+    int64_t n = store_col_int64(st, 0);
     store_reset(st);
     return n;
+}
+
+static int prev_cred_count(struct fixture *f)
+{
+    return (int)count_rows(f, "SELECT count(*) FROM subscriptions WHERE prev_cred IS NOT NULL");
 }
 
 static void test_rotate_and_grace(void **state)
@@ -551,18 +552,6 @@ static char *import_csv(int n, int first, int dup, int broken, size_t *len)
                                  first + (i == dup ? 10 : i),
                                  i == broken ? "465b" : "465b5ce8b199b49faa5f0a2ee238a6bc", i * 32);
     return csv;
-}
-
-static int64_t count_rows(struct fixture *f, const char *sql)
-{
-    struct store_conn *conn;
-    struct store_stmt *st;
-    assert_int_equal(store_reader_get(f->store, &conn), 0);
-    assert_int_equal(store_stmt(conn, sql, &st), 0);
-    assert_int_equal(store_step(st), STORE_ROW);
-    int64_t n = store_col_int64(st, 0);
-    store_reset(st);
-    return n;
 }
 
 /* An import longer than a chunk commits chunk by chunk (so the writer serves others between
