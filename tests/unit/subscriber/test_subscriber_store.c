@@ -26,11 +26,9 @@ struct fixture {
     struct store *store;
 };
 
-static int setup(void **state)
+/* The subscriber capability's tables, opened (again) on the fixture's database. */
+static int open_store(struct fixture *f)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    test_db_make(&f->db);
-    f->path = f->db.target;
     static const struct store_migration m[] = {
         {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
         {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
@@ -41,7 +39,15 @@ static int setup(void **state)
     store_options_init(&opt);
     opt.migrations = m;
     opt.migration_count = 5;
-    if (store_open(f->path, &opt, &f->store) != IOTSEC_OK)
+    return store_open(f->path, &opt, &f->store);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    test_db_make(&f->db);
+    f->path = f->db.target;
+    if (open_store(f) != IOTSEC_OK)
         return -1;
     *state = f;
     return 0;
@@ -367,17 +373,7 @@ static void test_delete_crypto_erases(void **state)
     sqlite3_close(db);
     assert_false(file_contains(f->path, envelope + 14, 32)); /* its ciphertext */
     assert_false(file_contains(f->path, dek + 14, 32));
-    static const struct store_migration m[] = {
-        {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
-        {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
-        {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG},
-        {25, "subscriber: counts", SUBSCRIBER_MIGRATION_COUNTS, SUBSCRIBER_MIGRATION_COUNTS_PG},
-        {26, "subscriber: sort", SUBSCRIBER_MIGRATION_SORT, NULL}};
-    struct store_options opt;
-    store_options_init(&opt);
-    opt.migrations = m;
-    opt.migration_count = 5;
-    assert_int_equal(store_open(f->path, &opt, &f->store), IOTSEC_OK);
+    assert_int_equal(open_store(f), IOTSEC_OK);
 }
 
 /* A rotation gives the new version a DEK of its own; the sweep that ends the grace period
