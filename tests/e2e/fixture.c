@@ -255,6 +255,16 @@ static void show_daemon_problems(const struct daemon_fixture *f)
     fclose(log);
 }
 
+int fixture_write_ready(const struct daemon_fixture *f, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/ready.json", f->dir);
+    FILE *fp = fopen(path, "w");
+    if (!fp)
+        return -1;
+    int rc = fprintf(fp, "%s\n", f->ready) < 0 ? -1 : 0;
+    return fclose(fp) != 0 ? -1 : rc;
+}
+
 int fixture_sanitizer_report(const struct daemon_fixture *f)
 {
     char path[128], line[1024];

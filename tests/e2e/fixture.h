@@ -46,6 +46,9 @@ int fixture_db_integrity(const struct daemon_fixture *f);
 int fixture_clone(const struct daemon_fixture *a, struct daemon_fixture *b);
 /* Starts iotsecd run and waits for its ready line (10 s at most). */
 int fixture_start(struct daemon_fixture *f);
+/* Writes the daemon's ready line to <dir>/ready.json, the file a tool's --ready option reads
+ * (iotsec-sim), and puts that path in path. */
+int fixture_write_ready(const struct daemon_fixture *f, char *path, size_t cap);
 /* Sends sig and waits for the process; returns its wait status. */
 int fixture_stop(struct daemon_fixture *f, int sig);
 void fixture_cleanup(struct daemon_fixture *f);
