@@ -20,7 +20,8 @@ static void count_one(void *arg, const uint8_t *key, const struct ue_state *st)
     const char *cause;
     if (st->location_time_ms == 0 || st->location_time_ms < r->since_ms || st->lost)
         return;
-    if (!loc_area_contains(r->loc, r->area, st->has_tai, &st->tai, st->has_ncgi, &st->ncgi, &cause))
+    if (!loc_area_contains(r->loc, r->area, st->has_tai, &st->tai, st->has_ncgi, &st->ncgi,
+                           &cause))
         return;
     if (r->filter == NULL || r->filter(r->ctx, key))
         r->n++;

@@ -8,7 +8,7 @@
 
 #define EARTH_RADIUS_M 6371008.8 /* mean radius (IUGG) */
 #define DEG            (M_PI / 180.0)
-#define EDGE_EPS       1e-9 /* degrees: ~0.1 mm, "on the edge" */
+#define EDGE_EPS       1e-9      /* degrees: ~0.1 mm, "on the edge" */
 
 double geo_distance_m(struct geo_point a, struct geo_point b)
 {
@@ -117,8 +117,8 @@ int loc_area_copy(const struct loc_area *src, struct loc_area *dst)
 {
     int rc = IOTSEC_OK;
     *dst = *src;
-    dst->cells =
-        src->kind == LOC_AREA_CELLS ? dup(src->cells, src->n, sizeof(struct ncgi), &rc) : NULL;
+    dst->cells = src->kind == LOC_AREA_CELLS ? dup(src->cells, src->n, sizeof(struct ncgi), &rc)
+                                             : NULL;
     dst->tas = src->kind == LOC_AREA_TAS ? dup(src->tas, src->n, sizeof(struct tai), &rc) : NULL;
     dst->polygon = src->kind == LOC_AREA_POLYGON
                        ? dup(src->polygon, src->n, sizeof(struct geo_point), &rc)

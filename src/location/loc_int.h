@@ -87,9 +87,8 @@ int loc_devices_apply(struct location *loc, const uint8_t key[LOC_KEY_LEN],
                       const struct ue_event *ev, bool outside, struct ue_state *prev);
 int loc_devices_get(struct location *loc, const uint8_t key[LOC_KEY_LEN], struct ue_state *out);
 /* Calls fn on every state under its shard's lock (counts). */
-void loc_devices_each(struct location *loc,
-                      void (*fn)(void *ctx, const uint8_t *key, const struct ue_state *st),
-                      void *ctx);
+void loc_devices_each(struct location *loc, void (*fn)(void *ctx, const uint8_t *key,
+                                                       const struct ue_state *st), void *ctx);
 size_t loc_devices_count(struct location *loc);
 
 /* maps */

@@ -109,7 +109,8 @@ static const char *report_one(const json_t *r, struct ue_event *ev)
     return NULL;
 }
 
-int loc_events_decode(const void *body, size_t len, struct ue_event **out, size_t *n, char why[128])
+int loc_events_decode(const void *body, size_t len, struct ue_event **out, size_t *n,
+                      char why[128])
 {
     *out = NULL;
     *n = 0;
@@ -118,8 +119,8 @@ int loc_events_decode(const void *body, size_t len, struct ue_event **out, size_
     json_t *list = json_is_array(doc) ? doc : json_object_get(doc, "reportList");
     const char *name = json_is_array(doc) ? "" : "reportList";
     if (!json_is_array(list) || json_array_size(list) == 0) {
-        snprintf(why, 128, "%s",
-                 doc ? "reportList: a non-empty array of AmfEventReport" : "the body is not JSON");
+        snprintf(why, 128, "%s", doc ? "reportList: a non-empty array of AmfEventReport"
+                                     : "the body is not JSON");
         json_decref(doc);
         return IOTSEC_ERR_INVALID;
     }

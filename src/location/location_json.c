@@ -28,7 +28,7 @@ static bool hex_value(const char *s, size_t min, size_t max, uint64_t *v)
     *v = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
+        int d = c >= '0' && c <= '9' ? c - '0'
                 : c >= 'a' && c <= 'f' ? c - 'a' + 10
                 : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                        : -1;
@@ -113,8 +113,8 @@ int loc_area_from_json(const json_t *o, struct loc_area *a, const char **why)
     if (given > 1 || (given == 0 && !a->stationary))
         return IOTSEC_ERR_INVALID;
     json_t *arr = cells ? cells : tais ? tais : poly;
-    if (arr &&
-        (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > LOC_AREA_MAX)) {
+    if (arr && (!json_is_array(arr) || json_array_size(arr) == 0 ||
+                json_array_size(arr) > LOC_AREA_MAX)) {
         *why = "cells, tais and polygon are arrays of 1..256 entries";
         return IOTSEC_ERR_INVALID;
     }
@@ -183,14 +183,13 @@ json_t *loc_area_to_json(const struct loc_area *a)
     case LOC_AREA_POLYGON:
         arr = json_array();
         for (size_t i = 0; i < a->n; i++)
-            json_array_append_new(
-                arr, json_pack("{s:f, s:f}", "lat", a->polygon[i].lat, "lon", a->polygon[i].lon));
+            json_array_append_new(arr, json_pack("{s:f, s:f}", "lat", a->polygon[i].lat, "lon",
+                                                 a->polygon[i].lon));
         json_object_set_new(o, "polygon", arr);
         break;
     case LOC_AREA_CIRCLE:
-        json_object_set_new(o, "circle",
-                            json_pack("{s:f, s:f, s:f}", "lat", a->center.lat, "lon", a->center.lon,
-                                      "radius", a->radius_m));
+        json_object_set_new(o, "circle", json_pack("{s:f, s:f, s:f}", "lat", a->center.lat,
+                                                   "lon", a->center.lon, "radius", a->radius_m));
         break;
     case LOC_AREA_NONE:
         break;
@@ -202,7 +201,8 @@ int64_t loc_parse_time(const char *s)
 {
     int y, mo, d, h, mi, se, used = 0;
     if (s == NULL || strlen(s) > 40 ||
-        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &used) != 6 || used != 19)
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &used) != 6 ||
+        used != 19)
         return -1;
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
         return -1;
@@ -231,12 +231,8 @@ int64_t loc_parse_time(const char *s)
     }
     if (*p)
         return -1;
-    struct tm tm = {.tm_year = y - 1900,
-                    .tm_mon = mo - 1,
-                    .tm_mday = d,
-                    .tm_hour = h,
-                    .tm_min = mi,
-                    .tm_sec = se};
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+                    .tm_min = mi, .tm_sec = se};
     time_t t = timegm(&tm);
     if (t == (time_t)-1)
         return -1;

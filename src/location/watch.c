@@ -11,7 +11,8 @@
 
 static struct watch **bucket(struct location *loc, const uint8_t *key)
 {
-    return (struct watch **)&loc->watches.buckets[loc_map_bucket(&loc->watches, key, LOC_KEY_LEN)];
+    return (struct watch **)&loc->watches.buckets[loc_map_bucket(&loc->watches, key,
+                                                                 LOC_KEY_LEN)];
 }
 
 int location_watch(struct location *loc, const uint8_t key[LOC_KEY_LEN], uint32_t kinds,
