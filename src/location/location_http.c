@@ -255,11 +255,20 @@ struct fix_page {
     int64_t last_time, last_id;
 };
 
+/* RFC 3339 with milliseconds: a device may report several fixes within a second. */
+static void fix_time(int64_t ms, char out[40])
+{
+    char s[32];
+    loc_format_time(ms - ms % 1000, s);
+    s[strlen(s) - 1] = '\0'; /* the Z */
+    snprintf(out, 40, "%s.%03dZ", s, (int)(ms % 1000));
+}
+
 static void fix_one(void *ctx, const struct location_fix *f)
 {
     struct fix_page *p = ctx;
-    char t[32];
-    loc_format_time(f->time_ms, t);
+    char t[40];
+    fix_time(f->time_ms, t);
     json_t *o = json_pack("{s:s, s:s, s:b}", "time", t, "areaCheck", check_name(f->check),
                           "outsideAuthorisedArea", f->check == LOC_FIX_OUTSIDE);
     if (f->has_tai)
