@@ -69,8 +69,7 @@ int ue_event_validate(const struct ue_event *ev)
         return IOTSEC_ERR_INVALID;
     if (ev->reachability > UE_REACH_UNREACHABLE)
         return IOTSEC_ERR_INVALID;
-    if (!printable(ev->ue_ipv4, sizeof(ev->ue_ipv4)) ||
-        !printable(ev->ue_ipv6, sizeof(ev->ue_ipv6)))
+    if (!printable(ev->ue_ipv4, sizeof(ev->ue_ipv4)) || !printable(ev->ue_ipv6, sizeof(ev->ue_ipv6)))
         return IOTSEC_ERR_INVALID;
     return IOTSEC_OK;
 }

@@ -18,17 +18,16 @@
 #include <string.h>
 
 #include "admin_client.h"
+#include "list_cmd.h"
 #include "args.h"
 #include "iotsecctl.h"
-#include "list_cmd.h"
 
 #define NFLAGS(f) (sizeof(f) / sizeof((f)[0]))
 
 static int supi_arg(const char *cmd, const char *s)
 {
     if (s == NULL || s[0] == '-' || strlen(s) > 100)
-        return args_fail(EXIT_USAGE, cmd,
-                         "expected one SUPI (imsi-<digits> or nai-<user>@<realm>)");
+        return args_fail(EXIT_USAGE, cmd, "expected one SUPI (imsi-<digits> or nai-<user>@<realm>)");
     for (const char *p = s; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               strchr("@.-_", *p)))
@@ -112,26 +111,23 @@ static int cmd_set_area(int argc, char **argv)
         else
             return args_fail(EXIT_USAGE, cmd, "too many arguments");
     }
-    struct flag f[] = {
-        {"cells", 0, NULL}, {"tas", 0, NULL}, {"circle", 0, NULL}, {"polygon", 0, NULL}};
+    struct flag f[] = {{"cells", 0, NULL}, {"tas", 0, NULL}, {"circle", 0, NULL},
+                       {"polygon", 0, NULL}};
     int rc = args_parse(cmd, nrest, rest, f, NFLAGS(f));
     if (rc)
         return rc;
     int given = !!f[0].value + !!f[1].value + !!f[2].value + !!f[3].value;
     if (given > 1 || (given == 0 && !stationary))
-        return args_fail(EXIT_USAGE, cmd,
-                         "give one of --cells, --tas, --circle, --polygon, "
-                         "and/or --stationary");
+        return args_fail(EXIT_USAGE, cmd, "give one of --cells, --tas, --circle, --polygon, "
+                                          "and/or --stationary");
     json_t *o = json_object();
     json_object_set_new(o, "stationary", json_boolean(stationary));
     if (f[0].value || f[1].value) {
         json_t *arr = f[0].value ? list(f[0].value, "nrCellId", 9) : list(f[1].value, "tac", 6);
         if (arr == NULL) {
             json_decref(o);
-            return args_fail(EXIT_USAGE, cmd,
-                             "%s: expected PLMN:HEX[,PLMN:HEX...] (PLMN = "
-                             "MCC+MNC digits)",
-                             f[0].value ? "--cells" : "--tas");
+            return args_fail(EXIT_USAGE, cmd, "%s: expected PLMN:HEX[,PLMN:HEX...] (PLMN = "
+                             "MCC+MNC digits)", f[0].value ? "--cells" : "--tas");
         }
         json_object_set_new(o, f[0].value ? "cells" : "tais", arr);
     } else if (f[2].value) {
@@ -140,16 +136,16 @@ static int cmd_set_area(int argc, char **argv)
             json_decref(o);
             return args_fail(EXIT_USAGE, cmd, "--circle: expected LAT,LON,RADIUS_M");
         }
-        json_object_set_new(o, "circle",
-                            json_pack("{s:f, s:f, s:f}", "lat", v[0], "lon", v[1], "radius", v[2]));
+        json_object_set_new(o, "circle", json_pack("{s:f, s:f, s:f}", "lat", v[0], "lon", v[1],
+                                                   "radius", v[2]));
     } else if (f[3].value) {
         json_t *arr = json_array();
         for (const char *p = f[3].value; *p;) {
             double v[2];
             size_t n = strcspn(p, ";");
             char one[64];
-            if (n >= sizeof(one) ||
-                (snprintf(one, sizeof(one), "%.*s", (int)n, p), parse_doubles(one, v, 2, 0)) != 0) {
+            if (n >= sizeof(one) || (snprintf(one, sizeof(one), "%.*s", (int)n, p),
+                                     parse_doubles(one, v, 2, 0)) != 0) {
                 json_decref(arr);
                 json_decref(o);
                 return args_fail(EXIT_USAGE, cmd, "--polygon: expected LAT,LON;LAT,LON;...");
@@ -194,8 +190,7 @@ int cmd_device_locations(int argc, char **argv)
     const char *cmd = "device locations";
     if (argc < 1 || argv[0][0] == '-')
         return args_fail(EXIT_USAGE, cmd,
-                         "expected SUPI [--since T] [--until T] [--after C] "
-                         "[--limit N]");
+                         "expected SUPI [--since T] [--until T] [--after C] [--limit N]");
     if (supi_arg(cmd, argv[0]))
         return EXIT_USAGE;
     static const char *const filters[] = {"since", "until", NULL};
@@ -249,7 +244,8 @@ static int cmd_set_cells(int argc, char **argv)
     json_t *o = json_pack("{s:o}", "cells", arr);
     char *body = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    rc = admin_call(cmd, "PUT", "/admin/v1/location/cells", "application/json", body, strlen(body));
+    rc = admin_call(cmd, "PUT", "/admin/v1/location/cells", "application/json", body,
+                    strlen(body));
     free(body);
     return rc;
 }
