@@ -539,7 +539,7 @@ async function pageProvisioning(view) {
   const file = el('input', { type: 'file', id: 'activation-file', accept: '.jsonl,.json,.txt,application/json' });
   const upload = roleButton('operator', 'Activate', () => bulkActivate(file, progress, result));
   upload.id = 'activation-submit';
-  const mfr = card('Manufacturers'), enr = card('Enrollments'), dev = card('Onboarded devices');
+  const mfr = card('Manufacturers'), enr = card('Enrollments'), dev = provisionedDevices();
   const pendingList = el('div'), pending = card('Pending activations', pendingList);
   view.append(el('h1', { text: 'Provisioning' }),
     card('Bulk activation', el('p', { class: 'muted', text: 'A file of JSON lines: {"registration_id" or "serial", "account", "service"}. All lines or none.' }),
@@ -550,13 +550,32 @@ async function pageProvisioning(view) {
   const load = async (c, url, cols) => {
     try { c.append(sortedTable(itemsOf(await api('GET', url)), cols)); } catch (e) { c.append(el('p', { class: 'error', text: e.message })); }
   };
-  await Promise.all([
+  await Promise.all([dev.ready,
     load(mfr, '/admin/v1/manufacturers', [['id', '#'], ['name', 'Name'], ['ca_sha256', 'CA (SHA-256)']]),
     load(enr, '/admin/v1/enrollments', [['id', '#'], ['kind', 'Kind'], ['attestation', 'Attestation'], ['owner', 'Owner'],
       ['enabled', 'Enabled', (v) => (v ? 'yes' : 'no')], ['requires_activation', 'Needs activation', (v) => (v ? 'yes' : 'no')], ['devices', 'Devices']]),
-    load(dev, '/admin/v1/devices', [['registration_id', 'Registration'], ['supi', 'SUPI', (v) => (v ? supiLink(v) : '')],
-      ['account', 'Account'], ['state', 'State'], ['credential_version', 'Credential']]),
   ]);
+}
+
+/* Onboarded devices: pages sorted by the server (onboarding order or registration id, either
+ * way) and an exact search by registration id, SUPI or serial; never the whole table. */
+function provisionedDevices() {
+  const list = el('div', { id: 'devices-list' }), err = el('p', { class: 'error', role: 'alert' });
+  const search = el('input', { id: 'devices-search', placeholder: 'registration id, SUPI or serial', 'aria-label': 'search devices' });
+  const cols = [['id', '#'], ['registration_id', 'Registration'], ['supi', 'SUPI', (v) => (v ? supiLink(v) : '')],
+    ['account', 'Account'], ['state', 'State'], ['credential_version', 'Credential']];
+  const show = () => {
+    const q = search.value.trim();
+    return pagedTable(list, '/admin/v1/devices' + (q ? '?search=' + encodeURIComponent(q) : ''), cols,
+      q ? 'No device has the registration id, SUPI or serial ' + q + '.' : 'No device has onboarded yet.', null,
+      q ? null : { id: 'created', registration_id: 'registration' });
+  };
+  const c = card('Onboarded devices', el('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); show(); } },
+    el('label', { class: 'grow' }, 'Search', search), el('button', { type: 'submit', class: 'secondary', text: 'Search' }),
+    el('button', { type: 'button', class: 'secondary', text: 'Clear', onclick: () => { search.value = ''; show(); } })), err, list);
+  c.id = 'devices';
+  c.ready = show();
+  return c;
 }
 
 async function bulkActivate(file, progress, result) {

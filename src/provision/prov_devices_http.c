@@ -26,6 +26,7 @@ static json_t *device_json(const struct prov_device_row *d)
         json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:b}", "registration_id", d->reg_id, "enrollment",
                   (json_int_t)d->enrollment, "supi", d->supi, "owner", d->owner, "state", d->state,
                   "credential_version", (json_int_t)d->cred_version, "confirmed", d->confirmed);
+    json_object_set_new(o, "id", json_integer(d->id)); /* onboarding order: the list's cursor */
     if (d->account)
         json_object_set_new(o, "account", json_string(d->account));
     if (d->waiting_version)
