@@ -453,8 +453,8 @@ async function deviceLocation(c, supi, findings) {
         area ? el('span', { class: last.outsideAuthorisedArea ? 'state quarantined' : 'state active',
           text: last.outsideAuthorisedArea ? 'outside its area' : 'inside its area' }) : ''])));
   const outside = findings.filter((x) => x.exception === 'UNEXPECTED_UE_LOCATION');
-  c.append(el('h3', { text: 'Seen outside its area' }), table(outside, [['at', 'When', fmtTime],
-    ['level', 'Level'], ['cause', 'Cause']], 'Never seen outside its area.'));
+  c.append(el('h3', { text: 'Seen outside its area' }), el('div', { id: 'device-location-outside' }, table(outside, [['at', 'When', fmtTime],
+    ['level', 'Level'], ['cause', 'Cause']], 'Never seen outside its area.')));
   await locationHistory(c, supi);
 }
 
