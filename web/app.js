@@ -462,6 +462,7 @@ async function deviceLocation(c, supi, findings) {
 
 const FIX_LABEL = { inside: 'inside its area', outside: 'outside its area', unrestricted: 'no area set' };
 const fixBadge = (v) => el('span', { class: 'fix fix-' + v, text: FIX_LABEL[v] || v });
+const fixTime = (v) => String(v || '').replace('T', ' '); // with its milliseconds: fixes come close together
 const fixCell = (l) => (l ? l.plmnId.mcc + '-' + l.plmnId.mnc + ' ' + (l.nrCellId || l.tac) : '');
 
 /* The latest fixes on a time line: one lane per cell (the most recent cells first), one dot per
@@ -506,7 +507,7 @@ async function locationHistory(c, supi) {
     summary.textContent = latest.length === 0 ? '' : `The latest ${latest.length} fixes: ${out} outside its authorised area.`;
     chart.append(fixTimeline(latest));
   } catch (e) { chart.append(el('p', { class: 'error', text: e.message })); return; }
-  await pagedTable(list, url, [['time', 'When', fmtTime], ['ncgi', 'Cell', fixCell], ['tai', 'Tracking area', fixCell],
+  await pagedTable(list, url, [['time', 'When', fixTime], ['ncgi', 'Cell', fixCell], ['tai', 'Tracking area', fixCell],
     ['areaCheck', 'Area check', fixBadge], ['cause', 'Why outside']], 'No location recorded for this device.');
 }
 
