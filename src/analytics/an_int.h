@@ -70,6 +70,7 @@ struct an_window {
     struct an_addr top_dst;         /* raw, for the finding; wiped at close */
     uint8_t hll_dst[HLL_BYTES(AN_DST_HLL_P)];
     uint8_t hll_port[HLL_BYTES(AN_PORT_HLL_P)];
+    uint8_t marked; /* on e->marked this window (its close must look at it: see below) */
 };
 
 /* 256 bytes, cache-line aligned (a 2 MiB chunk holds 8192): lines 0-2 (the window and the fields
@@ -78,7 +79,9 @@ struct an_window {
  */
 struct an_device {
     struct an_window win;
-    int32_t window;                   /* relative index of the window `win` holds; -1 none */
+    uint32_t touched_at;              /* position in e->touched + 1; 0: no record in the open
+                                       * window (a device holds either the open window or none:
+                                       * every touched device is reset at the close) */
     uint16_t group;                   /* index into the engine's groups (< AN_MAX_GROUPS) */
     uint16_t learned;                 /* windows learnt into the baseline (saturating) */
     uint16_t active;                  /* bit per enum an_exception: alarm up */
@@ -173,7 +176,19 @@ struct an_group {
     bool outage; /* most active members fail: a fleet condition, not device anomalies */
 };
 #define AN_GROUP_KNOWN_BITS (1u << 16)
-void an_peers_tally(struct an_group *g, uint32_t flows_out);
+/* The histogram is kept as records arrive (so the close need not read every device again):
+ * a member enters it with its window's first record, then moves up a bucket whenever its
+ * flows reach a power of two. */
+void an_peers_enter(struct an_group *g);
+void an_peers_leave(struct an_group *g, uint32_t flows_out);
+static inline void an_peers_grew(struct an_group *g, uint32_t flows_out)
+{
+    if ((flows_out & (flows_out - 1)) == 0) { /* a new power of two: the next bucket */
+        uint32_t before = flows_out - 1;
+        g->hist[before == 0 ? 0 : 32 - __builtin_clz(before)]--;
+        g->hist[flows_out == 0 ? 0 : 32 - __builtin_clz(flows_out)]++;
+    }
+}
 void an_peers_close(const struct an_config *c, struct an_group *g);
 void an_peers_eval(const struct an_config *c, const struct an_group *g,
                    const struct an_features *ft, struct an_verdict *v);
@@ -266,6 +281,13 @@ struct an_engine {
     int64_t base; /* absolute index of relative window 0 */
     int32_t cur;  /* the open window, relative; -1 before the first record */
     uint32_t *touched, ntouched, ctouched; /* devices with flows in the open window */
+    /* Positions in `touched` of the devices the close must look at before judging anyone:
+     * those with a failed opening (fleet outage tally) or with fleet_flows to one destination
+     * (a fleet vote). Never longer than `touched`, and reserved with it, so a push at
+     * ingestion cannot fail. Every other device would tally nothing. */
+    uint32_t *marked, nmarked, cmarked;
+    uint64_t bind_gen; /* bumped by every binding change: a lookup made ahead stays valid */
+    bool closing;      /* in an_window_close: the peer histograms are already taken */
     uint32_t *alarmed, nalarmed, calarmed; /* devices with an alarm up */
     uint32_t learners; /* active devices without a MUD at the last close (prefetch hint) */
     struct an_fleet *fleet;
@@ -300,6 +322,8 @@ int an_dev_rename(struct an_engine *e, uint32_t idx, const uint8_t pseud[16]);
 int an_group_get(struct an_engine *e, uint32_t id, uint32_t *gi);
 int an_bind_put(struct an_engine *e, const struct an_addr *ue, uint32_t idx);
 uint32_t an_bind_get(const struct an_engine *e, const struct an_addr *ue);
+/* The same with ue's an_hash_addr already computed. */
+uint32_t an_bind_get_h(const struct an_engine *e, const struct an_addr *ue, uint64_t h);
 int an_bind_del(struct an_engine *e, const struct an_addr *ue);
 void an_tables_free(struct an_engine *e);
 int an_list_push(uint32_t **list, uint32_t *n, uint32_t *cap, uint32_t v);

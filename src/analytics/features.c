@@ -148,6 +148,8 @@ void an_features_add(struct an_engine *e, uint32_t idx, const struct an_flow *f,
     hll_add(w->hll_dst, AN_DST_HLL_P, far_hash);
     hll_add(w->hll_port, AN_PORT_HLL_P, an_mix64((uint64_t)f->resp_port << 8 | f->proto));
     track_top(w, f, h, expl);
+    if (d->group != 0)
+        an_peers_grew(g, w->flows_out);
     track_known(d, far_hash, g->known);
     if (g->mud && !expl) {
         inc16(&w->mud_out);
@@ -168,6 +170,11 @@ void an_features_add(struct an_engine *e, uint32_t idx, const struct an_flow *f,
             w->fail_port = f->resp_port;
             w->fail_proto = AN_PROTO_TCP;
         }
+    }
+    if (!w->marked && (w->tcp_failed || w->top_flows >= c->fleet_flows)) {
+        /* The close's fleet tallies (outage, votes) need this device: list it once. */
+        w->marked = 1;
+        e->marked[e->nmarked++] = d->touched_at - 1;
     }
     for (int i = 0; i < AN_SUSPECTS; i++)
         if (d->suspect[i] == h)
@@ -215,5 +222,5 @@ void an_features_reset(struct an_engine *e, uint32_t idx)
     if (d->win.fail_hash)
         memset(&an_cold(e, idx)->fail_dst, 0, sizeof(struct an_addr));
     memset(&d->win, 0, sizeof(d->win));
-    d->window = -1;
+    d->touched_at = 0;
 }
