@@ -34,7 +34,6 @@ static inline uint64_t an_hash_addr(const struct an_addr *a, uint64_t seed)
 /* ---- Per-device state ------------------------------------------------------------------- */
 
 #define AN_DST_HLL_P   6 /* 64 registers: +-13% on distinct destinations, enough for a rule */
-#define AN_PORT_HLL_P  4 /* 16 registers: +-26%, ports only tell a scan from a service */
 #define AN_KNOWN_BITS  256
 #define AN_SUSPECTS    2
 #define AN_LEARNT_BITS 256
@@ -69,7 +68,6 @@ struct an_window {
                                      * requests */
     struct an_addr top_dst;         /* raw, for the finding; wiped at close */
     uint8_t hll_dst[HLL_BYTES(AN_DST_HLL_P)];
-    uint8_t hll_port[HLL_BYTES(AN_PORT_HLL_P)];
     uint8_t marked; /* on e->marked this window (its close must look at it: see below) */
 };
 
@@ -116,7 +114,7 @@ struct an_cold {
 struct an_features {
     uint32_t flows, flows_out, flows_in;
     uint64_t bytes;
-    double distinct_dst, distinct_ports;
+    double distinct_dst;
     uint32_t tcp_open, tcp_failed;
     double fail_ratio; /* failed / TCP openings */
     uint32_t new_dst, suspect_hits, long_flows, rate_flows;

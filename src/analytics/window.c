@@ -158,10 +158,10 @@ static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **al
         (d->win.tcp_failed || d->win.mud_out))
         an_rules_remember(d, d->win.fail_hash);
     uint16_t all = 0;
-    for (int x = 0; x < AN_EXC_COUNT; x++)
+    for (int x = 0; d->active && x < AN_EXC_COUNT; x++) /* most devices: no alarm up */
         if (d->active >> x & 1)
             all |= v.ev[x];
-    for (int x = 0; x < AN_EXC_COUNT; x++)
+    for (int x = 0; d->active && x < AN_EXC_COUNT; x++)
         if (d->active >> x & 1)
             emit(e, idx, &v, &ft, all, (enum an_exception)x);
     if (touched && e->on_window)
@@ -170,7 +170,9 @@ static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **al
         an_baseline_learn(d, &ft);
         an_signal_learn(d);
     }
-    for (int x = 0; x < AN_EXC_COUNT; x++)
+    if (d->active == 0)
+        memset(d->last_level, 0, sizeof(d->last_level));
+    for (int x = 0; d->active && x < AN_EXC_COUNT; x++)
         d->last_level[x] = (d->active >> x & 1) ? (v.level[x] ? v.level[x] : 1) : 0;
     if (d->active)
         an_list_push(alarmed, n, cap, idx); /* on NOMEM the alarm clears early: no crash */

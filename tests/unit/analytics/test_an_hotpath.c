@@ -65,9 +65,9 @@ static void on_finding(void *arg, const struct an_finding *f)
     if (f->has_addr)
         an_addr_format(&f->addr, addr, sizeof(addr));
     logf_(arg, "F %02x%02x%02x%02x w%lld x%d s%d l%u t%d r%u c%u %s:%u sig%u win%u fl%u td%u\n",
-          f->device[0], f->device[1], f->device[2], f->device[3], (long long)f->window,
-          (int)f->exc, (int)f->source, f->level, (int)f->trend, f->ratio, f->confidence, addr,
-          f->port, f->ev.signals, f->ev.window, f->ev.flows_out, f->ev.distinct_dst);
+          f->device[0], f->device[1], f->device[2], f->device[3], (long long)f->window, (int)f->exc,
+          (int)f->source, f->level, (int)f->trend, f->ratio, f->confidence, addr, f->port,
+          f->ev.signals, f->ev.window, f->ev.flows_out, f->ev.distinct_dst);
 }
 
 static void on_window(void *arg, uint32_t dev, int64_t window, bool flagged)
@@ -130,8 +130,9 @@ static void bind_fleet(struct an_engine *e)
 }
 
 /* Six windows of a mixed fleet: servers answered and not, failed openings (a fleet's dead
- * cloud in window 2), a flood from eight devices in windows 3-4 (the even ones under 16: the odd ones are unbound by then), inbound flows, discovery,
- * addresses of no device, and unbound local ones. */
+ * cloud in window 2), a flood from eight devices in windows 3-4 (the even ones under 16: the odd
+ * ones are unbound by then), inbound flows, discovery, addresses of no device, and unbound local
+ * ones. */
 static size_t traffic(struct an_flow *f, size_t max)
 {
     uint64_t s = 7;
@@ -312,8 +313,8 @@ static void test_outage_tally_in_touched_order(void **state)
         f.orig_pkts = f.resp_pkts = 1;
         assert_int_equal(an_engine_ingest(e, &f, NULL), IOTSEC_OK);
     }
-    static const uint32_t endpoint[8] = {0, 0, 0, 0, 0xcb007101u, 0xcb007101u, 0xcb007102u,
-                                         0xcb007103u};
+    static const uint32_t endpoint[8] = {0,           0,           0,           0,
+                                         0xcb007101u, 0xcb007101u, 0xcb007102u, 0xcb007103u};
     for (uint32_t d = 7; d >= 4; d--) {
         memset(&f, 0, sizeof(f));
         f.ts = T0 + 20 + (7 - d);
