@@ -195,10 +195,8 @@ size_t an_pending_drain(struct an_pending *p, struct store *s, analytics_finding
         p->nf = p->capf = j->nf;
         j->f = NULL;
         write_job_free(j);
-        log_msg(LOG_WARN, NULL,
-                "analytics: %zu findings or mapping changes not saved (the "
-                "store refused the write)",
-                items);
+        log_msg(LOG_WARN, NULL, "analytics: %zu findings or mapping changes not saved (the "
+                                "store refused the write)", items);
     }
     hand_over(p->f, p->nf, false, hook, hook_arg);
     p->f = NULL;

@@ -30,7 +30,8 @@ static bool admin_ok(struct http_request *req, struct analytics *a)
     if (peer->has_cert &&
         strcmp(peer->cert_sha256_hex, analytics_options_get(a)->admin_cert_sha256) == 0)
         return true;
-    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL, 0);
+    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL,
+                         0);
     return false;
 }
 
@@ -40,14 +41,10 @@ static const struct {
     const char *type;
     int format;
 } media[] = {
-    {"application/x-ndjson", AN_FMT_JSONL},
-    {"application/jsonl", AN_FMT_JSONL},
-    {"application/json-lines", AN_FMT_JSONL},
-    {"text/x-zeek-conn", AN_FMT_ZEEK},
-    {"text/tab-separated-values", AN_FMT_ZEEK},
-    {"text/csv", AN_FMT_IOT23},
-    {"text/plain", -1},
-    {"application/octet-stream", -1},
+    {"application/x-ndjson", AN_FMT_JSONL}, {"application/jsonl", AN_FMT_JSONL},
+    {"application/json-lines", AN_FMT_JSONL}, {"text/x-zeek-conn", AN_FMT_ZEEK},
+    {"text/tab-separated-values", AN_FMT_ZEEK}, {"text/csv", AN_FMT_IOT23},
+    {"text/plain", -1}, {"application/octet-stream", -1},
 };
 
 /* Decides the batch's format from ?format= and Content-Type; answers and returns false
@@ -214,26 +211,26 @@ static void handle_map(struct http_request *req, void *user)
     /* Every entry is checked before any is applied. */
     size_t i;
     json_t *e;
-    json_array_foreach(list, i, e)
-    {
+    json_array_foreach(list, i, e) {
         const char *supi, *ip = NULL, *group, *reason, *field;
         int rc = check_entry(a, e, &supi, &ip, &group, &reason, &field);
         if (rc != IOTSEC_OK) {
             char param[48];
             snprintf(param, sizeof(param), "/%zu/%s", i, field);
             struct http_invalid_param p = {param, reason};
-            http_respond_problem(
-                req, rc == IOTSEC_ERR_NOTFOUND ? 404 : 400, NULL,
-                rc == IOTSEC_ERR_NOTFOUND ? "unknown subscription" : "invalid mapping",
-                rc == IOTSEC_ERR_NOTFOUND ? "USER_NOT_FOUND" : "MANDATORY_IE_INCORRECT", &p, 1);
+            http_respond_problem(req, rc == IOTSEC_ERR_NOTFOUND ? 404 : 400, NULL,
+                                 rc == IOTSEC_ERR_NOTFOUND ? "unknown subscription"
+                                                           : "invalid mapping",
+                                 rc == IOTSEC_ERR_NOTFOUND ? "USER_NOT_FOUND"
+                                                           : "MANDATORY_IE_INCORRECT",
+                                 &p, 1);
             json_decref(list);
             return;
         }
     }
     size_t mapped = 0;
     int rc = IOTSEC_OK;
-    json_array_foreach(list, i, e)
-    {
+    json_array_foreach(list, i, e) {
         const char *v4 = json_string_value(json_object_get(e, "ipv4"));
         rc = analytics_session(a, json_string_value(json_object_get(e, "supi")),
                                v4 ? v4 : json_string_value(json_object_get(e, "ipv6")), true,
@@ -295,13 +292,9 @@ static void handle_findings(struct http_request *req, void *user)
         HTTP_QSPEC_AFTER_ID,
         HTTP_QSPEC_LIMIT,
         {.name = "supi", .type = HTTP_Q_STR, .valid = supi_ok, .reason = "a SUPI"},
-        {.name = "exception",
-         .type = HTTP_Q_STR,
-         .valid = exception_known,
+        {.name = "exception", .type = HTTP_Q_STR, .valid = exception_known,
          .reason = "a TS 29.520 ExceptionId"},
-        {.name = "since",
-         .type = HTTP_Q_STR,
-         .valid = since_ok,
+        {.name = "since", .type = HTTP_Q_STR, .valid = since_ok,
          .reason = "RFC 3339 or unix seconds"},
     };
     struct http_qval v[5];
@@ -339,8 +332,8 @@ int analytics_sbi_routes(struct http_server *srv, struct analytics *a)
 
 int analytics_admin_routes(struct http_server *srv, struct analytics *a)
 {
-    int rc =
-        http_server_route(srv, "POST", "/admin/v1/analytics/flow-records", handle_admin_ingest, a);
+    int rc = http_server_route(srv, "POST", "/admin/v1/analytics/flow-records",
+                               handle_admin_ingest, a);
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "PUT", "/admin/v1/analytics/ue-addresses", handle_map, a);
     if (rc == IOTSEC_OK)

@@ -85,7 +85,7 @@ int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limi
 }
 
 #define FINDING_COLS                                                                               \
-    "SELECT id, at, \"window\", window_start, exception, level, device, supi, victim, evidence"    \
+    "SELECT id, at, \"window\", window_start, exception, level, device, supi, victim, evidence"        \
     " FROM an_findings "
 
 static void read_finding(struct store_stmt *st, struct an_finding_row *r)

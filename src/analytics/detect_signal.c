@@ -54,16 +54,15 @@ void an_signal_eval(const struct an_config *c, const struct an_device *d, struct
     const struct an_window *w = &d->win;
     evidence(v, AN_EXC_UNEXPECTED_RADIO_LINK_FAILURES, w->rlf >= c->rlf_raise, w->rlf > 0,
              level_of(w->rlf, c->rlf_raise));
-    evidence(v, AN_EXC_PING_PONG_ACROSS_CELLS, w->pingpong >= c->pingpong_raise, w->pingpong > 0,
-             level_of(w->pingpong, c->pingpong_raise));
+    evidence(v, AN_EXC_PING_PONG_ACROSS_CELLS, w->pingpong >= c->pingpong_raise,
+             w->pingpong > 0, level_of(w->pingpong, c->pingpong_raise));
     evidence(v, AN_EXC_TOO_FREQUENT_SERVICE_ACCESS, w->wakeups >= c->access_raise,
              w->wakeups >= c->access_raise / 2 &&
                  (d->active >> AN_EXC_TOO_FREQUENT_SERVICE_ACCESS & 1),
              level_of(w->wakeups, c->access_raise));
     bool sleeper = d->learned >= c->warmup_windows && d->med_wake < 13; /* 0.05 in 8.8 */
-    evidence(v, AN_EXC_UNEXPECTED_WAKEUP, sleeper && w->wakeups > 0,
-             w->wakeups > 0 && (d->active >> AN_EXC_UNEXPECTED_WAKEUP & 1),
-             level_of(w->wakeups, 1));
+    evidence(v, AN_EXC_UNEXPECTED_WAKEUP, sleeper && w->wakeups > 0, w->wakeups > 0 &&
+             (d->active >> AN_EXC_UNEXPECTED_WAKEUP & 1), level_of(w->wakeups, 1));
 }
 
 void an_signal_learn(struct an_device *d)
