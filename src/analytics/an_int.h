@@ -197,6 +197,7 @@ struct an_mud_ace {
     uint8_t kind, proto, initiated, bits, from_device;
     uint16_t rlo, rhi, llo, lhi;
     struct an_addr net;
+    uint64_t mask[2]; /* the prefix's bits of the 128-bit form (matched per flow) */
 };
 struct an_mud_rt {
     uint32_t authority; /* hash of the MUD URL's host: same-manufacturer */

@@ -5,7 +5,8 @@
  *     the close would build, also for a device moved to another group mid-window;
  *   - the fleet outage tally visits the failing devices in the order they were touched (its
  *     Misra-Gries candidate depends on the order), not in the order they failed;
- *   - hll_estimate from its tables equals the plain formula to the last bit. */
+ *   - hll_estimate from its tables equals the plain formula to the last bit;
+ *   - a MUD network entry matches exactly the addresses an_prefixes_contain says it holds. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <cmocka.h>
 
 #include "analytics/an_int.h"
+#include "analytics/mud.h"
 #include "base/err.h"
 
 #define T0 1700000040.0 /* a window boundary (60 s) */
@@ -369,6 +371,49 @@ static void test_hll_estimate_exact(void **state)
     }
 }
 
+/* Prefixes of every length, and addresses on both sides of each boundary. */
+static void test_mud_network_match(void **state)
+{
+    (void)state;
+    struct log l = {0};
+    struct an_engine *e = engine(&l, false);
+    struct an_mud *m = calloc(1, sizeof(*m));
+    assert_non_null(m);
+    uint64_t s = 5;
+    for (unsigned bits = 0; bits <= 128; bits++) {
+        struct an_mud_rule *r = &m->rule[0];
+        memset(m, 0, sizeof(*m));
+        snprintf(m->authority, sizeof(m->authority), "maker.example");
+        m->n = 1;
+        r->kind = AN_MUD_NETWORK, r->from_device = 1, r->bits = (uint8_t)bits;
+        r->rport_hi = r->lport_hi = 65535;
+        for (int i = 0; i < 16; i++)
+            r->net.b[i] = (uint8_t)rnd(&s);
+        assert_int_equal(an_engine_set_mud(e, 9, m), IOTSEC_OK);
+        uint32_t gi;
+        assert_int_equal(an_group_get(e, 9, &gi), IOTSEC_OK);
+        struct an_prefixes one = {.n = 1};
+        one.net[0] = r->net;
+        one.bits[0] = (uint8_t)bits;
+        for (int k = 0; k < 64; k++) {
+            struct an_flow f;
+            memset(&f, 0, sizeof(f));
+            f.proto = AN_PROTO_UDP;
+            f.resp = r->net;
+            /* Flip one bit, at or around the boundary, or anywhere. */
+            unsigned bit =
+                k < 32 ? (bits + (unsigned)k % 3 + 127) % 128 : (unsigned)(rnd(&s) % 128);
+            if (k % 8 != 0)
+                f.resp.b[bit / 8] ^= (uint8_t)(0x80u >> (bit % 8));
+            bool want = an_prefixes_contain(&one, &f.resp);
+            assert_true(an_mud_permits(e, e->groups[gi].mud, 0, &f, true, 0) == want);
+        }
+    }
+    free(m);
+    an_engine_free(e);
+    free(l.buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_peer_histogram_per_record),
         cmocka_unit_test(test_outage_tally_in_touched_order),
         cmocka_unit_test(test_hll_estimate_exact),
+        cmocka_unit_test(test_mud_network_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
