@@ -230,8 +230,18 @@ uint32_t an_dns_lookup(const struct an_engine *e, uint32_t dev, uint32_t addr_ha
 bool an_mud_permits(const struct an_engine *e, const struct an_mud_rt *m, uint32_t dev,
                     const struct an_flow *f, bool outbound, uint32_t name);
 void an_mud_free_all(struct an_engine *e);
-/* Multicast, broadcast, link-local: local discovery (SSDP, mDNS, DHCP), never a victim. */
-bool an_addr_is_discovery(const struct an_addr *a);
+/* Multicast, broadcast, link-local: local discovery (SSDP, mDNS, DHCP), never a victim.
+ * Inline: every flow a device opens asks. */
+static inline bool an_addr_is_discovery(const struct an_addr *a)
+{
+    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(a->b, v4_mapped, 12) == 0) {
+        const uint8_t *v = a->b + 12;
+        return (v[0] & 0xf0) == 0xe0 || (v[0] == 169 && v[1] == 254) ||
+               (v[0] == 255 && v[1] == 255 && v[2] == 255 && v[3] == 255);
+    }
+    return a->b[0] == 0xff || (a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80);
+}
 
 /* Fleet conditions (detect_outage.c): most of a group failing at once is an outage. */
 void an_outage_tally(struct an_group *g, const struct an_device *d, const struct an_cold *cold);

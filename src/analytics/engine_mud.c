@@ -24,16 +24,6 @@ uint32_t an_name_hash(uint64_t seed, const char *normalised)
     return (uint32_t)an_mix64(h ^ seed) | 1u;
 }
 
-bool an_addr_is_discovery(const struct an_addr *a)
-{
-    if (an_addr_is_v4(a)) {
-        const uint8_t *v = a->b + 12;
-        return (v[0] & 0xf0) == 0xe0 || (v[0] == 169 && v[1] == 254) ||
-               (v[0] == 255 && v[1] == 255 && v[2] == 255 && v[3] == 255);
-    }
-    return a->b[0] == 0xff || (a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80);
-}
-
 static uint32_t dns_slot(uint32_t dev, uint32_t addr, uint32_t cap)
 {
     return (uint32_t)an_mix64((uint64_t)dev << 32 | addr) & (cap - 1);

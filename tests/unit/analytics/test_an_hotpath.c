@@ -368,6 +368,17 @@ static void test_hll_estimate_exact(void **state)
             double want = plain_estimate(regs, p), got = hll_estimate(regs, p);
             assert_memory_equal(&want, &got, sizeof(double));
         }
+        /* The edge of the empty-register shortcut: z empty registers, the others at their
+         * cap (the smallest sum z empty ones allow) or at 1. */
+        for (unsigned top = 1; top <= 15; top += 14) {
+            for (unsigned z = 0; z <= (1u << p); z++) {
+                memset(regs, 0, HLL_BYTES(p));
+                for (unsigned i = z; i < (1u << p); i++)
+                    regs[i >> 1] |= (uint8_t)(top << (4 * (i & 1)));
+                double want = plain_estimate(regs, p), got = hll_estimate(regs, p);
+                assert_memory_equal(&want, &got, sizeof(double));
+            }
+        }
     }
 }
 
