@@ -17,6 +17,7 @@ struct daemon_fixture {
     uint16_t sbi_port, admin_port, h2c_port, north_port, device_port;
     char sbi[64], admin[64], h2c[64], north[64], device[64]; /* base URLs */
     pid_t pid;
+    int exit_status; /* when pid is 0 after a start the daemon refused: how it exited */
     char snn[40];
     char ready[512]; /* the daemon's ready line, after fixture_start */
     /* The instance's database: its own PostgreSQL database when IOTSEC_TEST_STORE_URL is set
@@ -46,6 +47,9 @@ int fixture_db_integrity(const struct daemon_fixture *f);
 int fixture_clone(const struct daemon_fixture *a, struct daemon_fixture *b);
 /* Starts iotsecd run and waits for its ready line (10 s at most). */
 int fixture_start(struct daemon_fixture *f);
+/* Writes the daemon's ready line to <dir>/ready.json, the file a tool's --ready option reads
+ * (iotsec-sim), and puts that path in path. */
+int fixture_write_ready(const struct daemon_fixture *f, char *path, size_t cap);
 /* Sends sig and waits for the process; returns its wait status. */
 int fixture_stop(struct daemon_fixture *f, int sig);
 void fixture_cleanup(struct daemon_fixture *f);

@@ -28,6 +28,7 @@
 #include "base/err.h"
 #include "base/hex.h"
 #include "fixture.h"
+#include "flow_text.h"
 #include "usim.h"
 
 #define T0      1700000040 /* replayed record time: a window boundary */
@@ -74,29 +75,6 @@ static json_t *ingest(const char *text)
     json_t *j = call(AS_NF, "POST", url, "application/x-ndjson", text, strlen(text), &st);
     assert_int_equal(st, 200);
     return j;
-}
-
-struct text {
-    char *data;
-    size_t len, cap;
-};
-
-static void add_line(struct text *t, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (t->len + (size_t)n + 2 > t->cap) {
-        t->cap = (t->cap + (size_t)n + 2) * 2;
-        t->data = realloc(t->data, t->cap);
-        assert_non_null(t->data);
-    }
-    memcpy(t->data + t->len, line, (size_t)n);
-    t->len += (size_t)n;
-    t->data[t->len++] = '\n';
-    t->data[t->len] = '\0';
 }
 
 static void reading(struct text *t, int meter, double ts)

@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include "fixture.h"
+#include "flow_text.h"
 
 #define METERS 10
 #define BOTS   3 /* meters 0..2 */
@@ -177,29 +178,6 @@ static long authenticate(int i)
 }
 
 /* ---- traffic ---- */
-
-struct text {
-    char *data;
-    size_t len, cap;
-};
-
-static void add_line(struct text *t, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (t->len + (size_t)n + 2 > t->cap) {
-        t->cap = (t->cap + (size_t)n + 2) * 2;
-        t->data = realloc(t->data, t->cap);
-        assert_non_null(t->data);
-    }
-    memcpy(t->data + t->len, line, (size_t)n);
-    t->len += (size_t)n;
-    t->data[t->len++] = '\n';
-    t->data[t->len] = '\0';
-}
 
 /* A meter's reading upload: one HTTPS flow that the server answers. */
 static void normal_flow(struct text *t, int meter, double ts)

@@ -29,13 +29,7 @@ static int setup(void **state)
         fixture_start(&fx) != 0)
         return -1;
     snprintf(inst, sizeof(inst), "%s/inst", fx.dir);
-    snprintf(ready_file, sizeof(ready_file), "%s/ready.json", fx.dir);
-    FILE *fp = fopen(ready_file, "w");
-    if (!fp)
-        return -1;
-    fprintf(fp, "%s\n", fx.ready);
-    fclose(fp);
-    return 0;
+    return fixture_write_ready(&fx, ready_file, sizeof(ready_file));
 }
 
 static int teardown(void **state)

@@ -39,6 +39,15 @@ void sim_heard(void);
  * not answered for sim_timeout_s. 0, or -1 if the thread cannot start. */
 int sim_watchdog_start(const char *what);
 
+/* ---- HTTP answers (libcurl) ---- */
+/* An answer body as it arrives, NUL-terminated; data is malloc'd (the caller frees it). */
+struct sim_body {
+    char *data;
+    size_t len;
+};
+/* A CURLOPT_WRITEFUNCTION appending to the struct sim_body given as CURLOPT_WRITEDATA. */
+size_t sim_body_collect(char *ptr, size_t size, size_t n, void *body);
+
 /* ---- the admin API ---- */
 /* One admin request; *out (malloc'd) gets the answer body. Returns the HTTP status, -1 when
  * no answer came. */

@@ -16,29 +16,11 @@
 #include "onboard.h"
 #include "sim.h"
 
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static size_t collect(char *ptr, size_t size, size_t n, void *user)
-{
-    struct buf *b = user;
-    char *p = realloc(b->data, b->len + size * n + 1);
-    if (!p)
-        return 0;
-    memcpy(p + b->len, ptr, size * n);
-    b->data = p;
-    b->len += size * n;
-    p[b->len] = '\0';
-    return size * n;
-}
-
 long sim_admin(const struct sim_instance *in, const char *method, const char *path,
                const char *body, size_t len, char **out)
 {
     char url[512];
-    struct buf b = {0};
+    struct sim_body b = {0};
     long status = -1;
     *out = NULL;
     snprintf(url, sizeof(url), "%s%s", in->admin, path);
@@ -52,7 +34,7 @@ long sim_admin(const struct sim_instance *in, const char *method, const char *pa
     curl_easy_setopt(c, CURLOPT_SSLCERT, in->admin_crt);
     curl_easy_setopt(c, CURLOPT_SSLKEY, in->admin_key);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sim_body_collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)sim_timeout_s);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

@@ -11,29 +11,11 @@
 #include "base/err.h"
 #include "sim.h"
 
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static size_t collect(char *p, size_t s, size_t n, void *u)
-{
-    struct buf *b = u;
-    char *q = realloc(b->data, b->len + s * n + 1);
-    if (!q)
-        return 0;
-    memcpy(q + b->len, p, s * n);
-    b->data = q;
-    b->len += s * n;
-    q[b->len] = 0;
-    return s * n;
-}
-
 long sim_af_call(const struct sim_instance *in, const struct sim_af *a, const char *method,
                  const char *path, const char *ctype, const char *body, char **out)
 {
     char url[512], auth[2048], ct[96];
-    struct buf b = {0};
+    struct sim_body b = {0};
     long status = -1;
     snprintf(url, sizeof(url), "%s%s", in->north, path);
     CURL *c = curl_easy_init();
@@ -58,7 +40,7 @@ long sim_af_call(const struct sim_instance *in, const struct sim_af *a, const ch
     curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
     curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sim_body_collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

@@ -25,28 +25,10 @@ struct aka_run {
     atomic_uint next;
 };
 
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static size_t collect(char *ptr, size_t size, size_t n, void *user)
-{
-    struct buf *b = user;
-    char *p = realloc(b->data, b->len + size * n + 1);
-    if (!p)
-        return 0;
-    memcpy(p + b->len, ptr, size * n);
-    b->data = p;
-    b->len += size * n;
-    p[b->len] = '\0';
-    return size * n;
-}
-
 static json_t *sbi_call(CURL *c, const char *method, const char *url, const char *body,
                         long *status)
 {
-    struct buf b = {0};
+    struct sim_body b = {0};
     *status = -1;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -133,7 +115,7 @@ static void *worker(void *arg)
         curl_easy_setopt(c, CURLOPT_SSLKEY, a->in->nf_key);
         curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sim_body_collect);
         curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)(sim_timeout_s < 20 ? sim_timeout_s : 20));
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     }

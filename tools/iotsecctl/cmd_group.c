@@ -25,6 +25,9 @@
 #define NFLAGS(f) (sizeof(f) / sizeof((f)[0]))
 
 /* An External Group ID usable as a path segment as it is (no escaping needed). */
+#define GROUP_WHY "--group is an External Group ID: <id>@<domain>"
+#define SUPI_WHY  "--supi: imsi-... or nai-..."
+
 static bool ext_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0, ats = 0;
@@ -76,7 +79,7 @@ static int group_create(int argc, char **argv)
         return rc;
     const char *ext = args_get(f, NFLAGS(f), "group"), *owner = args_get(f, NFLAGS(f), "owner");
     if (!ext_ok(ext))
-        return args_fail(EXIT_USAGE, cmd, "--group is an External Group ID: <id>@<domain>");
+        return args_fail(EXIT_USAGE, cmd, GROUP_WHY);
     json_t *o = json_pack("{s:s, s:s}", "externalGroupId", ext, "owner", owner);
     const char *cap = args_get(f, NFLAGS(f), "capacity"), *ar = args_get(f, NFLAGS(f), "arity");
     long v;
@@ -115,7 +118,7 @@ static int group_members_add(int argc, char **argv)
     if (strchr(ext, '@') == NULL)
         return cmd_consent_group_add(argc, argv); /* a consent group (cmd_expose.c) */
     if (!ext_ok(ext))
-        return args_fail(EXIT_USAGE, cmd, "--group is an External Group ID: <id>@<domain>");
+        return args_fail(EXIT_USAGE, cmd, GROUP_WHY);
     json_t *supis = json_array();
     char *list = strdup(f[1].value), *save = NULL;
     for (char *s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
@@ -140,26 +143,42 @@ static int group_remove(int argc, char **argv)
     if (rc)
         return rc;
     if (!ext_ok(f[0].value))
-        return args_fail(EXIT_USAGE, cmd, "--group is an External Group ID: <id>@<domain>");
+        return args_fail(EXIT_USAGE, cmd, GROUP_WHY);
     if (!supi_ok(f[1].value))
-        return args_fail(EXIT_USAGE, cmd, "--supi: imsi-... or nai-...");
+        return args_fail(EXIT_USAGE, cmd, SUPI_WHY);
     char path[300];
     snprintf(path, sizeof(path), "/admin/v1/message-groups/%s/members/%s", f[0].value, f[1].value);
     return post(cmd, "DELETE", path, NULL);
 }
 
-static int group_show(int argc, char **argv)
+/* A read of one resource named by one checked flag: GET <prefix><value><suffix>. */
+struct read_one {
+    const char *cmd, *flag, *why, *prefix, *suffix;
+    bool (*ok)(const char *value);
+};
+
+static int read_one(const struct read_one *r, int argc, char **argv)
 {
-    const char *cmd = "group show";
-    struct flag f[] = {{"group", 1, NULL}};
-    int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
+    struct flag f[] = {{r->flag, 1, NULL}};
+    int rc = args_parse(r->cmd, argc, argv, f, NFLAGS(f));
     if (rc)
         return rc;
-    if (!ext_ok(f[0].value))
-        return args_fail(EXIT_USAGE, cmd, "--group is an External Group ID: <id>@<domain>");
-    char path[200];
-    snprintf(path, sizeof(path), "/admin/v1/message-groups/%s", f[0].value);
-    return admin_call(cmd, "GET", path, NULL, NULL, 0);
+    if (!r->ok(f[0].value))
+        return args_fail(EXIT_USAGE, r->cmd, "%s", r->why);
+    char path[300];
+    snprintf(path, sizeof(path), "%s%s%s", r->prefix, f[0].value, r->suffix);
+    return admin_call(r->cmd, "GET", path, NULL, NULL, 0);
+}
+
+static int group_show(int argc, char **argv)
+{
+    static const struct read_one r = {.cmd = "group show",
+                                      .flag = "group",
+                                      .why = GROUP_WHY,
+                                      .prefix = "/admin/v1/message-groups/",
+                                      .suffix = "",
+                                      .ok = ext_ok};
+    return read_one(&r, argc, argv);
 }
 
 static int group_list(int argc, char **argv)
@@ -178,7 +197,7 @@ static int group_endpoint(int argc, char **argv)
     if (rc)
         return rc;
     if (!supi_ok(f[0].value))
-        return args_fail(EXIT_USAGE, cmd, "--supi: imsi-... or nai-...");
+        return args_fail(EXIT_USAGE, cmd, SUPI_WHY);
     char path[200];
     snprintf(path, sizeof(path), "/admin/v1/group-endpoints/%s", f[0].value);
     return post(cmd, "PUT", path, json_pack("{s:s}", "url", f[1].value));
@@ -186,16 +205,13 @@ static int group_endpoint(int argc, char **argv)
 
 static int group_endpoint_show(int argc, char **argv)
 {
-    const char *cmd = "group endpoint-show";
-    struct flag f[] = {{"supi", 1, NULL}};
-    int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
-    if (rc)
-        return rc;
-    if (!supi_ok(f[0].value))
-        return args_fail(EXIT_USAGE, cmd, "--supi: imsi-... or nai-...");
-    char path[200];
-    snprintf(path, sizeof(path), "/admin/v1/group-endpoints/%s", f[0].value);
-    return admin_call(cmd, "GET", path, NULL, NULL, 0);
+    static const struct read_one r = {.cmd = "group endpoint-show",
+                                      .flag = "supi",
+                                      .why = SUPI_WHY,
+                                      .prefix = "/admin/v1/group-endpoints/",
+                                      .suffix = "",
+                                      .ok = supi_ok};
+    return read_one(&r, argc, argv);
 }
 
 static int group_endpoints(int argc, char **argv)
@@ -212,7 +228,7 @@ static int group_multicast(int argc, char **argv)
     if (rc)
         return rc;
     if (!ext_ok(f[0].value))
-        return args_fail(EXIT_USAGE, cmd, "--group is an External Group ID: <id>@<domain>");
+        return args_fail(EXIT_USAGE, cmd, GROUP_WHY);
     json_t *o = json_pack("{s:s}", "dest", f[1].value);
     if (f[2].value)
         json_object_set_new(o, "iface", json_string(f[2].value));
@@ -223,16 +239,13 @@ static int group_multicast(int argc, char **argv)
 
 static int group_multicast_show(int argc, char **argv)
 {
-    const char *cmd = "group multicast-show";
-    struct flag f[] = {{"group", 1, NULL}};
-    int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
-    if (rc)
-        return rc;
-    if (!ext_ok(f[0].value))
-        return args_fail(EXIT_USAGE, cmd, "--group is an External Group ID: <id>@<domain>");
-    char path[200];
-    snprintf(path, sizeof(path), "/admin/v1/message-groups/%s/multicast", f[0].value);
-    return admin_call(cmd, "GET", path, NULL, NULL, 0);
+    static const struct read_one r = {.cmd = "group multicast-show",
+                                      .flag = "group",
+                                      .why = GROUP_WHY,
+                                      .prefix = "/admin/v1/message-groups/",
+                                      .suffix = "/multicast",
+                                      .ok = ext_ok};
+    return read_one(&r, argc, argv);
 }
 
 static const struct command group_commands[] = {
