@@ -47,6 +47,7 @@ int sub_dek_open(const struct seal_kek *kek, const struct supi *supi, uint32_t v
     data_key->id = SUB_DEK_ID;
     data_key->resident = false;
     data_key->under_resident = kek->resident; /* see seal.h */
+    data_key->ring = NULL;
     int rc = dek_len == SUB_DEK_SEALED_LEN ? unseal(kek, aad, aad_len, dek, dek_len, data_key->key)
                                            : IOTSEC_ERR_AUTH;
     return rc == IOTSEC_ERR_NOTFOUND ? IOTSEC_ERR_AUTH : rc;
