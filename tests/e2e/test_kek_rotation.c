@@ -232,6 +232,19 @@ static void test_rotation_while_authenticating(void **state)
     assert_false(old); /* retired: its file zeroised and removed */
     assert_true(new2);
 
+    /* The operator's view: iotsecctl keys status, and a bad flag refused with exit 2. */
+    char out[8192];
+    assert_int_equal(fixture_tool(&fx, IOTSECCTL_PATH, NULL, "keys status", out, sizeof(out)), 0);
+    json_t *cli = json_loads(out, 0, NULL);
+    assert_non_null(cli);
+    assert_int_equal(json_integer_value(json_object_get(cli, "current")), 2);
+    json_decref(cli);
+    assert_int_equal(
+        fixture_tool(&fx, IOTSECCTL_PATH, NULL, "keys rotate-kek --kek-id 0", out, sizeof(out)), 2);
+    assert_int_equal(
+        fixture_tool(&fx, IOTSECCTL_PATH, NULL, "keys rotate-kek --kek-id 2", out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "KEK 2 is current")); /* the daemon's 409, not the parser's */
+
     /* The new KEK alone opens everything: restarted, the same subscribers authenticate. */
     assert_int_equal(fixture_stop(&fx, SIGTERM), 0);
     assert_int_equal(fixture_start(&fx), 0);
