@@ -52,6 +52,9 @@ struct kek_column {
      * cursor order, at most $4: SELECT key_text, key_int, envelope. NULL: counted only (its
      * rows keep an old KEK from retiring: they are re-wrapped by a later version). */
     const char *scan_sql;
+    /* Writes envelope $1 where the row whose key is ($3 text, $4 integer) still holds $2 (a
+     * row changed meanwhile keeps its change); by the key, so each is an index lookup. */
+    const char *update_sql;
     kek_aad_fn aad;
 };
 

@@ -155,6 +155,8 @@ static int rewrap_one(struct store_conn *c, const struct seal_kek *kek,
         return rc;
     store_bind_blob(upd, 1, out, (int)len);
     store_bind_blob(upd, 2, env, (int)len);
+    store_bind_text(upd, 3, ktext, -1);
+    store_bind_int64(upd, 4, knum);
     int step = store_step(upd);
     store_reset(upd);
     if (step != STORE_DONE)
@@ -166,14 +168,11 @@ static int rewrap_one(struct store_conn *c, const struct seal_kek *kek,
 int kek_rewrap_chunk(struct store_conn *c, const struct seal_kek *kek, const struct kek_column *col,
                      int limit, struct kek_cursor *cur, int64_t *rewrapped, int64_t *unreadable)
 {
-    char sql[256];
-    snprintf(sql, sizeof(sql), "UPDATE %s SET %s = $1 WHERE %s = $2", col->table, col->column,
-             col->column);
     struct store_stmt *scan, *upd;
     int rc = store_prepare(c, col->scan_sql, &scan);
     if (rc != IOTSEC_OK)
         return rc;
-    if ((rc = store_prepare(c, sql, &upd)) != IOTSEC_OK) {
+    if ((rc = store_prepare(c, col->update_sql, &upd)) != IOTSEC_OK) {
         store_finalize(scan);
         return rc;
     }
