@@ -11,10 +11,11 @@
 #include "base/log.h"
 #include "keys/kek_int.h"
 
-#define POLL_MS  500   /* how often the keeper reads the store's KEK topic */
-#define LEASE_MS 30000 /* the driver's lease, renewed by every chunk */
-#define GRACE_MS 1500  /* > POLL_MS: every instance seals under the new KEK before the count */
-#define LEASE    "kek-rotation"
+#define POLL_MS     500   /* how often the keeper reads the store's KEK topic */
+#define LEASE_MS    30000 /* the driver's lease, renewed by every chunk */
+#define GRACE_MS    1500  /* > POLL_MS: every instance seals under the new KEK before the count */
+#define LEASE       "kek-rotation"
+#define PACE_MAX_MS 200 /* the longest pause between two chunks */
 
 struct kek_rotation {
     struct kek_rotation_config cfg;
@@ -206,11 +207,17 @@ static void drive(struct kek_rotation *kr, uint8_t current)
                 continue;
             while (rc == IOTSEC_OK && !j.cur.end && !kr->stop) {
                 j.rewrapped = j.unreadable = 0;
+                double c0 = mono_s();
                 rc = store_write_sync(kr->cfg.store, run_chunk, &j);
                 done += j.rewrapped;
                 unreadable += j.unreadable;
+                /* Paced: as long idle as the chunk took (at most PACE_MAX_MS), so the
+                 * rotation takes at most half of the writer and of a core from serving. */
+                int idle_ms = (int)((mono_s() - c0) * 1000);
                 pthread_mutex_lock(&kr->mu);
                 kr->rewrapped += j.rewrapped;
+                if (!j.cur.end && idle_ms > 0)
+                    nap(kr, idle_ms < PACE_MAX_MS ? idle_ms : PACE_MAX_MS);
                 pthread_mutex_unlock(&kr->mu);
             }
         }
