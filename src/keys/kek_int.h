@@ -6,7 +6,11 @@
 
 /* The current KEK id and whether a rotation is under way (1, false: none recorded). */
 int kek_state_get(struct store_conn *c, uint8_t *current, bool *rotating);
+/* Records current (the one before it joins the ids once current) and the rotation's state. */
 int kek_state_set(struct store_conn *c, uint8_t current, bool rotating, int64_t now);
+/* Whether KEK id was current once (only such a KEK is ever retired: a KEK file installed ahead
+ * of a rotation, never current yet, is not). */
+int kek_state_was_current(struct store_conn *c, uint8_t id, bool *was);
 /* Records the KEK ids this instance holds. */
 int kek_holders_set(struct store_conn *c, const char *instance, const uint8_t *ids, size_t n,
                     int64_t now);

@@ -156,12 +156,18 @@ static int count_all(struct kek_rotation *kr, struct tally *t)
 
 /* ---- the keeper ---- */
 
-/* KEKs this instance holds that are not current and that no row names: retired. */
+/* KEKs this instance holds that were current once, are not now, and that no row names:
+ * retired. */
 static void retire_stale(struct kek_rotation *kr, uint8_t current)
 {
-    bool others = false;
+    bool old[KEK_ID_MAX + 1] = {false}, others = false;
+    struct store_conn *c;
+    if (store_reader_get(kr->cfg.store, &c) != IOTSEC_OK)
+        return;
     for (int id = 1; id <= KEK_ID_MAX; id++)
-        others |= id != current && seal_ring_has(kr->cfg.ring, (uint8_t)id);
+        if (id != current && seal_ring_has(kr->cfg.ring, (uint8_t)id) &&
+            kek_state_was_current(c, (uint8_t)id, &old[id]) == IOTSEC_OK && old[id])
+            others = true;
     if (!others)
         return;
     struct tally t = {.current = current};
@@ -177,7 +183,7 @@ static void retire_stale(struct kek_rotation *kr, uint8_t current)
     if (!go)
         return;
     for (int id = 1; id <= KEK_ID_MAX; id++) {
-        if (id == current || !seal_ring_has(kr->cfg.ring, (uint8_t)id))
+        if (!old[id] || !seal_ring_has(kr->cfg.ring, (uint8_t)id))
             continue;
         seal_ring_retire(kr->cfg.ring, (uint8_t)id);
         rc = kek_file_destroy(kr->cfg.kek_path, (uint8_t)id);

@@ -11,7 +11,8 @@
 
 const char KEK_MIGRATION_1[] =
     "CREATE TABLE kek_state (k INTEGER PRIMARY KEY CHECK (k = 1), current_id INTEGER NOT NULL,"
-    " rotating INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);"
+    " rotating INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,"
+    " old_ids TEXT NOT NULL DEFAULT ',');" /* ",1,2,": ids once current (retired when free) */
     "CREATE TABLE kek_holders (instance TEXT PRIMARY KEY, ids TEXT NOT NULL,"
     " updated_at INTEGER NOT NULL);";
 
@@ -43,17 +44,38 @@ int kek_state_set(struct store_conn *c, uint8_t current, bool rotating, int64_t 
 {
     struct store_stmt *st;
     int rc = store_stmt(c,
-                        "INSERT INTO kek_state (k, current_id, rotating, updated_at)"
-                        " VALUES (1, $1, $2, $3) ON CONFLICT (k) DO UPDATE SET"
-                        " current_id = $1, rotating = $2, updated_at = $3",
+                        "INSERT INTO kek_state (k, current_id, rotating, updated_at, old_ids)"
+                        " VALUES (1, $1, $2, $3, $4) ON CONFLICT (k) DO UPDATE SET"
+                        " current_id = excluded.current_id, rotating = excluded.rotating,"
+                        " updated_at = excluded.updated_at, old_ids = CASE WHEN"
+                        " kek_state.current_id <> excluded.current_id THEN kek_state.old_ids ||"
+                        " CAST(kek_state.current_id AS TEXT) || ',' ELSE kek_state.old_ids END",
                         &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_int(st, 1, current);
     store_bind_int(st, 2, rotating ? 1 : 0);
     store_bind_int64(st, 3, now);
+    store_bind_text(st, 4, current != 1 ? ",1," : ",", -1); /* the first row: KEK 1 was current */
     rc = finish(c, st, store_step(st));
     return rc == IOTSEC_OK ? store_topic_bump(c, "kek") : rc;
+}
+
+int kek_state_was_current(struct store_conn *c, uint8_t id, bool *was)
+{
+    struct store_stmt *st;
+    *was = false;
+    int rc = store_stmt(c, "SELECT old_ids FROM kek_state WHERE k = 1", &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    int step = store_step(st);
+    if (step == STORE_ROW) {
+        char want[8];
+        const char *ids = store_col_text(st, 0);
+        snprintf(want, sizeof(want), ",%u,", id);
+        *was = ids != NULL && strstr(ids, want) != NULL;
+    }
+    return finish(c, st, step);
 }
 
 static void ids_text(const uint8_t *ids, size_t n, char *out, size_t cap)

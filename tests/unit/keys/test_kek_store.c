@@ -249,10 +249,20 @@ static void test_state_and_holders(void **state)
     assert_int_equal(kek_live_missing(c, "me", 2, (int64_t)4102444800001, missing, sizeof(missing)),
                      IOTSEC_OK);
 
-    assert_int_equal(store_write_sync(f->store, run_state, NULL), IOTSEC_OK);
+    int src = store_write_sync(f->store, run_state, NULL);
+    if (src != IOTSEC_OK)
+        printf("kek_state_set: %s\n", store_errmsg());
+    assert_int_equal(src, IOTSEC_OK);
     assert_int_equal(kek_state_get(c, &cur, &rotating), IOTSEC_OK);
     assert_int_equal(cur, 2);
     assert_true(rotating);
+    bool was;
+    assert_int_equal(kek_state_was_current(c, 1, &was), IOTSEC_OK);
+    assert_true(was); /* the legacy KEK, current until now: retired once nothing names it */
+    assert_int_equal(kek_state_was_current(c, 2, &was), IOTSEC_OK);
+    assert_false(was);
+    assert_int_equal(kek_state_was_current(c, 3, &was), IOTSEC_OK);
+    assert_false(was); /* installed ahead of a rotation: never retired by the keeper */
 }
 
 int main(void)
