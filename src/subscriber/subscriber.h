@@ -254,6 +254,10 @@ extern const char SUBSCRIBER_MIGRATION_DEKS_PG[];
  * DEK migration listed), in batches of 500 per transaction; several instances may run it at
  * once. A database with nothing to convert costs one statement. *unreadable counts rows whose
  * credential does not open under kek (left as they are: they could not authenticate either). */
+/* The AAD of credential `version`'s data key of supi_text, as subscription_deks holds it
+ * (KEK rotation re-wraps those rows); 0 when supi_text is not a SUPI. */
+size_t subscriber_dek_aad(const char *supi_text, int64_t version, char *aad, size_t cap);
+
 int subscriber_dek_convert(struct store *s, const struct seal_kek *kek, size_t *converted,
                            size_t *unreadable);
 

@@ -1,7 +1,7 @@
 /* iotsec-bench: reproducible benchmarks that print one JSON object per figure.
  *   iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|location|evidence|
  *                 sbi-oauth|group|pin|pin-auth|pin-nb|pin-mem|console|flows|all|
- *                 sbi-cluster|sbi-import-auth]
+ *                 sbi-cluster|sbi-import-auth|kek-rotate]
  *                [--seconds S]
  *                [--connections N] [--streams N] [--keep]
  */
@@ -16,7 +16,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|"
                     "location|evidence|sbi-oauth|group|pin|pin-auth|pin-nb|pin-mem|console|flows|"
-                    "all|sbi-cluster|sbi-import-auth]\n"
+                    "all|sbi-cluster|sbi-import-auth|kek-rotate]\n"
                     "                    [--seconds S]\n"
                     "                    [--connections N] [--streams N] [--keep]\n"
                     "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
@@ -88,11 +88,12 @@ int main(int argc, char **argv)
             return usage();
         }
     }
-    static const char *const groups[] = {"all",      "aka",       "suci",      "sbi-auth",
-                                         "import",   "analytics", "provision", "northbound",
-                                         "location", "evidence",  "sbi-oauth", "group",
-                                         "pin",      "console",   "flows",     "sbi-cluster",
-                                         "pin-auth", "pin-nb",    "pin-mem",   "sbi-import-auth"};
+    static const char *const groups[] = {"all",       "aka",       "suci",      "sbi-auth",
+                                         "import",    "analytics", "provision", "northbound",
+                                         "location",  "evidence",  "sbi-oauth", "group",
+                                         "pin",       "console",   "flows",     "sbi-cluster",
+                                         "pin-auth",  "pin-nb",    "pin-mem",   "sbi-import-auth",
+                                         "kek-rotate"};
     int g = 0;
     const int n_groups = (int)(sizeof(groups) / sizeof(groups[0]));
     while (g < n_groups && strcmp(group, groups[g]) != 0)
@@ -125,6 +126,8 @@ int main(int argc, char **argv)
         sbi_report_prefix = "";
         sbi_pg_admin_url = NULL;
     }
+    if (g == 20) /* not in "all": a 300k-row import and two rotations */
+        rc |= bench_kek_rotate(&sbi);
     if (g == 19) /* not in "all": a 1M-row import, a minute or more */
         rc |= bench_sbi_import_auth(&sbi);
     if (g == 15) { /* not in "all": it needs a PostgreSQL server */
