@@ -59,6 +59,8 @@ static const struct store_migration migrations[] = {
     {27, "subscriber: change log read by the instances' subscription caches",
      SUBSCRIBER_MIGRATION_CHANGES, SUBSCRIBER_MIGRATION_CHANGES_PG},
     {28, "console: operator sessions shared by every instance", CONSOLE_MIGRATION_SESSIONS, NULL},
+    {29, "subscriber: fleet counts of a bulk import per chunk", SUBSCRIBER_MIGRATION_COUNTS_BULK,
+     SUBSCRIBER_MIGRATION_COUNTS_BULK_PG},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

@@ -67,6 +67,7 @@ struct text_import {
     size_t err_len;
     struct import_row rows[IMPORT_BATCH];
     size_t nrows;
+    int64_t added[SUB_STATE_COUNT]; /* rows the chunk stored, per state (for the counters) */
 };
 
 static int import_row_make(const struct text_import *ti, const struct sub_input *in, size_t line,
@@ -248,6 +249,8 @@ static int import_flush(struct store_conn *conn, struct text_import *ti)
         rc = bulk_deks(conn, ti);
     if (rc != IOTSEC_OK)
         return rc;
+    for (size_t i = 0; i < n; i++)
+        ti->added[ti->rows[i].state]++;
     ti->imported += n;
     secure_wipe(ti->rows, n * sizeof(ti->rows[0]));
     ti->nrows = 0;
@@ -308,6 +311,8 @@ static int run_text_import(struct store_conn *conn, void *arg)
     const char *end = ti->text + ti->len;
     size_t rows = 0;
     bool is_row, more = true;
+    bool paused = subscriber_counts_pause(conn); /* counted once below (SQLite) */
+    memset(ti->added, 0, sizeof(ti->added));
     int rc = IOTSEC_OK;
     while (rc == IOTSEC_OK && rows < IMPORT_CHUNK) {
         struct sub_input in;
@@ -325,6 +330,8 @@ static int run_text_import(struct store_conn *conn, void *arg)
         ti->bad_line = ti->at.line_no;
     if (rc == IOTSEC_OK)
         rc = import_flush(conn, ti);
+    if (rc == IOTSEC_OK && paused)
+        rc = subscriber_counts_resume(conn, ti->added, ti->now);
     ti->done = rc == IOTSEC_OK && !more;
     secure_wipe(ti->rows, sizeof(ti->rows));
     ti->nrows = 0;
