@@ -210,6 +210,9 @@ int sub_may_authenticate(const struct subscription *s, int64_t now);
 int sub_gpsi_valid(const char *gpsi);
 
 /* The AAD that binds a sealed credential to its row and version. */
+/* "iotsec/subscription/<supi>/<what>/v<version>" into buf (len bytes, truncated as snprintf
+ * would): the AAD of a subscription's sealed values. Returns its length. */
+size_t sub_aad(const struct supi *supi, const char *what, uint32_t version, char *buf, size_t len);
 size_t sub_keys_aad(const struct supi *supi, uint32_t version, char *buf, size_t len);
 
 /* ---- Import ----------------------------------------------------------------------------- */

@@ -90,8 +90,10 @@ static int import_row_make(const struct import_text *it, const struct sub_input 
     if (supi_format(&in->supi, r->supi, sizeof(r->supi)) != IOTSEC_OK)
         return IOTSEC_ERR_INVALID;
     int rc = sub_cred_seal(it->kek, &in->supi, 1, &in->keys, r->cred, r->dek);
-    snprintf(r->gpsi, sizeof(r->gpsi), "%s", in->gpsi);
-    snprintf(r->owner, sizeof(r->owner), "%s", in->owner);
+    _Static_assert(sizeof(r->gpsi) == sizeof(in->gpsi) && sizeof(r->owner) == sizeof(in->owner),
+                   "the same strings");
+    memcpy(r->gpsi, in->gpsi, sizeof(r->gpsi));
+    memcpy(r->owner, in->owner, sizeof(r->owner));
     memcpy(r->amf, in->amf, 2);
     r->state = in->state;
     r->auth_method = in->auth_method;
