@@ -11,9 +11,7 @@
  * cannot be moved to another subscription or version. */
 static size_t dek_aad(const struct supi *supi, uint32_t version, char *buf, size_t len)
 {
-    int n = snprintf(buf, len, "iotsec/subscription/%s-%s/dek/v%u",
-                     supi->type == SUPI_IMSI ? "imsi" : "nai", supi->value, version);
-    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+    return sub_aad(supi, "dek", version, buf, len);
 }
 
 size_t subscriber_dek_aad(const char *supi_text, int64_t version, char *aad, size_t cap)

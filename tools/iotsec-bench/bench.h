@@ -29,6 +29,7 @@ struct bench_sbi_opts {
     unsigned connections; /* HTTP/2 connections to the SBI face */
     unsigned streams;     /* concurrent authentications per connection */
     int keep;             /* keep the daemon's temporary directory (and its log) */
+    int import_only;      /* import: skip the authentications after it (A/B rounds) */
 };
 int bench_sbi_auth(const struct bench_sbi_opts *o);
 int bench_import(const struct bench_sbi_opts *o);

@@ -26,6 +26,7 @@ static int usage(void)
                     "  --postgresql URL  sbi-auth and import again with the daemon's store on\n"
                     "                 PostgreSQL (a database per daemon is created there);\n"
                     "                 sbi-cluster (needs it): 1 then 2 instances on one database\n"
+                    "  --import-only  import: the import alone, no authentications after it\n"
                     "  --no-subscription-cache  SBI daemons without the subscription cache\n"
                     "                 (figures named nocache.*)\n"
                     "  analytics: --devices N (100000)  --records N (2000000)\n"
@@ -80,6 +81,8 @@ int main(int argc, char **argv)
             pg_url = argv[++i]; /* sbi-auth and import again, daemon on PostgreSQL */
         } else if (strcmp(argv[i], "--no-subscription-cache") == 0) {
             sbi_sub_cache_off = 1; /* the daemons read every subscription from the store */
+        } else if (strcmp(argv[i], "--import-only") == 0) {
+            sbi.import_only = 1; /* import: no authentications after it */
         } else if (strcmp(argv[i], "--keep") == 0) {
             sbi.keep = 1;
         } else if (argv[i][0] != '-') {
