@@ -13,7 +13,7 @@
  * whose data key was destroyed is gone from the cache with its row (the change log below).
  * gpsi, owner and the SQN marks of a cached row are empty: SQNs come from the generators
  * (aka_cache.h), never from this copy. At most max_entries rows (least recently used dropped
- * first), about 140 bytes each with their index: 2^18 rows (the default) ~ 35 MiB.
+ * first), about 170 bytes each with their index: 2^18 rows (the default) ~ 45 MiB.
  *
  * Staleness bound: a change committed on any instance (state, credentials, validity,
  * deletion; see sub_changes_store.c) is no longer served by any instance after
