@@ -29,6 +29,7 @@ struct bench_sbi_opts {
     unsigned connections; /* HTTP/2 connections to the SBI face */
     unsigned streams;     /* concurrent authentications per connection */
     int keep;             /* keep the daemon's temporary directory (and its log) */
+    unsigned subscribers; /* sbi-auth: subscribers imported and drawn from (0: 100k) */
 };
 int bench_sbi_auth(const struct bench_sbi_opts *o);
 int bench_import(const struct bench_sbi_opts *o);
