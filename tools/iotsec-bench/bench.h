@@ -30,6 +30,7 @@ struct bench_sbi_opts {
     unsigned streams;     /* concurrent authentications per connection */
     int keep;             /* keep the daemon's temporary directory (and its log) */
     int import_only;      /* import: skip the authentications after it (A/B rounds) */
+    unsigned subscribers; /* sbi-auth: subscribers imported and drawn from (0: 100k) */
 };
 int bench_sbi_auth(const struct bench_sbi_opts *o);
 int bench_import(const struct bench_sbi_opts *o);

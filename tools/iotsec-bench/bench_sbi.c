@@ -79,11 +79,16 @@ static int finish(struct sbi_daemon *d, int rc, int keep)
     return rc ? 1 : 0;
 }
 
+static unsigned auth_subscribers(const struct bench_sbi_opts *o)
+{
+    return o->subscribers ? o->subscribers : AUTH_SUBSCRIBERS;
+}
+
 static int auth_phase(struct sbi_daemon *d, const struct bench_sbi_opts *o)
 {
     struct sbi_load_result base, auth;
-    if (load(d, o, SBI_LOAD_HEALTHZ, AUTH_SUBSCRIBERS, 0, &base) != 0 ||
-        load(d, o, SBI_LOAD_AUTH, AUTH_SUBSCRIBERS, 0, &auth) != 0)
+    if (load(d, o, SBI_LOAD_HEALTHZ, auth_subscribers(o), 0, &base) != 0 ||
+        load(d, o, SBI_LOAD_AUTH, auth_subscribers(o), 0, &auth) != 0)
         return -1;
     double rate = (double)auth.ok / auth.elapsed_s;
     sbi_report("sbi.auth_5g_aka", rate, "per_s", 0);
@@ -116,8 +121,8 @@ int bench_sbi_auth(const struct bench_sbi_opts *o)
             "the machine's %d cores\n",
             sbi_cores());
     int rc = sbi_daemon_start(&d);
-    if (rc == 0 && (rc = sbi_import(&d, AUTH_SUBSCRIBERS, &s)) == 0)
-        fprintf(stderr, "sbi: imported %u subscribers in %.2f s\n", AUTH_SUBSCRIBERS, s);
+    if (rc == 0 && (rc = sbi_import(&d, auth_subscribers(o), &s)) == 0)
+        fprintf(stderr, "sbi: imported %u subscribers in %.2f s\n", auth_subscribers(o), s);
     if (rc == 0)
         rc = auth_phase(&d, o);
     return finish(&d, rc, o->keep);

@@ -27,6 +27,8 @@ static int usage(void)
                     "                 PostgreSQL (a database per daemon is created there);\n"
                     "                 sbi-cluster (needs it): 1 then 2 instances on one database\n"
                     "  --import-only  import: the import alone, no authentications after it\n"
+                    "  --subscribers N  sbi-auth: subscribers imported and drawn from (100000);\n"
+                    "                 fewer reach steady state sooner (bench-instructions)\n"
                     "  --no-subscription-cache  SBI daemons without the subscription cache\n"
                     "                 (figures named nocache.*)\n"
                     "  analytics: --devices N (100000)  --records N (2000000)\n"
@@ -83,6 +85,9 @@ int main(int argc, char **argv)
             sbi_sub_cache_off = 1; /* the daemons read every subscription from the store */
         } else if (strcmp(argv[i], "--import-only") == 0) {
             sbi.import_only = 1; /* import: no authentications after it */
+        } else if (strcmp(argv[i], "--subscribers") == 0 && i + 1 < argc) { /* sbi-auth */
+            if (count_arg(argv[++i], 1000000, &sbi.subscribers) != 0 || sbi.subscribers == 0)
+                return usage();
         } else if (strcmp(argv[i], "--keep") == 0) {
             sbi.keep = 1;
         } else if (argv[i][0] != '-') {
