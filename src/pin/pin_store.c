@@ -779,5 +779,5 @@ int pin_write_run(struct store_conn *c, void *arg)
     default:
         rc = IOTSEC_ERR_INVALID;
     }
-    return rc == IOTSEC_OK ? store_topic_bump(c, "pin") : rc;
+    return rc == IOTSEC_OK ? store_topic_bump(c, PIN_TOPIC) : rc;
 }
