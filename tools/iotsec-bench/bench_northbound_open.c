@@ -4,7 +4,8 @@
  * and its latency runs from that due time, not from when it was sent, so a stall of the
  * daemon (or of this client) counts for every request it delayed (no coordinated omission).
  * The requests in flight are bounded by connections x depth slots; a due request without a
- * free slot waits for one, its wait counted. */
+ * free slot waits for one, its wait counted; one of the window not answered by the end of the
+ * drain, or never sent, is a failure. The latency histogram stops at 1 s (sbi_hist). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,10 @@ int nb_load_h2_open(const struct sbi_daemon *d, const struct nb_load *l, double 
         if (!is_free && qs[i].due >= run.from && qs[i].due < run.until)
             r->failed++;
     }
+    /* and those of the window never sent (the client fell behind the schedule) */
+    double unsent_from = next > run.from ? next : run.from;
+    if (rc == 0 && unsent_from < run.until)
+        r->failed += (uint64_t)((run.until - unsent_from) / step + 0.5);
     run.stopped = true;
     if (late)
         fprintf(stderr, "northbound: open loop: %llu loop turns found every slot busy\n",
