@@ -59,6 +59,7 @@ static const struct store_migration migrations[] = {
     {27, "subscriber: change log read by the instances' subscription caches",
      SUBSCRIBER_MIGRATION_CHANGES, SUBSCRIBER_MIGRATION_CHANGES_PG},
     {28, "console: operator sessions shared by every instance", CONSOLE_MIGRATION_SESSIONS, NULL},
+    {32, "location: a bounded history of fixes per device", LOCATION_MIGRATION_HISTORY, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)
