@@ -324,8 +324,8 @@ int an_signal_kind_parse(const char *name, enum an_signal_kind *out);
  * a keyed hash of them is kept, to tell a return to the previous cell (ping-pong). The device
  * is created in group 0 if it is new. IOTSEC_ERR_INVALID on a bad ts or kind,
  * IOTSEC_ERR_BUSY when the device table is full. */
-int an_engine_signal(struct an_engine *e, const char *identity, double ts,
-                     enum an_signal_kind kind, const char *tai, const char *ncgi);
+int an_engine_signal(struct an_engine *e, const char *identity, double ts, enum an_signal_kind kind,
+                     const char *tai, const char *ncgi);
 
 /* Where a record was counted. */
 struct an_placement {
@@ -430,16 +430,16 @@ struct analytics;
 #define ANALYTICS_SUPI_MAX 72
 
 struct analytics_options {
-    uint32_t window_s;        /* window length; 0 = 60 */
-    uint32_t rotate_s;        /* pseudonym key rotation period; 0 = never */
-    const char *thresholds;   /* a JSON file {"fail_raise":3,...} of an_config fields; NULL */
-    const char *key_path;     /* the sealed pseudonym key file (created if absent) */
+    uint32_t window_s;          /* window length; 0 = 60 */
+    uint32_t rotate_s;          /* pseudonym key rotation period; 0 = never */
+    const char *thresholds;     /* a JSON file {"fail_raise":3,...} of an_config fields; NULL */
+    const char *key_path;       /* the sealed pseudonym key file (created if absent) */
     const struct seal_kek *kek; /* seals the key file (borrowed) */
-    struct store *store;      /* subscriptions, to refuse mappings of unknown SUPIs (borrowed) */
-    size_t max_records;       /* records per ingestion batch; 0 = 10000 */
-    uint32_t max_mappings;    /* configured + session mappings; 0 = 1000000 */
+    struct store *store;        /* subscriptions, to refuse mappings of unknown SUPIs (borrowed) */
+    size_t max_records;         /* records per ingestion batch; 0 = 10000 */
+    uint32_t max_mappings;      /* configured + session mappings; 0 = 1000000 */
     uint32_t findings_retention_days; /* findings older are swept; 0 = kept forever */
-    char admin_cert_sha256[65]; /* the pinned admin certificate */
+    char admin_cert_sha256[65];       /* the pinned admin certificate */
 };
 
 /* Called for every finding, with the device's SUPI (NULL if none is mapped) and the
@@ -523,5 +523,8 @@ int analytics_admin_routes(struct http_server *srv, struct analytics *a);
 struct store;
 struct strbuf;
 int analytics_store_metrics(struct store *s, struct strbuf *out);
+
+/* Seals the pseudonym key file anew under the current KEK (before an old KEK is retired). */
+int analytics_key_reseal(struct analytics *a);
 
 #endif

@@ -216,6 +216,14 @@ void sub_cache_changed(const char *supi)
     pthread_mutex_unlock(&registry_mu);
 }
 
+void sub_cache_flush_every(void)
+{
+    pthread_mutex_lock(&registry_mu);
+    for (struct sub_cache *c = registry; c; c = c->reg_next)
+        flush_all(c);
+    pthread_mutex_unlock(&registry_mu);
+}
+
 /* ---- the change log ---- */
 
 /* One statement's worth of the log. Each read starts again at the last change applied (the

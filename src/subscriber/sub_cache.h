@@ -47,6 +47,10 @@ int sub_cache_get(struct sub_cache *c, const char *supi, struct subscription *ou
 /* A change of supi's row made by this process: every cache of the process drops it now. */
 void sub_cache_changed(const char *supi);
 
+/* Every cache of the process drops every row (a KEK is about to be retired: cached rows may
+ * still hold data keys sealed under it). */
+void sub_cache_flush_every(void);
+
 /* Reads the change log now and applies it (sub_cache_get does it when due). */
 int sub_cache_poll(struct sub_cache *c);
 
