@@ -229,8 +229,11 @@ struct pin_write {
     int64_t now;
 };
 
+/* The store topic every PIN write bumps in its own transaction (pin_write_run). */
+#define PIN_TOPIC "pin"
+
 /* The store_run_fn of every write (arg: struct pin_write *). IOTSEC_ERR_NOTFOUND when the
- * row it changes is not there (or not in the state the change needs); bumps the topic "pin". */
+ * row it changes is not there (or not in the state the change needs); bumps PIN_TOPIC. */
 int pin_write_run(struct store_conn *c, void *arg);
 
 /* ---- The capability and its faces ---- */

@@ -287,9 +287,13 @@ int pin_new(const struct pin_config *cfg, struct pin **out)
     p->nb = cfg->nb;
     memcpy(p->admin_fp, cfg->admin_cert_sha256, sizeof(p->admin_fp));
     int rc = pin_nonces_new(NONCES_MAX, NONCE_TTL_MS, &p->nonces);
-    if (rc == IOTSEC_OK && (rc = pin_cakeys_new(CAKEYS_MAX, &p->cakeys)) != IOTSEC_OK)
-        pin_nonces_free(p->nonces);
+    if (rc == IOTSEC_OK)
+        rc = pin_cakeys_new(CAKEYS_MAX, &p->cakeys);
+    if (rc == IOTSEC_OK)
+        rc = pin_views_new(&p->views);
     if (rc != IOTSEC_OK) {
+        pin_nonces_free(p->nonces);
+        pin_cakeys_free(p->cakeys);
         free(p);
         return rc;
     }
@@ -303,6 +307,7 @@ void pin_free(struct pin *p)
         return;
     pin_nonces_free(p->nonces);
     pin_cakeys_free(p->cakeys);
+    pin_views_free(p->views);
     free(p);
 }
 

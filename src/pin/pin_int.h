@@ -16,6 +16,7 @@ struct pin {
     char admin_fp[65];
     struct pin_nonces *nonces;
     struct pin_cakeys *cakeys; /* opened CA keys (pin_cakey.c) */
+    struct pin_views *views;   /* AFs' views of PINs (pin_nb_view.c) */
     atomic_ullong auth_ok, auth_refused, checks_refused;
 };
 
@@ -88,6 +89,18 @@ void pin_op_auth(struct pin_ctx *x);
 void pin_op_check(struct pin_ctx *x);
 void pin_op_grant_af(struct pin_ctx *x);
 void pin_op_revoke_af(struct pin_ctx *x);
+
+/* The AFs' views of PINs (pin_nb_view.c): the answer to af_id's GET of pin_id's elements as
+ * the store holds it now, *body malloc'd (*len bytes, NUL-terminated); IOTSEC_ERR_NOTFOUND when
+ * af_id holds no grant with the elements service on it. Served from this instance's copy while
+ * the PIN topic has not moved since the copy was read (one point read per call): a change
+ * committed by any instance is in the next call's answer. */
+struct pin_views;
+int pin_views_new(struct pin_views **out);
+void pin_views_free(struct pin_views *v);
+int pin_view_get(struct pin *p, const char *pin_id, const char *af_id, char **body, size_t *len);
+/* Calls answered from the copy, and calls that read the store. */
+void pin_views_counts(const struct pin *p, uint64_t *hits, uint64_t *reads);
 
 /* The PIN as its manager sees it (gateways with SUPIs, elements) or as a gateway does. */
 json_t *pin_view_json(struct pin *p, const struct pin_net *n, const char *gateway_supi);

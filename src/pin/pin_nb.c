@@ -3,16 +3,15 @@
  *   GET  /3gpp-pin/v1/{afId}/pins/{pinId}/elements                 the PIN's elements
  *   POST /3gpp-pin/v1/{afId}/pins/{pinId}/elements/{pineId}/qos    AsSessionWithQoS for a PINE
  *   PUT  /3gpp-pin/v1/{afId}/pins/{pinId}/routing                  ServiceParameter with pinId
- * An AF acts on a PIN only within its owner's current grant (read from the store at every
- * request: a revoked grant is refused at the next one), only on elements of that PIN (PIN-local
- * ids), and never sees a SUPI (gateways are named by gw_id). An unknown PIN and a PIN without a
- * grant are the same 403. Every decision goes to the hash-chained audit. */
+ * An AF acts on a PIN only within its owner's current grant (as the store holds it at every
+ * request, on every instance: a revoked grant is refused at the next one), only on elements of that
+ * PIN (PIN-local ids), and never sees a SUPI (gateways are named by gw_id). An unknown PIN and a
+ * PIN without a grant are the same 403. Every decision goes to the hash-chained audit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
-#include "base/strbuf.h"
 #include "expose/northbound.h"
 #include "pin/pin_int.h"
 
@@ -147,83 +146,25 @@ static bool admit(struct pin *p, struct http_request *req, uint32_t want, const 
     return false;
 }
 
-/* The answer is written as text (strbuf_append_json_str escapes every string): on the face's
- * hottest read a JSON tree and its serialisation cost more than the SQL. */
-struct view {
-    struct strbuf head, els, gws;
-    uint32_t services; /* of the grant row; 0: none */
-    int rc;
-};
-
-static int member_json(struct strbuf *b, bool element, const char *id, const char *name,
-                       const char *state)
-{
-    int rc = strbuf_append(b, b->len ? ",{" : "{", b->len ? 2 : 1);
-    if (rc == IOTSEC_OK)
-        rc = strbuf_appendf(b, "\"%s\":", element ? "pineId" : "gwId");
-    if (rc == IOTSEC_OK)
-        rc = strbuf_append_json_str(b, id);
-    if (rc == IOTSEC_OK && element) {
-        rc = strbuf_append(b, ",\"name\":", 8);
-        if (rc == IOTSEC_OK)
-            rc = strbuf_append_json_str(b, name);
-    }
-    return rc == IOTSEC_OK ? strbuf_appendf(b, ",\"state\":\"%s\"}", state) : rc;
-}
-
-static void view_row(enum pin_view_row row, const char *id, const char *name, int64_t v, void *ctx)
-{
-    struct view *w = ctx;
-    int rc = IOTSEC_OK;
-    if (row == PIN_VIEW_GRANT) {
-        w->services = (uint32_t)v;
-        rc = strbuf_append(&w->head, "{\"pinId\":", 9);
-        if (rc == IOTSEC_OK)
-            rc = strbuf_append_json_str(&w->head, id);
-        if (rc == IOTSEC_OK)
-            rc = strbuf_append(&w->head, ",\"name\":", 8);
-        if (rc == IOTSEC_OK)
-            rc = strbuf_append_json_str(&w->head, name);
-    } else if (w->services & PIN_AF_ELEMENTS) /* nothing of a PIN without the grant */
-        rc = member_json(row == PIN_VIEW_ELEMENT ? &w->els : &w->gws, row == PIN_VIEW_ELEMENT, id,
-                         name,
-                         row == PIN_VIEW_GATEWAY ? (v == GW_ACTIVE ? "active" : "suspended")
-                         : v == PINE_APPROVED    ? "approved"
-                         : v == PINE_REFUSED     ? "refused"
-                                                 : "pending");
-    if (rc != IOTSEC_OK)
-        w->rc = rc;
-}
-
 static void get_elements(struct http_request *req, void *user)
 {
     struct pin *p = user;
     struct expose_af af;
     const char *pin_id, *action = "pin_elements_read";
-    char res[96];
+    char res[96], *body = NULL;
+    size_t len = 0;
     if (!admit_token(p, req, action, &af, &pin_id, res, sizeof(res)))
         return;
-    /* the grant as it is now, the PIN and its members, in one read */
-    struct view w = {.rc = IOTSEC_OK};
-    int rc = pin_id_ok(pin_id) ? pin_af_view(p->store, pin_id, af.af_id, 10000, view_row, &w)
-                               : IOTSEC_ERR_NOTFOUND;
-    if (rc == IOTSEC_OK)
-        rc = w.rc;
-    if (rc == IOTSEC_OK && (w.services & PIN_AF_ELEMENTS))
-        rc = strbuf_appendf(&w.head, ",\"elements\":[%s],\"gateways\":[%s]}",
-                            w.els.data ? w.els.data : "", w.gws.data ? w.gws.data : "");
-    else if (rc == IOTSEC_OK)
-        rc = IOTSEC_ERR_NOTFOUND;
-    strbuf_free(&w.els);
-    strbuf_free(&w.gws);
+    /* the grant as it is now, the PIN and its members: the instance's copy while no PIN
+     * change was committed anywhere since it was read (pin_nb_view.c), else one read */
+    int rc = pin_view_get(p, pin_id, af.af_id, &body, &len);
     if (rc != IOTSEC_OK) {
-        strbuf_free(&w.head);
         refuse_grant(p, req, &af, action, res, rc);
         return;
     }
     expose_nb_audit(p->nb, &af, action, res, true, "ALLOW_PIN_GRANT", http_request_id(req));
-    http_respond(req, 200, "application/json", w.head.data, w.head.len);
-    strbuf_free(&w.head);
+    http_respond(req, 200, "application/json", body, len);
+    free(body);
 }
 
 /* The PINE of the path, in this PIN and approved; else audited 403. */

@@ -779,7 +779,7 @@ int pin_write_run(struct store_conn *c, void *arg)
     default:
         rc = IOTSEC_ERR_INVALID;
     }
-    return rc == IOTSEC_OK ? store_topic_bump(c, "pin") : rc;
+    return rc == IOTSEC_OK ? store_topic_bump(c, PIN_TOPIC) : rc;
 }
 
 size_t pin_sealed_aad(const char *key, int64_t unused, char *buf, size_t cap)

@@ -1383,6 +1383,16 @@ static void test_sim_pin(void **state)
     assert_true(json_is_number(json_object_get(o, "p99_ms")));
     assert_int_equal(json_integer_value(json_object_get(o, "code_enrolled")), 1);
     assert_int_equal(json_integer_value(json_object_get(o, "code_wrong_refused")), 1);
+    /* the symmetric PINE: its MAC altered by the PEGC refused, the genuine one authenticated */
+    assert_int_equal(json_integer_value(json_object_get(o, "sym_pines")), 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "sym_authenticated")), 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "sym_tamper_refused")), 1);
+    /* and the daemon holds it, approved, in the household's PIN */
+    char args[160], out[16384];
+    snprintf(args, sizeof(args), "pin show %s", json_string_value(json_object_get(o, "pin_id")));
+    assert_int_equal(ctl(args, out, sizeof(out)), 0);
+    const char *t = strstr(out, "\"thermostat\"");
+    assert_non_null(t);
     json_decref(o);
 }
 

@@ -33,6 +33,11 @@ int nb_load_h2(const struct sbi_daemon *d, const struct nb_load *l, struct nb_re
 int nb_t8_setup(struct sbi_daemon *d, char *path, size_t path_cap, char *bearer, size_t bearer_cap,
                 char *cert, char *key);
 
+/* bench_northbound_open.c: the same GETs at a fixed offered rate (requests/s, open loop), at
+ * most connections x depth in flight; each latency runs from the request's due time. */
+int nb_load_h2_open(const struct sbi_daemon *d, const struct nb_load *l, double rate,
+                    struct nb_result *r);
+
 /* bench_northbound_h1.c: HTTP/1.1 keep-alive over TLS (own minimal client: epoll, OpenSSL). */
 int nb_load_h1(const struct sbi_daemon *d, const struct nb_load *l, struct nb_result *r);
 

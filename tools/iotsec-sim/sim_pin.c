@@ -1,7 +1,8 @@
 /* iotsec-sim pin: a household's Personal IoT Network against a running iotsecd, through the
  * real SDK code (sdk/pin.h) on the device face and real AF clients (mTLS + OAuth2) on the
  * northbound face. One PEMC, two PEGCs, N PINEs (one rogue never approved, one removed
- * mid-run, one whose relayed authentication its PEGC tampers with), two PINs (the household's
+ * mid-run, one whose relayed authentication its PEGC tampers with) plus one symmetric PINE
+ * (enrolment code and HMAC, no public-key crypto), two PINs (the household's
  * and a second one) and two AFs, each granted one PIN; the AF of the second PIN tries the
  * household's. Prints the issue's JSON object as its last line. */
 #include <pthread.h>
@@ -166,20 +167,45 @@ static long authenticate(struct hh *h, const struct net *n, int g, struct pin_pe
 }
 
 /* The same for a symmetric PINE: its MAC instead of a signature; the PINE checks the
- * decision's MAC too. */
+ * decision's MAC too. tamper: the PEGC alters one character of the PINE's MAC. */
 static long authenticate_sym(struct hh *h, const struct net *n, int g, struct pin_pegc *table,
-                             const struct pin_sym_pine *p)
+                             const struct pin_sym_pine *p, bool tamper)
 {
     uint8_t nn[PIN_NONCE_LEN];
     char req[512], *raw = NULL;
     if (nonce(h, nn) != IOTSEC_OK || pin_sym_auth_request(p, n->gw[g], nn, req, sizeof(req)))
         return -1;
+    char *mac = strstr(req, "\"mac\":\"");
+    if (tamper && (mac == NULL || mac[7] == 0 || mac[7] == '"'))
+        return -1;
+    if (tamper) /* another base64url character: the MAC no longer verifies */
+        mac[7] = mac[7] == 'A' ? 'B' : 'A';
     long st = op_n(h, &h->gw[g], "auth", nn, req, NULL, &raw);
     if (st == 200 && (pin_pegc_accept(table, raw, strlen(raw), nn, 0) != IOTSEC_OK ||
                       pin_sym_decision_check(p, raw, strlen(raw)) != IOTSEC_OK))
         st = -2;
     free(raw);
     return st;
+}
+
+/* A symmetric PINE named name joins a through gateway g with a code its PEMC registered. */
+static int join_sym(struct hh *h, const struct net *a, int g, const char *name,
+                    struct pin_sym_pine *p)
+{
+    char code[13], req[512], *raw = NULL;
+    uint8_t nn[PIN_NONCE_LEN];
+    if (pin_pine_code_new(code) != IOTSEC_OK)
+        return -1;
+    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"name\":\"%s\",\"code\":\"%s\"}", a->pin_id,
+             name, code);
+    if (op(h, &h->pemc, "enrol-code", req, NULL) != 201 ||
+        pin_sym_join_request(p, a->pin_id, name, code, req, sizeof(req)) != IOTSEC_OK ||
+        nonce(h, nn) != IOTSEC_OK)
+        return -1;
+    long st = op_n(h, &h->gw[g], "join", nn, req, NULL, &raw);
+    int rc = st == 201 && raw && pin_sym_pine_accept(p, raw, strlen(raw)) == IOTSEC_OK ? 0 : -1;
+    free(raw);
+    return rc;
 }
 
 /* ---- the AFs: mTLS with an in-memory certificate, OAuth2 client credentials ---- */
@@ -314,6 +340,19 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
             pin_pine_wipe(&ck);
         }
     }
+    /* a PINE without public-key crypto (a thermostat): enrolled by its code through the other
+     * PEGC, its key derived end to end; a MAC its PEGC alters is refused, the genuine one is
+     * authenticated and the PINE checks the network's MAC over the decision */
+    int sym_authenticated = 0, sym_tamper_refused = 0;
+    {
+        struct pin_sym_pine sp;
+        memset(&sp, 0, sizeof(sp));
+        if (join_sym(&h, &a, 1, "thermostat", &sp) == 0) {
+            sym_tamper_refused = authenticate_sym(&h, &a, 1, &table[1], &sp, true) == 401;
+            sym_authenticated = authenticate_sym(&h, &a, 1, &table[1], &sp, false) == 200;
+        }
+        pin_sym_pine_wipe(&sp);
+    }
     /* the AFs: af1 granted the household's PIN, af2 the other one */
     struct sim_ca *ca = NULL;
     struct sim_af af1, af2;
@@ -345,9 +384,11 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
     printf("{\"pines\":%u,\"approved\":%u,\"authenticated\":%u,\"rogue_refused\":%u,"
            "\"removed_refused\":%u,\"tamper_refused\":%u,\"af_own_pin_ok\":%d,"
            "\"af_other_pin_refused\":%d,\"p99_ms\":%.2f,\"code_enrolled\":%d,"
-           "\"code_wrong_refused\":%d,\"pin_id\":\"%s\"}\n",
+           "\"code_wrong_refused\":%d,\"sym_pines\":1,\"sym_authenticated\":%d,"
+           "\"sym_tamper_refused\":%d,\"pin_id\":\"%s\"}\n",
            n_pines, approved, authenticated, rogue_refused, removed_refused, tamper_refused, own_ok,
-           other_refused, p99, code_enrolled, code_wrong_refused, a.pin_id);
+           other_refused, p99, code_enrolled, code_wrong_refused, sym_authenticated,
+           sym_tamper_refused, a.pin_id);
     fflush(stdout);
     for (uint32_t i = 0; i < n_pines; i++)
         pin_pine_wipe(&keys[i]);
@@ -362,7 +403,7 @@ int sim_pin_run(const struct sim_instance *in, uint32_t n_pines)
     onboard_http_free(h.http);
     bool ok = approved == n_pines - 1 && rogue_refused == 1 && removed_refused == 1 &&
               tamper_refused == 1 && own_ok == 3 && other_refused == 3 && code_enrolled == 1 &&
-              code_wrong_refused == 1;
+              code_wrong_refused == 1 && sym_authenticated == 1 && sym_tamper_refused == 1;
     return ok ? 0 : 1;
 }
 
@@ -393,7 +434,7 @@ static void *load_worker(void *arg)
     pin_pegc_init(&table, l->n->pin_id, l->n->gw[l->g], l->n->ca, 4);
     while (now_ms() < l->end) {
         double t0 = now_ms();
-        if ((l->symmetric ? authenticate_sym(&h, l->n, l->g, &table, &l->sym)
+        if ((l->symmetric ? authenticate_sym(&h, l->n, l->g, &table, &l->sym, false)
                           : authenticate(&h, l->n, l->g, &table, &l->key, l->pine, false)) == 200) {
             l->done++;
             if (l->nlat < l->cap)
@@ -404,26 +445,6 @@ static void *load_worker(void *arg)
     pin_pegc_free(&table);
     onboard_http_free(h.http);
     return NULL;
-}
-
-/* A symmetric PINE named name joins a through gateway g with a code its PEMC registered. */
-static int join_sym(struct hh *h, const struct net *a, int g, const char *name,
-                    struct pin_sym_pine *p)
-{
-    char code[13], req[512], *raw = NULL;
-    uint8_t nn[PIN_NONCE_LEN];
-    if (pin_pine_code_new(code) != IOTSEC_OK)
-        return -1;
-    snprintf(req, sizeof(req), "{\"pin_id\":\"%s\",\"name\":\"%s\",\"code\":\"%s\"}", a->pin_id,
-             name, code);
-    if (op(h, &h->pemc, "enrol-code", req, NULL) != 201 ||
-        pin_sym_join_request(p, a->pin_id, name, code, req, sizeof(req)) != IOTSEC_OK ||
-        nonce(h, nn) != IOTSEC_OK)
-        return -1;
-    long st = op_n(h, &h->gw[g], "join", nn, req, NULL, &raw);
-    int rc = st == 201 && raw && pin_sym_pine_accept(p, raw, strlen(raw)) == IOTSEC_OK ? 0 : -1;
-    free(raw);
-    return rc;
 }
 
 /* An Ed25519 PINE named name joins a through gateway g; its PEMC approves it. */
