@@ -276,7 +276,10 @@ struct an_condition {
     bool has_addr;            /* the endpoint most of them failed on, if one stood out */
     struct an_addr addr;
     uint16_t port;
+    bool cleared; /* the group was in an outage the window before and is not in this one */
 };
+/* Called once per window a group is in an outage, and once (cleared) at the first window it
+ * is not: the condition's close. */
 typedef void (*an_condition_cb)(void *arg, const struct an_condition *c);
 void an_engine_set_condition_cb(struct an_engine *e, an_condition_cb fn);
 /* {"condition":"ENDPOINT_UNREACHABLE","group":..,"window":..,"start":..,"failing":..,
@@ -324,8 +327,8 @@ int an_signal_kind_parse(const char *name, enum an_signal_kind *out);
  * a keyed hash of them is kept, to tell a return to the previous cell (ping-pong). The device
  * is created in group 0 if it is new. IOTSEC_ERR_INVALID on a bad ts or kind,
  * IOTSEC_ERR_BUSY when the device table is full. */
-int an_engine_signal(struct an_engine *e, const char *identity, double ts,
-                     enum an_signal_kind kind, const char *tai, const char *ncgi);
+int an_engine_signal(struct an_engine *e, const char *identity, double ts, enum an_signal_kind kind,
+                     const char *tai, const char *ncgi);
 
 /* Where a record was counted. */
 struct an_placement {
@@ -430,16 +433,16 @@ struct analytics;
 #define ANALYTICS_SUPI_MAX 72
 
 struct analytics_options {
-    uint32_t window_s;        /* window length; 0 = 60 */
-    uint32_t rotate_s;        /* pseudonym key rotation period; 0 = never */
-    const char *thresholds;   /* a JSON file {"fail_raise":3,...} of an_config fields; NULL */
-    const char *key_path;     /* the sealed pseudonym key file (created if absent) */
+    uint32_t window_s;          /* window length; 0 = 60 */
+    uint32_t rotate_s;          /* pseudonym key rotation period; 0 = never */
+    const char *thresholds;     /* a JSON file {"fail_raise":3,...} of an_config fields; NULL */
+    const char *key_path;       /* the sealed pseudonym key file (created if absent) */
     const struct seal_kek *kek; /* seals the key file (borrowed) */
-    struct store *store;      /* subscriptions, to refuse mappings of unknown SUPIs (borrowed) */
-    size_t max_records;       /* records per ingestion batch; 0 = 10000 */
-    uint32_t max_mappings;    /* configured + session mappings; 0 = 1000000 */
+    struct store *store;        /* subscriptions, to refuse mappings of unknown SUPIs (borrowed) */
+    size_t max_records;         /* records per ingestion batch; 0 = 10000 */
+    uint32_t max_mappings;      /* configured + session mappings; 0 = 1000000 */
     uint32_t findings_retention_days; /* findings older are swept; 0 = kept forever */
-    char admin_cert_sha256[65]; /* the pinned admin certificate */
+    char admin_cert_sha256[65];       /* the pinned admin certificate */
 };
 
 /* Called for every finding, with the device's SUPI (NULL if none is mapped) and the
@@ -494,7 +497,8 @@ void analytics_flush(struct analytics *a);
 
 /* The schema of the persisted findings and mappings (analytics_store.c). */
 extern const char ANALYTICS_MIGRATION_1[];
-extern const char ANALYTICS_MIGRATION_MUD[]; /* MUD files per device group */
+extern const char ANALYTICS_MIGRATION_MUD[];        /* MUD files per device group */
+extern const char ANALYTICS_MIGRATION_CONDITIONS[]; /* fleet conditions, open and closed */
 
 /* One persisted finding as JSON ({"id","at","window","start","exception","level","device",
  * "supi","victim","evidence"}; malloc'ed, caller frees) into *out; IOTSEC_ERR_NOTFOUND when

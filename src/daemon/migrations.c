@@ -59,6 +59,7 @@ static const struct store_migration migrations[] = {
     {27, "subscriber: change log read by the instances' subscription caches",
      SUBSCRIBER_MIGRATION_CHANGES, SUBSCRIBER_MIGRATION_CHANGES_PG},
     {28, "console: operator sessions shared by every instance", CONSOLE_MIGRATION_SESSIONS, NULL},
+    {30, "analytics: fleet conditions, open and closed", ANALYTICS_MIGRATION_CONDITIONS, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)
