@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,24 +26,61 @@
 #include "base/err.h"
 #include "store/store.h"
 
-uint16_t fixture_free_port(void)
+static bool bindable(uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return 0;
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = htons(port)};
+    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* A port nobody listens on, below the kernel's ephemeral range (32768-60999 here): a port the
+ * kernel handed out for bind(0) goes back to that range when released, and any test's outbound
+ * connection may take it as its source port before the daemon binds it (CI saw that: "address
+ * in use"). Ports of this range are only ever taken on purpose, so only another test's fixture
+ * can take one first, and fixture_start then moves to new ports. */
+uint16_t fixture_free_port(void)
+{
+    static unsigned seed;
+    if (seed == 0)
+        seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+    for (int i = 0; i < 500; i++) {
+        uint16_t port = (uint16_t)(20000 + rand_r(&seed) % 12000);
+        if (bindable(port))
+            return port;
     }
-    close(fd);
-    return ntohs(a.sin_port);
+    return 0;
+}
+
+/* Gives f's faces new free ports, in its configuration and its URLs. */
+static int move_ports(struct daemon_fixture *f)
+{
+    char tmp[2][64];
+    uint16_t *ports[] = {&f->sbi_port, &f->admin_port, &f->h2c_port, &f->north_port,
+                         &f->device_port};
+    for (size_t p = 0; p < sizeof(ports) / sizeof(ports[0]); p++) {
+        uint16_t old = *ports[p];
+        *ports[p] = fixture_free_port();
+        snprintf(tmp[0], sizeof(tmp[0]), "127.0.0.1:%u", old);
+        snprintf(tmp[1], sizeof(tmp[1]), "127.0.0.1:%u", *ports[p]);
+        if (fixture_config_replace(f, tmp[0], tmp[1]) != 0)
+            return -1;
+    }
+    snprintf(f->sbi, sizeof(f->sbi), "https://127.0.0.1:%u", f->sbi_port);
+    snprintf(f->admin, sizeof(f->admin), "https://127.0.0.1:%u", f->admin_port);
+    snprintf(f->h2c, sizeof(f->h2c), "http://127.0.0.1:%u", f->h2c_port);
+    snprintf(f->north, sizeof(f->north), "https://127.0.0.1:%u", f->north_port);
+    snprintf(f->device, sizeof(f->device), "https://127.0.0.1:%u", f->device_port);
+    return 0;
 }
 
 int fixture_init(struct daemon_fixture *f, const char *extra_yaml)
 {
     memset(f, 0, sizeof(*f));
+    f->exit_status = -1;
     strcpy(f->dir, "/tmp/iotsec-e2e-XXXXXX");
     if (mkdtemp(f->dir) == NULL)
         return -1;
@@ -185,7 +223,7 @@ int fixture_db_integrity(const struct daemon_fixture *f)
     return rc;
 }
 
-int fixture_start(struct daemon_fixture *f)
+static int start_once(struct daemon_fixture *f)
 {
     int out[2];
     if (pipe(out) != 0)
@@ -207,6 +245,7 @@ int fixture_start(struct daemon_fixture *f)
     }
     close(out[1]);
     f->pid = pid;
+    f->exit_status = -1;
     char line[512] = "";
     size_t used = 0;
     struct pollfd p = {.fd = out[0], .events = POLLIN};
@@ -224,9 +263,77 @@ int fixture_start(struct daemon_fixture *f)
     return strstr(line, "\"event\":\"ready\"") ? 0 : -1;
 }
 
+/* The port the daemon's log (from byte from on) says was taken by another socket, 0 if none. */
+static unsigned port_taken(const struct daemon_fixture *f, long from)
+{
+    char path[128], line[1024];
+    snprintf(path, sizeof(path), "%s/daemon.log", f->dir);
+    FILE *fp = fopen(path, "r");
+    unsigned port = 0;
+    if (fp != NULL && fseek(fp, from, SEEK_SET) == 0)
+        while (port == 0 && fgets(line, sizeof(line), fp)) {
+            const char *at = strstr(line, "cannot listen on 127.0.0.1:");
+            if (at != NULL && strstr(line, "address in use") != NULL)
+                port = (unsigned)strtoul(at + strlen("cannot listen on 127.0.0.1:"), NULL, 10);
+        }
+    if (fp != NULL)
+        fclose(fp);
+    return port;
+}
+
+/* How many times the configuration names 127.0.0.1:port (twice: a test's own conflict). */
+static int port_uses(const struct daemon_fixture *f, unsigned port)
+{
+    char path[128], line[1024], at[32];
+    snprintf(path, sizeof(path), "%s/inst/iotsec.yaml", f->dir);
+    snprintf(at, sizeof(at), "127.0.0.1:%u", port);
+    FILE *fp = fopen(path, "r");
+    int n = 0;
+    while (fp != NULL && fgets(line, sizeof(line), fp))
+        for (const char *p = strstr(line, at); p; p = strstr(p + 1, at))
+            n += p[strlen(at)] < '0' || p[strlen(at)] > '9';
+    if (fp != NULL)
+        fclose(fp);
+    return n;
+}
+
+static long log_size(const struct daemon_fixture *f)
+{
+    char path[128];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/daemon.log", f->dir);
+    return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* Another test's fixture may take a free port between fixture_init and here: the daemon then
+ * refuses to start ("address in use"), and it starts again on new ports (not when the
+ * configuration itself names that port twice: that conflict is the test's). */
+int fixture_start(struct daemon_fixture *f)
+{
+    for (int attempt = 0;; attempt++) {
+        long from = log_size(f);
+        if (start_once(f) == 0)
+            return 0;
+        /* A daemon that refused a port exits at once; one that is only slow is left running
+         * for the test's teardown to stop. */
+        bool exited = false;
+        for (int i = 0; i < 100 && f->pid > 0 && !exited; i++) {
+            exited = waitpid(f->pid, &f->exit_status, WNOHANG) == f->pid;
+            if (!exited)
+                usleep(20000);
+        }
+        if (exited)
+            f->pid = 0;
+        unsigned port = exited && attempt < 3 ? port_taken(f, from) : 0;
+        if (port == 0 || port_uses(f, port) != 1 || move_ports(f) != 0)
+            return -1;
+    }
+}
+
 int fixture_stop(struct daemon_fixture *f, int sig)
 {
-    int status = -1;
+    int status = f->exit_status; /* a daemon that exited at its start: already reaped */
+    f->exit_status = -1;
     if (f->pid > 0) {
         kill(f->pid, sig);
         waitpid(f->pid, &status, 0);
@@ -473,7 +580,7 @@ int fixture_add_subscriber(const struct daemon_fixture *f, const char *json)
  * own, so that no two instances get the same free port. */
 int fixture_clone(const struct daemon_fixture *a, struct daemon_fixture *b)
 {
-    char tmp[2][64], cmd[512];
+    char cmd[512];
     *b = *a;
     strcpy(b->dir, "/tmp/iotsec-e2e-XXXXXX");
     if (mkdtemp(b->dir) == NULL)
@@ -482,21 +589,9 @@ int fixture_clone(const struct daemon_fixture *a, struct daemon_fixture *b)
              b->dir, b->dir);
     if (system(cmd) != 0)
         return -1;
-    uint16_t *ports[] = {&b->sbi_port, &b->admin_port, &b->h2c_port, &b->north_port,
-                         &b->device_port};
-    for (size_t p = 0; p < sizeof(ports) / sizeof(ports[0]); p++) {
-        uint16_t old = *ports[p];
-        *ports[p] = fixture_free_port();
-        snprintf(tmp[0], sizeof(tmp[0]), "127.0.0.1:%u", old);
-        snprintf(tmp[1], sizeof(tmp[1]), "127.0.0.1:%u", *ports[p]);
-        if (fixture_config_replace(b, tmp[0], tmp[1]) != 0)
-            return -1;
-    }
-    snprintf(b->sbi, sizeof(b->sbi), "https://127.0.0.1:%u", b->sbi_port);
-    snprintf(b->admin, sizeof(b->admin), "https://127.0.0.1:%u", b->admin_port);
-    snprintf(b->h2c, sizeof(b->h2c), "http://127.0.0.1:%u", b->h2c_port);
-    snprintf(b->north, sizeof(b->north), "https://127.0.0.1:%u", b->north_port);
-    snprintf(b->device, sizeof(b->device), "https://127.0.0.1:%u", b->device_port);
+    if (move_ports(b) != 0)
+        return -1;
     b->pid = 0;
+    b->exit_status = -1;
     return 0;
 }

@@ -17,6 +17,7 @@ struct daemon_fixture {
     uint16_t sbi_port, admin_port, h2c_port, north_port, device_port;
     char sbi[64], admin[64], h2c[64], north[64], device[64]; /* base URLs */
     pid_t pid;
+    int exit_status; /* when pid is 0 after a start the daemon refused: how it exited */
     char snn[40];
     char ready[512]; /* the daemon's ready line, after fixture_start */
     /* The instance's database: its own PostgreSQL database when IOTSEC_TEST_STORE_URL is set

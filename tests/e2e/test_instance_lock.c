@@ -12,6 +12,7 @@
  *   accepted by the device's USIM (sdk/usim: MAC and freshness checked UE-side), and the SQN
  *   the USIM recovers from each AUTN is strictly greater than the one before.
  * - A daemon killed with SIGKILL leaves no stale lock: the next run starts. */
+#include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -176,6 +178,32 @@ static void test_other_directory_on_the_same_ports_refused(void **state)
     vectors_strictly_increasing(20);
 }
 
+/* The fixture itself: a port another process took between fixture_init and fixture_start (a
+ * parallel test's client, say) moves the instance to new ports instead of failing the test. */
+static void test_fixture_moves_off_a_port_taken_meanwhile(void **state)
+{
+    (void)state;
+    struct daemon_fixture other;
+    assert_int_equal(fixture_init(&other, NULL), 0);
+    uint16_t taken = other.admin_port;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = htons(taken)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    assert_int_equal(fixture_start(&other), 0);
+    assert_int_not_equal(other.admin_port, taken);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/admin/v1/subscribers?limit=1", other.admin);
+    char *body = NULL;
+    assert_int_equal(fixture_request(&other, AS_ADMIN, "GET", url, NULL, NULL, 0, &body), 200);
+    free(body);
+    int status = fixture_stop(&other, SIGTERM);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(fd);
+    fixture_cleanup(&other);
+}
+
 /* The lock dies with its process, even a killed one: the next run starts at once. */
 static void test_lock_released_when_killed(void **state)
 {
@@ -190,6 +218,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_second_run_on_the_directory_refused),
         cmocka_unit_test(test_other_directory_on_the_same_ports_refused),
+        cmocka_unit_test(test_fixture_moves_off_a_port_taken_meanwhile),
         cmocka_unit_test(test_lock_released_when_killed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
