@@ -453,8 +453,62 @@ async function deviceLocation(c, supi, findings) {
         area ? el('span', { class: last.outsideAuthorisedArea ? 'state quarantined' : 'state active',
           text: last.outsideAuthorisedArea ? 'outside its area' : 'inside its area' }) : ''])));
   const outside = findings.filter((x) => x.exception === 'UNEXPECTED_UE_LOCATION');
-  c.append(el('h3', { text: 'Seen outside its area' }), table(outside, [['at', 'When', fmtTime],
-    ['level', 'Level'], ['cause', 'Cause']], 'Never seen outside its area.'));
+  c.append(el('h3', { text: 'Seen outside its area' }), el('div', { id: 'device-location-outside' }, table(outside, [['at', 'When', fmtTime],
+    ['level', 'Level'], ['cause', 'Cause']], 'Never seen outside its area.')));
+  await locationHistory(c, supi);
+}
+
+/* ---- location history (GET /admin/v1/devices/{supi}/locations, newest first) ---- */
+
+const FIX_LABEL = { inside: 'inside its area', outside: 'outside its area', unrestricted: 'no area set' };
+const fixBadge = (v) => el('span', { class: 'fix fix-' + v, text: FIX_LABEL[v] || v });
+const fixTime = (v) => String(v || '').replace('T', ' '); // with its milliseconds: fixes come close together
+const fixCell = (l) => (l ? l.plmnId.mcc + '-' + l.plmnId.mnc + ' ' + (l.nrCellId || l.tac) : '');
+
+/* The latest fixes on a time line: one lane per cell (the most recent cells first), one dot per
+ * fix, red when outside the authorised area, green inside, grey when the device has none. */
+function fixTimeline(fixes) {
+  const pts = fixes.map((f) => ({ t: Date.parse(f.time), lane: f.ncgi ? 'cell ' + f.ncgi.nrCellId : 'TA ' + (f.tai ? f.tai.tac : '?'), f }))
+    .filter((p) => !isNaN(p.t));
+  if (pts.length === 0) return el('p', { class: 'muted', text: 'No location recorded for this device.' });
+  const MAX_LANES = 8;
+  let lanes = [...new Set(pts.map((p) => p.lane))];
+  if (lanes.length > MAX_LANES) lanes = lanes.slice(0, MAX_LANES - 1).concat(['other cells']);
+  const laneOf = (p) => (lanes.includes(p.lane) ? lanes.indexOf(p.lane) : lanes.length - 1);
+  const w = 760, left = 150, laneH = 24, h = lanes.length * laneH + 30;
+  let t0 = Math.min(...pts.map((p) => p.t)), t1 = Math.max(...pts.map((p) => p.t));
+  if (t1 - t0 < 60000) { t0 -= 30000; t1 += 30000; }
+  const x = (t) => left + (w - left - 20) * (t - t0) / (t1 - t0);
+  const s = svg('svg', { viewBox: `0 0 ${w} ${h}`, width: '100%', role: 'img', id: 'device-location-timeline',
+    'aria-label': 'location fixes over time, outside-area fixes in red' });
+  lanes.forEach((l, i) => {
+    const y = i * laneH + 14;
+    s.append(svg('text', { x: left - 10, y: y + 4, 'text-anchor': 'end', text: l }),
+      svg('line', { class: 'axis', x1: left, x2: w - 20, y1: y, y2: y }));
+  });
+  for (const p of pts) s.append(svg('circle', { class: 'fix-dot ' + p.f.areaCheck, cx: x(p.t), cy: laneOf(p) * laneH + 14, r: 5,
+    'data-check': p.f.areaCheck }, svg('title', { text: p.lane + ' at ' + fmtTime(p.f.time) + ': ' + (FIX_LABEL[p.f.areaCheck] || '') })));
+  const yAxis = lanes.length * laneH + 24;
+  s.append(svg('text', { x: left, y: yAxis, text: fmtTime(new Date(t0).toISOString()) }),
+    svg('text', { x: w - 20, y: yAxis, 'text-anchor': 'end', text: fmtTime(new Date(t1).toISOString()) }));
+  return s;
+}
+
+/* The history panel: the latest 200 fixes drawn, and every fix in a table paged by the server
+ * (newest first; the outside ones marked). */
+async function locationHistory(c, supi) {
+  const url = '/admin/v1/devices/' + encodeURIComponent(supi) + '/locations';
+  const chart = el('div', { class: 'timeline', id: 'device-location-chart' }), list = el('div', { id: 'device-location-history' });
+  const summary = el('p', { class: 'muted', id: 'device-location-summary' });
+  c.append(el('h3', { text: 'Location history' }), summary, chart, list);
+  try {
+    const latest = itemsOf(await api('GET', url + '?limit=200'));
+    const out = latest.filter((f) => f.areaCheck === 'outside').length;
+    summary.textContent = latest.length === 0 ? '' : `The latest ${latest.length} fixes: ${out} outside its authorised area.`;
+    chart.append(fixTimeline(latest));
+  } catch (e) { chart.append(el('p', { class: 'error', text: e.message })); return; }
+  await pagedTable(list, url, [['time', 'When', fixTime], ['ncgi', 'Cell', fixCell], ['tai', 'Tracking area', fixCell],
+    ['areaCheck', 'Area check', fixBadge], ['cause', 'Why outside']], 'No location recorded for this device.');
 }
 
 const EXCEPTIONS = ['', 'UNEXPECTED_UE_LOCATION', 'UNEXPECTED_LONG_LIVE_FLOW', 'UNEXPECTED_LARGE_RATE_FLOW',
@@ -524,7 +578,7 @@ async function pageProvisioning(view) {
   const file = el('input', { type: 'file', id: 'activation-file', accept: '.jsonl,.json,.txt,application/json' });
   const upload = roleButton('operator', 'Activate', () => bulkActivate(file, progress, result));
   upload.id = 'activation-submit';
-  const mfr = card('Manufacturers'), enr = card('Enrollments'), dev = card('Onboarded devices');
+  const mfr = card('Manufacturers'), enr = card('Enrollments'), dev = provisionedDevices();
   const pendingList = el('div'), pending = card('Pending activations', pendingList);
   view.append(el('h1', { text: 'Provisioning' }),
     card('Bulk activation', el('p', { class: 'muted', text: 'A file of JSON lines: {"registration_id" or "serial", "account", "service"}. All lines or none.' }),
@@ -535,13 +589,32 @@ async function pageProvisioning(view) {
   const load = async (c, url, cols) => {
     try { c.append(sortedTable(itemsOf(await api('GET', url)), cols)); } catch (e) { c.append(el('p', { class: 'error', text: e.message })); }
   };
-  await Promise.all([
+  await Promise.all([dev.ready,
     load(mfr, '/admin/v1/manufacturers', [['id', '#'], ['name', 'Name'], ['ca_sha256', 'CA (SHA-256)']]),
     load(enr, '/admin/v1/enrollments', [['id', '#'], ['kind', 'Kind'], ['attestation', 'Attestation'], ['owner', 'Owner'],
       ['enabled', 'Enabled', (v) => (v ? 'yes' : 'no')], ['requires_activation', 'Needs activation', (v) => (v ? 'yes' : 'no')], ['devices', 'Devices']]),
-    load(dev, '/admin/v1/devices', [['registration_id', 'Registration'], ['supi', 'SUPI', (v) => (v ? supiLink(v) : '')],
-      ['account', 'Account'], ['state', 'State'], ['credential_version', 'Credential']]),
   ]);
+}
+
+/* Onboarded devices: pages sorted by the server (onboarding order or registration id, either
+ * way) and an exact search by registration id, SUPI or serial; never the whole table. */
+function provisionedDevices() {
+  const list = el('div', { id: 'devices-list' }), err = el('p', { class: 'error', role: 'alert' });
+  const search = el('input', { id: 'devices-search', placeholder: 'registration id, SUPI or serial', 'aria-label': 'search devices' });
+  const cols = [['id', '#'], ['registration_id', 'Registration'], ['supi', 'SUPI', (v) => (v ? supiLink(v) : '')],
+    ['account', 'Account'], ['state', 'State'], ['credential_version', 'Credential']];
+  const show = () => {
+    const q = search.value.trim();
+    return pagedTable(list, '/admin/v1/devices' + (q ? '?search=' + encodeURIComponent(q) : ''), cols,
+      q ? 'No device has the registration id, SUPI or serial ' + q + '.' : 'No device has onboarded yet.', null,
+      q ? null : { id: 'created', registration_id: 'registration' });
+  };
+  const c = card('Onboarded devices', el('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); show(); } },
+    el('label', { class: 'grow' }, 'Search', search), el('button', { type: 'submit', class: 'secondary', text: 'Search' }),
+    el('button', { type: 'button', class: 'secondary', text: 'Clear', onclick: () => { search.value = ''; show(); } })), err, list);
+  c.id = 'devices';
+  c.ready = show();
+  return c;
 }
 
 async function bulkActivate(file, progress, result) {

@@ -9,6 +9,7 @@
 #include "base/err.h"
 #include "daemon/config_error.h"
 #include "http/outbound.h"
+#include "location/location.h"
 
 /* The YAML layout, as libcyaml schemas over a parse-time struct of string pointers. */
 struct yaml_plmn {
@@ -61,6 +62,7 @@ struct yaml_console {
 struct yaml_location {
     char *granularity, *notify_ca;
     unsigned k_anonymity, counts_per_minute;
+    unsigned *history_max_fixes, *history_days; /* NULL: the default; 0: off / no age limit */
     bool notify_http_loopback;
 };
 struct yaml_nrf {
@@ -168,6 +170,10 @@ static const cyaml_schema_field_t location_fields[] = {
     CYAML_FIELD_UINT("counts_per_minute", OPT, struct yaml_location, counts_per_minute),
     CYAML_FIELD_BOOL("notify_http_loopback", OPT, struct yaml_location, notify_http_loopback),
     CYAML_FIELD_STRING_PTR("notify_ca", OPT, struct yaml_location, notify_ca, 1, 500),
+    CYAML_FIELD_UINT_PTR("history_max_fixes", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                         struct yaml_location, history_max_fixes),
+    CYAML_FIELD_UINT_PTR("history_days", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+                         struct yaml_location, history_days),
     CYAML_FIELD_END};
 static const cyaml_schema_value_t path_entry = {
     CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, CONFIG_PATH_MAX - 1)};
@@ -250,6 +256,8 @@ void config_defaults(struct config *c, const char *dir)
     c->an_findings_retention_days = 90;
     strcpy(c->loc_granularity, "cell");
     c->loc_k_anonymity = 10;
+    c->loc_history_max_fixes = LOC_HISTORY_MAX_FIXES_DEFAULT;
+    c->loc_history_days = LOC_HISTORY_DAYS_DEFAULT;
     c->loc_counts_per_minute = 6;
     c->expiry_sweep_s = 60;
     c->console_idle_s = 900;
@@ -488,6 +496,10 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
         if (y->location->counts_per_minute)
             c->loc_counts_per_minute = y->location->counts_per_minute;
         c->notify_http_loopback = y->location->notify_http_loopback;
+        if (y->location->history_max_fixes)
+            c->loc_history_max_fixes = *y->location->history_max_fixes;
+        if (y->location->history_days)
+            c->loc_history_days = *y->location->history_days;
         set(c->notify_ca, sizeof(c->notify_ca), y->location->notify_ca);
     }
     load_nrf(y, &c->nrf);
@@ -523,6 +535,13 @@ int config_load(const char *path, struct config *c, char *err, size_t err_len)
     }
     if (strcmp(c->loc_granularity, "cell") != 0 && strcmp(c->loc_granularity, "ta") != 0) {
         snprintf(err, err_len, "%s: location.granularity is cell or ta", path);
+        return IOTSEC_ERR_INVALID;
+    }
+    if (c->loc_history_max_fixes > 100000 || c->loc_history_days > 3650) {
+        snprintf(err, err_len,
+                 "%s: location.history_max_fixes 0 (no history) to 100000, "
+                 "location.history_days 0 (no age limit) to 3650",
+                 path);
         return IOTSEC_ERR_INVALID;
     }
     if (c->sqn_block > 1000000 || c->auth_ctx_ttl_s > 3600 || c->workers > 256) {

@@ -85,6 +85,8 @@ struct config {
     char loc_granularity[8];      /* "cell" or "ta": the finest location reported to AFs */
     unsigned loc_k_anonymity;     /* area counts below are withheld (default 10) */
     unsigned loc_counts_per_minute; /* area counts per AF per minute (default 6) */
+    unsigned loc_history_max_fixes; /* fixes kept per device (default 100; 0: no history) */
+    unsigned loc_history_days;      /* fixes older are deleted (default 30; 0: no age limit) */
     int notify_http_loopback;     /* 1: http:// notification destinations on loopback (labs) */
     char notify_ca[CONFIG_PATH_MAX]; /* CA file for AF notification servers ("": system store) */
     struct config_nrf nrf; /* section "nrf:", and "oauth2:" for the SBI (docs/operations.md) */

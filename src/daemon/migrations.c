@@ -60,6 +60,7 @@ static const struct store_migration migrations[] = {
      SUBSCRIBER_MIGRATION_CHANGES, SUBSCRIBER_MIGRATION_CHANGES_PG},
     {28, "console: operator sessions shared by every instance", CONSOLE_MIGRATION_SESSIONS, NULL},
     {30, "analytics: fleet conditions, open and closed", ANALYTICS_MIGRATION_CONDITIONS, NULL},
+    {32, "location: a bounded history of fixes per device", LOCATION_MIGRATION_HISTORY, NULL},
 };
 
 const struct store_migration *daemon_migrations(size_t *count)

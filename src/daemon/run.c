@@ -127,6 +127,18 @@ static void handle_metrics(struct http_request *req, void *user)
             (unsigned long long)lm.events, (unsigned long long)lm.stale,
             (unsigned long long)lm.findings, (unsigned long long)lm.devices,
             (unsigned long long)lm.evicted);
+        struct location_history_metrics hm;
+        location_history_metrics_get(d->loc_http.history, &hm);
+        if (rc == IOTSEC_OK)
+            rc = strbuf_appendf(
+                &out,
+                "# HELP iotsec_location_history_fixes_total Location history fixes by outcome.\n"
+                "# TYPE iotsec_location_history_fixes_total counter\n"
+                "iotsec_location_history_fixes_total{outcome=\"written\"} %llu\n"
+                "iotsec_location_history_fixes_total{outcome=\"dropped\"} %llu\n"
+                "iotsec_location_history_fixes_total{outcome=\"swept\"} %llu\n",
+                (unsigned long long)hm.written, (unsigned long long)hm.dropped,
+                (unsigned long long)hm.swept);
     }
     if (rc == IOTSEC_OK)
         rc = provision_metrics(d->prov, &out);
@@ -377,8 +389,15 @@ static int open_state(struct daemon *d)
     return open_analytics(d);
 }
 
+/* The location history's 404: a SUPI with no subscription is no device of ours. */
+static bool loc_device_known(void *ctx, const char *supi)
+{
+    struct subscription sub;
+    return subscriber_get(ctx, supi, &sub) == IOTSEC_OK;
+}
+
 /* Location management: its in-memory state, the stored areas, its routes (SBI: events from
- * the core network; admin: areas and cell positions). */
+ * the core network; admin: areas and cell positions, the history). */
 static int open_location(struct daemon *d)
 {
     size_t areas = 0, cells = 0;
@@ -391,6 +410,11 @@ static int open_location(struct daemon *d)
     }
     d->loc_http.loc = d->loc;
     d->loc_http.store = d->store;
+    d->loc_http.device_known = loc_device_known;
+    d->loc_http.device_known_ctx = d->store;
+    struct location_history_config hc = {d->cfg.loc_history_max_fixes, d->cfg.loc_history_days};
+    if (hc.max_fixes && location_history_new(d->store, &hc, &d->loc_http.history) != IOTSEC_OK)
+        return IOTSEC_ERR_NOMEM;
     memcpy(d->loc_http.admin_cert_sha256, d->admin.admin_cert_sha256,
            sizeof(d->loc_http.admin_cert_sha256));
     log_info("location: %zu authorised areas, %zu cell positions", areas, cells);
@@ -825,6 +849,7 @@ static void teardown(struct daemon *d)
     provision_free(d->prov);       /* after the store: queued provisioning jobs use its key */
     pin_free(d->pin);              /* after the store: queued PIN jobs answer their requests */
     location_free(d->loc);
+    location_history_free(d->loc_http.history); /* after the store: its jobs are done */
     aka_free(d->aka);
     suci_keyring_free(d->keyring);
     nrf_auth_free(d->nrf_auth); /* after the servers: their gate */
@@ -899,6 +924,7 @@ int daemon_run(const struct config *cfg)
         provision_tick(d.prov, (int64_t)time(NULL));
         expose_nb_tick(d.nb); /* changes made on other instances: AFs first, then what */
         t8_tick(d.t8);        /* the T8 subscriptions of those AFs need */
+        location_history_sweep(d.loc_http.history, (int64_t)time(NULL) * 1000);
         if (seconds % d.cfg.expiry_sweep_s == 0) /* subscriber.expiry_sweep_s */
             sweep(&d);
     }

@@ -159,6 +159,18 @@ int location_on_finding(struct location *loc, location_finding_fn fn, void *ctx)
 
 int location_ingest(struct location *loc, const struct ue_event *ev)
 {
+    bool is_fix;
+    enum loc_fix_check check;
+    const char *cause;
+    return location_ingest_fix(loc, ev, &is_fix, &check, &cause);
+}
+
+int location_ingest_fix(struct location *loc, const struct ue_event *ev, bool *is_fix,
+                        enum loc_fix_check *check, const char **cause_out)
+{
+    *is_fix = false;
+    *check = LOC_FIX_UNRESTRICTED;
+    *cause_out = NULL;
     if (ue_event_validate(ev) != IOTSEC_OK) {
         atomic_fetch_add(&loc->invalid, 1);
         return IOTSEC_ERR_INVALID;
@@ -178,6 +190,9 @@ int location_ingest(struct location *loc, const struct ue_event *ev)
     }
     if (rc != IOTSEC_OK)
         return rc;
+    *is_fix = ev->has_tai || ev->has_ncgi;
+    *check = !restricted ? LOC_FIX_UNRESTRICTED : cause ? LOC_FIX_OUTSIDE : LOC_FIX_INSIDE;
+    *cause_out = cause;
     struct location_finding f = {LOC_EXCEPTION_UNEXPECTED_LOCATION, cause, ev, {0}};
     if (cause) {
         memcpy(f.device_key, key, LOC_KEY_LEN);

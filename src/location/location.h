@@ -171,6 +171,19 @@ int location_on_finding(struct location *loc, location_finding_fn fn, void *ctx)
  * device's kind of report, which is still passed to observers but changes nothing. */
 int location_ingest(struct location *loc, const struct ue_event *ev);
 
+/* What the area check said of one event with a location (the history keeps it). */
+enum loc_fix_check {
+    LOC_FIX_UNRESTRICTED = 0, /* the device has no authorised area */
+    LOC_FIX_INSIDE = 1,
+    LOC_FIX_OUTSIDE = 2,
+};
+
+/* location_ingest, also saying whether the event was a fix (an accepted, not stale event
+ * carrying a cell or TA: *is_fix) and, for a fix, its area check (*check, *cause: the
+ * finding's cause or NULL, a static string). */
+int location_ingest_fix(struct location *loc, const struct ue_event *ev, bool *is_fix,
+                        enum loc_fix_check *check, const char **cause);
+
 /* ---- state ---- */
 
 struct ue_state {
@@ -277,16 +290,80 @@ struct json_t *loc_tai_to_json(const struct tai *t);
 struct json_t *loc_ncgi_to_json(const struct ncgi *c);
 int loc_plmn_from_json(const struct json_t *o, char plmn[LOC_PLMN_MAX]);
 
+/* ---- location history (history.c, SQL in location_store.c): migration 32 ---- */
+
+/* Every fix (time, TA and/or cell, area check) of a device, bounded: at most max_fixes per
+ * device and none older than days. Written in the background, one store job per
+ * notification (the group commit folds many together), so an SBI report never waits for
+ * a disk; a full writer queue drops the notification's fixes (counted), never the report.
+ * Retention is a sweep on one instance at a time (store_lease_hold), walking the devices in
+ * SUPI order a chunk per tick: a device is trimmed within one walk of the fleet. */
+struct location_history_config {
+    unsigned max_fixes; /* per device; 0: history off (nothing written); default 100 */
+    unsigned days;      /* fixes older than this are deleted; 0: no age limit; default 30 */
+};
+#define LOC_HISTORY_MAX_FIXES_DEFAULT 100
+#define LOC_HISTORY_DAYS_DEFAULT      30
+#define LOC_HISTORY_SWEEP_CHUNK       500 /* devices trimmed per sweep job */
+
+extern const char LOCATION_MIGRATION_HISTORY[];
+struct store_conn;
+
+struct location_fix {
+    char supi[LOC_SUPI_MAX];
+    int64_t id;      /* row id (reads only) */
+    int64_t time_ms; /* the network's time of the event */
+    bool has_tai, has_ncgi;
+    struct tai tai;
+    struct ncgi ncgi;
+    enum loc_fix_check check;
+    const char *cause; /* static string (writes); NULL when inside or unrestricted */
+    char cause_buf[32];
+};
+
+struct location_history;
+int location_history_new(struct store *st, const struct location_history_config *cfg,
+                         struct location_history **out);
+void location_history_free(struct location_history *h);
+/* Takes fixes[0..n) (malloc'd; freed by the call whatever happens) and queues their write. */
+void location_history_submit(struct location_history *h, struct location_fix *fixes, size_t n);
+/* Queues one retention sweep job (call every few seconds: the daemon's tick). */
+void location_history_sweep(struct location_history *h, int64_t now_ms);
+struct location_history_metrics {
+    uint64_t written, dropped, swept;
+};
+void location_history_metrics_get(struct location_history *h, struct location_history_metrics *m);
+
+/* SQL (location_store.c). In a job: inserts fixes[0..n). */
+int location_store_fixes(struct store_conn *conn, const struct location_fix *fixes, size_t n);
+/* In a job: trims the devices after *cursor (SUPI order; "" = from the first), at most chunk
+ * of them, to max_fixes (0: no count limit) and to time_ms >= before_ms; *cursor becomes the
+ * last device trimmed ("" when the walk reached the end). */
+int location_store_fixes_trim(struct store_conn *conn, char cursor[LOC_SUPI_MAX], size_t chunk,
+                              unsigned max_fixes, int64_t before_ms, uint64_t *deleted);
+/* A page of supi's fixes, newest first, with since_ms <= time_ms < until_ms, strictly before
+ * the cursor (before_time, before_id) when before_id > 0; at most limit; fn per fix. */
+typedef void (*location_fix_fn)(void *ctx, const struct location_fix *fix);
+int location_store_fixes_page(struct store *st, const char *supi, int64_t since_ms,
+                              int64_t until_ms, int64_t before_time, int64_t before_id,
+                              size_t limit, location_fix_fn fn, void *ctx);
+
 struct http_server;
 struct location_http {
     struct location *loc;
     struct store *store;
-    char admin_cert_sha256[65]; /* the admin face's client certificate (hex) */
+    char admin_cert_sha256[65];       /* the admin face's client certificate (hex) */
+    struct location_history *history; /* NULL: no history kept */
+    /* Whether supi names a device the operator knows (a subscription): unknown -> 404.
+     * NULL: every well-formed SUPI is known. */
+    bool (*device_known)(void *ctx, const char *supi);
+    void *device_known_ctx;
 };
 
 /* POST /namf-evts-notify/v1/ue-events on the SBI face (NF certificates only). */
 int location_sbi_routes(struct http_server *sbi, struct location_http *h);
-/* PUT|GET|DELETE /admin/v1/location/areas/{supi}, PUT /admin/v1/location/cells. */
+/* PUT|GET|DELETE /admin/v1/location/areas/{supi}, PUT /admin/v1/location/cells,
+ * GET /admin/v1/devices/{supi}/locations (the history). */
 int location_admin_routes(struct http_server *adm, struct location_http *h);
 
 #endif

@@ -1,12 +1,15 @@
 /* The location capability's HTTP: UE event reports on the SBI face (its TLS already requires
  * an NF certificate of the instance CA), and the operator's areas on the admin face. */
 #include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "crypto/supi.h"
 #include "http/http.h"
+#include "http/query.h"
 #include "location/location.h"
 
 static void handle_events(struct http_request *req, void *user)
@@ -28,8 +31,28 @@ static void handle_events(struct http_request *req, void *user)
                              "MANDATORY_IE_INCORRECT", &ip, 1);
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        location_ingest(h->loc, &evs[i]); /* validated already; stale ones change nothing */
+    /* The notification's fixes, for the history: one background write for all of them. */
+    struct location_fix *fixes = h->history ? malloc(n * sizeof(*fixes)) : NULL;
+    size_t nfix = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool is_fix;
+        enum loc_fix_check check;
+        const char *cause;
+        /* validated already; stale ones change nothing */
+        location_ingest_fix(h->loc, &evs[i], &is_fix, &check, &cause);
+        if (is_fix && fixes) {
+            struct location_fix *f = &fixes[nfix++];
+            memcpy(f->supi, evs[i].supi, sizeof(f->supi));
+            f->time_ms = evs[i].time_ms;
+            f->has_tai = evs[i].has_tai;
+            f->has_ncgi = evs[i].has_ncgi;
+            f->tai = evs[i].tai;
+            f->ncgi = evs[i].ncgi;
+            f->check = check;
+            f->cause = cause;
+        }
+    }
+    location_history_submit(h->history, fixes, nfix);
     free(evs);
     http_respond(req, 204, NULL, NULL, 0);
 }
@@ -195,6 +218,125 @@ static void handle_cells_put(struct http_request *req, void *user)
     }
 }
 
+static bool time_ok(const char *v)
+{
+    return loc_parse_time(v) >= 0;
+}
+
+/* The cursor: "<time_ms>.<id>" of the last fix of the page before. */
+static bool cursor_parse(const char *v, int64_t *t, int64_t *id)
+{
+    char *end;
+    long long a = strtoll(v, &end, 10);
+    if (end == v || *end != '.' || a < 0)
+        return false;
+    const char *b = end + 1;
+    long long c = strtoll(b, &end, 10);
+    if (end == b || *end != '\0' || c <= 0)
+        return false;
+    *t = a;
+    *id = c;
+    return true;
+}
+
+static bool cursor_ok(const char *v)
+{
+    int64_t t, id;
+    return cursor_parse(v, &t, &id);
+}
+
+static const char *check_name(enum loc_fix_check c)
+{
+    return c == LOC_FIX_OUTSIDE ? "outside" : c == LOC_FIX_INSIDE ? "inside" : "unrestricted";
+}
+
+struct fix_page {
+    json_t *items;
+    int64_t last_time, last_id;
+};
+
+/* RFC 3339 with milliseconds: a device may report several fixes within a second. */
+static void fix_time(int64_t ms, char out[40])
+{
+    char s[32];
+    loc_format_time(ms - ms % 1000, s);
+    s[strlen(s) - 1] = '\0'; /* the Z */
+    snprintf(out, 40, "%s.%03dZ", s, (int)(ms % 1000));
+}
+
+static void fix_one(void *ctx, const struct location_fix *f)
+{
+    struct fix_page *p = ctx;
+    char t[40];
+    fix_time(f->time_ms, t);
+    json_t *o = json_pack("{s:s, s:s, s:b}", "time", t, "areaCheck", check_name(f->check),
+                          "outsideAuthorisedArea", f->check == LOC_FIX_OUTSIDE);
+    if (f->has_tai)
+        json_object_set_new(o, "tai", loc_tai_to_json(&f->tai));
+    if (f->has_ncgi)
+        json_object_set_new(o, "ncgi", loc_ncgi_to_json(&f->ncgi));
+    if (f->cause)
+        json_object_set_new(o, "cause", json_string(f->cause));
+    json_array_append_new(p->items, o);
+    p->last_time = f->time_ms;
+    p->last_id = f->id;
+}
+
+/* GET /admin/v1/devices/{supi}/locations?since=&until=&after=&limit=: the device's fixes,
+ * newest first (since inclusive, until exclusive; RFC 3339). */
+static void handle_history(struct http_request *req, void *user)
+{
+    struct location_http *h = user;
+    static const struct http_qspec spec[] = {
+        {.name = "after",
+         .type = HTTP_Q_STR,
+         .max = 48,
+         .valid = cursor_ok,
+         .reason = "a cursor: the \"next\" of the page before"},
+        HTTP_QSPEC_LIMIT,
+        {.name = "since",
+         .type = HTTP_Q_STR,
+         .max = 40,
+         .valid = time_ok,
+         .reason = "an RFC 3339 time"},
+        {.name = "until",
+         .type = HTTP_Q_STR,
+         .max = 40,
+         .valid = time_ok,
+         .reason = "an RFC 3339 time"},
+    };
+    struct http_qval q[4];
+    const char *supi;
+    if (!is_admin(req, h) || (supi = supi_param(req)) == NULL || !http_query_parse(req, spec, 4, q))
+        return;
+    int64_t since = q[2].set ? loc_parse_time(q[2].s) : 0;
+    int64_t until = q[3].set ? loc_parse_time(q[3].s) : INT64_MAX;
+    if (until <= since) {
+        struct http_invalid_param ip = {"until", "later than since"};
+        http_respond_problem(req, 400, NULL, "an empty time range", "INVALID_QUERY_PARAM", &ip, 1);
+        return;
+    }
+    if (h->device_known && !h->device_known(h->device_known_ctx, supi)) {
+        http_respond_problem(req, 404, NULL, "no subscription with this SUPI",
+                             "SUBSCRIPTION_NOT_FOUND", NULL, 0);
+        return;
+    }
+    int64_t bt = 0, bid = 0;
+    if (q[0].set)
+        cursor_parse(q[0].s, &bt, &bid);
+    size_t limit = http_query_limit(&q[1]);
+    struct fix_page p = {json_array(), 0, 0};
+    int rc = location_store_fixes_page(h->store, supi, since, until, bt, bid, limit, fix_one, &p);
+    if (rc != IOTSEC_OK) {
+        json_decref(p.items);
+        http_respond_error(req, rc, "reading the location history");
+        return;
+    }
+    char next[48];
+    snprintf(next, sizeof(next), "%lld.%lld", (long long)p.last_time, (long long)p.last_id);
+    http_respond_page(req, "items", p.items, limit, json_string(next));
+}
+
 int location_sbi_routes(struct http_server *sbi, struct location_http *h)
 {
     return http_server_route(sbi, "POST", "/namf-evts-notify/v1/ue-events", handle_events, h);
@@ -213,5 +355,7 @@ int location_admin_routes(struct http_server *adm, struct location_http *h)
             http_server_route(adm, "GET", "/admin/v1/location/devices/{supi}", handle_state_get, h);
     if (rc == IOTSEC_OK)
         rc = http_server_route(adm, "PUT", "/admin/v1/location/cells", handle_cells_put, h);
+    if (rc == IOTSEC_OK)
+        rc = http_server_route(adm, "GET", "/admin/v1/devices/{supi}/locations", handle_history, h);
     return rc;
 }

@@ -175,3 +175,173 @@ int location_store_load(struct store *st, struct location *loc, size_t *n_areas,
         store_reset(s);
     return rc;
 }
+
+/* ---- location history (migration 32) ---- */
+
+/* One row per fix: where (TA and/or cell, NULL when the report had none), when (the network's
+ * time), and what the area check said (enum loc_fix_check; cause when outside). Keyed for the
+ * one read there is: a device's fixes by time. */
+const char LOCATION_MIGRATION_HISTORY[] =
+    "CREATE TABLE location_fix ("
+    "  id INTEGER PRIMARY KEY,"
+    "  supi TEXT NOT NULL,"
+    "  time_ms INTEGER NOT NULL,"
+    "  tai_plmn TEXT,"
+    "  tac INTEGER,"
+    "  cell_plmn TEXT,"
+    "  nr_cell_id INTEGER,"
+    "  area_check INTEGER NOT NULL CHECK (area_check BETWEEN 0 AND 2),"
+    "  cause TEXT"
+    ");"
+    "CREATE INDEX location_fix_by_device ON location_fix (supi, time_ms, id);";
+
+#define FIX_COLS     "(supi, time_ms, tai_plmn, tac, cell_plmn, nr_cell_id, area_check, cause)"
+#define FIX_NCOLS    8
+#define FIX_ROW      "(?, ?, ?, ?, ?, ?, ?, ?)"
+#define FIX_ROW_NEXT ", " FIX_ROW
+#define FIX_GROUP    8 /* rows per multi-row INSERT: one round trip on PostgreSQL, not eight */
+
+static const char fix_insert_1[] = "INSERT INTO location_fix " FIX_COLS " VALUES " FIX_ROW;
+static const char fix_insert_group[] =
+    "INSERT INTO location_fix " FIX_COLS " VALUES " FIX_ROW FIX_ROW_NEXT FIX_ROW_NEXT FIX_ROW_NEXT
+        FIX_ROW_NEXT FIX_ROW_NEXT FIX_ROW_NEXT FIX_ROW_NEXT;
+
+static void bind_fix(struct store_stmt *st, int base, const struct location_fix *f)
+{
+    store_bind_text(st, base + 1, f->supi, -1);
+    store_bind_int64(st, base + 2, f->time_ms);
+    if (f->has_tai) {
+        store_bind_text(st, base + 3, f->tai.plmn, -1);
+        store_bind_int64(st, base + 4, f->tai.tac);
+    } else {
+        store_bind_null(st, base + 3);
+        store_bind_null(st, base + 4);
+    }
+    if (f->has_ncgi) {
+        store_bind_text(st, base + 5, f->ncgi.plmn, -1);
+        store_bind_int64(st, base + 6, (int64_t)f->ncgi.nr_cell_id);
+    } else {
+        store_bind_null(st, base + 5);
+        store_bind_null(st, base + 6);
+    }
+    store_bind_int(st, base + 7, (int)f->check);
+    if (f->cause)
+        store_bind_text(st, base + 8, f->cause, -1);
+    else
+        store_bind_null(st, base + 8);
+}
+
+int location_store_fixes(struct store_conn *conn, const struct location_fix *fixes, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        bool group = n - i >= FIX_GROUP;
+        struct store_stmt *st;
+        int rc = store_stmt(conn, group ? fix_insert_group : fix_insert_1, &st);
+        if (rc != IOTSEC_OK)
+            return rc;
+        size_t rows = group ? FIX_GROUP : 1;
+        for (size_t r = 0; r < rows; r++)
+            bind_fix(st, (int)(r * FIX_NCOLS), &fixes[i + r]);
+        int s = store_step(st);
+        store_reset(st);
+        if (s != STORE_DONE)
+            return store_error(conn, s);
+        i += rows;
+    }
+    return IOTSEC_OK;
+}
+
+int location_store_fixes_trim(struct store_conn *conn, char cursor[LOC_SUPI_MAX], size_t chunk,
+                              unsigned max_fixes, int64_t before_ms, uint64_t *deleted)
+{
+    *deleted = 0;
+    char(*supis)[LOC_SUPI_MAX] = calloc(chunk ? chunk : 1, LOC_SUPI_MAX);
+    if (supis == NULL)
+        return IOTSEC_ERR_NOMEM;
+    struct store_stmt *st;
+    size_t n = 0;
+    int rc = store_stmt(conn,
+                        "SELECT DISTINCT supi FROM location_fix WHERE supi > ?1 ORDER BY supi "
+                        "LIMIT ?2",
+                        &st);
+    if (rc == IOTSEC_OK) {
+        store_bind_text(st, 1, cursor, -1);
+        store_bind_int64(st, 2, (int64_t)chunk);
+        int s;
+        while (n < chunk && (s = store_step(st)) == STORE_ROW)
+            snprintf(supis[n++], LOC_SUPI_MAX, "%s", store_col_text(st, 0));
+        store_reset(st);
+        if (n < chunk && s != STORE_DONE)
+            rc = store_error(conn, s);
+    }
+    /* Older than the age limit, or past the max_fixes newest (time, id): one statement per
+     * device, on its index range. LIMIT with a huge bound: both engines' spelling of "all". */
+    for (size_t i = 0; rc == IOTSEC_OK && i < n; i++) {
+        rc = store_stmt(conn,
+                        "DELETE FROM location_fix WHERE supi = ?1 AND (time_ms < ?2 OR id IN "
+                        "(SELECT id FROM location_fix WHERE supi = ?1 AND ?3 > 0 "
+                        "ORDER BY time_ms DESC, id DESC LIMIT 1000000000 OFFSET ?3))",
+                        &st);
+        if (rc != IOTSEC_OK)
+            break;
+        store_bind_text(st, 1, supis[i], -1);
+        store_bind_int64(st, 2, before_ms);
+        store_bind_int64(st, 3, (int64_t)max_fixes);
+        int s = store_step(st);
+        store_reset(st);
+        if (s != STORE_DONE)
+            rc = store_error(conn, s);
+        else
+            *deleted += (uint64_t)store_changes(conn);
+    }
+    if (rc == IOTSEC_OK)
+        snprintf(cursor, LOC_SUPI_MAX, "%s", n == chunk ? supis[n - 1] : "");
+    free(supis);
+    return rc;
+}
+
+int location_store_fixes_page(struct store *st, const char *supi, int64_t since_ms,
+                              int64_t until_ms, int64_t before_time, int64_t before_id,
+                              size_t limit, location_fix_fn fn, void *ctx)
+{
+    struct store_conn *conn;
+    struct store_stmt *s;
+    int rc = store_reader_get(st, &conn);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(conn,
+                        "SELECT id, time_ms, tai_plmn, tac, cell_plmn, nr_cell_id, area_check, "
+                        "cause FROM location_fix WHERE supi = ?1 AND time_ms >= ?2 AND "
+                        "time_ms < ?3 AND (?5 = 0 OR time_ms < ?4 OR (time_ms = ?4 AND id < ?5)) "
+                        "ORDER BY time_ms DESC, id DESC LIMIT ?6",
+                        &s);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(s, 1, supi, -1);
+    store_bind_int64(s, 2, since_ms);
+    store_bind_int64(s, 3, until_ms);
+    store_bind_int64(s, 4, before_time);
+    store_bind_int64(s, 5, before_id);
+    store_bind_int64(s, 6, (int64_t)limit);
+    int step;
+    while ((step = store_step(s)) == STORE_ROW) {
+        struct location_fix f = {.id = store_col_int64(s, 0), .time_ms = store_col_int64(s, 1)};
+        snprintf(f.supi, sizeof(f.supi), "%s", supi);
+        if ((f.has_tai = !store_col_is_null(s, 2))) {
+            snprintf(f.tai.plmn, sizeof(f.tai.plmn), "%s", store_col_text(s, 2));
+            f.tai.tac = (uint32_t)store_col_int64(s, 3);
+        }
+        if ((f.has_ncgi = !store_col_is_null(s, 4))) {
+            snprintf(f.ncgi.plmn, sizeof(f.ncgi.plmn), "%s", store_col_text(s, 4));
+            f.ncgi.nr_cell_id = (uint64_t)store_col_int64(s, 5);
+        }
+        f.check = (enum loc_fix_check)store_col_int(s, 6);
+        if (!store_col_is_null(s, 7)) {
+            snprintf(f.cause_buf, sizeof(f.cause_buf), "%s", store_col_text(s, 7));
+            f.cause = f.cause_buf;
+        }
+        fn(ctx, &f);
+    }
+    store_reset(s);
+    return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
+}

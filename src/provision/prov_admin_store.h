@@ -29,6 +29,22 @@ struct prov_device_filter {
 /* Registrations with id > after matching f, by id, at most limit (prov_list_store.c). */
 int prov_devices_list(struct store *s, const struct prov_device_filter *f, int64_t after,
                       int64_t limit, prov_device_fn fn, void *ctx);
+/* The console's orders: by id (onboarding order) or registration id, either way; keyset pages
+ * after the cursor (an id for the id orders, a registration id for the others; NULL: the
+ * first page). Same filters as prov_devices_list. */
+enum prov_device_sort {
+    PROV_SORT_ID = 0,
+    PROV_SORT_ID_DESC,
+    PROV_SORT_REG,
+    PROV_SORT_REG_DESC,
+};
+int prov_devices_sorted(struct store *s, const struct prov_device_filter *f,
+                        enum prov_device_sort sort, const char *after, int64_t limit,
+                        prov_device_fn fn, void *ctx);
+/* The registrations whose registration id, SUPI or serial is exactly text (each indexed: the
+ * console's search box), by id, at most limit. */
+int prov_devices_search(struct store *s, const char *text, int64_t limit, prov_device_fn fn,
+                        void *ctx);
 /* One registration by its registration id; IOTSEC_ERR_NOTFOUND when absent. */
 int prov_device_find(struct store *s, const char *reg_id, prov_device_fn fn, void *ctx);
 /* A registration's history, oldest first (detail NULL when none). */

@@ -1,6 +1,6 @@
 /* Onboarded devices on the admin face:
  *   GET  /admin/v1/devices[?enrollment=&state=onboarded|revoked&owner=&account=&confirmed=
- *                          &after=&limit=]           {"devices": [...], "next"}
+ *                          &sort=&search=&after=&limit=]   {"items": [...], "next"}
  *   GET  /admin/v1/devices/{id}                      by registration id
  *   POST /admin/v1/devices/{id}/rotate
  * List, show (with the subscription's state and the
@@ -26,6 +26,7 @@ static json_t *device_json(const struct prov_device_row *d)
         json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:b}", "registration_id", d->reg_id, "enrollment",
                   (json_int_t)d->enrollment, "supi", d->supi, "owner", d->owner, "state", d->state,
                   "credential_version", (json_int_t)d->cred_version, "confirmed", d->confirmed);
+    json_object_set_new(o, "id", json_integer(d->id)); /* onboarding order: the list's cursor */
     if (d->account)
         json_object_set_new(o, "account", json_string(d->account));
     if (d->waiting_version)
@@ -36,6 +37,7 @@ static json_t *device_json(const struct prov_device_row *d)
 struct dev_list {
     json_t *arr;
     long long last;
+    char last_reg[PROV_REG_ID_MAX + 1];
 };
 
 static void list_one(const struct prov_device_row *d, void *ctx)
@@ -43,6 +45,7 @@ static void list_one(const struct prov_device_row *d, void *ctx)
     struct dev_list *l = ctx;
     json_array_append_new(l->arr, device_json(d));
     l->last = d->id;
+    snprintf(l->last_reg, sizeof(l->last_reg), "%s", d->reg_id);
 }
 
 static bool owner_ok(const char *s)
@@ -50,13 +53,29 @@ static bool owner_ok(const char *s)
     return prov_id_valid(s, strlen(s));
 }
 
-/* ?enrollment=&state=onboarded|revoked&owner=&account=&confirmed=&after=&limit= */
+static void bad_cursor(struct http_request *req)
+{
+    struct http_invalid_param ip = {"after", "a cursor: the \"next\" of the page before"};
+    http_respond_problem(req, 400, NULL, "query parameter after: not a cursor of this order",
+                         "INVALID_QUERY_PARAM", &ip, 1);
+}
+
+/* ?enrollment=&state=onboarded|revoked&owner=&account=&confirmed=&sort=&search=&after=&limit=
+ * sort: created (the default: "next" is the last id, a number), -created, registration or
+ * -registration ("next" is then the last registration id); search: the devices whose
+ * registration id, SUPI or serial is exactly this (no paging: a handful at most). The console's
+ * sortable table: the same server-side cost whatever the number of devices. */
 void prov_h_dev_list(struct http_request *req, void *user)
 {
     struct provision *p = user;
     static const char *const states[] = {"onboarded", "revoked", NULL};
+    static const char *const sorts[] = {"created", "-created", "registration", "-registration",
+                                        NULL};
     static const struct http_qspec spec[] = {
-        HTTP_QSPEC_AFTER_ID,
+        {.name = "after",
+         .type = HTTP_Q_STR,
+         .max = PROV_REG_ID_MAX,
+         .reason = "a cursor: the \"next\" of the page before"},
         HTTP_QSPEC_LIMIT,
         {.name = "enrollment",
          .type = HTTP_Q_INT,
@@ -71,20 +90,48 @@ void prov_h_dev_list(struct http_request *req, void *user)
          .reason = "an owner's name"},
         {.name = "account", .type = HTTP_Q_STR, .max = PROV_OWNER_MAX, .reason = "an account name"},
         {.name = "confirmed", .type = HTTP_Q_BOOL, .reason = "true or false"},
+        {.name = "sort",
+         .type = HTTP_Q_ENUM,
+         .values = sorts,
+         .reason = "created, -created, registration or -registration"},
+        {.name = "search",
+         .type = HTTP_Q_STR,
+         .max = 128,
+         .reason = "a registration id, SUPI or serial"},
     };
-    struct http_qval q[7];
-    if (!adm_admin_ok(req, p) || !http_query_parse(req, spec, 7, q))
+    struct http_qval q[9];
+    if (!adm_admin_ok(req, p) || !http_query_parse(req, spec, 9, q))
         return;
     struct prov_device_filter f = {q[2].i, q[3].s, q[4].s, q[5].s, q[6].set ? (int)q[6].i : -1};
+    enum prov_device_sort sort = PROV_SORT_ID;
+    for (int i = 0; q[7].set && sorts[i]; i++)
+        if (strcmp(q[7].s, sorts[i]) == 0)
+            sort = (enum prov_device_sort)i;
     size_t limit = http_query_limit(&q[1]);
-    struct dev_list dl = {json_array(), 0};
-    int rc = prov_devices_list(p->store, &f, q[0].i, (int64_t)limit, list_one, &dl);
+    struct dev_list dl = {json_array(), 0, ""};
+    int rc;
+    if (q[8].set) {
+        rc = prov_devices_search(p->store, q[8].s, (int64_t)limit, list_one, &dl);
+    } else if (!q[7].set) { /* the default order: an enrollment's own index serves it */
+        char *end = NULL;
+        long long after = q[0].set ? strtoll(q[0].s, &end, 10) : 0;
+        rc = q[0].set && (*end != '\0' || after < 0)
+                 ? IOTSEC_ERR_INVALID
+                 : prov_devices_list(p->store, &f, after, (int64_t)limit, list_one, &dl);
+    } else
+        rc = prov_devices_sorted(p->store, &f, sort, q[0].set ? q[0].s : NULL, (int64_t)limit,
+                                 list_one, &dl);
     if (rc != IOTSEC_OK) {
         json_decref(dl.arr);
-        http_respond_error(req, rc, "devices");
+        if (rc == IOTSEC_ERR_INVALID)
+            bad_cursor(req);
+        else
+            http_respond_error(req, rc, "devices");
         return;
     }
-    http_respond_page(req, "devices", dl.arr, limit, json_integer(dl.last));
+    bool by_id = sort == PROV_SORT_ID || sort == PROV_SORT_ID_DESC;
+    json_t *next = q[8].set ? NULL : by_id ? json_integer(dl.last) : json_string(dl.last_reg);
+    http_respond_page(req, "devices", dl.arr, limit, next);
 }
 
 static void show_one(const struct prov_device_row *d, void *ctx)

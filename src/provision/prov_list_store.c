@@ -2,7 +2,9 @@
  * gateways, owners, pending activations): keyset pages (WHERE key > ? ORDER BY key LIMIT ?)
  * with optional filters, on the calling thread's reader. An absent filter binds NULL (or 0
  * for an id, -1 for a flag). Strings handed to callbacks live during the call only. */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -91,6 +93,86 @@ int prov_devices_list(struct store *s, const struct prov_device_filter *f, int64
     bind_opt(st, 5, f->account);
     store_bind_int(st, 6, f->confirmed);
     store_bind_int64(st, 7, limit);
+    struct dev_ctx x = {fn, ctx};
+    return each_row(c, st, device_row, &x, NULL);
+}
+
+/* The filters once more for the sorted pages (parameters 2..6; ?1 the cursor, ?7 the limit). */
+#define DEVICE_SORT_FILTERS                                                                        \
+    " AND (?2 = 0 OR enrollment_id = ?2)"                                                          \
+    " AND (CAST(?3 AS TEXT) IS NULL OR state = ?3) AND (CAST(?4 AS TEXT) IS NULL OR owner = ?4)"   \
+    " AND (CAST(?5 AS TEXT) IS NULL OR account = ?5) AND (?6 < 0 OR confirmed = ?6)"
+
+int prov_devices_sorted(struct store *s, const struct prov_device_filter *f,
+                        enum prov_device_sort sort, const char *after, int64_t limit,
+                        prov_device_fn fn, void *ctx)
+{
+    /* One statement per order, each a walk of an index (the primary key, reg_id's UNIQUE)
+     * from the cursor: a page costs its rows, not the table. */
+    static const char *const sql[] = {
+        [PROV_SORT_ID] =
+            "SELECT " DEVICE_COLS " FROM prov_registrations WHERE id > ?1" DEVICE_SORT_FILTERS
+            " ORDER BY id LIMIT ?7",
+        [PROV_SORT_ID_DESC] =
+            "SELECT " DEVICE_COLS " FROM prov_registrations WHERE id < ?1" DEVICE_SORT_FILTERS
+            " ORDER BY id DESC LIMIT ?7",
+        [PROV_SORT_REG] =
+            "SELECT " DEVICE_COLS " FROM prov_registrations WHERE reg_id > ?1" DEVICE_SORT_FILTERS
+            " ORDER BY reg_id LIMIT ?7",
+        [PROV_SORT_REG_DESC] = "SELECT " DEVICE_COLS " FROM prov_registrations WHERE"
+                               " (CAST(?1 AS TEXT) IS NULL OR reg_id < ?1)" DEVICE_SORT_FILTERS
+                               " ORDER BY reg_id DESC LIMIT ?7",
+    };
+    if ((unsigned)sort > PROV_SORT_REG_DESC)
+        return IOTSEC_ERR_INVALID;
+    int64_t id = 0;
+    if (sort == PROV_SORT_ID || sort == PROV_SORT_ID_DESC) {
+        char *end = NULL;
+        long long v = after ? strtoll(after, &end, 10) : 0;
+        if (after && (end == after || *end != '\0' || v < 0))
+            return IOTSEC_ERR_INVALID; /* not a cursor of this order */
+        id = after ? v : sort == PROV_SORT_ID ? 0 : INT64_MAX;
+    }
+    struct store_conn *c;
+    struct store_stmt *st;
+    int rc = store_reader_get(s, &c);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(c, sql[sort], &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    if (sort == PROV_SORT_ID || sort == PROV_SORT_ID_DESC)
+        store_bind_int64(st, 1, id);
+    else if (sort == PROV_SORT_REG)
+        store_bind_text(st, 1, after ? after : "", -1);
+    else
+        bind_opt(st, 1, after);
+    store_bind_int64(st, 2, f->enrollment);
+    bind_opt(st, 3, f->state);
+    bind_opt(st, 4, f->owner);
+    bind_opt(st, 5, f->account);
+    store_bind_int(st, 6, f->confirmed);
+    store_bind_int64(st, 7, limit);
+    struct dev_ctx x = {fn, ctx};
+    return each_row(c, st, device_row, &x, NULL);
+}
+
+int prov_devices_search(struct store *s, const char *text, int64_t limit, prov_device_fn fn,
+                        void *ctx)
+{
+    struct store_conn *c;
+    struct store_stmt *st;
+    int rc = store_reader_get(s, &c);
+    if (rc == IOTSEC_OK)
+        rc = store_stmt(c,
+                        "SELECT " DEVICE_COLS " FROM prov_registrations WHERE id IN ("
+                        "SELECT id FROM prov_registrations WHERE reg_id = ?1 UNION "
+                        "SELECT id FROM prov_registrations WHERE supi = ?1 UNION "
+                        "SELECT id FROM prov_registrations WHERE serial = ?1) ORDER BY id LIMIT ?2",
+                        &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    store_bind_text(st, 1, text, -1);
+    store_bind_int64(st, 2, limit);
     struct dev_ctx x = {fn, ctx};
     return each_row(c, st, device_row, &x, NULL);
 }

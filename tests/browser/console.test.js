@@ -212,6 +212,121 @@ async function logout(page) {
 const tests = [];
 const test = (name, fn) => tests.push([name, fn]);
 
+// ---- the device page's location history (GET /admin/v1/devices/{supi}/locations) ----
+
+// n LOCATION_REPORTs of supi in one notification, 1 ms apart from t0 (ms since the epoch).
+function reportFixes(sbi, supi, cells, t0) {
+  const pki = path.join(inst, 'pki');
+  const tai = { plmnId: { mcc: '001', mnc: '01' }, tac: '000001' };
+  const reportList = cells.map((cell, i) => ({ type: 'LOCATION_REPORT', supi, timeStamp: new Date(t0 + i).toISOString(),
+    location: { nrLocation: { tai, ncgi: { plmnId: tai.plmnId, nrCellId: cell } } } }));
+  execFileSync('curl', ['--http2', '-s', '-f', '--cacert', path.join(pki, 'ca.crt'), '--cert', path.join(pki, 'nf.crt'),
+    '--key', path.join(pki, 'nf.key'), '-H', 'content-type: application/json', sbi + '/namf-evts-notify/v1/ue-events',
+    '-d', JSON.stringify({ reportList })]);
+}
+
+async function waitFixes(adminUrl, supi, n) {
+  for (let i = 0; i < 100; i++) {
+    const got = adminCall(adminUrl, 'GET', '/admin/v1/devices/' + supi + '/locations?limit=1000').items.length;
+    if (got === n) return;
+    await sleep(100);
+  }
+  throw new Error(supi + ': the history never reached ' + n + ' fixes');
+}
+
+function locationHistoryTests(page, url, ready0) {
+  const rows = () => page.$$eval('#device-location-history tbody tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)));
+  test('the device page draws its location history: newest first, the fix outside its area marked', async () => {
+    await waitFixes(ready0.admin, MEMBER, 2); // memberships(): in its cell, then outside
+    await page.goto(url + '/#/device/' + MEMBER);
+    await ready(page);
+    const r = await rows();
+    assert.equal(r.length, 2);
+    assert.match(r[0][1], new RegExp(OUTSIDE_CELL + '$'));
+    assert.equal(r[0][3], 'outside its area');
+    assert.equal(r[0][4], 'OUTSIDE_AUTHORISED_AREA');
+    assert.match(r[1][1], new RegExp(AREA_CELL + '$'));
+    assert.equal(r[1][3], 'inside its area');
+    assert.equal(await page.$$eval('#device-location-history .fix-outside', (e) => e.length), 1);
+    const dots = await page.$$eval('#device-location-timeline circle.fix-dot', (d) => d.map((x) => x.dataset.check).sort());
+    assert.deepEqual(dots, ['inside', 'outside']);
+    assert.match(await page.$eval('#device-location-summary', (e) => e.textContent), /2 fixes: 1 outside/);
+    await screenshot(page, 'device-location-history');
+  });
+
+  test('the location history pages on the server in the API\'s order; a device without fixes says so', async () => {
+    const cells = Array.from({ length: 30 }, (_, i) => (i % 5 === 4 ? OUTSIDE_CELL : AREA_CELL));
+    reportFixes(ready0.sbi, MEMBER, cells, Date.now() + 2000);
+    await waitFixes(ready0.admin, MEMBER, 32);
+    await page.reload(); // the same device: drawn again with the new fixes
+    await ready(page);
+    const api = adminCall(ready0.admin, 'GET', '/admin/v1/devices/' + MEMBER + '/locations?limit=1000').items;
+    const first = await rows();
+    assert.equal(first.length, 25, 'a page of 25');
+    assert.equal(first.filter((x) => x[3] === 'outside its area').length, 5);
+    await page.click('#device-location-history .pager button:last-child');
+    await page.waitForFunction(() => document.querySelector('#device-location-history .pager .muted')?.textContent === 'page 2');
+    const second = await rows();
+    assert.equal(second.length, 7);
+    assert.equal(second[6][3], 'inside its area', 'the oldest fix last');
+    const shown = [...first, ...second].map((x) => x[3]);
+    assert.deepEqual(shown, api.map((f) => ({ inside: 'inside its area', outside: 'outside its area' })[f.areaCheck]));
+    assert.equal(await page.$$eval('#device-location-timeline circle.fix-dot', (d) => d.length), 32);
+    await page.goto(url + '/#/device/' + SUPI);
+    await ready(page);
+    assert.match(await page.$eval('#device-location-chart', (e) => e.textContent), /No location recorded/);
+  });
+}
+
+// ---- the Provisioning page's devices: server-side pages, order and search ----
+
+function provisionedDevicesTests(page, url, ready0) {
+  test('provisioned devices are paged and sorted by the server, and found by an exact search', async () => {
+    const readyFile = path.join(dir, 'ready.json');
+    fs.writeFileSync(readyFile, JSON.stringify(ready0));
+    try {
+      execFileSync(path.join(build, 'tools/iotsec-sim/iotsec-sim'), ['fleet', '--dir', inst, '--ready', readyFile,
+        '--devices', '30', '--name', 'lab'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (e) { /* its SIMs' 5G AKA afterwards is not this test's subject: the onboarding is */ }
+    const onboarded = adminCall(ready0.admin, 'GET', '/admin/v1/devices?limit=1000').items.filter((d) => d.registration_id.startsWith('lab-dev-'));
+    assert.equal(onboarded.length, 30, 'the simulated fleet onboarded');
+    await page.goto(url + '/#/provisioning');
+    await ready(page);
+    const col = (i) => page.$$eval('#devices-list tbody tr', (rs, i) => rs.map((r) => r.cells[i].textContent), i);
+    const api = (q) => adminCall(ready0.admin, 'GET', '/admin/v1/devices?limit=25&' + q).items.map((d) => d.registration_id);
+    const regs = await col(1);
+    assert.equal(regs.length, 25, 'one page, not the whole table');
+    assert.deepEqual(regs, api(''));
+    const click = async (key, want) => {
+      await page.click(`#devices-list th button[data-sort="${key}"]`);
+      await page.waitForFunction((k, w) => document.querySelector(`#devices-list th button[data-sort="${k}"]`)?.parentElement.getAttribute('aria-sort') === w, {}, key, want);
+    };
+    await click('registration_id', 'ascending');
+    const up = await col(1);
+    assert.deepEqual(up, api('sort=registration'));
+    assert.deepEqual(up, [...up].sort());
+    await click('registration_id', 'descending');
+    const down = await col(1);
+    assert.deepEqual(down, api('sort=-registration'));
+    assert.equal(down[0], 'lab-dev-000029');
+    await page.click('#devices-list .pager button:last-child');
+    await page.waitForFunction(() => document.querySelector('#devices-list .pager .muted')?.textContent === 'page 2');
+    const next = await col(1);
+    assert.equal(next.length, 5);
+    assert.equal(next[4], 'lab-dev-000000', 'page 2 goes on below page 1');
+    await screenshot(page, 'provisioning-devices');
+    const supi = adminCall(ready0.admin, 'GET', '/admin/v1/devices/lab-dev-000007').supi;
+    await page.type('#devices-search', supi);
+    await page.click('#devices form button[type=submit]');
+    await page.waitForFunction(() => document.querySelectorAll('#devices-list tbody tr').length === 1);
+    assert.deepEqual(await col(1), ['lab-dev-000007']);
+    await page.$eval('#devices-search', (e) => { e.value = ''; });
+    await page.type('#devices-search', 'lab-dev-9999');
+    await page.click('#devices form button[type=submit]');
+    await page.waitForFunction(() => /No device has the registration id/.test(document.getElementById('devices-list').textContent));
+  });
+}
+
 async function main() {
   const ready0 = await start();
   seed();
@@ -461,7 +576,7 @@ async function main() {
     const area = await page.$eval('#device-area', (e) => e.textContent);
     assert.match(area, /^1 cell\(s\): 001-01 cell 00000A001$/);
     assert.match(await page.$eval('#device-last-location', (e) => e.textContent), new RegExp('cell ' + OUTSIDE_CELL + '.*outside its area$'));
-    const outside = await page.$$eval('#device-location table tbody tr', (rs) => rs.map((r) => r.cells[2].textContent));
+    const outside = await page.$$eval('#device-location-outside tbody tr', (rs) => rs.map((r) => r.cells[2].textContent));
     assert.deepEqual(outside, ['OUTSIDE_AUTHORISED_AREA']);
     assert.equal(await page.$eval('#act-rotate', (b) => b.disabled), true, 'rotate is enabled for an operator');
     // the device quarantined and released above left its group on quarantine; it has no area
@@ -491,6 +606,9 @@ async function main() {
     await login(page, url, 'olga', PASSWORDS.olga);
     await ready(page);
   });
+
+  locationHistoryTests(page, url, ready0);
+  provisionedDevicesTests(page, url, ready0);
 
   test('the other pages render (screenshots)', async () => {
     await page.goto(url + '/#/device/imsi-001010000007000');

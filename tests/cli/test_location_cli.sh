@@ -30,5 +30,14 @@ printf '00101,20,45.0\n' >"$dir/bad.csv"
 run "bad csv" 2 - location set-cells "$dir/bad.csv"
 run "show unseen" 1 - location show $S
 run "clear" 0 - location clear-area $S
+run "history of no subscription (404)" 1 - device locations $S
+run "add the subscription" 0 - subscriber add --supi $S --k 465b5ce8b199b49faa5f0a2ee238a6bc \
+    --opc cd63cb71954a9f4e48a5994e37a02baf --amf 8000
+run "history, none yet" 0 '.items == [] and (has("next") | not)' device locations $S --limit 5
+run "history via location" 0 '.items == []' location history $S --since 2026-01-01T00:00:00Z
+run "history bad since (daemon: 400)" 2 - device locations $S --since yesterday
+run "history bad flag" 2 - device locations $S --colour red
+run "history bad supi" 2 - device locations 'imsi-1/../x'
+run "history no supi" 2 - device locations
 
 cli_end

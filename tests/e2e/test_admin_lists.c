@@ -321,6 +321,17 @@ static void test_devices_refuse_what_they_ignored(void **state)
     json_t *o = get("/admin/v1/devices?enrollment=4&state=onboarded&confirmed=true", 200);
     assert_int_equal(json_array_size(json_object_get(o, "devices")), 0);
     json_decref(o);
+    /* the console's server-side order and search */
+    refused("/admin/v1/devices?sort=state", "sort");
+    refused("/admin/v1/devices?after=abc", "after"); /* the default order's cursor is an id */
+    refused("/admin/v1/devices?sort=-created&after=x1", "after");
+    o = get("/admin/v1/devices?sort=-registration&after=zzz&state=onboarded", 200);
+    assert_int_equal(json_array_size(json_object_get(o, "items")), 0);
+    json_decref(o);
+    o = get("/admin/v1/devices?search=imsi-001019999999999", 200);
+    assert_int_equal(json_array_size(json_object_get(o, "items")), 0);
+    assert_null(json_object_get(o, "next"));
+    json_decref(o);
     refused("/admin/v1/subscribers?state=asleep", "state");
     refused("/admin/v1/subscribers?after=x", "after");
     refused("/admin/v1/subscribers?sort=state", "sort"); /* not one of the orders */

@@ -6,6 +6,9 @@
  *   location clear-area SUPI
  *   location set-cells FILE.csv                  (plmn,nr_cell_id,lat,lon per line)
  *   location show SUPI                           (last known state)
+ *   device locations SUPI [--since T] [--until T] [--after C] [--limit N]
+ *                                                (the history, newest first; also
+ *                                                 `location history`)
  * PLMN: MCC+MNC digits ("00101"); CELL: up to 9 hex digits (36-bit NR cell id); TAC: up to
  * 6 hex digits. */
 #include <errno.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include "admin_client.h"
+#include "list_cmd.h"
 #include "args.h"
 #include "iotsecctl.h"
 
@@ -180,6 +184,21 @@ static int cmd_show(int argc, char **argv)
     return admin_call(cmd, "GET", path, NULL, NULL, 0);
 }
 
+/* The device's fixes with their area check (GET /admin/v1/devices/{supi}/locations). */
+int cmd_device_locations(int argc, char **argv)
+{
+    const char *cmd = "device locations";
+    if (argc < 1 || argv[0][0] == '-')
+        return args_fail(EXIT_USAGE, cmd,
+                         "expected SUPI [--since T] [--until T] [--after C] [--limit N]");
+    if (supi_arg(cmd, argv[0]))
+        return EXIT_USAGE;
+    static const char *const filters[] = {"since", "until", NULL};
+    char path[160];
+    snprintf(path, sizeof(path), "/admin/v1/devices/%s/locations", argv[0]);
+    return list_call(cmd, path, filters, argc - 1, argv + 1);
+}
+
 /* plmn,nr_cell_id(hex),lat,lon per line; '#' lines and a header line are skipped. */
 static int cmd_set_cells(int argc, char **argv)
 {
@@ -238,6 +257,8 @@ static const struct command location_commands[] = {
     {"clear-area", cmd_clear_area, "SUPI"},
     {"set-cells", cmd_set_cells, "FILE|-   (CSV: plmn,nr_cell_id,lat,lon)"},
     {"show", cmd_show, "SUPI   (last known location and state)"},
+    {"history", cmd_device_locations,
+     "SUPI [--since T] [--until T] [--after C] [--limit N]   (fixes, newest first)"},
 };
 
 int cmd_location(int argc, char **argv)

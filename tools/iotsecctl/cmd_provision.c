@@ -471,6 +471,9 @@ static const struct command dev_commands[] = {
      "SUPI --reason TEXT [--by NAME]   isolate by hand (audited as the policy's actions)"},
     {"actions", cmd_device_actions,
      "SUPI [--after ID]   what was done to it and the evidence of each finding"},
+    {"locations", cmd_device_locations,
+     "SUPI [--since T] [--until T] [--after C] [--limit N]   its location history, newest "
+     "first, each fix inside/outside its authorised area"},
 };
 
 int cmd_device(int argc, char **argv)

@@ -31,6 +31,7 @@ int cmd_operator_state(const char *group, const char *base, bool quarantine, int
 int cmd_device_release(int argc, char **argv);
 int cmd_device_quarantine(int argc, char **argv);
 int cmd_device_actions(int argc, char **argv);
+int cmd_device_locations(int argc, char **argv); /* cmd_location.c: the location history */
 /* Provisioning (cmd_provision.c) and the credential audit (cmd_audit_credentials.c). */
 int cmd_manufacturer(int argc, char **argv);
 int cmd_enrollment(int argc, char **argv);

@@ -27,7 +27,8 @@ static const struct command groups[] = {
      "who may onboard: add, list, show, update, delete, disable, enable"},
     {"gateway", cmd_gateway, "gateways that may relay onboarding: add, list, show"},
     {"device", cmd_device,
-     "devices: list, show, rotate, transfer, accept; release, quarantine, actions (by SUPI)"},
+     "devices: list, show, rotate, transfer, accept; release, quarantine, actions, "
+     "locations (by SUPI)"},
     {"owner", cmd_owner, "device owners (tenants) and their keys: add, list, show"},
     {"activation", cmd_activation, "bulk activations recorded: list, show (pending or applied)"},
     {"activate", cmd_bulk_activate, "FILE   bulk activation (JSON lines {registration_id|serial, "
@@ -36,7 +37,7 @@ static const struct command groups[] = {
     {"audit", cmd_audit, "credentials (the default: expiring soon, expired, revoked but seen, "
                          "shared); log, verify (northbound decisions, the hash chain)"},
     {"location", cmd_location, "authorised areas and cell positions: set-area, clear-area, "
-                               "set-cells, show"},
+                               "set-cells, show, history"},
     {"af", cmd_af,
      "application functions of the northbound face: add, update, list, show, disable, enable"},
     {"consent", cmd_consent,

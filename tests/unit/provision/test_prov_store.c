@@ -14,9 +14,10 @@
 
 #include "aka/aka.h"
 #include "base/err.h"
-#include "test_db.h"
+#include "provision/prov_admin_store.h"
 #include "provision/prov_int.h"
 #include "subscriber/subscriber.h"
+#include "test_db.h"
 
 static const struct store_migration migrations[] = {
     {1, "subscriber: subscriptions and their events", SUBSCRIBER_MIGRATION_1, NULL},
@@ -265,6 +266,109 @@ static void test_key_survives_restart(void **state)
     open_env(e);
 }
 
+struct regs {
+    char id[8][32];
+    size_t n;
+};
+
+static void reg_row(const struct prov_device_row *d, void *ctx)
+{
+    struct regs *r = ctx;
+    assert_true(r->n < 8);
+    snprintf(r->id[r->n++], sizeof(r->id[0]), "%s", d->reg_id);
+}
+
+/* Walks every page of one order (pages of 2) and returns the registration ids in order. */
+static void walk(struct env *e, const struct prov_device_filter *f, enum prov_device_sort sort,
+                 struct regs *all)
+{
+    char after[32] = "";
+    memset(all, 0, sizeof(*all));
+    for (int page = 0; page < 5; page++) {
+        struct regs r = {0};
+        assert_int_equal(
+            prov_devices_sorted(e->s, f, sort, after[0] ? after : NULL, 2, reg_row, &r), IOTSEC_OK);
+        for (size_t i = 0; i < r.n; i++)
+            memcpy(all->id[all->n++], r.id[i], sizeof(r.id[0]));
+        if (r.n < 2)
+            return;
+        if (sort == PROV_SORT_REG || sort == PROV_SORT_REG_DESC) {
+            snprintf(after, sizeof(after), "%s", r.id[r.n - 1]);
+        } else { /* the id cursor: look the last one's id up */
+            int64_t id = 0;
+            struct store_conn *c;
+            struct store_stmt *st;
+            assert_int_equal(store_reader_get(e->s, &c), IOTSEC_OK);
+            assert_int_equal(
+                store_stmt(c, "SELECT id FROM prov_registrations WHERE reg_id = ?", &st),
+                IOTSEC_OK);
+            store_bind_text(st, 1, r.id[r.n - 1], -1);
+            assert_int_equal(store_step(st), STORE_ROW);
+            id = store_col_int64(st, 0);
+            store_reset(st);
+            snprintf(after, sizeof(after), "%lld", (long long)id);
+        }
+    }
+    fail_msg("more pages than rows");
+}
+
+/* The console's devices table: keyset pages by id or registration id either way, with the
+ * filters, and the exact search by registration id, SUPI or serial. */
+static void test_devices_sorted_and_search(void **state)
+{
+    struct env *e = *state;
+    sql(e, "INSERT INTO prov_enrollments(id, kind, attestation, lifetime_s, reprovision, quota,"
+           " supi_first, supi_last, created_at) VALUES (50, 'group', 'derived_key', 3600, 'keep',"
+           " 0, 'imsi-001010000009000', 'imsi-001010000009999', 0)");
+    sql(e, "INSERT INTO prov_registrations(id, reg_id, enrollment_id, supi, serial, state,"
+           " created_at, updated_at) VALUES"
+           " (101, 'zeta', 50, 'imsi-001010000009001', '0a01', 'onboarded', 0, 0),"
+           " (102, 'alpha', 50, NULL, NULL, 'onboarded', 0, 0),"
+           " (103, 'mid', 50, 'imsi-001010000009003', '0a03', 'revoked', 0, 0),"
+           " (104, 'beta', 50, 'imsi-001010000009004', 'zeta', 'onboarded', 0, 0),"
+           " (105, 'omega', 50, 'imsi-001010000009005', NULL, 'onboarded', 0, 0)");
+    struct prov_device_filter f = {50, NULL, NULL, NULL, -1};
+    struct regs r;
+    walk(e, &f, PROV_SORT_ID, &r);
+    assert_int_equal(r.n, 5);
+    assert_string_equal(r.id[0], "zeta");
+    assert_string_equal(r.id[4], "omega");
+    walk(e, &f, PROV_SORT_ID_DESC, &r);
+    assert_int_equal(r.n, 5);
+    assert_string_equal(r.id[0], "omega");
+    assert_string_equal(r.id[4], "zeta");
+    walk(e, &f, PROV_SORT_REG, &r);
+    assert_int_equal(r.n, 5);
+    const char *asc[] = {"alpha", "beta", "mid", "omega", "zeta"};
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(r.id[i], asc[i]);
+    walk(e, &f, PROV_SORT_REG_DESC, &r);
+    assert_int_equal(r.n, 5);
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(r.id[i], asc[4 - i]);
+    f.state = "onboarded"; /* the filters hold in every order */
+    walk(e, &f, PROV_SORT_REG_DESC, &r);
+    assert_int_equal(r.n, 4);
+    assert_string_equal(r.id[2], "beta");
+    struct regs none = {0};
+    assert_int_equal(prov_devices_sorted(e->s, &f, PROV_SORT_ID, "12x", 2, reg_row, &none),
+                     IOTSEC_ERR_INVALID); /* a registration id is no cursor of the id order */
+
+    /* "zeta" is one device's registration id and another's serial: both, by id. */
+    struct regs s = {0};
+    assert_int_equal(prov_devices_search(e->s, "zeta", 10, reg_row, &s), IOTSEC_OK);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.id[0], "zeta");
+    assert_string_equal(s.id[1], "beta");
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(prov_devices_search(e->s, "imsi-001010000009003", 10, reg_row, &s), IOTSEC_OK);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.id[0], "mid");
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(prov_devices_search(e->s, "alph", 10, reg_row, &s), IOTSEC_OK);
+    assert_int_equal(s.n, 0); /* exact, not a prefix */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_reprovision_policies),
         cmocka_unit_test(test_staged_rotation_and_confirm),
         cmocka_unit_test(test_key_survives_restart),
+        cmocka_unit_test(test_devices_sorted_and_search),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
