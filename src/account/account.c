@@ -172,6 +172,12 @@ static size_t totp_aad(const char *name, char *buf, size_t cap)
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
+size_t account_totp_aad(const char *name, int64_t unused, char *buf, size_t cap)
+{
+    (void)unused;
+    return totp_aad(name, buf, cap);
+}
+
 int account_totp_seal(const struct seal_kek *kek, const char *name, const uint8_t *secret,
                       uint8_t out[ACCOUNT_TOTP_SEALED])
 {

@@ -95,6 +95,8 @@ int account_update(struct store *s, const struct account *a);
 int account_login_result(struct store *s, const char *name, bool ok, int64_t now);
 
 /* ---- TOTP secrets under the KEK (account.c) ---- */
+/* The AAD of accounts.totp for account name (KEK rotation re-wraps it). */
+size_t account_totp_aad(const char *name, int64_t unused, char *buf, size_t cap);
 int account_totp_seal(const struct seal_kek *kek, const char *name, const uint8_t *secret,
                       uint8_t out[ACCOUNT_TOTP_SEALED]);
 int account_totp_open(const struct seal_kek *kek, const struct account *a,

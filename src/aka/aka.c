@@ -35,7 +35,7 @@ struct aka *aka_new(const struct aka_config *cfg, struct store *store, const str
     a->sqn = sqn_cache_new();
     a->ctxs = auth_ctx_table_new(a->cfg.ctx_limit);
     a->seen = aka_seen_new();
-    a->subs = sub_cache_new(store, a->cfg.sub_cache_max);
+    a->subs = sub_cache_new(store, kek, a->cfg.sub_cache_max);
     uint8_t r[16];
     if (crypto_random(r, sizeof(r)) == IOTSEC_OK) { /* a version 4 UUID (RFC 9562) */
         r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
@@ -267,12 +267,9 @@ int aka_load_subscriber(struct av_job *job, const char *supi_or_suci, const char
     }
     supi_format(&supi, job->supi, sizeof(job->supi));
     /* From the instance's cache when fresh (no round trip), else one read of the row. */
-    struct sub_sealed sealed;
-    int rc = a->cfg.sub_cache_off ? subscriber_get_sealed(a->store, job->supi, &job->sub, &sealed)
-                                  : sub_cache_get(a->subs, job->supi, &job->sub, &sealed);
-    if (rc == IOTSEC_OK)
-        rc = subscriber_open_keys(a->kek, &job->sub, &sealed, &job->keys);
-    secure_wipe(&sealed, sizeof(sealed));
+    int rc = a->cfg.sub_cache_off
+                 ? subscriber_get_keys(a->store, a->kek, job->supi, &job->sub, &job->keys)
+                 : sub_cache_get(a->subs, job->supi, &job->sub, &job->keys);
     if (rc == IOTSEC_ERR_NOTFOUND) {
         aka_count(a, AKA_UNKNOWN_USER);
         http_respond_invalid(req, 404, "USER_NOT_FOUND", NULL, "no subscription for this identity");

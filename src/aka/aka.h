@@ -57,13 +57,13 @@ int aka_admin_routes(struct aka *a, struct http_server *adm);
 struct aka_auth_event {
     char id[AKA_EVENT_ID_LEN + 1];
     char supi[SUPI_STRING_MAX];
-    char nf_instance_id[37];     /* the AUSF instance (a UUID) */
+    char nf_instance_id[37]; /* the AUSF instance (a UUID) */
     bool success;
-    char time_stamp[40];         /* as the AUSF sent it (DateTime) */
-    char auth_type[24];          /* "5G_AKA", "EAP_AKA_PRIME", ... */
+    char time_stamp[40]; /* as the AUSF sent it (DateTime) */
+    char auth_type[24];  /* "5G_AKA", "EAP_AKA_PRIME", ... */
     char serving_network[64];
-    bool removed;                /* authRemovalInd: the result was cancelled */
-    int64_t created_ms;          /* when iotsec stored it */
+    bool removed;       /* authRemovalInd: the result was cancelled */
+    int64_t created_ms; /* when iotsec stored it */
 };
 
 extern const char AKA_MIGRATION_2[];
@@ -111,6 +111,10 @@ extern const char AKA_MIGRATION_1[];
 
 /* Creates a key pair for scheme with key id, stores the private key sealed, and returns the
  * public key. IOTSEC_ERR_CONFLICT if (scheme, id) exists. Synchronous (tools, init). */
+/* The AAD of hn_keys' sealed private key (scheme_key: scheme * 256 + key id), for KEK
+ * rotation. */
+size_t aka_hn_key_aad(const char *unused, int64_t scheme_key, char *aad, size_t cap);
+
 int aka_hn_key_create(struct store *s, const struct seal_kek *kek, enum suci_scheme scheme,
                       uint8_t key_id, uint8_t pub[SUCI_PUBLIC_KEY_MAX], size_t *pub_len);
 

@@ -24,6 +24,15 @@ static size_t key_aad(enum suci_scheme scheme, uint8_t key_id, char *buf, size_t
     return (size_t)snprintf(buf, len, "iotsec/hn_key/%d/%u", (int)scheme, key_id);
 }
 
+size_t aka_hn_key_aad(const char *unused, int64_t scheme_key, char *aad, size_t cap)
+{
+    (void)unused;
+    if (scheme_key < 0 || scheme_key > 0xffff)
+        return 0;
+    size_t n = key_aad((enum suci_scheme)(scheme_key >> 8), (uint8_t)scheme_key, aad, cap);
+    return n < cap ? n : 0;
+}
+
 struct create_job {
     enum suci_scheme scheme;
     uint8_t key_id;
@@ -91,8 +100,8 @@ int aka_hn_keys_load(struct store *s, const struct seal_kek *kek, struct suci_ke
             rc = IOTSEC_ERR_IO;
             break;
         }
-        rc = unseal(kek, aad, key_aad(scheme, key_id, aad, sizeof(aad)),
-                    store_col_blob(st, 2), SEALED_LEN, priv);
+        rc = unseal(kek, aad, key_aad(scheme, key_id, aad, sizeof(aad)), store_col_blob(st, 2),
+                    SEALED_LEN, priv);
         if (rc == IOTSEC_OK)
             rc = suci_keyring_add(kr, scheme, key_id, priv);
         secure_wipe(priv, sizeof(priv));
@@ -109,8 +118,10 @@ int aka_hn_keys_list(struct store *s, aka_hn_key_fn fn, void *ctx)
     struct store_stmt *st;
     int rc = store_reader_get(s, &conn);
     if (rc == IOTSEC_OK)
-        rc = store_stmt(conn, "SELECT scheme, key_id, public_key FROM hn_keys"
-                              " ORDER BY scheme, key_id", &st);
+        rc = store_stmt(conn,
+                        "SELECT scheme, key_id, public_key FROM hn_keys"
+                        " ORDER BY scheme, key_id",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     int step;

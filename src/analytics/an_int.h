@@ -34,7 +34,6 @@ static inline uint64_t an_hash_addr(const struct an_addr *a, uint64_t seed)
 /* ---- Per-device state ------------------------------------------------------------------- */
 
 #define AN_DST_HLL_P   6 /* 64 registers: +-13% on distinct destinations, enough for a rule */
-#define AN_PORT_HLL_P  4 /* 16 registers: +-26%, ports only tell a scan from a service */
 #define AN_KNOWN_BITS  256
 #define AN_SUSPECTS    2
 #define AN_LEARNT_BITS 256
@@ -69,7 +68,7 @@ struct an_window {
                                      * requests */
     struct an_addr top_dst;         /* raw, for the finding; wiped at close */
     uint8_t hll_dst[HLL_BYTES(AN_DST_HLL_P)];
-    uint8_t hll_port[HLL_BYTES(AN_PORT_HLL_P)];
+    uint8_t marked; /* on e->marked this window (its close must look at it: see below) */
 };
 
 /* 256 bytes, cache-line aligned (a 2 MiB chunk holds 8192): lines 0-2 (the window and the fields
@@ -78,7 +77,9 @@ struct an_window {
  */
 struct an_device {
     struct an_window win;
-    int32_t window;                   /* relative index of the window `win` holds; -1 none */
+    uint32_t touched_at;              /* position in e->touched + 1; 0: no record in the open
+                                       * window (a device holds either the open window or none:
+                                       * every touched device is reset at the close) */
     uint16_t group;                   /* index into the engine's groups (< AN_MAX_GROUPS) */
     uint16_t learned;                 /* windows learnt into the baseline (saturating) */
     uint16_t active;                  /* bit per enum an_exception: alarm up */
@@ -113,7 +114,7 @@ struct an_cold {
 struct an_features {
     uint32_t flows, flows_out, flows_in;
     uint64_t bytes;
-    double distinct_dst, distinct_ports;
+    double distinct_dst;
     uint32_t tcp_open, tcp_failed;
     double fail_ratio; /* failed / TCP openings */
     uint32_t new_dst, suspect_hits, long_flows, rate_flows;
@@ -173,7 +174,19 @@ struct an_group {
     bool outage; /* most active members fail: a fleet condition, not device anomalies */
 };
 #define AN_GROUP_KNOWN_BITS (1u << 16)
-void an_peers_tally(struct an_group *g, uint32_t flows_out);
+/* The histogram is kept as records arrive (so the close need not read every device again):
+ * a member enters it with its window's first record, then moves up a bucket whenever its
+ * flows reach a power of two. */
+void an_peers_enter(struct an_group *g);
+void an_peers_leave(struct an_group *g, uint32_t flows_out);
+static inline void an_peers_grew(struct an_group *g, uint32_t flows_out)
+{
+    if ((flows_out & (flows_out - 1)) == 0) { /* a new power of two: the next bucket */
+        uint32_t before = flows_out - 1;
+        g->hist[before == 0 ? 0 : 32 - __builtin_clz(before)]--;
+        g->hist[flows_out == 0 ? 0 : 32 - __builtin_clz(flows_out)]++;
+    }
+}
 void an_peers_close(const struct an_config *c, struct an_group *g);
 void an_peers_eval(const struct an_config *c, const struct an_group *g,
                    const struct an_features *ft, struct an_verdict *v);
@@ -184,6 +197,7 @@ struct an_mud_ace {
     uint8_t kind, proto, initiated, bits, from_device;
     uint16_t rlo, rhi, llo, lhi;
     struct an_addr net;
+    uint64_t mask[2]; /* the prefix's bits of the 128-bit form (matched per flow) */
 };
 struct an_mud_rt {
     uint32_t authority; /* hash of the MUD URL's host: same-manufacturer */
@@ -216,8 +230,18 @@ uint32_t an_dns_lookup(const struct an_engine *e, uint32_t dev, uint32_t addr_ha
 bool an_mud_permits(const struct an_engine *e, const struct an_mud_rt *m, uint32_t dev,
                     const struct an_flow *f, bool outbound, uint32_t name);
 void an_mud_free_all(struct an_engine *e);
-/* Multicast, broadcast, link-local: local discovery (SSDP, mDNS, DHCP), never a victim. */
-bool an_addr_is_discovery(const struct an_addr *a);
+/* Multicast, broadcast, link-local: local discovery (SSDP, mDNS, DHCP), never a victim.
+ * Inline: every flow a device opens asks. */
+static inline bool an_addr_is_discovery(const struct an_addr *a)
+{
+    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(a->b, v4_mapped, 12) == 0) {
+        const uint8_t *v = a->b + 12;
+        return (v[0] & 0xf0) == 0xe0 || (v[0] == 169 && v[1] == 254) ||
+               (v[0] == 255 && v[1] == 255 && v[2] == 255 && v[3] == 255);
+    }
+    return a->b[0] == 0xff || (a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80);
+}
 
 /* Fleet conditions (detect_outage.c): most of a group failing at once is an outage. */
 void an_outage_tally(struct an_group *g, const struct an_device *d, const struct an_cold *cold);
@@ -266,6 +290,13 @@ struct an_engine {
     int64_t base; /* absolute index of relative window 0 */
     int32_t cur;  /* the open window, relative; -1 before the first record */
     uint32_t *touched, ntouched, ctouched; /* devices with flows in the open window */
+    /* Positions in `touched` of the devices the close must look at before judging anyone:
+     * those with a failed opening (fleet outage tally) or with fleet_flows to one destination
+     * (a fleet vote). Never longer than `touched`, and reserved with it, so a push at
+     * ingestion cannot fail. Every other device would tally nothing. */
+    uint32_t *marked, nmarked, cmarked;
+    uint64_t bind_gen; /* bumped by every binding change: a lookup made ahead stays valid */
+    bool closing;      /* in an_window_close: the peer histograms are already taken */
     uint32_t *alarmed, nalarmed, calarmed; /* devices with an alarm up */
     uint32_t learners; /* active devices without a MUD at the last close (prefetch hint) */
     struct an_fleet *fleet;
@@ -300,6 +331,8 @@ int an_dev_rename(struct an_engine *e, uint32_t idx, const uint8_t pseud[16]);
 int an_group_get(struct an_engine *e, uint32_t id, uint32_t *gi);
 int an_bind_put(struct an_engine *e, const struct an_addr *ue, uint32_t idx);
 uint32_t an_bind_get(const struct an_engine *e, const struct an_addr *ue);
+/* The same with ue's an_hash_addr already computed. */
+uint32_t an_bind_get_h(const struct an_engine *e, const struct an_addr *ue, uint64_t h);
 int an_bind_del(struct an_engine *e, const struct an_addr *ue);
 void an_tables_free(struct an_engine *e);
 int an_list_push(uint32_t **list, uint32_t *n, uint32_t *cap, uint32_t v);

@@ -528,4 +528,7 @@ struct store;
 struct strbuf;
 int analytics_store_metrics(struct store *s, struct strbuf *out);
 
+/* Seals the pseudonym key file anew under the current KEK (before an old KEK is retired). */
+int analytics_key_reseal(struct analytics *a);
+
 #endif

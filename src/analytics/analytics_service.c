@@ -796,6 +796,14 @@ static void rotate(struct analytics *a, double now)
     an_key_wipe(&next);
 }
 
+int analytics_key_reseal(struct analytics *a)
+{
+    pthread_mutex_lock(&a->mu);
+    int rc = an_key_write(a->key_path, a->o.kek, &a->key);
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
 void analytics_tick(struct analytics *a, double now)
 {
     if (a->o.store) /* MUD changes made through any instance (outside mu: it reads the store) */

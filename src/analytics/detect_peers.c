@@ -14,10 +14,16 @@ static unsigned bucket_of(uint32_t flows)
     return flows == 0 ? 0 : 32 - (unsigned)__builtin_clz(flows);
 }
 
-void an_peers_tally(struct an_group *g, uint32_t flows_out)
+void an_peers_enter(struct an_group *g)
 {
-    g->hist[bucket_of(flows_out)]++;
+    g->hist[0]++; /* no flows yet: an_peers_grew moves it up */
     g->active++;
+}
+
+void an_peers_leave(struct an_group *g, uint32_t flows_out)
+{
+    g->hist[bucket_of(flows_out)]--;
+    g->active--;
 }
 
 void an_peers_close(const struct an_config *c, struct an_group *g)

@@ -121,6 +121,8 @@ void an_rules_settle(const struct an_config *c, struct an_device *d, struct an_v
     bool high = (v->raise >> AN_EXC_WRONG_DESTINATION_ADDRESS & 1) ||
                 (uint32_t)(d->win.tcp_failed - d->win.fail_expl) >= c->fail_raise;
     d->raise_streak = high ? (uint8_t)(d->raise_streak < 255 ? d->raise_streak + 1 : 255) : 0;
+    if ((v->raise | d->active) == 0)
+        return; /* most devices, most windows: nothing raised, nothing up to hold or clear */
     for (int e = 0; e < AN_EXC_COUNT; e++) {
         uint16_t bit = (uint16_t)(1u << e);
         if (v->raise & bit) {

@@ -107,7 +107,6 @@ int an_dev_get(struct an_engine *e, const uint8_t pseud[16], uint32_t gi, uint32
     memset(d, 0, sizeof(*d));
     memcpy(an_cold(e, e->ndev)->pseudonym, pseud, 16);
     d->group = (uint16_t)gi;
-    d->window = -1;
     *idx = e->ndev++;
     pidx_insert(e, *idx);
     return IOTSEC_OK;
@@ -164,14 +163,20 @@ static uint32_t bind_slot(const struct an_engine *e, const struct an_addr *ue)
     return (uint32_t)an_hash_addr(ue, e->seed) & (e->bcap - 1);
 }
 
-uint32_t an_bind_get(const struct an_engine *e, const struct an_addr *ue)
+uint32_t an_bind_get_h(const struct an_engine *e, const struct an_addr *ue, uint64_t h)
 {
     if (e->bcap == 0)
         return UINT32_MAX;
-    for (uint32_t s = bind_slot(e, ue); e->binds[s].dev != 0; s = (s + 1) & (e->bcap - 1))
+    for (uint32_t s = (uint32_t)h & (e->bcap - 1); e->binds[s].dev != 0;
+         s = (s + 1) & (e->bcap - 1))
         if (e->binds[s].dev != AN_TOMB && !memcmp(&e->binds[s].ue, ue, sizeof(*ue)))
             return e->binds[s].dev - 1;
     return UINT32_MAX;
+}
+
+uint32_t an_bind_get(const struct an_engine *e, const struct an_addr *ue)
+{
+    return an_bind_get_h(e, ue, an_hash_addr(ue, e->seed));
 }
 
 static int bind_grow(struct an_engine *e)
@@ -198,6 +203,7 @@ static int bind_grow(struct an_engine *e)
 
 int an_bind_put(struct an_engine *e, const struct an_addr *ue, uint32_t idx)
 {
+    e->bind_gen++;
     if (e->bcap) {
         for (uint32_t s = bind_slot(e, ue); e->binds[s].dev != 0; s = (s + 1) & (e->bcap - 1))
             if (e->binds[s].dev != AN_TOMB && !memcmp(&e->binds[s].ue, ue, sizeof(*ue))) {
@@ -220,6 +226,7 @@ int an_bind_put(struct an_engine *e, const struct an_addr *ue, uint32_t idx)
 
 int an_bind_del(struct an_engine *e, const struct an_addr *ue)
 {
+    e->bind_gen++;
     if (e->bcap == 0)
         return IOTSEC_ERR_NOTFOUND;
     for (uint32_t s = bind_slot(e, ue); e->binds[s].dev != 0; s = (s + 1) & (e->bcap - 1))
@@ -260,5 +267,6 @@ void an_tables_free(struct an_engine *e)
         free(e->groups[i].known);
     free(e->groups);
     free(e->touched);
+    free(e->marked);
     free(e->alarmed);
 }

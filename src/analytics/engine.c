@@ -120,7 +120,18 @@ int an_engine_bind(struct an_engine *e, const struct an_addr *ue, const char *id
     }
     if (idx == UINT32_MAX && (rc = an_dev_get(e, p, gi, &idx)) != IOTSEC_OK)
         return rc;
-    an_dev(e, idx)->group = (uint16_t)gi;
+    struct an_device *d = an_dev(e, idx);
+    if (d->touched_at && d->group != gi && !e->closing) {
+        /* Moved to another group mid-window: its peer tally moves with it. */
+        if (d->group != 0)
+            an_peers_leave(&e->groups[d->group], d->win.flows_out);
+        if (gi != 0) {
+            an_peers_enter(&e->groups[gi]);
+            for (uint32_t f = 1; f <= d->win.flows_out && f != 0; f <<= 1)
+                an_peers_grew(&e->groups[gi], f);
+        }
+    }
+    d->group = (uint16_t)gi;
     return an_bind_put(e, ue, idx);
 }
 
@@ -188,10 +199,20 @@ static int touch(struct an_engine *e, int64_t w, uint32_t idx)
     else if (w < e->base + e->cur)
         e->late++;
     struct an_device *d = an_dev(e, idx);
-    if (d->window != e->cur) {
+    if (d->touched_at == 0) {
+        if (e->ntouched == e->cmarked) { /* marked never outgrows touched: reserve with it */
+            uint32_t c = e->cmarked ? e->cmarked * 2 : 256;
+            uint32_t *m = realloc(e->marked, c * sizeof(*m));
+            if (m == NULL)
+                return IOTSEC_ERR_NOMEM;
+            e->marked = m;
+            e->cmarked = c;
+        }
         if (an_list_push(&e->touched, &e->ntouched, &e->ctouched, idx) != IOTSEC_OK)
             return IOTSEC_ERR_NOMEM;
-        d->window = e->cur;
+        d->touched_at = e->ntouched;
+        if (d->group != 0)
+            an_peers_enter(&e->groups[d->group]);
     }
     return IOTSEC_OK;
 }
@@ -201,8 +222,8 @@ static uint8_t inc8(uint8_t v)
     return v < UINT8_MAX ? (uint8_t)(v + 1) : v;
 }
 
-int an_engine_signal(struct an_engine *e, const char *identity, double ts,
-                     enum an_signal_kind kind, const char *tai, const char *ncgi)
+int an_engine_signal(struct an_engine *e, const char *identity, double ts, enum an_signal_kind kind,
+                     const char *tai, const char *ncgi)
 {
     if (e == NULL || identity == NULL || identity[0] == '\0' || !isfinite(ts) || ts < 0 ||
         ts > 1e11 || (unsigned)kind >= AN_SIG_COUNT)
@@ -251,65 +272,109 @@ int an_engine_signal(struct an_engine *e, const char *identity, double ts,
     return IOTSEC_OK;
 }
 
-int an_engine_ingest(struct an_engine *e, const struct an_flow *f, struct an_placement *where)
+/* The checks every record passes before it is located. */
+static int record_window(const struct an_engine *e, const struct an_flow *f, int64_t *w)
 {
     if (!isfinite(f->ts) || f->ts < 0 || f->ts > 1e11)
         return IOTSEC_ERR_INVALID;
-    int64_t w = (int64_t)floor(f->ts / e->cfg.window_s);
-    if (e->cur >= 0 && w - e->base > INT32_MAX - 16)
+    *w = (int64_t)floor(f->ts / e->cfg.window_s);
+    if (e->cur >= 0 && *w - e->base > INT32_MAX - 16)
         return IOTSEC_ERR_INVALID; /* centuries ahead of the clock: a broken timestamp */
+    return IOTSEC_OK;
+}
+
+/* Counts a located record: idx is its device, out whether the device opened it, far_hash
+ * an_hash_addr of the other end. */
+static int count(struct an_engine *e, const struct an_flow *f, int64_t w, uint32_t idx, bool out,
+                 uint64_t far_hash)
+{
+    int rc = touch(e, w, idx);
+    if (rc != IOTSEC_OK)
+        return rc;
+    an_features_add(e, idx, f, out, far_hash);
+    e->records++;
+    return IOTSEC_OK;
+}
+
+int an_engine_ingest(struct an_engine *e, const struct an_flow *f, struct an_placement *where)
+{
+    int64_t w;
+    int rc = record_window(e, f, &w);
+    if (rc != IOTSEC_OK)
+        return rc;
     uint32_t idx;
     bool out;
-    int rc = locate(e, f, &idx, &out);
-    if (rc != IOTSEC_OK) {
+    if ((rc = locate(e, f, &idx, &out)) != IOTSEC_OK) {
         if (rc == AN_NO_DEVICE)
             e->no_device++;
         return rc;
     }
-    if ((rc = touch(e, w, idx)) != IOTSEC_OK)
-        return rc;
-    an_features_add(e, idx, f, out, an_hash_addr(out ? &f->resp : &f->orig, e->seed));
-    e->records++;
-    if (where) {
+    rc = count(e, f, w, idx, out, an_hash_addr(out ? &f->resp : &f->orig, e->seed));
+    if (rc == IOTSEC_OK && where) {
         where->device = idx;
         where->window = e->base + e->cur;
         where->outbound = out;
     }
-    return IOTSEC_OK;
+    return rc;
 }
 
-static void prefetch_device(const struct an_engine *e, const struct an_flow *f)
+/* What the batch learnt of a record ahead of counting it. */
+struct ahead {
+    uint64_t orig_hash; /* an_hash_addr of the originator: its binding slot */
+    uint64_t resp_hash; /* ... of the responder (the far end when the originator is bound) */
+    uint64_t gen;       /* e->bind_gen when `dev` was looked up */
+    uint32_t dev;       /* the originator's device; UINT32_MAX: not bound (located anew) */
+};
+
+/* Stage 2: the originator's binding (its slot was prefetched), then the device's lines and
+ * the DNS slot its MUD check will read. */
+static void look_ahead(const struct an_engine *e, const struct an_flow *f, struct ahead *a)
 {
-    uint32_t idx = an_bind_get(e, &f->orig);
-    if (idx == UINT32_MAX)
+    a->gen = e->bind_gen;
+    a->dev = an_bind_get_h(e, &f->orig, a->orig_hash);
+    if (a->dev == UINT32_MAX)
         return;
     /* The lines a record touches: the learnt line only if some device has no MUD (its
      * records read it, learning or after); e->learners counts those active in the last
      * window. A wrong guess costs a miss, never a result. */
-    const char *d = (const char *)an_dev(e, idx);
+    const char *d = (const char *)an_dev(e, a->dev);
     size_t lines = e->learners ? sizeof(struct an_device) : AN_DEV_HOT_BYTES;
     for (size_t off = 0; off < lines; off += 64)
         __builtin_prefetch(d + off, 1);
+    a->resp_hash = an_hash_addr(&f->resp, e->seed);
     if (e->dns.used) /* the MUD check looks the far end's name up */
-        __builtin_prefetch(
-            an_dns_slot_addr(&e->dns, idx, (uint32_t)an_hash_addr(&f->resp, e->seed) | 1u));
+        __builtin_prefetch(an_dns_slot_addr(&e->dns, a->dev, (uint32_t)a->resp_hash | 1u));
 }
 
 size_t an_engine_ingest_batch(struct an_engine *e, const struct an_flow *f, size_t n)
 {
     /* Three stages in flight: the binding slot of record i+16 is being fetched, the device
-     * of record i+8 (whose slot arrived) too, and record i is counted. Prefetches are only
-     * hints: record i is still located from scratch, so bindings made meanwhile (auto_bind)
-     * are honoured. */
+     * of record i+8 (whose slot arrived) too, and record i is counted with the binding found
+     * at the second stage: located once, not twice. That binding is used only if no binding
+     * changed since (auto_bind, a callback); else, and for a record whose originator is not
+     * bound, the record is located from scratch. */
     enum { SLOT_AHEAD = 16, DEV_AHEAD = 8 };
+    struct ahead ring[SLOT_AHEAD];
     size_t counted = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (e->bcap && i + SLOT_AHEAD < n)
-            __builtin_prefetch(&e->binds[(uint32_t)an_hash_addr(&f[i + SLOT_AHEAD].orig, e->seed) &
-                                         (e->bcap - 1)]);
-        if (i + DEV_AHEAD < n)
-            prefetch_device(e, &f[i + DEV_AHEAD]);
-        counted += an_engine_ingest(e, &f[i], NULL) == IOTSEC_OK;
+    for (size_t i = 0; i < n + SLOT_AHEAD; i++) {
+        if (i < n) {
+            struct ahead *a = &ring[i % SLOT_AHEAD];
+            a->orig_hash = an_hash_addr(&f[i].orig, e->seed);
+            if (e->bcap)
+                __builtin_prefetch(&e->binds[(uint32_t)a->orig_hash & (e->bcap - 1)]);
+        }
+        if (i >= SLOT_AHEAD - DEV_AHEAD && i - (SLOT_AHEAD - DEV_AHEAD) < n)
+            look_ahead(e, &f[i - (SLOT_AHEAD - DEV_AHEAD)],
+                       &ring[(i - (SLOT_AHEAD - DEV_AHEAD)) % SLOT_AHEAD]);
+        if (i < SLOT_AHEAD)
+            continue;
+        size_t k = i - SLOT_AHEAD;
+        const struct ahead *a = &ring[k % SLOT_AHEAD];
+        int64_t w;
+        if (a->dev == UINT32_MAX || a->gen != e->bind_gen)
+            counted += an_engine_ingest(e, &f[k], NULL) == IOTSEC_OK;
+        else if (record_window(e, &f[k], &w) == IOTSEC_OK)
+            counted += count(e, &f[k], w, a->dev, true, a->resp_hash) == IOTSEC_OK;
     }
     return counted;
 }

@@ -24,16 +24,6 @@ uint32_t an_name_hash(uint64_t seed, const char *normalised)
     return (uint32_t)an_mix64(h ^ seed) | 1u;
 }
 
-bool an_addr_is_discovery(const struct an_addr *a)
-{
-    if (an_addr_is_v4(a)) {
-        const uint8_t *v = a->b + 12;
-        return (v[0] & 0xf0) == 0xe0 || (v[0] == 169 && v[1] == 254) ||
-               (v[0] == 255 && v[1] == 255 && v[2] == 255 && v[3] == 255);
-    }
-    return a->b[0] == 0xff || (a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80);
-}
-
 static uint32_t dns_slot(uint32_t dev, uint32_t addr, uint32_t cap)
 {
     return (uint32_t)an_mix64((uint64_t)dev << 32 | addr) & (cap - 1);
@@ -139,12 +129,25 @@ static bool in_range(uint16_t p, uint16_t lo, uint16_t hi)
     return p >= lo && p <= hi;
 }
 
-static bool prefix_has(const struct an_addr *net, unsigned bits, const struct an_addr *a)
+/* The ACE's network as two masked words: an_prefixes_contain's test for one prefix without
+ * building a prefix list per flow. */
+static void prefix_mask(unsigned bits, uint64_t mask[2])
 {
-    struct an_prefixes p = {.n = 1};
-    p.net[0] = *net;
-    p.bits[0] = (uint8_t)bits;
-    return an_prefixes_contain(&p, a);
+    uint8_t m[16] = {0};
+    for (unsigned i = 0; i < 16 && bits > 0; i++) {
+        unsigned take = bits < 8 ? bits : 8;
+        m[i] = (uint8_t)(0xff00u >> take);
+        bits -= take;
+    }
+    memcpy(mask, m, 16);
+}
+
+static bool prefix_has(const struct an_mud_ace *ace, const struct an_addr *a)
+{
+    uint64_t net[2], x[2];
+    memcpy(net, ace->net.b, 16);
+    memcpy(x, a->b, 16);
+    return (((net[0] ^ x[0]) & ace->mask[0]) | ((net[1] ^ x[1]) & ace->mask[1])) == 0;
 }
 
 bool an_mud_permits(const struct an_engine *e, const struct an_mud_rt *m, uint32_t dev,
@@ -170,7 +173,7 @@ bool an_mud_permits(const struct an_engine *e, const struct an_mud_rt *m, uint32
                 return true;
             break;
         case AN_MUD_NETWORK:
-            if (prefix_has(&a->net, a->bits, far))
+            if (prefix_has(a, far))
                 return true;
             break;
         case AN_MUD_LOCAL:
@@ -223,6 +226,7 @@ int an_engine_set_mud(struct an_engine *e, uint32_t group, const struct an_mud *
             a->llo = r->lport_lo, a->lhi = r->lport_hi;
             a->net = r->net;
             a->bits = r->bits;
+            prefix_mask(r->bits, a->mask);
             a->name = r->name[0] ? an_name_hash(e->seed, r->name) : 0;
         }
     }

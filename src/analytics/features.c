@@ -146,8 +146,9 @@ void an_features_add(struct an_engine *e, uint32_t idx, const struct an_flow *f,
     add_sat32(&w->bytes_out, f->orig_bytes);
     add_sat32(&w->bytes_in, f->resp_bytes);
     hll_add(w->hll_dst, AN_DST_HLL_P, far_hash);
-    hll_add(w->hll_port, AN_PORT_HLL_P, an_mix64((uint64_t)f->resp_port << 8 | f->proto));
     track_top(w, f, h, expl);
+    if (d->group != 0)
+        an_peers_grew(g, w->flows_out);
     track_known(d, far_hash, g->known);
     if (g->mud && !expl) {
         inc16(&w->mud_out);
@@ -169,6 +170,11 @@ void an_features_add(struct an_engine *e, uint32_t idx, const struct an_flow *f,
             w->fail_proto = AN_PROTO_TCP;
         }
     }
+    if (!w->marked && (w->tcp_failed || w->top_flows >= c->fleet_flows)) {
+        /* The close's fleet tallies (outage, votes) need this device: list it once. */
+        w->marked = 1;
+        e->marked[e->nmarked++] = d->touched_at - 1;
+    }
     for (int i = 0; i < AN_SUSPECTS; i++)
         if (d->suspect[i] == h)
             inc16(&w->suspect_hits);
@@ -188,10 +194,8 @@ void an_features_compute(const struct an_device *d, struct an_features *out)
     out->flows_in = w->flows_in;
     out->flows = w->flows_out + w->flows_in;
     out->bytes = (uint64_t)w->bytes_out + w->bytes_in;
-    if (w->flows_out > 0) {
+    if (w->flows_out > 0)
         out->distinct_dst = hll_estimate(w->hll_dst, AN_DST_HLL_P);
-        out->distinct_ports = hll_estimate(w->hll_port, AN_PORT_HLL_P);
-    }
     out->tcp_open = w->tcp_open;
     out->tcp_failed = w->tcp_failed;
     out->fail_ratio = w->tcp_open ? (double)w->tcp_failed / w->tcp_open : 0;
@@ -215,5 +219,5 @@ void an_features_reset(struct an_engine *e, uint32_t idx)
     if (d->win.fail_hash)
         memset(&an_cold(e, idx)->fail_dst, 0, sizeof(struct an_addr));
     memset(&d->win, 0, sizeof(d->win));
-    d->window = -1;
+    d->touched_at = 0;
 }

@@ -158,10 +158,10 @@ static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **al
         (d->win.tcp_failed || d->win.mud_out))
         an_rules_remember(d, d->win.fail_hash);
     uint16_t all = 0;
-    for (int x = 0; x < AN_EXC_COUNT; x++)
+    for (int x = 0; d->active && x < AN_EXC_COUNT; x++) /* most devices: no alarm up */
         if (d->active >> x & 1)
             all |= v.ev[x];
-    for (int x = 0; x < AN_EXC_COUNT; x++)
+    for (int x = 0; d->active && x < AN_EXC_COUNT; x++)
         if (d->active >> x & 1)
             emit(e, idx, &v, &ft, all, (enum an_exception)x);
     if (touched && e->on_window)
@@ -170,30 +170,44 @@ static void judge(struct an_engine *e, uint32_t idx, bool touched, uint32_t **al
         an_baseline_learn(d, &ft);
         an_signal_learn(d);
     }
-    for (int x = 0; x < AN_EXC_COUNT; x++)
+    if (d->active == 0)
+        memset(d->last_level, 0, sizeof(d->last_level));
+    for (int x = 0; d->active && x < AN_EXC_COUNT; x++)
         d->last_level[x] = (d->active >> x & 1) ? (v.level[x] ? v.level[x] : 1) : 0;
     if (d->active)
         an_list_push(alarmed, n, cap, idx); /* on NOMEM the alarm clears early: no crash */
     an_features_reset(e, idx);
 }
 
+static int by_position(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 void an_window_close(struct an_engine *e)
 {
     const struct an_config *c = &e->cfg;
-    for (uint32_t i = 0; i < e->ntouched; i++) {
-        struct an_device *d = an_dev(e, e->touched[i]);
-        if (i + 8 < e->ntouched) { /* the window's counters: lines 0 and 1 */
-            const char *p = (const char *)an_dev(e, e->touched[i + 8]);
+    /* The peer histograms were kept as records came (an_peers_grew); what is left before
+     * judging anyone are the fleet tallies, and only the marked devices can take part in
+     * them: a failed opening (outage) or fleet_flows to one destination (a vote). They are
+     * tallied in the order they were touched, as if every touched device were visited. */
+    e->closing = true;
+    qsort(e->marked, e->nmarked, sizeof(*e->marked), by_position);
+    for (uint32_t i = 0; i < e->nmarked; i++) {
+        if (i + 8 < e->nmarked) { /* the window's counters and the group: lines 0 and 2 */
+            const char *p = (const char *)an_dev(e, e->touched[e->marked[i + 8]]);
             __builtin_prefetch(p);
-            __builtin_prefetch(p + 64);
+            __builtin_prefetch(p + 128);
         }
-        if (d->group != 0) {
-            an_peers_tally(&e->groups[d->group], d->win.flows_out);
-            an_outage_tally(&e->groups[d->group], d, an_cold(e, e->touched[i]));
-        }
+        uint32_t idx = e->touched[e->marked[i]];
+        struct an_device *d = an_dev(e, idx);
+        if (d->group != 0)
+            an_outage_tally(&e->groups[d->group], d, an_cold(e, idx));
         if (votes(c, &d->win))
             an_fleet_tally(e->fleet, d->win.top_hash, &d->win.top_dst);
     }
+    e->nmarked = 0;
     for (uint32_t g = 0; g < e->ngroups; g++) {
         an_outage_close(e, &e->groups[g]); /* before the peers' close resets `active` */
         an_peers_close(c, &e->groups[g]);
@@ -201,10 +215,10 @@ void an_window_close(struct an_engine *e)
     an_fleet_close(c, e->fleet);
 
     uint32_t *alarmed = NULL, n = 0, cap = 0, learners = 0;
-    /* Devices with an alarm up but silent this window first: a touched one still has
-     * window == cur here, and is judged with the touched below. */
+    /* Devices with an alarm up but silent this window first: a touched one still has its
+     * touched_at here, and is judged with the touched below. */
     for (uint32_t i = 0; i < e->nalarmed; i++)
-        if (an_dev(e, e->alarmed[i])->window != e->cur)
+        if (an_dev(e, e->alarmed[i])->touched_at == 0)
             judge(e, e->alarmed[i], false, &alarmed, &n, &cap);
     for (uint32_t i = 0; i < e->ntouched; i++) {
         if (i + 4 < e->ntouched) { /* the whole state is read: fetch it ahead */
@@ -221,4 +235,5 @@ void an_window_close(struct an_engine *e)
     e->nalarmed = n;
     e->calarmed = cap;
     e->ntouched = 0;
+    e->closing = false;
 }

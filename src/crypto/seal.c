@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,11 +122,48 @@ static void end(const struct seal_kek *kek, struct keyed *k, bool enc)
     }
 }
 
+struct seal_ring {
+    _Atomic(struct seal_kek *) keys[SEAL_KEK_IDS]; /* by id; NULL: not held */
+    _Atomic uint8_t current;
+    /* Every key ever added, freed with the ring: a reader may still hold a pointer to a key
+     * retired a moment ago (its bytes are zeroised, so such a late call fails to verify). */
+    struct seal_kek *owned[2 * SEAL_KEK_IDS];
+    size_t nowned;
+};
+
+/* The key an envelope names, through a ring handle; NULL when the ring does not hold it. */
+static inline const struct seal_kek *ring_key(const struct seal_ring *r, uint8_t id)
+{
+    return atomic_load_explicit(&((struct seal_ring *)r)->keys[id], memory_order_acquire);
+}
+
+/* The GCM AAD: version 2 authenticates the header (version, kek id) before the caller's AAD.
+ * A short AAD is joined to the header first, so the call count (and cost) stays as in
+ * version 1. */
+static int add_aad(EVP_CIPHER_CTX *ctx, bool enc, const uint8_t *env, const void *aad,
+                   size_t aad_len)
+{
+    int len;
+    uint8_t joined[256];
+    int (*update)(EVP_CIPHER_CTX *, unsigned char *, int *, const unsigned char *, int) =
+        enc ? EVP_EncryptUpdate : EVP_DecryptUpdate;
+    if (env[0] < 2)
+        return update(ctx, NULL, &len, aad, (int)aad_len);
+    if (aad_len <= sizeof(joined) - 2) {
+        memcpy(joined, env, 2);
+        memcpy(joined + 2, aad, aad_len);
+        return update(ctx, NULL, &len, joined, (int)aad_len + 2);
+    }
+    return update(ctx, NULL, &len, env, 2) && update(ctx, NULL, &len, aad, (int)aad_len);
+}
+
 int seal(const struct seal_kek *kek, const void *aad, size_t aad_len, const uint8_t *pt,
          size_t pt_len, uint8_t *out)
 {
     if (pt_len > INT_MAX - SEAL_OVERHEAD || aad_len > INT_MAX)
         return IOTSEC_ERR_INVALID;
+    if (kek->ring != NULL && (kek = ring_key(kek->ring, seal_ring_current(kek->ring))) == NULL)
+        return IOTSEC_ERR_STATE;
     out[0] = SEAL_VERSION;
     out[1] = kek->id;
     if (crypto_random(out + 2, NONCE_LEN) != IOTSEC_OK)
@@ -135,7 +173,7 @@ int seal(const struct seal_kek *kek, const void *aad, size_t aad_len, const uint
         return IOTSEC_ERR_CRYPTO;
     EVP_CIPHER_CTX *ctx = k->ctx;
     int len,
-        ok = EVP_EncryptUpdate(ctx, NULL, &len, aad, (int)aad_len) &&
+        ok = add_aad(ctx, true, out, aad, aad_len) &&
              EVP_EncryptUpdate(ctx, out + HEADER_LEN, &len, pt, (int)pt_len) &&
              EVP_EncryptFinal_ex(ctx, out + HEADER_LEN + pt_len, &len) &&
              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, out + HEADER_LEN + pt_len);
@@ -146,10 +184,15 @@ int seal(const struct seal_kek *kek, const void *aad, size_t aad_len, const uint
 int unseal(const struct seal_kek *kek, const void *aad, size_t aad_len, const uint8_t *env,
            size_t env_len, uint8_t *pt)
 {
-    if (env_len < SEAL_OVERHEAD || env_len > INT_MAX || aad_len > INT_MAX || env[0] != SEAL_VERSION)
+    if (env_len < SEAL_OVERHEAD || env_len > INT_MAX || aad_len > INT_MAX || env[0] < 1 ||
+        env[0] > SEAL_VERSION)
         return IOTSEC_ERR_INVALID;
-    if (env[1] != kek->id)
+    if (kek->ring != NULL) { /* the one extra step of a ring: the key the envelope names */
+        if ((kek = ring_key(kek->ring, env[1])) == NULL)
+            return IOTSEC_ERR_NOTFOUND;
+    } else if (env[1] != kek->id) {
         return IOTSEC_ERR_NOTFOUND;
+    }
     struct keyed *k = begin(kek, false, env + 2);
     if (k == NULL)
         return IOTSEC_ERR_CRYPTO;
@@ -157,7 +200,7 @@ int unseal(const struct seal_kek *kek, const void *aad, size_t aad_len, const ui
     size_t ct_len = env_len - SEAL_OVERHEAD;
     uint8_t tag[TAG_LEN];
     memcpy(tag, env + env_len - TAG_LEN, TAG_LEN);
-    int len, ok = EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)aad_len) &&
+    int len, ok = add_aad(ctx, false, env, aad, aad_len) &&
                   EVP_DecryptUpdate(ctx, pt, &len, env + HEADER_LEN, (int)ct_len) &&
                   EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag);
     int verified = ok && EVP_DecryptFinal_ex(ctx, pt + ct_len, &len) == 1;
@@ -197,6 +240,8 @@ int seal_kek_load(const char *path, uint8_t id, struct seal_kek *kek)
     secure_wipe(buf, sizeof(buf));
     kek->id = id;
     kek->resident = true; /* held for the process lifetime: its schedule may stay set up */
+    kek->under_resident = false;
+    kek->ring = NULL;
     return rc;
 }
 
@@ -227,4 +272,76 @@ int seal_kek_create(const char *path)
 void seal_kek_wipe(struct seal_kek *kek)
 {
     secure_wipe(kek, sizeof(*kek));
+}
+
+struct seal_ring *seal_ring_new(void)
+{
+    return calloc(1, sizeof(struct seal_ring));
+}
+
+void seal_ring_free(struct seal_ring *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->nowned; i++) {
+        seal_kek_wipe(r->owned[i]);
+        free(r->owned[i]);
+    }
+    free(r);
+}
+
+int seal_ring_add(struct seal_ring *r, const struct seal_kek *kek)
+{
+    if (kek->id == 0 || kek->ring != NULL)
+        return IOTSEC_ERR_INVALID;
+    if (ring_key(r, kek->id) != NULL)
+        return IOTSEC_ERR_CONFLICT;
+    if (r->nowned == sizeof(r->owned) / sizeof(r->owned[0]))
+        return IOTSEC_ERR_FULL;
+    struct seal_kek *k = malloc(sizeof(*k));
+    if (k == NULL)
+        return IOTSEC_ERR_NOMEM;
+    *k = *kek;
+    k->resident = true;
+    k->under_resident = false;
+    r->owned[r->nowned++] = k;
+    atomic_store_explicit(&r->keys[k->id], k, memory_order_release);
+    return IOTSEC_OK;
+}
+
+bool seal_ring_has(const struct seal_ring *r, uint8_t id)
+{
+    return ring_key(r, id) != NULL;
+}
+
+int seal_ring_set_current(struct seal_ring *r, uint8_t id)
+{
+    if (ring_key(r, id) == NULL)
+        return IOTSEC_ERR_NOTFOUND;
+    atomic_store_explicit(&r->current, id, memory_order_release);
+    return IOTSEC_OK;
+}
+
+uint8_t seal_ring_current(const struct seal_ring *r)
+{
+    return atomic_load_explicit(&((struct seal_ring *)r)->current, memory_order_acquire);
+}
+
+void seal_ring_retire(struct seal_ring *r, uint8_t id)
+{
+    if (id == seal_ring_current(r))
+        return;
+    struct seal_kek *k = atomic_exchange_explicit(&r->keys[id], NULL, memory_order_acq_rel);
+    if (k != NULL)
+        secure_wipe(k->key, sizeof(k->key));
+}
+
+struct seal_kek seal_ring_handle(struct seal_ring *r)
+{
+    return (struct seal_kek){.resident = true, .ring = r};
+}
+
+uint8_t seal_kek_current_id(const struct seal_kek *kek)
+{
+    return kek->ring != NULL ? seal_ring_current(kek->ring) : kek->id;
 }

@@ -1,7 +1,6 @@
 #include "crypto/supi.h"
 
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -90,11 +89,13 @@ int supi_format(const struct supi *supi, char *buf, size_t buf_len)
     size_t value_len = strnlen(supi->value, sizeof(supi->value));
     if (value_len == sizeof(supi->value)) /* not NUL-terminated */
         return IOTSEC_ERR_INVALID;
-    int n = snprintf(buf, buf_len, "%s%s", prefix, supi->value);
-    if (n < 0 || (size_t)n >= buf_len) {
+    size_t prefix_len = strlen(prefix); /* no snprintf: a bulk import formats every row's */
+    if (prefix_len + value_len >= buf_len) {
         buf[0] = '\0';
         return IOTSEC_ERR_INVALID;
     }
+    memcpy(buf, prefix, prefix_len);
+    memcpy(buf + prefix_len, supi->value, value_len + 1);
     return IOTSEC_OK;
 }
 

@@ -11,6 +11,7 @@
 #include "expose/northbound.h"
 #include "group/group_deliver.h"
 #include "group/group_store.h"
+#include "keys/kek.h"
 #include "location/location.h"
 #include "pin/pin.h"
 #include "policy/policy.h"
@@ -59,7 +60,10 @@ static const struct store_migration migrations[] = {
     {27, "subscriber: change log read by the instances' subscription caches",
      SUBSCRIBER_MIGRATION_CHANGES, SUBSCRIBER_MIGRATION_CHANGES_PG},
     {28, "console: operator sessions shared by every instance", CONSOLE_MIGRATION_SESSIONS, NULL},
+    {29, "subscriber: fleet counts of a bulk import per chunk", SUBSCRIBER_MIGRATION_COUNTS_BULK,
+     SUBSCRIBER_MIGRATION_COUNTS_BULK_PG},
     {30, "analytics: fleet conditions, open and closed", ANALYTICS_MIGRATION_CONDITIONS, NULL},
+    {31, "keys: the current KEK, the KEKs each instance holds", KEK_MIGRATION_1, NULL},
     {32, "location: a bounded history of fixes per device", LOCATION_MIGRATION_HISTORY, NULL},
 };
 

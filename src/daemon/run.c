@@ -22,6 +22,7 @@
 #include "daemon/daemon.h"
 #include "daemon/device_view.h"
 #include "daemon/flow_inputs.h"
+#include "daemon/kek_columns.h"
 #include "daemon/nrf_wire.h"
 #include "daemon/openapi.h"
 #include "daemon/pki.h"
@@ -32,10 +33,12 @@
 #include "group/group_store.h"
 #include "http/http.h"
 #include "http/query.h"
+#include "keys/kek.h"
 #include "location/location.h"
 #include "pin/pin.h"
 #include "policy/policy.h"
 #include "provision/provision.h"
+#include "subscriber/sub_cache.h"
 #include "subscriber/subscriber.h"
 
 #define ADMIN_MAX_BODY    (4u << 20)   /* docs/api.md: every admin body but imports */
@@ -43,7 +46,11 @@
 
 struct daemon {
     struct config cfg;
-    struct seal_kek kek;
+    struct seal_kek kek;       /* a handle on ring: seals under the current KEK (keys/kek.h) */
+    struct seal_ring *ring;    /* every KEK this instance holds */
+    struct kek_rotation *kekr; /* follows the store's current KEK, drives a rotation */
+    char kek_path[CONFIG_PATH_MAX + 64];
+    char instance[SQN_HOLDER_MAX];
     struct store *store;
     struct suci_keyring *keyring;
     struct aka *aka;
@@ -328,21 +335,43 @@ static int open_analytics(struct daemon *d)
     return IOTSEC_OK;
 }
 
+/* Before an old KEK is retired: nothing this process keeps may still be sealed under it. */
+static void before_kek_retire(void *arg)
+{
+    struct daemon *d = arg;
+    sub_cache_flush_every(); /* cached rows hold data keys as they were read */
+    if (d->analytics && analytics_key_reseal(d->analytics) != IOTSEC_OK)
+        log_error("cannot seal the analytics pseudonym key anew under the current KEK");
+}
+
+/* Every KEK file of this instance into the ring; the store says which is current. */
+static int open_keks(struct daemon *d)
+{
+    struct kek_rotation_config kc = {.store = d->store,
+                                     .ring = d->ring,
+                                     .kek_path = d->kek_path,
+                                     .instance = d->instance,
+                                     .before_retire = before_kek_retire,
+                                     .before_retire_arg = d};
+    kc.columns = daemon_kek_columns(&kc.ncolumns);
+    int rc = kek_rotation_open(&kc, &d->kekr);
+    if (rc == IOTSEC_ERR_STATE)
+        log_error("refusing to start: a KEK file (%s or %s.<id>) is accessible to group or "
+                  "others (chmod 600 it)",
+                  d->kek_path, d->kek_path);
+    else if (rc != IOTSEC_OK)
+        log_error("cannot read the KEK file %s: %s", d->kek_path, iotsec_strerror(rc));
+    d->kek = seal_ring_handle(d->ring);
+    return rc;
+}
+
 static int open_state(struct daemon *d)
 {
     char path[CONFIG_PATH_MAX + 64];
-    config_path(&d->cfg, d->cfg.kek_file, path, sizeof(path));
-    int rc = seal_kek_load(path, 1, &d->kek);
-    if (rc == IOTSEC_ERR_STATE) {
-        log_error("refusing to start: the KEK file %s is accessible to group or others "
-                  "(chmod 600 it)",
-                  path);
-        return rc;
-    }
-    if (rc != IOTSEC_OK) {
-        log_error("cannot read the KEK file %s: %s", path, iotsec_strerror(rc));
-        return rc;
-    }
+    int rc;
+    config_path(&d->cfg, d->cfg.kek_file, d->kek_path, sizeof(d->kek_path));
+    if ((d->ring = seal_ring_new()) == NULL)
+        return IOTSEC_ERR_NOMEM;
     struct store_options so;
     store_options_init(&so);
     so.migrations = daemon_migrations(&so.migration_count);
@@ -358,9 +387,10 @@ static int open_state(struct daemon *d)
                   store_errmsg());
         return rc;
     }
-    char holder[SQN_HOLDER_MAX];
-    sqn_holder_name(d->cfg.dir, holder, sizeof(holder));
-    store_set_instance(d->store, holder); /* names this instance in leases */
+    sqn_holder_name(d->cfg.dir, d->instance, sizeof(d->instance));
+    store_set_instance(d->store, d->instance); /* names this instance in leases */
+    if ((rc = open_keks(d)) != IOTSEC_OK)
+        return rc;
     size_t converted = 0, unreadable = 0; /* credentials sealed before per-row DEKs */
     if ((rc = subscriber_dek_convert(d->store, &d->kek, &converted, &unreadable)) != IOTSEC_OK) {
         log_error("cannot seal credentials under data keys: %s (%s)", iotsec_strerror(rc),
@@ -652,6 +682,10 @@ static int build_servers(struct daemon *d)
     if (rc == IOTSEC_OK)
         rc = http_server_route(d->adm, "GET", "/admin/v1/hn-keys", handle_hn_keys, d);
     if (rc == IOTSEC_OK)
+        rc = kek_admin_routes(d->adm, d->kekr, d->admin.admin_cert_sha256);
+    if (rc == IOTSEC_OK) /* the analytics are open: the keeper may retire a KEK (reseal) */
+        rc = kek_rotation_run(d->kekr);
+    if (rc == IOTSEC_OK)
         rc = http_server_route(d->north, "GET", "/healthz", handle_healthz, d);
     if (rc == IOTSEC_OK)
         rc = build_expose(d);
@@ -822,7 +856,9 @@ static void teardown(struct daemon *d)
         http_server_stop(d->dev);
     if (d->con.srv)
         http_server_stop(d->con.srv);
-    subscriber_admin_drain(); /* a bulk import answers from its own thread */
+    subscriber_admin_drain();    /* a bulk import answers from its own thread */
+    kek_rotation_close(d->kekr); /* a chunk in progress completes; the rest resumes at start */
+    d->kekr = NULL;
     http_server_free(d->sbi);
     http_server_free(d->adm);
     http_server_free(d->north);
@@ -854,6 +890,7 @@ static void teardown(struct daemon *d)
     suci_keyring_free(d->keyring);
     nrf_auth_free(d->nrf_auth); /* after the servers: their gate */
     seal_kek_wipe(&d->kek);
+    seal_ring_free(d->ring); /* zeroises every KEK */
 }
 
 int daemon_run(const struct config *cfg)

@@ -90,9 +90,11 @@ const char EXPOSE_MIGRATION_TOKEN_GEN[] =
 int nb_store_af_set_state(struct store_conn *c, const char *af_id, const char *state)
 {
     struct store_stmt *st;
-    int rc = store_stmt(c, "UPDATE expose_afs SET state = ?, updated_at = ?, token_gen ="
-                           " token_gen + CASE WHEN ? = 'disabled' THEN 1 ELSE 0 END WHERE"
-                           " af_id = ?", &st);
+    int rc = store_stmt(c,
+                        "UPDATE expose_afs SET state = ?, updated_at = ?, token_gen ="
+                        " token_gen + CASE WHEN ? = 'disabled' THEN 1 ELSE 0 END WHERE"
+                        " af_id = ?",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, state, -1);
@@ -144,6 +146,18 @@ static size_t aad(char *buf, size_t cap, const char *label, const char *name)
 {
     int n = snprintf(buf, cap, "%s%c%s", label, 0, name);
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+size_t nb_signing_key_aad(const char *kid, int64_t unused, char *buf, size_t cap)
+{
+    (void)unused;
+    return aad(buf, cap, "iotsec-expose-key", kid);
+}
+
+size_t nb_secret_aad(const char *name, int64_t unused, char *buf, size_t cap)
+{
+    (void)unused;
+    return aad(buf, cap, "iotsec-expose-secret", name);
 }
 
 int nb_store_keys_load(struct expose_nb *nb, struct store_conn *c, size_t *n)

@@ -64,8 +64,8 @@ extern const char EXPOSE_MIGRATION_2[];
 extern const char EXPOSE_MIGRATION_T8_REPORTS[]; /* t8_store.c */
 extern const char EXPOSE_MIGRATION_TOKEN_GEN[];
 
-#define EXPOSE_AF_NAME_MAX 128
-#define EXPOSE_ID_MAX      64 /* af ids, consent ids, group ids: [A-Za-z0-9._-] */
+#define EXPOSE_AF_NAME_MAX      128
+#define EXPOSE_ID_MAX           64 /* af ids, consent ids, group ids: [A-Za-z0-9._-] */
 #define EXPOSE_TOKEN_LIFETIME_S 300
 
 struct expose_nb; /* the service; thread-safe */
@@ -130,16 +130,16 @@ void expose_nb_set_resources(struct expose_nb *nb, uint32_t service, const char 
 
 /* The authenticated AF of one request: copies, valid as long as the caller keeps it. */
 struct expose_af {
-    char af_id[EXPOSE_ID_MAX + 1];    /* = scsAsId */
-    uint32_t services;                /* registered services, as of this request */
-    uint32_t token_scopes;            /* services named in the token's scope */
+    char af_id[EXPOSE_ID_MAX + 1]; /* = scsAsId */
+    uint32_t services;             /* registered services, as of this request */
+    uint32_t token_scopes;         /* services named in the token's scope */
     char jti[JWT_STR_MAX + 1];
     int64_t token_exp;
-    char cert_sha256_hex[65];         /* the connection's (= the registered) certificate */
+    char cert_sha256_hex[65];                 /* the connection's (= the registered) certificate */
     char resources[EXPOSE_RESOURCES_MAX + 1]; /* the token's resource scope words, space-
                                                * separated ("pin:pin-01 pin:pin-02"), "" none */
-    struct principal principal;       /* kind AF; id points into af_id of THIS struct: after
-                                       * copying the struct call expose_af_fix() */
+    struct principal principal;               /* kind AF; id points into af_id of THIS struct: after
+                                               * copying the struct call expose_af_fix() */
 };
 
 /* Re-points principal.id after af was copied by value. */
@@ -217,8 +217,7 @@ int expose_nb_authorize(struct expose_nb *nb, struct http_request *req, const st
 /* Audits a decision the handler made itself (e.g. scsAsId in the path is not the token's AF:
  * principal af, allow false, reason "DENY_OTHER_AF_PATH"). resource: no SUPI. */
 int expose_nb_audit(struct expose_nb *nb, const struct expose_af *af, const char *action,
-                    const char *resource, bool allow, const char *reason,
-                    const char *request_id);
+                    const char *resource, bool allow, const char *reason, const char *request_id);
 
 /* Verifies the whole audit table of an open database (read-only use; the daemon's admin face
  * and `iotsecctl audit verify`, which reads the file itself and trusts no daemon): every row's
@@ -227,5 +226,10 @@ int expose_nb_audit(struct expose_nb *nb, const struct expose_af *af, const char
  * row) with *bad_seq = that record's position; IOTSEC_ERR_IO / NOMEM. */
 int expose_audit_verify_db(struct store_conn *db, uint64_t *count, int64_t *bad_seq,
                            struct audit_anchor *head);
+
+/* The AADs of expose_signing_keys.sealed_d (by kid) and expose_secrets.sealed (by name), for
+ * KEK rotation. */
+size_t nb_signing_key_aad(const char *kid, int64_t unused, char *buf, size_t cap);
+size_t nb_secret_aad(const char *name, int64_t unused, char *buf, size_t cap);
 
 #endif

@@ -363,10 +363,21 @@ int group_store_reserve_seq(struct store_conn *c, uint64_t ref, uint32_t sender,
     return rc;
 }
 
+static const char signing_aad[] = "group signing key";
+
+size_t group_signing_aad(const char *unused, int64_t id, char *buf, size_t cap)
+{
+    (void)unused;
+    if (id != 1 || cap < sizeof(signing_aad))
+        return 0;
+    memcpy(buf, signing_aad, sizeof(signing_aad) - 1);
+    return sizeof(signing_aad) - 1;
+}
+
 int group_store_signing_key(struct store_conn *c, const struct seal_kek *kek,
                             uint8_t seed[PROV_ED25519_SEED_LEN])
 {
-    static const char aad[] = "group signing key";
+    const char *aad = signing_aad;
     struct store_stmt *st;
     int rc = store_stmt(c, "SELECT sealed FROM group_signing WHERE id = 1", &st);
     if (rc != IOTSEC_OK)
@@ -375,7 +386,8 @@ int group_store_signing_key(struct store_conn *c, const struct seal_kek *kek,
     if (rc == STORE_ROW) {
         int len = store_col_bytes(st, 0);
         rc = len == PROV_ED25519_SEED_LEN + SEAL_OVERHEAD
-                 ? unseal(kek, aad, sizeof(aad) - 1, store_col_blob(st, 0), (size_t)len, seed)
+                 ? unseal(kek, aad, sizeof(signing_aad) - 1, store_col_blob(st, 0), (size_t)len,
+                          seed)
                  : IOTSEC_ERR_INVALID;
         store_reset(st);
         return rc;
@@ -385,7 +397,8 @@ int group_store_signing_key(struct store_conn *c, const struct seal_kek *kek,
         return store_error(c, rc);
     uint8_t pub[PROV_ED25519_PUB_LEN], env[PROV_ED25519_SEED_LEN + SEAL_OVERHEAD];
     if ((rc = prov_ed25519_keygen(seed, pub)) != IOTSEC_OK ||
-        (rc = seal(kek, aad, sizeof(aad) - 1, seed, PROV_ED25519_SEED_LEN, env)) != IOTSEC_OK)
+        (rc = seal(kek, aad, sizeof(signing_aad) - 1, seed, PROV_ED25519_SEED_LEN, env)) !=
+            IOTSEC_OK)
         return rc;
     if ((rc = store_stmt(c, "INSERT INTO group_signing (id, pub, sealed) VALUES (1, ?, ?)", &st)) !=
         IOTSEC_OK)

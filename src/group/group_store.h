@@ -75,4 +75,7 @@ int group_store_signing_key(struct store_conn *c, const struct seal_kek *kek,
 struct strbuf;
 int group_store_metrics(struct store *s, struct strbuf *out);
 
+/* The AAD of group_signing.sealed (id 1), for KEK rotation. */
+size_t group_signing_aad(const char *unused, int64_t id, char *buf, size_t cap);
+
 #endif

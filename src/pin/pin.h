@@ -261,4 +261,8 @@ struct store;
 struct strbuf;
 int pin_store_metrics(struct store *s, struct strbuf *out);
 
+/* The AAD of pin_networks.ca_sealed (key: pin_id) and pin_elements.sym_sealed (key:
+ * "pin_id/pine_id"): the key itself. For KEK rotation. */
+size_t pin_sealed_aad(const char *key, int64_t unused, char *buf, size_t cap);
+
 #endif

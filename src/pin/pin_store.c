@@ -781,3 +781,13 @@ int pin_write_run(struct store_conn *c, void *arg)
     }
     return rc == IOTSEC_OK ? store_topic_bump(c, "pin") : rc;
 }
+
+size_t pin_sealed_aad(const char *key, int64_t unused, char *buf, size_t cap)
+{
+    (void)unused;
+    size_t n = strlen(key);
+    if (n == 0 || n >= cap)
+        return 0;
+    memcpy(buf, key, n);
+    return n;
+}

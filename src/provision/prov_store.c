@@ -134,8 +134,8 @@ static int key_job_run(struct store_conn *c, void *arg)
     return s == STORE_DONE ? IOTSEC_OK : store_error(c, s);
 }
 
-int prov_key_load_or_create(struct store *s, const struct seal_kek *kek,
-                            struct prov_sign_key **key, uint8_t pub[PROV_ED25519_PUB_LEN])
+int prov_key_load_or_create(struct store *s, const struct seal_kek *kek, struct prov_sign_key **key,
+                            uint8_t pub[PROV_ED25519_PUB_LEN])
 {
     struct key_job j = {.kek = kek};
     int rc = store_write_sync(s, key_job_run, &j);
@@ -178,8 +178,7 @@ void prov_enrollment_row(struct store_stmt *st, struct prov_enrollment *e)
     copy_text(st, 9, e->supi_first, sizeof(e->supi_first));
     copy_text(st, 10, e->supi_last, sizeof(e->supi_last));
     e->lifetime_s = store_col_int64(st, 11);
-    if (prov_reprovision_parse(store_col_text(st, 12), &e->reprovision) !=
-        IOTSEC_OK)
+    if (prov_reprovision_parse(store_col_text(st, 12), &e->reprovision) != IOTSEC_OK)
         e->reprovision = PROV_REPROV_NEVER;
     e->quota = store_col_int64(st, 13);
     e->rate_per_s = store_col_int64(st, 14);
@@ -193,8 +192,8 @@ void prov_enrollment_row(struct store_stmt *st, struct prov_enrollment *e)
 int prov_enrollment_load(struct store_conn *c, int64_t id, struct prov_enrollment *e)
 {
     struct store_stmt *st;
-    int rc = store_stmt(c, "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments WHERE id = ?",
-                        &st);
+    int rc =
+        store_stmt(c, "SELECT " PROV_ENROLLMENT_COLS " FROM prov_enrollments WHERE id = ?", &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_int64(st, 1, id);
@@ -203,6 +202,28 @@ int prov_enrollment_load(struct store_conn *c, int64_t id, struct prov_enrollmen
         prov_enrollment_row(st, e);
     store_reset(st);
     return s == STORE_ROW ? IOTSEC_OK : s == STORE_DONE ? IOTSEC_ERR_NOTFOUND : store_error(c, s);
+}
+
+size_t prov_key_aad(const char *unused, int64_t id, char *buf, size_t cap)
+{
+    (void)unused;
+    if (id != 1 || cap < sizeof(key_aad))
+        return 0;
+    memcpy(buf, key_aad, sizeof(key_aad) - 1);
+    return sizeof(key_aad) - 1;
+}
+
+size_t prov_enrollment_key_aad(const char *unused, int64_t id, char *buf, size_t cap)
+{
+    (void)unused;
+    return prov_group_key_aad(id, buf, cap);
+}
+
+size_t prov_pend_cred_aad(const char *reg_id, int64_t version, char *buf, size_t cap)
+{
+    if (version < 0 || version > UINT32_MAX)
+        return 0;
+    return prov_pend_aad(reg_id, (uint32_t)version, buf, cap);
 }
 
 size_t prov_group_key_aad(int64_t id, char *buf, size_t len)
@@ -239,8 +260,10 @@ int prov_history_add(struct store_conn *c, const char *reg_id, const char *event
                      const char *detail, int64_t now)
 {
     struct store_stmt *st;
-    int rc = store_stmt(c, "INSERT INTO prov_history(reg_id, event, detail, at)"
-                           " VALUES (?, ?, ?, ?)", &st);
+    int rc = store_stmt(c,
+                        "INSERT INTO prov_history(reg_id, event, detail, at)"
+                        " VALUES (?, ?, ?, ?)",
+                        &st);
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_text(st, 1, reg_id, -1);

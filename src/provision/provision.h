@@ -67,4 +67,10 @@ int provision_metrics(struct provision *p, struct strbuf *out);
  * needs no timer: the next fetch replaces it.) */
 void provision_tick(struct provision *p, int64_t now);
 
+/* The AADs of prov_keys.seed (id 1), prov_enrollments.group_key (by id) and
+ * prov_registrations.pend_cred (by reg_id, pend_version), for KEK rotation. */
+size_t prov_key_aad(const char *unused, int64_t id, char *buf, size_t cap);
+size_t prov_enrollment_key_aad(const char *unused, int64_t id, char *buf, size_t cap);
+size_t prov_pend_cred_aad(const char *reg_id, int64_t version, char *buf, size_t cap);
+
 #endif

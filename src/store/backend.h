@@ -98,6 +98,10 @@ struct store_backend {
     int (*bind_text)(struct store_stmt *st, int idx, const char *s, int len);
     int (*bind_blob)(struct store_stmt *st, int idx, const void *p, int len);
     int (*bind_null)(struct store_stmt *st, int idx);
+    /* Binds text (or a blob) without copying it: p must stay valid until the statement is
+     * reset. For the bulk insert's own buffers (a copy per value cost SQLite an allocation
+     * and a free per value). NULL: bind_text and bind_blob. */
+    int (*bind_ref)(struct store_stmt *st, int idx, bool text, const void *p, int len);
     int (*step)(struct store_stmt *st);
     int64_t (*col_int64)(struct store_stmt *st, int col);
     double (*col_double)(struct store_stmt *st, int col);

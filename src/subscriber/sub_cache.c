@@ -9,10 +9,12 @@
 
 #include "base/err.h"
 #include "crypto/ct.h"
+#include "crypto/rand.h"
 #include "subscriber/sub_cache.h"
 
-#define STRIPES   64
-#define LOG_CHUNK 1024 /* changes read per statement */
+#define STRIPES      64
+#define LOG_CHUNK    1024 /* changes read per statement */
+#define CACHE_KEY_ID 0xCA /* the id in the cache's envelopes (never stored anywhere) */
 
 struct entry {
     struct entry *hnext;       /* bucket chain */
@@ -21,8 +23,8 @@ struct entry {
     int64_t id, not_before, not_after;
     uint32_t cred_version;
     uint8_t state, auth_method, amf[2];
-    struct sub_sealed sealed;
-    char supi[]; /* NUL-terminated */
+    uint8_t cred[SUB_CRED_SEALED_LEN]; /* K || OPc under the cache's key (cache_aad) */
+    char supi[];                       /* NUL-terminated */
 };
 
 struct stripe {
@@ -34,6 +36,8 @@ struct stripe {
 
 struct sub_cache {
     struct store *store;
+    const struct seal_kek *kek;  /* opens the rows read on a miss */
+    struct seal_kek own;         /* the cache's key: seals the credentials it keeps */
     size_t per_stripe, nbuckets; /* nbuckets: a power of two, per stripe */
     struct stripe stripes[STRIPES];
     /* Bumped (under the stripe's lock) by every eviction: a row read before it is not cached. */
@@ -150,12 +154,19 @@ static void flush_all(struct sub_cache *c)
     atomic_fetch_add_explicit(&c->flushes, 1, memory_order_relaxed);
 }
 
-struct sub_cache *sub_cache_new(struct store *s, size_t max_entries)
+struct sub_cache *sub_cache_new(struct store *s, const struct seal_kek *kek, size_t max_entries)
 {
     struct sub_cache *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
     c->store = s;
+    c->kek = kek;
+    c->own.id = CACHE_KEY_ID;
+    c->own.resident = true; /* held as long as the cache: its schedule may stay set up */
+    if (crypto_random(c->own.key, sizeof(c->own.key)) != IOTSEC_OK) {
+        free(c);
+        return NULL;
+    }
     c->clock = monotonic_ms;
     if (max_entries == 0)
         max_entries = SUB_CACHE_DEFAULT_MAX;
@@ -199,6 +210,7 @@ void sub_cache_free(struct sub_cache *c)
         }
         pthread_mutex_destroy(&st->mu);
     }
+    seal_kek_wipe(&c->own);
     free(c);
 }
 
@@ -213,6 +225,14 @@ void sub_cache_changed(const char *supi)
     pthread_mutex_lock(&registry_mu);
     for (struct sub_cache *c = registry; c; c = c->reg_next)
         evict(c, supi);
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void sub_cache_flush_every(void)
+{
+    pthread_mutex_lock(&registry_mu);
+    for (struct sub_cache *c = registry; c; c = c->reg_next)
+        flush_all(c);
     pthread_mutex_unlock(&registry_mu);
 }
 
@@ -312,8 +332,28 @@ int sub_cache_poll(struct sub_cache *c)
 
 /* ---- lookups ---- */
 
-static void entry_to_row(const struct entry *e, struct subscription *out, struct sub_sealed *sealed)
+/* The AAD of a cached credential: the row it was read from (id, credential version, SUPI), so
+ * an envelope cannot be served for another row even if entries were mixed up. */
+static size_t cache_aad(int64_t id, uint32_t version, const char *supi, uint8_t *buf, size_t cap)
 {
+    size_t len = strlen(supi);
+    if (len > cap - 12)
+        len = cap - 12;
+    memcpy(buf, &id, 8);
+    memcpy(buf + 8, &version, 4);
+    memcpy(buf + 12, supi, len);
+    return 12 + len;
+}
+
+/* What a hit copies out of its entry under the stripe's lock; opened after the unlock. */
+struct hit {
+    struct subscription row;
+    uint8_t cred[SUB_CRED_SEALED_LEN];
+};
+
+static void entry_to_hit(const struct entry *e, struct hit *h)
+{
+    struct subscription *out = &h->row;
     memset(out, 0, sizeof(*out));
     out->id = e->id;
     supi_parse(e->supi, &out->supi); /* parsed when it was stored */
@@ -323,17 +363,42 @@ static void entry_to_row(const struct entry *e, struct subscription *out, struct
     out->not_after = e->not_after;
     out->cred_version = e->cred_version;
     memcpy(out->amf, e->amf, 2);
-    *sealed = e->sealed;
+    memcpy(h->cred, e->cred, sizeof(h->cred));
+}
+
+/* Opens a hit's credential into keys (IOTSEC_ERR_AUTH: not this cache's envelope for it). */
+static int open_hit(struct sub_cache *c, const char *supi, const struct hit *h,
+                    struct sub_keys *keys)
+{
+    uint8_t aad[12 + SUPI_STRING_MAX], plain[SUB_CRED_PLAIN_LEN];
+    size_t aad_len = cache_aad(h->row.id, h->row.cred_version, supi, aad, sizeof(aad));
+    int rc = unseal(&c->own, aad, aad_len, h->cred, sizeof(h->cred), plain);
+    if (rc == IOTSEC_OK) {
+        memcpy(keys->k, plain, 16);
+        memcpy(keys->opc, plain + 16, 16);
+    }
+    secure_wipe(plain, sizeof(plain));
+    return rc;
 }
 
 static void insert(struct sub_cache *c, uint64_t gen0, const char *supi,
-                   const struct subscription *row, const struct sub_sealed *sealed)
+                   const struct subscription *row, const struct sub_keys *keys)
 {
     size_t len = strlen(supi);
     struct entry *e = malloc(sizeof(*e) + len + 1);
     if (e == NULL)
         return;
     memset(e, 0, sizeof(*e));
+    uint8_t aad[12 + SUPI_STRING_MAX], plain[SUB_CRED_PLAIN_LEN];
+    memcpy(plain, keys->k, 16);
+    memcpy(plain + 16, keys->opc, 16);
+    int rc = seal(&c->own, aad, cache_aad(row->id, row->cred_version, supi, aad, sizeof(aad)),
+                  plain, sizeof(plain), e->cred);
+    secure_wipe(plain, sizeof(plain));
+    if (rc != IOTSEC_OK) {
+        free(e);
+        return; /* served from the database next time too */
+    }
     e->hash = hash_supi(supi);
     e->id = row->id;
     e->not_before = row->not_before;
@@ -342,12 +407,12 @@ static void insert(struct sub_cache *c, uint64_t gen0, const char *supi,
     e->state = (uint8_t)row->state;
     e->auth_method = (uint8_t)row->auth_method;
     memcpy(e->amf, row->amf, 2);
-    e->sealed = *sealed;
     memcpy(e->supi, supi, len + 1);
     struct stripe *st = stripe_of(c, e->hash);
     pthread_mutex_lock(&st->mu);
     if (atomic_load(&c->gen) != gen0) { /* a change was applied while we read: not this row */
         pthread_mutex_unlock(&st->mu);
+        secure_wipe(e, sizeof(*e));
         free(e);
         return;
     }
@@ -367,7 +432,7 @@ static void insert(struct sub_cache *c, uint64_t gen0, const char *supi,
 }
 
 int sub_cache_get(struct sub_cache *c, const char *supi, struct subscription *out,
-                  struct sub_sealed *sealed)
+                  struct sub_keys *keys)
 {
     int64_t now = c->clock(c->clock_ctx);
     if (now - atomic_load(&c->poll_started_ms) >= SUB_CACHE_POLL_MS)
@@ -377,24 +442,34 @@ int sub_cache_get(struct sub_cache *c, const char *supi, struct subscription *ou
     uint64_t h = hash_supi(supi);
     struct stripe *st = stripe_of(c, h);
     if (fresh) {
+        struct hit hit;
         pthread_mutex_lock(&st->mu);
         struct entry *e = find(c, st, h, supi);
         if (e != NULL) {
             lru_unlink(st, e);
             lru_push(st, e);
-            entry_to_row(e, out, sealed);
+            entry_to_hit(e, &hit);
         }
         pthread_mutex_unlock(&st->mu);
-        if (e != NULL) {
+        /* An envelope that does not open (never expected) is read again from the database. */
+        bool served = e != NULL && open_hit(c, supi, &hit, keys) == IOTSEC_OK;
+        if (served)
+            *out = hit.row;
+        secure_wipe(&hit, sizeof(hit));
+        if (served) {
             atomic_fetch_add_explicit(&c->hits, 1, memory_order_relaxed);
             return IOTSEC_OK;
         }
     }
     atomic_fetch_add_explicit(&c->misses, 1, memory_order_relaxed);
     uint64_t gen0 = atomic_load(&c->gen);
-    int rc = subscriber_get_sealed(c->store, supi, out, sealed);
+    struct sub_sealed sealed;
+    int rc = subscriber_get_sealed(c->store, supi, out, &sealed);
+    if (rc == IOTSEC_OK)
+        rc = subscriber_open_keys(c->kek, out, &sealed, keys);
+    secure_wipe(&sealed, sizeof(sealed));
     if (rc == IOTSEC_OK && ok != 0)
-        insert(c, gen0, supi, out, sealed);
+        insert(c, gen0, supi, out, keys);
     return rc;
 }
 

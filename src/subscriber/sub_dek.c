@@ -11,9 +11,15 @@
  * cannot be moved to another subscription or version. */
 static size_t dek_aad(const struct supi *supi, uint32_t version, char *buf, size_t len)
 {
-    int n = snprintf(buf, len, "iotsec/subscription/%s-%s/dek/v%u",
-                     supi->type == SUPI_IMSI ? "imsi" : "nai", supi->value, version);
-    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+    return sub_aad(supi, "dek", version, buf, len);
+}
+
+size_t subscriber_dek_aad(const char *supi_text, int64_t version, char *aad, size_t cap)
+{
+    struct supi supi;
+    if (supi_parse(supi_text, &supi) != IOTSEC_OK || version < 0 || version > UINT32_MAX)
+        return 0;
+    return dek_aad(&supi, (uint32_t)version, aad, cap);
 }
 
 int sub_cred_seal(const struct seal_kek *kek, const struct supi *supi, uint32_t version,
@@ -47,6 +53,7 @@ int sub_dek_open(const struct seal_kek *kek, const struct supi *supi, uint32_t v
     data_key->id = SUB_DEK_ID;
     data_key->resident = false;
     data_key->under_resident = kek->resident; /* see seal.h */
+    data_key->ring = NULL;
     int rc = dek_len == SUB_DEK_SEALED_LEN ? unseal(kek, aad, aad_len, dek, dek_len, data_key->key)
                                            : IOTSEC_ERR_AUTH;
     return rc == IOTSEC_ERR_NOTFOUND ? IOTSEC_ERR_AUTH : rc;

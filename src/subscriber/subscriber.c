@@ -177,9 +177,40 @@ int sub_gpsi_valid(const char *gpsi)
     return 0;
 }
 
+/* Appends n bytes of s at *at in buf (cap bytes, one kept for the NUL): truncates as snprintf. */
+static void put(char *buf, size_t cap, size_t *at, const char *s, size_t n)
+{
+    if (*at + 1 >= cap)
+        return;
+    if (n > cap - 1 - *at)
+        n = cap - 1 - *at;
+    memcpy(buf + *at, s, n);
+    *at += n;
+}
+
+size_t sub_aad(const struct supi *supi, const char *what, uint32_t version, char *buf, size_t len)
+{
+    /* what a bulk import computes twice per row: built without printf's format parsing */
+    static const char head[] = "iotsec/subscription/";
+    char digits[10];
+    size_t at = 0, nd = 0;
+    if (len == 0)
+        return 0;
+    do
+        digits[sizeof(digits) - ++nd] = (char)('0' + version % 10);
+    while ((version /= 10) != 0);
+    put(buf, len, &at, head, sizeof(head) - 1);
+    put(buf, len, &at, supi->type == SUPI_IMSI ? "imsi-" : "nai-", supi->type == SUPI_IMSI ? 5 : 4);
+    put(buf, len, &at, supi->value, strnlen(supi->value, sizeof(supi->value)));
+    put(buf, len, &at, "/", 1);
+    put(buf, len, &at, what, strlen(what));
+    put(buf, len, &at, "/v", 2);
+    put(buf, len, &at, digits + sizeof(digits) - nd, nd);
+    buf[at] = '\0';
+    return at;
+}
+
 size_t sub_keys_aad(const struct supi *supi, uint32_t version, char *buf, size_t len)
 {
-    int n = snprintf(buf, len, "iotsec/subscription/%s-%s/k_opc/v%u",
-                     supi->type == SUPI_IMSI ? "imsi" : "nai", supi->value, version);
-    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+    return sub_aad(supi, "k_opc", version, buf, len);
 }

@@ -210,6 +210,9 @@ int sub_may_authenticate(const struct subscription *s, int64_t now);
 int sub_gpsi_valid(const char *gpsi);
 
 /* The AAD that binds a sealed credential to its row and version. */
+/* "iotsec/subscription/<supi>/<what>/v<version>" into buf (len bytes, truncated as snprintf
+ * would): the AAD of a subscription's sealed values. Returns its length. */
+size_t sub_aad(const struct supi *supi, const char *what, uint32_t version, char *buf, size_t len);
 size_t sub_keys_aad(const struct supi *supi, uint32_t version, char *buf, size_t len);
 
 /* ---- Import ----------------------------------------------------------------------------- */
@@ -254,6 +257,10 @@ extern const char SUBSCRIBER_MIGRATION_DEKS_PG[];
  * DEK migration listed), in batches of 500 per transaction; several instances may run it at
  * once. A database with nothing to convert costs one statement. *unreadable counts rows whose
  * credential does not open under kek (left as they are: they could not authenticate either). */
+/* The AAD of credential `version`'s data key of supi_text, as subscription_deks holds it
+ * (KEK rotation re-wraps those rows); 0 when supi_text is not a SUPI. */
+size_t subscriber_dek_aad(const char *supi_text, int64_t version, char *aad, size_t cap);
+
 int subscriber_dek_convert(struct store *s, const struct seal_kek *kek, size_t *converted,
                            size_t *unreadable);
 
@@ -397,6 +404,16 @@ int subscriber_expiring(struct store *s, int64_t now, const int64_t *within_s, s
                         uint64_t *out);
 /* PostgreSQL: folds the counters' waiting deltas (in the expiry sweep's job); SQLite: nothing. */
 int subscriber_counts_fold(struct store_conn *conn);
+/* Migration "subscriber: fleet counts of a bulk import per chunk" (see the file). */
+extern const char SUBSCRIBER_MIGRATION_COUNTS_BULK[];
+extern const char SUBSCRIBER_MIGRATION_COUNTS_BULK_PG[];
+/* In a bulk job: stops the per-row count of inserted subscriptions (SQLite; true when it did:
+ * the job must then call subscriber_counts_resume before it returns IOTSEC_OK), and resumes
+ * it, counting the job's inserted rows at once: added[state] of each, all created at
+ * created_at. */
+bool subscriber_counts_pause(struct store_conn *conn);
+int subscriber_counts_resume(struct store_conn *conn, const int64_t added[SUB_STATE_COUNT],
+                             int64_t created_at);
 
 /* ---- Admin face (subscriber_http.c) ---------------------------------------------------- */
 

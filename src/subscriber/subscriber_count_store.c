@@ -76,10 +76,80 @@ const char SUBSCRIBER_MIGRATION_COUNTS_PG[] = TABLES
     " FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)"
     " EXECUTE FUNCTION subscriptions_count_state();";
 
+/* A bulk import counts its rows itself, once per chunk, on SQLite: there the trigger runs per
+ * row (two UPSERTs each, and a statement journal for every insert of a table with a trigger),
+ * which made the count most of an import's cost. While subscription_counts_paused holds its
+ * row, inserted rows are not counted by the trigger; the import inserts that row at the start
+ * of its chunk's transaction and deletes it, adding the chunk's rows to the counters, at the
+ * end of the same transaction (a failed chunk rolls both back). Nothing else writes during a
+ * bulk transaction, and no other transaction ever sees the row. PostgreSQL's triggers count
+ * per statement already: the table exists there too (one schema), unused. */
+#define COUNTS_PAUSED                                                                              \
+    "CREATE TABLE subscription_counts_paused (id INTEGER PRIMARY KEY CHECK (id = 1));"
+
+const char SUBSCRIBER_MIGRATION_COUNTS_BULK[] = COUNTS_PAUSED
+    "DROP TRIGGER subscriptions_count_insert;"
+    "CREATE TRIGGER subscriptions_count_insert AFTER INSERT ON subscriptions"
+    " WHEN NOT EXISTS (SELECT 1 FROM subscription_counts_paused) BEGIN"
+    " INSERT INTO subscription_state_counts (state, n) VALUES (NEW.state, 1)"
+    "  ON CONFLICT (state) DO UPDATE SET n = n + 1;"
+    " INSERT INTO subscription_created_days (day, n) VALUES (NEW.created_at / 86400, 1)"
+    "  ON CONFLICT (day) DO UPDATE SET n = n + 1;"
+    " END;";
+const char SUBSCRIBER_MIGRATION_COUNTS_BULK_PG[] = COUNTS_PAUSED;
+
 static int finish(struct store_conn *conn, struct store_stmt *st, int step)
 {
     store_reset(st);
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
+}
+
+static int exec_on(struct store_conn *conn, const char *sql, const char *state, int64_t day,
+                   int64_t n)
+{
+    struct store_stmt *st;
+    int rc = store_stmt(conn, sql, &st);
+    if (rc != IOTSEC_OK)
+        return rc;
+    if (state != NULL) {
+        store_bind_text(st, 1, state, -1);
+        store_bind_int64(st, 2, n);
+    } else if (n != 0) {
+        store_bind_int64(st, 1, day);
+        store_bind_int64(st, 2, n);
+    }
+    return finish(conn, st, store_step(st));
+}
+
+bool subscriber_counts_pause(struct store_conn *conn)
+{
+    if (store_conn_engine(conn) != STORE_ENGINE_SQLITE)
+        return false;
+    return exec_on(conn, "INSERT INTO subscription_counts_paused (id) VALUES (1)", NULL, 0, 0) ==
+           IOTSEC_OK;
+}
+
+int subscriber_counts_resume(struct store_conn *conn, const int64_t added[SUB_STATE_COUNT],
+                             int64_t created_at)
+{
+    int rc = IOTSEC_OK;
+    int64_t all = 0;
+    for (int i = 0; rc == IOTSEC_OK && i < SUB_STATE_COUNT; i++) {
+        all += added[i];
+        if (added[i] > 0)
+            rc = exec_on(conn,
+                         "INSERT INTO subscription_state_counts (state, n) VALUES (?1, ?2)"
+                         " ON CONFLICT (state) DO UPDATE SET n = n + ?2",
+                         sub_state_name((enum sub_state)i), 0, added[i]);
+    }
+    if (rc == IOTSEC_OK && all > 0)
+        rc = exec_on(conn,
+                     "INSERT INTO subscription_created_days (day, n) VALUES (?1, ?2)"
+                     " ON CONFLICT (day) DO UPDATE SET n = n + ?2",
+                     NULL, created_at / 86400, all);
+    if (rc == IOTSEC_OK)
+        rc = exec_on(conn, "DELETE FROM subscription_counts_paused", NULL, 0, 0);
+    return rc;
 }
 
 int subscriber_count(struct store *s, uint64_t counts[SUB_STATE_COUNT])

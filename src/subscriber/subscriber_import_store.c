@@ -1,7 +1,7 @@
 /* Bulk import of subscriptions straight from text (subscriber_import_text): parsed line by
  * line, each row sealed under its own DEK (sub_dek.h), and stored with the engine's bulk insert
- * (store_bulk_*: COPY on PostgreSQL), a batch of rows at a time: their subscriptions, then
- * their DEKs.
+ * (store_bulk_*: COPY on PostgreSQL, multi-row INSERTs on SQLite), a batch of rows at a time:
+ * their subscriptions, then their DEKs.
  *
  * A chunk of IMPORT_CHUNK rows is one writer transaction, not the whole text: the writer also
  * commits SQN reservations, lease renewals and every other change, and one transaction of a
@@ -9,13 +9,20 @@
  * lease to lapse and every authentication to be refused. Between chunks the writer runs
  * whatever is queued. The answer stays all or nothing: when a chunk fails (a bad line, a SUPI
  * that exists), the rows of the chunks committed before it are deleted again, DEKs first, before
- * the import answers. Meanwhile they were visible, as any subscription created and deleted. */
+ * the import answers. Meanwhile they were visible, as any subscription created and deleted.
+ *
+ * Parsing and sealing (a fresh DEK and two AES-GCM seals per row) are done before a chunk goes
+ * to the writer, by a thread of the import one chunk ahead: while the writer stores chunk i,
+ * chunk i+1 is being sealed on the other core. The writer's job only inserts, and the writer
+ * is held for less time per chunk. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "crypto/ct.h"
+#include "crypto/rand.h"
 #include "subscriber/sub_dek.h"
 #include "subscriber/subscriber.h"
 
@@ -53,31 +60,40 @@ struct import_cursor {
     struct sub_csv_columns cols;
 };
 
-struct text_import {
+/* What every chunk shares: the text and how to read and seal it. */
+struct import_text {
     const struct seal_kek *kek;
     const char *text;
     size_t len;
     bool csv;
     int64_t now;
-    bool check; /* find the row that breaks a unique key (the second attempt after a conflict) */
-    struct import_cursor at;
-    bool done; /* the text is read to its end */
-    size_t imported, bad_line;
-    char *err;
-    size_t err_len;
-    struct import_row rows[IMPORT_BATCH];
-    size_t nrows;
 };
 
-static int import_row_make(const struct text_import *ti, const struct sub_input *in, size_t line,
+/* Up to IMPORT_CHUNK rows, parsed and sealed (chunk_prepare), then stored (run_chunk). */
+struct import_chunk {
+    const struct import_text *it;
+    struct import_cursor start, end; /* the lines it covers */
+    struct import_row *rows;         /* IMPORT_CHUNK of them */
+    size_t nrows;
+    bool more;       /* lines follow `end` */
+    int rc;          /* of the parse (IOTSEC_OK, or the first bad line's) */
+    bool check;      /* store: find the row that breaks a unique key (after a conflict) */
+    size_t bad_line; /* when rc (or the store) failed */
+    char err[200];   /* why */
+    int64_t added[SUB_STATE_COUNT]; /* rows stored, per state (for the fleet counters) */
+};
+
+static int import_row_make(const struct import_text *it, const struct sub_input *in, size_t line,
                            struct import_row *r)
 {
     memset(r, 0, sizeof(*r));
     if (supi_format(&in->supi, r->supi, sizeof(r->supi)) != IOTSEC_OK)
         return IOTSEC_ERR_INVALID;
-    int rc = sub_cred_seal(ti->kek, &in->supi, 1, &in->keys, r->cred, r->dek);
-    snprintf(r->gpsi, sizeof(r->gpsi), "%s", in->gpsi);
-    snprintf(r->owner, sizeof(r->owner), "%s", in->owner);
+    int rc = sub_cred_seal(it->kek, &in->supi, 1, &in->keys, r->cred, r->dek);
+    _Static_assert(sizeof(r->gpsi) == sizeof(in->gpsi) && sizeof(r->owner) == sizeof(in->owner),
+                   "the same strings");
+    memcpy(r->gpsi, in->gpsi, sizeof(r->gpsi));
+    memcpy(r->owner, in->owner, sizeof(r->owner));
     memcpy(r->amf, in->amf, 2);
     r->state = in->state;
     r->auth_method = in->auth_method;
@@ -110,12 +126,13 @@ static struct store_value v_blob(const void *p, size_t n)
 
 /* The batch's subscriptions in one bulk insert: a row that breaks a unique key (its SUPI or
  * GPSI exists, or comes twice in the input) fails it, and the import. */
-static int bulk_subscriptions(struct store_conn *conn, struct text_import *ti)
+static int bulk_subscriptions(struct store_conn *conn, const struct import_row *rows, size_t n,
+                              int64_t now)
 {
     struct store_bulk *b;
     int rc = store_bulk_begin(conn, "subscriptions", SUB_BULK_COLUMNS, SUB_BULK_NCOLS, &b);
-    for (size_t i = 0; rc == IOTSEC_OK && i < ti->nrows; i++) {
-        const struct import_row *r = &ti->rows[i];
+    for (size_t i = 0; rc == IOTSEC_OK && i < n; i++) {
+        const struct import_row *r = &rows[i];
         const struct store_value row[SUB_BULK_NCOLS] = {
             v_text(r->supi),
             r->gpsi[0] ? v_text(r->gpsi) : (struct store_value){.type = STORE_VALUE_NULL},
@@ -127,8 +144,8 @@ static int bulk_subscriptions(struct store_conn *conn, struct text_import *ti)
             v_int(r->not_after),
             /* The SQN high-water mark starts above the SIM's SEQ. */
             v_int((int64_t)r->first),
-            v_int(ti->now),
-            v_int(ti->now),
+            v_int(now),
+            v_int(now),
             v_text(sub_auth_method_name(r->auth_method)),
             v_int((int64_t)r->first),
         };
@@ -138,12 +155,12 @@ static int bulk_subscriptions(struct store_conn *conn, struct text_import *ti)
     return rc != IOTSEC_OK ? rc : end;
 }
 
-static int bulk_deks(struct store_conn *conn, struct text_import *ti)
+static int bulk_deks(struct store_conn *conn, const struct import_row *rows, size_t n)
 {
     struct store_bulk *b;
     int rc = store_bulk_begin(conn, "subscription_deks", "dek_supi, dek_version, dek", 3, &b);
-    for (size_t i = 0; rc == IOTSEC_OK && i < ti->nrows; i++) {
-        const struct import_row *r = &ti->rows[i];
+    for (size_t i = 0; rc == IOTSEC_OK && i < n; i++) {
+        const struct import_row *r = &rows[i];
         const struct store_value row[3] = {v_text(r->supi), v_int(1),
                                            v_blob(r->dek, sizeof(r->dek))};
         rc = store_bulk_row(b, row);
@@ -179,7 +196,7 @@ static char *check_sql(size_t n)
 }
 
 /* Check mode: rows [from, from + n) in one INSERT, marking those that went in. */
-static int check_insert(struct store_conn *conn, struct text_import *ti, size_t from, size_t n)
+static int check_insert(struct store_conn *conn, struct import_row *rows, size_t n, int64_t now)
 {
     char *sql = check_sql(n);
     if (sql == NULL)
@@ -189,7 +206,6 @@ static int check_insert(struct store_conn *conn, struct text_import *ti, size_t 
     free(sql);
     if (rc != IOTSEC_OK)
         return rc;
-    struct import_row *rows = ti->rows + from;
     for (size_t i = 0; i < n; i++) {
         const struct import_row *r = &rows[i];
         int b = (int)(i * CHECK_COLS);
@@ -204,8 +220,8 @@ static int check_insert(struct store_conn *conn, struct text_import *ti, size_t 
         store_bind_text(st, b + 6, sub_state_name(r->state), -1);
         store_bind_int64(st, b + 7, r->not_after);
         store_bind_int64(st, b + 8, (int64_t)r->first);
-        store_bind_int64(st, b + 9, ti->now);
-        store_bind_int64(st, b + 10, ti->now);
+        store_bind_int64(st, b + 9, now);
+        store_bind_int64(st, b + 10, now);
         store_bind_text(st, b + 11, sub_auth_method_name(r->auth_method), -1);
         store_bind_int64(st, b + 12, (int64_t)r->first);
     }
@@ -224,34 +240,33 @@ static int check_insert(struct store_conn *conn, struct text_import *ti, size_t 
     return step == STORE_DONE ? IOTSEC_OK : store_error(conn, step);
 }
 
-/* Stores the pending rows; in check mode a skipped row fails the import at its line. */
-static int import_flush(struct store_conn *conn, struct text_import *ti)
+/* Stores rows [from, from + n) of the chunk; in check mode a skipped row fails the import at
+ * its line. */
+static int store_batch(struct store_conn *conn, struct import_chunk *c, size_t from, size_t n)
 {
-    size_t n = ti->nrows;
-    if (n == 0)
-        return IOTSEC_OK;
+    struct import_row *rows = c->rows + from;
+    int64_t now = c->it->now;
     int rc = IOTSEC_OK;
-    if (!ti->check) {
-        rc = bulk_subscriptions(conn, ti); /* all or an error */
+    if (!c->check) {
+        rc = bulk_subscriptions(conn, rows, n, now); /* all or an error */
     } else {
-        for (size_t from = 0; rc == IOTSEC_OK && from < n; from += CHECK_ROWS)
-            rc = check_insert(conn, ti, from, n - from < CHECK_ROWS ? n - from : CHECK_ROWS);
+        for (size_t i = 0; i < n; i++)
+            rows[i].inserted = false;
+        for (size_t at = 0; rc == IOTSEC_OK && at < n; at += CHECK_ROWS)
+            rc = check_insert(conn, rows + at, n - at < CHECK_ROWS ? n - at : CHECK_ROWS, now);
         for (size_t i = 0; rc == IOTSEC_OK && i < n; i++) {
-            if (!ti->rows[i].inserted) {
-                ti->bad_line = ti->rows[i].line;
-                snprintf(ti->err, ti->err_len, "the SUPI or GPSI exists already");
+            if (!rows[i].inserted) {
+                c->bad_line = rows[i].line;
+                snprintf(c->err, sizeof(c->err), "the SUPI or GPSI exists already");
                 rc = IOTSEC_ERR_CONFLICT;
             }
         }
     }
     if (rc == IOTSEC_OK)
-        rc = bulk_deks(conn, ti);
-    if (rc != IOTSEC_OK)
-        return rc;
-    ti->imported += n;
-    secure_wipe(ti->rows, n * sizeof(ti->rows[0]));
-    ti->nrows = 0;
-    return IOTSEC_OK;
+        rc = bulk_deks(conn, rows, n);
+    for (size_t i = 0; rc == IOTSEC_OK && i < n; i++)
+        c->added[rows[i].state]++;
+    return rc;
 }
 
 /* Copies the next line (without its line ending) into line; returns false at the end. */
@@ -301,33 +316,68 @@ static bool next_row(bool csv, struct import_cursor *c, const char *end, struct 
     return true;
 }
 
-/* One chunk: up to IMPORT_CHUNK rows from ti->at, in the writer's transaction. */
-static int run_text_import(struct store_conn *conn, void *arg)
+/* Parses and seals up to IMPORT_CHUNK rows from c->start (no store access: any thread). */
+static void chunk_prepare(struct import_chunk *c)
 {
-    struct text_import *ti = arg;
-    const char *end = ti->text + ti->len;
-    size_t rows = 0;
-    bool is_row, more = true;
+    const char *end = c->it->text + c->it->len;
+    struct import_cursor at = c->start;
+    bool is_row;
     int rc = IOTSEC_OK;
-    while (rc == IOTSEC_OK && rows < IMPORT_CHUNK) {
+    c->nrows = 0;
+    c->bad_line = 0;
+    c->err[0] = '\0';
+    c->more = true;
+    while (rc == IOTSEC_OK && c->nrows < IMPORT_CHUNK) {
         struct sub_input in;
-        if (!(more = next_row(ti->csv, &ti->at, end, &in, &is_row, &rc, ti->err, ti->err_len)))
+        if (!(c->more = next_row(c->it->csv, &at, end, &in, &is_row, &rc, c->err, sizeof(c->err))))
             break;
         if (is_row) {
-            rows++;
-            rc = import_row_make(ti, &in, ti->at.line_no, &ti->rows[ti->nrows++]);
-            if (rc == IOTSEC_OK && ti->nrows == IMPORT_BATCH)
-                rc = import_flush(conn, ti);
+            rc = import_row_make(c->it, &in, at.line_no, &c->rows[c->nrows]);
+            c->nrows += rc == IOTSEC_OK;
         }
         secure_wipe(&in, sizeof(in));
     }
-    if (rc != IOTSEC_OK && ti->bad_line == 0)
-        ti->bad_line = ti->at.line_no;
-    if (rc == IOTSEC_OK)
-        rc = import_flush(conn, ti);
-    ti->done = rc == IOTSEC_OK && !more;
-    secure_wipe(ti->rows, sizeof(ti->rows));
-    ti->nrows = 0;
+    if (c->more && rc == IOTSEC_OK) /* a full chunk: is anything but blank lines left? */
+        c->more = at.pos < end;
+    if (rc != IOTSEC_OK)
+        c->bad_line = at.line_no;
+    c->rc = rc;
+    c->end = at;
+}
+
+static void *prepare_thread(void *arg)
+{
+    chunk_prepare(arg);
+    crypto_random_thread_cleanup(); /* its unused random bytes (DEKs come from them) */
+    return NULL;
+}
+
+/* The writer job: stores a prepared chunk, a batch of rows per bulk insert. */
+static int run_chunk(struct store_conn *conn, void *arg)
+{
+    struct import_chunk *c = arg;
+    bool paused = subscriber_counts_pause(conn); /* counted once below (SQLite) */
+    int rc = IOTSEC_OK;
+    memset(c->added, 0, sizeof(c->added));
+    for (size_t from = 0; rc == IOTSEC_OK && from < c->nrows; from += IMPORT_BATCH)
+        rc = store_batch(conn, c, from,
+                         c->nrows - from < IMPORT_BATCH ? c->nrows - from : IMPORT_BATCH);
+    if (rc == IOTSEC_OK && paused)
+        rc = subscriber_counts_resume(conn, c->added, c->it->now);
+    return rc;
+}
+
+/* Stores a prepared chunk in one transaction; after a conflict, again in check mode to name
+ * the line (the same rows fail the same way, unless the conflicting row went meanwhile: then
+ * it succeeds and the import goes on). */
+static int store_chunk(struct store *s, struct import_chunk *c)
+{
+    c->check = false;
+    int rc = store_transaction_sync(s, run_chunk, c);
+    if (rc == IOTSEC_ERR_CONFLICT) {
+        c->check = true;
+        rc = store_transaction_sync(s, run_chunk, c);
+    }
     return rc;
 }
 
@@ -380,57 +430,79 @@ static int run_undo(struct store_conn *conn, void *arg)
 }
 
 /* Deletes the rows stored from the lines before stop, a chunk per transaction. */
-static int undo_chunks(struct store *s, const struct text_import *ti, const char *stop)
+static int undo_chunks(struct store *s, const struct import_text *it, const char *stop)
 {
-    struct import_undo u = {.csv = ti->csv, .at = {.pos = ti->text}, .stop = stop};
+    struct import_undo u = {.csv = it->csv, .at = {.pos = it->text}, .stop = stop};
     int rc = IOTSEC_OK;
     while (rc == IOTSEC_OK && u.at.pos < stop)
         rc = store_transaction_sync(s, run_undo, &u);
     return rc;
 }
 
+static void chunk_wipe(struct import_chunk *c)
+{
+    secure_wipe(c->rows, c->nrows * sizeof(c->rows[0]));
+    c->nrows = 0;
+}
+
 int subscriber_import_text(struct store *s, const struct seal_kek *kek, const char *text,
                            size_t len, bool csv, int64_t now, size_t *imported, size_t *bad_line,
                            char *err, size_t err_len)
 {
-    struct text_import *ti = calloc(1, sizeof(*ti)); /* the batch: ~400 KiB */
-    if (ti == NULL)
-        return IOTSEC_ERR_NOMEM;
-    ti->kek = kek;
-    ti->text = text;
-    ti->len = len;
-    ti->csv = csv;
-    ti->now = now;
-    ti->err = err;
-    ti->err_len = err_len;
-    ti->at.pos = text;
+    const struct import_text it = {kek, text, len, csv, now};
+    struct import_chunk chunk[2] = {{.it = &it, .start = {.pos = text}}, {.it = &it}};
+    chunk[0].rows = calloc(IMPORT_CHUNK, sizeof(struct import_row)); /* ~3 MiB each */
+    chunk[1].rows = calloc(IMPORT_CHUNK, sizeof(struct import_row));
     err[0] = '\0';
+    *imported = 0;
+    *bad_line = 0;
+    if (chunk[0].rows == NULL || chunk[1].rows == NULL) {
+        free(chunk[0].rows);
+        free(chunk[1].rows);
+        return IOTSEC_ERR_NOMEM;
+    }
+    size_t total = 0;
+    struct import_chunk *cur = &chunk[0], *next = &chunk[1];
+    chunk_prepare(cur);
     int rc = IOTSEC_OK;
-    while (rc == IOTSEC_OK && !ti->done) {
-        struct import_cursor chunk = ti->at;
-        size_t before = ti->imported;
-        ti->check = false;
-        rc = store_transaction_sync(s, run_text_import, ti);
-        if (rc == IOTSEC_ERR_CONFLICT) {
-            /* The chunk was rolled back; again, row by row accounted for, to name the line
-             * (the same rows fail the same way, unless the conflicting row went meanwhile:
-             * then it succeeds and the import goes on). */
-            ti->at = chunk;
-            ti->imported = before;
-            ti->bad_line = 0;
-            ti->check = true;
-            err[0] = '\0';
-            rc = store_transaction_sync(s, run_text_import, ti);
+    for (;;) {
+        if ((rc = cur->rc) != IOTSEC_OK)
+            break;
+        /* The next chunk is sealed on a thread of its own while the writer stores this one
+         * (on this thread if none can be started). */
+        pthread_t helper;
+        bool ahead = cur->more, threaded = false;
+        if (ahead) {
+            next->start = cur->end;
+            threaded = pthread_create(&helper, NULL, prepare_thread, next) == 0;
         }
-        if (rc != IOTSEC_OK && chunk.pos > text) {
-            int undo = undo_chunks(s, ti, chunk.pos);
+        rc = cur->nrows > 0 ? store_chunk(s, cur) : IOTSEC_OK;
+        if (threaded)
+            pthread_join(helper, NULL);
+        else if (ahead)
+            chunk_prepare(next);
+        if (rc == IOTSEC_OK)
+            total += cur->nrows;
+        chunk_wipe(cur);
+        if (rc != IOTSEC_OK || !ahead)
+            break;
+        struct import_chunk *t = cur;
+        cur = next;
+        next = t;
+    }
+    if (rc != IOTSEC_OK) {
+        *bad_line = cur->bad_line;
+        snprintf(err, err_len, "%s", cur->err);
+        if (cur->start.pos > text) {
+            int undo = undo_chunks(s, &it, cur->start.pos);
             if (undo != IOTSEC_OK) /* the database failed meanwhile: say so, not the line */
                 rc = undo;
         }
     }
-    *imported = rc == IOTSEC_OK ? ti->imported : 0;
-    *bad_line = ti->bad_line;
-    secure_wipe(ti, sizeof(*ti));
-    free(ti);
+    *imported = rc == IOTSEC_OK ? total : 0;
+    chunk_wipe(cur);
+    chunk_wipe(next);
+    free(chunk[0].rows);
+    free(chunk[1].rows);
     return rc;
 }

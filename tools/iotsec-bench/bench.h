@@ -29,10 +29,13 @@ struct bench_sbi_opts {
     unsigned connections; /* HTTP/2 connections to the SBI face */
     unsigned streams;     /* concurrent authentications per connection */
     int keep;             /* keep the daemon's temporary directory (and its log) */
+    int import_only;      /* import: skip the authentications after it (A/B rounds) */
+    unsigned subscribers; /* sbi-auth: subscribers imported and drawn from (0: 100k) */
 };
 int bench_sbi_auth(const struct bench_sbi_opts *o);
 int bench_import(const struct bench_sbi_opts *o);
 int bench_sbi_import_auth(const struct bench_sbi_opts *o);
+int bench_kek_rotate(const struct bench_sbi_opts *o); /* bench_kek.c */
 int bench_console(const struct bench_sbi_opts *o); /* bench_console.c: the Fleet page at 1M */
 /* sbi-auth with one, then two iotsecd instances on one PostgreSQL database (--postgresql):
  * complete 5G AKA/s, p99 and SQN reservations/s across instances (bench_sbi_cluster.c). */

@@ -1,7 +1,7 @@
 /* iotsec-bench: reproducible benchmarks that print one JSON object per figure.
  *   iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|location|evidence|
  *                 sbi-oauth|group|pin|pin-auth|pin-nb|pin-mem|console|flows|all|
- *                 sbi-cluster|sbi-import-auth]
+ *                 sbi-cluster|sbi-import-auth|kek-rotate]
  *                [--seconds S]
  *                [--connections N] [--streams N] [--keep]
  */
@@ -16,7 +16,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: iotsec-bench [aka|suci|sbi-auth|import|analytics|provision|northbound|"
                     "location|evidence|sbi-oauth|group|pin|pin-auth|pin-nb|pin-mem|console|flows|"
-                    "all|sbi-cluster|sbi-import-auth]\n"
+                    "all|sbi-cluster|sbi-import-auth|kek-rotate]\n"
                     "                    [--seconds S]\n"
                     "                    [--connections N] [--streams N] [--keep]\n"
                     "  --seconds      measured window (aka, suci: 2; sbi-auth: 10)\n"
@@ -26,6 +26,9 @@ static int usage(void)
                     "  --postgresql URL  sbi-auth and import again with the daemon's store on\n"
                     "                 PostgreSQL (a database per daemon is created there);\n"
                     "                 sbi-cluster (needs it): 1 then 2 instances on one database\n"
+                    "  --import-only  import: the import alone, no authentications after it\n"
+                    "  --subscribers N  sbi-auth: subscribers imported and drawn from (100000);\n"
+                    "                 fewer reach steady state sooner (bench-instructions)\n"
                     "  --no-subscription-cache  SBI daemons without the subscription cache\n"
                     "                 (figures named nocache.*)\n"
                     "  analytics: --devices N (100000)  --records N (2000000)\n"
@@ -80,6 +83,11 @@ int main(int argc, char **argv)
             pg_url = argv[++i]; /* sbi-auth and import again, daemon on PostgreSQL */
         } else if (strcmp(argv[i], "--no-subscription-cache") == 0) {
             sbi_sub_cache_off = 1; /* the daemons read every subscription from the store */
+        } else if (strcmp(argv[i], "--import-only") == 0) {
+            sbi.import_only = 1; /* import: no authentications after it */
+        } else if (strcmp(argv[i], "--subscribers") == 0 && i + 1 < argc) { /* sbi-auth */
+            if (count_arg(argv[++i], 1000000, &sbi.subscribers) != 0 || sbi.subscribers == 0)
+                return usage();
         } else if (strcmp(argv[i], "--keep") == 0) {
             sbi.keep = 1;
         } else if (argv[i][0] != '-') {
@@ -88,11 +96,12 @@ int main(int argc, char **argv)
             return usage();
         }
     }
-    static const char *const groups[] = {"all",      "aka",       "suci",      "sbi-auth",
-                                         "import",   "analytics", "provision", "northbound",
-                                         "location", "evidence",  "sbi-oauth", "group",
-                                         "pin",      "console",   "flows",     "sbi-cluster",
-                                         "pin-auth", "pin-nb",    "pin-mem",   "sbi-import-auth"};
+    static const char *const groups[] = {"all",       "aka",       "suci",      "sbi-auth",
+                                         "import",    "analytics", "provision", "northbound",
+                                         "location",  "evidence",  "sbi-oauth", "group",
+                                         "pin",       "console",   "flows",     "sbi-cluster",
+                                         "pin-auth",  "pin-nb",    "pin-mem",   "sbi-import-auth",
+                                         "kek-rotate"};
     int g = 0;
     const int n_groups = (int)(sizeof(groups) / sizeof(groups[0]));
     while (g < n_groups && strcmp(group, groups[g]) != 0)
@@ -125,6 +134,8 @@ int main(int argc, char **argv)
         sbi_report_prefix = "";
         sbi_pg_admin_url = NULL;
     }
+    if (g == 20) /* not in "all": a 300k-row import and two rotations */
+        rc |= bench_kek_rotate(&sbi);
     if (g == 19) /* not in "all": a 1M-row import, a minute or more */
         rc |= bench_sbi_import_auth(&sbi);
     if (g == 15) { /* not in "all": it needs a PostgreSQL server */

@@ -75,6 +75,9 @@ int main(int argc, char **argv)
     const char *dir = NULL, *ready = NULL, *transfer_to = NULL;
     uint32_t n = 0, k = 0, threads = 32, rotate = 0, trace = UINT32_MAX, timeout = 30;
     struct sim_fleet_opts o = {0};
+    /* Every scene talks to a daemon that may close first (and the group scene answers the
+     * daemon's pushes on sockets it may have closed): an error, never a killed simulator. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc >= 2 && strcmp(argv[1], "pin") == 0) {
         uint32_t pines = 0;
         for (int i = 2; i < argc; i++) {
@@ -150,7 +153,6 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    signal(SIGPIPE, SIG_IGN); /* a daemon that closes first must not kill the simulator */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     struct sim_instance in;
     struct sim_setup s;

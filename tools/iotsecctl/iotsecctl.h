@@ -17,6 +17,7 @@ int run_command(const char *group, const struct command *table, size_t n, int ar
 int cmd_crypto(int argc, char **argv);
 int cmd_subscriber(int argc, char **argv);
 int cmd_hn_keys(int argc, char **argv);
+int cmd_keys(int argc, char **argv); /* cmd_keys.c */
 int cmd_analytics(int argc, char **argv);
 int cmd_analytics_ingest(int argc, char **argv);
 int cmd_analytics_map(int argc, char **argv);

@@ -18,6 +18,7 @@ static const struct command groups[] = {
     {"subscriber", cmd_subscriber, "subscriptions: add, import, show, list, rotate, suspend, "
                                    "resume, revoke, activate, release, quarantine, delete"},
     {"hn-keys", cmd_hn_keys, "the home network's SUCI public keys"},
+    {"keys", cmd_keys, "the key-encryption key: rotate-kek (online re-wrap), status"},
     {"analytics", cmd_analytics, "security analytics: eval (offline, labelled captures); ingest, "
                                  "map, findings (the daemon)"},
     {"policy", cmd_policy, "actions on findings: show, set, actions (audit), throttles"},
@@ -61,7 +62,7 @@ static bool is_group(const char *name)
     static const char *const names[] = {"crypto", "subscriber", "analytics", "policy",
                                         "manufacturer", "enrollment", "gateway", "device",
                                         "owner", "audit", "location", "af", "consent", "group", "activation",
-                                        "expose", "pin", "user"};
+                                        "expose", "pin", "user", "keys"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(name, names[i]) == 0)
             return true;

@@ -299,6 +299,7 @@ const struct store_backend store_backend_sqlite = {
     .bind_double = sqlite_bind_double,
     .bind_text = sqlite_bind_text,
     .bind_blob = sqlite_bind_blob,
+    .bind_ref = sqlite_bind_ref,
     .bind_null = sqlite_bind_null,
     .step = sqlite_step,
     .col_int64 = sqlite_col_int64,

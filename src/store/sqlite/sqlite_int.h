@@ -43,6 +43,7 @@ int sqlite_bind_int64(struct store_stmt *st, int idx, int64_t v);
 int sqlite_bind_double(struct store_stmt *st, int idx, double v);
 int sqlite_bind_text(struct store_stmt *st, int idx, const char *s, int len);
 int sqlite_bind_blob(struct store_stmt *st, int idx, const void *p, int len);
+int sqlite_bind_ref(struct store_stmt *st, int idx, bool text, const void *p, int len);
 int sqlite_bind_null(struct store_stmt *st, int idx);
 int sqlite_step(struct store_stmt *st);
 int64_t sqlite_col_int64(struct store_stmt *st, int col);

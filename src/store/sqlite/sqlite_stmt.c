@@ -84,6 +84,13 @@ int sqlite_bind_blob(struct store_stmt *st, int idx, const void *p, int len)
     return bound(s, sqlite3_bind_blob(s->st, idx, p, len, SQLITE_TRANSIENT));
 }
 
+int sqlite_bind_ref(struct store_stmt *st, int idx, bool text, const void *p, int len)
+{
+    struct sqlite_stmt *s = sqlite_stmt_of(st);
+    return bound(s, text ? sqlite3_bind_text(s->st, idx, p, len, SQLITE_STATIC)
+                         : sqlite3_bind_blob(s->st, idx, p, len, SQLITE_STATIC));
+}
+
 int sqlite_bind_null(struct store_stmt *st, int idx)
 {
     struct sqlite_stmt *s = sqlite_stmt_of(st);

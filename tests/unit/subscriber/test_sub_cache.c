@@ -4,7 +4,9 @@
  * change log, and the trigger logs it whatever wrote it; a change made through this process's
  * subscriber jobs is seen at once; when the log cannot be read, nothing is served from memory
  * past the freshness bound; a gap in the log (pruned past the reader) drops everything; a
- * deleted subscription is gone after the next read of the log; the row count stays bounded. */
+ * deleted subscription is gone after the next read of the log; the row count stays bounded; a
+ * hit opens the credential from the cache's own envelope (no KEK, no data key), a miss through
+ * the row's data key under the KEK. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,7 +89,7 @@ static int setup(void **state)
         return -1;
     for (int i = 0; i < 4; i++)
         create(f, i);
-    f->cache = sub_cache_new(f->store, 0);
+    f->cache = sub_cache_new(f->store, &kek, 0);
     f->clock = 100000;
     sub_cache_set_clock(f->cache, test_clock, &f->clock);
     *state = f;
@@ -110,11 +112,9 @@ static int get(struct fixture *f, int i, enum sub_state *st)
     char supi[SUPI_STRING_MAX];
     supi_of(i, supi);
     struct subscription row;
-    struct sub_sealed sealed;
-    int rc = sub_cache_get(f->cache, supi, &row, &sealed);
+    struct sub_keys keys;
+    int rc = sub_cache_get(f->cache, supi, &row, &keys);
     if (rc == IOTSEC_OK) {
-        struct sub_keys keys;
-        assert_int_equal(subscriber_open_keys(&kek, &row, &sealed, &keys), IOTSEC_OK);
         assert_int_equal(keys.k[0], (uint8_t)i); /* the right row's credentials, opened */
         assert_int_equal(keys.opc[0], 0x55);
         assert_string_equal(row.supi.value, supi + 5);
@@ -258,11 +258,34 @@ static void test_rewound_log_drops_everything(void **state)
     assert_int_equal(st, SUB_ACTIVE);
 }
 
+/* A hit needs neither the KEK nor the row's data key: the credential kept is sealed under the
+ * cache's own key. A miss does need them (here: a KEK that no longer opens anything). */
+static void test_hit_opens_without_kek(void **state)
+{
+    struct fixture *f = *state;
+    struct seal_kek changing = kek;
+    sub_cache_free(f->cache);
+    f->cache = sub_cache_new(f->store, &changing, 0);
+    sub_cache_set_clock(f->cache, test_clock, &f->clock);
+    enum sub_state st;
+    assert_int_equal(get(f, 3, &st), IOTSEC_OK); /* a miss: opened under the KEK, then kept */
+    changing.key[0] ^= 0xff;
+    assert_int_equal(get(f, 3, &st), IOTSEC_OK); /* the right K and OPc (get checks them) */
+    assert_int_equal(hits(f), 1);
+    char supi[SUPI_STRING_MAX];
+    supi_of(2, supi);
+    struct subscription row;
+    struct sub_keys keys;
+    assert_int_equal(sub_cache_get(f->cache, supi, &row, &keys), IOTSEC_ERR_AUTH);
+    assert_int_equal(sub_cache_get(f->cache, supi, &row, &keys), IOTSEC_ERR_AUTH); /* not kept */
+    assert_int_equal(hits(f), 1);
+}
+
 static void test_bounded(void **state)
 {
     struct fixture *f = *state;
     sub_cache_free(f->cache);
-    f->cache = sub_cache_new(f->store, 64); /* one row per stripe */
+    f->cache = sub_cache_new(f->store, &kek, 64); /* one row per stripe */
     sub_cache_set_clock(f->cache, test_clock, &f->clock);
     for (int i = 4; i < 300; i++)
         create(f, i);
@@ -287,6 +310,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_log_no_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gap_drops_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rewound_log_drops_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hit_opens_without_kek, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

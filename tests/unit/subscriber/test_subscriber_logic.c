@@ -243,6 +243,27 @@ static void test_gpsi_and_aad(void **state)
     sub_keys_aad(&supi, 2, a2, sizeof(a2));
     assert_string_not_equal(a1, a2);
     assert_non_null(strstr(a1, "001010000000001"));
+    /* The AADs are part of the format at rest: every stored credential (and DEK) was sealed
+     * with exactly these bytes, so they may never change. */
+    assert_int_equal(sub_keys_aad(&supi, 1, a1, sizeof(a1)), 49);
+    assert_string_equal(a1, "iotsec/subscription/imsi-001010000000001/k_opc/v1");
+    assert_int_equal(sub_aad(&supi, "dek", 4294967295u, a1, sizeof(a1)), 56);
+    assert_string_equal(a1, "iotsec/subscription/imsi-001010000000001/dek/v4294967295");
+    assert_int_equal(supi_parse("nai-dev7@iot.example", &supi), 0);
+    sub_keys_aad(&supi, 10, a1, sizeof(a1));
+    assert_string_equal(a1, "iotsec/subscription/nai-dev7@iot.example/k_opc/v10");
+    /* too small a buffer: truncated and terminated, as snprintf would */
+    assert_int_equal(sub_keys_aad(&supi, 10, a2, 12), 11);
+    assert_string_equal(a2, "iotsec/subs");
+    char one[1] = {'x'};
+    assert_int_equal(sub_keys_aad(&supi, 10, one, 1), 0);
+    assert_int_equal(one[0], '\0');
+    char formatted[32];
+    assert_int_equal(supi_format(&supi, formatted, sizeof(formatted)), 0);
+    assert_string_equal(formatted, "nai-dev7@iot.example");
+    assert_int_equal(supi_format(&supi, formatted, 20), IOTSEC_ERR_INVALID); /* 20 + NUL */
+    assert_string_equal(formatted, "");
+    assert_int_equal(supi_format(&supi, formatted, 21), 0);
 }
 
 int main(void)

@@ -34,11 +34,13 @@ static int open_store(struct fixture *f)
         {8, "subscriber: SQN slots", SUBSCRIBER_MIGRATION_SQN_SLOTS, NULL},
         {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG},
         {25, "subscriber: counts", SUBSCRIBER_MIGRATION_COUNTS, SUBSCRIBER_MIGRATION_COUNTS_PG},
-        {26, "subscriber: sort", SUBSCRIBER_MIGRATION_SORT, NULL}};
+        {26, "subscriber: sort", SUBSCRIBER_MIGRATION_SORT, NULL},
+        {29, "subscriber: counts per import chunk", SUBSCRIBER_MIGRATION_COUNTS_BULK,
+         SUBSCRIBER_MIGRATION_COUNTS_BULK_PG}};
     struct store_options opt;
     store_options_init(&opt);
     opt.migrations = m;
-    opt.migration_count = 5;
+    opt.migration_count = sizeof(m) / sizeof(m[0]);
     return store_open(f->path, &opt, &f->store);
 }
 
@@ -550,6 +552,21 @@ static char *import_csv(int n, int first, int dup, int broken, size_t *len)
     return csv;
 }
 
+static void assert_counts_exact(struct fixture *f, const uint64_t want[SUB_STATE_COUNT]);
+
+/* The fleet counters after imports: on SQLite an import counts its rows once per chunk
+ * (migration 29), not per row; the counters must still equal a scan of the table, and the
+ * onboarding day count the rows imported. */
+static void assert_import_counted(struct fixture *f, uint64_t active, uint64_t created_day0)
+{
+    uint64_t want[SUB_STATE_COUNT] = {0}, days[1];
+    want[SUB_ACTIVE] = active;
+    assert_counts_exact(f, want);
+    assert_int_equal(subscriber_created_per_day(f->store, 0, 1, days), IOTSEC_OK);
+    assert_int_equal(days[0], created_day0);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM subscription_counts_paused"), 0);
+}
+
 /* An import longer than a chunk commits chunk by chunk (so the writer serves others between
  * them) and still answers all or nothing: a conflict or a bad line in the third chunk deletes
  * the rows (and DEKs) of the first two again, and names the line. */
@@ -569,6 +586,9 @@ static void test_import_in_chunks_all_or_nothing(void **state)
         assert_non_null(strstr(err, round == 0 ? "exists" : "k:"));
         assert_int_equal(count_rows(f, "SELECT count(*) FROM subscriptions"), 0);
         assert_int_equal(count_rows(f, "SELECT count(*) FROM subscription_deks"), 0);
+        /* Two chunks were committed (and counted) before the failure, then deleted again:
+         * the state counts are back to 0; a deletion does not undo an onboarding day. */
+        assert_import_counted(f, 0, (uint64_t)(round + 1) * 2 * SUB_IMPORT_CHUNK);
         free(csv);
     }
     char *csv = import_csv(n, 300000, n, n, &len);
@@ -578,7 +598,25 @@ static void test_import_in_chunks_all_or_nothing(void **state)
     assert_int_equal(imported, n);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM subscriptions"), n);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM subscription_deks"), n);
+    uint64_t day0 = 4 * SUB_IMPORT_CHUNK + (uint64_t)n;
+    assert_import_counted(f, (uint64_t)n, day0);
     free(csv);
+    /* The same rows again: the first chunk conflicts at once (its check pass names the line),
+     * nothing committed, nothing counted. */
+    csv = import_csv(100, 300000, 100, 100, &len);
+    assert_int_equal(subscriber_import_text(f->store, &kek, csv, len, true, 1000, &imported, &bad,
+                                            err, sizeof(err)),
+                     IOTSEC_ERR_CONFLICT);
+    assert_int_equal(bad, 2);
+    assert_import_counted(f, (uint64_t)n, day0);
+    free(csv);
+    /* After imports, a subscription created one by one is counted by the trigger again, and a
+     * deletion of an imported one too. */
+    create(f, "imsi-001010000999999", 1);
+    struct sub_op del = {.kind = SUB_OP_DELETE};
+    snprintf(del.supi, sizeof(del.supi), "imsi-00101%010d", 300000);
+    assert_int_equal(run(f, &del), IOTSEC_OK);
+    assert_import_counted(f, (uint64_t)n, day0 + 1);
 }
 
 static void test_import_all_or_nothing_and_list(void **state)
