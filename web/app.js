@@ -515,22 +515,60 @@ const EXCEPTIONS = ['', 'UNEXPECTED_UE_LOCATION', 'UNEXPECTED_LONG_LIVE_FLOW', '
   'UNEXPECTED_WAKEUP', 'SUSPICION_OF_DDOS_ATTACK', 'WRONG_DESTINATION_ADDRESS', 'TOO_FREQUENT_SERVICE_ACCESS',
   'UNEXPECTED_RADIO_LINK_FAILURES', 'PING_PONG_ACROSS_CELLS'];
 
+/* The findings list's filters go to the admin API as they are (group: the device's mapping
+ * group, a building or a fleet; enrollment: its provisioning enrollment): the daemon filters
+ * and checks them, a bad value comes back as its 400 and is shown. */
+function findingsQuery(exception, group, enrollment) {
+  const q = new URLSearchParams();
+  if (exception) q.set('exception', exception);
+  if (group) q.set('group', group);
+  if (enrollment) q.set('enrollment', enrollment);
+  const s = q.toString();
+  return s ? '?' + s : '';
+}
+
 async function pageFindings(view) {
-  const chart = el('div', { id: 'findings-chart', class: 'chart' }), list = el('div');
+  const chart = el('div', { id: 'findings-chart', class: 'chart' }), list = el('div', { id: 'findings-list' });
   const filter = el('select', { id: 'findings-exception', 'aria-label': 'exception' },
     EXCEPTIONS.map((x) => el('option', { value: x, text: x || 'every exception' })));
+  const group = el('input', { id: 'findings-group', placeholder: 'building-7', 'aria-label': 'group or building' });
+  const enrollment = el('input', { id: 'findings-enrollment', placeholder: 'name or id', 'aria-label': 'enrollment' });
+  const apply = el('button', { type: 'button', id: 'findings-apply', text: 'Apply' });
+  const conditions = el('div', { id: 'conditions-list' });
+  const condState = el('select', { id: 'conditions-state', 'aria-label': 'condition state' },
+    [['open', 'open'], ['closed', 'closed'], ['', 'open and closed']].map(([v, t]) => el('option', { value: v, text: t })));
   view.append(el('h1', { text: 'Findings' }),
+    card('Fleet conditions (an outage of most of a group: not blamed on its devices)',
+      el('div', { class: 'row' }, el('label', {}, 'State', condState)), conditions),
     card('By exception type (the latest 1000)', chart),
-    card('Findings', el('div', { class: 'row' }, el('label', {}, 'Exception', filter)), list));
+    card('Findings', el('div', { class: 'row' }, el('label', {}, 'Exception', filter),
+      el('label', {}, 'Group / building', group), el('label', {}, 'Enrollment', enrollment), apply), list));
+  const showConditions = () => {
+    const q = new URLSearchParams();
+    if (condState.value) q.set('state', condState.value);
+    if (group.value.trim()) q.set('group', group.value.trim());
+    const qs = q.toString();
+    return pagedTable(conditions, '/admin/v1/analytics/conditions' + (qs ? '?' + qs : ''), [
+      ['group', 'Group'], ['kind', 'Condition'], ['share_pct', 'Share', (v) => v + '%'],
+      ['devices', 'Devices'], ['active', 'Active'],
+      ['destinations', 'Destinations', (v) => (v || []).map((d) => d.endpoint + ':' + d.port).join(', ')],
+      ['first_seen', 'First seen', fmtTime], ['last_seen', 'Last seen', fmtTime],
+      ['closed_at', 'Closed', (v) => (v ? fmtTime(v) : 'open')]], 'No fleet conditions.');
+  };
+  const show = () => pagedTable(list, '/admin/v1/analytics/findings' +
+    findingsQuery(filter.value, group.value.trim(), enrollment.value.trim()), [
+    ['id', '#'], ['at', 'When', fmtTime], ['supi', 'Device', (v) => (v ? supiLink(v) : '')], ['exception', 'Exception'],
+    ['level', 'Level'], ['fired', 'Evidence: features that fired', fired]], 'No findings.');
+  filter.addEventListener('change', show);
+  apply.addEventListener('click', () => Promise.all([show(), showConditions()]));
+  for (const i of [group, enrollment]) i.addEventListener('keydown', (e) => { if (e.key === 'Enter') apply.click(); });
+  condState.addEventListener('change', showConditions);
+  await showConditions();
   const recent = itemsOf(await api('GET', '/admin/v1/analytics/findings?limit=1000'));
   const by = {};
   for (const f of recent) by[f.exception] = (by[f.exception] || 0) + 1;
   const pairs = Object.entries(by).sort((a, b) => b[1] - a[1]);
   chart.append(pairs.length ? barChart(pairs, { label: 'findings by exception' }) : el('p', { class: 'muted', text: 'No findings yet.' }));
-  const show = () => pagedTable(list, '/admin/v1/analytics/findings' + (filter.value ? '?exception=' + filter.value : ''), [
-    ['id', '#'], ['at', 'When', fmtTime], ['supi', 'Device', (v) => (v ? supiLink(v) : '')], ['exception', 'Exception'],
-    ['level', 'Level'], ['fired', 'Evidence: features that fired', fired]], 'No findings.');
-  filter.addEventListener('change', show);
   await show();
 }
 

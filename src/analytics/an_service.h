@@ -20,6 +20,7 @@ const struct analytics_options *analytics_options_get(const struct analytics *a)
 struct an_mud;
 struct store;
 struct http_server;
+struct http_request;
 int analytics_group_mud(struct analytics *a, const char *group, const struct an_mud *mud);
 /* Removes the MUD of every group not named in keep[0..n). */
 int analytics_groups_mud_retain(struct analytics *a, const char *const *keep, size_t n);
@@ -28,6 +29,13 @@ int analytics_groups_mud_retain(struct analytics *a, const char *const *keep, si
  * topic when nothing moved; on a store error *seq stays, so the next tick tries again. */
 int analytics_mud_sync(struct analytics *a, struct store *s, int64_t *seq);
 int analytics_mud_routes(struct http_server *srv, struct analytics *a);
-int analytics_mud_routes(struct http_server *srv, struct analytics *a);
+/* GET /admin/v1/analytics/conditions (analytics_conditions_http.c). */
+int analytics_conditions_routes(struct http_server *srv, struct analytics *a);
+/* The admin face's gate (analytics_http.c): false after answering 403. */
+bool analytics_admin_ok(struct http_request *req, struct analytics *a);
+/* Query values shared by the admin lists: a group or enrollment name (no control
+ * characters); a time as RFC 3339 or unix seconds. */
+bool analytics_group_name_ok(const char *s);
+bool analytics_since_ok(const char *s);
 
 #endif

@@ -26,10 +26,12 @@ int an_store_finding_put(struct store_conn *conn, const struct an_finding_row *r
 int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limit, size_t *deleted);
 
 struct an_findings_query {
-    const char *supi;      /* NULL: any */
-    const char *exception; /* NULL: any */
-    int64_t since;         /* detected at or after (unix seconds); 0: any */
-    int64_t after;         /* the cursor: ids above it */
+    const char *supi;       /* NULL: any */
+    const char *exception;  /* NULL: any */
+    const char *group;      /* the device's mapping group (a building, a fleet); NULL: any */
+    const char *enrollment; /* the provisioning enrollment (name or id) of its SUPI; NULL: any */
+    int64_t since;          /* detected at or after (unix seconds); 0: any */
+    int64_t after;          /* the cursor: ids above it */
     size_t limit;
 };
 typedef void (*an_finding_row_fn)(const struct an_finding_row *r, void *ctx);
@@ -37,6 +39,42 @@ int an_store_findings_list(struct store *s, const struct an_findings_query *q, a
                            void *ctx);
 /* IOTSEC_ERR_NOTFOUND when absent (never written, or swept by the retention). */
 int an_store_finding_get(struct store *s, int64_t id, an_finding_row_fn fn, void *ctx);
+
+/* A fleet condition (analytics_conditions_store.c, migration ANALYTICS_MIGRATION_CONDITIONS):
+ * admin-only, named by the group's name (never its number, never a SUPI). */
+struct an_condition_row {
+    int64_t id;
+    char kind[32];   /* ENDPOINT_UNREACHABLE */
+    char scope[16];  /* "group" */
+    char target[72]; /* the group's name */
+    unsigned share_pct;
+    int64_t devices, active;
+    char endpoint[48]; /* "" when none stood out */
+    uint16_t port;
+    int64_t first_seen, last_seen, last_window, windows;
+    int64_t closed_at; /* 0: open */
+};
+/* Opens the (kind, scope, target) condition, or updates the open one (first_seen, last_seen
+ * and last_window widen it; windows counts distinct windows). */
+int an_store_condition_seen(struct store_conn *conn, const struct an_condition_row *r);
+/* Closes the open condition at `at` unless a report of window `window` or later updated it
+ * (another instance still sees it). *closed: whether a row was closed. */
+int an_store_condition_close(struct store_conn *conn, const char *kind, const char *scope,
+                             const char *target, int64_t window, int64_t at, bool *closed);
+enum an_condition_state { AN_COND_ANY, AN_COND_OPEN, AN_COND_CLOSED };
+struct an_conditions_query {
+    const char *target; /* NULL: any group */
+    enum an_condition_state state;
+    int64_t since; /* last seen at or after (unix seconds); 0: any */
+    int64_t after; /* the cursor: ids above it */
+    size_t limit;
+};
+typedef void (*an_condition_row_fn)(const struct an_condition_row *r, void *ctx);
+int an_store_conditions_list(struct store *s, const struct an_conditions_query *q,
+                             an_condition_row_fn fn, void *ctx);
+/* Queues the write of one condition report (seen, or closed when c->cleared) for group name
+ * `target`; conditions are rare (one per group and window), so one job each. */
+int an_condition_submit(struct store *s, const struct an_condition *c, const char *target);
 
 int an_store_map_put(struct store_conn *conn, const char *supi, const char *ip, const char *group,
                      int64_t at);

@@ -276,7 +276,10 @@ struct an_condition {
     bool has_addr;            /* the endpoint most of them failed on, if one stood out */
     struct an_addr addr;
     uint16_t port;
+    bool cleared; /* the group was in an outage the window before and is not in this one */
 };
+/* Called once per window a group is in an outage, and once (cleared) at the first window it
+ * is not: the condition's close. */
 typedef void (*an_condition_cb)(void *arg, const struct an_condition *c);
 void an_engine_set_condition_cb(struct an_engine *e, an_condition_cb fn);
 /* {"condition":"ENDPOINT_UNREACHABLE","group":..,"window":..,"start":..,"failing":..,
@@ -494,7 +497,8 @@ void analytics_flush(struct analytics *a);
 
 /* The schema of the persisted findings and mappings (analytics_store.c). */
 extern const char ANALYTICS_MIGRATION_1[];
-extern const char ANALYTICS_MIGRATION_MUD[]; /* MUD files per device group */
+extern const char ANALYTICS_MIGRATION_MUD[];        /* MUD files per device group */
+extern const char ANALYTICS_MIGRATION_CONDITIONS[]; /* fleet conditions, open and closed */
 
 /* One persisted finding as JSON ({"id","at","window","start","exception","level","device",
  * "supi","victim","evidence"}; malloc'ed, caller frees) into *out; IOTSEC_ERR_NOTFOUND when

@@ -22,7 +22,7 @@
 #define MAX_BODY     (4u << 20) /* per batch; the SBI server's own limit may be lower */
 #define MAX_MAPPINGS 10000      /* entries per PUT */
 
-static bool admin_ok(struct http_request *req, struct analytics *a)
+bool analytics_admin_ok(struct http_request *req, struct analytics *a)
 {
     if (http_request_principal(req) != NULL) /* named by the face's gate (account.h) */
         return true;
@@ -30,8 +30,7 @@ static bool admin_ok(struct http_request *req, struct analytics *a)
     if (peer->has_cert &&
         strcmp(peer->cert_sha256_hex, analytics_options_get(a)->admin_cert_sha256) == 0)
         return true;
-    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL,
-                         0);
+    http_respond_problem(req, 403, NULL, "the admin client certificate is required", NULL, NULL, 0);
     return false;
 }
 
@@ -41,10 +40,14 @@ static const struct {
     const char *type;
     int format;
 } media[] = {
-    {"application/x-ndjson", AN_FMT_JSONL}, {"application/jsonl", AN_FMT_JSONL},
-    {"application/json-lines", AN_FMT_JSONL}, {"text/x-zeek-conn", AN_FMT_ZEEK},
-    {"text/tab-separated-values", AN_FMT_ZEEK}, {"text/csv", AN_FMT_IOT23},
-    {"text/plain", -1}, {"application/octet-stream", -1},
+    {"application/x-ndjson", AN_FMT_JSONL},
+    {"application/jsonl", AN_FMT_JSONL},
+    {"application/json-lines", AN_FMT_JSONL},
+    {"text/x-zeek-conn", AN_FMT_ZEEK},
+    {"text/tab-separated-values", AN_FMT_ZEEK},
+    {"text/csv", AN_FMT_IOT23},
+    {"text/plain", -1},
+    {"application/octet-stream", -1},
 };
 
 /* Decides the batch's format from ?format= and Content-Type; answers and returns false
@@ -146,7 +149,7 @@ static void handle_sbi_ingest(struct http_request *req, void *user)
 
 static void handle_admin_ingest(struct http_request *req, void *user)
 {
-    if (admin_ok(req, user))
+    if (analytics_admin_ok(req, user))
         ingest(req, user);
 }
 
@@ -190,7 +193,7 @@ static int check_entry(struct analytics *a, json_t *e, const char **supi, const 
 static void handle_map(struct http_request *req, void *user)
 {
     struct analytics *a = user;
-    if (!admin_ok(req, a))
+    if (!analytics_admin_ok(req, a))
         return;
     if (!http_request_media_type_is(req, "application/json")) {
         http_respond_unsupported_media(req, "application/json");
@@ -211,26 +214,26 @@ static void handle_map(struct http_request *req, void *user)
     /* Every entry is checked before any is applied. */
     size_t i;
     json_t *e;
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         const char *supi, *ip = NULL, *group, *reason, *field;
         int rc = check_entry(a, e, &supi, &ip, &group, &reason, &field);
         if (rc != IOTSEC_OK) {
             char param[48];
             snprintf(param, sizeof(param), "/%zu/%s", i, field);
             struct http_invalid_param p = {param, reason};
-            http_respond_problem(req, rc == IOTSEC_ERR_NOTFOUND ? 404 : 400, NULL,
-                                 rc == IOTSEC_ERR_NOTFOUND ? "unknown subscription"
-                                                           : "invalid mapping",
-                                 rc == IOTSEC_ERR_NOTFOUND ? "USER_NOT_FOUND"
-                                                           : "MANDATORY_IE_INCORRECT",
-                                 &p, 1);
+            http_respond_problem(
+                req, rc == IOTSEC_ERR_NOTFOUND ? 404 : 400, NULL,
+                rc == IOTSEC_ERR_NOTFOUND ? "unknown subscription" : "invalid mapping",
+                rc == IOTSEC_ERR_NOTFOUND ? "USER_NOT_FOUND" : "MANDATORY_IE_INCORRECT", &p, 1);
             json_decref(list);
             return;
         }
     }
     size_t mapped = 0;
     int rc = IOTSEC_OK;
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         const char *v4 = json_string_value(json_object_get(e, "ipv4"));
         rc = analytics_session(a, json_string_value(json_object_get(e, "supi")),
                                v4 ? v4 : json_string_value(json_object_get(e, "ipv6")), true,
@@ -275,32 +278,56 @@ static bool supi_ok(const char *s)
     return supi_parse(s, &parsed) == IOTSEC_OK;
 }
 
-static bool since_ok(const char *s)
+bool analytics_group_name_ok(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+bool analytics_since_ok(const char *s)
 {
     int64_t t;
     long long n;
     return sub_parse_time(s, &t) == IOTSEC_OK || query_int(s, 0, INT64_MAX, &n);
 }
 
-/* ?supi=&exception=&since=&after=&limit= ; "next" is the cursor of the following page. */
+/* ?supi=&exception=&since=&group=&enrollment=&after=&limit= ; "next" is the cursor of the following
+ * page. */
 static void handle_findings(struct http_request *req, void *user)
 {
     struct analytics *a = user;
-    if (!admin_ok(req, a))
+    if (!analytics_admin_ok(req, a))
         return;
     static const struct http_qspec spec[] = {
         HTTP_QSPEC_AFTER_ID,
         HTTP_QSPEC_LIMIT,
         {.name = "supi", .type = HTTP_Q_STR, .valid = supi_ok, .reason = "a SUPI"},
-        {.name = "exception", .type = HTTP_Q_STR, .valid = exception_known,
+        {.name = "exception",
+         .type = HTTP_Q_STR,
+         .valid = exception_known,
          .reason = "a TS 29.520 ExceptionId"},
-        {.name = "since", .type = HTTP_Q_STR, .valid = since_ok,
+        {.name = "since",
+         .type = HTTP_Q_STR,
+         .valid = analytics_since_ok,
          .reason = "RFC 3339 or unix seconds"},
+        {.name = "group",
+         .type = HTTP_Q_STR,
+         .max = 64,
+         .valid = analytics_group_name_ok,
+         .reason = "a mapping's group name (1 to 64 printable characters)"},
+        {.name = "enrollment",
+         .type = HTTP_Q_STR,
+         .max = 64,
+         .valid = analytics_group_name_ok,
+         .reason = "an enrollment's name or id"},
     };
-    struct http_qval v[5];
-    if (!http_query_parse(req, spec, 5, v))
+    struct http_qval v[7];
+    if (!http_query_parse(req, spec, 7, v))
         return;
-    struct an_findings_query q = {.supi = v[2].s, .exception = v[3].s, .limit = 100};
+    struct an_findings_query q = {
+        .supi = v[2].s, .exception = v[3].s, .group = v[5].s, .enrollment = v[6].s, .limit = 100};
     int64_t t;
     if (v[4].set)
         q.since = sub_parse_time(v[4].s, &t) == IOTSEC_OK ? t : atoll(v[4].s);
@@ -321,7 +348,7 @@ static void handle_findings(struct http_request *req, void *user)
 
 static void handle_stats(struct http_request *req, void *user)
 {
-    if (admin_ok(req, user))
+    if (analytics_admin_ok(req, user))
         http_respond_json(req, 200, analytics_stats_json(user));
 }
 
@@ -332,14 +359,16 @@ int analytics_sbi_routes(struct http_server *srv, struct analytics *a)
 
 int analytics_admin_routes(struct http_server *srv, struct analytics *a)
 {
-    int rc = http_server_route(srv, "POST", "/admin/v1/analytics/flow-records",
-                               handle_admin_ingest, a);
+    int rc =
+        http_server_route(srv, "POST", "/admin/v1/analytics/flow-records", handle_admin_ingest, a);
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "PUT", "/admin/v1/analytics/ue-addresses", handle_map, a);
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "GET", "/admin/v1/analytics/findings", handle_findings, a);
     if (rc == IOTSEC_OK)
         rc = http_server_route(srv, "GET", "/admin/v1/analytics/stats", handle_stats, a);
+    if (rc == IOTSEC_OK)
+        rc = analytics_conditions_routes(srv, a);
     if (rc == IOTSEC_OK && analytics_options_get(a)->store)
         rc = analytics_mud_routes(srv, a);
     return rc;

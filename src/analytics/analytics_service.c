@@ -45,6 +45,11 @@ struct map_entry {
     uint8_t naddr;
 };
 
+struct group_name {
+    uint32_t id; /* 0: empty slot */
+    char name[72];
+};
+
 struct analytics {
     pthread_mutex_t mu;
     struct analytics_options o;
@@ -67,6 +72,8 @@ struct analytics {
     uint64_t batches, batches_rejected;
     uint64_t conditions, dns_answers; /* fleet conditions reported; DNS answers taken */
     int64_t mud_seq;                  /* AN_MUD_TOPIC as last applied (the tick's thread only) */
+    struct group_name *gnames;        /* group number -> name: conditions carry the name */
+    uint32_t gcap, gused;
 };
 
 /* ---- pseudonym -> SUPI ---- */
@@ -224,6 +231,49 @@ static void queue_finding(struct analytics *a, const struct an_finding *f, const
         drain(a);
 }
 
+/* ---- group number -> name (under mu): the engine knows groups by their FNV number; a
+ * condition is reported by the name the operator gave. ---- */
+
+static struct group_name *gname_slot(struct group_name *t, uint32_t cap, uint32_t id)
+{
+    for (uint32_t s = (id * 2654435761u) & (cap - 1);; s = (s + 1) & (cap - 1))
+        if (t[s].id == 0 || t[s].id == id)
+            return &t[s];
+}
+
+static void gname_put(struct analytics *a, uint32_t id, const char *name)
+{
+    if (id == 0 || strlen(name) >= sizeof(a->gnames->name))
+        return; /* longer names are refused by the mapping (an_pending_map's group) */
+    if (2 * (a->gused + 1) > a->gcap) {
+        if (a->gused >= 2 * AN_MAX_GROUPS)
+            return; /* past the engine's groups: those map to group 0, never a condition */
+        uint32_t cap = a->gcap ? 2 * a->gcap : 64;
+        struct group_name *t = calloc(cap, sizeof(*t));
+        if (t == NULL)
+            return;
+        for (uint32_t i = 0; i < a->gcap; i++)
+            if (a->gnames[i].id)
+                *gname_slot(t, cap, a->gnames[i].id) = a->gnames[i];
+        free(a->gnames);
+        a->gnames = t;
+        a->gcap = cap;
+    }
+    struct group_name *g = gname_slot(a->gnames, a->gcap, id);
+    if (g->id == 0)
+        a->gused++;
+    g->id = id;
+    snprintf(g->name, sizeof(g->name), "%s", name);
+}
+
+static const char *gname_get(const struct analytics *a, uint32_t id)
+{
+    if (a->gcap == 0 || id == 0)
+        return NULL;
+    const struct group_name *g = gname_slot(a->gnames, a->gcap, id);
+    return g->id == id ? g->name : NULL;
+}
+
 static void on_finding(void *arg, const struct an_finding *f)
 {
     struct analytics *a = arg;
@@ -239,10 +289,17 @@ static void on_finding(void *arg, const struct an_finding *f)
 static void on_condition(void *arg, const struct an_condition *c)
 {
     struct analytics *a = arg;
-    a->conditions++;
-    char *json = an_condition_json(c);
-    log_msg(LOG_WARN, NULL, "analytics: fleet condition %s", json ? json : "(no memory)");
-    free(json);
+    const char *name = gname_get(a, c->group);
+    if (!c->cleared) {
+        a->conditions++;
+        char *json = an_condition_json(c);
+        log_msg(LOG_WARN, NULL, "analytics: fleet condition of group %s: %s",
+                name ? name : "(unnamed)", json ? json : "(no memory)");
+        free(json);
+    }
+    /* Kept for the admin face by name; a group the instance cannot name is only logged. */
+    if (a->o.store && name && an_condition_submit(a->o.store, c, name) != IOTSEC_OK)
+        a->unsaved++;
 }
 
 void analytics_report_finding(struct analytics *a, const struct an_finding *f, const char *supi,
@@ -430,6 +487,7 @@ void analytics_free(struct analytics *a)
         free(a->map);
     }
     an_key_wipe(&a->key);
+    free(a->gnames);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
@@ -457,6 +515,7 @@ static uint32_t group_id(const char *name)
 int analytics_group_mud(struct analytics *a, const char *group, const struct an_mud *mud)
 {
     pthread_mutex_lock(&a->mu);
+    gname_put(a, group_id(group), group);
     int rc = an_engine_set_mud(a->e, group_id(group), mud);
     pthread_mutex_unlock(&a->mu);
     return rc;
@@ -513,8 +572,11 @@ static int session_apply(struct analytics *a, const char *supi, const char *ue_i
         rc = IOTSEC_ERR_BUSY;
     } else if ((rc = map_put(a, supi, &m)) == IOTSEC_OK) {
         rc = an_engine_bind(a->e, &ue, supi, group_id(group));
-        if (rc == IOTSEC_OK)
+        if (rc == IOTSEC_OK) {
             entry_addr(m, &ue, true);
+            if (group)
+                gname_put(a, group_id(group), group);
+        }
     }
     if (rc == IOTSEC_OK && !a->restoring && a->o.store) {
         char canon[48]; /* one spelling per address: the row's key */

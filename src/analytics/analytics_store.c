@@ -85,7 +85,7 @@ int an_store_findings_sweep(struct store_conn *conn, int64_t before, size_t limi
 }
 
 #define FINDING_COLS                                                                               \
-    "SELECT id, at, \"window\", window_start, exception, level, device, supi, victim, evidence"        \
+    "SELECT id, at, \"window\", window_start, exception, level, device, supi, victim, evidence"    \
     " FROM an_findings "
 
 static void read_finding(struct store_stmt *st, struct an_finding_row *r)
@@ -114,7 +114,15 @@ int an_store_findings_list(struct store *s, const struct an_findings_query *q, a
     if (rc == IOTSEC_OK)
         rc = store_stmt(conn,
                         FINDING_COLS "WHERE id > ? AND (? IS NULL OR supi = ?) AND"
-                                     " (? IS NULL OR exception = ?) AND at >= ?"
+                                     " (? IS NULL OR exception = ?) AND at >= ? AND"
+                                     /* the device's group: its current mapping's */
+                                     " (? IS NULL OR supi IN"
+                                     " (SELECT supi FROM an_mappings WHERE grp = ?)) AND"
+                                     /* its enrollment: the provisioning's registrations */
+                                     " (? IS NULL OR supi IN (SELECT r.supi FROM"
+                                     " prov_registrations r JOIN prov_enrollments e"
+                                     " ON e.id = r.enrollment_id WHERE r.supi IS NOT NULL AND"
+                                     " (e.name = ? OR CAST(e.id AS TEXT) = ?)))"
                                      " ORDER BY id LIMIT ?",
                         &st);
     if (rc != IOTSEC_OK)
@@ -125,7 +133,12 @@ int an_store_findings_list(struct store *s, const struct an_findings_query *q, a
     bind_opt_text(st, 4, q->exception);
     bind_opt_text(st, 5, q->exception);
     store_bind_int64(st, 6, q->since);
-    store_bind_int64(st, 7, (int64_t)q->limit);
+    bind_opt_text(st, 7, q->group);
+    bind_opt_text(st, 8, q->group);
+    bind_opt_text(st, 9, q->enrollment);
+    bind_opt_text(st, 10, q->enrollment);
+    bind_opt_text(st, 11, q->enrollment);
+    store_bind_int64(st, 12, (int64_t)q->limit);
     int step;
     while ((step = store_step(st)) == STORE_ROW) {
         struct an_finding_row r;

@@ -35,6 +35,7 @@ void an_outage_tally(struct an_group *g, const struct an_device *d, const struct
 void an_outage_close(struct an_engine *e, struct an_group *g)
 {
     const struct an_config *c = &e->cfg;
+    bool was = g->outage;
     g->outage = g->id != 0 && g->active >= c->peer_min && g->fail_members > 0 &&
                 100ull * g->fail_members >= (uint64_t)c->outage_pct * g->active;
     if (g->outage && e->on_condition) {
@@ -49,6 +50,15 @@ void an_outage_close(struct an_engine *e, struct an_group *g)
             cond.addr = g->fail_dst;
             cond.port = g->fail_port;
         }
+        e->on_condition(e->cb_arg, &cond);
+    } else if (was && e->on_condition) {
+        /* The first window without the outage closes the condition: the fleet recovered. */
+        struct an_condition cond = {.group = g->id,
+                                    .window = e->base + e->cur,
+                                    .window_s = c->window_s,
+                                    .failing = g->fail_members,
+                                    .active = g->active,
+                                    .cleared = true};
         e->on_condition(e->cb_arg, &cond);
     }
     g->fail_members = g->fail_votes = g->fail_key = 0;

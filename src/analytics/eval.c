@@ -236,8 +236,8 @@ static void on_finding(void *arg, const struct an_finding *f)
 
 static void on_condition(void *arg, const struct an_condition *c)
 {
-    (void)c;
-    ((struct an_eval *)arg)->cur->conditions++;
+    if (!c->cleared) /* windows in an outage; a close is not one */
+        ((struct an_eval *)arg)->cur->conditions++;
 }
 
 static int by_time(const void *a, const void *b)

@@ -62,6 +62,7 @@ static const struct store_migration migrations[] = {
     {28, "console: operator sessions shared by every instance", CONSOLE_MIGRATION_SESSIONS, NULL},
     {29, "subscriber: fleet counts of a bulk import per chunk", SUBSCRIBER_MIGRATION_COUNTS_BULK,
      SUBSCRIBER_MIGRATION_COUNTS_BULK_PG},
+    {30, "analytics: fleet conditions, open and closed", ANALYTICS_MIGRATION_CONDITIONS, NULL},
     {31, "keys: the current KEK, the KEKs each instance holds", KEK_MIGRATION_1, NULL},
     {32, "location: a bounded history of fixes per device", LOCATION_MIGRATION_HISTORY, NULL},
 };

@@ -92,6 +92,7 @@ function seed() {
     '--allow-destination', '127.0.0.1/32:9'])).af_id;
 }
 
+const PLUGS = 'plugs-x', DEAD_CLOUD = '198.51.100.99';
 // Three more meters behave like Mirai bots (the scene of scripts/scenes/30-botnet.sh): the
 // analytics finds them and the policy quarantines them, so the pages have findings to show.
 function botnet(adminUrl) {
@@ -102,11 +103,15 @@ function botnet(adminUrl) {
     ctl(['subscriber', 'add', '--supi', supi, '--k', k, '--op', op, '--amf', '8000', '--owner', 'building-9']);
     map.push({ supi, ipv4: '10.70.0.' + (10 + m), group: 'building-9' });
   }
+  // A fleet of plugs (subscribers 5..12) whose cloud is down: a fleet condition, not findings.
+  for (let p = 0; p < 8; p++) map.push({ supi: 'imsi-00101' + String(5 + p).padStart(10, '0'), ipv4: '10.71.0.' + (10 + p), group: PLUGS });
   const lines = [], t0 = 1700000040;
   for (let w = 0; w < 5; w++) for (let i = 0; i < 250; i++) for (let m = 0; m < 8; m++) {
     const ts = t0 + 60 * w + i * 0.2;
     if (w >= 3 && m < 3) lines.push({ ts, src: '10.70.0.' + (10 + m), sport: 1024 + i, dst: '203.0.113.66', dport: 80, proto: 'udp', out_bytes: 512, in_bytes: 0, out_pkts: 1, in_pkts: 0, outcome: 'noreply' });
-    else if (i % 120 === 0) lines.push({ ts, src: '10.70.0.' + (10 + m), sport: 40000 + i, dst: '198.51.100.10', dport: 443, proto: 'tcp', out_bytes: 900, in_bytes: 2400, out_pkts: 8, in_pkts: 7, outcome: 'established' });
+    if (i % 60 === 0 && m === 0) for (let p = 0; p < 8; p++) lines.push({ ts: ts + p * 0.01, src: '10.71.0.' + (10 + p), sport: 41000 + i, dst: DEAD_CLOUD, dport: 443, proto: 'tcp', out_bytes: 60, in_bytes: 0, out_pkts: 1, in_pkts: 0, outcome: 'failed' });
+    if (w >= 3 && m < 3) continue;
+    if (i % 120 === 0) lines.push({ ts, src: '10.70.0.' + (10 + m), sport: 40000 + i, dst: '198.51.100.10', dport: 443, proto: 'tcp', out_bytes: 900, in_bytes: 2400, out_pkts: 8, in_pkts: 7, outcome: 'established' });
   }
   lines.push({ ts: t0 + 301, src: '10.70.0.20', dst: '198.51.100.10', dport: 443, proto: 'tcp', outcome: 'established' });
   const flows = path.join(dir, 'flows.jsonl');
@@ -632,6 +637,65 @@ async function main() {
       }
       await screenshot(page, p);
     }
+  });
+
+  test('findings: fleet conditions and the group/enrollment filters (server-side)', async () => {
+    await page.goto(url + '/#/findings');
+    await ready(page);
+    const rows = async (id) => {
+      await page.waitForSelector(`#${id} table, #${id} p`);
+      return page.$$eval(`#${id} tbody tr`, (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent)));
+    };
+    // the plugs' dead cloud: one condition named by the group, with its share and endpoint
+    // (closed once later windows saw the plugs quiet: the location events' wall-clock windows)
+    const all = page.waitForResponse((r) => /\/conditions\?limit=/.test(r.url()));
+    await page.select('#conditions-state', '');
+    await all;
+    await sleep(100);
+    const cond = await rows('conditions-list');
+    assert.equal(cond.length, 1, 'one fleet condition');
+    assert.deepEqual([cond[0][0], cond[0][1], cond[0][2], cond[0][3], cond[0][5], cond[0][6]],
+      [PLUGS, 'ENDPOINT_UNREACHABLE', '100%', '8', DEAD_CLOUD + ':443', '2023-11-14 22:14:00Z']);
+    const open = cond[0][8] === 'open';
+    // the state filter is the API's: the condition is under its own state only
+    await page.select('#conditions-state', open ? 'closed' : 'open');
+    await page.waitForFunction(() => /No fleet conditions/.test(document.querySelector('#conditions-list').textContent));
+    await page.select('#conditions-state', open ? 'open' : 'closed');
+    await page.waitForSelector('#conditions-list tbody tr');
+    // group filter: the request carries it, and only building-9's bots are listed
+    const filtered = (want) => page.waitForResponse((r) => r.url().includes('/admin/v1/analytics/findings?') && r.url().includes(want));
+    await page.type('#findings-group', 'building-9');
+    let resp = filtered('group=building-9');
+    await page.click('#findings-apply');
+    assert.equal((await resp).status(), 200);
+    await sleep(100);
+    const b9 = await rows('findings-list');
+    assert.ok(b9.length > 0, 'building-9 has findings');
+    for (const r of b9) assert.match(r[2], /^imsi-00101000000700[0-2]$/, 'only the bots of building-9');
+    // the plugs are not blamed for their outage; an unknown enrollment has nothing
+    await page.$eval('#findings-group', (i) => { i.value = ''; });
+    await page.type('#findings-group', PLUGS);
+    resp = filtered('group=' + PLUGS);
+    await page.click('#findings-apply');
+    await resp;
+    await page.waitForFunction(() => /No findings\./.test(document.querySelector('#findings-list').textContent));
+    await page.$eval('#findings-group', (i) => { i.value = ''; });
+    await page.type('#findings-enrollment', 'no-such-enrollment');
+    resp = filtered('enrollment=no-such-enrollment');
+    await page.click('#findings-apply');
+    assert.equal((await resp).status(), 200);
+    await page.waitForFunction(() => /No findings\./.test(document.querySelector('#findings-list').textContent));
+    // a bad value is the API's 400, shown as an error (no second check in the page)
+    await page.$eval('#findings-enrollment', (i) => { i.value = ''; });
+    await page.$eval('#findings-group', (i) => { i.value = 'a\u0001b'; });
+    resp = filtered('group=a%01b');
+    await page.click('#findings-apply');
+    assert.equal((await resp).status(), 400);
+    await page.waitForSelector('#findings-list .error');
+    await page.$eval('#findings-group', (i) => { i.value = ''; });
+    await page.select('#conditions-state', '');
+    await page.waitForSelector('#conditions-list tbody tr');
+    await screenshot(page, 'findings-conditions');
   });
 
   test('a forged cross-site POST is refused', async () => {

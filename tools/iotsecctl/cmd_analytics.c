@@ -197,8 +197,12 @@ static const struct command analytics_cmds[] = {
      "than half of a batch maps to no device, unless --allow-unmapped)"},
     {"map", cmd_analytics_map, "--supi SUPI --ip ADDRESS [--group NAME]"},
     {"findings", cmd_analytics_findings,
-     "[--supi S] [--exception X] [--since RFC3339|UNIX] [--limit N] [--after CURSOR]   the "
-     "persisted findings with their evidence (\"next\": the cursor of the next page)"},
+     "[--supi S] [--exception X] [--since RFC3339|UNIX] [--group G] [--enrollment NAME|ID] "
+     "[--limit N] [--after CURSOR]   the persisted findings with their evidence (\"next\": the "
+     "cursor of the next page)"},
+    {"conditions", cmd_analytics_conditions,
+     "[--open|--closed] [--group G|--enrollment G] [--since RFC3339|UNIX] [--limit N] "
+     "[--after CURSOR]   fleet conditions (an outage of most of a group), by group name"},
 };
 
 int cmd_analytics(int argc, char **argv)

@@ -6,7 +6,8 @@
  *       message names the line of the file. More than half of a batch unmapped: a warning,
  *       and exit 1 unless --allow-unmapped.
  *   map --supi S --ip A [--group G]           binds a UE address to a subscription.
- *   findings [--supi S] [--exception X] [--since T] [--limit N] [--after CURSOR]
+ *   findings [--supi S] [--exception X] [--since T] [--group G] [--enrollment E]
+ *            [--limit N] [--after CURSOR]
  *                                             the persisted findings, a page at a time. */
 #include <jansson.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "base/err.h"
 #include "base/strbuf.h"
 #include "iotsecctl.h"
+#include "list_cmd.h"
 
 #define BATCH_LINES 5000
 #define BATCH_BYTES (3u << 20)
@@ -52,8 +54,8 @@ static int send_batch(struct stream *s)
     }
     long status = 0;
     char *answer = NULL;
-    int rc = admin_request(s->cmd, "POST", "/admin/v1/analytics/flow-records", s->media,
-                           body.data, body.len, &status, &answer);
+    int rc = admin_request(s->cmd, "POST", "/admin/v1/analytics/flow-records", s->media, body.data,
+                           body.len, &status, &answer);
     strbuf_free(&body);
     if (rc != 0)
         return rc;
@@ -75,8 +77,9 @@ static int send_batch(struct stream *s)
                               : s->first_line + ((size_t)l - s->header_lines - 1);
             const char *detail = json_string_value(json_object_get(o, "detail"));
             (void)detail;
-            rc = args_fail(EXIT_USAGE, s->cmd, "line %zu of the input is not a valid record; "
-                                               "that batch (%zu lines) was not applied",
+            rc = args_fail(EXIT_USAGE, s->cmd,
+                           "line %zu of the input is not a valid record; "
+                           "that batch (%zu lines) was not applied",
                            line, s->batch_lines);
         } else {
             rc = admin_print_answer(s->cmd, status, answer);
@@ -250,10 +253,8 @@ static bool query_safe(const char *v)
 int cmd_analytics_findings(int argc, char **argv)
 {
     const char *cmd = "analytics findings";
-    struct flag f[] = {{"supi", 0, NULL},
-                       {"exception", 0, NULL},
-                       {"since", 0, NULL},
-                       {"limit", 0, NULL},
+    struct flag f[] = {{"supi", 0, NULL},  {"exception", 0, NULL},  {"since", 0, NULL},
+                       {"group", 0, NULL}, {"enrollment", 0, NULL}, {"limit", 0, NULL},
                        {"after", 0, NULL}};
     int rc = args_parse(cmd, argc, argv, f, NFLAGS(f));
     if (rc)
@@ -275,4 +276,37 @@ int cmd_analytics_findings(int argc, char **argv)
         sep = '&';
     }
     return admin_call(cmd, "GET", path, NULL, NULL, 0);
+}
+
+/* --open / --closed (the only value-less flags: a state, said as the daemon's ?state=) and
+ * --enrollment (an enrollment's fleet is the group its devices are mapped in) are rewritten
+ * to the list parameters; everything else is checked by list_call and the daemon. */
+int cmd_analytics_conditions(int argc, char **argv)
+{
+    const char *cmd = "analytics conditions";
+    char **av = calloc((size_t)argc + 3, sizeof(*av));
+    if (av == NULL)
+        return args_fail(1, cmd, "out of memory");
+    int n = 0;
+    const char *state = NULL;
+    for (int i = 0; i < argc; i++) {
+        bool open = strcmp(argv[i], "--open") == 0, closed = strcmp(argv[i], "--closed") == 0;
+        if (open || closed) {
+            if (state) {
+                free(av);
+                return args_fail(EXIT_USAGE, cmd, "one of --open or --closed");
+            }
+            state = open ? "open" : "closed";
+        } else {
+            av[n++] = strcmp(argv[i], "--enrollment") == 0 ? "--group" : argv[i];
+        }
+    }
+    if (state) {
+        av[n++] = "--state";
+        av[n++] = (char *)state;
+    }
+    static const char *const filters[] = {"state", "group", "since", NULL};
+    int rc = list_call(cmd, "/admin/v1/analytics/conditions", filters, n, av);
+    free(av);
+    return rc;
 }

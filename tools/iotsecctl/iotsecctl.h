@@ -12,8 +12,7 @@ struct command {
 };
 
 /* Runs the subcommand named by argv[0] from table, or prints the group's usage. */
-int run_command(const char *group, const struct command *table, size_t n, int argc,
-                char **argv);
+int run_command(const char *group, const struct command *table, size_t n, int argc, char **argv);
 
 int cmd_crypto(int argc, char **argv);
 int cmd_subscriber(int argc, char **argv);
@@ -23,6 +22,7 @@ int cmd_analytics(int argc, char **argv);
 int cmd_analytics_ingest(int argc, char **argv);
 int cmd_analytics_map(int argc, char **argv);
 int cmd_analytics_findings(int argc, char **argv);
+int cmd_analytics_conditions(int argc, char **argv);
 int cmd_analytics_mud(int argc, char **argv); /* cmd_analytics_mud.c */
 /* A MUD file read whole (at most 64 KiB); NULL after printing why. */
 char *mud_read_file(const char *cmd, const char *path, size_t *len);
@@ -55,7 +55,7 @@ int cmd_audit(int argc, char **argv); /* the "audit" group: credentials (default
 int cmd_location(int argc, char **argv);
 int cmd_pin(int argc, char **argv);           /* pin list|show|delete */
 int cmd_pin_set_roles(int argc, char **argv); /* subscriber set-roles */
-int cmd_backup(int argc, char **argv); /* cmd_backup.c */
-int cmd_user(int argc, char **argv);   /* cmd_user.c: operator accounts */
+int cmd_backup(int argc, char **argv);        /* cmd_backup.c */
+int cmd_user(int argc, char **argv);          /* cmd_user.c: operator accounts */
 
 #endif

@@ -19,6 +19,7 @@
 #include "analytics/an_store.h"
 #include "base/err.h"
 #include "crypto/seal.h"
+#include "provision/provision.h"
 #include "subscriber/subscriber.h"
 #include "test_db.h"
 
@@ -30,7 +31,9 @@ static struct test_db db; /* SQLite file, or a PostgreSQL database (IOTSEC_TEST_
 static struct store *store;
 static const struct store_migration migrations[] = {
     {1, "subscriber", SUBSCRIBER_MIGRATION_1, NULL},
+    {3, "provision", PROVISION_MIGRATION_1, NULL}, /* the findings' enrollment filter */
     {9, "analytics", ANALYTICS_MIGRATION_1, NULL},
+    {18, "provision names", PROVISION_MIGRATION_NAMES, NULL},
     {19, "analytics mud", ANALYTICS_MIGRATION_MUD, NULL},
     {23, "subscriber deks", SUBSCRIBER_MIGRATION_DEKS, SUBSCRIBER_MIGRATION_DEKS_PG}};
 
