@@ -20,18 +20,18 @@ static void principal_of(const struct http_peer *peer, const struct nb_af *af, b
 }
 
 /* 401/403/400 per RFC 6750 §3 with a ProblemDetails body, and the audit record. */
-static int refuse(struct expose_nb *nb, struct http_request *req, const char *principal,
-                  int status, const char *error, const char *reason, const char *detail)
+static int refuse(struct expose_nb *nb, struct http_request *req, const char *principal, int status,
+                  const char *error, const char *reason, const char *detail)
 {
     char www[256];
     if (error)
-        snprintf(www, sizeof(www), "Bearer realm=\"iotsec\", error=\"%s\", error_description=\"%s\"",
-                 error, detail);
+        snprintf(www, sizeof(www),
+                 "Bearer realm=\"iotsec\", error=\"%s\", error_description=\"%s\"", error, detail);
     else
         snprintf(www, sizeof(www), "Bearer realm=\"iotsec\"");
     http_response_header(req, "WWW-Authenticate", www);
-    nb_audit_add(&nb->audit, nb_now_ms(), principal, "authenticate", http_request_route(req),
-                 false, reason, http_request_id(req));
+    nb_audit_add(&nb->audit, nb_now_ms(), principal, "authenticate", http_request_route(req), false,
+                 reason, http_request_id(req));
     http_respond_problem(req, status, NULL, detail, reason, NULL, 0);
     return IOTSEC_ERR_AUTH;
 }
@@ -40,17 +40,28 @@ static int refuse(struct expose_nb *nb, struct http_request *req, const char *pr
 static const char *token_code(enum jwt_reason r)
 {
     static const char *const codes[] = {
-        [JWT_R_OK] = "TOKEN_OK", [JWT_R_PARAMS] = "TOKEN_PARAMS",
-        [JWT_R_TOO_LARGE] = "TOKEN_TOO_LARGE", [JWT_R_MALFORMED] = "TOKEN_MALFORMED",
-        [JWT_R_BASE64] = "TOKEN_BASE64", [JWT_R_JSON] = "TOKEN_JSON",
-        [JWT_R_JSON_DUPLICATE] = "TOKEN_JSON_DUPLICATE", [JWT_R_ALG] = "TOKEN_ALG",
-        [JWT_R_TYP] = "TOKEN_TYP", [JWT_R_CRIT] = "TOKEN_CRIT", [JWT_R_KID] = "TOKEN_KID",
-        [JWT_R_SIG_FORMAT] = "TOKEN_SIG_FORMAT", [JWT_R_SIGNATURE] = "TOKEN_SIGNATURE",
+        [JWT_R_OK] = "TOKEN_OK",
+        [JWT_R_PARAMS] = "TOKEN_PARAMS",
+        [JWT_R_TOO_LARGE] = "TOKEN_TOO_LARGE",
+        [JWT_R_MALFORMED] = "TOKEN_MALFORMED",
+        [JWT_R_BASE64] = "TOKEN_BASE64",
+        [JWT_R_JSON] = "TOKEN_JSON",
+        [JWT_R_JSON_DUPLICATE] = "TOKEN_JSON_DUPLICATE",
+        [JWT_R_ALG] = "TOKEN_ALG",
+        [JWT_R_TYP] = "TOKEN_TYP",
+        [JWT_R_CRIT] = "TOKEN_CRIT",
+        [JWT_R_KID] = "TOKEN_KID",
+        [JWT_R_SIG_FORMAT] = "TOKEN_SIG_FORMAT",
+        [JWT_R_SIGNATURE] = "TOKEN_SIGNATURE",
         [JWT_R_CLAIM_MISSING] = "TOKEN_CLAIM_MISSING",
-        [JWT_R_CLAIM_INVALID] = "TOKEN_CLAIM_INVALID", [JWT_R_EXPIRED] = "TOKEN_EXPIRED",
-        [JWT_R_NOT_YET_VALID] = "TOKEN_NOT_YET_VALID", [JWT_R_LIFETIME] = "TOKEN_LIFETIME",
-        [JWT_R_ISSUER] = "TOKEN_ISSUER", [JWT_R_AUDIENCE] = "TOKEN_AUDIENCE",
-        [JWT_R_BINDING] = "TOKEN_BINDING", [JWT_R_SUBJECT] = "TOKEN_SUBJECT",
+        [JWT_R_CLAIM_INVALID] = "TOKEN_CLAIM_INVALID",
+        [JWT_R_EXPIRED] = "TOKEN_EXPIRED",
+        [JWT_R_NOT_YET_VALID] = "TOKEN_NOT_YET_VALID",
+        [JWT_R_LIFETIME] = "TOKEN_LIFETIME",
+        [JWT_R_ISSUER] = "TOKEN_ISSUER",
+        [JWT_R_AUDIENCE] = "TOKEN_AUDIENCE",
+        [JWT_R_BINDING] = "TOKEN_BINDING",
+        [JWT_R_SUBJECT] = "TOKEN_SUBJECT",
         [JWT_R_INTERNAL] = "TOKEN_INTERNAL",
     };
     if ((size_t)r < sizeof(codes) / sizeof(codes[0]) && codes[r] != NULL)
@@ -138,8 +149,12 @@ int expose_nb_authenticate(struct expose_nb *nb, struct http_request *req, uint3
     struct nb_cache_entry e;
     nb_cache_key(token, len, peer->cert_sha256, e.key);
     if (!nb_cache_get(nb->cache, e.key, now, &e) || e.service != service) {
-        struct jwt_expect ex = {.iss = nb->issuer, .aud = aud, .x5t_s256 = peer->cert_sha256,
-                                .now = now, .leeway = 0, .max_lifetime = nb->lifetime};
+        struct jwt_expect ex = {.iss = nb->issuer,
+                                .aud = aud,
+                                .x5t_s256 = peer->cert_sha256,
+                                .now = now,
+                                .leeway = 0,
+                                .max_lifetime = nb->lifetime};
         struct jwt_verified v;
         enum jwt_reason why = JWT_R_INTERNAL;
         int rc = jwt_verify(nb->keys, token, len, &ex, &v, &why);
@@ -203,8 +218,9 @@ int expose_nb_resolve(struct expose_nb *nb, struct http_request *req, const stru
         return rc;
     char res[NB_AUDIT_TEXT];
     snprintf(res, sizeof(res), "device:%.200s", external_id ? external_id : "");
-    const char *reason = rc == IOTSEC_ERR_INVALID ? "MALFORMED_EXTERNAL_ID"
-                         : rc == IOTSEC_ERR_NOTFOUND ? "UNKNOWN_EXTERNAL_ID" : "STORE_ERROR";
+    const char *reason = rc == IOTSEC_ERR_INVALID    ? "MALFORMED_EXTERNAL_ID"
+                         : rc == IOTSEC_ERR_NOTFOUND ? "UNKNOWN_EXTERNAL_ID"
+                                                     : "STORE_ERROR";
     nb_audit_add(&nb->audit, nb_now_ms(), af->af_id, "extid.resolve", res, false, reason,
                  http_request_id(req));
     if (rc == IOTSEC_ERR_INVALID) {
@@ -213,9 +229,10 @@ int expose_nb_resolve(struct expose_nb *nb, struct http_request *req, const stru
                              "MALFORMED_EXTERNAL_ID", &ip, 1);
     } else if (rc == IOTSEC_ERR_NOTFOUND) {
         /* unknown and another AF's are the same answer: an ID proves nothing across AFs */
-        http_respond_problem(req, 403, NULL, "no device with this external identifier is "
-                             "visible to this application function", "UNKNOWN_EXTERNAL_ID",
-                             NULL, 0);
+        http_respond_problem(req, 403, NULL,
+                             "no device with this external identifier is "
+                             "visible to this application function",
+                             "UNKNOWN_EXTERNAL_ID", NULL, 0);
     } else {
         http_respond_unavailable(req, "NF_CONGESTION", "the store is unavailable", 1);
     }
@@ -230,11 +247,13 @@ int expose_nb_external_id(struct expose_nb *nb, const char *af_id, const char *s
 
 static void resource_text(const struct expose_target *t, char *out, size_t cap)
 {
-    const char *kind = t->kind == RESOURCE_DEVICE ? "device"
+    const char *kind = t->kind == RESOURCE_DEVICE  ? "device"
                        : t->kind == RESOURCE_GROUP ? "group"
-                       : t->kind == RESOURCE_AREA ? "area" : "none";
-    const char *id = t->external_id ? t->external_id
-                     : t->kind == RESOURCE_GROUP && t->group_id ? t->group_id : "";
+                       : t->kind == RESOURCE_AREA  ? "area"
+                                                   : "none";
+    const char *id = t->external_id                             ? t->external_id
+                     : t->kind == RESOURCE_GROUP && t->group_id ? t->group_id
+                                                                : "";
     if (t->subscription_id)
         snprintf(out, cap, "%s:%.100s subscription:%.100s", kind, id, t->subscription_id);
     else
@@ -243,11 +262,12 @@ static void resource_text(const struct expose_target *t, char *out, size_t cap)
 
 /* What the store says about the target (consents, groups, the device's opt-out), from the
  * consent cache when no write has happened since it was read (nb_dcache.c). */
-static int targets_of(struct expose_nb *nb, const struct expose_target *t,
-                      struct nb_consents *cs, bool *opted_out)
+static int targets_of(struct expose_nb *nb, const struct expose_target *t, struct nb_consents *cs,
+                      bool *opted_out)
 {
-    const char *id = t->kind == RESOURCE_DEVICE ? t->supi
-                     : t->kind == RESOURCE_GROUP ? t->group_id : NULL;
+    const char *id = t->kind == RESOURCE_DEVICE  ? t->supi
+                     : t->kind == RESOURCE_GROUP ? t->group_id
+                                                 : NULL;
     *opted_out = false;
     if (id == NULL) { /* an area: no consent to read */
         cs->n = cs->n_groups = cs->used = 0;
@@ -289,10 +309,13 @@ int expose_nb_decide(struct expose_nb *nb, const struct expose_af *af, enum acti
     opted_out = opted_out || t->monitoring_opt_out;
     struct resource r = {.kind = t->kind,
                          .id = t->kind == RESOURCE_DEVICE ? t->supi : t->group_id,
-                         .groups = cs->groups, .n_groups = cs->n_groups,
-                         .owner_af = t->owner_af, .service = t->service,
+                         .groups = cs->groups,
+                         .n_groups = cs->n_groups,
+                         .owner_af = t->owner_af,
+                         .service = t->service,
                          .monitoring_opt_out = opted_out,
-                         .consents = cs->c, .n_consents = cs->n};
+                         .consents = cs->c,
+                         .n_consents = cs->n};
     if (t->kind == RESOURCE_AREA)
         r.id = "area";
     *res = authz_decide(&p, a, &r, nb_now());
@@ -302,20 +325,25 @@ int expose_nb_decide(struct expose_nb *nb, const struct expose_af *af, enum acti
     free(cs);
     char text[NB_AUDIT_TEXT];
     resource_text(t, text, sizeof(text));
-    return nb_audit_add(&nb->audit, nb_now_ms(), af->af_id, authz_action_str(a), text,
-                        res->allow, authz_reason_code(res->reason),
-                        request_id ? request_id : "notify");
+    return nb_audit_add(&nb->audit, nb_now_ms(), af->af_id, authz_action_str(a), text, res->allow,
+                        authz_reason_code(res->reason), request_id ? request_id : "notify");
+}
+
+/* The audit could not be queued: the request is not served (an allowed request would go
+ * unrecorded), and the client comes back in a second. */
+static int answer_busy(struct http_request *req, int rc)
+{
+    http_response_header(req, "Retry-After", "1");
+    http_respond_problem(req, 503, NULL, "the authorisation service is busy", NULL, NULL, 0);
+    return rc;
 }
 
 int expose_nb_authorize(struct expose_nb *nb, struct http_request *req, const struct expose_af *af,
                         enum action a, const struct expose_target *t, struct authz_result *res)
 {
     int rc = expose_nb_decide(nb, af, a, t, http_request_id(req), res, NULL);
-    if (rc != IOTSEC_OK) {
-        http_response_header(req, "Retry-After", "1");
-        http_respond_problem(req, 503, NULL, "the authorisation service is busy", NULL, NULL, 0);
-        return rc;
-    }
+    if (rc != IOTSEC_OK)
+        return answer_busy(req, rc);
     if (res->allow)
         return IOTSEC_OK;
     http_respond_problem(req, 403, NULL, authz_reason_str(res->reason),
@@ -324,11 +352,18 @@ int expose_nb_authorize(struct expose_nb *nb, struct http_request *req, const st
 }
 
 int expose_nb_audit(struct expose_nb *nb, const struct expose_af *af, const char *action,
-                    const char *resource, bool allow, const char *reason,
-                    const char *request_id)
+                    const char *resource, bool allow, const char *reason, const char *request_id)
 {
     return nb_audit_add(&nb->audit, nb_now_ms(), af->af_id, action, resource, allow, reason,
                         request_id);
+}
+
+int expose_nb_audit_allow(struct expose_nb *nb, struct http_request *req,
+                          const struct expose_af *af, const char *action, const char *resource,
+                          const char *reason)
+{
+    int rc = expose_nb_audit(nb, af, action, resource, true, reason, http_request_id(req));
+    return rc == IOTSEC_OK ? IOTSEC_OK : answer_busy(req, rc);
 }
 
 int expose_nb_af_destinations(struct expose_nb *nb, const char *af_id, struct outbound_rules *rules)

@@ -219,6 +219,12 @@ int expose_nb_authorize(struct expose_nb *nb, struct http_request *req, const st
 int expose_nb_audit(struct expose_nb *nb, const struct expose_af *af, const char *action,
                     const char *resource, bool allow, const char *reason, const char *request_id);
 
+/* Audits a request the handler allowed itself, before it answers: IOTSEC_OK, or (the audit
+ * queue full) it has answered 503 + Retry-After, so that nothing is served unaudited. */
+int expose_nb_audit_allow(struct expose_nb *nb, struct http_request *req,
+                          const struct expose_af *af, const char *action, const char *resource,
+                          const char *reason);
+
 /* Verifies the whole audit table of an open database (read-only use; the daemon's admin face
  * and `iotsecctl audit verify`, which reads the file itself and trusts no daemon): every row's
  * seq is its position and its hash chains from genesis. Returns IOTSEC_OK with *count and

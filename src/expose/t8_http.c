@@ -361,8 +361,11 @@ static void handle_list(struct http_request *req, void *user)
                 !atomic_load(&s->done))
                 append_body(arr, s);
     pthread_mutex_unlock(&t->mu);
-    expose_nb_audit(t->cfg.nb, &af, "monitoring.list", "subscriptions", true, "ALLOW_OWN_LIST",
-                    http_request_id(req));
+    if (expose_nb_audit_allow(t->cfg.nb, req, &af, "monitoring.list", "subscriptions",
+                              "ALLOW_OWN_LIST") != IOTSEC_OK) {
+        json_decref(arr);
+        return;
+    }
     http_respond_json(req, 200, arr);
 }
 

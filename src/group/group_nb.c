@@ -618,8 +618,11 @@ static void get_deliveries(struct http_request *req, void *user)
         http_respond_error(req, rc, "the deliveries could not be read");
         return;
     }
-    expose_nb_audit(d->cfg.nb, &af, "group-message.list", "deliveries", true, "ALLOW_OWN",
-                    http_request_id(req));
+    if (expose_nb_audit_allow(d->cfg.nb, req, &af, "group-message.list", "deliveries",
+                              "ALLOW_OWN") != IOTSEC_OK) {
+        json_decref(x.arr);
+        return;
+    }
     http_respond_json(req, 200, x.arr);
 }
 

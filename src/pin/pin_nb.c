@@ -162,8 +162,8 @@ static void get_elements(struct http_request *req, void *user)
         refuse_grant(p, req, &af, action, res, rc);
         return;
     }
-    expose_nb_audit(p->nb, &af, action, res, true, "ALLOW_PIN_GRANT", http_request_id(req));
-    http_respond(req, 200, "application/json", body, len);
+    if (expose_nb_audit_allow(p->nb, req, &af, action, res, "ALLOW_PIN_GRANT") == IOTSEC_OK)
+        http_respond(req, 200, "application/json", body, len);
     free(body);
 }
 
@@ -244,8 +244,11 @@ static void post_qos(struct http_request *req, void *user)
                     "qosReference");
         return;
     }
-    expose_nb_audit(p->nb, &af, "pin_qos_request", res, true, "ALLOW_PIN_GRANT",
-                    http_request_id(req));
+    if (expose_nb_audit_allow(p->nb, req, &af, "pin_qos_request", res, "ALLOW_PIN_GRANT") !=
+        IOTSEC_OK) {
+        json_decref(o);
+        return;
+    }
     char self[256];
     snprintf(self, sizeof(self), "/3gpp-pin/v1/%s/pins/%s/elements/%s/qos", af.af_id, n.pin_id,
              pe.pine_id);
@@ -300,12 +303,17 @@ static void put_routing(struct http_request *req, void *user)
     if (rc == IOTSEC_OK)
         snprintf(w.net.policy_json, sizeof(w.net.policy_json), "%s", text);
     free(text);
-    expose_nb_audit(p->nb, &af, "pin_routing_set", res, rc == IOTSEC_OK, "ALLOW_PIN_GRANT",
-                    http_request_id(req));
     struct pin_ctx x = {.p = p, .req = req};
     if (rc != IOTSEC_OK) {
+        expose_nb_audit(p->nb, &af, "pin_routing_set", res, false, "DENY_MALFORMED_POLICY",
+                        http_request_id(req));
         json_decref(o);
         pin_failed(req, rc);
+        return;
+    }
+    if (expose_nb_audit_allow(p->nb, req, &af, "pin_routing_set", res, "ALLOW_PIN_GRANT") !=
+        IOTSEC_OK) {
+        json_decref(o);
         return;
     }
     pin_submit(&x, &w, 200, o);
