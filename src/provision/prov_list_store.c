@@ -18,6 +18,17 @@ static void bind_opt(struct store_stmt *st, int idx, const char *s)
         store_bind_null(st, idx);
 }
 
+/* The device filters (parameters 2..6) and the page's limit (7): ?1 is the cursor. */
+static void bind_filters(struct store_stmt *st, const struct prov_device_filter *f, int64_t limit)
+{
+    store_bind_int64(st, 2, f->enrollment);
+    bind_opt(st, 3, f->state);
+    bind_opt(st, 4, f->owner);
+    bind_opt(st, 5, f->account);
+    store_bind_int(st, 6, f->confirmed);
+    store_bind_int64(st, 7, limit);
+}
+
 /* Steps st to its end calling row(st, ctx) per row; resets it. */
 static int each_row(struct store_conn *c, struct store_stmt *st,
                     void (*row)(struct store_stmt *st, void *ctx), void *ctx, size_t *n)
@@ -87,12 +98,7 @@ int prov_devices_list(struct store *s, const struct prov_device_filter *f, int64
     if (rc != IOTSEC_OK)
         return rc;
     store_bind_int64(st, 1, after);
-    store_bind_int64(st, 2, f->enrollment);
-    bind_opt(st, 3, f->state);
-    bind_opt(st, 4, f->owner);
-    bind_opt(st, 5, f->account);
-    store_bind_int(st, 6, f->confirmed);
-    store_bind_int64(st, 7, limit);
+    bind_filters(st, f, limit);
     struct dev_ctx x = {fn, ctx};
     return each_row(c, st, device_row, &x, NULL);
 }
@@ -146,12 +152,7 @@ int prov_devices_sorted(struct store *s, const struct prov_device_filter *f,
         store_bind_text(st, 1, after ? after : "", -1);
     else
         bind_opt(st, 1, after);
-    store_bind_int64(st, 2, f->enrollment);
-    bind_opt(st, 3, f->state);
-    bind_opt(st, 4, f->owner);
-    bind_opt(st, 5, f->account);
-    store_bind_int(st, 6, f->confirmed);
-    store_bind_int64(st, 7, limit);
+    bind_filters(st, f, limit);
     struct dev_ctx x = {fn, ctx};
     return each_row(c, st, device_row, &x, NULL);
 }
