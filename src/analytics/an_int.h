@@ -172,6 +172,7 @@ struct an_group {
     struct an_addr fail_dst;
     uint16_t fail_port;
     bool outage; /* most active members fail: a fleet condition, not device anomalies */
+    bool outage_known; /* a window with active members closed since the engine started */
 };
 #define AN_GROUP_KNOWN_BITS (1u << 16)
 /* The histogram is kept as records arrive (so the close need not read every device again):

@@ -35,7 +35,12 @@ void an_outage_tally(struct an_group *g, const struct an_device *d, const struct
 void an_outage_close(struct an_engine *e, struct an_group *g)
 {
     const struct an_config *c = &e->cfg;
-    bool was = g->outage;
+    /* After a start the engine cannot know whether an outage reported before it (a condition
+     * still open in the store) lasted: the group's first window with active members closes it
+     * unless the outage is still there. */
+    bool was = g->outage || (!g->outage_known && g->active > 0);
+    if (g->active > 0)
+        g->outage_known = true;
     g->outage = g->id != 0 && g->active >= c->peer_min && g->fail_members > 0 &&
                 100ull * g->fail_members >= (uint64_t)c->outage_pct * g->active;
     if (g->outage && e->on_condition) {

@@ -249,6 +249,46 @@ static void test_instance_reports_by_group_name(void **state)
     analytics_free(a);
 }
 
+/* A restart in the middle of an outage: the new engine does not know the outage it (or
+ * another instance) reported, and the group's first healthy window still closes the row left
+ * open; while the outage lasts it is the same row, updated. */
+static void test_outage_left_open_by_a_restart_closes(void **state)
+{
+    (void)state;
+    struct analytics *a = open_instance();
+    char supi[32], ip[32];
+    for (int d = 1; d <= 10; d++) {
+        snprintf(supi, sizeof(supi), "imsi-0010100000001%02d", d);
+        snprintf(ip, sizeof(ip), "10.0.1.%d", d);
+        assert_int_equal(analytics_session(a, supi, ip, true, "plug-y fleet"), IOTSEC_OK);
+    }
+    double t = 1700000040;
+    fleet_window(a, t, true, 10);
+    fleet_window(a, t + 60, true, 10); /* closes window 0: the outage */
+    analytics_flush(a);
+    analytics_free(a); /* the daemon stops; its mappings stay in the store */
+    assert_int_equal(list(store, AN_COND_OPEN, "plug-y fleet", 0).n, 1);
+
+    a = open_instance(); /* the restarted daemon: the outage still on */
+    fleet_window(a, t + 120, true, 10);
+    fleet_window(a, t + 180, true, 10); /* closes window 2 */
+    analytics_flush(a);
+    struct rows c = list(store, AN_COND_OPEN, "plug-y fleet", 0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(list(store, AN_COND_ANY, "plug-y fleet", 0).n, 1); /* the same row */
+    analytics_free(a);
+
+    a = open_instance(); /* restarted again, and the cloud is back meanwhile */
+    fleet_window(a, t + 300, false, 10);
+    fleet_window(a, t + 360, false, 10); /* closes window 5: healthy */
+    analytics_flush(a);
+    assert_int_equal(list(store, AN_COND_OPEN, "plug-y fleet", 0).n, 0);
+    c = list(store, AN_COND_CLOSED, "plug-y fleet", 0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.r[0].closed_at, (int64_t)(t / 60 + 5) * 60);
+    analytics_free(a);
+}
+
 static int prov_run(struct store_conn *conn, void *arg)
 {
     (void)arg;
@@ -324,6 +364,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_update_close_across_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(test_instance_reports_by_group_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outage_left_open_by_a_restart_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_findings_by_group_and_enrollment, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
