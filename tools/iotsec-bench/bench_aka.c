@@ -197,9 +197,11 @@ static int open_before(const struct cred_fixture *f, size_t s, uint8_t plain[32]
         return 1;
     if (ctx == NULL && (ctx = EVP_CIPHER_CTX_new()) == NULL)
         return 1;
-    char aad[SUPI_STRING_MAX + 64];
-    size_t aad_len = sub_keys_aad(&f->supi[s], 1, aad, sizeof(aad));
+    /* today's envelope (version 2): its header (version, KEK id) is authenticated first */
     const uint8_t *env = f->legacy[s];
+    char aad[SUPI_STRING_MAX + 64];
+    memcpy(aad, env, 2);
+    size_t aad_len = 2 + sub_keys_aad(&f->supi[s], 1, aad + 2, sizeof(aad) - 2);
     uint8_t tag[16];
     memcpy(tag, env + SUB_CRED_SEALED_LEN - 16, 16);
     int len, ok = EVP_DecryptInit_ex2(ctx, gcm, f->kek.key, env + 2, NULL) &&
