@@ -210,6 +210,17 @@ static void fleet_window(struct analytics *a, double t, bool failing, int member
     assert_int_equal(r.unmapped, 0);
 }
 
+/* The fleet 10.0.1.1..10 (fleet_window's addresses) mapped into group. */
+static void map_fleet(struct analytics *a, const char *group)
+{
+    char supi[32], ip[32];
+    for (int d = 1; d <= 10; d++) {
+        snprintf(supi, sizeof(supi), "imsi-0010100000001%02d", d);
+        snprintf(ip, sizeof(ip), "10.0.1.%d", d);
+        assert_int_equal(analytics_session(a, supi, ip, true, group), IOTSEC_OK);
+    }
+}
+
 /* The daemon's instance: a fleet retrying its dead cloud is one condition named by the
  * group's name (never its number), no device finding; the condition closes when the fleet
  * recovers. */
@@ -217,12 +228,7 @@ static void test_instance_reports_by_group_name(void **state)
 {
     (void)state;
     struct analytics *a = open_instance();
-    char supi[32], ip[32];
-    for (int d = 1; d <= 10; d++) {
-        snprintf(supi, sizeof(supi), "imsi-0010100000001%02d", d);
-        snprintf(ip, sizeof(ip), "10.0.1.%d", d);
-        assert_int_equal(analytics_session(a, supi, ip, true, "plug-x fleet"), IOTSEC_OK);
-    }
+    map_fleet(a, "plug-x fleet");
     double t = 1700000040;
     for (int w = 0; w < 3; w++)
         fleet_window(a, t + 60 * w, true, 10);
@@ -256,12 +262,7 @@ static void test_outage_left_open_by_a_restart_closes(void **state)
 {
     (void)state;
     struct analytics *a = open_instance();
-    char supi[32], ip[32];
-    for (int d = 1; d <= 10; d++) {
-        snprintf(supi, sizeof(supi), "imsi-0010100000001%02d", d);
-        snprintf(ip, sizeof(ip), "10.0.1.%d", d);
-        assert_int_equal(analytics_session(a, supi, ip, true, "plug-y fleet"), IOTSEC_OK);
-    }
+    map_fleet(a, "plug-y fleet");
     double t = 1700000040;
     fleet_window(a, t, true, 10);
     fleet_window(a, t + 60, true, 10); /* closes window 0: the outage */
